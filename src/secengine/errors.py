@@ -1,0 +1,84 @@
+"""The one exception hierarchy of secengine.
+
+Every error a user can see derives from :class:`SecengineError`, so embedders
+can catch one type. The tree::
+
+    SecengineError
+    ├── ConditionError              a condition that does not parse or compile
+    │   ├── ConditionSyntaxError    the parser rejected the text (has a position)
+    │   └── ConditionCompileError   unknown field, bad operator for a type, bad literal
+    ├── RulesLoadError              a rules file could not be loaded (carries the LoadResult)
+    ├── EventFormatError            a malformed input event (names file:line)
+    ├── OutputFormatError           an output template that does not compile
+    └── ConfigError                 a bad configuration key or value
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SecengineError",
+    "ConditionError",
+    "ConditionSyntaxError",
+    "ConditionCompileError",
+    "RulesLoadError",
+    "EventFormatError",
+    "OutputFormatError",
+    "ConfigError",
+]
+
+
+class SecengineError(Exception):
+    """Base of every error secengine raises on purpose."""
+
+
+class ConditionError(SecengineError):
+    """A filter condition is invalid.
+
+    ``offset`` is the 0-based character offset inside the condition text where
+    the problem was found (``None`` when it has no single place); ``line`` and
+    ``column`` are 1-based within the condition text, as Falco's parser counts.
+    """
+
+    def __init__(self, message: str, offset: int | None = None,
+                 line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.line = line
+        self.column = column
+
+
+class ConditionSyntaxError(ConditionError):
+    """The condition text is not valid Falco filter syntax."""
+
+
+class ConditionCompileError(ConditionError):
+    """The condition parsed but cannot be compiled (unknown field, operator/type mismatch...)."""
+
+
+class RulesLoadError(SecengineError):
+    """Loading rules failed; ``result`` holds every diagnostic collected."""
+
+    def __init__(self, message: str, result: object | None = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class EventFormatError(SecengineError):
+    """An input event is malformed; the message names where it came from."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
+        where = f"{path}:{line}: " if path is not None and line is not None else (
+            f"{path}: " if path is not None else "")
+        super().__init__(where + message)
+        self.reason = message
+        self.path = path
+        self.line = line
+
+
+class OutputFormatError(SecengineError):
+    """A rule output template does not compile (Falco: LOAD_ERR_COMPILE_OUTPUT)."""
+
+
+class ConfigError(SecengineError):
+    """A configuration file or option is invalid; the message names the key."""

@@ -1,0 +1,101 @@
+"""The events that sources produce and the engine evaluates.
+
+An :class:`Event` is a slotted object, not a dict: it carries its source, its
+timestamp in nanoseconds since the epoch, and a :class:`FieldValues` mapping
+from a field's full name as rules write it (``"proc.aname[2]"``) to its value.
+
+``FieldValues`` is a ``dict`` subclass whose ``__missing__`` hook is the single
+place where absent values are handled: compiled rules read ``fields[key]`` and
+get :data:`MISSING` for anything not present, which makes every comparison
+false, as Falco does. Sources that compute values lazily (the live syscall
+source) subclass it and compute-and-cache in ``__missing__``, so a field is
+extracted at most once per event.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Final
+
+__all__ = ["MISSING", "Missing", "FieldValues", "Event"]
+
+
+class Missing:
+    """The type of :data:`MISSING`: a value that could not be extracted."""
+
+    __slots__ = ()
+    _instance: "Missing | None" = None
+
+    def __new__(cls) -> "Missing":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final = Missing()
+
+#: A function that derives a field's value from the other values of an event
+#: (e.g. ``fd.directory`` from ``fd.name``); returns MISSING when it cannot.
+Deriver = Callable[["FieldValues", str], Any]
+
+
+class FieldValues(dict[str, Any]):
+    """Field values of one event, keyed by full field name.
+
+    Absent keys read as :data:`MISSING`. When a deriver is registered for the
+    key's field (see :mod:`secengine.fields.registry`), it is tried first and
+    its result cached, so derived values cost one call per event.
+    """
+
+    __slots__ = ()
+
+    #: Set once by the field registry: maps a full key or a base field name to
+    #: a deriver. Kept on the class so that constructing an event costs nothing.
+    derivers: dict[str, Deriver] = {}
+
+    def __missing__(self, key: str) -> Any:
+        derive = self.derivers.get(key)
+        if derive is None:
+            bracket = key.find("[")
+            if bracket > 0:
+                derive = self.derivers.get(key[:bracket] + "[]")
+        if derive is None:
+            return MISSING
+        value = derive(self, key)
+        if value is not MISSING:
+            self[key] = value
+        return value
+
+
+class Event:
+    """One normalised event.
+
+    ``source`` is the event source name (``syscall``, ``k8s_audit``, ...),
+    ``ts`` nanoseconds since the epoch, ``fields`` the values; ``evt.type`` is
+    kept in ``fields`` like any other field and mirrored in ``type`` because
+    the engine's index needs it on every event.
+    """
+
+    __slots__ = ("source", "ts", "type", "fields", "num")
+
+    def __init__(self, source: str, ts: int, fields: FieldValues | dict[str, Any],
+                 num: int = 0) -> None:
+        if type(fields) is not FieldValues and not isinstance(fields, FieldValues):
+            fields = FieldValues(fields)
+        self.source = source
+        self.ts = ts
+        self.fields: FieldValues = fields
+        t = fields.get("evt.type")
+        self.type: str | None = t if isinstance(t, str) else None
+        self.num = num
+
+    def __repr__(self) -> str:
+        return f"Event(source={self.source!r}, ts={self.ts}, type={self.type!r}, fields={dict(self.fields)!r})"

@@ -1,0 +1,7 @@
+"""Field definitions and the registry that resolves them (see :mod:`.registry`)."""
+
+from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldKind, FieldType, ResolvedField
+from secengine.fields.registry import FieldRegistry, default_registry
+
+__all__ = ["ArgMode", "FieldClass", "FieldDef", "FieldKind", "FieldType", "ResolvedField",
+           "FieldRegistry", "default_registry"]

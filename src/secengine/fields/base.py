@@ -1,0 +1,165 @@
+"""Field descriptors: what a field is called, its type, its argument and how to derive it.
+
+A *field class* (``evt``, ``proc``, ``fd``...) owns a table of
+:class:`FieldDef`. The registry (:mod:`secengine.fields.registry`) is the only
+place that knows field names; rules resolve a name to a :class:`ResolvedField`
+once, when they compile, so evaluation never looks names up.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from secengine.events import FieldValues
+
+__all__ = ["FieldKind", "FieldType", "ArgMode", "FieldDef", "FieldClass", "ResolvedField"]
+
+
+class FieldKind(enum.Enum):
+    """The comparison family of a field type: it decides which operators apply."""
+
+    STRING = "string"
+    NUMBER = "number"
+    BOOL = "bool"
+    IP = "ip"
+    NET = "net"
+    BUFFER = "buffer"
+
+
+class FieldType(enum.Enum):
+    """Falco's parameter types (``PT_*``) that fields use, with their kind.
+
+    The value is the name Falco prints in ``falco --list`` / ``--list -J``.
+    """
+
+    CHARBUF = ("CHARBUF", FieldKind.STRING)
+    FSPATH = ("FSPATH", FieldKind.STRING)
+    INT8 = ("INT8", FieldKind.NUMBER)
+    INT16 = ("INT16", FieldKind.NUMBER)
+    INT32 = ("INT32", FieldKind.NUMBER)
+    INT64 = ("INT64", FieldKind.NUMBER)
+    UINT8 = ("UINT8", FieldKind.NUMBER)
+    UINT16 = ("UINT16", FieldKind.NUMBER)
+    UINT32 = ("UINT32", FieldKind.NUMBER)
+    UINT64 = ("UINT64", FieldKind.NUMBER)
+    PORT = ("PORT", FieldKind.NUMBER)
+    RELTIME = ("RELTIME", FieldKind.NUMBER)
+    ABSTIME = ("ABSTIME", FieldKind.NUMBER)
+    ERRNO = ("ERRNO", FieldKind.NUMBER)
+    PID = ("PID", FieldKind.NUMBER)
+    FD = ("FD", FieldKind.NUMBER)
+    UID = ("UID", FieldKind.NUMBER)
+    GID = ("GID", FieldKind.NUMBER)
+    MODE = ("MODE", FieldKind.NUMBER)
+    BOOL = ("BOOL", FieldKind.BOOL)
+    IPADDR = ("IPADDR", FieldKind.IP)
+    IPV4ADDR = ("IPV4ADDR", FieldKind.IP)
+    IPNET = ("IPNET", FieldKind.NET)
+    BYTEBUF = ("BYTEBUF", FieldKind.BUFFER)
+
+    def __init__(self, falco_name: str, kind: FieldKind) -> None:
+        self.falco_name = falco_name
+        self.kind = kind
+
+    @property
+    def is_unsigned(self) -> bool:
+        return self.falco_name.startswith("UINT") or self in (
+            FieldType.PORT, FieldType.RELTIME, FieldType.ABSTIME, FieldType.UID, FieldType.GID,
+            FieldType.MODE)
+
+
+class ArgMode(enum.Enum):
+    """Whether a field takes an argument (``proc.aname[2]``, ``evt.arg.flags``)."""
+
+    NONE = "none"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
+#: Derives a field's value from the other values of a field-map event.
+#: Receives the event's values and the full key; returns MISSING when it cannot.
+Deriver = Callable[[FieldValues, str], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDef:
+    """One field of a field class.
+
+    ``arg_index`` says the argument is a number (``proc.aname[2]``),
+    ``arg_key`` that it is a free key (``proc.env[HOME]``); ``dotted_arg``
+    allows the ``evt.arg.NAME`` spelling in addition to ``evt.arg[NAME]``.
+    ``is_list`` marks multi-valued fields (``in`` means every value is in the
+    set); ``filter_only`` fields cannot be printed in outputs; ``no_rhs``
+    fields cannot be used inside ``val()``. ``derive`` fills the field for
+    field-map events when it is not given directly.
+    """
+
+    name: str
+    type: FieldType
+    desc: str
+    arg: ArgMode = ArgMode.NONE
+    arg_index: bool = False
+    arg_key: bool = False
+    dotted_arg: bool = False
+    is_list: bool = False
+    filter_only: bool = False
+    no_rhs: bool = False
+    deprecated: bool = False
+    derive: Deriver | None = None
+    #: For fields with an index argument and no index: in conditions, true if
+    #: any of the values matches (Falco's ``proc.aname`` without ``[N]``).
+    any_without_index: bool = False
+
+    @property
+    def kind(self) -> FieldKind:
+        return self.type.kind
+
+
+@dataclass(frozen=True, slots=True)
+class FieldClass:
+    """A named table of fields, usable by the listed event sources."""
+
+    name: str
+    desc: str
+    sources: tuple[str, ...]
+    fields: tuple[FieldDef, ...]
+    #: Generic classes (``evt`` time fields) apply to every source, as Falco's FL_GENERIC.
+    generic: bool = False
+    #: Field name → FieldDef, filled in __post_init__.
+    by_name: dict[str, FieldDef] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for f in self.fields:
+            if f.name in self.by_name:
+                raise ValueError(f"field class {self.name!r} declares {f.name!r} twice")
+            self.by_name[f.name] = f
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedField:
+    """A field reference as compiled into a rule: definition, argument and lookup key.
+
+    ``key`` is the full name under which the value is found in
+    :class:`~secengine.events.FieldValues` (``proc.aname[2]``, ``evt.arg.flags``).
+    ``index`` is the parsed numeric argument for index fields, else ``None``.
+    """
+
+    field: FieldDef
+    key: str
+    arg: str | None = None
+    index: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.field.name
+
+    @property
+    def kind(self) -> FieldKind:
+        return self.field.type.kind
+
+    @property
+    def is_list(self) -> bool:
+        """True when the extracted value is a list (list fields, or ``proc.aname`` with no index)."""
+        return self.field.is_list or (self.field.any_without_index and self.arg is None)
