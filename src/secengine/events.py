@@ -36,6 +36,34 @@ class Missing:
     def __bool__(self) -> bool:
         return False
 
+    # A missing value makes every comparison false, as in Falco. Giving the
+    # sentinel these answers lets compiled rules compare ``fields[key]``
+    # directly, with no separate "is it missing?" test on the hot path.
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    __le__ = __gt__ = __ge__ = __lt__
+
+    def __hash__(self) -> int:
+        return 0x5EC
+
+    def __contains__(self, item: object) -> bool:
+        return False
+
+    def startswith(self, *args: object) -> bool:
+        return False
+
+    endswith = startswith
+
+    def lower(self) -> "Missing":
+        return self
+
     def __reduce__(self) -> str:
         return "MISSING"
 

@@ -1,0 +1,226 @@
+"""The engine: index loaded rules by (source, event type) and evaluate events.
+
+Per event the hot path is one dictionary lookup for the event's bucket and
+one call of the bucket's generated function (:mod:`secengine.lang.codegen`),
+which evaluates the bucket's rules in definition order. Buckets are built on
+first use. Alerts are made only for matches.
+
+Falco semantics kept here (spec §4.1): rules indexed under the event's type
+run first, then rules whose type set is empty (Falco's "all event types"
+list); ``rule_matching: first`` stops at the first match, ``all`` reports
+every match but, as in Falco, skips the catch-all list once an indexed rule
+matched. Rules below the minimum priority are not loaded; enable/disable
+selections by name glob or tag apply in order after the rules' own
+``enabled`` keys.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import socket
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
+
+from secengine.events import Event
+from secengine.lang.codegen import BucketFunction, compile_bucket, fold_event_type
+from secengine.lang.evttypes import TypeSet, event_type_set
+from secengine.lang.interpreter import evaluate
+from secengine.priority import Priority
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secengine.alert import Alert
+    from secengine.output import AlertFormatter
+    from secengine.ruleset import Rule, RuleSet
+
+__all__ = ["Engine", "RuleSelection", "EngineStats"]
+
+#: The source whose rules are indexed by event type; other sources share one bucket.
+SYSCALL = "syscall"
+_OTHER_TYPE = "\0other"
+_MAX_CACHED_TYPES = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSelection:
+    """One entry of Falco's ``rules:`` config: enable or disable by rule-name glob and/or tag."""
+
+    action: Literal["enable", "disable"]
+    rule: str | None = None
+    tag: str | None = None
+
+    def matches(self, rule: "Rule") -> bool:
+        if self.rule is not None and not fnmatch.fnmatchcase(rule.name, self.rule):
+            return False
+        if self.tag is not None and self.tag not in rule.tags:
+            return False
+        return self.rule is not None or self.tag is not None
+
+
+@dataclass(slots=True)
+class EngineStats:
+    """Counters kept by the engine; cheap enough to update on the hot path."""
+
+    events: int = 0
+    alerts: int = 0
+    by_rule: Counter[str] = field(default_factory=Counter)
+    by_priority: Counter[Priority] = field(default_factory=Counter)
+    #: Events whose values did not have the declared types (evaluated by the interpreter).
+    mistyped_events: int = 0
+
+
+class _Bucket:
+    __slots__ = ("fn", "rules")
+
+    def __init__(self, fn: BucketFunction, rules: list["Rule"]) -> None:
+        self.fn = fn
+        self.rules = rules
+
+
+class Engine:
+    """Evaluates events against a loaded rule set and returns alerts."""
+
+    def __init__(self, rules: "RuleSet | Iterable[Rule]", *,
+                 rule_matching: Literal["first", "all"] = "first",
+                 min_priority: Priority | str = Priority.DEBUG,
+                 selections: Sequence[RuleSelection] = (),
+                 formatter: "AlertFormatter | None" = None) -> None:
+        if rule_matching not in ("first", "all"):
+            raise ValueError(f"rule_matching must be 'first' or 'all', not {rule_matching!r}")
+        if isinstance(min_priority, str):
+            min_priority = Priority.parse(min_priority)
+        all_rules = list(getattr(rules, "rules", rules))
+        self.rule_matching = rule_matching
+        self.min_priority = min_priority
+        self.stats = EngineStats()
+        if formatter is None:
+            from secengine.output import AlertFormatter
+
+            formatter = AlertFormatter(hostname=socket.gethostname())
+        self.formatter = formatter
+        self._all_matches = rule_matching == "all"
+        self.rules: list[Rule] = self._select(all_rules, min_priority, selections)
+        self._typesets: dict[str, TypeSet] = {r.name: event_type_set(r.condition)
+                                              for r in self.rules if r.source == SYSCALL}
+        self._mentioned: dict[str, frozenset[str]] = {}
+        for r in self.rules:
+            ts = self._typesets.get(r.name)
+            names = ts.names if ts is not None else frozenset()
+            self._mentioned[r.source] = self._mentioned.get(r.source, frozenset()) | names
+        self._buckets: dict[tuple[str, str | None], _Bucket] = {}
+
+    @staticmethod
+    def _select(rules: list["Rule"], min_priority: Priority,
+                selections: Sequence[RuleSelection]) -> list["Rule"]:
+        enabled = {r.name: r.enabled for r in rules}
+        for sel in selections:
+            for r in rules:
+                if sel.matches(r):
+                    enabled[r.name] = sel.action == "enable"
+        chosen = [r for r in rules if enabled[r.name] and r.priority <= min_priority]
+        chosen.sort(key=lambda r: r.index)
+        return chosen
+
+    # -- evaluation ----------------------------------------------------------------
+    def process(self, event: Event) -> list["Alert"]:
+        """Evaluate one event; return its alerts (empty list when nothing matched)."""
+        self.stats.events += 1
+        key = (event.source, event.type if event.source == SYSCALL else None)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._bucket_for(*key)
+        try:
+            hit = bucket.fn(event)
+        except (TypeError, AttributeError, ValueError):
+            hit = self._interpret(bucket, event)
+        if self._all_matches:
+            if not hit:
+                return []
+            return [self._alert(bucket.rules[i], event) for i in hit]
+        if hit < 0:
+            return []
+        return [self._alert(bucket.rules[hit], event)]
+
+    def process_batch(self, events: Iterable[Event]) -> list["Alert"]:
+        """Evaluate many events; alerts come out in event order."""
+        out: list[Alert] = []
+        process = self.process
+        for ev in events:
+            alerts = process(ev)
+            if alerts:
+                out.extend(alerts)
+        return out
+
+    def matching_rules(self, event: Event) -> list["Rule"]:
+        """The rules that match ``event`` (honouring ``rule_matching``), without making alerts."""
+        key = (event.source, event.type if event.source == SYSCALL else None)
+        bucket = self._buckets.get(key) or self._bucket_for(*key)
+        try:
+            hit = bucket.fn(event)
+        except (TypeError, AttributeError, ValueError):
+            hit = self._interpret(bucket, event)
+        if self._all_matches:
+            return [bucket.rules[i] for i in hit]
+        return [] if hit < 0 else [bucket.rules[hit]]
+
+    def _alert(self, rule: "Rule", event: Event) -> "Alert":
+        stats = self.stats
+        stats.alerts += 1
+        stats.by_rule[rule.name] += 1
+        stats.by_priority[rule.priority] += 1
+        return self.formatter.make_alert(rule, event)
+
+    def _interpret(self, bucket: _Bucket, event: Event) -> Any:
+        """Slow path for events whose values are not of the declared types."""
+        self.stats.mistyped_events += 1
+        hits = []
+        matched_indexed = False
+        for i, rule in enumerate(bucket.rules):
+            if self._all_matches and matched_indexed and self._is_catch_all(rule):
+                break
+            if evaluate(rule.checked.ir, event.fields):
+                if not self._all_matches:
+                    return i
+                hits.append(i)
+                matched_indexed = not self._is_catch_all(rule)
+        return hits if self._all_matches else -1
+
+    def _is_catch_all(self, rule: "Rule") -> bool:
+        ts = self._typesets.get(rule.name)
+        return ts is not None and ts.is_empty
+
+    # -- indexing ---------------------------------------------------------------------
+    def _bucket_for(self, source: str, evt_type: str | None) -> _Bucket:
+        if source == SYSCALL and evt_type not in self._mentioned.get(source, frozenset()):
+            shared = self._buckets.get((source, _OTHER_TYPE))
+            if shared is None:
+                shared = self._build(source, _OTHER_TYPE)
+                self._buckets[(source, _OTHER_TYPE)] = shared
+            if len(self._buckets) < _MAX_CACHED_TYPES:
+                self._buckets[(source, evt_type)] = shared
+            return shared
+        bucket = self._build(source, evt_type)
+        self._buckets[(source, evt_type)] = bucket
+        return bucket
+
+    def _build(self, source: str, evt_type: str | None) -> _Bucket:
+        rules = [r for r in self.rules if r.source == source]
+        if source == SYSCALL:
+            indexed = [r for r in rules
+                       if not self._typesets[r.name].is_empty and evt_type in self._typesets[r.name]]
+            catch_all = [r for r in rules if self._typesets[r.name].is_empty]
+            rules = indexed + catch_all
+            split = len(indexed) if catch_all else None
+        else:
+            split = None
+        fold_type = None if evt_type in (None, _OTHER_TYPE) else evt_type
+        if evt_type == _OTHER_TYPE:
+            fold_type = _OTHER_TYPE  # folds every evt.type check against an unmentioned name
+        trees = [fold_event_type(r.checked.ir, fold_type) for r in rules]
+        fn = compile_bucket(trees, all_matches=self._all_matches, catch_all_from=split,
+                            name=f"bucket_{_ident(source)}_{_ident(evt_type or 'any')}")
+        return _Bucket(fn, rules)
+
+
+def _ident(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text)[:40] or "x"

@@ -1,0 +1,183 @@
+"""The reference evaluator: walks the typed IR for one event, plainly and slowly.
+
+It is the specification the compiled form must agree with (a hypothesis test
+checks that), and the engine's fallback for events whose values do not have
+the declared types: any leaf that cannot compare its values is false.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from secengine.events import MISSING, FieldValues
+from secengine.fields.base import FieldKind
+from secengine.lang import ops
+from secengine.lang.checker import UNARY_TRANSFORMS
+from secengine.lang.ir import IAnd, IBool, ICheck, IConst, IField, INot, IOr, ITransform, Node, Operand
+
+__all__ = ["evaluate", "operand_value"]
+
+
+def evaluate(node: Node, fields: FieldValues) -> bool:
+    """Truth of ``node`` for an event with these field values."""
+    if isinstance(node, IAnd):
+        return all(evaluate(c, fields) for c in node.children)
+    if isinstance(node, IOr):
+        return any(evaluate(c, fields) for c in node.children)
+    if isinstance(node, INot):
+        return not evaluate(node.child, fields)
+    if isinstance(node, IBool):
+        return node.value
+    try:
+        return _check(node, fields)
+    except (TypeError, AttributeError, ValueError):
+        return False
+
+
+def operand_value(op: Operand, fields: FieldValues) -> Any:
+    """The value of an operand, or MISSING. Lists are Python lists."""
+    if isinstance(op, IField):
+        v = fields[op.rf.key]
+        if v is MISSING or v is None:
+            return MISSING
+        if (op.is_list or op.any_of) and not isinstance(v, list):
+            v = [v]
+        return v
+    if isinstance(op, IConst):
+        return op.value
+    return _transform(op, fields)
+
+
+def _transform(t: ITransform, fields: FieldValues) -> Any:
+    args = [operand_value(a, fields) for a in t.args]
+    if any(a is MISSING for a in args):
+        return MISSING
+    name = t.name
+    if name == "list":
+        out: list[Any] = []
+        for a in args:
+            out.extend(a if isinstance(a, list) else [a])
+        return out
+    if name in UNARY_TRANSFORMS:
+        fn = UNARY_TRANSFORMS[name]
+        v = args[0]
+        if name == "len":
+            return len(v)
+        if isinstance(v, list):
+            res = [fn(x) for x in v]
+            return MISSING if any(r is MISSING for r in res) else res
+        return fn(v)
+    if name == "join":
+        sep, items = args
+        return str(sep).join(str(x) for x in items)
+    if name == "concat":
+        return "".join(str(a) for a in args)
+    if name == "getopt":
+        return _getopt(args[0], str(args[1]), t.arg)
+    raise ValueError(name)
+
+
+def _getopt(argv: list[Any], optstring: str, selector: str | None) -> Any:
+    """libsinsp's getopt() transformer: short options only, stops at the first non-option."""
+    start = 1 if optstring.startswith(":") else 0
+    valid: set[str] = set()
+    with_arg: set[str] = set()
+    i = start
+    while i < len(optstring):
+        c = optstring[i]
+        if c != ":":
+            valid.add(c)
+            if i + 1 < len(optstring) and optstring[i + 1] == ":":
+                with_arg.add(c)
+                i += 1
+        i += 1
+    results: list[str] = []
+    selected: str | None = None
+    idx = 0
+    values = [str(v) for v in argv]
+    while idx < len(values):
+        arg = values[idx]
+        if arg == "--":
+            break
+        if len(arg) > 2 and arg.startswith("--"):
+            idx += 1
+            continue
+        if not arg or arg[0] != "-" or len(arg) == 1:
+            break
+        for j in range(1, len(arg)):
+            c = arg[j]
+            if c == ":" or c not in valid:
+                if selector is None:
+                    results.append("?")
+                continue
+            match = selector is None or c == selector
+            if c not in with_arg:
+                if match:
+                    if selector is None:
+                        results.append(c)
+                    else:
+                        selected = c
+                continue
+            if j + 1 < len(arg):
+                value: str | None = arg[j + 1:]
+            elif idx + 1 < len(values):
+                idx += 1
+                value = values[idx]
+            else:
+                value = None
+            if match:
+                if selector is None:
+                    results.append(c)
+                    if value is not None:
+                        results.append(value)
+                else:
+                    selected = value if value is not None else ""
+            break
+        idx += 1
+    if selector is not None:
+        return MISSING if selected is None else selected
+    return results
+
+
+def _check(c: ICheck, fields: FieldValues) -> bool:
+    left = operand_value(c.left, fields)
+    if c.op == "exists":
+        if isinstance(c.left, IField) and c.left.any_of:
+            return left is not MISSING and len(left) > 0
+        return left is not MISSING
+    if left is MISSING:
+        return False
+    if c.rhs is not None:
+        right = operand_value(c.rhs, fields)
+        if right is MISSING:
+            return False
+        literals: tuple[Any, ...] = tuple(right) if isinstance(right, list) else (right,)
+    else:
+        literals = c.values
+    kind = c.left.kind if not isinstance(c.left, IConst) else FieldKind.STRING
+    multi = isinstance(left, list)
+    if multi and isinstance(c.left, IField) and c.left.any_of:
+        return any(_scalar(c, kind, x, literals) for x in left)
+    if multi:
+        if c.op == "in":
+            return all(any(ops.compare("=", kind, x, lit) for lit in literals) for x in left)
+        if c.op == "intersects":
+            return any(any(ops.compare("=", kind, x, lit) for lit in literals) for x in left)
+        return False
+    return _scalar(c, kind, left, literals)
+
+
+def _scalar(c: ICheck, kind: FieldKind, v: Any, literals: tuple[Any, ...]) -> bool:
+    op = c.op
+    if op in ("in", "intersects"):
+        return any(ops.compare("=", kind, v, lit) for lit in literals)
+    if op == "pmatch":
+        return ops.pmatch(v, tuple(literals))
+    if c.modifier is None:
+        return ops.compare(op, kind, v, literals[0])
+    hits = sum(1 for lit in literals if ops.compare(op, kind, v, lit))
+    if c.modifier == "oneof":
+        return hits == 1
+    if c.modifier == "anyof":
+        return hits >= 1
+    return hits == len(literals)

@@ -1,0 +1,171 @@
+"""What each comparison operator means, on Python values (libsinsp ``filter_compare.cpp``).
+
+This is the reference semantics: the interpreter calls these functions, and
+the compiler inlines equivalent expressions for the common operators and
+calls these for the rest. Inputs are values already extracted (never
+:data:`~secengine.events.MISSING`) and literals already parsed by the checker.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+from typing import Any, Callable
+
+from secengine.fields.base import FieldKind
+
+__all__ = ["compile_glob", "pmatch", "compare", "ip_of", "as_bytes", "SCALAR_OPS"]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_glob(pattern: str, casefold: bool = False) -> re.Pattern[str]:
+    """Translate a C ``fnmatch`` pattern (flags 0: ``*`` crosses ``/``) into a regex."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        i += 1
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "\\" and i < n:
+            out.append(re.escape(pattern[i]))
+            i += 1
+        elif c == "[":
+            j = i
+            if j < n and pattern[j] in "!^":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 1
+            if j >= n:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i:j]
+                i = j + 1
+                neg = body[:1] in ("!", "^")
+                if neg:
+                    body = body[1:]
+                body = body.replace("\\", "\\\\")
+                out.append("[" + ("^" if neg else "") + body + "]")
+        else:
+            out.append(re.escape(c))
+    flags = re.DOTALL | (re.IGNORECASE if casefold else 0)
+    return re.compile("".join(out), flags)
+
+
+def _components(path: str) -> list[str]:
+    return [p for p in path.split("/") if p]
+
+
+@functools.lru_cache(maxsize=4096)
+def _pmatch_patterns(patterns: tuple[str, ...]) -> tuple[tuple[Any, ...], ...]:
+    compiled = []
+    for p in patterns:
+        comps = []
+        for c in _components(p):
+            if any(ch in c for ch in "*?["):
+                comps.append(compile_glob(c))
+            else:
+                comps.append(c)
+        compiled.append(tuple(comps))
+    return tuple(compiled)
+
+
+def pmatch(value: str, patterns: tuple[str, ...]) -> bool:
+    """True if some pattern's path components are a prefix of ``value``'s components."""
+    vcomps = _components(value)
+    for pcomps in _pmatch_patterns(patterns):
+        if len(pcomps) > len(vcomps):
+            continue
+        for pc, vc in zip(pcomps, vcomps):
+            if isinstance(pc, str):
+                if pc != vc:
+                    break
+            elif pc.fullmatch(vc) is None:
+                break
+        else:
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=65536)
+def ip_of(value: Any) -> IPAddress | None:
+    """Parse an extracted IP value (text or integer); None if it is not an address."""
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def as_bytes(value: Any) -> bytes:
+    """Buffer fields may hold bytes or text (field-map events); compare them as bytes."""
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode("utf-8", "surrogateescape")
+
+
+def _ip_eq(v: Any, lit: Any) -> bool:
+    addr = ip_of(v)
+    if addr is None:
+        return False
+    if isinstance(lit, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        return addr.version == lit.version and addr in lit
+    return addr == lit
+
+
+def compare(op: str, kind: FieldKind, v: Any, lit: Any) -> bool:
+    """Apply a scalar operator to one extracted value and one parsed literal."""
+    if kind is FieldKind.IP or kind is FieldKind.NET:
+        if op in ("=", "==", "in", "intersects"):
+            return _ip_eq(v, lit)
+        if op == "!=":
+            return not _ip_eq(v, lit)
+        raise ValueError(op)
+    if kind is FieldKind.BUFFER:
+        b = as_bytes(v)
+        lb = lit if isinstance(lit, bytes) else as_bytes(lit)
+        if op in ("=", "==", "in", "intersects"):
+            return b == lb
+        if op == "!=":
+            return b != lb
+        if op in ("contains", "bcontains"):
+            return lb in b
+        if op in ("startswith", "bstartswith"):
+            return b.startswith(lb)
+        if op == "endswith":
+            return b.endswith(lb)
+        raise ValueError(op)
+    fn = SCALAR_OPS[op]
+    return fn(v, lit)
+
+
+def _regex(v: str, lit: re.Pattern[str]) -> bool:
+    return lit.fullmatch(v) is not None
+
+
+SCALAR_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda v, lit: v == lit,
+    "==": lambda v, lit: v == lit,
+    "!=": lambda v, lit: v != lit,
+    "<": lambda v, lit: v < lit,
+    "<=": lambda v, lit: v <= lit,
+    ">": lambda v, lit: v > lit,
+    ">=": lambda v, lit: v >= lit,
+    "in": lambda v, lit: v == lit,
+    "intersects": lambda v, lit: v == lit,
+    "contains": lambda v, lit: lit in v,
+    "icontains": lambda v, lit: lit.lower() in v.lower(),
+    "startswith": lambda v, lit: v.startswith(lit),
+    "endswith": lambda v, lit: v.endswith(lit),
+    "glob": lambda v, lit: compile_glob(lit).fullmatch(v) is not None,
+    "iglob": lambda v, lit: compile_glob(lit, True).fullmatch(v) is not None,
+    "regex": _regex,
+    "pmatch": lambda v, lit: pmatch(v, (lit,)),
+}
