@@ -1,0 +1,115 @@
+"""The compiled bucket functions must agree with the reference interpreter (hypothesis).
+
+Conditions are generated as text over a fake field class covering every kind
+(so parsing and checking are exercised too), combined with and/or/not, and
+evaluated on generated events where any field may be missing. Rules share
+sub-conditions on purpose, to exercise the per-event memoisation of shared
+subtrees, and evt.type checks are folded per bucket.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from secengine.events import Event, FieldValues
+from secengine.lang import check_condition, parse_condition
+from secengine.lang.codegen import compile_bucket, fold_event_type
+from secengine.lang.interpreter import evaluate
+
+WORDS = ["bash", "sh", "/usr/bin/x", "/etc/shadow", "Bash", "", "a b", "/tmp/x.so", "runc:[0:P]"]
+TYPES = ["open", "execve", "connect"]
+IPS = ["10.0.0.1", "192.168.1.5", "::1", "10.1.2.3"]
+
+quoted = st.sampled_from(WORDS).map(lambda w: '"' + w + '"')
+num_lit = st.integers(-5, 5).map(str)
+
+
+def _list(items: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.lists(items, min_size=0, max_size=3).map(lambda xs: "(" + ", ".join(xs) + ")")
+
+
+str_field = st.sampled_from(["t.str", "t.str2", "t.env[HOME]", "t.anc[1]", "t.arg.flags"])
+string_check = st.one_of(
+    st.tuples(str_field, st.sampled_from(["<", ">=", ">"]), num_lit)
+    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.tuples(str_field, st.sampled_from(["=", "==", "!=", "contains", "icontains",
+                                          "startswith", "endswith", "glob", "iglob"]), quoted)
+    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.tuples(str_field, st.sampled_from(["in", "intersects", "pmatch"]), _list(quoted))
+    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.tuples(str_field, st.sampled_from(["startswith", "endswith", "contains", "="]),
+              st.sampled_from(["oneof", "anyof", "allof"]), _list(quoted))
+    .map(lambda t: f"{t[0]} {t[1]} {t[2]} {t[3]}"),
+    st.tuples(str_field, st.sampled_from(["regex"]), st.sampled_from(["'b.*'", "'/etc/.*'", "'x'"]))
+    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.tuples(str_field, st.sampled_from(["=", "!=", "contains"]), st.sampled_from(["val(t.str)", "tolower(t.str2)"]))
+    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    str_field.map(lambda f: f"{f} exists"),
+)
+number_check = st.one_of(
+    st.tuples(st.sampled_from(["t.num", "t.unum"]), st.sampled_from(["=", "!=", "<", "<=", ">", ">="]), num_lit)
+    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.tuples(st.sampled_from(["t.num", "t.unum"]), st.sampled_from(["in", "intersects"]), _list(num_lit))
+    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.sampled_from(["len(t.str) > 3", "len(t.list) = 2", "t.num exists"]),
+)
+other_check = st.one_of(
+    st.sampled_from(["t.bool = true", "t.bool != false", "t.bool exists",
+                     "t.ip = 10.0.0.1", "t.ip != ::1", "t.ip in (10.0.0.1, 192.168.1.5)",
+                     "t.net = 10.0.0.0/8", "t.buf contains abc", "t.buf bcontains 6162",
+                     "t.buf startswith ab"]),
+    st.tuples(st.sampled_from(["t.list", "t.anc"]), st.sampled_from(["in", "intersects"]), _list(quoted))
+    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.tuples(st.sampled_from(["t.anc"]), st.sampled_from(["=", "!=", "startswith", "contains"]), quoted)
+    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.sampled_from(["t.list exists", "t.anc exists"]),
+    st.tuples(st.sampled_from(["=", "!="]), st.sampled_from(TYPES)).map(lambda t: f"evt.type {t[0]} {t[1]}"),
+    st.sampled_from(["evt.type in (open, execve)", "evt.type in (connect)"]),
+)
+leaf = st.one_of(string_check, number_check, other_check)
+
+
+def combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.tuples(children, st.sampled_from(["and", "or"]), children).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        children.map(lambda c: f"not {c}"),
+    )
+
+
+condition = st.recursive(leaf, combine, max_leaves=8)
+
+event = st.fixed_dictionaries({}, optional={
+    "t.str": st.sampled_from(WORDS),
+    "t.str2": st.sampled_from(WORDS),
+    "t.env[HOME]": st.sampled_from(WORDS),
+    "t.anc[1]": st.sampled_from(WORDS),
+    "t.arg.flags": st.sampled_from(["O_RDONLY|O_CLOEXEC", "O_TRUNC", ""]),
+    "t.num": st.integers(-6, 6),
+    "t.unum": st.integers(0, 6) | st.just(2**32 - 1),
+    "t.bool": st.booleans(),
+    "t.ip": st.sampled_from(IPS),
+    "t.buf": st.sampled_from(["abc", "xab", ""]),
+    "t.list": st.lists(st.sampled_from(WORDS), max_size=3),
+    "t.anc": st.lists(st.sampled_from(WORDS), max_size=3),
+})
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(condition, min_size=1, max_size=4), st.lists(event, min_size=1, max_size=4),
+       st.sampled_from(TYPES), st.booleans())
+def test_compiled_agrees_with_interpreter(registry, texts, events, evt_type, all_matches) -> None:  # type: ignore[no-untyped-def]
+    # Rules that share sub-conditions, like rules that use the same macros.
+    texts = texts + [f"({texts[0]}) and ({t})" for t in texts[1:]]
+    irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
+    folded = [fold_event_type(ir, evt_type) for ir in irs]
+    fn = compile_bucket(folded, all_matches=all_matches)
+    for values in events:
+        values = dict(values, **{"evt.type": evt_type})
+        ev = Event("test", 0, FieldValues(values))
+        expected = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
+        got = fn(ev)
+        if all_matches:
+            assert got == expected, (texts, values, fn.__secengine_source__)
+        else:
+            assert got == (expected[0] if expected else -1), (texts, values, fn.__secengine_source__)
