@@ -58,6 +58,10 @@ class FieldType(enum.Enum):
     IPV4ADDR = ("IPV4ADDR", FieldKind.IP)
     IPNET = ("IPNET", FieldKind.NET)
     BYTEBUF = ("BYTEBUF", FieldKind.BUFFER)
+    DOUBLE = ("DOUBLE", FieldKind.NUMBER)
+    #: ``evt.rawarg``: the real type is the named parameter's, set when the field
+    #: resolves (see ``FieldDef.resolve_arg``); the kind here is never used.
+    DYN = ("DYNAMIC", FieldKind.STRING)
 
     def __init__(self, falco_name: str, kind: FieldKind) -> None:
         self.falco_name = falco_name
@@ -111,6 +115,16 @@ class FieldDef:
     #: For fields with an index argument and no index: in conditions, true if
     #: any of the values matches (Falco's ``proc.aname`` without ``[N]``).
     any_without_index: bool = False
+    #: Falco's EPF_NO_TRANSFORMER: no ``tolower(...)`` etc. around this field.
+    no_transformer: bool = False
+    #: Falco's EPF_TABLE_ONLY: resolvable, but left out of the field listing.
+    hidden: bool = False
+    #: Falco's EPF_FORMAT_SUGGESTED: appended by ``suggested_output``.
+    suggested: bool = False
+    #: Checks an argument when the field resolves, ``(arg, dotted) -> type``:
+    #: raises ``ConditionCompileError`` with Falco's message for a bad one, and
+    #: may return the field's concrete type for it (``evt.rawarg.NAME``), else None.
+    resolve_arg: Callable[[str, bool], "FieldType | None"] | None = None
 
     @property
     def kind(self) -> FieldKind:
@@ -129,6 +143,8 @@ class FieldClass:
     generic: bool = False
     #: Field name → FieldDef, filled in __post_init__.
     by_name: dict[str, FieldDef] = field(default_factory=dict, compare=False, repr=False)
+    #: Falco's short description, printed after the name (``evt (All event types)``).
+    shortdesc: str = ""
 
     def __post_init__(self) -> None:
         for f in self.fields:

@@ -8,6 +8,7 @@ field catalog (``secengine fields``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Iterable
 
@@ -88,11 +89,13 @@ class FieldRegistry:
         table = self._by_source.get(source, {})
         fdef = table.get(name)
         key_name = name
+        is_dotted = False
         if fdef is None:
             fdef, dotted = self._resolve_dotted(table, name)
             if fdef is None or arg is not None:
                 raise ConditionCompileError(f"filter_check called with nonexistent field {name}")
             arg = dotted
+            is_dotted = True
         if arg is None and fdef.arg is ArgMode.REQUIRED:
             raise ConditionCompileError(f"filter_check called with nonexistent field {name}"
                                         if not fdef.dotted_arg else
@@ -100,14 +103,21 @@ class FieldRegistry:
         if arg is not None and fdef.arg is ArgMode.NONE:
             raise ConditionCompileError(f"field '{name}' does not support arguments")
         index: int | None = None
-        if arg is not None and fdef.arg_index:
+        # A dotted argument (evt.arg.flags) is always a name; a bracketed one is
+        # an index when the field takes one, or a key when it takes both.
+        if arg is not None and fdef.arg_index and not is_dotted:
             try:
                 index = int(arg)
             except ValueError:
-                raise ConditionCompileError(
-                    f"invalid index argument '{arg}' for field '{name}'") from None
-            if index < 0:
+                if not fdef.arg_key:
+                    raise ConditionCompileError(
+                        f"invalid index argument '{arg}' for field '{name}'") from None
+            if index is not None and index < 0:
                 raise ConditionCompileError(f"invalid index argument '{arg}' for field '{name}'")
+        if arg is not None and fdef.resolve_arg is not None:
+            concrete = fdef.resolve_arg(arg, is_dotted)
+            if concrete is not None and concrete is not fdef.type:
+                fdef = dataclasses.replace(fdef, type=concrete)
         key = key_name if arg is None or key_name != fdef.name else f"{fdef.name}[{arg}]"
         return ResolvedField(field=fdef, key=key, arg=arg, index=index)
 

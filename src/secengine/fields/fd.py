@@ -1,0 +1,247 @@
+"""The ``fd`` field class (libsinsp ``sinsp_filtercheck_fd.cpp``).
+
+Fields of the file descriptor an event creates, uses or destroys; on other
+events they are missing. The table follows libsinsp's, in its order, with its
+types, flags and descriptions.
+
+``fd.ip``, ``fd.port``, ``fd.proto`` and ``fd.net``/``cnet``/``snet``/
+``lnet``/``rnet`` are filter-only: in a condition ``fd.ip = X`` is true when
+*either* end of the connection matches, and they cannot be printed.
+``fd.*.name`` resolve the right-hand side as a host name. ``fd.types`` is a
+list (one item with ``[N]``).
+
+For field-map events (replay, tests) these are derived when not given (each
+noted in its description):
+
+- ``fd.directory`` / ``fd.filename``: dirname / basename of ``fd.name`` for a
+  file fd, exactly as libsinsp cuts them (a directory fd's ``fd.directory`` is
+  its name). The fd is a file when ``fd.typechar`` is ``f`` or ``fd.type`` is
+  ``file``; when the event gives neither, an absolute ``fd.name`` is taken as
+  a file.
+- ``fd.type`` ↔ ``fd.typechar`` (``file`` ↔ ``f``, ``ipv4`` ↔ ``4``...; a
+  ``u`` is unix or userfaultfd, so it gives no ``fd.type``).
+- ``fd.sockfamily`` from ``fd.type`` (``ip`` for ipv4/ipv6, ``unix``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from secengine.events import MISSING, FieldValues
+from secengine.fields._values import raw
+from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldType
+
+__all__ = ["FIELD_CLASS", "TYPECHARS", "fd_directory", "fd_filename"]
+
+#: ``fd.type`` → ``fd.typechar`` (libsinsp ``get_typestring`` / ``get_typechar``).
+TYPECHARS: Final = {
+    "file": "f", "directory": "d", "ipv4": "4", "ipv6": "6", "unix": "u", "pipe": "p",
+    "event": "e", "signalfd": "s", "eventpoll": "l", "inotify": "i", "timerfd": "t",
+    "netlink": "n", "bpf": "b", "userfaultfd": "u", "io_uring": "r", "memfd": "m", "pidfd": "P",
+}
+
+#: ``fd.typechar`` → ``fd.type`` where the char names one type.
+_TYPES: Final = {c: t for t, c in TYPECHARS.items() if c != "u"}
+
+_SOCKFAMILIES: Final = {"ipv4": "ip", "ipv6": "ip", "unix": "unix"}
+
+
+def fd_directory(name: str, is_directory: bool = False) -> str:
+    """``fd.directory`` for an fd named ``name``, cut as libsinsp cuts it.
+
+    A directory fd keeps its name. For a file: everything before the last
+    ``/``; ``/`` when the only slash is the first character or there is none;
+    the whole name when it ends with ``/``.
+    """
+    if is_directory:
+        return name
+    pos = name.rfind("/")
+    if pos > 0:
+        return name[:pos] if pos < len(name) - 1 else name
+    return "/"
+
+
+def fd_filename(name: str) -> str:
+    """``fd.filename`` for a file fd named ``name``: after the last ``/``;
+    the whole name when it ends with ``/``; ``/`` when there is no slash."""
+    pos = name.rfind("/")
+    if pos < 0:
+        return "/"
+    return name[pos + 1:] if pos < len(name) - 1 else name
+
+
+def _fd_kind(values: FieldValues) -> str | None:
+    """``file``, ``directory``, another type name, or None when the event does not say."""
+    fdtype = raw(values, "fd.type")
+    if isinstance(fdtype, str):
+        return fdtype
+    char = raw(values, "fd.typechar")
+    if isinstance(char, str):
+        return _TYPES.get(char, "other")
+    return None
+
+
+def _derive_path_part(values: FieldValues, key: str) -> Any:
+    name = values["fd.name"]
+    if not isinstance(name, str):
+        return MISSING
+    kind = _fd_kind(values)
+    if kind is None:
+        kind = "file" if name.startswith("/") else "other"
+    if kind == "directory" and key == "fd.directory":
+        return fd_directory(name, is_directory=True)
+    if kind != "file":
+        return MISSING
+    return fd_directory(name) if key == "fd.directory" else fd_filename(name)
+
+
+def _derive_type(values: FieldValues, key: str) -> Any:
+    char = raw(values, "fd.typechar")
+    return _TYPES.get(char, MISSING) if isinstance(char, str) else MISSING
+
+
+def _derive_typechar(values: FieldValues, key: str) -> Any:
+    fdtype = raw(values, "fd.type")
+    return TYPECHARS.get(fdtype, MISSING) if isinstance(fdtype, str) else MISSING
+
+
+def _derive_sockfamily(values: FieldValues, key: str) -> Any:
+    fdtype = values["fd.type"]
+    return _SOCKFAMILIES.get(fdtype, MISSING) if isinstance(fdtype, str) else MISSING
+
+
+FIELD_CLASS = FieldClass(
+    name="fd",
+    desc="Every syscall that has a file descriptor in its arguments has these fields set with "
+         "information related to the file.",
+    sources=("syscall",),
+    fields=(
+        FieldDef("fd.num", FieldType.INT64,
+                 "the unique number identifying the file descriptor."),
+        FieldDef("fd.type", FieldType.CHARBUF,
+                 "type of FD. Can be 'file', 'directory', 'ipv4', 'ipv6', 'unix', 'pipe', "
+                 "'event', 'signalfd', 'eventpoll', 'inotify'  'signalfd' or 'memfd'."
+                 + " Field-map events: derived from fd.typechar when not given.",
+                 derive=_derive_type),
+        FieldDef("fd.typechar", FieldType.CHARBUF,
+                 "type of FD as a single character. Can be 'f' for file, 4 for IPv4 socket, 6 "
+                 "for IPv6 socket, 'u' for unix socket, p for pipe, 'e' for eventfd, 's' for "
+                 "signalfd, 'l' for eventpoll, 'i' for inotify, 'b' for bpf, 'u' for userfaultd, "
+                 "'r' for io_uring, 'm' for memfd ,'o' for unknown."
+                 + " Field-map events: derived from fd.type when not given.",
+                 derive=_derive_typechar),
+        FieldDef("fd.name", FieldType.CHARBUF,
+                 "FD full name. If the fd is a file, this field contains the full path. If the "
+                 "FD is a socket, this field contain the connection tuple."),
+        FieldDef("fd.directory", FieldType.CHARBUF,
+                 "If the fd is a file, the directory that contains it."
+                 + " Field-map events: derived from fd.name for a file (or directory) fd.",
+                 derive=_derive_path_part),
+        FieldDef("fd.filename", FieldType.CHARBUF,
+                 "If the fd is a file, the filename without the path."
+                 + " Field-map events: derived from fd.name for a file fd.",
+                 derive=_derive_path_part),
+        FieldDef("fd.ip", FieldType.IPADDR,
+                 "matches the ip address (client or server) of the fd.",
+                 filter_only=True, no_rhs=True, no_transformer=True),
+        FieldDef("fd.cip", FieldType.IPADDR,
+                 "client IP address."),
+        FieldDef("fd.sip", FieldType.IPADDR,
+                 "server IP address."),
+        FieldDef("fd.lip", FieldType.IPADDR,
+                 "local IP address."),
+        FieldDef("fd.rip", FieldType.IPADDR,
+                 "remote IP address."),
+        FieldDef("fd.port", FieldType.PORT,
+                 "matches the port (either client or server) of the fd.",
+                 filter_only=True, no_rhs=True, no_transformer=True),
+        FieldDef("fd.cport", FieldType.PORT,
+                 "for TCP/UDP FDs, the client port."),
+        FieldDef("fd.sport", FieldType.PORT,
+                 "for TCP/UDP FDs, server port."),
+        FieldDef("fd.lport", FieldType.PORT,
+                 "for TCP/UDP FDs, the local port."),
+        FieldDef("fd.rport", FieldType.PORT,
+                 "for TCP/UDP FDs, the remote port."),
+        FieldDef("fd.l4proto", FieldType.CHARBUF,
+                 "the IP protocol of a socket. Can be 'tcp', 'udp', 'icmp' or 'raw'."),
+        FieldDef("fd.sockfamily", FieldType.CHARBUF,
+                 "the socket family for socket events. Can be 'ip' or 'unix'."
+                 + " Field-map events: derived from fd.type when not given.",
+                 derive=_derive_sockfamily),
+        FieldDef("fd.is_server", FieldType.BOOL,
+                 "'true' if the process owning this FD is the server endpoint in the connection."),
+        FieldDef("fd.uid", FieldType.CHARBUF,
+                 "a unique identifier for the FD, created by chaining the FD number and the "
+                 "thread ID."),
+        FieldDef("fd.containername", FieldType.CHARBUF,
+                 "chaining of the container ID and the FD name. Useful when trying to identify "
+                 "which container an FD belongs to."),
+        FieldDef("fd.containerdirectory", FieldType.CHARBUF,
+                 "chaining of the container ID and the directory name. Useful when trying to "
+                 "identify which container a directory belongs to."),
+        FieldDef("fd.proto", FieldType.PORT,
+                 "matches the protocol (either client or server) of the fd.",
+                 filter_only=True, no_rhs=True, no_transformer=True),
+        FieldDef("fd.cproto", FieldType.CHARBUF,
+                 "for TCP/UDP FDs, the client protocol."),
+        FieldDef("fd.sproto", FieldType.CHARBUF,
+                 "for TCP/UDP FDs, server protocol."),
+        FieldDef("fd.lproto", FieldType.CHARBUF,
+                 "for TCP/UDP FDs, the local protocol."),
+        FieldDef("fd.rproto", FieldType.CHARBUF,
+                 "for TCP/UDP FDs, the remote protocol."),
+        FieldDef("fd.net", FieldType.IPNET,
+                 "matches the IP network (client or server) of the fd.",
+                 filter_only=True, no_rhs=True, no_transformer=True),
+        FieldDef("fd.cnet", FieldType.IPNET,
+                 "matches the client IP network of the fd.",
+                 filter_only=True, no_rhs=True, no_transformer=True),
+        FieldDef("fd.snet", FieldType.IPNET,
+                 "matches the server IP network of the fd.",
+                 filter_only=True, no_rhs=True, no_transformer=True),
+        FieldDef("fd.lnet", FieldType.IPNET,
+                 "matches the local IP network of the fd.",
+                 filter_only=True, no_rhs=True, no_transformer=True),
+        FieldDef("fd.rnet", FieldType.IPNET,
+                 "matches the remote IP network of the fd.",
+                 filter_only=True, no_rhs=True, no_transformer=True),
+        FieldDef("fd.connected", FieldType.BOOL,
+                 "for TCP/UDP FDs, 'true' if the socket is connected."),
+        FieldDef("fd.name_changed", FieldType.BOOL,
+                 "True when an event changes the name of an fd used by this event. This can "
+                 "occur in some cases such as udp connections where the connection tuple changes."),
+        FieldDef("fd.cip.name", FieldType.CHARBUF,
+                 "Domain name associated with the client IP address.",
+                 no_rhs=True, no_transformer=True),
+        FieldDef("fd.sip.name", FieldType.CHARBUF,
+                 "Domain name associated with the server IP address.",
+                 no_rhs=True, no_transformer=True),
+        FieldDef("fd.lip.name", FieldType.CHARBUF,
+                 "Domain name associated with the local IP address.",
+                 no_rhs=True, no_transformer=True),
+        FieldDef("fd.rip.name", FieldType.CHARBUF,
+                 "Domain name associated with the remote IP address.",
+                 no_rhs=True, no_transformer=True),
+        FieldDef("fd.dev", FieldType.INT32,
+                 "device number (major/minor) containing the referenced file"),
+        FieldDef("fd.dev.major", FieldType.INT32,
+                 "major device number containing the referenced file"),
+        FieldDef("fd.dev.minor", FieldType.INT32,
+                 "minor device number containing the referenced file"),
+        FieldDef("fd.ino", FieldType.INT64,
+                 "inode number of the referenced file"),
+        FieldDef("fd.nameraw", FieldType.CHARBUF,
+                 "FD full name raw. Just like fd.name, but only used if fd is a file path. File "
+                 "path is kept raw with limited sanitization and without deriving the absolute "
+                 "path."),
+        FieldDef("fd.types", FieldType.CHARBUF,
+                 "List of FD types in used. Can be passed an fd number e.g. fd.types[0] to get "
+                 "the type of stdout as a single item list.",
+                 is_list=True, arg=ArgMode.OPTIONAL, no_rhs=True, arg_index=True),
+        FieldDef("fd.is_upper_layer", FieldType.BOOL,
+                 "'true' if the fd is of a file in the upper layer of an overlayfs."),
+        FieldDef("fd.is_lower_layer", FieldType.BOOL,
+                 "'true' if the fd is of a file  in the lower layer of an overlayfs."),
+    ),
+)

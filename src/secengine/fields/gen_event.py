@@ -1,0 +1,175 @@
+"""The generic ``evt`` field class: fields every event source has (libsinsp ``gen_event``).
+
+Falco flags this class FL_GENERIC: it applies to every source, plugin sources
+included (``k8s_audit`` rules print ``%evt.time``). Its table follows
+``sinsp_filtercheck_gen_event.cpp``.
+
+Most of these fields are not carried in an event's values but computed from
+the :class:`~secengine.events.Event` itself: the ``evt.time`` family from
+``Event.ts``. The engine and the output formatter fill them with
+:func:`time_value` (the typed value, as Falco's JSON ``output_fields`` carries
+it) and :func:`render_time` (the text, as ``%evt.time`` prints it and as
+conditions on the string-typed ones compare). The rest (``evt.num``,
+``evt.source``, ``evt.hostname``, ``evt.pluginname``...) come from the event
+or the host; a field-map event may also give any of them directly.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time as _time
+from typing import Any, Final
+
+from secengine.events import MISSING
+from secengine.fields.base import FieldClass, FieldDef, FieldType
+
+__all__ = ["FIELD_CLASS", "TIME_FIELDS", "time_value", "render_time", "filter_time_value"]
+
+_NS: Final = 1_000_000_000
+
+#: The fields computed from the event timestamp (and, for ``evt.reltime*``,
+#: the timestamp of the first event of the capture).
+TIME_FIELDS: Final = frozenset({
+    "evt.time", "evt.time.s", "evt.time.iso8601", "evt.datetime", "evt.datetime.s",
+    "evt.rawtime", "evt.rawtime.s", "evt.rawtime.ns",
+    "evt.reltime", "evt.reltime.s", "evt.reltime.ns",
+})
+
+#: Time fields whose Falco type is a string (their JSON value is still the ts in ns).
+_STRING_TIME_FIELDS: Final = frozenset({
+    "evt.time", "evt.time.s", "evt.time.iso8601", "evt.datetime", "evt.datetime.s",
+})
+
+_TS_NOTE = " Computed from the event timestamp."
+
+FIELD_CLASS = FieldClass(
+    name="evt",
+    shortdesc="All event types",
+    desc="These fields can be used for all event types",
+    sources=(),
+    generic=True,
+    fields=(
+        FieldDef("evt.num", FieldType.UINT64,
+                 "event number."),
+        FieldDef("evt.time", FieldType.CHARBUF,
+                 "event timestamp as a time string that includes the nanosecond part."
+                 + _TS_NOTE),
+        FieldDef("evt.time.s", FieldType.CHARBUF,
+                 "event timestamp as a time string with no nanoseconds." + _TS_NOTE),
+        FieldDef("evt.time.iso8601", FieldType.CHARBUF,
+                 "event timestamp in ISO 8601 format, including nanoseconds and time zone offset "
+                 "(in UTC)." + _TS_NOTE),
+        FieldDef("evt.datetime", FieldType.CHARBUF,
+                 "event timestamp as a time string that includes the date." + _TS_NOTE),
+        FieldDef("evt.datetime.s", FieldType.CHARBUF,
+                 "event timestamp as a datetime string with no nanoseconds." + _TS_NOTE),
+        FieldDef("evt.rawtime", FieldType.ABSTIME,
+                 "absolute event timestamp, i.e. nanoseconds from epoch." + _TS_NOTE),
+        FieldDef("evt.rawtime.s", FieldType.ABSTIME,
+                 "integer part of the event timestamp (e.g. seconds since epoch)." + _TS_NOTE),
+        FieldDef("evt.rawtime.ns", FieldType.ABSTIME,
+                 "fractional part of the absolute event timestamp." + _TS_NOTE),
+        FieldDef("evt.reltime", FieldType.RELTIME,
+                 "number of nanoseconds from the beginning of the capture."),
+        FieldDef("evt.reltime.s", FieldType.RELTIME,
+                 "number of seconds from the beginning of the capture."),
+        FieldDef("evt.reltime.ns", FieldType.RELTIME,
+                 "fractional part (in ns) of the time from the beginning of the capture."),
+        FieldDef("evt.pluginname", FieldType.CHARBUF,
+                 "if the event comes from a plugin-defined event source, the name of the plugin "
+                 "that generated it. The plugin must be currently loaded."),
+        FieldDef("evt.plugininfo", FieldType.CHARBUF,
+                 "if the event comes from a plugin-defined event source, a summary of the event "
+                 "as formatted by the plugin. The plugin must be currently loaded."),
+        FieldDef("evt.source", FieldType.CHARBUF,
+                 "the name of the source that produced the event."),
+        FieldDef("evt.is_async", FieldType.BOOL,
+                 "'true' for asynchronous events, 'false' otherwise."),
+        FieldDef("evt.asynctype", FieldType.CHARBUF,
+                 "If the event is asynchronous, the type of the event (e.g. 'container')."),
+        FieldDef("evt.hostname", FieldType.CHARBUF,
+                 "The hostname of the underlying host can be customized by setting an "
+                 "environment variable (e.g. FALCO_HOSTNAME for the Falco agent). This is "
+                 "valuable in Kubernetes setups, where the hostname can match the pod name "
+                 "particularly in DaemonSet deployments. To achieve this, assign Kubernetes' "
+                 "spec.nodeName to the environment variable. Notably, spec.nodeName generally "
+                 "includes the cluster name."),
+    ),
+)
+
+
+def _local_offset() -> int:
+    """Seconds east of UTC *now*, as libsinsp's ``gmt2local(0)`` computes it for every ts."""
+    return _time.localtime().tm_gmtoff
+
+
+def render_time(key: str, ts_ns: int, first_ts_ns: int | None = None) -> str:
+    """The text of a time field for timestamp ``ts_ns``, as libsinsp prints it.
+
+    - ``evt.time``: local ``HH:MM:SS.nnnnnnnnn``; ``evt.time.s`` without the ns
+    - ``evt.datetime``: local ``YYYY-MM-DD HH:MM:SS.nnnnnnnnn``; ``.s`` without the ns
+    - ``evt.time.iso8601``: UTC ``YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+0000``
+    - ``evt.rawtime``/``.s`` decimal; ``.ns`` and ``evt.reltime.ns`` zero-padded
+      to 9 digits (PF_10_PADDED_DEC)
+    - ``evt.reltime*``: relative to ``first_ts_ns``; ``"<NA>"`` without it
+
+    Local time uses the host's current UTC offset for every timestamp, as
+    libsinsp's ``ts_to_string`` does. Raises ``KeyError`` for a non-time field.
+    """
+    if key not in TIME_FIELDS:
+        raise KeyError(key)
+    value = time_value(key, ts_ns, first_ts_ns)
+    if value is MISSING:
+        return "<NA>"
+    if key in ("evt.rawtime.ns", "evt.reltime.ns"):
+        return f"{value:09d}"
+    if key not in _STRING_TIME_FIELDS:
+        return str(value)
+    sec, nsec = divmod(ts_ns, _NS)
+    if key == "evt.time.iso8601":
+        d = _dt.datetime.fromtimestamp(sec, _dt.timezone.utc)
+        return f"{d:%Y-%m-%dT%H:%M:%S}.{nsec:09d}+0000"
+    local = sec + _local_offset()
+    s = local % 86400
+    text = f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    if key in ("evt.time", "evt.datetime"):
+        text += f".{nsec:09d}"
+    if key.startswith("evt.datetime"):
+        day = _dt.datetime.fromtimestamp(local - s, _dt.timezone.utc)
+        text = f"{day:%Y-%m-%d} {text}"
+    return text
+
+
+def time_value(key: str, ts_ns: int, first_ts_ns: int | None = None) -> Any:
+    """The typed value of a time field, as Falco's JSON ``output_fields`` carries it.
+
+    The string-typed fields (``evt.time``, ``evt.time.iso8601``, ...) give the
+    timestamp in integer nanoseconds (libsinsp ``extract_as_js``);
+    ``evt.rawtime.s``/``.ns`` the seconds / the nanosecond part;
+    ``evt.reltime*`` the same relative to ``first_ts_ns`` (MISSING without it).
+    Raises ``KeyError`` for a non-time field.
+    """
+    if key not in TIME_FIELDS:
+        raise KeyError(key)
+    if key.startswith("evt.reltime"):
+        if first_ts_ns is None:
+            return MISSING
+        ts_ns = ts_ns - first_ts_ns
+        if key == "evt.reltime.s":
+            return ts_ns // _NS
+        if key == "evt.reltime.ns":
+            return ts_ns % _NS
+        return ts_ns
+    if key == "evt.rawtime.s":
+        return ts_ns // _NS
+    if key == "evt.rawtime.ns":
+        return ts_ns % _NS
+    return ts_ns
+
+
+def filter_time_value(key: str, ts_ns: int, first_ts_ns: int | None = None) -> Any:
+    """The value a condition compares for a time field: the text for the string-typed
+    ones (``evt.time contains ...``), the number for the others."""
+    if key in _STRING_TIME_FIELDS:
+        return render_time(key, ts_ns, first_ts_ns)
+    return time_value(key, ts_ns, first_ts_ns)
