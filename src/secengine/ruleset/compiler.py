@@ -1,0 +1,285 @@
+"""Stage 3 of loading: collected items → compiled lists, macros and rules.
+
+A port of Falco's ``rule_loader_compiler.cpp``. The pipeline, per spec §1.5:
+
+1. lists: an item naming a list defined earlier is replaced by that list's
+   raw items (one level only);
+2. macros: each condition gets its lists expanded textually and is parsed;
+   then macro references are expanded, a macro seeing only the macros whose
+   first definition precedes its last (re)definition;
+3. rules: exceptions → condition text, output checks, textual list
+   expansion, parse, macro expansion (every macro visible), warnings, type
+   check, event types.
+
+The first error stops the compilation (and the file); warnings accumulate in
+the file's :class:`LoadResult`. Unused lists and macros are reported last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from secengine.errors import ConditionCompileError, ConditionSyntaxError, OutputFormatError
+from secengine.ruleset.collector import Collector
+from secengine.ruleset.diagnostics import Context, ItemError, LoadResult
+from secengine.ruleset.exceptions import build_exception_condition
+from secengine.ruleset.listexpand import resolve_list
+from secengine.ruleset.messages import DeprecatedField, ErrorCode, WarningCode, msg
+from secengine.ruleset.model import CompiledList, CompiledMacro, Rule
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secengine.fields.registry import FieldRegistry
+    from secengine.lang.ast import Expr
+    from secengine.lang.checker import Checked
+    from secengine.lang.macros import MacroResolver
+    from secengine.ruleset.items import MacroInfo, RuleInfo
+
+__all__ = ["CompileOutput", "compile_collected", "MAX_EVTTYPES", "MAX_CONDITION_DEPTH"]
+
+#: Falco warns (``LOAD_NO_EVTTYPE``) above this many event types.
+MAX_EVTTYPES = 100
+#: Falco's parser depth cap (``p.set_max_depth(1000)``).
+MAX_CONDITION_DEPTH = 1000
+#: Rules with an unlimited visibility see every macro.
+_MAX_VISIBILITY = 2**32 - 1
+
+_CONTAINER_INFO = "%container.info"
+_UNKNOWN_FILTER_MARKERS = ("nonexistent field", "invalid formatting token", "unknown event type",
+                           "unknown filter:")
+
+
+@dataclass(slots=True)
+class CompileOutput:
+    lists: dict[str, CompiledList] = field(default_factory=dict)
+    macros: dict[str, CompiledMacro] = field(default_factory=dict)
+    rules: list[Rule] = field(default_factory=list)
+
+
+def _err_is_unknown_type_or_field(err: str) -> bool:
+    return any(m in err for m in _UNKNOWN_FILTER_MARKERS)
+
+
+def compile_collected(collector: Collector, result: LoadResult,
+                      registry: "FieldRegistry") -> CompileOutput | None:
+    """Compile everything collected so far; ``None`` (with an error in ``result``) on failure."""
+    compiler = _Compiler(collector, result, registry)
+    try:
+        compiler.compile_lists()
+        compiler.compile_macros()
+        compiler.compile_rules()
+    except ItemError as exc:
+        result.add_error(exc.code, exc.message, exc.context)
+        return None
+    out = compiler.out
+    for m in out.macros.values():
+        if not m.used:
+            result.add_warning(WarningCode.LOAD_UNUSED_MACRO, msg("unused_macro"),
+                               collector.macros[m.name].ctx)
+    for lst in out.lists.values():
+        if not lst.used:
+            result.add_warning(WarningCode.LOAD_UNUSED_LIST, msg("unused_list"),
+                               collector.lists[lst.name].ctx)
+    return out
+
+
+class _Compiler:
+    def __init__(self, collector: Collector, result: LoadResult,
+                 registry: "FieldRegistry") -> None:
+        self.col = collector
+        self.result = result
+        self.registry = registry
+        self.out = CompileOutput()
+
+    # -- lists ---------------------------------------------------------------------------------
+    def compile_lists(self) -> None:
+        used_names: list[str] = []
+        for info in self.col.lists.values():
+            items: list[str] = []
+            for item in info.items:
+                ref = self.col.lists.get(item)
+                if ref is not None and ref.index < info.visibility:
+                    used_names.append(ref.name)
+                    items.extend(ref.items)
+                else:
+                    items.append(item)
+            self.out.lists[info.name] = CompiledList(info.name, tuple(items))
+        for name in used_names:
+            self.out.lists[name].used = True
+
+    # -- conditions ----------------------------------------------------------------------------
+    def parse(self, condition: str, ctx: Context) -> tuple["Expr", str]:
+        """Expand every list in ``condition`` (no visibility order) and parse it."""
+        from secengine.lang import parse_condition
+
+        for lst in self.out.lists.values():
+            condition, used = resolve_list(condition, lst.name, lst.items)
+            if used:
+                lst.used = True
+        try:
+            expr = parse_condition(condition, max_depth=MAX_CONDITION_DEPTH)
+        except ConditionSyntaxError as exc:
+            raise ItemError(ErrorCode.LOAD_ERR_COMPILE_CONDITION, exc.message,
+                            _cond_ctx(ctx, exc, condition)) from None
+        return expr, condition
+
+    def resolve_macros(self, resolver: "MacroResolver", expr: "Expr", condition: str,
+                       visibility: int, ctx: Context) -> "Expr":
+        resolver.clear()
+        for info in self.col.macros.values():
+            if info.index < visibility:
+                resolver.set_macro(info.name, self.out.macros[info.name].condition)
+        expr = resolver.run(expr)
+        # Falco reports only the first loop, else the first unknown macro.
+        if resolver.errors or resolver.unknown_macros:
+            if resolver.errors:
+                message, pos = resolver.errors[0]
+            else:
+                name, pos = next(iter(resolver.unknown_macros.items()))
+                message = msg("undefined_macro", name=name)
+            raise ItemError(ErrorCode.LOAD_ERR_VALIDATE, message,
+                            ctx.condition(pos.idx, pos.line, pos.col, condition))
+        for name in resolver.resolved_macros:
+            self.out.macros[name].used = True
+        return expr
+
+    # -- macros --------------------------------------------------------------------------------
+    def compile_macros(self) -> None:
+        from secengine.lang import MacroResolver
+
+        for info in self.col.macros.values():
+            expr, _ = self.parse(info.cond, info.cond_ctx)
+            self.out.macros[info.name] = CompiledMacro(info.name, expr)
+        resolver = MacroResolver()
+        for macro in self.out.macros.values():
+            info = self.col.macros[macro.name]
+            macro.condition = self.resolve_macros(resolver, macro.condition, info.cond,
+                                                  info.visibility, info.ctx)
+
+    # -- rules ---------------------------------------------------------------------------------
+    def compile_rules(self) -> None:
+        from secengine.lang import MacroResolver
+
+        resolver = MacroResolver()
+        for info in self.col.rules.values():
+            if info.unknown_source:
+                continue
+            rule = self.compile_rule(resolver, info)
+            if rule is not None:
+                self.out.rules.append(rule)
+
+    def compile_rule(self, resolver: "MacroResolver", info: "RuleInfo") -> Rule | None:
+        from secengine.lang import event_types
+        from secengine.output import OutputFormat
+
+        if info.source not in self.col.sources:
+            raise ItemError(ErrorCode.LOAD_ERR_VALIDATE,
+                            "Unknown source at compile-time" + info.source, info.ctx)
+        condition = info.cond
+        exception_fields: set[str] = set()
+        if info.exceptions:
+            condition = build_exception_condition(condition, info.exceptions, exception_fields)
+
+        output = info.output
+        if _CONTAINER_INFO in output:
+            self.result.add_warning(WarningCode.LOAD_DEPRECATED_ITEM, msg("container_info"),
+                                    info.ctx)
+            output = output.replace(_CONTAINER_INFO, "")
+        try:
+            output_format = OutputFormat.compile(output, info.source, self.registry)
+        except OutputFormatError as exc:
+            err = str(exc)
+            if _err_is_unknown_type_or_field(err) and info.skip_if_unknown_filter:
+                self.result.add_warning(WarningCode.LOAD_UNKNOWN_FILTER, err, info.output_ctx)
+                return None
+            raise ItemError(ErrorCode.LOAD_ERR_COMPILE_OUTPUT, err, info.output_ctx) from None
+        for df in DeprecatedField:
+            if df.field_name in output:
+                self.result.add_deprecated_field_warning(
+                    df, msg("deprecated_output_field", field=df.field_name), info.output_ctx)
+
+        compiled = self.compile_condition(resolver, condition, info)
+        if compiled is None:
+            return None
+        expr, text, checked = compiled
+
+        evttypes = event_types(expr)
+        if info.source == "syscall" and info.warn_evttypes and (
+                evttypes is None or len(evttypes) > MAX_EVTTYPES):
+            self.result.add_warning(WarningCode.LOAD_NO_EVTTYPE, msg("no_evttype"), info.ctx)
+
+        return Rule(
+            name=info.name, source=info.source, priority=info.priority, desc=info.desc,
+            output=output, output_format=output_format, tags=tuple(sorted(info.tags)),
+            enabled=info.enabled, index=info.index, condition=expr, condition_text=text,
+            checked=checked, evttypes=evttypes, warn_evttypes=info.warn_evttypes,
+            skip_if_unknown_filter=info.skip_if_unknown_filter, capture=info.capture,
+            capture_duration=info.capture_duration,
+            exception_fields=frozenset(exception_fields))
+
+    def compile_condition(self, resolver: "MacroResolver", condition: str, info: "RuleInfo"
+                          ) -> tuple["Expr", str, "Checked"] | None:
+        from secengine.lang import check_condition, condition_warnings
+
+        # Falco parses the list-expanded text but points every later diagnostic
+        # into the condition as it was before list expansion.
+        expr, text = self.parse(condition, info.cond_ctx)
+        expr = self.resolve_macros(resolver, expr, condition, _MAX_VISIBILITY, info.ctx)
+
+        # Falco's warning resolver: one unsafe-<NA> warning, then deprecated fields,
+        # all pointing at the start of the condition.
+        start_ctx = info.cond_ctx.condition(0, 0, 0, condition)
+        if any(w.code == WarningCode.LOAD_UNSAFE_NA_CHECK.name
+               for w in condition_warnings(expr, info.source)):
+            self.result.add_warning(WarningCode.LOAD_UNSAFE_NA_CHECK, "", start_ctx)
+        for df in _deprecated_fields(expr):
+            self.result.add_deprecated_field_warning(df, df.desc, start_ctx)
+
+        try:
+            checked = check_condition(expr, info.source, self.registry)
+        except ConditionCompileError as exc:
+            ctx = _cond_ctx(info.cond_ctx, exc, condition)
+            if _err_is_unknown_type_or_field(exc.message) and info.skip_if_unknown_filter:
+                self.result.add_warning(WarningCode.LOAD_UNKNOWN_FILTER, exc.message, ctx)
+                return None
+            raise ItemError(ErrorCode.LOAD_ERR_COMPILE_CONDITION, exc.message, ctx) from None
+        for w in checked.warnings:
+            if w.code == WarningCode.LOAD_COMPILE_CONDITION.name:
+                self.result.add_warning(
+                    WarningCode.LOAD_COMPILE_CONDITION, w.message,
+                    info.cond_ctx.condition(w.pos.idx, w.pos.line, w.pos.col, condition))
+        return expr, text, checked
+
+
+def _cond_ctx(ctx: Context, exc: ConditionSyntaxError | ConditionCompileError,
+              condition: str) -> Context:
+    """A context at the parser/compiler position of ``exc`` inside ``condition``."""
+    offset = exc.offset if exc.offset is not None else 0
+    line = exc.line if exc.line is not None else 1
+    column = exc.column if exc.column is not None else 1
+    return ctx.condition(offset, line, column, condition)
+
+
+def _deprecated_fields(expr: "Expr") -> list[DeprecatedField]:
+    """Deprecated fields on the left of checks, in Falco's enum order, each once."""
+    from secengine.lang import ast
+
+    found: set[DeprecatedField] = set()
+    stack: list[object] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.And, ast.Or)):
+            stack.extend(node.children)
+        elif isinstance(node, ast.Not):
+            stack.append(node.child)
+        elif isinstance(node, (ast.UnaryCheck, ast.BinaryCheck)):
+            stack.append(node.left)
+        elif isinstance(node, ast.Transformer):
+            stack.extend(node.args)
+        elif isinstance(node, ast.TransformerList):
+            stack.extend(node.items)
+        elif isinstance(node, ast.FieldRef):
+            df = DeprecatedField.from_field(node.name)
+            if df is not None:
+                found.add(df)
+    return [df for df in DeprecatedField if df in found]
