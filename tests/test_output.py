@@ -22,9 +22,7 @@ from secengine.output import (
     OutputFormat,
     escape_line,
     json_value,
-    render_time,
     render_value,
-    time_value,
 )
 from secengine.priority import Priority
 
@@ -38,6 +36,7 @@ def _registry() -> FieldRegistry:
         FieldDef("evt.datetime", FieldType.CHARBUF, "datetime"),
         FieldDef("evt.rawtime", FieldType.ABSTIME, "raw time"),
         FieldDef("evt.rawtime.ns", FieldType.ABSTIME, "raw ns"),
+        FieldDef("evt.reltime", FieldType.RELTIME, "relative to the first event"),
     ), generic=True)
     sys = FieldClass("sys", "syscall test fields", ("syscall",), (
         FieldDef("evt.type", FieldType.CHARBUF, "type"),
@@ -208,27 +207,23 @@ def tz_plus2(monkeypatch: pytest.MonkeyPatch) -> None:
     time.tzset()
 
 
-def test_render_time_utc(utc: None) -> None:
-    assert render_time("evt.time", TS) == "16:17:57.881781397"
-    assert render_time("evt.time.s", TS) == "16:17:57"
-    assert render_time("evt.time.iso8601", TS) == "2016-08-04T16:17:57.881781397+0000"
-    assert render_time("evt.datetime", TS) == "2016-08-04 16:17:57.881781397"
-    assert render_time("evt.datetime.s", TS) == "2016-08-04 16:17:57"
-    assert render_time("evt.rawtime", TS) == str(TS)
-    assert render_time("evt.rawtime.s", TS) == "1470327477"
-    assert render_time("evt.rawtime.ns", 1_000_000_005) == "000000005"
+def test_time_fields_utc(utc: None) -> None:
+    fmt = compile_("%evt.time|%evt.time.iso8601|%evt.datetime|%evt.rawtime|%evt.rawtime.ns")
+    assert fmt.render(ev({})) == ("16:17:57.881781397|2016-08-04T16:17:57.881781397+0000|"
+                                  "2016-08-04 16:17:57.881781397|1470327477881781397|881781397")
+    assert fmt.values(ev({})) == {"evt.time": TS, "evt.time.iso8601": TS, "evt.datetime": TS,
+                                  "evt.rawtime": TS, "evt.rawtime.ns": 881781397}
 
 
-def test_render_time_local(tz_plus2: None) -> None:
-    assert render_time("evt.time", TS) == "18:17:57.881781397"
-    assert render_time("evt.datetime", 1470351477_000000000) == "2016-08-05 00:57:57.000000000"
-    assert render_time("evt.time.iso8601", TS) == "2016-08-04T16:17:57.881781397+0000"
+def test_reltime_is_missing_without_a_capture_start() -> None:
+    fmt = compile_("rel=%evt.reltime")
+    assert fmt.render(ev({})) == "rel=<NA>"
+    assert fmt.values(ev({})) == {"evt.reltime": None}
 
 
-def test_time_value() -> None:
-    assert time_value("evt.time", TS) == TS
-    assert time_value("evt.rawtime.s", TS) == 1470327477
-    assert time_value("evt.rawtime.ns", TS) == 881781397
+def test_time_fields_local(tz_plus2: None) -> None:
+    fmt = compile_("%evt.time %evt.time.iso8601")
+    assert fmt.render(ev({})) == "18:17:57.881781397 2016-08-04T16:17:57.881781397+0000"
 
 
 # --- alerts ------------------------------------------------------------------

@@ -26,7 +26,6 @@ import binascii
 import datetime as _dt
 import re
 import socket
-import time as _time
 from typing import Any, Callable, Protocol
 
 import orjson
@@ -35,6 +34,7 @@ from secengine.alert import Alert
 from secengine.errors import ConditionError, OutputFormatError
 from secengine.events import MISSING, Event
 from secengine.fields.base import FieldType, ResolvedField
+from secengine.fields.gen_event import TIME_FIELDS, render_time, time_value
 from secengine.fields.registry import FieldRegistry
 from secengine.priority import Priority
 
@@ -44,69 +44,12 @@ __all__ = [
     "render_value",
     "json_value",
     "escape_line",
-    "TIME_FIELDS",
-    "time_value",
-    "render_time",
 ]
 
 #: What libsinsp prints for a value that could not be extracted.
 NA = "<NA>"
 
-# ---------------------------------------------------------------------------
-# evt.time family: values computed from the event timestamp
-# ---------------------------------------------------------------------------
-
 _NS = 1_000_000_000
-
-#: Fields whose value comes from ``Event.ts``; in ``output_fields`` the
-#: string-valued ones are the timestamp in integer nanoseconds (libsinsp
-#: ``sinsp_filter_check_gen_event::extract_as_js``).
-TIME_FIELDS: frozenset[str] = frozenset({
-    "evt.time", "evt.time.s", "evt.time.iso8601", "evt.datetime", "evt.datetime.s",
-    "evt.rawtime", "evt.rawtime.s", "evt.rawtime.ns",
-})
-
-
-def _local_offset() -> int:
-    """Seconds east of UTC now, as libsinsp's ``gmt2local(0)`` computes it."""
-    return _time.localtime().tm_gmtoff
-
-
-def render_time(key: str, ts: int) -> str:
-    """The printed form of an ``evt.time``-family field for timestamp ``ts`` (ns).
-
-    ``evt.time`` is local ``HH:MM:SS.nnnnnnnnn``, ``evt.time.iso8601`` UTC
-    ``YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+0000`` (libsinsp ``ts_to_string`` and
-    ``ts_to_iso_8601``).
-    """
-    sec, nsec = divmod(ts, _NS)
-    if key == "evt.time.iso8601":
-        d = _dt.datetime.fromtimestamp(sec, _dt.timezone.utc)
-        return f"{d:%Y-%m-%dT%H:%M:%S}.{nsec:09d}+0000"
-    if key == "evt.rawtime":
-        return str(ts)
-    if key == "evt.rawtime.s":
-        return str(sec)
-    if key == "evt.rawtime.ns":
-        return f"{nsec:09d}"
-    local = sec + _local_offset()
-    s = local % 86400
-    clock = f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-    if key in ("evt.time", "evt.datetime"):
-        clock += f".{nsec:09d}"
-    if key.startswith("evt.datetime"):
-        d = _dt.datetime.fromtimestamp(local - s, _dt.timezone.utc)
-        clock = f"{d:%Y-%m-%d} {clock}"
-    return clock
-
-
-def time_value(key: str, ts: int) -> int:
-    """The ``output_fields`` value of an ``evt.time``-family field: integer nanoseconds."""
-    if key == "evt.rawtime.s":
-        return ts // _NS
-    if key == "evt.rawtime.ns":
-        return ts % _NS
-    return ts
 
 
 # ---------------------------------------------------------------------------
@@ -222,10 +165,11 @@ class _TimeToken(_FieldToken):
         return time_value(self.key, event.ts)
 
     def render(self, event: Event) -> str | None:
-        return render_time(self.key, event.ts)
+        value = time_value(self.key, event.ts)
+        return None if value is MISSING else render_time(self.key, event.ts)
 
     def json(self, event: Event) -> Any:
-        return time_value(self.key, event.ts)
+        return json_value(time_value(self.key, event.ts))
 
 
 class _TransformerToken:
