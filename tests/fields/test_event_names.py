@@ -5,15 +5,17 @@ from __future__ import annotations
 import pytest
 
 from secengine.fields import event_names
-from secengine.fields.event_names import (event_codes, event_param, is_known_event_type,
-                                          longest_param_prefix, param_names,
-                                          syscall_event_names)
+from secengine.fields.event_names import (
+    event_codes,
+    event_param,
+    is_known_event_type,
+    longest_param_prefix,
+    param_names,
+    syscall_event_names,
+)
 
 # The 19 + incubating + sandbox types the upstream rules name (spec §6.1).
-RULE_TYPES = """connect dup dup2 dup3 execve execveat finit_module init_module link linkat open
-openat openat2 ptrace sendmsg sendto socket symlink symlinkat accept accept4 listen bpf chmod
-fchmod fchmodat creat rename renameat renameat2 rmdir unlink unlinkat setns setuid unshare
-mkdir mkdirat recvfrom recvmsg userfaultfd""".split()
+RULE_TYPES = ["connect", "dup", "dup2", "dup3", "execve", "execveat", "finit_module", "init_module", "link", "linkat", "open", "openat", "openat2", "ptrace", "sendmsg", "sendto", "socket", "symlink", "symlinkat", "accept", "accept4", "listen", "bpf", "chmod", "fchmod", "fchmodat", "creat", "rename", "renameat", "renameat2", "rmdir", "unlink", "unlinkat", "setns", "setuid", "unshare", "mkdir", "mkdirat", "recvfrom", "recvmsg", "userfaultfd"]
 
 
 @pytest.mark.parametrize("name", RULE_TYPES)

@@ -16,7 +16,7 @@ import sys
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "fields",
         help="list the fields rules can use (like falco --list)",
@@ -35,8 +35,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> ar
 
 
 def run(args: argparse.Namespace) -> int:
-    from secengine.fields import default_registry
-    from secengine.fields import listing
+    from secengine.fields import default_registry, listing
 
     registry = default_registry()
     try:

@@ -14,7 +14,7 @@ from typing import Any
 
 from secengine.events import MISSING, FieldValues
 
-__all__ = ["raw", "as_int", "as_bool", "first_present"]
+__all__ = ["as_bool", "as_int", "first_present", "raw"]
 
 
 def raw(values: FieldValues, key: str) -> Any:

@@ -28,15 +28,15 @@ import functools
 from dataclasses import dataclass
 
 __all__ = [
-    "SYSCALL_SOURCE",
     "PLUGIN_ASYNC_EVENT_NAMES",
+    "SYSCALL_SOURCE",
     "EventParam",
-    "syscall_event_names",
-    "is_known_event_type",
     "event_codes",
     "event_param",
+    "is_known_event_type",
     "longest_param_prefix",
     "param_names",
+    "syscall_event_names",
 ]
 
 SYSCALL_SOURCE = "syscall"

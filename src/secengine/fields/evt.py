@@ -36,8 +36,15 @@ from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldType
 from secengine.fields.flags import flag_table, parse_flags
 from secengine.fields.gen_event import render_time, time_value
 
-__all__ = ["FIELD_CLASS", "time_value", "render_time", "OPEN_EVENT_TYPES", "parse_mode",
-           "errno_name", "errno_value"]
+__all__ = [
+    "FIELD_CLASS",
+    "OPEN_EVENT_TYPES",
+    "errno_name",
+    "errno_value",
+    "parse_mode",
+    "render_time",
+    "time_value",
+]
 
 #: Event types whose ``flags`` parameter decides ``evt.is_open_read/write/create``.
 OPEN_EVENT_TYPES: Final = frozenset({"open", "openat", "openat2", "open_by_handle_at"})
@@ -177,7 +184,7 @@ def parse_mode(value: Any) -> int | None:
     if s.isdigit():
         return int(s, 8)
     if s.lower().startswith("0o") and s[2:].isdigit():
-        return int(s[2:], 8)
+        return int(s, 8)
     return parse_flags(flag_table("chmod_mode"), s)
 
 

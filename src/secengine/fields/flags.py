@@ -18,9 +18,9 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
-__all__ = ["FlagTable", "flag_table", "flag_table_names", "render_flags", "parse_flags"]
+__all__ = ["FlagTable", "flag_table", "flag_table_names", "parse_flags", "render_flags"]
 
 FlagKind = Literal["flags", "enum", "mode"]
 
@@ -55,7 +55,7 @@ def flag_table(name: str) -> FlagTable:
     from secengine.fields import _ppm_flags
 
     entries = _ppm_flags.FLAG_TABLES[name]
-    kind: FlagKind = _ppm_flags.FLAG_TABLE_KINDS[name]
+    kind = cast(FlagKind, _ppm_flags.FLAG_TABLE_KINDS[name])
     return FlagTable(name=name, kind=kind, entries=entries)
 
 

@@ -23,7 +23,7 @@ from typing import Any, Final
 from secengine.events import MISSING
 from secengine.fields.base import FieldClass, FieldDef, FieldType
 
-__all__ = ["FIELD_CLASS", "TIME_FIELDS", "time_value", "render_time", "filter_time_value"]
+__all__ = ["FIELD_CLASS", "TIME_FIELDS", "filter_time_value", "render_time", "time_value"]
 
 _NS: Final = 1_000_000_000
 
@@ -127,7 +127,7 @@ def render_time(key: str, ts_ns: int, first_ts_ns: int | None = None) -> str:
         return str(value)
     sec, nsec = divmod(ts_ns, _NS)
     if key == "evt.time.iso8601":
-        d = _dt.datetime.fromtimestamp(sec, _dt.timezone.utc)
+        d = _dt.datetime.fromtimestamp(sec, _dt.UTC)
         return f"{d:%Y-%m-%dT%H:%M:%S}.{nsec:09d}+0000"
     local = sec + _local_offset()
     s = local % 86400
@@ -135,7 +135,7 @@ def render_time(key: str, ts_ns: int, first_ts_ns: int | None = None) -> str:
     if key in ("evt.time", "evt.datetime"):
         text += f".{nsec:09d}"
     if key.startswith("evt.datetime"):
-        day = _dt.datetime.fromtimestamp(local - s, _dt.timezone.utc)
+        day = _dt.datetime.fromtimestamp(local - s, _dt.UTC)
         text = f"{day:%Y-%m-%d} {text}"
     return text
 

@@ -25,8 +25,15 @@ from typing import Any
 from secengine.fields.base import ArgMode, FieldClass, FieldDef
 from secengine.fields.registry import FieldRegistry
 
-__all__ = ["ListedClass", "listed_classes", "field_tags", "render_text", "render_json",
-           "render_markdown", "render_names"]
+__all__ = [
+    "ListedClass",
+    "field_tags",
+    "listed_classes",
+    "render_json",
+    "render_markdown",
+    "render_names",
+    "render_text",
+]
 
 #: libsinsp's ``s_rightblock_start`` and ``s_width``.
 RIGHTBLOCK = 30

@@ -36,7 +36,7 @@ from secengine.events import MISSING, FieldValues
 from secengine.fields._values import as_int, raw
 from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldType
 
-__all__ = ["FIELD_CLASS", "ANCESTOR_FIELDS", "MAX_ANCESTORS"]
+__all__ = ["ANCESTOR_FIELDS", "FIELD_CLASS", "MAX_ANCESTORS"]
 
 #: Ancestor field → (its field for the process itself, its field for the parent).
 ANCESTOR_FIELDS: Final = {
