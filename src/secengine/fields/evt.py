@@ -244,7 +244,7 @@ def _derive_buflen(values: FieldValues, key: str) -> Any:
 _DERIVED_RES = " Field-map events: derived from evt.rawres when not given."
 _DERIVED_RAWRES = " Field-map events: derived from an errno name in evt.res when not given."
 _DERIVED_OPEN = (" Field-map events: derived from evt.type and the flags parameter "
-                 "(evt.rawarg.flags or evt.arg.flags, numeric or 'O_RDONLY|O_CLOEXEC' text)")
+                 "(evt.rawarg.flags or evt.arg.flags, as a number or as flag names)")
 
 
 FIELD_CLASS = FieldClass(
