@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
 from secengine.events import Event
-from secengine.lang.codegen import BucketFunction, compile_bucket, fold_event_type
+from secengine.lang.codegen import BucketFunction, compile_bucket
+from secengine.lang.simplify import simplify
 from secengine.lang.evttypes import TypeSet, event_type_set
 from secengine.lang.interpreter import evaluate
 from secengine.priority import Priority
@@ -107,7 +108,7 @@ class Engine:
             ts = self._typesets.get(r.name)
             names = ts.names if ts is not None else frozenset()
             self._mentioned[r.source] = self._mentioned.get(r.source, frozenset()) | names
-        self._buckets: dict[tuple[str, str | None], _Bucket] = {}
+        self._buckets: dict[str, dict[str | None, _Bucket]] = {}
 
     @staticmethod
     def _select(rules: list["Rule"], min_priority: Priority,
@@ -125,10 +126,10 @@ class Engine:
     def process(self, event: Event) -> list["Alert"]:
         """Evaluate one event; return its alerts (empty list when nothing matched)."""
         self.stats.events += 1
-        key = (event.source, event.type if event.source == SYSCALL else None)
-        bucket = self._buckets.get(key)
+        by_type = self._buckets.get(event.source)
+        bucket = None if by_type is None else by_type.get(event.type)
         if bucket is None:
-            bucket = self._bucket_for(*key)
+            bucket = self._bucket_for(event.source, event.type)
         try:
             hit = bucket.fn(event)
         except (TypeError, AttributeError, ValueError):
@@ -153,8 +154,7 @@ class Engine:
 
     def matching_rules(self, event: Event) -> list["Rule"]:
         """The rules that match ``event`` (honouring ``rule_matching``), without making alerts."""
-        key = (event.source, event.type if event.source == SYSCALL else None)
-        bucket = self._buckets.get(key) or self._bucket_for(*key)
+        bucket = self._bucket_for(event.source, event.type)
         try:
             hit = bucket.fn(event)
         except (TypeError, AttributeError, ValueError):
@@ -191,16 +191,27 @@ class Engine:
 
     # -- indexing ---------------------------------------------------------------------
     def _bucket_for(self, source: str, evt_type: str | None) -> _Bucket:
-        if source == SYSCALL and evt_type not in self._mentioned.get(source, frozenset()):
-            shared = self._buckets.get((source, _OTHER_TYPE))
-            if shared is None:
-                shared = self._build(source, _OTHER_TYPE)
-                self._buckets[(source, _OTHER_TYPE)] = shared
-            if len(self._buckets) < _MAX_CACHED_TYPES:
-                self._buckets[(source, evt_type)] = shared
-            return shared
-        bucket = self._build(source, evt_type)
-        self._buckets[(source, evt_type)] = bucket
+        """The bucket for events of this source and type, built and cached on first use.
+
+        Only syscall rules are indexed by type; other sources have one bucket.
+        Syscall types that no rule names share one bucket, so arbitrary type
+        strings in input cannot grow the cache without bound.
+        """
+        by_type = self._buckets.setdefault(source, {})
+        bucket = by_type.get(evt_type)
+        if bucket is not None:
+            return bucket
+        if source != SYSCALL:
+            index_type: str | None = None
+        elif evt_type is None or evt_type in self._mentioned.get(source, frozenset()):
+            index_type = evt_type
+        else:
+            index_type = _OTHER_TYPE
+        bucket = by_type.get(index_type)
+        if bucket is None:
+            bucket = by_type[index_type] = self._build(source, index_type)
+        if len(by_type) < _MAX_CACHED_TYPES:
+            by_type[evt_type] = bucket
         return bucket
 
     def _build(self, source: str, evt_type: str | None) -> _Bucket:
@@ -213,10 +224,9 @@ class Engine:
             split = len(indexed) if catch_all else None
         else:
             split = None
-        fold_type = None if evt_type in (None, _OTHER_TYPE) else evt_type
-        if evt_type == _OTHER_TYPE:
-            fold_type = _OTHER_TYPE  # folds every evt.type check against an unmentioned name
-        trees = [fold_event_type(r.checked.ir, fold_type) for r in rules]
+        # _OTHER_TYPE folds every evt.type check as for a name no rule mentions;
+        # None (an event without a type) folds nothing.
+        trees = [simplify(r.checked.ir, evt_type) for r in rules]
         fn = compile_bucket(trees, all_matches=self._all_matches, catch_all_from=split,
                             name=f"bucket_{_ident(source)}_{_ident(evt_type or 'any')}")
         return _Bucket(fn, rules)

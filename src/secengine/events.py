@@ -95,11 +95,10 @@ class FieldValues(dict[str, Any]):
             bracket = key.find("[")
             if bracket > 0:
                 derive = self.derivers.get(key[:bracket] + "[]")
-        if derive is None:
-            return MISSING
-        value = derive(self, key)
-        if value is not MISSING:
-            self[key] = value
+        value = MISSING if derive is None else derive(self, key)
+        # Remember the answer, MISSING included: later rules reading the same
+        # key in this event then hit the dict instead of this method.
+        self[key] = value
         return value
 
 

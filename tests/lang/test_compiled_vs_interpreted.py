@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from secengine.events import Event, FieldValues
 from secengine.lang import check_condition, parse_condition
-from secengine.lang.codegen import compile_bucket, fold_event_type
+from secengine.lang.codegen import compile_bucket
+from secengine.lang.simplify import simplify
 from secengine.lang.interpreter import evaluate
 
 WORDS = ["bash", "sh", "/usr/bin/x", "/etc/shadow", "Bash", "", "a b", "/tmp/x.so", "runc:[0:P]"]
@@ -80,12 +81,12 @@ def combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 condition = st.recursive(leaf, combine, max_leaves=8)
 
 event = st.fixed_dictionaries({}, optional={
-    "t.str": st.sampled_from(WORDS),
+    "t.str": st.sampled_from(WORDS) | st.none(),
     "t.str2": st.sampled_from(WORDS),
     "t.env[HOME]": st.sampled_from(WORDS),
     "t.anc[1]": st.sampled_from(WORDS),
     "t.arg.flags": st.sampled_from(["O_RDONLY|O_CLOEXEC", "O_TRUNC", ""]),
-    "t.num": st.integers(-6, 6),
+    "t.num": st.integers(-6, 6) | st.none(),
     "t.unum": st.integers(0, 6) | st.just(2**32 - 1),
     "t.bool": st.booleans(),
     "t.ip": st.sampled_from(IPS),
@@ -102,13 +103,19 @@ def test_compiled_agrees_with_interpreter(registry, texts, events, evt_type, all
     # Rules that share sub-conditions, like rules that use the same macros.
     texts = texts + [f"({texts[0]}) and ({t})" for t in texts[1:]]
     irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
-    folded = [fold_event_type(ir, evt_type) for ir in irs]
+    folded = [simplify(ir, evt_type) for ir in irs]
     fn = compile_bucket(folded, all_matches=all_matches)
     for values in events:
         values = dict(values, **{"evt.type": evt_type})
         ev = Event("test", 0, FieldValues(values))
         expected = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
-        got = fn(ev)
+        try:
+            got = fn(ev)
+        except (TypeError, AttributeError, ValueError):
+            # The documented escape hatch: the engine re-evaluates such an event with the
+            # interpreter. Only values outside the declared types (JSON null here) may use it.
+            assert None in values.values(), (texts, values, fn.__secengine_source__)
+            continue
         if all_matches:
             assert got == expected, (texts, values, fn.__secengine_source__)
         else:

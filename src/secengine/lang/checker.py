@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from secengine.errors import ConditionCompileError
+from secengine.events import FieldValues
 from secengine.fields.base import FieldKind, FieldType, ResolvedField
 from secengine.fields.registry import FieldRegistry
 from secengine.lang import ast
-from secengine.lang.ir import IAnd, ICheck, IConst, IField, INot, IOr, ITransform, Node, Operand
+from secengine.lang.evttypes import evt_num_invariant
+from secengine.lang.ir import IAnd, IBool, ICheck, IConst, IField, INot, IOr, ITransform, Node, Operand
 from secengine.lang.parser import TRANSFORMERS
 from secengine.lang.warnings import LangWarning
 
@@ -105,7 +107,13 @@ class TypeChecker:
             left = self._operand(node.left)
             return ICheck(left, "exists", pos=node.pos)
         if isinstance(node, ast.BinaryCheck):
-            return self._binary(node)
+            checked = self._binary(node)
+            fixed = evt_num_invariant(node)
+            if fixed is not None:
+                # Falco's invariant: evt.num starts at 1, so `evt.num = 0` (the
+                # `never_true` macro) can never hold and `evt.num != 0` always does.
+                return IBool(not fixed.is_empty)
+            return checked
         raise TypeError(f"not a condition node: {node!r}")
 
     # -- operands --------------------------------------------------------------
@@ -116,6 +124,9 @@ class TypeChecker:
             raise _fail(e.message, ref.pos) from None
         self.fields.setdefault(rf.key, rf)
         fdef = rf.field
+        if fdef.derive is not None and rf.key != fdef.name:
+            # Exact keys make FieldValues.__missing__ find the deriver in one lookup.
+            FieldValues.derivers.setdefault(rf.key, fdef.derive)
         any_of = fdef.any_without_index and rf.arg is None
         bits = 0
         spec = _INT_BITS.get(fdef.type)

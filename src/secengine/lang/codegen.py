@@ -5,7 +5,7 @@ The engine asks for one function per (source, event type). Inside it:
 - fields are read as ``f[key]`` from the event's :class:`FieldValues`; the
   :data:`MISSING` sentinel compares false with everything, so most checks
   need no separate missing test;
-- ``evt.type`` checks are folded to constants, since the bucket's type is known;
+- the field of each rule's first test is read once into a local variable;
 - a sub-condition shared by several rules (typically an expanded macro such as
   ``spawned_process and container``) is evaluated at most once per event and
   kept in a local variable;
@@ -29,58 +29,17 @@ from secengine.lang import ops
 from secengine.lang.interpreter import evaluate, operand_value
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr, Node
 
-__all__ = ["fold_event_type", "compile_bucket", "BucketFunction"]
+__all__ = ["compile_bucket", "BucketFunction"]
 
 BucketFunction = Callable[[Any], Any]
-
-_EVTTYPE_FIELDS = ("evt.type", "syscall.type")
-
-
-def fold_event_type(node: Node, evt_type: str | None) -> Node:
-    """Replace ``evt.type`` checks by constants for a known type, and simplify."""
-    if isinstance(node, IAnd):
-        kids = []
-        for c in node.children:
-            c = fold_event_type(c, evt_type)
-            if isinstance(c, IBool):
-                if not c.value:
-                    return IBool(False)
-                continue
-            kids.append(c)
-        if not kids:
-            return IBool(True)
-        return kids[0] if len(kids) == 1 else IAnd(tuple(kids))
-    if isinstance(node, IOr):
-        kids = []
-        for c in node.children:
-            c = fold_event_type(c, evt_type)
-            if isinstance(c, IBool):
-                if c.value:
-                    return IBool(True)
-                continue
-            kids.append(c)
-        if not kids:
-            return IBool(False)
-        return kids[0] if len(kids) == 1 else IOr(tuple(kids))
-    if isinstance(node, INot):
-        c = fold_event_type(node.child, evt_type)
-        if isinstance(c, IBool):
-            return IBool(not c.value)
-        return INot(c)
-    if evt_type is not None and isinstance(node, ICheck) and node.rhs is None \
-            and node.modifier is None and isinstance(node.left, IField) \
-            and node.left.rf.name in _EVTTYPE_FIELDS and node.left.rf.arg is None \
-            and node.op in ("=", "==", "!=", "in", "intersects"):
-        hit = evt_type in node.values
-        return IBool(not hit if node.op == "!=" else hit)
-    return node
-
 
 class _Emitter:
     """Turns IR nodes into Python expression text, collecting constants into a namespace."""
 
-    def __init__(self, shared: set[Node]) -> None:
+    def __init__(self, shared: set[Node], bound: dict[str, str] | None = None) -> None:
         self.ns: dict[str, Any] = {"M": MISSING}
+        #: field key → local variable holding its value, read once at the top
+        self.bound = bound or {}
         self._consts: dict[tuple[type, Any], str] = {}
         self._counter = itertools.count()
         self.shared = shared
@@ -131,12 +90,12 @@ class _Emitter:
         left = c.left
         if not isinstance(left, IField) or c.rhs is not None:
             return self._closure(c)
-        f = f"f[{left.rf.key!r}]"
+        f = self.bound.get(left.rf.key) or f"f[{left.rf.key!r}]"
         op = c.op
         if op == "exists":
             if left.any_of:
                 return f"((_v := {f}) is not M and len(_v) > 0)"
-            return f"({f} is not M)"
+            return f"((_v := {f}) is not M and _v is not None)"
         if left.kind in (FieldKind.IP, FieldKind.NET, FieldKind.BUFFER):
             return self._closure(c)
         if left.is_list or left.any_of:
@@ -157,7 +116,10 @@ class _Emitter:
         if op in ("in", "intersects"):
             return f"({f} in {self.const(frozenset(vals))})"
         lit = vals[0] if vals else None
-        if op in ("=", "==", "!=", "<", "<=", ">", ">="):
+        if op == "!=":
+            # JSON null reads as missing: `!=` must be false for it, like for MISSING
+            return f"((_v := {f}) != {self.const(lit)} and _v is not None)"
+        if op in ("=", "==", "<", "<=", ">", ">="):
             pyop = "==" if op == "=" else op
             return f"({f} {pyop} {self.const(lit)})"
         if op in ("startswith", "endswith"):
@@ -205,6 +167,14 @@ def _shared_subtrees(trees: Sequence[Node]) -> set[Node]:
     return {n for n, k in counts.items() if k > 1}
 
 
+def _certain_fields(node: Node, out: dict[str, None]) -> None:
+    """Fields read whenever ``node`` is evaluated (its first leaf, whatever the outcome)."""
+    while isinstance(node, (IAnd, IOr, INot)):
+        node = node.child if isinstance(node, INot) else node.children[0]
+    if isinstance(node, ICheck) and isinstance(node.left, IField):
+        out.setdefault(node.left.rf.key)
+
+
 def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: int | None = None,
                    name: str = "bucket") -> BucketFunction:
     """One function evaluating ``trees`` in order for an event.
@@ -214,7 +184,13 @@ def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: 
     its catch-all list once the per-type list matched). Otherwise it returns
     the first matching index, or -1.
     """
-    em = _Emitter(_shared_subtrees(trees))
+    # The first leaf of every rule runs for every event of the bucket (only an
+    # earlier match can skip it), so its field is read once into a local.
+    certain: dict[str, None] = {}
+    for t in trees:
+        _certain_fields(t, certain)
+    bound = {key: f"_f{i}" for i, key in enumerate(certain)}
+    em = _Emitter(_shared_subtrees(trees), bound)
     body: list[str] = []
     for i, t in enumerate(trees):
         cond = em.expr(t)
@@ -227,6 +203,7 @@ def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: 
         else:
             body.append(f"    if {cond}: return {i}")
     lines = [f"def {name}(ev):", "    f = ev.fields"]
+    lines.extend(f"    {var} = f[{key!r}]" for key, var in bound.items())
     if em.memo:
         lines.append("    " + " = ".join(em.memo.values()) + " = None")
     if all_matches:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from secengine.lang import ast
 
-__all__ = ["TypeSet", "event_type_set", "event_types"]
+__all__ = ["TypeSet", "event_type_set", "event_types", "evt_num_invariant"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ class TypeSet:
         return not self.complement and not self.names
 
 
-def _evt_num_invariant(node: ast.BinaryCheck) -> TypeSet | None:
+def evt_num_invariant(node: ast.BinaryCheck) -> TypeSet | None:
     """Falco's static evaluation of ``evt.num`` checks (values start at 1)."""
     left = node.left
     if not isinstance(left, ast.FieldRef) or left.name != "evt.num" or left.arg is not None:
@@ -121,7 +121,7 @@ def _visit(node: ast.Expr, negated: bool) -> TypeSet:
     if isinstance(node, ast.Not):
         return _visit(node.child, not negated)
     if isinstance(node, ast.BinaryCheck):
-        fixed = _evt_num_invariant(node)
+        fixed = evt_num_invariant(node)
         if fixed is not None:
             return fixed.invert() if negated else fixed
         if node.op in ("=", "==", "!=", "in") and _is_evttype_field(node.left):
