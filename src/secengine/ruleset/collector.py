@@ -148,12 +148,10 @@ class Collector:
             raise _validate_error(msg("redefined_source"), info)
         return prev
 
-    def _source_of(self, prev: RuleInfo, info: RuleUpdateInfo) -> str | None:
-        if prev.unknown_source:
-            return None
-        if prev.source not in self.sources:
-            raise _validate_error(msg("unknown_source_bare", source=prev.source), info)
-        return prev.source
+    @staticmethod
+    def _source_of(prev: RuleInfo) -> str | None:
+        """The source to check exception fields against (``None`` for an unknown source)."""
+        return None if prev.unknown_source else prev.source
 
     def define_rule(self, info: RuleInfo, result: LoadResult) -> None:
         self._find_prev_rule(info)
@@ -175,7 +173,7 @@ class Collector:
             raise _validate_error(msg("no_previous_rule_append"), info)
         if not info.has_any_value():
             raise _validate_error(msg("append_needs_value"), info)
-        source = self._source_of(prev, info)
+        source = self._source_of(prev)
         if info.cond:
             prev.cond += " " + info.cond
         if info.output:
@@ -205,9 +203,7 @@ class Collector:
         prev = self._find_prev_rule(info)
         if prev is None:
             raise _validate_error(msg("no_previous_rule_replace"), info)
-        if not info.has_any_value():
-            raise _validate_error(msg("replace_needs_value"), info)
-        self._source_of(prev, info)
+        # The reader only produces replaces that carry at least one key.
         for attr in ("cond", "output", "desc", "tags", "exceptions", "priority", "capture",
                      "capture_duration", "enabled", "warn_evttypes", "skip_if_unknown_filter"):
             value = getattr(info, attr)

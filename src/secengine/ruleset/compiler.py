@@ -172,9 +172,6 @@ class _Compiler:
         from secengine.lang import event_types
         from secengine.output import OutputFormat
 
-        if info.source not in self.col.sources:
-            raise ItemError(ErrorCode.LOAD_ERR_VALIDATE,
-                            "Unknown source at compile-time" + info.source, info.ctx)
         condition = info.cond
         exception_fields: set[str] = set()
         if info.exceptions:

@@ -235,8 +235,6 @@ MESSAGES: dict[str, str] = {
     "cant_decode": "Can't decode YAML scalar value",
     "not_sequence": "Value is not a sequence",
     "seq_value_not_scalar": "sequence value is not scalar",
-    "cant_decode_seq": "Can't decode YAML sequence value",
-    "could_not_decode_scalar": "Could not decode scalar value",
     # -- reader: versions --------------------------------------------------------
     "engine_version_semver": (
         "Unable to parse engine version '{version}' as a semver string. "
@@ -287,9 +285,7 @@ MESSAGES: dict[str, str] = {
     "no_previous_rule_replace": ("An 'override.<key>: replace' to a rule was requested but no "
                                  "rule by that name already exists"),
     "append_needs_value": "Appended rule must have exceptions or condition property",
-    "replace_needs_value": "The rule must have at least one field that can be replaced",
     "unknown_source": "Unknown source {source}, skipping",
-    "unknown_source_bare": "Unknown source {source}",
     "redefined_source": "Rule has been re-defined with a different source",
     "enabled_no_rule": "Rule has 'enabled' key but no rule by that name already exists",
     "exception_no_fields": "Rule exception item must have fields property with a list of fields",
