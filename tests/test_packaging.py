@@ -83,8 +83,9 @@ def test_installed_package_finds_its_data(venv: Path, tmp_path: Path) -> None:
 
 def test_installed_replay_of_bundled_samples(venv: Path, tmp_path: Path) -> None:
     python = str(venv / "bin" / "python")
-    samples = _run([python, "-c", "from secengine.resources import resource_path; "
-                    "print(resource_path('samples') / 'events.jsonl')"], cwd=tmp_path).stdout.strip()
+    code = ("from secengine.resources import resource_path; "
+            "print(resource_path('samples') / 'events.jsonl')")
+    samples = _run([python, "-c", code], cwd=tmp_path).stdout.strip()
     env = {**os.environ, "TZ": "UTC"}
     env.pop("PYTHONPATH", None)
     proc = _run([str(venv / "bin" / "secengine"), "replay", samples, "--json",

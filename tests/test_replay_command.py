@@ -9,8 +9,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import orjson
 import pytest
@@ -225,7 +225,7 @@ def test_progress_bar_on_a_terminal(files: dict[str, Path], monkeypatch: pytest.
     monkeypatch.setenv("TERM", "xterm")
     args = _parse([str(files["events"]), "-r", str(files["rules"])])
     assert args.run(args) == 0
-    out, err = capfdbinary.readouterr()
+    out, _ = capfdbinary.readouterr()
     assert len(out.decode().splitlines()) == 2  # alerts still on stdout
     text = fake.getvalue()
     assert "\x1b[" in text and "3 events" in text and "2 alerts" in text  # the bar was drawn

@@ -21,12 +21,11 @@ suppressing the line, so a leading ``*`` is accepted and dropped here.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as _dt
 import re
 import socket
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import orjson
 
@@ -36,14 +35,15 @@ from secengine.events import MISSING, Event
 from secengine.fields.base import FieldType, ResolvedField
 from secengine.fields.gen_event import TIME_FIELDS, render_time, time_value
 from secengine.fields.registry import FieldRegistry
+from secengine.lang.checker import UNARY_TRANSFORMS
 from secengine.priority import Priority
 
 __all__ = [
-    "OutputFormat",
     "AlertFormatter",
-    "render_value",
-    "json_value",
+    "OutputFormat",
     "escape_line",
+    "json_value",
+    "render_value",
 ]
 
 #: What libsinsp prints for a value that could not be extracted.
@@ -130,7 +130,7 @@ def escape_line(line: str) -> str:
 class _FieldToken:
     """``%proc.name``: one resolved field."""
 
-    __slots__ = ("text", "resolved", "key", "_join_any")
+    __slots__ = ("_join_any", "key", "resolved", "text")
 
     def __init__(self, text: str, resolved: ResolvedField) -> None:
         self.text = text
@@ -175,9 +175,10 @@ class _TimeToken(_FieldToken):
 class _TransformerToken:
     """``%tolower(proc.name)``: a transformer applied to one field or transformer."""
 
-    __slots__ = ("text", "fn", "child")
+    __slots__ = ("child", "fn", "text")
 
-    def __init__(self, text: str, fn: Callable[[Any], Any], child: "_FieldToken | _TransformerToken") -> None:
+    def __init__(self, text: str, fn: Callable[[Any], Any],
+                 child: _FieldToken | _TransformerToken) -> None:
         self.text = text
         self.fn = fn
         self.child = child
@@ -193,12 +194,8 @@ class _TransformerToken:
 
 
 # ---------------------------------------------------------------------------
-# transformers (libsinsp sinsp_filter_transformers/, the single-value ones)
+# transformers: the condition language's implementations, with output typing
 # ---------------------------------------------------------------------------
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
 
 def _as_text(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
@@ -206,34 +203,22 @@ def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _map_values(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Apply a single-value transformer to each element of a list value."""
+def _per_value(name: str) -> Callable[[Any], Any]:
+    """The condition language's transformer ``name``, applied to each value of a list."""
+    fn = UNARY_TRANSFORMS[name]
+
     def apply(value: Any) -> Any:
         if isinstance(value, (list, tuple)):
-            return [f(v) for v in value]
-        return f(value)
+            out = [fn(_as_text(v)) for v in value]
+            return MISSING if any(o is MISSING for o in out) else out
+        return fn(_as_text(value))
     return apply
-
-
-def _b64(value: Any) -> Any:
-    raw = value if isinstance(value, (bytes, bytearray)) else _as_text(value).encode()
-    raw = bytes(raw).rstrip(b"=")
-    try:
-        return base64.b64decode(raw + b"=" * (-len(raw) % 4), validate=True).decode(
-            "utf-8", "replace")
-    except (binascii.Error, ValueError):
-        return MISSING
-
-
-def _basename(value: Any) -> str:
-    text = _as_text(value)
-    return text[text.rfind("/") + 1:]
 
 
 def _len(value: Any) -> int:
     if isinstance(value, (list, tuple, set, frozenset, bytes, bytearray)):
         return len(value)
-    return len(_as_text(value).encode("utf-8"))
+    return len(_as_text(value))
 
 
 _STRING_TYPES = frozenset({FieldType.CHARBUF, FieldType.FSPATH})
@@ -241,7 +226,7 @@ _B64_TYPES = frozenset({FieldType.CHARBUF, FieldType.BYTEBUF})
 
 
 class _TransformerDef:
-    __slots__ = ("fn", "accepts", "accepts_list", "result")
+    __slots__ = ("accepts", "accepts_list", "fn", "result")
 
     def __init__(self, fn: Callable[[Any], Any], accepts: frozenset[FieldType],
                  result: FieldType | None, accepts_list: bool = False) -> None:
@@ -251,13 +236,12 @@ class _TransformerDef:
         self.result = result  # None: same as the input type
 
 
+#: The single-operand transformers, with the field types libsinsp accepts for each.
 _TRANSFORMER_DEFS: dict[str, _TransformerDef] = {
-    "tolower": _TransformerDef(_map_values(lambda v: _as_text(v).translate(_ASCII_LOWER)),
-                               _STRING_TYPES, None),
-    "toupper": _TransformerDef(_map_values(lambda v: _as_text(v).translate(_ASCII_UPPER)),
-                               _STRING_TYPES, None),
-    "b64": _TransformerDef(_map_values(_b64), _B64_TYPES, None),
-    "basename": _TransformerDef(_map_values(_basename), _STRING_TYPES, None),
+    "tolower": _TransformerDef(_per_value("tolower"), _STRING_TYPES, None),
+    "toupper": _TransformerDef(_per_value("toupper"), _STRING_TYPES, None),
+    "b64": _TransformerDef(_per_value("b64"), _B64_TYPES, None),
+    "basename": _TransformerDef(_per_value("basename"), _STRING_TYPES, None),
     "len": _TransformerDef(_len, _STRING_TYPES | {FieldType.BYTEBUF}, FieldType.UINT64,
                            accepts_list=True),
 }
@@ -462,7 +446,7 @@ class OutputFormat:
     template as given.
     """
 
-    __slots__ = ("text", "source", "fields", "_parts", "_widths", "_json_tokens")
+    __slots__ = ("_json_tokens", "_parts", "_widths", "fields", "source", "text")
 
     def __init__(self, text: str, source: str,
                  parts: list[str | _FieldToken | _TransformerToken],
@@ -480,7 +464,7 @@ class OutputFormat:
         self.fields: tuple[ResolvedField, ...] = tuple(t.resolved for t in seen.values())
 
     @classmethod
-    def compile(cls, fmt: str, source: str, registry: FieldRegistry) -> "OutputFormat":
+    def compile(cls, fmt: str, source: str, registry: FieldRegistry) -> OutputFormat:
         """Parse ``fmt`` and resolve its fields for ``source``.
 
         Raises :class:`~secengine.errors.OutputFormatError` with libsinsp's
@@ -573,7 +557,7 @@ class RuleLike(Protocol):
 
 def _utc_z(ts: int) -> str:
     sec, nsec = divmod(ts, _NS)
-    d = _dt.datetime.fromtimestamp(sec, _dt.timezone.utc)
+    d = _dt.datetime.fromtimestamp(sec, _dt.UTC)
     return f"{d:%Y-%m-%dT%H:%M:%S}.{nsec:09d}Z"
 
 
@@ -585,9 +569,15 @@ class AlertFormatter:
     formatter is created.
     """
 
-    __slots__ = ("time_format_iso_8601", "json_include_output_property",
-                 "json_include_tags_property", "json_include_message_property",
-                 "json_include_output_fields_property", "hostname", "_time_key")
+    __slots__ = (
+        "_time_key",
+        "hostname",
+        "json_include_message_property",
+        "json_include_output_fields_property",
+        "json_include_output_property",
+        "json_include_tags_property",
+        "time_format_iso_8601",
+    )
 
     def __init__(self, *, time_format_iso_8601: bool = False,
                  json_include_output_property: bool = True,

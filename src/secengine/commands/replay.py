@@ -18,8 +18,9 @@ import gc
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Sequence
+from typing import IO, TYPE_CHECKING, Any
 
 from secengine.priority import Priority
 
@@ -30,13 +31,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.output import AlertFormatter
     from secengine.sources.replay import ReplayStats
 
-__all__ = ["add_parser", "run", "default_rules_files"]
+__all__ = ["add_parser", "default_rules_files", "run"]
 
 #: How many rejected lines are printed before the rest are only counted.
 MAX_REPORTED_ERRORS = 20
 
 
-def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "replay",
         help="evaluate rules over recorded field-map events (JSON lines)",
@@ -108,7 +109,7 @@ class _Diagnostics:
         else:
             self.stream.write(text + "\n")
 
-    def rejected(self, error: "EventFormatError") -> None:
+    def rejected(self, error: EventFormatError) -> None:
         self.shown_errors += 1
         if self.shown_errors <= MAX_REPORTED_ERRORS:
             self.print(f"{error} (line skipped)")
@@ -116,8 +117,8 @@ class _Diagnostics:
             self.print("further rejected lines are counted but not shown")
 
 
-def _alert_writer(formatter: "AlertFormatter", as_json: bool, *, out: IO[bytes] | None = None,
-                  console: Any | None = None) -> Callable[[list["Alert"]], None]:
+def _alert_writer(formatter: AlertFormatter, as_json: bool, *, out: IO[bytes] | None = None,
+                  console: Any | None = None) -> Callable[[list[Alert]], None]:
     """A function writing a batch of alerts, one per line.
 
     With ``console`` (stdout and stderr are the same terminal and a progress
@@ -127,32 +128,32 @@ def _alert_writer(formatter: "AlertFormatter", as_json: bool, *, out: IO[bytes] 
     if as_json:
         dump = formatter.json
 
-        def lines(alerts: list["Alert"]) -> bytes:
+        def lines(alerts: list[Alert]) -> bytes:
             return b"".join(dump(a) + b"\n" for a in alerts)
     else:
         text = formatter.text
 
-        def lines(alerts: list["Alert"]) -> bytes:
+        def lines(alerts: list[Alert]) -> bytes:
             return "".join(text(a) + "\n" for a in alerts).encode("utf-8")
 
     if console is not None:
-        def write(alerts: list["Alert"]) -> None:
+        def write(alerts: list[Alert]) -> None:
             console.out(lines(alerts).decode("utf-8"), end="", highlight=False)
     else:
         assert out is not None
 
-        def write(alerts: list["Alert"]) -> None:
+        def write(alerts: list[Alert]) -> None:
             out.write(lines(alerts))
     return write
 
 
-def summary_lines(engine: "Engine", stats: "ReplayStats", seconds: float) -> list[str]:
+def summary_lines(engine: Engine, stats: ReplayStats, seconds: float) -> list[str]:
     """The end-of-run report: input counters, then Falco's detection statistics."""
     es = engine.stats
     rate = stats.events / seconds if seconds > 0 else 0.0
     lines = [
-        f"Events read: {stats.events} from {stats.files} input(s) in {seconds:.2f}s "
-        f"({rate:,.0f} events/s)",
+        (f"Events read: {stats.events} from {stats.files} input(s) in {seconds:.2f}s "
+         f"({rate:,.0f} events/s)"),
         f"Lines rejected: {stats.rejected}",
         f"Events detected: {es.alerts}",
         "Rule counts by severity:",
@@ -207,8 +208,8 @@ def run(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     progress = _progress() if err.isatty() else None
-    shared_tty = progress is not None and sys.stdout.isatty()
-    if shared_tty:
+    if progress is not None and sys.stdout.isatty():
+        # stdout is the terminal the bar is drawn on: print alerts above the bar
         write = _alert_writer(formatter, args.json, console=progress.console)
     else:
         write = _alert_writer(formatter, args.json, out=sys.stdout.buffer)

@@ -13,7 +13,8 @@ of them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator, Protocol, runtime_checkable
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.events import Event
@@ -27,9 +28,9 @@ class Source(Protocol):
 
     name: str
 
-    def batches(self) -> Iterator[list["Event"]]:
+    def batches(self) -> Iterator[list[Event]]:
         """Lists of events in delivery order; ends when the source is exhausted."""
         ...
 
-    def __iter__(self) -> Iterator["Event"]:
+    def __iter__(self) -> Iterator[Event]:
         ...

@@ -27,8 +27,15 @@ import orjson
 
 from secengine.events import Event, FieldValues
 
-__all__ = ["DEFAULT_SOURCE", "FieldMapError", "parse_line", "event_from_obj", "parse_time",
-           "event_to_obj", "dumps_event"]
+__all__ = [
+    "DEFAULT_SOURCE",
+    "FieldMapError",
+    "dumps_event",
+    "event_from_obj",
+    "event_to_obj",
+    "parse_line",
+    "parse_time",
+]
 
 DEFAULT_SOURCE = "syscall"
 

@@ -19,9 +19,10 @@ import gzip
 import io
 import os
 import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Iterable, Iterator, Sequence
+from typing import IO
 
 import orjson
 
@@ -29,7 +30,7 @@ from secengine.errors import EventFormatError
 from secengine.events import Event, FieldValues
 from secengine.sources.fieldmap import DEFAULT_SOURCE, FieldMapError, parse_line
 
-__all__ = ["ReplayStats", "ReplaySource", "MemorySource", "read_events", "STDIN"]
+__all__ = ["STDIN", "MemorySource", "ReplaySource", "ReplayStats", "read_events"]
 
 #: The input name that means standard input.
 STDIN = "-"
@@ -168,7 +169,7 @@ class ReplaySource:
                     src = obj.get("source", default)
                     if type(fields) is not dict or type(ts) is not int or type(src) is not str:
                         raise TypeError
-                except Exception:
+                except Exception:  # noqa: BLE001 - any failure: the slow path says why
                     event = self._slow(line, label, lineno, num + 1)
                     if event is None:
                         continue
