@@ -143,3 +143,35 @@ def test_alert_carries_rendered_output() -> None:
 def test_bad_rule_matching_value() -> None:
     with pytest.raises(ValueError):
         engine(rule_matching="some")  # type: ignore[arg-type]
+
+
+NET_RULES = """
+- rule: Either end in 10/8 on ssh
+  desc: fd.net and fd.port match either end of the connection
+  condition: evt.type=connect and fd.net = 10.0.0.0/8 and fd.port = 22 and not fd.snet = 192.168.0.0/16
+  output: x %fd.name
+  priority: INFO
+- rule: Either end is 1.2.3.4
+  desc: fd.ip
+  condition: evt.type=connect and fd.ip = 1.2.3.4
+  output: y
+  priority: INFO
+"""
+
+
+@pytest.mark.parametrize("fields,expected", [
+    ({"fd.cip": "10.1.1.1", "fd.sip": "8.8.8.8", "fd.cport": 5000, "fd.sport": 22},
+     ["Either end in 10/8 on ssh"]),
+    ({"fd.cip": "8.8.8.8", "fd.sip": "10.1.1.1", "fd.cport": 22, "fd.sport": 5000},
+     ["Either end in 10/8 on ssh"]),
+    ({"fd.cip": "10.1.1.1", "fd.sip": "192.168.1.1", "fd.cport": 5000, "fd.sport": 22}, []),
+    ({"fd.cip": "1.2.3.4", "fd.sip": "8.8.8.8", "fd.cport": 5000, "fd.sport": 23},
+     ["Either end is 1.2.3.4"]),
+    ({"fd.cport": 22}, []),
+])
+def test_either_end_network_fields(fields, expected) -> None:  # type: ignore[no-untyped-def]
+    rs = load_rules([("net.yaml", NET_RULES)])
+    assert rs.successful, rs.render_text()
+    e = Engine(rs, formatter=AlertFormatter(hostname="h"))
+    assert names(e.process(Event("syscall", 0, FieldValues(dict(fields, **{"evt.type": "connect"}))))) \
+        == expected
