@@ -115,6 +115,9 @@ class FieldDef:
     #: For fields with an index argument and no index: in conditions, true if
     #: any of the values matches (Falco's ``proc.aname`` without ``[N]``).
     any_without_index: bool = False
+    #: The field yields the values of several things and a check holds if any
+    #: of them satisfies it (Falco's ``fd.ip``/``fd.port``/``fd.net``: either end).
+    any_value: bool = False
     #: Falco's EPF_NO_TRANSFORMER: no ``tolower(...)`` etc. around this field.
     no_transformer: bool = False
     #: Falco's EPF_TABLE_ONLY: resolvable, but left out of the field listing.
@@ -178,4 +181,5 @@ class ResolvedField:
     @property
     def is_list(self) -> bool:
         """True when the extracted value is a list (list fields, or ``proc.aname`` with no index)."""
-        return self.field.is_list or (self.field.any_without_index and self.arg is None)
+        return self.field.is_list or (self.field.any_without_index and self.arg is None) \
+            or self.field.any_value

@@ -127,7 +127,7 @@ class TypeChecker:
         if fdef.derive is not None and rf.key != fdef.name:
             # Exact keys make FieldValues.__missing__ find the deriver in one lookup.
             FieldValues.derivers.setdefault(rf.key, fdef.derive)
-        any_of = fdef.any_without_index and rf.arg is None
+        any_of = (fdef.any_without_index and rf.arg is None) or fdef.any_value
         bits = 0
         spec = _INT_BITS.get(fdef.type)
         if spec is not None and not spec[1]:
