@@ -1,0 +1,100 @@
+"""The contract every event source implements, and the bounded queue it delivers into.
+
+A source (``syscall``, ``k8s_audit``, a replay file, a third-party plugin)
+produces :class:`~secengine.events.Event` batches on its own thread and hands
+them to an :class:`EventQueue`. The queue is bounded: when the evaluation
+loop falls behind, ``offer`` refuses the batch, and the source counts those
+events as dropped (never silently) and decides what to do — the syscall
+source drops, the webhook answers 503 so that kube-apiserver retries.
+"""
+
+from __future__ import annotations
+
+import abc
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import ClassVar, Sequence
+
+from secengine.events import Event
+
+__all__ = ["Source", "SourceStats", "EventQueue"]
+
+
+@dataclass(slots=True)
+class SourceStats:
+    """Counters a source keeps; read by the agent for metrics and drop alerts."""
+
+    events: int = 0
+    dropped: int = 0
+    rejected: int = 0  # malformed input, refused requests...
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, events: int = 0, dropped: int = 0, rejected: int = 0) -> None:
+        with self._lock:
+            self.events += events
+            self.dropped += dropped
+            self.rejected += rejected
+
+
+class EventQueue:
+    """A bounded queue of event batches between sources and the evaluation loop."""
+
+    def __init__(self, max_batches: int = 1024) -> None:
+        self._q: queue.Queue[tuple[str, Sequence[Event]]] = queue.Queue(maxsize=max_batches)
+
+    def offer(self, source: str, batch: Sequence[Event]) -> bool:
+        """Queue a batch without blocking; False when the queue is full (the caller counts a drop)."""
+        try:
+            self._q.put_nowait((source, batch))
+        except queue.Full:
+            return False
+        return True
+
+    def put(self, source: str, batch: Sequence[Event], timeout: float | None = None) -> bool:
+        """Queue a batch, waiting up to ``timeout`` for room (for sources that may wait, like replay)."""
+        try:
+            self._q.put((source, batch), timeout=timeout)
+        except queue.Full:
+            return False
+        return True
+
+    def get(self, timeout: float | None = None) -> tuple[str, Sequence[Event]] | None:
+        """The next batch, or None after ``timeout`` seconds without one."""
+        try:
+            return self._q.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def depth(self) -> int:
+        return self._q.qsize()
+
+    @property
+    def capacity(self) -> int:
+        return self._q.maxsize
+
+
+class Source(abc.ABC):
+    """An event source plugin. Registered in the ``secengine.sources`` entry-point group."""
+
+    #: The source name rules use (``source: syscall``) and events carry.
+    name: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.stats = SourceStats()
+
+    def set_interest(self, evttypes: frozenset[str] | None) -> None:
+        """The event types the loaded rules need (None: all). Sources may filter on it."""
+
+    @abc.abstractmethod
+    def start(self, out: EventQueue) -> None:
+        """Start producing into ``out`` (on the source's own threads); return at once."""
+
+    @abc.abstractmethod
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop producing; deliver what is in flight; return when done or after ``timeout``."""
+
+    @property
+    def finished(self) -> bool:
+        """True when a finite source (a replay file) has delivered everything."""
+        return False
