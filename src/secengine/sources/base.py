@@ -14,11 +14,11 @@ import abc
 import queue
 import threading
 from dataclasses import dataclass, field
-from typing import ClassVar, Sequence
+from typing import Any, ClassVar, Iterator, Sequence
 
 from secengine.events import Event
 
-__all__ = ["Source", "SourceStats", "EventQueue"]
+__all__ = ["Source", "BatchSource", "SourceStats", "EventQueue"]
 
 
 @dataclass(slots=True)
@@ -75,13 +75,15 @@ class EventQueue:
 
 
 class Source(abc.ABC):
-    """An event source plugin. Registered in the ``secengine.sources`` entry-point group."""
+    """An event source plugin. Registered in the ``secengine.sources`` entry-point group.
 
-    #: The source name rules use (``source: syscall``) and events carry.
+    Subclasses set ``self.stats`` to an object with ``events``, ``dropped`` and
+    ``rejected`` counters (:class:`SourceStats` or a richer one).
+    """
+
+    #: The plugin's name (``syscall``, ``k8s_audit``, ``replay``).
     name: ClassVar[str]
-
-    def __init__(self) -> None:
-        self.stats = SourceStats()
+    stats: Any
 
     def set_interest(self, evttypes: frozenset[str] | None) -> None:
         """The event types the loaded rules need (None: all). Sources may filter on it."""
@@ -98,3 +100,55 @@ class Source(abc.ABC):
     def finished(self) -> bool:
         """True when a finite source (a replay file) has delivered everything."""
         return False
+
+
+class BatchSource(Source):
+    """A source that is naturally an iterator of batches (files, in-memory events).
+
+    ``batches()`` can be consumed directly (``secengine replay`` does, with no
+    threads); :meth:`start` runs it on a thread that waits for room in the
+    queue instead of dropping, because a file can always be read later.
+    """
+
+    _thread: threading.Thread | None = None
+    _stopping: bool = False
+    _done: bool = False
+    #: The exception that ended the reading thread, if any (re-raised by :meth:`stop`).
+    error: BaseException | None = None
+
+    @abc.abstractmethod
+    def batches(self) -> Iterator[list[Event]]:
+        """Lists of events in delivery order; ends when the source is exhausted."""
+
+    def __iter__(self) -> Iterator[Event]:
+        for batch in self.batches():
+            yield from batch
+
+    def start(self, out: EventQueue) -> None:
+        self._stopping = False
+        self._done = False
+        self._thread = threading.Thread(target=self._pump, args=(out,),
+                                        name=f"secengine-source-{self.name}", daemon=True)
+        self._thread.start()
+
+    def _pump(self, out: EventQueue) -> None:
+        try:
+            for batch in self.batches():
+                while not out.put(self.name, batch, timeout=0.1):
+                    if self._stopping:
+                        return
+                if self._stopping:
+                    return
+        except BaseException as e:  # reported by stop(); never raised through the thread
+            self.error = e
+        finally:
+            self._done = True
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stopping = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def finished(self) -> bool:
+        return self._done

@@ -22,12 +22,13 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, ClassVar
 
 import orjson
 
 from secengine.errors import EventFormatError
 from secengine.events import Event, FieldValues
+from secengine.sources.base import BatchSource
 from secengine.sources.fieldmap import DEFAULT_SOURCE, FieldMapError, parse_line
 
 __all__ = ["STDIN", "MemorySource", "ReplaySource", "ReplayStats", "read_events"]
@@ -54,6 +55,7 @@ class ReplayStats:
     lines: int = 0
     events: int = 0
     rejected: int = 0
+    dropped: int = 0  # a replay never drops: it waits for room instead
     bytes_read: int = 0
     bytes_total: int | None = 0
     #: The first rejected lines (up to ``ReplaySource.keep_errors``), for reports.
@@ -67,7 +69,7 @@ class ReplayStats:
         return min(1.0, self.bytes_read / self.bytes_total)
 
 
-class ReplaySource:
+class ReplaySource(BatchSource):
     """Field-map events from files, in order, as an iterator or in batches.
 
     ``inputs`` are paths (``str`` or :class:`~pathlib.Path`); ``"-"`` reads
@@ -78,7 +80,7 @@ class ReplaySource:
     :attr:`stats`.
     """
 
-    name = "replay"
+    name: ClassVar[str] = "replay"
 
     def __init__(self, inputs: Sequence[str | os.PathLike[str]], *,
                  default_source: str = DEFAULT_SOURCE,
@@ -109,10 +111,6 @@ class ReplaySource:
         return total
 
     # -- iteration ----------------------------------------------------------
-    def __iter__(self) -> Iterator[Event]:
-        for batch in self.batches():
-            yield from batch
-
     def batches(self) -> Iterator[list[Event]]:
         """Lists of events, one per chunk read (a few thousand events each).
 
@@ -204,19 +202,15 @@ class ReplaySource:
             self.on_error(error)
 
 
-class MemorySource:
+class MemorySource(BatchSource):
     """An in-memory replay source: the test double of any event source."""
 
-    name = "memory"
+    name: ClassVar[str] = "memory"
 
     def __init__(self, events: Iterable[Event], batch_size: int = 1024) -> None:
         self.events = list(events)
         self.batch_size = batch_size
         self.stats = ReplayStats(events=0, bytes_total=None)
-
-    def __iter__(self) -> Iterator[Event]:
-        for batch in self.batches():
-            yield from batch
 
     def batches(self) -> Iterator[list[Event]]:
         for i in range(0, len(self.events), self.batch_size):
