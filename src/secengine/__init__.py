@@ -2,7 +2,15 @@
 
 Importing this package has no side effects: it configures no logging, prints
 nothing and reads no environment. The public API is re-exported lazily from
-the private modules below.
+the modules below on first use. The whole flow::
+
+    import secengine
+    rules = secengine.load_rules(["rules.yaml"])          # every diagnostic is collected
+    if not rules.successful:
+        print(rules.render_text())
+    engine = secengine.Engine(rules)
+    for alert in engine.process(secengine.Event("syscall", ts, {"evt.type": "openat", ...})):
+        print(engine.formatter.text(alert))                  # or .json(alert)
 """
 
 from __future__ import annotations
@@ -13,23 +21,60 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    # rules
+    "load_rules",
+    "RuleSet",
+    "Rule",
+    "LoadResult",
+    # evaluation
+    "Engine",
+    "RuleSelection",
     "Event",
+    "FieldValues",
     "MISSING",
     "Priority",
+    # output
+    "Alert",
+    "AlertFormatter",
+    # errors
     "SecengineError",
+    "ConditionError",
+    "ConditionSyntaxError",
+    "ConditionCompileError",
+    "RulesLoadError",
+    "EventFormatError",
+    "OutputFormatError",
+    "ConfigError",
 ]
 
 _LAZY = {
+    "load_rules": ("secengine.ruleset", "load_rules"),
+    "RuleSet": ("secengine.ruleset", "RuleSet"),
+    "Rule": ("secengine.ruleset", "Rule"),
+    "LoadResult": ("secengine.ruleset", "LoadResult"),
+    "Engine": ("secengine.engine", "Engine"),
+    "RuleSelection": ("secengine.engine", "RuleSelection"),
     "Event": ("secengine.events", "Event"),
+    "FieldValues": ("secengine.events", "FieldValues"),
     "MISSING": ("secengine.events", "MISSING"),
     "Priority": ("secengine.priority", "Priority"),
-    "SecengineError": ("secengine.errors", "SecengineError"),
+    "Alert": ("secengine.alert", "Alert"),
+    "AlertFormatter": ("secengine.output", "AlertFormatter"),
+    **{name: ("secengine.errors", name) for name in (
+        "SecengineError", "ConditionError", "ConditionSyntaxError", "ConditionCompileError",
+        "RulesLoadError", "EventFormatError", "OutputFormatError", "ConfigError")},
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from secengine.errors import SecengineError
-    from secengine.events import MISSING, Event
+    from secengine.alert import Alert
+    from secengine.engine import Engine, RuleSelection
+    from secengine.errors import (ConditionCompileError, ConditionError, ConditionSyntaxError,
+                                  ConfigError, EventFormatError, OutputFormatError,
+                                  RulesLoadError, SecengineError)
+    from secengine.events import MISSING, Event, FieldValues
+    from secengine.output import AlertFormatter
     from secengine.priority import Priority
+    from secengine.ruleset import LoadResult, Rule, RuleSet, load_rules
 
 
 def __getattr__(name: str) -> Any:
