@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import chain, load, only_error, warnings_of
 
 
@@ -30,7 +29,8 @@ def test_a_macro_sees_only_earlier_macros() -> None:
     rs = load("- macro: a\n  condition: b\n- macro: b\n  condition: evt.type = open\n"
               + rule("a"))
     err = only_error(rs.results[0])
-    assert (err.code.name, err.message) == ("LOAD_ERR_VALIDATE", "Undefined macro 'b' used in filter.")
+    assert (err.code.name, err.message) == ("LOAD_ERR_VALIDATE",
+                                            "Undefined macro 'b' used in filter.")
     assert chain(err) == [("rules content", "", 0, 0), ("macro", "a", 0, 2),
                           ("condition expression", "", 1, 3)]
 

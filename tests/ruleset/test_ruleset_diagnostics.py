@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+from conftest import load
+
 from secengine.ruleset.diagnostics import Context, Diagnostic, LoadResult, Position, dump_json
 from secengine.ruleset.messages import DeprecatedField, ErrorCode, ItemType, WarningCode
-
-from conftest import load
 
 RULES = """- macro: m
   condition: evt.type = open
@@ -83,7 +83,8 @@ def test_deprecated_field_warning_rendering() -> None:
     ctx = Context.root("f.yaml")
     d = Diagnostic(WarningCode.LOAD_DEPRECATED_ITEM, "m", ctx, DeprecatedField.EVT_DIR)
     assert d.short == "Used deprecated item: field 'evt.dir'"
-    assert d.codedesc == (WarningCode.LOAD_DEPRECATED_ITEM.desc + ": " + DeprecatedField.EVT_DIR.desc)
+    assert d.codedesc == (WarningCode.LOAD_DEPRECATED_ITEM.desc + ": "
+                          + DeprecatedField.EVT_DIR.desc)
     assert d.as_json({"f.yaml": b"x"})["deprecated_field"] == "evt.dir"
 
 

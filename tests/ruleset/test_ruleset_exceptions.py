@@ -7,6 +7,7 @@ text, and ``condition_compiled`` (from Falco's unit tests) after parsing.
 from __future__ import annotations
 
 import pytest
+from conftest import load, only_error
 
 from secengine.ruleset.diagnostics import Context, ItemError
 from secengine.ruleset.exceptions import (
@@ -18,8 +19,6 @@ from secengine.ruleset.exceptions import (
     validate_exception,
 )
 from secengine.ruleset.items import ExceptionEntry, ExceptionInfo
-
-from conftest import load, only_error
 
 CTX = Context.root("rules.yaml")
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import load, warnings_of
 
 from secengine.ruleset.listexpand import expand_lists, resolve_list
-
-from conftest import load, warnings_of
 
 
 @pytest.mark.parametrize("cond,items,expected", [
@@ -78,7 +77,8 @@ def test_undefined_name_in_a_list_is_a_literal() -> None:
 
 
 def test_items_with_their_own_quotes() -> None:
-    rs = load("- list: cmds\n  items: ['\"sh -c uname -p 2> /dev/null\"', '\"10.0.0.0/8\"', plain]\n"
+    rs = load("- list: cmds\n"
+              "  items: ['\"sh -c uname -p 2> /dev/null\"', '\"10.0.0.0/8\"', plain]\n"
               "- rule: r\n  desc: d\n  condition: evt.type = execve and proc.cmdline in (cmds)\n"
               "  output: o\n  priority: INFO\n")
     assert rs.rule("r").condition_text == (

@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+from conftest import load
 
 from secengine.ruleset.messages import MESSAGES, msg
-
-from conftest import load
 
 RULE = """- rule: r
   desc: d

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from conftest import chain, load, only_error, warnings_of
 
 from secengine.priority import Priority
 from secengine.ruleset.diagnostics import ItemError, LoadResult
 from secengine.ruleset.items import ListInfo, MacroInfo, Op, RuleInfo, RuleUpdateInfo
 from secengine.ruleset.reader import parse_priority, read_items
 from secengine.ruleset.yamldoc import compose_documents, to_bool, to_uint
-
-from conftest import chain, load, only_error, warnings_of
 
 RULE = """- rule: r
   desc: d
@@ -176,7 +175,7 @@ def test_rule_with_only_enabled_is_an_enable() -> None:
 
 
 def test_rule_append_flag_gives_an_update() -> None:
-    ops, result = read("- rule: r\n  condition: and x\n  exceptions:\n    - name: e\n"
+    ops, _ = read("- rule: r\n  condition: and x\n  exceptions:\n    - name: e\n"
                        "      values: [a]\n  append: true\n")
     op, update = ops[0]
     assert op is Op.APPEND and isinstance(update, RuleUpdateInfo)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import load
 
 from secengine.ruleset.schema import validate_schema
-
-from conftest import load
 
 RULE = """- rule: r
   desc: d
@@ -20,9 +19,11 @@ RULE = """- rule: r
     RULE,
     RULE + "  enabled: false\n  capture_duration: 10\n  tags: [a]\n",
     "- list: l\n  items: [a, 1, \"b\"]\n- macro: m\n  condition: x\n",
-    "- required_engine_version: 15\n- required_plugin_versions:\n    - name: a\n      version: 1.0.0\n"
+    "- required_engine_version: 15\n- required_plugin_versions:\n    - name: a\n"
+    "      version: 1.0.0\n"
     "      alternatives:\n        - name: b\n          version: 1.0.0\n",
-    RULE + "  exceptions:\n    - name: e\n      fields: [a]\n      comps: [=]\n      values: [[1]]\n",
+    RULE + "  exceptions:\n    - name: e\n      fields: [a]\n      comps: [=]\n"
+           "      values: [[1]]\n",
     RULE + "- rule: r\n  warn_evttypes: false\n  override:\n    warn_evttypes: replace\n",
 ])
 def test_valid(text: str) -> None:

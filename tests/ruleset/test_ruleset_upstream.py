@@ -15,10 +15,9 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN
 
 from secengine.ruleset import load_rules
-
-from conftest import GOLDEN
 
 FILES = ("falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml")
 

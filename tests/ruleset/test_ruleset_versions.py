@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import load, only_error
 
 from secengine.ruleset.items import PluginRequirement, Version
 from secengine.ruleset.loader import check_plugin_requirements
 from secengine.ruleset.version import ENGINE_VERSION, PROVIDED_PLUGINS, engine_version
-
-from conftest import load, only_error
 
 
 def test_engine_version_constant() -> None:
@@ -66,7 +65,8 @@ def test_rejected_engine_versions(value: str, message: str, code: str) -> None:
 
 def test_provided_plugins_satisfy_the_upstream_requirements() -> None:
     required = [[PluginRequirement("container", "0.4.0")],
-                [PluginRequirement("k8saudit", "0.18.0"), PluginRequirement("k8saudit-aks", "0.6.0"),
+                [PluginRequirement("k8saudit", "0.18.0"),
+                 PluginRequirement("k8saudit-aks", "0.6.0"),
                  PluginRequirement("k8saudit-eks", "0.12.0"),
                  PluginRequirement("k8saudit-gke", "0.9.0"),
                  PluginRequirement("k8saudit-ovh", "0.6.0")],

@@ -17,7 +17,8 @@ before it). One collector lives across all the files of a load.
 
 from __future__ import annotations
 
-from typing import Iterable, TypeVar
+from collections.abc import Iterable
+from typing import TypeVar
 
 from secengine.ruleset.diagnostics import Context, ItemError, LoadResult
 from secengine.ruleset.exceptions import FieldValidator, validate_exception

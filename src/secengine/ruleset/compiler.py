@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.lang.ast import Expr
     from secengine.lang.checker import Checked
     from secengine.lang.macros import MacroResolver
-    from secengine.ruleset.items import MacroInfo, RuleInfo
+    from secengine.ruleset.items import RuleInfo
 
 __all__ = ["CompileOutput", "compile_collected", "MAX_EVTTYPES", "MAX_CONDITION_DEPTH"]
 
@@ -61,7 +61,7 @@ def _err_is_unknown_type_or_field(err: str) -> bool:
 
 
 def compile_collected(collector: Collector, result: LoadResult,
-                      registry: "FieldRegistry") -> CompileOutput | None:
+                      registry: FieldRegistry) -> CompileOutput | None:
     """Compile everything collected so far; ``None`` (with an error in ``result``) on failure."""
     compiler = _Compiler(collector, result, registry)
     try:
@@ -85,7 +85,7 @@ def compile_collected(collector: Collector, result: LoadResult,
 
 class _Compiler:
     def __init__(self, collector: Collector, result: LoadResult,
-                 registry: "FieldRegistry") -> None:
+                 registry: FieldRegistry) -> None:
         self.col = collector
         self.result = result
         self.registry = registry
@@ -108,7 +108,7 @@ class _Compiler:
             self.out.lists[name].used = True
 
     # -- conditions ----------------------------------------------------------------------------
-    def parse(self, condition: str, ctx: Context) -> tuple["Expr", str]:
+    def parse(self, condition: str, ctx: Context) -> tuple[Expr, str]:
         """Expand every list in ``condition`` (no visibility order) and parse it."""
         from secengine.lang import parse_condition
 
@@ -123,8 +123,8 @@ class _Compiler:
                             _cond_ctx(ctx, exc, condition)) from None
         return expr, condition
 
-    def resolve_macros(self, resolver: "MacroResolver", expr: "Expr", condition: str,
-                       visibility: int, ctx: Context) -> "Expr":
+    def resolve_macros(self, resolver: MacroResolver, expr: Expr, condition: str,
+                       visibility: int, ctx: Context) -> Expr:
         resolver.clear()
         for info in self.col.macros.values():
             if info.index < visibility:
@@ -168,7 +168,7 @@ class _Compiler:
             if rule is not None:
                 self.out.rules.append(rule)
 
-    def compile_rule(self, resolver: "MacroResolver", info: "RuleInfo") -> Rule | None:
+    def compile_rule(self, resolver: MacroResolver, info: RuleInfo) -> Rule | None:
         from secengine.lang import event_types
         from secengine.output import OutputFormat
 
@@ -214,8 +214,8 @@ class _Compiler:
             capture_duration=info.capture_duration,
             exception_fields=frozenset(exception_fields))
 
-    def compile_condition(self, resolver: "MacroResolver", condition: str, info: "RuleInfo"
-                          ) -> tuple["Expr", str, "Checked"] | None:
+    def compile_condition(self, resolver: MacroResolver, condition: str, info: RuleInfo
+                          ) -> tuple[Expr, str, Checked] | None:
         from secengine.lang import check_condition, condition_warnings
 
         # Falco parses the list-expanded text but points every later diagnostic
@@ -257,7 +257,7 @@ def _cond_ctx(ctx: Context, exc: ConditionSyntaxError | ConditionCompileError,
     return ctx.condition(offset, line, column, condition)
 
 
-def _deprecated_fields(expr: "Expr") -> list[DeprecatedField]:
+def _deprecated_fields(expr: Expr) -> list[DeprecatedField]:
     """Deprecated fields on the left of checks, in Falco's enum order, each once."""
     from secengine.lang import ast
 

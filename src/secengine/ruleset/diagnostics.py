@@ -15,8 +15,8 @@ yaml-cpp counts them; rules contents are kept as bytes for the snippets.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from secengine.errors import RulesLoadError
 from secengine.ruleset.messages import DeprecatedField, ErrorCode, ItemType, WarningCode
@@ -81,7 +81,7 @@ class Context:
 
     # -- construction (mirrors the C++ constructors) --------------------------------
     @classmethod
-    def root(cls, name: str) -> "Context":
+    def root(cls, name: str) -> Context:
         """The whole document ``name`` (Falco's ``context(name)``)."""
         return cls((Location(name, Position(), ItemType.RULES_CONTENT, ""),))
 
@@ -90,15 +90,15 @@ class Context:
         """The content name (file name) of the chain."""
         return self.locations[0].name
 
-    def child(self, position: Position, item_type: ItemType, item_name: str = "") -> "Context":
+    def child(self, position: Position, item_type: ItemType, item_name: str = "") -> Context:
         """A new context one level deeper, in the same content."""
         return Context(self.locations + (Location(self.name, position, item_type, item_name),))
 
-    def value_at(self, position: Position) -> "Context":
+    def value_at(self, position: Position) -> Context:
         """Falco's ``context(mark, parent)``: an anonymous value at ``position``."""
         return self.child(position, ItemType.VALUE_FOR, "")
 
-    def condition(self, idx: int, line: int, col: int, condition: str) -> "Context":
+    def condition(self, idx: int, line: int, col: int, condition: str) -> Context:
         """A location inside ``condition`` (parser position: 0-based ``idx``, 1-based line/col).
 
         Falco adds the parser position to the position of the last location of

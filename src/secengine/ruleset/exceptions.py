@@ -11,7 +11,7 @@ they rely on.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from secengine.ruleset.diagnostics import ItemError
 from secengine.ruleset.items import ExceptionEntry, ExceptionInfo
@@ -110,8 +110,8 @@ def validate_exception(source: str | None, ex: ExceptionInfo,
         if ex.comps.is_list:
             raise _validate_error(msg("fields_comps_strings"), ex)
         ex.comps.item = ex.comps.item.strip(_WS)
-        comp = ex.comps.item
-        if comp not in _SINGLE_FIELD_COMPS and not is_str_operator_with_modifier(comp):
+        op = ex.comps.item
+        if op not in _SINGLE_FIELD_COMPS and not is_str_operator_with_modifier(op):
             raise _validate_error(msg("single_field_comp"), ex)
         if source is not None and field_ok is not None and not field_ok(source, ex.fields.item):
             raise _validate_error(msg("unsupported_field", field=ex.fields.item), ex)

@@ -41,14 +41,14 @@ class Version:
     valid: bool = field(default=True, compare=False)
 
     @classmethod
-    def parse(cls, text: str) -> "Version":
+    def parse(cls, text: str) -> Version:
         m = _SEMVER.match(text)
         if m is None:
             return cls(0, 0, 0, valid=False)
         parts = [int(g) & 0xFFFFFFFF for g in m.groups()]
         return cls(parts[0], parts[1], parts[2])
 
-    def compatible_with(self, requested: "Version") -> bool:
+    def compatible_with(self, requested: Version) -> bool:
         """Same major and at least ``requested`` (both must be valid)."""
         return (self.valid and requested.valid and self.major == requested.major
                 and self >= requested)
@@ -63,7 +63,7 @@ class ExceptionEntry:
 
     is_list: bool = False
     item: str = ""
-    items: list["ExceptionEntry"] = field(default_factory=list)
+    items: list[ExceptionEntry] = field(default_factory=list)
 
     def is_valid(self) -> bool:
         return bool(self.items) if self.is_list else bool(self.item)

@@ -13,7 +13,7 @@ replaced too).
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from secengine.ruleset.exceptions import quote_item
 
@@ -24,7 +24,8 @@ _DELIMS = _BLANKS + "(),="
 
 
 def resolve_list(cnd: str, name: str, items: Sequence[str]) -> tuple[str, bool]:
-    """Replace the list ``name`` in ``cnd`` by ``items``; return the text and whether it was used."""
+    """Replace the list ``name`` in ``cnd`` by ``items``; return the text and whether it was
+    used."""
     used = False
     if not name:
         return cnd, used
@@ -57,7 +58,8 @@ def resolve_list(cnd: str, name: str, items: Sequence[str]) -> tuple[str, bool]:
     return cnd, used
 
 
-def expand_lists(condition: str, lists: Iterable[tuple[str, Sequence[str]]]) -> tuple[str, list[str]]:
+def expand_lists(condition: str,
+                 lists: Iterable[tuple[str, Sequence[str]]]) -> tuple[str, list[str]]:
     """Expand every list of ``lists`` (in order) in ``condition``; also return the names used."""
     used_names = []
     for name, items in lists:

@@ -12,11 +12,13 @@ bad rules file: every problem lands in a :class:`LoadResult`.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence, Union
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from secengine.ruleset.collector import Collector
 from secengine.ruleset.compiler import compile_collected
 from secengine.ruleset.diagnostics import Context, ItemError, LoadResult
+from secengine.ruleset.exceptions import FieldValidator
 from secengine.ruleset.items import PluginRequirement, Version
 from secengine.ruleset.messages import ErrorCode, msg
 from secengine.ruleset.model import RuleSet
@@ -30,10 +32,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["load_rules", "RulesSource", "field_validator", "check_plugin_requirements"]
 
 #: A rules file path, or ``(name, text)`` for in-memory content.
-RulesSource = Union[str, "os.PathLike[str]", tuple[str, str]]
+RulesSource = str | os.PathLike[str] | tuple[str, str]
 
 
-def field_validator(registry: "FieldRegistry"):  # type: ignore[no-untyped-def]
+def field_validator(registry: FieldRegistry) -> FieldValidator:
     """Falco's ``is_valid_lhs_field``: can ``field`` be the left side of a check for ``source``?
 
     The field (or transformer expression such as ``tolower(proc.name)``) is
@@ -92,7 +94,7 @@ def _read_source(source: RulesSource) -> tuple[str, bytes | None]:
         return name, None
 
 
-def load_rules(sources: Sequence[RulesSource], *, registry: "FieldRegistry | None" = None,
+def load_rules(sources: Sequence[RulesSource], *, registry: FieldRegistry | None = None,
                extra_sources: Iterable[str] = (),
                provided_plugins: Mapping[str, str] = PROVIDED_PLUGINS) -> RuleSet:
     """Load rules files (paths, or ``(name, text)`` pairs) in order into one :class:`RuleSet`.
@@ -127,10 +129,8 @@ def load_rules(sources: Sequence[RulesSource], *, registry: "FieldRegistry | Non
 
 
 def _load_one(name: str, data: bytes, collector: Collector, result: LoadResult,
-              registry: "FieldRegistry", ruleset: RuleSet) -> None:
-    text = data.decode("utf-8", "replace")
-    if text.startswith("\ufeff"):
-        text = text[1:]
+              registry: FieldRegistry, ruleset: RuleSet) -> None:
+    text = data.decode("utf-8", "replace").removeprefix("\ufeff")
     result.schema_warnings = validate_schema(text)
     try:
         for op, item in read_items(name, text, result):

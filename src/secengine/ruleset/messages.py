@@ -181,7 +181,7 @@ class DeprecatedField(enum.Enum):
         return self.value[1]
 
     @classmethod
-    def from_field(cls, name: str) -> "DeprecatedField | None":
+    def from_field(cls, name: str) -> DeprecatedField | None:
         for df in cls:
             if df.field_name == name:
                 return df
@@ -339,7 +339,8 @@ YAML_CPP_PROBLEMS: tuple[tuple[str, str], ...] = (
     ("found unknown escape character", "unknown escape character: "),
     ("found undefined alias", "the referenced anchor is not defined: "),
     ("found duplicate anchor", "cannot assign the same alias to multiple nodes"),
-    ("found character '\\t' that cannot start any token", "illegal tab when looking for indentation"),
+    ("found character '\\t' that cannot start any token",
+     "illegal tab when looking for indentation"),
     ("found character", "unknown token"),
     ("expected ',' or ']'", "end of sequence flow not found"),
     ("expected ',' or '}'", "end of map flow not found"),

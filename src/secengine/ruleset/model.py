@@ -9,8 +9,9 @@ exceptions and list expansion, what Falco hands to its parser), ``condition``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from secengine.priority import Priority
 from secengine.ruleset.diagnostics import LoadResult, dump_json
@@ -38,7 +39,7 @@ class CompiledMacro:
     """A macro's AST with the macros it uses expanded; ``used`` if referred to."""
 
     name: str
-    condition: "Expr"
+    condition: Expr
     used: bool = False
 
 
@@ -51,14 +52,14 @@ class Rule:
     priority: Priority
     desc: str
     output: str
-    output_format: "OutputFormat"
+    output_format: OutputFormat
     tags: tuple[str, ...]
     enabled: bool
     #: Definition order: the collector index of the rule's *first* definition.
     index: int
-    condition: "Expr"
+    condition: Expr
     condition_text: str
-    checked: "Checked"
+    checked: Checked
     #: The ``evt.type`` names the condition can match; ``None`` means every type.
     evttypes: frozenset[str] | None
     warn_evttypes: bool = True
@@ -69,7 +70,7 @@ class Rule:
 
     @property
     def condition_compiled(self) -> str:
-        """Falco's canonical text of the expanded condition (``describe`` ``condition_compiled``)."""
+        """Falco's canonical text of the expanded condition (``condition_compiled``)."""
         from secengine.lang.ast import to_string
 
         return to_string(self.condition)

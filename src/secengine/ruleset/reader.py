@@ -12,7 +12,8 @@ with Falco's messages and a context chain; warnings go to the ``LoadResult``.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterator, Union
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from ruamel.yaml.nodes import Node
 
@@ -52,7 +53,7 @@ from secengine.ruleset.yamldoc import (
 __all__ = ["read_items", "Item", "parse_priority", "LIST_OVERRIDABLE", "MACRO_OVERRIDABLE",
            "RULE_APPENDABLE", "RULE_REPLACEABLE"]
 
-Item = Union[EngineVersionInfo, PluginVersionInfo, ListInfo, MacroInfo, RuleInfo, RuleUpdateInfo]
+Item = EngineVersionInfo | PluginVersionInfo | ListInfo | MacroInfo | RuleInfo | RuleUpdateInfo
 
 #: Keys each item kind may carry ``override: {key: append|replace}`` for.
 LIST_OVERRIDABLE = frozenset({"items"})
@@ -93,6 +94,13 @@ def parse_priority(text: str) -> Priority | None:
 
 def _trim(text: str) -> str:
     return text.strip(_SPACE)
+
+
+def _present(item: Node, key: str) -> Node:
+    """The value of ``key``, which a successful decode has just shown to exist."""
+    node = get(item, key)
+    assert node is not None
+    return node
 
 
 def _yaml_validate(message: str, ctx: Context) -> ItemError:
@@ -360,8 +368,7 @@ class _Reader:
         self.warn_unknown_keys(item, "required_engine_version", ctx)
 
     def read_plugin_versions(self, item: Node, parent: Context) -> Iterator[tuple[Op, Item]]:
-        req = get(item, "required_plugin_versions")
-        assert req is not None
+        req = _present(item, "required_plugin_versions")
         ctx = self.ctx(req, ItemType.REQUIRED_PLUGIN_VERSIONS, "", parent)
         if not is_sequence(req):
             raise _yaml_validate(msg("plugin_versions_not_seq"), ctx)
@@ -420,9 +427,8 @@ class _Reader:
             self.result.add_warning(WarningCode.LOAD_INVALID_MACRO_NAME,
                                     msg("invalid_macro_name"), ctx)
         cond = self.decode_str(item, "condition", ctx)
-        cond_node = get(item, "condition")
-        assert cond_node is not None
-        info = MacroInfo(ctx, self.ctx(cond_node, ItemType.MACRO_CONDITION, "", ctx), name, cond)
+        cond_ctx = self.ctx(_present(item, "condition"), ItemType.MACRO_CONDITION, "", ctx)
+        info = MacroInfo(ctx, cond_ctx, name, cond)
         append = bool(self.optional_bool(item, "append", ctx))
         if append:
             self.result.add_warning(WarningCode.LOAD_DEPRECATED_ITEM, msg("warning_append"), ctx)
@@ -474,9 +480,9 @@ class _Reader:
     def read_full_rule(self, item: Node, ctx: Context, name: str) -> RuleInfo:
         info = self._rule_info(ctx, name)
         info.cond = self.decode_str(item, "condition", ctx)
-        info.cond_ctx = self.ctx(get(item, "condition"), ItemType.RULE_CONDITION, "", ctx)
+        info.cond_ctx = self.ctx(_present(item, "condition"), ItemType.RULE_CONDITION, "", ctx)
         info.output = self.decode_str(item, "output", ctx)
-        info.output_ctx = self.ctx(get(item, "output"), ItemType.RULE_OUTPUT, "", ctx)
+        info.output_ctx = self.ctx(_present(item, "output"), ItemType.RULE_OUTPUT, "", ctx)
         info.desc = self.decode_str(item, "desc", ctx)
         priority = self.decode_str(item, "priority", ctx)
         info.output = _trim(info.output)
@@ -499,7 +505,7 @@ class _Reader:
         return info
 
     def parse_priority(self, item: Node, text: str, ctx: Context) -> Priority:
-        prictx = self.ctx(get(item, "priority"), ItemType.RULE_PRIORITY, "", ctx)
+        prictx = self.ctx(_present(item, "priority"), ItemType.RULE_PRIORITY, "", ctx)
         priority = parse_priority(text)
         if priority is None:
             raise _yaml_validate(msg("invalid_priority"), prictx)
@@ -565,7 +571,5 @@ class _Reader:
 
         # Any overridable key left without an 'override' entry is an error.
         for key in sorted(expected):
-            node = get(item, key)
-            assert node is not None
-            keyctx = self.ctx(node, ItemType.OVERRIDE, key, ctx)
+            keyctx = self.ctx(_present(item, key), ItemType.OVERRIDE, key, ctx)
             raise _yaml_validate(msg("unexpected_key", key=key), keyctx)

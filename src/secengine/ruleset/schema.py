@@ -169,14 +169,15 @@ class _Value:
     def maybe_object(self) -> bool:
         return self.is_object() or (self.is_array() and self.size() == 0)
 
-    def members(self) -> list[tuple[str, "_Value"]]:
+    def members(self) -> list[tuple[str, _Value]]:
         assert self.node is not None
         out = []
         for k, v in self.node.value:
-            out.append(("null" if is_null(k) else scalar_text(k) if is_scalar(k) else "", _Value(v)))
+            name = "null" if is_null(k) else scalar_text(k) if is_scalar(k) else ""
+            out.append((name, _Value(v)))
         return out
 
-    def find(self, key: str) -> "_Value | None":
+    def find(self, key: str) -> _Value | None:
         for name, value in self.members():
             if name == key:
                 return value
@@ -184,7 +185,7 @@ class _Value:
 
 
 class _Validator:
-    """One valijson ``ValidationVisitor``: validates a value, appending (context, message) errors."""
+    """One valijson ``ValidationVisitor``: validates a value, collecting (context, message)."""
 
     def __init__(self, errors: list[tuple[str, str]]) -> None:
         self.errors = errors
@@ -238,7 +239,8 @@ class _Validator:
     def check_any_of(self, value: _Value, options: list[dict[str, Any]], ctx: str) -> bool:
         child: list[tuple[str, str]] = []
         sub = _Validator(child)
-        if any([sub.validate(value, option, ctx) for option in options]):
+        # valijson stops at the first option that validates
+        if any(sub.validate(value, option, ctx) for option in options):
             return True
         self.errors.extend(child)
         self.errors.append((ctx, "Failed to validate against any schemas allowed by anyOf "
@@ -277,13 +279,12 @@ class _Validator:
                 self.errors.append((ctx, "Failed to validate against schema associated with "
                                          f"property name '{name}'."))
                 ok = False
-        if schema.get("additionalProperties", True) is False:
-            if len(matched) != value.size():
-                unwanted = next((n for n, _ in value.members() if n not in matched), "")
-                self.errors.append((ctx, "Object contains a property that could not be "
-                                         "validated using 'properties' or "
-                                         f"'additionalProperties' constraints: '{unwanted}'."))
-                return False
+        if schema.get("additionalProperties", True) is False and len(matched) != value.size():
+            unwanted = next((n for n, _ in value.members() if n not in matched), "")
+            self.errors.append((ctx, "Object contains a property that could not be "
+                                     "validated using 'properties' or "
+                                     f"'additionalProperties' constraints: '{unwanted}'."))
+            return False
         return ok
 
 

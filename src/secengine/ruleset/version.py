@@ -9,8 +9,8 @@ those versions in one place.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 from secengine.ruleset.items import Version
 

@@ -16,10 +16,11 @@ the round-trip one inserts ``\a`` fold markers into folded (``>``) scalars.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
+from typing import TypeGuard
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from secengine.ruleset.diagnostics import Position
@@ -103,7 +104,7 @@ def compose_documents(text: str) -> Document:
         message = msg("yaml_cpp_error", line=pos.line + 1, column=pos.column + 1,
                       problem=_yaml_cpp_problem(problem))
         raise YamlSyntaxError(message, pos) from None
-    except Exception as exc:  # ruamel raises a few unmarked errors (e.g. bad encodings)
+    except YAMLError as exc:  # a few errors carry no mark (e.g. unacceptable characters)
         raise YamlSyntaxError(str(exc), None) from None
     return Document(text, roots)
 
@@ -128,15 +129,15 @@ def is_null(node: Node | None) -> bool:
             and node.style is None)
 
 
-def is_scalar(node: Node | None) -> bool:
+def is_scalar(node: Node | None) -> TypeGuard[ScalarNode]:
     return isinstance(node, ScalarNode) and not is_null(node)
 
 
-def is_sequence(node: Node | None) -> bool:
+def is_sequence(node: Node | None) -> TypeGuard[SequenceNode]:
     return isinstance(node, SequenceNode)
 
 
-def is_mapping(node: Node | None) -> bool:
+def is_mapping(node: Node | None) -> TypeGuard[MappingNode]:
     return isinstance(node, MappingNode)
 
 
@@ -188,7 +189,7 @@ def to_uint(text: str, bits: int = 32) -> int | None:
         return None
     digits = m.group(1)
     if digits[:2] in ("0x", "0X"):
-        value = int(digits[2:], 16)
+        value = int(digits, 16)
     elif len(digits) > 1 and digits[0] == "0":
         value = int(digits, 8)
     else:
