@@ -167,6 +167,23 @@ def test_no_evttype_warning(cond: str, warns: bool) -> None:
     assert not warnings_of(rs.results[0], "LOAD_NO_EVTTYPE")
 
 
+def test_no_evttype_counts_event_codes_not_names() -> None:
+    from secengine.fields import event_names
+    from secengine.ruleset.compiler import event_code_count
+
+    # each syscall name covers at least its enter and exit events
+    with_codes = sorted(n for n in event_names.syscall_event_names()
+                        if len(event_names.event_codes(n)) >= 2 and n not in ("syscall", "NA"))
+    names = with_codes[:60]
+    assert event_code_count(frozenset(names)) > 100
+    rs = load(rule(f"evt.type in ({', '.join(names)})"))
+    assert rs.successful and warnings_of(rs.results[0], "LOAD_NO_EVTTYPE")
+    # generic syscalls all map to the two generic events
+    assert event_code_count(frozenset({"madvise", "acct", "alarm"})) == 2
+    assert event_code_count(frozenset({"open", "openat"})) == 6
+    assert event_code_count(frozenset({"syscall"})) == 0
+
+
 def test_never_true_placeholders_do_not_warn() -> None:
     rs = load("- macro: never_true\n  condition: (evt.num=0)\n"
               "- macro: user_known_activity\n  condition: (never_true)\n"

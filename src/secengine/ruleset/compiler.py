@@ -35,9 +35,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.lang.macros import MacroResolver
     from secengine.ruleset.items import RuleInfo
 
-__all__ = ["CompileOutput", "compile_collected", "MAX_EVTTYPES", "MAX_CONDITION_DEPTH"]
+__all__ = ["CompileOutput", "compile_collected", "event_code_count", "MAX_EVTTYPES",
+           "MAX_CONDITION_DEPTH"]
 
-#: Falco warns (``LOAD_NO_EVTTYPE``) above this many event types.
+#: Falco warns (``LOAD_NO_EVTTYPE``) above this many event codes.
 MAX_EVTTYPES = 100
 #: Falco's parser depth cap (``p.set_max_depth(1000)``).
 MAX_CONDITION_DEPTH = 1000
@@ -202,7 +203,7 @@ class _Compiler:
 
         evttypes = event_types(expr)
         if info.source == "syscall" and info.warn_evttypes and (
-                evttypes is None or len(evttypes) > MAX_EVTTYPES):
+                evttypes is None or event_code_count(evttypes) > MAX_EVTTYPES):
             self.result.add_warning(WarningCode.LOAD_NO_EVTTYPE, msg("no_evttype"), info.ctx)
 
         return Rule(
@@ -246,6 +247,37 @@ class _Compiler:
                     WarningCode.LOAD_COMPILE_CONDITION, w.message,
                     info.cond_ctx.condition(w.pos.idx, w.pos.line, w.pos.col, condition))
         return expr, text, checked
+
+
+_GENERIC_CODES = frozenset({0, 1})  # PPME_GENERIC_E/X
+
+
+def event_code_count(names: frozenset[str]) -> int:
+    """How many driver event codes ``names`` cover, as libsinsp's ``names_to_event_set``.
+
+    Falco's ``LOAD_NO_EVTTYPE`` compares this count (not the number of names)
+    with 100: each name covers its enter and exit events of every version; a
+    plugin async event name covers the async event; any other (generic)
+    syscall name covers the two generic events.
+    """
+    from secengine.fields.event_names import (
+        PLUGIN_ASYNC_EVENT_NAMES,
+        event_codes,
+        is_known_event_type,
+    )
+
+    codes: set[int] = set()
+    remaining = set()
+    for name in names:
+        own = [c for c in event_codes(name) if c not in _GENERIC_CODES]
+        codes.update(own)
+        if name in PLUGIN_ASYNC_EVENT_NAMES:
+            codes.update(event_codes("asyncevent"))
+        elif not own and not event_codes(name):
+            remaining.add(name)
+    if any(is_known_event_type("syscall", n) for n in remaining):
+        codes |= _GENERIC_CODES
+    return len(codes)
 
 
 def _cond_ctx(ctx: Context, exc: ConditionSyntaxError | ConditionCompileError,
