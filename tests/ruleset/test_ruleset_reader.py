@@ -237,3 +237,11 @@ def test_decode_errors_stop_reading_before_later_items() -> None:
     with pytest.raises(ItemError) as exc:
         next(items)
     assert exc.value.message == "Mapping for key 'list' is empty"
+
+
+def test_reader_alone_rejects_collection_keys() -> None:
+    # (through load_rules the schema check meets such a key first: see the messages table)
+    with pytest.raises(ItemError) as exc:
+        read(RULE + "- rule: r\n  condition: x\n  override: {[condition]: append}\n")
+    assert exc.value.code.name == "LOAD_ERR_VALIDATE"
+    assert exc.value.message == "yaml-cpp: error at line 8, column 14: bad conversion"

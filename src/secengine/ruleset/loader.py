@@ -23,7 +23,7 @@ from secengine.ruleset.items import PluginRequirement, Version
 from secengine.ruleset.messages import ErrorCode, msg
 from secengine.ruleset.model import RuleSet
 from secengine.ruleset.reader import read_items
-from secengine.ruleset.schema import validate_schema
+from secengine.ruleset.schema import SchemaConversionError, validate_schema
 from secengine.ruleset.version import PROVIDED_PLUGINS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -131,7 +131,11 @@ def load_rules(sources: Sequence[RulesSource], *, registry: FieldRegistry | None
 def _load_one(name: str, data: bytes, collector: Collector, result: LoadResult,
               registry: FieldRegistry, ruleset: RuleSet) -> None:
     text = data.decode("utf-8", "replace").removeprefix("\ufeff")
-    result.schema_warnings = validate_schema(text)
+    try:
+        result.schema_warnings = validate_schema(text)
+    except SchemaConversionError as exc:
+        result.add_error(ErrorCode.LOAD_ERR_YAML_PARSE, exc.message, Context.root(name))
+        return
     try:
         for op, item in read_items(name, text, result):
             collector.apply(op, item, result)

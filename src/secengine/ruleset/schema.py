@@ -21,6 +21,7 @@ from typing import Any
 
 from ruamel.yaml.nodes import Node
 
+from secengine.ruleset.messages import msg
 from secengine.ruleset.yamldoc import (
     YamlSyntaxError,
     compose_documents,
@@ -31,7 +32,7 @@ from secengine.ruleset.yamldoc import (
     scalar_text,
 )
 
-__all__ = ["RULES_SCHEMA", "validate_schema", "validate_node"]
+__all__ = ["RULES_SCHEMA", "SchemaConversionError", "validate_schema", "validate_node"]
 
 _OVERRIDDEN_ITEM = {"$ref": "#/definitions/OverriddenItem"}
 
@@ -121,6 +122,23 @@ RULES_SCHEMA: dict[str, Any] = {
 _INT64 = re.compile(r"[ \t\n\v\f\r]*[+-]?\d+")
 
 
+class SchemaConversionError(Exception):
+    """A map key that is not a scalar: yaml-cpp's ``as<std::string>()`` throws inside valijson.
+
+    Falco's reader reports it as ``LOAD_ERR_YAML_PARSE`` (it escapes ``LoadAll``).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class _BadKey(Exception):
+    def __init__(self, node: Node) -> None:
+        super().__init__("bad conversion")
+        self.node = node
+
+
 class _Value:
     """valijson's view of a yaml-cpp node (``YamlCppAdapter`` + ``BasicAdapter``)."""
 
@@ -173,8 +191,9 @@ class _Value:
         assert self.node is not None
         out = []
         for k, v in self.node.value:
-            name = "null" if is_null(k) else scalar_text(k) if is_scalar(k) else ""
-            out.append((name, _Value(v)))
+            if not is_null(k) and not is_scalar(k):
+                raise _BadKey(k)
+            out.append(("null" if is_null(k) else scalar_text(k), _Value(v)))
         return out
 
     def find(self, key: str) -> _Value | None:
@@ -297,12 +316,22 @@ def validate_node(node: Node | None) -> list[str]:
 
 
 def validate_schema(text: str) -> list[str]:
-    """Schema status of every document of ``text``; ``[]`` if the text is not YAML."""
+    """Schema status of every document of ``text``; ``[]`` if the text is not YAML.
+
+    Raises :class:`SchemaConversionError` for a non-scalar key in a map the
+    schema inspects.
+    """
     try:
         doc = compose_documents(text)
     except YamlSyntaxError:
         return []
     status: list[str] = []
     for root in doc.roots:
-        status.extend(validate_node(root))
+        try:
+            status.extend(validate_node(root))
+        except _BadKey as exc:
+            pos = doc.mark(exc.node)
+            raise SchemaConversionError(msg("yaml_cpp_error", line=pos.line + 1,
+                                            column=pos.column + 1,
+                                            problem=msg("bad_conversion"))) from None
     return status
