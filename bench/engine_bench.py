@@ -65,16 +65,25 @@ def main() -> int:
         return 1
     records = list(make_events(args.events))
 
-    # 1. Engine API on in-memory events. Two working sets: every event distinct
-    #    (100k+ dicts, cold in the CPU caches, the harder case) and a stream where
-    #    the engine sees each event right after it was built, as a live source
-    #    delivers them (build+process minus build-only, same events).
-    built = [Event(r["source"], r["time"], FieldValues(r["fields"])) for r in records]
+    # 1. Engine API on in-memory events. Every round evaluates freshly built
+    #    events (an event is evaluated once in real use; re-evaluating the same
+    #    objects would measure values already looked up). Two working sets:
+    #    all events built before timing (100k+ dicts, cold in the CPU caches)
+    #    and a stream where each event is evaluated right after it is built, as
+    #    a live source delivers them (build+process minus build-only).
+    def build() -> list[Event]:
+        return [Event(r["source"], r["time"], FieldValues(r["fields"])) for r in records]
+
     engine = Engine(ruleset, formatter=AlertFormatter(hostname="bench"))
-    engine.process_batch(built[:2000])  # build the buckets once, as a running agent has
-    alerts = len(engine.process_batch(built))
-    api_s = best_of(args.rounds, lambda: engine.process_batch(built))
-    api_rate = len(built) / api_s
+    alerts = len(engine.process_batch(build()))  # also builds every bucket, as a running agent has
+    api_s = float("inf")
+    for _ in range(args.rounds):
+        built = build()
+        t = time.perf_counter()
+        engine.process_batch(built)
+        api_s = min(api_s, time.perf_counter() - t)
+        del built
+    api_rate = len(records) / api_s
 
     def build_only() -> None:
         for r in records:
@@ -138,7 +147,7 @@ def main() -> int:
     print(f"rules: {args.rules.name} ({len(ruleset.rules)} rules, loaded in {load_s:.2f}s)")
     print(f"events: {len(records)} ({alerts} alerts)")
     print(f"engine API, cold     {api_rate:>12,.0f} events/s   (target 1,000,000; "
-          f"{len(built):,} distinct pre-built events)")
+          f"{len(records):,} distinct pre-built events)")
     print(f"engine API, stream   {stream_rate:>12,.0f} events/s   (each event evaluated right "
           "after it is built)")
     print(f"orjson parse floor   {floor_rate:>12,.0f} events/s")

@@ -81,6 +81,11 @@ class FieldValues(dict[str, Any]):
     Absent keys read as :data:`MISSING`. When a deriver is registered for the
     key's field (see :mod:`secengine.fields.registry`), it is tried first and
     its result cached, so derived values cost one call per event.
+
+    Compiled rules read fields that have no deriver with ``get(key, MISSING)``
+    (a C call that skips ``__missing__``). A subclass that computes every
+    value on demand (a live source) must therefore override ``get`` too, e.g.
+    ``def get(self, key, default=None): return self[key]``.
     """
 
     __slots__ = ()
@@ -88,6 +93,14 @@ class FieldValues(dict[str, Any]):
     #: Set once by the field registry: maps a full key or a base field name to
     #: a deriver. Kept on the class so that constructing an event costs nothing.
     derivers: dict[str, Deriver] = {}
+
+    @classmethod
+    def has_deriver(cls, key: str) -> bool:
+        """Whether ``__missing__`` may compute ``key`` (else an absent key is simply missing)."""
+        if key in cls.derivers:
+            return True
+        bracket = key.find("[")
+        return bracket > 0 and key[:bracket] + "[]" in cls.derivers
 
     def __missing__(self, key: str) -> Any:
         derive = self.derivers.get(key)

@@ -118,6 +118,10 @@ class FieldDef:
     #: The field yields the values of several things and a check holds if any
     #: of them satisfies it (Falco's ``fd.ip``/``fd.port``/``fd.net``: either end).
     any_value: bool = False
+    #: The field reads the values of these other keys instead of its own: one
+    #: key is an alias (``fd.snet`` tests ``fd.sip``), several are the values
+    #: of ``any_value`` fields (``fd.ip`` is ``fd.cip`` and ``fd.sip``).
+    value_keys: tuple[str, ...] = ()
     #: Falco's EPF_NO_TRANSFORMER: no ``tolower(...)`` etc. around this field.
     no_transformer: bool = False
     #: Falco's EPF_TABLE_ONLY: resolvable, but left out of the field listing.

@@ -81,22 +81,6 @@ def _fd_kind(values: FieldValues) -> str | None:
     return None
 
 
-def _either_end(*keys: str) -> Any:
-    """A deriver for fields that match either end of a connection (``fd.ip``, ``fd.net``...):
-    the list of the ends' values that are present, so a check holds if any end satisfies it."""
-    def derive(values: FieldValues, key: str) -> Any:
-        found = [v for v in (values[k] for k in keys) if v is not MISSING and v is not None]
-        return found or MISSING
-    return derive
-
-
-def _same_as(other: str) -> Any:
-    """A deriver for the network checks of one end (``fd.snet`` tests ``fd.sip``)."""
-    def derive(values: FieldValues, key: str) -> Any:
-        return values[other]
-    return derive
-
-
 def _derive_path_part(values: FieldValues, key: str) -> Any:
     name = values["fd.name"]
     if not isinstance(name, str):
@@ -160,7 +144,7 @@ FIELD_CLASS = FieldClass(
         FieldDef("fd.ip", FieldType.IPADDR,
                  "matches the ip address (client or server) of the fd.",
                  filter_only=True, no_rhs=True, no_transformer=True, any_value=True,
-                 derive=_either_end("fd.cip", "fd.sip")),
+                 value_keys=("fd.cip", "fd.sip")),
         FieldDef("fd.cip", FieldType.IPADDR,
                  "client IP address."),
         FieldDef("fd.sip", FieldType.IPADDR,
@@ -172,7 +156,7 @@ FIELD_CLASS = FieldClass(
         FieldDef("fd.port", FieldType.PORT,
                  "matches the port (either client or server) of the fd.",
                  filter_only=True, no_rhs=True, no_transformer=True, any_value=True,
-                 derive=_either_end("fd.cport", "fd.sport")),
+                 value_keys=("fd.cport", "fd.sport")),
         FieldDef("fd.cport", FieldType.PORT,
                  "for TCP/UDP FDs, the client port."),
         FieldDef("fd.sport", FieldType.PORT,
@@ -201,7 +185,7 @@ FIELD_CLASS = FieldClass(
         FieldDef("fd.proto", FieldType.PORT,
                  "matches the protocol (either client or server) of the fd.",
                  filter_only=True, no_rhs=True, no_transformer=True, any_value=True,
-                 derive=_either_end("fd.cproto", "fd.sproto")),
+                 value_keys=("fd.cproto", "fd.sproto")),
         FieldDef("fd.cproto", FieldType.CHARBUF,
                  "for TCP/UDP FDs, the client protocol."),
         FieldDef("fd.sproto", FieldType.CHARBUF,
@@ -213,19 +197,19 @@ FIELD_CLASS = FieldClass(
         FieldDef("fd.net", FieldType.IPNET,
                  "matches the IP network (client or server) of the fd.",
                  filter_only=True, no_rhs=True, no_transformer=True, any_value=True,
-                 derive=_either_end("fd.cip", "fd.sip")),
+                 value_keys=("fd.cip", "fd.sip")),
         FieldDef("fd.cnet", FieldType.IPNET,
                  "matches the client IP network of the fd.",
-                 filter_only=True, no_rhs=True, no_transformer=True, derive=_same_as("fd.cip")),
+                 filter_only=True, no_rhs=True, no_transformer=True, value_keys=("fd.cip",)),
         FieldDef("fd.snet", FieldType.IPNET,
                  "matches the server IP network of the fd.",
-                 filter_only=True, no_rhs=True, no_transformer=True, derive=_same_as("fd.sip")),
+                 filter_only=True, no_rhs=True, no_transformer=True, value_keys=("fd.sip",)),
         FieldDef("fd.lnet", FieldType.IPNET,
                  "matches the local IP network of the fd.",
-                 filter_only=True, no_rhs=True, no_transformer=True, derive=_same_as("fd.lip")),
+                 filter_only=True, no_rhs=True, no_transformer=True, value_keys=("fd.lip",)),
         FieldDef("fd.rnet", FieldType.IPNET,
                  "matches the remote IP network of the fd.",
-                 filter_only=True, no_rhs=True, no_transformer=True, derive=_same_as("fd.rip")),
+                 filter_only=True, no_rhs=True, no_transformer=True, value_keys=("fd.rip",)),
         FieldDef("fd.connected", FieldType.BOOL,
                  "for TCP/UDP FDs, 'true' if the socket is connected."),
         FieldDef("fd.name_changed", FieldType.BOOL,

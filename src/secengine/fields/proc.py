@@ -56,6 +56,10 @@ _PARENT_OF: Final = {parent: afield for afield, (_, parent) in ANCESTOR_FIELDS.i
 _INDEX_KEY = re.compile(r"(proc\.a[a-z]+)\[(\d+)\]")
 
 
+_ANCESTOR_KEYS: dict[str, tuple[str, ...]] = {
+    base: tuple(f"{base}[{i}]" for i in range(1, MAX_ANCESTORS + 1)) for base in ANCESTOR_FIELDS}
+
+
 def _ancestor(values: FieldValues, afield: str, index: int) -> Any:
     """``afield[index]`` from what the event gives: the self/parent fields or a list."""
     self_field, parent_field = ANCESTOR_FIELDS[afield]
@@ -77,15 +81,25 @@ def _derive_ancestor(values: FieldValues, key: str) -> Any:
     m = _INDEX_KEY.fullmatch(key)
     if m is not None:
         return _ancestor(values, m.group(1), int(m.group(2)))
-    if key not in ANCESTOR_FIELDS:
+    keys = _ANCESTOR_KEYS.get(key)
+    if keys is None:
         return MISSING
-    out: list[Any] = []
-    for i in range(1, MAX_ANCESTORS + 1):
-        value = values[f"{key}[{i}]"]
-        if value is MISSING or value is None:
+    # Read the given values directly (this runs once per event for each list,
+    # on the hot path of rules like "any ancestor is a shell"); only the
+    # parent may come from its own field (proc.pname for proc.aname[1]).
+    first = raw(values, keys[0])
+    if first is MISSING:
+        first = raw(values, ANCESTOR_FIELDS[key][1])
+        if first is MISSING:
+            return MISSING
+    out: list[Any] = [first]
+    get = dict.get
+    for k in keys[1:]:
+        value = get(values, k)
+        if value is None or value is MISSING:
             break
         out.append(value)
-    return out if out else MISSING
+    return out
 
 
 def _derive_parent(values: FieldValues, key: str) -> Any:

@@ -23,10 +23,10 @@ import itertools
 from collections import Counter
 from typing import Any, Callable, Sequence
 
-from secengine.events import MISSING
+from secengine.events import MISSING, FieldValues
 from secengine.fields.base import FieldKind
 from secengine.lang import ops
-from secengine.lang.interpreter import evaluate, operand_value
+from secengine.lang.interpreter import evaluate, present_values
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr, Node
 
 __all__ = ["compile_bucket", "BucketFunction"]
@@ -37,9 +37,11 @@ class _Emitter:
     """Turns IR nodes into Python expression text, collecting constants into a namespace."""
 
     def __init__(self, shared: set[Node], bound: dict[str, str] | None = None) -> None:
-        self.ns: dict[str, Any] = {"M": MISSING}
+        self.ns: dict[str, Any] = {"M": MISSING, "_present": present_values}
         #: field key → local variable holding its value, read once at the top
         self.bound = bound or {}
+        #: gathering expression of a multi-key field → its per-event local
+        self.gathered: dict[str, str] = {}
         self._consts: dict[tuple[type, Any], str] = {}
         self._counter = itertools.count()
         self.shared = shared
@@ -86,16 +88,49 @@ class _Emitter:
         return self.check(node)
 
     # -- leaves -----------------------------------------------------------------------
+    @staticmethod
+    def read_key(key: str) -> str:
+        """``f.get`` (a C call) unless a deriver may compute the key, then ``f[...]``.
+
+        ``dict.get`` never runs ``__missing__``; event classes that compute every
+        value lazily (live sources) therefore override ``get`` as well.
+        """
+        if FieldValues.has_deriver(key):
+            return f"f[{key!r}]"
+        return f"f.get({key!r}, M)"
+
+    def read(self, field: IField) -> str:
+        """The expression reading a field's value.
+
+        Fields that stand for other keys read those directly: one key is an
+        alias (``fd.snet`` tests ``fd.sip``); several are gathered once per
+        event into a local list (``fd.ip``: both ends of the connection).
+        """
+        keys = field.rf.field.value_keys
+        if len(keys) == 1:
+            return self.read_key(keys[0])
+        if keys:
+            gather = "_present((" + ", ".join(self.read_key(k) for k in keys) + ",))"
+            var = self.gathered.get(gather)
+            if var is None:
+                var = self.gathered[gather] = f"_p{len(self.gathered)}"
+            return f"({var} if {var} is not None else ({var} := {gather}))"
+        return self.read_key(field.rf.key)
+
     def check(self, c: ICheck) -> str:
         left = c.left
         if not isinstance(left, IField) or c.rhs is not None:
             return self._closure(c)
-        f = self.bound.get(left.rf.key) or f"f[{left.rf.key!r}]"
+        f = self.bound.get(left.rf.key) or self.read(left)
         op = c.op
         if op == "exists":
             if left.any_of:
                 return f"((_v := {f}) is not M and len(_v) > 0)"
             return f"((_v := {f}) is not M and _v is not None)"
+        if left.kind in (FieldKind.IP, FieldKind.NET) and c.modifier is None \
+                and op in ("=", "==", "!=", "in", "intersects") and not left.is_list:
+            m = self.fn(ops.ip_matcher(tuple(c.values), negate=op == "!=", many=left.any_of))
+            return f"((_v := {f}) is not M and _v is not None and {m}(_v))"
         if left.kind in (FieldKind.IP, FieldKind.NET, FieldKind.BUFFER):
             return self._closure(c)
         if left.is_list or left.any_of:
@@ -167,12 +202,12 @@ def _shared_subtrees(trees: Sequence[Node]) -> set[Node]:
     return {n for n, k in counts.items() if k > 1}
 
 
-def _certain_fields(node: Node, out: dict[str, None]) -> None:
+def _certain_fields(node: Node, out: dict[str, IField]) -> None:
     """Fields read whenever ``node`` is evaluated (its first leaf, whatever the outcome)."""
     while isinstance(node, (IAnd, IOr, INot)):
         node = node.child if isinstance(node, INot) else node.children[0]
     if isinstance(node, ICheck) and isinstance(node.left, IField):
-        out.setdefault(node.left.rf.key)
+        out.setdefault(node.left.rf.key, node.left)
 
 
 def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: int | None = None,
@@ -186,10 +221,10 @@ def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: 
     """
     # The first leaf of every rule runs for every event of the bucket (only an
     # earlier match can skip it), so its field is read once into a local.
-    certain: dict[str, None] = {}
+    fields: dict[str, IField] = {}
     for t in trees:
-        _certain_fields(t, certain)
-    bound = {key: f"_f{i}" for i, key in enumerate(certain)}
+        _certain_fields(t, fields)
+    bound = {key: f"_f{i}" for i, key in enumerate(fields)}
     em = _Emitter(_shared_subtrees(trees), bound)
     body: list[str] = []
     for i, t in enumerate(trees):
@@ -203,9 +238,10 @@ def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: 
         else:
             body.append(f"    if {cond}: return {i}")
     lines = [f"def {name}(ev):", "    f = ev.fields"]
-    lines.extend(f"    {var} = f[{key!r}]" for key, var in bound.items())
-    if em.memo:
-        lines.append("    " + " = ".join(em.memo.values()) + " = None")
+    first_reads = [f"    {var} = {em.read(fields[key])}" for key, var in bound.items()]
+    if em.memo or em.gathered:
+        lines.append("    " + " = ".join([*em.memo.values(), *em.gathered.values()]) + " = None")
+    lines.extend(first_reads)
     if all_matches:
         lines.append("    r = []")
     lines.extend(body)

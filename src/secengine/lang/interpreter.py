@@ -15,7 +15,13 @@ from secengine.lang import ops
 from secengine.lang.checker import UNARY_TRANSFORMS
 from secengine.lang.ir import IAnd, IBool, ICheck, IConst, IField, INot, IOr, ITransform, Node, Operand
 
-__all__ = ["evaluate", "operand_value"]
+__all__ = ["evaluate", "operand_value", "present_values"]
+
+
+def present_values(values: tuple[Any, ...]) -> Any:
+    """The values that are present, as a list; MISSING when none is (fields like ``fd.ip``)."""
+    found = [v for v in values if v is not MISSING and v is not None]
+    return found or MISSING
 
 
 def evaluate(node: Node, fields: FieldValues) -> bool:
@@ -37,7 +43,10 @@ def evaluate(node: Node, fields: FieldValues) -> bool:
 def operand_value(op: Operand, fields: FieldValues) -> Any:
     """The value of an operand, or MISSING. Lists are Python lists."""
     if isinstance(op, IField):
-        v = fields[op.rf.key]
+        keys = op.rf.field.value_keys
+        if len(keys) > 1:
+            return present_values(tuple(fields[k] for k in keys))
+        v = fields[keys[0] if keys else op.rf.key]
         if v is MISSING or v is None:
             return MISSING
         if (op.is_list or op.any_of) and not isinstance(v, list):

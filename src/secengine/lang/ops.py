@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 from secengine.fields.base import FieldKind
 
-__all__ = ["compile_glob", "pmatch", "compare", "ip_of", "as_bytes", "SCALAR_OPS"]
+__all__ = ["compile_glob", "pmatch", "compare", "ip_of", "as_bytes", "SCALAR_OPS",
+           "ip_matcher"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -102,6 +103,66 @@ def ip_of(value: Any) -> IPAddress | None:
         return ipaddress.ip_address(value)
     except ValueError:
         return None
+
+
+@functools.lru_cache(maxsize=65536)
+def _ip_key(value: Any) -> tuple[int, int] | None:
+    addr = ip_of(value)
+    return None if addr is None else (addr.version, int(addr))
+
+
+def ip_matcher(literals: tuple[Any, ...], *, negate: bool = False,
+               many: bool = False) -> Callable[[Any], bool]:
+    """A fast test "address ``v`` equals one of these addresses or lies in one of these networks".
+
+    Same meaning as ``compare("=", FieldKind.IP, v, lit)`` for any ``lit`` (or
+    ``!=`` with ``negate``), with the literals reduced once to (version,
+    network, mask) integers and the extracted text parsed once per distinct
+    address (cached). With ``many``, ``v`` is a list and the test holds if it
+    holds for any element (``fd.ip``: either end of the connection).
+    """
+    nets = []
+    for lit in literals:
+        if isinstance(lit, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            nets.append((lit.version, int(lit.network_address), int(lit.netmask)))
+        else:
+            full = (1 << lit.max_prefixlen) - 1
+            nets.append((lit.version, int(lit), full))
+    table = tuple(nets)
+    key_of = _ip_key
+    seen: dict[Any, bool] = {}  # answers per distinct address text, bounded below
+
+    def compute(v: Any) -> bool:
+        key = key_of(v)
+        if key is None:
+            return False
+        version, x = key
+        for nver, net, mask in table:
+            if version == nver and x & mask == net:
+                return not negate
+        return negate
+
+    def one(v: Any) -> bool:
+        try:
+            return seen[v]
+        except KeyError:
+            answer = compute(v)
+            if len(seen) < 65536:
+                seen[v] = answer
+            return answer
+        except TypeError:  # an unhashable value cannot be an address
+            return False
+
+    if not many:
+        return one
+
+    def any_of(values: Any) -> bool:
+        for v in values:
+            if one(v):
+                return True
+        return False
+
+    return any_of
 
 
 def as_bytes(value: Any) -> bytes:
