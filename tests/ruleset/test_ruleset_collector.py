@@ -186,6 +186,20 @@ def test_list_and_macro_allowed_override_operations() -> None:
     assert only_error(rs.results[0]).message.endswith("Allowed values are: append replace ")
 
 
+@pytest.mark.parametrize("item,key,op,message", [
+    ("- list: l\n  items: [a]\n", "condition", "append",
+     "Key 'condition' cannot be appended to, use 'replace' instead"),
+    ("- list: l\n  items: [a]\n", "condition", "replace", "Key 'condition' cannot be replaced"),
+    ("- macro: m\n  condition: x\n", "items", "append",
+     "Key 'items' cannot be appended to, use 'replace' instead"),
+    ("- macro: m\n  condition: x\n", "output", "replace", "Key 'output' cannot be replaced"),
+])
+def test_list_and_macro_forbidden_override_keys(item: str, key: str, op: str,
+                                                message: str) -> None:
+    rs = load(item + f"  override:\n    {key}: {op}\n")
+    assert only_error(rs.results[0]).message == message
+
+
 def test_rule_append_override_and_append_flag_conflict() -> None:
     rs = load(BASE + "- rule: r\n  desc: x\n  condition: and proc.name = cat\n  append: true\n"
               "  override:\n    desc: replace\n    condition: append\n")
