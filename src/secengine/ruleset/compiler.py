@@ -24,7 +24,7 @@ from secengine.errors import ConditionCompileError, ConditionSyntaxError, Output
 from secengine.ruleset.collector import Collector
 from secengine.ruleset.diagnostics import Context, ItemError, LoadResult
 from secengine.ruleset.exceptions import build_exception_condition
-from secengine.ruleset.listexpand import resolve_list
+from secengine.ruleset.listexpand import expand_lists
 from secengine.ruleset.messages import DeprecatedField, ErrorCode, WarningCode, msg
 from secengine.ruleset.model import CompiledList, CompiledMacro, Rule
 
@@ -113,10 +113,10 @@ class _Compiler:
         """Expand every list in ``condition`` (no visibility order) and parse it."""
         from secengine.lang import parse_condition
 
-        for lst in self.out.lists.values():
-            condition, used = resolve_list(condition, lst.name, lst.items)
-            if used:
-                lst.used = True
+        condition, used = expand_lists(condition, ((lst.name, lst.items)
+                                                   for lst in self.out.lists.values()))
+        for name in used:
+            self.out.lists[name].used = True
         try:
             expr = parse_condition(condition, max_depth=MAX_CONDITION_DEPTH)
         except ConditionSyntaxError as exc:
