@@ -92,12 +92,12 @@ class _Emitter:
     def read_key(key: str) -> str:
         """``f.get`` (a C call) unless a deriver may compute the key, then ``f[...]``.
 
-        ``dict.get`` never runs ``__missing__``; event classes that compute every
+        ``dict.get`` (bound once as ``g``) never runs ``__missing__``; event classes that compute every
         value lazily (live sources) therefore override ``get`` as well.
         """
         if FieldValues.has_deriver(key):
             return f"f[{key!r}]"
-        return f"f.get({key!r}, M)"
+        return f"g({key!r}, M)"
 
     def read(self, field: IField) -> str:
         """The expression reading a field's value.
@@ -237,7 +237,8 @@ def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: 
             body.append(f"    if {cond}: r.append({i})")
         else:
             body.append(f"    if {cond}: return {i}")
-    lines = [f"def {name}(ev):", "    f = ev.fields"]
+    # f, g (its bound get) and M (the sentinel) are locals: the cheapest loads there are.
+    lines = [f"def {name}(ev, M=M):", "    f = ev.fields", "    g = f.get"]
     first_reads = [f"    {var} = {em.read(fields[key])}" for key, var in bound.items()]
     if em.memo or em.gathered:
         lines.append("    " + " = ".join([*em.memo.values(), *em.gathered.values()]) + " = None")
