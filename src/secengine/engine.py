@@ -125,22 +125,7 @@ class Engine:
     # -- evaluation ----------------------------------------------------------------
     def process(self, event: Event) -> list["Alert"]:
         """Evaluate one event; return its alerts (empty list when nothing matched)."""
-        self.stats.events += 1
-        by_type = self._buckets.get(event.source)
-        bucket = None if by_type is None else by_type.get(event.type)
-        if bucket is None:
-            bucket = self._bucket_for(event.source, event.type)
-        try:
-            hit = bucket.fn(event)
-        except (TypeError, AttributeError, ValueError):
-            hit = self._interpret(bucket, event)
-        if self._all_matches:
-            if not hit:
-                return []
-            return [self._alert(bucket.rules[i], event) for i in hit]
-        if hit < 0:
-            return []
-        return [self._alert(bucket.rules[hit], event)]
+        return self.process_batch((event,))
 
     def process_batch(self, events: Iterable[Event]) -> list["Alert"]:
         """Evaluate many events; alerts come out in event order.
@@ -175,13 +160,16 @@ class Engine:
     def matching_rules(self, event: Event) -> list["Rule"]:
         """The rules that match ``event`` (honouring ``rule_matching``), without making alerts."""
         bucket = self._bucket_for(event.source, event.type)
-        try:
-            hit = bucket.fn(event)
-        except (TypeError, AttributeError, ValueError):
-            hit = self._interpret(bucket, event)
+        hit = self._evaluate(bucket, event)
         if self._all_matches:
             return [bucket.rules[i] for i in hit]
         return [] if hit < 0 else [bucket.rules[hit]]
+
+    def _evaluate(self, bucket: _Bucket, event: Event) -> Any:
+        try:
+            return bucket.fn(event)
+        except (TypeError, AttributeError, ValueError):
+            return self._interpret(bucket, event)
 
     def _alert(self, rule: "Rule", event: Event) -> "Alert":
         stats = self.stats

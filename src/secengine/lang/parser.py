@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Iterator
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -169,33 +170,9 @@ def parse_condition(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> ast.Exp
     return result
 
 
-def _open_parens(text: str, end: int) -> int:
-    """How many parentheses are open at ``end`` (quotes respected)."""
+def _paren_depths(text: str) -> Iterator[int]:
+    """The parenthesis depth after each character of ``text`` (quoted strings skipped)."""
     depth = 0
-    quote = ""
-    prev = ""
-    for ch in text[:end]:
-        if quote:
-            if ch == quote and prev != "\\":
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        prev = ch
-    return depth
-
-
-def _check_depth(text: str, max_depth: int) -> None:
-    """Falco counts one level per recursive-descent call; a parenthesis costs about five.
-
-    We cap nesting the same way so that deep inputs fail with Falco's message
-    instead of exhausting Python's stack in the AST transformer.
-    """
-    depth = 0
-    deepest = 0
     quote = ""
     prev = ""
     for ch in text:
@@ -206,10 +183,27 @@ def _check_depth(text: str, max_depth: int) -> None:
             quote = ch
         elif ch == "(":
             depth += 1
-            deepest = max(deepest, depth)
         elif ch == ")":
             depth -= 1
         prev = ch
+        yield depth
+
+
+def _open_parens(text: str, end: int) -> int:
+    """How many parentheses are open at ``end``."""
+    depth = 0
+    for depth in _paren_depths(text[:end]):
+        pass
+    return depth
+
+
+def _check_depth(text: str, max_depth: int) -> None:
+    """Falco counts one level per recursive-descent call; a parenthesis costs about five.
+
+    We cap nesting the same way so that deep inputs fail with Falco's message
+    instead of exhausting Python's stack in the AST transformer.
+    """
+    deepest = max(_paren_depths(text), default=0)
     if 5 * deepest + 4 >= max_depth:
         raise ConditionSyntaxError(f"exceeded max depth limit of {max_depth}", 0, 1, 1)
 
