@@ -1,0 +1,140 @@
+"""The ``program`` sink: alerts piped into a shell command's stdin (Falco's ``program_output``).
+
+The command runs under ``/bin/sh -c`` as ``popen(3)`` runs it, with the
+agent's stdout and stderr. With ``keep_alive: false`` (Falco's default) a new
+process gets each alert and is waited for, as ``pclose`` does; with
+``keep_alive: true`` one process reads every alert, one per line.
+
+A long-running program that dies is started again: the next alert (or the
+one whose write found the pipe broken) goes to a new process. Restarts are
+counted in ``stats.retries`` and spaced by a backoff that doubles, up to
+``restart_backoff_max`` seconds, while the program keeps dying quickly, so a
+command that cannot start does not spin.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from typing import IO, Any, ClassVar
+
+from secengine.alert import Alert
+from secengine.sinks.base import Sink, SinkError
+
+__all__ = ["ProgramSink"]
+
+#: A process that lived this long is considered to have run normally.
+_HEALTHY_SECONDS = 10.0
+
+
+class ProgramSink(Sink):
+    """Writes alert lines to the stdin of ``program`` (a shell command line)."""
+
+    name: ClassVar[str] = "program"
+
+    def __init__(self, program: str, *, keep_alive: bool = False,
+                 restart_backoff: float = 0.5, restart_backoff_max: float = 30.0,
+                 close_timeout: float = 5.0, **common: Any) -> None:
+        super().__init__(**common)
+        if not program.strip():
+            raise ValueError("program sink needs a command")
+        self.program = program
+        self.keep_alive = keep_alive
+        self.restart_backoff = restart_backoff
+        self.restart_backoff_max = restart_backoff_max
+        self.close_timeout = close_timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._started_at = 0.0
+        self._quick_deaths = 0
+        #: Processes started so far (the first one included).
+        self.spawned = 0
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        try:
+            proc = subprocess.Popen(["/bin/sh", "-c", self.program], stdin=subprocess.PIPE)
+        except OSError as e:
+            raise SinkError(f"failed to start program output {self.program!r}: {e}") from e
+        self.spawned += 1
+        self._started_at = time.monotonic()
+        return proc
+
+    def open(self) -> None:
+        if self.keep_alive and self._proc is None:
+            self._proc = self._spawn()
+
+    def deliver(self, alert: Alert) -> None:
+        data = self.renderer.line(alert) + b"\n"
+        if not self.keep_alive:
+            proc = self._spawn()
+            try:
+                self._write(proc.stdin, data)
+            finally:
+                self._finish(proc)
+            return
+        current = self._proc
+        proc = current if current is not None and current.poll() is None else self._restart()
+        try:
+            self._write(proc.stdin, data)
+        except OSError:
+            proc = self._restart()
+            self._write(proc.stdin, data)
+
+    @staticmethod
+    def _write(stdin: IO[bytes] | None, data: bytes) -> None:
+        assert stdin is not None
+        stdin.write(data)
+        stdin.flush()
+
+    def _restart(self) -> subprocess.Popen[bytes]:
+        old = self._proc
+        if old is not None:
+            lived = time.monotonic() - self._started_at
+            self._quick_deaths = 0 if lived >= _HEALTHY_SECONDS else self._quick_deaths + 1
+            self._finish(old)
+            self.report_failure("restart", f"program {self.program!r} exited "
+                                           f"(status {old.returncode}); restarting it")
+        self._proc = None
+        if self._quick_deaths:
+            delay = min(self.restart_backoff * 2 ** (self._quick_deaths - 1),
+                        self.restart_backoff_max)
+            if not self.wait_or_abandon(delay):
+                raise SinkError(f"program {self.program!r} not restarted: shutting down")
+        self.stats.retries += 1
+        self._proc = self._spawn()
+        return self._proc
+
+    def _finish(self, proc: subprocess.Popen[bytes]) -> None:
+        """Close the pipe and wait for the process, as ``pclose`` does (bounded at shutdown)."""
+        if proc.stdin is not None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+        deadline = time.monotonic() + self.close_timeout
+        while proc.poll() is None:
+            if self.abandoned or time.monotonic() > deadline:
+                proc.terminate()
+                try:
+                    proc.wait(1.0)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                return
+            time.sleep(0.01)
+
+    def flush(self) -> None:
+        if self._proc is not None and self._proc.stdin is not None:
+            try:
+                self._proc.stdin.flush()
+            except OSError:
+                pass  # reported by the next delivery, which restarts the program
+
+    def close(self) -> None:
+        if self._proc is not None:
+            proc, self._proc = self._proc, None
+            self._finish(proc)
+
+    @property
+    def pid(self) -> int | None:
+        """The running program's process id (``keep_alive`` only)."""
+        return self._proc.pid if self._proc is not None else None

@@ -1,0 +1,33 @@
+"""The ``stdout`` sink: one alert per line on standard output (Falco's ``stdout_output``)."""
+
+from __future__ import annotations
+
+import sys
+from typing import IO, Any, ClassVar
+
+from secengine.alert import Alert
+from secengine.sinks.base import Sink
+
+__all__ = ["StdoutSink"]
+
+
+class StdoutSink(Sink):
+    """Writes each alert's text line or JSON to ``stream`` (default: ``sys.stdout`` at start)."""
+
+    name: ClassVar[str] = "stdout"
+
+    def __init__(self, *, stream: IO[bytes] | None = None, **common: Any) -> None:
+        super().__init__(**common)
+        self._given = stream
+        self._out: IO[bytes] | None = None
+
+    def open(self) -> None:
+        self._out = self._given if self._given is not None else sys.stdout.buffer
+
+    def deliver(self, alert: Alert) -> None:
+        assert self._out is not None
+        self._out.write(self.renderer.line(alert) + b"\n")
+
+    def flush(self) -> None:
+        if self._out is not None:
+            self._out.flush()
