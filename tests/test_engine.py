@@ -175,3 +175,18 @@ def test_either_end_network_fields(fields, expected) -> None:  # type: ignore[no
     e = Engine(rs, formatter=AlertFormatter(hostname="h"))
     assert names(e.process(Event("syscall", 0, FieldValues(dict(fields, **{"evt.type": "connect"}))))) \
         == expected
+
+
+def test_event_number_and_time_fields_come_from_the_event() -> None:
+    rs = load_rules([("t.yaml", """
+- rule: Numbered and timed
+  desc: evt.num and evt.time* read the event itself
+  condition: evt.type=open and evt.num > 0 and evt.rawtime > 5 and evt.time.iso8601 startswith "2023-"
+  output: n=%evt.num
+  priority: INFO
+""")])
+    e = Engine(rs, formatter=AlertFormatter(hostname="h"))
+    [alert] = e.process(Event("syscall", 1_700_000_000_000_000_000, {"evt.type": "open"}, num=3))
+    assert alert.output.endswith("n=3")
+    # an event with no number (0) has no evt.num: `evt.num > 0` is false
+    assert e.process(Event("syscall", 1_700_000_000_000_000_000, {"evt.type": "open"})) == []

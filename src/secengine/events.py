@@ -88,7 +88,9 @@ class FieldValues(dict[str, Any]):
     ``def get(self, key, default=None): return self[key]``.
     """
 
-    __slots__ = ()
+    #: The event's timestamp (ns) and number, set by :class:`Event`; fields such
+    #: as ``evt.time`` and ``evt.num`` are derived from them.
+    __slots__ = ("ts", "num")
 
     #: Set once by the field registry: maps a full key or a base field name to
     #: a deriver. Kept on the class so that constructing an event costs nothing.
@@ -130,6 +132,8 @@ class Event:
                  num: int = 0) -> None:
         if type(fields) is not FieldValues and not isinstance(fields, FieldValues):
             fields = FieldValues(fields)
+        fields.ts = ts
+        fields.num = num
         self.source = source
         self.ts = ts
         self.fields: FieldValues = fields

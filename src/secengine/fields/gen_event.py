@@ -20,7 +20,7 @@ import datetime as _dt
 import time as _time
 from typing import Any, Final
 
-from secengine.events import MISSING
+from secengine.events import MISSING, FieldValues
 from secengine.fields.base import FieldClass, FieldDef, FieldType
 
 __all__ = ["FIELD_CLASS", "TIME_FIELDS", "filter_time_value", "render_time", "time_value"]
@@ -42,6 +42,20 @@ _STRING_TIME_FIELDS: Final = frozenset({
 
 _TS_NOTE = " Computed from the event timestamp."
 
+_FROM_EVENT = " Field-map events: the event's number when not given."
+
+
+def _derive_num(values: FieldValues, key: str) -> Any:
+    num = getattr(values, "num", 0)
+    return num if num else MISSING
+
+
+def _derive_time(values: FieldValues, key: str) -> Any:
+    """Conditions on ``evt.time``, ``evt.rawtime``... compare the event's own timestamp."""
+    ts = getattr(values, "ts", None)
+    return MISSING if ts is None else filter_time_value(key, ts)
+
+
 FIELD_CLASS = FieldClass(
     name="evt",
     shortdesc="All event types",
@@ -50,25 +64,25 @@ FIELD_CLASS = FieldClass(
     generic=True,
     fields=(
         FieldDef("evt.num", FieldType.UINT64,
-                 "event number."),
+                 "event number." + _FROM_EVENT, derive=_derive_num),
         FieldDef("evt.time", FieldType.CHARBUF,
                  "event timestamp as a time string that includes the nanosecond part."
-                 + _TS_NOTE),
+                 + _TS_NOTE, derive=_derive_time),
         FieldDef("evt.time.s", FieldType.CHARBUF,
-                 "event timestamp as a time string with no nanoseconds." + _TS_NOTE),
+                 "event timestamp as a time string with no nanoseconds." + _TS_NOTE, derive=_derive_time),
         FieldDef("evt.time.iso8601", FieldType.CHARBUF,
                  "event timestamp in ISO 8601 format, including nanoseconds and time zone offset "
-                 "(in UTC)." + _TS_NOTE),
+                 "(in UTC)." + _TS_NOTE, derive=_derive_time),
         FieldDef("evt.datetime", FieldType.CHARBUF,
-                 "event timestamp as a time string that includes the date." + _TS_NOTE),
+                 "event timestamp as a time string that includes the date." + _TS_NOTE, derive=_derive_time),
         FieldDef("evt.datetime.s", FieldType.CHARBUF,
-                 "event timestamp as a datetime string with no nanoseconds." + _TS_NOTE),
+                 "event timestamp as a datetime string with no nanoseconds." + _TS_NOTE, derive=_derive_time),
         FieldDef("evt.rawtime", FieldType.ABSTIME,
-                 "absolute event timestamp, i.e. nanoseconds from epoch." + _TS_NOTE),
+                 "absolute event timestamp, i.e. nanoseconds from epoch." + _TS_NOTE, derive=_derive_time),
         FieldDef("evt.rawtime.s", FieldType.ABSTIME,
-                 "integer part of the event timestamp (e.g. seconds since epoch)." + _TS_NOTE),
+                 "integer part of the event timestamp (e.g. seconds since epoch)." + _TS_NOTE, derive=_derive_time),
         FieldDef("evt.rawtime.ns", FieldType.ABSTIME,
-                 "fractional part of the absolute event timestamp." + _TS_NOTE),
+                 "fractional part of the absolute event timestamp." + _TS_NOTE, derive=_derive_time),
         FieldDef("evt.reltime", FieldType.RELTIME,
                  "number of nanoseconds from the beginning of the capture."),
         FieldDef("evt.reltime.s", FieldType.RELTIME,
