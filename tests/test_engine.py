@@ -181,12 +181,13 @@ def test_event_number_and_time_fields_come_from_the_event() -> None:
     rs = load_rules([("t.yaml", """
 - rule: Numbered and timed
   desc: evt.num and evt.time* read the event itself
-  condition: evt.type=open and evt.num > 0 and evt.rawtime > 5 and evt.time.iso8601 startswith "2023-"
+  condition: evt.type=open and evt.num = 3 and evt.rawtime > 5 and evt.time.iso8601 startswith "2023-"
   output: n=%evt.num
   priority: INFO
 """)])
     e = Engine(rs, formatter=AlertFormatter(hostname="h"))
     [alert] = e.process(Event("syscall", 1_700_000_000_000_000_000, {"evt.type": "open"}, num=3))
     assert alert.output.endswith("n=3")
-    # an event with no number (0) has no evt.num: `evt.num > 0` is false
-    assert e.process(Event("syscall", 1_700_000_000_000_000_000, {"evt.type": "open"})) == []
+    assert e.process(Event("syscall", 1_700_000_000_000_000_000, {"evt.type": "open"}, num=4)) == []
+    # another year: the time condition is false
+    assert e.process(Event("syscall", 1_800_000_000_000_000_000, {"evt.type": "open"}, num=3)) == []
