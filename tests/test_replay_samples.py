@@ -40,6 +40,9 @@ EXPECTED_COUNTS = {
     "Search for Credentials on Disk": 2,
     "Unexpected Setuid to Root": 1,
     "Dynamic Linker Preload File Modified": 1,
+    # The samples hold no link or namespace events; rules/tests/ covers these rules.
+    "Hard Link to Credential File": 0,
+    "Namespace Change by Unexpected Process": 0,
 }
 
 
@@ -80,7 +83,7 @@ def test_samples_give_the_golden_alerts(ruleset, monkeypatch: pytest.MonkeyPatch
         time.tzset()
     expected = [orjson.loads(line) for line in GOLDEN.read_text().splitlines()]
     assert alerts == expected
-    assert Counter(a["rule"] for a in alerts) == EXPECTED_COUNTS
+    assert Counter(a["rule"] for a in alerts) == Counter(EXPECTED_COUNTS)
 
 
 def test_no_event_matches_two_rules(ruleset) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,318 @@
+"""Run rule-test files: load rules once, feed each case's events to an engine, check the alerts.
+
+:class:`RuleTestRunner` is shared by ``secengine test`` and the pytest plugin.
+It caches compiled rule sets (by the rules files' paths and modification
+times) and engines (by rule set and options), so a directory of test files
+over the same rules compiles them once. Each case gets fresh
+:class:`~secengine.events.Event` objects, numbered from 1, timed from
+:data:`BASE_TIME` unless the test gives a time.
+
+Results are plain data (:class:`CaseResult`, :class:`FileResult`,
+:class:`RunResult`); the expectations are checked in
+:mod:`secengine.testing.checks` and rendered by the callers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from secengine.errors import EventFormatError
+from secengine.events import Event, FieldValues
+from secengine.testing.loader import (
+    TEST_FILE_SUFFIX,
+    FileEvents,
+    LoadedCase,
+    LoadedTestFile,
+    discover,
+    display_path,
+    load_test_file,
+)
+from secengine.testing.model import RuleTestError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secengine.alert import Alert
+    from secengine.engine import Engine
+    from secengine.fields.registry import FieldRegistry
+    from secengine.ruleset import Rule, RuleSet
+
+__all__ = [
+    "BASE_TIME",
+    "CaseResult",
+    "Failure",
+    "FileResult",
+    "RuleContext",
+    "RuleTestRunner",
+    "RunEvent",
+    "RunResult",
+    "expand_rules_files",
+]
+
+#: Time of an inline event without ``time``: 2023-11-14T22:13:20Z plus 1 ms per event.
+BASE_TIME = 1_700_000_000_000_000_000
+_STEP = 1_000_000
+
+#: The hostname put in alerts during tests (keeps outputs reproducible).
+TEST_HOSTNAME = "secengine-test"
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    """One event of a case as it is fed to the engine; ``fields`` are never mutated."""
+
+    source: str
+    ts: int
+    fields: dict[str, Any]
+    origin: str
+
+    def to_event(self, num: int) -> Event:
+        return Event(self.source, self.ts, FieldValues(self.fields), num)
+
+
+@dataclass(slots=True)
+class Failure:
+    """One unmet expectation: a one-line summary and the lines explaining it."""
+
+    summary: str
+    details: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        return "\n".join([self.summary, *self.details])
+
+
+@dataclass(slots=True)
+class CaseResult:
+    file: LoadedTestFile
+    case: LoadedCase
+    failures: list[Failure] = field(default_factory=list)
+    #: Set when the case could not run (its rules do not load, an event file is broken).
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and self.error is None
+
+    @property
+    def nodeid(self) -> str:
+        return f"{self.file.label}::{self.case.name}"
+
+    @property
+    def summary(self) -> str:
+        if self.error is not None:
+            return self.error.splitlines()[0]
+        return self.failures[0].summary if self.failures else "passed"
+
+    def report(self) -> str:
+        """The full explanation of why the case failed (empty when it passed).
+
+        The first line is the summary (pytest shows it in its short summary);
+        the last names the case and where it is written.
+        """
+        if self.error is not None:
+            body = self.error
+        elif self.failures:
+            body = "\n\n".join(f.text() for f in self.failures)
+        else:
+            return ""
+        return f"{body}\n\n(case {self.case.name!r} at {self.case.origin})"
+
+
+@dataclass(slots=True)
+class FileResult:
+    path: Path
+    label: str
+    loaded: LoadedTestFile | None = None
+    #: Set when the file could not be loaded at all (bad YAML or shape, missing files).
+    error: str | None = None
+    cases: list[CaseResult] = field(default_factory=list)
+    #: The rules the file's rules files define (for coverage); None if they did not load.
+    rules: list[Rule] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(c.passed for c in self.cases)
+
+
+@dataclass(slots=True)
+class RunResult:
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def cases(self) -> list[CaseResult]:
+        return [c for f in self.files for c in f.cases]
+
+    @property
+    def passed(self) -> bool:
+        return all(f.passed for f in self.files)
+
+
+@dataclass(slots=True)
+class RuleContext:
+    """A loaded rule set and the engine built from it with a test file's options."""
+
+    ruleset: RuleSet
+    engine: Engine
+    by_name: dict[str, Rule]
+    active: frozenset[str]
+
+
+class RuleTestRunner:
+    """Loads and runs rule-test files; reuse one runner for a whole session.
+
+    ``formatter_options`` are passed to
+    :class:`~secengine.output.AlertFormatter` (Falco's output keys such as
+    ``time_format_iso_8601``), so tests see alerts as the configured agent
+    would render them.
+    """
+
+    def __init__(self, *, registry: FieldRegistry | None = None,
+                 formatter_options: Mapping[str, Any] | None = None) -> None:
+        self.registry = registry
+        self.formatter_options = dict(formatter_options or {})
+        self._rulesets: dict[tuple[tuple[str, int], ...], RuleSet] = {}
+        self._contexts: dict[tuple[Any, ...], RuleContext] = {}
+        self._event_files: dict[tuple[Any, ...], list[RunEvent]] = {}
+
+    # -- loading ---------------------------------------------------------------
+    def load(self, path: str | os.PathLike[str]) -> LoadedTestFile:
+        """Load one test file; raises :class:`RuleTestError`."""
+        return load_test_file(Path(path), self.registry)
+
+    def context(self, tf: LoadedTestFile) -> RuleContext:
+        """The rules and engine for a test file; raises :class:`RuleTestError` if they do not load."""
+        files = expand_rules_files(tf.rules_files)
+        stamp = tuple((str(p.resolve()), _mtime(p)) for p in files)
+        opts = tf.options
+        key = (stamp, opts.rule_matching, opts.priority, opts.selections())
+        ctx = self._contexts.get(key)
+        if ctx is not None:
+            return ctx
+        ruleset = self._ruleset(stamp, files, tf)
+        from secengine.engine import Engine
+        from secengine.output import AlertFormatter
+
+        formatter = AlertFormatter(hostname=TEST_HOSTNAME, **self.formatter_options)
+        engine = Engine(ruleset, rule_matching=opts.rule_matching, min_priority=opts.priority,
+                        selections=opts.selections(), formatter=formatter)
+        ctx = RuleContext(ruleset, engine, {r.name: r for r in ruleset.rules},
+                          frozenset(r.name for r in engine.rules))
+        self._contexts[key] = ctx
+        return ctx
+
+    def _ruleset(self, stamp: tuple[tuple[str, int], ...], files: list[Path],
+                 tf: LoadedTestFile) -> RuleSet:
+        ruleset = self._rulesets.get(stamp)
+        if ruleset is None:
+            from secengine.ruleset import load_rules
+
+            ruleset = load_rules([str(p) for p in files], registry=self.registry)
+            self._rulesets[stamp] = ruleset
+        if not ruleset.successful:
+            raise RuleTestError("the rules files do not load:\n" + ruleset.render_text(),
+                                tf.label)
+        return ruleset
+
+    def events(self, case: LoadedCase) -> list[RunEvent]:
+        """The events of a case in order; raises :class:`EventFormatError` for a broken file."""
+        out: list[RunEvent] = []
+        for spec in case.events:
+            if isinstance(spec, FileEvents):
+                out.extend(self._file_events(spec))
+            else:
+                ts = spec.time if spec.time is not None else BASE_TIME + len(out) * _STEP
+                out.append(RunEvent(spec.source, ts, spec.fields, spec.origin))
+        return out
+
+    def _file_events(self, spec: FileEvents) -> list[RunEvent]:
+        key = (str(spec.path.resolve()), _mtime(spec.path), spec.format, spec.source)
+        cached = self._event_files.get(key)
+        if cached is None:
+            from secengine.testing.eventfiles import read_event_file
+
+            label = display_path(spec.path)
+            cached = [RunEvent(ev.source, ev.ts, dict(ev.fields), f"{label}:{line}")
+                      for line, ev in read_event_file(spec.path, spec.format, spec.source)]
+            self._event_files[key] = cached
+        return cached
+
+    # -- running -----------------------------------------------------------------
+    def run_case(self, tf: LoadedTestFile, case: LoadedCase) -> CaseResult:
+        """Run one case and check its expectations."""
+        from secengine.testing.checks import check_case
+
+        started = time.perf_counter()
+        result = CaseResult(tf, case)
+        try:
+            ctx = self.context(tf)
+            events = self.events(case)
+        except (RuleTestError, EventFormatError) as e:
+            result.error = str(e)
+        else:
+            alerts: list[list[Alert]] = []
+            process = ctx.engine.process
+            for num, ev in enumerate(events, start=1):
+                alerts.append(process(ev.to_event(num)))
+            result.failures = check_case(case, tf, ctx, events, alerts)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def run_file(self, path: str | os.PathLike[str], *, keyword: str | None = None) -> FileResult:
+        """Load and run one file; ``keyword`` keeps only cases whose name contains it."""
+        p = Path(path)
+        fr = FileResult(p, display_path(p))
+        try:
+            tf = self.load(p)
+        except RuleTestError as e:
+            fr.error = str(e)
+            return fr
+        fr.loaded = tf
+        try:
+            fr.rules = list(self.context(tf).ruleset.rules)
+        except RuleTestError:
+            fr.rules = None  # every case reports the load failure
+        needle = keyword.lower() if keyword else None
+        for case in tf.cases:
+            if needle is None or needle in case.name.lower():
+                fr.cases.append(self.run_case(tf, case))
+        return fr
+
+    def run(self, paths: Iterable[str | os.PathLike[str]], *, keyword: str | None = None,
+            on_file: Callable[[FileResult], None] | None = None) -> RunResult:
+        """Every test file under ``paths`` (see :func:`~secengine.testing.loader.discover`);
+        ``on_file`` is called with each file's result as soon as it is known."""
+        started = time.perf_counter()
+        result = RunResult()
+        for path in discover(paths):
+            fr = self.run_file(path, keyword=keyword)
+            result.files.append(fr)
+            if on_file is not None:
+                on_file(fr)
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+def expand_rules_files(paths: Iterable[Path]) -> list[Path]:
+    """Rules files in load order: a directory stands for its ``*.yaml``/``*.yml`` files,
+    sorted, leaving out rule-test files."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(c for c in p.iterdir()
+                              if c.suffix in (".yaml", ".yml") and c.is_file()
+                              and not c.name.endswith(TEST_FILE_SUFFIX)))
+        else:
+            out.append(p)
+    return out
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
