@@ -3,7 +3,8 @@
 The order is libsinsp's ``sinsp_filter_check_list`` (generic ``evt`` first,
 then the syscall classes), then the container plugin's fields, which Falco
 adds for the syscall source after its own. ``secengine fields`` lists them in
-this order.
+this order. The Kubernetes audit plugins' classes (``k8saudit``, ``json``)
+follow, for the ``k8s_audit`` source.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from secengine.fields.base import FieldClass
 def builtin_classes() -> list[FieldClass]:
     """Every built-in field class, generic ones first."""
     from secengine.fields import container, evt, fd, fdlist, fspath, gen_event, group, proc, user
+    from secengine.fields import json_fields, k8s_audit
 
     return [
         gen_event.FIELD_CLASS,
@@ -25,4 +27,6 @@ def builtin_classes() -> list[FieldClass]:
         fspath.FIELD_CLASS,
         fdlist.FIELD_CLASS,
         container.FIELD_CLASS,
+        k8s_audit.FIELD_CLASS,
+        json_fields.FIELD_CLASS,
     ]
