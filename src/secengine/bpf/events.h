@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * The record layout shared by the probe (probe.bpf.c) and the Python reader
+ * (secengine/bpf/layout.py). This header is the single source of truth:
+ * tests/bpf/test_layout.py parses it and checks the Python mirror.
+ *
+ * Every record in the ring buffer is
+ *
+ *     struct se_hdr               fixed, 80 bytes
+ *     [sections]                  what the syscall's spec asks for, in order:
+ *        for each argument whose kind is not SE_ARG_INT, one blob
+ *        (u16 length + bytes, no NUL);
+ *        then, for each extra bit set, in bit order, its struct
+ *        (se_file is followed by one blob: the unix socket path).
+ *
+ * Exec, clone and exit records (evt != SE_EVT_SYSCALL) have their own fixed
+ * sections, described next to their event codes.
+ *
+ * Only fixed-width types are used; every struct is naturally aligned with
+ * no implicit padding, so the Python struct formats are plain "<" formats.
+ */
+#ifndef SECENGINE_EVENTS_H
+#define SECENGINE_EVENTS_H
+
+#define SE_MAX_SYSCALLS 512
+#define SE_NARGS 6
+
+/* sizes of the per-CPU scratch buffers (struct se_aux) */
+#define SE_DATA_SIZE 20480
+#define SE_OFF_LIMIT 16384 /* a section starts below this, or is left out */
+#define SE_STR_MAX 4094    /* longest string or buffer section */
+#define SE_SCRATCH_SIZE 8192
+#define SE_ARGS_MAX 4094 /* exec arguments (NUL-separated) */
+#define SE_PATH_DEPTH 32 /* path components walked for d_path */
+#define SE_CGROUP_DEPTH 10
+
+/* se_hdr.evt */
+#define SE_EVT_SYSCALL 1 /* a syscall exit; sections per its spec */
+#define SE_EVT_EXEC 2    /* successful execve/execveat: se_proc + 6 blobs:
+                            filename, args, exepath, cwd, comm, cgroup */
+#define SE_EVT_CLONE 3   /* a new task, seen in the child: se_proc + 1 blob: comm */
+#define SE_EVT_EXIT 4    /* a task exited: args[0]=exit code, args[1]=1 if the
+                            whole thread group is gone */
+
+/* se_hdr.flags */
+#define SE_F_TRUNCATED 1 /* sections past the buffer limit were left out */
+
+/* se_spec.argkind[i] */
+#define SE_ARG_INT 0      /* only the raw register, in se_hdr.args */
+#define SE_ARG_STR 1      /* user NUL-terminated string -> blob */
+#define SE_ARG_SOCKADDR 2 /* user sockaddr, length in the next argument -> blob */
+#define SE_ARG_OPENHOW 3  /* struct open_how (24 bytes) -> blob */
+#define SE_ARG_INT2 4     /* two ints written by the call (pipe, socketpair) -> blob of 8 */
+
+/* se_spec.extras (bit order = section order) */
+#define SE_X_FILE_ARG0 0x01 /* se_file of the fd in argument 0 */
+#define SE_X_FILE_RES 0x02  /* se_file of the fd the call returned */
+#define SE_X_CREDS 0x04     /* se_creds after the call */
+#define SE_X_CWD 0x08       /* blob: current working directory after the call */
+#define SE_X_FAILED_ONLY 0x10 /* emit only when the call failed (execve: success is SE_EVT_EXEC) */
+
+/* se_proc.flags, as the driver's execve flags (PPM_EXE_*) */
+#define SE_EXE_WRITABLE 1
+#define SE_EXE_UPPER_LAYER 2
+#define SE_EXE_FROM_MEMFD 4
+#define SE_EXE_LOWER_LAYER 8
+
+/* se_stats indexes (per-CPU counters) */
+#define SE_STAT_EMITTED 0
+#define SE_STAT_DROPPED 1 /* ring buffer full: record lost */
+#define SE_STAT_TRUNCATED 2
+#define SE_STAT_WAKEUPS 3
+#define SE_STAT_COUNT 4
+
+struct se_hdr {
+	__u64 ts;      /* boot-time clock, ns */
+	__u32 tid;     /* thread id (global pid namespace) */
+	__u32 pid;     /* thread group id */
+	__u16 nr;      /* native syscall number */
+	__u16 evt;     /* SE_EVT_* */
+	__u16 len;     /* whole record, bytes */
+	__u16 flags;   /* SE_F_* */
+	__s64 res;     /* return value */
+	__u64 args[SE_NARGS]; /* syscall arguments as passed (registers) */
+};
+
+struct se_spec {
+	__u8 enabled;
+	__u8 argkind[SE_NARGS];
+	__u8 pad;
+	__u16 extras;
+	__u16 pad2;
+};
+
+struct se_config {
+	__u32 self_tgid;    /* records of this process are not emitted */
+	__u32 wakeup_bytes; /* wake the reader when this much data is pending */
+};
+
+struct se_file {
+	__u32 mode;   /* inode i_mode; 0 when the fd is not open */
+	__u32 dev;    /* encoded as the driver does: major << 20 | minor */
+	__u64 ino;
+	__u32 fmode;  /* file f_mode (FMODE_CREATED = 0x100000) */
+	__u16 family; /* socket family; 0 when not a socket */
+	__u16 stype;  /* socket type (SOCK_STREAM ...) */
+	__u16 proto;  /* IPPROTO_* */
+	__u16 lport;  /* local port, host order */
+	__u16 rport;  /* remote port, host order */
+	__u16 overlay; /* 0 not overlayfs, 1 lower layer, 2 upper layer */
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+struct se_creds {
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__u32 egid;
+	__u32 suid;
+	__u32 sgid;
+	__u32 loginuid;
+	__u32 pad;
+	__u64 cap_inheritable;
+	__u64 cap_permitted;
+	__u64 cap_effective;
+};
+
+struct se_proc {
+	__u32 ptid;   /* real parent's thread group id */
+	__u32 sid;
+	__u32 pgid;
+	__u32 vpgid;
+	__u32 vpid;
+	__u32 vtid;
+	__u32 tty;
+	__u32 flags;  /* SE_EXE_* (exec), clone flags (clone) */
+	__u64 exe_ino;
+	__u64 exe_ctime; /* ns since the epoch */
+	__u64 exe_mtime;
+	__u64 start_time;       /* task start, boot-time clock ns */
+	__u64 pidns_init_start; /* start of the pid namespace's init, boot-time ns */
+	__u64 fdlimit;
+	struct se_creds creds;
+};
+
+#endif

@@ -1,0 +1,99 @@
+"""The Python mirror of ``events.h``: record structs and constants.
+
+``events.h`` is the single source of the layout; ``tests/bpf/test_layout.py``
+parses it and checks every constant and struct size here against it. The
+struct formats are little-endian with no padding (the header arranges its
+fields so that none is needed).
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Final
+
+__all__ = [
+    "HEADER_PATH", "HDR", "SPEC", "CONFIG", "FILE", "CREDS", "PROC", "OPEN_HOW",
+    "HDR_SIZE", "NARGS", "MAX_SYSCALLS",
+    "EVT_SYSCALL", "EVT_EXEC", "EVT_CLONE", "EVT_EXIT", "F_TRUNCATED",
+    "ARG_INT", "ARG_STR", "ARG_SOCKADDR", "ARG_OPENHOW", "ARG_INT2",
+    "X_FILE_ARG0", "X_FILE_RES", "X_CREDS", "X_CWD", "X_FAILED_ONLY",
+    "EXE_WRITABLE", "EXE_UPPER_LAYER", "EXE_FROM_MEMFD", "EXE_LOWER_LAYER",
+    "STAT_EMITTED", "STAT_DROPPED", "STAT_TRUNCATED", "STAT_WAKEUPS", "STAT_COUNT",
+    "CONSTANTS", "STRUCTS",
+]
+
+#: The C header (shipped next to this module).
+HEADER_PATH: Final = Path(__file__).with_name("events.h")
+
+MAX_SYSCALLS: Final = 512
+NARGS: Final = 6
+
+EVT_SYSCALL: Final = 1
+EVT_EXEC: Final = 2
+EVT_CLONE: Final = 3
+EVT_EXIT: Final = 4
+
+F_TRUNCATED: Final = 1
+
+ARG_INT: Final = 0
+ARG_STR: Final = 1
+ARG_SOCKADDR: Final = 2
+ARG_OPENHOW: Final = 3
+ARG_INT2: Final = 4
+
+X_FILE_ARG0: Final = 0x01
+X_FILE_RES: Final = 0x02
+X_CREDS: Final = 0x04
+X_CWD: Final = 0x08
+X_FAILED_ONLY: Final = 0x10
+
+EXE_WRITABLE: Final = 1
+EXE_UPPER_LAYER: Final = 2
+EXE_FROM_MEMFD: Final = 4
+EXE_LOWER_LAYER: Final = 8
+
+STAT_EMITTED: Final = 0
+STAT_DROPPED: Final = 1
+STAT_TRUNCATED: Final = 2
+STAT_WAKEUPS: Final = 3
+STAT_COUNT: Final = 4
+
+#: se_hdr: ts tid pid nr evt len flags res args[6]
+HDR: Final = struct.Struct("<QIIHHHHq6Q")
+HDR_SIZE: Final = HDR.size
+#: se_spec: enabled argkind[6] pad extras pad2
+SPEC: Final = struct.Struct("<B6sBHH")
+#: se_config: self_tgid wakeup_bytes
+CONFIG: Final = struct.Struct("<II")
+#: se_file: mode dev ino fmode family stype proto lport rport overlay laddr raddr
+FILE: Final = struct.Struct("<IIQIHHHHHH16s16s")
+#: se_creds: uid gid euid egid suid sgid loginuid pad cap_inh cap_perm cap_eff
+CREDS: Final = struct.Struct("<8I3Q")
+#: se_proc: ptid sid pgid vpgid vpid vtid tty flags exe_ino exe_ctime exe_mtime
+#: start_time pidns_init_start fdlimit, then se_creds
+PROC: Final = struct.Struct("<8I6Q8I3Q")
+#: struct open_how: flags mode resolve
+OPEN_HOW: Final = struct.Struct("<QQQ")
+
+#: Constant name in events.h -> value here (checked by the layout test).
+CONSTANTS: Final = {
+    "SE_MAX_SYSCALLS": MAX_SYSCALLS, "SE_NARGS": NARGS,
+    "SE_EVT_SYSCALL": EVT_SYSCALL, "SE_EVT_EXEC": EVT_EXEC, "SE_EVT_CLONE": EVT_CLONE,
+    "SE_EVT_EXIT": EVT_EXIT, "SE_F_TRUNCATED": F_TRUNCATED,
+    "SE_ARG_INT": ARG_INT, "SE_ARG_STR": ARG_STR, "SE_ARG_SOCKADDR": ARG_SOCKADDR,
+    "SE_ARG_OPENHOW": ARG_OPENHOW, "SE_ARG_INT2": ARG_INT2,
+    "SE_X_FILE_ARG0": X_FILE_ARG0, "SE_X_FILE_RES": X_FILE_RES, "SE_X_CREDS": X_CREDS,
+    "SE_X_CWD": X_CWD, "SE_X_FAILED_ONLY": X_FAILED_ONLY,
+    "SE_EXE_WRITABLE": EXE_WRITABLE, "SE_EXE_UPPER_LAYER": EXE_UPPER_LAYER,
+    "SE_EXE_FROM_MEMFD": EXE_FROM_MEMFD, "SE_EXE_LOWER_LAYER": EXE_LOWER_LAYER,
+    "SE_STAT_EMITTED": STAT_EMITTED, "SE_STAT_DROPPED": STAT_DROPPED,
+    "SE_STAT_TRUNCATED": STAT_TRUNCATED, "SE_STAT_WAKEUPS": STAT_WAKEUPS,
+    "SE_STAT_COUNT": STAT_COUNT,
+}
+
+#: struct name in events.h -> its Python format (checked field by field).
+STRUCTS: Final = {
+    "se_hdr": HDR, "se_spec": SPEC, "se_config": CONFIG, "se_file": FILE,
+    "se_creds": CREDS, "se_proc": PROC,
+}

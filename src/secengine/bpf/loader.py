@@ -1,0 +1,173 @@
+"""Load the compiled probe, configure it through maps, attach it, read its counters.
+
+:class:`Probe` owns one ``bpf_object``: it checks the preconditions first so
+that each failure is one clear sentence (not root, no BTF, no libbpf, no
+compiled object), sizes the ring buffer, loads (the verifier log is kept
+for the error message), writes the configuration and the interest map
+*through maps* (libbpf 1.1 without a skeleton does not carry writes to
+``.bss``/``.rodata`` into the kernel after load), and attaches the programs.
+
+Usage::
+
+    with Probe() as probe:
+        probe.set_interest({"openat", "execve"})
+        reader = probe.reader()
+        ...
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+from typing import Final, Iterable
+
+from secengine.bpf import _libbpf, layout as L, syscalls
+from secengine.bpf.errors import BpfError, BpfUnavailableError
+
+__all__ = ["Probe", "object_path", "BTF_PATH", "DEFAULT_RING_BYTES"]
+
+BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
+OBJECT_NAME: Final = "probe.bpf.o"
+DEFAULT_RING_BYTES: Final = 16 * 1024 * 1024
+
+#: Programs attached for live capture; ``se_noop`` only for the overhead benchmark.
+CAPTURE_PROGRAMS: Final = ("se_sys_exit", "se_exec", "se_fork", "se_exit")
+NOOP_PROGRAM: Final = "se_noop"
+
+
+def object_path() -> Path:
+    """Where the compiled probe is: next to this module (built into the wheel)."""
+    override = os.environ.get("SECENGINE_BPF_OBJECT")
+    return Path(override) if override else Path(__file__).with_name(OBJECT_NAME)
+
+
+def _preflight(obj: Path) -> None:
+    syscalls.check_arch()
+    if os.geteuid() != 0:
+        raise BpfUnavailableError(
+            "the syscall source needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE) "
+            "to load its eBPF probe; run 'sudo secengine run ...', or use 'secengine replay' "
+            "to evaluate recorded events")
+    if not BTF_PATH.exists():
+        raise BpfUnavailableError(
+            f"this kernel exposes no BTF ({BTF_PATH} is missing), which the CO-RE probe needs; "
+            "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution kernels "
+            "since 5.8 are)")
+    if not obj.is_file():
+        raise BpfUnavailableError(
+            f"the compiled probe {obj} is missing; build it with "
+            "'python -m secengine.bpf.build' (needs clang and libbpf-dev) or install a "
+            "secengine wheel, which ships it")
+
+
+class Probe:
+    """The loaded probe. ``programs`` selects what gets attached."""
+
+    def __init__(self, *, ring_bytes: int = DEFAULT_RING_BYTES,
+                 programs: Iterable[str] = CAPTURE_PROGRAMS,
+                 obj_path: Path | None = None) -> None:
+        path = obj_path or object_path()
+        _preflight(path)
+        if ring_bytes & (ring_bytes - 1) or ring_bytes < 4096:
+            raise ValueError("ring_bytes must be a power of two of at least one page")
+        self.ring_bytes = ring_bytes
+        self._lib = _libbpf.lib()
+        self._links: list[int] = []
+        self._obj: int | None = None
+        self.programs = tuple(programs)
+        _libbpf.clear_log()
+        self._obj = self._lib.bpf_object__open_file(str(path).encode(), None)
+        try:
+            self._load()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifecycle -------------------------------------------------------------
+    def _load(self) -> None:
+        lib = self._lib
+        assert self._obj is not None
+        events = lib.bpf_object__find_map_by_name(self._obj, b"events")
+        lib.bpf_map__set_max_entries(events, self.ring_bytes)
+        wanted = set(self.programs)
+        for name in (*CAPTURE_PROGRAMS, NOOP_PROGRAM):
+            prog = lib.bpf_object__find_program_by_name(self._obj, name.encode())
+            lib.bpf_program__set_autoload(prog, name in wanted)
+        try:
+            lib.bpf_object__load(self._obj)
+        except BpfError as e:
+            log = [line for line in _libbpf.log_lines() if line.strip()]
+            tail = "\n".join(log[-25:])
+            raise type(e)(f"{e}\nlibbpf said:\n{tail}" if tail else str(e),
+                          errno=e.errno, call=e.call) from None
+        self._fds = {name: lib.bpf_map__fd(lib.bpf_object__find_map_by_name(self._obj, name))
+                     for name in (b"events", b"specs", b"se_config_map", b"stats")}
+        self.configure(self_tgid=os.getpid())
+        for name in self.programs:
+            prog = lib.bpf_object__find_program_by_name(self._obj, name.encode())
+            self._links.append(lib.bpf_program__attach(prog))
+
+    def close(self) -> None:
+        """Detach and unload (idempotent)."""
+        lib = self._lib
+        while self._links:
+            link = self._links.pop()
+            try:
+                lib.bpf_link__destroy(link)
+            except BpfError:
+                pass
+        if self._obj is not None:
+            lib.bpf_object__close(self._obj)
+            self._obj = None
+
+    def __enter__(self) -> "Probe":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- configuration through maps ----------------------------------------------
+    def _update(self, fd_name: bytes, key: int, value: bytes) -> None:
+        k = ctypes.c_uint32(key)
+        v = ctypes.create_string_buffer(value, len(value))
+        self._lib.bpf_map_update_elem(self._fds[fd_name], ctypes.byref(k), v, 0)
+
+    def configure(self, *, self_tgid: int = 0, wakeup_bytes: int | None = None) -> None:
+        """Set the pid whose events are dropped and the wake-up threshold (bytes pending)."""
+        if wakeup_bytes is None:
+            wakeup_bytes = self.ring_bytes // 4
+        self._update(b"se_config_map", 0, L.CONFIG.pack(self_tgid, wakeup_bytes))
+
+    def set_interest(self, event_types: Iterable[str] | None) -> frozenset[str]:
+        """Capture these event types (plus the state set); ``None`` = everything supported.
+
+        Returns the event types now captured. Syscalls not listed are
+        disabled in the kernel.
+        """
+        entries = syscalls.spec_entries(event_types)
+        off = L.SPEC.pack(0, bytes(L.NARGS), 0, 0, 0)
+        for spec in syscalls.SYSCALLS:
+            self._update(b"specs", spec.nr, entries.get(spec.nr, off))
+        return frozenset(syscalls.BY_NR[nr].name for nr in entries)
+
+    # -- data --------------------------------------------------------------------
+    @property
+    def ring_fd(self) -> int:
+        return self._fds[b"events"]
+
+    def reader(self) -> "RingReader":
+        from secengine.bpf.ringbuf import RingReader
+
+        return RingReader(self.ring_fd, self.ring_bytes)
+
+    def stats(self) -> list[int]:
+        """The per-CPU counters summed: emitted, dropped, truncated, wake-ups."""
+        ncpu = self._lib.libbpf_num_possible_cpus()
+        out = []
+        values = (ctypes.c_uint64 * ncpu)()
+        for idx in range(L.STAT_COUNT):
+            k = ctypes.c_uint32(idx)
+            self._lib.bpf_map_lookup_elem(self._fds[b"stats"], ctypes.byref(k), values)
+            out.append(sum(values))
+        return out

@@ -1,0 +1,872 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR MIT)
+/*
+ * secengine's syscall probe: a CO-RE object that loads on any kernel with BTF.
+ *
+ * One tp_btf program on sys_exit looks the syscall number up in the `specs`
+ * map (filled from userspace with the event types the loaded rules and the
+ * state tracker need) and returns at once for everything else, so an
+ * untraced syscall costs what a no-op program costs. A traced syscall
+ * becomes one exit record with the arguments merged in (Falco >= 0.42
+ * semantics), built in a per-CPU buffer and copied into the ring buffer
+ * without a wake-up unless enough data is pending; userspace drains on a
+ * short timer. A full ring buffer drops the record in the kernel and counts
+ * it (`stats`, per CPU).
+ *
+ * Process lifecycle comes from the scheduler tracepoints: sched_process_exec
+ * (successful execve/execveat, read from the new image), sched_process_fork
+ * (every new task, seen in the child) and sched_process_exit.
+ *
+ * The record layout is in events.h.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "events.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+#define SE_OVERLAYFS_SUPER_MAGIC 0x794c7630
+#define SE_SOCKFS_MAGIC 0x534F434B
+#define SE_S_IFMT 00170000
+#define SE_S_IFSOCK 0140000
+#define SE_AF_UNIX 1
+#define SE_AF_INET 2
+#define SE_AF_INET6 10
+#define SE_RB_NO_WAKEUP 1
+#define SE_RB_FORCE_WAKEUP 2
+#define SE_RB_AVAIL_DATA 0
+
+/* kernels before 6.3 kept capabilities as two u32 */
+struct kernel_cap_struct___old {
+	__u32 cap[2];
+} __attribute__((preserve_access_index));
+
+/* kernfs_node.parent was renamed __parent in 6.15 */
+struct kernfs_node___old {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+/* inode timestamps before 6.6 (i_ctime) and before 6.11 (__i_ctime) */
+struct inode___old {
+	struct timespec64 i_ctime;
+	struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
+struct inode___v66 {
+	struct timespec64 __i_ctime;
+	struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
+
+/* `v & mask`, computed where the verifier sees it (the compiler may otherwise
+ * drop a mask it can prove redundant, and the verifier then sees no bound). */
+#define BOUND(v, mask)                 \
+	({                             \
+		__u32 __v = (v);       \
+		barrier_var(__v);      \
+		__v & (mask);          \
+	})
+
+struct se_aux {
+	__u8 data[SE_DATA_SIZE];
+	__u8 scratch[SE_SCRATCH_SIZE + 256];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024); /* resized by the loader */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SE_MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct se_spec);
+} specs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct se_config);
+} se_config_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SE_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct se_aux);
+} aux_map SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		*v += 1;
+}
+
+/* A kernel pointer as a plain number, so that global functions accept it. */
+static __always_inline unsigned long scalar_ptr(const void *p)
+{
+	unsigned long v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), &p);
+	return v;
+}
+
+static __always_inline struct se_aux *get_aux(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&aux_map, &zero);
+}
+
+static __always_inline struct se_config *get_config(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&se_config_map, &zero);
+}
+
+/* ------------------------------------------------------------------ */
+/* sections                                                             */
+/* ------------------------------------------------------------------ */
+
+/* A blob read from user or kernel memory; returns the new offset. */
+#define SE_KERNEL 0
+#define SE_USER 1
+#define SE_KSTR 2
+#define SE_USTR 3
+__noinline int put_blob(struct se_aux *aux, __u32 off, unsigned long srcp, __u32 len, int how)
+{
+	int user = how & SE_USER;
+	int str = how & SE_KSTR;
+	const void *src = (const void *)srcp;
+	if (!aux)
+		return off;
+	if (off >= SE_OFF_LIMIT) {
+		((struct se_hdr *)aux->data)->flags |= SE_F_TRUNCATED;
+		return off;
+	}
+	__u32 o = BOUND(off, SE_OFF_LIMIT - 1);
+	long n = 0;
+	if (src) {
+		if (str) {
+			n = user ? bpf_probe_read_user_str(&aux->data[o + 2], SE_STR_MAX, src)
+				 : bpf_probe_read_kernel_str(&aux->data[o + 2], SE_STR_MAX, src);
+			if (n > 0)
+				n -= 1; /* drop the NUL */
+			else
+				n = 0;
+		} else {
+			if (len > SE_STR_MAX)
+				len = SE_STR_MAX;
+			__u32 l = BOUND(len, 4095);
+			if (l > 0) {
+				long err = user ? bpf_probe_read_user(&aux->data[o + 2], l, src)
+						: bpf_probe_read_kernel(&aux->data[o + 2], l, src);
+				n = err ? 0 : l;
+			}
+		}
+	}
+	aux->data[o] = n & 0xff;
+	aux->data[o + 1] = (n >> 8) & 0xff;
+	return o + 2 + (n & 8191);
+}
+
+/* A blob made of scratch[start .. start+len). */
+static __always_inline __u32 put_scratch(struct se_aux *aux, __u32 off, __u32 start, __u32 len)
+{
+	if (off >= SE_OFF_LIMIT) {
+		((struct se_hdr *)aux->data)->flags |= SE_F_TRUNCATED;
+		return off;
+	}
+	__u32 o = BOUND(off, SE_OFF_LIMIT - 1);
+	__u32 l = BOUND(len, 4095);
+	__u32 st = BOUND(start, SE_SCRATCH_SIZE - 1);
+	if (l && bpf_probe_read_kernel(&aux->data[o + 2], l, &aux->scratch[st]))
+		l = 0;
+	aux->data[o] = l & 0xff;
+	aux->data[o + 1] = (l >> 8) & 0xff;
+	return o + 2 + l;
+}
+
+/* Copy a fixed struct into the record. */
+static __always_inline __u32 put_struct(struct se_aux *aux, __u32 off, const void *src, __u32 size)
+{
+	if (off >= SE_OFF_LIMIT) {
+		((struct se_hdr *)aux->data)->flags |= SE_F_TRUNCATED;
+		return off;
+	}
+	__u32 o = BOUND(off, SE_OFF_LIMIT - 1);
+	__u32 sz = BOUND(size, 1023);
+	bpf_probe_read_kernel(&aux->data[o], sz, src);
+	return o + sz;
+}
+
+/* The path of `path` (dentry + mount), built backwards in the scratch buffer
+ * by walking d_parent and crossing mounts (one bpf_loop step per component,
+ * so the verifier checks the step once); returns the new offset. A dentry
+ * outside any directory tree (memfd, pipe, anon inode) yields its own name. */
+struct path_walk {
+	struct se_aux *aux;
+	struct dentry *dentry;
+	struct mount *mnt;
+	struct mount *mnt_parent;
+	struct dentry *mnt_root;
+	__u32 cur;
+	__u32 reached_root;
+};
+
+static long path_step(__u64 index, void *ctx)
+{
+	struct path_walk *w = ctx;
+	struct se_aux *aux = w->aux;
+	if (!aux)
+		return 1;
+	struct dentry *dentry = w->dentry;
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	if (dentry == w->mnt_root || dentry == parent) {
+		if (dentry != w->mnt_root)
+			return 1; /* a detached tree: memfd, pipe, deleted mount */
+		struct mount *mnt = w->mnt;
+		struct mount *up = w->mnt_parent;
+		if (mnt != up) {
+			w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			w->mnt = up;
+			w->mnt_parent = BPF_CORE_READ(up, mnt_parent);
+			w->mnt_root = BPF_CORE_READ(up, mnt.mnt_root);
+			return 0;
+		}
+		w->reached_root = 1;
+		return 1;
+	}
+	struct qstr q = BPF_CORE_READ(dentry, d_name);
+	__u32 len = q.len;
+	__u32 cur = w->cur;
+	if (len > 255 || len + 1 > cur)
+		return 1;
+	cur -= len;
+	bpf_probe_read_kernel(&aux->scratch[BOUND(cur, SE_SCRATCH_SIZE - 1)], BOUND(len, 255), q.name);
+	cur -= 1;
+	aux->scratch[BOUND(cur, SE_SCRATCH_SIZE - 1)] = '/';
+	w->cur = cur;
+	w->dentry = parent;
+	return 0;
+}
+
+__noinline int put_path(struct se_aux *aux, __u32 off, unsigned long pathp)
+{
+	struct path *path = (struct path *)pathp;
+	if (!aux)
+		return off;
+	struct dentry *dentry = BPF_CORE_READ(path, dentry);
+	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
+	if (!dentry || !vfsmnt)
+		return put_blob(aux, off, 0, 0, SE_KERNEL);
+	struct path_walk w = {};
+	w.aux = aux;
+	w.dentry = dentry;
+	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+	w.mnt = mnt;
+	w.mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+	w.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	w.cur = SE_SCRATCH_SIZE;
+	bpf_loop(SE_PATH_DEPTH, path_step, &w, 0);
+	if (w.cur >= SE_SCRATCH_SIZE) {
+		if (w.reached_root) {
+			aux->scratch[0] = '/';
+			return put_scratch(aux, off, 0, 1);
+		}
+		struct dentry *last = w.dentry;
+		const unsigned char *name = BPF_CORE_READ(last, d_name.name);
+		return put_blob(aux, off, (unsigned long)name, 0, SE_KSTR);
+	}
+	return put_scratch(aux, off, w.cur, SE_SCRATCH_SIZE - w.cur);
+}
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(kn->__parent))
+		return BPF_CORE_READ(kn, __parent);
+	struct kernfs_node___old *old = (void *)kn;
+	return BPF_CORE_READ(old, parent);
+}
+
+/* The cgroup path of the first hierarchy in which the task is not at the root
+ * (cgroup v2 first, then each v1 controller); "/" when it is at every root. */
+struct cg_walk {
+	struct se_aux *aux;
+	struct kernfs_node *kn;
+	__u32 cur;
+};
+
+static long cg_step(__u64 index, void *ctx)
+{
+	struct cg_walk *w = ctx;
+	struct se_aux *aux = w->aux;
+	if (!aux || !w->kn)
+		return 1;
+	struct kernfs_node *kn = w->kn;
+	struct kernfs_node *parent = kn_parent(kn);
+	if (!parent)
+		return 1;
+	const char *name = BPF_CORE_READ(kn, name);
+	__u32 cur = w->cur;
+	if (cur < 300)
+		return 1;
+	__u32 slot = BOUND(cur - 256, SE_SCRATCH_SIZE - 1);
+	long n = bpf_probe_read_kernel_str(&aux->scratch[slot], 256, name);
+	if (n <= 1)
+		return 1;
+	__u32 len = BOUND(n - 1, 255);
+	__u32 dst = cur - len;
+	if (dst != slot && len)
+		bpf_probe_read_kernel(&aux->scratch[BOUND(dst, SE_SCRATCH_SIZE - 1)], len,
+				      &aux->scratch[slot]);
+	cur = dst - 1;
+	aux->scratch[BOUND(cur, SE_SCRATCH_SIZE - 1)] = '/';
+	w->cur = cur;
+	w->kn = parent;
+	return 0;
+}
+
+static long cg_pick(__u64 index, void *ctx)
+{
+	struct cg_walk *w = ctx;
+	struct css_set *cset = (struct css_set *)w->aux; /* borrowed field, see put_cgroup */
+	struct cgroup_subsys_state *css = 0;
+	bpf_probe_read_kernel(&css, sizeof(css), (void *)cset +
+			      bpf_core_field_offset(struct css_set, subsys) + (index & 15) * 8);
+	if (!css)
+		return 0;
+	struct cgroup *c = BPF_CORE_READ(css, cgroup);
+	struct kernfs_node *k = c ? BPF_CORE_READ(c, kn) : 0;
+	if (k && kn_parent(k)) {
+		w->kn = k;
+		return 1;
+	}
+	return 0;
+}
+
+__noinline int put_cgroup(struct se_aux *aux, __u32 off, unsigned long taskp)
+{
+	struct task_struct *task = (struct task_struct *)taskp;
+	if (!aux)
+		return off;
+	struct css_set *cset = BPF_CORE_READ(task, cgroups);
+	struct cg_walk w = {};
+	if (cset) {
+		struct cgroup *cg = BPF_CORE_READ(cset, dfl_cgrp);
+		struct kernfs_node *kn = cg ? BPF_CORE_READ(cg, kn) : 0;
+		if (kn && !kn_parent(kn))
+			kn = 0;
+		w.kn = kn;
+		if (!w.kn) {
+			w.aux = (struct se_aux *)cset;
+			bpf_loop(bpf_core_field_size(cset->subsys) / 8, cg_pick, &w, 0);
+		}
+	}
+	w.aux = aux;
+	w.cur = SE_SCRATCH_SIZE;
+	bpf_loop(SE_CGROUP_DEPTH, cg_step, &w, 0);
+	if (w.cur >= SE_SCRATCH_SIZE) {
+		aux->scratch[0] = '/';
+		return put_scratch(aux, off, 0, 1);
+	}
+	return put_scratch(aux, off, w.cur, SE_SCRATCH_SIZE - w.cur);
+}
+
+/* ------------------------------------------------------------------ */
+/* kernel reads                                                         */
+/* ------------------------------------------------------------------ */
+
+static __always_inline __u64 read_cap(kernel_cap_t *capp)
+{
+	if (bpf_core_field_exists(((struct kernel_cap_struct___old *)0)->cap)) {
+		struct kernel_cap_struct___old c;
+		bpf_probe_read_kernel(&c, sizeof(c), capp);
+		return ((__u64)c.cap[1] << 32) | c.cap[0];
+	}
+	__u64 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), capp);
+	return v;
+}
+
+static __always_inline void fill_creds(struct se_creds *c, struct task_struct *task)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	c->uid = BPF_CORE_READ(cred, uid.val);
+	c->gid = BPF_CORE_READ(cred, gid.val);
+	c->euid = BPF_CORE_READ(cred, euid.val);
+	c->egid = BPF_CORE_READ(cred, egid.val);
+	c->suid = BPF_CORE_READ(cred, suid.val);
+	c->sgid = BPF_CORE_READ(cred, sgid.val);
+	c->loginuid = (__u32)-1;
+	if (bpf_core_field_exists(task->loginuid))
+		c->loginuid = BPF_CORE_READ(task, loginuid.val);
+	c->pad = 0;
+	c->cap_inheritable = read_cap((kernel_cap_t *)&cred->cap_inheritable);
+	c->cap_permitted = read_cap((kernel_cap_t *)&cred->cap_permitted);
+	c->cap_effective = read_cap((kernel_cap_t *)&cred->cap_effective);
+}
+
+/* pid number of `pid` in the global namespace (level 0) or its own (vnr) */
+static __always_inline __u32 pid_nr(struct pid *pid, int vnr)
+{
+	if (!pid)
+		return 0;
+	__u32 level = vnr ? BPF_CORE_READ(pid, level) : 0;
+	int nr = 0;
+	void *numbers = (void *)pid + bpf_core_field_offset(struct pid, numbers);
+	bpf_probe_read_kernel(&nr, sizeof(nr),
+			      numbers + (level & 31) * bpf_core_type_size(struct upid) +
+				      bpf_core_field_offset(struct upid, nr));
+	return nr;
+}
+
+static __always_inline __u64 pidns_init_start(struct pid *pid)
+{
+	if (!pid)
+		return 0;
+	__u32 level = BPF_CORE_READ(pid, level);
+	void *numbers = (void *)pid + bpf_core_field_offset(struct pid, numbers);
+	struct pid_namespace *ns = 0;
+	bpf_probe_read_kernel(&ns, sizeof(ns),
+			      numbers + (level & 31) * bpf_core_type_size(struct upid) +
+				      bpf_core_field_offset(struct upid, ns));
+	if (!ns)
+		return 0;
+	struct task_struct *reaper = BPF_CORE_READ(ns, child_reaper);
+	return reaper ? BPF_CORE_READ(reaper, start_boottime) : 0;
+}
+
+static __always_inline __u32 read_tty(struct task_struct *task)
+{
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	if (!tty)
+		return 0;
+	struct tty_driver *driver = BPF_CORE_READ(tty, driver);
+	if (!driver)
+		return 0;
+	int index = BPF_CORE_READ(tty, index);
+	int major = BPF_CORE_READ(driver, major);
+	int minor = BPF_CORE_READ(driver, minor_start) + index;
+	/* new_encode_dev */
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12);
+}
+
+static __always_inline __u64 ts_ns(__s64 sec, __u32 nsec)
+{
+	return (__u64)sec * 1000000000ULL + nsec;
+}
+
+static __always_inline void inode_times(struct inode *inode, __u64 *ctime, __u64 *mtime)
+{
+	if (bpf_core_field_exists(inode->i_ctime_sec)) {
+		*ctime = ts_ns(BPF_CORE_READ(inode, i_ctime_sec), BPF_CORE_READ(inode, i_ctime_nsec));
+		*mtime = ts_ns(BPF_CORE_READ(inode, i_mtime_sec), BPF_CORE_READ(inode, i_mtime_nsec));
+		return;
+	}
+	struct inode___v66 *v66 = (void *)inode;
+	if (bpf_core_field_exists(v66->__i_ctime)) {
+		*ctime = ts_ns(BPF_CORE_READ(v66, __i_ctime.tv_sec), BPF_CORE_READ(v66, __i_ctime.tv_nsec));
+		*mtime = ts_ns(BPF_CORE_READ(v66, i_mtime.tv_sec), BPF_CORE_READ(v66, i_mtime.tv_nsec));
+		return;
+	}
+	struct inode___old *old = (void *)inode;
+	*ctime = ts_ns(BPF_CORE_READ(old, i_ctime.tv_sec), BPF_CORE_READ(old, i_ctime.tv_nsec));
+	*mtime = ts_ns(BPF_CORE_READ(old, i_mtime.tv_sec), BPF_CORE_READ(old, i_mtime.tv_nsec));
+}
+
+/* 0 not overlayfs, 1 lower layer, 2 upper layer (as the driver decides it) */
+static __always_inline __u16 overlay_layer(struct file *file)
+{
+	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+	if (!dentry)
+		return 0;
+	unsigned long magic = BPF_CORE_READ(dentry, d_sb, s_magic);
+	if (magic != SE_OVERLAYFS_SUPER_MAGIC)
+		return 0;
+	char *vfs_inode = (char *)BPF_CORE_READ(dentry, d_inode);
+	unsigned long inode_size = bpf_core_type_size(struct inode);
+	if (!vfs_inode || !inode_size)
+		return 1;
+	/* struct ovl_inode { ... struct inode vfs_inode; struct dentry *__upperdentry; } */
+	struct dentry *upper = 0;
+	bpf_probe_read_kernel(&upper, sizeof(upper), vfs_inode + inode_size);
+	if (upper && BPF_CORE_READ(upper, d_inode, i_ino) != 0)
+		return 2;
+	return 1;
+}
+
+static __always_inline int is_memfd(struct file *file)
+{
+	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+	if (!dentry || BPF_CORE_READ(dentry, d_parent) != dentry)
+		return 0;
+	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+	char buf[7] = {};
+	if (bpf_probe_read_kernel_str(buf, sizeof(buf), name) != 7)
+		return 0;
+	return buf[0] == 'm' && buf[1] == 'e' && buf[2] == 'm' && buf[3] == 'f' && buf[4] == 'd' &&
+	       buf[5] == ':';
+}
+
+static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+{
+	if (fd < 0)
+		return 0;
+	struct files_struct *files = BPF_CORE_READ(task, files);
+	if (!files)
+		return 0;
+	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
+	if (!fdt)
+		return 0;
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned long)fd >= max)
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline __u32 encode_dev(__u32 kdev)
+{
+	/* kernel dev_t is major << 20 | minor; the driver keeps that encoding */
+	return kdev;
+}
+
+__noinline int put_file(struct se_aux *aux, __u32 off, unsigned long taskp, long fd)
+{
+	struct task_struct *task = (struct task_struct *)taskp;
+	if (!aux)
+		return off;
+	struct se_file f = {};
+	struct file *file = fd_file(task, fd);
+	const char *unix_path = 0;
+	__u32 unix_len = 0;
+	if (file) {
+		struct inode *inode = BPF_CORE_READ(file, f_inode);
+		f.mode = BPF_CORE_READ(inode, i_mode);
+		f.dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+		f.ino = BPF_CORE_READ(inode, i_ino);
+		f.fmode = BPF_CORE_READ(file, f_mode);
+		if ((f.mode & SE_S_IFMT) == SE_S_IFSOCK) {
+			struct socket *sock = BPF_CORE_READ(file, private_data);
+			struct sock *sk = sock ? BPF_CORE_READ(sock, sk) : 0;
+			if (sk) {
+				f.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+				f.stype = BPF_CORE_READ(sk, sk_type);
+				f.proto = BPF_CORE_READ(sk, sk_protocol);
+				if (f.family == SE_AF_INET) {
+					__u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+					__u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+					__builtin_memcpy(f.laddr, &l, 4);
+					__builtin_memcpy(f.raddr, &r, 4);
+				} else if (f.family == SE_AF_INET6) {
+					BPF_CORE_READ_INTO(&f.laddr, sk, __sk_common.skc_v6_rcv_saddr);
+					BPF_CORE_READ_INTO(&f.raddr, sk, __sk_common.skc_v6_daddr);
+				} else if (f.family == SE_AF_UNIX) {
+					struct unix_sock *us = (void *)sk;
+					struct unix_address *ua = BPF_CORE_READ(us, addr);
+					if (!ua) {
+						/* a connected client: the peer's (server's) address */
+						struct unix_sock *peer = (void *)BPF_CORE_READ(us, peer);
+						ua = peer ? BPF_CORE_READ(peer, addr) : 0;
+					}
+					if (ua) {
+						int alen = BPF_CORE_READ(ua, len);
+						unix_path = (const char *)&ua->name[0] +
+							    bpf_core_field_offset(struct sockaddr_un, sun_path);
+						unix_len = alen > 2 ? alen - 2 : 0;
+					}
+				}
+				if (f.family == SE_AF_INET || f.family == SE_AF_INET6) {
+					f.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+					f.rport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+				}
+			}
+		} else {
+			f.overlay = overlay_layer(file);
+		}
+	}
+	off = put_struct(aux, off, &f, sizeof(f));
+	if (unix_len > 108)
+		unix_len = 108;
+	return put_blob(aux, off, (unsigned long)unix_path, unix_len, SE_KERNEL);
+}
+
+/* ------------------------------------------------------------------ */
+/* emitting                                                             */
+/* ------------------------------------------------------------------ */
+
+static __always_inline void emit(struct se_aux *aux, __u32 len)
+{
+	struct se_config *cfg = get_config();
+	__u64 flags = SE_RB_NO_WAKEUP;
+	if (len > SE_DATA_SIZE)
+		len = SE_DATA_SIZE;
+	if (len < sizeof(struct se_hdr))
+		return;
+	((struct se_hdr *)aux->data)->len = len;
+	if (cfg && cfg->wakeup_bytes &&
+	    bpf_ringbuf_query(&events, SE_RB_AVAIL_DATA) + len >= cfg->wakeup_bytes) {
+		flags = SE_RB_FORCE_WAKEUP;
+		count(SE_STAT_WAKEUPS);
+	}
+	barrier_var(len);
+	if (len > SE_DATA_SIZE)
+		return;
+	if (bpf_ringbuf_output(&events, aux->data, len, flags))
+		count(SE_STAT_DROPPED);
+	else
+		count(SE_STAT_EMITTED);
+	if (((struct se_hdr *)aux->data)->flags & SE_F_TRUNCATED)
+		count(SE_STAT_TRUNCATED);
+}
+
+static __always_inline int is_self(void)
+{
+	struct se_config *cfg = get_config();
+	return cfg && cfg->self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg->self_tgid;
+}
+
+static __always_inline struct se_hdr *start(struct se_aux *aux, __u32 tid, __u32 pid, __u16 nr,
+					    __u16 evt, __s64 res)
+{
+	struct se_hdr *h = (struct se_hdr *)aux->data;
+	h->ts = bpf_ktime_get_boot_ns();
+	h->tid = tid;
+	h->pid = pid;
+	h->nr = nr;
+	h->evt = evt;
+	h->len = 0;
+	h->flags = 0;
+	h->res = res;
+	return h;
+}
+
+__noinline int fill_proc(struct se_proc *p, unsigned long taskp)
+{
+	struct task_struct *task = (struct task_struct *)taskp;
+	if (!p)
+		return 0;
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	p->ptid = parent ? BPF_CORE_READ(parent, tgid) : 0;
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+	struct pid *sid = BPF_CORE_READ(sig, pids[PIDTYPE_SID]);
+	struct pid *pgid = BPF_CORE_READ(sig, pids[PIDTYPE_PGID]);
+	struct pid *tgidp = BPF_CORE_READ(sig, pids[PIDTYPE_TGID]);
+	struct pid *tidp = BPF_CORE_READ(task, thread_pid);
+	p->sid = pid_nr(sid, 0);
+	p->pgid = pid_nr(pgid, 0);
+	p->vpgid = pid_nr(pgid, 1);
+	p->vpid = pid_nr(tgidp, 1);
+	p->vtid = pid_nr(tidp, 1);
+	p->tty = read_tty(task);
+	p->flags = 0;
+	p->exe_ino = 0;
+	p->exe_ctime = 0;
+	p->exe_mtime = 0;
+	p->start_time = BPF_CORE_READ(task, start_boottime);
+	p->pidns_init_start = pidns_init_start(tidp);
+	p->fdlimit = BPF_CORE_READ(sig, rlim[7].rlim_cur); /* RLIMIT_NOFILE */
+	fill_creds(&p->creds, task);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* programs                                                             */
+/* ------------------------------------------------------------------ */
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(se_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u32 nr = (__u32)regs->orig_ax;
+	if (nr >= SE_MAX_SYSCALLS)
+		return 0;
+	struct se_spec *spec = bpf_map_lookup_elem(&specs, &nr);
+	if (!spec || !spec->enabled)
+		return 0;
+	if (is_self())
+		return 0;
+	if ((spec->extras & SE_X_FAILED_ONLY) && ret >= 0)
+		return 0;
+	struct se_aux *aux = get_aux();
+	if (!aux)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct se_hdr *h = start(aux, (__u32)pid_tgid, pid_tgid >> 32, nr, SE_EVT_SYSCALL, ret);
+	__u32 off = sizeof(struct se_hdr);
+
+	__u64 a[SE_NARGS] = {regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9};
+#pragma unroll
+	for (int i = 0; i < SE_NARGS; i++) {
+		__u8 kind = spec->argkind[i];
+		const void *ptr = (const void *)a[i];
+		switch (kind) {
+		case SE_ARG_STR:
+			off = put_blob(aux, off, (unsigned long)ptr, 0, SE_USTR);
+			break;
+		case SE_ARG_SOCKADDR: {
+			__u32 len = i + 1 < SE_NARGS ? (__u32)a[(i + 1) % SE_NARGS] : 0;
+			if (len > 128)
+				len = 128;
+			off = put_blob(aux, off, (unsigned long)ptr, len, SE_USER);
+			break;
+		}
+		case SE_ARG_OPENHOW:
+			off = put_blob(aux, off, (unsigned long)ptr, 24, SE_USER);
+			break;
+		case SE_ARG_INT2:
+			off = put_blob(aux, off, ret >= 0 ? (unsigned long)ptr : 0, 8, SE_USER);
+			break;
+		default:
+			break;
+		}
+	}
+#pragma unroll
+	for (int i = 0; i < SE_NARGS; i++)
+		h->args[i] = a[i];
+	__u16 extras = spec->extras;
+	if (extras & (SE_X_FILE_ARG0 | SE_X_FILE_RES | SE_X_CREDS | SE_X_CWD)) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		if (extras & SE_X_FILE_ARG0)
+			off = put_file(aux, off, (unsigned long)task, (long)(int)a[0]);
+		if (extras & SE_X_FILE_RES)
+			off = put_file(aux, off, (unsigned long)task, ret);
+		if (extras & SE_X_CREDS) {
+			struct se_creds c = {};
+			fill_creds(&c, task);
+			off = put_struct(aux, off, &c, sizeof(c));
+		}
+		if (extras & SE_X_CWD) {
+			struct fs_struct *fs = BPF_CORE_READ(task, fs);
+			off = put_path(aux, off, (unsigned long)&fs->pwd);
+		}
+	}
+	emit(aux, off);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(se_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (is_self())
+		return 0;
+	struct se_aux *aux = get_aux();
+	if (!aux)
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u16 nr = regs ? BPF_CORE_READ(regs, orig_ax) : 0;
+	struct se_hdr *h = start(aux, task->pid, task->tgid, nr, SE_EVT_EXEC, 0);
+	for (int i = 0; i < SE_NARGS; i++)
+		h->args[i] = 0;
+	h->args[0] = old_pid;
+
+	struct se_proc p = {};
+	unsigned long task_s = scalar_ptr(task);
+	fill_proc(&p, task_s);
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : 0;
+	if (exe) {
+		struct inode *inode = BPF_CORE_READ(exe, f_inode);
+		p.exe_ino = BPF_CORE_READ(inode, i_ino);
+		inode_times(inode, &p.exe_ctime, &p.exe_mtime);
+		__u16 ol = overlay_layer(exe);
+		if (ol == 2)
+			p.flags |= SE_EXE_UPPER_LAYER;
+		else if (ol == 1)
+			p.flags |= SE_EXE_LOWER_LAYER;
+		if (is_memfd(exe))
+			p.flags |= SE_EXE_FROM_MEMFD;
+	}
+	__u32 off = put_struct(aux, sizeof(struct se_hdr), &p, sizeof(p));
+	off = put_blob(aux, off, (unsigned long)BPF_CORE_READ(bprm, filename), 0, SE_KSTR);
+	unsigned long arg_start = mm ? BPF_CORE_READ(mm, arg_start) : 0;
+	unsigned long arg_end = mm ? BPF_CORE_READ(mm, arg_end) : 0;
+	__u32 alen = arg_end > arg_start ? arg_end - arg_start : 0;
+	if (alen > SE_ARGS_MAX)
+		alen = SE_ARGS_MAX;
+	off = put_blob(aux, off, (unsigned long)(const void *)arg_start, alen, SE_USER);
+	if (exe)
+		off = put_path(aux, off, (unsigned long)(struct path *)&exe->f_path);
+	else
+		off = put_blob(aux, off, (unsigned long)0, 0, SE_KERNEL);
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	off = put_path(aux, off, (unsigned long)&fs->pwd);
+	off = put_blob(aux, off, task_s + bpf_core_field_offset(struct task_struct, comm), 0, SE_KSTR);
+	off = put_cgroup(aux, off, task_s);
+	emit(aux, off);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(se_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct se_config *cfg = get_config();
+	if (cfg && cfg->self_tgid && child->tgid == cfg->self_tgid)
+		return 0; /* our own threads */
+	struct se_aux *aux = get_aux();
+	if (!aux)
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(parent);
+	__u16 nr = 0;
+	__u64 a0 = 0;
+	if (regs) {
+		nr = BPF_CORE_READ(regs, orig_ax);
+		a0 = BPF_CORE_READ(regs, di);
+	}
+	struct se_hdr *h = start(aux, child->pid, child->tgid, nr, SE_EVT_CLONE, 0);
+	for (int i = 0; i < SE_NARGS; i++)
+		h->args[i] = 0;
+	h->args[0] = a0;
+	h->args[1] = parent->pid;
+	struct se_proc p = {};
+	unsigned long child_s = scalar_ptr(child);
+	fill_proc(&p, child_s);
+	if (nr == 435 && a0) { /* clone3: flags are the first field of struct clone_args */
+		__u64 f = 0;
+		bpf_probe_read_user(&f, sizeof(f), (void *)a0);
+		p.flags = (__u32)f;
+	} else if (nr == 56) { /* clone */
+		p.flags = (__u32)a0;
+	} else if (nr == 58) { /* vfork */
+		p.flags = 0x4000 | 0x100; /* CLONE_VFORK | CLONE_VM */
+	}
+	__u32 off = put_struct(aux, sizeof(struct se_hdr), &p, sizeof(p));
+	off = put_blob(aux, off, child_s + bpf_core_field_offset(struct task_struct, comm), 0, SE_KSTR);
+	emit(aux, off);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(se_exit, struct task_struct *task)
+{
+	if (is_self())
+		return 0;
+	struct se_aux *aux = get_aux();
+	if (!aux)
+		return 0;
+	struct se_hdr *h = start(aux, task->pid, task->tgid, 0, SE_EVT_EXIT, 0);
+	for (int i = 0; i < SE_NARGS; i++)
+		h->args[i] = 0;
+	h->args[0] = task->exit_code;
+	h->args[1] = BPF_CORE_READ(task, signal, live.counter) == 0;
+	emit(aux, sizeof(struct se_hdr));
+	return 0;
+}
+
+/* A program that does nothing, attached by the overhead benchmark to measure
+ * the floor cost of a tp_btf program on sys_exit. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(se_noop, struct pt_regs *regs, long ret)
+{
+	return 0;
+}

@@ -1,0 +1,235 @@
+"""``secengine run``: live detection, printing alerts as they happen.
+
+``secengine run -r RULES... --source syscall [--json]`` loads the rules,
+tells the source which event types they need (the syscall probe turns that
+into its in-kernel filter), starts the source and evaluates each event as
+soon as its record has been applied to the state. Alerts go to stdout (text
+or Falco JSON), one per line, flushed at once; diagnostics go to stderr.
+
+Kernel drops are reported like Falco's internal drop alert ("Falco
+internal: syscall event drop", at most one per ``--drop-alert-interval``
+seconds) and summed at exit. A source that cannot start (not root, no BTF,
+no libbpf) makes the command fail with its one-sentence reason.
+
+Exit status: 0 after a clean stop (Ctrl-C or SIGTERM), 1 when the rules do
+not load or the source cannot start, 2 for unusable arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from typing import IO, TYPE_CHECKING, Any, Callable
+
+from pathlib import Path
+from typing import Sequence
+
+from secengine.priority import Priority
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secengine.alert import Alert
+    from secengine.ruleset import RuleSet
+
+__all__ = ["add_parser", "run", "interest_of", "drop_alert"]
+
+DROP_RULE = "Falco internal: syscall event drop"
+
+
+def _priority(text: str) -> Priority:
+    try:
+        return Priority.parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid priority {text!r}") from None
+
+
+def _rules_files(given: Sequence[str] | None) -> list[Path]:
+    """The files named (directories expand to their YAML files), or the shipped rules."""
+    if not given:
+        from secengine.commands.replay import default_rules_files
+
+        return default_rules_files()
+    files: list[Path] = []
+    for item in given:
+        path = Path(item)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir()
+                                if p.suffix in (".yaml", ".yml") and p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"cannot read rules file {item!r}")
+    return files
+
+
+def _load_report(ruleset: Any) -> str:
+    text = str(ruleset.render_text())
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _alert_writer(formatter: Any, as_json: bool, out: IO[bytes]
+                  ) -> Callable[[list["Alert"]], None]:
+    if as_json:
+        dump = formatter.json
+
+        def write(alerts: list["Alert"]) -> None:
+            out.write(b"".join(dump(a) + b"\n" for a in alerts))
+    else:
+        text = formatter.text
+
+        def write(alerts: list["Alert"]) -> None:
+            out.write("".join(text(a) + "\n" for a in alerts).encode("utf-8"))
+    return write
+
+
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "run",
+        help="detect live: evaluate rules against what this host does (needs root)",
+        description="Evaluate rules against live events and print the alerts as they happen.",
+    )
+    p.add_argument("-r", "--rules", action="append", metavar="RULES", default=None,
+                   help="rules file or directory (repeatable; default: the shipped rules)")
+    p.add_argument("--source", default="syscall", choices=("syscall", "k8s_audit"),
+                   help="event source (default: syscall)")
+    p.add_argument("--json", action="store_true", help="print alerts as Falco's alert JSON")
+    p.add_argument("--min-priority", default="debug", type=_priority, metavar="PRIORITY",
+                   help="load only rules at least this severe (default: debug)")
+    p.add_argument("--rule-matching", choices=("first", "all"), default="first",
+                   help="stop at the first matching rule per event, or report all")
+    p.add_argument("--hostname", default=None, help="hostname to put in alerts")
+    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                   help="stop after this many seconds (default: run until interrupted)")
+    p.add_argument("--drop-alert-interval", type=float, default=30.0, metavar="SECONDS",
+                   help="at most one drop alert per this many seconds (default: 30)")
+    p.add_argument("--ring-buffer-mb", type=int, default=16, metavar="MB",
+                   help="kernel ring buffer size, a power of two (default: 16)")
+    from secengine.sources.k8s_webhook import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(run=run)
+    return p
+
+
+def interest_of(ruleset: "RuleSet", source: str) -> frozenset[str] | None:
+    """The union of the event types of the source's rules; None if one needs every type."""
+    out: set[str] = set()
+    for rule in ruleset.rules:
+        if rule.source != source or not rule.enabled:
+            continue
+        if rule.evttypes is None:
+            return None
+        out |= rule.evttypes
+    return frozenset(out)
+
+
+def drop_alert(dropped: int, seen: int, ts: int, hostname: str) -> "Alert":
+    """Falco's internal drop alert for ``dropped`` records lost in the last interval."""
+    from secengine.alert import Alert
+
+    message = (f"Falco internal: syscall event drop. {dropped} system calls dropped in last "
+               "interval.")
+    from secengine.fields.gen_event import render_time
+
+    return Alert(rule=DROP_RULE, priority=Priority.DEBUG, source="syscall", time=ts,
+                 output=f"{render_time('evt.time', ts)}: Debug {message}",
+                 output_fields={"n_drops": dropped, "n_evts": seen, "ebpf_enabled": 1},
+                 tags=(), hostname=hostname, message=message)
+
+
+def run(args: argparse.Namespace) -> int:
+    from secengine.bpf.errors import BpfError
+    from secengine.engine import Engine
+    from secengine.output import AlertFormatter
+    from secengine.ruleset import load_rules
+    from secengine.sources.syscall import SyscallSource
+
+    err = sys.stderr
+    try:
+        files = _rules_files(args.rules)
+    except FileNotFoundError as e:
+        err.write(f"secengine run: {e}\n")
+        return 2
+    if not files:
+        err.write("secengine run: no rules files given or found\n")
+        return 2
+    ruleset = load_rules([str(p) for p in files])
+    if not ruleset.successful:
+        err.write(_load_report(ruleset))
+        err.write("secengine run: rules failed to load\n")
+        return 1
+    formatter = AlertFormatter(hostname=args.hostname)
+    engine = Engine(ruleset, rule_matching=args.rule_matching, min_priority=args.min_priority,
+                    formatter=formatter)
+    write = _alert_writer(formatter, args.json, sys.stdout.buffer)
+    if args.source == "k8s_audit":
+        from secengine.sources.k8s_webhook import run_command
+
+        return run_command(args, engine, write, sys.stdout.buffer, err)
+
+    source = SyscallSource(ring_bytes=args.ring_buffer_mb * 1024 * 1024)
+    source.set_interest(interest_of(ruleset, source.name))
+    try:
+        source.open()
+    except BpfError as e:
+        err.write(f"secengine run: cannot start the syscall source: {e}\n")
+        return 1
+    err.write(f"secengine run: watching {len(source.captured)} syscall types with "
+              f"{len(engine.rules)} rules (seeded {source.seeded} processes)\n")
+    err.flush()
+    try:
+        _loop(source, engine, write, formatter.hostname, args, sys.stdout.buffer)
+    finally:
+        stats = source.kernel_stats()
+        source.close()
+        err.write(f"secengine run: {source.stats.records} records, {engine.stats.events} events, "
+                  f"{engine.stats.alerts} alerts, {stats.get('dropped', 0)} dropped in the "
+                  "kernel\n")
+    return 0
+
+
+def _loop(source: Any, engine: Any, write: Callable[[list["Alert"]], None], hostname: str,
+          args: argparse.Namespace, out: IO[bytes]) -> None:
+    stop = {"now": False}
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop["now"] = True
+
+    old = signal.signal(signal.SIGTERM, on_signal)
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+    process = engine.process
+    pending: list[Alert] = []
+
+    def on_event(ev: Any) -> None:
+        alerts = process(ev)
+        if alerts:
+            pending.extend(alerts)
+
+    last_drops = 0
+    last_drop_alert = 0.0
+    last_check = time.monotonic()
+    try:
+        while not stop["now"]:
+            source.read_batch(on_event)
+            if pending:
+                write(pending)
+                out.flush()
+                pending.clear()
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                break
+            if now - last_check >= 1.0:
+                last_check = now
+                dropped = source.kernel_stats().get("dropped", 0)
+                if dropped > last_drops and now - last_drop_alert >= args.drop_alert_interval:
+                    write([drop_alert(dropped - last_drops, source.stats.records,
+                                      time.time_ns(), hostname)])
+                    out.flush()
+                    last_drops = dropped
+                    last_drop_alert = now
+            source.wait_if_idle()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, old)

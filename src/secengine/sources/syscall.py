@@ -1,0 +1,222 @@
+"""The ``syscall`` source: live events from the eBPF probe, with process/fd/container state.
+
+:class:`SyscallSource` loads the probe (:mod:`secengine.bpf`), configures its
+in-kernel interest map from the loaded rules' event types plus what the
+state tracker needs, seeds the state from ``/proc`` and then, per batch:
+reads records from the ring buffer (:mod:`secengine.bpf.ringbuf`), applies
+each to the state (:mod:`secengine.state.tracker`) and makes an
+:class:`~secengine.events.Event` whose fields are computed on demand
+(:class:`~secengine.state.extract.SyscallFieldValues`).
+
+Records of types no rule needs (the state-only ones: ``close``, ``clone``,
+``procexit``...) update the state and are not turned into events at all.
+Kernel drops (ring buffer full) are read from the probe's counters by
+:meth:`SyscallSource.kernel_stats`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Iterable, Iterator
+
+from secengine.events import Event
+from secengine.sources.base import EventQueue, Source, SourceStats
+
+__all__ = ["SyscallSource", "SyscallStats", "SOURCE_NAME"]
+
+SOURCE_NAME = "syscall"
+
+
+@dataclass(slots=True)
+class SyscallStats(SourceStats):
+    """Source counters plus the records read (events are the records some rule needs)."""
+
+    records: int = 0
+    queue_drops: int = 0
+
+
+class SyscallSource(Source):
+    """Live syscall events from this host (needs root and a BTF kernel).
+
+    Use it either threaded (``start(queue)`` / ``stop()``, as ``secengine
+    run`` does) or directly (``open()``, then ``batches()`` or
+    ``read_batch()``, then ``close()``).
+    """
+
+    name: ClassVar[str] = SOURCE_NAME
+
+    def __init__(self, *, ring_bytes: int = 16 * 1024 * 1024, batch_size: int = 4096,
+                 poll_interval: float = 0.02, max_processes: int = 32768,
+                 seed: bool = True, container_sockets: Iterable[str] | None = None) -> None:
+        self.stats = SyscallStats()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        self.ring_bytes = ring_bytes
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.max_processes = max_processes
+        self.seed = seed
+        self.container_sockets = container_sockets
+        self._interest: frozenset[str] | None = None
+        self.captured: frozenset[str] = frozenset()
+        self.probe = None
+        self.reader = None
+        self.tracker = None
+        self._emit_all = True
+        self.records = 0
+        self._last_raw = 0
+        self.seeded = 0
+        self._num = 0
+
+    # -- configuration -------------------------------------------------------
+    def set_interest(self, evttypes: Iterable[str] | None) -> None:  # type: ignore[override]
+        self._interest = None if evttypes is None else frozenset(evttypes)
+        self._emit_all = evttypes is None
+        if self.probe is not None:
+            self.captured = self.probe.set_interest(self._interest)
+
+    # -- lifecycle -----------------------------------------------------------
+    def open(self) -> None:
+        """Load and attach the probe and seed the state; raises BpfError if it cannot."""
+        if self.probe is not None:
+            return
+        from secengine.bpf.loader import Probe
+        from secengine.state.containers import DEFAULT_SOCKETS, ContainerResolver
+        from secengine.state.tracker import StateTracker
+
+        self.probe = probe = Probe(ring_bytes=self.ring_bytes)
+        try:
+            self.captured = probe.set_interest(self._interest)
+            containers = ContainerResolver(tuple(self.container_sockets)
+                                           if self.container_sockets is not None
+                                           else DEFAULT_SOCKETS)
+            self.tracker = StateTracker(max_processes=self.max_processes, containers=containers)
+            self.reader = probe.reader()
+            if self.seed:
+                self.seeded = self.tracker.seed()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+        if self.probe is not None:
+            self.probe.close()
+            self.probe = None
+
+    def start(self, out: EventQueue) -> None:
+        """Open (if needed) and read on a thread of its own into ``out``; a full queue drops
+        the batch and counts it."""
+        self.open()
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._pump, args=(out,),
+                                        name="secengine-source-syscall", daemon=True)
+        self._thread.start()
+
+    def _pump(self, out: EventQueue) -> None:
+        try:
+            for batch in self.batches():
+                if batch and not out.offer(self.name, batch):
+                    self.stats.add(dropped=len(batch))
+                    self.stats.queue_drops += len(batch)
+        except BaseException as e:  # reported by stop(); never raised through the thread
+            self.error = e
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout if timeout is not None else 5.0)
+            self._thread = None
+        self.close()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopping.is_set()
+
+    # -- events --------------------------------------------------------------
+    def kernel_stats(self) -> dict[str, int]:
+        """The probe's counters: emitted, dropped (ring buffer full), truncated, wakeups."""
+        if self.probe is None:
+            return {}
+        emitted, dropped, truncated, wakeups = self.probe.stats()
+        self.stats.dropped = dropped + self.stats.queue_drops
+        return {"emitted": emitted, "dropped": dropped, "truncated": truncated,
+                "wakeups": wakeups}
+
+    def read_batch(self, on_event: "Callable[[Event], object] | None" = None) -> list[Event]:
+        """Whatever records are pending now, applied to the state, as events (no waiting).
+
+        With ``on_event``, each event is also handed to it right after its record
+        was applied, before the next record changes the state: evaluation then sees
+        the state exactly as Falco's would (the parent of a process that exits in
+        the same batch is still there, a closed fd is still named).
+        """
+        reader, tracker = self.reader, self.tracker
+        if reader is None or tracker is None:
+            return []
+        from secengine.state.decode import Rec
+        from secengine.state.extract import SyscallFieldValues
+
+        tracker.flush_exited()
+        raw = reader.read(self.batch_size)
+        self._last_raw = len(raw)
+        if not raw:
+            return []
+        boot_ns = tracker.boot_ns
+        apply = tracker.apply
+        wanted = self._interest
+        emit_all = self._emit_all
+        out: list[Event] = []
+        append = out.append
+        num = self._num
+        for data in raw:
+            rec = Rec(data, boot_ns)
+            proc, fdnum, fd, changed = apply(rec)
+            if not emit_all and rec.name not in wanted:  # type: ignore[operator]
+                continue
+            num += 1
+            fields = SyscallFieldValues(rec, proc, fdnum, fd, changed, tracker)
+            ev = Event(SOURCE_NAME, rec.ts, fields, num)
+            append(ev)
+            if on_event is not None:
+                on_event(ev)
+        self._num = num
+        self.records += len(raw)
+        self.stats.records += len(raw)
+        self.stats.add(events=len(out))
+        return out
+
+    def wait_if_idle(self, timeout: float | None = None) -> None:
+        """Sleep until the probe wakes us or ``timeout`` passes, unless the last read found
+        records (then more are probably pending)."""
+        if not self._last_raw and self.reader is not None:
+            self.reader.wait(self.poll_interval if timeout is None else timeout)
+
+    def batches(self, timeout: float | None = None) -> Iterator[list[Event]]:
+        """Batches as they come; an empty batch after ``timeout`` (default: the poll
+        interval) without records, so a caller can do periodic work. Ends on stop()."""
+        wait = self.poll_interval if timeout is None else timeout
+        while not self.stopped and self.reader is not None:
+            batch = self.read_batch()
+            if not self._last_raw and self.reader is not None:
+                self.reader.wait(wait)
+                batch = self.read_batch()
+            yield batch
+
+    def drain(self, deadline: float = 1.0) -> list[Event]:
+        """Every event pending now and for up to ``deadline`` seconds more (tests, tools)."""
+        end = time.monotonic() + deadline
+        out: list[Event] = []
+        while time.monotonic() < end:
+            batch = self.read_batch()
+            out.extend(batch)
+            if not self._last_raw:
+                if self.reader is None:
+                    break
+                self.reader.wait(0.01)
+        return out

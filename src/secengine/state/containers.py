@@ -1,0 +1,181 @@
+"""Containers: the id from a cgroup path, the metadata from the runtime's API socket.
+
+The id comes from the process's cgroup path, as the container plugin finds
+it: docker (``/docker/<64 hex>``, ``docker-<id>.scope``), podman/libpod
+(``libpod-<id>``), containerd/CRI (``cri-containerd-<id>.scope``,
+``/kubepods/.../<id>``), CRI-O (``crio-<id>.scope``). Processes outside any
+container have the id ``host``. Like Falco, ``container.id`` is the first 12
+hex digits.
+
+Name, image, privileged flag, mounts and Kubernetes labels come from a
+Docker-compatible API (``GET /containers/<id>/json``) on the first socket that
+answers: docker's, podman's (root or rootless ``podman system service``).
+Lookups are cached (LRU), failures are counted and remembered for a short
+time so that a missing runtime costs one attempt per container per minute.
+CRI (containerd's gRPC API) needs gRPC, which secengine does not depend
+on; containers it runs get their id (and pod labels are unavailable).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any, Final, Sequence
+
+from cachetools import LRUCache
+
+__all__ = ["container_id_from_cgroup", "ContainerInfo", "ContainerResolver", "HOST",
+           "DEFAULT_SOCKETS", "split_image"]
+
+HOST: Final = "host"
+
+_ID: Final = re.compile(
+    r"(?:docker-|libpod-|cri-containerd-|crio-|containerd-|/docker/|/kubepods/[^\n]*/|/)"
+    r"(?:conmon-)?([0-9a-f]{64})(?:\.scope)?(?:/|$)")
+
+#: Docker-compatible API sockets, tried in order.
+DEFAULT_SOCKETS: Final = ("/var/run/docker.sock", "/run/podman/podman.sock",
+                          "/var/run/podman/podman.sock")
+
+
+def container_id_from_cgroup(path: str) -> str:
+    """The 64-hex container id in a cgroup path, or ``host``."""
+    if not path or path == "/":
+        return HOST
+    if "conmon-" in path:
+        return HOST  # podman's monitor process runs outside the container
+    m = _ID.search(path)
+    return m.group(1) if m else HOST
+
+
+def split_image(image: str) -> tuple[str, str, str]:
+    """``repo[:tag][@digest]`` -> (repository, tag, digest)."""
+    digest = ""
+    if "@" in image:
+        image, digest = image.split("@", 1)
+    tag = ""
+    slash = image.rfind("/")
+    colon = image.rfind(":")
+    if colon > slash:
+        image, tag = image[:colon], image[colon + 1:]
+    return image, tag, digest
+
+
+@dataclass(slots=True)
+class ContainerInfo:
+    """What the container fields read."""
+
+    id: str
+    full_id: str
+    type: str = ""
+    name: str = ""
+    image: str = ""
+    image_id: str = ""
+    image_repository: str = ""
+    image_tag: str = ""
+    image_digest: str = ""
+    privileged: bool | None = None
+    mounts: list[dict[str, Any]] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    start_ts: int = 0
+    resolved: bool = False
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+class ContainerResolver:
+    """Container metadata by id, cached; failed lookups counted."""
+
+    def __init__(self, sockets: Sequence[str] = DEFAULT_SOCKETS, *, max_entries: int = 4096,
+                 timeout: float = 0.5, retry_after: float = 60.0) -> None:
+        self.sockets = tuple(sockets)
+        self.timeout = timeout
+        self.retry_after = retry_after
+        self._cache: LRUCache[str, ContainerInfo] = LRUCache(maxsize=max_entries)
+        self._failed_at: LRUCache[str, float] = LRUCache(maxsize=max_entries)
+        self.lookups = 0
+        self.lookups_failed = 0
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def get(self, full_id: str) -> ContainerInfo:
+        """The container's info; resolved through the API on first use (unresolved on failure)."""
+        info = self._cache.get(full_id)
+        if info is not None and (info.resolved or not self._should_retry(full_id)):
+            return info
+        if info is None:
+            info = ContainerInfo(id=full_id[:12], full_id=full_id)
+            self._cache[full_id] = info
+        self.lookups += 1
+        data, kind = self._inspect(full_id)
+        if data is None:
+            self.lookups_failed += 1
+            self._failed_at[full_id] = time.monotonic()
+            return info
+        _fill(info, data, kind)
+        return info
+
+    def _should_retry(self, full_id: str) -> bool:
+        at = self._failed_at.get(full_id)
+        return at is None or time.monotonic() - at >= self.retry_after
+
+    def _inspect(self, full_id: str) -> tuple[dict[str, Any] | None, str]:
+        for path in self.sockets:
+            try:
+                conn = _UnixHTTPConnection(path, self.timeout)
+                try:
+                    conn.request("GET", f"/containers/{full_id}/json")
+                    resp = conn.getresponse()
+                    body = resp.read()
+                finally:
+                    conn.close()
+            except OSError:
+                continue
+            if resp.status == 200:
+                kind = "podman" if "podman" in path else "docker"
+                return json.loads(body), kind
+        return None, ""
+
+
+def _fill(info: ContainerInfo, data: dict[str, Any], kind: str) -> None:
+    config = data.get("Config") or {}
+    host = data.get("HostConfig") or {}
+    info.type = kind
+    info.name = (data.get("Name") or "").lstrip("/")
+    image = config.get("Image") or data.get("ImageName") or ""
+    info.image = image
+    info.image_id = (data.get("Image") or "").removeprefix("sha256:")[:12]
+    info.image_repository, info.image_tag, info.image_digest = split_image(image)
+    info.privileged = bool(host.get("Privileged", False))
+    info.mounts = list(data.get("Mounts") or [])
+    info.labels = dict(config.get("Labels") or {})
+    started = (data.get("State") or {}).get("StartedAt") or ""
+    info.start_ts = _parse_ts(started)
+    info.resolved = True
+
+
+def _parse_ts(text: str) -> int:
+    """RFC 3339 with nanoseconds -> ns since the epoch (0 if unparsable)."""
+    from datetime import datetime
+
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?", text)
+    if not m:
+        return 0
+    base = datetime.fromisoformat(m.group(1) + (m.group(3) or "Z").replace("Z", "+00:00"))
+    frac = (m.group(2) or "0")[:9].ljust(9, "0")
+    return int(base.timestamp()) * 1_000_000_000 + int(frac)

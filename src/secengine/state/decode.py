@@ -1,0 +1,384 @@
+"""The probe's records, decoded: header at once, sections and Falco parameters on demand.
+
+A :class:`Rec` is one ring-buffer record: the fixed header is unpacked when
+the record is read (one ``struct`` call); the variable sections (strings,
+socket addresses, the file behind an fd, credentials) are parsed the first
+time something asks (:attr:`Rec.sec`); the Falco parameters of the event
+(``evt.arg.NAME``) are built only for events a rule actually inspects.
+
+Parameters follow the driver's exit event of each syscall (names and order
+from the generated event table), with enter parameters merged in, values
+converted to PPM flags (:mod:`.convert`) exactly where the driver converts
+them.
+"""
+
+from __future__ import annotations
+
+import functools
+import socket as _socket
+import struct
+from typing import Any, Callable, Final
+
+from secengine.bpf import layout as L
+from secengine.bpf.syscalls import BY_NR, CLONE_NAMES, EXEC_NRS, SyscallSpec
+from secengine.state import convert
+from secengine.state.fds import format_addr, ip_text, l4proto_name
+
+__all__ = ["Rec", "Sections", "FileInfo", "decode", "event_params", "param_defs",
+           "render_sockaddr", "proc_section"]
+
+_HDR = L.HDR
+EXEC_NAMES: Final = frozenset({"execve", "execveat"})
+_FILE = L.FILE
+_CREDS = L.CREDS
+_PROC = L.PROC
+
+
+class FileInfo:
+    """The probe's view of an fd's file (``se_file``) plus a unix socket path."""
+
+    __slots__ = ("mode", "dev", "ino", "fmode", "family", "stype", "proto", "lport", "rport",
+                 "overlay", "laddr", "raddr", "path")
+
+    def __init__(self, raw: tuple[Any, ...], path: str) -> None:
+        (self.mode, self.dev, self.ino, self.fmode, self.family, self.stype, self.proto,
+         self.lport, self.rport, self.overlay, self.laddr, self.raddr) = raw
+        self.path = path
+
+    @property
+    def is_open(self) -> bool:
+        return self.mode != 0
+
+    @property
+    def is_socket(self) -> bool:
+        return self.mode & 0o170000 == 0o140000
+
+    def lip(self) -> str | None:
+        return ip_text(self.laddr, self.family) if self.family in (2, 10) else None
+
+    def rip(self) -> str | None:
+        return ip_text(self.raddr, self.family) if self.family in (2, 10) else None
+
+    @property
+    def l4proto(self) -> str:
+        return l4proto_name(self.proto, self.stype)
+
+
+class Sections:
+    """The variable part of a syscall record."""
+
+    __slots__ = ("blobs", "file0", "fileres", "creds", "cwd")
+
+    def __init__(self) -> None:
+        self.blobs: dict[int, bytes] = {}
+        self.file0: FileInfo | None = None
+        self.fileres: FileInfo | None = None
+        self.creds: tuple[int, ...] | None = None
+        self.cwd: str | None = None
+
+    def text(self, i: int) -> str | None:
+        b = self.blobs.get(i)
+        return None if b is None else b.decode("utf-8", "surrogateescape")
+
+
+def _blob(data: bytes, off: int) -> tuple[bytes, int]:
+    if off + 2 > len(data):
+        return b"", len(data)
+    n = data[off] | data[off + 1] << 8
+    return data[off + 2:off + 2 + n], off + 2 + n
+
+
+def _file(data: bytes, off: int) -> tuple[FileInfo | None, int]:
+    if off + _FILE.size > len(data):
+        return None, len(data)
+    raw = _FILE.unpack_from(data, off)
+    path, off = _blob(data, off + _FILE.size)
+    return FileInfo(raw, path.decode("utf-8", "surrogateescape")), off
+
+
+def parse_sections(data: bytes, spec: SyscallSpec) -> Sections:
+    sec = Sections()
+    off = L.HDR_SIZE
+    for i, kind in enumerate(spec.args):
+        if kind != L.ARG_INT:
+            sec.blobs[i], off = _blob(data, off)
+    extras = spec.extras
+    if extras & L.X_FILE_ARG0:
+        sec.file0, off = _file(data, off)
+    if extras & L.X_FILE_RES:
+        sec.fileres, off = _file(data, off)
+    if extras & L.X_CREDS and off + _CREDS.size <= len(data):
+        sec.creds = _CREDS.unpack_from(data, off)
+        off += _CREDS.size
+    if extras & L.X_CWD:
+        cwd, off = _blob(data, off)
+        sec.cwd = cwd.decode("utf-8", "surrogateescape")
+    return sec
+
+
+def proc_section(data: bytes, nblobs: int) -> tuple[tuple[int, ...], list[bytes]]:
+    """An exec/clone record's ``se_proc`` and the blobs after it."""
+    proc = _PROC.unpack_from(data, L.HDR_SIZE)
+    off = L.HDR_SIZE + _PROC.size
+    blobs = []
+    for _ in range(nblobs):
+        b, off = _blob(data, off)
+        blobs.append(b)
+    return proc, blobs
+
+
+class Rec:
+    """One decoded record. ``name`` is the event type (``evt.type``)."""
+
+    __slots__ = ("ts", "tid", "pid", "nr", "evt", "flags", "res", "args", "data", "name",
+                 "spec", "_sec", "_params")
+
+    def __init__(self, data: bytes, boot_ns: int) -> None:
+        h = _HDR.unpack_from(data)
+        self.ts = h[0] + boot_ns
+        self.tid = h[1]
+        self.pid = h[2]
+        self.nr = h[3]
+        self.evt = h[4]
+        self.flags = h[6]
+        self.res = h[7]
+        self.args = h[8:]
+        self.data = data
+        self._sec: Sections | None = None
+        self._params: dict[str, Any] | None = None
+        evt = h[4]
+        if evt == L.EVT_SYSCALL:
+            spec = BY_NR.get(h[3])
+            self.spec = spec
+            self.name = spec.name if spec is not None else "syscall"
+        else:
+            self.spec = None
+            if evt == L.EVT_EXEC:
+                self.name = EXEC_NRS.get(h[3], "execve")
+            elif evt == L.EVT_CLONE:
+                self.name = CLONE_NAMES.get(h[3], "clone")
+            else:
+                self.name = "procexit"
+
+    @property
+    def sec(self) -> Sections:
+        sec = self._sec
+        if sec is None:
+            sec = self._sec = (parse_sections(self.data, self.spec) if self.spec is not None
+                               else Sections())
+        return sec
+
+    def arg(self, i: int) -> int:
+        """Argument ``i`` as a C ``int`` (fds, pids, flags)."""
+        v = self.args[i] & 0xFFFFFFFF
+        return v - 0x100000000 if v & 0x80000000 else v
+
+
+def decode(data: bytes, boot_ns: int) -> Rec:
+    return Rec(data, boot_ns)
+
+
+# ---------------------------------------------------------------------------
+# Falco parameters
+# ---------------------------------------------------------------------------
+
+def render_sockaddr(raw: bytes) -> str:
+    """A user sockaddr as libsinsp prints it (``1.2.3.4:80``, a unix path)."""
+    if len(raw) < 2:
+        return ""
+    family = raw[0] | raw[1] << 8
+    if family == _socket.AF_INET and len(raw) >= 8:
+        port = struct.unpack_from(">H", raw, 2)[0]
+        return format_addr(ip_text(raw[4:8], family), port)
+    if family == _socket.AF_INET6 and len(raw) >= 24:
+        port = struct.unpack_from(">H", raw, 2)[0]
+        return format_addr(ip_text(raw[8:24], family), port)
+    if family == _socket.AF_UNIX:
+        return raw[2:].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    return ""
+
+
+def _tuple(f: FileInfo | None, server: bool = False) -> str:
+    if f is None or f.family not in (2, 10):
+        return f.path if f is not None else ""
+    local, remote = format_addr(f.lip(), f.lport), format_addr(f.rip(), f.rport)
+    return f"{remote}->{local}" if server else f"{local}->{remote}"
+
+
+def _s(i: int) -> Callable[[Rec], Any]:
+    return lambda r: r.sec.text(i) or ""
+
+
+def _a(i: int) -> Callable[[Rec], Any]:
+    return lambda r: r.arg(i)
+
+
+def _u(i: int) -> Callable[[Rec], Any]:
+    return lambda r: r.args[i]
+
+
+def _c(i: int, fn: Callable[[int], int]) -> Callable[[Rec], Any]:
+    return lambda r: fn(r.args[i] & 0xFFFFFFFF)
+
+
+_res: Final = lambda r: r.res  # noqa: E731
+_dev: Final = lambda r: r.sec.fileres.dev if r.sec.fileres else 0  # noqa: E731
+_ino: Final = lambda r: r.sec.fileres.ino if r.sec.fileres else 0  # noqa: E731
+_empty: Final = lambda r: b""  # noqa: E731
+
+
+def _open_flags(i: int) -> Callable[[Rec], Any]:
+    def get(r: Rec) -> int:
+        flags = convert.open_flags(r.args[i] & 0xFFFFFFFF)
+        f = r.sec.fileres
+        if f is not None and f.fmode & convert.FMODE_CREATED:
+            flags |= 16384  # PPM_O_F_CREATED
+        return flags
+    return get
+
+
+def _how(field: int) -> Callable[[Rec], Any]:
+    def get(r: Rec) -> int:
+        raw = r.sec.blobs.get(2, b"")
+        if len(raw) < 24:
+            return 0
+        v = L.OPEN_HOW.unpack_from(raw)[field]
+        if field == 0:
+            flags = convert.open_flags(v & 0xFFFFFFFF)
+            f = r.sec.fileres
+            if f is not None and f.fmode & convert.FMODE_CREATED:
+                flags |= 16384
+            return flags
+        return v
+    return get
+
+
+def _int2(k: int) -> Callable[[Rec], Any]:
+    def get(r: Rec) -> int:
+        raw = r.sec.blobs.get(0 if r.name.startswith("pipe") else 3, b"")
+        return struct.unpack_from("<i", raw, 4 * k)[0] if len(raw) >= 8 else -1
+    return get
+
+
+#: Event type -> parameter name -> how to get its value from a record.
+_GETTERS: Final[dict[str, dict[str, Callable[[Rec], Any]]]] = {
+    "open": {"fd": _res, "name": _s(0), "flags": _open_flags(1), "mode": _u(2), "dev": _dev,
+             "ino": _ino},
+    "openat": {"fd": _res, "dirfd": _a(0), "name": _s(1), "flags": _open_flags(2), "mode": _u(3),
+               "dev": _dev, "ino": _ino},
+    "openat2": {"fd": _res, "dirfd": _a(0), "name": _s(1), "flags": _how(0), "mode": _how(1),
+                "resolve": _how(2), "dev": _dev, "ino": _ino},
+    "creat": {"fd": _res, "name": _s(0), "mode": _u(1), "dev": _dev, "ino": _ino},
+    "close": {"res": _res, "fd": _a(0)},
+    "close_range": {"res": _res, "first": _u(0), "last": _u(1), "flags": _u(2)},
+    "socket": {"fd": _res, "domain": _a(0), "type": _u(1), "proto": _u(2)},
+    "socketpair": {"res": _res, "fd1": _int2(0), "fd2": _int2(1), "domain": _a(0),
+                   "type": _u(1), "proto": _u(2)},
+    "bind": {"res": _res, "addr": lambda r: render_sockaddr(r.sec.blobs.get(1, b"")),
+             "fd": _a(0)},
+    "connect": {"res": _res, "tuple": lambda r: _tuple(r.sec.file0), "fd": _a(0),
+                "addr": lambda r: render_sockaddr(r.sec.blobs.get(1, b""))},
+    "listen": {"res": _res, "fd": _a(0), "backlog": _a(1)},
+    "accept": {"fd": _res, "tuple": lambda r: _tuple(r.sec.fileres, server=True)},
+    "accept4": {"fd": _res, "tuple": lambda r: _tuple(r.sec.fileres, server=True),
+                "flags": _a(3)},
+    "sendto": {"res": _res, "data": _empty, "fd": _a(0), "size": _u(2),
+               "tuple": lambda r: _tuple(r.sec.file0)},
+    "sendmsg": {"res": _res, "data": _empty, "fd": _a(0), "tuple": lambda r: _tuple(r.sec.file0)},
+    "recvfrom": {"res": _res, "data": _empty, "tuple": lambda r: _tuple(r.sec.file0),
+                 "fd": _a(0), "size": _u(2)},
+    "recvmsg": {"res": _res, "data": _empty, "tuple": lambda r: _tuple(r.sec.file0),
+                "fd": _a(0)},
+    "dup": {"res": _res, "oldfd": _a(0)},
+    "dup2": {"res": _res, "oldfd": _a(0), "newfd": _a(1)},
+    "dup3": {"res": _res, "oldfd": _a(0), "newfd": _a(1), "flags": _c(2, convert.dup3_flags)},
+    "pipe": {"res": _res, "fd1": _int2(0), "fd2": _int2(1)},
+    "pipe2": {"res": _res, "fd1": _int2(0), "fd2": _int2(1), "flags": _c(1, convert.open_flags)},
+    "execve": {"res": _res, "filename": _s(0)},
+    "execveat": {"res": _res, "dirfd": _a(0), "pathname": _s(1),
+                 "flags": _c(4, convert.execveat_flags)},
+    "symlink": {"res": _res, "target": _s(0), "linkpath": _s(1)},
+    "symlinkat": {"res": _res, "target": _s(0), "linkdirfd": _a(1), "linkpath": _s(2)},
+    "link": {"res": _res, "oldpath": _s(0), "newpath": _s(1)},
+    "linkat": {"res": _res, "olddir": _a(0), "oldpath": _s(1), "newdir": _a(2),
+               "newpath": _s(3), "flags": _u(4)},
+    "unlink": {"res": _res, "path": _s(0)},
+    "unlinkat": {"res": _res, "dirfd": _a(0), "name": _s(1), "flags": _u(2)},
+    "rename": {"res": _res, "oldpath": _s(0), "newpath": _s(1)},
+    "renameat": {"res": _res, "olddirfd": _a(0), "oldpath": _s(1), "newdirfd": _a(2),
+                 "newpath": _s(3)},
+    "renameat2": {"res": _res, "olddirfd": _a(0), "oldpath": _s(1), "newdirfd": _a(2),
+                  "newpath": _s(3), "flags": _c(4, convert.renameat2_flags)},
+    "mkdir": {"res": _res, "path": _s(0), "mode": _u(1)},
+    "mkdirat": {"res": _res, "dirfd": _a(0), "path": _s(1), "mode": _u(2)},
+    "rmdir": {"res": _res, "path": _s(0)},
+    "chmod": {"res": _res, "filename": _s(0), "mode": _u(1)},
+    "fchmod": {"res": _res, "fd": _a(0), "mode": _u(1)},
+    "fchmodat": {"res": _res, "dirfd": _a(0), "filename": _s(1), "mode": _u(2)},
+    "ptrace": {"res": _res, "addr": _u(2), "data": _u(3),
+               "request": _c(0, convert.ptrace_request), "pid": _a(1)},
+    "memfd_create": {"fd": _res, "name": _s(0), "flags": _c(1, convert.memfd_flags)},
+    "init_module": {"res": _res, "img": _empty, "length": _u(1), "uargs": _s(2)},
+    "finit_module": {"res": _res, "fd": _a(0), "uargs": _s(1),
+                     "flags": _c(2, convert.finit_module_flags)},
+    "setuid": {"res": _res, "uid": _c(0, int)},
+    "setgid": {"res": _res, "gid": _c(0, int)},
+    "setreuid": {"res": _res, "ruid": _c(0, int), "euid": _c(1, int)},
+    "setregid": {"res": _res, "rgid": _c(0, int), "egid": _c(1, int)},
+    "setresuid": {"res": _res, "ruid": _c(0, int), "euid": _c(1, int), "suid": _c(2, int)},
+    "setresgid": {"res": _res, "rgid": _c(0, int), "egid": _c(1, int), "sgid": _c(2, int)},
+    "capset": {"res": _res,
+               "cap_inheritable": lambda r: r.sec.creds[8] if r.sec.creds else 0,
+               "cap_permitted": lambda r: r.sec.creds[9] if r.sec.creds else 0,
+               "cap_effective": lambda r: r.sec.creds[10] if r.sec.creds else 0},
+    "setsid": {"res": _res},
+    "setpgid": {"res": _res, "pid": _a(0), "pgid": _a(1)},
+    "unshare": {"res": _res, "flags": _c(0, convert.clone_flags)},
+    "setns": {"res": _res, "fd": _a(0), "nstype": _c(1, convert.clone_flags)},
+    "chdir": {"res": _res, "path": _s(0)},
+    "fchdir": {"res": _res, "fd": _a(0)},
+    "chroot": {"res": _res, "path": _s(0)},
+    "bpf": {"fd": _res, "cmd": _a(0)},
+    "userfaultfd": {"res": _res, "flags": _c(0, convert.open_flags)},
+    "mount": {"res": _res, "dev": _s(0), "dir": _s(1), "type": _s(2),
+              "flags": _c(3, convert.mount_flags)},
+    "umount2": {"res": _res, "name": _s(0), "flags": _u(1)},
+    "kill": {"res": _res, "pid": _a(0), "sig": _a(1)},
+}
+
+
+@functools.cache
+def param_defs(name: str) -> tuple[tuple[str, str, str, Any], ...]:
+    """The driver's exit parameters of event type ``name``: (name, PT type, PF format, info)."""
+    from secengine.fields import _ppm_events
+
+    best = None
+    for code, _enum, ename, _cat, flags, params in _ppm_events.EVENTS:
+        if ename == name and not flags & 512 and (code % 2 == 1 or name == "procexit"):
+            if best is None or code > best[0]:
+                best = (code, params)
+    return tuple(best[1]) if best is not None else ()
+
+
+def event_params(rec: Rec, proc_params: Callable[[Rec], dict[str, Any]] | None = None
+                 ) -> dict[str, Any]:
+    """Parameter name -> raw value (PPM-converted) for ``rec``, in the driver's order."""
+    params = rec._params
+    if params is not None:
+        return params
+    getters = _GETTERS.get(rec.name) if rec.evt == L.EVT_SYSCALL else None
+    if getters is None or rec.name in EXEC_NAMES:
+        # process events (and failed execs, which Falco fills from the calling process)
+        params = proc_params(rec) if proc_params is not None else {}
+        if getters is not None:
+            params["res"] = rec.res
+            if "filename" in getters:
+                params["filename"] = getters["filename"](rec)
+    else:
+        params = {}
+        for pname, *_ in param_defs(rec.name):
+            get = getters.get(pname)
+            if get is not None:
+                params[pname] = get(rec)
+    rec._params = params
+    return params

@@ -1,0 +1,165 @@
+"""File descriptors: what an fd refers to, per process, bounded.
+
+An :class:`FdInfo` is what Falco's ``fd.*`` fields read: the type character
+(``f`` file, ``d`` directory, ``4``/``6`` IP sockets, ``u`` unix, ``p`` pipe,
+``m`` memfd, ...), the name (an absolute path, or ``cip:cport->sip:sport``
+for a socket, or the unix path), the socket's ends and protocol, and whether
+the fd is close-on-exec (dropped at exec, as the kernel does).
+
+An :class:`FdTable` maps fd numbers to infos and holds at most
+``MAX_FDS`` entries (the oldest entry is evicted first, and counted).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket as _socket
+from typing import Final
+
+__all__ = ["FdInfo", "FdTable", "MAX_FDS", "format_addr", "TYPE_NAMES"]
+
+#: At most this many fds are remembered per process.
+MAX_FDS: Final = 4096
+
+#: fd.typechar -> fd.type
+TYPE_NAMES: Final = {
+    "f": "file", "d": "directory", "4": "ipv4", "6": "ipv6", "u": "unix", "p": "pipe",
+    "e": "event", "s": "signalfd", "l": "eventpoll", "i": "inotify", "t": "timerfd",
+    "n": "netlink", "b": "bpf", "r": "io_uring", "m": "memfd", "P": "pidfd", "o": "unknown",
+}
+
+_L4: Final = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp", 255: "raw"}
+
+
+class FdInfo:
+    """One open file descriptor."""
+
+    __slots__ = ("typechar", "name", "nameraw", "cloexec", "l4proto", "lip", "lport", "rip",
+                 "rport", "is_server", "connected", "dev", "ino", "flags")
+
+    def __init__(self, typechar: str, name: str = "", *, nameraw: str | None = None,
+                 cloexec: bool = False, l4proto: str = "", lip: str | None = None,
+                 lport: int = 0, rip: str | None = None, rport: int = 0,
+                 is_server: bool = False, connected: bool = False, dev: int = 0,
+                 ino: int = 0, flags: int = 0) -> None:
+        self.typechar = typechar
+        self.name = name
+        self.nameraw = name if nameraw is None else nameraw
+        self.cloexec = cloexec
+        self.l4proto = l4proto
+        self.lip = lip
+        self.lport = lport
+        self.rip = rip
+        self.rport = rport
+        self.is_server = is_server
+        self.connected = connected
+        self.dev = dev
+        self.ino = ino
+        self.flags = flags
+
+    @property
+    def type(self) -> str:
+        return TYPE_NAMES.get(self.typechar, "unknown")
+
+    @property
+    def is_socket(self) -> bool:
+        return self.typechar in ("4", "6", "u")
+
+    # client / server ends, as libsinsp names them
+    @property
+    def cip(self) -> str | None:
+        return self.rip if self.is_server else self.lip
+
+    @property
+    def sip(self) -> str | None:
+        return self.lip if self.is_server else self.rip
+
+    @property
+    def cport(self) -> int:
+        return self.rport if self.is_server else self.lport
+
+    @property
+    def sport(self) -> int:
+        return self.lport if self.is_server else self.rport
+
+    def set_tuple(self, lip: str | None, lport: int, rip: str | None, rport: int,
+                  is_server: bool) -> None:
+        """Record the socket's ends and rename it ``cip:cport->sip:sport``."""
+        self.lip, self.lport, self.rip, self.rport = lip, lport, rip, rport
+        self.is_server = is_server
+        if self.typechar in ("4", "6"):
+            self.name = f"{format_addr(self.cip, self.cport)}->{format_addr(self.sip, self.sport)}"
+            self.nameraw = self.name
+
+    def copy(self) -> "FdInfo":
+        new = FdInfo.__new__(FdInfo)
+        for slot in FdInfo.__slots__:
+            setattr(new, slot, getattr(self, slot))
+        return new
+
+    def __repr__(self) -> str:
+        return f"FdInfo({self.typechar!r}, {self.name!r})"
+
+
+def format_addr(ip: str | None, port: int) -> str:
+    """``ip:port`` as libsinsp prints it (IPv6 without brackets)."""
+    return f"{ip or '0.0.0.0'}:{port}"
+
+
+def l4proto_name(proto: int, stype: int) -> str:
+    if proto in _L4:
+        return _L4[proto]
+    if stype == _socket.SOCK_STREAM:
+        return "tcp"
+    if stype == _socket.SOCK_DGRAM:
+        return "udp"
+    if stype == _socket.SOCK_RAW:
+        return "raw"
+    return ""
+
+
+def ip_text(raw: bytes, family: int) -> str:
+    if family == _socket.AF_INET:
+        return str(ipaddress.IPv4Address(raw[:4]))
+    addr = ipaddress.IPv6Address(raw[:16])
+    mapped = addr.ipv4_mapped
+    return str(mapped) if mapped is not None else str(addr)
+
+
+class FdTable:
+    """fd number -> FdInfo for one process (or several sharing CLONE_FILES)."""
+
+    __slots__ = ("fds", "evicted")
+
+    def __init__(self, fds: dict[int, FdInfo] | None = None) -> None:
+        self.fds: dict[int, FdInfo] = fds if fds is not None else {}
+        self.evicted = 0
+
+    def get(self, fd: int) -> FdInfo | None:
+        return self.fds.get(fd)
+
+    def set(self, fd: int, info: FdInfo) -> None:
+        fds = self.fds
+        if fd not in fds and len(fds) >= MAX_FDS:
+            del fds[next(iter(fds))]
+            self.evicted += 1
+        fds[fd] = info
+
+    def close(self, fd: int) -> FdInfo | None:
+        return self.fds.pop(fd, None)
+
+    def close_range(self, first: int, last: int) -> None:
+        for fd in [f for f in self.fds if first <= f <= last]:
+            del self.fds[fd]
+
+    def drop_cloexec(self) -> None:
+        for fd in [f for f, info in self.fds.items() if info.cloexec]:
+            del self.fds[fd]
+
+    def copy(self) -> "FdTable":
+        """A child's table after fork: the same open files (the infos are shared, as the
+        kernel shares the open file descriptions), but its own numbering."""
+        return FdTable(dict(self.fds))
+
+    def __len__(self) -> int:
+        return len(self.fds)

@@ -1,0 +1,324 @@
+"""Apply the probe's records to the state tables, the way libsinsp's parsers do.
+
+:meth:`StateTracker.apply` takes one decoded record, updates the process
+and fd tables (exec replaces the image and drops close-on-exec fds, fork
+copies the parent, exit removes the process when its last thread is gone,
+open/socket/accept/dup/pipe add fds, close removes them, connect/bind/send
+set socket ends, chdir/setuid/capset/setsid update the process) and returns
+what field extraction needs: the event's process and the fd the event is
+about (taken *before* a close removes it).
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import posixpath
+import stat
+from typing import Final
+
+from secengine.bpf import layout as L
+from secengine.state import convert, procfs
+from secengine.state.containers import ContainerResolver, container_id_from_cgroup
+from secengine.state.decode import FileInfo, Rec, proc_section, render_sockaddr
+from secengine.state.fds import FdInfo
+from secengine.state.threads import MAX_PROCESSES, Process, ProcessTable
+from secengine.state.users import UserTable
+
+__all__ = ["StateTracker", "AT_FDCWD", "resolve_path"]
+
+AT_FDCWD: Final = -100
+_EINPROGRESS: Final = -_errno.EINPROGRESS
+_CLONE_FILES: Final = 0x400
+_CLONE_THREAD: Final = 0x10000
+
+#: Event types whose fd is the returned one; the others use argument 0.
+_RES_FD: Final = frozenset({"open", "openat", "openat2", "creat", "socket", "accept", "accept4",
+                            "memfd_create", "bpf", "userfaultfd"})
+_ARG0_FD: Final = frozenset({"close", "connect", "bind", "listen", "sendto", "sendmsg",
+                             "recvfrom", "recvmsg", "dup", "dup2", "dup3", "fchmod", "fchdir",
+                             "finit_module", "setns"})
+_OPEN_NAME_ARG: Final = {"open": 0, "openat": 1, "openat2": 1, "creat": 0}
+_DIRFD_ARG: Final = {"openat": 0, "openat2": 0}
+
+
+def resolve_path(name: str, base: str) -> str:
+    """``name`` made absolute against ``base`` and normalised lexically, as libsinsp does."""
+    if not name:
+        return base
+    path = name if name.startswith("/") else (base.rstrip("/") + "/" + name if base else name)
+    norm = posixpath.normpath(path)
+    return "/" + norm.lstrip("/") if norm.startswith("/") else norm
+
+
+def _typechar(f: FileInfo | None, default: str = "f") -> str:
+    if f is None or not f.mode:
+        return default
+    fmt = stat.S_IFMT(f.mode)
+    if fmt == stat.S_IFDIR:
+        return "d"
+    if fmt == stat.S_IFSOCK:
+        return {2: "4", 10: "6", 1: "u", 16: "n"}.get(f.family, "o")
+    if fmt == stat.S_IFIFO:
+        return "p"
+    if f.path.startswith("memfd:"):
+        return "m"
+    return default
+
+
+def socket_info(f: FileInfo, is_server: bool) -> FdInfo:
+    """An FdInfo for the socket the probe described."""
+    char = _typechar(f, "o")
+    info = FdInfo(char, f.path if char == "u" else "", l4proto=f.l4proto)
+    if char in ("4", "6"):
+        info.set_tuple(f.lip(), f.lport, f.rip(), f.rport, is_server)
+    return info
+
+
+class StateTracker:
+    """The process/fd tables and how records change them."""
+
+    def __init__(self, *, max_processes: int = MAX_PROCESSES,
+                 containers: ContainerResolver | None = None,
+                 users: UserTable | None = None, boot_ns: int | None = None) -> None:
+        self.boot_ns = procfs.boot_time_ns() if boot_ns is None else boot_ns
+        self.procs = ProcessTable(max_processes, loader=self._load)
+        self.containers = containers if containers is not None else ContainerResolver()
+        self.users = users if users is not None else UserTable()
+        self.loaded_from_proc = 0
+        #: processes that exited, removed at the next flush (their events may still be read)
+        self._exited: list[int] = []
+
+    def _load(self, pid: int) -> Process | None:
+        proc = procfs.read_process(pid, self.boot_ns)
+        if proc is not None:
+            self.loaded_from_proc += 1
+        return proc
+
+    def seed(self) -> int:
+        """Read every running process from /proc; returns how many."""
+        n = 0
+        for proc in procfs.scan(self.boot_ns):
+            self.procs.put(proc)
+            n += 1
+        return n
+
+    # -- records -------------------------------------------------------------
+    def apply(self, rec: Rec) -> tuple[Process | None, int, FdInfo | None, bool]:
+        """Update the tables; returns (process, fd number, fd info, fd name changed)."""
+        evt = rec.evt
+        if evt == L.EVT_SYSCALL:
+            return self._syscall(rec)
+        if evt == L.EVT_EXEC:
+            return self._exec(rec), -1, None, False
+        if evt == L.EVT_CLONE:
+            return self._clone(rec), -1, None, False
+        proc = self.procs.peek(rec.pid)
+        if rec.args[1]:  # the whole thread group is gone
+            self._exited.append(rec.pid)
+        return proc, -1, None, False
+
+    def flush_exited(self) -> None:
+        """Forget the processes that exited before now (called between batches, so that
+        events of the same batch still find their parents)."""
+        exited = self._exited
+        if exited:
+            remove = self.procs.remove
+            for pid in exited:
+                remove(pid)
+            exited.clear()
+
+    def _exec(self, rec: Rec) -> Process:
+        p, blobs = proc_section(rec.data, 6)
+        procs = self.procs
+        proc = procs.peek(rec.pid)
+        if proc is None:
+            proc = Process(rec.pid)
+            procs.put(proc)
+        filename, args, exepath, cwd, comm, cgroup = (
+            b.decode("utf-8", "surrogateescape") for b in blobs)
+        if filename.startswith("/dev/fd/"):
+            # execveat(fd, "", AT_EMPTY_PATH) and execveat(dirfd, relative): the kernel names
+            # the file /dev/fd/N[/path]; the syscall number is not reliable at this point
+            rec.name = "execveat"
+        argv = args.split("\0")
+        if argv and argv[-1] == "":
+            argv.pop()
+        proc.exe = argv[0] if argv else filename
+        proc.args = argv[1:]
+        proc.exepath = exepath
+        proc.cwd = cwd
+        proc.comm = comm
+        self._set_proc(proc, p)
+        proc.exe_flags = p[7]
+        proc.exe_ino, proc.exe_ctime, proc.exe_mtime = p[8], p[9], p[10]
+        if cgroup != proc.cgroup:
+            proc.cgroup = cgroup
+            proc.container_id = container_id_from_cgroup(cgroup)
+        proc.fds.drop_cloexec()
+        proc.from_proc = False
+        return proc
+
+    def _set_proc(self, proc: Process, p: tuple[int, ...]) -> None:
+        (proc.ptid, proc.sid, proc.pgid, proc.vpgid, proc.vpid, _vtid, proc.tty) = p[:7]
+        proc.start_ts = p[11] + self.boot_ns
+        proc.pidns_init_start = p[12] + self.boot_ns if p[12] else 0
+        proc.fdlimit = p[13]
+        (proc.uid, proc.gid, proc.euid, proc.egid, _suid, _sgid, proc.loginuid, _pad,
+         proc.cap_inheritable, proc.cap_permitted, proc.cap_effective) = p[14:]
+
+    def _clone(self, rec: Rec) -> Process | None:
+        p, blobs = proc_section(rec.data, 1)
+        procs = self.procs
+        if rec.tid != rec.pid:  # a new thread of an existing process
+            return procs.get(rec.pid)
+        parent = procs.get(p[0])
+        if parent is not None:
+            child = parent.fork(rec.pid)
+            if p[7] & _CLONE_FILES:
+                child.fds = parent.fds
+        else:
+            child = Process(rec.pid)
+        child.comm = blobs[0].decode("utf-8", "surrogateescape")
+        self._set_proc(child, p)
+        procs.put(child)
+        return child
+
+    def _syscall(self, rec: Rec) -> tuple[Process | None, int, FdInfo | None, bool]:
+        proc = self.procs.get(rec.pid)
+        name = rec.name
+        res = rec.res
+        if proc is None:
+            return None, -1, None, False
+        fds = proc.fds
+        if name in _RES_FD:
+            fdnum = res
+            if res < 0:
+                if name in _OPEN_NAME_ARG:
+                    return proc, -1, self._failed_open(rec, proc), False
+                return proc, -1, None, False
+            info = self._new_fd(rec, proc)
+            if info is not None:
+                fds.set(res, info)
+            return proc, fdnum, info, info is not None
+        if name in _ARG0_FD:
+            fdnum = rec.arg(0)
+            info = fds.get(fdnum)
+            changed = False
+            f0 = rec.sec.file0 if rec.spec is not None and rec.spec.extras & L.X_FILE_ARG0 else None
+            if info is None and f0 is not None and f0.is_open:
+                info = socket_info(f0, False) if f0.is_socket else FdInfo(_typechar(f0))
+                fds.set(fdnum, info)
+            if name == "close":
+                if res >= 0:
+                    fds.close(fdnum)
+            elif name in ("dup", "dup2", "dup3"):
+                if res >= 0 and info is not None:
+                    new = info.copy()
+                    new.cloexec = name == "dup3" and bool(rec.args[2] & convert.O_CLOEXEC)
+                    fds.set(res, new)
+            elif name in ("connect", "bind", "sendto", "sendmsg", "recvfrom", "recvmsg"):
+                changed = self._socket_io(rec, info, f0)
+            elif name == "fchdir" and res == 0 and rec.sec.cwd is not None:
+                proc.cwd = rec.sec.cwd
+            return proc, fdnum, info, changed
+        if res < 0:
+            return proc, -1, None, False
+        if name == "chdir":
+            if rec.sec.cwd is not None:
+                proc.cwd = rec.sec.cwd
+        elif name in ("pipe", "pipe2", "socketpair"):
+            raw = rec.sec.blobs.get(0 if name != "socketpair" else 3, b"")
+            if len(raw) >= 8:
+                fd1 = int.from_bytes(raw[:4], "little", signed=True)
+                fd2 = int.from_bytes(raw[4:8], "little", signed=True)
+                char = "p" if name != "socketpair" else ("u" if rec.arg(0) == 1 else "o")
+                for fd in (fd1, fd2):
+                    fds.set(fd, FdInfo(char, ""))
+        elif name == "close_range":
+            fds.close_range(rec.args[0] & 0xFFFFFFFF, rec.args[1] & 0xFFFFFFFF)
+        elif rec.spec is not None and rec.spec.extras & L.X_CREDS:
+            c = rec.sec.creds
+            if c is not None:
+                (proc.uid, proc.gid, proc.euid, proc.egid, _suid, _sgid, proc.loginuid, _pad,
+                 proc.cap_inheritable, proc.cap_permitted, proc.cap_effective) = c
+        elif name == "setsid":
+            proc.sid = proc.pgid = res
+        elif name == "setpgid":
+            target = rec.arg(0)
+            if target in (0, rec.pid):
+                proc.pgid = rec.arg(1) or rec.pid
+        return proc, -1, None, False
+
+    def _open_path(self, rec: Rec, proc: Process) -> tuple[str, str]:
+        """(absolute path, name as passed) of an open-family record."""
+        raw = rec.sec.text(_OPEN_NAME_ARG[rec.name]) or ""
+        base = proc.cwd
+        dirarg = _DIRFD_ARG.get(rec.name)
+        if dirarg is not None and not raw.startswith("/"):
+            dirfd = rec.arg(dirarg)
+            if dirfd != AT_FDCWD:
+                dinfo = proc.fds.get(dirfd)
+                base = dinfo.name if dinfo is not None else ""
+        return resolve_path(raw, base), raw
+
+    def _failed_open(self, rec: Rec, proc: Process) -> FdInfo:
+        path, raw = self._open_path(rec, proc)
+        return FdInfo("f", path, nameraw=raw)
+
+    def _new_fd(self, rec: Rec, proc: Process) -> FdInfo | None:
+        name = rec.name
+        f = rec.sec.fileres if rec.spec is not None and rec.spec.extras & L.X_FILE_RES else None
+        if name in _OPEN_NAME_ARG:
+            path, raw = self._open_path(rec, proc)
+            flags = rec.args[2 if name == "openat" else 1] if name != "openat2" else 0
+            info = FdInfo(_typechar(f), path, nameraw=raw, cloexec=bool(flags & convert.O_CLOEXEC))
+            if f is not None:
+                info.dev, info.ino = f.dev, f.ino
+            return info
+        if name in ("accept", "accept4"):
+            return socket_info(f, True) if f is not None else FdInfo("o")
+        if name == "socket":
+            domain = rec.arg(0)
+            char = {2: "4", 10: "6", 1: "u", 16: "n"}.get(domain, "o")
+            from secengine.state.fds import l4proto_name
+            stype = rec.args[1] & 0xF
+            return FdInfo(char, "", l4proto=l4proto_name(rec.args[2] & 0xFF, stype),
+                          cloexec=bool(rec.args[1] & convert.O_CLOEXEC))
+        if name == "memfd_create":
+            return FdInfo("m", "memfd:" + (rec.sec.text(0) or ""),
+                          cloexec=bool(rec.args[1] & 1))
+        if name == "bpf":
+            return FdInfo("b", "")
+        if name == "userfaultfd":
+            return FdInfo("u", "")
+        return None
+
+    def _socket_io(self, rec: Rec, info: FdInfo | None, f0: FileInfo | None) -> bool:
+        """connect/bind/send*/recv*: record the socket's ends; True if the fd's name changed."""
+        if info is None or f0 is None:
+            return False
+        name = rec.name
+        res = rec.res
+        before = info.name
+        if f0.family in (2, 10):
+            if name == "connect" and not (res >= 0 or res == _EINPROGRESS):
+                return False
+            rip, rport = f0.rip(), f0.rport
+            if name == "sendto" and not rport:
+                dest = render_sockaddr(rec.sec.blobs.get(4, b""))
+                if dest:
+                    host, _, port = dest.rpartition(":")
+                    rip, rport = host, int(port)
+            info.l4proto = f0.l4proto or info.l4proto
+            if info.typechar not in ("4", "6"):
+                info.typechar = "4" if f0.family == 2 else "6"
+            info.set_tuple(f0.lip(), f0.lport, rip, rport, info.is_server)
+            if name == "connect":
+                info.connected = True
+        elif f0.family == 1:
+            path = f0.path or render_sockaddr(rec.sec.blobs.get(1, b""))
+            if path:
+                info.name = info.nameraw = path
+            if name == "connect" and res >= 0:
+                info.connected = True
+        return info.name != before
