@@ -19,14 +19,15 @@ from __future__ import annotations
 import fnmatch
 import socket
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from secengine.events import Event
 from secengine.lang.codegen import BucketFunction, compile_bucket
-from secengine.lang.simplify import simplify
 from secengine.lang.evttypes import TypeSet, event_type_set
 from secengine.lang.interpreter import evaluate
+from secengine.lang.simplify import simplify
 from secengine.priority import Priority
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.output import AlertFormatter
     from secengine.ruleset import Rule, RuleSet
 
-__all__ = ["Engine", "RuleSelection", "EngineStats"]
+__all__ = ["Engine", "EngineStats", "RuleSelection"]
 
 #: The source whose rules are indexed by event type; other sources share one bucket.
 SYSCALL = "syscall"
@@ -50,7 +51,7 @@ class RuleSelection:
     rule: str | None = None
     tag: str | None = None
 
-    def matches(self, rule: "Rule") -> bool:
+    def matches(self, rule: Rule) -> bool:
         if self.rule is not None and not fnmatch.fnmatchcase(rule.name, self.rule):
             return False
         if self.tag is not None and self.tag not in rule.tags:
@@ -73,7 +74,7 @@ class EngineStats:
 class _Bucket:
     __slots__ = ("fn", "rules")
 
-    def __init__(self, fn: BucketFunction, rules: list["Rule"]) -> None:
+    def __init__(self, fn: BucketFunction, rules: list[Rule]) -> None:
         self.fn = fn
         self.rules = rules
 
@@ -81,11 +82,11 @@ class _Bucket:
 class Engine:
     """Evaluates events against a loaded rule set and returns alerts."""
 
-    def __init__(self, rules: "RuleSet | Iterable[Rule]", *,
+    def __init__(self, rules: RuleSet | Iterable[Rule], *,
                  rule_matching: Literal["first", "all"] = "first",
                  min_priority: Priority | str = Priority.DEBUG,
                  selections: Sequence[RuleSelection] = (),
-                 formatter: "AlertFormatter | None" = None) -> None:
+                 formatter: AlertFormatter | None = None) -> None:
         if rule_matching not in ("first", "all"):
             raise ValueError(f"rule_matching must be 'first' or 'all', not {rule_matching!r}")
         if isinstance(min_priority, str):
@@ -111,8 +112,8 @@ class Engine:
         self._buckets: dict[str, dict[str | None, _Bucket]] = {}
 
     @staticmethod
-    def _select(rules: list["Rule"], min_priority: Priority,
-                selections: Sequence[RuleSelection]) -> list["Rule"]:
+    def _select(rules: list[Rule], min_priority: Priority,
+                selections: Sequence[RuleSelection]) -> list[Rule]:
         enabled = {r.name: r.enabled for r in rules}
         for sel in selections:
             for r in rules:
@@ -123,11 +124,11 @@ class Engine:
         return chosen
 
     # -- evaluation ----------------------------------------------------------------
-    def process(self, event: Event) -> list["Alert"]:
+    def process(self, event: Event) -> list[Alert]:
         """Evaluate one event; return its alerts (empty list when nothing matched)."""
         return self.process_batch((event,))
 
-    def process_batch(self, events: Iterable[Event]) -> list["Alert"]:
+    def process_batch(self, events: Iterable[Event]) -> list[Alert]:
         """Evaluate many events; alerts come out in event order.
 
         The per-event work of :meth:`process` is inlined here: this loop is
@@ -157,7 +158,7 @@ class Engine:
         self.stats.events += n
         return out
 
-    def matching_rules(self, event: Event) -> list["Rule"]:
+    def matching_rules(self, event: Event) -> list[Rule]:
         """The rules that match ``event`` (honouring ``rule_matching``), without making alerts."""
         bucket = self._bucket_for(event.source, event.type)
         hit = self._evaluate(bucket, event)
@@ -171,7 +172,7 @@ class Engine:
         except (TypeError, AttributeError, ValueError):
             return self._interpret(bucket, event)
 
-    def _alert(self, rule: "Rule", event: Event) -> "Alert":
+    def _alert(self, rule: Rule, event: Event) -> Alert:
         stats = self.stats
         stats.alerts += 1
         stats.by_rule[rule.name] += 1
@@ -193,7 +194,7 @@ class Engine:
                 matched_indexed = not self._is_catch_all(rule)
         return hits if self._all_matches else -1
 
-    def _is_catch_all(self, rule: "Rule") -> bool:
+    def _is_catch_all(self, rule: Rule) -> bool:
         ts = self._typesets.get(rule.name)
         return ts is not None and ts.is_empty
 

@@ -14,18 +14,19 @@ extracted at most once per event.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Final
+from collections.abc import Callable
+from typing import Any, ClassVar, Final, Self
 
-__all__ = ["MISSING", "Missing", "FieldValues", "Event"]
+__all__ = ["MISSING", "Event", "FieldValues", "Missing"]
 
 
 class Missing:
     """The type of :data:`MISSING`: a value that could not be extracted."""
 
     __slots__ = ()
-    _instance: "Missing | None" = None
+    _instance: Self | None = None
 
-    def __new__(cls) -> "Missing":
+    def __new__(cls) -> Self:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -61,7 +62,7 @@ class Missing:
 
     endswith = startswith
 
-    def lower(self) -> "Missing":
+    def lower(self) -> Missing:
         return self
 
     def __reduce__(self) -> str:
@@ -90,11 +91,13 @@ class FieldValues(dict[str, Any]):
 
     #: The event's timestamp (ns) and number, set by :class:`Event`; fields such
     #: as ``evt.time`` and ``evt.num`` are derived from them.
-    __slots__ = ("ts", "num")
+    __slots__ = ("num", "ts")
+    num: int
+    ts: int
 
     #: Set once by the field registry: maps a full key or a base field name to
     #: a deriver. Kept on the class so that constructing an event costs nothing.
-    derivers: dict[str, Deriver] = {}
+    derivers: ClassVar[dict[str, Deriver]] = {}
 
     @classmethod
     def has_deriver(cls, key: str) -> bool:
@@ -126,18 +129,17 @@ class Event:
     the engine's index needs it on every event.
     """
 
-    __slots__ = ("source", "ts", "type", "fields", "num")
+    __slots__ = ("fields", "num", "source", "ts", "type")
 
     def __init__(self, source: str, ts: int, fields: FieldValues | dict[str, Any],
                  num: int = 0) -> None:
-        if type(fields) is not FieldValues and not isinstance(fields, FieldValues):
-            fields = FieldValues(fields)
-        fields.ts = ts
-        fields.num = num
+        values = fields if isinstance(fields, FieldValues) else FieldValues(fields)
+        values.ts = ts
+        values.num = num
         self.source = source
         self.ts = ts
-        self.fields: FieldValues = fields
-        t = fields.get("evt.type")
+        self.fields: FieldValues = values
+        t = values.get("evt.type")
         self.type: str | None = t if isinstance(t, str) else None
         self.num = num
 

@@ -18,13 +18,13 @@ import importlib
 from typing import Any
 
 __all__ = [
-    "parse_condition",
-    "MacroResolver",
-    "event_types",
-    "condition_warnings",
-    "LangWarning",
-    "check_condition",
     "Checked",
+    "LangWarning",
+    "MacroResolver",
+    "check_condition",
+    "condition_warnings",
+    "event_types",
+    "parse_condition",
     "to_string",
 ]
 

@@ -11,12 +11,25 @@ which golden tests compare against.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 __all__ = [
-    "Pos", "Expr", "And", "Or", "Not", "MacroRef", "UnaryCheck", "BinaryCheck",
-    "FieldRef", "Transformer", "Value", "ListValue", "TransformerList", "FieldExpr",
-    "RightExpr", "to_string", "escape_str",
+    "And",
+    "BinaryCheck",
+    "Expr",
+    "FieldExpr",
+    "FieldRef",
+    "ListValue",
+    "MacroRef",
+    "Not",
+    "Or",
+    "Pos",
+    "RightExpr",
+    "Transformer",
+    "TransformerList",
+    "UnaryCheck",
+    "Value",
+    "escape_str",
+    "to_string",
 ]
 
 
@@ -34,19 +47,19 @@ _NOPOS = Pos()
 
 @dataclass(frozen=True, slots=True)
 class And:
-    children: tuple["Expr", ...]
+    children: tuple[Expr, ...]
     pos: Pos = field(default=_NOPOS, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Or:
-    children: tuple["Expr", ...]
+    children: tuple[Expr, ...]
     pos: Pos = field(default=_NOPOS, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
-    child: "Expr"
+    child: Expr
     pos: Pos = field(default=_NOPOS, compare=False)
 
 
@@ -72,7 +85,7 @@ class Transformer:
     """``tolower(...)``, ``val(...)`` and friends; ``args`` are fields, transformers or values."""
 
     name: str
-    args: tuple["TransformerArg", ...]
+    args: tuple[TransformerArg, ...]
     arg: str | None = None
     pos: Pos = field(default=_NOPOS, compare=False)
 
@@ -97,13 +110,13 @@ class ListValue:
 class TransformerList:
     """A parenthesised list inside transformer arguments (``join(",", (a, b))``)."""
 
-    items: tuple["TransformerArg", ...]
+    items: tuple[TransformerArg, ...]
     pos: Pos = field(default=_NOPOS, compare=False)
 
 
-FieldExpr = Union[FieldRef, Transformer]
-TransformerArg = Union[FieldRef, Transformer, Value, TransformerList]
-RightExpr = Union[Value, ListValue, Transformer]
+FieldExpr = FieldRef | Transformer
+TransformerArg = FieldRef | Transformer | Value | TransformerList
+RightExpr = Value | ListValue | Transformer
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +136,7 @@ class BinaryCheck:
     pos: Pos = field(default=_NOPOS, compare=False)
 
 
-Expr = Union[And, Or, Not, MacroRef, UnaryCheck, BinaryCheck]
+Expr = And | Or | Not | MacroRef | UnaryCheck | BinaryCheck
 
 
 _ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",

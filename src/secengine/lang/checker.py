@@ -15,8 +15,9 @@ import base64
 import ipaddress
 import re
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from secengine.errors import ConditionCompileError
 from secengine.events import FieldValues
@@ -24,11 +25,22 @@ from secengine.fields.base import FieldKind, FieldType, ResolvedField
 from secengine.fields.registry import FieldRegistry
 from secengine.lang import ast
 from secengine.lang.evttypes import evt_num_invariant
-from secengine.lang.ir import IAnd, IBool, ICheck, IConst, IField, INot, IOr, ITransform, Node, Operand
+from secengine.lang.ir import (
+    IAnd,
+    IBool,
+    ICheck,
+    IConst,
+    IField,
+    INot,
+    IOr,
+    ITransform,
+    Node,
+    Operand,
+)
 from secengine.lang.parser import TRANSFORMERS
 from secengine.lang.warnings import LangWarning
 
-__all__ = ["Checked", "check_condition", "TypeChecker"]
+__all__ = ["Checked", "TypeChecker", "check_condition"]
 
 _LIST_OPS = frozenset(("in", "intersects", "pmatch"))
 _NUMERIC_OPS = frozenset(("=", "==", "!=", "<", "<=", ">", ">=", "in", "intersects", "exists"))

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from secengine.events import MISSING, FieldValues
 from secengine.fields.base import FieldKind
@@ -29,7 +30,7 @@ from secengine.lang import ops
 from secengine.lang.interpreter import evaluate, present_values
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr, Node
 
-__all__ = ["compile_bucket", "BucketFunction"]
+__all__ = ["BucketFunction", "compile_bucket"]
 
 BucketFunction = Callable[[Any], Any]
 
@@ -150,7 +151,7 @@ class _Emitter:
             return self._closure(c)
         if op in ("in", "intersects"):
             return f"({f} in {self.const(frozenset(vals))})"
-        lit = vals[0] if vals else None
+        lit: Any = vals[0] if vals else None
         if op == "!=":
             # JSON null reads as missing: `!=` must be false for it, like for MISSING
             return f"((_v := {f}) != {self.const(lit)} and _v is not None)"
@@ -192,10 +193,10 @@ def _shared_subtrees(trees: Sequence[Node]) -> set[Node]:
             kids = n.children if not isinstance(n, INot) else (n.child,)
             for k in kids:
                 walk(k)
-        elif isinstance(n, ICheck):
-            if n.op in ("glob", "iglob", "regex", "pmatch", "icontains") or n.rhs is not None \
-                    or n.modifier is not None or not isinstance(n.left, IField):
-                counts[n] += 1
+        elif isinstance(n, ICheck) and (
+                n.op in ("glob", "iglob", "regex", "pmatch", "icontains") or n.rhs is not None
+                or n.modifier is not None or not isinstance(n.left, IField)):
+            counts[n] += 1
 
     for t in trees:
         walk(t)

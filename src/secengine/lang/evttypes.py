@@ -27,17 +27,17 @@ class TypeSet:
     complement: bool = False
 
     @staticmethod
-    def all() -> "TypeSet":
+    def all() -> TypeSet:
         return TypeSet(frozenset(), True)
 
     @staticmethod
-    def none() -> "TypeSet":
+    def none() -> TypeSet:
         return TypeSet(frozenset(), False)
 
-    def invert(self) -> "TypeSet":
+    def invert(self) -> TypeSet:
         return TypeSet(self.names, not self.complement)
 
-    def intersect(self, o: "TypeSet") -> "TypeSet":
+    def intersect(self, o: TypeSet) -> TypeSet:
         if not self.complement and not o.complement:
             return TypeSet(self.names & o.names)
         if self.complement and o.complement:
@@ -45,7 +45,7 @@ class TypeSet:
         pos, neg = (self, o) if not self.complement else (o, self)
         return TypeSet(pos.names - neg.names)
 
-    def union(self, o: "TypeSet") -> "TypeSet":
+    def union(self, o: TypeSet) -> TypeSet:
         if not self.complement and not o.complement:
             return TypeSet(self.names | o.names)
         if self.complement and o.complement:

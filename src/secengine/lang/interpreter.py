@@ -13,7 +13,18 @@ from secengine.events import MISSING, FieldValues
 from secengine.fields.base import FieldKind
 from secengine.lang import ops
 from secengine.lang.checker import UNARY_TRANSFORMS
-from secengine.lang.ir import IAnd, IBool, ICheck, IConst, IField, INot, IOr, ITransform, Node, Operand
+from secengine.lang.ir import (
+    IAnd,
+    IBool,
+    ICheck,
+    IConst,
+    IField,
+    INot,
+    IOr,
+    ITransform,
+    Node,
+    Operand,
+)
 
 __all__ = ["evaluate", "operand_value", "present_values"]
 

@@ -9,13 +9,23 @@ between rules (expanded macros) and evaluate each once per event.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from secengine.fields.base import FieldKind, ResolvedField
 from secengine.lang.ast import Pos
 
-__all__ = ["IField", "ITransform", "IConst", "ICheck", "IAnd", "IOr", "INot", "IBool",
-           "Node", "Operand"]
+__all__ = [
+    "IAnd",
+    "IBool",
+    "ICheck",
+    "IConst",
+    "IField",
+    "INot",
+    "IOr",
+    "ITransform",
+    "Node",
+    "Operand",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +56,13 @@ class ITransform:
     """A transformer applied to operands; ``arg`` is the field argument (``getopt(...)[t]``)."""
 
     name: str
-    args: tuple["Operand", ...]
+    args: tuple[Operand, ...]
     kind: FieldKind
     is_list: bool
     arg: str | None = None
 
 
-Operand = Union[IField, ITransform, IConst]
+Operand = IField | ITransform | IConst
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,17 +84,17 @@ class ICheck:
 
 @dataclass(frozen=True, slots=True)
 class IAnd:
-    children: tuple["Node", ...]
+    children: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class IOr:
-    children: tuple["Node", ...]
+    children: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class INot:
-    child: "Node"
+    child: Node
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,4 +104,4 @@ class IBool:
     value: bool
 
 
-Node = Union[ICheck, IAnd, IOr, INot, IBool]
+Node = ICheck | IAnd | IOr | INot | IBool

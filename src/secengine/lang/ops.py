@@ -11,12 +11,20 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from secengine.fields.base import FieldKind
 
-__all__ = ["compile_glob", "pmatch", "compare", "ip_of", "as_bytes", "SCALAR_OPS",
-           "ip_matcher"]
+__all__ = [
+    "SCALAR_OPS",
+    "as_bytes",
+    "compare",
+    "compile_glob",
+    "ip_matcher",
+    "ip_of",
+    "pmatch",
+]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -69,7 +77,7 @@ def _components(path: str) -> list[str]:
 def _pmatch_patterns(patterns: tuple[str, ...]) -> tuple[tuple[Any, ...], ...]:
     compiled = []
     for p in patterns:
-        comps = []
+        comps: list[str | re.Pattern[str]] = []
         for c in _components(p):
             if any(ch in c for ch in "*?["):
                 comps.append(compile_glob(c))

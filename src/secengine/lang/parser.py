@@ -9,17 +9,24 @@ messages and the position where parsing stopped.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Transformer
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from secengine.errors import ConditionSyntaxError
 from secengine.lang import ast
 from secengine.lang.escaping import unescape_str
 
-__all__ = ["parse_condition", "grammar_path", "OPERATORS", "TRANSFORMERS"]
+__all__ = ["OPERATORS", "TRANSFORMERS", "grammar_path", "parse_condition"]
 
 #: Operators in the order Falco lists them in its error message.
 OPERATORS: tuple[str, ...] = (
@@ -79,68 +86,68 @@ def _literal_text(tok: Token) -> str:
 class _ToAst(Transformer):
     """One method per grammar rule, each building one AST node."""
 
-    def or_expr(self, children: list) -> ast.Or:
+    def or_expr(self, children: Sequence[Any]) -> ast.Or:
         return ast.Or(tuple(children), children[0].pos)
 
-    def and_expr(self, children: list) -> ast.And:
+    def and_expr(self, children: Sequence[Any]) -> ast.And:
         return ast.And(tuple(children), children[0].pos)
 
-    def negation(self, children: list) -> ast.Expr:
+    def negation(self, children: Sequence[Any]) -> ast.Expr:
         nots = children[:-1]
         child = children[-1]
         if len(nots) % 2 == 0:
             return child
         return ast.Not(child, _pos(nots[0]))
 
-    def group(self, children: list) -> ast.Expr:
+    def group(self, children: Sequence[Any]) -> ast.Expr:
         return children[1]
 
-    def macro_ref(self, children: list) -> ast.MacroRef:
+    def macro_ref(self, children: Sequence[Any]) -> ast.MacroRef:
         tok = children[0]
         return ast.MacroRef(str(tok), _pos(tok))
 
-    def field(self, children: list) -> ast.FieldRef:
+    def field(self, children: Sequence[Any]) -> ast.FieldRef:
         tok = children[0]
         name, arg = _split_field(str(tok))
         return ast.FieldRef(name, arg, _pos(tok))
 
-    def transformer(self, children: list) -> ast.Transformer:
+    def transformer(self, children: Sequence[Any]) -> ast.Transformer:
         tok = children[0]
         args = children[1]
         farg = _arg_text(str(children[2])) if len(children) > 2 else None
         return ast.Transformer(str(tok)[:-1], tuple(args), farg, _pos(tok))
 
-    def val_transformer(self, children: list) -> ast.Transformer:
+    def val_transformer(self, children: Sequence[Any]) -> ast.Transformer:
         tok, ftok = children[0], children[1]
         name, arg = _split_field(str(ftok))
         farg = _arg_text(str(children[2])) if len(children) > 2 else None
         return ast.Transformer("val", (ast.FieldRef(name, arg, _pos(ftok)),), farg, _pos(tok))
 
-    def transformer_args(self, children: list) -> list:
+    def transformer_args(self, children: Sequence[Any]) -> Sequence[Any]:
         return children
 
-    def transformer_list(self, children: list) -> ast.TransformerList:
+    def transformer_list(self, children: Sequence[Any]) -> ast.TransformerList:
         return ast.TransformerList(tuple(children[1:]), _pos(children[0]))
 
-    def literal(self, children: list) -> ast.Value:
+    def literal(self, children: Sequence[Any]) -> ast.Value:
         tok = children[0]
         return ast.Value(_literal_text(tok), _pos(tok))
 
-    def list(self, children: list) -> ast.ListValue:
+    def list(self, children: Sequence[Any]) -> ast.ListValue:
         lpar = children[0]
         return ast.ListValue(tuple(_literal_text(t) for t in children[1:]), _pos(lpar))
 
-    def unary_check(self, children: list) -> ast.UnaryCheck:
+    def unary_check(self, children: Sequence[Any]) -> ast.UnaryCheck:
         left, op = children
         return ast.UnaryCheck(left, str(op), left.pos)
 
-    def binary_check(self, children: list) -> ast.BinaryCheck:
+    def binary_check(self, children: Sequence[Any]) -> ast.BinaryCheck:
         left, op, right = children
         if isinstance(right, Token):
             right = ast.Value(_literal_text(right), _pos(right))
         return ast.BinaryCheck(left, str(op), right, left.pos)
 
-    def modifier_check(self, children: list) -> ast.BinaryCheck:
+    def modifier_check(self, children: Sequence[Any]) -> ast.BinaryCheck:
         left, op, modifier, right = children
         if isinstance(right, Token):
             right = ast.Value(_literal_text(right), _pos(right))
@@ -254,7 +261,7 @@ def _message(text: str, idx: int, expected: set[str]) -> str:
         return ("expected field transformer argument: "
                 "field, transformer, quoted string, number, or transformer list")
     if "FIELD" in expected:
-        return f"expected a field within 'val' transformer"
+        return "expected a field within 'val' transformer"
     if "_AND" in expected or "_OR" in expected or "$END" in expected:
         for kw in ("and", "or"):
             if rest.startswith(kw):
@@ -270,8 +277,9 @@ def _message(text: str, idx: int, expected: set[str]) -> str:
 
 
 def _translate(text: str, e: UnexpectedInput) -> ConditionSyntaxError:
+    idx: int
     if isinstance(e, UnexpectedCharacters):
-        idx = e.pos_in_stream
+        idx = e.pos_in_stream or 0
         expected = set(e.allowed or ())
     elif isinstance(e, UnexpectedEOF):
         idx = len(text)

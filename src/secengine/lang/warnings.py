@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from secengine.lang import ast
 
-__all__ = ["LangWarning", "condition_warnings", "DEPRECATED_FIELDS"]
+__all__ = ["DEPRECATED_FIELDS", "LangWarning", "condition_warnings"]
 
 _NA = "<NA>"
 _EQUALITY_OPS = frozenset(("==", "=", "!=", "in", "intersects", "pmatch"))
@@ -44,7 +44,7 @@ class LangWarning:
 
 
 def _is_unsafe_field(name: str) -> bool:
-    return name.startswith("ka.") or name.startswith("jevt.")
+    return name.startswith(("ka.", "jevt."))
 
 
 def _fields_of(node: object) -> list[ast.FieldRef]:
