@@ -109,6 +109,8 @@ class Sink(abc.ABC):
 
     #: The plugin's name (``stdout``, ``http``...).
     name: ClassVar[str]
+    #: The ``json_output`` this kind of sink uses when not told (None: follow the agent's).
+    default_json_output: ClassVar[bool | None] = None
 
     def __init__(self, *, label: str | None = None, renderer: AlertRenderer | None = None,
                  queue_capacity: int = DEFAULT_QUEUE_CAPACITY, buffered: bool = False,
@@ -116,7 +118,9 @@ class Sink(abc.ABC):
         if queue_capacity < 1:
             raise ValueError("queue_capacity must be at least 1")
         self.label = label or self.name
-        self.renderer = renderer if renderer is not None else AlertRenderer()
+        self._renderer_given = renderer is not None
+        self.renderer = renderer if renderer is not None else AlertRenderer(
+            json_output=bool(self.default_json_output))
         self.buffered = buffered
         self.stats = SinkStats()
         self.queue_capacity = queue_capacity
@@ -149,6 +153,12 @@ class Sink(abc.ABC):
         self.open()
 
     # -- the machinery ---------------------------------------------------------------------
+    def adopt_renderer(self, renderer: AlertRenderer) -> None:
+        """Render with the agent's choices, unless this sink was given its own renderer."""
+        if not self._renderer_given:
+            self.renderer = renderer.with_json(self.default_json_output)
+            self._renderer_given = True
+
     def start(self) -> None:
         """Open the sink (in this thread, so errors surface) and start its worker."""
         if self._started:

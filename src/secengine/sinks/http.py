@@ -33,7 +33,6 @@ from typing import Any, ClassVar
 
 from secengine.alert import Alert
 from secengine.sinks.base import Sink, SinkError
-from secengine.sinks.render import AlertRenderer
 
 __all__ = ["HttpSink"]
 
@@ -48,6 +47,8 @@ class HttpSink(Sink):
     """POSTs alerts to ``url``; see the module docstring for retries and TLS."""
 
     name: ClassVar[str] = "http"
+    #: Falco's alert JSON unless told otherwise, as Falcosidekick expects.
+    default_json_output: ClassVar[bool | None] = True
 
     def __init__(self, url: str, *, user_agent: str = "falcosecurity/falco",
                  headers: Mapping[str, str] | None = None, timeout: float = 5.0,
@@ -57,8 +58,6 @@ class HttpSink(Sink):
                  keep_alive: bool = False, max_consecutive_timeouts: int = 5,
                  max_retries: int | None = None, retry_backoff: float = 0.5,
                  retry_backoff_max: float = 30.0, **common: Any) -> None:
-        if common.get("renderer") is None:
-            common["renderer"] = AlertRenderer(json_output=True)  # Falco JSON unless told otherwise
         super().__init__(**common)
         url = url.strip()
         if len(url) >= 2 and url[0] == url[-1] and url[0] in "\"'":
@@ -79,8 +78,7 @@ class HttpSink(Sink):
         self.max_retries = max_retries
         self.retry_backoff = retry_backoff
         self.retry_backoff_max = retry_backoff_max
-        content_type = "application/json" if self.renderer.json_output else "text/plain"
-        self._headers = {"Content-Type": content_type, "User-Agent": user_agent}
+        self._headers = {"User-Agent": user_agent}
         if compress_uploads:
             self._headers["Content-Encoding"] = "gzip"
         if not keep_alive:
@@ -117,8 +115,10 @@ class HttpSink(Sink):
 
     def _post(self, body: bytes) -> tuple[int, bytes]:
         conn = self._connection()
+        headers = {"Content-Type": "application/json" if self.renderer.json_output
+                   else "text/plain", **self._headers}
         try:
-            conn.request("POST", self._target, body=body, headers=self._headers)
+            conn.request("POST", self._target, body=body, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
         except TimeoutError as e:

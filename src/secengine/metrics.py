@@ -1,0 +1,246 @@
+"""The health and metrics endpoint: ``/healthz`` and Prometheus text metrics of a running agent.
+
+Off by default (``webserver.enabled``). It is a standard-library
+:class:`http.server.ThreadingHTTPServer` on its own daemon thread: two GET
+paths answered from counters the agent already keeps, so no web framework
+and no event loop are needed, and an embedder's process gets no extra
+dependency. TLS (``webserver.ssl_enabled``) wraps the listening socket with
+:mod:`ssl`.
+
+:func:`collect` reads an agent's counters into :class:`Metric` families and
+:func:`render` writes them in the Prometheus text exposition format 0.0.4;
+both are usable without the server (an embedder can expose them through its
+own web stack). Metric names:
+
+==========================================  =======  ===============================
+``secengine_source_events_total``           counter  events a source produced {source}
+``secengine_source_dropped_total``          counter  events a source dropped {source}
+``secengine_source_rejected_total``         counter  malformed input refused {source}
+``secengine_events_total``                  counter  events evaluated {source}
+``secengine_alerts_total``                  counter  alerts {rule, priority, source}
+``secengine_alerts_rate_limited_total``     counter  alerts held back by ``outputs.rate`` {source}
+``secengine_drop_alerts_total``             counter  internal drop alerts emitted {source}
+``secengine_sink_delivered_total``          counter  alerts delivered {sink}
+``secengine_sink_dropped_total``            counter  alerts dropped (queue full) {sink}
+``secengine_sink_failed_total``             counter  deliveries failed for good {sink}
+``secengine_sink_retries_total``            counter  retries and restarts {sink}
+``secengine_sink_queue_depth``              gauge    alerts queued {sink}
+``secengine_sink_queue_capacity``           gauge    queue bound {sink}
+``secengine_event_queue_depth``             gauge    event batches queued for the engine
+``secengine_event_queue_capacity``          gauge    bound of that queue
+``secengine_rules_loaded``                  gauge    rules the engine evaluates
+``secengine_rules_load_seconds``            gauge    duration of the last successful rules load
+``secengine_rules_reloads_total``           counter  reloads {result="ok"|"failed"}
+``process_resident_memory_bytes``           gauge    resident set size
+``process_cpu_seconds_total``               counter  user + system CPU time
+``process_start_time_seconds``              gauge    when the agent started (Unix time)
+==========================================  =======  ===============================
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import ssl
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secengine.agent import Agent
+
+__all__ = ["CONTENT_TYPE", "Metric", "MetricsServer", "collect", "process_rss_bytes", "render"]
+
+#: The Prometheus text format's media type.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+_log = logging.getLogger("secengine.metrics")
+
+
+@dataclass(slots=True)
+class Metric:
+    """One metric family: a name, its type and help, and labelled samples."""
+
+    name: str
+    type: str  # "counter" or "gauge"
+    help: str
+    samples: list[tuple[dict[str, str], float]] = field(default_factory=list)
+
+    def add(self, value: float, **labels: str) -> Metric:
+        self.samples.append((labels, value))
+        return self
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _number(value: float) -> str:
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()
+                                  and abs(value) < 1e15):
+        return str(int(value))
+    return repr(float(value))
+
+
+def render(metrics: list[Metric]) -> str:
+    """The families in Prometheus text format (``# HELP``, ``# TYPE``, one line per sample)."""
+    lines: list[str] = []
+    for m in metrics:
+        lines.append(f"# HELP {m.name} {m.help}")
+        lines.append(f"# TYPE {m.name} {m.type}")
+        for labels, value in m.samples:
+            if labels:
+                inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+                lines.append(f"{m.name}{{{inner}}} {_number(value)}")
+            else:
+                lines.append(f"{m.name} {_number(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def process_rss_bytes() -> int:
+    """Resident set size of this process (``/proc/self/statm``; peak RSS where that is missing)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def collect(agent: Agent) -> list[Metric]:
+    """The agent's counters as metric families (see the module docstring for the names)."""
+    c = agent.counters
+    src_events = Metric("secengine_source_events_total", "counter", "Events a source produced.")
+    src_dropped = Metric("secengine_source_dropped_total", "counter",
+                         "Events a source dropped (engine queue full, kernel buffer full).")
+    src_rejected = Metric("secengine_source_rejected_total", "counter",
+                          "Malformed input a source refused.")
+    for src in agent.sources:
+        name = _source_label(src)
+        stats = src.stats
+        src_events.add(getattr(stats, "events", 0), source=name)
+        src_dropped.add(getattr(stats, "dropped", 0), source=name)
+        src_rejected.add(getattr(stats, "rejected", 0), source=name)
+    evaluated = Metric("secengine_events_total", "counter", "Events evaluated by the engine.")
+    for name, n in sorted(c.events.items()):
+        evaluated.add(n, source=name)
+    alerts = Metric("secengine_alerts_total", "counter", "Alerts sent to the outputs.")
+    for (rule, priority, source), n in sorted(c.alerts.items()):
+        alerts.add(n, rule=rule, priority=priority, source=source)
+    limited = Metric("secengine_alerts_rate_limited_total", "counter",
+                     "Alerts not sent because of outputs.rate.")
+    for source, n in sorted(c.rate_limited.items()):
+        limited.add(n, source=source)
+    drop_alerts = Metric("secengine_drop_alerts_total", "counter",
+                         "Internal event-drop alerts emitted.")
+    for source, n in sorted(c.drop_alerts.items()):
+        drop_alerts.add(n, source=source)
+    sink_families = {
+        "delivered": Metric("secengine_sink_delivered_total", "counter", "Alerts delivered."),
+        "dropped": Metric("secengine_sink_dropped_total", "counter",
+                          "Alerts dropped by an output (queue full or shutdown)."),
+        "failed": Metric("secengine_sink_failed_total", "counter",
+                         "Alerts whose delivery failed for good."),
+        "retries": Metric("secengine_sink_retries_total", "counter",
+                          "Delivery retries and program restarts."),
+    }
+    depth = Metric("secengine_sink_queue_depth", "gauge", "Alerts waiting in an output's queue.")
+    capacity = Metric("secengine_sink_queue_capacity", "gauge", "Bound of an output's queue.")
+    for sink in agent.sinks:
+        for attr, family in sink_families.items():
+            family.add(getattr(sink.stats, attr), sink=sink.label)
+        depth.add(sink.depth(), sink=sink.label)
+        capacity.add(sink.queue_capacity, sink=sink.label)
+    queue = agent.event_queue
+    reloads = Metric("secengine_rules_reloads_total", "counter", "Rules reloads.")
+    reloads.add(c.reloads_ok, result="ok").add(c.reloads_failed, result="failed")
+    cpu = os.times()
+    return [
+        src_events, src_dropped, src_rejected, evaluated, alerts, limited, drop_alerts,
+        *sink_families.values(), depth, capacity,
+        Metric("secengine_event_queue_depth", "gauge",
+               "Event batches waiting for the engine.").add(queue.depth()),
+        Metric("secengine_event_queue_capacity", "gauge",
+               "Bound of the engine's event queue.").add(queue.capacity),
+        Metric("secengine_rules_loaded", "gauge", "Rules the engine evaluates.").add(
+            c.rules_loaded),
+        Metric("secengine_rules_load_seconds", "gauge",
+               "Duration of the last successful rules load.").add(c.rules_load_seconds),
+        reloads,
+        Metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.").add(
+            process_rss_bytes()),
+        Metric("process_cpu_seconds_total", "counter", "User and system CPU time in seconds.").add(
+            cpu.user + cpu.system),
+        Metric("process_start_time_seconds", "gauge",
+               "Start time of the agent since the Unix epoch in seconds.").add(c.started_at),
+    ]
+
+
+def _source_label(src: Any) -> str:
+    return str(getattr(src, "label", None) or getattr(src, "name", type(src).__name__))
+
+
+class MetricsServer:
+    """Serves ``healthz_path`` and ``metrics_path`` for ``agent`` on its own thread."""
+
+    def __init__(self, agent: Agent, host: str = "0.0.0.0", port: int = 8765, *,
+                 healthz_path: str = "/healthz", metrics_path: str | None = "/metrics",
+                 ssl_certificate: str | None = None) -> None:
+        self.agent = agent
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                if path == healthz_path:
+                    healthy = server.agent.healthy
+                    body = json.dumps({"status": "ok" if healthy else "unhealthy"}).encode()
+                    self._answer(200 if healthy else 503, "application/json", body)
+                elif metrics_path is not None and path == metrics_path:
+                    try:
+                        text = render(collect(server.agent))
+                    except Exception:  # noqa: BLE001 - a scrape must not kill the server
+                        _log.exception("collecting metrics failed")
+                        self._answer(500, "text/plain", b"collecting metrics failed\n")
+                        return
+                    self._answer(200, CONTENT_TYPE, text.encode("utf-8"))
+                else:
+                    self._answer(404, "text/plain", b"not found\n")
+
+            def _answer(self, status: int, ctype: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                _log.debug("%s " + format, self.address_string(), *args)
+
+        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        self._httpd.daemon_threads = True
+        if ssl_certificate:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(ssl_certificate)
+            self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The (host, port) actually listened on (useful with port 0)."""
+        host, port = self._httpd.server_address[:2]
+        return str(host), int(port)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        name="secengine-metrics", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(2.0)
+        self._httpd.server_close()
