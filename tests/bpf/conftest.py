@@ -76,11 +76,30 @@ def collect(src: Any, action: Callable[[], Any], keys: Iterable[str],
                 snap[k] = ev.fields[k]
             snaps.append(snap)
 
-    action()
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run_action() -> None:
+        try:
+            action()
+        except BaseException as e:  # re-raised below
+            errors.append(e)
+
+    # the action runs while events are read, as they would be live (a container's
+    # metadata can only be looked up while the container exists)
+    worker = threading.Thread(target=run_action)
+    worker.start()
+    while worker.is_alive():
+        src.read_batch(on_event)
+        src.wait_if_idle(0.01)
+    worker.join()
     end = time.monotonic() + settle
     while time.monotonic() < end:
         src.read_batch(on_event)
         src.wait_if_idle(0.01)
+    if errors:
+        raise errors[0]
     return snaps, alerts
 
 
@@ -106,3 +125,19 @@ class Live:
 @pytest.fixture(scope="session")
 def live() -> Live:
     return Live()
+
+
+@pytest.fixture(scope="session")
+def podman(source: Any) -> Any:
+    """The test image and a podman API socket, wired into the source's container resolver."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import podman as pm
+
+    pm.build_image()
+    api = pm.Api()
+    resolver = source.tracker.containers
+    saved = resolver.sockets
+    resolver.sockets = (pm.API_SOCKET,)
+    yield pm
+    resolver.sockets = saved
+    api.close()

@@ -10,8 +10,9 @@ hex digits.
 Name, image, privileged flag, mounts and Kubernetes labels come from a
 Docker-compatible API (``GET /containers/<id>/json``) on the first socket that
 answers: docker's, podman's (root or rootless ``podman system service``).
-Lookups are cached (LRU), failures are counted and remembered for a short
-time so that a missing runtime costs one attempt per container per minute.
+Lookups run on a worker thread (evaluation never waits for a runtime), are
+cached (LRU), and failures are counted and retried: quickly at first (a
+runtime may be busy starting the container), then once a minute.
 CRI (containerd's gRPC API) needs gRPC, which secengine does not depend
 on; containers it runs get their id (and pod labels are unavailable).
 """
@@ -20,8 +21,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import queue
 import re
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Final, Sequence
@@ -98,41 +101,98 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
 
 
 class ContainerResolver:
-    """Container metadata by id, cached; failed lookups counted."""
+    """Container metadata by id: cached, resolved in the background, failures counted.
+
+    :meth:`get` never blocks: it returns the cached :class:`ContainerInfo`
+    (``resolved`` False until the runtime answered) and, the first time an id
+    is seen, queues a lookup for a worker thread. A runtime that is busy
+    starting the container (podman holds the container's lock until the
+    entrypoint runs) is asked again after ``retry_first`` seconds, up to
+    ``attempts`` times, then every ``retry_after`` seconds.
+    """
 
     def __init__(self, sockets: Sequence[str] = DEFAULT_SOCKETS, *, max_entries: int = 4096,
-                 timeout: float = 0.5, retry_after: float = 60.0) -> None:
+                 timeout: float = 2.0, retry_first: float = 0.2, attempts: int = 20,
+                 retry_after: float = 60.0) -> None:
         self.sockets = tuple(sockets)
         self.timeout = timeout
+        self.retry_first = retry_first
+        self.attempts = attempts
         self.retry_after = retry_after
         self._cache: LRUCache[str, ContainerInfo] = LRUCache(maxsize=max_entries)
-        self._failed_at: LRUCache[str, float] = LRUCache(maxsize=max_entries)
+        self._tries: LRUCache[str, tuple[int, float]] = LRUCache(maxsize=max_entries)
+        self._queue: "queue.Queue[str]" = queue.Queue(maxsize=max_entries)
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+        self._worker: threading.Thread | None = None
         self.lookups = 0
         self.lookups_failed = 0
+        self.lookups_dropped = 0
 
     def __len__(self) -> int:
         return len(self._cache)
 
     def get(self, full_id: str) -> ContainerInfo:
-        """The container's info; resolved through the API on first use (unresolved on failure)."""
+        """The container's info now (maybe not yet resolved); schedules a lookup if due."""
         info = self._cache.get(full_id)
-        if info is not None and (info.resolved or not self._should_retry(full_id)):
-            return info
         if info is None:
             info = ContainerInfo(id=full_id[:12], full_id=full_id)
             self._cache[full_id] = info
-        self.lookups += 1
-        data, kind = self._inspect(full_id)
-        if data is None:
-            self.lookups_failed += 1
-            self._failed_at[full_id] = time.monotonic()
-            return info
-        _fill(info, data, kind)
+        if not info.resolved and full_id not in self._pending and self._due(full_id):
+            self._schedule(full_id)
         return info
 
-    def _should_retry(self, full_id: str) -> bool:
-        at = self._failed_at.get(full_id)
-        return at is None or time.monotonic() - at >= self.retry_after
+    def resolve_now(self, full_id: str) -> ContainerInfo:
+        """Look the container up synchronously (tools and tests)."""
+        info = self._cache.get(full_id) or ContainerInfo(id=full_id[:12], full_id=full_id)
+        self._cache[full_id] = info
+        self._lookup(info)
+        return info
+
+    def _due(self, full_id: str) -> bool:
+        tries = self._tries.get(full_id)
+        if tries is None:
+            return True
+        n, at = tries
+        wait = self.retry_first if n < self.attempts else self.retry_after
+        return time.monotonic() - at >= wait
+
+    def _schedule(self, full_id: str) -> None:
+        with self._lock:
+            if full_id in self._pending:
+                return
+            try:
+                self._queue.put_nowait(full_id)
+            except queue.Full:
+                self.lookups_dropped += 1
+                return
+            self._pending.add(full_id)
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._work, name="secengine-containers",
+                                                daemon=True)
+                self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                full_id = self._queue.get(timeout=5.0)
+            except queue.Empty:
+                return
+            info = self._cache.get(full_id)
+            if info is not None:
+                self._lookup(info)
+            with self._lock:
+                self._pending.discard(full_id)
+
+    def _lookup(self, info: ContainerInfo) -> None:
+        self.lookups += 1
+        data, kind = self._inspect(info.full_id)
+        if data is None:
+            self.lookups_failed += 1
+            n, _ = self._tries.get(info.full_id, (0, 0.0))
+            self._tries[info.full_id] = (n + 1, time.monotonic())
+            return
+        _fill(info, data, kind)
 
     def _inspect(self, full_id: str) -> tuple[dict[str, Any] | None, str]:
         for path in self.sockets:
