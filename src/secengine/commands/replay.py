@@ -49,7 +49,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("-r", "--rules", action="append", metavar="RULES", default=None,
                    help="rules file or directory (repeatable; default: the shipped rules)")
     p.add_argument("--source", default="syscall",
-                   help="event source of input lines that do not name one (default: syscall)")
+                   help="event source of input lines that do not name one (default: syscall); "
+                        "with k8s_audit, Kubernetes audit logs are read too (JSON lines of "
+                        "Event/EventList, EventList documents, directories, gzip)")
     p.add_argument("--json", action="store_true", help="print alerts as Falco's alert JSON")
     p.add_argument("--min-priority", default="debug", type=_priority, metavar="PRIORITY",
                    help="load only rules at least this severe (default: debug)")
@@ -181,8 +183,9 @@ def run(args: argparse.Namespace) -> int:
     from secengine.sources.replay import STDIN, ReplaySource
 
     err = sys.stderr
+    audit = args.source == "k8s_audit"  # audit log files and directories are accepted too
     for name in args.inputs:
-        if name != STDIN and not os.path.isfile(name):
+        if name != STDIN and not (os.path.isfile(name) or (audit and os.path.isdir(name))):
             err.write(f"secengine replay: cannot read input {name!r}: no such file\n")
             return 2
     try:
@@ -214,7 +217,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         write = _alert_writer(formatter, args.json, out=sys.stdout.buffer)
     diags = _Diagnostics(err, progress.console if progress is not None else None)
-    source = ReplaySource(args.inputs, default_source=args.source, on_error=diags.rejected)
+    source: Any = None
+    if audit:
+        from secengine.sources.k8s_audit import audit_replay_source
+
+        source = audit_replay_source(args.inputs, on_error=diags.rejected)
+    if source is None:
+        source = ReplaySource(args.inputs, default_source=args.source, on_error=diags.rejected)
     started = time.perf_counter()
     process_batch = engine.process_batch
     if progress is None:
@@ -239,6 +248,9 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     for line in summary_lines(engine, source.stats, time.perf_counter() - started):
         diags.print(line)
+    if audit and source.stats.events == 0 and source.stats.rejected:
+        diags.print("secengine replay: no audit event could be read")
+        return 2
     return 0
 
 

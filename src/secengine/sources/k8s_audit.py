@@ -50,7 +50,9 @@ __all__ = [
     "AuditPayloadError",
     "K8sAuditFileSource",
     "audit_events",
+    "audit_replay_source",
     "decode_payload",
+    "is_field_map_file",
     "make_event",
     "parse_timestamp",
 ]
@@ -287,6 +289,55 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
         else:
             out.append(path)
     return out
+
+
+def _first_line(path: str) -> bytes:
+    """The start of the first non-blank line of a file (gunzipped), at most 64 KiB."""
+    try:
+        with open(path, "rb") as raw:
+            stream: IO[bytes] = raw
+            if raw.peek(2)[:2] == _GZIP_MAGIC:
+                stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+            for line in iter(lambda: stream.readline(1 << 16), b""):
+                if line.strip():
+                    return line
+    except (OSError, EOFError):
+        pass
+    return b""
+
+
+def _stdin_first_line() -> bytes:
+    """The first non-blank line of stdin as far as it is buffered, without consuming it."""
+    stdin = sys.stdin.buffer
+    head = stdin.peek(1 << 16) if isinstance(stdin, io.BufferedReader) else b""
+    if head[:2] == _GZIP_MAGIC:
+        return b""
+    return next((ln for ln in head.split(b"\n") if ln.strip()), b"")
+
+
+def is_field_map_file(path: str) -> bool:
+    """Whether a file (``-``: stdin) holds field-map events (``{"time":..., "fields":{...}}``).
+
+    Audit events never have a top-level ``fields`` key; field-map events
+    always do. Used by ``secengine replay --source k8s_audit`` to accept both.
+    """
+    try:
+        first = orjson.loads(_stdin_first_line() if path == "-" else _first_line(path))
+    except orjson.JSONDecodeError:
+        return False
+    return type(first) is dict and "fields" in first and "time" in first
+
+
+def audit_replay_source(inputs: Sequence[str], *, on_error: ErrorHandler | None = None
+                        ) -> K8sAuditFileSource | None:
+    """The audit-file reader for ``secengine replay --source k8s_audit``, or None.
+
+    None when an input is a field-map file (the generic replay format, whose
+    unlabelled events then get the ``k8s_audit`` source).
+    """
+    if any(is_field_map_file(p) for p in expand_inputs(inputs)):
+        return None
+    return K8sAuditFileSource(inputs, on_error=on_error)
 
 
 class K8sAuditFileSource(BatchSource):
