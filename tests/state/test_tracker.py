@@ -1,0 +1,144 @@
+"""Records (as the probe writes them) applied to the state, then read as fields."""
+
+from __future__ import annotations
+
+import os
+import struct
+
+from secengine.bpf import layout as L
+from secengine.state.containers import ContainerResolver
+from secengine.state.decode import Rec
+from secengine.state.extract import SyscallFieldValues
+from secengine.state.tracker import StateTracker, resolve_path
+
+CID = "4e683bec47a045be8aa19068abb5f51c90fa87929f3dad2e6cba62e4c46ef44a"
+
+
+def blob(b: bytes | str) -> bytes:
+    if isinstance(b, str):
+        b = b.encode()
+    return struct.pack("<H", len(b)) + b
+
+
+def hdr(evt: int, nr: int, tid: int, pid: int, res: int = 0, args=(0,) * 6) -> bytes:
+    return L.HDR.pack(1000, tid, pid, nr, evt, 0, 0, res, *args)
+
+
+def proc(ptid: int, *, flags: int = 0, uid: int = 0, caps: int = 0) -> bytes:
+    return L.PROC.pack(ptid, 1, 1, 1, 0, 0, 0, flags, 77, 1, 2, 500, 0, 1024,
+                       uid, uid, uid, uid, uid, uid, 0xFFFFFFFF, 0, 0, caps, caps)
+
+
+def exec_rec(pid: int, ptid: int, argv: list[str], *, cwd: str = "/", cgroup: str = "/",
+             exepath: str | None = None, flags: int = 0, filename: str | None = None) -> bytes:
+    exe = exepath or argv[0]
+    return (hdr(L.EVT_EXEC, 59, pid, pid) + proc(ptid, flags=flags, caps=1 << 16)
+            + blob(filename or argv[0]) + blob("\0".join(argv) + "\0") + blob(exe) + blob(cwd)
+            + blob(os.path.basename(exe)[:15]) + blob(cgroup))
+
+
+def file_sec(mode: int = 0o100644, family: int = 0, lport: int = 0, rport: int = 0,
+             laddr: bytes = b"", raddr: bytes = b"", stype: int = 1, proto: int = 6) -> bytes:
+    return L.FILE.pack(mode, 0, 42, 0, family, stype, proto, lport, rport, 0,
+                       laddr.ljust(16, b"\0"), raddr.ljust(16, b"\0")) + blob("")
+
+
+def fields(tracker: StateTracker, data: bytes) -> SyscallFieldValues:
+    rec = Rec(data, 0)
+    p, fdnum, fd, changed = tracker.apply(rec)
+    return SyscallFieldValues(rec, p, fdnum, fd, changed, tracker)
+
+
+def _tracker() -> StateTracker:
+    return StateTracker(boot_ns=0, containers=ContainerResolver([]))
+
+
+def test_exec_then_fork_then_exec_builds_the_tree() -> None:
+    t = _tracker()
+    f = fields(t, exec_rec(100, 1, ["/bin/bash", "-l"], cwd="/root", exepath="/usr/bin/bash"))
+    assert f["proc.name"] == "bash" and f["proc.cmdline"] == "bash -l"
+    assert f["proc.exepath"] == "/usr/bin/bash" and f["proc.cwd"] == "/root"
+    assert f["thread.cap_effective"] == "CAP_SYS_MODULE"
+    assert f["user.loginuid"] == -1
+    clone = hdr(L.EVT_CLONE, 56, 101, 101, args=(0, 100, 0, 0, 0, 0)) + proc(100) + blob("bash")
+    fields(t, clone)
+    f = fields(t, exec_rec(101, 100, ["grep", "BEGIN PRIVATE", "x"], exepath="/usr/bin/grep"))
+    assert f["evt.type"] == "execve"
+    assert f["proc.pname"] == "bash" and f["proc.aname[1]"] == "bash"
+    assert f["proc.aname"][0] == "bash"  # then the real pid 1, read from /proc
+    assert f["proc.args"] == "BEGIN PRIVATE x"
+    assert f["proc.pcmdline"] == "bash -l"
+    assert f["proc.cwd"] == "/root"  # inherited through the fork
+
+
+def test_openat_relative_to_dirfd_and_cwd() -> None:
+    t = _tracker()
+    fields(t, exec_rec(200, 1, ["cat"], cwd="/home/u"))
+    openat = 257
+    d = fields(t, hdr(1, openat, 200, 200, res=3, args=(-100 & 0xFFFFFFFF, 0, 0o200000, 0, 0, 0))
+               + blob("/etc") + file_sec(mode=0o40755))
+    assert d["fd.typechar"] == "d" and d["fd.name"] == "/etc"
+    f = fields(t, hdr(1, openat, 200, 200, res=4, args=(3, 0, os.O_RDONLY, 0, 0, 0))
+               + blob("../etc/shadow") + file_sec())
+    assert f["fd.name"] == "/etc/shadow" and f["fd.nameraw"] == "../etc/shadow"
+    assert f["fd.directory"] == "/etc" and f["fd.filename"] == "shadow"
+    assert f["evt.is_open_read"] is True and f["evt.arg.flags"] == "O_RDONLY"
+    assert f["evt.arg.fd"] == "4(<f>/etc/shadow)"
+    g = fields(t, hdr(1, openat, 200, 200, res=-2, args=(-100 & 0xFFFFFFFF, 0, 0, 0, 0, 0))
+               + blob("notes.txt") + file_sec(mode=0))
+    assert g["fd.name"] == "/home/u/notes.txt" and g["fd.num"] == -1
+    assert g["evt.res"] == "ENOENT" and g["evt.failed"] is True
+    c = fields(t, hdr(1, 3, 200, 200, res=0, args=(4, 0, 0, 0, 0, 0)))
+    assert c["fd.name"] == "/etc/shadow"  # the closed fd is still named on its close event
+    assert t.procs.get(200).fds.get(4) is None
+
+
+def test_dup2_of_a_socket_and_container_id() -> None:
+    t = _tracker()
+    fields(t, exec_rec(300, 1, ["sh"], cgroup=f"/libpod_parent/libpod-{CID}"))
+    connect = hdr(1, 42, 300, 300, res=0, args=(5, 0, 16, 0, 0, 0)) + blob(
+        struct.pack(">HH4s", 2, 4444, bytes([10, 0, 0, 9]))[::1]) + file_sec(
+        mode=0o140777, family=2, lport=5555, rport=4444, laddr=bytes([10, 0, 0, 5]),
+        raddr=bytes([10, 0, 0, 9]))
+    c = fields(t, connect)
+    assert c["fd.name"] == "10.0.0.5:5555->10.0.0.9:4444" and c["fd.connected"] is True
+    assert c["fd.sip"] == "10.0.0.9" and c["fd.sport"] == 4444 and c["fd.l4proto"] == "tcp"
+    d = fields(t, hdr(1, 33, 300, 300, res=0, args=(5, 0, 0, 0, 0, 0)) + file_sec(
+        mode=0o140777, family=2, lport=5555, rport=4444))
+    assert d["evt.rawres"] == 0 and d["fd.type"] == "ipv4"
+    assert d["container.id"] == CID[:12] and d["container.full_id"] == CID
+    assert t.procs.get(300).fds.get(0).name == "10.0.0.5:5555->10.0.0.9:4444"
+
+
+def test_ptrace_symlink_and_setuid_params() -> None:
+    t = _tracker()
+    fields(t, exec_rec(400, 1, ["x"]))
+    p = fields(t, hdr(1, 101, 400, 400, res=0, args=(16, 401, 0, 0, 0, 0)))
+    assert p["evt.arg.request"] == "PTRACE_ATTACH" and p["evt.arg.pid"] == "401"
+    s = fields(t, hdr(1, 266, 400, 400, res=0, args=(0, -100 & 0xFFFFFFFF, 0, 0, 0, 0))
+               + blob("/etc/shadow") + blob("/tmp/x"))
+    assert s["evt.type"] == "symlinkat"
+    assert s["evt.arg.target"] == "/etc/shadow" and s["evt.arg.linkpath"] == "/tmp/x"
+    creds = L.CREDS.pack(65534, 65534, 65534, 65534, 65534, 65534, 1000, 0, 0, 0, 0)
+    u = fields(t, hdr(1, 105, 400, 400, res=0, args=(65534, 0, 0, 0, 0, 0)) + creds)
+    assert u["user.uid"] == 65534 and u["user.loginuid"] == 1000
+
+
+def test_memfd_exec_and_exit() -> None:
+    t = _tracker()
+    fields(t, exec_rec(500, 1, ["python3"]))
+    f = fields(t, exec_rec(500, 1, ["fileless"], exepath="memfd:payload",
+                           flags=L.EXE_FROM_MEMFD, filename="/dev/fd/3"))
+    assert f["evt.type"] == "execveat"
+    assert f["proc.is_exe_from_memfd"] is True
+    assert f["evt.arg.flags"] == "EXE_FROM_MEMFD"
+    fields(t, hdr(L.EVT_EXIT, 0, 500, 500, args=(0, 1, 0, 0, 0, 0)))
+    assert t.procs.peek(500) is not None  # kept until the batch is over
+    t.flush_exited()
+    assert t.procs.peek(500) is None
+
+
+def test_resolve_path() -> None:
+    assert resolve_path("a/../b", "/x/y") == "/x/y/b"
+    assert resolve_path("/etc/../etc/./passwd", "/") == "/etc/passwd"
+    assert resolve_path("", "/tmp") == "/tmp"
