@@ -62,13 +62,14 @@ def test_exec_then_fork_then_exec_builds_the_tree() -> None:
     assert f["user.loginuid"] == -1
     clone = hdr(L.EVT_CLONE, 56, 101, 101, args=(0, 100, 0, 0, 0, 0)) + proc(100) + blob("bash")
     fields(t, clone)
-    f = fields(t, exec_rec(101, 100, ["grep", "BEGIN PRIVATE", "x"], exepath="/usr/bin/grep"))
+    assert t.procs.get(101).cwd == "/root"  # inherited through the fork
+    f = fields(t, exec_rec(101, 100, ["grep", "BEGIN PRIVATE", "x"], exepath="/usr/bin/grep",
+                           cwd="/root"))
     assert f["evt.type"] == "execve"
     assert f["proc.pname"] == "bash" and f["proc.aname[1]"] == "bash"
     assert f["proc.aname"][0] == "bash"  # then the real pid 1, read from /proc
     assert f["proc.args"] == "BEGIN PRIVATE x"
     assert f["proc.pcmdline"] == "bash -l"
-    assert f["proc.cwd"] == "/root"  # inherited through the fork
 
 
 def test_openat_relative_to_dirfd_and_cwd() -> None:
