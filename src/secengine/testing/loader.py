@@ -34,10 +34,10 @@ from secengine.testing.yamlsource import Path_, line_of, load_yaml
 
 __all__ = [
     "TEST_FILE_SUFFIX",
+    "CaseEvent",
     "FileEvents",
     "LoadedCase",
     "LoadedTestFile",
-    "TestEvent",
     "discover",
     "display_path",
     "load_test_file",
@@ -48,7 +48,7 @@ TEST_FILE_SUFFIX = ".ruletest.yaml"
 
 
 @dataclass(frozen=True, slots=True)
-class TestEvent:
+class CaseEvent:
     """An inline event after its template was applied; ``time`` None = assigned when run."""
 
     source: str
@@ -72,7 +72,7 @@ class LoadedCase:
     index: int
     name: str
     line: int
-    events: tuple[TestEvent | FileEvents, ...]
+    events: tuple[CaseEvent | FileEvents, ...]
     expect: tuple[RuleExpectation, ...]
     no_alerts: bool
     #: ``file:line`` of the case, for reports.
@@ -91,10 +91,11 @@ class LoadedTestFile:
 
 def display_path(path: Path) -> str:
     """``path`` relative to the working directory if it is below it, else absolute."""
+    resolved = path.resolve()
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(resolved.relative_to(Path.cwd().resolve()))
     except ValueError:
-        return str(path)
+        return str(resolved)
 
 
 def discover(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -158,6 +159,11 @@ def _split_line(message: str) -> tuple[int | None, str]:
 def _validation_error(e: ValidationError, lines: dict[Path_, int], label: str) -> RuleTestError:
     """The first pydantic error as ``file:line: at <path>: <message>`` (and a count of the rest)."""
     errors = e.errors(include_url=False)
+    # A container whose item failed also reports itself (a tuple left too short):
+    # keep only the most specific errors.
+    locs = [tuple(err["loc"]) for err in errors]
+    errors = [err for err, loc in zip(errors, locs)
+              if not any(len(other) > len(loc) and other[:len(loc)] == loc for other in locs)]
     first = errors[0]
     loc = tuple(first["loc"])
     where = ".".join(str(p) for p in loc if p not in ("inline", "file"))
@@ -165,6 +171,9 @@ def _validation_error(e: ValidationError, lines: dict[Path_, int], label: str) -
     msg = msg.removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
+    # YAML words for pydantic's Python ones
+    msg = msg.replace("valid tuple", "list").replace("Tuple should", "List should") \
+        .replace("valid dictionary", "mapping")
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" \
         if len(errors) > 1 else ""
     text = f"{where}: {msg}{more}" if where else f"{msg}{more}"
@@ -242,7 +251,7 @@ class _Resolver:
         return f"no template named {name!r} (templates: {known})"
 
     def _event(self, case: int, index: int, spec: InlineEvent | EventFile
-               ) -> TestEvent | FileEvents:
+               ) -> CaseEvent | FileEvents:
         at: Path_ = ("cases", case, "events", index)
         if isinstance(spec, EventFile):
             path = self.base / spec.file
@@ -263,7 +272,7 @@ class _Resolver:
             key, problem = problems[0]
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise self.error(problem + more, at + ("fields", key))
-        return TestEvent(source, spec.time, fields, self.origin(at))
+        return CaseEvent(source, spec.time, fields, self.origin(at))
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

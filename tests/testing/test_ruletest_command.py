@@ -1,0 +1,91 @@
+"""``secengine test``: exit status, pytest-like output, coverage, JUnit XML, and the shipped rules."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import WriteSuite
+
+from secengine.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PASSING = """\
+rules_files: [rules.yaml]
+cases:
+  - name: fires
+    events: [{fields: {evt.type: execve, proc.name: bash}}]
+    expect: [{rule: Shell}]
+  - name: does not fire
+    events: [{fields: {evt.type: execve, proc.name: bash, proc.pname: sshd}}]
+    expect: [{rule: Shell, count: 0}]
+"""
+
+
+def test_passing_run(write_suite: WriteSuite, tmp_path: Path,
+                     capsys: pytest.CaptureFixture[str]) -> None:
+    write_suite(PASSING)
+    assert main(["test", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("t.ruletest.yaml ..")
+    assert "2 passed in " in out[-1]
+
+
+def test_failing_run_exits_1_and_explains(write_suite: WriteSuite, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    write_suite(PASSING.replace("proc.pname: sshd}", "proc.pname: nginx}"))
+    assert main(["test", str(tmp_path), "-v"]) == 1
+    out = capsys.readouterr().out
+    assert "::does not fire FAILED" in out
+    assert "rule 'Shell' fired once, expected 0 times" in out
+    assert "the condition holds because:" in out
+    assert "1 failed, 1 passed in " in out
+
+
+def test_coverage_and_require_coverage(write_suite: WriteSuite, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    write_suite(PASSING)
+    assert main(["test", str(tmp_path), "--coverage"]) == 0
+    out = capsys.readouterr().out
+    assert "  Any exec: no positive and no negative case" in out
+    junit = tmp_path / "report.xml"
+    assert main(["test", str(tmp_path), "--require-coverage", "--junit-xml", str(junit)]) == 1
+    out = capsys.readouterr().out
+    assert "UNCOVERED " in out and "rule 'Shadow open' has no positive and no negative case" in out
+    root = ET.parse(junit).getroot()
+    assert root.get("failures") == "2"  # the two uncovered rules
+    assert root.findall("testsuite")[-1].get("name") == "rule coverage"
+
+
+def test_keyword(write_suite: WriteSuite, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_suite(PASSING)
+    assert main(["test", str(tmp_path), "-k", "NOT FIRE"]) == 0
+    assert "1 passed" in capsys.readouterr().out
+
+
+def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", str(tmp_path / "missing")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+    assert main(["test", str(tmp_path)]) == 2
+    assert "no *.ruletest.yaml files under" in capsys.readouterr().err
+
+
+def test_a_file_that_does_not_load_is_an_error(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "x.ruletest.yaml").write_text("rules_files: [r.yaml]\ncases: nope\n")
+    assert main(["test", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "x.ruletest.yaml E" in out
+    assert "x.ruletest.yaml:2: cases: Input should be a list" in out
+    assert "0 passed, 1 error in" in out
+
+
+def test_shipped_rules_are_fully_tested(capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``secengine test rules/ --require-coverage`` passes: every shipped rule has both cases."""
+    monkeypatch.chdir(ROOT)
+    assert main(["test", "rules/", "--require-coverage"]) == 0, capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "rules/secengine_rules.yaml: 15 rules, 15 with positive and negative cases" in out
