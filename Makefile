@@ -24,6 +24,7 @@ test: system-deps $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine_bench.py
+	$(BIN)/python bench/k8s_audit_bench.py
 
 system-deps:
 ifneq ($(strip $(APT_PACKAGES)),)
