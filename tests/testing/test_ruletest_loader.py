@@ -96,7 +96,7 @@ def test_event_files_are_resolved_relative_to_the_test_file(write_suite: WriteSu
     (path.parent / "rules.yaml").write_text("[]\n")
     ev = load_test_file(path).cases[0].events[0]
     assert isinstance(ev, FileEvents)
-    assert ev.path == path.parent / "ev" / "x.jsonl" and ev.format == "fieldmap"
+    assert ev.path == path.parent / "ev" / "x.jsonl" and ev.format is None
 
 
 @pytest.mark.parametrize(("replace", "with_", "line", "message"), [

@@ -2,15 +2,13 @@
 
 The cases themselves run as pytest items (the plugin collects
 ``tests/upstream/*.ruletest.yaml``); this module checks the pack as a whole:
-its coverage of ``../shared/rules-upstream/falco_rules.yaml``, and that
-``secengine test`` runs all of it in under five seconds.
+that it passes and covers every rule of
+``../shared/rules-upstream/falco_rules.yaml``. How long it takes is measured
+by ``bench/ruletest_bench.py`` (tests do not assert timings).
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from secengine.ruleset import load_rules
@@ -34,11 +32,3 @@ def test_every_stable_rule_has_a_positive_and_a_negative_case() -> None:
     missing = [n for n in names if not coverage[n].complete]
     assert not missing, missing
 
-
-def test_the_whole_pack_runs_in_under_five_seconds() -> None:
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "secengine.cli", "test", str(PACK)],
-                          check=False, capture_output=True, text=True, timeout=60)
-    seconds = time.perf_counter() - started
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert seconds < 5.0, f"secengine test {PACK} took {seconds:.2f}s"

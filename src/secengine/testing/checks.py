@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from secengine.events import FieldValues
 from secengine.lang.interpreter import evaluate
 from secengine.testing.explain import explain, format_value, leaf_lines
 from secengine.testing.model import RuleExpectation
@@ -123,7 +122,7 @@ class _Checker:
                      f"(the events are {', '.join(sources)})")]
         types = rule.evttypes
         relevant = [i for i in same_source if types is None
-                    or self.events[i].fields.get("evt.type") in types]
+                    or self.events[i].values().get("evt.type") in types]
         chosen = relevant or same_source
         lines: list[str] = []
         if not relevant and types is not None:
@@ -167,20 +166,19 @@ class _Checker:
 
     def _event_lines(self, i: int, depth: int) -> list[str]:
         ev = self.events[i]
-        body = orjson.dumps(ev.fields, default=str).decode()
+        body = orjson.dumps(ev.display(), default=str).decode()
         return [f"{_IND * depth}source={ev.source} fields={body}"]
 
     def _why_false(self, rule: Rule, i: int, depth: int) -> list[str]:
         ind = _IND * depth
-        fields = FieldValues(self.events[i].fields)
-        if evaluate(rule.checked.ir, fields):
+        if evaluate(rule.checked.ir, self.events[i].values()):
             other = [a.rule for a in self.alerts[i]]
             if other and self.ctx.engine.rule_matching == "first":
                 return [(f"{ind}the condition holds, but {other[0]!r} matched this event "
                          "first (rule_matching: first reports one rule per event)")]
             return [(f"{ind}the condition holds, yet the engine reported no alert "
                      "(please report this as a secengine bug)")]
-        leaves = explain(rule.condition, rule.checked.ir, FieldValues(self.events[i].fields), False)
+        leaves = explain(rule.condition, rule.checked.ir, self.events[i].values(), False)
         lines: list[str] = []
         for n, leaf in enumerate(leaves[:MAX_LEAVES]):
             lines.append(ind + ("first failing leaf:" if n == 0 else "also false (another alternative):"))
@@ -189,7 +187,7 @@ class _Checker:
 
     def _why_true(self, rule: Rule, i: int, depth: int) -> list[str]:
         ind = _IND * depth
-        leaves = explain(rule.condition, rule.checked.ir, FieldValues(self.events[i].fields), True)
+        leaves = explain(rule.condition, rule.checked.ir, self.events[i].values(), True)
         if not leaves:
             return []
         lines = [f"{ind}the condition holds because:"]

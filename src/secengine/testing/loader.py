@@ -62,7 +62,7 @@ class FileEvents:
     """A reference to an event file, read when the case runs."""
 
     path: Path
-    format: str
+    format: str | None
     source: str | None
     origin: str
 

@@ -200,13 +200,14 @@ class InlineEvent(_Model):
 class EventFile(_Model):
     """Events read from a file, relative to the test file.
 
-    ``format`` is ``fieldmap`` (the replay format) or the name of another
-    registered event-file format (:mod:`secengine.testing.eventfiles`);
-    ``source`` is the source of events that do not name one.
+    ``format`` is ``fieldmap`` (the replay format), ``k8s_audit`` (audit
+    logs) or another registered event-file format
+    (:mod:`secengine.testing.eventfiles`); left out, it is detected from the
+    file and ``source``. ``source`` is the source of events that do not name one.
     """
 
     file: str
-    format: str = "fieldmap"
+    format: str | None = None
     source: str | None = None
 
 

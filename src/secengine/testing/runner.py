@@ -14,6 +14,7 @@ Results are plain data (:class:`CaseResult`, :class:`FileResult`,
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -62,15 +63,36 @@ TEST_HOSTNAME = "secengine-test"
 
 @dataclass(frozen=True, slots=True)
 class RunEvent:
-    """One event of a case as it is fed to the engine; ``fields`` are never mutated."""
+    """One event of a case as it is fed to the engine.
+
+    ``fields`` is kept pristine: the engine caches derived and missing values
+    in the values it evaluates, so every run (and every explanation) gets a
+    fresh copy from :meth:`values`. Sources whose values are extracted
+    lazily (the k8s audit source keeps the audit object in its
+    ``FieldValues`` subclass) are copied with their own ``__reduce__``.
+    """
 
     source: str
     ts: int
-    fields: dict[str, Any]
+    fields: FieldValues
     origin: str
 
+    def values(self) -> FieldValues:
+        if type(self.fields) is FieldValues:
+            return FieldValues(self.fields)
+        return copy.copy(self.fields)
+
     def to_event(self, num: int) -> Event:
-        return Event(self.source, self.ts, FieldValues(self.fields), num)
+        return Event(self.source, self.ts, self.values(), num)
+
+    def display(self) -> dict[str, Any]:
+        """What reports print: the given field values, and the raw document of
+        sources that extract values from one (``doc``, as the k8s audit source keeps it)."""
+        shown: dict[str, Any] = dict(self.fields)
+        doc = getattr(self.fields, "doc", None)
+        if doc is not None:
+            shown = {"(document)": doc, **shown}
+        return shown
 
 
 @dataclass(slots=True)
@@ -226,7 +248,7 @@ class RuleTestRunner:
                 out.extend(self._file_events(spec))
             else:
                 ts = spec.time if spec.time is not None else BASE_TIME + len(out) * _STEP
-                out.append(RunEvent(spec.source, ts, spec.fields, spec.origin))
+                out.append(RunEvent(spec.source, ts, FieldValues(spec.fields), spec.origin))
         return out
 
     def _file_events(self, spec: FileEvents) -> list[RunEvent]:
@@ -236,8 +258,11 @@ class RuleTestRunner:
             from secengine.testing.eventfiles import read_event_file
 
             label = display_path(spec.path)
-            cached = [RunEvent(ev.source, ev.ts, dict(ev.fields), f"{label}:{line}")
-                      for line, ev in read_event_file(spec.path, spec.format, spec.source)]
+            cached = []
+            for n, (line, ev) in enumerate(
+                    read_event_file(spec.path, spec.format, spec.source), start=1):
+                where = f"{label}:{line}" if line is not None else f"{label} (event {n})"
+                cached.append(RunEvent(ev.source, ev.ts, ev.fields, where))
             self._event_files[key] = cached
         return cached
 
