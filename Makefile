@@ -2,6 +2,7 @@
 #
 #   make run    replay the bundled sample events against the shipped rules
 #   make test   install everything the tests need and run the whole suite
+#   make rules-test   run the rule unit tests (shipped rules and Falco conformance pack)
 #
 # Everything Python goes into .venv (created on first use, refreshed when
 # pyproject.toml changes). System packages the build needs are listed in
@@ -14,7 +15,7 @@ STAMP := $(VENV)/.secengine-installed
 APT_PACKAGES :=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench system-deps clean
+.PHONY: run test rules-test bench system-deps clean
 
 run: $(STAMP)
 	$(BIN)/secengine replay samples/events.jsonl
@@ -22,9 +23,13 @@ run: $(STAMP)
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest
 
+rules-test: $(STAMP)
+	$(BIN)/secengine test rules/ tests/upstream/ --require-coverage
+
 bench: $(STAMP)
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python bench/k8s_audit_bench.py
+	$(BIN)/python bench/ruletest_bench.py
 
 system-deps:
 ifneq ($(strip $(APT_PACKAGES)),)

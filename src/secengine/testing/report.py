@@ -88,7 +88,8 @@ def _totals(run: RunResult, uncovered: int) -> str:
     parts = []
     if failed:
         parts.append(f"{failed} failed")
-    parts.append(f"{passed} passed")
+    if passed or not (failed or errors):
+        parts.append(f"{passed} passed")
     if errors:
         parts.append(f"{errors} error{'s' if errors != 1 else ''}")
     if uncovered:
