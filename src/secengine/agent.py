@@ -322,6 +322,7 @@ class Agent:
         self._buckets: dict[str, TokenBucket] = {}
         self._drop_bucket: TokenBucket | None = None
         self._drop_last: dict[int, tuple[int, int]] = {}
+        self._watch_start: dict[str, Any] = {}
         self.error: BaseException | None = None
 
     # -- properties -------------------------------------------------------------------------
@@ -378,6 +379,8 @@ class Agent:
             if self._started:
                 return
             cfg = self.config
+            # taken before the rules are read, so that a change made meanwhile is seen
+            self._watch_start = self._fingerprint() if cfg.watch_config_files else {}
             if self._engine is None:
                 ruleset, seconds = load_ruleset(cfg)
                 if not ruleset.successful:
@@ -439,8 +442,8 @@ class Agent:
                                   f"{web.listen_port}: {e.strerror or e}") from e
             self._metrics.start()
         if self.config.watch_config_files and self._from_config:
-            self._watch_thread = threading.Thread(target=self._watch, name="secengine-watch",
-                                                  daemon=True)
+            self._watch_thread = threading.Thread(target=self._watch, args=(self._watch_start,),
+                                                  name="secengine-watch", daemon=True)
             self._watch_thread.start()
 
     def _set_engine(self, engine: Engine, load_seconds: float | None = None) -> None:
@@ -615,9 +618,13 @@ class Agent:
             paths.append(self.config.path)
         return sorted(set(paths))
 
-    def _fingerprint(self) -> list[tuple[str, Any]]:
-        out: list[tuple[str, Any]] = []
+    def _fingerprint(self, known: dict[str, Any] | None = None) -> dict[str, Any]:
+        """(mtime, size, inode[, listing]) of every watched path; ``known`` entries are kept."""
+        out: dict[str, Any] = {}
         for path in self._watched_files():
+            if known is not None and path in known:
+                out[path] = known[path]
+                continue
             try:
                 st = os.stat(path)
                 entry: Any = (st.st_mtime_ns, st.st_size, st.st_ino)
@@ -625,18 +632,18 @@ class Agent:
                     entry = (entry, tuple(sorted(os.listdir(path))))
             except OSError:
                 entry = None
-            out.append((path, entry))
+            out[path] = entry
         return out
 
-    def _watch(self) -> None:
-        seen = self._fingerprint()
+    def _watch(self, seen: dict[str, Any]) -> None:
         while not self._stop_requested.wait(self.watch_interval):
             now = self._fingerprint()
             if now != seen:
-                seen = now
                 _log.info("a configuration or rules file changed: reloading the rules")
                 self.reload()
-                seen = self._fingerprint()  # the reload may watch other files now
+                # files the reload now reads start from what was seen before it read them,
+                # so a change made during the reload triggers another one
+                seen = self._fingerprint(known=now)
 
     # -- stopping -----------------------------------------------------------------------------
     def request_stop(self, status: ExitStatus | None = None) -> None:
@@ -682,6 +689,8 @@ class Agent:
                 self._eval_thread.join()
             drain = timeout if timeout is not None else self.config.output_timeout / 1000.0
             deadline = time.monotonic() + drain
+            for sink in self.sinks:
+                sink.begin_stop()
             for sink in self.sinks:
                 if not sink.stop(max(0.0, deadline - time.monotonic())):
                     _log.warning("output %s still blocked at shutdown: discarded its remaining "

@@ -124,7 +124,7 @@ class Sink(abc.ABC):
         self.buffered = buffered
         self.stats = SinkStats()
         self.queue_capacity = queue_capacity
-        self._queue: queue.Queue[Alert] = queue.Queue(maxsize=queue_capacity)
+        self._queue: queue.Queue[Alert | None] = queue.Queue(maxsize=queue_capacity)
         self._logger = logging.getLogger(f"secengine.sinks.{self.name}")
         self._failures = RateLimitedLog(self._logger, failure_log_interval)
         self._thread: threading.Thread | None = None
@@ -189,12 +189,21 @@ class Sink(abc.ABC):
         """Ask the worker to :meth:`reopen` before its next delivery."""
         self._reopen.set()
 
+    def begin_stop(self) -> None:
+        """Refuse new alerts and let the worker finish the queue (:meth:`stop` waits for it)."""
+        if not self._stopping.is_set():
+            self._stopping.set()
+            try:
+                self._queue.put_nowait(None)  # wakes the worker once the queue is done
+            except queue.Full:
+                pass  # the worker sees _stopping when the queue runs empty
+
     def stop(self, timeout: float | None = 5.0) -> bool:
         """Deliver what is queued, flush and close; give up after ``timeout`` seconds.
 
         Returns True when everything queued was delivered (or failed) in time.
         """
-        self._stopping.set()
+        self.begin_stop()
         if self._thread is None:
             return True
         self._thread.join(timeout)
@@ -234,6 +243,8 @@ class Sink(abc.ABC):
                 if self._stopping.is_set():
                     break
                 continue
+            if alert is None:  # begin_stop's wake-up: everything before it is done
+                break
             if self._abandon.is_set():
                 self.stats.add_dropped(1 + self._discard())
                 break
@@ -256,10 +267,10 @@ class Sink(abc.ABC):
         n = 0
         while True:
             try:
-                self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
                 return n
-            n += 1
+            n += item is not None
 
     def _guard(self, what: str, fn: Any) -> None:
         try:
