@@ -12,16 +12,21 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.secengine-installed
-APT_PACKAGES :=
+# clang, libbpf-dev, bpftool: compile the eBPF probe; podman, runc, busybox-static: the
+# live tests' containers (all needed by the tests marked bpf, which CI runs as root)
+APT_PACKAGES := clang libbpf-dev bpftool podman runc busybox-static
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test rules-test bench system-deps clean
+.PHONY: run test rules-test bench system-deps probe clean
 
 run: $(STAMP)
 	$(BIN)/secengine replay samples/events.jsonl
 
-test: system-deps $(STAMP)
+test: system-deps $(STAMP) probe
 	$(BIN)/python -m pytest
+
+probe: $(STAMP)
+	$(BIN)/python -m secengine.bpf.build
 
 rules-test: $(STAMP)
 	$(BIN)/secengine test rules/ tests/upstream/ --require-coverage
@@ -36,7 +41,8 @@ ifneq ($(strip $(APT_PACKAGES)),)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages:" $$missing; \
-		$(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $$missing; \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends $$missing; \
 	fi
 endif
 

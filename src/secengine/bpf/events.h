@@ -67,10 +67,11 @@
 
 /* se_stats indexes (per-CPU counters) */
 #define SE_STAT_EMITTED 0
-#define SE_STAT_DROPPED 1 /* ring buffer full: record lost */
+#define SE_STAT_DROPPED 1 /* record lost: the ring buffer was full (the reader fell behind) */
 #define SE_STAT_TRUNCATED 2
 #define SE_STAT_WAKEUPS 3
-#define SE_STAT_COUNT 4
+#define SE_STAT_BUSY 4 /* reserve failed with room left: ring lock contended (not the reader's fault) */
+#define SE_STAT_COUNT 5
 
 struct se_hdr {
 	__u64 ts;      /* boot-time clock, ns */

@@ -162,7 +162,8 @@ class Probe:
         return RingReader(self.ring_fd, self.ring_bytes)
 
     def stats(self) -> list[int]:
-        """The per-CPU counters summed: emitted, dropped, truncated, wake-ups."""
+        """The per-CPU counters summed: emitted, dropped (ring full), truncated, wake-ups,
+        busy (the ring's lock gave up under contention)."""
         ncpu = self._lib.libbpf_num_possible_cpus()
         out = []
         values = (ctypes.c_uint64 * ncpu)()

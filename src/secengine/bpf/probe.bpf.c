@@ -37,6 +37,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define SE_RB_NO_WAKEUP 1
 #define SE_RB_FORCE_WAKEUP 2
 #define SE_RB_AVAIL_DATA 0
+#define SE_RB_RING_SIZE 1
 
 /* kernels before 6.3 kept capabilities as two u32 */
 struct kernel_cap_struct___old {
@@ -623,10 +624,14 @@ static __always_inline void emit(struct se_aux *aux, __u32 len)
 	barrier_var(len);
 	if (len > SE_DATA_SIZE)
 		return;
-	if (bpf_ringbuf_output(&events, aux->data, len, flags))
-		count(SE_STAT_DROPPED);
-	else
+	if (bpf_ringbuf_output(&events, aux->data, len, flags)) {
+		/* full, or (kernels >= 6.15) the ring's lock gave up under contention */
+		__u64 pending = bpf_ringbuf_query(&events, SE_RB_AVAIL_DATA);
+		__u64 size = bpf_ringbuf_query(&events, SE_RB_RING_SIZE);
+		count(pending + len + 8 > size ? SE_STAT_DROPPED : SE_STAT_BUSY);
+	} else {
 		count(SE_STAT_EMITTED);
+	}
 	if (((struct se_hdr *)aux->data)->flags & SE_F_TRUNCATED)
 		count(SE_STAT_TRUNCATED);
 }

@@ -13,6 +13,16 @@ no libbpf) makes the command fail with its one-sentence reason.
 
 Exit status: 0 after a clean stop (Ctrl-C or SIGTERM), 1 when the rules do
 not load or the source cannot start, 2 for unusable arguments.
+
+With a configuration (``-c FILE`` and/or ``-o key=value``), ``run`` builds a
+:class:`~secengine.agent.Agent` instead: every source under ``sources:``
+(plus the one ``--source`` names, configured by its flags below; the
+syscall source when neither names one), every enabled ``*_output``, the
+metrics endpoint, SIGHUP reload and the drop actions of the file; the
+command's flags override the file's keys. Its exit status is the agent's
+(:class:`~secengine.agent.ExitStatus`: 0 clean stop, 1 rules do not load,
+2 bad configuration or a source/output that cannot start, 3 a source
+failed, 4 ``syscall_event_drops`` asked to exit).
 """
 
 from __future__ import annotations
@@ -91,12 +101,13 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> ar
     )
     p.add_argument("-r", "--rules", action="append", metavar="RULES", default=None,
                    help="rules file or directory (repeatable; default: the shipped rules)")
-    p.add_argument("--source", default="syscall", choices=("syscall", "k8s_audit"),
+    p.add_argument("--source", default=None, choices=("syscall", "k8s_audit"),
                    help="event source (default: syscall)")
-    p.add_argument("--json", action="store_true", help="print alerts as Falco's alert JSON")
-    p.add_argument("--min-priority", default="debug", type=_priority, metavar="PRIORITY",
+    p.add_argument("--json", action="store_true", default=None,
+                   help="print alerts as Falco's alert JSON")
+    p.add_argument("--min-priority", default=None, type=_priority, metavar="PRIORITY",
                    help="load only rules at least this severe (default: debug)")
-    p.add_argument("--rule-matching", choices=("first", "all"), default="first",
+    p.add_argument("--rule-matching", choices=("first", "all"), default=None,
                    help="stop at the first matching rule per event, or report all")
     p.add_argument("--hostname", default=None, help="hostname to put in alerts")
     p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
@@ -105,8 +116,11 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> ar
                    help="at most one drop alert per this many seconds (default: 30)")
     p.add_argument("--ring-buffer-mb", type=int, default=16, metavar="MB",
                    help="kernel ring buffer size, a power of two (default: 16)")
+    from secengine.config import add_config_arguments
     from secengine.sources.k8s_webhook import add_arguments
 
+    add_config_arguments(p)
+    # source-specific flags: each source module adds its own group here
     add_arguments(p)
     p.set_defaults(run=run)
     return p
@@ -138,7 +152,31 @@ def drop_alert(dropped: int, seen: int, ts: int, hostname: str) -> "Alert":
                  tags=(), hostname=hostname, message=message)
 
 
+def tune_gc() -> None:
+    """Keep Python's cyclic garbage collector from stalling the reader.
+
+    Per-event objects are freed by reference counting (they hold no cycles);
+    what the collector would scan again and again is the long-lived heap:
+    compiled rules and the state seeded from /proc. Freezing that heap and
+    collecting the young generation less often keeps full collections short.
+    Called once everything is loaded.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.config is not None or args.options:
+        from secengine.commands.agent_run import run_agent
+
+        return run_agent(args)
+    args.source = args.source or "syscall"
+    args.min_priority = args.min_priority or Priority.DEBUG
+    args.rule_matching = args.rule_matching or "first"
+    args.json = bool(args.json)
     from secengine.bpf.errors import BpfError
     from secengine.engine import Engine
     from secengine.output import AlertFormatter
@@ -166,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     if args.source == "k8s_audit":
         from secengine.sources.k8s_webhook import run_command
 
-        return run_command(args, engine, write, sys.stdout.buffer, err)
+        return run_command(args, engine, sys.stdout.buffer, err)
 
     source = SyscallSource(ring_bytes=args.ring_buffer_mb * 1024 * 1024)
     source.set_interest(interest_of(ruleset, source.name))
@@ -175,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
     except BpfError as e:
         err.write(f"secengine run: cannot start the syscall source: {e}\n")
         return 1
+    tune_gc()
     err.write(f"secengine run: watching {len(source.captured)} syscall types with "
               f"{len(engine.rules)} rules (seeded {source.seeded} processes)\n")
     err.flush()

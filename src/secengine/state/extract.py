@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Callable, Final
 
 from secengine.events import MISSING, FieldValues
 from secengine.state.caps import render_caps
+from secengine.state.convert import FMODE_CREATED as _FMODE_CREATED
+from secengine.state.convert import open_flags as _ppm_open_flags
 from secengine.state.containers import HOST
 from secengine.state.decode import event_params, param_defs
 
@@ -67,10 +69,15 @@ class SyscallFieldValues(FieldValues):
         return value
 
     def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        value = self[key]
+        # compiled rules read through ``get``; a cached value is one C-level lookup
+        value = _dict_get(self, key, _ABSENT)
+        if value is _ABSENT:
+            value = self.__missing__(key)
         return default if value is MISSING else value
 
 
+_ABSENT: Final = object()
+_dict_get: Final = dict.get
 _RESOLVED: dict[str, tuple[Extractor | None, str | None]] = {}
 _KEY: Final = re.compile(r"([a-z0-9_.]+?)(?:\[(.*)\])?")
 
@@ -105,6 +112,8 @@ def _evt_res(v: "SyscallFieldValues", arg: str | None) -> Any:
     res = _res_value(v)
     if res is None:
         return MISSING
+    if res >= 0:
+        return "SUCCESS"
     from secengine.fields.evt import errno_name
     return errno_name(res)
 
@@ -225,11 +234,23 @@ def _evt_args(v: "SyscallFieldValues", arg: str | None) -> Any:
                     for d in param_defs(v.rec.name) if d[0] in params)
 
 
+_OPEN_FLAGS_ARG: Final = {"open": 1, "openat": 2}
+
+
 def _open_flags_ppm(v: "SyscallFieldValues") -> int | None:
-    if v.rec.name not in _OPEN_TYPES:
-        return None
-    flags = _params(v).get("flags")
-    return flags if isinstance(flags, int) else None
+    """The PPM open flags of an open/openat/openat2 event (with O_F_CREATED), else None."""
+    rec = v.rec
+    i = _OPEN_FLAGS_ARG.get(rec.name)
+    if i is None:
+        if rec.name != "openat2":
+            return None
+        flags = _params(v).get("flags")
+        return flags if isinstance(flags, int) else None
+    flags = _ppm_open_flags(rec.args[i] & 0xFFFFFFFF)
+    f = rec.sec.fileres
+    if f is not None and f.fmode & _FMODE_CREATED:
+        flags |= 16384  # PPM_O_F_CREATED
+    return flags
 
 
 def _is_open_read(v: "SyscallFieldValues", arg: str | None) -> Any:

@@ -12,6 +12,7 @@ An :class:`FdTable` maps fd numbers to infos and holds at most
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket as _socket
 from typing import Final
@@ -93,8 +94,20 @@ class FdInfo:
 
     def copy(self) -> "FdInfo":
         new = FdInfo.__new__(FdInfo)
-        for slot in FdInfo.__slots__:
-            setattr(new, slot, getattr(self, slot))
+        new.typechar = self.typechar
+        new.name = self.name
+        new.nameraw = self.nameraw
+        new.cloexec = self.cloexec
+        new.l4proto = self.l4proto
+        new.lip = self.lip
+        new.lport = self.lport
+        new.rip = self.rip
+        new.rport = self.rport
+        new.is_server = self.is_server
+        new.connected = self.connected
+        new.dev = self.dev
+        new.ino = self.ino
+        new.flags = self.flags
         return new
 
     def __repr__(self) -> str:
@@ -118,6 +131,7 @@ def l4proto_name(proto: int, stype: int) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=8192)
 def ip_text(raw: bytes, family: int) -> str:
     if family == _socket.AF_INET:
         return str(ipaddress.IPv4Address(raw[:4]))

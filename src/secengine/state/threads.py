@@ -18,6 +18,7 @@ evicted are counted.
 
 from __future__ import annotations
 
+import time
 from typing import Callable, Final, Iterator
 
 from cachetools import LRUCache
@@ -28,6 +29,8 @@ __all__ = ["Process", "ProcessTable", "MAX_PROCESSES", "MAX_ANCESTORS"]
 
 MAX_PROCESSES: Final = 32768
 MAX_ANCESTORS: Final = 64
+#: Seconds before /proc is asked again about a pid it did not know.
+UNKNOWN_RETRY: Final = 5.0
 
 
 class Process:
@@ -94,6 +97,8 @@ class ProcessTable:
                  loader: Callable[[int], Process | None] | None = None) -> None:
         self._procs: LRUCache[int, Process] = LRUCache(maxsize=max_processes)
         self._loader = loader
+        #: pids /proc did not know (gone already): not read again for a while
+        self._unknown: LRUCache[int, float] = LRUCache(maxsize=4096)
         self.lookups_failed = 0
         self.removed = 0
 
@@ -110,15 +115,21 @@ class ProcessTable:
         """The process ``pid``; loaded from /proc on a miss when a loader is set."""
         proc = self._procs.get(pid)
         if proc is None and pid > 0 and self._loader is not None:
+            now = time.monotonic()
+            failed_at = self._unknown.get(pid)
+            if failed_at is not None and now - failed_at < UNKNOWN_RETRY:
+                return None
             proc = self._loader(pid)
             if proc is None:
                 self.lookups_failed += 1
+                self._unknown[pid] = now
             else:
                 self._procs[pid] = proc
         return proc
 
     def put(self, proc: Process) -> None:
         self._procs[proc.pid] = proc
+        self._unknown.pop(proc.pid, None)
 
     def remove(self, pid: int) -> None:
         if self._procs.pop(pid, None) is not None:

@@ -37,6 +37,7 @@ _RES_FD: Final = frozenset({"open", "openat", "openat2", "creat", "socket", "acc
 _ARG0_FD: Final = frozenset({"close", "connect", "bind", "listen", "sendto", "sendmsg",
                              "recvfrom", "recvmsg", "dup", "dup2", "dup3", "fchmod", "fchdir",
                              "finit_module", "setns"})
+_SOCKET_IO: Final = frozenset({"connect", "bind", "sendto", "sendmsg", "recvfrom", "recvmsg"})
 _OPEN_NAME_ARG: Final = {"open": 0, "openat": 1, "openat2": 1, "creat": 0}
 _DIRFD_ARG: Final = {"openat": 0, "openat2": 0}
 
@@ -45,6 +46,8 @@ def resolve_path(name: str, base: str) -> str:
     """``name`` made absolute against ``base`` and normalised lexically, as libsinsp does."""
     if not name:
         return base
+    if name[0] == "/" and "/." not in name and "//" not in name and name[-1] != "/":
+        return name  # already absolute and normal: the common case
     path = name if name.startswith("/") else (base.rstrip("/") + "/" + name if base else name)
     norm = posixpath.normpath(path)
     return "/" + norm.lstrip("/") if norm.startswith("/") else norm
@@ -87,6 +90,8 @@ class StateTracker:
         self.loaded_from_proc = 0
         #: processes that exited, removed at the next flush (their events may still be read)
         self._exited: list[int] = []
+        self._last_pid = -1
+        self._last_proc: Process | None = None
 
     def _load(self, pid: int) -> Process | None:
         proc = procfs.read_process(pid, self.boot_ns)
@@ -108,6 +113,7 @@ class StateTracker:
         evt = rec.evt
         if evt == L.EVT_SYSCALL:
             return self._syscall(rec)
+        self._last_pid = -1
         if evt == L.EVT_EXEC:
             return self._exec(rec), -1, None, False
         if evt == L.EVT_CLONE:
@@ -126,6 +132,19 @@ class StateTracker:
             for pid in exited:
                 remove(pid)
             exited.clear()
+
+    def close_fd(self, pid: int, fd: int, res: int) -> None:
+        """The state effect of a ``close`` record, without decoding it (the hot path when no
+        rule reads close events)."""
+        if res < 0:
+            return
+        if pid == self._last_pid:
+            proc = self._last_proc
+        else:
+            proc = self.procs.get(pid)
+            self._last_pid, self._last_proc = pid, proc
+        if proc is not None:
+            proc.fds.fds.pop(fd, None)
 
     def _exec(self, rec: Rec) -> Process:
         p, blobs = proc_section(rec.data, 6)
@@ -184,7 +203,12 @@ class StateTracker:
         return child
 
     def _syscall(self, rec: Rec) -> tuple[Process | None, int, FdInfo | None, bool]:
-        proc = self.procs.get(rec.pid)
+        pid = rec.pid
+        if pid == self._last_pid:  # bursts come from one process: skip the LRU bookkeeping
+            proc = self._last_proc
+        else:
+            proc = self.procs.get(pid)
+            self._last_pid, self._last_proc = pid, proc
         name = rec.name
         res = rec.res
         if proc is None:
@@ -204,10 +228,13 @@ class StateTracker:
             fdnum = rec.arg(0)
             info = fds.get(fdnum)
             changed = False
-            f0 = rec.sec.file0 if rec.spec is not None and rec.spec.extras & L.X_FILE_ARG0 else None
-            if info is None and f0 is not None and f0.is_open:
-                info = socket_info(f0, False) if f0.is_socket else FdInfo(_typechar(f0))
-                fds.set(fdnum, info)
+            f0 = None
+            if info is None or name in _SOCKET_IO:
+                f0 = rec.sec.file0 if rec.spec is not None and rec.spec.extras & L.X_FILE_ARG0 \
+                    else None
+                if info is None and f0 is not None and f0.is_open:
+                    info = socket_info(f0, False) if f0.is_socket else FdInfo(_typechar(f0))
+                    fds.set(fdnum, info)
             if name == "close":
                 if res >= 0:
                     fds.close(fdnum)
@@ -216,7 +243,7 @@ class StateTracker:
                     new = info.copy()
                     new.cloexec = name == "dup3" and bool(rec.args[2] & convert.O_CLOEXEC)
                     fds.set(res, new)
-            elif name in ("connect", "bind", "sendto", "sendmsg", "recvfrom", "recvmsg"):
+            elif name in _SOCKET_IO:
                 changed = self._socket_io(rec, info, f0)
             elif name == "fchdir" and res == 0 and rec.sec.cwd is not None:
                 proc.cwd = rec.sec.cwd

@@ -1,0 +1,302 @@
+"""What the syscall source costs the traced host, and how fast userspace drains it.
+
+Run as root: ``python bench/syscall_overhead.py [--rounds 5] [--json out.json]``.
+Three experiments, side by side in one run, each repeated ``--rounds``
+times with the configurations interleaved (so drift hits all alike):
+
+1. **Microbenchmark** (C, compiled here): ns per call of a cheap syscall the
+   rules do not trace (``getppid``) and of ``open``+``close`` of a file
+   (traced: ``openat`` is in the stable rules), with *no agent*, with the
+   *no-op program* attached to ``sys_exit`` (the floor any tp_btf probe
+   costs), and with the *agent* (``secengine run -r falco_rules.yaml``, a
+   separate process, evaluating and printing alerts to /dev/null).
+2. **redis-benchmark** against a local ``redis-server`` (Debian packages),
+   requests per second with and without the agent.
+3. **Storm**: a C generator issues ``dup``+``close`` (``dup`` is in the
+   stable rules, ``close`` is state) at a fixed rate while this process
+   runs the source, the state tracker and the engine with the stable rules;
+   the rate goes up until the ring buffer overflows (records dropped because
+   it was full) or the reader falls behind. Reported: the highest rate
+   (records per second reaching userspace, each decoded, applied to the state
+   and, for ``dup``, evaluated against the rules) sustained with zero drops.
+   Drops of the other kind (the ring's lock giving up under contention,
+   which kernels >= 6.15 allow) are reported alongside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+RULES = REPO.parent / "shared" / "rules-upstream" / "falco_rules.yaml"
+
+MICRO = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
+                          return t.tv_sec * 1e9 + t.tv_nsec; }
+int main(int argc, char **argv) {
+    long n = atol(argv[2]);
+    double t0 = now();
+    if (argv[1][0] == 'g') {
+        for (long i = 0; i < n; i++) syscall(SYS_getppid);
+    } else {
+        for (long i = 0; i < n; i++) { int fd = open("/etc/hostname", O_RDONLY); close(fd); }
+    }
+    printf("%.1f\n", (now() - t0) / n);
+    return 0;
+}
+"""
+
+STORM = r"""
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
+                          return t.tv_sec + t.tv_nsec / 1e9; }
+int main(int argc, char **argv) {
+    double rate = atof(argv[1]), secs = atof(argv[2]);
+    double start = now(), end = start + secs;
+    long done = 0;
+    for (;;) {
+        double t = now();
+        if (t >= end) break;
+        long due = (long)((t - start) * rate);
+        while (done < due) { int fd = dup(0); close(fd); done++; }
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, 0);
+    }
+    return 0;
+}
+"""
+
+
+def tune_gc() -> None:
+    """What ``secengine run`` does once loaded: freeze the long-lived heap (rules, state
+    seed) out of the cyclic collector and collect the young generation less often, so that
+    a full collection never stalls the reader for long."""
+    from secengine.commands.run import tune_gc as run_tune_gc
+
+    run_tune_gc()
+
+
+def _compile(tmp: Path, name: str, source: str) -> str:
+    (tmp / f"{name}.c").write_text(source)
+    out = tmp / name
+    subprocess.run(["gcc", "-O2", "-o", str(out), str(tmp / f"{name}.c")], check=True)
+    return str(out)
+
+
+class Agent:
+    """``secengine run`` with the stable rules, in its own process."""
+
+    def __init__(self) -> None:
+        self.err = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "secengine.cli", "run", "-r", str(RULES)],
+            stdout=subprocess.DEVNULL, stderr=self.err)
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            self.err.seek(0)
+            if b"watching" in self.err.read():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.err.seek(0)
+        raise RuntimeError(f"the agent did not start: {self.err.read().decode()}")
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        self.err.seek(0)
+        return self.err.read().decode().strip().splitlines()[-1]
+
+
+class Noop:
+    """The no-op tp_btf program on sys_exit, nothing else."""
+
+    def __init__(self) -> None:
+        from secengine.bpf.loader import NOOP_PROGRAM, Probe
+
+        self.probe = Probe(programs=(NOOP_PROGRAM,), ring_bytes=4096)
+
+    def stop(self) -> str:
+        self.probe.close()
+        return ""
+
+
+def _with(config: str, fn: Any) -> tuple[Any, str]:
+    ctx = Agent() if config == "agent" else Noop() if config == "noop" else None
+    try:
+        return fn(), ""
+    finally:
+        note = ctx.stop() if ctx is not None else ""
+        if note:
+            print(f"      agent: {note}", flush=True)
+
+
+def micro(tmp: Path, rounds: int) -> dict[str, dict[str, float]]:
+    exe = _compile(tmp, "micro", MICRO)
+    results: dict[str, dict[str, list[float]]] = {}
+    for r in range(rounds):
+        for config in ("none", "noop", "agent"):
+            def run() -> dict[str, float]:
+                return {kind: float(subprocess.run([exe, kind, str(n)], capture_output=True,
+                                                   text=True, check=True).stdout)
+                        for kind, n in (("getppid", 2_000_000), ("open_close", 200_000))}
+            values, _ = _with(config, run)
+            for kind, v in values.items():
+                results.setdefault(kind, {}).setdefault(config, []).append(v)
+            print(f"  micro round {r + 1} {config:5}: " +
+                  "  ".join(f"{k} {v:.0f} ns" for k, v in values.items()), flush=True)
+    return {kind: {c: statistics.median(v) for c, v in per.items()}
+            for kind, per in results.items()}
+
+
+def redis(rounds: int) -> dict[str, float] | None:
+    server = shutil.which("redis-server")
+    bench = shutil.which("redis-benchmark")
+    if not server or not bench:
+        print("  redis: redis-server/redis-benchmark not installed (apt-get install "
+              "redis-server redis-tools)")
+        return None
+    port = "6399"
+    srv = subprocess.Popen([server, "--port", port, "--save", "", "--appendonly", "no",
+                            "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    out: dict[str, list[float]] = {}
+    try:
+        for r in range(rounds):
+            for config in ("none", "agent"):
+                def run() -> float:
+                    res = subprocess.run([bench, "-p", port, "-t", "set,get", "-n", "200000",
+                                          "-c", "50", "-q"], capture_output=True, text=True,
+                                         check=True).stdout
+                    rates = [float(line.split(":")[1].split()[0])
+                             for line in res.replace("\r", "\n").splitlines()
+                             if "requests per second" in line]
+                    return sum(rates) / len(rates)
+                value, _ = _with(config, run)
+                out.setdefault(config, []).append(value)
+                print(f"  redis round {r + 1} {config:5}: {value:,.0f} requests/s", flush=True)
+    finally:
+        srv.terminate()
+        srv.wait()
+    return {c: statistics.median(v) for c, v in out.items()}
+
+
+def storm(tmp: Path, seconds: float = 3.0) -> dict[str, Any]:
+    from secengine.commands.run import interest_of
+    from secengine.engine import Engine
+    from secengine.output import AlertFormatter
+    from secengine.ruleset import load_rules
+    from secengine.sources.syscall import SyscallSource
+
+    exe = _compile(tmp, "storm", STORM)
+    ruleset = load_rules([str(RULES)])
+    engine = Engine(ruleset, formatter=AlertFormatter(hostname="bench"))
+    src = SyscallSource(ring_bytes=16 * 1024 * 1024)
+    src.set_interest(interest_of(ruleset, "syscall"))
+    src.open()
+    tune_gc()
+    process = engine.process
+    best = 0.0
+    steps = []
+    try:
+        for rate in (50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 350_000, 400_000,
+                     450_000, 500_000):
+            src.drain(0.3)
+            k0 = src.kernel_stats()
+            r0 = src.stats.records
+            e0 = engine.stats.events
+            gen = subprocess.Popen([exe, str(rate / 2), str(seconds)])  # 2 records per loop
+            t0 = time.perf_counter()
+            max_pending = 0
+            while gen.poll() is None:
+                src.read_batch(process)
+                max_pending = max(max_pending, src.reader.pending_bytes())
+                src.wait_if_idle(0.002)
+            lag_start = time.perf_counter()
+            while src.reader.pending_bytes() > 0 and time.perf_counter() - lag_start < 10:
+                src.read_batch(process)
+            lag = time.perf_counter() - lag_start
+            elapsed = time.perf_counter() - t0
+            k1 = src.kernel_stats()
+            dropped = k1["dropped_full"] - k0["dropped_full"]
+            busy = k1["dropped_busy"] - k0["dropped_busy"]
+            records = src.stats.records - r0
+            rec_rate = records / (elapsed - lag) if elapsed > lag else 0.0
+            events = engine.stats.events - e0
+            ok = dropped == 0 and lag < 0.25
+            steps.append({"target_records_per_s": rate, "records": records, "events": events,
+                          "dropped_full": dropped, "dropped_busy": busy,
+                          "records_per_s": round(rec_rate),
+                          "drain_lag_s": round(lag, 3), "max_pending_bytes": max_pending,
+                          "ok": ok})
+            print(f"  storm {rate:>7,} records/s target: {records:>9,} records "
+                  f"({rec_rate:,.0f}/s), {events:,} events, {dropped} dropped (ring full), "
+                  f"{busy} (lock busy), "
+                  f"lag {lag:.2f}s -> {'ok' if ok else 'FELL BEHIND'}", flush=True)
+            if not ok:
+                break
+            best = max(best, rec_rate)
+    finally:
+        src.close()
+    return {"sustained_records_per_s": round(best), "steps": steps}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--json", type=Path, default=None, help="write the results here")
+    p.add_argument("--skip", action="append", default=[], choices=("micro", "redis", "storm"))
+    args = p.parse_args(argv)
+    if os.geteuid() != 0:
+        print("bench/syscall_overhead.py needs root (it loads the eBPF probe)", file=sys.stderr)
+        return 2
+    from secengine.bpf.build import build
+    from secengine.bpf.loader import object_path
+
+    if not object_path().is_file():
+        build(object_path())
+    tmp = Path(tempfile.mkdtemp(prefix="secengine-bench-"))
+    results: dict[str, Any] = {"kernel": os.uname().release, "cpus": os.cpu_count(),
+                               "rounds": args.rounds}
+    if "micro" not in args.skip:
+        print("microbenchmark (median ns per call)", flush=True)
+        results["micro"] = micro(tmp, args.rounds)
+    if "redis" not in args.skip:
+        print("redis-benchmark (median requests/s, SET and GET averaged)", flush=True)
+        results["redis"] = redis(args.rounds)
+    if "storm" not in args.skip:
+        print("storm: dup+close, decoding + state + falco_rules.yaml", flush=True)
+        results["storm"] = storm(tmp)
+    print(json.dumps({k: v for k, v in results.items() if k != "storm"} |
+                     {"storm_sustained_records_per_s":
+                      results.get("storm", {}).get("sustained_records_per_s")}, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Wheel build hook: compile the eBPF probe from source and ship the object in the wheel.
+
+hatchling runs this before packing the wheel (``[tool.hatch.build.targets.wheel.hooks.custom]``
+in pyproject.toml). It loads ``src/secengine/bpf/build.py`` by path (the build environment
+need not have secengine's dependencies), compiles ``probe.bpf.c`` with clang against the
+build machine's BTF, and adds ``secengine/bpf/probe.bpf.o`` to the wheel, which is then
+tagged for Linux x86_64 (the probe reads x86_64 registers). Installing the wheel needs only
+``libbpf.so.1`` at run time.
+
+``SECENGINE_SKIP_BPF=1`` builds a wheel without the probe (the syscall source then says
+how to build it); everything else works.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+class CustomBuildHook(BuildHookInterface):  # type: ignore[misc]
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        if self.target_name != "wheel" or os.environ.get("SECENGINE_SKIP_BPF") == "1":
+            return
+        spec = importlib.util.spec_from_file_location(
+            "_secengine_bpf_build", Path(self.root) / "src" / "secengine" / "bpf" / "build.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self._tmp = tempfile.TemporaryDirectory(prefix="secengine-wheel-bpf-")
+        obj = Path(self._tmp.name) / "probe.bpf.o"
+        try:
+            module.build(obj)
+        except module.BuildError as e:
+            raise RuntimeError(f"cannot build the eBPF probe for the wheel: {e} "
+                               "(set SECENGINE_SKIP_BPF=1 to build a wheel without it)") from e
+        build_data["force_include"][str(obj)] = "secengine/bpf/probe.bpf.o"
+        build_data["pure_python"] = False
+        build_data["tag"] = "py3-none-linux_x86_64"
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        tmp = getattr(self, "_tmp", None)
+        if tmp is not None:
+            tmp.cleanup()
