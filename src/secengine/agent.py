@@ -15,7 +15,8 @@ Threads and queues, as ``ARCHITECTURE.md`` draws them::
   (``outputs.rate``/``outputs.max_burst``, a token bucket per event source)
   and is offered to every sink; :meth:`Sink.submit` never blocks.
 - **Drops.** Once a second the loop compares each source's ``dropped`` and
-  ``events`` counters with a second ago and, above
+  ``events`` counters (plus ``kernel_stats()["dropped"]`` for a source that
+  has it, as the syscall source does) with a second ago and, above
   ``syscall_event_drops.threshold``, takes Falco's actions (log; an
   ``internal`` alert "Falco internal: <source> event drop"; exit), at most
   as often as its own token bucket allows.
@@ -415,7 +416,7 @@ class Agent:
             interest = _interest(self._engine)  # type: ignore[arg-type]
             for source in self.sources:
                 source.set_interest(interest)
-                self._drop_last[id(source)] = (_stat(source, "events"), _stat(source, "dropped"))
+                self._drop_last[id(source)] = (_stat(source, "events"), _dropped(source))
                 try:
                     source.start(self.event_queue)
                 except Exception as e:
@@ -510,7 +511,7 @@ class Agent:
     def _check_drops(self) -> None:
         cfg = self.config.syscall_event_drops
         for source in self.sources:
-            events, dropped = _stat(source, "events"), _stat(source, "dropped")
+            events, dropped = _stat(source, "events"), _dropped(source)
             last_events, last_dropped = self._drop_last.get(id(source), (0, 0))
             self._drop_last[id(source)] = (events, dropped)
             d_events, d_dropped = events - last_events, dropped - last_dropped
@@ -815,6 +816,18 @@ def _handler(action: Callable[[], None]) -> Callable[[int, Any], None]:
 
 def _stat(source: Source, name: str) -> int:
     return int(getattr(getattr(source, "stats", None), name, 0) or 0)
+
+
+def _dropped(source: Source) -> int:
+    """Events the source lost: its own count, plus the kernel's when it reports one."""
+    n = _stat(source, "dropped")
+    kernel = getattr(source, "kernel_stats", None)
+    if callable(kernel):
+        try:
+            n += int(kernel().get("dropped", 0))
+        except Exception:  # noqa: BLE001 - a closed probe has no counters to read
+            pass
+    return n
 
 
 def _label(source: Source) -> str:

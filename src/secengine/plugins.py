@@ -1,4 +1,4 @@
-"""Find sink and source plugins by name: built-ins plus the ``secengine.sinks`` / ``secengine.sources`` entry points.
+"""Sink and source plugins by name: built-ins plus the ``secengine.sinks``/``.sources`` entry points.
 
 A configuration names plugins (``http``, ``syslog``, ``k8s_audit``...); this
 module turns a name into a class. Discovery reads only entry-point
@@ -47,10 +47,11 @@ BUILTIN_SINKS: dict[str, str] = {
     "memory": "secengine.sinks.memory:MemorySink",
 }
 
-#: The sources secengine ships; live sources (``syscall``, ``k8s_audit``)
-#: are declared as entry points in ``pyproject.toml`` by their modules.
+#: The sources secengine ships (also declared as entry points in ``pyproject.toml``).
 BUILTIN_SOURCES: dict[str, str] = {
     "replay": "secengine.sources.replay:ReplaySource",
+    "syscall": "secengine.sources.syscall:SyscallSource",
+    "k8s_audit": "secengine.sources.k8s_webhook:K8sAuditWebhookSource",
 }
 
 T = TypeVar("T")

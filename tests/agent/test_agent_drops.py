@@ -54,7 +54,7 @@ def test_drops_at_or_below_the_threshold_do_nothing(rules_file: Path, events: An
 
 def test_no_internal_alert_above_debug_priority(rules_file: Path, events: Any,
                                                 until: Any) -> None:
-    agent, source, sink = _run(rules_file, events, "priority=info",
+    agent, _source, sink = _run(rules_file, events, "priority=info",
                                "syscall_event_drops.simulate_drops=true")
     try:
         until(lambda: agent.counters.drop_episodes["live"] >= 1)
@@ -65,7 +65,7 @@ def test_no_internal_alert_above_debug_priority(rules_file: Path, events: Any,
 
 def test_the_exit_action_stops_the_agent_with_its_status(rules_file: Path, events: Any,
                                                          until: Any) -> None:
-    agent, source, sink = _run(rules_file, events, "syscall_event_drops.simulate_drops=true",
-                               "syscall_event_drops.actions=[exit]")
+    agent, _source, _sink = _run(rules_file, events, "syscall_event_drops.simulate_drops=true",
+                                 "syscall_event_drops.actions=[exit]")
     until(lambda: agent.wait(0))
     assert agent.stop() is ExitStatus.DROPS_EXIT

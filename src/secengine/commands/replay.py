@@ -9,6 +9,12 @@ when it is not, nothing but the summary is printed there.
 
 Exit status: 0 after a complete run (rejected lines are reported, not
 fatal), 1 when the rules do not load, 2 for unusable arguments or inputs.
+
+With a configuration (``-c FILE`` and/or ``-o key=value``) the rules, the
+engine keys (``priority``, ``rule_matching``, ``rules:``, ``append_output``,
+formatting) and the outputs come from it, flags overriding the file: alerts
+go to every enabled ``*_output`` (``stdout_output`` is on by default), each
+waiting for room in its queue rather than dropping, since a file can wait.
 """
 
 from __future__ import annotations
@@ -52,13 +58,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                    help="event source of input lines that do not name one (default: syscall); "
                         "with k8s_audit, Kubernetes audit logs are read too (JSON lines of "
                         "Event/EventList, EventList documents, directories, gzip)")
-    p.add_argument("--json", action="store_true", help="print alerts as Falco's alert JSON")
-    p.add_argument("--min-priority", default="debug", type=_priority, metavar="PRIORITY",
+    p.add_argument("--json", action="store_true", default=None,
+                   help="print alerts as Falco's alert JSON")
+    p.add_argument("--min-priority", default=None, type=_priority, metavar="PRIORITY",
                    help="load only rules at least this severe (default: debug)")
-    p.add_argument("--rule-matching", choices=("first", "all"), default="first",
+    p.add_argument("--rule-matching", choices=("first", "all"), default=None,
                    help="stop at the first matching rule per event, or report all (default: first)")
     p.add_argument("--hostname", default=None,
                    help="hostname to put in alerts (default: this machine's name)")
+    from secengine.config import add_config_arguments
+
+    add_config_arguments(p)
     p.set_defaults(run=run)
     return p
 
@@ -188,8 +198,15 @@ def run(args: argparse.Namespace) -> int:
         if name != STDIN and not (os.path.isfile(name) or (audit and os.path.isdir(name))):
             err.write(f"secengine replay: cannot read input {name!r}: no such file\n")
             return 2
+    configured = _configured(args)
+    if configured is not None and not isinstance(configured, tuple):
+        return configured
+    args.json = bool(args.json)
+    args.min_priority = args.min_priority or Priority.DEBUG
+    args.rule_matching = args.rule_matching or "first"
     try:
-        rules_files = _rules_files(args.rules)
+        rules_files = (_rules_files(args.rules) if configured is None
+                       else [Path(f) for f in configured[1]])
     except FileNotFoundError as e:
         err.write(f"secengine replay: {e}\n")
         return 2
@@ -203,15 +220,27 @@ def run(args: argparse.Namespace) -> int:
         err.write("secengine replay: rules failed to load\n")
         return 1
 
-    formatter = AlertFormatter(hostname=args.hostname)
-    engine = Engine(ruleset, rule_matching=args.rule_matching, min_priority=args.min_priority,
-                    formatter=formatter)
+    sinks: list[Any] = []
+    if configured is None:
+        formatter = AlertFormatter(hostname=args.hostname)
+        engine = Engine(ruleset, rule_matching=args.rule_matching,
+                        min_priority=args.min_priority, formatter=formatter)
+    else:
+        try:
+            engine, sinks = _configured_engine(configured[0], ruleset)
+        except Exception as e:  # noqa: BLE001 - ConfigError or an output that cannot start
+            err.write(f"secengine replay: {e}\n")
+            return 2
+        formatter = engine.formatter
     # Everything allocated so far (rules, compiled code, imported modules) lives
     # until exit: keep it out of the collector's way for the rest of the run.
     gc.collect()
     gc.freeze()
     progress = _progress() if err.isatty() else None
-    if progress is not None and sys.stdout.isatty():
+    write: Callable[[list[Alert]], None]
+    if sinks:
+        write = _sinks_writer(sinks)
+    elif progress is not None and sys.stdout.isatty():
         # stdout is the terminal the bar is drawn on: print alerts above the bar
         write = _alert_writer(formatter, args.json, console=progress.console)
     else:
@@ -245,6 +274,8 @@ def run(args: argparse.Namespace) -> int:
                 progress.update(task, completed=st.bytes_read, events=st.events,
                                 rate=st.events / elapsed if elapsed > 0 else 0.0,
                                 alerts=engine.stats.alerts)
+    for sink in sinks:
+        sink.stop(timeout=None)
     sys.stdout.flush()
     for line in summary_lines(engine, source.stats, time.perf_counter() - started):
         diags.print(line)
@@ -252,6 +283,48 @@ def run(args: argparse.Namespace) -> int:
         diags.print("secengine replay: no audit event could be read")
         return 2
     return 0
+
+
+def _sinks_writer(sinks: list[Any]) -> Callable[[list[Alert]], None]:
+    """Hand each alert to every output, waiting for room (a replay can wait; nothing is lost)."""
+    def write(alerts: list[Alert]) -> None:
+        for alert in alerts:
+            for sink in sinks:
+                sink.put(alert)
+    return write
+
+
+def _configured(args: argparse.Namespace) -> tuple[Any, list[str]] | int | None:
+    """With ``-c``/``-o``: the configuration and its rules files (or exit status 2); else None."""
+    if getattr(args, "config", None) is None and not getattr(args, "options", None):
+        return None
+    from secengine.config import load_cli_config, rules_file_paths
+    from secengine.errors import ConfigError
+
+    try:
+        cfg = load_cli_config(args)
+    except ConfigError as e:
+        sys.stderr.write(f"secengine replay: {e}\n")
+        return 2
+    return cfg, rules_file_paths(cfg)
+
+
+def _configured_engine(cfg: Any, ruleset: Any) -> tuple[Engine, list[Any]]:
+    """The engine and the started outputs a configuration describes."""
+    from secengine.agent import build_engine, build_sinks
+
+    engine = build_engine(cfg, ruleset)
+    sinks = build_sinks(cfg, engine.formatter)
+    started: list[Any] = []
+    try:
+        for sink in sinks:
+            sink.start()
+            started.append(sink)
+    except Exception:
+        for sink in started:
+            sink.stop(timeout=1.0)
+        raise
+    return engine, sinks
 
 
 def _load_report(ruleset: Any) -> str:

@@ -9,6 +9,9 @@ warnings are printed in full on stderr. ``--json`` prints Falco's one-line
 
 Exit status: 0 if every file is valid, 1 otherwise (or when a file needs a
 plugin version secengine does not provide; Falco's error then goes to stderr).
+
+With ``-c FILE`` (or ``-o rules_files=...``) and no files named, the
+configuration's ``rules_files`` are validated; 2 for a bad configuration.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                    help="rules file or directory to validate (repeatable)")
     p.add_argument("--json", action="store_true",
                    help="print Falco's JSON validation result (falco_load_results)")
+    from secengine.config import add_config_arguments
+
+    add_config_arguments(p)
     p.set_defaults(run=run)
     return p
 
@@ -53,6 +59,15 @@ def run(args: argparse.Namespace) -> int:
     from secengine.ruleset import load_rules
 
     files = expand_rules_paths(list(args.rules) + list(args.files))
+    if not files and (getattr(args, "config", None) is not None or getattr(args, "options", None)):
+        from secengine.config import load_cli_config, rules_file_paths
+        from secengine.errors import ConfigError
+
+        try:
+            files = rules_file_paths(load_cli_config(args, keys={}))
+        except ConfigError as e:
+            print(f"secengine validate: {e}", file=sys.stderr)
+            return 2
     if not files:
         print("secengine validate: no rules files given (use -r FILE)", file=sys.stderr)
         return 2

@@ -185,6 +185,22 @@ class Sink(abc.ABC):
         self.stats.submitted += 1
         return True
 
+    def put(self, alert: Alert, timeout: float | None = None) -> bool:
+        """Queue an alert, waiting up to ``timeout`` for room (for offline replay, which can wait).
+
+        False (and a counted drop) when there was no room in time.
+        """
+        if self._stopping.is_set():
+            self.stats.add_dropped()
+            return False
+        try:
+            self._queue.put(alert, timeout=timeout)
+        except queue.Full:
+            self.stats.add_dropped()
+            return False
+        self.stats.submitted += 1
+        return True
+
     def request_reopen(self) -> None:
         """Ask the worker to :meth:`reopen` before its next delivery."""
         self._reopen.set()

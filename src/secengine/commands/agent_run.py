@@ -1,0 +1,90 @@
+"""``secengine run -c FILE``: the configured agent (every source, every output, reload, metrics).
+
+Not a subcommand of its own: :mod:`secengine.commands.run` hands over here
+when a configuration is given (``-c`` or ``-o``). The command's flags
+override the file (``-r``, ``--min-priority``, ``--rule-matching``,
+``--json``, ``--hostname``); ``--source`` adds that source, configured by its
+own flags (``--ring-buffer-mb``, ``--k8s-audit-*``), to those under
+``sources:``; with neither, the syscall source runs, as in Falco.
+``--duration`` stops the agent after that many seconds.
+
+Logging follows ``log_level`` and ``log_stderr``. The exit status is the
+agent's :class:`~secengine.agent.ExitStatus`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from typing import Any
+
+__all__ = ["configure_logging", "flag_sources", "run_agent"]
+
+_LEVELS = {"emergency": logging.CRITICAL, "alert": logging.CRITICAL,
+           "critical": logging.CRITICAL, "error": logging.ERROR, "warning": logging.WARNING,
+           "notice": logging.INFO, "info": logging.INFO, "debug": logging.DEBUG}
+
+
+def configure_logging(level: str, to_stderr: bool) -> None:
+    """The ``secengine`` logger as the configuration says (only ever called by commands)."""
+    logger = logging.getLogger("secengine")
+    logger.setLevel(_LEVELS[level])
+    if to_stderr and not any(getattr(h, "_secengine", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("secengine: %(levelname)s: %(message)s"))
+        handler._secengine = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+
+
+def flag_sources(args: argparse.Namespace, configured: set[str]) -> list[Any]:
+    """The source ``--source`` names, built from its flags (none if the file configures it)."""
+    name = args.source
+    if name is None and not configured:
+        name = "syscall"
+    if name is None or name in configured:
+        return []
+    if name == "syscall":
+        from secengine.sources.syscall import SyscallSource
+
+        return [SyscallSource(ring_bytes=args.ring_buffer_mb * 1024 * 1024)]
+    from secengine.sources.k8s_webhook import K8sAuditWebhookSource, config_from_args
+
+    return [K8sAuditWebhookSource(config_from_args(args))]
+
+
+def run_agent(args: argparse.Namespace) -> int:
+    from secengine.agent import Agent, ExitStatus
+    from secengine.config import load_cli_config
+    from secengine.errors import ConfigError
+
+    err = sys.stderr
+    try:
+        cfg = load_cli_config(args)
+        configure_logging(cfg.log_level, cfg.log_stderr)
+        sources = flag_sources(args, {n for n, b in cfg.sources.items() if b.enabled})
+    except ConfigError as e:
+        err.write(f"secengine run: {e}\n")
+        return int(ExitStatus.CONFIG_ERROR)
+    log = logging.getLogger("secengine.agent")
+    for warning in cfg.warnings:
+        log.warning("%s", warning)
+    agent = Agent(cfg, sources=sources, config_loader=lambda: load_cli_config(args))
+    timer = None
+    if args.duration is not None:
+        timer = threading.Timer(args.duration, agent.request_stop)
+        timer.daemon = True
+        timer.start()
+    try:
+        status = agent.run()
+    finally:
+        if timer is not None:
+            timer.cancel()
+    if agent.error is not None and not cfg.log_stderr:
+        err.write(f"secengine run: {agent.error}\n")
+    c = agent.counters
+    err.write(f"secengine run: {sum(c.events.values())} events, {sum(c.alerts.values())} alerts, "
+              f"{sum(s.stats.dropped for s in agent.sinks)} alerts dropped by outputs; "
+              f"exit status {int(status)} ({status.name.lower()})\n")
+    return int(status)
