@@ -256,7 +256,7 @@ class RuleCase:
     why: str
 
 
-_PRIV = {"securityContext": {"privileged": True}}
+_PRIV: dict[str, Any] = {"securityContext": {"privileged": True}}
 
 
 def _ns(name: str) -> dict[str, Any]:
@@ -290,8 +290,9 @@ def _cases() -> list[RuleCase]:
           simple("get", "pods", "web-7f9c", "default", user="kubernetes-admin"),
           "an allowed user"),
         C("Create Privileged Pod",
-          create_pod(pod(containers=[container(**_PRIV)])),
-          create_pod(pod(containers=[container(image="docker.io/calico/node:v3.27.0", **_PRIV)])),
+          create_pod(pod(containers=[container(securityContext=_PRIV["securityContext"])])),
+          create_pod(pod(containers=[container(image="docker.io/calico/node:v3.27.0",
+                                               securityContext=_PRIV["securityContext"])])),
           "a privileged image on the allowed list"),
         C("Create Privileged Pod",
           create_pod(pod(init_containers=[container("init-net", "busybox:1.36", **_PRIV)])),

@@ -38,13 +38,13 @@ def test_replays_an_audit_log(tmp_path: Path, capfdbinary: pytest.CaptureFixture
     rc, out, err = _run([str(log), "--source", "k8s_audit", "-r", str(K8S_RULES)], capfdbinary)
     assert rc == 0, err
     assert out.splitlines() == [
-        "10:15:30.123456789: Warning Pod started using host pid namespace "
-        "(user=kubernetes-admin pod=web-7f9c resource=pods ns=default images=(nginx:1.25.4))",
-        "10:15:30.123456789: Error K8s Secret Get Successfully (user=kubernetes-admin "
+        ("10:15:30.123456789: Warning Pod started using host pid namespace "
+        "(user=kubernetes-admin pod=web-7f9c resource=pods ns=default images=(nginx:1.25.4))"),
+        ("10:15:30.123456789: Error K8s Secret Get Successfully (user=kubernetes-admin "
         "secret=db-pass ns=shop resource=secrets resp=200 decision=allow "
         # Falco escapes double quotes in values of the text line
         r'reason=RBAC: allowed by ClusterRoleBinding \"developers\" of ClusterRole \"edit\" to '
-        r'Group \"developers\")',
+        r'Group \"developers\")'),
     ]
     assert "Events read: 2 from 1 input(s)" in err and "Lines rejected: 0" in err
     assert "Events detected: 2" in err

@@ -240,7 +240,8 @@ def test_concurrent_posters_with_retries(engine: Engine) -> None:
     errors: list[str] = []
 
     def poster(k: int) -> None:
-        conn = http.client.HTTPConnection(*src.address, timeout=10)  # keep-alive
+        host, port = src.address
+        conn = http.client.HTTPConnection(host, port, timeout=10)  # keep-alive
         try:
             for b in range(batches):
                 start = (k * batches + b) * per_batch
@@ -572,3 +573,26 @@ def _wait(cond: Any, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.01)
+
+
+def test_secengine_run_source_k8s_audit() -> None:
+    """The CLI wiring: ``secengine run --source k8s_audit`` serves, evaluates, stops cleanly."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "secengine.cli", "run", "--source", "k8s_audit", "-r",
+         str(K8S_RULES), "--k8s-audit-addr", "127.0.0.1:0", "--duration", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "TZ": "UTC"})
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline().decode()
+        m = re.search(r"listening on (http://127\.0\.0\.1:(\d+)/k8s-audit)", line)
+        assert m, line
+        conn = http.client.HTTPConnection("127.0.0.1", int(m.group(2)), timeout=10)
+        conn.request("POST", "/k8s-audit", body=event_list(range(3)), headers=JSON)
+        assert conn.getresponse().status == 200
+        conn.close()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err.decode()
+    assert out.decode().count("K8s Operation performed by user not in allowed list") == 3
