@@ -45,6 +45,23 @@ __all__ = [
     "EventFormatError",
     "OutputFormatError",
     "ConfigError",
+    # the agent: sources, sinks, configuration (docs/embedding.md)
+    "Agent",
+    "ExitStatus",
+    "AgentConfig",
+    "load_config",
+    "Source",
+    "BatchSource",
+    "EventQueue",
+    "SourceStats",
+    "MemorySource",
+    "ReplaySource",
+    "Sink",
+    "SinkStats",
+    "SinkError",
+    "MemorySink",
+    "CallbackSink",
+    "AlertRenderer",
 ]
 
 _LAZY = {
@@ -63,10 +80,22 @@ _LAZY = {
     **{name: ("secengine.errors", name) for name in (
         "SecengineError", "ConditionError", "ConditionSyntaxError", "ConditionCompileError",
         "RulesLoadError", "EventFormatError", "OutputFormatError", "ConfigError")},
+    "Agent": ("secengine.agent", "Agent"),
+    "ExitStatus": ("secengine.agent", "ExitStatus"),
+    "AgentConfig": ("secengine.config", "AgentConfig"),
+    "load_config": ("secengine.config", "load_config"),
+    **{name: ("secengine.sources.base", name) for name in (
+        "Source", "BatchSource", "EventQueue", "SourceStats")},
+    "MemorySource": ("secengine.sources.replay", "MemorySource"),
+    "ReplaySource": ("secengine.sources.replay", "ReplaySource"),
+    **{name: ("secengine.sinks", name) for name in (
+        "Sink", "SinkStats", "SinkError", "MemorySink", "CallbackSink", "AlertRenderer")},
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from secengine.agent import Agent, ExitStatus
     from secengine.alert import Alert
+    from secengine.config import AgentConfig, load_config
     from secengine.engine import Engine, RuleSelection
     from secengine.errors import (ConditionCompileError, ConditionError, ConditionSyntaxError,
                                   ConfigError, EventFormatError, OutputFormatError,
@@ -75,6 +104,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.output import AlertFormatter
     from secengine.priority import Priority
     from secengine.ruleset import LoadResult, Rule, RuleSet, load_rules
+    from secengine.sinks import (AlertRenderer, CallbackSink, MemorySink, Sink, SinkError,
+                                 SinkStats)
+    from secengine.sources.base import BatchSource, EventQueue, Source, SourceStats
+    from secengine.sources.replay import MemorySource, ReplaySource
 
 
 def __getattr__(name: str) -> Any:
