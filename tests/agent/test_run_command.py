@@ -142,3 +142,14 @@ def test_validate_checks_the_configured_rules(tmp_path: Path, rules_file: Path,
     conf.write_text("rules_filez: []\n")
     done = _run("validate", "-c", str(conf))
     assert done.returncode == 2 and "unknown key 'rules_filez'" in done.stderr
+
+
+def test_rule_tests_take_the_configuration_too(tmp_path: Path) -> None:
+    rules_dir = Path(__file__).resolve().parents[2] / "rules"
+    conf = tmp_path / "secengine.yaml"
+    conf.write_text("time_format_iso_8601: true\njson_include_tags_property: false\n")
+    done = _run("test", str(rules_dir), "-c", str(conf))
+    assert done.returncode == 0, done.stdout + done.stderr
+    conf.write_text("time_format: true\n")
+    done = _run("test", str(rules_dir), "-c", str(conf))
+    assert done.returncode == 2 and "unknown key 'time_format'" in done.stderr

@@ -38,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("-k", dest="keyword", metavar="TEXT", default=None,
                    help="run only cases whose name contains TEXT (case-insensitive)")
     p.add_argument("-v", "--verbose", action="store_true", help="one line per case")
+    from secengine.config import add_config_arguments
+
+    add_config_arguments(p)
     p.set_defaults(run=run)
     return p
 
@@ -48,8 +51,20 @@ def _runner_options(args: argparse.Namespace) -> dict[str, Any]:
     This is where the configuration file (``-c FILE``) plugs in: its output
     options (``time_format_iso_8601``, ``json_include_*``) become
     ``formatter_options`` so tests render alerts as the configured agent does.
+    Raises :class:`~secengine.errors.ConfigError` for a bad configuration.
     """
-    return {}
+    if getattr(args, "config", None) is None and not getattr(args, "options", None):
+        return {}
+    from secengine.config import load_cli_config
+
+    cfg = load_cli_config(args, keys={})
+    return {"formatter_options": {
+        "time_format_iso_8601": cfg.time_format_iso_8601,
+        "json_include_output_property": cfg.json_include_output_property,
+        "json_include_tags_property": cfg.json_include_tags_property,
+        "json_include_message_property": cfg.json_include_message_property,
+        "json_include_output_fields_property": cfg.json_include_output_fields_property,
+    }}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,7 +84,13 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("secengine test: no *.ruletest.yaml files under "
                          f"{', '.join(args.paths)}\n")
         return 2
-    runner = RuleTestRunner(**_runner_options(args))
+    from secengine.errors import ConfigError
+
+    try:
+        runner = RuleTestRunner(**_runner_options(args))
+    except ConfigError as e:
+        sys.stderr.write(f"secengine test: {e}\n")
+        return 2
 
     def progress(fr: FileResult) -> None:
         for line in file_line(fr, args.verbose):
