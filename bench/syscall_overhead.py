@@ -215,6 +215,7 @@ def storm(tmp: Path, seconds: float = 3.0) -> dict[str, Any]:
     engine = Engine(ruleset, formatter=AlertFormatter(hostname="bench"))
     src = SyscallSource(ring_bytes=16 * 1024 * 1024)
     src.set_interest(interest_of(ruleset, "syscall"))
+    src.use_rules(engine.rules)
     src.open()
     tune_gc()
     process = engine.process

@@ -20,7 +20,7 @@ from pathlib import Path
 IMAGE = "localhost/secengine-test-busybox:latest"
 IMAGE_REPOSITORY = "localhost/secengine-test-busybox"
 API_SOCKET = "/run/podman/secengine-test.sock"
-RUN = ["podman", "--runtime", "runc", "run", "--ulimit", "nofile=1024:1024",
+RUN = ["podman", "--runtime", "runc", "run", "--network", "none", "--ulimit", "nofile=1024:1024",
        "--ulimit", "nproc=1024:1024"]
 APPLETS = ("sh", "ls", "cat", "ln", "sleep", "id", "true", "nc", "insmod", "cp", "chmod", "echo")
 

@@ -341,3 +341,50 @@ def test_fork_gives_the_child_its_parent_and_ancestors(source, live) -> None:
     assert s["proc.apid[2]"] == holder["pid"]
     assert s["proc.aname"][:2] == ["sh", live.py]
     assert s["proc.pcmdline"] == "sh -c /bin/true ancestors"
+
+
+def test_udp_sendto_names_the_socket(source, live) -> None:
+    code = ("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "s.sendto(b'x', ('127.0.0.1', 9))\n")
+    holder, action = _spawn(code)
+    snaps, _ = live.collect(source, action,
+                            ["fd.l4proto", "fd.name", "fd.name_changed", "fd.connected",
+                             "fd.sip", "fd.sport", "fd.typechar", "proc.pid"],
+                            where=lambda f: f["evt.type"] == "sendto")
+    mine = [s for s in snaps if s["proc.pid"] == holder["pid"]]
+    assert mine, snaps
+    s = mine[0]
+    assert s["fd.l4proto"] == "udp" and s["fd.typechar"] == "4"
+    assert s["fd.sip"] == "127.0.0.1" and s["fd.sport"] == 9
+    assert s["fd.name"].endswith("->127.0.0.1:9")
+    assert s["fd.name_changed"] is True and s["fd.connected"] is False
+
+
+def test_stream_socket_io_is_dropped_in_the_kernel_when_no_rule_can_match(source, live) -> None:
+    from conftest import UPSTREAM
+    from secengine.ruleset import load_rules
+
+    rules = load_rules([str(UPSTREAM / "falco_rules.yaml")]).rules
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+    code = (f"import socket\nt = socket.create_connection(('127.0.0.1', {port}))\n"
+            "t.send(b'tcp')\n"
+            "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "u.sendto(b'udp', ('127.0.0.1', 9))\n")
+    holder, action = _spawn(code)
+    t = threading.Thread(target=lambda: server.accept()[0].close())
+    t.start()
+    source.use_rules(rules)
+    try:
+        snaps, _ = live.collect(source, action, ["fd.l4proto", "proc.pid"],
+                                where=lambda f: f["evt.type"] in ("sendto", "connect"))
+    finally:
+        source.use_rules(None)
+        t.join()
+        server.close()
+    mine = [(s.type, s["fd.l4proto"]) for s in snaps if s["proc.pid"] == holder["pid"]]
+    assert ("connect", "tcp") in mine
+    assert ("sendto", "udp") in mine
+    assert ("sendto", "tcp") not in mine

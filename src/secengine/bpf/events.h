@@ -58,6 +58,7 @@
 #define SE_X_CREDS 0x04     /* se_creds after the call */
 #define SE_X_CWD 0x08       /* blob: current working directory after the call */
 #define SE_X_FAILED_ONLY 0x10 /* emit only when the call failed (execve: success is SE_EVT_EXEC) */
+#define SE_X_SKIP_STREAM 0x20 /* drop the call when the fd in argument 0 is a stream socket */
 
 /* se_proc.flags, as the driver's execve flags (PPM_EXE_*) */
 #define SE_EXE_WRITABLE 1

@@ -139,13 +139,15 @@ class Probe:
             wakeup_bytes = self.ring_bytes // 4
         self._update(b"se_config_map", 0, L.CONFIG.pack(self_tgid, wakeup_bytes))
 
-    def set_interest(self, event_types: Iterable[str] | None) -> frozenset[str]:
+    def set_interest(self, event_types: Iterable[str] | None,
+                     skip_stream: Iterable[str] = ()) -> frozenset[str]:
         """Capture these event types (plus the state set); ``None`` = everything supported.
 
-        Returns the event types now captured. Syscalls not listed are
-        disabled in the kernel.
+        ``skip_stream``: socket I/O calls (sendto, sendmsg, recvfrom, recvmsg)
+        to drop in the kernel when their fd is a stream socket. Returns the
+        event types now captured. Syscalls not listed are disabled in the kernel.
         """
-        entries = syscalls.spec_entries(event_types)
+        entries = syscalls.spec_entries(event_types, skip_stream)
         off = L.SPEC.pack(0, bytes(L.NARGS), 0, 0, 0)
         for spec in syscalls.SYSCALLS:
             self._update(b"specs", spec.nr, entries.get(spec.nr, off))

@@ -537,6 +537,20 @@ static __always_inline struct file *fd_file(struct task_struct *task, long fd)
 	return f;
 }
 
+/* True when `fd` of the current task is a SOCK_STREAM socket (TCP, stream unix). */
+static __always_inline int fd_is_stream(long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file *file = fd_file(task, fd);
+	if (!file)
+		return 0;
+	umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & SE_S_IFMT) != SE_S_IFSOCK)
+		return 0;
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	return sock && BPF_CORE_READ(sock, type) == 1; /* SOCK_STREAM */
+}
+
 static __always_inline __u32 encode_dev(__u32 kdev)
 {
 	/* kernel dev_t is major << 20 | minor; the driver keeps that encoding */
@@ -702,6 +716,8 @@ int BPF_PROG(se_sys_exit, struct pt_regs *regs, long ret)
 	if (is_self())
 		return 0;
 	if ((spec->extras & SE_X_FAILED_ONLY) && ret >= 0)
+		return 0;
+	if ((spec->extras & SE_X_SKIP_STREAM) && fd_is_stream((long)(int)regs->di))
 		return 0;
 	struct se_aux *aux = get_aux();
 	if (!aux)

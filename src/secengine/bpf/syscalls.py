@@ -27,7 +27,7 @@ from secengine.bpf import layout as L
 from secengine.bpf.errors import BpfUnavailableError
 
 __all__ = ["SyscallSpec", "SYSCALLS", "BY_NR", "STATE_EVENT_TYPES", "spec_entries",
-           "supported_event_types", "check_arch", "EXEC_NRS", "CLONE_NAMES"]
+           "supported_event_types", "check_arch", "EXEC_NRS", "CLONE_NAMES", "STREAM_SKIPPABLE"]
 
 S, I, A, H, P = L.ARG_STR, L.ARG_INT, L.ARG_SOCKADDR, L.ARG_OPENHOW, L.ARG_INT2
 
@@ -147,11 +147,25 @@ def supported_event_types() -> frozenset[str]:
     return frozenset(_BY_NAME) | frozenset(CLONE_NAMES.values()) | {"procexit"}
 
 
-def spec_entries(event_types: Iterable[str] | None) -> dict[int, bytes]:
+#: Socket I/O calls that the probe can drop in the kernel on stream (TCP) sockets when no
+#: loaded rule can match them there (the state needs only datagram sockets' addresses).
+STREAM_SKIPPABLE: Final = frozenset({"sendto", "sendmsg", "recvfrom", "recvmsg"})
+
+
+def spec_entries(event_types: Iterable[str] | None,
+                 skip_stream: Iterable[str] = ()) -> dict[int, bytes]:
     """The ``specs`` map contents for the wanted event types plus the state set.
 
     ``None`` means every type the probe supports (a rule with no event type
-    restriction needs them all).
+    restriction needs them all). ``skip_stream`` names socket I/O calls to drop
+    in the kernel when their fd is a stream socket.
     """
     wanted = set(_BY_NAME) if event_types is None else set(event_types) | STATE_EVENT_TYPES
-    return {s.nr: s.packed() for s in SYSCALLS if s.name in wanted}
+    skip = set(skip_stream) & STREAM_SKIPPABLE
+    out = {}
+    for s in SYSCALLS:
+        if s.name in wanted:
+            if s.name in skip:
+                s = SyscallSpec(s.name, s.nr, s.args, s.extras | L.X_SKIP_STREAM)
+            out[s.nr] = s.packed()
+    return out

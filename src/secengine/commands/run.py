@@ -208,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
 
     source = SyscallSource(ring_bytes=args.ring_buffer_mb * 1024 * 1024)
     source.set_interest(interest_of(ruleset, source.name))
+    source.use_rules(engine.rules)
     try:
         source.open()
     except BpfError as e:

@@ -67,6 +67,7 @@ class SyscallSource(Source):
         self.seed = seed
         self.container_sockets = container_sockets
         self._interest: frozenset[str] | None = None
+        self._skip_stream: frozenset[str] = frozenset()
         self.captured: frozenset[str] = frozenset()
         self.probe = None
         self.reader = None
@@ -82,7 +83,17 @@ class SyscallSource(Source):
         self._interest = None if evttypes is None else frozenset(evttypes)
         self._emit_all = evttypes is None
         if self.probe is not None:
-            self.captured = self.probe.set_interest(self._interest)
+            self.captured = self.probe.set_interest(self._interest, self._skip_stream)
+
+    def use_rules(self, rules: Iterable[object] | None) -> None:
+        """Let the probe drop socket I/O on stream sockets where none of ``rules`` can match
+        (see :mod:`.syscall_interest`); ``None`` turns that off. Call after set_interest,
+        before or after open."""
+        from secengine.sources.syscall_interest import stream_skippable
+
+        self._skip_stream = frozenset() if rules is None else stream_skippable(rules)
+        if self.probe is not None:
+            self.captured = self.probe.set_interest(self._interest, self._skip_stream)
 
     # -- lifecycle -----------------------------------------------------------
     def open(self) -> None:
@@ -95,7 +106,7 @@ class SyscallSource(Source):
 
         self.probe = probe = Probe(ring_bytes=self.ring_bytes)
         try:
-            self.captured = probe.set_interest(self._interest)
+            self.captured = probe.set_interest(self._interest, self._skip_stream)
             containers = ContainerResolver(tuple(self.container_sockets)
                                            if self.container_sockets is not None
                                            else DEFAULT_SOCKETS)
@@ -152,7 +163,8 @@ class SyscallSource(Source):
         if self.probe is None:
             return {}
         emitted, full, truncated, wakeups, busy = self.probe.stats()
-        self.stats.dropped = full + busy + self.stats.queue_drops
+        # stats.dropped counts only what userspace lost (a full event queue), so that
+        # "stats.dropped + kernel_stats()['dropped']" is every loss, each counted once
         return {"emitted": emitted, "dropped": full + busy, "dropped_full": full,
                 "dropped_busy": busy, "truncated": truncated, "wakeups": wakeups}
 
