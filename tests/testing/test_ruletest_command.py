@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import WriteSuite
+from ruletest_helpers import WriteSuite
 
 from secengine.cli import main
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import WriteSuite
+from ruletest_helpers import WriteSuite
 
 from secengine.priority import Priority
 from secengine.testing.loader import CaseEvent, FileEvents, discover, load_test_file

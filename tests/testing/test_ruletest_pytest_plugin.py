@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import RULES
+from ruletest_helpers import RULES
 
 SUITE = """\
 rules_files: [rules.yaml]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conftest import WriteSuite
+from ruletest_helpers import WriteSuite
 
 from secengine.testing.coverage import compute_coverage, coverage_failures, render_coverage
 from secengine.testing.junit import junit_xml

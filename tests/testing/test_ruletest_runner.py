@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import WriteSuite
+from ruletest_helpers import WriteSuite
 
 from secengine.testing.runner import BASE_TIME, CaseResult, FileResult, RuleTestRunner
 
