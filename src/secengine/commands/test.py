@@ -6,9 +6,13 @@ first failing leaf of the condition with the field's actual value, the
 rule's expanded condition). The file format is described in
 ``docs/rule-testing.md``.
 
+With ``-c FILE``/``-o KEY=VALUE`` the configuration's output keys
+(``time_format_iso_8601``, ``json_include_*``) shape the alerts the tests
+check, as the configured agent would render them.
+
 Exit status: 0 when every case passes (and, with ``--require-coverage``,
 every rule has a positive and a negative case), 1 otherwise, 2 when a path
-does not exist or holds no test files.
+does not exist or holds no test files, or the configuration is invalid.
 """
 
 from __future__ import annotations
