@@ -250,10 +250,12 @@ def build_sources(cfg: AgentConfig, registry: PluginRegistry[Any] | None = None)
         try:
             factory = getattr(cls, "from_config", None)
             source = factory(settings) if callable(factory) else cls(**settings)
-        except ConfigError as e:
+        except (ConfigError, TypeError, ValueError) as e:
             raise ConfigError(f"sources.{name}: {e}") from None
-        except (TypeError, ValueError) as e:
-            raise ConfigError(f"sources.{name}: {e}") from None
+        try:
+            source.label = name  # type: ignore[attr-defined]  # metrics and logs name it so
+        except AttributeError:
+            pass
         out.append(source)
     return out
 
@@ -825,8 +827,8 @@ def _dropped(source: Source) -> int:
     if callable(kernel):
         try:
             n += int(kernel().get("dropped", 0))
-        except Exception:  # noqa: BLE001 - a closed probe has no counters to read
-            pass
+        except Exception as e:  # noqa: BLE001 - a closed probe has no counters to read
+            _log.debug("no kernel counters from %s: %s", _label(source), e)
     return n
 
 

@@ -35,6 +35,11 @@ own web stack). Metric names:
 ``process_cpu_seconds_total``               counter  user + system CPU time
 ``process_start_time_seconds``              gauge    when the agent started (Unix time)
 ==========================================  =======  ===============================
+
+``source`` is the source's configuration key (its plugin name otherwise) in
+the ``secengine_source_*`` families, and the plugin name the source delivers
+under in ``secengine_events_total``; ``source`` of ``secengine_alerts_total``
+is the event source of the rule (``syscall``, ``k8s_audit``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from secengine.agent import Agent, ExitStatus, TokenBucket, build_engine
+from secengine.agent import Agent, ExitStatus, TokenBucket, _label, build_engine
 from secengine.alert import Alert
 from secengine.config import load_config
 from secengine.errors import ConfigError, RulesLoadError
@@ -190,3 +190,26 @@ def test_sources_and_sinks_from_the_configuration(rules_file: Path, tmp_path: Pa
     bad = _cfg(rules_file, "sources={replay: {no_such_setting: 1}}")
     with pytest.raises(ConfigError, match="sources.replay: "):
         Agent(bad).start()
+
+
+def test_several_configured_sources_run_together(rules_file: Path, tmp_path: Path,
+                                                 events: Any) -> None:
+    import orjson
+
+    paths = []
+    for name, proc in (("a", "cat"), ("b", "vi")):
+        p = tmp_path / f"{name}.jsonl"
+        p.write_bytes(b"".join(orjson.dumps({"time": e.ts, "fields": dict(e.fields)}) + b"\n"
+                               for e in [events.open(i, proc) for i in range(3)]))
+        paths.append(p)
+    (tmp_path / "more.yaml").write_text(events.other_rules)
+    memory = MemorySink()
+    cfg = _cfg(rules_file, f"rules_files[]={tmp_path / 'more.yaml'}",
+               f"sources={{a: {{plugin: replay, inputs: [{paths[0]}]}}, "
+               f"b: {{plugin: replay, inputs: [{paths[1]}]}}}}")
+    agent = Agent(cfg, sinks=[memory])
+    assert agent.run(handle_signals=False) is ExitStatus.OK
+    assert len(agent.sources) == 2
+    assert sorted(a.rule for a in memory.alerts) == ["cat_open"] * 3 + ["vi_open"] * 3
+    assert agent.counters.events["replay"] == 6
+    assert [_label(s) for s in agent.sources] == ["a", "b"]
