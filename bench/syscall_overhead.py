@@ -49,17 +49,18 @@ MICRO = r"""
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
-                          return t.tv_sec * 1e9 + t.tv_nsec; }
+static double clk(clockid_t c) { struct timespec t; clock_gettime(c, &t);
+                                 return t.tv_sec * 1e9 + t.tv_nsec; }
+/* prints "wall_ns cpu_ns" per call; cpu time includes the kernel's (and the probe's) */
 int main(int argc, char **argv) {
     long n = atol(argv[2]);
-    double t0 = now();
+    double w0 = clk(CLOCK_MONOTONIC), c0 = clk(CLOCK_PROCESS_CPUTIME_ID);
     if (argv[1][0] == 'g') {
         for (long i = 0; i < n; i++) syscall(SYS_getppid);
     } else {
         for (long i = 0; i < n; i++) { int fd = open("/etc/hostname", O_RDONLY); close(fd); }
     }
-    printf("%.1f\n", (now() - t0) / n);
+    printf("%.1f %.1f\n", (clk(CLOCK_MONOTONIC) - w0) / n, (clk(CLOCK_PROCESS_CPUTIME_ID) - c0) / n);
     return 0;
 }
 """
@@ -153,25 +154,42 @@ def _with(config: str, fn: Any) -> tuple[Any, str]:
             print(f"      agent: {note}", flush=True)
 
 
-def micro(tmp: Path, rounds: int) -> dict[str, dict[str, float]]:
+def micro(tmp: Path, rounds: int) -> dict[str, dict[str, dict[str, float]]]:
+    """Median ns per call, wall clock and CPU time (user + kernel, probe included)."""
     exe = _compile(tmp, "micro", MICRO)
-    results: dict[str, dict[str, list[float]]] = {}
+    results: dict[str, dict[str, dict[str, list[float]]]] = {}
     for r in range(rounds):
         for config in ("none", "noop", "agent"):
-            def run() -> dict[str, float]:
-                return {kind: float(subprocess.run([exe, kind, str(n)], capture_output=True,
-                                                   text=True, check=True).stdout)
-                        for kind, n in (("getppid", 2_000_000), ("open_close", 200_000))}
+            def run() -> dict[str, tuple[float, float]]:
+                out = {}
+                for kind, n in (("getppid", 2_000_000), ("open_close", 200_000)):
+                    text = subprocess.run([exe, kind, str(n)], capture_output=True, text=True,
+                                          check=True).stdout.split()
+                    out[kind] = (float(text[0]), float(text[1]))
+                return out
             values, _ = _with(config, run)
-            for kind, v in values.items():
-                results.setdefault(kind, {}).setdefault(config, []).append(v)
+            for kind, (wall, cpu) in values.items():
+                per = results.setdefault(kind, {}).setdefault(config, {"wall": [], "cpu": []})
+                per["wall"].append(wall)
+                per["cpu"].append(cpu)
             print(f"  micro round {r + 1} {config:5}: " +
-                  "  ".join(f"{k} {v:.0f} ns" for k, v in values.items()), flush=True)
-    return {kind: {c: statistics.median(v) for c, v in per.items()}
-            for kind, per in results.items()}
+                  "  ".join(f"{k} {w:.0f} ns wall / {c:.0f} ns cpu"
+                            for k, (w, c) in values.items()), flush=True)
+    return {kind: {c: {m: statistics.median(v) for m, v in per.items()}
+                   for c, per in by.items()} for kind, by in results.items()}
 
 
-def redis(rounds: int) -> dict[str, float] | None:
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def redis(rounds: int) -> dict[str, dict[str, float]] | None:
+    """Median requests/s (SET and GET averaged) and the traced processes' CPU per request
+    (redis-server + redis-benchmark, user + kernel, probe included), with and without the
+    agent."""
+    import resource
+
     server = shutil.which("redis-server")
     bench = shutil.which("redis-benchmark")
     if not server or not bench:
@@ -179,28 +197,39 @@ def redis(rounds: int) -> dict[str, float] | None:
               "redis-server redis-tools)")
         return None
     port = "6399"
+    n = 200_000
+    hz = os.sysconf("SC_CLK_TCK")
     srv = subprocess.Popen([server, "--port", port, "--save", "", "--appendonly", "no",
                             "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL)
     time.sleep(0.5)
-    out: dict[str, list[float]] = {}
+    out: dict[str, dict[str, list[float]]] = {}
     try:
         for r in range(rounds):
             for config in ("none", "agent"):
-                def run() -> float:
-                    res = subprocess.run([bench, "-p", port, "-t", "set,get", "-n", "200000",
+                def run() -> tuple[float, float]:
+                    ticks0 = _cpu_ticks(srv.pid)
+                    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    res = subprocess.run([bench, "-p", port, "-t", "set,get", "-n", str(n),
                                           "-c", "50", "-q"], capture_output=True, text=True,
                                          check=True).stdout
+                    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    ticks1 = _cpu_ticks(srv.pid)
                     rates = [float(line.split(":")[1].split()[0])
                              for line in res.replace("\r", "\n").splitlines()
                              if "requests per second" in line]
-                    return sum(rates) / len(rates)
-                value, _ = _with(config, run)
-                out.setdefault(config, []).append(value)
-                print(f"  redis round {r + 1} {config:5}: {value:,.0f} requests/s", flush=True)
+                    cpu = ((ticks1 - ticks0) / hz + (ru1.ru_utime - ru0.ru_utime)
+                           + (ru1.ru_stime - ru0.ru_stime))
+                    return sum(rates) / len(rates), cpu / (2 * n) * 1e6
+                (rps, cpu_us), _ = _with(config, run)
+                per = out.setdefault(config, {"requests_per_s": [], "cpu_us_per_request": []})
+                per["requests_per_s"].append(rps)
+                per["cpu_us_per_request"].append(cpu_us)
+                print(f"  redis round {r + 1} {config:5}: {rps:,.0f} requests/s, "
+                      f"{cpu_us:.2f} us CPU per request", flush=True)
     finally:
         srv.terminate()
         srv.wait()
-    return {c: statistics.median(v) for c, v in out.items()}
+    return {c: {m: statistics.median(v) for m, v in per.items()} for c, per in out.items()}
 
 
 def storm(tmp: Path, seconds: float = 3.0) -> dict[str, Any]:
@@ -230,6 +259,7 @@ def storm(tmp: Path, seconds: float = 3.0) -> dict[str, Any]:
             e0 = engine.stats.events
             gen = subprocess.Popen([exe, str(rate / 2), str(seconds)])  # 2 records per loop
             t0 = time.perf_counter()
+            cpu0 = time.process_time()
             max_pending = 0
             while gen.poll() is None:
                 src.read_batch(process)
@@ -240,6 +270,7 @@ def storm(tmp: Path, seconds: float = 3.0) -> dict[str, Any]:
                 src.read_batch(process)
             lag = time.perf_counter() - lag_start
             elapsed = time.perf_counter() - t0
+            cpu = time.process_time() - cpu0
             k1 = src.kernel_stats()
             dropped = k1["dropped_full"] - k0["dropped_full"]
             busy = k1["dropped_busy"] - k0["dropped_busy"]
@@ -247,21 +278,29 @@ def storm(tmp: Path, seconds: float = 3.0) -> dict[str, Any]:
             rec_rate = records / (elapsed - lag) if elapsed > lag else 0.0
             events = engine.stats.events - e0
             ok = dropped == 0 and lag < 0.25
+            cpu_us = cpu / records * 1e6 if records else 0.0
             steps.append({"target_records_per_s": rate, "records": records, "events": events,
                           "dropped_full": dropped, "dropped_busy": busy,
                           "records_per_s": round(rec_rate),
                           "drain_lag_s": round(lag, 3), "max_pending_bytes": max_pending,
+                          "consumer_cpu_us_per_record": round(cpu_us, 2),
                           "ok": ok})
             print(f"  storm {rate:>7,} records/s target: {records:>9,} records "
                   f"({rec_rate:,.0f}/s), {events:,} events, {dropped} dropped (ring full), "
                   f"{busy} (lock busy), "
-                  f"lag {lag:.2f}s -> {'ok' if ok else 'FELL BEHIND'}", flush=True)
+                  f"lag {lag:.2f}s, {cpu_us:.2f} us CPU/record "
+                  f"-> {'ok' if ok else 'FELL BEHIND'}", flush=True)
             if not ok:
                 break
             best = max(best, rec_rate)
     finally:
         src.close()
-    return {"sustained_records_per_s": round(best), "steps": steps}
+    cpu_costs = [st["consumer_cpu_us_per_record"] for st in steps if st["ok"]]
+    per_record = statistics.median(cpu_costs) if cpu_costs else 0.0
+    return {"sustained_records_per_s": round(best),
+            "consumer_cpu_us_per_record": per_record,
+            "records_per_cpu_second": round(1e6 / per_record) if per_record else 0,
+            "steps": steps}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,9 +329,10 @@ def main(argv: list[str] | None = None) -> int:
     if "storm" not in args.skip:
         print("storm: dup+close, decoding + state + falco_rules.yaml", flush=True)
         results["storm"] = storm(tmp)
-    print(json.dumps({k: v for k, v in results.items() if k != "storm"} |
-                     {"storm_sustained_records_per_s":
-                      results.get("storm", {}).get("sustained_records_per_s")}, indent=2))
+    summary = {k: v for k, v in results.items() if k != "storm"}
+    if "storm" in results:
+        summary["storm"] = {k: v for k, v in results["storm"].items() if k != "steps"}
+    print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     shutil.rmtree(tmp, ignore_errors=True)

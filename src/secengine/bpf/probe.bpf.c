@@ -630,10 +630,15 @@ static __always_inline void emit(struct se_aux *aux, __u32 len)
 	if (len < sizeof(struct se_hdr))
 		return;
 	((struct se_hdr *)aux->data)->len = len;
-	if (cfg && cfg->wakeup_bytes &&
-	    bpf_ringbuf_query(&events, SE_RB_AVAIL_DATA) + len >= cfg->wakeup_bytes) {
-		flags = SE_RB_FORCE_WAKEUP;
-		count(SE_STAT_WAKEUPS);
+	if (cfg && cfg->wakeup_bytes) {
+		/* wake the reader once, when pending data crosses the threshold; above it the
+		 * reader is already awake (or wakes on its timer): a wake-up per record would
+		 * cost more than the record itself */
+		__u64 pending = bpf_ringbuf_query(&events, SE_RB_AVAIL_DATA);
+		if (pending < cfg->wakeup_bytes && pending + len >= cfg->wakeup_bytes) {
+			flags = SE_RB_FORCE_WAKEUP;
+			count(SE_STAT_WAKEUPS);
+		}
 	}
 	barrier_var(len);
 	if (len > SE_DATA_SIZE)
