@@ -1,16 +1,24 @@
 """The one exception hierarchy of secengine.
 
 Every error a user can see derives from :class:`SecengineError`, so embedders
-can catch one type. The tree::
+can catch one type. The tree (subclasses live next to the code that raises
+them)::
 
     SecengineError
     ├── ConditionError              a condition that does not parse or compile
     │   ├── ConditionSyntaxError    the parser rejected the text (has a position)
     │   └── ConditionCompileError   unknown field, bad operator for a type, bad literal
     ├── RulesLoadError              a rules file could not be loaded (carries the LoadResult)
+    │   └── ruleset.ItemError       one item's error, with its location chain
     ├── EventFormatError            a malformed input event (names file:line)
     ├── OutputFormatError           an output template that does not compile
-    └── ConfigError                 a bad configuration key or value
+    ├── ConfigError                 a bad configuration key or value
+    │   ├── config.ConfigFileError  ... in a file (names file:line and the key path)
+    │   ├── plugins.UnknownPluginError / DuplicatePluginError
+    ├── testing.RuleTestError       a malformed rule-test file (names file:line)
+    ├── bpf.BpfError                a libbpf call failed (errno translated)
+    │   └── bpf.BpfUnavailableError no privileges, no BTF or no libbpf: what to do
+    └── profile.ProfileError        the least-privilege advisor could not record or verify
 """
 
 from __future__ import annotations
