@@ -20,7 +20,13 @@ times with the configurations interleaved (so drift hits all alike):
    (records per second reaching userspace, each decoded, applied to the state
    and, for ``dup``, evaluated against the rules) sustained with zero drops.
    Drops of the other kind (the ring's lock giving up under contention,
-   which kernels >= 6.15 allow) are reported alongside.
+   which kernels >= 6.15 allow) are reported alongside, and so is the highest
+   rate at which the reader keeps up (no backlog, and drops below one per
+   10 000 records: on this VM a few records per million are lost under a
+   flood whatever the ring's size and even with a reader that does nothing
+   but read; see docs/syscall-source.md). The probe is system-wide: other load on
+   the machine adds records too. Each step also reports the consumer's CPU
+   time per record, which contention does not inflate.
 """
 
 from __future__ import annotations
@@ -249,10 +255,12 @@ def storm(tmp: Path, seconds: float = 3.0) -> dict[str, Any]:
     tune_gc()
     process = engine.process
     best = 0.0
+    best_ok_still = True
+    keep_up = 0.0
     steps = []
     try:
         for rate in (50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 350_000, 400_000,
-                     450_000, 500_000):
+                     450_000, 500_000, 600_000):
             src.drain(0.3)
             k0 = src.kernel_stats()
             r0 = src.stats.records
@@ -278,26 +286,32 @@ def storm(tmp: Path, seconds: float = 3.0) -> dict[str, Any]:
             rec_rate = records / (elapsed - lag) if elapsed > lag else 0.0
             events = engine.stats.events - e0
             ok = dropped == 0 and lag < 0.25
+            keeps_up = lag < 0.25 and dropped + busy <= records / 10_000
             cpu_us = cpu / records * 1e6 if records else 0.0
             steps.append({"target_records_per_s": rate, "records": records, "events": events,
                           "dropped_full": dropped, "dropped_busy": busy,
                           "records_per_s": round(rec_rate),
                           "drain_lag_s": round(lag, 3), "max_pending_bytes": max_pending,
                           "consumer_cpu_us_per_record": round(cpu_us, 2),
-                          "ok": ok})
+                          "ok": ok, "keeps_up": keeps_up})
             print(f"  storm {rate:>7,} records/s target: {records:>9,} records "
                   f"({rec_rate:,.0f}/s), {events:,} events, {dropped} dropped (ring full), "
                   f"{busy} (lock busy), "
                   f"lag {lag:.2f}s, {cpu_us:.2f} us CPU/record "
-                  f"-> {'ok' if ok else 'FELL BEHIND'}", flush=True)
-            if not ok:
+                  f"-> {'ok' if ok else 'keeps up' if keeps_up else 'FELL BEHIND'}", flush=True)
+            if ok and best_ok_still:
+                best = max(best, rec_rate)
+            else:
+                best_ok_still = False
+            if not keeps_up:
                 break
-            best = max(best, rec_rate)
+            keep_up = max(keep_up, rec_rate)
     finally:
         src.close()
     cpu_costs = [st["consumer_cpu_us_per_record"] for st in steps if st["ok"]]
     per_record = statistics.median(cpu_costs) if cpu_costs else 0.0
     return {"sustained_records_per_s": round(best),
+            "kept_up_records_per_s": round(keep_up),
             "consumer_cpu_us_per_record": per_record,
             "records_per_cpu_second": round(1e6 / per_record) if per_record else 0,
             "steps": steps}
@@ -306,7 +320,8 @@ def storm(tmp: Path, seconds: float = 3.0) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--json", type=Path, default=None, help="write the results here")
+    p.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "syscall_overhead.json",
+                   help="write the results here (default: bench/results/syscall_overhead.json)")
     p.add_argument("--skip", action="append", default=[], choices=("micro", "redis", "storm"))
     args = p.parse_args(argv)
     if os.geteuid() != 0:

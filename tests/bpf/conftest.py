@@ -39,7 +39,7 @@ def source() -> Any:
     from secengine.sources.syscall import SyscallSource
 
     ensure_object()
-    src = SyscallSource(ring_bytes=16 * 1024 * 1024)
+    src = SyscallSource(ring_bytes=64 * 1024 * 1024)
     src.set_interest(None)
     src.open()
     yield src
