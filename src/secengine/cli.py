@@ -15,7 +15,7 @@ from typing import Sequence
 __all__ = ["main", "build_parser"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("replay", "validate", "fields", "test", "run")
+COMMANDS: tuple[str, ...] = ("replay", "validate", "fields", "test", "run", "profile")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -69,6 +69,10 @@ SIGNATURES: Final[dict[str, tuple[list[Any], Any, str | None, str]]] = {
                             "__u64 flags)"),
     "bpf_map_lookup_elem": ([_int, _p, _p], _int, "neg",
                             "int bpf_map_lookup_elem(int fd, const void *key, void *value)"),
+    "bpf_map_delete_elem": ([_int, _p], _int, "neg",
+                            "int bpf_map_delete_elem(int fd, const void *key)"),
+    "bpf_map_get_next_key": ([_int, _p, _p], _int, "neg",
+                             "int bpf_map_get_next_key(int fd, const void *key, void *next_key)"),
 }
 
 #: What to do about the errnos users meet, keyed by errno.

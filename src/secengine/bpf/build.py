@@ -1,9 +1,12 @@
 """Compile the probe: ``vmlinux.h`` from this machine's BTF, then clang to a CO-RE object.
 
 Run ``python -m secengine.bpf.build [OUTPUT]`` (the wheel build hook and
-the Makefile do). The object is portable: CO-RE relocations are resolved
-against the *target* kernel's BTF when it loads, so the build machine's
-kernel only provides type definitions. ``vmlinux.h`` is generated into a
+the Makefile do). With no argument every ``*.bpf.c`` here is compiled next
+to its source (``probe.bpf.c`` -> ``probe.bpf.o``, ``profile.bpf.c`` ->
+``profile.bpf.o``); an existing directory as OUTPUT receives every object;
+any other OUTPUT is where the probe alone goes. The object is portable:
+CO-RE relocations are resolved against the *target* kernel's BTF when it
+loads, so the build machine's kernel only provides type definitions. ``vmlinux.h`` is generated into a
 temporary directory and never committed.
 
 Needs ``clang`` (the BPF target), ``bpftool`` and the libbpf headers
@@ -20,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["build", "SOURCE", "main"]
+__all__ = ["build", "build_all", "sources", "object_name", "SOURCE", "main"]
 
 SOURCE = Path(__file__).with_name("probe.bpf.c")
 
@@ -36,9 +39,27 @@ def _tool(name: str, package: str) -> str:
     return path
 
 
-def build(output: Path | None = None, btf: Path = Path("/sys/kernel/btf/vmlinux")) -> Path:
-    """Compile ``probe.bpf.c`` into ``output`` (default: next to the source); returns the path."""
-    output = output or SOURCE.with_name("probe.bpf.o")
+def sources() -> list[Path]:
+    """Every BPF program source next to this module (``*.bpf.c``)."""
+    return sorted(SOURCE.parent.glob("*.bpf.c"))
+
+
+def object_name(source: Path) -> str:
+    """``probe.bpf.c`` -> ``probe.bpf.o``."""
+    return source.name[:-len(".c")] + ".o"
+
+
+def build_all(outdir: Path | None = None,
+              btf: Path = Path("/sys/kernel/btf/vmlinux")) -> list[Path]:
+    """Compile every :func:`sources` file into ``outdir`` (default: next to each source)."""
+    return [build((outdir or src.parent) / object_name(src), btf, source=src)
+            for src in sources()]
+
+
+def build(output: Path | None = None, btf: Path = Path("/sys/kernel/btf/vmlinux"),
+          source: Path = SOURCE) -> Path:
+    """Compile ``source`` (default ``probe.bpf.c``) into ``output`` (default: next to it)."""
+    output = output or source.with_name(object_name(source))
     clang = _tool("clang", "clang")
     bpftool = _tool("bpftool", "bpftool")
     if not Path("/usr/include/bpf/bpf_helpers.h").exists():
@@ -52,9 +73,9 @@ def build(output: Path | None = None, btf: Path = Path("/sys/kernel/btf/vmlinux"
         with vmlinux.open("wb") as fh:
             subprocess.run([bpftool, "btf", "dump", "file", str(btf), "format", "c"],
                            stdout=fh, check=True)
-        tmp_out = Path(tmp) / "probe.bpf.o"
+        tmp_out = Path(tmp) / object_name(source)
         cmd = [clang, "-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86",
-               "-I", tmp, "-I", str(SOURCE.parent), "-c", str(SOURCE), "-o", str(tmp_out)]
+               "-I", tmp, "-I", str(source.parent), "-c", str(source), "-o", str(tmp_out)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise BuildError(f"clang failed:\n{proc.stderr}")
@@ -66,11 +87,15 @@ def build(output: Path | None = None, btf: Path = Path("/sys/kernel/btf/vmlinux"
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        out = build(Path(args[0]) if args else None)
+        if not args or Path(args[0]).is_dir():
+            outs = build_all(Path(args[0]) if args else None)
+        else:
+            outs = [build(Path(args[0]))]
     except (BuildError, subprocess.CalledProcessError) as e:
         sys.stderr.write(f"secengine.bpf.build: {e}\n")
         return 1
-    print(out)
+    for out in outs:
+        print(out)
     return 0
 
 

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * The maps of the least-privilege recorder (profile.bpf.c), shared with the
+ * Python side (secengine/profile/layout.py). This header is the single source
+ * of truth: tests/profile/test_layout.py parses it and checks the mirror.
+ *
+ * Nothing here travels through a ring buffer: the kernel sets bits and
+ * counts operations in maps, and userspace reads the maps when recording ends.
+ *
+ *   pf_config_map  [0] -> pf_config        is anything recorded; any mount-ns targets
+ *   slots          [slot] -> pf_slot       one per workload being recorded
+ *   tasks          tgid -> pf_task         processes followed from a root pid (run, exec)
+ *   mntns_targets  mntns inode -> slot     containers recorded in place (attach)
+ *   sets           pf_key -> pf_bits       the syscall bitmaps of a workload
+ *   creds          tid -> pf_creds         last known ids of a followed thread
+ *   opspec         [nr] -> u8 PF_OP_*      which syscalls have capability-deciding arguments
+ *   ops            pf_op_key -> pf_op_val  the capability-deciding operations seen (deduplicated)
+ *   pf_stats       per-CPU counters PF_STAT_*
+ *
+ * Only fixed-width types; every struct is naturally aligned with no implicit
+ * padding, so the Python formats are plain "<" formats.
+ */
+#ifndef SECENGINE_PROFILE_H
+#define SECENGINE_PROFILE_H
+
+#define PF_MAX_SYSCALLS 512
+#define PF_WORDS 8 /* 64-bit words per bitmap (PF_MAX_SYSCALLS / 64) */
+#define PF_MAX_SLOTS 16
+#define PF_MAX_TASKS 16384
+#define PF_MAX_KEYS 256
+#define PF_MAX_OPS 8192
+#define PF_NV 10
+
+/* phases (pf_task.phase, pf_bits index, pf_op_key.phase) */
+#define PF_PHASE_PRE 0  /* in the container, before the runtime installed its seccomp filter */
+#define PF_PHASE_INIT 1 /* under the filter, before the entrypoint's execve succeeded */
+#define PF_PHASE_WORK 2 /* the workload: from the entrypoint's execve on */
+#define PF_NPHASES 3
+
+/* outcome sets (pf_bits index): how a syscall returned */
+#define PF_SET_OK 0     /* return value >= 0 (or the task exited in it) */
+#define PF_SET_EPERM 1  /* -EPERM (what a seccomp SCMP_ACT_ERRNO denial returns) */
+#define PF_SET_ENOSYS 2 /* -ENOSYS (the program then falls back to an older call) */
+#define PF_SET_OTHER 3  /* any other error */
+#define PF_NSETS 4
+
+/* operation kinds (opspec values, pf_op_key.op); the v[] each carries */
+#define PF_OP_NONE 0
+#define PF_OP_ARGS 1   /* v[0..5] = the low 32 bits of the six arguments */
+#define PF_OP_BIND 2   /* v = family, port, the net namespace's ip_unprivileged_port_start */
+#define PF_OP_SOCKET 3 /* v = domain, type & 0xf, protocol (raw and packet sockets only) */
+#define PF_OP_CHOWN 4  /* v = uid arg, gid arg, fsuid, fsgid, gid arg is one of the caller's groups */
+#define PF_OP_SETID 5  /* v = arg0..2, old ids (uid euid suid fsuid, or the gid four), new ids */
+#define PF_OP_OPEN 6   /* v = i_mode, i_uid, i_gid, fsuid, fsgid, wanted MAY_*, created, nr */
+#define PF_OP_PTRACE 7 /* v = request, pid, ids match, tracee is a descendant, tracee uid, caller uid */
+#define PF_OP_KILL 8   /* v = signal, needs privilege, target uid, sender euid, same thread group
+			 * (a refused call: v = signal, 1) */
+#define PF_OP_NS 9     /* v = namespace flags (clone, clone3, unshare), setns: fd, nstype */
+#define PF_NOPS 10
+
+/* pf_op_key.flags */
+#define PF_OPF_OLD_KNOWN 1 /* PF_OP_SETID: the ids before the call were known */
+#define PF_OPF_DIR 2       /* PF_OP_OPEN: the check was on the parent directory (file created) */
+
+/* per-CPU counters (pf_stats) */
+#define PF_STAT_RECORDED 0  /* syscall exits recorded into a bitmap */
+#define PF_STAT_COMPAT 1    /* 32-bit syscalls of followed tasks (not recorded by name) */
+#define PF_STAT_OPS_FULL 2  /* operations lost: the ops map was full */
+#define PF_STAT_SETS_FULL 3 /* syscall exits lost: the sets map was full */
+#define PF_STAT_TASKS_FULL 4 /* new processes not followed: the tasks map was full */
+#define PF_STAT_COUNT 5
+
+struct pf_config {
+	__u32 active;    /* 0: every program returns at once */
+	__u32 use_mntns; /* 1: mntns_targets has entries */
+};
+
+struct pf_slot {
+	__u32 active;
+	__u32 min_filters;   /* record a task only with at least this many seccomp filters ... */
+	__u64 exclude_mntns; /* ... and only outside this mount namespace (0: anywhere) */
+};
+
+struct pf_task {
+	__u32 slot;
+	__u32 phase; /* PF_PHASE_INIT or PF_PHASE_WORK */
+};
+
+struct pf_key {
+	__u32 slot;
+	__u32 pad;
+	__u64 mntns;
+};
+
+struct pf_bits {
+	__u64 w[PF_NPHASES][PF_NSETS][PF_WORDS];
+};
+
+struct pf_creds {
+	__u32 uid, euid, suid, fsuid;
+	__u32 gid, egid, sgid, fsgid;
+};
+
+struct pf_op_key {
+	__u32 slot;
+	__u16 op;
+	__u8 phase;
+	__u8 flags;
+	__s32 err; /* positive errno, 0 on success */
+	__u32 nr;
+	__u64 cap_eff; /* the caller's effective capabilities at the time */
+	__u32 v[PF_NV];
+};
+
+struct pf_op_val {
+	__u64 count;
+	__u32 pid; /* the first process seen doing it */
+	__u32 pad;
+};
+
+#endif

@@ -1,0 +1,338 @@
+"""Load the least-privilege recorder (``profile.bpf.o``), point it at workloads, read its maps.
+
+:class:`Recorder` owns one ``bpf_object`` loaded through our libbpf binding
+(:mod:`secengine.bpf._libbpf`; every failure is a :class:`~secengine.bpf.errors.BpfError`).
+A workload is a *slot*: either a process tree followed from a root pid
+(:meth:`Recorder.follow`) or every task of a mount namespace
+(:meth:`Recorder.watch_mntns`). The kernel fills the maps; :meth:`Recorder.read`
+copies a slot's bitmaps and operations out when recording ends. Nothing is
+read while the workload runs.
+
+Usage::
+
+    with Recorder(opspec=capabilities.opspec()) as rec:
+        slot = rec.follow(pid, phase=L.PHASE_INIT, min_filters=1, exclude_mntns=host_mntns)
+        ...
+        raw = rec.read(slot)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno as _errno
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Self
+
+from secengine.bpf import _libbpf
+from secengine.bpf.errors import BpfError, BpfUnavailableError
+from secengine.profile import layout as L
+
+__all__ = [
+    "CAPTURE_PROGRAMS",
+    "NOOP_PROGRAM",
+    "RawOp",
+    "RawSlot",
+    "Recorder",
+    "mntns_of",
+    "object_path",
+    "read_creds",
+    "seccomp_filters",
+]
+
+OBJECT_NAME: Final = "profile.bpf.o"
+BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
+#: Programs attached while recording; ``pf_noop`` only for the overhead benchmark.
+CAPTURE_PROGRAMS: Final = ("pf_sys_exit", "pf_signal", "pf_fork", "pf_exit")
+NOOP_PROGRAM: Final = "pf_noop"
+_MAPS: Final = ("pf_config_map", "slots", "tasks", "mntns_targets", "sets", "creds", "opspec",
+                "ops", "pf_stats")
+
+
+def object_path() -> Path:
+    """Where the compiled recorder is: next to the BPF sources (the wheel ships it)."""
+    import secengine.bpf
+
+    return Path(secengine.bpf.__file__).with_name(OBJECT_NAME)
+
+
+def mntns_of(pid: int | str) -> int:
+    """The mount namespace inode of process ``pid`` (``self`` works)."""
+    return os.stat(f"/proc/{pid}/ns/mnt").st_ino
+
+
+def _status(pid: int | str) -> dict[str, str]:
+    out = {}
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            out[key] = value.strip()
+    return out
+
+
+def seccomp_filters(pid: int | str) -> int:
+    """How many seccomp filters process ``pid`` runs under (``Seccomp_filters``, Linux 5.9+)."""
+    st = _status(pid)
+    if "Seccomp_filters" in st:
+        return int(st["Seccomp_filters"])
+    return 1 if st.get("Seccomp") == "2" else 0
+
+
+def read_creds(path: str) -> tuple[int, ...]:
+    """The ids of a task from its ``status`` file: uid euid suid fsuid gid egid sgid fsgid."""
+    st = _status(path)
+    uids = [int(x) for x in st["Uid"].split()]
+    gids = [int(x) for x in st["Gid"].split()]
+    return (*uids, *gids)
+
+
+def _preflight(obj: Path) -> None:
+    from secengine.bpf.syscalls import check_arch
+
+    check_arch()
+    if os.geteuid() != 0:
+        raise BpfUnavailableError(
+            "recording a profile needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE) to "
+            "load the eBPF recorder; run 'sudo secengine profile ...'")
+    if not BTF_PATH.exists():
+        raise BpfUnavailableError(
+            f"this kernel exposes no BTF ({BTF_PATH} is missing), which the CO-RE recorder "
+            "needs; use a kernel built with CONFIG_DEBUG_INFO_BTF=y")
+    if not obj.is_file():
+        raise BpfUnavailableError(
+            f"the compiled recorder {obj} is missing; build it with "
+            "'python -m secengine.bpf.build' (needs clang, bpftool and libbpf-dev) or install a "
+            "secengine wheel, which ships it")
+
+
+@dataclass(slots=True)
+class RawOp:
+    """One deduplicated operation from the ``ops`` map (``pf_op_key`` + ``pf_op_val``)."""
+
+    op: int
+    phase: int
+    flags: int
+    err: int
+    nr: int
+    cap_eff: int
+    v: tuple[int, ...]
+    count: int
+    pid: int
+
+
+@dataclass(slots=True)
+class RawSlot:
+    """What the kernel recorded for one workload."""
+
+    #: mount namespace inode -> the pf_bits words (phase-major, then outcome, then word)
+    bits: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    ops: list[RawOp] = field(default_factory=list)
+    #: the per-CPU counters summed (whole recorder, not per slot), by L.STAT_NAMES
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def words(self, phase: int, outcome: int) -> list[int]:
+        """One bitmap, OR-ed over every mount namespace."""
+        out = [0] * L.WORDS
+        base = (phase * L.NSETS + outcome) * L.WORDS
+        for words in self.bits.values():
+            for i in range(L.WORDS):
+                out[i] |= words[base + i]
+        return out
+
+
+class Recorder:
+    """The loaded recorder. ``opspec`` maps syscall numbers to ``PF_OP_*`` kinds."""
+
+    def __init__(self, *, opspec: Mapping[int, int] | None = None,
+                 programs: Iterable[str] = CAPTURE_PROGRAMS,
+                 obj_path: Path | None = None) -> None:
+        path = obj_path or object_path()
+        _preflight(path)
+        self._lib = _libbpf.lib()
+        self._obj: int | None = None
+        self._links: list[int] = []
+        self._slots: set[int] = set()
+        self._mntns: dict[int, int] = {}
+        self.programs = tuple(programs)
+        _libbpf.clear_log()
+        self._obj = self._lib.bpf_object__open_file(str(path).encode(), None)
+        try:
+            self._load()
+            for nr, kind in (opspec or {}).items():
+                self._put_bytes("opspec", nr.to_bytes(4, "little"), bytes([kind]))
+            self._attach()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifecycle ---------------------------------------------------------------
+    def _load(self) -> None:
+        lib = self._lib
+        assert self._obj is not None
+        wanted = set(self.programs)
+        for name in (*CAPTURE_PROGRAMS, NOOP_PROGRAM):
+            prog = lib.bpf_object__find_program_by_name(self._obj, name.encode())
+            lib.bpf_program__set_autoload(prog, name in wanted)
+        try:
+            lib.bpf_object__load(self._obj)
+        except BpfError as e:
+            log = [line for line in _libbpf.log_lines() if line.strip()]
+            tail = "\n".join(log[-25:])
+            raise type(e)(f"{e}\nlibbpf said:\n{tail}" if tail else str(e),
+                          errno=e.errno, call=e.call) from None
+        self._fds = {name: lib.bpf_map__fd(lib.bpf_object__find_map_by_name(self._obj,
+                                                                             name.encode()))
+                     for name in _MAPS}
+
+    def _attach(self) -> None:
+        assert self._obj is not None
+        for name in self.programs:
+            prog = self._lib.bpf_object__find_program_by_name(self._obj, name.encode())
+            self._links.append(self._lib.bpf_program__attach(prog))
+
+    def close(self) -> None:
+        """Detach and unload (idempotent)."""
+        while self._links:
+            link = self._links.pop()
+            try:
+                self._lib.bpf_link__destroy(link)
+            except BpfError:
+                pass
+        if self._obj is not None:
+            self._lib.bpf_object__close(self._obj)
+            self._obj = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- map access ----------------------------------------------------------------
+    def _put_bytes(self, name: str, key: bytes, value: bytes) -> None:
+        k = ctypes.create_string_buffer(key, len(key))
+        v = ctypes.create_string_buffer(value, len(value))
+        self._lib.bpf_map_update_elem(self._fds[name], k, v, 0)
+
+    def _get(self, name: str, key: bytes, size: int) -> bytes | None:
+        k = ctypes.create_string_buffer(key, len(key))
+        v = ctypes.create_string_buffer(size)
+        try:
+            self._lib.bpf_map_lookup_elem(self._fds[name], k, v)
+        except BpfError as e:
+            if e.errno == _errno.ENOENT:
+                return None
+            raise
+        return v.raw
+
+    def _keys(self, name: str, size: int) -> Iterator[bytes]:
+        fd = self._fds[name]
+        prev: ctypes.Array[ctypes.c_char] | None = None
+        while True:
+            nxt = ctypes.create_string_buffer(size)
+            try:
+                self._lib.bpf_map_get_next_key(fd, prev, nxt)
+            except BpfError as e:
+                if e.errno == _errno.ENOENT:
+                    return
+                raise
+            yield nxt.raw
+            prev = nxt
+
+    def _config(self) -> None:
+        active = 1 if self._slots else 0
+        self._put_bytes("pf_config_map", bytes(4),
+                        L.CONFIG.pack(active, 1 if self._mntns else 0))
+
+    def _new_slot(self, min_filters: int, exclude_mntns: int) -> int:
+        free = [s for s in range(L.MAX_SLOTS) if s not in self._slots]
+        if not free:
+            raise BpfError(f"the recorder follows at most {L.MAX_SLOTS} workloads at once")
+        slot = free[0]
+        self._put_bytes("slots", slot.to_bytes(4, "little"),
+                        L.SLOT.pack(1, min_filters, exclude_mntns))
+        self._slots.add(slot)
+        return slot
+
+    # -- workloads -----------------------------------------------------------------
+    def follow(self, pid: int, *, phase: int = L.PHASE_WORK, min_filters: int = 0,
+               exclude_mntns: int = 0) -> int:
+        """Record process ``pid`` and every process it starts from now on; returns the slot.
+
+        Only tasks running under at least ``min_filters`` seccomp filters count as
+        past the runtime's setup (before that they are in the PRE phase), and tasks
+        in mount namespace ``exclude_mntns`` (the launcher's) are not recorded.
+        Call this before ``pid`` does anything of interest (the caller holds it).
+        """
+        slot = self._new_slot(min_filters, exclude_mntns)
+        self._put_bytes("tasks", pid.to_bytes(4, "little"), L.TASK.pack(slot, phase))
+        self.seed_creds(pid)
+        self._config()
+        return slot
+
+    def watch_mntns(self, mntns: int, *, min_filters: int = 0) -> int:
+        """Record every task in mount namespace ``mntns`` (a running container); the slot."""
+        slot = self._new_slot(min_filters, 0)
+        self._put_bytes("mntns_targets", mntns.to_bytes(8, "little"), slot.to_bytes(4, "little"))
+        self._mntns[mntns] = slot
+        self._config()
+        return slot
+
+    def seed_creds(self, pid: int, tid: int | None = None) -> None:
+        """Tell the kernel the ids thread ``tid`` of ``pid`` runs with now (from /proc)."""
+        tid = pid if tid is None else tid
+        try:
+            ids = read_creds(f"/proc/{pid}/task/{tid}")
+        except (OSError, KeyError, ValueError):
+            return
+        self._put_bytes("creds", tid.to_bytes(4, "little"), L.CREDS.pack(*ids))
+
+    def followed(self, slot: int) -> list[int]:
+        """The processes of ``slot`` still alive (by the ``tasks`` map)."""
+        out = []
+        for key in self._keys("tasks", 4):
+            value = self._get("tasks", key, L.TASK.size)
+            if value is not None and L.TASK.unpack(value)[0] == slot:
+                out.append(int.from_bytes(key, "little"))
+        return out
+
+    def stop(self, slot: int) -> None:
+        """Stop recording ``slot`` (its data stays readable until :meth:`forget`)."""
+        self._put_bytes("slots", slot.to_bytes(4, "little"), L.SLOT.pack(0, 0, 0))
+
+    # -- results -------------------------------------------------------------------
+    def read(self, slot: int) -> RawSlot:
+        """Everything the kernel recorded for ``slot``."""
+        raw = RawSlot()
+        for key in self._keys("sets", L.KEY.size):
+            kslot, _pad, mntns = L.KEY.unpack(key)
+            if kslot != slot:
+                continue
+            value = self._get("sets", key, L.BITS.size)
+            if value is not None:
+                raw.bits[mntns] = L.BITS.unpack(value)
+        for key in self._keys("ops", L.OP_KEY.size):
+            fields = L.OP_KEY.unpack(key)
+            if fields[0] != slot:
+                continue
+            value = self._get("ops", key, L.OP_VAL.size)
+            if value is None:
+                continue
+            count, pid, _pad = L.OP_VAL.unpack(value)
+            _s, op, phase, flags, err, nr, cap_eff, *v = fields
+            raw.ops.append(RawOp(op, phase, flags, err, nr, cap_eff, tuple(v), count, pid))
+        raw.stats = self.stats()
+        return raw
+
+    def stats(self) -> dict[str, int]:
+        """The per-CPU counters, summed."""
+        ncpu = self._lib.libbpf_num_possible_cpus()
+        values = (ctypes.c_uint64 * ncpu)()
+        out = {}
+        for idx, name in enumerate(L.STAT_NAMES):
+            k = ctypes.c_uint32(idx)
+            self._lib.bpf_map_lookup_elem(self._fds["pf_stats"], ctypes.byref(k), values)
+            out[name] = int(sum(values))
+        return out

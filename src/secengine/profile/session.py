@@ -1,0 +1,287 @@
+"""Recording sessions: start a command under observation, attach to a container, verify.
+
+- :func:`record_command` (``profile run`` and ``profile exec``) starts the
+  command held at the door (:class:`~.launch.HeldChild`), has the recorder
+  follow its process tree from the first syscall, releases it and waits. For
+  ``run`` the tree is podman (or docker's client), conmon, the runtime and the
+  container; only tasks *outside* secengine's own mount namespace are
+  recorded, so the engine's own syscalls are not. A task is in the ``pre``
+  phase until it runs under more seccomp filters than secengine does (the
+  runtime has installed the container's filter), ``init`` until its
+  ``execve`` of the entrypoint succeeds, ``work`` afterwards.
+- :func:`record_attach` (``profile attach``) records every task in the mount
+  namespace of a running container for a while, without restarting it, and
+  adds the init phase from the runtime's baseline.
+- :func:`verify` re-runs a ``run`` command with a proposed profile and
+  capabilities and reports what the kernel denied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno as _errno
+import os
+import signal
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from secengine.profile import layout as L
+from secengine.profile.baselines import SHIPPED_DIR, USER_DIR, Baseline, find_baseline
+from secengine.profile.capabilities import Context, Finding, infer, opspec
+from secengine.profile.errors import ProfileError
+from secengine.profile.launch import HeldChild
+from secengine.profile.recorder import Recorder, mntns_of, seccomp_filters
+from secengine.profile.recording import Recording
+from secengine.profile.runtime import (
+    ContainerRef,
+    blocked_syscalls,
+    default_runtime,
+    engine_of,
+    inject_options,
+    resolve_container,
+    runtime_of_command,
+    runtime_version,
+    tasks_in_mntns,
+)
+from secengine.profile.seccomp import ProfileNames, load_profile, profile_names
+from secengine.profile.syscall_table import name_of
+
+__all__ = [
+    "TERM_GRACE",
+    "VerifyResult",
+    "add_baseline",
+    "describe_runtime",
+    "record_attach",
+    "record_command",
+    "verify",
+    "with_runtime",
+]
+
+#: Seconds a command gets to exit after SIGTERM before SIGKILL.
+TERM_GRACE = 10.0
+
+
+@contextlib.contextmanager
+def _forward_signals(child: HeldChild) -> Iterator[None]:
+    """SIGINT/SIGTERM to secengine go to the command (podman passes them to the container)."""
+    def handler(signum: int, frame: object) -> None:
+        child.signal(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def with_runtime(command: Sequence[str], runtime: str | None) -> list[str]:
+    """The command asking its engine for ``runtime`` (unless it names one already)."""
+    command = list(command)
+    engine = engine_of(command)
+    if runtime is None or not engine or runtime_of_command(command):
+        return command
+    if engine == "podman":  # a global option of podman's
+        return [command[0], "--runtime", runtime, *command[1:]]
+    idx = next((i for i, a in enumerate(command) if a in ("run", "create")), -1)
+    if idx < 0:
+        return command
+    return [*command[:idx + 1], "--runtime", runtime, *command[idx + 1:]]
+
+
+def describe_runtime(command: Sequence[str], runtime: str | None = None) -> dict[str, str]:
+    """``{"name": ..., "version": ...}`` of the runtime a docker/podman command uses."""
+    name = runtime or runtime_of_command(command) or default_runtime(engine_of(command))
+    if not name:
+        return {}
+    try:
+        version = runtime_version(name)
+    except (ProfileError, OSError):
+        version = "unknown"
+    return {"name": os.path.basename(name), "version": version}
+
+
+def record_command(command: Sequence[str], *, mode: str = "run", duration: float | None = None,
+                   linger: float = 5.0, runtime: str | None = None) -> Recording:
+    """Run ``command`` under observation (``mode`` ``run`` or ``exec``) and return its recording.
+
+    ``duration`` bounds the whole recording: a command still running then is
+    sent SIGTERM (and SIGKILL after :data:`TERM_GRACE`). Once the command has
+    exited, processes it left behind (conmon, a detached container) are
+    recorded until they end, for at most ``linger`` seconds (or until
+    ``duration`` runs out, when given).
+    """
+    if mode not in ("run", "exec"):
+        raise ValueError(mode)
+    command = with_runtime(command, runtime) if mode == "run" else list(command)
+    host_mntns = mntns_of("self")
+    own_filters = seccomp_filters("self")
+    with Recorder(opspec=opspec()) as rec:
+        child = HeldChild(command)
+        try:
+            if mode == "exec":
+                slot = rec.follow(child.pid, phase=L.PHASE_WORK)
+            else:
+                slot = rec.follow(child.pid, phase=L.PHASE_INIT, min_filters=own_filters + 1,
+                                  exclude_mntns=host_mntns)
+        except BaseException:
+            child.signal(signal.SIGKILL)
+            child.wait()
+            raise
+        child.release()
+        deadline = None if duration is None else time.monotonic() + duration
+        with _forward_signals(child):
+            child.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if child.returncode is None:
+                child.signal(signal.SIGTERM)
+                if child.wait(TERM_GRACE) is None:
+                    child.signal(signal.SIGKILL)
+                    child.wait()
+            end = time.monotonic() + linger if deadline is None else deadline
+            while rec.followed(slot) and time.monotonic() < end:
+                time.sleep(0.1)
+        left = rec.followed(slot)
+        raw = rec.read(slot)
+    recording = Recording.from_raw(raw, mode, command=list(command),
+                                   exit_code=child.returncode, duration=child.duration)
+    recording.started = not recording.syscalls.phase_empty("work")
+    if left:
+        recording.notes.append(f"{len(left)} process(es) of the workload were still running "
+                               "when recording stopped")
+    if mode == "run":
+        recording.runtime = describe_runtime(command, runtime)
+        _settle_init(recording)
+    return recording
+
+
+def _settle_init(rec: Recording) -> None:
+    """Name where the init phase came from; stand in for it if seccomp was off."""
+    if not rec.syscalls.phase_empty("init"):
+        rec.init_source = "recorded"
+    elif not rec.syscalls.phase_empty("pre"):
+        rec.syscalls.replace_phase("init", rec.syscalls, "pre")
+        rec.init_source = "recorded without seccomp (the runtime's whole setup in the container)"
+        rec.notes.append("the container ran without a seccomp filter, so the runtime's setup "
+                         "could not be told from its init phase: all of it is in the profile "
+                         "(record under the engine's default profile for a smaller one)")
+    else:
+        rec.notes.append("nothing was recorded inside a container: is the command a "
+                         "'podman run' (docker's daemon starts containers outside the "
+                         "command's process tree: use 'profile attach' there)?")
+
+
+def add_baseline(rec: Recording, runtime: str, version: str,
+                 dirs: Sequence[Path] = (USER_DIR, SHIPPED_DIR)) -> Baseline:
+    """Fill ``rec``'s init phase from the runtime's baseline."""
+    base, exact = find_baseline(runtime, version, dirs)
+    rec.syscalls.replace_phase("init", base.syscalls, "init")
+    rec.init_source = f"baseline {base.label}"
+    if not exact:
+        rec.notes.append(f"no baseline for {runtime} {version}: used the nearest, "
+                         f"{base.label}; record one with 'secengine profile baseline "
+                         f"--runtime {runtime}'")
+    return base
+
+
+def record_attach(ref: str | ContainerRef, duration: float,
+                  baseline_dirs: Sequence[Path] = (USER_DIR, SHIPPED_DIR)) -> Recording:
+    """Record a running container for ``duration`` seconds without restarting it."""
+    container = ref if isinstance(ref, ContainerRef) else resolve_container(ref)
+    pid = container.pid
+    try:
+        mntns = mntns_of(pid)
+        filters = seccomp_filters(pid)
+    except OSError as e:
+        raise ProfileError(f"cannot read process {pid} of container {container.name}: "
+                           f"{e.strerror}") from None
+    if mntns == mntns_of("self"):
+        raise ProfileError(f"container {container.name} shares the host's mount namespace; "
+                           "its processes cannot be told from the host's")
+    start = time.monotonic()
+    with Recorder(opspec=opspec()) as rec:
+        slot = rec.watch_mntns(mntns, min_filters=filters)
+        tasks = tasks_in_mntns(mntns)
+        for tpid, tid in tasks:
+            rec.seed_creds(tpid, tid)
+        blocked = blocked_syscalls(tasks)
+        end = start + duration
+        while time.monotonic() < end and os.path.exists(f"/proc/{pid}"):
+            time.sleep(min(0.2, max(0.0, end - time.monotonic())))
+        blocked |= blocked_syscalls(tasks_in_mntns(mntns))
+        raw = rec.read(slot)
+    recording = Recording.from_raw(raw, "attach", command=[], duration=time.monotonic() - start,
+                                   container=container.to_json())
+    recording.syscalls.add("work", "ok", {name_of(nr) for nr in blocked})
+    recording.started = True
+    recording.runtime = {"name": os.path.basename(container.runtime)}
+    try:
+        version = runtime_version(container.runtime)
+    except ProfileError as e:
+        raise ProfileError(f"{e}; the init phase of a running container comes from the "
+                           "runtime's baseline, which is chosen by version") from None
+    recording.runtime["version"] = version
+    add_baseline(recording, recording.runtime["name"], version, baseline_dirs)
+    if not os.path.exists(f"/proc/{pid}"):
+        recording.notes.append("the container exited during recording")
+    return recording
+
+
+@dataclass(slots=True)
+class VerifyResult:
+    """What re-running a workload under a proposal showed."""
+
+    recording: Recording
+    profile: ProfileNames
+    command: list[str]
+    #: syscalls the profile denied (EPERM from a name the profile does not allow)
+    denied: list[str] = field(default_factory=list)
+    #: denied, but the recording saw them refused with EPERM too (not a regression)
+    denied_as_recorded: list[str] = field(default_factory=list)
+    #: syscalls an audit-mode profile would have denied (they ran; the kernel logged them)
+    would_deny: list[str] = field(default_factory=list)
+    #: capability checks the kernel refused
+    cap_denials: list[Finding] = field(default_factory=list)
+    expected_exit: int | None = 0
+
+    @property
+    def started(self) -> bool:
+        return self.recording.started
+
+    @property
+    def exit_matches(self) -> bool:
+        return self.expected_exit is None or self.recording.exit_code == self.expected_exit
+
+    @property
+    def ok(self) -> bool:
+        return (self.started and self.exit_matches and not self.denied and not self.would_deny
+                and not self.cap_denials)
+
+
+def verify(command: Sequence[str], profile: Path, caps: Sequence[str] | None, *,
+           reference: Recording | None = None, inject: bool = True,
+           duration: float | None = None, ctx: Context | None = None) -> VerifyResult:
+    """Re-run a ``run`` command under ``profile`` and ``caps``; what did the kernel deny?
+
+    Seccomp denials never reach the ``sys_enter`` tracepoint (the filter runs
+    first) but do reach ``sys_exit``, with -EPERM: a syscall whose name the
+    profile does not allow and that returned EPERM was denied by the profile.
+    """
+    names = profile_names(load_profile(profile), caps or ())
+    argv = inject_options(command, profile, caps) if inject else list(command)
+    rec = record_command(argv, mode="run", duration=duration)
+    phases = rec.profile_phases
+    result = VerifyResult(rec, names, argv,
+                          expected_exit=reference.exit_code if reference is not None else 0)
+    if names.audit:
+        result.would_deny = sorted(rec.syscalls.seen(phases) - names.allowed - set(names.errno))
+    else:
+        refused = {n for n in rec.syscalls.outcome("eperm", phases) - names.allowed
+                   if names.errno.get(n, _errno.EPERM) == _errno.EPERM}
+        before = reference.syscalls.outcome("eperm", phases) if reference is not None else set()
+        result.denied = sorted(refused - before)
+        result.denied_as_recorded = sorted(refused & before)
+    result.cap_denials = [f for f in infer(rec.ops, ctx or Context.from_host()).findings
+                          if f.verdict == "denied"]
+    return result
