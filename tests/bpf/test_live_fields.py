@@ -8,9 +8,13 @@ import sys
 import tempfile
 import threading
 
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.bpf
+
+UPSTREAM = Path(__file__).resolve().parents[3] / "shared" / "rules-upstream"
 
 
 def _by_pid(pid_holder: dict[str, int]):
@@ -361,7 +365,6 @@ def test_udp_sendto_names_the_socket(source, live) -> None:
 
 
 def test_stream_socket_io_is_dropped_in_the_kernel_when_no_rule_can_match(source, live) -> None:
-    from conftest import UPSTREAM
     from secengine.ruleset import load_rules
 
     rules = load_rules([str(UPSTREAM / "falco_rules.yaml")]).rules

@@ -17,16 +17,19 @@ import tempfile
 import uuid
 from typing import Any, Callable
 
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.bpf
+
+UPSTREAM = Path(__file__).resolve().parents[3] / "shared" / "rules-upstream"
 
 RULES = "falco_rules.yaml"
 
 
 @pytest.fixture(scope="module")
 def engine() -> Any:
-    from conftest import UPSTREAM
     from secengine.engine import Engine
     from secengine.output import AlertFormatter
     from secengine.ruleset import load_rules

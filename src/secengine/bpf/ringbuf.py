@@ -27,8 +27,12 @@ __all__ = ["RingReader"]
 _BUSY: Final = 1 << 31
 _DISCARD: Final = 1 << 30
 _HDR_SZ: Final = 8
-_U64 = struct.Struct("<Q")
-_U32 = struct.Struct("<I")
+# Native formats on purpose: CPython packs and unpacks standard-size ("<Q") fields one byte at
+# a time, so the kernel could see a torn consumer position (a reserve then fails as if the ring
+# were full) and we could read a torn producer position or record header. Native formats copy
+# with memcpy of a fixed size, which compiles to one aligned load or store.
+_U64 = struct.Struct("Q")
+_U32 = struct.Struct("I")
 
 
 class RingReader:

@@ -58,6 +58,10 @@ class UserDb:
             if len(parts) >= 3 and parts[2].isdigit():
                 self._groups.setdefault(int(parts[2]), parts[0])
 
+    @property
+    def empty(self) -> bool:
+        return not self._users and not self._groups
+
     def user(self, uid: int) -> Account | None:
         return self._users.get(uid)
 
@@ -88,7 +92,9 @@ class UserTable:
         if container_id == "host":
             return self.host
         db = self._containers.get(container_id)
-        if db is None:
+        if db is None or db.empty:
+            # read through this process's root; a process that is already gone (or not yet
+            # inside the container's root) gives nothing, and the next process tries again
             db = UserDb(f"/proc/{pid}/root")
             db.refresh()
             self._containers[container_id] = db

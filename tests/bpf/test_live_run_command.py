@@ -13,15 +13,22 @@ import time
 from datetime import datetime
 from typing import Any
 
+from pathlib import Path
+
 import pytest
 
-from conftest import UPSTREAM, ensure_object
 
 pytestmark = pytest.mark.bpf
 
+UPSTREAM = Path(__file__).resolve().parents[3] / "shared" / "rules-upstream"
+
 
 def _start(*extra: str) -> subprocess.Popen[bytes]:
-    ensure_object()
+    from secengine.bpf.build import build
+    from secengine.bpf.loader import object_path
+
+    if not object_path().is_file():
+        build(object_path())
     proc = subprocess.Popen([sys.executable, "-m", "secengine.cli", "run", "--json",
                              "-r", str(UPSTREAM / "falco_rules.yaml"), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
