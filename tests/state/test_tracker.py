@@ -143,3 +143,20 @@ def test_resolve_path() -> None:
     assert resolve_path("a/../b", "/x/y") == "/x/y/b"
     assert resolve_path("/etc/../etc/./passwd", "/") == "/etc/passwd"
     assert resolve_path("", "/tmp") == "/tmp"
+
+
+def test_container_mount_dest_answers_like_libsinsp() -> None:
+    from secengine.state.containers import ContainerInfo
+
+    t = _tracker()
+    f = fields(t, exec_rec(600, 1, ["sh"], cgroup=f"/docker/{CID}"))
+    assert f["container.mount.dest[/proc*]"] == "<NA>"  # metadata not known yet
+    info = t.containers._cache[CID] = ContainerInfo(id=CID[:12], full_id=CID, resolved=True,
+                                                    mounts=[{"Source": "/var/run/docker.sock",
+                                                             "Destination": "/sock"}])
+    g = fields(t, exec_rec(600, 1, ["sh"], cgroup=f"/docker/{CID}"))
+    assert g["container.mount.dest[/var/run/docker.sock]"] == "/sock"
+    assert g["container.mount.dest[/proc*]"] == "N/A"
+    assert info.resolved
+    h = fields(t, exec_rec(601, 1, ["sh"]))
+    assert h["container.id"] == "host"

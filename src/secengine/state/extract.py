@@ -593,16 +593,21 @@ def _c_mounts(v: "SyscallFieldValues", arg: str | None) -> Any:
 
 
 def _c_mount_dest(v: "SyscallFieldValues", arg: str | None) -> Any:
-    info = _container(v)
-    if info is None or not info.resolved or arg is None:
+    """The destination of the mount whose source matches the glob ``arg`` (or number ``arg``);
+    ``N/A`` when none does and ``<NA>`` while the metadata is not known, as libsinsp's container
+    fields answer (the sandbox rules test ``not ... in ("<NA>","N/A")``)."""
+    if arg is None or _cid(v) is None:
         return MISSING
+    info = _container(v)
+    if info is None or not info.resolved:
+        return "<NA>"
     if arg.isdigit():
         i = int(arg)
-        return info.mounts[i].get("Destination", MISSING) if i < len(info.mounts) else MISSING
+        return info.mounts[i].get("Destination", "N/A") if i < len(info.mounts) else "N/A"
     for m in info.mounts:
         if fnmatch.fnmatchcase(m.get("Source", ""), arg):
-            return m.get("Destination", MISSING)
-    return MISSING
+            return m.get("Destination", "N/A")
+    return "N/A"
 
 
 def _c_label(prefix: str | None = None) -> Extractor:
