@@ -2,8 +2,9 @@
 
 hatchling runs this before packing the wheel (``[tool.hatch.build.targets.wheel.hooks.custom]``
 in pyproject.toml). It loads ``src/secengine/bpf/build.py`` by path (the build environment
-need not have secengine's dependencies), compiles ``probe.bpf.c`` with clang against the
-build machine's BTF, and adds ``secengine/bpf/probe.bpf.o`` to the wheel, which is then
+need not have secengine's dependencies), compiles every ``*.bpf.c`` there (``probe.bpf.c``,
+``profile.bpf.c``) with clang against the build machine's BTF, and adds the objects
+(``secengine/bpf/probe.bpf.o``, ``secengine/bpf/profile.bpf.o``) to the wheel, which is then
 tagged for Linux x86_64 (the probe reads x86_64 registers). Installing the wheel needs only
 ``libbpf.so.1`` at run time.
 
@@ -34,13 +35,13 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[misc]
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         self._tmp = tempfile.TemporaryDirectory(prefix="secengine-wheel-bpf-")
-        obj = Path(self._tmp.name) / "probe.bpf.o"
         try:
-            module.build(obj)
+            objs = module.build_all(Path(self._tmp.name))  # the probe and the profile recorder
         except module.BuildError as e:
             raise RuntimeError(f"cannot build the eBPF probe for the wheel: {e} "
                                "(set SECENGINE_SKIP_BPF=1 to build a wheel without it)") from e
-        build_data["force_include"][str(obj)] = "secengine/bpf/probe.bpf.o"
+        for obj in objs:
+            build_data["force_include"][str(obj)] = f"secengine/bpf/{obj.name}"
         build_data["pure_python"] = False
         build_data["tag"] = "py3-none-linux_x86_64"
 

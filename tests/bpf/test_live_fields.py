@@ -7,7 +7,6 @@ import socket
 import sys
 import tempfile
 import threading
-
 from pathlib import Path
 
 import pytest

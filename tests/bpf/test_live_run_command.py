@@ -11,12 +11,10 @@ import sys
 import tempfile
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from pathlib import Path
-
 import pytest
-
 
 pytestmark = pytest.mark.bpf
 

@@ -16,13 +16,13 @@ def _header() -> str:
 
 def _constants(text: str) -> dict[str, int]:
     out = {}
-    for name, value in re.findall(r"^#define (SE_[A-Z0-9_]+) (0x[0-9a-fA-F]+|\d+)\b", text, re.M):
+    for name, value in re.findall(r"^#define (SE_[A-Z0-9_]+) (0x[0-9a-fA-F]+|\d+)\b", text, re.MULTILINE):
         out[name] = int(value, 0)
     return out
 
 
 def _struct_format(text: str, name: str, structs: dict[str, str]) -> str:
-    body = re.search(r"struct %s \{(.*?)\n\};" % name, text, re.S)
+    body = re.search(r"struct %s \{(.*?)\n\};" % name, text, re.DOTALL)
     assert body, f"struct {name} not found in events.h"
     fmt = ""
     consts = _constants(text)

@@ -15,9 +15,9 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from typing import Any, Callable
-
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 

@@ -12,8 +12,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from secengine.state.containers import (ContainerResolver, container_id_from_cgroup,
-                                        split_image)
+from secengine.state.containers import ContainerResolver, container_id_from_cgroup, split_image
 
 ID = "4e683bec47a045be8aa19068abb5f51c90fa87929f3dad2e6cba62e4c46ef44a"
 

@@ -19,13 +19,18 @@ from __future__ import annotations
 
 import ctypes
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Final, Iterable
+from typing import TYPE_CHECKING, Final
 
-from secengine.bpf import _libbpf, layout as L, syscalls
+from secengine.bpf import _libbpf, syscalls
+from secengine.bpf import layout as L
 from secengine.bpf.errors import BpfError, BpfUnavailableError
 
-__all__ = ["Probe", "object_path", "BTF_PATH", "DEFAULT_RING_BYTES"]
+if TYPE_CHECKING:  # pragma: no cover
+    from secengine.bpf.ringbuf import RingReader
+
+__all__ = ["BTF_PATH", "DEFAULT_RING_BYTES", "Probe", "object_path"]
 
 BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
 OBJECT_NAME: Final = "probe.bpf.o"
@@ -121,7 +126,7 @@ class Probe:
             lib.bpf_object__close(self._obj)
             self._obj = None
 
-    def __enter__(self) -> "Probe":
+    def __enter__(self) -> Probe:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -158,7 +163,7 @@ class Probe:
     def ring_fd(self) -> int:
         return self._fds[b"events"]
 
-    def reader(self) -> "RingReader":
+    def reader(self) -> RingReader:
         from secengine.bpf.ringbuf import RingReader
 
         return RingReader(self.ring_fd, self.ring_bytes)

@@ -20,14 +20,25 @@ Only x86_64 numbers are listed: the probe reads x86_64 registers.
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, Iterable
+from typing import Final
 
 from secengine.bpf import layout as L
 from secengine.bpf.errors import BpfUnavailableError
 
-__all__ = ["SyscallSpec", "SYSCALLS", "BY_NR", "STATE_EVENT_TYPES", "spec_entries",
-           "supported_event_types", "check_arch", "EXEC_NRS", "CLONE_NAMES", "STREAM_SKIPPABLE"]
+__all__ = [
+    "BY_NR",
+    "CLONE_NAMES",
+    "EXEC_NRS",
+    "STATE_EVENT_TYPES",
+    "STREAM_SKIPPABLE",
+    "SYSCALLS",
+    "SyscallSpec",
+    "check_arch",
+    "spec_entries",
+    "supported_event_types",
+]
 
 S, I, A, H, P = L.ARG_STR, L.ARG_INT, L.ARG_SOCKADDR, L.ARG_OPENHOW, L.ARG_INT2
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 import struct
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Iterable, Iterator
+from typing import ClassVar
 
 from secengine.events import Event
 from secengine.sources.base import EventQueue, Source, SourceStats
 
-__all__ = ["SyscallSource", "SyscallStats", "SOURCE_NAME"]
+__all__ = ["SOURCE_NAME", "SyscallSource", "SyscallStats"]
 
 SOURCE_NAME = "syscall"
 
@@ -141,7 +142,7 @@ class SyscallSource(Source):
                 if batch and not out.offer(self.name, batch):
                     self.stats.add(dropped=len(batch))
                     self.stats.queue_drops += len(batch)
-        except BaseException as e:  # reported by stop(); never raised through the thread
+        except BaseException as e:  # noqa: BLE001 - kept for stop(); a thread must not raise
             self.error = e
 
     def stop(self, timeout: float | None = None) -> None:
@@ -168,7 +169,7 @@ class SyscallSource(Source):
         return {"emitted": emitted, "dropped": full + busy, "dropped_full": full,
                 "dropped_busy": busy, "truncated": truncated, "wakeups": wakeups}
 
-    def read_batch(self, on_event: "Callable[[Event], object] | None" = None) -> list[Event]:
+    def read_batch(self, on_event: Callable[[Event], object] | None = None) -> list[Event]:
         """Whatever records are pending now, applied to the state, as events (no waiting).
 
         With ``on_event``, each event is also handed to it right after its record

@@ -17,11 +17,12 @@ datagram sockets' addresses, so it loses nothing.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from secengine.events import FieldValues
-from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr
 from secengine.lang.interpreter import _check
+from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr
 
 __all__ = ["may_match", "stream_skippable"]
 

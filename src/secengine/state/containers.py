@@ -26,13 +26,20 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Sequence
+from typing import Any, Final
 
 from cachetools import LRUCache
 
-__all__ = ["container_id_from_cgroup", "ContainerInfo", "ContainerResolver", "HOST",
-           "DEFAULT_SOCKETS", "split_image"]
+__all__ = [
+    "DEFAULT_SOCKETS",
+    "HOST",
+    "ContainerInfo",
+    "ContainerResolver",
+    "container_id_from_cgroup",
+    "split_image",
+]
 
 HOST: Final = "host"
 
@@ -121,7 +128,7 @@ class ContainerResolver:
         self.retry_after = retry_after
         self._cache: LRUCache[str, ContainerInfo] = LRUCache(maxsize=max_entries)
         self._tries: LRUCache[str, tuple[int, float]] = LRUCache(maxsize=max_entries)
-        self._queue: "queue.Queue[str]" = queue.Queue(maxsize=max_entries)
+        self._queue: queue.Queue[str] = queue.Queue(maxsize=max_entries)
         self._pending: set[str] = set()
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None

@@ -14,9 +14,21 @@ from __future__ import annotations
 import functools
 from typing import Final
 
-__all__ = ["open_flags", "ptrace_request", "clone_flags", "memfd_flags", "execveat_flags",
-           "renameat2_flags", "finit_module_flags", "dup3_flags", "mount_flags",
-           "O_CLOEXEC", "O_CREAT", "O_TMPFILE_BIT", "FMODE_CREATED"]
+__all__ = [
+    "FMODE_CREATED",
+    "O_CLOEXEC",
+    "O_CREAT",
+    "O_TMPFILE_BIT",
+    "clone_flags",
+    "dup3_flags",
+    "execveat_flags",
+    "finit_module_flags",
+    "memfd_flags",
+    "mount_flags",
+    "open_flags",
+    "ptrace_request",
+    "renameat2_flags",
+]
 
 O_CLOEXEC: Final = 0o2000000
 O_CREAT: Final = 0o100

@@ -17,15 +17,24 @@ from __future__ import annotations
 import functools
 import socket as _socket
 import struct
-from typing import Any, Callable, Final
+from collections.abc import Callable
+from typing import Any, Final
 
 from secengine.bpf import layout as L
 from secengine.bpf.syscalls import BY_NR, CLONE_NAMES, EXEC_NRS, SyscallSpec
 from secengine.state import convert
 from secengine.state.fds import format_addr, ip_text, l4proto_name
 
-__all__ = ["Rec", "Sections", "FileInfo", "decode", "event_params", "param_defs",
-           "render_sockaddr", "proc_section"]
+__all__ = [
+    "FileInfo",
+    "Rec",
+    "Sections",
+    "decode",
+    "event_params",
+    "param_defs",
+    "proc_section",
+    "render_sockaddr",
+]
 
 _HDR = L.HDR
 EXEC_NAMES: Final = frozenset({"execve", "execveat"})
@@ -221,10 +230,10 @@ def _c(i: int, fn: Callable[[int], int]) -> Callable[[Rec], Any]:
     return lambda r: fn(r.args[i] & 0xFFFFFFFF)
 
 
-_res: Final = lambda r: r.res  # noqa: E731
-_dev: Final = lambda r: r.sec.fileres.dev if r.sec.fileres else 0  # noqa: E731
-_ino: Final = lambda r: r.sec.fileres.ino if r.sec.fileres else 0  # noqa: E731
-_empty: Final = lambda r: b""  # noqa: E731
+_res: Final = lambda r: r.res
+_dev: Final = lambda r: r.sec.fileres.dev if r.sec.fileres else 0
+_ino: Final = lambda r: r.sec.fileres.ino if r.sec.fileres else 0
+_empty: Final = lambda r: b""
 
 
 def _open_flags(i: int) -> Callable[[Rec], Any]:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import TYPE_CHECKING, Any, Callable, Final
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
 
 from secengine.events import MISSING, FieldValues
 from secengine.state.caps import render_caps
+from secengine.state.containers import HOST
 from secengine.state.convert import FMODE_CREATED as _FMODE_CREATED
 from secengine.state.convert import open_flags as _ppm_open_flags
-from secengine.state.containers import HOST
 from secengine.state.decode import event_params, param_defs
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.state.threads import Process
     from secengine.state.tracker import StateTracker
 
-__all__ = ["SyscallFieldValues", "EXTRACTORS", "render_param"]
+__all__ = ["EXTRACTORS", "SyscallFieldValues", "render_param"]
 
 Extractor = Callable[["SyscallFieldValues", "str | None"], Any]
 
@@ -45,8 +46,8 @@ class SyscallFieldValues(FieldValues):
 
     __slots__ = ("rec", "proc", "fdnum", "fd", "name_changed", "tracker")
 
-    def __init__(self, rec: "Rec", proc: "Process | None", fdnum: int, fd: "FdInfo | None",
-                 name_changed: bool, tracker: "StateTracker") -> None:
+    def __init__(self, rec: Rec, proc: Process | None, fdnum: int, fd: FdInfo | None,
+                 name_changed: bool, tracker: StateTracker) -> None:
         dict.__init__(self)
         self["evt.type"] = rec.name
         self.rec = rec
@@ -103,12 +104,12 @@ def _resolve(key: str) -> tuple[Extractor | None, str | None]:
 # evt
 # ---------------------------------------------------------------------------
 
-def _res_value(v: "SyscallFieldValues") -> int | None:
+def _res_value(v: SyscallFieldValues) -> int | None:
     rec = v.rec
     return None if rec.evt == 4 else rec.res
 
 
-def _evt_res(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _evt_res(v: SyscallFieldValues, arg: str | None) -> Any:
     res = _res_value(v)
     if res is None:
         return MISSING
@@ -118,22 +119,22 @@ def _evt_res(v: "SyscallFieldValues", arg: str | None) -> Any:
     return errno_name(res)
 
 
-def _evt_rawres(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _evt_rawres(v: SyscallFieldValues, arg: str | None) -> Any:
     res = _res_value(v)
     return MISSING if res is None else res
 
 
-def _evt_failed(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _evt_failed(v: SyscallFieldValues, arg: str | None) -> Any:
     res = _res_value(v)
     return False if res is None else res < 0
 
 
-def _params(v: "SyscallFieldValues") -> dict[str, Any]:
+def _params(v: SyscallFieldValues) -> dict[str, Any]:
     return event_params(v.rec, _proc_params(v))
 
 
-def _proc_params(v: "SyscallFieldValues") -> Callable[["Rec"], dict[str, Any]]:
-    def build(rec: "Rec") -> dict[str, Any]:
+def _proc_params(v: SyscallFieldValues) -> Callable[[Rec], dict[str, Any]]:
+    def build(rec: Rec) -> dict[str, Any]:
         p = v.proc
         if p is None:
             return {}
@@ -149,14 +150,14 @@ def _proc_params(v: "SyscallFieldValues") -> Callable[["Rec"], dict[str, Any]]:
             "status": rec.args[0] if rec.name == "procexit" else 0,
         }
         if rec.name in ("clone", "fork", "vfork", "clone3"):
-            from secengine.state.convert import clone_flags
             from secengine.bpf.layout import PROC
+            from secengine.state.convert import clone_flags
             values["flags"] = clone_flags(PROC.unpack_from(rec.data, 80)[7])
         return {name: values[name] for name, *_ in param_defs(rec.name) if name in values}
     return build
 
 
-def render_param(v: "SyscallFieldValues", pname: str, ptype: str, fmt: str, info: Any,
+def render_param(v: SyscallFieldValues, pname: str, ptype: str, fmt: str, info: Any,
                  value: Any) -> str:
     """A parameter as ``evt.arg.NAME`` shows it (libsinsp ``get_param_as_str``)."""
     if isinstance(value, (bytes, bytearray)):
@@ -197,7 +198,7 @@ def render_param(v: "SyscallFieldValues", pname: str, ptype: str, fmt: str, info
     return str(value)
 
 
-def _evt_arg(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _evt_arg(v: SyscallFieldValues, arg: str | None) -> Any:
     if arg is None:
         return MISSING
     params = _params(v)
@@ -218,7 +219,7 @@ def _evt_arg(v: "SyscallFieldValues", arg: str | None) -> Any:
     return render_param(v, d[0], d[1], d[2], d[3], params[d[0]])
 
 
-def _evt_rawarg(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _evt_rawarg(v: SyscallFieldValues, arg: str | None) -> Any:
     if arg is None:
         return MISSING
     value = _params(v).get(arg, MISSING)
@@ -228,7 +229,7 @@ def _evt_rawarg(v: "SyscallFieldValues", arg: str | None) -> Any:
     return value
 
 
-def _evt_args(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _evt_args(v: SyscallFieldValues, arg: str | None) -> Any:
     params = _params(v)
     return " ".join(f"{d[0]}={render_param(v, *d, params[d[0]])}"
                     for d in param_defs(v.rec.name) if d[0] in params)
@@ -237,7 +238,7 @@ def _evt_args(v: "SyscallFieldValues", arg: str | None) -> Any:
 _OPEN_FLAGS_ARG: Final = {"open": 1, "openat": 2}
 
 
-def _open_flags_ppm(v: "SyscallFieldValues") -> int | None:
+def _open_flags_ppm(v: SyscallFieldValues) -> int | None:
     """The PPM open flags of an open/openat/openat2 event (with O_F_CREATED), else None."""
     rec = v.rec
     i = _OPEN_FLAGS_ARG.get(rec.name)
@@ -253,17 +254,17 @@ def _open_flags_ppm(v: "SyscallFieldValues") -> int | None:
     return flags
 
 
-def _is_open_read(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _is_open_read(v: SyscallFieldValues, arg: str | None) -> Any:
     f = _open_flags_ppm(v)
     return False if f is None else bool(f & 1)
 
 
-def _is_open_write(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _is_open_write(v: SyscallFieldValues, arg: str | None) -> Any:
     f = _open_flags_ppm(v)
     return False if f is None else bool(f & 2)
 
 
-def _is_open_exec(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _is_open_exec(v: SyscallFieldValues, arg: str | None) -> Any:
     name = v.rec.name
     params = _params(v) if name in _OPEN_TYPES or name == "creat" else {}
     mode = params.get("mode", 0)
@@ -275,7 +276,7 @@ def _is_open_exec(v: "SyscallFieldValues", arg: str | None) -> Any:
     return bool(mode & 0o111)
 
 
-def _is_open_create(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _is_open_create(v: SyscallFieldValues, arg: str | None) -> Any:
     f = _open_flags_ppm(v)
     if f is None:
         return False
@@ -287,29 +288,29 @@ def _is_open_create(v: "SyscallFieldValues", arg: str | None) -> Any:
 # ---------------------------------------------------------------------------
 
 def _p(attr: str) -> Extractor:
-    def get(v: "SyscallFieldValues", arg: str | None) -> Any:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
         p = v.proc
         return MISSING if p is None else getattr(p, attr)
     return get
 
 
-def _proc_args(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _proc_args(v: SyscallFieldValues, arg: str | None) -> Any:
     p = v.proc
     return MISSING if p is None else " ".join(p.args)
 
 
-def _proc_cmdline(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _proc_cmdline(v: SyscallFieldValues, arg: str | None) -> Any:
     p = v.proc
     return MISSING if p is None else p.cmdline
 
 
-def _parent(v: "SyscallFieldValues") -> "Process | None":
+def _parent(v: SyscallFieldValues) -> Process | None:
     p = v.proc
     return None if p is None else v.tracker.procs.parent(p)
 
 
 def _pp(attr: str) -> Extractor:
-    def get(v: "SyscallFieldValues", arg: str | None) -> Any:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
         pp = _parent(v)
         if pp is None:
             return MISSING
@@ -318,7 +319,7 @@ def _pp(attr: str) -> Extractor:
 
 
 def _ancestor_field(attr: str) -> Extractor:
-    def get(v: "SyscallFieldValues", arg: str | None) -> Any:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
         p = v.proc
         if p is None:
             return MISSING
@@ -339,7 +340,7 @@ def _ancestor_field(attr: str) -> Extractor:
 
 
 def _leader(attr: str, which: str) -> Extractor:
-    def get(v: "SyscallFieldValues", arg: str | None) -> Any:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
         p = v.proc
         if p is None:
             return MISSING
@@ -348,14 +349,14 @@ def _leader(attr: str, which: str) -> Extractor:
     return get
 
 
-def _duration(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _duration(v: SyscallFieldValues, arg: str | None) -> Any:
     p = v.proc
     if p is None or not p.start_ts:
         return MISSING
     return max(0, v.rec.ts - p.start_ts)
 
 
-def _pduration(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _pduration(v: SyscallFieldValues, arg: str | None) -> Any:
     pp = _parent(v)
     if pp is None or not pp.start_ts:
         return MISSING
@@ -363,13 +364,13 @@ def _pduration(v: "SyscallFieldValues", arg: str | None) -> Any:
 
 
 def _exe_flag(bit: int) -> Extractor:
-    def get(v: "SyscallFieldValues", arg: str | None) -> Any:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
         p = v.proc
         return MISSING if p is None else bool(p.exe_flags & bit)
     return get
 
 
-def _ctime_duration(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _ctime_duration(v: SyscallFieldValues, arg: str | None) -> Any:
     p = v.proc
     if p is None or not p.exe_ctime or not p.start_ts:
         return MISSING
@@ -377,13 +378,13 @@ def _ctime_duration(v: "SyscallFieldValues", arg: str | None) -> Any:
 
 
 def _caps(attr: str) -> Extractor:
-    def get(v: "SyscallFieldValues", arg: str | None) -> Any:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
         p = v.proc
         return MISSING if p is None else render_caps(getattr(p, attr))
     return get
 
 
-def _user_db(v: "SyscallFieldValues") -> Any:
+def _user_db(v: SyscallFieldValues) -> Any:
     p = v.proc
     users = v.tracker.users
     if p is None:
@@ -391,7 +392,7 @@ def _user_db(v: "SyscallFieldValues") -> Any:
     return users.db(p.container_id, p.pid)
 
 
-def _user_name(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _user_name(v: SyscallFieldValues, arg: str | None) -> Any:
     p = v.proc
     if p is None:
         return MISSING
@@ -400,7 +401,7 @@ def _user_name(v: "SyscallFieldValues", arg: str | None) -> Any:
 
 
 def _user_attr(attr: str) -> Extractor:
-    def get(v: "SyscallFieldValues", arg: str | None) -> Any:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
         p = v.proc
         if p is None:
             return MISSING
@@ -409,14 +410,14 @@ def _user_attr(attr: str) -> Extractor:
     return get
 
 
-def _loginuid(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _loginuid(v: SyscallFieldValues, arg: str | None) -> Any:
     p = v.proc
     if p is None:
         return MISSING
     return -1 if p.loginuid == _NO_UID else p.loginuid
 
 
-def _loginname(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _loginname(v: SyscallFieldValues, arg: str | None) -> Any:
     p = v.proc
     if p is None or p.loginuid == _NO_UID:
         return MISSING
@@ -424,7 +425,7 @@ def _loginname(v: "SyscallFieldValues", arg: str | None) -> Any:
     return acct.name if acct is not None else MISSING
 
 
-def _group_name(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _group_name(v: SyscallFieldValues, arg: str | None) -> Any:
     p = v.proc
     if p is None:
         return MISSING
@@ -433,7 +434,7 @@ def _group_name(v: "SyscallFieldValues", arg: str | None) -> Any:
 
 
 def _is_leader(which: str, vattr: str) -> Extractor:
-    def get(v: "SyscallFieldValues", arg: str | None) -> Any:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
         p = v.proc
         return MISSING if p is None else getattr(p, which) == getattr(p, vattr)
     return get
@@ -443,14 +444,14 @@ def _is_leader(which: str, vattr: str) -> Extractor:
 # fd
 # ---------------------------------------------------------------------------
 
-def _fd_num(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _fd_num(v: SyscallFieldValues, arg: str | None) -> Any:
     if v.fd is None and v.fdnum < 0 and v.rec.name not in _OPEN_TYPES | {"creat"}:
         return MISSING
     return v.fdnum
 
 
 def _fd_attr(attr: str) -> Extractor:
-    def get(v: "SyscallFieldValues", arg: str | None) -> Any:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
         fd = v.fd
         if fd is None:
             return MISSING
@@ -459,7 +460,7 @@ def _fd_attr(attr: str) -> Extractor:
     return get
 
 
-def _fd_typechar(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _fd_typechar(v: SyscallFieldValues, arg: str | None) -> Any:
     fd = v.fd
     if fd is not None:
         return fd.typechar
@@ -471,13 +472,13 @@ def _fd_typechar(v: "SyscallFieldValues", arg: str | None) -> Any:
     return MISSING
 
 
-def _fd_type(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _fd_type(v: SyscallFieldValues, arg: str | None) -> Any:
     fd = v.fd
     return MISSING if fd is None else fd.type
 
 
 def _sock_only(attr: str, port: bool = False) -> Extractor:
-    def get(v: "SyscallFieldValues", arg: str | None) -> Any:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
         fd = v.fd
         if fd is None or fd.typechar not in ("4", "6"):
             return MISSING
@@ -489,7 +490,7 @@ def _sock_only(attr: str, port: bool = False) -> Extractor:
 
 
 def _both(a: str, b: str) -> Extractor:
-    def get(v: "SyscallFieldValues", arg: str | None) -> Any:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
         fd = v.fd
         if fd is None or fd.typechar not in ("4", "6"):
             return MISSING
@@ -498,33 +499,33 @@ def _both(a: str, b: str) -> Extractor:
     return get
 
 
-def _fd_sockfamily(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _fd_sockfamily(v: SyscallFieldValues, arg: str | None) -> Any:
     fd = v.fd
     if fd is None:
         return MISSING
     return {"4": "ip", "6": "ip", "u": "unix"}.get(fd.typechar, MISSING)
 
 
-def _fd_l4proto(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _fd_l4proto(v: SyscallFieldValues, arg: str | None) -> Any:
     fd = v.fd
     if fd is None or fd.typechar not in ("4", "6"):
         return MISSING
     return fd.l4proto or MISSING
 
 
-def _fd_connected(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _fd_connected(v: SyscallFieldValues, arg: str | None) -> Any:
     fd = v.fd
     return MISSING if fd is None else fd.connected
 
 
-def _fd_name_changed(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _fd_name_changed(v: SyscallFieldValues, arg: str | None) -> Any:
     return v.name_changed if v.fd is not None else MISSING
 
 
 def _fd_path_part(which: str) -> Extractor:
     from secengine.fields.fd import fd_directory, fd_filename
 
-    def get(v: "SyscallFieldValues", arg: str | None) -> Any:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
         fd = v.fd
         if fd is None or fd.typechar not in ("f", "d") or not fd.name:
             return MISSING
@@ -536,7 +537,7 @@ def _fd_path_part(which: str) -> Extractor:
     return get
 
 
-def _no_value(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _no_value(v: SyscallFieldValues, arg: str | None) -> Any:
     return MISSING
 
 
@@ -544,32 +545,32 @@ def _no_value(v: "SyscallFieldValues", arg: str | None) -> Any:
 # container / k8s
 # ---------------------------------------------------------------------------
 
-def _cid(v: "SyscallFieldValues") -> str | None:
+def _cid(v: SyscallFieldValues) -> str | None:
     p = v.proc
     return None if p is None else p.container_id
 
 
-def _container(v: "SyscallFieldValues") -> Any:
+def _container(v: SyscallFieldValues) -> Any:
     cid = _cid(v)
     if cid is None or cid == HOST:
         return None
     return v.tracker.containers.get(cid)
 
 
-def _container_id(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _container_id(v: SyscallFieldValues, arg: str | None) -> Any:
     cid = _cid(v)
     if cid is None:
         return MISSING
     return cid if cid == HOST else cid[:12]
 
 
-def _container_full_id(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _container_full_id(v: SyscallFieldValues, arg: str | None) -> Any:
     cid = _cid(v)
     return MISSING if cid is None else cid
 
 
 def _c(attr: str, host: Any = MISSING) -> Extractor:
-    def get(v: "SyscallFieldValues", arg: str | None) -> Any:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
         cid = _cid(v)
         if cid is None:
             return MISSING
@@ -583,7 +584,7 @@ def _c(attr: str, host: Any = MISSING) -> Extractor:
     return get
 
 
-def _c_mounts(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _c_mounts(v: SyscallFieldValues, arg: str | None) -> Any:
     info = _container(v)
     if info is None or not info.resolved:
         return MISSING
@@ -592,7 +593,7 @@ def _c_mounts(v: "SyscallFieldValues", arg: str | None) -> Any:
                     for m in info.mounts)
 
 
-def _c_mount_dest(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _c_mount_dest(v: SyscallFieldValues, arg: str | None) -> Any:
     """The destination of the mount whose source matches the glob ``arg`` (or number ``arg``);
     ``N/A`` when none does and ``<NA>`` while the metadata is not known, as libsinsp's container
     fields answer (the sandbox rules test ``not ... in ("<NA>","N/A")``)."""
@@ -611,7 +612,7 @@ def _c_mount_dest(v: "SyscallFieldValues", arg: str | None) -> Any:
 
 
 def _c_label(prefix: str | None = None) -> Extractor:
-    def get(v: "SyscallFieldValues", arg: str | None) -> Any:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
         info = _container(v)
         if info is None or not info.resolved:
             return MISSING
@@ -623,7 +624,7 @@ def _c_label(prefix: str | None = None) -> Extractor:
     return get
 
 
-def _c_duration(v: "SyscallFieldValues", arg: str | None) -> Any:
+def _c_duration(v: SyscallFieldValues, arg: str | None) -> Any:
     info = _container(v)
     if info is None or not info.resolved or not info.start_ts:
         return MISSING

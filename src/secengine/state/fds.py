@@ -17,7 +17,7 @@ import ipaddress
 import socket as _socket
 from typing import Final
 
-__all__ = ["FdInfo", "FdTable", "MAX_FDS", "format_addr", "TYPE_NAMES"]
+__all__ = ["MAX_FDS", "TYPE_NAMES", "FdInfo", "FdTable", "format_addr"]
 
 #: At most this many fds are remembered per process.
 MAX_FDS: Final = 4096
@@ -92,7 +92,7 @@ class FdInfo:
             self.name = f"{format_addr(self.cip, self.cport)}->{format_addr(self.sip, self.sport)}"
             self.nameraw = self.name
 
-    def copy(self) -> "FdInfo":
+    def copy(self) -> FdInfo:
         new = FdInfo.__new__(FdInfo)
         new.typechar = self.typechar
         new.name = self.name
@@ -170,7 +170,7 @@ class FdTable:
         for fd in [f for f, info in self.fds.items() if info.cloexec]:
             del self.fds[fd]
 
-    def copy(self) -> "FdTable":
+    def copy(self) -> FdTable:
         """A child's table after fork: the same open files (the infos are shared, as the
         kernel shares the open file descriptions), but its own numbering."""
         return FdTable(dict(self.fds))

@@ -11,14 +11,15 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Final, Iterator
+from typing import Final
 
 from secengine.state.containers import container_id_from_cgroup
 from secengine.state.fds import FdInfo, FdTable, ip_text
 from secengine.state.threads import Process
 
-__all__ = ["read_process", "scan", "read_fds", "socket_table", "boot_time_ns", "PROC"]
+__all__ = ["PROC", "boot_time_ns", "read_fds", "read_process", "scan", "socket_table"]
 
 PROC: Final = Path("/proc")
 _TICKS: Final = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -98,8 +99,7 @@ def read_process(pid: int, boot_ns: int | None = None, with_fds: bool = True) ->
         proc.exe = args[0]
         proc.args = args[1:]
     proc.exepath = _readlink(base / "exe") or ""
-    if proc.exepath.endswith(" (deleted)"):
-        proc.exepath = proc.exepath[: -len(" (deleted)")]
+    proc.exepath = proc.exepath.removesuffix(" (deleted)")
     proc.cwd = _readlink(base / "cwd") or ""
     login = _read(base / "loginuid")
     if login:

@@ -19,13 +19,14 @@ evicted are counted.
 from __future__ import annotations
 
 import time
-from typing import Callable, Final, Iterator
+from collections.abc import Callable, Iterator
+from typing import Final
 
 from cachetools import LRUCache
 
 from secengine.state.fds import FdTable
 
-__all__ = ["Process", "ProcessTable", "MAX_PROCESSES", "MAX_ANCESTORS"]
+__all__ = ["MAX_ANCESTORS", "MAX_PROCESSES", "Process", "ProcessTable"]
 
 MAX_PROCESSES: Final = 32768
 MAX_ANCESTORS: Final = 64
@@ -71,7 +72,7 @@ class Process:
         #: True when this entry was read from /proc rather than built from records
         self.from_proc = False
 
-    def fork(self, pid: int) -> "Process":
+    def fork(self, pid: int) -> Process:
         """The child of a fork: a copy of this process with its own pid and fd numbering."""
         child = Process.__new__(Process)
         for slot in Process.__slots__[:-1]:

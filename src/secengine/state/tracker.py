@@ -24,7 +24,7 @@ from secengine.state.fds import FdInfo
 from secengine.state.threads import MAX_PROCESSES, Process, ProcessTable
 from secengine.state.users import UserTable
 
-__all__ = ["StateTracker", "AT_FDCWD", "resolve_path"]
+__all__ = ["AT_FDCWD", "StateTracker", "resolve_path"]
 
 AT_FDCWD: Final = -100
 _EINPROGRESS: Final = -_errno.EINPROGRESS

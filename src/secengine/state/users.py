@@ -14,7 +14,7 @@ from typing import Final
 
 from cachetools import LRUCache
 
-__all__ = ["UserDb", "Account", "UserTable"]
+__all__ = ["Account", "UserDb", "UserTable"]
 
 
 @dataclass(frozen=True, slots=True)
