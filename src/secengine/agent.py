@@ -314,6 +314,7 @@ class Agent:
         self._stopped = False
         self._stop_requested = threading.Event()
         self._sources_stopped = threading.Event()
+        self._engine_lock = threading.Lock()
         self._wake = threading.Event()
         self._reload_requested = False
         self._reopen_requested = False
@@ -420,7 +421,8 @@ class Agent:
                 source.set_interest(interest)
                 self._drop_last[id(source)] = (_stat(source, "events"), _dropped(source))
                 try:
-                    source.start(self.event_queue)
+                    if not source.start_inline(self._evaluate_inline):
+                        source.start(self.event_queue)
                 except Exception as e:
                     self._status = ExitStatus.CONFIG_ERROR
                     self.stop()
@@ -464,23 +466,12 @@ class Agent:
     # -- the evaluation loop ------------------------------------------------------------------
     def _evaluate(self) -> None:
         q = self.event_queue
-        counters = self.counters
         next_check = time.monotonic() + 1.0
         while True:
             item = q.get(timeout=0.1)
             if item is not None:
                 name, batch = item
-                engine = self._engine
-                assert engine is not None
-                try:
-                    alerts = engine.process_batch(batch)
-                except Exception:  # noqa: BLE001 - one bad batch must not stop detection
-                    _log.exception("evaluating a batch of %d events from %s failed",
-                                   len(batch), name)
-                    alerts = []
-                counters.events[name] += len(batch)
-                if alerts:
-                    self._publish(alerts)
+                self._process(name, batch)
             now = time.monotonic()
             if now >= next_check:
                 next_check = now + 1.0
@@ -490,6 +481,26 @@ class Agent:
                     return
                 if self.sources and all(s.finished for s in self.sources) and q.depth() == 0:
                     self.request_stop()
+
+    def _process(self, name: str, batch: Sequence[Event]) -> None:
+        """Evaluate a batch and publish its alerts. Sources evaluating inline call this from
+        their own threads, so the engine is used under a lock (uncontended in the common
+        case of one source)."""
+        with self._engine_lock:
+            engine = self._engine
+            assert engine is not None
+            try:
+                alerts = engine.process_batch(batch)
+            except Exception:  # noqa: BLE001 - one bad batch must not stop detection
+                _log.exception("evaluating a batch of %d events from %s failed", len(batch), name)
+                alerts = []
+            self.counters.events[name] += len(batch)
+            if alerts:
+                self._publish(alerts)
+
+    def _evaluate_inline(self, batch: Sequence[Event]) -> None:
+        if batch:
+            self._process(batch[0].source, batch)
 
     def _publish(self, alerts: list[Alert]) -> None:
         rate = self.config.outputs.rate

@@ -13,12 +13,13 @@ from __future__ import annotations
 import abc
 import queue
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator, Sequence
+from typing import Any, ClassVar
 
 from secengine.events import Event
 
-__all__ = ["Source", "BatchSource", "SourceStats", "EventQueue"]
+__all__ = ["BatchSource", "EventQueue", "Source", "SourceStats"]
 
 
 @dataclass(slots=True)
@@ -92,6 +93,16 @@ class Source(abc.ABC):
     def start(self, out: EventQueue) -> None:
         """Start producing into ``out`` (on the source's own threads); return at once."""
 
+    def start_inline(self, evaluate: Callable[[Sequence[Event]], object]) -> bool:
+        """Start producing, handing each event to ``evaluate`` before producing the next.
+
+        For sources whose events read shared state that later records change
+        (the syscall source's process and fd tables): Falco evaluates an event
+        before it applies the next one, and so must we. Returns False when the
+        source has no such need, and the caller uses :meth:`start` instead.
+        """
+        return False
+
     @abc.abstractmethod
     def stop(self, timeout: float | None = None) -> None:
         """Stop producing; deliver what is in flight; return when done or after ``timeout``."""
@@ -139,7 +150,7 @@ class BatchSource(Source):
                         return
                 if self._stopping:
                     return
-        except BaseException as e:  # reported by stop(); never raised through the thread
+        except BaseException as e:  # noqa: BLE001 - reported by stop(); never raised through the thread
             self.error = e
         finally:
             self._done = True

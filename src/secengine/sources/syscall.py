@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -135,6 +135,30 @@ class SyscallSource(Source):
         self._thread = threading.Thread(target=self._pump, args=(out,),
                                         name="secengine-source-syscall", daemon=True)
         self._thread.start()
+
+    def start_inline(self, evaluate: Callable[[Sequence[Event]], object]) -> bool:
+        """Read on a thread of its own, evaluating each event before the next record is applied.
+
+        This is what the agent uses: an event's fields are computed from the
+        process and fd tables, which the next records change (an exit, a close).
+        """
+        self.open()
+        self._stopping.clear()
+
+        def one(ev: Event) -> None:
+            evaluate((ev,))
+
+        def loop() -> None:
+            try:
+                while not self.stopped and self.reader is not None:
+                    self.read_batch(one)
+                    self.wait_if_idle()
+            except BaseException as e:  # noqa: BLE001 - kept for stop(); a thread must not raise
+                self.error = e
+
+        self._thread = threading.Thread(target=loop, name="secengine-source-syscall", daemon=True)
+        self._thread.start()
+        return True
 
     def _pump(self, out: EventQueue) -> None:
         try:
