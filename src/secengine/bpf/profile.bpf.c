@@ -3,11 +3,14 @@
  * secengine's least-privilege recorder: which syscalls a workload makes, and
  * the operations that decide its capabilities, kept in maps in the kernel.
  *
- * A workload is a process tree followed from a root pid (`tasks`, filled by
- * sched_process_fork) or every task in a mount namespace (`mntns_targets`).
- * On each syscall exit of such a task one bit is set in its bitmap (`sets`,
- * keyed by workload and mount namespace), chosen by phase and outcome; a
- * syscall of any other task costs one hash lookup. Nothing is sent to
+ * A workload is a process tree followed from a root pid (its tasks carry a
+ * `tasks` task-storage entry, set from userspace for the root and copied to
+ * each child at sched_process_fork) or every task in a mount namespace (the
+ * few namespaces listed in the config; a task found there gets an entry on
+ * its first syscall). On each syscall exit of such a task one bit is set in
+ * its bitmap (`sets`, keyed by workload and mount namespace), chosen by phase
+ * and outcome. Any other task costs a task-storage pointer test (and, while a
+ * mount namespace is recorded in place, reading its own). Nothing is sent to
  * userspace per event.
  *
  * The phase follows the container runtime: PRE until the task runs under the
@@ -78,18 +81,11 @@ struct {
 } slots SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PF_MAX_TASKS);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct pf_task);
 } tasks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PF_MAX_SLOTS);
-	__type(key, __u64);
-	__type(value, __u32);
-} mntns_targets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -139,7 +135,7 @@ struct pf_ctx {
 	__u32 slot;
 	__u32 phase;
 	__u64 mntns;
-	struct pf_task *task; /* the `tasks` entry, or NULL for a mount-namespace target */
+	struct pf_task *task; /* the task's `tasks` entry */
 };
 
 static __always_inline void stat(__u32 idx)
@@ -149,16 +145,29 @@ static __always_inline void stat(__u32 idx)
 		*v += 1;
 }
 
+/* `task` is a BTF pointer (the current task, a tracepoint argument): plain loads, which
+ * the verifier turns into fault-safe ones, cost less than bpf_probe_read_kernel calls. */
 static __always_inline __u64 mntns_of(struct task_struct *task)
 {
-	return BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	return task->nsproxy->mnt_ns->ns.inum;
 }
 
 static __always_inline __u32 filters_of(struct task_struct *task)
 {
 	if (bpf_core_field_exists(task->seccomp.filter_count))
-		return BPF_CORE_READ(task, seccomp.filter_count.counter);
-	return BPF_CORE_READ(task, seccomp.mode) == 2; /* SECCOMP_MODE_FILTER */
+		return task->seccomp.filter_count.counter;
+	return task->seccomp.mode == 2; /* SECCOMP_MODE_FILTER */
+}
+
+/* The slot recording mount namespace `mntns` in place, or PF_MAX_SLOTS. */
+static __always_inline __u32 mntns_slot(struct pf_config *cfg, __u64 mntns)
+{
+	__u32 n = cfg->n_mntns;
+#pragma unroll
+	for (int i = 0; i < PF_MAX_MNTNS; i++)
+		if (i < n && cfg->mntns[i] == mntns)
+			return cfg->mntns_slot[i];
+	return PF_MAX_SLOTS;
 }
 
 /* kernel_cap_t is a u64 since 6.3 and two u32 before: the same eight bytes on x86_64 */
@@ -170,29 +179,35 @@ static __always_inline __u64 cap_eff_of(struct task_struct *task)
 	return v;
 }
 
-/* Is `task` (thread group `tgid`) part of a workload being recorded? Fills `c`. */
-static __always_inline int resolve(struct task_struct *task, __u32 tgid, struct pf_ctx *c)
+/* Is `task` part of a workload being recorded? Fills `c`. */
+static __always_inline int resolve(struct task_struct *task, struct pf_ctx *c)
 {
 	__u32 zero = 0;
 	struct pf_config *cfg = bpf_map_lookup_elem(&pf_config_map, &zero);
 	if (!cfg || !cfg->active)
 		return 0;
-	struct pf_task *t = bpf_map_lookup_elem(&tasks, &tgid);
+	/* most tasks have no BPF task storage at all: skip the helper call for them */
+	struct pf_task *t = task->bpf_storage ? bpf_task_storage_get(&tasks, task, 0, 0) : 0;
 	__u64 mntns = 0;
-	if (t) {
-		c->slot = t->slot;
-		c->phase = t->phase;
-	} else {
-		if (!cfg->use_mntns)
+	if (!t) {
+		if (!cfg->n_mntns)
 			return 0;
 		mntns = mntns_of(task);
-		__u32 *s = bpf_map_lookup_elem(&mntns_targets, &mntns);
-		if (!s)
+		__u32 slot = mntns_slot(cfg, mntns);
+		if (slot >= PF_MAX_SLOTS)
 			return 0;
-		c->slot = *s;
-		c->phase = PF_PHASE_WORK;
+		t = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!t) {
+			stat(PF_STAT_TASKS_FULL);
+			return 0;
+		}
+		t->slot = slot;
+		t->phase = PF_PHASE_WORK;
+		t->tree = 0;
 	}
-	__u32 slot = c->slot;
+	__u32 slot = t->slot;
+	c->slot = slot;
+	c->phase = t->phase;
 	struct pf_slot *sl = bpf_map_lookup_elem(&slots, &slot);
 	if (!sl || !sl->active)
 		return 0;
@@ -238,11 +253,12 @@ static __always_inline void set_bit(struct pf_ctx *c, __u32 nr, __u32 set)
 /* operations                                                           */
 /* ------------------------------------------------------------------ */
 
-static __always_inline void put_op(struct pf_ctx *c, struct pf_op_key *k, struct task_struct *task)
+/* Count operation `k`, done with effective capabilities `cap_eff`. */
+static __always_inline void put_op_caps(struct pf_ctx *c, struct pf_op_key *k, __u64 cap_eff)
 {
 	k->slot = c->slot;
 	k->phase = c->phase;
-	k->cap_eff = cap_eff_of(task);
+	k->cap_eff = cap_eff;
 	struct pf_op_val *v = bpf_map_lookup_elem(&ops, k);
 	if (v) {
 		__sync_fetch_and_add(&v->count, 1);
@@ -258,8 +274,15 @@ static __always_inline void put_op(struct pf_ctx *c, struct pf_op_key *k, struct
 	}
 }
 
+static __always_inline void put_op(struct pf_ctx *c, struct pf_op_key *k, struct task_struct *task)
+{
+	put_op_caps(c, k, cap_eff_of(task));
+}
+
 static __always_inline void read_creds(const struct cred *cr, struct pf_creds *o)
 {
+	o->cap_eff = 0;
+	bpf_probe_read_kernel(&o->cap_eff, sizeof(o->cap_eff), &cr->cap_effective);
 	o->uid = BPF_CORE_READ(cr, uid.val);
 	o->euid = BPF_CORE_READ(cr, euid.val);
 	o->suid = BPF_CORE_READ(cr, suid.val);
@@ -440,7 +463,8 @@ static __always_inline void op_setid(struct pf_ctx *c, struct task_struct *task,
 	k.v[7] = uids ? now.uid : now.gid;
 	k.v[8] = uids ? now.euid : now.egid;
 	k.v[9] = uids ? now.suid : now.sgid;
-	put_op(c, &k, task);
+	/* a change away from uid 0 clears the capabilities: keep those it was checked against */
+	put_op_caps(c, &k, old ? old->cap_eff : now.cap_eff);
 	bpf_map_update_elem(&creds, &tid, &now, BPF_ANY);
 }
 
@@ -543,9 +567,9 @@ int BPF_PROG(pf_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pf_ctx c = {};
-	if (!resolve(task, bpf_get_current_pid_tgid() >> 32, &c))
+	if (!resolve(task, &c))
 		return 0;
-	if (BPF_CORE_READ(task, thread_info.status) & PF_TS_COMPAT) {
+	if (task->thread_info.status & PF_TS_COMPAT) {
 		stat(PF_STAT_COMPAT);
 		return 0;
 	}
@@ -608,7 +632,7 @@ int BPF_PROG(pf_sys_exit, struct pt_regs *regs, long ret)
 		struct pf_creds now = {};
 		read_creds(BPF_CORE_READ(task, cred), &now);
 		bpf_map_update_elem(&creds, &tid, &now, BPF_ANY);
-		if (c.task && c.phase != PF_PHASE_WORK)
+		if (c.phase != PF_PHASE_WORK)
 			c.task->phase = PF_PHASE_WORK; /* the entrypoint runs */
 	}
 	return 0;
@@ -627,7 +651,7 @@ int BPF_PROG(pf_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	if (!is_kill_nr(nr) || (unsigned long)info <= 1) /* SEND_SIG_NOINFO, SEND_SIG_PRIV */
 		return 0;
 	struct pf_ctx c = {};
-	if (!resolve(task, bpf_get_current_pid_tgid() >> 32, &c))
+	if (!resolve(task, &c))
 		return 0;
 	const struct cred *cc = BPF_CORE_READ(task, cred);
 	const struct cred *tc = BPF_CORE_READ(target, real_cred);
@@ -654,19 +678,24 @@ int BPF_PROG(pf_fork, struct task_struct *parent, struct task_struct *child)
 	struct pf_config *cfg = bpf_map_lookup_elem(&pf_config_map, &zero);
 	if (!cfg || !cfg->active)
 		return 0;
-	__u32 ptgid = BPF_CORE_READ(parent, tgid);
-	__u32 ctgid = BPF_CORE_READ(child, tgid);
-	struct pf_task *t = bpf_map_lookup_elem(&tasks, &ptgid);
-	if (!t) {
-		if (!cfg->use_mntns)
-			return 0;
-		__u64 mntns = mntns_of(parent);
-		if (!bpf_map_lookup_elem(&mntns_targets, &mntns))
-			return 0;
-	} else if (ctgid != ptgid) {
-		struct pf_task nt = *t;
-		if (bpf_map_update_elem(&tasks, &ctgid, &nt, BPF_NOEXIST) == -7 /* E2BIG */)
+	struct pf_task *pt = bpf_task_storage_get(&tasks, parent, 0, 0);
+	if (pt) {
+		/* every new task of a followed one is followed, threads included */
+		struct pf_task *ct =
+			bpf_task_storage_get(&tasks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!ct) {
 			stat(PF_STAT_TASKS_FULL);
+			return 0;
+		}
+		*ct = *pt;
+		if (pt->tree) {
+			__u32 slot = pt->slot;
+			struct pf_slot *sl = bpf_map_lookup_elem(&slots, &slot);
+			if (sl)
+				__sync_fetch_and_add(&sl->live, 1);
+		}
+	} else if (!cfg->n_mntns || mntns_slot(cfg, mntns_of(parent)) >= PF_MAX_SLOTS) {
+		return 0;
 	}
 	struct pf_creds now = {};
 	read_creds(BPF_CORE_READ(child, cred), &now);
@@ -678,19 +707,26 @@ int BPF_PROG(pf_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(pf_exit, struct task_struct *task)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pf_task *t = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!t)
+		return 0;
 	struct pf_ctx c = {};
-	if (resolve(task, tgid, &c)) {
+	if (resolve(task, &c)) {
 		/* exit and exit_group never return, so sys_exit never sees them */
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 		__u32 nr = regs ? BPF_CORE_READ(regs, orig_ax) : PF_MAX_SYSCALLS;
 		if (nr < PF_MAX_SYSCALLS)
 			set_bit(&c, nr, PF_SET_OK);
 	}
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	bpf_map_delete_elem(&creds, &tid);
-	if (BPF_CORE_READ(task, signal, live.counter) == 0)
-		bpf_map_delete_elem(&tasks, &tgid);
+	if (t->tree) {
+		__u32 slot = t->slot;
+		struct pf_slot *sl = bpf_map_lookup_elem(&slots, &slot);
+		if (sl)
+			__sync_fetch_and_add(&sl->live, -1);
+	}
+	bpf_task_storage_delete(&tasks, task);
 	return 0;
 }
 

@@ -7,10 +7,11 @@
  * Nothing here travels through a ring buffer: the kernel sets bits and
  * counts operations in maps, and userspace reads the maps when recording ends.
  *
- *   pf_config_map  [0] -> pf_config        is anything recorded; any mount-ns targets
+ *   pf_config_map  [0] -> pf_config        is anything recorded; the mount-ns targets (attach)
  *   slots          [slot] -> pf_slot       one per workload being recorded
- *   tasks          tgid -> pf_task         processes followed from a root pid (run, exec)
- *   mntns_targets  mntns inode -> slot     containers recorded in place (attach)
+ *   tasks          task storage -> pf_task the workload of a task (set from userspace for a
+ *                                          root pid, inherited at fork, cached for mount-ns
+ *                                          targets): an unfollowed task costs one pointer test
  *   sets           pf_key -> pf_bits       the syscall bitmaps of a workload
  *   creds          tid -> pf_creds         last known ids of a followed thread
  *   opspec         [nr] -> u8 PF_OP_*      which syscalls have capability-deciding arguments
@@ -26,6 +27,7 @@
 #define PF_MAX_SYSCALLS 512
 #define PF_WORDS 8 /* 64-bit words per bitmap (PF_MAX_SYSCALLS / 64) */
 #define PF_MAX_SLOTS 16
+#define PF_MAX_MNTNS 4 /* mount namespaces recorded in place at once */
 #define PF_MAX_TASKS 16384
 #define PF_MAX_KEYS 256
 #define PF_MAX_OPS 8192
@@ -67,23 +69,28 @@
 #define PF_STAT_COMPAT 1    /* 32-bit syscalls of followed tasks (not recorded by name) */
 #define PF_STAT_OPS_FULL 2  /* operations lost: the ops map was full */
 #define PF_STAT_SETS_FULL 3 /* syscall exits lost: the sets map was full */
-#define PF_STAT_TASKS_FULL 4 /* new processes not followed: the tasks map was full */
+#define PF_STAT_TASKS_FULL 4 /* tasks not followed: no memory for their task storage */
 #define PF_STAT_COUNT 5
 
 struct pf_config {
-	__u32 active;    /* 0: every program returns at once */
-	__u32 use_mntns; /* 1: mntns_targets has entries */
+	__u32 active;  /* 0: every program returns at once */
+	__u32 n_mntns; /* entries used in mntns[] */
+	__u64 mntns[PF_MAX_MNTNS];	/* mount namespaces recorded in place (attach) ... */
+	__u32 mntns_slot[PF_MAX_MNTNS]; /* ... and the slot of each */
 };
 
 struct pf_slot {
 	__u32 active;
-	__u32 min_filters;   /* record a task only with at least this many seccomp filters ... */
-	__u64 exclude_mntns; /* ... and only outside this mount namespace (0: anywhere) */
+	__u32 min_filters;   /* INIT only once a task runs under this many seccomp filters ... */
+	__u64 exclude_mntns; /* ... and nothing from this mount namespace (0: anywhere) */
+	__s64 live;	     /* followed tasks alive (threads; userspace sets 1 for the root) */
 };
 
 struct pf_task {
 	__u32 slot;
-	__u32 phase; /* PF_PHASE_INIT or PF_PHASE_WORK */
+	__u8 phase; /* PF_PHASE_INIT or PF_PHASE_WORK */
+	__u8 tree;  /* 1: followed from a root pid (counted in live); 0: found by mount namespace */
+	__u16 pad;
 };
 
 struct pf_key {
@@ -99,6 +106,7 @@ struct pf_bits {
 struct pf_creds {
 	__u32 uid, euid, suid, fsuid;
 	__u32 gid, egid, sgid, fsgid;
+	__u64 cap_eff; /* set*id() clears it: the op records the value from before the call */
 };
 
 struct pf_op_key {

@@ -192,7 +192,10 @@ def _merge(inputs: Sequence[Path]) -> Recording:
 
     merged: Recording | None = None
     for path in inputs:
-        data = json.loads(path.read_text()) if path.is_file() else None
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            data = None  # load_recording says what is wrong with it
         if isinstance(data, dict) and "defaultAction" in data:
             names = profile_names(load_profile(path))
             rec = Recording(mode="profile", command=[], init_source=f"profile {path.name}")

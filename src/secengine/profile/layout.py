@@ -67,6 +67,7 @@ HEADER_PATH: Final = Path(__file__).resolve().parent.parent / "bpf" / "profile.h
 MAX_SYSCALLS: Final = 512
 WORDS: Final = 8
 MAX_SLOTS: Final = 16
+MAX_MNTNS: Final = 4
 MAX_TASKS: Final = 16384
 MAX_KEYS: Final = 256
 MAX_OPS: Final = 8192
@@ -114,18 +115,18 @@ STAT_COUNT: Final = 5
 #: Counter names, by index.
 STAT_NAMES: Final = ("recorded", "compat_syscalls", "ops_lost", "sets_lost", "tasks_lost")
 
-#: pf_config: active use_mntns
-CONFIG: Final = struct.Struct("<II")
-#: pf_slot: active min_filters exclude_mntns
-SLOT: Final = struct.Struct("<IIQ")
-#: pf_task: slot phase
-TASK: Final = struct.Struct("<II")
+#: pf_config: active n_mntns mntns[MAX_MNTNS] mntns_slot[MAX_MNTNS]
+CONFIG: Final = struct.Struct(f"<II{MAX_MNTNS}Q{MAX_MNTNS}I")
+#: pf_slot: active min_filters exclude_mntns live
+SLOT: Final = struct.Struct("<IIQq")
+#: pf_task: slot phase tree pad
+TASK: Final = struct.Struct("<IBBH")
 #: pf_key: slot pad mntns
 KEY: Final = struct.Struct("<IIQ")
 #: pf_bits: w[NPHASES][NSETS][WORDS]
 BITS: Final = struct.Struct(f"<{NPHASES * NSETS * WORDS}Q")
-#: pf_creds: uid euid suid fsuid gid egid sgid fsgid
-CREDS: Final = struct.Struct("<8I")
+#: pf_creds: uid euid suid fsuid gid egid sgid fsgid cap_eff
+CREDS: Final = struct.Struct("<8IQ")
 #: pf_op_key: slot op phase flags err nr cap_eff v[NV]
 OP_KEY: Final = struct.Struct(f"<IHBBiIQ{NV}I")
 #: pf_op_val: count pid pad
@@ -134,6 +135,7 @@ OP_VAL: Final = struct.Struct("<QII")
 #: Constant name in profile.h -> value here (checked by the layout test).
 CONSTANTS: Final = {
     "PF_MAX_SYSCALLS": MAX_SYSCALLS, "PF_WORDS": WORDS, "PF_MAX_SLOTS": MAX_SLOTS,
+    "PF_MAX_MNTNS": MAX_MNTNS,
     "PF_MAX_TASKS": MAX_TASKS, "PF_MAX_KEYS": MAX_KEYS, "PF_MAX_OPS": MAX_OPS, "PF_NV": NV,
     "PF_PHASE_PRE": PHASE_PRE, "PF_PHASE_INIT": PHASE_INIT, "PF_PHASE_WORK": PHASE_WORK,
     "PF_NPHASES": NPHASES,

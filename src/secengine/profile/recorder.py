@@ -47,8 +47,7 @@ BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
 #: Programs attached while recording; ``pf_noop`` only for the overhead benchmark.
 CAPTURE_PROGRAMS: Final = ("pf_sys_exit", "pf_signal", "pf_fork", "pf_exit")
 NOOP_PROGRAM: Final = "pf_noop"
-_MAPS: Final = ("pf_config_map", "slots", "tasks", "mntns_targets", "sets", "creds", "opspec",
-                "ops", "pf_stats")
+_MAPS: Final = ("pf_config_map", "slots", "tasks", "sets", "creds", "opspec", "ops", "pf_stats")
 
 
 def object_path() -> Path:
@@ -81,11 +80,11 @@ def seccomp_filters(pid: int | str) -> int:
 
 
 def read_creds(path: str) -> tuple[int, ...]:
-    """The ids of a task from its ``status`` file: uid euid suid fsuid gid egid sgid fsgid."""
+    """A task's ``pf_creds`` from its ``status`` file: the eight ids and CapEff."""
     st = _status(path)
     uids = [int(x) for x in st["Uid"].split()]
     gids = [int(x) for x in st["Gid"].split()]
-    return (*uids, *gids)
+    return (*uids, *gids, int(st["CapEff"], 16))
 
 
 def _preflight(obj: Path) -> None:
@@ -242,40 +241,49 @@ class Recorder:
             prev = nxt
 
     def _config(self) -> None:
-        active = 1 if self._slots else 0
+        targets = list(self._mntns.items())
+        mntns = [m for m, _ in targets] + [0] * (L.MAX_MNTNS - len(targets))
+        slots = [s for _, s in targets] + [0] * (L.MAX_MNTNS - len(targets))
         self._put_bytes("pf_config_map", bytes(4),
-                        L.CONFIG.pack(active, 1 if self._mntns else 0))
+                        L.CONFIG.pack(1 if self._slots else 0, len(targets), *mntns, *slots))
 
-    def _new_slot(self, min_filters: int, exclude_mntns: int) -> int:
+    def _new_slot(self, min_filters: int, exclude_mntns: int, live: int) -> int:
         free = [s for s in range(L.MAX_SLOTS) if s not in self._slots]
         if not free:
             raise BpfError(f"the recorder follows at most {L.MAX_SLOTS} workloads at once")
         slot = free[0]
         self._put_bytes("slots", slot.to_bytes(4, "little"),
-                        L.SLOT.pack(1, min_filters, exclude_mntns))
+                        L.SLOT.pack(1, min_filters, exclude_mntns, live))
         self._slots.add(slot)
         return slot
 
     # -- workloads -----------------------------------------------------------------
     def follow(self, pid: int, *, phase: int = L.PHASE_WORK, min_filters: int = 0,
                exclude_mntns: int = 0) -> int:
-        """Record process ``pid`` and every process it starts from now on; returns the slot.
+        """Record process ``pid`` and every task it starts from now on; returns the slot.
 
         Only tasks running under at least ``min_filters`` seccomp filters count as
         past the runtime's setup (before that they are in the PRE phase), and tasks
         in mount namespace ``exclude_mntns`` (the launcher's) are not recorded.
-        Call this before ``pid`` does anything of interest (the caller holds it).
+        Call this before ``pid`` does anything of interest (the caller holds it);
+        ``pid`` must be single-threaded then.
         """
-        slot = self._new_slot(min_filters, exclude_mntns)
-        self._put_bytes("tasks", pid.to_bytes(4, "little"), L.TASK.pack(slot, phase))
+        slot = self._new_slot(min_filters, exclude_mntns, live=1)
+        pidfd = os.pidfd_open(pid)
+        try:  # a task-storage map is keyed by a pidfd from userspace
+            self._put_bytes("tasks", pidfd.to_bytes(4, "little"),
+                            L.TASK.pack(slot, phase, 1, 0))
+        finally:
+            os.close(pidfd)
         self.seed_creds(pid)
         self._config()
         return slot
 
     def watch_mntns(self, mntns: int, *, min_filters: int = 0) -> int:
         """Record every task in mount namespace ``mntns`` (a running container); the slot."""
-        slot = self._new_slot(min_filters, 0)
-        self._put_bytes("mntns_targets", mntns.to_bytes(8, "little"), slot.to_bytes(4, "little"))
+        if len(self._mntns) >= L.MAX_MNTNS:
+            raise BpfError(f"the recorder records at most {L.MAX_MNTNS} mount namespaces at once")
+        slot = self._new_slot(min_filters, 0, live=0)
         self._mntns[mntns] = slot
         self._config()
         return slot
@@ -289,18 +297,14 @@ class Recorder:
             return
         self._put_bytes("creds", tid.to_bytes(4, "little"), L.CREDS.pack(*ids))
 
-    def followed(self, slot: int) -> list[int]:
-        """The processes of ``slot`` still alive (by the ``tasks`` map)."""
-        out = []
-        for key in self._keys("tasks", 4):
-            value = self._get("tasks", key, L.TASK.size)
-            if value is not None and L.TASK.unpack(value)[0] == slot:
-                out.append(int.from_bytes(key, "little"))
-        return out
+    def followed(self, slot: int) -> int:
+        """How many tasks (threads) of a followed tree are alive."""
+        value = self._get("slots", slot.to_bytes(4, "little"), L.SLOT.size)
+        return L.SLOT.unpack(value)[3] if value is not None else 0
 
     def stop(self, slot: int) -> None:
         """Stop recording ``slot`` (its data stays readable until :meth:`forget`)."""
-        self._put_bytes("slots", slot.to_bytes(4, "little"), L.SLOT.pack(0, 0, 0))
+        self._put_bytes("slots", slot.to_bytes(4, "little"), L.SLOT.pack(0, 0, 0, 0))
 
     # -- results -------------------------------------------------------------------
     def read(self, slot: int) -> RawSlot:

@@ -89,9 +89,10 @@ def render(rec: Recording, pol: Policy, caps: Inference,
         out += _names("left out (unknown to this syscall table)", pol.unknown)
     if comparison is not None:
         out.append("")
-        out.append(f"Against the default profile {comparison.path}: it allows "
-                   f"{comparison.default_allowed} syscalls on x86_64, this one "
-                   f"{comparison.allowed} ({comparison.ratio:.0%})")
+        out += textwrap.wrap(f"Against the default profile {comparison.path}: it allows "
+                             f"{comparison.default_allowed} syscalls on x86_64, this one "
+                             f"{comparison.allowed} ({comparison.ratio:.0%})", _WIDTH,
+                             subsequent_indent="  ")
         out += _names("removed", comparison.removed)
         if comparison.added:
             out += _names("added (not in the default)", comparison.added)

@@ -148,8 +148,8 @@ def record_command(command: Sequence[str], *, mode: str = "run", duration: float
                                    exit_code=child.returncode, duration=child.duration)
     recording.started = not recording.syscalls.phase_empty("work")
     if left:
-        recording.notes.append(f"{len(left)} process(es) of the workload were still running "
-                               "when recording stopped")
+        recording.notes.append(f"{left} task(s) of the workload were still running when "
+                               "recording stopped")
     if mode == "run":
         recording.runtime = describe_runtime(command, runtime)
         _settle_init(recording)
@@ -274,12 +274,15 @@ def verify(command: Sequence[str], profile: Path, caps: Sequence[str] | None, *,
     phases = rec.profile_phases
     result = VerifyResult(rec, names, argv,
                           expected_exit=reference.exit_code if reference is not None else 0)
+    # what the recording saw refused with EPERM (by the kernel or the profile it ran under)
+    before = reference.syscalls.outcome("eperm", phases) if reference is not None else set()
     if names.audit:
-        result.would_deny = sorted(rec.syscalls.seen(phases) - names.allowed - set(names.errno))
+        logged = rec.syscalls.seen(phases) - names.allowed - set(names.errno)
+        result.would_deny = sorted(logged - before)
+        result.denied_as_recorded = sorted(logged & before)
     else:
         refused = {n for n in rec.syscalls.outcome("eperm", phases) - names.allowed
                    if names.errno.get(n, _errno.EPERM) == _errno.EPERM}
-        before = reference.syscalls.outcome("eperm", phases) if reference is not None else set()
         result.denied = sorted(refused - before)
         result.denied_as_recorded = sorted(refused & before)
     result.cap_denials = [f for f in infer(rec.ops, ctx or Context.from_host()).findings
