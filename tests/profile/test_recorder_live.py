@@ -8,6 +8,7 @@ inference names exactly the capabilities they needed.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sys
 import textwrap
@@ -20,7 +21,7 @@ from secengine.profile import layout as L
 from secengine.profile.capabilities import Context, infer
 from secengine.profile.launch import HeldChild
 from secengine.profile.recorder import Recorder
-from secengine.profile.recording import Recording
+from secengine.profile.recording import Recording, load_recording
 from secengine.profile.session import record_command
 
 pytestmark = pytest.mark.bpf
@@ -137,3 +138,18 @@ def test_a_mount_namespace_target_records_every_task_in_it(recorder_object: Path
     seen = Recording.from_raw(raw, "attach").syscalls.seen(("work",))
     assert {"openat", "read", "execve", "wait4", "clock_nanosleep"} <= seen
     assert list(raw.bits) == [mntns]
+
+
+def test_profile_exec_command_writes_a_profile_of_the_tree(
+        recorder_object: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from secengine.cli import main
+
+    out = tmp_path / "tool.json"
+    assert main(["profile", "exec", "-o", str(out), "--", "sh", "-c",
+                 "ls / > /dev/null; cat /etc/hostname > /dev/null"]) == 0
+    report = capsys.readouterr().out
+    assert "mode exec" in report and "entrypoint ran: yes" in report
+    allowed = set(json.loads(out.read_text())["syscalls"][0]["names"])
+    assert {"execve", "getdents64", "openat", "exit_group", "wait4"} <= allowed
+    rec = load_recording(tmp_path / "tool.record.json")
+    assert rec.mode == "exec" and rec.exit_code == 0 and rec.init_source == "none"

@@ -207,8 +207,13 @@ def record_attach(ref: str | ContainerRef, duration: float,
             rec.seed_creds(tpid, tid)
         blocked = blocked_syscalls(tasks)
         end = start + duration
-        while time.monotonic() < end and os.path.exists(f"/proc/{pid}"):
-            time.sleep(min(0.2, max(0.0, end - time.monotonic())))
+        try:
+            while time.monotonic() < end and os.path.exists(f"/proc/{pid}"):
+                time.sleep(min(0.2, max(0.0, end - time.monotonic())))
+        except KeyboardInterrupt:  # Ctrl-C ends the recording early, not the command
+            stopped_early = True
+        else:
+            stopped_early = False
         blocked |= blocked_syscalls(tasks_in_mntns(mntns))
         raw = rec.read(slot)
     recording = Recording.from_raw(raw, "attach", command=[], duration=time.monotonic() - start,
@@ -225,6 +230,9 @@ def record_attach(ref: str | ContainerRef, duration: float,
     add_baseline(recording, recording.runtime["name"], version, baseline_dirs)
     if not os.path.exists(f"/proc/{pid}"):
         recording.notes.append("the container exited during recording")
+    if stopped_early:
+        recording.notes.append(f"recording was stopped after {recording.duration:.0f} s "
+                               f"(of {duration:.0f} s asked)")
     return recording
 
 
