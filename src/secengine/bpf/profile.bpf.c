@@ -354,6 +354,10 @@ static __always_inline void op_open(struct pf_ctx *c, struct task_struct *task, 
 		put_op(c, &k, task);
 		return;
 	}
+	/* without DAC_OVERRIDE (1) or DAC_READ_SEARCH (2), a successful open was allowed
+	 * by the mode bits (or an ACL): nothing to judge */
+	if (!(cap_eff_of(task) & 0x6))
+		return;
 	struct file *f = fd_file(task, ret);
 	if (!f)
 		return;

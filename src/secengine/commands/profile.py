@@ -214,7 +214,7 @@ def _merge(inputs: Sequence[Path]) -> Recording:
 
 
 def _propose(rec: Recording, args: argparse.Namespace) -> None:
-    from secengine.profile.capabilities import Context, cap_args, infer
+    from secengine.profile.capabilities import DOCKER_DEFAULT_CAPS, Context, cap_args, infer
     from secengine.profile.report import compare, render
     from secengine.profile.seccomp import (
         build_profile,
@@ -233,7 +233,7 @@ def _propose(rec: Recording, args: argparse.Namespace) -> None:
     default_path = find_default_profile(args.compare)
     comparison = None
     if default_path is not None:
-        default = profile_names(load_profile(default_path), _default_caps())
+        default = profile_names(load_profile(default_path), DOCKER_DEFAULT_CAPS)
         comparison = compare(pol, default, default_path)
     text = render(rec, pol, caps, comparison, out)
     if args.report:
@@ -253,12 +253,6 @@ def _propose(rec: Recording, args: argparse.Namespace) -> None:
         sys.stdout.write(json.dumps(summary, indent=1) + "\n")
     else:
         sys.stdout.write(text)
-
-
-def _default_caps() -> tuple[str, ...]:
-    from secengine.profile.capabilities import DOCKER_DEFAULT_CAPS
-
-    return DOCKER_DEFAULT_CAPS
 
 
 def _verify(args: argparse.Namespace) -> int:
