@@ -202,3 +202,30 @@ def test_audit_mode_logs_what_it_would_deny(busybox_image: str, recorder_object:
     assert result.recording.exit_code == 0  # nothing was denied...
     assert result.would_deny == ["mkdir"]  # ...but mkdir would have been
     assert not result.ok
+
+
+def test_a_service_is_recorded_for_a_while_then_stopped_and_verified_the_same_way(
+        busybox_image: str, recorder_object: Path, tmp_path: Path) -> None:
+    service = "trap 'exit 0' TERM; while true; do cat /etc/data.txt > /dev/null; sleep 0.2; done"
+    rec = record_command(podman_run(busybox_image, service), mode="run", duration=3.0)
+    assert rec.started and rec.exit_code == 0  # stopped with 'podman stop', not killed
+    assert len(rec.container["id"]) == 64
+    assert "--cidfile" not in rec.command
+    profile = tmp_path / "service.json"
+    write_profile(profile, build_profile(policy(rec)))
+    result = verify(podman_run(busybox_image, service), profile, [], reference=rec,
+                    duration=3.0)
+    assert result.ok, (result.denied, result.recording.exit_code)
+
+
+def test_a_profile_missing_a_runtime_init_syscall_is_caught_at_start(
+        busybox_image: str, recorder_object: Path, tmp_path: Path) -> None:
+    rec = record_command(podman_run(busybox_image, "true"), mode="run")
+    assert "capset" in rec.syscalls.seen(("init",))
+    pol = policy(rec)
+    pol.allowed.discard("capset")  # what other tools miss: the runtime's own syscalls
+    profile = tmp_path / "broken.json"
+    write_profile(profile, build_profile(pol))
+    result = verify(podman_run(busybox_image, "true"), profile, [], reference=rec)
+    assert not result.started and not result.ok
+    assert result.denied == ["capset"]

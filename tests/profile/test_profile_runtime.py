@@ -20,6 +20,7 @@ from secengine.profile.runtime import (
     runtime_of_command,
     runtime_version,
     tasks_in_mntns,
+    with_cidfile,
 )
 from secengine.profile.session import with_runtime
 from secengine.profile.syscall_table import NUMBERS
@@ -100,3 +101,12 @@ def test_tasks_and_blocked_syscalls_of_a_mount_namespace() -> None:
     finally:
         os.write(w, b"x")
         t.join()
+
+
+def test_cidfile_for_stopping_the_container() -> None:
+    cmd, path = with_cidfile(["podman", "--runtime", "runc", "run", "--rm", "img"], Path("/t/c"))
+    assert cmd == ["podman", "--runtime", "runc", "run", "--cidfile", "/t/c", "--rm", "img"]
+    assert path == Path("/t/c")
+    assert with_cidfile(["docker", "run", "--cidfile=/mine", "img"], Path("/t/c")) == (
+        ["docker", "run", "--cidfile=/mine", "img"], Path("/mine"))
+    assert with_cidfile(["sh", "-c", "x"], Path("/t/c")) == (["sh", "-c", "x"], None)

@@ -178,6 +178,35 @@ def inject_options(command: Sequence[str], profile: Path | None,
     return [*command[:idx + 1], *extra, *command[idx + 1:]]
 
 
+def with_cidfile(command: Sequence[str], path: Path) -> tuple[list[str], Path | None]:
+    """A docker/podman ``run`` command that writes its container id to a file, and the file.
+
+    The command's own ``--cidfile`` is kept; other commands come back unchanged (None).
+    """
+    idx = _run_index(command)
+    if not engine_of(command) or idx < 0:
+        return list(command), None
+    for i, arg in enumerate(command):
+        if arg == "--cidfile" and i + 1 < len(command):
+            return list(command), Path(command[i + 1])
+        if arg.startswith("--cidfile="):
+            return list(command), Path(arg.split("=", 1)[1])
+    return [*command[:idx + 1], "--cidfile", str(path), *command[idx + 1:]], path
+
+
+def stop_container(engine: str, cidfile: Path, timeout: int = 5) -> bool:
+    """``ENGINE stop -t TIMEOUT ID`` for the id in ``cidfile``; whether it was stopped."""
+    try:
+        cid = cidfile.read_text().strip()
+    except OSError:
+        return False
+    if not cid:
+        return False
+    proc = subprocess.run([engine, "stop", "-t", str(timeout), cid], capture_output=True,
+                          text=True, timeout=timeout + 60, check=False)
+    return proc.returncode == 0
+
+
 def tasks_in_mntns(mntns: int, proc: Path = Path("/proc")) -> list[tuple[int, int]]:
     """Every (pid, tid) whose process is in mount namespace ``mntns``."""
     out = []

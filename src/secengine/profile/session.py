@@ -22,6 +22,7 @@ import contextlib
 import errno as _errno
 import os
 import signal
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,9 @@ from secengine.profile.runtime import (
     resolve_container,
     runtime_of_command,
     runtime_version,
+    stop_container,
     tasks_in_mntns,
+    with_cidfile,
 )
 from secengine.profile.seccomp import ProfileNames, load_profile, profile_names
 from secengine.profile.syscall_table import name_of
@@ -107,19 +110,28 @@ def record_command(command: Sequence[str], *, mode: str = "run", duration: float
                    linger: float = 5.0, runtime: str | None = None) -> Recording:
     """Run ``command`` under observation (``mode`` ``run`` or ``exec``) and return its recording.
 
-    ``duration`` bounds the whole recording: a command still running then is
-    sent SIGTERM (and SIGKILL after :data:`TERM_GRACE`). Once the command has
-    exited, processes it left behind (conmon, a detached container) are
-    recorded until they end, for at most ``linger`` seconds (or until
-    ``duration`` runs out, when given).
+    ``duration`` bounds the whole recording: a container still running then is
+    stopped with its engine (``podman stop``; the ``run`` command is given a
+    ``--cidfile`` for that), any other command is sent SIGTERM (and SIGKILL
+    after :data:`TERM_GRACE`). Once the command has exited, processes it left
+    behind (conmon, a detached container) are recorded until they end, for at
+    most ``linger`` seconds (or until ``duration`` runs out, when given).
     """
     if mode not in ("run", "exec"):
         raise ValueError(mode)
-    command = with_runtime(command, runtime) if mode == "run" else list(command)
+    shown = with_runtime(command, runtime) if mode == "run" else list(command)
+    with tempfile.TemporaryDirectory(prefix="secengine-profile-") as tmp:
+        argv, cidfile = (with_cidfile(shown, Path(tmp) / "cid") if mode == "run"
+                         else (shown, None))
+        return _record(shown, argv, cidfile, mode, duration, linger, runtime)
+
+
+def _record(shown: list[str], argv: list[str], cidfile: Path | None, mode: str,
+            duration: float | None, linger: float, runtime: str | None) -> Recording:
     host_mntns = mntns_of("self")
     own_filters = seccomp_filters("self")
     with Recorder(opspec=opspec()) as rec:
-        child = HeldChild(command)
+        child = HeldChild(argv)
         try:
             if mode == "exec":
                 slot = rec.follow(child.pid, phase=L.PHASE_WORK)
@@ -135,7 +147,8 @@ def record_command(command: Sequence[str], *, mode: str = "run", duration: float
         with _forward_signals(child):
             child.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
             if child.returncode is None:
-                child.signal(signal.SIGTERM)
+                if cidfile is None or not stop_container(engine_of(argv), cidfile):
+                    child.signal(signal.SIGTERM)
                 if child.wait(TERM_GRACE) is None:
                     child.signal(signal.SIGKILL)
                     child.wait()
@@ -144,14 +157,16 @@ def record_command(command: Sequence[str], *, mode: str = "run", duration: float
                 time.sleep(0.1)
         left = rec.followed(slot)
         raw = rec.read(slot)
-    recording = Recording.from_raw(raw, mode, command=list(command),
+    recording = Recording.from_raw(raw, mode, command=shown,
                                    exit_code=child.returncode, duration=child.duration)
     recording.started = not recording.syscalls.phase_empty("work")
     if left:
         recording.notes.append(f"{left} task(s) of the workload were still running when "
                                "recording stopped")
     if mode == "run":
-        recording.runtime = describe_runtime(command, runtime)
+        if cidfile is not None and cidfile.is_file():
+            recording.container = {"id": cidfile.read_text().strip()}
+        recording.runtime = describe_runtime(shown, runtime)
         _settle_init(recording)
     return recording
 
