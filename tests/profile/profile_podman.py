@@ -52,3 +52,39 @@ def build_image() -> str:
 def podman_run(image: str, script: str, *options: str) -> list[str]:
     """``podman run --rm [options] IMAGE sh -c SCRIPT`` with this host's settings."""
     return [*PODMAN_RUN, "--rm", *options, image, "sh", "-c", script]
+
+
+class Service:
+    """``podman system service`` on a socket of its own: containers it starts are not
+    descendants of the ``podman --url ... run`` command (as with docker's daemon)."""
+
+    def __init__(self, socket: str = "/run/podman/secengine-profile-test.sock") -> None:
+        import os
+        import time
+
+        self.socket = socket
+        os.makedirs(os.path.dirname(socket), exist_ok=True)
+        if os.path.exists(socket):
+            os.unlink(socket)
+        self.proc = subprocess.Popen(["podman", "system", "service", "--time=0",
+                                      f"unix://{socket}"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 20
+        while not os.path.exists(socket):
+            if time.monotonic() > end or self.proc.poll() is not None:
+                raise RuntimeError("podman system service did not start")
+            time.sleep(0.05)
+
+    def run(self, image: str, script: str, *options: str) -> list[str]:
+        """``podman --url SOCKET run --rm ... IMAGE sh -c SCRIPT`` (the service's runtime: runc)."""
+        return ["podman", "--url", f"unix://{self.socket}", "run", "--rm", "--network", "none",
+                "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", *options, image,
+                "sh", "-c", script]
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

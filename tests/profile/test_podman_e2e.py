@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from profile_podman import PODMAN_RUN, podman_run
+from profile_podman import PODMAN_RUN, Service, podman_run
 
 from secengine.cli import main
 from secengine.profile.capabilities import Context, infer
@@ -229,3 +230,32 @@ def test_a_profile_missing_a_runtime_init_syscall_is_caught_at_start(
     result = verify(podman_run(busybox_image, "true"), profile, [], reference=rec)
     assert not result.started and not result.ok
     assert result.denied == ["capset"]
+
+
+@pytest.fixture
+def service(busybox_image: str) -> Iterator[Service]:
+    svc = Service()
+    yield svc
+    svc.close()
+
+
+def test_a_container_started_by_a_daemon_is_caught_at_its_runtime(
+        service: Service, busybox_image: str, recorder_object: Path, tmp_path: Path) -> None:
+    """As with docker: the runtime is the daemon's child, not the command's."""
+    slow = "sleep 1\n" + WORKLOAD
+    other = subprocess.Popen(["sh", "-c", "sleep 0.5; exec \"$@\"", "sh",
+                              *service.run(busybox_image, "mkdir /tmp/other; sleep 0.5")])
+    try:
+        rec = record_command(service.run(busybox_image, slow), mode="run")
+    finally:
+        other.wait(30)
+    assert rec.exit_code == 0 and rec.started and rec.init_source == "recorded"
+    assert {"capset", "execve"} <= rec.syscalls.seen(("init",))
+    assert {"socket", "bind", "accept", "connect"} <= rec.syscalls.seen(("work",))
+    assert "mkdir" not in rec.syscalls.seen()  # the other container's, set apart
+    assert len(rec.container["id"]) == 64
+    assert any("1 other container" in n for n in rec.notes), rec.notes
+    profile = tmp_path / "p.json"
+    write_profile(profile, build_profile(policy(rec)))
+    result = verify(service.run(busybox_image, slow), profile, [], reference=rec)
+    assert result.ok, (result.denied, result.recording.exit_code)

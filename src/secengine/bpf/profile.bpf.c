@@ -734,6 +734,47 @@ int BPF_PROG(pf_exit, struct task_struct *task)
 	return 0;
 }
 
+/* A container engine's daemon (dockerd, podman's API service) runs the runtime: the
+ * container is not in the command's tree. Follow every exec of the runtime's binary
+ * (its comm) from there; secengine tells the containers apart by mount namespace. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(pf_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 zero = 0;
+	struct pf_config *cfg = bpf_map_lookup_elem(&pf_config_map, &zero);
+	if (!cfg || !cfg->active || !cfg->catch_comm[0])
+		return 0;
+	if (task->bpf_storage && bpf_task_storage_get(&tasks, task, 0, 0))
+		return 0; /* already followed (its own re-exec, or a command's descendant) */
+	char comm[16];
+	bpf_get_current_comm(comm, sizeof(comm));
+#pragma unroll
+	for (int i = 0; i < 16; i++) {
+		if (comm[i] != cfg->catch_comm[i])
+			return 0;
+		if (!comm[i])
+			break;
+	}
+	__u32 slot = cfg->catch_slot;
+	struct pf_slot *sl = bpf_map_lookup_elem(&slots, &slot);
+	if (!sl || !sl->active)
+		return 0;
+	struct pf_task *t = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t) {
+		stat(PF_STAT_TASKS_FULL);
+		return 0;
+	}
+	t->slot = slot;
+	t->phase = PF_PHASE_INIT;
+	t->tree = 1;
+	__sync_fetch_and_add(&sl->live, 1);
+	struct pf_creds now = {};
+	read_creds(BPF_CORE_READ(task, cred), &now);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&creds, &tid, &now, BPF_ANY);
+	return 0;
+}
+
 /* Does nothing: the overhead benchmark's floor (a program on sys_exit). */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(pf_noop, struct pt_regs *regs, long ret)

@@ -7,7 +7,8 @@
  * Nothing here travels through a ring buffer: the kernel sets bits and
  * counts operations in maps, and userspace reads the maps when recording ends.
  *
- *   pf_config_map  [0] -> pf_config        is anything recorded; the mount-ns targets (attach)
+ *   pf_config_map  [0] -> pf_config        is anything recorded; the mount-ns targets (attach);
+ *                                          the runtime to catch when a daemon starts it
  *   slots          [slot] -> pf_slot       one per workload being recorded
  *   tasks          task storage -> pf_task the workload of a task (set from userspace for a
  *                                          root pid, inherited at fork, cached for mount-ns
@@ -77,6 +78,9 @@ struct pf_config {
 	__u32 n_mntns; /* entries used in mntns[] */
 	__u64 mntns[PF_MAX_MNTNS];	/* mount namespaces recorded in place (attach) ... */
 	__u32 mntns_slot[PF_MAX_MNTNS]; /* ... and the slot of each */
+	__u8 catch_comm[16]; /* a runtime started by a daemon: an exec of this comm (e.g. runc) */
+	__u32 catch_slot;    /* ... is followed from there in this slot (catch_comm[0] != 0) */
+	__u32 pad;
 };
 
 struct pf_slot {

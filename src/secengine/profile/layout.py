@@ -115,8 +115,9 @@ STAT_COUNT: Final = 5
 #: Counter names, by index.
 STAT_NAMES: Final = ("recorded", "compat_syscalls", "ops_lost", "sets_lost", "tasks_lost")
 
-#: pf_config: active n_mntns mntns[MAX_MNTNS] mntns_slot[MAX_MNTNS]
-CONFIG: Final = struct.Struct(f"<II{MAX_MNTNS}Q{MAX_MNTNS}I")
+#: pf_config: active n_mntns mntns[MAX_MNTNS] mntns_slot[MAX_MNTNS] catch_comm[16]
+#: catch_slot pad
+CONFIG: Final = struct.Struct(f"<II{MAX_MNTNS}Q{MAX_MNTNS}I16BII")
 #: pf_slot: active min_filters exclude_mntns live
 SLOT: Final = struct.Struct("<IIQq")
 #: pf_task: slot phase tree pad

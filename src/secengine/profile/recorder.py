@@ -45,7 +45,7 @@ __all__ = [
 OBJECT_NAME: Final = "profile.bpf.o"
 BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
 #: Programs attached while recording; ``pf_noop`` only for the overhead benchmark.
-CAPTURE_PROGRAMS: Final = ("pf_sys_exit", "pf_signal", "pf_fork", "pf_exit")
+CAPTURE_PROGRAMS: Final = ("pf_sys_exit", "pf_signal", "pf_fork", "pf_exit", "pf_exec")
 NOOP_PROGRAM: Final = "pf_noop"
 _MAPS: Final = ("pf_config_map", "slots", "tasks", "sets", "creds", "opspec", "ops", "pf_stats")
 
@@ -154,6 +154,7 @@ class Recorder:
         self._links: list[int] = []
         self._slots: set[int] = set()
         self._mntns: dict[int, int] = {}
+        self._catch: tuple[bytes, int] = (b"", 0)
         self.programs = tuple(programs)
         _libbpf.clear_log()
         self._obj = self._lib.bpf_object__open_file(str(path).encode(), None)
@@ -244,8 +245,10 @@ class Recorder:
         targets = list(self._mntns.items())
         mntns = [m for m, _ in targets] + [0] * (L.MAX_MNTNS - len(targets))
         slots = [s for _, s in targets] + [0] * (L.MAX_MNTNS - len(targets))
+        comm, catch_slot = self._catch
         self._put_bytes("pf_config_map", bytes(4),
-                        L.CONFIG.pack(1 if self._slots else 0, len(targets), *mntns, *slots))
+                        L.CONFIG.pack(1 if self._slots else 0, len(targets), *mntns, *slots,
+                                      *comm.ljust(16, b"\0"), catch_slot, 0))
 
     def _new_slot(self, min_filters: int, exclude_mntns: int, live: int) -> int:
         free = [s for s in range(L.MAX_SLOTS) if s not in self._slots]
@@ -296,6 +299,18 @@ class Recorder:
         except (OSError, KeyError, ValueError):
             return
         self._put_bytes("creds", tid.to_bytes(4, "little"), L.CREDS.pack(*ids))
+
+    def catch(self, slot: int, comm: str) -> None:
+        """Also follow, in ``slot``, every task that execs a program named ``comm`` from now.
+
+        For containers a daemon starts (dockerd, podman's API service): the
+        runtime (``runc``) is not a descendant of the command, but its exec is seen.
+        """
+        name = comm.encode()[:15]
+        if not name:
+            raise ValueError("empty comm")
+        self._catch = (name, slot)
+        self._config()
 
     def followed(self, slot: int) -> int:
         """How many tasks (threads) of a followed tree are alive."""

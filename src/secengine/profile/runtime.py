@@ -133,7 +133,8 @@ def engine_of(command: Sequence[str]) -> str:
     return name if name in ("podman", "docker") else ""
 
 
-def _run_index(command: Sequence[str]) -> int:
+def run_index(command: Sequence[str]) -> int:
+    """Where the ``run`` (or ``create``) subcommand is in a docker/podman command, or -1."""
     for i, arg in enumerate(command[1:], 1):
         if arg in ("run", "create"):
             return i
@@ -165,7 +166,7 @@ def default_runtime(engine: str) -> str | None:
 def inject_options(command: Sequence[str], profile: Path | None,
                    caps: Sequence[str] | None) -> list[str]:
     """The command with the seccomp profile and capability options after its ``run``."""
-    idx = _run_index(command)
+    idx = run_index(command)
     if not engine_of(command) or idx < 0:
         raise ProfileError("verify re-runs a 'docker run' or 'podman run' command with the "
                            "profile; give one after '--' (or pass --no-inject and add "
@@ -183,7 +184,7 @@ def with_cidfile(command: Sequence[str], path: Path) -> tuple[list[str], Path | 
 
     The command's own ``--cidfile`` is kept; other commands come back unchanged (None).
     """
-    idx = _run_index(command)
+    idx = run_index(command)
     if not engine_of(command) or idx < 0:
         return list(command), None
     for i, arg in enumerate(command):

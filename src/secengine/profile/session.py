@@ -42,6 +42,7 @@ from secengine.profile.runtime import (
     engine_of,
     inject_options,
     resolve_container,
+    run_index,
     runtime_of_command,
     runtime_version,
     stop_container,
@@ -86,6 +87,8 @@ def with_runtime(command: Sequence[str], runtime: str | None) -> list[str]:
     engine = engine_of(command)
     if runtime is None or not engine or runtime_of_command(command):
         return command
+    if engine == "podman" and daemon_started(command):
+        return command  # remote podman takes no --runtime: its service's configuration says
     if engine == "podman":  # a global option of podman's
         return [command[0], "--runtime", runtime, *command[1:]]
     idx = next((i for i, a in enumerate(command) if a in ("run", "create")), -1)
@@ -126,10 +129,43 @@ def record_command(command: Sequence[str], *, mode: str = "run", duration: float
         return _record(shown, argv, cidfile, mode, duration, linger, runtime)
 
 
+def daemon_started(command: Sequence[str]) -> bool:
+    """Whether a daemon starts the container, outside the command's tree (docker, podman -r)."""
+    engine = engine_of(command)
+    if engine == "docker":
+        return True
+    idx = run_index(command)
+    globals_ = command[1:idx if idx > 0 else len(command)]
+    remote = ("--remote", "-r", "--url", "--connection", "-c")
+    return engine == "podman" and any(a in remote or a.startswith(("--url=", "--connection="))
+                                      for a in globals_)
+
+
+class _Container:
+    """The mount namespace of the container a ``run`` command started (from its cidfile)."""
+
+    def __init__(self, cidfile: Path | None) -> None:
+        self.cidfile = cidfile
+        self.mntns = 0
+
+    def poll(self) -> None:
+        if self.mntns or self.cidfile is None or not self.cidfile.is_file():
+            return
+        cid = self.cidfile.read_text().strip()
+        if not cid:
+            return
+        try:
+            self.mntns = mntns_of(resolve_container(cid).pid)
+        except (ProfileError, OSError):
+            pass  # not running yet (or already gone): asked again on the next poll
+
+
 def _record(shown: list[str], argv: list[str], cidfile: Path | None, mode: str,
             duration: float | None, linger: float, runtime: str | None) -> Recording:
     host_mntns = mntns_of("self")
     own_filters = seccomp_filters("self")
+    daemon = mode == "run" and daemon_started(argv)
+    container = _Container(cidfile if daemon else None)
     with Recorder(opspec=opspec()) as rec:
         child = HeldChild(argv)
         try:
@@ -138,6 +174,10 @@ def _record(shown: list[str], argv: list[str], cidfile: Path | None, mode: str,
             else:
                 slot = rec.follow(child.pid, phase=L.PHASE_INIT, min_filters=own_filters + 1,
                                   exclude_mntns=host_mntns)
+            if daemon:
+                rec.catch(slot, os.path.basename(
+                    runtime or runtime_of_command(argv) or default_runtime(engine_of(argv))
+                    or "runc"))
         except BaseException:
             child.signal(signal.SIGKILL)
             child.wait()
@@ -145,7 +185,9 @@ def _record(shown: list[str], argv: list[str], cidfile: Path | None, mode: str,
         child.release()
         deadline = None if duration is None else time.monotonic() + duration
         with _forward_signals(child):
-            child.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            while child.poll() is None and (deadline is None or time.monotonic() < deadline):
+                container.poll()
+                time.sleep(0.05)
             if child.returncode is None:
                 if cidfile is None or not stop_container(engine_of(argv), cidfile):
                     child.signal(signal.SIGTERM)
@@ -157,12 +199,20 @@ def _record(shown: list[str], argv: list[str], cidfile: Path | None, mode: str,
                 time.sleep(0.1)
         left = rec.followed(slot)
         raw = rec.read(slot)
+    others = 0
+    if daemon and container.mntns in raw.bits and len(raw.bits) > 1:
+        others = len(raw.bits) - 1  # other containers the daemon started meanwhile
+        raw.bits = {container.mntns: raw.bits[container.mntns]}
     recording = Recording.from_raw(raw, mode, command=shown,
                                    exit_code=child.returncode, duration=child.duration)
     recording.started = not recording.syscalls.phase_empty("work")
     if left:
         recording.notes.append(f"{left} task(s) of the workload were still running when "
                                "recording stopped")
+    if others:
+        recording.notes.append(f"the daemon started {others} other container(s) meanwhile: "
+                               "their syscalls were set apart by mount namespace, their "
+                               "privileged operations could not be")
     if mode == "run":
         if cidfile is not None and cidfile.is_file():
             recording.container = {"id": cidfile.read_text().strip()}
@@ -183,8 +233,7 @@ def _settle_init(rec: Recording) -> None:
                          "(record under the engine's default profile for a smaller one)")
     else:
         rec.notes.append("nothing was recorded inside a container: is the command a "
-                         "'podman run' (docker's daemon starts containers outside the "
-                         "command's process tree: use 'profile attach' there)?")
+                         "'podman run' or 'docker run'?")
 
 
 def add_baseline(rec: Recording, runtime: str, version: str,
