@@ -76,7 +76,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                    help="OCI runtime to run the container with (runc, crun); passed to podman "
                         "or docker unless the command names one")
     r.add_argument("--duration", type=parse_duration, metavar="TIME",
-                   help="stop after this long (the command gets SIGTERM if still running)")
+                   help="stop after this long (a container is stopped with its engine, "
+                        "another command gets SIGTERM)")
     _output_args(r)
     _command_arg(r, "the 'podman run ...' (or 'docker run ...') command")
     r.set_defaults(run=run, action="run")
@@ -92,7 +93,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
     e = psub.add_parser("exec", help="observe a plain process tree on the host")
     e.add_argument("--duration", type=parse_duration, metavar="TIME",
-                   help="stop after this long (the command gets SIGTERM if still running)")
+                   help="stop after this long (a container is stopped with its engine, "
+                        "another command gets SIGTERM)")
     _output_args(e)
     _command_arg(e, "the command to run")
     e.set_defaults(run=run, action="exec")
@@ -115,7 +117,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     v.add_argument("--no-inject", action="store_true",
                    help="run the command as given (it already has the security options)")
     v.add_argument("--duration", type=parse_duration, metavar="TIME",
-                   help="stop after this long (the command gets SIGTERM if still running)")
+                   help="stop after this long (a container is stopped with its engine, "
+                        "another command gets SIGTERM)")
     v.add_argument("--json", action="store_true", help="print a JSON summary")
     _command_arg(v, "the 'podman run ...' command to re-run")
     v.set_defaults(run=run, action="verify")
