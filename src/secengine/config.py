@@ -616,19 +616,10 @@ def rules_file_paths(cfg: AgentConfig) -> list[str]:
 
     An empty list means the rules shipped with secengine.
     """
-    if not cfg.rules_files:
-        from secengine.resources import resource_path
+    from secengine.ruleset.paths import default_rules_files, expand_rules_paths
 
-        return [str(p) for p in sorted(resource_path("rules").glob("*.yaml"))]
-    out: list[str] = []
-    for item in cfg.rules_files:
-        p = Path(item)
-        if p.is_dir():
-            out.extend(str(f) for f in sorted(p.iterdir())
-                       if f.suffix in (".yaml", ".yml") and f.is_file())
-        else:
-            out.append(item)
-    return out
+    files = expand_rules_paths(cfg.rules_files) if cfg.rules_files else default_rules_files()
+    return [str(f) for f in files]
 
 
 # ---------------------------------------------------------------------------

@@ -84,23 +84,15 @@ def _priority(text: str) -> Priority:
 
 def default_rules_files() -> list[Path]:
     """The rules files shipped with secengine, in load order."""
-    from secengine.resources import resource_path
+    from secengine.ruleset.paths import default_rules_files as shipped
 
-    return sorted(resource_path("rules").glob("*.yaml"))
+    return shipped()
 
 
 def _rules_files(given: Sequence[str] | None) -> list[Path]:
-    if not given:
-        return default_rules_files()
-    files: list[Path] = []
-    for item in given:
-        path = Path(item)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir()
-                                if p.suffix in (".yaml", ".yml") and p.is_file()))
-        else:
-            files.append(path)
-    return files
+    from secengine.ruleset.paths import expand_rules_paths
+
+    return expand_rules_paths(given) if given else default_rules_files()
 
 
 # ---------------------------------------------------------------------------

@@ -31,10 +31,8 @@ import argparse
 import signal
 import sys
 import time
-from typing import IO, TYPE_CHECKING, Any, Callable
-
-from pathlib import Path
-from typing import Sequence
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any
 
 from secengine.priority import Priority
 
@@ -42,7 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.alert import Alert
     from secengine.ruleset import RuleSet
 
-__all__ = ["add_parser", "run", "interest_of", "drop_alert"]
+__all__ = ["add_parser", "drop_alert", "interest_of", "run"]
 
 DROP_RULE = "Falco internal: syscall event drop"
 
@@ -54,46 +52,22 @@ def _priority(text: str) -> Priority:
         raise argparse.ArgumentTypeError(f"invalid priority {text!r}") from None
 
 
-def _rules_files(given: Sequence[str] | None) -> list[Path]:
-    """The files named (directories expand to their YAML files), or the shipped rules."""
-    if not given:
-        from secengine.commands.replay import default_rules_files
-
-        return default_rules_files()
-    files: list[Path] = []
-    for item in given:
-        path = Path(item)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir()
-                                if p.suffix in (".yaml", ".yml") and p.is_file()))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"cannot read rules file {item!r}")
-    return files
-
-
-def _load_report(ruleset: Any) -> str:
-    text = str(ruleset.render_text())
-    return text if text.endswith("\n") else text + "\n"
-
-
 def _alert_writer(formatter: Any, as_json: bool, out: IO[bytes]
-                  ) -> Callable[[list["Alert"]], None]:
+                  ) -> Callable[[list[Alert]], None]:
     if as_json:
         dump = formatter.json
 
-        def write(alerts: list["Alert"]) -> None:
+        def write(alerts: list[Alert]) -> None:
             out.write(b"".join(dump(a) + b"\n" for a in alerts))
     else:
         text = formatter.text
 
-        def write(alerts: list["Alert"]) -> None:
+        def write(alerts: list[Alert]) -> None:
             out.write("".join(text(a) + "\n" for a in alerts).encode("utf-8"))
     return write
 
 
-def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
         help="detect live: evaluate rules against what this host does (needs root)",
@@ -126,7 +100,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> ar
     return p
 
 
-def interest_of(ruleset: "RuleSet", source: str) -> frozenset[str] | None:
+def interest_of(ruleset: RuleSet, source: str) -> frozenset[str] | None:
     """The union of the event types of the source's rules; None if one needs every type."""
     out: set[str] = set()
     for rule in ruleset.rules:
@@ -138,7 +112,7 @@ def interest_of(ruleset: "RuleSet", source: str) -> frozenset[str] | None:
     return frozenset(out)
 
 
-def drop_alert(dropped: int, seen: int, ts: int, hostname: str) -> "Alert":
+def drop_alert(dropped: int, seen: int, ts: int, hostname: str) -> Alert:
     """Falco's internal drop alert for ``dropped`` records lost in the last interval."""
     from secengine.alert import Alert
 
@@ -178,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
     args.rule_matching = args.rule_matching or "first"
     args.json = bool(args.json)
     from secengine.bpf.errors import BpfError
+    from secengine.commands.replay import _load_report, _rules_files
     from secengine.engine import Engine
     from secengine.output import AlertFormatter
     from secengine.ruleset import load_rules
@@ -229,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _loop(source: Any, engine: Any, write: Callable[[list["Alert"]], None], hostname: str,
+def _loop(source: Any, engine: Any, write: Callable[[list[Alert]], None], hostname: str,
           args: argparse.Namespace, out: IO[bytes]) -> None:
     stop = {"now": False}
 

@@ -17,11 +17,9 @@ configuration's ``rules_files`` are validated; 2 for a bad configuration.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Sequence
 
-__all__ = ["add_parser", "run", "expand_rules_paths"]
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -43,22 +41,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     return p
 
 
-def expand_rules_paths(paths: Sequence[str]) -> list[str]:
-    """Directories expand to their ``*.yaml``/``*.yml`` files in name order, as Falco's ``-r``."""
-    out: list[str] = []
-    for path in paths:
-        if os.path.isdir(path):
-            names = sorted(n for n in os.listdir(path) if n.endswith((".yaml", ".yml")))
-            out.extend(os.path.join(path, n) for n in names)
-        else:
-            out.append(path)
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
-    from secengine.ruleset import load_rules
+    from secengine.ruleset import expand_rules_paths, load_rules
 
-    files = expand_rules_paths(list(args.rules) + list(args.files))
+    files = [str(f) for f in expand_rules_paths(list(args.rules) + list(args.files))]
     if not files and (getattr(args, "config", None) is not None or getattr(args, "options", None)):
         from secengine.config import load_cli_config, rules_file_paths
         from secengine.errors import ConfigError

@@ -18,22 +18,25 @@ from secengine.ruleset.diagnostics import Context, Diagnostic, LoadResult, Locat
 from secengine.ruleset.loader import load_rules
 from secengine.ruleset.messages import ErrorCode, ItemType, WarningCode
 from secengine.ruleset.model import CompiledList, CompiledMacro, Rule, RuleSet
+from secengine.ruleset.paths import default_rules_files, expand_rules_paths
 from secengine.ruleset.version import ENGINE_VERSION, PROVIDED_PLUGINS
 
 __all__ = [
-    "load_rules",
-    "RuleSet",
-    "Rule",
-    "CompiledList",
-    "CompiledMacro",
-    "LoadResult",
-    "Diagnostic",
-    "Context",
-    "Location",
-    "Position",
-    "ErrorCode",
-    "WarningCode",
-    "ItemType",
     "ENGINE_VERSION",
     "PROVIDED_PLUGINS",
+    "CompiledList",
+    "CompiledMacro",
+    "Context",
+    "Diagnostic",
+    "ErrorCode",
+    "ItemType",
+    "LoadResult",
+    "Location",
+    "Position",
+    "Rule",
+    "RuleSet",
+    "WarningCode",
+    "default_rules_files",
+    "expand_rules_paths",
+    "load_rules",
 ]

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from secengine.fields.registry import FieldRegistry
+from secengine.ruleset.paths import RULE_TEST_SUFFIX
 from secengine.sources.fieldmap import DEFAULT_SOURCE
 from secengine.testing.fieldcheck import field_problems
 from secengine.testing.model import (
@@ -44,7 +45,7 @@ __all__ = [
 ]
 
 #: The name ending of rule-test files (what ``secengine test DIR`` and the pytest plugin collect).
-TEST_FILE_SUFFIX = ".ruletest.yaml"
+TEST_FILE_SUFFIX = RULE_TEST_SUFFIX
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from secengine.errors import EventFormatError
 from secengine.events import Event, FieldValues
 from secengine.testing.loader import (
-    TEST_FILE_SUFFIX,
     FileEvents,
     LoadedCase,
     LoadedTestFile,
@@ -323,17 +322,10 @@ class RuleTestRunner:
 
 
 def expand_rules_files(paths: Iterable[Path]) -> list[Path]:
-    """Rules files in load order: a directory stands for its ``*.yaml``/``*.yml`` files,
-    sorted, leaving out rule-test files."""
-    out: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            out.extend(sorted(c for c in p.iterdir()
-                              if c.suffix in (".yaml", ".yml") and c.is_file()
-                              and not c.name.endswith(TEST_FILE_SUFFIX)))
-        else:
-            out.append(p)
-    return out
+    """Rules files in load order (see :func:`secengine.ruleset.expand_rules_paths`)."""
+    from secengine.ruleset.paths import expand_rules_paths
+
+    return expand_rules_paths(paths)
 
 
 def _mtime(path: Path) -> int:

@@ -1,0 +1,38 @@
+"""Which files a rules path names: Falco's ``-r``/``rules_files`` semantics, in one place.
+
+A directory stands for its ``*.yaml``/``*.yml`` files in name order (leaving
+out rule-test files, ``*.ruletest.yaml``, which live next to rules); a file
+stands for itself. No paths at all means the rules shipped with secengine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["RULE_TEST_SUFFIX", "default_rules_files", "expand_rules_paths"]
+
+#: Rule-test files (``secengine test``) may sit in rules directories; they are not rules.
+RULE_TEST_SUFFIX = ".ruletest.yaml"
+
+
+def default_rules_files() -> list[Path]:
+    """The rules files shipped with secengine, in load order."""
+    from secengine.resources import resource_path
+
+    return expand_rules_paths([resource_path("rules")])
+
+
+def expand_rules_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The rules files ``paths`` name, in load order (directories expanded, sorted by name)."""
+    out: list[Path] = []
+    for item in paths:
+        p = Path(item)
+        if p.is_dir():
+            out.extend(sorted(c for c in p.iterdir()
+                              if c.suffix in (".yaml", ".yml") and c.is_file()
+                              and not c.name.endswith(RULE_TEST_SUFFIX)))
+        else:
+            out.append(p)
+    return out
