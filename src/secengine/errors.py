@@ -10,12 +10,13 @@ them)::
     │   └── ConditionCompileError   unknown field, bad operator for a type, bad literal
     ├── RulesLoadError              a rules file could not be loaded (carries the LoadResult)
     │   └── ruleset.ItemError       one item's error, with its location chain
-    ├── EventFormatError            a malformed input event (names file:line)
+    ├── LocatedError                about a place in an input file (file:line: ...)
+    │   ├── EventFormatError        a malformed input event
+    │   └── testing.RuleTestError   a malformed rule-test file
     ├── OutputFormatError           an output template that does not compile
     ├── ConfigError                 a bad configuration key or value
     │   ├── config.ConfigFileError  ... in a file (names file:line and the key path)
     │   ├── plugins.UnknownPluginError / DuplicatePluginError
-    ├── testing.RuleTestError       a malformed rule-test file (names file:line)
     ├── bpf.BpfError                a libbpf call failed (errno translated)
     │   └── bpf.BpfUnavailableError no privileges, no BTF or no libbpf: what to do
     └── profile.ProfileError        the least-privilege advisor could not record or verify
@@ -24,14 +25,15 @@ them)::
 from __future__ import annotations
 
 __all__ = [
-    "SecengineError",
+    "ConditionCompileError",
     "ConditionError",
     "ConditionSyntaxError",
-    "ConditionCompileError",
-    "RulesLoadError",
-    "EventFormatError",
-    "OutputFormatError",
     "ConfigError",
+    "EventFormatError",
+    "LocatedError",
+    "OutputFormatError",
+    "RulesLoadError",
+    "SecengineError",
 ]
 
 
@@ -72,8 +74,11 @@ class RulesLoadError(SecengineError):
         self.result = result
 
 
-class EventFormatError(SecengineError):
-    """An input event is malformed; the message names where it came from."""
+class LocatedError(SecengineError):
+    """An error about a place in an input file: the message starts with ``file:line:``.
+
+    ``reason`` is the message without the place; ``path`` and ``line`` the place.
+    """
 
     def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
         where = f"{path}:{line}: " if path is not None and line is not None else (
@@ -82,6 +87,10 @@ class EventFormatError(SecengineError):
         self.reason = message
         self.path = path
         self.line = line
+
+
+class EventFormatError(LocatedError):
+    """An input event is malformed; the message names where it came from."""
 
 
 class OutputFormatError(SecengineError):

@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from secengine.engine import RuleSelection
-from secengine.errors import SecengineError
+from secengine.errors import LocatedError
 from secengine.priority import Priority
 from secengine.sources.fieldmap import FieldMapError, parse_time
 
@@ -61,19 +61,11 @@ __all__ = [
 ]
 
 
-class RuleTestError(SecengineError):
+class RuleTestError(LocatedError):
     """A rule-test file that cannot be used: bad YAML, bad shape, bad reference.
 
     The message starts with ``file:line:`` when the place is known.
     """
-
-    def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
-        where = f"{path}:{line}: " if path is not None and line is not None else (
-            f"{path}: " if path is not None else "")
-        super().__init__(where + message)
-        self.reason = message
-        self.path = path
-        self.line = line
 
 
 class _Model(BaseModel):
