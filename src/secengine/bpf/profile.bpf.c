@@ -8,7 +8,7 @@
  * each child at sched_process_fork) or every task in a mount namespace (the
  * few namespaces listed in the config; a task found there gets an entry on
  * its first syscall). On each syscall exit of such a task one bit is set in
- * its bitmap (`sets`, keyed by workload and mount namespace), chosen by phase
+ * its bitmap (`sets`, one per workload and mount namespace), chosen by phase
  * and outcome. Any other task costs a task-storage pointer test (and, while a
  * mount namespace is recorded in place, reading its own). Nothing is sent to
  * userspace per event.
@@ -87,12 +87,35 @@ struct {
 	__type(value, struct pf_task);
 } tasks SEC(".maps");
 
+/* the bitmaps, by index; set_index maps (workload, mount namespace) to an index, which a
+ * task caches with its mount namespace, so a syscall costs an array access, not a hash */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PF_MAX_KEYS);
+	__type(key, __u32);
+	__type(value, struct pf_bits);
+} sets SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PF_MAX_KEYS);
 	__type(key, struct pf_key);
-	__type(value, struct pf_bits);
-} sets SEC(".maps");
+	__type(value, __u32);
+} set_index SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PF_MAX_KEYS);
+	__type(key, __u32);
+	__type(value, struct pf_key);
+} set_claim SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} set_count SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -121,14 +144,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } pf_stats SEC(".maps");
-
-/* an all-zero pf_bits to create entries from (never written) */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct pf_bits);
-} zero_bits SEC(".maps");
 
 /* the workload a task belongs to, found by `resolve` */
 struct pf_ctx {
@@ -204,6 +219,7 @@ static __always_inline int resolve(struct task_struct *task, struct pf_ctx *c)
 		t->slot = slot;
 		t->phase = PF_PHASE_WORK;
 		t->tree = 0;
+		t->has_set = 0;
 	}
 	__u32 slot = t->slot;
 	c->slot = slot;
@@ -222,24 +238,53 @@ static __always_inline int resolve(struct task_struct *task, struct pf_ctx *c)
 	return 1;
 }
 
+/* The index of the bitmap of (slot, mntns), handed out on first use; PF_MAX_KEYS if none is
+ * left. An index is owned by whoever inserts it into set_claim first (a map insert is the
+ * arbiter: BPF's atomics cannot return the old value without -mcpu=v3). */
+static __noinline __u32 set_index_of(__u32 slot, __u64 mntns)
+{
+	struct pf_key key = {.slot = slot, .mntns = mntns};
+	__u32 *idx = bpf_map_lookup_elem(&set_index, &key);
+	if (idx)
+		return *idx;
+	__u32 zero = 0;
+	__u32 *count = bpf_map_lookup_elem(&set_count, &zero);
+	if (!count)
+		return PF_MAX_KEYS;
+	for (int i = 0; i < 8; i++) {
+		__u32 n = *count;
+		__sync_fetch_and_add(count, 1);
+		if (n >= PF_MAX_KEYS)
+			return PF_MAX_KEYS;
+		if (bpf_map_update_elem(&set_claim, &n, &key, BPF_NOEXIST) == 0) {
+			if (bpf_map_update_elem(&set_index, &key, &n, BPF_NOEXIST) == 0)
+				return n;
+			idx = bpf_map_lookup_elem(&set_index, &key); /* another CPU was first */
+			return idx ? *idx : PF_MAX_KEYS;
+		}
+	}
+	return PF_MAX_KEYS;
+}
+
 static __always_inline void set_bit(struct pf_ctx *c, __u32 nr, __u32 set)
 {
-	struct pf_key key = {.slot = c->slot, .mntns = c->mntns};
-	struct pf_bits *b = bpf_map_lookup_elem(&sets, &key);
-	if (!b) {
-		__u32 zero = 0;
-		struct pf_bits *z = bpf_map_lookup_elem(&zero_bits, &zero);
-		if (!z)
-			return;
-		bpf_map_update_elem(&sets, &key, z, BPF_NOEXIST);
-		b = bpf_map_lookup_elem(&sets, &key);
-		if (!b) {
+	struct pf_task *t = c->task;
+	__u32 idx;
+	if (t->set_mntns == c->mntns && t->has_set) {
+		idx = t->set_idx;
+	} else {
+		idx = set_index_of(c->slot, c->mntns);
+		if (idx >= PF_MAX_KEYS) {
 			stat(PF_STAT_SETS_FULL);
 			return;
 		}
+		t->set_idx = idx;
+		t->set_mntns = c->mntns;
+		t->has_set = 1;
 	}
+	struct pf_bits *b = bpf_map_lookup_elem(&sets, &idx);
 	__u32 phase = c->phase;
-	if (phase >= PF_NPHASES || set >= PF_NSETS)
+	if (!b || phase >= PF_NPHASES || set >= PF_NSETS)
 		return;
 	__u32 word = (nr >> 6) & (PF_WORDS - 1);
 	__u64 bit = 1ULL << (nr & 63);
@@ -767,6 +812,7 @@ int BPF_PROG(pf_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	t->slot = slot;
 	t->phase = PF_PHASE_INIT;
 	t->tree = 1;
+	t->has_set = 0;
 	__sync_fetch_and_add(&sl->live, 1);
 	struct pf_creds now = {};
 	read_creds(BPF_CORE_READ(task, cred), &now);

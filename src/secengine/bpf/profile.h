@@ -13,7 +13,10 @@
  *   tasks          task storage -> pf_task the workload of a task (set from userspace for a
  *                                          root pid, inherited at fork, cached for mount-ns
  *                                          targets): an unfollowed task costs one pointer test
- *   sets           pf_key -> pf_bits       the syscall bitmaps of a workload
+ *   sets           [index] -> pf_bits      the syscall bitmaps, one per workload and mount ns
+ *   set_index      pf_key -> u32           the index of (workload, mount ns) in sets
+ *   set_claim      u32 -> pf_key           who owns an index (the first to insert it)
+ *   set_count      [0] -> u32              the next index to try
  *   creds          tid -> pf_creds         last known ids of a followed thread
  *   opspec         [nr] -> u8 PF_OP_*      which syscalls have capability-deciding arguments
  *   ops            pf_op_key -> pf_op_val  the capability-deciding operations seen (deduplicated)
@@ -92,9 +95,13 @@ struct pf_slot {
 
 struct pf_task {
 	__u32 slot;
-	__u8 phase; /* PF_PHASE_INIT or PF_PHASE_WORK */
-	__u8 tree;  /* 1: followed from a root pid (counted in live); 0: found by mount namespace */
-	__u16 pad;
+	__u8 phase;   /* PF_PHASE_INIT or PF_PHASE_WORK */
+	__u8 tree;    /* 1: followed from a root pid (counted in live); 0: found by mount namespace */
+	__u8 has_set; /* set_idx is the bitmap of (slot, set_mntns) */
+	__u8 pad;
+	__u32 set_idx;
+	__u32 pad2;
+	__u64 set_mntns;
 };
 
 struct pf_key {

@@ -120,8 +120,8 @@ STAT_NAMES: Final = ("recorded", "compat_syscalls", "ops_lost", "sets_lost", "ta
 CONFIG: Final = struct.Struct(f"<II{MAX_MNTNS}Q{MAX_MNTNS}I16BII")
 #: pf_slot: active min_filters exclude_mntns live
 SLOT: Final = struct.Struct("<IIQq")
-#: pf_task: slot phase tree pad
-TASK: Final = struct.Struct("<IBBH")
+#: pf_task: slot phase tree has_set pad set_idx pad2 set_mntns
+TASK: Final = struct.Struct("<IBBBBIIQ")
 #: pf_key: slot pad mntns
 KEY: Final = struct.Struct("<IIQ")
 #: pf_bits: w[NPHASES][NSETS][WORDS]

@@ -47,7 +47,8 @@ BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
 #: Programs attached while recording; ``pf_noop`` only for the overhead benchmark.
 CAPTURE_PROGRAMS: Final = ("pf_sys_exit", "pf_signal", "pf_fork", "pf_exit", "pf_exec")
 NOOP_PROGRAM: Final = "pf_noop"
-_MAPS: Final = ("pf_config_map", "slots", "tasks", "sets", "creds", "opspec", "ops", "pf_stats")
+_MAPS: Final = ("pf_config_map", "slots", "tasks", "sets", "set_index", "creds", "opspec", "ops",
+                "pf_stats")
 
 
 def object_path() -> Path:
@@ -275,7 +276,7 @@ class Recorder:
         pidfd = os.pidfd_open(pid)
         try:  # a task-storage map is keyed by a pidfd from userspace
             self._put_bytes("tasks", pidfd.to_bytes(4, "little"),
-                            L.TASK.pack(slot, phase, 1, 0))
+                            L.TASK.pack(slot, phase, 1, 0, 0, 0, 0, 0))
         finally:
             os.close(pidfd)
         self.seed_creds(pid)
@@ -325,11 +326,12 @@ class Recorder:
     def read(self, slot: int) -> RawSlot:
         """Everything the kernel recorded for ``slot``."""
         raw = RawSlot()
-        for key in self._keys("sets", L.KEY.size):
+        for key in self._keys("set_index", L.KEY.size):
             kslot, _pad, mntns = L.KEY.unpack(key)
             if kslot != slot:
                 continue
-            value = self._get("sets", key, L.BITS.size)
+            idx = self._get("set_index", key, 4)
+            value = self._get("sets", idx, L.BITS.size) if idx is not None else None
             if value is not None:
                 raw.bits[mntns] = L.BITS.unpack(value)
         for key in self._keys("ops", L.OP_KEY.size):
