@@ -38,3 +38,15 @@ def test_a_command_that_cannot_run() -> None:
     assert child.returncode == 127
     with pytest.raises(ProfileError, match="no command"):
         HeldChild([])
+
+
+def test_output_can_be_sent_to_stderr(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    code = ("from secengine.profile.launch import HeldChild\n"
+            "c = HeldChild(['sh', '-c', 'echo out; echo err >&2'], stdout_to_stderr=True)\n"
+            "c.release(); c.wait()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout == "" and proc.stderr == "out\nerr\n"

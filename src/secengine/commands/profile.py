@@ -53,7 +53,8 @@ def _output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compare", type=Path, metavar="PROFILE",
                    help="default profile to compare with (default: the engine's installed one)")
     p.add_argument("--json", action="store_true",
-                   help="print a JSON summary instead of the report")
+                   help="print a JSON summary instead of the report (the workload's own "
+                        "output goes to stderr)")
 
 
 def _command_arg(p: argparse.ArgumentParser, what: str) -> None:
@@ -119,7 +120,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     v.add_argument("--duration", type=parse_duration, metavar="TIME",
                    help="stop after this long (a container is stopped with its engine, "
                         "another command gets SIGTERM)")
-    v.add_argument("--json", action="store_true", help="print a JSON summary")
+    v.add_argument("--json", action="store_true",
+                   help="print a JSON summary (the workload's own output goes to stderr)")
     _command_arg(v, "the 'podman run ...' command to re-run")
     v.set_defaults(run=run, action="verify")
 
@@ -175,9 +177,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _baseline(args)
     if args.action == "run":
         rec = session.record_command(_command(args), mode="run", duration=args.duration,
-                                     runtime=args.runtime)
+                                     runtime=args.runtime, stdout_to_stderr=args.json)
     elif args.action == "exec":
-        rec = session.record_command(_command(args), mode="exec", duration=args.duration)
+        rec = session.record_command(_command(args), mode="exec", duration=args.duration,
+                                     stdout_to_stderr=args.json)
     elif args.action == "attach":
         from secengine.profile.baselines import SHIPPED_DIR, USER_DIR
 
@@ -275,7 +278,8 @@ def _verify(args: argparse.Namespace) -> int:
     if args.no_inject:
         caps = None
     result = session.verify(_command(args), args.profile, caps, reference=reference,
-                            inject=not args.no_inject, duration=args.duration)
+                            inject=not args.no_inject, duration=args.duration,
+                            stdout_to_stderr=args.json)
     if args.json:
         sys.stdout.write(json.dumps({
             "ok": result.ok, "started": result.started, "exit_code": result.recording.exit_code,

@@ -22,7 +22,9 @@ __all__ = ["HeldChild"]
 class HeldChild:
     """A forked child waiting to ``exec`` ``argv`` until :meth:`release`."""
 
-    def __init__(self, argv: Sequence[str]) -> None:
+    def __init__(self, argv: Sequence[str], *, stdout_to_stderr: bool = False) -> None:
+        """``stdout_to_stderr``: the command writes its output to our stderr (our stdout
+        carries a machine-readable result)."""
         if not argv:
             raise ProfileError("no command given")
         self.argv = list(argv)
@@ -36,6 +38,8 @@ class HeldChild:
                 os.set_inheritable(err_w, False)
                 os.read(hold_r, 1)
                 os.close(hold_r)
+                if stdout_to_stderr:
+                    os.dup2(2, 1)
                 os.execvp(self.argv[0], self.argv)
             except OSError as e:
                 os.write(err_w, str(e.errno or 1).encode())

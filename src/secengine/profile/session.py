@@ -110,10 +110,12 @@ def describe_runtime(command: Sequence[str], runtime: str | None = None) -> dict
 
 
 def record_command(command: Sequence[str], *, mode: str = "run", duration: float | None = None,
-                   linger: float = 5.0, runtime: str | None = None) -> Recording:
+                   linger: float = 5.0, runtime: str | None = None,
+                   stdout_to_stderr: bool = False) -> Recording:
     """Run ``command`` under observation (``mode`` ``run`` or ``exec``) and return its recording.
 
-    ``duration`` bounds the whole recording: a container still running then is
+    ``stdout_to_stderr`` sends the command's output to stderr. ``duration`` bounds
+    the whole recording: a container still running then is
     stopped with its engine (``podman stop``; the ``run`` command is given a
     ``--cidfile`` for that), any other command is sent SIGTERM (and SIGKILL
     after :data:`TERM_GRACE`). Once the command has exited, processes it left
@@ -126,7 +128,8 @@ def record_command(command: Sequence[str], *, mode: str = "run", duration: float
     with tempfile.TemporaryDirectory(prefix="secengine-profile-") as tmp:
         argv, cidfile = (with_cidfile(shown, Path(tmp) / "cid") if mode == "run"
                          else (shown, None))
-        return _record(shown, argv, cidfile, mode, duration, linger, runtime)
+        return _record(shown, argv, cidfile, mode, duration, linger, runtime,
+                       stdout_to_stderr)
 
 
 def daemon_started(command: Sequence[str]) -> bool:
@@ -161,13 +164,14 @@ class _Container:
 
 
 def _record(shown: list[str], argv: list[str], cidfile: Path | None, mode: str,
-            duration: float | None, linger: float, runtime: str | None) -> Recording:
+            duration: float | None, linger: float, runtime: str | None,
+            stdout_to_stderr: bool) -> Recording:
     host_mntns = mntns_of("self")
     own_filters = seccomp_filters("self")
     daemon = mode == "run" and daemon_started(argv)
     container = _Container(cidfile if daemon else None)
     with Recorder(opspec=opspec()) as rec:
-        child = HeldChild(argv)
+        child = HeldChild(argv, stdout_to_stderr=stdout_to_stderr)
         try:
             if mode == "exec":
                 slot = rec.follow(child.pid, phase=L.PHASE_WORK)
@@ -333,7 +337,8 @@ class VerifyResult:
 
 def verify(command: Sequence[str], profile: Path, caps: Sequence[str] | None, *,
            reference: Recording | None = None, inject: bool = True,
-           duration: float | None = None, ctx: Context | None = None) -> VerifyResult:
+           duration: float | None = None, ctx: Context | None = None,
+           stdout_to_stderr: bool = False) -> VerifyResult:
     """Re-run a ``run`` command under ``profile`` and ``caps``; what did the kernel deny?
 
     Seccomp denials never reach the ``sys_enter`` tracepoint (the filter runs
@@ -342,7 +347,7 @@ def verify(command: Sequence[str], profile: Path, caps: Sequence[str] | None, *,
     """
     names = profile_names(load_profile(profile), caps or ())
     argv = inject_options(command, profile, caps) if inject else list(command)
-    rec = record_command(argv, mode="run", duration=duration)
+    rec = record_command(argv, mode="run", duration=duration, stdout_to_stderr=stdout_to_stderr)
     phases = rec.profile_phases
     result = VerifyResult(rec, names, argv,
                           expected_exit=reference.exit_code if reference is not None else 0)
