@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from workload import events as make_events  # noqa: E402
+from workload import events as make_events
 
 DEFAULT_RULES = ROOT.parent / "shared" / "rules-upstream" / "falco_rules.yaml"
 

@@ -11,7 +11,8 @@ Generation is seeded, so runs are comparable.
 from __future__ import annotations
 
 import random
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 HOST_PROCS = [
     ("bash", "sshd", "/usr/bin/bash", "-bash"),

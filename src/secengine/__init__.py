@@ -20,48 +20,48 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
-    "__version__",
-    # rules
-    "load_rules",
-    "RuleSet",
-    "Rule",
-    "LoadResult",
-    # evaluation
-    "Engine",
-    "RuleSelection",
-    "Event",
-    "FieldValues",
     "MISSING",
-    "Priority",
+    # the agent: sources, sinks, configuration (docs/embedding.md)
+    "Agent",
+    "AgentConfig",
     # output
     "Alert",
     "AlertFormatter",
-    # errors
-    "SecengineError",
+    "AlertRenderer",
+    "BatchSource",
+    "CallbackSink",
+    "ConditionCompileError",
     "ConditionError",
     "ConditionSyntaxError",
-    "ConditionCompileError",
-    "RulesLoadError",
-    "EventFormatError",
-    "OutputFormatError",
     "ConfigError",
-    # the agent: sources, sinks, configuration (docs/embedding.md)
-    "Agent",
-    "ExitStatus",
-    "AgentConfig",
-    "load_config",
-    "Source",
-    "BatchSource",
+    # evaluation
+    "Engine",
+    "Event",
+    "EventFormatError",
     "EventQueue",
-    "SourceStats",
-    "MemorySource",
-    "ReplaySource",
-    "Sink",
-    "SinkStats",
-    "SinkError",
+    "ExitStatus",
+    "FieldValues",
+    "LoadResult",
     "MemorySink",
-    "CallbackSink",
-    "AlertRenderer",
+    "MemorySource",
+    "OutputFormatError",
+    "Priority",
+    "ReplaySource",
+    "Rule",
+    "RuleSelection",
+    "RuleSet",
+    "RulesLoadError",
+    # errors
+    "SecengineError",
+    "Sink",
+    "SinkError",
+    "SinkStats",
+    "Source",
+    "SourceStats",
+    "__version__",
+    "load_config",
+    # rules
+    "load_rules",
 ]
 
 _LAZY = {
@@ -97,15 +97,21 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.alert import Alert
     from secengine.config import AgentConfig, load_config
     from secengine.engine import Engine, RuleSelection
-    from secengine.errors import (ConditionCompileError, ConditionError, ConditionSyntaxError,
-                                  ConfigError, EventFormatError, OutputFormatError,
-                                  RulesLoadError, SecengineError)
+    from secengine.errors import (
+        ConditionCompileError,
+        ConditionError,
+        ConditionSyntaxError,
+        ConfigError,
+        EventFormatError,
+        OutputFormatError,
+        RulesLoadError,
+        SecengineError,
+    )
     from secengine.events import MISSING, Event, FieldValues
     from secengine.output import AlertFormatter
     from secengine.priority import Priority
     from secengine.ruleset import LoadResult, Rule, RuleSet, load_rules
-    from secengine.sinks import (AlertRenderer, CallbackSink, MemorySink, Sink, SinkError,
-                                 SinkStats)
+    from secengine.sinks import AlertRenderer, CallbackSink, MemorySink, Sink, SinkError, SinkStats
     from secengine.sources.base import BatchSource, EventQueue, Source, SourceStats
     from secengine.sources.replay import MemorySource, ReplaySource
 

@@ -20,13 +20,13 @@ class Priority(enum.IntEnum):
     DEBUG = 7
 
     @classmethod
-    def parse(cls, text: str) -> "Priority":
+    def parse(cls, text: str) -> Priority:
         """Parse Falco's case-insensitive names; ``info`` is an alias of informational.
 
         Raises ``ValueError("Invalid priority")`` (Falco's message) otherwise.
         """
         if not isinstance(text, str):
-            raise ValueError("Invalid priority")
+            raise ValueError("Invalid priority")  # noqa: TRY004 - Falco's message, one error type
         key = text.strip().lower()
         if key == "info":
             key = "informational"

@@ -34,7 +34,7 @@ def busybox() -> str:
 
 def build_image() -> str:
     """Import the test image (once per machine)."""
-    have = subprocess.run(["podman", "image", "exists", IMAGE])
+    have = subprocess.run(["podman", "image", "exists", IMAGE], check=False)
     if have.returncode == 0:
         return IMAGE
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,6 +81,6 @@ class Api:
 
 def run(name: str, *cmd: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     """Run ``cmd`` in a new container called ``name`` (removed afterwards)."""
-    subprocess.run(["podman", "rm", "-f", name], capture_output=True)
+    subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
     return subprocess.run([*RUN, "--rm", "--name", name, *extra, IMAGE, *cmd],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)

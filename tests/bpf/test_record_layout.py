@@ -22,7 +22,7 @@ def _constants(text: str) -> dict[str, int]:
 
 
 def _struct_format(text: str, name: str, structs: dict[str, str]) -> str:
-    body = re.search(r"struct %s \{(.*?)\n\};" % name, text, re.DOTALL)
+    body = re.search(rf"struct {name} \{{(.*?)\n\}};", text, re.DOTALL)
     assert body, f"struct {name} not found in events.h"
     fmt = ""
     consts = _constants(text)

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from secengine.events import Event, FieldValues
 from secengine.lang import check_condition, parse_condition
 from secengine.lang.codegen import compile_bucket
-from secengine.lang.simplify import simplify
 from secengine.lang.interpreter import evaluate
+from secengine.lang.simplify import simplify
 
 WORDS = ["bash", "sh", "/usr/bin/x", "/etc/shadow", "Bash", "", "a b", "/tmp/x.so", "runc:[0:P]"]
 TYPES = ["open", "execve", "connect"]

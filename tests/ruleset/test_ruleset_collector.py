@@ -258,8 +258,8 @@ REPLACEMENTS = {
     "desc": ("replaced", lambda r: r.desc == "replaced"),
     "priority": ("ERROR", lambda r: r.priority is Priority.ERROR),
     "tags": ("[network]", lambda r: r.tags == ("network",)),
-    "exceptions": ("\n    - name: e\n      fields: proc.name\n      comps: in\n"
-                   "      values: [cat]",
+    "exceptions": (("\n    - name: e\n      fields: proc.name\n      comps: in\n"
+                   "      values: [cat]"),
                    lambda r: r.condition_compiled ==
                    "(evt.type = close and not proc.name in (cat))"),
     "enabled": ("false", lambda r: r.enabled is False),
@@ -340,8 +340,8 @@ def test_enabled_only_item_toggles_a_rule() -> None:
     rs = load(BASE + "  enabled: false\n- rule: r\n  enabled: true\n")
     assert rs.successful and rs.rule("r").enabled is True
     assert [w.message for w in rs.results[0].warnings] == [
-        "The standalone 'enabled' key usage is deprecated. The correct approach requires also "
-        "a 'replace' entry under the 'override' key (i.e. 'enabled: replace')."]
+        ("The standalone 'enabled' key usage is deprecated. The correct approach requires also "
+        "a 'replace' entry under the 'override' key (i.e. 'enabled: replace').")]
 
 
 def test_enabled_only_item_without_rule() -> None:
@@ -357,10 +357,10 @@ def test_disabled_rules_are_compiled() -> None:
 
 
 @pytest.mark.parametrize("second", [
-    "- rule: r\n  desc: d\n  condition: and 1 = 2\n  output: o\n  priority: INFO\n"
-    "  source: syscall\n",
-    "- rule: r\n  desc: d\n  condition: and 1 = 2\n  output: o\n  priority: INFO\n"
-    "  source: syscall\n  append: true\n",
+    ("- rule: r\n  desc: d\n  condition: and 1 = 2\n  output: o\n  priority: INFO\n"
+    "  source: syscall\n"),
+    ("- rule: r\n  desc: d\n  condition: and 1 = 2\n  output: o\n  priority: INFO\n"
+    "  source: syscall\n  append: true\n"),
     "- rule: r\n  condition: 1 = 2\n  override:\n    condition: replace\n  source: syscall\n",
 ])
 def test_redefinition_with_a_different_source(second: str) -> None:

@@ -238,10 +238,10 @@ def test_deprecated_fields_in_output() -> None:
     # a plain substring search, as Falco does: evt.latency also matches evt.latency.human
     assert found == [
         ("evt.dir", "usage of deprecated field 'evt.dir' has been detected in the rule output"),
-        ("evt.latency", "usage of deprecated field 'evt.latency' has been detected in the rule "
-                        "output"),
-        ("evt.latency.human", "usage of deprecated field 'evt.latency.human' has been detected "
-                              "in the rule output"),
+        ("evt.latency", ("usage of deprecated field 'evt.latency' has been detected in the rule "
+                        "output")),
+        ("evt.latency.human", ("usage of deprecated field 'evt.latency.human' has been detected "
+                              "in the rule output")),
     ]
 
 

@@ -73,8 +73,8 @@ REWRITES = [
      "(evt.type = open) and not (proc.exepath pmatch (/usr/bin/, /usr/local/bin/))"),
     # tuple form: default comps "=", one parenthesised conjunction per value tuple
     ([exc(["proc.name", "fd.name"], None, [["cat", "/etc/passwd"], ["vi", "/etc/x y"]])],
-     '(evt.type = open) and not (( proc.name = cat and  fd.name = /etc/passwd) or '
-     '( proc.name = vi and  fd.name = "/etc/x y"))'),
+     ('(evt.type = open) and not (( proc.name = cat and  fd.name = /etc/passwd) or '
+     '( proc.name = vi and  fd.name = "/etc/x y"))')),
     # list operators wrap scalars in parentheses (so a list name expands); lists stay lists
     ([exc(["proc.name", "fd.name"], ["in", "startswith"], [["shells", "/etc/"]])],
      "(evt.type = open) and not (( proc.name in (shells) and  fd.name startswith /etc/))"),
@@ -134,41 +134,41 @@ def compiled(exceptions: str, cond: str = "evt.type = open") -> str:
 
 
 @pytest.mark.parametrize("exceptions,cond,expected", [
-    ("    - name: test_exception\n      fields: [proc.cmdline]\n      comps: [contains]\n"
-     "      values:\n        - [curl 127.0.0.1]\n",
+    (("    - name: test_exception\n      fields: [proc.cmdline]\n      comps: [contains]\n"
+     "      values:\n        - [curl 127.0.0.1]\n"),
      "proc.cmdline contains curl or proc.cmdline contains wget",
-     "((proc.cmdline contains curl or proc.cmdline contains wget) and not proc.cmdline "
-     "contains \"curl 127.0.0.1\")"),
-    ("    - name: ex\n      fields: [proc.name]\n      comps: [startswith oneof]\n"
-     "      values:\n        - [[sshd, sudo, systemd]]\n", "evt.type = open",
+     ("((proc.cmdline contains curl or proc.cmdline contains wget) and not proc.cmdline "
+     "contains \"curl 127.0.0.1\")")),
+    (("    - name: ex\n      fields: [proc.name]\n      comps: [startswith oneof]\n"
+     "      values:\n        - [[sshd, sudo, systemd]]\n"), "evt.type = open",
      "(evt.type = open and not proc.name startswith oneof (sshd, sudo, systemd))"),
-    ("    - name: ex\n      fields: [proc.name, fd.name]\n      comps: [startswith oneof, "
-     "startswith]\n      values:\n        - [[sshd, sudo], /etc/]\n", "evt.type = open",
-     "(evt.type = open and not (proc.name startswith oneof (sshd, sudo) and "
-     "fd.name startswith /etc/))"),
-    ("    - name: ex\n      fields: [proc.name]\n      comps: [= oneof]\n      values:\n"
-     "        - [[nmap, masscan, nikto]]\n", "evt.type = execve",
+    (("    - name: ex\n      fields: [proc.name, fd.name]\n      comps: [startswith oneof, "
+     "startswith]\n      values:\n        - [[sshd, sudo], /etc/]\n"), "evt.type = open",
+     ("(evt.type = open and not (proc.name startswith oneof (sshd, sudo) and "
+     "fd.name startswith /etc/))")),
+    (("    - name: ex\n      fields: [proc.name]\n      comps: [= oneof]\n      values:\n"
+     "        - [[nmap, masscan, nikto]]\n"), "evt.type = execve",
      "(evt.type = execve and not proc.name = oneof (nmap, masscan, nikto))"),
-    ("    - name: ex\n      fields: [proc.name]\n      comps: [startswith oneof]\n"
-     "      values:\n        - [sshd]\n", "evt.type = open",
+    (("    - name: ex\n      fields: [proc.name]\n      comps: [startswith oneof]\n"
+     "      values:\n        - [sshd]\n"), "evt.type = open",
      "(evt.type = open and not proc.name startswith oneof (sshd))"),
-    ("    - name: ex_single\n      fields: [proc.name]\n      comps: [\"  startswith oneof  \"]\n"
+    (("    - name: ex_single\n      fields: [proc.name]\n      comps: [\"  startswith oneof  \"]\n"
      "      values:\n        - [[sshd, sudo]]\n    - name: ex_multi\n"
      "      fields: [proc.name, fd.name]\n      comps: [\"  contains  \", "
-     "\"  startswith anyof  \"]\n      values:\n        - [agent, [/etc/, /var/]]\n",
+     "\"  startswith anyof  \"]\n      values:\n        - [agent, [/etc/, /var/]]\n"),
      "evt.type = open",
-     "(evt.type = open and not proc.name startswith oneof (sshd, sudo) and not "
-     "(proc.name contains agent and fd.name startswith anyof (/etc/, /var/)))"),
-    ("    - name: ex\n      fields: [proc.name, fd.name, proc.exepath]\n"
+     ("(evt.type = open and not proc.name startswith oneof (sshd, sudo) and not "
+     "(proc.name contains agent and fd.name startswith anyof (/etc/, /var/)))")),
+    (("    - name: ex\n      fields: [proc.name, fd.name, proc.exepath]\n"
      "      comps: [contains, startswith, =]\n      values:\n"
-     "        - [agent, /var/log/, /usr/bin/prometheus]\n", "evt.type = open",
-     "(evt.type = open and not (proc.name contains agent and fd.name startswith /var/log/ and "
-     "proc.exepath = /usr/bin/prometheus))"),
-    ("    - name: test_exception\n      fields: [tolower(proc.name)]\n      comps: [=]\n"
-     "      values:\n        - [test]\n", "evt.type = open",
+     "        - [agent, /var/log/, /usr/bin/prometheus]\n"), "evt.type = open",
+     ("(evt.type = open and not (proc.name contains agent and fd.name startswith /var/log/ and "
+     "proc.exepath = /usr/bin/prometheus))")),
+    (("    - name: test_exception\n      fields: [tolower(proc.name)]\n      comps: [=]\n"
+     "      values:\n        - [test]\n"), "evt.type = open",
      "(evt.type = open and not tolower(proc.name) = test)"),
-    ("    - name: test_exception\n      fields: [proc.name]\n      comps: [=]\n"
-     "      values:\n        - [toupper( proc.pname)]\n", "evt.type = open",
+    (("    - name: test_exception\n      fields: [proc.name]\n      comps: [=]\n"
+     "      values:\n        - [toupper( proc.pname)]\n"), "evt.type = open",
      "(evt.type = open and not proc.name = \"toupper( proc.pname)\")"),
 ])
 def test_compiled_conditions(exceptions: str, cond: str, expected: str) -> None:

@@ -101,8 +101,8 @@ def test_unknown_file() -> None:
     rs = load_rules(["/nonexistent/rules.yaml"])
     err = only_error(rs.results[0])
     assert (err.code.name, err.message) == ("LOAD_ERR_FILE_READ",
-                                            "Could not open file /nonexistent/rules.yaml for "
-                                            "reading")
+                                            ("Could not open file /nonexistent/rules.yaml for "
+                                            "reading"))
     assert rs.results[0].render_text() == (
         "/nonexistent/rules.yaml: Invalid\n1 Errors:\n"
         "In rules content: (/nonexistent/rules.yaml:0:0)\n------\n"

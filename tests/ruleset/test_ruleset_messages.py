@@ -70,12 +70,12 @@ CASES: dict[str, Case] = {
                                    "LOAD_ERR_YAML_VALIDATE",
                                    ("required plugin versions entry", "", 0, 29)),
     "plugin_alternatives_not_seq": Case((
-        "- required_plugin_versions:\n    - name: json\n      version: 0.7.0\n"
-        "      alternatives: x\n",), "LOAD_ERR_YAML_VALIDATE",
+        ("- required_plugin_versions:\n    - name: json\n      version: 0.7.0\n"
+        "      alternatives: x\n"),), "LOAD_ERR_YAML_VALIDATE",
         ("required plugin versions entry", "json", 1, 6)),
     "plugin_alternative_not_map": Case((
-        "- required_plugin_versions:\n    - name: json\n      version: 0.7.0\n"
-        "      alternatives: [x]\n",), "LOAD_ERR_YAML_VALIDATE",
+        ("- required_plugin_versions:\n    - name: json\n      version: 0.7.0\n"
+        "      alternatives: [x]\n"),), "LOAD_ERR_YAML_VALIDATE",
         ("required plugin versions alternative", "", 3, 21)),
     # -- names ----------------------------------------------------------------------------------
     "invalid_list_name": Case(("- list: my list\n  items: []\n",), "LOAD_INVALID_LIST_NAME",
@@ -95,8 +95,8 @@ CASES: dict[str, Case] = {
                                       "    priority: append\n",),
                               "LOAD_ERR_YAML_VALIDATE", ("overrides", "priority", 8, 4),
                               {"key": "priority"}),
-    "cannot_replace_key": Case(("- macro: m\n  condition: evt.type=open\n  override:\n"
-                                "    items: replace\n",),
+    "cannot_replace_key": Case((("- macro: m\n  condition: evt.type=open\n  override:\n"
+                                "    items: replace\n"),),
                                "LOAD_ERR_YAML_VALIDATE", ("overrides", "items", 3, 4),
                                {"key": "items"}),
     "invalid_override_op": Case((RULE + "- rule: r\n  condition: x\n  override:\n"
@@ -135,24 +135,24 @@ CASES: dict[str, Case] = {
     "engine_version_mismatch": Case(("- required_engine_version: 9999999\n",),
                                     "LOAD_ERR_VALIDATE", ("required_engine_version", "", 0, 2),
                                     {"required": "0.9999999.0", "engine": "0.63.0"}),
-    "invalid_plugin_version": Case(("- required_plugin_versions:\n    - name: json\n"
-                                    "      version: latest\n",),
+    "invalid_plugin_version": Case((("- required_plugin_versions:\n    - name: json\n"
+                                    "      version: latest\n"),),
                                    "LOAD_ERR_VALIDATE",
                                    ("required plugin versions entry", "json", 1, 6),
                                    {"version": "latest", "name": "json"}),
     "duplicate_plugin_alternative": Case((
-        "- required_plugin_versions:\n    - name: json\n      version: 0.7.0\n"
-        "      alternatives:\n        - name: json\n          version: 0.7.0\n",),
+        ("- required_plugin_versions:\n    - name: json\n      version: 0.7.0\n"
+        "      alternatives:\n        - name: json\n          version: 0.7.0\n"),),
         "LOAD_ERR_VALIDATE", ("required plugin versions entry", "json", 1, 6), {"name": "json"}),
     "no_previous_list": Case(("- list: l\n  items: [a]\n  override:\n    items: append\n",),
                              "LOAD_ERR_VALIDATE", ("list", "l", 0, 2)),
     "no_previous_macro": Case(("- macro: m\n  condition: or x\n  append: true\n",),
                               "LOAD_ERR_VALIDATE", ("macro", "m", 0, 2)),
-    "no_previous_rule_append": Case(("- rule: r\n  condition: and x\n  override:\n"
-                                     "    condition: append\n",),
+    "no_previous_rule_append": Case((("- rule: r\n  condition: and x\n  override:\n"
+                                     "    condition: append\n"),),
                                     "LOAD_ERR_VALIDATE", ("rule", "r", 0, 2)),
-    "no_previous_rule_replace": Case(("- rule: r\n  condition: x\n  override:\n"
-                                      "    condition: replace\n",),
+    "no_previous_rule_replace": Case((("- rule: r\n  condition: x\n  override:\n"
+                                      "    condition: replace\n"),),
                                      "LOAD_ERR_VALIDATE", ("rule", "r", 0, 2)),
     "append_needs_value": Case((RULE + "- rule: r\n  output: more\n  append: true\n",),
                                "LOAD_ERR_VALIDATE", ("rule", "r", 5, 2)),

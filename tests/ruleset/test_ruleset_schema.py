@@ -19,9 +19,9 @@ RULE = """- rule: r
     RULE,
     RULE + "  enabled: false\n  capture_duration: 10\n  tags: [a]\n",
     "- list: l\n  items: [a, 1, \"b\"]\n- macro: m\n  condition: x\n",
-    "- required_engine_version: 15\n- required_plugin_versions:\n    - name: a\n"
+    ("- required_engine_version: 15\n- required_plugin_versions:\n    - name: a\n"
     "      version: 1.0.0\n"
-    "      alternatives:\n        - name: b\n          version: 1.0.0\n",
+    "      alternatives:\n        - name: b\n          version: 1.0.0\n"),
     RULE + "  exceptions:\n    - name: e\n      fields: [a]\n      comps: [=]\n"
            "      values: [[1]]\n",
     RULE + "- rule: r\n  warn_evttypes: false\n  override:\n    warn_evttypes: replace\n",
@@ -32,8 +32,8 @@ def test_valid(text: str) -> None:
 
 def test_unknown_key() -> None:
     assert validate_schema(RULE + "  typo_field: x\n") == [
-        "failed for <root>[0]: Object contains a property that could not be validated using "
-        "'properties' or 'additionalProperties' constraints: 'typo_field'.",
+        ("failed for <root>[0]: Object contains a property that could not be validated using "
+        "'properties' or 'additionalProperties' constraints: 'typo_field'."),
         "failed for <root>: Failed to validate item #0 in array.",
     ]
 
@@ -42,8 +42,8 @@ def test_weak_types() -> None:
     # "yes" is a bool for the loader (yaml-cpp) but not for the schema (valijson)
     assert validate_schema(RULE + '  capture: "yes"\n') == [
         "failed for <root>[0][capture]: Value type not permitted by 'type' constraint.",
-        "failed for <root>[0]: Failed to validate against schema associated with property name "
-        "'capture'.",
+        ("failed for <root>[0]: Failed to validate against schema associated with property name "
+        "'capture'."),
         "failed for <root>: Failed to validate item #0 in array.",
     ]
     assert validate_schema(RULE + "  capture: true\n  capture_duration: '12'\n") == ["ok"]
@@ -52,12 +52,12 @@ def test_weak_types() -> None:
 def test_enum_and_nested_items() -> None:
     assert validate_schema(RULE.replace("INFO", "Info") + "  tags: [a, ~]\n") == [
         "failed for <root>[0][priority]: Failed to match against any enum values.",
-        "failed for <root>[0]: Failed to validate against schema associated with property name "
-        "'priority'.",
+        ("failed for <root>[0]: Failed to validate against schema associated with property name "
+        "'priority'."),
         "failed for <root>[0][tags][1]: Value type not permitted by 'type' constraint.",
         "failed for <root>[0][tags]: Failed to validate item #1 in array.",
-        "failed for <root>[0]: Failed to validate against schema associated with property name "
-        "'tags'.",
+        ("failed for <root>[0]: Failed to validate against schema associated with property name "
+        "'tags'."),
         "failed for <root>: Failed to validate item #0 in array.",
     ]
 
@@ -67,19 +67,19 @@ def test_any_of_and_required_and_min_properties() -> None:
                            "  exceptions:\n    - fields: a\n") == [
         "failed for <root>[0][items][0]: Value type not permitted by 'type' constraint.",
         "failed for <root>[0][items][0]: Value type not permitted by 'type' constraint.",
-        "failed for <root>[0][items][0]: Failed to validate against any schemas allowed by anyOf "
-        "constraint.",
+        ("failed for <root>[0][items][0]: Failed to validate against any schemas allowed by anyOf "
+        "constraint."),
         "failed for <root>[0][items]: Failed to validate item #0 in array.",
-        "failed for <root>[0]: Failed to validate against schema associated with property name "
-        "'items'.",
+        ("failed for <root>[0]: Failed to validate against schema associated with property name "
+        "'items'."),
         "failed for <root>: Failed to validate item #0 in array.",
         "failed for <root>[1][exceptions][0]: Missing required property 'name'.",
         "failed for <root>[1][exceptions]: Failed to validate item #0 in array.",
-        "failed for <root>[1]: Failed to validate against schema associated with property name "
-        "'exceptions'.",
+        ("failed for <root>[1]: Failed to validate against schema associated with property name "
+        "'exceptions'."),
         "failed for <root>[1][override]: Object should have no fewer than 1 properties.",
-        "failed for <root>[1]: Failed to validate against schema associated with property name "
-        "'override'.",
+        ("failed for <root>[1]: Failed to validate against schema associated with property name "
+        "'override'."),
         "failed for <root>: Failed to validate item #1 in array.",
     ]
 

@@ -46,10 +46,10 @@ def test_the_highest_requirement_is_kept() -> None:
 
 
 @pytest.mark.parametrize("value,message,code", [
-    ("seven", "Unable to parse engine version 'seven' as a semver string. "
-              "Expected \"x.y.z\" semver format.", "LOAD_ERR_YAML_VALIDATE"),
-    ("not-a-number", "Unable to parse engine version 'not-a-number' as a semver string. "
-                     "Expected \"x.y.z\" semver format.", "LOAD_ERR_YAML_VALIDATE"),
+    ("seven", ("Unable to parse engine version 'seven' as a semver string. "
+              "Expected \"x.y.z\" semver format."), "LOAD_ERR_YAML_VALIDATE"),
+    ("not-a-number", ("Unable to parse engine version 'not-a-number' as a semver string. "
+                     "Expected \"x.y.z\" semver format."), "LOAD_ERR_YAML_VALIDATE"),
     ("9999999", "Rules require engine version 0.9999999.0, but engine version is 0.63.0",
      "LOAD_ERR_VALIDATE"),
     ("0.64.0", "Rules require engine version 0.64.0, but engine version is 0.63.0",

@@ -23,11 +23,12 @@ import ctypes.util
 import errno as _errno
 import os
 import threading
-from typing import Any, Callable, Final
+from collections.abc import Callable
+from typing import Any, Final
 
 from secengine.bpf.errors import BpfError, BpfUnavailableError
 
-__all__ = ["lib", "SIGNATURES", "LIBRARY", "error_for", "log_lines", "clear_log"]
+__all__ = ["LIBRARY", "SIGNATURES", "clear_log", "error_for", "lib", "log_lines"]
 
 LIBRARY: Final = "libbpf.so.1"
 
@@ -45,28 +46,28 @@ SIGNATURES: Final[dict[str, tuple[list[Any], Any, str | None, str]]] = {
                          "libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn)"),
     "libbpf_num_possible_cpus": ([], _int, "neg", "int libbpf_num_possible_cpus(void)"),
     "bpf_object__open_file": ([_str, _p], _p, "null",
-                              "struct bpf_object *bpf_object__open_file(const char *path, "
-                              "const struct bpf_object_open_opts *opts)"),
+                              ("struct bpf_object *bpf_object__open_file(const char *path, "
+                              "const struct bpf_object_open_opts *opts)")),
     "bpf_object__load": ([_p], _int, "neg", "int bpf_object__load(struct bpf_object *obj)"),
     "bpf_object__close": ([_p], None, None, "void bpf_object__close(struct bpf_object *obj)"),
     "bpf_object__find_map_by_name": ([_p, _str], _p, "null",
-                                     "struct bpf_map *bpf_object__find_map_by_name("
-                                     "const struct bpf_object *obj, const char *name)"),
+                                     ("struct bpf_map *bpf_object__find_map_by_name("
+                                     "const struct bpf_object *obj, const char *name)")),
     "bpf_object__find_program_by_name": ([_p, _str], _p, "null",
-                                         "struct bpf_program *bpf_object__find_program_by_name("
-                                         "const struct bpf_object *obj, const char *name)"),
+                                         ("struct bpf_program *bpf_object__find_program_by_name("
+                                         "const struct bpf_object *obj, const char *name)")),
     "bpf_map__set_max_entries": ([_p, _u32], _int, "neg",
                                  "int bpf_map__set_max_entries(struct bpf_map *map, __u32 max)"),
     "bpf_map__fd": ([_p], _int, "neg", "int bpf_map__fd(const struct bpf_map *map)"),
     "bpf_program__set_autoload": ([_p, ctypes.c_bool], _int, "neg",
-                                  "int bpf_program__set_autoload(struct bpf_program *prog, "
-                                  "bool autoload)"),
+                                  ("int bpf_program__set_autoload(struct bpf_program *prog, "
+                                  "bool autoload)")),
     "bpf_program__attach": ([_p], _p, "null",
                             "struct bpf_link *bpf_program__attach(const struct bpf_program *prog)"),
     "bpf_link__destroy": ([_p], _int, "neg", "int bpf_link__destroy(struct bpf_link *link)"),
     "bpf_map_update_elem": ([_int, _p, _p, ctypes.c_uint64], _int, "neg",
-                            "int bpf_map_update_elem(int fd, const void *key, const void *value, "
-                            "__u64 flags)"),
+                            ("int bpf_map_update_elem(int fd, const void *key, const void *value, "
+                            "__u64 flags)")),
     "bpf_map_lookup_elem": ([_int, _p, _p], _int, "neg",
                             "int bpf_map_lookup_elem(int fd, const void *key, void *value)"),
     "bpf_map_delete_elem": ([_int, _p], _int, "neg",
@@ -137,7 +138,7 @@ def _on_log(level: int, fmt: bytes | None, va: int | None) -> int:
             text = buf.value.decode("utf-8", "replace")
             if len(_log) < _MAX_LOG_LINES:
                 _log.extend(text.rstrip("\n").split("\n"))
-    except Exception:  # never raise through a C frame
+    except Exception:  # noqa: BLE001 - never raise through a C frame
         return 0
     return 0
 

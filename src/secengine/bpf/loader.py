@@ -21,7 +21,7 @@ import ctypes
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Self
 
 from secengine.bpf import _libbpf, syscalls
 from secengine.bpf import layout as L
@@ -126,7 +126,7 @@ class Probe:
             lib.bpf_object__close(self._obj)
             self._obj = None
 
-    def __enter__(self) -> Probe:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -3,5 +3,13 @@
 from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldKind, FieldType, ResolvedField
 from secengine.fields.registry import FieldRegistry, default_registry
 
-__all__ = ["ArgMode", "FieldClass", "FieldDef", "FieldKind", "FieldType", "ResolvedField",
-           "FieldRegistry", "default_registry"]
+__all__ = [
+           "ArgMode",
+           "FieldClass",
+           "FieldDef",
+           "FieldKind",
+           "FieldRegistry",
+           "FieldType",
+           "ResolvedField",
+           "default_registry",
+]

@@ -9,12 +9,13 @@ once, when they compile, so evaluation never looks names up.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from secengine.events import FieldValues
 
-__all__ = ["FieldKind", "FieldType", "ArgMode", "FieldDef", "FieldClass", "ResolvedField"]
+__all__ = ["ArgMode", "FieldClass", "FieldDef", "FieldKind", "FieldType", "ResolvedField"]
 
 
 class FieldKind(enum.Enum):
@@ -131,7 +132,7 @@ class FieldDef:
     #: Checks an argument when the field resolves, ``(arg, dotted) -> type``:
     #: raises ``ConditionCompileError`` with Falco's message for a bad one, and
     #: may return the field's concrete type for it (``evt.rawarg.NAME``), else None.
-    resolve_arg: Callable[[str, bool], "FieldType | None"] | None = None
+    resolve_arg: Callable[[str, bool], FieldType | None] | None = None
 
     @property
     def kind(self) -> FieldKind:

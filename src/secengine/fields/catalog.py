@@ -14,8 +14,19 @@ from secengine.fields.base import FieldClass
 
 def builtin_classes() -> list[FieldClass]:
     """Every built-in field class, generic ones first."""
-    from secengine.fields import container, evt, fd, fdlist, fspath, gen_event, group, proc, user
-    from secengine.fields import json_fields, k8s_audit
+    from secengine.fields import (
+        container,
+        evt,
+        fd,
+        fdlist,
+        fspath,
+        gen_event,
+        group,
+        json_fields,
+        k8s_audit,
+        proc,
+        user,
+    )
 
     return [
         gen_event.FIELD_CLASS,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Iterable
+from collections.abc import Iterable
 
 from secengine.errors import ConditionCompileError
 from secengine.events import FieldValues
@@ -39,12 +39,15 @@ class FieldRegistry:
             for table in self._by_source.values():
                 self._add(table, fclass)
         for source in fclass.sources:
-            table = self._by_source.get(source)
-            if table is None:
-                table = self._by_source[source] = {}
+            found = self._by_source.get(source)
+            if found is None:
+                table = {}
+                self._by_source[source] = table
                 for g in self._generic:
                     if g is not fclass:
                         self._add(table, g)
+            else:
+                table = found
             self._add(table, fclass)
         for f in fclass.fields:
             if f.derive is not None:
@@ -124,9 +127,9 @@ class FieldRegistry:
     def _resolve_dotted(self, table: dict[str, FieldDef], name: str) -> tuple[FieldDef | None, str | None]:
         best: FieldDef | None = None
         for fdef in table.values():
-            if fdef.dotted_arg and name.startswith(fdef.name + "."):
-                if best is None or len(fdef.name) > len(best.name):
-                    best = fdef
+            if fdef.dotted_arg and name.startswith(fdef.name + ".") and (
+                    best is None or len(fdef.name) > len(best.name)):
+                best = fdef
         if best is None:
             return None, None
         return best, name[len(best.name) + 1:]

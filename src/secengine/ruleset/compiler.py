@@ -35,8 +35,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.lang.macros import MacroResolver
     from secengine.ruleset.items import RuleInfo
 
-__all__ = ["CompileOutput", "compile_collected", "event_code_count", "MAX_EVTTYPES",
-           "MAX_CONDITION_DEPTH"]
+__all__ = [
+    "MAX_CONDITION_DEPTH",
+    "MAX_EVTTYPES",
+    "CompileOutput",
+    "compile_collected",
+    "event_code_count",
+]
 
 #: Falco warns (``LOAD_NO_EVTTYPE``) above this many event codes.
 MAX_EVTTYPES = 100

@@ -22,13 +22,13 @@ from secengine.errors import RulesLoadError
 from secengine.ruleset.messages import DeprecatedField, ErrorCode, ItemType, WarningCode
 
 __all__ = [
-    "Position",
-    "Location",
+    "SNIPPET_WIDTH",
     "Context",
     "Diagnostic",
-    "LoadResult",
     "ItemError",
-    "SNIPPET_WIDTH",
+    "LoadResult",
+    "Location",
+    "Position",
 ]
 
 #: Falco's ``context::default_snippet_width``.

@@ -18,16 +18,16 @@ from secengine.ruleset.items import ExceptionEntry, ExceptionInfo
 from secengine.ruleset.messages import ErrorCode, msg
 
 __all__ = [
-    "OPERATORS",
     "LIST_OPERATORS",
-    "is_operator_defined",
-    "is_str_operator_with_modifier",
-    "is_operator_for_list",
-    "quote_item",
-    "paren_item",
-    "validate_exception",
-    "build_exception_condition",
+    "OPERATORS",
     "FieldValidator",
+    "build_exception_condition",
+    "is_operator_defined",
+    "is_operator_for_list",
+    "is_str_operator_with_modifier",
+    "paren_item",
+    "quote_item",
+    "validate_exception",
 ]
 
 #: libsinsp's ``parser::supported_operators()`` (trimmed), in its order.

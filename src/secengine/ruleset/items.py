@@ -15,17 +15,17 @@ from secengine.priority import Priority
 from secengine.ruleset.diagnostics import Context
 
 __all__ = [
-    "Version",
+    "EngineVersionInfo",
     "ExceptionEntry",
     "ExceptionInfo",
-    "EngineVersionInfo",
-    "PluginRequirement",
-    "PluginVersionInfo",
     "ListInfo",
     "MacroInfo",
+    "Op",
+    "PluginRequirement",
+    "PluginVersionInfo",
     "RuleInfo",
     "RuleUpdateInfo",
-    "Op",
+    "Version",
 ]
 
 _SEMVER = re.compile(r"[ \t\n\r\f\v]*\+?(\d+)\.[ \t\n\r\f\v]*\+?(\d+)\.[ \t\n\r\f\v]*\+?(\d+)")

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 
 from secengine.ruleset.exceptions import quote_item
 
-__all__ = ["resolve_list", "expand_lists"]
+__all__ = ["expand_lists", "resolve_list"]
 
 _BLANKS = " \t\n\r"
 _DELIMS = _BLANKS + "(),="

@@ -29,7 +29,7 @@ from secengine.ruleset.version import PROVIDED_PLUGINS
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.fields.registry import FieldRegistry
 
-__all__ = ["load_rules", "RulesSource", "field_validator", "check_plugin_requirements"]
+__all__ = ["RulesSource", "check_plugin_requirements", "field_validator", "load_rules"]
 
 #: A rules file path, or ``(name, text)`` for in-memory content.
 RulesSource = str | os.PathLike[str] | tuple[str, str]

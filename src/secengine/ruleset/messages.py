@@ -13,13 +13,13 @@ import enum
 from typing import Any
 
 __all__ = [
-    "ErrorCode",
-    "WarningCode",
-    "DeprecatedField",
-    "ItemType",
     "MESSAGES",
-    "msg",
     "YAML_CPP_PROBLEMS",
+    "DeprecatedField",
+    "ErrorCode",
+    "ItemType",
+    "WarningCode",
+    "msg",
 ]
 
 
@@ -28,8 +28,8 @@ class ErrorCode(enum.Enum):
 
     LOAD_ERR_FILE_READ = (
         "File read error",
-        "This occurs when falco can not read a given file. Check permissions and whether the "
-        "file exists.",
+        ("This occurs when falco can not read a given file. Check permissions and whether the "
+        "file exists."),
     )
     LOAD_ERR_YAML_PARSE = (
         "YAML parse error",
@@ -37,10 +37,10 @@ class ErrorCode(enum.Enum):
     )
     LOAD_ERR_YAML_VALIDATE = (
         "Error validating internal structure of YAML file",
-        "This occurs when the internal structure of the YAML file is incorrect. Examples "
+        ("This occurs when the internal structure of the YAML file is incorrect. Examples "
         "include not consisting of a sequence of maps, a given rule/macro/list item not having "
         "required keys, values not having the right type (e.g. the items property of a list "
-        "not being a sequence), etc.",
+        "not being a sequence), etc."),
     )
     LOAD_ERR_COMPILE_CONDITION = (
         "Error compiling condition",
@@ -52,10 +52,10 @@ class ErrorCode(enum.Enum):
     )
     LOAD_ERR_VALIDATE = (
         "Error validating rule/macro/list/exception objects",
-        "This occurs when a rule/macro/list item is incorrect. Examples include a condition "
+        ("This occurs when a rule/macro/list item is incorrect. Examples include a condition "
         "field referring to an undefined macro, falco engine/plugin version mismatches, items "
         "with append without any existing item, exception fields/comps having different "
-        "lengths, etc.",
+        "lengths, etc."),
     )
     LOAD_ERR_EXTENSION = (
         "Error in extension item",
@@ -77,26 +77,26 @@ class WarningCode(enum.Enum):
 
     LOAD_UNKNOWN_SOURCE = (
         "Unknown event source",
-        "A rule has a unknown event source. This can occur when reading rules content without "
-        "having a corresponding plugin loaded, etc. The rule will be silently ignored.",
+        ("A rule has a unknown event source. This can occur when reading rules content without "
+        "having a corresponding plugin loaded, etc. The rule will be silently ignored."),
     )
     LOAD_UNSAFE_NA_CHECK = (
         "Unsafe <NA> comparison in condition",
-        "Comparing a field value with <NA> is unsafe and can lead to unpredictable behavior of "
+        ("Comparing a field value with <NA> is unsafe and can lead to unpredictable behavior of "
         "the rule condition. If you need to check for the existence of a field, consider using "
-        "the 'exists' operator instead.",
+        "the 'exists' operator instead."),
     )
     LOAD_NO_EVTTYPE = (
         "Condition has no event-type restriction",
-        "A rule condition matches too many evt.type values. This has a significant performance "
+        ("A rule condition matches too many evt.type values. This has a significant performance "
         "penalty. Make the condition more specific by adding an evt.type field or further "
-        "restricting the number of evt.type values in the condition.",
+        "restricting the number of evt.type values in the condition."),
     )
     LOAD_UNKNOWN_FILTER = (
         "Unknown field or event-type in condition or output",
-        "A rule condition or output refers to a field or evt.type that does not exist. This is "
+        ("A rule condition or output refers to a field or evt.type that does not exist. This is "
         "normally an error, but if a rule has a skip-if-unknown-filter property, the error is "
-        "downgraded to a warning.",
+        "downgraded to a warning."),
     )
     LOAD_UNUSED_MACRO = (
         "Unused macro",
@@ -104,8 +104,8 @@ class WarningCode(enum.Enum):
     )
     LOAD_UNUSED_LIST = (
         "Unused list",
-        "A list is defined in the rules content but is not used by any other list, macro, or "
-        "rule.",
+        ("A list is defined in the rules content but is not used by any other list, macro, or "
+        "rule."),
     )
     LOAD_UNKNOWN_ITEM = (
         "Unknown rules file item",
@@ -141,8 +141,8 @@ class WarningCode(enum.Enum):
     )
     LOAD_UNKNOWN_KEY = (
         "Unknown key in item definition",
-        "An item in the rules content contains an unrecognized key. The key will be ignored. "
-        "This may indicate a typo or a property placed on the wrong item type.",
+        ("An item in the rules content contains an unrecognized key. The key will be ignored. "
+        "This may indicate a typo or a property placed on the wrong item type."),
     )
 
     @property
@@ -162,9 +162,9 @@ class DeprecatedField(enum.Enum):
 
     EVT_DIR = (
         "evt.dir",
-        "due to the drop of enter events, 'evt.dir = <' always evaluates to true, and "
+        ("due to the drop of enter events, 'evt.dir = <' always evaluates to true, and "
         "'evt.dir = >' always evaluates to false. The rule expression can be simplified by "
-        "removing the condition on 'evt.dir'",
+        "removing the condition on 'evt.dir'"),
     )
     EVT_LATENCY = ("evt.latency", _LATENCY_DESC)
     EVT_LATENCY_S = ("evt.latency.s", _LATENCY_DESC)

@@ -50,8 +50,15 @@ from secengine.ruleset.yamldoc import (
     to_uint,
 )
 
-__all__ = ["read_items", "Item", "parse_priority", "LIST_OVERRIDABLE", "MACRO_OVERRIDABLE",
-           "RULE_APPENDABLE", "RULE_REPLACEABLE"]
+__all__ = [
+    "LIST_OVERRIDABLE",
+    "MACRO_OVERRIDABLE",
+    "RULE_APPENDABLE",
+    "RULE_REPLACEABLE",
+    "Item",
+    "parse_priority",
+    "read_items",
+]
 
 Item = EngineVersionInfo | PluginVersionInfo | ListInfo | MacroInfo | RuleInfo | RuleUpdateInfo
 

@@ -32,7 +32,7 @@ from secengine.ruleset.yamldoc import (
     scalar_text,
 )
 
-__all__ = ["RULES_SCHEMA", "SchemaConversionError", "validate_schema", "validate_node"]
+__all__ = ["RULES_SCHEMA", "SchemaConversionError", "validate_node", "validate_schema"]
 
 _OVERRIDDEN_ITEM = {"$ref": "#/definitions/OverriddenItem"}
 
@@ -230,8 +230,8 @@ class _Validator:
             ok &= self.check_items(value, schema["items"], ctx)
         if "minProperties" in schema and value.maybe_object() and \
                 value.size() < schema["minProperties"]:
-            self.errors.append((ctx, f"Object should have no fewer than "
-                                     f"{schema['minProperties']} properties."))
+            self.errors.append((ctx, (f"Object should have no fewer than "
+                                     f"{schema['minProperties']} properties.")))
             ok = False
         if "properties" in schema or "additionalProperties" in schema:
             ok &= self.check_properties(value, schema, ctx)
@@ -262,8 +262,8 @@ class _Validator:
         if any(sub.validate(value, option, ctx) for option in options):
             return True
         self.errors.extend(child)
-        self.errors.append((ctx, "Failed to validate against any schemas allowed by anyOf "
-                                 "constraint."))
+        self.errors.append((ctx, ("Failed to validate against any schemas allowed by anyOf "
+                                 "constraint.")))
         return False
 
     def check_enum(self, value: _Value, allowed: list[str], ctx: str) -> bool:
@@ -295,14 +295,14 @@ class _Validator:
                 continue
             matched.add(name)
             if not self.validate(found, schema["properties"][name], f"{ctx}[{name}]"):
-                self.errors.append((ctx, "Failed to validate against schema associated with "
-                                         f"property name '{name}'."))
+                self.errors.append((ctx, ("Failed to validate against schema associated with "
+                                         f"property name '{name}'.")))
                 ok = False
         if schema.get("additionalProperties", True) is False and len(matched) != value.size():
             unwanted = next((n for n, _ in value.members() if n not in matched), "")
-            self.errors.append((ctx, "Object contains a property that could not be "
+            self.errors.append((ctx, ("Object contains a property that could not be "
                                      "validated using 'properties' or "
-                                     f"'additionalProperties' constraints: '{unwanted}'."))
+                                     f"'additionalProperties' constraints: '{unwanted}'.")))
             return False
         return ok
 

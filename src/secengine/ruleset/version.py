@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from secengine.ruleset.items import Version
 
-__all__ = ["ENGINE_VERSION", "engine_version", "PROVIDED_PLUGINS"]
+__all__ = ["ENGINE_VERSION", "PROVIDED_PLUGINS", "engine_version"]
 
 #: The Falco engine version whose rule language we implement.
 ENGINE_VERSION = "0.63.0"

@@ -15,4 +15,4 @@ from __future__ import annotations
 
 from secengine.sources.base import BatchSource, EventQueue, Source, SourceStats
 
-__all__ = ["Source", "BatchSource", "EventQueue", "SourceStats"]
+__all__ = ["BatchSource", "EventQueue", "Source", "SourceStats"]

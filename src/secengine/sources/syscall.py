@@ -21,10 +21,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from secengine.events import Event
 from secengine.sources.base import EventQueue, Source, SourceStats
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secengine.bpf.loader import Probe
+    from secengine.bpf.ringbuf import RingReader
+    from secengine.state.tracker import StateTracker
 
 __all__ = ["SOURCE_NAME", "SyscallSource", "SyscallStats"]
 
@@ -70,9 +75,9 @@ class SyscallSource(Source):
         self._interest: frozenset[str] | None = None
         self._skip_stream: frozenset[str] = frozenset()
         self.captured: frozenset[str] = frozenset()
-        self.probe = None
-        self.reader = None
-        self.tracker = None
+        self.probe: Probe | None = None
+        self.reader: RingReader | None = None
+        self.tracker: StateTracker | None = None
         self._emit_all = True
         self.records = 0
         self._last_raw = 0

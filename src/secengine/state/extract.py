@@ -173,8 +173,7 @@ def render_param(v: SyscallFieldValues, pname: str, ptype: str, fmt: str, info: 
             from secengine.fields.evt import errno_name
             return errno_name(value)
         return str(value)
-    if isinstance(info, str) and (ptype.startswith("FLAGS") or ptype.startswith("ENUMFLAGS")
-                                  or ptype == "MODE"):
+    if isinstance(info, str) and (ptype.startswith(("FLAGS", "ENUMFLAGS")) or ptype == "MODE"):
         from secengine.fields.flags import render_flags
         text = render_flags(info, value)
         return text if text else str(value)
