@@ -1,12 +1,14 @@
 # secengine: two commands to get going.
 #
-#   make run    replay the bundled sample events against the shipped rules
+#   make run    live detection with the shipped rules (as root; otherwise it says so and
+#               replays the bundled sample events instead)
 #   make test   install everything the tests need and run the whole suite
+#   make replay replay the bundled sample events against the shipped rules
 #   make rules-test   run the rule unit tests (shipped rules and Falco conformance pack)
 #
 # Everything Python goes into .venv (created on first use, refreshed when
 # pyproject.toml changes). System packages the build needs are listed in
-# APT_PACKAGES and installed with apt-get when missing (none are needed yet).
+# APT_PACKAGES and installed with apt-get when missing.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,9 +19,20 @@ STAMP := $(VENV)/.secengine-installed
 APT_PACKAGES := clang libbpf-dev bpftool podman runc busybox-static
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test rules-test bench system-deps probe clean
+.PHONY: run replay test rules-test bench system-deps probe clean
 
 run: $(STAMP)
+	@if [ "$$(id -u)" = 0 ]; then \
+		$(MAKE) --no-print-directory system-deps probe && \
+		echo "make run: live detection with the shipped rules; Ctrl-C to stop" >&2 && \
+		exec $(BIN)/secengine run; \
+	else \
+		echo "make run: live detection needs root (try: sudo make run); replaying the" \
+			"bundled sample events against the shipped rules instead" >&2; \
+		exec $(BIN)/secengine replay samples/events.jsonl; \
+	fi
+
+replay: $(STAMP)
 	$(BIN)/secengine replay samples/events.jsonl
 
 test: system-deps $(STAMP) probe
