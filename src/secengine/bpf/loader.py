@@ -21,7 +21,7 @@ import ctypes
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from secengine.bpf import _libbpf, syscalls
 from secengine.bpf import layout as L
@@ -66,6 +66,25 @@ def _preflight(obj: Path) -> None:
             "secengine wheel, which ships it")
 
 
+def load_object(lib: Any, obj: Any, programs: Iterable[str], wanted: Iterable[str]) -> None:
+    """Load an opened BPF object with only the ``wanted`` of its ``programs`` autoloaded.
+
+    A failure is re-raised with the tail of libbpf's log (the verifier's
+    reasons), which is what a user needs to see.
+    """
+    keep = set(wanted)
+    for name in programs:
+        prog = lib.bpf_object__find_program_by_name(obj, name.encode())
+        lib.bpf_program__set_autoload(prog, name in keep)
+    try:
+        lib.bpf_object__load(obj)
+    except BpfError as e:
+        log = [line for line in _libbpf.log_lines() if line.strip()]
+        tail = "\n".join(log[-25:])
+        raise type(e)(f"{e}\nlibbpf said:\n{tail}" if tail else str(e),
+                      errno=e.errno, call=e.call) from None
+
+
 class Probe:
     """The loaded probe. ``programs`` selects what gets attached."""
 
@@ -95,17 +114,7 @@ class Probe:
         assert self._obj is not None
         events = lib.bpf_object__find_map_by_name(self._obj, b"events")
         lib.bpf_map__set_max_entries(events, self.ring_bytes)
-        wanted = set(self.programs)
-        for name in (*CAPTURE_PROGRAMS, NOOP_PROGRAM):
-            prog = lib.bpf_object__find_program_by_name(self._obj, name.encode())
-            lib.bpf_program__set_autoload(prog, name in wanted)
-        try:
-            lib.bpf_object__load(self._obj)
-        except BpfError as e:
-            log = [line for line in _libbpf.log_lines() if line.strip()]
-            tail = "\n".join(log[-25:])
-            raise type(e)(f"{e}\nlibbpf said:\n{tail}" if tail else str(e),
-                          errno=e.errno, call=e.call) from None
+        load_object(lib, self._obj, (*CAPTURE_PROGRAMS, NOOP_PROGRAM), self.programs)
         self._fds = {name: lib.bpf_map__fd(lib.bpf_object__find_map_by_name(self._obj, name))
                      for name in (b"events", b"specs", b"se_config_map", b"stats")}
         self.configure(self_tgid=os.getpid())

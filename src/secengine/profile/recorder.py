@@ -28,6 +28,7 @@ from typing import Final, Self
 
 from secengine.bpf import _libbpf
 from secengine.bpf.errors import BpfError, BpfUnavailableError
+from secengine.bpf.loader import load_object
 from secengine.profile import layout as L
 
 __all__ = [
@@ -172,17 +173,7 @@ class Recorder:
     def _load(self) -> None:
         lib = self._lib
         assert self._obj is not None
-        wanted = set(self.programs)
-        for name in (*CAPTURE_PROGRAMS, NOOP_PROGRAM):
-            prog = lib.bpf_object__find_program_by_name(self._obj, name.encode())
-            lib.bpf_program__set_autoload(prog, name in wanted)
-        try:
-            lib.bpf_object__load(self._obj)
-        except BpfError as e:
-            log = [line for line in _libbpf.log_lines() if line.strip()]
-            tail = "\n".join(log[-25:])
-            raise type(e)(f"{e}\nlibbpf said:\n{tail}" if tail else str(e),
-                          errno=e.errno, call=e.call) from None
+        load_object(lib, self._obj, (*CAPTURE_PROGRAMS, NOOP_PROGRAM), self.programs)
         self._fds = {name: lib.bpf_map__fd(lib.bpf_object__find_map_by_name(self._obj,
                                                                              name.encode()))
                      for name in _MAPS}

@@ -24,7 +24,7 @@ from typing import Any
 
 from secengine.profile.capabilities import cap_args
 from secengine.profile.errors import ContainerNotFound, ProfileError
-from secengine.state.containers import DEFAULT_SOCKETS, _UnixHTTPConnection
+from secengine.state.containers import DEFAULT_SOCKETS, inspect_container
 
 __all__ = [
     "ContainerRef",
@@ -67,22 +67,8 @@ def _from_inspect(data: dict[str, Any], engine: str) -> ContainerRef:
 
 
 def _api_inspect(ref: str, sockets: Sequence[str]) -> ContainerRef | None:
-    for path in sockets:
-        if not os.path.exists(path):
-            continue
-        try:
-            conn = _UnixHTTPConnection(path, 5.0)
-            try:
-                conn.request("GET", f"/containers/{ref}/json")
-                resp = conn.getresponse()
-                body = resp.read()
-            finally:
-                conn.close()
-        except OSError:
-            continue
-        if resp.status == 200:
-            return _from_inspect(json.loads(body), "podman" if "podman" in path else "docker")
-    return None
+    data, engine = inspect_container(ref, [p for p in sockets if os.path.exists(p)])
+    return None if data is None else _from_inspect(data, engine)
 
 
 def _cli_inspect(ref: str, engine: str) -> ContainerRef | None:

@@ -202,21 +202,30 @@ class ContainerResolver:
         _fill(info, data, kind)
 
     def _inspect(self, full_id: str) -> tuple[dict[str, Any] | None, str]:
-        for path in self.sockets:
+        return inspect_container(full_id, self.sockets, self.timeout)
+
+
+def inspect_container(ref: str, sockets: Sequence[str], timeout: float = 5.0
+                      ) -> tuple[dict[str, Any] | None, str]:
+    """``GET /containers/REF/json`` on the first Docker-compatible API socket that knows ``ref``.
+
+    Returns the inspect document and the engine (``podman`` or ``docker``,
+    from the socket path), or ``(None, "")``.
+    """
+    for path in sockets:
+        try:
+            conn = _UnixHTTPConnection(path, timeout)
             try:
-                conn = _UnixHTTPConnection(path, self.timeout)
-                try:
-                    conn.request("GET", f"/containers/{full_id}/json")
-                    resp = conn.getresponse()
-                    body = resp.read()
-                finally:
-                    conn.close()
-            except OSError:
-                continue
-            if resp.status == 200:
-                kind = "podman" if "podman" in path else "docker"
-                return json.loads(body), kind
-        return None, ""
+                conn.request("GET", f"/containers/{ref}/json")
+                resp = conn.getresponse()
+                body = resp.read()
+            finally:
+                conn.close()
+        except OSError:
+            continue
+        if resp.status == 200:
+            return json.loads(body), "podman" if "podman" in path else "docker"
+    return None, ""
 
 
 def _fill(info: ContainerInfo, data: dict[str, Any], kind: str) -> None:
