@@ -52,10 +52,11 @@ from secengine.alert import Alert
 from secengine.config import AgentConfig, rules_file_paths
 from secengine.errors import ConfigError, RulesLoadError
 from secengine.events import Event
+from secengine.internal_alerts import drop_alert
 from secengine.priority import Priority
 from secengine.sinks.base import Sink
 from secengine.sinks.memory import CallbackSink
-from secengine.sinks.render import INTERNAL_SOURCE, AlertRenderer
+from secengine.sinks.render import AlertRenderer
 from secengine.sources.base import EventQueue, Source
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -546,33 +547,21 @@ class Agent:
             self._drop_actions(source, name, d_events, d_dropped)
 
     def _drop_actions(self, source: Source, name: str, n_events: int, n_drops: int) -> None:
-        kind = "system calls" if getattr(source, "name", "") == "syscall" else "events"
-        rule = f"Falco internal: {getattr(source, 'name', name)} event drop"
-        msg = f"{rule}. {n_drops} {kind} dropped in last second."
+        alert = drop_alert(getattr(source, "name", name), n_drops, n_events,
+                           self.engine.formatter.hostname)
+        msg = alert.message
         for action in self.config.syscall_event_drops.actions:
             if action == "log":
                 _log.warning("%s", msg)
             elif action == "alert":
                 if self.engine.min_priority >= Priority.DEBUG:
-                    self._internal_alert(rule, msg, {"n_drops": str(n_drops),
-                                                     "n_evts": str(n_events + n_drops)})
+                    for sink in self.sinks:
+                        sink.submit(alert)
                     self.counters.drop_alerts[name] += 1
             elif action == "exit":
                 _log.critical("%s", msg)
                 _log.critical("Exiting.")
                 self.request_stop(ExitStatus.DROPS_EXIT)
-
-    def _internal_alert(self, rule: str, msg: str, fields: dict[str, str]) -> None:
-        from secengine.fields.gen_event import render_time
-
-        ts = time.time_ns()
-        pairs = " ".join(f'{k}="{v}"' for k, v in sorted(fields.items()))
-        alert = Alert(rule=rule, priority=Priority.DEBUG, source=INTERNAL_SOURCE, time=ts,
-                      output=f"{render_time('evt.time', ts)}: Debug {msg} ({pairs})",
-                      output_fields=dict(sorted(fields.items())), tags=(),
-                      hostname=self.engine.formatter.hostname, message=msg)
-        for sink in self.sinks:
-            sink.submit(alert)
 
     # -- reload -----------------------------------------------------------------------------
     def reload(self) -> bool:

@@ -114,5 +114,6 @@ def test_kernel_drops_become_the_drop_alert() -> None:
     drops = [a for _, a in alerts if a["rule"] == "Falco internal: syscall event drop"]
     assert drops, alerts[:3]
     assert drops[0]["priority"] == "Debug"
-    assert drops[0]["output_fields"]["n_drops"] > 0
+    assert int(drops[0]["output_fields"]["n_drops"]) > 0
+    assert drops[0]["source"] == "internal"
     assert "dropped in the kernel" in summary and " 0 dropped" not in summary

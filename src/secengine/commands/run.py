@@ -34,15 +34,15 @@ import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
+from secengine.internal_alerts import drop_alert
 from secengine.priority import Priority
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.alert import Alert
     from secengine.ruleset import RuleSet
 
-__all__ = ["add_parser", "drop_alert", "interest_of", "run"]
+__all__ = ["add_parser", "interest_of", "run"]
 
-DROP_RULE = "Falco internal: syscall event drop"
 
 
 def _priority(text: str) -> Priority:
@@ -110,20 +110,6 @@ def interest_of(ruleset: RuleSet, source: str) -> frozenset[str] | None:
             return None
         out |= rule.evttypes
     return frozenset(out)
-
-
-def drop_alert(dropped: int, seen: int, ts: int, hostname: str) -> Alert:
-    """Falco's internal drop alert for ``dropped`` records lost in the last interval."""
-    from secengine.alert import Alert
-
-    message = (f"Falco internal: syscall event drop. {dropped} system calls dropped in last "
-               "interval.")
-    from secengine.fields.gen_event import render_time
-
-    return Alert(rule=DROP_RULE, priority=Priority.DEBUG, source="syscall", time=ts,
-                 output=f"{render_time('evt.time', ts)}: Debug {message}",
-                 output_fields={"n_drops": dropped, "n_evts": seen, "ebpf_enabled": 1},
-                 tags=(), hostname=hostname, message=message)
 
 
 def tune_gc() -> None:
@@ -238,8 +224,8 @@ def _loop(source: Any, engine: Any, write: Callable[[list[Alert]], None], hostna
                 last_check = now
                 dropped = source.kernel_stats().get("dropped", 0)
                 if dropped > last_drops and now - last_drop_alert >= args.drop_alert_interval:
-                    write([drop_alert(dropped - last_drops, source.stats.records,
-                                      time.time_ns(), hostname)])
+                    write([drop_alert("syscall", dropped - last_drops, source.stats.records,
+                                      hostname)])
                     out.flush()
                     last_drops = dropped
                     last_drop_alert = now

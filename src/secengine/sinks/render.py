@@ -19,12 +19,12 @@ from typing import Any
 import orjson
 
 from secengine.alert import Alert
+from secengine.internal_alerts import INTERNAL_SOURCE
 from secengine.output import AlertFormatter
 
 __all__ = ["INTERNAL_SOURCE", "AlertRenderer"]
 
 #: The source of alerts the agent makes itself (Falco's ``s_internal_source``).
-INTERNAL_SOURCE = "internal"
 
 
 class AlertRenderer:
