@@ -414,17 +414,21 @@ class _Reader:
                                     ctx)
         info = ListInfo(ctx, name=self.decode_str(item, "list", ctx))
         info.items = self.decode_seq(item, "items", ctx, optional=False) or []
+        # A list only has items: appending them appends the whole item.
+        append = self.decode_append(item, ctx, LIST_OVERRIDABLE, "items")
+        yield (Op.APPEND if append else Op.DEFINE), info
+        self.warn_unknown_keys(item, "list", ctx)
+
+    def decode_append(self, item: Node, ctx: Context, overridable: Any, key: str) -> bool:
+        """Whether a list or macro item appends: ``append: true`` (deprecated) or
+        ``override: {key: append}``, never both. Their only overridable key is ``key``."""
         append = bool(self.optional_bool(item, "append", ctx))
         if append:
             self.result.add_warning(WarningCode.LOAD_DEPRECATED_ITEM, msg("warning_append"), ctx)
-        ov_append, ov_replace = self.decode_overrides(item, ctx, LIST_OVERRIDABLE,
-                                                      LIST_OVERRIDABLE)
+        ov_append, ov_replace = self.decode_overrides(item, ctx, overridable, overridable)
         if append and (ov_append or ov_replace):
             raise _yaml_validate(msg("override_append"), ctx)
-        # A list only has items: appending them appends the whole item.
-        append = append or "items" in ov_append
-        yield (Op.APPEND if append else Op.DEFINE), info
-        self.warn_unknown_keys(item, "list", ctx)
+        return append or key in ov_append
 
     def read_macro(self, item: Node, parent: Context) -> Iterator[tuple[Op, Item]]:
         tmp = self.ctx(item, ItemType.MACRO, "", parent)
@@ -436,14 +440,7 @@ class _Reader:
         cond = self.decode_str(item, "condition", ctx)
         cond_ctx = self.ctx(_present(item, "condition"), ItemType.MACRO_CONDITION, "", ctx)
         info = MacroInfo(ctx, cond_ctx, name, cond)
-        append = bool(self.optional_bool(item, "append", ctx))
-        if append:
-            self.result.add_warning(WarningCode.LOAD_DEPRECATED_ITEM, msg("warning_append"), ctx)
-        ov_append, ov_replace = self.decode_overrides(item, ctx, MACRO_OVERRIDABLE,
-                                                      MACRO_OVERRIDABLE)
-        if append and (ov_append or ov_replace):
-            raise _yaml_validate(msg("override_append"), ctx)
-        append = append or "condition" in ov_append
+        append = self.decode_append(item, ctx, MACRO_OVERRIDABLE, "condition")
         yield (Op.APPEND if append else Op.DEFINE), info
         self.warn_unknown_keys(item, "macro", ctx)
 
