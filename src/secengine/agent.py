@@ -419,6 +419,7 @@ class Agent:
             self._eval_thread.start()
             interest = _interest(self._engine)  # type: ignore[arg-type]
             for source in self.sources:
+                source.use_rules(self._engine.rules)  # type: ignore[union-attr]
                 source.set_interest(interest)
                 self._drop_last[id(source)] = (_stat(source, "events"), _dropped(source))
                 try:
@@ -593,6 +594,7 @@ class Agent:
             self.last_reload_error = None
             interest = _interest(engine)
             for source in self.sources:
+                source.use_rules(engine.rules)
                 source.set_interest(interest)
             _log.info("rules reloaded: %d rules active", len(engine.rules))
             return True
@@ -602,6 +604,7 @@ class Agent:
         self._set_engine(engine)
         interest = _interest(engine)
         for source in self.sources:
+            source.use_rules(engine.rules)
             source.set_interest(interest)
 
     def _swap_engine_keys(self, cfg: AgentConfig) -> None:
@@ -713,11 +716,13 @@ class Agent:
         return self._status
 
     # -- running --------------------------------------------------------------------------
-    def run(self, *, handle_signals: bool = True) -> ExitStatus:
+    def run(self, *, handle_signals: bool = True,
+            on_started: Callable[[Agent], object] | None = None) -> ExitStatus:
         """Start, wait for a stop (signal, :meth:`request_stop`, sources done), stop; the status.
 
         Start-up errors are logged and kept in :attr:`error`; the status says
         which kind. Signal handlers are installed only in the main thread.
+        ``on_started`` is called once everything runs (commands report there).
         """
         try:
             self.start()
@@ -733,6 +738,8 @@ class Agent:
                 self._status = ExitStatus.CONFIG_ERROR
             return self._status
         restore = self.install_signal_handlers() if handle_signals else None
+        if on_started is not None:
+            on_started(self)
         try:
             while True:
                 self._wake.wait(0.5)

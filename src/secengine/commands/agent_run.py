@@ -54,12 +54,52 @@ def flag_sources(args: argparse.Namespace, configured: set[str]) -> list[Any]:
     return [K8sAuditWebhookSource(config_from_args(args))]
 
 
+def flag_only_options(args: argparse.Namespace) -> list[str]:
+    """Drop handling of ``secengine run`` without a configuration: alert on any loss,
+    at most once per ``--drop-alert-interval`` seconds (the file's keys otherwise)."""
+    interval = getattr(args, "drop_alert_interval", 30.0)
+    rate = 1e9 if interval <= 0 else 1.0 / interval
+    return ["syscall_event_drops.threshold=0", f"syscall_event_drops.rate={rate}"]
+
+
+def tune_gc() -> None:
+    """Keep Python's cyclic garbage collector from stalling live sources.
+
+    Per-event objects are freed by reference counting (they hold no cycles);
+    what the collector would scan again and again is the long-lived heap:
+    compiled rules and the state seeded from /proc. Freezing that heap and
+    collecting the young generation less often keeps full collections short.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
+def _report_start(agent: Any) -> None:
+    """One line per source on stderr once everything runs (what users and tests wait for)."""
+    tune_gc()
+    rules = len(agent.engine.rules)
+    for source in agent.sources:
+        if getattr(source, "name", "") == "syscall":
+            line = (f"secengine run: watching {len(source.captured)} syscall types with {rules} "
+                    f"rules (seeded {source.seeded} processes)")
+        else:
+            line = f"secengine run: source {getattr(source, 'name', source)} started with {rules} rules"
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 def run_agent(args: argparse.Namespace) -> int:
     from secengine.agent import Agent, ExitStatus
     from secengine.config import load_cli_config
     from secengine.errors import ConfigError
 
     err = sys.stderr
+    flags_only = args.config is None and not args.options
+    if flags_only:
+        args.options = flag_only_options(args)
     try:
         cfg = load_cli_config(args)
         configure_logging(cfg.log_level, cfg.log_stderr)
@@ -67,6 +107,17 @@ def run_agent(args: argparse.Namespace) -> int:
     except ConfigError as e:
         err.write(f"secengine run: {e}\n")
         return int(ExitStatus.CONFIG_ERROR)
+    if flags_only:
+        # the one source of a flag-only run: if it cannot start, say why in one sentence
+        from secengine.bpf.errors import BpfError
+
+        for source in sources:
+            if getattr(source, "name", "") == "syscall":
+                try:
+                    source.open()
+                except BpfError as e:
+                    err.write(f"secengine run: cannot start the syscall source: {e}\n")
+                    return 1
     log = logging.getLogger("secengine.agent")
     for warning in cfg.warnings:
         log.warning("%s", warning)
@@ -77,14 +128,17 @@ def run_agent(args: argparse.Namespace) -> int:
         timer.daemon = True
         timer.start()
     try:
-        status = agent.run()
+        status = agent.run(on_started=_report_start)
     finally:
         if timer is not None:
             timer.cancel()
     if agent.error is not None and not cfg.log_stderr:
         err.write(f"secengine run: {agent.error}\n")
     c = agent.counters
+    kernel = sum(s.kernel_stats().get("dropped", 0) for s in agent.sources
+                 if hasattr(s, "kernel_stats"))
     err.write(f"secengine run: {sum(c.events.values())} events, {sum(c.alerts.values())} alerts, "
+              f"{kernel} dropped in the kernel, "
               f"{sum(s.stats.dropped for s in agent.sinks)} alerts dropped by outputs; "
               f"exit status {int(status)} ({status.name.lower()})\n")
     return int(status)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import abc
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -88,6 +88,10 @@ class Source(abc.ABC):
 
     def set_interest(self, evttypes: frozenset[str] | None) -> None:
         """The event types the loaded rules need (None: all). Sources may filter on it."""
+
+    def use_rules(self, rules: Iterable[Any] | None) -> None:
+        """The loaded rules themselves, for sources that can filter more finely than by
+        event type (the syscall probe drops stream-socket I/O no rule can match)."""
 
     @abc.abstractmethod
     def start(self, out: EventQueue) -> None:

@@ -83,6 +83,7 @@ class SyscallSource(Source):
         self._last_raw = 0
         self.seeded = 0
         self._num = 0
+        self._final_kernel_stats: dict[str, int] = {}
 
     # -- configuration -------------------------------------------------------
     def set_interest(self, evttypes: Iterable[str] | None) -> None:  # type: ignore[override]
@@ -125,6 +126,8 @@ class SyscallSource(Source):
             raise
 
     def close(self) -> None:
+        if self.probe is not None:
+            self._final_kernel_stats = self.kernel_stats()  # still readable after close
         if self.reader is not None:
             self.reader.close()
             self.reader = None
@@ -191,7 +194,7 @@ class SyscallSource(Source):
         buffer was full: the reader fell behind) and ``dropped_busy`` (the ring's lock gave
         up under contention, which kernels >= 6.15 allow); truncated; wakeups."""
         if self.probe is None:
-            return {}
+            return dict(self._final_kernel_stats)
         emitted, full, truncated, wakeups, busy = self.probe.stats()
         # stats.dropped counts only what userspace lost (a full event queue), so that
         # "stats.dropped + kernel_stats()['dropped']" is every loss, each counted once
