@@ -110,7 +110,7 @@ def test_append_that_breaks_the_syntax_reports_the_base_rule() -> None:
 
 # -- skip-if-unknown-filter ---------------------------------------------------------------------
 
-SKIPPING = [
+UNKNOWN_FILTER_CASES = [
     ("Contains Unknown Event And Skipping (field)", "evt.type=open and proc.nobody=cat", "o",
      "filter_check called with nonexistent field proc.nobody", "condition expression"),
     ("Contains Unknown Event And Skipping (evt type)", "evt.type=some_invalid_event", "o",
@@ -120,7 +120,7 @@ SKIPPING = [
 ]
 
 
-@pytest.mark.parametrize("name,cond,output,message,where", SKIPPING)
+@pytest.mark.parametrize("name,cond,output,message,where", UNKNOWN_FILTER_CASES)
 def test_skip_if_unknown_filter(name: str, cond: str, output: str, message: str | None,
                                 where: str) -> None:
     rs = load(rule(cond, output, "  skip-if-unknown-filter: true\n", name=name)
