@@ -529,34 +529,28 @@ class _Reader:
             expected.discard(key)
             return True
 
-        if ov_append:
-            update = RuleUpdateInfo(ctx, ctx, name=name)
-            if wants(ov_append, "append", "condition"):
+        def shared(update: RuleUpdateInfo, ov: set[str], op: str) -> None:
+            """The keys both override operations take: condition, exceptions, output, desc, tags."""
+            if wants(ov, op, "condition"):
                 update.source = source
                 update.cond = self.decode_str(item, "condition", ctx)
-            if wants(ov_append, "append", "exceptions"):
-                update.exceptions = self.read_exceptions(item, ctx, append=True)
-            if wants(ov_append, "append", "output"):
+            if wants(ov, op, "exceptions"):
+                update.exceptions = self.read_exceptions(item, ctx, append=op == "append")
+            if wants(ov, op, "output"):
                 update.output = self.decode_str(item, "output", ctx)
-            if wants(ov_append, "append", "desc"):
+            if wants(ov, op, "desc"):
                 update.desc = self.decode_str(item, "desc", ctx)
-            if wants(ov_append, "append", "tags"):
+            if wants(ov, op, "tags"):
                 update.tags = self.decode_tags(item, ctx)
+
+        if ov_append:
+            update = RuleUpdateInfo(ctx, ctx, name=name)
+            shared(update, ov_append, "append")
             yield Op.APPEND, update
 
         if ov_replace:
             update = RuleUpdateInfo(ctx, ctx, name=name)
-            if wants(ov_replace, "replace", "condition"):
-                update.source = source
-                update.cond = self.decode_str(item, "condition", ctx)
-            if wants(ov_replace, "replace", "exceptions"):
-                update.exceptions = self.read_exceptions(item, ctx, append=False)
-            if wants(ov_replace, "replace", "output"):
-                update.output = self.decode_str(item, "output", ctx)
-            if wants(ov_replace, "replace", "desc"):
-                update.desc = self.decode_str(item, "desc", ctx)
-            if wants(ov_replace, "replace", "tags"):
-                update.tags = self.decode_tags(item, ctx)
+            shared(update, ov_replace, "replace")
             if wants(ov_replace, "replace", "priority"):
                 text = self.decode_str(item, "priority", ctx)
                 update.priority = self.parse_priority(item, text, ctx)
