@@ -12,9 +12,13 @@ Each message is one sentence saying what failed and what to do.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 from secengine.errors import SecengineError
 
-__all__ = ["ContainerNotFound", "ProfileError"]
+__all__ = ["ContainerNotFound", "ProfileError", "read_json"]
 
 
 class ProfileError(SecengineError):
@@ -23,3 +27,13 @@ class ProfileError(SecengineError):
 
 class ContainerNotFound(ProfileError):
     """No running container has the given id or name."""
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file's content; a ProfileError naming the file (and line) when it cannot be read."""
+    try:
+        return json.loads(path.read_text())
+    except OSError as e:
+        raise ProfileError(f"cannot read {path}: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise ProfileError(f"{path}:{e.lineno}:{e.colno}: not JSON: {e.msg}") from None

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from secengine.profile import layout as L
-from secengine.profile.errors import ProfileError
+from secengine.profile.errors import ProfileError, read_json
 from secengine.profile.syscall_table import name_of, names_of_bits
 
 __all__ = ["FORMAT", "OUTCOMES", "PHASES", "Op", "Recording", "SyscallSets", "load_recording"]
@@ -232,10 +232,5 @@ class Recording:
 
 def load_recording(path: Path) -> Recording:
     """Read a ``*.record.json`` file."""
-    try:
-        data = json.loads(path.read_text())
-    except OSError as e:
-        raise ProfileError(f"cannot read {path}: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise ProfileError(f"{path}:{e.lineno}:{e.colno}: not JSON: {e.msg}") from None
+    data = read_json(path)
     return Recording.from_json(data, str(path))

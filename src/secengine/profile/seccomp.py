@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from secengine.profile.errors import ProfileError
+from secengine.profile.errors import ProfileError, read_json
 from secengine.profile.recording import Recording
 from secengine.profile.syscall_table import NUMBERS
 
@@ -112,12 +112,7 @@ def write_profile(path: Path, profile: dict[str, Any]) -> None:
 
 def load_profile(path: Path) -> dict[str, Any]:
     """Read a seccomp profile JSON (any OCI/Docker profile)."""
-    try:
-        data = json.loads(path.read_text())
-    except OSError as e:
-        raise ProfileError(f"cannot read {path}: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise ProfileError(f"{path}:{e.lineno}:{e.colno}: not JSON: {e.msg}") from None
+    data = read_json(path)
     if not isinstance(data, dict) or "defaultAction" not in data:
         raise ProfileError(f"{path}: not a seccomp profile (no defaultAction)")
     return data

@@ -478,12 +478,7 @@ class K8sAuditFileSource(BatchSource):
                 pass
 
     def _reject(self, error: EventFormatError) -> None:
-        stats = self.stats
-        stats.rejected += 1
-        if len(stats.errors) < self.keep_errors:
-            stats.errors.append(error)
-        if self.on_error is not None:
-            self.on_error(error)
+        self.stats.reject(error, self.keep_errors, self.on_error)
 
 
 def _lines(stream: IO[bytes], label: str,

@@ -61,6 +61,15 @@ class ReplayStats:
     #: The first rejected lines (up to ``ReplaySource.keep_errors``), for reports.
     errors: list[EventFormatError] = field(default_factory=list)
 
+    def reject(self, error: EventFormatError, keep: int,
+               on_error: ErrorHandler | None = None) -> None:
+        """Count a rejected line, keep its error (up to ``keep``) and report it."""
+        self.rejected += 1
+        if len(self.errors) < keep:
+            self.errors.append(error)
+        if on_error is not None:
+            on_error(error)
+
     @property
     def fraction(self) -> float | None:
         """Share of the input consumed so far, when the total is known."""
@@ -194,12 +203,7 @@ class ReplaySource(BatchSource):
             return None
 
     def _reject(self, error: EventFormatError) -> None:
-        stats = self.stats
-        stats.rejected += 1
-        if len(stats.errors) < self.keep_errors:
-            stats.errors.append(error)
-        if self.on_error is not None:
-            self.on_error(error)
+        self.stats.reject(error, self.keep_errors, self.on_error)
 
 
 class MemorySource(BatchSource):
