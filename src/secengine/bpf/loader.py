@@ -85,7 +85,36 @@ def load_object(lib: Any, obj: Any, programs: Iterable[str], wanted: Iterable[st
                       errno=e.errno, call=e.call) from None
 
 
-class Probe:
+class BpfObjectOwner:
+    """Owns an opened BPF object and its attached links: unloads them once, on close or exit.
+
+    Subclasses set ``_lib``, ``_obj`` and ``_links`` in their constructor.
+    """
+
+    _lib: Any
+    _obj: int | None
+    _links: list[int]
+
+    def close(self) -> None:
+        """Detach and unload (idempotent)."""
+        while self._links:
+            link = self._links.pop()
+            try:
+                self._lib.bpf_link__destroy(link)
+            except BpfError:
+                pass
+        if self._obj is not None:
+            self._lib.bpf_object__close(self._obj)
+            self._obj = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Probe(BpfObjectOwner):
     """The loaded probe. ``programs`` selects what gets attached."""
 
     def __init__(self, *, ring_bytes: int = DEFAULT_RING_BYTES,
@@ -121,25 +150,6 @@ class Probe:
         for name in self.programs:
             prog = lib.bpf_object__find_program_by_name(self._obj, name.encode())
             self._links.append(lib.bpf_program__attach(prog))
-
-    def close(self) -> None:
-        """Detach and unload (idempotent)."""
-        lib = self._lib
-        while self._links:
-            link = self._links.pop()
-            try:
-                lib.bpf_link__destroy(link)
-            except BpfError:
-                pass
-        if self._obj is not None:
-            lib.bpf_object__close(self._obj)
-            self._obj = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- configuration through maps ----------------------------------------------
     def _update(self, fd_name: bytes, key: int, value: bytes) -> None:

@@ -24,11 +24,11 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Self
+from typing import Final
 
 from secengine.bpf import _libbpf
 from secengine.bpf.errors import BpfError, BpfUnavailableError
-from secengine.bpf.loader import load_object
+from secengine.bpf.loader import BpfObjectOwner, load_object
 from secengine.profile import layout as L
 
 __all__ = [
@@ -143,7 +143,7 @@ class RawSlot:
         return out
 
 
-class Recorder:
+class Recorder(BpfObjectOwner):
     """The loaded recorder. ``opspec`` maps syscall numbers to ``PF_OP_*`` kinds."""
 
     def __init__(self, *, opspec: Mapping[int, int] | None = None,
@@ -183,24 +183,6 @@ class Recorder:
         for name in self.programs:
             prog = self._lib.bpf_object__find_program_by_name(self._obj, name.encode())
             self._links.append(self._lib.bpf_program__attach(prog))
-
-    def close(self) -> None:
-        """Detach and unload (idempotent)."""
-        while self._links:
-            link = self._links.pop()
-            try:
-                self._lib.bpf_link__destroy(link)
-            except BpfError:
-                pass
-        if self._obj is not None:
-            self._lib.bpf_object__close(self._obj)
-            self._obj = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- map access ----------------------------------------------------------------
     def _put_bytes(self, name: str, key: bytes, value: bytes) -> None:
