@@ -24,7 +24,7 @@ import gc
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.output import AlertFormatter
     from secengine.sources.replay import ReplayStats
 
-__all__ = ["add_parser", "default_rules_files", "run"]
+__all__ = ["add_parser", "run"]
 
 #: How many rejected lines are printed before the rest are only counted.
 MAX_REPORTED_ERRORS = 20
@@ -80,19 +80,6 @@ def _priority(text: str) -> Priority:
         raise argparse.ArgumentTypeError(
             f"invalid priority {text!r} (emergency, alert, critical, error, warning, notice, "
             "informational, debug)") from None
-
-
-def default_rules_files() -> list[Path]:
-    """The rules files shipped with secengine, in load order."""
-    from secengine.ruleset.paths import default_rules_files as shipped
-
-    return shipped()
-
-
-def _rules_files(given: Sequence[str] | None) -> list[Path]:
-    from secengine.ruleset.paths import expand_rules_paths
-
-    return expand_rules_paths(given) if given else default_rules_files()
 
 
 # ---------------------------------------------------------------------------
@@ -182,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
     from secengine.engine import Engine
     from secengine.output import AlertFormatter
     from secengine.ruleset import load_rules
+    from secengine.ruleset.paths import resolve_rules_paths
     from secengine.sources.replay import STDIN, ReplaySource
 
     err = sys.stderr
@@ -196,19 +184,15 @@ def run(args: argparse.Namespace) -> int:
     args.json = bool(args.json)
     args.min_priority = args.min_priority or Priority.DEBUG
     args.rule_matching = args.rule_matching or "first"
-    try:
-        rules_files = (_rules_files(args.rules) if configured is None
-                       else [Path(f) for f in configured[1]])
-    except FileNotFoundError as e:
-        err.write(f"secengine replay: {e}\n")
-        return 2
+    rules_files = (resolve_rules_paths(args.rules) if configured is None
+                   else [Path(f) for f in configured[1]])
     if not rules_files:
         err.write("secengine replay: no rules files given or found\n")
         return 2
 
     ruleset = load_rules([str(p) for p in rules_files])
     if not ruleset.successful:
-        err.write(_load_report(ruleset))
+        err.write(ruleset.render_text() + "\n")
         err.write("secengine replay: rules failed to load\n")
         return 1
 
@@ -317,16 +301,6 @@ def _configured_engine(cfg: Any, ruleset: Any) -> tuple[Engine, list[Any]]:
             sink.stop(timeout=1.0)
         raise
     return engine, sinks
-
-
-def _load_report(ruleset: Any) -> str:
-    """The validation errors of a rule set that failed to load, as text."""
-    render = getattr(ruleset, "render_text", None)
-    if callable(render):
-        text = str(render())
-    else:
-        text = "\n".join(str(r.render_text()) for r in ruleset.results)
-    return text if text.endswith("\n") else text + "\n"
 
 
 def _progress() -> Any:

@@ -79,20 +79,20 @@ def run(args: argparse.Namespace) -> int:
         return run_agent(args)
     args.min_priority = args.min_priority or Priority.DEBUG
     args.rule_matching = args.rule_matching or "first"
-    from secengine.commands.replay import _load_report, _rules_files
     from secengine.engine import Engine
     from secengine.output import AlertFormatter
     from secengine.ruleset import load_rules
+    from secengine.ruleset.paths import resolve_rules_paths
     from secengine.sources.k8s_webhook import run_command
 
     err = sys.stderr
-    files = _rules_files(args.rules)
+    files = resolve_rules_paths(args.rules)
     if not files:
         err.write("secengine run: no rules files given or found\n")
         return 2
     ruleset = load_rules([str(p) for p in files])
     if not ruleset.successful:
-        err.write(_load_report(ruleset))
+        err.write(ruleset.render_text() + "\n")
         err.write("secengine run: rules failed to load\n")
         return 1
     engine = Engine(ruleset, rule_matching=args.rule_matching, min_priority=args.min_priority,

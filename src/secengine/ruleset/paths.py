@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["RULE_TEST_SUFFIX", "default_rules_files", "expand_rules_paths"]
+__all__ = ["RULE_TEST_SUFFIX", "default_rules_files", "expand_rules_paths", "resolve_rules_paths"]
 
 #: Rule-test files (``secengine test``) may sit in rules directories; they are not rules.
 RULE_TEST_SUFFIX = ".ruletest.yaml"
@@ -36,3 +36,9 @@ def expand_rules_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         else:
             out.append(p)
     return out
+
+
+def resolve_rules_paths(given: Iterable[str | os.PathLike[str]] | None) -> list[Path]:
+    """The rules files a command's ``-r`` options name, or the shipped rules when none is given."""
+    given = list(given or ())
+    return expand_rules_paths(given) if given else default_rules_files()
