@@ -82,9 +82,12 @@ def _report_start(agent: Any) -> None:
     tune_gc()
     rules = len(agent.engine.rules)
     for source in agent.sources:
-        if getattr(source, "name", "") == "syscall":
+        name = getattr(source, "name", "")
+        if name == "syscall":
             line = (f"secengine run: watching {len(source.captured)} syscall types with {rules} "
                     f"rules (seeded {source.seeded} processes)")
+        elif name == "k8s_audit" and hasattr(source, "url"):
+            line = f"secengine run: k8s audit webhook listening on {source.url} with {rules} rules"
         else:
             line = f"secengine run: source {getattr(source, 'name', source)} started with {rules} rules"
         sys.stderr.write(line + "\n")

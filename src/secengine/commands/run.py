@@ -18,14 +18,14 @@ flags override the file's keys. The exit status is the agent's
 2 bad configuration or a source/output that cannot start, 3 a source
 failed, 4 ``syscall_event_drops`` asked to exit).
 
-``--source k8s_audit`` without a configuration serves the audit webhook
-directly (:func:`secengine.sources.k8s_webhook.run_command`).
+``--source k8s_audit`` serves the audit webhook instead
+(:class:`~secengine.sources.k8s_webhook.K8sAuditWebhookSource`, configured by
+the ``--k8s-audit-*`` flags), through the same agent.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 from secengine.priority import Priority
 
@@ -73,28 +73,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.source != "k8s_audit" or args.config is not None or args.options:
-        from secengine.commands.agent_run import run_agent
+    from secengine.commands.agent_run import run_agent
 
-        return run_agent(args)
-    args.min_priority = args.min_priority or Priority.DEBUG
-    args.rule_matching = args.rule_matching or "first"
-    from secengine.engine import Engine
-    from secengine.output import AlertFormatter
-    from secengine.ruleset import load_rules
-    from secengine.ruleset.paths import resolve_rules_paths
-    from secengine.sources.k8s_webhook import run_command
-
-    err = sys.stderr
-    files = resolve_rules_paths(args.rules)
-    if not files:
-        err.write("secengine run: no rules files given or found\n")
-        return 2
-    ruleset = load_rules([str(p) for p in files])
-    if not ruleset.successful:
-        err.write(ruleset.render_text() + "\n")
-        err.write("secengine run: rules failed to load\n")
-        return 1
-    engine = Engine(ruleset, rule_matching=args.rule_matching, min_priority=args.min_priority,
-                    formatter=AlertFormatter(hostname=args.hostname))
-    return run_command(args, engine, sys.stdout.buffer, err)
+    return run_agent(args)

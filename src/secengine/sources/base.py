@@ -101,9 +101,12 @@ class Source(abc.ABC):
         """Start producing, handing each event to ``evaluate`` before producing the next.
 
         For sources whose events read shared state that later records change
-        (the syscall source's process and fd tables): Falco evaluates an event
-        before it applies the next one, and so must we. Returns False when the
-        source has no such need, and the caller uses :meth:`start` instead.
+        (the syscall source's process and fd tables: Falco evaluates an event
+        before it applies the next one, and so must we), and for sources whose
+        batches are so small that waking the evaluation thread for each costs
+        more than evaluating it (the audit webhook, one event per request).
+        Returns False when the source has no such need, and the caller uses
+        :meth:`start` instead.
         """
         return False
 

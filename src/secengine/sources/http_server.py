@@ -1,0 +1,174 @@
+"""An HTTP(S) server embedded in the agent: granian serving an RSGI application.
+
+Why granian: with one audit event per request (kube-apiserver's
+``blocking`` webhook mode), the cost of the webhook is the HTTP layer, not
+the rules. granian parses requests and writes responses in Rust threads
+that do not hold the interpreter lock, so Python only runs the handler;
+the same handler on aiohttp served less than half as many requests per
+second here (``docs/performance.md``).
+
+Why this wrapper: granian's embedded server (``granian.server.embed``) runs
+in our event loop, but it listens on a socket it owns and names no port
+when asked for port 0, and stopping it closes connections whose request is
+still arriving. This class binds the listening socket through granian (so
+TLS and accept stay in Rust), reads the bound address from it, and splits
+stopping in two: :meth:`stop_listening` refuses new connections at once
+while requests in progress finish; :meth:`close` then stops the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["EmbeddedHttpServer"]
+
+_log = logging.getLogger("secengine.sources.http_server")
+
+#: Seconds between signalling granian's worker and shutting its listening
+#: socket down: the worker takes the signal within about a millisecond here.
+_ACCEPT_EXIT_DELAY = 0.05
+_LISTEN_TIMEOUT = 10.0
+
+#: An RSGI application: ``async def app(scope, protocol)``.
+RsgiApp = Callable[[Any, Any], Awaitable[None]]
+
+#: granian configures its loggers with ``logging.config.dictConfig``; a full
+#: configuration would close every handler the agent installed, so the
+#: change is incremental: its loggers only get levels and propagate to ours.
+_LOGGING = {"incremental": True, "handlers": {},
+            "loggers": {"_granian": {"level": "ERROR"}, "granian.access": {"level": "CRITICAL"}}}
+
+
+class EmbeddedHttpServer:
+    """One granian RSGI worker in the running event loop, on one listening socket."""
+
+    def __init__(self, app: RsgiApp, *, host: str = "", port: int = 0,
+                 tls_cert: str | None = None, tls_key: str | None = None,
+                 client_ca: str | None = None, backlog: int = 1024) -> None:
+        self._app = app
+        self._host = host or "0.0.0.0"
+        self._port = port
+        self._tls = (tls_cert, tls_key or tls_cert, client_ca)
+        self._backlog = backlog
+        self._server: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._listener: socket.socket | None = None
+
+    async def start(self) -> None:
+        """Bind and start serving; return once listening. OSError when the address is taken."""
+        server = self._server = _granian_server(self._app, self._host, self._port,
+                                                self._backlog, *self._tls)
+        self._task = asyncio.ensure_future(server.serve())
+        await asyncio.sleep(0)  # runs granian's start-up (bind, spawn the worker) up to its loop
+        if self._task.done():
+            _raise_start_error(self._task)
+        fd = server.listening_fd
+        if fd is None:  # pragma: no cover - granian changed how it binds
+            raise RuntimeError("granian did not bind a listening socket")
+        listener = self._listener = socket.socket(fileno=os.dup(fd))
+        # granian binds the socket at start-up, and its worker calls listen() on
+        # its own thread: wait for that, so that the caller can connect at once
+        deadline = asyncio.get_running_loop().time() + _LISTEN_TIMEOUT
+        while not listener.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+            if self._task.done():
+                _raise_start_error(self._task)
+            if asyncio.get_running_loop().time() > deadline:
+                raise OSError(f"the HTTP server did not listen within {_LISTEN_TIMEOUT:.0f}s")
+            await asyncio.sleep(0.001)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The (host, port) bound."""
+        assert self._listener is not None, "not started"
+        host, port = self._listener.getsockname()[:2]
+        return str(host), int(port)
+
+    async def stop_listening(self) -> None:
+        """Stop accepting and refuse new connections; requests in progress are still served.
+
+        granian's worker, once signalled, stops accepting and lets open
+        connections finish their request (answering ``Connection: close``).
+        Connections the kernel queued meanwhile would wait for nothing, so
+        the listening socket is then shut down: connecting is refused, as
+        it is once the process is gone. The shutdown waits for the worker
+        to take the signal first (:data:`_ACCEPT_EXIT_DELAY`): an accept
+        loop still running when its socket is shut down never ends.
+        """
+        server, task = self._server, self._task
+        if server is None or task is None or task.done():
+            return
+        server.stop()
+        while not task.done() and not (server.wrks and all(w.interrupt_by_parent
+                                                            for w in server.wrks)):
+            await asyncio.sleep(0.001)  # granian signals its worker from its own task
+        await asyncio.sleep(_ACCEPT_EXIT_DELAY)
+        if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+
+    async def close(self, timeout: float | None = None) -> None:
+        """Stop (if not stopping yet), wait up to ``timeout`` for the worker; close the socket."""
+        server, task = self._server, self._task
+        if server is not None and task is not None:
+            if not task.done():
+                server.stop()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout)
+            except TimeoutError:
+                _log.warning("the HTTP server did not stop within %.0fs", timeout)
+            except Exception:  # noqa: BLE001 - closing: nothing left to report to
+                _log.debug("granian stopped with an error", exc_info=True)
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        self._server = None
+
+
+def _raise_start_error(task: asyncio.Task[None]) -> None:
+    """Raise why granian stopped at start-up; its socket errors ("... (os error 98)") as OSError."""
+    error = task.exception()
+    if error is None:
+        raise RuntimeError("the HTTP server stopped during start-up")
+    m = re.search(r"\(os error (\d+)\)", str(error))
+    if m:
+        code = int(m.group(1))
+        raise OSError(code, os.strerror(code)) from error
+    raise error
+
+
+def _granian_server(app: RsgiApp, host: str, port: int, backlog: int, cert: str | None,
+                    key: str | None, client_ca: str | None) -> Any:
+    from granian.constants import HTTPModes, Interfaces, SSLProtocols
+    from granian.log import LogLevels
+    from granian.net import SocketSpec
+    from granian.server.embed import Server
+
+    class _Server(Server):  # type: ignore[misc]
+        """granian's embedded server with one listening socket we can look at."""
+
+        listening_fd: int | None = None
+
+        def _init_shared_socket(self) -> None:
+            # granian's own version lets each worker bind its own SO_REUSEPORT
+            # socket on Linux, so port 0 would give each a different port
+            holder = SocketSpec(self.bind_addr, self.bind_port, self.backlog).build()
+            self._ssp = None
+            self._shd = holder  # type: ignore[assignment]
+            self._sfd = self.listening_fd = holder.get_fd()
+
+    return _Server(app, address=host, port=port, interface=Interfaces.RSGI,
+                   http=HTTPModes.http1, websockets=False, backlog=backlog,
+                   log_enabled=True, log_level=LogLevels.error, log_dictconfig=_LOGGING,
+                   ssl_cert=Path(cert) if cert else None, ssl_key=Path(key) if key else None,
+                   ssl_protocol_min=SSLProtocols.tls12,
+                   ssl_ca=Path(client_ca) if client_ca else None,
+                   ssl_client_verify=client_ca is not None)
