@@ -44,7 +44,9 @@ probe: $(STAMP)
 rules-test: $(STAMP)
 	$(BIN)/secengine test rules/ tests/upstream/ --require-coverage
 
-bench: $(STAMP)
+# wrk posts the audit events of bench/k8s_audit_bench.py
+bench: APT_PACKAGES += wrk
+bench: system-deps $(STAMP)
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python bench/k8s_audit_bench.py
 	$(BIN)/python bench/ruletest_bench.py
