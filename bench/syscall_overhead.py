@@ -99,7 +99,7 @@ def tune_gc() -> None:
     """What ``secengine run`` does once loaded: freeze the long-lived heap (rules, state
     seed) out of the cyclic collector and collect the young generation less often, so that
     a full collection never stalls the reader for long."""
-    from secengine.commands.run import tune_gc as run_tune_gc
+    from secengine.commands.agent_run import tune_gc as run_tune_gc
 
     run_tune_gc()
 
@@ -239,17 +239,17 @@ def redis(rounds: int) -> dict[str, dict[str, float]] | None:
 
 
 def storm(tmp: Path, seconds: float = 3.0) -> dict[str, Any]:
-    from secengine.commands.run import interest_of
     from secengine.engine import Engine
     from secengine.output import AlertFormatter
     from secengine.ruleset import load_rules
     from secengine.sources.syscall import SyscallSource
+    from secengine.sources.syscall_interest import rule_event_types
 
     exe = _compile(tmp, "storm", STORM)
     ruleset = load_rules([str(RULES)])
     engine = Engine(ruleset, formatter=AlertFormatter(hostname="bench"))
     src = SyscallSource(ring_bytes=16 * 1024 * 1024)
-    src.set_interest(interest_of(ruleset, "syscall"))
+    src.set_interest(rule_event_types(engine.rules))
     src.use_rules(engine.rules)
     src.open()
     tune_gc()

@@ -263,14 +263,9 @@ def build_sources(cfg: AgentConfig, registry: PluginRegistry[Any] | None = None)
 
 def _interest(engine: Engine) -> frozenset[str] | None:
     """The syscall event types the engine's rules need (None: every type)."""
-    types: set[str] = set()
-    for rule in engine.rules:
-        if rule.source != "syscall":
-            continue
-        if rule.evttypes is None:
-            return None
-        types |= rule.evttypes
-    return frozenset(types)
+    from secengine.sources.syscall_interest import rule_event_types
+
+    return rule_event_types(engine.rules)
 
 
 # ---------------------------------------------------------------------------

@@ -27,10 +27,9 @@ __all__ = ["RingReader"]
 _BUSY: Final = 1 << 31
 _DISCARD: Final = 1 << 30
 _HDR_SZ: Final = 8
-# Native formats on purpose: CPython packs and unpacks standard-size ("<Q") fields one byte at
-# a time, so the kernel could see a torn consumer position (a reserve then fails as if the ring
-# were full) and we could read a torn producer position or record header. Native formats copy
-# with memcpy of a fixed size, which compiles to one aligned load or store.
+# Native formats on purpose: CPython unpacks standard-size ("<Q") fields one byte at a time, so
+# we could read a torn producer position or record header; native formats copy with memcpy of
+# a fixed size, which compiles to one aligned load.
 _U64 = struct.Struct("Q")
 _U32 = struct.Struct("I")
 
@@ -44,6 +43,12 @@ class RingReader:
         self.mask = size - 1
         self._consumer = mmap.mmap(fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE,
                                    offset=0)
+        # The consumer position is published with one aligned 8-byte store, through a
+        # memoryview item. Not struct.pack_into: CPython zeroes the target bytes before it
+        # writes the value, and a reserve that reads the position in between sees the ring
+        # as full (hundreds of megabytes "pending") and drops the record: a few records per
+        # million were lost that way while the reader kept up with 600,000 records/s.
+        self._consumer_pos = memoryview(self._consumer).cast("Q")
         self._producer = mmap.mmap(fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ,
                                    offset=page)
         self._data_off = page
@@ -54,6 +59,7 @@ class RingReader:
 
     def close(self) -> None:
         self._epoll.close()
+        self._consumer_pos.release()
         self._consumer.close()
         self._producer.close()
 
@@ -63,13 +69,13 @@ class RingReader:
 
     def pending_bytes(self) -> int:
         prod = _U64.unpack_from(self._producer, 0)[0]
-        cons = _U64.unpack_from(self._consumer, 0)[0]
+        cons = self._consumer_pos[0]
         return prod - cons
 
     def read(self, max_records: int = 4096) -> list[bytes]:
         """Up to ``max_records`` records (each the record's bytes), consumed from the ring."""
         prod_map = self._producer
-        cons = _U64.unpack_from(self._consumer, 0)[0]
+        cons = self._consumer_pos[0]
         prod = _U64.unpack_from(prod_map, 0)[0]
         if cons >= prod:
             return []
@@ -90,6 +96,6 @@ class RingReader:
                 append(prod_map[start:start + length])
                 n += 1
             cons += (length + _HDR_SZ + 7) & ~7
-        _U64.pack_into(self._consumer, 0, cons)
+        self._consumer_pos[0] = cons
         self.records += n
         return out

@@ -1,7 +1,7 @@
 """What the syscall probe must capture for a set of rules: event types, and where it can do less.
 
-The in-kernel interest map holds the union of the rules' event types plus
-the state set. On top of that, the probe can drop socket I/O (``sendto``,
+The in-kernel interest map holds the union of the rules' event types
+(:func:`rule_event_types`) plus the state set. On top of that, the probe can drop socket I/O (``sendto``,
 ``sendmsg``, ``recvfrom``, ``recvmsg``) on *stream* sockets before building
 a record: a busy TCP server or client (redis, a web server) makes one such
 call per request, and Falco's stable rules only look at datagram sockets
@@ -24,9 +24,21 @@ from secengine.events import FieldValues
 from secengine.lang.interpreter import _check
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr
 
-__all__ = ["may_match", "stream_skippable"]
+__all__ = ["may_match", "rule_event_types", "stream_skippable"]
 
 _STREAM_IO = ("sendto", "sendmsg", "recvfrom", "recvmsg")
+
+
+def rule_event_types(rules: Iterable[Any], source: str = "syscall") -> frozenset[str] | None:
+    """The event types ``source``'s rules need; None when one of them needs every type."""
+    types: set[str] = set()
+    for rule in rules:
+        if rule.source != source:
+            continue
+        if rule.evttypes is None:
+            return None
+        types |= rule.evttypes
+    return frozenset(types)
 
 
 def may_match(node: Any, known: dict[str, Any]) -> bool | None:
