@@ -537,18 +537,32 @@ static __always_inline struct file *fd_file(struct task_struct *task, long fd)
 	return f;
 }
 
-/* True when `fd` of the current task is a SOCK_STREAM socket (TCP, stream unix). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* True when `fd` of the current task is a SOCK_STREAM socket (TCP, stream unix).
+ *
+ * This runs on every sendto/recvfrom/sendmsg/recvmsg the rules let the probe skip on
+ * stream sockets (a TCP server's or client's every request), so it walks the task's fd
+ * table with plain loads through BTF pointers (the verifier makes them fault-safe), not
+ * with a bpf_probe_read_kernel call per step: one read for the fd array slot remains. */
 static __always_inline int fd_is_stream(long fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct file *file = fd_file(task, fd);
-	if (!file)
+	if (fd < 0)
 		return 0;
-	umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
-	if ((mode & SE_S_IFMT) != SE_S_IFSOCK)
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
+	if ((unsigned long)fd >= fdt->max_fds)
 		return 0;
-	struct socket *sock = BPF_CORE_READ(file, private_data);
-	return sock && BPF_CORE_READ(sock, type) == 1; /* SOCK_STREAM */
+	struct file *slot = 0;
+	bpf_probe_read_kernel(&slot, sizeof(slot), &fdt->fd[fd]);
+	if (!slot)
+		return 0;
+	struct file *file = bpf_rdonly_cast(slot, bpf_core_type_id_kernel(struct file));
+	if ((file->f_inode->i_mode & SE_S_IFMT) != SE_S_IFSOCK)
+		return 0;
+	struct socket *sock = bpf_rdonly_cast(file->private_data,
+					      bpf_core_type_id_kernel(struct socket));
+	return sock->type == 1; /* SOCK_STREAM (a NULL socket reads as 0) */
 }
 
 static __always_inline __u32 encode_dev(__u32 kdev)
