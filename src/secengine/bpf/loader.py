@@ -39,6 +39,8 @@ DEFAULT_RING_BYTES: Final = 16 * 1024 * 1024
 #: Programs attached for live capture; ``se_noop`` only for the overhead benchmark.
 CAPTURE_PROGRAMS: Final = ("se_sys_exit", "se_exec", "se_fork", "se_exit")
 NOOP_PROGRAM: Final = "se_noop"
+#: The global holding one bit per captured syscall number (section ``.data.interest``).
+INTEREST_MAP: Final = b".data.interest"
 
 
 def object_path() -> Path:
@@ -145,7 +147,8 @@ class Probe(BpfObjectOwner):
         lib.bpf_map__set_max_entries(events, self.ring_bytes)
         load_object(lib, self._obj, (*CAPTURE_PROGRAMS, NOOP_PROGRAM), self.programs)
         self._fds = {name: lib.bpf_map__fd(lib.bpf_object__find_map_by_name(self._obj, name))
-                     for name in (b"events", b"specs", b"se_config_map", b"stats")}
+                     for name in (b"events", b"specs", b"se_config_map", b"stats",
+                                  INTEREST_MAP)}
         self.configure(self_tgid=os.getpid())
         for name in self.programs:
             prog = lib.bpf_object__find_program_by_name(self._obj, name.encode())
@@ -173,8 +176,14 @@ class Probe(BpfObjectOwner):
         """
         entries = syscalls.spec_entries(event_types, skip_stream)
         off = L.SPEC.pack(0, bytes(L.NARGS), 0, 0, 0)
+        bits = 0
         for spec in syscalls.SYSCALLS:
             self._update(b"specs", spec.nr, entries.get(spec.nr, off))
+        for nr in entries:
+            bits |= 1 << nr
+        # the program's first test; set after the specs, so that a syscall it lets through
+        # always finds its spec
+        self._update(INTEREST_MAP, 0, bits.to_bytes(L.MAX_SYSCALLS // 8, "little"))
         return frozenset(syscalls.BY_NR[nr].name for nr in entries)
 
     # -- data --------------------------------------------------------------------
