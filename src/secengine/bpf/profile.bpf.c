@@ -608,8 +608,42 @@ static __always_inline int is_setid_nr(__u32 nr)
 /* programs                                                             */
 /* ------------------------------------------------------------------ */
 
+/* Which tasks may be recorded, tested first by the program every syscall of the machine
+ * runs: tasks carrying the recorder's task storage (followed from their start), and tasks in
+ * one of `n_mntns` mount namespaces recorded in place (`profile attach`). A copy of the
+ * config's targets in a global: plain loads from a fixed address, no map lookup. */
+struct pf_gate {
+	__u32 n_mntns;
+	__u32 pad;
+	__u64 mntns[PF_MAX_MNTNS];
+};
+struct pf_gate pf_gate SEC(".data.pf_gate");
+
+static __noinline int record_exit(struct pt_regs *regs, long ret);
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(pf_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (!task->bpf_storage) {
+		__u32 n = pf_gate.n_mntns;
+		if (!n)
+			return 0;
+		__u64 mntns = mntns_of(task);
+		int hit = 0;
+#pragma unroll
+		for (int i = 0; i < PF_MAX_MNTNS; i++)
+			if (i < n && pf_gate.mntns[i] == mntns)
+				hit = 1;
+		if (!hit)
+			return 0;
+	}
+	/* a separate function, so that its frame and registers are set up only for tasks that
+	 * may be recorded */
+	return record_exit(regs, ret);
+}
+
+static __noinline int record_exit(struct pt_regs *regs, long ret)
 {
 	__u32 nr = (__u32)regs->orig_ax;
 	if (nr >= PF_MAX_SYSCALLS)

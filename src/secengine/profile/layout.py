@@ -118,6 +118,8 @@ STAT_NAMES: Final = ("recorded", "compat_syscalls", "ops_lost", "sets_lost", "ta
 #: pf_config: active n_mntns mntns[MAX_MNTNS] mntns_slot[MAX_MNTNS] catch_comm[16]
 #: catch_slot pad
 CONFIG: Final = struct.Struct(f"<II{MAX_MNTNS}Q{MAX_MNTNS}I16BII")
+#: pf_gate (the global ``.data.pf_gate``): n_mntns pad mntns[MAX_MNTNS]
+GATE: Final = struct.Struct(f"<I4x{MAX_MNTNS}Q")
 #: pf_slot: active min_filters exclude_mntns live
 SLOT: Final = struct.Struct("<IIQq")
 #: pf_task: slot phase tree has_set pad set_idx pad2 set_mntns

@@ -48,8 +48,10 @@ BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
 #: Programs attached while recording; ``pf_noop`` only for the overhead benchmark.
 CAPTURE_PROGRAMS: Final = ("pf_sys_exit", "pf_signal", "pf_fork", "pf_exit", "pf_exec")
 NOOP_PROGRAM: Final = "pf_noop"
+#: The global the programs test first: the mount namespaces recorded in place (``pf_gate``).
+GATE_MAP: Final = ".data.pf_gate"
 _MAPS: Final = ("pf_config_map", "slots", "tasks", "sets", "set_index", "creds", "opspec", "ops",
-                "pf_stats")
+                "pf_stats", GATE_MAP)
 
 
 def object_path() -> Path:
@@ -223,6 +225,7 @@ class Recorder(BpfObjectOwner):
         self._put_bytes("pf_config_map", bytes(4),
                         L.CONFIG.pack(1 if self._slots else 0, len(targets), *mntns, *slots,
                                       *comm.ljust(16, b"\0"), catch_slot, 0))
+        self._put_bytes(GATE_MAP, bytes(4), L.GATE.pack(len(targets), *mntns))
 
     def _new_slot(self, min_filters: int, exclude_mntns: int, live: int) -> int:
         free = [s for s in range(L.MAX_SLOTS) if s not in self._slots]
