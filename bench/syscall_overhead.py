@@ -71,28 +71,8 @@ int main(int argc, char **argv) {
 }
 """
 
-STORM = r"""
-#define _GNU_SOURCE
-#include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
-                          return t.tv_sec + t.tv_nsec / 1e9; }
-int main(int argc, char **argv) {
-    double rate = atof(argv[1]), secs = atof(argv[2]);
-    double start = now(), end = start + secs;
-    long done = 0;
-    for (;;) {
-        double t = now();
-        if (t >= end) break;
-        long due = (long)((t - start) * rate);
-        while (done < due) { int fd = dup(0); close(fd); done++; }
-        struct timespec ts = {0, 100000};
-        nanosleep(&ts, 0);
-    }
-    return 0;
-}
-"""
+#: dup+close at a fixed rate (also used by tests/bpf/test_ring_reader.py)
+STORM = (REPO / "bench" / "storm.c").read_text()
 
 
 def tune_gc() -> None:
@@ -115,7 +95,8 @@ class Agent:
     """``secengine run`` with the stable rules, in its own process."""
 
     def __init__(self) -> None:
-        self.err = tempfile.TemporaryFile()
+        # the agent's stderr, open for its lifetime; stop() closes it
+        self.err = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "secengine.cli", "run", "-r", str(RULES)],
             stdout=subprocess.DEVNULL, stderr=self.err)
@@ -134,7 +115,8 @@ class Agent:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=30)
         self.err.seek(0)
-        return self.err.read().decode().strip().splitlines()[-1]
+        with self.err:
+            return self.err.read().decode().strip().splitlines()[-1]
 
 
 class Noop:

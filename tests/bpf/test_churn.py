@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import resource
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from c_programs import build_c
 
 pytestmark = pytest.mark.bpf
 
@@ -31,13 +31,6 @@ int main(int argc, char **argv) {
 """
 
 
-def _forker() -> str:
-    d = Path(tempfile.mkdtemp())
-    (d / "forker.c").write_text(FORKER)
-    subprocess.run(["gcc", "-O2", "-o", str(d / "forker"), str(d / "forker.c")], check=True)
-    return str(d / "forker")
-
-
 def _rss_kb() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -46,7 +39,7 @@ def _rss_kb() -> int:
 
 
 def test_hundred_thousand_short_lived_processes_keep_state_bounded(source) -> None:
-    forker = _forker()
+    forker = build_c("forker", FORKER)
     tracker = source.tracker
     source.drain(0.2)
     procs_before = len(tracker.procs)

@@ -3,44 +3,17 @@
 from __future__ import annotations
 
 import subprocess
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from c_programs import build_c
 
 pytestmark = pytest.mark.bpf
 
-#: dup+close at a fixed rate: two records per loop, both captured.
-STORM = r"""
-#include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
-                          return t.tv_sec + t.tv_nsec / 1e9; }
-int main(int argc, char **argv) {
-    double rate = atof(argv[1]), secs = atof(argv[2]);
-    double start = now(), end = start + secs;
-    long done = 0;
-    for (;;) {
-        double t = now();
-        if (t >= end) break;
-        long due = (long)((t - start) * rate);
-        while (done < due) { int fd = dup(0); close(fd); done++; }
-        struct timespec ts = {0, 100000};
-        nanosleep(&ts, 0);
-    }
-    return 0;
-}
-"""
-
-
-def _storm() -> str:
-    d = Path(tempfile.mkdtemp())
-    (d / "storm.c").write_text(STORM)
-    subprocess.run(["gcc", "-O2", "-o", str(d / "storm"), str(d / "storm.c")], check=True)
-    return str(d / "storm")
+#: dup+close at a fixed rate: two records per loop, both captured (the benchmark's storm).
+STORM = Path(__file__).resolve().parents[2] / "bench" / "storm.c"
 
 
 def test_a_reader_that_keeps_up_loses_no_record(source: Any) -> None:
@@ -52,7 +25,7 @@ def test_a_reader_that_keeps_up_loses_no_record(source: Any) -> None:
     dropped its record (a few per million, at any rate, with the ring
     almost empty).
     """
-    storm = _storm()
+    storm = build_c("storm", STORM.read_text())
     # the session's source captures every syscall of the machine: catch up first
     while source.reader.pending_bytes() > 1 << 20:
         source.read_batch()

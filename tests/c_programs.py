@@ -1,0 +1,17 @@
+"""Small C programs the live tests compile and run (load generators)."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+__all__ = ["build_c"]
+
+
+def build_c(name: str, source: str) -> str:
+    """Compile ``source`` with gcc into a temporary folder; the executable's path."""
+    d = Path(tempfile.mkdtemp(prefix="secengine-c-"))
+    (d / f"{name}.c").write_text(source)
+    subprocess.run(["gcc", "-O2", "-o", str(d / name), str(d / f"{name}.c")], check=True)
+    return str(d / name)
