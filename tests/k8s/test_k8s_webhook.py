@@ -551,6 +551,7 @@ def test_secengine_run_drains_on_sigterm() -> None:
     assert {a["rule"] for a in alerts} == {"Disallowed K8s User"}
     assert alerts[0]["source"] == "k8s_audit"
     assert b"1050 events, 1050 alerts" in err
+    assert b"k8s_audit webhook: 21 requests, 1050 events accepted, 0 refused with 503" in err
 
 
 def _wait(cond: Any, timeout: float = 10.0) -> None:

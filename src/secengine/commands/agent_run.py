@@ -140,6 +140,14 @@ def run_agent(args: argparse.Namespace) -> int:
     c = agent.counters
     kernel = sum(s.kernel_stats().get("dropped", 0) for s in agent.sources
                  if hasattr(s, "kernel_stats"))
+    from secengine.sources.k8s_webhook import WebhookStats
+
+    for source in agent.sources:
+        st = getattr(source, "stats", None)
+        if isinstance(st, WebhookStats):  # the audit webhook: what its answers were
+            err.write(f"secengine run: {source.name} webhook: {st.requests} requests, "
+                      f"{st.events} events accepted, {st.dropped} refused with 503, "
+                      f"{st.rejected} rejected\n")
     err.write(f"secengine run: {sum(c.events.values())} events, {sum(c.alerts.values())} alerts, "
               f"{kernel} dropped in the kernel, "
               f"{sum(s.stats.dropped for s in agent.sinks)} alerts dropped by outputs; "
