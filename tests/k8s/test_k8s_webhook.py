@@ -460,6 +460,35 @@ def test_bad_tls_files_fail_early(tmp_path: Path) -> None:
         K8sAuditWebhookSource(WebhookConfig(client_ca=str(tmp_path / "ca.pem")))
 
 
+def test_no_host_listens_on_ipv4_and_ipv6(engine: Engine) -> None:
+    """``:PORT`` (Falco's default ``:9765``) is every interface, both address families."""
+    src = K8sAuditWebhookSource(WebhookConfig(host="", port=0))
+    queue = EventQueue()
+    src.start(queue)
+    try:
+        port = src.address[1]
+        hosts = ["127.0.0.1"]
+        if socket.has_ipv6 and _has_ipv6_loopback():
+            hosts.append("::1")
+        for i, host in enumerate(hosts):
+            conn = http.client.HTTPConnection(host, port, timeout=10)
+            conn.request("POST", "/k8s-audit", body=event_list([i]), headers=JSON)
+            assert conn.getresponse().status == 200
+            conn.close()
+        assert src.stats.events == len(hosts)
+    finally:
+        src.stop(5)
+
+
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 def test_a_busy_port_fails_start() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -19,6 +19,7 @@ while requests in progress finish; :meth:`close` then stops the server.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import re
@@ -53,7 +54,7 @@ class EmbeddedHttpServer:
                  tls_cert: str | None = None, tls_key: str | None = None,
                  client_ca: str | None = None, backlog: int = 1024) -> None:
         self._app = app
-        self._host = host or "0.0.0.0"
+        self._host = host
         self._port = port
         self._tls = (tls_cert, tls_key or tls_cert, client_ca)
         self._backlog = backlog
@@ -62,13 +63,22 @@ class EmbeddedHttpServer:
         self._listener: socket.socket | None = None
 
     async def start(self) -> None:
-        """Bind and start serving; return once listening. OSError when the address is taken."""
-        server = self._server = _granian_server(self._app, self._host, self._port,
-                                                self._backlog, *self._tls)
-        self._task = asyncio.ensure_future(server.serve())
-        await asyncio.sleep(0)  # runs granian's start-up (bind, spawn the worker) up to its loop
-        if self._task.done():
-            _raise_start_error(self._task)
+        """Bind and start serving; return once listening. OSError when the address is taken.
+
+        No host means every interface: IPv6 and IPv4 on one dual-stack socket
+        (``::``), as Go's ``:PORT`` does, or IPv4 alone where IPv6 is off.
+        """
+        if self._host:
+            await self._bind(self._host)
+        else:
+            try:
+                await self._bind("::")
+            except OSError as e:
+                if e.errno not in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):
+                    raise
+                await self._bind("0.0.0.0")
+        server, task = self._server, self._task
+        assert task is not None
         fd = server.listening_fd
         if fd is None:  # pragma: no cover - granian changed how it binds
             raise RuntimeError("granian did not bind a listening socket")
@@ -77,11 +87,19 @@ class EmbeddedHttpServer:
         # its own thread: wait for that, so that the caller can connect at once
         deadline = asyncio.get_running_loop().time() + _LISTEN_TIMEOUT
         while not listener.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
-            if self._task.done():
-                _raise_start_error(self._task)
+            if task.done():
+                _raise_start_error(task)
             if asyncio.get_running_loop().time() > deadline:
                 raise OSError(f"the HTTP server did not listen within {_LISTEN_TIMEOUT:.0f}s")
             await asyncio.sleep(0.001)
+
+    async def _bind(self, host: str) -> None:
+        server = self._server = _granian_server(self._app, host, self._port, self._backlog,
+                                                *self._tls)
+        self._task = asyncio.ensure_future(server.serve())
+        await asyncio.sleep(0)  # runs granian's start-up (bind, spawn the worker) up to its loop
+        if self._task.done():
+            _raise_start_error(self._task)
 
     @property
     def address(self) -> tuple[str, int]:
