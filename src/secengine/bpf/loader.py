@@ -39,7 +39,7 @@ DEFAULT_RING_BYTES: Final = 16 * 1024 * 1024
 #: Programs attached for live capture; ``se_noop`` only for the overhead benchmark.
 CAPTURE_PROGRAMS: Final = ("se_sys_exit", "se_exec", "se_fork", "se_exit")
 NOOP_PROGRAM: Final = "se_noop"
-#: The global holding one bit per captured syscall number (section ``.data.interest``).
+#: The global holding one byte per syscall number, 1 if captured (section ``.data.interest``).
 INTEREST_MAP: Final = b".data.interest"
 
 
@@ -176,14 +176,12 @@ class Probe(BpfObjectOwner):
         """
         entries = syscalls.spec_entries(event_types, skip_stream)
         off = L.SPEC.pack(0, bytes(L.NARGS), 0, 0, 0)
-        bits = 0
         for spec in syscalls.SYSCALLS:
             self._update(b"specs", spec.nr, entries.get(spec.nr, off))
-        for nr in entries:
-            bits |= 1 << nr
         # the program's first test; set after the specs, so that a syscall it lets through
         # always finds its spec
-        self._update(INTEREST_MAP, 0, bits.to_bytes(L.MAX_SYSCALLS // 8, "little"))
+        self._update(INTEREST_MAP, 0, bytes(1 if nr in entries else 0
+                                            for nr in range(L.MAX_SYSCALLS)))
         return frozenset(syscalls.BY_NR[nr].name for nr in entries)
 
     # -- data --------------------------------------------------------------------
