@@ -11,7 +11,8 @@ times with the configurations interleaved (so drift hits all alike):
    costs), and with the *agent* (``secengine run -r falco_rules.yaml``, a
    separate process, evaluating and printing alerts to /dev/null).
 2. **redis-benchmark** against a local ``redis-server`` (Debian packages),
-   requests per second with and without the agent.
+   requests per second with no agent, with the no-op program (what the
+   tracepoint alone costs redis) and with the agent.
 3. **Storm**: a C generator issues ``dup``+``close`` (``dup`` is in the
    stable rules, ``close`` is state) at a fixed rate while this process
    runs the source, the state tracker and the engine with the stable rules;
@@ -174,8 +175,8 @@ def _cpu_ticks(pid: int) -> int:
 
 def redis(rounds: int) -> dict[str, dict[str, float]] | None:
     """Median requests/s (SET and GET averaged) and the traced processes' CPU per request
-    (redis-server + redis-benchmark, user + kernel, probe included), with and without the
-    agent."""
+    (redis-server + redis-benchmark, user + kernel, probe included): no agent, the no-op
+    program, the agent."""
     import resource
 
     server = shutil.which("redis-server")
@@ -193,7 +194,7 @@ def redis(rounds: int) -> dict[str, dict[str, float]] | None:
     out: dict[str, dict[str, list[float]]] = {}
     try:
         for r in range(rounds):
-            for config in ("none", "agent"):
+            for config in ("none", "noop", "agent"):
                 def run() -> tuple[float, float]:
                     ticks0 = _cpu_ticks(srv.pid)
                     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
