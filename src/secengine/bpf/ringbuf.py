@@ -22,7 +22,7 @@ import select
 import struct
 from typing import Final
 
-__all__ = ["RingReader"]
+__all__ = ["Position", "RingReader"]
 
 _BUSY: Final = 1 << 31
 _DISCARD: Final = 1 << 30
@@ -34,6 +34,30 @@ _U64 = struct.Struct("Q")
 _U32 = struct.Struct("I")
 
 
+class Position:
+    """A 64-bit position at the start of a shared mapping, read and written whole.
+
+    Written with one aligned 8-byte store, through a memoryview item. Not
+    ``struct.pack_into``: CPython zeroes the target bytes before it writes
+    the value, so a kernel reserve reading the consumer position in between
+    sees the ring as full (hundreds of megabytes "pending") and drops its
+    record. That lost a few records per million while the reader kept up
+    with 600,000 records/s (``tests/test_ring_position.py`` watches for it).
+    """
+
+    def __init__(self, mapping: mmap.mmap) -> None:
+        self._view = memoryview(mapping).cast("Q")
+
+    def get(self) -> int:
+        return int(self._view[0])
+
+    def set(self, value: int) -> None:
+        self._view[0] = value
+
+    def close(self) -> None:
+        self._view.release()
+
+
 class RingReader:
     """Reads records from the ring buffer map ``fd`` of ``size`` bytes."""
 
@@ -43,12 +67,7 @@ class RingReader:
         self.mask = size - 1
         self._consumer = mmap.mmap(fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE,
                                    offset=0)
-        # The consumer position is published with one aligned 8-byte store, through a
-        # memoryview item. Not struct.pack_into: CPython zeroes the target bytes before it
-        # writes the value, and a reserve that reads the position in between sees the ring
-        # as full (hundreds of megabytes "pending") and drops the record: a few records per
-        # million were lost that way while the reader kept up with 600,000 records/s.
-        self._consumer_pos = memoryview(self._consumer).cast("Q")
+        self._consumer_pos = Position(self._consumer)
         self._producer = mmap.mmap(fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ,
                                    offset=page)
         self._data_off = page
@@ -59,7 +78,7 @@ class RingReader:
 
     def close(self) -> None:
         self._epoll.close()
-        self._consumer_pos.release()
+        self._consumer_pos.close()
         self._consumer.close()
         self._producer.close()
 
@@ -69,13 +88,12 @@ class RingReader:
 
     def pending_bytes(self) -> int:
         prod = _U64.unpack_from(self._producer, 0)[0]
-        cons = self._consumer_pos[0]
-        return prod - cons
+        return prod - self._consumer_pos.get()
 
     def read(self, max_records: int = 4096) -> list[bytes]:
         """Up to ``max_records`` records (each the record's bytes), consumed from the ring."""
         prod_map = self._producer
-        cons = self._consumer_pos[0]
+        cons = self._consumer_pos.get()
         prod = _U64.unpack_from(prod_map, 0)[0]
         if cons >= prod:
             return []
@@ -96,6 +114,6 @@ class RingReader:
                 append(prod_map[start:start + length])
                 n += 1
             cons += (length + _HDR_SZ + 7) & ~7
-        self._consumer_pos[0] = cons
+        self._consumer_pos.set(cons)
         self.records += n
         return out
