@@ -281,6 +281,27 @@ def _before(engine: Engine, total: int) -> int:
     return engine.stats.events - total
 
 
+def test_a_failing_evaluation_does_not_stop_the_server(caplog: pytest.LogCaptureFixture) -> None:
+    """Inline mode: the batch was answered 200 already; the error is logged, the next runs."""
+    seen: list[str] = []
+
+    def evaluate(batch: Any) -> None:
+        names = [ev.fields["ka.target.name"] for ev in batch]
+        if "boom-0" in names:
+            raise RuntimeError("an embedder's evaluation failed")
+        seen.extend(names)
+
+    src = K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0))
+    src.start_inline(evaluate)
+    try:
+        assert post(src, event_list([0], prefix="boom"))[0] == 200
+        assert post(src, event_list([1, 2]))[0] == 200
+    finally:
+        src.stop(5)
+    assert seen == ["p-1", "p-2"]
+    assert "evaluating a batch of 1 events failed" in caplog.text
+
+
 # ---------------------------------------------------------------------------
 # stopping
 # ---------------------------------------------------------------------------

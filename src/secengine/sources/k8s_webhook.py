@@ -481,7 +481,11 @@ class K8sAuditWebhookSource(Source):
         self.stats.accepted(len(events))
         proto.response_bytes(200, _TEXT, b"ok\n")
         if self._evaluate is not None and events:
-            self._evaluate(events)
+            try:
+                self._evaluate(events)
+            except Exception:  # noqa: BLE001 - answered already; the next batch must still run
+                _log.exception("k8s audit webhook: evaluating a batch of %d events failed",
+                               len(events))
 
     def _count_rejected(self, rejected: list[str]) -> None:
         stats = self.stats
