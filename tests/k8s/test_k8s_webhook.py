@@ -276,6 +276,51 @@ def test_concurrent_posters_with_retries(engine: Engine) -> None:
     assert src.stats.dropped == src.stats.responses[503] * per_batch
 
 
+def test_inline_evaluation_behind_answers_503_and_loses_nothing() -> None:
+    """Inline mode: a slow evaluation holds requests back; beyond the bound they get 503."""
+    seen: Counter[str] = Counter()
+
+    def evaluate(batch: Any) -> None:
+        time.sleep(0.05)  # holds the server's loop, as a slow evaluation would
+        seen.update(ev.fields["ka.target.name"] for ev in batch)
+
+    src = K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0, max_in_progress=2))
+    src.start_inline(evaluate)
+    posters, batches, per_batch = 6, 5, 4
+    errors: list[str] = []
+
+    def poster(k: int) -> None:
+        conn = http.client.HTTPConnection(*src.address, timeout=30)
+        try:
+            for b in range(batches):
+                start = (k * batches + b) * per_batch
+                while True:
+                    conn.request("POST", "/k8s-audit", body=event_list(range(start, start + per_batch)),
+                                 headers=JSON)
+                    resp = conn.getresponse()
+                    resp.read()
+                    if resp.status == 200:
+                        break
+                    if resp.status != 503 or resp.getheader("Retry-After") != "1":
+                        errors.append(f"status {resp.status}")
+                        return
+                    time.sleep(0.01)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=poster, args=(k,)) for k in range(posters)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    src.stop(5)
+    total = posters * batches * per_batch
+    assert errors == []
+    assert seen == Counter({f"p-{i}": 1 for i in range(total)})
+    assert src.stats.responses[200] == posters * batches and src.stats.events == total
+    assert src.stats.responses[503] > 0
+
+
 def _before(engine: Engine, total: int) -> int:
     """Events the shared engine evaluated before this test (other tests use it too)."""
     return engine.stats.events - total

@@ -17,9 +17,10 @@ events:
   or not ``Content-Type: application/json``; **401** for a missing or wrong
   bearer token; **405** for a method other than POST; **413** for a body over
   ``max_body`` (default 12 MiB, the plugin's ``webhookMaxBatchSize``);
-- **503** with ``Retry-After`` when the agent's event queue is full (queued
-  mode) or the server is shutting down: nothing of that batch was taken, so
-  kube-apiserver's retry delivers it exactly once.
+- **503** with ``Retry-After`` when evaluation is behind (queued mode: the
+  event queue is full; inline mode: more than ``max_in_progress`` requests
+  are in progress) or the server is shutting down: nothing of that batch was
+  taken, so kube-apiserver's retry delivers it exactly once.
 
 Accepted batches are either queued on the agent's bounded
 :class:`~secengine.sources.base.EventQueue` (:meth:`K8sAuditWebhookSource.start`)
@@ -129,6 +130,10 @@ class WebhookConfig:
     shutdown_timeout: float = 10.0
     #: Seconds kube-apiserver is told to wait before retrying after a 503.
     retry_after: int = 1
+    #: When batches are evaluated on the server's thread (the agent's way), audit
+    #: requests in progress beyond this many are answered 503: the bound that the
+    #: event queue's capacity is otherwise.
+    max_in_progress: int = 1024
 
     @classmethod
     def from_addr(cls, addr: str = DEFAULT_ADDR, **kwargs: Any) -> WebhookConfig:
@@ -257,10 +262,11 @@ class K8sAuditWebhookSource(Source):
     own thread before it takes the next request: with one event per request
     (kube-apiserver's ``blocking`` mode), waking another thread for every
     request cost more than evaluating the event (both need the interpreter
-    lock; 14,000 against 18,000 requests/s here). Nothing is queued then,
-    so an agent that falls behind answers more slowly (kube-apiserver's own
-    buffer absorbs it) rather than with 503, and the agent's outputs keep
-    their own bounded queues, so a slow output never slows the answers.
+    lock; 14,000 against 18,000 requests/s here). Nothing is queued then:
+    requests wait in the server (granian has read them) until the loop
+    takes them, and beyond ``max_in_progress`` of them the answer is 503.
+    The agent's outputs keep their own bounded queues, so a slow output
+    never slows the answers.
     """
 
     name: ClassVar[str] = SOURCE
@@ -398,6 +404,10 @@ class K8sAuditWebhookSource(Source):
             self.stats.requests += 1  # the server's loop is its only writer
             if self._draining:
                 self._reply(proto, 503, "shutting down, retry later", connection="close",
+                            **{"retry-after": str(self.config.retry_after)})
+                return
+            if self._evaluate is not None and self._active >= self.config.max_in_progress:
+                self._reply(proto, 503, "too many requests in progress, retry later",
                             **{"retry-after": str(self.config.retry_after)})
                 return
             self._active += 1
