@@ -35,8 +35,12 @@ __all__ = ["EmbeddedHttpServer"]
 _log = logging.getLogger("secengine.sources.http_server")
 
 #: Seconds between signalling granian's worker and shutting its listening
-#: socket down: the worker takes the signal within about a millisecond here.
-_ACCEPT_EXIT_DELAY = 0.05
+#: socket down: the worker takes the signal within about a millisecond here;
+#: the margin is for a machine busy enough to delay its thread. (Were it
+#: late, its accept loop would spin on the shut socket and :meth:`close`
+#: would give up after its timeout, the requests in progress served all
+#: the same.)
+_ACCEPT_EXIT_DELAY = 0.1
 _LISTEN_TIMEOUT = 10.0
 
 #: An RSGI application: ``async def app(scope, protocol)``.
