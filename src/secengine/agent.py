@@ -58,6 +58,7 @@ from secengine.sinks.base import Sink
 from secengine.sinks.memory import CallbackSink
 from secengine.sinks.render import AlertRenderer
 from secengine.sources.base import EventQueue, Source
+from secengine.sources.syscall_interest import rule_event_types
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.engine import Engine
@@ -261,13 +262,6 @@ def build_sources(cfg: AgentConfig, registry: PluginRegistry[Any] | None = None)
     return out
 
 
-def _interest(engine: Engine) -> frozenset[str] | None:
-    """The syscall event types the engine's rules need (None: every type)."""
-    from secengine.sources.syscall_interest import rule_event_types
-
-    return rule_event_types(engine.rules)
-
-
 # ---------------------------------------------------------------------------
 # the agent
 # ---------------------------------------------------------------------------
@@ -412,7 +406,7 @@ class Agent:
             self._eval_thread = threading.Thread(target=self._evaluate, name="secengine-eval",
                                                  daemon=True)
             self._eval_thread.start()
-            interest = _interest(self._engine)  # type: ignore[arg-type]
+            interest = rule_event_types(self._engine.rules)  # type: ignore[union-attr]
             for source in self.sources:
                 source.use_rules(self._engine.rules)  # type: ignore[union-attr]
                 source.set_interest(interest)
@@ -587,7 +581,7 @@ class Agent:
             self._swap_engine_keys(cfg)
             self.counters.reloads_ok += 1
             self.last_reload_error = None
-            interest = _interest(engine)
+            interest = rule_event_types(engine.rules)
             for source in self.sources:
                 source.use_rules(engine.rules)
                 source.set_interest(interest)
@@ -597,7 +591,7 @@ class Agent:
     def replace_engine(self, engine: Engine) -> None:
         """Evaluate with ``engine`` from the next batch on (for embedders that build their own)."""
         self._set_engine(engine)
-        interest = _interest(engine)
+        interest = rule_event_types(engine.rules)
         for source in self.sources:
             source.use_rules(engine.rules)
             source.set_interest(interest)

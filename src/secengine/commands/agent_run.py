@@ -82,14 +82,7 @@ def _report_start(agent: Any) -> None:
     tune_gc()
     rules = len(agent.engine.rules)
     for source in agent.sources:
-        name = getattr(source, "name", "")
-        if name == "syscall":
-            line = (f"secengine run: watching {len(source.captured)} syscall types with {rules} "
-                    f"rules (seeded {source.seeded} processes)")
-        elif name == "k8s_audit" and hasattr(source, "url"):
-            line = f"secengine run: k8s audit webhook listening on {source.url} with {rules} rules"
-        else:
-            line = f"secengine run: source {getattr(source, 'name', source)} started with {rules} rules"
+        line = f"secengine run: {source.describe_start(rules)}"
         sys.stderr.write(line + "\n")
     sys.stderr.flush()
 
@@ -140,14 +133,10 @@ def run_agent(args: argparse.Namespace) -> int:
     c = agent.counters
     kernel = sum(s.kernel_stats().get("dropped", 0) for s in agent.sources
                  if hasattr(s, "kernel_stats"))
-    from secengine.sources.k8s_webhook import WebhookStats
-
     for source in agent.sources:
-        st = getattr(source, "stats", None)
-        if isinstance(st, WebhookStats):  # the audit webhook: what its answers were
-            err.write(f"secengine run: {source.name} webhook: {st.requests} requests, "
-                      f"{st.events} events accepted, {st.dropped} refused with 503, "
-                      f"{st.rejected} rejected\n")
+        line = source.describe_end()
+        if line:
+            err.write(f"secengine run: {line}\n")
     err.write(f"secengine run: {sum(c.events.values())} events, {sum(c.alerts.values())} alerts, "
               f"{kernel} dropped in the kernel, "
               f"{sum(s.stats.dropped for s in agent.sinks)} alerts dropped by outputs; "

@@ -119,6 +119,14 @@ class Source(abc.ABC):
         """True when a finite source (a replay file) has delivered everything."""
         return False
 
+    def describe_start(self, rules: int) -> str:
+        """One line for people once the source runs (``secengine run`` prints it)."""
+        return f"source {self.name} started with {rules} rules"
+
+    def describe_end(self) -> str | None:
+        """A line of this source's own counters for the end of a run, or None."""
+        return None
+
 
 class BatchSource(Source):
     """A source that is naturally an iterator of batches (files, in-memory events).

@@ -352,6 +352,14 @@ class K8sAuditWebhookSource(Source):
     def finished(self) -> bool:
         return self._stopped.is_set()
 
+    def describe_start(self, rules: int) -> str:
+        return f"k8s audit webhook listening on {self.url} with {rules} rules"
+
+    def describe_end(self) -> str:
+        st = self.stats
+        return (f"{self.name} webhook: {st.requests} requests, {st.events} events accepted, "
+                f"{st.dropped} refused with 503, {st.rejected} rejected")
+
     def _run(self) -> None:
         import uvloop
 

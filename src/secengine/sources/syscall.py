@@ -177,6 +177,10 @@ class SyscallSource(Source):
         except BaseException as e:  # noqa: BLE001 - kept for stop(); a thread must not raise
             self.error = e
 
+    def describe_start(self, rules: int) -> str:
+        return (f"watching {len(self.captured)} syscall types with {rules} rules "
+                f"(seeded {self.seeded} processes)")
+
     def stop(self, timeout: float | None = None) -> None:
         self._stopping.set()
         if self._thread is not None:
