@@ -176,7 +176,7 @@ def _granian_server(app: RsgiApp, host: str, port: int, backlog: int, cert: str 
     from granian.net import SocketSpec
     from granian.server.embed import Server
 
-    class _Server(Server):  # type: ignore[misc]
+    class _Server(Server):
         """granian's embedded server with one listening socket we can look at."""
 
         listening_fd: int | None = None
