@@ -183,7 +183,12 @@ class WebhookConfig:
             raise ConfigError(str(e)) from None
 
     def ssl_context(self) -> ssl.SSLContext | None:
-        """The server TLS context, or None for plain HTTP. Raises ConfigError for bad files."""
+        """The TLS settings checked with Python's ``ssl`` (None for plain HTTP).
+
+        The webhook calls this when it is created, so that a missing or bad
+        certificate, key or CA file is a ConfigError naming the problem before
+        anything listens; granian then loads the same files for serving.
+        """
         if self.tls_cert is None:
             if self.client_ca is not None:
                 raise ConfigError("k8s audit webhook: client_ca needs tls_cert")
@@ -262,9 +267,10 @@ class K8sAuditWebhookSource(Source):
     own thread before it takes the next request: with one event per request
     (kube-apiserver's ``blocking`` mode), waking another thread for every
     request cost more than evaluating the event (both need the interpreter
-    lock; 14,000 against 16,000 requests/s here with 8 connections). Nothing is queued then:
-    requests wait in the server (granian has read them) until the loop
-    takes them, and beyond ``max_in_progress`` of them the answer is 503.
+    lock; 14,000 against 16,000 requests/s here with 8 connections).
+    Nothing is queued then: requests wait in the server (granian has read
+    them) until the loop takes them, and beyond ``max_in_progress`` of them
+    the answer is 503.
     The agent's outputs keep their own bounded queues, so a slow output
     never slows the answers.
     """
