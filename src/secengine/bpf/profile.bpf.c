@@ -174,14 +174,16 @@ static __always_inline __u32 filters_of(struct task_struct *task)
 	return task->seccomp.mode == 2; /* SECCOMP_MODE_FILTER */
 }
 
+struct pf_gate pf_gate SEC(".data.pf_gate");
+
 /* The slot recording mount namespace `mntns` in place, or PF_MAX_SLOTS. */
-static __always_inline __u32 mntns_slot(struct pf_config *cfg, __u64 mntns)
+static __always_inline __u32 mntns_slot(__u64 mntns)
 {
-	__u32 n = cfg->n_mntns;
+	__u32 n = pf_gate.n_mntns;
 #pragma unroll
 	for (int i = 0; i < PF_MAX_MNTNS; i++)
-		if (i < n && cfg->mntns[i] == mntns)
-			return cfg->mntns_slot[i];
+		if (i < n && pf_gate.mntns[i] == mntns)
+			return pf_gate.mntns_slot[i];
 	return PF_MAX_SLOTS;
 }
 
@@ -205,10 +207,10 @@ static __always_inline int resolve(struct task_struct *task, struct pf_ctx *c)
 	struct pf_task *t = task->bpf_storage ? bpf_task_storage_get(&tasks, task, 0, 0) : 0;
 	__u64 mntns = 0;
 	if (!t) {
-		if (!cfg->n_mntns)
+		if (!pf_gate.n_mntns)
 			return 0;
 		mntns = mntns_of(task);
-		__u32 slot = mntns_slot(cfg, mntns);
+		__u32 slot = mntns_slot(mntns);
 		if (slot >= PF_MAX_SLOTS)
 			return 0;
 		t = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -608,36 +610,17 @@ static __always_inline int is_setid_nr(__u32 nr)
 /* programs                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Which tasks may be recorded, tested first by the program every syscall of the machine
- * runs: tasks carrying the recorder's task storage (followed from their start), and tasks in
- * one of `n_mntns` mount namespaces recorded in place (`profile attach`). A copy of the
- * config's targets in a global: plain loads from a fixed address, no map lookup. */
-struct pf_gate {
-	__u32 n_mntns;
-	__u32 pad;
-	__u64 mntns[PF_MAX_MNTNS];
-};
-struct pf_gate pf_gate SEC(".data.pf_gate");
-
 static __noinline int record_exit(struct pt_regs *regs, long ret);
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(pf_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	if (!task->bpf_storage) {
-		__u32 n = pf_gate.n_mntns;
-		if (!n)
-			return 0;
-		__u64 mntns = mntns_of(task);
-		int hit = 0;
-#pragma unroll
-		for (int i = 0; i < PF_MAX_MNTNS; i++)
-			if (i < n && pf_gate.mntns[i] == mntns)
-				hit = 1;
-		if (!hit)
-			return 0;
-	}
+	/* a task can be recorded when it carries the recorder's task storage (followed from
+	 * its start) or is in a mount namespace recorded in place: every other task of the
+	 * machine returns here */
+	if (!task->bpf_storage && (!pf_gate.n_mntns || mntns_slot(mntns_of(task)) >= PF_MAX_SLOTS))
+		return 0;
 	/* a separate function, so that its frame and registers are set up only for tasks that
 	 * may be recorded */
 	return record_exit(regs, ret);
@@ -777,7 +760,7 @@ int BPF_PROG(pf_fork, struct task_struct *parent, struct task_struct *child)
 			if (sl)
 				__sync_fetch_and_add(&sl->live, 1);
 		}
-	} else if (!cfg->n_mntns || mntns_slot(cfg, mntns_of(parent)) >= PF_MAX_SLOTS) {
+	} else if (!pf_gate.n_mntns || mntns_slot(mntns_of(parent)) >= PF_MAX_SLOTS) {
 		return 0;
 	}
 	struct pf_creds now = {};

@@ -78,12 +78,18 @@
 
 struct pf_config {
 	__u32 active;  /* 0: every program returns at once */
+	__u32 catch_slot;    /* a runtime started by a daemon: an exec of catch_comm ... */
+	__u8 catch_comm[16]; /* ... (e.g. runc) is followed from there in catch_slot */
+};
+
+/* The mount namespaces recorded in place (`profile attach`), in a global (section
+ * .data.pf_gate) rather than a map: the sys_exit program tests them for every task that
+ * carries no task storage, so they are plain loads from a fixed address. */
+struct pf_gate {
 	__u32 n_mntns; /* entries used in mntns[] */
-	__u64 mntns[PF_MAX_MNTNS];	/* mount namespaces recorded in place (attach) ... */
-	__u32 mntns_slot[PF_MAX_MNTNS]; /* ... and the slot of each */
-	__u8 catch_comm[16]; /* a runtime started by a daemon: an exec of this comm (e.g. runc) */
-	__u32 catch_slot;    /* ... is followed from there in this slot (catch_comm[0] != 0) */
 	__u32 pad;
+	__u64 mntns[PF_MAX_MNTNS];	/* mount namespaces recorded in place ... */
+	__u32 mntns_slot[PF_MAX_MNTNS]; /* ... and the slot of each */
 };
 
 struct pf_slot {

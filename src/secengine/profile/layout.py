@@ -115,11 +115,10 @@ STAT_COUNT: Final = 5
 #: Counter names, by index.
 STAT_NAMES: Final = ("recorded", "compat_syscalls", "ops_lost", "sets_lost", "tasks_lost")
 
-#: pf_config: active n_mntns mntns[MAX_MNTNS] mntns_slot[MAX_MNTNS] catch_comm[16]
-#: catch_slot pad
-CONFIG: Final = struct.Struct(f"<II{MAX_MNTNS}Q{MAX_MNTNS}I16BII")
-#: pf_gate (the global ``.data.pf_gate``): n_mntns pad mntns[MAX_MNTNS]
-GATE: Final = struct.Struct(f"<I4x{MAX_MNTNS}Q")
+#: pf_config: active catch_slot catch_comm[16]
+CONFIG: Final = struct.Struct("<II16B")
+#: pf_gate (the global ``.data.pf_gate``): n_mntns pad mntns[MAX_MNTNS] mntns_slot[MAX_MNTNS]
+GATE: Final = struct.Struct(f"<II{MAX_MNTNS}Q{MAX_MNTNS}I")
 #: pf_slot: active min_filters exclude_mntns live
 SLOT: Final = struct.Struct("<IIQq")
 #: pf_task: slot phase tree has_set pad set_idx pad2 set_mntns
@@ -156,6 +155,6 @@ CONSTANTS: Final = {
 
 #: struct name in profile.h -> its Python format (checked field by field).
 STRUCTS: Final = {
-    "pf_config": CONFIG, "pf_slot": SLOT, "pf_task": TASK, "pf_key": KEY, "pf_bits": BITS,
+    "pf_config": CONFIG, "pf_gate": GATE, "pf_slot": SLOT, "pf_task": TASK, "pf_key": KEY, "pf_bits": BITS,
     "pf_creds": CREDS, "pf_op_key": OP_KEY, "pf_op_val": OP_VAL,
 }

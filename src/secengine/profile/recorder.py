@@ -48,7 +48,7 @@ BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
 #: Programs attached while recording; ``pf_noop`` only for the overhead benchmark.
 CAPTURE_PROGRAMS: Final = ("pf_sys_exit", "pf_signal", "pf_fork", "pf_exit", "pf_exec")
 NOOP_PROGRAM: Final = "pf_noop"
-#: The global the programs test first: the mount namespaces recorded in place (``pf_gate``).
+#: The global holding the mount namespaces recorded in place and their slots (``pf_gate``).
 GATE_MAP: Final = ".data.pf_gate"
 _MAPS: Final = ("pf_config_map", "slots", "tasks", "sets", "set_index", "creds", "opspec", "ops",
                 "pf_stats", GATE_MAP)
@@ -222,10 +222,10 @@ class Recorder(BpfObjectOwner):
         mntns = [m for m, _ in targets] + [0] * (L.MAX_MNTNS - len(targets))
         slots = [s for _, s in targets] + [0] * (L.MAX_MNTNS - len(targets))
         comm, catch_slot = self._catch
+        self._put_bytes(GATE_MAP, bytes(4), L.GATE.pack(len(targets), 0, *mntns, *slots))
         self._put_bytes("pf_config_map", bytes(4),
-                        L.CONFIG.pack(1 if self._slots else 0, len(targets), *mntns, *slots,
-                                      *comm.ljust(16, b"\0"), catch_slot, 0))
-        self._put_bytes(GATE_MAP, bytes(4), L.GATE.pack(len(targets), *mntns))
+                        L.CONFIG.pack(1 if self._slots else 0, catch_slot,
+                                      *comm.ljust(16, b"\0")))
 
     def _new_slot(self, min_filters: int, exclude_mntns: int, live: int) -> int:
         free = [s for s in range(L.MAX_SLOTS) if s not in self._slots]
