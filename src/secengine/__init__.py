@@ -81,7 +81,7 @@ _LAZY = {
         "SecengineError", "ConditionError", "ConditionSyntaxError", "ConditionCompileError",
         "RulesLoadError", "EventFormatError", "OutputFormatError", "ConfigError")},
     "Agent": ("secengine.agent", "Agent"),
-    "ExitStatus": ("secengine.agent", "ExitStatus"),
+    "ExitStatus": ("secengine.exit_status", "ExitStatus"),
     "AgentConfig": ("secengine.config", "AgentConfig"),
     "load_config": ("secengine.config", "load_config"),
     **{name: ("secengine.sources.base", name) for name in (
@@ -93,7 +93,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from secengine.agent import Agent, ExitStatus
+    from secengine.agent import Agent
     from secengine.alert import Alert
     from secengine.config import AgentConfig, load_config
     from secengine.engine import Engine, RuleSelection
@@ -108,6 +108,7 @@ if TYPE_CHECKING:  # pragma: no cover
         SecengineError,
     )
     from secengine.events import MISSING, Event, FieldValues
+    from secengine.exit_status import ExitStatus
     from secengine.output import AlertFormatter
     from secengine.priority import Priority
     from secengine.ruleset import LoadResult, Rule, RuleSet, load_rules

@@ -28,16 +28,16 @@ Threads and queues, as ``ARCHITECTURE.md`` draws them::
   does the same under asyncio. When every source is finite and finished
   (replay files), the agent stops by itself.
 
-Exit statuses (:class:`ExitStatus`): 0 after a requested stop or when the
-sources ran out, 1 when the rules do not load at start, 2 for a bad
-configuration (or a sink/source that cannot start), 3 when a source failed,
-4 when ``syscall_event_drops`` asked to exit.
+Exit statuses (:class:`~secengine.exit_status.ExitStatus`, the table every
+command shares): 0 after a requested stop or when the sources ran out, 1
+when the rules do not load at start, 2 for a bad configuration (or a
+sink/source that cannot start), 3 when a source failed, 4 when
+``syscall_event_drops`` asked to exit.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import os
 import signal
@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Self
 from secengine.alert import Alert
 from secengine.config import AgentConfig, rules_file_paths
 from secengine.errors import ConfigError, RulesLoadError
+from secengine.exit_status import ExitStatus
 from secengine.events import Event
 from secengine.internal_alerts import drop_alert
 from secengine.priority import Priority
@@ -81,16 +82,6 @@ _log = logging.getLogger("secengine.agent")
 
 #: Default bound, in batches, of the queue between sources and the engine.
 DEFAULT_EVENT_QUEUE = 1024
-
-
-class ExitStatus(enum.IntEnum):
-    """What :meth:`Agent.run` returns; the process exit status of ``secengine run``."""
-
-    OK = 0
-    RULES_FAILED = 1
-    CONFIG_ERROR = 2
-    SOURCE_FAILED = 3
-    DROPS_EXIT = 4
 
 
 class TokenBucket:

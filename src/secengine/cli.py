@@ -3,35 +3,77 @@
 Each subcommand lives in its own module under :mod:`secengine.commands` with
 two functions, ``add_parser(subparsers)`` and ``run(args) -> int``; this module
 only knows their names.
+
+:func:`main` is also the boundary where no Python traceback gets past: an
+error a command did not handle becomes one line on stderr and a status from
+:class:`~secengine.exit_status.ExitStatus` (``docs/exit-status.md``). An
+unexpected exception is a bug: one line asking for a report, and the
+traceback only with ``--debug`` (or ``SECENGINE_DEBUG=1``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
-__all__ = ["build_parser", "main"]
+from secengine.exit_status import ExitStatus, describe_failure, failure_status
+
+__all__ = ["DEBUG_ENV", "build_parser", "main"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = ("replay", "validate", "fields", "test", "run", "profile")
+
+#: Set to a non-empty value other than ``0`` to get tracebacks, as ``--debug`` does.
+DEBUG_ENV = "SECENGINE_DEBUG"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="secengine",
         description="Runtime security detection with Falco-compatible rules.",
+        epilog="Exit statuses are the same for every command: see docs/exit-status.md.",
     )
     from secengine import __version__
 
     parser.add_argument("--version", action="version", version=f"secengine {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help=f"show the Python traceback of an internal error "
+                             f"(also {DEBUG_ENV}=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
         module = importlib.import_module(f"secengine.commands.{name}")
-        module.add_parser(sub)
+        _add_debug(module.add_parser(sub))
     return parser
+
+
+def _add_debug(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` after the subcommand too (``secengine run --debug``), at every level."""
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the Python traceback of an internal error")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                _add_debug(child)
+
+
+def _debug(args: argparse.Namespace | None) -> bool:
+    if args is not None and getattr(args, "debug", False):
+        return True
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def _prefix(args: argparse.Namespace) -> str:
+    """``secengine run`` / ``secengine profile verify``: who is speaking, for the error line."""
+    words = ["secengine", str(getattr(args, "command", "") or "")]
+    sub = getattr(args, "profile_command", None)
+    if sub:
+        words.append(str(sub))
+    return " ".join(w for w in words if w)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,11 +83,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except KeyboardInterrupt:
-        return 130
+        return int(ExitStatus.INTERRUPTED)
     except BrokenPipeError:
         # stdout closed early (e.g. piped into head): not an error of ours.
         sys.stderr.close()
-        return 0
+        return int(ExitStatus.OK)
+    except Exception as e:  # noqa: BLE001 - the one boundary: nothing escapes as a traceback
+        return _report(args, e)
+
+
+def _report(args: argparse.Namespace, error: Exception) -> int:
+    status = failure_status(error)
+    err = sys.stderr
+    if status is ExitStatus.INTERNAL_ERROR:
+        err.write(f"{_prefix(args)}: internal error: {type(error).__name__}: "
+                  f"{describe_failure(error)}\n")
+        if _debug(args):
+            traceback.print_exception(error, file=err)
+        else:
+            err.write("This is a bug in secengine: please report it with the output of the "
+                      f"same command run with --debug ({DEBUG_ENV}=1).\n")
+    else:
+        err.write(f"{_prefix(args)}: {describe_failure(error)}\n")
+        if _debug(args):
+            traceback.print_exception(error, file=err)
+    err.flush()
+    return int(status)
 
 
 if __name__ == "__main__":  # pragma: no cover

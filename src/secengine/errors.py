@@ -14,6 +14,7 @@ them)::
     │   ├── EventFormatError        a malformed input event
     │   └── testing.RuleTestError   a malformed rule-test file
     ├── OutputFormatError           an output template that does not compile
+    ├── UsageError                  a command line the command cannot act on
     ├── ConfigError                 a bad configuration key or value
     │   ├── config.ConfigFileError  ... in a file (names file:line and the key path)
     │   ├── plugins.UnknownPluginError / DuplicatePluginError
@@ -34,6 +35,7 @@ __all__ = [
     "OutputFormatError",
     "RulesLoadError",
     "SecengineError",
+    "UsageError",
 ]
 
 
@@ -99,3 +101,7 @@ class OutputFormatError(SecengineError):
 
 class ConfigError(SecengineError):
     """A configuration file or option is invalid; the message names the key."""
+
+
+class UsageError(SecengineError):
+    """The command line asks for something the command cannot do (argparse's checks aside)."""
