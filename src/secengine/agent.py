@@ -51,8 +51,8 @@ from typing import TYPE_CHECKING, Any, Self
 from secengine.alert import Alert
 from secengine.config import AgentConfig, rules_file_paths
 from secengine.errors import ConfigError, RulesLoadError
-from secengine.exit_status import ExitStatus
 from secengine.events import Event
+from secengine.exit_status import ExitStatus
 from secengine.internal_alerts import drop_alert
 from secengine.priority import Priority
 from secengine.sinks.base import Sink
