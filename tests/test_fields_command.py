@@ -48,7 +48,7 @@ def test_markdown_and_names(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_unknown_source(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["fields", "--source", "nope"]) == 1
+    assert main(["fields", "--source", "nope"]) == 2  # ExitStatus.USAGE
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "Value for --source must be a valid source type" in captured.err

@@ -199,8 +199,9 @@ def build_sinks(cfg: AgentConfig, formatter: Any = None,
             out.append(cls(label=key, renderer=_renderer(cfg, formatter, json_output),
                            queue_capacity=queue_capacity or default_queue,
                            buffered=cfg.buffered_outputs, **settings))
-        except (TypeError, ValueError) as e:
-            raise ConfigError(f"{key}: {e}") from None
+        except (ConfigError, TypeError, ValueError) as e:
+            raise cfg.settings_error(tuple(key.split(".")), e, _keywords(cls),
+                                     settings) from None
 
     common = {"enabled", "json_output", "queue_capacity", "plugin"}
     for key, plugin in (("stdout_output", "stdout"), ("syslog_output", "syslog"),
@@ -216,6 +217,28 @@ def build_sinks(cfg: AgentConfig, formatter: Any = None,
             make(f"sinks.{name}", pblock.plugin or name, pblock.json_output,
                  pblock.queue_capacity, dict(pblock.model_extra or {}))
     return out
+
+
+def _keywords(cls: type) -> list[str] | None:
+    """The keyword arguments ``cls`` accepts, following ``**kwargs`` up to the base
+    classes' ``__init__`` (a sink passes its options on to :class:`Sink`); None when
+    some ``__init__`` takes anything."""
+    import inspect
+
+    names: list[str] = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        try:
+            params = list(inspect.signature(init).parameters.values())[1:]
+        except (TypeError, ValueError):
+            return None
+        names += [p.name for p in params if p.kind in (inspect.Parameter.KEYWORD_ONLY,
+                                                       inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            return names
+    return None
 
 
 def _default_sink_queue() -> int:
@@ -240,11 +263,12 @@ def build_sources(cfg: AgentConfig, registry: PluginRegistry[Any] | None = None)
             continue
         cls = registry.get(block.plugin or name)
         settings = dict(block.model_extra or {})
+        factory = getattr(cls, "from_config", None)
         try:
-            factory = getattr(cls, "from_config", None)
             source = factory(settings) if callable(factory) else cls(**settings)
         except (ConfigError, TypeError, ValueError) as e:
-            raise ConfigError(f"sources.{name}: {e}") from None
+            accepted = None if callable(factory) else _keywords(cls)
+            raise cfg.settings_error(("sources", name), e, accepted, settings) from None
         try:
             source.label = name  # type: ignore[attr-defined]  # metrics and logs name it so
         except AttributeError:
@@ -384,14 +408,14 @@ class Agent:
             drops = cfg.syscall_event_drops
             self._drop_bucket = TokenBucket(drops.rate, drops.max_burst)
             started: list[Sink] = []
-            try:
-                for sink in self.sinks:
+            for sink in self.sinks:
+                try:
                     sink.start()
-                    started.append(sink)
-            except Exception as e:
-                for sink in started:
-                    sink.stop(1.0)
-                raise ConfigError(f"output {sink.label} cannot start: {e}") from e
+                except Exception as e:
+                    for done in started:
+                        done.stop(1.0)
+                    raise ConfigError(f"output {sink.label} cannot start: {e}") from e
+                started.append(sink)
             self.counters.started_at = time.time()
             self._started = True
             self._eval_thread = threading.Thread(target=self._evaluate, name="secengine-eval",

@@ -47,6 +47,7 @@ __all__ = [
     "AppendOutputEntry",
     "ConfigFileError",
     "add_config_arguments",
+    "did_you_mean",
     "load_cli_config",
     "load_config",
     "parse_option",
@@ -379,6 +380,8 @@ class AgentConfig(_Model):
 
     _path: str | None = PrivateAttr(None)
     _warnings: list[str] = PrivateAttr(default_factory=list)
+    _marks: dict[tuple[Any, ...], tuple[int, int]] = PrivateAttr(default_factory=dict)
+    _origin: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("rules_files", mode="before")
     @classmethod
@@ -408,6 +411,28 @@ class AgentConfig(_Model):
     def warnings(self) -> list[str]:
         """Ignored Falco keys and similar notes collected while loading."""
         return list(self._warnings)
+
+    def where(self, *loc: str | int) -> str:
+        """Where the key at ``loc`` was set: ``file:line:column``, the ``-o`` option, or
+        ``defaults`` (for errors found after loading, such as a plugin's settings)."""
+        return _where(self._path, self._marks, tuple(loc), self._origin)
+
+    def settings_error(self, loc: tuple[str, ...], error: Exception,
+                       accepted: Sequence[str] | None = None,
+                       given: Mapping[str, Any] | None = None) -> ConfigFileError:
+        """A plugin refused the settings of the block at ``loc``: one located problem.
+
+        With the names the plugin ``accepted``, an unknown key among ``given``
+        is named (with the closest accepted name) instead of the plugin's words.
+        """
+        unknown = sorted(set(given or ()) - set(accepted)) if accepted is not None else []
+        key = ".".join(str(p) for p in loc)
+        if unknown:
+            name = unknown[0]
+            return ConfigFileError([(self.where(*loc, name), key,
+                                     f"unknown setting {name!r}"
+                                     + did_you_mean(name, accepted or ()))])
+        return ConfigFileError([(self.where(*loc), key, str(error))])
 
 
 # ---------------------------------------------------------------------------
@@ -561,6 +586,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *,
         raise ConfigFileError(_problems(e, name, marks, origin)) from None
     cfg._path = name
     cfg._warnings = warnings
+    cfg._marks = marks
+    cfg._origin = origin
     return cfg
 
 
@@ -606,8 +633,12 @@ def _suggest(loc: tuple[Any, ...]) -> str:
                                                                           BaseModel) else None
         if model is None:
             return ""
-    names = list(model.model_fields)
-    close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+    return did_you_mean(str(loc[-1]), list(model.model_fields))
+
+
+def did_you_mean(word: str, names: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``names``, or ``""`` when none is close."""
+    close = difflib.get_close_matches(word, list(names), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

@@ -71,8 +71,8 @@ def test_report_and_audit_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 def test_commands_need_a_command_and_errors_are_one_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit, match="give the command after '--'"):
-        main(["profile", "exec", "--"])
+    assert main(["profile", "exec", "--"]) == 2  # ExitStatus.USAGE, not SystemExit's 1
+    assert capsys.readouterr().err == "secengine profile exec: give the command after '--'\n"
     assert main(["profile", "merge", str(tmp_path / "missing.record.json")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("secengine profile merge: cannot read") and err.count("\n") == 1

@@ -35,6 +35,6 @@ def test_run_command_fails_with_the_sentence(monkeypatch: pytest.MonkeyPatch,
     from secengine.cli import main
 
     monkeypatch.setattr(loader.os, "geteuid", lambda: 1000)
-    assert main(["run", "--duration", "0"]) == 1
+    assert main(["run", "--duration", "0"]) == 2  # ExitStatus.USAGE: the environment lacks root
     err = capsys.readouterr().err
     assert "cannot start the syscall source: the syscall source needs root" in err

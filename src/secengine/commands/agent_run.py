@@ -9,7 +9,7 @@ own flags (``--ring-buffer-mb``, ``--k8s-audit-*``), to those under
 ``--duration`` stops the agent after that many seconds.
 
 Logging follows ``log_level`` and ``log_stderr``. The exit status is the
-agent's :class:`~secengine.agent.ExitStatus`.
+agent's :class:`~secengine.exit_status.ExitStatus`.
 """
 
 from __future__ import annotations
@@ -88,9 +88,10 @@ def _report_start(agent: Any) -> None:
 
 
 def run_agent(args: argparse.Namespace) -> int:
-    from secengine.agent import Agent, ExitStatus
+    from secengine.agent import Agent
     from secengine.config import load_cli_config
     from secengine.errors import ConfigError
+    from secengine.exit_status import ExitStatus
 
     err = sys.stderr
     flags_only = args.config is None and not args.options
@@ -102,7 +103,7 @@ def run_agent(args: argparse.Namespace) -> int:
         sources = flag_sources(args, {n for n, b in cfg.sources.items() if b.enabled})
     except ConfigError as e:
         err.write(f"secengine run: {e}\n")
-        return int(ExitStatus.CONFIG_ERROR)
+        return int(ExitStatus.USAGE)
     if flags_only:
         # the one source of a flag-only run: if it cannot start, say why in one sentence
         from secengine.bpf.errors import BpfError
@@ -113,7 +114,7 @@ def run_agent(args: argparse.Namespace) -> int:
                     source.open()
                 except BpfError as e:
                     err.write(f"secengine run: cannot start the syscall source: {e}\n")
-                    return 1
+                    return int(ExitStatus.USAGE)
     log = logging.getLogger("secengine.agent")
     for warning in cfg.warnings:
         log.warning("%s", warning)
@@ -140,5 +141,5 @@ def run_agent(args: argparse.Namespace) -> int:
     err.write(f"secengine run: {sum(c.events.values())} events, {sum(c.alerts.values())} alerts, "
               f"{kernel} dropped in the kernel, "
               f"{sum(s.stats.dropped for s in agent.sinks)} alerts dropped by outputs; "
-              f"exit status {int(status)} ({status.name.lower()})\n")
+              f"exit status {int(status)} ({status.meaning})\n")
     return int(status)

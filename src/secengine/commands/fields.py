@@ -5,7 +5,8 @@ The listing is generated from the field registry the rules compile against
 description and event sources, then ``name  description`` lines with Falco's
 argument and list tags), as Falco's ``--list -J`` JSON, or as Markdown.
 
-Exit status: 0, or 1 when ``--source`` names a source that has no fields.
+Exit status: 0, or 2 (usage, :class:`~secengine.exit_status.ExitStatus`) when
+``--source`` names a source that has no fields.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 
 def run(args: argparse.Namespace) -> int:
+    from secengine.exit_status import ExitStatus
     from secengine.fields import default_registry, listing
 
     registry = default_registry()
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         known = ", ".join(registry.sources())
         print(f"secengine fields: Value for --source must be a valid source type "
               f"(known: {known})", file=sys.stderr)
-        return 1
+        return int(ExitStatus.USAGE)
     if args.names_only:
         text = listing.render_names(classes, as_json=args.json)
         if args.json:

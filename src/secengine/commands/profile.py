@@ -12,8 +12,9 @@ Subcommands::
 Recording commands write the seccomp profile (``P.json``), the recording it
 was made from (``P.record.json``, what ``merge`` and ``verify`` read) and
 print the report (also written to ``--report``). ``--audit`` makes the
-profile log instead of deny. Exit status: 0 done (verify: PASS), 1 verify
-FAIL, 2 usage or environment error.
+profile log instead of deny. Exit status (the table every command shares,
+:class:`~secengine.exit_status.ExitStatus`): 0 done (verify: PASS), 1
+verify FAIL, 2 usage or environment error.
 """
 
 from __future__ import annotations
@@ -145,7 +146,9 @@ def _command(args: argparse.Namespace) -> list[str]:
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
     if not cmd:
-        raise SystemExit(f"secengine profile {args.action}: give the command after '--'")
+        from secengine.errors import UsageError
+
+        raise UsageError("give the command after '--'")
     return cmd
 
 

@@ -7,8 +7,9 @@ shape of Falco's end-of-run statistics. When stderr is a terminal a progress
 bar shows the share of input read, the event rate and the alerts so far;
 when it is not, nothing but the summary is printed there.
 
-Exit status: 0 after a complete run (rejected lines are reported, not
-fatal), 1 when the rules do not load, 2 for unusable arguments or inputs.
+Exit status (the table every command shares, ``docs/exit-status.md``): 0
+after a complete run (rejected lines are reported, not fatal), 1 when the
+rules do not load, 2 for unusable arguments, configuration or inputs.
 
 With a configuration (``-c FILE`` and/or ``-o key=value``) the rules, the
 engine keys (``priority``, ``rule_matching``, ``rules:``, ``append_output``,
@@ -22,12 +23,14 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from secengine.exit_status import ExitStatus, describe_os_error
 from secengine.priority import Priority
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -175,9 +178,10 @@ def run(args: argparse.Namespace) -> int:
     err = sys.stderr
     audit = args.source == "k8s_audit"  # audit log files and directories are accepted too
     for name in args.inputs:
-        if name != STDIN and not (os.path.isfile(name) or (audit and os.path.isdir(name))):
-            err.write(f"secengine replay: cannot read input {name!r}: no such file\n")
-            return 2
+        problem = None if name == STDIN else _input_problem(name, audit)
+        if problem is not None:
+            err.write(f"secengine replay: cannot read input {problem}\n")
+            return int(ExitStatus.USAGE)
     configured = _configured(args)
     if configured is not None and not isinstance(configured, tuple):
         return configured
@@ -259,6 +263,24 @@ def run(args: argparse.Namespace) -> int:
         diags.print("secengine replay: no audit event could be read")
         return 2
     return 0
+
+
+def _input_problem(name: str, audit: bool) -> str | None:
+    """Why ``name`` cannot be replayed (``PATH: reason``), or None when it can be opened.
+
+    Inputs are regular files (``-`` reads a pipe from stdin); directories only
+    with ``--source k8s_audit``, which reads the audit logs in them.
+    """
+    try:
+        mode = os.stat(name).st_mode
+    except OSError as e:
+        return describe_os_error(e)
+    if stat.S_ISDIR(mode):
+        return None if audit else (f"{name}: is a directory (name the files in it; "
+                                   "only --source k8s_audit reads directories)")
+    if not stat.S_ISREG(mode):
+        return f"{name}: not a regular file (pipe it into 'secengine replay -' instead)"
+    return None
 
 
 def _sinks_writer(sinks: list[Any]) -> Callable[[list[Alert]], None]:

@@ -8,15 +8,16 @@ alerts go to stdout (text or Falco JSON), diagnostics to stderr. Any kernel
 drop is reported with Falco's internal drop alert (at most one per
 ``--drop-alert-interval`` seconds) and summed at exit. A source that cannot
 start (not root, no BTF, no libbpf) makes the command fail at once with its
-one-sentence reason (exit status 1).
+one-sentence reason (exit status 2).
 
 With a configuration (``-c FILE`` and/or ``-o key=value``) the agent also
 starts every source under ``sources:`` and every enabled ``*_output``, the
 metrics endpoint, SIGHUP reload and the file's drop actions; the command's
-flags override the file's keys. The exit status is the agent's
-(:class:`~secengine.agent.ExitStatus`: 0 clean stop, 1 rules do not load,
-2 bad configuration or a source/output that cannot start, 3 a source
-failed, 4 ``syscall_event_drops`` asked to exit).
+flags override the file's keys. The exit status is the agent's, from the
+table every command shares (:class:`~secengine.exit_status.ExitStatus`,
+``docs/exit-status.md``): 0 clean stop, 1 rules do not load, 2 bad
+arguments or configuration or a source/output that cannot start, 3 a
+source failed, 4 ``syscall_event_drops`` asked to exit.
 
 ``--source k8s_audit`` serves the audit webhook instead
 (:class:`~secengine.sources.k8s_webhook.K8sAuditWebhookSource`, configured by
@@ -37,6 +38,18 @@ def _priority(text: str) -> Priority:
         return Priority.parse(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid priority {text!r}") from None
+
+
+def _ring_buffer_mb(text: str) -> int:
+    """``--ring-buffer-mb``: a power of two of at least 1 (the kernel's ring buffer must be)."""
+    try:
+        mb = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of megabytes: {text!r}") from None
+    if mb < 1 or mb & (mb - 1):
+        raise argparse.ArgumentTypeError(
+            f"{mb} is not a power of two of at least 1 (try 8, 16 or 64)")
+    return mb
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -60,7 +73,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                    help="stop after this many seconds (default: run until interrupted)")
     p.add_argument("--drop-alert-interval", type=float, default=30.0, metavar="SECONDS",
                    help="at most one drop alert per this many seconds (default: 30)")
-    p.add_argument("--ring-buffer-mb", type=int, default=16, metavar="MB",
+    p.add_argument("--ring-buffer-mb", type=_ring_buffer_mb, default=16, metavar="MB",
                    help="kernel ring buffer size, a power of two (default: 16)")
     from secengine.config import add_config_arguments
     from secengine.sources.k8s_webhook import add_arguments

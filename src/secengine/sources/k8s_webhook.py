@@ -172,7 +172,12 @@ class WebhookConfig:
         names = set(cls.__dataclass_fields__)
         for key, value in given.items():
             if key not in names:
-                raise ConfigError(f"unknown k8s_audit webhook setting {key!r}")
+                from secengine.config import did_you_mean
+
+                accepted = sorted(names | {"listen", "open_params", "bearer_token_file",
+                                           *_FALCO_KEYS})
+                raise ConfigError(f"unknown k8s_audit webhook setting {key!r}"
+                                  + did_you_mean(key, accepted))
             kwargs[key] = value
         if kwargs.get("scheme") == "https" and not kwargs.get("tls_cert"):
             raise ConfigError("open_params: https needs tls_cert (sslCertificate)")
