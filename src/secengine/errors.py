@@ -18,6 +18,7 @@ them)::
     ├── ConfigError                 a bad configuration key or value
     │   ├── config.ConfigFileError  ... in a file (names file:line and the key path)
     │   ├── plugins.UnknownPluginError / DuplicatePluginError
+    ├── sinks.SinkError             an output could not open or deliver
     ├── bpf.BpfError                a libbpf call failed (errno translated)
     │   └── bpf.BpfUnavailableError no privileges, no BTF or no libbpf: what to do
     └── profile.ProfileError        the least-privilege advisor could not record or verify

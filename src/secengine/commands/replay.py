@@ -30,7 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from secengine.exit_status import ExitStatus, describe_os_error
+from secengine.errors import SecengineError
+from secengine.exit_status import ExitStatus, describe_failure, describe_os_error
 from secengine.priority import Priority
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -208,9 +209,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         try:
             engine, sinks = _configured_engine(configured[0], ruleset)
-        except Exception as e:  # noqa: BLE001 - ConfigError or an output that cannot start
-            err.write(f"secengine replay: {e}\n")
-            return 2
+        except (SecengineError, OSError) as e:  # a bad key, or an output that cannot start
+            err.write(f"secengine replay: {describe_failure(e)}\n")
+            return int(ExitStatus.USAGE)
         formatter = engine.formatter
     # Everything allocated so far (rules, compiled code, imported modules) lives
     # until exit: keep it out of the collector's way for the rest of the run.

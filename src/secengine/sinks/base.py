@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 from secengine.alert import Alert
+from secengine.errors import SecengineError
 from secengine.sinks.render import AlertRenderer
 
 __all__ = ["DEFAULT_QUEUE_CAPACITY", "RateLimitedLog", "Sink", "SinkError", "SinkStats"]
@@ -42,7 +43,7 @@ DEFAULT_QUEUE_CAPACITY = 10_000
 _log = logging.getLogger("secengine.sinks")
 
 
-class SinkError(Exception):
+class SinkError(SecengineError):
     """A delivery failed; the message says why (raised by :meth:`Sink.deliver`)."""
 
 
