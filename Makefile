@@ -41,8 +41,11 @@ test: system-deps $(STAMP) probe
 probe: $(STAMP)
 	$(BIN)/python -m secengine.bpf.build
 
+# Falco's upstream rules are read from $SECENGINE_UPSTREAM_RULES (default: ../shared/rules-upstream,
+# as tests/upstream_rules.py says); without them the conformance pack is skipped with the reason.
 rules-test: $(STAMP)
-	$(BIN)/secengine test rules/ tests/upstream/ --require-coverage
+	SECENGINE_UPSTREAM_RULES="$$($(BIN)/python tests/upstream_rules.py)" \
+		$(BIN)/secengine test rules/ tests/upstream/ --require-coverage
 
 # wrk posts the audit events of bench/k8s_audit_bench.py
 bench: APT_PACKAGES += wrk

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from upstream_rules import UPSTREAM, needs_upstream
 
 from secengine.commands import validate
-
-UPSTREAM = Path(__file__).resolve().parents[1] / ".." / "shared" / "rules-upstream"
 
 GOOD = "- rule: r\n  desc: d\n  condition: evt.type = open\n  output: o\n  priority: INFO\n"
 WARN = "- list: l\n  items: [a]\n"
@@ -123,6 +122,7 @@ def test_unsatisfied_plugin_requirement(tmp_path: Path,
                    "cloudtrail (>= 0.1.0)\n")
 
 
+@needs_upstream
 def test_upstream_files(capsys: pytest.CaptureFixture[str]) -> None:
     names = ["falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml"]
     paths = [str(UPSTREAM / n) for n in names]

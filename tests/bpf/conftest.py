@@ -23,7 +23,6 @@ import pytest
 from secengine.bpf.loader import object_path
 
 REPO = Path(__file__).resolve().parents[2]
-UPSTREAM = REPO.parent / "shared" / "rules-upstream"
 
 
 def ensure_object() -> Path:

@@ -15,12 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
+from upstream_rules import UPSTREAM, needs_upstream
 
 pytestmark = pytest.mark.bpf
 
-UPSTREAM = Path(__file__).resolve().parents[3] / "shared" / "rules-upstream"
 
 
+@needs_upstream
 def test_configured_agent_alerts_on_live_behaviour(tmp_path: Path) -> None:
     from secengine.bpf.build import build
     from secengine.bpf.loader import object_path

@@ -7,13 +7,12 @@ import socket
 import sys
 import tempfile
 import threading
-from pathlib import Path
 
 import pytest
+from upstream_rules import UPSTREAM, needs_upstream
 
 pytestmark = pytest.mark.bpf
 
-UPSTREAM = Path(__file__).resolve().parents[3] / "shared" / "rules-upstream"
 
 
 def _by_pid(pid_holder: dict[str, int]):
@@ -363,6 +362,7 @@ def test_udp_sendto_names_the_socket(source, live) -> None:
     assert s["fd.name_changed"] is True and s["fd.connected"] is False
 
 
+@needs_upstream
 def test_stream_socket_io_is_dropped_in_the_kernel_when_no_rule_can_match(source, live) -> None:
     from secengine.ruleset import load_rules
 

@@ -11,14 +11,13 @@ import sys
 import tempfile
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from upstream_rules import require
 
 pytestmark = pytest.mark.bpf
 
-UPSTREAM = Path(__file__).resolve().parents[3] / "shared" / "rules-upstream"
 
 
 def _start(*extra: str) -> subprocess.Popen[bytes]:
@@ -28,7 +27,7 @@ def _start(*extra: str) -> subprocess.Popen[bytes]:
     if not object_path().is_file():
         build(object_path())
     proc = subprocess.Popen([sys.executable, "-m", "secengine.cli", "run", "--json",
-                             "-r", str(UPSTREAM / "falco_rules.yaml"), *extra],
+                             "-r", str(require("falco_rules.yaml")), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     line = proc.stderr.readline().decode()

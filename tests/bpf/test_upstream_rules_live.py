@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from upstream_rules import require
 
 pytestmark = pytest.mark.bpf
 
-UPSTREAM = Path(__file__).resolve().parents[3] / "shared" / "rules-upstream"
 
 RULES = "falco_rules.yaml"
 
@@ -34,7 +34,7 @@ def engine() -> Any:
     from secengine.output import AlertFormatter
     from secengine.ruleset import load_rules
 
-    ruleset = load_rules([str(UPSTREAM / RULES)])
+    ruleset = load_rules([str(require(RULES))])
     assert ruleset.successful
     return Engine(ruleset, rule_matching="all", formatter=AlertFormatter(hostname="test"))
 

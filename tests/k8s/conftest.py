@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from k8s_audit_cases import K8S_RULES
+from upstream_rules import require
 
 from secengine.engine import Engine
 from secengine.events import Event
@@ -16,7 +16,7 @@ from secengine.sources.k8s_audit import make_event
 
 @pytest.fixture(scope="session")
 def k8s_ruleset() -> RuleSet:
-    rs = load_rules([str(K8S_RULES)])
+    rs = load_rules([str(require("k8s_audit_rules.yaml"))])
     assert rs.successful
     return rs
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import copy
 import itertools
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-#: Falco's upstream rules, beside the repository (never copied into it).
-UPSTREAM = Path(__file__).resolve().parents[2].parent / "shared" / "rules-upstream"
+from upstream_rules import UPSTREAM
+
+#: Falco's k8s audit rules (never copied into this repository; see upstream_rules.py).
 K8S_RULES = UPSTREAM / "k8s_audit_rules.yaml"
 
 _ids = itertools.count(1)

@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 from k8s_audit_cases import K8S_RULES, create_pod, pod, simple
+from upstream_rules import needs_upstream
 
 from secengine.cli import main
 
@@ -30,6 +31,7 @@ def _utc(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "UTC")
 
 
+@needs_upstream
 def test_replays_an_audit_log(tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
     log = tmp_path / "audit.log"
     log.write_bytes(_line(create_pod(pod(hostPID=True), user="kubernetes-admin"))
@@ -50,6 +52,7 @@ def test_replays_an_audit_log(tmp_path: Path, capfdbinary: pytest.CaptureFixture
     assert "Events detected: 2" in err
 
 
+@needs_upstream
 def test_json_output_and_directories_with_gzip(tmp_path: Path,
                                                capfdbinary: pytest.CaptureFixture[bytes]) -> None:
     d = tmp_path / "audit"
@@ -68,6 +71,7 @@ def test_json_output_and_directories_with_gzip(tmp_path: Path,
     assert "from 2 input(s)" in err
 
 
+@needs_upstream
 def test_bad_lines_are_reported_and_counted(tmp_path: Path,
                                             capfdbinary: pytest.CaptureFixture[bytes]) -> None:
     log = tmp_path / "audit.log"
@@ -82,6 +86,7 @@ def test_bad_lines_are_reported_and_counted(tmp_path: Path,
     assert len(out.splitlines()) == 1
 
 
+@needs_upstream
 def test_nothing_readable_exits_non_zero(tmp_path: Path,
                                          capfdbinary: pytest.CaptureFixture[bytes]) -> None:
     log = tmp_path / "audit.log"
@@ -92,6 +97,7 @@ def test_nothing_readable_exits_non_zero(tmp_path: Path,
     assert rc == 2 and "cannot read input" in err
 
 
+@needs_upstream
 def test_field_map_files_still_work_with_the_k8s_source(
         tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
     events = tmp_path / "events.jsonl"
@@ -103,6 +109,7 @@ def test_field_map_files_still_work_with_the_k8s_source(
     assert "K8s Operation performed by user not in allowed list" in out
 
 
+@needs_upstream
 def test_audit_events_on_stdin(tmp_path: Path) -> None:
     data = _line(simple("get", "pods", "piped", "d", user="mallory"))
     code = "import sys; from secengine.cli import main; sys.exit(main(sys.argv[1:]))"

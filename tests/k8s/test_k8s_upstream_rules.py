@@ -20,6 +20,7 @@ from k8s_audit_cases import (
     exec_into,
     pod,
 )
+from upstream_rules import needs_upstream
 
 from secengine.engine import Engine
 from secengine.output import AlertFormatter
@@ -29,6 +30,7 @@ from secengine.sources.k8s_audit import make_event
 Matching = Callable[[dict[str, Any]], set[str]]
 
 
+@needs_upstream
 def test_the_rules_file_loads_with_no_error_and_no_warning() -> None:
     rs = load_rules([str(K8S_RULES)])
     assert rs.successful
@@ -38,6 +40,7 @@ def test_the_rules_file_loads_with_no_error_and_no_warning() -> None:
     assert {r.source for r in rs.rules} == {"k8s_audit"}
 
 
+@needs_upstream
 def test_loads_together_with_the_syscall_rules() -> None:
     rs = load_rules([str(UPSTREAM / "falco_rules.yaml"), str(K8S_RULES)])
     assert rs.successful
@@ -79,6 +82,7 @@ def test_exec_output_reads_the_command_parameter() -> None:
          "ns=default action=exec command=cat)")]
 
 
+@needs_upstream
 def test_alert_time_is_the_stage_timestamp() -> None:
     doc = exec_into("web-7f9c", stage_timestamp="2024-05-02T10:15:30.987654321Z")
     engine = Engine(load_rules([str(K8S_RULES)]), formatter=AlertFormatter(hostname="node-1"))
@@ -102,6 +106,7 @@ def test_first_match_mode_reports_the_first_rule_in_file_order(k8s_ruleset: Any)
     assert [a.rule for a in engine.process(make_event(doc))] == ["Disallowed K8s User"]
 
 
+@needs_upstream
 def test_user_overrides_enable_the_rules_disabled_by_default(tmp_path: Any) -> None:
     """The always-true/never-true macros are meant to be overridden by users."""
     local = tmp_path / "k8s_local.yaml"

@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 import pytest
 from k8s_audit_cases import K8S_RULES, simple
+from upstream_rules import needs_upstream, require
 
 from secengine.agent import Agent, ExitStatus
 from secengine.config import load_config
@@ -90,7 +91,7 @@ class Consumer:
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine(load_rules([str(K8S_RULES)]))
+    return Engine(load_rules([str(require("k8s_audit_rules.yaml"))]))
 
 
 @pytest.fixture
@@ -362,6 +363,7 @@ def test_stop_finishes_requests_in_progress(engine: Engine) -> None:
     assert consumer.seen == Counter({f"slow-{i}": 1 for i in range(100)})
 
 
+@needs_upstream
 def test_the_agent_evaluates_each_accepted_batch_once_before_stop_returns() -> None:
     """Through the agent (evaluation on the server's thread): nothing lost, nothing twice."""
     cfg = load_config(options=[f"rules_files=[{K8S_RULES}]", "stdout_output.enabled=false"])
@@ -588,6 +590,7 @@ def test_settings_from_the_agent_config(tmp_path: Path) -> None:
 # `secengine run --source k8s_audit`, stopped by SIGTERM
 # ---------------------------------------------------------------------------
 
+@needs_upstream
 def test_secengine_run_drains_on_sigterm() -> None:
     """SIGTERM while alerts back up in a full stdout pipe and a batch is still arriving."""
     proc = subprocess.Popen(
@@ -641,6 +644,7 @@ def _wait(cond: Any, timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
+@needs_upstream
 def test_secengine_run_source_k8s_audit() -> None:
     """The CLI wiring: ``secengine run --source k8s_audit`` serves, evaluates, stops cleanly."""
     proc = subprocess.Popen(

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from upstream_rules import UPSTREAM as UPSTREAM_DIR
+from upstream_rules import needs_upstream
+
 from secengine.ruleset import load_rules
 from secengine.testing.coverage import compute_coverage
 from secengine.testing.runner import RuleTestRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "tests" / "upstream"
-UPSTREAM = ROOT.parent / "shared" / "rules-upstream" / "falco_rules.yaml"
+UPSTREAM = UPSTREAM_DIR / "falco_rules.yaml"
 
 
+@needs_upstream
 def test_every_stable_rule_has_a_positive_and_a_negative_case() -> None:
     upstream = load_rules([str(UPSTREAM)])
     assert upstream.successful

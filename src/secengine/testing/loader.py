@@ -11,6 +11,7 @@ Each problem is a :class:`~secengine.testing.model.RuleTestError` naming
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +30,13 @@ from secengine.testing.model import (
     RuleExpectation,
     RuleTestError,
     RuleTestFile,
+    RuleTestSkipped,
     Template,
 )
 from secengine.testing.yamlsource import Path_, line_of, load_yaml
+
+#: ``${NAME}`` in a ``rules_files`` entry: the environment variable NAME.
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 __all__ = [
     "TEST_FILE_SUFFIX",
@@ -221,11 +226,20 @@ class _Resolver:
                               tuple(cases))
 
     def _rules_file(self, i: int, name: str) -> Path:
-        path = self.base / name
-        if not path.exists():
-            raise self.error(f"rules file not found: {name} (looked for {path})",
-                             ("rules_files", i))
-        return path
+        """``rules_files[i]``: relative to this file, ``${NAME}`` read from the environment."""
+        at: Path_ = ("rules_files", i)
+        unset = [v for v in _VARIABLE.findall(name) if not os.environ.get(v)]
+        if unset:
+            problem = f"rules file {name}: the environment variable {unset[0]} is not set"
+        else:
+            path = self.base / _VARIABLE.sub(lambda m: os.environ[m.group(1)], name)
+            if path.exists():
+                return path
+            problem = f"rules file not found: {name} (looked for {path})"
+        reason = self.model.skip_if_rules_missing
+        if reason is not None:
+            raise RuleTestSkipped(f"{reason} ({problem})", self.origin(at))
+        raise self.error(problem, at)
 
     def _template(self, name: str, chain: Sequence[str]) -> tuple[str | None, dict[str, Any]]:
         """The (source, fields) of a template with everything it extends applied."""

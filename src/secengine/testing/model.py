@@ -54,6 +54,7 @@ __all__ = [
     "RuleExpectation",
     "RuleTestError",
     "RuleTestFile",
+    "RuleTestSkipped",
     "Selection",
     "SelectionTarget",
     "Template",
@@ -66,6 +67,20 @@ class RuleTestError(LocatedError):
 
     The message starts with ``file:line:`` when the place is known.
     """
+
+
+class RuleTestSkipped(Exception):
+    """A test file that asked to be skipped when its rules files are absent, and they are.
+
+    Only a file with ``skip_if_rules_missing`` raises it; for any other file a
+    missing rules file is a :class:`RuleTestError`. ``reason`` is the file's
+    reason followed by what was missing.
+    """
+
+    def __init__(self, reason: str, path: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
+        self.path = path
 
 
 class _Model(BaseModel):
@@ -318,6 +333,9 @@ class RuleTestFile(_Model):
     ignored, as places to define YAML anchors."""
 
     rules_files: tuple[str, ...] = Field(min_length=1)
+    #: Skip the whole file (with this reason) instead of failing when a rules file is
+    #: absent: for tests of rules kept outside the repository (``${VAR}/rules.yaml``).
+    skip_if_rules_missing: str | None = Field(default=None, min_length=1)
     options: Options = Options()
     templates: dict[str, Template] = Field(default_factory=dict)
     cases: tuple[Case, ...] = Field(min_length=1)

@@ -9,7 +9,8 @@ secengine installed runs its rule tests with its normal ``pytest``::
 A failing case is reported with the same explanation as ``secengine test``
 (the event, the first failing leaf with the field's actual value, the
 expanded condition); a test file that cannot be loaded is a collection
-error naming ``file:line``. One runner is shared by the session, so rules
+error naming ``file:line``; a file whose rules are absent and that says
+``skip_if_rules_missing`` is skipped with its reason. One runner is shared by the session, so rules
 files used by several test files compile once.
 
 This module is imported by pytest at start-up in every project that has
@@ -63,12 +64,14 @@ class RuleTestYamlFile(pytest.File):
     """A ``*.ruletest.yaml`` file: loads it and yields one item per case."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        from secengine.testing.model import RuleTestError
+        from secengine.testing.model import RuleTestError, RuleTestSkipped
 
         try:
             loaded = _runner(self.config).load(self.path)
         except RuleTestError as e:
             raise self.CollectError(str(e)) from None
+        except RuleTestSkipped as e:
+            pytest.skip(str(e))
         for case in loaded.cases:
             yield RuleTestItem.from_parent(self, name=case.name, loaded=loaded, case=case)
 

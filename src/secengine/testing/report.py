@@ -39,6 +39,8 @@ def file_line(fr: FileResult, verbose: bool = False) -> list[str]:
     """The progress output of one file: marks, or one line per case with ``verbose``."""
     if fr.error is not None:
         return [f"{fr.label} E"]
+    if fr.skipped is not None:
+        return [f"{fr.label} SKIPPED" if verbose else f"{fr.label} s"]
     if verbose:
         word = {".": "PASSED", "F": "FAILED", "E": "ERROR"}
         return [f"{cr.nodeid} {word[_mark(cr)]}" for cr in fr.cases]
@@ -66,8 +68,11 @@ def render_report(run: RunResult, *, coverage: list[str] | None = None,
         lines.append(rule("rule coverage"))
         lines.extend(coverage)
     problems = coverage_problems if require_coverage else []
-    if broken or failed or problems:
+    skipped = [fr for fr in run.files if fr.skipped is not None]
+    if broken or failed or problems or skipped:
         lines.append(rule("short test summary info"))
+        for fr in skipped:
+            lines.append(f"SKIPPED {fr.skipped}")
         for fr in broken:
             lines.append(f"ERROR {fr.label} - {(fr.error or '').splitlines()[0]}")
         for cr in failed:
@@ -92,6 +97,9 @@ def _totals(run: RunResult, uncovered: int) -> str:
         parts.append(f"{passed} passed")
     if errors:
         parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    skipped = sum(1 for f in run.files if f.skipped is not None)
+    if skipped:
+        parts.append(f"{skipped} file{'s' if skipped != 1 else ''} skipped")
     if uncovered:
         parts.append(f"{uncovered} uncovered")
     return f"{', '.join(parts)} in {run.seconds:.2f}s"

@@ -32,7 +32,7 @@ from secengine.testing.loader import (
     display_path,
     load_test_file,
 )
-from secengine.testing.model import RuleTestError
+from secengine.testing.model import RuleTestError, RuleTestSkipped
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.alert import Alert
@@ -150,6 +150,8 @@ class FileResult:
     loaded: LoadedTestFile | None = None
     #: Set when the file could not be loaded at all (bad YAML or shape, missing files).
     error: str | None = None
+    #: Set when the file was skipped: its rules are absent and it says to skip then.
+    skipped: str | None = None
     cases: list[CaseResult] = field(default_factory=list)
     #: The rules the file's rules files define (for coverage); None if they did not load.
     rules: list[Rule] | None = None
@@ -294,6 +296,9 @@ class RuleTestRunner:
             tf = self.load(p)
         except RuleTestError as e:
             fr.error = str(e)
+            return fr
+        except RuleTestSkipped as e:
+            fr.skipped = str(e)
             return fr
         fr.loaded = tf
         try:
