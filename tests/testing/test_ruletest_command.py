@@ -89,3 +89,65 @@ def test_shipped_rules_are_fully_tested(capsys: pytest.CaptureFixture[str],
     assert main(["test", "rules/", "--require-coverage"]) == 0, capsys.readouterr().out
     out = capsys.readouterr().out
     assert "rules/secengine_rules.yaml: 15 rules, 15 with positive and negative cases" in out
+
+
+# ---------------------------------------------------------------------------
+# rules kept outside the repository: ${VAR} and skip_if_rules_missing
+# ---------------------------------------------------------------------------
+
+def test_rules_files_read_environment_variables(write_suite: WriteSuite, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    write_suite(PASSING.replace("rules_files: [rules.yaml]",
+                                'rules_files: ["${SE_TEST_RULES}/rules.yaml"]'))
+    monkeypatch.setenv("SE_TEST_RULES", str(tmp_path))
+    assert main(["test", str(tmp_path)]) == 0
+    assert "2 passed" in capsys.readouterr().out
+    monkeypatch.delenv("SE_TEST_RULES")
+    assert main(["test", str(tmp_path)]) == 1  # unset without skip_if_rules_missing: an error
+    out = capsys.readouterr().out
+    assert ("t.ruletest.yaml:1: rules file ${SE_TEST_RULES}/rules.yaml: the environment "
+            "variable SE_TEST_RULES is not set") in out
+
+
+def test_absent_rules_skip_a_file_that_says_so(write_suite: WriteSuite, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SE_TEST_RULES", str(tmp_path / "elsewhere"))
+    write_suite(PASSING.replace(
+        "rules_files: [rules.yaml]",
+        'rules_files: ["${SE_TEST_RULES}/rules.yaml"]\n'
+        "skip_if_rules_missing: the vendor rules are not installed"))
+    assert main(["test", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("t.ruletest.yaml s")
+    assert any(line.startswith("SKIPPED ") and "t.ruletest.yaml:1: the vendor rules are not "
+               "installed (rules file not found: ${SE_TEST_RULES}/rules.yaml" in line
+               for line in out)
+    assert "1 file skipped" in out[-1]
+
+
+def test_a_missing_rules_file_is_still_an_error_without_the_key(
+        write_suite: WriteSuite, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_suite(PASSING.replace("rules_files: [rules.yaml]", "rules_files: [gone.yaml]"))
+    assert main(["test", str(tmp_path)]) == 1
+    assert "rules file not found: gone.yaml" in capsys.readouterr().out
+
+
+def test_pytest_skips_the_file_with_its_reason(write_suite: WriteSuite, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    write_suite(PASSING.replace(
+        "rules_files: [rules.yaml]",
+        'rules_files: ["${SE_TEST_RULES}/rules.yaml"]\n'
+        "skip_if_rules_missing: the vendor rules are not installed"))
+    (tmp_path / "ok.ruletest.yaml").write_text(PASSING)  # the rest of the suite still runs
+    env = {k: v for k, v in os.environ.items() if k != "SE_TEST_RULES"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-rs", "-p", "no:randomly",
+                           "-p", "no:cacheprovider", str(tmp_path)], capture_output=True,
+                          text=True, cwd=tmp_path, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed, 1 skipped" in done.stdout
+    assert "the vendor rules are not installed" in done.stdout
