@@ -20,7 +20,7 @@ from k8s_audit_cases import (
     exec_into,
     pod,
 )
-from upstream_rules import needs_upstream
+from upstream_rules import needs_upstream, require
 
 from secengine.engine import Engine
 from secengine.output import AlertFormatter
@@ -61,7 +61,7 @@ def test_rule_positive_and_negative(case: Any, matching: Matching) -> None:
 
 def _alert_text(doc: dict[str, Any]) -> list[str]:
     """The alert lines of every rule the event triggers (``time: Priority message``)."""
-    engine = Engine(load_rules([str(K8S_RULES)]), rule_matching="all",
+    engine = Engine(load_rules([str(require("k8s_audit_rules.yaml"))]), rule_matching="all",
                     formatter=AlertFormatter(hostname="node-1"))
     return [a.output for a in engine.process(make_event(doc))]
 
