@@ -440,18 +440,20 @@ class Agent:
         if web.enabled:
             from secengine.metrics import MetricsServer
 
+            self._metrics = MetricsServer(
+                self, web.listen_address, web.listen_port,
+                healthz_path=web.k8s_healthz_endpoint,
+                metrics_path=web.metrics_endpoint if web.prometheus_metrics_enabled else None,
+                ssl_certificate=web.ssl_certificate if web.ssl_enabled else None,
+                limits=web.limits())
             try:
-                self._metrics = MetricsServer(
-                    self, web.listen_address, web.listen_port,
-                    healthz_path=web.k8s_healthz_endpoint,
-                    metrics_path=web.metrics_endpoint if web.prometheus_metrics_enabled else None,
-                    ssl_certificate=web.ssl_certificate if web.ssl_enabled else None)
+                self._metrics.start()
             except OSError as e:
+                self._metrics = None
                 self._status = ExitStatus.CONFIG_ERROR
                 self.stop()
                 raise ConfigError(f"webserver: cannot listen on {web.listen_address}:"
                                   f"{web.listen_port}: {e.strerror or e}") from e
-            self._metrics.start()
         if self.config.watch_config_files and self._from_config:
             self._watch_thread = threading.Thread(target=self._watch, args=(self._watch_start,),
                                                   name="secengine-watch", daemon=True)

@@ -40,6 +40,7 @@ from pydantic import (
 
 from secengine.errors import ConfigError
 from secengine.priority import Priority
+from secengine.web.limits import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, HttpLimits
 
 __all__ = [
     "FALCO_IGNORED_KEYS",
@@ -314,6 +315,20 @@ class Webserver(_Model):
     ssl_enabled: bool = Field(default=False, description="Serve HTTPS.")
     ssl_certificate: str = Field(
         default="/etc/secengine/secengine.pem", description="Combined certificate and key (PEM).")
+    max_connections: int = Field(
+        default=DEFAULT_MAX_CONNECTIONS, ge=1,
+        description="secengine: connections served at once; more wait in the listen queue.")
+    header_timeout: float = Field(
+        default=DEFAULT_HEADER_TIMEOUT, gt=0, le=86400,
+        description="secengine: seconds to receive a request's headers, and idle keep-alive "
+                    "seconds, before the connection is closed.")
+    keepalive: bool = Field(default=True, description="secengine: keep connections open between "
+                                                      "requests.")
+
+    def limits(self) -> HttpLimits:
+        """The listener's limits (:mod:`secengine.web.limits`)."""
+        return HttpLimits(max_connections=self.max_connections,
+                          header_timeout=self.header_timeout, keepalive=self.keepalive)
 
 
 LogLevel = Literal["emergency", "alert", "critical", "error", "warning", "notice", "info", "debug"]

@@ -1,11 +1,12 @@
 """The health and metrics endpoint: ``/healthz`` and Prometheus text metrics of a running agent.
 
-Off by default (``webserver.enabled``). It is a standard-library
-:class:`http.server.ThreadingHTTPServer` on its own daemon thread: two GET
-paths answered from counters the agent already keeps, so no web framework
-and no event loop are needed, and an embedder's process gets no extra
-dependency. TLS (``webserver.ssl_enabled``) wraps the listening socket with
-:mod:`ssl`.
+Off by default (``webserver.enabled``). It runs on the same granian server
+as the Kubernetes audit webhook (:mod:`secengine.web`), on its own thread,
+with the same connection limit and timeouts: a client that connects and
+says nothing, or a slow TLS handshake, must not keep a kubelet's probe of
+``/healthz`` from being answered (``http.server`` did its TLS handshakes on
+the accepting thread, had a listen backlog of 5 and no idle timeout).
+TLS (``webserver.ssl_enabled``) is done by granian, in Rust.
 
 :func:`collect` reads an agent's counters into :class:`Metric` families and
 :func:`render` writes them in the Prometheus text exposition format 0.0.4;
@@ -34,7 +35,16 @@ own web stack). Metric names:
 ``process_resident_memory_bytes``           gauge    resident set size
 ``process_cpu_seconds_total``               counter  user + system CPU time
 ``process_start_time_seconds``              gauge    when the agent started (Unix time)
+``secengine_http_tls_handshake_failures_total`` counter  failed TLS handshakes {listener, reason}
+``secengine_http_rejected_requests_total``  counter  requests refused {listener, reason}
+``secengine_http_accept_errors_total``      counter  failed accept() calls {listener}
 ==========================================  =======  ===============================
+
+``listener`` is ``k8s_audit`` or ``webserver`` (``unknown`` for a failure
+granian reported from a thread no listener claimed, see
+:mod:`secengine.web.handshakes`); ``reason`` is a fixed word
+(``timeout``, ``no_certificates_presented``, ``invalid_message``,
+``wrong_token``, ``missing_token``, ``body_timeout``, ``slow_body_shed``...).
 
 ``source`` is the source's configuration key (its plugin name otherwise) in
 the ``secengine_source_*`` families, and the plugin name the source delivers
@@ -47,16 +57,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import ssl
-import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.agent import Agent
+    from secengine.web.limits import HttpLimits
+    from secengine.web.stats import ListenerStats
 
-__all__ = ["CONTENT_TYPE", "Metric", "MetricsServer", "collect", "process_rss_bytes", "render"]
+__all__ = ["CONTENT_TYPE", "Metric", "MetricsServer", "collect", "listener_metrics",
+           "process_rss_bytes", "render"]
 
 #: The Prometheus text format's media type.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -181,71 +192,96 @@ def collect(agent: Agent) -> list[Metric]:
             cpu.user + cpu.system),
         Metric("process_start_time_seconds", "gauge",
                "Start time of the agent since the Unix epoch in seconds.").add(c.started_at),
+        *listener_metrics(_listeners(agent)),
     ]
+
+
+def _listeners(agent: Agent) -> list[ListenerStats]:
+    from secengine.web.handshakes import monitor
+
+    found = [s for s in (getattr(src, "listener_stats", None) for src in agent.sources) if s]
+    server = getattr(agent, "_metrics", None)
+    if server is not None:
+        found.append(server.listener_stats)
+    return [*found, monitor().unknown]
+
+
+def listener_metrics(listeners: Iterable[ListenerStats]) -> list[Metric]:
+    """What the HTTP listeners refused (see :mod:`secengine.web.stats`), as metric families."""
+    handshakes = Metric("secengine_http_tls_handshake_failures_total", "counter",
+                        "TLS handshakes that failed, by reason.")
+    rejected = Metric("secengine_http_rejected_requests_total", "counter",
+                      "Requests refused before the application took them, by reason.")
+    accepts = Metric("secengine_http_accept_errors_total", "counter",
+                     "accept() calls that failed (e.g. out of file descriptors).")
+    for stats in listeners:
+        failed, refused, accept_errors = stats.snapshot()
+        for reason, n in sorted(failed.items()):
+            handshakes.add(n, listener=stats.name, reason=reason)
+        for reason, n in sorted(refused.items()):
+            rejected.add(n, listener=stats.name, reason=reason)
+        accepts.add(accept_errors, listener=stats.name)
+    return [handshakes, rejected, accepts]
 
 
 def _source_label(src: Any) -> str:
     return str(getattr(src, "label", None) or getattr(src, "name", type(src).__name__))
 
 
+_JSON = [("content-type", "application/json")]
+_TEXT = [("content-type", "text/plain; charset=utf-8")]
+
+
 class MetricsServer:
-    """Serves ``healthz_path`` and ``metrics_path`` for ``agent`` on its own thread."""
+    """Serves ``healthz_path`` and ``metrics_path`` for ``agent`` on its own thread.
+
+    ``ssl_certificate`` is a PEM file holding the certificate and its key
+    (Falco's ``webserver.ssl_certificate``). Binding happens in :meth:`start`
+    (OSError when the address is taken).
+    """
 
     def __init__(self, agent: Agent, host: str = "0.0.0.0", port: int = 8765, *,
                  healthz_path: str = "/healthz", metrics_path: str | None = "/metrics",
-                 ssl_certificate: str | None = None) -> None:
+                 ssl_certificate: str | None = None, limits: HttpLimits | None = None) -> None:
+        from secengine.web import EmbeddedHttpServer, ListenerStats, ThreadedHttpServer
+
         self.agent = agent
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
-                if path == healthz_path:
-                    healthy = server.agent.healthy
-                    body = json.dumps({"status": "ok" if healthy else "unhealthy"}).encode()
-                    self._answer(200 if healthy else 503, "application/json", body)
-                elif metrics_path is not None and path == metrics_path:
-                    try:
-                        text = render(collect(server.agent))
-                    except Exception:  # noqa: BLE001 - a scrape must not kill the server
-                        _log.exception("collecting metrics failed")
-                        self._answer(500, "text/plain", b"collecting metrics failed\n")
-                        return
-                    self._answer(200, CONTENT_TYPE, text.encode("utf-8"))
-                else:
-                    self._answer(404, "text/plain", b"not found\n")
-
-            def _answer(self, status: int, ctype: str, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                _log.debug("%s " + format, self.address_string(), *args)
-
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
-        self._httpd.daemon_threads = True
-        if ssl_certificate:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(ssl_certificate)
-            self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
-        self._thread: threading.Thread | None = None
+        self._healthz_path = healthz_path
+        self._metrics_path = metrics_path
+        #: Failed handshakes on this listener, for the metrics it serves.
+        self.listener_stats = ListenerStats("webserver")
+        self._server = ThreadedHttpServer(
+            EmbeddedHttpServer(self._app, host=host, port=port, tls_cert=ssl_certificate,
+                               limits=limits, stats=self.listener_stats),
+            name="secengine-metrics", shutdown_timeout=2.0)
 
     @property
     def address(self) -> tuple[str, int]:
         """The (host, port) actually listened on (useful with port 0)."""
-        host, port = self._httpd.server_address[:2]
-        return str(host), int(port)
+        return self._server.address
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        name="secengine-metrics", daemon=True)
-        self._thread.start()
+        self._server.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(2.0)
-        self._httpd.server_close()
+        self._server.stop(5.0)
+
+    async def _app(self, scope: Any, proto: Any) -> None:
+        """The RSGI application: two GET paths, answered without reading any body."""
+        path = scope.path
+        if scope.method not in ("GET", "HEAD"):
+            proto.response_bytes(405, [*_TEXT, ("allow", "GET")], b"method not allowed\n")
+        elif path == self._healthz_path:
+            healthy = self.agent.healthy
+            body = json.dumps({"status": "ok" if healthy else "unhealthy"}).encode()
+            proto.response_bytes(200 if healthy else 503, _JSON, body)
+        elif self._metrics_path is not None and path == self._metrics_path:
+            try:
+                text = render(collect(self.agent))
+            except Exception:  # noqa: BLE001 - a scrape must not kill the server
+                _log.exception("collecting metrics failed")
+                proto.response_bytes(500, _TEXT, b"collecting metrics failed\n")
+                return
+            proto.response_bytes(200, [("content-type", CONTENT_TYPE)], text.encode("utf-8"))
+        else:
+            proto.response_bytes(404, _TEXT, b"not found\n")

@@ -40,3 +40,6 @@ def matching(k8s_engine_all: Engine) -> Callable[[dict[str, Any]], set[str]]:
 @pytest.fixture
 def event() -> Callable[[dict[str, Any]], Event]:
     return make_event
+
+
+from tls_pki import pki  # noqa: F401 - the fixture, for this directory's tests

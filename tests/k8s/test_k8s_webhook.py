@@ -6,7 +6,6 @@ was answered 200 is evaluated exactly once, and nothing of a refused batch is.
 
 from __future__ import annotations
 
-import datetime as dt
 import http.client
 import json
 import os
@@ -27,6 +26,7 @@ from typing import Any
 import orjson
 import pytest
 from k8s_audit_cases import K8S_RULES, simple
+from tls_pki import Pki, client_context
 from upstream_rules import needs_upstream, require
 
 from secengine.agent import Agent, ExitStatus
@@ -385,77 +385,6 @@ def test_the_agent_evaluates_each_accepted_batch_once_before_stop_returns() -> N
 # TLS, client certificates, bearer tokens
 # ---------------------------------------------------------------------------
 
-@dataclass
-class Pki:
-    ca: Path
-    server_cert: Path
-    server_key: Path
-    client_cert: Path
-    client_key: Path
-    combined: Path  # cert + key in one file, as Falco's sslCertificate
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    d = tmp_path_factory.mktemp("pki")
-    now = dt.datetime.now(dt.UTC)
-
-    def name(cn: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    def pem_key(key: Any) -> bytes:
-        return key.private_bytes(serialization.Encoding.PEM,
-                                 serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(name("secengine test CA"))
-          .issuer_name(name("secengine test CA")).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(minutes=5))
-          .not_valid_after(now + dt.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-
-    def leaf(cn: str, usage: Any, san: list[Any] | None) -> tuple[bytes, bytes]:
-        key = ec.generate_private_key(ec.SECP256R1())
-        b = (x509.CertificateBuilder().subject_name(name(cn)).issuer_name(ca.subject)
-             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-             .not_valid_before(now - dt.timedelta(minutes=5))
-             .not_valid_after(now + dt.timedelta(days=1))
-             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
-        if san:
-            b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
-        cert = b.sign(ca_key, hashes.SHA256())
-        return cert.public_bytes(serialization.Encoding.PEM), pem_key(key)
-
-    import ipaddress
-
-    scert, skey = leaf("secengine", ExtendedKeyUsageOID.SERVER_AUTH,
-                       [x509.DNSName("localhost"),
-                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
-    ccert, ckey = leaf("kube-apiserver", ExtendedKeyUsageOID.CLIENT_AUTH, None)
-    files = {"ca.pem": ca.public_bytes(serialization.Encoding.PEM), "server.pem": scert,
-             "server-key.pem": skey, "client.pem": ccert, "client-key.pem": ckey,
-             "combined.pem": scert + skey}
-    for fname, data in files.items():
-        (d / fname).write_bytes(data)
-    return Pki(d / "ca.pem", d / "server.pem", d / "server-key.pem", d / "client.pem",
-               d / "client-key.pem", d / "combined.pem")
-
-
-def _client_context(pki: Pki, with_cert: bool = False) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=str(pki.ca))
-    if with_cert:
-        ctx.load_cert_chain(str(pki.client_cert), str(pki.client_key))
-    return ctx
-
-
 def test_tls(pki: Pki, engine: Engine) -> None:
     src = K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0,
                                               tls_cert=str(pki.combined)))
@@ -463,7 +392,7 @@ def test_tls(pki: Pki, engine: Engine) -> None:
     src.start(queue)
     try:
         assert src.url.startswith("https://127.0.0.1:")
-        assert post(src, event_list(range(7)), context=_client_context(pki))[0] == 200
+        assert post(src, event_list(range(7)), context=client_context(pki))[0] == 200
         with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
             post(src, event_list(range(7, 9)))  # plain HTTP to a TLS port
     finally:
@@ -482,9 +411,9 @@ def test_client_certificates_are_required(pki: Pki, engine: Engine) -> None:
     src.start(queue)
     try:
         with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
-            post(src, event_list(range(3)), context=_client_context(pki))
+            post(src, event_list(range(3)), context=client_context(pki))
         assert post(src, event_list(range(3)),
-                    context=_client_context(pki, with_cert=True))[0] == 200
+                    context=client_context(pki, with_cert=True))[0] == 200
     finally:
         src.stop(5)
     assert queue.depth() == 1 and src.stats.events == 3

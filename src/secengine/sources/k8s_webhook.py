@@ -5,7 +5,7 @@ kube-apiserver's webhook audit backend POSTs batches of audit events
 plugin serves that URL (default ``http://:9765/k8s-audit``); this source does
 the same with granian, a Rust HTTP server for Python applications, embedded
 in this process on its own thread and event loop
-(:mod:`secengine.sources.http_server`).
+(:mod:`secengine.web`, shared with the metrics endpoint).
 
 The answers are what kube-apiserver needs to neither lose nor duplicate
 events:
@@ -15,7 +15,8 @@ events:
   rejected: sending it again would not help);
 - **400** for a body that is not JSON, not an audit payload (``{"kind": 0}``),
   or not ``Content-Type: application/json``; **401** for a missing or wrong
-  bearer token; **405** for a method other than POST; **413** for a body over
+  bearer token; **405** for a method other than POST; **408** for a body not
+  received within ``body_timeout``; **413** for a body over
   ``max_body`` (default 12 MiB, the plugin's ``webhookMaxBatchSize``);
 - **503** with ``Retry-After`` when evaluation is behind (queued mode: the
   event queue is full; inline mode: more than ``max_in_progress`` requests
@@ -32,6 +33,14 @@ Every answer is counted in :attr:`K8sAuditWebhookSource.stats` by status.
 ``GET /healthz`` answers ``ok``. TLS uses a certificate and key; with
 ``client_ca`` the server requires and verifies client certificates.
 
+Whoever can reach the port can send events that raise or hide alerts, so
+an empty bearer token is a configuration error (never "no
+authentication"), tokens are compared in constant time, refused tokens and
+failed TLS handshakes are counted and logged (:mod:`secengine.web.stats`),
+and listening beyond loopback without TLS or without authentication logs
+one warning. Idle and slow clients are bounded by the listener's
+:class:`~secengine.web.limits.HttpLimits`.
+
 :meth:`K8sAuditWebhookSource.stop` stops listening, lets requests already
 being handled finish (their batches are queued or evaluated, or refused,
 never half-done), then returns.
@@ -39,15 +48,13 @@ never half-done), then returns.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 import ssl
-import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import orjson
 
@@ -60,6 +67,17 @@ from secengine.sources.k8s_audit import (
     AuditPayloadError,
     decode_payload,
 )
+from secengine.web.body import BodyReaders, BodyShed, BodyTimeout, BodyTooLarge, ClientGone
+from secengine.web.limits import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    HttpLimits,
+)
+from secengine.web.stats import ListenerStats
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secengine.web.threaded import ThreadedHttpServer
 
 __all__ = [
     "DEFAULT_ADDR",
@@ -114,7 +132,9 @@ class WebhookConfig:
     is set (``tls_key`` may be omitted when the key is in the same PEM
     file, as Falco's ``sslCertificate`` is); ``client_ca`` then makes a
     client certificate signed by that CA mandatory. ``bearer_token``
-    requires ``Authorization: Bearer <token>`` on audit posts.
+    requires ``Authorization: Bearer <token>`` on audit posts; an empty one
+    is refused (ConfigError), as it would accept anyone. The connection
+    limit and timeouts are those of :class:`~secengine.web.limits.HttpLimits`.
     """
 
     host: str = ""
@@ -134,6 +154,29 @@ class WebhookConfig:
     #: requests in progress beyond this many are answered 503: the bound that the
     #: event queue's capacity is otherwise.
     max_in_progress: int = 1024
+    #: See :class:`~secengine.web.limits.HttpLimits`.
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    keepalive: bool = True
+
+    def __post_init__(self) -> None:
+        if self.bearer_token is not None and not self.bearer_token.strip():
+            raise ConfigError("k8s audit webhook: bearer_token is empty, which would accept "
+                              "any client; give a token or none")
+        _ = self.limits  # checks the limits now, the message naming the key
+
+    @property
+    def limits(self) -> HttpLimits:
+        """The listener's connection limit and timeouts."""
+        return HttpLimits(max_connections=self.max_connections,
+                          header_timeout=self.header_timeout, body_timeout=self.body_timeout,
+                          keepalive=self.keepalive)
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether clients must prove who they are (a bearer token or a client certificate)."""
+        return self.bearer_token is not None or self.client_ca is not None
 
     @classmethod
     def from_addr(cls, addr: str = DEFAULT_ADDR, **kwargs: Any) -> WebhookConfig:
@@ -164,11 +207,7 @@ class WebhookConfig:
                 given.setdefault(key, given.pop(falco_key))
         token_file = given.pop("bearer_token_file", None)
         if token_file is not None:
-            try:
-                with open(token_file, encoding="utf-8") as fh:
-                    kwargs["bearer_token"] = fh.read().strip()
-            except OSError as e:
-                raise ConfigError(f"bearer_token_file: {e}") from None
+            kwargs["bearer_token"] = _read_token(str(token_file))
         names = set(cls.__dataclass_fields__)
         for key, value in given.items():
             if key not in names:
@@ -212,6 +251,20 @@ class WebhookConfig:
     @property
     def scheme(self) -> str:
         return "https" if self.tls_cert else "http"
+
+
+def _read_token(path: str) -> str:
+    """The bearer token in ``path`` (surrounding blanks removed); ConfigError if none."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            token = fh.read().strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"bearer_token_file {path}: {getattr(e, 'strerror', None) or e}"
+                          ) from None
+    if not token:
+        raise ConfigError(f"bearer_token_file {path} is empty: an empty token would accept "
+                          f"any client")
+    return token
 
 
 #: Falco's k8saudit plugin configuration keys → ours.
@@ -285,20 +338,17 @@ class K8sAuditWebhookSource(Source):
     def __init__(self, config: WebhookConfig | None = None) -> None:
         self.config = config or WebhookConfig()
         self.stats = WebhookStats()
+        #: Refused handshakes, tokens and slow bodies, for the metrics.
+        self.listener_stats = ListenerStats(SOURCE)
         self.config.ssl_context()  # fail early, with Python's message, on bad TLS files
-        self._token = (self.config.bearer_token.encode("utf-8")
-                       if self.config.bearer_token else None)
+        token = self.config.bearer_token
+        self._token = token.strip().encode("utf-8") if token is not None else None
         self._queue: EventQueue | None = None
         self._evaluate: Callable[[Sequence[Event]], object] | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
-        self._stop_event: asyncio.Event | None = None
+        self._server: ThreadedHttpServer | None = None
         self._active = 0  # audit requests in progress (the server's loop alone counts them)
+        self._bodies = BodyReaders(self.config.body_timeout)
         self._draining = False
-        self._stopped = threading.Event()
-        self._start_error: BaseException | None = None
-        self._bound: tuple[str, int] | None = None
         self._num = 0
 
     @classmethod
@@ -323,35 +373,44 @@ class K8sAuditWebhookSource(Source):
         return True
 
     def _launch(self) -> None:
-        if self._thread is not None:
+        from secengine.web.server import EmbeddedHttpServer, is_loopback
+        from secengine.web.threaded import ThreadedHttpServer
+
+        if self._server is not None:
             raise RuntimeError("the webhook source is already started")
-        self._thread = threading.Thread(target=self._run, name="secengine-k8s-audit-webhook",
-                                        daemon=True)
-        self._thread.start()
-        self._ready.wait()
-        if self._start_error is not None:
-            self._thread.join()
-            raise self._start_error
+        cfg = self.config
+        self._server = ThreadedHttpServer(
+            EmbeddedHttpServer(self._app, host=cfg.host, port=cfg.port, tls_cert=cfg.tls_cert,
+                               tls_key=cfg.tls_key, client_ca=cfg.client_ca, limits=cfg.limits,
+                               stats=self.listener_stats),
+            name="secengine-k8s-audit-webhook", shutdown_timeout=cfg.shutdown_timeout,
+            on_stopping=self._stop_taking, in_progress=lambda: self._active)
+        self._server.start()
+        missing = [what for what, present in (("TLS", cfg.tls_cert is not None),
+                                               ("authentication", cfg.authenticated))
+                   if not present]
+        if missing and not is_loopback(cfg.host):
+            _log.warning("k8s audit webhook: %s listens beyond this machine without %s: "
+                         "whoever reaches it can send audit events", self.url,
+                         " or ".join(missing))
+
+    def _stop_taking(self) -> None:
+        # Answer new requests on open keep-alive connections with 503; requests
+        # already being handled (their body possibly still arriving) finish and
+        # are queued or refused.
+        self._draining = True
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop listening, finish requests in progress (queued or refused), then return."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        stop_event = self._stop_event
-        if not self._stopped.is_set() and stop_event is not None:
-            try:
-                loop.call_soon_threadsafe(stop_event.set)
-            except RuntimeError:
-                pass  # loop already closed
-        thread.join(timeout)
+        if self._server is not None:
+            self._server.stop(timeout)
 
     @property
     def address(self) -> tuple[str, int]:
         """The (host, port) actually bound; available once :meth:`start` returned."""
-        if self._bound is None:
+        if self._server is None:
             raise RuntimeError("the webhook source is not started")
-        return self._bound
+        return self._server.address
 
     @property
     def url(self) -> str:
@@ -361,7 +420,7 @@ class K8sAuditWebhookSource(Source):
 
     @property
     def finished(self) -> bool:
-        return self._stopped.is_set()
+        return self._server is not None and self._server.finished
 
     def describe_start(self, rules: int) -> str:
         return f"k8s audit webhook listening on {self.url} with {rules} rules"
@@ -370,51 +429,6 @@ class K8sAuditWebhookSource(Source):
         st = self.stats
         return (f"{self.name} webhook: {st.requests} requests, {st.events} events accepted, "
                 f"{st.dropped} refused with 503, {st.rejected} rejected")
-
-    def _run(self) -> None:
-        import uvloop
-
-        loop = uvloop.new_event_loop()
-        asyncio.set_event_loop(loop)  # granian's embedded workers look the loop up
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        except BaseException as e:  # noqa: BLE001 - reported by start(); never raised in the thread
-            if not self._ready.is_set():
-                self._start_error = e
-            else:
-                _log.error("k8s audit webhook stopped on error: %s", e)
-        finally:
-            self._stopped.set()
-            self._ready.set()
-            loop.close()
-
-    async def _serve(self) -> None:
-        from secengine.sources.http_server import EmbeddedHttpServer
-
-        cfg = self.config
-        stop_event = self._stop_event = asyncio.Event()
-        server = EmbeddedHttpServer(self._app, host=cfg.host, port=cfg.port,
-                                    tls_cert=cfg.tls_cert, tls_key=cfg.tls_key,
-                                    client_ca=cfg.client_ca)
-        await server.start()
-        try:
-            self._bound = server.address
-            self._ready.set()
-            await stop_event.wait()
-            # Stop listening, and answer new requests on open keep-alive
-            # connections with 503; requests already being handled (their body
-            # possibly still arriving) finish and are queued or refused.
-            self._draining = True
-            await server.stop_listening()
-            deadline = asyncio.get_running_loop().time() + cfg.shutdown_timeout
-            while self._active and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(0.01)
-            if self._active:
-                _log.warning("k8s audit webhook: %d request(s) still in progress after "
-                             "%.0fs, abandoned", self._active, cfg.shutdown_timeout)
-        finally:
-            await server.close(cfg.shutdown_timeout)
 
     # -- handlers ---------------------------------------------------------------------
     async def _app(self, scope: Any, proto: Any) -> None:
@@ -426,7 +440,8 @@ class K8sAuditWebhookSource(Source):
                 self._reply(proto, 503, "shutting down, retry later", connection="close",
                             **{"retry-after": str(self.config.retry_after)})
                 return
-            if self._evaluate is not None and self._active >= self.config.max_in_progress:
+            if (self._evaluate is not None and self._active >= self.config.max_in_progress
+                    and not self._bodies.shed_oldest()):
                 self._reply(proto, 503, "too many requests in progress, retry later",
                             **{"retry-after": str(self.config.retry_after)})
                 return
@@ -450,43 +465,38 @@ class K8sAuditWebhookSource(Source):
         self.stats.answered(status)
         proto.response_bytes(status, [*_TEXT, *headers.items()], text.encode("utf-8") + b"\n")
 
-    async def _read_body(self, scope: Any, proto: Any) -> bytes | None:
-        """The request body, or None when it is larger than ``max_body``."""
-        limit = self.config.max_body
-        length = scope.headers.get("content-length")
-        if length is not None:
-            try:
-                declared = int(length)
-            except ValueError:
-                declared = limit + 1
-            if declared > limit:
-                return None
-            body: bytes = await proto()
-            return body
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in proto:
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
-        return b"".join(chunks)
-
     async def _audit(self, scope: Any, proto: Any) -> None:
         method = scope.method
         if method != "POST":
             self._reply(proto, 405, f"{method} method not allowed", allow="POST")
             return
         headers = scope.headers
-        if self._token is not None and not self._authorized(headers.get("authorization", "")):
-            self._reply(proto, 401, "unauthorized", **{"www-authenticate": "Bearer"})
-            return
+        if self._token is not None:
+            refused = self._refusal(headers.get("authorization"))
+            if refused is not None:
+                self.listener_stats.request_rejected(refused, scope.client)
+                self._reply(proto, 401, "unauthorized", **{"www-authenticate": "Bearer"})
+                return
         if "application/json" not in headers.get("content-type", ""):
             self._reply(proto, 400, "wrong Content Type")
             return
-        body = await self._read_body(scope, proto)
-        if body is None:
+        try:
+            body = await self._bodies.read(scope, proto, self.config.max_body)
+        except BodyTooLarge:
             self._reply(proto, 413, f"request body larger than {self.config.max_body} bytes")
+            return
+        except ClientGone:
+            self.listener_stats.request_rejected("client_closed", scope.client)
+            return
+        except BodyShed:
+            # given up, while still arriving, for a request that came later
+            self.listener_stats.request_rejected("slow_body_shed", scope.client)
+            self._reply(proto, 503, "request body too slow while the server is full, retry "
+                        "later", connection="close", **{"retry-after": str(self.config.retry_after)})
+            return
+        except BodyTimeout:
+            self.listener_stats.request_rejected("body_timeout", scope.client)
+            self._reply(proto, 408, "request body not received in time", connection="close")
             return
         try:
             payload = orjson.loads(body)
@@ -546,12 +556,20 @@ class K8sAuditWebhookSource(Source):
         limit = self.config.max_event_size
         return None if limit is None or body_size <= limit else limit
 
-    def _authorized(self, header: str) -> bool:
+    def _refusal(self, header: str | None) -> str | None:
+        """Why an ``Authorization`` header is refused (a metrics label), None if it is not.
+
+        The token is compared in constant time (:func:`hmac.compare_digest`).
+        """
+        if not header:
+            return "missing_token"
         scheme, _, token = header.partition(" ")
         assert self._token is not None
-        return scheme.lower() == "bearer" and hmac.compare_digest(
-            token.strip().encode("utf-8"), self._token)
-
+        if scheme.lower() != "bearer":
+            return "not_bearer"
+        if not hmac.compare_digest(token.strip().encode("utf-8"), self._token):
+            return "wrong_token"
+        return None
 
 # ---------------------------------------------------------------------------
 # `secengine run --source k8s_audit` (run by the agent, commands/agent_run.py)

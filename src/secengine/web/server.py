@@ -16,6 +16,10 @@ socket through granian (TLS and accept stay in Rust), reads the bound
 address from it, waits for it to listen, and splits stopping in two:
 :meth:`stop_listening` stops accepting and then refuses new connections
 while requests in progress finish; :meth:`close` waits for the server.
+It also applies a listener's :class:`~secengine.web.limits.HttpLimits`
+(granian's defaults let 1,024 idle connections stall a server for 30 s)
+and, for TLS, has failed handshakes counted on the listener's
+:class:`~secengine.web.stats.ListenerStats` (:mod:`secengine.web.handshakes`).
 """
 
 from __future__ import annotations
@@ -30,9 +34,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EmbeddedHttpServer"]
+from secengine.web.handshakes import GRANIAN_WORKER_LOGGER, monitor
+from secengine.web.limits import HttpLimits
+from secengine.web.stats import ListenerStats
 
-_log = logging.getLogger("secengine.sources.http_server")
+__all__ = ["EmbeddedHttpServer", "is_loopback"]
+
+_log = logging.getLogger("secengine.web")
 
 #: Seconds between signalling granian's worker and shutting its listening
 #: socket down: the worker takes the signal within about a millisecond here;
@@ -49,8 +57,11 @@ RsgiApp = Callable[[Any, Any], Awaitable[None]]
 #: granian configures its loggers with ``logging.config.dictConfig``; a full
 #: configuration would close every handler the agent installed, so the
 #: change is incremental: its loggers only get levels and propagate to ours.
+#: Its worker logger is the exception: it reports failed handshakes and
+#: accepts, at debug level, to :mod:`secengine.web.handshakes` only.
 _LOGGING = {"incremental": True, "handlers": {},
-            "loggers": {"_granian": {"level": "ERROR"}, "granian.access": {"level": "CRITICAL"}}}
+            "loggers": {"_granian": {"level": "ERROR"}, "granian.access": {"level": "CRITICAL"},
+                        GRANIAN_WORKER_LOGGER: {"level": "DEBUG", "propagate": False}}}
 
 
 class EmbeddedHttpServer:
@@ -58,12 +69,14 @@ class EmbeddedHttpServer:
 
     def __init__(self, app: RsgiApp, *, host: str = "", port: int = 0,
                  tls_cert: str | None = None, tls_key: str | None = None,
-                 client_ca: str | None = None, backlog: int = 1024) -> None:
+                 client_ca: str | None = None, limits: HttpLimits | None = None,
+                 stats: ListenerStats | None = None) -> None:
         self._app = app
         self._host = host
         self._port = port
         self._tls = (tls_cert, tls_key or tls_cert, client_ca)
-        self._backlog = backlog
+        self.limits = limits or HttpLimits()
+        self.stats = stats or ListenerStats("http")
         self._server: Any = None
         self._task: asyncio.Task[None] | None = None
         self._listener: socket.socket | None = None
@@ -74,6 +87,7 @@ class EmbeddedHttpServer:
         No host means every interface: IPv6 and IPv4 on one dual-stack socket
         (``::``), as Go's ``:PORT`` does, or IPv4 alone where IPv6 is off.
         """
+        handshakes = monitor()  # before granian logs anything (see handshakes.monitor)
         if self._host:
             await self._bind(self._host)
         else:
@@ -98,9 +112,11 @@ class EmbeddedHttpServer:
             if asyncio.get_running_loop().time() > deadline:
                 raise OSError(f"the HTTP server did not listen within {_LISTEN_TIMEOUT:.0f}s")
             await asyncio.sleep(0.001)
+        if self._tls[0] is not None:
+            await asyncio.to_thread(handshakes.probe, self.address, self.stats)
 
     async def _bind(self, host: str) -> None:
-        server = self._server = _granian_server(self._app, host, self._port, self._backlog,
+        server = self._server = _granian_server(self._app, host, self._port, self.limits,
                                                 *self._tls)
         self._task = asyncio.ensure_future(server.serve())
         await asyncio.sleep(0)  # runs granian's start-up (bind, spawn the worker) up to its loop
@@ -155,6 +171,19 @@ class EmbeddedHttpServer:
             self._listener.close()
             self._listener = None
         self._server = None
+        monitor().forget(self.stats)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host`` (no host: every interface, so no)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _raise_start_error(task: asyncio.Task[None]) -> None:
@@ -169,9 +198,10 @@ def _raise_start_error(task: asyncio.Task[None]) -> None:
     raise error
 
 
-def _granian_server(app: RsgiApp, host: str, port: int, backlog: int, cert: str | None,
+def _granian_server(app: RsgiApp, host: str, port: int, limits: HttpLimits, cert: str | None,
                     key: str | None, client_ca: str | None) -> Any:
     from granian.constants import HTTPModes, Interfaces, SSLProtocols
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
     from granian.net import SocketSpec
     from granian.server.embed import Server
@@ -190,7 +220,11 @@ def _granian_server(app: RsgiApp, host: str, port: int, backlog: int, cert: str 
             self._sfd = self.listening_fd = holder.get_fd()
 
     return _Server(app, address=host, port=port, interface=Interfaces.RSGI,
-                   http=HTTPModes.http1, websockets=False, backlog=backlog,
+                   http=HTTPModes.http1, websockets=False, backlog=limits.backlog,
+                   backpressure=limits.max_connections,
+                   http1_settings=HTTP1Settings(
+                       header_read_timeout=max(1, round(limits.header_timeout * 1000)),
+                       keep_alive=limits.keepalive),
                    log_enabled=True, log_level=LogLevels.error, log_dictconfig=_LOGGING,
                    ssl_cert=Path(cert) if cert else None, ssl_key=Path(key) if key else None,
                    ssl_protocol_min=SSLProtocols.tls12,

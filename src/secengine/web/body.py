@@ -1,0 +1,104 @@
+"""Reading request bodies in bounded size and time (what granian leaves to the application).
+
+hyper bounds the time to receive a request's headers but not its body: a
+client may send ``Content-Length: 10000000`` and then one byte a minute.
+:class:`BodyReaders` gives up on a body after ``timeout`` seconds (the
+caller answers 408 and the server closes the connection: an unread body
+cannot be skipped), and, when the listener is full, gives up first on the
+body that has been arriving the longest (:meth:`BodyReaders.shed_oldest`),
+so that slow clients make room for the next request instead of the next
+request being refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any, Final
+
+__all__ = ["BodyReaders", "BodyShed", "BodyTimeout", "BodyTooLarge", "ClientGone"]
+
+#: A body must have been arriving this long (seconds) before it can be shed:
+#: a fast client's body is complete well within it, even on a busy loop.
+SHED_AFTER: Final = 1.0
+
+
+class BodyTooLarge(Exception):
+    """The body is, or says it is, larger than allowed (answer 413)."""
+
+
+class BodyTimeout(Exception):
+    """The body did not arrive in time (answer 408)."""
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its body arrived (nothing to answer)."""
+
+
+class BodyShed(BodyTimeout):
+    """The body was given up to make room for another request (answer 503)."""
+
+
+class BodyReaders:
+    """The bodies being received on one listener's event loop, oldest first."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._reading: dict[int, tuple[float, asyncio.Timeout]] = {}  # insertion order: oldest
+        self._shed: set[int] = set()
+        self._ids = itertools.count()
+
+    async def read(self, scope: Any, proto: Any, limit: int) -> bytes:
+        """The RSGI request's body: at most ``limit`` bytes, within the timeout."""
+        from granian.rsgi import ProtocolClosed, ProtocolError
+
+        loop = asyncio.get_running_loop()
+        key = next(self._ids)
+        try:
+            async with asyncio.timeout(self.timeout) as deadline:
+                self._reading[key] = (loop.time(), deadline)
+                return await _read(scope, proto, limit)
+        except TimeoutError:
+            if key in self._shed:
+                raise BodyShed from None
+            raise BodyTimeout from None
+        except (ProtocolClosed, ProtocolError):
+            raise ClientGone from None
+        finally:
+            self._reading.pop(key, None)
+            self._shed.discard(key)
+
+    def shed_oldest(self) -> bool:
+        """Give up the body arriving the longest, if for over :data:`SHED_AFTER` s; True if so."""
+        if not self._reading:
+            return False
+        key = next(iter(self._reading))
+        started, deadline = self._reading[key]
+        loop = asyncio.get_running_loop()
+        if loop.time() - started < SHED_AFTER:
+            return False
+        del self._reading[key]
+        self._shed.add(key)
+        deadline.reschedule(loop.time())
+        return True
+
+
+async def _read(scope: Any, proto: Any, limit: int) -> bytes:
+    length = scope.headers.get("content-length")
+    if length is not None:
+        try:
+            declared = int(length)
+        except ValueError:
+            declared = limit + 1
+        if declared > limit:
+            raise BodyTooLarge
+        body: bytes = await proto()
+        return body
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in proto:
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
