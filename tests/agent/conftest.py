@@ -111,3 +111,6 @@ def events() -> Any:
         broken_rules = BROKEN_RULES
         live = LiveSource
     return E
+
+
+from tls_pki import pki  # noqa: F401 - the fixture, for this directory's tests
