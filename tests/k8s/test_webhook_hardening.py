@@ -302,3 +302,24 @@ def test_limits_are_configuration_keys() -> None:
         WebhookConfig.from_settings({"max_connections": 0})
     with pytest.raises(ConfigError, match="header_timeout"):
         WebhookConfig.from_settings({"header_timeout": "soon"})
+
+
+def test_secengine_run_raises_its_open_file_limit() -> None:
+    """With the usual soft limit of 1,024, 4,096 connections would stop at about 1,000."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard <= 1024:
+        pytest.fail(f"this test needs a hard open-file limit over 1024, not {hard}")
+    proc = subprocess.Popen(
+        ["prlimit", f"--nofile=1024:{'unlimited' if hard == resource.RLIM_INFINITY else hard}",
+         sys.executable, "-m", "secengine.cli", "run", "--source", "k8s_audit", "-r",
+         str(K8S_RULES), "--k8s-audit-addr", "127.0.0.1:0", "--duration", "5"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        assert "listening on" in proc.stderr.readline()
+        limits = Path(f"/proc/{proc.pid}/limits").read_text()
+        soft = re.search(r"Max open files\s+(\d+|unlimited)", limits)
+        assert soft is not None and soft.group(1) != "1024", limits
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)

@@ -71,3 +71,31 @@ def test_bad_settings() -> None:
         SyslogSink(facility="nope")
     with pytest.raises(ValueError, match="udp://host:port"):
         SyslogSink(address="udp://nohost")
+
+
+def test_a_syslog_daemon_that_stops_reading_does_not_hang_delivery(tmp_path: Path,
+                                                                    alert: Any) -> None:
+    """A full local socket (the daemon hangs) fails a delivery after the timeout."""
+    import threading
+
+    path = str(tmp_path / "log")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(path)  # never read
+    sink = SyslogSink(address=path, timeout=0.5)
+    sink.open()
+    failed: list[BaseException] = []
+
+    def flood() -> None:
+        try:
+            for i in range(100_000):
+                sink.deliver(alert(i))
+        except OSError as e:
+            failed.append(e)
+
+    worker = threading.Thread(target=flood, daemon=True)
+    worker.start()
+    worker.join(10)
+    sink.close()
+    server.close()
+    assert not worker.is_alive(), "deliver() blocked on a full syslog socket"
+    assert failed

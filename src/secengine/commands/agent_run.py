@@ -92,6 +92,7 @@ def run_agent(args: argparse.Namespace) -> int:
     from secengine.config import load_cli_config
     from secengine.errors import ConfigError
     from secengine.exit_status import ExitStatus
+    from secengine.web.limits import raise_open_file_limit
 
     err = sys.stderr
     flags_only = args.config is None and not args.options
@@ -116,6 +117,7 @@ def run_agent(args: argparse.Namespace) -> int:
                     err.write(f"secengine run: cannot start the syscall source: {e}\n")
                     return int(ExitStatus.USAGE)
     log = logging.getLogger("secengine.agent")
+    raise_open_file_limit()  # each HTTP connection is a file (see web.limits)
     for warning in cfg.warnings:
         log.warning("%s", warning)
     agent = Agent(cfg, sources=sources, config_loader=lambda: load_cli_config(args))

@@ -9,7 +9,9 @@ with ``PRI = facility * 8 + severity``.
 ``address`` is a local socket path (``/dev/log``, a datagram socket, with a
 stream socket as fallback), ``unix:///path``, or ``udp://host:port``. A
 send that fails on a local socket reconnects once (the syslog daemon may
-have restarted) before the alert counts as failed.
+have restarted) before the alert counts as failed. A send blocks at most
+``timeout`` seconds (default 5): a daemon that stops reading fills a local
+socket, and the sink's worker must not wait for it for ever.
 """
 
 from __future__ import annotations
@@ -49,8 +51,10 @@ class SyslogSink(Sink):
     name: ClassVar[str] = "syslog"
 
     def __init__(self, *, address: str = "/dev/log", facility: str = "user",
-                 ident: str = "secengine", **common: Any) -> None:
+                 ident: str = "secengine", timeout: float = 5.0, **common: Any) -> None:
         super().__init__(**common)
+        #: Seconds a send may block (a syslog daemon that stopped reading fills the socket).
+        self.timeout = timeout
         if facility not in FACILITIES:
             raise ValueError(f"unknown syslog facility {facility!r} "
                              f"(one of {', '.join(FACILITIES)})")
@@ -78,6 +82,7 @@ class SyslogSink(Sink):
             except OSError as e:
                 raise SinkError(f"syslog address {self.address}: {e}") from e
             self._sock = socket.socket(info[0], socket.SOCK_DGRAM)
+            self._sock.settimeout(self.timeout)
             self._target = info[4]
             return
         self._connect_local()
@@ -85,6 +90,7 @@ class SyslogSink(Sink):
     def _connect_local(self) -> None:
         for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
             sock = socket.socket(socket.AF_UNIX, kind)
+            sock.settimeout(self.timeout)
             try:
                 sock.connect(self._path)
             except OSError as e:

@@ -68,3 +68,40 @@ class HttpLimits:
                                   f"between 0.001 and 86400")
         if not isinstance(self.keepalive, bool):
             raise ConfigError(f"keepalive: {self.keepalive!r} is not true or false")
+
+
+#: Open files the agent needs besides its listeners' connections (rules, outputs, probe maps).
+FILE_RESERVE: Final = 256
+
+
+def raise_open_file_limit() -> tuple[int, int]:
+    """Raise this process' soft limit of open files to its hard limit; (old, new) soft limits.
+
+    Every connection is a file descriptor, and the usual soft limit of 1,024
+    would turn ``max_connections`` into about 1,000 (accept() fails with
+    EMFILE beyond, and the connection waits in the kernel's queue). Go
+    programs (Falco's webhook among them) do the same at start. Only the
+    ``secengine run`` command calls this: a library changes no process limit.
+    """
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (OSError, ValueError):
+            return soft, soft
+        return soft, hard
+    return soft, soft
+
+
+def open_file_shortfall(limits: HttpLimits) -> int | None:
+    """The open-file soft limit when it is too low for ``limits.max_connections``, else None."""
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY or soft >= limits.max_connections + FILE_RESERVE:
+        return None
+    return int(soft)

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from secengine.web.handshakes import GRANIAN_WORKER_LOGGER, monitor
-from secengine.web.limits import HttpLimits
+from secengine.web.limits import FILE_RESERVE, HttpLimits, open_file_shortfall
 from secengine.web.stats import ListenerStats
 
 __all__ = ["EmbeddedHttpServer", "is_loopback"]
@@ -88,6 +88,11 @@ class EmbeddedHttpServer:
         (``::``), as Go's ``:PORT`` does, or IPv4 alone where IPv6 is off.
         """
         handshakes = monitor()  # before granian logs anything (see handshakes.monitor)
+        files = open_file_shortfall(self.limits)
+        if files is not None:
+            _log.warning("%s: max_connections is %d but the open-file limit is %d: beyond about "
+                         "%d connections, new ones wait (raise ulimit -n)", self.stats.name,
+                         self.limits.max_connections, files, max(files - FILE_RESERVE, 0))
         if self._host:
             await self._bind(self._host)
         else:
