@@ -323,3 +323,27 @@ def test_secengine_run_raises_its_open_file_limit() -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def test_idle_tls_clients_do_not_stall_and_are_counted(
+        pki: Pki, many_files: None, caplog: pytest.LogCaptureFixture) -> None:
+    """2,000 clients that never start their TLS handshake: served meanwhile, each counted once
+    when granian's 10 s handshake bound closes it, and a few log lines, not 2,000."""
+    src = K8sAuditWebhookSource(WebhookConfig(
+        host="127.0.0.1", port=0, tls_cert=str(pki.server_cert), tls_key=str(pki.server_key),
+        client_ca=str(pki.ca)))
+    src.start(EventQueue())
+    caplog.set_level(logging.WARNING, logger="secengine.web")
+    idle = []
+    try:
+        idle = [socket.create_connection(src.address, timeout=30) for _ in range(2000)]
+        t0 = time.monotonic()
+        assert _tls_post(*src.address, client_context(pki, with_cert=True)) == 200
+        assert time.monotonic() - t0 < 3
+        _until(lambda: src.listener_stats.handshake_failures["timeout"] == 2000, timeout=30)
+    finally:
+        for s in idle:
+            s.close()
+        src.stop(5)
+    lines = [r.getMessage() for r in caplog.records if r.name == "secengine.web"]
+    assert 1 <= len(lines) <= 3, lines

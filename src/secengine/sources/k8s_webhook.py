@@ -48,6 +48,7 @@ never half-done), then returns.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import ssl
@@ -342,7 +343,7 @@ class K8sAuditWebhookSource(Source):
         self.listener_stats = ListenerStats(SOURCE)
         self.config.ssl_context()  # fail early, with Python's message, on bad TLS files
         token = self.config.bearer_token
-        self._token = token.strip().encode("utf-8") if token is not None else None
+        self._token = _digest(token.strip()) if token is not None else None
         self._queue: EventQueue | None = None
         self._evaluate: Callable[[Sequence[Event]], object] | None = None
         self._server: ThreadedHttpServer | None = None
@@ -559,7 +560,8 @@ class K8sAuditWebhookSource(Source):
     def _refusal(self, header: str | None) -> str | None:
         """Why an ``Authorization`` header is refused (a metrics label), None if it is not.
 
-        The token is compared in constant time (:func:`hmac.compare_digest`).
+        The token is compared in constant time (:func:`hmac.compare_digest`), as
+        SHA-256 digests so that not even its length shows in the timing.
         """
         if not header:
             return "missing_token"
@@ -567,9 +569,13 @@ class K8sAuditWebhookSource(Source):
         assert self._token is not None
         if scheme.lower() != "bearer":
             return "not_bearer"
-        if not hmac.compare_digest(token.strip().encode("utf-8"), self._token):
+        if not hmac.compare_digest(_digest(token.strip()), self._token):
             return "wrong_token"
         return None
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+
 
 # ---------------------------------------------------------------------------
 # `secengine run --source k8s_audit` (run by the agent, commands/agent_run.py)
