@@ -347,3 +347,21 @@ def test_idle_tls_clients_do_not_stall_and_are_counted(
         src.stop(5)
     lines = [r.getMessage() for r in caplog.records if r.name == "secengine.web"]
     assert 1 <= len(lines) <= 3, lines
+
+
+def test_a_request_head_over_100_kb_is_refused() -> None:
+    """Each connection's read buffer is bounded, so slow clients cannot hold much memory."""
+    src = K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0))
+    src.start(EventQueue())
+    try:
+        s = socket.create_connection(src.address, timeout=10)
+        head = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"a" * 100_000 + b"\r\n\r\n"
+        try:
+            s.sendall(head)
+            answer = s.recv(100)
+        except ConnectionResetError:
+            answer = b""
+        s.close()
+        assert answer.startswith(b"HTTP/1.1 431") or answer == b"", answer
+    finally:
+        src.stop(5)

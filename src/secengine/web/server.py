@@ -51,6 +51,13 @@ _log = logging.getLogger("secengine.web")
 _ACCEPT_EXIT_DELAY = 0.1
 _LISTEN_TIMEOUT = 10.0
 
+#: Bytes hyper buffers per connection while reading, which bounds a request's
+#: line and headers: a larger head is refused with 431 (hyper checks after
+#: each read, so a head of up to about twice this may pass). granian's
+#: default, 408 KiB, would let 4,096 slow clients hold over 1.6 GiB; with
+#: 32 KiB, at most about 256 MiB. kube-apiserver's heads are about 1 KiB.
+_READ_BUFFER = 32 * 1024
+
 #: An RSGI application: ``async def app(scope, protocol)``.
 RsgiApp = Callable[[Any, Any], Awaitable[None]]
 
@@ -229,7 +236,7 @@ def _granian_server(app: RsgiApp, host: str, port: int, limits: HttpLimits, cert
                    backpressure=limits.max_connections,
                    http1_settings=HTTP1Settings(
                        header_read_timeout=max(1, round(limits.header_timeout * 1000)),
-                       keep_alive=limits.keepalive),
+                       keep_alive=limits.keepalive, max_buffer_size=_READ_BUFFER),
                    log_enabled=True, log_level=LogLevels.error, log_dictconfig=_LOGGING,
                    ssl_cert=Path(cert) if cert else None, ssl_key=Path(key) if key else None,
                    ssl_protocol_min=SSLProtocols.tls12,
