@@ -365,3 +365,41 @@ def test_a_request_head_over_100_kb_is_refused() -> None:
         assert answer.startswith(b"HTTP/1.1 431") or answer == b"", answer
     finally:
         src.stop(5)
+
+
+def test_bodies_in_flight_are_bounded_in_bytes() -> None:
+    """Clients that send large bodies and stall cannot make the agent buffer without end."""
+    mib = 1024 * 1024
+    src = K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0, max_body=mib,
+                                              max_buffered_bodies=2 * mib))
+    src.start_inline(lambda batch: None)
+    head = (f"POST /k8s-audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {mib}\r\n\r\n[").encode()
+    stalled = []
+    try:
+        for _ in range(2):
+            s = socket.create_connection(src.address, timeout=10)
+            s.sendall(head)
+            stalled.append(s)
+        time.sleep(0.3)
+        third = socket.create_connection(src.address, timeout=10)
+        third.sendall(head)
+        assert third.recv(100).startswith(b"HTTP/1.1 503"), "a third stalled MiB was taken"
+        third.close()
+        time.sleep(1.2)  # the stalled bodies can now be shed for newer requests
+        statuses = []
+        for _ in range(3):
+            conn = http.client.HTTPConnection(*src.address, timeout=5)
+            conn.request("POST", "/k8s-audit", body=event_list(range(1)), headers=JSON)
+            statuses.append(conn.getresponse().status)
+            conn.close()
+            if statuses[-1] == 200:
+                break
+        assert statuses[-1] == 200, statuses
+        assert src.listener_stats.rejected_requests["bodies_over_budget"] >= 1
+    finally:
+        for s in stalled:
+            s.close()
+        src.stop(5)
+    with pytest.raises(ConfigError, match="max_buffered_bodies"):
+        WebhookConfig(max_body=2 * mib, max_buffered_bodies=mib)

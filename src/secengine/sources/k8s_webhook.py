@@ -68,7 +68,14 @@ from secengine.sources.k8s_audit import (
     AuditPayloadError,
     decode_payload,
 )
-from secengine.web.body import BodyReaders, BodyShed, BodyTimeout, BodyTooLarge, ClientGone
+from secengine.web.body import (
+    BodyOverBudget,
+    BodyReaders,
+    BodyShed,
+    BodyTimeout,
+    BodyTooLarge,
+    ClientGone,
+)
 from secengine.web.limits import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
@@ -98,6 +105,9 @@ DEFAULT_PATH: Final = "/k8s-audit"
 #: The plugin's ``webhookMaxBatchSize``: 12 MiB, about 20% over kube-apiserver's
 #: default ``--audit-webhook-truncate-max-batch-size`` (10 MiB).
 DEFAULT_MAX_BODY: Final = 12 * 1024 * 1024
+#: Bytes of request bodies received at once, over all connections: about twenty
+#: full batches, or thousands of ordinary ones.
+DEFAULT_MAX_BUFFERED_BODIES: Final = 256 * 1024 * 1024
 HEALTH_PATH: Final = "/healthz"
 _TEXT: Final = [("content-type", "text/plain; charset=utf-8")]
 
@@ -160,11 +170,17 @@ class WebhookConfig:
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     keepalive: bool = True
+    #: Bytes of request bodies being received at once; beyond, 503 (see :mod:`secengine.web.body`).
+    max_buffered_bodies: int = DEFAULT_MAX_BUFFERED_BODIES
 
     def __post_init__(self) -> None:
         if self.bearer_token is not None and not self.bearer_token.strip():
             raise ConfigError("k8s audit webhook: bearer_token is empty, which would accept "
                               "any client; give a token or none")
+        if self.max_buffered_bodies < self.max_body:
+            raise ConfigError(f"k8s audit webhook: max_buffered_bodies "
+                              f"({self.max_buffered_bodies}) is smaller than max_body "
+                              f"({self.max_body}): no full batch could be received")
         _ = self.limits  # checks the limits now, the message naming the key
 
     @property
@@ -348,7 +364,7 @@ class K8sAuditWebhookSource(Source):
         self._evaluate: Callable[[Sequence[Event]], object] | None = None
         self._server: ThreadedHttpServer | None = None
         self._active = 0  # audit requests in progress (the server's loop alone counts them)
-        self._bodies = BodyReaders(self.config.body_timeout)
+        self._bodies = BodyReaders(self.config.body_timeout, self.config.max_buffered_bodies)
         self._draining = False
         self._num = 0
 
@@ -488,6 +504,11 @@ class K8sAuditWebhookSource(Source):
             return
         except ClientGone:
             self.listener_stats.request_rejected("client_closed", scope.client)
+            return
+        except BodyOverBudget:
+            self.listener_stats.request_rejected("bodies_over_budget", scope.client)
+            self._reply(proto, 503, "too much request data in progress, retry later",
+                        connection="close", **{"retry-after": str(self.config.retry_after)})
             return
         except BodyShed:
             # given up, while still arriving, for a request that came later

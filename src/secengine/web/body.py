@@ -7,7 +7,10 @@ caller answers 408 and the server closes the connection: an unread body
 cannot be skipped), and, when the listener is full, gives up first on the
 body that has been arriving the longest (:meth:`BodyReaders.shed_oldest`),
 so that slow clients make room for the next request instead of the next
-request being refused.
+request being refused. The bytes of the bodies being received at once are
+bounded too (``budget``): past it a request is answered 503 (and the oldest
+slow body shed), so that many clients sending large bodies together cannot
+exhaust the agent's memory.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import asyncio
 import itertools
 from typing import Any, Final
 
-__all__ = ["BodyReaders", "BodyShed", "BodyTimeout", "BodyTooLarge", "ClientGone"]
+__all__ = ["BodyOverBudget", "BodyReaders", "BodyShed", "BodyTimeout", "BodyTooLarge",
+           "ClientGone"]
 
 #: A body must have been arriving this long (seconds) before it can be shed:
 #: a fast client's body is complete well within it, even on a busy loop.
@@ -31,6 +35,10 @@ class BodyTimeout(Exception):
     """The body did not arrive in time (answer 408)."""
 
 
+class BodyOverBudget(Exception):
+    """Receiving this body would exceed the bytes allowed in flight (answer 503)."""
+
+
 class ClientGone(Exception):
     """The client closed the connection before its body arrived (nothing to answer)."""
 
@@ -42,8 +50,11 @@ class BodyShed(BodyTimeout):
 class BodyReaders:
     """The bodies being received on one listener's event loop, oldest first."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, budget: int) -> None:
         self.timeout = timeout
+        self.budget = budget
+        #: Bytes reserved by the bodies being received.
+        self.buffered = 0
         self._reading: dict[int, tuple[float, asyncio.Timeout]] = {}  # insertion order: oldest
         self._shed: set[int] = set()
         self._ids = itertools.count()
@@ -54,10 +65,11 @@ class BodyReaders:
 
         loop = asyncio.get_running_loop()
         key = next(self._ids)
+        reserved = [0]
         try:
             async with asyncio.timeout(self.timeout) as deadline:
                 self._reading[key] = (loop.time(), deadline)
-                return await _read(scope, proto, limit)
+                return await self._read(scope, proto, limit, reserved)
         except TimeoutError:
             if key in self._shed:
                 raise BodyShed from None
@@ -65,8 +77,38 @@ class BodyReaders:
         except (ProtocolClosed, ProtocolError):
             raise ClientGone from None
         finally:
+            self.buffered -= reserved[0]
             self._reading.pop(key, None)
             self._shed.discard(key)
+
+    def _reserve(self, size: int, reserved: list[int]) -> None:
+        if self.buffered + size > self.budget:
+            self.shed_oldest()  # makes room for the retry
+            raise BodyOverBudget
+        self.buffered += size
+        reserved[0] += size
+
+    async def _read(self, scope: Any, proto: Any, limit: int, reserved: list[int]) -> bytes:
+        length = scope.headers.get("content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                declared = limit + 1
+            if declared > limit:
+                raise BodyTooLarge
+            self._reserve(declared, reserved)
+            body: bytes = await proto()
+            return body
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in proto:
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            self._reserve(len(chunk), reserved)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def shed_oldest(self) -> bool:
         """Give up the body arriving the longest, if for over :data:`SHED_AFTER` s; True if so."""
@@ -82,23 +124,3 @@ class BodyReaders:
         deadline.reschedule(loop.time())
         return True
 
-
-async def _read(scope: Any, proto: Any, limit: int) -> bytes:
-    length = scope.headers.get("content-length")
-    if length is not None:
-        try:
-            declared = int(length)
-        except ValueError:
-            declared = limit + 1
-        if declared > limit:
-            raise BodyTooLarge
-        body: bytes = await proto()
-        return body
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in proto:
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
