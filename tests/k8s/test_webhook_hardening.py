@@ -302,6 +302,8 @@ def test_limits_are_configuration_keys() -> None:
         WebhookConfig.from_settings({"max_connections": 0})
     with pytest.raises(ConfigError, match="header_timeout"):
         WebhookConfig.from_settings({"header_timeout": "soon"})
+    with pytest.raises(ConfigError, match="bearer_token must be a string"):
+        WebhookConfig.from_settings({"bearer_token": 12345})
 
 
 def test_secengine_run_raises_its_open_file_limit() -> None:

@@ -174,9 +174,14 @@ class WebhookConfig:
     max_buffered_bodies: int = DEFAULT_MAX_BUFFERED_BODIES
 
     def __post_init__(self) -> None:
+        if self.bearer_token is not None and not isinstance(self.bearer_token, str):
+            raise ConfigError("k8s audit webhook: bearer_token must be a string")
         if self.bearer_token is not None and not self.bearer_token.strip():
             raise ConfigError("k8s audit webhook: bearer_token is empty, which would accept "
                               "any client; give a token or none")
+        if not isinstance(self.max_buffered_bodies, int) or not isinstance(self.max_body, int):
+            raise ConfigError("k8s audit webhook: max_body and max_buffered_bodies are numbers "
+                              "of bytes")
         if self.max_buffered_bodies < self.max_body:
             raise ConfigError(f"k8s audit webhook: max_buffered_bodies "
                               f"({self.max_buffered_bodies}) is smaller than max_body "

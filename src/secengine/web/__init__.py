@@ -14,6 +14,8 @@ run on the same server with the same limits:
 - :mod:`.stats`: :class:`ListenerStats`, what each listener refused and why
   (TLS handshakes, tokens, timeouts), counted for the metrics and logged
   with the peer's address, rate-limited;
+- :mod:`.body`: request bodies read in bounded size, time and total bytes,
+  the slowest shed first when the listener is full;
 - :mod:`.handshakes`: how failed TLS handshakes, which granian reports
   only in its Rust log, reach those counters.
 """
