@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from k8s_audit_cases import K8S_RULES
 from test_k8s_webhook import JSON, event_list
 from tls_pki import Pki, client_context
 
@@ -33,6 +32,8 @@ from secengine.sinks.memory import MemorySink
 from secengine.sources.base import EventQueue
 from secengine.sources.k8s_webhook import K8sAuditWebhookSource, WebhookConfig
 
+#: A rules file in the repository (the tests here need rules to load, not Falco's).
+K8S_RULES = Path(__file__).resolve().parents[2] / "samples" / "k8s_audit_rules.yaml"
 TOKEN = "s3cret-token"
 AUTH = {**JSON, "Authorization": f"Bearer {TOKEN}"}
 
