@@ -58,6 +58,8 @@ def place() -> Iterator[Path]:
         (d / name).write_text(text)
         (d / name).chmod(0o000)
     (d / "typo.yaml").write_text("json_outptu: true\n")
+    (d / "deep.json").write_text("[" * 100_000)
+    (d / "list.json").write_text("[]\n")
     (d / "listen_port.yaml").write_text("sources:\n  k8s_audit: {listen_port: 9765}\n")
     (d / "nodir.yaml").write_text(
         f"file_output: {{enabled: true, filename: {d}/no/such/dir/alerts.jsonl}}\n"
@@ -94,6 +96,10 @@ CASES: dict[str, Case] = {
     "run-output-directory-missing": Case(
         "run -c {d}/nodir.yaml --duration 5", ExitStatus.USAGE,
         "output file_output cannot start: failed to open output file {d}/no/such/dir/"),
+    "run-negative-duration": Case("run --duration -1", ExitStatus.USAGE,
+                                  "argument --duration: -1 is not a finite, non-negative"),
+    "run-drop-interval-nan": Case("run --drop-alert-interval nan", ExitStatus.USAGE,
+                                  "argument --drop-alert-interval: nan is not a finite"),
     "run-junk-rules": Case("run -r {d}/junk " + " ".join(WEBHOOK), ExitStatus.FAILED,
                            "LOAD_ERR_YAML_PARSE"),
     "run-config-symlink-loop": Case("run -c {d}/loop", ExitStatus.USAGE,
@@ -124,6 +130,8 @@ CASES: dict[str, Case] = {
         "failed to open output file {d}/no/such/dir/alerts.jsonl"),
     "replay-config-typo": Case("replay -c {d}/typo.yaml " + str(SAMPLES), ExitStatus.USAGE,
                                "did you mean 'json_output'?"),
+    "replay-unknown-source": Case("replay --source bogus " + str(SAMPLES), ExitStatus.USAGE,
+                                  "unknown event source 'bogus' for --source (known: syscall"),
     "replay-no-input": Case("replay", ExitStatus.USAGE, "the following arguments are required"),
     # validate
     "validate-junk-rules": Case("validate {d}/junk", ExitStatus.FAILED, ""),
@@ -155,6 +163,14 @@ CASES: dict[str, Case] = {
                                             "needs root", unprivileged=True),
     "profile-merge-directory": Case("profile merge {d}/adir", ExitStatus.USAGE,
                                     "cannot read {d}/adir: Is a directory"),
+    "profile-merge-deeply-nested-json": Case("profile merge {d}/deep.json", ExitStatus.USAGE,
+                                             "deep.json: not a profile or recording: JSON "
+                                             "nested too deeply"),
+    "profile-merge-a-json-list": Case("profile merge {d}/list.json", ExitStatus.USAGE,
+                                      "list.json: not a secengine recording (a JSON list"),
+    "profile-verify-deeply-nested-json": Case(
+        "profile verify --profile {d}/deep.json -- podman run --rm x", ExitStatus.USAGE,
+        "secengine profile verify: {d}/deep.json: not a profile or recording"),
     "profile-merge-dev-null": Case("profile merge /dev/null", ExitStatus.USAGE, "not JSON"),
     "profile-verify-profile-is-a-directory": Case(
         "profile verify --profile {d}/adir -- podman run --rm x", ExitStatus.USAGE,

@@ -203,7 +203,7 @@ def _merge(inputs: Sequence[Path]) -> Recording:
     for path in inputs:
         try:
             data = json.loads(path.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             data = None  # load_recording says what is wrong with it
         if isinstance(data, dict) and "defaultAction" in data:
             names = profile_names(load_profile(path))
