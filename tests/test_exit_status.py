@@ -139,6 +139,10 @@ CASES: dict[str, Case] = {
                                       "adir: cannot read the configuration file: Is a directory"),
     "validate-config-unreadable": Case("validate -c {d}/unreadable.yaml", ExitStatus.USAGE,
                                        "Permission denied", unprivileged=True),
+    "validate-config-source-setting-typo": Case(
+        "validate -c {d}/listen_port.yaml", ExitStatus.USAGE,
+        "listen_port.yaml:2:3: sources.k8s_audit: unknown k8s_audit webhook setting "
+        "'listen_port' (did you mean 'listen'?)"),
     "validate-config-typo": Case("validate -c {d}/typo.yaml", ExitStatus.USAGE,
                                  "did you mean 'json_output'?"),
     # test
