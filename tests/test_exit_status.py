@@ -50,6 +50,8 @@ def place() -> Iterator[Path]:
     (junk / "b.yaml").write_text("{{{ not: yaml\n")               # not YAML
     (junk / "c.yml").write_text("- rule: [unclosed\n")
     (d / "adir").mkdir()
+    (d / "out").mkdir()
+    (d / "out").chmod(0o777)  # where the unprivileged user may write
     os.mkfifo(d / "fifo")
     (d / "loop").symlink_to(d / "loop")
     for name, text in {"unreadable.yaml": "json_output: true\n",
@@ -148,9 +150,9 @@ CASES: dict[str, Case] = {
     # test
     "test-junit-into-missing-directory": Case(
         "test " + str(RULES) + " --junit-xml {d}/no/such/dir/junit.xml", ExitStatus.USAGE,
-        "{d}/no/such/dir/junit.xml: No such file or directory"),
+        "--junit-xml {d}/no/such/dir/junit.xml: the directory {d}/no/such/dir does not exist"),
     "test-junit-onto-a-directory": Case("test " + str(RULES) + " --junit-xml {d}/adir",
-                                        ExitStatus.USAGE, "{d}/adir: Is a directory"),
+                                        ExitStatus.USAGE, "--junit-xml {d}/adir: is a directory"),
     "test-missing-path": Case("test {d}/nothing", ExitStatus.USAGE, "no such file or directory"),
     "test-no-test-files": Case("test {d}/junk", ExitStatus.USAGE, "no *.ruletest.yaml files"),
     "test-config-typo": Case("test " + str(RULES) + " -c {d}/typo.yaml", ExitStatus.USAGE,
@@ -163,8 +165,19 @@ CASES: dict[str, Case] = {
                                          "secengine profile exec: give the command after '--'"),
     "profile-run-without-command": Case("profile run", ExitStatus.USAGE,
                                         "secengine profile run: give the command after '--'"),
-    "profile-exec-without-privileges": Case("profile exec -- true", ExitStatus.USAGE,
+    "profile-exec-without-privileges": Case("profile exec -o {d}/out/p.json -- true",
+                                            ExitStatus.USAGE,
                                             "needs root", unprivileged=True),
+    "profile-exec-output-directory-missing": Case(
+        "profile exec -o {d}/no/such/dir/p.json -- true", ExitStatus.USAGE,
+        "secengine profile exec: -o {d}/no/such/dir/p.json: the directory {d}/no/such/dir "
+        "does not exist"),
+    "profile-merge-report-is-a-directory": Case(
+        "profile merge {d}/list.json --report {d}/adir", ExitStatus.USAGE,
+        "--report {d}/adir: is a directory"),
+    "profile-exec-output-directory-not-writable": Case(
+        "profile exec -o /p.json -- true", ExitStatus.USAGE,
+        "-o /p.json: the directory / is not writable", unprivileged=True),
     "profile-merge-directory": Case("profile merge {d}/adir", ExitStatus.USAGE,
                                     "cannot read {d}/adir: Is a directory"),
     "profile-merge-deeply-nested-json": Case("profile merge {d}/deep.json", ExitStatus.USAGE,

@@ -172,7 +172,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from secengine.commands.outpaths import check_output_path
     from secengine.profile import session
+
+    # the files this command will write: wrong paths stop it before anything is recorded
+    if getattr(args, "output", None) is not None and args.action != "verify":
+        check_output_path(args.output, "-o")
+        check_output_path(_record_path(args.output), "-o (its recording)")
+    if getattr(args, "report", None) is not None:
+        check_output_path(args.report, "--report")
 
     if args.action == "verify":
         return _verify(args)
