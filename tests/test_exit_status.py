@@ -61,6 +61,10 @@ def place() -> Iterator[Path]:
         (d / name).chmod(0o000)
     (d / "typo.yaml").write_text("json_outptu: true\n")
     (d / "deep.json").write_text("[" * 100_000)
+    for name, events in (("events_dir", "adir"), ("events_fifo", "fifo")):
+        (d / f"{name}.ruletest.yaml").write_text(
+            f"rules_files: [{RULES / 'secengine_rules.yaml'}]\n"
+            f"cases:\n  - name: c\n    events: [{{file: {events}}}]\n    no_alerts: true\n")
     (d / "list.json").write_text("[]\n")
     (d / "listen_port.yaml").write_text("sources:\n  k8s_audit: {listen_port: 9765}\n")
     (d / "nodir.yaml").write_text(
@@ -153,6 +157,13 @@ CASES: dict[str, Case] = {
         "--junit-xml {d}/no/such/dir/junit.xml: the directory {d}/no/such/dir does not exist"),
     "test-junit-onto-a-directory": Case("test " + str(RULES) + " --junit-xml {d}/adir",
                                         ExitStatus.USAGE, "--junit-xml {d}/adir: is a directory"),
+    "test-event-file-is-a-directory": Case("test {d}/events_dir.ruletest.yaml",
+                                           ExitStatus.FAILED,
+                                           "events_dir.ruletest.yaml:4: event file adir is a "
+                                           "directory"),
+    "test-event-file-is-a-fifo": Case("test {d}/events_fifo.ruletest.yaml", ExitStatus.FAILED,
+                                      "events_fifo.ruletest.yaml:4: event file fifo is not a "
+                                      "regular file"),
     "test-missing-path": Case("test {d}/nothing", ExitStatus.USAGE, "no such file or directory"),
     "test-no-test-files": Case("test {d}/junk", ExitStatus.USAGE, "no *.ruletest.yaml files"),
     "test-config-typo": Case("test " + str(RULES) + " -c {d}/typo.yaml", ExitStatus.USAGE,
