@@ -50,6 +50,8 @@ def place() -> Iterator[Path]:
     (junk / "b.yaml").write_text("{{{ not: yaml\n")               # not YAML
     (junk / "c.yml").write_text("- rule: [unclosed\n")
     (d / "adir").mkdir()
+    (d / "out").mkdir()
+    (d / "out").chmod(0o777)  # where the unprivileged user may write
     os.mkfifo(d / "fifo")
     (d / "loop").symlink_to(d / "loop")
     for name, text in {"unreadable.yaml": "json_output: true\n",
@@ -58,6 +60,12 @@ def place() -> Iterator[Path]:
         (d / name).write_text(text)
         (d / name).chmod(0o000)
     (d / "typo.yaml").write_text("json_outptu: true\n")
+    (d / "deep.json").write_text("[" * 100_000)
+    for name, events in (("events_dir", "adir"), ("events_fifo", "fifo")):
+        (d / f"{name}.ruletest.yaml").write_text(
+            f"rules_files: [{RULES / 'secengine_rules.yaml'}]\n"
+            f"cases:\n  - name: c\n    events: [{{file: {events}}}]\n    no_alerts: true\n")
+    (d / "list.json").write_text("[]\n")
     (d / "listen_port.yaml").write_text("sources:\n  k8s_audit: {listen_port: 9765}\n")
     (d / "nodir.yaml").write_text(
         f"file_output: {{enabled: true, filename: {d}/no/such/dir/alerts.jsonl}}\n"
@@ -94,6 +102,10 @@ CASES: dict[str, Case] = {
     "run-output-directory-missing": Case(
         "run -c {d}/nodir.yaml --duration 5", ExitStatus.USAGE,
         "output file_output cannot start: failed to open output file {d}/no/such/dir/"),
+    "run-negative-duration": Case("run --duration -1", ExitStatus.USAGE,
+                                  "argument --duration: -1 is not a finite, non-negative"),
+    "run-drop-interval-nan": Case("run --drop-alert-interval nan", ExitStatus.USAGE,
+                                  "argument --drop-alert-interval: nan is not a finite"),
     "run-junk-rules": Case("run -r {d}/junk " + " ".join(WEBHOOK), ExitStatus.FAILED,
                            "LOAD_ERR_YAML_PARSE"),
     "run-config-symlink-loop": Case("run -c {d}/loop", ExitStatus.USAGE,
@@ -124,6 +136,8 @@ CASES: dict[str, Case] = {
         "failed to open output file {d}/no/such/dir/alerts.jsonl"),
     "replay-config-typo": Case("replay -c {d}/typo.yaml " + str(SAMPLES), ExitStatus.USAGE,
                                "did you mean 'json_output'?"),
+    "replay-unknown-source": Case("replay --source bogus " + str(SAMPLES), ExitStatus.USAGE,
+                                  "unknown event source 'bogus' for --source (known: syscall"),
     "replay-no-input": Case("replay", ExitStatus.USAGE, "the following arguments are required"),
     # validate
     "validate-junk-rules": Case("validate {d}/junk", ExitStatus.FAILED, ""),
@@ -131,14 +145,25 @@ CASES: dict[str, Case] = {
                                       "adir: cannot read the configuration file: Is a directory"),
     "validate-config-unreadable": Case("validate -c {d}/unreadable.yaml", ExitStatus.USAGE,
                                        "Permission denied", unprivileged=True),
+    "validate-config-source-setting-typo": Case(
+        "validate -c {d}/listen_port.yaml", ExitStatus.USAGE,
+        "listen_port.yaml:2:3: sources.k8s_audit: unknown k8s_audit webhook setting "
+        "'listen_port' (did you mean 'listen'?)"),
     "validate-config-typo": Case("validate -c {d}/typo.yaml", ExitStatus.USAGE,
                                  "did you mean 'json_output'?"),
     # test
     "test-junit-into-missing-directory": Case(
         "test " + str(RULES) + " --junit-xml {d}/no/such/dir/junit.xml", ExitStatus.USAGE,
-        "{d}/no/such/dir/junit.xml: No such file or directory"),
+        "--junit-xml {d}/no/such/dir/junit.xml: the directory {d}/no/such/dir does not exist"),
     "test-junit-onto-a-directory": Case("test " + str(RULES) + " --junit-xml {d}/adir",
-                                        ExitStatus.USAGE, "{d}/adir: Is a directory"),
+                                        ExitStatus.USAGE, "--junit-xml {d}/adir: is a directory"),
+    "test-event-file-is-a-directory": Case("test {d}/events_dir.ruletest.yaml",
+                                           ExitStatus.FAILED,
+                                           "events_dir.ruletest.yaml:4: event file adir is a "
+                                           "directory"),
+    "test-event-file-is-a-fifo": Case("test {d}/events_fifo.ruletest.yaml", ExitStatus.FAILED,
+                                      "events_fifo.ruletest.yaml:4: event file fifo is not a "
+                                      "regular file"),
     "test-missing-path": Case("test {d}/nothing", ExitStatus.USAGE, "no such file or directory"),
     "test-no-test-files": Case("test {d}/junk", ExitStatus.USAGE, "no *.ruletest.yaml files"),
     "test-config-typo": Case("test " + str(RULES) + " -c {d}/typo.yaml", ExitStatus.USAGE,
@@ -151,10 +176,29 @@ CASES: dict[str, Case] = {
                                          "secengine profile exec: give the command after '--'"),
     "profile-run-without-command": Case("profile run", ExitStatus.USAGE,
                                         "secengine profile run: give the command after '--'"),
-    "profile-exec-without-privileges": Case("profile exec -- true", ExitStatus.USAGE,
+    "profile-exec-without-privileges": Case("profile exec -o {d}/out/p.json -- true",
+                                            ExitStatus.USAGE,
                                             "needs root", unprivileged=True),
+    "profile-exec-output-directory-missing": Case(
+        "profile exec -o {d}/no/such/dir/p.json -- true", ExitStatus.USAGE,
+        "secengine profile exec: -o {d}/no/such/dir/p.json: the directory {d}/no/such/dir "
+        "does not exist"),
+    "profile-merge-report-is-a-directory": Case(
+        "profile merge {d}/list.json --report {d}/adir", ExitStatus.USAGE,
+        "--report {d}/adir: is a directory"),
+    "profile-exec-output-directory-not-writable": Case(
+        "profile exec -o /p.json -- true", ExitStatus.USAGE,
+        "-o /p.json: the directory / is not writable", unprivileged=True),
     "profile-merge-directory": Case("profile merge {d}/adir", ExitStatus.USAGE,
                                     "cannot read {d}/adir: Is a directory"),
+    "profile-merge-deeply-nested-json": Case("profile merge {d}/deep.json", ExitStatus.USAGE,
+                                             "deep.json: not a profile or recording: JSON "
+                                             "nested too deeply"),
+    "profile-merge-a-json-list": Case("profile merge {d}/list.json", ExitStatus.USAGE,
+                                      "list.json: not a secengine recording (a JSON list"),
+    "profile-verify-deeply-nested-json": Case(
+        "profile verify --profile {d}/deep.json -- podman run --rm x", ExitStatus.USAGE,
+        "secengine profile verify: {d}/deep.json: not a profile or recording"),
     "profile-merge-dev-null": Case("profile merge /dev/null", ExitStatus.USAGE, "not JSON"),
     "profile-verify-profile-is-a-directory": Case(
         "profile verify --profile {d}/adir -- podman run --rm x", ExitStatus.USAGE,

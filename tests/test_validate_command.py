@@ -130,3 +130,15 @@ def test_upstream_files(capsys: pytest.CaptureFixture[str]) -> None:
     out, err = capsys.readouterr()
     assert out == "".join(f"{p}: Ok\n" for p in paths)
     assert err == ""
+
+
+def test_control_bytes_of_a_rules_file_do_not_reach_the_terminal(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A snippet quotes the file: an ESC sequence in it would drive the user's terminal."""
+    path = tmp_path / "esc.yaml"
+    path.write_bytes(b"- rule: x\x1b[31mRED\x1b[0m\n  desc: [\n")
+    assert run([str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    snippet = out.split("------\n")[1]
+    assert snippet == "- rule: x?[31mRED?[0m\n^\n"

@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help=f"show the Python traceback of an internal error "
                              f"(also {DEBUG_ENV}=1)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
         module = importlib.import_module(f"secengine.commands.{name}")
@@ -69,7 +69,7 @@ def _debug(args: argparse.Namespace | None) -> bool:
 
 def _prefix(args: argparse.Namespace) -> str:
     """``secengine run`` / ``secengine profile verify``: who is speaking, for the error line."""
-    words = ["secengine", str(getattr(args, "command", "") or "")]
+    words = ["secengine", str(getattr(args, "subcommand", "") or "")]
     sub = getattr(args, "profile_command", None)
     if sub:
         words.append(str(sub))

@@ -6,7 +6,7 @@ Many cases follow Falco's ``unit_tests/engine/test_rule_loader.cpp``.
 from __future__ import annotations
 
 import pytest
-from conftest import load, only_error, warnings_of
+from ruleset_helpers import load, only_error, warnings_of
 
 from secengine.priority import Priority
 from secengine.ruleset.reader import RULE_APPENDABLE, RULE_REPLACEABLE

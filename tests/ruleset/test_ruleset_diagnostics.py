@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import load
+from ruleset_helpers import load
 
 from secengine.ruleset.diagnostics import Context, Diagnostic, LoadResult, Position, dump_json
 from secengine.ruleset.messages import DeprecatedField, ErrorCode, ItemType, WarningCode

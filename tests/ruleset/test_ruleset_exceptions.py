@@ -7,7 +7,7 @@ text, and ``condition_compiled`` (from Falco's unit tests) after parsing.
 from __future__ import annotations
 
 import pytest
-from conftest import load, only_error
+from ruleset_helpers import load, only_error
 
 from secengine.ruleset.diagnostics import Context, ItemError
 from secengine.ruleset.exceptions import (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import load, warnings_of
+from ruleset_helpers import load, warnings_of
 
 from secengine.ruleset.listexpand import expand_lists, resolve_list
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import chain, load, only_error, warnings_of
+from ruleset_helpers import chain, load, only_error, warnings_of
 
 from secengine.ruleset import load_rules
 

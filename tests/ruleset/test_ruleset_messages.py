@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import GOLDEN, load
+from ruleset_helpers import GOLDEN, load
 
 from secengine.ruleset.messages import MESSAGES, ErrorCode, WarningCode, msg
 

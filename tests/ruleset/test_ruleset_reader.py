@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import chain, load, only_error, warnings_of
+from ruleset_helpers import chain, load, only_error, warnings_of
 
 from secengine.priority import Priority
 from secengine.ruleset.diagnostics import ItemError, LoadResult

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import load
+from ruleset_helpers import load
 
 from secengine.ruleset.schema import validate_schema
 

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN
+from ruleset_helpers import GOLDEN
 
 from secengine.ruleset import load_rules
 

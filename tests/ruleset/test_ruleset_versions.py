@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import load, only_error
+from ruleset_helpers import load, only_error
 
 from secengine.ruleset.items import PluginRequirement, Version
 from secengine.ruleset.loader import check_plugin_requirements

@@ -125,6 +125,10 @@ def test_absent_rules_skip_a_file_that_says_so(write_suite: WriteSuite, tmp_path
                "installed (rules file not found: ${SE_TEST_RULES}/rules.yaml" in line
                for line in out)
     assert "1 file skipped" in out[-1]
+    junit = tmp_path / "junit.xml"
+    assert main(["test", str(tmp_path), "--junit-xml", str(junit)]) == 0
+    skipped = ET.parse(junit).getroot().find("./testsuite/testcase/skipped")
+    assert skipped is not None and "the vendor rules are not installed" in skipped.get("message", "")
 
 
 def test_a_missing_rules_file_is_still_an_error_without_the_key(

@@ -172,7 +172,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from secengine.commands.outpaths import check_output_path
     from secengine.profile import session
+
+    # the files this command will write: wrong paths stop it before anything is recorded
+    if getattr(args, "output", None) is not None and args.action != "verify":
+        check_output_path(args.output, "-o")
+        check_output_path(_record_path(args.output), "-o (its recording)")
+    if getattr(args, "report", None) is not None:
+        check_output_path(args.report, "--report")
 
     if args.action == "verify":
         return _verify(args)
@@ -203,7 +211,7 @@ def _merge(inputs: Sequence[Path]) -> Recording:
     for path in inputs:
         try:
             data = json.loads(path.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             data = None  # load_recording says what is wrong with it
         if isinstance(data, dict) and "defaultAction" in data:
             names = profile_names(load_profile(path))

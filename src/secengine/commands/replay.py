@@ -177,6 +177,13 @@ def run(args: argparse.Namespace) -> int:
     from secengine.sources.replay import STDIN, ReplaySource
 
     err = sys.stderr
+    from secengine.fields import default_registry
+
+    known = default_registry().sources()
+    if args.source not in known:
+        err.write(f"secengine replay: unknown event source {args.source!r} for --source "
+                  f"(known: {', '.join(known)})\n")
+        return int(ExitStatus.USAGE)
     audit = args.source == "k8s_audit"  # audit log files and directories are accepted too
     for name in args.inputs:
         problem = None if name == STDIN else _input_problem(name, audit)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 
+from secengine.commands.argtypes import seconds
 from secengine.priority import Priority
 
 __all__ = ["add_parser", "run"]
@@ -69,9 +70,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("--rule-matching", choices=("first", "all"), default=None,
                    help="stop at the first matching rule per event, or report all")
     p.add_argument("--hostname", default=None, help="hostname to put in alerts")
-    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--duration", type=seconds, default=None, metavar="SECONDS",
                    help="stop after this many seconds (default: run until interrupted)")
-    p.add_argument("--drop-alert-interval", type=float, default=30.0, metavar="SECONDS",
+    p.add_argument("--drop-alert-interval", type=seconds, default=30.0, metavar="SECONDS",
                    help="at most one drop alert per this many seconds (default: 30)")
     p.add_argument("--ring-buffer-mb", type=_ring_buffer_mb, default=16, metavar="MB",
                    help="kernel ring buffer size, a power of two (default: 16)")

@@ -88,8 +88,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("secengine test: no *.ruletest.yaml files under "
                          f"{', '.join(args.paths)}\n")
         return 2
+    from secengine.commands.outpaths import check_output_path
     from secengine.errors import ConfigError
 
+    if args.junit_xml:
+        check_output_path(args.junit_xml, "--junit-xml")  # before the run, not after
     try:
         runner = RuleTestRunner(**_runner_options(args))
     except ConfigError as e:

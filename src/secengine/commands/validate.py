@@ -10,14 +10,20 @@ warnings are printed in full on stderr. ``--json`` prints Falco's one-line
 Exit status: 0 if every file is valid, 1 otherwise (or when a file needs a
 plugin version secengine does not provide; Falco's error then goes to stderr).
 
-With ``-c FILE`` (or ``-o rules_files=...``) and no files named, the
-configuration's ``rules_files`` are validated; 2 for a bad configuration.
+With ``-c FILE`` (or ``-o rules_files=...``) the configuration is checked
+too, including the settings of every source and output it configures
+(built, not started), and with no files named its ``rules_files`` are
+validated; 2 for a bad configuration.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from secengine.config import AgentConfig
 
 __all__ = ["add_parser", "run"]
 
@@ -45,15 +51,17 @@ def run(args: argparse.Namespace) -> int:
     from secengine.ruleset import expand_rules_paths, load_rules
 
     files = [str(f) for f in expand_rules_paths(list(args.rules) + list(args.files))]
-    if not files and (getattr(args, "config", None) is not None or getattr(args, "options", None)):
+    if getattr(args, "config", None) is not None or getattr(args, "options", None):
         from secengine.config import load_cli_config, rules_file_paths
         from secengine.errors import ConfigError
 
         try:
-            files = rules_file_paths(load_cli_config(args, keys={}))
+            cfg = load_cli_config(args, keys={})
+            _check_plugin_settings(cfg)
         except ConfigError as e:
             print(f"secengine validate: {e}", file=sys.stderr)
             return 2
+        files = files or rules_file_paths(cfg)
     if not files:
         print("secengine validate: no rules files given (use -r FILE)", file=sys.stderr)
         return 2
@@ -69,3 +77,12 @@ def run(args: argparse.Namespace) -> int:
             if result.successful and result.has_warnings:
                 print(result.render_text(), file=sys.stderr)
     return 0 if ruleset.successful else 1
+
+
+def _check_plugin_settings(cfg: AgentConfig) -> None:
+    """Build (never start) every configured source and output, so that a setting one of
+    them refuses (``sources.k8s_audit.listen_port``) is found now, not when ``run`` starts."""
+    from secengine.agent import build_sinks, build_sources
+
+    build_sources(cfg)
+    build_sinks(cfg)

@@ -37,3 +37,7 @@ def read_json(path: Path) -> Any:
         raise ProfileError(f"cannot read {path}: {e.strerror}") from None
     except json.JSONDecodeError as e:
         raise ProfileError(f"{path}:{e.lineno}:{e.colno}: not JSON: {e.msg}") from None
+    except UnicodeDecodeError as e:
+        raise ProfileError(f"{path}: not JSON: not UTF-8 text (byte {e.start})") from None
+    except RecursionError:
+        raise ProfileError(f"{path}: not a profile or recording: JSON nested too deeply") from None

@@ -207,6 +207,9 @@ class Recording:
 
     @classmethod
     def from_json(cls, d: dict[str, Any], where: str = "<recording>") -> Recording:
+        if not isinstance(d, dict):
+            raise ProfileError(f"{where}: not a secengine recording (a JSON "
+                               f"{type(d).__name__}, not an object)")
         if d.get("format") != FORMAT:
             raise ProfileError(f"{where}: not a secengine recording (format "
                                f"{d.get('format')!r}, expected {FORMAT!r})")
@@ -223,7 +226,7 @@ class Recording:
                        mount_namespaces=int(d.get("mount_namespaces", 0)),
                        host=dict(d.get("host") or {}), notes=list(d.get("notes", [])),
                        sources=int(d.get("sources", 1)))
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ProfileError(f"{where}: malformed recording ({e})") from None
 
     def save(self, path: Path) -> None:

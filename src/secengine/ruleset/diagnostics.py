@@ -142,6 +142,10 @@ class Context:
         return _snippet(content, loc.position.offset, width)
 
 
+_CONTROL_TO_QUESTION = bytes(
+    0x3F if (b < 0x20 and b != 0x09) or b == 0x7F else b for b in range(256))
+
+
 def _snippet(content: bytes, offset: int, width: int) -> str:
     size = len(content)
     half = width // 2
@@ -166,7 +170,9 @@ def _snippet(content: bytes, offset: int, width: int) -> str:
         piece[0:3] = b"..."
     if end - pos >= half:
         piece[len(piece) - 3:] = b"..."
-    out = bytes(piece) + b"\n"
+    # A rules file is input: its control bytes (ESC sequences that drive a terminal)
+    # are shown as '?', one for one so that the caret still points at the place.
+    out = bytes(piece).translate(_CONTROL_TO_QUESTION) + b"\n"
     # Falco compares against ret.size() - 1 with unsigned arithmetic.
     if pos - start <= len(out) - 1:
         out += b" " * (pos - start) + b"^\n"

@@ -24,7 +24,7 @@ def junit_xml(run: RunResult, coverage_problems: list[str] | None = None) -> byt
     root = ET.Element("testsuites", name="secengine test")
     stamp = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     host = socket.gethostname()
-    totals = {"tests": 0, "failures": 0, "errors": 0}
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for fr in run.files:
         suite = _suite(root, fr.label, stamp, host)
         if fr.error is not None:
@@ -33,6 +33,12 @@ def junit_xml(run: RunResult, coverage_problems: list[str] | None = None) -> byt
             err = ET.SubElement(case, "error", message=fr.error.splitlines()[0])
             err.text = fr.error
             _count(suite, totals, tests=1, errors=1, seconds=0.0)
+            continue
+        if fr.skipped is not None:  # skip_if_rules_missing: shown as skipped, not lost
+            case = ET.SubElement(suite, "testcase", classname=_classname(fr.label),
+                                 name="(load)", file=fr.label, time="0.000")
+            ET.SubElement(case, "skipped", message=fr.skipped)
+            _count(suite, totals, tests=1, skipped=1, seconds=0.0)
             continue
         for cr in fr.cases:
             _case(suite, fr, cr, totals)
@@ -77,8 +83,9 @@ def _case(suite: ET.Element, fr: FileResult, cr: CaseResult, totals: dict[str, i
 
 
 def _count(suite: ET.Element, totals: dict[str, int], *, tests: int = 0, failures: int = 0,
-           errors: int = 0, seconds: float) -> None:
-    for key, n in (("tests", tests), ("failures", failures), ("errors", errors)):
+           errors: int = 0, skipped: int = 0, seconds: float) -> None:
+    for key, n in (("tests", tests), ("failures", failures), ("errors", errors),
+                   ("skipped", skipped)):
         suite.set(key, str(int(suite.get(key, "0")) + n))
         totals[key] += n
     suite.set("time", f"{float(suite.get('time', '0')) + seconds:.3f}")

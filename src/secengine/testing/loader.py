@@ -271,8 +271,10 @@ class _Resolver:
         if isinstance(spec, EventFile):
             path = self.base / spec.file
             if not path.is_file():
-                raise self.error(f"event file not found: {spec.file} (looked for {path})",
-                                 at + ("file",))
+                problem = (f"event file not found: {spec.file}" if not os.path.lexists(path)
+                           else f"event file {spec.file} is a directory" if path.is_dir()
+                           else f"event file {spec.file} is not a regular file")
+                raise self.error(f"{problem} (looked for {path})", at + ("file",))
             return FileEvents(path, spec.format, spec.source, self.origin(at))
         source: str | None = None
         fields: dict[str, Any] = {}
