@@ -123,3 +123,32 @@ def test_regex_semantics_are_re2_posix() -> None:
     assert compile_regex("[[:digit:]]+").fullmatch("123")
     assert compile_regex("x") == compile_regex("x")
     assert hash(compile_regex("x")) == hash(compile_regex("x"))
+
+
+def test_list_against_list_field_is_linear(tmp_path: Path) -> None:
+    # `a intersects val(b)` between two lists of the event: the reference
+    # semantics compared every pair, 4,000**2 comparisons per pod (8 s here) for one pod
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "k8s"))
+    from k8s_audit_cases import create_pod, pod
+
+    # 4,000 short containers fit the audit source's 256 KiB event limit
+    containers = [{"name": str(i), "image": f"x{i}"} for i in range(4_000)]
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "- rule: Image named like a container\n  desc: d\n  source: k8s_audit\n"
+        "  condition: ka.req.pod.containers.image intersects val(ka.req.pod.containers.name)\n"
+        "  output: hostile\n  priority: INFO\n"
+        "- rule: Any pod\n  desc: d\n  source: k8s_audit\n"
+        "  condition: ka.verb = create and ka.target.resource = pods\n"
+        "  output: pod created %ka.target.name\n  priority: INFO\n")
+    log = tmp_path / "audit.log"
+    hostile = orjson.dumps(create_pod(pod("hostile", containers=containers))) + b"\n"
+    log.write_bytes(hostile * 5 + orjson.dumps(create_pod(pod("later"))) + b"\n")
+    proc = run_cli(["replay", "--source", "k8s_audit", "-r", rules, log], timeout=15)
+    assert proc.returncode == 0, proc.stderr
+    assert "Lines rejected: 0" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "hostile" not in proc.stdout.replace("pod created hostile", "")
+    assert "pod created later" in proc.stdout
