@@ -489,20 +489,20 @@ def _plain(node: Any, path: tuple[Any, ...], marks: dict[tuple[Any, ...], tuple[
 
 
 def _load_yaml(text: str) -> Any:
-    """The YAML value of ``text``, its aliases bounded first (``yamlaliases``): the
-    values are walked into plain dicts and lists, which would expand a billion laughs."""
+    """The YAML value of ``text``, its aliases and depth bounded first (``yamlbounds``):
+    the values are walked into plain dicts and lists, which would expand a billion laughs."""
     from ruamel.yaml import YAML
 
-    from secengine.yamlaliases import check_aliases
+    from secengine.yamlbounds import compose_all
 
-    check_aliases(YAML(typ="safe", pure=True).compose_all(text))
+    compose_all(YAML(typ="safe", pure=True), text)
     return YAML(typ="rt").load(text)
 
 
 def _read_file(path: str, marks: dict[tuple[Any, ...], tuple[int, int]]) -> dict[str, Any]:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    from secengine.yamlaliases import YamlAliasError
+    from secengine.yamlbounds import YamlLimitError
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -511,7 +511,7 @@ def _read_file(path: str, marks: dict[tuple[Any, ...], tuple[int, int]]) -> dict
         raise ConfigFileError([(path, "", reason)]) from e
     try:
         data = _load_yaml(text)
-    except YamlAliasError as e:
+    except YamlLimitError as e:
         raise ConfigFileError([(e.where(path), "", e.message)]) from None
     except MarkedYAMLError as e:
         mark = e.problem_mark
@@ -537,11 +537,11 @@ def parse_option(spec: str) -> tuple[list[str], bool, Any]:
         key = key[:-2]
     from ruamel.yaml.error import YAMLError
 
-    from secengine.yamlaliases import YamlAliasError
+    from secengine.yamlbounds import YamlLimitError
 
     try:
         value = _plain(_load_yaml(raw), (), {}) if raw.strip() else ""
-    except YamlAliasError as e:
+    except YamlLimitError as e:
         raise ConfigFileError([("command line", "", f"option {key!r}: {e.message}")]) from None
     except YAMLError:
         value = raw

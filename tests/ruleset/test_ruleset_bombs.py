@@ -56,6 +56,8 @@ BOMBS = {
                             "makes the condition longer than 1000000 characters"),
     "alias_in_exception_values": (_alias_in_exception_values(), "b39: &b39",
                                   "YAML aliases expand this text"),
+    "deep_yaml": ("- list: l\n  items: " + "[" * 5000 + "]" * 5000 + "\n", "[[[[[[[[",
+                  "YAML collections nest more than 100 levels deep"),
     "recursive_alias": ("- list: l\n  items: &a [x, *a]\n", "items: &a",
                         "recursive YAML alias"),
     "deep_macro_chain": ("- macro: m0\n  condition: proc.name = a\n" + "".join(
@@ -165,6 +167,22 @@ def test_configuration_option_alias_bomb(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     assert "YAML aliases expand this text" in proc.stderr
+
+
+def test_deep_configuration_and_rule_test_files(tmp_path: Path) -> None:
+    deep = "x: " + "[" * 5000 + "]" * 5000 + "\n"
+    config = tmp_path / "config.yaml"
+    config.write_text(deep)
+    proc = run_cli(["validate", "-c", config])
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"{config}:1:" in proc.stderr and "nest more than 100 levels" in proc.stderr
+    case = tmp_path / "deep.ruletest.yaml"
+    case.write_text(deep)
+    proc = run_cli(["test", case])
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert f"{case}:1: YAML collections nest" in proc.stdout + proc.stderr
 
 
 def test_rule_test_file_alias_bomb(tmp_path: Path) -> None:

@@ -240,7 +240,7 @@ COVERED_ELSEWHERE = {
     "list_expansion_too_long",
     "expansion_too_large",
     "expansion_too_deep",
-    "yaml_aliases",
+    "yaml_limits",
 }
 
 

@@ -323,7 +323,7 @@ MESSAGES: dict[str, str] = {
     # -- files and plugins -----------------------------------------------------------------
     "file_read": "Could not open file {name} for reading",
     "yaml_cpp_error": "yaml-cpp: error at line {line}, column {column}: {problem}",
-    "yaml_aliases": "{problem}",
+    "yaml_limits": "{problem}",
     "bad_conversion": "bad conversion",
     "plugin_requirement": "Plugin requirement not satisfied, must load one of: {alternatives}",
     "plugin_incompatible": ("Plugin '{name}' version '{version}' is not compatible with "

@@ -25,7 +25,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from secengine.ruleset.diagnostics import Position
 from secengine.ruleset.messages import YAML_CPP_PROBLEMS, msg
-from secengine.yamlaliases import YamlAliasError, check_aliases
+from secengine.yamlbounds import YamlLimitError, compose_all
 
 __all__ = [
     "Document",
@@ -91,13 +91,17 @@ def compose_documents(text: str) -> Document:
     """Compose every document of ``text`` up front, as yaml-cpp's ``LoadAll`` does.
 
     Raises :class:`YamlSyntaxError` for a syntax error anywhere in the text, and for
-    aliases that expand past :data:`~secengine.yamlaliases.MAX_ALIAS_EXPANSION` (or
+    aliases that expand past :data:`~secengine.yamlbounds.MAX_ALIAS_EXPANSION` (or
     refer to themselves) before any reader walks them.
     """
     yaml = YAML(typ="safe", pure=True)
     marks = _Marks(text)
     try:
-        roots = list(yaml.compose_all(text))
+        roots = compose_all(yaml, text)
+    except YamlLimitError as exc:
+        where = None if exc.mark is None else \
+            marks.position(exc.mark.index, exc.mark.line, exc.mark.column)
+        raise YamlSyntaxError(msg("yaml_limits", problem=exc.message), where) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "unknown YAML parsing error"
@@ -109,12 +113,6 @@ def compose_documents(text: str) -> Document:
         raise YamlSyntaxError(message, pos) from None
     except YAMLError as exc:  # a few errors carry no mark (e.g. unacceptable characters)
         raise YamlSyntaxError(str(exc), None) from None
-    try:
-        check_aliases(roots)
-    except YamlAliasError as exc:
-        where = None if exc.mark is None else \
-            marks.position(exc.mark.index, exc.mark.line, exc.mark.column)
-        raise YamlSyntaxError(msg("yaml_aliases", problem=exc.message), where) from None
     return Document(text, roots)
 
 

@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from secengine.yamlaliases import YamlAliasError, check_aliases
+from secengine.yamlbounds import YamlLimitError, compose_all
 
 __all__ = ["Path_", "YamlData", "line_of", "load_yaml", "read_yaml_file"]
 
@@ -48,17 +48,15 @@ def load_yaml(text: str) -> YamlData:
     """Decode one YAML document; raises ``ValueError`` with ``"line N: reason"``."""
     yaml = YAML(typ="safe", pure=True)
     try:
-        nodes = list(yaml.compose_all(text))
+        nodes = compose_all(yaml, text)
+    except YamlLimitError as e:
+        where = f"line {e.mark.line + 1}: " if e.mark is not None else ""
+        raise ValueError(where + e.message) from None
     except YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         raise ValueError(f"{where}invalid YAML: {problem}") from None
-    try:
-        check_aliases(nodes)
-    except YamlAliasError as e:
-        where = f"line {e.mark.line + 1}: " if e.mark is not None else ""
-        raise ValueError(where + e.message) from None
     if len(nodes) != 1 or nodes[0] is None:
         raise ValueError("a rule-test file holds exactly one YAML document")
     lines: dict[Path_, int] = {}
