@@ -503,9 +503,21 @@ def _plain(node: Any, path: tuple[Any, ...], marks: dict[tuple[Any, ...], tuple[
     return node
 
 
-def _read_file(path: str, marks: dict[tuple[Any, ...], tuple[int, int]]) -> dict[str, Any]:
+def _load_yaml(text: str) -> Any:
+    """The YAML value of ``text``, its aliases and depth bounded first (``yamlbounds``):
+    the values are walked into plain dicts and lists, which would expand a billion laughs."""
     from ruamel.yaml import YAML
+
+    from secengine.yamlbounds import compose_all
+
+    compose_all(YAML(typ="safe", pure=True), text)
+    return YAML(typ="rt").load(text)
+
+
+def _read_file(path: str, marks: dict[tuple[Any, ...], tuple[int, int]]) -> dict[str, Any]:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    from secengine.yamlbounds import YamlLimitError
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -513,7 +525,9 @@ def _read_file(path: str, marks: dict[tuple[Any, ...], tuple[int, int]]) -> dict
         reason = f"cannot read the configuration file: {e.strerror or e}"
         raise ConfigFileError([(path, "", reason)]) from e
     try:
-        data = YAML(typ="rt").load(text)
+        data = _load_yaml(text)
+    except YamlLimitError as e:
+        raise ConfigFileError([(e.where(path), "", e.message)]) from None
     except MarkedYAMLError as e:
         mark = e.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
@@ -536,11 +550,14 @@ def parse_option(spec: str) -> tuple[list[str], bool, Any]:
     append = key.endswith("[]")
     if append:
         key = key[:-2]
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from secengine.yamlbounds import YamlLimitError
+
     try:
-        value = _plain(YAML(typ="rt").load(raw), (), {}) if raw.strip() else ""
+        value = _plain(_load_yaml(raw), (), {}) if raw.strip() else ""
+    except YamlLimitError as e:
+        raise ConfigFileError([("command line", "", f"option {key!r}: {e.message}")]) from None
     except YAMLError:
         value = raw
     return key.split("."), append, value

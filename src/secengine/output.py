@@ -254,7 +254,7 @@ _TRANSFORMER_NAMES = ("tolower", "toupper", "b64", "basename", "len", "join", "c
 # the token parser (libsinsp parser::parse_field_or_transformer + set_format)
 # ---------------------------------------------------------------------------
 
-_FIELD_NAME = re.compile(r"[a-zA-Z]+[a-zA-Z0-9_]*(?:\.[a-zA-Z]+[a-zA-Z0-9_]*)+")
+_FIELD_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*(?:\.[a-zA-Z][a-zA-Z0-9_]*)+")
 _FIELD_NAME_FULL = re.compile(_FIELD_NAME.pattern + r"\Z")
 _BARE_ARG = re.compile(r"[^\]\[\"'\s]+")
 _BLANKS = re.compile(r"[ \t\b\r\n]*")

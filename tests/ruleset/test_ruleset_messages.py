@@ -236,6 +236,11 @@ COVERED_ELSEWHERE = {
     # plugin requirement failures are the RuleSet's fatal error (test_ruleset_versions.py)
     "plugin_requirement",
     "plugin_incompatible",
+    # limits on expansion and YAML aliases, each through the CLI (test_ruleset_bombs.py)
+    "list_expansion_too_long",
+    "expansion_too_large",
+    "expansion_too_deep",
+    "yaml_limits",
 }
 
 

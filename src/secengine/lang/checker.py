@@ -38,6 +38,7 @@ from secengine.lang.ir import (
     Operand,
 )
 from secengine.lang.parser import TRANSFORMERS
+from secengine.lang.regex import compile_regex
 from secengine.lang.warnings import LangWarning
 
 __all__ = ["Checked", "TypeChecker", "check_condition"]
@@ -305,8 +306,8 @@ class TypeChecker:
             raise _fail(message, pos) from None
         if op == "regex":
             try:
-                return re.compile(text, re.DOTALL)
-            except re.error as e:
+                return compile_regex(text)
+            except ValueError as e:
                 raise _fail(f"invalid regular expression '{text}': {e}", pos) from None
         return text
 

@@ -169,7 +169,7 @@ class _Emitter:
             return f"((_v := {f}) is not M and {m}(_v) is not None)"
         if op == "regex":
             m = self.fn(lit.fullmatch)
-            return f"((_v := {f}) is not M and {m}(_v) is not None)"
+            return f"((_v := {f}) is not M and {m}(_v))"
         if op == "pmatch":
             pats = self.const(tuple(vals))
             pm = self.fn(ops.pmatch)

@@ -179,12 +179,27 @@ def _check(c: ICheck, fields: FieldValues) -> bool:
     if multi and isinstance(c.left, IField) and c.left.any_of:
         return any(_scalar(c, kind, x, literals) for x in left)
     if multi:
+        if c.op not in ("in", "intersects"):
+            return False
+        member = _member_of(kind, literals)
         if c.op == "in":
-            return all(any(ops.compare("=", kind, x, lit) for lit in literals) for x in left)
-        if c.op == "intersects":
-            return any(any(ops.compare("=", kind, x, lit) for lit in literals) for x in left)
-        return False
+            return all(member(x) for x in left)
+        return any(member(x) for x in left)
     return _scalar(c, kind, left, literals)
+
+
+def _member_of(kind: FieldKind, literals: tuple[Any, ...]) -> Any:
+    """``x`` equals one of ``literals``: a set lookup where equality is plain ``==``.
+
+    A list compared with a list of the event (``a intersects val(b)``) would
+    otherwise cost len(a) * len(b) comparisons, both sizes an attacker's.
+    """
+    if kind not in (FieldKind.IP, FieldKind.NET, FieldKind.BUFFER):
+        try:
+            return frozenset(literals).__contains__
+        except TypeError:  # unhashable values of the wrong type: compare one by one
+            pass
+    return lambda x: any(ops.compare("=", kind, x, lit) for lit in literals)
 
 
 def _scalar(c: ICheck, kind: FieldKind, v: Any, literals: tuple[Any, ...]) -> bool:

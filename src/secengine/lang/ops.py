@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from secengine.fields.base import FieldKind
+from secengine.lang.regex import Regex
 
 __all__ = [
     "SCALAR_OPS",
@@ -32,18 +33,26 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @functools.lru_cache(maxsize=4096)
 def compile_glob(pattern: str, casefold: bool = False) -> re.Pattern[str]:
-    """Translate a C ``fnmatch`` pattern (flags 0: ``*`` crosses ``/``) into a regex."""
-    out: list[str] = []
+    """Translate a C ``fnmatch`` pattern (flags 0: ``*`` crosses ``/``) into a regex.
+
+    The translation is linear-time to match, however hostile the pattern: the
+    text between stars has a fixed length, so the leftmost place of each middle
+    part is always a right one, and each is matched inside an atomic group
+    (``(?>.*?part)``) that is never retried. The naive ``.*a.*a.*b`` takes
+    time that grows with the value's length to the power of the stars.
+    Matching is O(len(value) * len(pattern)), as in Python's own ``fnmatch``.
+    """
+    parts: list[list[str]] = [[]]  # the regex pieces between stars
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
         i += 1
         if c == "*":
-            out.append(".*")
+            parts.append([])
         elif c == "?":
-            out.append(".")
+            parts[-1].append(".")
         elif c == "\\" and i < n:
-            out.append(re.escape(pattern[i]))
+            parts[-1].append(re.escape(pattern[i]))
             i += 1
         elif c == "[":
             j = i
@@ -54,7 +63,7 @@ def compile_glob(pattern: str, casefold: bool = False) -> re.Pattern[str]:
             while j < n and pattern[j] != "]":
                 j += 1
             if j >= n:
-                out.append(re.escape(c))
+                parts[-1].append(re.escape(c))
             else:
                 body = pattern[i:j]
                 i = j + 1
@@ -62,11 +71,17 @@ def compile_glob(pattern: str, casefold: bool = False) -> re.Pattern[str]:
                 if neg:
                     body = body[1:]
                 body = body.replace("\\", "\\\\")
-                out.append("[" + ("^" if neg else "") + body + "]")
+                parts[-1].append("[" + ("^" if neg else "") + body + "]")
         else:
-            out.append(re.escape(c))
+            parts[-1].append(re.escape(c))
+    texts = ["".join(p) for p in parts]
+    if len(texts) == 1:
+        regex = texts[0]
+    else:
+        first, *middle, last = texts
+        regex = first + "".join(f"(?>.*?{m})" for m in middle if m) + ".*" + last
     flags = re.DOTALL | (re.IGNORECASE if casefold else 0)
-    return re.compile("".join(out), flags)
+    return re.compile(regex, flags)
 
 
 def _components(path: str) -> list[str]:
@@ -215,8 +230,8 @@ def compare(op: str, kind: FieldKind, v: Any, lit: Any) -> bool:
     return fn(v, lit)
 
 
-def _regex(v: str, lit: re.Pattern[str]) -> bool:
-    return lit.fullmatch(v) is not None
+def _regex(v: str, lit: Regex) -> bool:
+    return lit.fullmatch(v)
 
 
 SCALAR_OPS: dict[str, Callable[[Any, Any], bool]] = {

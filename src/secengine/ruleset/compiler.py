@@ -24,7 +24,7 @@ from secengine.errors import ConditionCompileError, ConditionSyntaxError, Output
 from secengine.ruleset.collector import Collector
 from secengine.ruleset.diagnostics import Context, ItemError, LoadResult
 from secengine.ruleset.exceptions import build_exception_condition
-from secengine.ruleset.listexpand import expand_lists
+from secengine.ruleset.listexpand import ListExpansionTooLong, expand_lists
 from secengine.ruleset.messages import DeprecatedField, ErrorCode, WarningCode, msg
 from secengine.ruleset.model import CompiledList, CompiledMacro, Rule
 
@@ -37,7 +37,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "MAX_CONDITION_DEPTH",
+    "MAX_CONDITION_NODES",
+    "MAX_CONDITION_TEXT",
     "MAX_EVTTYPES",
+    "MAX_EXPANDED_DEPTH",
+    "MAX_LOAD_NODES",
+    "MAX_LOAD_TEXT",
     "CompileOutput",
     "compile_collected",
     "event_code_count",
@@ -47,6 +52,19 @@ __all__ = [
 MAX_EVTTYPES = 100
 #: Falco's parser depth cap (``p.set_max_depth(1000)``).
 MAX_CONDITION_DEPTH = 1000
+# Limits on what macros and lists may expand to (docs/rules-loading.md, "Hostile rules
+# and events"). Upstream Falco's rules use at most 783 nodes, depth 7 and 3 KB of text
+# per condition, 6,015 nodes in all; the limits are 25 times that or more.
+#: Characters of one condition after list expansion (Lark parses about 300 KB/s).
+MAX_CONDITION_TEXT = 1_000_000
+#: Characters of every macro and rule condition of one load, after list expansion.
+MAX_LOAD_TEXT = 4_000_000
+#: Nodes of one condition after macro expansion (boolean nodes, checks, list values).
+MAX_CONDITION_NODES = 20_000
+#: Nodes of every rule condition of one load after macro expansion.
+MAX_LOAD_NODES = 200_000
+#: Depth of one condition after macro expansion (the passes over it recurse).
+MAX_EXPANDED_DEPTH = 200
 #: Rules with an unlimited visibility see every macro.
 _MAX_VISIBILITY = 2**32 - 1
 
@@ -96,6 +114,9 @@ class _Compiler:
         self.result = result
         self.registry = registry
         self.out = CompileOutput()
+        #: what this load has spent of MAX_LOAD_TEXT and MAX_LOAD_NODES
+        self.text_spent = 0
+        self.nodes_spent = 0
 
     # -- lists ---------------------------------------------------------------------------------
     def compile_lists(self) -> None:
@@ -118,8 +139,17 @@ class _Compiler:
         """Expand every list in ``condition`` (no visibility order) and parse it."""
         from secengine.lang import parse_condition
 
-        condition, used = expand_lists(condition, ((lst.name, lst.items)
-                                                   for lst in self.out.lists.values()))
+        limit = min(MAX_CONDITION_TEXT, MAX_LOAD_TEXT - self.text_spent)
+        try:
+            condition, used = expand_lists(condition, ((lst.name, lst.items)
+                                                       for lst in self.out.lists.values()),
+                                           limit=limit)
+        except ListExpansionTooLong as exc:
+            which = "condition" if limit == MAX_CONDITION_TEXT else "conditions of this load"
+            raise ItemError(ErrorCode.LOAD_ERR_COMPILE_CONDITION,
+                            msg("list_expansion_too_long", name=exc.name, limit=limit,
+                                which=which), ctx.condition(0, 0, 0, condition)) from None
+        self.text_spent += len(condition)
         for name in used:
             self.out.lists[name].used = True
         try:
@@ -135,7 +165,11 @@ class _Compiler:
         for info in self.col.macros.values():
             if info.index < visibility:
                 resolver.set_macro(info.name, self.out.macros[info.name].condition)
-        expr = resolver.run(expr)
+        try:
+            expr = resolver.run(expr)
+        except RecursionError:  # macros nested past Python's stack; the size check says it
+            raise ItemError(ErrorCode.LOAD_ERR_COMPILE_CONDITION,
+                            msg("expansion_too_deep", limit=MAX_EXPANDED_DEPTH), ctx) from None
         # Falco reports only the first loop, else the first unknown macro.
         if resolver.errors or resolver.unknown_macros:
             if resolver.errors:
@@ -147,7 +181,32 @@ class _Compiler:
                             ctx.condition(pos.idx, pos.line, pos.col, condition))
         for name in resolver.resolved_macros:
             self.out.macros[name].used = True
+        self.check_size(expr, ctx)
         return expr
+
+    def check_size(self, expr: Expr, ctx: Context) -> None:
+        """Refuse a condition whose expanded tree passes the limits, before any pass walks it."""
+        from secengine.lang.budget import tree_size
+
+        size = tree_size(expr)
+        if size.depth > MAX_EXPANDED_DEPTH:
+            raise ItemError(ErrorCode.LOAD_ERR_COMPILE_CONDITION,
+                            msg("expansion_too_deep", limit=MAX_EXPANDED_DEPTH), ctx)
+        if size.nodes > MAX_CONDITION_NODES:
+            raise ItemError(ErrorCode.LOAD_ERR_COMPILE_CONDITION,
+                            msg("expansion_too_large", nodes=size.nodes,
+                                limit=MAX_CONDITION_NODES, which="condition"), ctx)
+
+    def spend_nodes(self, expr: Expr, ctx: Context) -> None:
+        """Count a rule's expanded tree against MAX_LOAD_NODES (every rule is compiled)."""
+        from secengine.lang.budget import tree_size
+
+        nodes = tree_size(expr).nodes
+        self.nodes_spent += nodes
+        if self.nodes_spent > MAX_LOAD_NODES:
+            raise ItemError(ErrorCode.LOAD_ERR_COMPILE_CONDITION,
+                            msg("expansion_too_large", nodes=self.nodes_spent,
+                                limit=MAX_LOAD_NODES, which="rule conditions of this load"), ctx)
 
     # -- macros --------------------------------------------------------------------------------
     def compile_macros(self) -> None:
@@ -228,6 +287,7 @@ class _Compiler:
         # into the condition as it was before list expansion.
         expr, text = self.parse(condition, info.cond_ctx)
         expr = self.resolve_macros(resolver, expr, condition, _MAX_VISIBILITY, info.ctx)
+        self.spend_nodes(expr, info.ctx)
 
         # Falco's warning resolver: one unsafe-<NA> warning, then deprecated fields,
         # all pointing at the start of the condition.

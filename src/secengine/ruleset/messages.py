@@ -305,6 +305,12 @@ MESSAGES: dict[str, str] = {
     "values_not_strings": "Expected values array to contain a list of strings",
     "fields_values_len": "Fields and values lists must have equal length",
     "undefined_macro": "Undefined macro '{name}' used in filter.",
+    # -- limits on expansion (ours, not Falco's: docs/rules-loading.md) ----------------------
+    "list_expansion_too_long": ("expanding list '{name}' makes the {which} longer than "
+                                "{limit} characters"),
+    "expansion_too_large": ("macro expansion makes the {which} {nodes} nodes, more than the "
+                            "limit of {limit}"),
+    "expansion_too_deep": "macro expansion nests the condition deeper than {limit} levels",
     "container_info": ("%container.info is deprecated and no more useful, and will be dropped "
                        "by Falco 1.0.0. The container plugin will automatically add required "
                        "fields to the output message."),
@@ -317,6 +323,7 @@ MESSAGES: dict[str, str] = {
     # -- files and plugins -----------------------------------------------------------------
     "file_read": "Could not open file {name} for reading",
     "yaml_cpp_error": "yaml-cpp: error at line {line}, column {column}: {problem}",
+    "yaml_limits": "{problem}",
     "bad_conversion": "bad conversion",
     "plugin_requirement": "Plugin requirement not satisfied, must load one of: {alternatives}",
     "plugin_incompatible": ("Plugin '{name}' version '{version}' is not compatible with "

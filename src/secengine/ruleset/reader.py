@@ -81,7 +81,7 @@ _EXPECTED_KEYS = {
 }
 
 # libsinsp's filter grammar tokens (RE2 POSIX, full match), used to vet names.
-_RGX_IDENTIFIER = re.compile(r"[a-zA-Z]+[a-zA-Z0-9_]*")
+_RGX_IDENTIFIER = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*")
 _RGX_BARESTR = re.compile(r"[^()\"' \t\n\v\f\r=,]+")
 _SPACE = " \t\n\v\f\r"
 

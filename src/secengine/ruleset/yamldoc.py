@@ -25,6 +25,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from secengine.ruleset.diagnostics import Position
 from secengine.ruleset.messages import YAML_CPP_PROBLEMS, msg
+from secengine.yamlbounds import YamlLimitError, compose_all
 
 __all__ = [
     "Document",
@@ -89,12 +90,18 @@ class Document:
 def compose_documents(text: str) -> Document:
     """Compose every document of ``text`` up front, as yaml-cpp's ``LoadAll`` does.
 
-    Raises :class:`YamlSyntaxError` for a syntax error anywhere in the text.
+    Raises :class:`YamlSyntaxError` for a syntax error anywhere in the text, and for
+    aliases that expand past :data:`~secengine.yamlbounds.MAX_ALIAS_EXPANSION` (or
+    refer to themselves) before any reader walks them.
     """
     yaml = YAML(typ="safe", pure=True)
     marks = _Marks(text)
     try:
-        roots = list(yaml.compose_all(text))
+        roots = compose_all(yaml, text)
+    except YamlLimitError as exc:
+        where = None if exc.mark is None else \
+            marks.position(exc.mark.index, exc.mark.line, exc.mark.column)
+        raise YamlSyntaxError(msg("yaml_limits", problem=exc.message), where) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "unknown YAML parsing error"

@@ -17,6 +17,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from secengine.yamlbounds import YamlLimitError, compose_all
+
 __all__ = ["Path_", "YamlData", "line_of", "load_yaml", "read_yaml_file"]
 
 #: A path into the data: mapping keys and list indexes.
@@ -46,7 +48,10 @@ def load_yaml(text: str) -> YamlData:
     """Decode one YAML document; raises ``ValueError`` with ``"line N: reason"``."""
     yaml = YAML(typ="safe", pure=True)
     try:
-        nodes = list(yaml.compose_all(text))
+        nodes = compose_all(yaml, text)
+    except YamlLimitError as e:
+        where = f"line {e.mark.line + 1}: " if e.mark is not None else ""
+        raise ValueError(where + e.message) from None
     except YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e)
