@@ -253,3 +253,32 @@ def test_junk_in_an_audit_directory_names_the_file(rules: Path, tmp_path: Path) 
     assert "secret read by mallory" in out
     assert f"no audit event could be read from {logs / 'b.log'}" in err
     assert rc == 2
+
+
+# -- corrupt gzip (found by the atheris fieldmap target, docs/fuzzing.md) ----------------
+
+#: A gzip header followed by deflate data zlib refuses ("invalid stored block lengths"):
+#: zlib.error, which is not an OSError, escaped every reader as a traceback.
+CORRUPT_GZIP = bytes.fromhex("1f8b080a0a0a0a65000000000000" "00c7f5f5c5")
+
+
+@pytest.mark.parametrize("source", ["syscall", "k8s_audit"])
+def test_corrupt_gzip_is_reported_not_a_traceback(rules: Path, tmp_path: Path,
+                                                  source: str) -> None:
+    path = tmp_path / "events.jsonl.gz"
+    path.write_bytes(CORRUPT_GZIP)
+    rc, _, err = _replay(["-r", str(rules), "--source", source, str(path)], [], timeout=30)
+    assert "Traceback" not in err
+    assert (f"{path}:1: unreadable input: corrupt gzip data (Error -3 while decompressing "
+            "data: invalid stored block lengths) (line skipped)") in err
+    assert rc == 2
+
+
+def test_corrupt_gzip_rule_test_event_file(tmp_path: Path) -> None:
+    from secengine.errors import EventFormatError
+    from secengine.testing.eventfiles import read_event_file
+
+    path = tmp_path / "events.jsonl.gz"
+    path.write_bytes(CORRUPT_GZIP)
+    with pytest.raises(EventFormatError, match="unreadable gzip input"):
+        read_event_file(path)

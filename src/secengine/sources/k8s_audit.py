@@ -43,6 +43,7 @@ from secengine.fields.gen_event import TIME_FIELDS, filter_time_value
 from secengine.sources.base import BatchSource
 from secengine.sources.lines import (
     DEFAULT_MAX_LINE,
+    READ_ERRORS,
     OverlongLine,
     chunk_reader,
     overlong_message,
@@ -308,7 +309,7 @@ def _first_line(path: str) -> bytes:
             for line in iter(lambda: stream.readline(1 << 16), b""):
                 if line.strip():
                     return line
-    except (OSError, EOFError):
+    except READ_ERRORS:
         pass
     return b""
 

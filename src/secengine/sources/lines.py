@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Final, Self
 
 __all__ = [
     "DEFAULT_CHUNK",
     "DEFAULT_MAX_LINE",
+    "READ_ERRORS",
     "OverlongLine",
     "chunk_reader",
     "overlong_message",
@@ -41,6 +43,10 @@ DEFAULT_MAX_LINE: Final = 16 << 20
 #: Bytes asked of the stream per read (small enough that events die young).
 DEFAULT_CHUNK: Final = 1 << 16
 _GZIP_MAGIC: Final = b"\x1f\x8b"
+#: What reading a (gzip) stream can raise: I/O errors, gzip's BadGzipFile (an
+#: OSError), EOFError for a truncated stream, and zlib.error for corrupt
+#: deflate data, which is not an OSError.
+READ_ERRORS: Final = (OSError, EOFError, zlib.error)
 
 
 class OverlongLine(bytes):
@@ -59,12 +65,22 @@ def chunk_reader(raw: IO[bytes]) -> Callable[[int], bytes]:
 
     Gzip is read with ``read1``: on a truncated stream, ``read(n)`` raises
     and loses the up to ``n`` bytes it had decompressed, ``read1`` returns
-    them first and raises on the next call.
+    them first and raises on the next call. Corrupt deflate data raises
+    :class:`OSError` here (zlib's own error is not one), so that callers
+    catch one kind of error.
     """
     head = raw.peek(2)[:2] if isinstance(raw, io.BufferedReader) else b""
-    if head == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=raw, mode="rb").read1
-    return raw.read
+    if head != _GZIP_MAGIC:
+        return raw.read
+    read1 = gzip.GzipFile(fileobj=raw, mode="rb").read1
+
+    def read(size: int) -> bytes:
+        try:
+            return read1(size)
+        except zlib.error as e:
+            raise OSError(f"corrupt gzip data ({e})") from None
+
+    return read
 
 
 def overlong_message(size: int, max_line: int) -> str:
