@@ -89,7 +89,7 @@ def mistyped_events(draw: st.DrawFn) -> Event:
     return Event("syscall", draw(st.integers(0, 2 ** 63 - 1)), FieldValues(fields))
 
 
-@fuzz_settings(short=200)
+@fuzz_settings(short=80)
 @given(st.lists(mistyped_events(), min_size=1, max_size=5))
 def test_shipped_rules_on_values_of_any_type(shipped_engine: Engine,
                                              events: list[Event]) -> None:

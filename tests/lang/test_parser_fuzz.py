@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fuzzing import bounded_memory, fuzz_settings
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from secengine.engine import Engine
@@ -12,6 +12,8 @@ from secengine.errors import ConditionSyntaxError
 from secengine.events import Event, FieldValues
 from secengine.lang import parse_condition
 from secengine.ruleset import load_rules
+
+pytestmark = pytest.mark.fuzz
 
 TOKENS = ["evt.type", "proc.name", "proc.aname[2]", "=", "!=", "<", ">=", "in", "contains ",
           "startswith", "oneof", "exists", "(", ")", ",", "and", "or", "not", " ", "\t", "\n",
@@ -29,13 +31,13 @@ def _assert_parses_or_located(text: str) -> None:
         assert e.column is not None and e.column >= 1
 
 
-@settings(max_examples=600, deadline=None)
+@fuzz_settings(short=600)
 @given(st.lists(st.sampled_from(TOKENS), max_size=25).map("".join))
 def test_token_soup(text: str) -> None:
     _assert_parses_or_located(text)
 
 
-@settings(max_examples=300, deadline=None)
+@fuzz_settings(short=300)
 @given(st.text(max_size=60))
 def test_arbitrary_text(text: str) -> None:
     _assert_parses_or_located(text)
@@ -80,7 +82,6 @@ def _rules_yaml(condition: str) -> str:
             "  output: 'x %proc.name %fd.name'\n  priority: INFO\n")
 
 
-@pytest.mark.fuzz
 @fuzz_settings(short=200)
 @given(conditions)
 def test_any_condition_loads_or_is_a_located_error_and_evaluates(condition: str) -> None:
@@ -97,10 +98,9 @@ def test_any_condition_loads_or_is_a_located_error_and_evaluates(condition: str)
         engine.process_batch([event])
 
 
-@pytest.mark.fuzz
 @pytest.mark.parametrize("opener, closer", [("(", ")"), ("not (", ")"), ("not ", ""),
                                             ("proc.name = a and (", ")"), ("((", "))")])
-@pytest.mark.parametrize("depth", [10, 1000, 100_000])
+@pytest.mark.parametrize("depth", [10, 1000, 20_000])
 def test_deep_nesting_is_a_located_error_not_a_crash(opener: str, closer: str,
                                                      depth: int) -> None:
     text = opener * depth + "proc.name = bash" + closer * depth
@@ -108,7 +108,6 @@ def test_deep_nesting_is_a_located_error_not_a_crash(opener: str, closer: str,
         _assert_parses_or_located(text)
 
 
-@pytest.mark.fuzz
 @fuzz_settings(short=100)
 @given(st.lists(st.sampled_from(TOKENS), min_size=200, max_size=2000).map(" ".join))
 def test_long_token_soup_in_bounded_memory(text: str) -> None:

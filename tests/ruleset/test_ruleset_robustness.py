@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 from fuzzing import bounded_memory, fuzz_settings
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from secengine.ruleset import load_rules
+
+pytestmark = pytest.mark.fuzz
 
 KEYS = ["rule", "macro", "list", "condition", "output", "desc", "priority", "items", "append",
         "override", "exceptions", "enabled", "tags", "source", "required_engine_version",
@@ -40,7 +42,7 @@ def render(value: object) -> str:
     return '"' + text.replace('"', '\\"') + '"'
 
 
-@settings(max_examples=150, deadline=None)
+@fuzz_settings(short=150)
 @given(st.lists(items, max_size=6), st.lists(items, max_size=3))
 def test_random_items_never_raise(first: list[dict[str, object]],
                                   second: list[dict[str, object]]) -> None:
@@ -51,7 +53,7 @@ def test_random_items_never_raise(first: list[dict[str, object]],
         result.as_json()
 
 
-@settings(max_examples=150, deadline=None)
+@fuzz_settings(short=150)
 @given(st.text(alphabet="- :[]{}\"'\n\t#&*!|>%abc~0.,", max_size=60))
 def test_random_text_never_raises(text: str) -> None:
     rs = load_rules([("t.yaml", text)])
@@ -60,7 +62,6 @@ def test_random_text_never_raises(text: str) -> None:
 
 # -- issue 12, item 13: any bytes, realistic documents, memory ------------------------------
 
-@pytest.mark.fuzz
 @fuzz_settings(short=200)
 @given(st.binary(max_size=300))
 def test_any_bytes_never_raise(data: bytes) -> None:
@@ -109,8 +110,7 @@ ITEMS = st.one_of(
     st.fixed_dictionaries({"required_engine_version": st.sampled_from(["0.26.0", "99", "x", 0])}))
 
 
-@pytest.mark.fuzz
-@fuzz_settings(short=150)
+@fuzz_settings(short=60)
 @given(st.lists(ITEMS, max_size=8), st.lists(ITEMS, max_size=4))
 def test_realistic_documents_never_raise(first: list[dict[str, object]],
                                          second: list[dict[str, object]]) -> None:

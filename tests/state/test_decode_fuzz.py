@@ -112,7 +112,7 @@ def test_any_bytes(data: bytes) -> None:
     _apply_all(_tracker(), data)
 
 
-@fuzz_settings(short=300)
+@fuzz_settings(short=100)
 @given(st.lists(records(), min_size=1, max_size=8))
 def test_any_records_in_sequence(batch: list[bytes]) -> None:
     """Records share state (a clone, then an exec, then opens of the same pid)."""
