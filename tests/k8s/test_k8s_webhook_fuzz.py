@@ -11,6 +11,7 @@ requests.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from collections.abc import Iterator
@@ -35,14 +36,25 @@ _STATUS = re.compile(rb"\AHTTP/1\.[01] (\d{3})[ \r]")
 
 
 @pytest.fixture(scope="module")
-def webhook() -> Iterator[K8sAuditWebhookSource]:
+def webhook() -> Iterator[tuple[K8sAuditWebhookSource, int]]:
+    """The webhook, and this process's resident size once it serves."""
     rs = load_rules([str(p) for p in default_rules_files()])
     engine = Engine(rs)
     src = K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0, max_body=64 * 1024,
                                               bearer_token=TOKEN, max_event_size=8 * 1024))
     src.start_inline(engine.process_batch)
-    yield src
+    _healthy(src.address)
+    yield src, _rss()
     src.stop(5)
+
+
+#: How much the process (granian's Rust side included) may grow over a whole run.
+RSS_GROWTH = 256 << 20
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _exchange(addr: tuple[str, int], request: bytes, wait: float = 5.0) -> bytes | None:
@@ -145,9 +157,10 @@ def requests(draw: st.DrawFn) -> tuple[bytes, bool]:
 @fuzz_settings(short=150)
 @given(requests())
 def test_any_request_is_answered_and_the_server_keeps_serving(
-        webhook: K8sAuditWebhookSource, case: tuple[bytes, bool]) -> None:
+        webhook: tuple[K8sAuditWebhookSource, int], case: tuple[bytes, bool]) -> None:
     request, complete = case
-    addr = webhook.address
+    src, baseline_rss = webhook
+    addr = src.address
     answer = _exchange(addr, request, wait=5.0 if complete else 0.5)
     if not answer:  # no answer (None: not within the wait), or the connection closed
         assert not complete, f"no answer ({answer!r}) to {request[:300]!r}"
@@ -157,3 +170,4 @@ def test_any_request_is_answered_and_the_server_keeps_serving(
         # 5xx only for "retry later" (503) and a protocol version it does not speak (505)
         assert status < 500 or status in (503, 505), (request[:300], answer[:300])
     _healthy(addr)
+    assert _rss() - baseline_rss < RSS_GROWTH
