@@ -16,19 +16,18 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import atheris
 
 with atheris.instrument_imports(include=["secengine"]):
     import orjson
 
-    from secengine.bpf import layout as L
     from secengine.engine import Engine
     from secengine.errors import ConditionError, EventFormatError
     from secengine.events import Event, FieldValues
     from secengine.fields import json_fields, k8s_audit
-    from secengine.fields.base import ArgMode
+    from secengine.fields.base import ArgMode, FieldClass
     from secengine.fields.registry import default_registry
     from secengine.lang import parse_condition
     from secengine.ruleset import load_rules
@@ -44,7 +43,7 @@ with atheris.instrument_imports(include=["secengine"]):
 _TMP = tempfile.mkdtemp(prefix="secengine-atheris-")
 
 
-def _keys(classes: list) -> list[str]:  # type: ignore[type-arg]
+def _keys(classes: Iterable[FieldClass]) -> list[str]:
     out = []
     for cls in classes:
         for f in cls.fields:
@@ -134,8 +133,9 @@ def condition(data: bytes) -> None:
     except ConditionError:
         return
     quoted = text.replace("'", "''")
-    rs = load_rules([("c.yaml", f"- rule: r\n  desc: d\n  condition: '{quoted}'\n"
-                                "  output: o\n  priority: INFO\n")])
+    text = (f"- rule: r\n  desc: d\n  condition: '{quoted}'\n"
+            "  output: o\n  priority: INFO\n")
+    rs = load_rules([("c.yaml", text)])
     if rs.successful and rs.rules:
         Engine(rs, rule_matching="all").process_batch([Event("syscall", 1, FieldValues(
             {"evt.type": "openat", "proc.name": "bash", "fd.name": "/etc/shadow"}))])
@@ -158,7 +158,6 @@ def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in TARGETS:
         sys.exit(f"usage: {sys.argv[0]} {{{','.join(TARGETS)}}} [libFuzzer flags] [CORPUS]")
     target = TARGETS[sys.argv.pop(1)]
-    _ = L.HDR_SIZE  # the layout is imported instrumented; keep the name used
     atheris.Setup(sys.argv, target)
     atheris.Fuzz()
 
