@@ -5,6 +5,7 @@
 #   make test   install everything the tests need and run the whole suite
 #   make replay replay the bundled sample events against the shipped rules
 #   make rules-test   run the rule unit tests (shipped rules and Falco conformance pack)
+#   make fuzz   the long fuzzing run (docs/fuzzing.md; FUZZ_EXAMPLES, FUZZ_SECONDS)
 #
 # Everything Python goes into .venv (created on first use, refreshed when
 # pyproject.toml changes). System packages the build needs are listed in
@@ -19,7 +20,7 @@ STAMP := $(VENV)/.secengine-installed
 APT_PACKAGES := clang libbpf-dev bpftool podman runc busybox-static
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run replay test rules-test bench system-deps probe clean
+.PHONY: run replay test rules-test bench fuzz system-deps probe clean
 
 run: $(STAMP)
 	@if [ "$$(id -u)" = 0 ]; then \
@@ -46,6 +47,23 @@ probe: $(STAMP)
 rules-test: $(STAMP)
 	SECENGINE_UPSTREAM_RULES="$$($(BIN)/python tests/upstream_rules.py)" \
 		$(BIN)/secengine test rules/ tests/upstream/ --require-coverage
+
+# The long fuzzing run (docs/fuzzing.md): every hypothesis fuzz test with FUZZ_EXAMPLES
+# examples, then each atheris target for FUZZ_SECONDS under a 2 GiB RSS limit; corpora
+# and any crash-* inputs are kept in .fuzz/.
+FUZZ_EXAMPLES ?= 5000
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS := fieldmap audit ringbuf condition rules
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz]'
+	SECENGINE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -m fuzz -p no:randomly
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p .fuzz/corpus-$$t && \
+		echo "atheris: $$t for $(FUZZ_SECONDS)s" && \
+		$(BIN)/python tools/fuzz/atheris_targets.py $$t -max_total_time=$(FUZZ_SECONDS) \
+			-rss_limit_mb=2048 -artifact_prefix=.fuzz/ -print_final_stats=1 \
+			.fuzz/corpus-$$t || exit 1; \
+	done
 
 # wrk posts the audit events of bench/k8s_audit_bench.py
 bench: APT_PACKAGES += wrk
@@ -75,4 +93,4 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	@touch $@
 
 clean:
-	rm -rf build dist .pytest_cache .hypothesis
+	rm -rf build dist .pytest_cache .hypothesis .fuzz

@@ -180,7 +180,9 @@ def test_bad_priority_is_a_usage_error() -> None:
 def test_rejected_lines_are_shown_up_to_a_limit(tmp_path: Path, files: dict[str, Path],
                                                 capfdbinary: pytest.CaptureFixture[bytes]) -> None:
     events = tmp_path / "junk.jsonl"
-    events.write_bytes(b"junk\n" * (replay.MAX_REPORTED_ERRORS + 5))
+    # one good line: rejected lines are not fatal (an input with no good line at all
+    # exits 2, tests/test_replay_line_limits.py)
+    events.write_bytes(b"junk\n" * (replay.MAX_REPORTED_ERRORS + 5) + _event(1, x=1) + b"\n")
     rc, _, err = _run([str(events), "-r", str(files["rules"])], capfdbinary)
     assert rc == 0
     assert err.count("(line skipped)") == replay.MAX_REPORTED_ERRORS

@@ -41,6 +41,7 @@ from pydantic import (
 from secengine.errors import ConfigError
 from secengine.priority import Priority
 from secengine.web.limits import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, HttpLimits
+from secengine.sources.lines import DEFAULT_MAX_LINE
 
 __all__ = [
     "FALCO_IGNORED_KEYS",
@@ -331,6 +332,16 @@ class Webserver(_Model):
                           header_timeout=self.header_timeout, keepalive=self.keepalive)
 
 
+class ReplayLimits(_Model):
+    """Bounds on what ``secengine replay`` reads (its input may come from anyone)."""
+
+    max_line_size: int = Field(
+        default=DEFAULT_MAX_LINE, ge=1,
+        description="secengine: longest input line (bytes) replay reads, also the cap on an audit "
+                    "file that is one JSON document; a longer line is skipped and reported "
+                    "(`--max-line-size`).")
+
+
 LogLevel = Literal["emergency", "alert", "critical", "error", "warning", "notice", "info", "debug"]
 
 
@@ -390,6 +401,8 @@ class AgentConfig(_Model):
         default_factory=SyscallEventDrops, description="Actions on dropped events.")
     webserver: Webserver = Field(
         default_factory=Webserver, description="Health and metrics endpoint.")
+    replay: ReplayLimits = Field(
+        default_factory=ReplayLimits, description="secengine: limits of `secengine replay`.")
     log_level: LogLevel = Field(default="info", description="Least severe log message shown.")
     log_stderr: bool = Field(default=True, description="Log to standard error.")
 
@@ -696,6 +709,7 @@ CLI_KEYS: dict[str, str] = {
     "rule_matching": "rule_matching",
     "json": "json_output",
     "hostname": "hostname",
+    "max_line_size": "replay.max_line_size",
 }
 
 

@@ -19,6 +19,7 @@ them)::
     │   ├── config.ConfigFileError  ... in a file (names file:line and the key path)
     │   ├── plugins.UnknownPluginError / DuplicatePluginError
     ├── sinks.SinkError             an output could not open or deliver
+    ├── state.decode.RecordFormatError  a ring-buffer record that cannot be decoded
     ├── bpf.BpfError                a libbpf call failed (errno translated)
     │   └── bpf.BpfUnavailableError no privileges, no BTF or no libbpf: what to do
     └── profile.ProfileError        the least-privilege advisor could not record or verify

@@ -9,7 +9,13 @@ when it is not, nothing but the summary is printed there.
 
 Exit status (the table every command shares, ``docs/exit-status.md``): 0
 after a complete run (rejected lines are reported, not fatal), 1 when the
-rules do not load, 2 for unusable arguments, configuration or inputs.
+rules do not load, 2 for unusable arguments, configuration or inputs,
+including an input from which not one event could be read (binary junk, the
+wrong format): its good neighbours are still replayed, but the run is not
+reported clean. A line longer than ``--max-line-size`` (config
+``replay.max_line_size``, default 16 MiB) is skipped and reported like any
+other rejected line; reading stays linear in the input and memory bounded by
+that cap (:mod:`secengine.sources.lines`).
 
 With a configuration (``-c FILE`` and/or ``-o key=value``) the rules, the
 engine keys (``priority``, ``rule_matching``, ``rules:``, ``append_output``,
@@ -70,6 +76,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                    help="stop at the first matching rule per event, or report all (default: first)")
     p.add_argument("--hostname", default=None,
                    help="hostname to put in alerts (default: this machine's name)")
+    p.add_argument("--max-line-size", default=None, type=_size, metavar="SIZE",
+                   help="skip and report input lines longer than this, in bytes or with a "
+                        "KiB/MiB/GiB suffix (default: 16MiB; config replay.max_line_size)")
     from secengine.config import add_config_arguments
 
     add_config_arguments(p)
@@ -84,6 +93,20 @@ def _priority(text: str) -> Priority:
         raise argparse.ArgumentTypeError(
             f"invalid priority {text!r} (emergency, alert, critical, error, warning, notice, "
             "informational, debug)") from None
+
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20,
+          "mb": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+
+
+def _size(text: str) -> int:
+    """A byte count: ``1048576``, ``1MiB``, ``64k`` (units are powers of 1024)."""
+    number = text.strip().rstrip("bBiIkKmMgG")
+    unit = text.strip()[len(number):].lower()
+    if number.isdigit() and unit in _UNITS and int(number) * _UNITS[unit] >= 1:
+        return int(number) * _UNITS[unit]
+    raise argparse.ArgumentTypeError(
+        f"invalid size {text!r} (a positive number of bytes, or with KiB, MiB or GiB)")
 
 
 # ---------------------------------------------------------------------------
@@ -174,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
     from secengine.output import AlertFormatter
     from secengine.ruleset import load_rules
     from secengine.ruleset.paths import resolve_rules_paths
+    from secengine.sources.lines import DEFAULT_MAX_LINE
     from secengine.sources.replay import STDIN, ReplaySource
 
     err = sys.stderr
@@ -209,6 +233,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     sinks: list[Any] = []
+    max_line_size = (configured[0].replay.max_line_size if configured is not None
+                     else args.max_line_size or DEFAULT_MAX_LINE)
     if configured is None:
         formatter = AlertFormatter(hostname=args.hostname)
         engine = Engine(ruleset, rule_matching=args.rule_matching,
@@ -238,9 +264,11 @@ def run(args: argparse.Namespace) -> int:
     if audit:
         from secengine.sources.k8s_audit import audit_replay_source
 
-        source = audit_replay_source(args.inputs, on_error=diags.rejected)
+        source = audit_replay_source(args.inputs, on_error=diags.rejected,
+                                     max_line_size=max_line_size)
     if source is None:
-        source = ReplaySource(args.inputs, default_source=args.source, on_error=diags.rejected)
+        source = ReplaySource(args.inputs, default_source=args.source, on_error=diags.rejected,
+                              max_line_size=max_line_size)
     started = time.perf_counter()
     process_batch = engine.process_batch
     if progress is None:
@@ -267,10 +295,21 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     for line in summary_lines(engine, source.stats, time.perf_counter() - started):
         diags.print(line)
-    if audit and source.stats.events == 0 and source.stats.rejected:
-        diags.print("secengine replay: no audit event could be read")
-        return 2
-    return 0
+    return _unusable_inputs(source.stats, diags, "audit event" if audit else "event")
+
+
+#: How many unusable inputs are named before the rest are only counted.
+MAX_NAMED_INPUTS = 20
+
+
+def _unusable_inputs(stats: ReplayStats, diags: _Diagnostics, noun: str) -> int:
+    """Name the inputs no event could be read from; 2 if there are any, else 0."""
+    for label in stats.unusable[:MAX_NAMED_INPUTS]:
+        diags.print(f"secengine replay: no {noun} could be read from {label}")
+    more = len(stats.unusable) - MAX_NAMED_INPUTS
+    if more > 0:
+        diags.print(f"secengine replay: and from {more} more input(s)")
+    return int(ExitStatus.USAGE if stats.unusable else ExitStatus.OK)
 
 
 def _input_problem(name: str, audit: bool) -> str | None:

@@ -41,6 +41,14 @@ from secengine.events import MISSING, Event, FieldValues
 from secengine.fields import json_fields, k8s_audit
 from secengine.fields.gen_event import TIME_FIELDS, filter_time_value
 from secengine.sources.base import BatchSource
+from secengine.sources.lines import (
+    DEFAULT_MAX_LINE,
+    READ_ERRORS,
+    OverlongLine,
+    chunk_reader,
+    overlong_message,
+    split_lines,
+)
 from secengine.sources.replay import ReplayStats
 
 __all__ = [
@@ -301,7 +309,7 @@ def _first_line(path: str) -> bytes:
             for line in iter(lambda: stream.readline(1 << 16), b""):
                 if line.strip():
                     return line
-    except (OSError, EOFError):
+    except READ_ERRORS:
         pass
     return b""
 
@@ -328,8 +336,8 @@ def is_field_map_file(path: str) -> bool:
     return type(first) is dict and "fields" in first and "time" in first
 
 
-def audit_replay_source(inputs: Sequence[str], *, on_error: ErrorHandler | None = None
-                        ) -> K8sAuditFileSource | None:
+def audit_replay_source(inputs: Sequence[str], *, on_error: ErrorHandler | None = None,
+                        max_line_size: int = DEFAULT_MAX_LINE) -> K8sAuditFileSource | None:
     """The audit-file reader for ``secengine replay --source k8s_audit``, or None.
 
     None when an input is a field-map file (the generic replay format, whose
@@ -337,7 +345,7 @@ def audit_replay_source(inputs: Sequence[str], *, on_error: ErrorHandler | None 
     """
     if any(is_field_map_file(p) for p in expand_inputs(inputs)):
         return None
-    return K8sAuditFileSource(inputs, on_error=on_error)
+    return K8sAuditFileSource(inputs, on_error=on_error, max_line_size=max_line_size)
 
 
 class K8sAuditFileSource(BatchSource):
@@ -348,6 +356,8 @@ class K8sAuditFileSource(BatchSource):
     document spread over many lines. Rejected lines are handed to
     ``on_error`` as :class:`~secengine.errors.EventFormatError` naming
     ``file:line`` and counted in :attr:`stats` (a :class:`ReplayStats`).
+    A line (or a one-document file) longer than ``max_line_size`` bytes is
+    rejected without being held in memory.
     """
 
     name: ClassVar[str] = SOURCE
@@ -355,8 +365,10 @@ class K8sAuditFileSource(BatchSource):
     def __init__(self, inputs: Sequence[str | os.PathLike[str]], *,
                  on_error: ErrorHandler | None = None,
                  max_event_size: int | None = MAX_EVENT_SIZE,
-                 batch_size: int = 512, keep_errors: int = 100) -> None:
+                 batch_size: int = 512, keep_errors: int = 100,
+                 max_line_size: int = DEFAULT_MAX_LINE) -> None:
         self.inputs = expand_inputs(inputs)
+        self.max_line_size = max_line_size
         self.on_error = on_error
         self.max_event_size = max_event_size
         self.batch_size = batch_size
@@ -395,22 +407,19 @@ class K8sAuditFileSource(BatchSource):
 
     # -- one file -----------------------------------------------------------------
     def _read_stream(self, raw: IO[bytes], label: str, counted: bool) -> Iterator[list[Event]]:
-        self.stats.files += 1
-        stream: IO[bytes] = raw
-        head = raw.peek(2)[:2] if isinstance(raw, io.BufferedReader) else b""
-        if head == _GZIP_MAGIC:
-            stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
-        done_before = self.stats.bytes_read
+        stats = self.stats
+        stats.files += 1
+        done_before = stats.bytes_read
+        events_before, rejected_before = stats.events, stats.rejected
         batch: list[Event] = []
         first = True
-        lines = _lines(stream, label, self._reject)
+        lines = _lines(chunk_reader(raw), label, self.max_line_size, self._reject)
         for lineno, line in lines:
             if first and line.strip():
                 first = False
                 if line.lstrip()[:1] in (b"{", b"[") and not _is_json(line):
                     # Not JSON Lines: maybe one document spread over several lines.
-                    data = line + b"".join(chunk for _, chunk in lines)
-                    yield from self._whole_document(data, label, lineno)
+                    yield from self._whole_document(line, lines, label, lineno)
                     break
             batch.extend(self._line(line, label, lineno))
             if len(batch) >= self.batch_size:
@@ -420,10 +429,14 @@ class K8sAuditFileSource(BatchSource):
         self._account(batch, raw, counted, done_before)
         if batch:
             yield batch
+        stats.finish_input(label, events_before, rejected_before)
 
     def _line(self, line: bytes, label: str, lineno: int) -> list[Event]:
         self.stats.lines += 1
         if not line.strip():
+            if type(line) is OverlongLine:
+                self._reject(EventFormatError(overlong_message(line.size, self.max_line_size),
+                                              label, lineno))
             return []
         try:
             payload = orjson.loads(line)
@@ -432,21 +445,35 @@ class K8sAuditFileSource(BatchSource):
             return []
         return self._decode(payload, label, lineno)
 
-    def _whole_document(self, data: bytes, label: str, first_line: int) -> Iterator[list[Event]]:
+    def _whole_document(self, first: bytes, rest: Iterator[tuple[int, bytes]], label: str,
+                        first_line: int) -> Iterator[list[Event]]:
         """A file that is one JSON document (a pretty-printed EventList or Event).
 
-        If it does not parse as one document either, its lines are read as
-        JSON Lines after all, so that every bad line is reported and every
-        good one kept.
+        The document is held whole to be parsed, so it is held to the line cap:
+        a longer one is reported once and the rest of the file skipped. If it
+        does not parse as one document, its lines are read as JSON Lines
+        after all, so that every bad line is reported and every good one kept.
         """
+        lines = [first]
+        size = len(first)
+        for _, line in rest:
+            size += len(line) + 1
+            if size > self.max_line_size or type(line) is OverlongLine:
+                self.stats.lines += len(lines)
+                self._reject(EventFormatError(
+                    f"JSON document of more than {self.max_line_size} bytes (the limit, "
+                    "--max-line-size, replay.max_line_size); rest of the file skipped",
+                    label, first_line))
+                return
+            lines.append(line)
         try:
-            payload = orjson.loads(data)
+            payload = orjson.loads(b"\n".join(lines))
         except orjson.JSONDecodeError:
             events: list[Event] = []
-            for offset, line in enumerate(data.splitlines()):
+            for offset, line in enumerate(lines):
                 events.extend(self._line(line, label, first_line + offset))
         else:
-            self.stats.lines += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            self.stats.lines += len(lines)
             events = self._decode(payload, label, first_line)
         for i in range(0, len(events), self.batch_size):
             batch = events[i:i + self.batch_size]
@@ -481,16 +508,18 @@ class K8sAuditFileSource(BatchSource):
         self.stats.reject(error, self.keep_errors, self.on_error)
 
 
-def _lines(stream: IO[bytes], label: str,
+def _lines(read_stream: Callable[[int], bytes], label: str, max_line: int,
            reject: Callable[[EventFormatError], None]) -> Iterator[tuple[int, bytes]]:
     """(line number, line) for every line of a stream; a corrupt gzip ends it, reported."""
     lineno = 0
-    try:
-        for line in stream:
+
+    def unreadable(e: OSError | EOFError) -> None:
+        reject(EventFormatError(f"unreadable input: {e}", label, lineno + 1))
+
+    for lines in split_lines(read_stream, max_line, on_error=unreadable):
+        for line in lines:
             lineno += 1
             yield lineno, line
-    except (OSError, EOFError) as e:
-        reject(EventFormatError(f"unreadable input: {e}", label, lineno + 1))
 
 
 def _is_json(line: bytes) -> bool:

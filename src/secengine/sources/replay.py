@@ -15,8 +15,6 @@ run continues.
 
 from __future__ import annotations
 
-import gzip
-import io
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -30,14 +28,20 @@ from secengine.errors import EventFormatError
 from secengine.events import Event, FieldValues
 from secengine.sources.base import BatchSource
 from secengine.sources.fieldmap import DEFAULT_SOURCE, FieldMapError, parse_line
+from secengine.sources.lines import (
+    DEFAULT_CHUNK,
+    DEFAULT_MAX_LINE,
+    OverlongLine,
+    chunk_reader,
+    overlong_message,
+    split_lines,
+)
 
 __all__ = ["STDIN", "MemorySource", "ReplaySource", "ReplayStats", "read_events"]
 
 #: The input name that means standard input.
 STDIN = "-"
 _STDIN_LABEL = "<stdin>"
-_GZIP_MAGIC = b"\x1f\x8b"
-_CHUNK = 1 << 16  # small enough that events die young (cheap GC), measured
 
 ErrorHandler = Callable[[EventFormatError], None]
 
@@ -60,6 +64,9 @@ class ReplayStats:
     bytes_total: int | None = 0
     #: The first rejected lines (up to ``ReplaySource.keep_errors``), for reports.
     errors: list[EventFormatError] = field(default_factory=list)
+    #: Inputs that had lines but not one usable event (binary junk, the wrong
+    #: format): a run with any is not clean (``secengine replay`` exits 2).
+    unusable: list[str] = field(default_factory=list)
 
     def reject(self, error: EventFormatError, keep: int,
                on_error: ErrorHandler | None = None) -> None:
@@ -69,6 +76,11 @@ class ReplayStats:
             self.errors.append(error)
         if on_error is not None:
             on_error(error)
+
+    def finish_input(self, label: str, events_before: int, rejected_before: int) -> None:
+        """Note an input that is done: unusable if it had rejected lines and gave no event."""
+        if self.events == events_before and self.rejected > rejected_before:
+            self.unusable.append(label)
 
     @property
     def fraction(self) -> float | None:
@@ -86,7 +98,8 @@ class ReplaySource(BatchSource):
     ``default_source`` is the source of events that do not name one.
     ``on_error`` receives each rejected line's error (it must not raise);
     errors are also counted and the first ``keep_errors`` kept in
-    :attr:`stats`.
+    :attr:`stats`. A line longer than ``max_line_size`` bytes is skipped
+    and rejected without being held in memory (:mod:`secengine.sources.lines`).
     """
 
     name: ClassVar[str] = "replay"
@@ -94,13 +107,15 @@ class ReplaySource(BatchSource):
     def __init__(self, inputs: Sequence[str | os.PathLike[str]], *,
                  default_source: str = DEFAULT_SOURCE,
                  on_error: ErrorHandler | None = None,
-                 chunk_size: int = _CHUNK,
-                 keep_errors: int = 100) -> None:
+                 chunk_size: int = DEFAULT_CHUNK,
+                 keep_errors: int = 100,
+                 max_line_size: int = DEFAULT_MAX_LINE) -> None:
         self.inputs = [os.fspath(p) for p in inputs]
         self.default_source = default_source
         self.on_error = on_error
         self.chunk_size = chunk_size
         self.keep_errors = keep_errors
+        self.max_line_size = max_line_size
         self.stats = ReplayStats()
         self.stats.bytes_total = self._total_size()
         self._num = 0
@@ -136,35 +151,27 @@ class ReplaySource(BatchSource):
               ) -> Iterator[list[Event]]:
         stats = self.stats
         stats.files += 1
-        stream: IO[bytes] = raw
-        head = raw.peek(2)[:2] if isinstance(raw, io.BufferedReader) else b""
-        if head == _GZIP_MAGIC:
-            stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+        read_stream = chunk_reader(raw)
         start = counted.tell() if counted is not None else 0
         done_before = stats.bytes_read
-        read = stream.read
-        size = self.chunk_size
+        events_before, rejected_before = stats.events, stats.rejected
         loads = orjson.loads
         make_event = Event
         make_fields = FieldValues
         default = self.default_source
-        rest = b""
         lineno = 0
         num = self._num
-        eof = False
-        while not eof:
-            try:
-                chunk = read(size)
-            except (OSError, EOFError) as e:  # truncated or corrupt gzip
-                self._reject(EventFormatError(f"unreadable input: {e}", label, lineno + 1))
-                chunk = b""
-            if chunk:
-                lines = chunk.split(b"\n")
-                lines[0] = rest + lines[0]
-                rest = lines.pop()
-            else:
-                eof = True
-                lines = [rest] if rest else []
+
+        def read(size: int) -> bytes:
+            data = read_stream(size)
+            stats.bytes_read += len(data)
+            return data
+
+        def unreadable(e: OSError | EOFError) -> None:  # truncated or corrupt gzip
+            self._reject(EventFormatError(f"unreadable input: {e}", label, lineno + 1))
+
+        for lines in split_lines(read if counted is None else read_stream,
+                                 self.max_line_size, self.chunk_size, unreadable):
             batch: list[Event] = []
             append = batch.append
             for line in lines:
@@ -189,13 +196,16 @@ class ReplaySource(BatchSource):
             stats.events += len(batch)
             if counted is not None:
                 stats.bytes_read = done_before + counted.tell() - start
-            elif chunk:
-                stats.bytes_read += len(chunk)
             self._num = num
             if batch:
                 yield batch
+        stats.finish_input(label, events_before, rejected_before)
 
     def _slow(self, line: bytes, label: str, lineno: int, num: int) -> Event | None:
+        if type(line) is OverlongLine:
+            self._reject(EventFormatError(overlong_message(line.size, self.max_line_size),
+                                          label, lineno))
+            return None
         try:
             return parse_line(line, self.default_source, num)
         except FieldMapError as e:

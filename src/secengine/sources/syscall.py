@@ -216,7 +216,7 @@ class SyscallSource(Source):
         reader, tracker = self.reader, self.tracker
         if reader is None or tracker is None:
             return []
-        from secengine.state.decode import Rec
+        from secengine.state.decode import Rec, RecordFormatError
         from secengine.state.extract import SyscallFieldValues
 
         tracker.flush_exited()
@@ -234,14 +234,19 @@ class SyscallSource(Source):
         num = self._num
         fast_close = None if emit_all or "close" in wanted else tracker.close_fd  # type: ignore
         close_view = _CLOSE_VIEW.unpack_from
+        malformed = 0
         for data in raw:
-            if fast_close is not None and data[16] == _NR_CLOSE and data[17] == 0 \
-                    and data[18] == _EVT_SYSCALL:
-                pid, res, fd = close_view(data)
-                fast_close(pid, fd, res)
+            try:
+                if fast_close is not None and data[16] == _NR_CLOSE and data[17] == 0 \
+                        and data[18] == _EVT_SYSCALL:
+                    pid, res, fd = close_view(data)
+                    fast_close(pid, fd, res)
+                    continue
+                rec = Rec(data, boot_ns)
+                proc, fdnum, fd, changed = apply(rec)
+            except (RecordFormatError, IndexError, struct.error):
+                malformed += 1  # a short record (probe/agent version skew): counted, skipped
                 continue
-            rec = Rec(data, boot_ns)
-            proc, fdnum, fd, changed = apply(rec)
             if not emit_all and rec.name not in wanted:  # type: ignore[operator]
                 continue
             num += 1
@@ -259,7 +264,7 @@ class SyscallSource(Source):
         self._num = num
         self.records += len(raw)
         self.stats.records += len(raw)
-        self.stats.add(events=len(out))
+        self.stats.add(events=len(out), rejected=malformed)
         return out
 
     def wait_if_idle(self, timeout: float | None = None) -> None:

@@ -22,12 +22,14 @@ from typing import Any, Final
 
 from secengine.bpf import layout as L
 from secengine.bpf.syscalls import BY_NR, CLONE_NAMES, EXEC_NRS, SyscallSpec
+from secengine.errors import SecengineError
 from secengine.state import convert
 from secengine.state.fds import format_addr, ip_text, l4proto_name
 
 __all__ = [
     "FileInfo",
     "Rec",
+    "RecordFormatError",
     "Sections",
     "decode",
     "event_params",
@@ -37,10 +39,20 @@ __all__ = [
 ]
 
 _HDR = L.HDR
+_HDR_SIZE: Final = L.HDR_SIZE
 EXEC_NAMES: Final = frozenset({"execve", "execveat"})
 _FILE = L.FILE
 _CREDS = L.CREDS
 _PROC = L.PROC
+
+
+class RecordFormatError(SecengineError):
+    """A ring-buffer record too short or inconsistent to decode (the message says how).
+
+    The probe writes every record, so this means a probe bug or a probe and
+    an agent of different versions; the live source counts the record as
+    rejected and goes on with the next one.
+    """
 
 
 class FileInfo:
@@ -126,7 +138,10 @@ def parse_sections(data: bytes, spec: SyscallSpec) -> Sections:
 
 
 def proc_section(data: bytes, nblobs: int) -> tuple[tuple[int, ...], list[bytes]]:
-    """An exec/clone record's ``se_proc`` and the blobs after it."""
+    """An exec/clone record's ``se_proc`` and the blobs after it (missing ones empty)."""
+    if len(data) < _HDR_SIZE + _PROC.size:
+        raise RecordFormatError(f"process record of {len(data)} bytes is shorter than its "
+                                f"{_HDR_SIZE + _PROC.size}-byte header and process section")
     proc = _PROC.unpack_from(data, L.HDR_SIZE)
     off = L.HDR_SIZE + _PROC.size
     blobs = []
@@ -143,6 +158,9 @@ class Rec:
                  "spec", "_sec", "_params")
 
     def __init__(self, data: bytes, boot_ns: int) -> None:
+        if len(data) < _HDR_SIZE:
+            raise RecordFormatError(f"record of {len(data)} bytes is shorter than its "
+                                    f"{_HDR_SIZE}-byte header")
         h = _HDR.unpack_from(data)
         self.ts = h[0] + boot_ns
         self.tid = h[1]

@@ -37,6 +37,7 @@ import orjson
 from secengine.errors import EventFormatError
 from secengine.events import Event
 from secengine.sources.fieldmap import DEFAULT_SOURCE, FieldMapError, parse_line
+from secengine.sources.lines import READ_ERRORS
 
 __all__ = [
     "BUILTIN_FORMATS",
@@ -132,7 +133,7 @@ def _first_line(path: Path) -> bytes:
             for line in stream:
                 if line.strip():
                     return line
-        except (OSError, EOFError):
+        except READ_ERRORS:
             pass
     return b""
 
@@ -144,7 +145,7 @@ def read_fieldmap_file(path: Path, default_source: str | None = None
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as e:
+        except READ_ERRORS as e:
             raise EventFormatError(f"unreadable gzip input: {e}", str(path)) from None
     source = default_source or DEFAULT_SOURCE
     num = 0
