@@ -10,10 +10,21 @@ one whose write found the pipe broken) goes to a new process. Restarts are
 counted in ``stats.retries`` and spaced by a backoff that doubles, up to
 ``restart_backoff_max`` seconds, while the program keeps dying quickly, so a
 command that cannot start does not spin.
+
+What counts as delivered: with ``keep_alive: false``, the process read its
+line and exited with status 0 within ``close_timeout`` seconds of its stdin
+closing; a non-zero status, a signal, or a process still running then (it is
+terminated) fails the alert. With ``keep_alive: true``, the line was written
+into the pipe: lines still unread in the pipe when the program dies cannot
+be told apart from those it handled (its exit status is logged and the
+restart counted). When shutdown gives up, :meth:`interrupt` kills the
+program, so a write blocked on a program that never reads returns.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 from typing import IO, Any, ClassVar
@@ -44,6 +55,7 @@ class ProgramSink(Sink):
         self.restart_backoff_max = restart_backoff_max
         self.close_timeout = close_timeout
         self._proc: subprocess.Popen[bytes] | None = None
+        self._current: subprocess.Popen[bytes] | None = None  # the per-alert process
         self._started_at = 0.0
         self._quick_deaths = 0
         #: Processes started so far (the first one included).
@@ -51,7 +63,9 @@ class ProgramSink(Sink):
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         try:
-            proc = subprocess.Popen(["/bin/sh", "-c", self.program], stdin=subprocess.PIPE)
+            # its own process group, so that interrupt() reaches the shell's children too
+            proc = subprocess.Popen(["/bin/sh", "-c", self.program], stdin=subprocess.PIPE,
+                                    process_group=0)
         except OSError as e:
             raise SinkError(f"failed to start program output {self.program!r}: {e}") from e
         self.spawned += 1
@@ -65,11 +79,7 @@ class ProgramSink(Sink):
     def deliver(self, alert: Alert) -> None:
         data = self.renderer.line(alert) + b"\n"
         if not self.keep_alive:
-            proc = self._spawn()
-            try:
-                self._write(proc.stdin, data)
-            finally:
-                self._finish(proc)
+            self._deliver_once(data)
             return
         current = self._proc
         proc = current if current is not None and current.poll() is None else self._restart()
@@ -78,6 +88,24 @@ class ProgramSink(Sink):
         except OSError:
             proc = self._restart()
             self._write(proc.stdin, data)
+
+    def _deliver_once(self, data: bytes) -> None:
+        """One process for one alert, as Falco's popen/pclose: its exit status decides."""
+        proc = self._current = self._spawn()
+        try:
+            try:
+                self._write(proc.stdin, data)
+            except OSError as e:
+                self._finish(proc)
+                raise SinkError(f"program {self.program!r} did not read its input "
+                                f"({e.strerror or e}; exit status {proc.returncode})") from e
+            if not self._finish(proc):
+                raise SinkError(f"program {self.program!r} did not exit within "
+                                f"{self.close_timeout}s of its input closing: terminated")
+        finally:
+            self._current = None
+        if proc.returncode != 0:
+            raise SinkError(f"program {self.program!r} exited with status {proc.returncode}")
 
     @staticmethod
     def _write(stdin: IO[bytes] | None, data: bytes) -> None:
@@ -94,6 +122,8 @@ class ProgramSink(Sink):
             self.report_failure("restart", f"program {self.program!r} exited "
                                            f"(status {old.returncode}); restarting it")
         self._proc = None
+        if self.abandoned:
+            raise SinkError(f"program {self.program!r} not restarted: shutting down")
         if self._quick_deaths:
             delay = min(self.restart_backoff * 2 ** (self._quick_deaths - 1),
                         self.restart_backoff_max)
@@ -103,8 +133,9 @@ class ProgramSink(Sink):
         self._proc = self._spawn()
         return self._proc
 
-    def _finish(self, proc: subprocess.Popen[bytes]) -> None:
-        """Close the pipe and wait for the process, as ``pclose`` does (bounded at shutdown)."""
+    def _finish(self, proc: subprocess.Popen[bytes]) -> bool:
+        """Close the pipe and wait for the process, as ``pclose`` does, at most
+        ``close_timeout`` seconds (less at shutdown); False if it had to be terminated."""
         if proc.stdin is not None:
             try:
                 proc.stdin.close()
@@ -119,8 +150,9 @@ class ProgramSink(Sink):
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-                return
+                return False
             time.sleep(0.01)
+        return True
 
     def flush(self) -> None:
         if self._proc is not None and self._proc.stdin is not None:
@@ -128,6 +160,15 @@ class ProgramSink(Sink):
                 self._proc.stdin.flush()
             except OSError:
                 pass  # reported by the next delivery, which restarts the program
+
+    def interrupt(self) -> None:
+        """Kill the program being written to, so that a blocked write returns."""
+        for proc in (self._current, self._proc):
+            if proc is not None and proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
 
     def close(self) -> None:
         if self._proc is not None:

@@ -9,7 +9,10 @@ with ``PRI = facility * 8 + severity``.
 ``address`` is a local socket path (``/dev/log``, a datagram socket, with a
 stream socket as fallback), ``unix:///path``, or ``udp://host:port``. A
 send that fails on a local socket reconnects once (the syslog daemon may
-have restarted) before the alert counts as failed.
+have restarted) before the alert counts as failed. A send waits at most
+``timeout`` seconds (a daemon that stopped reading fills its socket's queue,
+and the send would otherwise block for ever): the alert then fails, without
+a reconnect, since the daemon is there but not reading.
 """
 
 from __future__ import annotations
@@ -49,8 +52,11 @@ class SyslogSink(Sink):
     name: ClassVar[str] = "syslog"
 
     def __init__(self, *, address: str = "/dev/log", facility: str = "user",
-                 ident: str = "secengine", **common: Any) -> None:
+                 ident: str = "secengine", timeout: float = 5.0, **common: Any) -> None:
         super().__init__(**common)
+        if timeout <= 0:
+            raise ValueError("syslog timeout must be positive")
+        self.timeout = timeout
         if facility not in FACILITIES:
             raise ValueError(f"unknown syslog facility {facility!r} "
                              f"(one of {', '.join(FACILITIES)})")
@@ -78,6 +84,7 @@ class SyslogSink(Sink):
             except OSError as e:
                 raise SinkError(f"syslog address {self.address}: {e}") from e
             self._sock = socket.socket(info[0], socket.SOCK_DGRAM)
+            self._sock.settimeout(self.timeout)
             self._target = info[4]
             return
         self._connect_local()
@@ -85,6 +92,7 @@ class SyslogSink(Sink):
     def _connect_local(self) -> None:
         for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
             sock = socket.socket(socket.AF_UNIX, kind)
+            sock.settimeout(self.timeout)
             try:
                 sock.connect(self._path)
             except OSError as e:
@@ -108,8 +116,11 @@ class SyslogSink(Sink):
             data += b"\n"
         try:
             self._send(data)
+        except TimeoutError as e:
+            raise SinkError(f"syslog {self.address} did not take the message within "
+                            f"{self.timeout}s") from e
         except OSError:
-            if self._udp is not None:
+            if self._udp is not None or self.abandoned:
                 raise
             self.close()
             self._connect_local()  # the daemon may have restarted: one more try
