@@ -385,7 +385,10 @@ class Sink(abc.ABC):
         for alert in alerts:
             self._take()
             self._attempt(alert)
-        self._flush_unflushed()
+            if not self.buffered:
+                self._flush_unflushed()
+        if self.buffered:
+            self._flush_unflushed()
         return len(alerts) - (stats.failed - before)
 
     def _take(self) -> bool:
