@@ -112,7 +112,8 @@ def test_a_hanging_output_beside_a_file_gives_the_file_every_alert_within_the_dr
     out = tmp_path / "alerts.txt"
     conf = _config(tmp_path, rules_file,
                    f"file_output: {{enabled: true, filename: {out}, keep_alive: true}}\n"
-                   f"http_output: {{enabled: true, url: '{silent_http}', timeout: 30}}\n"
+                   f"http_output: {{enabled: true, url: '{silent_http}', timeout: 30, "
+                   "queue_capacity: 2}\n"
                    "program_output: {enabled: true, keep_alive: true, program: 'sleep 60'}\n")
     args = (["replay", "-c", str(conf), str(inp)] if command == "replay"
             else ["run", "-c", str(conf), "-o", f"sources={{replay: {{inputs: [{inp}]}}}}"])

@@ -167,8 +167,7 @@ class HttpSink(Sink):
             else:
                 if status < 400:
                     if self.echo and data:
-                        sys.stdout.buffer.write(data + b"\n")
-                        sys.stdout.buffer.flush()
+                        self._echo(data)
                     return
                 if status not in _RETRY_STATUSES and status < 500:
                     raise SinkError(f"POST {self.url} answered HTTP {status}")
@@ -181,6 +180,14 @@ class HttpSink(Sink):
             delay = min(self.retry_backoff * (2 ** (failures - 1)), self.retry_backoff_max)
             if not self.wait_or_abandon(delay):
                 raise SinkError(f"POST {self.url} abandoned at shutdown, last: {error}")
+
+    def _echo(self, data: bytes) -> None:
+        """Print the receiver's answer; the alert was delivered even if stdout is closed."""
+        try:
+            sys.stdout.buffer.write(data + b"\n")
+            sys.stdout.buffer.flush()
+        except OSError as e:
+            self.report_failure("echo", f"cannot echo the answer: {e.strerror or e}")
 
     def interrupt(self) -> None:
         """Shut the connection down, so that a request waiting for an answer returns."""
