@@ -51,6 +51,32 @@ def test_a_program_that_exits_non_zero_has_failed(alert: Any) -> None:
     assert sink.stats.delivered == 0 and sink.stats.failed == 3
 
 
+def test_a_long_running_program_that_exits_without_reading_has_failed(alert: Any) -> None:
+    with ProgramSink("exit 1", keep_alive=True, restart_backoff=0.01) as sink:
+        for i in range(3):
+            sink.submit(alert(i))
+    assert sink.stats.delivered == 0 and sink.stats.failed == 3
+
+
+def test_a_long_running_program_is_credited_with_the_lines_it_read(tmp_path: Path,
+                                                                   alert: Any) -> None:
+    """It reads two lines, then dies: those two are delivered, the unread ones failed."""
+    out = tmp_path / "out.txt"
+    two = 2 * (len(alert(0).output) + 1)  # dd reads byte by byte: exactly two lines
+    sink = ProgramSink(f"dd bs=1 count={two} of={out} 2>/dev/null; sleep 60", keep_alive=True,
+                       close_timeout=0.2)
+    sink.start()
+    for i in range(5):
+        sink.submit(alert(i))
+    deadline = time.monotonic() + 10
+    while not (out.exists() and out.read_text().count("\n") == 2):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    sink.stop(timeout=5)
+    assert out.read_text().splitlines() == [alert(i).output for i in range(2)]
+    assert sink.stats.delivered == 2 and sink.stats.failed == 3
+
+
 def test_a_program_that_never_exits_is_killed_and_has_failed(alert: Any) -> None:
     started = time.monotonic()
     with ProgramSink("sleep 60", close_timeout=0.3) as sink:

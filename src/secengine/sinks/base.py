@@ -14,7 +14,9 @@ Accounting: every alert offered to a sink ends in exactly one of
 ``delivered + failed + dropped == offered`` once the sink has stopped.
 An alert counts as delivered only once :meth:`deliver` returned *and* the
 following :meth:`flush` succeeded: a write that a buffer accepted but the
-disk or pipe refused later (``/dev/full``, a closed pipe) is a failure.
+disk or pipe refused later (``/dev/full``, a closed pipe) is a failure. A
+sink may keep alerts awaiting confirmation past the flush
+(:meth:`resolve_pending`: a program that has not read its pipe yet).
 
 A plugin implements :meth:`deliver` (raise on failure) and optionally
 :meth:`open`, :meth:`flush`, :meth:`close`, :meth:`reopen` and
@@ -188,8 +190,15 @@ class Sink(abc.ABC):
     def deliver(self, alert: Alert) -> None:
         """Deliver one alert; raise (preferably :class:`SinkError`) if it failed for good."""
 
-    def flush(self) -> None:
-        """Push buffered output out; raise if it could not be (the unflushed alerts failed)."""
+    def flush(self) -> int | None:
+        """Push buffered output out; raise if it could not be (the unflushed alerts failed).
+
+        A sink that learns only later whether the receiver took an alert (a
+        program reading its pipe) returns how many of the newest unflushed
+        alerts still await that; it settles them with :meth:`resolve_pending`.
+        None (or 0) confirms them all.
+        """
+        return None
 
     def close(self) -> None:
         """Release what :meth:`open` acquired; called once on the worker thread at the end."""
@@ -198,6 +207,19 @@ class Sink(abc.ABC):
         """Close and open again (Falco's SIGUSR1: log rotation by an outside tool)."""
         self.close()
         self.open()
+
+    def resolve_pending(self, delivered: int) -> None:
+        """Of the alerts awaiting confirmation, the oldest ``delivered`` reached the receiver
+        and the others failed (called on the worker thread by a plugin whose flush returned
+        a count)."""
+        stats = self.stats
+        with stats._lock:
+            if self._settled_all:
+                return
+            done = max(0, min(delivered, self._unflushed))
+            stats.delivered += done
+            stats.failed += self._unflushed - done
+            self._unflushed = 0
 
     def interrupt(self) -> None:
         """Make a blocked :meth:`deliver` return; called from another thread when shutdown
@@ -414,15 +436,15 @@ class Sink(abc.ABC):
 
     def _flush_unflushed(self) -> None:
         try:
-            self.flush()
+            waiting = self.flush()
         except Exception as e:  # noqa: BLE001 - reported and counted, never raised
             self._count(flush_failed=True)
             self.report_failure("flush", f"flush failed: {_describe(e)}")
         else:
-            self._count(flushed=True)
+            self._count(flushed=True, waiting=waiting or 0)
 
     def _count(self, *, failed: int = 0, unflushed: int = 0, flushed: bool = False,
-               flush_failed: bool = False) -> None:
+               waiting: int = 0, flush_failed: bool = False) -> None:
         """Move the worker's alerts to their final counter, unless shutdown already did."""
         stats = self.stats
         with stats._lock:
@@ -434,8 +456,9 @@ class Sink(abc.ABC):
             stats.failed += failed
             self._unflushed += unflushed
             if flushed:
-                stats.delivered += self._unflushed
-                self._unflushed = 0
+                waiting = max(0, min(waiting, self._unflushed))
+                stats.delivered += self._unflushed - waiting
+                self._unflushed = waiting
             elif flush_failed:
                 stats.failed += self._unflushed
                 self._unflushed = 0

@@ -14,18 +14,24 @@ command that cannot start does not spin.
 What counts as delivered: with ``keep_alive: false``, the process read its
 line and exited with status 0 within ``close_timeout`` seconds of its stdin
 closing; a non-zero status, a signal, or a process still running then (it is
-terminated) fails the alert. With ``keep_alive: true``, the line was written
-into the pipe: lines still unread in the pipe when the program dies cannot
-be told apart from those it handled (its exit status is logged and the
-restart counted). When shutdown gives up, :meth:`interrupt` kills the
-program, so a write blocked on a program that never reads returns.
+terminated) fails the alert. With ``keep_alive: true``, the program read the
+line out of its pipe: a written line stays awaiting confirmation until the
+pipe's unread byte count (``FIONREAD`` on our end) shows it was taken, and
+the lines still unread when the program dies (or is stopped without having
+exited 0) fail. When shutdown gives up, :meth:`interrupt` kills the
+program's process group, so a write blocked on a program that never reads
+returns.
 """
 
 from __future__ import annotations
 
+import collections
+import fcntl
 import os
 import signal
+import struct
 import subprocess
+import termios
 import time
 from typing import IO, Any, ClassVar
 
@@ -58,6 +64,9 @@ class ProgramSink(Sink):
         self._current: subprocess.Popen[bytes] | None = None  # the per-alert process
         self._started_at = 0.0
         self._quick_deaths = 0
+        # keep_alive: sizes of the lines written to self._proc that it has not been seen
+        # to read yet (oldest first); the base class holds as many alerts awaiting confirmation
+        self._unread: collections.deque[int] = collections.deque()
         #: Processes started so far (the first one included).
         self.spawned = 0
 
@@ -88,6 +97,7 @@ class ProgramSink(Sink):
         except OSError:
             proc = self._restart()
             self._write(proc.stdin, data)
+        self._unread.append(len(data))
 
     def _deliver_once(self, data: bytes) -> None:
         """One process for one alert, as Falco's popen/pclose: its exit status decides."""
@@ -118,7 +128,7 @@ class ProgramSink(Sink):
         if old is not None:
             lived = time.monotonic() - self._started_at
             self._quick_deaths = 0 if lived >= _HEALTHY_SECONDS else self._quick_deaths + 1
-            self._finish(old)
+            self._bury(old)
             self.report_failure("restart", f"program {self.program!r} exited "
                                            f"(status {old.returncode}); restarting it")
         self._proc = None
@@ -144,38 +154,79 @@ class ProgramSink(Sink):
         deadline = time.monotonic() + self.close_timeout
         while proc.poll() is None:
             if self.abandoned or time.monotonic() > deadline:
-                proc.terminate()
+                _signal_group(proc, signal.SIGTERM)
                 try:
                     proc.wait(1.0)
                 except subprocess.TimeoutExpired:
-                    proc.kill()
+                    _signal_group(proc, signal.SIGKILL)
                     proc.wait()
                 return False
             time.sleep(0.01)
         return True
 
-    def flush(self) -> None:
-        if self._proc is not None and self._proc.stdin is not None:
-            try:
-                self._proc.stdin.flush()
-            except OSError:
-                pass  # reported by the next delivery, which restarts the program
+    def flush(self) -> int | None:
+        """keep_alive: confirm the lines the program has read; how many still await it."""
+        if self._proc is None or self._proc.stdin is None:
+            return None
+        try:
+            self._proc.stdin.flush()
+        except OSError:
+            pass  # reported by the next delivery, which restarts the program
+        self._forget_read(_unread_bytes(self._proc.stdin))
+        return len(self._unread)
+
+    def _forget_read(self, unread: int | None) -> int:
+        """Drop from ``_unread`` (and confirm) the oldest lines wholly read; how many."""
+        pending = self._unread
+        if unread is None:  # the pipe's count is unknown: no line is confirmed yet
+            return 0
+        taken = sum(pending) - unread
+        n = 0
+        while pending and pending[0] <= taken:
+            taken -= pending.popleft()
+            n += 1
+        return n
+
+    def _bury(self, proc: subprocess.Popen[bytes]) -> None:
+        """Close and reap a keep_alive program: the lines it read are delivered, the rest
+        failed (all delivered when it read to the end and exited 0)."""
+        unread = _unread_bytes(proc.stdin) if proc.stdin is not None else None
+        read = self._forget_read(unread)
+        ended = self._finish(proc)
+        if ended and proc.returncode == 0:
+            read += len(self._unread)
+        self._unread.clear()
+        self.resolve_pending(read)
 
     def interrupt(self) -> None:
         """Kill the program being written to, so that a blocked write returns."""
         for proc in (self._current, self._proc):
             if proc is not None and proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except OSError:
-                    pass
+                _signal_group(proc, signal.SIGKILL)
 
     def close(self) -> None:
         if self._proc is not None:
             proc, self._proc = self._proc, None
-            self._finish(proc)
+            self._bury(proc)
 
     @property
     def pid(self) -> int | None:
         """The running program's process id (``keep_alive`` only)."""
         return self._proc.pid if self._proc is not None else None
+
+
+def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
+    """Signal the program's process group (the shell and what it started)."""
+    try:
+        os.killpg(proc.pid, signum)
+    except OSError:
+        pass
+
+
+def _unread_bytes(pipe: IO[bytes]) -> int | None:
+    """Bytes written into ``pipe`` that its reader has not read yet (Linux ``FIONREAD``)."""
+    try:
+        raw = fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    except (OSError, ValueError):
+        return None
+    return int(struct.unpack("i", raw)[0])
