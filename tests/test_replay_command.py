@@ -107,6 +107,8 @@ def test_text_alerts_and_summary(files: dict[str, Path],
         "Triggered rules by rule name:",
         "   Shadow read: 1",
         "   Cat runs: 1",
+        "Alerts by output:",
+        "   stdout: 2 delivered, 0 failed, 0 dropped",
     ]
 
 

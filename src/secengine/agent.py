@@ -22,7 +22,8 @@ Threads and queues, as ``ARCHITECTURE.md`` draws them::
   as often as its own token bucket allows.
 - **Lifecycle.** :meth:`Agent.start` returns at once; :meth:`Agent.stop`
   stops the sources, lets the loop drain the queue, then drains and flushes
-  every sink (giving up after ``output_timeout``); :meth:`Agent.run` does
+  every sink (giving up after ``output_timeout``, see
+  :mod:`secengine.sinks.drain`); :meth:`Agent.run` does
   both around a wait, handling SIGTERM/SIGINT (stop), SIGHUP (reload) and
   SIGUSR1 (reopen outputs) when called from the main thread; :meth:`serve`
   does the same under asyncio. When every source is finite and finished
@@ -32,7 +33,10 @@ Exit statuses (:class:`~secengine.exit_status.ExitStatus`, the table every
 command shares): 0 after a requested stop or when the sources ran out, 1
 when the rules do not load at start, 2 for a bad configuration (or a
 sink/source that cannot start), 3 when a source failed, 4 when
-``syscall_event_drops`` asked to exit.
+``syscall_event_drops`` asked to exit, 5 (``UNDELIVERED``) when the run
+otherwise ended as asked but some output failed or dropped an alert
+(internal alerts included; alerts held back by ``outputs.rate`` are a
+policy, not a loss).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from secengine.exit_status import ExitStatus
 from secengine.internal_alerts import drop_alert
 from secengine.priority import Priority
 from secengine.sinks.base import Sink
+from secengine.sinks.drain import drain
 from secengine.sinks.memory import CallbackSink
 from secengine.sinks.render import AlertRenderer
 from secengine.sources.base import EventQueue, Source
@@ -699,14 +704,8 @@ class Agent:
             self._sources_stopped.set()
             if self._eval_thread is not None:
                 self._eval_thread.join()
-            drain = timeout if timeout is not None else self.config.output_timeout / 1000.0
-            deadline = time.monotonic() + drain
-            for sink in self.sinks:
-                sink.begin_stop()
-            for sink in self.sinks:
-                if not sink.stop(max(0.0, deadline - time.monotonic())):
-                    _log.warning("output %s still blocked at shutdown: discarded its remaining "
-                                 "alerts", sink.label)
+            drain(self.sinks, timeout if timeout is not None
+                  else self.config.output_timeout / 1000.0)
             if self._metrics is not None:
                 self._metrics.stop()
             if self._watch_thread is not None:
@@ -719,6 +718,9 @@ class Agent:
             for s in failed:
                 _log.error("source %s failed: %s", _label(s), s.error)  # type: ignore[attr-defined]
             self._status = ExitStatus.SOURCE_FAILED if failed else ExitStatus.OK
+        if (self._status == ExitStatus.OK and self._stopped
+                and any(s.stats.lost for s in self.sinks)):
+            self._status = ExitStatus.UNDELIVERED
         return self._status
 
     # -- running --------------------------------------------------------------------------

@@ -81,15 +81,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args))
+        status = int(args.run(args))
     except KeyboardInterrupt:
         return int(ExitStatus.INTERRUPTED)
     except BrokenPipeError:
         # stdout closed early (e.g. piped into head): not an error of ours.
-        sys.stderr.close()
+        _forget_stdout()
         return int(ExitStatus.OK)
     except Exception as e:  # noqa: BLE001 - the one boundary: nothing escapes as a traceback
         return _report(args, e)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _forget_stdout()  # the commands that send alerts have counted them
+    return status
+
+
+def _forget_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush of bytes a closed
+    pipe refused prints no "Exception ignored" message (Python's documented recipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _report(args: argparse.Namespace, error: Exception) -> int:

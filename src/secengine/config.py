@@ -196,6 +196,9 @@ class SyslogOutput(SinkBlock):
                       "local5", "local6", "local7"] = Field(
         default="user", description="secengine: syslog facility.")
     ident: str = Field(default="secengine", description="secengine: the tag before `[pid]:`.")
+    timeout: float = Field(
+        default=5.0, gt=0,
+        description="secengine: seconds a send may wait on a daemon that stopped reading.")
 
 
 class FileOutput(SinkBlock):
@@ -229,8 +232,9 @@ class HttpOutput(SinkBlock):
         default_factory=dict, description="secengine: extra request headers.")
     timeout: float = Field(default=5.0, gt=0, description="secengine: seconds per request.")
     max_retries: int | None = Field(
-        default=None, ge=0,
-        description="secengine: retries of a failed POST; null retries until delivered.")
+        default=5, ge=0,
+        description="secengine: retries of a failed POST before the alert counts as failed; "
+                    "null means the default (5); never unbounded.")
     retry_backoff: float = Field(
         default=0.5, gt=0, description="secengine: first retry delay (s), doubling.")
     retry_backoff_max: float = Field(
@@ -379,8 +383,10 @@ class AgentConfig(_Model):
         default_factory=QueueCapacity, description="Bound of each output's queue.")
     output_timeout: int = Field(
         default=2000, ge=0,
-        description="Milliseconds the outputs may take to drain at shutdown before the rest is "
-                    "discarded.")
+        description="Milliseconds the outputs may take to drain at exit (`run`, `replay`; "
+                    "flag `--output-timeout`) before what they still hold is counted as dropped; "
+                    "in `replay`, also how long an output may make no progress before alerts "
+                    "for it are dropped rather than waited for.")
     events_queue: QueueCapacity = Field(
         default_factory=QueueCapacity,
         description="secengine: bound, in batches, of the queue between sources and the engine.")
@@ -710,6 +716,7 @@ CLI_KEYS: dict[str, str] = {
     "json": "json_output",
     "hostname": "hostname",
     "max_line_size": "replay.max_line_size",
+    "output_timeout": "output_timeout",
 }
 
 
@@ -721,6 +728,24 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="KEY=VALUE",
                         help="set a configuration key, over the file (repeatable; "
                              "'key[]=value' appends to a list)")
+
+
+def add_output_timeout_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--output-timeout MS`` (the ``output_timeout`` key) to ``run`` and ``replay``."""
+    parser.add_argument("--output-timeout", type=_milliseconds, default=None, metavar="MS",
+                        help="milliseconds the outputs may take to drain at exit before what "
+                             "they still hold is counted as dropped (default: output_timeout, "
+                             "2000)")
+
+
+def _milliseconds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid milliseconds {text!r} (a whole number >= 0)")
+    return value
 
 
 def load_cli_config(args: argparse.Namespace, *, keys: Mapping[str, str] = CLI_KEYS

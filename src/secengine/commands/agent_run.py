@@ -6,7 +6,12 @@ override the file (``-r``, ``--min-priority``, ``--rule-matching``,
 ``--json``, ``--hostname``); ``--source`` adds that source, configured by its
 own flags (``--ring-buffer-mb``, ``--k8s-audit-*``), to those under
 ``sources:``; with neither, the syscall source runs, as in Falco.
-``--duration`` stops the agent after that many seconds.
+``--duration`` stops the agent after that many seconds; ``--output-timeout``
+sets ``output_timeout``, the outputs' drain time at exit.
+
+At exit, stderr gets one line per output (delivered, failed, dropped) and
+a total; alerts not delivered make the exit status 5 (``UNDELIVERED``) when
+the run otherwise ended as asked.
 
 Logging follows ``log_level`` and ``log_stderr``. The exit status is the
 agent's :class:`~secengine.exit_status.ExitStatus`.
@@ -92,6 +97,7 @@ def run_agent(args: argparse.Namespace) -> int:
     from secengine.config import load_cli_config
     from secengine.errors import ConfigError
     from secengine.exit_status import ExitStatus
+    from secengine.sinks.drain import report_lines, undelivered
     from secengine.web.limits import raise_open_file_limit
 
     err = sys.stderr
@@ -140,8 +146,11 @@ def run_agent(args: argparse.Namespace) -> int:
         line = source.describe_end()
         if line:
             err.write(f"secengine run: {line}\n")
-    err.write(f"secengine run: {sum(c.events.values())} events, {sum(c.alerts.values())} alerts, "
+    for line in report_lines(agent.sinks):
+        err.write(f"secengine run: output {line}\n")
+    err.write(f"secengine run: {sum(c.events.values())} events, {sum(c.alerts.values())} alerts "
+              f"and {sum(c.drop_alerts.values())} internal alerts, "
               f"{kernel} dropped in the kernel, "
-              f"{sum(s.stats.dropped for s in agent.sinks)} alerts dropped by outputs; "
+              f"{undelivered(agent.sinks)} alerts not delivered; "
               f"exit status {int(status)} ({status.meaning})\n")
     return int(status)

@@ -12,16 +12,26 @@ after a complete run (rejected lines are reported, not fatal), 1 when the
 rules do not load, 2 for unusable arguments, configuration or inputs,
 including an input from which not one event could be read (binary junk, the
 wrong format): its good neighbours are still replayed, but the run is not
-reported clean. A line longer than ``--max-line-size`` (config
-``replay.max_line_size``, default 16 MiB) is skipped and reported like any
-other rejected line; reading stays linear in the input and memory bounded by
-that cap (:mod:`secengine.sources.lines`).
+reported clean. 5 (``UNDELIVERED``) when any alert was not delivered (an
+output failed or dropped it; the summary says which output and how many). A
+line longer than ``--max-line-size`` (config ``replay.max_line_size``,
+default 16 MiB) is skipped and reported like any other rejected line; reading
+stays linear in the input and memory bounded by that cap
+(:mod:`secengine.sources.lines`).
+
+Without a configuration, alerts are written to stdout in this thread: a
+reader that reads slowly slows the replay down, as in any pipe, and a reader
+that has gone (``| head -1``) makes the remaining alerts fail, counted.
 
 With a configuration (``-c FILE`` and/or ``-o key=value``) the rules, the
 engine keys (``priority``, ``rule_matching``, ``rules:``, ``append_output``,
 formatting) and the outputs come from it, flags overriding the file: alerts
 go to every enabled ``*_output`` (``stdout_output`` is on by default), each
-waiting for room in its queue rather than dropping, since a file can wait.
+waiting for room in its queue rather than dropping, since a file can wait;
+but an output that makes no progress for ``output_timeout`` milliseconds
+(``--output-timeout``) is no longer waited for: its alerts are dropped,
+counted, until it delivers again, so one stuck output does not hold the
+others. At the end the outputs drain for at most ``output_timeout``.
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.engine import Engine
     from secengine.errors import EventFormatError
     from secengine.output import AlertFormatter
+    from secengine.sinks.base import Sink
     from secengine.sources.replay import ReplayStats
 
 __all__ = ["add_parser", "run"]
@@ -79,9 +90,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("--max-line-size", default=None, type=_size, metavar="SIZE",
                    help="skip and report input lines longer than this, in bytes or with a "
                         "KiB/MiB/GiB suffix (default: 16MiB; config replay.max_line_size)")
-    from secengine.config import add_config_arguments
+    from secengine.config import add_config_arguments, add_output_timeout_argument
 
     add_config_arguments(p)
+    add_output_timeout_argument(p)
     p.set_defaults(run=run)
     return p
 
@@ -135,36 +147,6 @@ class _Diagnostics:
             self.print("further rejected lines are counted but not shown")
 
 
-def _alert_writer(formatter: AlertFormatter, as_json: bool, *, out: IO[bytes] | None = None,
-                  console: Any | None = None) -> Callable[[list[Alert]], None]:
-    """A function writing a batch of alerts, one per line.
-
-    With ``console`` (stdout and stderr are the same terminal and a progress
-    bar is drawn), lines go through rich so that they appear above the bar
-    instead of being torn by its redraws.
-    """
-    if as_json:
-        dump = formatter.json
-
-        def lines(alerts: list[Alert]) -> bytes:
-            return b"".join(dump(a) + b"\n" for a in alerts)
-    else:
-        text = formatter.text
-
-        def lines(alerts: list[Alert]) -> bytes:
-            return "".join(text(a) + "\n" for a in alerts).encode("utf-8")
-
-    if console is not None:
-        def write(alerts: list[Alert]) -> None:
-            console.out(lines(alerts).decode("utf-8"), end="", highlight=False)
-    else:
-        assert out is not None
-
-        def write(alerts: list[Alert]) -> None:
-            out.write(lines(alerts))
-    return write
-
-
 def summary_lines(engine: Engine, stats: ReplayStats, seconds: float) -> list[str]:
     """The end-of-run report: input counters, then Falco's detection statistics."""
     es = engine.stats
@@ -193,10 +175,12 @@ def summary_lines(engine: Engine, stats: ReplayStats, seconds: float) -> list[st
 # ---------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> int:
+    from secengine.config import AgentConfig
     from secengine.engine import Engine
     from secengine.output import AlertFormatter
     from secengine.ruleset import load_rules
     from secengine.ruleset.paths import resolve_rules_paths
+    from secengine.sinks.drain import drain, report_lines, undelivered
     from secengine.sources.lines import DEFAULT_MAX_LINE
     from secengine.sources.replay import STDIN, ReplaySource
 
@@ -232,33 +216,30 @@ def run(args: argparse.Namespace) -> int:
         err.write("secengine replay: rules failed to load\n")
         return 1
 
-    sinks: list[Any] = []
     max_line_size = (configured[0].replay.max_line_size if configured is not None
                      else args.max_line_size or DEFAULT_MAX_LINE)
+    progress = _progress() if err.isatty() else None
+    sinks: list[Sink]
     if configured is None:
         formatter = AlertFormatter(hostname=args.hostname)
         engine = Engine(ruleset, rule_matching=args.rule_matching,
                         min_priority=args.min_priority, formatter=formatter)
+        sinks = [_stdout_sink(formatter, args.json, progress)]
+        timeout_ms = (args.output_timeout if args.output_timeout is not None
+                      else AgentConfig().output_timeout)
     else:
         try:
             engine, sinks = _configured_engine(configured[0], ruleset)
         except (SecengineError, OSError) as e:  # a bad key, or an output that cannot start
             err.write(f"secengine replay: {describe_failure(e)}\n")
             return int(ExitStatus.USAGE)
-        formatter = engine.formatter
+        timeout_ms = configured[0].output_timeout
+    drain_seconds = timeout_ms / 1000.0
     # Everything allocated so far (rules, compiled code, imported modules) lives
     # until exit: keep it out of the collector's way for the rest of the run.
     gc.collect()
     gc.freeze()
-    progress = _progress() if err.isatty() else None
-    write: Callable[[list[Alert]], None]
-    if sinks:
-        write = _sinks_writer(sinks)
-    elif progress is not None and sys.stdout.isatty():
-        # stdout is the terminal the bar is drawn on: print alerts above the bar
-        write = _alert_writer(formatter, args.json, console=progress.console)
-    else:
-        write = _alert_writer(formatter, args.json, out=sys.stdout.buffer)
+    write = _sinks_writer(sinks, drain_seconds)
     diags = _Diagnostics(err, progress.console if progress is not None else None)
     source: Any = None
     if audit:
@@ -284,18 +265,27 @@ def run(args: argparse.Namespace) -> int:
                 alerts = process_batch(batch)
                 if alerts:
                     write(alerts)
-                    sys.stdout.flush()
                 elapsed = time.perf_counter() - started
                 st = source.stats
                 progress.update(task, completed=st.bytes_read, events=st.events,
                                 rate=st.events / elapsed if elapsed > 0 else 0.0,
                                 alerts=engine.stats.alerts)
-    for sink in sinks:
-        sink.stop(timeout=None)
-    sys.stdout.flush()
+    drain(sinks, drain_seconds)
     for line in summary_lines(engine, source.stats, time.perf_counter() - started):
         diags.print(line)
-    return _unusable_inputs(source.stats, diags, "audit event" if audit else "event")
+    diags.print("Alerts by output:")
+    for line in report_lines(sinks):
+        diags.print(f"   {line}")
+    unusable = _unusable_inputs(source.stats, diags, "audit event" if audit else "event")
+    if unusable:
+        return unusable
+    lost = undelivered(sinks)
+    if lost:
+        status = ExitStatus.UNDELIVERED
+        diags.print(f"secengine replay: {lost} alerts not delivered "
+                    f"(exit status {int(status)})")
+        return int(status)
+    return int(ExitStatus.OK)
 
 
 #: How many unusable inputs are named before the rest are only counted.
@@ -330,13 +320,44 @@ def _input_problem(name: str, audit: bool) -> str | None:
     return None
 
 
-def _sinks_writer(sinks: list[Any]) -> Callable[[list[Alert]], None]:
-    """Hand each alert to every output, waiting for room (a replay can wait; nothing is lost)."""
+def _sinks_writer(sinks: list[Sink], timeout: float) -> Callable[[list[Alert]], None]:
+    """Hand each batch of alerts to every output, waiting for room while it makes progress."""
     def write(alerts: list[Alert]) -> None:
-        for alert in alerts:
-            for sink in sinks:
-                sink.put(alert)
+        for sink in sinks:
+            sink.put_many(alerts, timeout)
     return write
+
+
+class _ConsoleStream:
+    """Bytes written through rich's console, so that alert lines appear above the bar."""
+
+    def __init__(self, console: Any) -> None:
+        self.console = console
+
+    def write(self, data: bytes) -> int:
+        self.console.out(data.decode("utf-8"), end="", highlight=False)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _stdout_sink(formatter: AlertFormatter, as_json: bool, progress: Any | None) -> Sink:
+    """The stdout output of a replay without configuration, run inline (see the docstring).
+
+    When stdout is the terminal the progress bar is drawn on, lines go
+    through rich so that they are not torn by the bar's redraws.
+    """
+    from secengine.sinks.render import AlertRenderer
+    from secengine.sinks.stdout import StdoutSink
+
+    stream: Any = None
+    if progress is not None and sys.stdout.isatty():
+        stream = _ConsoleStream(progress.console)
+    # flushed after each alert, so that what a reader that went away did get is counted
+    sink = StdoutSink(label="stdout", renderer=AlertRenderer(formatter, as_json), stream=stream)
+    sink.start(threaded=False)
+    return sink
 
 
 def _configured(args: argparse.Namespace) -> tuple[Any, list[str]] | int | None:

@@ -17,7 +17,10 @@ flags override the file's keys. The exit status is the agent's, from the
 table every command shares (:class:`~secengine.exit_status.ExitStatus`,
 ``docs/exit-status.md``): 0 clean stop, 1 rules do not load, 2 bad
 arguments or configuration or a source/output that cannot start, 3 a
-source failed, 4 ``syscall_event_drops`` asked to exit.
+source failed, 4 ``syscall_event_drops`` asked to exit, 5 an alert was not
+delivered by some output. At exit, stderr gets each output's delivered,
+failed and dropped counts; ``--output-timeout MS`` bounds the outputs'
+drain time (``output_timeout``).
 
 ``--source k8s_audit`` serves the audit webhook instead
 (:class:`~secengine.sources.k8s_webhook.K8sAuditWebhookSource`, configured by
@@ -76,10 +79,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                    help="at most one drop alert per this many seconds (default: 30)")
     p.add_argument("--ring-buffer-mb", type=_ring_buffer_mb, default=16, metavar="MB",
                    help="kernel ring buffer size, a power of two (default: 16)")
-    from secengine.config import add_config_arguments
+    from secengine.config import add_config_arguments, add_output_timeout_argument
     from secengine.sources.k8s_webhook import add_arguments
 
     add_config_arguments(p)
+    add_output_timeout_argument(p)
     # source-specific flags: each source module adds its own group here
     add_arguments(p)
     p.set_defaults(run=run)

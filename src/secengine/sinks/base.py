@@ -1,4 +1,4 @@
-"""The sink contract: one bounded queue and one worker thread per sink, drops counted.
+"""The sink contract: one bounded queue and one worker thread per sink; every alert accounted.
 
 The evaluation loop must never wait for an output. It hands each alert to
 :meth:`Sink.submit`, which only appends to the sink's bounded queue: when the
@@ -9,16 +9,35 @@ delays only itself. Failures are counted and logged, at most once per
 ``failure_log_interval`` seconds per kind of message, so that a dead receiver
 does not flood the log.
 
-A plugin implements :meth:`deliver` (raise on failure) and optionally
-:meth:`open`, :meth:`flush`, :meth:`close` and :meth:`reopen`. ``open``
-runs in :meth:`start`, in the caller's thread, so that a sink that cannot
-work at all (an unwritable file) fails when the agent starts, not later.
-Sinks that retry (http) wait with :meth:`wait_or_abandon`, which returns
-early when a shutdown deadline has passed.
+Accounting: every alert offered to a sink ends in exactly one of
+``delivered``, ``failed`` or ``dropped`` (``SinkStats.settled``), so that
+``delivered + failed + dropped == offered`` once the sink has stopped.
+An alert counts as delivered only once :meth:`deliver` returned *and* the
+following :meth:`flush` succeeded: a write that a buffer accepted but the
+disk or pipe refused later (``/dev/full``, a closed pipe) is a failure. A
+sink may keep alerts awaiting confirmation past the flush
+(:meth:`resolve_pending`: a program that has not read its pipe yet).
 
-Shutdown (:meth:`stop`) drains the queue, flushes and closes; when the
-deadline passes first, the worker gives up, and what is left is counted as
-dropped.
+A plugin implements :meth:`deliver` (raise on failure) and optionally
+:meth:`open`, :meth:`flush`, :meth:`close`, :meth:`reopen` and
+:meth:`interrupt`. ``open`` runs in :meth:`start`, in the caller's thread, so
+that a sink that cannot work at all (an unwritable file) fails when the agent
+starts, not later. Sinks that retry (http) wait with :meth:`wait_or_abandon`,
+which returns early when shutdown gave up.
+
+Shutdown (:meth:`stop`, or :func:`secengine.sinks.drain.drain` for several
+sinks sharing one deadline) drains the queue, flushes and closes. When the
+deadline passes first, shutdown *gives up*: it calls :meth:`interrupt` from
+its own thread (the program is killed, the connection shut) so that a
+blocked delivery returns, waits a short grace, then counts what the worker
+still holds (the alert in delivery, those written but not flushed, the rest
+of the queue) as dropped. A worker that never returns (a plugin stuck in a
+call nobody can interrupt) is left behind as a daemon thread; its alerts
+are already counted and nothing it reports later is counted again.
+
+``start(threaded=False)`` runs a sink inline instead: :meth:`put_many`
+delivers in the caller's thread. Offline replay uses it for standard output,
+where waiting on the reader is the back-pressure a pipe gives.
 """
 
 from __future__ import annotations
@@ -28,6 +47,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -40,6 +60,9 @@ __all__ = ["DEFAULT_QUEUE_CAPACITY", "RateLimitedLog", "Sink", "SinkError", "Sin
 #: The per-sink queue bound when none is configured.
 DEFAULT_QUEUE_CAPACITY = 10_000
 
+#: Seconds a worker gets, after :meth:`Sink.interrupt`, to notice that shutdown gave up.
+INTERRUPT_GRACE = 0.5
+
 _log = logging.getLogger("secengine.sinks")
 
 
@@ -49,13 +72,19 @@ class SinkError(SecengineError):
 
 @dataclass(slots=True)
 class SinkStats:
-    """Counters of one sink, read by the agent's metrics."""
+    """Counters of one sink, read by the agent's metrics and the end-of-run summaries.
 
+    Once the sink stopped, ``delivered + failed + dropped == offered``.
+    """
+
+    #: Alerts handed to the sink (accepted into its queue or not).
+    offered: int = 0
     #: Alerts accepted into the queue.
     submitted: int = 0
-    #: Alerts the receiver took.
+    #: Alerts the receiver took (delivered and flushed).
     delivered: int = 0
-    #: Alerts lost: queue full, or still queued when shutdown gave up.
+    #: Alerts lost without a delivery attempt that failed: queue full, refused after
+    #: shutdown began, or still held when shutdown gave up.
     dropped: int = 0
     #: Alerts whose delivery failed for good (after the sink's own retries).
     failed: int = 0
@@ -66,6 +95,16 @@ class SinkStats:
     def add_dropped(self, n: int = 1) -> None:
         with self._lock:
             self.dropped += n
+
+    @property
+    def lost(self) -> int:
+        """Alerts that did not reach the receiver: failed plus dropped."""
+        return self.failed + self.dropped
+
+    @property
+    def settled(self) -> int:
+        """Alerts whose fate is known: delivered, failed or dropped."""
+        return self.delivered + self.failed + self.dropped
 
 
 class RateLimitedLog:
@@ -133,6 +172,15 @@ class Sink(abc.ABC):
         self._abandon = threading.Event()
         self._reopen = threading.Event()
         self._started = False
+        self._inline = False
+        self._closed = False
+        # the worker's alerts in hand: in delivery (0 or 1) and delivered but not yet flushed
+        self._in_delivery = 0
+        self._unflushed = 0
+        self._settled_all = False
+        # alerts the worker finished; put() stops waiting on a sink that makes no progress
+        self._progress = 0
+        self._stalled_at: int | None = None
 
     # -- what a plugin implements --------------------------------------------------------
     def open(self) -> None:
@@ -142,8 +190,15 @@ class Sink(abc.ABC):
     def deliver(self, alert: Alert) -> None:
         """Deliver one alert; raise (preferably :class:`SinkError`) if it failed for good."""
 
-    def flush(self) -> None:
-        """Push buffered output out."""
+    def flush(self) -> int | None:
+        """Push buffered output out; raise if it could not be (the unflushed alerts failed).
+
+        A sink that learns only later whether the receiver took an alert (a
+        program reading its pipe) returns how many of the newest unflushed
+        alerts still await that; it settles them with :meth:`resolve_pending`.
+        None (or 0) confirms them all.
+        """
+        return None
 
     def close(self) -> None:
         """Release what :meth:`open` acquired; called once on the worker thread at the end."""
@@ -153,6 +208,23 @@ class Sink(abc.ABC):
         self.close()
         self.open()
 
+    def resolve_pending(self, delivered: int) -> None:
+        """Of the alerts awaiting confirmation, the oldest ``delivered`` reached the receiver
+        and the others failed (called on the worker thread by a plugin whose flush returned
+        a count)."""
+        stats = self.stats
+        with stats._lock:
+            if self._settled_all:
+                return
+            done = max(0, min(delivered, self._unflushed))
+            stats.delivered += done
+            stats.failed += self._unflushed - done
+            self._unflushed = 0
+
+    def interrupt(self) -> None:
+        """Make a blocked :meth:`deliver` return; called from another thread when shutdown
+        gives up (kill the program, shut the connection). The default does nothing."""
+
     # -- the machinery ---------------------------------------------------------------------
     def adopt_renderer(self, renderer: AlertRenderer) -> None:
         """Render with the agent's choices, unless this sink was given its own renderer."""
@@ -160,46 +232,71 @@ class Sink(abc.ABC):
             self.renderer = renderer.with_json(self.default_json_output)
             self._renderer_given = True
 
-    def start(self) -> None:
-        """Open the sink (in this thread, so errors surface) and start its worker."""
+    def start(self, *, threaded: bool = True) -> None:
+        """Open the sink (in this thread, so errors surface) and start its worker.
+
+        With ``threaded=False`` no worker runs: :meth:`put_many` delivers in
+        the caller's thread.
+        """
         if self._started:
             return
         self.open()
         self._started = True
+        if not threaded:
+            self._inline = True
+            return
         self._thread = threading.Thread(target=self._work, name=f"secengine-sink-{self.label}",
                                         daemon=True)
         self._thread.start()
 
     def submit(self, alert: Alert) -> bool:
         """Queue an alert without blocking; False (and a counted drop) when the queue is full."""
-        if self._stopping.is_set():
-            self.stats.add_dropped()
-            return False
-        try:
-            self._queue.put_nowait(alert)
-        except queue.Full:
-            self.stats.add_dropped()
-            self._failures.log(logging.WARNING, "queue-full",
-                               f"sink {self.label}: queue full ({self.queue_capacity} alerts), "
-                               "dropping alerts")
-            return False
-        self.stats.submitted += 1
-        return True
+        return self._enqueue(alert, False, None)
 
     def put(self, alert: Alert, timeout: float | None = None) -> bool:
         """Queue an alert, waiting up to ``timeout`` for room (for offline replay, which can wait).
 
-        False (and a counted drop) when there was no room in time.
+        False (and a counted drop) when there was no room in time. Once a wait
+        timed out, later calls do not wait again until the worker has
+        finished another alert: a stuck receiver costs one ``timeout``, not
+        one per alert.
         """
+        if self._inline:
+            return self._deliver_inline([alert]) == 1
+        return self._enqueue(alert, True, timeout)
+
+    def put_many(self, alerts: Sequence[Alert], timeout: float | None = None) -> int:
+        """:meth:`put` each alert (inline: deliver them, then flush once); how many were taken."""
+        if self._inline:
+            return self._deliver_inline(alerts)
+        return sum(self._enqueue(a, True, timeout) for a in alerts)
+
+    def _enqueue(self, alert: Alert, wait: bool, timeout: float | None) -> bool:
+        stats = self.stats
+        with stats._lock:
+            stats.offered += 1
         if self._stopping.is_set():
-            self.stats.add_dropped()
+            stats.add_dropped()
             return False
         try:
-            self._queue.put(alert, timeout=timeout)
+            if wait and self._stalled_at != self._progress:
+                self._queue.put(alert, timeout=timeout)
+            else:
+                self._queue.put_nowait(alert)
         except queue.Full:
-            self.stats.add_dropped()
+            stats.add_dropped()
+            if wait:
+                self._stalled_at = self._progress
+                self._failures.log(logging.WARNING, "stalled",
+                                   f"sink {self.label}: no progress for {timeout}s, dropping "
+                                   "alerts until it delivers again")
+            else:
+                self._failures.log(logging.WARNING, "queue-full",
+                                   f"sink {self.label}: queue full ({self.queue_capacity} "
+                                   "alerts), dropping alerts")
             return False
-        self.stats.submitted += 1
+        with stats._lock:
+            stats.submitted += 1
         return True
 
     def request_reopen(self) -> None:
@@ -215,19 +312,41 @@ class Sink(abc.ABC):
             except queue.Full:
                 pass  # the worker sees _stopping when the queue runs empty
 
+    def wait_stopped(self, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds for the worker to finish; True if it did."""
+        if self._thread is None:
+            if self._inline and not self._closed:
+                self._closed = True
+                self._flush_unflushed()
+                self._guard("close", self.close)
+            self._settle()
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def give_up(self) -> None:
+        """Tell the worker shutdown gave up and :meth:`interrupt` its delivery (no waiting)."""
+        self._abandon.set()
+        self._guard("interrupt", self.interrupt)
+
+    def settle(self, grace: float = 0.0) -> None:
+        """After :meth:`give_up`: wait ``grace`` seconds for the worker, then count as dropped
+        whatever it still holds."""
+        if self._thread is not None:
+            self._thread.join(grace)
+        self._settle()
+
     def stop(self, timeout: float | None = 5.0) -> bool:
         """Deliver what is queued, flush and close; give up after ``timeout`` seconds.
 
-        Returns True when everything queued was delivered (or failed) in time.
+        Returns True when everything queued was delivered (or failed) in time;
+        otherwise what was left is counted as dropped.
         """
         self.begin_stop()
-        if self._thread is None:
+        if self.wait_stopped(timeout):
             return True
-        self._thread.join(timeout)
-        if not self._thread.is_alive():
-            return True
-        self._abandon.set()
-        self._thread.join(2.0)
+        self.give_up()
+        self.settle(INTERRUPT_GRACE)
         return False
 
     @property
@@ -251,6 +370,7 @@ class Sink(abc.ABC):
         """Log a delivery problem, rate-limited per ``kind``."""
         self._failures.log(logging.ERROR, kind, f"sink {self.label}: {message}")
 
+    # -- the worker and the ledger ---------------------------------------------------------
     def _work(self) -> None:
         q = self._queue
         while True:
@@ -260,25 +380,100 @@ class Sink(abc.ABC):
                 if self._stopping.is_set():
                     break
                 continue
-            if alert is None:  # begin_stop's wake-up: everything before it is done
-                break
-            if self._abandon.is_set():
-                self.stats.add_dropped(1 + self._discard())
-                break
+            if alert is None:
+                break  # begin_stop's wake-up: everything before it is done
             if self._reopen.is_set():
                 self._reopen.clear()
                 self._guard("reopen", self.reopen)
-            try:
-                self.deliver(alert)
-            except Exception as e:  # noqa: BLE001 - a plugin failure must not kill the worker
-                self.stats.failed += 1
-                self.report_failure("deliver", f"delivery failed: {_describe(e)}")
-            else:
-                self.stats.delivered += 1
+            if not self._take():
+                break
+            self._attempt(alert)
             if not self.buffered or q.empty():
-                self._guard("flush", self.flush)
-        self._guard("flush", self.flush)
+                self._flush_unflushed()
+        self._flush_unflushed()
         self._guard("close", self.close)
+        self._settle()
+
+    def _deliver_inline(self, alerts: Sequence[Alert]) -> int:
+        stats = self.stats
+        with stats._lock:
+            stats.offered += len(alerts)
+        if self._stopping.is_set():
+            stats.add_dropped(len(alerts))
+            return 0
+        with stats._lock:
+            stats.submitted += len(alerts)
+        before = stats.failed
+        for alert in alerts:
+            self._take()
+            self._attempt(alert)
+            if not self.buffered:
+                self._flush_unflushed()
+        if self.buffered:
+            self._flush_unflushed()
+        return len(alerts) - (stats.failed - before)
+
+    def _take(self) -> bool:
+        """Mark the alert just taken off the queue as in delivery; False (and counted as
+        dropped) when shutdown gave up."""
+        stats = self.stats
+        with stats._lock:
+            if self._settled_all or self._abandon.is_set():
+                stats.dropped += 1
+                return False
+            self._in_delivery = 1
+            return True
+
+    def _attempt(self, alert: Alert) -> None:
+        """Deliver one alert; it waits in ``_unflushed`` until the next flush decides."""
+        try:
+            self.deliver(alert)
+        except Exception as e:  # noqa: BLE001 - a plugin failure must not kill the worker
+            self._count(failed=1)
+            self.report_failure("deliver", f"delivery failed: {_describe(e)}")
+        else:
+            self._count(unflushed=1)
+
+    def _flush_unflushed(self) -> None:
+        try:
+            waiting = self.flush()
+        except Exception as e:  # noqa: BLE001 - reported and counted, never raised
+            self._count(flush_failed=True)
+            self.report_failure("flush", f"flush failed: {_describe(e)}")
+        else:
+            self._count(flushed=True, waiting=waiting or 0)
+
+    def _count(self, *, failed: int = 0, unflushed: int = 0, flushed: bool = False,
+               waiting: int = 0, flush_failed: bool = False) -> None:
+        """Move the worker's alerts to their final counter, unless shutdown already did."""
+        stats = self.stats
+        with stats._lock:
+            if self._settled_all:
+                return
+            if failed or unflushed:
+                self._in_delivery = 0
+                self._progress += 1
+            stats.failed += failed
+            self._unflushed += unflushed
+            if flushed:
+                waiting = max(0, min(waiting, self._unflushed))
+                stats.delivered += self._unflushed - waiting
+                self._unflushed = waiting
+            elif flush_failed:
+                stats.failed += self._unflushed
+                self._unflushed = 0
+
+    def _settle(self) -> None:
+        """Count what is still queued or in the worker's hands as dropped; once."""
+        left = self._discard()
+        stats = self.stats
+        with stats._lock:
+            if not self._settled_all:
+                self._settled_all = True
+                stats.dropped += left + self._in_delivery + self._unflushed
+                self._in_delivery = self._unflushed = 0
+            else:
+                stats.dropped += left
 
     def _discard(self) -> int:
         n = 0

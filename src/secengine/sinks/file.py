@@ -10,6 +10,10 @@ before a line that would make it larger, ``name`` becomes ``name.1``,
 ``name.1`` becomes ``name.2`` and so on up to ``backups`` files (the oldest
 is deleted), and a new ``name`` is started. A single line longer than
 ``max_size`` is still written, alone in its file.
+
+A write or flush the disk refuses (``ENOSPC``, ``EIO``) fails the alerts
+not yet on disk, and the file is closed, its buffer discarded, so the next
+alert reopens it rather than writing a torn line after lost ones.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class FileSink(Sink):
         self.backups = backups
         self._file: IO[bytes] | None = None
         self._size = 0
+        #: Set when buffered lines were discarded: the next flush reports them failed.
+        self._lost: OSError | None = None
 
     def open(self) -> None:
         self._open()
@@ -60,10 +66,17 @@ class FileSink(Sink):
         if self.max_size and self._size and self._size + len(data) > self.max_size:
             self._rotate()
             out = self._open()
-        out.write(data)
+        try:
+            out.write(data)
+        except OSError as e:
+            self._drop_buffer(e)
+            raise SinkError(f"writing {self.filename} failed: {e.strerror or e}") from e
         self._size += len(data)
         if not self.keep_alive:
-            self.close()
+            try:
+                self.close()
+            except OSError as e:
+                raise SinkError(f"writing {self.filename} failed: {e.strerror or e}") from e
 
     def _rotate(self) -> None:
         self.close()
@@ -78,7 +91,23 @@ class FileSink(Sink):
 
     def flush(self) -> None:
         if self._file is not None:
-            self._file.flush()
+            try:
+                self._file.flush()
+            except OSError as e:
+                self._drop_buffer(e)
+        if self._lost is not None:
+            lost, self._lost = self._lost, None
+            raise SinkError(f"writing {self.filename} failed: {lost.strerror or lost}")
+
+    def _drop_buffer(self, error: OSError) -> None:
+        """Close the file dropping its buffer (those lines failed); the next alert reopens it."""
+        self._lost = error
+        f, self._file = self._file, None
+        if f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass  # the same error again, for the same lines
 
     def close(self) -> None:
         if self._file is not None:

@@ -12,19 +12,24 @@ headers; a timeout per request.
 
 Retries: a refused connection, a reset, an HTTP 408/425/429 or 5xx answer is
 retried with exponential backoff (``retry_backoff`` doubling up to
-``retry_backoff_max`` seconds), at most ``max_retries`` times (``None``:
-until it succeeds, so a receiver that is down loses nothing while the queue
-has room). A timed-out request is retried at most
+``retry_backoff_max`` seconds), at most ``max_retries`` times
+(:data:`DEFAULT_MAX_RETRIES`; ``None`` means that default: retrying for ever
+would let one dead receiver hold every later alert until shutdown, where they
+would be lost without a word). A timed-out request is retried at most
 ``max_consecutive_timeouts`` times, as Falco does, so a receiver that hangs
 costs one alert per that many timeouts and the queue overflow is counted.
 Other 4xx answers are failures at once: sending the same body again cannot
-help.
+help. Each failure is counted in ``stats.failed``; while the receiver is
+down, alerts wait in the queue, and those it cannot hold are counted as
+dropped. When shutdown gives up, :meth:`interrupt` shuts the connection so
+that a request waiting for an answer returns at once.
 """
 
 from __future__ import annotations
 
 import gzip
 import http.client
+import socket
 import ssl
 import sys
 import urllib.parse
@@ -34,7 +39,11 @@ from typing import Any, ClassVar
 from secengine.alert import Alert
 from secengine.sinks.base import Sink, SinkError
 
-__all__ = ["HttpSink"]
+__all__ = ["DEFAULT_MAX_RETRIES", "HttpSink"]
+
+#: Retries of one alert when ``max_retries`` is not given (or null): with the default
+#: backoff, about 15 s of a receiver being down before the alert fails.
+DEFAULT_MAX_RETRIES = 5
 
 _RETRY_STATUSES = frozenset({408, 425, 429})
 
@@ -56,7 +65,7 @@ class HttpSink(Sink):
                  ca_path: str = "", mtls: bool = False, client_cert: str = "",
                  client_key: str = "", echo: bool = False, compress_uploads: bool = False,
                  keep_alive: bool = False, max_consecutive_timeouts: int = 5,
-                 max_retries: int | None = None, retry_backoff: float = 0.5,
+                 max_retries: int | None = DEFAULT_MAX_RETRIES, retry_backoff: float = 0.5,
                  retry_backoff_max: float = 30.0, **common: Any) -> None:
         super().__init__(**common)
         url = url.strip()
@@ -75,7 +84,7 @@ class HttpSink(Sink):
         self.compress_uploads = compress_uploads
         self.keep_alive = keep_alive
         self.max_consecutive_timeouts = max_consecutive_timeouts
-        self.max_retries = max_retries
+        self.max_retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         self.retry_backoff = retry_backoff
         self.retry_backoff_max = retry_backoff_max
         self._headers = {"User-Agent": user_agent}
@@ -114,6 +123,8 @@ class HttpSink(Sink):
         return self._conn
 
     def _post(self, body: bytes) -> tuple[int, bytes]:
+        if self.abandoned:
+            raise OSError("shutdown gave up")
         conn = self._connection()
         headers = {"Content-Type": "application/json" if self.renderer.json_output
                    else "text/plain", **self._headers}
@@ -156,20 +167,37 @@ class HttpSink(Sink):
             else:
                 if status < 400:
                     if self.echo and data:
-                        sys.stdout.buffer.write(data + b"\n")
-                        sys.stdout.buffer.flush()
+                        self._echo(data)
                     return
                 if status not in _RETRY_STATUSES and status < 500:
                     raise SinkError(f"POST {self.url} answered HTTP {status}")
                 error = f"HTTP {status}"
             failures += 1
-            if self.max_retries is not None and failures > self.max_retries:
+            if failures > self.max_retries:
                 raise SinkError(f"POST {self.url} failed {failures} times, last: {error}")
             self.stats.retries += 1
             self.report_failure("retry", f"POST {self.url} failed ({error}); retrying")
             delay = min(self.retry_backoff * (2 ** (failures - 1)), self.retry_backoff_max)
             if not self.wait_or_abandon(delay):
                 raise SinkError(f"POST {self.url} abandoned at shutdown, last: {error}")
+
+    def _echo(self, data: bytes) -> None:
+        """Print the receiver's answer; the alert was delivered even if stdout is closed."""
+        try:
+            sys.stdout.buffer.write(data + b"\n")
+            sys.stdout.buffer.flush()
+        except OSError as e:
+            self.report_failure("echo", f"cannot echo the answer: {e.strerror or e}")
+
+    def interrupt(self) -> None:
+        """Shut the connection down, so that a request waiting for an answer returns."""
+        conn = self._conn
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def close(self) -> None:
         self._drop_connection()

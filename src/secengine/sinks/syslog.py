@@ -9,9 +9,10 @@ with ``PRI = facility * 8 + severity``.
 ``address`` is a local socket path (``/dev/log``, a datagram socket, with a
 stream socket as fallback), ``unix:///path``, or ``udp://host:port``. A
 send that fails on a local socket reconnects once (the syslog daemon may
-have restarted) before the alert counts as failed. A send blocks at most
-``timeout`` seconds (default 5): a daemon that stops reading fills a local
-socket, and the sink's worker must not wait for it for ever.
+have restarted) before the alert counts as failed. A send waits at most
+``timeout`` seconds (a daemon that stopped reading fills its socket's queue,
+and the send would otherwise block for ever): the alert then fails, without
+a reconnect, since the daemon is there but not reading.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class SyslogSink(Sink):
     def __init__(self, *, address: str = "/dev/log", facility: str = "user",
                  ident: str = "secengine", timeout: float = 5.0, **common: Any) -> None:
         super().__init__(**common)
+        if timeout <= 0:
+            raise ValueError("syslog timeout must be positive")
         #: Seconds a send may block (a syslog daemon that stopped reading fills the socket).
         self.timeout = timeout
         if facility not in FACILITIES:
@@ -114,8 +117,11 @@ class SyslogSink(Sink):
             data += b"\n"
         try:
             self._send(data)
+        except TimeoutError as e:
+            raise SinkError(f"syslog {self.address} did not take the message within "
+                            f"{self.timeout}s") from e
         except OSError:
-            if self._udp is not None:
+            if self._udp is not None or self.abandoned:
                 raise
             self.close()
             self._connect_local()  # the daemon may have restarted: one more try
