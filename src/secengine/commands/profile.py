@@ -12,9 +12,21 @@ Subcommands::
 Recording commands write the seccomp profile (``P.json``), the recording it
 was made from (``P.record.json``, what ``merge`` and ``verify`` read) and
 print the report (also written to ``--report``). ``--audit`` makes the
-profile log instead of deny. Exit status (the table every command shares,
-:class:`~secengine.exit_status.ExitStatus`): 0 done (verify: PASS), 1
-verify FAIL, 2 usage or environment error.
+profile log instead of deny. The recording and the report hold the command
+line (environment values redacted) and are written mode 0600; all outputs
+are written together or not at all.
+
+Exit status (the table every command shares, :class:`~secengine.exit_status.ExitStatus`):
+
+- 0 ``OK`` done (verify: PASS);
+- 1 ``FAILED`` verify FAIL;
+- 2 ``USAGE`` usage or environment error;
+- 6 ``NOT_STARTED`` the workload never started (the engine is missing, the
+  image, a flag, the runtime refused it, the entrypoint could not run):
+  nothing is written;
+- 130 ``INTERRUPTED`` / 143 ``TERMINATED`` SIGINT / SIGTERM: the container the
+  command started is stopped and removed, the command's processes stopped,
+  nothing written.
 """
 
 from __future__ import annotations
@@ -26,6 +38,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from secengine.exit_status import ExitStatus
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.profile.recording import Recording
@@ -160,15 +174,25 @@ def _record_path(profile: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     from secengine.bpf.errors import BpfError
     from secengine.errors import SecengineError
+    from secengine.profile.errors import Interrupted, WorkloadNotStarted
+    from secengine.profile.interrupt import exit_status
 
+    writes = args.action in ("run", "exec", "attach", "baseline")
     try:
         return _dispatch(args)
     except BpfError as e:
         sys.stderr.write(f"secengine profile: {e}\n")
-        return 2
+        return ExitStatus.USAGE
+    except Interrupted as e:
+        sys.stderr.write(f"secengine profile {args.action}: {e}\n")
+        return exit_status(e.signum)
+    except WorkloadNotStarted as e:
+        tail = "; nothing was written" if writes else ""
+        sys.stderr.write(f"secengine profile {args.action}: {e}{tail}\n")
+        return ExitStatus.NOT_STARTED
     except SecengineError as e:
         sys.stderr.write(f"secengine profile {args.action}: {e}\n")
-        return 2
+        return ExitStatus.USAGE
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -178,6 +202,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _verify(args)
     if args.action == "baseline":
         return _baseline(args)
+    _check_outputs(args)
     if args.action == "run":
         rec = session.record_command(_command(args), mode="run", duration=args.duration,
                                      runtime=args.runtime, stdout_to_stderr=args.json)
@@ -192,7 +217,16 @@ def _dispatch(args: argparse.Namespace) -> int:
     else:
         rec = _merge(args.inputs)
     _propose(rec, args)
-    return 0
+    return ExitStatus.OK
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an output that cannot be written before recording, not after."""
+    from secengine.profile.files import check_writable
+
+    for path in (args.output, _record_path(args.output), args.report):
+        if path is not None:
+            check_writable(path)
 
 
 def _merge(inputs: Sequence[Path]) -> Recording:
@@ -224,29 +258,31 @@ def _merge(inputs: Sequence[Path]) -> Recording:
 
 def _propose(rec: Recording, args: argparse.Namespace) -> None:
     from secengine.profile.capabilities import DOCKER_DEFAULT_CAPS, Context, cap_args, infer
+    from secengine.profile.files import PRIVATE, public_mode, write_files
     from secengine.profile.report import compare, render
     from secengine.profile.seccomp import (
         build_profile,
         find_default_profile,
         load_profile,
         policy,
+        profile_json,
         profile_names,
-        write_profile,
     )
 
     pol = policy(rec)
     caps = infer(rec.ops, Context.from_host())
     out: Path = args.output
-    write_profile(out, build_profile(pol, audit=args.audit))
-    rec.save(_record_path(out))
     default_path = find_default_profile(args.compare)
     comparison = None
     if default_path is not None:
         default = profile_names(load_profile(default_path), DOCKER_DEFAULT_CAPS)
         comparison = compare(pol, default, default_path)
     text = render(rec, pol, caps, comparison, out)
+    files = [(out, profile_json(build_profile(pol, audit=args.audit)), public_mode()),
+             (_record_path(out), rec.to_text(), PRIVATE)]
     if args.report:
-        args.report.write_text(text)
+        files.append((args.report, text, PRIVATE))
+    write_files(files)
     if args.json:
         summary = {
             "profile": str(out), "recording": str(_record_path(out)),
@@ -293,7 +329,7 @@ def _verify(args: argparse.Namespace) -> int:
             "command": result.command}, indent=1) + "\n")
     else:
         sys.stdout.write(render_verify(result))
-    return 0 if result.ok else 1
+    return ExitStatus.OK if result.ok else ExitStatus.FAILED
 
 
 def _baseline(args: argparse.Namespace) -> int:
@@ -311,7 +347,7 @@ def _baseline(args: argparse.Namespace) -> int:
             if not rec.started or rec.exit_code != 0:
                 sys.stderr.write(f"secengine profile baseline: the {label} run failed "
                                  f"(exit code {rec.exit_code}): {' '.join(rec.command)}\n")
-                return 2
+                return ExitStatus.USAGE
             recordings.append(rec)
             labels.append(label)
     engine_version = _engine_version(args.engine)

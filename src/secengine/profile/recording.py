@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from secengine.profile import layout as L
 from secengine.profile.errors import ProfileError, read_json
+from secengine.profile.files import PRIVATE, write_files
 from secengine.profile.syscall_table import name_of, names_of_bits
 
 __all__ = ["FORMAT", "OUTCOMES", "PHASES", "Op", "Recording", "SyscallSets", "load_recording"]
@@ -226,8 +227,13 @@ class Recording:
         except (KeyError, TypeError, ValueError) as e:
             raise ProfileError(f"{where}: malformed recording ({e})") from None
 
+    def to_text(self) -> str:
+        """The recording as the text of its file."""
+        return json.dumps(self.to_json(), indent=1) + "\n"
+
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), indent=1) + "\n")
+        """Write it mode 0600: it holds the workload's command line."""
+        write_files([(path, self.to_text(), PRIVATE)])
 
 
 def load_recording(path: Path) -> Recording:
