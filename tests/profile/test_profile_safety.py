@@ -303,6 +303,19 @@ def test_a_signal_stops_the_whole_process_tree_of_exec(
             os.kill(pid, signal.SIGKILL)
 
 
+def test_duration_stops_the_whole_process_tree_of_exec(workdir: Path) -> None:
+    secs = 4000 + os.getpid() % 997
+    proc = secengine("exec", "--duration", "2s", "-o", "p.json", "--", "sh", "-c",
+                     f"sleep {secs}.1 & sleep {secs}.2; wait", cwd=workdir)
+    try:
+        assert proc.returncode == 0, proc.stderr
+        assert sorted(os.listdir(workdir)) == ["p.json", "p.record.json"]
+        assert _pids_of(f"sleep\0{secs}.") == []  # the background sleep too
+    finally:
+        for pid in _pids_of(f"sleep\0{secs}."):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_a_signal_ends_attach_and_leaves_the_container_running(
         workdir: Path, busybox_image: str, started: list[subprocess.Popen[str]]) -> None:
     name = unique("attach")

@@ -93,7 +93,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                         "or docker unless the command names one")
     r.add_argument("--duration", type=parse_duration, metavar="TIME",
                    help="stop after this long (a container is stopped with its engine, "
-                        "another command gets SIGTERM)")
+                        "another command and its processes get SIGTERM)")
     _output_args(r)
     _command_arg(r, "the 'podman run ...' (or 'docker run ...') command")
     r.set_defaults(run=run, action="run")
@@ -110,7 +110,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     e = psub.add_parser("exec", help="observe a plain process tree on the host")
     e.add_argument("--duration", type=parse_duration, metavar="TIME",
                    help="stop after this long (a container is stopped with its engine, "
-                        "another command gets SIGTERM)")
+                        "another command and its processes get SIGTERM)")
     _output_args(e)
     _command_arg(e, "the command to run")
     e.set_defaults(run=run, action="exec")
@@ -134,7 +134,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                    help="run the command as given (it already has the security options)")
     v.add_argument("--duration", type=parse_duration, metavar="TIME",
                    help="stop after this long (a container is stopped with its engine, "
-                        "another command gets SIGTERM)")
+                        "another command and its processes get SIGTERM)")
     v.add_argument("--json", action="store_true",
                    help="print a JSON summary (the workload's own output goes to stderr)")
     _command_arg(v, "the 'podman run ...' command to re-run")

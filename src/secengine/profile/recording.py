@@ -21,6 +21,7 @@ from typing import Any, Final
 from secengine.profile import layout as L
 from secengine.profile.errors import ProfileError, read_json
 from secengine.profile.files import PRIVATE, write_files
+from secengine.profile.redact import redact_command
 from secengine.profile.syscall_table import name_of, names_of_bits
 
 __all__ = ["FORMAT", "OUTCOMES", "PHASES", "Op", "Recording", "SyscallSets", "load_recording"]
@@ -148,6 +149,10 @@ class Recording:
     notes: list[str] = field(default_factory=list)
     sources: int = 1
 
+    def __post_init__(self) -> None:
+        # whatever it was made from (a command line, an older file): no environment values
+        self.command = redact_command(self.command)
+
     @classmethod
     def from_raw(cls, raw: Any, mode: str, **meta: Any) -> Recording:
         """From a :class:`~secengine.profile.recorder.RawSlot`."""
@@ -197,7 +202,7 @@ class Recording:
     # -- JSON --------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": FORMAT, "mode": self.mode, "command": self.command,
+            "format": FORMAT, "mode": self.mode, "command": redact_command(self.command),
             "exit_code": self.exit_code, "started": self.started,
             "duration_s": round(self.duration, 3), "runtime": self.runtime,
             "container": self.container, "init_source": self.init_source,

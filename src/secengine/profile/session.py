@@ -122,8 +122,8 @@ def record_command(command: Sequence[str], *, mode: str = "run", duration: float
     ``stdout_to_stderr`` sends the command's output to stderr. ``duration`` bounds
     the whole recording: a container still running then is
     stopped with its engine (``podman stop``; the ``run`` command is given a
-    ``--cidfile`` for that), any other command is sent SIGTERM (and SIGKILL
-    after :data:`TERM_GRACE`). Once the command has exited, processes it left
+    ``--cidfile`` for that), any other command and the processes below it are
+    sent SIGTERM (and SIGKILL after :data:`TERM_GRACE`). Once the command has exited, processes it left
     behind (conmon, a detached container) are recorded until they end, for at
     most ``linger`` seconds (or until ``duration`` runs out, when given).
     """
@@ -258,12 +258,12 @@ def _record(shown: list[str], argv: list[str], cidfile: Path | None, mode: str,
             child.pump(0.05)
         if interrupts:
             _abort(child, argv, cidfile, interrupts)
-        if child.returncode is None:
-            if cidfile is None or not stop_container(engine_of(argv), cidfile):
-                child.signal(signal.SIGTERM)
-            if child.wait(TERM_GRACE) is None:
-                child.signal(signal.SIGKILL)
-                child.wait()
+        if child.returncode is None:  # --duration ran out
+            if cidfile is not None and stop_container(engine_of(argv), cidfile):
+                if child.wait(TERM_GRACE) is None:
+                    child.terminate_tree(0)
+            else:
+                child.terminate_tree(TERM_GRACE)
         if relay is not None:
             relay.drain(STDERR_DRAIN)
         end = time.monotonic() + linger if deadline is None else deadline
