@@ -273,6 +273,8 @@ def _record(shown: list[str], argv: list[str], cidfile: Path | None, mode: str,
             _abort(child, argv, cidfile, interrupts)
         left = rec.followed(slot)
         raw = rec.read(slot)
+        if interrupts:  # came as the recording ended: still not written, still cleaned up
+            _abort(child, argv, cidfile, interrupts)
     others = 0
     if daemon and container.mntns in raw.bits and len(raw.bits) > 1:
         others = len(raw.bits) - 1  # other containers the daemon started meanwhile
