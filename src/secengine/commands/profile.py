@@ -221,8 +221,15 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    """Refuse an output that cannot be written before recording, not after."""
+    """Refuse an output that cannot be written before recording, not after.
+
+    The recorder's own requirements (root, BTF) are said first: they are the bigger problem.
+    """
     from secengine.profile.files import check_writable
+    from secengine.profile.recorder import preflight
+
+    if args.action != "merge":
+        preflight()
 
     for path in (args.output, _record_path(args.output), args.report):
         if path is not None:
