@@ -120,12 +120,15 @@ def record_command(command: Sequence[str], *, mode: str = "run", duration: float
     """Run ``command`` under observation (``mode`` ``run`` or ``exec``) and return its recording.
 
     ``stdout_to_stderr`` sends the command's output to stderr. ``duration`` bounds
-    the whole recording: a container still running then is
-    stopped with its engine (``podman stop``; the ``run`` command is given a
-    ``--cidfile`` for that), any other command and the processes below it are
-    sent SIGTERM (and SIGKILL after :data:`TERM_GRACE`). Once the command has exited, processes it left
-    behind (conmon, a detached container) are recorded until they end, for at
-    most ``linger`` seconds (or until ``duration`` runs out, when given).
+    the whole recording: a container still running then is stopped with its
+    engine (``podman stop``; the ``run`` command is given a ``--cidfile`` for
+    that), any other command and the processes below it are sent SIGTERM (and
+    SIGKILL after :data:`TERM_GRACE`). Once the command has exited, processes it
+    left behind (conmon, a detached container) are recorded until they end, for
+    at most ``linger`` seconds (or until ``duration`` runs out, when given).
+
+    Raises :class:`~.errors.WorkloadNotStarted` when the workload never ran and
+    :class:`~.errors.Interrupted` after a SIGINT/SIGTERM (see the module's docstring).
     """
     if mode not in ("run", "exec"):
         raise ValueError(mode)
@@ -201,7 +204,7 @@ def _abort(child: HeldChild, argv: Sequence[str], cidfile: Path | None,
            interrupts: Interrupts) -> NoReturn:
     """A signal came: remove the container the command started, stop the command's tree."""
     engine = engine_of(argv)
-    removed = set()
+    removed: set[str] = set()
     cid = _cid(cidfile)
     if cid and remove_container(engine, cid, STOP_GRACE):
         removed.add(cid)
