@@ -272,6 +272,24 @@ def test_a_signal_stops_and_removes_the_container(
         remove(name)
 
 
+def test_a_signal_while_the_engine_pulls_stops_it_before_any_container_exists(
+        workdir: Path, busybox_image: str, started: list[subprocess.Popen[str]]) -> None:
+    name = unique("pull")
+    # no registry listens on localhost: podman retries the pull for a few seconds
+    p = _start(started, workdir, "run", "-o", "p.json", "--",
+               *_run_cmd(busybox_image, "--pull", "always", "--name", name,
+                         "localhost/profsafe-unreachable:none", "true"))
+    try:
+        _wait_for("the engine", lambda: _recording(p.pid) and bool(_children(p.pid)))
+        _out, err = _interrupt(p, signal.SIGTERM)
+        assert p.returncode == 128 + signal.SIGTERM, err
+        assert "interrupted by SIGTERM" in one_sentence(err)
+        assert containers(name) == []
+        assert os.listdir(workdir) == []
+    finally:
+        remove(name)
+
+
 def _pids_of(marker: str) -> list[int]:
     out = []
     for entry in Path("/proc").iterdir():
