@@ -21,10 +21,15 @@ checks that the two agree and that each command returns what the table says.
  3    SOURCE_FAILED     an event source failed while running (run)
  4    DROPS_EXIT        ``syscall_event_drops.actions`` said ``exit`` (run)
  5    UNDELIVERED       an alert could not be delivered to an output (run, replay)
+ 6    NOT_STARTED       the workload never started (profile run, exec, verify,
+                        baseline): the engine is missing, refused the command
+                        or its runtime did; nothing is written
 70    INTERNAL_ERROR    a bug in secengine: an unexpected exception (sysexits'
                         ``EX_SOFTWARE``); one line on stderr, the traceback with
                         ``--debug`` or ``SECENGINE_DEBUG=1``
 130   INTERRUPTED       stopped by Ctrl-C (SIGINT) before finishing (128 + 2)
+143   TERMINATED        stopped by SIGTERM before finishing (128 + 15; profile
+                        commands: what they started is stopped and removed)
 ====  ================  =========================================================
 
 ``secengine run`` stops cleanly on SIGINT/SIGTERM and then returns ``OK``:
@@ -48,8 +53,10 @@ class ExitStatus(enum.IntEnum):
     SOURCE_FAILED = 3
     DROPS_EXIT = 4
     UNDELIVERED = 5
+    NOT_STARTED = 6
     INTERNAL_ERROR = 70
     INTERRUPTED = 130
+    TERMINATED = 143
 
     # aliases kept for the agent's API (Agent.run returns these names)
     RULES_FAILED = 1

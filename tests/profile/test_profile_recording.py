@@ -95,3 +95,17 @@ def test_syscall_sets_helpers() -> None:
     s.replace_phase("init", s, "pre")
     assert s.get("init", "ok") == {"mount"}
     assert s.outcome("ok", ("init",)) == {"mount"}
+
+
+def test_a_recording_never_keeps_environment_values(tmp_path: Path) -> None:
+    """Also one written by an older secengine: loading, merging and saving redact it."""
+    rec = Recording(mode="run", command=["podman", "run", "-e", "PW=s3cret", "img"])
+    data = rec.to_json()
+    assert data["command"] == ["podman", "run", "-e", "PW=<redacted>", "img"]
+    data["command"] = ["podman", "run", "--env=PW=s3cret", "img"]  # as an old file had it
+    old = Recording.from_json(data)
+    assert old.command == ["podman", "run", "--env=PW=<redacted>", "img"]
+    path = tmp_path / "r.record.json"
+    old.save(path)
+    assert "s3cret" not in path.read_text()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"

@@ -110,3 +110,16 @@ def test_cidfile_for_stopping_the_container() -> None:
     assert with_cidfile(["docker", "run", "--cidfile=/mine", "img"], Path("/t/c")) == (
         ["docker", "run", "--cidfile=/mine", "img"], Path("/mine"))
     assert with_cidfile(["sh", "-c", "x"], Path("/t/c")) == (["sh", "-c", "x"], None)
+
+
+def test_the_engines_error_message_is_found_in_its_stderr() -> None:
+    from secengine.profile.runtime import MESSAGE_CHARS, engine_message
+
+    assert engine_message("Error: unknown flag: --bogus\nSee 'podman run --help'\n") == \
+        "unknown flag: --bogus"
+    assert engine_message("docker: Error response from daemon: No such image: x.\n"
+                          "See 'docker run --help'.\n") == "No such image: x"
+    assert engine_message('time="t" level=error msg="bad \\"thing\\""\n') == 'bad "thing"'
+    assert engine_message("the workload's own output\n") is None
+    long = engine_message("Error: " + "x" * 1000)
+    assert long is not None and len(long) == MESSAGE_CHARS + 3

@@ -12,9 +12,21 @@ Subcommands::
 Recording commands write the seccomp profile (``P.json``), the recording it
 was made from (``P.record.json``, what ``merge`` and ``verify`` read) and
 print the report (also written to ``--report``). ``--audit`` makes the
-profile log instead of deny. Exit status (the table every command shares,
-:class:`~secengine.exit_status.ExitStatus`): 0 done (verify: PASS), 1
-verify FAIL, 2 usage or environment error.
+profile log instead of deny. The recording and the report hold the command
+line (environment values redacted) and are written mode 0600; all outputs
+are written together or not at all.
+
+Exit status (the table every command shares, :class:`~secengine.exit_status.ExitStatus`):
+
+- 0 ``OK`` done (verify: PASS);
+- 1 ``FAILED`` verify FAIL;
+- 2 ``USAGE`` usage or environment error;
+- 6 ``NOT_STARTED`` the workload never started (the engine is missing, the
+  image, a flag, the runtime refused it, the entrypoint could not run):
+  nothing is written;
+- 130 ``INTERRUPTED`` / 143 ``TERMINATED`` SIGINT / SIGTERM: the container the
+  command started is stopped and removed, the command's processes stopped,
+  nothing written.
 """
 
 from __future__ import annotations
@@ -26,6 +38,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from secengine.exit_status import ExitStatus
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.profile.recording import Recording
@@ -79,7 +93,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                         "or docker unless the command names one")
     r.add_argument("--duration", type=parse_duration, metavar="TIME",
                    help="stop after this long (a container is stopped with its engine, "
-                        "another command gets SIGTERM)")
+                        "another command and its processes get SIGTERM)")
     _output_args(r)
     _command_arg(r, "the 'podman run ...' (or 'docker run ...') command")
     r.set_defaults(run=run, action="run")
@@ -96,7 +110,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     e = psub.add_parser("exec", help="observe a plain process tree on the host")
     e.add_argument("--duration", type=parse_duration, metavar="TIME",
                    help="stop after this long (a container is stopped with its engine, "
-                        "another command gets SIGTERM)")
+                        "another command and its processes get SIGTERM)")
     _output_args(e)
     _command_arg(e, "the command to run")
     e.set_defaults(run=run, action="exec")
@@ -120,7 +134,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                    help="run the command as given (it already has the security options)")
     v.add_argument("--duration", type=parse_duration, metavar="TIME",
                    help="stop after this long (a container is stopped with its engine, "
-                        "another command gets SIGTERM)")
+                        "another command and its processes get SIGTERM)")
     v.add_argument("--json", action="store_true",
                    help="print a JSON summary (the workload's own output goes to stderr)")
     _command_arg(v, "the 'podman run ...' command to re-run")
@@ -160,15 +174,25 @@ def _record_path(profile: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     from secengine.bpf.errors import BpfError
     from secengine.errors import SecengineError
+    from secengine.profile.errors import Interrupted, WorkloadNotStarted
+    from secengine.profile.interrupt import exit_status
 
+    writes = args.action in ("run", "exec", "attach", "baseline")
     try:
         return _dispatch(args)
     except BpfError as e:
         sys.stderr.write(f"secengine profile: {e}\n")
-        return 2
+        return ExitStatus.USAGE
+    except Interrupted as e:
+        sys.stderr.write(f"secengine profile {args.action}: {e}\n")
+        return exit_status(e.signum)
+    except WorkloadNotStarted as e:
+        tail = "; nothing was written" if writes else ""
+        sys.stderr.write(f"secengine profile {args.action}: {e}{tail}\n")
+        return ExitStatus.NOT_STARTED
     except SecengineError as e:
         sys.stderr.write(f"secengine profile {args.action}: {e}\n")
-        return 2
+        return ExitStatus.USAGE
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -186,6 +210,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _verify(args)
     if args.action == "baseline":
         return _baseline(args)
+    _check_outputs(args)
     if args.action == "run":
         rec = session.record_command(_command(args), mode="run", duration=args.duration,
                                      runtime=args.runtime, stdout_to_stderr=args.json)
@@ -200,7 +225,23 @@ def _dispatch(args: argparse.Namespace) -> int:
     else:
         rec = _merge(args.inputs)
     _propose(rec, args)
-    return 0
+    return ExitStatus.OK
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an output that cannot be written before recording, not after.
+
+    The recorder's own requirements (root, BTF) are said first: they are the bigger problem.
+    """
+    from secengine.profile.files import check_writable
+    from secengine.profile.recorder import preflight
+
+    if args.action != "merge":
+        preflight()
+
+    for path in (args.output, _record_path(args.output), args.report):
+        if path is not None:
+            check_writable(path)
 
 
 def _merge(inputs: Sequence[Path]) -> Recording:
@@ -232,29 +273,31 @@ def _merge(inputs: Sequence[Path]) -> Recording:
 
 def _propose(rec: Recording, args: argparse.Namespace) -> None:
     from secengine.profile.capabilities import DOCKER_DEFAULT_CAPS, Context, cap_args, infer
+    from secengine.profile.files import PRIVATE, public_mode, write_files
     from secengine.profile.report import compare, render
     from secengine.profile.seccomp import (
         build_profile,
         find_default_profile,
         load_profile,
         policy,
+        profile_json,
         profile_names,
-        write_profile,
     )
 
     pol = policy(rec)
     caps = infer(rec.ops, Context.from_host())
     out: Path = args.output
-    write_profile(out, build_profile(pol, audit=args.audit))
-    rec.save(_record_path(out))
     default_path = find_default_profile(args.compare)
     comparison = None
     if default_path is not None:
         default = profile_names(load_profile(default_path), DOCKER_DEFAULT_CAPS)
         comparison = compare(pol, default, default_path)
     text = render(rec, pol, caps, comparison, out)
+    files = [(out, profile_json(build_profile(pol, audit=args.audit)), public_mode()),
+             (_record_path(out), rec.to_text(), PRIVATE)]
     if args.report:
-        args.report.write_text(text)
+        files.append((args.report, text, PRIVATE))
+    write_files(files)
     if args.json:
         summary = {
             "profile": str(out), "recording": str(_record_path(out)),
@@ -301,7 +344,7 @@ def _verify(args: argparse.Namespace) -> int:
             "command": result.command}, indent=1) + "\n")
     else:
         sys.stdout.write(render_verify(result))
-    return 0 if result.ok else 1
+    return ExitStatus.OK if result.ok else ExitStatus.FAILED
 
 
 def _baseline(args: argparse.Namespace) -> int:
@@ -319,7 +362,7 @@ def _baseline(args: argparse.Namespace) -> int:
             if not rec.started or rec.exit_code != 0:
                 sys.stderr.write(f"secengine profile baseline: the {label} run failed "
                                  f"(exit code {rec.exit_code}): {' '.join(rec.command)}\n")
-                return 2
+                return ExitStatus.USAGE
             recordings.append(rec)
             labels.append(label)
     engine_version = _engine_version(args.engine)

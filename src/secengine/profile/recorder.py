@@ -39,6 +39,7 @@ __all__ = [
     "Recorder",
     "mntns_of",
     "object_path",
+    "preflight",
     "read_creds",
     "seccomp_filters",
 ]
@@ -89,6 +90,15 @@ def read_creds(path: str) -> tuple[int, ...]:
     uids = [int(x) for x in st["Uid"].split()]
     gids = [int(x) for x in st["Gid"].split()]
     return (*uids, *gids, int(st["CapEff"], 16))
+
+
+def preflight(obj: Path | None = None) -> None:
+    """Refuse early (BpfUnavailableError) what would stop the recorder from loading.
+
+    Commands call it before anything else they check, so that a user without
+    root hears that first.
+    """
+    _preflight(obj or object_path())
 
 
 def _preflight(obj: Path) -> None:

@@ -20,6 +20,8 @@ from typing import Any, Final
 
 from secengine.profile import layout as L
 from secengine.profile.errors import ProfileError, read_json
+from secengine.profile.files import PRIVATE, write_files
+from secengine.profile.redact import redact_command
 from secengine.profile.syscall_table import name_of, names_of_bits
 
 __all__ = ["FORMAT", "OUTCOMES", "PHASES", "Op", "Recording", "SyscallSets", "load_recording"]
@@ -147,6 +149,10 @@ class Recording:
     notes: list[str] = field(default_factory=list)
     sources: int = 1
 
+    def __post_init__(self) -> None:
+        # whatever it was made from (a command line, an older file): no environment values
+        self.command = redact_command(self.command)
+
     @classmethod
     def from_raw(cls, raw: Any, mode: str, **meta: Any) -> Recording:
         """From a :class:`~secengine.profile.recorder.RawSlot`."""
@@ -196,7 +202,7 @@ class Recording:
     # -- JSON --------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": FORMAT, "mode": self.mode, "command": self.command,
+            "format": FORMAT, "mode": self.mode, "command": redact_command(self.command),
             "exit_code": self.exit_code, "started": self.started,
             "duration_s": round(self.duration, 3), "runtime": self.runtime,
             "container": self.container, "init_source": self.init_source,
@@ -229,8 +235,13 @@ class Recording:
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ProfileError(f"{where}: malformed recording ({e})") from None
 
+    def to_text(self) -> str:
+        """The recording as the text of its file."""
+        return json.dumps(self.to_json(), indent=1) + "\n"
+
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), indent=1) + "\n")
+        """Write it mode 0600: it holds the workload's command line."""
+        write_files([(path, self.to_text(), PRIVATE)])
 
 
 def load_recording(path: Path) -> Recording:

@@ -30,8 +30,10 @@ __all__ = [
     "ContainerRef",
     "blocked_syscalls",
     "default_runtime",
+    "engine_message",
     "engine_of",
     "inject_options",
+    "remove_container",
     "resolve_container",
     "runtime_of_command",
     "runtime_version",
@@ -192,6 +194,55 @@ def stop_container(engine: str, cidfile: Path, timeout: int = 5) -> bool:
     proc = subprocess.run([engine, "stop", "-t", str(timeout), cid], capture_output=True,
                           text=True, timeout=timeout + 60, check=False)
     return proc.returncode == 0
+
+
+def remove_container(engine: str, cid: str, grace: int) -> bool:
+    """Stop (SIGTERM, SIGKILL after ``grace`` seconds) and remove container ``cid``.
+
+    Whether it is gone; one that never existed or is already removed counts as gone.
+    """
+    exe = shutil.which(engine) if engine else None
+    if exe is None or not cid:
+        return False
+    if engine == "docker":  # 'docker rm' kills at once: give it its stop first
+        subprocess.run([exe, "stop", "-t", str(grace), cid], capture_output=True, text=True,
+                       timeout=grace + 60, check=False)
+        cmd = [exe, "rm", "-f", cid]
+    else:
+        cmd = [exe, "rm", "-f", "-t", str(grace), cid]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=grace + 60,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        return False
+    return proc.returncode == 0 or "no such container" in proc.stderr.lower()
+
+
+_LOGRUS = re.compile(r'level=(?:error|fatal)\s+msg="((?:[^"\\]|\\.)*)"')
+_ERROR_LINE = re.compile(r"^(?:[\w./-]+: )?(?:Error|error)(?: response from daemon)?: (.+)$")
+#: The longest engine message quoted.
+MESSAGE_CHARS = 400
+
+
+def engine_message(output: str) -> str | None:
+    """The engine's (or runtime's) last error message in ``output`` (its stderr), if any.
+
+    podman: ``Error: ...``; docker: ``docker: Error response from daemon: ...``;
+    logrus-style lines: ``level=error msg="..."``.
+    """
+    for line in reversed(output.splitlines()):
+        line = line.strip()
+        m = _LOGRUS.search(line)
+        if m:
+            text = m.group(1).replace('\\"', '"')
+        else:
+            m = _ERROR_LINE.match(line)
+            if not m:
+                continue
+            text = m.group(1)
+        text = text.strip().rstrip(".")
+        return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + "..."
+    return None
 
 
 def tasks_in_mntns(mntns: int, proc: Path = Path("/proc")) -> list[tuple[int, int]]:

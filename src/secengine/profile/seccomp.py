@@ -50,6 +50,7 @@ __all__ = [
     "find_default_profile",
     "load_profile",
     "policy",
+    "profile_json",
     "profile_names",
     "write_profile",
 ]
@@ -106,8 +107,13 @@ def build_profile(pol: Policy, *, audit: bool = False) -> dict[str, Any]:
     return out
 
 
+def profile_json(profile: dict[str, Any]) -> str:
+    """A profile as the text of its file."""
+    return json.dumps(profile, indent=1) + "\n"
+
+
 def write_profile(path: Path, profile: dict[str, Any]) -> None:
-    path.write_text(json.dumps(profile, indent=1) + "\n")
+    path.write_text(profile_json(profile))
 
 
 def load_profile(path: Path) -> dict[str, Any]:

@@ -14,33 +14,47 @@
   adds the init phase from the runtime's baseline.
 - :func:`verify` re-runs a ``run`` command with a proposed profile and
   capabilities and reports what the kernel denied.
+
+A command whose workload never ran (image missing, bad flags, the runtime
+refused it, the entrypoint could not be executed) raises
+:class:`~.errors.WorkloadNotStarted` with the engine's own error message: a
+recording of nothing would make a profile of nothing. SIGINT and SIGTERM
+(:class:`~.interrupt.Interrupts`) stop and remove the container the command
+started (``ENGINE rm -f``, by the id in its cidfile) and the command's
+process tree, then raise :class:`~.errors.Interrupted`. The recorded command
+line has its environment values redacted (:mod:`.redact`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno as _errno
 import os
 import signal
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from secengine.profile import layout as L
 from secengine.profile.baselines import SHIPPED_DIR, USER_DIR, Baseline, find_baseline
 from secengine.profile.capabilities import Context, Finding, infer, opspec
-from secengine.profile.errors import ProfileError
+from secengine.profile.errors import ProfileError, WorkloadNotStarted
+from secengine.profile.interrupt import Interrupts
 from secengine.profile.launch import HeldChild
 from secengine.profile.recorder import Recorder, mntns_of, seccomp_filters
 from secengine.profile.recording import Recording
+from secengine.profile.redact import Scrubber, redact_command
+from secengine.profile.relay import StderrRelay
 from secengine.profile.runtime import (
     ContainerRef,
     blocked_syscalls,
     default_runtime,
+    engine_message,
     engine_of,
     inject_options,
+    remove_container,
     resolve_container,
     run_index,
     runtime_of_command,
@@ -53,6 +67,7 @@ from secengine.profile.seccomp import ProfileNames, load_profile, profile_names
 from secengine.profile.syscall_table import name_of
 
 __all__ = [
+    "STOP_GRACE",
     "TERM_GRACE",
     "VerifyResult",
     "add_baseline",
@@ -65,20 +80,10 @@ __all__ = [
 
 #: Seconds a command gets to exit after SIGTERM before SIGKILL.
 TERM_GRACE = 10.0
-
-
-@contextlib.contextmanager
-def _forward_signals(child: HeldChild) -> Iterator[None]:
-    """SIGINT/SIGTERM to secengine go to the command (podman passes them to the container)."""
-    def handler(signum: int, frame: object) -> None:
-        child.signal(signum)
-
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+#: Seconds an interrupted container gets between its stop signal and SIGKILL.
+STOP_GRACE = 5
+#: Seconds the command's stderr is still read for after it exited (its last error line).
+STDERR_DRAIN = 1.0
 
 
 def with_runtime(command: Sequence[str], runtime: str | None) -> list[str]:
@@ -115,21 +120,46 @@ def record_command(command: Sequence[str], *, mode: str = "run", duration: float
     """Run ``command`` under observation (``mode`` ``run`` or ``exec``) and return its recording.
 
     ``stdout_to_stderr`` sends the command's output to stderr. ``duration`` bounds
-    the whole recording: a container still running then is
-    stopped with its engine (``podman stop``; the ``run`` command is given a
-    ``--cidfile`` for that), any other command is sent SIGTERM (and SIGKILL
-    after :data:`TERM_GRACE`). Once the command has exited, processes it left
-    behind (conmon, a detached container) are recorded until they end, for at
-    most ``linger`` seconds (or until ``duration`` runs out, when given).
+    the whole recording: a container still running then is stopped with its
+    engine (``podman stop``; the ``run`` command is given a ``--cidfile`` for
+    that), any other command and the processes below it are sent SIGTERM (and
+    SIGKILL after :data:`TERM_GRACE`). Once the command has exited, processes it
+    left behind (conmon, a detached container) are recorded until they end, for
+    at most ``linger`` seconds (or until ``duration`` runs out, when given).
+
+    Raises :class:`~.errors.WorkloadNotStarted` when the workload never ran and
+    :class:`~.errors.Interrupted` after a SIGINT/SIGTERM (see the module's docstring).
     """
     if mode not in ("run", "exec"):
         raise ValueError(mode)
     shown = with_runtime(command, runtime) if mode == "run" else list(command)
-    with tempfile.TemporaryDirectory(prefix="secengine-profile-") as tmp:
+    with Interrupts() as interrupts, \
+            tempfile.TemporaryDirectory(prefix="secengine-profile-") as tmp:
         argv, cidfile = (with_cidfile(shown, Path(tmp) / "cid") if mode == "run"
                          else (shown, None))
-        return _record(shown, argv, cidfile, mode, duration, linger, runtime,
-                       stdout_to_stderr)
+        relay = StderrRelay(Scrubber.for_command(argv)) if mode == "run" else None
+        try:
+            rec = _record(shown, argv, cidfile, mode, duration, linger, runtime,
+                          stdout_to_stderr, interrupts, relay)
+        finally:
+            if relay is not None:
+                relay.close()
+        if not rec.started:
+            raise WorkloadNotStarted(_why_not_started(rec, argv, relay), rec)
+        return rec
+
+
+def _why_not_started(rec: Recording, argv: Sequence[str], relay: StderrRelay | None) -> str:
+    """One clause: the engine's own error message when it gave one."""
+    engine = engine_of(argv)
+    said = engine_message(relay.tail) if relay is not None else None
+    if said:
+        return f"the container never started: {said}"
+    if rec.mode == "run" and not engine:
+        return ("nothing ran inside a container (is the command a 'podman run' or "
+                "'docker run'?)")
+    return (f"the workload never started ({os.path.basename(argv[0])} exited with code "
+            f"{rec.exit_code})")
 
 
 def daemon_started(command: Sequence[str]) -> bool:
@@ -163,15 +193,46 @@ class _Container:
             pass  # not running yet (or already gone): asked again on the next poll
 
 
+def _cid(cidfile: Path | None) -> str:
+    try:
+        return cidfile.read_text().strip() if cidfile is not None else ""
+    except OSError:
+        return ""
+
+
+def _abort(child: HeldChild, argv: Sequence[str], cidfile: Path | None,
+           interrupts: Interrupts) -> NoReturn:
+    """A signal came: remove the container the command started, stop the command's tree."""
+    engine = engine_of(argv)
+    removed: set[str] = set()
+    cid = _cid(cidfile)
+    if cid and remove_container(engine, cid, STOP_GRACE):
+        removed.add(cid)
+    child.terminate_tree(TERM_GRACE)
+    cid = _cid(cidfile)  # created while we stopped it
+    if cid and cid not in removed and remove_container(engine, cid, 0):
+        removed.add(cid)
+    if removed:
+        done = f"the container {next(iter(removed))[:12]} was stopped and removed"
+    elif cid:
+        done = f"the container {cid[:12]} could not be removed ('{engine} rm -f {cid[:12]}')"
+    else:
+        done = "the command was stopped"
+    raise interrupts.error(done)
+
+
 def _record(shown: list[str], argv: list[str], cidfile: Path | None, mode: str,
             duration: float | None, linger: float, runtime: str | None,
-            stdout_to_stderr: bool) -> Recording:
+            stdout_to_stderr: bool, interrupts: Interrupts,
+            relay: StderrRelay | None) -> Recording:
     host_mntns = mntns_of("self")
     own_filters = seccomp_filters("self")
     daemon = mode == "run" and daemon_started(argv)
     container = _Container(cidfile if daemon else None)
     with Recorder(opspec=opspec()) as rec:
-        child = HeldChild(argv, stdout_to_stderr=stdout_to_stderr)
+        if interrupts:
+            raise interrupts.error("nothing had been started")
+        child = HeldChild(argv, stdout_to_stderr=stdout_to_stderr, stderr=relay)
         try:
             if mode == "exec":
                 slot = rec.follow(child.pid, phase=L.PHASE_WORK)
@@ -186,28 +247,42 @@ def _record(shown: list[str], argv: list[str], cidfile: Path | None, mode: str,
             child.signal(signal.SIGKILL)
             child.wait()
             raise
-        child.release()
+        if interrupts:
+            child.terminate_tree(0)
+            raise interrupts.error("the command was never started")
+        try:
+            child.release()
+        except ProfileError as e:
+            raise WorkloadNotStarted(str(e)) from None
         deadline = None if duration is None else time.monotonic() + duration
-        with _forward_signals(child):
-            while child.poll() is None and (deadline is None or time.monotonic() < deadline):
-                container.poll()
-                time.sleep(0.05)
-            if child.returncode is None:
-                if cidfile is None or not stop_container(engine_of(argv), cidfile):
-                    child.signal(signal.SIGTERM)
+        while (child.poll() is None and not interrupts
+               and (deadline is None or time.monotonic() < deadline)):
+            container.poll()
+            child.pump(0.05)
+        if interrupts:
+            _abort(child, argv, cidfile, interrupts)
+        if child.returncode is None:  # --duration ran out
+            if cidfile is not None and stop_container(engine_of(argv), cidfile):
                 if child.wait(TERM_GRACE) is None:
-                    child.signal(signal.SIGKILL)
-                    child.wait()
-            end = time.monotonic() + linger if deadline is None else deadline
-            while rec.followed(slot) and time.monotonic() < end:
-                time.sleep(0.1)
+                    child.terminate_tree(0)
+            else:
+                child.terminate_tree(TERM_GRACE)
+        if relay is not None:
+            relay.drain(STDERR_DRAIN)
+        end = time.monotonic() + linger if deadline is None else deadline
+        while rec.followed(slot) and time.monotonic() < end and not interrupts:
+            time.sleep(0.1)
+        if interrupts:
+            _abort(child, argv, cidfile, interrupts)
         left = rec.followed(slot)
         raw = rec.read(slot)
+        if interrupts:  # came as the recording ended: still not written, still cleaned up
+            _abort(child, argv, cidfile, interrupts)
     others = 0
     if daemon and container.mntns in raw.bits and len(raw.bits) > 1:
         others = len(raw.bits) - 1  # other containers the daemon started meanwhile
         raw.bits = {container.mntns: raw.bits[container.mntns]}
-    recording = Recording.from_raw(raw, mode, command=shown,
+    recording = Recording.from_raw(raw, mode, command=redact_command(shown),
                                    exit_code=child.returncode, duration=child.duration)
     recording.started = not recording.syscalls.phase_empty("work")
     if left:
@@ -268,20 +343,17 @@ def record_attach(ref: str | ContainerRef, duration: float,
         raise ProfileError(f"container {container.name} shares the host's mount namespace; "
                            "its processes cannot be told from the host's")
     start = time.monotonic()
-    with Recorder(opspec=opspec()) as rec:
+    with Interrupts() as interrupts, Recorder(opspec=opspec()) as rec:
         slot = rec.watch_mntns(mntns, min_filters=filters)
         tasks = tasks_in_mntns(mntns)
         for tpid, tid in tasks:
             rec.seed_creds(tpid, tid)
         blocked = blocked_syscalls(tasks)
         end = start + duration
-        try:
-            while time.monotonic() < end and os.path.exists(f"/proc/{pid}"):
-                time.sleep(min(0.2, max(0.0, end - time.monotonic())))
-        except KeyboardInterrupt:  # Ctrl-C ends the recording early, not the command
-            stopped_early = True
-        else:
-            stopped_early = False
+        while time.monotonic() < end and os.path.exists(f"/proc/{pid}") and not interrupts:
+            time.sleep(min(0.2, max(0.0, end - time.monotonic())))
+        if interrupts:  # not ours to stop: the container keeps running
+            raise interrupts.error(f"the container {container.name} was left running")
         blocked |= blocked_syscalls(tasks_in_mntns(mntns))
         raw = rec.read(slot)
     recording = Recording.from_raw(raw, "attach", command=[], duration=time.monotonic() - start,
@@ -298,9 +370,6 @@ def record_attach(ref: str | ContainerRef, duration: float,
     add_baseline(recording, recording.runtime["name"], version, baseline_dirs)
     if not os.path.exists(f"/proc/{pid}"):
         recording.notes.append("the container exited during recording")
-    if stopped_early:
-        recording.notes.append(f"recording was stopped after {recording.duration:.0f} s "
-                               f"(of {duration:.0f} s asked)")
     return recording
 
 
@@ -347,9 +416,24 @@ def verify(command: Sequence[str], profile: Path, caps: Sequence[str] | None, *,
     """
     names = profile_names(load_profile(profile), caps or ())
     argv = inject_options(command, profile, caps) if inject else list(command)
-    rec = record_command(argv, mode="run", duration=duration, stdout_to_stderr=stdout_to_stderr)
+    try:
+        rec = record_command(argv, mode="run", duration=duration,
+                             stdout_to_stderr=stdout_to_stderr)
+    except WorkloadNotStarted as e:
+        if not isinstance(e.recording, Recording):
+            raise
+        result = _judge(e.recording, names, argv, reference, ctx)
+        if not (result.denied or result.denied_as_recorded or result.cap_denials):
+            raise  # not the profile's doing: the engine's message says why
+        return result  # the profile stopped the runtime or the entrypoint: a FAIL
+    return _judge(rec, names, argv, reference, ctx)
+
+
+def _judge(rec: Recording, names: ProfileNames, argv: Sequence[str],
+           reference: Recording | None, ctx: Context | None) -> VerifyResult:
+    """What the kernel denied in ``rec``, against the profile and the reference recording."""
     phases = rec.profile_phases
-    result = VerifyResult(rec, names, argv,
+    result = VerifyResult(rec, names, redact_command(argv),
                           expected_exit=reference.exit_code if reference is not None else 0)
     # what the recording saw refused with EPERM (by the kernel or the profile it ran under)
     before = reference.syscalls.outcome("eperm", phases) if reference is not None else set()
