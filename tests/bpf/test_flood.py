@@ -28,41 +28,8 @@ pytestmark = pytest.mark.bpf
 REPO = Path(__file__).resolve().parents[2]
 UPSTREAM = REPO.parent / "shared" / "rules-upstream"
 
-#: Failing opens in a tight loop for argv[1] seconds; prints how many calls it made.
-FLOODER = r"""
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-    double secs = atof(argv[1]);
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    long n = 0;
-    for (;;) {
-        for (int i = 0; i < 1000; i++, n++) open("/nonexistent-flood/x", O_RDONLY);
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if (t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9 >= secs) break;
-    }
-    printf("%ld\n", n);
-    return 0;
-}
-"""
-
-#: Reads /etc/shadow once (what an attacker does under cover of the flood).
-VICTIM = r"""
-#include <fcntl.h>
-#include <unistd.h>
-int main(void) {
-    char buf[256];
-    int fd = open("/etc/shadow", O_RDONLY);
-    if (fd < 0) return 1;
-    while (read(fd, buf, sizeof buf) > 0) {}
-    close(fd);
-    return 0;
-}
-"""
+#: The flooder and the victim (failing opens in a tight loop; one read of /etc/shadow).
+FLOOD = REPO / "bench" / "flood.c"
 
 
 def _read_lines(proc: subprocess.Popen[bytes], until: float, buf: list[bytes]) -> None:
@@ -83,8 +50,8 @@ def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> N
 
     if not object_path().is_file():
         build(object_path())
-    flooder = build_c("flood-open", FLOODER)
-    victim = build_c("shadow-reader", VICTIM)
+    flooder = build_c("flood-open", FLOOD.read_text())
+    victim = build_c("shadow-reader", FLOOD.read_text())
     agent = subprocess.Popen(
         [sys.executable, "-m", "secengine.cli", "run", "--json",
          "-r", str(UPSTREAM / "falco_rules.yaml"), "-r", str(REPO / "rules"),
@@ -104,7 +71,7 @@ def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> N
                   for _ in range(3)]
         time.sleep(1.0)
         for _ in range(6):
-            v = subprocess.Popen([victim, f"read-{len(victims)}"])
+            v = subprocess.Popen([victim, "read", f"read-{len(victims)}"])
             victims.append(len(victims))
             assert v.wait(timeout=30) == 0
             _read_lines(agent, time.time() + 1.0, out)
@@ -113,7 +80,7 @@ def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> N
         # three busy loops): wait until every read has alerted, or 30 s
         deadline = time.time() + 30.0
         while time.time() < deadline and not all(
-                f"shadow-reader read-{i}".encode() in b"".join(out) for i in victims):
+                f"shadow-reader read read-{i}".encode() in b"".join(out) for i in victims):
             _read_lines(agent, time.time() + 0.5, out)
         _read_lines(agent, time.time() + 1.0, out)
     finally:
@@ -128,7 +95,7 @@ def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> N
     # every read of /etc/shadow alerts
     reads = {a["output_fields"].get("proc.cmdline") for a in alerts
              if a["rule"] == "Read sensitive file untrusted"}
-    missed = [i for i in victims if f"shadow-reader read-{i}" not in reads]
+    missed = [i for i in victims if f"shadow-reader read read-{i}" not in reads]
     assert not missed, (missed, reads, summary[-1500:])
 
     # the flooders are named: a flood alert with each flooder's pid and name

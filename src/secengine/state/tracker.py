@@ -77,6 +77,10 @@ def socket_info(f: FileInfo, is_server: bool) -> FdInfo:
     return info
 
 
+#: Flood records kept until the source takes them (it does after every batch).
+_MAX_FLOODS = 4096
+
+
 class StateTracker:
     """The process/fd tables and how records change them."""
 
@@ -127,7 +131,8 @@ class StateTracker:
             return self._clone(rec), -1, None, False
         if evt == L.EVT_FLOOD:
             # no state change: the source collects these to name throttled producers
-            self.floods.append(rec)
+            if len(self.floods) < _MAX_FLOODS:
+                self.floods.append(rec)
             return self.procs.get(rec.pid), -1, None, False
         proc = self.procs.peek(rec.pid)
         if rec.args[1]:  # the whole thread group is gone
