@@ -8,23 +8,27 @@ failing ``open()`` in a tight loop, each on its own) and, from the second
 second on, a victim that reads ``/etc/shadow`` once a second. Configurations,
 interleaved round by round so that drift hits all alike:
 
-- *no budget*: ``--producer-rate 0`` (the probe's priority headroom and the
-  pushed-down filters still work; this is the closest to the old probe);
-- *budget*: the defaults (20,000 events/s per producer and class, bursts of
-  100,000).
+- *no defence*: ``--producer-rate 0 --priority-headroom 0``, as the probe was
+  before producer budgets and the headroom (the filters pushed down from the
+  rules cannot drop these failed opens: Falco's rules look at some);
+- *headroom only*: ``--producer-rate 0`` (a quarter of the ring kept for
+  priority records);
+- *budget + headroom*: the defaults (20,000 events/s per producer and class,
+  bursts of 100,000; a quarter of the ring kept).
 
 A second experiment prices the budget check: ``open``+``close`` of a file
 (both traced), CPU ns per pair of the calling process (kernel included),
 40,000 pairs per run (within the default burst, so every event is admitted),
-with the agent running with budgets off, on, and on with a budget of one
-event a second (every event suppressed: what a throttled call costs).
+with the probe loaded by this process and no reader (nothing else competes for
+the CPUs): budgets off, on, and on with a budget of one event a second (every
+event suppressed: what a throttled call costs).
 
 Reported per configuration (medians over rounds): victim reads that alerted
 (out of those made), the delay from the read to its alert reaching stdout,
 calls the flooders made per second, the kernel's drops per reason (from the
 run summary), flood alerts naming a flooder, and the agent's CPU seconds.
 Results go to ``bench/results/flood_bench.json``; the ratio of victim reads
-alerted (budget / no budget) is computed side by side in one run.
+alerted (defaults / no defence) is computed side by side in one run.
 """
 
 from __future__ import annotations
@@ -47,9 +51,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 RULES = REPO.parent / "shared" / "rules-upstream" / "falco_rules.yaml"
 FLOOD = REPO / "bench" / "flood.c"
-CONFIGS = {"no budget": ["--producer-rate", "0"], "budget": []}
-MICRO_CONFIGS = {"budget off": ["--producer-rate", "0"], "budget on (admitted)": [],
-                 "budget on (suppressed)": ["--producer-rate", "1", "--producer-burst", "0"]}
+CONFIGS = {"no defence": ["--producer-rate", "0", "--priority-headroom", "0"],
+           "headroom only": ["--producer-rate", "0"], "budget + headroom": []}
 _REASONS = {
     "ring_full": r"(\d+) ring full", "ring_busy": r"(\d+) ring busy",
     "priority_headroom": r"(\d+) refused to keep the priority headroom",
@@ -104,16 +107,34 @@ def _agent(extra: list[str]) -> subprocess.Popen[bytes]:
     return agent
 
 
-def micro_round(prog: str, extra: list[str]) -> float:
-    """CPU ns per open+close pair while the agent runs with ``extra`` flags (best of 3)."""
-    agent = _agent(extra)
+def micro(prog: str, rounds: int) -> dict[str, list[float]]:
+    """CPU ns per open+close pair of ``prog`` with the probe loaded in this process (no agent
+    competing for the CPUs; the ring is emptied, unread, between runs), budgets off, on with
+    every event admitted, and on with every event suppressed; configurations interleaved."""
+    from secengine.bpf.loader import Budget
+    from secengine.sources.syscall import SyscallSource
+
+    budgets = {"budget off": Budget(rate=0), "budget on (admitted)": Budget(),
+               "budget on (suppressed)": Budget(rate=1, burst=0)}
+    src = SyscallSource(ring_bytes=256 * 1024 * 1024, seed=False)
+    src.set_interest({"openat", "open", "close"})
+    src.open()
+    out: dict[str, list[float]] = {c: [] for c in budgets}
     try:
-        runs = [float(subprocess.run([prog, "pairs", "40000"], capture_output=True, text=True,
-                                     check=True).stdout) for _ in range(3)]
+        for r in range(rounds):
+            for config, budget in budgets.items():
+                src.set_budget(budget)
+                out[config].append(float(subprocess.run(
+                    [prog, "pairs", "40000"], capture_output=True, text=True,
+                    check=True).stdout))
+                assert src.reader is not None
+                while src.reader.read(1 << 16):
+                    pass
+            print(f"micro round {r + 1}: " + ", ".join(
+                f"{c} {v[-1]:.0f} ns/pair" for c, v in out.items()), flush=True)
     finally:
-        agent.send_signal(signal.SIGTERM)
-        agent.communicate(timeout=60)
-    return min(runs)
+        src.close()
+    return out
 
 
 def one_round(flooder: str, victim: str, extra: list[str], seconds: float) -> dict[str, Any]:
@@ -180,20 +201,15 @@ def main() -> int:
         for config, extra in CONFIGS.items():
             res = one_round(flooder, victim, extra, args.seconds)
             runs[config].append(res)
-            print(f"round {r + 1} {config:>9}: {res['victim_reads_alerted']}/"
+            print(f"round {r + 1} {config:>17}: {res['victim_reads_alerted']}/"
                   f"{res['victim_reads']} reads alerted (delay median "
                   f"{res['victim_alert_delay_s_median']} s, max {res['victim_alert_delay_s_max']}"
                   f" s), flooders {res['flooder_calls_per_s']:,} calls/s, "
                   f"{res['flooders_named']} named, drops {res['kernel_drops']}, "
                   f"agent {res['agent_cpu_s']} CPU s", flush=True)
 
-    micro: dict[str, list[float]] = {c: [] for c in MICRO_CONFIGS}
-    for r in range(args.rounds * 2):
-        for config, extra in MICRO_CONFIGS.items():
-            micro[config].append(micro_round(flooder, extra))
-        print(f"micro round {r + 1}: " + ", ".join(
-            f"{c} {v[-1]:.0f} ns/pair" for c, v in micro.items()), flush=True)
-    micro_med = {c: round(statistics.median(v), 1) for c, v in micro.items()}
+    micro_runs = micro(flooder, args.rounds * 4)
+    micro_med = {c: round(statistics.median(v), 1) for c, v in micro_runs.items()}
 
     def med(config: str, key: str) -> float:
         vals = [x[key] for x in runs[config] if x[key] is not None]
@@ -205,15 +221,16 @@ def main() -> int:
         "date": time.strftime("%Y-%m-%d"), "rounds": args.rounds, "seconds": args.seconds,
         "rules": ["falco_rules.yaml", "rules/"], "runs": runs,
         "victim_reads_alerted_share": share,
-        "ratio_alerted_budget_over_no_budget": (round(share["budget"] / share["no budget"], 2)
-                                                if share["no budget"] else None),
+        "ratio_alerted_defaults_over_no_defence": (
+            round(share["budget + headroom"] / share["no defence"], 2)
+            if share["no defence"] else None),
         "median_alert_delay_s": {c: med(c, "victim_alert_delay_s_median") for c in CONFIGS},
         "median_agent_cpu_s": {c: med(c, "agent_cpu_s") for c in CONFIGS},
         "median_flooder_calls_per_s": {c: med(c, "flooder_calls_per_s") for c in CONFIGS},
         "open_close_cpu_ns_per_pair": micro_med,
         "budget_check_ns_per_call": round(
             (micro_med["budget on (admitted)"] - micro_med["budget off"]) / 2, 1),
-        "micro_runs": micro,
+        "micro_runs": micro_runs,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")

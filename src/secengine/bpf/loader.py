@@ -37,7 +37,7 @@ __all__ = ["BTF_PATH", "DEFAULT_RING_BYTES", "Budget", "Probe", "ProducerCount",
 BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
 OBJECT_NAME: Final = "probe.bpf.o"
 DEFAULT_RING_BYTES: Final = 16 * 1024 * 1024
-#: Share of the ring kept for priority records: bulk records are refused past the rest.
+#: Default share of the ring kept for priority records: bulk records are refused past the rest.
 PRIORITY_HEADROOM: Final = 0.25
 
 #: Programs attached for live capture; ``se_noop`` only for the overhead benchmark.
@@ -158,13 +158,18 @@ class Probe(BpfObjectOwner):
 
     def __init__(self, *, ring_bytes: int = DEFAULT_RING_BYTES,
                  programs: Iterable[str] = CAPTURE_PROGRAMS,
-                 obj_path: Path | None = None, budget: Budget | None = None) -> None:
+                 obj_path: Path | None = None, budget: Budget | None = None,
+                 priority_headroom: float = PRIORITY_HEADROOM) -> None:
         path = obj_path or object_path()
         _preflight(path)
         if ring_bytes & (ring_bytes - 1) or ring_bytes < 4096:
             raise ValueError("ring_bytes must be a power of two of at least one page")
         self.ring_bytes = ring_bytes
         self.budget = Budget() if budget is None else budget
+        if not 0 <= priority_headroom < 1:
+            raise ValueError("priority_headroom must be a share of the ring from 0 to below 1")
+        #: share of the ring that only priority records may use (0: none)
+        self.priority_headroom = priority_headroom
         self._wakeup_bytes = ring_bytes // 4
         self._lib = _libbpf.lib()
         self._links: list[int] = []
@@ -218,7 +223,8 @@ class Probe(BpfObjectOwner):
 
     def _write_config(self) -> None:
         per_event, tau, interval = self.budget.packed()
-        bulk_limit = self.ring_bytes - int(self.ring_bytes * PRIORITY_HEADROOM)
+        headroom = int(self.ring_bytes * self.priority_headroom)
+        bulk_limit = self.ring_bytes - headroom if headroom else 0
         self._update(b"se_config_map", 0, L.CONFIG.pack(
             self._self_tgid, self._wakeup_bytes, per_event, tau, interval, bulk_limit, 0))
 

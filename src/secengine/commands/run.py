@@ -64,6 +64,13 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    value = _non_negative(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be below 1, not {text}")
+    return value
+
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
@@ -93,6 +100,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                         "default: 20000)")
     p.add_argument("--producer-burst", type=_non_negative, default=100_000, metavar="EVENTS",
                    help="events a process may send at once above its rate (default: 100000)")
+    p.add_argument("--priority-headroom", type=_share, default=0.25, metavar="SHARE",
+                   help="share of the ring buffer only priority events (exec, credential and "
+                        "namespace changes, connects, opens of files rules name) may use "
+                        "(0: none; default: 0.25)")
     from secengine.config import add_config_arguments
     from secengine.sources.k8s_webhook import add_arguments
 

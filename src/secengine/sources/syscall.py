@@ -74,9 +74,13 @@ class SyscallSource(Source):
                  poll_interval: float = 0.02, max_processes: int = 32768,
                  seed: bool = True, container_sockets: Iterable[str] | None = None,
                  producer_rate: float = 20_000.0, producer_burst: int = 100_000,
-                 flood_interval: float = 1.0) -> None:
+                 flood_interval: float = 1.0, priority_headroom: float = 0.25) -> None:
         from secengine.bpf.loader import Budget
 
+        if not 0 <= priority_headroom < 1:
+            raise ValueError("priority_headroom must be a share of the ring from 0 to below 1")
+        #: share of the ring buffer kept for priority records (0: none)
+        self.priority_headroom = priority_headroom
         #: each producer's budget in the kernel (``producer_rate`` 0 turns budgets off)
         self.budget: Budget = Budget(producer_rate, producer_burst, flood_interval)
         self.stats = SyscallStats()
@@ -155,7 +159,8 @@ class SyscallSource(Source):
         from secengine.state.containers import DEFAULT_SOCKETS, ContainerResolver
         from secengine.state.tracker import StateTracker
 
-        self.probe = probe = Probe(ring_bytes=self.ring_bytes, budget=self.budget)
+        self.probe = probe = Probe(ring_bytes=self.ring_bytes, budget=self.budget,
+                                   priority_headroom=self.priority_headroom)
         try:
             self._apply_interest()
             containers = ContainerResolver(tuple(self.container_sockets)
