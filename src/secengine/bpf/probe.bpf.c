@@ -702,11 +702,12 @@ static __always_inline int is_self(void)
 	return cfg && cfg->self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg->self_tgid;
 }
 
-static __always_inline struct se_hdr *start(struct se_aux *aux, __u32 tid, __u32 pid, __u16 nr,
-					    __u16 evt, __s64 res)
+/* Start a record; `ts` 0: now (boot-time clock). */
+static __always_inline struct se_hdr *start(struct se_aux *aux, __u64 ts, __u32 tid, __u32 pid,
+					    __u16 nr, __u16 evt, __s64 res)
 {
 	struct se_hdr *h = (struct se_hdr *)aux->data;
-	h->ts = bpf_ktime_get_boot_ns();
+	h->ts = ts ? ts : bpf_ktime_get_boot_ns();
 	h->tid = tid;
 	h->pid = pid;
 	h->nr = nr;
@@ -758,7 +759,7 @@ static __noinline int emit_flood(__u32 nr, __u32 cls, __u64 since, __u64 total, 
 	if (!aux)
 		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct se_hdr *h = start(aux, (__u32)pid_tgid, pid_tgid >> 32, nr, SE_EVT_FLOOD, 0);
+	struct se_hdr *h = start(aux, 0, (__u32)pid_tgid, pid_tgid >> 32, nr, SE_EVT_FLOOD, 0);
 	h->args[0] = since;
 	h->args[1] = total;
 	h->args[2] = admitted;
@@ -776,20 +777,20 @@ static __noinline int emit_flood(__u32 nr, __u32 cls, __u64 since, __u64 total, 
 
 /* True when the current producer is over its budget for `cls`: the event is then counted
  * (per CPU and in the producer's entry) instead of sent, and a flood record goes out at most
- * once per flood interval. The budget is GCRA, a token bucket kept as one timestamp: each
+ * once per flood interval. `now` is the record's boot-time timestamp (one clock read serves
+ * both). The budget is GCRA, a token bucket kept as one timestamp: each
  * event moves the producer's theoretical arrival time `budget_ns` ahead; an event that would
  * put it more than `budget_tau` ahead of now is over budget. Threads of one producer on
  * several CPUs may race on the timestamp and admit a few extra events; the counts stay exact
  * (atomic adds). */
-static __noinline int over_budget(struct se_config *cfg, __u32 nr, __u32 cls)
+static __noinline int over_budget(struct se_config *cfg, __u32 nr, __u32 cls, __u32 tgid,
+				  __u64 now)
 {
 	if (!cfg)
 		return 0;
 	__u64 budget_ns = cfg->budget_ns;
 	__u64 tau = cfg->budget_tau;
 	__u64 interval = cfg->flood_interval_ns;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 now = bpf_ktime_get_ns();
 	struct se_budget *b = bpf_map_lookup_elem(&se_budget, &tgid);
 	if (!b) {
 		struct se_budget fresh = {};
@@ -871,7 +872,8 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr)
 	if (!spec || !spec->enabled)
 		return 0;
 	struct se_config *cfg = get_config();
-	if (cfg && cfg->self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg->self_tgid)
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (cfg && cfg->self_tgid && (pid_tgid >> 32) == cfg->self_tgid)
 		return 0;
 	__u16 extras = spec->extras;
 	if ((extras & SE_X_FAILED_ONLY) && ret >= 0)
@@ -885,14 +887,17 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr)
 		count(SE_STAT_FILTERED);
 		return 0;
 	}
-	if (cfg && cfg->budget_ns &&
-	    over_budget(cfg, nr, (extras & SE_X_PRIORITY) ? SE_CLASS_PRIORITY : SE_CLASS_BULK))
-		return 0;
+	__u64 now = 0;
+	if (cfg && cfg->budget_ns) {
+		now = bpf_ktime_get_boot_ns();
+		if (over_budget(cfg, nr, (extras & SE_X_PRIORITY) ? SE_CLASS_PRIORITY : SE_CLASS_BULK,
+				pid_tgid >> 32, now))
+			return 0;
+	}
 	struct se_aux *aux = get_aux();
 	if (!aux)
 		return 0;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct se_hdr *h = start(aux, (__u32)pid_tgid, pid_tgid >> 32, nr, SE_EVT_SYSCALL, ret);
+	struct se_hdr *h = start(aux, now, (__u32)pid_tgid, pid_tgid >> 32, nr, SE_EVT_SYSCALL, ret);
 	__u32 off = sizeof(struct se_hdr);
 
 	__u64 a[SE_NARGS] = {regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9};
@@ -957,7 +962,7 @@ int BPF_PROG(se_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		return 0;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u16 nr = regs ? BPF_CORE_READ(regs, orig_ax) : 0;
-	struct se_hdr *h = start(aux, task->pid, task->tgid, nr, SE_EVT_EXEC, 0);
+	struct se_hdr *h = start(aux, 0, task->pid, task->tgid, nr, SE_EVT_EXEC, 0);
 	for (int i = 0; i < SE_NARGS; i++)
 		h->args[i] = 0;
 	h->args[0] = old_pid;
@@ -1015,7 +1020,7 @@ int BPF_PROG(se_fork, struct task_struct *parent, struct task_struct *child)
 		nr = BPF_CORE_READ(regs, orig_ax);
 		a0 = BPF_CORE_READ(regs, di);
 	}
-	struct se_hdr *h = start(aux, child->pid, child->tgid, nr, SE_EVT_CLONE, 0);
+	struct se_hdr *h = start(aux, 0, child->pid, child->tgid, nr, SE_EVT_CLONE, 0);
 	for (int i = 0; i < SE_NARGS; i++)
 		h->args[i] = 0;
 	h->args[0] = a0;
@@ -1046,7 +1051,7 @@ int BPF_PROG(se_exit, struct task_struct *task)
 	struct se_aux *aux = get_aux();
 	if (!aux)
 		return 0;
-	struct se_hdr *h = start(aux, task->pid, task->tgid, 0, SE_EVT_EXIT, 0);
+	struct se_hdr *h = start(aux, 0, task->pid, task->tgid, 0, SE_EVT_EXIT, 0);
 	for (int i = 0; i < SE_NARGS; i++)
 		h->args[i] = 0;
 	h->args[0] = task->exit_code;
