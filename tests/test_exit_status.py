@@ -83,6 +83,15 @@ CASES: dict[str, Case] = {
         "argument --ring-buffer-mb: 3 is not a power of two"),
     "run-ring-buffer-zero": Case("run --ring-buffer-mb 0", ExitStatus.USAGE,
                                  "argument --ring-buffer-mb: 0 is not a power of two"),
+    "run-producer-rate-negative": Case(
+        "run --producer-rate -1", ExitStatus.USAGE,
+        "argument --producer-rate: must be a finite number of 0 or more, not -1"),
+    "run-producer-burst-nan": Case(
+        "run --producer-burst nan", ExitStatus.USAGE,
+        "argument --producer-burst: must be a finite number of 0 or more, not nan"),
+    "run-priority-headroom-whole-ring": Case(
+        "run --priority-headroom 1", ExitStatus.USAGE,
+        "argument --priority-headroom: must be below 1, not 1"),
     "run-without-privileges": Case("run --duration 1", ExitStatus.USAGE,
                                    "cannot start the syscall source: ", unprivileged=True),
     "run-config-typo": Case("run -c {d}/typo.yaml", ExitStatus.USAGE,

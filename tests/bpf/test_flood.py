@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 from c_programs import build_c
+from upstream_rules import require
 
 pytestmark = pytest.mark.bpf
 
 REPO = Path(__file__).resolve().parents[2]
-UPSTREAM = REPO.parent / "shared" / "rules-upstream"
 
 #: The flooder and the victim (failing opens in a tight loop; one read of /etc/shadow).
 FLOOD = REPO / "bench" / "flood.c"
@@ -48,13 +48,14 @@ def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> N
     from secengine.bpf.build import build
     from secengine.bpf.loader import object_path
 
+    falco_rules = require("falco_rules.yaml")
     if not object_path().is_file():
         build(object_path())
     flooder = build_c("flood-open", FLOOD.read_text())
     victim = build_c("shadow-reader", FLOOD.read_text())
     agent = subprocess.Popen(
         [sys.executable, "-m", "secengine.cli", "run", "--json",
-         "-r", str(UPSTREAM / "falco_rules.yaml"), "-r", str(REPO / "rules"),
+         "-r", str(falco_rules), "-r", str(REPO / "rules"),
          "--drop-alert-interval", "0",
          # a budget the flooders exceed even on a slow or busy machine (the default, 20,000
          # events/s with bursts of 100,000, needs more than 32,000 calls/s over 8 s)

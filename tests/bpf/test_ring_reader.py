@@ -67,7 +67,8 @@ def _storm(source: Any, storm: str) -> None:
           f"(ring full {after['dropped_full'] - before['dropped_full']}, "
           f"busy {after['dropped_busy'] - before['dropped_busy']}), "
           f"at most {max_pending} bytes pending")
-    assert records >= 750_000
-    # the ring (64 MiB) never came near full, so a drop could only be the reader's doing
+    # the ring (64 MiB) never came near full, so a drop could only be the reader's doing (and
+    # the probe's priority headroom, a quarter of the ring, was never reached)
     assert max_pending < 48 * 1024 * 1024, "the reader fell behind: this test needs a faster CPU"
+    assert records >= 750_000
     assert dropped == 0
