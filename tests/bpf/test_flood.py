@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from c_programs import build_c
@@ -124,3 +125,27 @@ def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> N
     print(summary)
 
 
+
+
+def test_failed_opens_no_loaded_rule_can_match_are_dropped_in_the_kernel_and_counted(
+        source: Any) -> None:
+    """With the shipped rules (every open rule wants ``evt.res = SUCCESS``) the same flood is
+    dropped before the budget even sees it: counted as filtered, never as a loss."""
+    from secengine.ruleset import load_rules
+
+    flooder = build_c("flood-open", FLOOD.read_text())
+    rules = load_rules([str(REPO / "rules")]).rules
+    source.use_rules(rules)
+    try:
+        before = source.kernel_stats()
+        run = subprocess.run([flooder, "1"], capture_output=True, text=True, check=True)
+        pid_calls = int(run.stdout)
+        after = source.kernel_stats()
+        counts = {p.pid: p for p in source.probe.producers()}
+    finally:
+        source.use_rules(None)
+    filtered = after["filtered"] - before["filtered"]
+    assert filtered >= pid_calls  # other processes' failed calls count too
+    # the flooder's own failed opens never reached its budget: only the loader's opens did
+    mine = [p for p in counts.values() if p.admitted + p.suppressed >= pid_calls]
+    assert not mine, mine
