@@ -59,6 +59,7 @@ def place() -> Iterator[Path]:
         (d / name).chmod(0o000)
     (d / "typo.yaml").write_text("json_outptu: true\n")
     (d / "listen_port.yaml").write_text("sources:\n  k8s_audit: {listen_port: 9765}\n")
+    (d / "budget.yaml").write_text("sources:\n  syscall: {producer_rate: -5}\n")
     (d / "nodir.yaml").write_text(
         f"file_output: {{enabled: true, filename: {d}/no/such/dir/alerts.jsonl}}\n"
         "sources:\n  k8s_audit: {listen: '127.0.0.1:0'}\n")
@@ -92,6 +93,9 @@ CASES: dict[str, Case] = {
     "run-priority-headroom-whole-ring": Case(
         "run --priority-headroom 1", ExitStatus.USAGE,
         "argument --priority-headroom: must be below 1, not 1"),
+    "run-source-budget-negative": Case(
+        "run -c {d}/budget.yaml --duration 1", ExitStatus.USAGE,
+        "sources.syscall: a producer budget needs finite numbers: producer_rate >= 0"),
     "run-without-privileges": Case("run --duration 1", ExitStatus.USAGE,
                                    "cannot start the syscall source: ", unprivileged=True),
     "run-config-typo": Case("run -c {d}/typo.yaml", ExitStatus.USAGE,

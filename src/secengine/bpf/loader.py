@@ -18,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,16 +59,18 @@ class Budget:
     report_interval: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.rate < 0 or self.burst < 0 or self.report_interval <= 0:
-            raise ValueError("a producer budget needs rate >= 0, burst >= 0 and a positive "
-                             "report interval")
+        values = (self.rate, self.burst, self.report_interval)
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values) \
+                or self.rate < 0 or self.burst < 0 or self.report_interval <= 0:
+            raise ValueError("a producer budget needs finite numbers: producer_rate >= 0, "
+                             "producer_burst >= 0 and flood_interval > 0")
 
     def packed(self) -> tuple[int, int, int]:
         """(ns per event, burst tolerance in ns, report interval in ns) as the probe wants."""
         if self.rate <= 0:
             return 0, 0, 0
         per_event = max(1, int(1e9 / self.rate))
-        return per_event, per_event * self.burst, int(self.report_interval * 1e9)
+        return per_event, int(per_event * self.burst), int(self.report_interval * 1e9)
 
 
 @dataclass(frozen=True, slots=True)
