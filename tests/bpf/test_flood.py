@@ -138,14 +138,14 @@ def test_failed_opens_no_loaded_rule_can_match_are_dropped_in_the_kernel_and_cou
     source.use_rules(rules)
     try:
         before = source.kernel_stats()
-        run = subprocess.run([flooder, "1"], capture_output=True, text=True, check=True)
-        pid_calls = int(run.stdout)
+        run = subprocess.Popen([flooder, "1"], stdout=subprocess.PIPE, text=True)
+        calls = int(run.communicate(timeout=60)[0])
         after = source.kernel_stats()
         counts = {p.pid: p for p in source.probe.producers()}
     finally:
         source.use_rules(None)
     filtered = after["filtered"] - before["filtered"]
-    assert filtered >= pid_calls  # other processes' failed calls count too
+    assert filtered >= calls  # other processes' failed calls count too
     # the flooder's own failed opens never reached its budget: only the loader's opens did
-    mine = [p for p in counts.values() if p.admitted + p.suppressed >= pid_calls]
-    assert not mine, mine
+    mine = counts.get(run.pid)
+    assert mine is None or mine.admitted + mine.suppressed < 50, mine
