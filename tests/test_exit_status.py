@@ -67,6 +67,7 @@ def place() -> Iterator[Path]:
             f"cases:\n  - name: c\n    events: [{{file: {events}}}]\n    no_alerts: true\n")
     (d / "list.json").write_text("[]\n")
     (d / "listen_port.yaml").write_text("sources:\n  k8s_audit: {listen_port: 9765}\n")
+    (d / "budget.yaml").write_text("sources:\n  syscall: {producer_rate: -5}\n")
     (d / "nodir.yaml").write_text(
         f"file_output: {{enabled: true, filename: {d}/no/such/dir/alerts.jsonl}}\n"
         "sources:\n  k8s_audit: {listen: '127.0.0.1:0'}\n")
@@ -91,6 +92,18 @@ CASES: dict[str, Case] = {
         "argument --ring-buffer-mb: 3 is not a power of two"),
     "run-ring-buffer-zero": Case("run --ring-buffer-mb 0", ExitStatus.USAGE,
                                  "argument --ring-buffer-mb: 0 is not a power of two"),
+    "run-producer-rate-negative": Case(
+        "run --producer-rate -1", ExitStatus.USAGE,
+        "argument --producer-rate: must be a finite number of 0 or more, not -1"),
+    "run-producer-burst-nan": Case(
+        "run --producer-burst nan", ExitStatus.USAGE,
+        "argument --producer-burst: must be a finite number of 0 or more, not nan"),
+    "run-priority-headroom-whole-ring": Case(
+        "run --priority-headroom 1", ExitStatus.USAGE,
+        "argument --priority-headroom: must be below 1, not 1"),
+    "run-source-budget-negative": Case(
+        "run -c {d}/budget.yaml --duration 1", ExitStatus.USAGE,
+        "sources.syscall: a producer budget needs finite numbers: producer_rate >= 0"),
     "run-without-privileges": Case("run --duration 1", ExitStatus.USAGE,
                                    "cannot start the syscall source: ", unprivileged=True),
     "run-config-typo": Case("run -c {d}/typo.yaml", ExitStatus.USAGE,

@@ -26,7 +26,7 @@ def test_json_listing(capsys: pytest.CaptureFixture[str]) -> None:
     doc = json.loads(capsys.readouterr().out)
     names = [c["name"] for c in doc["fieldclasses"]]
     assert names == ["evt", "evt", "process", "user", "group", "fd", "fs.path", "fdlist",
-                     "container (plugin)"]
+                     "container (plugin)", "flood"]
     fd = next(c for c in doc["fieldclasses"] if c["name"] == "fd")
     by = {f["name"]: f for f in fd["fields"]}
     assert by["fd.types"]["is_list"] is True

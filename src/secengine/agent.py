@@ -559,8 +559,10 @@ class Agent:
             self._drop_actions(source, name, d_events, d_dropped)
 
     def _drop_actions(self, source: Source, name: str, n_events: int, n_drops: int) -> None:
+        take = getattr(source, "take_throttled", None)
+        throttled = take() if callable(take) else ()
         alert = drop_alert(getattr(source, "name", name), n_drops, n_events,
-                           self.engine.formatter.hostname)
+                           self.engine.formatter.hostname, throttled=throttled)
         msg = alert.message
         for action in self.config.syscall_event_drops.actions:
             if action == "log":

@@ -9,6 +9,7 @@ fields, as Falco's ``output_fields`` carry them.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from secengine.alert import Alert
 from secengine.priority import Priority
@@ -33,12 +34,24 @@ def internal_alert(rule: str, message: str, fields: dict[str, str], hostname: st
 
 
 def drop_alert(source: str, n_drops: int, n_events: int, hostname: str,
-               ts: int | None = None) -> Alert:
-    """Falco's drop alert for ``n_drops`` events of ``source`` lost in the last interval."""
+               ts: int | None = None,
+               throttled: Sequence[tuple[int, str, int]] = ()) -> Alert:
+    """Falco's drop alert for ``n_drops`` events of ``source`` lost in the last interval.
+
+    ``throttled``: (pid, comm, events suppressed) of the producers whose budget ran out
+    since the last drop alert; the first five are named in the message and in the
+    ``throttled`` field, so that a flood says who flooded.
+    """
     kind = "system calls" if source == "syscall" else "events"
     rule = f"Falco internal: {source} event drop"
     message = f"{rule}. {n_drops} {kind} dropped in last second."
     fields = {"n_drops": str(n_drops), "n_evts": str(n_events + n_drops)}
     if source == "syscall":
         fields["ebpf_enabled"] = "1"
+    if throttled:
+        named = ", ".join(f"{comm}(pid {pid}) {n}"
+                          for pid, comm, n in throttled[:5])
+        more = len(throttled) - 5
+        fields["throttled"] = named + (f" and {more} more" if more > 0 else "")
+        message += f" Throttled producers (events suppressed): {fields['throttled']}."
     return internal_alert(rule, message, fields, hostname, ts)

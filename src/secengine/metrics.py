@@ -17,6 +17,11 @@ own web stack). Metric names:
 ``secengine_source_events_total``           counter  events a source produced {source}
 ``secengine_source_dropped_total``          counter  events a source dropped {source}
 ``secengine_source_rejected_total``         counter  malformed input refused {source}
+``secengine_source_not_sent_total``         counter  events a source did not deliver, by
+                                                     reason {source, reason}: ring_full,
+                                                     ring_busy, priority_headroom, budget,
+                                                     filtered (no rule could match),
+                                                     queue_full
 ``secengine_events_total``                  counter  events evaluated {source}
 ``secengine_alerts_total``                  counter  alerts {rule, priority, source}
 ``secengine_alerts_rate_limited_total``     counter  alerts held back by ``outputs.rate`` {source}
@@ -134,12 +139,19 @@ def collect(agent: Agent) -> list[Metric]:
                          "Events a source dropped (engine queue full, kernel buffer full).")
     src_rejected = Metric("secengine_source_rejected_total", "counter",
                           "Malformed input a source refused.")
+    not_sent = Metric("secengine_source_not_sent_total", "counter",
+                      "Events a source did not deliver, by reason (filtered: no loaded rule "
+                      "could match them).")
     for src in agent.sources:
         name = _source_label(src)
         stats = src.stats
         src_events.add(getattr(stats, "events", 0), source=name)
         src_dropped.add(getattr(stats, "dropped", 0), source=name)
         src_rejected.add(getattr(stats, "rejected", 0), source=name)
+        reasons = getattr(src, "drop_reasons", None)
+        if callable(reasons):
+            for reason, n in sorted(reasons().items()):
+                not_sent.add(n, source=name, reason=reason)
     evaluated = Metric("secengine_events_total", "counter", "Events evaluated by the engine.")
     for name, n in sorted(c.events.items()):
         evaluated.add(n, source=name)
@@ -175,7 +187,7 @@ def collect(agent: Agent) -> list[Metric]:
     reloads.add(c.reloads_ok, result="ok").add(c.reloads_failed, result="failed")
     cpu = os.times()
     return [
-        src_events, src_dropped, src_rejected, evaluated, alerts, limited, drop_alerts,
+        src_events, src_dropped, src_rejected, not_sent, evaluated, alerts, limited, drop_alerts,
         *sink_families.values(), depth, capacity,
         Metric("secengine_event_queue_depth", "gauge",
                "Event batches waiting for the engine.").add(queue.depth()),

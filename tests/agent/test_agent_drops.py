@@ -69,3 +69,24 @@ def test_the_exit_action_stops_the_agent_with_its_status(rules_file: Path, event
                                  "syscall_event_drops.actions=[exit]")
     until(lambda: agent.wait(0))
     assert agent.stop() is ExitStatus.DROPS_EXIT
+
+
+def test_the_drop_alert_names_the_throttled_producers(rules_file: Path, events: Any,
+                                                      until: Any) -> None:
+    """A source that knows who its drops came from (the syscall source's producer budgets)
+    says so in the drop alert, most throttled first, at most five by name."""
+    agent, source, sink = _run(rules_file, events, "syscall_event_drops.rate=100",
+                               "syscall_event_drops.max_burst=10")
+    throttled = [(100 + i, f"flood-{i}", 1000 - i) for i in range(7)]
+    source.take_throttled = lambda: throttled
+    try:
+        source.stats.add(events=10, dropped=5000)
+        until(lambda: agent.counters.drop_alerts["live"] >= 1)
+        assert sink.wait_for(1)
+        alert = sink.alerts[0]
+        named = ("flood-0(pid 100) 1000, flood-1(pid 101) 999, flood-2(pid 102) 998, "
+                 "flood-3(pid 103) 997, flood-4(pid 104) 996 and 2 more")
+        assert alert.output_fields["throttled"] == named
+        assert alert.message.endswith(f"Throttled producers (events suppressed): {named}.")
+    finally:
+        agent.stop()

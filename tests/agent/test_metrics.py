@@ -102,3 +102,21 @@ def test_render_escapes_label_values() -> None:
         'x_total{rule="a \\"quoted\\"\\\\ rule\\n"} 3\n'
         "# HELP g G.\n# TYPE g gauge\ng 0.25\n")
     assert re.match(r"^\d+$", render([Metric("n", "gauge", "N.").add(2.0)]).split()[-1])
+
+
+def test_a_source_reports_what_it_did_not_send_by_reason(rules_file: Path, events: Any) -> None:
+    """The syscall source's kernel counters per reason (budget, ring full, filtered...)."""
+    from secengine.metrics import collect
+
+    cfg = load_config(options=[f"rules_files=[{rules_file}]", "stdout_output.enabled=false"])
+    source = events.live()
+    source.drop_reasons = lambda: {"budget": 1200, "ring_full": 3, "filtered": 40}
+    agent = Agent(cfg, sources=[source])
+    agent.start()
+    try:
+        text = render(collect(agent))
+    finally:
+        agent.stop()
+    assert 'secengine_source_not_sent_total{source="live",reason="budget"} 1200' in text
+    assert 'secengine_source_not_sent_total{source="live",reason="ring_full"} 3' in text
+    assert 'secengine_source_not_sent_total{source="live",reason="filtered"} 40' in text

@@ -64,7 +64,7 @@ def test_constants_match_the_header() -> None:
 def test_every_mirrored_struct_matches_field_by_field() -> None:
     text = _header()
     structs: dict[str, str] = {}
-    for name in ("se_hdr", "se_spec", "se_config", "se_file", "se_creds", "se_proc"):
+    for name in L.STRUCTS:
         structs[name] = _struct_format(text, name, structs)
         assert _normalise(L.STRUCTS[name].format) == _normalise(structs[name]), name
 

@@ -11,7 +11,8 @@ def test_classes_in_libsinsp_order() -> None:
     names = [(c.name, c.shortdesc) for c in catalog.builtin_classes()]
     assert names == [("evt", "All event types"), ("evt", "Syscall events only"), ("process", ""),
                      ("user", ""), ("group", ""), ("fd", ""), ("fs.path", ""), ("fdlist", ""),
-                     ("container (plugin)", ""), ("k8saudit (plugin)", ""), ("json (plugin)", "")]
+                     ("container (plugin)", ""), ("flood", ""), ("k8saudit (plugin)", ""),
+                     ("json (plugin)", "")]
 
 
 def test_every_field_name_is_unique_for_syscall(registry: FieldRegistry) -> None:
@@ -25,7 +26,7 @@ def test_every_field_name_is_unique_for_syscall(registry: FieldRegistry) -> None
 
 def test_field_names_belong_to_known_prefixes() -> None:
     prefixes = {"evt", "proc", "thread", "fd", "fs", "user", "group", "container", "k8s",
-                "syscall", "fdlist", "ka", "json", "jevt"}
+                "syscall", "fdlist", "ka", "json", "jevt", "flood"}
     for fc in catalog.builtin_classes():
         for f in fc.fields:
             assert f.name.split(".")[0] in prefixes, f.name

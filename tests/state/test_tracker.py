@@ -6,6 +6,7 @@ import os
 import struct
 
 from secengine.bpf import layout as L
+from secengine.events import MISSING
 from secengine.state.containers import ContainerResolver
 from secengine.state.decode import Rec
 from secengine.state.extract import SyscallFieldValues
@@ -160,3 +161,45 @@ def test_container_mount_dest_answers_like_libsinsp() -> None:
     assert info.resolved
     h = fields(t, exec_rec(601, 1, ["sh"]))
     assert h["container.id"] == "host"
+
+
+# -- flood records (a producer over its budget) ---------------------------------------------
+
+def flood_rec(pid: int, nr: int, since: int, total: int, admitted: int,
+              cls: int = L.CLASS_BULK) -> bytes:
+    return (hdr(L.EVT_FLOOD, nr, pid, pid, args=(since, total, admitted, cls, 0, 0))
+            + blob("flood-open") + blob("/system.slice/flood.scope"))
+
+
+def test_a_flood_record_names_its_producer() -> None:
+    t = _tracker()
+    fields(t, exec_rec(4242, 1, ["/tmp/flood-open", "8"]))
+    f = fields(t, flood_rec(4242, 257, 1000, 5000, 120_000))
+    assert f["evt.type"] == "flood"
+    assert (f["flood.count"], f["flood.total"], f["flood.admitted"]) == (1000, 5000, 120_000)
+    assert f["flood.evttype"] == "openat"
+    assert f["flood.class"] == "bulk"
+    assert f["flood.comm"] == "flood-open"
+    assert f["flood.cgroup"] == "/system.slice/flood.scope"
+    assert f["proc.pid"] == 4242 and f["proc.name"] == "flood-open"
+    assert f["proc.cmdline"] == "flood-open 8"
+
+
+def test_a_flood_record_changes_no_state_and_is_kept_for_the_source() -> None:
+    t = _tracker()
+    fields(t, exec_rec(4242, 1, ["/tmp/flood-open"]))
+    before = len(t.procs)
+    fields(t, flood_rec(4242, 105, 1, 1, 10, cls=L.CLASS_PRIORITY))
+    assert len(t.procs) == before and t.procs.peek(4242) is not None
+    floods = t.take_floods()
+    assert [r.pid for r in floods] == [4242] and t.take_floods() == []
+
+
+def test_priority_class_and_fields_missing_on_other_events() -> None:
+    t = _tracker()
+    f = fields(t, flood_rec(4242, 105, 1, 1, 10, cls=L.CLASS_PRIORITY))
+    assert f["flood.class"] == "priority" and f["flood.evttype"] == "setuid"
+    g = fields(t, exec_rec(4243, 1, ["/bin/true"]))
+    for key in ("flood.count", "flood.evttype", "flood.class", "flood.comm"):
+        assert g[key] is MISSING, key
+    assert Rec(flood_rec(1, 2, 3, 4, 5), 0).name == "flood"

@@ -88,7 +88,7 @@ def test_shipped_rules_are_fully_tested(capsys: pytest.CaptureFixture[str],
     monkeypatch.chdir(ROOT)
     assert main(["test", "rules/", "--require-coverage"]) == 0, capsys.readouterr().out
     out = capsys.readouterr().out
-    assert "rules/secengine_rules.yaml: 15 rules, 15 with positive and negative cases" in out
+    assert "rules/secengine_rules.yaml: 16 rules, 16 with positive and negative cases" in out
 
 
 # ---------------------------------------------------------------------------

@@ -41,6 +41,12 @@
 #define SE_EVT_CLONE 3   /* a new task, seen in the child: se_proc + 1 blob: comm */
 #define SE_EVT_EXIT 4    /* a task exited: args[0]=exit code, args[1]=1 if the
                             whole thread group is gone */
+#define SE_EVT_FLOOD 5   /* a producer (thread group) went over its budget and its events are
+                            being counted instead of sent; at most one per producer per
+                            se_config.flood_interval_ns. nr = the last suppressed syscall;
+                            args[0]=suppressed since the last flood record, args[1]=suppressed
+                            in all, args[2]=admitted in all, args[3]=budget class (SE_CLASS_*);
+                            2 blobs: comm, cgroup path */
 
 /* se_hdr.flags */
 #define SE_F_TRUNCATED 1 /* sections past the buffer limit were left out */
@@ -59,6 +65,19 @@
 #define SE_X_CWD 0x08       /* blob: current working directory after the call */
 #define SE_X_FAILED_ONLY 0x10 /* emit only when the call failed (execve: success is SE_EVT_EXEC) */
 #define SE_X_SKIP_STREAM 0x20 /* drop the call when the fd in argument 0 is a stream socket */
+#define SE_X_SUCCESS_ONLY 0x40 /* drop the call when it failed (no loaded rule can match that) */
+#define SE_X_PRIORITY 0x80 /* a call rules most need (exec, credentials, namespaces, connect):
+                              own budget class, and may use the ring's priority headroom */
+#define SE_X_PRIORITY_PATH 0x100 /* priority when the first string argument (the path) is in
+                                    the se_paths trie (files the loaded rules name) */
+
+/* budget classes: each producer has one token bucket per class */
+#define SE_CLASS_BULK 0
+#define SE_CLASS_PRIORITY 1
+#define SE_CLASSES 2
+
+/* se_path_key.path: the bytes of a path the priority trie compares (longer paths: a prefix) */
+#define SE_PATH_KEY 64
 
 /* se_proc.flags, as the driver's execve flags (PPM_EXE_*) */
 #define SE_EXE_WRITABLE 1
@@ -72,7 +91,11 @@
 #define SE_STAT_TRUNCATED 2
 #define SE_STAT_WAKEUPS 3
 #define SE_STAT_BUSY 4 /* reserve failed with room left: ring lock contended (not the reader's fault) */
-#define SE_STAT_COUNT 5
+#define SE_STAT_BUDGET 5 /* suppressed: the producer was over its budget (counted, summarised) */
+#define SE_STAT_FILTERED 6 /* dropped by a filter pushed down from the rules (no rule could match) */
+#define SE_STAT_FLOODS 7 /* flood records emitted */
+#define SE_STAT_HEADROOM 8 /* a bulk record refused: only the priority headroom was left */
+#define SE_STAT_COUNT 9
 
 struct se_hdr {
 	__u64 ts;      /* boot-time clock, ns */
@@ -95,8 +118,29 @@ struct se_spec {
 };
 
 struct se_config {
-	__u32 self_tgid;    /* records of this process are not emitted */
-	__u32 wakeup_bytes; /* wake the reader when this much data is pending */
+	__u32 self_tgid;      /* records of this process are not emitted */
+	__u32 wakeup_bytes;   /* wake the reader when this much data is pending */
+	__u64 budget_ns;      /* per producer and class, one event per this many ns; 0: no budget */
+	__u64 budget_tau;     /* burst: how far ahead (ns) a producer may run (burst * budget_ns) */
+	__u64 flood_interval_ns; /* at most one flood record per producer per this interval */
+	__u32 bulk_limit;     /* bulk records stop here (ring size less the headroom); 0: none */
+	__u32 pad;
+};
+
+/* per producer (thread group), in the se_budget LRU map: a GCRA token bucket per class */
+struct se_budget {
+	__u64 tat[SE_CLASSES]; /* theoretical arrival time, ktime ns */
+	__u64 admitted;        /* events that passed the budget */
+	__u64 suppressed;      /* events counted instead of sent */
+	__u64 reported;        /* `suppressed` when the last flood record was sent */
+	__u64 last_report;     /* ktime ns of the last flood record */
+	__u32 last_nr;         /* the last suppressed syscall */
+	__u32 last_class;
+};
+
+struct se_path_key {
+	__u32 prefixlen; /* bits */
+	__u8 path[SE_PATH_KEY];
 };
 
 struct se_file {

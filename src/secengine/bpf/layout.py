@@ -18,12 +18,17 @@ __all__ = [
     "ARG_OPENHOW",
     "ARG_SOCKADDR",
     "ARG_STR",
+    "BUDGET",
+    "CLASSES",
+    "CLASS_BULK",
+    "CLASS_PRIORITY",
     "CONFIG",
     "CONSTANTS",
     "CREDS",
     "EVT_CLONE",
     "EVT_EXEC",
     "EVT_EXIT",
+    "EVT_FLOOD",
     "EVT_SYSCALL",
     "EXE_FROM_MEMFD",
     "EXE_LOWER_LAYER",
@@ -37,12 +42,18 @@ __all__ = [
     "MAX_SYSCALLS",
     "NARGS",
     "OPEN_HOW",
+    "PATH_KEY",
+    "PATH_KEY_BYTES",
     "PROC",
     "SPEC",
+    "STAT_BUDGET",
     "STAT_BUSY",
     "STAT_COUNT",
     "STAT_DROPPED",
     "STAT_EMITTED",
+    "STAT_FILTERED",
+    "STAT_FLOODS",
+    "STAT_HEADROOM",
     "STAT_TRUNCATED",
     "STAT_WAKEUPS",
     "STRUCTS",
@@ -51,7 +62,10 @@ __all__ = [
     "X_FAILED_ONLY",
     "X_FILE_ARG0",
     "X_FILE_RES",
+    "X_PRIORITY",
+    "X_PRIORITY_PATH",
     "X_SKIP_STREAM",
+    "X_SUCCESS_ONLY",
 ]
 
 #: The C header (shipped next to this module).
@@ -64,6 +78,7 @@ EVT_SYSCALL: Final = 1
 EVT_EXEC: Final = 2
 EVT_CLONE: Final = 3
 EVT_EXIT: Final = 4
+EVT_FLOOD: Final = 5
 
 F_TRUNCATED: Final = 1
 
@@ -79,6 +94,15 @@ X_CREDS: Final = 0x04
 X_CWD: Final = 0x08
 X_FAILED_ONLY: Final = 0x10
 X_SKIP_STREAM: Final = 0x20
+X_SUCCESS_ONLY: Final = 0x40
+X_PRIORITY: Final = 0x80
+X_PRIORITY_PATH: Final = 0x100
+
+CLASS_BULK: Final = 0
+CLASS_PRIORITY: Final = 1
+CLASSES: Final = 2
+
+PATH_KEY_BYTES: Final = 64
 
 EXE_WRITABLE: Final = 1
 EXE_UPPER_LAYER: Final = 2
@@ -90,15 +114,23 @@ STAT_DROPPED: Final = 1
 STAT_TRUNCATED: Final = 2
 STAT_WAKEUPS: Final = 3
 STAT_BUSY: Final = 4
-STAT_COUNT: Final = 5
+STAT_BUDGET: Final = 5
+STAT_FILTERED: Final = 6
+STAT_FLOODS: Final = 7
+STAT_HEADROOM: Final = 8
+STAT_COUNT: Final = 9
 
 #: se_hdr: ts tid pid nr evt len flags res args[6]
 HDR: Final = struct.Struct("<QIIHHHHq6Q")
 HDR_SIZE: Final = HDR.size
 #: se_spec: enabled argkind[6] pad extras pad2
 SPEC: Final = struct.Struct("<B6sBHH")
-#: se_config: self_tgid wakeup_bytes
-CONFIG: Final = struct.Struct("<II")
+#: se_config: self_tgid wakeup_bytes budget_ns budget_tau flood_interval_ns bulk_limit pad
+CONFIG: Final = struct.Struct("<IIQQQII")
+#: se_budget: tat[2] admitted suppressed reported last_report last_nr last_class
+BUDGET: Final = struct.Struct("<6QII")
+#: se_path_key: prefixlen (bits), path bytes
+PATH_KEY: Final = struct.Struct("<I64s")
 #: se_file: mode dev ino fmode family stype proto lport rport overlay laddr raddr
 FILE: Final = struct.Struct("<IIQIHHHHHH16s16s")
 #: se_creds: uid gid euid egid suid sgid loginuid pad cap_inh cap_perm cap_eff
@@ -113,21 +145,25 @@ OPEN_HOW: Final = struct.Struct("<QQQ")
 CONSTANTS: Final = {
     "SE_MAX_SYSCALLS": MAX_SYSCALLS, "SE_NARGS": NARGS,
     "SE_EVT_SYSCALL": EVT_SYSCALL, "SE_EVT_EXEC": EVT_EXEC, "SE_EVT_CLONE": EVT_CLONE,
-    "SE_EVT_EXIT": EVT_EXIT, "SE_F_TRUNCATED": F_TRUNCATED,
+    "SE_EVT_EXIT": EVT_EXIT, "SE_EVT_FLOOD": EVT_FLOOD, "SE_F_TRUNCATED": F_TRUNCATED,
     "SE_ARG_INT": ARG_INT, "SE_ARG_STR": ARG_STR, "SE_ARG_SOCKADDR": ARG_SOCKADDR,
     "SE_ARG_OPENHOW": ARG_OPENHOW, "SE_ARG_INT2": ARG_INT2,
     "SE_X_FILE_ARG0": X_FILE_ARG0, "SE_X_FILE_RES": X_FILE_RES, "SE_X_CREDS": X_CREDS,
     "SE_X_CWD": X_CWD, "SE_X_FAILED_ONLY": X_FAILED_ONLY, "SE_X_SKIP_STREAM": X_SKIP_STREAM,
+    "SE_X_SUCCESS_ONLY": X_SUCCESS_ONLY, "SE_X_PRIORITY": X_PRIORITY,
+    "SE_X_PRIORITY_PATH": X_PRIORITY_PATH, "SE_CLASS_BULK": CLASS_BULK,
+    "SE_CLASS_PRIORITY": CLASS_PRIORITY, "SE_CLASSES": CLASSES, "SE_PATH_KEY": PATH_KEY_BYTES,
     "SE_EXE_WRITABLE": EXE_WRITABLE, "SE_EXE_UPPER_LAYER": EXE_UPPER_LAYER,
     "SE_EXE_FROM_MEMFD": EXE_FROM_MEMFD, "SE_EXE_LOWER_LAYER": EXE_LOWER_LAYER,
     "SE_STAT_EMITTED": STAT_EMITTED, "SE_STAT_DROPPED": STAT_DROPPED,
     "SE_STAT_TRUNCATED": STAT_TRUNCATED, "SE_STAT_WAKEUPS": STAT_WAKEUPS,
-    "SE_STAT_BUSY": STAT_BUSY,
+    "SE_STAT_BUSY": STAT_BUSY, "SE_STAT_BUDGET": STAT_BUDGET, "SE_STAT_FILTERED": STAT_FILTERED,
+    "SE_STAT_FLOODS": STAT_FLOODS, "SE_STAT_HEADROOM": STAT_HEADROOM,
     "SE_STAT_COUNT": STAT_COUNT,
 }
 
 #: struct name in events.h -> its Python format (checked field by field).
 STRUCTS: Final = {
     "se_hdr": HDR, "se_spec": SPEC, "se_config": CONFIG, "se_file": FILE,
-    "se_creds": CREDS, "se_proc": PROC,
+    "se_creds": CREDS, "se_proc": PROC, "se_budget": BUDGET, "se_path_key": PATH_KEY,
 }

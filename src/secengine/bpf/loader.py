@@ -18,8 +18,10 @@ Usage::
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
 
@@ -30,17 +32,55 @@ from secengine.bpf.errors import BpfError, BpfUnavailableError
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.bpf.ringbuf import RingReader
 
-__all__ = ["BTF_PATH", "DEFAULT_RING_BYTES", "Probe", "object_path"]
+__all__ = ["BTF_PATH", "DEFAULT_RING_BYTES", "Budget", "Probe", "ProducerCount",
+           "object_path"]
 
 BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
 OBJECT_NAME: Final = "probe.bpf.o"
 DEFAULT_RING_BYTES: Final = 16 * 1024 * 1024
+#: Default share of the ring kept for priority records: bulk records are refused past the rest.
+PRIORITY_HEADROOM: Final = 0.25
 
 #: Programs attached for live capture; ``se_noop`` only for the overhead benchmark.
 CAPTURE_PROGRAMS: Final = ("se_sys_exit", "se_exec", "se_fork", "se_exit")
 NOOP_PROGRAM: Final = "se_noop"
 #: The global holding one byte per syscall number, 1 if captured (section ``.data.interest``).
 INTEREST_MAP: Final = b".data.interest"
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Each producer's (thread group's) budget, per class: ``rate`` events a second on average,
+    bursts of ``burst``; past it, events are counted in the kernel instead of sent and a flood
+    record names the producer at most once per ``report_interval`` seconds. ``rate`` 0: off."""
+
+    rate: float = 20_000.0
+    burst: int = 100_000
+    report_interval: float = 1.0
+
+    def __post_init__(self) -> None:
+        values = (self.rate, self.burst, self.report_interval)
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values) \
+                or self.rate < 0 or self.burst < 0 or self.report_interval <= 0:
+            raise ValueError("a producer budget needs finite numbers: producer_rate >= 0, "
+                             "producer_burst >= 0 and flood_interval > 0")
+
+    def packed(self) -> tuple[int, int, int]:
+        """(ns per event, burst tolerance in ns, report interval in ns) as the probe wants."""
+        if self.rate <= 0:
+            return 0, 0, 0
+        per_event = max(1, int(1e9 / self.rate))
+        return per_event, int(per_event * self.burst), int(self.report_interval * 1e9)
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerCount:
+    """What the probe counted for one producer: events its budget admitted and suppressed."""
+
+    pid: int
+    admitted: int
+    suppressed: int
+    last_nr: int
 
 
 def object_path() -> Path:
@@ -121,12 +161,19 @@ class Probe(BpfObjectOwner):
 
     def __init__(self, *, ring_bytes: int = DEFAULT_RING_BYTES,
                  programs: Iterable[str] = CAPTURE_PROGRAMS,
-                 obj_path: Path | None = None) -> None:
+                 obj_path: Path | None = None, budget: Budget | None = None,
+                 priority_headroom: float = PRIORITY_HEADROOM) -> None:
         path = obj_path or object_path()
         _preflight(path)
         if ring_bytes & (ring_bytes - 1) or ring_bytes < 4096:
             raise ValueError("ring_bytes must be a power of two of at least one page")
         self.ring_bytes = ring_bytes
+        self.budget = Budget() if budget is None else budget
+        if not 0 <= priority_headroom < 1:
+            raise ValueError("priority_headroom must be a share of the ring from 0 to below 1")
+        #: share of the ring that only priority records may use (0: none)
+        self.priority_headroom = priority_headroom
+        self._wakeup_bytes = ring_bytes // 4
         self._lib = _libbpf.lib()
         self._links: list[int] = []
         self._obj: int | None = None
@@ -148,8 +195,9 @@ class Probe(BpfObjectOwner):
         load_object(lib, self._obj, (*CAPTURE_PROGRAMS, NOOP_PROGRAM), self.programs)
         self._fds = {name: lib.bpf_map__fd(lib.bpf_object__find_map_by_name(self._obj, name))
                      for name in (b"events", b"specs", b"se_config_map", b"stats",
-                                  INTEREST_MAP)}
-        self.configure(self_tgid=os.getpid())
+                                  b"se_budget", b"se_paths", INTEREST_MAP)}
+        self._self_tgid = os.getpid()
+        self._write_config()
         for name in self.programs:
             prog = lib.bpf_object__find_program_by_name(self._obj, name.encode())
             self._links.append(lib.bpf_program__attach(prog))
@@ -160,21 +208,85 @@ class Probe(BpfObjectOwner):
         v = ctypes.create_string_buffer(value, len(value))
         self._lib.bpf_map_update_elem(self._fds[fd_name], ctypes.byref(k), v, 0)
 
+    def _update_key(self, fd_name: bytes, key: bytes, value: bytes) -> None:
+        k = ctypes.create_string_buffer(key, len(key))
+        v = ctypes.create_string_buffer(value, len(value))
+        self._lib.bpf_map_update_elem(self._fds[fd_name], k, v, 0)
+
     def configure(self, *, self_tgid: int = 0, wakeup_bytes: int | None = None) -> None:
         """Set the pid whose events are dropped and the wake-up threshold (bytes pending)."""
-        if wakeup_bytes is None:
-            wakeup_bytes = self.ring_bytes // 4
-        self._update(b"se_config_map", 0, L.CONFIG.pack(self_tgid, wakeup_bytes))
+        self._self_tgid = self_tgid
+        self._wakeup_bytes = self.ring_bytes // 4 if wakeup_bytes is None else wakeup_bytes
+        self._write_config()
+
+    def set_budget(self, budget: Budget) -> None:
+        """Change every producer's budget (``Budget(rate=0)`` turns budgets off)."""
+        self.budget = budget
+        self._write_config()
+
+    def _write_config(self) -> None:
+        per_event, tau, interval = self.budget.packed()
+        headroom = int(self.ring_bytes * self.priority_headroom)
+        bulk_limit = self.ring_bytes - headroom if headroom else 0
+        self._update(b"se_config_map", 0, L.CONFIG.pack(
+            self._self_tgid, self._wakeup_bytes, per_event, tau, interval, bulk_limit, 0))
+
+    def set_priority_paths(self, names: Iterable[str], prefixes: Iterable[str]) -> int:
+        """Opens of these files (exact ``names``) or below these ``prefixes`` are priority
+        records. Adds to what is there (the trie only grows while the probe lives; an entry
+        no rule names any more costs nothing but priority). Returns the entries written;
+        past the trie's capacity the rest are left out (those opens stay bulk)."""
+        n = 0
+        for text, exact in [(p, True) for p in names] + [(p, False) for p in prefixes]:
+            raw = text.encode("utf-8", "surrogateescape")
+            if exact and len(raw) < L.PATH_KEY_BYTES:
+                raw += b"\0"
+            raw = raw[:L.PATH_KEY_BYTES]
+            if not raw:
+                continue
+            try:
+                self._update_key(b"se_paths", L.PATH_KEY.pack(len(raw) * 8, raw), b"\1")
+            except BpfError:
+                break  # full
+            n += 1
+        return n
+
+    def producers(self) -> list[ProducerCount]:
+        """What the budgets counted per producer still in the probe's table (LRU: the least
+        recently active are forgotten past 32,768 producers)."""
+        lib, fd = self._lib, self._fds[b"se_budget"]
+        key, nxt = ctypes.c_uint32(0), ctypes.c_uint32(0)
+        value = ctypes.create_string_buffer(L.BUDGET.size)
+        out = []
+        first = True
+        for _ in range(1 << 20):
+            try:
+                lib.bpf_map_get_next_key(fd, None if first else ctypes.byref(key),
+                                         ctypes.byref(nxt))
+            except BpfError:
+                break  # ENOENT: the end
+            first = False
+            key.value = nxt.value
+            try:
+                lib.bpf_map_lookup_elem(fd, ctypes.byref(key), value)
+            except BpfError:
+                continue  # evicted meanwhile
+            _t0, _t1, admitted, suppressed, _rep, _last, last_nr, _cls = L.BUDGET.unpack(
+                value.raw)
+            out.append(ProducerCount(key.value, admitted, suppressed, last_nr))
+        return out
 
     def set_interest(self, event_types: Iterable[str] | None,
-                     skip_stream: Iterable[str] = ()) -> frozenset[str]:
+                     skip_stream: Iterable[str] = (),
+                     success_only: Iterable[str] = ()) -> frozenset[str]:
         """Capture these event types (plus the state set); ``None`` = everything supported.
 
         ``skip_stream``: socket I/O calls (sendto, sendmsg, recvfrom, recvmsg)
-        to drop in the kernel when their fd is a stream socket. Returns the
-        event types now captured. Syscalls not listed are disabled in the kernel.
+        to drop in the kernel when their fd is a stream socket; ``success_only``:
+        event types whose failed calls to drop there. Returns the event types
+        now captured. Syscalls not listed are disabled in the kernel.
         """
-        entries = syscalls.spec_entries(event_types, skip_stream)
+        entries = syscalls.spec_entries(event_types, skip_stream, success_only)
         off = L.SPEC.pack(0, bytes(L.NARGS), 0, 0, 0)
         for spec in syscalls.SYSCALLS:
             self._update(b"specs", spec.nr, entries.get(spec.nr, off))
@@ -195,8 +307,10 @@ class Probe(BpfObjectOwner):
         return RingReader(self.ring_fd, self.ring_bytes)
 
     def stats(self) -> list[int]:
-        """The per-CPU counters summed: emitted, dropped (ring full), truncated, wake-ups,
-        busy (the ring's lock gave up under contention)."""
+        """The per-CPU counters summed, indexed by ``layout.STAT_*``: emitted, dropped (ring
+        full), truncated, wake-ups, busy (the ring's lock gave up under contention), budget
+        (suppressed over a producer's budget), filtered (pushed-down filters), flood records,
+        headroom (bulk records refused to keep the priority headroom free)."""
         ncpu = self._lib.libbpf_num_possible_cpus()
         out = []
         values = (ctypes.c_uint64 * ncpu)()

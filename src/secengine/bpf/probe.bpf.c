@@ -106,6 +106,25 @@ struct {
 	__type(value, struct se_aux);
 } aux_map SEC(".maps");
 
+/* Per producer (thread group) token buckets; LRU, so a host with more live producers than
+ * entries forgets the least recently active ones (they start again with a full budget). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct se_budget);
+} se_budget SEC(".maps");
+
+/* Paths the loaded rules name (exact names end with a NUL byte, prefixes do not): an open
+ * of one of them is a priority record. Filled by the loader from the rules. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct se_path_key);
+	__type(value, __u8);
+} se_paths SEC(".maps");
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -635,7 +654,11 @@ __noinline int put_file(struct se_aux *aux, __u32 off, unsigned long taskp, long
 /* emitting                                                             */
 /* ------------------------------------------------------------------ */
 
-static __always_inline void emit(struct se_aux *aux, __u32 len)
+/* Copy the record into the ring. A bulk record (`prio` 0) is refused, and counted, when it
+ * would leave less than the priority headroom free: what rules most need (exec, credential
+ * and namespace changes, connects, opens of files rules name, flood records) still finds
+ * room while bulk producers fill the ring. */
+static __always_inline void emit(struct se_aux *aux, __u32 len, int prio)
 {
 	struct se_config *cfg = get_config();
 	__u64 flags = SE_RB_NO_WAKEUP;
@@ -644,11 +667,15 @@ static __always_inline void emit(struct se_aux *aux, __u32 len)
 	if (len < sizeof(struct se_hdr))
 		return;
 	((struct se_hdr *)aux->data)->len = len;
+	__u64 pending = bpf_ringbuf_query(&events, SE_RB_AVAIL_DATA);
+	if (!prio && cfg && cfg->bulk_limit && pending + len + 8 > cfg->bulk_limit) {
+		count(SE_STAT_HEADROOM);
+		return;
+	}
 	if (cfg && cfg->wakeup_bytes) {
 		/* wake the reader once, when pending data crosses the threshold; above it the
 		 * reader is already awake (or wakes on its timer): a wake-up per record would
 		 * cost more than the record itself */
-		__u64 pending = bpf_ringbuf_query(&events, SE_RB_AVAIL_DATA);
 		if (pending < cfg->wakeup_bytes && pending + len >= cfg->wakeup_bytes) {
 			flags = SE_RB_FORCE_WAKEUP;
 			count(SE_STAT_WAKEUPS);
@@ -659,7 +686,7 @@ static __always_inline void emit(struct se_aux *aux, __u32 len)
 		return;
 	if (bpf_ringbuf_output(&events, aux->data, len, flags)) {
 		/* full, or (kernels >= 6.15) the ring's lock gave up under contention */
-		__u64 pending = bpf_ringbuf_query(&events, SE_RB_AVAIL_DATA);
+		pending = bpf_ringbuf_query(&events, SE_RB_AVAIL_DATA);
 		__u64 size = bpf_ringbuf_query(&events, SE_RB_RING_SIZE);
 		count(pending + len + 8 > size ? SE_STAT_DROPPED : SE_STAT_BUSY);
 	} else {
@@ -675,11 +702,12 @@ static __always_inline int is_self(void)
 	return cfg && cfg->self_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg->self_tgid;
 }
 
-static __always_inline struct se_hdr *start(struct se_aux *aux, __u32 tid, __u32 pid, __u16 nr,
-					    __u16 evt, __s64 res)
+/* Start a record; `ts` 0: now (boot-time clock). */
+static __always_inline struct se_hdr *start(struct se_aux *aux, __u64 ts, __u32 tid, __u32 pid,
+					    __u16 nr, __u16 evt, __s64 res)
 {
 	struct se_hdr *h = (struct se_hdr *)aux->data;
-	h->ts = bpf_ktime_get_boot_ns();
+	h->ts = ts ? ts : bpf_ktime_get_boot_ns();
 	h->tid = tid;
 	h->pid = pid;
 	h->nr = nr;
@@ -720,6 +748,98 @@ __noinline int fill_proc(struct se_proc *p, unsigned long taskp)
 }
 
 /* ------------------------------------------------------------------ */
+/* producer budgets and flood records                                   */
+/* ------------------------------------------------------------------ */
+
+/* The flood record of the current producer: who it is (ids, comm, cgroup) and what its budget
+ * suppressed. Built in the per-CPU buffer, which holds no record yet at this point. */
+static __noinline int emit_flood(__u32 nr, __u32 cls, __u64 since, __u64 total, __u64 admitted)
+{
+	struct se_aux *aux = get_aux();
+	if (!aux)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct se_hdr *h = start(aux, 0, (__u32)pid_tgid, pid_tgid >> 32, nr, SE_EVT_FLOOD, 0);
+	h->args[0] = since;
+	h->args[1] = total;
+	h->args[2] = admitted;
+	h->args[3] = cls;
+	h->args[4] = 0;
+	h->args[5] = 0;
+	unsigned long task_s = bpf_get_current_task();
+	__u32 off = put_blob(aux, sizeof(struct se_hdr),
+			     task_s + bpf_core_field_offset(struct task_struct, comm), 0, SE_KSTR);
+	off = put_cgroup(aux, off, task_s);
+	emit(aux, off, 1);
+	count(SE_STAT_FLOODS);
+	return 0;
+}
+
+/* True when the current producer is over its budget for `cls`: the event is then counted
+ * (per CPU and in the producer's entry) instead of sent, and a flood record goes out at most
+ * once per flood interval. `now` is the record's boot-time timestamp (one clock read serves
+ * both). The budget is GCRA, a token bucket kept as one timestamp: each
+ * event moves the producer's theoretical arrival time `budget_ns` ahead; an event that would
+ * put it more than `budget_tau` ahead of now is over budget. Threads of one producer on
+ * several CPUs may race on the timestamp and admit a few extra events; the counts stay exact
+ * (atomic adds). */
+static __noinline int over_budget(struct se_config *cfg, __u32 nr, __u32 cls, __u32 tgid,
+				  __u64 now)
+{
+	if (!cfg)
+		return 0;
+	__u64 budget_ns = cfg->budget_ns;
+	__u64 tau = cfg->budget_tau;
+	__u64 interval = cfg->flood_interval_ns;
+	struct se_budget *b = bpf_map_lookup_elem(&se_budget, &tgid);
+	if (!b) {
+		struct se_budget fresh = {};
+		bpf_map_update_elem(&se_budget, &tgid, &fresh, BPF_NOEXIST);
+		b = bpf_map_lookup_elem(&se_budget, &tgid);
+		if (!b)
+			return 0; /* no entry to charge: send the event */
+	}
+	cls &= SE_CLASSES - 1;
+	__u64 tat = b->tat[cls];
+	if (tat < now)
+		tat = now;
+	if (tat - now <= tau) {
+		b->tat[cls] = tat + budget_ns;
+		__sync_fetch_and_add(&b->admitted, 1);
+		return 0;
+	}
+	__u64 suppressed = __sync_fetch_and_add(&b->suppressed, 1) + 1;
+	b->last_nr = nr;
+	b->last_class = cls;
+	count(SE_STAT_BUDGET);
+	__u64 last = b->last_report;
+	if (now - last >= interval &&
+	    __sync_val_compare_and_swap(&b->last_report, last, now) == last) {
+		__u64 reported = b->reported;
+		b->reported = suppressed;
+		emit_flood(nr, cls, suppressed - reported, suppressed, b->admitted);
+	}
+	return 1;
+}
+
+/* True when the record's first string (an open's path) is a file the loaded rules name: the
+ * se_paths trie holds exact names (with their NUL) and prefixes (directories). */
+static __always_inline int path_is_priority(struct se_aux *aux)
+{
+	struct se_path_key *key = (struct se_path_key *)aux->scratch;
+	__u32 o = sizeof(struct se_hdr);
+	__u32 n = aux->data[o] | ((__u32)aux->data[o + 1] << 8);
+	bpf_probe_read_kernel(key->path, SE_PATH_KEY, &aux->data[o + 2]);
+	if (n < SE_PATH_KEY) {
+		key->path[BOUND(n, SE_PATH_KEY - 1)] = 0;
+		key->prefixlen = (n + 1) * 8;
+	} else {
+		key->prefixlen = SE_PATH_KEY * 8;
+	}
+	return bpf_map_lookup_elem(&se_paths, key) != 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* programs                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -751,17 +871,33 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr)
 	struct se_spec *spec = bpf_map_lookup_elem(&specs, &nr);
 	if (!spec || !spec->enabled)
 		return 0;
-	if (is_self())
+	struct se_config *cfg = get_config();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (cfg && cfg->self_tgid && (pid_tgid >> 32) == cfg->self_tgid)
 		return 0;
-	if ((spec->extras & SE_X_FAILED_ONLY) && ret >= 0)
+	__u16 extras = spec->extras;
+	if ((extras & SE_X_FAILED_ONLY) && ret >= 0)
 		return 0;
-	if ((spec->extras & SE_X_SKIP_STREAM) && fd_is_stream((long)(int)regs->di))
+	/* filters pushed down from the rules: no loaded rule can match these */
+	if ((extras & SE_X_SUCCESS_ONLY) && ret < 0) {
+		count(SE_STAT_FILTERED);
 		return 0;
+	}
+	if ((extras & SE_X_SKIP_STREAM) && fd_is_stream((long)(int)regs->di)) {
+		count(SE_STAT_FILTERED);
+		return 0;
+	}
+	__u64 now = 0;
+	if (cfg && cfg->budget_ns) {
+		now = bpf_ktime_get_boot_ns();
+		if (over_budget(cfg, nr, (extras & SE_X_PRIORITY) ? SE_CLASS_PRIORITY : SE_CLASS_BULK,
+				pid_tgid >> 32, now))
+			return 0;
+	}
 	struct se_aux *aux = get_aux();
 	if (!aux)
 		return 0;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct se_hdr *h = start(aux, (__u32)pid_tgid, pid_tgid >> 32, nr, SE_EVT_SYSCALL, ret);
+	struct se_hdr *h = start(aux, now, (__u32)pid_tgid, pid_tgid >> 32, nr, SE_EVT_SYSCALL, ret);
 	__u32 off = sizeof(struct se_hdr);
 
 	__u64 a[SE_NARGS] = {regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9};
@@ -793,7 +929,9 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr)
 #pragma unroll
 	for (int i = 0; i < SE_NARGS; i++)
 		h->args[i] = a[i];
-	__u16 extras = spec->extras;
+	int prio = (extras & SE_X_PRIORITY) != 0;
+	if (!prio && (extras & SE_X_PRIORITY_PATH))
+		prio = path_is_priority(aux);
 	if (extras & (SE_X_FILE_ARG0 | SE_X_FILE_RES | SE_X_CREDS | SE_X_CWD)) {
 		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 		if (extras & SE_X_FILE_ARG0)
@@ -810,7 +948,7 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr)
 			off = put_path(aux, off, (unsigned long)&fs->pwd);
 		}
 	}
-	emit(aux, off);
+	emit(aux, off, prio);
 	return 0;
 }
 
@@ -824,7 +962,7 @@ int BPF_PROG(se_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		return 0;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u16 nr = regs ? BPF_CORE_READ(regs, orig_ax) : 0;
-	struct se_hdr *h = start(aux, task->pid, task->tgid, nr, SE_EVT_EXEC, 0);
+	struct se_hdr *h = start(aux, 0, task->pid, task->tgid, nr, SE_EVT_EXEC, 0);
 	for (int i = 0; i < SE_NARGS; i++)
 		h->args[i] = 0;
 	h->args[0] = old_pid;
@@ -862,7 +1000,7 @@ int BPF_PROG(se_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	off = put_path(aux, off, (unsigned long)&fs->pwd);
 	off = put_blob(aux, off, task_s + bpf_core_field_offset(struct task_struct, comm), 0, SE_KSTR);
 	off = put_cgroup(aux, off, task_s);
-	emit(aux, off);
+	emit(aux, off, 1);
 	return 0;
 }
 
@@ -882,7 +1020,7 @@ int BPF_PROG(se_fork, struct task_struct *parent, struct task_struct *child)
 		nr = BPF_CORE_READ(regs, orig_ax);
 		a0 = BPF_CORE_READ(regs, di);
 	}
-	struct se_hdr *h = start(aux, child->pid, child->tgid, nr, SE_EVT_CLONE, 0);
+	struct se_hdr *h = start(aux, 0, child->pid, child->tgid, nr, SE_EVT_CLONE, 0);
 	for (int i = 0; i < SE_NARGS; i++)
 		h->args[i] = 0;
 	h->args[0] = a0;
@@ -901,7 +1039,7 @@ int BPF_PROG(se_fork, struct task_struct *parent, struct task_struct *child)
 	}
 	__u32 off = put_struct(aux, sizeof(struct se_hdr), &p, sizeof(p));
 	off = put_blob(aux, off, child_s + bpf_core_field_offset(struct task_struct, comm), 0, SE_KSTR);
-	emit(aux, off);
+	emit(aux, off, 0);
 	return 0;
 }
 
@@ -913,12 +1051,12 @@ int BPF_PROG(se_exit, struct task_struct *task)
 	struct se_aux *aux = get_aux();
 	if (!aux)
 		return 0;
-	struct se_hdr *h = start(aux, task->pid, task->tgid, 0, SE_EVT_EXIT, 0);
+	struct se_hdr *h = start(aux, 0, task->pid, task->tgid, 0, SE_EVT_EXIT, 0);
 	for (int i = 0; i < SE_NARGS; i++)
 		h->args[i] = 0;
 	h->args[0] = task->exit_code;
 	h->args[1] = BPF_CORE_READ(task, signal, live.counter) == 0;
-	emit(aux, sizeof(struct se_hdr));
+	emit(aux, sizeof(struct se_hdr), 0);
 	return 0;
 }
 

@@ -31,6 +31,7 @@ __all__ = [
     "BY_NR",
     "CLONE_NAMES",
     "EXEC_NRS",
+    "FAILURE_STATELESS",
     "STATE_EVENT_TYPES",
     "STREAM_SKIPPABLE",
     "SYSCALLS",
@@ -59,19 +60,23 @@ class SyscallSpec:
 
 _FA0, _FRES, _CREDS, _CWD, _FAILED = (L.X_FILE_ARG0, L.X_FILE_RES, L.X_CREDS, L.X_CWD,
                                       L.X_FAILED_ONLY)
+#: What rules most need (exec, credential and namespace changes, connects): a budget class of
+#: their own, and the ring's priority headroom. Opens are priority when their path is one the
+#: loaded rules name (the probe's ``se_paths`` trie).
+_PRIO, _PPATH = L.X_PRIORITY, L.X_PRIORITY_PATH
 
 #: x86_64 syscalls the probe captures (name, nr, argument kinds, extras).
 SYSCALLS: Final[tuple[SyscallSpec, ...]] = (
-    SyscallSpec("open", 2, (S, I, I), _FRES),
-    SyscallSpec("openat", 257, (I, S, I, I), _FRES),
-    SyscallSpec("openat2", 437, (I, S, H, I), _FRES),
-    SyscallSpec("creat", 85, (S, I), _FRES),
+    SyscallSpec("open", 2, (S, I, I), _FRES | _PPATH),
+    SyscallSpec("openat", 257, (I, S, I, I), _FRES | _PPATH),
+    SyscallSpec("openat2", 437, (I, S, H, I), _FRES | _PPATH),
+    SyscallSpec("creat", 85, (S, I), _FRES | _PPATH),
     SyscallSpec("close", 3, (I,)),
     SyscallSpec("close_range", 436, (I, I, I)),
     SyscallSpec("socket", 41, (I, I, I)),
     SyscallSpec("socketpair", 53, (I, I, I, P)),
     SyscallSpec("bind", 49, (I, A, I), _FA0),
-    SyscallSpec("connect", 42, (I, A, I), _FA0),
+    SyscallSpec("connect", 42, (I, A, I), _FA0 | _PRIO),
     SyscallSpec("listen", 50, (I, I), _FA0),
     SyscallSpec("accept", 43, (I, I, I), _FRES),
     SyscallSpec("accept4", 288, (I, I, I, I), _FRES),
@@ -84,8 +89,8 @@ SYSCALLS: Final[tuple[SyscallSpec, ...]] = (
     SyscallSpec("dup3", 292, (I, I, I), _FA0),
     SyscallSpec("pipe", 22, (P,)),
     SyscallSpec("pipe2", 293, (P, I)),
-    SyscallSpec("execve", 59, (S,), _FAILED),
-    SyscallSpec("execveat", 322, (I, S, I, I, I), _FAILED),
+    SyscallSpec("execve", 59, (S,), _FAILED | _PRIO),
+    SyscallSpec("execveat", 322, (I, S, I, I, I), _FAILED | _PRIO),
     SyscallSpec("symlink", 88, (S, S)),
     SyscallSpec("symlinkat", 266, (S, I, S)),
     SyscallSpec("link", 86, (S, S)),
@@ -105,17 +110,17 @@ SYSCALLS: Final[tuple[SyscallSpec, ...]] = (
     SyscallSpec("memfd_create", 319, (S, I)),
     SyscallSpec("init_module", 175, (I, I, S)),
     SyscallSpec("finit_module", 313, (I, S, I)),
-    SyscallSpec("setuid", 105, (I,), _CREDS),
-    SyscallSpec("setgid", 106, (I,), _CREDS),
-    SyscallSpec("setreuid", 113, (I, I), _CREDS),
-    SyscallSpec("setregid", 114, (I, I), _CREDS),
-    SyscallSpec("setresuid", 117, (I, I, I), _CREDS),
-    SyscallSpec("setresgid", 119, (I, I, I), _CREDS),
-    SyscallSpec("capset", 126, (I, I), _CREDS),
+    SyscallSpec("setuid", 105, (I,), _CREDS | _PRIO),
+    SyscallSpec("setgid", 106, (I,), _CREDS | _PRIO),
+    SyscallSpec("setreuid", 113, (I, I), _CREDS | _PRIO),
+    SyscallSpec("setregid", 114, (I, I), _CREDS | _PRIO),
+    SyscallSpec("setresuid", 117, (I, I, I), _CREDS | _PRIO),
+    SyscallSpec("setresgid", 119, (I, I, I), _CREDS | _PRIO),
+    SyscallSpec("capset", 126, (I, I), _CREDS | _PRIO),
     SyscallSpec("setsid", 112, ()),
     SyscallSpec("setpgid", 109, (I, I)),
-    SyscallSpec("unshare", 272, (I,)),
-    SyscallSpec("setns", 308, (I, I)),
+    SyscallSpec("unshare", 272, (I,), _PRIO),
+    SyscallSpec("setns", 308, (I, I), _PRIO),
     SyscallSpec("chdir", 80, (S,), _CWD),
     SyscallSpec("fchdir", 81, (I,), _CWD),
     SyscallSpec("chroot", 161, (S,)),
@@ -162,21 +167,35 @@ def supported_event_types() -> frozenset[str]:
 #: loaded rule can match them there (the state needs only datagram sockets' addresses).
 STREAM_SKIPPABLE: Final = frozenset({"sendto", "sendmsg", "recvfrom", "recvmsg"})
 
+#: Event types whose failed calls the state tracker does not need: the probe may drop their
+#: failures in the kernel when no loaded rule can match a failure. Failed opens change no
+#: table; the other state types stay out (a non-blocking connect "fails" with EINPROGRESS and
+#: still connects).
+FAILURE_STATELESS: Final = (frozenset(_BY_NAME) - STATE_EVENT_TYPES) | frozenset(
+    {"open", "openat", "openat2", "creat", "execve", "execveat"})
 
-def spec_entries(event_types: Iterable[str] | None,
-                 skip_stream: Iterable[str] = ()) -> dict[int, bytes]:
+
+def spec_entries(event_types: Iterable[str] | None, skip_stream: Iterable[str] = (),
+                 success_only: Iterable[str] = ()) -> dict[int, bytes]:
     """The ``specs`` map contents for the wanted event types plus the state set.
 
     ``None`` means every type the probe supports (a rule with no event type
     restriction needs them all). ``skip_stream`` names socket I/O calls to drop
-    in the kernel when their fd is a stream socket.
+    in the kernel when their fd is a stream socket; ``success_only`` event types
+    whose failed calls to drop there (only those in :data:`FAILURE_STATELESS`).
     """
     wanted = set(_BY_NAME) if event_types is None else set(event_types) | STATE_EVENT_TYPES
     skip = set(skip_stream) & STREAM_SKIPPABLE
+    ok_only = set(success_only) & FAILURE_STATELESS
     out = {}
     for s in SYSCALLS:
         if s.name in wanted:
+            extras = s.extras
             if s.name in skip:
-                s = SyscallSpec(s.name, s.nr, s.args, s.extras | L.X_SKIP_STREAM)
+                extras |= L.X_SKIP_STREAM
+            if s.name in ok_only:
+                extras |= L.X_SUCCESS_ONLY
+            if extras != s.extras:
+                s = SyscallSpec(s.name, s.nr, s.args, extras)
             out[s.nr] = s.packed()
     return out

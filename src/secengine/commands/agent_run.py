@@ -53,7 +53,10 @@ def flag_sources(args: argparse.Namespace, configured: set[str]) -> list[Any]:
     if name == "syscall":
         from secengine.sources.syscall import SyscallSource
 
-        return [SyscallSource(ring_bytes=args.ring_buffer_mb * 1024 * 1024)]
+        return [SyscallSource(ring_bytes=args.ring_buffer_mb * 1024 * 1024,
+                              producer_rate=getattr(args, "producer_rate", 20_000.0),
+                              producer_burst=int(getattr(args, "producer_burst", 100_000)),
+                              priority_headroom=getattr(args, "priority_headroom", 0.25))]
     from secengine.sources.k8s_webhook import K8sAuditWebhookSource, config_from_args
 
     return [K8sAuditWebhookSource(config_from_args(args))]

@@ -19,6 +19,7 @@ def builtin_classes() -> list[FieldClass]:
         evt,
         fd,
         fdlist,
+        flood,
         fspath,
         gen_event,
         group,
@@ -38,6 +39,7 @@ def builtin_classes() -> list[FieldClass]:
         fspath.FIELD_CLASS,
         fdlist.FIELD_CLASS,
         container.FIELD_CLASS,
+        flood.FIELD_CLASS,
         k8s_audit.FIELD_CLASS,
         json_fields.FIELD_CLASS,
     ]

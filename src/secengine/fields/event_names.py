@@ -11,7 +11,8 @@ source the known names are:
   libscap's ``scap_get_ppm_sc_name`` does; generic syscalls such as
   ``madvise`` have no event of their own but match the generic event),
 - the async event names of the plugins Falco loads for it: the container
-  plugin's ``container`` and ``container_removed``.
+  plugin's ``container`` and ``container_removed``,
+- secengine's own ``flood`` (a producer over its budget, :mod:`.flood`).
 
 Other sources have no such check: in Falco an ``evt.type`` field (and so its
 validation) exists only in the syscall source's field classes; a plugin
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "PLUGIN_ASYNC_EVENT_NAMES",
+    "SECENGINE_EVENT_NAMES",
     "SYSCALL_SOURCE",
     "EventParam",
     "event_codes",
@@ -44,6 +46,8 @@ SYSCALL_SOURCE = "syscall"
 #: Async event names that plugins loaded for the syscall source add to ``evt.type``
 #: (container plugin: ``ASYNC_EVENT_NAME_ADDED`` / ``ASYNC_EVENT_NAME_REMOVED``).
 PLUGIN_ASYNC_EVENT_NAMES: frozenset[str] = frozenset({"container", "container_removed"})
+#: Event names of the syscall source that only secengine produces (``flood``).
+SECENGINE_EVENT_NAMES: frozenset[str] = frozenset({"flood"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,7 @@ def syscall_event_names() -> frozenset[str]:
     names = {entry[2] for entry in _ppm_events.EVENTS}
     names.update(n for n in _ppm_events.PPM_SC_NAMES if n)
     names.update(PLUGIN_ASYNC_EVENT_NAMES)
+    names.update(SECENGINE_EVENT_NAMES)
     return frozenset(names)
 
 

@@ -10,8 +10,14 @@ each to the state (:mod:`secengine.state.tracker`) and makes an
 
 Records of types no rule needs (the state-only ones: ``close``, ``clone``,
 ``procexit``...) update the state and are not turned into events at all.
-Kernel drops (ring buffer full) are read from the probe's counters by
-:meth:`SyscallSource.kernel_stats`.
+Kernel drops are read from the probe's counters by
+:meth:`SyscallSource.kernel_stats`, per reason (:meth:`SyscallSource.drop_reasons`).
+
+Flooding: each producer (thread group) has a budget in the kernel
+(:class:`~secengine.bpf.loader.Budget`); past it its events are counted
+instead of sent and ``flood`` events name it. The source remembers who was
+throttled (:meth:`SyscallSource.take_throttled`, for the drop alert) and, at
+close, what the probe counted per producer (:meth:`SyscallSource.describe_end`).
 """
 
 from __future__ import annotations
@@ -21,14 +27,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from secengine.events import Event
 from secengine.sources.base import EventQueue, Source, SourceStats
 
 if TYPE_CHECKING:  # pragma: no cover
-    from secengine.bpf.loader import Probe
+    from secengine.bpf.loader import Budget, Probe, ProducerCount
     from secengine.bpf.ringbuf import RingReader
+    from secengine.state.decode import Rec
     from secengine.state.tracker import StateTracker
 
 __all__ = ["SOURCE_NAME", "SyscallSource", "SyscallStats"]
@@ -39,6 +46,10 @@ SOURCE_NAME = "syscall"
 _CLOSE_VIEW = struct.Struct("<12xI8xqi")
 _NR_CLOSE = 3
 _EVT_SYSCALL = 1
+#: Names of flooding producers remembered (oldest forgotten first).
+_MAX_COMMS: Final = 4096
+#: Producers listed by describe_end.
+_SUMMARY_PRODUCERS: Final = 10
 
 
 @dataclass(slots=True)
@@ -61,7 +72,17 @@ class SyscallSource(Source):
 
     def __init__(self, *, ring_bytes: int = 16 * 1024 * 1024, batch_size: int = 4096,
                  poll_interval: float = 0.02, max_processes: int = 32768,
-                 seed: bool = True, container_sockets: Iterable[str] | None = None) -> None:
+                 seed: bool = True, container_sockets: Iterable[str] | None = None,
+                 producer_rate: float = 20_000.0, producer_burst: int = 100_000,
+                 flood_interval: float = 1.0, priority_headroom: float = 0.25) -> None:
+        from secengine.bpf.loader import Budget
+
+        if not 0 <= priority_headroom < 1:
+            raise ValueError("priority_headroom must be a share of the ring from 0 to below 1")
+        #: share of the ring buffer kept for priority records (0: none)
+        self.priority_headroom = priority_headroom
+        #: each producer's budget in the kernel (``producer_rate`` 0 turns budgets off)
+        self.budget: Budget = Budget(producer_rate, producer_burst, flood_interval)
         self.stats = SyscallStats()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -74,6 +95,11 @@ class SyscallSource(Source):
         self.container_sockets = container_sockets
         self._interest: frozenset[str] | None = None
         self._skip_stream: frozenset[str] = frozenset()
+        self._success_only: frozenset[str] = frozenset()
+        self._priority_paths: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+        self._reported: dict[int, int] = {}  # pid -> suppressed at the last take_throttled
+        self._comms: dict[int, str] = {}  # pid -> comm, from flood records
+        self._final_producers: list[ProducerCount] = []
         self.captured: frozenset[str] = frozenset()
         self.probe: Probe | None = None
         self.reader: RingReader | None = None
@@ -89,18 +115,40 @@ class SyscallSource(Source):
     def set_interest(self, evttypes: Iterable[str] | None) -> None:  # type: ignore[override]
         self._interest = None if evttypes is None else frozenset(evttypes)
         self._emit_all = evttypes is None
-        if self.probe is not None:
-            self.captured = self.probe.set_interest(self._interest, self._skip_stream)
+        self._apply_interest()
 
     def use_rules(self, rules: Iterable[object] | None) -> None:
-        """Let the probe drop socket I/O on stream sockets where none of ``rules`` can match
-        (see :mod:`.syscall_interest`); ``None`` turns that off. Call after set_interest,
-        before or after open."""
-        from secengine.sources.syscall_interest import stream_skippable
+        """Push what ``rules`` allow down into the probe (see :mod:`.syscall_interest`): drop
+        socket I/O on stream sockets and failed calls where none of them can match, and make
+        opens of the files they name priority records. ``None`` turns the filters off. Call
+        after set_interest, before or after open."""
+        from secengine.bpf.syscalls import FAILURE_STATELESS
+        from secengine.sources.syscall_interest import (
+            priority_paths,
+            stream_skippable,
+            success_only_types,
+        )
 
-        self._skip_stream = frozenset() if rules is None else stream_skippable(rules)
+        if rules is None:
+            self._skip_stream = self._success_only = frozenset()
+        else:
+            rules = list(rules)
+            self._skip_stream = stream_skippable(rules)
+            self._success_only = success_only_types(rules, FAILURE_STATELESS)
+            self._priority_paths = priority_paths(rules)
+        self._apply_interest()
+
+    def set_budget(self, budget: Budget) -> None:
+        """Change every producer's budget, now if the probe is loaded."""
+        self.budget = budget
         if self.probe is not None:
-            self.captured = self.probe.set_interest(self._interest, self._skip_stream)
+            self.probe.set_budget(budget)
+
+    def _apply_interest(self) -> None:
+        if self.probe is not None:
+            self.captured = self.probe.set_interest(self._interest, self._skip_stream,
+                                                    self._success_only)
+            self.probe.set_priority_paths(*self._priority_paths)
 
     # -- lifecycle -----------------------------------------------------------
     def open(self) -> None:
@@ -111,9 +159,10 @@ class SyscallSource(Source):
         from secengine.state.containers import DEFAULT_SOCKETS, ContainerResolver
         from secengine.state.tracker import StateTracker
 
-        self.probe = probe = Probe(ring_bytes=self.ring_bytes)
+        self.probe = probe = Probe(ring_bytes=self.ring_bytes, budget=self.budget,
+                                   priority_headroom=self.priority_headroom)
         try:
-            self.captured = probe.set_interest(self._interest, self._skip_stream)
+            self._apply_interest()
             containers = ContainerResolver(tuple(self.container_sockets)
                                            if self.container_sockets is not None
                                            else DEFAULT_SOCKETS)
@@ -128,6 +177,10 @@ class SyscallSource(Source):
     def close(self) -> None:
         if self.probe is not None:
             self._final_kernel_stats = self.kernel_stats()  # still readable after close
+            try:
+                self._final_producers = self.producers()
+            except Exception:  # noqa: BLE001 - a summary must not fail the close
+                self._final_producers = []
         if self.reader is not None:
             self.reader.close()
             self.reader = None
@@ -177,6 +230,65 @@ class SyscallSource(Source):
         except BaseException as e:  # noqa: BLE001 - kept for stop(); a thread must not raise
             self.error = e
 
+    def describe_end(self) -> str | None:
+        """The kernel's drops per reason, and the producers the budgets throttled most."""
+        k = self.kernel_stats()
+        if not k:
+            return None
+        line = (f"kernel drops: {k['dropped_full']} ring full, {k['dropped_busy']} ring busy, "
+                f"{k['dropped_headroom']} refused to keep the priority headroom, "
+                f"{k['dropped_budget']} over a producer's budget "
+                f"({k['floods']} flood events); {k['filtered']} filtered out in the kernel "
+                f"(no loaded rule could match)")
+        throttled = [p for p in self._final_producers if p.suppressed]
+        if throttled:
+            line += "; throttled: " + "; ".join(
+                f"pid {p.pid} ({self._comm(p.pid)}): {p.suppressed} suppressed, "
+                f"{p.admitted} admitted" for p in throttled)
+        return line
+
+    def producers(self) -> list[ProducerCount]:
+        """What the budgets counted for the producers the probe has seen (throttled ones first,
+        at most ten); after close, what they were at close."""
+        if self.probe is None:
+            return list(self._final_producers)
+        counts = sorted(self.probe.producers(), key=lambda p: -p.suppressed)
+        return counts[:_SUMMARY_PRODUCERS]
+
+    def take_throttled(self) -> list[tuple[int, str, int]]:
+        """(pid, comm, events suppressed) of the producers whose budget suppressed events since
+        the last call, most throttled first. Read from the probe's table, not from flood
+        records: those queue behind the ring's backlog, the counters do not."""
+        if self.probe is None:
+            return []
+        counts = {p.pid: p.suppressed for p in self.probe.producers() if p.suppressed}
+        out = []
+        for pid, n in counts.items():
+            before = self._reported.get(pid, 0)
+            delta = n - before if n >= before else n  # a smaller count: the pid was reused
+            if delta:
+                out.append((pid, self._comm(pid), delta))
+        self._reported = counts
+        out.sort(key=lambda t: -t[2])
+        return out
+
+    def _comm(self, pid: int) -> str:
+        comm = self._comms.get(pid)
+        if comm is None and self.tracker is not None:
+            proc = self.tracker.procs.peek(pid)
+            comm = proc.comm if proc is not None else None
+        return comm or "?"
+
+    def _note_floods(self, floods: list[Rec]) -> None:
+        """Remember the names flood records give (the process may be gone by the summary)."""
+        from secengine.state.decode import flood_section
+
+        comms = self._comms
+        for rec in floods:
+            if len(comms) >= _MAX_COMMS:
+                comms.pop(next(iter(comms)))
+            comms[rec.pid] = flood_section(rec)[0]
+
     def describe_start(self, rules: int) -> str:
         return (f"watching {len(self.captured)} syscall types with {rules} rules "
                 f"(seeded {self.seeded} processes)")
@@ -195,15 +307,31 @@ class SyscallSource(Source):
     # -- events --------------------------------------------------------------
     def kernel_stats(self) -> dict[str, int]:
         """The probe's counters: emitted; dropped, split into ``dropped_full`` (the ring
-        buffer was full: the reader fell behind) and ``dropped_busy`` (the ring's lock gave
-        up under contention, which kernels >= 6.15 allow); truncated; wakeups."""
+        buffer was full: the reader fell behind), ``dropped_busy`` (the ring's lock gave
+        up under contention, which kernels >= 6.15 allow), ``dropped_headroom`` (a bulk
+        record refused to keep the ring's priority headroom free) and ``dropped_budget``
+        (a producer over its budget); ``filtered`` (pushed-down filters: not a loss);
+        ``floods`` (flood records); truncated; wakeups."""
         if self.probe is None:
             return dict(self._final_kernel_stats)
-        emitted, full, truncated, wakeups, busy = self.probe.stats()
+        (emitted, full, truncated, wakeups, busy, budget, filtered, floods,
+         headroom) = self.probe.stats()
         # stats.dropped counts only what userspace lost (a full event queue), so that
-        # "stats.dropped + kernel_stats()['dropped']" is every loss, each counted once
-        return {"emitted": emitted, "dropped": full + busy, "dropped_full": full,
-                "dropped_busy": busy, "truncated": truncated, "wakeups": wakeups}
+        # "stats.dropped + kernel_stats()['dropped']" is every loss, each counted once.
+        # Filtered events are not losses: no loaded rule could have matched them.
+        return {"emitted": emitted, "dropped": full + busy + headroom + budget,
+                "dropped_full": full, "dropped_busy": busy, "dropped_headroom": headroom,
+                "dropped_budget": budget, "filtered": filtered, "floods": floods,
+                "truncated": truncated, "wakeups": wakeups}
+
+    def drop_reasons(self) -> dict[str, int]:
+        """Events the kernel did not send, by reason (metrics label them so)."""
+        k = self.kernel_stats()
+        if not k:
+            return {}
+        return {"ring_full": k["dropped_full"], "ring_busy": k["dropped_busy"],
+                "priority_headroom": k["dropped_headroom"], "budget": k["dropped_budget"],
+                "filtered": k["filtered"], "queue_full": self.stats.queue_drops}
 
     def read_batch(self, on_event: Callable[[Event], object] | None = None) -> list[Event]:
         """Whatever records are pending now, applied to the state, as events (no waiting).
@@ -262,6 +390,8 @@ class SyscallSource(Source):
             if on_event is not None:
                 on_event(ev)
         self._num = num
+        if tracker.floods:
+            self._note_floods(tracker.take_floods())
         self.records += len(raw)
         self.stats.records += len(raw)
         self.stats.add(events=len(out), rejected=malformed)

@@ -13,6 +13,19 @@ logic on an event of which only ``evt.type`` and ``fd.l4proto = tcp`` are
 known (:func:`may_match`). If no rule can be true, stream sockets are
 skipped for that type. The state tracker needs these calls only for
 datagram sockets' addresses, so it loses nothing.
+
+The same reasoning pushes down a second filter, *success only*
+(:func:`success_only_types`): when no rule that can see an event type can be
+true for a failed call, whatever the errno, the probe drops that type's
+failures in the kernel (only for types whose failures the state tracker does
+not need, ``syscalls.FAILURE_STATELESS``). Falco's ``fd.num >= 0`` in
+``open_read`` and our ``evt.res = SUCCESS`` both prove it; a rule that looks
+at ``evt.res = EACCES`` keeps failures coming. Every errno the kernel can
+return at a syscall's exit is tried, so the answer holds for all of them.
+
+Finally, :func:`priority_paths` collects the files and directories the rules
+compare an open's ``fd.name``/``fd.directory`` with: opens of those are
+priority records in the probe (kept ahead of bulk ones when the ring fills).
 """
 
 from __future__ import annotations
@@ -24,9 +37,17 @@ from secengine.events import FieldValues
 from secengine.lang.interpreter import _check
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr
 
-__all__ = ["may_match", "rule_event_types", "stream_skippable"]
+__all__ = ["may_match", "priority_paths", "rule_event_types", "stream_skippable",
+           "success_only_types"]
 
 _STREAM_IO = ("sendto", "sendmsg", "recvfrom", "recvmsg")
+_OPENS = frozenset({"open", "openat", "openat2", "creat"})
+#: Every errno a syscall can return at its exit: the standard ones and the kernel's internal
+#: restart codes (ERESTARTSYS... 512-530), which the exit tracepoint sees before a restart.
+_ERRNOS = (*range(1, 134), *range(512, 531))
+#: Fields naming the file an open refers to, and whether a value is a directory.
+_PATH_FIELDS = {"fd.name": False, "fd.nameraw": False, "evt.arg.name": False,
+                "fd.directory": True}
 
 
 def rule_event_types(rules: Iterable[Any], source: str = "syscall") -> frozenset[str] | None:
@@ -86,3 +107,71 @@ def stream_skippable(rules: Iterable[Any], source: str = "syscall") -> frozenset
                if r.evttypes is None or evtype in r.evttypes):
             out.add(evtype)
     return frozenset(out)
+
+
+def _rules_seeing(rules: Iterable[Any], evtype: str, source: str) -> list[Any]:
+    return [r for r in rules if r.source == source
+            and (r.evttypes is None or evtype in r.evttypes)]
+
+
+def success_only_types(rules: Iterable[Any], candidates: Iterable[str],
+                       source: str = "syscall") -> frozenset[str]:
+    """The ``candidates`` event types no rule can match when the call failed, for any errno."""
+    from secengine.fields.evt import errno_name
+
+    rules = list(rules)
+    out = set()
+    for evtype in candidates:
+        seeing = _rules_seeing(rules, evtype, source)
+        possible = False
+        for e in _ERRNOS:
+            known: dict[str, Any] = {"evt.type": evtype, "evt.res": errno_name(-e),
+                                     "evt.rawres": -e, "evt.failed": True}
+            if evtype in _OPENS:
+                known["fd.num"] = -e  # an open's fd is its result
+            if any(may_match(r.checked.ir, known) is not False for r in seeing):
+                possible = True
+                break
+        if not possible:
+            out.add(evtype)
+    return frozenset(out)
+
+
+def _path_literals(node: Any, names: set[str], prefixes: set[str]) -> None:
+    if isinstance(node, (IAnd, IOr)):
+        for child in node.children:
+            _path_literals(child, names, prefixes)
+    elif isinstance(node, INot):
+        _path_literals(node.child, names, prefixes)
+    elif isinstance(node, ICheck) and isinstance(node.left, IField) and node.rhs is None:
+        is_dir = _PATH_FIELDS.get(node.left.key)
+        if is_dir is None:
+            return
+        for value in node.values:
+            if not isinstance(value, str) or not value.startswith("/"):
+                continue
+            if is_dir and node.op in ("=", "==", "in"):
+                prefixes.add(value.rstrip("/") + "/")
+            elif node.op in ("=", "==", "in"):
+                names.add(value)
+            elif node.op in ("startswith", "pmatch"):
+                prefixes.add(value)
+
+
+def priority_paths(rules: Iterable[Any], source: str = "syscall"
+                   ) -> tuple[frozenset[str], frozenset[str]]:
+    """(exact file names, path prefixes) that rules on opens compare the opened file with.
+
+    Taken from checks of ``fd.name``, ``fd.nameraw``, ``evt.arg.name`` (``=``, ``in``:
+    names; ``startswith``, ``pmatch``: prefixes) and ``fd.directory`` (a prefix). Negated
+    checks count too: an exception naming a file still means a rule looks at it.
+    """
+    names: set[str] = set()
+    prefixes: set[str] = set()
+    for rule in rules:
+        if rule.source != source:
+            continue
+        if rule.evttypes is not None and not rule.evttypes & _OPENS:
+            continue
+        _path_literals(rule.checked.ir, names, prefixes)
+    return frozenset(names), frozenset(prefixes)

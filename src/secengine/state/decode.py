@@ -33,6 +33,7 @@ __all__ = [
     "Sections",
     "decode",
     "event_params",
+    "flood_section",
     "param_defs",
     "proc_section",
     "render_sockaddr",
@@ -184,6 +185,8 @@ class Rec:
                 self.name = EXEC_NRS.get(h[3], "execve")
             elif evt == L.EVT_CLONE:
                 self.name = CLONE_NAMES.get(h[3], "clone")
+            elif evt == L.EVT_FLOOD:
+                self.name = "flood"
             else:
                 self.name = "procexit"
 
@@ -199,6 +202,13 @@ class Rec:
         """Argument ``i`` as a C ``int`` (fds, pids, flags)."""
         v = self.args[i] & 0xFFFFFFFF
         return v - 0x100000000 if v & 0x80000000 else v
+
+
+def flood_section(rec: Rec) -> tuple[str, str]:
+    """A flood record's (comm, cgroup path)."""
+    comm, off = _blob(rec.data, L.HDR_SIZE)
+    cgroup, _ = _blob(rec.data, off)
+    return (comm.decode("utf-8", "surrogateescape"), cgroup.decode("utf-8", "surrogateescape"))
 
 
 def decode(data: bytes, boot_ns: int) -> Rec:

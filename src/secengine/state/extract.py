@@ -20,12 +20,14 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
+from secengine.bpf import layout as L
+from secengine.bpf.syscalls import BY_NR
 from secengine.events import MISSING, FieldValues
 from secengine.state.caps import render_caps
 from secengine.state.containers import HOST
 from secengine.state.convert import FMODE_CREATED as _FMODE_CREATED
 from secengine.state.convert import open_flags as _ppm_open_flags
-from secengine.state.decode import event_params, param_defs
+from secengine.state.decode import event_params, flood_section, param_defs
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.state.decode import Rec
@@ -630,6 +632,39 @@ def _c_duration(v: SyscallFieldValues, arg: str | None) -> Any:
     return max(0, v.rec.ts - info.start_ts)
 
 
+# ---------------------------------------------------------------------------
+# flood (secengine's flood events: a producer over its budget)
+# ---------------------------------------------------------------------------
+
+def _flood_arg(i: int) -> Extractor:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
+        rec = v.rec
+        return rec.args[i] if rec.evt == L.EVT_FLOOD else MISSING
+    return get
+
+
+def _flood_evttype(v: SyscallFieldValues, arg: str | None) -> Any:
+    rec = v.rec
+    if rec.evt != L.EVT_FLOOD:
+        return MISSING
+    spec = BY_NR.get(rec.nr)
+    return spec.name if spec is not None else "syscall"
+
+
+def _flood_class(v: SyscallFieldValues, arg: str | None) -> Any:
+    rec = v.rec
+    if rec.evt != L.EVT_FLOOD:
+        return MISSING
+    return "priority" if rec.args[3] == L.CLASS_PRIORITY else "bulk"
+
+
+def _flood_text(i: int) -> Extractor:
+    def get(v: SyscallFieldValues, arg: str | None) -> Any:
+        rec = v.rec
+        return flood_section(rec)[i] if rec.evt == L.EVT_FLOOD else MISSING
+    return get
+
+
 #: Field name (without argument) -> extractor.
 EXTRACTORS: Final[dict[str, Extractor]] = {
     # evt
@@ -771,4 +806,12 @@ EXTRACTORS: Final[dict[str, Extractor]] = {
     "k8s.ns.name": _c_label("io.kubernetes.pod.namespace"),
     "k8s.pod.name": _c_label("io.kubernetes.pod.name"),
     "k8s.pod.uid": _c_label("io.kubernetes.pod.uid"),
+    # flood
+    "flood.count": _flood_arg(0),
+    "flood.total": _flood_arg(1),
+    "flood.admitted": _flood_arg(2),
+    "flood.evttype": _flood_evttype,
+    "flood.class": _flood_class,
+    "flood.comm": _flood_text(0),
+    "flood.cgroup": _flood_text(1),
 }

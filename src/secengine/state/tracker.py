@@ -77,6 +77,10 @@ def socket_info(f: FileInfo, is_server: bool) -> FdInfo:
     return info
 
 
+#: Flood records kept until the source takes them (it does after every batch).
+_MAX_FLOODS = 4096
+
+
 class StateTracker:
     """The process/fd tables and how records change them."""
 
@@ -92,6 +96,13 @@ class StateTracker:
         self._exited: list[int] = []
         self._last_pid = -1
         self._last_proc: Process | None = None
+        #: flood records applied since the source last took them (see take_floods)
+        self.floods: list[Rec] = []
+
+    def take_floods(self) -> list[Rec]:
+        """The flood records applied since the last call."""
+        floods, self.floods = self.floods, []
+        return floods
 
     def _load(self, pid: int) -> Process | None:
         proc = procfs.read_process(pid, self.boot_ns)
@@ -118,6 +129,11 @@ class StateTracker:
             return self._exec(rec), -1, None, False
         if evt == L.EVT_CLONE:
             return self._clone(rec), -1, None, False
+        if evt == L.EVT_FLOOD:
+            # no state change: the source collects these to name throttled producers
+            if len(self.floods) < _MAX_FLOODS:
+                self.floods.append(rec)
+            return self.procs.get(rec.pid), -1, None, False
         proc = self.procs.peek(rec.pid)
         if rec.args[1]:  # the whole thread group is gone
             self._exited.append(rec.pid)

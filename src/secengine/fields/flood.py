@@ -1,0 +1,44 @@
+"""secengine's own flood fields: ``flood.*``, on the syscall source's ``flood`` events.
+
+The probe gives every producer (thread group) a budget of events per second
+per class (bulk; priority: exec, credential and namespace changes, connects).
+Past it, the producer's events are counted in the kernel instead of sent, and
+a ``flood`` event names the producer at most once per report interval
+(``docs/syscall-source.md``, "Producer budgets"). The event carries the
+producer's ``proc.*``/``container.*`` fields like any other syscall event, and
+these. Falco has no such event; rules select it with ``evt.type = flood``.
+"""
+
+from __future__ import annotations
+
+from secengine.fields.base import FieldClass, FieldDef, FieldType
+
+__all__ = ["FIELD_CLASS", "FLOOD_EVENT"]
+
+#: The ``evt.type`` of flood events.
+FLOOD_EVENT = "flood"
+
+FIELD_CLASS = FieldClass(
+    name="flood",
+    desc="A producer over its event budget: what the probe suppressed (flood events only).",
+    sources=("syscall",),
+    fields=(
+        FieldDef("flood.count", FieldType.UINT64,
+                 "Events of this producer suppressed since its previous flood event.",
+                 suggested=True),
+        FieldDef("flood.total", FieldType.UINT64,
+                 "Events of this producer suppressed since the probe first saw it."),
+        FieldDef("flood.admitted", FieldType.UINT64,
+                 "Events of this producer its budget let through since the probe first saw it."),
+        FieldDef("flood.evttype", FieldType.CHARBUF,
+                 "The event type of the last suppressed event (e.g. openat).", suggested=True),
+        FieldDef("flood.class", FieldType.CHARBUF,
+                 "The budget that ran out: 'bulk', or 'priority' (exec failures, credential and "
+                 "namespace changes, connects)."),
+        FieldDef("flood.comm", FieldType.CHARBUF,
+                 "The producer's command name when the probe wrote the event (available even "
+                 "when the process has already exited)."),
+        FieldDef("flood.cgroup", FieldType.CHARBUF,
+                 "The producer's cgroup path when the probe wrote the event."),
+    ),
+)
