@@ -1,0 +1,72 @@
+"""The process table against the kernel: orphans of a real double fork get the parent /proc shows."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+pytestmark = pytest.mark.bpf
+
+#: The outer child (optionally a child subreaper) forks ``mid``, which forks ``leaf`` and exits.
+#: ``leaf`` waits until the kernel has reparented it and the probe reader has long applied the
+#: exit, then reports what /proc says and opens the marker file the test looks for.
+_DOUBLE_FORK = r"""
+import ctypes, os, sys, time
+marker, subreaper = sys.argv[1], sys.argv[2] == "1"
+if subreaper:
+    assert ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+r, w = os.pipe()
+mid = os.fork()
+if mid == 0:
+    if os.fork() == 0:
+        os.close(r)
+        while os.getppid() == mid:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        ppid = os.getppid()
+        with open(f"/proc/{ppid}/comm") as f:
+            pcomm = f.read().strip()
+        os.write(w, f"{os.getpid()} {ppid} {pcomm}".encode())
+        os.close(w)
+        open(marker).close()
+        os._exit(0)
+    os._exit(0)
+os.close(w)
+os.waitpid(mid, 0)
+out = b""
+while chunk := os.read(r, 100):
+    out += chunk
+print(out.decode())
+if subreaper:
+    os.wait()  # the adopted leaf
+"""
+
+
+@pytest.mark.parametrize("subreaper", [False, True], ids=["init", "child-subreaper"])
+def test_an_orphan_reads_the_parent_proc_shows(source, live, subreaper: bool) -> None:
+    fd, marker = tempfile.mkstemp(prefix="state-orphan-")
+    os.close(fd)
+    result: dict[str, str] = {}
+
+    def action() -> None:
+        r = live.child(_DOUBLE_FORK, marker, "1" if subreaper else "0")
+        result["out"], result["err"] = r.stdout, r.stderr
+
+    try:
+        snaps, _ = live.collect(source, action, ["proc.pid", "proc.ppid", "proc.pname",
+                                                 "proc.aname[1]", "proc.apid[1]"],
+                                where=lambda f: f["evt.type"] in ("open", "openat")
+                                and f["fd.name"] == marker)
+    finally:
+        os.unlink(marker)
+    pid, ppid, pcomm = result["out"].split()
+    mine = [s for s in snaps if s["proc.pid"] == int(pid)]
+    assert mine, (result, snaps)
+    s = mine[0]
+    assert s["proc.ppid"] == int(ppid)
+    assert s["proc.pname"] == pcomm == s["proc.aname[1]"]
+    assert s["proc.apid[1]"] == int(ppid)
+    if subreaper:
+        assert pcomm == live.py
