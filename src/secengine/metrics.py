@@ -16,6 +16,10 @@ own web stack). Metric names:
 ``secengine_source_events_total``           counter  events a source produced {source}
 ``secengine_source_dropped_total``          counter  events a source dropped {source}
 ``secengine_source_rejected_total``         counter  malformed input refused {source}
+``secengine_process_table_entries``         gauge    processes in a source's table {source}
+``secengine_process_table_removed_total``   counter  entries removed {source, reason=exited|
+                                                     evicted_full|evicted_inactive}
+``secengine_process_table_reparented_total`` counter orphans given their new parent {source}
 ``secengine_events_total``                  counter  events evaluated {source}
 ``secengine_alerts_total``                  counter  alerts {rule, priority, source}
 ``secengine_alerts_rate_limited_total``     counter  alerts held back by ``outputs.rate`` {source}
@@ -129,6 +133,7 @@ def collect(agent: Agent) -> list[Metric]:
         src_events.add(getattr(stats, "events", 0), source=name)
         src_dropped.add(getattr(stats, "dropped", 0), source=name)
         src_rejected.add(getattr(stats, "rejected", 0), source=name)
+    table = _process_table(agent)
     evaluated = Metric("secengine_events_total", "counter", "Events evaluated by the engine.")
     for name, n in sorted(c.events.items()):
         evaluated.add(n, source=name)
@@ -164,7 +169,7 @@ def collect(agent: Agent) -> list[Metric]:
     reloads.add(c.reloads_ok, result="ok").add(c.reloads_failed, result="failed")
     cpu = os.times()
     return [
-        src_events, src_dropped, src_rejected, evaluated, alerts, limited, drop_alerts,
+        src_events, src_dropped, src_rejected, *table, evaluated, alerts, limited, drop_alerts,
         *sink_families.values(), depth, capacity,
         Metric("secengine_event_queue_depth", "gauge",
                "Event batches waiting for the engine.").add(queue.depth()),
@@ -182,6 +187,28 @@ def collect(agent: Agent) -> list[Metric]:
         Metric("process_start_time_seconds", "gauge",
                "Start time of the agent since the Unix epoch in seconds.").add(c.started_at),
     ]
+
+
+def _process_table(agent: Agent) -> list[Metric]:
+    """The families of the sources that keep a process table (``table_stats()``)."""
+    entries = Metric("secengine_process_table_entries", "gauge",
+                     "Processes in a source's process table.")
+    removed = Metric("secengine_process_table_removed_total", "counter",
+                     "Process table entries removed: the process exited, the table was full, "
+                     "or the entry was inactive and its process gone.")
+    reparented = Metric("secengine_process_table_reparented_total", "counter",
+                        "Orphans given their new parent (reaper or pid-namespace init).")
+    for src in agent.sources:
+        table_stats = getattr(src, "table_stats", None)
+        t = table_stats() if callable(table_stats) else None
+        if not t:
+            continue
+        name = _source_label(src)
+        entries.add(t["entries"], source=name)
+        for reason in ("exited", "evicted_full", "evicted_inactive"):
+            removed.add(t[reason], source=name, reason=reason)
+        reparented.add(t["reparented"], source=name)
+    return [entries, removed, reparented] if entries.samples else []
 
 
 def _source_label(src: Any) -> str:

@@ -70,3 +70,42 @@ def test_an_orphan_reads_the_parent_proc_shows(source, live, subreaper: bool) ->
     assert s["proc.apid[1]"] == int(ppid)
     if subreaper:
         assert pcomm == live.py
+
+
+def test_the_agent_exposes_the_process_table_counters(live, tmp_path) -> None:
+    """Metrics and the run summary count the orphan reparented by a real double fork."""
+    import re
+    import urllib.request
+
+    from secengine.agent import Agent
+    from secengine.config import load_config
+    from secengine.sources.syscall import SyscallSource
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("- rule: orphan marker\n  desc: d\n  condition: evt.type = openat and "
+                     "fd.name = /nonexistent/state-marker\n  output: x\n  priority: INFO\n")
+    cfg = load_config(options=[f"rules_files=[{rules}]", "stdout_output.enabled=false",
+                               "webserver={enabled: true, listen_address: 127.0.0.1, "
+                               + "listen_port: 0}"])
+    source = SyscallSource(ring_bytes=64 * 1024 * 1024)
+    agent = Agent(cfg, sources=[source])
+    agent.start()
+    try:
+        fd, marker = tempfile.mkstemp(prefix="state-orphan-")
+        os.close(fd)
+        r = live.child(_DOUBLE_FORK, marker, "0")
+        os.unlink(marker)
+        assert r.returncode == 0, r.stderr
+        host, port = agent.metrics_address  # type: ignore[misc]
+        text = urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5).read().decode()
+    finally:
+        agent.request_stop()
+        agent.stop()
+    n = re.search(r'^secengine_process_table_reparented_total\{source="syscall"\} (\S+)$', text,
+                  re.MULTILINE)
+    assert n and float(n.group(1)) >= 1, text
+    assert re.search(r'^secengine_process_table_entries\{source="syscall"\} [1-9]', text,
+                     re.MULTILINE)
+    assert 'secengine_process_table_removed_total{source="syscall",reason="exited"}' in text
+    assert re.search(r"process table: \d+ processes, \d+ exited, .* [1-9]\d* orphans reparented",
+                     source.describe_end() or "")
