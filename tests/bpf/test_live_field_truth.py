@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import sys
 import tempfile
-import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from secengine.events import MISSING
 
 pytestmark = pytest.mark.bpf
 
@@ -182,7 +180,7 @@ def test_a_process_tree_with_its_own_session_group_limits_and_credentials(source
     assert s["group.name"] == t["group"]
     assert s["user.homedir"] == t["home"] and s["user.shell"] == t["shell"]
     if t["loginuid"] == 0xFFFFFFFF:  # this kernel did not let the root set one
-        assert s["user.loginuid"] == -1 and s["user.loginname"] is None
+        assert s["user.loginuid"] == -1 and s["user.loginname"] is MISSING
     else:
         assert s["user.loginuid"] == t["loginuid"] == 0 and s["user.loginname"] == "root"
     # cgroups: the path of the first hierarchy (v2 first) where the process is not at the root
@@ -194,3 +192,61 @@ def test_a_process_tree_with_its_own_session_group_limits_and_credentials(source
     assert s["proc.env"] == ""
     assert (s["proc.is_container_healthcheck"], s["proc.is_container_liveness_probe"],
             s["proc.is_container_readiness_probe"]) == (False, False, False)
+
+
+_FILES = r"""
+import os, sys
+d = sys.argv[1]
+os.setgid(65534); os.setuid(65534)
+os.close(os.open(d + "/existing", os.O_RDONLY))
+os.close(os.open(d + "/created", os.O_CREAT | os.O_WRONLY, 0o755))
+try:
+    os.open(d + "/missing", os.O_RDONLY)
+except FileNotFoundError:
+    pass
+os.execv("/bin/true", ["true", d])
+"""
+
+_FILE_FIELDS = ["proc.pid", "fd.name", "fd.num", "fd.dev", "fd.dev.major", "fd.dev.minor", "fd.ino",
+                "evt.res", "evt.rawres", "evt.failed", "evt.dir", "evt.count", "evt.arg[2]",
+                "evt.arg.name", "evt.rawarg.flags", "evt.rawarg.mode", "evt.args", "evt.info",
+                "evt.is_open_create", "evt.is_open_exec", "evt.buffer", "syscall.type",
+                "proc.is_exe_writable", "proc.args", "user.uid"]
+
+
+def test_opens_that_succeed_create_and_fail_then_an_exec(source, live) -> None:
+    d = tempfile.mkdtemp(prefix="state-files-")
+    os.chmod(d, 0o777)
+    Path(d, "existing").write_text("x")
+    names = {f"{d}/existing", f"{d}/created", f"{d}/missing"}
+    snaps, _ = live.collect(source, lambda: live.child(_FILES, d), _FILE_FIELDS,
+                            where=lambda f: f["fd.name"] in names
+                            or (f["evt.type"] == "execve" and f["proc.args"] == d))
+    by = {(s.type, s["fd.name"]): s for s in snaps}
+    ex = by[("openat", f"{d}/existing")]
+    st = os.stat(f"{d}/existing")
+    # the driver's device encoding is the kernel's: major << 20 | minor
+    assert ex["fd.dev"] == os.major(st.st_dev) << 20 | os.minor(st.st_dev)
+    assert (ex["fd.dev.major"], ex["fd.dev.minor"]) == (os.major(st.st_dev), os.minor(st.st_dev))
+    assert ex["fd.ino"] == st.st_ino
+    assert ex["evt.rawres"] == ex["fd.num"] >= 3 and ex["evt.res"] == "SUCCESS"
+    assert ex["evt.failed"] is False and ex["evt.dir"] == "<" and ex["evt.count"] == 1
+    assert ex["evt.arg[2]"] == ex["evt.arg.name"] == f"{d}/existing"
+    assert ex["evt.rawarg.flags"] & 3 == 1  # PPM_O_RDONLY
+    assert f"name={d}/existing" in ex["evt.args"] and ex["evt.info"] == ex["evt.args"]
+    assert ex["evt.args"].startswith(f"fd={ex['fd.num']}(<f>{d}/existing) ")
+    assert ex["evt.is_open_create"] is False and ex["evt.is_open_exec"] is False
+    assert ex["syscall.type"] == "openat" and ex["user.uid"] == 65534
+    assert ex["evt.buffer"] is MISSING  # not produced: no I/O payload is copied
+    cr = by[("openat", f"{d}/created")]
+    assert os.stat(f"{d}/created").st_mode & 0o777 == 0o755 & ~os.umask(os.umask(0))
+    assert cr["evt.is_open_create"] is True and cr["evt.is_open_exec"] is True
+    assert cr["evt.rawarg.mode"] == 0o755
+    assert cr["fd.ino"] == os.stat(f"{d}/created").st_ino
+    miss = by[("openat", f"{d}/missing")]
+    assert miss["evt.failed"] is True and miss["evt.rawres"] == -2 and miss["evt.res"] == "ENOENT"
+    assert miss["evt.is_open_create"] is False
+    ex = next(s for s in snaps if s.type == "execve")
+    assert ex["syscall.type"] == "execve"
+    assert os.access("/bin/true", os.X_OK) and os.stat("/bin/true").st_uid == 0
+    assert ex["proc.is_exe_writable"] is False  # root's 0755 file, run by nobody
