@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import tempfile
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -250,3 +253,145 @@ def test_opens_that_succeed_create_and_fail_then_an_exec(source, live) -> None:
     assert ex["syscall.type"] == "execve"
     assert os.access("/bin/true", os.X_OK) and os.stat("/bin/true").st_uid == 0
     assert ex["proc.is_exe_writable"] is False  # root's 0755 file, run by nobody
+
+
+_CONNECT = r"""
+import socket, sys
+c = socket.socket()
+c.bind(("127.0.0.3", 0))
+c.connect(("127.0.0.2", int(sys.argv[1])))
+print(*c.getsockname(), *c.getpeername())
+c.close()
+"""
+
+_NET_FIELDS = ["proc.pid", "fd.lip", "fd.rip", "fd.cip", "fd.sip", "fd.port", "fd.net",
+               "fd.cnet", "fd.snet", "fd.lnet", "fd.rnet", "fd.lport", "fd.rport",
+               "fd.cip.name", "fd.sip.name", "fd.lip.name", "fd.rip.name"]
+
+
+def test_a_connect_between_two_loopback_addresses(source, live) -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.2", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    accepted = threading.Thread(target=lambda: server.accept()[0].close())
+    accepted.start()
+    out: dict[str, str] = {}
+
+    def action() -> None:
+        out["ends"] = live.child(_CONNECT, str(port)).stdout
+
+    snaps, _ = live.collect(source, action, _NET_FIELDS,
+                            where=lambda f: f["evt.type"] == "connect" and f["fd.rport"] == port)
+    accepted.join(10)
+    server.close()
+    lip, lport, rip, rport = out["ends"].split()
+    assert snaps, out
+    s = snaps[0]
+    assert (s["fd.lip"], s["fd.lport"], s["fd.rip"], s["fd.rport"]) \
+        == (lip, int(lport), rip, int(rport)) == ("127.0.0.3", int(lport), "127.0.0.2", port)
+    # the connecting side is the client
+    assert (s["fd.cip"], s["fd.sip"]) == (lip, rip)
+    assert s["fd.port"] == [int(lport), port]
+    # network fields hold the address; a rule compares them with a CIDR
+    assert s["fd.net"] == [lip, rip]
+    assert (s["fd.cnet"], s["fd.snet"], s["fd.lnet"], s["fd.rnet"]) == (lip, rip, lip, rip)
+    # not produced: no DNS lookups
+    assert {s[k] for k in ("fd.cip.name", "fd.sip.name", "fd.lip.name", "fd.rip.name")} \
+        == {MISSING}
+
+
+_CONTAINER_FIELDS = [
+    "container.id", "container.full_id", "container.start_ts", "container.duration",
+    "container.image", "container.image.id", "container.image.tag", "container.image.digest",
+    "container.label[team]", "container.mount.dest[/tmp/state-ctr-*]", "container.mounts",
+    "k8s.ns.name", "k8s.pod.name", "k8s.pod.uid", "proc.is_exe_upper_layer",
+    "proc.is_exe_lower_layer", "proc.exepath", "fd.name"]
+
+
+#: waits for the test's go file, then reads a file of the image with the image's busybox and one
+#: of the bind mount with a copy of busybox (in the container's upper layer)
+_IN_CONTAINER = ("while [ ! -e /data/go ]; do sleep 0.1; done; cat /etc/data.txt; "
+                 "cp /bin/busybox /tmp/cat; /tmp/cat /data/f")
+
+
+def _inspect(what: str, name: str) -> dict[str, Any]:
+    import subprocess
+
+    r = subprocess.run(["podman", what, "inspect", name], capture_output=True, text=True,
+                       check=False)
+    return json.loads(r.stdout)[0] if r.returncode == 0 and r.stdout.strip() else {}
+
+
+def test_a_labelled_container_with_a_bind_mount(source, live, podman) -> None:
+    import subprocess
+    import time
+
+    name = "state-fields"
+    host_dir = tempfile.mkdtemp(prefix="state-ctr-")
+    Path(host_dir, "f").write_text("from the host\n")
+    labels = {"team": "state", "io.kubernetes.pod.namespace": "ns-state",
+              "io.kubernetes.pod.name": "pod-state", "io.kubernetes.pod.uid": "uid-state-1"}
+    truth: dict[str, Any] = {}
+
+    def action() -> None:
+        subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
+        cmd = [*podman.PODMAN_RUN, "--rm", "--name", name, "-v", f"{host_dir}:/data:ro",
+               *(a for k, v in labels.items() for a in ("--label", f"{k}={v}")), podman.IMAGE,
+               "sh", "-c", _IN_CONTAINER]
+        run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        end = time.monotonic() + 60
+        while not truth.get("State", {}).get("Running") and time.monotonic() < end:
+            time.sleep(0.5)  # podman's CLI and API share a lock: do not ask too often
+            truth.update(_inspect("container", name))
+        truth["image"] = _inspect("image", podman.IMAGE)
+        # the source looks containers up when it reads their events, which can be well after
+        # they happened on a loaded machine: act once it knows this one
+        while not source.tracker.containers.get(truth["Id"]).resolved \
+                and time.monotonic() < end:
+            time.sleep(0.1)
+        truth["go"] = time.time_ns()
+        Path(host_dir, "go").touch()
+        truth["out"] = run.communicate(timeout=120)
+
+    snaps, _ = live.collect(source, action, _CONTAINER_FIELDS,
+                            where=lambda f: f["evt.type"] in ("open", "openat")
+                            and f["fd.name"] in ("/etc/data.txt", "/data/f")
+                            and f["container.id"] != "host", settle=1.0)
+    assert "from the host" in truth["out"][0], truth["out"]
+    lower = [s for s in snaps if s["fd.name"] == "/etc/data.txt"]
+    upper = [s for s in snaps if s["fd.name"] == "/data/f"]
+    assert lower and upper, snaps
+    s = upper[-1]
+    assert s["container.full_id"] == truth["Id"] and s["container.id"] == truth["Id"][:12]
+    # the image: by tag, its id (12 digits) and digest as the runtime reports them
+    assert s["container.image"] == podman.IMAGE == truth["ImageName"]
+    assert s["container.image.tag"] == podman.IMAGE.rsplit(":", 1)[1]
+    assert s["container.image.id"] == truth["Image"][:12]
+    assert s["container.image.digest"] == truth["image"]["Digest"]
+    # labels, Kubernetes pod labels, the bind mount
+    assert s["container.label[team]"] == "state"
+    assert (s["k8s.ns.name"], s["k8s.pod.name"], s["k8s.pod.uid"]) \
+        == ("ns-state", "pod-state", "uid-state-1")
+    assert s["container.mount.dest[/tmp/state-ctr-*]"] == "/data"
+    mount = next(m for m in truth["Mounts"] if m["Destination"] == "/data")
+    assert f"{host_dir}:/data:" in s["container.mounts"]
+    assert s["container.mounts"].split(":")[3] == str(mount["RW"]).lower() == "false"
+    # times: the runtime's start time, and the time since
+    started = truth["State"]["StartedAt"]
+    from datetime import datetime
+
+    whole, _, rest = started.partition(".")
+    frac = rest.split(" ")[0].split("+")[0].split("Z")[0]
+    zone = started.split(" ")[1] if " " in started else "+0000"
+    base = datetime.strptime(whole + zone, "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    assert s["container.start_ts"] == int(base) * 10**9 + int(frac.ljust(9, "0")[:9])
+    # the event came after the go file: at least that long after the start
+    since_go = truth["go"] - s["container.start_ts"]
+    assert since_go - 10**7 < s["container.duration"] < since_go + 60 * 10**9
+    # executables: the image's busybox is in the lower layer, the copy in the upper one
+    lo = lower[-1]
+    assert lo["proc.exepath"] == "/bin/busybox"
+    assert (lo["proc.is_exe_lower_layer"], lo["proc.is_exe_upper_layer"]) == (True, False)
+    assert s["proc.exepath"] == "/tmp/cat"
+    assert (s["proc.is_exe_lower_layer"], s["proc.is_exe_upper_layer"]) == (False, True)
