@@ -108,10 +108,25 @@ def test_a_parent_that_started_after_its_child_is_a_reused_pid() -> None:
     assert table.parent(daemon).comm == "init" and daemon.ptid == 1
 
 
-def test_a_reused_pid_with_no_known_adopter_reads_as_no_parent() -> None:
+def test_a_reused_pid_with_no_known_adopter_reads_as_the_init_or_no_parent() -> None:
     table = ProcessTable(loader=_reused_pid_loader, reaper=lambda orphan, gone: 0)
-    table.put(_proc(30, 20, "daemon", start=4_000_000_000))
-    assert table.parent(table.get(30)) is None
+    table.put(_proc(1, 0, "init"))
+    table.put(_proc(30, 20, "daemon", start=4_000_000_000))  # a host process: init adopts
+    table.put(_proc(40, 20, "in-ctr", start=4_000_000_000, vpid=7))  # not known: none
+    assert table.parent(table.get(30)).comm == "init"
+    assert table.parent(table.get(40)) is None and table.get(40).ptid == 0
+
+
+def test_children_leave_their_parents_list_when_they_exit_or_are_evicted() -> None:
+    table = ProcessTable(max_processes=4)
+    table.put(_proc(1, 0, "init"))
+    for pid in range(10, 13):
+        table.put(_proc(pid, 1, "child"))
+    table.remove(10)
+    assert table.get(1).children == {11, 12}
+    table.put(_proc(13, 1, "child"))
+    table.put(_proc(14, 1, "child"))  # the table is full: the least recently used goes
+    assert table.stats.evicted_full == 1 and len(table.get(1).children) == 3
 
 
 def test_the_bound_evicts_the_least_recently_used_and_counts() -> None:

@@ -132,13 +132,16 @@ class Process:
 class _Lru(LRUCache[int, Process]):
     """The LRU that counts what it evicts to stay within its bound."""
 
-    def __init__(self, maxsize: int, stats: TableStats) -> None:
+    def __init__(self, maxsize: int, stats: TableStats,
+                 on_evict: Callable[[Process], None]) -> None:
         super().__init__(maxsize=maxsize)
         self._stats = stats
+        self._on_evict = on_evict
 
     def popitem(self) -> tuple[int, Process]:
         item = super().popitem()
         self._stats.evicted_full += 1
+        self._on_evict(item[1])
         return item
 
 
@@ -157,7 +160,7 @@ class ProcessTable:
                  inactive_timeout: float = INACTIVE_TIMEOUT,
                  inactive_scan: float = INACTIVE_SCAN) -> None:
         self.stats = TableStats()
-        self._procs = _Lru(max_processes, self.stats)
+        self._procs = _Lru(max_processes, self.stats, self._unlink)
         self._loader = loader
         self._reaper = reaper
         self._alive = alive
@@ -214,11 +217,19 @@ class ProcessTable:
                 parent.children = set()
             parent.children.add(proc.pid)
 
+    def _unlink(self, proc: Process) -> None:
+        """Drop a departing entry from its parent's children (which would grow without bound
+        under a long-lived parent that forks many short-lived children)."""
+        parent = self._procs.get(proc.ptid)
+        if parent is not None and parent.children is not None:
+            parent.children.discard(proc.pid)
+
     def remove(self, pid: int) -> None:
         """The process ``pid`` exited: forget it and reparent its children."""
         proc = self._procs.pop(pid, None)
         if proc is not None:
             self.stats.exited += 1
+            self._unlink(proc)
             self._orphan_children(proc)
 
     def _orphan_children(self, gone: Process) -> None:
@@ -228,24 +239,27 @@ class ProcessTable:
                 self._reparent(child, gone)
 
     def _reparent(self, child: Process, gone: Process | None) -> None:
+        """Give ``child`` its new parent: the reaper's answer, else the pid namespace's init
+        (0, no parent, when that is not known either)."""
         new = self._reaper(child, gone) if self._reaper is not None else 0
-        if new <= 0 and gone is not None:
-            new = self._ns_init(gone)
-        if new <= 0 or new == child.ptid:
+        if new <= 0:
+            new = self._ns_init(gone if gone is not None else child)
+        if new == child.ptid:
             return
         child.ptid = new
-        self.stats.reparented += 1
-        self.link(child)
+        if new > 0:
+            self.stats.reparented += 1
+            self.link(child)
 
-    def _ns_init(self, gone: Process) -> int:
-        """The init of ``gone``'s pid namespace: its nearest ancestor (or itself) with vpid 1;
-        pid 1 for a host process whose ancestry is not known."""
-        if gone.vpid == 1:
-            return gone.pid
-        for anc in self.ancestors(gone):
+    def _ns_init(self, proc: Process) -> int:
+        """The init of ``proc``'s pid namespace: its nearest ancestor (or itself) with vpid 1;
+        pid 1 for a host process whose ancestry is not known, else 0."""
+        if proc.vpid == 1:
+            return proc.pid
+        for anc in self.ancestors(proc):
             if anc.vpid == 1:
                 return anc.pid
-        return 1 if gone.vpid == gone.pid else 0
+        return 1 if proc.vpid == proc.pid else 0
 
     def parent(self, proc: Process) -> Process | None:
         if proc.ptid <= 0 or proc.ptid == proc.pid:
@@ -253,11 +267,23 @@ class ProcessTable:
         parent = self.get(proc.ptid)
         if parent is not None and proc.start_ts and \
                 parent.start_ts > proc.start_ts + REUSE_MARGIN_NS:
-            # the real parent is gone and its pid was reused: ask who adopted proc
-            old = proc.ptid
-            self._reparent(proc, None)
-            parent = self.get(proc.ptid) if proc.ptid != old else None
+            # the real parent is gone and its pid was reused: ask who adopted proc (once:
+            # the answer, or 0 for "not known", replaces the reused pid)
+            proc.ptid = 0
+            self._reparent_reused(proc)
+            parent = self.get(proc.ptid) if proc.ptid > 0 else None
         return parent
+
+    def _reparent_reused(self, proc: Process) -> None:
+        """``proc``'s parent pid was reused (its ptid now 0): the reaper's answer, else pid 1
+        for a host process; a container process whose adopter is not known keeps none."""
+        new = self._reaper(proc, None) if self._reaper is not None else 0
+        if new <= 0:
+            new = 1 if proc.vpid == proc.pid else 0
+        if new > 0:
+            proc.ptid = new
+            self.stats.reparented += 1
+            self.link(proc)
 
     def tick(self, now: float | None = None) -> None:
         """Advance the table's clock (once per batch of records) and, when due, drop the
