@@ -23,6 +23,9 @@ from secengine.events import MISSING
 
 pytestmark = pytest.mark.bpf
 
+#: Seconds to keep reading after the activity: the reader may lag on a loaded machine.
+SETTLE = 1.0
+
 #: The leaf of the tree: records what /proc says about itself and its ancestors, then opens
 #: the marker from its main thread and from a second thread (the events the test reads).
 _LEAF = r"""
@@ -130,7 +133,7 @@ def test_a_process_tree_with_its_own_session_group_limits_and_credentials(source
     Path(marker).write_text("x")
     snaps, _ = live.collect(source, lambda: live.child(_ROOT, _LEAF, out, marker),
                             _TREE_FIELDS, where=lambda f: f["evt.type"] in ("open", "openat")
-                            and f["fd.name"] == marker)
+                            and f["fd.name"] == marker, settle=SETTLE)
     t = json.loads(Path(out).read_text())
     mine = [s for s in snaps if s["proc.pid"] == t["pid"]]
     assert len(mine) == 2, snaps
@@ -224,7 +227,8 @@ def test_opens_that_succeed_create_and_fail_then_an_exec(source, live) -> None:
     names = {f"{d}/existing", f"{d}/created", f"{d}/missing"}
     snaps, _ = live.collect(source, lambda: live.child(_FILES, d), _FILE_FIELDS,
                             where=lambda f: f["fd.name"] in names
-                            or (f["evt.type"] == "execve" and f["proc.args"] == d))
+                            or (f["evt.type"] == "execve" and f["proc.args"] == d),
+                            settle=SETTLE)
     by = {(s.type, s["fd.name"]): s for s in snaps}
     ex = by[("openat", f"{d}/existing")]
     st = os.stat(f"{d}/existing")
@@ -282,7 +286,8 @@ def test_a_connect_between_two_loopback_addresses(source, live) -> None:
         out["ends"] = live.child(_CONNECT, str(port)).stdout
 
     snaps, _ = live.collect(source, action, _NET_FIELDS,
-                            where=lambda f: f["evt.type"] == "connect" and f["fd.rport"] == port)
+                            where=lambda f: f["evt.type"] == "connect" and f["fd.rport"] == port,
+                            settle=SETTLE)
     accepted.join(10)
     server.close()
     lip, lport, rip, rport = out["ends"].split()
@@ -357,7 +362,7 @@ def test_a_labelled_container_with_a_bind_mount(source, live, podman) -> None:
     snaps, _ = live.collect(source, action, _CONTAINER_FIELDS,
                             where=lambda f: f["evt.type"] in ("open", "openat")
                             and f["fd.name"] in ("/etc/data.txt", "/data/f")
-                            and f["container.id"] != "host", settle=1.0)
+                            and f["container.id"] != "host", settle=SETTLE)
     assert "from the host" in truth["out"][0], truth["out"]
     lower = [s for s in snaps if s["fd.name"] == "/etc/data.txt"]
     upper = [s for s in snaps if s["fd.name"] == "/data/f"]

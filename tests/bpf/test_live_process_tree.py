@@ -9,6 +9,9 @@ import pytest
 
 pytestmark = pytest.mark.bpf
 
+#: Seconds to keep reading after the activity: the reader may lag on a loaded machine.
+SETTLE = 1.0
+
 #: The outer child (optionally a child subreaper) forks ``mid``, which forks ``leaf`` and exits.
 #: ``leaf`` waits until the kernel has reparented it and the probe reader has long applied the
 #: exit, then reports what /proc says and opens the marker file the test looks for.
@@ -28,9 +31,9 @@ if mid == 0:
         ppid = os.getppid()
         with open(f"/proc/{ppid}/comm") as f:
             pcomm = f.read().strip()
+        open(marker).close()  # the event the test reads, before the outer child can end
         os.write(w, f"{os.getpid()} {ppid} {pcomm}".encode())
         os.close(w)
-        open(marker).close()
         os._exit(0)
     os._exit(0)
 os.close(w)
@@ -58,7 +61,7 @@ def test_an_orphan_reads_the_parent_proc_shows(source, live, subreaper: bool) ->
         snaps, _ = live.collect(source, action, ["proc.pid", "proc.ppid", "proc.pname",
                                                  "proc.aname[1]", "proc.apid[1]"],
                                 where=lambda f: f["evt.type"] in ("open", "openat")
-                                and f["fd.name"] == marker)
+                                and f["fd.name"] == marker, settle=SETTLE)
     finally:
         os.unlink(marker)
     pid, ppid, pcomm = result["out"].split()
