@@ -100,6 +100,8 @@ class StateTracker:
         self._exited: list[int] = []
         self._last_pid = -1
         self._last_proc: Process | None = None
+        #: the table's clock, copied here once per batch for the per-record path
+        self._now = self.procs.now
 
     def _load(self, pid: int) -> Process | None:
         proc = procfs.read_process(pid, self.boot_ns)
@@ -157,6 +159,7 @@ class StateTracker:
         events of the same batch still find their parents), reparenting their children,
         and advance the table's clock (``now``, monotonic seconds)."""
         self.procs.tick(now)
+        self._now = self.procs.now
         exited = self._exited
         if exited:
             remove = self.procs.remove
@@ -175,7 +178,7 @@ class StateTracker:
             proc = self.procs.get(pid)
             self._last_pid, self._last_proc = pid, proc
             if proc is not None:
-                proc.last_seen = self.procs.now
+                proc.last_seen = self._now
         if proc is not None:
             proc.fds.fds.pop(fd, None)
 
@@ -245,7 +248,7 @@ class StateTracker:
             proc = self.procs.get(pid)
             self._last_pid, self._last_proc = pid, proc
             if proc is not None:
-                proc.last_seen = self.procs.now
+                proc.last_seen = self._now
         name = rec.name
         res = rec.res
         if proc is None:
