@@ -19,7 +19,7 @@ own web stack). Metric names:
 ``secengine_process_table_entries``         gauge    processes in a source's table {source}
 ``secengine_process_table_removed_total``   counter  entries removed {source, reason=exited|
                                                      evicted_full|evicted_inactive}
-``secengine_process_table_reparented_total`` counter orphans given their new parent {source}
+``secengine_process_table_orphans_total``   counter  orphans given their new parent {source}
 ``secengine_events_total``                  counter  events evaluated {source}
 ``secengine_alerts_total``                  counter  alerts {rule, priority, source}
 ``secengine_alerts_rate_limited_total``     counter  alerts held back by ``outputs.rate`` {source}
@@ -196,7 +196,7 @@ def _process_table(agent: Agent) -> list[Metric]:
     removed = Metric("secengine_process_table_removed_total", "counter",
                      "Process table entries removed: the process exited, the table was full, "
                      "or the entry was inactive and its process gone.")
-    reparented = Metric("secengine_process_table_reparented_total", "counter",
+    reparented = Metric("secengine_process_table_orphans_total", "counter",
                         "Orphans given their new parent (reaper or pid-namespace init).")
     for src in agent.sources:
         table_stats = getattr(src, "table_stats", None)

@@ -104,7 +104,7 @@ def test_the_agent_exposes_the_process_table_counters(live, tmp_path) -> None:
     finally:
         agent.request_stop()
         agent.stop()
-    n = re.search(r'^secengine_process_table_reparented_total\{source="syscall"\} (\S+)$', text,
+    n = re.search(r'^secengine_process_table_orphans_total\{source="syscall"\} (\S+)$', text,
                   re.MULTILINE)
     assert n and float(n.group(1)) >= 1, text
     assert re.search(r'^secengine_process_table_entries\{source="syscall"\} [1-9]', text,
