@@ -22,6 +22,12 @@ own web stack). Metric names:
                                                      ring_busy, priority_headroom, budget,
                                                      filtered (no rule could match),
                                                      queue_full
+
+
+``secengine_process_table_entries``         gauge    processes in a source's table {source}
+``secengine_process_table_removed_total``   counter  entries removed {source, reason=exited|
+                                                     evicted_full|evicted_inactive}
+``secengine_process_table_orphans_total``   counter  orphans given their new parent {source}
 ``secengine_events_total``                  counter  events evaluated {source}
 ``secengine_alerts_total``                  counter  alerts {rule, priority, source}
 ``secengine_alerts_rate_limited_total``     counter  alerts held back by ``outputs.rate`` {source}
@@ -152,6 +158,9 @@ def collect(agent: Agent) -> list[Metric]:
         if callable(reasons):
             for reason, n in sorted(reasons().items()):
                 not_sent.add(n, source=name, reason=reason)
+
+
+    table = _process_table(agent)
     evaluated = Metric("secengine_events_total", "counter", "Events evaluated by the engine.")
     for name, n in sorted(c.events.items()):
         evaluated.add(n, source=name)
@@ -187,7 +196,8 @@ def collect(agent: Agent) -> list[Metric]:
     reloads.add(c.reloads_ok, result="ok").add(c.reloads_failed, result="failed")
     cpu = os.times()
     return [
-        src_events, src_dropped, src_rejected, not_sent, evaluated, alerts, limited, drop_alerts,
+        src_events, src_dropped, src_rejected, not_sent, *table, evaluated, alerts, limited,
+        drop_alerts,
         *sink_families.values(), depth, capacity,
         Metric("secengine_event_queue_depth", "gauge",
                "Event batches waiting for the engine.").add(queue.depth()),
@@ -234,6 +244,28 @@ def listener_metrics(listeners: Iterable[ListenerStats]) -> list[Metric]:
             rejected.add(n, listener=stats.name, reason=reason)
         accepts.add(accept_errors, listener=stats.name)
     return [handshakes, rejected, accepts]
+
+
+def _process_table(agent: Agent) -> list[Metric]:
+    """The families of the sources that keep a process table (``table_stats()``)."""
+    entries = Metric("secengine_process_table_entries", "gauge",
+                     "Processes in a source's process table.")
+    removed = Metric("secengine_process_table_removed_total", "counter",
+                     "Process table entries removed: the process exited, the table was full, "
+                     "or the entry was inactive and its process gone.")
+    reparented = Metric("secengine_process_table_orphans_total", "counter",
+                        "Orphans given their new parent (reaper or pid-namespace init).")
+    for src in agent.sources:
+        table_stats = getattr(src, "table_stats", None)
+        t = table_stats() if callable(table_stats) else None
+        if not t:
+            continue
+        name = _source_label(src)
+        entries.add(t["entries"], source=name)
+        for reason in ("exited", "evicted_full", "evicted_inactive"):
+            removed.add(t[reason], source=name, reason=reason)
+        reparented.add(t["reparented"], source=name)
+    return [entries, removed, reparented] if entries.samples else []
 
 
 def _source_label(src: Any) -> str:

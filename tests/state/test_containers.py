@@ -110,3 +110,12 @@ def test_no_runtime_counts_failed_lookups_and_stays_bounded() -> None:
         resolver.resolve_now(f"{i:064x}")
     assert resolver.lookups_failed == 1000
     assert len(resolver) == 100
+
+
+def test_the_image_digest_is_the_repository_s_own_repo_digest() -> None:
+    from secengine.state.containers import repo_digest
+
+    digests = ["docker.io/library/nginx@sha256:aaa", "localhost/nginx@sha256:bbb", "no-digest"]
+    assert repo_digest(digests, "localhost/nginx") == "sha256:bbb"
+    assert repo_digest(digests, "elsewhere/nginx") == "sha256:aaa"  # else the first
+    assert repo_digest([], "localhost/nginx") == ""

@@ -488,7 +488,10 @@ static __always_inline __u64 ts_ns(__s64 sec, __u32 nsec)
 static __always_inline void inode_times(struct inode *inode, __u64 *ctime, __u64 *mtime)
 {
 	if (bpf_core_field_exists(inode->i_ctime_sec)) {
-		*ctime = ts_ns(BPF_CORE_READ(inode, i_ctime_sec), BPF_CORE_READ(inode, i_ctime_nsec));
+		/* >= 6.13 keeps I_CTIME_QUERIED (bit 31) in i_ctime_nsec (multigrain timestamps):
+		 * inode_get_ctime_nsec() masks it, and so must we */
+		*ctime = ts_ns(BPF_CORE_READ(inode, i_ctime_sec),
+			       BPF_CORE_READ(inode, i_ctime_nsec) & ~(1U << 31));
 		*mtime = ts_ns(BPF_CORE_READ(inode, i_mtime_sec), BPF_CORE_READ(inode, i_mtime_nsec));
 		return;
 	}
@@ -952,6 +955,36 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr)
 	return 0;
 }
 
+/* Whether the task may write its executable, as the driver decides exe_writable
+ * (libs modern_bpf extract__exe_writable): not on a read-only superblock or an immutable
+ * inode; the owner may; else the owner/group/other write bit for fsuid/fsgid; else
+ * CAP_DAC_OVERRIDE. ACLs and supplementary groups are not looked at (nor by the driver). */
+static __always_inline int exe_writable(struct task_struct *task, struct inode *inode)
+{
+	__u16 mode = BPF_CORE_READ(inode, i_mode);
+	__u16 fmt = mode & SE_S_IFMT;
+	if ((BPF_CORE_READ(inode, i_sb, s_flags) & 1 /* SB_RDONLY */) &&
+	    (fmt == 0100000 || fmt == 0040000 || fmt == 0120000))
+		return 0;
+	if (BPF_CORE_READ(inode, i_flags) & 8 /* S_IMMUTABLE */)
+		return 0;
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	__u32 fsuid = BPF_CORE_READ(cred, fsuid.val);
+	__u32 fsgid = BPF_CORE_READ(cred, fsgid.val);
+	__u32 uid = BPF_CORE_READ(inode, i_uid.val);
+	__u32 gid = BPF_CORE_READ(inode, i_gid.val);
+	if (uid == (__u32)-1 || gid == (__u32)-1)
+		return 0;
+	if (fsuid == uid)
+		return 1;
+	__u16 bits = fsgid == gid ? mode >> 3 : mode;
+	if (bits & 2 /* S_IWOTH */)
+		return 1;
+	__u64 eff = 0;
+	bpf_probe_read_kernel(&eff, sizeof(eff), &cred->cap_effective);
+	return (eff >> 1) & 1; /* CAP_DAC_OVERRIDE */
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(se_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -983,6 +1016,8 @@ int BPF_PROG(se_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 			p.flags |= SE_EXE_LOWER_LAYER;
 		if (is_memfd(exe))
 			p.flags |= SE_EXE_FROM_MEMFD;
+		if (exe_writable(task, inode))
+			p.flags |= SE_EXE_WRITABLE;
 	}
 	__u32 off = put_struct(aux, sizeof(struct se_hdr), &p, sizeof(p));
 	off = put_blob(aux, off, (unsigned long)BPF_CORE_READ(bprm, filename), 0, SE_KSTR);

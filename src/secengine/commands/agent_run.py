@@ -146,8 +146,7 @@ def run_agent(args: argparse.Namespace) -> int:
     kernel = sum(s.kernel_stats().get("dropped", 0) for s in agent.sources
                  if hasattr(s, "kernel_stats"))
     for source in agent.sources:
-        line = source.describe_end()
-        if line:
+        for line in (source.describe_end() or "").splitlines():
             err.write(f"secengine run: {line}\n")
     for line in report_lines(agent.sinks):
         err.write(f"secengine run: output {line}\n")

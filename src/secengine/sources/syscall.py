@@ -86,6 +86,10 @@ class SyscallSource(Source):
         self.stats = SyscallStats()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        #: guards the hand-over of close() between stop() and the reader thread
+        self._close_lock = threading.RLock()
+        self._reading = False
+        self._close_pending = False
         self.error: BaseException | None = None
         self.ring_bytes = ring_bytes
         self.batch_size = batch_size
@@ -175,6 +179,15 @@ class SyscallSource(Source):
             raise
 
     def close(self) -> None:
+        """Detach the probe and unmap the ring; while the reader thread still runs (a stop()
+        that stopped waiting for it), that thread does it when it ends."""
+        with self._close_lock:
+            if self._reading:
+                self._close_pending = True
+                return
+            self._close_now()
+
+    def _close_now(self) -> None:
         if self.probe is not None:
             self._final_kernel_stats = self.kernel_stats()  # still readable after close
             try:
@@ -191,10 +204,32 @@ class SyscallSource(Source):
     def start(self, out: EventQueue) -> None:
         """Open (if needed) and read on a thread of its own into ``out``; a full queue drops
         the batch and counts it."""
+        self._run_reader(lambda: self._pump(out))
+
+    def _run_reader(self, body: Callable[[], None]) -> None:
+        """Open (if needed) and run ``body`` on the reader thread, which owns the probe from
+        then on: close() waits for it to end (see :meth:`close`)."""
+        previous = self._thread
+        if previous is not None:  # a reader that outlived its stop(): let it finish first
+            previous.join()
         self.open()
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._pump, args=(out,),
-                                        name="secengine-source-syscall", daemon=True)
+        self._reading = True
+
+        def run() -> None:
+            try:
+                body()
+            except BaseException as e:  # noqa: BLE001 - kept for stop(); a thread must not raise
+                self.error = e
+            finally:
+                with self._close_lock:
+                    self._reading = False
+                    if self._close_pending:
+                        self._close_pending = False
+                        self._close_now()
+
+        self._thread = threading.Thread(target=run, name="secengine-source-syscall",
+                                        daemon=True)
         self._thread.start()
 
     def start_inline(self, evaluate: Callable[[Sequence[Event]], object]) -> bool:
@@ -203,35 +238,50 @@ class SyscallSource(Source):
         This is what the agent uses: an event's fields are computed from the
         process and fd tables, which the next records change (an exit, a close).
         """
-        self.open()
-        self._stopping.clear()
-
         def one(ev: Event) -> None:
             evaluate((ev,))
 
         def loop() -> None:
-            try:
-                while not self.stopped and self.reader is not None:
-                    self.read_batch(one)
-                    self.wait_if_idle()
-            except BaseException as e:  # noqa: BLE001 - kept for stop(); a thread must not raise
-                self.error = e
+            while not self.stopped and self.reader is not None:
+                self.read_batch(one)
+                self.wait_if_idle()
 
-        self._thread = threading.Thread(target=loop, name="secengine-source-syscall", daemon=True)
-        self._thread.start()
+        self._run_reader(loop)
         return True
 
     def _pump(self, out: EventQueue) -> None:
-        try:
-            for batch in self.batches():
-                if batch and not out.offer(self.name, batch):
-                    self.stats.add(dropped=len(batch))
-                    self.stats.queue_drops += len(batch)
-        except BaseException as e:  # noqa: BLE001 - kept for stop(); a thread must not raise
-            self.error = e
+        for batch in self.batches():
+            if batch and not out.offer(self.name, batch):
+                self.stats.add(dropped=len(batch))
+                self.stats.queue_drops += len(batch)
+
+    def table_stats(self) -> dict[str, int]:
+        """The process table's size and how entries left it (metrics and the run summary):
+        ``entries``, ``exited``, ``evicted_full`` (the bound), ``evicted_inactive``,
+        ``reparented`` (orphans given their new parent)."""
+        tracker = self.tracker
+        if tracker is None:
+            return {}
+        st = tracker.procs.stats
+        return {"entries": len(tracker.procs), "exited": st.exited,
+                "evicted_full": st.evicted_full, "evicted_inactive": st.evicted_inactive,
+                "reparented": st.reparented}
 
     def describe_end(self) -> str | None:
-        """The kernel's drops per reason, and the producers the budgets throttled most."""
+        """The process table's counters, the kernel's drops per reason, and the producers the
+        budgets throttled most (one line each)."""
+        lines = []
+        t = self.table_stats()
+        if t:
+            lines.append(f"process table: {t['entries']} processes, {t['exited']} exited, "
+                         f"{t['evicted_full']} evicted at the bound, {t['evicted_inactive']} "
+                         f"evicted inactive, {t['reparented']} orphans reparented")
+        kernel = self._describe_kernel_drops()
+        if kernel:
+            lines.append(kernel)
+        return "\n".join(lines) or None
+
+    def _describe_kernel_drops(self) -> str | None:
         k = self.kernel_stats()
         if not k:
             return None
@@ -294,10 +344,15 @@ class SyscallSource(Source):
                 f"(seeded {self.seeded} processes)")
 
     def stop(self, timeout: float | None = None) -> None:
+        """Stop reading; wait up to ``timeout`` (5 s) for the reader thread. The probe is
+        closed now, or by the reader thread as it ends if it is still busy (evaluating a
+        long batch): closing it under the reader would fail it mid-read."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout if timeout is not None else 5.0)
-            self._thread = None
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout if timeout is not None else 5.0)
+            if not thread.is_alive():
+                self._thread = None
         self.close()
 
     @property
@@ -312,10 +367,11 @@ class SyscallSource(Source):
         record refused to keep the ring's priority headroom free) and ``dropped_budget``
         (a producer over its budget); ``filtered`` (pushed-down filters: not a loss);
         ``floods`` (flood records); truncated; wakeups."""
-        if self.probe is None:
-            return dict(self._final_kernel_stats)
-        (emitted, full, truncated, wakeups, busy, budget, filtered, floods,
-         headroom) = self.probe.stats()
+        with self._close_lock:  # not while the reader thread closes the probe
+            if self.probe is None:
+                return dict(self._final_kernel_stats)
+            (emitted, full, truncated, wakeups, busy, budget, filtered, floods,
+             headroom) = self.probe.stats()
         # stats.dropped counts only what userspace lost (a full event queue), so that
         # "stats.dropped + kernel_stats()['dropped']" is every loss, each counted once.
         # Filtered events are not losses: no loaded rule could have matched them.

@@ -85,6 +85,8 @@ class ContainerInfo:
     name: str = ""
     image: str = ""
     image_id: str = ""
+    #: the runtime's full image id, to look the image's digest up
+    image_id_full: str = ""
     image_repository: str = ""
     image_tag: str = ""
     image_digest: str = ""
@@ -200,9 +202,50 @@ class ContainerResolver:
             self._tries[info.full_id] = (n + 1, time.monotonic())
             return
         _fill(info, data, kind)
+        if not info.image_digest:
+            self._image_digest(info)
 
     def _inspect(self, full_id: str) -> tuple[dict[str, Any] | None, str]:
         return inspect_container(full_id, self.sockets, self.timeout)
+
+    def _image_digest(self, info: ContainerInfo) -> None:
+        """An image named by tag: its registry digest is the image's (``RepoDigests``), one
+        more request, made after the container's other fields are available."""
+        if not info.image_id_full:
+            return
+        image, _ = _get_json(f"/images/{info.image_id_full}/json", self.sockets, self.timeout)
+        if image is not None:
+            info.image_digest = repo_digest(image.get("RepoDigests") or [],
+                                            info.image_repository)
+
+
+def repo_digest(repo_digests: Sequence[str], repository: str) -> str:
+    """The digest of ``repository`` among an image's ``RepoDigests`` (``repo@sha256:...``),
+    else the first one's, as Falco's container engines pick it."""
+    digests = [d.split("@", 1) for d in repo_digests if "@" in d]
+    for repo, digest in digests:
+        if repo == repository:
+            return digest
+    return digests[0][1] if digests else ""
+
+
+def _get_json(path: str, sockets: Sequence[str], timeout: float
+              ) -> tuple[dict[str, Any] | None, str]:
+    """``GET path`` on the first of ``sockets`` that answers 200: (document, engine)."""
+    for sock in sockets:
+        try:
+            conn = _UnixHTTPConnection(sock, timeout)
+            try:
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                body = resp.read()
+            finally:
+                conn.close()
+        except OSError:
+            continue
+        if resp.status == 200:
+            return json.loads(body), "podman" if "podman" in sock else "docker"
+    return None, ""
 
 
 def inspect_container(ref: str, sockets: Sequence[str], timeout: float = 5.0
@@ -212,20 +255,7 @@ def inspect_container(ref: str, sockets: Sequence[str], timeout: float = 5.0
     Returns the inspect document and the engine (``podman`` or ``docker``,
     from the socket path), or ``(None, "")``.
     """
-    for path in sockets:
-        try:
-            conn = _UnixHTTPConnection(path, timeout)
-            try:
-                conn.request("GET", f"/containers/{ref}/json")
-                resp = conn.getresponse()
-                body = resp.read()
-            finally:
-                conn.close()
-        except OSError:
-            continue
-        if resp.status == 200:
-            return json.loads(body), "podman" if "podman" in path else "docker"
-    return None, ""
+    return _get_json(f"/containers/{ref}/json", sockets, timeout)
 
 
 def _fill(info: ContainerInfo, data: dict[str, Any], kind: str) -> None:
@@ -237,6 +267,7 @@ def _fill(info: ContainerInfo, data: dict[str, Any], kind: str) -> None:
     info.image = image
     info.image_id = (data.get("Image") or "").removeprefix("sha256:")[:12]
     info.image_repository, info.image_tag, info.image_digest = split_image(image)
+    info.image_id_full = data.get("Image") or ""
     info.privileged = bool(host.get("Privileged", False))
     info.mounts = list(data.get("Mounts") or [])
     info.labels = dict(config.get("Labels") or {})

@@ -682,7 +682,8 @@ EXTRACTORS: Final[dict[str, Extractor]] = {
     "evt.is_open_create": _is_open_create,
     "evt.buffer": _no_value,
     "evt.count": lambda v, a: 1,
-    "syscall.type": lambda v, a: v.rec.name if v.rec.evt == 1 else MISSING,
+    # every record but a process exit is a syscall's (exec and clone records included)
+    "syscall.type": lambda v, a: v.rec.name if v.rec.evt != 4 else MISSING,
     # proc / thread
     "proc.name": _p("comm"),
     "proc.exe": _p("exe"),
@@ -783,6 +784,9 @@ EXTRACTORS: Final[dict[str, Extractor]] = {
     "fd.name_changed": _fd_name_changed,
     "fd.dev": lambda v, a: MISSING if v.fd is None else v.fd.dev,
     "fd.ino": lambda v, a: MISSING if v.fd is None else v.fd.ino,
+    # the driver's device numbers are the kernel's dev_t: major << 20 | minor
+    "fd.dev.major": lambda v, a: MISSING if v.fd is None else v.fd.dev >> 20,
+    "fd.dev.minor": lambda v, a: MISSING if v.fd is None else v.fd.dev & 0xFFFFF,
     "fd.cip.name": _no_value,
     "fd.sip.name": _no_value,
     "fd.lip.name": _no_value,

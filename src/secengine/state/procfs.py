@@ -19,7 +19,8 @@ from secengine.state.containers import container_id_from_cgroup
 from secengine.state.fds import FdInfo, FdTable, ip_text
 from secengine.state.threads import Process
 
-__all__ = ["PROC", "boot_time_ns", "read_fds", "read_process", "scan", "socket_table"]
+__all__ = ["PROC", "boot_time_ns", "parent_and_start", "read_fds", "read_process", "scan",
+           "socket_table"]
 
 PROC: Final = Path("/proc")
 _TICKS: Final = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -51,6 +52,20 @@ def _status(data: bytes) -> dict[str, str]:
         key, _, value = line.partition(":")
         out[key] = value.strip()
     return out
+
+
+def parent_and_start(pid: int, boot_ns: int) -> tuple[int, int] | None:
+    """(parent pid, start time in epoch ns) of ``pid`` from its stat line; None if it is gone.
+
+    One small read: what reparenting an orphan and spotting a reused pid need."""
+    raw = _read(PROC / str(pid) / "stat")
+    if raw is None:
+        return None
+    rest = raw[raw.rfind(b")") + 2:].split()
+    try:
+        return int(rest[1]), boot_ns + int(rest[19]) * 1_000_000_000 // _TICKS
+    except (IndexError, ValueError):
+        return None
 
 
 def read_process(pid: int, boot_ns: int | None = None, with_fds: bool = True) -> Process | None:

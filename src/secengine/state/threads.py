@@ -11,27 +11,60 @@ their own exec/fork was seen) and copied from the parent on fork. Ancestor
 walks (``proc.aname[N]``) follow ``ptid`` through the table, stopping at a
 missing entry, pid 0 or a loop.
 
-The table is an LRU bounded by ``max_processes``; an exit record removes the
-process when its last thread is gone. Exited processes whose entries are
-evicted are counted.
+The table is bounded by ``max_processes`` (least recently used entries go
+first); an exit record removes the process when its last thread is gone,
+and an entry no record touched for ``inactive_timeout`` seconds is removed
+at the next sweep if it is gone from the system (its exit was missed, e.g.
+dropped). :class:`TableStats` counts each way out.
+
+When a process exits, its children are reparented as the kernel does
+(``forget_original_parent``): to the new parent the ``reaper`` callback
+names (the tracker asks /proc, which knows child subreapers,
+``PR_SET_CHILD_SUBREAPER``), else to the pid namespace's init, the nearest
+ancestor whose ``vpid`` is 1. libsinsp's thread manager does the same; without
+it ``proc.pname`` of an orphan read whatever process later got the dead
+parent's pid. A parent entry that started after its child is such a reused
+pid, and is treated the same way.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Final
 
 from cachetools import LRUCache
 
 from secengine.state.fds import FdTable
 
-__all__ = ["MAX_ANCESTORS", "MAX_PROCESSES", "Process", "ProcessTable"]
+__all__ = ["INACTIVE_SCAN", "INACTIVE_TIMEOUT", "MAX_ANCESTORS", "MAX_PROCESSES", "REUSE_MARGIN_NS",
+           "Process", "ProcessTable", "Reaper", "TableStats"]
 
 MAX_PROCESSES: Final = 32768
 MAX_ANCESTORS: Final = 64
 #: Seconds before /proc is asked again about a pid it did not know.
 UNKNOWN_RETRY: Final = 5.0
+#: Seconds without a record after which an entry is checked for being gone (libsinsp's
+#: thread timeout), and how often that check runs (its inactive thread scan time).
+INACTIVE_TIMEOUT: Final = 1800.0
+INACTIVE_SCAN: Final = 1200.0
+#: A parent entry that started this long after its child is another process with a reused
+#: pid (/proc start times are in clock ticks, records in nanoseconds: leave a margin).
+REUSE_MARGIN_NS: Final = 50_000_000
+
+#: ``(orphan, exited parent or None) -> pid of its new parent`` (0: unknown).
+Reaper = Callable[["Process", "Process | None"], int]
+
+
+@dataclass(slots=True)
+class TableStats:
+    """How entries left the table, and orphans given a new parent (metrics, run summary)."""
+
+    exited: int = 0
+    evicted_full: int = 0
+    evicted_inactive: int = 0
+    reparented: int = 0
 
 
 class Process:
@@ -42,7 +75,7 @@ class Process:
         "uid", "gid", "euid", "egid", "loginuid", "cap_inheritable", "cap_permitted",
         "cap_effective", "sid", "pgid", "vpgid", "vpid", "start_ts", "exe_flags", "exe_ino",
         "exe_ctime", "exe_mtime", "cgroup", "container_id", "pidns_init_start", "fdlimit",
-        "fds", "from_proc", "__weakref__",
+        "fds", "from_proc", "children", "last_seen", "__weakref__",
     )
 
     def __init__(self, pid: int) -> None:
@@ -71,6 +104,10 @@ class Process:
         self.fds = FdTable()
         #: True when this entry was read from /proc rather than built from records
         self.from_proc = False
+        #: pids of the children seen forking from (or loaded under) this process
+        self.children: set[int] | None = None
+        #: the table's clock (monotonic seconds) when a record last touched this entry
+        self.last_seen = 0.0
 
     def fork(self, pid: int) -> Process:
         """The child of a fork: a copy of this process with its own pid and fd numbering."""
@@ -81,6 +118,7 @@ class Process:
         child.ptid = self.pid
         child.fds = self.fds.copy()
         child.from_proc = False
+        child.children = None
         return child
 
     @property
@@ -91,17 +129,53 @@ class Process:
         return f"Process(pid={self.pid}, comm={self.comm!r}, ptid={self.ptid})"
 
 
+class _Lru(LRUCache[int, Process]):
+    """The LRU that counts what it evicts to stay within its bound."""
+
+    def __init__(self, maxsize: int, stats: TableStats,
+                 on_evict: Callable[[Process], None]) -> None:
+        super().__init__(maxsize=maxsize)
+        self._stats = stats
+        self._on_evict = on_evict
+
+    def popitem(self) -> tuple[int, Process]:
+        item = super().popitem()
+        self._stats.evicted_full += 1
+        self._on_evict(item[1])
+        return item
+
+
 class ProcessTable:
-    """pid -> Process, LRU-bounded; ``loader`` fills misses from /proc (or returns None)."""
+    """pid -> Process, LRU-bounded; ``loader`` fills misses from /proc (or returns None).
+
+    ``reaper`` names the new parent of an orphan (see the module docstring);
+    ``alive`` says whether an inactive entry's process still exists (without it
+    inactive entries are dropped unchecked). :attr:`now` is the table's clock,
+    advanced by :meth:`tick`.
+    """
 
     def __init__(self, max_processes: int = MAX_PROCESSES,
-                 loader: Callable[[int], Process | None] | None = None) -> None:
-        self._procs: LRUCache[int, Process] = LRUCache(maxsize=max_processes)
+                 loader: Callable[[int], Process | None] | None = None, *,
+                 reaper: Reaper | None = None, alive: Callable[[Process], bool] | None = None,
+                 inactive_timeout: float = INACTIVE_TIMEOUT,
+                 inactive_scan: float = INACTIVE_SCAN) -> None:
+        self.stats = TableStats()
+        self._procs = _Lru(max_processes, self.stats, self._unlink)
         self._loader = loader
+        self._reaper = reaper
+        self._alive = alive
+        self.inactive_timeout = inactive_timeout
+        self.inactive_scan = inactive_scan
+        self.now = time.monotonic()
+        self._last_scan: float | None = None
         #: pids /proc did not know (gone already): not read again for a while
         self._unknown: LRUCache[int, float] = LRUCache(maxsize=4096)
         self.lookups_failed = 0
-        self.removed = 0
+
+    @property
+    def removed(self) -> int:
+        """Entries removed because their process exited."""
+        return self.stats.exited
 
     def __len__(self) -> int:
         return len(self._procs)
@@ -125,21 +199,110 @@ class ProcessTable:
                 self.lookups_failed += 1
                 self._unknown[pid] = now
             else:
-                self._procs[pid] = proc
+                self.put(proc)
         return proc
 
     def put(self, proc: Process) -> None:
+        """Add (or replace) an entry, and record it as a child of its parent."""
+        proc.last_seen = self.now
         self._procs[proc.pid] = proc
         self._unknown.pop(proc.pid, None)
+        self.link(proc)
+
+    def link(self, proc: Process) -> None:
+        """Record ``proc`` among its parent's children (call after its ``ptid`` changed)."""
+        parent = self._procs.get(proc.ptid) if proc.ptid != proc.pid else None
+        if parent is not None:
+            if parent.children is None:
+                parent.children = set()
+            parent.children.add(proc.pid)
+
+    def _unlink(self, proc: Process) -> None:
+        """Drop a departing entry from its parent's children (which would grow without bound
+        under a long-lived parent that forks many short-lived children)."""
+        parent = self._procs.get(proc.ptid)
+        if parent is not None and parent.children is not None:
+            parent.children.discard(proc.pid)
 
     def remove(self, pid: int) -> None:
-        if self._procs.pop(pid, None) is not None:
-            self.removed += 1
+        """The process ``pid`` exited: forget it and reparent its children."""
+        proc = self._procs.pop(pid, None)
+        if proc is not None:
+            self.stats.exited += 1
+            self._unlink(proc)
+            self._orphan_children(proc)
+
+    def _orphan_children(self, gone: Process) -> None:
+        for cpid in gone.children or ():
+            child = self._procs.get(cpid)
+            if child is not None and child.ptid == gone.pid:
+                self._reparent(child, gone)
+
+    def _reparent(self, child: Process, gone: Process | None) -> None:
+        """Give ``child`` its new parent: the reaper's answer, else the pid namespace's init
+        (0, no parent, when that is not known either)."""
+        new = self._reaper(child, gone) if self._reaper is not None else 0
+        if new <= 0:
+            new = self._ns_init(gone if gone is not None else child)
+        if new == child.ptid:
+            return
+        child.ptid = new
+        if new > 0:
+            self.stats.reparented += 1
+            self.link(child)
+
+    def _ns_init(self, proc: Process) -> int:
+        """The init of ``proc``'s pid namespace: its nearest ancestor (or itself) with vpid 1;
+        pid 1 for a host process whose ancestry is not known, else 0."""
+        if proc.vpid == 1:
+            return proc.pid
+        for anc in self.ancestors(proc):
+            if anc.vpid == 1:
+                return anc.pid
+        return 1 if proc.vpid == proc.pid else 0
 
     def parent(self, proc: Process) -> Process | None:
         if proc.ptid <= 0 or proc.ptid == proc.pid:
             return None
-        return self.get(proc.ptid)
+        parent = self.get(proc.ptid)
+        if parent is not None and proc.start_ts and \
+                parent.start_ts > proc.start_ts + REUSE_MARGIN_NS:
+            # the real parent is gone and its pid was reused: ask who adopted proc (once:
+            # the answer, or 0 for "not known", replaces the reused pid)
+            proc.ptid = 0
+            self._reparent_reused(proc)
+            parent = self.get(proc.ptid) if proc.ptid > 0 else None
+        return parent
+
+    def _reparent_reused(self, proc: Process) -> None:
+        """``proc``'s parent pid was reused (its ptid now 0): the reaper's answer, else pid 1
+        for a host process; a container process whose adopter is not known keeps none."""
+        new = self._reaper(proc, None) if self._reaper is not None else 0
+        if new <= 0:
+            new = 1 if proc.vpid == proc.pid else 0
+        if new > 0:
+            proc.ptid = new
+            self.stats.reparented += 1
+            self.link(proc)
+
+    def tick(self, now: float | None = None) -> None:
+        """Advance the table's clock (once per batch of records) and, when due, drop the
+        entries inactive for longer than ``inactive_timeout`` whose process is gone."""
+        self.now = time.monotonic() if now is None else now
+        if self._last_scan is None:
+            self._last_scan = self.now
+        if self.now - self._last_scan < self.inactive_scan:
+            return
+        self._last_scan = self.now
+        limit = self.now - self.inactive_timeout
+        alive = self._alive
+        for proc in [p for p in self._procs.values() if p.last_seen < limit]:
+            if alive is not None and alive(proc):
+                proc.last_seen = self.now  # idle, not gone: look again after a timeout
+                continue
+            if self._procs.pop(proc.pid, None) is not None:
+                self.stats.evicted_inactive += 1
+                self._orphan_children(proc)
 
     def ancestors(self, proc: Process) -> Iterator[Process]:
         """Parent, grandparent, ... (not ``proc`` itself); stops at a gap or a loop."""

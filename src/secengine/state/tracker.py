@@ -21,7 +21,13 @@ from secengine.state import convert, procfs
 from secengine.state.containers import ContainerResolver, container_id_from_cgroup
 from secengine.state.decode import FileInfo, Rec, proc_section, render_sockaddr
 from secengine.state.fds import FdInfo
-from secengine.state.threads import MAX_PROCESSES, Process, ProcessTable
+from secengine.state.threads import (
+    INACTIVE_TIMEOUT,
+    MAX_PROCESSES,
+    REUSE_MARGIN_NS,
+    Process,
+    ProcessTable,
+)
 from secengine.state.users import UserTable
 
 __all__ = ["AT_FDCWD", "StateTracker", "resolve_path"]
@@ -86,9 +92,11 @@ class StateTracker:
 
     def __init__(self, *, max_processes: int = MAX_PROCESSES,
                  containers: ContainerResolver | None = None,
-                 users: UserTable | None = None, boot_ns: int | None = None) -> None:
+                 users: UserTable | None = None, boot_ns: int | None = None,
+                 inactive_timeout: float = INACTIVE_TIMEOUT) -> None:
         self.boot_ns = procfs.boot_time_ns() if boot_ns is None else boot_ns
-        self.procs = ProcessTable(max_processes, loader=self._load)
+        self.procs = ProcessTable(max_processes, loader=self._load, reaper=self._reaper,
+                                  alive=self._alive, inactive_timeout=inactive_timeout)
         self.containers = containers if containers is not None else ContainerResolver()
         self.users = users if users is not None else UserTable()
         self.loaded_from_proc = 0
@@ -103,6 +111,8 @@ class StateTracker:
         """The flood records applied since the last call."""
         floods, self.floods = self.floods, []
         return floods
+        #: the table's clock, copied here once per batch for the per-record path
+        self._now = self.procs.now
 
     def _load(self, pid: int) -> Process | None:
         proc = procfs.read_process(pid, self.boot_ns)
@@ -110,12 +120,33 @@ class StateTracker:
             self.loaded_from_proc += 1
         return proc
 
+    def _now_in_proc(self, proc: Process) -> tuple[int, int] | None:
+        """(parent pid, start) of ``proc`` per /proc, or None if it is gone (or its pid is
+        another process's now)."""
+        now = procfs.parent_and_start(proc.pid, self.boot_ns)
+        if now is None or (proc.start_ts and abs(now[1] - proc.start_ts) > REUSE_MARGIN_NS):
+            return None
+        return now
+
+    def _reaper(self, orphan: Process, gone: Process | None) -> int:
+        """The kernel's choice of new parent (it knows child subreapers); 0 while it has not
+        reparented ``orphan`` yet (the table then picks the pid namespace's init)."""
+        now = self._now_in_proc(orphan)
+        if now is None or (gone is not None and now[0] == gone.pid):
+            return 0
+        return now[0]
+
+    def _alive(self, proc: Process) -> bool:
+        return self._now_in_proc(proc) is not None
+
     def seed(self) -> int:
         """Read every running process from /proc; returns how many."""
         n = 0
         for proc in procfs.scan(self.boot_ns):
             self.procs.put(proc)
             n += 1
+        for proc in self.procs.values():  # a parent listed after its child (pids wrap)
+            self.procs.link(proc)
         return n
 
     # -- records -------------------------------------------------------------
@@ -139,9 +170,12 @@ class StateTracker:
             self._exited.append(rec.pid)
         return proc, -1, None, False
 
-    def flush_exited(self) -> None:
+    def flush_exited(self, now: float | None = None) -> None:
         """Forget the processes that exited before now (called between batches, so that
-        events of the same batch still find their parents)."""
+        events of the same batch still find their parents), reparenting their children,
+        and advance the table's clock (``now``, monotonic seconds)."""
+        self.procs.tick(now)
+        self._now = self.procs.now
         exited = self._exited
         if exited:
             remove = self.procs.remove
@@ -159,6 +193,8 @@ class StateTracker:
         else:
             proc = self.procs.get(pid)
             self._last_pid, self._last_proc = pid, proc
+            if proc is not None:
+                proc.last_seen = self._now
         if proc is not None:
             proc.fds.fds.pop(fd, None)
 
@@ -184,6 +220,8 @@ class StateTracker:
         proc.cwd = cwd
         proc.comm = comm
         self._set_proc(proc, p)
+        procs.link(proc)
+        proc.last_seen = procs.now
         proc.exe_flags = p[7]
         proc.exe_ino, proc.exe_ctime, proc.exe_mtime = p[8], p[9], p[10]
         if cgroup != proc.cgroup:
@@ -225,6 +263,8 @@ class StateTracker:
         else:
             proc = self.procs.get(pid)
             self._last_pid, self._last_proc = pid, proc
+            if proc is not None:
+                proc.last_seen = self._now
         name = rec.name
         res = rec.res
         if proc is None:
