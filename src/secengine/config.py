@@ -40,8 +40,8 @@ from pydantic import (
 
 from secengine.errors import ConfigError
 from secengine.priority import Priority
-from secengine.web.limits import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, HttpLimits
 from secengine.sources.lines import DEFAULT_MAX_LINE
+from secengine.web.limits import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, HttpLimits
 
 __all__ = [
     "FALCO_IGNORED_KEYS",

@@ -124,7 +124,7 @@ class Source(abc.ABC):
         return f"source {self.name} started with {rules} rules"
 
     def describe_end(self) -> str | None:
-        """A line of this source's own counters for the end of a run, or None."""
+        """Lines (one per line) of this source's own counters for the end of a run, or None."""
         return None
 
 

@@ -106,13 +106,13 @@ class StateTracker:
         self._last_proc: Process | None = None
         #: flood records applied since the source last took them (see take_floods)
         self.floods: list[Rec] = []
+        #: the table's clock, copied here once per batch for the per-record path
+        self._now = self.procs.now
 
     def take_floods(self) -> list[Rec]:
         """The flood records applied since the last call."""
         floods, self.floods = self.floods, []
         return floods
-        #: the table's clock, copied here once per batch for the per-record path
-        self._now = self.procs.now
 
     def _load(self, pid: int) -> Process | None:
         proc = procfs.read_process(pid, self.boot_ns)
