@@ -45,6 +45,19 @@ def _read_lines(proc: subprocess.Popen[bytes], until: float, buf: list[bytes]) -
             buf.append(chunk)
 
 
+def _cgroup(pid: int) -> set[str]:
+    """The paths the probe may name for the process (its rule: the cgroup v2 path unless it is
+    the root, else a v1 hierarchy where the process is not at the root; "/" when it is at every
+    root), as /proc/PID/cgroup says."""
+    paths = {}
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        hier, _, rest = line.partition(":")
+        paths[hier] = rest.partition(":")[2]
+    if paths.get("0", "/") != "/":
+        return {paths["0"]}
+    return {p for h, p in paths.items() if h != "0" and p != "/"} or {"/"}
+
+
 def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> None:
     from secengine.bpf.build import build
     from secengine.bpf.loader import object_path
@@ -71,6 +84,7 @@ def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> N
     try:
         floods = [subprocess.Popen([flooder, "8"], stdout=subprocess.PIPE, text=True)
                   for _ in range(3)]
+        cgroups = {f.pid: _cgroup(f.pid) for f in floods}
         time.sleep(1.0)
         for _ in range(6):
             v = subprocess.Popen([victim, "read", f"read-{len(victims)}"])
@@ -105,6 +119,19 @@ def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> N
     named = {int(a["output_fields"]["proc.pid"]) for a in flood_alerts
              if a["output_fields"].get("proc.name") == "flood-open"}
     assert set(calls) <= named, (calls, named, summary)
+    # the flood fields against what the test knows of each flooder: its name, its cgroup
+    # (/proc/PID/cgroup, read in the kernel), its only failing call (openat), the bulk class,
+    # and counts that never exceed the calls it made
+    for a in flood_alerts:
+        f = a["output_fields"]
+        pid = int(f["proc.pid"])
+        if pid not in calls:
+            continue
+        assert f["flood.comm"] == "flood-open", f
+        assert f["flood.evttype"] == "openat" and f["flood.class"] == "bulk", f
+        assert f["flood.cgroup"] in cgroups[pid], (f, cgroups[pid])
+        assert 0 < int(f["flood.count"]) <= int(f["flood.total"]) <= calls[pid], f
+        assert 0 < int(f["flood.admitted"]) <= calls[pid] + 50, f
 
     # the drop alert says who was throttled
     drops = [a for a in alerts if a["rule"] == "Falco internal: syscall event drop"]

@@ -15,6 +15,7 @@ import pytest
 
 from secengine.agent import build_sinks, build_sources
 from secengine.config import FALCO_IGNORED_KEYS, load_config, reference_rows
+from secengine.plugins import source_registry
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 TEXT = DOC.read_text()
@@ -52,7 +53,9 @@ def _known_keys() -> set[str]:
     for key in list(keys):
         parts = key.replace("[]", "").split(".")
         keys.update(".".join(parts[:n]) for n in range(1, len(parts) + 1))
-    return keys | FALCO_IGNORED_KEYS | {"rules_file"}
+    # ``sources.NAME`` holds a source plugin's own settings (documented per source)
+    sources = {f"sources.{name}" for name in source_registry().names()}
+    return keys | FALCO_IGNORED_KEYS | {"rules_file"} | sources
 
 
 def test_every_key_named_in_the_prose_exists() -> None:
