@@ -94,10 +94,10 @@ CASES: dict[str, Case] = {
                                  "argument --ring-buffer-mb: 0 is not a power of two"),
     "run-producer-rate-negative": Case(
         "run --producer-rate -1", ExitStatus.USAGE,
-        "argument --producer-rate: must be a finite number of 0 or more, not -1"),
+        "argument --producer-rate: -1 is not a finite, non-negative number"),
     "run-producer-burst-nan": Case(
         "run --producer-burst nan", ExitStatus.USAGE,
-        "argument --producer-burst: must be a finite number of 0 or more, not nan"),
+        "argument --producer-burst: nan is not a finite, non-negative number"),
     "run-priority-headroom-whole-ring": Case(
         "run --priority-headroom 1", ExitStatus.USAGE,
         "argument --priority-headroom: must be below 1, not 1"),

@@ -113,4 +113,5 @@ def events() -> Any:
     return E
 
 
+from loopback import silent_http  # noqa: F401 - the fixture, for this directory's tests
 from tls_pki import pki  # noqa: F401 - the fixture, for this directory's tests

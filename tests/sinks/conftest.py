@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from loopback import silent_http  # noqa: F401 - the fixture, for this directory's tests
 
 from secengine.alert import Alert
 from secengine.priority import Priority

@@ -11,16 +11,28 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["seconds"]
+__all__ = ["non_negative", "seconds", "share"]
+
+
+def non_negative(text: str, unit: str = "number") -> float:
+    """A finite number of at least 0 (``unit`` names it in the error: "seconds", "events")."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a {unit}: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a finite, non-negative {unit}") from None
+    return value
 
 
 def seconds(text: str) -> float:
     """A finite, non-negative number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a finite, non-negative number of "
-                                         "seconds") from None
+    return non_negative(text, "number of seconds")
+
+
+def share(text: str) -> float:
+    """A share of something, at least 0 and below 1 (``--priority-headroom``)."""
+    value = non_negative(text, "share")
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be below 1, not {text}")
     return value

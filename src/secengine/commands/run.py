@@ -30,9 +30,8 @@ the ``--k8s-audit-*`` flags), through the same agent.
 from __future__ import annotations
 
 import argparse
-import math
 
-from secengine.commands.argtypes import seconds
+from secengine.commands.argtypes import non_negative, seconds, share
 from secengine.priority import Priority
 
 __all__ = ["add_parser", "run"]
@@ -55,24 +54,6 @@ def _ring_buffer_mb(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"{mb} is not a power of two of at least 1 (try 8, 16 or 64)")
     return mb
-
-
-def _non_negative(text: str) -> float:
-    """A finite number of at least 0 (producer budgets)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number of 0 or more, not {text}")
-    return value
-
-
-def _share(text: str) -> float:
-    value = _non_negative(text)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"must be below 1, not {text}")
-    return value
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -98,13 +79,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                    help="at most one drop alert per this many seconds (default: 30)")
     p.add_argument("--ring-buffer-mb", type=_ring_buffer_mb, default=16, metavar="MB",
                    help="kernel ring buffer size, a power of two (default: 16)")
-    p.add_argument("--producer-rate", type=_non_negative, default=20_000.0, metavar="EVENTS",
+    p.add_argument("--producer-rate", type=non_negative, default=20_000.0, metavar="EVENTS",
                    help="each process's budget of syscall events per second, per class; past "
                         "it the kernel counts its events and reports a flood (0: no budget; "
                         "default: 20000)")
-    p.add_argument("--producer-burst", type=_non_negative, default=100_000, metavar="EVENTS",
+    p.add_argument("--producer-burst", type=non_negative, default=100_000, metavar="EVENTS",
                    help="events a process may send at once above its rate (default: 100000)")
-    p.add_argument("--priority-headroom", type=_share, default=0.25, metavar="SHARE",
+    p.add_argument("--priority-headroom", type=share, default=0.25, metavar="SHARE",
                    help="share of the ring buffer only priority events (exec, credential and "
                         "namespace changes, connects, opens of files rules name) may use "
                         "(0: none; default: 0.25)")
