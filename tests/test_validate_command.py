@@ -142,3 +142,19 @@ def test_control_bytes_of_a_rules_file_do_not_reach_the_terminal(
     assert "\x1b" not in out
     snippet = out.split("------\n")[1]
     assert snippet == "- rule: x?[31mRED?[0m\n^\n"
+
+
+@pytest.mark.parametrize("condition", ["evt.type = val(proc.name)",
+                                       "syscall.type != val(fd.name)",
+                                       "not evt.type == val(proc.pname)"])
+def test_an_event_type_compared_with_a_field_is_a_located_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], condition: str) -> None:
+    """The fuzzer's find: the event-type resolver raised a bare ValueError (status 70)."""
+    path = tmp_path / "r.yaml"
+    path.write_text(f"- rule: r\n  desc: d\n  condition: {condition}\n  output: o\n"
+                    "  priority: INFO\n")
+    assert run([str(path)]) == 1
+    out, _ = capsys.readouterr()
+    assert "LOAD_ERR_COMPILE_CONDITION" in out
+    assert "right-hand field comparisons on `evt.type`/`syscall.type`" in out
+    assert f"{path}:" in out

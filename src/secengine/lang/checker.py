@@ -225,6 +225,11 @@ class TypeChecker:
         self._check_op(left, op, node.pos)
         right = node.right
         if isinstance(right, ast.Transformer):
+            if op in ("=", "==", "!=", "in") and isinstance(node.left, ast.FieldRef) and \
+                    node.left.name in ("evt.type", "syscall.type") and node.left.arg is None:
+                # libsinsp's event-type resolver refuses these when the rule loads
+                raise _fail("right-hand field comparisons on `evt.type`/`syscall.type` checks "
+                            "are not supported by event code search", node.pos)
             rhs = self._operand(right)
             self._check_rhs_field(left, op, rhs, node.pos)
             return ICheck(left, op, (), rhs, mod, node.pos)
