@@ -321,6 +321,8 @@ class Agent:
         self.last_reload_error: str | None = None
         self._status: ExitStatus | None = None
         self._started = False
+        #: set once start() has started every source and service (``running`` waits for it)
+        self._ready = False
         self._stopped = False
         self._stop_requested = threading.Event()
         self._sources_stopped = threading.Event()
@@ -354,7 +356,8 @@ class Agent:
 
     @property
     def running(self) -> bool:
-        return self._started and not self._stopped
+        """True from the end of start() (every source and service started) until stop()."""
+        return self._ready and not self._stopped
 
     @property
     def healthy(self) -> bool:
@@ -439,6 +442,7 @@ class Agent:
                     self.stop()
                     raise ConfigError(f"source {_label(source)} cannot start: {e}") from e
             self._start_services()
+            self._ready = True
 
     def _start_services(self) -> None:
         web = self.config.webserver

@@ -57,3 +57,30 @@ def test_async_context_manager(rules_file: Path, events: Any) -> None:
 
     asyncio.run(main())
     assert [a.rule for a in sink.alerts] == ["cat_open"]
+
+
+def test_running_means_every_source_has_started(rules_file: Path, events: Any) -> None:
+    """``running`` turned true before the sources started, so a caller that waited for it and
+    then fed a source found it unstarted (the cancellation test above failed so, now and then)."""
+    import threading
+    import time
+
+    source = events.live()
+    real_start = source.start
+
+    def slow_start(out: Any) -> None:
+        time.sleep(0.3)
+        real_start(out)
+
+    source.start = slow_start
+    agent = Agent(_cfg(rules_file), sources=[source], sinks=[MemorySink()])
+    starter = threading.Thread(target=agent.start)
+    starter.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not agent.running and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert agent.running and source.out is not None
+    finally:
+        starter.join(10)
+        agent.stop()
