@@ -68,22 +68,62 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable
+import resource
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from secengine.web import EmbeddedHttpServer, ListenerStats, ThreadedHttpServer
+from secengine.web.handshakes import monitor
 
 if TYPE_CHECKING:  # pragma: no cover
-    from secengine.agent import Agent
+    from secengine.sinks.base import Sink
+    from secengine.sources.base import EventQueue
     from secengine.web.limits import HttpLimits
-    from secengine.web.stats import ListenerStats
 
-__all__ = ["CONTENT_TYPE", "Metric", "MetricsServer", "collect", "listener_metrics",
-           "process_rss_bytes", "render"]
+__all__ = ["CONTENT_TYPE", "AgentStats", "CounterStats", "Metric", "MetricsServer", "collect",
+           "listener_metrics", "process_rss_bytes", "render"]
 
 #: The Prometheus text format's media type.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 _log = logging.getLogger("secengine.metrics")
+
+
+class CounterStats(Protocol):
+    """The agent's own counters that become metrics (:class:`secengine.agent.AgentCounters`)."""
+
+    events: Counter[str]
+    alerts: Counter[tuple[str, str, str]]
+    rate_limited: Counter[str]
+    drop_alerts: Counter[str]
+    reloads_ok: int
+    reloads_failed: int
+    rules_loaded: int
+    rules_load_seconds: float
+    started_at: float
+
+
+class AgentStats(Protocol):
+    """What :func:`collect` and :class:`MetricsServer` read of a running agent.
+
+    :class:`secengine.agent.Agent` satisfies it; the Protocol keeps this
+    module from importing the agent (which starts the metrics server).
+    """
+
+    @property
+    def counters(self) -> CounterStats: ...
+    @property
+    def sources(self) -> Sequence[Any]: ...
+    @property
+    def sinks(self) -> Sequence[Sink]: ...
+    @property
+    def event_queue(self) -> EventQueue: ...
+    @property
+    def healthy(self) -> bool: ...
+    @property
+    def http_listeners(self) -> list[ListenerStats]: ...
 
 
 @dataclass(slots=True)
@@ -132,12 +172,10 @@ def process_rss_bytes() -> int:
         with open("/proc/self/statm", "rb") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
-        import resource
-
         return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
-def collect(agent: Agent) -> list[Metric]:
+def collect(agent: AgentStats) -> list[Metric]:
     """The agent's counters as metric families (see the module docstring for the names)."""
     c = agent.counters
     src_events = Metric("secengine_source_events_total", "counter", "Events a source produced.")
@@ -218,14 +256,8 @@ def collect(agent: Agent) -> list[Metric]:
     ]
 
 
-def _listeners(agent: Agent) -> list[ListenerStats]:
-    from secengine.web.handshakes import monitor
-
-    found = [s for s in (getattr(src, "listener_stats", None) for src in agent.sources) if s]
-    server = getattr(agent, "_metrics", None)
-    if server is not None:
-        found.append(server.listener_stats)
-    return [*found, monitor().unknown]
+def _listeners(agent: AgentStats) -> list[ListenerStats]:
+    return [*agent.http_listeners, monitor().unknown]
 
 
 def listener_metrics(listeners: Iterable[ListenerStats]) -> list[Metric]:
@@ -246,7 +278,7 @@ def listener_metrics(listeners: Iterable[ListenerStats]) -> list[Metric]:
     return [handshakes, rejected, accepts]
 
 
-def _process_table(agent: Agent) -> list[Metric]:
+def _process_table(agent: AgentStats) -> list[Metric]:
     """The families of the sources that keep a process table (``table_stats()``)."""
     entries = Metric("secengine_process_table_entries", "gauge",
                      "Processes in a source's process table.")
@@ -284,11 +316,9 @@ class MetricsServer:
     (OSError when the address is taken).
     """
 
-    def __init__(self, agent: Agent, host: str = "0.0.0.0", port: int = 8765, *,
+    def __init__(self, agent: AgentStats, host: str = "0.0.0.0", port: int = 8765, *,
                  healthz_path: str = "/healthz", metrics_path: str | None = "/metrics",
                  ssl_certificate: str | None = None, limits: HttpLimits | None = None) -> None:
-        from secengine.web import EmbeddedHttpServer, ListenerStats, ThreadedHttpServer
-
         self.agent = agent
         self._healthz_path = healthz_path
         self._metrics_path = metrics_path

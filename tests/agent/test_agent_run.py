@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from secengine.agent import Agent, ExitStatus, TokenBucket, _label, build_engine
+from secengine.agent import Agent, ExitStatus, TokenBucket, build_engine, source_label
 from secengine.alert import Alert
 from secengine.config import load_config
 from secengine.errors import ConfigError, RulesLoadError
@@ -213,4 +213,4 @@ def test_several_configured_sources_run_together(rules_file: Path, tmp_path: Pat
     assert len(agent.sources) == 2
     assert sorted(a.rule for a in memory.alerts) == ["cat_open"] * 3 + ["vi_open"] * 3
     assert agent.counters.events["replay"] == 6
-    assert [_label(s) for s in agent.sources] == ["a", "b"]
+    assert [source_label(s) for s in agent.sources] == ["a", "b"]

@@ -1,0 +1,130 @@
+"""The evaluation side of the agent: the current engine, a batch's way to the sinks, the loop.
+
+The engine is a single reference: a reload builds a complete new engine and
+swaps the reference, so a batch is evaluated entirely by the old rules or
+entirely by the new ones. Each alert passes Falco's optional rate limiter
+(``outputs.rate``/``outputs.max_burst``, a token bucket per event source) and
+is offered to every sink; :meth:`Sink.submit` never blocks.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from secengine.agent.counters import AgentCounters
+from secengine.agent.ratelimit import TokenBucket
+from secengine.alert import Alert
+from secengine.config import OutputsRate
+from secengine.engine import Engine
+from secengine.events import Event
+from secengine.sinks.base import Sink
+from secengine.sources.base import EventQueue, Source
+
+__all__ = ["Evaluator", "evaluation_loop"]
+
+_log = logging.getLogger("secengine.agent")
+
+
+class Evaluator:
+    """Evaluates batches with the current engine, counts them and fans the alerts out.
+
+    Sources evaluating inline call :meth:`process` from their own threads, so
+    the engine is used under a lock (uncontended in the common case of one
+    source).
+    """
+
+    def __init__(self, counters: AgentCounters, outputs: OutputsRate,
+                 engine: Engine | None = None) -> None:
+        self.counters = counters
+        self.engine_or_none: Engine | None = engine
+        #: The sinks alerts go to (the agent sets the final list at start).
+        self.sinks: list[Sink] = []
+        self._outputs = outputs
+        self._buckets: dict[str, TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        """The engine evaluating events now (replaced as a whole by :meth:`set_engine`)."""
+        if self.engine_or_none is None:
+            raise RuntimeError("the agent has no engine yet: call start() first")
+        return self.engine_or_none
+
+    def set_engine(self, engine: Engine, load_seconds: float | None = None) -> None:
+        """Evaluate with ``engine`` from the next batch on."""
+        self.engine_or_none = engine  # one reference assignment: the loop sees old or new
+        self.counters.rules_loaded = len(engine.rules)
+        if load_seconds is not None:
+            self.counters.rules_load_seconds = load_seconds
+
+    def set_outputs(self, outputs: OutputsRate) -> None:
+        """Use new ``outputs.rate`` settings; the buckets start afresh when they changed."""
+        if outputs != self._outputs:
+            self._buckets = {}
+        self._outputs = outputs
+
+    def process(self, name: str, batch: Sequence[Event]) -> None:
+        """Evaluate a batch from source ``name`` and publish its alerts."""
+        with self._lock:
+            engine = self.engine_or_none
+            assert engine is not None
+            try:
+                alerts = engine.process_batch(batch)
+            except Exception:  # noqa: BLE001 - one bad batch must not stop detection
+                _log.exception("evaluating a batch of %d events from %s failed", len(batch), name)
+                alerts = []
+            self.counters.events[name] += len(batch)
+            if alerts:
+                self.publish(alerts)
+
+    def process_inline(self, batch: Sequence[Event]) -> None:
+        """What a source evaluating on its own thread calls (the batch names its source)."""
+        if batch:
+            self.process(batch[0].source, batch)
+
+    def publish(self, alerts: list[Alert]) -> None:
+        """Offer each alert that passes the rate limiter to every sink."""
+        rate = self._outputs.rate
+        counters = self.counters
+        sinks = self.sinks
+        for alert in alerts:
+            if rate > 0:
+                bucket = self._buckets.get(alert.source)
+                if bucket is None:
+                    bucket = self._buckets[alert.source] = TokenBucket(
+                        rate, self._outputs.max_burst)
+                if not bucket.claim():
+                    counters.rate_limited[alert.source] += 1
+                    _log.debug("skipping rate-limited notification for rule %s", alert.rule)
+                    continue
+            counters.alerts[(alert.rule, alert.priority.title, alert.source)] += 1
+            for sink in sinks:
+                sink.submit(alert)
+
+
+def evaluation_loop(evaluator: Evaluator, queue: EventQueue, sources: Sequence[Source], *,
+                    sources_stopped: threading.Event, every_second: Callable[[], None],
+                    exhausted: Callable[[], None]) -> None:
+    """Take batches off ``queue`` until the sources stopped and the queue is empty.
+
+    ``every_second`` runs about once a second (the drop check); ``exhausted``
+    is called when every source is finite and finished and nothing is queued.
+    """
+    next_check = time.monotonic() + 1.0
+    while True:
+        item = queue.get(timeout=0.1)
+        if item is not None:
+            name, batch = item
+            evaluator.process(name, batch)
+        now = time.monotonic()
+        if now >= next_check:
+            next_check = now + 1.0
+            every_second()
+        if item is None:
+            if sources_stopped.is_set():
+                return
+            if sources and all(s.finished for s in sources) and queue.depth() == 0:
+                exhausted()
