@@ -22,7 +22,24 @@ them)::
     ├── state.decode.RecordFormatError  a ring-buffer record that cannot be decoded
     ├── bpf.BpfError                a libbpf call failed (errno translated)
     │   └── bpf.BpfUnavailableError no privileges, no BTF or no libbpf: what to do
-    └── profile.ProfileError        the least-privilege advisor could not record or verify
+    ├── bpf.build.BuildError        the probe did not compile (also a RuntimeError)
+    ├── profile.ProfileError        the least-privilege advisor could not record or verify
+    ├── yamlbounds.YamlLimitError   YAML nesting or alias expansion past its limit (also a
+    │                               ValueError)
+    ├── ruleset.yamldoc.YamlSyntaxError / ruleset.schema.SchemaConversionError /
+    │   ruleset.listexpand.ListExpansionTooLong   a rules file problem, turned into a
+    │                               located diagnostic by the loader
+    ├── sources.k8s_audit.AuditPayloadError  a webhook body that is no audit event list
+    │                               (also a ValueError)
+    ├── sources.fieldmap.FieldMapError  a rejected field-map line (also a ValueError)
+    ├── web.body.BodyTooLarge / BodyTimeout (BodyShed) / BodyOverBudget / ClientGone
+    │                               why a request body was not read (answered 413/408/503)
+    └── testing.RuleTestSkipped / pytest_plugin.RuleTestCaseFailed  a rule test's outcome
+
+A class whose name starts with ``_`` is private control flow, raised and
+caught in its own module; ``tests/test_errors.py`` checks every other one.
+Where callers caught a builtin (``ValueError``, ``RuntimeError``) the class
+keeps it as a second base.
 """
 
 from __future__ import annotations

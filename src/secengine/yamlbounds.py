@@ -25,6 +25,8 @@ from ruamel.yaml.error import StreamMark
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from secengine.errors import SecengineError
+
 __all__ = ["MAX_ALIAS_EXPANSION", "YamlLimitError", "check_aliases", "compose_all"]
 
 #: Nodes plus scalar characters that aliases may add to a YAML file (about a
@@ -32,7 +34,7 @@ __all__ = ["MAX_ALIAS_EXPANSION", "YamlLimitError", "check_aliases", "compose_al
 MAX_ALIAS_EXPANSION = 1_000_000
 
 
-class YamlLimitError(ValueError):
+class YamlLimitError(SecengineError, ValueError):
     """A YAML text nests too deeply, or its aliases expand past the limit or refer to
     themselves.
 

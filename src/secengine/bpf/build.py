@@ -23,12 +23,14 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from secengine.errors import SecengineError
+
 __all__ = ["SOURCE", "build", "build_all", "main", "object_name", "sources"]
 
 SOURCE = Path(__file__).with_name("probe.bpf.c")
 
 
-class BuildError(RuntimeError):
+class BuildError(SecengineError, RuntimeError):
     """The probe could not be compiled; the message says which tool is missing or failed."""
 
 

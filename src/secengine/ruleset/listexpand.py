@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from secengine.errors import SecengineError
 from secengine.ruleset.exceptions import quote_item
 
 __all__ = ["ListExpansionTooLong", "expand_lists", "resolve_list"]
@@ -23,7 +24,7 @@ _BLANKS = " \t\n\r"
 _DELIMS = _BLANKS + "(),="
 
 
-class ListExpansionTooLong(Exception):
+class ListExpansionTooLong(SecengineError):
     """Expanding the list ``name`` made the condition text longer than ``limit`` characters.
 
     Lists that name lists defined later expand one level per list, so ``l2: [l1, l1]``

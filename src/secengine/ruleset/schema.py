@@ -21,6 +21,7 @@ from typing import Any
 
 from ruamel.yaml.nodes import Node
 
+from secengine.errors import SecengineError
 from secengine.ruleset.messages import msg
 from secengine.ruleset.yamldoc import (
     YamlSyntaxError,
@@ -122,7 +123,7 @@ RULES_SCHEMA: dict[str, Any] = {
 _INT64 = re.compile(r"[ \t\n\v\f\r]*[+-]?\d+")
 
 
-class SchemaConversionError(Exception):
+class SchemaConversionError(SecengineError):
     """A map key that is not a scalar: yaml-cpp's ``as<std::string>()`` throws inside valijson.
 
     Falco's reader reports it as ``LOAD_ERR_YAML_PARSE`` (it escapes ``LoadAll``).

@@ -23,6 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from secengine.errors import SecengineError
 from secengine.ruleset.diagnostics import Position
 from secengine.ruleset.messages import YAML_CPP_PROBLEMS, msg
 from secengine.yamlbounds import YamlLimitError, compose_all
@@ -46,7 +47,7 @@ __all__ = [
 _NULL_TAG = "tag:yaml.org,2002:null"
 
 
-class YamlSyntaxError(Exception):
+class YamlSyntaxError(SecengineError):
     """The text is not YAML; ``message`` is worded like yaml-cpp's ``ParserException``."""
 
     def __init__(self, message: str, position: Position | None) -> None:

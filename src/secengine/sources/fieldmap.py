@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from secengine.errors import SecengineError
 from secengine.events import Event, FieldValues
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 DEFAULT_SOURCE = "syscall"
 
 
-class FieldMapError(ValueError):
+class FieldMapError(SecengineError, ValueError):
     """Why one field-map line was rejected (the caller adds file and line)."""
 
 

@@ -36,7 +36,7 @@ from typing import IO, Any, ClassVar, Final
 
 import orjson
 
-from secengine.errors import EventFormatError
+from secengine.errors import EventFormatError, SecengineError
 from secengine.events import MISSING, Event, FieldValues
 from secengine.fields import json_fields, k8s_audit
 from secengine.fields.gen_event import TIME_FIELDS, filter_time_value
@@ -74,7 +74,7 @@ _GZIP_MAGIC: Final = b"\x1f\x8b"
 _NS: Final = 1_000_000_000
 
 
-class AuditPayloadError(ValueError):
+class AuditPayloadError(SecengineError, ValueError):
     """A JSON value that is not an audit event or payload; the message says why."""
 
 

@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from secengine.engine import RuleSelection
-from secengine.errors import LocatedError
+from secengine.errors import LocatedError, SecengineError
 from secengine.priority import Priority
 from secengine.sources.fieldmap import FieldMapError, parse_time
 
@@ -69,7 +69,7 @@ class RuleTestError(LocatedError):
     """
 
 
-class RuleTestSkipped(Exception):
+class RuleTestSkipped(SecengineError):
     """A test file that asked to be skipped when its rules files are absent, and they are.
 
     Only a file with ``skip_if_rules_missing`` raises it; for any other file a

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from secengine.errors import SecengineError
+
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.testing.loader import LoadedCase, LoadedTestFile
     from secengine.testing.runner import CaseResult, RuleTestRunner
@@ -52,7 +54,7 @@ def _runner(config: pytest.Config) -> RuleTestRunner:
     return runner
 
 
-class RuleTestCaseFailed(Exception):
+class RuleTestCaseFailed(SecengineError):
     """Raised by a failing case; carries the result whose report pytest shows."""
 
     def __init__(self, result: CaseResult) -> None:

@@ -19,6 +19,8 @@ import asyncio
 import itertools
 from typing import Any, Final
 
+from secengine.errors import SecengineError
+
 __all__ = ["BodyOverBudget", "BodyReaders", "BodyShed", "BodyTimeout", "BodyTooLarge",
            "ClientGone"]
 
@@ -27,19 +29,19 @@ __all__ = ["BodyOverBudget", "BodyReaders", "BodyShed", "BodyTimeout", "BodyTooL
 SHED_AFTER: Final = 1.0
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(SecengineError):
     """The body is, or says it is, larger than allowed (answer 413)."""
 
 
-class BodyTimeout(Exception):
+class BodyTimeout(SecengineError):
     """The body did not arrive in time (answer 408)."""
 
 
-class BodyOverBudget(Exception):
+class BodyOverBudget(SecengineError):
     """Receiving this body would exceed the bytes allowed in flight (answer 503)."""
 
 
-class ClientGone(Exception):
+class ClientGone(SecengineError):
     """The client closed the connection before its body arrived (nothing to answer)."""
 
 
