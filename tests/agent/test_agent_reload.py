@@ -104,3 +104,63 @@ def test_an_agent_given_its_engine_has_nothing_to_reload(rules_file: Path, event
         other = build_engine(load_config(), load_rules([str(rules_file)]))
         agent.replace_engine(other)
         assert agent.engine is other
+
+
+def test_a_reload_applies_the_formatting_keys_with_the_rules(tmp_path: Path, rules_file: Path,
+                                                             events: Any) -> None:
+    """The alert's text (built by the engine) and its JSON keys (rendered by the sinks)
+    follow the reloaded file together, and the agent's configuration says so."""
+    import json
+
+    base = f"rules_files: [{rules_file}]\nstdout_output: {{enabled: false}}\njson_output: true\n"
+    conf = tmp_path / "secengine.yaml"
+    conf.write_text(base)
+    sink = MemorySink()
+    source = events.live()
+    agent = Agent(load_config(conf), sources=[source], sinks=[sink],
+                  config_loader=lambda: load_config(conf))
+    agent.start()
+    try:
+        source.push([events.open(0)])
+        assert sink.wait_for(1)
+        before = json.loads(sink.lines[0])
+        assert "tags" in before and "evt.time" in before["output_fields"]
+        conf.write_text(base + "json_include_tags_property: false\n"
+                        "json_include_message_property: true\ntime_format_iso_8601: true\n")
+        assert agent.reload()
+        source.push([events.open(1)])
+        assert sink.wait_for(2)
+        after = json.loads(sink.lines[1])
+        assert "evt.time.iso8601" in after["output_fields"]  # the engine's half
+        assert "tags" not in after and "message" in after  # the sinks' half
+        assert not agent.config.json_include_tags_property
+        assert agent.config.time_format_iso_8601
+    finally:
+        agent.stop()
+
+
+def test_a_failed_reload_keeps_the_formatting_keys(tmp_path: Path, rules_file: Path,
+                                                   events: Any) -> None:
+    """Rules that do not load: neither they nor the new formatting keys apply."""
+    import json
+
+    base = f"rules_files: [{rules_file}]\nstdout_output: {{enabled: false}}\njson_output: true\n"
+    conf = tmp_path / "secengine.yaml"
+    conf.write_text(base)
+    sink = MemorySink()
+    source = events.live()
+    agent = Agent(load_config(conf), sources=[source], sinks=[sink],
+                  config_loader=lambda: load_config(conf))
+    agent.start()
+    try:
+        conf.write_text(base + "json_include_tags_property: false\ntime_format_iso_8601: true\n")
+        rules_file.write_text(events.broken_rules)
+        assert not agent.reload()
+        source.push([events.open(0)])
+        assert sink.wait_for(1)
+        line = json.loads(sink.lines[0])
+        assert "tags" in line and "evt.time" in line["output_fields"]
+        assert agent.config.json_include_tags_property
+        assert not agent.config.time_format_iso_8601
+    finally:
+        agent.stop()

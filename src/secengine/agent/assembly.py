@@ -25,11 +25,16 @@ from secengine.sinks.render import AlertRenderer
 from secengine.sources.base import Source
 from secengine.sources.syscall_interest import rule_event_types
 
-__all__ = ["DEFAULT_EVENT_QUEUE", "build_engine", "build_sinks", "build_sources",
+__all__ = ["DEFAULT_EVENT_QUEUE", "FORMATTER_KEYS", "build_engine", "build_sinks", "build_sources",
            "engine_from_config", "give_rules", "load_ruleset"]
 
 #: Default bound, in batches, of the queue between sources and the engine.
 DEFAULT_EVENT_QUEUE = 1024
+
+#: The configuration keys that are :class:`~secengine.output.AlertFormatter` arguments.
+FORMATTER_KEYS = ("time_format_iso_8601", "json_include_output_property",
+                  "json_include_tags_property", "json_include_message_property",
+                  "json_include_output_fields_property", "hostname")
 
 
 def load_ruleset(cfg: AgentConfig) -> tuple[RuleSet, float]:
@@ -58,14 +63,7 @@ def build_engine(cfg: AgentConfig, ruleset: RuleSet | Sequence[Any]) -> Engine:
     ``append_output`` entries and the alert formatting keys.
     """
     rules = apply_append_output(list(getattr(ruleset, "rules", ruleset)), cfg.append_output)
-    formatter = AlertFormatter(
-        time_format_iso_8601=cfg.time_format_iso_8601,
-        json_include_output_property=cfg.json_include_output_property,
-        json_include_tags_property=cfg.json_include_tags_property,
-        json_include_message_property=cfg.json_include_message_property,
-        json_include_output_fields_property=cfg.json_include_output_fields_property,
-        hostname=cfg.hostname,
-    )
+    formatter = AlertFormatter(**{key: getattr(cfg, key) for key in FORMATTER_KEYS})
     selections = []
     for entry in cfg.rules:
         action, match = ("enable", entry.enable) if entry.enable is not None else (

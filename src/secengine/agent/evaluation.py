@@ -54,8 +54,22 @@ class Evaluator:
         return self.engine_or_none
 
     def set_engine(self, engine: Engine, load_seconds: float | None = None) -> None:
-        """Evaluate with ``engine`` from the next batch on."""
-        self.engine_or_none = engine  # one reference assignment: the loop sees old or new
+        """Evaluate with ``engine`` from the next batch on, and render with its formatter.
+
+        The engine's formatter makes each alert (its text, time key and
+        hostname); the sinks' renderers that follow the engine (the agent's
+        own, not one a caller gave a sink) hold the same formatter for the
+        ``json_include_*`` keys. Both change together, between two batches,
+        so every alert of the new engine renders with the new options (an
+        alert still queued in a sink from before renders with them too).
+        """
+        with self._lock:
+            old = self.engine_or_none
+            self.engine_or_none = engine
+            if old is not None and old.formatter is not engine.formatter:
+                for sink in self.sinks:
+                    if sink.renderer.formatter is old.formatter:
+                        sink.renderer.formatter = engine.formatter
         self.counters.rules_loaded = len(engine.rules)
         if load_seconds is not None:
             self.counters.rules_load_seconds = load_seconds

@@ -2,7 +2,10 @@
 
 A reload builds a complete new engine (:func:`~secengine.agent.assembly.engine_from_config`)
 before anything changes; only the rule-related keys of the new configuration
-are kept (:func:`kept_config`), everything else needs a restart.
+are kept (:func:`kept_config`: the rules, the engine keys and the alert
+formatting keys, which the new engine and the sinks' renderers take together,
+see :meth:`~secengine.agent.evaluation.Evaluator.set_engine`); everything
+else needs a restart.
 """
 
 from __future__ import annotations
@@ -13,14 +16,17 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from secengine.agent.assembly import FORMATTER_KEYS
 from secengine.config import AgentConfig, rules_file_paths
 
 __all__ = ["RELOADED_KEYS", "FileWatcher", "fingerprint", "kept_config", "watched_files"]
 
 _log = logging.getLogger("secengine.agent")
 
-#: The configuration keys a reload takes from the new file.
-RELOADED_KEYS = ("rules_files", "rules", "priority", "rule_matching", "append_output", "outputs")
+#: The configuration keys a reload takes from the new file: what the engine is built from
+#: (rules, their selection and matching, the alert formatting) and the rate limiter.
+RELOADED_KEYS = ("rules_files", "rules", "priority", "rule_matching", "append_output", "outputs",
+                 *FORMATTER_KEYS)
 
 
 def kept_config(current: AgentConfig, new: AgentConfig) -> AgentConfig:
