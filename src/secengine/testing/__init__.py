@@ -8,6 +8,7 @@ pieces:
 - :mod:`~secengine.testing.loader`: YAML with lines → cases with concrete events;
 - :mod:`~secengine.testing.eventfiles`: event files by format (``fieldmap`` built in);
 - :mod:`~secengine.testing.runner`: rules and engines cached, cases run;
+- :mod:`~secengine.testing.results`: what a run produces (plain data);
 - :mod:`~secengine.testing.checks` and :mod:`~secengine.testing.explain`: failures that
   explain themselves (the first failing leaf of the condition, with values);
 - :mod:`~secengine.testing.coverage`, :mod:`~secengine.testing.junit`,
@@ -29,7 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.testing.junit import junit_xml
     from secengine.testing.loader import TEST_FILE_SUFFIX, discover, load_test_file
     from secengine.testing.model import RuleTestError, RuleTestFile
-    from secengine.testing.runner import CaseResult, FileResult, RuleTestRunner, RunResult
+    from secengine.testing.results import CaseResult, FileResult, RunResult
+    from secengine.testing.runner import RuleTestRunner
 
 __all__ = [
     "TEST_FILE_SUFFIX",
@@ -50,8 +52,8 @@ __all__ = [
 ]
 
 _WHERE = {
-    "CaseResult": "runner", "FileResult": "runner", "RuleTestRunner": "runner",
-    "RunResult": "runner", "Leaf": "explain", "explain": "explain",
+    "CaseResult": "results", "FileResult": "results", "RuleTestRunner": "runner",
+    "RunResult": "results", "Leaf": "explain", "explain": "explain",
     "RuleCoverage": "coverage", "compute_coverage": "coverage",
     "RuleTestError": "model", "RuleTestFile": "model",
     "TEST_FILE_SUFFIX": "loader", "discover": "loader", "load_test_file": "loader",

@@ -1,6 +1,6 @@
 """Check a case's alerts against its expectations, and explain every miss.
 
-Each unmet expectation becomes a :class:`~secengine.testing.runner.Failure`
+Each unmet expectation becomes a :class:`~secengine.testing.results.Failure`
 whose details show, for the events concerned: where the event was written,
 its fields, the deciding leaves of the rule's condition with the actual
 values (:mod:`secengine.testing.explain`), and the rule's expanded
@@ -17,7 +17,7 @@ import orjson
 from secengine.lang.interpreter import evaluate
 from secengine.testing.explain import explain, format_value, leaf_lines
 from secengine.testing.model import RuleExpectation
-from secengine.testing.runner import Failure, RuleContext, RunEvent
+from secengine.testing.results import Failure, RuleContext, RunEvent
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.alert import Alert

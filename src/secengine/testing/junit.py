@@ -14,7 +14,7 @@ import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from secengine.testing.runner import CaseResult, FileResult, RunResult
+from secengine.testing.results import CaseResult, FileResult, RunResult
 
 __all__ = ["junit_xml", "write_junit_xml"]
 

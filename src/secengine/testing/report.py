@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 
-from secengine.testing.runner import CaseResult, FileResult, RunResult
+from secengine.testing.results import CaseResult, FileResult, RunResult
 
 __all__ = ["file_line", "render_report", "rule"]
 

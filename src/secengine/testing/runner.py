@@ -7,23 +7,27 @@ over the same rules compiles them once. Each case gets fresh
 :class:`~secengine.events.Event` objects, numbered from 1, timed from
 :data:`BASE_TIME` unless the test gives a time.
 
-Results are plain data (:class:`CaseResult`, :class:`FileResult`,
-:class:`RunResult`); the expectations are checked in
-:mod:`secengine.testing.checks` and rendered by the callers.
+Results are plain data (:mod:`secengine.testing.results`, re-exported
+here); the expectations are checked in :mod:`secengine.testing.checks` and
+rendered by the callers.
 """
 
 from __future__ import annotations
 
-import copy
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from secengine.engine import Engine
 from secengine.errors import EventFormatError
-from secengine.events import Event, FieldValues
+from secengine.events import FieldValues
+from secengine.output import AlertFormatter
+from secengine.ruleset import RuleSet, load_rules
+from secengine.ruleset.paths import expand_rules_paths
+from secengine.testing.checks import check_case
+from secengine.testing.eventfiles import read_event_file
 from secengine.testing.loader import (
     FileEvents,
     LoadedCase,
@@ -33,12 +37,18 @@ from secengine.testing.loader import (
     load_test_file,
 )
 from secengine.testing.model import RuleTestError, RuleTestSkipped
+from secengine.testing.results import (
+    CaseResult,
+    Failure,
+    FileResult,
+    RuleContext,
+    RunEvent,
+    RunResult,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.alert import Alert
-    from secengine.engine import Engine
     from secengine.fields.registry import FieldRegistry
-    from secengine.ruleset import Rule, RuleSet
 
 __all__ = [
     "BASE_TIME",
@@ -58,131 +68,6 @@ _STEP = 1_000_000
 
 #: The hostname put in alerts during tests (keeps outputs reproducible).
 TEST_HOSTNAME = "secengine-test"
-
-
-@dataclass(frozen=True, slots=True)
-class RunEvent:
-    """One event of a case as it is fed to the engine.
-
-    ``fields`` is kept pristine: the engine caches derived and missing values
-    in the values it evaluates, so every run (and every explanation) gets a
-    fresh copy from :meth:`values`. Sources whose values are extracted
-    lazily (the k8s audit source keeps the audit object in its
-    ``FieldValues`` subclass) are copied with their own ``__reduce__``.
-    """
-
-    source: str
-    ts: int
-    fields: FieldValues
-    origin: str
-
-    def values(self) -> FieldValues:
-        if type(self.fields) is FieldValues:
-            return FieldValues(self.fields)
-        return copy.copy(self.fields)
-
-    def to_event(self, num: int) -> Event:
-        return Event(self.source, self.ts, self.values(), num)
-
-    def display(self) -> dict[str, Any]:
-        """What reports print: the given field values, and the raw document of
-        sources that extract values from one (``doc``, as the k8s audit source keeps it)."""
-        shown: dict[str, Any] = dict(self.fields)
-        doc = getattr(self.fields, "doc", None)
-        if doc is not None:
-            shown = {"(document)": doc, **shown}
-        return shown
-
-
-@dataclass(slots=True)
-class Failure:
-    """One unmet expectation: a one-line summary and the lines explaining it."""
-
-    summary: str
-    details: list[str] = field(default_factory=list)
-
-    def text(self) -> str:
-        return "\n".join([self.summary, *self.details])
-
-
-@dataclass(slots=True)
-class CaseResult:
-    file: LoadedTestFile
-    case: LoadedCase
-    failures: list[Failure] = field(default_factory=list)
-    #: Set when the case could not run (its rules do not load, an event file is broken).
-    error: str | None = None
-    seconds: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return not self.failures and self.error is None
-
-    @property
-    def nodeid(self) -> str:
-        return f"{self.file.label}::{self.case.name}"
-
-    @property
-    def summary(self) -> str:
-        if self.error is not None:
-            return self.error.splitlines()[0]
-        return self.failures[0].summary if self.failures else "passed"
-
-    def report(self) -> str:
-        """The full explanation of why the case failed (empty when it passed).
-
-        The first line is the summary (pytest shows it in its short summary);
-        the last names the case and where it is written.
-        """
-        if self.error is not None:
-            body = self.error
-        elif self.failures:
-            body = "\n\n".join(f.text() for f in self.failures)
-        else:
-            return ""
-        return f"{body}\n\n(case {self.case.name!r} at {self.case.origin})"
-
-
-@dataclass(slots=True)
-class FileResult:
-    path: Path
-    label: str
-    loaded: LoadedTestFile | None = None
-    #: Set when the file could not be loaded at all (bad YAML or shape, missing files).
-    error: str | None = None
-    #: Set when the file was skipped: its rules are absent and it says to skip then.
-    skipped: str | None = None
-    cases: list[CaseResult] = field(default_factory=list)
-    #: The rules the file's rules files define (for coverage); None if they did not load.
-    rules: list[Rule] | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.error is None and all(c.passed for c in self.cases)
-
-
-@dataclass(slots=True)
-class RunResult:
-    files: list[FileResult] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def cases(self) -> list[CaseResult]:
-        return [c for f in self.files for c in f.cases]
-
-    @property
-    def passed(self) -> bool:
-        return all(f.passed for f in self.files)
-
-
-@dataclass(slots=True)
-class RuleContext:
-    """A loaded rule set and the engine built from it with a test file's options."""
-
-    ruleset: RuleSet
-    engine: Engine
-    by_name: dict[str, Rule]
-    active: frozenset[str]
 
 
 class RuleTestRunner:
@@ -217,9 +102,6 @@ class RuleTestRunner:
         if ctx is not None:
             return ctx
         ruleset = self._ruleset(stamp, files, tf)
-        from secengine.engine import Engine
-        from secengine.output import AlertFormatter
-
         formatter = AlertFormatter(hostname=TEST_HOSTNAME, **self.formatter_options)
         engine = Engine(ruleset, rule_matching=opts.rule_matching, min_priority=opts.priority,
                         selections=opts.selections(), formatter=formatter)
@@ -232,8 +114,6 @@ class RuleTestRunner:
                  tf: LoadedTestFile) -> RuleSet:
         ruleset = self._rulesets.get(stamp)
         if ruleset is None:
-            from secengine.ruleset import load_rules
-
             ruleset = load_rules([str(p) for p in files], registry=self.registry)
             self._rulesets[stamp] = ruleset
         if not ruleset.successful:
@@ -256,8 +136,6 @@ class RuleTestRunner:
         key = (str(spec.path.resolve()), _mtime(spec.path), spec.format, spec.source)
         cached = self._event_files.get(key)
         if cached is None:
-            from secengine.testing.eventfiles import read_event_file
-
             label = display_path(spec.path)
             cached = []
             for n, (line, ev) in enumerate(
@@ -270,8 +148,6 @@ class RuleTestRunner:
     # -- running -----------------------------------------------------------------
     def run_case(self, tf: LoadedTestFile, case: LoadedCase) -> CaseResult:
         """Run one case and check its expectations."""
-        from secengine.testing.checks import check_case
-
         started = time.perf_counter()
         result = CaseResult(tf, case)
         try:
@@ -328,8 +204,6 @@ class RuleTestRunner:
 
 def expand_rules_files(paths: Iterable[Path]) -> list[Path]:
     """Rules files in load order (see :func:`secengine.ruleset.expand_rules_paths`)."""
-    from secengine.ruleset.paths import expand_rules_paths
-
     return expand_rules_paths(paths)
 
 
