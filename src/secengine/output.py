@@ -35,7 +35,7 @@ from secengine.events import MISSING, Event
 from secengine.fields.base import FieldType, ResolvedField
 from secengine.fields.gen_event import TIME_FIELDS, render_time, time_value
 from secengine.fields.registry import FieldRegistry
-from secengine.lang.checker import UNARY_TRANSFORMS
+from secengine.lang.transformers import TRANSFORMER_TABLE, TransformerSpec
 from secengine.priority import Priority
 
 __all__ = [
@@ -203,10 +203,8 @@ def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _per_value(name: str) -> Callable[[Any], Any]:
-    """The condition language's transformer ``name``, applied to each value of a list."""
-    fn = UNARY_TRANSFORMS[name]
-
+def _per_value(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A transformer's per-value function over an output value (text, bytes or a list)."""
     def apply(value: Any) -> Any:
         if isinstance(value, (list, tuple)):
             out = [fn(_as_text(v)) for v in value]
@@ -221,33 +219,18 @@ def _len(value: Any) -> int:
     return len(_as_text(value))
 
 
-_STRING_TYPES = frozenset({FieldType.CHARBUF, FieldType.FSPATH})
-_B64_TYPES = frozenset({FieldType.CHARBUF, FieldType.BYTEBUF})
+def _output_function(spec: TransformerSpec) -> Callable[[Any], Any]:
+    """How an output applies ``spec``: ``len`` counts a list or the bytes of a buffer."""
+    assert spec.per_value is not None
+    return _len if spec.counts_list else _per_value(spec.per_value)
 
 
-class _TransformerDef:
-    __slots__ = ("accepts", "accepts_list", "fn", "result")
-
-    def __init__(self, fn: Callable[[Any], Any], accepts: frozenset[FieldType],
-                 result: FieldType | None, accepts_list: bool = False) -> None:
-        self.fn = fn
-        self.accepts = accepts
-        self.accepts_list = accepts_list
-        self.result = result  # None: same as the input type
-
-
-#: The single-operand transformers, with the field types libsinsp accepts for each.
-_TRANSFORMER_DEFS: dict[str, _TransformerDef] = {
-    "tolower": _TransformerDef(_per_value("tolower"), _STRING_TYPES, None),
-    "toupper": _TransformerDef(_per_value("toupper"), _STRING_TYPES, None),
-    "b64": _TransformerDef(_per_value("b64"), _B64_TYPES, None),
-    "basename": _TransformerDef(_per_value("basename"), _STRING_TYPES, None),
-    "len": _TransformerDef(_len, _STRING_TYPES | {FieldType.BYTEBUF}, FieldType.UINT64,
-                           accepts_list=True),
-}
-#: Every transformer the condition language knows; join/concat/getopt take
-#: several arguments and are not supported in outputs yet.
-_TRANSFORMER_NAMES = ("tolower", "toupper", "b64", "basename", "len", "join", "concat", "getopt")
+#: The transformers outputs support: the single-operand ones (join/concat/getopt
+#: take several arguments and are not supported in outputs yet).
+_OUTPUT_TRANSFORMERS: dict[str, tuple[TransformerSpec, Callable[[Any], Any]]] = {
+    t.name: (t, _output_function(t)) for t in TRANSFORMER_TABLE if t.unary}
+#: Every transformer name an output may start with (``val`` is a condition's only).
+_TRANSFORMER_NAMES = tuple(t.name for t in TRANSFORMER_TABLE if t.name != "val")
 
 
 # ---------------------------------------------------------------------------
@@ -386,22 +369,23 @@ class _TokenCompiler:
     def transformer(self, text: str, i: int, name: str
                     ) -> tuple[_TransformerToken, int, FieldType, bool]:
         """``name(`` at ``text[i]``: the token, the end index, its type and list-ness."""
-        tdef = _TRANSFORMER_DEFS.get(name)
-        if tdef is None:
+        found = _OUTPUT_TRANSFORMERS.get(name)
+        if found is None:
             raise _NoParse(f"transformer '{name}' is not supported in outputs")
+        tdef, fn = found
         j = _BLANKS.match(text, i + len(name) + 1).end()  # type: ignore[union-attr]
         child, j, ctype, clist = self.transformer_arg(text, j)
         j = _BLANKS.match(text, j).end()  # type: ignore[union-attr]
         if j >= len(text) or text[j] != ")":
             raise _NoParse("expected a ')' token closing the transformer")
         j += 1
-        if ctype not in tdef.accepts and not (clist and tdef.accepts_list):
+        if ctype not in tdef.types and not (clist and tdef.counts_list):
             raise _NoParse(f"field type '{ctype.falco_name}' is not supported by '{name}' "
                            "transformer")
         rtype = ctype if tdef.result is None else tdef.result
-        rlist = clist and not tdef.accepts_list
+        rlist = clist and not tdef.counts_list
         token_text = f"{name}({child.text})"
-        return _TransformerToken(token_text, tdef.fn, child), j, rtype, rlist
+        return _TransformerToken(token_text, fn, child), j, rtype, rlist
 
     def transformer_arg(self, text: str, i: int
                         ) -> tuple[_FieldToken | _TransformerToken, int, FieldType, bool]:

@@ -11,11 +11,9 @@ interpreter and the code generator consume.
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import re
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,8 +35,8 @@ from secengine.lang.ir import (
     Node,
     Operand,
 )
-from secengine.lang.parser import TRANSFORMERS
 from secengine.lang.regex import compile_regex
+from secengine.lang.transformers import BY_NAME, TRANSFORMER_NAMES
 from secengine.lang.warnings import LangWarning
 
 __all__ = ["Checked", "TypeChecker", "check_condition"]
@@ -167,7 +165,8 @@ class TypeChecker:
                             node.pos)
             return self._field(node.args[0])  # type: ignore[arg-type]
         args = tuple(self._operand(a) for a in node.args)
-        if name in ("tolower", "toupper", "b64", "basename", "len"):
+        spec = BY_NAME.get(name)
+        if spec is not None and spec.unary:
             if len(args) != 1 or isinstance(args[0], IConst):
                 raise _fail(f"transformer '{name}' expects exactly one field or transformer",
                             node.pos)
@@ -175,14 +174,10 @@ class TypeChecker:
                 raise _fail(f"transformer '{name}' does not support field arguments", node.pos)
             inner = args[0]
             kind = inner.kind if not isinstance(inner, IConst) else FieldKind.STRING
-            if name == "len":
-                if not inner.is_list and kind not in (FieldKind.STRING, FieldKind.BUFFER):
-                    raise _fail(f"field type is not supported by transformer '{name}'", node.pos)
-                return ITransform(name, args, FieldKind.NUMBER, False)
-            allowed = (FieldKind.STRING, FieldKind.BUFFER) if name == "b64" else (FieldKind.STRING,)
-            if kind not in allowed:
+            if kind not in spec.kinds and not (spec.counts_list and inner.is_list):
                 raise _fail(f"field type is not supported by transformer '{name}'", node.pos)
-            return ITransform(name, args, FieldKind.STRING, inner.is_list)
+            return ITransform(name, args, spec.result_kind,
+                              inner.is_list and not spec.counts_list)
         if name == "join":
             if len(args) != 2:
                 raise _fail("join() requires exactly 2 arguments: separator and list", node.pos)
@@ -325,7 +320,7 @@ class TypeChecker:
             self.warnings.append(LangWarning(
                 "LOAD_COMPILE_CONDITION",
                 f"'{v}' may be a valid field misused as a const string value", pos))
-        for t in TRANSFORMERS:
+        for t in TRANSFORMER_NAMES:
             if len(nospaces) >= len(t) + 2 and nospaces.startswith(t) and \
                     nospaces[len(t)] == "(" and nospaces.endswith(")"):
                 self.warnings.append(LangWarning(
@@ -391,21 +386,3 @@ def _parse_ip(text: str) -> Any:
         raise ValueError(f"unrecognized {kind} address {text}") from None
 
 
-#: Runtime implementations of the single-operand transformers (used by both evaluators).
-def b64_decode(v: str) -> Any:
-    from secengine.events import MISSING
-
-    try:
-        data = base64.b64decode(v + "=" * (-len(v) % 4), validate=True)
-    except (ValueError, TypeError):
-        return MISSING
-    return data.decode("utf-8", "surrogateescape")
-
-
-UNARY_TRANSFORMS: dict[str, Callable[[Any], Any]] = {
-    "tolower": lambda v: v.lower(),
-    "toupper": lambda v: v.upper(),
-    "b64": b64_decode,
-    "basename": lambda v: v.rsplit("/", 1)[-1] if not v.endswith("/") else "",
-    "len": len,
-}

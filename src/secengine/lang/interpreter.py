@@ -12,7 +12,6 @@ from typing import Any
 from secengine.events import MISSING, FieldValues
 from secengine.fields.base import FieldKind
 from secengine.lang import ops
-from secengine.lang.checker import UNARY_TRANSFORMS
 from secengine.lang.ir import (
     IAnd,
     IBool,
@@ -25,6 +24,7 @@ from secengine.lang.ir import (
     Node,
     Operand,
 )
+from secengine.lang.transformers import BY_NAME
 
 __all__ = ["evaluate", "operand_value", "present_values"]
 
@@ -78,85 +78,20 @@ def _transform(t: ITransform, fields: FieldValues) -> Any:
         for a in args:
             out.extend(a if isinstance(a, list) else [a])
         return out
-    if name in UNARY_TRANSFORMS:
-        fn = UNARY_TRANSFORMS[name]
+    spec = BY_NAME.get(name)
+    if spec is None:
+        raise ValueError(name)
+    fn = spec.per_value
+    if fn is not None:
         v = args[0]
-        if name == "len":
-            return len(v)
+        if spec.counts_list:
+            return fn(v)
         if isinstance(v, list):
             res = [fn(x) for x in v]
             return MISSING if any(r is MISSING for r in res) else res
         return fn(v)
-    if name == "join":
-        sep, items = args
-        return str(sep).join(str(x) for x in items)
-    if name == "concat":
-        return "".join(str(a) for a in args)
-    if name == "getopt":
-        return _getopt(args[0], str(args[1]), t.arg)
-    raise ValueError(name)
-
-
-def _getopt(argv: list[Any], optstring: str, selector: str | None) -> Any:
-    """libsinsp's getopt() transformer: short options only, stops at the first non-option."""
-    start = 1 if optstring.startswith(":") else 0
-    valid: set[str] = set()
-    with_arg: set[str] = set()
-    i = start
-    while i < len(optstring):
-        c = optstring[i]
-        if c != ":":
-            valid.add(c)
-            if i + 1 < len(optstring) and optstring[i + 1] == ":":
-                with_arg.add(c)
-                i += 1
-        i += 1
-    results: list[str] = []
-    selected: str | None = None
-    idx = 0
-    values = [str(v) for v in argv]
-    while idx < len(values):
-        arg = values[idx]
-        if arg == "--":
-            break
-        if len(arg) > 2 and arg.startswith("--"):
-            idx += 1
-            continue
-        if not arg or arg[0] != "-" or len(arg) == 1:
-            break
-        for j in range(1, len(arg)):
-            c = arg[j]
-            if c == ":" or c not in valid:
-                if selector is None:
-                    results.append("?")
-                continue
-            match = selector is None or c == selector
-            if c not in with_arg:
-                if match:
-                    if selector is None:
-                        results.append(c)
-                    else:
-                        selected = c
-                continue
-            if j + 1 < len(arg):
-                value: str | None = arg[j + 1:]
-            elif idx + 1 < len(values):
-                idx += 1
-                value = values[idx]
-            else:
-                value = None
-            if match:
-                if selector is None:
-                    results.append(c)
-                    if value is not None:
-                        results.append(value)
-                else:
-                    selected = value if value is not None else ""
-            break
-        idx += 1
-    if selector is not None:
-        return MISSING if selected is None else selected
-    return results
+    assert spec.combine is not None, name
+    return spec.combine(args, t.arg)
 
 
 def _check(c: ICheck, fields: FieldValues) -> bool:

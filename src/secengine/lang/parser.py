@@ -25,6 +25,7 @@ from lark.exceptions import (
 from secengine.errors import ConditionSyntaxError
 from secengine.lang import ast
 from secengine.lang.escaping import unescape_str
+from secengine.lang.transformers import TRANSFORMER_NAMES
 
 __all__ = ["OPERATORS", "TRANSFORMERS", "grammar_path", "parse_condition"]
 
@@ -33,9 +34,8 @@ OPERATORS: tuple[str, ...] = (
     "exists", "<=", "<", ">=", ">", "==", "=", "!=", "glob", "iglob", "contains", "icontains",
     "bcontains", "startswith", "bstartswith", "endswith", "regex", "intersects", "in", "pmatch",
 )
-#: Field transformers, with ``val`` first as in Falco's messages.
-TRANSFORMERS: tuple[str, ...] = ("val", "tolower", "toupper", "b64", "basename", "len", "join",
-                                 "concat", "getopt")
+#: Field transformers, with ``val`` first as in Falco's messages (see :mod:`.transformers`).
+TRANSFORMERS: tuple[str, ...] = TRANSFORMER_NAMES
 
 _OPS_TEXT = ", ".join(f"'{o}'" for o in OPERATORS)
 _TRANSF_TEXT = ", ".join(f"'{t}'" for t in TRANSFORMERS)
