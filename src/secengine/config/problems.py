@@ -8,13 +8,13 @@ one load, so a user sees them all at once.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from secengine.errors import ConfigError
+from secengine.suggest import did_you_mean
 
 __all__ = ["ConfigFileError", "Marks", "did_you_mean", "problems_of", "where"]
 
@@ -80,9 +80,3 @@ def _suggest(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
         if model is None:
             return ""
     return did_you_mean(str(loc[-1]), list(model.model_fields))
-
-
-def did_you_mean(word: str, names: Sequence[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``names``, or ``""`` when none is close."""
-    close = difflib.get_close_matches(word, list(names), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""

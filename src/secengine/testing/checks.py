@@ -9,12 +9,12 @@ condition. At most :data:`MAX_EVENTS` events are explained per failure.
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from secengine.lang.interpreter import evaluate
+from secengine.suggest import did_you_mean
 from secengine.testing.explain import explain, format_value, leaf_lines
 from secengine.testing.model import RuleExpectation
 from secengine.testing.results import Failure, RuleContext, RunEvent
@@ -85,9 +85,7 @@ class _Checker:
 
     # -- failure builders ------------------------------------------------------------
     def _unknown_rule(self, name: str) -> Failure:
-        known = list(self.ctx.by_name)
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(name, self.ctx.by_name)
         files = ", ".join(str(p) for p in self.tf.rules_files)
         return Failure(f"no rule named {name!r} in the loaded rules files{hint}",
                        [f"{_IND}rules files: {files}"])
