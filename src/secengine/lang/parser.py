@@ -26,6 +26,7 @@ from secengine.errors import ConditionSyntaxError
 from secengine.lang import ast
 from secengine.lang.escaping import unescape_str
 from secengine.lang.transformers import TRANSFORMER_NAMES
+from secengine.resources import resource_path
 
 __all__ = ["OPERATORS", "TRANSFORMERS", "grammar_path", "parse_condition"]
 
@@ -44,8 +45,6 @@ DEFAULT_MAX_DEPTH = 1000
 
 def grammar_path() -> Path:
     """Where ``condition.lark`` is: inside the installed package, or at the top of a checkout."""
-    from secengine.resources import resource_path
-
     return resource_path("grammars") / "condition.lark"
 
 

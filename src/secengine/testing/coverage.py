@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
 from secengine.testing.loader import display_path
 from secengine.testing.runner import FileResult, expand_rules_files
 
@@ -109,9 +112,6 @@ def _defined_in(path: Path) -> list[str]:
     cached = _definition_cache.get(stamp)
     if cached is not None:
         return cached
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
     names: list[str] = []
     try:
         docs: Any = YAML(typ="safe").load(path.read_text(encoding="utf-8"))

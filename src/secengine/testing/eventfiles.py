@@ -37,6 +37,7 @@ import orjson
 from secengine.errors import EventFormatError
 from secengine.events import Event
 from secengine.sources.fieldmap import DEFAULT_SOURCE, FieldMapError, parse_line
+from secengine.sources.k8s_audit import K8sAuditFileSource
 from secengine.sources.lines import READ_ERRORS
 
 __all__ = [
@@ -162,8 +163,6 @@ def read_fieldmap_file(path: Path, default_source: str | None = None
 def read_k8s_audit_file(path: Path, default_source: str | None = None
                         ) -> Iterator[tuple[int | None, Event]]:
     """Kubernetes audit events from an audit log file (the k8s_audit source's reader), strictly."""
-    from secengine.sources.k8s_audit import K8sAuditFileSource
-
     errors: list[EventFormatError] = []
     source = K8sAuditFileSource([str(path)], on_error=errors.append)
     events = [ev for batch in source.batches() for ev in batch]

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from secengine.fields import default_registry
 from secengine.fields.registry import FieldRegistry
 from secengine.ruleset.paths import RULE_TEST_SUFFIX
 from secengine.sources.fieldmap import DEFAULT_SOURCE
@@ -131,8 +132,6 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 def load_test_file(path: Path, registry: FieldRegistry | None = None) -> LoadedTestFile:
     """Read, validate and resolve one test file; raises :class:`RuleTestError`."""
     if registry is None:
-        from secengine.fields import default_registry
-
         registry = default_registry()
     label = display_path(path)
     try:

@@ -48,6 +48,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def _runner(config: pytest.Config) -> RuleTestRunner:
     runner = config.stash.get(_RUNNER_KEY, None)
     if runner is None:
+        # start-up cost: pytest loads this plugin in every session; the runner (engine,
+        # rule loader, Lark) is imported only once a *.ruletest.yaml file is collected
         from secengine.testing.runner import RuleTestRunner
 
         runner = config.stash[_RUNNER_KEY] = RuleTestRunner()
@@ -66,6 +68,7 @@ class RuleTestYamlFile(pytest.File):
     """A ``*.ruletest.yaml`` file: loads it and yields one item per case."""
 
     def collect(self) -> Iterator[pytest.Item]:
+        # start-up cost, as in _runner: the model imports pydantic and the engine
         from secengine.testing.model import RuleTestError, RuleTestSkipped
 
         try:
