@@ -62,7 +62,7 @@ class OutputFormat:
         append = out.append
         for part, width in zip(self._parts, self._widths):
             if type(part) is str:
-                append(part)  # type: ignore[arg-type]
+                append(part)
                 continue
             s = part.render(event)  # type: ignore[union-attr]
             if s is None:
