@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -106,12 +107,10 @@ def test_an_agent_given_its_engine_has_nothing_to_reload(rules_file: Path, event
         assert agent.engine is other
 
 
-def test_a_reload_applies_the_formatting_keys_with_the_rules(tmp_path: Path, rules_file: Path,
-                                                             events: Any) -> None:
-    """The alert's text (built by the engine) and its JSON keys (rendered by the sinks)
-    follow the reloaded file together, and the agent's configuration says so."""
-    import json
 
+def _json_agent(tmp_path: Path, rules_file: Path, events: Any
+                ) -> tuple[Agent, Any, MemorySink, Path, str]:
+    """A started agent whose configuration file (returned, with its text) renders JSON."""
     base = f"rules_files: [{rules_file}]\nstdout_output: {{enabled: false}}\njson_output: true\n"
     conf = tmp_path / "secengine.yaml"
     conf.write_text(base)
@@ -120,6 +119,14 @@ def test_a_reload_applies_the_formatting_keys_with_the_rules(tmp_path: Path, rul
     agent = Agent(load_config(conf), sources=[source], sinks=[sink],
                   config_loader=lambda: load_config(conf))
     agent.start()
+    return agent, source, sink, conf, base
+
+
+def test_a_reload_applies_the_formatting_keys_with_the_rules(tmp_path: Path, rules_file: Path,
+                                                             events: Any) -> None:
+    """The alert's text (built by the engine) and its JSON keys (rendered by the sinks)
+    follow the reloaded file together, and the agent's configuration says so."""
+    agent, source, sink, conf, base = _json_agent(tmp_path, rules_file, events)
     try:
         source.push([events.open(0)])
         assert sink.wait_for(1)
@@ -142,16 +149,7 @@ def test_a_reload_applies_the_formatting_keys_with_the_rules(tmp_path: Path, rul
 def test_a_failed_reload_keeps_the_formatting_keys(tmp_path: Path, rules_file: Path,
                                                    events: Any) -> None:
     """Rules that do not load: neither they nor the new formatting keys apply."""
-    import json
-
-    base = f"rules_files: [{rules_file}]\nstdout_output: {{enabled: false}}\njson_output: true\n"
-    conf = tmp_path / "secengine.yaml"
-    conf.write_text(base)
-    sink = MemorySink()
-    source = events.live()
-    agent = Agent(load_config(conf), sources=[source], sinks=[sink],
-                  config_loader=lambda: load_config(conf))
-    agent.start()
+    agent, source, sink, conf, base = _json_agent(tmp_path, rules_file, events)
     try:
         conf.write_text(base + "json_include_tags_property: false\ntime_format_iso_8601: true\n")
         rules_file.write_text(events.broken_rules)
