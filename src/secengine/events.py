@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, Final, Self
 
-__all__ = ["MISSING", "Event", "FieldValues", "Missing"]
+from secengine.errors import SecengineError
+
+__all__ = ["MISSING", "Event", "FieldExtractionError", "FieldValues", "Missing"]
 
 
 class Missing:
@@ -71,6 +73,21 @@ class Missing:
 
 MISSING: Final = Missing()
 
+class FieldExtractionError(SecengineError):
+    """An extractor raised while computing ``key``: the engine counts it per field and rule.
+
+    ``FieldValues.__missing__`` wraps whatever an extractor raises in this one
+    type, so that the engine's fallback (see :mod:`secengine.engine`) can tell
+    a failed extraction from a comparison that does not apply, and name the
+    field; the original exception is ``error`` (and ``__cause__``).
+    """
+
+    def __init__(self, key: str, error: BaseException) -> None:
+        super().__init__(f"extracting {key} failed: {type(error).__name__}: {error}")
+        self.key = key
+        self.error = error
+
+
 #: A function that derives a field's value from the other values of an event
 #: (e.g. ``fd.directory`` from ``fd.name``); returns MISSING when it cannot.
 Deriver = Callable[["FieldValues", str], Any]
@@ -113,7 +130,13 @@ class FieldValues(dict[str, Any]):
             bracket = key.find("[")
             if bracket > 0:
                 derive = self.derivers.get(key[:bracket] + "[]")
-        value = MISSING if derive is None else derive(self, key)
+        if derive is None:
+            value = MISSING
+        else:
+            try:
+                value = derive(self, key)
+            except Exception as e:  # counted by the engine, never a silent no-match
+                raise FieldExtractionError(key, e) from e
         # Remember the answer, MISSING included: later rules reading the same
         # key in this event then hit the dict instead of this method.
         self[key] = value

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from secengine.bpf import layout as L
 from secengine.bpf.syscalls import BY_NR
-from secengine.events import MISSING, FieldValues
+from secengine.events import MISSING, FieldExtractionError, FieldValues
 from secengine.state.caps import render_caps
 from secengine.state.containers import HOST
 from secengine.state.convert import FMODE_CREATED as _FMODE_CREATED
@@ -66,7 +66,10 @@ class SyscallFieldValues(FieldValues):
         fn, arg = resolved
         if fn is None:
             return FieldValues.__missing__(self, key)
-        value = fn(self, arg)
+        try:
+            value = fn(self, arg)
+        except Exception as e:  # counted by the engine, never a silent no-match
+            raise FieldExtractionError(key, e) from e
         if value is not MISSING:
             self[key] = value
         return value
