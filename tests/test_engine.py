@@ -7,10 +7,10 @@ import pytest
 
 from secengine.engine import Engine, RuleSelection
 from secengine.events import Event, FieldValues
+from secengine.fields.live import LiveFieldValues
 from secengine.output import AlertFormatter
 from secengine.priority import Priority
 from secengine.ruleset import load_rules
-from secengine.state.extract import SyscallFieldValues
 
 RULES = """
 - list: shells
@@ -247,7 +247,7 @@ class _FailingProcess:
 def test_an_extractor_that_raises_is_counted_not_a_silent_no_match(
         error: Exception, caplog: pytest.LogCaptureFixture) -> None:
     e = engine()
-    fields = SyscallFieldValues(_Rec(), _FailingProcess(error), -1, None, False,  # type: ignore[arg-type]
+    fields = LiveFieldValues(_Rec(), _FailingProcess(error), -1, None, False,  # type: ignore[arg-type]
                                 None)  # type: ignore[arg-type]
     with caplog.at_level("WARNING", logger="secengine.engine"):
         assert e.process(Event("syscall", 1, fields)) == []
