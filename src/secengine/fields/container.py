@@ -98,7 +98,7 @@ def _c_mounts(v: LiveFieldValues, arg: str | None) -> Any:
                     for m in info.mounts)
 
 
-def _c_mount_dest(v: LiveFieldValues, arg: str | None) -> Any:
+def _c_mount_dest(v: LiveFieldValues, arg: int | str | None) -> Any:
     """The destination of the mount whose source matches the glob ``arg`` (or number ``arg``);
     ``N/A`` when none does and ``<NA>`` while the metadata is not known, as libsinsp's container
     fields answer (the sandbox rules test ``not ... in ("<NA>","N/A")``)."""
@@ -107,9 +107,8 @@ def _c_mount_dest(v: LiveFieldValues, arg: str | None) -> Any:
     info = _container(v)
     if info is None or not info.resolved:
         return "<NA>"
-    if arg.isdigit():
-        i = int(arg)
-        return info.mounts[i].get("Destination", "N/A") if i < len(info.mounts) else "N/A"
+    if isinstance(arg, int):
+        return info.mounts[arg].get("Destination", "N/A") if arg < len(info.mounts) else "N/A"
     for m in info.mounts:
         if fnmatch.fnmatchcase(m.get("Source", ""), arg):
             return m.get("Destination", "N/A")

@@ -321,16 +321,16 @@ def render_param(v: LiveFieldValues, pname: str, ptype: str, fmt: str, info: Any
     return str(value)
 
 
-def _evt_arg(v: LiveFieldValues, arg: str | None) -> Any:
+def _evt_arg(v: LiveFieldValues, arg: int | str | None) -> Any:
+    """``evt.arg[N]`` (``arg`` the index) or ``evt.arg.NAME``, rendered."""
     if arg is None:
         return MISSING
     params = v.rec.params(v.proc)
     defs = param_defs(v.rec.name)
-    if arg.isdigit():
-        i = int(arg)
-        if i >= len(defs):
+    if isinstance(arg, int):
+        if arg >= len(defs):
             return MISSING
-        d = defs[i]
+        d = defs[arg]
     else:
         for d in defs:
             if d[0] == arg:

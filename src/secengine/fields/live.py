@@ -11,8 +11,8 @@ package importing it, and :class:`LiveFieldValues`, whose ``__missing__``
 (inherited from :class:`~secengine.events.FieldValues`) runs a field's live
 extractor the first time a rule or an output reads it.
 
-A key is resolved once per process (:meth:`LiveFieldValues.resolve_key`) into
-``(extractor, argument)``: the field's ``live`` extraction, else its
+A key is resolved once per process (:meth:`LiveFieldValues.find_extraction`) into
+``(extractor, argument)``, the argument parsed then: the field's ``live`` extraction, else its
 field-map derivation (``fd.directory`` from ``fd.name`` for a field with no
 live extractor), else nothing. An extractor is a plain function
 ``(values, arg) -> value | MISSING`` that returns its field's declared type.
@@ -270,8 +270,11 @@ class LiveState(Protocol):
     def containers(self) -> ContainerLookup: ...
 
 
-#: A field's live extraction: ``(values, arg) -> value | MISSING``.
-LiveExtractor = Callable[["LiveFieldValues", "str | None"], Any]
+#: A field's live extraction: ``(values, arg) -> value | MISSING``; ``arg`` is the
+#: field's argument as the registry parsed it when the key was first read: an
+#: ``int`` for an index (``proc.aname[2]``), the text for a key or a name
+#: (``container.label[app]``, ``evt.arg.flags``), None without one.
+LiveExtractor = Callable[["LiveFieldValues", Any], Any]
 
 _dict_get: Final = dict.get
 _ABSENT: Final = object()
@@ -320,7 +323,8 @@ class LiveFieldValues(FieldValues):
             except ConditionCompileError:
                 rf = None
             if rf is not None and rf.field.live is not None:
-                return rf.field.live, rf.arg
+                # the argument as the registry parsed it: an index is already an int
+                return rf.field.live, rf.arg if rf.index is None else rf.index
         return FieldValues.find_extraction(key)
 
     # -- what several field families look up ---------------------------------------

@@ -191,7 +191,8 @@ def _pp(attr: str) -> LiveExtractor:
 
 
 def _ancestor_field(attr: str) -> LiveExtractor:
-    def get(v: LiveFieldValues, arg: str | None) -> Any:
+    """``proc.a*[N]`` (``arg`` is the index N) or, without an index, every ancestor's value."""
+    def get(v: LiveFieldValues, arg: int | None) -> Any:
         p = v.proc
         if p is None:
             return MISSING
@@ -200,11 +201,7 @@ def _ancestor_field(attr: str) -> LiveExtractor:
             values = [a.cmdline if attr == "cmdline" else getattr(a, attr)
                       for a in procs.ancestors(p)]
             return values if values else MISSING
-        try:
-            n = int(arg)
-        except ValueError:
-            return MISSING
-        a = procs.ancestor(p, n)
+        a = procs.ancestor(p, arg)
         if a is None:
             return MISSING
         return a.cmdline if attr == "cmdline" else getattr(a, attr)
