@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -43,7 +43,7 @@ class _Proc:
     sid = pgid = vpgid = 7
     comm = "cat"
     exe = exepath = "/usr/bin/cat"
-    args = ["/etc/hosts"]
+    args: ClassVar[list[str]] = ["/etc/hosts"]
     cmdline = "cat /etc/hosts"
     container_id = "host"
     start_ts = 1_000
