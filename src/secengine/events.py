@@ -20,7 +20,8 @@ from typing import Any, ClassVar, Final, Self
 
 from secengine.errors import SecengineError
 
-__all__ = ["MISSING", "Event", "Extraction", "FieldExtractionError", "FieldValues", "Missing"]
+__all__ = ["MISSING", "NO_EXTRACTION", "Event", "Extraction", "FieldExtractionError",
+           "FieldValues", "Missing"]
 
 
 class Missing:
@@ -106,7 +107,8 @@ def _missing(values: FieldValues, arg: Any) -> Any:
     return MISSING
 
 
-_NO_EXTRACTION: Final[Extraction] = (_missing, None)
+#: The extraction of a key nothing computes: it is simply missing.
+NO_EXTRACTION: Final[Extraction] = (_missing, None)
 
 
 class FieldValues(dict[str, Any]):
@@ -163,7 +165,7 @@ class FieldValues(dict[str, Any]):
             bracket = key.find("[")
             if bracket > 0:
                 derive = cls.derivers.get(key[:bracket] + "[]")
-        return _NO_EXTRACTION if derive is None else (derive, key)
+        return NO_EXTRACTION if derive is None else (derive, key)
 
     @classmethod
     def forget_extractions(cls) -> None:
