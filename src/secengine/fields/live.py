@@ -210,10 +210,11 @@ class ProcessView(Protocol):
 class ProcessLookup(Protocol):
     """The process table: parents, ancestors and group leaders."""
 
-    def parent(self, proc: Any) -> Any: ...
-    def ancestors(self, proc: Any) -> Iterator[Any]: ...
-    def ancestor(self, proc: Any, n: int) -> Any: ...
-    def peek(self, pid: int) -> Any: ...
+    # ``proc`` is one of the table's own processes (typed Any: the table's own class)
+    def parent(self, proc: Any) -> ProcessView | None: ...
+    def ancestors(self, proc: Any) -> Iterator[ProcessView]: ...
+    def ancestor(self, proc: Any, n: int) -> ProcessView | None: ...
+    def peek(self, pid: int) -> ProcessView | None: ...
 
 
 class Account(Protocol):
@@ -256,7 +257,9 @@ class Container(Protocol):
 
 
 class ContainerLookup(Protocol):
-    def get(self, full_id: str) -> Any: ...
+    """The containers' metadata by full id (asked for on first sight, filled in later)."""
+
+    def get(self, full_id: str) -> Container: ...
 
 
 class LiveState(Protocol):
@@ -328,7 +331,7 @@ class LiveFieldValues(FieldValues):
         return FieldValues.find_extraction(key)
 
     # -- what several field families look up ---------------------------------------
-    def parent(self) -> Any:
+    def parent(self) -> ProcessView | None:
         """The parent process, or None."""
         p = self.proc
         return None if p is None else self.state.procs.parent(p)
