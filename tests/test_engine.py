@@ -255,3 +255,20 @@ def test_an_extractor_that_raises_is_counted_not_a_silent_no_match(
                                     ("proc.name", "Any exec of bash"): 1}
     [logged] = [r.getMessage() for r in caplog.records if "proc.name" in r.getMessage()]
     assert "execve" in logged and type(error).__name__ in logged
+
+
+def test_a_wrong_typed_value_in_a_check_without_inline_code_is_counted_too() -> None:
+    # transformers are evaluated by a closure in the generated code: it must not swallow the
+    # failure, or the event never reaches the counting fallback
+    rs = load_rules([("rules.yaml", """
+- rule: Upper bash
+  desc: d
+  condition: evt.type = execve and toupper(proc.name) = BASH
+  output: o
+  priority: INFO
+""")])
+    e = Engine(rs, formatter=AlertFormatter(hostname="h"))
+    assert e.process(ev(evt__type="execve", proc__name=5)) == []
+    assert e.stats.mistyped_events == 1
+    assert e.stats.field_errors == {("proc.name", "Upper bash"): 1}
+    assert names(e.process(ev(evt__type="execve", proc__name="bash"))) == ["Upper bash"]
