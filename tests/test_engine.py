@@ -7,6 +7,7 @@ import pytest
 
 from secengine.engine import Engine, RuleSelection
 from secengine.events import Event, FieldValues
+from secengine.fields.live import LiveFieldValues
 from secengine.output import AlertFormatter
 from secengine.priority import Priority
 from secengine.ruleset import load_rules
@@ -191,3 +192,83 @@ def test_event_number_and_time_fields_come_from_the_event() -> None:
     assert e.process(Event("syscall", 1_700_000_000_000_000_000, {"evt.type": "open"}, num=4)) == []
     # another year: the time condition is false
     assert e.process(Event("syscall", 1_800_000_000_000_000_000, {"evt.type": "open"}, num=3)) == []
+
+
+# -- extraction errors: counted per field and rule, never a silent no-match ------------------
+
+def test_a_wrong_typed_field_map_value_is_counted_per_field_and_rule(
+        caplog: pytest.LogCaptureFixture) -> None:
+    e = engine()
+    # fd.name is a number: `startswith` cannot apply, the rule cannot match, and that is counted
+    with caplog.at_level("WARNING", logger="secengine.engine"):
+        assert e.process(ev(evt__type="openat", fd__name=5, proc__name="cat")) == []
+        assert e.process(ev(evt__type="openat", fd__name=6, proc__name="cat")) == []
+    assert e.stats.mistyped_events == 2
+    assert e.stats.field_errors == {("fd.name", "Read shadow"): 2}
+    # logged once per field, naming the field and the event type
+    logged = [r.getMessage() for r in caplog.records if "fd.name" in r.getMessage()]
+    assert len(logged) == 1
+    assert "openat" in logged[0] and "int" in logged[0]
+
+
+def test_well_typed_events_count_no_extraction_error() -> None:
+    e = engine()
+    e.process_batch([ev(evt__type="openat", fd__name="/etc/shadow", proc__name="cat"),
+                     ev(evt__type="execve", proc__name="bash")])
+    assert e.stats.mistyped_events == 0
+    assert e.stats.field_errors == {}
+
+
+class _Rec:
+    """What the live extractors read of a decoded record (an exec of pid 7)."""
+
+    name = "execve"
+    evt = 2
+    ts = tid = pid = 7
+    res = 0
+    args = (0,) * 6
+
+
+class _FailingProcess:
+    """A process whose command name cannot be read, as a buggy live extractor would fail."""
+
+    container_id = "c" * 64
+    pid = 7
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    @property
+    def comm(self) -> str:
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyError("comm"), TypeError("bad")])
+def test_an_extractor_that_raises_is_counted_not_a_silent_no_match(
+        error: Exception, caplog: pytest.LogCaptureFixture) -> None:
+    e = engine()
+    fields = LiveFieldValues(_Rec(), _FailingProcess(error), -1, None, False,  # type: ignore[arg-type]
+                                None)  # type: ignore[arg-type]
+    with caplog.at_level("WARNING", logger="secengine.engine"):
+        assert e.process(Event("syscall", 1, fields)) == []
+    assert e.stats.field_errors == {("proc.name", "Shell in container"): 1,
+                                    ("proc.name", "Any exec of bash"): 1}
+    [logged] = [r.getMessage() for r in caplog.records if "proc.name" in r.getMessage()]
+    assert "execve" in logged and type(error).__name__ in logged
+
+
+def test_a_wrong_typed_value_in_a_check_without_inline_code_is_counted_too() -> None:
+    # transformers are evaluated by a closure in the generated code: it must not swallow the
+    # failure, or the event never reaches the counting fallback
+    rs = load_rules([("rules.yaml", """
+- rule: Upper bash
+  desc: d
+  condition: evt.type = execve and toupper(proc.name) = BASH
+  output: o
+  priority: INFO
+""")])
+    e = Engine(rs, formatter=AlertFormatter(hostname="h"))
+    assert e.process(ev(evt__type="execve", proc__name=5)) == []
+    assert e.stats.mistyped_events == 1
+    assert e.stats.field_errors == {("proc.name", "Upper bash"): 1}
+    assert names(e.process(ev(evt__type="execve", proc__name="bash"))) == ["Upper bash"]

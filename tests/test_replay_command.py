@@ -253,3 +253,27 @@ def test_alerts_go_above_the_bar_when_stdout_is_the_same_terminal(
     text = term.getvalue()
     assert "00:00:01.000000000: Warning shadow read by cat (file=/etc/shadow)\n" in text
     assert "00:00:02.000000000: Informational cat ran execve\n" in text
+
+
+def test_the_summary_counts_extraction_errors_per_field_and_rule(
+        tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("""
+- rule: Etc write
+  desc: test
+  condition: evt.type = openat and fd.name startswith /etc/
+  output: etc written (file=%fd.name)
+  priority: WARNING
+""")
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\n".join([
+        _event(1_000_000_000, **{"evt.type": "openat", "fd.name": 17}),
+        _event(2_000_000_000, **{"evt.type": "openat", "fd.name": ["/etc/passwd"]}),
+        _event(3_000_000_000, **{"evt.type": "openat", "fd.name": "/etc/passwd"}),
+    ]) + b"\n")
+    rc, out, err = _run([str(events), "-r", str(rules)], capfdbinary)
+    assert rc == 0
+    assert out.splitlines() == ["00:00:03.000000000: Warning etc written (file=/etc/passwd)"]
+    lines = err.splitlines()
+    at = lines.index("Field extraction errors: 2")
+    assert lines[at + 1] == "   fd.name (rule Etc write): 2"

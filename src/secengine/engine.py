@@ -17,13 +17,14 @@ selections by name glob or tag apply in order after the rules' own
 from __future__ import annotations
 
 import fnmatch
+import logging
 import socket
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from secengine.events import Event
+from secengine.events import Event, FieldExtractionError
 from secengine.lang.codegen import BucketFunction, compile_bucket
 from secengine.lang.evttypes import TypeSet, event_type_set
 from secengine.lang.interpreter import evaluate
@@ -41,6 +42,11 @@ __all__ = ["Engine", "EngineStats", "RuleSelection"]
 SYSCALL = "syscall"
 _OTHER_TYPE = "\0other"
 _MAX_CACHED_TYPES = 4096
+#: At most this many fields get their first extraction error logged (then only counted).
+_MAX_LOGGED_FIELDS = 64
+#: What makes a generated bucket function give up on an event (then the interpreter decides).
+_FALLBACK_ERRORS = (TypeError, AttributeError, ValueError, FieldExtractionError)
+_log = logging.getLogger("secengine.engine")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,9 @@ class EngineStats:
     by_priority: Counter[Priority] = field(default_factory=Counter)
     #: Events whose values did not have the declared types (evaluated by the interpreter).
     mistyped_events: int = 0
+    #: (field key, rule name) → evaluations of that rule on which the field's extractor
+    #: raised or gave a value of the wrong type (the rule did not match on those).
+    field_errors: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 class _Bucket:
@@ -110,6 +119,7 @@ class Engine:
             names = ts.names if ts is not None else frozenset()
             self._mentioned[r.source] = self._mentioned.get(r.source, frozenset()) | names
         self._buckets: dict[str, dict[str | None, _Bucket]] = {}
+        self._logged_fields: set[str] = set()
 
     @staticmethod
     def _select(rules: list[Rule], min_priority: Priority,
@@ -147,7 +157,7 @@ class Engine:
                 bucket = self._bucket_for(event.source, event.type)
             try:
                 hit = bucket.fn(event)
-            except (TypeError, AttributeError, ValueError):
+            except _FALLBACK_ERRORS:
                 hit = self._interpret(bucket, event)
             if all_matches:
                 if hit:
@@ -169,7 +179,7 @@ class Engine:
     def _evaluate(self, bucket: _Bucket, event: Event) -> Any:
         try:
             return bucket.fn(event)
-        except (TypeError, AttributeError, ValueError):
+        except _FALLBACK_ERRORS:
             return self._interpret(bucket, event)
 
     def _alert(self, rule: Rule, event: Event) -> Alert:
@@ -180,19 +190,47 @@ class Engine:
         return self.formatter.make_alert(rule, event)
 
     def _interpret(self, bucket: _Bucket, event: Event) -> Any:
-        """Slow path for events whose values are not of the declared types."""
+        """Slow path for events whose values are not of the declared types.
+
+        Fields whose extractor raised or whose value has the wrong type are
+        counted per field and rule (``EngineStats.field_errors``) and logged
+        once per field, so that they never silently read as "no match".
+        """
         self.stats.mistyped_events += 1
         hits = []
         matched_indexed = False
         for i, rule in enumerate(bucket.rules):
             if self._all_matches and matched_indexed and self._is_catch_all(rule):
                 break
-            if evaluate(rule.checked.ir, event.fields):
+            errors: dict[str, str] = {}
+            matched = evaluate(rule.checked.ir, event.fields, errors.setdefault)
+            if errors:
+                self._field_errors(rule, event, errors)
+            if matched:
                 if not self._all_matches:
                     return i
                 hits.append(i)
                 matched_indexed = not self._is_catch_all(rule)
         return hits if self._all_matches else -1
+
+    def _field_errors(self, rule: Rule, event: Event, errors: dict[str, str]) -> None:
+        counts = self.stats.field_errors
+        for key, reason in errors.items():
+            counts[key, rule.name] += 1
+            if key not in self._logged_fields and len(self._logged_fields) < _MAX_LOGGED_FIELDS:
+                self._logged_fields.add(key)
+                _log.warning("field %s on an event of type %s (source %s): %s; the conditions "
+                             "reading it are false there (counted per field and rule, logged "
+                             "once per field)", key, event.type, event.source, reason)
+
+    def field_error_lines(self) -> list[str]:
+        """The run summary's report of extraction errors: a total, then one line per field and rule."""
+        counts = self.stats.field_errors
+        if not counts:
+            return []
+        lines = [f"Field extraction errors: {sum(counts.values())}"]
+        lines += [f"   {key} (rule {rule}): {n}" for (key, rule), n in sorted(counts.items())]
+        return lines
 
     def _is_catch_all(self, rule: Rule) -> bool:
         ts = self._typesets.get(rule.name)

@@ -14,6 +14,7 @@ them)::
     │   ├── EventFormatError        a malformed input event
     │   └── testing.RuleTestError   a malformed rule-test file
     ├── OutputFormatError           an output template that does not compile
+    ├── events.FieldExtractionError a field's extractor raised (counted per field and rule)
     ├── UsageError                  a command line the command cannot act on
     ├── ConfigError                 a bad configuration key or value
     │   ├── config.ConfigFileError  ... in a file (names file:line and the key path)

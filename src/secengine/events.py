@@ -7,9 +7,10 @@ from a field's full name as rules write it (``"proc.aname[2]"``) to its value.
 ``FieldValues`` is a ``dict`` subclass whose ``__missing__`` hook is the single
 place where absent values are handled: compiled rules read ``fields[key]`` and
 get :data:`MISSING` for anything not present, which makes every comparison
-false, as Falco does. Sources that compute values lazily (the live syscall
-source) subclass it and compute-and-cache in ``__missing__``, so a field is
-extracted at most once per event.
+false, as Falco does. Values that can be computed are computed there, once
+per event: the key's extractor is found once per key (for field-map events a
+field's derivation; sources that compute values lazily, such as the live
+syscall source, subclass it and say how in ``find_extraction``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, Final, Self
 
-__all__ = ["MISSING", "Event", "FieldValues", "Missing"]
+from secengine.errors import SecengineError
+
+__all__ = ["MISSING", "NO_EXTRACTION", "Event", "Extraction", "FieldExtractionError",
+           "FieldValues", "Missing"]
 
 
 class Missing:
@@ -71,17 +75,55 @@ class Missing:
 
 MISSING: Final = Missing()
 
+class FieldExtractionError(SecengineError):
+    """An extractor raised while computing ``key``: the engine counts it per field and rule.
+
+    ``FieldValues.__missing__`` wraps whatever an extractor raises in this one
+    type, so that the engine's fallback (see :mod:`secengine.engine`) can tell
+    a failed extraction from a comparison that does not apply, and name the
+    field; the original exception is ``error`` (and ``__cause__``).
+    """
+
+    def __init__(self, key: str, error: BaseException) -> None:
+        super().__init__(f"extracting {key} failed: {type(error).__name__}: {error}")
+        self.key = key
+        self.error = error
+
+
 #: A function that derives a field's value from the other values of an event
 #: (e.g. ``fd.directory`` from ``fd.name``); returns MISSING when it cannot.
 Deriver = Callable[["FieldValues", str], Any]
+
+#: How one key is computed, found once per key: ``(extractor, argument)``, called as
+#: ``extractor(values, argument)`` (a deriver gets the key itself as its argument).
+Extraction = tuple[Callable[[Any, Any], Any], Any]
+
+#: Bound on the keys remembered per class: keys come from compiled rules and
+#: outputs (a few hundred); the bound only guards against callers inventing keys.
+_MAX_EXTRACTIONS: Final = 8192
+
+
+def _missing(values: FieldValues, arg: Any) -> Any:
+    return MISSING
+
+
+#: The extraction of a key nothing computes: it is simply missing.
+NO_EXTRACTION: Final[Extraction] = (_missing, None)
 
 
 class FieldValues(dict[str, Any]):
     """Field values of one event, keyed by full field name.
 
-    Absent keys read as :data:`MISSING`. When a deriver is registered for the
-    key's field (see :mod:`secengine.fields.registry`), it is tried first and
-    its result cached, so derived values cost one call per event.
+    Absent keys read as :data:`MISSING` unless the key's field can be
+    computed: ``__missing__`` finds, once per key and per class
+    (:meth:`find_extraction`), the field's extractor and argument, calls it
+    and caches the answer for the rest of the event, so a field costs one
+    call per event at most. Field-map events (this class) derive fields from
+    the others (see :mod:`secengine.fields.registry`); a source that computes
+    values from its own data subclasses it and overrides
+    :meth:`find_extraction` (the live syscall source:
+    :class:`secengine.fields.live.LiveFieldValues`). An extractor that raises
+    is reported as :class:`FieldExtractionError`, naming the key.
 
     Compiled rules read fields that have no deriver with ``get(key, MISSING)``
     (a C call that skips ``__missing__``). A subclass that computes every
@@ -95,9 +137,17 @@ class FieldValues(dict[str, Any]):
     num: int
     ts: int
 
-    #: Set once by the field registry: maps a full key or a base field name to
+    #: Set by the field registry: maps a full key or a base field name to
     #: a deriver. Kept on the class so that constructing an event costs nothing.
     derivers: ClassVar[dict[str, Deriver]] = {}
+    #: key → how to compute it; one table per class, filled on a key's first read.
+    extractions: ClassVar[dict[str, Extraction]] = {}
+    #: Whether a MISSING answer is cached for the rest of the event.
+    cache_missing: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.extractions = {}
 
     @classmethod
     def has_deriver(cls, key: str) -> bool:
@@ -107,16 +157,39 @@ class FieldValues(dict[str, Any]):
         bracket = key.find("[")
         return bracket > 0 and key[:bracket] + "[]" in cls.derivers
 
-    def __missing__(self, key: str) -> Any:
-        derive = self.derivers.get(key)
+    @classmethod
+    def find_extraction(cls, key: str) -> Extraction:
+        """How to compute ``key`` for an event of this class: here, its field's deriver."""
+        derive = cls.derivers.get(key)
         if derive is None:
             bracket = key.find("[")
             if bracket > 0:
-                derive = self.derivers.get(key[:bracket] + "[]")
-        value = MISSING if derive is None else derive(self, key)
-        # Remember the answer, MISSING included: later rules reading the same
-        # key in this event then hit the dict instead of this method.
-        self[key] = value
+                derive = cls.derivers.get(key[:bracket] + "[]")
+        return NO_EXTRACTION if derive is None else (derive, key)
+
+    @classmethod
+    def forget_extractions(cls) -> None:
+        """Find every key's extraction again (new fields were registered)."""
+        cls.extractions.clear()
+        for sub in cls.__subclasses__():
+            sub.forget_extractions()
+
+    def __missing__(self, key: str) -> Any:
+        found = self.extractions.get(key)
+        if found is None:
+            found = self.find_extraction(key)
+            table = type(self).extractions
+            if len(table) < _MAX_EXTRACTIONS:
+                table[key] = found
+        fn, arg = found
+        try:
+            value = fn(self, arg)
+        except Exception as e:  # counted by the engine, never a silent no-match
+            raise FieldExtractionError(key, e) from e
+        # Remember the answer (MISSING too, unless the class says otherwise): later
+        # rules reading the same key in this event then hit the dict instead of this method.
+        if value is not MISSING or self.cache_missing:
+            self[key] = value
         return value
 
 

@@ -31,6 +31,9 @@ own web stack). Metric names:
 ``secengine_events_total``                  counter  events evaluated {source}
 ``secengine_alerts_total``                  counter  alerts {rule, priority, source}
 ``secengine_alerts_rate_limited_total``     counter  alerts held back by ``outputs.rate`` {source}
+``secengine_field_extraction_errors_total`` counter  rule evaluations where a field's extractor
+                                                     raised or gave a value of the wrong type
+                                                     {field, rule} (since the last rules load)
 ``secengine_drop_alerts_total``             counter  internal drop alerts emitted {source}
 ``secengine_sink_delivered_total``          counter  alerts delivered {sink}
 ``secengine_sink_dropped_total``            counter  alerts dropped (queue full) {sink}
@@ -209,6 +212,11 @@ def collect(agent: AgentStats) -> list[Metric]:
                      "Alerts not sent because of outputs.rate.")
     for source, n in sorted(c.rate_limited.items()):
         limited.add(n, source=source)
+    field_errors = Metric("secengine_field_extraction_errors_total", "counter",
+                          "Rule evaluations on which a field's extractor raised or gave a value "
+                          "of the wrong type (the rule did not match there).")
+    for (key, rule), n in sorted(agent.engine.stats.field_errors.items()):
+        field_errors.add(n, field=key, rule=rule)
     drop_alerts = Metric("secengine_drop_alerts_total", "counter",
                          "Internal event-drop alerts emitted.")
     for source, n in sorted(c.drop_alerts.items()):
@@ -235,7 +243,7 @@ def collect(agent: AgentStats) -> list[Metric]:
     cpu = os.times()
     return [
         src_events, src_dropped, src_rejected, not_sent, *table, evaluated, alerts, limited,
-        drop_alerts,
+        field_errors, drop_alerts,
         *sink_families.values(), depth, capacity,
         Metric("secengine_event_queue_depth", "gauge",
                "Event batches waiting for the engine.").add(queue.depth()),

@@ -120,3 +120,23 @@ def test_a_source_reports_what_it_did_not_send_by_reason(rules_file: Path, event
     assert 'secengine_source_not_sent_total{source="live",reason="budget"} 1200' in text
     assert 'secengine_source_not_sent_total{source="live",reason="ring_full"} 3' in text
     assert 'secengine_source_not_sent_total{source="live",reason="filtered"} 40' in text
+
+
+def test_field_extraction_errors_are_counted_per_field_and_rule(tmp_path: Path,
+                                                                events: Any) -> None:
+    """A field whose value cannot be compared is a counted error, not a silent no-match."""
+    from secengine.events import Event
+    from secengine.metrics import collect
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("- rule: Cat-like\n  desc: d\n  output: o\n  priority: INFO\n"
+                     "  condition: evt.type = open and proc.name startswith ca\n")
+    cfg = load_config(options=[f"rules_files=[{rules}]", "stdout_output.enabled=false"])
+    agent = Agent(cfg, sources=[events.live()])
+    agent.start()
+    try:
+        agent.engine.process(Event("syscall", 1, {"evt.type": "open", "proc.name": 5}))
+        text = render(collect(agent))
+    finally:
+        agent.stop()
+    assert 'secengine_field_extraction_errors_total{field="proc.name",rule="Cat-like"} 1' in text

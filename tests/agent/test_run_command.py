@@ -154,3 +154,20 @@ def test_rule_tests_take_the_configuration_too(tmp_path: Path) -> None:
     conf.write_text("time_format: true\n")
     done = _run("test", str(rules_dir), "-c", str(conf))
     assert done.returncode == 2 and "unknown key 'time_format'" in done.stderr
+
+
+def test_run_reports_field_extraction_errors_in_its_summary(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("- rule: Cat-like\n  desc: d\n  output: o\n  priority: INFO\n"
+                     "  condition: evt.type = open and proc.name startswith ca\n")
+    inp = tmp_path / "events.jsonl"
+    inp.write_bytes(orjson.dumps({"time": 1, "fields": {"evt.type": "open", "proc.name": 5}})
+                    + b"\n")
+    conf = tmp_path / "secengine.yaml"
+    conf.write_text(f"rules_files: [{rules}]\nsources: {{replay: {{inputs: [{inp}]}}}}\n")
+    done = _run("run", "-c", str(conf))
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    at = lines.index("secengine run: Field extraction errors: 1")
+    assert lines[at + 1] == "secengine run: proc.name (rule Cat-like): 1"
+    assert "1 events, 0 alerts" in done.stderr

@@ -20,9 +20,9 @@ HERE = Path(__file__).resolve().parent
 
 def live_fields() -> set[str]:
     """The fields the live syscall source extracts (the one place that knows where they are)."""
-    from secengine.state.extract import EXTRACTORS
+    from secengine.fields.live import live_fields as fields_with_live_extraction
 
-    return set(EXTRACTORS)
+    return set(fields_with_live_extraction())
 
 
 #: "file::test" -> the live fields it asserts against ground truth

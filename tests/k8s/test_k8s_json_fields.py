@@ -10,7 +10,7 @@ import pytest
 from secengine.events import MISSING
 from secengine.fields import default_registry
 from secengine.fields.json_fields import FIELD_CLASS, extractor, json_get, parse_pointer
-from secengine.sources.k8s_audit import make_event
+from secengine.sources.k8s_audit import AuditFieldValues, make_event
 
 DOC: dict[str, Any] = {
     "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a-1",
@@ -59,7 +59,7 @@ def test_value_pointer(prefix: str, pointer: str, expected: Any) -> None:
 def test_empty_pointer_is_the_whole_event() -> None:
     fn = extractor("jevt.value[]")
     assert fn is not None
-    assert orjson.loads(fn(DOC, 0)) == DOC
+    assert orjson.loads(fn(AuditFieldValues(DOC, 0), None)) == DOC
 
 
 def test_obj_is_indented_json() -> None:

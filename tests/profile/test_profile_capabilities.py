@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from secengine.fields.caps import CAP_NAMES
 from secengine.profile import layout as L
 from secengine.profile.capabilities import (
     RULES,
@@ -21,7 +22,6 @@ from secengine.profile.capabilities import (
 )
 from secengine.profile.recording import Op
 from secengine.profile.syscall_table import NUMBERS
-from secengine.state.caps import CAP_NAMES
 
 ALL = (1 << len(CAP_NAMES)) - 1
 NONE = 0xFFFFFFFF

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from secengine.bpf import layout as L
 from secengine.bpf.syscalls import BY_NR
 from secengine.fields.base import ArgMode, FieldDef
+from secengine.fields.live import LiveFieldValues
 from secengine.fields.registry import default_registry
 from secengine.state.containers import ContainerResolver
 from secengine.state.decode import Rec, RecordFormatError, event_params
-from secengine.state.extract import SyscallFieldValues
 from secengine.state.tracker import StateTracker
 
 pytestmark = pytest.mark.fuzz
@@ -87,7 +87,7 @@ def _apply_all(tracker: StateTracker, data: bytes) -> None:
     except RecordFormatError as e:
         assert str(e)
         return
-    values = SyscallFieldValues(rec, proc, fdnum, fd, changed, tracker)
+    values = LiveFieldValues(rec, proc, fdnum, fd, changed, tracker)
     event_params(rec)
     for key in FIELD_KEYS:
         values.get(key)

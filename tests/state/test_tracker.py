@@ -7,9 +7,9 @@ import struct
 
 from secengine.bpf import layout as L
 from secengine.events import MISSING
+from secengine.fields.live import LiveFieldValues
 from secengine.state.containers import ContainerResolver
 from secengine.state.decode import Rec
-from secengine.state.extract import SyscallFieldValues
 from secengine.state.tracker import StateTracker, resolve_path
 
 CID = "4e683bec47a045be8aa19068abb5f51c90fa87929f3dad2e6cba62e4c46ef44a"
@@ -44,10 +44,10 @@ def file_sec(mode: int = 0o100644, family: int = 0, lport: int = 0, rport: int =
                        laddr.ljust(16, b"\0"), raddr.ljust(16, b"\0")) + blob("")
 
 
-def fields(tracker: StateTracker, data: bytes) -> SyscallFieldValues:
+def fields(tracker: StateTracker, data: bytes) -> LiveFieldValues:
     rec = Rec(data, 0)
     p, fdnum, fd, changed = tracker.apply(rec)
-    return SyscallFieldValues(rec, p, fdnum, fd, changed, tracker)
+    return LiveFieldValues(rec, p, fdnum, fd, changed, tracker)
 
 
 def _tracker() -> StateTracker:

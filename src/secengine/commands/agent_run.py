@@ -150,6 +150,12 @@ def run_agent(args: argparse.Namespace) -> int:
             err.write(f"secengine run: {line}\n")
     for line in report_lines(agent.sinks):
         err.write(f"secengine run: output {line}\n")
+    try:
+        field_errors = agent.engine.field_error_lines()
+    except RuntimeError:  # the rules never loaded: nothing was evaluated
+        field_errors = []
+    for line in field_errors:
+        err.write(f"secengine run: {line.strip()}\n")
     err.write(f"secengine run: {sum(c.events.values())} events, {sum(c.alerts.values())} alerts "
               f"and {sum(c.drop_alerts.values())} internal alerts, "
               f"{kernel} dropped in the kernel, "

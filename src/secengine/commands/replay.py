@@ -167,6 +167,7 @@ def summary_lines(engine: Engine, stats: ReplayStats, seconds: float) -> list[st
         n = es.by_rule.get(rule.name, 0)
         if n:
             lines.append(f"   {rule.name}: {n}")
+    lines += engine.field_error_lines()
     return lines
 
 

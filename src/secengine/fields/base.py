@@ -98,7 +98,9 @@ class FieldDef:
     ``is_list`` marks multi-valued fields (``in`` means every value is in the
     set); ``filter_only`` fields cannot be printed in outputs; ``no_rhs``
     fields cannot be used inside ``val()``. ``derive`` fills the field for
-    field-map events when it is not given directly.
+    field-map events when it is not given directly; ``live`` extracts it for
+    the live syscall source from the decoded record and the state
+    (:mod:`secengine.fields.live`). Both are resolved once per key.
     """
 
     name: str
@@ -113,6 +115,9 @@ class FieldDef:
     no_rhs: bool = False
     deprecated: bool = False
     derive: Deriver | None = None
+    #: The live syscall source's extraction, ``(values, arg) -> value | MISSING``
+    #: (``values`` is a :class:`~secengine.fields.live.LiveFieldValues`).
+    live: Callable[[Any, str | None], Any] | None = None
     #: For fields with an index argument and no index: in conditions, true if
     #: any of the values matches (Falco's ``proc.aname`` without ``[N]``).
     any_without_index: bool = False

@@ -16,13 +16,21 @@ Plugin arguments are bracketed only (``container.label[foo]``); the dotted
 spelling some descriptions mention is not parsed by libsinsp for plugin
 fields. The ``k8s.rc``/``svc``/``ns.id``/``rs``/``deployment`` fields are
 kept for compatibility and always missing, as in the plugin.
+
+The live syscall source extracts these (``live=``) from the process's
+container id and the metadata its runtime gave (missing until it arrives).
 """
 
 from __future__ import annotations
 
-from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldType
+import fnmatch
+from typing import Any, Final
 
-__all__ = ["FIELD_CLASS"]
+from secengine.events import MISSING
+from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldType
+from secengine.fields.live import LiveExtractor, LiveFieldValues
+
+__all__ = ["FIELD_CLASS", "HOST"]
 
 _DELAY = (" In instances of userspace container engine lookup delays, this field may not be "
           "available yet.")
@@ -34,12 +42,106 @@ _MOUNT_GLOB = (" The pathname can be a glob. In instances of userspace container
 _DEPRECATED_K8SMETA = "Deprecated. Use `k8smeta` plugin instead."
 
 
-def _mount(name: str, what: str, key_by: str, example_key: str) -> FieldDef:
+#: ``container.id`` of a process outside any container.
+HOST: Final = "host"
+
+
+# ---------------------------------------------------------------------------
+# live extraction (the syscall source: the process's container, from its runtime)
+# ---------------------------------------------------------------------------
+
+def _cid(v: LiveFieldValues) -> str | None:
+    p = v.proc
+    return None if p is None else p.container_id
+
+
+def _container(v: LiveFieldValues) -> Any:
+    cid = _cid(v)
+    if cid is None or cid == HOST:
+        return None
+    return v.state.containers.get(cid)
+
+
+def _container_id(v: LiveFieldValues, arg: str | None) -> Any:
+    cid = _cid(v)
+    if cid is None:
+        return MISSING
+    return cid if cid == HOST else cid[:12]
+
+
+def _container_full_id(v: LiveFieldValues, arg: str | None) -> Any:
+    cid = _cid(v)
+    return MISSING if cid is None else cid
+
+
+def _c(attr: str, host: Any = MISSING) -> LiveExtractor:
+    def get(v: LiveFieldValues, arg: str | None) -> Any:
+        cid = _cid(v)
+        if cid is None:
+            return MISSING
+        if cid == HOST:
+            return host
+        info = v.state.containers.get(cid)
+        if not info.resolved:
+            return MISSING
+        value = getattr(info, attr)
+        return MISSING if value is None else value
+    return get
+
+
+def _c_mounts(v: LiveFieldValues, arg: str | None) -> Any:
+    info = _container(v)
+    if info is None or not info.resolved:
+        return MISSING
+    return " ".join(f"{m.get('Source', '')}:{m.get('Destination', '')}:{m.get('Mode', '')}:"
+                    f"{str(bool(m.get('RW', True))).lower()}:{m.get('Propagation', '')}"
+                    for m in info.mounts)
+
+
+def _c_mount_dest(v: LiveFieldValues, arg: int | str | None) -> Any:
+    """The destination of the mount whose source matches the glob ``arg`` (or number ``arg``);
+    ``N/A`` when none does and ``<NA>`` while the metadata is not known, as libsinsp's container
+    fields answer (the sandbox rules test ``not ... in ("<NA>","N/A")``)."""
+    if arg is None or _cid(v) is None:
+        return MISSING
+    info = _container(v)
+    if info is None or not info.resolved:
+        return "<NA>"
+    if isinstance(arg, int):
+        return info.mounts[arg].get("Destination", "N/A") if arg < len(info.mounts) else "N/A"
+    for m in info.mounts:
+        if fnmatch.fnmatchcase(m.get("Source", ""), arg):
+            return m.get("Destination", "N/A")
+    return "N/A"
+
+
+def _c_label(prefix: str | None = None) -> LiveExtractor:
+    def get(v: LiveFieldValues, arg: str | None) -> Any:
+        info = _container(v)
+        if info is None or not info.resolved:
+            return MISSING
+        key = prefix if prefix is not None else arg
+        if key is None:
+            return MISSING
+        value = info.labels.get(key)
+        return MISSING if value is None else value
+    return get
+
+
+def _c_duration(v: LiveFieldValues, arg: str | None) -> Any:
+    info = _container(v)
+    if info is None or not info.resolved or not info.start_ts:
+        return MISSING
+    return max(0, v.rec.ts - info.start_ts)
+
+
+def _mount(name: str, what: str, key_by: str, example_key: str,
+           live: LiveExtractor | None = None) -> FieldDef:
     return FieldDef(
         name, FieldType.CHARBUF,
         f"The {what}, specified by number (e.g. {name}[0]) or mount {key_by} "
         f"({name}[{example_key}])." + _MOUNT_GLOB,
-        arg=ArgMode.REQUIRED, arg_index=True, arg_key=True)
+        arg=ArgMode.REQUIRED, arg_index=True, arg_key=True, live=live)
 
 
 def _legacy_k8s(kind: str) -> tuple[FieldDef, ...]:
@@ -68,31 +170,39 @@ FIELD_CLASS = FieldClass(
                  "namespace, this field is set to a string called 'host'. In Kubernetes, pod "
                  "sandbox container processes can exist where `container.id` matches "
                  "`k8s.pod.sandbox_id`, lacking other 'container.*' details.",
-                 suggested=True),
+                 suggested=True,
+                 live=_container_id),
         FieldDef("container.full_id", FieldType.CHARBUF,
                  "The full container ID, e.g. "
                  "3ad7b26ded6d8e7b23da7d48fe889434573036c27ae5a74837233de441c3601e. In contrast "
                  "to `container.id`, we enrich this field as part of the container engine "
                  "enrichment. In instances of userspace container engine lookup delays, this "
-                 "field may not be available yet."),
+                 "field may not be available yet.",
+                 live=_container_full_id),
         FieldDef("container.name", FieldType.CHARBUF,
                  "The container name. In instances of userspace container engine lookup delays, "
                  "this field may not be available yet. One important aspect to be aware of is "
                  "that if the process occurs on the host, meaning not in the container PID "
                  "namespace, this field is set to a string called 'host'.",
-                 suggested=True),
+                 suggested=True,
+                 live=_c("name", host=HOST)),
         FieldDef("container.image", FieldType.CHARBUF,
                  "The container image name (e.g. falcosecurity/falco:latest for docker)."
-                 + _DELAY),
+                 + _DELAY,
+                 live=_c("image")),
         FieldDef("container.image.id", FieldType.CHARBUF,
-                 "The container image id (e.g. 6f7e2741b66b)." + _DELAY),
+                 "The container image id (e.g. 6f7e2741b66b)." + _DELAY,
+                 live=_c("image_id")),
         FieldDef("container.type", FieldType.CHARBUF,
-                 "The container type, e.g. docker, cri-o, containerd etc."),
+                 "The container type, e.g. docker, cri-o, containerd etc.",
+                 live=_c("type", host=HOST)),
         FieldDef("container.privileged", FieldType.BOOL,
-                 "'true' for containers running as privileged, 'false' otherwise." + _DELAY),
+                 "'true' for containers running as privileged, 'false' otherwise." + _DELAY,
+                 live=_c("privileged", host=False)),
         FieldDef("container.mounts", FieldType.CHARBUF,
                  "A space-separated list of mount information. Each item in the list has the "
-                 "format 'source:dest:mode:rdrw:propagation'." + _DELAY),
+                 "format 'source:dest:mode:rdrw:propagation'." + _DELAY,
+                 live=_c_mounts),
         FieldDef("container.mount", FieldType.CHARBUF,
                  "Information about a single mount, specified by number (e.g. "
                  "container.mount[0]) or mount source (container.mount[/usr/local]). The "
@@ -103,21 +213,25 @@ FIELD_CLASS = FieldClass(
                  "a NULL value." + _DELAY,
                  arg=ArgMode.REQUIRED, arg_index=True, arg_key=True),
         _mount("container.mount.source", "mount source", "destination", "/host/lib/modules"),
-        _mount("container.mount.dest", "mount destination", "source", "/lib/modules"),
+        _mount("container.mount.dest", "mount destination", "source", "/lib/modules",
+               live=_c_mount_dest),
         _mount("container.mount.mode", "mount mode", "source", "/usr/local"),
         _mount("container.mount.rdwr", "mount rdwr value", "source", "/usr/local"),
         _mount("container.mount.propagation", "mount propagation value", "source",
                "/usr/local"),
         FieldDef("container.image.repository", FieldType.CHARBUF,
                  "The container image repository (e.g. falcosecurity/falco)." + _DELAY,
-                 suggested=True),
+                 suggested=True,
+                 live=_c("image_repository")),
         FieldDef("container.image.tag", FieldType.CHARBUF,
                  "The container image tag (e.g. stable, latest)." + _DELAY,
-                 suggested=True),
+                 suggested=True,
+                 live=_c("image_tag")),
         FieldDef("container.image.digest", FieldType.CHARBUF,
                  "The container image registry digest (e.g. "
                  "sha256:d977378f890d445c15e51795296e4e5062f109ce6da83e0a355fc4ad8699d27)."
-                 + _DELAY),
+                 + _DELAY,
+                 live=_c("image_digest")),
         FieldDef("container.healthcheck", FieldType.CHARBUF,
                  "Deprecated, will be removed in a future version."),
         FieldDef("container.liveness_probe", FieldType.CHARBUF,
@@ -129,9 +243,11 @@ FIELD_CLASS = FieldClass(
         FieldDef("container.start_ts", FieldType.ABSTIME,
                  "Container start as epoch timestamp in nanoseconds based on "
                  "proc.pidns_init_start_ts and extracted in the kernel and not from the container "
-                 "runtime socket / container engine."),
+                 "runtime socket / container engine.",
+                 live=_c("start_ts")),
         FieldDef("container.duration", FieldType.RELTIME,
-                 "Number of nanoseconds since container.start_ts."),
+                 "Number of nanoseconds since container.start_ts.",
+                 live=_c_duration),
         FieldDef("container.ip", FieldType.CHARBUF,
                  "The container's / pod's primary ip address as retrieved from the container "
                  "engine. Only ipv4 addresses are tracked. Consider container.cni.json (CRI use "
@@ -154,23 +270,29 @@ FIELD_CLASS = FieldClass(
                  "otherwise."),
         FieldDef("container.label", FieldType.CHARBUF,
                  "Container label. E.g. 'container.label.foo'.",
-                 arg=ArgMode.REQUIRED, arg_key=True),
+                 arg=ArgMode.REQUIRED, arg_key=True,
+                 live=_c_label()),
         FieldDef("container.labels", FieldType.CHARBUF,
                  "Container comma-separated key/value labels. E.g. 'foo1:bar1,foo2:bar2'."),
         FieldDef("proc.is_container_healthcheck", FieldType.BOOL,
-                 "Deprecated, will be removed in a future version."),
+                 "Deprecated, will be removed in a future version.",
+                 live=lambda v, a: False),
         FieldDef("proc.is_container_liveness_probe", FieldType.BOOL,
                  "Deprecated, will be removed in a future version. Use `k8smeta` plugin "
-                 "instead."),
+                 "instead.",
+                 live=lambda v, a: False),
         FieldDef("proc.is_container_readiness_probe", FieldType.BOOL,
                  "Deprecated, will be removed in a future version. Use `k8smeta` plugin "
-                 "instead."),
+                 "instead.",
+                 live=lambda v, a: False),
         FieldDef("k8s.pod.name", FieldType.CHARBUF,
                  "The Kubernetes pod name." + _K8S_DELAY,
-                 suggested=True),
+                 suggested=True,
+                 live=_c_label("io.kubernetes.pod.name")),
         FieldDef("k8s.ns.name", FieldType.CHARBUF,
                  "The Kubernetes namespace name." + _K8S_DELAY,
-                 suggested=True),
+                 suggested=True,
+                 live=_c_label("io.kubernetes.pod.namespace")),
         FieldDef("k8s.pod.id", FieldType.CHARBUF,
                  "[LEGACY] The Kubernetes pod UID, e.g. 3e41dc6b-08a8-44db-bc2a-3724b18ab19a. "
                  "This legacy field points to `k8s.pod.uid`; however, the pod ID typically "
@@ -181,7 +303,8 @@ FIELD_CLASS = FieldClass(
                  "the pod UID is a unique identifier assigned upon pod creation within "
                  "Kubernetes, allowing the Kubernetes control plane to manage and track pods "
                  "reliably. As such, it is fundamentally a different concept compared to the pod "
-                 "sandbox ID." + _K8S_DELAY),
+                 "sandbox ID." + _K8S_DELAY,
+                 live=_c_label("io.kubernetes.pod.uid")),
         FieldDef("k8s.pod.sandbox_id", FieldType.CHARBUF,
                  "The truncated Kubernetes pod sandbox ID (first 12 characters), e.g "
                  "63060edc2d3a. The sandbox ID is specific to the container runtime environment. "

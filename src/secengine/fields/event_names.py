@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "PLUGIN_ASYNC_EVENT_NAMES",
@@ -37,6 +38,7 @@ __all__ = [
     "event_param",
     "is_known_event_type",
     "longest_param_prefix",
+    "param_defs",
     "param_names",
     "syscall_event_names",
 ]
@@ -131,3 +133,20 @@ def longest_param_prefix(text: str) -> str | None:
         if text.startswith(pname) and (best is None or len(pname) > len(best)):
             best = pname
     return best
+
+
+@functools.cache
+def param_defs(name: str) -> tuple[tuple[str, str, str, Any], ...]:
+    """The driver's exit parameters of event type ``name``: (name, PT type, PF format, info).
+
+    The newest exit event of that name (``procexit`` has only one direction);
+    what ``evt.arg``/``evt.args`` list, in the driver's order.
+    """
+    from secengine.fields import _ppm_events
+
+    best = None
+    for code, _enum, ename, _cat, flags, params in _ppm_events.EVENTS:
+        if ename == name and not flags & 512 and (code % 2 == 1 or name == "procexit") and (
+                best is None or code > best[0]):
+            best = (code, params)
+    return tuple(best[1]) if best is not None else ()

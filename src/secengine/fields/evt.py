@@ -21,6 +21,10 @@ For field-map events some fields are *derived* from others when not given
 ``syscall.type`` and ``evt.buflen``. The ``evt.time`` family lives in the
 generic class (:mod:`.gen_event`); :func:`time_value` and
 :func:`render_time` are re-exported here for convenience.
+
+The live syscall source extracts these (``live=``) from the decoded record:
+the return value, the parameters the record carries (rendered as
+:func:`render_param` shows them) and the open flags.
 """
 
 from __future__ import annotations
@@ -33,15 +37,19 @@ from secengine.events import MISSING, FieldValues
 from secengine.fields import event_names
 from secengine.fields._values import as_int, first_present, raw
 from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldType
-from secengine.fields.flags import flag_table, parse_flags
+from secengine.fields.event_names import param_defs
+from secengine.fields.flags import flag_table, parse_flags, render_flags
 from secengine.fields.gen_event import render_time, time_value
+from secengine.fields.live import NO_UID, LiveFieldValues, no_value
 
 __all__ = [
     "FIELD_CLASS",
+    "LIVE_OPEN_TYPES",
     "OPEN_EVENT_TYPES",
     "errno_name",
     "errno_value",
     "parse_mode",
+    "render_param",
     "render_time",
     "time_value",
 ]
@@ -247,6 +255,138 @@ _DERIVED_OPEN = (" Field-map events: derived from evt.type and the flags paramet
                  "(evt.rawarg.flags or evt.arg.flags, as a number or as flag names)")
 
 
+# ---------------------------------------------------------------------------
+# live extraction (the syscall source: the decoded record and the state)
+# ---------------------------------------------------------------------------
+
+#: The event types that open an fd by path (the live fd and open fields).
+LIVE_OPEN_TYPES: Final = frozenset({"open", "openat", "openat2", "creat"})
+
+
+def _res_value(v: LiveFieldValues) -> int | None:
+    rec = v.rec
+    return None if rec.name == "procexit" else rec.res
+
+
+def _evt_res(v: LiveFieldValues, arg: str | None) -> Any:
+    res = _res_value(v)
+    if res is None:
+        return MISSING
+    return "SUCCESS" if res >= 0 else errno_name(res)
+
+
+def _evt_rawres(v: LiveFieldValues, arg: str | None) -> Any:
+    res = _res_value(v)
+    return MISSING if res is None else res
+
+
+def _evt_failed(v: LiveFieldValues, arg: str | None) -> Any:
+    res = _res_value(v)
+    return False if res is None else res < 0
+
+
+def render_param(v: LiveFieldValues, pname: str, ptype: str, fmt: str, info: Any,
+                 value: Any) -> str:
+    """A parameter as ``evt.arg.NAME`` shows it (libsinsp ``get_param_as_str``)."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).replace(b"\0", b" ").decode("utf-8", "replace").rstrip()
+    if isinstance(value, str):
+        if pname == "args" and ptype == "BYTEBUF":
+            return value.replace("\0", " ")
+        return value
+    if not isinstance(value, int):
+        return str(value)
+    if ptype == "ERRNO" or (pname in ("res", "fd") and value < 0):
+        return errno_name(value) if value < 0 else str(value)
+    if isinstance(info, str) and (ptype.startswith(("FLAGS", "ENUMFLAGS")) or ptype == "MODE"):
+        text = render_flags(info, value)
+        return text if text else str(value)
+    if ptype == "UID":
+        if value == NO_UID or value == -1:
+            return "-1"
+        acct = v.accounts().user(value)
+        return acct.name if acct is not None else str(value)
+    if ptype == "GID":
+        name = v.accounts().group(value)
+        return name if name is not None else str(value)
+    if ptype == "FD" and value >= 0 and v.proc is not None:
+        fd = v.proc.fds.get(value)
+        if fd is not None and fd.name:
+            return f"{value}(<{fd.typechar}>{fd.name})"
+        return str(value)
+    if fmt == "OCT":
+        return "0" + format(value, "o") if value else "0"
+    if fmt == "HEX":
+        return hex(value)
+    return str(value)
+
+
+def _evt_arg(v: LiveFieldValues, arg: int | str | None) -> Any:
+    """``evt.arg[N]`` (``arg`` the index) or ``evt.arg.NAME``, rendered."""
+    if arg is None:
+        return MISSING
+    params = v.rec.params(v.proc)
+    defs = param_defs(v.rec.name)
+    if isinstance(arg, int):
+        if arg >= len(defs):
+            return MISSING
+        d = defs[arg]
+    else:
+        for d in defs:
+            if d[0] == arg:
+                break
+        else:
+            return MISSING
+    if d[0] not in params:
+        return MISSING
+    return render_param(v, d[0], d[1], d[2], d[3], params[d[0]])
+
+
+def _evt_rawarg(v: LiveFieldValues, arg: str | None) -> Any:
+    if arg is None:
+        return MISSING
+    value = v.rec.params(v.proc).get(arg, MISSING)
+    if isinstance(value, str) and any(d[0] == arg and d[1] == "BYTEBUF"
+                                      for d in param_defs(v.rec.name)):
+        return value.encode("utf-8", "surrogateescape")
+    return value
+
+
+def _evt_args(v: LiveFieldValues, arg: str | None) -> Any:
+    params = v.rec.params(v.proc)
+    return " ".join(f"{d[0]}={render_param(v, *d, params[d[0]])}"
+                    for d in param_defs(v.rec.name) if d[0] in params)
+
+
+def _is_open_read(v: LiveFieldValues, arg: str | None) -> Any:
+    f = v.rec.open_flags()
+    return False if f is None else bool(f & _O_RDONLY)
+
+
+def _is_open_write(v: LiveFieldValues, arg: str | None) -> Any:
+    f = v.rec.open_flags()
+    return False if f is None else bool(f & _O_WRONLY)
+
+
+def _is_open_exec(v: LiveFieldValues, arg: str | None) -> Any:
+    name = v.rec.name
+    params = v.rec.params(v.proc) if name in LIVE_OPEN_TYPES else {}
+    mode = params.get("mode", 0)
+    if name == "creat":
+        return bool(mode & _EXEC_MASK)
+    f = v.rec.open_flags()
+    if f is None or not f & (_O_CREAT | _O_TMPFILE):
+        return False
+    return bool(mode & _EXEC_MASK)
+
+
+def _is_open_create(v: LiveFieldValues, arg: str | None) -> Any:
+    f = v.rec.open_flags()
+    if f is None:
+        return False
+    return bool(f & _O_F_CREATED) or bool(f & _O_TMPFILE and v.rec.res >= 0)
+
+
 FIELD_CLASS = FieldClass(
     name="evt",
     shortdesc="Syscall events only",
@@ -280,7 +420,8 @@ FIELD_CLASS = FieldClass(
                  "fractional part of the delta between this event and the previous event."),
         FieldDef("evt.dir", FieldType.CHARBUF,
                  "event direction can be either '>' for enter events or '<' for exit events.",
-                 deprecated=True),
+                 deprecated=True,
+                 live=lambda v, a: "<"),
         FieldDef("evt.type", FieldType.CHARBUF,
                  "The name of the event (e.g. 'open')."),
         FieldDef("evt.type.is", FieldType.UINT32,
@@ -295,7 +436,8 @@ FIELD_CLASS = FieldClass(
                  "evt.type if you need to make sure that the filtered/printed value is actually "
                  "a system call. Field-map events: derived from evt.type when that is a syscall "
                  "name.",
-                 derive=_derive_syscall_type),
+                 derive=_derive_syscall_type,
+                 live=lambda v, a: v.rec.name if v.rec.name != "procexit" else MISSING),
         FieldDef("evt.category", FieldType.CHARBUF,
                  "The event category. Example values are 'file' (for file operations like open "
                  "and close), 'net' (for network operations like socket and bind), memory (for "
@@ -303,21 +445,26 @@ FIELD_CLASS = FieldClass(
         FieldDef("evt.cpu", FieldType.INT16,
                  "number of the CPU where this event happened."),
         FieldDef("evt.args", FieldType.CHARBUF,
-                 "all the event arguments, aggregated into a single string."),
+                 "all the event arguments, aggregated into a single string.",
+                 live=_evt_args),
         FieldDef("evt.arg", FieldType.CHARBUF,
                  "one of the event arguments specified by name or by number. Some events (e.g. "
                  "return codes or FDs) will be converted into a text representation when "
                  "possible. E.g. 'evt.arg.fd' or 'evt.arg[0]'.",
-                 arg=ArgMode.REQUIRED, arg_index=True, dotted_arg=True, resolve_arg=_resolve_arg),
+                 arg=ArgMode.REQUIRED, arg_index=True, dotted_arg=True, resolve_arg=_resolve_arg,
+                 live=_evt_arg),
         FieldDef("evt.rawarg", FieldType.DYN,
                  "one of the event arguments specified by name. E.g. 'evt.rawarg.fd'.",
                  arg=ArgMode.REQUIRED, arg_key=True, dotted_arg=True, no_rhs=True,
-                 no_transformer=True, resolve_arg=_resolve_rawarg),
+                 no_transformer=True, resolve_arg=_resolve_rawarg,
+                 live=_evt_rawarg),
         FieldDef("evt.info", FieldType.CHARBUF,
-                 "Currently, this field returns the same value as 'evt.args'."),
+                 "Currently, this field returns the same value as 'evt.args'.",
+                 live=_evt_args),
         FieldDef("evt.buffer", FieldType.BYTEBUF,
                  "the binary data buffer for events that have one, like read(), recvfrom(), etc. "
-                 "Use this field in filters with 'contains' to search into I/O data buffers."),
+                 "Use this field in filters with 'contains' to search into I/O data buffers.",
+                 live=no_value),
         FieldDef("evt.buflen", FieldType.UINT64,
                  "the length of the binary data buffer for events that have one, like read(), "
                  "recvfrom(), etc. Field-map events: derived from evt.buffer when not given.",
@@ -326,15 +473,18 @@ FIELD_CLASS = FieldClass(
                  "event return value, as a string. If the event failed, the result is an error "
                  "code string (e.g. 'ENOENT'), otherwise the result is the string 'SUCCESS'."
                  + _DERIVED_RES,
-                 derive=_derive_res),
+                 derive=_derive_res,
+                 live=_evt_res),
         FieldDef("evt.rawres", FieldType.INT64,
                  "event return value, as a number (e.g. -2). Useful for range comparisons."
                  + _DERIVED_RAWRES,
-                 derive=_derive_rawres),
+                 derive=_derive_rawres,
+                 live=_evt_rawres),
         FieldDef("evt.failed", FieldType.BOOL,
                  "'true' for events that returned an error status. Field-map events: derived "
                  "from evt.rawres or evt.res when not given.",
-                 derive=_derive_failed),
+                 derive=_derive_failed,
+                 live=_evt_failed),
         FieldDef("evt.is_io", FieldType.BOOL,
                  "'true' for events that read or write to FDs, like read(), send, recvfrom(), "
                  "etc."),
@@ -354,7 +504,8 @@ FIELD_CLASS = FieldClass(
         FieldDef("evt.is_syslog", FieldType.BOOL,
                  "'true' for events that are writes to /dev/log."),
         FieldDef("evt.count", FieldType.UINT32,
-                 "This filter field always returns 1."),
+                 "This filter field always returns 1.",
+                 live=lambda v, a: 1),
         FieldDef("evt.count.error", FieldType.UINT32,
                  "This filter field returns 1 for events that returned with an error."),
         FieldDef("evt.count.error.file", FieldType.UINT32,
@@ -421,11 +572,13 @@ FIELD_CLASS = FieldClass(
         FieldDef("evt.is_open_read", FieldType.BOOL,
                  "'true' for open/openat/openat2/open_by_handle_at events where the path was "
                  "opened for reading." + _DERIVED_OPEN + ".",
-                 derive=_derive_is_open),
+                 derive=_derive_is_open,
+                 live=_is_open_read),
         FieldDef("evt.is_open_write", FieldType.BOOL,
                  "'true' for open/openat/openat2/open_by_handle_at events where the path was "
                  "opened for writing." + _DERIVED_OPEN + ".",
-                 derive=_derive_is_open),
+                 derive=_derive_is_open,
+                 live=_is_open_write),
         FieldDef("evt.infra.docker.name", FieldType.CHARBUF,
                  "for docker infrastructure events, the name of the event.",
                  hidden=True),
@@ -442,10 +595,12 @@ FIELD_CLASS = FieldClass(
                  "'true' for open/openat/openat2/open_by_handle_at or creat events where a file "
                  "is created with execute permissions." + _DERIVED_OPEN
                  + " and the mode parameter (evt.rawarg.mode or evt.arg.mode).",
-                 derive=_derive_is_open),
+                 derive=_derive_is_open,
+                 live=_is_open_exec),
         FieldDef("evt.is_open_create", FieldType.BOOL,
                  "'true' for for open/openat/openat2/open_by_handle_at events where a file is "
                  "created." + _DERIVED_OPEN + " and evt.rawres.",
-                 derive=_derive_is_open),
+                 derive=_derive_is_open,
+                 live=_is_open_create),
     ),
 )

@@ -2,13 +2,28 @@
 
 The group the event's thread runs as: its gid and, from the host's group
 table, its name.
+
+The live syscall source extracts these (``live=``) like the ``user`` fields.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from secengine.events import MISSING
 from secengine.fields.base import FieldClass, FieldDef, FieldType
+from secengine.fields.live import LiveFieldValues, process_attr
 
 __all__ = ["FIELD_CLASS"]
+
+
+def _group_name(v: LiveFieldValues, arg: str | None) -> Any:
+    p = v.proc
+    if p is None:
+        return MISSING
+    name = v.accounts().group(p.gid)
+    return name if name is not None else MISSING
+
 
 FIELD_CLASS = FieldClass(
     name="group",
@@ -16,8 +31,10 @@ FIELD_CLASS = FieldClass(
     sources=("syscall",),
     fields=(
         FieldDef("group.gid", FieldType.UINT32,
-                 "group ID."),
+                 "group ID.",
+                 live=process_attr("gid")),
         FieldDef("group.name", FieldType.CHARBUF,
-                 "group name."),
+                 "group name.",
+                 live=_group_name),
     ),
 )

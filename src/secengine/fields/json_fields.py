@@ -23,19 +23,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import orjson
 
 from secengine.events import MISSING
 from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldType
 
-__all__ = ["ABSENT", "FIELD_CLASS", "Extractor", "extractor", "json_get", "json_string",
-           "parse_pointer"]
+__all__ = ["ABSENT", "FIELD_CLASS", "Extractor", "JsonEvent", "extractor", "json_get",
+           "json_string", "parse_pointer"]
 
-#: Reads one field from a parsed JSON event (a dict) and its timestamp in ns;
-#: returns the value or :data:`~secengine.events.MISSING`.
-Extractor = Callable[[Any, int], Any]
+
+class JsonEvent(Protocol):
+    """The field values of a JSON event: its parsed document and its time in ns
+    (``secengine.sources.k8s_audit.AuditFieldValues``)."""
+
+    @property
+    def doc(self) -> Any: ...
+    @property
+    def ts(self) -> int: ...
+
+
+#: Reads one field of a JSON event, ``(values, arg) -> value | MISSING``: the shape of
+#: every extractor :meth:`FieldValues.__missing__ <secengine.events.FieldValues>` calls
+#: (``arg`` is unused: each extractor is made for one key).
+Extractor = Callable[[JsonEvent, Any], Any]
 
 #: What :func:`json_get` returns for a path that is not there (None is a JSON null).
 ABSENT: Final = object()
@@ -133,33 +145,34 @@ def parse_pointer(pointer: str) -> tuple[str, ...] | None:
 def _value(pointer: str) -> Extractor:
     keys = parse_pointer(pointer)
     if keys is None:
-        return lambda doc, ts: json_string(doc)
+        return lambda values, arg: json_string(values.doc)
     if len(keys) == 1:
         key = keys[0]
 
-        def one(doc: Any, ts: int) -> Any:
+        def one(values: JsonEvent, arg: Any) -> Any:
             # jevt.value[/stage] runs on every audit event: one dict lookup
+            doc = values.doc
             v = doc.get(key, ABSENT) if type(doc) is dict else json_get(doc, keys)
             if type(v) is str:
                 return v
             return MISSING if v is ABSENT else json_string(v)
         return one
 
-    def many(doc: Any, ts: int) -> Any:
-        v = json_get(doc, keys)
+    def many(values: JsonEvent, arg: Any) -> Any:
+        v = json_get(values.doc, keys)
         if type(v) is str:
             return v
         return MISSING if v is ABSENT else json_string(v)
     return many
 
 
-def _obj(doc: Any, ts: int) -> Any:
+def _obj(values: JsonEvent, arg: Any) -> Any:
     """Go's ``json.Indent(data, "", "  ")`` of the event."""
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode("utf-8")
+    return orjson.dumps(values.doc, option=orjson.OPT_INDENT_2).decode("utf-8")
 
 
-def _rawtime(doc: Any, ts: int) -> Any:
-    return str(ts)
+def _rawtime(values: JsonEvent, arg: Any) -> Any:
+    return str(values.ts)
 
 
 _PLAIN: Final[dict[str, Extractor]] = {

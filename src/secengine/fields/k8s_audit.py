@@ -24,10 +24,11 @@ where the code can never find the data (see ``docs/k8s-audit.md``):
 pod (the plugin reads ``runAsUser`` directly under the container and the pod
 spec, so it always answers ``0``).
 
-Extractors take the parsed audit event (a dict) and the event time in ns and
-return the value or :data:`~secengine.events.MISSING`;
-:func:`extractor` resolves a field key as rules write it
-(``ka.uri.param[command]``) to one, once.
+Each field's extraction is a function of the parsed audit event (a dict),
+made by the factory next to its descriptor; :func:`extractor` resolves a
+field key as rules write it (``ka.uri.param[command]``) to one, once, in
+the shape every lazy field value takes (``(values, arg) -> value |
+MISSING``, reading ``values.doc``; see :class:`~.json_fields.JsonEvent`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from urllib.parse import unquote_plus, urlsplit
 from secengine.events import MISSING
 from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldType
 from secengine.fields.json_fields import ABSENT as _ABSENT
-from secengine.fields.json_fields import Extractor, json_get, json_string
+from secengine.fields.json_fields import Extractor, JsonEvent, json_get, json_string
 
 __all__ = ["FIELD_CLASS", "extractor"]
 
@@ -698,7 +699,8 @@ def extractor(key: str) -> Extractor | None:
             index = int(arg)
     doc_fn = factory(arg, index)
 
-    def extract(doc: dict[str, Any], ts: int) -> Any:
+    def extract(values: JsonEvent, arg: Any) -> Any:
+        doc = values.doc
         if "auditID" not in doc:
             return MISSING
         return doc_fn(doc)

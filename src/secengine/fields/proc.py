@@ -24,6 +24,9 @@ noted in its description):
 - ``proc.cmdline`` = ``proc.name`` + ``" "`` + ``proc.args`` (just the name
   when there are no args), ``proc.exeline`` the same from ``proc.exe``.
 - ``proc.is_sid_leader``/``is_vpgid_leader``/``is_pgid_leader`` from the ids.
+
+The live syscall source extracts these (``live=``) from the event's process
+and the process table (parents, ancestors, session and group leaders).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from secengine.errors import ConditionCompileError
 from secengine.events import MISSING, FieldValues
 from secengine.fields._values import as_int, raw
 from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldType
+from secengine.fields.caps import render_caps
+from secengine.fields.live import LiveExtractor, LiveFieldValues, process_attr
 
 __all__ = ["ANCESTOR_FIELDS", "FIELD_CLASS", "MAX_ANCESTORS"]
 
@@ -162,6 +167,99 @@ _DERIVED_LIST = (" Field-map events: without an index, derived as the list of th
                  "process and of its parent.")
 
 
+# ---------------------------------------------------------------------------
+# live extraction (the syscall source: the process table)
+# ---------------------------------------------------------------------------
+
+def _proc_args(v: LiveFieldValues, arg: str | None) -> Any:
+    p = v.proc
+    return MISSING if p is None else " ".join(p.args)
+
+
+def _proc_cmdline(v: LiveFieldValues, arg: str | None) -> Any:
+    p = v.proc
+    return MISSING if p is None else p.cmdline
+
+
+def _pp(attr: str) -> LiveExtractor:
+    def get(v: LiveFieldValues, arg: str | None) -> Any:
+        pp = v.parent()
+        if pp is None:
+            return MISSING
+        return pp.cmdline if attr == "cmdline" else getattr(pp, attr)
+    return get
+
+
+def _ancestor_field(attr: str) -> LiveExtractor:
+    """``proc.a*[N]`` (``arg`` is the index N) or, without an index, every ancestor's value."""
+    def get(v: LiveFieldValues, arg: int | None) -> Any:
+        p = v.proc
+        if p is None:
+            return MISSING
+        procs = v.state.procs
+        if arg is None:
+            values = [a.cmdline if attr == "cmdline" else getattr(a, attr)
+                      for a in procs.ancestors(p)]
+            return values if values else MISSING
+        a = procs.ancestor(p, arg)
+        if a is None:
+            return MISSING
+        return a.cmdline if attr == "cmdline" else getattr(a, attr)
+    return get
+
+
+def _leader(attr: str, which: str) -> LiveExtractor:
+    def get(v: LiveFieldValues, arg: str | None) -> Any:
+        p = v.proc
+        if p is None:
+            return MISSING
+        leader = v.state.procs.peek(getattr(p, which))
+        return MISSING if leader is None else getattr(leader, attr)
+    return get
+
+
+def _duration(v: LiveFieldValues, arg: str | None) -> Any:
+    p = v.proc
+    if p is None or not p.start_ts:
+        return MISSING
+    return max(0, v.rec.ts - p.start_ts)
+
+
+def _pduration(v: LiveFieldValues, arg: str | None) -> Any:
+    pp = v.parent()
+    if pp is None or not pp.start_ts:
+        return MISSING
+    return max(0, v.rec.ts - pp.start_ts)
+
+
+def _exe_flag(bit: int) -> LiveExtractor:
+    def get(v: LiveFieldValues, arg: str | None) -> Any:
+        p = v.proc
+        return MISSING if p is None else bool(p.exe_flags & bit)
+    return get
+
+
+def _ctime_duration(v: LiveFieldValues, arg: str | None) -> Any:
+    p = v.proc
+    if p is None or not p.exe_ctime or not p.start_ts:
+        return MISSING
+    return max(0, p.start_ts - p.exe_ctime)
+
+
+def _caps(attr: str) -> LiveExtractor:
+    def get(v: LiveFieldValues, arg: str | None) -> Any:
+        p = v.proc
+        return MISSING if p is None else render_caps(getattr(p, attr))
+    return get
+
+
+def _is_leader(which: str, vattr: str) -> LiveExtractor:
+    def get(v: LiveFieldValues, arg: str | None) -> Any:
+        p = v.proc
+        return MISSING if p is None else getattr(p, which) == getattr(p, vattr)
+    return get
+
+
 FIELD_CLASS = FieldClass(
     name="process",
     desc="Additional information about the process and thread executing the syscall event.",
@@ -173,11 +271,13 @@ FIELD_CLASS = FieldClass(
                  "syscall arguments, truncated after 4096 bytes, or, as a fallback, by reading "
                  "/proc/PID/cmdline, in which case it may be truncated after 1024 bytes. This "
                  "field may differ from the last component of proc.exepath, reflecting how "
-                 "command invocation and execution paths can vary."),
+                 "command invocation and execution paths can vary.",
+                 live=process_attr("exe")),
         FieldDef("proc.pexe", FieldType.CHARBUF,
                  "The proc.exe (first command line argument argv[0]) of the parent process."
                  + " Field-map events: derived from proc.aexe[1] when not given.",
-                 derive=_derive_parent),
+                 derive=_derive_parent,
+                 live=_pp("exe")),
         FieldDef("proc.aexe", FieldType.CHARBUF,
                  "The proc.exe (first command line argument argv[0]) for a specific process "
                  "ancestor. You can access different levels of ancestors by using indices. For "
@@ -191,17 +291,20 @@ FIELD_CLASS = FieldClass(
                  "values of all ancestors."
                  + _DERIVED_LIST,
                  arg=ArgMode.OPTIONAL, no_rhs=True, no_transformer=True, arg_index=True,
-                 any_without_index=True, derive=_derive_ancestor),
+                 any_without_index=True, derive=_derive_ancestor,
+                 live=_ancestor_field("exe")),
         FieldDef("proc.exepath", FieldType.CHARBUF,
                  "The full executable path of a process, resolving to the canonical path for "
                  "symlinks. This is primarily obtained from the kernel, or as a fallback, by "
                  "reading /proc/PID/exe (in the latter case, the path is truncated after 1024 "
                  "bytes). For the modern eBPF driver,due to verifier limits, path components may "
-                 "be truncated to 96."),
+                 "be truncated to 96.",
+                 live=process_attr("exepath")),
         FieldDef("proc.pexepath", FieldType.CHARBUF,
                  "The proc.exepath (full executable path) of the parent process."
                  + " Field-map events: derived from proc.aexepath[1] when not given.",
-                 derive=_derive_parent),
+                 derive=_derive_parent,
+                 live=_pp("exepath")),
         FieldDef("proc.aexepath", FieldType.CHARBUF,
                  "The proc.exepath (full executable path) for a specific process ancestor. You "
                  "can access different levels of ancestors by using indices. For example, "
@@ -215,18 +318,21 @@ FIELD_CLASS = FieldClass(
                  "list of proc.exepath values of all ancestors."
                  + _DERIVED_LIST,
                  arg=ArgMode.OPTIONAL, no_rhs=True, no_transformer=True, arg_index=True,
-                 any_without_index=True, derive=_derive_ancestor),
+                 any_without_index=True, derive=_derive_ancestor,
+                 live=_ancestor_field("exepath")),
         FieldDef("proc.name", FieldType.CHARBUF,
                  "The process name (truncated after 16 characters) generating the event "
                  "(task->comm). Truncation is determined by kernel settings and not by Falco. "
                  "This field is collected from the syscalls args or, as a fallback, extracted "
                  "from /proc/PID/comm. The name of the process and the name of the executable "
                  "file on disk (if applicable) can be different if a process is given a custom "
-                 "name which is often the case for example for java applications."),
+                 "name which is often the case for example for java applications.",
+                 live=process_attr("comm")),
         FieldDef("proc.pname", FieldType.CHARBUF,
                  "The proc.name (truncated after 16 characters) of the parent process."
                  + " Field-map events: derived from proc.aname[1] when not given.",
-                 derive=_derive_parent),
+                 derive=_derive_parent,
+                 live=_pp("comm")),
         FieldDef("proc.aname", FieldType.CHARBUF,
                  "The proc.name (truncated after 16 characters) for a specific process ancestor. "
                  "You can access different levels of ancestors by using indices. For example, "
@@ -239,7 +345,8 @@ FIELD_CLASS = FieldClass(
                  "the space-separated list of proc.name values of all ancestors."
                  + _DERIVED_LIST,
                  arg=ArgMode.OPTIONAL, no_rhs=True, no_transformer=True, arg_index=True,
-                 any_without_index=True, derive=_derive_ancestor),
+                 any_without_index=True, derive=_derive_ancestor,
+                 live=_ancestor_field("comm")),
         FieldDef("proc.args", FieldType.CHARBUF,
                  "The arguments passed on the command line when starting the process generating "
                  "the event excluding argv[0] (truncated after 4096 bytes). This field is "
@@ -247,7 +354,8 @@ FIELD_CLASS = FieldClass(
                  "/proc/PID/cmdline, can be accessed by specifying proc.args[INDEX], e.g., "
                  "proc.args[0] or proc.args[1]. The indexing is zero-based, meaning proc.args[0] "
                  "refers to the first command-line argument passed, rather than argv[0].",
-                 arg=ArgMode.OPTIONAL, arg_index=True),
+                 arg=ArgMode.OPTIONAL, arg_index=True,
+                 live=_proc_args),
         FieldDef("proc.aargs", FieldType.CHARBUF,
                  "The arguments passed on the command line when starting the process generating "
                  "the event for a specific process ancestor. You can access different levels of "
@@ -265,12 +373,14 @@ FIELD_CLASS = FieldClass(
                  "The concatenation of `proc.name + proc.args` (truncated after 4096 bytes) when "
                  "starting the process generating the event."
                  + " Field-map events: derived from proc.name and proc.args when not given.",
-                 derive=_derive_cmdline),
+                 derive=_derive_cmdline,
+                 live=_proc_cmdline),
         FieldDef("proc.pcmdline", FieldType.CHARBUF,
                  "The proc.cmdline (full command line (proc.name + proc.args)) of the parent "
                  "process."
                  + " Field-map events: derived from proc.acmdline[1] when not given.",
-                 derive=_derive_parent),
+                 derive=_derive_parent,
+                 live=_pp("cmdline")),
         FieldDef("proc.acmdline", FieldType.CHARBUF,
                  "The full command line (proc.name + proc.args) for a specific process ancestor. "
                  "You can access different levels of ancestors by using indices. For example, "
@@ -284,7 +394,8 @@ FIELD_CLASS = FieldClass(
                  "space-separated list of proc.cmdline values of all ancestors."
                  + _DERIVED_LIST,
                  arg=ArgMode.OPTIONAL, no_rhs=True, no_transformer=True, arg_index=True,
-                 any_without_index=True, derive=_derive_ancestor),
+                 any_without_index=True, derive=_derive_ancestor,
+                 live=_ancestor_field("cmdline")),
         FieldDef("proc.cmdnargs", FieldType.UINT64,
                  "The number of command line args (proc.args)."),
         FieldDef("proc.cmdlenargs", FieldType.UINT64,
@@ -299,7 +410,8 @@ FIELD_CLASS = FieldClass(
                  "The environment variables of the process generating the event as concatenated "
                  "string 'ENV_NAME=value ENV_NAME1=value1'. Can also be used to extract the "
                  "value of a known env variable, e.g. proc.env[ENV_NAME].",
-                 arg=ArgMode.OPTIONAL, arg_key=True, arg_index=True),
+                 arg=ArgMode.OPTIONAL, arg_key=True, arg_index=True,
+                 live=lambda v, a: MISSING if v.proc is None else " ".join(v.proc.env)),
         FieldDef("proc.aenv", FieldType.CHARBUF,
                  "[EXPERIMENTAL] This field can be used in three flavors: (1) as a filter "
                  "checking all parents, e.g. 'proc.aenv contains xyz', which is similar to the "
@@ -312,18 +424,22 @@ FIELD_CLASS = FieldClass(
                  arg=ArgMode.OPTIONAL, no_rhs=True, no_transformer=True, arg_key=True, arg_index=True,
                  any_without_index=True),
         FieldDef("proc.cwd", FieldType.CHARBUF,
-                 "The current working directory of the event."),
+                 "The current working directory of the event.",
+                 live=process_attr("cwd")),
         FieldDef("proc.loginshellid", FieldType.INT64,
                  "The pid of the oldest shell among the ancestors of the current process, if "
                  "there is one. This field can be used to separate different user sessions."),
         FieldDef("proc.tty", FieldType.UINT32,
-                 "The controlling terminal of the process. 0 for processes without a terminal."),
+                 "The controlling terminal of the process. 0 for processes without a terminal.",
+                 live=process_attr("tty")),
         FieldDef("proc.pid", FieldType.INT64,
-                 "The id of the process generating the event."),
+                 "The id of the process generating the event.",
+                 live=process_attr("pid")),
         FieldDef("proc.ppid", FieldType.INT64,
                  "The pid of the parent of the process generating the event."
                  + " Field-map events: derived from proc.apid[1] when not given.",
-                 derive=_derive_parent),
+                 derive=_derive_parent,
+                 live=process_attr("ptid")),
         FieldDef("proc.apid", FieldType.INT64,
                  "The pid for a specific process ancestor. You can access different levels of "
                  "ancestors by using indices. For example, proc.apid[1] retrieves the pid of the "
@@ -335,96 +451,118 @@ FIELD_CLASS = FieldClass(
                  "defaults to proc.apid[0] (the current process's pid)."
                  + _DERIVED_LIST,
                  arg=ArgMode.OPTIONAL, no_rhs=True, no_transformer=True, arg_index=True,
-                 any_without_index=True, derive=_derive_ancestor),
+                 any_without_index=True, derive=_derive_ancestor,
+                 live=_ancestor_field("pid")),
         FieldDef("proc.vpid", FieldType.INT64,
                  "The id of the process generating the event as seen from its current PID "
-                 "namespace."),
+                 "namespace.",
+                 live=process_attr("vpid")),
         FieldDef("proc.pvpid", FieldType.INT64,
                  "The id of the parent process generating the event as seen from its current PID "
-                 "namespace."),
+                 "namespace.",
+                 live=_pp("vpid")),
         FieldDef("proc.sid", FieldType.INT64,
-                 "The session id of the process generating the event."),
+                 "The session id of the process generating the event.",
+                 live=process_attr("sid")),
         FieldDef("proc.sname", FieldType.CHARBUF,
                  "The name of the current process's session leader. This is either the process "
                  "with pid=proc.sid or the eldest ancestor that has the same sid as the current "
-                 "process."),
+                 "process.",
+                 live=_leader("comm", "sid")),
         FieldDef("proc.sid.exe", FieldType.CHARBUF,
                  "The first command line argument argv[0] (usually the executable name or a "
                  "custom one) of the current process's session leader. This is either the "
                  "process with pid=proc.sid or the eldest ancestor that has the same sid as the "
-                 "current process."),
+                 "current process.",
+                 live=_leader("exe", "sid")),
         FieldDef("proc.sid.exepath", FieldType.CHARBUF,
                  "The full executable path of the current process's session leader. This is "
                  "either the process with pid=proc.sid or the eldest ancestor that has the same "
-                 "sid as the current process."),
+                 "sid as the current process.",
+                 live=_leader("exepath", "sid")),
         FieldDef("proc.vpgid", FieldType.INT64,
                  "The process group id of the process generating the event, as seen from its "
-                 "current PID namespace."),
+                 "current PID namespace.",
+                 live=process_attr("vpgid")),
         FieldDef("proc.vpgid.name", FieldType.CHARBUF,
                  "The name of the current process's process group leader. This is either the "
                  "process with proc.vpgid == proc.vpid or the eldest ancestor that has the same "
                  "vpgid as the current process. The description of `proc.is_vpgid_leader` offers "
-                 "additional insights."),
+                 "additional insights.",
+                 live=_leader("comm", "pgid")),
         FieldDef("proc.vpgid.exe", FieldType.CHARBUF,
                  "The first command line argument argv[0] (usually the executable name or a "
                  "custom one) of the current process's process group leader. This is either the "
                  "process with proc.vpgid == proc.vpid or the eldest ancestor that has the same "
                  "vpgid as the current process. The description of `proc.is_vpgid_leader` offers "
-                 "additional insights."),
+                 "additional insights.",
+                 live=_leader("exe", "pgid")),
         FieldDef("proc.vpgid.exepath", FieldType.CHARBUF,
                  "The full executable path of the current process's process group leader. This "
                  "is either the process with proc.vpgid == proc.vpid or the eldest ancestor that "
                  "has the same vpgid as the current process. The description of "
-                 "`proc.is_vpgid_leader` offers additional insights."),
+                 "`proc.is_vpgid_leader` offers additional insights.",
+                 live=_leader("exepath", "pgid")),
         FieldDef("proc.pgid", FieldType.INT64,
                  "The process group id of the process generating the event, as seen from host "
-                 "PID namespace."),
+                 "PID namespace.",
+                 live=process_attr("pgid")),
         FieldDef("proc.pgid.name", FieldType.CHARBUF,
                  "The name of the current process's process group leader. This is either the "
                  "process with proc.pgid == proc.pid or the eldest ancestor that has the same "
                  "pgid as the current process. The description of `proc.is_pgid_leader` offers "
-                 "additional insights."),
+                 "additional insights.",
+                 live=_leader("comm", "pgid")),
         FieldDef("proc.pgid.exe", FieldType.CHARBUF,
                  "The first command line argument argv[0] (usually the executable name or a "
                  "custom one) of the current process's process group leader. This is either the "
                  "process with proc.pgid == proc.pid or the eldest ancestor that has the same "
                  "pgid as the current process. The description of `proc.is_pgid_leader` offers "
-                 "additional insights."),
+                 "additional insights.",
+                 live=_leader("exe", "pgid")),
         FieldDef("proc.pgid.exepath", FieldType.CHARBUF,
                  "The full executable path of the current process's process group leader. This "
                  "is either the process with proc.pgid == proc.pid or the eldest ancestor that "
                  "has the same pgid as the current process. The description of "
-                 "`proc.is_pgid_leader` offers additional insights."),
+                 "`proc.is_pgid_leader` offers additional insights.",
+                 live=_leader("exepath", "pgid")),
         FieldDef("proc.duration", FieldType.RELTIME,
-                 "Number of nanoseconds since the process started."),
+                 "Number of nanoseconds since the process started.",
+                 live=_duration),
         FieldDef("proc.ppid.duration", FieldType.RELTIME,
-                 "Number of nanoseconds since the parent process started."),
+                 "Number of nanoseconds since the parent process started.",
+                 live=_pduration),
         FieldDef("proc.pid.ts", FieldType.RELTIME,
                  "Start of process as epoch timestamp in nanoseconds."),
         FieldDef("proc.ppid.ts", FieldType.RELTIME,
                  "Start of parent process as epoch timestamp in nanoseconds."),
         FieldDef("proc.is_exe_writable", FieldType.BOOL,
                  "'true' if this process' executable file is writable by the same user that "
-                 "spawned the process."),
+                 "spawned the process.",
+                 live=_exe_flag(1)),
         FieldDef("proc.is_exe_upper_layer", FieldType.BOOL,
                  "'true' if this process' executable file is in upper layer in overlayfs. This "
                  "field value can only be trusted if the underlying kernel version is greater or "
-                 "equal than 3.18.0, since overlayfs was introduced at that time."),
+                 "equal than 3.18.0, since overlayfs was introduced at that time.",
+                 live=_exe_flag(2)),
         FieldDef("proc.is_exe_lower_layer", FieldType.BOOL,
                  "'true' if this process' executable file is in lower layer in overlayfs. This "
                  "field value can only be trusted if the underlying kernel version is greater or "
-                 "equal than 3.18.0, since overlayfs was introduced at that time."),
+                 "equal than 3.18.0, since overlayfs was introduced at that time.",
+                 live=_exe_flag(8)),
         FieldDef("proc.is_exe_from_memfd", FieldType.BOOL,
                  "'true' if the executable file of the current process is an anonymous file "
                  "created using memfd_create() and is being executed by referencing its file "
                  "descriptor (fd). This type of file exists only in memory and not on disk. "
                  "Relevant to detect malicious in-memory code injection. Requires kernel version "
-                 "greater or equal to 3.17.0."),
+                 "greater or equal to 3.17.0.",
+                 live=_exe_flag(4)),
         FieldDef("proc.is_sid_leader", FieldType.BOOL,
                  "'true' if this process is the leader of the process session, proc.sid == "
                  "proc.vpid. For host processes vpid reflects pid."
                  + " Field-map events: derived from proc.sid and proc.vpid when not given.",
-                 derive=_derive_leader),
+                 derive=_derive_leader,
+                 live=_is_leader("pid", "sid")),
         FieldDef("proc.is_vpgid_leader", FieldType.BOOL,
                  "'true' if this process is the leader of the virtual process group, proc.vpgid "
                  "== proc.vpid. For host processes vpgid and vpid reflect pgid and pid. Can help "
@@ -434,7 +572,8 @@ FIELD_CLASS = FieldClass(
                  "the case when subprocesses are spawned from a script (`is_vpgid_leader` would "
                  "be 'false')."
                  + " Field-map events: derived from proc.vpgid and proc.vpid when not given.",
-                 derive=_derive_leader),
+                 derive=_derive_leader,
+                 live=_is_leader("vpid", "vpgid")),
         FieldDef("proc.is_pgid_leader", FieldType.BOOL,
                  "'true' if this process is the leader of the process group, proc.pgid == "
                  "proc.pid. Can help to distinguish if the process was 'directly' executed for "
@@ -443,37 +582,48 @@ FIELD_CLASS = FieldClass(
                  "example is the case when subprocesses are spawned from a script "
                  "(`is_pgid_leader` would be 'false')."
                  + " Field-map events: derived from proc.pgid and proc.pid when not given.",
-                 derive=_derive_leader),
+                 derive=_derive_leader,
+                 live=_is_leader("pid", "pgid")),
         FieldDef("proc.exe_ino", FieldType.INT64,
-                 "The inode number of the executable file on disk. Can be correlated with fd.ino."),
+                 "The inode number of the executable file on disk. Can be correlated with fd.ino.",
+                 live=process_attr("exe_ino")),
         FieldDef("proc.exe_ino.ctime", FieldType.ABSTIME,
                  "Last status change time of executable file (inode->ctime) as epoch timestamp "
                  "in nanoseconds. Time is changed by writing or by setting inode information "
-                 "e.g. owner, group, link count, mode etc."),
+                 "e.g. owner, group, link count, mode etc.",
+                 live=process_attr("exe_ctime")),
         FieldDef("proc.exe_ino.mtime", FieldType.ABSTIME,
                  "Last modification time of executable file (inode->mtime) as epoch timestamp in "
                  "nanoseconds. Time is changed by file modifications, e.g. by mknod, truncate, "
                  "utime, write of more than zero bytes etc. For tracking changes in owner, "
-                 "group, link count or mode, use proc.exe_ino.ctime instead."),
+                 "group, link count or mode, use proc.exe_ino.ctime instead.",
+                 live=process_attr("exe_mtime")),
         FieldDef("proc.exe_ino.ctime_duration_proc_start", FieldType.ABSTIME,
                  "Number of nanoseconds between modifying status of executable image and "
-                 "spawning a new process using the changed executable image."),
+                 "spawning a new process using the changed executable image.",
+                 live=_ctime_duration),
         FieldDef("proc.exe_ino.ctime_duration_pidns_start", FieldType.ABSTIME,
                  "Number of nanoseconds between PID namespace start ts and ctime exe file if PID "
                  "namespace start predates ctime."),
         FieldDef("proc.pidns_init_start_ts", FieldType.UINT64,
                  "Start of PID namespace (container or non container pid namespace) as epoch "
-                 "timestamp in nanoseconds."),
+                 "timestamp in nanoseconds.",
+                 live=process_attr("pidns_init_start")),
         FieldDef("thread.cap_permitted", FieldType.CHARBUF,
-                 "The permitted capabilities set"),
+                 "The permitted capabilities set",
+                 live=_caps("cap_permitted")),
         FieldDef("thread.cap_inheritable", FieldType.CHARBUF,
-                 "The inheritable capabilities set"),
+                 "The inheritable capabilities set",
+                 live=_caps("cap_inheritable")),
         FieldDef("thread.cap_effective", FieldType.CHARBUF,
-                 "The effective capabilities set"),
+                 "The effective capabilities set",
+                 live=_caps("cap_effective")),
         FieldDef("proc.fdopencount", FieldType.UINT64,
-                 "Number of open FDs for the process"),
+                 "Number of open FDs for the process",
+                 live=lambda v, a: MISSING if v.proc is None else len(v.proc.fds)),
         FieldDef("proc.fdlimit", FieldType.INT64,
-                 "Maximum number of FDs the process can open."),
+                 "Maximum number of FDs the process can open.",
+                 live=process_attr("fdlimit")),
         FieldDef("proc.fdusage", FieldType.DOUBLE,
                  "The ratio between open FDs and maximum available FDs for the process."),
         FieldDef("proc.vmsize", FieldType.UINT64,
@@ -487,12 +637,15 @@ FIELD_CLASS = FieldClass(
         FieldDef("thread.pfminor", FieldType.UINT64,
                  "Number of minor page faults since thread start."),
         FieldDef("thread.tid", FieldType.INT64,
-                 "The id of the thread generating the event."),
+                 "The id of the thread generating the event.",
+                 live=lambda v, a: v.rec.tid),
         FieldDef("thread.ismain", FieldType.BOOL,
-                 "'true' if the thread generating the event is the main one in the process."),
+                 "'true' if the thread generating the event is the main one in the process.",
+                 live=lambda v, a: v.rec.tid == v.rec.pid),
         FieldDef("thread.vtid", FieldType.INT64,
                  "The id of the thread generating the event as seen from its current PID "
-                 "namespace."),
+                 "namespace.",
+                 live=lambda v, a: v.rec.tid if v.proc is None or v.proc.vpid == v.proc.pid else MISSING),
         FieldDef("thread.nametid", FieldType.CHARBUF,
                  "This field chains the process name and tid of a thread and can be used as a "
                  "specific identifier of a thread for a specific execve.",
@@ -504,7 +657,8 @@ FIELD_CLASS = FieldClass(
                  "Total CPU time, in nanoseconds since the beginning of the capture, for the "
                  "current thread. Exported by switch events only."),
         FieldDef("thread.cgroups", FieldType.CHARBUF,
-                 "All cgroups the thread belongs to, aggregated into a single string."),
+                 "All cgroups the thread belongs to, aggregated into a single string.",
+                 live=process_attr("cgroup")),
         FieldDef("thread.cgroup", FieldType.CHARBUF,
                  "The cgroup the thread belongs to, for a specific subsystem. e.g. "
                  "thread.cgroup.cpuacct.",

@@ -55,6 +55,7 @@ class FieldRegistry:
                 FieldValues.derivers.setdefault(key, f.derive)
                 if f.arg is ArgMode.OPTIONAL:
                     FieldValues.derivers.setdefault(f.name, f.derive)
+        FieldValues.forget_extractions()
         self._dotted.clear()
 
     @staticmethod

@@ -3,13 +3,54 @@
 The user the event's thread runs as (its uid, and the name, home and shell
 from the host's user table) and its audit login user. The table follows
 libsinsp's, in its order, with its types and descriptions.
+
+The live syscall source extracts these (``live=``) from the process's ids and
+the user database of its root (host or container).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from secengine.events import MISSING
 from secengine.fields.base import FieldClass, FieldDef, FieldType
+from secengine.fields.live import NO_UID, LiveExtractor, LiveFieldValues, process_attr
 
 __all__ = ["FIELD_CLASS"]
+
+
+def _user_name(v: LiveFieldValues, arg: str | None) -> Any:
+    p = v.proc
+    if p is None:
+        return MISSING
+    acct = v.accounts().user(p.uid)
+    return acct.name if acct is not None else MISSING
+
+
+def _user_attr(attr: str) -> LiveExtractor:
+    def get(v: LiveFieldValues, arg: str | None) -> Any:
+        p = v.proc
+        if p is None:
+            return MISSING
+        acct = v.accounts().user(p.uid)
+        return MISSING if acct is None else getattr(acct, attr)
+    return get
+
+
+def _loginuid(v: LiveFieldValues, arg: str | None) -> Any:
+    p = v.proc
+    if p is None:
+        return MISSING
+    return -1 if p.loginuid == NO_UID else p.loginuid
+
+
+def _loginname(v: LiveFieldValues, arg: str | None) -> Any:
+    p = v.proc
+    if p is None or p.loginuid == NO_UID:
+        return MISSING
+    acct = v.accounts().user(p.loginuid)
+    return acct.name if acct is not None else MISSING
+
 
 FIELD_CLASS = FieldClass(
     name="user",
@@ -17,18 +58,24 @@ FIELD_CLASS = FieldClass(
     sources=("syscall",),
     fields=(
         FieldDef("user.uid", FieldType.UINT32,
-                 "user ID."),
+                 "user ID.",
+                 live=process_attr("uid")),
         FieldDef("user.name", FieldType.CHARBUF,
-                 "user name."),
+                 "user name.",
+                 live=_user_name),
         FieldDef("user.homedir", FieldType.CHARBUF,
-                 "home directory of the user."),
+                 "home directory of the user.",
+                 live=_user_attr("home")),
         FieldDef("user.shell", FieldType.CHARBUF,
-                 "user's shell."),
+                 "user's shell.",
+                 live=_user_attr("shell")),
         FieldDef("user.loginuid", FieldType.INT64,
                  "audit user id (auid), internally the loginuid is of type `uint32_t`. However, "
                  "if an invalid uid corresponding to UINT32_MAX is encountered, it is returned "
-                 "as -1 to support familiar filtering conditions."),
+                 "as -1 to support familiar filtering conditions.",
+                 live=_loginuid),
         FieldDef("user.loginname", FieldType.CHARBUF,
-                 "audit user name (auid)."),
+                 "audit user name (auid).",
+                 live=_loginname),
     ),
 )

@@ -27,7 +27,7 @@ from typing import Any
 from secengine.events import MISSING, FieldValues
 from secengine.fields.base import FieldKind
 from secengine.lang import ops
-from secengine.lang.interpreter import evaluate, present_values
+from secengine.lang.interpreter import check_leaf, present_values
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr, Node
 
 __all__ = ["BucketFunction", "compile_bucket"]
@@ -179,7 +179,7 @@ class _Emitter:
     def _closure(self, c: ICheck) -> str:
         """Fallback for rare checks: evaluate this leaf with the reference semantics."""
         def leaf(fields: Any, _c: ICheck = c) -> bool:
-            return evaluate(_c, fields)
+            return check_leaf(_c, fields)
         return f"{self.fn(leaf)}(f)"
 
 

@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from secengine.fields.caps import CAP_NAMES
 from secengine.profile import layout as L
 from secengine.profile.syscall_table import NUMBERS
-from secengine.state.caps import CAP_NAMES
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.profile.recording import Op

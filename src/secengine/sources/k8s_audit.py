@@ -37,7 +37,7 @@ from typing import IO, Any, ClassVar, Final
 import orjson
 
 from secengine.errors import EventFormatError, SecengineError
-from secengine.events import MISSING, Event, FieldValues
+from secengine.events import MISSING, NO_EXTRACTION, Event, Extraction, FieldValues
 from secengine.fields import json_fields, k8s_audit
 from secengine.fields.gen_event import TIME_FIELDS, filter_time_value
 from secengine.sources.base import BatchSource
@@ -134,31 +134,12 @@ def _short(value: Any, limit: int = 60) -> str:
 # field values
 # ---------------------------------------------------------------------------
 
-_Extract = Callable[[Any, int], Any]
+def _time(values: AuditFieldValues, key: str) -> Any:
+    return filter_time_value(key, values.ts)
 
 
-def _missing(doc: Any, ts: int) -> Any:
-    return MISSING
-
-
-def _resolve(key: str) -> _Extract:
-    """How to compute ``key`` for an audit event (once per key, then cached)."""
-    ex = k8s_audit.extractor(key) or json_fields.extractor(key)
-    if ex is not None:
-        return ex
-    if key in TIME_FIELDS:
-        return lambda doc, ts: filter_time_value(key, ts)
-    if key == "evt.source":
-        return lambda doc, ts: SOURCE
-    if key == "evt.pluginname":
-        return lambda doc, ts: _PLUGIN_NAME
-    return _missing
-
-
-#: Field key → extractor; keys come from compiled rules and outputs (a few
-#: hundred), the bound only guards against callers inventing keys.
-_EXTRACTORS: dict[str, _Extract] = {}
-_EXTRACTORS_MAX: Final = 8192
+def _constant(value: Any) -> json_fields.Extractor:
+    return lambda values, arg: value
 
 
 class AuditFieldValues(FieldValues):
@@ -166,6 +147,8 @@ class AuditFieldValues(FieldValues):
 
     ``doc`` is the parsed audit ``Event`` (a dict), ``ts`` its time in ns.
     Values given explicitly (as a field-map event would) take precedence.
+    ``__missing__`` (:class:`~secengine.events.FieldValues`) runs the field's
+    extractor, found once per key by :meth:`find_extraction`.
     """
 
     __slots__ = ("doc", "ts")
@@ -175,15 +158,20 @@ class AuditFieldValues(FieldValues):
         self.doc = doc
         self.ts = ts
 
-    def __missing__(self, key: str) -> Any:
-        ex = _EXTRACTORS.get(key)
-        if ex is None:
-            ex = _resolve(key)
-            if len(_EXTRACTORS) < _EXTRACTORS_MAX:
-                _EXTRACTORS[key] = ex
-        value = ex(self.doc, self.ts)
-        self[key] = value
-        return value
+    @classmethod
+    def find_extraction(cls, key: str) -> Extraction:
+        """The ``ka.*``/``json.*`` field class's extractor of ``key``, the time fields,
+        ``evt.source`` and ``evt.pluginname``; anything else is missing."""
+        ex = k8s_audit.extractor(key) or json_fields.extractor(key)
+        if ex is not None:
+            return ex, None
+        if key in TIME_FIELDS:
+            return _time, key
+        if key == "evt.source":
+            return _constant(SOURCE), None
+        if key == "evt.pluginname":
+            return _constant(_PLUGIN_NAME), None
+        return NO_EXTRACTION
 
     def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
         """Compiled rules read with ``get(key, MISSING)``: extract here too, not only in ``[]``."""

@@ -6,7 +6,7 @@ state tracker needs, seeds the state from ``/proc`` and then, per batch:
 reads records from the ring buffer (:mod:`secengine.bpf.ringbuf`), applies
 each to the state (:mod:`secengine.state.tracker`) and makes an
 :class:`~secengine.events.Event` whose fields are computed on demand
-(:class:`~secengine.state.extract.SyscallFieldValues`).
+(:class:`~secengine.fields.live.LiveFieldValues`).
 
 Records of types no rule needs (the state-only ones: ``close``, ``clone``,
 ``procexit``...) update the state and are not turned into events at all.
@@ -400,8 +400,8 @@ class SyscallSource(Source):
         reader, tracker = self.reader, self.tracker
         if reader is None or tracker is None:
             return []
+        from secengine.fields.live import LiveFieldValues
         from secengine.state.decode import Rec, RecordFormatError
-        from secengine.state.extract import SyscallFieldValues
 
         tracker.flush_exited()
         raw = reader.read(self.batch_size)
@@ -440,7 +440,7 @@ class SyscallSource(Source):
             ev.source = SOURCE_NAME
             ev.ts = rec.ts
             ev.type = rec.name
-            ev.fields = SyscallFieldValues(rec, proc, fdnum, fd, changed, tracker)
+            ev.fields = LiveFieldValues(rec, proc, fdnum, fd, changed, tracker)
             ev.num = num
             append(ev)
             if on_event is not None:

@@ -14,8 +14,11 @@ records and seeded from ``/proc`` at start:
   runtime's API socket;
 - :mod:`.procfs`: reading ``/proc``;
 - :mod:`.decode`: the probe's records, decoded lazily;
-- :mod:`.tracker`: applies records to the tables;
-- :mod:`.extract`: the live field values (``SyscallFieldValues``).
+- :mod:`.tracker`: applies records to the tables.
+
+The live field values are computed by the field classes
+(:mod:`secengine.fields.live` and each field's ``FieldDef.live``) from what
+these modules keep; they satisfy the small protocols defined there.
 
 Every table is bounded (LRU); evictions and failed lookups are counted.
 """

@@ -32,6 +32,8 @@ from typing import Any, Final
 
 from cachetools import LRUCache
 
+from secengine.fields.container import HOST
+
 __all__ = [
     "DEFAULT_SOCKETS",
     "HOST",
@@ -41,7 +43,6 @@ __all__ = [
     "split_image",
 ]
 
-HOST: Final = "host"
 
 _ID: Final = re.compile(
     r"(?:docker-|libpod-|cri-containerd-|crio-|containerd-|/docker/|/kubepods/[^\n]*/|/)"

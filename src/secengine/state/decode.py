@@ -14,7 +14,6 @@ them.
 
 from __future__ import annotations
 
-import functools
 import socket as _socket
 import struct
 from collections.abc import Callable
@@ -23,6 +22,8 @@ from typing import Any, Final
 from secengine.bpf import layout as L
 from secengine.bpf.syscalls import BY_NR, CLONE_NAMES, EXEC_NRS, SyscallSpec
 from secengine.errors import SecengineError
+from secengine.fields.event_names import param_defs
+from secengine.fields.live import FloodReport, ProcessView
 from secengine.state import convert
 from secengine.state.fds import format_addr, ip_text, l4proto_name
 
@@ -34,8 +35,8 @@ __all__ = [
     "decode",
     "event_params",
     "flood_section",
-    "param_defs",
     "proc_section",
+    "process_params",
     "render_sockaddr",
 ]
 
@@ -45,6 +46,8 @@ EXEC_NAMES: Final = frozenset({"execve", "execveat"})
 _FILE = L.FILE
 _CREDS = L.CREDS
 _PROC = L.PROC
+#: The flags argument of the event types that open by path with plain flags.
+_OPEN_FLAGS_ARG: Final = {"open": 1, "openat": 2}
 
 
 class RecordFormatError(SecengineError):
@@ -203,6 +206,33 @@ class Rec:
         v = self.args[i] & 0xFFFFFFFF
         return v - 0x100000000 if v & 0x80000000 else v
 
+    # -- what the live field extractors read (secengine.fields.live.LiveRecord) --------
+    def params(self, proc: ProcessView | None) -> dict[str, Any]:
+        """Falco's parameters of this event (``evt.arg.*``), built on first use."""
+        return event_params(self, proc)
+
+    def open_flags(self) -> int | None:
+        """The PPM open flags (with O_F_CREATED) of an open/openat/openat2 record, else None."""
+        i = _OPEN_FLAGS_ARG.get(self.name)
+        if i is None:
+            return _openat2_flags(self) if self.name == "openat2" else None
+        flags = convert.open_flags(self.args[i] & 0xFFFFFFFF)
+        f = self.sec.fileres
+        if f is not None and f.fmode & convert.FMODE_CREATED:
+            flags |= 16384  # PPM_O_F_CREATED
+        return flags
+
+    def flood(self) -> FloodReport | None:
+        """The report of a flood record (``flood.*``), else None."""
+        if self.evt != L.EVT_FLOOD:
+            return None
+        spec = BY_NR.get(self.nr)
+        comm, cgroup = flood_section(self)
+        return FloodReport(self.args[0], self.args[1], self.args[2],
+                           spec.name if spec is not None else "syscall",
+                           "priority" if self.args[3] == L.CLASS_PRIORITY else "bulk",
+                           comm, cgroup)
+
 
 def flood_section(rec: Rec) -> tuple[str, str]:
     """A flood record's (comm, cgroup path)."""
@@ -264,14 +294,7 @@ _ino: Final = lambda r: r.sec.fileres.ino if r.sec.fileres else 0
 _empty: Final = lambda r: b""
 
 
-def _open_flags(i: int) -> Callable[[Rec], Any]:
-    def get(r: Rec) -> int:
-        flags = convert.open_flags(r.args[i] & 0xFFFFFFFF)
-        f = r.sec.fileres
-        if f is not None and f.fmode & convert.FMODE_CREATED:
-            flags |= 16384  # PPM_O_F_CREATED
-        return flags
-    return get
+_open_flags: Final = Rec.open_flags
 
 
 def _how(field: int) -> Callable[[Rec], Any]:
@@ -290,6 +313,9 @@ def _how(field: int) -> Callable[[Rec], Any]:
     return get
 
 
+_openat2_flags: Final = _how(0)
+
+
 def _int2(k: int) -> Callable[[Rec], Any]:
     def get(r: Rec) -> int:
         raw = r.sec.blobs.get(0 if r.name.startswith("pipe") else 3, b"")
@@ -299,9 +325,9 @@ def _int2(k: int) -> Callable[[Rec], Any]:
 
 #: Event type -> parameter name -> how to get its value from a record.
 _GETTERS: Final[dict[str, dict[str, Callable[[Rec], Any]]]] = {
-    "open": {"fd": _res, "name": _s(0), "flags": _open_flags(1), "mode": _u(2), "dev": _dev,
+    "open": {"fd": _res, "name": _s(0), "flags": _open_flags, "mode": _u(2), "dev": _dev,
              "ino": _ino},
-    "openat": {"fd": _res, "dirfd": _a(0), "name": _s(1), "flags": _open_flags(2), "mode": _u(3),
+    "openat": {"fd": _res, "dirfd": _a(0), "name": _s(1), "flags": _open_flags, "mode": _u(3),
                "dev": _dev, "ino": _ino},
     "openat2": {"fd": _res, "dirfd": _a(0), "name": _s(1), "flags": _how(0), "mode": _how(1),
                 "resolve": _how(2), "dev": _dev, "ino": _ino},
@@ -384,29 +410,41 @@ _GETTERS: Final[dict[str, dict[str, Callable[[Rec], Any]]]] = {
 }
 
 
-@functools.cache
-def param_defs(name: str) -> tuple[tuple[str, str, str, Any], ...]:
-    """The driver's exit parameters of event type ``name``: (name, PT type, PF format, info)."""
-    from secengine.fields import _ppm_events
+def process_params(rec: Rec, proc: ProcessView | None) -> dict[str, Any]:
+    """The parameters of a process event (exec, clone, exit), and of a failed exec, from the
+    process as the state knows it (Falco fills them from its thread table)."""
+    p = proc
+    if p is None:
+        return {}
+    values: dict[str, Any] = {
+        "res": rec.res if rec.name != "procexit" else 0, "exe": p.exe,
+        "args": "\0".join(p.args), "tid": rec.tid, "pid": rec.pid, "ptid": p.ptid,
+        "cwd": p.cwd, "fdlimit": p.fdlimit, "comm": p.comm, "cgroups": p.cgroup,
+        "tty": p.tty, "vpgid": p.vpgid, "loginuid": p.loginuid, "flags": p.exe_flags,
+        "cap_inheritable": p.cap_inheritable, "cap_permitted": p.cap_permitted,
+        "cap_effective": p.cap_effective, "exe_ino": p.exe_ino,
+        "exe_ino_ctime": p.exe_ctime, "exe_ino_mtime": p.exe_mtime, "uid": p.uid,
+        "trusted_exepath": p.exepath, "pgid": p.pgid, "gid": p.gid, "vpid": p.vpid,
+        "status": rec.args[0] if rec.name == "procexit" else 0,
+    }
+    if rec.name in ("clone", "fork", "vfork", "clone3"):
+        values["flags"] = convert.clone_flags(_PROC.unpack_from(rec.data, 80)[7])
+    return {name: values[name] for name, *_ in param_defs(rec.name) if name in values}
 
-    best = None
-    for code, _enum, ename, _cat, flags, params in _ppm_events.EVENTS:
-        if ename == name and not flags & 512 and (code % 2 == 1 or name == "procexit") and (
-                best is None or code > best[0]):
-            best = (code, params)
-    return tuple(best[1]) if best is not None else ()
 
+def event_params(rec: Rec, proc: ProcessView | None = None) -> dict[str, Any]:
+    """Parameter name -> raw value (PPM-converted) for ``rec``, in the driver's order.
 
-def event_params(rec: Rec, proc_params: Callable[[Rec], dict[str, Any]] | None = None
-                 ) -> dict[str, Any]:
-    """Parameter name -> raw value (PPM-converted) for ``rec``, in the driver's order."""
+    Built once per record; ``proc`` is the record's process, for the
+    parameters Falco fills from its thread table.
+    """
     params = rec._params
     if params is not None:
         return params
     getters = _GETTERS.get(rec.name) if rec.evt == L.EVT_SYSCALL else None
     if getters is None or rec.name in EXEC_NAMES:
         # process events (and failed execs, which Falco fills from the calling process)
-        params = proc_params(rec) if proc_params is not None else {}
+        params = process_params(rec, proc)
         if getters is not None:
             params["res"] = rec.res
             if "filename" in getters:
@@ -419,3 +457,4 @@ def event_params(rec: Rec, proc_params: Callable[[Rec], dict[str, Any]] | None =
                 params[pname] = get(rec)
     rec._params = params
     return params
+

@@ -1,4 +1,4 @@
-from secengine.state.caps import CAP_NAMES, render_caps
+from secengine.fields.caps import CAP_NAMES, render_caps
 
 
 def test_caps_render_in_bit_order() -> None:
