@@ -6,9 +6,19 @@ The engine asks for one function per (source, event type). Inside it:
   :data:`MISSING` sentinel compares false with everything, so most checks
   need no separate missing test;
 - the field of each rule's first test is read once into a local variable;
+- a field read by more than one test of the bucket is read at most once per
+  event, on first use, into a local variable (a local load is a few
+  nanoseconds, a dictionary read through ``get`` some thirty);
 - a sub-condition shared by several rules (typically an expanded macro such as
   ``spawned_process and container``) is evaluated at most once per event and
   kept in a local variable;
+- the operands of ``and``/``or`` that call something costly (closures,
+  regexes, globs, address matching, gathered fields: :func:`_costly`) are
+  evaluated after the cheap ones, which keep the rule's order. Conditions
+  have no side effects and each leaf is a total function of the event, so the
+  order does not change a result; nested conjunctions that are not shared are
+  flattened into their parent first, so that a cheap test inside a macro can
+  move ahead of an expensive one outside it;
 - operators without a cheap inline form call small closures built once here.
 
 A rule's position in the bucket is what the function returns: the first
@@ -37,10 +47,16 @@ BucketFunction = Callable[[Any], Any]
 class _Emitter:
     """Turns IR nodes into Python expression text, collecting constants into a namespace."""
 
-    def __init__(self, shared: set[Node], bound: dict[str, str] | None = None) -> None:
+    def __init__(self, shared: set[Node], bound: dict[str, str] | None = None,
+                 repeated: set[str] | frozenset[str] = frozenset()) -> None:
         self.ns: dict[str, Any] = {"M": MISSING, "_present": present_values}
         #: field key → local variable holding its value, read once at the top
         self.bound = bound or {}
+        #: read expressions emitted (counted, so that a second pass can cache repeated ones)
+        self.reads: Counter[str] = Counter()
+        #: read expressions that occur more than once: each gets a lazily set local
+        self.repeated = repeated
+        self.cached: dict[str, str] = {}
         #: gathering expression of a multi-key field → its per-event local
         self.gathered: dict[str, str] = {}
         self._consts: dict[tuple[type, Any], str] = {}
@@ -78,29 +94,55 @@ class _Emitter:
         return self._raw(node)
 
     def _raw(self, node: Node) -> str:
-        if isinstance(node, IAnd):
-            return "(" + " and ".join(self.expr(c) for c in node.children) + ")"
-        if isinstance(node, IOr):
-            return "(" + " or ".join(self.expr(c) for c in node.children) + ")"
+        if isinstance(node, (IAnd, IOr)):
+            joiner = " and " if isinstance(node, IAnd) else " or "
+            kids = self._flat(node)
+            return "(" + joiner.join(self.expr(c) for c in self.ordered(kids)) + ")"
         if isinstance(node, INot):
             return f"(not {self.expr(node.child)})"
         if isinstance(node, IBool):
             return "True" if node.value else "False"
         return self.check(node)
 
-    # -- leaves -----------------------------------------------------------------------
+    def _flat(self, node: IAnd | IOr) -> list[Node]:
+        """The operands of ``node``, with nested operands of the same kind lifted into it.
+
+        A nested node shared between rules stays whole: it is evaluated once per
+        event and kept, which lifting its operands would undo.
+        """
+        out: list[Node] = []
+        for c in node.children:
+            if type(c) is type(node) and c not in self.shared:
+                out.extend(self._flat(c))  # type: ignore[arg-type]
+            else:
+                out.append(c)
+        return out
+
     @staticmethod
-    def read_key(key: str) -> str:
+    def ordered(kids: list[Node]) -> list[Node]:
+        """Cheap operands first, costly ones (:func:`_costly`) after; otherwise the rule's order."""
+        return sorted(kids, key=_costly)
+
+    # -- leaves -----------------------------------------------------------------------
+    def read_key(self, key: str, cache: bool = True) -> str:
         """``f.get`` (a C call) unless a deriver may compute the key, then ``f[...]``.
 
         ``dict.get`` (bound once as ``g``) never runs ``__missing__``; event classes that compute every
-        value lazily (live sources) therefore override ``get`` as well.
+        value lazily (live sources) therefore override ``get`` as well. A read that
+        occurs more than once in the bucket goes through a local set on first use.
         """
-        if FieldValues.has_deriver(key):
-            return f"f[{key!r}]"
-        return f"g({key!r}, M)"
+        text = f"f[{key!r}]" if FieldValues.has_deriver(key) else f"g({key!r}, M)"
+        if not cache:
+            return text
+        self.reads[text] += 1
+        if text not in self.repeated:
+            return text
+        var = self.cached.get(text)
+        if var is None:
+            var = self.cached[text] = f"_r{len(self.cached)}"
+        return f"({var} if {var} is not None else ({var} := {text}))"
 
-    def read(self, field: IField) -> str:
+    def read(self, field: IField, cache: bool = True) -> str:
         """The expression reading a field's value.
 
         Fields that stand for other keys read those directly: one key is an
@@ -109,14 +151,14 @@ class _Emitter:
         """
         keys = field.rf.field.value_keys
         if len(keys) == 1:
-            return self.read_key(keys[0])
+            return self.read_key(keys[0], cache)
         if keys:
             gather = "_present((" + ", ".join(self.read_key(k) for k in keys) + ",))"
             var = self.gathered.get(gather)
             if var is None:
                 var = self.gathered[gather] = f"_p{len(self.gathered)}"
             return f"({var} if {var} is not None else ({var} := {gather}))"
-        return self.read_key(field.rf.key)
+        return self.read_key(field.rf.key, cache)
 
     def check(self, c: ICheck) -> str:
         left = c.left
@@ -183,6 +225,42 @@ class _Emitter:
         return f"{self.fn(leaf)}(f)"
 
 
+#: Operators compiled to a call of a closure or a compiled pattern.
+_CALL_OPS = frozenset(("glob", "iglob", "regex", "pmatch"))
+
+
+def _costly(node: Node) -> bool:
+    """Whether evaluating ``node`` calls something that costs far more than a field read.
+
+    Costly: a closure (a check with a transformer or ``val()``, or a rare
+    operator form), a regex, glob or ``pmatch``, address matching, buffers, and
+    fields gathered from several keys. Everything else (a read and an inline
+    comparison) is cheap, and keeps the order the rule's author gave it: rules
+    put their most selective tests first. ``and`` is costly when its first
+    operand is (the rest runs only when that passes); ``or`` when any operand
+    is (an alternative that does not hold, the common case, evaluates every one).
+    """
+    if isinstance(node, IBool):
+        return False
+    if isinstance(node, INot):
+        return _costly(node.child)
+    if isinstance(node, IAnd):
+        return all(_costly(c) for c in node.children)
+    if isinstance(node, IOr):
+        return any(_costly(c) for c in node.children)
+    left = node.left
+    if not isinstance(left, IField) or node.rhs is not None:
+        return True
+    if (len(left.rf.field.value_keys) > 1 or node.op in _CALL_OPS
+            or left.kind in (FieldKind.IP, FieldKind.NET, FieldKind.BUFFER)):
+        return True
+    if node.modifier is not None:
+        return not (node.modifier == "anyof" and node.op in ("startswith", "endswith", "=", "=="))
+    if left.is_list or left.any_of:
+        return node.op not in ("in", "intersects", "=", "==", "exists")
+    return False
+
+
 def _shared_subtrees(trees: Sequence[Node]) -> set[Node]:
     """Non-trivial subtrees that occur more than once across the bucket's rules."""
     counts: Counter[Node] = Counter()
@@ -226,7 +304,13 @@ def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: 
     for t in trees:
         _certain_fields(t, fields)
     bound = {key: f"_f{i}" for i, key in enumerate(fields)}
-    em = _Emitter(_shared_subtrees(trees), bound)
+    shared = _shared_subtrees(trees)
+    # A first pass counts the reads of each field; the second emits the code, reading
+    # those that occur more than once into a local on first use.
+    counting = _Emitter(shared, bound)
+    for t in trees:
+        counting.expr(t)
+    em = _Emitter(shared, bound, {r for r, n in counting.reads.items() if n > 1})
     body: list[str] = []
     for i, t in enumerate(trees):
         cond = em.expr(t)
@@ -240,9 +324,10 @@ def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: 
             body.append(f"    if {cond}: return {i}")
     # f, g (its bound get) and M (the sentinel) are locals: the cheapest loads there are.
     lines = [f"def {name}(ev, M=M):", "    f = ev.fields", "    g = f.get"]
-    first_reads = [f"    {var} = {em.read(fields[key])}" for key, var in bound.items()]
-    if em.memo or em.gathered:
-        lines.append("    " + " = ".join([*em.memo.values(), *em.gathered.values()]) + " = None")
+    first_reads = [f"    {var} = {em.read(fields[key], cache=False)}" for key, var in bound.items()]
+    lazy = [*em.memo.values(), *em.gathered.values(), *em.cached.values()]
+    if lazy:
+        lines.append("    " + " = ".join(lazy) + " = None")
     lines.extend(first_reads)
     if all_matches:
         lines.append("    r = []")
