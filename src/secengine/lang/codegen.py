@@ -21,6 +21,13 @@ The engine asks for one function per (source, event type). Inside it:
   move ahead of an expensive one outside it;
 - operators without a cheap inline form call small closures built once here.
 
+When many tests of the bucket compare one field with literals (``proc.name in
+(shells)``, ``proc.name = find``, ...), the bucket is compiled once per group
+of values that decide those tests alike, with the tests folded to constants
+(:func:`secengine.lang.simplify.simplify` with a known value), and the bucket's
+function reads that field and calls the function of its value's group: most
+events then skip most rules without testing anything (:func:`_dispatch_plan`).
+
 A rule's position in the bucket is what the function returns: the first
 matching index (``first`` mode, -1 for none), or the list of matching indexes.
 Generated functions raise TypeError/AttributeError when an event's values do
@@ -39,6 +46,7 @@ from secengine.fields.base import FieldKind
 from secengine.lang import ops
 from secengine.lang.interpreter import evaluate, present_values
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr, Node
+from secengine.lang.simplify import OTHER, fold_value, foldable_key, simplify
 
 __all__ = ["BucketFunction", "compile_bucket"]
 
@@ -67,11 +75,11 @@ class _Emitter:
     def const(self, value: Any) -> str:
         if value is None or isinstance(value, (str, int, bool)):
             return repr(value)
+        key: tuple[type, Any] | None = (type(value), value)
         try:
-            key = (type(value), value)
-            name = self._consts.get(key)
+            name = self._consts.get(key)  # type: ignore[arg-type]
         except TypeError:
-            key, name = None, None  # type: ignore[assignment]
+            key, name = None, None
         if name is None:
             name = f"_k{next(self._counter)}"
             self.ns[name] = value
@@ -112,8 +120,8 @@ class _Emitter:
         """
         out: list[Node] = []
         for c in node.children:
-            if type(c) is type(node) and c not in self.shared:
-                out.extend(self._flat(c))  # type: ignore[arg-type]
+            if isinstance(c, (IAnd, IOr)) and type(c) is type(node) and c not in self.shared:
+                out.extend(self._flat(c))
             else:
                 out.append(c)
         return out
@@ -289,6 +297,92 @@ def _certain_fields(node: Node, out: dict[str, IField]) -> None:
         out.setdefault(node.left.rf.key, node.left)
 
 
+#: At most this many groups of values get a function of their own.
+_MAX_GROUPS = 24
+#: A dispatch must cut the tests of a typical event by at least this factor.
+_MIN_GAIN = 0.6
+
+
+def _leaves(trees: Sequence[Node]) -> int:
+    """How many tests ``trees`` hold (a proxy for the cost of evaluating them)."""
+    n = 0
+    stack = list(trees)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (IAnd, IOr)):
+            stack.extend(node.children)
+        elif isinstance(node, INot):
+            stack.append(node.child)
+        elif isinstance(node, ICheck):
+            n += 1
+    return n
+
+
+def _foldable(trees: Sequence[Node]) -> dict[str, list[ICheck]]:
+    """The tests of ``trees`` that a known value decides, by the key they read."""
+    out: dict[str, list[ICheck]] = {}
+    stack = list(trees)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (IAnd, IOr)):
+            stack.extend(node.children)
+        elif isinstance(node, INot):
+            stack.append(node.child)
+        elif isinstance(node, ICheck):
+            key = foldable_key(node)
+            if key is not None:
+                out.setdefault(key, []).append(node)
+    return out
+
+
+class _Plan:
+    """Dispatch on the value of ``key``: ``groups`` maps each value-signature to its values."""
+
+    __slots__ = ("groups", "key", "other", "trees")
+
+    def __init__(self, key: str, groups: dict[tuple[bool, ...], list[Any]],
+                 trees: dict[tuple[bool, ...], list[Node]], other: tuple[bool, ...]) -> None:
+        self.key = key
+        self.groups = groups
+        self.trees = trees
+        self.other = other
+
+
+def _dispatch_plan(trees: Sequence[Node]) -> _Plan | None:
+    """The field whose value, once known, removes the most tests from the bucket, if worth it.
+
+    The values that the bucket's tests compare a key with are grouped by the
+    outcomes they give those tests (every shell name gives the same ones); values
+    outside every group give the outcomes of :data:`OTHER`. A key is worth a
+    dispatch when its groups keep under ``_MIN_GAIN`` of the tests: the mean of
+    the largest group and of the average one, since which values are common is
+    not known here (most ``open`` events have ``fd.typechar = f``).
+    """
+    total = _leaves(trees)
+    best: tuple[float, _Plan] | None = None
+    for key, tests in _foldable(trees).items():
+        if len(tests) < 2:
+            continue
+        literals = dict.fromkeys(v for t in tests for v in t.values)
+        other = tuple(fold_value(t, OTHER) for t in tests)
+        groups: dict[tuple[bool, ...], list[Any]] = {}
+        try:
+            for v in literals:
+                groups.setdefault(tuple(fold_value(t, v) for t in tests), []).append(v)
+        except TypeError:  # a literal that is not hashable: no table of values
+            continue
+        if len(groups) > _MAX_GROUPS:
+            continue
+        specialised = {sig: [simplify(t, None, (key, vs[0] if sig != other else OTHER))
+                             for t in trees]
+                       for sig, vs in [*groups.items(), (other, [OTHER])]}
+        sizes = [_leaves(ts) for ts in specialised.values()]
+        score = (max(sizes) + sum(sizes) / len(sizes)) / 2
+        if score <= _MIN_GAIN * total and (best is None or score < best[0]):
+            best = (score, _Plan(key, groups, specialised, other))
+    return None if best is None else best[1]
+
+
 def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: int | None = None,
                    name: str = "bucket") -> BucketFunction:
     """One function evaluating ``trees`` in order for an event.
@@ -298,6 +392,37 @@ def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: 
     its catch-all list once the per-type list matched). Otherwise it returns
     the first matching index, or -1.
     """
+    plan = _dispatch_plan(trees)
+    if plan is None:
+        return _compile(trees, all_matches, catch_all_from, name)
+    generic = _compile(trees, all_matches, catch_all_from, name)
+    fns = {sig: _compile(ts, all_matches, catch_all_from, f"{name}_{i}")
+           for i, (sig, ts) in enumerate(plan.trees.items())}
+    table = {v: fns[sig] for sig, vs in plan.groups.items() if sig != plan.other for v in vs}
+    default = fns[plan.other]
+    key = plan.key
+    read = f"ev.fields[{key!r}]" if FieldValues.has_deriver(key) \
+        else f"ev.fields.get({key!r}, M)"
+    # A missing or null value decides none of the folded tests as :data:`OTHER`
+    # does (``!=`` is false for it), so it takes the unspecialised function.
+    source = (f"def {name}(ev, M=M, _t=_t, _d=_d, _g=_g):\n"
+              f"    v = {read}\n"
+              f"    if v is M or v is None:\n"
+              f"        return _g(ev)\n"
+              f"    return _t.get(v, _d)(ev)\n")
+    ns: dict[str, Any] = {"M": MISSING, "_t": table, "_d": default, "_g": generic}
+    exec(compile(source, f"<secengine {name}>", "exec"), ns)  # noqa: S102 - generated, see _compile
+    fn: BucketFunction = ns[name]
+    fn.__secengine_source__ = "\n".join(  # type: ignore[attr-defined]
+        [source, "# values: " + repr({v: f.__name__ for v, f in table.items()}),
+         generic.__secengine_source__,  # type: ignore[attr-defined]
+         *(f.__secengine_source__ for f in fns.values())])  # type: ignore[attr-defined]
+    return fn
+
+
+def _compile(trees: Sequence[Node], all_matches: bool, catch_all_from: int | None,
+             name: str) -> BucketFunction:
+    """The function of one list of trees (see :func:`compile_bucket`)."""
     # The first leaf of every rule runs for every event of the bucket (only an
     # earlier match can skip it), so its field is read once into a local.
     fields: dict[str, IField] = {}
@@ -314,11 +439,11 @@ def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: 
     body: list[str] = []
     for i, t in enumerate(trees):
         cond = em.expr(t)
+        if all_matches and catch_all_from is not None and i == catch_all_from:
+            body.append("    if r: return r")  # also when the first catch-all rule folded away
         if cond == "False":
             continue
         if all_matches:
-            if catch_all_from is not None and i == catch_all_from:
-                body.append("    if r: return r")
             body.append(f"    if {cond}: r.append({i})")
         else:
             body.append(f"    if {cond}: return {i}")
@@ -337,6 +462,6 @@ def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: 
     code = compile(source, f"<secengine {name}>", "exec")
     ns = dict(em.ns)
     exec(code, ns)  # noqa: S102 - the source is generated from checked IR, never from input text
-    fn = ns[name]
-    fn.__secengine_source__ = source  # kept for debugging and tests
+    fn: BucketFunction = ns[name]
+    fn.__secengine_source__ = source  # type: ignore[attr-defined]  # kept for debugging and tests
     return fn
