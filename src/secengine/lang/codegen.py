@@ -299,6 +299,8 @@ def _certain_fields(node: Node, out: dict[str, IField]) -> None:
 
 #: At most this many groups of values get a function of their own.
 _MAX_GROUPS = 24
+#: Only the keys with the most foldable tests are tried (each try simplifies every tree).
+_CANDIDATES = 3
 #: A dispatch must cut the tests of a typical event by at least this factor.
 _MIN_GAIN = 0.6
 
@@ -360,8 +362,9 @@ def _dispatch_plan(trees: Sequence[Node]) -> _Plan | None:
     """
     total = _leaves(trees)
     best: tuple[float, _Plan] | None = None
-    for key, tests in _foldable(trees).items():
-        if len(tests) < 2:
+    candidates = sorted(_foldable(trees).items(), key=lambda kv: -len(kv[1]))[:_CANDIDATES]
+    for key, tests in candidates:
+        if len(tests) < 3:
             continue
         literals = dict.fromkeys(v for t in tests for v in t.values)
         other = tuple(fold_value(t, OTHER) for t in tests)
@@ -395,29 +398,48 @@ def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: 
     plan = _dispatch_plan(trees)
     if plan is None:
         return _compile(trees, all_matches, catch_all_from, name)
-    generic = _compile(trees, all_matches, catch_all_from, name)
-    fns = {sig: _compile(ts, all_matches, catch_all_from, f"{name}_{i}")
-           for i, (sig, ts) in enumerate(plan.trees.items())}
-    table = {v: fns[sig] for sig, vs in plan.groups.items() if sig != plan.other for v in vs}
-    default = fns[plan.other]
+    # Slot 0: values outside every group; slot 1: a missing or null value, which
+    # decides none of the folded tests as OTHER does (``!=`` is false for it), so
+    # it takes the unspecialised trees. Groups are compiled on first use: an event
+    # stream meets few of them, and compiling one costs milliseconds.
+    table: dict[Any, BucketFunction] = {}
+    slots: list[BucketFunction] = []
+    for i, (sig, ts) in enumerate([*plan.trees.items(), (None, list(trees))]):
+        values = plan.groups.get(sig, []) if sig is not None and sig != plan.other else []
+        fn = _lazy(ts, all_matches, catch_all_from, f"{name}_{i}", table, values, slots,
+                   0 if sig == plan.other else 1 if sig is None else -1)
+        table.update(dict.fromkeys(values, fn))
+        if sig == plan.other:
+            slots.insert(0, fn)
+        elif sig is None:
+            slots.append(fn)
     key = plan.key
     read = f"ev.fields[{key!r}]" if FieldValues.has_deriver(key) \
         else f"ev.fields.get({key!r}, M)"
-    # A missing or null value decides none of the folded tests as :data:`OTHER`
-    # does (``!=`` is false for it), so it takes the unspecialised function.
-    source = (f"def {name}(ev, M=M, _t=_t, _d=_d, _g=_g):\n"
+    source = (f"def {name}(ev, M=M, _t=_t, _s=_s):\n"
               f"    v = {read}\n"
               f"    if v is M or v is None:\n"
-              f"        return _g(ev)\n"
-              f"    return _t.get(v, _d)(ev)\n")
-    ns: dict[str, Any] = {"M": MISSING, "_t": table, "_d": default, "_g": generic}
+              f"        return _s[1](ev)\n"
+              f"    return _t.get(v, _s[0])(ev)\n")
+    ns: dict[str, Any] = {"M": MISSING, "_t": table, "_s": slots}
     exec(compile(source, f"<secengine {name}>", "exec"), ns)  # noqa: S102 - generated, see _compile
-    fn: BucketFunction = ns[name]
-    fn.__secengine_source__ = "\n".join(  # type: ignore[attr-defined]
-        [source, "# values: " + repr({v: f.__name__ for v, f in table.items()}),
-         generic.__secengine_source__,  # type: ignore[attr-defined]
-         *(f.__secengine_source__ for f in fns.values())])  # type: ignore[attr-defined]
-    return fn
+    fn = ns[name]
+    fn.__secengine_source__ = (
+        source + "# groups of values: " + repr(list(plan.groups.values())) + "\n")
+    return fn  # type: ignore[no-any-return]
+
+
+def _lazy(trees: list[Node], all_matches: bool, catch_all_from: int | None, name: str,
+          table: dict[Any, BucketFunction], values: list[Any], slots: list[BucketFunction],
+          slot: int) -> BucketFunction:
+    """A stand-in that compiles the group's function on its first event and puts it in its place."""
+    def first_call(ev: Any) -> Any:
+        fn = _compile(trees, all_matches, catch_all_from, name)
+        table.update(dict.fromkeys(values, fn))
+        if slot >= 0:
+            slots[slot] = fn
+        return fn(ev)
+    return first_call
 
 
 def _compile(trees: Sequence[Node], all_matches: bool, catch_all_from: int | None,
