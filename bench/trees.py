@@ -45,11 +45,12 @@ def tree_env(tree: Path) -> dict[str, str]:
     return env
 
 
-def run_in_tree(script: Path, args: Sequence[str], tree: Path) -> dict[str, Any]:
+def run_in_tree(script: Path, args: Sequence[str], tree: Path,
+                out_flag: str = "--out") -> dict[str, Any]:
     """Run ``script args --out FILE`` with ``secengine`` from ``tree``; its JSON result."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        subprocess.run([sys.executable, str(script), *args, "--out", str(out)],
+        subprocess.run([sys.executable, str(script), *args, out_flag, str(out)],
                        env=tree_env(tree), check=True)
         result: dict[str, Any] = json.loads(out.read_text())
         return result
