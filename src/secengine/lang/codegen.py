@@ -360,7 +360,9 @@ def _dispatch_plan(trees: Sequence[Node]) -> _Plan | None:
     the largest group and of the average one, since which values are common is
     not known here (most ``open`` events have ``fd.typechar = f``).
     """
-    total = _leaves(trees)
+    sizes_of = [_leaves((t,)) for t in trees]
+    total = sum(sizes_of)
+    per_tree = [_foldable((t,)) for t in trees]
     best: tuple[float, _Plan] | None = None
     candidates = sorted(_foldable(trees).items(), key=lambda kv: -len(kv[1]))[:_CANDIDATES]
     for key, tests in candidates:
@@ -376,10 +378,16 @@ def _dispatch_plan(trees: Sequence[Node]) -> _Plan | None:
             continue
         if len(groups) > _MAX_GROUPS:
             continue
-        specialised = {sig: [simplify(t, None, (key, vs[0] if sig != other else OTHER))
-                             for t in trees]
-                       for sig, vs in [*groups.items(), (other, [OTHER])]}
-        sizes = [_leaves(ts) for ts in specialised.values()]
+        # only the trees that test the key change; the others are shared by every group
+        mentioning = [i for i, f in enumerate(per_tree) if key in f]
+        specialised: dict[tuple[bool, ...], list[Node]] = {}
+        sizes: list[int] = []
+        for sig, vs in [*groups.items(), (other, [OTHER])]:
+            ts = list(trees)
+            for i in mentioning:
+                ts[i] = simplify(trees[i], None, (key, vs[0] if sig != other else OTHER))
+            specialised[sig] = ts
+            sizes.append(total + sum(_leaves((ts[i],)) - sizes_of[i] for i in mentioning))
         score = (max(sizes) + sum(sizes) / len(sizes)) / 2
         if score <= _MIN_GAIN * total and (best is None or score < best[0]):
             best = (score, _Plan(key, groups, specialised, other))
