@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from secengine.events import MISSING, FieldValues
@@ -403,6 +403,30 @@ def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: 
     its catch-all list once the per-type list matched). Otherwise it returns
     the first matching index, or -1.
     """
+    try:  # buckets with the same trees (execve and execveat, the open family) share one function
+        key: Hashable = (tuple(trees), all_matches, catch_all_from, frozenset(FieldValues.derivers))
+        cached = _CACHE.get(key)
+    except TypeError:  # a literal that cannot be hashed
+        key, cached = None, None
+    if cached is not None:
+        return cached
+    fn = _compile_bucket(trees, all_matches, catch_all_from, name)
+    if key is not None:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[key] = fn
+    return fn
+
+
+#: Compiled buckets by (trees, mode, catch-all split, keys that derivers compute): the
+#: generated code depends on nothing else. Functions keep no state between calls.
+_CACHE: dict[Hashable, BucketFunction] = {}
+_CACHE_SIZE = 256
+
+
+def _compile_bucket(trees: Sequence[Node], all_matches: bool, catch_all_from: int | None,
+                    name: str) -> BucketFunction:
+    """:func:`compile_bucket` without the cache."""
     plan = _dispatch_plan(trees)
     if plan is None:
         return _compile(trees, all_matches, catch_all_from, name)
