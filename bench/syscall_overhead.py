@@ -28,6 +28,12 @@ times with the configurations interleaved (so drift hits all alike):
    but read; see docs/syscall-source.md). The probe is system-wide: other load on
    the machine adds records too. Each step also reports the consumer's CPU
    time per record, which contention does not inflate.
+
+Before/after for the storm: ``--skip micro --skip redis --tree A --tree B``
+runs each rate step once per tree, alternating (A B A B, each step in a fresh
+process importing ``secengine`` from ``TREE/src``, see ``bench/trees.py``), so
+both checkouts meet the same load; the table gives each tree's highest rate
+with zero drops. ``--rates`` sets the steps (default up to 1,000,000/s).
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
 RULES = REPO.parent / "shared" / "rules-upstream" / "falco_rules.yaml"
 
 MICRO = r"""
@@ -221,78 +228,93 @@ def redis(rounds: int) -> dict[str, dict[str, float]] | None:
     return {c: {m: statistics.median(v) for m, v in per.items()} for c, per in out.items()}
 
 
-def storm(tmp: Path, seconds: float = 3.0) -> dict[str, Any]:
-    from secengine.engine import Engine
-    from secengine.output import AlertFormatter
-    from secengine.ruleset import load_rules
-    from secengine.sources.syscall import SyscallSource
-    from secengine.sources.syscall_interest import rule_event_types
+#: The storm's rate steps (records/s): up past the 600,000 of the stable table, so that a
+#: faster consumer can show it.
+RATES = (50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 350_000, 400_000, 450_000,
+         500_000, 600_000, 700_000, 800_000, 900_000, 1_000_000)
 
-    exe = _compile(tmp, "storm", STORM)
-    ruleset = load_rules([str(RULES)])
-    engine = Engine(ruleset, formatter=AlertFormatter(hostname="bench"))
-    # one storm process at up to 600,000 records/s is a flood by the default producer budget
-    # (bench/flood_bench.py measures that); this experiment measures the reader, budget off
-    src = SyscallSource(ring_bytes=16 * 1024 * 1024, producer_rate=0)
-    src.set_interest(rule_event_types(engine.rules))
-    src.use_rules(engine.rules)
-    src.open()
-    tune_gc()
-    process = engine.process
+
+class _Storm:
+    """The consumer side of the storm: the source, the state tracker and the stable rules."""
+
+    def __init__(self, tmp: Path) -> None:
+        from secengine.engine import Engine
+        from secengine.output import AlertFormatter
+        from secengine.ruleset import load_rules
+        from secengine.sources.syscall import SyscallSource
+        from secengine.sources.syscall_interest import rule_event_types
+
+        self.exe = _compile(tmp, "storm", STORM)
+        self.engine = Engine(load_rules([str(RULES)]), formatter=AlertFormatter(hostname="bench"))
+        # one storm process at these rates is a flood by the default producer budget
+        # (bench/flood_bench.py measures that); this experiment measures the reader, budget off
+        self.src = SyscallSource(ring_bytes=16 * 1024 * 1024, producer_rate=0)
+        self.src.set_interest(rule_event_types(self.engine.rules))
+        self.src.use_rules(self.engine.rules)
+        self.src.open()
+        tune_gc()
+
+    def close(self) -> None:
+        self.src.close()
+
+    def step(self, rate: int, seconds: float) -> dict[str, Any]:
+        """Generate ``rate`` records/s for ``seconds`` while consuming them; what it gave."""
+        src, engine, process = self.src, self.engine, self.engine.process
+        src.drain(0.3)
+        k0 = src.kernel_stats()
+        r0 = src.stats.records
+        e0 = engine.stats.events
+        gen = subprocess.Popen([self.exe, str(rate / 2), str(seconds)])  # 2 records per loop
+        t0 = time.perf_counter()
+        cpu0 = time.process_time()
+        max_pending = 0
+        while gen.poll() is None:
+            src.read_batch(process)
+            max_pending = max(max_pending, src.reader.pending_bytes())
+            src.wait_if_idle(0.002)
+        lag_start = time.perf_counter()
+        while src.reader.pending_bytes() > 0 and time.perf_counter() - lag_start < 10:
+            src.read_batch(process)
+        lag = time.perf_counter() - lag_start
+        elapsed = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
+        k1 = src.kernel_stats()
+        dropped = k1["dropped_full"] - k0["dropped_full"]
+        busy = k1["dropped_busy"] - k0["dropped_busy"]
+        records = src.stats.records - r0
+        rec_rate = records / (elapsed - lag) if elapsed > lag else 0.0
+        events = engine.stats.events - e0
+        cpu_us = cpu / records * 1e6 if records else 0.0
+        return {"target_records_per_s": rate, "records": records, "events": events,
+                "dropped_full": dropped, "dropped_busy": busy,
+                "records_per_s": round(rec_rate),
+                "drain_lag_s": round(lag, 3), "max_pending_bytes": max_pending,
+                "consumer_cpu_us_per_record": round(cpu_us, 2),
+                "ok": dropped == 0 and lag < 0.25,
+                "keeps_up": lag < 0.25 and dropped + busy <= records / 10_000}
+
+
+def _print_step(st: dict[str, Any], who: str = "") -> None:
+    print(f"  storm {who}{st['target_records_per_s']:>9,} records/s target: {st['records']:>9,} "
+          f"records ({st['records_per_s']:,}/s), {st['events']:,} events, "
+          f"{st['dropped_full']} dropped (ring full), {st['dropped_busy']} (lock busy), "
+          f"lag {st['drain_lag_s']:.2f}s, {st['consumer_cpu_us_per_record']:.2f} us CPU/record "
+          f"-> {'ok' if st['ok'] else 'keeps up' if st['keeps_up'] else 'FELL BEHIND'}",
+          flush=True)
+
+
+def _summary(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Highest rate with zero drops (every step below it too), highest kept up, CPU per record."""
     best = 0.0
-    best_ok_still = True
     keep_up = 0.0
-    steps = []
-    try:
-        for rate in (50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 350_000, 400_000,
-                     450_000, 500_000, 600_000):
-            src.drain(0.3)
-            k0 = src.kernel_stats()
-            r0 = src.stats.records
-            e0 = engine.stats.events
-            gen = subprocess.Popen([exe, str(rate / 2), str(seconds)])  # 2 records per loop
-            t0 = time.perf_counter()
-            cpu0 = time.process_time()
-            max_pending = 0
-            while gen.poll() is None:
-                src.read_batch(process)
-                max_pending = max(max_pending, src.reader.pending_bytes())
-                src.wait_if_idle(0.002)
-            lag_start = time.perf_counter()
-            while src.reader.pending_bytes() > 0 and time.perf_counter() - lag_start < 10:
-                src.read_batch(process)
-            lag = time.perf_counter() - lag_start
-            elapsed = time.perf_counter() - t0
-            cpu = time.process_time() - cpu0
-            k1 = src.kernel_stats()
-            dropped = k1["dropped_full"] - k0["dropped_full"]
-            busy = k1["dropped_busy"] - k0["dropped_busy"]
-            records = src.stats.records - r0
-            rec_rate = records / (elapsed - lag) if elapsed > lag else 0.0
-            events = engine.stats.events - e0
-            ok = dropped == 0 and lag < 0.25
-            keeps_up = lag < 0.25 and dropped + busy <= records / 10_000
-            cpu_us = cpu / records * 1e6 if records else 0.0
-            steps.append({"target_records_per_s": rate, "records": records, "events": events,
-                          "dropped_full": dropped, "dropped_busy": busy,
-                          "records_per_s": round(rec_rate),
-                          "drain_lag_s": round(lag, 3), "max_pending_bytes": max_pending,
-                          "consumer_cpu_us_per_record": round(cpu_us, 2),
-                          "ok": ok, "keeps_up": keeps_up})
-            print(f"  storm {rate:>7,} records/s target: {records:>9,} records "
-                  f"({rec_rate:,.0f}/s), {events:,} events, {dropped} dropped (ring full), "
-                  f"{busy} (lock busy), "
-                  f"lag {lag:.2f}s, {cpu_us:.2f} us CPU/record "
-                  f"-> {'ok' if ok else 'keeps up' if keeps_up else 'FELL BEHIND'}", flush=True)
-            if ok and best_ok_still:
-                best = max(best, rec_rate)
-            else:
-                best_ok_still = False
-            if not keeps_up:
-                break
-            keep_up = max(keep_up, rec_rate)
-    finally:
-        src.close()
+    for st in steps:
+        if not st["ok"]:
+            break
+        best = max(best, st["records_per_s"])
+    for st in steps:
+        if not st["keeps_up"]:
+            break
+        keep_up = max(keep_up, st["records_per_s"])
     cpu_costs = [st["consumer_cpu_us_per_record"] for st in steps if st["ok"]]
     per_record = statistics.median(cpu_costs) if cpu_costs else 0.0
     return {"sustained_records_per_s": round(best),
@@ -302,12 +324,70 @@ def storm(tmp: Path, seconds: float = 3.0) -> dict[str, Any]:
             "steps": steps}
 
 
+def storm(tmp: Path, rates: tuple[int, ...] = RATES, seconds: float = 3.0) -> dict[str, Any]:
+    consumer = _Storm(tmp)
+    steps = []
+    try:
+        for rate in rates:
+            st = consumer.step(rate, seconds)
+            steps.append(st)
+            _print_step(st)
+            if not st["keeps_up"]:
+                break
+    finally:
+        consumer.close()
+    return _summary(steps)
+
+
+def storm_trees(trees: list[Path], rates: tuple[int, ...], seconds: float) -> dict[str, Any]:
+    """The storm on several checkouts: each step once per tree, alternating, fresh processes."""
+    from trees import label, run_in_tree
+
+    steps: dict[str, list[dict[str, Any]]] = {label(t): [] for t in trees}
+    going = set(steps)
+    for rate in rates:
+        for tree in trees:
+            name = label(tree)
+            if name not in going:
+                continue
+            st = run_in_tree(Path(__file__).resolve(),
+                             ["--storm-step", str(rate), "--seconds", str(seconds)], tree,
+                             out_flag="--json")
+            steps[name].append(st)
+            _print_step(st, f"{name:>22} ")
+            if not st["keeps_up"]:
+                going.discard(name)
+        if not going:
+            break
+    return {name: _summary(s) for name, s in steps.items()}
+
+
+def storm_step(tmp: Path, rate: int, seconds: float) -> dict[str, Any]:
+    """One rate step in this process (what ``storm_trees`` runs in each tree).
+
+    A short step at 50,000 records/s first builds the rule buckets and the
+    state tables, as the lower steps do in a sequential storm.
+    """
+    consumer = _Storm(tmp)
+    try:
+        consumer.step(50_000, 0.5)
+        return consumer.step(rate, seconds)
+    finally:
+        consumer.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "syscall_overhead.json",
                    help="write the results here (default: bench/results/syscall_overhead.json)")
     p.add_argument("--skip", action="append", default=[], choices=("micro", "redis", "storm"))
+    p.add_argument("--rates", type=lambda t: tuple(int(x) for x in t.split(",")), default=RATES,
+                   help="the storm's steps, records/s, comma-separated")
+    p.add_argument("--seconds", type=float, default=3.0, help="length of one storm step")
+    p.add_argument("--tree", type=Path, action="append", default=[],
+                   help="a checkout to run the storm on; twice or more: side by side")
+    p.add_argument("--storm-step", type=int, metavar="RATE", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if os.geteuid() != 0:
         print("bench/syscall_overhead.py needs root (it loads the eBPF probe)", file=sys.stderr)
@@ -318,6 +398,10 @@ def main(argv: list[str] | None = None) -> int:
     if not object_path().is_file():
         build(object_path())
     tmp = Path(tempfile.mkdtemp(prefix="secengine-bench-"))
+    if args.storm_step is not None:  # one step, for storm_trees
+        args.json.write_text(json.dumps(storm_step(tmp, args.storm_step, args.seconds)) + "\n")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return 0
     results: dict[str, Any] = {"kernel": os.uname().release, "cpus": os.cpu_count(),
                                "rounds": args.rounds}
     if "micro" not in args.skip:
@@ -328,10 +412,16 @@ def main(argv: list[str] | None = None) -> int:
         results["redis"] = redis(args.rounds)
     if "storm" not in args.skip:
         print("storm: dup+close, decoding + state + falco_rules.yaml", flush=True)
-        results["storm"] = storm(tmp)
+        if args.tree:
+            results["storm_trees"] = storm_trees(args.tree, args.rates, args.seconds)
+        else:
+            results["storm"] = storm(tmp, args.rates, args.seconds)
     summary = {k: v for k, v in results.items() if k != "storm"}
     if "storm" in results:
         summary["storm"] = {k: v for k, v in results["storm"].items() if k != "steps"}
+    if "storm_trees" in results:
+        summary["storm_trees"] = {name: {k: v for k, v in r.items() if k != "steps"}
+                                  for name, r in results["storm_trees"].items()}
     print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -149,12 +149,19 @@ class Engine:
         all_matches = self._all_matches
         alert = self._alert
         n = 0
+        # A batch comes from one source as a rule: its bucket table is looked up
+        # again only when the source changes.
+        source: str | None = None
+        by_type: dict[str | None, _Bucket] = {}
         for event in events:
             n += 1
-            by_type = buckets.get(event.source)
-            bucket = None if by_type is None else by_type.get(event.type)
+            if event.source != source:
+                source = event.source
+                by_type = buckets.get(source) or {}
+            bucket = by_type.get(event.type)
             if bucket is None:
                 bucket = self._bucket_for(event.source, event.type)
+                by_type = buckets[event.source]
             try:
                 hit = bucket.fn(event)
             except _FALLBACK_ERRORS:

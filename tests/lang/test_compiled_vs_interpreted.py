@@ -16,6 +16,7 @@ from secengine.events import Event, FieldValues
 from secengine.lang import check_condition, parse_condition
 from secengine.lang.codegen import compile_bucket
 from secengine.lang.interpreter import evaluate
+from secengine.lang.ir import IBool
 from secengine.lang.simplify import simplify
 
 WORDS = ["bash", "sh", "/usr/bin/x", "/etc/shadow", "Bash", "", "a b", "/tmp/x.so", "runc:[0:P]"]
@@ -120,3 +121,80 @@ def test_compiled_agrees_with_interpreter(registry, texts, events, evt_type, all
             assert got == expected, (texts, values, fn.__secengine_source__)
         else:
             assert got == (expected[0] if expected else -1), (texts, values, fn.__secengine_source__)
+
+
+# -- the compiler's own rewrites, each driven where it triggers ---------------------------
+# Dispatch on one field's value (codegen._dispatch_plan) needs many equality tests of that
+# field; cost ordering needs costly leaves (regex, glob, val(), addresses) beside cheap ones;
+# per-event read caching needs fields read by several tests. These conditions lean that way.
+EQ_WORDS = ["bash", "sh", "zsh", "find", "grep", ""]
+eq_quoted = st.sampled_from(EQ_WORDS).map(lambda w: '"' + w + '"')
+eq_check = st.one_of(
+    st.tuples(st.sampled_from(["=", "!="]), eq_quoted).map(lambda t: f"t.str {t[0]} {t[1]}"),
+    _list(eq_quoted).map(lambda xs: f"t.str in {xs}"),
+    st.tuples(st.sampled_from(["=", "!="]), st.integers(-2, 2)).map(lambda t: f"t.num {t[0]} {t[1]}"),
+    st.sampled_from(["t.bool = true", "t.bool = false", "t.bool != true"]),
+)
+costly_check = st.sampled_from([
+    "t.str2 regex 'b.*'", "t.str glob '*sh'", "t.str2 = val(t.str)", "t.ip = 10.0.0.1",
+    "t.str pmatch (/usr, /etc)", "t.str = tolower(t.str2)", "t.str2 contains abc",
+])
+dispatch_leaf = st.one_of(eq_check, eq_check, costly_check, string_check)
+dispatch_condition = st.recursive(dispatch_leaf, combine, max_leaves=10)
+dispatch_event = st.fixed_dictionaries({}, optional={
+    "t.str": st.sampled_from([*EQ_WORDS, "dash", "Bash"]) | st.none() | st.integers(0, 2),
+    "t.str2": st.sampled_from(WORDS),
+    "t.num": st.integers(-3, 3) | st.none() | st.booleans(),
+    "t.bool": st.booleans() | st.none() | st.integers(0, 1),
+    "t.ip": st.sampled_from(IPS),
+})
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(dispatch_condition, min_size=2, max_size=6),
+       st.lists(dispatch_event, min_size=1, max_size=6), st.booleans())
+def test_dispatch_ordering_and_caching_agree_with_interpreter(registry, texts, events,  # type: ignore[no-untyped-def]
+                                                              all_matches) -> None:
+    irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
+    fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=all_matches,
+                        catch_all_from=len(irs) // 2 if all_matches else None)
+    for values in events:
+        ev = Event("test", 0, FieldValues(dict(values, **{"evt.type": "open"})))
+        hits = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
+        if all_matches:
+            split = len(irs) // 2
+            first = [i for i in hits if i < split]
+            expected: object = first or [i for i in hits if i >= split]
+        else:
+            expected = hits[0] if hits else -1
+        try:
+            got = fn(ev)
+        except (TypeError, AttributeError, ValueError):
+            # the engine's escape hatch: only for values outside the declared types
+            assert any(v is None or type(v) in (int, bool) for v in values.values()), \
+                (texts, values, fn.__secengine_source__)
+            continue
+        assert got == expected, (texts, values, fn.__secengine_source__)
+
+
+def test_bucket_dispatches_on_the_field_most_tests_compare(registry) -> None:  # type: ignore[no-untyped-def]
+    texts = ['t.str in ("bash", "sh") and t.str2 = x', 't.str = find and t.num > 1',
+             't.str = grep and t.str2 contains y', 't.str in ("bash", "zsh") and t.bool = true',
+             't.num = 3 or t.str2 startswith /tmp']
+    irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
+    fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=True)
+    assert "v = ev.fields.get('t.str', M)" in fn.__secengine_source__
+    for value in ("bash", "sh", "zsh", "find", "grep", "other", "", None, 7):
+        fields = {"t.str2": "x", "t.num": 3, "t.bool": True, "evt.type": "open"}
+        if value is not None:
+            fields["t.str"] = value
+        ev = Event("test", 0, FieldValues(fields))
+        assert fn(ev) == [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)], value
+
+
+def test_catch_all_rules_skipped_after_a_match_even_when_the_first_folded_away() -> None:
+    # Rules from catch_all_from on run only if none before matched; the check sat after
+    # the skip of a rule folded to False, so a folded first catch-all rule let the rest run.
+    fn = compile_bucket([IBool(True), IBool(False), IBool(True)], all_matches=True,
+                        catch_all_from=1)
+    assert fn(Event("test", 0, FieldValues({}))) == [0]

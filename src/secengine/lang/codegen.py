@@ -6,10 +6,27 @@ The engine asks for one function per (source, event type). Inside it:
   :data:`MISSING` sentinel compares false with everything, so most checks
   need no separate missing test;
 - the field of each rule's first test is read once into a local variable;
+- a field read by more than one test of the bucket is read at most once per
+  event, on first use, into a local variable (a local load is a few
+  nanoseconds, a dictionary read through ``get`` some thirty);
 - a sub-condition shared by several rules (typically an expanded macro such as
   ``spawned_process and container``) is evaluated at most once per event and
   kept in a local variable;
+- the operands of ``and``/``or`` that call something costly (closures,
+  regexes, globs, address matching, gathered fields: :func:`_costly`) are
+  evaluated after the cheap ones, which keep the rule's order. Conditions
+  have no side effects and each leaf is a total function of the event, so the
+  order does not change a result; nested conjunctions that are not shared are
+  flattened into their parent first, so that a cheap test inside a macro can
+  move ahead of an expensive one outside it;
 - operators without a cheap inline form call small closures built once here.
+
+When many tests of the bucket compare one field with literals (``proc.name in
+(shells)``, ``proc.name = find``, ...), the bucket is compiled once per group
+of values that decide those tests alike, with the tests folded to constants
+(:func:`secengine.lang.simplify.simplify` with a known value), and the bucket's
+function reads that field and calls the function of its value's group: most
+events then skip most rules without testing anything (:func:`_dispatch_plan`).
 
 A rule's position in the bucket is what the function returns: the first
 matching index (``first`` mode, -1 for none), or the list of matching indexes.
@@ -21,7 +38,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from secengine.events import MISSING, FieldValues
@@ -29,6 +46,7 @@ from secengine.fields.base import FieldKind
 from secengine.lang import ops
 from secengine.lang.interpreter import check_leaf, present_values
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr, Node
+from secengine.lang.simplify import OTHER, fold_value, foldable_key, simplify
 
 __all__ = ["BucketFunction", "compile_bucket"]
 
@@ -37,10 +55,16 @@ BucketFunction = Callable[[Any], Any]
 class _Emitter:
     """Turns IR nodes into Python expression text, collecting constants into a namespace."""
 
-    def __init__(self, shared: set[Node], bound: dict[str, str] | None = None) -> None:
+    def __init__(self, shared: set[Node], bound: dict[str, str] | None = None,
+                 repeated: set[str] | frozenset[str] = frozenset()) -> None:
         self.ns: dict[str, Any] = {"M": MISSING, "_present": present_values}
         #: field key → local variable holding its value, read once at the top
         self.bound = bound or {}
+        #: read expressions emitted (counted, so that a second pass can cache repeated ones)
+        self.reads: Counter[str] = Counter()
+        #: read expressions that occur more than once: each gets a lazily set local
+        self.repeated = repeated
+        self.cached: dict[str, str] = {}
         #: gathering expression of a multi-key field → its per-event local
         self.gathered: dict[str, str] = {}
         self._consts: dict[tuple[type, Any], str] = {}
@@ -51,11 +75,11 @@ class _Emitter:
     def const(self, value: Any) -> str:
         if value is None or isinstance(value, (str, int, bool)):
             return repr(value)
+        key: tuple[type, Any] | None = (type(value), value)
         try:
-            key = (type(value), value)
-            name = self._consts.get(key)
+            name = self._consts.get(key)  # type: ignore[arg-type]
         except TypeError:
-            key, name = None, None  # type: ignore[assignment]
+            key, name = None, None
         if name is None:
             name = f"_k{next(self._counter)}"
             self.ns[name] = value
@@ -78,29 +102,55 @@ class _Emitter:
         return self._raw(node)
 
     def _raw(self, node: Node) -> str:
-        if isinstance(node, IAnd):
-            return "(" + " and ".join(self.expr(c) for c in node.children) + ")"
-        if isinstance(node, IOr):
-            return "(" + " or ".join(self.expr(c) for c in node.children) + ")"
+        if isinstance(node, (IAnd, IOr)):
+            joiner = " and " if isinstance(node, IAnd) else " or "
+            kids = self._flat(node)
+            return "(" + joiner.join(self.expr(c) for c in self.ordered(kids)) + ")"
         if isinstance(node, INot):
             return f"(not {self.expr(node.child)})"
         if isinstance(node, IBool):
             return "True" if node.value else "False"
         return self.check(node)
 
-    # -- leaves -----------------------------------------------------------------------
+    def _flat(self, node: IAnd | IOr) -> list[Node]:
+        """The operands of ``node``, with nested operands of the same kind lifted into it.
+
+        A nested node shared between rules stays whole: it is evaluated once per
+        event and kept, which lifting its operands would undo.
+        """
+        out: list[Node] = []
+        for c in node.children:
+            if isinstance(c, (IAnd, IOr)) and type(c) is type(node) and c not in self.shared:
+                out.extend(self._flat(c))
+            else:
+                out.append(c)
+        return out
+
     @staticmethod
-    def read_key(key: str) -> str:
+    def ordered(kids: list[Node]) -> list[Node]:
+        """Cheap operands first, costly ones (:func:`_costly`) after; otherwise the rule's order."""
+        return sorted(kids, key=_costly)
+
+    # -- leaves -----------------------------------------------------------------------
+    def read_key(self, key: str, cache: bool = True) -> str:
         """``f.get`` (a C call) unless a deriver may compute the key, then ``f[...]``.
 
         ``dict.get`` (bound once as ``g``) never runs ``__missing__``; event classes that compute every
-        value lazily (live sources) therefore override ``get`` as well.
+        value lazily (live sources) therefore override ``get`` as well. A read that
+        occurs more than once in the bucket goes through a local set on first use.
         """
-        if FieldValues.has_deriver(key):
-            return f"f[{key!r}]"
-        return f"g({key!r}, M)"
+        text = f"f[{key!r}]" if FieldValues.has_deriver(key) else f"g({key!r}, M)"
+        if not cache:
+            return text
+        self.reads[text] += 1
+        if text not in self.repeated:
+            return text
+        var = self.cached.get(text)
+        if var is None:
+            var = self.cached[text] = f"_r{len(self.cached)}"
+        return f"({var} if {var} is not None else ({var} := {text}))"
 
-    def read(self, field: IField) -> str:
+    def read(self, field: IField, cache: bool = True) -> str:
         """The expression reading a field's value.
 
         Fields that stand for other keys read those directly: one key is an
@@ -109,14 +159,14 @@ class _Emitter:
         """
         keys = field.rf.field.value_keys
         if len(keys) == 1:
-            return self.read_key(keys[0])
+            return self.read_key(keys[0], cache)
         if keys:
             gather = "_present((" + ", ".join(self.read_key(k) for k in keys) + ",))"
             var = self.gathered.get(gather)
             if var is None:
                 var = self.gathered[gather] = f"_p{len(self.gathered)}"
             return f"({var} if {var} is not None else ({var} := {gather}))"
-        return self.read_key(field.rf.key)
+        return self.read_key(field.rf.key, cache)
 
     def check(self, c: ICheck) -> str:
         left = c.left
@@ -183,6 +233,42 @@ class _Emitter:
         return f"{self.fn(leaf)}(f)"
 
 
+#: Operators compiled to a call of a closure or a compiled pattern.
+_CALL_OPS = frozenset(("glob", "iglob", "regex", "pmatch"))
+
+
+def _costly(node: Node) -> bool:
+    """Whether evaluating ``node`` calls something that costs far more than a field read.
+
+    Costly: a closure (a check with a transformer or ``val()``, or a rare
+    operator form), a regex, glob or ``pmatch``, address matching, buffers, and
+    fields gathered from several keys. Everything else (a read and an inline
+    comparison) is cheap, and keeps the order the rule's author gave it: rules
+    put their most selective tests first. ``and`` is costly when its first
+    operand is (the rest runs only when that passes); ``or`` when any operand
+    is (an alternative that does not hold, the common case, evaluates every one).
+    """
+    if isinstance(node, IBool):
+        return False
+    if isinstance(node, INot):
+        return _costly(node.child)
+    if isinstance(node, IAnd):
+        return all(_costly(c) for c in node.children)
+    if isinstance(node, IOr):
+        return any(_costly(c) for c in node.children)
+    left = node.left
+    if not isinstance(left, IField) or node.rhs is not None:
+        return True
+    if (len(left.rf.field.value_keys) > 1 or node.op in _CALL_OPS
+            or left.kind in (FieldKind.IP, FieldKind.NET, FieldKind.BUFFER)):
+        return True
+    if node.modifier is not None:
+        return not (node.modifier == "anyof" and node.op in ("startswith", "endswith", "=", "=="))
+    if left.is_list or left.any_of:
+        return node.op not in ("in", "intersects", "=", "==", "exists")
+    return False
+
+
 def _shared_subtrees(trees: Sequence[Node]) -> set[Node]:
     """Non-trivial subtrees that occur more than once across the bucket's rules."""
     counts: Counter[Node] = Counter()
@@ -211,6 +297,103 @@ def _certain_fields(node: Node, out: dict[str, IField]) -> None:
         out.setdefault(node.left.rf.key, node.left)
 
 
+#: At most this many groups of values get a function of their own.
+_MAX_GROUPS = 24
+#: Only the keys with the most foldable tests are tried (each try simplifies every tree).
+_CANDIDATES = 3
+#: A dispatch must cut the tests of a typical event by at least this factor.
+_MIN_GAIN = 0.6
+
+
+def _leaves(trees: Sequence[Node]) -> int:
+    """How many tests ``trees`` hold (a proxy for the cost of evaluating them)."""
+    n = 0
+    stack = list(trees)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (IAnd, IOr)):
+            stack.extend(node.children)
+        elif isinstance(node, INot):
+            stack.append(node.child)
+        elif isinstance(node, ICheck):
+            n += 1
+    return n
+
+
+def _foldable(trees: Sequence[Node]) -> dict[str, list[ICheck]]:
+    """The tests of ``trees`` that a known value decides, by the key they read."""
+    out: dict[str, list[ICheck]] = {}
+    stack = list(trees)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (IAnd, IOr)):
+            stack.extend(node.children)
+        elif isinstance(node, INot):
+            stack.append(node.child)
+        elif isinstance(node, ICheck):
+            key = foldable_key(node)
+            if key is not None:
+                out.setdefault(key, []).append(node)
+    return out
+
+
+class _Plan:
+    """Dispatch on the value of ``key``: ``groups`` maps each value-signature to its values."""
+
+    __slots__ = ("groups", "key", "other", "trees")
+
+    def __init__(self, key: str, groups: dict[tuple[bool, ...], list[Any]],
+                 trees: dict[tuple[bool, ...], list[Node]], other: tuple[bool, ...]) -> None:
+        self.key = key
+        self.groups = groups
+        self.trees = trees
+        self.other = other
+
+
+def _dispatch_plan(trees: Sequence[Node]) -> _Plan | None:
+    """The field whose value, once known, removes the most tests from the bucket, if worth it.
+
+    The values that the bucket's tests compare a key with are grouped by the
+    outcomes they give those tests (every shell name gives the same ones); values
+    outside every group give the outcomes of :data:`OTHER`. A key is worth a
+    dispatch when its groups keep under ``_MIN_GAIN`` of the tests: the mean of
+    the largest group and of the average one, since which values are common is
+    not known here (most ``open`` events have ``fd.typechar = f``).
+    """
+    sizes_of = [_leaves((t,)) for t in trees]
+    total = sum(sizes_of)
+    per_tree = [_foldable((t,)) for t in trees]
+    best: tuple[float, _Plan] | None = None
+    candidates = sorted(_foldable(trees).items(), key=lambda kv: -len(kv[1]))[:_CANDIDATES]
+    for key, tests in candidates:
+        if len(tests) < 3:
+            continue
+        literals = dict.fromkeys(v for t in tests for v in t.values)
+        other = tuple(fold_value(t, OTHER) for t in tests)
+        groups: dict[tuple[bool, ...], list[Any]] = {}
+        try:
+            for v in literals:
+                groups.setdefault(tuple(fold_value(t, v) for t in tests), []).append(v)
+        except TypeError:  # a literal that is not hashable: no table of values
+            continue
+        if len(groups) > _MAX_GROUPS:
+            continue
+        # only the trees that test the key change; the others are shared by every group
+        mentioning = [i for i, f in enumerate(per_tree) if key in f]
+        specialised: dict[tuple[bool, ...], list[Node]] = {}
+        sizes: list[int] = []
+        for sig, vs in [*groups.items(), (other, [OTHER])]:
+            ts = list(trees)
+            for i in mentioning:
+                ts[i] = simplify(trees[i], None, (key, vs[0] if sig != other else OTHER))
+            specialised[sig] = ts
+            sizes.append(total + sum(_leaves((ts[i],)) - sizes_of[i] for i in mentioning))
+        score = (max(sizes) + sum(sizes) / len(sizes)) / 2
+        if score <= _MIN_GAIN * total and (best is None or score < best[0]):
+            best = (score, _Plan(key, groups, specialised, other))
+    return None if best is None else best[1]
+
+
 def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: int | None = None,
                    name: str = "bucket") -> BucketFunction:
     """One function evaluating ``trees`` in order for an event.
@@ -220,29 +403,110 @@ def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: 
     its catch-all list once the per-type list matched). Otherwise it returns
     the first matching index, or -1.
     """
+    try:  # buckets with the same trees (execve and execveat, the open family) share one function
+        key: Hashable = (tuple(trees), all_matches, catch_all_from, frozenset(FieldValues.derivers))
+        cached = _CACHE.get(key)
+    except TypeError:  # a literal that cannot be hashed
+        key, cached = None, None
+    if cached is not None:
+        return cached
+    fn = _compile_bucket(trees, all_matches, catch_all_from, name)
+    if key is not None:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[key] = fn
+    return fn
+
+
+#: Compiled buckets by (trees, mode, catch-all split, keys that derivers compute): the
+#: generated code depends on nothing else. Functions keep no state between calls.
+_CACHE: dict[Hashable, BucketFunction] = {}
+_CACHE_SIZE = 256
+
+
+def _compile_bucket(trees: Sequence[Node], all_matches: bool, catch_all_from: int | None,
+                    name: str) -> BucketFunction:
+    """:func:`compile_bucket` without the cache."""
+    plan = _dispatch_plan(trees)
+    if plan is None:
+        return _compile(trees, all_matches, catch_all_from, name)
+    # Slot 0: values outside every group; slot 1: a missing or null value, which
+    # decides none of the folded tests as OTHER does (``!=`` is false for it), so
+    # it takes the unspecialised trees. Groups are compiled on first use: an event
+    # stream meets few of them, and compiling one costs milliseconds.
+    table: dict[Any, BucketFunction] = {}
+    slots: list[BucketFunction] = []
+    for i, (sig, ts) in enumerate([*plan.trees.items(), (None, list(trees))]):
+        values = plan.groups.get(sig, []) if sig is not None and sig != plan.other else []
+        fn = _lazy(ts, all_matches, catch_all_from, f"{name}_{i}", table, values, slots,
+                   0 if sig == plan.other else 1 if sig is None else -1)
+        table.update(dict.fromkeys(values, fn))
+        if sig == plan.other:
+            slots.insert(0, fn)
+        elif sig is None:
+            slots.append(fn)
+    key = plan.key
+    read = f"ev.fields[{key!r}]" if FieldValues.has_deriver(key) \
+        else f"ev.fields.get({key!r}, M)"
+    source = (f"def {name}(ev, M=M, _t=_t, _s=_s):\n"
+              f"    v = {read}\n"
+              f"    if v is M or v is None:\n"
+              f"        return _s[1](ev)\n"
+              f"    return _t.get(v, _s[0])(ev)\n")
+    ns: dict[str, Any] = {"M": MISSING, "_t": table, "_s": slots}
+    exec(compile(source, f"<secengine {name}>", "exec"), ns)  # noqa: S102 - generated, see _compile
+    fn = ns[name]
+    fn.__secengine_source__ = (
+        source + "# groups of values: " + repr(list(plan.groups.values())) + "\n")
+    return fn  # type: ignore[no-any-return]
+
+
+def _lazy(trees: list[Node], all_matches: bool, catch_all_from: int | None, name: str,
+          table: dict[Any, BucketFunction], values: list[Any], slots: list[BucketFunction],
+          slot: int) -> BucketFunction:
+    """A stand-in that compiles the group's function on its first event and puts it in its place."""
+    def first_call(ev: Any) -> Any:
+        fn = _compile(trees, all_matches, catch_all_from, name)
+        table.update(dict.fromkeys(values, fn))
+        if slot >= 0:
+            slots[slot] = fn
+        return fn(ev)
+    return first_call
+
+
+def _compile(trees: Sequence[Node], all_matches: bool, catch_all_from: int | None,
+             name: str) -> BucketFunction:
+    """The function of one list of trees (see :func:`compile_bucket`)."""
     # The first leaf of every rule runs for every event of the bucket (only an
     # earlier match can skip it), so its field is read once into a local.
     fields: dict[str, IField] = {}
     for t in trees:
         _certain_fields(t, fields)
     bound = {key: f"_f{i}" for i, key in enumerate(fields)}
-    em = _Emitter(_shared_subtrees(trees), bound)
+    shared = _shared_subtrees(trees)
+    # A first pass counts the reads of each field; the second emits the code, reading
+    # those that occur more than once into a local on first use.
+    counting = _Emitter(shared, bound)
+    for t in trees:
+        counting.expr(t)
+    em = _Emitter(shared, bound, {r for r, n in counting.reads.items() if n > 1})
     body: list[str] = []
     for i, t in enumerate(trees):
         cond = em.expr(t)
+        if all_matches and catch_all_from is not None and i == catch_all_from:
+            body.append("    if r: return r")  # also when the first catch-all rule folded away
         if cond == "False":
             continue
         if all_matches:
-            if catch_all_from is not None and i == catch_all_from:
-                body.append("    if r: return r")
             body.append(f"    if {cond}: r.append({i})")
         else:
             body.append(f"    if {cond}: return {i}")
     # f, g (its bound get) and M (the sentinel) are locals: the cheapest loads there are.
     lines = [f"def {name}(ev, M=M):", "    f = ev.fields", "    g = f.get"]
-    first_reads = [f"    {var} = {em.read(fields[key])}" for key, var in bound.items()]
-    if em.memo or em.gathered:
-        lines.append("    " + " = ".join([*em.memo.values(), *em.gathered.values()]) + " = None")
+    first_reads = [f"    {var} = {em.read(fields[key], cache=False)}" for key, var in bound.items()]
+    lazy = [*em.memo.values(), *em.gathered.values(), *em.cached.values()]
+    if lazy:
+        lines.append("    " + " = ".join(lazy) + " = None")
     lines.extend(first_reads)
     if all_matches:
         lines.append("    r = []")
@@ -252,6 +516,6 @@ def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: 
     code = compile(source, f"<secengine {name}>", "exec")
     ns = dict(em.ns)
     exec(code, ns)  # noqa: S102 - the source is generated from checked IR, never from input text
-    fn = ns[name]
-    fn.__secengine_source__ = source  # kept for debugging and tests
+    fn: BucketFunction = ns[name]
+    fn.__secengine_source__ = source  # type: ignore[attr-defined]  # kept for debugging and tests
     return fn

@@ -3,7 +3,9 @@
 Conditions have no side effects and every leaf is a total function of the
 event, so boolean algebra applies freely. The passes, run bottom-up:
 
-- **fold**: ``evt.type`` checks become constants when the bucket's type is known;
+- **fold**: ``evt.type`` checks become constants when the bucket's type is known,
+  and so do equality and set tests of a field whose value is known (the
+  compiler's dispatch on one field's value, :mod:`secengine.lang.codegen`);
 - **factor**: ``(A and B) or (A and C)`` → ``A and (B or C)`` (Falco's macros repeat
   a first conjunct, e.g. ``proc.pexe endswith java`` ten times);
 - **merge**: alternatives testing one field with one operator become one test:
@@ -18,22 +20,75 @@ two also checks these rewrites.
 
 from __future__ import annotations
 
+from typing import Any, Final
+
 from secengine.fields.base import FieldKind
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr, Node
 
-__all__ = ["simplify"]
+__all__ = ["OTHER", "Known", "foldable_key", "simplify"]
+
+
+class _Other:
+    """The type of :data:`OTHER`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OTHER"
+
+
+#: A known value that is present, not null, and equal to none of the literals
+#: the folded tests compare it with (so ``=``/``in`` are false and ``!=`` true).
+OTHER: Final = _Other()
+
+#: A field whose value is known: (the key read, its value or :data:`OTHER`).
+Known = tuple[str, Any]
+
+_EQ_OPS = ("=", "==", "!=", "in", "intersects")
 
 _EVTTYPE_FIELDS = ("evt.type", "syscall.type")
 _SET_OPS = ("=", "==", "in", "intersects")
 _PREFIX_OPS = ("startswith", "endswith")
 
 
-def simplify(node: Node, evt_type: str | None) -> Node:
-    """An equivalent IR for events whose type is ``evt_type`` (None: type unknown)."""
+def foldable_key(node: Node) -> str | None:
+    """The key read by ``node`` if it is a test that a known value of that key decides.
+
+    Those are ``=``, ``!=``, ``in`` and ``intersects`` (and ``= anyof``) of a
+    single-valued string, number or bool field against literals: each is plain
+    Python equality with the literals, as in :func:`secengine.lang.ops.compare`.
+    """
+    if not isinstance(node, ICheck) or node.rhs is not None or node.op not in _EQ_OPS:
+        return None
+    if node.modifier is not None and not (node.modifier == "anyof" and node.op in ("=", "==")):
+        return None
+    left = node.left
+    if not isinstance(left, IField) or left.is_list or left.any_of or left.kind not in (
+            FieldKind.STRING, FieldKind.NUMBER, FieldKind.BOOL):
+        return None
+    keys = left.rf.field.value_keys
+    if len(keys) > 1:
+        return None
+    return keys[0] if keys else left.rf.key
+
+
+def fold_value(node: ICheck, value: Any) -> bool:
+    """The outcome of a :func:`foldable_key` test for a present, non-null ``value``."""
+    hit = value is not OTHER and any(value == lit for lit in node.values)
+    return not hit if node.op == "!=" else hit
+
+
+def simplify(node: Node, evt_type: str | None, known: Known | None = None) -> Node:
+    """An equivalent IR for events whose type is ``evt_type`` (None: type unknown).
+
+    With ``known`` = (key, value), tests that the value of that key decides
+    (:func:`foldable_key`) become constants; the value must be present and not
+    null (:data:`OTHER` for one that equals no literal of those tests).
+    """
     if isinstance(node, IAnd):
         kids: list[Node] = []
         for c in node.children:
-            c = simplify(c, evt_type)
+            c = simplify(c, evt_type, known)
             if isinstance(c, IBool):
                 if not c.value:
                     return IBool(False)
@@ -46,7 +101,7 @@ def simplify(node: Node, evt_type: str | None) -> Node:
     if isinstance(node, IOr):
         kids = []
         for c in node.children:
-            c = simplify(c, evt_type)
+            c = simplify(c, evt_type, known)
             if isinstance(c, IBool):
                 if c.value:
                     return IBool(True)
@@ -57,7 +112,7 @@ def simplify(node: Node, evt_type: str | None) -> Node:
         kids = _merge_alternatives(_factor(kids))
         return kids[0] if len(kids) == 1 else IOr(tuple(kids))
     if isinstance(node, INot):
-        c = simplify(node.child, evt_type)
+        c = simplify(node.child, evt_type, known)
         if isinstance(c, IBool):
             return IBool(not c.value)
         if isinstance(c, INot):
@@ -69,6 +124,8 @@ def simplify(node: Node, evt_type: str | None) -> Node:
             and node.op in ("=", "==", "!=", "in", "intersects"):
         hit = evt_type in node.values
         return IBool(not hit if node.op == "!=" else hit)
+    if known is not None and isinstance(node, ICheck) and foldable_key(node) == known[0]:
+        return IBool(fold_value(node, known[1]))
     return node
 
 
