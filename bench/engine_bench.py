@@ -72,7 +72,7 @@ def main() -> int:
     from secengine.engine import Engine
     from secengine.events import Event, FieldValues
     from secengine.output import AlertFormatter
-    from secengine.ruleset import load_rules
+    from secengine.sources.specs import load_rules
 
     t = time.perf_counter()
     ruleset = load_rules([args.rules])

@@ -240,7 +240,7 @@ class _Storm:
     def __init__(self, tmp: Path) -> None:
         from secengine.engine import Engine
         from secengine.output import AlertFormatter
-        from secengine.ruleset import load_rules
+        from secengine.sources.specs import load_rules
         from secengine.sources.syscall import SyscallSource
         from secengine.sources.syscall_interest import rule_event_types
 

@@ -10,7 +10,7 @@ from secengine.events import Event, FieldValues
 from secengine.fields.live import LiveFieldValues
 from secengine.output import AlertFormatter
 from secengine.priority import Priority
-from secengine.ruleset import load_rules
+from secengine.sources.specs import load_rules
 
 RULES = """
 - list: shells

@@ -23,10 +23,10 @@ from secengine.errors import EventFormatError
 from secengine.events import Event, FieldValues
 from secengine.fields.base import ArgMode
 from secengine.fields.registry import default_registry
-from secengine.ruleset import load_rules
 from secengine.ruleset.paths import default_rules_files
 from secengine.sources.fieldmap import FieldMapError, parse_line
 from secengine.sources.replay import ReplaySource
+from secengine.sources.specs import load_rules
 
 pytestmark = pytest.mark.fuzz
 

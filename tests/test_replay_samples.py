@@ -18,8 +18,8 @@ import pytest
 from secengine.engine import Engine
 from secengine.output import AlertFormatter
 from secengine.resources import resource_path
-from secengine.ruleset import load_rules
 from secengine.sources.replay import ReplaySource
+from secengine.sources.specs import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "samples.expected.jsonl"

@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "load_rules": ("secengine.ruleset", "load_rules"),
+    "load_rules": ("secengine.sources.specs", "load_rules"),
     "RuleSet": ("secengine.ruleset", "RuleSet"),
     "Rule": ("secengine.ruleset", "Rule"),
     "LoadResult": ("secengine.ruleset", "LoadResult"),
@@ -111,10 +111,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.exit_status import ExitStatus
     from secengine.output import AlertFormatter
     from secengine.priority import Priority
-    from secengine.ruleset import LoadResult, Rule, RuleSet, load_rules
+    from secengine.ruleset import LoadResult, Rule, RuleSet
     from secengine.sinks import AlertRenderer, CallbackSink, MemorySink, Sink, SinkError, SinkStats
     from secengine.sources.base import BatchSource, EventQueue, Source, SourceStats
     from secengine.sources.replay import MemorySource, ReplaySource
+    from secengine.sources.specs import load_rules
 
 
 def __getattr__(name: str) -> Any:

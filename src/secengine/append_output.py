@@ -96,9 +96,9 @@ def apply_append_output(rules: Sequence[Rule], entries: Sequence[AppendOutputEnt
     if not entries:
         return list(rules)
     if registry is None:
-        from secengine.fields import default_registry
+        from secengine.sources.specs import field_registry
 
-        registry = default_registry()
+        registry = field_registry()
     suggested: dict[str, list[str]] = {}
     out = []
     for rule in rules:

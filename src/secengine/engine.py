@@ -38,8 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Engine", "EngineStats", "RuleSelection"]
 
-#: The source whose rules are indexed by event type; other sources share one bucket.
-SYSCALL = "syscall"
 _OTHER_TYPE = "\0other"
 _MAX_CACHED_TYPES = 4096
 #: At most this many fields get their first extraction error logged (then only counted).
@@ -111,8 +109,12 @@ class Engine:
         self.formatter = formatter
         self._all_matches = rule_matching == "all"
         self.rules: list[Rule] = self._select(all_rules, min_priority, selections)
+        # Sources whose spec indexes rules by event type (the compiler marks their
+        # rules: Rule.by_event_type); the rules of any other source share one bucket.
+        self._indexed: frozenset[str] = frozenset(r.source for r in self.rules
+                                                  if r.by_event_type)
         self._typesets: dict[str, TypeSet] = {r.name: event_type_set(r.condition)
-                                              for r in self.rules if r.source == SYSCALL}
+                                              for r in self.rules if r.source in self._indexed}
         self._mentioned: dict[str, frozenset[str]] = {}
         for r in self.rules:
             ts = self._typesets.get(r.name)
@@ -247,15 +249,16 @@ class Engine:
     def _bucket_for(self, source: str, evt_type: str | None) -> _Bucket:
         """The bucket for events of this source and type, built and cached on first use.
 
-        Only syscall rules are indexed by type; other sources have one bucket.
-        Syscall types that no rule names share one bucket, so arbitrary type
-        strings in input cannot grow the cache without bound.
+        Only the rules of sources indexed by event type (the syscall source) are
+        bucketed by type; other sources have one bucket. Types that no rule
+        names share one bucket, so arbitrary type strings in input cannot grow
+        the cache without bound.
         """
         by_type = self._buckets.setdefault(source, {})
         bucket = by_type.get(evt_type)
         if bucket is not None:
             return bucket
-        if source != SYSCALL:
+        if source not in self._indexed:
             index_type: str | None = None
         elif evt_type is None or evt_type in self._mentioned.get(source, frozenset()):
             index_type = evt_type
@@ -270,7 +273,7 @@ class Engine:
 
     def _build(self, source: str, evt_type: str | None) -> _Bucket:
         rules = [r for r in self.rules if r.source == source]
-        if source == SYSCALL:
+        if source in self._indexed:
             indexed = [r for r in rules
                        if not self._typesets[r.name].is_empty and evt_type in self._typesets[r.name]]
             catch_all = [r for r in rules if self._typesets[r.name].is_empty]

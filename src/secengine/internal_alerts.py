@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 from secengine.alert import Alert
+from secengine.eventtime import render_time
 from secengine.priority import Priority
 
 __all__ = ["INTERNAL_SOURCE", "drop_alert", "internal_alert"]
@@ -23,8 +24,6 @@ INTERNAL_SOURCE = "internal"
 def internal_alert(rule: str, message: str, fields: dict[str, str], hostname: str,
                    ts: int | None = None) -> Alert:
     """An internal alert: ``<time>: Debug <message> (k="v" ...)``."""
-    from secengine.fields.gen_event import render_time
-
     ts = time.time_ns() if ts is None else ts
     ordered = dict(sorted(fields.items()))
     pairs = " ".join(f'{k}="{v}"' for k, v in ordered.items())
@@ -35,19 +34,20 @@ def internal_alert(rule: str, message: str, fields: dict[str, str], hostname: st
 
 def drop_alert(source: str, n_drops: int, n_events: int, hostname: str,
                ts: int | None = None,
-               throttled: Sequence[tuple[int, str, int]] = ()) -> Alert:
+               throttled: Sequence[tuple[int, str, int]] = (), *,
+               noun: str = "events", extra: Sequence[tuple[str, str]] = ()) -> Alert:
     """Falco's drop alert for ``n_drops`` events of ``source`` lost in the last interval.
+
+    ``noun`` and ``extra`` come from the source's spec (``SourceSpec.drop_noun``,
+    ``drop_fields``): Falco says "system calls" and adds ``ebpf_enabled`` for syscalls.
 
     ``throttled``: (pid, comm, events suppressed) of the producers whose budget ran out
     since the last drop alert; the first five are named in the message and in the
     ``throttled`` field, so that a flood says who flooded.
     """
-    kind = "system calls" if source == "syscall" else "events"
     rule = f"Falco internal: {source} event drop"
-    message = f"{rule}. {n_drops} {kind} dropped in last second."
-    fields = {"n_drops": str(n_drops), "n_evts": str(n_events + n_drops)}
-    if source == "syscall":
-        fields["ebpf_enabled"] = "1"
+    message = f"{rule}. {n_drops} {noun} dropped in last second."
+    fields = {"n_drops": str(n_drops), "n_evts": str(n_events + n_drops), **dict(extra)}
     if throttled:
         named = ", ".join(f"{comm}(pid {pid}) {n}"
                           for pid, comm, n in throttled[:5])

@@ -30,6 +30,7 @@ __all__ = [
     "DuplicatePluginError",
     "PluginRegistry",
     "UnknownPluginError",
+    "load_target",
     "sink_registry",
     "source_registry",
 ]
@@ -152,7 +153,7 @@ class PluginRegistry(Generic[T]):
             known = ", ".join(self.names()) or "none"
             raise UnknownPluginError(f"unknown {self.kind} {name!r} (known: {known})")
         try:
-            cls = _load(entry.target)
+            cls = load_target(entry.target)
         except Exception as e:
             raise ConfigError(f"cannot load {self.kind} plugin {name!r} from {entry.target} "
                               f"({entry.origin}): {type(e).__name__}: {e}") from e
@@ -176,7 +177,8 @@ def _same(a: _Entry, b: _Entry) -> bool:
     return a.target == b.target
 
 
-def _load(target: str) -> Any:
+def load_target(target: str) -> Any:
+    """The object a ``module:attr.path`` target names, its module imported now."""
     module_name, _, attr = target.partition(":")
     obj: Any = importlib.import_module(module_name.strip())
     for part in attr.strip().split(".") if attr else ():

@@ -97,7 +97,7 @@ def test_reload_rereads_the_configuration_file(tmp_path: Path, rules_file: Path,
 
 def test_an_agent_given_its_engine_has_nothing_to_reload(rules_file: Path, events: Any) -> None:
     from secengine.agent import build_engine
-    from secengine.ruleset import load_rules
+    from secengine.sources.specs import load_rules
 
     engine = build_engine(load_config(), load_rules([str(rules_file)]))
     with Agent(engine=engine) as agent:

@@ -14,11 +14,11 @@ from secengine.alert import Alert
 from secengine.config import load_config
 from secengine.errors import ConfigError, RulesLoadError
 from secengine.events import Event
-from secengine.ruleset import load_rules
 from secengine.sinks.base import Sink
 from secengine.sinks.memory import MemorySink
 from secengine.sources.base import BatchSource
 from secengine.sources.replay import MemorySource
+from secengine.sources.specs import load_rules
 
 
 def _cfg(rules_file: Path, *options: str) -> Any:

@@ -12,7 +12,7 @@ from secengine.append_output import apply_append_output, suggested_formats
 from secengine.config import load_config
 from secengine.errors import ConfigError
 from secengine.fields import default_registry
-from secengine.ruleset import load_rules
+from secengine.sources.specs import load_rules
 
 
 def _engine(rules_file: Path, entries: str) -> Any:

@@ -158,7 +158,7 @@ def test_failed_opens_no_loaded_rule_can_match_are_dropped_in_the_kernel_and_cou
         source: Any) -> None:
     """With the shipped rules (every open rule wants ``evt.res = SUCCESS``) the same flood is
     dropped before the budget even sees it: counted as filtered, never as a loss."""
-    from secengine.ruleset import load_rules
+    from secengine.sources.specs import load_rules
 
     flooder = build_c("flood-open", FLOOD.read_text())
     rules = load_rules([str(REPO / "rules")]).rules

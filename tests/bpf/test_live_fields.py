@@ -364,7 +364,7 @@ def test_udp_sendto_names_the_socket(source, live) -> None:
 
 @needs_upstream
 def test_stream_socket_io_is_dropped_in_the_kernel_when_no_rule_can_match(source, live) -> None:
-    from secengine.ruleset import load_rules
+    from secengine.sources.specs import load_rules
 
     rules = load_rules([str(UPSTREAM / "falco_rules.yaml")]).rules
     server = socket.socket()

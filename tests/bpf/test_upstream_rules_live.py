@@ -32,7 +32,7 @@ RULES = "falco_rules.yaml"
 def engine() -> Any:
     from secengine.engine import Engine
     from secengine.output import AlertFormatter
-    from secengine.ruleset import load_rules
+    from secengine.sources.specs import load_rules
 
     ruleset = load_rules([str(require(RULES))])
     assert ruleset.successful

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from secengine import eventtime
 from secengine.events import MISSING
 from secengine.fields import FieldRegistry, FieldType, gen_event
 from secengine.fields.gen_event import TIME_FIELDS, filter_time_value, render_time, time_value
@@ -58,7 +59,7 @@ def test_render_utc_forms() -> None:
 ])
 def test_render_local_forms(monkeypatch: pytest.MonkeyPatch, offset: int,
                             expected: dict[str, str]) -> None:
-    monkeypatch.setattr(gen_event, "_local_offset", lambda: offset)
+    monkeypatch.setattr(eventtime, "_local_offset", lambda: offset)
     for key, text in expected.items():
         assert render_time(key, TS) == text
 
@@ -81,7 +82,7 @@ def test_reltime_needs_first_ts() -> None:
 
 
 def test_filter_values_are_text_for_string_fields(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gen_event, "_local_offset", lambda: 0)
+    monkeypatch.setattr(eventtime, "_local_offset", lambda: 0)
     assert filter_time_value("evt.time", TS) == "16:17:57.881781397"
     assert filter_time_value("evt.rawtime", TS) == TS
 

@@ -10,8 +10,9 @@ from upstream_rules import require
 
 from secengine.engine import Engine
 from secengine.events import Event
-from secengine.ruleset import RuleSet, load_rules
+from secengine.ruleset import RuleSet
 from secengine.sources.k8s_audit import make_event
+from secengine.sources.specs import load_rules
 
 
 @pytest.fixture(scope="session")

@@ -25,13 +25,13 @@ from secengine.engine import Engine
 from secengine.errors import EventFormatError
 from secengine.fields import json_fields, k8s_audit
 from secengine.fields.base import ArgMode, FieldDef
-from secengine.ruleset import load_rules
 from secengine.sources.k8s_audit import (
     AuditPayloadError,
     K8sAuditFileSource,
     decode_payload,
     parse_timestamp,
 )
+from secengine.sources.specs import load_rules
 
 pytestmark = pytest.mark.fuzz
 

@@ -24,8 +24,8 @@ from upstream_rules import needs_upstream, require
 
 from secengine.engine import Engine
 from secengine.output import AlertFormatter
-from secengine.ruleset import load_rules
 from secengine.sources.k8s_audit import make_event
+from secengine.sources.specs import load_rules
 
 Matching = Callable[[dict[str, Any]], set[str]]
 

@@ -33,7 +33,6 @@ from secengine.agent import Agent, ExitStatus
 from secengine.config import load_config
 from secengine.engine import Engine
 from secengine.errors import ConfigError
-from secengine.ruleset import load_rules
 from secengine.sinks.memory import MemorySink
 from secengine.sources.base import EventQueue
 from secengine.sources.k8s_webhook import (
@@ -41,6 +40,7 @@ from secengine.sources.k8s_webhook import (
     WebhookConfig,
     parse_addr,
 )
+from secengine.sources.specs import load_rules
 
 JSON = {"Content-Type": "application/json"}
 

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from k8s_audit_cases import simple
 
 from secengine.engine import Engine
-from secengine.ruleset import load_rules
 from secengine.ruleset.paths import default_rules_files
 from secengine.sources.k8s_webhook import K8sAuditWebhookSource, WebhookConfig
+from secengine.sources.specs import load_rules
 
 pytestmark = pytest.mark.fuzz
 

@@ -11,7 +11,7 @@ from secengine.engine import Engine
 from secengine.errors import ConditionSyntaxError
 from secengine.events import Event, FieldValues
 from secengine.lang import parse_condition
-from secengine.ruleset import load_rules
+from secengine.sources.specs import load_rules
 
 pytestmark = pytest.mark.fuzz
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from secengine.ruleset import Diagnostic, LoadResult, RuleSet, load_rules
+from secengine.ruleset import Diagnostic, LoadResult, RuleSet
+from secengine.sources.specs import load_rules
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 

@@ -169,7 +169,7 @@ def test_no_evttype_warning(cond: str, warns: bool) -> None:
 
 def test_no_evttype_counts_event_codes_not_names() -> None:
     from secengine.fields import event_names
-    from secengine.ruleset.compiler import event_code_count
+    from secengine.fields.event_names import event_code_count
 
     # each syscall name covers at least its enter and exit events
     with_codes = sorted(n for n in event_names.syscall_event_names()

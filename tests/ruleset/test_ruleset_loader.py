@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ruleset_helpers import chain, load, only_error, warnings_of
 
-from secengine.ruleset import load_rules
+from secengine.sources.specs import load_rules
 
 BASE_MACRO = "- macro: some_macro\n  condition: evt.type=execve\n"
 BASE_RULE = ("- rule: some rule\n  desc: some desc\n  condition: evt.type=open\n"

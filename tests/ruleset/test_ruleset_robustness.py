@@ -10,7 +10,7 @@ from fuzzing import bounded_memory, fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secengine.ruleset import load_rules
+from secengine.sources.specs import load_rules
 
 pytestmark = pytest.mark.fuzz
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from ruleset_helpers import GOLDEN
 
-from secengine.ruleset import load_rules
+from secengine.sources.specs import load_rules
 
 FILES = ("falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from upstream_rules import UPSTREAM, needs_upstream
 
-from secengine.ruleset import load_rules
+from secengine.sources.specs import load_rules
 from secengine.sources.syscall_interest import (
     priority_paths,
     stream_skippable,

@@ -8,7 +8,8 @@ import pytest
 
 from secengine.events import MISSING, FieldValues
 from secengine.lang import ast
-from secengine.ruleset import Rule, load_rules
+from secengine.ruleset import Rule
+from secengine.sources.specs import load_rules
 from secengine.testing.explain import Leaf, explain, format_value, ir_text, leaf_lines
 
 

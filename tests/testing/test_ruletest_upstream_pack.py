@@ -14,7 +14,7 @@ from pathlib import Path
 from upstream_rules import UPSTREAM as UPSTREAM_DIR
 from upstream_rules import needs_upstream
 
-from secengine.ruleset import load_rules
+from secengine.sources.specs import load_rules
 from secengine.testing.coverage import compute_coverage
 from secengine.testing.runner import RuleTestRunner
 

@@ -30,11 +30,11 @@ with atheris.instrument_imports(include=["secengine"]):
     from secengine.fields.base import ArgMode, FieldClass
     from secengine.fields.registry import default_registry
     from secengine.lang import parse_condition
-    from secengine.ruleset import load_rules
     from secengine.ruleset.paths import default_rules_files
     from secengine.sources.fieldmap import FieldMapError, parse_line
     from secengine.sources.k8s_audit import AuditPayloadError, K8sAuditFileSource, decode_payload
     from secengine.sources.replay import ReplaySource
+    from secengine.sources.specs import load_rules
     from secengine.state.containers import ContainerResolver
     from secengine.state.decode import Rec, RecordFormatError, event_params
     from secengine.state.extract import SyscallFieldValues

@@ -19,11 +19,11 @@ from secengine.engine import Engine, RuleSelection
 from secengine.errors import ConfigError, RulesLoadError
 from secengine.output import AlertFormatter
 from secengine.plugins import PluginRegistry, sink_registry, source_registry
-from secengine.ruleset import RuleSet, load_rules
+from secengine.ruleset import RuleSet
 from secengine.sinks.base import Sink
 from secengine.sinks.render import AlertRenderer
-from secengine.sources.base import Source
-from secengine.sources.syscall_interest import rule_event_types
+from secengine.sources.base import Source, rule_event_types
+from secengine.sources.specs import load_rules
 
 __all__ = ["DEFAULT_EVENT_QUEUE", "FORMATTER_KEYS", "build_engine", "build_sinks", "build_sources",
            "engine_from_config", "give_rules", "load_ruleset"]
@@ -77,10 +77,11 @@ def build_engine(cfg: AgentConfig, ruleset: RuleSet | Sequence[Any]) -> Engine:
 
 def give_rules(sources: Iterable[Source], engine: Engine) -> None:
     """Tell every source the rules now evaluated and the event types they can match."""
-    interest = rule_event_types(engine.rules)
     for source in sources:
+        spec = getattr(source, "spec", None)
         source.use_rules(engine.rules)
-        source.set_interest(interest)
+        # each source hears the event types of its own rules (its spec names the source)
+        source.set_interest(None if spec is None else rule_event_types(engine.rules, spec.name))
 
 
 def build_sinks(cfg: AgentConfig, formatter: Any = None,

@@ -75,8 +75,11 @@ class DropMonitor:
         take = getattr(source, "take_throttled", None)
         throttled = take() if callable(take) else ()
         engine = self._evaluator.engine
+        spec = getattr(source, "spec", None)
         alert = drop_alert(getattr(source, "name", name), n_drops, n_events,
-                           engine.formatter.hostname, throttled=throttled)
+                           engine.formatter.hostname, throttled=throttled,
+                           **({} if spec is None else {"noun": spec.drop_noun,
+                                                       "extra": spec.drop_fields}))
         msg = alert.message
         for action in self.settings.actions:
             if action == "log":

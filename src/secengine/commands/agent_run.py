@@ -25,6 +25,8 @@ import sys
 import threading
 from typing import Any
 
+from secengine.errors import ConfigError
+
 __all__ = ["configure_logging", "flag_sources", "run_agent"]
 
 _LEVELS = {"emergency": logging.CRITICAL, "alert": logging.CRITICAL,
@@ -44,22 +46,20 @@ def configure_logging(level: str, to_stderr: bool) -> None:
 
 
 def flag_sources(args: argparse.Namespace, configured: set[str]) -> list[Any]:
-    """The source ``--source`` names, built from its flags (none if the file configures it)."""
+    """The source ``--source`` names, built from its flags (none if the file configures it).
+
+    Without ``--source`` and without configured sources, the first installed
+    source (secengine's own come first: ``syscall``). Any installed source
+    whose class can be built from flags (``Source.from_flags``) may be named.
+    """
+    from secengine.sources.specs import names, source_class
+
     name = args.source
     if name is None and not configured:
-        name = "syscall"
+        name = names()[0]
     if name is None or name in configured:
         return []
-    if name == "syscall":
-        from secengine.sources.syscall import SyscallSource
-
-        return [SyscallSource(ring_bytes=args.ring_buffer_mb * 1024 * 1024,
-                              producer_rate=getattr(args, "producer_rate", 20_000.0),
-                              producer_burst=int(getattr(args, "producer_burst", 100_000)),
-                              priority_headroom=getattr(args, "priority_headroom", 0.25))]
-    from secengine.sources.k8s_webhook import K8sAuditWebhookSource, config_from_args
-
-    return [K8sAuditWebhookSource(config_from_args(args))]
+    return [source_class(name).from_flags(args)]
 
 
 def flag_only_options(args: argparse.Namespace) -> list[str]:
@@ -98,7 +98,7 @@ def _report_start(agent: Any) -> None:
 def run_agent(args: argparse.Namespace) -> int:
     from secengine.agent import Agent
     from secengine.config import load_cli_config
-    from secengine.errors import ConfigError
+    from secengine.errors import SecengineError
     from secengine.exit_status import ExitStatus
     from secengine.sinks.drain import report_lines, undelivered
     from secengine.web.limits import raise_open_file_limit
@@ -116,15 +116,12 @@ def run_agent(args: argparse.Namespace) -> int:
         return int(ExitStatus.USAGE)
     if flags_only:
         # the one source of a flag-only run: if it cannot start, say why in one sentence
-        from secengine.bpf.errors import BpfError
-
         for source in sources:
-            if getattr(source, "name", "") == "syscall":
-                try:
-                    source.open()
-                except BpfError as e:
-                    err.write(f"secengine run: cannot start the syscall source: {e}\n")
-                    return int(ExitStatus.USAGE)
+            try:
+                source.preflight()
+            except SecengineError as e:
+                err.write(f"secengine run: cannot start the {source.name} source: {e}\n")
+                return int(ExitStatus.USAGE)
     log = logging.getLogger("secengine.agent")
     raise_open_file_limit()  # each HTTP connection is a file (see web.limits)
     for warning in cfg.warnings:

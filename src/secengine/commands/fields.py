@@ -37,9 +37,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 def run(args: argparse.Namespace) -> int:
     from secengine.exit_status import ExitStatus
-    from secengine.fields import default_registry, listing
+    from secengine.fields import listing
+    from secengine.sources.specs import field_registry
 
-    registry = default_registry()
+    registry = field_registry()
     try:
         classes = listing.listed_classes(registry, args.source)
     except KeyError:

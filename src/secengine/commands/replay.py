@@ -75,9 +75,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                    help="field-map event file (.jsonl, .jsonl.gz) or '-' for stdin")
     p.add_argument("-r", "--rules", action="append", metavar="RULES", default=None,
                    help="rules file or directory (repeatable; default: the shipped rules)")
-    p.add_argument("--source", default="syscall",
-                   help="event source of input lines that do not name one (default: syscall); "
-                        "with k8s_audit, Kubernetes audit logs are read too (JSON lines of "
+    p.add_argument("--source", default=None,
+                   help="event source of input lines that do not name one (default: the first "
+                        "installed source, syscall); a source with a reader of its own reads "
+                        "its files too: with k8s_audit, Kubernetes audit logs (JSON lines of "
                         "Event/EventList, EventList documents, directories, gzip)")
     p.add_argument("--json", action="store_true", default=None,
                    help="print alerts as Falco's alert JSON")
@@ -179,23 +180,26 @@ def run(args: argparse.Namespace) -> int:
     from secengine.config import AgentConfig
     from secengine.engine import Engine
     from secengine.output import AlertFormatter
-    from secengine.ruleset import load_rules
-    from secengine.ruleset.paths import resolve_rules_paths
+    from secengine.plugins import load_target
     from secengine.sinks.drain import drain, report_lines, undelivered
     from secengine.sources.lines import DEFAULT_MAX_LINE
     from secengine.sources.replay import STDIN, ReplaySource
+    from secengine.sources.specs import installed_specs, load_rules, resolve_rules_paths
 
     err = sys.stderr
-    from secengine.fields import default_registry
-
-    known = default_registry().sources()
-    if args.source not in known:
+    specs = {s.name: s for s in installed_specs()}
+    if args.source is None:
+        args.source = next(iter(specs))
+    if args.source not in specs:
         err.write(f"secengine replay: unknown event source {args.source!r} for --source "
-                  f"(known: {', '.join(known)})\n")
+                  f"(known: {', '.join(specs)})\n")
         return int(ExitStatus.USAGE)
-    audit = args.source == "k8s_audit"  # audit log files and directories are accepted too
+    spec = specs[args.source]
+    # a source with a reader of its own (audit logs) reads its files and directories too
+    own_reader = spec.replay_reader is not None
+    readers = [s.name for s in specs.values() if s.replay_reader is not None]
     for name in args.inputs:
-        problem = None if name == STDIN else _input_problem(name, audit)
+        problem = None if name == STDIN else _input_problem(name, own_reader, readers)
         if problem is not None:
             err.write(f"secengine replay: cannot read input {problem}\n")
             return int(ExitStatus.USAGE)
@@ -211,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         err.write("secengine replay: no rules files given or found\n")
         return 2
 
-    ruleset = load_rules([str(p) for p in rules_files])
+    ruleset = load_rules([str(p) for p in rules_files])  # the installed sources' fields
     if not ruleset.successful:
         err.write(ruleset.render_text() + "\n")
         err.write("secengine replay: rules failed to load\n")
@@ -243,11 +247,9 @@ def run(args: argparse.Namespace) -> int:
     write = _sinks_writer(sinks, drain_seconds)
     diags = _Diagnostics(err, progress.console if progress is not None else None)
     source: Any = None
-    if audit:
-        from secengine.sources.k8s_audit import audit_replay_source
-
-        source = audit_replay_source(args.inputs, on_error=diags.rejected,
-                                     max_line_size=max_line_size)
+    if spec.replay_reader is not None:
+        read = load_target(spec.replay_reader)
+        source = read(args.inputs, on_error=diags.rejected, max_line_size=max_line_size)
     if source is None:
         source = ReplaySource(args.inputs, default_source=args.source, on_error=diags.rejected,
                               max_line_size=max_line_size)
@@ -277,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
     diags.print("Alerts by output:")
     for line in report_lines(sinks):
         diags.print(f"   {line}")
-    unusable = _unusable_inputs(source.stats, diags, "audit event" if audit else "event")
+    unusable = _unusable_inputs(source.stats, diags, spec.event_noun if own_reader else "event")
     if unusable:
         return unusable
     lost = undelivered(sinks)
@@ -303,19 +305,21 @@ def _unusable_inputs(stats: ReplayStats, diags: _Diagnostics, noun: str) -> int:
     return int(ExitStatus.USAGE if stats.unusable else ExitStatus.OK)
 
 
-def _input_problem(name: str, audit: bool) -> str | None:
+def _input_problem(name: str, own_reader: bool, readers: list[str]) -> str | None:
     """Why ``name`` cannot be replayed (``PATH: reason``), or None when it can be opened.
 
     Inputs are regular files (``-`` reads a pipe from stdin); directories only
-    with ``--source k8s_audit``, which reads the audit logs in them.
+    for a source with a replay reader of its own (``readers``: ``k8s_audit``
+    reads the audit logs in them).
     """
     try:
         mode = os.stat(name).st_mode
     except OSError as e:
         return describe_os_error(e)
     if stat.S_ISDIR(mode):
-        return None if audit else (f"{name}: is a directory (name the files in it; "
-                                   "only --source k8s_audit reads directories)")
+        only = " or ".join(f"--source {r}" for r in readers)
+        return None if own_reader else (f"{name}: is a directory (name the files in it; "
+                                        f"only {only} reads directories)")
     if not stat.S_ISREG(mode):
         return f"{name}: not a regular file (pipe it into 'secengine replay -' instead)"
     return None

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import argparse
 
-from secengine.commands.argtypes import non_negative, seconds, share
+from secengine.argtypes import seconds
 from secengine.priority import Priority
 
 __all__ = ["add_parser", "run"]
@@ -44,18 +44,6 @@ def _priority(text: str) -> Priority:
         raise argparse.ArgumentTypeError(f"invalid priority {text!r}") from None
 
 
-def _ring_buffer_mb(text: str) -> int:
-    """``--ring-buffer-mb``: a power of two of at least 1 (the kernel's ring buffer must be)."""
-    try:
-        mb = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of megabytes: {text!r}") from None
-    if mb < 1 or mb & (mb - 1):
-        raise argparse.ArgumentTypeError(
-            f"{mb} is not a power of two of at least 1 (try 8, 16 or 64)")
-    return mb
-
-
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
@@ -64,8 +52,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     )
     p.add_argument("-r", "--rules", action="append", metavar="RULES", default=None,
                    help="rules file or directory (repeatable; default: the shipped rules)")
-    p.add_argument("--source", default=None, choices=("syscall", "k8s_audit"),
-                   help="event source (default: syscall)")
+    p.add_argument("--source", default=None, metavar="SOURCE",
+                   help="event source: any installed one (default: the first, syscall)")
     p.add_argument("--json", action="store_true", default=None,
                    help="print alerts as Falco's alert JSON")
     p.add_argument("--min-priority", default=None, type=_priority, metavar="PRIORITY",
@@ -77,25 +65,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                    help="stop after this many seconds (default: run until interrupted)")
     p.add_argument("--drop-alert-interval", type=seconds, default=30.0, metavar="SECONDS",
                    help="at most one drop alert per this many seconds (default: 30)")
-    p.add_argument("--ring-buffer-mb", type=_ring_buffer_mb, default=16, metavar="MB",
-                   help="kernel ring buffer size, a power of two (default: 16)")
-    p.add_argument("--producer-rate", type=non_negative, default=20_000.0, metavar="EVENTS",
-                   help="each process's budget of syscall events per second, per class; past "
-                        "it the kernel counts its events and reports a flood (0: no budget; "
-                        "default: 20000)")
-    p.add_argument("--producer-burst", type=non_negative, default=100_000, metavar="EVENTS",
-                   help="events a process may send at once above its rate (default: 100000)")
-    p.add_argument("--priority-headroom", type=share, default=0.25, metavar="SHARE",
-                   help="share of the ring buffer only priority events (exec, credential and "
-                        "namespace changes, connects, opens of files rules name) may use "
-                        "(0: none; default: 0.25)")
     from secengine.config import add_config_arguments, add_output_timeout_argument
-    from secengine.sources.k8s_webhook import add_arguments
+    from secengine.sources.specs import source_classes
 
     add_config_arguments(p)
     add_output_timeout_argument(p)
-    # source-specific flags: each source module adds its own group here
-    add_arguments(p)
+    # source-specific flags: each installed source adds its own group
+    for cls in source_classes():
+        cls.add_flags(p)
     p.set_defaults(run=run)
     return p
 

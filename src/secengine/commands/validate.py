@@ -48,7 +48,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 
 def run(args: argparse.Namespace) -> int:
-    from secengine.ruleset import expand_rules_paths, load_rules
+    from secengine.ruleset import expand_rules_paths
+    from secengine.sources.specs import load_rules
 
     files = [str(f) for f in expand_rules_paths(list(args.rules) + list(args.files))]
     if getattr(args, "config", None) is not None or getattr(args, "options", None):

@@ -17,7 +17,8 @@ from ruamel.yaml.error import YAMLError
 from secengine.config.model import AgentConfig
 from secengine.config.problems import ConfigFileError, Marks, problems_of, where
 from secengine.config.reading import load_yaml, plain, read_file
-from secengine.ruleset.paths import default_rules_files, expand_rules_paths
+from secengine.ruleset.paths import expand_rules_paths
+from secengine.sources.specs import default_rules_files
 from secengine.yamlbounds import YamlLimitError
 
 __all__ = ["FALCO_IGNORED_KEYS", "load_config", "parse_option", "rules_file_paths"]

@@ -9,28 +9,29 @@ follow, for the ``k8s_audit`` source.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from secengine.fields.base import FieldClass
+from secengine.lang.resolver import EventTypeIndex
 
 
 def builtin_classes() -> list[FieldClass]:
     """Every built-in field class, generic ones first."""
-    from secengine.fields import (
-        container,
-        evt,
-        fd,
-        fdlist,
-        flood,
-        fspath,
-        gen_event,
-        group,
-        json_fields,
-        k8s_audit,
-        proc,
-        user,
-    )
+    return generic_classes() + syscall_classes() + k8s_audit_classes()
+
+
+def generic_classes() -> list[FieldClass]:
+    """The classes every source has (libsinsp's FL_GENERIC ``evt`` class)."""
+    from secengine.fields import gen_event
+
+    return [gen_event.FIELD_CLASS]
+
+
+def syscall_classes() -> list[FieldClass]:
+    """The syscall source's field table (its spec lists it: :mod:`secengine.sources.specs`)."""
+    from secengine.fields import container, evt, fd, fdlist, flood, fspath, group, proc, user
 
     return [
-        gen_event.FIELD_CLASS,
         evt.FIELD_CLASS,
         proc.FIELD_CLASS,
         user.FIELD_CLASS,
@@ -40,6 +41,23 @@ def builtin_classes() -> list[FieldClass]:
         fdlist.FIELD_CLASS,
         container.FIELD_CLASS,
         flood.FIELD_CLASS,
-        k8s_audit.FIELD_CLASS,
-        json_fields.FIELD_CLASS,
     ]
+
+
+def k8s_audit_classes() -> list[FieldClass]:
+    """The k8s_audit source's field table (the k8saudit and json plugins' classes)."""
+    from secengine.fields import json_fields, k8s_audit
+
+    return [k8s_audit.FIELD_CLASS, json_fields.FIELD_CLASS]
+
+
+def syscall_event_index() -> EventTypeIndex:
+    """The syscall source's ``evt.type`` names: its rules are indexed by event type."""
+    from secengine.fields.event_names import SYSCALL_EVENT_TYPES
+
+    return SYSCALL_EVENT_TYPES
+
+
+def builtin_event_indexes() -> Mapping[str, EventTypeIndex]:
+    """The built-in sources whose rules are indexed by event type, with their indexes."""
+    return {"syscall": syscall_event_index()}

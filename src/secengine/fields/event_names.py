@@ -32,8 +32,11 @@ from typing import Any
 __all__ = [
     "PLUGIN_ASYNC_EVENT_NAMES",
     "SECENGINE_EVENT_NAMES",
+    "SYSCALL_EVENT_TYPES",
     "SYSCALL_SOURCE",
     "EventParam",
+    "SyscallEventTypes",
+    "event_code_count",
     "event_codes",
     "event_param",
     "is_known_event_type",
@@ -84,6 +87,45 @@ def is_known_event_type(source: str, name: str) -> bool:
     if source != SYSCALL_SOURCE:
         return True
     return name in syscall_event_names()
+
+
+_GENERIC_CODES = frozenset({0, 1})  # PPME_GENERIC_E/X
+
+
+def event_code_count(names: frozenset[str]) -> int:
+    """How many driver event codes ``names`` cover, as libsinsp's ``names_to_event_set``.
+
+    Falco's ``LOAD_NO_EVTTYPE`` compares this count (not the number of names)
+    with 100: each name covers its enter and exit events of every version; a
+    plugin async event name covers the async event; any other (generic)
+    syscall name covers the two generic events.
+    """
+    codes: set[int] = set()
+    remaining = set()
+    for name in names:
+        own = [c for c in event_codes(name) if c not in _GENERIC_CODES]
+        codes.update(own)
+        if name in PLUGIN_ASYNC_EVENT_NAMES:
+            codes.update(event_codes("asyncevent"))
+        elif not own and not event_codes(name):
+            remaining.add(name)
+    if any(n in syscall_event_names() for n in remaining):
+        codes |= _GENERIC_CODES
+    return len(codes)
+
+
+class SyscallEventTypes:
+    """The syscall source's event-type index (a :class:`~secengine.lang.resolver.EventTypeIndex`):
+    the names Falco accepts in ``evt.type`` checks and the driver codes they cover."""
+
+    def is_known(self, name: str) -> bool:
+        return name in syscall_event_names()
+
+    def code_count(self, names: frozenset[str]) -> int:
+        return event_code_count(names)
+
+
+SYSCALL_EVENT_TYPES = SyscallEventTypes()
 
 
 @functools.cache

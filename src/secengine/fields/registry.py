@@ -3,18 +3,25 @@
 It maps ``(source, name)`` to a :class:`FieldDef` and resolves a field as a
 rule writes it (``proc.aname[2]``, ``evt.arg.flags``) into a
 :class:`ResolvedField` once, at compile time. The same tables generate the
-field catalog (``secengine fields``).
+field catalog (``secengine fields``). It is what the rule compiler receives as
+its :class:`~secengine.lang.resolver.FieldResolver`.
+
+The registry of the installed event sources is assembled from their specs
+(:func:`secengine.sources.specs.field_registry`: each spec adds its field
+classes and its event-type index with :meth:`FieldRegistry.add_source`);
+:func:`default_registry` holds the built-in field classes alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from secengine.errors import ConditionCompileError
 from secengine.events import FieldValues
 from secengine.fields.base import ArgMode, FieldClass, FieldDef, ResolvedField
+from secengine.lang.resolver import EventTypeIndex
 
 __all__ = ["FieldRegistry", "default_registry"]
 
@@ -22,23 +29,47 @@ __all__ = ["FieldRegistry", "default_registry"]
 class FieldRegistry:
     """Field classes by source; refuses a field name declared twice for one source."""
 
-    def __init__(self, classes: Iterable[FieldClass] = ()) -> None:
+    def __init__(self, classes: Iterable[FieldClass] = (),
+                 event_indexes: Mapping[str, EventTypeIndex] | None = None) -> None:
         self._classes: list[FieldClass] = []
         self._by_source: dict[str, dict[str, FieldDef]] = {}
+        self._source_classes: dict[str, list[FieldClass]] = {}
         self._dotted: dict[str, list[FieldDef]] = {}
         self._generic: list[FieldClass] = []
+        self._event_indexes: dict[str, EventTypeIndex] = dict(event_indexes or {})
         for fc in classes:
             self.register(fc)
 
     # -- building -----------------------------------------------------------
-    def register(self, fclass: FieldClass) -> None:
-        """Add a field class; generic classes apply to every source, now and later."""
-        self._classes.append(fclass)
+    def add_source(self, source: str, classes: Iterable[FieldClass],
+                   event_index: EventTypeIndex | None = None) -> None:
+        """Add an event source with its field classes (a source spec's table) and, when its
+        rules are indexed by ``evt.type``, its event-type index. A class already added for
+        another source is shared, as Falco's field classes are."""
+        if source not in self._by_source:  # a source exists even with generic fields only
+            table: dict[str, FieldDef] = {}
+            self._by_source[source] = table
+            for g in self._generic:
+                self._add(table, g)
+        for fclass in classes:
+            self.register(fclass, (source,))
+        if event_index is not None:
+            self._event_indexes[source] = event_index
+
+    def register(self, fclass: FieldClass, sources: Iterable[str] | None = None) -> None:
+        """Add a field class for ``sources`` (default: the ones it names); generic classes
+        apply to every source, now and later."""
+        if not _holds(self._classes, fclass):
+            self._classes.append(fclass)
         if fclass.generic:
-            self._generic.append(fclass)
+            if not _holds(self._generic, fclass):
+                self._generic.append(fclass)
             for table in self._by_source.values():
                 self._add(table, fclass)
-        for source in fclass.sources:
+        for source in fclass.sources if sources is None else sources:
+            mine = self._source_classes.setdefault(source, [])
+            if not _holds(mine, fclass):
+                mine.append(fclass)
             found = self._by_source.get(source)
             if found is None:
                 table = {}
@@ -79,7 +110,12 @@ class FieldRegistry:
         return source in self._by_source
 
     def classes_for(self, source: str) -> list[FieldClass]:
-        return [c for c in self._classes if c.generic or source in c.sources]
+        mine = self._source_classes.get(source, [])
+        return [c for c in self._classes if c.generic or _holds(mine, c)]
+
+    def event_index(self, source: str) -> EventTypeIndex | None:
+        """The event-type index of ``source`` (None: its rules share one bucket)."""
+        return self._event_indexes.get(source)
 
     def lookup(self, source: str, name: str) -> FieldDef | None:
         table = self._by_source.get(source)
@@ -136,9 +172,17 @@ class FieldRegistry:
         return best, name[len(best.name) + 1:]
 
 
+def _holds(classes: list[FieldClass], fclass: FieldClass) -> bool:
+    return any(c is fclass for c in classes)
+
+
 @functools.cache
 def default_registry() -> FieldRegistry:
-    """The registry of every built-in field class, built on first use."""
+    """The registry of every built-in field class, built on first use.
+
+    Without third-party sources; :func:`secengine.sources.specs.field_registry`
+    is the registry of every installed source.
+    """
     from secengine.fields import catalog
 
-    return FieldRegistry(catalog.builtin_classes())
+    return FieldRegistry(catalog.builtin_classes(), catalog.builtin_event_indexes())

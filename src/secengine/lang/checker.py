@@ -19,10 +19,9 @@ from typing import Any
 
 from secengine.errors import ConditionCompileError
 from secengine.events import FieldValues
-from secengine.fields.base import FieldKind, FieldType, ResolvedField
-from secengine.fields.registry import FieldRegistry
 from secengine.lang import ast
 from secengine.lang.evttypes import evt_num_invariant
+from secengine.lang.fielddefs import FieldKind, FieldType, ResolvedField
 from secengine.lang.ir import (
     IAnd,
     IBool,
@@ -36,6 +35,7 @@ from secengine.lang.ir import (
     Operand,
 )
 from secengine.lang.regex import compile_regex
+from secengine.lang.resolver import FieldResolver
 from secengine.lang.transformers import BY_NAME, TRANSFORMER_NAMES
 from secengine.lang.warnings import LangWarning
 
@@ -82,7 +82,7 @@ class Checked:
     warnings: list[LangWarning] = field(default_factory=list)
 
 
-def check_condition(expr: ast.Expr, source: str, registry: FieldRegistry) -> Checked:
+def check_condition(expr: ast.Expr, source: str, registry: FieldResolver) -> Checked:
     """Check ``expr`` (macros already expanded) for ``source``; raise ConditionCompileError."""
     return TypeChecker(source, registry).check(expr)
 
@@ -94,7 +94,7 @@ def _fail(message: str, pos: ast.Pos) -> ConditionCompileError:
 class TypeChecker:
     """One pass over the AST producing IR; collects the fields read and value warnings."""
 
-    def __init__(self, source: str, registry: FieldRegistry) -> None:
+    def __init__(self, source: str, registry: FieldResolver) -> None:
         self.source = source
         self.registry = registry
         self.fields: dict[str, ResolvedField] = {}
@@ -235,8 +235,8 @@ class TypeChecker:
         for v in raw:
             self._value_warnings(op, v, rpos)
         values = tuple(self._literal(left, op, v, rpos) for v in raw)
-        if self.source == "syscall" and isinstance(left, IField) and \
-                left.rf.name in ("evt.type", "syscall.type") and left.rf.arg is None:
+        if isinstance(left, IField) and left.rf.name in ("evt.type", "syscall.type") and \
+                left.rf.arg is None:
             self._check_event_types(raw, rpos)
         return ICheck(left, op, values, None, mod, node.pos)
 
@@ -264,10 +264,12 @@ class TypeChecker:
             raise _fail("left and right fields of the comparison must have the same type", pos)
 
     def _check_event_types(self, names: tuple[str, ...], pos: ast.Pos) -> None:
-        from secengine.fields.event_names import is_known_event_type
-
+        """Falco checks ``evt.type`` names only where rules are indexed by them (syscall)."""
+        index = self.registry.event_index(self.source)
+        if index is None:
+            return
         for n in names:
-            if not is_known_event_type(self.source, n):
+            if not index.is_known(n):
                 raise _fail(f"unknown event type {n}", pos)
 
     # -- literals --------------------------------------------------------------

@@ -42,8 +42,8 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from secengine.events import MISSING, FieldValues
-from secengine.fields.base import FieldKind
 from secengine.lang import ops
+from secengine.lang.fielddefs import FieldKind
 from secengine.lang.interpreter import check_leaf, present_values
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr, Node
 from secengine.lang.simplify import OTHER, fold_value, foldable_key, simplify

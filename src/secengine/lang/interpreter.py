@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from secengine.events import MISSING, FieldExtractionError, FieldValues
-from secengine.fields.base import FieldKind, FieldType
 from secengine.lang import ops
+from secengine.lang.fielddefs import FieldKind, FieldType
 from secengine.lang.ir import (
     IAnd,
     IBool,

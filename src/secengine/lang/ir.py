@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from secengine.fields.base import FieldKind, ResolvedField
 from secengine.lang.ast import Pos
+from secengine.lang.fielddefs import FieldKind, ResolvedField
 
 __all__ = [
     "IAnd",

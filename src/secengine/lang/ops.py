@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from secengine.fields.base import FieldKind
+from secengine.lang.fielddefs import FieldKind
 from secengine.lang.regex import Regex
 
 __all__ = [

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from secengine.fields.base import FieldKind
+from secengine.lang.fielddefs import FieldKind
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr, Node
 
 __all__ = ["OTHER", "Known", "foldable_key", "simplify"]

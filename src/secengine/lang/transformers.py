@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from secengine.events import MISSING
-from secengine.fields.base import FieldKind, FieldType
+from secengine.lang.fielddefs import FieldKind, FieldType
 
 __all__ = ["BY_NAME", "TRANSFORMER_NAMES", "TRANSFORMER_TABLE", "UNARY_TRANSFORMS",
            "TransformerSpec", "b64_decode", "getopt"]

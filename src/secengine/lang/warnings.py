@@ -57,7 +57,7 @@ def _fields_of(node: object) -> list[ast.FieldRef]:
     return []
 
 
-def condition_warnings(expr: ast.Expr, source: str = "syscall") -> list[LangWarning]:
+def condition_warnings(expr: ast.Expr, source: str) -> list[LangWarning]:
     """Warnings for ``expr``; each code is reported once, as Falco does."""
     found: dict[str, LangWarning] = {}
     deprecated: dict[str, LangWarning] = {}

@@ -7,7 +7,7 @@ Two jobs, both ported from Falco:
   an optional width, then the *longest prefix* of the rest that parses as a
   known field (optionally ``[arg]``) or a transformer such as
   ``tolower(proc.name)``. Fields are resolved through the
-  :class:`~secengine.fields.registry.FieldRegistry` at that point, so
+  :class:`~secengine.lang.resolver.FieldResolver` at that point, so
   rendering never looks a name up or parses anything.
 - :class:`AlertFormatter` turns a matching rule and its event into an
   :class:`~secengine.alert.Alert` and renders it as Falco's text line or as

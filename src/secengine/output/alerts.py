@@ -14,7 +14,7 @@ import orjson
 
 from secengine.alert import Alert
 from secengine.events import Event
-from secengine.fields.gen_event import render_time
+from secengine.eventtime import render_time
 from secengine.output.format import OutputFormat
 from secengine.output.values import dumps, escape_line
 from secengine.priority import Priority

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 
 from secengine.errors import ConditionError, OutputFormatError
-from secengine.fields.base import FieldType
-from secengine.fields.gen_event import TIME_FIELDS
-from secengine.fields.registry import FieldRegistry
+from secengine.eventtime import TIME_FIELDS
+from secengine.lang.fielddefs import FieldType
+from secengine.lang.resolver import FieldResolver
 from secengine.output.tokens import FieldToken, TimeToken, Token, TransformerToken
 from secengine.output.transformers import OUTPUT_TRANSFORMERS, TRANSFORMER_NAMES
 
@@ -97,7 +97,7 @@ def _lex_arg(text: str, i: int) -> tuple[str, int] | None:
 class _TokenCompiler:
     """Compiles the field or transformer at the start of a string, libsinsp style."""
 
-    def __init__(self, source: str, registry: FieldRegistry) -> None:
+    def __init__(self, source: str, registry: FieldResolver) -> None:
         self.source = source
         self.registry = registry
 
@@ -198,7 +198,7 @@ class _TokenCompiler:
 
 
 def compile_template(fmt: str, source: str,
-                     registry: FieldRegistry) -> tuple[list[str | Token], list[int]]:
+                     registry: FieldResolver) -> tuple[list[str | Token], list[int]]:
     """The literal texts and tokens of ``fmt``, each with its width (0: none).
 
     Raises :class:`~secengine.errors.OutputFormatError` with libsinsp's

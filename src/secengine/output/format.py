@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from secengine.events import Event
-from secengine.fields.base import ResolvedField
-from secengine.fields.registry import FieldRegistry
+from secengine.lang.fielddefs import ResolvedField
+from secengine.lang.resolver import FieldResolver
 from secengine.output.compiler import compile_template
 from secengine.output.tokens import FieldToken, Token, field_tokens
 from secengine.output.values import NA
@@ -45,7 +45,7 @@ class OutputFormat:
         self.fields: tuple[ResolvedField, ...] = tuple(t.resolved for t in seen.values())
 
     @classmethod
-    def compile(cls, fmt: str, source: str, registry: FieldRegistry) -> OutputFormat:
+    def compile(cls, fmt: str, source: str, registry: FieldResolver) -> OutputFormat:
         """Parse ``fmt`` and resolve its fields for ``source``.
 
         Raises :class:`~secengine.errors.OutputFormatError` with libsinsp's

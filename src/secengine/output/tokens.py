@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from secengine.events import MISSING, Event
-from secengine.fields.base import ResolvedField
-from secengine.fields.gen_event import render_time, time_value
+from secengine.eventtime import render_time, time_value
+from secengine.lang.fielddefs import ResolvedField
 from secengine.output.values import json_value, render_value
 
 __all__ = ["FieldToken", "TimeToken", "Token", "TransformerToken", "field_tokens"]

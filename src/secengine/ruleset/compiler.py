@@ -29,10 +29,10 @@ from secengine.ruleset.messages import DeprecatedField, ErrorCode, WarningCode, 
 from secengine.ruleset.model import CompiledList, CompiledMacro, Rule
 
 if TYPE_CHECKING:  # pragma: no cover
-    from secengine.fields.registry import FieldRegistry
     from secengine.lang.ast import Expr
     from secengine.lang.checker import Checked
     from secengine.lang.macros import MacroResolver
+    from secengine.lang.resolver import FieldResolver
     from secengine.ruleset.items import RuleInfo
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
     "MAX_LOAD_TEXT",
     "CompileOutput",
     "compile_collected",
-    "event_code_count",
 ]
 
 #: Falco warns (``LOAD_NO_EVTTYPE``) above this many event codes.
@@ -85,7 +84,7 @@ def _err_is_unknown_type_or_field(err: str) -> bool:
 
 
 def compile_collected(collector: Collector, result: LoadResult,
-                      registry: FieldRegistry) -> CompileOutput | None:
+                      registry: FieldResolver) -> CompileOutput | None:
     """Compile everything collected so far; ``None`` (with an error in ``result``) on failure."""
     compiler = _Compiler(collector, result, registry)
     try:
@@ -109,7 +108,7 @@ def compile_collected(collector: Collector, result: LoadResult,
 
 class _Compiler:
     def __init__(self, collector: Collector, result: LoadResult,
-                 registry: FieldRegistry) -> None:
+                 registry: FieldResolver) -> None:
         self.col = collector
         self.result = result
         self.registry = registry
@@ -266,8 +265,9 @@ class _Compiler:
         expr, text, checked = compiled
 
         evttypes = event_types(expr)
-        if info.source == "syscall" and info.warn_evttypes and (
-                evttypes is None or event_code_count(evttypes) > MAX_EVTTYPES):
+        index = self.registry.event_index(info.source)
+        if index is not None and info.warn_evttypes and (
+                evttypes is None or index.code_count(evttypes) > MAX_EVTTYPES):
             self.result.add_warning(WarningCode.LOAD_NO_EVTTYPE, msg("no_evttype"), info.ctx)
 
         return Rule(
@@ -275,6 +275,7 @@ class _Compiler:
             output=output, output_format=output_format, tags=tuple(sorted(info.tags)),
             enabled=info.enabled, index=info.index, condition=expr, condition_text=text,
             checked=checked, evttypes=evttypes, warn_evttypes=info.warn_evttypes,
+            by_event_type=index is not None,
             skip_if_unknown_filter=info.skip_if_unknown_filter, capture=info.capture,
             capture_duration=info.capture_duration,
             exception_fields=frozenset(exception_fields))
@@ -312,37 +313,6 @@ class _Compiler:
                     WarningCode.LOAD_COMPILE_CONDITION, w.message,
                     info.cond_ctx.condition(w.pos.idx, w.pos.line, w.pos.col, condition))
         return expr, text, checked
-
-
-_GENERIC_CODES = frozenset({0, 1})  # PPME_GENERIC_E/X
-
-
-def event_code_count(names: frozenset[str]) -> int:
-    """How many driver event codes ``names`` cover, as libsinsp's ``names_to_event_set``.
-
-    Falco's ``LOAD_NO_EVTTYPE`` compares this count (not the number of names)
-    with 100: each name covers its enter and exit events of every version; a
-    plugin async event name covers the async event; any other (generic)
-    syscall name covers the two generic events.
-    """
-    from secengine.fields.event_names import (
-        PLUGIN_ASYNC_EVENT_NAMES,
-        event_codes,
-        is_known_event_type,
-    )
-
-    codes: set[int] = set()
-    remaining = set()
-    for name in names:
-        own = [c for c in event_codes(name) if c not in _GENERIC_CODES]
-        codes.update(own)
-        if name in PLUGIN_ASYNC_EVENT_NAMES:
-            codes.update(event_codes("asyncevent"))
-        elif not own and not event_codes(name):
-            remaining.add(name)
-    if any(is_known_event_type("syscall", n) for n in remaining):
-        codes |= _GENERIC_CODES
-    return len(codes)
 
 
 def _cond_ctx(ctx: Context, exc: ConditionSyntaxError | ConditionCompileError,

@@ -27,7 +27,7 @@ from secengine.ruleset.schema import SchemaConversionError, validate_schema
 from secengine.ruleset.version import PROVIDED_PLUGINS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from secengine.fields.registry import FieldRegistry
+    from secengine.lang.resolver import FieldResolver
 
 __all__ = ["RulesSource", "check_plugin_requirements", "field_validator", "load_rules"]
 
@@ -35,7 +35,7 @@ __all__ = ["RulesSource", "check_plugin_requirements", "field_validator", "load_
 RulesSource = str | os.PathLike[str] | tuple[str, str]
 
 
-def field_validator(registry: FieldRegistry) -> FieldValidator:
+def field_validator(registry: FieldResolver) -> FieldValidator:
     """Falco's ``is_valid_lhs_field``: can ``field`` be the left side of a check for ``source``?
 
     The field (or transformer expression such as ``tolower(proc.name)``) is
@@ -94,19 +94,17 @@ def _read_source(source: RulesSource) -> tuple[str, bytes | None]:
         return name, None
 
 
-def load_rules(sources: Sequence[RulesSource], *, registry: FieldRegistry | None = None,
+def load_rules(sources: Sequence[RulesSource], *, registry: FieldResolver,
                extra_sources: Iterable[str] = (),
                provided_plugins: Mapping[str, str] = PROVIDED_PLUGINS) -> RuleSet:
     """Load rules files (paths, or ``(name, text)`` pairs) in order into one :class:`RuleSet`.
 
-    ``registry`` defaults to the built-in field registry; the event sources
-    rules may use are its sources plus ``extra_sources``. Never raises on bad
-    rules: check :attr:`RuleSet.successful` and :attr:`RuleSet.results`.
+    ``registry`` knows the fields of each event source (the core imports no
+    field class: :func:`secengine.load_rules` passes the registry of the
+    installed sources); the event sources rules may use are its sources plus
+    ``extra_sources``. Never raises on bad rules: check
+    :attr:`RuleSet.successful` and :attr:`RuleSet.results`.
     """
-    if registry is None:
-        from secengine.fields import default_registry
-
-        registry = default_registry()
     known_sources = list(registry.sources()) + [s for s in extra_sources]
     collector = Collector(known_sources, field_validator(registry))
     ruleset = RuleSet(contents={})
@@ -129,7 +127,7 @@ def load_rules(sources: Sequence[RulesSource], *, registry: FieldRegistry | None
 
 
 def _load_one(name: str, data: bytes, collector: Collector, result: LoadResult,
-              registry: FieldRegistry, ruleset: RuleSet) -> None:
+              registry: FieldResolver, ruleset: RuleSet) -> None:
     text = data.decode("utf-8", "replace").removeprefix("\ufeff")
     try:
         result.schema_warnings = validate_schema(text)

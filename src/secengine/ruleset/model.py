@@ -63,6 +63,9 @@ class Rule:
     #: The ``evt.type`` names the condition can match; ``None`` means every type.
     evttypes: frozenset[str] | None
     warn_evttypes: bool = True
+    #: The rule's source indexes its rules by event type (its spec says so: the
+    #: syscall source); the engine then buckets the rule by ``evttypes``.
+    by_event_type: bool = False
     skip_if_unknown_filter: bool = False
     capture: bool = False
     capture_duration: int = 0

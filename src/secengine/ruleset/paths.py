@@ -11,14 +11,16 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["RULE_TEST_SUFFIX", "default_rules_files", "expand_rules_paths", "resolve_rules_paths"]
+__all__ = ["RULE_TEST_SUFFIX", "default_rules_files", "expand_rules_paths"]
 
 #: Rule-test files (``secengine test``) may sit in rules directories; they are not rules.
 RULE_TEST_SUFFIX = ".ruletest.yaml"
 
 
 def default_rules_files() -> list[Path]:
-    """The rules files shipped with secengine, in load order."""
+    """The rules files shipped with secengine, in load order (the syscall source's spec
+    names them; :func:`secengine.sources.specs.default_rules_files` gathers every
+    installed source's)."""
     from secengine.resources import resource_path
 
     return expand_rules_paths([resource_path("rules")])
@@ -36,9 +38,3 @@ def expand_rules_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         else:
             out.append(p)
     return out
-
-
-def resolve_rules_paths(given: Iterable[str | os.PathLike[str]] | None) -> list[Path]:
-    """The rules files a command's ``-r`` options name, or the shipped rules when none is given."""
-    given = list(given or ())
-    return expand_rules_paths(given) if given else default_rules_files()

@@ -51,6 +51,7 @@ from secengine.ruleset.yamldoc import (
 )
 
 __all__ = [
+    "DEFAULT_RULE_SOURCE",
     "LIST_OVERRIDABLE",
     "MACRO_OVERRIDABLE",
     "RULE_APPENDABLE",
@@ -61,6 +62,11 @@ __all__ = [
 ]
 
 Item = EngineVersionInfo | PluginVersionInfo | ListInfo | MacroInfo | RuleInfo | RuleUpdateInfo
+
+#: Falco's rules format: a rule without ``source:`` belongs to the syscall source
+#: (``falco_common::syscall_source``). A name of the format, not a special case:
+#: nothing else about that source is known here.
+DEFAULT_RULE_SOURCE = "syscall"
 
 #: Keys each item kind may carry ``override: {key: append|replace}`` for.
 LIST_OVERRIDABLE = frozenset({"items"})
@@ -490,7 +496,7 @@ class _Reader:
         info.desc = self.decode_str(item, "desc", ctx)
         priority = self.decode_str(item, "priority", ctx)
         info.output = _trim(info.output)
-        info.source = "syscall"
+        info.source = DEFAULT_RULE_SOURCE
         info.priority = self.parse_priority(item, priority, ctx)
         source = self.optional_str(item, "source", ctx)
         if source is not None:

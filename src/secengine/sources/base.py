@@ -1,4 +1,13 @@
-"""The contract every event source implements, and the bounded queue it delivers into.
+"""The contract every event source implements, its spec, and the bounded queue it delivers into.
+
+A :class:`SourceSpec` says what an event source *is* (Falco's
+``falco_source``): its name, its field table, how its rules are indexed by
+event type, its shipped rules and how its recorded files are replayed. A
+:class:`Source` class carries its spec (``Source.spec``) and is registered in
+the ``secengine.sources`` entry-point group, so a third-party source is an
+installed package: :mod:`secengine.sources.specs` assembles the field
+registry, the rules loader's sources and ``secengine replay``/``run``'s
+choices from the specs it finds there.
 
 A source (``syscall``, ``k8s_audit``, a replay file, a third-party plugin)
 produces :class:`~secengine.events.Event` batches on its own thread and hands
@@ -11,15 +20,65 @@ source drops, the webhook answers 503 so that kube-apiserver retries.
 from __future__ import annotations
 
 import abc
+import argparse
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from secengine.events import Event
 
-__all__ = ["BatchSource", "EventQueue", "Source", "SourceStats"]
+if TYPE_CHECKING:  # pragma: no cover
+    from secengine.fields.base import FieldClass
+    from secengine.lang.resolver import EventTypeIndex
+
+__all__ = ["BatchSource", "EventQueue", "Source", "SourceSpec", "SourceStats", "rule_event_types"]
+
+
+def rule_event_types(rules: Iterable[Any], source: str) -> frozenset[str] | None:
+    """The event types ``source``'s rules need (what :meth:`Source.set_interest` is told);
+    None when one of them needs every type."""
+    types: set[str] = set()
+    for rule in rules:
+        if rule.source != source:
+            continue
+        if rule.evttypes is None:
+            return None
+        types |= rule.evttypes
+    return frozenset(types)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """An event source as the rule engine sees it (Falco's ``falco_source``).
+
+    Everything is loaded lazily (callables and ``module:function`` targets),
+    so reading the specs of the installed sources imports no extractor, probe
+    or server.
+    """
+
+    #: The source name rules give in ``source:`` and events carry (``syscall``).
+    name: str
+    #: The source's field table: the field classes its rules may use (the
+    #: generic ``evt`` class is added for every source).
+    field_classes: Callable[[], Sequence[FieldClass]]
+    #: For a source whose rules are indexed by ``evt.type`` (Falco's syscall source):
+    #: its event-type index. None: the source's rules share one bucket.
+    event_index: Callable[[], EventTypeIndex] | None = None
+    #: The rules files shipped for this source, loaded when no ``-r``/``rules_files`` is given.
+    default_rules: Callable[[], Sequence[Path]] | None = None
+    #: ``module:function`` reading this source's own recorded files for ``secengine replay``:
+    #: ``(inputs, *, on_error, max_line_size) -> BatchSource | None`` (None: not its files).
+    #: Without one (and as the fallback), inputs are field-map JSON lines.
+    replay_reader: str | None = None
+    #: What one event of this source is called in messages (``audit event``).
+    event_noun: str = "event"
+    #: What Falco's drop alert calls lost events of this source (``system calls``)...
+    drop_noun: str = "events"
+    #: ...and the output fields it adds (``ebpf_enabled``) to ``n_drops``/``n_evts``.
+    drop_fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -84,7 +143,23 @@ class Source(abc.ABC):
 
     #: The plugin's name (``syscall``, ``k8s_audit``, ``replay``).
     name: ClassVar[str]
+    #: The event source this plugin produces, or None for readers of any source (``replay``).
+    spec: ClassVar[SourceSpec | None] = None
     stats: Any
+
+    @classmethod
+    def add_flags(cls, parser: argparse.ArgumentParser) -> None:
+        """Add this source's own options to ``secengine run`` (a group of them, named after it)."""
+
+    @classmethod
+    def from_flags(cls, args: argparse.Namespace) -> Source:
+        """The source ``secengine run --source NAME`` starts, built from the command's flags."""
+        raise NotImplementedError(f"source {cls.name!r} cannot be started from flags")
+
+    def preflight(self) -> None:
+        """Acquire what the source needs before the run starts (the syscall source opens its
+        probe), so that a missing privilege fails at once: raise a
+        :class:`~secengine.errors.SecengineError` whose text is one sentence."""
 
     def set_interest(self, evttypes: frozenset[str] | None) -> None:
         """The event types the loaded rules need (None: all). Sources may filter on it."""

@@ -38,9 +38,9 @@ import orjson
 
 from secengine.errors import EventFormatError, SecengineError
 from secengine.events import MISSING, NO_EXTRACTION, Event, Extraction, FieldValues
-from secengine.fields import json_fields, k8s_audit
+from secengine.fields import catalog, json_fields, k8s_audit
 from secengine.fields.gen_event import TIME_FIELDS, filter_time_value
-from secengine.sources.base import BatchSource
+from secengine.sources.base import BatchSource, SourceSpec
 from secengine.sources.lines import (
     DEFAULT_MAX_LINE,
     READ_ERRORS,
@@ -54,6 +54,7 @@ from secengine.sources.replay import ReplayStats
 __all__ = [
     "MAX_EVENT_SIZE",
     "SOURCE",
+    "SPEC",
     "AuditFieldValues",
     "AuditPayloadError",
     "K8sAuditFileSource",
@@ -67,6 +68,11 @@ __all__ = [
 
 #: The event source name of Kubernetes audit events.
 SOURCE: Final = "k8s_audit"
+#: Kubernetes audit events: the k8saudit and json plugins' field classes, one rule
+#: bucket, no shipped rules; ``secengine replay`` reads audit logs (:func:`audit_replay_source`).
+SPEC: Final = SourceSpec(name=SOURCE, field_classes=catalog.k8s_audit_classes,
+                         replay_reader="secengine.sources.k8s_audit:audit_replay_source",
+                         event_noun="audit event")
 #: The plugin's default ``maxEventSize``: the largest audit event accepted, serialised.
 MAX_EVENT_SIZE: Final = 262144
 _PLUGIN_NAME: Final = "k8saudit"

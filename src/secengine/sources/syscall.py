@@ -22,6 +22,7 @@ close, what the probe counted per producer (:meth:`SyscallSource.describe_end`).
 
 from __future__ import annotations
 
+import argparse
 import struct
 import threading
 import time
@@ -29,8 +30,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Final
 
+from secengine.argtypes import non_negative, share
 from secengine.events import Event
-from secengine.sources.base import EventQueue, Source, SourceStats
+from secengine.fields import catalog
+from secengine.ruleset.paths import default_rules_files
+from secengine.sources.base import EventQueue, Source, SourceSpec, SourceStats
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.bpf.loader import Budget, Probe, ProducerCount
@@ -38,9 +42,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.state.decode import Rec
     from secengine.state.tracker import StateTracker
 
-__all__ = ["SOURCE_NAME", "SyscallSource", "SyscallStats"]
+__all__ = ["SOURCE_NAME", "SPEC", "SyscallSource", "SyscallStats"]
 
 SOURCE_NAME = "syscall"
+
+#: The syscall source: libsinsp's syscall field classes, rules indexed by ``evt.type``
+#: (driver event names), the shipped rules; replayed from field-map JSON lines.
+SPEC = SourceSpec(name=SOURCE_NAME, field_classes=catalog.syscall_classes,
+                  event_index=catalog.syscall_event_index, default_rules=default_rules_files,
+                  drop_noun="system calls", drop_fields=(("ebpf_enabled", "1"),))
 
 #: pid, res and the first argument of a record header (se_hdr), for the close fast path
 _CLOSE_VIEW = struct.Struct("<12xI8xqi")
@@ -50,6 +60,18 @@ _EVT_SYSCALL = 1
 _MAX_COMMS: Final = 4096
 #: Producers listed by describe_end.
 _SUMMARY_PRODUCERS: Final = 10
+
+
+def ring_buffer_mb(text: str) -> int:
+    """``--ring-buffer-mb``: a power of two of at least 1 (the kernel's ring buffer must be)."""
+    try:
+        mb = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of megabytes: {text!r}") from None
+    if mb < 1 or mb & (mb - 1):
+        raise argparse.ArgumentTypeError(
+            f"{mb} is not a power of two of at least 1 (try 8, 16 or 64)")
+    return mb
 
 
 @dataclass(slots=True)
@@ -69,6 +91,36 @@ class SyscallSource(Source):
     """
 
     name: ClassVar[str] = SOURCE_NAME
+    spec: ClassVar[SourceSpec | None] = SPEC
+
+    @classmethod
+    def add_flags(cls, parser: argparse.ArgumentParser) -> None:
+        """``secengine run``'s options of the probe: ring buffer size and producer budgets."""
+        g = parser.add_argument_group("syscall source (the default)")
+        g.add_argument("--ring-buffer-mb", type=ring_buffer_mb, default=16, metavar="MB",
+                       help="kernel ring buffer size, a power of two (default: 16)")
+        g.add_argument("--producer-rate", type=non_negative, default=20_000.0, metavar="EVENTS",
+                       help="each process's budget of syscall events per second, per class; "
+                            "past it the kernel counts its events and reports a flood "
+                            "(0: no budget; default: 20000)")
+        g.add_argument("--producer-burst", type=non_negative, default=100_000, metavar="EVENTS",
+                       help="events a process may send at once above its rate (default: 100000)")
+        g.add_argument("--priority-headroom", type=share, default=0.25, metavar="SHARE",
+                       help="share of the ring buffer only priority events (exec, credential "
+                            "and namespace changes, connects, opens of files rules name) may "
+                            "use (0: none; default: 0.25)")
+
+    @classmethod
+    def from_flags(cls, args: argparse.Namespace) -> SyscallSource:
+        """``secengine run``'s syscall source: ``--ring-buffer-mb`` and the producer budget."""
+        return cls(ring_bytes=args.ring_buffer_mb * 1024 * 1024,
+                   producer_rate=getattr(args, "producer_rate", 20_000.0),
+                   producer_burst=int(getattr(args, "producer_burst", 100_000)),
+                   priority_headroom=getattr(args, "priority_headroom", 0.25))
+
+    def preflight(self) -> None:
+        """Open the probe now: without the privilege or a BTF kernel, fail before the run."""
+        self.open()
 
     def __init__(self, *, ring_bytes: int = 16 * 1024 * 1024, batch_size: int = 4096,
                  poll_interval: float = 0.02, max_processes: int = 32768,

@@ -33,9 +33,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from secengine.events import FieldValues
-from secengine.lang.interpreter import _check
-from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr
+from secengine.fields.evt import errno_name
+from secengine.lang.ir import IAnd, ICheck, IField, INot, IOr
+from secengine.lang.partial import may_match
+from secengine.sources.base import rule_event_types
 
 __all__ = ["may_match", "priority_paths", "rule_event_types", "stream_skippable",
            "success_only_types"]
@@ -48,53 +49,6 @@ _ERRNOS = (*range(1, 134), *range(512, 531))
 #: Fields naming the file an open refers to, and whether a value is a directory.
 _PATH_FIELDS = {"fd.name": False, "fd.nameraw": False, "evt.arg.name": False,
                 "fd.directory": True}
-
-
-def rule_event_types(rules: Iterable[Any], source: str = "syscall") -> frozenset[str] | None:
-    """The event types ``source``'s rules need; None when one of them needs every type."""
-    types: set[str] = set()
-    for rule in rules:
-        if rule.source != source:
-            continue
-        if rule.evttypes is None:
-            return None
-        types |= rule.evttypes
-    return frozenset(types)
-
-
-def may_match(node: Any, known: dict[str, Any]) -> bool | None:
-    """Kleene evaluation: True or False when ``known`` decides ``node``, None when it may go
-    either way. Checks of fields not in ``known`` are unknown."""
-    if isinstance(node, IAnd):
-        result: bool | None = True
-        for child in node.children:
-            v = may_match(child, known)
-            if v is False:
-                return False
-            if v is None:
-                result = None
-        return result
-    if isinstance(node, IOr):
-        result = False
-        for child in node.children:
-            v = may_match(child, known)
-            if v is True:
-                return True
-            if v is None:
-                result = None
-        return result
-    if isinstance(node, INot):
-        v = may_match(node.child, known)
-        return None if v is None else not v
-    if isinstance(node, IBool):
-        return node.value
-    if isinstance(node, ICheck) and isinstance(node.left, IField) and node.rhs is None \
-            and node.left.key in known:
-        try:
-            return _check(node, FieldValues({node.left.key: known[node.left.key]}))
-        except (TypeError, AttributeError, ValueError):
-            return None
-    return None
 
 
 def stream_skippable(rules: Iterable[Any], source: str = "syscall") -> frozenset[str]:
@@ -117,8 +71,6 @@ def _rules_seeing(rules: Iterable[Any], evtype: str, source: str) -> list[Any]:
 def success_only_types(rules: Iterable[Any], candidates: Iterable[str],
                        source: str = "syscall") -> frozenset[str]:
     """The ``candidates`` event types no rule can match when the call failed, for any errno."""
-    from secengine.fields.evt import errno_name
-
     rules = list(rules)
     out = set()
     for evtype in candidates:

@@ -19,10 +19,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from secengine.fields import default_registry
 from secengine.fields.registry import FieldRegistry
 from secengine.ruleset.paths import RULE_TEST_SUFFIX
 from secengine.sources.fieldmap import DEFAULT_SOURCE
+from secengine.sources.specs import field_registry
 from secengine.testing.fieldcheck import field_problems
 from secengine.testing.model import (
     EventFile,
@@ -132,7 +132,7 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 def load_test_file(path: Path, registry: FieldRegistry | None = None) -> LoadedTestFile:
     """Read, validate and resolve one test file; raises :class:`RuleTestError`."""
     if registry is None:
-        registry = default_registry()
+        registry = field_registry()
     label = display_path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -24,8 +24,9 @@ from secengine.engine import Engine
 from secengine.errors import EventFormatError
 from secengine.events import FieldValues
 from secengine.output import AlertFormatter
-from secengine.ruleset import RuleSet, load_rules
+from secengine.ruleset import RuleSet
 from secengine.ruleset.paths import expand_rules_paths
+from secengine.sources.specs import load_rules
 from secengine.testing.checks import check_case
 from secengine.testing.eventfiles import read_event_file
 from secengine.testing.loader import (

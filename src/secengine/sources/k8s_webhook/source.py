@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from secengine.events import Event
-from secengine.sources.base import EventQueue, Source
-from secengine.sources.k8s_audit import SOURCE
+from secengine.sources.base import EventQueue, Source, SourceSpec
+from secengine.sources.k8s_audit import SOURCE, SPEC
+from secengine.sources.k8s_webhook.cli import add_arguments, config_from_args
 from secengine.sources.k8s_webhook.config import WebhookConfig
 from secengine.sources.k8s_webhook.handler import AuditHandler
 from secengine.sources.k8s_webhook.stats import WebhookStats
@@ -44,6 +45,7 @@ class K8sAuditWebhookSource(Source):
     """
 
     name: ClassVar[str] = SOURCE
+    spec: ClassVar[SourceSpec | None] = SPEC
 
     def __init__(self, config: WebhookConfig | None = None) -> None:
         self.config = config or WebhookConfig()
@@ -53,6 +55,16 @@ class K8sAuditWebhookSource(Source):
         self.config.ssl_context()  # fail early, with Python's message, on bad TLS files
         self._handler = AuditHandler(self.config, self.stats, self.listener_stats)
         self._server: ThreadedHttpServer | None = None
+
+    @classmethod
+    def add_flags(cls, parser: Any) -> None:
+        """The ``--k8s-audit-*`` options of ``secengine run``."""
+        add_arguments(parser)
+
+    @classmethod
+    def from_flags(cls, args: Any) -> K8sAuditWebhookSource:
+        """``secengine run --source k8s_audit``: the webhook the ``--k8s-audit-*`` flags describe."""
+        return cls(config_from_args(args))
 
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> K8sAuditWebhookSource:
