@@ -56,3 +56,4 @@ def test_the_drop_alert_takes_its_words_from_the_spec() -> None:
                        extra=K8S_AUDIT.drop_fields)
     assert other.message.endswith("1 events dropped in last second.")
     assert "ebpf_enabled" not in other.output_fields
+

@@ -81,7 +81,7 @@ def give_rules(sources: Iterable[Source], engine: Engine) -> None:
         spec = getattr(source, "spec", None)
         source.use_rules(engine.rules)
         # each source hears the event types of its own rules (its spec names the source)
-        source.set_interest(None if spec is None else rule_event_types(engine.rules, spec.name))
+        source.set_interest(rule_event_types(engine.rules, None if spec is None else spec.name))
 
 
 def build_sinks(cfg: AgentConfig, formatter: Any = None,

@@ -37,12 +37,13 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["BatchSource", "EventQueue", "Source", "SourceSpec", "SourceStats", "rule_event_types"]
 
 
-def rule_event_types(rules: Iterable[Any], source: str) -> frozenset[str] | None:
+def rule_event_types(rules: Iterable[Any], source: str | None) -> frozenset[str] | None:
     """The event types ``source``'s rules need (what :meth:`Source.set_interest` is told);
-    None when one of them needs every type."""
+    None when one of them needs every type. ``source=None`` (a plugin without a spec, which
+    does not say what it produces): what every rule needs."""
     types: set[str] = set()
     for rule in rules:
-        if rule.source != source:
+        if source is not None and rule.source != source:
             continue
         if rule.evttypes is None:
             return None
