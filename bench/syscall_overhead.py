@@ -242,14 +242,14 @@ class _Storm:
         from secengine.output import AlertFormatter
         from secengine.sources.specs import load_rules
         from secengine.sources.syscall import SyscallSource
-        from secengine.sources.syscall_interest import rule_event_types
+        from secengine.sources.base import rule_event_types
 
         self.exe = _compile(tmp, "storm", STORM)
         self.engine = Engine(load_rules([str(RULES)]), formatter=AlertFormatter(hostname="bench"))
         # one storm process at these rates is a flood by the default producer budget
         # (bench/flood_bench.py measures that); this experiment measures the reader, budget off
         self.src = SyscallSource(ring_bytes=16 * 1024 * 1024, producer_rate=0)
-        self.src.set_interest(rule_event_types(self.engine.rules))
+        self.src.set_interest(rule_event_types(self.engine.rules, self.src.name))
         self.src.use_rules(self.engine.rules)
         self.src.open()
         tune_gc()
