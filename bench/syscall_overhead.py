@@ -240,9 +240,9 @@ class _Storm:
     def __init__(self, tmp: Path) -> None:
         from secengine.engine import Engine
         from secengine.output import AlertFormatter
+        from secengine.sources.base import rule_event_types
         from secengine.sources.specs import load_rules
         from secengine.sources.syscall import SyscallSource
-        from secengine.sources.base import rule_event_types
 
         self.exe = _compile(tmp, "storm", STORM)
         self.engine = Engine(load_rules([str(RULES)]), formatter=AlertFormatter(hostname="bench"))

@@ -22,6 +22,7 @@ import atheris
 
 with atheris.instrument_imports(include=["secengine"]):
     import orjson
+    from secengine.state.extract import SyscallFieldValues
 
     from secengine.engine import Engine
     from secengine.errors import ConditionError, EventFormatError
@@ -37,7 +38,6 @@ with atheris.instrument_imports(include=["secengine"]):
     from secengine.sources.specs import load_rules
     from secengine.state.containers import ContainerResolver
     from secengine.state.decode import Rec, RecordFormatError, event_params
-    from secengine.state.extract import SyscallFieldValues
     from secengine.state.tracker import StateTracker
 
 _TMP = tempfile.mkdtemp(prefix="secengine-atheris-")
