@@ -25,17 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
 
-from secengine.bpf import _libbpf, syscalls
+from secengine.bpf import _libbpf, preflight, syscalls
 from secengine.bpf import layout as L
-from secengine.bpf.errors import BpfError, BpfUnavailableError
+from secengine.bpf.errors import BpfError
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.bpf.ringbuf import RingReader
 
-__all__ = ["BTF_PATH", "DEFAULT_RING_BYTES", "Budget", "Probe", "ProducerCount",
+__all__ = ["DEFAULT_RING_BYTES", "Budget", "Probe", "ProducerCount",
            "object_path"]
 
-BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
 OBJECT_NAME: Final = "probe.bpf.o"
 DEFAULT_RING_BYTES: Final = 16 * 1024 * 1024
 #: Default share of the ring kept for priority records: bulk records are refused past the rest.
@@ -90,22 +89,9 @@ def object_path() -> Path:
 
 
 def _preflight(obj: Path) -> None:
-    syscalls.check_arch()
-    if os.geteuid() != 0:
-        raise BpfUnavailableError(
-            "the syscall source needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE) "
-            "to load its eBPF probe; run 'sudo secengine run ...', or use 'secengine replay' "
-            "to evaluate recorded events")
-    if not BTF_PATH.exists():
-        raise BpfUnavailableError(
-            f"this kernel exposes no BTF ({BTF_PATH} is missing), which the CO-RE probe needs; "
-            "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution kernels "
-            "since 5.8 are)")
-    if not obj.is_file():
-        raise BpfUnavailableError(
-            f"the compiled probe {obj} is missing; build it with "
-            "'python -m secengine.bpf.build' (needs clang and libbpf-dev) or install a "
-            "secengine wheel, which ships it")
+    preflight.check(obj, what="probe", needed_by="the syscall source",
+                    instead="run 'sudo secengine run ...', or use 'secengine replay' to "
+                            "evaluate recorded events")
 
 
 def load_object(lib: Any, obj: Any, programs: Iterable[str], wanted: Iterable[str]) -> None:

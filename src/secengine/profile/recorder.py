@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Final
 
 from secengine.bpf import _libbpf
-from secengine.bpf.errors import BpfError, BpfUnavailableError
+from secengine.bpf import preflight as bpf_preflight
+from secengine.bpf.errors import BpfError
 from secengine.bpf.loader import BpfObjectOwner, load_object
 from secengine.profile import layout as L
 
@@ -45,7 +46,6 @@ __all__ = [
 ]
 
 OBJECT_NAME: Final = "profile.bpf.o"
-BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
 #: Programs attached while recording; ``pf_noop`` only for the overhead benchmark.
 CAPTURE_PROGRAMS: Final = ("pf_sys_exit", "pf_signal", "pf_fork", "pf_exit", "pf_exec")
 NOOP_PROGRAM: Final = "pf_noop"
@@ -98,26 +98,8 @@ def preflight(obj: Path | None = None) -> None:
     Commands call it before anything else they check, so that a user without
     root hears that first.
     """
-    _preflight(obj or object_path())
-
-
-def _preflight(obj: Path) -> None:
-    from secengine.bpf.syscalls import check_arch
-
-    check_arch()
-    if os.geteuid() != 0:
-        raise BpfUnavailableError(
-            "recording a profile needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE) to "
-            "load the eBPF recorder; run 'sudo secengine profile ...'")
-    if not BTF_PATH.exists():
-        raise BpfUnavailableError(
-            f"this kernel exposes no BTF ({BTF_PATH} is missing), which the CO-RE recorder "
-            "needs; use a kernel built with CONFIG_DEBUG_INFO_BTF=y")
-    if not obj.is_file():
-        raise BpfUnavailableError(
-            f"the compiled recorder {obj} is missing; build it with "
-            "'python -m secengine.bpf.build' (needs clang, bpftool and libbpf-dev) or install a "
-            "secengine wheel, which ships it")
+    bpf_preflight.check(obj or object_path(), what="recorder", needed_by="recording a profile",
+                        instead="run 'sudo secengine profile ...'")
 
 
 @dataclass(slots=True)
@@ -162,7 +144,7 @@ class Recorder(BpfObjectOwner):
                  programs: Iterable[str] = CAPTURE_PROGRAMS,
                  obj_path: Path | None = None) -> None:
         path = obj_path or object_path()
-        _preflight(path)
+        preflight(path)
         self._lib = _libbpf.lib()
         self._obj: int | None = None
         self._links: list[int] = []
