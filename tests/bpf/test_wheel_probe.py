@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from secengine.bpf import syscalls
 
 pytestmark = [pytest.mark.bpf, pytest.mark.slow]
 
@@ -22,9 +25,27 @@ def test_wheel_ships_a_probe_that_loads(tmp_path: Path) -> None:
     with zipfile.ZipFile(whl) as z:
         obj = tmp_path / "probe.bpf.o"
         obj.write_bytes(z.read("secengine/bpf/probe.bpf.o"))
+    from secengine.bpf import layout as L
     from secengine.bpf.loader import Probe
 
     with Probe(obj_path=obj, ring_bytes=1 << 20) as probe:
         captured = probe.set_interest({"openat"})
         assert "openat" in captured and "close" in captured  # close: the state set
-        assert probe.stats()[0] >= 0
+        reader = probe.reader()
+        try:
+            # a child opens a file (the probe ignores this process): its openat is a record
+            child = subprocess.Popen(["cat", "/etc/hostname"], stdout=subprocess.DEVNULL)
+            assert child.wait(timeout=30) == 0
+            openat = next(s.nr for s in syscalls.SYSCALLS if s.name == "openat")
+            seen = False
+            deadline = time.monotonic() + 5
+            while not seen and time.monotonic() < deadline:
+                for rec in reader.read():
+                    _ts, _tid, pid, nr, evt, *_ = L.HDR.unpack_from(rec)
+                    seen = seen or (pid == child.pid and nr == openat
+                                    and evt == L.EVT_SYSCALL)
+                reader.wait(0.05)
+        finally:
+            reader.close()
+        assert seen, "the wheel's probe sent no openat record for the child"
+        assert probe.stats()[L.STAT_EMITTED] > 0
