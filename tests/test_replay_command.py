@@ -174,9 +174,11 @@ def test_missing_rules_file_exits_1(files: dict[str, Path], tmp_path: Path,
     assert "none.yaml" in err
 
 
-def test_bad_priority_is_a_usage_error() -> None:
-    with pytest.raises(SystemExit):
+def test_bad_priority_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
         _parse(["x.jsonl", "--min-priority", "loud"])
+    assert info.value.code == 2
+    assert "argument --min-priority: invalid priority 'loud'" in capsys.readouterr().err
 
 
 def test_rejected_lines_are_shown_up_to_a_limit(tmp_path: Path, files: dict[str, Path],
