@@ -157,7 +157,7 @@ class Recorder(BpfObjectOwner):
         try:
             self._load()
             for nr, kind in (opspec or {}).items():
-                self._put_bytes("opspec", nr.to_bytes(4, "little"), bytes([kind]))
+                self._put("opspec", nr.to_bytes(4, "little"), bytes([kind]))
             self._attach()
         except BaseException:
             self.close()
@@ -168,21 +168,9 @@ class Recorder(BpfObjectOwner):
         lib = self._lib
         assert self._obj is not None
         load_object(lib, self._obj, (*CAPTURE_PROGRAMS, NOOP_PROGRAM), self.programs)
-        self._fds = {name: lib.bpf_map__fd(lib.bpf_object__find_map_by_name(self._obj,
-                                                                             name.encode()))
-                     for name in _MAPS}
-
-    def _attach(self) -> None:
-        assert self._obj is not None
-        for name in self.programs:
-            prog = self._lib.bpf_object__find_program_by_name(self._obj, name.encode())
-            self._links.append(self._lib.bpf_program__attach(prog))
+        self._find_maps(_MAPS)
 
     # -- map access ----------------------------------------------------------------
-    def _put_bytes(self, name: str, key: bytes, value: bytes) -> None:
-        k = ctypes.create_string_buffer(key, len(key))
-        v = ctypes.create_string_buffer(value, len(value))
-        self._lib.bpf_map_update_elem(self._fds[name], k, v, 0)
 
     def _get(self, name: str, key: bytes, size: int) -> bytes | None:
         k = ctypes.create_string_buffer(key, len(key))
@@ -214,8 +202,8 @@ class Recorder(BpfObjectOwner):
         mntns = [m for m, _ in targets] + [0] * (L.MAX_MNTNS - len(targets))
         slots = [s for _, s in targets] + [0] * (L.MAX_MNTNS - len(targets))
         comm, catch_slot = self._catch
-        self._put_bytes(GATE_MAP, bytes(4), L.GATE.pack(len(targets), 0, *mntns, *slots))
-        self._put_bytes("pf_config_map", bytes(4),
+        self._put(GATE_MAP, bytes(4), L.GATE.pack(len(targets), 0, *mntns, *slots))
+        self._put("pf_config_map", bytes(4),
                         L.CONFIG.pack(1 if self._slots else 0, catch_slot,
                                       *comm.ljust(16, b"\0")))
 
@@ -224,7 +212,7 @@ class Recorder(BpfObjectOwner):
         if not free:
             raise BpfError(f"the recorder follows at most {L.MAX_SLOTS} workloads at once")
         slot = free[0]
-        self._put_bytes("slots", slot.to_bytes(4, "little"),
+        self._put("slots", slot.to_bytes(4, "little"),
                         L.SLOT.pack(1, min_filters, exclude_mntns, live))
         self._slots.add(slot)
         return slot
@@ -243,7 +231,7 @@ class Recorder(BpfObjectOwner):
         slot = self._new_slot(min_filters, exclude_mntns, live=1)
         pidfd = os.pidfd_open(pid)
         try:  # a task-storage map is keyed by a pidfd from userspace
-            self._put_bytes("tasks", pidfd.to_bytes(4, "little"),
+            self._put("tasks", pidfd.to_bytes(4, "little"),
                             L.TASK.pack(slot, phase, 1, 0, 0, 0, 0, 0))
         finally:
             os.close(pidfd)
@@ -267,7 +255,7 @@ class Recorder(BpfObjectOwner):
             ids = read_creds(f"/proc/{pid}/task/{tid}")
         except (OSError, KeyError, ValueError):
             return
-        self._put_bytes("creds", tid.to_bytes(4, "little"), L.CREDS.pack(*ids))
+        self._put("creds", tid.to_bytes(4, "little"), L.CREDS.pack(*ids))
 
     def catch(self, slot: int, comm: str) -> None:
         """Also follow, in ``slot``, every task that execs a program named ``comm`` from now.
@@ -288,7 +276,7 @@ class Recorder(BpfObjectOwner):
 
     def stop(self, slot: int) -> None:
         """Stop recording ``slot`` (its data stays readable until :meth:`forget`)."""
-        self._put_bytes("slots", slot.to_bytes(4, "little"), L.SLOT.pack(0, 0, 0, 0))
+        self._put("slots", slot.to_bytes(4, "little"), L.SLOT.pack(0, 0, 0, 0))
 
     # -- results -------------------------------------------------------------------
     def read(self, slot: int) -> RawSlot:
@@ -317,11 +305,5 @@ class Recorder(BpfObjectOwner):
 
     def stats(self) -> dict[str, int]:
         """The per-CPU counters, summed."""
-        ncpu = self._lib.libbpf_num_possible_cpus()
-        values = (ctypes.c_uint64 * ncpu)()
-        out = {}
-        for idx, name in enumerate(L.STAT_NAMES):
-            k = ctypes.c_uint32(idx)
-            self._lib.bpf_map_lookup_elem(self._fds["pf_stats"], ctypes.byref(k), values)
-            out[name] = int(sum(values))
-        return out
+        return dict(zip(L.STAT_NAMES, self._percpu_sums("pf_stats", len(L.STAT_NAMES)),
+                        strict=True))
