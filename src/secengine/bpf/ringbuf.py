@@ -87,7 +87,7 @@ class RingReader:
         self._epoll.poll(timeout)
 
     def pending_bytes(self) -> int:
-        prod = _U64.unpack_from(self._producer, 0)[0]
+        prod: int = _U64.unpack_from(self._producer, 0)[0]
         return prod - self._consumer_pos.get()
 
     def read(self, max_records: int = 4096) -> list[bytes]:
