@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -14,15 +13,9 @@ from secengine.bpf import syscalls
 
 pytestmark = [pytest.mark.bpf, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_wheel_ships_a_probe_that_loads(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--quiet", "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
-    (whl,) = tmp_path.glob("secengine-*.whl")
-    assert whl.name.endswith("-py3-none-linux_x86_64.whl")
-    with zipfile.ZipFile(whl) as z:
+def test_wheel_ships_a_probe_that_loads(wheel: Path, tmp_path: Path) -> None:
+    assert wheel.name.endswith("-py3-none-linux_x86_64.whl")
+    with zipfile.ZipFile(wheel) as z:
         obj = tmp_path / "probe.bpf.o"
         obj.write_bytes(z.read("secengine/bpf/probe.bpf.o"))
     from secengine.bpf import layout as L
