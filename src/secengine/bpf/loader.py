@@ -117,17 +117,30 @@ class BpfObjectOwner:
     """Owns an opened BPF object, its maps and attached links: unloads them once, on close or
     exit. The probe and the profile recorder share this map and link handling.
 
-    Subclasses set ``_lib``, ``_obj``, ``_links`` and ``programs`` in their constructor
-    and call :meth:`_find_maps` once the object is loaded.
+    Subclasses implement :meth:`_load` (load the object, :meth:`_find_maps`, configure,
+    :meth:`_attach`) and set what it needs before calling this constructor.
     """
 
-    _lib: Any
-    _obj: int | None
-    _links: list[int]
     #: map name -> its fd
     _fds: dict[str, int]
-    #: the programs :meth:`_attach` attaches
-    programs: tuple[str, ...]
+
+    def __init__(self, path: Path, programs: Iterable[str]) -> None:
+        """Open the object at ``path`` and :meth:`_load` it; closed again if that fails."""
+        self._lib: Any = _libbpf.lib()
+        self._links: list[int] = []
+        self._obj: int | None = None
+        #: the programs :meth:`_attach` attaches
+        self.programs = tuple(programs)
+        _libbpf.clear_log()
+        self._obj = self._lib.bpf_object__open_file(str(path).encode(), None)
+        try:
+            self._load()
+        except BaseException:
+            self.close()
+            raise
+
+    def _load(self) -> None:
+        raise NotImplementedError
 
     def _find_maps(self, names: Iterable[str]) -> None:
         assert self._obj is not None
@@ -195,17 +208,7 @@ class Probe(BpfObjectOwner):
         #: share of the ring that only priority records may use (0: none)
         self.priority_headroom = priority_headroom
         self._wakeup_bytes = ring_bytes // 4
-        self._lib = _libbpf.lib()
-        self._links: list[int] = []
-        self._obj: int | None = None
-        self.programs = tuple(programs)
-        _libbpf.clear_log()
-        self._obj = self._lib.bpf_object__open_file(str(path).encode(), None)
-        try:
-            self._load()
-        except BaseException:
-            self.close()
-            raise
+        super().__init__(path, programs)
 
     # -- lifecycle -------------------------------------------------------------
     def _load(self) -> None:

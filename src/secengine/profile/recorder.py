@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from secengine.bpf import _libbpf
 from secengine.bpf import preflight as bpf_preflight
 from secengine.bpf.errors import BpfError
 from secengine.bpf.loader import BpfObjectOwner, load_object
@@ -145,23 +144,11 @@ class Recorder(BpfObjectOwner):
                  obj_path: Path | None = None) -> None:
         path = obj_path or object_path()
         preflight(path)
-        self._lib = _libbpf.lib()
-        self._obj: int | None = None
-        self._links: list[int] = []
+        self._opspec = dict(opspec or {})
         self._slots: set[int] = set()
         self._mntns: dict[int, int] = {}
         self._catch: tuple[bytes, int] = (b"", 0)
-        self.programs = tuple(programs)
-        _libbpf.clear_log()
-        self._obj = self._lib.bpf_object__open_file(str(path).encode(), None)
-        try:
-            self._load()
-            for nr, kind in (opspec or {}).items():
-                self._put("opspec", nr.to_bytes(4, "little"), bytes([kind]))
-            self._attach()
-        except BaseException:
-            self.close()
-            raise
+        super().__init__(path, programs)
 
     # -- lifecycle ---------------------------------------------------------------
     def _load(self) -> None:
@@ -169,6 +156,9 @@ class Recorder(BpfObjectOwner):
         assert self._obj is not None
         load_object(lib, self._obj, (*CAPTURE_PROGRAMS, NOOP_PROGRAM), self.programs)
         self._find_maps(_MAPS)
+        for nr, kind in self._opspec.items():
+            self._put("opspec", nr.to_bytes(4, "little"), bytes([kind]))
+        self._attach()
 
     # -- map access ----------------------------------------------------------------
 
