@@ -1,5 +1,7 @@
-"""Session-wide test set-up: where Falco's upstream rules are (see upstream_rules.py), and the
-wheel built from this checkout (built once, for every test that inspects or installs it)."""
+"""Session-wide test set-up: where Falco's upstream rules are (see upstream_rules.py), the
+wheel built from this checkout (built once, for every test that inspects or installs it), and
+the fixtures of the agent's tests (agent_fixtures.py: tests/agent/, tests/commands/ and the
+top-level tests of metrics.py and append_output.py use them)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from agent_fixtures import (  # noqa: F401 - the agent's, its metrics' and its commands' fixtures
+    events,
+    pki,
+    rules_file,
+    silent_http,
+    until,
+)
 from upstream_rules import ENV, UPSTREAM, require
 
 # The rule-test pack reads ${SECENGINE_UPSTREAM_RULES}; give it this session's answer.
