@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cli_child import SECENGINE, run_secengine, write_events
 
 
@@ -151,7 +152,7 @@ def test_run_reports_field_extraction_errors_in_its_summary(tmp_path: Path) -> N
                     + b"\n")
     conf = tmp_path / "secengine.yaml"
     conf.write_text(f"rules_files: [{rules}]\nsources: {{replay: {{inputs: [{inp}]}}}}\n")
-    done = _run("run", "-c", str(conf))
+    done = run_secengine("run", "-c", str(conf))
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     at = lines.index("secengine run: Field extraction errors: 1")
