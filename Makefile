@@ -2,7 +2,8 @@
 #
 #   make run    live detection with the shipped rules (as root; otherwise it says so and
 #               replays the bundled sample events instead)
-#   make test   install everything the tests need and run the whole suite
+#   make test   install everything the tests need, run the checks (make lint), then the suite
+#   make lint   ruff (lint and format), mypy --strict on src/, the import-layer contracts
 #   make replay replay the bundled sample events against the shipped rules
 #   make rules-test   run the rule unit tests (shipped rules and Falco conformance pack)
 #   make fuzz   the long fuzzing run (docs/fuzzing.md; FUZZ_EXAMPLES, FUZZ_SECONDS)
@@ -20,7 +21,7 @@ STAMP := $(VENV)/.secengine-installed
 APT_PACKAGES := clang libbpf-dev bpftool podman runc busybox-static
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run replay test rules-test bench fuzz system-deps probe clean
+.PHONY: run replay test lint rules-test bench fuzz system-deps probe clean
 
 run: $(STAMP)
 	@if [ "$$(id -u)" = 0 ]; then \
@@ -36,8 +37,19 @@ run: $(STAMP)
 replay: $(STAMP)
 	$(BIN)/secengine replay samples/events.jsonl
 
-test: system-deps $(STAMP) probe
+test: system-deps $(STAMP) probe lint
 	$(BIN)/python -m pytest
+
+# The import-layer contracts ([tool.importlinter] in pyproject.toml) are checked once they exist.
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy src
+	@if [ -f .importlinter ] || grep -q '^\[tool\.importlinter' pyproject.toml; then \
+		echo "$(BIN)/lint-imports" && $(BIN)/lint-imports; \
+	else \
+		echo "lint-imports: pyproject.toml has no [tool.importlinter] contracts yet"; \
+	fi
 
 probe: $(STAMP)
 	$(BIN)/python -m secengine.bpf.build
@@ -89,7 +101,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	@touch $@
 
 clean:

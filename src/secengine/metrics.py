@@ -81,6 +81,7 @@ from secengine.web import EmbeddedHttpServer, ListenerStats, ThreadedHttpServer
 from secengine.web.handshakes import monitor
 
 if TYPE_CHECKING:  # pragma: no cover
+    from secengine.engine import Engine
     from secengine.sinks.base import Sink
     from secengine.sources.base import EventQueue
     from secengine.web.limits import HttpLimits
@@ -117,6 +118,8 @@ class AgentStats(Protocol):
 
     @property
     def counters(self) -> CounterStats: ...
+    @property
+    def engine(self) -> Engine: ...
     @property
     def sources(self) -> Sequence[Any]: ...
     @property

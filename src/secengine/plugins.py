@@ -97,7 +97,7 @@ class PluginRegistry(Generic[T]):
         if isinstance(plugin, str):
             entry = _Entry(plugin, "register()")
         else:
-            self._check_class(name, plugin)
+            self._checked(name, plugin)
             entry = _Entry(f"{plugin.__module__}:{plugin.__qualname__}", "register()", plugin)
         old = self._entries.get(name)
         if old is not None and not _same(old, entry):
@@ -157,14 +157,15 @@ class PluginRegistry(Generic[T]):
         except Exception as e:
             raise ConfigError(f"cannot load {self.kind} plugin {name!r} from {entry.target} "
                               f"({entry.origin}): {type(e).__name__}: {e}") from e
-        self._check_class(name, cls)
-        self._loaded[name] = cls
-        return cls
+        plugin = self._loaded[name] = self._checked(name, cls)
+        return plugin
 
-    def _check_class(self, name: str, cls: Any) -> None:
-        if not (isinstance(cls, type) and issubclass(cls, self.base)):  # type: ignore[arg-type]
-            raise ConfigError(f"{self.kind} plugin {name!r} ({cls!r}) is not a subclass of "
-                              f"{self.base.__module__}.{self.base.__qualname__}")
+    def _checked(self, name: str, cls: object) -> type[T]:
+        """``cls`` if it is a subclass of this registry's base class, else a ConfigError."""
+        if isinstance(cls, type) and issubclass(cls, self.base):
+            return cls
+        raise ConfigError(f"{self.kind} plugin {name!r} ({cls!r}) is not a subclass of "
+                          f"{self.base.__module__}.{self.base.__qualname__}")
 
     def _conflict_message(self, name: str) -> str:
         claims = "; ".join(f"{e.target} ({e.origin})" for e in self._conflicts[name])

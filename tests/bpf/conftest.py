@@ -108,9 +108,12 @@ def collect(src: Any, action: Callable[[], Any], keys: Iterable[str],
 
 
 def child(code: str, *args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
-    """Run Python ``code`` in a child process (the probe ignores this one)."""
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          timeout=60, **kw, check=False)
+    """Run Python ``code`` in a child process (the probe ignores this one); fails unless it
+    exits 0, so that a test never checks the events of a child that did not do its part."""
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                       timeout=60, **kw, check=False)
+    assert r.returncode == 0, f"the child failed with status {r.returncode}: {r.stderr}"
+    return r
 
 
 def comm_of_python() -> str:

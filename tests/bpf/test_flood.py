@@ -161,12 +161,14 @@ def test_failed_opens_no_loaded_rule_can_match_are_dropped_in_the_kernel_and_cou
     from secengine.sources.specs import load_rules
 
     flooder = build_c("flood-open", FLOOD.read_text())
-    rules = load_rules([str(REPO / "rules")]).rules
-    source.use_rules(rules)
+    shipped = load_rules([str(p) for p in sorted((REPO / "rules").glob("*.yaml"))])
+    assert shipped.successful and shipped.rules, shipped.render_text()  # none: all "filtered"
+    source.use_rules(shipped.rules)
     try:
         before = source.kernel_stats()
         run = subprocess.Popen([flooder, "1"], stdout=subprocess.PIPE, text=True)
         calls = int(run.communicate(timeout=60)[0])
+        assert run.returncode == 0 and calls > 0
         after = source.kernel_stats()
         counts = {p.pid: p for p in source.probe.producers()}
     finally:

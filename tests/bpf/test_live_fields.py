@@ -20,7 +20,11 @@ def _by_pid(pid_holder: dict[str, int]):
 
 
 def _spawn(code: str, **kw):
-    """Start a Python child running ``code``; returns (holder with its pid, action)."""
+    """Start a Python child running ``code``; returns (holder with its pid, action).
+
+    The action fails unless the child exits 0: a child that failed did not do what the
+    test looks for, and the test must not pass on what is left (its exit status is also in
+    ``holder["rc"]`` for an action run on a thread of its own)."""
     import subprocess
 
     holder: dict[str, int] = {}
@@ -30,6 +34,7 @@ def _spawn(code: str, **kw):
         holder["pid"] = p.pid
         p.wait(timeout=60)
         holder["rc"] = p.returncode
+        assert p.returncode == 0, f"the child failed with status {p.returncode}"
     return holder, action
 
 
@@ -42,7 +47,7 @@ def test_execve_with_arguments_cwd_and_parent(source, live) -> None:
         p = subprocess.Popen(["/bin/echo", "hello", "secengine world"], cwd="/tmp",
                              stdout=subprocess.DEVNULL)
         holder["pid"] = p.pid
-        p.wait()
+        assert p.wait() == 0
 
     snaps, _ = live.collect(source, action,
                        ["proc.name", "proc.exe", "proc.args", "proc.cmdline", "proc.cwd",
@@ -174,6 +179,7 @@ def test_accept_on_a_listening_socket(source, live) -> None:
                         "fd.typechar", "evt.arg.tuple", "proc.pid"],
                        where=lambda f: f["evt.type"] in ("accept", "accept4"))
     os.close(port_r)
+    assert holder["rc"] == 0  # the child's action ran on a thread of its own
     mine = [s for s in snaps if s["proc.pid"] == holder["pid"]]
     assert mine, snaps
     s = mine[0]
@@ -223,7 +229,7 @@ def test_symlink_and_link(source, live) -> None:
     def action() -> None:
         p = subprocess.Popen([sys.executable, "-c", code, tmp])
         holder["pid"] = p.pid
-        p.wait()
+        assert p.wait() == 0
 
     snaps, _ = live.collect(source, action,
                        ["evt.arg.target", "evt.arg.linkpath", "evt.arg.oldpath", "evt.arg.newpath",
@@ -366,7 +372,9 @@ def test_udp_sendto_names_the_socket(source, live) -> None:
 def test_stream_socket_io_is_dropped_in_the_kernel_when_no_rule_can_match(source, live) -> None:
     from secengine.sources.specs import load_rules
 
-    rules = load_rules([str(UPSTREAM / "falco_rules.yaml")]).rules
+    stable = load_rules([str(UPSTREAM / "falco_rules.yaml")])
+    assert stable.successful and stable.rules, stable.render_text()  # none: nothing captured
+    rules = stable.rules
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(4)

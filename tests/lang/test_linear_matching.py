@@ -128,9 +128,6 @@ def test_regex_semantics_are_re2_posix() -> None:
 def test_list_against_list_field_is_linear(tmp_path: Path) -> None:
     # `a intersects val(b)` between two lists of the event: the reference
     # semantics compared every pair, 4,000**2 comparisons per pod (8 s here) for one pod
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "k8s"))
     from k8s_audit_cases import create_pod, pod
 
     # 4,000 short containers fit the audit source's 256 KiB event limit

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -11,21 +9,25 @@ import pytest
 
 pytestmark = [pytest.mark.bpf, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_wheel_ships_a_recorder_that_loads_and_the_baselines(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--quiet", "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
-    (whl,) = tmp_path.glob("secengine-*.whl")
-    with zipfile.ZipFile(whl) as z:
+def test_wheel_ships_a_recorder_that_loads_and_the_baselines(wheel: Path,
+                                                             tmp_path: Path) -> None:
+    with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         assert "secengine/profile/baselines/runc-1.1.5.json" in names
         assert "secengine/bpf/profile.h" in names
         obj = tmp_path / "profile.bpf.o"
         obj.write_bytes(z.read("secengine/bpf/profile.bpf.o"))
+    from secengine.profile import layout as L
     from secengine.profile.capabilities import opspec
+    from secengine.profile.launch import HeldChild
     from secengine.profile.recorder import Recorder
+    from secengine.profile.recording import Recording
 
     with Recorder(obj_path=obj, opspec=opspec()) as rec:
-        assert rec.stats()["recorded"] >= 0
+        child = HeldChild(["true"])
+        slot = rec.follow(child.pid, phase=L.PHASE_WORK)
+        child.release()
+        assert child.wait(10) == 0
+        raw = rec.read(slot)
+    assert raw.stats["recorded"] > 0
+    assert {"execve", "exit_group"} <= Recording.from_raw(raw, "exec").syscalls.seen()

@@ -173,10 +173,15 @@ def test_fields_of_unknown_sources_are_not_checked(write_suite: WriteSuite) -> N
 
 
 def test_bracketed_and_dotted_field_spellings(write_suite: WriteSuite) -> None:
-    load_test_file(write_suite(MINIMAL.replace(
+    tf = load_test_file(write_suite(MINIMAL.replace(
         "{evt.type: execve, proc.name: bash}",
         '{"proc.aname[2]": bash, "evt.arg[flags]": O_RDONLY, evt.arg.flags: O_RDONLY, '
         '"proc.env[HOME]": /root, proc.aname: [a, b]}')))
+    ev = tf.cases[0].events[0]
+    assert isinstance(ev, CaseEvent)
+    assert ev.fields == {"proc.aname[2]": "bash", "evt.arg[flags]": "O_RDONLY",
+                         "evt.arg.flags": "O_RDONLY", "proc.env[HOME]": "/root",
+                         "proc.aname": ["a", "b"]}
 
 
 def test_discover(tmp_path: Path) -> None:

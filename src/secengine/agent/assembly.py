@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from secengine.append_output import apply_append_output
 from secengine.config import DEFAULT_SINK_QUEUE, AgentConfig, rules_file_paths
@@ -66,11 +66,10 @@ def build_engine(cfg: AgentConfig, ruleset: RuleSet | Sequence[Any]) -> Engine:
     formatter = AlertFormatter(**{key: getattr(cfg, key) for key in FORMATTER_KEYS})
     selections = []
     for entry in cfg.rules:
-        action, match = ("enable", entry.enable) if entry.enable is not None else (
-            "disable", entry.disable)
+        action: Literal["enable", "disable"] = "enable" if entry.enable is not None else "disable"
+        match = entry.enable if entry.enable is not None else entry.disable
         assert match is not None
-        selections.append(RuleSelection(action, rule=match.rule,  # type: ignore[arg-type]
-                                        tag=match.tag))
+        selections.append(RuleSelection(action, rule=match.rule, tag=match.tag))
     return Engine(rules, rule_matching=cfg.rule_matching, min_priority=cfg.min_priority,
                   selections=selections, formatter=formatter)
 

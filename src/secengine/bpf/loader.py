@@ -25,17 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
 
-from secengine.bpf import _libbpf, syscalls
+from secengine.bpf import _libbpf, preflight, syscalls
 from secengine.bpf import layout as L
-from secengine.bpf.errors import BpfError, BpfUnavailableError
+from secengine.bpf.errors import BpfError
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.bpf.ringbuf import RingReader
 
-__all__ = ["BTF_PATH", "DEFAULT_RING_BYTES", "Budget", "Probe", "ProducerCount",
+__all__ = ["DEFAULT_RING_BYTES", "Budget", "Probe", "ProducerCount",
            "object_path"]
 
-BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
 OBJECT_NAME: Final = "probe.bpf.o"
 DEFAULT_RING_BYTES: Final = 16 * 1024 * 1024
 #: Default share of the ring kept for priority records: bulk records are refused past the rest.
@@ -45,7 +44,7 @@ PRIORITY_HEADROOM: Final = 0.25
 CAPTURE_PROGRAMS: Final = ("se_sys_exit", "se_exec", "se_fork", "se_exit")
 NOOP_PROGRAM: Final = "se_noop"
 #: The global holding one byte per syscall number, 1 if captured (section ``.data.interest``).
-INTEREST_MAP: Final = b".data.interest"
+INTEREST_MAP: Final = ".data.interest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,22 +89,9 @@ def object_path() -> Path:
 
 
 def _preflight(obj: Path) -> None:
-    syscalls.check_arch()
-    if os.geteuid() != 0:
-        raise BpfUnavailableError(
-            "the syscall source needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE) "
-            "to load its eBPF probe; run 'sudo secengine run ...', or use 'secengine replay' "
-            "to evaluate recorded events")
-    if not BTF_PATH.exists():
-        raise BpfUnavailableError(
-            f"this kernel exposes no BTF ({BTF_PATH} is missing), which the CO-RE probe needs; "
-            "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution kernels "
-            "since 5.8 are)")
-    if not obj.is_file():
-        raise BpfUnavailableError(
-            f"the compiled probe {obj} is missing; build it with "
-            "'python -m secengine.bpf.build' (needs clang and libbpf-dev) or install a "
-            "secengine wheel, which ships it")
+    preflight.check(obj, what="probe", needed_by="the syscall source",
+                    instead="run 'sudo secengine run ...', or use 'secengine replay' to "
+                            "evaluate recorded events")
 
 
 def load_object(lib: Any, obj: Any, programs: Iterable[str], wanted: Iterable[str]) -> None:
@@ -128,14 +114,62 @@ def load_object(lib: Any, obj: Any, programs: Iterable[str], wanted: Iterable[st
 
 
 class BpfObjectOwner:
-    """Owns an opened BPF object and its attached links: unloads them once, on close or exit.
+    """Owns an opened BPF object, its maps and attached links: unloads them once, on close or
+    exit. The probe and the profile recorder share this map and link handling.
 
-    Subclasses set ``_lib``, ``_obj`` and ``_links`` in their constructor.
+    Subclasses implement :meth:`_load` (load the object, :meth:`_find_maps`, configure,
+    :meth:`_attach`) and set what it needs before calling this constructor.
     """
 
-    _lib: Any
-    _obj: int | None
-    _links: list[int]
+    #: map name -> its fd
+    _fds: dict[str, int]
+
+    def __init__(self, path: Path, programs: Iterable[str]) -> None:
+        """Open the object at ``path`` and :meth:`_load` it; closed again if that fails."""
+        self._lib: Any = _libbpf.lib()
+        self._links: list[int] = []
+        self._obj: int | None = None
+        #: the programs :meth:`_attach` attaches
+        self.programs = tuple(programs)
+        _libbpf.clear_log()
+        self._obj = self._lib.bpf_object__open_file(str(path).encode(), None)
+        try:
+            self._load()
+        except BaseException:
+            self.close()
+            raise
+
+    def _load(self) -> None:
+        raise NotImplementedError
+
+    def _find_maps(self, names: Iterable[str]) -> None:
+        assert self._obj is not None
+        find = self._lib.bpf_object__find_map_by_name
+        self._fds = {name: self._lib.bpf_map__fd(find(self._obj, name.encode()))
+                     for name in names}
+
+    def _attach(self) -> None:
+        assert self._obj is not None
+        for name in self.programs:
+            prog = self._lib.bpf_object__find_program_by_name(self._obj, name.encode())
+            self._links.append(self._lib.bpf_program__attach(prog))
+
+    def _put(self, name: str, key: bytes, value: bytes) -> None:
+        """Write ``value`` at ``key`` of map ``name`` (both as the map's raw bytes)."""
+        k = ctypes.create_string_buffer(key, len(key))
+        v = ctypes.create_string_buffer(value, len(value))
+        self._lib.bpf_map_update_elem(self._fds[name], k, v, 0)
+
+    def _percpu_sums(self, name: str, count: int) -> list[int]:
+        """Entries 0 to ``count - 1`` of per-CPU array map ``name``, each summed over CPUs."""
+        ncpu = self._lib.libbpf_num_possible_cpus()
+        values = (ctypes.c_uint64 * ncpu)()
+        out = []
+        for idx in range(count):
+            k = ctypes.c_uint32(idx)
+            self._lib.bpf_map_lookup_elem(self._fds[name], ctypes.byref(k), values)
+            out.append(int(sum(values)))
+        return out
 
     def close(self) -> None:
         """Detach and unload (idempotent)."""
@@ -174,17 +208,7 @@ class Probe(BpfObjectOwner):
         #: share of the ring that only priority records may use (0: none)
         self.priority_headroom = priority_headroom
         self._wakeup_bytes = ring_bytes // 4
-        self._lib = _libbpf.lib()
-        self._links: list[int] = []
-        self._obj: int | None = None
-        self.programs = tuple(programs)
-        _libbpf.clear_log()
-        self._obj = self._lib.bpf_object__open_file(str(path).encode(), None)
-        try:
-            self._load()
-        except BaseException:
-            self.close()
-            raise
+        super().__init__(path, programs)
 
     # -- lifecycle -------------------------------------------------------------
     def _load(self) -> None:
@@ -193,25 +217,16 @@ class Probe(BpfObjectOwner):
         events = lib.bpf_object__find_map_by_name(self._obj, b"events")
         lib.bpf_map__set_max_entries(events, self.ring_bytes)
         load_object(lib, self._obj, (*CAPTURE_PROGRAMS, NOOP_PROGRAM), self.programs)
-        self._fds = {name: lib.bpf_map__fd(lib.bpf_object__find_map_by_name(self._obj, name))
-                     for name in (b"events", b"specs", b"se_config_map", b"stats",
-                                  b"se_budget", b"se_paths", INTEREST_MAP)}
+        self._find_maps(("events", "specs", "se_config_map", "stats", "se_budget", "se_paths",
+                         INTEREST_MAP))
         self._self_tgid = os.getpid()
         self._write_config()
-        for name in self.programs:
-            prog = lib.bpf_object__find_program_by_name(self._obj, name.encode())
-            self._links.append(lib.bpf_program__attach(prog))
+        self._attach()
 
     # -- configuration through maps ----------------------------------------------
-    def _update(self, fd_name: bytes, key: int, value: bytes) -> None:
-        k = ctypes.c_uint32(key)
-        v = ctypes.create_string_buffer(value, len(value))
-        self._lib.bpf_map_update_elem(self._fds[fd_name], ctypes.byref(k), v, 0)
-
-    def _update_key(self, fd_name: bytes, key: bytes, value: bytes) -> None:
-        k = ctypes.create_string_buffer(key, len(key))
-        v = ctypes.create_string_buffer(value, len(value))
-        self._lib.bpf_map_update_elem(self._fds[fd_name], k, v, 0)
+    def _update(self, name: str, index: int, value: bytes) -> None:
+        """Write ``value`` at ``index`` of array map ``name``."""
+        self._put(name, index.to_bytes(4, "little"), value)
 
     def configure(self, *, self_tgid: int = 0, wakeup_bytes: int | None = None) -> None:
         """Set the pid whose events are dropped and the wake-up threshold (bytes pending)."""
@@ -228,7 +243,7 @@ class Probe(BpfObjectOwner):
         per_event, tau, interval = self.budget.packed()
         headroom = int(self.ring_bytes * self.priority_headroom)
         bulk_limit = self.ring_bytes - headroom if headroom else 0
-        self._update(b"se_config_map", 0, L.CONFIG.pack(
+        self._update("se_config_map", 0, L.CONFIG.pack(
             self._self_tgid, self._wakeup_bytes, per_event, tau, interval, bulk_limit, 0))
 
     def set_priority_paths(self, names: Iterable[str], prefixes: Iterable[str]) -> int:
@@ -245,7 +260,7 @@ class Probe(BpfObjectOwner):
             if not raw:
                 continue
             try:
-                self._update_key(b"se_paths", L.PATH_KEY.pack(len(raw) * 8, raw), b"\1")
+                self._put("se_paths", L.PATH_KEY.pack(len(raw) * 8, raw), b"\1")
             except BpfError:
                 break  # full
             n += 1
@@ -254,7 +269,7 @@ class Probe(BpfObjectOwner):
     def producers(self) -> list[ProducerCount]:
         """What the budgets counted per producer still in the probe's table (LRU: the least
         recently active are forgotten past 32,768 producers)."""
-        lib, fd = self._lib, self._fds[b"se_budget"]
+        lib, fd = self._lib, self._fds["se_budget"]
         key, nxt = ctypes.c_uint32(0), ctypes.c_uint32(0)
         value = ctypes.create_string_buffer(L.BUDGET.size)
         out = []
@@ -289,7 +304,7 @@ class Probe(BpfObjectOwner):
         entries = syscalls.spec_entries(event_types, skip_stream, success_only)
         off = L.SPEC.pack(0, bytes(L.NARGS), 0, 0, 0)
         for spec in syscalls.SYSCALLS:
-            self._update(b"specs", spec.nr, entries.get(spec.nr, off))
+            self._update("specs", spec.nr, entries.get(spec.nr, off))
         # the program's first test; set after the specs, so that a syscall it lets through
         # always finds its spec
         self._update(INTEREST_MAP, 0, bytes(1 if nr in entries else 0
@@ -299,7 +314,7 @@ class Probe(BpfObjectOwner):
     # -- data --------------------------------------------------------------------
     @property
     def ring_fd(self) -> int:
-        return self._fds[b"events"]
+        return self._fds["events"]
 
     def reader(self) -> RingReader:
         from secengine.bpf.ringbuf import RingReader
@@ -311,11 +326,4 @@ class Probe(BpfObjectOwner):
         full), truncated, wake-ups, busy (the ring's lock gave up under contention), budget
         (suppressed over a producer's budget), filtered (pushed-down filters), flood records,
         headroom (bulk records refused to keep the priority headroom free)."""
-        ncpu = self._lib.libbpf_num_possible_cpus()
-        out = []
-        values = (ctypes.c_uint64 * ncpu)()
-        for idx in range(L.STAT_COUNT):
-            k = ctypes.c_uint32(idx)
-            self._lib.bpf_map_lookup_elem(self._fds[b"stats"], ctypes.byref(k), values)
-            out.append(sum(values))
-        return out
+        return self._percpu_sums("stats", L.STAT_COUNT)

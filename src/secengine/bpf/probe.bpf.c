@@ -24,6 +24,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "events.h"
+#include "creds.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -38,11 +39,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define SE_RB_FORCE_WAKEUP 2
 #define SE_RB_AVAIL_DATA 0
 #define SE_RB_RING_SIZE 1
-
-/* kernels before 6.3 kept capabilities as two u32 */
-struct kernel_cap_struct___old {
-	__u32 cap[2];
-} __attribute__((preserve_access_index));
 
 /* kernfs_node.parent was renamed __parent in 6.15 */
 struct kernfs_node___old {
@@ -405,34 +401,17 @@ __noinline int put_cgroup(struct se_aux *aux, __u32 off, unsigned long taskp)
 /* kernel reads                                                         */
 /* ------------------------------------------------------------------ */
 
-static __always_inline __u64 read_cap(kernel_cap_t *capp)
-{
-	if (bpf_core_field_exists(((struct kernel_cap_struct___old *)0)->cap)) {
-		struct kernel_cap_struct___old c;
-		bpf_probe_read_kernel(&c, sizeof(c), capp);
-		return ((__u64)c.cap[1] << 32) | c.cap[0];
-	}
-	__u64 v = 0;
-	bpf_probe_read_kernel(&v, sizeof(v), capp);
-	return v;
-}
-
 static __always_inline void fill_creds(struct se_creds *c, struct task_struct *task)
 {
 	const struct cred *cred = BPF_CORE_READ(task, cred);
-	c->uid = BPF_CORE_READ(cred, uid.val);
-	c->gid = BPF_CORE_READ(cred, gid.val);
-	c->euid = BPF_CORE_READ(cred, euid.val);
-	c->egid = BPF_CORE_READ(cred, egid.val);
-	c->suid = BPF_CORE_READ(cred, suid.val);
-	c->sgid = BPF_CORE_READ(cred, sgid.val);
+	READ_CRED_IDS(c, cred);
 	c->loginuid = (__u32)-1;
 	if (bpf_core_field_exists(task->loginuid))
 		c->loginuid = BPF_CORE_READ(task, loginuid.val);
 	c->pad = 0;
-	c->cap_inheritable = read_cap((kernel_cap_t *)&cred->cap_inheritable);
-	c->cap_permitted = read_cap((kernel_cap_t *)&cred->cap_permitted);
-	c->cap_effective = read_cap((kernel_cap_t *)&cred->cap_effective);
+	c->cap_inheritable = read_cap(&cred->cap_inheritable);
+	c->cap_permitted = read_cap(&cred->cap_permitted);
+	c->cap_effective = cred_cap_effective(cred);
 }
 
 /* pid number of `pid` in the global namespace (level 0) or its own (vnr) */
@@ -980,9 +959,7 @@ static __always_inline int exe_writable(struct task_struct *task, struct inode *
 	__u16 bits = fsgid == gid ? mode >> 3 : mode;
 	if (bits & 2 /* S_IWOTH */)
 		return 1;
-	__u64 eff = 0;
-	bpf_probe_read_kernel(&eff, sizeof(eff), &cred->cap_effective);
-	return (eff >> 1) & 1; /* CAP_DAC_OVERRIDE */
+	return (cred_cap_effective(cred) >> 1) & 1; /* CAP_DAC_OVERRIDE */
 }
 
 SEC("tp_btf/sched_process_exec")

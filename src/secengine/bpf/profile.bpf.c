@@ -34,6 +34,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "profile.h"
+#include "creds.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -187,13 +188,9 @@ static __always_inline __u32 mntns_slot(__u64 mntns)
 	return PF_MAX_SLOTS;
 }
 
-/* kernel_cap_t is a u64 since 6.3 and two u32 before: the same eight bytes on x86_64 */
 static __always_inline __u64 cap_eff_of(struct task_struct *task)
 {
-	const struct cred *cred = BPF_CORE_READ(task, cred);
-	__u64 v = 0;
-	bpf_probe_read_kernel(&v, sizeof(v), &cred->cap_effective);
-	return v;
+	return cred_cap_effective(BPF_CORE_READ(task, cred));
 }
 
 /* Is `task` part of a workload being recorded? Fills `c`. */
@@ -328,15 +325,9 @@ static __always_inline void put_op(struct pf_ctx *c, struct pf_op_key *k, struct
 
 static __always_inline void read_creds(const struct cred *cr, struct pf_creds *o)
 {
-	o->cap_eff = 0;
-	bpf_probe_read_kernel(&o->cap_eff, sizeof(o->cap_eff), &cr->cap_effective);
-	o->uid = BPF_CORE_READ(cr, uid.val);
-	o->euid = BPF_CORE_READ(cr, euid.val);
-	o->suid = BPF_CORE_READ(cr, suid.val);
+	o->cap_eff = cred_cap_effective(cr);
+	READ_CRED_IDS(o, cr);
 	o->fsuid = BPF_CORE_READ(cr, fsuid.val);
-	o->gid = BPF_CORE_READ(cr, gid.val);
-	o->egid = BPF_CORE_READ(cr, egid.val);
-	o->sgid = BPF_CORE_READ(cr, sgid.val);
 	o->fsgid = BPF_CORE_READ(cr, fsgid.val);
 }
 

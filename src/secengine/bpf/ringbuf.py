@@ -42,7 +42,7 @@ class Position:
     the value, so a kernel reserve reading the consumer position in between
     sees the ring as full (hundreds of megabytes "pending") and drops its
     record. That lost a few records per million while the reader kept up
-    with 600,000 records/s (``tests/test_ring_position.py`` watches for it).
+    with 600,000 records/s (``tests/bpf/test_ring_position.py`` watches for it).
     """
 
     def __init__(self, mapping: mmap.mmap) -> None:
@@ -87,7 +87,7 @@ class RingReader:
         self._epoll.poll(timeout)
 
     def pending_bytes(self) -> int:
-        prod = _U64.unpack_from(self._producer, 0)[0]
+        prod: int = _U64.unpack_from(self._producer, 0)[0]
         return prod - self._consumer_pos.get()
 
     def read(self, max_records: int = 4096) -> list[bytes]:

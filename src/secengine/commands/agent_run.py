@@ -23,7 +23,7 @@ import argparse
 import logging
 import sys
 import threading
-from typing import Any
+from typing import Any, TextIO
 
 from secengine.errors import ConfigError
 
@@ -34,14 +34,17 @@ _LEVELS = {"emergency": logging.CRITICAL, "alert": logging.CRITICAL,
            "notice": logging.INFO, "info": logging.INFO, "debug": logging.DEBUG}
 
 
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """The handler configure_logging adds (so that it adds it once)."""
+
+
 def configure_logging(level: str, to_stderr: bool) -> None:
     """The ``secengine`` logger as the configuration says (only ever called by commands)."""
     logger = logging.getLogger("secengine")
     logger.setLevel(_LEVELS[level])
-    if to_stderr and not any(getattr(h, "_secengine", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+    if to_stderr and not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("secengine: %(levelname)s: %(message)s"))
-        handler._secengine = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
 
 

@@ -58,6 +58,12 @@ def parse_duration(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
+def _duration_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--duration", type=parse_duration, metavar="TIME",
+                   help="stop after this long (a container is stopped with its engine, "
+                        "another command and its processes get SIGTERM)")
+
+
 def _output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", type=Path, default=Path("profile.json"), metavar="P.json",
                    help="where to write the seccomp profile (default: profile.json); the "
@@ -91,9 +97,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     r.add_argument("--runtime", metavar="NAME",
                    help="OCI runtime to run the container with (runc, crun); passed to podman "
                         "or docker unless the command names one")
-    r.add_argument("--duration", type=parse_duration, metavar="TIME",
-                   help="stop after this long (a container is stopped with its engine, "
-                        "another command and its processes get SIGTERM)")
+    _duration_arg(r)
     _output_args(r)
     _command_arg(r, "the 'podman run ...' (or 'docker run ...') command")
     r.set_defaults(run=run, action="run")
@@ -108,9 +112,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     a.set_defaults(run=run, action="attach")
 
     e = psub.add_parser("exec", help="observe a plain process tree on the host")
-    e.add_argument("--duration", type=parse_duration, metavar="TIME",
-                   help="stop after this long (a container is stopped with its engine, "
-                        "another command and its processes get SIGTERM)")
+    _duration_arg(e)
     _output_args(e)
     _command_arg(e, "the command to run")
     e.set_defaults(run=run, action="exec")

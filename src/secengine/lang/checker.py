@@ -228,7 +228,7 @@ class TypeChecker:
             rhs = self._operand(right)
             self._check_rhs_field(left, op, rhs, node.pos)
             return ICheck(left, op, (), rhs, mod, node.pos)
-        raw = right.values if isinstance(right, ast.ListValue) else (right.value,)  # type: ignore[union-attr]
+        raw = right.values if isinstance(right, ast.ListValue) else (right.value,)
         rpos = right.pos
         if isinstance(right, ast.ListValue) and op not in _LIST_OPS and mod is None:
             raise _fail(f"filter error: operator '{op}' does not accept a list of values", rpos)

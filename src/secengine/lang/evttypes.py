@@ -106,17 +106,14 @@ def _is_evttype_field(node: object) -> bool:
 
 
 def _visit(node: ast.Expr, negated: bool) -> TypeSet:
-    if isinstance(node, ast.And):
+    if isinstance(node, (ast.And, ast.Or)):
+        # an 'and' intersects its children's sets, an 'or' unites them; under a 'not' the
+        # other way round (De Morgan)
+        intersect = isinstance(node, ast.And) != negated
         sets = [_visit(c, negated) for c in node.children]
         result = sets[0]
         for s in sets[1:]:
-            result = result.union(s) if negated else result.intersect(s)
-        return result
-    if isinstance(node, ast.Or):
-        sets = [_visit(c, negated) for c in node.children]
-        result = sets[0]
-        for s in sets[1:]:
-            result = result.intersect(s) if negated else result.union(s)
+            result = result.intersect(s) if intersect else result.union(s)
         return result
     if isinstance(node, ast.Not):
         return _visit(node.child, not negated)

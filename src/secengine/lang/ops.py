@@ -195,7 +195,7 @@ def as_bytes(value: Any) -> bytes:
     return str(value).encode("utf-8", "surrogateescape")
 
 
-def _ip_eq(v: Any, lit: Any) -> bool:
+def _ip_eq(v: Any, lit: object) -> bool:
     addr = ip_of(v)
     if addr is None:
         return False

@@ -82,8 +82,8 @@ def _literal_text(tok: Token) -> str:
         raise ConditionSyntaxError(e.message, tok.start_pos, tok.line, tok.column) from None
 
 
-class _ToAst(Transformer):
-    """One method per grammar rule, each building one AST node."""
+class _ToAst(Transformer[Token, "ast.Expr | Token"]):
+    """One method per grammar rule, each building one AST node (a lone literal stays a Token)."""
 
     def or_expr(self, children: Sequence[Any]) -> ast.Or:
         return ast.Or(tuple(children), children[0].pos)
@@ -93,13 +93,14 @@ class _ToAst(Transformer):
 
     def negation(self, children: Sequence[Any]) -> ast.Expr:
         nots = children[:-1]
-        child = children[-1]
+        child: ast.Expr = children[-1]
         if len(nots) % 2 == 0:
             return child
         return ast.Not(child, _pos(nots[0]))
 
     def group(self, children: Sequence[Any]) -> ast.Expr:
-        return children[1]
+        inner: ast.Expr = children[1]
+        return inner
 
     def macro_ref(self, children: Sequence[Any]) -> ast.MacroRef:
         tok = children[0]

@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType, TracebackType
-from typing import Final, Self
+from typing import Any, Final, Self
 
 from secengine.exit_status import ExitStatus
 from secengine.profile.errors import Interrupted
 
 __all__ = ["SIGNALS", "Interrupts", "exit_status"]
+
+#: what signal.signal returns: a Python handler, SIG_DFL/SIG_IGN, or None (set outside Python)
+_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 #: The signals that interrupt a recording.
 SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
@@ -41,7 +45,7 @@ class Interrupts:
     def __init__(self) -> None:
         self.signum = 0
         self.count = 0
-        self._old: dict[int, object] = {}
+        self._old: dict[int, _Handler] = {}
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
@@ -57,7 +61,8 @@ class Interrupts:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         for s, h in self._old.items():
-            signal.signal(s, h)  # type: ignore[arg-type]
+            if h is not None:  # None: a handler not installed from Python, which cannot be put back
+                signal.signal(s, h)
         self._old.clear()
 
     def __bool__(self) -> bool:

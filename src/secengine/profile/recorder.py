@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from secengine.bpf import _libbpf
-from secengine.bpf.errors import BpfError, BpfUnavailableError
+from secengine.bpf import preflight as bpf_preflight
+from secengine.bpf.errors import BpfError
 from secengine.bpf.loader import BpfObjectOwner, load_object
 from secengine.profile import layout as L
 
@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 OBJECT_NAME: Final = "profile.bpf.o"
-BTF_PATH: Final = Path("/sys/kernel/btf/vmlinux")
 #: Programs attached while recording; ``pf_noop`` only for the overhead benchmark.
 CAPTURE_PROGRAMS: Final = ("pf_sys_exit", "pf_signal", "pf_fork", "pf_exit", "pf_exec")
 NOOP_PROGRAM: Final = "pf_noop"
@@ -98,26 +97,8 @@ def preflight(obj: Path | None = None) -> None:
     Commands call it before anything else they check, so that a user without
     root hears that first.
     """
-    _preflight(obj or object_path())
-
-
-def _preflight(obj: Path) -> None:
-    from secengine.bpf.syscalls import check_arch
-
-    check_arch()
-    if os.geteuid() != 0:
-        raise BpfUnavailableError(
-            "recording a profile needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE) to "
-            "load the eBPF recorder; run 'sudo secengine profile ...'")
-    if not BTF_PATH.exists():
-        raise BpfUnavailableError(
-            f"this kernel exposes no BTF ({BTF_PATH} is missing), which the CO-RE recorder "
-            "needs; use a kernel built with CONFIG_DEBUG_INFO_BTF=y")
-    if not obj.is_file():
-        raise BpfUnavailableError(
-            f"the compiled recorder {obj} is missing; build it with "
-            "'python -m secengine.bpf.build' (needs clang, bpftool and libbpf-dev) or install a "
-            "secengine wheel, which ships it")
+    bpf_preflight.check(obj or object_path(), what="recorder", needed_by="recording a profile",
+                        instead="run 'sudo secengine profile ...'")
 
 
 @dataclass(slots=True)
@@ -162,45 +143,24 @@ class Recorder(BpfObjectOwner):
                  programs: Iterable[str] = CAPTURE_PROGRAMS,
                  obj_path: Path | None = None) -> None:
         path = obj_path or object_path()
-        _preflight(path)
-        self._lib = _libbpf.lib()
-        self._obj: int | None = None
-        self._links: list[int] = []
+        preflight(path)
+        self._opspec = dict(opspec or {})
         self._slots: set[int] = set()
         self._mntns: dict[int, int] = {}
         self._catch: tuple[bytes, int] = (b"", 0)
-        self.programs = tuple(programs)
-        _libbpf.clear_log()
-        self._obj = self._lib.bpf_object__open_file(str(path).encode(), None)
-        try:
-            self._load()
-            for nr, kind in (opspec or {}).items():
-                self._put_bytes("opspec", nr.to_bytes(4, "little"), bytes([kind]))
-            self._attach()
-        except BaseException:
-            self.close()
-            raise
+        super().__init__(path, programs)
 
     # -- lifecycle ---------------------------------------------------------------
     def _load(self) -> None:
         lib = self._lib
         assert self._obj is not None
         load_object(lib, self._obj, (*CAPTURE_PROGRAMS, NOOP_PROGRAM), self.programs)
-        self._fds = {name: lib.bpf_map__fd(lib.bpf_object__find_map_by_name(self._obj,
-                                                                             name.encode()))
-                     for name in _MAPS}
-
-    def _attach(self) -> None:
-        assert self._obj is not None
-        for name in self.programs:
-            prog = self._lib.bpf_object__find_program_by_name(self._obj, name.encode())
-            self._links.append(self._lib.bpf_program__attach(prog))
+        self._find_maps(_MAPS)
+        for nr, kind in self._opspec.items():
+            self._put("opspec", nr.to_bytes(4, "little"), bytes([kind]))
+        self._attach()
 
     # -- map access ----------------------------------------------------------------
-    def _put_bytes(self, name: str, key: bytes, value: bytes) -> None:
-        k = ctypes.create_string_buffer(key, len(key))
-        v = ctypes.create_string_buffer(value, len(value))
-        self._lib.bpf_map_update_elem(self._fds[name], k, v, 0)
 
     def _get(self, name: str, key: bytes, size: int) -> bytes | None:
         k = ctypes.create_string_buffer(key, len(key))
@@ -232,8 +192,8 @@ class Recorder(BpfObjectOwner):
         mntns = [m for m, _ in targets] + [0] * (L.MAX_MNTNS - len(targets))
         slots = [s for _, s in targets] + [0] * (L.MAX_MNTNS - len(targets))
         comm, catch_slot = self._catch
-        self._put_bytes(GATE_MAP, bytes(4), L.GATE.pack(len(targets), 0, *mntns, *slots))
-        self._put_bytes("pf_config_map", bytes(4),
+        self._put(GATE_MAP, bytes(4), L.GATE.pack(len(targets), 0, *mntns, *slots))
+        self._put("pf_config_map", bytes(4),
                         L.CONFIG.pack(1 if self._slots else 0, catch_slot,
                                       *comm.ljust(16, b"\0")))
 
@@ -242,7 +202,7 @@ class Recorder(BpfObjectOwner):
         if not free:
             raise BpfError(f"the recorder follows at most {L.MAX_SLOTS} workloads at once")
         slot = free[0]
-        self._put_bytes("slots", slot.to_bytes(4, "little"),
+        self._put("slots", slot.to_bytes(4, "little"),
                         L.SLOT.pack(1, min_filters, exclude_mntns, live))
         self._slots.add(slot)
         return slot
@@ -261,7 +221,7 @@ class Recorder(BpfObjectOwner):
         slot = self._new_slot(min_filters, exclude_mntns, live=1)
         pidfd = os.pidfd_open(pid)
         try:  # a task-storage map is keyed by a pidfd from userspace
-            self._put_bytes("tasks", pidfd.to_bytes(4, "little"),
+            self._put("tasks", pidfd.to_bytes(4, "little"),
                             L.TASK.pack(slot, phase, 1, 0, 0, 0, 0, 0))
         finally:
             os.close(pidfd)
@@ -285,7 +245,7 @@ class Recorder(BpfObjectOwner):
             ids = read_creds(f"/proc/{pid}/task/{tid}")
         except (OSError, KeyError, ValueError):
             return
-        self._put_bytes("creds", tid.to_bytes(4, "little"), L.CREDS.pack(*ids))
+        self._put("creds", tid.to_bytes(4, "little"), L.CREDS.pack(*ids))
 
     def catch(self, slot: int, comm: str) -> None:
         """Also follow, in ``slot``, every task that execs a program named ``comm`` from now.
@@ -306,7 +266,7 @@ class Recorder(BpfObjectOwner):
 
     def stop(self, slot: int) -> None:
         """Stop recording ``slot`` (its data stays readable until :meth:`forget`)."""
-        self._put_bytes("slots", slot.to_bytes(4, "little"), L.SLOT.pack(0, 0, 0, 0))
+        self._put("slots", slot.to_bytes(4, "little"), L.SLOT.pack(0, 0, 0, 0))
 
     # -- results -------------------------------------------------------------------
     def read(self, slot: int) -> RawSlot:
@@ -335,11 +295,5 @@ class Recorder(BpfObjectOwner):
 
     def stats(self) -> dict[str, int]:
         """The per-CPU counters, summed."""
-        ncpu = self._lib.libbpf_num_possible_cpus()
-        values = (ctypes.c_uint64 * ncpu)()
-        out = {}
-        for idx, name in enumerate(L.STAT_NAMES):
-            k = ctypes.c_uint32(idx)
-            self._lib.bpf_map_lookup_elem(self._fds["pf_stats"], ctypes.byref(k), values)
-            out[name] = int(sum(values))
-        return out
+        return dict(zip(L.STAT_NAMES, self._percpu_sums("pf_stats", len(L.STAT_NAMES)),
+                        strict=True))

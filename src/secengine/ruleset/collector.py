@@ -18,7 +18,7 @@ before it). One collector lives across all the files of a load.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from secengine.ruleset.diagnostics import Context, ItemError, LoadResult
 from secengine.ruleset.exceptions import FieldValidator, validate_exception
@@ -41,8 +41,14 @@ __all__ = ["Collector"]
 _T = TypeVar("_T", ListInfo, MacroInfo, RuleInfo)
 
 
-def _validate_error(message: str, info: object) -> ItemError:
-    return ItemError(ErrorCode.LOAD_ERR_VALIDATE, message, info.ctx)  # type: ignore[attr-defined]
+class _Located(Protocol):
+    """An item read from a rules file: where it stands."""
+
+    ctx: Context
+
+
+def _validate_error(message: str, info: _Located) -> ItemError:
+    return ItemError(ErrorCode.LOAD_ERR_VALIDATE, message, info.ctx)
 
 
 class Collector:

@@ -23,7 +23,23 @@ __all__ = [
 ]
 
 
-class ErrorCode(enum.Enum):
+class _Code(enum.Enum):
+    """A load result code whose value is (short text, long description)."""
+
+    @property
+    def short(self) -> str:
+        text: str = self.value[0]
+        return text
+
+    @property
+    def desc(self) -> str:
+        """The long description. Falco's JSON prints :attr:`short` for an error's instead
+        (an upstream bug)."""
+        text: str = self.value[1]
+        return text
+
+
+class ErrorCode(_Code):
     """Falco's ``load_result::error_code``: value is (short text, long description)."""
 
     LOAD_ERR_FILE_READ = (
@@ -62,17 +78,8 @@ class ErrorCode(enum.Enum):
         "This occurs when there is an error in an extension item",
     )
 
-    @property
-    def short(self) -> str:
-        return self.value[0]
 
-    @property
-    def desc(self) -> str:
-        """The long description. Falco's JSON prints :attr:`short` instead (an upstream bug)."""
-        return self.value[1]
-
-
-class WarningCode(enum.Enum):
+class WarningCode(_Code):
     """Falco's ``load_result::warning_code``, in Falco's order."""
 
     LOAD_UNKNOWN_SOURCE = (
@@ -144,14 +151,6 @@ class WarningCode(enum.Enum):
         ("An item in the rules content contains an unrecognized key. The key will be ignored. "
         "This may indicate a typo or a property placed on the wrong item type."),
     )
-
-    @property
-    def short(self) -> str:
-        return self.value[0]
-
-    @property
-    def desc(self) -> str:
-        return self.value[1]
 
 
 _LATENCY_DESC = "field is not available due to the drop of enter events."

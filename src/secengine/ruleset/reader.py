@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 
 from ruamel.yaml.nodes import Node
 
@@ -85,6 +85,9 @@ _EXPECTED_KEYS = {
                        "capture", "capture_duration", "warn_evttypes", "skip-if-unknown-filter",
                        "tags", "exceptions", "override", "append"}),
 }
+
+#: what a scalar converts to (str, bool, int)
+_V = TypeVar("_V")
 
 # libsinsp's filter grammar tokens (RE2 POSIX, full match), used to vet names.
 _RGX_IDENTIFIER = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*")
@@ -172,8 +175,18 @@ class _Reader:
                     yield from self.read_item(item, self.root)
 
     # -- value decoding (decode_val_generic and friends) ---------------------------------------
-    def _decode(self, item: Node, key: str, ctx: Context, convert: Callable[[str], Any],
-                optional: bool, can_be_empty: bool) -> Any:
+    @overload
+    def _decode(self, item: Node, key: str, ctx: Context, convert: Callable[[str], _V | None],
+                optional: Literal[False], can_be_empty: Literal[False]) -> _V: ...
+
+    @overload
+    def _decode(self, item: Node, key: str, ctx: Context, convert: Callable[[str], _V | None],
+                optional: bool, can_be_empty: bool) -> _V | None: ...
+
+    def _decode(self, item: Node, key: str, ctx: Context, convert: Callable[[str], _V | None],
+                optional: bool, can_be_empty: bool) -> _V | None:
+        """The scalar at ``key`` converted; None only where ``optional`` or ``can_be_empty``
+        allows it (a missing key, an empty value), else a located error."""
         val = get(item, key)
         if val is None:
             if optional:

@@ -161,7 +161,8 @@ class _Value:
         return self.node is None or is_null(self.node)
 
     def size(self) -> int:
-        return len(self.node.value) if self.is_array() or self.is_object() else 0  # type: ignore[union-attr]
+        node = self.node
+        return len(node.value) if is_sequence(node) or is_mapping(node) else 0
 
     def maybe_string(self) -> bool:
         if self.is_string():
@@ -169,7 +170,8 @@ class _Value:
         return (self.is_object() or self.is_array()) and self.size() == 0
 
     def text(self) -> str | None:
-        return scalar_text(self.node) if self.is_string() else None  # type: ignore[arg-type]
+        node = self.node
+        return scalar_text(node) if is_scalar(node) else None
 
     def maybe_bool(self) -> bool:
         return self.maybe_string() and self.text() in ("true", "false")

@@ -166,7 +166,8 @@ def get(node: Node | None, key: str) -> Node | None:
     """yaml-cpp ``node[key]``: the value of the first entry with scalar key ``key``."""
     if not isinstance(node, MappingNode):
         return None
-    for k, v in node.value:
+    pairs: list[tuple[Node, Node]] = node.value
+    for k, v in pairs:
         if isinstance(k, ScalarNode) and scalar_text(k) == key:
             return v
     return None

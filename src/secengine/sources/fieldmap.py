@@ -59,7 +59,7 @@ def parse_time(value: Any) -> int:
     digits past the ninth fractional digit are dropped.
     """
     if type(value) is int:
-        return value  # type: ignore[no-any-return]
+        return value
     if not isinstance(value, str):
         raise FieldMapError(_TIME_ERROR)
     m = _RFC3339.match(value.strip())

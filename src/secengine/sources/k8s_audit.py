@@ -179,7 +179,7 @@ class AuditFieldValues(FieldValues):
             return _constant(_PLUGIN_NAME), None
         return NO_EXTRACTION
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         """Compiled rules read with ``get(key, MISSING)``: extract here too, not only in ``[]``."""
         value = self[key]
         return default if value is MISSING else value
@@ -224,7 +224,7 @@ def audit_events(payload: Any) -> list[Any]:
         if kind == "EventList":
             items = payload.get("items")
             if type(items) is list:
-                return items  # type: ignore[no-any-return]
+                return items
             raise AuditPayloadError("EventList has no items array")
         if kind == "Event":
             return [payload]

@@ -168,7 +168,7 @@ class SyscallSource(Source):
         self._final_kernel_stats: dict[str, int] = {}
 
     # -- configuration -------------------------------------------------------
-    def set_interest(self, evttypes: Iterable[str] | None) -> None:  # type: ignore[override]
+    def set_interest(self, evttypes: Iterable[str] | None) -> None:
         self._interest = None if evttypes is None else frozenset(evttypes)
         self._emit_all = evttypes is None
         self._apply_interest()

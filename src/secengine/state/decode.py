@@ -65,6 +65,19 @@ class FileInfo:
     __slots__ = ("mode", "dev", "ino", "fmode", "family", "stype", "proto", "lport", "rport",
                  "overlay", "laddr", "raddr", "path")
 
+    mode: int
+    dev: int
+    ino: int
+    fmode: int
+    family: int
+    stype: int
+    proto: int
+    lport: int
+    rport: int
+    overlay: int
+    laddr: bytes
+    raddr: bytes
+
     def __init__(self, raw: tuple[Any, ...], path: str) -> None:
         (self.mode, self.dev, self.ino, self.fmode, self.family, self.stype, self.proto,
          self.lport, self.rport, self.overlay, self.laddr, self.raddr) = raw
@@ -173,7 +186,7 @@ class Rec:
         self.evt = h[4]
         self.flags = h[6]
         self.res = h[7]
-        self.args = h[8:]
+        self.args: tuple[int, ...] = h[8:]
         self.data = data
         self._sec: Sections | None = None
         self._params: dict[str, Any] | None = None
@@ -302,7 +315,7 @@ def _how(field: int) -> Callable[[Rec], Any]:
         raw = r.sec.blobs.get(2, b"")
         if len(raw) < 24:
             return 0
-        v = L.OPEN_HOW.unpack_from(raw)[field]
+        v: int = L.OPEN_HOW.unpack_from(raw)[field]
         if field == 0:
             flags = convert.open_flags(v & 0xFFFFFFFF)
             f = r.sec.fileres

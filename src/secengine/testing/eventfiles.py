@@ -83,9 +83,9 @@ def _reader(name: str) -> EventFileReader:
     if target is None:
         raise KeyError(name)
     module, _, attr = target.partition(":")
-    reader = getattr(importlib.import_module(module), attr)
-    _registered[name] = reader
-    return reader
+    loaded: EventFileReader = getattr(importlib.import_module(module), attr)
+    _registered[name] = loaded
+    return loaded
 
 
 def read_event_file(path: Path, fmt: str | None = None, default_source: str | None = None

@@ -54,7 +54,8 @@ def junit_xml(run: RunResult, coverage_problems: list[str] | None = None) -> byt
         root.set(key, str(value))
     root.set("time", f"{run.seconds:.3f}")
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    xml: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return xml + b"\n"
 
 
 def write_junit_xml(path: str | Path, run: RunResult,

@@ -26,7 +26,7 @@ that sends a byte that is not TLS); the monitor learns the thread from that
 record and attributes the later ones (a record from a thread it does not
 know goes to a listener named ``unknown``). Were granian to change this
 message, the counters would stay at zero and the probe would time out at
-start with a warning: ``tests/k8s/test_webhook_hardening.py`` pins it.
+start with a warning: ``tests/sources/k8s_webhook/test_webhook_hardening.py`` pins it.
 """
 
 from __future__ import annotations

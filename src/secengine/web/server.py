@@ -228,7 +228,7 @@ def _granian_server(app: RsgiApp, host: str, port: int, limits: HttpLimits, cert
             # socket on Linux, so port 0 would give each a different port
             holder = SocketSpec(self.bind_addr, self.bind_port, self.backlog).build()
             self._ssp = None
-            self._shd = holder  # type: ignore[assignment]
+            self._shd = holder  # type: ignore[assignment]  # granian declares it only as None
             self._sfd = self.listening_fd = holder.get_fd()
 
     return _Server(app, address=host, port=port, interface=Interfaces.RSGI,

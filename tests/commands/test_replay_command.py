@@ -17,7 +17,7 @@ import pytest
 
 from secengine.commands import replay
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "events.jsonl"
 GOLDEN = ROOT / "tests" / "golden" / "samples.expected.jsonl"
 
@@ -174,16 +174,18 @@ def test_missing_rules_file_exits_1(files: dict[str, Path], tmp_path: Path,
     assert "none.yaml" in err
 
 
-def test_bad_priority_is_a_usage_error() -> None:
-    with pytest.raises(SystemExit):
+def test_bad_priority_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
         _parse(["x.jsonl", "--min-priority", "loud"])
+    assert info.value.code == 2
+    assert "argument --min-priority: invalid priority 'loud'" in capsys.readouterr().err
 
 
 def test_rejected_lines_are_shown_up_to_a_limit(tmp_path: Path, files: dict[str, Path],
                                                 capfdbinary: pytest.CaptureFixture[bytes]) -> None:
     events = tmp_path / "junk.jsonl"
     # one good line: rejected lines are not fatal (an input with no good line at all
-    # exits 2, tests/test_replay_line_limits.py)
+    # exits 2, tests/sources/test_replay_line_limits.py)
     events.write_bytes(b"junk\n" * (replay.MAX_REPORTED_ERRORS + 5) + _event(1, x=1) + b"\n")
     rc, _, err = _run([str(events), "-r", str(files["rules"])], capfdbinary)
     assert rc == 0

@@ -33,7 +33,7 @@ from secengine.sources.base import EventQueue
 from secengine.sources.k8s_webhook import K8sAuditWebhookSource, WebhookConfig
 
 #: A rules file in the repository (the tests here need rules to load, not Falco's).
-K8S_RULES = Path(__file__).resolve().parents[2] / "samples" / "k8s_audit_rules.yaml"
+K8S_RULES = Path(__file__).resolve().parents[3] / "samples" / "k8s_audit_rules.yaml"
 TOKEN = "s3cret-token"
 AUTH = {**JSON, "Authorization": f"Bearer {TOKEN}"}
 

@@ -55,5 +55,7 @@ def test_unknown_source(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_json_and_markdown_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as info:
         main(["fields", "--json", "--markdown"])
+    assert info.value.code == 2  # a usage error, not a listing that happened to exit
+    assert "argument --markdown: not allowed with argument --json" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""Rules, events and sources shared by the agent tests."""
+"""Rules, events and sources shared by the agent tests (the agent, its metrics and its
+commands): fixtures tests/conftest.py imports from here."""
 
 from __future__ import annotations
 
@@ -113,5 +114,5 @@ def events() -> Any:
     return E
 
 
-from loopback import silent_http  # noqa: F401 - the fixture, for this directory's tests
-from tls_pki import pki  # noqa: F401 - the fixture, for this directory's tests
+from loopback import silent_http  # noqa: F401 - the fixture, for tests/conftest.py
+from tls_pki import pki  # noqa: F401 - the fixture, for tests/conftest.py

@@ -7,34 +7,19 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
+from cli_child import SECENGINE, run_secengine, write_events
 
 from secengine.agent import Agent, ExitStatus
 from secengine.config import load_config
 from secengine.sinks.program import ProgramSink
 
-SECENGINE = [sys.executable, "-m", "secengine.cli"]
 UNDELIVERED = 5
-
-
-def _events_file(tmp_path: Path, events: Any, n: int) -> Path:
-    p = tmp_path / "events.jsonl"
-    p.write_bytes(b"".join(orjson.dumps({"time": e.ts, "source": e.source,
-                                         "fields": dict(e.fields)}) + b"\n"
-                           for e in [events.open(i) for i in range(n)]))
-    return p
-
-
-def _run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SECENGINE, *args], check=False, capture_output=True, text=True,
-                          timeout=timeout)
 
 
 def _counts(stderr: str, output: str) -> tuple[int, int, int]:
@@ -57,14 +42,14 @@ def _config(tmp_path: Path, rules_file: Path, body: str) -> Path:
 
 def test_replay_with_an_http_output_that_is_down_ends_and_exits_5(
         tmp_path: Path, rules_file: Path, events: Any) -> None:
-    inp = _events_file(tmp_path, events, 5)
+    inp = write_events(tmp_path / "events.jsonl", map(events.open, range(5)))
     out = tmp_path / "alerts.txt"
     conf = _config(tmp_path, rules_file,
                    f"file_output: {{enabled: true, filename: {out}}}\n"
                    f"http_output: {{enabled: true, url: 'http://127.0.0.1:{_free_port()}/', "
                    "max_retries: null}\n")
     started = time.monotonic()
-    done = _run("replay", "-c", str(conf), str(inp))
+    done = run_secengine("replay", "-c", str(conf), str(inp))
     assert time.monotonic() - started < 20
     assert done.returncode == UNDELIVERED, done.stderr
     assert len(out.read_text().splitlines()) == 5
@@ -78,7 +63,7 @@ def test_replay_with_an_http_output_that_is_down_ends_and_exits_5(
 def test_a_hanging_output_beside_a_file_gives_the_file_every_alert_within_the_drain_time(
         command: str, tmp_path: Path, rules_file: Path, events: Any, silent_http: str) -> None:
     n = 3000  # more than the program's pipe holds
-    inp = _events_file(tmp_path, events, n)
+    inp = write_events(tmp_path / "events.jsonl", map(events.open, range(n)))
     out = tmp_path / "alerts.txt"
     conf = _config(tmp_path, rules_file,
                    f"file_output: {{enabled: true, filename: {out}, keep_alive: true}}\n"
@@ -88,7 +73,7 @@ def test_a_hanging_output_beside_a_file_gives_the_file_every_alert_within_the_dr
     args = (["replay", "-c", str(conf), str(inp)] if command == "replay"
             else ["run", "-c", str(conf), "-o", f"sources={{replay: {{inputs: [{inp}]}}}}"])
     started = time.monotonic()
-    done = _run(*args, "--output-timeout", "1000")
+    done = run_secengine(*args, "--output-timeout", "1000")
     elapsed = time.monotonic() - started
     assert done.returncode == UNDELIVERED, done.stderr
     assert len(out.read_text().splitlines()) == n
@@ -101,21 +86,21 @@ def test_a_hanging_output_beside_a_file_gives_the_file_every_alert_within_the_dr
 
 def test_a_program_that_exits_1_fails_its_alerts(tmp_path: Path, rules_file: Path,
                                                  events: Any) -> None:
-    inp = _events_file(tmp_path, events, 5)
+    inp = write_events(tmp_path / "events.jsonl", map(events.open, range(5)))
     conf = _config(tmp_path, rules_file,
                    "program_output: {enabled: true, program: 'cat > /dev/null; exit 1'}\n")
-    done = _run("replay", "-c", str(conf), str(inp))
+    done = run_secengine("replay", "-c", str(conf), str(inp))
     assert done.returncode == UNDELIVERED, done.stderr
     assert _counts(done.stderr, "program_output") == (0, 5, 0)
 
 
 def test_run_with_a_full_disk_reports_the_failed_alerts(tmp_path: Path, rules_file: Path,
                                                         events: Any) -> None:
-    inp = _events_file(tmp_path, events, 5)
+    inp = write_events(tmp_path / "events.jsonl", map(events.open, range(5)))
     conf = _config(tmp_path, rules_file,
                    "file_output: {enabled: true, filename: /dev/full}\n"
                    f"sources: {{replay: {{inputs: [{inp}]}}}}\n")
-    done = _run("run", "-c", str(conf))
+    done = run_secengine("run", "-c", str(conf))
     assert done.returncode == UNDELIVERED, done.stderr
     assert _counts(done.stderr, "file_output") == (0, 5, 0)
     assert "exit status 5 (undelivered)" in done.stderr
@@ -125,7 +110,7 @@ def test_run_with_a_full_disk_reports_the_failed_alerts(tmp_path: Path, rules_fi
 def test_stdout_closed_early_is_counted_without_a_traceback(
         command: str, tmp_path: Path, rules_file: Path, events: Any) -> None:
     n = 5000  # far more than a pipe holds
-    inp = _events_file(tmp_path, events, n)
+    inp = write_events(tmp_path / "events.jsonl", map(events.open, range(n)))
     args = (["replay", "-r", str(rules_file), str(inp)] if command == "replay"
             else ["run", "-o", f"rules_files=[{rules_file}]",
                   "-o", f"sources={{replay: {{inputs: [{inp}]}}}}"])
@@ -146,7 +131,7 @@ def test_internal_drop_alerts_are_counted_per_output(tmp_path: Path, rules_file:
                     "syscall_event_drops: {simulate_drops: true, actions: [alert], rate: 10, "
                     "max_burst: 10}\n"
                     "sources: {k8s_audit: {listen: '127.0.0.1:0'}}\n")
-    done = _run("run", "-c", str(conf), "--duration", "2.5")
+    done = run_secengine("run", "-c", str(conf), "--duration", "2.5")
     assert done.returncode == 0, done.stderr
     internal = len(done.stdout.splitlines())
     assert internal >= 1 and "event drop" in done.stdout

@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -14,45 +13,32 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
-SECENGINE = [sys.executable, "-m", "secengine.cli"]
-
-
-def _events_file(tmp_path: Path, events: Any, n: int = 5) -> Path:
-    p = tmp_path / "events.jsonl"
-    p.write_bytes(b"".join(orjson.dumps({"time": e.ts, "source": e.source,
-                                         "fields": dict(e.fields)}) + b"\n"
-                           for e in [events.open(i) for i in range(n)]))
-    return p
-
-
-def _run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SECENGINE, *args], check=False, capture_output=True, text=True,
-                          timeout=timeout)
+from cli_child import SECENGINE, run_secengine, write_events
 
 
 def test_run_with_a_config_file_starts_its_sources_and_outputs(tmp_path: Path, rules_file: Path,
                                                                events: Any) -> None:
-    inp = _events_file(tmp_path, events)
+    inp = write_events(tmp_path / "events.jsonl", map(events.open, range(5)))
     out = tmp_path / "alerts.jsonl"
     conf = tmp_path / "secengine.yaml"
     conf.write_text(f"rules_files: [{rules_file}]\njson_output: true\nhostname: h\n"
                     f"file_output: {{enabled: true, filename: {out}}}\n"
                     f"sources: {{replay: {{inputs: [{inp}]}}}}\n")
-    done = _run("run", "-c", str(conf))
+    done = run_secengine("run", "-c", str(conf))
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 5 and done.stdout.startswith('{"hostname":"h"')
     assert done.stdout.encode() == out.read_bytes()
     assert "5 events, 5 alerts" in done.stderr
     # the command line wins over the file
-    done = _run("run", "-c", str(conf), "--min-priority", "error", "-o", "json_output=false")
+    done = run_secengine("run", "-c", str(conf), "--min-priority", "error",
+                         "-o", "json_output=false")
     assert done.returncode == 0 and done.stdout == ""
 
 
 def test_a_bad_key_is_a_clear_error_with_status_2(tmp_path: Path) -> None:
     conf = tmp_path / "secengine.yaml"
     conf.write_text("priority: warning\nhttp_output:\n  enabled: true\n  urll: http://x/\n")
-    done = _run("run", "-c", str(conf))
+    done = run_secengine("run", "-c", str(conf))
     assert done.returncode == 2
     assert (f"{conf}:4:3: http_output.urll: unknown key 'urll' (did you mean 'url'?)"
             in done.stderr)
@@ -61,7 +47,8 @@ def test_a_bad_key_is_a_clear_error_with_status_2(tmp_path: Path) -> None:
 def test_rules_that_do_not_load_give_status_1(tmp_path: Path, events: Any) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(events.broken_rules)
-    done = _run("run", "-o", f"rules_files=[{bad}]", "-o", "sources={replay: {inputs: []}}")
+    done = run_secengine("run", "-o", f"rules_files=[{bad}]",
+                         "-o", "sources={replay: {inputs: []}}")
     assert done.returncode == 1 and "no.such.field" in done.stderr
 
 
@@ -120,12 +107,12 @@ def test_sighup_reloads_and_sigterm_drains(tmp_path: Path, rules_file: Path,
 
 def test_replay_with_a_config_sends_alerts_to_the_configured_outputs(
         tmp_path: Path, rules_file: Path, events: Any) -> None:
-    inp = _events_file(tmp_path, events, 300)
+    inp = write_events(tmp_path / "events.jsonl", map(events.open, range(300)))
     out = tmp_path / "alerts.txt"
     conf = tmp_path / "secengine.yaml"
     conf.write_text(f"rules_files: [{rules_file}]\nstdout_output: {{enabled: false}}\n"
                     f"file_output: {{enabled: true, filename: {out}, queue_capacity: 2}}\n")
-    done = _run("replay", "-c", str(conf), str(inp))
+    done = run_secengine("replay", "-c", str(conf), str(inp))
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and "Events detected: 300" in done.stderr
     lines = out.read_text().splitlines()
@@ -136,12 +123,12 @@ def test_validate_checks_the_configured_rules(tmp_path: Path, rules_file: Path,
                                               events: Any) -> None:
     conf = tmp_path / "secengine.yaml"
     conf.write_text(f"rules_files: [{rules_file}]\n")
-    done = _run("validate", "-c", str(conf))
+    done = run_secengine("validate", "-c", str(conf))
     assert done.returncode == 0 and done.stdout.strip() == f"{rules_file}: Ok"
     rules_file.write_text(events.broken_rules)
-    assert _run("validate", "-c", str(conf)).returncode == 1
+    assert run_secengine("validate", "-c", str(conf)).returncode == 1
     conf.write_text("rules_filez: []\n")
-    done = _run("validate", "-c", str(conf))
+    done = run_secengine("validate", "-c", str(conf))
     assert done.returncode == 2 and "unknown key 'rules_filez'" in done.stderr
 
 
@@ -149,10 +136,10 @@ def test_rule_tests_take_the_configuration_too(tmp_path: Path) -> None:
     rules_dir = Path(__file__).resolve().parents[2] / "rules"
     conf = tmp_path / "secengine.yaml"
     conf.write_text("time_format_iso_8601: true\njson_include_tags_property: false\n")
-    done = _run("test", str(rules_dir), "-c", str(conf))
+    done = run_secengine("test", str(rules_dir), "-c", str(conf))
     assert done.returncode == 0, done.stdout + done.stderr
     conf.write_text("time_format: true\n")
-    done = _run("test", str(rules_dir), "-c", str(conf))
+    done = run_secengine("test", str(rules_dir), "-c", str(conf))
     assert done.returncode == 2 and "unknown key 'time_format'" in done.stderr
 
 
@@ -165,7 +152,7 @@ def test_run_reports_field_extraction_errors_in_its_summary(tmp_path: Path) -> N
                     + b"\n")
     conf = tmp_path / "secengine.yaml"
     conf.write_text(f"rules_files: [{rules}]\nsources: {{replay: {{inputs: [{inp}]}}}}\n")
-    done = _run("run", "-c", str(conf))
+    done = run_secengine("run", "-c", str(conf))
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     at = lines.index("secengine run: Field extraction errors: 1")
