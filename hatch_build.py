@@ -16,11 +16,38 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+def load_probe_builder(root: Path) -> ModuleType:
+    """``src/secengine/bpf/build.py``, loaded by path in a build environment without secengine.
+
+    build.py needs only the standard library and ``secengine.errors`` (whose package
+    ``__init__`` imports nothing eagerly), so ``src`` is put on the path while it loads;
+    the ``secengine`` modules that pulls in are forgotten afterwards, leaving the build
+    backend's process as it was.
+    """
+    src = str(root / "src")
+    before = set(sys.modules)
+    sys.path.insert(0, src)
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "_secengine_bpf_build", root / "src" / "secengine" / "bpf" / "build.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(src)
+        for name in set(sys.modules) - before:
+            if name == "secengine" or name.startswith("secengine."):
+                del sys.modules[name]
+    return module
 
 
 class CustomBuildHook(BuildHookInterface):  # type: ignore[misc]
@@ -29,11 +56,7 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[misc]
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel" or os.environ.get("SECENGINE_SKIP_BPF") == "1":
             return
-        spec = importlib.util.spec_from_file_location(
-            "_secengine_bpf_build", Path(self.root) / "src" / "secengine" / "bpf" / "build.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = load_probe_builder(Path(self.root))
         self._tmp = tempfile.TemporaryDirectory(prefix="secengine-wheel-bpf-")
         try:
             objs = module.build_all(Path(self._tmp.name))  # the probe and the profile recorder

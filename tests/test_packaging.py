@@ -85,3 +85,33 @@ def test_installed_replay_of_bundled_samples(venv: Path, tmp_path: Path) -> None
     expected = [orjson.loads(line) for line in GOLDEN.read_text().splitlines()]
     assert alerts == expected
     assert f"Events detected: {len(expected)}" in proc.stderr
+
+
+def test_the_wheel_hook_loads_the_probe_builder_with_the_standard_library_only(tmp_path: Path) -> None:
+    """pip's isolated build has hatchling but not secengine: the hook must still load build.py.
+
+    ``pip install -e .`` on a fresh clone failed with ``No module named 'secengine'`` once
+    build.py imported the package's error base. Here the child runs without site-packages
+    (``-S``; hatchling's hook interface is replaced by a stand-in class) and loads the
+    builder exactly as the hook does.
+    """
+    script = (
+        "import sys, types\n"
+        "hooks = types.ModuleType('hatchling.builders.hooks.plugin.interface')\n"
+        "hooks.BuildHookInterface = type('BuildHookInterface', (), {})\n"
+        "for name in ('hatchling', 'hatchling.builders', 'hatchling.builders.hooks',\n"
+        "             'hatchling.builders.hooks.plugin'):\n"
+        "    sys.modules[name] = types.ModuleType(name)\n"
+        "sys.modules['hatchling.builders.hooks.plugin.interface'] = hooks\n"
+        "import importlib.util, pathlib\n"
+        f"root = pathlib.Path({str(ROOT)!r})\n"
+        "spec = importlib.util.spec_from_file_location('hatch_build', root / 'hatch_build.py')\n"
+        "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n"
+        "builder = mod.load_probe_builder(root)\n"
+        "assert callable(builder.build_all) and issubclass(builder.BuildError, Exception)\n"
+        "assert 'secengine' not in sys.modules, 'the hook left secengine imported'\n"
+        "print('ok')\n")
+    done = subprocess.run([sys.executable, "-S", "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
