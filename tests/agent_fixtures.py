@@ -47,13 +47,21 @@ T0 = 1_700_000_000_000_000_000
 
 
 def open_event(i: int, proc: str = "cat") -> Event:
-    return Event("syscall", T0 + i, FieldValues({"evt.type": "open", "proc.name": proc,
-                                                 "fd.name": f"/etc/file{i}"}), i + 1)
+    return Event(
+        "syscall",
+        T0 + i,
+        FieldValues({"evt.type": "open", "proc.name": proc, "fd.name": f"/etc/file{i}"}),
+        i + 1,
+    )
 
 
 def exec_event(i: int) -> Event:
-    return Event("syscall", T0 + i, FieldValues({"evt.type": "execve", "proc.name": "ls",
-                                                 "proc.cmdline": "ls -l"}), i + 1)
+    return Event(
+        "syscall",
+        T0 + i,
+        FieldValues({"evt.type": "execve", "proc.name": "ls", "proc.cmdline": "ls -l"}),
+        i + 1,
+    )
 
 
 class LiveSource(Source):
@@ -98,12 +106,14 @@ def until() -> Any:
         while not cond():
             assert time.monotonic() < deadline, "timed out waiting"
             time.sleep(0.01)
+
     return wait
 
 
 @pytest.fixture
 def events() -> Any:
     """``events.open(i, proc)`` and ``events.exec(i)``."""
+
     class E:
         open = staticmethod(open_event)
         exec = staticmethod(exec_event)
@@ -111,6 +121,7 @@ def events() -> Any:
         other_rules = OTHER_RULES
         broken_rules = BROKEN_RULES
         live = LiveSource
+
     return E
 
 

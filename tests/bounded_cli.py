@@ -27,9 +27,16 @@ def _cap_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
 
-def run_cli(args: Sequence[str | Path], *, cwd: Path | None = None,
-            timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: Sequence[str | Path], *, cwd: Path | None = None, timeout: float = TIMEOUT
+) -> subprocess.CompletedProcess[str]:
     """``secengine ARGS`` under the caps; ``subprocess.TimeoutExpired`` if it overruns."""
     return subprocess.run(
-        [sys.executable, "-m", "secengine.cli", *map(str, args)], cwd=cwd, capture_output=True,
-        text=True, timeout=timeout, preexec_fn=_cap_memory, check=False)
+        [sys.executable, "-m", "secengine.cli", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=_cap_memory,
+        check=False,
+    )

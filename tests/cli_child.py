@@ -24,13 +24,17 @@ SECENGINE = [sys.executable, "-m", "secengine.cli"]
 
 def run_secengine(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """``secengine ARGS`` to its end (``subprocess.TimeoutExpired`` past ``timeout`` s)."""
-    return subprocess.run([*SECENGINE, *args], check=False, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [*SECENGINE, *args], check=False, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def write_events(path: Path, events: Iterable[Event]) -> Path:
     """``events`` as the JSON lines ``secengine replay`` reads; returns ``path``."""
-    path.write_bytes(b"".join(orjson.dumps({"time": e.ts, "source": e.source,
-                                            "fields": dict(e.fields)}) + b"\n"
-                              for e in events))
+    path.write_bytes(
+        b"".join(
+            orjson.dumps({"time": e.ts, "source": e.source, "fields": dict(e.fields)}) + b"\n"
+            for e in events
+        )
+    )
     return path

@@ -34,8 +34,21 @@ def upstream_rules() -> Path:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel ``pip wheel`` builds from this checkout (with the compiled BPF objects)."""
     dist = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--quiet", "-w", str(dist), str(Path(__file__).resolve().parents[1])],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "-w",
+            str(dist),
+            str(Path(__file__).resolve().parents[1]),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (whl,) = dist.glob("secengine-*.whl")
     return whl

@@ -26,10 +26,16 @@ _LONG = int(os.environ.get("SECENGINE_FUZZ_EXAMPLES", "0") or 0)
 
 def fuzz_settings(short: int = 200, **kwargs: Any) -> settings:
     """Hypothesis settings of a fuzz target: ``short`` examples, or the long run's count."""
-    return settings(max_examples=_LONG or short, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much],
-                    **kwargs)
+    return settings(
+        max_examples=_LONG or short,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
+        **kwargs,
+    )
 
 
 @contextmanager
@@ -51,8 +57,13 @@ def bounded_memory(limit: int) -> Iterator[None]:
 
 #: Any value orjson.loads can give (its integers span int64..uint64), odd text included.
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2 ** 63), max_value=2 ** 64 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=4),
-    max_leaves=20)
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)

@@ -29,6 +29,7 @@ def silent_http() -> Iterator[str]:
                 continue
             except OSError:
                 return
+
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.getsockname()[1]}/"

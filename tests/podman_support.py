@@ -23,13 +23,24 @@ IMAGE_REPOSITORY = "localhost/secengine-test-busybox"
 #: the tag names the image content: change it whenever build_image changes what it puts in
 IMAGE = f"{IMAGE_REPOSITORY}:v2"
 #: ``podman run`` with this host's settings (append ``--rm``/``--name``..., the image, a command)
-PODMAN_RUN = ("podman", "--runtime", "runc", "run", "--network", "none", "--ulimit",
-              "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
+PODMAN_RUN = (
+    "podman",
+    "--runtime",
+    "runc",
+    "run",
+    "--network",
+    "none",
+    "--ulimit",
+    "nofile=1024:1024",
+    "--ulimit",
+    "nproc=1024:1024",
+)
 
 
 def busybox() -> str:
     path = shutil.which("busybox") or next(
-        (p for p in ("/bin/busybox", "/usr/bin/busybox") if os.path.exists(p)), None)
+        (p for p in ("/bin/busybox", "/usr/bin/busybox") if os.path.exists(p)), None
+    )
     if path is None:
         raise RuntimeError("busybox-static is not installed (apt-get install busybox-static)")
     return path
@@ -46,21 +57,35 @@ def build_image() -> str:
             (root / d).mkdir(parents=True)
         (root / "tmp").chmod(0o1777)
         shutil.copy(bb, root / "bin" / "busybox")
-        applets = subprocess.run([bb, "--list"], capture_output=True, text=True,
-                                 check=True).stdout.split()
+        applets = subprocess.run(
+            [bb, "--list"], capture_output=True, text=True, check=True
+        ).stdout.split()
         for applet in applets:
             if applet != "busybox":
                 (root / "bin" / applet).symlink_to("busybox")
-        (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n"
-                                             "nobody:x:65534:65534:nobody:/:/bin/sh\n")
+        (root / "etc" / "passwd").write_text(
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n"
+        )
         (root / "etc" / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
         (root / "etc" / "data.txt").write_text("hello from the image\n")
         tar = Path(tmp) / "rootfs.tar"
         with tarfile.open(tar, "w") as t:
             for entry in sorted(root.iterdir()):
                 t.add(entry, arcname=entry.name)
-        subprocess.run(["podman", "import", "--change", "ENV PATH=/bin", "--change",
-                        'CMD ["/bin/sh"]', str(tar), IMAGE], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "podman",
+                "import",
+                "--change",
+                "ENV PATH=/bin",
+                "--change",
+                'CMD ["/bin/sh"]',
+                str(tar),
+                IMAGE,
+            ],
+            check=True,
+            capture_output=True,
+        )
     return IMAGE
 
 
@@ -72,9 +97,11 @@ class PodmanService:
         os.makedirs(os.path.dirname(socket), exist_ok=True)
         if os.path.exists(socket):
             os.unlink(socket)
-        self.proc = subprocess.Popen(["podman", "system", "service", "--time=0",
-                                      f"unix://{socket}"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            ["podman", "system", "service", "--time=0", f"unix://{socket}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         end = time.monotonic() + 20
         while not os.path.exists(socket):
             if time.monotonic() > end or self.proc.poll() is not None:

@@ -12,9 +12,16 @@ from secengine.priority import Priority
 
 def _alert(**kw: object) -> Alert:
     base: dict[str, object] = {
-        "rule": "r", "priority": Priority.WARNING, "source": "syscall", "time": 1,
-        "output": "o", "output_fields": {"evt.time": 1}, "tags": ("a", "b"), "hostname": "h",
-        "message": "m"}
+        "rule": "r",
+        "priority": Priority.WARNING,
+        "source": "syscall",
+        "time": 1,
+        "output": "o",
+        "output_fields": {"evt.time": 1},
+        "tags": ("a", "b"),
+        "hostname": "h",
+        "message": "m",
+    }
     base.update(kw)
     return Alert(**base)  # type: ignore[arg-type]
 

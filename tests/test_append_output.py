@@ -21,10 +21,13 @@ def _engine(rules_file: Path, entries: str) -> Any:
 
 
 def test_extra_output_and_fields_for_matching_rules(rules_file: Path, events: Any) -> None:
-    engine = _engine(rules_file, "[{match: {tags: [filesystem]}, extra_output: 'pid=%proc.pid',"
-                                 " extra_fields: [proc.pid, {who: 'user %user.name'}]},"
-                                 " {match: {rule: ls_exec}, extra_output: 'ls!'},"
-                                 " {match: {source: k8s_audit}, extra_output: 'never'}]")
+    engine = _engine(
+        rules_file,
+        "[{match: {tags: [filesystem]}, extra_output: 'pid=%proc.pid',"
+        " extra_fields: [proc.pid, {who: 'user %user.name'}]},"
+        " {match: {rule: ls_exec}, extra_output: 'ls!'},"
+        " {match: {source: k8s_audit}, extra_output: 'never'}]",
+    )
     ev = events.open(0)
     ev.fields["proc.pid"] = 42
     ev.fields["user.name"] = "root"

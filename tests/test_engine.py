@@ -62,8 +62,11 @@ def engine(**kw) -> Engine:  # type: ignore[no-untyped-def]
 
 
 def ev(**fields) -> Event:  # type: ignore[no-untyped-def]
-    return Event("syscall", 1_700_000_000_000_000_000,
-                 FieldValues({k.replace("__", "."): v for k, v in fields.items()}))
+    return Event(
+        "syscall",
+        1_700_000_000_000_000_000,
+        FieldValues({k.replace("__", "."): v for k, v in fields.items()}),
+    )
 
 
 def names(alerts) -> list[str]:  # type: ignore[no-untyped-def]
@@ -85,8 +88,9 @@ def test_all_matches() -> None:
 
 def test_index_by_type() -> None:
     e = engine(rule_matching="all")
-    assert names(e.process(ev(evt__type="openat", fd__name="/etc/shadow", proc__name="cat"))) \
-        == ["Read shadow"]
+    assert names(e.process(ev(evt__type="openat", fd__name="/etc/shadow", proc__name="cat"))) == [
+        "Read shadow"
+    ]
     # the same fields on another event type match nothing
     assert e.process(ev(evt__type="close", fd__name="/etc/shadow", proc__name="cat")) == []
     # a complement set: every type but execve
@@ -102,17 +106,24 @@ def test_missing_field_makes_comparison_false() -> None:
 
 def test_min_priority() -> None:
     e = engine(min_priority=Priority.WARNING)
-    assert names(e.process(ev(evt__type="execve", proc__name="bash", container__id="c"))) \
-        == ["Shell in container"]
+    assert names(e.process(ev(evt__type="execve", proc__name="bash", container__id="c"))) == [
+        "Shell in container"
+    ]
     assert e.process(ev(evt__type="execve", proc__name="bash")) == []
     assert [r.name for r in e.rules] == ["Shell in container", "Read shadow"]
 
 
 def test_selections_by_glob_and_tag() -> None:
-    e = engine(selections=[RuleSelection("disable", tag="container"),
-                           RuleSelection("enable", rule="Catch all*")], rule_matching="all")
-    alerts = e.process(ev(evt__type="execve", proc__name="bash", container__id="c",
-                          proc__pname="cron"))
+    e = engine(
+        selections=[
+            RuleSelection("disable", tag="container"),
+            RuleSelection("enable", rule="Catch all*"),
+        ],
+        rule_matching="all",
+    )
+    alerts = e.process(
+        ev(evt__type="execve", proc__name="bash", container__id="c", proc__pname="cron")
+    )
     assert names(alerts) == ["Any exec of bash", "Catch all by name"]
 
 
@@ -126,9 +137,13 @@ def test_mistyped_values_fall_back_to_interpreter() -> None:
 
 def test_stats_count_alerts_per_rule() -> None:
     e = engine()
-    e.process_batch([ev(evt__type="execve", proc__name="bash"),
-                     ev(evt__type="execve", proc__name="bash"),
-                     ev(evt__type="openat", fd__name="/etc/shadow", proc__name="cat")])
+    e.process_batch(
+        [
+            ev(evt__type="execve", proc__name="bash"),
+            ev(evt__type="execve", proc__name="bash"),
+            ev(evt__type="openat", fd__name="/etc/shadow", proc__name="cat"),
+        ]
+    )
     assert e.stats.events == 3
     assert e.stats.by_rule == {"Any exec of bash": 2, "Read shadow": 1}
 
@@ -160,32 +175,50 @@ NET_RULES = """
 """
 
 
-@pytest.mark.parametrize("fields,expected", [
-    ({"fd.cip": "10.1.1.1", "fd.sip": "8.8.8.8", "fd.cport": 5000, "fd.sport": 22},
-     ["Either end in 10/8 on ssh"]),
-    ({"fd.cip": "8.8.8.8", "fd.sip": "10.1.1.1", "fd.cport": 22, "fd.sport": 5000},
-     ["Either end in 10/8 on ssh"]),
-    ({"fd.cip": "10.1.1.1", "fd.sip": "192.168.1.1", "fd.cport": 5000, "fd.sport": 22}, []),
-    ({"fd.cip": "1.2.3.4", "fd.sip": "8.8.8.8", "fd.cport": 5000, "fd.sport": 23},
-     ["Either end is 1.2.3.4"]),
-    ({"fd.cport": 22}, []),
-])
+@pytest.mark.parametrize(
+    "fields,expected",
+    [
+        (
+            {"fd.cip": "10.1.1.1", "fd.sip": "8.8.8.8", "fd.cport": 5000, "fd.sport": 22},
+            ["Either end in 10/8 on ssh"],
+        ),
+        (
+            {"fd.cip": "8.8.8.8", "fd.sip": "10.1.1.1", "fd.cport": 22, "fd.sport": 5000},
+            ["Either end in 10/8 on ssh"],
+        ),
+        ({"fd.cip": "10.1.1.1", "fd.sip": "192.168.1.1", "fd.cport": 5000, "fd.sport": 22}, []),
+        (
+            {"fd.cip": "1.2.3.4", "fd.sip": "8.8.8.8", "fd.cport": 5000, "fd.sport": 23},
+            ["Either end is 1.2.3.4"],
+        ),
+        ({"fd.cport": 22}, []),
+    ],
+)
 def test_either_end_network_fields(fields, expected) -> None:  # type: ignore[no-untyped-def]
     rs = load_rules([("net.yaml", NET_RULES)])
     assert rs.successful, rs.render_text()
     e = Engine(rs, formatter=AlertFormatter(hostname="h"))
-    assert names(e.process(Event("syscall", 0, FieldValues(dict(fields, **{"evt.type": "connect"}))))) \
+    assert (
+        names(e.process(Event("syscall", 0, FieldValues(dict(fields, **{"evt.type": "connect"})))))
         == expected
+    )
 
 
 def test_event_number_and_time_fields_come_from_the_event() -> None:
-    rs = load_rules([("t.yaml", """
+    rs = load_rules(
+        [
+            (
+                "t.yaml",
+                """
 - rule: Numbered and timed
   desc: evt.num and evt.time* read the event itself
   condition: evt.type=open and evt.num = 3 and evt.rawtime > 5 and evt.time.iso8601 startswith "2023-"
   output: n=%evt.num
   priority: INFO
-""")])
+""",
+            )
+        ]
+    )
     e = Engine(rs, formatter=AlertFormatter(hostname="h"))
     [alert] = e.process(Event("syscall", 1_700_000_000_000_000_000, {"evt.type": "open"}, num=3))
     assert alert.output.endswith("n=3")
@@ -196,8 +229,10 @@ def test_event_number_and_time_fields_come_from_the_event() -> None:
 
 # -- extraction errors: counted per field and rule, never a silent no-match ------------------
 
+
 def test_a_wrong_typed_field_map_value_is_counted_per_field_and_rule(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     e = engine()
     # fd.name is a number: `startswith` cannot apply, the rule cannot match, and that is counted
     with caplog.at_level("WARNING", logger="secengine.engine"):
@@ -213,8 +248,12 @@ def test_a_wrong_typed_field_map_value_is_counted_per_field_and_rule(
 
 def test_well_typed_events_count_no_extraction_error() -> None:
     e = engine()
-    e.process_batch([ev(evt__type="openat", fd__name="/etc/shadow", proc__name="cat"),
-                     ev(evt__type="execve", proc__name="bash")])
+    e.process_batch(
+        [
+            ev(evt__type="openat", fd__name="/etc/shadow", proc__name="cat"),
+            ev(evt__type="execve", proc__name="bash"),
+        ]
+    )
     assert e.stats.mistyped_events == 0
     assert e.stats.field_errors == {}
 
@@ -245,14 +284,23 @@ class _FailingProcess:
 
 @pytest.mark.parametrize("error", [RuntimeError("boom"), KeyError("comm"), TypeError("bad")])
 def test_an_extractor_that_raises_is_counted_not_a_silent_no_match(
-        error: Exception, caplog: pytest.LogCaptureFixture) -> None:
+    error: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
     e = engine()
-    fields = LiveFieldValues(_Rec(), _FailingProcess(error), -1, None, False,  # type: ignore[arg-type]
-                                None)  # type: ignore[arg-type]
+    fields = LiveFieldValues(
+        _Rec(),
+        _FailingProcess(error),
+        -1,
+        None,
+        False,  # type: ignore[arg-type]
+        None,
+    )  # type: ignore[arg-type]
     with caplog.at_level("WARNING", logger="secengine.engine"):
         assert e.process(Event("syscall", 1, fields)) == []
-    assert e.stats.field_errors == {("proc.name", "Shell in container"): 1,
-                                    ("proc.name", "Any exec of bash"): 1}
+    assert e.stats.field_errors == {
+        ("proc.name", "Shell in container"): 1,
+        ("proc.name", "Any exec of bash"): 1,
+    }
     [logged] = [r.getMessage() for r in caplog.records if "proc.name" in r.getMessage()]
     assert "execve" in logged and type(error).__name__ in logged
 
@@ -260,13 +308,20 @@ def test_an_extractor_that_raises_is_counted_not_a_silent_no_match(
 def test_a_wrong_typed_value_in_a_check_without_inline_code_is_counted_too() -> None:
     # transformers are evaluated by a closure in the generated code: it must not swallow the
     # failure, or the event never reaches the counting fallback
-    rs = load_rules([("rules.yaml", """
+    rs = load_rules(
+        [
+            (
+                "rules.yaml",
+                """
 - rule: Upper bash
   desc: d
   condition: evt.type = execve and toupper(proc.name) = BASH
   output: o
   priority: INFO
-""")])
+""",
+            )
+        ]
+    )
     e = Engine(rs, formatter=AlertFormatter(hostname="h"))
     assert e.process(ev(evt__type="execve", proc__name=5)) == []
     assert e.stats.mistyped_events == 1

@@ -26,8 +26,12 @@ def _exception_classes() -> list[type[BaseException]]:
             continue
         module = importlib.import_module(info.name)
         for name, obj in vars(module).items():
-            if (inspect.isclass(obj) and issubclass(obj, BaseException)
-                    and obj.__module__ == module.__name__ and not name.startswith("_")):
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, BaseException)
+                and obj.__module__ == module.__name__
+                and not name.startswith("_")
+            ):
                 found[f"{obj.__module__}.{obj.__qualname__}"] = obj
     return list(found.values())
 
@@ -38,8 +42,11 @@ def test_the_walk_finds_the_package_errors() -> None:
 
 
 def test_every_error_class_derives_from_secengine_error() -> None:
-    outside = sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in _exception_classes()
-                     if not issubclass(cls, SecengineError))
+    outside = sorted(
+        f"{cls.__module__}.{cls.__qualname__}"
+        for cls in _exception_classes()
+        if not issubclass(cls, SecengineError)
+    )
     assert outside == []
 
 

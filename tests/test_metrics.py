@@ -43,10 +43,16 @@ def _scrape(url: str) -> dict[str, float]:
 
 
 def test_scraped_counters_match_what_was_sent(rules_file: Path, events: Any, until: Any) -> None:
-    cfg = load_config(options=[f"rules_files=[{rules_file}]", "stdout_output.enabled=false",
-                               "webserver={enabled: true, listen_address: 127.0.0.1, port: 0}"
-                               .replace("port", "listen_port"),
-                               "syscall_event_drops.actions=[ignore]"])
+    cfg = load_config(
+        options=[
+            f"rules_files=[{rules_file}]",
+            "stdout_output.enabled=false",
+            "webserver={enabled: true, listen_address: 127.0.0.1, port: 0}".replace(
+                "port", "listen_port"
+            ),
+            "syscall_event_drops.actions=[ignore]",
+        ]
+    )
     source = events.live()
     memory = MemorySink(label="mem")
     held = _Held(label="held", queue_capacity=2)
@@ -98,9 +104,10 @@ def test_scraped_counters_match_what_was_sent(rules_file: Path, events: Any, unt
 def test_render_escapes_label_values() -> None:
     m = Metric("x_total", "counter", "Things.").add(3, rule='a "quoted"\\ rule\n')
     assert render([m, Metric("g", "gauge", "G.").add(0.25)]) == (
-        '# HELP x_total Things.\n# TYPE x_total counter\n'
+        "# HELP x_total Things.\n# TYPE x_total counter\n"
         'x_total{rule="a \\"quoted\\"\\\\ rule\\n"} 3\n'
-        "# HELP g G.\n# TYPE g gauge\ng 0.25\n")
+        "# HELP g G.\n# TYPE g gauge\ng 0.25\n"
+    )
     assert re.match(r"^\d+$", render([Metric("n", "gauge", "N.").add(2.0)]).split()[-1])
 
 
@@ -122,15 +129,18 @@ def test_a_source_reports_what_it_did_not_send_by_reason(rules_file: Path, event
     assert 'secengine_source_not_sent_total{source="live",reason="filtered"} 40' in text
 
 
-def test_field_extraction_errors_are_counted_per_field_and_rule(tmp_path: Path,
-                                                                events: Any) -> None:
+def test_field_extraction_errors_are_counted_per_field_and_rule(
+    tmp_path: Path, events: Any
+) -> None:
     """A field whose value cannot be compared is a counted error, not a silent no-match."""
     from secengine.events import Event
     from secengine.metrics import collect
 
     rules = tmp_path / "rules.yaml"
-    rules.write_text("- rule: Cat-like\n  desc: d\n  output: o\n  priority: INFO\n"
-                     "  condition: evt.type = open and proc.name startswith ca\n")
+    rules.write_text(
+        "- rule: Cat-like\n  desc: d\n  output: o\n  priority: INFO\n"
+        "  condition: evt.type = open and proc.name startswith ca\n"
+    )
     cfg = load_config(options=[f"rules_files=[{rules}]", "stdout_output.enabled=false"])
     agent = Agent(cfg, sources=[events.live()])
     agent.start()

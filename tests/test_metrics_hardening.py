@@ -27,8 +27,13 @@ def agent_with(rules_file: Path, events: Any) -> Iterator[Any]:
 
     def start(**web: Any) -> Agent:
         settings = {"enabled": "true", "listen_address": "127.0.0.1", "listen_port": 0, **web}
-        cfg = load_config(options=[f"rules_files=[{rules_file}]", "stdout_output.enabled=false",
-                                   *(f"webserver.{k}={v}" for k, v in settings.items())])
+        cfg = load_config(
+            options=[
+                f"rules_files=[{rules_file}]",
+                "stdout_output.enabled=false",
+                *(f"webserver.{k}={v}" for k, v in settings.items()),
+            ]
+        )
         agent = Agent(cfg, sources=[events.live()], sinks=[MemorySink()])
         agent.start()
         started.append(agent)
@@ -43,7 +48,9 @@ def _healthz(agent: Agent, context: ssl.SSLContext | None = None, timeout: float
     host, port = agent.metrics_address  # type: ignore[misc]
     conn: http.client.HTTPConnection = (
         http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
-        if context is not None else http.client.HTTPConnection(host, port, timeout=timeout))
+        if context is not None
+        else http.client.HTTPConnection(host, port, timeout=timeout)
+    )
     try:
         conn.request("GET", "/healthz")
         return conn.getresponse().status
@@ -83,8 +90,9 @@ def test_idle_connections_are_closed(agent_with: Any) -> None:
     s.close()
 
 
-def test_connection_resets_print_no_traceback(agent_with: Any,
-                                              capfd: pytest.CaptureFixture[str]) -> None:
+def test_connection_resets_print_no_traceback(
+    agent_with: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
     agent = agent_with()
     for _ in range(5):
         s = socket.create_connection(agent.metrics_address, timeout=10)
@@ -104,8 +112,10 @@ def test_failed_handshakes_on_the_webserver_are_counted(agent_with: Any, pki: Pk
     s.recv(100)
     s.close()
     deadline = time.monotonic() + 5
-    line = ('secengine_http_tls_handshake_failures_total{listener="webserver",'
-            'reason="invalid_message"} 1')
+    line = (
+        'secengine_http_tls_handshake_failures_total{listener="webserver",'
+        'reason="invalid_message"} 1'
+    )
     while line not in render(collect(agent)):
         assert time.monotonic() < deadline, render(collect(agent))
         time.sleep(0.05)

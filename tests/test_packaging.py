@@ -35,15 +35,31 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = tmp_path_factory.mktemp("venv")
     _run([sys.executable, "-m", "venv", "--without-pip", str(env)])
     python = env / "bin" / "python"
-    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-          "--quiet", str(wheel)])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "--quiet",
+            str(wheel),
+        ]
+    )
     # Make the test environment's dependencies importable, after the venv's own
     # site-packages (so the installed wheel, not this checkout, provides secengine).
-    purelib = Path(_run([str(python), "-c",
-                         "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
-                        ).stdout.strip())
-    deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"],
-            *site.getsitepackages()}
+    purelib = Path(
+        _run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+        ).stdout.strip()
+    )
+    deps = {
+        sysconfig.get_paths()["purelib"],
+        sysconfig.get_paths()["platlib"],
+        *site.getsitepackages(),
+    }
     (purelib / "_secengine_test_deps.pth").write_text("\n".join(sorted(deps)) + "\n")
     return env
 
@@ -61,9 +77,11 @@ def test_wheel_carries_data(wheel: Path) -> None:
 
 
 def test_installed_package_finds_its_data(venv: Path, tmp_path: Path) -> None:
-    code = ("import secengine, secengine.resources as r\n"
-            "print(secengine.__file__)\n"
-            "for n in ('grammars', 'rules', 'samples'): print(r.resource_path(n))\n")
+    code = (
+        "import secengine, secengine.resources as r\n"
+        "print(secengine.__file__)\n"
+        "for n in ('grammars', 'rules', 'samples'): print(r.resource_path(n))\n"
+    )
     out = _run([str(venv / "bin" / "python"), "-c", code], cwd=tmp_path).stdout.split()
     package = Path(out[0]).parent
     assert package.is_relative_to(venv), "secengine was imported from outside the venv"
@@ -74,20 +92,27 @@ def test_installed_package_finds_its_data(venv: Path, tmp_path: Path) -> None:
 
 def test_installed_replay_of_bundled_samples(venv: Path, tmp_path: Path) -> None:
     python = str(venv / "bin" / "python")
-    code = ("from secengine.resources import resource_path; "
-            "print(resource_path('samples') / 'events.jsonl')")
+    code = (
+        "from secengine.resources import resource_path; "
+        "print(resource_path('samples') / 'events.jsonl')"
+    )
     samples = _run([python, "-c", code], cwd=tmp_path).stdout.strip()
     env = {**os.environ, "TZ": "UTC"}
     env.pop("PYTHONPATH", None)
-    proc = _run([str(venv / "bin" / "secengine"), "replay", samples, "--json",
-                 "--hostname", "golden"], cwd=tmp_path, env=env)
+    proc = _run(
+        [str(venv / "bin" / "secengine"), "replay", samples, "--json", "--hostname", "golden"],
+        cwd=tmp_path,
+        env=env,
+    )
     alerts = [orjson.loads(line) for line in proc.stdout.splitlines()]
     expected = [orjson.loads(line) for line in GOLDEN.read_text().splitlines()]
     assert alerts == expected
     assert f"Events detected: {len(expected)}" in proc.stderr
 
 
-def test_the_wheel_hook_loads_the_probe_builder_with_the_standard_library_only(tmp_path: Path) -> None:
+def test_the_wheel_hook_loads_the_probe_builder_with_the_standard_library_only(
+    tmp_path: Path,
+) -> None:
     """pip's isolated build has hatchling but not secengine: the hook must still load build.py.
 
     ``pip install -e .`` on a fresh clone failed with ``No module named 'secengine'`` once
@@ -110,8 +135,15 @@ def test_the_wheel_hook_loads_the_probe_builder_with_the_standard_library_only(t
         "builder = mod.load_probe_builder(root)\n"
         "assert callable(builder.build_all) and issubclass(builder.BuildError, Exception)\n"
         "assert 'secengine' not in sys.modules, 'the hook left secengine imported'\n"
-        "print('ok')\n")
-    done = subprocess.run([sys.executable, "-S", "-c", script], capture_output=True, text=True, check=False,
-                          cwd=tmp_path, timeout=60)
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"

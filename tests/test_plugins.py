@@ -26,6 +26,7 @@ class _Mine(Sink):
 def _registry(monkeypatch: Any, eps: list[metadata.EntryPoint]) -> PluginRegistry[Any]:
     def fake(group: str) -> list[metadata.EntryPoint]:
         return [ep for ep in eps if ep.group == group]
+
     monkeypatch.setattr(plugins.metadata, "entry_points", fake)
     return PluginRegistry("sink", plugins.SINK_GROUP, Sink, dict(plugins.BUILTIN_SINKS))
 
@@ -57,10 +58,14 @@ def test_entry_point_for_a_third_party_class(monkeypatch: Any) -> None:
 
 
 def test_duplicate_entry_points_are_refused(monkeypatch: Any) -> None:
-    reg = _registry(monkeypatch, [_ep("http", f"{__name__}:_Mine"), _ep("mine", "a:B"),
-                                  _ep("mine", "c:D")])
-    with pytest.raises(DuplicatePluginError, match="'http' is claimed by several plugins: "
-                       r"secengine.sinks.http:HttpSink \(secengine\); .*_Mine"):
+    reg = _registry(
+        monkeypatch, [_ep("http", f"{__name__}:_Mine"), _ep("mine", "a:B"), _ep("mine", "c:D")]
+    )
+    with pytest.raises(
+        DuplicatePluginError,
+        match="'http' is claimed by several plugins: "
+        r"secengine.sinks.http:HttpSink \(secengine\); .*_Mine",
+    ):
         reg.get("http")
     with pytest.raises(DuplicatePluginError, match="'mine'"):
         reg.get("mine")

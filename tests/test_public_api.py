@@ -8,10 +8,27 @@ import sys
 import secengine
 
 PUBLIC = {
-    "__version__", "load_rules", "RuleSet", "Rule", "LoadResult", "Engine", "RuleSelection",
-    "Event", "FieldValues", "MISSING", "Priority", "Alert", "AlertFormatter", "SecengineError",
-    "ConditionError", "ConditionSyntaxError", "ConditionCompileError", "RulesLoadError",
-    "EventFormatError", "OutputFormatError", "ConfigError",
+    "__version__",
+    "load_rules",
+    "RuleSet",
+    "Rule",
+    "LoadResult",
+    "Engine",
+    "RuleSelection",
+    "Event",
+    "FieldValues",
+    "MISSING",
+    "Priority",
+    "Alert",
+    "AlertFormatter",
+    "SecengineError",
+    "ConditionError",
+    "ConditionSyntaxError",
+    "ConditionCompileError",
+    "RulesLoadError",
+    "EventFormatError",
+    "OutputFormatError",
+    "ConfigError",
 }
 
 
@@ -37,18 +54,28 @@ def test_import_has_no_side_effects() -> None:
 
 
 def test_documented_flow() -> None:
-    rules = secengine.load_rules([("r.yaml", """
+    rules = secengine.load_rules(
+        [
+            (
+                "r.yaml",
+                """
 - rule: Shadow read
   desc: someone read /etc/shadow
   condition: evt.type = openat and fd.name = /etc/shadow
   output: shadow read by %proc.name (file=%fd.name)
   priority: WARNING
   tags: [filesystem]
-""")])
+""",
+            )
+        ]
+    )
     assert rules.successful
     engine = secengine.Engine(rules, formatter=secengine.AlertFormatter(hostname="h"))
-    ev = secengine.Event("syscall", 1_470_327_477_881_781_397,
-                         {"evt.type": "openat", "fd.name": "/etc/shadow", "proc.name": "cat"})
+    ev = secengine.Event(
+        "syscall",
+        1_470_327_477_881_781_397,
+        {"evt.type": "openat", "fd.name": "/etc/shadow", "proc.name": "cat"},
+    )
     [alert] = engine.process(ev)
     assert engine.formatter.text(alert).endswith("Warning shadow read by cat (file=/etc/shadow)")
     js = engine.formatter.json(alert)

@@ -36,7 +36,14 @@ def test_the_readme_has_commands_to_check() -> None:
 @pytest.mark.parametrize("command", _commands())
 def test_readme_command_works_as_written(command: str) -> None:
     assert ".venv/bin/" in command, f"a README command outside the venv: {command}"
-    done = subprocess.run(command.replace(".venv/bin/", f"{BIN}/"), shell=True, cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        command.replace(".venv/bin/", f"{BIN}/"),
+        shell=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
     assert "Traceback" not in done.stderr

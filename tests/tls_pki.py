@@ -34,26 +34,37 @@ def make_pki(d: Path) -> Pki:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
     def pem_key(key: Any) -> bytes:
-        return key.private_bytes(serialization.Encoding.PEM,
-                                 serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
+        return key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(name("secengine test CA"))
-          .issuer_name(name("secengine test CA")).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(minutes=5))
-          .not_valid_after(now + dt.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("secengine test CA"))
+        .issuer_name(name("secengine test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
 
     def leaf(cn: str, usage: Any, san: list[Any] | None) -> tuple[bytes, bytes]:
         key = ec.generate_private_key(ec.SECP256R1())
-        b = (x509.CertificateBuilder().subject_name(name(cn)).issuer_name(ca.subject)
-             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-             .not_valid_before(now - dt.timedelta(minutes=5))
-             .not_valid_after(now + dt.timedelta(days=1))
-             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(name(cn))
+            .issuer_name(ca.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        )
         if san:
             b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
         cert = b.sign(ca_key, hashes.SHA256())
@@ -61,17 +72,30 @@ def make_pki(d: Path) -> Pki:
 
     import ipaddress
 
-    scert, skey = leaf("secengine", ExtendedKeyUsageOID.SERVER_AUTH,
-                       [x509.DNSName("localhost"),
-                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    scert, skey = leaf(
+        "secengine",
+        ExtendedKeyUsageOID.SERVER_AUTH,
+        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
+    )
     ccert, ckey = leaf("kube-apiserver", ExtendedKeyUsageOID.CLIENT_AUTH, None)
-    files = {"ca.pem": ca.public_bytes(serialization.Encoding.PEM), "server.pem": scert,
-             "server-key.pem": skey, "client.pem": ccert, "client-key.pem": ckey,
-             "combined.pem": scert + skey}
+    files = {
+        "ca.pem": ca.public_bytes(serialization.Encoding.PEM),
+        "server.pem": scert,
+        "server-key.pem": skey,
+        "client.pem": ccert,
+        "client-key.pem": ckey,
+        "combined.pem": scert + skey,
+    }
     for fname, data in files.items():
         (d / fname).write_bytes(data)
-    return Pki(d / "ca.pem", d / "server.pem", d / "server-key.pem", d / "client.pem",
-               d / "client-key.pem", d / "combined.pem")
+    return Pki(
+        d / "ca.pem",
+        d / "server.pem",
+        d / "server-key.pem",
+        d / "client.pem",
+        d / "client-key.pem",
+        d / "combined.pem",
+    )
 
 
 def client_context(pki: Pki, with_cert: bool = False) -> ssl.SSLContext:

@@ -26,8 +26,10 @@ ENV = "SECENGINE_UPSTREAM_RULES"
 _DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "rules-upstream"
 #: The directory holding falco_rules.yaml, k8s_audit_rules.yaml, ... (it may not exist).
 UPSTREAM = Path(os.environ.get(ENV) or _DEFAULT).resolve()
-REASON = (f"Falco's upstream rules are not in {UPSTREAM}: set {ENV} to the directory "
-          "holding falco_rules.yaml and k8s_audit_rules.yaml")
+REASON = (
+    f"Falco's upstream rules are not in {UPSTREAM}: set {ENV} to the directory "
+    "holding falco_rules.yaml and k8s_audit_rules.yaml"
+)
 
 
 def available() -> bool:

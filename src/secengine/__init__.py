@@ -77,19 +77,40 @@ _LAZY = {
     "Priority": ("secengine.priority", "Priority"),
     "Alert": ("secengine.alert", "Alert"),
     "AlertFormatter": ("secengine.output", "AlertFormatter"),
-    **{name: ("secengine.errors", name) for name in (
-        "SecengineError", "ConditionError", "ConditionSyntaxError", "ConditionCompileError",
-        "RulesLoadError", "EventFormatError", "OutputFormatError", "ConfigError")},
+    **{
+        name: ("secengine.errors", name)
+        for name in (
+            "SecengineError",
+            "ConditionError",
+            "ConditionSyntaxError",
+            "ConditionCompileError",
+            "RulesLoadError",
+            "EventFormatError",
+            "OutputFormatError",
+            "ConfigError",
+        )
+    },
     "Agent": ("secengine.agent", "Agent"),
     "ExitStatus": ("secengine.exit_status", "ExitStatus"),
     "AgentConfig": ("secengine.config", "AgentConfig"),
     "load_config": ("secengine.config", "load_config"),
-    **{name: ("secengine.sources.base", name) for name in (
-        "Source", "BatchSource", "EventQueue", "SourceStats")},
+    **{
+        name: ("secengine.sources.base", name)
+        for name in ("Source", "BatchSource", "EventQueue", "SourceStats")
+    },
     "MemorySource": ("secengine.sources.replay", "MemorySource"),
     "ReplaySource": ("secengine.sources.replay", "ReplaySource"),
-    **{name: ("secengine.sinks", name) for name in (
-        "Sink", "SinkStats", "SinkError", "MemorySink", "CallbackSink", "AlertRenderer")},
+    **{
+        name: ("secengine.sinks", name)
+        for name in (
+            "Sink",
+            "SinkStats",
+            "SinkError",
+            "MemorySink",
+            "CallbackSink",
+            "AlertRenderer",
+        )
+    },
 }
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -40,8 +40,9 @@ class ExtendedOutput:
 
     __slots__ = ("base", "extras")
 
-    def __init__(self, base: OutputFormat,
-                 extras: Sequence[tuple[str, OutputFormat, bool]]) -> None:
+    def __init__(
+        self, base: OutputFormat, extras: Sequence[tuple[str, OutputFormat, bool]]
+    ) -> None:
         self.base = base
         self.extras = tuple(extras)
 
@@ -86,8 +87,11 @@ def suggested_formats(source: str, registry: FieldRegistry) -> list[str]:
     return out
 
 
-def apply_append_output(rules: Sequence[Rule], entries: Sequence[AppendOutputEntry],
-                        registry: FieldRegistry | None = None) -> list[Rule]:
+def apply_append_output(
+    rules: Sequence[Rule],
+    entries: Sequence[AppendOutputEntry],
+    registry: FieldRegistry | None = None,
+) -> list[Rule]:
     """The rules with ``entries`` applied; rules no entry matches are returned as they were.
 
     Raises :class:`~secengine.errors.ConfigError` naming the entry when an
@@ -127,18 +131,23 @@ def apply_append_output(rules: Sequence[Rule], entries: Sequence[AppendOutputEnt
             continue
         output = rule.output + "".join(" " + t for t in texts)
         try:
-            base = OutputFormat.compile(output, rule.source, registry) if texts else \
-                rule.output_format
+            base = (
+                OutputFormat.compile(output, rule.source, registry) if texts else rule.output_format
+            )
         except OutputFormatError as e:
-            raise ConfigError(f"append_output: the output of rule {rule.name!r} with its extra "
-                              f"output does not compile: {e}") from None
+            raise ConfigError(
+                f"append_output: the output of rule {rule.name!r} with its extra "
+                f"output does not compile: {e}"
+            ) from None
         extras = []
         for key, (fmt, raw) in fields.items():
             try:
                 extras.append((key, OutputFormat.compile(fmt, rule.source, registry), raw))
             except OutputFormatError as e:
-                raise ConfigError(f"append_output[{owner[key]}].extra_fields: {key!r} does not "
-                                  f"compile for rule {rule.name!r} ({rule.source}): {e}") from None
+                raise ConfigError(
+                    f"append_output[{owner[key]}].extra_fields: {key!r} does not "
+                    f"compile for rule {rule.name!r} ({rule.source}): {e}"
+                ) from None
         fmt_obj: Any = ExtendedOutput(base, extras) if extras else base
         out.append(dataclasses.replace(rule, output=output, output_format=fmt_obj))
     return out

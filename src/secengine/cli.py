@@ -40,9 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     from secengine import __version__
 
     parser.add_argument("--version", action="version", version=f"secengine {__version__}")
-    parser.add_argument("--debug", action="store_true",
-                        help=f"show the Python traceback of an internal error "
-                             f"(also {DEBUG_ENV}=1)")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help=f"show the Python traceback of an internal error (also {DEBUG_ENV}=1)",
+    )
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
@@ -53,8 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_debug(parser: argparse.ArgumentParser) -> None:
     """``--debug`` after the subcommand too (``secengine run --debug``), at every level."""
-    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show the Python traceback of an internal error")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the Python traceback of an internal error",
+    )
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for child in dict.fromkeys(action.choices.values()):
@@ -109,13 +115,16 @@ def _report(args: argparse.Namespace, error: Exception) -> int:
     status = failure_status(error)
     err = sys.stderr
     if status is ExitStatus.INTERNAL_ERROR:
-        err.write(f"{_prefix(args)}: internal error: {type(error).__name__}: "
-                  f"{describe_failure(error)}\n")
+        err.write(
+            f"{_prefix(args)}: internal error: {type(error).__name__}: {describe_failure(error)}\n"
+        )
         if _debug(args):
             traceback.print_exception(error, file=err)
         else:
-            err.write("This is a bug in secengine: please report it with the output of the "
-                      f"same command run with --debug ({DEBUG_ENV}=1).\n")
+            err.write(
+                "This is a bug in secengine: please report it with the output of the "
+                f"same command run with --debug ({DEBUG_ENV}=1).\n"
+            )
     else:
         err.write(f"{_prefix(args)}: {describe_failure(error)}\n")
         if _debug(args):

@@ -71,8 +71,13 @@ class ConditionError(SecengineError):
     ``column`` are 1-based within the condition text, as Falco's parser counts.
     """
 
-    def __init__(self, message: str, offset: int | None = None,
-                 line: int | None = None, column: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        offset: int | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.offset = offset
@@ -103,8 +108,11 @@ class LocatedError(SecengineError):
     """
 
     def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
-        where = f"{path}:{line}: " if path is not None and line is not None else (
-            f"{path}: " if path is not None else "")
+        where = (
+            f"{path}:{line}: "
+            if path is not None and line is not None
+            else (f"{path}: " if path is not None else "")
+        )
         super().__init__(where + message)
         self.reason = message
         self.path = path

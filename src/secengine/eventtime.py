@@ -22,16 +22,32 @@ _NS: Final = 1_000_000_000
 
 #: The fields computed from the event timestamp (and, for ``evt.reltime*``,
 #: the timestamp of the first event of the capture).
-TIME_FIELDS: Final = frozenset({
-    "evt.time", "evt.time.s", "evt.time.iso8601", "evt.datetime", "evt.datetime.s",
-    "evt.rawtime", "evt.rawtime.s", "evt.rawtime.ns",
-    "evt.reltime", "evt.reltime.s", "evt.reltime.ns",
-})
+TIME_FIELDS: Final = frozenset(
+    {
+        "evt.time",
+        "evt.time.s",
+        "evt.time.iso8601",
+        "evt.datetime",
+        "evt.datetime.s",
+        "evt.rawtime",
+        "evt.rawtime.s",
+        "evt.rawtime.ns",
+        "evt.reltime",
+        "evt.reltime.s",
+        "evt.reltime.ns",
+    }
+)
 
 #: Time fields whose Falco type is a string (their JSON value is still the ts in ns).
-_STRING_TIME_FIELDS: Final = frozenset({
-    "evt.time", "evt.time.s", "evt.time.iso8601", "evt.datetime", "evt.datetime.s",
-})
+_STRING_TIME_FIELDS: Final = frozenset(
+    {
+        "evt.time",
+        "evt.time.s",
+        "evt.time.iso8601",
+        "evt.datetime",
+        "evt.datetime.s",
+    }
+)
 
 
 def _local_offset() -> int:

@@ -21,21 +21,37 @@ __all__ = ["INTERNAL_SOURCE", "drop_alert", "internal_alert"]
 INTERNAL_SOURCE = "internal"
 
 
-def internal_alert(rule: str, message: str, fields: dict[str, str], hostname: str,
-                   ts: int | None = None) -> Alert:
+def internal_alert(
+    rule: str, message: str, fields: dict[str, str], hostname: str, ts: int | None = None
+) -> Alert:
     """An internal alert: ``<time>: Debug <message> (k="v" ...)``."""
     ts = time.time_ns() if ts is None else ts
     ordered = dict(sorted(fields.items()))
     pairs = " ".join(f'{k}="{v}"' for k, v in ordered.items())
-    return Alert(rule=rule, priority=Priority.DEBUG, source=INTERNAL_SOURCE, time=ts,
-                 output=f"{render_time('evt.time', ts)}: Debug {message} ({pairs})",
-                 output_fields=ordered, tags=(), hostname=hostname, message=message)
+    return Alert(
+        rule=rule,
+        priority=Priority.DEBUG,
+        source=INTERNAL_SOURCE,
+        time=ts,
+        output=f"{render_time('evt.time', ts)}: Debug {message} ({pairs})",
+        output_fields=ordered,
+        tags=(),
+        hostname=hostname,
+        message=message,
+    )
 
 
-def drop_alert(source: str, n_drops: int, n_events: int, hostname: str,
-               ts: int | None = None,
-               throttled: Sequence[tuple[int, str, int]] = (), *,
-               noun: str = "events", extra: Sequence[tuple[str, str]] = ()) -> Alert:
+def drop_alert(
+    source: str,
+    n_drops: int,
+    n_events: int,
+    hostname: str,
+    ts: int | None = None,
+    throttled: Sequence[tuple[int, str, int]] = (),
+    *,
+    noun: str = "events",
+    extra: Sequence[tuple[str, str]] = (),
+) -> Alert:
     """Falco's drop alert for ``n_drops`` events of ``source`` lost in the last interval.
 
     ``noun`` and ``extra`` come from the source's spec (``SourceSpec.drop_noun``,
@@ -49,8 +65,7 @@ def drop_alert(source: str, n_drops: int, n_events: int, hostname: str,
     message = f"{rule}. {n_drops} {noun} dropped in last second."
     fields = {"n_drops": str(n_drops), "n_evts": str(n_events + n_drops), **dict(extra)}
     if throttled:
-        named = ", ".join(f"{comm}(pid {pid}) {n}"
-                          for pid, comm, n in throttled[:5])
+        named = ", ".join(f"{comm}(pid {pid}) {n}" for pid, comm, n in throttled[:5])
         more = len(throttled) - 5
         fields["throttled"] = named + (f" and {more} more" if more > 0 else "")
         message += f" Throttled producers (events suppressed): {fields['throttled']}."

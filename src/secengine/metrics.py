@@ -86,8 +86,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.sources.base import EventQueue
     from secengine.web.limits import HttpLimits
 
-__all__ = ["CONTENT_TYPE", "AgentStats", "CounterStats", "Metric", "MetricsServer", "collect",
-           "listener_metrics", "process_rss_bytes", "render"]
+__all__ = [
+    "CONTENT_TYPE",
+    "AgentStats",
+    "CounterStats",
+    "Metric",
+    "MetricsServer",
+    "collect",
+    "listener_metrics",
+    "process_rss_bytes",
+    "render",
+]
 
 #: The Prometheus text format's media type.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -151,8 +160,9 @@ def _escape(value: str) -> str:
 
 
 def _number(value: float) -> str:
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()
-                                  and abs(value) < 1e15):
+    if isinstance(value, int) or (
+        isinstance(value, float) and value.is_integer() and abs(value) < 1e15
+    ):
         return str(int(value))
     return repr(float(value))
 
@@ -185,13 +195,19 @@ def collect(agent: AgentStats) -> list[Metric]:
     """The agent's counters as metric families (see the module docstring for the names)."""
     c = agent.counters
     src_events = Metric("secengine_source_events_total", "counter", "Events a source produced.")
-    src_dropped = Metric("secengine_source_dropped_total", "counter",
-                         "Events a source dropped (engine queue full, kernel buffer full).")
-    src_rejected = Metric("secengine_source_rejected_total", "counter",
-                          "Malformed input a source refused.")
-    not_sent = Metric("secengine_source_not_sent_total", "counter",
-                      "Events a source did not deliver, by reason (filtered: no loaded rule "
-                      "could match them).")
+    src_dropped = Metric(
+        "secengine_source_dropped_total",
+        "counter",
+        "Events a source dropped (engine queue full, kernel buffer full).",
+    )
+    src_rejected = Metric(
+        "secengine_source_rejected_total", "counter", "Malformed input a source refused."
+    )
+    not_sent = Metric(
+        "secengine_source_not_sent_total",
+        "counter",
+        "Events a source did not deliver, by reason (filtered: no loaded rule could match them).",
+    )
     for src in agent.sources:
         name = _source_label(src)
         stats = src.stats
@@ -203,7 +219,6 @@ def collect(agent: AgentStats) -> list[Metric]:
             for reason, n in sorted(reasons().items()):
                 not_sent.add(n, source=name, reason=reason)
 
-
     table = _process_table(agent)
     evaluated = Metric("secengine_events_total", "counter", "Events evaluated by the engine.")
     for name, n in sorted(c.events.items()):
@@ -211,27 +226,37 @@ def collect(agent: AgentStats) -> list[Metric]:
     alerts = Metric("secengine_alerts_total", "counter", "Alerts sent to the outputs.")
     for (rule, priority, source), n in sorted(c.alerts.items()):
         alerts.add(n, rule=rule, priority=priority, source=source)
-    limited = Metric("secengine_alerts_rate_limited_total", "counter",
-                     "Alerts not sent because of outputs.rate.")
+    limited = Metric(
+        "secengine_alerts_rate_limited_total", "counter", "Alerts not sent because of outputs.rate."
+    )
     for source, n in sorted(c.rate_limited.items()):
         limited.add(n, source=source)
-    field_errors = Metric("secengine_field_extraction_errors_total", "counter",
-                          "Rule evaluations on which a field's extractor raised or gave a value "
-                          "of the wrong type (the rule did not match there).")
+    field_errors = Metric(
+        "secengine_field_extraction_errors_total",
+        "counter",
+        "Rule evaluations on which a field's extractor raised or gave a value "
+        "of the wrong type (the rule did not match there).",
+    )
     for (key, rule), n in sorted(agent.engine.stats.field_errors.items()):
         field_errors.add(n, field=key, rule=rule)
-    drop_alerts = Metric("secengine_drop_alerts_total", "counter",
-                         "Internal event-drop alerts emitted.")
+    drop_alerts = Metric(
+        "secengine_drop_alerts_total", "counter", "Internal event-drop alerts emitted."
+    )
     for source, n in sorted(c.drop_alerts.items()):
         drop_alerts.add(n, source=source)
     sink_families = {
         "delivered": Metric("secengine_sink_delivered_total", "counter", "Alerts delivered."),
-        "dropped": Metric("secengine_sink_dropped_total", "counter",
-                          "Alerts dropped by an output (queue full or shutdown)."),
-        "failed": Metric("secengine_sink_failed_total", "counter",
-                         "Alerts whose delivery failed for good."),
-        "retries": Metric("secengine_sink_retries_total", "counter",
-                          "Delivery retries and program restarts."),
+        "dropped": Metric(
+            "secengine_sink_dropped_total",
+            "counter",
+            "Alerts dropped by an output (queue full or shutdown).",
+        ),
+        "failed": Metric(
+            "secengine_sink_failed_total", "counter", "Alerts whose delivery failed for good."
+        ),
+        "retries": Metric(
+            "secengine_sink_retries_total", "counter", "Delivery retries and program restarts."
+        ),
     }
     depth = Metric("secengine_sink_queue_depth", "gauge", "Alerts waiting in an output's queue.")
     capacity = Metric("secengine_sink_queue_capacity", "gauge", "Bound of an output's queue.")
@@ -245,24 +270,43 @@ def collect(agent: AgentStats) -> list[Metric]:
     reloads.add(c.reloads_ok, result="ok").add(c.reloads_failed, result="failed")
     cpu = os.times()
     return [
-        src_events, src_dropped, src_rejected, not_sent, *table, evaluated, alerts, limited,
-        field_errors, drop_alerts,
-        *sink_families.values(), depth, capacity,
-        Metric("secengine_event_queue_depth", "gauge",
-               "Event batches waiting for the engine.").add(queue.depth()),
-        Metric("secengine_event_queue_capacity", "gauge",
-               "Bound of the engine's event queue.").add(queue.capacity),
+        src_events,
+        src_dropped,
+        src_rejected,
+        not_sent,
+        *table,
+        evaluated,
+        alerts,
+        limited,
+        field_errors,
+        drop_alerts,
+        *sink_families.values(),
+        depth,
+        capacity,
+        Metric("secengine_event_queue_depth", "gauge", "Event batches waiting for the engine.").add(
+            queue.depth()
+        ),
+        Metric("secengine_event_queue_capacity", "gauge", "Bound of the engine's event queue.").add(
+            queue.capacity
+        ),
         Metric("secengine_rules_loaded", "gauge", "Rules the engine evaluates.").add(
-            c.rules_loaded),
-        Metric("secengine_rules_load_seconds", "gauge",
-               "Duration of the last successful rules load.").add(c.rules_load_seconds),
+            c.rules_loaded
+        ),
+        Metric(
+            "secengine_rules_load_seconds", "gauge", "Duration of the last successful rules load."
+        ).add(c.rules_load_seconds),
         reloads,
         Metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.").add(
-            process_rss_bytes()),
+            process_rss_bytes()
+        ),
         Metric("process_cpu_seconds_total", "counter", "User and system CPU time in seconds.").add(
-            cpu.user + cpu.system),
-        Metric("process_start_time_seconds", "gauge",
-               "Start time of the agent since the Unix epoch in seconds.").add(c.started_at),
+            cpu.user + cpu.system
+        ),
+        Metric(
+            "process_start_time_seconds",
+            "gauge",
+            "Start time of the agent since the Unix epoch in seconds.",
+        ).add(c.started_at),
         *listener_metrics(_listeners(agent)),
     ]
 
@@ -273,12 +317,21 @@ def _listeners(agent: AgentStats) -> list[ListenerStats]:
 
 def listener_metrics(listeners: Iterable[ListenerStats]) -> list[Metric]:
     """What the HTTP listeners refused (see :mod:`secengine.web.stats`), as metric families."""
-    handshakes = Metric("secengine_http_tls_handshake_failures_total", "counter",
-                        "TLS handshakes that failed, by reason.")
-    rejected = Metric("secengine_http_rejected_requests_total", "counter",
-                      "Requests refused before the application took them, by reason.")
-    accepts = Metric("secengine_http_accept_errors_total", "counter",
-                     "accept() calls that failed (e.g. out of file descriptors).")
+    handshakes = Metric(
+        "secengine_http_tls_handshake_failures_total",
+        "counter",
+        "TLS handshakes that failed, by reason.",
+    )
+    rejected = Metric(
+        "secengine_http_rejected_requests_total",
+        "counter",
+        "Requests refused before the application took them, by reason.",
+    )
+    accepts = Metric(
+        "secengine_http_accept_errors_total",
+        "counter",
+        "accept() calls that failed (e.g. out of file descriptors).",
+    )
     for stats in listeners:
         failed, refused, accept_errors = stats.snapshot()
         for reason, n in sorted(failed.items()):
@@ -291,13 +344,20 @@ def listener_metrics(listeners: Iterable[ListenerStats]) -> list[Metric]:
 
 def _process_table(agent: AgentStats) -> list[Metric]:
     """The families of the sources that keep a process table (``table_stats()``)."""
-    entries = Metric("secengine_process_table_entries", "gauge",
-                     "Processes in a source's process table.")
-    removed = Metric("secengine_process_table_removed_total", "counter",
-                     "Process table entries removed: the process exited, the table was full, "
-                     "or the entry was inactive and its process gone.")
-    reparented = Metric("secengine_process_table_orphans_total", "counter",
-                        "Orphans given their new parent (reaper or pid-namespace init).")
+    entries = Metric(
+        "secengine_process_table_entries", "gauge", "Processes in a source's process table."
+    )
+    removed = Metric(
+        "secengine_process_table_removed_total",
+        "counter",
+        "Process table entries removed: the process exited, the table was full, "
+        "or the entry was inactive and its process gone.",
+    )
+    reparented = Metric(
+        "secengine_process_table_orphans_total",
+        "counter",
+        "Orphans given their new parent (reaper or pid-namespace init).",
+    )
     for src in agent.sources:
         table_stats = getattr(src, "table_stats", None)
         t = table_stats() if callable(table_stats) else None
@@ -327,18 +387,34 @@ class MetricsServer:
     (OSError when the address is taken).
     """
 
-    def __init__(self, agent: AgentStats, host: str = "0.0.0.0", port: int = 8765, *,
-                 healthz_path: str = "/healthz", metrics_path: str | None = "/metrics",
-                 ssl_certificate: str | None = None, limits: HttpLimits | None = None) -> None:
+    def __init__(
+        self,
+        agent: AgentStats,
+        host: str = "0.0.0.0",
+        port: int = 8765,
+        *,
+        healthz_path: str = "/healthz",
+        metrics_path: str | None = "/metrics",
+        ssl_certificate: str | None = None,
+        limits: HttpLimits | None = None,
+    ) -> None:
         self.agent = agent
         self._healthz_path = healthz_path
         self._metrics_path = metrics_path
         #: Failed handshakes on this listener, for the metrics it serves.
         self.listener_stats = ListenerStats("webserver")
         self._server = ThreadedHttpServer(
-            EmbeddedHttpServer(self._app, host=host, port=port, tls_cert=ssl_certificate,
-                               limits=limits, stats=self.listener_stats),
-            name="secengine-metrics", shutdown_timeout=2.0)
+            EmbeddedHttpServer(
+                self._app,
+                host=host,
+                port=port,
+                tls_cert=ssl_certificate,
+                limits=limits,
+                stats=self.listener_stats,
+            ),
+            name="secengine-metrics",
+            shutdown_timeout=2.0,
+        )
 
     @property
     def address(self) -> tuple[str, int]:

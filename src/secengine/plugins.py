@@ -103,7 +103,8 @@ class PluginRegistry(Generic[T]):
         if old is not None and not _same(old, entry):
             raise DuplicatePluginError(
                 f"{self.kind} plugin name {name!r} is already taken by {old.target} "
-                f"({old.origin}); refusing {entry.target}")
+                f"({old.origin}); refusing {entry.target}"
+            )
         if name in self._conflicts:
             raise DuplicatePluginError(self._conflict_message(name))
         self._entries[name] = entry
@@ -155,8 +156,10 @@ class PluginRegistry(Generic[T]):
         try:
             cls = load_target(entry.target)
         except Exception as e:
-            raise ConfigError(f"cannot load {self.kind} plugin {name!r} from {entry.target} "
-                              f"({entry.origin}): {type(e).__name__}: {e}") from e
+            raise ConfigError(
+                f"cannot load {self.kind} plugin {name!r} from {entry.target} "
+                f"({entry.origin}): {type(e).__name__}: {e}"
+            ) from e
         plugin = self._loaded[name] = self._checked(name, cls)
         return plugin
 
@@ -164,8 +167,10 @@ class PluginRegistry(Generic[T]):
         """``cls`` if it is a subclass of this registry's base class, else a ConfigError."""
         if isinstance(cls, type) and issubclass(cls, self.base):
             return cls
-        raise ConfigError(f"{self.kind} plugin {name!r} ({cls!r}) is not a subclass of "
-                          f"{self.base.__module__}.{self.base.__qualname__}")
+        raise ConfigError(
+            f"{self.kind} plugin {name!r} ({cls!r}) is not a subclass of "
+            f"{self.base.__module__}.{self.base.__qualname__}"
+        )
 
     def _conflict_message(self, name: str) -> str:
         claims = "; ".join(f"{e.target} ({e.origin})" for e in self._conflicts[name])

@@ -1,4 +1,4 @@
-"""" (did you mean 'x'?)" hints for unknown names, shared by every message that refuses one."""
+""" " (did you mean 'x'?)" hints for unknown names, shared by every message that refuses one."""
 
 from __future__ import annotations
 

@@ -88,7 +88,8 @@ def check_aliases(roots: Iterable[Node | None], limit: int = MAX_ALIAS_EXPANSION
             if key in active:
                 raise YamlLimitError(
                     "recursive YAML alias: this anchored node contains an alias to itself",
-                    node.start_mark)
+                    node.start_mark,
+                )
             active.add(key)
             distinct += _own_weight(node)
             stack.append((node, True))
@@ -98,7 +99,9 @@ def check_aliases(roots: Iterable[Node | None], limit: int = MAX_ALIAS_EXPANSION
         worst = max(shared.values(), key=lambda n: weight[id(n)])
         raise YamlLimitError(
             f"YAML aliases expand this text by more than {limit} nodes and characters "
-            "(the largest aliased node starts here)", worst.start_mark)
+            "(the largest aliased node starts here)",
+            worst.start_mark,
+        )
 
 
 #: Depth reported when the composer runs out of stack (it needs about three
@@ -127,7 +130,9 @@ def _too_deep(text: str) -> YamlLimitError:
             if depth > _REPORTED_DEPTH:
                 return YamlLimitError(
                     f"YAML collections nest more than {_REPORTED_DEPTH} levels deep here, "
-                    "deeper than this reader follows", event.start_mark)
+                    "deeper than this reader follows",
+                    event.start_mark,
+                )
         elif isinstance(event, CollectionEndEvent):
             depth -= 1
     return YamlLimitError("YAML collections nest too deeply", None)

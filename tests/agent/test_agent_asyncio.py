@@ -18,8 +18,9 @@ def _cfg(rules_file: Path) -> Any:
 
 def test_serve_until_the_sources_are_done(rules_file: Path, events: Any) -> None:
     sink = MemorySink()
-    agent = Agent(_cfg(rules_file), sources=[MemorySource([events.open(i) for i in range(5)])],
-                  sinks=[sink])
+    agent = Agent(
+        _cfg(rules_file), sources=[MemorySource([events.open(i) for i in range(5)])], sinks=[sink]
+    )
     assert asyncio.run(agent.serve()) is ExitStatus.OK
     assert len(sink.alerts) == 5
 

@@ -17,7 +17,8 @@ EXPECTED_FIRST = (
     b'{"hostname":"sensor-1","output":"2023-11-14T22:13:20.000000000+0000: Warning cat opened '
     b'/etc/file0 (proc=cat)","output_fields":{"evt.time.iso8601":1700000000000000000,'
     b'"fd.name":"/etc/file0","proc.name":"cat"},"priority":"Warning","rule":"cat_open",'
-    b'"source":"syscall","tags":["filesystem","test"],"time":"2023-11-14T22:13:20.000000000Z"}')
+    b'"source":"syscall","tags":["filesystem","test"],"time":"2023-11-14T22:13:20.000000000Z"}'
+)
 
 
 class _Collector:
@@ -49,8 +50,12 @@ class _Collector:
 def test_every_output_receives_every_alert(tmp_path: Path, rules_file: Path, events: Any) -> None:
     evs = [events.open(i) for i in range(40)] + [events.exec(40)]
     inp = tmp_path / "events.jsonl"
-    inp.write_bytes(b"".join(orjson.dumps({"time": e.ts, "source": e.source,
-                                           "fields": dict(e.fields)}) + b"\n" for e in evs))
+    inp.write_bytes(
+        b"".join(
+            orjson.dumps({"time": e.ts, "source": e.source, "fields": dict(e.fields)}) + b"\n"
+            for e in evs
+        )
+    )
     http = _Collector()
     log_path = str(tmp_path / "syslog.sock")
     syslog = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -73,8 +78,9 @@ sources:
   replay: {{inputs: [{inp}]}}
 """)
     datagrams: list[bytes] = []
-    reader = threading.Thread(target=lambda: datagrams.extend(syslog.recv(65536)
-                                                              for _ in range(41)))
+    reader = threading.Thread(
+        target=lambda: datagrams.extend(syslog.recv(65536) for _ in range(41))
+    )
     reader.start()
     try:
         agent = Agent(load_config(conf))
@@ -97,9 +103,12 @@ sources:
     assert program_out.read_bytes().splitlines() == http.bodies
     # syslog: text lines with the rule priority as severity
     assert datagrams[0].startswith(b"<132>")  # local0 (16) * 8 + warning (4)
-    assert datagrams[0].endswith(b"secengine[%d]: " % __import__("os").getpid()
-                                 + b"2023-11-14T22:13:20.000000000+0000: Warning cat opened "
-                                   b"/etc/file0 (proc=cat)")
+    assert datagrams[0].endswith(
+        b"secengine[%d]: "
+        % __import__("os").getpid()
+        + b"2023-11-14T22:13:20.000000000+0000: Warning cat opened "
+        b"/etc/file0 (proc=cat)"
+    )
     assert datagrams[-1].startswith(b"<133>")  # notice
     for sink in agent.sinks:
         assert sink.stats.delivered == 41 and sink.stats.dropped == 0, sink

@@ -8,9 +8,22 @@ import sys
 import secengine
 
 AGENT_API = {
-    "Agent", "ExitStatus", "AgentConfig", "load_config", "Source", "BatchSource", "EventQueue",
-    "SourceStats", "MemorySource", "ReplaySource", "Sink", "SinkStats", "SinkError",
-    "MemorySink", "CallbackSink", "AlertRenderer",
+    "Agent",
+    "ExitStatus",
+    "AgentConfig",
+    "load_config",
+    "Source",
+    "BatchSource",
+    "EventQueue",
+    "SourceStats",
+    "MemorySource",
+    "ReplaySource",
+    "Sink",
+    "SinkStats",
+    "SinkError",
+    "MemorySink",
+    "CallbackSink",
+    "AlertRenderer",
 }
 
 
@@ -25,9 +38,11 @@ def test_agent_names_are_public() -> None:
 
 
 def test_importing_secengine_does_not_import_the_agent() -> None:
-    code = ("import sys, secengine\n"
-            "loaded = {'secengine.agent', 'secengine.sinks', 'secengine.config', 'pydantic'}"
-            " & set(sys.modules)\n"
-            "assert not loaded, loaded\n")
+    code = (
+        "import sys, secengine\n"
+        "loaded = {'secengine.agent', 'secengine.sinks', 'secengine.config', 'pydantic'}"
+        " & set(sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

@@ -13,8 +13,9 @@ from secengine.sinks.memory import MemorySink
 
 
 def _agent(rules_file: Path, events: Any, *options: str) -> tuple[Agent, Any, MemorySink]:
-    cfg = load_config(options=[f"rules_files=[{rules_file}]", "stdout_output.enabled=false",
-                               *options])
+    cfg = load_config(
+        options=[f"rules_files=[{rules_file}]", "stdout_output.enabled=false", *options]
+    )
     source = events.live()
     sink = MemorySink()
     agent = Agent(cfg, sources=[source], sinks=[sink], watch_interval=0.05)
@@ -22,8 +23,9 @@ def _agent(rules_file: Path, events: Any, *options: str) -> tuple[Agent, Any, Me
     return agent, source, sink
 
 
-def test_broken_rules_on_reload_keep_the_old_rules_firing(rules_file: Path, events: Any,
-                                                         caplog: Any) -> None:
+def test_broken_rules_on_reload_keep_the_old_rules_firing(
+    rules_file: Path, events: Any, caplog: Any
+) -> None:
     agent, source, sink = _agent(rules_file, events)
     try:
         source.push([events.open(0)])
@@ -72,18 +74,22 @@ def test_watch_config_files_reloads_on_change(rules_file: Path, events: Any, unt
         agent.stop()
 
 
-def test_reload_rereads_the_configuration_file(tmp_path: Path, rules_file: Path,
-                                               events: Any) -> None:
+def test_reload_rereads_the_configuration_file(
+    tmp_path: Path, rules_file: Path, events: Any
+) -> None:
     conf = tmp_path / "secengine.yaml"
     conf.write_text(f"rules_files: [{rules_file}]\nstdout_output: {{enabled: false}}\n")
     sink = MemorySink()
     source = events.live()
-    agent = Agent(load_config(conf), sources=[source], sinks=[sink],
-                  config_loader=lambda: load_config(conf))
+    agent = Agent(
+        load_config(conf), sources=[source], sinks=[sink], config_loader=lambda: load_config(conf)
+    )
     agent.start()
     try:
-        conf.write_text(f"rules_files: [{rules_file}]\nstdout_output: {{enabled: false}}\n"
-                        "rules: [{disable: {rule: 'cat_*'}}]\n")
+        conf.write_text(
+            f"rules_files: [{rules_file}]\nstdout_output: {{enabled: false}}\n"
+            "rules: [{disable: {rule: 'cat_*'}}]\n"
+        )
         assert agent.reload()
         source.push([events.open(0), events.exec(1)])
         assert sink.wait_for(1)
@@ -107,23 +113,25 @@ def test_an_agent_given_its_engine_has_nothing_to_reload(rules_file: Path, event
         assert agent.engine is other
 
 
-
-def _json_agent(tmp_path: Path, rules_file: Path, events: Any
-                ) -> tuple[Agent, Any, MemorySink, Path, str]:
+def _json_agent(
+    tmp_path: Path, rules_file: Path, events: Any
+) -> tuple[Agent, Any, MemorySink, Path, str]:
     """A started agent whose configuration file (returned, with its text) renders JSON."""
     base = f"rules_files: [{rules_file}]\nstdout_output: {{enabled: false}}\njson_output: true\n"
     conf = tmp_path / "secengine.yaml"
     conf.write_text(base)
     sink = MemorySink()
     source = events.live()
-    agent = Agent(load_config(conf), sources=[source], sinks=[sink],
-                  config_loader=lambda: load_config(conf))
+    agent = Agent(
+        load_config(conf), sources=[source], sinks=[sink], config_loader=lambda: load_config(conf)
+    )
     agent.start()
     return agent, source, sink, conf, base
 
 
-def test_a_reload_applies_the_formatting_keys_with_the_rules(tmp_path: Path, rules_file: Path,
-                                                             events: Any) -> None:
+def test_a_reload_applies_the_formatting_keys_with_the_rules(
+    tmp_path: Path, rules_file: Path, events: Any
+) -> None:
     """The alert's text (built by the engine) and its JSON keys (rendered by the sinks)
     follow the reloaded file together, and the agent's configuration says so."""
     agent, source, sink, conf, base = _json_agent(tmp_path, rules_file, events)
@@ -132,8 +140,10 @@ def test_a_reload_applies_the_formatting_keys_with_the_rules(tmp_path: Path, rul
         assert sink.wait_for(1)
         before = json.loads(sink.lines[0])
         assert "tags" in before and "evt.time" in before["output_fields"]
-        conf.write_text(base + "json_include_tags_property: false\n"
-                        "json_include_message_property: true\ntime_format_iso_8601: true\n")
+        conf.write_text(
+            base + "json_include_tags_property: false\n"
+            "json_include_message_property: true\ntime_format_iso_8601: true\n"
+        )
         assert agent.reload()
         source.push([events.open(1)])
         assert sink.wait_for(2)
@@ -146,8 +156,9 @@ def test_a_reload_applies_the_formatting_keys_with_the_rules(tmp_path: Path, rul
         agent.stop()
 
 
-def test_a_failed_reload_keeps_the_formatting_keys(tmp_path: Path, rules_file: Path,
-                                                   events: Any) -> None:
+def test_a_failed_reload_keeps_the_formatting_keys(
+    tmp_path: Path, rules_file: Path, events: Any
+) -> None:
     """Rules that do not load: neither they nor the new formatting keys apply."""
     agent, source, sink, conf, base = _json_agent(tmp_path, rules_file, events)
     try:

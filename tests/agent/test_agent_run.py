@@ -22,8 +22,14 @@ from secengine.sources.specs import load_rules
 
 
 def _cfg(rules_file: Path, *options: str) -> Any:
-    return load_config(options=[f"rules_files=[{rules_file}]", "stdout_output.enabled=false",
-                                "hostname=h", *options])
+    return load_config(
+        options=[
+            f"rules_files=[{rules_file}]",
+            "stdout_output.enabled=false",
+            "hostname=h",
+            *options,
+        ]
+    )
 
 
 def test_memory_source_to_memory_sink_then_stops_by_itself(rules_file: Path, events: Any) -> None:
@@ -66,10 +72,12 @@ def test_rules_that_do_not_load(tmp_path: Path, events: Any) -> None:
     assert Agent(_cfg(bad)).run(handle_signals=False) is ExitStatus.RULES_FAILED
 
 
-def test_an_output_that_cannot_start_is_a_configuration_error(rules_file: Path,
-                                                               tmp_path: Path) -> None:
-    cfg = _cfg(rules_file, "file_output.enabled=true",
-               f"file_output.filename={tmp_path}/missing/dir/x")
+def test_an_output_that_cannot_start_is_a_configuration_error(
+    rules_file: Path, tmp_path: Path
+) -> None:
+    cfg = _cfg(
+        rules_file, "file_output.enabled=true", f"file_output.filename={tmp_path}/missing/dir/x"
+    )
     agent = Agent(cfg)
     assert agent.run(handle_signals=False) is ExitStatus.CONFIG_ERROR
     assert isinstance(agent.error, ConfigError)
@@ -106,13 +114,13 @@ class _Stuck(Sink):
         self.release.wait(10)
 
 
-def test_a_stuck_sink_neither_stalls_evaluation_nor_other_sinks(rules_file: Path,
-                                                                events: Any) -> None:
+def test_a_stuck_sink_neither_stalls_evaluation_nor_other_sinks(
+    rules_file: Path, events: Any
+) -> None:
     stuck = _Stuck(queue_capacity=5)
     memory = MemorySink()
     source = events.live()
-    agent = Agent(_cfg(rules_file, "output_timeout=200"), sources=[source],
-                  sinks=[stuck, memory])
+    agent = Agent(_cfg(rules_file, "output_timeout=200"), sources=[source], sinks=[stuck, memory])
     agent.start()
     for i in range(0, 200, 20):
         source.push([events.open(j) for j in range(i, i + 20)])
@@ -139,8 +147,11 @@ def test_stop_drains_queued_events_and_flushes_sinks(rules_file: Path, events: A
 
 def test_outputs_rate_limits_alerts_per_source(rules_file: Path, events: Any) -> None:
     memory = MemorySink()
-    agent = Agent(_cfg(rules_file, "outputs={rate: 0.001, max_burst: 3}"),
-                  sources=[MemorySource([events.open(i) for i in range(10)])], sinks=[memory])
+    agent = Agent(
+        _cfg(rules_file, "outputs={rate: 0.001, max_burst: 3}"),
+        sources=[MemorySource([events.open(i) for i in range(10)])],
+        sinks=[memory],
+    )
     assert agent.run(handle_signals=False) is ExitStatus.OK
     assert len(memory.alerts) == 3
     assert agent.counters.rate_limited["syscall"] == 7
@@ -157,33 +168,42 @@ def test_token_bucket() -> None:
     assert sum(bucket.claim() for _ in range(10)) == 3
 
 
-def test_selections_priority_and_formatting_come_from_the_config(rules_file: Path,
-                                                                 events: Any) -> None:
+def test_selections_priority_and_formatting_come_from_the_config(
+    rules_file: Path, events: Any
+) -> None:
     memory = MemorySink()
-    cfg = _cfg(rules_file, "priority=warning", "json_include_tags_property=false",
-               "json_output=true")
+    cfg = _cfg(
+        rules_file, "priority=warning", "json_include_tags_property=false", "json_output=true"
+    )
     agent = Agent(cfg, sources=[MemorySource([events.open(0), events.exec(1)])], sinks=[memory])
     agent.run(handle_signals=False)
     assert [a.rule for a in memory.alerts] == ["cat_open"]  # ls_exec is Notice: not loaded
     assert b'"tags"' not in memory.lines[0] and memory.lines[0].startswith(b'{"hostname":"h"')
     memory2 = MemorySink()
     cfg = _cfg(rules_file, "rules=[{disable: {tag: filesystem}}]")
-    Agent(cfg, sources=[MemorySource([events.open(0), events.exec(1)])],
-          sinks=[memory2]).run(handle_signals=False)
+    Agent(cfg, sources=[MemorySource([events.open(0), events.exec(1)])], sinks=[memory2]).run(
+        handle_signals=False
+    )
     assert [a.rule for a in memory2.alerts] == ["ls_exec"]
 
 
-def test_sources_and_sinks_from_the_configuration(rules_file: Path, tmp_path: Path,
-                                                  events: Any) -> None:
+def test_sources_and_sinks_from_the_configuration(
+    rules_file: Path, tmp_path: Path, events: Any
+) -> None:
     import orjson
 
-    lines = [orjson.dumps({"time": e.ts, "source": "syscall", "fields": dict(e.fields)})
-             for e in [events.open(i) for i in range(4)]]
+    lines = [
+        orjson.dumps({"time": e.ts, "source": "syscall", "fields": dict(e.fields)})
+        for e in [events.open(i) for i in range(4)]
+    ]
     inp = tmp_path / "events.jsonl"
     inp.write_bytes(b"\n".join(lines) + b"\n")
     out = tmp_path / "alerts.txt"
-    cfg = _cfg(rules_file, f"sources={{replay: {{inputs: [{inp}]}}, off: {{enabled: false}}}}",
-               f"file_output={{enabled: true, filename: {out}}}")
+    cfg = _cfg(
+        rules_file,
+        f"sources={{replay: {{inputs: [{inp}]}}, off: {{enabled: false}}}}",
+        f"file_output={{enabled: true, filename: {out}}}",
+    )
     agent = Agent(cfg)
     assert agent.run(handle_signals=False) is ExitStatus.OK
     assert [type(s).__name__ for s in agent.sources] == ["ReplaySource"]
@@ -193,21 +213,29 @@ def test_sources_and_sinks_from_the_configuration(rules_file: Path, tmp_path: Pa
         Agent(bad).start()
 
 
-def test_several_configured_sources_run_together(rules_file: Path, tmp_path: Path,
-                                                 events: Any) -> None:
+def test_several_configured_sources_run_together(
+    rules_file: Path, tmp_path: Path, events: Any
+) -> None:
     import orjson
 
     paths = []
     for name, proc in (("a", "cat"), ("b", "vi")):
         p = tmp_path / f"{name}.jsonl"
-        p.write_bytes(b"".join(orjson.dumps({"time": e.ts, "fields": dict(e.fields)}) + b"\n"
-                               for e in [events.open(i, proc) for i in range(3)]))
+        p.write_bytes(
+            b"".join(
+                orjson.dumps({"time": e.ts, "fields": dict(e.fields)}) + b"\n"
+                for e in [events.open(i, proc) for i in range(3)]
+            )
+        )
         paths.append(p)
     (tmp_path / "more.yaml").write_text(events.other_rules)
     memory = MemorySink()
-    cfg = _cfg(rules_file, f"rules_files[]={tmp_path / 'more.yaml'}",
-               f"sources={{a: {{plugin: replay, inputs: [{paths[0]}]}}, "
-               f"b: {{plugin: replay, inputs: [{paths[1]}]}}}}")
+    cfg = _cfg(
+        rules_file,
+        f"rules_files[]={tmp_path / 'more.yaml'}",
+        f"sources={{a: {{plugin: replay, inputs: [{paths[0]}]}}, "
+        f"b: {{plugin: replay, inputs: [{paths[1]}]}}}}",
+    )
     agent = Agent(cfg, sinks=[memory])
     assert agent.run(handle_signals=False) is ExitStatus.OK
     assert len(agent.sources) == 2

@@ -19,6 +19,12 @@ def test_the_page_has_examples() -> None:
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"example{i + 1}" for i in range(len(BLOCKS))])
 def test_example_runs(code: str, tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True,
-                         text=True, cwd=tmp_path, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr

@@ -21,5 +21,10 @@ class Api(PodmanService):
 def run(name: str, *cmd: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     """Run ``cmd`` in a new container called ``name`` (removed afterwards)."""
     subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
-    return subprocess.run([*PODMAN_RUN, "--rm", "--name", name, *extra, IMAGE, *cmd],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [*PODMAN_RUN, "--rm", "--name", name, *extra, IMAGE, *cmd],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -54,9 +54,14 @@ class Snap(dict):
         return self["evt.type"]
 
 
-def collect(src: Any, action: Callable[[], Any], keys: Iterable[str],
-            where: Callable[[Any], bool] | None = None, settle: float = 0.3,
-            engine: Any = None) -> tuple[list[Snap], list[Any]]:
+def collect(
+    src: Any,
+    action: Callable[[], Any],
+    keys: Iterable[str],
+    where: Callable[[Any], bool] | None = None,
+    settle: float = 0.3,
+    engine: Any = None,
+) -> tuple[list[Snap], list[Any]]:
     """Run ``action`` (which starts children), then snapshot ``keys`` of every event.
 
     Events before the action are discarded. Returns the snapshots (of the
@@ -110,8 +115,14 @@ def collect(src: Any, action: Callable[[], Any], keys: Iterable[str],
 def child(code: str, *args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
     """Run Python ``code`` in a child process (the probe ignores this one); fails unless it
     exits 0, so that a test never checks the events of a child that did not do its part."""
-    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                       timeout=60, **kw, check=False)
+    r = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **kw,
+        check=False,
+    )
     assert r.returncode == 0, f"the child failed with status {r.returncode}: {r.stderr}"
     return r
 

@@ -69,9 +69,11 @@ def test_hundred_thousand_short_lived_processes_keep_state_bounded(source) -> No
     kernel = source.kernel_stats()
     records = source.stats.records - records_before
     dropped = kernel["dropped"] - kernel_before["dropped"]
-    print(f"\n{N} forks in {elapsed:.1f}s: {records} records read, {dropped} dropped in the "
-          f"kernel; processes {procs_before} -> peak {peak_procs} -> {procs_after}; "
-          f"RSS {rss_before} kB -> {rss_after} kB")
+    print(
+        f"\n{N} forks in {elapsed:.1f}s: {records} records read, {dropped} dropped in the "
+        f"kernel; processes {procs_before} -> peak {peak_procs} -> {procs_after}; "
+        f"RSS {rss_before} kB -> {rss_after} kB"
+    )
     # every child was seen (a clone and an exit each) unless the kernel dropped records
     assert records + dropped >= 2 * N
     # exits removed the children: the table is back to where it was (give or take

@@ -15,12 +15,27 @@ def test_container_fields_on_events_of_a_podman_container(source, live, podman) 
         r = podman.run(name, "sh", "-c", "sleep 1; cat /etc/passwd > /dev/null; id -u")
         result["out"] = r.stdout + r.stderr
 
-    snaps, _ = live.collect(source, action,
-                            ["container.id", "container.full_id", "container.name",
-                             "container.image.repository", "container.image",
-                             "container.privileged", "proc.name", "fd.name", "proc.exepath",
-                             "user.name", "proc.pname", "proc.cmdline", "container.type"],
-                            where=lambda f: f["container.id"] != "host", settle=1.5)
+    snaps, _ = live.collect(
+        source,
+        action,
+        [
+            "container.id",
+            "container.full_id",
+            "container.name",
+            "container.image.repository",
+            "container.image",
+            "container.privileged",
+            "proc.name",
+            "fd.name",
+            "proc.exepath",
+            "user.name",
+            "proc.pname",
+            "proc.cmdline",
+            "container.type",
+        ],
+        where=lambda f: f["container.id"] != "host",
+        settle=1.5,
+    )
     assert "0" in result["out"], result
     assert snaps, "no event from the container"
     # the entrypoint's exec: id and process fields come from the kernel at once

@@ -68,13 +68,28 @@ def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> N
     flooder = build_c("flood-open", FLOOD.read_text())
     victim = build_c("shadow-reader", FLOOD.read_text())
     agent = subprocess.Popen(
-        [sys.executable, "-m", "secengine.cli", "run", "--json",
-         "-r", str(falco_rules), "-r", str(REPO / "rules"),
-         "--drop-alert-interval", "0",
-         # a budget the flooders exceed even on a slow or busy machine (the default, 20,000
-         # events/s with bursts of 100,000, needs more than 32,000 calls/s over 8 s)
-         "--producer-rate", "5000", "--producer-burst", "20000"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "secengine.cli",
+            "run",
+            "--json",
+            "-r",
+            str(falco_rules),
+            "-r",
+            str(REPO / "rules"),
+            "--drop-alert-interval",
+            "0",
+            # a budget the flooders exceed even on a slow or busy machine (the default, 20,000
+            # events/s with bursts of 100,000, needs more than 32,000 calls/s over 8 s)
+            "--producer-rate",
+            "5000",
+            "--producer-burst",
+            "20000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert agent.stderr is not None
     line = agent.stderr.readline().decode()
     assert "watching" in line, line + agent.stderr.read().decode()
@@ -82,8 +97,9 @@ def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> N
     floods: list[subprocess.Popen[str]] = []
     victims: list[int] = []  # the tag each victim read carries on its command line
     try:
-        floods = [subprocess.Popen([flooder, "8"], stdout=subprocess.PIPE, text=True)
-                  for _ in range(3)]
+        floods = [
+            subprocess.Popen([flooder, "8"], stdout=subprocess.PIPE, text=True) for _ in range(3)
+        ]
         cgroups = {f.pid: _cgroup(f.pid) for f in floods}
         time.sleep(1.0)
         for _ in range(6):
@@ -96,7 +112,8 @@ def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> N
         # three busy loops): wait until every read has alerted, or 30 s
         deadline = time.time() + 30.0
         while time.time() < deadline and not all(
-                f"shadow-reader read read-{i}".encode() in b"".join(out) for i in victims):
+            f"shadow-reader read read-{i}".encode() in b"".join(out) for i in victims
+        ):
             _read_lines(agent, time.time() + 0.5, out)
         _read_lines(agent, time.time() + 1.0, out)
     finally:
@@ -109,15 +126,21 @@ def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> N
     summary = err.decode()
 
     # every read of /etc/shadow alerts
-    reads = {a["output_fields"].get("proc.cmdline") for a in alerts
-             if a["rule"] == "Read sensitive file untrusted"}
+    reads = {
+        a["output_fields"].get("proc.cmdline")
+        for a in alerts
+        if a["rule"] == "Read sensitive file untrusted"
+    }
     missed = [i for i in victims if f"shadow-reader read read-{i}" not in reads]
     assert not missed, (missed, reads, summary[-1500:])
 
     # the flooders are named: a flood alert with each flooder's pid and name
     flood_alerts = [a for a in alerts if a["rule"] == "Syscall Flood by Process"]
-    named = {int(a["output_fields"]["proc.pid"]) for a in flood_alerts
-             if a["output_fields"].get("proc.name") == "flood-open"}
+    named = {
+        int(a["output_fields"]["proc.pid"])
+        for a in flood_alerts
+        if a["output_fields"].get("proc.name") == "flood-open"
+    }
     assert set(calls) <= named, (calls, named, summary)
     # the flood fields against what the test knows of each flooder: its name, its cgroup
     # (/proc/PID/cgroup, read in the kernel), its only failing call (openat), the bulk class,
@@ -139,9 +162,13 @@ def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> N
 
     # per flooder, what it did = what was admitted + what its budget suppressed (the flooder's
     # own start-up adds a few opens: the loader's)
-    acct = {int(m["pid"]): (int(m["suppressed"]), int(m["admitted"])) for m in re.finditer(
-        r"pid (?P<pid>\d+) \([^)]*\): (?P<suppressed>\d+) suppressed, (?P<admitted>\d+) admitted",
-        summary)}
+    acct = {
+        int(m["pid"]): (int(m["suppressed"]), int(m["admitted"]))
+        for m in re.finditer(
+            r"pid (?P<pid>\d+) \([^)]*\): (?P<suppressed>\d+) suppressed, (?P<admitted>\d+) admitted",
+            summary,
+        )
+    }
     for pid, n in calls.items():
         assert pid in acct, (pid, summary)
         suppressed, admitted = acct[pid]
@@ -152,10 +179,9 @@ def test_a_flood_does_not_hide_a_credential_read_and_the_flooder_is_named() -> N
     print(summary)
 
 
-
-
 def test_failed_opens_no_loaded_rule_can_match_are_dropped_in_the_kernel_and_counted(
-        source: Any) -> None:
+    source: Any,
+) -> None:
     """With the shipped rules (every open rule wants ``evt.res = SUCCESS``) the same flood is
     dropped before the budget even sees it: counted as filtered, never as a loss."""
     from secengine.sources.specs import load_rules

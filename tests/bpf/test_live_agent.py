@@ -20,7 +20,6 @@ from upstream_rules import UPSTREAM, needs_upstream
 pytestmark = pytest.mark.bpf
 
 
-
 @needs_upstream
 def test_configured_agent_alerts_on_live_behaviour(tmp_path: Path) -> None:
     from secengine.bpf.build import build
@@ -34,9 +33,12 @@ def test_configured_agent_alerts_on_live_behaviour(tmp_path: Path) -> None:
         f"rules_files: [{UPSTREAM / 'falco_rules.yaml'}]\n"
         "json_output: true\n"
         "stdout_output: {enabled: false}\n"
-        f"file_output: {{enabled: true, filename: {out}, keep_alive: true}}\n")
-    proc = subprocess.Popen([sys.executable, "-m", "secengine.cli", "run", "-c", str(cfg),
-                             "--duration", "8"], stderr=subprocess.PIPE)
+        f"file_output: {{enabled: true, filename: {out}, keep_alive: true}}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "secengine.cli", "run", "-c", str(cfg), "--duration", "8"],
+        stderr=subprocess.PIPE,
+    )
     try:
         tmp = tempfile.mkdtemp()
         deadline = time.time() + 6
@@ -49,15 +51,21 @@ def test_configured_agent_alerts_on_live_behaviour(tmp_path: Path) -> None:
             time.sleep(0.3)
             if out.exists():
                 alerts = [json.loads(line) for line in out.read_text().splitlines() if line]
-                mine = [a for a in alerts if a["rule"] == "Create Symlink Over Sensitive Files"
-                        and tmp in a["output"]]
+                mine = [
+                    a
+                    for a in alerts
+                    if a["rule"] == "Create Symlink Over Sensitive Files" and tmp in a["output"]
+                ]
                 if len(mine) >= 3:
                     break
     finally:
         proc.wait(timeout=30)
     assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
-    mine = [a for a in alerts if a["rule"] == "Create Symlink Over Sensitive Files"
-            and tmp in a["output"]]
+    mine = [
+        a
+        for a in alerts
+        if a["rule"] == "Create Symlink Over Sensitive Files" and tmp in a["output"]
+    ]
     assert len(mine) >= 3, alerts[:5]
     fields = mine[0]["output_fields"]
     assert fields["proc.name"] == "ln"

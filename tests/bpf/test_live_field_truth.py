@@ -91,19 +91,62 @@ subprocess.run(["/bin/sh", "-c", f'{sys.executable} -c "$LEAF" {out} {marker}; t
 """
 
 _TREE_FIELDS = [
-    "proc.pid", "proc.vpid", "proc.pvpid", "proc.ppid", "proc.sid", "proc.sname", "proc.sid.exe",
-    "proc.sid.exepath", "proc.pgid", "proc.pgid.name", "proc.pgid.exe", "proc.pgid.exepath",
-    "proc.vpgid", "proc.vpgid.name", "proc.vpgid.exe", "proc.vpgid.exepath", "proc.is_sid_leader",
-    "proc.is_pgid_leader", "proc.is_vpgid_leader", "proc.pexe", "proc.pexepath", "proc.aexe[2]",
-    "proc.aexepath[2]", "proc.acmdline[1]", "proc.acmdline[2]", "proc.aexe", "proc.duration",
-    "proc.ppid.duration", "proc.exe_ino", "proc.exe_ino.ctime",
-    "proc.exe_ino.mtime", "proc.exe_ino.ctime_duration_proc_start", "proc.pidns_init_start_ts",
-    "proc.fdlimit", "proc.fdopencount", "proc.is_exe_writable", "proc.is_exe_upper_layer",
-    "proc.is_exe_lower_layer", "thread.tid", "thread.vtid", "thread.ismain",
-    "thread.cap_permitted", "thread.cap_inheritable", "thread.cgroups", "user.uid",
-    "user.homedir", "user.shell", "user.loginuid", "user.loginname", "group.gid", "group.name",
-    "proc.env", "proc.is_container_healthcheck", "proc.is_container_liveness_probe",
-    "proc.is_container_readiness_probe", "proc.exepath",
+    "proc.pid",
+    "proc.vpid",
+    "proc.pvpid",
+    "proc.ppid",
+    "proc.sid",
+    "proc.sname",
+    "proc.sid.exe",
+    "proc.sid.exepath",
+    "proc.pgid",
+    "proc.pgid.name",
+    "proc.pgid.exe",
+    "proc.pgid.exepath",
+    "proc.vpgid",
+    "proc.vpgid.name",
+    "proc.vpgid.exe",
+    "proc.vpgid.exepath",
+    "proc.is_sid_leader",
+    "proc.is_pgid_leader",
+    "proc.is_vpgid_leader",
+    "proc.pexe",
+    "proc.pexepath",
+    "proc.aexe[2]",
+    "proc.aexepath[2]",
+    "proc.acmdline[1]",
+    "proc.acmdline[2]",
+    "proc.aexe",
+    "proc.duration",
+    "proc.ppid.duration",
+    "proc.exe_ino",
+    "proc.exe_ino.ctime",
+    "proc.exe_ino.mtime",
+    "proc.exe_ino.ctime_duration_proc_start",
+    "proc.pidns_init_start_ts",
+    "proc.fdlimit",
+    "proc.fdopencount",
+    "proc.is_exe_writable",
+    "proc.is_exe_upper_layer",
+    "proc.is_exe_lower_layer",
+    "thread.tid",
+    "thread.vtid",
+    "thread.ismain",
+    "thread.cap_permitted",
+    "thread.cap_inheritable",
+    "thread.cgroups",
+    "user.uid",
+    "user.homedir",
+    "user.shell",
+    "user.loginuid",
+    "user.loginname",
+    "group.gid",
+    "group.name",
+    "proc.env",
+    "proc.is_container_healthcheck",
+    "proc.is_container_liveness_probe",
+    "proc.is_container_readiness_probe",
+    "proc.exepath",
 ]
 
 
@@ -131,9 +174,13 @@ def test_a_process_tree_with_its_own_session_group_limits_and_credentials(source
     tmp = tempfile.mkdtemp(prefix="state-tree-")
     out, marker = f"{tmp}/truth.json", f"{tmp}/marker"
     Path(marker).write_text("x")
-    snaps, _ = live.collect(source, lambda: live.child(_ROOT, _LEAF, out, marker),
-                            _TREE_FIELDS, where=lambda f: f["evt.type"] in ("open", "openat")
-                            and f["fd.name"] == marker, settle=SETTLE)
+    snaps, _ = live.collect(
+        source,
+        lambda: live.child(_ROOT, _LEAF, out, marker),
+        _TREE_FIELDS,
+        where=lambda f: f["evt.type"] in ("open", "openat") and f["fd.name"] == marker,
+        settle=SETTLE,
+    )
     t = json.loads(Path(out).read_text())
     mine = [s for s in snaps if s["proc.pid"] == t["pid"]]
     assert len(mine) == 2, snaps
@@ -151,10 +198,12 @@ def test_a_process_tree_with_its_own_session_group_limits_and_credentials(source
     assert s["proc.vpgid"] == t["pgid"]
     assert s["proc.sname"] == t["scomm"] == s["proc.pgid.name"] == s["proc.vpgid.name"]
     assert s["proc.sid.exe"] == t["argv0"] == s["proc.pgid.exe"] == s["proc.vpgid.exe"]
-    assert s["proc.sid.exepath"] == t["sexe"] == s["proc.pgid.exepath"] \
-        == s["proc.vpgid.exepath"]
-    assert (s["proc.is_sid_leader"], s["proc.is_pgid_leader"], s["proc.is_vpgid_leader"]) \
-        == (False, False, False)
+    assert s["proc.sid.exepath"] == t["sexe"] == s["proc.pgid.exepath"] == s["proc.vpgid.exepath"]
+    assert (s["proc.is_sid_leader"], s["proc.is_pgid_leader"], s["proc.is_vpgid_leader"]) == (
+        False,
+        False,
+        False,
+    )
     # ancestry: sh, then the root
     assert s["proc.pexe"] == "/bin/sh" and s["proc.pexepath"] == t["pexe"]
     # a command line is proc.name and the arguments, as Falco renders it
@@ -165,15 +214,19 @@ def test_a_process_tree_with_its_own_session_group_limits_and_credentials(source
     # times: /proc start times are clock ticks (10 ms)
     tick = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
     assert 0 < s["proc.duration"] < 60 * 10**9
-    assert abs((s["proc.ppid.duration"] - s["proc.duration"]) - (t["start"] - t["pstart"]) * tick) \
+    assert (
+        abs((s["proc.ppid.duration"] - s["proc.duration"]) - (t["start"] - t["pstart"]) * tick)
         <= 2 * tick
+    )
     assert abs(s["proc.pidns_init_start_ts"] - _ticks_to_ns(t["init_start"])) <= 2 * tick
     # the executable's inode
     assert s["proc.exepath"] == t["exe"]
     assert s["proc.exe_ino"] == t["ino"]
     assert s["proc.exe_ino.ctime"] == t["ctime"] and s["proc.exe_ino.mtime"] == t["mtime"]
-    assert abs(s["proc.exe_ino.ctime_duration_proc_start"]
-               - (_ticks_to_ns(t["start"]) - t["ctime"])) <= 2 * tick
+    assert (
+        abs(s["proc.exe_ino.ctime_duration_proc_start"] - (_ticks_to_ns(t["start"]) - t["ctime"]))
+        <= 2 * tick
+    )
     assert s["proc.is_exe_writable"] is t["writable"]
     assert s["proc.is_exe_upper_layer"] is False and s["proc.is_exe_lower_layer"] is False
     # limits and fds: the marker's fd is open at this event
@@ -196,8 +249,11 @@ def test_a_process_tree_with_its_own_session_group_limits_and_credentials(source
     # not produced (docs/syscall-source.md, Fields): the environment is not copied, and a
     # process that is not a container health probe is none
     assert s["proc.env"] == ""
-    assert (s["proc.is_container_healthcheck"], s["proc.is_container_liveness_probe"],
-            s["proc.is_container_readiness_probe"]) == (False, False, False)
+    assert (
+        s["proc.is_container_healthcheck"],
+        s["proc.is_container_liveness_probe"],
+        s["proc.is_container_readiness_probe"],
+    ) == (False, False, False)
 
 
 _FILES = r"""
@@ -213,11 +269,33 @@ except FileNotFoundError:
 os.execv("/bin/true", ["true", d])
 """
 
-_FILE_FIELDS = ["proc.pid", "fd.name", "fd.num", "fd.dev", "fd.dev.major", "fd.dev.minor", "fd.ino",
-                "evt.res", "evt.rawres", "evt.failed", "evt.dir", "evt.count", "evt.arg[2]",
-                "evt.arg.name", "evt.rawarg.flags", "evt.rawarg.mode", "evt.args", "evt.info",
-                "evt.is_open_create", "evt.is_open_exec", "evt.buffer", "syscall.type",
-                "proc.is_exe_writable", "proc.args", "user.uid"]
+_FILE_FIELDS = [
+    "proc.pid",
+    "fd.name",
+    "fd.num",
+    "fd.dev",
+    "fd.dev.major",
+    "fd.dev.minor",
+    "fd.ino",
+    "evt.res",
+    "evt.rawres",
+    "evt.failed",
+    "evt.dir",
+    "evt.count",
+    "evt.arg[2]",
+    "evt.arg.name",
+    "evt.rawarg.flags",
+    "evt.rawarg.mode",
+    "evt.args",
+    "evt.info",
+    "evt.is_open_create",
+    "evt.is_open_exec",
+    "evt.buffer",
+    "syscall.type",
+    "proc.is_exe_writable",
+    "proc.args",
+    "user.uid",
+]
 
 
 def test_opens_that_succeed_create_and_fail_then_an_exec(source, live) -> None:
@@ -225,10 +303,15 @@ def test_opens_that_succeed_create_and_fail_then_an_exec(source, live) -> None:
     os.chmod(d, 0o777)
     Path(d, "existing").write_text("x")
     names = {f"{d}/existing", f"{d}/created", f"{d}/missing"}
-    snaps, _ = live.collect(source, lambda: live.child(_FILES, d), _FILE_FIELDS,
-                            where=lambda f: f["fd.name"] in names
-                            or (f["evt.type"] == "execve" and f["proc.args"] == d),
-                            settle=SETTLE)
+    snaps, _ = live.collect(
+        source,
+        lambda: live.child(_FILES, d),
+        _FILE_FIELDS,
+        where=lambda f: (
+            f["fd.name"] in names or (f["evt.type"] == "execve" and f["proc.args"] == d)
+        ),
+        settle=SETTLE,
+    )
     by = {(s.type, s["fd.name"]): s for s in snaps}
     ex = by[("openat", f"{d}/existing")]
     st = os.stat(f"{d}/existing")
@@ -268,9 +351,25 @@ print(*c.getsockname(), *c.getpeername())
 c.close()
 """
 
-_NET_FIELDS = ["proc.pid", "fd.lip", "fd.rip", "fd.cip", "fd.sip", "fd.port", "fd.net",
-               "fd.cnet", "fd.snet", "fd.lnet", "fd.rnet", "fd.lport", "fd.rport",
-               "fd.cip.name", "fd.sip.name", "fd.lip.name", "fd.rip.name"]
+_NET_FIELDS = [
+    "proc.pid",
+    "fd.lip",
+    "fd.rip",
+    "fd.cip",
+    "fd.sip",
+    "fd.port",
+    "fd.net",
+    "fd.cnet",
+    "fd.snet",
+    "fd.lnet",
+    "fd.rnet",
+    "fd.lport",
+    "fd.rport",
+    "fd.cip.name",
+    "fd.sip.name",
+    "fd.lip.name",
+    "fd.rip.name",
+]
 
 
 def test_a_connect_between_two_loopback_addresses(source, live) -> None:
@@ -285,16 +384,23 @@ def test_a_connect_between_two_loopback_addresses(source, live) -> None:
     def action() -> None:
         out["ends"] = live.child(_CONNECT, str(port)).stdout
 
-    snaps, _ = live.collect(source, action, _NET_FIELDS,
-                            where=lambda f: f["evt.type"] == "connect" and f["fd.rport"] == port,
-                            settle=SETTLE)
+    snaps, _ = live.collect(
+        source,
+        action,
+        _NET_FIELDS,
+        where=lambda f: f["evt.type"] == "connect" and f["fd.rport"] == port,
+        settle=SETTLE,
+    )
     accepted.join(10)
     server.close()
     lip, lport, rip, rport = out["ends"].split()
     assert snaps, out
     s = snaps[0]
-    assert (s["fd.lip"], s["fd.lport"], s["fd.rip"], s["fd.rport"]) \
-        == (lip, int(lport), rip, int(rport)) == ("127.0.0.3", int(lport), "127.0.0.2", port)
+    assert (
+        (s["fd.lip"], s["fd.lport"], s["fd.rip"], s["fd.rport"])
+        == (lip, int(lport), rip, int(rport))
+        == ("127.0.0.3", int(lport), "127.0.0.2", port)
+    )
     # the connecting side is the client
     assert (s["fd.cip"], s["fd.sip"]) == (lip, rip)
     assert s["fd.port"] == [int(lport), port]
@@ -302,29 +408,45 @@ def test_a_connect_between_two_loopback_addresses(source, live) -> None:
     assert s["fd.net"] == [lip, rip]
     assert (s["fd.cnet"], s["fd.snet"], s["fd.lnet"], s["fd.rnet"]) == (lip, rip, lip, rip)
     # not produced: no DNS lookups
-    assert {s[k] for k in ("fd.cip.name", "fd.sip.name", "fd.lip.name", "fd.rip.name")} \
-        == {MISSING}
+    assert {s[k] for k in ("fd.cip.name", "fd.sip.name", "fd.lip.name", "fd.rip.name")} == {MISSING}
 
 
 _CONTAINER_FIELDS = [
-    "container.id", "container.full_id", "container.start_ts", "container.duration",
-    "container.image", "container.image.id", "container.image.tag", "container.image.digest",
-    "container.label[team]", "container.mount.dest[/tmp/state-ctr-*]", "container.mounts",
-    "k8s.ns.name", "k8s.pod.name", "k8s.pod.uid", "proc.is_exe_upper_layer",
-    "proc.is_exe_lower_layer", "proc.exepath", "fd.name"]
+    "container.id",
+    "container.full_id",
+    "container.start_ts",
+    "container.duration",
+    "container.image",
+    "container.image.id",
+    "container.image.tag",
+    "container.image.digest",
+    "container.label[team]",
+    "container.mount.dest[/tmp/state-ctr-*]",
+    "container.mounts",
+    "k8s.ns.name",
+    "k8s.pod.name",
+    "k8s.pod.uid",
+    "proc.is_exe_upper_layer",
+    "proc.is_exe_lower_layer",
+    "proc.exepath",
+    "fd.name",
+]
 
 
 #: waits for the test's go file, then reads a file of the image with the image's busybox and one
 #: of the bind mount with a copy of busybox (in the container's upper layer)
-_IN_CONTAINER = ("while [ ! -e /data/go ]; do sleep 0.1; done; cat /etc/data.txt; "
-                 "cp /bin/busybox /tmp/cat; /tmp/cat /data/f")
+_IN_CONTAINER = (
+    "while [ ! -e /data/go ]; do sleep 0.1; done; cat /etc/data.txt; "
+    "cp /bin/busybox /tmp/cat; /tmp/cat /data/f"
+)
 
 
 def _inspect(what: str, name: str) -> dict[str, Any]:
     import subprocess
 
-    r = subprocess.run(["podman", what, "inspect", name], capture_output=True, text=True,
-                       check=False)
+    r = subprocess.run(
+        ["podman", what, "inspect", name], capture_output=True, text=True, check=False
+    )
     return json.loads(r.stdout)[0] if r.returncode == 0 and r.stdout.strip() else {}
 
 
@@ -335,15 +457,29 @@ def test_a_labelled_container_with_a_bind_mount(source, live, podman) -> None:
     name = "state-fields"
     host_dir = tempfile.mkdtemp(prefix="state-ctr-")
     Path(host_dir, "f").write_text("from the host\n")
-    labels = {"team": "state", "io.kubernetes.pod.namespace": "ns-state",
-              "io.kubernetes.pod.name": "pod-state", "io.kubernetes.pod.uid": "uid-state-1"}
+    labels = {
+        "team": "state",
+        "io.kubernetes.pod.namespace": "ns-state",
+        "io.kubernetes.pod.name": "pod-state",
+        "io.kubernetes.pod.uid": "uid-state-1",
+    }
     truth: dict[str, Any] = {}
 
     def action() -> None:
         subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
-        cmd = [*podman.PODMAN_RUN, "--rm", "--name", name, "-v", f"{host_dir}:/data:ro",
-               *(a for k, v in labels.items() for a in ("--label", f"{k}={v}")), podman.IMAGE,
-               "sh", "-c", _IN_CONTAINER]
+        cmd = [
+            *podman.PODMAN_RUN,
+            "--rm",
+            "--name",
+            name,
+            "-v",
+            f"{host_dir}:/data:ro",
+            *(a for k, v in labels.items() for a in ("--label", f"{k}={v}")),
+            podman.IMAGE,
+            "sh",
+            "-c",
+            _IN_CONTAINER,
+        ]
         run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         end = time.monotonic() + 60
         while not truth.get("State", {}).get("Running") and time.monotonic() < end:
@@ -352,17 +488,23 @@ def test_a_labelled_container_with_a_bind_mount(source, live, podman) -> None:
         truth["image"] = _inspect("image", podman.IMAGE)
         # the source looks containers up when it reads their events, which can be well after
         # they happened on a loaded machine: act once it knows this one
-        while not source.tracker.containers.get(truth["Id"]).resolved \
-                and time.monotonic() < end:
+        while not source.tracker.containers.get(truth["Id"]).resolved and time.monotonic() < end:
             time.sleep(0.1)
         truth["go"] = time.time_ns()
         Path(host_dir, "go").touch()
         truth["out"] = run.communicate(timeout=120)
 
-    snaps, _ = live.collect(source, action, _CONTAINER_FIELDS,
-                            where=lambda f: f["evt.type"] in ("open", "openat")
-                            and f["fd.name"] in ("/etc/data.txt", "/data/f")
-                            and f["container.id"] != "host", settle=SETTLE)
+    snaps, _ = live.collect(
+        source,
+        action,
+        _CONTAINER_FIELDS,
+        where=lambda f: (
+            f["evt.type"] in ("open", "openat")
+            and f["fd.name"] in ("/etc/data.txt", "/data/f")
+            and f["container.id"] != "host"
+        ),
+        settle=SETTLE,
+    )
     assert "from the host" in truth["out"][0], truth["out"]
     lower = [s for s in snaps if s["fd.name"] == "/etc/data.txt"]
     upper = [s for s in snaps if s["fd.name"] == "/data/f"]
@@ -376,8 +518,11 @@ def test_a_labelled_container_with_a_bind_mount(source, live, podman) -> None:
     assert s["container.image.digest"] == truth["image"]["Digest"]
     # labels, Kubernetes pod labels, the bind mount
     assert s["container.label[team]"] == "state"
-    assert (s["k8s.ns.name"], s["k8s.pod.name"], s["k8s.pod.uid"]) \
-        == ("ns-state", "pod-state", "uid-state-1")
+    assert (s["k8s.ns.name"], s["k8s.pod.name"], s["k8s.pod.uid"]) == (
+        "ns-state",
+        "pod-state",
+        "uid-state-1",
+    )
     assert s["container.mount.dest[/tmp/state-ctr-*]"] == "/data"
     mount = next(m for m in truth["Mounts"] if m["Destination"] == "/data")
     assert f"{host_dir}:/data:" in s["container.mounts"]

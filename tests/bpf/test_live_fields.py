@@ -14,7 +14,6 @@ from upstream_rules import UPSTREAM, needs_upstream
 pytestmark = pytest.mark.bpf
 
 
-
 def _by_pid(pid_holder: dict[str, int]):
     return lambda f: f["proc.pid"] == pid_holder.get("pid")
 
@@ -35,6 +34,7 @@ def _spawn(code: str, **kw):
         p.wait(timeout=60)
         holder["rc"] = p.returncode
         assert p.returncode == 0, f"the child failed with status {p.returncode}"
+
     return holder, action
 
 
@@ -44,17 +44,35 @@ def test_execve_with_arguments_cwd_and_parent(source, live) -> None:
     holder: dict[str, int] = {}
 
     def action() -> None:
-        p = subprocess.Popen(["/bin/echo", "hello", "secengine world"], cwd="/tmp",
-                             stdout=subprocess.DEVNULL)
+        p = subprocess.Popen(
+            ["/bin/echo", "hello", "secengine world"], cwd="/tmp", stdout=subprocess.DEVNULL
+        )
         holder["pid"] = p.pid
         assert p.wait() == 0
 
-    snaps, _ = live.collect(source, action,
-                       ["proc.name", "proc.exe", "proc.args", "proc.cmdline", "proc.cwd",
-                        "proc.exepath", "proc.pname", "proc.pid", "proc.ppid", "evt.res",
-                        "user.uid", "user.name", "proc.aname[1]", "proc.tty",
-                        "container.id", "thread.cap_effective"],
-                       where=lambda f: f["evt.type"] == "execve" and f["proc.name"] == "echo")
+    snaps, _ = live.collect(
+        source,
+        action,
+        [
+            "proc.name",
+            "proc.exe",
+            "proc.args",
+            "proc.cmdline",
+            "proc.cwd",
+            "proc.exepath",
+            "proc.pname",
+            "proc.pid",
+            "proc.ppid",
+            "evt.res",
+            "user.uid",
+            "user.name",
+            "proc.aname[1]",
+            "proc.tty",
+            "container.id",
+            "thread.cap_effective",
+        ],
+        where=lambda f: f["evt.type"] == "execve" and f["proc.name"] == "echo",
+    )
     assert snaps, "no execve event for echo"
     s = snaps[0]
     assert s["proc.pid"] == holder["pid"]
@@ -85,8 +103,12 @@ def test_execve_under_a_terminal_has_its_tty(source, live) -> None:
         os.waitpid(pid, 0)
         os.close(master)
 
-    snaps, _ = live.collect(source, action, ["proc.tty", "proc.args", "proc.pid"],
-                       where=lambda f: f["evt.type"] == "execve" and f["proc.name"] == "true")
+    snaps, _ = live.collect(
+        source,
+        action,
+        ["proc.tty", "proc.args", "proc.pid"],
+        where=lambda f: f["evt.type"] == "execve" and f["proc.name"] == "true",
+    )
     assert snaps
     s = snaps[0]
     assert s["proc.args"] == "tty-test"
@@ -96,17 +118,31 @@ def test_execve_under_a_terminal_has_its_tty(source, live) -> None:
 
 
 def test_openat_relative_to_a_dirfd(source, live) -> None:
-    code = ("import os\n"
-            "d = os.open('/etc', os.O_RDONLY | os.O_DIRECTORY)\n"
-            "fd = os.open('hostname', os.O_RDONLY, dir_fd=d)\n"
-            "os.close(fd)\n")
+    code = (
+        "import os\n"
+        "d = os.open('/etc', os.O_RDONLY | os.O_DIRECTORY)\n"
+        "fd = os.open('hostname', os.O_RDONLY, dir_fd=d)\n"
+        "os.close(fd)\n"
+    )
     holder, action = _spawn(code)
-    snaps, _ = live.collect(source, action,
-                       ["fd.name", "fd.nameraw", "fd.typechar", "fd.directory", "fd.filename",
-                        "fd.num", "evt.arg.flags", "evt.is_open_read", "evt.is_open_write",
-                        "evt.arg.dirfd", "proc.pid"],
-                       where=lambda f: f["evt.type"] == "openat"
-                       and f["evt.rawarg.name"] == "hostname")
+    snaps, _ = live.collect(
+        source,
+        action,
+        [
+            "fd.name",
+            "fd.nameraw",
+            "fd.typechar",
+            "fd.directory",
+            "fd.filename",
+            "fd.num",
+            "evt.arg.flags",
+            "evt.is_open_read",
+            "evt.is_open_write",
+            "evt.arg.dirfd",
+            "proc.pid",
+        ],
+        where=lambda f: f["evt.type"] == "openat" and f["evt.rawarg.name"] == "hostname",
+    )
     assert snaps
     s = snaps[-1]
     assert s["proc.pid"] == holder["pid"]
@@ -125,8 +161,10 @@ def test_connect_to_localhost(source, live) -> None:
     server.bind(("127.0.0.1", 0))
     server.listen(4)
     port = server.getsockname()[1]
-    code = (f"import socket\ns = socket.create_connection(('127.0.0.1', {port}))\n"
-            "print(s.getsockname()[1])\ns.close()\n")
+    code = (
+        f"import socket\ns = socket.create_connection(('127.0.0.1', {port}))\n"
+        "print(s.getsockname()[1])\ns.close()\n"
+    )
     holder, action = _spawn(code, stdout=-1)
 
     def accept_one() -> None:
@@ -135,11 +173,28 @@ def test_connect_to_localhost(source, live) -> None:
 
     t = threading.Thread(target=accept_one)
     t.start()
-    snaps, _ = live.collect(source, action,
-                       ["fd.name", "fd.typechar", "fd.type", "fd.sip", "fd.sport", "fd.cip",
-                        "fd.l4proto", "fd.connected", "evt.res", "evt.arg.tuple", "proc.pid",
-                        "fd.rport", "fd.lport", "fd.ip", "fd.sockfamily"],
-                       where=lambda f: f["evt.type"] == "connect")
+    snaps, _ = live.collect(
+        source,
+        action,
+        [
+            "fd.name",
+            "fd.typechar",
+            "fd.type",
+            "fd.sip",
+            "fd.sport",
+            "fd.cip",
+            "fd.l4proto",
+            "fd.connected",
+            "evt.res",
+            "evt.arg.tuple",
+            "proc.pid",
+            "fd.rport",
+            "fd.lport",
+            "fd.ip",
+            "fd.sockfamily",
+        ],
+        where=lambda f: f["evt.type"] == "connect",
+    )
     t.join()
     server.close()
     mine = [s for s in snaps if s["proc.pid"] == holder["pid"] and s["fd.sport"] == port]
@@ -158,10 +213,12 @@ def test_connect_to_localhost(source, live) -> None:
 
 def test_accept_on_a_listening_socket(source, live) -> None:
     port_r, port_w = os.pipe()
-    code = ("import os, socket, sys\n"
-            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)\n"
-            f"os.write({port_w}, str(s.getsockname()[1]).encode()); os.close({port_w})\n"
-            "c, _ = s.accept(); c.close()\n")
+    code = (
+        "import os, socket, sys\n"
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)\n"
+        f"os.write({port_w}, str(s.getsockname()[1]).encode()); os.close({port_w})\n"
+        "c, _ = s.accept(); c.close()\n"
+    )
     holder, action0 = _spawn(code, pass_fds=(port_w,))
 
     def action() -> None:
@@ -174,10 +231,21 @@ def test_accept_on_a_listening_socket(source, live) -> None:
             holder["cport"] = c.getsockname()[1]
         t.join()
 
-    snaps, _ = live.collect(source, action,
-                       ["fd.name", "fd.is_server", "fd.lport", "fd.sport", "fd.cport",
-                        "fd.typechar", "evt.arg.tuple", "proc.pid"],
-                       where=lambda f: f["evt.type"] in ("accept", "accept4"))
+    snaps, _ = live.collect(
+        source,
+        action,
+        [
+            "fd.name",
+            "fd.is_server",
+            "fd.lport",
+            "fd.sport",
+            "fd.cport",
+            "fd.typechar",
+            "evt.arg.tuple",
+            "proc.pid",
+        ],
+        where=lambda f: f["evt.type"] in ("accept", "accept4"),
+    )
     os.close(port_r)
     assert holder["rc"] == 0  # the child's action ran on a thread of its own
     mine = [s for s in snaps if s["proc.pid"] == holder["pid"]]
@@ -196,15 +264,28 @@ def test_dup2_of_a_socket_onto_stdin(source, live) -> None:
     server.bind(("127.0.0.1", 0))
     server.listen(4)
     port = server.getsockname()[1]
-    code = (f"import os, socket\ns = socket.create_connection(('127.0.0.1', {port}))\n"
-            "os.dup2(s.fileno(), 0)\n")
+    code = (
+        f"import os, socket\ns = socket.create_connection(('127.0.0.1', {port}))\n"
+        "os.dup2(s.fileno(), 0)\n"
+    )
     holder, action = _spawn(code)
     t = threading.Thread(target=lambda: server.accept()[0].close())
     t.start()
-    snaps, _ = live.collect(source, action,
-                       ["evt.rawres", "fd.type", "fd.name", "fd.num", "evt.arg.oldfd",
-                        "evt.arg.newfd", "fd.sport", "proc.pid"],
-                       where=lambda f: f["evt.type"] in ("dup2", "dup3"))
+    snaps, _ = live.collect(
+        source,
+        action,
+        [
+            "evt.rawres",
+            "fd.type",
+            "fd.name",
+            "fd.num",
+            "evt.arg.oldfd",
+            "evt.arg.newfd",
+            "fd.sport",
+            "proc.pid",
+        ],
+        where=lambda f: f["evt.type"] in ("dup2", "dup3"),
+    )
     t.join()
     server.close()
     mine = [s for s in snaps if s["proc.pid"] == holder["pid"] and s["evt.rawres"] == 0]
@@ -218,10 +299,12 @@ def test_dup2_of_a_socket_onto_stdin(source, live) -> None:
 
 def test_symlink_and_link(source, live) -> None:
     tmp = tempfile.mkdtemp()
-    code = ("import os, sys\n"
-            "os.symlink('/etc/shadow', sys.argv[1] + '/sym')\n"
-            "open(sys.argv[1] + '/f', 'w').close()\n"
-            "os.link(sys.argv[1] + '/f', sys.argv[1] + '/hard')\n")
+    code = (
+        "import os, sys\n"
+        "os.symlink('/etc/shadow', sys.argv[1] + '/sym')\n"
+        "open(sys.argv[1] + '/f', 'w').close()\n"
+        "os.link(sys.argv[1] + '/f', sys.argv[1] + '/hard')\n"
+    )
     import subprocess
 
     holder: dict[str, int] = {}
@@ -231,10 +314,19 @@ def test_symlink_and_link(source, live) -> None:
         holder["pid"] = p.pid
         assert p.wait() == 0
 
-    snaps, _ = live.collect(source, action,
-                       ["evt.arg.target", "evt.arg.linkpath", "evt.arg.oldpath", "evt.arg.newpath",
-                        "evt.res", "proc.pid"],
-                       where=lambda f: f["evt.type"] in ("symlink", "symlinkat", "link", "linkat"))
+    snaps, _ = live.collect(
+        source,
+        action,
+        [
+            "evt.arg.target",
+            "evt.arg.linkpath",
+            "evt.arg.oldpath",
+            "evt.arg.newpath",
+            "evt.res",
+            "proc.pid",
+        ],
+        where=lambda f: f["evt.type"] in ("symlink", "symlinkat", "link", "linkat"),
+    )
     mine = [s for s in snaps if s["proc.pid"] == holder["pid"]]
     sym = [s for s in mine if s.type in ("symlink", "symlinkat")]
     hard = [s for s in mine if s.type in ("link", "linkat")]
@@ -247,20 +339,26 @@ def test_symlink_and_link(source, live) -> None:
 
 
 def test_ptrace_attach(source, live) -> None:
-    code = ("import ctypes, os, time, signal\n"
-            "libc = ctypes.CDLL(None, use_errno=True)\n"
-            "libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]\n"
-            "pid = os.fork()\n"
-            "if pid == 0:\n"
-            "    time.sleep(5); os._exit(0)\n"
-            "r = libc.ptrace(16, pid, None, None)\n"  # PTRACE_ATTACH
-            "os.waitpid(pid, 0)\n"
-            "libc.ptrace(17, pid, None, None)\n"  # PTRACE_DETACH
-            "os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)\n"
-            "print(pid)\n")
+    code = (
+        "import ctypes, os, time, signal\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    time.sleep(5); os._exit(0)\n"
+        "r = libc.ptrace(16, pid, None, None)\n"  # PTRACE_ATTACH
+        "os.waitpid(pid, 0)\n"
+        "libc.ptrace(17, pid, None, None)\n"  # PTRACE_DETACH
+        "os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)\n"
+        "print(pid)\n"
+    )
     holder, action = _spawn(code, stdout=-1)
-    snaps, _ = live.collect(source, action, ["evt.arg.request", "evt.arg.pid", "evt.res", "proc.pid"],
-                       where=lambda f: f["evt.type"] == "ptrace")
+    snaps, _ = live.collect(
+        source,
+        action,
+        ["evt.arg.request", "evt.arg.pid", "evt.res", "proc.pid"],
+        where=lambda f: f["evt.type"] == "ptrace",
+    )
     mine = [s for s in snaps if s["proc.pid"] == holder["pid"]]
     assert mine, snaps
     requests = [s["evt.arg.request"] for s in mine]
@@ -270,15 +368,28 @@ def test_ptrace_attach(source, live) -> None:
 
 
 def test_memfd_create_then_execveat(source, live) -> None:
-    code = ("import os\n"
-            "fd = os.memfd_create('payload', 0)\n"
-            "os.write(fd, open('/bin/true', 'rb').read())\n"
-            "os.execve(fd, ['fileless', 'x'], {})\n")
+    code = (
+        "import os\n"
+        "fd = os.memfd_create('payload', 0)\n"
+        "os.write(fd, open('/bin/true', 'rb').read())\n"
+        "os.execve(fd, ['fileless', 'x'], {})\n"
+    )
     holder, action = _spawn(code)
-    snaps, _ = live.collect(source, action,
-                       ["evt.arg.name", "fd.typechar", "fd.name", "proc.is_exe_from_memfd",
-                        "proc.exepath", "proc.name", "proc.pid", "evt.arg.flags"],
-                       where=lambda f: f["evt.type"] in ("memfd_create", "execveat"))
+    snaps, _ = live.collect(
+        source,
+        action,
+        [
+            "evt.arg.name",
+            "fd.typechar",
+            "fd.name",
+            "proc.is_exe_from_memfd",
+            "proc.exepath",
+            "proc.name",
+            "proc.pid",
+            "evt.arg.flags",
+        ],
+        where=lambda f: f["evt.type"] in ("memfd_create", "execveat"),
+    )
     mine = [s for s in snaps if s["proc.pid"] == holder["pid"]]
     created = [s for s in mine if s.type == "memfd_create"]
     execs = [s for s in mine if s.type == "execveat"]
@@ -291,14 +402,19 @@ def test_memfd_create_then_execveat(source, live) -> None:
 
 
 def test_finit_module_attempt_is_an_event(source, live) -> None:
-    code = ("import ctypes, tempfile, os\n"
-            "f = tempfile.TemporaryFile(); f.write(b'not a module'); f.flush()\n"
-            "libc = ctypes.CDLL(None, use_errno=True)\n"
-            "print(libc.syscall(313, f.fileno(), b'', 0), ctypes.get_errno())\n")
+    code = (
+        "import ctypes, tempfile, os\n"
+        "f = tempfile.TemporaryFile(); f.write(b'not a module'); f.flush()\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "print(libc.syscall(313, f.fileno(), b'', 0), ctypes.get_errno())\n"
+    )
     holder, action = _spawn(code, stdout=-1)
-    snaps, _ = live.collect(source, action, ["evt.res", "evt.arg.fd", "evt.arg.uargs", "proc.pid",
-                                        "thread.cap_effective"],
-                       where=lambda f: f["evt.type"] == "finit_module")
+    snaps, _ = live.collect(
+        source,
+        action,
+        ["evt.res", "evt.arg.fd", "evt.arg.uargs", "proc.pid", "thread.cap_effective"],
+        where=lambda f: f["evt.type"] == "finit_module",
+    )
     mine = [s for s in snaps if s["proc.pid"] == holder["pid"]]
     assert mine, snaps
     assert mine[0]["evt.res"].startswith("E")  # ENOEXEC or EPERM: the attempt is the event
@@ -308,9 +424,12 @@ def test_finit_module_attempt_is_an_event(source, live) -> None:
 def test_setuid_updates_the_user(source, live) -> None:
     code = "import os\nos.setuid(65534)\nos.execv('/bin/true', ['true'])\n"
     holder, action = _spawn(code)
-    snaps, _ = live.collect(source, action, ["evt.arg.uid", "evt.res", "user.uid", "user.name",
-                                        "proc.pid"],
-                       where=lambda f: f["evt.type"] in ("setuid", "execve"))
+    snaps, _ = live.collect(
+        source,
+        action,
+        ["evt.arg.uid", "evt.res", "user.uid", "user.name", "proc.pid"],
+        where=lambda f: f["evt.type"] in ("setuid", "execve"),
+    )
     mine = [s for s in snaps if s["proc.pid"] == holder["pid"]]
     setuid = [s for s in mine if s.type == "setuid"]
     execs = [s for s in mine if s.type == "execve" and s["evt.res"] == "SUCCESS"]
@@ -321,11 +440,17 @@ def test_setuid_updates_the_user(source, live) -> None:
 
 
 def test_unshare_flags(source, live) -> None:
-    code = ("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
-            "print(libc.unshare(0x04000000))\n")  # CLONE_NEWUTS
+    code = (
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "print(libc.unshare(0x04000000))\n"
+    )  # CLONE_NEWUTS
     holder, action = _spawn(code, stdout=-1)
-    snaps, _ = live.collect(source, action, ["evt.arg.flags", "evt.res", "proc.pid"],
-                       where=lambda f: f["evt.type"] == "unshare")
+    snaps, _ = live.collect(
+        source,
+        action,
+        ["evt.arg.flags", "evt.res", "proc.pid"],
+        where=lambda f: f["evt.type"] == "unshare",
+    )
     mine = [s for s in snaps if s["proc.pid"] == holder["pid"]]
     assert mine, snaps
     assert mine[0]["evt.arg.flags"] == "CLONE_NEWUTS"
@@ -333,15 +458,27 @@ def test_unshare_flags(source, live) -> None:
 
 
 def test_fork_gives_the_child_its_parent_and_ancestors(source, live) -> None:
-    code = ("import os\n"
-            "pid = os.fork()\n"
-            "if pid == 0:\n"
-            "    os.execv('/bin/sh', ['sh', '-c', '/bin/true ancestors'])\n"
-            "os.waitpid(pid, 0)\n")
+    code = (
+        "import os\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os.execv('/bin/sh', ['sh', '-c', '/bin/true ancestors'])\n"
+        "os.waitpid(pid, 0)\n"
+    )
     holder, action = _spawn(code)
-    snaps, _ = live.collect(source, action, ["proc.aname", "proc.aname[1]", "proc.aname[2]",
-                                        "proc.pname", "proc.apid[2]", "proc.pcmdline"],
-                       where=lambda f: f["evt.type"] == "execve" and f["proc.args"] == "ancestors")
+    snaps, _ = live.collect(
+        source,
+        action,
+        [
+            "proc.aname",
+            "proc.aname[1]",
+            "proc.aname[2]",
+            "proc.pname",
+            "proc.apid[2]",
+            "proc.pcmdline",
+        ],
+        where=lambda f: f["evt.type"] == "execve" and f["proc.args"] == "ancestors",
+    )
     assert snaps
     s = snaps[0]
     assert s["proc.pname"] == "sh"
@@ -352,13 +489,26 @@ def test_fork_gives_the_child_its_parent_and_ancestors(source, live) -> None:
 
 
 def test_udp_sendto_names_the_socket(source, live) -> None:
-    code = ("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-            "s.sendto(b'x', ('127.0.0.1', 9))\n")
+    code = (
+        "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "s.sendto(b'x', ('127.0.0.1', 9))\n"
+    )
     holder, action = _spawn(code)
-    snaps, _ = live.collect(source, action,
-                            ["fd.l4proto", "fd.name", "fd.name_changed", "fd.connected",
-                             "fd.sip", "fd.sport", "fd.typechar", "proc.pid"],
-                            where=lambda f: f["evt.type"] == "sendto")
+    snaps, _ = live.collect(
+        source,
+        action,
+        [
+            "fd.l4proto",
+            "fd.name",
+            "fd.name_changed",
+            "fd.connected",
+            "fd.sip",
+            "fd.sport",
+            "fd.typechar",
+            "proc.pid",
+        ],
+        where=lambda f: f["evt.type"] == "sendto",
+    )
     mine = [s for s in snaps if s["proc.pid"] == holder["pid"]]
     assert mine, snaps
     s = mine[0]
@@ -379,17 +529,23 @@ def test_stream_socket_io_is_dropped_in_the_kernel_when_no_rule_can_match(source
     server.bind(("127.0.0.1", 0))
     server.listen(4)
     port = server.getsockname()[1]
-    code = (f"import socket\nt = socket.create_connection(('127.0.0.1', {port}))\n"
-            "t.send(b'tcp')\n"
-            "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-            "u.sendto(b'udp', ('127.0.0.1', 9))\n")
+    code = (
+        f"import socket\nt = socket.create_connection(('127.0.0.1', {port}))\n"
+        "t.send(b'tcp')\n"
+        "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "u.sendto(b'udp', ('127.0.0.1', 9))\n"
+    )
     holder, action = _spawn(code)
     t = threading.Thread(target=lambda: server.accept()[0].close())
     t.start()
     source.use_rules(rules)
     try:
-        snaps, _ = live.collect(source, action, ["fd.l4proto", "proc.pid"],
-                                where=lambda f: f["evt.type"] in ("sendto", "connect"))
+        snaps, _ = live.collect(
+            source,
+            action,
+            ["fd.l4proto", "proc.pid"],
+            where=lambda f: f["evt.type"] in ("sendto", "connect"),
+        )
     finally:
         source.use_rules(None)
         t.join()

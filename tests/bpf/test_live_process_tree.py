@@ -58,10 +58,13 @@ def test_an_orphan_reads_the_parent_proc_shows(source, live, subreaper: bool) ->
         result["out"], result["err"] = r.stdout, r.stderr
 
     try:
-        snaps, _ = live.collect(source, action, ["proc.pid", "proc.ppid", "proc.pname",
-                                                 "proc.aname[1]", "proc.apid[1]"],
-                                where=lambda f: f["evt.type"] in ("open", "openat")
-                                and f["fd.name"] == marker, settle=SETTLE)
+        snaps, _ = live.collect(
+            source,
+            action,
+            ["proc.pid", "proc.ppid", "proc.pname", "proc.aname[1]", "proc.apid[1]"],
+            where=lambda f: f["evt.type"] in ("open", "openat") and f["fd.name"] == marker,
+            settle=SETTLE,
+        )
     finally:
         os.unlink(marker)
     pid, ppid, pcomm = result["out"].split()
@@ -85,11 +88,17 @@ def test_the_agent_exposes_the_process_table_counters(live, tmp_path) -> None:
     from secengine.sources.syscall import SyscallSource
 
     rules = tmp_path / "rules.yaml"
-    rules.write_text("- rule: orphan marker\n  desc: d\n  condition: evt.type = openat and "
-                     "fd.name = /nonexistent/state-marker\n  output: x\n  priority: INFO\n")
-    cfg = load_config(options=[f"rules_files=[{rules}]", "stdout_output.enabled=false",
-                               "webserver={enabled: true, listen_address: 127.0.0.1, "
-                               + "listen_port: 0}"])
+    rules.write_text(
+        "- rule: orphan marker\n  desc: d\n  condition: evt.type = openat and "
+        "fd.name = /nonexistent/state-marker\n  output: x\n  priority: INFO\n"
+    )
+    cfg = load_config(
+        options=[
+            f"rules_files=[{rules}]",
+            "stdout_output.enabled=false",
+            "webserver={enabled: true, listen_address: 127.0.0.1, " + "listen_port: 0}",
+        ]
+    )
     source = SyscallSource(ring_bytes=64 * 1024 * 1024)
     agent = Agent(cfg, sources=[source])
     agent.start()
@@ -104,11 +113,15 @@ def test_the_agent_exposes_the_process_table_counters(live, tmp_path) -> None:
     finally:
         agent.request_stop()
         agent.stop()
-    n = re.search(r'^secengine_process_table_orphans_total\{source="syscall"\} (\S+)$', text,
-                  re.MULTILINE)
+    n = re.search(
+        r'^secengine_process_table_orphans_total\{source="syscall"\} (\S+)$', text, re.MULTILINE
+    )
     assert n and float(n.group(1)) >= 1, text
-    assert re.search(r'^secengine_process_table_entries\{source="syscall"\} [1-9]', text,
-                     re.MULTILINE)
+    assert re.search(
+        r'^secengine_process_table_entries\{source="syscall"\} [1-9]', text, re.MULTILINE
+    )
     assert 'secengine_process_table_removed_total{source="syscall",reason="exited"}' in text
-    assert re.search(r"process table: \d+ processes, \d+ exited, .* [1-9]\d* orphans reparented",
-                     source.describe_end() or "")
+    assert re.search(
+        r"process table: \d+ processes, \d+ exited, .* [1-9]\d* orphans reparented",
+        source.describe_end() or "",
+    )

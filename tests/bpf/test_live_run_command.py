@@ -20,16 +20,26 @@ from upstream_rules import require
 pytestmark = pytest.mark.bpf
 
 
-
 def _start(*extra: str) -> subprocess.Popen[bytes]:
     from secengine.bpf.build import build
     from secengine.bpf.loader import object_path
 
     if not object_path().is_file():
         build(object_path())
-    proc = subprocess.Popen([sys.executable, "-m", "secengine.cli", "run", "--json",
-                             "-r", str(require("falco_rules.yaml")), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "secengine.cli",
+            "run",
+            "--json",
+            "-r",
+            str(require("falco_rules.yaml")),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stderr is not None
     line = proc.stderr.readline().decode()
     assert "watching" in line, line + proc.stderr.read().decode()
@@ -78,8 +88,11 @@ def test_alerts_arrive_within_100_ms_of_the_behaviour() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    mine = [(t, a) for t, a in alerts if a["rule"] == "Create Symlink Over Sensitive Files"
-            and tmp in a["output"]]
+    mine = [
+        (t, a)
+        for t, a in alerts
+        if a["rule"] == "Create Symlink Over Sensitive Files" and tmp in a["output"]
+    ]
     assert len(mine) == 5, alerts
     latencies = [t - _epoch(a["time"]) for t, a in mine]
     assert statistics.median(latencies) < 0.1, latencies
@@ -100,8 +113,9 @@ def test_kernel_drops_become_the_drop_alert() -> None:
     d = tempfile.mkdtemp()
     with open(os.path.join(d, "flood.c"), "w") as fh:
         fh.write(FLOOD)
-    subprocess.run(["gcc", "-O2", "-o", os.path.join(d, "flood"), os.path.join(d, "flood.c")],
-                   check=True)
+    subprocess.run(
+        ["gcc", "-O2", "-o", os.path.join(d, "flood"), os.path.join(d, "flood.c")], check=True
+    )
     proc = _start("--ring-buffer-mb", "1", "--drop-alert-interval", "0")
     try:
         subprocess.run([os.path.join(d, "flood")], check=True)

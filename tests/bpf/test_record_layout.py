@@ -16,7 +16,9 @@ def _header() -> str:
 
 def _constants(text: str) -> dict[str, int]:
     out = {}
-    for name, value in re.findall(r"^#define (SE_[A-Z0-9_]+) (0x[0-9a-fA-F]+|\d+)\b", text, re.MULTILINE):
+    for name, value in re.findall(
+        r"^#define (SE_[A-Z0-9_]+) (0x[0-9a-fA-F]+|\d+)\b", text, re.MULTILINE
+    ):
         out[name] = int(value, 0)
     return out
 

@@ -63,10 +63,12 @@ def _storm(source: Any, storm: str) -> None:
     after = source.kernel_stats()
     records = source.stats.records - records_before
     dropped = after["dropped"] - before["dropped"]
-    print(f"\n{records} records read, {dropped} dropped in the kernel "
-          f"(ring full {after['dropped_full'] - before['dropped_full']}, "
-          f"busy {after['dropped_busy'] - before['dropped_busy']}), "
-          f"at most {max_pending} bytes pending")
+    print(
+        f"\n{records} records read, {dropped} dropped in the kernel "
+        f"(ring full {after['dropped_full'] - before['dropped_full']}, "
+        f"busy {after['dropped_busy'] - before['dropped_busy']}), "
+        f"at most {max_pending} bytes pending"
+    )
     # the ring (64 MiB) never came near full, so a drop could only be the reader's doing (and
     # the probe's priority headroom, a quarter of the ring, was never reached)
     assert max_pending < 48 * 1024 * 1024, "the reader fell behind: this test needs a faster CPU"

@@ -12,9 +12,11 @@ import pytest
 
 pytestmark = pytest.mark.bpf
 
-_STORM = ("import os, time\nend = time.monotonic() + 60\n"
-          "while time.monotonic() < end:\n"
-          "    for _ in range(1000):\n        os.close(os.open('/dev/null', os.O_RDONLY))\n")
+_STORM = (
+    "import os, time\nend = time.monotonic() + 60\n"
+    "while time.monotonic() < end:\n"
+    "    for _ in range(1000):\n        os.close(os.open('/dev/null', os.O_RDONLY))\n"
+)
 
 
 def _reader_threads() -> list[threading.Thread]:

@@ -39,11 +39,13 @@ def engine() -> Any:
     return Engine(ruleset, rule_matching="all", formatter=AlertFormatter(hostname="test"))
 
 
-def _fired(source: Any, live: Any, engine: Any, action: Callable[[], None], token: str,
-           settle: float = 0.4) -> set[str]:
+def _fired(
+    source: Any, live: Any, engine: Any, action: Callable[[], None], token: str, settle: float = 0.4
+) -> set[str]:
     """The rules that fired on events whose command line or file carries ``token``."""
-    _, alerts = live.collect(source, action, [], where=lambda f: False, engine=engine,
-                             settle=settle)
+    _, alerts = live.collect(
+        source, action, [], where=lambda f: False, engine=engine, settle=settle
+    )
     return {a.rule for a in alerts if token in a.output}
 
 
@@ -51,9 +53,11 @@ def _ran(argv: list[str]) -> Callable[[], None]:
     """An action running ``argv``, failing unless it exits 0: a command that failed did not
     do what the rule looks for, and "not fired" must not pass on it (a command expected
     to fail ends in ``; true``)."""
+
     def action() -> None:
         r = subprocess.run(argv, capture_output=True, timeout=60, check=False)
         assert r.returncode == 0, (argv, r.stderr)
+
     return action
 
 
@@ -91,14 +95,16 @@ def test_create_hardlink_over_sensitive_files(source, live, engine) -> None:
     assert "Create Hardlink Over Sensitive Files" not in good
 
 
-_PTRACE = ("import ctypes, os, sys, time, signal\n"
-           "libc = ctypes.CDLL(None, use_errno=True)\n"
-           "libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]\n"
-           "pid = os.fork()\n"
-           "if pid == 0:\n"
-           "    time.sleep(5); os._exit(0)\n"
-           "REQ\n"
-           "os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)\n")
+_PTRACE = (
+    "import ctypes, os, sys, time, signal\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    time.sleep(5); os._exit(0)\n"
+    "REQ\n"
+    "os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)\n"
+)
 
 
 def test_ptrace_attached_to_process(source, live, engine) -> None:
@@ -120,11 +126,15 @@ def test_ptrace_anti_debug(source, live, engine) -> None:
 
 def test_fileless_execution_via_memfd_create(source, live, engine) -> None:
     t = _token()
-    code = ("import os, sys\nfd = os.memfd_create('payload', 0)\n"
-            "os.write(fd, open('/bin/true', 'rb').read())\n"
-            "os.execve(fd, ['fileless', sys.argv[1]], {})\n")
-    benign = ("import os, sys\nfd = os.memfd_create('payload', 0)\n"
-              "os.execv('/bin/true', ['true', sys.argv[1]])\n")
+    code = (
+        "import os, sys\nfd = os.memfd_create('payload', 0)\n"
+        "os.write(fd, open('/bin/true', 'rb').read())\n"
+        "os.execve(fd, ['fileless', sys.argv[1]], {})\n"
+    )
+    benign = (
+        "import os, sys\nfd = os.memfd_create('payload', 0)\n"
+        "os.execv('/bin/true', ['true', sys.argv[1]])\n"
+    )
     bad = _fired(source, live, engine, _py(code, t), t)
     good = _fired(source, live, engine, _py(benign, t), t)
     assert "Fileless execution via memfd_create" in bad
@@ -134,8 +144,9 @@ def test_fileless_execution_via_memfd_create(source, live, engine) -> None:
 def test_read_sensitive_file_untrusted(source, live, engine) -> None:
     t = _token()
     bad = _fired(source, live, engine, _sh(f"cat /etc/shadow /dev/null/{t} 2>/dev/null; true"), t)
-    good = _fired(source, live, engine, _sh(f"cat /etc/hostname /dev/null/{t} 2>/dev/null; true"),
-                  t)
+    good = _fired(
+        source, live, engine, _sh(f"cat /etc/hostname /dev/null/{t} 2>/dev/null; true"), t
+    )
     assert "Read sensitive file untrusted" in bad
     assert "Read sensitive file untrusted" not in good
 
@@ -150,8 +161,16 @@ def test_search_private_keys_or_passwords(source, live, engine) -> None:
 
 def test_find_aws_credentials(source, live, engine) -> None:
     t = _token()
-    bad = _fired(source, live, engine, _sh(f"find /nonexistent-{t} -path .aws/credentials 2>/dev/null; true"), t)
-    good = _fired(source, live, engine, _sh(f"find /nonexistent-{t} -name config 2>/dev/null; true"), t)
+    bad = _fired(
+        source,
+        live,
+        engine,
+        _sh(f"find /nonexistent-{t} -path .aws/credentials 2>/dev/null; true"),
+        t,
+    )
+    good = _fired(
+        source, live, engine, _sh(f"find /nonexistent-{t} -name config 2>/dev/null; true"), t
+    )
     assert "Find AWS Credentials" in bad
     assert "Find AWS Credentials" not in good
 
@@ -171,7 +190,9 @@ def test_clear_log_activities(source, live, engine) -> None:
     t = _token()
     path = f"/var/log/{t}.log"
     trunc = f"import os, sys\nos.close(os.open({path!r}, os.O_WRONLY | os.O_CREAT | os.O_TRUNC))\n"
-    append = f"import os, sys\nos.close(os.open({path!r}, os.O_WRONLY | os.O_CREAT | os.O_APPEND))\n"
+    append = (
+        f"import os, sys\nos.close(os.open({path!r}, os.O_WRONLY | os.O_CREAT | os.O_APPEND))\n"
+    )
     try:
         bad = _fired(source, live, engine, _py(trunc, t), t)
         good = _fired(source, live, engine, _py(append, t), t)
@@ -184,8 +205,7 @@ def test_clear_log_activities(source, live, engine) -> None:
 
 def test_directory_traversal_monitored_file_read(source, live, engine) -> None:
     t = _token()
-    bad = _fired(source, live, engine,
-                 _py("open('/etc/../etc/../etc/hostname').read()", t), t)
+    bad = _fired(source, live, engine, _py("open('/etc/../etc/../etc/hostname').read()", t), t)
     good = _fired(source, live, engine, _py("open('/etc/hostname').read()", t), t)
     assert "Directory traversal monitored file read" in bad
     assert "Directory traversal monitored file read" not in good
@@ -195,16 +215,24 @@ def test_directory_traversal_monitored_file_read(source, live, engine) -> None:
 # in containers
 # ----------------------------------------------------------------------------
 
+
 def _container(podman: Any, name: str, cmd: str, *extra: str) -> Callable[[], None]:
     return lambda: podman.run(name, "sh", "-c", cmd, extra=extra)
 
 
 def test_terminal_shell_in_container(source, live, engine, podman) -> None:
     t = _token()
-    bad = _fired(source, live, engine, _container(podman, f"{t}-tty", f"sleep 1; true {t}", "-t"),
-                 t, settle=1.0)
-    good = _fired(source, live, engine, _container(podman, f"{t}-notty", f"sleep 1; true {t}"),
-                  t, settle=1.0)
+    bad = _fired(
+        source,
+        live,
+        engine,
+        _container(podman, f"{t}-tty", f"sleep 1; true {t}", "-t"),
+        t,
+        settle=1.0,
+    )
+    good = _fired(
+        source, live, engine, _container(podman, f"{t}-notty", f"sleep 1; true {t}"), t, settle=1.0
+    )
     assert "Terminal shell in container" in bad
     assert "Terminal shell in container" not in good
 
@@ -212,8 +240,14 @@ def test_terminal_shell_in_container(source, live, engine, podman) -> None:
 def test_linux_kernel_module_injection_detected(source, live, engine, podman) -> None:
     t = _token()
     cmd = f"echo junk > /tmp/{t}.ko; sleep 1; insmod /tmp/{t}.ko; true"
-    bad = _fired(source, live, engine,
-                 _container(podman, f"{t}-mod", cmd, "--cap-add", "SYS_MODULE"), t, settle=1.0)
+    bad = _fired(
+        source,
+        live,
+        engine,
+        _container(podman, f"{t}-mod", cmd, "--cap-add", "SYS_MODULE"),
+        t,
+        settle=1.0,
+    )
     good = _fired(source, live, engine, _container(podman, f"{t}-nomod", cmd), t, settle=1.0)
     assert "Linux Kernel Module Injection Detected" in bad
     assert "Linux Kernel Module Injection Detected" not in good
@@ -221,11 +255,21 @@ def test_linux_kernel_module_injection_detected(source, live, engine, podman) ->
 
 def test_netcat_remote_code_execution_in_container(source, live, engine, podman) -> None:
     t = _token()
-    bad = _fired(source, live, engine,
-                 _container(podman, f"{t}-nc", f"sleep 1; /bin/nc -w 1 -e /bin/true 127.0.0.1 9 {t}; "
-                                               "true"), t, settle=1.0)
-    good = _fired(source, live, engine,
-                  _container(podman, f"{t}-nc2", f"sleep 1; /bin/nc -w 1 127.0.0.1 9 {t}; true"), t,
-                  settle=1.0)
+    bad = _fired(
+        source,
+        live,
+        engine,
+        _container(podman, f"{t}-nc", f"sleep 1; /bin/nc -w 1 -e /bin/true 127.0.0.1 9 {t}; true"),
+        t,
+        settle=1.0,
+    )
+    good = _fired(
+        source,
+        live,
+        engine,
+        _container(podman, f"{t}-nc2", f"sleep 1; /bin/nc -w 1 127.0.0.1 9 {t}; true"),
+        t,
+        settle=1.0,
+    )
     assert "Netcat Remote Code Execution in Container" in bad
     assert "Netcat Remote Code Execution in Container" not in good

@@ -13,6 +13,7 @@ from secengine.bpf import syscalls
 
 pytestmark = [pytest.mark.bpf, pytest.mark.slow]
 
+
 def test_wheel_ships_a_probe_that_loads(wheel: Path, tmp_path: Path) -> None:
     assert wheel.name.endswith("-py3-none-linux_x86_64.whl")
     with zipfile.ZipFile(wheel) as z:
@@ -35,8 +36,7 @@ def test_wheel_ships_a_probe_that_loads(wheel: Path, tmp_path: Path) -> None:
             while not seen and time.monotonic() < deadline:
                 for rec in reader.read():
                     _ts, _tid, pid, nr, evt, *_ = L.HDR.unpack_from(rec)
-                    seen = seen or (pid == child.pid and nr == openat
-                                    and evt == L.EVT_SYSCALL)
+                    seen = seen or (pid == child.pid and nr == openat and evt == L.EVT_SYSCALL)
                 reader.wait(0.05)
         finally:
             reader.close()

@@ -12,12 +12,15 @@ from secengine.cli import main
 def test_text_listing(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fields"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("-------------------------------\nField Class:                  evt "
-                          "(All event types)\n")
+    assert out.startswith(
+        "-------------------------------\nField Class:                  evt (All event types)\n"
+    )
     assert "Field Class:                  process\n" in out
     assert "Field Class:                  container (plugin)\n" in out
-    assert "\nproc.aname                    (ARG_ALLOWED,ARG_INDEX,EPF_NO_RHS,EPF_NO_TRANSFORMER)" \
+    assert (
+        "\nproc.aname                    (ARG_ALLOWED,ARG_INDEX,EPF_NO_RHS,EPF_NO_TRANSFORMER)"
         in out
+    )
     assert "Event Sources:                syscall \n" in out
 
 
@@ -25,15 +28,29 @@ def test_json_listing(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fields", "--json", "--source", "syscall"]) == 0
     doc = json.loads(capsys.readouterr().out)
     names = [c["name"] for c in doc["fieldclasses"]]
-    assert names == ["evt", "evt", "process", "user", "group", "fd", "fs.path", "fdlist",
-                     "container (plugin)", "flood"]
+    assert names == [
+        "evt",
+        "evt",
+        "process",
+        "user",
+        "group",
+        "fd",
+        "fs.path",
+        "fdlist",
+        "container (plugin)",
+        "flood",
+    ]
     fd = next(c for c in doc["fieldclasses"] if c["name"] == "fd")
     by = {f["name"]: f for f in fd["fields"]}
     assert by["fd.types"]["is_list"] is True
     assert by["fd.types"]["argument"] == {"required": False, "type": ["INDEX"]}
     assert by["fd.name"] == {
-        "name": "fd.name", "type": "CHARBUF", "is_list": False, "argument": None,
-        "desc": by["fd.name"]["desc"]}
+        "name": "fd.name",
+        "type": "CHARBUF",
+        "is_list": False,
+        "argument": None,
+        "desc": by["fd.name"]["desc"],
+    }
     assert fd["event_sources"] == ["syscall"]
 
 

@@ -67,13 +67,22 @@ def files(tmp_path: Path) -> dict[str, Path]:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     events = tmp_path / "events.jsonl"
-    events.write_bytes(b"\n".join([
-        _event(1_000_000_000, **{"evt.type": "openat", "proc.name": "cat",
-                                 "fd.name": "/etc/shadow"}),
-        b"{broken",
-        _event(2_000_000_000, **{"evt.type": "execve", "proc.name": "cat"}),
-        _event(3_000_000_000, **{"evt.type": "openat", "proc.name": "ls", "fd.name": "/etc"}),
-    ]) + b"\n")
+    events.write_bytes(
+        b"\n".join(
+            [
+                _event(
+                    1_000_000_000,
+                    **{"evt.type": "openat", "proc.name": "cat", "fd.name": "/etc/shadow"},
+                ),
+                b"{broken",
+                _event(2_000_000_000, **{"evt.type": "execve", "proc.name": "cat"}),
+                _event(
+                    3_000_000_000, **{"evt.type": "openat", "proc.name": "ls", "fd.name": "/etc"}
+                ),
+            ]
+        )
+        + b"\n"
+    )
     return {"rules": rules, "events": events}
 
 
@@ -85,8 +94,9 @@ def test_samples_with_default_rules_match_golden(capfdbinary: pytest.CaptureFixt
     assert "Lines rejected: 0\n" in err
 
 
-def test_text_alerts_and_summary(files: dict[str, Path],
-                                 capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_text_alerts_and_summary(
+    files: dict[str, Path], capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
     rc, out, err = _run([str(files["events"]), "-r", str(files["rules"])], capfdbinary)
     assert rc == 0
     assert out.splitlines() == [
@@ -94,8 +104,9 @@ def test_text_alerts_and_summary(files: dict[str, Path],
         "00:00:02.000000000: Informational cat ran execve",
     ]
     lines = err.splitlines()
-    assert lines[0] == f"{files['events']}:2: invalid JSON: " + lines[0].split(
-        "invalid JSON: ", 1)[1]
+    assert (
+        lines[0] == f"{files['events']}:2: invalid JSON: " + lines[0].split("invalid JSON: ", 1)[1]
+    )
     assert lines[0].endswith("(line skipped)")
     assert lines[1].startswith("Events read: 3 from 1 input(s) in ")
     assert lines[2:] == [
@@ -112,48 +123,60 @@ def test_text_alerts_and_summary(files: dict[str, Path],
     ]
 
 
-def test_rule_matching_all_and_min_priority(files: dict[str, Path],
-                                            capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_rule_matching_all_and_min_priority(
+    files: dict[str, Path], capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
     base = [str(files["events"]), "-r", str(files["rules"]), "--json"]
     _, out, _ = _run([*base, "--rule-matching", "all"], capfdbinary)
     assert [orjson.loads(line)["rule"] for line in out.splitlines()] == [
-        "Shadow read", "Cat runs", "Cat runs"]
-    _, out, err = _run([*base, "--rule-matching", "all", "--min-priority", "warning"],
-                       capfdbinary)
+        "Shadow read",
+        "Cat runs",
+        "Cat runs",
+    ]
+    _, out, err = _run([*base, "--rule-matching", "all", "--min-priority", "warning"], capfdbinary)
     assert [orjson.loads(line)["rule"] for line in out.splitlines()] == ["Shadow read"]
     assert "Cat runs" not in err
 
 
-def test_json_alert_shape(files: dict[str, Path], capfdbinary: pytest.CaptureFixture[bytes]) -> None:
-    _, out, _ = _run([str(files["events"]), "-r", str(files["rules"]), "--json",
-                      "--hostname", "h"], capfdbinary)
+def test_json_alert_shape(
+    files: dict[str, Path], capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    _, out, _ = _run(
+        [str(files["events"]), "-r", str(files["rules"]), "--json", "--hostname", "h"], capfdbinary
+    )
     first = out.splitlines()[0]
     assert first == (
         '{"hostname":"h","output":"00:00:01.000000000: Warning shadow read by cat '
         '(file=/etc/shadow)","output_fields":{"evt.time":1000000000,"fd.name":"/etc/shadow",'
         '"proc.name":"cat"},"priority":"Warning","rule":"Shadow read","source":"syscall",'
-        '"tags":["files"],"time":"1970-01-01T00:00:01.000000000Z"}')
+        '"tags":["files"],"time":"1970-01-01T00:00:01.000000000Z"}'
+    )
 
 
-def test_rules_directory_and_repeated_rules(files: dict[str, Path], tmp_path: Path,
-                                            capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_rules_directory_and_repeated_rules(
+    files: dict[str, Path], tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
     extra = tmp_path / "more"
     extra.mkdir()
     (extra / "b.yaml").write_text(
-        "- rule: Any ls\n  desc: d\n  condition: proc.name = ls\n  output: ls\n"
-        "  priority: DEBUG\n")
+        "- rule: Any ls\n  desc: d\n  condition: proc.name = ls\n  output: ls\n  priority: DEBUG\n"
+    )
     (extra / "notes.txt").write_text("not rules")
-    rc, out, _ = _run([str(files["events"]), "-r", str(files["rules"]), "-r", str(extra)],
-                      capfdbinary)
+    rc, out, _ = _run(
+        [str(files["events"]), "-r", str(files["rules"]), "-r", str(extra)], capfdbinary
+    )
     assert rc == 0
     assert out.splitlines()[-1] == "00:00:03.000000000: Debug ls"
 
 
-def test_rules_that_fail_to_load_exit_1(tmp_path: Path, files: dict[str, Path],
-                                        capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_rules_that_fail_to_load_exit_1(
+    tmp_path: Path, files: dict[str, Path], capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("- rule: Broken\n  desc: d\n  condition: evt.type = open and\n"
-                   "  output: x\n  priority: WARNING\n")
+    bad.write_text(
+        "- rule: Broken\n  desc: d\n  condition: evt.type = open and\n"
+        "  output: x\n  priority: WARNING\n"
+    )
     rc, out, err = _run([str(files["events"]), "-r", str(bad)], capfdbinary)
     assert rc == 1
     assert out == ""
@@ -167,8 +190,9 @@ def test_missing_input_exits_2(tmp_path: Path, capfdbinary: pytest.CaptureFixtur
     assert "nope.jsonl" in err
 
 
-def test_missing_rules_file_exits_1(files: dict[str, Path], tmp_path: Path,
-                                    capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_missing_rules_file_exits_1(
+    files: dict[str, Path], tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
     rc, _, err = _run([str(files["events"]), "-r", str(tmp_path / "none.yaml")], capfdbinary)
     assert rc == 1
     assert "none.yaml" in err
@@ -181,8 +205,9 @@ def test_bad_priority_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
     assert "argument --min-priority: invalid priority 'loud'" in capsys.readouterr().err
 
 
-def test_rejected_lines_are_shown_up_to_a_limit(tmp_path: Path, files: dict[str, Path],
-                                                capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_rejected_lines_are_shown_up_to_a_limit(
+    tmp_path: Path, files: dict[str, Path], capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
     events = tmp_path / "junk.jsonl"
     # one good line: rejected lines are not fatal (an input with no good line at all
     # exits 2, tests/sources/test_replay_line_limits.py)
@@ -200,7 +225,11 @@ def test_stdin_gzip(files: dict[str, Path]) -> None:
     code = "import sys; from secengine.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.run(
         [sys.executable, "-c", code, "replay", "-", "-r", str(files["rules"])],
-        input=data, capture_output=True, check=False, env={**os.environ, "TZ": "UTC"})
+        input=data,
+        capture_output=True,
+        check=False,
+        env={**os.environ, "TZ": "UTC"},
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.decode().splitlines() == [
         "00:00:01.000000000: Warning shadow read by cat (file=/etc/shadow)",
@@ -211,10 +240,12 @@ def test_stdin_gzip(files: dict[str, Path]) -> None:
 
 
 def test_source_option_names_the_source_of_unlabelled_lines(
-        files: dict[str, Path], capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+    files: dict[str, Path], capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
     # The events become k8s_audit events, so the syscall rules no longer see them.
-    rc, out, err = _run([str(files["events"]), "-r", str(files["rules"]),
-                         "--source", "k8s_audit"], capfdbinary)
+    rc, out, err = _run(
+        [str(files["events"]), "-r", str(files["rules"]), "--source", "k8s_audit"], capfdbinary
+    )
     assert rc == 0 and out == ""
     assert "Events read: 3" in err and "Events detected: 0" in err
 
@@ -224,8 +255,11 @@ class _Tty(io.StringIO):
         return True
 
 
-def test_progress_bar_on_a_terminal(files: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
-                                    capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_progress_bar_on_a_terminal(
+    files: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capfdbinary: pytest.CaptureFixture[bytes],
+) -> None:
     fake = _Tty()
     monkeypatch.setattr(sys, "stderr", fake)
     monkeypatch.setenv("TERM", "xterm")
@@ -238,14 +272,16 @@ def test_progress_bar_on_a_terminal(files: dict[str, Path], monkeypatch: pytest.
     assert "Events detected: 2" in text and "(line skipped)" in text
 
 
-def test_no_terminal_codes_when_piped(files: dict[str, Path],
-                                      capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_no_terminal_codes_when_piped(
+    files: dict[str, Path], capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
     _, out, err = _run([str(files["events"]), "-r", str(files["rules"])], capfdbinary)
     assert "\x1b" not in out and "\x1b" not in err
 
 
 def test_alerts_go_above_the_bar_when_stdout_is_the_same_terminal(
-        files: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     term = _Tty()
     monkeypatch.setattr(sys, "stderr", term)
     monkeypatch.setattr(sys, "stdout", term)
@@ -258,7 +294,8 @@ def test_alerts_go_above_the_bar_when_stdout_is_the_same_terminal(
 
 
 def test_the_summary_counts_extraction_errors_per_field_and_rule(
-        tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+    tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text("""
 - rule: Etc write
@@ -268,11 +305,16 @@ def test_the_summary_counts_extraction_errors_per_field_and_rule(
   priority: WARNING
 """)
     events = tmp_path / "events.jsonl"
-    events.write_bytes(b"\n".join([
-        _event(1_000_000_000, **{"evt.type": "openat", "fd.name": 17}),
-        _event(2_000_000_000, **{"evt.type": "openat", "fd.name": ["/etc/passwd"]}),
-        _event(3_000_000_000, **{"evt.type": "openat", "fd.name": "/etc/passwd"}),
-    ]) + b"\n")
+    events.write_bytes(
+        b"\n".join(
+            [
+                _event(1_000_000_000, **{"evt.type": "openat", "fd.name": 17}),
+                _event(2_000_000_000, **{"evt.type": "openat", "fd.name": ["/etc/passwd"]}),
+                _event(3_000_000_000, **{"evt.type": "openat", "fd.name": "/etc/passwd"}),
+            ]
+        )
+        + b"\n"
+    )
     rc, out, err = _run([str(events), "-r", str(rules)], capfdbinary)
     assert rc == 0
     assert out.splitlines() == ["00:00:03.000000000: Warning etc written (file=/etc/passwd)"]

@@ -16,22 +16,26 @@ import orjson
 from cli_child import SECENGINE, run_secengine, write_events
 
 
-def test_run_with_a_config_file_starts_its_sources_and_outputs(tmp_path: Path, rules_file: Path,
-                                                               events: Any) -> None:
+def test_run_with_a_config_file_starts_its_sources_and_outputs(
+    tmp_path: Path, rules_file: Path, events: Any
+) -> None:
     inp = write_events(tmp_path / "events.jsonl", map(events.open, range(5)))
     out = tmp_path / "alerts.jsonl"
     conf = tmp_path / "secengine.yaml"
-    conf.write_text(f"rules_files: [{rules_file}]\njson_output: true\nhostname: h\n"
-                    f"file_output: {{enabled: true, filename: {out}}}\n"
-                    f"sources: {{replay: {{inputs: [{inp}]}}}}\n")
+    conf.write_text(
+        f"rules_files: [{rules_file}]\njson_output: true\nhostname: h\n"
+        f"file_output: {{enabled: true, filename: {out}}}\n"
+        f"sources: {{replay: {{inputs: [{inp}]}}}}\n"
+    )
     done = run_secengine("run", "-c", str(conf))
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 5 and done.stdout.startswith('{"hostname":"h"')
     assert done.stdout.encode() == out.read_bytes()
     assert "5 events, 5 alerts" in done.stderr
     # the command line wins over the file
-    done = run_secengine("run", "-c", str(conf), "--min-priority", "error",
-                         "-o", "json_output=false")
+    done = run_secengine(
+        "run", "-c", str(conf), "--min-priority", "error", "-o", "json_output=false"
+    )
     assert done.returncode == 0 and done.stdout == ""
 
 
@@ -40,15 +44,15 @@ def test_a_bad_key_is_a_clear_error_with_status_2(tmp_path: Path) -> None:
     conf.write_text("priority: warning\nhttp_output:\n  enabled: true\n  urll: http://x/\n")
     done = run_secengine("run", "-c", str(conf))
     assert done.returncode == 2
-    assert (f"{conf}:4:3: http_output.urll: unknown key 'urll' (did you mean 'url'?)"
-            in done.stderr)
+    assert f"{conf}:4:3: http_output.urll: unknown key 'urll' (did you mean 'url'?)" in done.stderr
 
 
 def test_rules_that_do_not_load_give_status_1(tmp_path: Path, events: Any) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(events.broken_rules)
-    done = run_secengine("run", "-o", f"rules_files=[{bad}]",
-                         "-o", "sources={replay: {inputs: []}}")
+    done = run_secengine(
+        "run", "-o", f"rules_files=[{bad}]", "-o", "sources={replay: {inputs: []}}"
+    )
     assert done.returncode == 1 and "no.such.field" in done.stderr
 
 
@@ -75,16 +79,21 @@ def _wait(cond: Any, timeout: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-def test_sighup_reloads_and_sigterm_drains(tmp_path: Path, rules_file: Path,
-                                           events: Any) -> None:
+def test_sighup_reloads_and_sigterm_drains(tmp_path: Path, rules_file: Path, events: Any) -> None:
     port = _free_port()
     conf = tmp_path / "secengine.yaml"
-    conf.write_text(f"rules_files: [{rules_file}]\nstdout_output: {{enabled: false}}\n"
-                    f"webserver: {{enabled: true, listen_address: 127.0.0.1, "
-                    f"listen_port: {port}}}\n"
-                    "sources: {k8s_audit: {listen: '127.0.0.1:0'}}\n")
-    proc = subprocess.Popen([*SECENGINE, "run", "-c", str(conf)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    conf.write_text(
+        f"rules_files: [{rules_file}]\nstdout_output: {{enabled: false}}\n"
+        f"webserver: {{enabled: true, listen_address: 127.0.0.1, "
+        f"listen_port: {port}}}\n"
+        "sources: {k8s_audit: {listen: '127.0.0.1:0'}}\n"
+    )
+    proc = subprocess.Popen(
+        [*SECENGINE, "run", "-c", str(conf)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait(lambda: "secengine_rules_loaded 2" in _metrics(port))
         rules_file.write_text(events.broken_rules)
@@ -106,12 +115,15 @@ def test_sighup_reloads_and_sigterm_drains(tmp_path: Path, rules_file: Path,
 
 
 def test_replay_with_a_config_sends_alerts_to_the_configured_outputs(
-        tmp_path: Path, rules_file: Path, events: Any) -> None:
+    tmp_path: Path, rules_file: Path, events: Any
+) -> None:
     inp = write_events(tmp_path / "events.jsonl", map(events.open, range(300)))
     out = tmp_path / "alerts.txt"
     conf = tmp_path / "secengine.yaml"
-    conf.write_text(f"rules_files: [{rules_file}]\nstdout_output: {{enabled: false}}\n"
-                    f"file_output: {{enabled: true, filename: {out}, queue_capacity: 2}}\n")
+    conf.write_text(
+        f"rules_files: [{rules_file}]\nstdout_output: {{enabled: false}}\n"
+        f"file_output: {{enabled: true, filename: {out}, queue_capacity: 2}}\n"
+    )
     done = run_secengine("replay", "-c", str(conf), str(inp))
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and "Events detected: 300" in done.stderr
@@ -119,8 +131,9 @@ def test_replay_with_a_config_sends_alerts_to_the_configured_outputs(
     assert len(lines) == 300 and "cat opened /etc/file299 (proc=cat)" in lines[-1]
 
 
-def test_validate_checks_the_configured_rules(tmp_path: Path, rules_file: Path,
-                                              events: Any) -> None:
+def test_validate_checks_the_configured_rules(
+    tmp_path: Path, rules_file: Path, events: Any
+) -> None:
     conf = tmp_path / "secengine.yaml"
     conf.write_text(f"rules_files: [{rules_file}]\n")
     done = run_secengine("validate", "-c", str(conf))
@@ -145,11 +158,14 @@ def test_rule_tests_take_the_configuration_too(tmp_path: Path) -> None:
 
 def test_run_reports_field_extraction_errors_in_its_summary(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
-    rules.write_text("- rule: Cat-like\n  desc: d\n  output: o\n  priority: INFO\n"
-                     "  condition: evt.type = open and proc.name startswith ca\n")
+    rules.write_text(
+        "- rule: Cat-like\n  desc: d\n  output: o\n  priority: INFO\n"
+        "  condition: evt.type = open and proc.name startswith ca\n"
+    )
     inp = tmp_path / "events.jsonl"
-    inp.write_bytes(orjson.dumps({"time": 1, "fields": {"evt.type": "open", "proc.name": 5}})
-                    + b"\n")
+    inp.write_bytes(
+        orjson.dumps({"time": 1, "fields": {"evt.type": "open", "proc.name": 5}}) + b"\n"
+    )
     conf = tmp_path / "secengine.yaml"
     conf.write_text(f"rules_files: [{rules}]\nsources: {{replay: {{inputs: [{inp}]}}}}\n")
     done = run_secengine("run", "-c", str(conf))

@@ -41,8 +41,9 @@ def test_valid_file(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -
     assert err == ""
 
 
-def test_text_output_of_several_files(files: dict[str, str],
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_text_output_of_several_files(
+    files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(["-r", files["good.yaml"], "-r", files["warn.yaml"], files["bad.yaml"]]) == 1
     out, err = capsys.readouterr()
     bad = files["bad.yaml"]
@@ -59,7 +60,8 @@ def test_text_output_of_several_files(files: dict[str, str],
         "------\n"
         "LOAD_ERR_YAML_VALIDATE (Error validating internal structure of YAML file): "
         "Item has no mapping for key 'output'\n"
-        "\n")
+        "\n"
+    )
     # warnings of valid files go to stderr in full
     assert err.startswith(f"{files['warn.yaml']}: Ok, with warnings\n1 Warnings:\n")
     assert "LOAD_UNUSED_LIST (Unused list): List not referred to by any other rule/macro" in err
@@ -77,26 +79,32 @@ def test_json_output(files: dict[str, str], capsys: pytest.CaptureFixture[str]) 
     assert bad["successful"] is False and bad["schema_valid"] is True
     (e,) = bad["errors"]
     assert (e["code"], e["codedesc"], e["message"]) == (
-        "LOAD_ERR_YAML_VALIDATE", "Error validating internal structure of YAML file",
-        "Item has no mapping for key 'output'")
+        "LOAD_ERR_YAML_VALIDATE",
+        "Error validating internal structure of YAML file",
+        "Item has no mapping for key 'output'",
+    )
     assert e["context"]["locations"][-1] == {
-        "item_type": "rule", "item_name": "no output rule",
-        "position": {"name": files["bad.yaml"], "line": 0, "column": 2, "offset": 2}}
+        "item_type": "rule",
+        "item_name": "no output rule",
+        "position": {"name": files["bad.yaml"], "line": 0, "column": 2, "offset": 2},
+    }
     assert e["context"]["snippet"] == "- rule: no output rule\n  ^\n"
     # keys are sorted, as nlohmann::json prints them
     assert out.startswith('{"falco_load_results":[{"errors":[],"name":')
 
 
-def test_directory_expands_to_sorted_yaml_files(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_directory_expands_to_sorted_yaml_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "b.yaml").write_text(GOOD)
     (tmp_path / "a.yml").write_text(WARN)
     (tmp_path / "notes.txt").write_text("ignored")
     assert run(["-r", str(tmp_path)]) == 0
     out, _ = capsys.readouterr()
     # b.yaml recompiles everything, so a.yml's unused list is reported again with it
-    assert out == (f"{tmp_path / 'a.yml'}: Ok, with warnings\n"
-                   f"{tmp_path / 'b.yaml'}: Ok, with warnings\n")
+    assert out == (
+        f"{tmp_path / 'a.yml'}: Ok, with warnings\n{tmp_path / 'b.yaml'}: Ok, with warnings\n"
+    )
 
 
 def test_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,15 +119,15 @@ def test_no_files(capsys: pytest.CaptureFixture[str]) -> None:
     assert "no rules files" in capsys.readouterr().err
 
 
-def test_unsatisfied_plugin_requirement(tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_unsatisfied_plugin_requirement(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "p.yaml"
     path.write_text("- required_plugin_versions:\n    - name: cloudtrail\n      version: 0.1.0\n")
     assert run([str(path)]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == ("Error: Plugin requirement not satisfied, must load one of: "
-                   "cloudtrail (>= 0.1.0)\n")
+    assert err == (
+        "Error: Plugin requirement not satisfied, must load one of: cloudtrail (>= 0.1.0)\n"
+    )
 
 
 @needs_upstream
@@ -133,7 +141,8 @@ def test_upstream_files(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_control_bytes_of_a_rules_file_do_not_reach_the_terminal(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A snippet quotes the file: an ESC sequence in it would drive the user's terminal."""
     path = tmp_path / "esc.yaml"
     path.write_bytes(b"- rule: x\x1b[31mRED\x1b[0m\n  desc: [\n")
@@ -144,15 +153,22 @@ def test_control_bytes_of_a_rules_file_do_not_reach_the_terminal(
     assert snippet == "- rule: x?[31mRED?[0m\n^\n"
 
 
-@pytest.mark.parametrize("condition", ["evt.type = val(proc.name)",
-                                       "syscall.type != val(fd.name)",
-                                       "not evt.type == val(proc.pname)"])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "evt.type = val(proc.name)",
+        "syscall.type != val(fd.name)",
+        "not evt.type == val(proc.pname)",
+    ],
+)
 def test_an_event_type_compared_with_a_field_is_a_located_error(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], condition: str) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], condition: str
+) -> None:
     """The fuzzer's find: the event-type resolver raised a bare ValueError (status 70)."""
     path = tmp_path / "r.yaml"
-    path.write_text(f"- rule: r\n  desc: d\n  condition: {condition}\n  output: o\n"
-                    "  priority: INFO\n")
+    path.write_text(
+        f"- rule: r\n  desc: d\n  condition: {condition}\n  output: o\n  priority: INFO\n"
+    )
     assert run([str(path)]) == 1
     out, _ = capsys.readouterr()
     assert "LOAD_ERR_COMPILE_CONDITION" in out

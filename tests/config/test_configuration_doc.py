@@ -19,7 +19,8 @@ def _table() -> str:
 
 def test_the_key_table_is_the_generated_one() -> None:
     assert _table() == reference_markdown(), (
-        "docs/configuration.md is out of date: paste secengine.config.reference_markdown()")
+        "docs/configuration.md is out of date: paste secengine.config.reference_markdown()"
+    )
 
 
 def test_every_model_field_is_a_row() -> None:
@@ -27,7 +28,13 @@ def test_every_model_field_is_a_row() -> None:
     documented = set(re.findall(r"^\| `([^`]+)` \|", _table(), re.MULTILINE))
     assert keys == documented
     assert set(AgentConfig.model_fields) <= keys
-    for key in ("http_output.url", "file_output.max_size", "rules[].disable.tag",
-                "append_output[].match.tags", "webserver.k8s_healthz_endpoint",
-                "outputs.max_burst", "syscall_event_drops.threshold"):
+    for key in (
+        "http_output.url",
+        "file_output.max_size",
+        "rules[].disable.tag",
+        "append_output[].match.tags",
+        "webserver.k8s_healthz_endpoint",
+        "outputs.max_burst",
+        "syscall_event_drops.threshold",
+    ):
         assert key in keys

@@ -40,8 +40,9 @@ def test_the_page_has_a_yaml_example() -> None:
 
 def test_every_dash_o_option_shown_parses() -> None:
     text = re.sub(r"```.*?```", "", PROSE, flags=re.DOTALL)  # the error examples are bad on purpose
-    options = [o for o in re.findall(r"-o ([a-z_.\[\]]+=[^`\s]+)", text)
-               if not o.startswith("key")]  # the syntax's placeholder, key[]=value
+    options = [
+        o for o in re.findall(r"-o ([a-z_.\[\]]+=[^`\s]+)", text) if not o.startswith("key")
+    ]  # the syntax's placeholder, key[]=value
     assert options
     for option in options:
         load_config(options=[option])
@@ -61,8 +62,7 @@ def _known_keys() -> set[str]:
 def test_every_key_named_in_the_prose_exists() -> None:
     known = _known_keys()
     top = {k.split(".")[0] for k in known}
-    named = {m for m in re.findall(r"`([a-z_]+(?:\.[a-z_]+)*)`", PROSE)
-             if m.split(".")[0] in top}
+    named = {m for m in re.findall(r"`([a-z_]+(?:\.[a-z_]+)*)`", PROSE) if m.split(".")[0] in top}
     assert named
     unknown = sorted(n for n in named if n not in known)
     assert not unknown, f"docs/configuration.md names keys the models do not have: {unknown}"

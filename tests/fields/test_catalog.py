@@ -9,10 +9,20 @@ from secengine.fields.base import ArgMode
 
 def test_classes_in_libsinsp_order() -> None:
     names = [(c.name, c.shortdesc) for c in catalog.builtin_classes()]
-    assert names == [("evt", "All event types"), ("evt", "Syscall events only"), ("process", ""),
-                     ("user", ""), ("group", ""), ("fd", ""), ("fs.path", ""), ("fdlist", ""),
-                     ("container (plugin)", ""), ("flood", ""), ("k8saudit (plugin)", ""),
-                     ("json (plugin)", "")]
+    assert names == [
+        ("evt", "All event types"),
+        ("evt", "Syscall events only"),
+        ("process", ""),
+        ("user", ""),
+        ("group", ""),
+        ("fd", ""),
+        ("fs.path", ""),
+        ("fdlist", ""),
+        ("container (plugin)", ""),
+        ("flood", ""),
+        ("k8saudit (plugin)", ""),
+        ("json (plugin)", ""),
+    ]
 
 
 def test_every_field_name_is_unique_for_syscall(registry: FieldRegistry) -> None:
@@ -25,8 +35,23 @@ def test_every_field_name_is_unique_for_syscall(registry: FieldRegistry) -> None
 
 
 def test_field_names_belong_to_known_prefixes() -> None:
-    prefixes = {"evt", "proc", "thread", "fd", "fs", "user", "group", "container", "k8s",
-                "syscall", "fdlist", "ka", "json", "jevt", "flood"}
+    prefixes = {
+        "evt",
+        "proc",
+        "thread",
+        "fd",
+        "fs",
+        "user",
+        "group",
+        "container",
+        "k8s",
+        "syscall",
+        "fdlist",
+        "ka",
+        "json",
+        "jevt",
+        "flood",
+    }
     for fc in catalog.builtin_classes():
         for f in fc.fields:
             assert f.name.split(".")[0] in prefixes, f.name
@@ -51,6 +76,13 @@ def test_argument_flags_are_consistent() -> None:
 
 
 def test_derivations_are_installed(registry: FieldRegistry) -> None:
-    for key in ("proc.aname[]", "proc.aname", "proc.pname", "fd.directory", "evt.failed",
-                "proc.cmdline", "evt.is_open_read"):
+    for key in (
+        "proc.aname[]",
+        "proc.aname",
+        "proc.pname",
+        "fd.directory",
+        "evt.failed",
+        "proc.cmdline",
+        "evt.is_open_read",
+    ):
         assert key in FieldValues.derivers, key

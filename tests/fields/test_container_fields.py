@@ -15,29 +15,46 @@ def test_class_named_like_a_plugin_class() -> None:
     assert container.FIELD_CLASS.sources == ("syscall",)
 
 
-@pytest.mark.parametrize("name, ftype", [
-    ("container.id", FieldType.CHARBUF),
-    ("container.privileged", FieldType.BOOL),
-    ("container.start_ts", FieldType.ABSTIME),
-    ("container.duration", FieldType.RELTIME),
-    ("container.host_network", FieldType.BOOL),
-    ("proc.is_container_healthcheck", FieldType.BOOL),
-    ("k8s.ns.name", FieldType.CHARBUF),
-    ("k8s.pod.name", FieldType.CHARBUF),
-])
+@pytest.mark.parametrize(
+    "name, ftype",
+    [
+        ("container.id", FieldType.CHARBUF),
+        ("container.privileged", FieldType.BOOL),
+        ("container.start_ts", FieldType.ABSTIME),
+        ("container.duration", FieldType.RELTIME),
+        ("container.host_network", FieldType.BOOL),
+        ("proc.is_container_healthcheck", FieldType.BOOL),
+        ("k8s.ns.name", FieldType.CHARBUF),
+        ("k8s.pod.name", FieldType.CHARBUF),
+    ],
+)
 def test_types(name: str, ftype: FieldType) -> None:
     assert BY[name].type is ftype
 
 
 def test_suggested_output_fields() -> None:
     suggested = {f.name for f in container.FIELD_CLASS.fields if f.suggested}
-    assert suggested == {"container.id", "container.name", "container.image.repository",
-                         "container.image.tag", "k8s.pod.name", "k8s.ns.name"}
+    assert suggested == {
+        "container.id",
+        "container.name",
+        "container.image.repository",
+        "container.image.tag",
+        "k8s.pod.name",
+        "k8s.ns.name",
+    }
 
 
-@pytest.mark.parametrize("name", ["container.mount", "container.mount.source",
-                                  "container.mount.dest", "container.mount.mode",
-                                  "container.mount.rdwr", "container.mount.propagation"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "container.mount",
+        "container.mount.source",
+        "container.mount.dest",
+        "container.mount.mode",
+        "container.mount.rdwr",
+        "container.mount.propagation",
+    ],
+)
 def test_mount_fields_take_an_index_or_a_key(registry: FieldRegistry, name: str) -> None:
     f = BY[name]
     assert f.arg is ArgMode.REQUIRED and f.arg_index and f.arg_key

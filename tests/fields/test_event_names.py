@@ -15,7 +15,49 @@ from secengine.fields.event_names import (
 )
 
 # The 19 + incubating + sandbox types the upstream rules name (spec §6.1).
-RULE_TYPES = ["connect", "dup", "dup2", "dup3", "execve", "execveat", "finit_module", "init_module", "link", "linkat", "open", "openat", "openat2", "ptrace", "sendmsg", "sendto", "socket", "symlink", "symlinkat", "accept", "accept4", "listen", "bpf", "chmod", "fchmod", "fchmodat", "creat", "rename", "renameat", "renameat2", "rmdir", "unlink", "unlinkat", "setns", "setuid", "unshare", "mkdir", "mkdirat", "recvfrom", "recvmsg", "userfaultfd"]
+RULE_TYPES = [
+    "connect",
+    "dup",
+    "dup2",
+    "dup3",
+    "execve",
+    "execveat",
+    "finit_module",
+    "init_module",
+    "link",
+    "linkat",
+    "open",
+    "openat",
+    "openat2",
+    "ptrace",
+    "sendmsg",
+    "sendto",
+    "socket",
+    "symlink",
+    "symlinkat",
+    "accept",
+    "accept4",
+    "listen",
+    "bpf",
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "creat",
+    "rename",
+    "renameat",
+    "renameat2",
+    "rmdir",
+    "unlink",
+    "unlinkat",
+    "setns",
+    "setuid",
+    "unshare",
+    "mkdir",
+    "mkdirat",
+    "recvfrom",
+    "recvmsg",
+    "userfaultfd",
+]
 
 
 @pytest.mark.parametrize("name", RULE_TYPES)
@@ -24,9 +66,23 @@ def test_rule_types_are_known(name: str) -> None:
     assert event_codes(name), name
 
 
-@pytest.mark.parametrize("name", ["procexit", "container", "container_removed", "syscall", "NA",
-                                  "mprotect", "arch_prctl", "madvise", "unknown", "clone3",
-                                  "pluginevent", "asyncevent"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "procexit",
+        "container",
+        "container_removed",
+        "syscall",
+        "NA",
+        "mprotect",
+        "arch_prctl",
+        "madvise",
+        "unknown",
+        "clone3",
+        "pluginevent",
+        "asyncevent",
+    ],
+)
 def test_meta_generic_and_plugin_names(name: str) -> None:
     assert is_known_event_type("syscall", name)
 
@@ -56,8 +112,21 @@ def test_parameters() -> None:
     p = event_param("flags")
     assert p is not None and (p.type, p.table) == ("FLAGS32", "file_flags")
     assert event_param("nosuch") is None
-    assert {"fd", "name", "path", "oldpath", "newpath", "uid", "request", "cmd", "target",
-            "linkpath", "domain", "filename", "mode"} <= param_names()
+    assert {
+        "fd",
+        "name",
+        "path",
+        "oldpath",
+        "newpath",
+        "uid",
+        "request",
+        "cmd",
+        "target",
+        "linkpath",
+        "domain",
+        "filename",
+        "mode",
+    } <= param_names()
     assert longest_param_prefix("flagsx") == "flags"
     assert longest_param_prefix("zzz") is None
 

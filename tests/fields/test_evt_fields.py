@@ -12,20 +12,23 @@ from secengine.events import MISSING, FieldValues
 from secengine.fields import ArgMode, FieldRegistry, FieldType, evt
 
 
-@pytest.mark.parametrize("name, ftype", [
-    ("evt.type", FieldType.CHARBUF),
-    ("evt.res", FieldType.CHARBUF),
-    ("evt.rawres", FieldType.INT64),
-    ("evt.failed", FieldType.BOOL),
-    ("evt.dir", FieldType.CHARBUF),
-    ("evt.buffer", FieldType.BYTEBUF),
-    ("evt.is_open_read", FieldType.BOOL),
-    ("evt.is_open_exec", FieldType.BOOL),
-    ("evt.latency", FieldType.RELTIME),
-    ("evt.cpu", FieldType.INT16),
-    ("evt.rawarg", FieldType.DYN),
-    ("syscall.type", FieldType.CHARBUF),
-])
+@pytest.mark.parametrize(
+    "name, ftype",
+    [
+        ("evt.type", FieldType.CHARBUF),
+        ("evt.res", FieldType.CHARBUF),
+        ("evt.rawres", FieldType.INT64),
+        ("evt.failed", FieldType.BOOL),
+        ("evt.dir", FieldType.CHARBUF),
+        ("evt.buffer", FieldType.BYTEBUF),
+        ("evt.is_open_read", FieldType.BOOL),
+        ("evt.is_open_exec", FieldType.BOOL),
+        ("evt.latency", FieldType.RELTIME),
+        ("evt.cpu", FieldType.INT16),
+        ("evt.rawarg", FieldType.DYN),
+        ("syscall.type", FieldType.CHARBUF),
+    ],
+)
 def test_types(name: str, ftype: FieldType) -> None:
     assert evt.FIELD_CLASS.by_name[name].type is ftype
 
@@ -47,6 +50,7 @@ def test_flags_follow_libsinsp() -> None:
 
 
 # -- arguments ---------------------------------------------------------------
+
 
 def test_dotted_arg_names_a_parameter(registry: FieldRegistry) -> None:
     rf = registry.resolve("syscall", "evt.arg.flags")
@@ -72,15 +76,19 @@ def test_unknown_parameter_names(registry: FieldRegistry) -> None:
         registry.resolve("syscall", "evt.arg")
 
 
-@pytest.mark.parametrize("param, ftype", [
-    ("flags", FieldType.UINT32),   # FLAGS32: compared as a number
-    ("fd", FieldType.FD),
-    ("name", FieldType.FSPATH),
-    ("res", FieldType.ERRNO),
-    ("uid", FieldType.UINT32),     # the first event with a "uid" param (setuid) has UINT32
-])
-def test_rawarg_takes_the_parameter_type(registry: FieldRegistry, param: str,
-                                         ftype: FieldType) -> None:
+@pytest.mark.parametrize(
+    "param, ftype",
+    [
+        ("flags", FieldType.UINT32),  # FLAGS32: compared as a number
+        ("fd", FieldType.FD),
+        ("name", FieldType.FSPATH),
+        ("res", FieldType.ERRNO),
+        ("uid", FieldType.UINT32),  # the first event with a "uid" param (setuid) has UINT32
+    ],
+)
+def test_rawarg_takes_the_parameter_type(
+    registry: FieldRegistry, param: str, ftype: FieldType
+) -> None:
     rf = registry.resolve("syscall", f"evt.rawarg.{param}")
     assert rf.field.type is ftype and rf.key == f"evt.rawarg.{param}"
 
@@ -102,8 +110,10 @@ def test_type_is_and_abspath_args(registry: FieldRegistry) -> None:
 
 
 def test_around_takes_a_numeric_index(registry: FieldRegistry) -> None:
-    assert registry.resolve("syscall", "evt.around", "1404996934793590564").index \
+    assert (
+        registry.resolve("syscall", "evt.around", "1404996934793590564").index
         == 1404996934793590564
+    )
 
 
 # -- derivations ---------------------------------------------------------------
@@ -111,18 +121,22 @@ def test_around_takes_a_numeric_index(registry: FieldRegistry) -> None:
 Values = Callable[..., FieldValues]
 
 
-@pytest.mark.parametrize("given, res, rawres, failed", [
-    ({"evt.rawres": 3}, "SUCCESS", 3, False),
-    ({"evt.rawres": 0}, "SUCCESS", 0, False),
-    ({"evt.rawres": -2}, "ENOENT", -2, True),
-    ({"evt.rawres": "-115"}, "EINPROGRESS", "-115", True),
-    ({"evt.rawres": -9999}, "-9999", -9999, True),
-    ({"evt.res": "ENOENT"}, "ENOENT", -2, True),
-    ({"evt.res": "SUCCESS"}, "SUCCESS", MISSING, False),
-    ({}, MISSING, MISSING, MISSING),
-])
-def test_result_fields(values: Values, given: dict[str, Any], res: Any, rawres: Any,
-                       failed: Any) -> None:
+@pytest.mark.parametrize(
+    "given, res, rawres, failed",
+    [
+        ({"evt.rawres": 3}, "SUCCESS", 3, False),
+        ({"evt.rawres": 0}, "SUCCESS", 0, False),
+        ({"evt.rawres": -2}, "ENOENT", -2, True),
+        ({"evt.rawres": "-115"}, "EINPROGRESS", "-115", True),
+        ({"evt.rawres": -9999}, "-9999", -9999, True),
+        ({"evt.res": "ENOENT"}, "ENOENT", -2, True),
+        ({"evt.res": "SUCCESS"}, "SUCCESS", MISSING, False),
+        ({}, MISSING, MISSING, MISSING),
+    ],
+)
+def test_result_fields(
+    values: Values, given: dict[str, Any], res: Any, rawres: Any, failed: Any
+) -> None:
     v = values(given)
     assert v["evt.res"] == res if res is not MISSING else v["evt.res"] is MISSING
     assert v["evt.rawres"] == rawres if rawres is not MISSING else v["evt.rawres"] is MISSING
@@ -134,19 +148,23 @@ def test_given_values_win_over_derivations(values: Values) -> None:
     assert v["evt.res"] == "EPERM" and v["evt.failed"] is False
 
 
-@pytest.mark.parametrize("etype, flags, read, write", [
-    ("open", "O_RDONLY|O_CLOEXEC", True, False),
-    ("openat", 4097, True, False),
-    ("openat2", "O_WRONLY|O_CREAT|O_TRUNC", False, True),
-    ("openat", "O_RDWR", True, True),
-    ("openat", "4098(O_WRONLY|O_CLOEXEC)", False, True),
-    ("open_by_handle_at", "O_RDONLY", True, False),
-    ("creat", "O_RDONLY", False, False),      # creat is not an open for these fields
-    ("execve", None, False, False),
-    ("openat", None, False, False),           # libsinsp reads an empty flags param as 0
-])
-def test_is_open_read_write(values: Values, etype: str, flags: Any, read: bool,
-                            write: bool) -> None:
+@pytest.mark.parametrize(
+    "etype, flags, read, write",
+    [
+        ("open", "O_RDONLY|O_CLOEXEC", True, False),
+        ("openat", 4097, True, False),
+        ("openat2", "O_WRONLY|O_CREAT|O_TRUNC", False, True),
+        ("openat", "O_RDWR", True, True),
+        ("openat", "4098(O_WRONLY|O_CLOEXEC)", False, True),
+        ("open_by_handle_at", "O_RDONLY", True, False),
+        ("creat", "O_RDONLY", False, False),  # creat is not an open for these fields
+        ("execve", None, False, False),
+        ("openat", None, False, False),  # libsinsp reads an empty flags param as 0
+    ],
+)
+def test_is_open_read_write(
+    values: Values, etype: str, flags: Any, read: bool, write: bool
+) -> None:
     given: dict[str, Any] = {"evt.type": etype}
     if flags is not None:
         given["evt.arg.flags"] = flags
@@ -165,28 +183,42 @@ def test_is_open_without_type_uses_flags_or_is_missing(values: Values) -> None:
     assert values({})["evt.is_open_read"] is MISSING
 
 
-@pytest.mark.parametrize("given, exec_", [
-    ({"evt.type": "openat", "evt.arg.flags": "O_WRONLY|O_CREAT", "evt.arg.mode": "0755"}, True),
-    ({"evt.type": "openat", "evt.arg.flags": "O_WRONLY|O_CREAT", "evt.arg.mode": "0644"}, False),
-    ({"evt.type": "openat", "evt.arg.flags": "O_WRONLY", "evt.arg.mode": "0755"}, False),
-    ({"evt.type": "openat", "evt.arg.flags": "O_RDWR|O_TMPFILE", "evt.rawarg.mode": 0o700}, True),
-    ({"evt.type": "open_by_handle_at", "evt.arg.flags": "O_CREAT", "evt.arg.mode": "0755"},
-     False),
-    ({"evt.type": "creat", "evt.arg.mode": "S_IRUSR|S_IXUSR"}, True),
-    ({"evt.type": "creat", "evt.arg.mode": "0600"}, False),
-    ({"evt.type": "openat", "evt.arg.flags": "O_CREAT"}, False),
-    ({"evt.type": "connect"}, False),
-])
+@pytest.mark.parametrize(
+    "given, exec_",
+    [
+        ({"evt.type": "openat", "evt.arg.flags": "O_WRONLY|O_CREAT", "evt.arg.mode": "0755"}, True),
+        (
+            {"evt.type": "openat", "evt.arg.flags": "O_WRONLY|O_CREAT", "evt.arg.mode": "0644"},
+            False,
+        ),
+        ({"evt.type": "openat", "evt.arg.flags": "O_WRONLY", "evt.arg.mode": "0755"}, False),
+        (
+            {"evt.type": "openat", "evt.arg.flags": "O_RDWR|O_TMPFILE", "evt.rawarg.mode": 0o700},
+            True,
+        ),
+        (
+            {"evt.type": "open_by_handle_at", "evt.arg.flags": "O_CREAT", "evt.arg.mode": "0755"},
+            False,
+        ),
+        ({"evt.type": "creat", "evt.arg.mode": "S_IRUSR|S_IXUSR"}, True),
+        ({"evt.type": "creat", "evt.arg.mode": "0600"}, False),
+        ({"evt.type": "openat", "evt.arg.flags": "O_CREAT"}, False),
+        ({"evt.type": "connect"}, False),
+    ],
+)
 def test_is_open_exec(values: Values, given: dict[str, Any], exec_: bool) -> None:
     assert values(given)["evt.is_open_exec"] is exec_
 
 
-@pytest.mark.parametrize("given, create", [
-    ({"evt.type": "openat", "evt.arg.flags": "O_WRONLY|O_CREAT|O_F_CREATED"}, True),
-    ({"evt.type": "openat", "evt.arg.flags": "O_WRONLY|O_CREAT"}, False),
-    ({"evt.type": "openat", "evt.arg.flags": "O_RDWR|O_TMPFILE", "evt.rawres": 3}, True),
-    ({"evt.type": "openat", "evt.arg.flags": "O_RDWR|O_TMPFILE", "evt.rawres": -1}, False),
-])
+@pytest.mark.parametrize(
+    "given, create",
+    [
+        ({"evt.type": "openat", "evt.arg.flags": "O_WRONLY|O_CREAT|O_F_CREATED"}, True),
+        ({"evt.type": "openat", "evt.arg.flags": "O_WRONLY|O_CREAT"}, False),
+        ({"evt.type": "openat", "evt.arg.flags": "O_RDWR|O_TMPFILE", "evt.rawres": 3}, True),
+        ({"evt.type": "openat", "evt.arg.flags": "O_RDWR|O_TMPFILE", "evt.rawres": -1}, False),
+    ],
+)
 def test_is_open_create(values: Values, given: dict[str, Any], create: bool) -> None:
     assert values(given)["evt.is_open_create"] is create
 
@@ -204,10 +236,18 @@ def test_buflen_from_buffer(values: Values) -> None:
     assert values({})["evt.buflen"] is MISSING
 
 
-@pytest.mark.parametrize("text, mode", [
-    ("0755", 0o755), ("0", 0), ("0o644", 0o644), (0o4755, 0o4755),
-    ("S_IRUSR|S_IWUSR", 0o600), ("0755(S_IRWXU)", 0o755), ("bogus", None),
-])
+@pytest.mark.parametrize(
+    "text, mode",
+    [
+        ("0755", 0o755),
+        ("0", 0),
+        ("0o644", 0o644),
+        (0o4755, 0o4755),
+        ("S_IRUSR|S_IWUSR", 0o600),
+        ("0755(S_IRWXU)", 0o755),
+        ("bogus", None),
+    ],
+)
 def test_parse_mode(text: Any, mode: int | None) -> None:
     assert evt.parse_mode(text) == mode
 

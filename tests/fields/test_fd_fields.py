@@ -13,23 +13,27 @@ from secengine.fields import ArgMode, FieldKind, FieldRegistry, FieldType, fd
 Values = Callable[..., FieldValues]
 
 
-@pytest.mark.parametrize("name, ftype", [
-    ("fd.num", FieldType.INT64),
-    ("fd.name", FieldType.CHARBUF),
-    ("fd.typechar", FieldType.CHARBUF),
-    ("fd.sip", FieldType.IPADDR),
-    ("fd.sport", FieldType.PORT),
-    ("fd.net", FieldType.IPNET),
-    ("fd.connected", FieldType.BOOL),
-    ("fd.ino", FieldType.INT64),
-    ("fd.dev", FieldType.INT32),
-])
+@pytest.mark.parametrize(
+    "name, ftype",
+    [
+        ("fd.num", FieldType.INT64),
+        ("fd.name", FieldType.CHARBUF),
+        ("fd.typechar", FieldType.CHARBUF),
+        ("fd.sip", FieldType.IPADDR),
+        ("fd.sport", FieldType.PORT),
+        ("fd.net", FieldType.IPNET),
+        ("fd.connected", FieldType.BOOL),
+        ("fd.ino", FieldType.INT64),
+        ("fd.dev", FieldType.INT32),
+    ],
+)
 def test_types(name: str, ftype: FieldType) -> None:
     assert fd.FIELD_CLASS.by_name[name].type is ftype
 
 
-@pytest.mark.parametrize("name", ["fd.ip", "fd.port", "fd.proto", "fd.net", "fd.cnet",
-                                  "fd.snet", "fd.lnet", "fd.rnet"])
+@pytest.mark.parametrize(
+    "name", ["fd.ip", "fd.port", "fd.proto", "fd.net", "fd.cnet", "fd.snet", "fd.lnet", "fd.rnet"]
+)
 def test_filter_only(name: str) -> None:
     f = fd.FIELD_CLASS.by_name[name]
     assert f.filter_only and f.no_rhs and f.no_transformer
@@ -53,13 +57,16 @@ def test_ip_fields_are_ip_kind() -> None:
     assert fd.FIELD_CLASS.by_name["fd.rnet"].kind is FieldKind.NET
 
 
-@pytest.mark.parametrize("name, directory, filename", [
-    ("/etc/shadow", "/etc", "shadow"),
-    ("/etc/", "/etc/", "/etc/"),
-    ("/shadow", "/", "shadow"),
-    ("relative", "/", "/"),
-    ("/a/b/c.txt", "/a/b", "c.txt"),
-])
+@pytest.mark.parametrize(
+    "name, directory, filename",
+    [
+        ("/etc/shadow", "/etc", "shadow"),
+        ("/etc/", "/etc/", "/etc/"),
+        ("/shadow", "/", "shadow"),
+        ("relative", "/", "/"),
+        ("/a/b/c.txt", "/a/b", "c.txt"),
+    ],
+)
 def test_path_cutting_matches_libsinsp(name: str, directory: str, filename: str) -> None:
     assert fd.fd_directory(name) == directory
     assert fd.fd_filename(name) == filename
@@ -91,25 +98,32 @@ def test_directory_fd(values: Values) -> None:
     assert v["fd.directory"] == "/etc" and v["fd.filename"] is MISSING
 
 
-@pytest.mark.parametrize("given, fdtype, char", [
-    ({"fd.typechar": "f"}, "file", "f"),
-    ({"fd.type": "ipv4"}, "ipv4", "4"),
-    ({"fd.typechar": "6"}, "ipv6", "6"),
-    ({"fd.type": "unix"}, "unix", "u"),
-    ({"fd.typechar": "u"}, MISSING, "u"),  # unix or userfaultfd
-    ({"fd.type": "pidfd"}, "pidfd", "P"),
-])
-def test_type_and_typechar(values: Values, given: dict[str, Any], fdtype: Any,
-                           char: str) -> None:
+@pytest.mark.parametrize(
+    "given, fdtype, char",
+    [
+        ({"fd.typechar": "f"}, "file", "f"),
+        ({"fd.type": "ipv4"}, "ipv4", "4"),
+        ({"fd.typechar": "6"}, "ipv6", "6"),
+        ({"fd.type": "unix"}, "unix", "u"),
+        ({"fd.typechar": "u"}, MISSING, "u"),  # unix or userfaultfd
+        ({"fd.type": "pidfd"}, "pidfd", "P"),
+    ],
+)
+def test_type_and_typechar(values: Values, given: dict[str, Any], fdtype: Any, char: str) -> None:
     v = values(given)
     assert v["fd.typechar"] == char
     assert v["fd.type"] == fdtype if fdtype is not MISSING else v["fd.type"] is MISSING
 
 
-@pytest.mark.parametrize("given, family", [
-    ({"fd.type": "ipv4"}, "ip"), ({"fd.typechar": "6"}, "ip"), ({"fd.type": "unix"}, "unix"),
-    ({"fd.type": "file"}, MISSING),
-])
+@pytest.mark.parametrize(
+    "given, family",
+    [
+        ({"fd.type": "ipv4"}, "ip"),
+        ({"fd.typechar": "6"}, "ip"),
+        ({"fd.type": "unix"}, "unix"),
+        ({"fd.type": "file"}, MISSING),
+    ],
+)
 def test_sockfamily(values: Values, given: dict[str, Any], family: Any) -> None:
     got = values(given)["fd.sockfamily"]
     assert got == family if family is not MISSING else got is MISSING

@@ -7,25 +7,41 @@ import pytest
 from secengine.fields.flags import flag_table, flag_table_names, parse_flags, render_flags
 
 
-@pytest.mark.parametrize("value, text", [
-    (4097, "O_RDONLY|O_CLOEXEC"),                  # verified against sysdig -r
-    (1, "O_RDONLY"),
-    (2, "O_WRONLY"),
-    (3, "O_RDWR"),                                 # RDWR consumes both bits
-    (0, "O_NONE"),
-    (2 | 4 | 256, "O_TRUNC|O_CREAT|O_WRONLY"),     # table order, not bit order
-    (3 | 4 | 32 | 4096, "O_EXCL|O_CREAT|O_RDWR|O_CLOEXEC"),
-    (8192 | 3, "O_RDWR|O_TMPFILE"),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (4097, "O_RDONLY|O_CLOEXEC"),  # verified against sysdig -r
+        (1, "O_RDONLY"),
+        (2, "O_WRONLY"),
+        (3, "O_RDWR"),  # RDWR consumes both bits
+        (0, "O_NONE"),
+        (2 | 4 | 256, "O_TRUNC|O_CREAT|O_WRONLY"),  # table order, not bit order
+        (3 | 4 | 32 | 4096, "O_EXCL|O_CREAT|O_RDWR|O_CLOEXEC"),
+        (8192 | 3, "O_RDWR|O_TMPFILE"),
+    ],
+)
 def test_open_flags(value: int, text: str) -> None:
     assert render_flags("file_flags", value) == text
 
 
 def test_file_flags_table_order_is_the_drivers() -> None:
     names = [n for n, _ in flag_table("file_flags").entries]
-    assert names[:14] == ["O_LARGEFILE", "O_DIRECTORY", "O_DIRECT", "O_TRUNC", "O_SYNC",
-                          "O_NONBLOCK", "O_EXCL", "O_DSYNC", "O_APPEND", "O_CREAT", "O_RDWR",
-                          "O_WRONLY", "O_RDONLY", "O_CLOEXEC"]
+    assert names[:14] == [
+        "O_LARGEFILE",
+        "O_DIRECTORY",
+        "O_DIRECT",
+        "O_TRUNC",
+        "O_SYNC",
+        "O_NONBLOCK",
+        "O_EXCL",
+        "O_DSYNC",
+        "O_APPEND",
+        "O_CREAT",
+        "O_RDWR",
+        "O_WRONLY",
+        "O_RDONLY",
+        "O_CLOEXEC",
+    ]
     assert flag_table("file_flags").value_of("O_CLOEXEC") == 4096
 
 
@@ -41,7 +57,8 @@ def test_enum_tables_match_exactly() -> None:
 def test_mode_table() -> None:
     assert flag_table("chmod_mode").kind == "mode"
     assert render_flags("chmod_mode", 0o4755) == (
-        "S_IXOTH|S_IROTH|S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID")
+        "S_IXOTH|S_IROTH|S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID"
+    )
     assert render_flags("chmod_mode", 0o100) == "S_IXUSR"
 
 
@@ -49,17 +66,20 @@ def test_no_match_renders_empty() -> None:
     assert render_flags("clone_flags", 0) == ""
 
 
-@pytest.mark.parametrize("text, value", [
-    ("O_RDONLY|O_CLOEXEC", 4097),
-    ("4097(O_RDONLY|O_CLOEXEC)", 4097),
-    ("4097", 4097),
-    (4097, 4097),
-    ("0x1001", 4097),
-    (" O_WRONLY | O_CREAT ", 6),
-    ("O_NOT_A_FLAG", None),
-    ("", None),
-    (True, None),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("O_RDONLY|O_CLOEXEC", 4097),
+        ("4097(O_RDONLY|O_CLOEXEC)", 4097),
+        ("4097", 4097),
+        (4097, 4097),
+        ("0x1001", 4097),
+        (" O_WRONLY | O_CREAT ", 6),
+        ("O_NOT_A_FLAG", None),
+        ("", None),
+        (True, None),
+    ],
+)
 def test_parse(text: object, value: int | None) -> None:
     assert parse_flags("file_flags", text) == value  # type: ignore[arg-type]
 

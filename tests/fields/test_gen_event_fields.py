@@ -18,18 +18,21 @@ def test_class_is_generic_and_named_like_falco() -> None:
     assert fc.generic and fc.name == "evt" and fc.shortdesc == "All event types"
 
 
-@pytest.mark.parametrize("name, ftype", [
-    ("evt.num", FieldType.UINT64),
-    ("evt.time", FieldType.CHARBUF),
-    ("evt.time.iso8601", FieldType.CHARBUF),
-    ("evt.datetime.s", FieldType.CHARBUF),
-    ("evt.rawtime", FieldType.ABSTIME),
-    ("evt.rawtime.ns", FieldType.ABSTIME),
-    ("evt.reltime", FieldType.RELTIME),
-    ("evt.source", FieldType.CHARBUF),
-    ("evt.hostname", FieldType.CHARBUF),
-    ("evt.is_async", FieldType.BOOL),
-])
+@pytest.mark.parametrize(
+    "name, ftype",
+    [
+        ("evt.num", FieldType.UINT64),
+        ("evt.time", FieldType.CHARBUF),
+        ("evt.time.iso8601", FieldType.CHARBUF),
+        ("evt.datetime.s", FieldType.CHARBUF),
+        ("evt.rawtime", FieldType.ABSTIME),
+        ("evt.rawtime.ns", FieldType.ABSTIME),
+        ("evt.reltime", FieldType.RELTIME),
+        ("evt.source", FieldType.CHARBUF),
+        ("evt.hostname", FieldType.CHARBUF),
+        ("evt.is_async", FieldType.BOOL),
+    ],
+)
 def test_types(name: str, ftype: FieldType) -> None:
     assert gen_event.FIELD_CLASS.by_name[name].type is ftype
 
@@ -38,8 +41,9 @@ def test_generic_fields_reach_every_source(registry: FieldRegistry) -> None:
     other = FieldRegistry([gen_event.FIELD_CLASS])
     from secengine.fields.base import FieldClass, FieldDef
 
-    other.register(FieldClass("x", "", ("k8s_audit",), (FieldDef("ka.verb", FieldType.CHARBUF,
-                                                                 "verb"),)))
+    other.register(
+        FieldClass("x", "", ("k8s_audit",), (FieldDef("ka.verb", FieldType.CHARBUF, "verb"),))
+    )
     assert other.resolve("k8s_audit", "evt.time").key == "evt.time"
     assert registry.resolve("syscall", "evt.hostname").field.type is FieldType.CHARBUF
 
@@ -52,13 +56,27 @@ def test_render_utc_forms() -> None:
     assert render_time("evt.rawtime.ns", 1_000_000_005) == "000000005"
 
 
-@pytest.mark.parametrize("offset, expected", [
-    (0, {"evt.time": "16:17:57.881781397", "evt.time.s": "16:17:57",
-         "evt.datetime": "2016-08-04 16:17:57.881781397", "evt.datetime.s": "2016-08-04 16:17:57"}),
-    (9 * 3600, {"evt.time": "01:17:57.881781397", "evt.datetime": "2016-08-05 01:17:57.881781397"}),
-])
-def test_render_local_forms(monkeypatch: pytest.MonkeyPatch, offset: int,
-                            expected: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "offset, expected",
+    [
+        (
+            0,
+            {
+                "evt.time": "16:17:57.881781397",
+                "evt.time.s": "16:17:57",
+                "evt.datetime": "2016-08-04 16:17:57.881781397",
+                "evt.datetime.s": "2016-08-04 16:17:57",
+            },
+        ),
+        (
+            9 * 3600,
+            {"evt.time": "01:17:57.881781397", "evt.datetime": "2016-08-05 01:17:57.881781397"},
+        ),
+    ],
+)
+def test_render_local_forms(
+    monkeypatch: pytest.MonkeyPatch, offset: int, expected: dict[str, str]
+) -> None:
     monkeypatch.setattr(eventtime, "_local_offset", lambda: offset)
     for key, text in expected.items():
         assert render_time(key, TS) == text

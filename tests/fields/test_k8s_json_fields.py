@@ -13,11 +13,23 @@ from secengine.fields.json_fields import FIELD_CLASS, extractor, json_get, parse
 from secengine.sources.k8s_audit import AuditFieldValues, make_event
 
 DOC: dict[str, Any] = {
-    "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a-1",
-    "stage": "ResponseComplete", "verb": "create",
-    "requestObject": {"spec": {"tls": [{"hosts": ["x.example.com"]}], "replicas": 3,
-                               "paused": False, "none": None, "a/b": "slash", "m~n": "tilde",
-                               "empty": {}, "list": []}},
+    "kind": "Event",
+    "apiVersion": "audit.k8s.io/v1",
+    "auditID": "a-1",
+    "stage": "ResponseComplete",
+    "verb": "create",
+    "requestObject": {
+        "spec": {
+            "tls": [{"hosts": ["x.example.com"]}],
+            "replicas": 3,
+            "paused": False,
+            "none": None,
+            "a/b": "slash",
+            "m~n": "tilde",
+            "empty": {},
+            "list": [],
+        }
+    },
     "stageTimestamp": "2024-05-02T10:15:30.000000042Z",
 }
 
@@ -29,28 +41,37 @@ def value(field: str, arg: str | None = None, doc: dict[str, Any] = DOC) -> Any:
 
 def test_table() -> None:
     assert [f.name for f in FIELD_CLASS.fields] == [
-        "json.value", "json.obj", "json.rawtime", "jevt.value", "jevt.obj", "jevt.rawtime"]
+        "json.value",
+        "json.obj",
+        "json.rawtime",
+        "jevt.value",
+        "jevt.obj",
+        "jevt.rawtime",
+    ]
     assert FIELD_CLASS.name == "json (plugin)"
 
 
 @pytest.mark.parametrize("prefix", ["jevt", "json"])
-@pytest.mark.parametrize(("pointer", "expected"), [
-    ("/stage", "ResponseComplete"),
-    ("stage", "ResponseComplete"),  # the leading slash is optional
-    ("/requestObject/spec/replicas", "3"),
-    ("/requestObject/spec/paused", "false"),
-    ("/requestObject/spec/none", "null"),
-    ("/requestObject/spec/tls", '[{"hosts":["x.example.com"]}]'),
-    ("/requestObject/spec/tls/0/hosts/0", "x.example.com"),
-    ("/requestObject/spec/tls/1", MISSING),
-    ("/requestObject/spec/tls/-1", MISSING),
-    ("/requestObject/spec/a~1b", "slash"),
-    ("/requestObject/spec/m~0n", "tilde"),
-    ("/requestObject/spec/empty", "{}"),
-    ("/requestObject/spec/list", "[]"),
-    ("/requestObject/spec/tls/0/hosts/0/deeper", MISSING),
-    ("/nope", MISSING),
-])
+@pytest.mark.parametrize(
+    ("pointer", "expected"),
+    [
+        ("/stage", "ResponseComplete"),
+        ("stage", "ResponseComplete"),  # the leading slash is optional
+        ("/requestObject/spec/replicas", "3"),
+        ("/requestObject/spec/paused", "false"),
+        ("/requestObject/spec/none", "null"),
+        ("/requestObject/spec/tls", '[{"hosts":["x.example.com"]}]'),
+        ("/requestObject/spec/tls/0/hosts/0", "x.example.com"),
+        ("/requestObject/spec/tls/1", MISSING),
+        ("/requestObject/spec/tls/-1", MISSING),
+        ("/requestObject/spec/a~1b", "slash"),
+        ("/requestObject/spec/m~0n", "tilde"),
+        ("/requestObject/spec/empty", "{}"),
+        ("/requestObject/spec/list", "[]"),
+        ("/requestObject/spec/tls/0/hosts/0/deeper", MISSING),
+        ("/nope", MISSING),
+    ],
+)
 def test_value_pointer(prefix: str, pointer: str, expected: Any) -> None:
     got = value(f"{prefix}.value", pointer)
     assert got == expected if expected is not MISSING else got is MISSING

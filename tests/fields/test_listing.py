@@ -11,36 +11,68 @@ from secengine.fields.base import ArgMode, FieldClass, FieldDef
 
 
 def _registry() -> FieldRegistry:
-    generic = FieldClass("evt", "These fields can be used for all event types", (), (
-        FieldDef("evt.num", FieldType.UINT64, "event number."),
-    ), generic=True, shortdesc="All event types")
-    sysc = FieldClass("process", "Process fields.", ("syscall",), (
-        FieldDef("proc.aname", FieldType.CHARBUF, "ancestor name.", arg=ArgMode.OPTIONAL,
-                 arg_index=True, no_rhs=True, no_transformer=True, any_without_index=True),
-        FieldDef("proc.old", FieldType.CHARBUF, "gone.", deprecated=True),
-        FieldDef("proc.hidden", FieldType.CHARBUF, "table only.", hidden=True),
-        FieldDef("fd.types", FieldType.CHARBUF, "types.", is_list=True, arg=ArgMode.OPTIONAL,
-                 arg_index=True, no_rhs=True),
-        FieldDef("fd.net", FieldType.IPNET, "net.", filter_only=True),
-        FieldDef("a.very.long.field.name.over.thirty", FieldType.CHARBUF,
-                 "word " * 40),
-    ))
-    plugin = FieldClass("ka", "", ("k8s_audit",), (
-        FieldDef("ka.verb", FieldType.CHARBUF, "verb.", arg=ArgMode.REQUIRED, arg_key=True),
-    ))
+    generic = FieldClass(
+        "evt",
+        "These fields can be used for all event types",
+        (),
+        (FieldDef("evt.num", FieldType.UINT64, "event number."),),
+        generic=True,
+        shortdesc="All event types",
+    )
+    sysc = FieldClass(
+        "process",
+        "Process fields.",
+        ("syscall",),
+        (
+            FieldDef(
+                "proc.aname",
+                FieldType.CHARBUF,
+                "ancestor name.",
+                arg=ArgMode.OPTIONAL,
+                arg_index=True,
+                no_rhs=True,
+                no_transformer=True,
+                any_without_index=True,
+            ),
+            FieldDef("proc.old", FieldType.CHARBUF, "gone.", deprecated=True),
+            FieldDef("proc.hidden", FieldType.CHARBUF, "table only.", hidden=True),
+            FieldDef(
+                "fd.types",
+                FieldType.CHARBUF,
+                "types.",
+                is_list=True,
+                arg=ArgMode.OPTIONAL,
+                arg_index=True,
+                no_rhs=True,
+            ),
+            FieldDef("fd.net", FieldType.IPNET, "net.", filter_only=True),
+            FieldDef("a.very.long.field.name.over.thirty", FieldType.CHARBUF, "word " * 40),
+        ),
+    )
+    plugin = FieldClass(
+        "ka",
+        "",
+        ("k8s_audit",),
+        (FieldDef("ka.verb", FieldType.CHARBUF, "verb.", arg=ArgMode.REQUIRED, arg_key=True),),
+    )
     return FieldRegistry([generic, sysc, plugin])
 
 
 def test_generic_class_lists_every_source_once() -> None:
     classes = listing.listed_classes(_registry())
     assert [(c.fclass.name, c.sources) for c in classes] == [
-        ("evt", ("k8s_audit", "syscall")), ("process", ("syscall",)), ("ka", ("k8s_audit",))]
+        ("evt", ("k8s_audit", "syscall")),
+        ("process", ("syscall",)),
+        ("ka", ("k8s_audit",)),
+    ]
 
 
 def test_source_filter_and_unknown_source() -> None:
     classes = listing.listed_classes(_registry(), "k8s_audit")
     assert [(c.fclass.name, c.sources) for c in classes] == [
-        ("evt", ("k8s_audit",)), ("ka", ("k8s_audit",))]
+        ("evt", ("k8s_audit",)),
+        ("ka", ("k8s_audit",)),
+    ]
     with pytest.raises(KeyError):
         listing.listed_classes(_registry(), "nope")
 
@@ -55,9 +87,17 @@ def test_hidden_and_deprecated_fields_are_left_out() -> None:
 def test_tags() -> None:
     by = {f.name: f for c in listing.listed_classes(_registry()) for f in c.fields}
     assert listing.field_tags(by["proc.aname"]) == [
-        "ARG_ALLOWED", "ARG_INDEX", "EPF_NO_RHS", "EPF_NO_TRANSFORMER"]
+        "ARG_ALLOWED",
+        "ARG_INDEX",
+        "EPF_NO_RHS",
+        "EPF_NO_TRANSFORMER",
+    ]
     assert listing.field_tags(by["fd.types"]) == [
-        "ARG_ALLOWED", "ARG_INDEX", "EPF_IS_LIST", "EPF_NO_RHS"]
+        "ARG_ALLOWED",
+        "ARG_INDEX",
+        "EPF_IS_LIST",
+        "EPF_NO_RHS",
+    ]
     assert listing.field_tags(by["fd.net"]) == ["FILTER_ONLY"]
     assert listing.field_tags(by["ka.verb"]) == ["ARG_KEY", "ARG_REQUIRED"]
 
@@ -73,8 +113,10 @@ def test_text_shape() -> None:
         "",
     ]
     assert lines[5] == "evt.num                       event number. "
-    assert "proc.aname                    (ARG_ALLOWED,ARG_INDEX,EPF_NO_RHS,EPF_NO_TRANSFORMER) " \
-           "ancestor name. " in lines
+    assert (
+        "proc.aname                    (ARG_ALLOWED,ARG_INDEX,EPF_NO_RHS,EPF_NO_TRANSFORMER) "
+        "ancestor name. " in lines
+    )
     # A name longer than the 30-column block goes on a line of its own.
     i = lines.index("a.very.long.field.name.over.thirty")
     assert lines[i + 1].startswith(" " * 30 + "word word")
@@ -93,10 +135,18 @@ def test_json_shape() -> None:
     doc = json.loads(listing.render_json(listing.listed_classes(_registry())))
     classes = doc["fieldclasses"]
     assert classes[0] == {
-        "name": "evt", "desc": "These fields can be used for all event types",
+        "name": "evt",
+        "desc": "These fields can be used for all event types",
         "event_sources": ["k8s_audit", "syscall"],
-        "fields": [{"name": "evt.num", "type": "UINT64", "desc": "event number.",
-                    "is_list": False, "argument": None}],
+        "fields": [
+            {
+                "name": "evt.num",
+                "type": "UINT64",
+                "desc": "event number.",
+                "is_list": False,
+                "argument": None,
+            }
+        ],
     }
     by = {f["name"]: f for f in classes[1]["fields"]}
     assert by["proc.aname"]["argument"] == {"required": False, "type": ["INDEX"]}
@@ -112,9 +162,11 @@ def test_json_is_pretty_and_sorted() -> None:
 
 def test_markdown_shape() -> None:
     md = listing.render_markdown(listing.listed_classes(_registry(), "syscall"))
-    assert md.startswith("## Field Class: evt\n\nThese fields can be used for all event types\n\n"
-                         "Event Sources: syscall \n\nName | Type | Description\n"
-                         ":----|:-----|:-----------\n`evt.num` | UINT64 | event number.\n")
+    assert md.startswith(
+        "## Field Class: evt\n\nThese fields can be used for all event types\n\n"
+        "Event Sources: syscall \n\nName | Type | Description\n"
+        ":----|:-----|:-----------\n`evt.num` | UINT64 | event number.\n"
+    )
     assert "`fd.types` | LIST(CHARBUF) | types.\n" in md
 
 
@@ -122,7 +174,8 @@ def test_names_only() -> None:
     classes = listing.listed_classes(_registry(), "k8s_audit")
     assert listing.render_names(classes) == "evt.num\nka.verb\n"
     assert json.loads(listing.render_names(classes, as_json=True)) == {
-        "fieldnames": ["evt.num", "ka.verb"]}
+        "fieldnames": ["evt.num", "ka.verb"]
+    }
 
 
 def test_builtin_catalog_lists(registry: FieldRegistry) -> None:

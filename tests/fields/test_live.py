@@ -79,8 +79,7 @@ class _State:
 
 
 def _values(proc: Any = None) -> LiveFieldValues:
-    return LiveFieldValues(_Rec(), proc if proc is not None else _Proc(), 3, None, False,
-                           _State())  # type: ignore[arg-type]
+    return LiveFieldValues(_Rec(), proc if proc is not None else _Proc(), 3, None, False, _State())  # type: ignore[arg-type]
 
 
 def test_live_values_read_the_record_and_the_state_through_the_protocols() -> None:
@@ -141,10 +140,13 @@ def test_live_fields_are_the_fields_with_a_live_extractor() -> None:
 
 
 def test_the_field_classes_do_not_import_the_state_or_the_probe() -> None:
-    code = ("import sys, secengine.fields.catalog as c, secengine.fields.live; "
-            "c.builtin_classes(); "
-            "print(sorted(m for m in sys.modules if m.startswith(('secengine.state', "
-            "'secengine.bpf', 'secengine.sources'))))")
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                         text=True).stdout
+    code = (
+        "import sys, secengine.fields.catalog as c, secengine.fields.live; "
+        "c.builtin_classes(); "
+        "print(sorted(m for m in sys.modules if m.startswith(('secengine.state', "
+        "'secengine.bpf', 'secengine.sources'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
     assert out.strip() == "[]"

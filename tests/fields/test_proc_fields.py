@@ -19,20 +19,23 @@ def test_class_named_like_falco() -> None:
     assert proc.FIELD_CLASS.name == "process" and proc.FIELD_CLASS.sources == ("syscall",)
 
 
-@pytest.mark.parametrize("name, ftype", [
-    ("proc.name", FieldType.CHARBUF),
-    ("proc.pid", FieldType.INT64),
-    ("proc.vpid", FieldType.INT64),
-    ("proc.tty", FieldType.UINT32),
-    ("proc.duration", FieldType.RELTIME),
-    ("proc.exe_ino.ctime", FieldType.ABSTIME),
-    ("proc.is_exe_upper_layer", FieldType.BOOL),
-    ("proc.fdusage", FieldType.DOUBLE),
-    ("proc.apid", FieldType.INT64),
-    ("thread.cap_effective", FieldType.CHARBUF),
-    ("thread.tid", FieldType.INT64),
-    ("thread.cpu", FieldType.DOUBLE),
-])
+@pytest.mark.parametrize(
+    "name, ftype",
+    [
+        ("proc.name", FieldType.CHARBUF),
+        ("proc.pid", FieldType.INT64),
+        ("proc.vpid", FieldType.INT64),
+        ("proc.tty", FieldType.UINT32),
+        ("proc.duration", FieldType.RELTIME),
+        ("proc.exe_ino.ctime", FieldType.ABSTIME),
+        ("proc.is_exe_upper_layer", FieldType.BOOL),
+        ("proc.fdusage", FieldType.DOUBLE),
+        ("proc.apid", FieldType.INT64),
+        ("thread.cap_effective", FieldType.CHARBUF),
+        ("thread.tid", FieldType.INT64),
+        ("thread.cpu", FieldType.DOUBLE),
+    ],
+)
 def test_types(name: str, ftype: FieldType) -> None:
     assert proc.FIELD_CLASS.by_name[name].type is ftype
 
@@ -88,14 +91,18 @@ def test_parent_and_first_ancestor_mirror(values: Values) -> None:
     assert v["proc.aname"] is MISSING
 
 
-@pytest.mark.parametrize("afield, self_field, parent_field, self_v, parent_v", [
-    ("proc.aexe", "proc.exe", "proc.pexe", "/bin/sh", "/usr/bin/python3"),
-    ("proc.aexepath", "proc.exepath", "proc.pexepath", "/bin/dash", "/usr/bin/python3.11"),
-    ("proc.apid", "proc.pid", "proc.ppid", 42, 1),
-    ("proc.acmdline", "proc.cmdline", "proc.pcmdline", "sh -c ls", "python3 x.py"),
-])
-def test_every_ancestor_family(values: Values, afield: str, self_field: str, parent_field: str,
-                               self_v: Any, parent_v: Any) -> None:
+@pytest.mark.parametrize(
+    "afield, self_field, parent_field, self_v, parent_v",
+    [
+        ("proc.aexe", "proc.exe", "proc.pexe", "/bin/sh", "/usr/bin/python3"),
+        ("proc.aexepath", "proc.exepath", "proc.pexepath", "/bin/dash", "/usr/bin/python3.11"),
+        ("proc.apid", "proc.pid", "proc.ppid", 42, 1),
+        ("proc.acmdline", "proc.cmdline", "proc.pcmdline", "sh -c ls", "python3 x.py"),
+    ],
+)
+def test_every_ancestor_family(
+    values: Values, afield: str, self_field: str, parent_field: str, self_v: Any, parent_v: Any
+) -> None:
     v = values({self_field: self_v, parent_field: parent_v})
     assert v[f"{afield}[0]"] == self_v
     assert v[f"{afield}[1]"] == parent_v
@@ -110,13 +117,16 @@ def test_index_from_given_list(values: Values) -> None:
     assert v["proc.pname"] == "bash"
 
 
-@pytest.mark.parametrize("given, cmdline", [
-    ({"proc.name": "cat", "proc.args": "/etc/shadow"}, "cat /etc/shadow"),
-    ({"proc.name": "cat", "proc.args": ["-n", "/etc/shadow"]}, "cat -n /etc/shadow"),
-    ({"proc.name": "ls", "proc.args": ""}, "ls"),
-    ({"proc.name": "ls"}, MISSING),
-    ({"proc.args": "x"}, MISSING),
-])
+@pytest.mark.parametrize(
+    "given, cmdline",
+    [
+        ({"proc.name": "cat", "proc.args": "/etc/shadow"}, "cat /etc/shadow"),
+        ({"proc.name": "cat", "proc.args": ["-n", "/etc/shadow"]}, "cat -n /etc/shadow"),
+        ({"proc.name": "ls", "proc.args": ""}, "ls"),
+        ({"proc.name": "ls"}, MISSING),
+        ({"proc.args": "x"}, MISSING),
+    ],
+)
 def test_cmdline(values: Values, given: dict[str, Any], cmdline: Any) -> None:
     got = values(given)["proc.cmdline"]
     assert got == cmdline if cmdline is not MISSING else got is MISSING
@@ -126,13 +136,16 @@ def test_exeline(values: Values) -> None:
     assert values({"proc.exe": "/bin/cat", "proc.args": "a b"})["proc.exeline"] == "/bin/cat a b"
 
 
-@pytest.mark.parametrize("given, field, expected", [
-    ({"proc.vpgid": 7, "proc.vpid": 7}, "proc.is_vpgid_leader", True),
-    ({"proc.vpgid": "7", "proc.vpid": 8}, "proc.is_vpgid_leader", False),
-    ({"proc.sid": 3, "proc.vpid": 3}, "proc.is_sid_leader", True),
-    ({"proc.pgid": 3, "proc.pid": 4}, "proc.is_pgid_leader", False),
-    ({"proc.vpid": 3}, "proc.is_vpgid_leader", MISSING),
-])
+@pytest.mark.parametrize(
+    "given, field, expected",
+    [
+        ({"proc.vpgid": 7, "proc.vpid": 7}, "proc.is_vpgid_leader", True),
+        ({"proc.vpgid": "7", "proc.vpid": 8}, "proc.is_vpgid_leader", False),
+        ({"proc.sid": 3, "proc.vpid": 3}, "proc.is_sid_leader", True),
+        ({"proc.pgid": 3, "proc.pid": 4}, "proc.is_pgid_leader", False),
+        ({"proc.vpid": 3}, "proc.is_vpgid_leader", MISSING),
+    ],
+)
 def test_leaders(values: Values, given: dict[str, Any], field: str, expected: Any) -> None:
     got = values(given)[field]
     assert got is expected

@@ -22,9 +22,11 @@ from secengine.fields import FieldRegistry
 
 FILES = ("falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml")
 
-_OPERATORS = (r"(?:==|=|!=|<=|<|>=|>|exists\b|in\b|in\(|intersects\b|pmatch\b|contains\b"
-              r"|icontains\b|bcontains\b|startswith\b|bstartswith\b|endswith\b|glob\b|iglob\b"
-              r"|regex\b)")
+_OPERATORS = (
+    r"(?:==|=|!=|<=|<|>=|>|exists\b|in\b|in\(|intersects\b|pmatch\b|contains\b"
+    r"|icontains\b|bcontains\b|startswith\b|bstartswith\b|endswith\b|glob\b|iglob\b"
+    r"|regex\b)"
+)
 _NAME = r"([a-zA-Z][a-zA-Z0-9_]*(?:\.[a-zA-Z][a-zA-Z0-9_]*)+)(\[[^\]]*\])?"
 CONDITION_FIELD = re.compile(r"(?<![\w./%-])" + _NAME + r"(?=\s*" + _OPERATORS + ")")
 OUTPUT_FIELD = re.compile(r"%" + _NAME)
@@ -52,17 +54,26 @@ def test_scan_finds_the_fields_the_rules_use(used: dict[str, set[tuple[str, str 
     # The scan must not be vacuous: spot-check fields of every kind (spec §5).
     everything = set().union(*used.values())
     assert len(everything) > 100
-    for expected in [("proc.aname", "2"), ("proc.aname", None), ("evt.arg.flags", None),
-                     ("container.mount.dest", "/proc*"), ("k8s.ns.name", None),
-                     ("fd.sip.name", None), ("thread.cap_permitted", None),
-                     ("proc.exe_ino.ctime", None), ("fd.net", None), ("evt.num", None)]:
+    for expected in [
+        ("proc.aname", "2"),
+        ("proc.aname", None),
+        ("evt.arg.flags", None),
+        ("container.mount.dest", "/proc*"),
+        ("k8s.ns.name", None),
+        ("fd.sip.name", None),
+        ("thread.cap_permitted", None),
+        ("proc.exe_ino.ctime", None),
+        ("fd.net", None),
+        ("evt.num", None),
+    ]:
         assert expected in everything, expected
     assert not any(name.endswith((".io", ".conf", ".com")) for name, _ in everything)
 
 
 @pytest.mark.parametrize("filename", FILES)
-def test_every_field_resolves(used: dict[str, set[tuple[str, str | None]]], filename: str,
-                              registry: FieldRegistry) -> None:
+def test_every_field_resolves(
+    used: dict[str, set[tuple[str, str | None]]], filename: str, registry: FieldRegistry
+) -> None:
     failures = []
     for name, arg in sorted(used[filename], key=lambda t: (t[0], t[1] or "")):
         try:
@@ -73,8 +84,9 @@ def test_every_field_resolves(used: dict[str, set[tuple[str, str | None]]], file
 
 
 @needs_upstream
-def test_output_fields_are_printable(used: dict[str, set[tuple[str, str | None]]],
-                                     registry: FieldRegistry) -> None:
+def test_output_fields_are_printable(
+    used: dict[str, set[tuple[str, str | None]]], registry: FieldRegistry
+) -> None:
     for filename in FILES:
         text = (UPSTREAM / filename).read_text()
         for m in OUTPUT_FIELD.finditer(text):

@@ -24,11 +24,18 @@ FAKE = FieldClass(
         FieldDef("t.net", FieldType.IPNET, "a network check", filter_only=True, no_rhs=True),
         FieldDef("t.buf", FieldType.BYTEBUF, "a buffer"),
         FieldDef("t.list", FieldType.CHARBUF, "a list", is_list=True),
-        FieldDef("t.anc", FieldType.CHARBUF, "ancestors", arg=ArgMode.OPTIONAL, arg_index=True,
-                 any_without_index=True),
+        FieldDef(
+            "t.anc",
+            FieldType.CHARBUF,
+            "ancestors",
+            arg=ArgMode.OPTIONAL,
+            arg_index=True,
+            any_without_index=True,
+        ),
         FieldDef("t.env", FieldType.CHARBUF, "env", arg=ArgMode.OPTIONAL, arg_key=True),
-        FieldDef("t.arg", FieldType.CHARBUF, "args", arg=ArgMode.REQUIRED, arg_key=True,
-                 dotted_arg=True),
+        FieldDef(
+            "t.arg", FieldType.CHARBUF, "args", arg=ArgMode.REQUIRED, arg_key=True, dotted_arg=True
+        ),
     ),
 )
 

@@ -16,38 +16,46 @@ def check(text: str, registry):  # type: ignore[no-untyped-def]
 
 
 def test_unknown_field(registry) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ConditionCompileError, match="filter_check called with nonexistent field t.nobody"):
+    with pytest.raises(
+        ConditionCompileError, match="filter_check called with nonexistent field t.nobody"
+    ):
         check("t.nobody = 1", registry)
 
 
-@pytest.mark.parametrize("text,message", [
-    ("t.num contains 1", "'contains' operator not supported for numeric filters"),
-    ("t.num glob 1", "'glob' operator not supported for numeric filters"),
-    ("t.bool < 1", "'<' operator not supported for numeric filters"),
-    ("t.ip contains 1", "'contains' operator not supported for ip address and network filters"),
-    ("t.buf glob x", "'glob' operator not supported for buffer filters"),
-    ("t.str bcontains 00", "'bcontains' operator not supported for string filters"),
-    ("t.list = x", "'=' operator not supported list filters"),
-    ("t.list contains x", "'contains' operator not supported list filters"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("t.num contains 1", "'contains' operator not supported for numeric filters"),
+        ("t.num glob 1", "'glob' operator not supported for numeric filters"),
+        ("t.bool < 1", "'<' operator not supported for numeric filters"),
+        ("t.ip contains 1", "'contains' operator not supported for ip address and network filters"),
+        ("t.buf glob x", "'glob' operator not supported for buffer filters"),
+        ("t.str bcontains 00", "'bcontains' operator not supported for string filters"),
+        ("t.list = x", "'=' operator not supported list filters"),
+        ("t.list contains x", "'contains' operator not supported list filters"),
+    ],
+)
 def test_operator_type_legality(registry, text: str, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConditionCompileError, match=message):
         check(text, registry)
 
 
-@pytest.mark.parametrize("text,message", [
-    ("t.num = 0x10", "0x10 is not a valid number"),
-    ("t.num = 1.5", "1.5 is not a valid number"),
-    ("t.num = abc", "abc is not a valid number"),
-    ("t.bool = yes", "unrecognized boolean value yes"),
-    ("t.net = 10.0.0.1", "unrecognized IP network 10.0.0.1"),
-    ("t.ip = 10.0.0.300", "unrecognized IPv4 address 10.0.0.300"),
-    ("t.buf bcontains 5g", "bcontains and bstartswith operator support hex strings only"),
-    ("t.port = nosuchservice", "unrecognized protocol nosuchservice"),
-    ("t.str = val(t.net)", "can't be used as a right-hand side field"),
-    ("t.str pmatch val(t.str2)", "does not support right-hand side fields"),
-    ("t.str = val(t.num)", "must have the same type"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("t.num = 0x10", "0x10 is not a valid number"),
+        ("t.num = 1.5", "1.5 is not a valid number"),
+        ("t.num = abc", "abc is not a valid number"),
+        ("t.bool = yes", "unrecognized boolean value yes"),
+        ("t.net = 10.0.0.1", "unrecognized IP network 10.0.0.1"),
+        ("t.ip = 10.0.0.300", "unrecognized IPv4 address 10.0.0.300"),
+        ("t.buf bcontains 5g", "bcontains and bstartswith operator support hex strings only"),
+        ("t.port = nosuchservice", "unrecognized protocol nosuchservice"),
+        ("t.str = val(t.net)", "can't be used as a right-hand side field"),
+        ("t.str pmatch val(t.str2)", "does not support right-hand side fields"),
+        ("t.str = val(t.num)", "must have the same type"),
+    ],
+)
 def test_literal_errors(registry, text: str, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConditionCompileError, match=message):
         check(text, registry)
@@ -85,7 +93,9 @@ def test_any_ancestor_form(registry) -> None:  # type: ignore[no-untyped-def]
 
 def test_value_warnings(registry) -> None:  # type: ignore[no-untyped-def]
     w = check("t.str = t.str2", registry).warnings
-    assert [x.message for x in w] == ["'t.str2' may be a valid field misused as a const string value"]
+    assert [x.message for x in w] == [
+        "'t.str2' may be a valid field misused as a const string value"
+    ]
     w = check("t.str = 'tolower(t.str2)'", registry).warnings
     assert any("may be a valid field transformer misused" in x.message for x in w)
     w = check("t.str regex 'abc.*'", registry).warnings

@@ -33,40 +33,71 @@ def _list(items: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 str_field = st.sampled_from(["t.str", "t.str2", "t.env[HOME]", "t.anc[1]", "t.arg.flags"])
 string_check = st.one_of(
-    st.tuples(str_field, st.sampled_from(["<", ">=", ">"]), num_lit)
-    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
-    st.tuples(str_field, st.sampled_from(["=", "==", "!=", "contains", "icontains",
-                                          "startswith", "endswith", "glob", "iglob"]), quoted)
-    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
-    st.tuples(str_field, st.sampled_from(["in", "intersects", "pmatch"]), _list(quoted))
-    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
-    st.tuples(str_field, st.sampled_from(["startswith", "endswith", "contains", "="]),
-              st.sampled_from(["oneof", "anyof", "allof"]), _list(quoted))
-    .map(lambda t: f"{t[0]} {t[1]} {t[2]} {t[3]}"),
-    st.tuples(str_field, st.sampled_from(["regex"]), st.sampled_from(["'b.*'", "'/etc/.*'", "'x'"]))
-    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
-    st.tuples(str_field, st.sampled_from(["=", "!=", "contains"]), st.sampled_from(["val(t.str)", "tolower(t.str2)"]))
-    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.tuples(str_field, st.sampled_from(["<", ">=", ">"]), num_lit).map(
+        lambda t: f"{t[0]} {t[1]} {t[2]}"
+    ),
+    st.tuples(
+        str_field,
+        st.sampled_from(
+            ["=", "==", "!=", "contains", "icontains", "startswith", "endswith", "glob", "iglob"]
+        ),
+        quoted,
+    ).map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.tuples(str_field, st.sampled_from(["in", "intersects", "pmatch"]), _list(quoted)).map(
+        lambda t: f"{t[0]} {t[1]} {t[2]}"
+    ),
+    st.tuples(
+        str_field,
+        st.sampled_from(["startswith", "endswith", "contains", "="]),
+        st.sampled_from(["oneof", "anyof", "allof"]),
+        _list(quoted),
+    ).map(lambda t: f"{t[0]} {t[1]} {t[2]} {t[3]}"),
+    st.tuples(
+        str_field, st.sampled_from(["regex"]), st.sampled_from(["'b.*'", "'/etc/.*'", "'x'"])
+    ).map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.tuples(
+        str_field,
+        st.sampled_from(["=", "!=", "contains"]),
+        st.sampled_from(["val(t.str)", "tolower(t.str2)"]),
+    ).map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
     str_field.map(lambda f: f"{f} exists"),
 )
 number_check = st.one_of(
-    st.tuples(st.sampled_from(["t.num", "t.unum"]), st.sampled_from(["=", "!=", "<", "<=", ">", ">="]), num_lit)
-    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
-    st.tuples(st.sampled_from(["t.num", "t.unum"]), st.sampled_from(["in", "intersects"]), _list(num_lit))
-    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.tuples(
+        st.sampled_from(["t.num", "t.unum"]),
+        st.sampled_from(["=", "!=", "<", "<=", ">", ">="]),
+        num_lit,
+    ).map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.tuples(
+        st.sampled_from(["t.num", "t.unum"]), st.sampled_from(["in", "intersects"]), _list(num_lit)
+    ).map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
     st.sampled_from(["len(t.str) > 3", "len(t.list) = 2", "t.num exists"]),
 )
 other_check = st.one_of(
-    st.sampled_from(["t.bool = true", "t.bool != false", "t.bool exists",
-                     "t.ip = 10.0.0.1", "t.ip != ::1", "t.ip in (10.0.0.1, 192.168.1.5)",
-                     "t.net = 10.0.0.0/8", "t.buf contains abc", "t.buf bcontains 6162",
-                     "t.buf startswith ab"]),
-    st.tuples(st.sampled_from(["t.list", "t.anc"]), st.sampled_from(["in", "intersects"]), _list(quoted))
-    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
-    st.tuples(st.sampled_from(["t.anc"]), st.sampled_from(["=", "!=", "startswith", "contains"]), quoted)
-    .map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.sampled_from(
+        [
+            "t.bool = true",
+            "t.bool != false",
+            "t.bool exists",
+            "t.ip = 10.0.0.1",
+            "t.ip != ::1",
+            "t.ip in (10.0.0.1, 192.168.1.5)",
+            "t.net = 10.0.0.0/8",
+            "t.buf contains abc",
+            "t.buf bcontains 6162",
+            "t.buf startswith ab",
+        ]
+    ),
+    st.tuples(
+        st.sampled_from(["t.list", "t.anc"]), st.sampled_from(["in", "intersects"]), _list(quoted)
+    ).map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+    st.tuples(
+        st.sampled_from(["t.anc"]), st.sampled_from(["=", "!=", "startswith", "contains"]), quoted
+    ).map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
     st.sampled_from(["t.list exists", "t.anc exists"]),
-    st.tuples(st.sampled_from(["=", "!="]), st.sampled_from(TYPES)).map(lambda t: f"evt.type {t[0]} {t[1]}"),
+    st.tuples(st.sampled_from(["=", "!="]), st.sampled_from(TYPES)).map(
+        lambda t: f"evt.type {t[0]} {t[1]}"
+    ),
     st.sampled_from(["evt.type in (open, execve)", "evt.type in (connect)"]),
 )
 leaf = st.one_of(string_check, number_check, other_check)
@@ -74,32 +105,41 @@ leaf = st.one_of(string_check, number_check, other_check)
 
 def combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return st.one_of(
-        st.tuples(children, st.sampled_from(["and", "or"]), children).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(children, st.sampled_from(["and", "or"]), children).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
         children.map(lambda c: f"not {c}"),
     )
 
 
 condition = st.recursive(leaf, combine, max_leaves=8)
 
-event = st.fixed_dictionaries({}, optional={
-    "t.str": st.sampled_from(WORDS) | st.none(),
-    "t.str2": st.sampled_from(WORDS),
-    "t.env[HOME]": st.sampled_from(WORDS),
-    "t.anc[1]": st.sampled_from(WORDS),
-    "t.arg.flags": st.sampled_from(["O_RDONLY|O_CLOEXEC", "O_TRUNC", ""]),
-    "t.num": st.integers(-6, 6) | st.none(),
-    "t.unum": st.integers(0, 6) | st.just(2**32 - 1),
-    "t.bool": st.booleans(),
-    "t.ip": st.sampled_from(IPS),
-    "t.buf": st.sampled_from(["abc", "xab", ""]),
-    "t.list": st.lists(st.sampled_from(WORDS), max_size=3),
-    "t.anc": st.lists(st.sampled_from(WORDS), max_size=3),
-})
+event = st.fixed_dictionaries(
+    {},
+    optional={
+        "t.str": st.sampled_from(WORDS) | st.none(),
+        "t.str2": st.sampled_from(WORDS),
+        "t.env[HOME]": st.sampled_from(WORDS),
+        "t.anc[1]": st.sampled_from(WORDS),
+        "t.arg.flags": st.sampled_from(["O_RDONLY|O_CLOEXEC", "O_TRUNC", ""]),
+        "t.num": st.integers(-6, 6) | st.none(),
+        "t.unum": st.integers(0, 6) | st.just(2**32 - 1),
+        "t.bool": st.booleans(),
+        "t.ip": st.sampled_from(IPS),
+        "t.buf": st.sampled_from(["abc", "xab", ""]),
+        "t.list": st.lists(st.sampled_from(WORDS), max_size=3),
+        "t.anc": st.lists(st.sampled_from(WORDS), max_size=3),
+    },
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(condition, min_size=1, max_size=4), st.lists(event, min_size=1, max_size=4),
-       st.sampled_from(TYPES), st.booleans())
+@given(
+    st.lists(condition, min_size=1, max_size=4),
+    st.lists(event, min_size=1, max_size=4),
+    st.sampled_from(TYPES),
+    st.booleans(),
+)
 def test_compiled_agrees_with_interpreter(registry, texts, events, evt_type, all_matches) -> None:  # type: ignore[no-untyped-def]
     # Rules that share sub-conditions, like rules that use the same macros.
     texts = texts + [f"({texts[0]}) and ({t})" for t in texts[1:]]
@@ -120,7 +160,11 @@ def test_compiled_agrees_with_interpreter(registry, texts, events, evt_type, all
         if all_matches:
             assert got == expected, (texts, values, fn.__secengine_source__)
         else:
-            assert got == (expected[0] if expected else -1), (texts, values, fn.__secengine_source__)
+            assert got == (expected[0] if expected else -1), (
+                texts,
+                values,
+                fn.__secengine_source__,
+            )
 
 
 # -- the compiler's own rewrites, each driven where it triggers ---------------------------
@@ -132,32 +176,54 @@ eq_quoted = st.sampled_from(EQ_WORDS).map(lambda w: '"' + w + '"')
 eq_check = st.one_of(
     st.tuples(st.sampled_from(["=", "!="]), eq_quoted).map(lambda t: f"t.str {t[0]} {t[1]}"),
     _list(eq_quoted).map(lambda xs: f"t.str in {xs}"),
-    st.tuples(st.sampled_from(["=", "!="]), st.integers(-2, 2)).map(lambda t: f"t.num {t[0]} {t[1]}"),
+    st.tuples(st.sampled_from(["=", "!="]), st.integers(-2, 2)).map(
+        lambda t: f"t.num {t[0]} {t[1]}"
+    ),
     st.sampled_from(["t.bool = true", "t.bool = false", "t.bool != true"]),
 )
-costly_check = st.sampled_from([
-    "t.str2 regex 'b.*'", "t.str glob '*sh'", "t.str2 = val(t.str)", "t.ip = 10.0.0.1",
-    "t.str pmatch (/usr, /etc)", "t.str = tolower(t.str2)", "t.str2 contains abc",
-])
+costly_check = st.sampled_from(
+    [
+        "t.str2 regex 'b.*'",
+        "t.str glob '*sh'",
+        "t.str2 = val(t.str)",
+        "t.ip = 10.0.0.1",
+        "t.str pmatch (/usr, /etc)",
+        "t.str = tolower(t.str2)",
+        "t.str2 contains abc",
+    ]
+)
 dispatch_leaf = st.one_of(eq_check, eq_check, costly_check, string_check)
 dispatch_condition = st.recursive(dispatch_leaf, combine, max_leaves=10)
-dispatch_event = st.fixed_dictionaries({}, optional={
-    "t.str": st.sampled_from([*EQ_WORDS, "dash", "Bash"]) | st.none() | st.integers(0, 2),
-    "t.str2": st.sampled_from(WORDS),
-    "t.num": st.integers(-3, 3) | st.none() | st.booleans(),
-    "t.bool": st.booleans() | st.none() | st.integers(0, 1),
-    "t.ip": st.sampled_from(IPS),
-})
+dispatch_event = st.fixed_dictionaries(
+    {},
+    optional={
+        "t.str": st.sampled_from([*EQ_WORDS, "dash", "Bash"]) | st.none() | st.integers(0, 2),
+        "t.str2": st.sampled_from(WORDS),
+        "t.num": st.integers(-3, 3) | st.none() | st.booleans(),
+        "t.bool": st.booleans() | st.none() | st.integers(0, 1),
+        "t.ip": st.sampled_from(IPS),
+    },
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(dispatch_condition, min_size=2, max_size=6),
-       st.lists(dispatch_event, min_size=1, max_size=6), st.booleans())
-def test_dispatch_ordering_and_caching_agree_with_interpreter(registry, texts, events,  # type: ignore[no-untyped-def]
-                                                              all_matches) -> None:
+@given(
+    st.lists(dispatch_condition, min_size=2, max_size=6),
+    st.lists(dispatch_event, min_size=1, max_size=6),
+    st.booleans(),
+)
+def test_dispatch_ordering_and_caching_agree_with_interpreter(
+    registry,
+    texts,
+    events,  # type: ignore[no-untyped-def]
+    all_matches,
+) -> None:
     irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
-    fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=all_matches,
-                        catch_all_from=len(irs) // 2 if all_matches else None)
+    fn = compile_bucket(
+        [simplify(ir, "open") for ir in irs],
+        all_matches=all_matches,
+        catch_all_from=len(irs) // 2 if all_matches else None,
+    )
     for values in events:
         ev = Event("test", 0, FieldValues(dict(values, **{"evt.type": "open"})))
         hits = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
@@ -171,16 +237,23 @@ def test_dispatch_ordering_and_caching_agree_with_interpreter(registry, texts, e
             got = fn(ev)
         except (TypeError, AttributeError, ValueError):
             # the engine's escape hatch: only for values outside the declared types
-            assert any(v is None or type(v) in (int, bool) for v in values.values()), \
-                (texts, values, fn.__secengine_source__)
+            assert any(v is None or type(v) in (int, bool) for v in values.values()), (
+                texts,
+                values,
+                fn.__secengine_source__,
+            )
             continue
         assert got == expected, (texts, values, fn.__secengine_source__)
 
 
 def test_bucket_dispatches_on_the_field_most_tests_compare(registry) -> None:  # type: ignore[no-untyped-def]
-    texts = ['t.str in ("bash", "sh") and t.str2 = x', 't.str = find and t.num > 1',
-             't.str = grep and t.str2 contains y', 't.str in ("bash", "zsh") and t.bool = true',
-             't.num = 3 or t.str2 startswith /tmp']
+    texts = [
+        't.str in ("bash", "sh") and t.str2 = x',
+        "t.str = find and t.num > 1",
+        "t.str = grep and t.str2 contains y",
+        't.str in ("bash", "zsh") and t.bool = true',
+        "t.num = 3 or t.str2 startswith /tmp",
+    ]
     irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
     fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=True)
     assert "v = ev.fields.get('t.str', M)" in fn.__secengine_source__
@@ -195,6 +268,7 @@ def test_bucket_dispatches_on_the_field_most_tests_compare(registry) -> None:  #
 def test_catch_all_rules_skipped_after_a_match_even_when_the_first_folded_away() -> None:
     # Rules from catch_all_from on run only if none before matched; the check sat after
     # the skip of a rule folded to False, so a folded first catch-all rule let the rest run.
-    fn = compile_bucket([IBool(True), IBool(False), IBool(True)], all_matches=True,
-                        catch_all_from=1)
+    fn = compile_bucket(
+        [IBool(True), IBool(False), IBool(True)], all_matches=True, catch_all_from=1
+    )
     assert fn(Event("test", 0, FieldValues({}))) == [0]

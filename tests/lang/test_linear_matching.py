@@ -32,34 +32,44 @@ RULES = """
 
 
 def _event(**fields: object) -> bytes:
-    return orjson.dumps({"source": "syscall", "time": 1, "fields": {"evt.type": "execve",
-                                                                     **fields}})
+    return orjson.dumps(
+        {"source": "syscall", "time": 1, "fields": {"evt.type": "execve", **fields}}
+    )
 
 
 def _replay(tmp_path: Path, condition: str, value_field: str, value: str) -> tuple[int, str]:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES.format(condition=condition))
     events = tmp_path / "events.jsonl"
-    events.write_bytes(b"\n".join([
-        _event(**{"proc.name": "victim", value_field: value}),
-        _event(**{"proc.name": "cat", value_field: "x"}),
-    ]) + b"\n")
+    events.write_bytes(
+        b"\n".join(
+            [
+                _event(**{"proc.name": "victim", value_field: value}),
+                _event(**{"proc.name": "cat", value_field: "x"}),
+            ]
+        )
+        + b"\n"
+    )
     proc = run_cli(["replay", "-r", rules, events])
     assert "Traceback" not in proc.stderr
     return proc.returncode, proc.stdout
 
 
-@pytest.mark.parametrize(("condition", "field", "value"), [
-    # 2**40 paths for a backtracking engine
-    ("proc.args regex '(a+)+b'", "proc.args", "a" * 40),
-    ("proc.args regex '(a|aa)*c'", "proc.args", "a" * 60),
-    # C(300, 7) placements of the stars' segments when translated to .*a.*a...
-    ("fd.name glob '*a*a*a*a*a*a*a*b'", "fd.name", "/" + "a" * 300),
-    ("fd.name iglob '*A*A*A*A*A*A*A*B'", "fd.name", "/" + "a" * 300),
-    ("fd.name pmatch (/*a*a*a*a*a*a*a*b)", "fd.name", "/" + "a" * 300),
-])
+@pytest.mark.parametrize(
+    ("condition", "field", "value"),
+    [
+        # 2**40 paths for a backtracking engine
+        ("proc.args regex '(a+)+b'", "proc.args", "a" * 40),
+        ("proc.args regex '(a|aa)*c'", "proc.args", "a" * 60),
+        # C(300, 7) placements of the stars' segments when translated to .*a.*a...
+        ("fd.name glob '*a*a*a*a*a*a*a*b'", "fd.name", "/" + "a" * 300),
+        ("fd.name iglob '*A*A*A*A*A*A*A*B'", "fd.name", "/" + "a" * 300),
+        ("fd.name pmatch (/*a*a*a*a*a*a*a*b)", "fd.name", "/" + "a" * 300),
+    ],
+)
 def test_hostile_pattern_finishes_and_later_events_alert(
-        tmp_path: Path, condition: str, field: str, value: str) -> None:
+    tmp_path: Path, condition: str, field: str, value: str
+) -> None:
     rc, out = _replay(tmp_path, condition, field, value)
     assert rc == 0
     assert "hostile pattern matched" not in out
@@ -72,15 +82,19 @@ def test_regex_still_matches_with_re2(tmp_path: Path) -> None:
     assert "hostile pattern matched victim" in out
 
 
-@pytest.mark.parametrize(("pattern", "reason"), [
-    ("(a)\\\\1", "invalid escape sequence"),       # a backreference
-    ("a(?=b)", "repetition operator"),             # a lookahead
-    ("\\\\d+", "invalid escape sequence"),         # Perl classes are not POSIX RE2
-    ("((a{100}){100}){100}", "invalid repetition size"),  # RE2 refuses huge repeats
-    (".{1000}" * 60, "too large"),                 # past the memory budget per pattern
-])
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("(a)\\\\1", "invalid escape sequence"),  # a backreference
+        ("a(?=b)", "repetition operator"),  # a lookahead
+        ("\\\\d+", "invalid escape sequence"),  # Perl classes are not POSIX RE2
+        ("((a{100}){100}){100}", "invalid repetition size"),  # RE2 refuses huge repeats
+        (".{1000}" * 60, "too large"),  # past the memory budget per pattern
+    ],
+)
 def test_pattern_re2_refuses_is_a_located_rule_error(
-        tmp_path: Path, pattern: str, reason: str) -> None:
+    tmp_path: Path, pattern: str, reason: str
+) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES.format(condition=f"proc.args regex '{pattern}'"))
     proc = run_cli(["validate", rules])
@@ -96,9 +110,11 @@ def test_output_field_name_is_parsed_in_linear_time(tmp_path: Path) -> None:
     # "%ab.ab.ab...": an unknown field, so every shorter prefix is tried; the
     # old field-name regex backtracked exponentially on the ones ending in '.'
     rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES.replace("hostile pattern matched %proc.name",
-                                   "x %" + "ab." * 40 + "ab")
-                     .format(condition="proc.name = x"))
+    rules.write_text(
+        RULES.replace("hostile pattern matched %proc.name", "x %" + "ab." * 40 + "ab").format(
+            condition="proc.name = x"
+        )
+    )
     proc = run_cli(["validate", rules])
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
@@ -139,7 +155,8 @@ def test_list_against_list_field_is_linear(tmp_path: Path) -> None:
         "  output: hostile\n  priority: INFO\n"
         "- rule: Any pod\n  desc: d\n  source: k8s_audit\n"
         "  condition: ka.verb = create and ka.target.resource = pods\n"
-        "  output: pod created %ka.target.name\n  priority: INFO\n")
+        "  output: pod created %ka.target.name\n  priority: INFO\n"
+    )
     log = tmp_path / "audit.log"
     hostile = orjson.dumps(create_pod(pod("hostile", containers=containers))) + b"\n"
     log.write_bytes(hostile * 5 + orjson.dumps(create_pod(pod("later"))) + b"\n")

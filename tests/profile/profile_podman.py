@@ -21,6 +21,21 @@ class Service(PodmanService):
 
     def run(self, image: str, script: str, *options: str) -> list[str]:
         """``podman --url SOCKET run --rm ... IMAGE sh -c SCRIPT`` (the service's runtime: runc)."""
-        return ["podman", "--url", f"unix://{self.socket}", "run", "--rm", "--network", "none",
-                "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", *options, image,
-                "sh", "-c", script]
+        return [
+            "podman",
+            "--url",
+            f"unix://{self.socket}",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+            *options,
+            image,
+            "sh",
+            "-c",
+            script,
+        ]

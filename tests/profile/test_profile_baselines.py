@@ -42,10 +42,13 @@ def test_recorded_baselines_are_found_first(tmp_path: Path) -> None:
         rec.syscalls.add("init", "ok", {"execve", extra})
         rec.syscalls.add("pre", "ok", {"mount"})
         recs.append(rec)
-    base = baseline_from_recordings("runc", "1.1.5", recs, "podman 4.3.1",
-                                    ["default", "non-root user"])
-    assert base.meta["variants"] == {"default": ["execve", "setgroups"],
-                                     "non-root user": ["execve", "fchown"]}
+    base = baseline_from_recordings(
+        "runc", "1.1.5", recs, "podman 4.3.1", ["default", "non-root user"]
+    )
+    assert base.meta["variants"] == {
+        "default": ["execve", "setgroups"],
+        "non-root user": ["execve", "fchown"],
+    }
     path = base.save(tmp_path)
     found, exact = find_baseline("runc", "1.1.5", (tmp_path, SHIPPED_DIR))
     assert exact and found.path == path

@@ -27,8 +27,9 @@ ALL = (1 << len(CAP_NAMES)) - 1
 NONE = 0xFFFFFFFF
 
 
-def op(syscall: str, *v: int, err: int = 0, cap_eff: int = ALL, flags: int = 0,
-       phase: str = "work") -> Op:
+def op(
+    syscall: str, *v: int, err: int = 0, cap_eff: int = ALL, flags: int = 0, phase: str = "work"
+) -> Op:
     kind = L.OP_NAMES[RULES_BY_SYSCALL[syscall].kind]
     return Op(kind, syscall, phase, err, cap_eff, flags, tuple(v) + (0,) * (L.NV - len(v)))
 
@@ -73,8 +74,7 @@ def test_setuid_judged_against_the_ids_before_the_call() -> None:
     assert need(op("setuid", 1000, 0, 0, 0, 0, 0, 0, flags=known)) == ("CAP_SETUID", True)
     assert need(op("setuid", 1000, 0, 0, 1000, 0, 1000, 0, flags=known)) is None  # real uid
     assert need(op("setuid", 5, 0, 0, 1000, 1000, 5, 1000, flags=known)) is None  # saved uid
-    assert need(op("setresuid", NONE, 1000, NONE, 0, 0, 0, 0, flags=known)) == (
-        "CAP_SETUID", True)
+    assert need(op("setresuid", NONE, 1000, NONE, 0, 0, 0, 0, flags=known)) == ("CAP_SETUID", True)
     assert need(op("setresuid", 1000, 1000, 1000, 1000, 1000, 1000, 1000, flags=known)) is None
     assert need(op("setreuid", 7, NONE, 0, 1000, 7, 1000, 1000, flags=known)) is None
     # setreuid may set the real uid to the real or effective uid, not to the saved one
@@ -83,7 +83,9 @@ def test_setuid_judged_against_the_ids_before_the_call() -> None:
     assert need(op("setfsuid", 1000, 0, 0, 1000, 1000, 1000, 1000, flags=known)) is None
     assert need(op("setgid", 1000, 0, 0, 0, 0, 0, 0, flags=known)) == ("CAP_SETGID", True)
     assert need(op("setresgid", 0, 0, 0, 1000, 1000, 1000, 1000, flags=known)) == (
-        "CAP_SETGID", True)
+        "CAP_SETGID",
+        True,
+    )
 
 
 def test_setuid_without_the_old_ids_is_only_possible() -> None:
@@ -92,7 +94,7 @@ def test_setuid_without_the_old_ids_is_only_possible() -> None:
 
 
 def test_setgroups_always_needs_setgid() -> None:
-    assert need(op("setgroups", 1, 0x7ffd0000)) == ("CAP_SETGID", True)
+    assert need(op("setgroups", 1, 0x7FFD0000)) == ("CAP_SETGID", True)
 
 
 def test_mount_family_needs_sys_admin() -> None:
@@ -114,11 +116,15 @@ def test_ptrace_of_another_user_or_a_non_descendant_needs_sys_ptrace() -> None:
     attach = 16
     assert need(op("ptrace", attach, 42, 0, 1, 1000, 0)) == ("CAP_SYS_PTRACE", True)
     assert need(op("ptrace", attach, 42, 1, 0, 0, 0), Context(ptrace_scope=1)) == (
-        "CAP_SYS_PTRACE", True)
+        "CAP_SYS_PTRACE",
+        True,
+    )
     assert need(op("ptrace", attach, 42, 1, 1, 0, 0), Context(ptrace_scope=1)) is None
     assert need(op("ptrace", attach, 42, 1, 0, 0, 0), Context(ptrace_scope=0)) is None
     assert need(op("ptrace", 0x4206, 42, 1, 1, 0, 0), Context(ptrace_scope=2)) == (
-        "CAP_SYS_PTRACE", True)
+        "CAP_SYS_PTRACE",
+        True,
+    )
     assert need(op("ptrace", attach, 42, err=errno.EPERM)) == ("CAP_SYS_PTRACE", True)
 
 
@@ -147,15 +153,25 @@ def test_namespaces_without_a_user_namespace_need_sys_admin() -> None:
     assert need(op("setns", 3, 0)) == ("CAP_SYS_ADMIN", True)
 
 
-@pytest.mark.parametrize("call,cap", [
-    ("chroot", "CAP_SYS_CHROOT"), ("sethostname", "CAP_SYS_ADMIN"),
-    ("setdomainname", "CAP_SYS_ADMIN"), ("swapon", "CAP_SYS_ADMIN"),
-    ("init_module", "CAP_SYS_MODULE"), ("finit_module", "CAP_SYS_MODULE"),
-    ("delete_module", "CAP_SYS_MODULE"), ("reboot", "CAP_SYS_BOOT"),
-    ("kexec_load", "CAP_SYS_BOOT"), ("settimeofday", "CAP_SYS_TIME"),
-    ("clock_settime", "CAP_SYS_TIME"), ("acct", "CAP_SYS_PACCT"),
-    ("vhangup", "CAP_SYS_TTY_CONFIG"), ("open_by_handle_at", "CAP_DAC_READ_SEARCH"),
-])
+@pytest.mark.parametrize(
+    "call,cap",
+    [
+        ("chroot", "CAP_SYS_CHROOT"),
+        ("sethostname", "CAP_SYS_ADMIN"),
+        ("setdomainname", "CAP_SYS_ADMIN"),
+        ("swapon", "CAP_SYS_ADMIN"),
+        ("init_module", "CAP_SYS_MODULE"),
+        ("finit_module", "CAP_SYS_MODULE"),
+        ("delete_module", "CAP_SYS_MODULE"),
+        ("reboot", "CAP_SYS_BOOT"),
+        ("kexec_load", "CAP_SYS_BOOT"),
+        ("settimeofday", "CAP_SYS_TIME"),
+        ("clock_settime", "CAP_SYS_TIME"),
+        ("acct", "CAP_SYS_PACCT"),
+        ("vhangup", "CAP_SYS_TTY_CONFIG"),
+        ("open_by_handle_at", "CAP_DAC_READ_SEARCH"),
+    ],
+)
 def test_syscalls_that_always_need_a_capability(call: str, cap: str) -> None:
     assert need(op(call)) == (cap, True)
 
@@ -185,8 +201,12 @@ def test_verdicts_use_the_kernels_answer() -> None:
     init_phase = op("setgroups", phase="init")
     result = infer([bind80, raw_without_cap, refused, other_failure, maybe, init_phase])
     verdicts = {(f.op.syscall, f.op.v[:2]): f.verdict for f in result.findings}
-    assert verdicts == {("bind", (2, 80)): "required", ("socket", (2, 3)): "unneeded",
-                        ("bind", (2, 443)): "denied", ("lchown", (1000, 1000)): "possible"}
+    assert verdicts == {
+        ("bind", (2, 80)): "required",
+        ("socket", (2, 3)): "unneeded",
+        ("bind", (2, 443)): "denied",
+        ("lchown", (1000, 1000)): "possible",
+    }
     assert result.required == ["CAP_NET_BIND_SERVICE"]
     assert result.possible == ["CAP_CHOWN"]
     assert result.denied == ["CAP_NET_BIND_SERVICE"]
@@ -216,7 +236,13 @@ def test_every_rule_is_documented() -> None:
 def test_cap_args_and_names() -> None:
     assert cap_args([]) == ["--cap-drop", "ALL"]
     assert cap_args(["CAP_NET_RAW", "CAP_CHOWN", "CAP_NET_RAW"]) == [
-        "--cap-drop", "ALL", "--cap-add", "CHOWN", "--cap-add", "NET_RAW"]
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "CHOWN",
+        "--cap-add",
+        "NET_RAW",
+    ]
     assert short_name("CAP_KILL") == "KILL"
     assert cap_bit("net_bind_service") == cap_bit("CAP_NET_BIND_SERVICE") == 10
 

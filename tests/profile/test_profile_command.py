@@ -24,8 +24,13 @@ def test_durations() -> None:
 
 
 def replica(extra: str, port: int) -> Recording:
-    rec = Recording(mode="run", command=["podman", "run", "web"], exit_code=0, started=True,
-                    init_source="recorded")
+    rec = Recording(
+        mode="run",
+        command=["podman", "run", "web"],
+        exit_code=0,
+        started=True,
+        init_source="recorded",
+    )
     rec.syscalls.add("init", "ok", {"capset", "execve"})
     rec.syscalls.add("work", "ok", {"read", "accept4", extra})
     rec.ops = [Op("bind", "bind", "work", 0, 1 << 10, 0, (2, port, 1024) + (0,) * 7)]
@@ -35,21 +40,38 @@ def replica(extra: str, port: int) -> Recording:
 def test_merge_replicas_and_a_profile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     replica("fsync", 80).save(tmp_path / "a.record.json")
     replica("fdatasync", 443).save(tmp_path / "b.record.json")
-    (tmp_path / "c.json").write_text(json.dumps({
-        "defaultAction": "SCMP_ACT_ERRNO",
-        "syscalls": [{"names": ["uname"], "action": "SCMP_ACT_ALLOW"},
-                     {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}))
+    (tmp_path / "c.json").write_text(
+        json.dumps(
+            {
+                "defaultAction": "SCMP_ACT_ERRNO",
+                "syscalls": [
+                    {"names": ["uname"], "action": "SCMP_ACT_ALLOW"},
+                    {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+                ],
+            }
+        )
+    )
     out = tmp_path / "merged.json"
-    rc = main(["profile", "merge", str(tmp_path / "a.record.json"),
-               str(tmp_path / "b.record.json"), str(tmp_path / "c.json"), "-o", str(out),
-               "--compare", str(tmp_path / "c.json"), "--json"])
+    rc = main(
+        [
+            "profile",
+            "merge",
+            str(tmp_path / "a.record.json"),
+            str(tmp_path / "b.record.json"),
+            str(tmp_path / "c.json"),
+            "-o",
+            str(out),
+            "--compare",
+            str(tmp_path / "c.json"),
+            "--json",
+        ]
+    )
     assert rc == 0
     summary = json.loads(capsys.readouterr().out)
     prof = json.loads(out.read_text())
     allowed = set(prof["syscalls"][0]["names"])
     assert {"capset", "execve", "read", "accept4", "fsync", "fdatasync", "uname"} <= allowed
-    assert prof["syscalls"][1] == {"names": ["clone3"], "action": "SCMP_ACT_ERRNO",
-                                   "errnoRet": 38}
+    assert prof["syscalls"][1] == {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}
     assert summary["capabilities"] == ["CAP_NET_BIND_SERVICE"]
     assert summary["cap_args"] == ["--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE"]
     merged = load_recording(tmp_path / "merged.record.json")
@@ -61,8 +83,21 @@ def test_report_and_audit_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[
     replica("fsync", 8080).save(tmp_path / "a.record.json")
     out = tmp_path / "p.json"
     report = tmp_path / "report.txt"
-    assert main(["profile", "merge", str(tmp_path / "a.record.json"), "-o", str(out),
-                 "--audit", "--report", str(report)]) == 0
+    assert (
+        main(
+            [
+                "profile",
+                "merge",
+                str(tmp_path / "a.record.json"),
+                "-o",
+                str(out),
+                "--audit",
+                "--report",
+                str(report),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert printed == report.read_text()
     assert "Capabilities: --cap-drop ALL\n" in printed
@@ -70,20 +105,24 @@ def test_report_and_audit_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_commands_need_a_command_and_errors_are_one_line(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["profile", "exec", "--"]) == 2  # ExitStatus.USAGE, not SystemExit's 1
     assert capsys.readouterr().err == "secengine profile exec: give the command after '--'\n"
     assert main(["profile", "merge", str(tmp_path / "missing.record.json")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("secengine profile merge: cannot read") and err.count("\n") == 1
     (tmp_path / "p.json").write_text('{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": []}')
-    assert main(["profile", "verify", "--profile", str(tmp_path / "p.json"), "--",
-                 "sh", "-c", "true"]) == 2
+    assert (
+        main(["profile", "verify", "--profile", str(tmp_path / "p.json"), "--", "sh", "-c", "true"])
+        == 2
+    )
     assert "verify re-runs a 'docker run' or 'podman run'" in capsys.readouterr().err
 
 
-def test_merge_refuses_what_is_not_a_recording(tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_merge_refuses_what_is_not_a_recording(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{oops")
     assert main(["profile", "merge", str(bad)]) == 2

@@ -24,8 +24,9 @@ def test_files_are_written_with_their_modes_and_no_temporary_is_left(tmp_path: P
 
 def test_one_file_that_cannot_be_written_means_none_is(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="cannot write .*missing/b.json"):
-        write_files([(tmp_path / "a.json", "a", PRIVATE),
-                     (tmp_path / "missing" / "b.json", "b", PRIVATE)])
+        write_files(
+            [(tmp_path / "a.json", "a", PRIVATE), (tmp_path / "missing" / "b.json", "b", PRIVATE)]
+        )
     assert os.listdir(tmp_path) == []
 
 

@@ -45,11 +45,12 @@ def test_output_can_be_sent_to_stderr(tmp_path) -> None:
     import subprocess
     import sys
 
-    code = ("from secengine.profile.launch import HeldChild\n"
-            "c = HeldChild(['sh', '-c', 'echo out; echo err >&2'], stdout_to_stderr=True)\n"
-            "c.release(); c.wait()\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    code = (
+        "from secengine.profile.launch import HeldChild\n"
+        "c = HeldChild(['sh', '-c', 'echo out; echo err >&2'], stdout_to_stderr=True)\n"
+        "c.release(); c.wait()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout == "" and proc.stderr == "out\nerr\n"
 
 
@@ -59,10 +60,11 @@ def test_a_held_child_never_runs_when_its_parent_dies_first(tmp_path) -> None:
     import sys
 
     mark = tmp_path / "ran"
-    code = ("import os\nfrom secengine.profile.launch import HeldChild\n"
-            f"c = HeldChild(['touch', {str(mark)!r}])\nprint(c.pid, flush=True)\nos._exit(1)\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False)
+    code = (
+        "import os\nfrom secengine.profile.launch import HeldChild\n"
+        f"c = HeldChild(['touch', {str(mark)!r}])\nprint(c.pid, flush=True)\nos._exit(1)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     pid = int(proc.stdout)
     end = time.monotonic() + 10
     while time.monotonic() < end:
@@ -84,8 +86,10 @@ def test_stderr_goes_through_the_relay_scrubbed_and_its_tail_is_kept(tmp_path) -
     out = tmp_path / "stderr"
     with open(out, "wb") as f:
         relay = StderrRelay(Scrubber(["hunter2"]), out_fd=f.fileno())
-        script = ("printf 'a hunt'; printf 'er2 line\\n';"
-                  "echo 'Error: =hunter2 refused' >&2; printf 'no end'")
+        script = (
+            "printf 'a hunt'; printf 'er2 line\\n';"
+            "echo 'Error: =hunter2 refused' >&2; printf 'no end'"
+        )
         child = HeldChild(["sh", "-c", script], stdout_to_stderr=True, stderr=relay)
         child.release()
         assert child.wait(10) == 0

@@ -14,8 +14,12 @@ def _header() -> str:
 
 
 def _constants(text: str) -> dict[str, int]:
-    return {name: int(value, 0) for name, value in
-            re.findall(r"^#define (PF_[A-Z0-9_]+) (0x[0-9a-fA-F]+|\d+)\b", text, re.MULTILINE)}
+    return {
+        name: int(value, 0)
+        for name, value in re.findall(
+            r"^#define (PF_[A-Z0-9_]+) (0x[0-9a-fA-F]+|\d+)\b", text, re.MULTILINE
+        )
+    }
 
 
 def _struct_format(text: str, name: str) -> str:
@@ -41,8 +45,9 @@ def _struct_format(text: str, name: str) -> str:
 
 
 def _expand(fmt: str) -> str:
-    return "".join(ch * int(count or 1) for count, ch in re.findall(r"(\d*)([a-zA-Z])",
-                                                                    fmt.lstrip("<")))
+    return "".join(
+        ch * int(count or 1) for count, ch in re.findall(r"(\d*)([a-zA-Z])", fmt.lstrip("<"))
+    )
 
 
 def test_every_constant_matches_the_header() -> None:
@@ -50,8 +55,9 @@ def test_every_constant_matches_the_header() -> None:
     for name, value in L.CONSTANTS.items():
         assert consts[name] == value, name
     mirrored = set(L.CONSTANTS)
-    assert {n for n in consts if n.startswith(("PF_OP_", "PF_SET_", "PF_PHASE_", "PF_STAT_"))} \
-        <= mirrored
+    assert {
+        n for n in consts if n.startswith(("PF_OP_", "PF_SET_", "PF_PHASE_", "PF_STAT_"))
+    } <= mirrored
 
 
 def test_every_struct_matches_field_by_field() -> None:

@@ -25,10 +25,12 @@ def bits(*entries: tuple[int, int, str]) -> tuple[int, ...]:
 def test_from_raw_names_syscalls_by_phase_and_outcome() -> None:
     raw = RawSlot()
     raw.bits[111] = bits((L.PHASE_INIT, L.SET_OK, "capset"), (L.PHASE_WORK, L.SET_OK, "read"))
-    raw.bits[222] = bits((L.PHASE_WORK, L.SET_ENOSYS, "clone3"),
-                         (L.PHASE_PRE, L.SET_OK, "mount"))
-    raw.ops.append(RawOp(L.OP_BIND, L.PHASE_WORK, 0, 0, NUMBERS["bind"], 1 << 10,
-                         (2, 80, 1024) + (0,) * 7, 3, 42))
+    raw.bits[222] = bits((L.PHASE_WORK, L.SET_ENOSYS, "clone3"), (L.PHASE_PRE, L.SET_OK, "mount"))
+    raw.ops.append(
+        RawOp(
+            L.OP_BIND, L.PHASE_WORK, 0, 0, NUMBERS["bind"], 1 << 10, (2, 80, 1024) + (0,) * 7, 3, 42
+        )
+    )
     raw.stats = {"recorded": 9}
     rec = Recording.from_raw(raw, "run", command=["podman", "run"])
     assert rec.syscalls.get("init", "ok") == {"capset"}
@@ -36,15 +38,21 @@ def test_from_raw_names_syscalls_by_phase_and_outcome() -> None:
     assert rec.syscalls.get("work", "enosys") == {"clone3"}
     assert rec.syscalls.seen(("pre",)) == {"mount"}
     assert rec.mount_namespaces == 2
-    assert rec.ops == [Op("bind", "bind", "work", 0, 1 << 10, 0, (2, 80, 1024) + (0,) * 7, 3,
-                          42)]
+    assert rec.ops == [Op("bind", "bind", "work", 0, 1 << 10, 0, (2, 80, 1024) + (0,) * 7, 3, 42)]
     assert rec.stats == {"recorded": 9}
 
 
 def sample() -> Recording:
-    rec = Recording(mode="run", command=["podman", "run", "x"], exit_code=0, started=True,
-                    duration=1.5, runtime={"name": "runc", "version": "1.1.5"},
-                    init_source="recorded", notes=["n1"])
+    rec = Recording(
+        mode="run",
+        command=["podman", "run", "x"],
+        exit_code=0,
+        started=True,
+        duration=1.5,
+        runtime={"name": "runc", "version": "1.1.5"},
+        init_source="recorded",
+        notes=["n1"],
+    )
     rec.syscalls.add("init", "ok", {"capset"})
     rec.syscalls.add("work", "ok", {"read", "write"})
     rec.ops = [Op("bind", "bind", "work", 0, 1024, 0, (2, 80, 1024) + (0,) * 7, 1, 7)]
@@ -66,8 +74,10 @@ def test_merge_unions_replicas() -> None:
     a = sample()
     b = sample()
     b.syscalls.add("work", "ok", {"fsync"})
-    b.ops = [Op("bind", "bind", "work", 0, 1024, 0, (2, 80, 1024) + (0,) * 7, 2, 9),
-             Op("socket", "socket", "work", 0, 0, 0, (17, 3, 768) + (0,) * 7, 1, 9)]
+    b.ops = [
+        Op("bind", "bind", "work", 0, 1024, 0, (2, 80, 1024) + (0,) * 7, 2, 9),
+        Op("socket", "socket", "work", 0, 0, 0, (17, 3, 768) + (0,) * 7, 1, 9),
+    ]
     b.exit_code = 1
     b.notes = ["n1", "n2"]
     a.merge(b)
@@ -82,8 +92,9 @@ def test_malformed_recordings_are_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps({"format": "other"}))
     with pytest.raises(ProfileError, match="not a secengine recording"):
         load_recording(path)
-    path.write_text(json.dumps({"format": FORMAT, "mode": "run",
-                                "syscalls": {"later": {"ok": ["read"]}}}))
+    path.write_text(
+        json.dumps({"format": FORMAT, "mode": "run", "syscalls": {"later": {"ok": ["read"]}}})
+    )
     with pytest.raises(ProfileError, match="unknown phase 'later'"):
         load_recording(path)
 

@@ -29,13 +29,37 @@ from secengine.profile.syscall_table import NUMBERS
 def test_inject_after_run() -> None:
     cmd = ["podman", "--runtime", "runc", "run", "--rm", "img", "sh", "-c", "run"]
     out = inject_options(cmd, Path("/p.json"), ["CAP_NET_BIND_SERVICE"])
-    assert out == ["podman", "--runtime", "runc", "run", "--security-opt", "seccomp=/p.json",
-                   "--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE", "--rm", "img", "sh",
-                   "-c", "run"]
+    assert out == [
+        "podman",
+        "--runtime",
+        "runc",
+        "run",
+        "--security-opt",
+        "seccomp=/p.json",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "NET_BIND_SERVICE",
+        "--rm",
+        "img",
+        "sh",
+        "-c",
+        "run",
+    ]
     assert inject_options(["docker", "create", "img"], None, []) == [
-        "docker", "create", "--cap-drop", "ALL", "img"]
+        "docker",
+        "create",
+        "--cap-drop",
+        "ALL",
+        "img",
+    ]
     assert inject_options(["/usr/bin/podman", "run", "img"], Path("p"), None) == [
-        "/usr/bin/podman", "run", "--security-opt", "seccomp=p", "img"]
+        "/usr/bin/podman",
+        "run",
+        "--security-opt",
+        "seccomp=p",
+        "img",
+    ]
 
 
 def test_inject_refuses_other_commands() -> None:
@@ -47,11 +71,26 @@ def test_inject_refuses_other_commands() -> None:
 
 def test_runtime_option_of_engines() -> None:
     assert with_runtime(["podman", "run", "img"], "crun") == [
-        "podman", "--runtime", "crun", "run", "img"]
+        "podman",
+        "--runtime",
+        "crun",
+        "run",
+        "img",
+    ]
     assert with_runtime(["docker", "run", "img"], "crun") == [
-        "docker", "run", "--runtime", "crun", "img"]
+        "docker",
+        "run",
+        "--runtime",
+        "crun",
+        "img",
+    ]
     assert with_runtime(["podman", "--runtime", "runc", "run", "img"], "crun") == [
-        "podman", "--runtime", "runc", "run", "img"]
+        "podman",
+        "--runtime",
+        "runc",
+        "run",
+        "img",
+    ]
     assert with_runtime(["sh"], "crun") == ["sh"]
     assert runtime_of_command(["podman", "--runtime=/usr/bin/crun", "run"]) == "crun"
     assert runtime_of_command(["podman", "run"]) is None
@@ -74,10 +113,20 @@ def test_runtime_version_from_the_binary(tmp_path: Path) -> None:
 
 
 def test_inspect_documents_of_both_engines() -> None:
-    podman = {"Id": "abc", "Name": "web", "State": {"Pid": 42}, "OCIRuntime": "crun",
-              "ImageName": "localhost/img:1"}
-    docker = {"Id": "def", "Name": "/api", "State": {"Pid": 7},
-              "HostConfig": {"Runtime": "runc"}, "Config": {"Image": "nginx"}}
+    podman = {
+        "Id": "abc",
+        "Name": "web",
+        "State": {"Pid": 42},
+        "OCIRuntime": "crun",
+        "ImageName": "localhost/img:1",
+    }
+    docker = {
+        "Id": "def",
+        "Name": "/api",
+        "State": {"Pid": 7},
+        "HostConfig": {"Runtime": "runc"},
+        "Config": {"Image": "nginx"},
+    }
     assert _from_inspect(podman, "podman").runtime == "crun"
     ref = _from_inspect(docker, "docker")
     assert (ref.name, ref.pid, ref.runtime, ref.image) == ("api", 7, "runc", "nginx")
@@ -108,17 +157,25 @@ def test_cidfile_for_stopping_the_container() -> None:
     assert cmd == ["podman", "--runtime", "runc", "run", "--cidfile", "/t/c", "--rm", "img"]
     assert path == Path("/t/c")
     assert with_cidfile(["docker", "run", "--cidfile=/mine", "img"], Path("/t/c")) == (
-        ["docker", "run", "--cidfile=/mine", "img"], Path("/mine"))
+        ["docker", "run", "--cidfile=/mine", "img"],
+        Path("/mine"),
+    )
     assert with_cidfile(["sh", "-c", "x"], Path("/t/c")) == (["sh", "-c", "x"], None)
 
 
 def test_the_engines_error_message_is_found_in_its_stderr() -> None:
     from secengine.profile.runtime import MESSAGE_CHARS, engine_message
 
-    assert engine_message("Error: unknown flag: --bogus\nSee 'podman run --help'\n") == \
-        "unknown flag: --bogus"
-    assert engine_message("docker: Error response from daemon: No such image: x.\n"
-                          "See 'docker run --help'.\n") == "No such image: x"
+    assert (
+        engine_message("Error: unknown flag: --bogus\nSee 'podman run --help'\n")
+        == "unknown flag: --bogus"
+    )
+    assert (
+        engine_message(
+            "docker: Error response from daemon: No such image: x.\nSee 'docker run --help'.\n"
+        )
+        == "No such image: x"
+    )
     assert engine_message('time="t" level=error msg="bad \\"thing\\""\n') == 'bad "thing"'
     assert engine_message("the workload's own output\n") is None
     long = engine_message("Error: " + "x" * 1000)

@@ -41,8 +41,14 @@ def unique(tag: str) -> str:
 
 
 def secengine(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SECENGINE, "profile", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [SECENGINE, "profile", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def one_sentence(err: str) -> str:
@@ -54,8 +60,9 @@ def one_sentence(err: str) -> str:
 
 
 def containers(prefix: str) -> list[str]:
-    out = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True,
-                         text=True, check=True).stdout.split()
+    out = subprocess.run(
+        ["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, check=True
+    ).stdout.split()
     return [n for n in out if n.startswith(prefix)]
 
 
@@ -76,20 +83,40 @@ def _run_cmd(image: str, *args: str, rm: bool = True) -> list[str]:
 
 # -- the workload never started: a documented status, one sentence, nothing written ------------
 
-@pytest.mark.parametrize(("label", "options", "argv", "expect"), [
-    ("missing image", ["--pull", "never"], ["localhost/profsafe-no-such-image:none", "true"],
-     "image not known"),
-    ("bad podman flag", ["--profsafe-bogus-flag"], ["IMAGE", "true"], "unknown flag"),
-    ("entrypoint missing", [], ["IMAGE", "/profsafe-nonexistent"], "/profsafe-nonexistent"),
-    ("runtime refused", ["--ulimit", "nofile=2000000:2000000"], ["IMAGE", "true"],
-     "operation not permitted"),
-])
+
+@pytest.mark.parametrize(
+    ("label", "options", "argv", "expect"),
+    [
+        (
+            "missing image",
+            ["--pull", "never"],
+            ["localhost/profsafe-no-such-image:none", "true"],
+            "image not known",
+        ),
+        ("bad podman flag", ["--profsafe-bogus-flag"], ["IMAGE", "true"], "unknown flag"),
+        ("entrypoint missing", [], ["IMAGE", "/profsafe-nonexistent"], "/profsafe-nonexistent"),
+        (
+            "runtime refused",
+            ["--ulimit", "nofile=2000000:2000000"],
+            ["IMAGE", "true"],
+            "operation not permitted",
+        ),
+    ],
+)
 def test_run_of_a_container_that_never_started_writes_nothing(
-        workdir: Path, busybox_image: str, label: str, options: list[str], argv: list[str],
-        expect: str) -> None:
+    workdir: Path, busybox_image: str, label: str, options: list[str], argv: list[str], expect: str
+) -> None:
     argv = [busybox_image if a == "IMAGE" else a for a in argv]
-    proc = secengine("run", "-o", "p.json", "--report", "r.txt", "--",
-                     *_run_cmd(busybox_image, *options, *argv), cwd=workdir)
+    proc = secengine(
+        "run",
+        "-o",
+        "p.json",
+        "--report",
+        "r.txt",
+        "--",
+        *_run_cmd(busybox_image, *options, *argv),
+        cwd=workdir,
+    )
     assert proc.returncode == NOT_STARTED, (label, proc.stdout[-500:], proc.stderr)
     line = one_sentence(proc.stderr)
     assert "never started" in line and expect in line, line
@@ -98,26 +125,46 @@ def test_run_of_a_container_that_never_started_writes_nothing(
 
 
 def test_run_with_an_oci_runtime_that_does_not_exist(workdir: Path, busybox_image: str) -> None:
-    proc = secengine("run", "--runtime", "profsafe-no-runtime", "-o", "p.json", "--",
-                     "podman", "run", "--rm", busybox_image, "true", cwd=workdir)
+    proc = secengine(
+        "run",
+        "--runtime",
+        "profsafe-no-runtime",
+        "-o",
+        "p.json",
+        "--",
+        "podman",
+        "run",
+        "--rm",
+        busybox_image,
+        "true",
+        cwd=workdir,
+    )
     assert proc.returncode == NOT_STARTED, proc.stderr
     assert "profsafe-no-runtime" in one_sentence(proc.stderr)
     assert os.listdir(workdir) == []
 
 
 def test_run_when_the_engine_is_not_installed(workdir: Path) -> None:
-    proc = secengine("run", "-o", "p.json", "--", "profsafe-no-such-engine", "run", "img",
-                     cwd=workdir)
+    proc = secengine(
+        "run", "-o", "p.json", "--", "profsafe-no-such-engine", "run", "img", cwd=workdir
+    )
     assert proc.returncode == NOT_STARTED, proc.stderr
     assert "profsafe-no-such-engine" in one_sentence(proc.stderr)
     assert os.listdir(workdir) == []
 
 
-def test_a_workload_that_ran_and_failed_is_a_valid_recording(workdir: Path,
-                                                             busybox_image: str) -> None:
-    proc = secengine("run", "-o", "p.json", "--json", "--",
-                     *_run_cmd(busybox_image, busybox_image, "sh", "-c",
-                               "cat /etc/data.txt; exit 3"), cwd=workdir)
+def test_a_workload_that_ran_and_failed_is_a_valid_recording(
+    workdir: Path, busybox_image: str
+) -> None:
+    proc = secengine(
+        "run",
+        "-o",
+        "p.json",
+        "--json",
+        "--",
+        *_run_cmd(busybox_image, busybox_image, "sh", "-c", "cat /etc/data.txt; exit 3"),
+        cwd=workdir,
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["started"] and summary["exit_code"] == 3
@@ -125,24 +172,46 @@ def test_a_workload_that_ran_and_failed_is_a_valid_recording(workdir: Path,
 
 
 def test_verify_of_a_container_that_never_started(workdir: Path, busybox_image: str) -> None:
-    proc = secengine("verify", "--profile", str(DEFAULT_PROFILE), "--caps", "", "--",
-                     *_run_cmd(busybox_image, "--pull", "never",
-                               "localhost/profsafe-no-such-image:none", "true"), cwd=workdir)
+    proc = secengine(
+        "verify",
+        "--profile",
+        str(DEFAULT_PROFILE),
+        "--caps",
+        "",
+        "--",
+        *_run_cmd(
+            busybox_image, "--pull", "never", "localhost/profsafe-no-such-image:none", "true"
+        ),
+        cwd=workdir,
+    )
     assert proc.returncode == NOT_STARTED, (proc.stdout, proc.stderr)
     assert "image not known" in one_sentence(proc.stderr)
 
 
 # -- the container's environment: redacted everywhere, files 0600 ------------------------------
 
-def test_environment_values_are_redacted_and_files_are_private(workdir: Path,
-                                                               busybox_image: str) -> None:
+
+def test_environment_values_are_redacted_and_files_are_private(
+    workdir: Path, busybox_image: str
+) -> None:
     env_file = workdir.parent / "app.env"
     env_file.write_text(f"PROFSAFE_FILE_SECRET={FILE_SECRET}\n")
     # the container sees both values (checked by length: its command line holds no secret)
-    workload = (f'test ${{#PROFSAFE_SECRET}} = {len(SECRET)} && '
-                f'test ${{#PROFSAFE_FILE_SECRET}} = {len(FILE_SECRET)}')
-    cmd = _run_cmd(busybox_image, "-e", f"PROFSAFE_SECRET={SECRET}", "--env-file",
-                   str(env_file), busybox_image, "sh", "-c", workload)
+    workload = (
+        f"test ${{#PROFSAFE_SECRET}} = {len(SECRET)} && "
+        f"test ${{#PROFSAFE_FILE_SECRET}} = {len(FILE_SECRET)}"
+    )
+    cmd = _run_cmd(
+        busybox_image,
+        "-e",
+        f"PROFSAFE_SECRET={SECRET}",
+        "--env-file",
+        str(env_file),
+        busybox_image,
+        "sh",
+        "-c",
+        workload,
+    )
     proc = secengine("run", "-o", "p.json", "--report", "r.txt", "--", *cmd, cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     record = workdir / "p.record.json"
@@ -161,8 +230,9 @@ def test_environment_values_are_redacted_and_files_are_private(workdir: Path,
 
 
 @pytest.mark.parametrize("how", ["option", "env-file"])
-def test_the_engines_error_message_is_redacted_too(workdir: Path, busybox_image: str,
-                                                  how: str) -> None:
+def test_the_engines_error_message_is_redacted_too(
+    workdir: Path, busybox_image: str, how: str
+) -> None:
     # podman echoes an invalid variable in its error message, value included
     if how == "option":
         opts = ["-e", f"={SECRET}"]
@@ -170,8 +240,14 @@ def test_the_engines_error_message_is_redacted_too(workdir: Path, busybox_image:
         env_file = workdir.parent / "bad.env"
         env_file.write_text(f"={SECRET}\n")
         opts = ["--env-file", str(env_file)]
-    proc = secengine("run", "-o", "p.json", "--",
-                     *_run_cmd(busybox_image, *opts, busybox_image, "true"), cwd=workdir)
+    proc = secengine(
+        "run",
+        "-o",
+        "p.json",
+        "--",
+        *_run_cmd(busybox_image, *opts, busybox_image, "true"),
+        cwd=workdir,
+    )
     assert proc.returncode == NOT_STARTED, proc.stderr
     assert "invalid environment variable" in one_sentence(proc.stderr)
     assert SECRET not in proc.stderr + proc.stdout
@@ -179,6 +255,7 @@ def test_the_engines_error_message_is_redacted_too(workdir: Path, busybox_image:
 
 
 # -- signals: stop and remove what secengine started, exit 128+N, write nothing -----------------
+
 
 def _children(pid: int) -> list[int]:
     out = []
@@ -190,8 +267,9 @@ def _children(pid: int) -> list[int]:
 def _recording(pid: int) -> bool:
     """Whether the process holds a BPF link (its recorder is attached)."""
     try:
-        return any(os.readlink(f) == "anon_inode:bpf_link"
-                   for f in Path(f"/proc/{pid}/fd").iterdir())
+        return any(
+            os.readlink(f) == "anon_inode:bpf_link" for f in Path(f"/proc/{pid}/fd").iterdir()
+        )
     except OSError:
         return False
 
@@ -204,8 +282,12 @@ def _wait_for(what: str, check: object, timeout: float = 60) -> None:
 
 
 def _running(name: str) -> bool:
-    proc = subprocess.run(["podman", "inspect", "--format", "{{.State.Running}}", name],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["podman", "inspect", "--format", "{{.State.Running}}", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return proc.stdout.strip() == "true"
 
 
@@ -221,8 +303,13 @@ def started() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def _start(started: list[subprocess.Popen[str]], cwd: Path, *args: str) -> subprocess.Popen[str]:
-    p = subprocess.Popen([SECENGINE, "profile", *args], cwd=cwd, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [SECENGINE, "profile", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     started.append(p)
     return p
 
@@ -243,20 +330,36 @@ def _interrupt(p: subprocess.Popen[str], signum: int, timeout: float = 60) -> tu
         pytest.fail(f"secengine did not stop within {timeout} s of signal {signum}")
 
 
-@pytest.mark.parametrize(("command", "signum", "rm"), [
-    ("run", signal.SIGTERM, True),
-    ("run", signal.SIGINT, False),
-    ("verify", signal.SIGTERM, False),
-    ("verify", signal.SIGINT, True),
-])
+@pytest.mark.parametrize(
+    ("command", "signum", "rm"),
+    [
+        ("run", signal.SIGTERM, True),
+        ("run", signal.SIGINT, False),
+        ("verify", signal.SIGTERM, False),
+        ("verify", signal.SIGINT, True),
+    ],
+)
 def test_a_signal_stops_and_removes_the_container(
-        workdir: Path, busybox_image: str, started: list[subprocess.Popen[str]], command: str,
-        signum: int, rm: bool) -> None:
+    workdir: Path,
+    busybox_image: str,
+    started: list[subprocess.Popen[str]],
+    command: str,
+    signum: int,
+    rm: bool,
+) -> None:
     name = unique("sig")
-    args = (["run", "-o", "p.json"] if command == "run"
-            else ["verify", "--profile", str(DEFAULT_PROFILE), "--caps", ""])
-    p = _start(started, workdir, *args, "--",
-               *_run_cmd(busybox_image, "--name", name, busybox_image, "sleep", "300", rm=rm))
+    args = (
+        ["run", "-o", "p.json"]
+        if command == "run"
+        else ["verify", "--profile", str(DEFAULT_PROFILE), "--caps", ""]
+    )
+    p = _start(
+        started,
+        workdir,
+        *args,
+        "--",
+        *_run_cmd(busybox_image, "--name", name, busybox_image, "sleep", "300", rm=rm),
+    )
     try:
         _wait_for(f"container {name}", lambda: _running(name))
         engine = _children(p.pid)
@@ -273,12 +376,27 @@ def test_a_signal_stops_and_removes_the_container(
 
 
 def test_a_signal_while_the_engine_pulls_stops_it_before_any_container_exists(
-        workdir: Path, busybox_image: str, started: list[subprocess.Popen[str]]) -> None:
+    workdir: Path, busybox_image: str, started: list[subprocess.Popen[str]]
+) -> None:
     name = unique("pull")
     # no registry listens on localhost: podman retries the pull for a few seconds
-    p = _start(started, workdir, "run", "-o", "p.json", "--",
-               *_run_cmd(busybox_image, "--pull", "always", "--name", name,
-                         "localhost/profsafe-unreachable:none", "true"))
+    p = _start(
+        started,
+        workdir,
+        "run",
+        "-o",
+        "p.json",
+        "--",
+        *_run_cmd(
+            busybox_image,
+            "--pull",
+            "always",
+            "--name",
+            name,
+            "localhost/profsafe-unreachable:none",
+            "true",
+        ),
+    )
     try:
         _wait_for("the engine", lambda: _recording(p.pid) and bool(_children(p.pid)))
         _out, err = _interrupt(p, signal.SIGTERM)
@@ -303,13 +421,13 @@ def _pids_of(marker: str) -> list[int]:
 
 
 def test_a_signal_stops_the_whole_process_tree_of_exec(
-        workdir: Path, started: list[subprocess.Popen[str]], tmp_path: Path) -> None:
+    workdir: Path, started: list[subprocess.Popen[str]], tmp_path: Path
+) -> None:
     secs = 3000 + os.getpid() % 997  # a sleep duration no other test uses: its marker
     script = f"sleep {secs}.1 & sleep {secs}.2; wait"
     p = _start(started, workdir, "exec", "-o", "p.json", "--", "sh", "-c", script)
     try:
-        _wait_for("the workload's sleeps",
-                  lambda: len(_pids_of(f"sleep\0{secs}.")) == 2)
+        _wait_for("the workload's sleeps", lambda: len(_pids_of(f"sleep\0{secs}.")) == 2)
         _out, err = _interrupt(p, signal.SIGTERM)
         assert p.returncode == 128 + signal.SIGTERM, err
         assert "interrupted" in one_sentence(err)
@@ -323,8 +441,18 @@ def test_a_signal_stops_the_whole_process_tree_of_exec(
 
 def test_duration_stops_the_whole_process_tree_of_exec(workdir: Path) -> None:
     secs = 4000 + os.getpid() % 997
-    proc = secengine("exec", "--duration", "2s", "-o", "p.json", "--", "sh", "-c",
-                     f"sleep {secs}.1 & sleep {secs}.2; wait", cwd=workdir)
+    proc = secengine(
+        "exec",
+        "--duration",
+        "2s",
+        "-o",
+        "p.json",
+        "--",
+        "sh",
+        "-c",
+        f"sleep {secs}.1 & sleep {secs}.2; wait",
+        cwd=workdir,
+    )
     try:
         assert proc.returncode == 0, proc.stderr
         assert sorted(os.listdir(workdir)) == ["p.json", "p.record.json"]
@@ -335,10 +463,15 @@ def test_duration_stops_the_whole_process_tree_of_exec(workdir: Path) -> None:
 
 
 def test_a_signal_ends_attach_and_leaves_the_container_running(
-        workdir: Path, busybox_image: str, started: list[subprocess.Popen[str]]) -> None:
+    workdir: Path, busybox_image: str, started: list[subprocess.Popen[str]]
+) -> None:
     name = unique("attach")
-    run = subprocess.run([*PODMAN_RUN, "-d", "--name", name, busybox_image, "sleep", "300"],
-                         capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [*PODMAN_RUN, "-d", "--name", name, busybox_image, "sleep", "300"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     try:
         p = _start(started, workdir, "attach", name, "--duration", "300s", "-o", "p.json")

@@ -36,8 +36,10 @@ def recording() -> Recording:
 
 def test_policy_sorts_syscalls_by_outcome() -> None:
     pol = policy(recording())
-    assert pol.allowed == {"capset", "execve", "openat", "read", "write", "connect",
-                           "clone"} | ALWAYS_ALLOWED
+    assert (
+        pol.allowed
+        == {"capset", "execve", "openat", "read", "write", "connect", "clone"} | ALWAYS_ALLOWED
+    )
     assert pol.enosys == {"clone3"}
     assert pol.denied_seen == {"epoll_ctl", "setpriority"}
     assert not pol.allowed & {"mount", "pivot_root", "seccomp"}
@@ -70,23 +72,39 @@ def test_audit_mode_logs_instead_of_denying(tmp_path: Path) -> None:
 
 
 DOCKERISH = {
-    "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+    "defaultAction": "SCMP_ACT_ERRNO",
+    "defaultErrnoRet": 1,
     "syscalls": [
         {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
-        {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
-         "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]},
-        {"names": ["arch_prctl"], "action": "SCMP_ACT_ALLOW",
-         "includes": {"arches": ["amd64", "x32"]}},
-        {"names": ["s390_pci_mmio_read"], "action": "SCMP_ACT_ALLOW",
-         "includes": {"arches": ["s390x"]}},
+        {
+            "names": ["personality"],
+            "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}],
+        },
+        {
+            "names": ["arch_prctl"],
+            "action": "SCMP_ACT_ALLOW",
+            "includes": {"arches": ["amd64", "x32"]},
+        },
+        {
+            "names": ["s390_pci_mmio_read"],
+            "action": "SCMP_ACT_ALLOW",
+            "includes": {"arches": ["s390x"]},
+        },
         {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
-        {"names": ["chroot"], "action": "SCMP_ACT_ALLOW",
-         "includes": {"caps": ["CAP_SYS_CHROOT"]}},
-        {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
-         "args": [{"index": 0, "value": 2114060288, "op": "SCMP_CMP_MASKED_EQ"}],
-         "excludes": {"caps": ["CAP_SYS_ADMIN"], "arches": ["s390", "s390x"]}},
-        {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38,
-         "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+        {"names": ["chroot"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_CHROOT"]}},
+        {
+            "names": ["clone"],
+            "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 0, "value": 2114060288, "op": "SCMP_CMP_MASKED_EQ"}],
+            "excludes": {"caps": ["CAP_SYS_ADMIN"], "arches": ["s390", "s390x"]},
+        },
+        {
+            "names": ["clone3"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": 38,
+            "excludes": {"caps": ["CAP_SYS_ADMIN"]},
+        },
     ],
 }
 

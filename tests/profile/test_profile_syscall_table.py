@@ -12,7 +12,11 @@ _HEADER = Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
 
 def test_well_known_numbers() -> None:
     assert (NUMBERS["read"], NUMBERS["execve"], NUMBERS["openat"], NUMBERS["clone3"]) == (
-        0, 59, 257, 435)
+        0,
+        59,
+        257,
+        435,
+    )
     assert NUMBERS["mseal"] == 462  # newer than the distribution's headers
     assert NAMES[337] is None  # the unassigned range 337-423
 

@@ -9,8 +9,8 @@ import pytest
 
 pytestmark = [pytest.mark.bpf, pytest.mark.slow]
 
-def test_wheel_ships_a_recorder_that_loads_and_the_baselines(wheel: Path,
-                                                             tmp_path: Path) -> None:
+
+def test_wheel_ships_a_recorder_that_loads_and_the_baselines(wheel: Path, tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         assert "secengine/profile/baselines/runc-1.1.5.json" in names

@@ -72,21 +72,45 @@ PRIVILEGED = textwrap.dedent("""
 
 
 def test_exec_records_the_tree_with_outcomes_and_privileged_operations(
-        recorder_object: Path, tmp_path: Path) -> None:
+    recorder_object: Path, tmp_path: Path
+) -> None:
     rec = record_command([sys.executable, "-c", PRIVILEGED, str(tmp_path)], mode="exec")
     assert rec.exit_code == 0 and rec.started
     sc = rec.syscalls
-    assert {"bind", "socket", "chown", "mknodat", "unshare", "setuid", "setgid", "setgroups",
-            "ptrace", "kill", "execve", "exit_group"} <= sc.outcome("ok", ("work",))
+    assert {
+        "bind",
+        "socket",
+        "chown",
+        "mknodat",
+        "unshare",
+        "setuid",
+        "setgid",
+        "setgroups",
+        "ptrace",
+        "kill",
+        "execve",
+        "exit_group",
+    } <= sc.outcome("ok", ("work",))
     assert "kill" in sc.get("work", "eperm")  # kill(1, 0) as nobody
     assert "syscall_400" in sc.get("work", "enosys")
     assert sc.phase_empty("init") and sc.phase_empty("pre")
     caps = infer(rec.ops, Context(ptrace_scope=0))
-    assert caps.required == ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_KILL", "CAP_SETGID",
-                             "CAP_SETUID", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW",
-                             "CAP_SYS_PTRACE", "CAP_SYS_ADMIN", "CAP_MKNOD"]  # in bit order
-    evidence = {f.need.capability: {f.op.syscall for f in caps.evidence(f.need.capability)}
-                for f in caps.findings}
+    assert caps.required == [
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_KILL",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_NET_RAW",
+        "CAP_SYS_PTRACE",
+        "CAP_SYS_ADMIN",
+        "CAP_MKNOD",
+    ]  # in bit order
+    evidence = {
+        f.need.capability: {f.op.syscall for f in caps.evidence(f.need.capability)}
+        for f in caps.findings
+    }
     assert evidence["CAP_NET_BIND_SERVICE"] == {"bind"}
     assert evidence["CAP_SETUID"] == {"setuid"}
     assert evidence["CAP_SETGID"] == {"setgid", "setgroups"}
@@ -125,8 +149,10 @@ def test_a_mount_namespace_target_records_every_task_in_it(recorder_object: Path
     mntns = 0
     for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
         try:
-            if os.readlink(f"/proc/{pid}/exe").endswith("sh") and \
-                    os.stat(f"/proc/{pid}/ns/mnt").st_ino != os.stat("/proc/self/ns/mnt").st_ino:
+            if (
+                os.readlink(f"/proc/{pid}/exe").endswith("sh")
+                and os.stat(f"/proc/{pid}/ns/mnt").st_ino != os.stat("/proc/self/ns/mnt").st_ino
+            ):
                 mntns = os.stat(f"/proc/{pid}/ns/mnt").st_ino
         except OSError:
             continue
@@ -141,12 +167,26 @@ def test_a_mount_namespace_target_records_every_task_in_it(recorder_object: Path
 
 
 def test_profile_exec_command_writes_a_profile_of_the_tree(
-        recorder_object: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recorder_object: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from secengine.cli import main
 
     out = tmp_path / "tool.json"
-    assert main(["profile", "exec", "-o", str(out), "--", "sh", "-c",
-                 "ls / > /dev/null; cat /etc/hostname > /dev/null"]) == 0
+    assert (
+        main(
+            [
+                "profile",
+                "exec",
+                "-o",
+                str(out),
+                "--",
+                "sh",
+                "-c",
+                "ls / > /dev/null; cat /etc/hostname > /dev/null",
+            ]
+        )
+        == 0
+    )
     report = capsys.readouterr().out
     assert "mode exec" in report and "entrypoint ran: yes" in report
     allowed = set(json.loads(out.read_text())["syscalls"][0]["names"])

@@ -33,5 +33,7 @@ def warnings_of(result: LoadResult, code: str) -> list[Diagnostic]:
 
 def chain(diag: Diagnostic) -> list[tuple[str, str, int, int]]:
     """The context chain as (item_type, item_name, line, column) tuples."""
-    return [(loc.item_type.value, loc.item_name, loc.position.line, loc.position.column)
-            for loc in diag.context.locations]
+    return [
+        (loc.item_type.value, loc.item_name, loc.position.line, loc.position.column)
+        for loc in diag.context.locations
+    ]

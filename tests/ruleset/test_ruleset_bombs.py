@@ -40,29 +40,49 @@ def _doubling_macros(levels: int = 40) -> str:
 
 def _doubling_lists_defined_later(levels: int = 40) -> str:
     items = [f"- list: l{i}\n  items: [l{i - 1}, l{i - 1}]\n" for i in range(levels, 0, -1)]
-    return (RULE.format(n=0, condition=f"proc.name in (l{levels})") + "".join(items)
-            + "- list: l0\n  items: [a, b]\n")
+    return (
+        RULE.format(n=0, condition=f"proc.name in (l{levels})")
+        + "".join(items)
+        + "- list: l0\n  items: [a, b]\n"
+    )
 
 
 def _alias_in_exception_values() -> str:
-    return ("- list: holder\n  items: [a]\n  anchors:\n" + _laughs()
-            + RULE.format(n=0, condition="proc.name = x")
-            + "  exceptions:\n    - name: e\n      fields: proc.name\n      values: *b39\n")
+    return (
+        "- list: holder\n  items: [a]\n  anchors:\n"
+        + _laughs()
+        + RULE.format(n=0, condition="proc.name = x")
+        + "  exceptions:\n    - name: e\n      fields: proc.name\n      values: *b39\n"
+    )
 
 
 BOMBS = {
     "doubling_macros": (_doubling_macros(), "macro 'm14'", "nodes, more than the limit of"),
-    "lists_defined_later": (_doubling_lists_defined_later(), "rule 'R0'",
-                            "makes the condition longer than 1000000 characters"),
-    "alias_in_exception_values": (_alias_in_exception_values(), "b39: &b39",
-                                  "YAML aliases expand this text"),
-    "deep_yaml": ("- list: l\n  items: " + "[" * 5000 + "]" * 5000 + "\n", "[[[[[[[[",
-                  "YAML collections nest more than 100 levels deep"),
-    "recursive_alias": ("- list: l\n  items: &a [x, *a]\n", "items: &a",
-                        "recursive YAML alias"),
-    "deep_macro_chain": ("- macro: m0\n  condition: proc.name = a\n" + "".join(
-        f"- macro: m{i}\n  condition: (m{i - 1} and proc.name != b{i})\n" for i in range(1, 400))
-        + RULE.format(n=0, condition="m399"), "macro 'm200'", "deeper than 200 levels"),
+    "lists_defined_later": (
+        _doubling_lists_defined_later(),
+        "rule 'R0'",
+        "makes the condition longer than 1000000 characters",
+    ),
+    "alias_in_exception_values": (
+        _alias_in_exception_values(),
+        "b39: &b39",
+        "YAML aliases expand this text",
+    ),
+    "deep_yaml": (
+        "- list: l\n  items: " + "[" * 5000 + "]" * 5000 + "\n",
+        "[[[[[[[[",
+        "YAML collections nest more than 100 levels deep",
+    ),
+    "recursive_alias": ("- list: l\n  items: &a [x, *a]\n", "items: &a", "recursive YAML alias"),
+    "deep_macro_chain": (
+        "- macro: m0\n  condition: proc.name = a\n"
+        + "".join(
+            f"- macro: m{i}\n  condition: (m{i - 1} and proc.name != b{i})\n" for i in range(1, 400)
+        )
+        + RULE.format(n=0, condition="m399"),
+        "macro 'm200'",
+        "deeper than 200 levels",
+    ),
 }
 
 
@@ -99,12 +119,13 @@ def test_replay(bomb: tuple[Path, str, str], tmp_path: Path) -> None:
     assert "rules failed to load" in proc.stderr
 
 
-def test_rule_test_command_loading_the_bomb(bomb: tuple[Path, str, str],
-                                            tmp_path: Path) -> None:
+def test_rule_test_command_loading_the_bomb(bomb: tuple[Path, str, str], tmp_path: Path) -> None:
     path, _where, reason = bomb
     case = tmp_path / "bomb.ruletest.yaml"
-    case.write_text(f"rules_files: [{path}]\ncases:\n  - name: c\n    events:\n"
-                    "      - fields: {evt.type: execve, proc.name: x}\n    no_alerts: true\n")
+    case.write_text(
+        f"rules_files: [{path}]\ncases:\n  - name: c\n    events:\n"
+        "      - fields: {evt.type: execve, proc.name: x}\n    no_alerts: true\n"
+    )
     proc = run_cli(["test", case])
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
@@ -114,7 +135,8 @@ def test_rule_test_command_loading_the_bomb(bomb: tuple[Path, str, str],
 def test_many_rules_sharing_a_large_macro_stop_at_the_load_budget(tmp_path: Path) -> None:
     # m13 is 16,383 nodes, under the per-condition limit; 13 rules pass the load's budget
     text = "- macro: m0\n  condition: proc.name = a\n" + "".join(
-        f"- macro: m{i}\n  condition: m{i - 1} or m{i - 1}\n" for i in range(1, 14))
+        f"- macro: m{i}\n  condition: m{i - 1} or m{i - 1}\n" for i in range(1, 14)
+    )
     text += "".join(RULE.format(n=n, condition="m13") for n in range(40))
     path = tmp_path / "wide.yaml"
     path.write_text(text)
@@ -129,7 +151,8 @@ def test_lists_doubling_in_definition_order_expand_one_level(tmp_path: Path) -> 
     # Falco replaces a list named by a later list by its raw items (one level), so
     # l40 holds four strings 'l38': no blowup, and the rule loads
     text = "- list: l0\n  items: [a, b]\n" + "".join(
-        f"- list: l{i}\n  items: [l{i - 1}, l{i - 1}]\n" for i in range(1, 41))
+        f"- list: l{i}\n  items: [l{i - 1}, l{i - 1}]\n" for i in range(1, 41)
+    )
     path = tmp_path / "lists.yaml"
     path.write_text(text + RULE.format(n=0, condition="proc.name in (l40)"))
     proc = run_cli(["validate", path])
@@ -146,11 +169,15 @@ def test_configuration_file_alias_bomb(command: str, tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     events.write_text(EVENT)
     case = tmp_path / "ok.ruletest.yaml"
-    case.write_text(f"rules_files: [{rules}]\ncases:\n  - name: c\n    events:\n"
-                    "      - fields: {evt.type: execve, proc.name: y}\n    no_alerts: true\n")
-    args = {"replay": ["replay", "-c", config, "-r", rules, events],
-            "validate": ["validate", "-c", config],
-            "test": ["test", "-c", config, case]}[command]
+    case.write_text(
+        f"rules_files: [{rules}]\ncases:\n  - name: c\n    events:\n"
+        "      - fields: {evt.type: execve, proc.name: y}\n    no_alerts: true\n"
+    )
+    args = {
+        "replay": ["replay", "-c", config, "-r", rules, events],
+        "validate": ["validate", "-c", config],
+        "test": ["test", "-c", config, case],
+    }[command]
     proc = run_cli(args)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
@@ -160,9 +187,13 @@ def test_configuration_file_alias_bomb(command: str, tmp_path: Path) -> None:
 def test_configuration_option_alias_bomb(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULE.format(n=0, condition="proc.name = x"))
-    value = "{" + ", ".join(
-        ["b0: &b0 [lol, lol]"] + [f"b{i}: &b{i} [*b{i - 1}, *b{i - 1}]" for i in range(1, 40)]
-    ) + "}"
+    value = (
+        "{"
+        + ", ".join(
+            ["b0: &b0 [lol, lol]"] + [f"b{i}: &b{i} [*b{i - 1}, *b{i - 1}]" for i in range(1, 40)]
+        )
+        + "}"
+    )
     proc = run_cli(["validate", "-o", f"x={value}"])
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr

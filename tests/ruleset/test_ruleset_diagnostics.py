@@ -26,13 +26,14 @@ def test_verbose_text_of_an_invalid_file() -> None:
         "1 Errors:\n"
         "In rules content: (rules.yaml:0:0)\n"
         "    rule 'some rule': (rules.yaml:2:2)\n"
-        "    condition expression: (\"evt.type = open a...\":3:23)\n"
+        '    condition expression: ("evt.type = open a...":3:23)\n'
         "------\n"
         "evt.type = open and bar\n"
         "                      ^\n"
         "------\n"
         "LOAD_ERR_VALIDATE (Error validating rule/macro/list/exception objects): "
-        "Undefined macro 'bar' used in filter.\n")
+        "Undefined macro 'bar' used in filter.\n"
+    )
 
 
 def test_json_of_an_invalid_file() -> None:
@@ -47,7 +48,8 @@ def test_json_of_an_invalid_file() -> None:
         '"name":"\\"evt.type = open a...\\"","offset":62}}],"snippet":'
         '"evt.type = open and bar\\n                      ^\\n"},'
         '"message":"Undefined macro \'bar\' used in filter."}],"name":"rules.yaml",'
-        '"schema_valid":true,"schema_warnings":[],"successful":false,"warnings":[]}]}')
+        '"schema_valid":true,"schema_warnings":[],"successful":false,"warnings":[]}]}'
+    )
 
 
 def test_warnings_text_and_json() -> None:
@@ -62,7 +64,8 @@ def test_warnings_text_and_json() -> None:
         "- macro: m\n"
         "  ^\n"
         "------\n"
-        "LOAD_UNUSED_MACRO (Unused macro): Macro not referred to by any other rule/macro\n")
+        "LOAD_UNUSED_MACRO (Unused macro): Macro not referred to by any other rule/macro\n"
+    )
     (w,) = result.as_json()["warnings"]  # type: ignore[misc]
     # warnings carry the long description (errors carry the short one, as in Falco)
     assert w["codedesc"] == WarningCode.LOAD_UNUSED_MACRO.desc
@@ -73,18 +76,21 @@ def test_summary_string() -> None:
     rs = load(RULES)
     assert rs.results[0].summary() == (
         "rules.yaml: Invalid\n 1 errors: [LOAD_ERR_VALIDATE (Error validating "
-        "rule/macro/list/exception objects)]")
+        "rule/macro/list/exception objects)]"
+    )
     ok = load("- list: l\n  items: []\n").results[0]
-    assert ok.summary() == ("rules.yaml: Ok, with warnings\n"
-                            " 1 warnings: [LOAD_UNUSED_LIST (Unused list)]")
+    assert ok.summary() == (
+        "rules.yaml: Ok, with warnings\n 1 warnings: [LOAD_UNUSED_LIST (Unused list)]"
+    )
 
 
 def test_deprecated_field_warning_rendering() -> None:
     ctx = Context.root("f.yaml")
     d = Diagnostic(WarningCode.LOAD_DEPRECATED_ITEM, "m", ctx, DeprecatedField.EVT_DIR)
     assert d.short == "Used deprecated item: field 'evt.dir'"
-    assert d.codedesc == (WarningCode.LOAD_DEPRECATED_ITEM.desc + ": "
-                          + DeprecatedField.EVT_DIR.desc)
+    assert d.codedesc == (
+        WarningCode.LOAD_DEPRECATED_ITEM.desc + ": " + DeprecatedField.EVT_DIR.desc
+    )
     assert d.as_json({"f.yaml": b"x"})["deprecated_field"] == "evt.dir"
 
 
@@ -95,6 +101,7 @@ def test_error_codedesc_is_the_short_text() -> None:
 
 
 # -- snippets -----------------------------------------------------------------------------------
+
 
 def snippet(content: bytes, offset: int) -> str:
     ctx = Context.root("f").child(Position(offset, 0, 0), ItemType.VALUE_FOR)
@@ -143,11 +150,12 @@ def test_load_result_status() -> None:
     assert "schema_valid" not in res.as_json()
     res.schema_warnings = ["failed for <root>: x", "ok"]
     assert not res.schema_valid
-    assert res.render_text() == ("f.yaml: Ok\n2 Schema warnings:\n------\nfailed for <root>: x\n"
-                                 "------\nok\n------\n")
+    assert res.render_text() == (
+        "f.yaml: Ok\n2 Schema warnings:\n------\nfailed for <root>: x\n------\nok\n------\n"
+    )
     assert res.as_json()["schema_warnings"] == ["failed for <root>: x", "ok"]
 
 
 def test_dump_json_keeps_utf8_and_escapes_controls() -> None:
     assert dump_json({"b": "é\t\x01", "a": 1}) == '{"a":1,"b":"é\\t\\u0001"}'
-    assert json.loads(dump_json({"x": "\"/"})) == {"x": "\"/"}
+    assert json.loads(dump_json({"x": '"/'})) == {"x": '"/'}

@@ -38,195 +38,383 @@ CASES: dict[str, Case] = {
     # -- document shape ---------------------------------------------------------------------
     "not_yaml": Case(("just a string\n",), "LOAD_ERR_YAML_VALIDATE", ("rules content", "", 0, 0)),
     "not_array": Case(("a: b\n",), "LOAD_ERR_YAML_VALIDATE", ("rules content", "", 0, 0)),
-    "item_not_map": Case(("- foo\n",), "LOAD_ERR_YAML_VALIDATE",
-                         ("rules content item", "", 0, 2)),
-    "unknown_item": Case(("- foo: bar\n",), "LOAD_UNKNOWN_ITEM",
-                         ("rules content item", "", 0, 2), error=False),
-    "unknown_key": Case((RULE + "  typo_field: x\n",), "LOAD_UNKNOWN_KEY", ("rule", "r", 0, 2),
-                        {"key": "typo_field"}, error=False),
+    "item_not_map": Case(("- foo\n",), "LOAD_ERR_YAML_VALIDATE", ("rules content item", "", 0, 2)),
+    "unknown_item": Case(
+        ("- foo: bar\n",), "LOAD_UNKNOWN_ITEM", ("rules content item", "", 0, 2), error=False
+    ),
+    "unknown_key": Case(
+        (RULE + "  typo_field: x\n",),
+        "LOAD_UNKNOWN_KEY",
+        ("rule", "r", 0, 2),
+        {"key": "typo_field"},
+        error=False,
+    ),
     # -- value decoding -----------------------------------------------------------------------
-    "no_mapping": Case(("- rule: r\n  desc: d\n  condition: evt.type=open\n  priority: INFO\n",),
-                       "LOAD_ERR_YAML_VALIDATE", ("rule", "r", 0, 2), {"key": "output"}),
-    "mapping_empty": Case(("- rule:\n  desc: d\n",), "LOAD_ERR_YAML_VALIDATE",
-                          ("rule", "", 0, 2), {"key": "rule"}),
-    "not_scalar": Case(("- macro: [a, b]\n  condition: x\n",), "LOAD_ERR_YAML_VALIDATE",
-                       ("value for", "macro", 0, 9)),
-    "must_be_non_empty": Case(("- list: ''\n  items: []\n",), "LOAD_ERR_YAML_VALIDATE",
-                              ("value for", "list", 0, 8)),
-    "cant_decode": Case((RULE + "  enabled: maybe\n",), "LOAD_ERR_YAML_VALIDATE",
-                        ("value for", "enabled", 5, 11)),
-    "not_sequence": Case(("- list: l\n  items: a\n",), "LOAD_ERR_YAML_VALIDATE",
-                         ("value for", "items", 1, 9)),
-    "seq_value_not_scalar": Case(("- list: l\n  items: [a, [b]]\n",), "LOAD_ERR_YAML_VALIDATE",
-                                 ("list item", "", 1, 13)),
+    "no_mapping": Case(
+        ("- rule: r\n  desc: d\n  condition: evt.type=open\n  priority: INFO\n",),
+        "LOAD_ERR_YAML_VALIDATE",
+        ("rule", "r", 0, 2),
+        {"key": "output"},
+    ),
+    "mapping_empty": Case(
+        ("- rule:\n  desc: d\n",), "LOAD_ERR_YAML_VALIDATE", ("rule", "", 0, 2), {"key": "rule"}
+    ),
+    "not_scalar": Case(
+        ("- macro: [a, b]\n  condition: x\n",),
+        "LOAD_ERR_YAML_VALIDATE",
+        ("value for", "macro", 0, 9),
+    ),
+    "must_be_non_empty": Case(
+        ("- list: ''\n  items: []\n",), "LOAD_ERR_YAML_VALIDATE", ("value for", "list", 0, 8)
+    ),
+    "cant_decode": Case(
+        (RULE + "  enabled: maybe\n",), "LOAD_ERR_YAML_VALIDATE", ("value for", "enabled", 5, 11)
+    ),
+    "not_sequence": Case(
+        ("- list: l\n  items: a\n",), "LOAD_ERR_YAML_VALIDATE", ("value for", "items", 1, 9)
+    ),
+    "seq_value_not_scalar": Case(
+        ("- list: l\n  items: [a, [b]]\n",), "LOAD_ERR_YAML_VALIDATE", ("list item", "", 1, 13)
+    ),
     # -- versions -------------------------------------------------------------------------------
-    "engine_version_semver": Case(("- required_engine_version: seven\n",),
-                                  "LOAD_ERR_YAML_VALIDATE",
-                                  ("required_engine_version", "", 0, 2), {"version": "seven"}),
-    "plugin_versions_not_seq": Case(("- required_plugin_versions: foo\n",),
-                                    "LOAD_ERR_YAML_VALIDATE",
-                                    ("required plugin versions", "", 0, 28)),
-    "plugin_version_not_map": Case(("- required_plugin_versions: [foo]\n",),
-                                   "LOAD_ERR_YAML_VALIDATE",
-                                   ("required plugin versions entry", "", 0, 29)),
-    "plugin_alternatives_not_seq": Case((
-        ("- required_plugin_versions:\n    - name: json\n      version: 0.7.0\n"
-        "      alternatives: x\n"),), "LOAD_ERR_YAML_VALIDATE",
-        ("required plugin versions entry", "json", 1, 6)),
-    "plugin_alternative_not_map": Case((
-        ("- required_plugin_versions:\n    - name: json\n      version: 0.7.0\n"
-        "      alternatives: [x]\n"),), "LOAD_ERR_YAML_VALIDATE",
-        ("required plugin versions alternative", "", 3, 21)),
+    "engine_version_semver": Case(
+        ("- required_engine_version: seven\n",),
+        "LOAD_ERR_YAML_VALIDATE",
+        ("required_engine_version", "", 0, 2),
+        {"version": "seven"},
+    ),
+    "plugin_versions_not_seq": Case(
+        ("- required_plugin_versions: foo\n",),
+        "LOAD_ERR_YAML_VALIDATE",
+        ("required plugin versions", "", 0, 28),
+    ),
+    "plugin_version_not_map": Case(
+        ("- required_plugin_versions: [foo]\n",),
+        "LOAD_ERR_YAML_VALIDATE",
+        ("required plugin versions entry", "", 0, 29),
+    ),
+    "plugin_alternatives_not_seq": Case(
+        (
+            (
+                "- required_plugin_versions:\n    - name: json\n      version: 0.7.0\n"
+                "      alternatives: x\n"
+            ),
+        ),
+        "LOAD_ERR_YAML_VALIDATE",
+        ("required plugin versions entry", "json", 1, 6),
+    ),
+    "plugin_alternative_not_map": Case(
+        (
+            (
+                "- required_plugin_versions:\n    - name: json\n      version: 0.7.0\n"
+                "      alternatives: [x]\n"
+            ),
+        ),
+        "LOAD_ERR_YAML_VALIDATE",
+        ("required plugin versions alternative", "", 3, 21),
+    ),
     # -- names ----------------------------------------------------------------------------------
-    "invalid_list_name": Case(("- list: my list\n  items: []\n",), "LOAD_INVALID_LIST_NAME",
-                              ("list", "my list", 0, 2), error=False),
-    "invalid_macro_name": Case(("- macro: my-macro\n  condition: evt.type=open\n",),
-                               "LOAD_INVALID_MACRO_NAME", ("macro", "my-macro", 0, 2),
-                               error=False),
+    "invalid_list_name": Case(
+        ("- list: my list\n  items: []\n",),
+        "LOAD_INVALID_LIST_NAME",
+        ("list", "my list", 0, 2),
+        error=False,
+    ),
+    "invalid_macro_name": Case(
+        ("- macro: my-macro\n  condition: evt.type=open\n",),
+        "LOAD_INVALID_MACRO_NAME",
+        ("macro", "my-macro", 0, 2),
+        error=False,
+    ),
     # -- deprecations and overrides -------------------------------------------------------------
-    "warning_append": Case(("- list: l\n  items: [a]\n- list: l\n  items: [b]\n  append: true\n",),
-                           "LOAD_DEPRECATED_ITEM", ("list", "l", 2, 2), error=False),
-    "warning_enabled": Case((RULE + "- rule: r\n  enabled: false\n",), "LOAD_DEPRECATED_ITEM",
-                            ("rule", "r", 5, 2), error=False),
-    "override_append": Case((RULE + "- rule: r\n  condition: and proc.name=x\n  append: true\n"
-                                    "  override:\n    condition: append\n",),
-                            "LOAD_ERR_YAML_VALIDATE", ("rule", "r", 5, 2)),
-    "cannot_append_key": Case((RULE + "- rule: r\n  priority: INFO\n  override:\n"
-                                      "    priority: append\n",),
-                              "LOAD_ERR_YAML_VALIDATE", ("overrides", "priority", 8, 4),
-                              {"key": "priority"}),
-    "cannot_replace_key": Case((("- macro: m\n  condition: evt.type=open\n  override:\n"
-                                "    items: replace\n"),),
-                               "LOAD_ERR_YAML_VALIDATE", ("overrides", "items", 3, 4),
-                               {"key": "items"}),
-    "invalid_override_op": Case((RULE + "- rule: r\n  condition: x\n  override:\n"
-                                        "    condition: prepend\n",),
-                                "LOAD_ERR_YAML_VALIDATE", ("value for", "condition", 8, 15),
-                                {"key": "condition", "op": "prepend",
-                                 "allowed": "append replace "}),
-    "override_key_undefined": Case((RULE + "- rule: r\n  desc: x\n  override:\n"
-                                           "    desc: replace\n    condition: append\n",),
-                                   "LOAD_ERR_YAML_VALIDATE", ("rule", "r", 5, 2),
-                                   {"op": "append", "key": "condition"}),
-    "unexpected_key": Case((RULE + "- rule: r\n  desc: x\n  priority: INFO\n  override:\n"
-                                   "    desc: replace\n",),
-                           "LOAD_ERR_YAML_VALIDATE", ("overrides", "priority", 7, 12),
-                           {"key": "priority"}),
-    "invalid_priority": Case((RULE.replace("INFO", "LOUD"),), "LOAD_ERR_YAML_VALIDATE",
-                             ("rule priority", "", 4, 12)),
+    "warning_append": Case(
+        ("- list: l\n  items: [a]\n- list: l\n  items: [b]\n  append: true\n",),
+        "LOAD_DEPRECATED_ITEM",
+        ("list", "l", 2, 2),
+        error=False,
+    ),
+    "warning_enabled": Case(
+        (RULE + "- rule: r\n  enabled: false\n",),
+        "LOAD_DEPRECATED_ITEM",
+        ("rule", "r", 5, 2),
+        error=False,
+    ),
+    "override_append": Case(
+        (
+            RULE + "- rule: r\n  condition: and proc.name=x\n  append: true\n"
+            "  override:\n    condition: append\n",
+        ),
+        "LOAD_ERR_YAML_VALIDATE",
+        ("rule", "r", 5, 2),
+    ),
+    "cannot_append_key": Case(
+        (RULE + "- rule: r\n  priority: INFO\n  override:\n    priority: append\n",),
+        "LOAD_ERR_YAML_VALIDATE",
+        ("overrides", "priority", 8, 4),
+        {"key": "priority"},
+    ),
+    "cannot_replace_key": Case(
+        (("- macro: m\n  condition: evt.type=open\n  override:\n    items: replace\n"),),
+        "LOAD_ERR_YAML_VALIDATE",
+        ("overrides", "items", 3, 4),
+        {"key": "items"},
+    ),
+    "invalid_override_op": Case(
+        (RULE + "- rule: r\n  condition: x\n  override:\n    condition: prepend\n",),
+        "LOAD_ERR_YAML_VALIDATE",
+        ("value for", "condition", 8, 15),
+        {"key": "condition", "op": "prepend", "allowed": "append replace "},
+    ),
+    "override_key_undefined": Case(
+        (RULE + "- rule: r\n  desc: x\n  override:\n    desc: replace\n    condition: append\n",),
+        "LOAD_ERR_YAML_VALIDATE",
+        ("rule", "r", 5, 2),
+        {"op": "append", "key": "condition"},
+    ),
+    "unexpected_key": Case(
+        (RULE + "- rule: r\n  desc: x\n  priority: INFO\n  override:\n    desc: replace\n",),
+        "LOAD_ERR_YAML_VALIDATE",
+        ("overrides", "priority", 7, 12),
+        {"key": "priority"},
+    ),
+    "invalid_priority": Case(
+        (RULE.replace("INFO", "LOUD"),), "LOAD_ERR_YAML_VALIDATE", ("rule priority", "", 4, 12)
+    ),
     # -- exceptions -------------------------------------------------------------------------------
-    "exceptions_not_seq": Case((RULE + "  exceptions: x\n",), "LOAD_ERR_YAML_VALIDATE",
-                               ("exceptions", "", 5, 14)),
-    "exception_not_map": Case((RULE + "  exceptions: [x]\n",), "LOAD_ERR_YAML_VALIDATE",
-                              ("exception", "", 5, 15)),
-    "exception_values_not_seq": Case((RULE + "  exceptions:\n    - name: e\n      fields: "
-                                             "proc.name\n      values: x\n",),
-                                     "LOAD_ERR_YAML_VALIDATE", ("exception values", "", 8, 14)),
-    "exception_name_not_unique": Case((RULE + "  exceptions:\n    - name: e\n      fields: "
-                                              "proc.name\n    - name: e\n      fields: "
-                                              "proc.name\n",),
-                                      "LOAD_EXCEPTION_NAME_NOT_UNIQUE", ("exception", "e", 8, 6),
-                                      {"name": "e"}, error=False),
-    "append_no_values": Case((RULE + "  exceptions:\n    - name: e\n      fields: proc.name\n"
-                                     "- rule: r\n  exceptions:\n    - name: e\n"
-                                     "  override:\n    exceptions: append\n",),
-                             "LOAD_APPEND_NO_VALUES", ("exception", "e", 10, 6), error=False),
+    "exceptions_not_seq": Case(
+        (RULE + "  exceptions: x\n",), "LOAD_ERR_YAML_VALIDATE", ("exceptions", "", 5, 14)
+    ),
+    "exception_not_map": Case(
+        (RULE + "  exceptions: [x]\n",), "LOAD_ERR_YAML_VALIDATE", ("exception", "", 5, 15)
+    ),
+    "exception_values_not_seq": Case(
+        (RULE + "  exceptions:\n    - name: e\n      fields: proc.name\n      values: x\n",),
+        "LOAD_ERR_YAML_VALIDATE",
+        ("exception values", "", 8, 14),
+    ),
+    "exception_name_not_unique": Case(
+        (
+            RULE + "  exceptions:\n    - name: e\n      fields: "
+            "proc.name\n    - name: e\n      fields: "
+            "proc.name\n",
+        ),
+        "LOAD_EXCEPTION_NAME_NOT_UNIQUE",
+        ("exception", "e", 8, 6),
+        {"name": "e"},
+        error=False,
+    ),
+    "append_no_values": Case(
+        (
+            RULE + "  exceptions:\n    - name: e\n      fields: proc.name\n"
+            "- rule: r\n  exceptions:\n    - name: e\n"
+            "  override:\n    exceptions: append\n",
+        ),
+        "LOAD_APPEND_NO_VALUES",
+        ("exception", "e", 10, 6),
+        error=False,
+    ),
     # -- collector --------------------------------------------------------------------------------
-    "engine_version_mismatch": Case(("- required_engine_version: 9999999\n",),
-                                    "LOAD_ERR_VALIDATE", ("required_engine_version", "", 0, 2),
-                                    {"required": "0.9999999.0", "engine": "0.63.0"}),
-    "invalid_plugin_version": Case((("- required_plugin_versions:\n    - name: json\n"
-                                    "      version: latest\n"),),
-                                   "LOAD_ERR_VALIDATE",
-                                   ("required plugin versions entry", "json", 1, 6),
-                                   {"version": "latest", "name": "json"}),
-    "duplicate_plugin_alternative": Case((
-        ("- required_plugin_versions:\n    - name: json\n      version: 0.7.0\n"
-        "      alternatives:\n        - name: json\n          version: 0.7.0\n"),),
-        "LOAD_ERR_VALIDATE", ("required plugin versions entry", "json", 1, 6), {"name": "json"}),
-    "no_previous_list": Case(("- list: l\n  items: [a]\n  override:\n    items: append\n",),
-                             "LOAD_ERR_VALIDATE", ("list", "l", 0, 2)),
-    "no_previous_macro": Case(("- macro: m\n  condition: or x\n  append: true\n",),
-                              "LOAD_ERR_VALIDATE", ("macro", "m", 0, 2)),
-    "no_previous_rule_append": Case((("- rule: r\n  condition: and x\n  override:\n"
-                                     "    condition: append\n"),),
-                                    "LOAD_ERR_VALIDATE", ("rule", "r", 0, 2)),
-    "no_previous_rule_replace": Case((("- rule: r\n  condition: x\n  override:\n"
-                                      "    condition: replace\n"),),
-                                     "LOAD_ERR_VALIDATE", ("rule", "r", 0, 2)),
-    "append_needs_value": Case((RULE + "- rule: r\n  output: more\n  append: true\n",),
-                               "LOAD_ERR_VALIDATE", ("rule", "r", 5, 2)),
-    "unknown_source": Case((RULE + "  source: nowhere\n",), "LOAD_UNKNOWN_SOURCE",
-                           ("rule", "r", 0, 2), {"source": "nowhere"}, error=False),
-    "redefined_source": Case((RULE + "  source: syscall\n" + RULE + "  source: other\n",),
-                             "LOAD_ERR_VALIDATE", ("rule", "r", 6, 2)),
-    "enabled_no_rule": Case(("- rule: r\n  enabled: true\n",), "LOAD_ERR_VALIDATE",
-                            ("rule", "r", 0, 2)),
-    "exception_no_fields": Case((RULE + "  exceptions:\n    - name: e\n      fields: []\n",),
-                                "LOAD_ERR_VALIDATE", ("exception", "e", 6, 6)),
-    "exception_new_no_fields": Case((RULE + "- rule: r\n  exceptions:\n    - name: e\n"
-                                            "      values: [a]\n  override:\n"
-                                            "    exceptions: append\n",),
-                                    "LOAD_ERR_VALIDATE", ("exception", "e", 7, 6)),
-    "exception_new_no_values": Case((RULE + "- rule: r\n  exceptions:\n    - name: e\n"
-                                            "      fields: proc.name\n      values: []\n"
-                                            "  append: true\n",),
-                                    "LOAD_ERR_VALIDATE", ("exception", "e", 7, 6)),
-    "exception_append_fields": Case((RULE + "  exceptions:\n    - name: e\n      fields: "
-                                            "proc.name\n- rule: r\n  exceptions:\n"
-                                            "    - name: e\n      fields: proc.pname\n"
-                                            "  append: true\n",),
-                                    "LOAD_ERR_VALIDATE", ("exception", "e", 10, 6)),
-    "exception_append_comps": Case((RULE + "  exceptions:\n    - name: e\n      fields: "
-                                           "proc.name\n- rule: r\n  exceptions:\n"
-                                           "    - name: e\n      comps: pmatch\n"
-                                           "  append: true\n",),
-                                   "LOAD_ERR_VALIDATE", ("exception", "e", 10, 6)),
-    "fields_comps_len": Case((RULE + "  exceptions:\n    - name: e\n      fields: [proc.name, "
-                                     "fd.name]\n      comps: [=]\n",),
-                             "LOAD_ERR_VALIDATE", ("exception", "e", 6, 6)),
-    "unsupported_comp": Case((RULE + "  exceptions:\n    - name: e\n      fields: [proc.name]\n"
-                                     "      comps: [no-comp]\n",),
-                             "LOAD_ERR_VALIDATE", ("exception", "e", 6, 6), {"comp": "no-comp"}),
-    "unsupported_field": Case((RULE + "  exceptions:\n    - name: e\n      fields: [not.exist]\n",),
-                              "LOAD_ERR_VALIDATE", ("exception", "e", 6, 6),
-                              {"field": "not.exist"}),
-    "fields_comps_strings": Case((RULE + "  exceptions:\n    - name: e\n      fields: proc.name\n"
-                                         "      comps: [in]\n",),
-                                 "LOAD_ERR_VALIDATE", ("exception", "e", 6, 6)),
-    "single_field_comp": Case((RULE + "  exceptions:\n    - name: e\n      fields: proc.name\n"
-                                      "      comps: =\n",),
-                              "LOAD_ERR_VALIDATE", ("exception", "e", 6, 6)),
+    "engine_version_mismatch": Case(
+        ("- required_engine_version: 9999999\n",),
+        "LOAD_ERR_VALIDATE",
+        ("required_engine_version", "", 0, 2),
+        {"required": "0.9999999.0", "engine": "0.63.0"},
+    ),
+    "invalid_plugin_version": Case(
+        (("- required_plugin_versions:\n    - name: json\n      version: latest\n"),),
+        "LOAD_ERR_VALIDATE",
+        ("required plugin versions entry", "json", 1, 6),
+        {"version": "latest", "name": "json"},
+    ),
+    "duplicate_plugin_alternative": Case(
+        (
+            (
+                "- required_plugin_versions:\n    - name: json\n      version: 0.7.0\n"
+                "      alternatives:\n        - name: json\n          version: 0.7.0\n"
+            ),
+        ),
+        "LOAD_ERR_VALIDATE",
+        ("required plugin versions entry", "json", 1, 6),
+        {"name": "json"},
+    ),
+    "no_previous_list": Case(
+        ("- list: l\n  items: [a]\n  override:\n    items: append\n",),
+        "LOAD_ERR_VALIDATE",
+        ("list", "l", 0, 2),
+    ),
+    "no_previous_macro": Case(
+        ("- macro: m\n  condition: or x\n  append: true\n",),
+        "LOAD_ERR_VALIDATE",
+        ("macro", "m", 0, 2),
+    ),
+    "no_previous_rule_append": Case(
+        (("- rule: r\n  condition: and x\n  override:\n    condition: append\n"),),
+        "LOAD_ERR_VALIDATE",
+        ("rule", "r", 0, 2),
+    ),
+    "no_previous_rule_replace": Case(
+        (("- rule: r\n  condition: x\n  override:\n    condition: replace\n"),),
+        "LOAD_ERR_VALIDATE",
+        ("rule", "r", 0, 2),
+    ),
+    "append_needs_value": Case(
+        (RULE + "- rule: r\n  output: more\n  append: true\n",),
+        "LOAD_ERR_VALIDATE",
+        ("rule", "r", 5, 2),
+    ),
+    "unknown_source": Case(
+        (RULE + "  source: nowhere\n",),
+        "LOAD_UNKNOWN_SOURCE",
+        ("rule", "r", 0, 2),
+        {"source": "nowhere"},
+        error=False,
+    ),
+    "redefined_source": Case(
+        (RULE + "  source: syscall\n" + RULE + "  source: other\n",),
+        "LOAD_ERR_VALIDATE",
+        ("rule", "r", 6, 2),
+    ),
+    "enabled_no_rule": Case(
+        ("- rule: r\n  enabled: true\n",), "LOAD_ERR_VALIDATE", ("rule", "r", 0, 2)
+    ),
+    "exception_no_fields": Case(
+        (RULE + "  exceptions:\n    - name: e\n      fields: []\n",),
+        "LOAD_ERR_VALIDATE",
+        ("exception", "e", 6, 6),
+    ),
+    "exception_new_no_fields": Case(
+        (
+            RULE + "- rule: r\n  exceptions:\n    - name: e\n"
+            "      values: [a]\n  override:\n"
+            "    exceptions: append\n",
+        ),
+        "LOAD_ERR_VALIDATE",
+        ("exception", "e", 7, 6),
+    ),
+    "exception_new_no_values": Case(
+        (
+            RULE + "- rule: r\n  exceptions:\n    - name: e\n"
+            "      fields: proc.name\n      values: []\n"
+            "  append: true\n",
+        ),
+        "LOAD_ERR_VALIDATE",
+        ("exception", "e", 7, 6),
+    ),
+    "exception_append_fields": Case(
+        (
+            RULE + "  exceptions:\n    - name: e\n      fields: "
+            "proc.name\n- rule: r\n  exceptions:\n"
+            "    - name: e\n      fields: proc.pname\n"
+            "  append: true\n",
+        ),
+        "LOAD_ERR_VALIDATE",
+        ("exception", "e", 10, 6),
+    ),
+    "exception_append_comps": Case(
+        (
+            RULE + "  exceptions:\n    - name: e\n      fields: "
+            "proc.name\n- rule: r\n  exceptions:\n"
+            "    - name: e\n      comps: pmatch\n"
+            "  append: true\n",
+        ),
+        "LOAD_ERR_VALIDATE",
+        ("exception", "e", 10, 6),
+    ),
+    "fields_comps_len": Case(
+        (
+            RULE + "  exceptions:\n    - name: e\n      fields: [proc.name, "
+            "fd.name]\n      comps: [=]\n",
+        ),
+        "LOAD_ERR_VALIDATE",
+        ("exception", "e", 6, 6),
+    ),
+    "unsupported_comp": Case(
+        (
+            RULE + "  exceptions:\n    - name: e\n      fields: [proc.name]\n"
+            "      comps: [no-comp]\n",
+        ),
+        "LOAD_ERR_VALIDATE",
+        ("exception", "e", 6, 6),
+        {"comp": "no-comp"},
+    ),
+    "unsupported_field": Case(
+        (RULE + "  exceptions:\n    - name: e\n      fields: [not.exist]\n",),
+        "LOAD_ERR_VALIDATE",
+        ("exception", "e", 6, 6),
+        {"field": "not.exist"},
+    ),
+    "fields_comps_strings": Case(
+        (RULE + "  exceptions:\n    - name: e\n      fields: proc.name\n      comps: [in]\n",),
+        "LOAD_ERR_VALIDATE",
+        ("exception", "e", 6, 6),
+    ),
+    "single_field_comp": Case(
+        (RULE + "  exceptions:\n    - name: e\n      fields: proc.name\n      comps: =\n",),
+        "LOAD_ERR_VALIDATE",
+        ("exception", "e", 6, 6),
+    ),
     # -- compiler ---------------------------------------------------------------------------------
-    "values_not_strings": Case((RULE + "  exceptions:\n    - name: e\n      fields: proc.name\n"
-                                       "      values: [[a, b]]\n",),
-                               "LOAD_ERR_VALIDATE", ("exception", "e", 6, 6)),
-    "fields_values_len": Case((RULE + "  exceptions:\n    - name: e\n      fields: [proc.name, "
-                                      "fd.name]\n      values: [[a]]\n",),
-                              "LOAD_ERR_VALIDATE", ("exception", "e", 6, 6)),
-    "undefined_macro": Case((RULE.replace("evt.type = open", "evt.type = open and foo"),),
-                            "LOAD_ERR_VALIDATE", ("condition expression", "", 1, 23),
-                            {"name": "foo"}),
-    "container_info": Case((RULE.replace("output: o", "output: o %container.info"),),
-                           "LOAD_DEPRECATED_ITEM", ("rule", "r", 0, 2), error=False),
-    "deprecated_output_field": Case((RULE.replace("output: o", "output: o %evt.dir"),),
-                                    "LOAD_DEPRECATED_ITEM", ("rule output", "", 3, 10),
-                                    {"field": "evt.dir"}, error=False),
-    "no_evttype": Case((RULE.replace("evt.type = open", "proc.name = cat"),), "LOAD_NO_EVTTYPE",
-                       ("rule", "r", 0, 2), error=False),
-    "unused_macro": Case(("- macro: m\n  condition: evt.type=open\n",), "LOAD_UNUSED_MACRO",
-                         ("macro", "m", 0, 2), error=False),
-    "unused_list": Case(("- list: l\n  items: [a]\n",), "LOAD_UNUSED_LIST", ("list", "l", 0, 2),
-                        error=False),
+    "values_not_strings": Case(
+        (RULE + "  exceptions:\n    - name: e\n      fields: proc.name\n      values: [[a, b]]\n",),
+        "LOAD_ERR_VALIDATE",
+        ("exception", "e", 6, 6),
+    ),
+    "fields_values_len": Case(
+        (
+            RULE + "  exceptions:\n    - name: e\n      fields: [proc.name, "
+            "fd.name]\n      values: [[a]]\n",
+        ),
+        "LOAD_ERR_VALIDATE",
+        ("exception", "e", 6, 6),
+    ),
+    "undefined_macro": Case(
+        (RULE.replace("evt.type = open", "evt.type = open and foo"),),
+        "LOAD_ERR_VALIDATE",
+        ("condition expression", "", 1, 23),
+        {"name": "foo"},
+    ),
+    "container_info": Case(
+        (RULE.replace("output: o", "output: o %container.info"),),
+        "LOAD_DEPRECATED_ITEM",
+        ("rule", "r", 0, 2),
+        error=False,
+    ),
+    "deprecated_output_field": Case(
+        (RULE.replace("output: o", "output: o %evt.dir"),),
+        "LOAD_DEPRECATED_ITEM",
+        ("rule output", "", 3, 10),
+        {"field": "evt.dir"},
+        error=False,
+    ),
+    "no_evttype": Case(
+        (RULE.replace("evt.type = open", "proc.name = cat"),),
+        "LOAD_NO_EVTTYPE",
+        ("rule", "r", 0, 2),
+        error=False,
+    ),
+    "unused_macro": Case(
+        ("- macro: m\n  condition: evt.type=open\n",),
+        "LOAD_UNUSED_MACRO",
+        ("macro", "m", 0, 2),
+        error=False,
+    ),
+    "unused_list": Case(
+        ("- list: l\n  items: [a]\n",), "LOAD_UNUSED_LIST", ("list", "l", 0, 2), error=False
+    ),
     # -- files and YAML ---------------------------------------------------------------------------
-    "yaml_cpp_error": Case(("this : is : not : yaml",), "LOAD_ERR_YAML_PARSE",
-                           ("value for", "", 0, 10),
-                           {"line": "1", "column": "11", "problem": "illegal map value"}),
+    "yaml_cpp_error": Case(
+        ("this : is : not : yaml",),
+        "LOAD_ERR_YAML_PARSE",
+        ("value for", "", 0, 10),
+        {"line": "1", "column": "11", "problem": "illegal map value"},
+    ),
     # a collection as a map key: yaml-cpp's conversion throws while the schema is
     # checked, before any item is read
-    "bad_conversion": Case((RULE + "- rule: r\n  condition: x\n  override: {[condition]: "
-                                   "append}\n",),
-                           "LOAD_ERR_YAML_PARSE", ("rules content", "", 0, 0)),
+    "bad_conversion": Case(
+        (RULE + "- rule: r\n  condition: x\n  override: {[condition]: append}\n",),
+        "LOAD_ERR_YAML_PARSE",
+        ("rules content", "", 0, 0),
+    ),
 }
 
 #: Messages that are not a whole diagnostic on their own, or are tested elsewhere.
@@ -261,8 +449,12 @@ def test_message(message_id: str) -> None:
     if case.error:
         assert not result.successful and len(result.errors) == 1
     last = found[0].context.locations[-1]
-    assert (last.item_type.value, last.item_name, last.position.line,
-            last.position.column) == case.where, found[0].context.as_string()
+    assert (
+        last.item_type.value,
+        last.item_name,
+        last.position.line,
+        last.position.column,
+    ) == case.where, found[0].context.as_string()
 
 
 #: Codes only Falco's extension items produce; the open-source loader has none.
@@ -271,8 +463,13 @@ EXTENSION_CODES = {"LOAD_ERR_EXTENSION", "LOAD_WARNING_EXTENSION"}
 
 #: Codes whose messages come from the condition language or the output
 #: compiler, not from this table: test_ruleset_compiler.py triggers each.
-FOREIGN_MESSAGE_CODES = {"LOAD_ERR_COMPILE_CONDITION", "LOAD_ERR_COMPILE_OUTPUT",
-                         "LOAD_UNKNOWN_FILTER", "LOAD_UNSAFE_NA_CHECK", "LOAD_COMPILE_CONDITION"}
+FOREIGN_MESSAGE_CODES = {
+    "LOAD_ERR_COMPILE_CONDITION",
+    "LOAD_ERR_COMPILE_OUTPUT",
+    "LOAD_UNKNOWN_FILTER",
+    "LOAD_UNSAFE_NA_CHECK",
+    "LOAD_COMPILE_CONDITION",
+}
 
 
 def test_every_code_has_a_case() -> None:

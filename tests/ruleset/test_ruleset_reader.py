@@ -42,8 +42,13 @@ def test_item_kinds_in_order() -> None:
   tags: [b, a, b]
 """)
     kinds = [(op, type(item).__name__) for op, item in ops]
-    assert kinds == [(Op.DEFINE, "EngineVersionInfo"), (Op.DEFINE, "PluginVersionInfo"),
-                     (Op.DEFINE, "ListInfo"), (Op.DEFINE, "MacroInfo"), (Op.DEFINE, "RuleInfo")]
+    assert kinds == [
+        (Op.DEFINE, "EngineVersionInfo"),
+        (Op.DEFINE, "PluginVersionInfo"),
+        (Op.DEFINE, "ListInfo"),
+        (Op.DEFINE, "MacroInfo"),
+        (Op.DEFINE, "RuleInfo"),
+    ]
     lst = ops[2][1]
     assert isinstance(lst, ListInfo) and lst.items == ["a", "b c", "1"]
     rule = ops[4][1]
@@ -60,15 +65,17 @@ def test_first_key_decides_the_kind() -> None:
     # 'list' is checked before 'macro'; the macro key is then an unknown key of the list.
     ops, result = read("- macro: m\n  list: l\n  items: []\n")
     assert [type(i) for _, i in ops] == [ListInfo]
-    assert [w.message for w in result.warnings] == [
-        "Unknown key 'macro'. The key will be ignored."]
+    assert [w.message for w in result.warnings] == ["Unknown key 'macro'. The key will be ignored."]
 
 
 def test_documents_and_null_entries_are_skipped() -> None:
-    ops, result = read("---\n---\n- list: a\n  items: []\n-\n- ~\n---\n- macro: m\n"
-                       "  condition: x\n...\n")
+    ops, result = read(
+        "---\n---\n- list: a\n  items: []\n-\n- ~\n---\n- macro: m\n  condition: x\n...\n"
+    )
     assert [(type(i).__name__, i.name) for _, i in ops] == [  # type: ignore[attr-defined]
-        ("ListInfo", "a"), ("MacroInfo", "m")]
+        ("ListInfo", "a"),
+        ("MacroInfo", "m"),
+    ]
     assert result.errors == [] and result.warnings == []
 
 
@@ -99,8 +106,12 @@ def test_macro_mark_and_condition_context() -> None:
     assert isinstance(macro, MacroInfo)
     assert macro.cond == "evt.type = open\n"
     last = macro.cond_ctx.locations[-1]
-    assert (last.item_type.value, last.position.line, last.position.column,
-            last.position.offset) == ("macro condition", 2, 13, 34)
+    assert (
+        last.item_type.value,
+        last.position.line,
+        last.position.column,
+        last.position.offset,
+    ) == ("macro condition", 2, 13, 34)
 
 
 def test_marks_count_bytes_like_yaml_cpp() -> None:
@@ -112,20 +123,45 @@ def test_marks_count_bytes_like_yaml_cpp() -> None:
     assert "- rule: é\n  ^\n" in err.context.snippet(rs.contents)
 
 
-@pytest.mark.parametrize("text,value", [
-    ("true", True), ("True", True), ("TRUE", True), ("yes", True), ("Y", True), ("on", True),
-    ("false", False), ("No", False), ("OFF", False), ("n", False),
-    ("tRue", None), ("1", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("true", True),
+        ("True", True),
+        ("TRUE", True),
+        ("yes", True),
+        ("Y", True),
+        ("on", True),
+        ("false", False),
+        ("No", False),
+        ("OFF", False),
+        ("n", False),
+        ("tRue", None),
+        ("1", None),
+        ("", None),
+    ],
+)
 def test_yaml_cpp_bool(text: str, value: bool | None) -> None:
     assert to_bool(text) is value
 
 
-@pytest.mark.parametrize("text,value", [
-    ("15", 15), ("+15", 15), ("0x1F", 31), ("017", 15), ("0", 0), ("15 ", 15),
-    ("-1", None), (" 15", None), ("1.5", None), ("4294967296", None), ("4294967295", 4294967295),
-    ("abc", None),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("15", 15),
+        ("+15", 15),
+        ("0x1F", 31),
+        ("017", 15),
+        ("0", 0),
+        ("15 ", 15),
+        ("-1", None),
+        (" 15", None),
+        ("1.5", None),
+        ("4294967296", None),
+        ("4294967295", 4294967295),
+        ("abc", None),
+    ],
+)
 def test_yaml_cpp_uint(text: str, value: int | None) -> None:
     assert to_uint(text) == value
 
@@ -138,12 +174,18 @@ def test_quoted_yes_is_still_a_bool_for_yaml_cpp() -> None:
 
 def test_null_versus_empty_string() -> None:
     # A plain empty value is null ("is empty"); a quoted one is an empty scalar.
-    assert only_error(load("- macro: m\n  condition:\n").results[0]).message == \
-        "Mapping for key 'condition' is empty"
-    assert only_error(load("- macro: m\n  condition: ''\n").results[0]).message == \
-        "Value must be non-empty"
-    assert only_error(load("- macro: m\n  condition: ~\n").results[0]).message == \
-        "Mapping for key 'condition' is empty"
+    assert (
+        only_error(load("- macro: m\n  condition:\n").results[0]).message
+        == "Mapping for key 'condition' is empty"
+    )
+    assert (
+        only_error(load("- macro: m\n  condition: ''\n").results[0]).message
+        == "Value must be non-empty"
+    )
+    assert (
+        only_error(load("- macro: m\n  condition: ~\n").results[0]).message
+        == "Mapping for key 'condition' is empty"
+    )
 
 
 def test_optional_keys_may_not_be_null() -> None:
@@ -154,16 +196,29 @@ def test_optional_keys_may_not_be_null() -> None:
 def test_source_may_be_empty_only_on_appends() -> None:
     rs = load(RULE + "- rule: r\n  condition: and proc.name=cat\n  source:\n  append: true\n")
     assert rs.successful
-    assert only_error(load(RULE + "  source:\n").results[0]).message == \
-        "Mapping for key 'source' is empty"
+    assert (
+        only_error(load(RULE + "  source:\n").results[0]).message
+        == "Mapping for key 'source' is empty"
+    )
 
 
-@pytest.mark.parametrize("text,priority", [
-    ("emergency", Priority.EMERGENCY), ("ALERT", Priority.ALERT), ("Critical", Priority.CRITICAL),
-    ("error", Priority.ERROR), ("WARNING", Priority.WARNING), ("notice", Priority.NOTICE),
-    ("informational", Priority.INFORMATIONAL), ("Info", Priority.INFORMATIONAL),
-    ("DEBUG", Priority.DEBUG), ("warn", None), (" info", None), ("infö", None),
-])
+@pytest.mark.parametrize(
+    "text,priority",
+    [
+        ("emergency", Priority.EMERGENCY),
+        ("ALERT", Priority.ALERT),
+        ("Critical", Priority.CRITICAL),
+        ("error", Priority.ERROR),
+        ("WARNING", Priority.WARNING),
+        ("notice", Priority.NOTICE),
+        ("informational", Priority.INFORMATIONAL),
+        ("Info", Priority.INFORMATIONAL),
+        ("DEBUG", Priority.DEBUG),
+        ("warn", None),
+        (" info", None),
+        ("infö", None),
+    ],
+)
 def test_priority_names(text: str, priority: Priority | None) -> None:
     assert parse_priority(text) is priority
 
@@ -175,8 +230,10 @@ def test_rule_with_only_enabled_is_an_enable() -> None:
 
 
 def test_rule_append_flag_gives_an_update() -> None:
-    ops, _ = read("- rule: r\n  condition: and x\n  exceptions:\n    - name: e\n"
-                       "      values: [a]\n  append: true\n")
+    ops, _ = read(
+        "- rule: r\n  condition: and x\n  exceptions:\n    - name: e\n"
+        "      values: [a]\n  append: true\n"
+    )
     op, update = ops[0]
     assert op is Op.APPEND and isinstance(update, RuleUpdateInfo)
     assert update.cond == "and x" and update.exceptions is not None
@@ -186,8 +243,10 @@ def test_rule_append_flag_gives_an_update() -> None:
 
 
 def test_override_append_and_replace_in_one_item() -> None:
-    ops, _ = read("- rule: r\n  desc: more\n  condition: and x\n  priority: ERROR\n"
-                  "  override:\n    desc: append\n    condition: append\n    priority: replace\n")
+    ops, _ = read(
+        "- rule: r\n  desc: more\n  condition: and x\n  priority: ERROR\n"
+        "  override:\n    desc: append\n    condition: append\n    priority: replace\n"
+    )
     (op1, app), (op2, rep) = ops
     assert op1 is Op.APPEND and op2 is Op.REPLACE
     assert isinstance(app, RuleUpdateInfo) and isinstance(rep, RuleUpdateInfo)
@@ -196,26 +255,32 @@ def test_override_append_and_replace_in_one_item() -> None:
 
 
 def test_override_of_a_sequence_is_an_invalid_node() -> None:
-    err = only_error(load(RULE + "- rule: r\n  condition: x\n  override: [condition]\n")
-                     .results[0])
+    err = only_error(load(RULE + "- rule: r\n  condition: x\n  override: [condition]\n").results[0])
     assert err.code.name == "LOAD_ERR_VALIDATE"
     assert err.message.startswith("invalid node; this may result from using a map iterator")
 
 
 def test_override_with_a_null_operation() -> None:
-    err = only_error(load(RULE + "- rule: r\n  condition: x\n  override:\n    condition:\n")
-                     .results[0])
-    assert err.message == ("Invalid override operation for key 'condition': 'null'. "
-                           "Allowed values are: append replace ")
+    err = only_error(
+        load(RULE + "- rule: r\n  condition: x\n  override:\n    condition:\n").results[0]
+    )
+    assert err.message == (
+        "Invalid override operation for key 'condition': 'null'. "
+        "Allowed values are: append replace "
+    )
 
 
 def test_unknown_keys_are_reported_per_key_after_the_item() -> None:
-    rs = load("- list: l\n  items: [a]\n  priority: INFO\n  foo: 1\n"
-              "- rule: r\n  desc: d\n  condition: evt.type=open and proc.name in (l)\n"
-              "  output: o\n  priority: INFO\n")
+    rs = load(
+        "- list: l\n  items: [a]\n  priority: INFO\n  foo: 1\n"
+        "- rule: r\n  desc: d\n  condition: evt.type=open and proc.name in (l)\n"
+        "  output: o\n  priority: INFO\n"
+    )
     msgs = [w.message for w in warnings_of(rs.results[0], "LOAD_UNKNOWN_KEY")]
-    assert msgs == ["Unknown key 'priority'. The key will be ignored.",
-                    "Unknown key 'foo'. The key will be ignored."]
+    assert msgs == [
+        "Unknown key 'priority'. The key will be ignored.",
+        "Unknown key 'foo'. The key will be ignored.",
+    ]
     assert rs.successful
 
 

@@ -14,17 +14,55 @@ from secengine.sources.specs import load_rules
 
 pytestmark = pytest.mark.fuzz
 
-KEYS = ["rule", "macro", "list", "condition", "output", "desc", "priority", "items", "append",
-        "override", "exceptions", "enabled", "tags", "source", "required_engine_version",
-        "required_plugin_versions", "name", "fields", "comps", "values", "foo"]
-SCALARS = ["evt.type = open", "and proc.name = cat", "x", "", "~", "INFO", "true", "0.57.0",
-           "append", "replace", "%proc.name", "(a, b)", "proc.name", "in", "12", "[a]"]
+KEYS = [
+    "rule",
+    "macro",
+    "list",
+    "condition",
+    "output",
+    "desc",
+    "priority",
+    "items",
+    "append",
+    "override",
+    "exceptions",
+    "enabled",
+    "tags",
+    "source",
+    "required_engine_version",
+    "required_plugin_versions",
+    "name",
+    "fields",
+    "comps",
+    "values",
+    "foo",
+]
+SCALARS = [
+    "evt.type = open",
+    "and proc.name = cat",
+    "x",
+    "",
+    "~",
+    "INFO",
+    "true",
+    "0.57.0",
+    "append",
+    "replace",
+    "%proc.name",
+    "(a, b)",
+    "proc.name",
+    "in",
+    "12",
+    "[a]",
+]
 
 values = st.recursive(
     st.sampled_from(SCALARS),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS), inner,
-                                                                  max_size=4),
-    max_leaves=12)
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 items = st.dictionaries(st.sampled_from(KEYS), values, min_size=1, max_size=6)
 
 
@@ -44,8 +82,9 @@ def render(value: object) -> str:
 
 @fuzz_settings(short=150)
 @given(st.lists(items, max_size=6), st.lists(items, max_size=3))
-def test_random_items_never_raise(first: list[dict[str, object]],
-                                  second: list[dict[str, object]]) -> None:
+def test_random_items_never_raise(
+    first: list[dict[str, object]], second: list[dict[str, object]]
+) -> None:
     texts = ["".join(f"- {render(i)}\n" for i in doc) for doc in (first, second)]
     rs = load_rules([("a.yaml", texts[0]), ("b.yaml", texts[1])])
     for result in rs.results:
@@ -62,6 +101,7 @@ def test_random_text_never_raises(text: str) -> None:
 
 # -- issue 12, item 13: any bytes, realistic documents, memory ------------------------------
 
+
 @fuzz_settings(short=200)
 @given(st.binary(max_size=300))
 def test_any_bytes_never_raise(data: bytes) -> None:
@@ -76,44 +116,76 @@ def test_any_bytes_never_raise(data: bytes) -> None:
 
 
 NAMES = st.sampled_from(["a", "b", "shell_procs", "m", "Rule one", "x y", "", "é"])
-CONDS = st.sampled_from(["evt.type = open", "proc.name in (shell_procs)", "m and not a",
-                         "a", "b or m", "fd.name startswith /etc", "proc.name = bash and",
-                         "evt.type in (open, openat) and proc.aname[2] = sshd",
-                         "proc.name in (a, b)", "not", "(", "k8s.ns.name = x",
-                         "ka.verb = get", "proc.name = \"unterminated"])
+CONDS = st.sampled_from(
+    [
+        "evt.type = open",
+        "proc.name in (shell_procs)",
+        "m and not a",
+        "a",
+        "b or m",
+        "fd.name startswith /etc",
+        "proc.name = bash and",
+        "evt.type in (open, openat) and proc.aname[2] = sshd",
+        "proc.name in (a, b)",
+        "not",
+        "(",
+        "k8s.ns.name = x",
+        "ka.verb = get",
+        'proc.name = "unterminated',
+    ]
+)
 SCALAR_ITEMS = st.sampled_from(["bash", "sh", "a", "b", "", "shell_procs", "1", "'q'"])
-EXCEPTIONS = st.lists(st.fixed_dictionaries(
-    {"name": NAMES},
-    optional={"fields": st.sampled_from([["proc.name"], ["proc.name", "fd.name"], "proc.name",
-                                         ["nosuch"], []]),
-              "comps": st.sampled_from([["="], ["in", "="], "in", ["bogus"], ["startswith"]]),
-              "values": st.lists(st.lists(SCALAR_ITEMS, max_size=3) | SCALAR_ITEMS,
-                                 max_size=3)}), max_size=2)
-ITEMS = st.one_of(
-    st.fixed_dictionaries({"list": NAMES, "items": st.lists(SCALAR_ITEMS, max_size=4)},
-                          optional={"append": st.booleans()}),
-    st.fixed_dictionaries({"macro": NAMES, "condition": CONDS},
-                          optional={"append": st.booleans()}),
+EXCEPTIONS = st.lists(
     st.fixed_dictionaries(
-        {"rule": NAMES, "condition": CONDS,
-         "output": st.sampled_from(["x %proc.name", "%nosuch.field", "%", "%proc.aname[",
-                                    "a %fd.name %evt.arg.flags"]),
-         "priority": st.sampled_from(["INFO", "critical", "bogus", "1"]),
-         "desc": st.just("d")},
-        optional={"exceptions": EXCEPTIONS, "enabled": st.booleans(),
-                  "source": st.sampled_from(["syscall", "k8s_audit", "nosuch"]),
-                  "tags": st.lists(SCALAR_ITEMS, max_size=2),
-                  "append": st.booleans(),
-                  "override": st.dictionaries(
-                      st.sampled_from(["condition", "output", "exceptions", "enabled"]),
-                      st.sampled_from(["append", "replace", "bogus"]), max_size=2)}),
-    st.fixed_dictionaries({"required_engine_version": st.sampled_from(["0.26.0", "99", "x", 0])}))
+        {"name": NAMES},
+        optional={
+            "fields": st.sampled_from(
+                [["proc.name"], ["proc.name", "fd.name"], "proc.name", ["nosuch"], []]
+            ),
+            "comps": st.sampled_from([["="], ["in", "="], "in", ["bogus"], ["startswith"]]),
+            "values": st.lists(st.lists(SCALAR_ITEMS, max_size=3) | SCALAR_ITEMS, max_size=3),
+        },
+    ),
+    max_size=2,
+)
+ITEMS = st.one_of(
+    st.fixed_dictionaries(
+        {"list": NAMES, "items": st.lists(SCALAR_ITEMS, max_size=4)},
+        optional={"append": st.booleans()},
+    ),
+    st.fixed_dictionaries({"macro": NAMES, "condition": CONDS}, optional={"append": st.booleans()}),
+    st.fixed_dictionaries(
+        {
+            "rule": NAMES,
+            "condition": CONDS,
+            "output": st.sampled_from(
+                ["x %proc.name", "%nosuch.field", "%", "%proc.aname[", "a %fd.name %evt.arg.flags"]
+            ),
+            "priority": st.sampled_from(["INFO", "critical", "bogus", "1"]),
+            "desc": st.just("d"),
+        },
+        optional={
+            "exceptions": EXCEPTIONS,
+            "enabled": st.booleans(),
+            "source": st.sampled_from(["syscall", "k8s_audit", "nosuch"]),
+            "tags": st.lists(SCALAR_ITEMS, max_size=2),
+            "append": st.booleans(),
+            "override": st.dictionaries(
+                st.sampled_from(["condition", "output", "exceptions", "enabled"]),
+                st.sampled_from(["append", "replace", "bogus"]),
+                max_size=2,
+            ),
+        },
+    ),
+    st.fixed_dictionaries({"required_engine_version": st.sampled_from(["0.26.0", "99", "x", 0])}),
+)
 
 
 @fuzz_settings(short=60)
 @given(st.lists(ITEMS, max_size=8), st.lists(ITEMS, max_size=4))
-def test_realistic_documents_never_raise(first: list[dict[str, object]],
-                                         second: list[dict[str, object]]) -> None:
+def test_realistic_documents_never_raise(
+    first: list[dict[str, object]], second: list[dict[str, object]]
+) -> None:
     """Documents shaped like real rules files reach the collector and the compiler."""
     texts = ["".join(f"- {render(i)}\n" for i in doc) for doc in (first, second)]
     size = sum(map(len, texts))

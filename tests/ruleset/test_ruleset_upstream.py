@@ -46,8 +46,11 @@ GOLDEN_RULES = {
 }
 
 #: The number of rules each file defines (and that all compile).
-RULE_COUNTS = {"falco_rules.yaml": 25, "falco-incubating_rules.yaml": 31,
-               "falco-sandbox_rules.yaml": 37}
+RULE_COUNTS = {
+    "falco_rules.yaml": 25,
+    "falco-incubating_rules.yaml": 31,
+    "falco-sandbox_rules.yaml": 37,
+}
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -97,9 +100,11 @@ def test_golden_hand_checked(upstream_dir: Path) -> None:
     assert rs.rule("Create Symlink Over Sensitive Files").condition_compiled == (
         "(evt.type in (symlink, symlinkat) and (evt.arg.target in (/etc/shadow, /etc/sudoers, "
         "/etc/pam.conf, /etc/security/pwquality.conf) or evt.arg.target in "
-        "(/, /etc, /etc/, /root, /root/)))")
+        "(/, /etc, /etc/, /root, /root/)))"
+    )
     assert rs.rule("Fileless execution via memfd_create").condition_compiled == (
         "(evt.type in (execve, execveat) and proc.is_exe_from_memfd = true and not "
         "(proc.name in (runc) or proc.pname in (runc) or "
         "proc.exepath = memfd:runc_cloned:/proc/self/exe or "
-        "proc.exe = memfd:runc_cloned:/proc/self/exe))")
+        "proc.exe = memfd:runc_cloned:/proc/self/exe))"
+    )

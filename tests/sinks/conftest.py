@@ -16,13 +16,24 @@ from secengine.priority import Priority
 BASE_TS = 1470327477882054739
 
 
-def make_alert(n: int = 0, priority: Priority = Priority.WARNING, rule: str = "open_from_cat",
-               source: str = "syscall") -> Alert:
+def make_alert(
+    n: int = 0,
+    priority: Priority = Priority.WARNING,
+    rule: str = "open_from_cat",
+    source: str = "syscall",
+) -> Alert:
     message = f"An open was seen (command=cat /dev/null n={n})"
-    return Alert(rule=rule, priority=priority, source=source, time=BASE_TS + n,
-                 output=f"16:17:57.882054739: {priority.title} {message}",
-                 output_fields={"evt.time": BASE_TS + n, "proc.cmdline": "cat /dev/null", "n": n},
-                 tags=("filesystem", "process"), hostname="test-host", message=message)
+    return Alert(
+        rule=rule,
+        priority=priority,
+        source=source,
+        time=BASE_TS + n,
+        output=f"16:17:57.882054739: {priority.title} {message}",
+        output_fields={"evt.time": BASE_TS + n, "proc.cmdline": "cat /dev/null", "n": n},
+        tags=("filesystem", "process"),
+        hostname="test-host",
+        message=message,
+    )
 
 
 class Receiver:
@@ -95,6 +106,7 @@ def receiver_on() -> Iterator[Any]:
     def make(port: int) -> Receiver:
         made.append(Receiver(port))
         return made[-1]
+
     yield make
     for r in made:
         r.close()

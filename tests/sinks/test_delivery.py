@@ -44,6 +44,7 @@ def _free_port() -> int:
 
 # -- receivers that fail ------------------------------------------------------------------
 
+
 def test_a_program_that_exits_non_zero_has_failed(alert: Any) -> None:
     with ProgramSink("cat > /dev/null; exit 1") as sink:
         for i in range(3):
@@ -58,13 +59,15 @@ def test_a_long_running_program_that_exits_without_reading_has_failed(alert: Any
     assert sink.stats.delivered == 0 and sink.stats.failed == 3
 
 
-def test_a_long_running_program_is_credited_with_the_lines_it_read(tmp_path: Path,
-                                                                   alert: Any) -> None:
+def test_a_long_running_program_is_credited_with_the_lines_it_read(
+    tmp_path: Path, alert: Any
+) -> None:
     """It reads two lines, then dies: those two are delivered, the unread ones failed."""
     out = tmp_path / "out.txt"
     two = 2 * (len(alert(0).output) + 1)  # dd reads byte by byte: exactly two lines
-    sink = ProgramSink(f"dd bs=1 count={two} of={out} 2>/dev/null; sleep 60", keep_alive=True,
-                       close_timeout=0.2)
+    sink = ProgramSink(
+        f"dd bs=1 count={two} of={out} 2>/dev/null; sleep 60", keep_alive=True, close_timeout=0.2
+    )
     sink.start()
     for i in range(5):
         sink.submit(alert(i))
@@ -124,11 +127,16 @@ def test_a_syslog_socket_that_went_away_fails_deliveries(tmp_path: Path, alert: 
 
 
 @pytest.mark.parametrize("max_retries", [None, 2])
-def test_an_http_receiver_that_is_down_fails_after_bounded_retries(alert: Any,
-                                                                   max_retries: int | None) -> None:
+def test_an_http_receiver_that_is_down_fails_after_bounded_retries(
+    alert: Any, max_retries: int | None
+) -> None:
     """``max_retries: null`` means the default bound, not "retry for ever"."""
-    sink = HttpSink(f"http://127.0.0.1:{_free_port()}/", max_retries=max_retries,
-                    retry_backoff=0.01, retry_backoff_max=0.02)
+    sink = HttpSink(
+        f"http://127.0.0.1:{_free_port()}/",
+        max_retries=max_retries,
+        retry_backoff=0.01,
+        retry_backoff_max=0.02,
+    )
     started = time.monotonic()
     sink.start()
     sink.submit(alert(0))
@@ -139,6 +147,7 @@ def test_an_http_receiver_that_is_down_fails_after_bounded_retries(alert: Any,
 
 
 # -- receivers that hang ------------------------------------------------------------------
+
 
 class _Forever(Sink):
     """A third-party plugin whose delivery never returns (it ignores every shutdown hint)."""
@@ -169,13 +178,23 @@ _HANGING: dict[str, Callable[[dict[str, str]], Sink]] = {
 
 @pytest.mark.parametrize("kind", sorted(_HANGING))
 def test_a_hanging_receiver_is_given_up_at_the_drain_deadline_and_counted(
-        kind: str, alert: Any, silent_http: str, unread_syslog: str) -> None:
+    kind: str, alert: Any, silent_http: str, unread_syslog: str
+) -> None:
     sink = _HANGING[kind]({"http": silent_http, "syslog": unread_syslog})
     sink.start()
     n = 3000  # more than a pipe buffer or a datagram queue holds
     big = alert(0)
-    big = Alert(big.rule, big.priority, big.source, big.time, big.output + " " + "x" * 200,
-                big.output_fields, big.tags, big.hostname, big.message)
+    big = Alert(
+        big.rule,
+        big.priority,
+        big.source,
+        big.time,
+        big.output + " " + "x" * 200,
+        big.output_fields,
+        big.tags,
+        big.hostname,
+        big.message,
+    )
     for _ in range(n):
         sink.submit(big)
     started = time.monotonic()

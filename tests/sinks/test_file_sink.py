@@ -70,8 +70,14 @@ def test_size_rotation_keeps_backups(tmp_path: Path, alert: Any) -> None:
         for i in range(7):
             sink.submit(alert(i))
     assert out.read_text().splitlines() == [alert(6).output]
-    assert (tmp_path / "events.txt.1").read_text().splitlines() == [alert(4).output, alert(5).output]
-    assert (tmp_path / "events.txt.2").read_text().splitlines() == [alert(2).output, alert(3).output]
+    assert (tmp_path / "events.txt.1").read_text().splitlines() == [
+        alert(4).output,
+        alert(5).output,
+    ]
+    assert (tmp_path / "events.txt.2").read_text().splitlines() == [
+        alert(2).output,
+        alert(3).output,
+    ]
     assert not (tmp_path / "events.txt.3").exists()
     assert all(p.stat().st_size <= 2 * line for p in tmp_path.iterdir())
 

@@ -30,11 +30,14 @@ def test_posts_falcos_exact_json(receiver: Any, alert: Any) -> None:
     with HttpSink(receiver.url, headers={"X-Token": "secret"}) as sink:
         sink.submit(alert(0))
         assert receiver.wait_for(1)
-    assert receiver.bodies == [(
-        b'{"hostname":"test-host","output":"16:17:57.882054739: Warning An open was seen '
-        b'(command=cat /dev/null n=0)","output_fields":{"evt.time":1470327477882054739,"n":0,'
-        b'"proc.cmdline":"cat /dev/null"},"priority":"Warning","rule":"open_from_cat",'
-        b'"source":"syscall","tags":["filesystem","process"],"time":"2016-08-04T16:17:57.882054739Z"}')]
+    assert receiver.bodies == [
+        (
+            b'{"hostname":"test-host","output":"16:17:57.882054739: Warning An open was seen '
+            b'(command=cat /dev/null n=0)","output_fields":{"evt.time":1470327477882054739,"n":0,'
+            b'"proc.cmdline":"cat /dev/null"},"priority":"Warning","rule":"open_from_cat",'
+            b'"source":"syscall","tags":["filesystem","process"],"time":"2016-08-04T16:17:57.882054739Z"}'
+        )
+    ]
     headers = receiver.headers[0]
     assert headers["Content-Type"] == "application/json"
     assert headers["User-Agent"] == "falcosecurity/falco"
@@ -48,8 +51,10 @@ def test_text_body_and_gzip_when_asked(receiver: Any, alert: Any) -> None:
         sink.submit(alert(0))
         sink.submit(alert(1))
         assert receiver.wait_for(2)
-    assert [gzip.decompress(b) for b in receiver.bodies] == [alert(0).output.encode(),
-                                                             alert(1).output.encode()]
+    assert [gzip.decompress(b) for b in receiver.bodies] == [
+        alert(0).output.encode(),
+        alert(1).output.encode(),
+    ]
     assert receiver.headers[0]["Content-Type"] == "text/plain"
     assert receiver.headers[0]["Content-Encoding"] == "gzip"
 
@@ -118,10 +123,28 @@ def certificate(tmp_path_factory: Any) -> Path:
     d = tmp_path_factory.mktemp("tls")
     key, cert = d / "key.pem", d / "cert.pem"
     try:
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                        str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
-                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            ],
+            check=True,
+            capture_output=True,
+        )
     except FileNotFoundError:
         pytest.fail("the openssl command is needed to make a test certificate")
     (d / "both.pem").write_bytes(cert.read_bytes() + key.read_bytes())

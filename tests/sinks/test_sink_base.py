@@ -64,7 +64,10 @@ def test_failures_are_counted_and_logged_with_a_rate_limit(alert: Any, caplog: A
     assert sink.stats.failed == 5 and sink.stats.delivered == 0
     logged = [r for r in caplog.records if "receiver refused" in r.getMessage()]
     assert len(logged) == 1
-    assert "sink failing: delivery failed: SinkError: receiver refused alert 0" in logged[0].getMessage()
+    assert (
+        "sink failing: delivery failed: SinkError: receiver refused alert 0"
+        in logged[0].getMessage()
+    )
 
 
 def test_stop_gives_up_after_its_deadline_and_counts_what_was_left(alert: Any) -> None:

@@ -11,8 +11,10 @@ from secengine.sinks.stdout import StdoutSink
 
 def test_text_and_json_lines(alert: Any) -> None:
     text, js = io.BytesIO(), io.BytesIO()
-    with StdoutSink(stream=text) as a, StdoutSink(stream=js,
-                                                  renderer=AlertRenderer(json_output=True)) as b:
+    with (
+        StdoutSink(stream=text) as a,
+        StdoutSink(stream=js, renderer=AlertRenderer(json_output=True)) as b,
+    ):
         a.submit(alert(1))
         b.submit(alert(1))
     assert text.getvalue() == alert(1).output.encode() + b"\n"

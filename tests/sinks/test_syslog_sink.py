@@ -41,7 +41,7 @@ def test_unix_datagram_socket(tmp_path: Path, alert: Any) -> None:
         m = _HEADER.match(data)
         assert m is not None, data
         assert int(m.group(1)) == 19 * 8 + sev and int(m.group(2)) == os.getpid()
-        assert data[m.end():] == alert(n, priority=Priority(sev)).output.encode()
+        assert data[m.end() :] == alert(n, priority=Priority(sev)).output.encode()
 
 
 def test_udp_with_json(alert: Any) -> None:
@@ -50,15 +50,16 @@ def test_udp_with_json(alert: Any) -> None:
     server.settimeout(5)
     port = server.getsockname()[1]
     try:
-        with SyslogSink(address=f"udp://127.0.0.1:{port}",
-                        renderer=AlertRenderer(json_output=True)) as sink:
+        with SyslogSink(
+            address=f"udp://127.0.0.1:{port}", renderer=AlertRenderer(json_output=True)
+        ) as sink:
             sink.submit(alert(3, priority=Priority.EMERGENCY))
             data = server.recv(65536)
     finally:
         server.close()
     m = _HEADER.match(data)
     assert m is not None and int(m.group(1)) == 8  # user facility, emergency
-    assert data[m.end():].startswith(b'{"hostname":"test-host"')
+    assert data[m.end() :].startswith(b'{"hostname":"test-host"')
 
 
 def test_missing_socket_fails_at_start(tmp_path: Path) -> None:
@@ -73,8 +74,9 @@ def test_bad_settings() -> None:
         SyslogSink(address="udp://nohost")
 
 
-def test_a_syslog_daemon_that_stops_reading_does_not_hang_delivery(tmp_path: Path,
-                                                                    alert: Any) -> None:
+def test_a_syslog_daemon_that_stops_reading_does_not_hang_delivery(
+    tmp_path: Path, alert: Any
+) -> None:
     """A full local socket (the daemon hangs) fails a delivery after the timeout."""
     import threading
 

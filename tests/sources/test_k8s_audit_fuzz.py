@@ -37,9 +37,22 @@ pytestmark = pytest.mark.fuzz
 
 #: Realistic events to start from: mutations of these reach deep into the extractors.
 BASES: list[dict[str, Any]] = [
-    create_pod(pod(containers=[container(securityContext={"privileged": True,
-        "capabilities": {"add": ["SYS_ADMIN"]}, "runAsUser": 0})],
-        volumes=[host_path("root", "/")], hostNetwork=True, hostPID=True)),
+    create_pod(
+        pod(
+            containers=[
+                container(
+                    securityContext={
+                        "privileged": True,
+                        "capabilities": {"add": ["SYS_ADMIN"]},
+                        "runAsUser": 0,
+                    }
+                )
+            ],
+            volumes=[host_path("root", "/")],
+            hostNetwork=True,
+            hostPID=True,
+        )
+    ),
     exec_into("web-1"),
     simple("get", "secrets", "s", "default"),
     simple("delete", "configmaps", "c", "kube-system"),
@@ -54,15 +67,27 @@ def _keys(fdef: FieldDef) -> list[str]:
     if fdef.arg_index:
         keys += [f"{fdef.name}[0]", f"{fdef.name}[3]"]
     if fdef.arg_key or not fdef.arg_index:
-        keys += [f"{fdef.name}[command]", f"{fdef.name}[/requestObject/spec]",
-                 f"{fdef.name}[/items/0]", f"{fdef.name}[x/~1y]"]
+        keys += [
+            f"{fdef.name}[command]",
+            f"{fdef.name}[/requestObject/spec]",
+            f"{fdef.name}[/items/0]",
+            f"{fdef.name}[x/~1y]",
+        ]
     return keys
 
 
-FIELD_KEYS = [key for cls in (k8s_audit.FIELD_CLASS, json_fields.FIELD_CLASS)
-              for fdef in cls.fields for key in _keys(fdef)]
-PRINTABLE = [f.name for cls in (k8s_audit.FIELD_CLASS, json_fields.FIELD_CLASS)
-             for f in cls.fields if f.arg is not ArgMode.REQUIRED and not f.filter_only]
+FIELD_KEYS = [
+    key
+    for cls in (k8s_audit.FIELD_CLASS, json_fields.FIELD_CLASS)
+    for fdef in cls.fields
+    for key in _keys(fdef)
+]
+PRINTABLE = [
+    f.name
+    for cls in (k8s_audit.FIELD_CLASS, json_fields.FIELD_CLASS)
+    for f in cls.fields
+    if f.arg is not ArgMode.REQUIRED and not f.filter_only
+]
 
 
 def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -100,16 +125,23 @@ def every_field_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     output = " ".join(f"{name}=%{name}" for name in PRINTABLE)
     rules.write_text(
         "- rule: every field\n  desc: fuzz\n  condition: ka.auditid exists or not ka.auditid "
-        f"exists\n  output: \"{output}\"\n  priority: INFO\n  source: k8s_audit\n")
+        f'exists\n  output: "{output}"\n  priority: INFO\n  source: k8s_audit\n'
+    )
     rs = load_rules([str(rules)])
     assert rs.successful, rs.render_text()
     return Engine(rs)
 
 
 @fuzz_settings(short=150)
-@given(JSON_VALUES | st.lists(mutated_events(), max_size=3) | mutated_events()
-       | st.builds(lambda items: {"kind": "EventList", "items": items},
-                   st.lists(mutated_events() | JSON_VALUES, max_size=3)))
+@given(
+    JSON_VALUES
+    | st.lists(mutated_events(), max_size=3)
+    | mutated_events()
+    | st.builds(
+        lambda items: {"kind": "EventList", "items": items},
+        st.lists(mutated_events() | JSON_VALUES, max_size=3),
+    )
+)
 def test_decoding_any_payload(payload: Any) -> None:
     size = len(orjson.dumps(payload))
     with bounded_memory(64 * size + (1 << 20)):
@@ -125,8 +157,9 @@ def test_decoding_any_payload(payload: Any) -> None:
 
 @fuzz_settings(short=150)
 @given(st.lists(mutated_events(), min_size=1, max_size=3))
-def test_every_field_of_any_event_extracts_and_prints(every_field_engine: Engine,
-                                                      docs: list[dict[str, Any]]) -> None:
+def test_every_field_of_any_event_extracts_and_prints(
+    every_field_engine: Engine, docs: list[dict[str, Any]]
+) -> None:
     events = decode_payload(docs)
     for ev in events:
         for key in FIELD_KEYS:
@@ -139,8 +172,11 @@ def test_every_field_of_any_event_extracts_and_prints(every_field_engine: Engine
 
 
 @fuzz_settings(short=300)
-@given(st.text(max_size=40) | st.from_regex(
-    r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{0,12})?(Z|[+-]\d{2}:\d{2})\Z") | JSON_VALUES)
+@given(
+    st.text(max_size=40)
+    | st.from_regex(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{0,12})?(Z|[+-]\d{2}:\d{2})\Z")
+    | JSON_VALUES
+)
 def test_any_timestamp(text: Any) -> None:
     try:
         assert isinstance(parse_timestamp(text), int)
@@ -149,12 +185,18 @@ def test_any_timestamp(text: Any) -> None:
 
 
 @fuzz_settings(short=100)
-@given(st.lists(st.binary(max_size=200) | mutated_events().map(orjson.dumps)
-                | st.sampled_from([b"{", b"[", b"\n", b"\r\n", b"\x1f\x8b", b"{\"kind\":"]),
-                max_size=12).map(b"\n".join),
-       st.integers(1, 600))
-def test_audit_file_of_any_bytes(tmp_path_factory: pytest.TempPathFactory, data: bytes,
-                                 max_line: int) -> None:
+@given(
+    st.lists(
+        st.binary(max_size=200)
+        | mutated_events().map(orjson.dumps)
+        | st.sampled_from([b"{", b"[", b"\n", b"\r\n", b"\x1f\x8b", b'{"kind":']),
+        max_size=12,
+    ).map(b"\n".join),
+    st.integers(1, 600),
+)
+def test_audit_file_of_any_bytes(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, max_line: int
+) -> None:
     path: Path = tmp_path_factory.mktemp("audit") / "audit.log"
     path.write_bytes(data)
     errors: list[EventFormatError] = []

@@ -61,25 +61,38 @@ def test_rule_positive_and_negative(case: Any, matching: Matching) -> None:
 
 def _alert_text(doc: dict[str, Any]) -> list[str]:
     """The alert lines of every rule the event triggers (``time: Priority message``)."""
-    engine = Engine(load_rules([str(require("k8s_audit_rules.yaml"))]), rule_matching="all",
-                    formatter=AlertFormatter(hostname="node-1"))
+    engine = Engine(
+        load_rules([str(require("k8s_audit_rules.yaml"))]),
+        rule_matching="all",
+        formatter=AlertFormatter(hostname="node-1"),
+    )
     return [a.output for a in engine.process(make_event(doc))]
 
 
 def test_privileged_pod_output() -> None:
-    doc = create_pod(pod(containers=[{"name": "web", "image": "nginx:1.25.4",
-                                      "securityContext": {"privileged": True}}]))
+    doc = create_pod(
+        pod(
+            containers=[
+                {"name": "web", "image": "nginx:1.25.4", "securityContext": {"privileged": True}}
+            ]
+        )
+    )
     outputs = [o.split(": ", 1)[1] for o in _alert_text(doc)]
-    assert ("Warning Pod started with privileged container (user=alice@example.com pod=web-7f9c "
-            "resource=pods ns=default images=(nginx:1.25.4) init_images=<NA> "
-            "ephemeral_images=<NA>)") in outputs
+    assert (
+        "Warning Pod started with privileged container (user=alice@example.com pod=web-7f9c "
+        "resource=pods ns=default images=(nginx:1.25.4) init_images=<NA> "
+        "ephemeral_images=<NA>)"
+    ) in outputs
 
 
 def test_exec_output_reads_the_command_parameter() -> None:
     outputs = _alert_text(exec_into("web-7f9c", command=("cat", "/etc/shadow")))
     assert [o.split(": ", 1)[1] for o in outputs] == [
-        ("Notice Attach/Exec to pod (user=alice@example.com pod=web-7f9c resource=pods "
-         "ns=default action=exec command=cat)")]
+        (
+            "Notice Attach/Exec to pod (user=alice@example.com pod=web-7f9c resource=pods "
+            "ns=default action=exec command=cat)"
+        )
+    ]
 
 
 @needs_upstream
@@ -96,8 +109,7 @@ def test_sensitive_mount_output_prints_the_volumes_json(matching: Matching) -> N
     doc = create_pod(pod(volumes=[{"name": "root", "hostPath": {"path": "/", "type": ""}}]))
     assert "Create Sensitive Mount Pod" in matching(doc)
     outputs = _alert_text(doc)
-    assert any('volumes=[{"name":"root","hostPath":{"path":"/","type":""}}]' in o
-               for o in outputs)
+    assert any('volumes=[{"name":"root","hostPath":{"path":"/","type":""}}]' in o for o in outputs)
 
 
 def test_first_match_mode_reports_the_first_rule_in_file_order(k8s_ruleset: Any) -> None:
@@ -119,7 +131,8 @@ def test_user_overrides_enable_the_rules_disabled_by_default(tmp_path: Any) -> N
         "  override:\n    condition: replace\n"
         "- macro: consider_all_events\n"
         "  condition: (k8s_audit_always_true)\n"
-        "  override:\n    condition: replace\n")
+        "  override:\n    condition: replace\n"
+    )
     rs = load_rules([str(K8S_RULES), str(local)])
     assert rs.successful
     engine = Engine(rs, rule_matching="all")
@@ -128,11 +141,15 @@ def test_user_overrides_enable_the_rules_disabled_by_default(tmp_path: Any) -> N
         return {r.name for r in engine.matching_rules(make_event(doc))}
 
     unknown = create_pod(pod(containers=[{"name": "x", "image": "docker.io/evil/miner:1"}]))
-    known = create_pod(pod(containers=[{"name": "x",
-                                        "image": "registry.example.com/shop:2.1"}]))
+    known = create_pod(pod(containers=[{"name": "x", "image": "registry.example.com/shop:2.1"}]))
     assert "Create Disallowed Pod" in names(unknown)
     assert "Create Disallowed Pod" not in names(known)
-    admin = audit_event(verb="get", resource="pods", name="p", namespace="default",
-                        user="kubernetes-admin@cluster.local")
+    admin = audit_event(
+        verb="get",
+        resource="pods",
+        name="p",
+        namespace="default",
+        user="kubernetes-admin@cluster.local",
+    )
     assert "Full K8s Administrative Access" in names(admin)
     assert "All K8s Audit Events" in names(admin)

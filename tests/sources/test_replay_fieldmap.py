@@ -14,33 +14,48 @@ from secengine.sources.fieldmap import (
 )
 
 
-@pytest.mark.parametrize("text, ns", [
-    (1700000000000000000, 1700000000000000000),
-    ("2023-11-14T22:13:20Z", 1700000000000000000),
-    ("2023-11-14T22:13:20.123456789Z", 1700000000123456789),
-    ("2023-11-14T22:13:20.5z", 1700000000500000000),
-    ("2023-11-14t23:13:20.000000001+01:00", 1700000000000000001),
-    ("2023-11-14T20:13:20-02:00", 1700000000000000000),
-    ("2023-11-14 22:13:20.1234567891234Z", 1700000000123456789),  # extra digits dropped
-    ("1970-01-01T00:00:00Z", 0),
-])
+@pytest.mark.parametrize(
+    "text, ns",
+    [
+        (1700000000000000000, 1700000000000000000),
+        ("2023-11-14T22:13:20Z", 1700000000000000000),
+        ("2023-11-14T22:13:20.123456789Z", 1700000000123456789),
+        ("2023-11-14T22:13:20.5z", 1700000000500000000),
+        ("2023-11-14t23:13:20.000000001+01:00", 1700000000000000001),
+        ("2023-11-14T20:13:20-02:00", 1700000000000000000),
+        ("2023-11-14 22:13:20.1234567891234Z", 1700000000123456789),  # extra digits dropped
+        ("1970-01-01T00:00:00Z", 0),
+    ],
+)
 def test_parse_time(text: object, ns: int) -> None:
     assert parse_time(text) == ns
 
 
-@pytest.mark.parametrize("bad", [
-    "2023-11-14T22:13:20", "2023-13-14T22:13:20Z", "2023-11-32T22:13:20Z",
-    "2023-11-14T25:13:20Z", "yesterday", 1.5, True, None, [],
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "2023-11-14T22:13:20",
+        "2023-13-14T22:13:20Z",
+        "2023-11-32T22:13:20Z",
+        "2023-11-14T25:13:20Z",
+        "yesterday",
+        1.5,
+        True,
+        None,
+        [],
+    ],
+)
 def test_parse_time_rejects(bad: object) -> None:
     with pytest.raises(FieldMapError):
         parse_time(bad)
 
 
 def test_parse_line() -> None:
-    ev = parse_line(b'{"source":"k8s_audit","time":"2023-11-14T22:13:20Z",'
-                    b'"fields":{"ka.verb":"create","ka.req.pod.containers.image":["a","b"]}}',
-                    num=7)
+    ev = parse_line(
+        b'{"source":"k8s_audit","time":"2023-11-14T22:13:20Z",'
+        b'"fields":{"ka.verb":"create","ka.req.pod.containers.image":["a","b"]}}',
+        num=7,
+    )
     assert isinstance(ev, Event)
     assert (ev.source, ev.ts, ev.num, ev.type) == ("k8s_audit", 1700000000000000000, 7, None)
     assert ev.fields["ka.req.pod.containers.image"] == ["a", "b"]
@@ -57,17 +72,20 @@ def test_blank_lines_are_not_events() -> None:
     assert parse_line(b"  \r") is None
 
 
-@pytest.mark.parametrize("line, reason", [
-    (b"{", "invalid JSON: "),
-    (b"[1]", "an event must be a JSON object"),
-    (b'{"time": 1}', 'missing "fields"'),
-    (b'{"time": 1, "fields": [1]}', '"fields" must be an object'),
-    (b'{"fields": {}}', 'missing "time"'),
-    (b'{"time": "soon", "fields": {}}', '"time" must be an integer of nanoseconds'),
-    (b'{"time": 1, "fields": {}, "source": 3}', '"source" must be a non-empty string'),
-    (b'{"time": 1, "fields": {}, "source": ""}', '"source" must be a non-empty string'),
-    (b'{"time": 1, "fields": {"a": "\xff"}}', "invalid JSON: "),
-])
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        (b"{", "invalid JSON: "),
+        (b"[1]", "an event must be a JSON object"),
+        (b'{"time": 1}', 'missing "fields"'),
+        (b'{"time": 1, "fields": [1]}', '"fields" must be an object'),
+        (b'{"fields": {}}', 'missing "time"'),
+        (b'{"time": "soon", "fields": {}}', '"time" must be an integer of nanoseconds'),
+        (b'{"time": 1, "fields": {}, "source": 3}', '"source" must be a non-empty string'),
+        (b'{"time": 1, "fields": {}, "source": ""}', '"source" must be a non-empty string'),
+        (b'{"time": 1, "fields": {"a": "\xff"}}', "invalid JSON: "),
+    ],
+)
 def test_malformed(line: bytes, reason: str) -> None:
     with pytest.raises(FieldMapError) as exc:
         parse_line(line)

@@ -32,17 +32,42 @@ pytestmark = pytest.mark.fuzz
 
 #: Field keys rules can name for syscall events (bare and with typical arguments).
 FIELD_KEYS = sorted(
-    {f.name for c in default_registry().classes_for("syscall") for f in c.fields
-     if f.arg is not ArgMode.REQUIRED}
-    | {"proc.aname[2]", "proc.env[HOME]", "evt.arg.flags", "evt.arg[fd]", "fd.name"})
-EVT_TYPES = ["openat", "open", "execve", "connect", "accept", "unlink", "rename", "setuid",
-             "ptrace", "mkdir", "bpf", "chmod", "sendto", "clone", "procexit"]
+    {
+        f.name
+        for c in default_registry().classes_for("syscall")
+        for f in c.fields
+        if f.arg is not ArgMode.REQUIRED
+    }
+    | {"proc.aname[2]", "proc.env[HOME]", "evt.arg.flags", "evt.arg[fd]", "fd.name"}
+)
+EVT_TYPES = [
+    "openat",
+    "open",
+    "execve",
+    "connect",
+    "accept",
+    "unlink",
+    "rename",
+    "setuid",
+    "ptrace",
+    "mkdir",
+    "bpf",
+    "chmod",
+    "sendto",
+    "clone",
+    "procexit",
+]
 
 envelopes = st.fixed_dictionaries(
-    {"time": st.integers(-(2 ** 63), 2 ** 63 - 1) | st.text(max_size=30) | JSON_VALUES,
-     "fields": st.dictionaries(st.sampled_from(FIELD_KEYS) | st.text(max_size=10), JSON_VALUES,
-                               max_size=6) | JSON_VALUES},
-    optional={"source": st.sampled_from(["syscall", "k8s_audit", ""]) | JSON_VALUES})
+    {
+        "time": st.integers(-(2**63), 2**63 - 1) | st.text(max_size=30) | JSON_VALUES,
+        "fields": st.dictionaries(
+            st.sampled_from(FIELD_KEYS) | st.text(max_size=10), JSON_VALUES, max_size=6
+        )
+        | JSON_VALUES,
+    },
+    optional={"source": st.sampled_from(["syscall", "k8s_audit", ""]) | JSON_VALUES},
+)
 
 
 @fuzz_settings(short=300)
@@ -57,12 +82,19 @@ def test_any_line(line: bytes) -> None:
 
 
 @fuzz_settings(short=100)
-@given(st.lists(st.binary(max_size=100) | envelopes.map(orjson.dumps)
-                | st.sampled_from([b"", b"\r", b"\x1f\x8b\x08", b"{", b'{"time": 1}']),
-                max_size=10).map(b"\n".join),
-       st.integers(1, 300), st.integers(1, 300))
-def test_file_of_any_bytes(tmp_path_factory: pytest.TempPathFactory, data: bytes,
-                           max_line: int, chunk: int) -> None:
+@given(
+    st.lists(
+        st.binary(max_size=100)
+        | envelopes.map(orjson.dumps)
+        | st.sampled_from([b"", b"\r", b"\x1f\x8b\x08", b"{", b'{"time": 1}']),
+        max_size=10,
+    ).map(b"\n".join),
+    st.integers(1, 300),
+    st.integers(1, 300),
+)
+def test_file_of_any_bytes(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, max_line: int, chunk: int
+) -> None:
     path: Path = tmp_path_factory.mktemp("replay") / "events.jsonl"
     path.write_bytes(data)
     errors: list[EventFormatError] = []
@@ -83,16 +115,16 @@ def shipped_engine() -> Engine:
 
 @st.composite
 def mistyped_events(draw: st.DrawFn) -> Event:
-    fields: dict[str, Any] = draw(st.dictionaries(st.sampled_from(FIELD_KEYS), JSON_VALUES,
-                                                  max_size=12))
+    fields: dict[str, Any] = draw(
+        st.dictionaries(st.sampled_from(FIELD_KEYS), JSON_VALUES, max_size=12)
+    )
     fields["evt.type"] = draw(st.sampled_from(EVT_TYPES) | JSON_VALUES)
-    return Event("syscall", draw(st.integers(0, 2 ** 63 - 1)), FieldValues(fields))
+    return Event("syscall", draw(st.integers(0, 2**63 - 1)), FieldValues(fields))
 
 
 @fuzz_settings(short=80)
 @given(st.lists(mistyped_events(), min_size=1, max_size=5))
-def test_shipped_rules_on_values_of_any_type(shipped_engine: Engine,
-                                             events: list[Event]) -> None:
+def test_shipped_rules_on_values_of_any_type(shipped_engine: Engine, events: list[Event]) -> None:
     for alert in shipped_engine.process_batch(events):
         shipped_engine.formatter.text(alert)
         shipped_engine.formatter.json(alert)

@@ -40,14 +40,22 @@ RULES = """
 MiB = 1 << 20
 #: The command as installed next to this interpreter (the venv's console script).
 SECENGINE = Path(sys.executable).parent / "secengine"
-SHADOW = orjson.dumps({"time": 5, "fields": {"evt.type": "openat", "fd.name": "/etc/shadow",
-                                              "proc.name": "cat"}})
-AUDIT = orjson.dumps({
-    "kind": "Event", "apiVersion": "audit.k8s.io/v1", "stage": "ResponseComplete", "auditID": "1",
-    "verb": "get", "user": {"username": "mallory"},
-    "objectRef": {"resource": "secrets", "namespace": "default", "name": "s"},
-    "requestURI": "/api/v1/namespaces/default/secrets/s",
-    "stageTimestamp": "2024-05-02T10:00:00.000000Z"})
+SHADOW = orjson.dumps(
+    {"time": 5, "fields": {"evt.type": "openat", "fd.name": "/etc/shadow", "proc.name": "cat"}}
+)
+AUDIT = orjson.dumps(
+    {
+        "kind": "Event",
+        "apiVersion": "audit.k8s.io/v1",
+        "stage": "ResponseComplete",
+        "auditID": "1",
+        "verb": "get",
+        "user": {"username": "mallory"},
+        "objectRef": {"resource": "secrets", "namespace": "default", "name": "s"},
+        "requestURI": "/api/v1/namespaces/default/secrets/s",
+        "stageTimestamp": "2024-05-02T10:00:00.000000Z",
+    }
+)
 
 
 @pytest.fixture
@@ -69,19 +77,23 @@ def _huge_line(size: int, head: bytes = b'{"time": 1, "fields": {"x": "') -> Ite
 
 
 #: Runs argv[2:] with RLIMIT_AS set to argv[1] bytes.
-_LIMITED = ("import os, resource, sys; n = int(sys.argv[1]); "
-            "resource.setrlimit(resource.RLIMIT_AS, (n, n)); os.execv(sys.argv[2], sys.argv[2:])")
+_LIMITED = (
+    "import os, resource, sys; n = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_AS, (n, n)); os.execv(sys.argv[2], sys.argv[2:])"
+)
 
 
-def _replay(args: list[str], stdin: Iterable[bytes], *, timeout: float,
-            address_space: int | None = None) -> tuple[int, str, str]:
+def _replay(
+    args: list[str], stdin: Iterable[bytes], *, timeout: float, address_space: int | None = None
+) -> tuple[int, str, str]:
     """Run ``secengine replay ARGS -`` with ``stdin`` streamed in; (status, stdout, stderr)."""
 
     cmd = [str(SECENGINE), "replay", *args]
     if address_space is not None:
         cmd = [sys.executable, "-c", _LIMITED, str(address_space), *cmd]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     pipe, proc.stdin = proc.stdin, None  # fed by the thread below, not by communicate()
     assert pipe is not None
 
@@ -115,22 +127,32 @@ def _stream(*parts: bytes | Iterable[bytes]) -> Iterable[bytes]:
 
 # -- time linear in the line's length ---------------------------------------------------
 
+
 def test_a_100_mib_line_is_skipped_in_linear_time(rules: Path) -> None:
     """Today's reader re-joins the partial line per 64 KiB chunk: over a minute for 100 MiB."""
-    rc, out, err = _replay(["-r", str(rules), "-"],
-                           _stream(_huge_line(100 * MiB), b"\n", SHADOW, b"\n"), timeout=30)
+    rc, out, err = _replay(
+        ["-r", str(rules), "-"], _stream(_huge_line(100 * MiB), b"\n", SHADOW, b"\n"), timeout=30
+    )
     assert "shadow read by cat" in out  # the line after it is read
-    assert ("<stdin>:1: line of 104857600 bytes is longer than the limit of 16777216 "
-            "(--max-line-size, replay.max_line_size) (line skipped)") in err
+    assert (
+        "<stdin>:1: line of 104857600 bytes is longer than the limit of 16777216 "
+        "(--max-line-size, replay.max_line_size) (line skipped)"
+    ) in err
     assert "Lines rejected: 1" in err
     assert rc == 0
 
 
 def test_a_long_line_under_a_raised_limit_is_read_in_linear_time(rules: Path) -> None:
-    line = _huge_line(48 * MiB, b'{"time": 1, "fields": {"evt.type": "openat", '
-                                b'"fd.name": "/etc/shadow", "proc.name": "big", "x": "')
-    rc, out, err = _replay(["-r", str(rules), "--max-line-size", "64MiB", "-"],
-                           _stream(line, b"\n", SHADOW), timeout=30)
+    line = _huge_line(
+        48 * MiB,
+        b'{"time": 1, "fields": {"evt.type": "openat", '
+        b'"fd.name": "/etc/shadow", "proc.name": "big", "x": "',
+    )
+    rc, out, err = _replay(
+        ["-r", str(rules), "--max-line-size", "64MiB", "-"],
+        _stream(line, b"\n", SHADOW),
+        timeout=30,
+    )
     assert rc == 0, err
     assert "shadow read by big" in out and "shadow read by cat" in out
     assert "Lines rejected: 0" in err
@@ -138,11 +160,16 @@ def test_a_long_line_under_a_raised_limit_is_read_in_linear_time(rules: Path) ->
 
 def test_audit_log_long_line_is_skipped_in_linear_time(rules: Path) -> None:
     line = _huge_line(100 * MiB, b'{"kind": "Event", "x": "')
-    rc, out, err = _replay(["-r", str(rules), "--source", "k8s_audit", "-"],
-                           _stream(AUDIT, b"\n", line, b"\n", AUDIT, b"\n"), timeout=30)
+    rc, out, err = _replay(
+        ["-r", str(rules), "--source", "k8s_audit", "-"],
+        _stream(AUDIT, b"\n", line, b"\n", AUDIT, b"\n"),
+        timeout=30,
+    )
     assert out.count("secret read by mallory") == 2
-    assert ("<stdin>:2: line of 104857600 bytes is longer than the limit of 16777216 "
-            "(--max-line-size, replay.max_line_size) (line skipped)") in err
+    assert (
+        "<stdin>:2: line of 104857600 bytes is longer than the limit of 16777216 "
+        "(--max-line-size, replay.max_line_size) (line skipped)"
+    ) in err
     assert rc == 0
 
 
@@ -155,9 +182,12 @@ ADDRESS_SPACE = 512 * MiB
 def test_memory_stays_bounded_by_the_line_cap(rules: Path, source: str) -> None:
     """A 1 GiB line under a 512 MiB address-space limit: the reader must not hold it."""
     first = SHADOW if source == "syscall" else AUDIT
-    rc, out, err = _replay(["-r", str(rules), "--source", source, "-"],
-                           _stream(first, b"\n", _huge_line(1024 * MiB), b"\n", first, b"\n"),
-                           timeout=60, address_space=ADDRESS_SPACE)
+    rc, out, err = _replay(
+        ["-r", str(rules), "--source", source, "-"],
+        _stream(first, b"\n", _huge_line(1024 * MiB), b"\n", first, b"\n"),
+        timeout=60,
+        address_space=ADDRESS_SPACE,
+    )
     assert "Traceback" not in err and "MemoryError" not in err
     assert rc == 0, err
     assert len(out.splitlines()) == 2
@@ -169,12 +199,13 @@ def test_gzip_input_long_line(rules: Path, tmp_path: Path) -> None:
     with gzip.open(path, "wb", compresslevel=1) as fh:
         for block in _stream(_huge_line(40 * MiB), b"\n", SHADOW, b"\n"):
             fh.write(block)
-    rc, out, err = _replay(["-r", str(rules), "--max-line-size", "1MiB", str(path)], [],
-                           timeout=30)
+    rc, out, err = _replay(["-r", str(rules), "--max-line-size", "1MiB", str(path)], [], timeout=30)
     assert rc == 0, err
     assert "shadow read by cat" in out
-    assert (f"{path}:1: line of 41943040 bytes is longer than the limit of 1048576 "
-            "(--max-line-size, replay.max_line_size) (line skipped)") in err
+    assert (
+        f"{path}:1: line of 41943040 bytes is longer than the limit of 1048576 "
+        "(--max-line-size, replay.max_line_size) (line skipped)"
+    ) in err
 
 
 def test_the_limit_comes_from_the_configuration_file(rules: Path, tmp_path: Path) -> None:
@@ -187,8 +218,9 @@ def test_the_limit_comes_from_the_configuration_file(rules: Path, tmp_path: Path
     assert "shadow read by cat" in out
     assert f"{events}:1: line of 2032 bytes is longer than the limit of 1000" in err
     # the flag has the last word
-    rc, out, err = _replay(["-c", str(config), "--max-line-size", "4096", str(events)], [],
-                           timeout=30)
+    rc, out, err = _replay(
+        ["-c", str(config), "--max-line-size", "4096", str(events)], [], timeout=30
+    )
     assert rc == 0 and "Lines rejected: 0" in err
 
 
@@ -205,6 +237,7 @@ def test_bad_limit_is_a_usage_error(rules: Path, tmp_path: Path) -> None:
 
 
 # -- binary junk -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("source", ["syscall", "k8s_audit"])
 def test_random_bytes_exit_2(rules: Path, tmp_path: Path, source: str) -> None:
@@ -248,8 +281,7 @@ def test_junk_in_an_audit_directory_names_the_file(rules: Path, tmp_path: Path) 
     logs.mkdir()
     (logs / "a.log").write_bytes(AUDIT + b"\n")
     (logs / "b.log").write_bytes(os.urandom(64 * 1024))
-    rc, out, err = _replay(["-r", str(rules), "--source", "k8s_audit", str(logs)], [],
-                           timeout=60)
+    rc, out, err = _replay(["-r", str(rules), "--source", "k8s_audit", str(logs)], [], timeout=60)
     assert "secret read by mallory" in out
     assert f"no audit event could be read from {logs / 'b.log'}" in err
     assert rc == 2
@@ -259,18 +291,19 @@ def test_junk_in_an_audit_directory_names_the_file(rules: Path, tmp_path: Path) 
 
 #: A gzip header followed by deflate data zlib refuses ("invalid stored block lengths"):
 #: zlib.error, which is not an OSError, escaped every reader as a traceback.
-CORRUPT_GZIP = bytes.fromhex("1f8b080a0a0a0a65000000000000" "00c7f5f5c5")
+CORRUPT_GZIP = bytes.fromhex("1f8b080a0a0a0a6500000000000000c7f5f5c5")
 
 
 @pytest.mark.parametrize("source", ["syscall", "k8s_audit"])
-def test_corrupt_gzip_is_reported_not_a_traceback(rules: Path, tmp_path: Path,
-                                                  source: str) -> None:
+def test_corrupt_gzip_is_reported_not_a_traceback(rules: Path, tmp_path: Path, source: str) -> None:
     path = tmp_path / "events.jsonl.gz"
     path.write_bytes(CORRUPT_GZIP)
     rc, _, err = _replay(["-r", str(rules), "--source", source, str(path)], [], timeout=30)
     assert "Traceback" not in err
-    assert (f"{path}:1: unreadable input: corrupt gzip data (Error -3 while decompressing "
-            "data: invalid stored block lengths) (line skipped)") in err
+    assert (
+        f"{path}:1: unreadable input: corrupt gzip data (Error -3 while decompressing "
+        "data: invalid stored block lengths) (line skipped)"
+    ) in err
     assert rc == 2
 
 

@@ -17,15 +17,21 @@ from secengine.sources.replay import MemorySource, ReplaySource, read_events
 
 
 def _line(i: int, **extra: object) -> bytes:
-    obj = {"source": "syscall", "time": 1_700_000_000_000_000_000 + i,
-           "fields": {"evt.type": "openat", "proc.name": f"p{i}", "fd.name": "/etc/passwd",
-                      "proc.aname[2]": "bash"}}
+    obj = {
+        "source": "syscall",
+        "time": 1_700_000_000_000_000_000 + i,
+        "fields": {
+            "evt.type": "openat",
+            "proc.name": f"p{i}",
+            "fd.name": "/etc/passwd",
+            "proc.aname[2]": "bash",
+        },
+    }
     obj.update(extra)
     return orjson.dumps(obj)
 
 
-def _write(path: Path, lines: list[bytes], *, gz: bool = False, final_newline: bool = True
-           ) -> Path:
+def _write(path: Path, lines: list[bytes], *, gz: bool = False, final_newline: bool = True) -> Path:
     data = b"\n".join(lines) + (b"\n" if final_newline else b"")
     path.write_bytes(gzip.compress(data) if gz else data)
     return path
@@ -59,8 +65,17 @@ def test_batches_per_chunk(tmp_path: Path) -> None:
 
 
 def test_malformed_lines_are_skipped_counted_and_named(tmp_path: Path) -> None:
-    lines = [_line(0), b"", b"{not json", _line(1), b'{"time": 1}', b"  ",
-             _line(2, time="2023-11-14T22:13:20.000000001Z"), b'[]', _line(3, source=7)]
+    lines = [
+        _line(0),
+        b"",
+        b"{not json",
+        _line(1),
+        b'{"time": 1}',
+        b"  ",
+        _line(2, time="2023-11-14T22:13:20.000000001Z"),
+        b"[]",
+        _line(3, source=7),
+    ]
     f = _write(tmp_path / "bad.jsonl", lines)
     seen: list[EventFormatError] = []
     src = ReplaySource([f], on_error=seen.append)
@@ -68,8 +83,7 @@ def test_malformed_lines_are_skipped_counted_and_named(tmp_path: Path) -> None:
     assert [e.fields["proc.name"] for e in events] == ["p0", "p1", "p2"]
     assert events[2].ts == 1700000000000000001
     assert [e.num for e in events] == [1, 2, 3]
-    assert [(e.path, e.line) for e in seen] == [(str(f), 3), (str(f), 5), (str(f), 8),
-                                                (str(f), 9)]
+    assert [(e.path, e.line) for e in seen] == [(str(f), 3), (str(f), 5), (str(f), 8), (str(f), 9)]
     assert str(seen[1]) == f'{f}:5: missing "fields"'
     assert src.stats.rejected == 4 and src.stats.errors == seen
     assert src.stats.lines == 9 and src.stats.events == 3
@@ -78,7 +92,9 @@ def test_malformed_lines_are_skipped_counted_and_named(tmp_path: Path) -> None:
 def test_default_source(tmp_path: Path) -> None:
     f = _write(tmp_path / "a.jsonl", [b'{"time": 1, "fields": {}}', _line(1)])
     assert [e.source for e in ReplaySource([f], default_source="k8s_audit")] == [
-        "k8s_audit", "syscall"]
+        "k8s_audit",
+        "syscall",
+    ]
 
 
 def test_corrupt_gzip_is_reported_not_fatal(tmp_path: Path) -> None:
@@ -99,11 +115,14 @@ def test_missing_file_raises(tmp_path: Path) -> None:
 
 def test_stdin(tmp_path: Path) -> None:
     data = gzip.compress(b"\n".join(_line(i) for i in range(3)) + b"\nbroken\n")
-    code = ("import sys\nfrom secengine.sources.replay import ReplaySource\n"
-            "s = ReplaySource(['-'], on_error=lambda e: print(e))\n"
-            "print([e.fields['proc.name'] for e in s], s.stats.bytes_total)\n")
-    out = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True,
-                         check=True).stdout.decode()
+    code = (
+        "import sys\nfrom secengine.sources.replay import ReplaySource\n"
+        "s = ReplaySource(['-'], on_error=lambda e: print(e))\n"
+        "print([e.fields['proc.name'] for e in s], s.stats.bytes_total)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=data, capture_output=True, check=True
+    ).stdout.decode()
     first, second = out.splitlines()
     assert first.startswith("<stdin>:4: invalid JSON: ")
     assert second == "['p0', 'p1', 'p2'] None"
@@ -121,4 +140,3 @@ def test_memory_source_stats() -> None:
     src = MemorySource([Event("syscall", 0, {})] * 3)
     list(src)
     assert src.stats.events == 3
-

@@ -24,8 +24,9 @@ def test_only_the_syscall_source_indexes_rules_by_event_type() -> None:
 def test_the_registry_of_the_specs_holds_the_builtin_fields() -> None:
     from secengine.fields import default_registry
 
-    assert [c.name for c in specs.field_registry().classes] == \
-        [c.name for c in default_registry().classes]
+    assert [c.name for c in specs.field_registry().classes] == [
+        c.name for c in default_registry().classes
+    ]
 
 
 def test_rules_of_the_syscall_source_are_marked_for_event_type_buckets() -> None:
@@ -48,12 +49,16 @@ def test_rules_of_the_syscall_source_are_marked_for_event_type_buckets() -> None
 
 
 def test_the_drop_alert_takes_its_words_from_the_spec() -> None:
-    alert = drop_alert("syscall", 3, 7, "h", ts=0, noun=SYSCALL.drop_noun,
-                       extra=SYSCALL.drop_fields)
-    assert alert.message == "Falco internal: syscall event drop. 3 system calls dropped in last second."
+    alert = drop_alert(
+        "syscall", 3, 7, "h", ts=0, noun=SYSCALL.drop_noun, extra=SYSCALL.drop_fields
+    )
+    assert (
+        alert.message
+        == "Falco internal: syscall event drop. 3 system calls dropped in last second."
+    )
     assert alert.output_fields == {"ebpf_enabled": "1", "n_drops": "3", "n_evts": "10"}
-    other = drop_alert("k8s_audit", 1, 1, "h", ts=0, noun=K8S_AUDIT.drop_noun,
-                       extra=K8S_AUDIT.drop_fields)
+    other = drop_alert(
+        "k8s_audit", 1, 1, "h", ts=0, noun=K8S_AUDIT.drop_noun, extra=K8S_AUDIT.drop_fields
+    )
     assert other.message.endswith("1 events dropped in last second.")
     assert "ebpf_enabled" not in other.output_fields
-

@@ -33,11 +33,14 @@ def _split(data: bytes, max_line: int, chunk: int) -> list[bytes | int]:
 
 
 @settings(max_examples=400, deadline=None)
-@given(data=st.lists(st.sampled_from([b"\n", b"a", b"bb", b"{}", b"\r", b"x" * 40]),
-                     max_size=60).map(b"".join),
-       max_line=st.integers(1, 64), chunk=st.integers(1, 70))
-def test_same_lines_as_split_whatever_the_chunking(data: bytes, max_line: int,
-                                                   chunk: int) -> None:
+@given(
+    data=st.lists(st.sampled_from([b"\n", b"a", b"bb", b"{}", b"\r", b"x" * 40]), max_size=60).map(
+        b"".join
+    ),
+    max_line=st.integers(1, 64),
+    chunk=st.integers(1, 70),
+)
+def test_same_lines_as_split_whatever_the_chunking(data: bytes, max_line: int, chunk: int) -> None:
     assert _split(data, max_line, chunk) == _expected(data, max_line)
 
 
@@ -75,8 +78,7 @@ def test_truncated_gzip_ends_the_lines_and_drops_the_cut_line() -> None:
     data = gzip.compress(b"".join(b'{"n": %d}\n' % i for i in range(20000)))
     raw = io.BufferedReader(io.BytesIO(data[: len(data) // 2]))  # type: ignore[arg-type]
     errors: list[BaseException] = []
-    lines = [ln for chunk in split_lines(chunk_reader(raw), on_error=errors.append)
-             for ln in chunk]
+    lines = [ln for chunk in split_lines(chunk_reader(raw), on_error=errors.append) for ln in chunk]
     assert len(errors) == 1
     assert 0 < len(lines) < 20000
     assert lines == [b'{"n": %d}' % i for i in range(len(lines))]  # no cut line at the end

@@ -17,8 +17,9 @@ from secengine.sources.syscall_interest import (
 
 def _rules(tmp_path: Path, condition: str) -> list:
     f = tmp_path / "r.yaml"
-    f.write_text(f"- rule: r\n  desc: d\n  condition: {condition}\n  output: o\n"
-                 "  priority: WARNING\n")
+    f.write_text(
+        f"- rule: r\n  desc: d\n  condition: {condition}\n  output: o\n  priority: WARNING\n"
+    )
     rs = load_rules([str(f)])
     assert rs.successful
     return rs.rules
@@ -60,8 +61,10 @@ def test_negation_and_unknown_fields(tmp_path: Path) -> None:
 
 # -- success only: failed calls no rule can match are dropped in the kernel ----------------
 
-def _success_only(tmp_path: Path, condition: str, types: tuple[str, ...] = ("openat",)
-                  ) -> frozenset[str]:
+
+def _success_only(
+    tmp_path: Path, condition: str, types: tuple[str, ...] = ("openat",)
+) -> frozenset[str]:
     return success_only_types(_rules(tmp_path, condition), types)
 
 
@@ -100,19 +103,25 @@ def test_failures_the_state_needs_are_never_dropped() -> None:
     from secengine.bpf import layout as L
     from secengine.bpf.syscalls import BY_NR, spec_entries
 
-    entries = spec_entries({"connect", "openat", "close"},
-                           success_only=("connect", "openat", "close"))
-    flagged = {BY_NR[nr].name for nr, raw in entries.items()
-               if L.SPEC.unpack(raw)[3] & L.X_SUCCESS_ONLY}
+    entries = spec_entries(
+        {"connect", "openat", "close"}, success_only=("connect", "openat", "close")
+    )
+    flagged = {
+        BY_NR[nr].name for nr, raw in entries.items() if L.SPEC.unpack(raw)[3] & L.X_SUCCESS_ONLY
+    }
     assert flagged == {"openat"}  # a non-blocking connect "fails" with EINPROGRESS
 
 
 # -- priority paths: files the rules name --------------------------------------------------
 
+
 def test_files_and_directories_rules_compare_opens_with(tmp_path: Path) -> None:
-    rules = _rules(tmp_path, "evt.type = openat and (fd.name in (/etc/shadow, relative) "
-                             "or fd.directory = /root/.ssh or fd.name startswith /var/log/ "
-                             "or fd.name contains secret) and not fd.name = /etc/ok")
+    rules = _rules(
+        tmp_path,
+        "evt.type = openat and (fd.name in (/etc/shadow, relative) "
+        "or fd.directory = /root/.ssh or fd.name startswith /var/log/ "
+        "or fd.name contains secret) and not fd.name = /etc/ok",
+    )
     names, prefixes = priority_paths(rules)
     assert names == {"/etc/shadow", "/etc/ok"}
     assert prefixes == {"/root/.ssh/", "/var/log/"}

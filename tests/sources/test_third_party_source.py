@@ -127,10 +127,18 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 
 
 def _cli(site: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    return subprocess.run([sys.executable, "-m", "secengine.cli", *argv], env=env, check=False,
-                          capture_output=True, text=True, timeout=120)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "secengine.cli", *argv],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_its_spec_is_found_through_the_entry_point(installed: Path) -> None:
@@ -163,8 +171,7 @@ def test_an_unknown_field_of_it_is_a_located_rule_error(installed: Path) -> None
     assert "tiny.nope" in ruleset.render_text()
 
 
-def test_secengine_replay_reads_its_files_with_its_reader(installed: Path,
-                                                          tmp_path: Path) -> None:
+def test_secengine_replay_reads_its_files_with_its_reader(installed: Path, tmp_path: Path) -> None:
     events = tmp_path / "events.tiny"
     events.write_text("hello 7\nbye 3\nhello 1\n")
     rules = tmp_path / "rules.yaml"
@@ -196,4 +203,5 @@ def test_run_names_the_installed_sources_for_an_unknown_one(installed: Path) -> 
     done = _cli(installed, "run", "--source", "nope", "--duration", "1")
     assert done.returncode == 2
     assert textwrap.shorten(done.stderr, 500).startswith(
-        "secengine run: unknown event source 'nope' for --source (known: syscall, k8s_audit, tiny)")
+        "secengine run: unknown event source 'nope' for --source (known: syscall, k8s_audit, tiny)"
+    )

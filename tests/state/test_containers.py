@@ -17,22 +17,32 @@ from secengine.state.containers import ContainerResolver, container_id_from_cgro
 ID = "4e683bec47a045be8aa19068abb5f51c90fa87929f3dad2e6cba62e4c46ef44a"
 
 
-@pytest.mark.parametrize("path", [
-    f"/docker/{ID}",
-    f"/system.slice/docker-{ID}.scope",
-    f"/libpod_parent/libpod-{ID}",
-    f"/machine.slice/libpod-{ID}.scope/container",
-    f"/kubepods/besteffort/pod1234/{ID}",
-    f"/kubepods.slice/kubepods-burstable.slice/kubepods-pod1.slice/cri-containerd-{ID}.scope",
-    f"/kubepods.slice/kubepods-pod1.slice/crio-{ID}.scope",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/docker/{ID}",
+        f"/system.slice/docker-{ID}.scope",
+        f"/libpod_parent/libpod-{ID}",
+        f"/machine.slice/libpod-{ID}.scope/container",
+        f"/kubepods/besteffort/pod1234/{ID}",
+        f"/kubepods.slice/kubepods-burstable.slice/kubepods-pod1.slice/cri-containerd-{ID}.scope",
+        f"/kubepods.slice/kubepods-pod1.slice/crio-{ID}.scope",
+    ],
+)
 def test_ids_from_runtime_cgroup_paths(path: str) -> None:
     assert container_id_from_cgroup(path) == ID
 
 
-@pytest.mark.parametrize("path", ["/", "", "/user.slice/user-0.slice/session-1.scope",
-                                  "/process_api/174cf30fe3699f67a5872ee217043b0b",
-                                  f"/machine.slice/libpod-conmon-{ID}.scope"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "",
+        "/user.slice/user-0.slice/session-1.scope",
+        "/process_api/174cf30fe3699f67a5872ee217043b0b",
+        f"/machine.slice/libpod-conmon-{ID}.scope",
+    ],
+)
 def test_host_paths(path: str) -> None:
     assert container_id_from_cgroup(path) == "host"
 
@@ -76,14 +86,28 @@ def _inspect_server(path: str, doc: dict) -> _UnixHTTPServer:
 
 
 def test_metadata_from_a_docker_compatible_api() -> None:
-    doc = {"Name": "/web", "Image": "sha256:0267b3ed6006e3b9",
-           "Config": {"Image": "docker.io/library/nginx:1.25",
-                      "Labels": {"io.kubernetes.pod.namespace": "kube-system",
-                                 "io.kubernetes.pod.name": "web-0"}},
-           "HostConfig": {"Privileged": True},
-           "Mounts": [{"Source": "/var/run/docker.sock", "Destination": "/sock", "Mode": "",
-                       "RW": True, "Propagation": "rprivate"}],
-           "State": {"StartedAt": "2026-11-28T15:11:45.092253491Z"}}
+    doc = {
+        "Name": "/web",
+        "Image": "sha256:0267b3ed6006e3b9",
+        "Config": {
+            "Image": "docker.io/library/nginx:1.25",
+            "Labels": {
+                "io.kubernetes.pod.namespace": "kube-system",
+                "io.kubernetes.pod.name": "web-0",
+            },
+        },
+        "HostConfig": {"Privileged": True},
+        "Mounts": [
+            {
+                "Source": "/var/run/docker.sock",
+                "Destination": "/sock",
+                "Mode": "",
+                "RW": True,
+                "Propagation": "rprivate",
+            }
+        ],
+        "State": {"StartedAt": "2026-11-28T15:11:45.092253491Z"},
+    }
     path = os.path.join(tempfile.mkdtemp(), "docker.sock")
     server = _inspect_server(path, doc)
     try:

@@ -29,8 +29,8 @@ from secengine.state.tracker import StateTracker
 
 pytestmark = pytest.mark.fuzz
 
-PIDS = st.sampled_from([4242, 4243, 4244, 1]) | st.integers(0, 2 ** 32 - 1)
-U64 = st.integers(0, 2 ** 64 - 1)
+PIDS = st.sampled_from([4242, 4243, 4244, 1]) | st.integers(0, 2**32 - 1)
+U64 = st.integers(0, 2**64 - 1)
 
 
 def blob(data: bytes) -> bytes:
@@ -40,22 +40,44 @@ def blob(data: bytes) -> bytes:
 @st.composite
 def records(draw: st.DrawFn) -> bytes:
     """A header as the probe writes it (any event kind, syscall, result) and any tail."""
-    evt = draw(st.sampled_from([L.EVT_SYSCALL, L.EVT_EXEC, L.EVT_CLONE, L.EVT_EXIT])
-               | st.integers(0, 0xFFFF))
+    evt = draw(
+        st.sampled_from([L.EVT_SYSCALL, L.EVT_EXEC, L.EVT_CLONE, L.EVT_EXIT])
+        | st.integers(0, 0xFFFF)
+    )
     nr = draw(st.sampled_from(sorted(BY_NR)) | st.integers(0, 0xFFFF))
-    head = L.HDR.pack(draw(U64), draw(PIDS), draw(PIDS), nr, evt, draw(st.integers(0, 0xFFFF)),
-                      draw(st.integers(0, 0xFFFF)), draw(st.integers(-(2 ** 63), 2 ** 63 - 1)),
-                      *draw(st.lists(st.sampled_from([0, 1, 3, 2 ** 32 - 1, 2 ** 64 - 1]) | U64,
-                                     min_size=6, max_size=6)))
-    parts = draw(st.lists(
-        st.binary(max_size=80)
-        | st.binary(max_size=60).map(blob)
-        | st.binary(min_size=L.PROC.size, max_size=L.PROC.size)
-        | st.binary(min_size=L.FILE.size, max_size=L.FILE.size)
-        | st.sampled_from([blob(b"/etc/shadow"), blob(b"bash\0-c\0id\0"), blob(b"/dev/fd/3"),
-                           blob(b"\x02\x00\x00\x50\x7f\x00\x00\x01"), blob(b"\x01\x00/tmp/s"),
-                           blob(b"0::/kubepods/pod1/" + b"a" * 64), b"\xff\xff"]),
-        max_size=10))
+    head = L.HDR.pack(
+        draw(U64),
+        draw(PIDS),
+        draw(PIDS),
+        nr,
+        evt,
+        draw(st.integers(0, 0xFFFF)),
+        draw(st.integers(0, 0xFFFF)),
+        draw(st.integers(-(2**63), 2**63 - 1)),
+        *draw(
+            st.lists(st.sampled_from([0, 1, 3, 2**32 - 1, 2**64 - 1]) | U64, min_size=6, max_size=6)
+        ),
+    )
+    parts = draw(
+        st.lists(
+            st.binary(max_size=80)
+            | st.binary(max_size=60).map(blob)
+            | st.binary(min_size=L.PROC.size, max_size=L.PROC.size)
+            | st.binary(min_size=L.FILE.size, max_size=L.FILE.size)
+            | st.sampled_from(
+                [
+                    blob(b"/etc/shadow"),
+                    blob(b"bash\0-c\0id\0"),
+                    blob(b"/dev/fd/3"),
+                    blob(b"\x02\x00\x00\x50\x7f\x00\x00\x01"),
+                    blob(b"\x01\x00/tmp/s"),
+                    blob(b"0::/kubepods/pod1/" + b"a" * 64),
+                    b"\xff\xff",
+                ]
+            ),
+            max_size=10,
+        )
+    )
     return head + b"".join(parts)
 
 
@@ -66,13 +88,24 @@ def _keys(fdef: FieldDef) -> list[str]:
     if fdef.arg_index:
         keys += [f"{fdef.name}[0]", f"{fdef.name}[2]"]
     if fdef.arg_key or not fdef.arg_index:
-        keys += [f"{fdef.name}[fd]", f"{fdef.name}[name]", f"{fdef.name}[HOME]",
-                 f"{fdef.name}[res]", f"{fdef.name}[flags]"]
+        keys += [
+            f"{fdef.name}[fd]",
+            f"{fdef.name}[name]",
+            f"{fdef.name}[HOME]",
+            f"{fdef.name}[res]",
+            f"{fdef.name}[flags]",
+        ]
     return keys
 
 
-FIELD_KEYS = sorted({key for cls in default_registry().classes_for("syscall")
-                     for fdef in cls.fields for key in _keys(fdef)})
+FIELD_KEYS = sorted(
+    {
+        key
+        for cls in default_registry().classes_for("syscall")
+        for fdef in cls.fields
+        for key in _keys(fdef)
+    }
+)
 
 
 def _tracker() -> StateTracker:
@@ -99,8 +132,12 @@ def _warm_up() -> None:
     tracker = _tracker()
     for nr in sorted(BY_NR):
         for evt in (L.EVT_SYSCALL, L.EVT_EXEC, L.EVT_CLONE, L.EVT_EXIT):
-            _apply_all(tracker, L.HDR.pack(0, 4242, 4242, nr, evt, 0, 0, 0, *[0] * 6)
-                       + bytes(L.PROC.size) + blob(b"x") * 8)
+            _apply_all(
+                tracker,
+                L.HDR.pack(0, 4242, 4242, nr, evt, 0, 0, 0, *[0] * 6)
+                + bytes(L.PROC.size)
+                + blob(b"x") * 8,
+            )
 
 
 _warm_up()
@@ -124,6 +161,7 @@ def test_any_records_in_sequence(batch: list[bytes]) -> None:
 
 
 # -- faults the fuzzing found, kept as plain regression tests ---------------------------
+
 
 @pytest.mark.parametrize("evt", [L.EVT_EXEC, L.EVT_CLONE])
 def test_process_record_shorter_than_its_process_section(evt: int) -> None:

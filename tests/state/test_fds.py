@@ -5,8 +5,12 @@ def test_socket_names_are_client_to_server() -> None:
     client = FdInfo("4", l4proto="tcp")
     client.set_tuple("10.0.0.1", 40000, "10.0.0.2", 443, is_server=False)
     assert client.name == "10.0.0.1:40000->10.0.0.2:443"
-    assert (client.cip, client.cport, client.sip, client.sport) == ("10.0.0.1", 40000,
-                                                                    "10.0.0.2", 443)
+    assert (client.cip, client.cport, client.sip, client.sport) == (
+        "10.0.0.1",
+        40000,
+        "10.0.0.2",
+        443,
+    )
     server = FdInfo("4", l4proto="tcp")
     server.set_tuple("10.0.0.2", 443, "10.0.0.1", 40000, is_server=True)
     assert server.name == client.name

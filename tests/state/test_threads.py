@@ -48,6 +48,7 @@ def test_missing_processes_are_loaded_then_counted() -> None:
 
 # -- reparenting, eviction (libsinsp's thread manager) ---------------------------------------
 
+
 def _proc(pid: int, ptid: int, comm: str, *, start: int = 0, vpid: int | None = None) -> Process:
     p = Process(pid)
     p.ptid, p.comm, p.start_ts = ptid, comm, start
@@ -63,8 +64,12 @@ def _reused_pid_loader(pid: int) -> Process | None:
 
 def test_an_orphan_is_reparented_to_init_when_its_parent_exits() -> None:
     table = ProcessTable(loader=_reused_pid_loader)
-    for p in (_proc(1, 0, "init", start=1), _proc(10, 1, "sshd", start=2),
-              _proc(20, 10, "daemonize", start=3), _proc(30, 20, "daemon", start=4)):
+    for p in (
+        _proc(1, 0, "init", start=1),
+        _proc(10, 1, "sshd", start=2),
+        _proc(20, 10, "daemonize", start=3),
+        _proc(30, 20, "daemon", start=4),
+    ):
         table.put(p)
     table.remove(20)
     daemon = table.get(30)
@@ -80,8 +85,12 @@ def test_the_reaper_callback_names_a_child_subreaper() -> None:
         return 10  # what /proc says: sshd set PR_SET_CHILD_SUBREAPER
 
     table = ProcessTable(reaper=reaper)
-    for p in (_proc(1, 0, "init"), _proc(10, 1, "sshd"), _proc(20, 10, "mid"),
-              _proc(30, 20, "leaf")):
+    for p in (
+        _proc(1, 0, "init"),
+        _proc(10, 1, "sshd"),
+        _proc(20, 10, "mid"),
+        _proc(30, 20, "leaf"),
+    ):
         table.put(p)
     table.remove(20)
     assert asked == [(30, 20)]
@@ -90,9 +99,13 @@ def test_the_reaper_callback_names_a_child_subreaper() -> None:
 
 def test_in_a_pid_namespace_the_orphan_goes_to_the_namespace_init() -> None:
     table = ProcessTable(reaper=lambda orphan, gone: 0)  # the kernel has not reparented yet
-    for p in (_proc(1, 0, "systemd"), _proc(500, 1, "conmon"),
-              _proc(501, 500, "sh", vpid=1), _proc(502, 501, "mid", vpid=2),
-              _proc(503, 502, "leaf", vpid=3)):
+    for p in (
+        _proc(1, 0, "systemd"),
+        _proc(500, 1, "conmon"),
+        _proc(501, 500, "sh", vpid=1),
+        _proc(502, 501, "mid", vpid=2),
+        _proc(503, 502, "leaf", vpid=3),
+    ):
         table.put(p)
     table.remove(502)
     assert table.get(503).ptid == 501
@@ -139,11 +152,14 @@ def test_the_bound_evicts_the_least_recently_used_and_counts() -> None:
 
 def test_inactive_entries_of_gone_processes_are_swept() -> None:
     gone = {20}
-    table = ProcessTable(alive=lambda p: p.pid not in gone, inactive_timeout=100,
-                         inactive_scan=10)
+    table = ProcessTable(alive=lambda p: p.pid not in gone, inactive_timeout=100, inactive_scan=10)
     table.tick(0.0)
-    for p in (_proc(1, 0, "init"), _proc(20, 1, "dead"), _proc(21, 20, "child"),
-              _proc(30, 1, "idle")):
+    for p in (
+        _proc(1, 0, "init"),
+        _proc(20, 1, "dead"),
+        _proc(21, 20, "child"),
+        _proc(30, 1, "idle"),
+    ):
         table.put(p)
     table.tick(50.0)
     assert len(table) == 4  # not inactive long enough

@@ -26,22 +26,83 @@ def hdr(evt: int, nr: int, tid: int, pid: int, res: int = 0, args=(0,) * 6) -> b
 
 
 def proc(ptid: int, *, flags: int = 0, uid: int = 0, caps: int = 0) -> bytes:
-    return L.PROC.pack(ptid, 1, 1, 1, 0, 0, 0, flags, 77, 1, 2, 500, 0, 1024,
-                       uid, uid, uid, uid, uid, uid, 0xFFFFFFFF, 0, 0, caps, caps)
+    return L.PROC.pack(
+        ptid,
+        1,
+        1,
+        1,
+        0,
+        0,
+        0,
+        flags,
+        77,
+        1,
+        2,
+        500,
+        0,
+        1024,
+        uid,
+        uid,
+        uid,
+        uid,
+        uid,
+        uid,
+        0xFFFFFFFF,
+        0,
+        0,
+        caps,
+        caps,
+    )
 
 
-def exec_rec(pid: int, ptid: int, argv: list[str], *, cwd: str = "/", cgroup: str = "/",
-             exepath: str | None = None, flags: int = 0, filename: str | None = None) -> bytes:
+def exec_rec(
+    pid: int,
+    ptid: int,
+    argv: list[str],
+    *,
+    cwd: str = "/",
+    cgroup: str = "/",
+    exepath: str | None = None,
+    flags: int = 0,
+    filename: str | None = None,
+) -> bytes:
     exe = exepath or argv[0]
-    return (hdr(L.EVT_EXEC, 59, pid, pid) + proc(ptid, flags=flags, caps=1 << 16)
-            + blob(filename or argv[0]) + blob("\0".join(argv) + "\0") + blob(exe) + blob(cwd)
-            + blob(os.path.basename(exe)[:15]) + blob(cgroup))
+    return (
+        hdr(L.EVT_EXEC, 59, pid, pid)
+        + proc(ptid, flags=flags, caps=1 << 16)
+        + blob(filename or argv[0])
+        + blob("\0".join(argv) + "\0")
+        + blob(exe)
+        + blob(cwd)
+        + blob(os.path.basename(exe)[:15])
+        + blob(cgroup)
+    )
 
 
-def file_sec(mode: int = 0o100644, family: int = 0, lport: int = 0, rport: int = 0,
-             laddr: bytes = b"", raddr: bytes = b"", stype: int = 1, proto: int = 6) -> bytes:
-    return L.FILE.pack(mode, 0, 42, 0, family, stype, proto, lport, rport, 0,
-                       laddr.ljust(16, b"\0"), raddr.ljust(16, b"\0")) + blob("")
+def file_sec(
+    mode: int = 0o100644,
+    family: int = 0,
+    lport: int = 0,
+    rport: int = 0,
+    laddr: bytes = b"",
+    raddr: bytes = b"",
+    stype: int = 1,
+    proto: int = 6,
+) -> bytes:
+    return L.FILE.pack(
+        mode,
+        0,
+        42,
+        0,
+        family,
+        stype,
+        proto,
+        lport,
+        rport,
+        0,
+        laddr.ljust(16, b"\0"),
+        raddr.ljust(16, b"\0"),
+    ) + blob("")
 
 
 def fields(tracker: StateTracker, data: bytes) -> LiveFieldValues:
@@ -64,8 +125,9 @@ def test_exec_then_fork_then_exec_builds_the_tree() -> None:
     clone = hdr(L.EVT_CLONE, 56, 101, 101, args=(0, 100, 0, 0, 0, 0)) + proc(100) + blob("bash")
     fields(t, clone)
     assert t.procs.get(101).cwd == "/root"  # inherited through the fork
-    f = fields(t, exec_rec(101, 100, ["grep", "BEGIN PRIVATE", "x"], exepath="/usr/bin/grep",
-                           cwd="/root"))
+    f = fields(
+        t, exec_rec(101, 100, ["grep", "BEGIN PRIVATE", "x"], exepath="/usr/bin/grep", cwd="/root")
+    )
     assert f["evt.type"] == "execve"
     assert f["proc.pname"] == "bash" and f["proc.aname[1]"] == "bash"
     assert f["proc.aname"][0] == "bash"  # then the real pid 1, read from /proc
@@ -77,17 +139,29 @@ def test_openat_relative_to_dirfd_and_cwd() -> None:
     t = _tracker()
     fields(t, exec_rec(200, 1, ["cat"], cwd="/home/u"))
     openat = 257
-    d = fields(t, hdr(1, openat, 200, 200, res=3, args=(-100 & 0xFFFFFFFF, 0, 0o200000, 0, 0, 0))
-               + blob("/etc") + file_sec(mode=0o40755))
+    d = fields(
+        t,
+        hdr(1, openat, 200, 200, res=3, args=(-100 & 0xFFFFFFFF, 0, 0o200000, 0, 0, 0))
+        + blob("/etc")
+        + file_sec(mode=0o40755),
+    )
     assert d["fd.typechar"] == "d" and d["fd.name"] == "/etc"
-    f = fields(t, hdr(1, openat, 200, 200, res=4, args=(3, 0, os.O_RDONLY, 0, 0, 0))
-               + blob("../etc/shadow") + file_sec())
+    f = fields(
+        t,
+        hdr(1, openat, 200, 200, res=4, args=(3, 0, os.O_RDONLY, 0, 0, 0))
+        + blob("../etc/shadow")
+        + file_sec(),
+    )
     assert f["fd.name"] == "/etc/shadow" and f["fd.nameraw"] == "../etc/shadow"
     assert f["fd.directory"] == "/etc" and f["fd.filename"] == "shadow"
     assert f["evt.is_open_read"] is True and f["evt.arg.flags"] == "O_RDONLY"
     assert f["evt.arg.fd"] == "4(<f>/etc/shadow)"
-    g = fields(t, hdr(1, openat, 200, 200, res=-2, args=(-100 & 0xFFFFFFFF, 0, 0, 0, 0, 0))
-               + blob("notes.txt") + file_sec(mode=0))
+    g = fields(
+        t,
+        hdr(1, openat, 200, 200, res=-2, args=(-100 & 0xFFFFFFFF, 0, 0, 0, 0, 0))
+        + blob("notes.txt")
+        + file_sec(mode=0),
+    )
     assert g["fd.name"] == "/home/u/notes.txt" and g["fd.num"] == -1
     assert g["evt.res"] == "ENOENT" and g["evt.failed"] is True
     c = fields(t, hdr(1, 3, 200, 200, res=0, args=(4, 0, 0, 0, 0, 0)))
@@ -98,15 +172,26 @@ def test_openat_relative_to_dirfd_and_cwd() -> None:
 def test_dup2_of_a_socket_and_container_id() -> None:
     t = _tracker()
     fields(t, exec_rec(300, 1, ["sh"], cgroup=f"/libpod_parent/libpod-{CID}"))
-    connect = hdr(1, 42, 300, 300, res=0, args=(5, 0, 16, 0, 0, 0)) + blob(
-        struct.pack(">HH4s", 2, 4444, bytes([10, 0, 0, 9]))[::1]) + file_sec(
-        mode=0o140777, family=2, lport=5555, rport=4444, laddr=bytes([10, 0, 0, 5]),
-        raddr=bytes([10, 0, 0, 9]))
+    connect = (
+        hdr(1, 42, 300, 300, res=0, args=(5, 0, 16, 0, 0, 0))
+        + blob(struct.pack(">HH4s", 2, 4444, bytes([10, 0, 0, 9]))[::1])
+        + file_sec(
+            mode=0o140777,
+            family=2,
+            lport=5555,
+            rport=4444,
+            laddr=bytes([10, 0, 0, 5]),
+            raddr=bytes([10, 0, 0, 9]),
+        )
+    )
     c = fields(t, connect)
     assert c["fd.name"] == "10.0.0.5:5555->10.0.0.9:4444" and c["fd.connected"] is True
     assert c["fd.sip"] == "10.0.0.9" and c["fd.sport"] == 4444 and c["fd.l4proto"] == "tcp"
-    d = fields(t, hdr(1, 33, 300, 300, res=0, args=(5, 0, 0, 0, 0, 0)) + file_sec(
-        mode=0o140777, family=2, lport=5555, rport=4444))
+    d = fields(
+        t,
+        hdr(1, 33, 300, 300, res=0, args=(5, 0, 0, 0, 0, 0))
+        + file_sec(mode=0o140777, family=2, lport=5555, rport=4444),
+    )
     assert d["evt.rawres"] == 0 and d["fd.type"] == "ipv4"
     assert d["container.id"] == CID[:12] and d["container.full_id"] == CID
     assert t.procs.get(300).fds.get(0).name == "10.0.0.5:5555->10.0.0.9:4444"
@@ -117,8 +202,12 @@ def test_ptrace_symlink_and_setuid_params() -> None:
     fields(t, exec_rec(400, 1, ["x"]))
     p = fields(t, hdr(1, 101, 400, 400, res=0, args=(16, 401, 0, 0, 0, 0)))
     assert p["evt.arg.request"] == "PTRACE_ATTACH" and p["evt.arg.pid"] == "401"
-    s = fields(t, hdr(1, 266, 400, 400, res=0, args=(0, -100 & 0xFFFFFFFF, 0, 0, 0, 0))
-               + blob("/etc/shadow") + blob("/tmp/x"))
+    s = fields(
+        t,
+        hdr(1, 266, 400, 400, res=0, args=(0, -100 & 0xFFFFFFFF, 0, 0, 0, 0))
+        + blob("/etc/shadow")
+        + blob("/tmp/x"),
+    )
     assert s["evt.type"] == "symlinkat"
     assert s["evt.arg.target"] == "/etc/shadow" and s["evt.arg.linkpath"] == "/tmp/x"
     creds = L.CREDS.pack(65534, 65534, 65534, 65534, 65534, 65534, 1000, 0, 0, 0, 0)
@@ -129,8 +218,17 @@ def test_ptrace_symlink_and_setuid_params() -> None:
 def test_memfd_exec_and_exit() -> None:
     t = _tracker()
     fields(t, exec_rec(500, 1, ["python3"]))
-    f = fields(t, exec_rec(500, 1, ["fileless"], exepath="memfd:payload",
-                           flags=L.EXE_FROM_MEMFD, filename="/dev/fd/3"))
+    f = fields(
+        t,
+        exec_rec(
+            500,
+            1,
+            ["fileless"],
+            exepath="memfd:payload",
+            flags=L.EXE_FROM_MEMFD,
+            filename="/dev/fd/3",
+        ),
+    )
     assert f["evt.type"] == "execveat"
     assert f["proc.is_exe_from_memfd"] is True
     assert f["evt.arg.flags"] == "EXE_FROM_MEMFD"
@@ -152,9 +250,12 @@ def test_container_mount_dest_answers_like_libsinsp() -> None:
     t = _tracker()
     f = fields(t, exec_rec(600, 1, ["sh"], cgroup=f"/docker/{CID}"))
     assert f["container.mount.dest[/proc*]"] == "<NA>"  # metadata not known yet
-    info = t.containers._cache[CID] = ContainerInfo(id=CID[:12], full_id=CID, resolved=True,
-                                                    mounts=[{"Source": "/var/run/docker.sock",
-                                                             "Destination": "/sock"}])
+    info = t.containers._cache[CID] = ContainerInfo(
+        id=CID[:12],
+        full_id=CID,
+        resolved=True,
+        mounts=[{"Source": "/var/run/docker.sock", "Destination": "/sock"}],
+    )
     g = fields(t, exec_rec(600, 1, ["sh"], cgroup=f"/docker/{CID}"))
     assert g["container.mount.dest[/var/run/docker.sock]"] == "/sock"
     assert g["container.mount.dest[/proc*]"] == "N/A"
@@ -165,10 +266,15 @@ def test_container_mount_dest_answers_like_libsinsp() -> None:
 
 # -- flood records (a producer over its budget) ---------------------------------------------
 
-def flood_rec(pid: int, nr: int, since: int, total: int, admitted: int,
-              cls: int = L.CLASS_BULK) -> bytes:
-    return (hdr(L.EVT_FLOOD, nr, pid, pid, args=(since, total, admitted, cls, 0, 0))
-            + blob("flood-open") + blob("/system.slice/flood.scope"))
+
+def flood_rec(
+    pid: int, nr: int, since: int, total: int, admitted: int, cls: int = L.CLASS_BULK
+) -> bytes:
+    return (
+        hdr(L.EVT_FLOOD, nr, pid, pid, args=(since, total, admitted, cls, 0, 0))
+        + blob("flood-open")
+        + blob("/system.slice/flood.scope")
+    )
 
 
 def test_a_flood_record_names_its_producer() -> None:

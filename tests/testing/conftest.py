@@ -15,10 +15,12 @@ def write_suite(tmp_path: Path) -> WriteSuite:
 
     ``text`` is dedented; the test file lives in ``tmp_path`` next to ``rules.yaml``.
     """
+
     def write(text: str, name: str = "t.ruletest.yaml", rules: str = RULES) -> Path:
         (tmp_path / "rules.yaml").write_text(rules)
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text))
         return path
+
     return write

@@ -20,12 +20,15 @@ from secengine.testing.eventfiles import (
 from secengine.testing.runner import RuleTestRunner
 
 AUDIT_EVENT = {
-    "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Request", "auditID": "a1",
-    "stage": "ResponseComplete", "verb": "create",
+    "kind": "Event",
+    "apiVersion": "audit.k8s.io/v1",
+    "level": "Request",
+    "auditID": "a1",
+    "stage": "ResponseComplete",
+    "verb": "create",
     "requestURI": "/api/v1/namespaces/default/pods/web/exec?command=sh",
     "user": {"username": "alice"},
-    "objectRef": {"resource": "pods", "namespace": "default", "name": "web",
-                  "subresource": "exec"},
+    "objectRef": {"resource": "pods", "namespace": "default", "name": "web", "subresource": "exec"},
     "responseStatus": {"code": 101},
     "stageTimestamp": "2024-05-14T09:00:00.000000Z",
 }
@@ -45,8 +48,11 @@ def _fieldmap(*lines: str) -> bytes:
 
 
 def test_fieldmap_files_keep_lines_and_accept_gzip(tmp_path: Path) -> None:
-    data = _fieldmap('{"time": 1, "fields": {"evt.type": "execve"}}', "",
-                     '{"time": 2, "source": "k8s_audit", "fields": {"ka.verb": "get"}}')
+    data = _fieldmap(
+        '{"time": 1, "fields": {"evt.type": "execve"}}',
+        "",
+        '{"time": 2, "source": "k8s_audit", "fields": {"ka.verb": "get"}}',
+    )
     plain = tmp_path / "e.jsonl"
     plain.write_bytes(data)
     packed = tmp_path / "e.jsonl.gz"
@@ -54,7 +60,9 @@ def test_fieldmap_files_keep_lines_and_accept_gzip(tmp_path: Path) -> None:
     for path in (plain, packed):
         events = read_event_file(path)
         assert [(line, ev.source, ev.ts, ev.num) for line, ev in events] == [
-            (1, "syscall", 1, 1), (3, "k8s_audit", 2, 2)]
+            (1, "syscall", 1, 1),
+            (3, "k8s_audit", 2, 2),
+        ]
 
 
 def test_a_bad_line_is_an_error_not_a_skip(tmp_path: Path) -> None:
@@ -77,8 +85,12 @@ def test_detect_format(tmp_path: Path) -> None:
 def test_k8s_audit_logs(tmp_path: Path) -> None:
     path = tmp_path / "audit.log"
     other = dict(AUDIT_EVENT, verb="get", auditID="a2")
-    path.write_bytes(orjson.dumps(AUDIT_EVENT) + b"\n" + orjson.dumps(
-        {"kind": "EventList", "items": [other]}) + b"\n")
+    path.write_bytes(
+        orjson.dumps(AUDIT_EVENT)
+        + b"\n"
+        + orjson.dumps({"kind": "EventList", "items": [other]})
+        + b"\n"
+    )
     events = read_event_file(path, "k8s_audit")
     assert [(line, ev.source) for line, ev in events] == [(None, "k8s_audit")] * 2
     assert events[0][1].fields["ka.verb"] == "create"
@@ -90,7 +102,8 @@ def test_k8s_audit_logs(tmp_path: Path) -> None:
 def test_audit_files_in_rule_tests(tmp_path: Path) -> None:
     (tmp_path / "k8s_rules.yaml").write_text(K8S_RULES)
     (tmp_path / "audit.log").write_bytes(
-        orjson.dumps(AUDIT_EVENT) + b"\n" + orjson.dumps(dict(AUDIT_EVENT, verb="get")) + b"\n")
+        orjson.dumps(AUDIT_EVENT) + b"\n" + orjson.dumps(dict(AUDIT_EVENT, verb="get")) + b"\n"
+    )
     (tmp_path / "k.ruletest.yaml").write_text("""\
 rules_files: [k8s_rules.yaml]
 cases:
@@ -126,8 +139,10 @@ def test_register_event_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(eventfiles, "_registered", dict(eventfiles._registered))
 
     def read_lines(path: Path, source: str | None) -> list[tuple[int | None, Event]]:
-        return [(i, Event(source or "syscall", i, {"evt.type": t}))
-                for i, t in enumerate(path.read_text().split(), start=1)]
+        return [
+            (i, Event(source or "syscall", i, {"evt.type": t}))
+            for i, t in enumerate(path.read_text().split(), start=1)
+        ]
 
     register_event_format("types", read_lines)
     register_event_format("types", read_lines)  # the same reader again is fine

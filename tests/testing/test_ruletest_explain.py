@@ -57,8 +57,10 @@ def test_a_not_that_excludes_the_event_is_explained_by_what_held_inside() -> Non
 
 
 def test_macros_are_expanded_in_leaf_texts() -> None:
-    r = _rule("spawned and proc.name = bash",
-              "- macro: spawned\n  condition: evt.type in (execve, execveat)\n")
+    r = _rule(
+        "spawned and proc.name = bash",
+        "- macro: spawned\n  condition: evt.type in (execve, execveat)\n",
+    )
     [leaf] = _why(r, {"evt.type": "openat", "proc.name": "bash"}, False)
     assert leaf.text == "evt.type in (execve, execveat)"
     assert leaf.values == (("evt.type", "openat"),)
@@ -100,12 +102,17 @@ def test_nothing_when_the_truth_is_not_the_one_asked_about() -> None:
 
 def test_ir_text_is_used_when_the_ast_does_not_match() -> None:
     r = _rule("evt.type = execve and proc.name in (a, b) and not proc.args contains x")
-    leaves = explain(ast.MacroRef("m"), r.checked.ir,
-                     FieldValues({"evt.type": "execve", "proc.name": "a", "proc.args": "-x"}),
-                     False)
+    leaves = explain(
+        ast.MacroRef("m"),
+        r.checked.ir,
+        FieldValues({"evt.type": "execve", "proc.name": "a", "proc.args": "-x"}),
+        False,
+    )
     assert [lf.text for lf in leaves] == ["proc.args contains x"]
-    assert ir_text(r.checked.ir) == \
-        "(evt.type = execve and proc.name in (a, b) and not proc.args contains x)"
+    assert (
+        ir_text(r.checked.ir)
+        == "(evt.type = execve and proc.name in (a, b) and not proc.args contains x)"
+    )
 
 
 def test_long_leaves_are_shortened() -> None:
@@ -115,9 +122,16 @@ def test_long_leaves_are_shortened() -> None:
     assert len(leaf.text) <= 240 and leaf.text.endswith(" ...)")
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (MISSING, "<missing>"), (None, "<missing>"), ("a b", '"a b"'), (5, "5"), (True, "true"),
-    (["a", 1], '["a",1]'),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (MISSING, "<missing>"),
+        (None, "<missing>"),
+        ("a b", '"a b"'),
+        (5, "5"),
+        (True, "true"),
+        (["a", 1], '["a",1]'),
+    ],
+)
 def test_format_value(value: Any, text: str) -> None:
     assert format_value(value) == text

@@ -72,6 +72,5 @@ def test_a_mutated_rule_fails_its_own_cases(tmp_path: Path, rule: str, mutation:
     result = _run(rules_dir)
     for case in result.cases:
         assert case.error is None, case.error  # the mutated rules still load
-    failed_own = [c for c in result.cases
-                  if any(f"'{rule}'" in f.summary for f in c.failures)]
+    failed_own = [c for c in result.cases if any(f"'{rule}'" in f.summary for f in c.failures)]
     assert failed_own, f"no case of {rule!r} failed with its condition {mutation}"

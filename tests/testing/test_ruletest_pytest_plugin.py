@@ -27,9 +27,15 @@ cases:
 
 def _pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "250"}  # keep pytest's short summary lines whole
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-                          check=False, cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def _project(tmp_path: Path) -> Path:
@@ -37,7 +43,8 @@ def _project(tmp_path: Path) -> Path:
     (tmp_path / "rules" / "rules.yaml").write_text(RULES)
     (tmp_path / "rules" / "shell.ruletest.yaml").write_text(SUITE)
     (tmp_path / "rules" / "broken.ruletest.yaml").write_text(
-        "rules_files: [rules.yaml]\ncases:\n  - name: x\n    events: []\n    no_alerts: true\n")
+        "rules_files: [rules.yaml]\ncases:\n  - name: x\n    events: []\n    no_alerts: true\n"
+    )
     return tmp_path
 
 
@@ -62,8 +69,10 @@ def test_failures_carry_the_explanation(tmp_path: Path) -> None:
     # a file that does not load is a collection error naming file:line
     assert "broken.ruletest.yaml:4: cases.0.events: List should have at least 1 item" in out
     # the short summary shows the one-line reason
-    assert ("FAILED rules/shell.ruletest.yaml::an sshd shell should fire (wrong on purpose) - "
-            "rule 'Shell' fired 0 times") in out
+    assert (
+        "FAILED rules/shell.ruletest.yaml::an sshd shell should fire (wrong on purpose) - "
+        "rule 'Shell' fired 0 times"
+    ) in out
 
 
 def test_the_plugin_can_be_disabled(tmp_path: Path) -> None:

@@ -46,23 +46,30 @@ def test_coverage(write_suite: WriteSuite, tmp_path: Path) -> None:
     ]
     lines = render_coverage(list(cov.values()))
     assert lines[0].endswith("rules.yaml: 3 rules, 1 with positive and negative cases")
-    assert lines[1:] == ["  Any exec: no negative case",
-                         "  Shadow open: no positive and no negative case"]
+    assert lines[1:] == [
+        "  Any exec: no negative case",
+        "  Shadow open: no positive and no negative case",
+    ]
 
 
 def test_coverage_attributes_rules_to_the_file_that_defines_them(tmp_path: Path) -> None:
     (tmp_path / "base.yaml").write_text(
-        "- rule: A\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: INFO\n")
+        "- rule: A\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: INFO\n"
+    )
     (tmp_path / "local.yaml").write_text(
         "- rule: A\n  condition: and proc.name = x\n  append: true\n"
-        "- rule: B\n  desc: d\n  condition: evt.type = openat\n  output: o\n  priority: INFO\n")
+        "- rule: B\n  desc: d\n  condition: evt.type = openat\n  output: o\n  priority: INFO\n"
+    )
     (tmp_path / "t.ruletest.yaml").write_text(
         "rules_files: [base.yaml, local.yaml]\n"
         "cases:\n  - name: c\n    events: [{fields: {evt.type: execve}}]\n"
-        "    expect: [{rule: A, count: 0}, {rule: B, count: 0}]\n")
+        "    expect: [{rule: A, count: 0}, {rule: B, count: 0}]\n"
+    )
     cov = compute_coverage(_run(tmp_path).files)
-    assert [(c.name, Path(c.rules_file).name) for c in cov] == [("A", "base.yaml"),
-                                                                ("B", "local.yaml")]
+    assert [(c.name, Path(c.rules_file).name) for c in cov] == [
+        ("A", "base.yaml"),
+        ("B", "local.yaml"),
+    ]
 
 
 def test_junit_xml(write_suite: WriteSuite, tmp_path: Path) -> None:
@@ -74,12 +81,18 @@ def test_junit_xml(write_suite: WriteSuite, tmp_path: Path) -> None:
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("5", "2", "1")
     suites = root.findall("testsuite")
     assert [s.get("name", "").rsplit("/", 1)[-1] for s in suites] == [
-        "bad.ruletest.yaml", "t.ruletest.yaml", "rule coverage"]
+        "bad.ruletest.yaml",
+        "t.ruletest.yaml",
+        "rule coverage",
+    ]
     [load] = suites[0].findall("testcase")
     assert load.get("name") == "(load)" and load.find("error") is not None
     cases = suites[1].findall("testcase")
-    assert [c.get("name") for c in cases] == ["shell fires", "sshd shell does not",
-                                              "broken on purpose"]
+    assert [c.get("name") for c in cases] == [
+        "shell fires",
+        "sshd shell does not",
+        "broken on purpose",
+    ]
     assert cases[0].find("failure") is None and cases[0].get("line") == "3"
     failure = cases[2].find("failure")
     assert failure is not None
@@ -96,8 +109,9 @@ def test_terminal_report(write_suite: WriteSuite, tmp_path: Path) -> None:
     verbose = file_line(fr, verbose=True)
     assert verbose[0].endswith("t.ruletest.yaml::shell fires PASSED")
     assert verbose[2].endswith("::broken on purpose FAILED")
-    lines = render_report(result, coverage=["cov line"], coverage_problems=["p"],
-                          require_coverage=True)
+    lines = render_report(
+        result, coverage=["cov line"], coverage_problems=["p"], require_coverage=True
+    )
     text = "\n".join(lines)
     assert " FAILURES " in lines[0]
     assert "rule 'Any exec' fired 0 times, expected once" in text

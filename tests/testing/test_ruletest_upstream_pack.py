@@ -35,4 +35,3 @@ def test_every_stable_rule_has_a_positive_and_a_negative_case() -> None:
     assert sorted(coverage) == sorted(names)
     missing = [n for n in names if not coverage[n].complete]
     assert not missing, missing
-

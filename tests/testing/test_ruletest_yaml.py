@@ -21,7 +21,8 @@ def test_anchors_aliases_and_merge_keys() -> None:
         "other: &o {z: 3}\n"
         "one:\n  <<: *b\n  y: 20\n"
         "two:\n  <<: [*b, *o]\n"
-        "three: *b\n")
+        "three: *b\n"
+    )
     assert doc.data["one"] == {"x": 1, "y": 20}
     assert doc.data["two"] == {"x": 1, "y": 2, "z": 3}
     assert doc.data["three"] == {"x": 1, "y": 2}
@@ -34,13 +35,16 @@ def test_folded_scalars_have_no_fold_markers() -> None:
     assert doc.data["t"] == "one two\n"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("a: 1\na: 2\n", "line 2: duplicate key 'a'"),
-    ("a: [1, 2\n", "invalid YAML"),
-    ("a: 1\n---\nb: 2\n", "exactly one YAML document"),
-    ("", "exactly one YAML document"),
-    ("a:\n  <<: 3\n", "'<<' needs a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: 1\na: 2\n", "line 2: duplicate key 'a'"),
+        ("a: [1, 2\n", "invalid YAML"),
+        ("a: 1\n---\nb: 2\n", "exactly one YAML document"),
+        ("", "exactly one YAML document"),
+        ("a:\n  <<: 3\n", "'<<' needs a mapping"),
+    ],
+)
 def test_errors(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(")):
         load_yaml(text)

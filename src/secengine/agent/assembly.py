@@ -25,16 +25,29 @@ from secengine.sinks.render import AlertRenderer
 from secengine.sources.base import Source, rule_event_types
 from secengine.sources.specs import load_rules
 
-__all__ = ["DEFAULT_EVENT_QUEUE", "FORMATTER_KEYS", "build_engine", "build_sinks", "build_sources",
-           "engine_from_config", "give_rules", "load_ruleset"]
+__all__ = [
+    "DEFAULT_EVENT_QUEUE",
+    "FORMATTER_KEYS",
+    "build_engine",
+    "build_sinks",
+    "build_sources",
+    "engine_from_config",
+    "give_rules",
+    "load_ruleset",
+]
 
 #: Default bound, in batches, of the queue between sources and the engine.
 DEFAULT_EVENT_QUEUE = 1024
 
 #: The configuration keys that are :class:`~secengine.output.AlertFormatter` arguments.
-FORMATTER_KEYS = ("time_format_iso_8601", "json_include_output_property",
-                  "json_include_tags_property", "json_include_message_property",
-                  "json_include_output_fields_property", "hostname")
+FORMATTER_KEYS = (
+    "time_format_iso_8601",
+    "json_include_output_property",
+    "json_include_tags_property",
+    "json_include_message_property",
+    "json_include_output_fields_property",
+    "hostname",
+)
 
 
 def load_ruleset(cfg: AgentConfig) -> tuple[RuleSet, float]:
@@ -70,8 +83,13 @@ def build_engine(cfg: AgentConfig, ruleset: RuleSet | Sequence[Any]) -> Engine:
         match = entry.enable if entry.enable is not None else entry.disable
         assert match is not None
         selections.append(RuleSelection(action, rule=match.rule, tag=match.tag))
-    return Engine(rules, rule_matching=cfg.rule_matching, min_priority=cfg.min_priority,
-                  selections=selections, formatter=formatter)
+    return Engine(
+        rules,
+        rule_matching=cfg.rule_matching,
+        min_priority=cfg.min_priority,
+        selections=selections,
+        formatter=formatter,
+    )
 
 
 def give_rules(sources: Iterable[Source], engine: Engine) -> None:
@@ -83,8 +101,9 @@ def give_rules(sources: Iterable[Source], engine: Engine) -> None:
         source.set_interest(rule_event_types(engine.rules, None if spec is None else spec.name))
 
 
-def build_sinks(cfg: AgentConfig, formatter: Any = None,
-                registry: PluginRegistry[Any] | None = None) -> list[Sink]:
+def build_sinks(
+    cfg: AgentConfig, formatter: Any = None, registry: PluginRegistry[Any] | None = None
+) -> list[Sink]:
     """The sinks ``cfg`` enables (``*_output`` blocks, then ``sinks:``), not yet started.
 
     Raises :class:`~secengine.errors.ConfigError` naming the block whose
@@ -94,25 +113,38 @@ def build_sinks(cfg: AgentConfig, formatter: Any = None,
     default_queue = cfg.outputs_queue.capacity or DEFAULT_SINK_QUEUE
     out: list[Sink] = []
 
-    def make(key: str, plugin: str, json_output: bool | None, queue_capacity: int | None,
-             settings: dict[str, Any]) -> None:
+    def make(
+        key: str,
+        plugin: str,
+        json_output: bool | None,
+        queue_capacity: int | None,
+        settings: dict[str, Any],
+    ) -> None:
         cls = plugins.get(plugin)
         if json_output is None:
             json_output = cls.default_json_output
-        renderer = AlertRenderer(formatter, cfg.json_output if json_output is None
-                                 else json_output)
+        renderer = AlertRenderer(formatter, cfg.json_output if json_output is None else json_output)
         try:
-            out.append(cls(label=key, renderer=renderer,
-                           queue_capacity=queue_capacity or default_queue,
-                           buffered=cfg.buffered_outputs, **settings))
+            out.append(
+                cls(
+                    label=key,
+                    renderer=renderer,
+                    queue_capacity=queue_capacity or default_queue,
+                    buffered=cfg.buffered_outputs,
+                    **settings,
+                )
+            )
         except (ConfigError, TypeError, ValueError) as e:
-            raise cfg.settings_error(tuple(key.split(".")), e, _keywords(cls),
-                                     settings) from None
+            raise cfg.settings_error(tuple(key.split(".")), e, _keywords(cls), settings) from None
 
     common = {"enabled", "json_output", "queue_capacity", "plugin"}
-    for key, plugin in (("stdout_output", "stdout"), ("syslog_output", "syslog"),
-                        ("file_output", "file"), ("http_output", "http"),
-                        ("program_output", "program")):
+    for key, plugin in (
+        ("stdout_output", "stdout"),
+        ("syslog_output", "syslog"),
+        ("file_output", "file"),
+        ("http_output", "http"),
+        ("program_output", "program"),
+    ):
         block = getattr(cfg, key)
         if not block.enabled:
             continue
@@ -120,8 +152,13 @@ def build_sinks(cfg: AgentConfig, formatter: Any = None,
         make(key, plugin, block.json_output, block.queue_capacity, settings)
     for name, pblock in cfg.sinks.items():
         if pblock.enabled:
-            make(f"sinks.{name}", pblock.plugin or name, pblock.json_output,
-                 pblock.queue_capacity, dict(pblock.model_extra or {}))
+            make(
+                f"sinks.{name}",
+                pblock.plugin or name,
+                pblock.json_output,
+                pblock.queue_capacity,
+                dict(pblock.model_extra or {}),
+            )
     return out
 
 
@@ -165,8 +202,11 @@ def _keywords(cls: type) -> list[str] | None:
             params = list(inspect.signature(init).parameters.values())[1:]
         except (TypeError, ValueError):
             return None
-        names += [p.name for p in params if p.kind in (inspect.Parameter.KEYWORD_ONLY,
-                                                       inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        names += [
+            p.name
+            for p in params
+            if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        ]
         if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
             return names
     return None

@@ -34,8 +34,13 @@ class DropMonitor:
     an internal alert goes to; ``exit`` asks the agent to stop with a status.
     """
 
-    def __init__(self, settings: SyscallEventDrops, counters: AgentCounters,
-                 evaluator: Evaluator, exit: Callable[[ExitStatus], None]) -> None:
+    def __init__(
+        self,
+        settings: SyscallEventDrops,
+        counters: AgentCounters,
+        evaluator: Evaluator,
+        exit: Callable[[ExitStatus], None],
+    ) -> None:
         self.settings = settings
         self._counters = counters
         self._evaluator = evaluator
@@ -76,10 +81,14 @@ class DropMonitor:
         throttled = take() if callable(take) else ()
         engine = self._evaluator.engine
         spec = getattr(source, "spec", None)
-        alert = drop_alert(getattr(source, "name", name), n_drops, n_events,
-                           engine.formatter.hostname, throttled=throttled,
-                           **({} if spec is None else {"noun": spec.drop_noun,
-                                                       "extra": spec.drop_fields}))
+        alert = drop_alert(
+            getattr(source, "name", name),
+            n_drops,
+            n_events,
+            engine.formatter.hostname,
+            throttled=throttled,
+            **({} if spec is None else {"noun": spec.drop_noun, "extra": spec.drop_fields}),
+        )
         msg = alert.message
         for action in self.settings.actions:
             if action == "log":

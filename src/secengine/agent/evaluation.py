@@ -36,8 +36,9 @@ class Evaluator:
     source).
     """
 
-    def __init__(self, counters: AgentCounters, outputs: OutputsRate,
-                 engine: Engine | None = None) -> None:
+    def __init__(
+        self, counters: AgentCounters, outputs: OutputsRate, engine: Engine | None = None
+    ) -> None:
         self.counters = counters
         self.engine_or_none: Engine | None = engine
         #: The sinks alerts go to (the agent sets the final list at start).
@@ -109,7 +110,8 @@ class Evaluator:
                 bucket = self._buckets.get(alert.source)
                 if bucket is None:
                     bucket = self._buckets[alert.source] = TokenBucket(
-                        rate, self._outputs.max_burst)
+                        rate, self._outputs.max_burst
+                    )
                 if not bucket.claim():
                     counters.rate_limited[alert.source] += 1
                     _log.debug("skipping rate-limited notification for rule %s", alert.rule)
@@ -119,9 +121,15 @@ class Evaluator:
                 sink.submit(alert)
 
 
-def evaluation_loop(evaluator: Evaluator, queue: EventQueue, sources: Sequence[Source], *,
-                    sources_stopped: threading.Event, every_second: Callable[[], None],
-                    exhausted: Callable[[], None]) -> None:
+def evaluation_loop(
+    evaluator: Evaluator,
+    queue: EventQueue,
+    sources: Sequence[Source],
+    *,
+    sources_stopped: threading.Event,
+    every_second: Callable[[], None],
+    exhausted: Callable[[], None],
+) -> None:
     """Take batches off ``queue`` until the sources stopped and the queue is empty.
 
     ``every_second`` runs about once a second (the drop check); ``exhausted``

@@ -62,11 +62,18 @@ class Agent:
     one that re-reads the file with the same command-line overrides).
     """
 
-    def __init__(self, config: AgentConfig | None = None, *, engine: Engine | None = None,
-                 sources: Iterable[Source] = (), sinks: Iterable[Sink] = (),
-                 on_alert: Callable[[Alert], Any] | Iterable[Callable[[Alert], Any]] = (),
-                 config_loader: Callable[[], AgentConfig] | None = None,
-                 event_queue_capacity: int | None = None, watch_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        config: AgentConfig | None = None,
+        *,
+        engine: Engine | None = None,
+        sources: Iterable[Source] = (),
+        sinks: Iterable[Sink] = (),
+        on_alert: Callable[[Alert], Any] | Iterable[Callable[[Alert], Any]] = (),
+        config_loader: Callable[[], AgentConfig] | None = None,
+        event_queue_capacity: int | None = None,
+        watch_interval: float = 1.0,
+    ) -> None:
         self.config = config if config is not None else AgentConfig()
         self._from_config = config is not None
         self._config_loader = config_loader
@@ -95,8 +102,9 @@ class Agent:
         self._reload_lock = threading.Lock()
         self._lifecycle_lock = threading.RLock()
         self._eval_thread: threading.Thread | None = None
-        self._watcher = FileWatcher(lambda: self.config, self.reload, self._stop_requested,
-                                    watch_interval)
+        self._watcher = FileWatcher(
+            lambda: self.config, self.reload, self._stop_requested, watch_interval
+        )
         self._metrics: MetricsServer | None = None
         self._drops: DropMonitor | None = None
         self.error: BaseException | None = None
@@ -120,8 +128,11 @@ class Agent:
     @property
     def healthy(self) -> bool:
         """True while the evaluation loop runs and no stop was requested."""
-        return (self._eval_thread is not None and self._eval_thread.is_alive()
-                and not self._stop_requested.is_set())
+        return (
+            self._eval_thread is not None
+            and self._eval_thread.is_alive()
+            and not self._stop_requested.is_set()
+        )
 
     @property
     def metrics_address(self) -> tuple[str, int] | None:
@@ -177,13 +188,15 @@ class Agent:
             for sink in self.sinks:
                 sink.adopt_renderer(renderer)
             evaluator.sinks = self.sinks
-            self._drops = DropMonitor(cfg.syscall_event_drops, self.counters, evaluator,
-                                      self.request_stop)
+            self._drops = DropMonitor(
+                cfg.syscall_event_drops, self.counters, evaluator, self.request_stop
+            )
             self._start_sinks()
             self.counters.started_at = time.time()
             self._started = True
-            self._eval_thread = threading.Thread(target=self._evaluate, name="secengine-eval",
-                                                 daemon=True)
+            self._eval_thread = threading.Thread(
+                target=self._evaluate, name="secengine-eval", daemon=True
+            )
             self._eval_thread.start()
             give_rules(self.sources, engine)
             for source in self.sources:
@@ -213,35 +226,45 @@ class Agent:
         web = self.config.webserver
         if web.enabled:
             self._metrics = MetricsServer(
-                self, web.listen_address, web.listen_port,
+                self,
+                web.listen_address,
+                web.listen_port,
                 healthz_path=web.k8s_healthz_endpoint,
                 metrics_path=web.metrics_endpoint if web.prometheus_metrics_enabled else None,
                 ssl_certificate=web.ssl_certificate if web.ssl_enabled else None,
-                limits=web.limits())
+                limits=web.limits(),
+            )
             try:
                 self._metrics.start()
             except OSError as e:
                 self._metrics = None
                 self._status = ExitStatus.CONFIG_ERROR
                 self.stop()
-                raise ConfigError(f"webserver: cannot listen on {web.listen_address}:"
-                                  f"{web.listen_port}: {e.strerror or e}") from e
+                raise ConfigError(
+                    f"webserver: cannot listen on {web.listen_address}:"
+                    f"{web.listen_port}: {e.strerror or e}"
+                ) from e
         if self.config.watch_config_files and self._from_config:
             self._watcher.start(watch_start)
 
     # -- feeding events directly --------------------------------------------------------------
-    def feed(self, events: Sequence[Event], source: str = "api",
-             timeout: float | None = None) -> bool:
+    def feed(
+        self, events: Sequence[Event], source: str = "api", timeout: float | None = None
+    ) -> bool:
         """Queue a batch of events for evaluation (waits for room up to ``timeout``)."""
         return self.event_queue.put(source, events, timeout=timeout)
 
     def _evaluate(self) -> None:
         drops = self._drops
         assert drops is not None
-        evaluation_loop(self._evaluator, self.event_queue, self.sources,
-                        sources_stopped=self._sources_stopped,
-                        every_second=lambda: drops.check(self.sources),
-                        exhausted=self.request_stop)
+        evaluation_loop(
+            self._evaluator,
+            self.event_queue,
+            self.sources,
+            sources_stopped=self._sources_stopped,
+            every_second=lambda: drops.check(self.sources),
+            exhausted=self.request_stop,
+        )
 
     # -- reload -----------------------------------------------------------------------------
     def reload(self) -> bool:
@@ -320,8 +343,9 @@ class Agent:
             self._sources_stopped.set()
             if self._eval_thread is not None:
                 self._eval_thread.join()
-            drain(self.sinks, timeout if timeout is not None
-                  else self.config.output_timeout / 1000.0)
+            drain(
+                self.sinks, timeout if timeout is not None else self.config.output_timeout / 1000.0
+            )
             if self._metrics is not None:
                 self._metrics.stop()
             self._watcher.join(2.0)
@@ -333,14 +357,18 @@ class Agent:
             for s in failed:
                 _log.error("source %s failed: %s", source_label(s), s.error)  # type: ignore[attr-defined]
             self._status = ExitStatus.SOURCE_FAILED if failed else ExitStatus.OK
-        if (self._status == ExitStatus.OK and self._stopped
-                and any(s.stats.lost for s in self.sinks)):
+        if (
+            self._status == ExitStatus.OK
+            and self._stopped
+            and any(s.stats.lost for s in self.sinks)
+        ):
             self._status = ExitStatus.UNDELIVERED
         return self._status
 
     # -- running --------------------------------------------------------------------------
-    def run(self, *, handle_signals: bool = True,
-            on_started: Callable[[Agent], object] | None = None) -> ExitStatus:
+    def run(
+        self, *, handle_signals: bool = True, on_started: Callable[[Agent], object] | None = None
+    ) -> ExitStatus:
         """Start, wait for a stop (signal, :meth:`request_stop`, sources done), stop; the status.
 
         Start-up errors are logged and kept in :attr:`error`; the status says

@@ -13,8 +13,9 @@ class TokenBucket:
 
     __slots__ = ("_clock", "_last", "max_tokens", "rate", "tokens")
 
-    def __init__(self, rate: float, max_tokens: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, max_tokens: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = rate
         self.max_tokens = max_tokens
         self.tokens = max_tokens

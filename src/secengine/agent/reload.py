@@ -25,8 +25,15 @@ _log = logging.getLogger("secengine.agent")
 
 #: The configuration keys a reload takes from the new file: what the engine is built from
 #: (rules, their selection and matching, the alert formatting) and the rate limiter.
-RELOADED_KEYS = ("rules_files", "rules", "priority", "rule_matching", "append_output", "outputs",
-                 *FORMATTER_KEYS)
+RELOADED_KEYS = (
+    "rules_files",
+    "rules",
+    "priority",
+    "rule_matching",
+    "append_output",
+    "outputs",
+    *FORMATTER_KEYS,
+)
 
 
 def kept_config(current: AgentConfig, new: AgentConfig) -> AgentConfig:
@@ -71,8 +78,13 @@ class FileWatcher:
     were first read, so a change made meanwhile is seen.
     """
 
-    def __init__(self, config: Callable[[], AgentConfig], reload: Callable[[], object],
-                 stop: threading.Event, interval: float) -> None:
+    def __init__(
+        self,
+        config: Callable[[], AgentConfig],
+        reload: Callable[[], object],
+        stop: threading.Event,
+        interval: float,
+    ) -> None:
         self._config = config
         self._reload = reload
         self._stop = stop
@@ -84,8 +96,9 @@ class FileWatcher:
         return fingerprint(watched_files(self._config()), known)
 
     def start(self, seen: dict[str, Any]) -> None:
-        self._thread = threading.Thread(target=self._watch, args=(seen,),
-                                        name="secengine-watch", daemon=True)
+        self._thread = threading.Thread(
+            target=self._watch, args=(seen,), name="secengine-watch", daemon=True
+        )
         self._thread.start()
 
     def join(self, timeout: float) -> None:

@@ -10,8 +10,9 @@ from typing import Any
 __all__ = ["install_handlers"]
 
 
-def install_handlers(stop: Callable[[], None], reload: Callable[[], None],
-                     reopen: Callable[[], None]) -> Callable[[], None] | None:
+def install_handlers(
+    stop: Callable[[], None], reload: Callable[[], None], reopen: Callable[[], None]
+) -> Callable[[], None] | None:
     """Install the handlers; returns a function restoring the previous ones.
 
     Does nothing (returns None) outside the main thread, where Python refuses
@@ -32,10 +33,12 @@ def install_handlers(stop: Callable[[], None], reload: Callable[[], None],
     def restore() -> None:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
     return restore
 
 
 def _handler(action: Callable[[], None]) -> Callable[[int, Any], None]:
     def handle(signum: int, frame: Any) -> None:
         action()
+
     return handle

@@ -42,38 +42,86 @@ _size = ctypes.c_size_t
 #: NULL pointer with errno set, ``None`` it cannot fail.
 #: name -> (argtypes, restype, failure style, C prototype)
 SIGNATURES: Final[dict[str, tuple[list[Any], Any, str | None, str]]] = {
-    "libbpf_set_print": ([_p], _p, None,
-                         "libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn)"),
+    "libbpf_set_print": (
+        [_p],
+        _p,
+        None,
+        "libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn)",
+    ),
     "libbpf_num_possible_cpus": ([], _int, "neg", "int libbpf_num_possible_cpus(void)"),
-    "bpf_object__open_file": ([_str, _p], _p, "null",
-                              ("struct bpf_object *bpf_object__open_file(const char *path, "
-                              "const struct bpf_object_open_opts *opts)")),
+    "bpf_object__open_file": (
+        [_str, _p],
+        _p,
+        "null",
+        (
+            "struct bpf_object *bpf_object__open_file(const char *path, "
+            "const struct bpf_object_open_opts *opts)"
+        ),
+    ),
     "bpf_object__load": ([_p], _int, "neg", "int bpf_object__load(struct bpf_object *obj)"),
     "bpf_object__close": ([_p], None, None, "void bpf_object__close(struct bpf_object *obj)"),
-    "bpf_object__find_map_by_name": ([_p, _str], _p, "null",
-                                     ("struct bpf_map *bpf_object__find_map_by_name("
-                                     "const struct bpf_object *obj, const char *name)")),
-    "bpf_object__find_program_by_name": ([_p, _str], _p, "null",
-                                         ("struct bpf_program *bpf_object__find_program_by_name("
-                                         "const struct bpf_object *obj, const char *name)")),
-    "bpf_map__set_max_entries": ([_p, _u32], _int, "neg",
-                                 "int bpf_map__set_max_entries(struct bpf_map *map, __u32 max)"),
+    "bpf_object__find_map_by_name": (
+        [_p, _str],
+        _p,
+        "null",
+        (
+            "struct bpf_map *bpf_object__find_map_by_name("
+            "const struct bpf_object *obj, const char *name)"
+        ),
+    ),
+    "bpf_object__find_program_by_name": (
+        [_p, _str],
+        _p,
+        "null",
+        (
+            "struct bpf_program *bpf_object__find_program_by_name("
+            "const struct bpf_object *obj, const char *name)"
+        ),
+    ),
+    "bpf_map__set_max_entries": (
+        [_p, _u32],
+        _int,
+        "neg",
+        "int bpf_map__set_max_entries(struct bpf_map *map, __u32 max)",
+    ),
     "bpf_map__fd": ([_p], _int, "neg", "int bpf_map__fd(const struct bpf_map *map)"),
-    "bpf_program__set_autoload": ([_p, ctypes.c_bool], _int, "neg",
-                                  ("int bpf_program__set_autoload(struct bpf_program *prog, "
-                                  "bool autoload)")),
-    "bpf_program__attach": ([_p], _p, "null",
-                            "struct bpf_link *bpf_program__attach(const struct bpf_program *prog)"),
+    "bpf_program__set_autoload": (
+        [_p, ctypes.c_bool],
+        _int,
+        "neg",
+        ("int bpf_program__set_autoload(struct bpf_program *prog, bool autoload)"),
+    ),
+    "bpf_program__attach": (
+        [_p],
+        _p,
+        "null",
+        "struct bpf_link *bpf_program__attach(const struct bpf_program *prog)",
+    ),
     "bpf_link__destroy": ([_p], _int, "neg", "int bpf_link__destroy(struct bpf_link *link)"),
-    "bpf_map_update_elem": ([_int, _p, _p, ctypes.c_uint64], _int, "neg",
-                            ("int bpf_map_update_elem(int fd, const void *key, const void *value, "
-                            "__u64 flags)")),
-    "bpf_map_lookup_elem": ([_int, _p, _p], _int, "neg",
-                            "int bpf_map_lookup_elem(int fd, const void *key, void *value)"),
-    "bpf_map_delete_elem": ([_int, _p], _int, "neg",
-                            "int bpf_map_delete_elem(int fd, const void *key)"),
-    "bpf_map_get_next_key": ([_int, _p, _p], _int, "neg",
-                             "int bpf_map_get_next_key(int fd, const void *key, void *next_key)"),
+    "bpf_map_update_elem": (
+        [_int, _p, _p, ctypes.c_uint64],
+        _int,
+        "neg",
+        ("int bpf_map_update_elem(int fd, const void *key, const void *value, __u64 flags)"),
+    ),
+    "bpf_map_lookup_elem": (
+        [_int, _p, _p],
+        _int,
+        "neg",
+        "int bpf_map_lookup_elem(int fd, const void *key, void *value)",
+    ),
+    "bpf_map_delete_elem": (
+        [_int, _p],
+        _int,
+        "neg",
+        "int bpf_map_delete_elem(int fd, const void *key)",
+    ),
+    "bpf_map_get_next_key": (
+        [_int, _p, _p],
+        _int,
+        "neg",
+        "int bpf_map_get_next_key(int fd, const void *key, void *next_key)",
+    ),
 }
 
 #: What to do about the errnos users meet, keyed by errno.
@@ -81,7 +129,7 @@ _HINTS: Final = {
     _errno.EPERM: "run as root (or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)",
     _errno.EACCES: "run as root; the kernel refused the program (see the verifier log)",
     _errno.ENOENT: "the kernel lacks something the probe needs (BTF at "
-                   "/sys/kernel/btf/vmlinux, or a tracepoint)",
+    "/sys/kernel/btf/vmlinux, or a tracepoint)",
     _errno.ESRCH: "the kernel lacks a type or field the probe reads (CO-RE relocation failed)",
     _errno.E2BIG: "the program is too large for this kernel's verifier",
     _errno.EINVAL: "the kernel rejected the program or map (see the verifier log)",
@@ -112,17 +160,21 @@ def error_for(call: str, err: int) -> BpfError:
 
 def _errcheck(style: str | None, name: str) -> Callable[..., Any] | None:
     if style == "neg":
+
         def check_neg(result: int, func: Any, args: Any) -> int:
             if result < 0:
                 raise error_for(name, -result)
             return result
+
         return check_neg
     if style == "null":
+
         def check_null(result: int | None, func: Any, args: Any) -> int:
             if not result:
                 err = ctypes.get_errno() or _errno.ENOENT
                 raise error_for(name, err)
             return result
+
         return check_null
     return None
 
@@ -175,7 +227,8 @@ def lib() -> ctypes.CDLL:
                 raise BpfUnavailableError(
                     f"{LIBRARY} was not found{' (found ' + found + ')' if found else ''}; "
                     "install libbpf 1.x (Debian/Ubuntu: apt-get install libbpf1, "
-                    "Fedora: dnf install libbpf)") from None
+                    "Fedora: dnf install libbpf)"
+                ) from None
             bind(handle)
             callback = _PRINT_FN(_on_log)
             _callbacks.append(callback)

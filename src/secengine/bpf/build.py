@@ -35,7 +35,9 @@ class BuildError(SecengineError, RuntimeError):
 
 
 def _tool(name: str, package: str) -> str:
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
+    path = shutil.which(name) or (
+        f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None
+    )
     if path is None:
         raise BuildError(f"{name} not found; install it (Debian: apt-get install {package})")
     return path
@@ -48,36 +50,54 @@ def sources() -> list[Path]:
 
 def object_name(source: Path) -> str:
     """``probe.bpf.c`` -> ``probe.bpf.o``."""
-    return source.name[:-len(".c")] + ".o"
+    return source.name[: -len(".c")] + ".o"
 
 
-def build_all(outdir: Path | None = None,
-              btf: Path = Path("/sys/kernel/btf/vmlinux")) -> list[Path]:
+def build_all(
+    outdir: Path | None = None, btf: Path = Path("/sys/kernel/btf/vmlinux")
+) -> list[Path]:
     """Compile every :func:`sources` file into ``outdir`` (default: next to each source)."""
-    return [build((outdir or src.parent) / object_name(src), btf, source=src)
-            for src in sources()]
+    return [build((outdir or src.parent) / object_name(src), btf, source=src) for src in sources()]
 
 
-def build(output: Path | None = None, btf: Path = Path("/sys/kernel/btf/vmlinux"),
-          source: Path = SOURCE) -> Path:
+def build(
+    output: Path | None = None, btf: Path = Path("/sys/kernel/btf/vmlinux"), source: Path = SOURCE
+) -> Path:
     """Compile ``source`` (default ``probe.bpf.c``) into ``output`` (default: next to it)."""
     output = output or source.with_name(object_name(source))
     clang = _tool("clang", "clang")
     bpftool = _tool("bpftool", "bpftool")
     if not Path("/usr/include/bpf/bpf_helpers.h").exists():
-        raise BuildError("libbpf headers not found; install them (Debian: apt-get install "
-                         "libbpf-dev)")
+        raise BuildError(
+            "libbpf headers not found; install them (Debian: apt-get install libbpf-dev)"
+        )
     if not btf.exists():
-        raise BuildError(f"{btf} is missing: the build needs a kernel with BTF to generate "
-                         "vmlinux.h")
+        raise BuildError(
+            f"{btf} is missing: the build needs a kernel with BTF to generate vmlinux.h"
+        )
     with tempfile.TemporaryDirectory(prefix="secengine-bpf-") as tmp:
         vmlinux = Path(tmp) / "vmlinux.h"
         with vmlinux.open("wb") as fh:
-            subprocess.run([bpftool, "btf", "dump", "file", str(btf), "format", "c"],
-                           stdout=fh, check=True)
+            subprocess.run(
+                [bpftool, "btf", "dump", "file", str(btf), "format", "c"], stdout=fh, check=True
+            )
         tmp_out = Path(tmp) / object_name(source)
-        cmd = [clang, "-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86",
-               "-I", tmp, "-I", str(source.parent), "-c", str(source), "-o", str(tmp_out)]
+        cmd = [
+            clang,
+            "-g",
+            "-O2",
+            "-target",
+            "bpf",
+            "-D__TARGET_ARCH_x86",
+            "-I",
+            tmp,
+            "-I",
+            str(source.parent),
+            "-c",
+            str(source),
+            "-o",
+            str(tmp_out),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise BuildError(f"clang failed:\n{proc.stderr}")

@@ -32,8 +32,7 @@ from secengine.bpf.errors import BpfError
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.bpf.ringbuf import RingReader
 
-__all__ = ["DEFAULT_RING_BYTES", "Budget", "Probe", "ProducerCount",
-           "object_path"]
+__all__ = ["DEFAULT_RING_BYTES", "Budget", "Probe", "ProducerCount", "object_path"]
 
 OBJECT_NAME: Final = "probe.bpf.o"
 DEFAULT_RING_BYTES: Final = 16 * 1024 * 1024
@@ -59,10 +58,16 @@ class Budget:
 
     def __post_init__(self) -> None:
         values = (self.rate, self.burst, self.report_interval)
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values) \
-                or self.rate < 0 or self.burst < 0 or self.report_interval <= 0:
-            raise ValueError("a producer budget needs finite numbers: producer_rate >= 0, "
-                             "producer_burst >= 0 and flood_interval > 0")
+        if (
+            not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+            or self.rate < 0
+            or self.burst < 0
+            or self.report_interval <= 0
+        ):
+            raise ValueError(
+                "a producer budget needs finite numbers: producer_rate >= 0, "
+                "producer_burst >= 0 and flood_interval > 0"
+            )
 
     def packed(self) -> tuple[int, int, int]:
         """(ns per event, burst tolerance in ns, report interval in ns) as the probe wants."""
@@ -89,9 +94,13 @@ def object_path() -> Path:
 
 
 def _preflight(obj: Path) -> None:
-    preflight.check(obj, what="probe", needed_by="the syscall source",
-                    instead="run 'sudo secengine run ...', or use 'secengine replay' to "
-                            "evaluate recorded events")
+    preflight.check(
+        obj,
+        what="probe",
+        needed_by="the syscall source",
+        instead="run 'sudo secengine run ...', or use 'secengine replay' to "
+        "evaluate recorded events",
+    )
 
 
 def load_object(lib: Any, obj: Any, programs: Iterable[str], wanted: Iterable[str]) -> None:
@@ -109,8 +118,9 @@ def load_object(lib: Any, obj: Any, programs: Iterable[str], wanted: Iterable[st
     except BpfError as e:
         log = [line for line in _libbpf.log_lines() if line.strip()]
         tail = "\n".join(log[-25:])
-        raise type(e)(f"{e}\nlibbpf said:\n{tail}" if tail else str(e),
-                      errno=e.errno, call=e.call) from None
+        raise type(e)(
+            f"{e}\nlibbpf said:\n{tail}" if tail else str(e), errno=e.errno, call=e.call
+        ) from None
 
 
 class BpfObjectOwner:
@@ -145,8 +155,7 @@ class BpfObjectOwner:
     def _find_maps(self, names: Iterable[str]) -> None:
         assert self._obj is not None
         find = self._lib.bpf_object__find_map_by_name
-        self._fds = {name: self._lib.bpf_map__fd(find(self._obj, name.encode()))
-                     for name in names}
+        self._fds = {name: self._lib.bpf_map__fd(find(self._obj, name.encode())) for name in names}
 
     def _attach(self) -> None:
         assert self._obj is not None
@@ -193,10 +202,15 @@ class BpfObjectOwner:
 class Probe(BpfObjectOwner):
     """The loaded probe. ``programs`` selects what gets attached."""
 
-    def __init__(self, *, ring_bytes: int = DEFAULT_RING_BYTES,
-                 programs: Iterable[str] = CAPTURE_PROGRAMS,
-                 obj_path: Path | None = None, budget: Budget | None = None,
-                 priority_headroom: float = PRIORITY_HEADROOM) -> None:
+    def __init__(
+        self,
+        *,
+        ring_bytes: int = DEFAULT_RING_BYTES,
+        programs: Iterable[str] = CAPTURE_PROGRAMS,
+        obj_path: Path | None = None,
+        budget: Budget | None = None,
+        priority_headroom: float = PRIORITY_HEADROOM,
+    ) -> None:
         path = obj_path or object_path()
         _preflight(path)
         if ring_bytes & (ring_bytes - 1) or ring_bytes < 4096:
@@ -217,8 +231,9 @@ class Probe(BpfObjectOwner):
         events = lib.bpf_object__find_map_by_name(self._obj, b"events")
         lib.bpf_map__set_max_entries(events, self.ring_bytes)
         load_object(lib, self._obj, (*CAPTURE_PROGRAMS, NOOP_PROGRAM), self.programs)
-        self._find_maps(("events", "specs", "se_config_map", "stats", "se_budget", "se_paths",
-                         INTEREST_MAP))
+        self._find_maps(
+            ("events", "specs", "se_config_map", "stats", "se_budget", "se_paths", INTEREST_MAP)
+        )
         self._self_tgid = os.getpid()
         self._write_config()
         self._attach()
@@ -243,8 +258,13 @@ class Probe(BpfObjectOwner):
         per_event, tau, interval = self.budget.packed()
         headroom = int(self.ring_bytes * self.priority_headroom)
         bulk_limit = self.ring_bytes - headroom if headroom else 0
-        self._update("se_config_map", 0, L.CONFIG.pack(
-            self._self_tgid, self._wakeup_bytes, per_event, tau, interval, bulk_limit, 0))
+        self._update(
+            "se_config_map",
+            0,
+            L.CONFIG.pack(
+                self._self_tgid, self._wakeup_bytes, per_event, tau, interval, bulk_limit, 0
+            ),
+        )
 
     def set_priority_paths(self, names: Iterable[str], prefixes: Iterable[str]) -> int:
         """Opens of these files (exact ``names``) or below these ``prefixes`` are priority
@@ -256,7 +276,7 @@ class Probe(BpfObjectOwner):
             raw = text.encode("utf-8", "surrogateescape")
             if exact and len(raw) < L.PATH_KEY_BYTES:
                 raw += b"\0"
-            raw = raw[:L.PATH_KEY_BYTES]
+            raw = raw[: L.PATH_KEY_BYTES]
             if not raw:
                 continue
             try:
@@ -276,8 +296,9 @@ class Probe(BpfObjectOwner):
         first = True
         for _ in range(1 << 20):
             try:
-                lib.bpf_map_get_next_key(fd, None if first else ctypes.byref(key),
-                                         ctypes.byref(nxt))
+                lib.bpf_map_get_next_key(
+                    fd, None if first else ctypes.byref(key), ctypes.byref(nxt)
+                )
             except BpfError:
                 break  # ENOENT: the end
             first = False
@@ -286,14 +307,16 @@ class Probe(BpfObjectOwner):
                 lib.bpf_map_lookup_elem(fd, ctypes.byref(key), value)
             except BpfError:
                 continue  # evicted meanwhile
-            _t0, _t1, admitted, suppressed, _rep, _last, last_nr, _cls = L.BUDGET.unpack(
-                value.raw)
+            _t0, _t1, admitted, suppressed, _rep, _last, last_nr, _cls = L.BUDGET.unpack(value.raw)
             out.append(ProducerCount(key.value, admitted, suppressed, last_nr))
         return out
 
-    def set_interest(self, event_types: Iterable[str] | None,
-                     skip_stream: Iterable[str] = (),
-                     success_only: Iterable[str] = ()) -> frozenset[str]:
+    def set_interest(
+        self,
+        event_types: Iterable[str] | None,
+        skip_stream: Iterable[str] = (),
+        success_only: Iterable[str] = (),
+    ) -> frozenset[str]:
         """Capture these event types (plus the state set); ``None`` = everything supported.
 
         ``skip_stream``: socket I/O calls (sendto, sendmsg, recvfrom, recvmsg)
@@ -307,8 +330,9 @@ class Probe(BpfObjectOwner):
             self._update("specs", spec.nr, entries.get(spec.nr, off))
         # the program's first test; set after the specs, so that a syscall it lets through
         # always finds its spec
-        self._update(INTEREST_MAP, 0, bytes(1 if nr in entries else 0
-                                            for nr in range(L.MAX_SYSCALLS)))
+        self._update(
+            INTEREST_MAP, 0, bytes(1 if nr in entries else 0 for nr in range(L.MAX_SYSCALLS))
+        )
         return frozenset(syscalls.BY_NR[nr].name for nr in entries)
 
     # -- data --------------------------------------------------------------------

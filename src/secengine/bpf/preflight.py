@@ -36,14 +36,17 @@ def check(obj: Path, *, what: str, needed_by: str, instead: str) -> None:
     if os.geteuid() != 0:
         raise BpfUnavailableError(
             f"{needed_by} needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE) to load "
-            f"the eBPF {what}; {instead}")
+            f"the eBPF {what}; {instead}"
+        )
     if not BTF_PATH.exists():
         raise BpfUnavailableError(
             f"this kernel exposes no BTF ({BTF_PATH} is missing), which the CO-RE {what} "
             "needs; use a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution "
-            "kernels since 5.8 are)")
+            "kernels since 5.8 are)"
+        )
     if not obj.is_file():
         raise BpfUnavailableError(
             f"the compiled {what} {obj} is missing; build it with "
             "'python -m secengine.bpf.build' (needs clang, bpftool and libbpf-dev) or install "
-            "a secengine wheel, which ships it")
+            "a secengine wheel, which ships it"
+        )

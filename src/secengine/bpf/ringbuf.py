@@ -65,11 +65,13 @@ class RingReader:
         page = mmap.PAGESIZE
         self.size = size
         self.mask = size - 1
-        self._consumer = mmap.mmap(fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE,
-                                   offset=0)
+        self._consumer = mmap.mmap(
+            fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0
+        )
         self._consumer_pos = Position(self._consumer)
-        self._producer = mmap.mmap(fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ,
-                                   offset=page)
+        self._producer = mmap.mmap(
+            fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=page
+        )
         self._data_off = page
         self._epoll = select.epoll()
         self._epoll.register(fd, select.EPOLLIN)
@@ -111,7 +113,7 @@ class RingReader:
             length = hdr & ~(_BUSY | _DISCARD)
             if not hdr & _DISCARD:
                 start = pos + _HDR_SZ
-                append(prod_map[start:start + length])
+                append(prod_map[start : start + length])
                 n += 1
             cons += (length + _HDR_SZ + 7) & ~7
         self._consumer_pos.set(cons)

@@ -58,8 +58,13 @@ class SyscallSpec:
         return L.SPEC.pack(1, kinds, 0, self.extras, 0)
 
 
-_FA0, _FRES, _CREDS, _CWD, _FAILED = (L.X_FILE_ARG0, L.X_FILE_RES, L.X_CREDS, L.X_CWD,
-                                      L.X_FAILED_ONLY)
+_FA0, _FRES, _CREDS, _CWD, _FAILED = (
+    L.X_FILE_ARG0,
+    L.X_FILE_RES,
+    L.X_CREDS,
+    L.X_CWD,
+    L.X_FAILED_ONLY,
+)
 #: What rules most need (exec, credential and namespace changes, connects): a budget class of
 #: their own, and the ring's priority headroom. Opens are priority when their path is one the
 #: loaded rules name (the probe's ``se_paths`` trie).
@@ -141,12 +146,41 @@ EXEC_NRS: Final = {59: "execve", 322: "execveat"}
 CLONE_NAMES: Final = {56: "clone", 57: "fork", 58: "vfork", 435: "clone3"}
 
 #: What the state tracker needs whatever the rules say (spec §6.1, minimum probe set).
-STATE_EVENT_TYPES: Final = frozenset({
-    "execve", "execveat", "close", "close_range", "dup", "dup2", "dup3", "chdir", "fchdir",
-    "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "capset",
-    "setsid", "setpgid", "open", "openat", "openat2", "creat", "socket", "connect", "accept",
-    "accept4", "bind", "pipe", "pipe2", "socketpair", "memfd_create",
-})
+STATE_EVENT_TYPES: Final = frozenset(
+    {
+        "execve",
+        "execveat",
+        "close",
+        "close_range",
+        "dup",
+        "dup2",
+        "dup3",
+        "chdir",
+        "fchdir",
+        "setuid",
+        "setgid",
+        "setreuid",
+        "setregid",
+        "setresuid",
+        "setresgid",
+        "capset",
+        "setsid",
+        "setpgid",
+        "open",
+        "openat",
+        "openat2",
+        "creat",
+        "socket",
+        "connect",
+        "accept",
+        "accept4",
+        "bind",
+        "pipe",
+        "pipe2",
+        "socketpair",
+        "memfd_create",
+    }
+)
 
 
 def check_arch() -> None:
@@ -155,7 +189,8 @@ def check_arch() -> None:
     if machine not in ("x86_64", "amd64"):
         raise BpfUnavailableError(
             f"the syscall probe supports x86_64 only, not {machine}; use 'secengine replay' "
-            "with recorded events instead")
+            "with recorded events instead"
+        )
 
 
 def supported_event_types() -> frozenset[str]:
@@ -172,11 +207,15 @@ STREAM_SKIPPABLE: Final = frozenset({"sendto", "sendmsg", "recvfrom", "recvmsg"}
 #: table; the other state types stay out (a non-blocking connect "fails" with EINPROGRESS and
 #: still connects).
 FAILURE_STATELESS: Final = (frozenset(_BY_NAME) - STATE_EVENT_TYPES) | frozenset(
-    {"open", "openat", "openat2", "creat", "execve", "execveat"})
+    {"open", "openat", "openat2", "creat", "execve", "execveat"}
+)
 
 
-def spec_entries(event_types: Iterable[str] | None, skip_stream: Iterable[str] = (),
-                 success_only: Iterable[str] = ()) -> dict[int, bytes]:
+def spec_entries(
+    event_types: Iterable[str] | None,
+    skip_stream: Iterable[str] = (),
+    success_only: Iterable[str] = (),
+) -> dict[int, bytes]:
     """The ``specs`` map contents for the wanted event types plus the state set.
 
     ``None`` means every type the probe supports (a rule with no event type

@@ -29,9 +29,16 @@ from secengine.errors import ConfigError
 
 __all__ = ["configure_logging", "flag_sources", "run_agent"]
 
-_LEVELS = {"emergency": logging.CRITICAL, "alert": logging.CRITICAL,
-           "critical": logging.CRITICAL, "error": logging.ERROR, "warning": logging.WARNING,
-           "notice": logging.INFO, "info": logging.INFO, "debug": logging.DEBUG}
+_LEVELS = {
+    "emergency": logging.CRITICAL,
+    "alert": logging.CRITICAL,
+    "critical": logging.CRITICAL,
+    "error": logging.ERROR,
+    "warning": logging.WARNING,
+    "notice": logging.INFO,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+}
 
 
 class _StderrHandler(logging.StreamHandler[TextIO]):
@@ -143,8 +150,9 @@ def run_agent(args: argparse.Namespace) -> int:
     if agent.error is not None and not cfg.log_stderr:
         err.write(f"secengine run: {agent.error}\n")
     c = agent.counters
-    kernel = sum(s.kernel_stats().get("dropped", 0) for s in agent.sources
-                 if hasattr(s, "kernel_stats"))
+    kernel = sum(
+        s.kernel_stats().get("dropped", 0) for s in agent.sources if hasattr(s, "kernel_stats")
+    )
     for source in agent.sources:
         for line in (source.describe_end() or "").splitlines():
             err.write(f"secengine run: {line}\n")
@@ -156,9 +164,11 @@ def run_agent(args: argparse.Namespace) -> int:
         field_errors = []
     for line in field_errors:
         err.write(f"secengine run: {line.strip()}\n")
-    err.write(f"secengine run: {sum(c.events.values())} events, {sum(c.alerts.values())} alerts "
-              f"and {sum(c.drop_alerts.values())} internal alerts, "
-              f"{kernel} dropped in the kernel, "
-              f"{undelivered(agent.sinks)} alerts not delivered; "
-              f"exit status {int(status)} ({status.meaning})\n")
+    err.write(
+        f"secengine run: {sum(c.events.values())} events, {sum(c.alerts.values())} alerts "
+        f"and {sum(c.drop_alerts.values())} internal alerts, "
+        f"{kernel} dropped in the kernel, "
+        f"{undelivered(agent.sinks)} alerts not delivered; "
+        f"exit status {int(status)} ({status.meaning})\n"
+    )
     return int(status)

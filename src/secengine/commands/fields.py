@@ -22,10 +22,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "fields",
         help="list the fields rules can use (like falco --list)",
         description="List the fields available to rule conditions and outputs, grouped by "
-                    "field class, with their event sources.",
+        "field class, with their event sources.",
     )
-    p.add_argument("--source", default=None, metavar="SOURCE",
-                   help="only the fields of this event source (e.g. syscall)")
+    p.add_argument(
+        "--source",
+        default=None,
+        metavar="SOURCE",
+        help="only the fields of this event source (e.g. syscall)",
+    )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print Falco's --list -J JSON")
     fmt.add_argument("--markdown", action="store_true", help="print Markdown tables")
@@ -45,8 +49,10 @@ def run(args: argparse.Namespace) -> int:
         classes = listing.listed_classes(registry, args.source)
     except KeyError:
         known = ", ".join(registry.sources())
-        print(f"secengine fields: Value for --source must be a valid source type "
-              f"(known: {known})", file=sys.stderr)
+        print(
+            f"secengine fields: Value for --source must be a valid source type (known: {known})",
+            file=sys.stderr,
+        )
         return int(ExitStatus.USAGE)
     if args.names_only:
         text = listing.render_names(classes, as_json=args.json)

@@ -59,28 +59,47 @@ def parse_duration(text: str) -> float:
 
 
 def _duration_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--duration", type=parse_duration, metavar="TIME",
-                   help="stop after this long (a container is stopped with its engine, "
-                        "another command and its processes get SIGTERM)")
+    p.add_argument(
+        "--duration",
+        type=parse_duration,
+        metavar="TIME",
+        help="stop after this long (a container is stopped with its engine, "
+        "another command and its processes get SIGTERM)",
+    )
 
 
 def _output_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", type=Path, default=Path("profile.json"), metavar="P.json",
-                   help="where to write the seccomp profile (default: profile.json); the "
-                        "recording goes next to it as P.record.json")
-    p.add_argument("--audit", action="store_true",
-                   help="write SCMP_ACT_LOG as the default action (log, do not deny)")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("profile.json"),
+        metavar="P.json",
+        help="where to write the seccomp profile (default: profile.json); the "
+        "recording goes next to it as P.record.json",
+    )
+    p.add_argument(
+        "--audit",
+        action="store_true",
+        help="write SCMP_ACT_LOG as the default action (log, do not deny)",
+    )
     p.add_argument("--report", type=Path, metavar="FILE", help="also write the report here")
-    p.add_argument("--compare", type=Path, metavar="PROFILE",
-                   help="default profile to compare with (default: the engine's installed one)")
-    p.add_argument("--json", action="store_true",
-                   help="print a JSON summary instead of the report (the workload's own "
-                        "output goes to stderr)")
+    p.add_argument(
+        "--compare",
+        type=Path,
+        metavar="PROFILE",
+        help="default profile to compare with (default: the engine's installed one)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON summary instead of the report (the workload's own "
+        "output goes to stderr)",
+    )
 
 
 def _command_arg(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
-                   help=what)
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help=what)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -88,15 +107,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "profile",
         help="propose and prove a least-privilege seccomp profile and capability set",
         description="Watch a workload in the kernel and propose its seccomp profile and "
-                    "Linux capabilities; re-run it under the proposal to prove it.",
+        "Linux capabilities; re-run it under the proposal to prove it.",
     )
     psub = p.add_subparsers(dest="profile_command", metavar="SUBCOMMAND")
     psub.required = True
 
     r = psub.add_parser("run", help="start a container under observation (init phase included)")
-    r.add_argument("--runtime", metavar="NAME",
-                   help="OCI runtime to run the container with (runc, crun); passed to podman "
-                        "or docker unless the command names one")
+    r.add_argument(
+        "--runtime",
+        metavar="NAME",
+        help="OCI runtime to run the container with (runc, crun); passed to podman "
+        "or docker unless the command names one",
+    )
     _duration_arg(r)
     _output_args(r)
     _command_arg(r, "the 'podman run ...' (or 'docker run ...') command")
@@ -104,10 +126,21 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
     a = psub.add_parser("attach", help="record a running container without restarting it")
     a.add_argument("container", metavar="CONTAINER", help="container id or name (docker, podman)")
-    a.add_argument("--duration", type=parse_duration, default=60.0, metavar="TIME",
-                   help="how long to record (default 60s)")
-    a.add_argument("--baseline-dir", type=Path, action="append", default=[], metavar="DIR",
-                   help="where to look for runtime baselines first (repeatable)")
+    a.add_argument(
+        "--duration",
+        type=parse_duration,
+        default=60.0,
+        metavar="TIME",
+        help="how long to record (default 60s)",
+    )
+    a.add_argument(
+        "--baseline-dir",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="where to look for runtime baselines first (repeatable)",
+    )
     _output_args(a)
     a.set_defaults(run=run, action="attach")
 
@@ -118,41 +151,81 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     e.set_defaults(run=run, action="exec")
 
     m = psub.add_parser("merge", help="union the recordings of replicas or runs into one profile")
-    m.add_argument("inputs", nargs="+", type=Path, metavar="FILE",
-                   help="recordings (P.record.json) or seccomp profiles (P.json)")
+    m.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="recordings (P.record.json) or seccomp profiles (P.json)",
+    )
     _output_args(m)
     m.set_defaults(run=run, action="merge")
 
     v = psub.add_parser("verify", help="re-run a workload under a proposal; report denials")
-    v.add_argument("--profile", type=Path, required=True, metavar="P.json",
-                   help="the seccomp profile to run under")
-    v.add_argument("--caps", metavar="CAP,...",
-                   help="capabilities to add after --cap-drop ALL (comma-separated; '' for "
-                        "none; default: the recording's proposal, or none)")
-    v.add_argument("--recording", type=Path, metavar="P.record.json",
-                   help="the recording to compare the exit code with (default: next to "
-                        "--profile)")
-    v.add_argument("--no-inject", action="store_true",
-                   help="run the command as given (it already has the security options)")
-    v.add_argument("--duration", type=parse_duration, metavar="TIME",
-                   help="stop after this long (a container is stopped with its engine, "
-                        "another command and its processes get SIGTERM)")
-    v.add_argument("--json", action="store_true",
-                   help="print a JSON summary (the workload's own output goes to stderr)")
+    v.add_argument(
+        "--profile",
+        type=Path,
+        required=True,
+        metavar="P.json",
+        help="the seccomp profile to run under",
+    )
+    v.add_argument(
+        "--caps",
+        metavar="CAP,...",
+        help="capabilities to add after --cap-drop ALL (comma-separated; '' for "
+        "none; default: the recording's proposal, or none)",
+    )
+    v.add_argument(
+        "--recording",
+        type=Path,
+        metavar="P.record.json",
+        help="the recording to compare the exit code with (default: next to --profile)",
+    )
+    v.add_argument(
+        "--no-inject",
+        action="store_true",
+        help="run the command as given (it already has the security options)",
+    )
+    v.add_argument(
+        "--duration",
+        type=parse_duration,
+        metavar="TIME",
+        help="stop after this long (a container is stopped with its engine, "
+        "another command and its processes get SIGTERM)",
+    )
+    v.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON summary (the workload's own output goes to stderr)",
+    )
     _command_arg(v, "the 'podman run ...' command to re-run")
     v.set_defaults(run=run, action="verify")
 
-    b = psub.add_parser("baseline", help="measure a runtime's init-phase syscalls (once per "
-                                         "runtime version)")
+    b = psub.add_parser(
+        "baseline", help="measure a runtime's init-phase syscalls (once per runtime version)"
+    )
     b.add_argument("--runtime", required=True, metavar="NAME", help="runc or crun")
-    b.add_argument("--image", required=True, metavar="IMAGE",
-                   help="a small local image with /bin/true or a 'true' in PATH")
+    b.add_argument(
+        "--image",
+        required=True,
+        metavar="IMAGE",
+        help="a small local image with /bin/true or a 'true' in PATH",
+    )
     b.add_argument("--engine", default="podman", choices=("podman", "docker"))
-    b.add_argument("--engine-arg", action="append", default=[], metavar="ARG",
-                   help="extra option for '<engine> run' (repeatable)")
+    b.add_argument(
+        "--engine-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra option for '<engine> run' (repeatable)",
+    )
     b.add_argument("--repeat", type=int, default=2, help="runs per variant (default 2)")
-    b.add_argument("--dir", type=Path, metavar="DIR",
-                   help="where to save it (default /var/lib/secengine/baselines)")
+    b.add_argument(
+        "--dir",
+        type=Path,
+        metavar="DIR",
+        help="where to save it (default /var/lib/secengine/baselines)",
+    )
     b.set_defaults(run=run, action="baseline")
     return p
 
@@ -214,16 +287,23 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _baseline(args)
     _check_outputs(args)
     if args.action == "run":
-        rec = session.record_command(_command(args), mode="run", duration=args.duration,
-                                     runtime=args.runtime, stdout_to_stderr=args.json)
+        rec = session.record_command(
+            _command(args),
+            mode="run",
+            duration=args.duration,
+            runtime=args.runtime,
+            stdout_to_stderr=args.json,
+        )
     elif args.action == "exec":
-        rec = session.record_command(_command(args), mode="exec", duration=args.duration,
-                                     stdout_to_stderr=args.json)
+        rec = session.record_command(
+            _command(args), mode="exec", duration=args.duration, stdout_to_stderr=args.json
+        )
     elif args.action == "attach":
         from secengine.profile.baselines import SHIPPED_DIR, USER_DIR
 
-        rec = session.record_attach(args.container, args.duration,
-                                    (*args.baseline_dir, USER_DIR, SHIPPED_DIR))
+        rec = session.record_attach(
+            args.container, args.duration, (*args.baseline_dir, USER_DIR, SHIPPED_DIR)
+        )
     else:
         rec = _merge(args.inputs)
     _propose(rec, args)
@@ -260,8 +340,7 @@ def _merge(inputs: Sequence[Path]) -> Recording:
             names = profile_names(load_profile(path))
             rec = Recording(mode="profile", command=[], init_source=f"profile {path.name}")
             rec.syscalls.add("work", "ok", names.allowed)
-            rec.syscalls.add("work", "enosys",
-                             {n for n, e in names.errno.items() if e == 38})
+            rec.syscalls.add("work", "enosys", {n for n, e in names.errno.items() if e == 38})
             rec.started = True
         else:
             rec = load_recording(path)
@@ -295,18 +374,25 @@ def _propose(rec: Recording, args: argparse.Namespace) -> None:
         default = profile_names(load_profile(default_path), DOCKER_DEFAULT_CAPS)
         comparison = compare(pol, default, default_path)
     text = render(rec, pol, caps, comparison, out)
-    files = [(out, profile_json(build_profile(pol, audit=args.audit)), public_mode()),
-             (_record_path(out), rec.to_text(), PRIVATE)]
+    files = [
+        (out, profile_json(build_profile(pol, audit=args.audit)), public_mode()),
+        (_record_path(out), rec.to_text(), PRIVATE),
+    ]
     if args.report:
         files.append((args.report, text, PRIVATE))
     write_files(files)
     if args.json:
         summary = {
-            "profile": str(out), "recording": str(_record_path(out)),
-            "allowed": sorted(pol.allowed), "enosys": sorted(pol.enosys),
-            "capabilities": caps.required, "possible_capabilities": caps.possible,
-            "cap_args": cap_args(caps.required), "started": rec.started,
-            "exit_code": rec.exit_code, "init_source": rec.init_source,
+            "profile": str(out),
+            "recording": str(_record_path(out)),
+            "allowed": sorted(pol.allowed),
+            "enosys": sorted(pol.enosys),
+            "capabilities": caps.required,
+            "possible_capabilities": caps.possible,
+            "cap_args": cap_args(caps.required),
+            "started": rec.started,
+            "exit_code": rec.exit_code,
+            "init_source": rec.init_source,
             "default_profile": str(default_path) if default_path else None,
             "default_allowed": comparison.default_allowed if comparison else None,
             "removed": comparison.removed if comparison else None,
@@ -333,17 +419,33 @@ def _verify(args: argparse.Namespace) -> int:
         caps = []
     if args.no_inject:
         caps = None
-    result = session.verify(_command(args), args.profile, caps, reference=reference,
-                            inject=not args.no_inject, duration=args.duration,
-                            stdout_to_stderr=args.json)
+    result = session.verify(
+        _command(args),
+        args.profile,
+        caps,
+        reference=reference,
+        inject=not args.no_inject,
+        duration=args.duration,
+        stdout_to_stderr=args.json,
+    )
     if args.json:
-        sys.stdout.write(json.dumps({
-            "ok": result.ok, "started": result.started, "exit_code": result.recording.exit_code,
-            "expected_exit_code": result.expected_exit, "denied": result.denied,
-            "denied_as_recorded": result.denied_as_recorded,
-            "would_deny": result.would_deny,
-            "capability_denials": [f.need.reason for f in result.cap_denials],
-            "command": result.command}, indent=1) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "ok": result.ok,
+                    "started": result.started,
+                    "exit_code": result.recording.exit_code,
+                    "expected_exit_code": result.expected_exit,
+                    "denied": result.denied,
+                    "denied_as_recorded": result.denied_as_recorded,
+                    "would_deny": result.would_deny,
+                    "capability_denials": [f.need.reason for f in result.cap_denials],
+                    "command": result.command,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
     else:
         sys.stdout.write(render_verify(result))
     return ExitStatus.OK if result.ok else ExitStatus.FAILED
@@ -362,8 +464,10 @@ def _baseline(args: argparse.Namespace) -> int:
             cmd = [args.engine, "run", "--rm", *args.engine_arg, *extra, args.image, "true"]
             rec = session.record_command(cmd, mode="run", runtime=args.runtime)
             if not rec.started or rec.exit_code != 0:
-                sys.stderr.write(f"secengine profile baseline: the {label} run failed "
-                                 f"(exit code {rec.exit_code}): {' '.join(rec.command)}\n")
+                sys.stderr.write(
+                    f"secengine profile baseline: the {label} run failed "
+                    f"(exit code {rec.exit_code}): {' '.join(rec.command)}\n"
+                )
                 return ExitStatus.USAGE
             recordings.append(rec)
             labels.append(label)
@@ -371,14 +475,18 @@ def _baseline(args: argparse.Namespace) -> int:
     base = baseline_from_recordings(args.runtime, version, recordings, engine_version, labels)
     path = base.save(args.dir or USER_DIR)
     init = base.syscalls.seen(("init",))
-    sys.stdout.write(f"{base.label}: {len(init)} init-phase syscalls -> {path}\n  "
-                     + " ".join(sorted(init)) + "\n")
+    sys.stdout.write(
+        f"{base.label}: {len(init)} init-phase syscalls -> {path}\n  "
+        + " ".join(sorted(init))
+        + "\n"
+    )
     return 0
 
 
 def _engine_version(engine: str) -> str:
     import subprocess
 
-    proc = subprocess.run([engine, "--version"], capture_output=True, text=True, timeout=30,
-                          check=False)
+    proc = subprocess.run(
+        [engine, "--version"], capture_output=True, text=True, timeout=30, check=False
+    )
     return proc.stdout.strip() or engine

@@ -50,21 +50,51 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         help="detect live: evaluate rules against what this host does (needs root)",
         description="Evaluate rules against live events and print the alerts as they happen.",
     )
-    p.add_argument("-r", "--rules", action="append", metavar="RULES", default=None,
-                   help="rules file or directory (repeatable; default: the shipped rules)")
-    p.add_argument("--source", default=None, metavar="SOURCE",
-                   help="event source: any installed one (default: the first, syscall)")
-    p.add_argument("--json", action="store_true", default=None,
-                   help="print alerts as Falco's alert JSON")
-    p.add_argument("--min-priority", default=None, type=_priority, metavar="PRIORITY",
-                   help="load only rules at least this severe (default: debug)")
-    p.add_argument("--rule-matching", choices=("first", "all"), default=None,
-                   help="stop at the first matching rule per event, or report all")
+    p.add_argument(
+        "-r",
+        "--rules",
+        action="append",
+        metavar="RULES",
+        default=None,
+        help="rules file or directory (repeatable; default: the shipped rules)",
+    )
+    p.add_argument(
+        "--source",
+        default=None,
+        metavar="SOURCE",
+        help="event source: any installed one (default: the first, syscall)",
+    )
+    p.add_argument(
+        "--json", action="store_true", default=None, help="print alerts as Falco's alert JSON"
+    )
+    p.add_argument(
+        "--min-priority",
+        default=None,
+        type=_priority,
+        metavar="PRIORITY",
+        help="load only rules at least this severe (default: debug)",
+    )
+    p.add_argument(
+        "--rule-matching",
+        choices=("first", "all"),
+        default=None,
+        help="stop at the first matching rule per event, or report all",
+    )
     p.add_argument("--hostname", default=None, help="hostname to put in alerts")
-    p.add_argument("--duration", type=seconds, default=None, metavar="SECONDS",
-                   help="stop after this many seconds (default: run until interrupted)")
-    p.add_argument("--drop-alert-interval", type=seconds, default=30.0, metavar="SECONDS",
-                   help="at most one drop alert per this many seconds (default: 30)")
+    p.add_argument(
+        "--duration",
+        type=seconds,
+        default=None,
+        metavar="SECONDS",
+        help="stop after this many seconds (default: run until interrupted)",
+    )
+    p.add_argument(
+        "--drop-alert-interval",
+        type=seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="at most one drop alert per this many seconds (default: 30)",
+    )
     from secengine.config import add_config_arguments, add_output_timeout_argument
     from secengine.sources.specs import source_classes
 

@@ -29,18 +29,32 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "test",
         help="run rule unit tests (*.ruletest.yaml) without a kernel",
         description="Run rule-test files: directories are searched recursively for "
-                    "*.ruletest.yaml; files named explicitly are run whatever their name.",
+        "*.ruletest.yaml; files named explicitly are run whatever their name.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="test file or directory")
-    p.add_argument("--junit-xml", metavar="FILE", default=None,
-                   help="also write a JUnit XML report to FILE (for CI)")
-    p.add_argument("--coverage", action="store_true",
-                   help="report rules that have no positive or no negative case")
-    p.add_argument("--require-coverage", action="store_true",
-                   help="fail when a loaded rule has no positive or no negative case "
-                        "(implies --coverage)")
-    p.add_argument("-k", dest="keyword", metavar="TEXT", default=None,
-                   help="run only cases whose name contains TEXT (case-insensitive)")
+    p.add_argument(
+        "--junit-xml",
+        metavar="FILE",
+        default=None,
+        help="also write a JUnit XML report to FILE (for CI)",
+    )
+    p.add_argument(
+        "--coverage",
+        action="store_true",
+        help="report rules that have no positive or no negative case",
+    )
+    p.add_argument(
+        "--require-coverage",
+        action="store_true",
+        help="fail when a loaded rule has no positive or no negative case (implies --coverage)",
+    )
+    p.add_argument(
+        "-k",
+        dest="keyword",
+        metavar="TEXT",
+        default=None,
+        help="run only cases whose name contains TEXT (case-insensitive)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="one line per case")
     from secengine.config import add_config_arguments
 
@@ -62,13 +76,15 @@ def _runner_options(args: argparse.Namespace) -> dict[str, Any]:
     from secengine.config import load_cli_config
 
     cfg = load_cli_config(args, keys={})
-    return {"formatter_options": {
-        "time_format_iso_8601": cfg.time_format_iso_8601,
-        "json_include_output_property": cfg.json_include_output_property,
-        "json_include_tags_property": cfg.json_include_tags_property,
-        "json_include_message_property": cfg.json_include_message_property,
-        "json_include_output_fields_property": cfg.json_include_output_fields_property,
-    }}
+    return {
+        "formatter_options": {
+            "time_format_iso_8601": cfg.time_format_iso_8601,
+            "json_include_output_property": cfg.json_include_output_property,
+            "json_include_tags_property": cfg.json_include_tags_property,
+            "json_include_message_property": cfg.json_include_message_property,
+            "json_include_output_fields_property": cfg.json_include_output_fields_property,
+        }
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"secengine test: {e}\n")
         return 2
     if not paths:
-        sys.stderr.write("secengine test: no *.ruletest.yaml files under "
-                         f"{', '.join(args.paths)}\n")
+        sys.stderr.write(
+            f"secengine test: no *.ruletest.yaml files under {', '.join(args.paths)}\n"
+        )
         return 2
     from secengine.commands.outpaths import check_output_path
     from secengine.errors import ConfigError
@@ -112,11 +129,14 @@ def run(args: argparse.Namespace) -> int:
         coverage = compute_coverage(result.files)
         coverage_lines = render_coverage(coverage)
         problems = coverage_failures(coverage)
-    for line in render_report(result, coverage=coverage_lines, coverage_problems=problems,
-                              require_coverage=args.require_coverage):
+    for line in render_report(
+        result,
+        coverage=coverage_lines,
+        coverage_problems=problems,
+        require_coverage=args.require_coverage,
+    ):
         out.write(line + "\n")
     if args.junit_xml:
-        write_junit_xml(args.junit_xml, result,
-                        problems if args.require_coverage else None)
+        write_junit_xml(args.junit_xml, result, problems if args.require_coverage else None)
     ok = result.passed and not (args.require_coverage and problems)
     return 0 if ok else 1

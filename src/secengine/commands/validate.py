@@ -33,13 +33,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "validate",
         help="validate rules files like 'falco -V'",
         description="Load rules files in order, report every error and warning with its "
-                    "location, and exit 1 if any file is invalid.",
+        "location, and exit 1 if any file is invalid.",
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="rules file or directory to validate")
-    p.add_argument("-r", "--rules", action="append", default=[], metavar="FILE",
-                   help="rules file or directory to validate (repeatable)")
-    p.add_argument("--json", action="store_true",
-                   help="print Falco's JSON validation result (falco_load_results)")
+    p.add_argument(
+        "-r",
+        "--rules",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="rules file or directory to validate (repeatable)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print Falco's JSON validation result (falco_load_results)",
+    )
     from secengine.config import add_config_arguments
 
     add_config_arguments(p)

@@ -26,20 +26,35 @@ CLI_KEYS: dict[str, str] = {
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``-c/--config FILE`` and ``-o/--option KEY=VALUE`` to a command's parser."""
-    parser.add_argument("-c", "--config", metavar="FILE", default=None,
-                        help="configuration file (falco.yaml keys; see docs/configuration.md)")
-    parser.add_argument("-o", "--option", dest="options", action="append", default=[],
-                        metavar="KEY=VALUE",
-                        help="set a configuration key, over the file (repeatable; "
-                             "'key[]=value' appends to a list)")
+    parser.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="configuration file (falco.yaml keys; see docs/configuration.md)",
+    )
+    parser.add_argument(
+        "-o",
+        "--option",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a configuration key, over the file (repeatable; 'key[]=value' appends to a list)",
+    )
 
 
 def add_output_timeout_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--output-timeout MS`` (the ``output_timeout`` key) to ``run`` and ``replay``."""
-    parser.add_argument("--output-timeout", type=_milliseconds, default=None, metavar="MS",
-                        help="milliseconds the outputs may take to drain at exit before what "
-                             "they still hold is counted as dropped (default: output_timeout, "
-                             "2000)")
+    parser.add_argument(
+        "--output-timeout",
+        type=_milliseconds,
+        default=None,
+        metavar="MS",
+        help="milliseconds the outputs may take to drain at exit before what "
+        "they still hold is counted as dropped (default: output_timeout, "
+        "2000)",
+    )
 
 
 def _milliseconds(text: str) -> int:
@@ -52,8 +67,7 @@ def _milliseconds(text: str) -> int:
     return value
 
 
-def load_cli_config(args: argparse.Namespace, *, keys: Mapping[str, str] = CLI_KEYS
-                    ) -> AgentConfig:
+def load_cli_config(args: argparse.Namespace, *, keys: Mapping[str, str] = CLI_KEYS) -> AgentConfig:
     """The configuration for a command: its ``-c`` file, ``-o`` options, then its own flags.
 
     ``keys`` maps argparse destinations to configuration keys; a destination
@@ -68,5 +82,8 @@ def load_cli_config(args: argparse.Namespace, *, keys: Mapping[str, str] = CLI_K
         if isinstance(value, Priority):
             value = value.name.lower()
         overrides[key] = value
-    return load_config(getattr(args, "config", None), options=getattr(args, "options", None) or (),
-                       overrides=overrides)
+    return load_config(
+        getattr(args, "config", None),
+        options=getattr(args, "options", None) or (),
+        overrides=overrides,
+    )

@@ -24,12 +24,28 @@ from secengine.yamlbounds import YamlLimitError
 __all__ = ["FALCO_IGNORED_KEYS", "load_config", "parse_option", "rules_file_paths"]
 
 #: Keys of ``falco.yaml`` that are accepted and ignored (reported in ``AgentConfig.warnings``).
-FALCO_IGNORED_KEYS: frozenset[str] = frozenset({
-    "config_files", "engine", "capture", "load_plugins", "plugins", "plugins_hostinfo",
-    "buffer_format_base64", "log_syslog", "libs_logger", "syscall_event_timeouts", "metrics",
-    "base_syscalls", "falco_libs", "static_fields", "grpc", "grpc_output",
-    "modern_bpf", "container_engines",
-})
+FALCO_IGNORED_KEYS: frozenset[str] = frozenset(
+    {
+        "config_files",
+        "engine",
+        "capture",
+        "load_plugins",
+        "plugins",
+        "plugins_hostinfo",
+        "buffer_format_base64",
+        "log_syslog",
+        "libs_logger",
+        "syscall_event_timeouts",
+        "metrics",
+        "base_syscalls",
+        "falco_libs",
+        "static_fields",
+        "grpc",
+        "grpc_output",
+        "modern_bpf",
+        "container_engines",
+    }
+)
 
 
 def parse_option(spec: str) -> tuple[list[str], bool, Any]:
@@ -65,9 +81,12 @@ def _apply(data: dict[str, Any], path: list[str], append: bool, value: Any) -> N
         node[last] = value
 
 
-def load_config(path: str | os.PathLike[str] | None = None, *,
-                options: Sequence[str] = (),
-                overrides: Mapping[str, Any] | None = None) -> AgentConfig:
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    options: Sequence[str] = (),
+    overrides: Mapping[str, Any] | None = None,
+) -> AgentConfig:
     """Defaults, then the file at ``path``, then ``-o`` ``options``, then ``overrides``.
 
     ``overrides`` maps dotted keys (``"json_output"``, ``"http_output.url"``)
@@ -93,11 +112,14 @@ def load_config(path: str | os.PathLike[str] | None = None, *,
             data["rules_files"] = legacy
             if ("rules_file",) in marks:
                 marks[("rules_files",)] = marks[("rules_file",)]
-        warnings.append(f"{where(name, marks, ('rules_file',), origin)}: rules_file: "
-                        "deprecated, read as rules_files")
+        warnings.append(
+            f"{where(name, marks, ('rules_file',), origin)}: rules_file: "
+            "deprecated, read as rules_files"
+        )
     for key in sorted(FALCO_IGNORED_KEYS & data.keys()):
-        warnings.append(f"{where(name, marks, (key,), origin)}: {key}: Falco key ignored "
-                        "by secengine")
+        warnings.append(
+            f"{where(name, marks, (key,), origin)}: {key}: Falco key ignored by secengine"
+        )
         del data[key]
     try:
         cfg = AgentConfig.model_validate(data)

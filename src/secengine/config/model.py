@@ -35,60 +35,82 @@ class AgentConfig(StrictModel):
     rules_files: list[str] = Field(
         default_factory=list,
         description="Rules files or directories (their `*.yaml`/`*.yml`, in name order), in load "
-                    "order; empty: the shipped rules.")
+        "order; empty: the shipped rules.",
+    )
     rules: list[RuleSelectionEntry] = Field(
         default_factory=list,
-        description="Enable/disable rules by name glob or tag, in order, after loading.")
+        description="Enable/disable rules by name glob or tag, in order, after loading.",
+    )
     watch_config_files: bool = Field(
-        default=False, description="Reload the rules when the config or a rules file changes.")
+        default=False, description="Reload the rules when the config or a rules file changes."
+    )
     priority: str = Field(default="debug", description="Minimum rule priority to load.")
     rule_matching: Literal["first", "all"] = Field(
-        default="first", description="Stop at the first matching rule per event, or report all.")
+        default="first", description="Stop at the first matching rule per event, or report all."
+    )
     json_output: bool = Field(
-        default=False, description="Alerts as Falco JSON instead of text lines.")
+        default=False, description="Alerts as Falco JSON instead of text lines."
+    )
     json_include_output_property: bool = Field(default=True, description="JSON has `output`.")
     json_include_tags_property: bool = Field(default=True, description="JSON has `tags`.")
     json_include_message_property: bool = Field(default=False, description="JSON has `message`.")
     json_include_output_fields_property: bool = Field(
-        default=True, description="JSON has `output_fields`.")
+        default=True, description="JSON has `output_fields`."
+    )
     time_format_iso_8601: bool = Field(default=False, description="ISO 8601 times in alert lines.")
     buffered_outputs: bool = Field(
-        default=False, description="Flush outputs only when their queue runs empty.")
+        default=False, description="Flush outputs only when their queue runs empty."
+    )
     hostname: str | None = Field(
-        default=None, description="secengine: hostname in alerts (default: this machine's).")
+        default=None, description="secengine: hostname in alerts (default: this machine's)."
+    )
     append_output: list[AppendOutputEntry] = Field(
-        default_factory=list, description="Text and fields added to alerts.")
+        default_factory=list, description="Text and fields added to alerts."
+    )
     outputs: OutputsRate = Field(default_factory=OutputsRate, description="Alert rate limiting.")
     outputs_queue: QueueCapacity = Field(
-        default_factory=QueueCapacity, description="Bound of each output's queue.")
+        default_factory=QueueCapacity, description="Bound of each output's queue."
+    )
     output_timeout: int = Field(
-        default=2000, ge=0,
+        default=2000,
+        ge=0,
         description="Milliseconds the outputs may take to drain at exit (`run`, `replay`; "
-                    "flag `--output-timeout`) before what they still hold is counted as dropped; "
-                    "in `replay`, also how long an output may make no progress before alerts "
-                    "for it are dropped rather than waited for.")
+        "flag `--output-timeout`) before what they still hold is counted as dropped; "
+        "in `replay`, also how long an output may make no progress before alerts "
+        "for it are dropped rather than waited for.",
+    )
     events_queue: QueueCapacity = Field(
         default_factory=QueueCapacity,
-        description="secengine: bound, in batches, of the queue between sources and the engine.")
+        description="secengine: bound, in batches, of the queue between sources and the engine.",
+    )
     stdout_output: StdoutOutput = Field(
-        default_factory=StdoutOutput, description="Alerts on standard output.")
+        default_factory=StdoutOutput, description="Alerts on standard output."
+    )
     syslog_output: SyslogOutput = Field(
-        default_factory=SyslogOutput, description="Alerts to syslog.")
+        default_factory=SyslogOutput, description="Alerts to syslog."
+    )
     file_output: FileOutput = Field(default_factory=FileOutput, description="Alerts to a file.")
     http_output: HttpOutput = Field(
-        default_factory=HttpOutput, description="Alerts POSTed to a URL.")
+        default_factory=HttpOutput, description="Alerts POSTed to a URL."
+    )
     program_output: ProgramOutput = Field(
-        default_factory=ProgramOutput, description="Alerts piped to a program.")
+        default_factory=ProgramOutput, description="Alerts piped to a program."
+    )
     sinks: dict[str, PluginSink] = Field(
-        default_factory=dict, description="secengine: more outputs, by plugin name.")
+        default_factory=dict, description="secengine: more outputs, by plugin name."
+    )
     sources: dict[str, SourceBlock] = Field(
-        default_factory=dict, description="secengine: event sources to start, by plugin name.")
+        default_factory=dict, description="secengine: event sources to start, by plugin name."
+    )
     syscall_event_drops: SyscallEventDrops = Field(
-        default_factory=SyscallEventDrops, description="Actions on dropped events.")
+        default_factory=SyscallEventDrops, description="Actions on dropped events."
+    )
     webserver: Webserver = Field(
-        default_factory=Webserver, description="Health and metrics endpoint.")
+        default_factory=Webserver, description="Health and metrics endpoint."
+    )
     replay: ReplayLimits = Field(
-        default_factory=ReplayLimits, description="secengine: limits of `secengine replay`.")
+        default_factory=ReplayLimits, description="secengine: limits of `secengine replay`."
+    )
     log_level: LogLevel = Field(default="info", description="Least severe log message shown.")
     log_stderr: bool = Field(default=True, description="Log to standard error.")
 
@@ -108,8 +130,10 @@ class AgentConfig(StrictModel):
         try:
             Priority.parse(value)
         except ValueError:
-            raise ValueError("Invalid priority (emergency, alert, critical, error, warning, "
-                             "notice, informational, debug)") from None
+            raise ValueError(
+                "Invalid priority (emergency, alert, critical, error, warning, "
+                "notice, informational, debug)"
+            ) from None
         return value
 
     @property
@@ -131,9 +155,13 @@ class AgentConfig(StrictModel):
         ``defaults`` (for errors found after loading, such as a plugin's settings)."""
         return where(self._path, self._marks, tuple(loc), self._origin)
 
-    def settings_error(self, loc: tuple[str, ...], error: Exception,
-                       accepted: Sequence[str] | None = None,
-                       given: Mapping[str, Any] | None = None) -> ConfigFileError:
+    def settings_error(
+        self,
+        loc: tuple[str, ...],
+        error: Exception,
+        accepted: Sequence[str] | None = None,
+        given: Mapping[str, Any] | None = None,
+    ) -> ConfigFileError:
         """A plugin refused the settings of the block at ``loc``: one located problem.
 
         With the names the plugin ``accepted``, an unknown key among ``given``
@@ -143,7 +171,13 @@ class AgentConfig(StrictModel):
         key = ".".join(str(p) for p in loc)
         if unknown:
             name = unknown[0]
-            return ConfigFileError([(self.where(*loc, name), key,
-                                     f"unknown setting {name!r}"
-                                     + did_you_mean(name, accepted or ()))])
+            return ConfigFileError(
+                [
+                    (
+                        self.where(*loc, name),
+                        key,
+                        f"unknown setting {name!r}" + did_you_mean(name, accepted or ()),
+                    )
+                ]
+            )
         return ConfigFileError([(self.where(*loc), key, str(error))])

@@ -27,8 +27,10 @@ class ConfigFileError(ConfigError):
 
     def __init__(self, problems: Sequence[tuple[str, str, str]]) -> None:
         self.problems = list(problems)
-        lines = [f"{where}: {key}: {message}" if key else f"{where}: {message}"
-                 for where, key, message in self.problems]
+        lines = [
+            f"{where}: {key}: {message}" if key else f"{where}: {message}"
+            for where, key, message in self.problems
+        ]
         super().__init__("\n".join(lines))
 
     @property
@@ -48,8 +50,13 @@ def where(name: str | None, marks: Marks, loc: tuple[Any, ...], origin: dict[str
     return name if name is not None else "defaults"
 
 
-def problems_of(error: ValidationError, root: type[BaseModel], name: str | None, marks: Marks,
-                origin: dict[str, str]) -> list[tuple[str, str, str]]:
+def problems_of(
+    error: ValidationError,
+    root: type[BaseModel],
+    name: str | None,
+    marks: Marks,
+    origin: dict[str, str],
+) -> list[tuple[str, str, str]]:
     """pydantic's errors for model ``root`` as located problems (unknown keys with a suggestion)."""
     problems = []
     for err in error.errors(include_url=False):
@@ -64,8 +71,9 @@ def problems_of(error: ValidationError, root: type[BaseModel], name: str | None,
 
 
 def _is_union_tag(part: str) -> bool:
-    return part in ("str", "dict[str,str]", "list[str]") or part.startswith(("function-",
-                                                                            "literal["))
+    return part in ("str", "dict[str,str]", "list[str]") or part.startswith(
+        ("function-", "literal[")
+    )
 
 
 def _suggest(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
@@ -75,8 +83,11 @@ def _suggest(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
         if field is None:
             return ""
         annotation = field.annotation
-        model = annotation if isinstance(annotation, type) and issubclass(annotation,
-                                                                          BaseModel) else None
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
         if model is None:
             return ""
     return did_you_mean(str(loc[-1]), list(model.model_fields))

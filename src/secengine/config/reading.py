@@ -28,6 +28,7 @@ def _expand_env(text: str) -> str:
         if m.group(0) == "$${":
             return "${"
         return os.environ.get(m.group(1), "")
+
     return _ENV.sub(sub, text)
 
 

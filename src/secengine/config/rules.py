@@ -47,17 +47,21 @@ class AppendOutputEntry(StrictModel):
     """Falco's ``append_output`` entry: text and fields added to matching rules' alerts."""
 
     match: AppendOutputMatch = Field(
-        default_factory=AppendOutputMatch, description="Which rules (default: all).")
+        default_factory=AppendOutputMatch, description="Which rules (default: all)."
+    )
     extra_output: str = Field(
-        default="", description="Appended, after a space, to the output text.")
+        default="", description="Appended, after a space, to the output text."
+    )
     extra_fields: list[str | dict[str, str]] = Field(
         default_factory=list,
         description="Added to `output_fields` only: a field name (typed value) or `{name: "
-                    "format}` (rendered text).")
+        "format}` (rendered text).",
+    )
     suggested_output: bool = Field(
         default=False,
         description="Append `name=%field` for every field flagged as suggested (container.id, "
-                    "container.name, ...).")
+        "container.name, ...).",
+    )
 
     @field_validator("extra_fields")
     @classmethod

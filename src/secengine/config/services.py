@@ -32,14 +32,19 @@ class SyscallEventDrops(StrictModel):
     """What to do when a source drops events (Falco's ``syscall_event_drops``, for every source)."""
 
     threshold: float = Field(
-        default=0.1, ge=0, le=1,
-        description="Dropped share of the last second's events that triggers the actions.")
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Dropped share of the last second's events that triggers the actions.",
+    )
     actions: list[DropAction] = Field(
-        default_factory=_default_drop_actions, description="`ignore`, `log`, `alert`, `exit`.")
+        default_factory=_default_drop_actions, description="`ignore`, `log`, `alert`, `exit`."
+    )
     rate: float = Field(default=0.03333, ge=0, description="Actions per second (token bucket).")
     max_burst: int = Field(default=1, ge=1, description="Actions in a burst.")
     simulate_drops: bool = Field(
-        default=False, description="Act as if events were dropped every second.")
+        default=False, description="Act as if events were dropped every second."
+    )
 
     @field_validator("actions")
     @classmethod
@@ -57,32 +62,45 @@ class Webserver(StrictModel):
     listen_port: int = Field(default=8765, ge=0, le=65535, description="Port (0: any free port).")
     k8s_healthz_endpoint: str = Field(default="/healthz", description="Path of the health check.")
     prometheus_metrics_enabled: bool = Field(
-        default=True, description="Serve Prometheus text metrics.")
+        default=True, description="Serve Prometheus text metrics."
+    )
     metrics_endpoint: str = Field(default="/metrics", description="secengine: path of the metrics.")
     ssl_enabled: bool = Field(default=False, description="Serve HTTPS.")
     ssl_certificate: str = Field(
-        default="/etc/secengine/secengine.pem", description="Combined certificate and key (PEM).")
+        default="/etc/secengine/secengine.pem", description="Combined certificate and key (PEM)."
+    )
     max_connections: int = Field(
-        default=DEFAULT_MAX_CONNECTIONS, ge=1,
-        description="secengine: connections served at once; more wait in the listen queue.")
+        default=DEFAULT_MAX_CONNECTIONS,
+        ge=1,
+        description="secengine: connections served at once; more wait in the listen queue.",
+    )
     header_timeout: float = Field(
-        default=DEFAULT_HEADER_TIMEOUT, gt=0, le=86400,
+        default=DEFAULT_HEADER_TIMEOUT,
+        gt=0,
+        le=86400,
         description="secengine: seconds to receive a request's headers, and idle keep-alive "
-                    "seconds, before the connection is closed.")
-    keepalive: bool = Field(default=True, description="secengine: keep connections open between "
-                                                      "requests.")
+        "seconds, before the connection is closed.",
+    )
+    keepalive: bool = Field(
+        default=True, description="secengine: keep connections open between requests."
+    )
 
     def limits(self) -> HttpLimits:
         """The listener's limits (:mod:`secengine.web.limits`)."""
-        return HttpLimits(max_connections=self.max_connections,
-                          header_timeout=self.header_timeout, keepalive=self.keepalive)
+        return HttpLimits(
+            max_connections=self.max_connections,
+            header_timeout=self.header_timeout,
+            keepalive=self.keepalive,
+        )
 
 
 class ReplayLimits(StrictModel):
     """Bounds on what ``secengine replay`` reads (its input may come from anyone)."""
 
     max_line_size: int = Field(
-        default=DEFAULT_MAX_LINE, ge=1,
+        default=DEFAULT_MAX_LINE,
+        ge=1,
         description="secengine: longest input line (bytes) replay reads, also the cap on an audit "
-                    "file that is one JSON document; a longer line is skipped and reported "
-                    "(`--max-line-size`).")
+        "file that is one JSON document; a longer line is skipped and reported "
+        "(`--max-line-size`).",
+    )

@@ -4,12 +4,12 @@ from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldKind, Fiel
 from secengine.fields.registry import FieldRegistry, default_registry
 
 __all__ = [
-           "ArgMode",
-           "FieldClass",
-           "FieldDef",
-           "FieldKind",
-           "FieldRegistry",
-           "FieldType",
-           "ResolvedField",
-           "default_registry",
+    "ArgMode",
+    "FieldClass",
+    "FieldDef",
+    "FieldKind",
+    "FieldRegistry",
+    "FieldType",
+    "ResolvedField",
+    "default_registry",
 ]

@@ -188,7 +188,11 @@ def param_defs(name: str) -> tuple[tuple[str, str, str, Any], ...]:
 
     best = None
     for code, _enum, ename, _cat, flags, params in _ppm_events.EVENTS:
-        if ename == name and not flags & 512 and (code % 2 == 1 or name == "procexit") and (
-                best is None or code > best[0]):
+        if (
+            ename == name
+            and not flags & 512
+            and (code % 2 == 1 or name == "procexit")
+            and (best is None or code > best[0])
+        ):
             best = (code, params)
     return tuple(best[1]) if best is not None else ()

@@ -67,21 +67,45 @@ _O_F_CREATED: Final = 16384
 
 #: A parameter's ``PT_*`` type → the field type ``evt.rawarg.NAME`` takes.
 _PARAM_FIELD_TYPES: Final = {
-    "INT8": FieldType.INT8, "INT16": FieldType.INT16, "INT32": FieldType.INT32,
-    "INT64": FieldType.INT64, "UINT8": FieldType.UINT8, "UINT16": FieldType.UINT16,
-    "UINT32": FieldType.UINT32, "UINT64": FieldType.UINT64,
-    "CHARBUF": FieldType.CHARBUF, "BYTEBUF": FieldType.BYTEBUF, "ERRNO": FieldType.ERRNO,
-    "FD": FieldType.FD, "FD32": FieldType.INT32, "PID": FieldType.PID, "PID32": FieldType.INT32,
-    "FSPATH": FieldType.FSPATH, "FSRELPATH": FieldType.FSPATH,
-    "RELTIME": FieldType.RELTIME, "ABSTIME": FieldType.ABSTIME, "PORT": FieldType.PORT,
-    "UID": FieldType.UID, "GID": FieldType.GID, "MODE": FieldType.MODE,
-    "IPV4ADDR": FieldType.IPV4ADDR, "IPV6ADDR": FieldType.IPADDR,
-    "FLAGS8": FieldType.UINT8, "FLAGS16": FieldType.UINT16, "FLAGS32": FieldType.UINT32,
-    "ENUMFLAGS8": FieldType.UINT8, "ENUMFLAGS16": FieldType.UINT16,
-    "ENUMFLAGS32": FieldType.UINT32, "SIGTYPE": FieldType.UINT8, "SYSCALLID": FieldType.UINT16,
+    "INT8": FieldType.INT8,
+    "INT16": FieldType.INT16,
+    "INT32": FieldType.INT32,
+    "INT64": FieldType.INT64,
+    "UINT8": FieldType.UINT8,
+    "UINT16": FieldType.UINT16,
+    "UINT32": FieldType.UINT32,
+    "UINT64": FieldType.UINT64,
+    "CHARBUF": FieldType.CHARBUF,
+    "BYTEBUF": FieldType.BYTEBUF,
+    "ERRNO": FieldType.ERRNO,
+    "FD": FieldType.FD,
+    "FD32": FieldType.INT32,
+    "PID": FieldType.PID,
+    "PID32": FieldType.INT32,
+    "FSPATH": FieldType.FSPATH,
+    "FSRELPATH": FieldType.FSPATH,
+    "RELTIME": FieldType.RELTIME,
+    "ABSTIME": FieldType.ABSTIME,
+    "PORT": FieldType.PORT,
+    "UID": FieldType.UID,
+    "GID": FieldType.GID,
+    "MODE": FieldType.MODE,
+    "IPV4ADDR": FieldType.IPV4ADDR,
+    "IPV6ADDR": FieldType.IPADDR,
+    "FLAGS8": FieldType.UINT8,
+    "FLAGS16": FieldType.UINT16,
+    "FLAGS32": FieldType.UINT32,
+    "ENUMFLAGS8": FieldType.UINT8,
+    "ENUMFLAGS16": FieldType.UINT16,
+    "ENUMFLAGS32": FieldType.UINT32,
+    "SIGTYPE": FieldType.UINT8,
+    "SYSCALLID": FieldType.UINT16,
     "SIGSET": FieldType.UINT32,
-    "SOCKADDR": FieldType.BYTEBUF, "SOCKTUPLE": FieldType.BYTEBUF, "FDLIST": FieldType.BYTEBUF,
-    "CHARBUFARRAY": FieldType.BYTEBUF, "CHARBUF_PAIR_ARRAY": FieldType.BYTEBUF,
+    "SOCKADDR": FieldType.BYTEBUF,
+    "SOCKTUPLE": FieldType.BYTEBUF,
+    "FDLIST": FieldType.BYTEBUF,
+    "CHARBUFARRAY": FieldType.BYTEBUF,
+    "CHARBUF_PAIR_ARRAY": FieldType.BYTEBUF,
     "DYN": FieldType.DYN,
 }
 
@@ -89,6 +113,7 @@ _PARAM_FIELD_TYPES: Final = {
 # ---------------------------------------------------------------------------
 # argument checks (run once, when a rule compiles)
 # ---------------------------------------------------------------------------
+
 
 def _check_param_name(field: str, arg: str) -> event_names.EventParam:
     param = event_names.event_param(arg)
@@ -128,6 +153,7 @@ def _resolve_abspath(arg: str, dotted: bool) -> FieldType | None:
 # errno names
 # ---------------------------------------------------------------------------
 
+
 def errno_name(res: int) -> str:
     """``evt.res`` for a return value: ``SUCCESS``, the errno name, or the number as text."""
     if res >= 0:
@@ -153,6 +179,7 @@ def errno_value(name: str) -> int | None:
 # ---------------------------------------------------------------------------
 # derivations for field-map events
 # ---------------------------------------------------------------------------
+
 
 def _derive_res(values: FieldValues, key: str) -> Any:
     res = as_int(raw(values, "evt.rawres"))
@@ -213,7 +240,8 @@ def _derive_is_open(values: FieldValues, key: str) -> Any:
         return False
     if key == "evt.is_open_exec":
         if etype == "open_by_handle_at" or (
-                etype != "creat" and not (flags or 0) & (_O_TMPFILE | _O_CREAT)):
+            etype != "creat" and not (flags or 0) & (_O_TMPFILE | _O_CREAT)
+        ):
             return False
         mode = parse_mode(first_present(values, "evt.rawarg.mode", "evt.arg.mode"))
         return mode is not None and bool(mode & _EXEC_MASK)
@@ -251,8 +279,10 @@ def _derive_buflen(values: FieldValues, key: str) -> Any:
 
 _DERIVED_RES = " Field-map events: derived from evt.rawres when not given."
 _DERIVED_RAWRES = " Field-map events: derived from an errno name in evt.res when not given."
-_DERIVED_OPEN = (" Field-map events: derived from evt.type and the flags parameter "
-                 "(evt.rawarg.flags or evt.arg.flags, as a number or as flag names)")
+_DERIVED_OPEN = (
+    " Field-map events: derived from evt.type and the flags parameter "
+    "(evt.rawarg.flags or evt.arg.flags, as a number or as flag names)"
+)
 
 
 # ---------------------------------------------------------------------------
@@ -285,8 +315,9 @@ def _evt_failed(v: LiveFieldValues, arg: str | None) -> Any:
     return False if res is None else res < 0
 
 
-def render_param(v: LiveFieldValues, pname: str, ptype: str, fmt: str, info: Any,
-                 value: Any) -> str:
+def render_param(
+    v: LiveFieldValues, pname: str, ptype: str, fmt: str, info: Any, value: Any
+) -> str:
     """A parameter as ``evt.arg.NAME`` shows it (libsinsp ``get_param_as_str``)."""
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).replace(b"\0", b" ").decode("utf-8", "replace").rstrip()
@@ -346,16 +377,20 @@ def _evt_rawarg(v: LiveFieldValues, arg: str | None) -> Any:
     if arg is None:
         return MISSING
     value = v.rec.params(v.proc).get(arg, MISSING)
-    if isinstance(value, str) and any(d[0] == arg and d[1] == "BYTEBUF"
-                                      for d in param_defs(v.rec.name)):
+    if isinstance(value, str) and any(
+        d[0] == arg and d[1] == "BYTEBUF" for d in param_defs(v.rec.name)
+    ):
         return value.encode("utf-8", "surrogateescape")
     return value
 
 
 def _evt_args(v: LiveFieldValues, arg: str | None) -> Any:
     params = v.rec.params(v.proc)
-    return " ".join(f"{d[0]}={render_param(v, *d, params[d[0]])}"
-                    for d in param_defs(v.rec.name) if d[0] in params)
+    return " ".join(
+        f"{d[0]}={render_param(v, *d, params[d[0]])}"
+        for d in param_defs(v.rec.name)
+        if d[0] in params
+    )
 
 
 def _is_open_read(v: LiveFieldValues, arg: str | None) -> Any:
@@ -391,216 +426,385 @@ FIELD_CLASS = FieldClass(
     name="evt",
     shortdesc="Syscall events only",
     desc="Event fields applicable to syscall events. Note that for most events you can access "
-         "the individual arguments/parameters of each syscall via evt.arg, e.g. "
-         "evt.arg.filename.",
+    "the individual arguments/parameters of each syscall via evt.arg, e.g. "
+    "evt.arg.filename.",
     sources=("syscall",),
     fields=(
-        FieldDef("evt.latency", FieldType.RELTIME,
-                 "delta between an exit event and the correspondent enter event, in nanoseconds.",
-                 deprecated=True),
-        FieldDef("evt.latency.s", FieldType.RELTIME,
-                 "integer part of the event latency delta.",
-                 deprecated=True),
-        FieldDef("evt.latency.ns", FieldType.RELTIME,
-                 "fractional part of the event latency delta.",
-                 deprecated=True),
-        FieldDef("evt.latency.quantized", FieldType.UINT64,
-                 "10-base log of the delta between an exit event and the correspondent enter "
-                 "event.",
-                 hidden=True, deprecated=True),
-        FieldDef("evt.latency.human", FieldType.CHARBUF,
-                 "delta between an exit event and the correspondent enter event, as a human "
-                 "readable string (e.g. 10.3ms).",
-                 deprecated=True),
-        FieldDef("evt.deltatime", FieldType.RELTIME,
-                 "delta between this event and the previous event, in nanoseconds."),
-        FieldDef("evt.deltatime.s", FieldType.RELTIME,
-                 "integer part of the delta between this event and the previous event."),
-        FieldDef("evt.deltatime.ns", FieldType.RELTIME,
-                 "fractional part of the delta between this event and the previous event."),
-        FieldDef("evt.dir", FieldType.CHARBUF,
-                 "event direction can be either '>' for enter events or '<' for exit events.",
-                 deprecated=True,
-                 live=lambda v, a: "<"),
-        FieldDef("evt.type", FieldType.CHARBUF,
-                 "The name of the event (e.g. 'open')."),
-        FieldDef("evt.type.is", FieldType.UINT32,
-                 "allows one to specify an event type, and returns 1 for events that are of that "
-                 "type. For example, evt.type.is.open returns 1 for open events, 0 for any other "
-                 "event.",
-                 arg=ArgMode.REQUIRED, arg_key=True, dotted_arg=True,
-                 resolve_arg=_resolve_type_is),
-        FieldDef("syscall.type", FieldType.CHARBUF,
-                 "For system call events, the name of the system call (e.g. 'open'). Unset for "
-                 "other events (e.g. switch or internal events). Use this field instead of "
-                 "evt.type if you need to make sure that the filtered/printed value is actually "
-                 "a system call. Field-map events: derived from evt.type when that is a syscall "
-                 "name.",
-                 derive=_derive_syscall_type,
-                 live=lambda v, a: v.rec.name if v.rec.name != "procexit" else MISSING),
-        FieldDef("evt.category", FieldType.CHARBUF,
-                 "The event category. Example values are 'file' (for file operations like open "
-                 "and close), 'net' (for network operations like socket and bind), memory (for "
-                 "things like brk or mmap), and so on."),
-        FieldDef("evt.cpu", FieldType.INT16,
-                 "number of the CPU where this event happened."),
-        FieldDef("evt.args", FieldType.CHARBUF,
-                 "all the event arguments, aggregated into a single string.",
-                 live=_evt_args),
-        FieldDef("evt.arg", FieldType.CHARBUF,
-                 "one of the event arguments specified by name or by number. Some events (e.g. "
-                 "return codes or FDs) will be converted into a text representation when "
-                 "possible. E.g. 'evt.arg.fd' or 'evt.arg[0]'.",
-                 arg=ArgMode.REQUIRED, arg_index=True, dotted_arg=True, resolve_arg=_resolve_arg,
-                 live=_evt_arg),
-        FieldDef("evt.rawarg", FieldType.DYN,
-                 "one of the event arguments specified by name. E.g. 'evt.rawarg.fd'.",
-                 arg=ArgMode.REQUIRED, arg_key=True, dotted_arg=True, no_rhs=True,
-                 no_transformer=True, resolve_arg=_resolve_rawarg,
-                 live=_evt_rawarg),
-        FieldDef("evt.info", FieldType.CHARBUF,
-                 "Currently, this field returns the same value as 'evt.args'.",
-                 live=_evt_args),
-        FieldDef("evt.buffer", FieldType.BYTEBUF,
-                 "the binary data buffer for events that have one, like read(), recvfrom(), etc. "
-                 "Use this field in filters with 'contains' to search into I/O data buffers.",
-                 live=no_value),
-        FieldDef("evt.buflen", FieldType.UINT64,
-                 "the length of the binary data buffer for events that have one, like read(), "
-                 "recvfrom(), etc. Field-map events: derived from evt.buffer when not given.",
-                 derive=_derive_buflen),
-        FieldDef("evt.res", FieldType.CHARBUF,
-                 "event return value, as a string. If the event failed, the result is an error "
-                 "code string (e.g. 'ENOENT'), otherwise the result is the string 'SUCCESS'."
-                 + _DERIVED_RES,
-                 derive=_derive_res,
-                 live=_evt_res),
-        FieldDef("evt.rawres", FieldType.INT64,
-                 "event return value, as a number (e.g. -2). Useful for range comparisons."
-                 + _DERIVED_RAWRES,
-                 derive=_derive_rawres,
-                 live=_evt_rawres),
-        FieldDef("evt.failed", FieldType.BOOL,
-                 "'true' for events that returned an error status. Field-map events: derived "
-                 "from evt.rawres or evt.res when not given.",
-                 derive=_derive_failed,
-                 live=_evt_failed),
-        FieldDef("evt.is_io", FieldType.BOOL,
-                 "'true' for events that read or write to FDs, like read(), send, recvfrom(), "
-                 "etc."),
-        FieldDef("evt.is_io_read", FieldType.BOOL,
-                 "'true' for events that read from FDs, like read(), recv(), recvfrom(), etc."),
-        FieldDef("evt.is_io_write", FieldType.BOOL,
-                 "'true' for events that write to FDs, like write(), send(), etc."),
-        FieldDef("evt.io_dir", FieldType.CHARBUF,
-                 "'r' for events that read from FDs, like read(); 'w' for events that write to "
-                 "FDs, like write()."),
-        FieldDef("evt.is_wait", FieldType.BOOL,
-                 "'true' for events that make the thread wait, e.g. sleep(), select(), poll()."),
-        FieldDef("evt.wait_latency", FieldType.RELTIME,
-                 "for events that make the thread wait (e.g. sleep(), select(), poll()), this is "
-                 "the time spent waiting for the event to return, in nanoseconds.",
-                 deprecated=True),
-        FieldDef("evt.is_syslog", FieldType.BOOL,
-                 "'true' for events that are writes to /dev/log."),
-        FieldDef("evt.count", FieldType.UINT32,
-                 "This filter field always returns 1.",
-                 live=lambda v, a: 1),
-        FieldDef("evt.count.error", FieldType.UINT32,
-                 "This filter field returns 1 for events that returned with an error."),
-        FieldDef("evt.count.error.file", FieldType.UINT32,
-                 "This filter field returns 1 for events that returned with an error and are "
-                 "related to file I/O."),
-        FieldDef("evt.count.error.net", FieldType.UINT32,
-                 "This filter field returns 1 for events that returned with an error and are "
-                 "related to network I/O."),
-        FieldDef("evt.count.error.memory", FieldType.UINT32,
-                 "This filter field returns 1 for events that returned with an error and are "
-                 "related to memory allocation."),
-        FieldDef("evt.count.error.other", FieldType.UINT32,
-                 "This filter field returns 1 for events that returned with an error and are "
-                 "related to none of the previous categories."),
-        FieldDef("evt.count.exit", FieldType.UINT32,
-                 "This filter field returns 1 for exit events."),
-        FieldDef("evt.count.procinfo", FieldType.UINT32,
-                 "This filter field returns 1 for procinfo events generated by process main "
-                 "threads.",
-                 hidden=True),
-        FieldDef("evt.count.threadinfo", FieldType.UINT32,
-                 "This filter field returns 1 for procinfo events.",
-                 hidden=True),
-        FieldDef("evt.around", FieldType.UINT64,
-                 "Accepts the event if it's around the specified time interval. The syntax is "
-                 "evt.around[T]=D, where T is the value returned by %evt.rawtime for the event "
-                 "and D is a delta in milliseconds. For example, "
-                 "evt.around[1404996934793590564]=1000 will return the events with timestamp "
-                 "with one second before the timestamp and one second after it, for a total of "
-                 "two seconds of capture.",
-                 filter_only=True, arg=ArgMode.REQUIRED, arg_index=True, no_rhs=True,
-                 no_transformer=True),
-        FieldDef("evt.abspath", FieldType.CHARBUF,
-                 "Absolute path calculated from dirfd and name during syscalls like renameat and "
-                 "symlinkat. Use 'evt.abspath.src' or 'evt.abspath.dst' for syscalls that "
-                 "support multiple paths.",
-                 arg=ArgMode.OPTIONAL, arg_key=True, dotted_arg=True,
-                 resolve_arg=_resolve_abspath),
-        FieldDef("evt.buflen.in", FieldType.UINT64,
-                 "the length of the binary data buffer, but only for input I/O events.",
-                 hidden=True),
-        FieldDef("evt.buflen.out", FieldType.UINT64,
-                 "the length of the binary data buffer, but only for output I/O events.",
-                 hidden=True),
-        FieldDef("evt.buflen.file", FieldType.UINT64,
-                 "the length of the binary data buffer, but only for file I/O events.",
-                 hidden=True),
-        FieldDef("evt.buflen.file.in", FieldType.UINT64,
-                 "the length of the binary data buffer, but only for input file I/O events.",
-                 hidden=True),
-        FieldDef("evt.buflen.file.out", FieldType.UINT64,
-                 "the length of the binary data buffer, but only for output file I/O events.",
-                 hidden=True),
-        FieldDef("evt.buflen.net", FieldType.UINT64,
-                 "the length of the binary data buffer, but only for network I/O events.",
-                 hidden=True),
-        FieldDef("evt.buflen.net.in", FieldType.UINT64,
-                 "the length of the binary data buffer, but only for input network I/O events.",
-                 hidden=True),
-        FieldDef("evt.buflen.net.out", FieldType.UINT64,
-                 "the length of the binary data buffer, but only for output network I/O "
-                 "events.",
-                 hidden=True),
-        FieldDef("evt.is_open_read", FieldType.BOOL,
-                 "'true' for open/openat/openat2/open_by_handle_at events where the path was "
-                 "opened for reading." + _DERIVED_OPEN + ".",
-                 derive=_derive_is_open,
-                 live=_is_open_read),
-        FieldDef("evt.is_open_write", FieldType.BOOL,
-                 "'true' for open/openat/openat2/open_by_handle_at events where the path was "
-                 "opened for writing." + _DERIVED_OPEN + ".",
-                 derive=_derive_is_open,
-                 live=_is_open_write),
-        FieldDef("evt.infra.docker.name", FieldType.CHARBUF,
-                 "for docker infrastructure events, the name of the event.",
-                 hidden=True),
-        FieldDef("evt.infra.docker.container.id", FieldType.CHARBUF,
-                 "for docker infrastructure events, the id of the impacted container.",
-                 hidden=True),
-        FieldDef("evt.infra.docker.container.name", FieldType.CHARBUF,
-                 "for docker infrastructure events, the name of the impacted container.",
-                 hidden=True),
-        FieldDef("evt.infra.docker.container.image", FieldType.CHARBUF,
-                 "for docker infrastructure events, the image name of the impacted container.",
-                 hidden=True),
-        FieldDef("evt.is_open_exec", FieldType.BOOL,
-                 "'true' for open/openat/openat2/open_by_handle_at or creat events where a file "
-                 "is created with execute permissions." + _DERIVED_OPEN
-                 + " and the mode parameter (evt.rawarg.mode or evt.arg.mode).",
-                 derive=_derive_is_open,
-                 live=_is_open_exec),
-        FieldDef("evt.is_open_create", FieldType.BOOL,
-                 "'true' for for open/openat/openat2/open_by_handle_at events where a file is "
-                 "created." + _DERIVED_OPEN + " and evt.rawres.",
-                 derive=_derive_is_open,
-                 live=_is_open_create),
+        FieldDef(
+            "evt.latency",
+            FieldType.RELTIME,
+            "delta between an exit event and the correspondent enter event, in nanoseconds.",
+            deprecated=True,
+        ),
+        FieldDef(
+            "evt.latency.s",
+            FieldType.RELTIME,
+            "integer part of the event latency delta.",
+            deprecated=True,
+        ),
+        FieldDef(
+            "evt.latency.ns",
+            FieldType.RELTIME,
+            "fractional part of the event latency delta.",
+            deprecated=True,
+        ),
+        FieldDef(
+            "evt.latency.quantized",
+            FieldType.UINT64,
+            "10-base log of the delta between an exit event and the correspondent enter event.",
+            hidden=True,
+            deprecated=True,
+        ),
+        FieldDef(
+            "evt.latency.human",
+            FieldType.CHARBUF,
+            "delta between an exit event and the correspondent enter event, as a human "
+            "readable string (e.g. 10.3ms).",
+            deprecated=True,
+        ),
+        FieldDef(
+            "evt.deltatime",
+            FieldType.RELTIME,
+            "delta between this event and the previous event, in nanoseconds.",
+        ),
+        FieldDef(
+            "evt.deltatime.s",
+            FieldType.RELTIME,
+            "integer part of the delta between this event and the previous event.",
+        ),
+        FieldDef(
+            "evt.deltatime.ns",
+            FieldType.RELTIME,
+            "fractional part of the delta between this event and the previous event.",
+        ),
+        FieldDef(
+            "evt.dir",
+            FieldType.CHARBUF,
+            "event direction can be either '>' for enter events or '<' for exit events.",
+            deprecated=True,
+            live=lambda v, a: "<",
+        ),
+        FieldDef("evt.type", FieldType.CHARBUF, "The name of the event (e.g. 'open')."),
+        FieldDef(
+            "evt.type.is",
+            FieldType.UINT32,
+            "allows one to specify an event type, and returns 1 for events that are of that "
+            "type. For example, evt.type.is.open returns 1 for open events, 0 for any other "
+            "event.",
+            arg=ArgMode.REQUIRED,
+            arg_key=True,
+            dotted_arg=True,
+            resolve_arg=_resolve_type_is,
+        ),
+        FieldDef(
+            "syscall.type",
+            FieldType.CHARBUF,
+            "For system call events, the name of the system call (e.g. 'open'). Unset for "
+            "other events (e.g. switch or internal events). Use this field instead of "
+            "evt.type if you need to make sure that the filtered/printed value is actually "
+            "a system call. Field-map events: derived from evt.type when that is a syscall "
+            "name.",
+            derive=_derive_syscall_type,
+            live=lambda v, a: v.rec.name if v.rec.name != "procexit" else MISSING,
+        ),
+        FieldDef(
+            "evt.category",
+            FieldType.CHARBUF,
+            "The event category. Example values are 'file' (for file operations like open "
+            "and close), 'net' (for network operations like socket and bind), memory (for "
+            "things like brk or mmap), and so on.",
+        ),
+        FieldDef("evt.cpu", FieldType.INT16, "number of the CPU where this event happened."),
+        FieldDef(
+            "evt.args",
+            FieldType.CHARBUF,
+            "all the event arguments, aggregated into a single string.",
+            live=_evt_args,
+        ),
+        FieldDef(
+            "evt.arg",
+            FieldType.CHARBUF,
+            "one of the event arguments specified by name or by number. Some events (e.g. "
+            "return codes or FDs) will be converted into a text representation when "
+            "possible. E.g. 'evt.arg.fd' or 'evt.arg[0]'.",
+            arg=ArgMode.REQUIRED,
+            arg_index=True,
+            dotted_arg=True,
+            resolve_arg=_resolve_arg,
+            live=_evt_arg,
+        ),
+        FieldDef(
+            "evt.rawarg",
+            FieldType.DYN,
+            "one of the event arguments specified by name. E.g. 'evt.rawarg.fd'.",
+            arg=ArgMode.REQUIRED,
+            arg_key=True,
+            dotted_arg=True,
+            no_rhs=True,
+            no_transformer=True,
+            resolve_arg=_resolve_rawarg,
+            live=_evt_rawarg,
+        ),
+        FieldDef(
+            "evt.info",
+            FieldType.CHARBUF,
+            "Currently, this field returns the same value as 'evt.args'.",
+            live=_evt_args,
+        ),
+        FieldDef(
+            "evt.buffer",
+            FieldType.BYTEBUF,
+            "the binary data buffer for events that have one, like read(), recvfrom(), etc. "
+            "Use this field in filters with 'contains' to search into I/O data buffers.",
+            live=no_value,
+        ),
+        FieldDef(
+            "evt.buflen",
+            FieldType.UINT64,
+            "the length of the binary data buffer for events that have one, like read(), "
+            "recvfrom(), etc. Field-map events: derived from evt.buffer when not given.",
+            derive=_derive_buflen,
+        ),
+        FieldDef(
+            "evt.res",
+            FieldType.CHARBUF,
+            "event return value, as a string. If the event failed, the result is an error "
+            "code string (e.g. 'ENOENT'), otherwise the result is the string 'SUCCESS'."
+            + _DERIVED_RES,
+            derive=_derive_res,
+            live=_evt_res,
+        ),
+        FieldDef(
+            "evt.rawres",
+            FieldType.INT64,
+            "event return value, as a number (e.g. -2). Useful for range comparisons."
+            + _DERIVED_RAWRES,
+            derive=_derive_rawres,
+            live=_evt_rawres,
+        ),
+        FieldDef(
+            "evt.failed",
+            FieldType.BOOL,
+            "'true' for events that returned an error status. Field-map events: derived "
+            "from evt.rawres or evt.res when not given.",
+            derive=_derive_failed,
+            live=_evt_failed,
+        ),
+        FieldDef(
+            "evt.is_io",
+            FieldType.BOOL,
+            "'true' for events that read or write to FDs, like read(), send, recvfrom(), etc.",
+        ),
+        FieldDef(
+            "evt.is_io_read",
+            FieldType.BOOL,
+            "'true' for events that read from FDs, like read(), recv(), recvfrom(), etc.",
+        ),
+        FieldDef(
+            "evt.is_io_write",
+            FieldType.BOOL,
+            "'true' for events that write to FDs, like write(), send(), etc.",
+        ),
+        FieldDef(
+            "evt.io_dir",
+            FieldType.CHARBUF,
+            "'r' for events that read from FDs, like read(); 'w' for events that write to "
+            "FDs, like write().",
+        ),
+        FieldDef(
+            "evt.is_wait",
+            FieldType.BOOL,
+            "'true' for events that make the thread wait, e.g. sleep(), select(), poll().",
+        ),
+        FieldDef(
+            "evt.wait_latency",
+            FieldType.RELTIME,
+            "for events that make the thread wait (e.g. sleep(), select(), poll()), this is "
+            "the time spent waiting for the event to return, in nanoseconds.",
+            deprecated=True,
+        ),
+        FieldDef("evt.is_syslog", FieldType.BOOL, "'true' for events that are writes to /dev/log."),
+        FieldDef(
+            "evt.count",
+            FieldType.UINT32,
+            "This filter field always returns 1.",
+            live=lambda v, a: 1,
+        ),
+        FieldDef(
+            "evt.count.error",
+            FieldType.UINT32,
+            "This filter field returns 1 for events that returned with an error.",
+        ),
+        FieldDef(
+            "evt.count.error.file",
+            FieldType.UINT32,
+            "This filter field returns 1 for events that returned with an error and are "
+            "related to file I/O.",
+        ),
+        FieldDef(
+            "evt.count.error.net",
+            FieldType.UINT32,
+            "This filter field returns 1 for events that returned with an error and are "
+            "related to network I/O.",
+        ),
+        FieldDef(
+            "evt.count.error.memory",
+            FieldType.UINT32,
+            "This filter field returns 1 for events that returned with an error and are "
+            "related to memory allocation.",
+        ),
+        FieldDef(
+            "evt.count.error.other",
+            FieldType.UINT32,
+            "This filter field returns 1 for events that returned with an error and are "
+            "related to none of the previous categories.",
+        ),
+        FieldDef(
+            "evt.count.exit", FieldType.UINT32, "This filter field returns 1 for exit events."
+        ),
+        FieldDef(
+            "evt.count.procinfo",
+            FieldType.UINT32,
+            "This filter field returns 1 for procinfo events generated by process main threads.",
+            hidden=True,
+        ),
+        FieldDef(
+            "evt.count.threadinfo",
+            FieldType.UINT32,
+            "This filter field returns 1 for procinfo events.",
+            hidden=True,
+        ),
+        FieldDef(
+            "evt.around",
+            FieldType.UINT64,
+            "Accepts the event if it's around the specified time interval. The syntax is "
+            "evt.around[T]=D, where T is the value returned by %evt.rawtime for the event "
+            "and D is a delta in milliseconds. For example, "
+            "evt.around[1404996934793590564]=1000 will return the events with timestamp "
+            "with one second before the timestamp and one second after it, for a total of "
+            "two seconds of capture.",
+            filter_only=True,
+            arg=ArgMode.REQUIRED,
+            arg_index=True,
+            no_rhs=True,
+            no_transformer=True,
+        ),
+        FieldDef(
+            "evt.abspath",
+            FieldType.CHARBUF,
+            "Absolute path calculated from dirfd and name during syscalls like renameat and "
+            "symlinkat. Use 'evt.abspath.src' or 'evt.abspath.dst' for syscalls that "
+            "support multiple paths.",
+            arg=ArgMode.OPTIONAL,
+            arg_key=True,
+            dotted_arg=True,
+            resolve_arg=_resolve_abspath,
+        ),
+        FieldDef(
+            "evt.buflen.in",
+            FieldType.UINT64,
+            "the length of the binary data buffer, but only for input I/O events.",
+            hidden=True,
+        ),
+        FieldDef(
+            "evt.buflen.out",
+            FieldType.UINT64,
+            "the length of the binary data buffer, but only for output I/O events.",
+            hidden=True,
+        ),
+        FieldDef(
+            "evt.buflen.file",
+            FieldType.UINT64,
+            "the length of the binary data buffer, but only for file I/O events.",
+            hidden=True,
+        ),
+        FieldDef(
+            "evt.buflen.file.in",
+            FieldType.UINT64,
+            "the length of the binary data buffer, but only for input file I/O events.",
+            hidden=True,
+        ),
+        FieldDef(
+            "evt.buflen.file.out",
+            FieldType.UINT64,
+            "the length of the binary data buffer, but only for output file I/O events.",
+            hidden=True,
+        ),
+        FieldDef(
+            "evt.buflen.net",
+            FieldType.UINT64,
+            "the length of the binary data buffer, but only for network I/O events.",
+            hidden=True,
+        ),
+        FieldDef(
+            "evt.buflen.net.in",
+            FieldType.UINT64,
+            "the length of the binary data buffer, but only for input network I/O events.",
+            hidden=True,
+        ),
+        FieldDef(
+            "evt.buflen.net.out",
+            FieldType.UINT64,
+            "the length of the binary data buffer, but only for output network I/O events.",
+            hidden=True,
+        ),
+        FieldDef(
+            "evt.is_open_read",
+            FieldType.BOOL,
+            "'true' for open/openat/openat2/open_by_handle_at events where the path was "
+            "opened for reading." + _DERIVED_OPEN + ".",
+            derive=_derive_is_open,
+            live=_is_open_read,
+        ),
+        FieldDef(
+            "evt.is_open_write",
+            FieldType.BOOL,
+            "'true' for open/openat/openat2/open_by_handle_at events where the path was "
+            "opened for writing." + _DERIVED_OPEN + ".",
+            derive=_derive_is_open,
+            live=_is_open_write,
+        ),
+        FieldDef(
+            "evt.infra.docker.name",
+            FieldType.CHARBUF,
+            "for docker infrastructure events, the name of the event.",
+            hidden=True,
+        ),
+        FieldDef(
+            "evt.infra.docker.container.id",
+            FieldType.CHARBUF,
+            "for docker infrastructure events, the id of the impacted container.",
+            hidden=True,
+        ),
+        FieldDef(
+            "evt.infra.docker.container.name",
+            FieldType.CHARBUF,
+            "for docker infrastructure events, the name of the impacted container.",
+            hidden=True,
+        ),
+        FieldDef(
+            "evt.infra.docker.container.image",
+            FieldType.CHARBUF,
+            "for docker infrastructure events, the image name of the impacted container.",
+            hidden=True,
+        ),
+        FieldDef(
+            "evt.is_open_exec",
+            FieldType.BOOL,
+            "'true' for open/openat/openat2/open_by_handle_at or creat events where a file "
+            "is created with execute permissions."
+            + _DERIVED_OPEN
+            + " and the mode parameter (evt.rawarg.mode or evt.arg.mode).",
+            derive=_derive_is_open,
+            live=_is_open_exec,
+        ),
+        FieldDef(
+            "evt.is_open_create",
+            FieldType.BOOL,
+            "'true' for for open/openat/openat2/open_by_handle_at events where a file is "
+            "created." + _DERIVED_OPEN + " and evt.rawres.",
+            derive=_derive_is_open,
+            live=_is_open_create,
+        ),
     ),
 )

@@ -40,9 +40,23 @@ __all__ = ["FIELD_CLASS", "TYPECHARS", "fd_directory", "fd_filename"]
 
 #: ``fd.type`` → ``fd.typechar`` (libsinsp ``get_typestring`` / ``get_typechar``).
 TYPECHARS: Final = {
-    "file": "f", "directory": "d", "ipv4": "4", "ipv6": "6", "unix": "u", "pipe": "p",
-    "event": "e", "signalfd": "s", "eventpoll": "l", "inotify": "i", "timerfd": "t",
-    "netlink": "n", "bpf": "b", "userfaultfd": "u", "io_uring": "r", "memfd": "m", "pidfd": "P",
+    "file": "f",
+    "directory": "d",
+    "ipv4": "4",
+    "ipv6": "6",
+    "unix": "u",
+    "pipe": "p",
+    "event": "e",
+    "signalfd": "s",
+    "eventpoll": "l",
+    "inotify": "i",
+    "timerfd": "t",
+    "netlink": "n",
+    "bpf": "b",
+    "userfaultfd": "u",
+    "io_uring": "r",
+    "memfd": "m",
+    "pidfd": "P",
 }
 
 #: ``fd.typechar`` → ``fd.type`` where the char names one type.
@@ -72,7 +86,7 @@ def fd_filename(name: str) -> str:
     pos = name.rfind("/")
     if pos < 0:
         return "/"
-    return name[pos + 1:] if pos < len(name) - 1 else name
+    return name[pos + 1 :] if pos < len(name) - 1 else name
 
 
 def _fd_kind(values: FieldValues) -> str | None:
@@ -119,6 +133,7 @@ def _derive_sockfamily(values: FieldValues, key: str) -> Any:
 # live extraction (the syscall source: the fd the event uses)
 # ---------------------------------------------------------------------------
 
+
 def _fd_num(v: LiveFieldValues, arg: str | None) -> Any:
     if v.fd is None and v.fdnum < 0 and v.rec.name not in LIVE_OPEN_TYPES:
         return MISSING
@@ -132,6 +147,7 @@ def _fd_attr(attr: str) -> LiveExtractor:
             return MISSING
         value = getattr(fd, attr)
         return MISSING if value is None or value == "" else value
+
     return get
 
 
@@ -161,6 +177,7 @@ def _sock_only(attr: str, port: bool = False) -> LiveExtractor:
         if port:
             return value
         return MISSING if value is None else value
+
     return get
 
 
@@ -171,6 +188,7 @@ def _both(a: str, b: str) -> LiveExtractor:
             return MISSING
         out = [x for x in (getattr(fd, a), getattr(fd, b)) if x is not None]
         return out or MISSING
+
     return get
 
 
@@ -207,180 +225,313 @@ def _fd_path_part(which: str) -> LiveExtractor:
         if fd.typechar == "d":
             return MISSING
         return fd_filename(fd.name)
+
     return get
 
 
 FIELD_CLASS = FieldClass(
     name="fd",
     desc="Every syscall that has a file descriptor in its arguments has these fields set with "
-         "information related to the file.",
+    "information related to the file.",
     sources=("syscall",),
     fields=(
-        FieldDef("fd.num", FieldType.INT64,
-                 "the unique number identifying the file descriptor.",
-                 live=_fd_num),
-        FieldDef("fd.type", FieldType.CHARBUF,
-                 "type of FD. Can be 'file', 'directory', 'ipv4', 'ipv6', 'unix', 'pipe', "
-                 "'event', 'signalfd', 'eventpoll', 'inotify'  'signalfd' or 'memfd'."
-                 + " Field-map events: derived from fd.typechar when not given.",
-                 derive=_derive_type,
-                 live=_fd_type),
-        FieldDef("fd.typechar", FieldType.CHARBUF,
-                 "type of FD as a single character. Can be 'f' for file, 4 for IPv4 socket, 6 "
-                 "for IPv6 socket, 'u' for unix socket, p for pipe, 'e' for eventfd, 's' for "
-                 "signalfd, 'l' for eventpoll, 'i' for inotify, 'b' for bpf, 'u' for userfaultd, "
-                 "'r' for io_uring, 'm' for memfd ,'o' for unknown."
-                 + " Field-map events: derived from fd.type when not given.",
-                 derive=_derive_typechar,
-                 live=_fd_typechar),
-        FieldDef("fd.name", FieldType.CHARBUF,
-                 "FD full name. If the fd is a file, this field contains the full path. If the "
-                 "FD is a socket, this field contain the connection tuple.",
-                 live=_fd_attr("name")),
-        FieldDef("fd.directory", FieldType.CHARBUF,
-                 "If the fd is a file, the directory that contains it."
-                 + " Field-map events: derived from fd.name for a file (or directory) fd.",
-                 derive=_derive_path_part,
-                 live=_fd_path_part("directory")),
-        FieldDef("fd.filename", FieldType.CHARBUF,
-                 "If the fd is a file, the filename without the path."
-                 + " Field-map events: derived from fd.name for a file fd.",
-                 derive=_derive_path_part,
-                 live=_fd_path_part("filename")),
-        FieldDef("fd.ip", FieldType.IPADDR,
-                 "matches the ip address (client or server) of the fd.",
-                 filter_only=True, no_rhs=True, no_transformer=True, any_value=True,
-                 value_keys=("fd.cip", "fd.sip"),
-                 live=_both("cip", "sip")),
-        FieldDef("fd.cip", FieldType.IPADDR,
-                 "client IP address.",
-                 live=_sock_only("cip")),
-        FieldDef("fd.sip", FieldType.IPADDR,
-                 "server IP address.",
-                 live=_sock_only("sip")),
-        FieldDef("fd.lip", FieldType.IPADDR,
-                 "local IP address.",
-                 live=_sock_only("lip")),
-        FieldDef("fd.rip", FieldType.IPADDR,
-                 "remote IP address.",
-                 live=_sock_only("rip")),
-        FieldDef("fd.port", FieldType.PORT,
-                 "matches the port (either client or server) of the fd.",
-                 filter_only=True, no_rhs=True, no_transformer=True, any_value=True,
-                 value_keys=("fd.cport", "fd.sport"),
-                 live=_both("cport", "sport")),
-        FieldDef("fd.cport", FieldType.PORT,
-                 "for TCP/UDP FDs, the client port.",
-                 live=_sock_only("cport", port=True)),
-        FieldDef("fd.sport", FieldType.PORT,
-                 "for TCP/UDP FDs, server port.",
-                 live=_sock_only("sport", port=True)),
-        FieldDef("fd.lport", FieldType.PORT,
-                 "for TCP/UDP FDs, the local port.",
-                 live=_sock_only("lport", port=True)),
-        FieldDef("fd.rport", FieldType.PORT,
-                 "for TCP/UDP FDs, the remote port.",
-                 live=_sock_only("rport", port=True)),
-        FieldDef("fd.l4proto", FieldType.CHARBUF,
-                 "the IP protocol of a socket. Can be 'tcp', 'udp', 'icmp' or 'raw'.",
-                 live=_fd_l4proto),
-        FieldDef("fd.sockfamily", FieldType.CHARBUF,
-                 "the socket family for socket events. Can be 'ip' or 'unix'."
-                 + " Field-map events: derived from fd.type when not given.",
-                 derive=_derive_sockfamily,
-                 live=_fd_sockfamily),
-        FieldDef("fd.is_server", FieldType.BOOL,
-                 "'true' if the process owning this FD is the server endpoint in the connection.",
-                 live=lambda v, a: MISSING if v.fd is None else v.fd.is_server),
-        FieldDef("fd.uid", FieldType.CHARBUF,
-                 "a unique identifier for the FD, created by chaining the FD number and the "
-                 "thread ID."),
-        FieldDef("fd.containername", FieldType.CHARBUF,
-                 "chaining of the container ID and the FD name. Useful when trying to identify "
-                 "which container an FD belongs to."),
-        FieldDef("fd.containerdirectory", FieldType.CHARBUF,
-                 "chaining of the container ID and the directory name. Useful when trying to "
-                 "identify which container a directory belongs to."),
-        FieldDef("fd.proto", FieldType.PORT,
-                 "matches the protocol (either client or server) of the fd.",
-                 filter_only=True, no_rhs=True, no_transformer=True, any_value=True,
-                 value_keys=("fd.cproto", "fd.sproto")),
-        FieldDef("fd.cproto", FieldType.CHARBUF,
-                 "for TCP/UDP FDs, the client protocol."),
-        FieldDef("fd.sproto", FieldType.CHARBUF,
-                 "for TCP/UDP FDs, server protocol."),
-        FieldDef("fd.lproto", FieldType.CHARBUF,
-                 "for TCP/UDP FDs, the local protocol."),
-        FieldDef("fd.rproto", FieldType.CHARBUF,
-                 "for TCP/UDP FDs, the remote protocol."),
-        FieldDef("fd.net", FieldType.IPNET,
-                 "matches the IP network (client or server) of the fd.",
-                 filter_only=True, no_rhs=True, no_transformer=True, any_value=True,
-                 value_keys=("fd.cip", "fd.sip"),
-                 live=_both("cip", "sip")),
-        FieldDef("fd.cnet", FieldType.IPNET,
-                 "matches the client IP network of the fd.",
-                 filter_only=True, no_rhs=True, no_transformer=True, value_keys=("fd.cip",),
-                 live=_sock_only("cip")),
-        FieldDef("fd.snet", FieldType.IPNET,
-                 "matches the server IP network of the fd.",
-                 filter_only=True, no_rhs=True, no_transformer=True, value_keys=("fd.sip",),
-                 live=_sock_only("sip")),
-        FieldDef("fd.lnet", FieldType.IPNET,
-                 "matches the local IP network of the fd.",
-                 filter_only=True, no_rhs=True, no_transformer=True, value_keys=("fd.lip",),
-                 live=_sock_only("lip")),
-        FieldDef("fd.rnet", FieldType.IPNET,
-                 "matches the remote IP network of the fd.",
-                 filter_only=True, no_rhs=True, no_transformer=True, value_keys=("fd.rip",),
-                 live=_sock_only("rip")),
-        FieldDef("fd.connected", FieldType.BOOL,
-                 "for TCP/UDP FDs, 'true' if the socket is connected.",
-                 live=_fd_connected),
-        FieldDef("fd.name_changed", FieldType.BOOL,
-                 "True when an event changes the name of an fd used by this event. This can "
-                 "occur in some cases such as udp connections where the connection tuple changes.",
-                 live=_fd_name_changed),
-        FieldDef("fd.cip.name", FieldType.CHARBUF,
-                 "Domain name associated with the client IP address.",
-                 no_rhs=True, no_transformer=True,
-                 live=no_value),
-        FieldDef("fd.sip.name", FieldType.CHARBUF,
-                 "Domain name associated with the server IP address.",
-                 no_rhs=True, no_transformer=True,
-                 live=no_value),
-        FieldDef("fd.lip.name", FieldType.CHARBUF,
-                 "Domain name associated with the local IP address.",
-                 no_rhs=True, no_transformer=True,
-                 live=no_value),
-        FieldDef("fd.rip.name", FieldType.CHARBUF,
-                 "Domain name associated with the remote IP address.",
-                 no_rhs=True, no_transformer=True,
-                 live=no_value),
-        FieldDef("fd.dev", FieldType.INT32,
-                 "device number (major/minor) containing the referenced file",
-                 live=lambda v, a: MISSING if v.fd is None else v.fd.dev),
-        FieldDef("fd.dev.major", FieldType.INT32,
-                 "major device number containing the referenced file",
-                 live=lambda v, a: MISSING if v.fd is None else v.fd.dev >> 20),
-        FieldDef("fd.dev.minor", FieldType.INT32,
-                 "minor device number containing the referenced file",
-                 live=lambda v, a: MISSING if v.fd is None else v.fd.dev & 0xFFFFF),
-        FieldDef("fd.ino", FieldType.INT64,
-                 "inode number of the referenced file",
-                 live=lambda v, a: MISSING if v.fd is None else v.fd.ino),
-        FieldDef("fd.nameraw", FieldType.CHARBUF,
-                 "FD full name raw. Just like fd.name, but only used if fd is a file path. File "
-                 "path is kept raw with limited sanitization and without deriving the absolute "
-                 "path.",
-                 live=_fd_attr("nameraw")),
-        FieldDef("fd.types", FieldType.CHARBUF,
-                 "List of FD types in used. Can be passed an fd number e.g. fd.types[0] to get "
-                 "the type of stdout as a single item list.",
-                 is_list=True, arg=ArgMode.OPTIONAL, no_rhs=True, arg_index=True),
-        FieldDef("fd.is_upper_layer", FieldType.BOOL,
-                 "'true' if the fd is of a file in the upper layer of an overlayfs."),
-        FieldDef("fd.is_lower_layer", FieldType.BOOL,
-                 "'true' if the fd is of a file  in the lower layer of an overlayfs."),
+        FieldDef(
+            "fd.num",
+            FieldType.INT64,
+            "the unique number identifying the file descriptor.",
+            live=_fd_num,
+        ),
+        FieldDef(
+            "fd.type",
+            FieldType.CHARBUF,
+            "type of FD. Can be 'file', 'directory', 'ipv4', 'ipv6', 'unix', 'pipe', "
+            "'event', 'signalfd', 'eventpoll', 'inotify'  'signalfd' or 'memfd'."
+            + " Field-map events: derived from fd.typechar when not given.",
+            derive=_derive_type,
+            live=_fd_type,
+        ),
+        FieldDef(
+            "fd.typechar",
+            FieldType.CHARBUF,
+            "type of FD as a single character. Can be 'f' for file, 4 for IPv4 socket, 6 "
+            "for IPv6 socket, 'u' for unix socket, p for pipe, 'e' for eventfd, 's' for "
+            "signalfd, 'l' for eventpoll, 'i' for inotify, 'b' for bpf, 'u' for userfaultd, "
+            "'r' for io_uring, 'm' for memfd ,'o' for unknown."
+            + " Field-map events: derived from fd.type when not given.",
+            derive=_derive_typechar,
+            live=_fd_typechar,
+        ),
+        FieldDef(
+            "fd.name",
+            FieldType.CHARBUF,
+            "FD full name. If the fd is a file, this field contains the full path. If the "
+            "FD is a socket, this field contain the connection tuple.",
+            live=_fd_attr("name"),
+        ),
+        FieldDef(
+            "fd.directory",
+            FieldType.CHARBUF,
+            "If the fd is a file, the directory that contains it."
+            + " Field-map events: derived from fd.name for a file (or directory) fd.",
+            derive=_derive_path_part,
+            live=_fd_path_part("directory"),
+        ),
+        FieldDef(
+            "fd.filename",
+            FieldType.CHARBUF,
+            "If the fd is a file, the filename without the path."
+            + " Field-map events: derived from fd.name for a file fd.",
+            derive=_derive_path_part,
+            live=_fd_path_part("filename"),
+        ),
+        FieldDef(
+            "fd.ip",
+            FieldType.IPADDR,
+            "matches the ip address (client or server) of the fd.",
+            filter_only=True,
+            no_rhs=True,
+            no_transformer=True,
+            any_value=True,
+            value_keys=("fd.cip", "fd.sip"),
+            live=_both("cip", "sip"),
+        ),
+        FieldDef("fd.cip", FieldType.IPADDR, "client IP address.", live=_sock_only("cip")),
+        FieldDef("fd.sip", FieldType.IPADDR, "server IP address.", live=_sock_only("sip")),
+        FieldDef("fd.lip", FieldType.IPADDR, "local IP address.", live=_sock_only("lip")),
+        FieldDef("fd.rip", FieldType.IPADDR, "remote IP address.", live=_sock_only("rip")),
+        FieldDef(
+            "fd.port",
+            FieldType.PORT,
+            "matches the port (either client or server) of the fd.",
+            filter_only=True,
+            no_rhs=True,
+            no_transformer=True,
+            any_value=True,
+            value_keys=("fd.cport", "fd.sport"),
+            live=_both("cport", "sport"),
+        ),
+        FieldDef(
+            "fd.cport",
+            FieldType.PORT,
+            "for TCP/UDP FDs, the client port.",
+            live=_sock_only("cport", port=True),
+        ),
+        FieldDef(
+            "fd.sport",
+            FieldType.PORT,
+            "for TCP/UDP FDs, server port.",
+            live=_sock_only("sport", port=True),
+        ),
+        FieldDef(
+            "fd.lport",
+            FieldType.PORT,
+            "for TCP/UDP FDs, the local port.",
+            live=_sock_only("lport", port=True),
+        ),
+        FieldDef(
+            "fd.rport",
+            FieldType.PORT,
+            "for TCP/UDP FDs, the remote port.",
+            live=_sock_only("rport", port=True),
+        ),
+        FieldDef(
+            "fd.l4proto",
+            FieldType.CHARBUF,
+            "the IP protocol of a socket. Can be 'tcp', 'udp', 'icmp' or 'raw'.",
+            live=_fd_l4proto,
+        ),
+        FieldDef(
+            "fd.sockfamily",
+            FieldType.CHARBUF,
+            "the socket family for socket events. Can be 'ip' or 'unix'."
+            + " Field-map events: derived from fd.type when not given.",
+            derive=_derive_sockfamily,
+            live=_fd_sockfamily,
+        ),
+        FieldDef(
+            "fd.is_server",
+            FieldType.BOOL,
+            "'true' if the process owning this FD is the server endpoint in the connection.",
+            live=lambda v, a: MISSING if v.fd is None else v.fd.is_server,
+        ),
+        FieldDef(
+            "fd.uid",
+            FieldType.CHARBUF,
+            "a unique identifier for the FD, created by chaining the FD number and the thread ID.",
+        ),
+        FieldDef(
+            "fd.containername",
+            FieldType.CHARBUF,
+            "chaining of the container ID and the FD name. Useful when trying to identify "
+            "which container an FD belongs to.",
+        ),
+        FieldDef(
+            "fd.containerdirectory",
+            FieldType.CHARBUF,
+            "chaining of the container ID and the directory name. Useful when trying to "
+            "identify which container a directory belongs to.",
+        ),
+        FieldDef(
+            "fd.proto",
+            FieldType.PORT,
+            "matches the protocol (either client or server) of the fd.",
+            filter_only=True,
+            no_rhs=True,
+            no_transformer=True,
+            any_value=True,
+            value_keys=("fd.cproto", "fd.sproto"),
+        ),
+        FieldDef("fd.cproto", FieldType.CHARBUF, "for TCP/UDP FDs, the client protocol."),
+        FieldDef("fd.sproto", FieldType.CHARBUF, "for TCP/UDP FDs, server protocol."),
+        FieldDef("fd.lproto", FieldType.CHARBUF, "for TCP/UDP FDs, the local protocol."),
+        FieldDef("fd.rproto", FieldType.CHARBUF, "for TCP/UDP FDs, the remote protocol."),
+        FieldDef(
+            "fd.net",
+            FieldType.IPNET,
+            "matches the IP network (client or server) of the fd.",
+            filter_only=True,
+            no_rhs=True,
+            no_transformer=True,
+            any_value=True,
+            value_keys=("fd.cip", "fd.sip"),
+            live=_both("cip", "sip"),
+        ),
+        FieldDef(
+            "fd.cnet",
+            FieldType.IPNET,
+            "matches the client IP network of the fd.",
+            filter_only=True,
+            no_rhs=True,
+            no_transformer=True,
+            value_keys=("fd.cip",),
+            live=_sock_only("cip"),
+        ),
+        FieldDef(
+            "fd.snet",
+            FieldType.IPNET,
+            "matches the server IP network of the fd.",
+            filter_only=True,
+            no_rhs=True,
+            no_transformer=True,
+            value_keys=("fd.sip",),
+            live=_sock_only("sip"),
+        ),
+        FieldDef(
+            "fd.lnet",
+            FieldType.IPNET,
+            "matches the local IP network of the fd.",
+            filter_only=True,
+            no_rhs=True,
+            no_transformer=True,
+            value_keys=("fd.lip",),
+            live=_sock_only("lip"),
+        ),
+        FieldDef(
+            "fd.rnet",
+            FieldType.IPNET,
+            "matches the remote IP network of the fd.",
+            filter_only=True,
+            no_rhs=True,
+            no_transformer=True,
+            value_keys=("fd.rip",),
+            live=_sock_only("rip"),
+        ),
+        FieldDef(
+            "fd.connected",
+            FieldType.BOOL,
+            "for TCP/UDP FDs, 'true' if the socket is connected.",
+            live=_fd_connected,
+        ),
+        FieldDef(
+            "fd.name_changed",
+            FieldType.BOOL,
+            "True when an event changes the name of an fd used by this event. This can "
+            "occur in some cases such as udp connections where the connection tuple changes.",
+            live=_fd_name_changed,
+        ),
+        FieldDef(
+            "fd.cip.name",
+            FieldType.CHARBUF,
+            "Domain name associated with the client IP address.",
+            no_rhs=True,
+            no_transformer=True,
+            live=no_value,
+        ),
+        FieldDef(
+            "fd.sip.name",
+            FieldType.CHARBUF,
+            "Domain name associated with the server IP address.",
+            no_rhs=True,
+            no_transformer=True,
+            live=no_value,
+        ),
+        FieldDef(
+            "fd.lip.name",
+            FieldType.CHARBUF,
+            "Domain name associated with the local IP address.",
+            no_rhs=True,
+            no_transformer=True,
+            live=no_value,
+        ),
+        FieldDef(
+            "fd.rip.name",
+            FieldType.CHARBUF,
+            "Domain name associated with the remote IP address.",
+            no_rhs=True,
+            no_transformer=True,
+            live=no_value,
+        ),
+        FieldDef(
+            "fd.dev",
+            FieldType.INT32,
+            "device number (major/minor) containing the referenced file",
+            live=lambda v, a: MISSING if v.fd is None else v.fd.dev,
+        ),
+        FieldDef(
+            "fd.dev.major",
+            FieldType.INT32,
+            "major device number containing the referenced file",
+            live=lambda v, a: MISSING if v.fd is None else v.fd.dev >> 20,
+        ),
+        FieldDef(
+            "fd.dev.minor",
+            FieldType.INT32,
+            "minor device number containing the referenced file",
+            live=lambda v, a: MISSING if v.fd is None else v.fd.dev & 0xFFFFF,
+        ),
+        FieldDef(
+            "fd.ino",
+            FieldType.INT64,
+            "inode number of the referenced file",
+            live=lambda v, a: MISSING if v.fd is None else v.fd.ino,
+        ),
+        FieldDef(
+            "fd.nameraw",
+            FieldType.CHARBUF,
+            "FD full name raw. Just like fd.name, but only used if fd is a file path. File "
+            "path is kept raw with limited sanitization and without deriving the absolute "
+            "path.",
+            live=_fd_attr("nameraw"),
+        ),
+        FieldDef(
+            "fd.types",
+            FieldType.CHARBUF,
+            "List of FD types in used. Can be passed an fd number e.g. fd.types[0] to get "
+            "the type of stdout as a single item list.",
+            is_list=True,
+            arg=ArgMode.OPTIONAL,
+            no_rhs=True,
+            arg_index=True,
+        ),
+        FieldDef(
+            "fd.is_upper_layer",
+            FieldType.BOOL,
+            "'true' if the fd is of a file in the upper layer of an overlayfs.",
+        ),
+        FieldDef(
+            "fd.is_lower_layer",
+            FieldType.BOOL,
+            "'true' if the fd is of a file  in the lower layer of an overlayfs.",
+        ),
     ),
 )

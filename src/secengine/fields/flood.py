@@ -27,9 +27,11 @@ FLOOD_EVENT = "flood"
 
 def _flood(i: int) -> LiveExtractor:
     """The extractor of item ``i`` of a flood record's report (missing on other events)."""
+
     def get(v: LiveFieldValues, arg: str | None) -> Any:
         report = v.rec.flood()
         return MISSING if report is None else report[i]
+
     return get
 
 
@@ -38,29 +40,51 @@ FIELD_CLASS = FieldClass(
     desc="A producer over its event budget: what the probe suppressed (flood events only).",
     sources=("syscall",),
     fields=(
-        FieldDef("flood.count", FieldType.UINT64,
-                 "Events of this producer suppressed since its previous flood event.",
-                 suggested=True,
-                 live=_flood(0)),
-        FieldDef("flood.total", FieldType.UINT64,
-                 "Events of this producer suppressed since the probe first saw it.",
-                 live=_flood(1)),
-        FieldDef("flood.admitted", FieldType.UINT64,
-                 "Events of this producer its budget let through since the probe first saw it.",
-                 live=_flood(2)),
-        FieldDef("flood.evttype", FieldType.CHARBUF,
-                 "The event type of the last suppressed event (e.g. openat).", suggested=True,
-                 live=_flood(3)),
-        FieldDef("flood.class", FieldType.CHARBUF,
-                 "The budget that ran out: 'bulk', or 'priority' (exec failures, credential and "
-                 "namespace changes, connects).",
-                 live=_flood(4)),
-        FieldDef("flood.comm", FieldType.CHARBUF,
-                 "The producer's command name when the probe wrote the event (available even "
-                 "when the process has already exited).",
-                 live=_flood(5)),
-        FieldDef("flood.cgroup", FieldType.CHARBUF,
-                 "The producer's cgroup path when the probe wrote the event.",
-                 live=_flood(6)),
+        FieldDef(
+            "flood.count",
+            FieldType.UINT64,
+            "Events of this producer suppressed since its previous flood event.",
+            suggested=True,
+            live=_flood(0),
+        ),
+        FieldDef(
+            "flood.total",
+            FieldType.UINT64,
+            "Events of this producer suppressed since the probe first saw it.",
+            live=_flood(1),
+        ),
+        FieldDef(
+            "flood.admitted",
+            FieldType.UINT64,
+            "Events of this producer its budget let through since the probe first saw it.",
+            live=_flood(2),
+        ),
+        FieldDef(
+            "flood.evttype",
+            FieldType.CHARBUF,
+            "The event type of the last suppressed event (e.g. openat).",
+            suggested=True,
+            live=_flood(3),
+        ),
+        FieldDef(
+            "flood.class",
+            FieldType.CHARBUF,
+            "The budget that ran out: 'bulk', or 'priority' (exec failures, credential and "
+            "namespace changes, connects).",
+            live=_flood(4),
+        ),
+        FieldDef(
+            "flood.comm",
+            FieldType.CHARBUF,
+            "The producer's command name when the probe wrote the event (available even "
+            "when the process has already exited).",
+            live=_flood(5),
+        ),
+        FieldDef(
+            "flood.cgroup",
+            FieldType.CHARBUF,
+            "The producer's cgroup path when the probe wrote the event.",
+            live=_flood(6),
+        ),
     ),
 )

@@ -30,11 +30,7 @@ FIELD_CLASS = FieldClass(
     desc="Information about the user group.",
     sources=("syscall",),
     fields=(
-        FieldDef("group.gid", FieldType.UINT32,
-                 "group ID.",
-                 live=process_attr("gid")),
-        FieldDef("group.name", FieldType.CHARBUF,
-                 "group name.",
-                 live=_group_name),
+        FieldDef("group.gid", FieldType.UINT32, "group ID.", live=process_attr("gid")),
+        FieldDef("group.name", FieldType.CHARBUF, "group name.", live=_group_name),
     ),
 )

@@ -30,8 +30,16 @@ import orjson
 from secengine.events import MISSING
 from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldType
 
-__all__ = ["ABSENT", "FIELD_CLASS", "Extractor", "JsonEvent", "extractor", "json_get",
-           "json_string", "parse_pointer"]
+__all__ = [
+    "ABSENT",
+    "FIELD_CLASS",
+    "Extractor",
+    "JsonEvent",
+    "extractor",
+    "json_get",
+    "json_string",
+    "parse_pointer",
+]
 
 
 class JsonEvent(Protocol):
@@ -58,21 +66,36 @@ FIELD_CLASS = FieldClass(
     desc="Values of JSON events, as Falco's json plugin extracts them.",
     sources=("k8s_audit",),
     fields=(
-        FieldDef("json.value", FieldType.CHARBUF,
-                 "Extracts a value from a JSON-encoded input. Syntax is json.value[<json "
-                 "pointer>], where <json pointer> is a json pointer (see "
-                 "https://datatracker.ietf.org/doc/html/rfc6901)",
-                 arg=ArgMode.REQUIRED, arg_key=True),
+        FieldDef(
+            "json.value",
+            FieldType.CHARBUF,
+            "Extracts a value from a JSON-encoded input. Syntax is json.value[<json "
+            "pointer>], where <json pointer> is a json pointer (see "
+            "https://datatracker.ietf.org/doc/html/rfc6901)",
+            arg=ArgMode.REQUIRED,
+            arg_key=True,
+        ),
         FieldDef("json.obj", FieldType.CHARBUF, "The full json message as a text string."),
-        FieldDef("json.rawtime", FieldType.CHARBUF,
-                 "The time of the event, identical to evt.rawtime."),
-        FieldDef("jevt.value", FieldType.CHARBUF,
-                 "Alias for json.value, provided for backwards compatibility.",
-                 arg=ArgMode.REQUIRED, arg_key=True),
-        FieldDef("jevt.obj", FieldType.CHARBUF,
-                 "Alias for json.obj, provided for backwards compatibility."),
-        FieldDef("jevt.rawtime", FieldType.CHARBUF,
-                 "Alias for json.rawtime, provided for backwards compatibility."),
+        FieldDef(
+            "json.rawtime", FieldType.CHARBUF, "The time of the event, identical to evt.rawtime."
+        ),
+        FieldDef(
+            "jevt.value",
+            FieldType.CHARBUF,
+            "Alias for json.value, provided for backwards compatibility.",
+            arg=ArgMode.REQUIRED,
+            arg_key=True,
+        ),
+        FieldDef(
+            "jevt.obj",
+            FieldType.CHARBUF,
+            "Alias for json.obj, provided for backwards compatibility.",
+        ),
+        FieldDef(
+            "jevt.rawtime",
+            FieldType.CHARBUF,
+            "Alias for json.rawtime, provided for backwards compatibility.",
+        ),
     ),
 )
 
@@ -80,6 +103,7 @@ FIELD_CLASS = FieldClass(
 # ---------------------------------------------------------------------------
 # fastjson semantics
 # ---------------------------------------------------------------------------
+
 
 def json_get(value: Any, keys: tuple[str, ...] | list[str]) -> Any:
     """fastjson ``Value.Get(keys...)``: object members by name, array items by decimal index.
@@ -129,6 +153,7 @@ def json_string(value: Any) -> str:
 # extraction
 # ---------------------------------------------------------------------------
 
+
 def parse_pointer(pointer: str) -> tuple[str, ...] | None:
     """The keys of a JSON pointer as the plugin splits it; None for the empty pointer.
 
@@ -156,6 +181,7 @@ def _value(pointer: str) -> Extractor:
             if type(v) is str:
                 return v
             return MISSING if v is ABSENT else json_string(v)
+
         return one
 
     def many(values: JsonEvent, arg: Any) -> Any:
@@ -163,6 +189,7 @@ def _value(pointer: str) -> Extractor:
         if type(v) is str:
             return v
         return MISSING if v is ABSENT else json_string(v)
+
     return many
 
 
@@ -176,8 +203,10 @@ def _rawtime(values: JsonEvent, arg: Any) -> Any:
 
 
 _PLAIN: Final[dict[str, Extractor]] = {
-    "json.obj": _obj, "jevt.obj": _obj,
-    "json.rawtime": _rawtime, "jevt.rawtime": _rawtime,
+    "json.obj": _obj,
+    "jevt.obj": _obj,
+    "json.rawtime": _rawtime,
+    "jevt.rawtime": _rawtime,
 }
 
 
@@ -188,5 +217,5 @@ def extractor(key: str) -> Extractor | None:
         return plain
     for name in ("jevt.value[", "json.value["):
         if key.startswith(name) and key.endswith("]"):
-            return _value(key[len(name):-1])
+            return _value(key[len(name) : -1])
     return None

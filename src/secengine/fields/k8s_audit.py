@@ -112,13 +112,16 @@ _SPEC: Final = (_REQ, "spec")
 
 def _keys(*path: str) -> Factory:
     """``extractFromKeys`` for a single-valued field."""
+
     def factory(arg: str | None, index: int | None) -> DocFn:
         def ex(doc: dict[str, Any]) -> Any:
             v = json_get(doc, path)
             if v is _ABSENT:
                 return MISSING
             return v if type(v) is str else json_string(v)
+
         return ex
+
     return factory
 
 
@@ -127,6 +130,7 @@ def _list_keys(*path: str) -> Factory:
 
     With an index (only ``ka.sourceips[N]`` takes one) the N-th value alone.
     """
+
     def factory(arg: str | None, index: int | None) -> DocFn:
         def ex(doc: dict[str, Any]) -> Any:
             v = json_get(doc, path)
@@ -135,24 +139,30 @@ def _list_keys(*path: str) -> Factory:
             if index is not None:
                 return [json_string(v[index])] if index < len(v) else MISSING
             return _nonempty([json_string(x) for x in v])
+
         return ex
+
     return factory
 
 
 def _recursive(*path: str) -> Factory:
     """``getValuesRecursive`` then ``arrayAsStringsSkipNil`` (hostpath, flexvolume, ports...)."""
+
     def factory(arg: str | None, index: int | None) -> DocFn:
         def ex(doc: dict[str, Any]) -> Any:
             try:
                 return _nonempty(_strings_skip_absent(_values(doc, index, path)))
             except _NotAvailable:
                 return MISSING
+
         return ex
+
     return factory
 
 
 def _rules_field(*path: str) -> Factory:
     """``extractRulesField``: the concatenated string items of ``path`` arrays."""
+
     def factory(arg: str | None, index: int | None) -> DocFn:
         def ex(doc: dict[str, Any]) -> Any:
             try:
@@ -164,7 +174,9 @@ def _rules_field(*path: str) -> Factory:
                 if type(v) is list:
                     out.extend(_strings_skip_absent(v))
             return _nonempty(out)
+
         return ex
+
     return factory
 
 
@@ -177,6 +189,7 @@ def _uri_param(arg: str | None, index: int | None) -> DocFn:
             return MISSING
         values = _query_values(json_string(uri), key)
         return MISSING if not values else values[0]
+
     return ex
 
 
@@ -211,6 +224,7 @@ def _target_pod_name(arg: str | None, index: int | None) -> DocFn:
             return MISSING
         v = json_get(doc, ("responseObject", "metadata", "name"))
         return MISSING if v is _ABSENT else json_string(v)
+
     return ex
 
 
@@ -240,13 +254,16 @@ def _subject_names(kind: str) -> Factory:
                     text = json_string(ns) + ":" + text
                 out.append(text)
             return _nonempty(out)
+
         return ex
+
     return factory
 
 
 def _constant(value: str) -> Factory:
     def factory(arg: str | None, index: int | None) -> DocFn:
         return lambda doc: value
+
     return factory
 
 
@@ -265,6 +282,7 @@ def _volume_hostpath(arg: str | None, index: int | None) -> DocFn:
             if (prefix is not None and p.startswith(prefix)) or p == pattern:
                 return "true"
         return "false"
+
     return ex
 
 
@@ -279,10 +297,12 @@ def _volume_types(arg: str | None, index: int | None) -> DocFn:
             return MISSING
         out = [k for v in vols if type(v) is dict for k in v if k != "name"]
         return _nonempty(out)
+
     return ex
 
 
 # -- the per-container fields, shared by containers / initContainers / ephemeralContainers --
+
 
 def _containers(list_name: str, *sub: str) -> tuple[str, ...]:
     return (*_SPEC, list_name, *sub)
@@ -298,7 +318,9 @@ def _container_strings(list_name: str, *sub: str) -> Factory:
                 return _nonempty(_strings(_values(doc, index, path)))
             except _NotAvailable:
                 return MISSING
+
         return ex
+
     return factory
 
 
@@ -316,7 +338,9 @@ def _container_repositories(list_name: str) -> Factory:
             except _NotAvailable:
                 return MISSING
             return _nonempty([_repository(i) for i in images])
+
         return ex
+
     return factory
 
 
@@ -338,7 +362,9 @@ def _container_joined(list_name: str, key: str) -> Factory:
                     return MISSING  # ErrExtractWrongType
                 out.append(" ".join(a))
             return _nonempty(out)
+
         return ex
+
     return factory
 
 
@@ -364,12 +390,15 @@ def _container_host_ports(list_name: str) -> Factory:
                     if hp is not _ABSENT:
                         out.append(json_string(hp))
             return _nonempty(out)
+
         return ex
+
     return factory
 
 
 def _container_effective(list_name: str, key: str) -> Factory:
     """The container's securityContext value, else the pod's, else ``0`` (see module doc)."""
+
     def factory(arg: str | None, index: int | None) -> DocFn:
         def ex(doc: dict[str, Any]) -> Any:
             spec = json_get(doc, _SPEC)
@@ -391,19 +420,24 @@ def _container_effective(list_name: str, key: str) -> Factory:
                 v = json_get(c, ("securityContext", key))
                 out.append(default if v is _ABSENT else json_string(v))
             return _nonempty(out)
+
         return ex
+
     return factory
 
 
 def _first_container(list_factory: Factory) -> Factory:
     """The deprecated ``ka.req.container.image*``: the value for container 0."""
+
     def factory(arg: str | None, index: int | None) -> DocFn:
         inner = list_factory(None, 0)
 
         def ex(doc: dict[str, Any]) -> Any:
             v = inner(doc)
             return v if v is MISSING else v[0]
+
         return ex
+
     return factory
 
 
@@ -416,6 +450,7 @@ def _any_privileged(arg: str | None, index: int | None) -> DocFn:
         except _NotAvailable:
             return MISSING
         return "true" if any(v is True for v in values) else "false"
+
     return ex
 
 
@@ -426,21 +461,31 @@ def _any_privileged(arg: str | None, index: int | None) -> DocFn:
 _FieldSpec = tuple[FieldDef, Factory]
 
 
-def _f(name: str, desc: str, factory: Factory, *, is_list: bool = False,
-       index: bool = False, key: bool = False) -> _FieldSpec:
+def _f(
+    name: str,
+    desc: str,
+    factory: Factory,
+    *,
+    is_list: bool = False,
+    index: bool = False,
+    key: bool = False,
+) -> _FieldSpec:
     if key:
-        fdef = FieldDef(name, FieldType.CHARBUF, desc, arg=ArgMode.REQUIRED, arg_key=True,
-                        is_list=is_list)
+        fdef = FieldDef(
+            name, FieldType.CHARBUF, desc, arg=ArgMode.REQUIRED, arg_key=True, is_list=is_list
+        )
     elif index:
-        fdef = FieldDef(name, FieldType.CHARBUF, desc, arg=ArgMode.OPTIONAL, arg_index=True,
-                        is_list=is_list)
+        fdef = FieldDef(
+            name, FieldType.CHARBUF, desc, arg=ArgMode.OPTIONAL, arg_index=True, is_list=is_list
+        )
     else:
         fdef = FieldDef(name, FieldType.CHARBUF, desc, is_list=is_list)
     return fdef, factory
 
 
-def _container_list_fields(list_name: str, label: str, prefix: str | None = None,
-                           with_host_port: bool = True) -> list[_FieldSpec]:
+def _container_list_fields(
+    list_name: str, label: str, prefix: str | None = None, with_host_port: bool = True
+) -> list[_FieldSpec]:
     """The per-container fields of one pod container list."""
     p = prefix or f"ka.req.pod.{list_name}."
 
@@ -449,217 +494,455 @@ def _container_list_fields(list_name: str, label: str, prefix: str | None = None
 
     sc = "securityContext"
     specs = [
-        entry("name", f"When the request object refers to a pod, the {label} names.",
-              _container_strings(list_name, "name")),
-        entry("image", f"When the request object refers to a pod, the {label} images.",
-              _container_strings(list_name, "image")),
-        entry("image.repository",
-              f"The same as {p}image, but only the repository part (e.g. falcosecurity/falco).",
-              _container_repositories(list_name)),
-        entry("command", f"When the request object refers to a pod, the {label} commands.",
-              _container_joined(list_name, "command")),
-        entry("args", f"When the request object refers to a pod, the {label} args.",
-              _container_joined(list_name, "args")),
-        entry("privileged", f"When the request object refers to a pod, the value of the "
-              f"privileged flag for all {label}.", _recursive(*_containers(list_name, sc,
-                                                                           "privileged"))),
-        entry("allow_privilege_escalation", f"When the request object refers to a pod, the value "
-              f"of the allowPrivilegeEscalation flag for all {label}.",
-              _recursive(*_containers(list_name, sc, "allowPrivilegeEscalation"))),
-        entry("read_only_fs", f"When the request object refers to a pod, the value of the "
-              f"readOnlyRootFilesystem flag for all {label}.",
-              _recursive(*_containers(list_name, sc, "readOnlyRootFilesystem"))),
-        entry("run_as_user", f"When the request object refers to a pod, the runAsUser uid for "
-              f"all {label}.", _recursive(*_containers(list_name, sc, "runAsUser"))),
-        entry("eff_run_as_user", f"When the request object refers to a pod, the initial uid that "
-              f"will be used for all {label}. This combines information from both the pod and "
-              "container security contexts and uses 0 if no uid is specified.",
-              _container_effective(list_name, "runAsUser")),
-        entry("run_as_group", f"When the request object refers to a pod, the runAsGroup gid for "
-              f"all {label}.", _recursive(*_containers(list_name, sc, "runAsGroup"))),
-        entry("eff_run_as_group", f"When the request object refers to a pod, the initial gid "
-              f"that will be used for all {label}. This combines information from both the pod "
-              "and container security contexts and uses 0 if no gid is specified.",
-              _container_effective(list_name, "runAsGroup")),
-        entry("proc_mount", f"When the request object refers to a pod, the procMount type for "
-              f"all {label}.", _recursive(*_containers(list_name, sc, "procMount"))),
-        entry("add_capabilities", f"When the request object refers to a pod, the capabilities "
-              f"added for all {label}.",
-              _recursive(*_containers(list_name, sc, "capabilities", "add"))),
+        entry(
+            "name",
+            f"When the request object refers to a pod, the {label} names.",
+            _container_strings(list_name, "name"),
+        ),
+        entry(
+            "image",
+            f"When the request object refers to a pod, the {label} images.",
+            _container_strings(list_name, "image"),
+        ),
+        entry(
+            "image.repository",
+            f"The same as {p}image, but only the repository part (e.g. falcosecurity/falco).",
+            _container_repositories(list_name),
+        ),
+        entry(
+            "command",
+            f"When the request object refers to a pod, the {label} commands.",
+            _container_joined(list_name, "command"),
+        ),
+        entry(
+            "args",
+            f"When the request object refers to a pod, the {label} args.",
+            _container_joined(list_name, "args"),
+        ),
+        entry(
+            "privileged",
+            f"When the request object refers to a pod, the value of the "
+            f"privileged flag for all {label}.",
+            _recursive(*_containers(list_name, sc, "privileged")),
+        ),
+        entry(
+            "allow_privilege_escalation",
+            f"When the request object refers to a pod, the value "
+            f"of the allowPrivilegeEscalation flag for all {label}.",
+            _recursive(*_containers(list_name, sc, "allowPrivilegeEscalation")),
+        ),
+        entry(
+            "read_only_fs",
+            f"When the request object refers to a pod, the value of the "
+            f"readOnlyRootFilesystem flag for all {label}.",
+            _recursive(*_containers(list_name, sc, "readOnlyRootFilesystem")),
+        ),
+        entry(
+            "run_as_user",
+            f"When the request object refers to a pod, the runAsUser uid for all {label}.",
+            _recursive(*_containers(list_name, sc, "runAsUser")),
+        ),
+        entry(
+            "eff_run_as_user",
+            f"When the request object refers to a pod, the initial uid that "
+            f"will be used for all {label}. This combines information from both the pod and "
+            "container security contexts and uses 0 if no uid is specified.",
+            _container_effective(list_name, "runAsUser"),
+        ),
+        entry(
+            "run_as_group",
+            f"When the request object refers to a pod, the runAsGroup gid for all {label}.",
+            _recursive(*_containers(list_name, sc, "runAsGroup")),
+        ),
+        entry(
+            "eff_run_as_group",
+            f"When the request object refers to a pod, the initial gid "
+            f"that will be used for all {label}. This combines information from both the pod "
+            "and container security contexts and uses 0 if no gid is specified.",
+            _container_effective(list_name, "runAsGroup"),
+        ),
+        entry(
+            "proc_mount",
+            f"When the request object refers to a pod, the procMount type for all {label}.",
+            _recursive(*_containers(list_name, sc, "procMount")),
+        ),
+        entry(
+            "add_capabilities",
+            f"When the request object refers to a pod, the capabilities added for all {label}.",
+            _recursive(*_containers(list_name, sc, "capabilities", "add")),
+        ),
     ]
     if with_host_port:
-        specs.append(entry("host_port", f"When the request object refers to a pod, all {label} "
-                           "hostPort values.", _container_host_ports(list_name)))
+        specs.append(
+            entry(
+                "host_port",
+                f"When the request object refers to a pod, all {label} hostPort values.",
+                _container_host_ports(list_name),
+            )
+        )
     return specs
 
 
 def _build() -> list[_FieldSpec]:
     prefix = "ka.req.pod.containers."
-    containers = {fdef.name[len(prefix):]: (fdef, factory)
-                  for fdef, factory in _container_list_fields("containers", "containers")}
+    containers = {
+        fdef.name[len(prefix) :]: (fdef, factory)
+        for fdef, factory in _container_list_fields("containers", "containers")
+    }
 
     def cont(name: str, desc: str) -> _FieldSpec:
         """A ka.req.pod.containers.* field with the plugin's own description."""
-        return _f(f"ka.req.pod.containers.{name}", desc, containers[name][1],
-                  is_list=True, index=True)
+        return _f(
+            f"ka.req.pod.containers.{name}", desc, containers[name][1], is_list=True, index=True
+        )
 
     ann = "annotations"
     return [
         _f("ka.auditid", "The unique id of the audit event", _keys("auditID")),
-        _f("ka.stage", "Stage of the request (e.g. RequestReceived, ResponseComplete, etc.)",
-           _keys("stage")),
-        _f("ka.auth.decision", "The authorization decision",
-           _keys(ann, "authorization.k8s.io/decision")),
-        _f("ka.auth.reason", "The authorization reason",
-           _keys(ann, "authorization.k8s.io/reason")),
-        _f("ka.auth.openshift.decision", "The authentication decision of the openshfit "
-           "apiserver extention. Only available on openshift clusters",
-           _keys(ann, "authentication.openshift.io/decision")),
-        _f("ka.validations.admission.policy.failure",
-           "The validation failure reason from a Validation Admission Policy",
-           _keys(ann, "validation.policy.admission.k8s.io/validation_failure")),
-        _f("ka.security.pod.violations", "The violation reason for pod security policy ",
-           _keys(ann, "pod-security.kubernetes.io/audit-violations")),
-        _f("ka.auth.openshift.username", "The user name performing the openshift "
-           "authentication operation. Only available on openshift clusters",
-           _keys(ann, "authentication.openshift.io/username")),
+        _f(
+            "ka.stage",
+            "Stage of the request (e.g. RequestReceived, ResponseComplete, etc.)",
+            _keys("stage"),
+        ),
+        _f(
+            "ka.auth.decision",
+            "The authorization decision",
+            _keys(ann, "authorization.k8s.io/decision"),
+        ),
+        _f("ka.auth.reason", "The authorization reason", _keys(ann, "authorization.k8s.io/reason")),
+        _f(
+            "ka.auth.openshift.decision",
+            "The authentication decision of the openshfit "
+            "apiserver extention. Only available on openshift clusters",
+            _keys(ann, "authentication.openshift.io/decision"),
+        ),
+        _f(
+            "ka.validations.admission.policy.failure",
+            "The validation failure reason from a Validation Admission Policy",
+            _keys(ann, "validation.policy.admission.k8s.io/validation_failure"),
+        ),
+        _f(
+            "ka.security.pod.violations",
+            "The violation reason for pod security policy ",
+            _keys(ann, "pod-security.kubernetes.io/audit-violations"),
+        ),
+        _f(
+            "ka.auth.openshift.username",
+            "The user name performing the openshift "
+            "authentication operation. Only available on openshift clusters",
+            _keys(ann, "authentication.openshift.io/username"),
+        ),
         _f("ka.user.name", "The user name performing the request", _keys("user", "username")),
-        _f("ka.user.groups", "The groups to which the user belongs",
-           _list_keys("user", "groups"), is_list=True),
-        _f("ka.impuser.name", "The impersonated user name",
-           _keys("impersonatedUser", "username")),
+        _f(
+            "ka.user.groups",
+            "The groups to which the user belongs",
+            _list_keys("user", "groups"),
+            is_list=True,
+        ),
+        _f("ka.impuser.name", "The impersonated user name", _keys("impersonatedUser", "username")),
         _f("ka.verb", "The action being performed", _keys("verb")),
         _f("ka.uri", "The request URI as sent from client to server", _keys("requestURI")),
-        _f("ka.uri.param", "The value of a given query parameter in the uri (e.g. when "
-           "uri=/foo?key=val, ka.uri.param[key] is val).", _uri_param, key=True),
+        _f(
+            "ka.uri.param",
+            "The value of a given query parameter in the uri (e.g. when "
+            "uri=/foo?key=val, ka.uri.param[key] is val).",
+            _uri_param,
+            key=True,
+        ),
         _f("ka.target.name", "The target object name", _keys("objectRef", "name")),
-        _f("ka.target.namespace", "The target object namespace",
-           _keys("objectRef", "namespace")),
+        _f("ka.target.namespace", "The target object namespace", _keys("objectRef", "namespace")),
         _f("ka.target.resource", "The target object resource", _keys("objectRef", "resource")),
-        _f("ka.target.subresource", "The target object subresource",
-           _keys("objectRef", "subresource")),
+        _f(
+            "ka.target.subresource",
+            "The target object subresource",
+            _keys("objectRef", "subresource"),
+        ),
         _f("ka.target.pod.name", "The target pod name", _target_pod_name),
-        _f("ka.req.binding.subjects", "When the request object refers to a cluster role "
-           "binding, the subject (e.g. account/users) being linked by the binding",
-           _list_keys(_REQ, "subjects"), is_list=True),
-        _f("ka.req.binding.subjects.user_names", "When the request object refers to a cluster "
-           "role binding, the subject user names being linked by the binding",
-           _subject_names("User"), is_list=True),
-        _f("ka.req.binding.subjects.serviceaccount_names", "When the request object refers to "
-           "a cluster role binding, the subject service account names being linked by the "
-           "binding", _subject_names("ServiceAccount"), is_list=True),
-        _f("ka.req.binding.subjects.serviceaccount_ns_names", "When the request object refers "
-           "to a cluster role binding, the subject serviceaccount namespaced names being linked "
-           "by the binding, e.g. a list containing: mynamespace:myserviceaccount",
-           _subject_names("NamespacedServiceAccount"), is_list=True),
-        _f("ka.req.binding.subjects.group_names", "When the request object refers to a cluster "
-           "role binding, the subject group names being linked by the binding",
-           _subject_names("Group"), is_list=True),
-        _f("ka.req.binding.role", "When the request object refers to a cluster role binding, "
-           "the role being linked by the binding", _keys(_REQ, "roleRef", "name")),
-        _f("ka.req.binding.subject.has_name", "Deprecated, always returns \"N/A\". Only provided "
-           "for backwards compatibility", _constant("true"), key=True),
-        _f("ka.req.configmap.name", "If the request object refers to a configmap, the "
-           "configmap name", _keys("objectRef", "name")),
-        _f("ka.req.configmap.obj", "If the request object refers to a configmap, the entire "
-           "configmap object", _keys(_REQ, "data")),
+        _f(
+            "ka.req.binding.subjects",
+            "When the request object refers to a cluster role "
+            "binding, the subject (e.g. account/users) being linked by the binding",
+            _list_keys(_REQ, "subjects"),
+            is_list=True,
+        ),
+        _f(
+            "ka.req.binding.subjects.user_names",
+            "When the request object refers to a cluster "
+            "role binding, the subject user names being linked by the binding",
+            _subject_names("User"),
+            is_list=True,
+        ),
+        _f(
+            "ka.req.binding.subjects.serviceaccount_names",
+            "When the request object refers to "
+            "a cluster role binding, the subject service account names being linked by the "
+            "binding",
+            _subject_names("ServiceAccount"),
+            is_list=True,
+        ),
+        _f(
+            "ka.req.binding.subjects.serviceaccount_ns_names",
+            "When the request object refers "
+            "to a cluster role binding, the subject serviceaccount namespaced names being linked "
+            "by the binding, e.g. a list containing: mynamespace:myserviceaccount",
+            _subject_names("NamespacedServiceAccount"),
+            is_list=True,
+        ),
+        _f(
+            "ka.req.binding.subjects.group_names",
+            "When the request object refers to a cluster "
+            "role binding, the subject group names being linked by the binding",
+            _subject_names("Group"),
+            is_list=True,
+        ),
+        _f(
+            "ka.req.binding.role",
+            "When the request object refers to a cluster role binding, "
+            "the role being linked by the binding",
+            _keys(_REQ, "roleRef", "name"),
+        ),
+        _f(
+            "ka.req.binding.subject.has_name",
+            'Deprecated, always returns "N/A". Only provided for backwards compatibility',
+            _constant("true"),
+            key=True,
+        ),
+        _f(
+            "ka.req.configmap.name",
+            "If the request object refers to a configmap, the configmap name",
+            _keys("objectRef", "name"),
+        ),
+        _f(
+            "ka.req.configmap.obj",
+            "If the request object refers to a configmap, the entire configmap object",
+            _keys(_REQ, "data"),
+        ),
         cont("args", "When the request object refers to a pod, the container's args."),
         cont("command", "When the request object refers to a pod, the container's command."),
         cont("name", "When the request object refers to a pod, the container's names."),
         cont("image", "When the request object refers to a pod, the container's images."),
-        _f("ka.req.container.image", "Deprecated by ka.req.pod.containers.image. Returns the "
-           "image of the first container only", _first_container(containers["image"][1])),
-        cont("image.repository", "The same as req.container.image, but only the repository "
-             "part (e.g. falcosecurity/falco)."),
-        _f("ka.req.container.image.repository", "Deprecated by "
-           "ka.req.pod.containers.image.repository. Returns the repository of the first "
-           "container only", _first_container(containers["image.repository"][1])),
-        _f("ka.req.pod.host_ipc", "When the request object refers to a pod, the value of the "
-           "hostIPC flag.", _keys(*_SPEC, "hostIPC")),
-        _f("ka.req.pod.host_network", "When the request object refers to a pod, the value of "
-           "the hostNetwork flag.", _keys(*_SPEC, "hostNetwork")),
-        _f("ka.req.container.host_network", "Deprecated alias for ka.req.pod.host_network",
-           _keys(*_SPEC, "hostNetwork")),
-        _f("ka.req.pod.host_pid", "When the request object refers to a pod, the value of the "
-           "hostPID flag.", _keys(*_SPEC, "hostPID")),
-        cont("host_port", "When the request object refers to a pod, all container's hostPort "
-             "values."),
-        cont("privileged", "When the request object refers to a pod, the value of the "
-             "privileged flag for all containers."),
-        _f("ka.req.container.privileged", "Deprecated by ka.req.pod.containers.privileged. "
-           "Returns true if any container has privileged=true", _any_privileged),
-        cont("allow_privilege_escalation", "When the request object refers to a pod, the value "
-             "of the allowPrivilegeEscalation flag for all containers"),
-        cont("read_only_fs", "When the request object refers to a pod, the value of the "
-             "readOnlyRootFilesystem flag for all containers"),
-        _f("ka.req.pod.run_as_user", "When the request object refers to a pod, the runAsUser "
-           "uid specified in the security context for the pod. See ....containers.run_as_user "
-           "for the runAsUser for individual containers",
-           _keys(*_SPEC, "securityContext", "runAsUser")),
-        cont("run_as_user", "When the request object refers to a pod, the runAsUser uid for all "
-             "containers"),
-        cont("eff_run_as_user", "When the request object refers to a pod, the initial uid that "
-             "will be used for all containers. This combines information from both the pod and "
-             "container security contexts and uses 0 if no uid is specified"),
-        _f("ka.req.pod.run_as_group", "When the request object refers to a pod, the runAsGroup "
-           "gid specified in the security context for the pod. See ....containers.run_as_group "
-           "for the runAsGroup for individual containers",
-           _keys(*_SPEC, "securityContext", "runAsGroup")),
-        cont("run_as_group", "When the request object refers to a pod, the runAsGroup gid for "
-             "all containers"),
-        cont("eff_run_as_group", "When the request object refers to a pod, the initial gid that "
-             "will be used for all containers. This combines information from both the pod and "
-             "container security contexts and uses 0 if no gid is specified"),
-        cont("proc_mount", "When the request object refers to a pod, the procMount types for "
-             "all containers"),
-        _f("ka.req.role.rules", "When the request object refers to a role/cluster role, the "
-           "rules associated with the role", _list_keys(_REQ, "rules"), is_list=True),
-        _f("ka.req.role.rules.apiGroups", "When the request object refers to a role/cluster "
-           "role, the api groups associated with the role's rules",
-           _rules_field(_REQ, "rules", "apiGroups"), is_list=True, index=True),
-        _f("ka.req.role.rules.nonResourceURLs", "When the request object refers to a "
-           "role/cluster role, the non resource urls associated with the role's rules",
-           _rules_field(_REQ, "rules", "nonResourceURLs"), is_list=True, index=True),
-        _f("ka.req.role.rules.verbs", "When the request object refers to a role/cluster role, "
-           "the verbs associated with the role's rules",
-           _rules_field(_REQ, "rules", "verbs"), is_list=True, index=True),
-        _f("ka.req.role.rules.resources", "When the request object refers to a role/cluster "
-           "role, the resources associated with the role's rules",
-           _rules_field(_REQ, "rules", "resources"), is_list=True, index=True),
-        _f("ka.req.pod.fs_group", "When the request object refers to a pod, the fsGroup gid "
-           "specified by the security context.", _keys(*_SPEC, "securityContext", "fsGroup")),
-        _f("ka.req.pod.supplemental_groups", "When the request object refers to a pod, the "
-           "supplementalGroup gids specified by the security context.",
-           _list_keys(*_SPEC, "securityContext", "supplementalGroups"), is_list=True),
-        cont("add_capabilities", "When the request object refers to a pod, all capabilities to "
-             "add when running the container."),
-        _f("ka.req.service.type", "When the request object refers to a service, the service "
-           "type", _keys(*_SPEC, "type")),
-        _f("ka.req.service.ports", "When the request object refers to a service, the service's "
-           "ports", _recursive(*_SPEC, "ports"), is_list=True, index=True),
-        _f("ka.req.pod.volumes.hostpath", "When the request object refers to a pod, all "
-           "hostPath paths specified for all volumes",
-           _recursive(*_SPEC, "volumes", "hostPath", "path"), is_list=True, index=True),
-        _f("ka.req.volume.hostpath", "Deprecated by ka.req.pod.volumes.hostpath. Return true if "
-           "the provided (host) path prefix is used by any volume", _volume_hostpath, key=True),
-        _f("ka.req.pod.volumes.flexvolume_driver", "When the request object refers to a pod, "
-           "all flexvolume drivers specified for all volumes",
-           _recursive(*_SPEC, "volumes", "flexVolume", "driver"), is_list=True, index=True),
-        _f("ka.req.pod.volumes.volume_type", "When the request object refers to a pod, all "
-           "volume types for all volumes", _volume_types, is_list=True, index=True),
-        _f("ka.resp.name", "The response object name",
-           _keys("responseObject", "metadata", "name")),
+        _f(
+            "ka.req.container.image",
+            "Deprecated by ka.req.pod.containers.image. Returns the "
+            "image of the first container only",
+            _first_container(containers["image"][1]),
+        ),
+        cont(
+            "image.repository",
+            "The same as req.container.image, but only the repository "
+            "part (e.g. falcosecurity/falco).",
+        ),
+        _f(
+            "ka.req.container.image.repository",
+            "Deprecated by "
+            "ka.req.pod.containers.image.repository. Returns the repository of the first "
+            "container only",
+            _first_container(containers["image.repository"][1]),
+        ),
+        _f(
+            "ka.req.pod.host_ipc",
+            "When the request object refers to a pod, the value of the hostIPC flag.",
+            _keys(*_SPEC, "hostIPC"),
+        ),
+        _f(
+            "ka.req.pod.host_network",
+            "When the request object refers to a pod, the value of the hostNetwork flag.",
+            _keys(*_SPEC, "hostNetwork"),
+        ),
+        _f(
+            "ka.req.container.host_network",
+            "Deprecated alias for ka.req.pod.host_network",
+            _keys(*_SPEC, "hostNetwork"),
+        ),
+        _f(
+            "ka.req.pod.host_pid",
+            "When the request object refers to a pod, the value of the hostPID flag.",
+            _keys(*_SPEC, "hostPID"),
+        ),
+        cont(
+            "host_port", "When the request object refers to a pod, all container's hostPort values."
+        ),
+        cont(
+            "privileged",
+            "When the request object refers to a pod, the value of the "
+            "privileged flag for all containers.",
+        ),
+        _f(
+            "ka.req.container.privileged",
+            "Deprecated by ka.req.pod.containers.privileged. "
+            "Returns true if any container has privileged=true",
+            _any_privileged,
+        ),
+        cont(
+            "allow_privilege_escalation",
+            "When the request object refers to a pod, the value "
+            "of the allowPrivilegeEscalation flag for all containers",
+        ),
+        cont(
+            "read_only_fs",
+            "When the request object refers to a pod, the value of the "
+            "readOnlyRootFilesystem flag for all containers",
+        ),
+        _f(
+            "ka.req.pod.run_as_user",
+            "When the request object refers to a pod, the runAsUser "
+            "uid specified in the security context for the pod. See ....containers.run_as_user "
+            "for the runAsUser for individual containers",
+            _keys(*_SPEC, "securityContext", "runAsUser"),
+        ),
+        cont(
+            "run_as_user",
+            "When the request object refers to a pod, the runAsUser uid for all containers",
+        ),
+        cont(
+            "eff_run_as_user",
+            "When the request object refers to a pod, the initial uid that "
+            "will be used for all containers. This combines information from both the pod and "
+            "container security contexts and uses 0 if no uid is specified",
+        ),
+        _f(
+            "ka.req.pod.run_as_group",
+            "When the request object refers to a pod, the runAsGroup "
+            "gid specified in the security context for the pod. See ....containers.run_as_group "
+            "for the runAsGroup for individual containers",
+            _keys(*_SPEC, "securityContext", "runAsGroup"),
+        ),
+        cont(
+            "run_as_group",
+            "When the request object refers to a pod, the runAsGroup gid for all containers",
+        ),
+        cont(
+            "eff_run_as_group",
+            "When the request object refers to a pod, the initial gid that "
+            "will be used for all containers. This combines information from both the pod and "
+            "container security contexts and uses 0 if no gid is specified",
+        ),
+        cont(
+            "proc_mount",
+            "When the request object refers to a pod, the procMount types for all containers",
+        ),
+        _f(
+            "ka.req.role.rules",
+            "When the request object refers to a role/cluster role, the "
+            "rules associated with the role",
+            _list_keys(_REQ, "rules"),
+            is_list=True,
+        ),
+        _f(
+            "ka.req.role.rules.apiGroups",
+            "When the request object refers to a role/cluster "
+            "role, the api groups associated with the role's rules",
+            _rules_field(_REQ, "rules", "apiGroups"),
+            is_list=True,
+            index=True,
+        ),
+        _f(
+            "ka.req.role.rules.nonResourceURLs",
+            "When the request object refers to a "
+            "role/cluster role, the non resource urls associated with the role's rules",
+            _rules_field(_REQ, "rules", "nonResourceURLs"),
+            is_list=True,
+            index=True,
+        ),
+        _f(
+            "ka.req.role.rules.verbs",
+            "When the request object refers to a role/cluster role, "
+            "the verbs associated with the role's rules",
+            _rules_field(_REQ, "rules", "verbs"),
+            is_list=True,
+            index=True,
+        ),
+        _f(
+            "ka.req.role.rules.resources",
+            "When the request object refers to a role/cluster "
+            "role, the resources associated with the role's rules",
+            _rules_field(_REQ, "rules", "resources"),
+            is_list=True,
+            index=True,
+        ),
+        _f(
+            "ka.req.pod.fs_group",
+            "When the request object refers to a pod, the fsGroup gid "
+            "specified by the security context.",
+            _keys(*_SPEC, "securityContext", "fsGroup"),
+        ),
+        _f(
+            "ka.req.pod.supplemental_groups",
+            "When the request object refers to a pod, the "
+            "supplementalGroup gids specified by the security context.",
+            _list_keys(*_SPEC, "securityContext", "supplementalGroups"),
+            is_list=True,
+        ),
+        cont(
+            "add_capabilities",
+            "When the request object refers to a pod, all capabilities to "
+            "add when running the container.",
+        ),
+        _f(
+            "ka.req.service.type",
+            "When the request object refers to a service, the service type",
+            _keys(*_SPEC, "type"),
+        ),
+        _f(
+            "ka.req.service.ports",
+            "When the request object refers to a service, the service's ports",
+            _recursive(*_SPEC, "ports"),
+            is_list=True,
+            index=True,
+        ),
+        _f(
+            "ka.req.pod.volumes.hostpath",
+            "When the request object refers to a pod, all hostPath paths specified for all volumes",
+            _recursive(*_SPEC, "volumes", "hostPath", "path"),
+            is_list=True,
+            index=True,
+        ),
+        _f(
+            "ka.req.volume.hostpath",
+            "Deprecated by ka.req.pod.volumes.hostpath. Return true if "
+            "the provided (host) path prefix is used by any volume",
+            _volume_hostpath,
+            key=True,
+        ),
+        _f(
+            "ka.req.pod.volumes.flexvolume_driver",
+            "When the request object refers to a pod, "
+            "all flexvolume drivers specified for all volumes",
+            _recursive(*_SPEC, "volumes", "flexVolume", "driver"),
+            is_list=True,
+            index=True,
+        ),
+        _f(
+            "ka.req.pod.volumes.volume_type",
+            "When the request object refers to a pod, all volume types for all volumes",
+            _volume_types,
+            is_list=True,
+            index=True,
+        ),
+        _f("ka.resp.name", "The response object name", _keys("responseObject", "metadata", "name")),
         _f("ka.response.code", "The response code", _keys("responseStatus", "code")),
-        _f("ka.response.reason", "The response reason (usually present only for failures)",
-           _keys("responseStatus", "reason")),
-        _f("ka.useragent", "The useragent of the client who made the request to the apiserver",
-           _keys("userAgent")),
-        _f("ka.sourceips", "The IP addresses of the client who made the request to the "
-           "apiserver", _list_keys("sourceIPs"), is_list=True, index=True),
+        _f(
+            "ka.response.reason",
+            "The response reason (usually present only for failures)",
+            _keys("responseStatus", "reason"),
+        ),
+        _f(
+            "ka.useragent",
+            "The useragent of the client who made the request to the apiserver",
+            _keys("userAgent"),
+        ),
+        _f(
+            "ka.sourceips",
+            "The IP addresses of the client who made the request to the apiserver",
+            _list_keys("sourceIPs"),
+            is_list=True,
+            index=True,
+        ),
         _f("ka.cluster.name", "The name of the k8s cluster", _keys(ann, "cluster_name")),
         *_container_list_fields("initContainers", "init containers"),
-        *_container_list_fields("ephemeralContainers", "ephemeral containers",
-                                with_host_port=False),
+        *_container_list_fields(
+            "ephemeralContainers", "ephemeral containers", with_host_port=False
+        ),
     ]
 
 
@@ -668,8 +951,7 @@ _FACTORIES: Final[dict[str, Factory]] = {fdef.name: factory for fdef, factory in
 
 FIELD_CLASS = FieldClass(
     name="k8saudit (plugin)",
-    desc="Kubernetes audit events, as Falco's k8saudit plugin extracts them "
-         "(source k8s_audit).",
+    desc="Kubernetes audit events, as Falco's k8saudit plugin extracts them (source k8s_audit).",
     sources=("k8s_audit",),
     fields=tuple(fdef for fdef, _ in _SPECS),
 )

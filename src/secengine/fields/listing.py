@@ -53,8 +53,9 @@ def _shown(f: FieldDef, include_deprecated: bool) -> bool:
     return not f.hidden and (include_deprecated or not f.deprecated)
 
 
-def listed_classes(registry: FieldRegistry, source: str | None = None,
-                   include_deprecated: bool = False) -> list[ListedClass]:
+def listed_classes(
+    registry: FieldRegistry, source: str | None = None, include_deprecated: bool = False
+) -> list[ListedClass]:
     """The classes ``falco --list [source]`` would print, each once, in order.
 
     Raises ``KeyError`` when ``source`` is given and has no fields.
@@ -131,8 +132,9 @@ def render_text(classes: list[ListedClass], verbose: bool = False) -> str:
         if lc.fclass.desc:
             lines.append("Description:".ljust(RIGHTBLOCK) + _wrap(lc.fclass.desc) + "\n")
         if lc.sources:
-            lines.append("Event Sources:".ljust(RIGHTBLOCK)
-                         + "".join(s + " " for s in lc.sources) + "\n")
+            lines.append(
+                "Event Sources:".ljust(RIGHTBLOCK) + "".join(s + " " for s in lc.sources) + "\n"
+            )
         lines.append("\n")
         for f in lc.fields:
             if len(f.name) > RIGHTBLOCK:

@@ -296,8 +296,15 @@ class LiveFieldValues(FieldValues):
 
     cache_missing: ClassVar[bool] = False
 
-    def __init__(self, rec: LiveRecord, proc: ProcessView | None, fdnum: int,
-                 fd: FdView | None, name_changed: bool, state: LiveState) -> None:
+    def __init__(
+        self,
+        rec: LiveRecord,
+        proc: ProcessView | None,
+        fdnum: int,
+        fd: FdView | None,
+        name_changed: bool,
+        state: LiveState,
+    ) -> None:
         dict.__init__(self)
         self["evt.type"] = rec.name
         self.rec = rec
@@ -347,9 +354,11 @@ class LiveFieldValues(FieldValues):
 
 def process_attr(attr: str) -> LiveExtractor:
     """The extractor of a plain attribute of the event's process."""
+
     def get(v: LiveFieldValues, arg: str | None) -> Any:
         p = v.proc
         return MISSING if p is None else getattr(p, attr)
+
     return get
 
 
@@ -362,5 +371,9 @@ def live_fields() -> frozenset[str]:
     """The names of the fields the live syscall source extracts itself."""
     from secengine.fields.registry import default_registry
 
-    return frozenset(f.name for c in default_registry().classes_for(SYSCALL_SOURCE)
-                     for f in c.fields if f.live is not None)
+    return frozenset(
+        f.name
+        for c in default_registry().classes_for(SYSCALL_SOURCE)
+        for f in c.fields
+        if f.live is not None
+    )

@@ -62,7 +62,8 @@ _INDEX_KEY = re.compile(r"(proc\.a[a-z]+)\[(\d+)\]")
 
 
 _ANCESTOR_KEYS: dict[str, tuple[str, ...]] = {
-    base: tuple(f"{base}[{i}]" for i in range(1, MAX_ANCESTORS + 1)) for base in ANCESTOR_FIELDS}
+    base: tuple(f"{base}[{i}]" for i in range(1, MAX_ANCESTORS + 1)) for base in ANCESTOR_FIELDS
+}
 
 
 def _ancestor(values: FieldValues, afield: str, index: int) -> Any:
@@ -158,18 +159,22 @@ def _resolve_cgroup(arg: str, dotted: bool) -> FieldType | None:
     """``thread.cgroup.SUBSYS``: SUBSYS is letters and ``_`` only, as libsinsp parses it."""
     if not dotted or not re.fullmatch(r"[A-Za-z_]+", arg):
         raise ConditionCompileError(
-            f"filter_check called with nonexistent field thread.cgroup.{arg}")
+            f"filter_check called with nonexistent field thread.cgroup.{arg}"
+        )
     return None
 
 
-_DERIVED_LIST = (" Field-map events: without an index, derived as the list of the [1], [2], ... "
-                 "values given, up to the first one absent; [0] and [1] from the fields of the "
-                 "process and of its parent.")
+_DERIVED_LIST = (
+    " Field-map events: without an index, derived as the list of the [1], [2], ... "
+    "values given, up to the first one absent; [0] and [1] from the fields of the "
+    "process and of its parent."
+)
 
 
 # ---------------------------------------------------------------------------
 # live extraction (the syscall source: the process table)
 # ---------------------------------------------------------------------------
+
 
 def _proc_args(v: LiveFieldValues, arg: str | None) -> Any:
     p = v.proc
@@ -187,24 +192,28 @@ def _pp(attr: str) -> LiveExtractor:
         if pp is None:
             return MISSING
         return pp.cmdline if attr == "cmdline" else getattr(pp, attr)
+
     return get
 
 
 def _ancestor_field(attr: str) -> LiveExtractor:
     """``proc.a*[N]`` (``arg`` is the index N) or, without an index, every ancestor's value."""
+
     def get(v: LiveFieldValues, arg: int | None) -> Any:
         p = v.proc
         if p is None:
             return MISSING
         procs = v.state.procs
         if arg is None:
-            values = [a.cmdline if attr == "cmdline" else getattr(a, attr)
-                      for a in procs.ancestors(p)]
+            values = [
+                a.cmdline if attr == "cmdline" else getattr(a, attr) for a in procs.ancestors(p)
+            ]
             return values if values else MISSING
         a = procs.ancestor(p, arg)
         if a is None:
             return MISSING
         return a.cmdline if attr == "cmdline" else getattr(a, attr)
+
     return get
 
 
@@ -215,6 +224,7 @@ def _leader(attr: str, which: str) -> LiveExtractor:
             return MISSING
         leader = v.state.procs.peek(getattr(p, which))
         return MISSING if leader is None else getattr(leader, attr)
+
     return get
 
 
@@ -236,6 +246,7 @@ def _exe_flag(bit: int) -> LiveExtractor:
     def get(v: LiveFieldValues, arg: str | None) -> Any:
         p = v.proc
         return MISSING if p is None else bool(p.exe_flags & bit)
+
     return get
 
 
@@ -250,6 +261,7 @@ def _caps(attr: str) -> LiveExtractor:
     def get(v: LiveFieldValues, arg: str | None) -> Any:
         p = v.proc
         return MISSING if p is None else render_caps(getattr(p, attr))
+
     return get
 
 
@@ -257,6 +269,7 @@ def _is_leader(which: str, vattr: str) -> LiveExtractor:
     def get(v: LiveFieldValues, arg: str | None) -> Any:
         p = v.proc
         return MISSING if p is None else getattr(p, which) == getattr(p, vattr)
+
     return get
 
 
@@ -265,448 +278,719 @@ FIELD_CLASS = FieldClass(
     desc="Additional information about the process and thread executing the syscall event.",
     sources=("syscall",),
     fields=(
-        FieldDef("proc.exe", FieldType.CHARBUF,
-                 "The first command-line argument (i.e., argv[0]), typically the executable name "
-                 "or a custom string as specified by the user. It is primarily obtained from "
-                 "syscall arguments, truncated after 4096 bytes, or, as a fallback, by reading "
-                 "/proc/PID/cmdline, in which case it may be truncated after 1024 bytes. This "
-                 "field may differ from the last component of proc.exepath, reflecting how "
-                 "command invocation and execution paths can vary.",
-                 live=process_attr("exe")),
-        FieldDef("proc.pexe", FieldType.CHARBUF,
-                 "The proc.exe (first command line argument argv[0]) of the parent process."
-                 + " Field-map events: derived from proc.aexe[1] when not given.",
-                 derive=_derive_parent,
-                 live=_pp("exe")),
-        FieldDef("proc.aexe", FieldType.CHARBUF,
-                 "The proc.exe (first command line argument argv[0]) for a specific process "
-                 "ancestor. You can access different levels of ancestors by using indices. For "
-                 "example, proc.aexe[1] retrieves the proc.exe of the parent process, "
-                 "proc.aexe[2] retrieves the proc.exe of the grandparent process, and so on. The "
-                 "current process's proc.exe line can be obtained using proc.aexe[0]. When used "
-                 "without any arguments in filters, proc.aexe matches any of the process "
-                 "ancestors. For instance, you can use `proc.aexe endswith java` to match any "
-                 "process ancestor whose proc.exe ends with the term `java`. In output, "
-                 "proc.aexe without arguments returns the space-separated list of proc.exe "
-                 "values of all ancestors."
-                 + _DERIVED_LIST,
-                 arg=ArgMode.OPTIONAL, no_rhs=True, no_transformer=True, arg_index=True,
-                 any_without_index=True, derive=_derive_ancestor,
-                 live=_ancestor_field("exe")),
-        FieldDef("proc.exepath", FieldType.CHARBUF,
-                 "The full executable path of a process, resolving to the canonical path for "
-                 "symlinks. This is primarily obtained from the kernel, or as a fallback, by "
-                 "reading /proc/PID/exe (in the latter case, the path is truncated after 1024 "
-                 "bytes). For the modern eBPF driver,due to verifier limits, path components may "
-                 "be truncated to 96.",
-                 live=process_attr("exepath")),
-        FieldDef("proc.pexepath", FieldType.CHARBUF,
-                 "The proc.exepath (full executable path) of the parent process."
-                 + " Field-map events: derived from proc.aexepath[1] when not given.",
-                 derive=_derive_parent,
-                 live=_pp("exepath")),
-        FieldDef("proc.aexepath", FieldType.CHARBUF,
-                 "The proc.exepath (full executable path) for a specific process ancestor. You "
-                 "can access different levels of ancestors by using indices. For example, "
-                 "proc.aexepath[1] retrieves the proc.exepath of the parent process, "
-                 "proc.aexepath[2] retrieves the proc.exepath of the grandparent process, and so "
-                 "on. The current process's proc.exepath line can be obtained using "
-                 "proc.aexepath[0]. When used without any arguments in filters, proc.aexepath "
-                 "matches any of the process ancestors. For instance, you can use `proc.aexepath "
-                 "endswith java` to match any process ancestor whose path ends with the term "
-                 "`java`. In output, proc.aexepath without arguments returns the space-separated "
-                 "list of proc.exepath values of all ancestors."
-                 + _DERIVED_LIST,
-                 arg=ArgMode.OPTIONAL, no_rhs=True, no_transformer=True, arg_index=True,
-                 any_without_index=True, derive=_derive_ancestor,
-                 live=_ancestor_field("exepath")),
-        FieldDef("proc.name", FieldType.CHARBUF,
-                 "The process name (truncated after 16 characters) generating the event "
-                 "(task->comm). Truncation is determined by kernel settings and not by Falco. "
-                 "This field is collected from the syscalls args or, as a fallback, extracted "
-                 "from /proc/PID/comm. The name of the process and the name of the executable "
-                 "file on disk (if applicable) can be different if a process is given a custom "
-                 "name which is often the case for example for java applications.",
-                 live=process_attr("comm")),
-        FieldDef("proc.pname", FieldType.CHARBUF,
-                 "The proc.name (truncated after 16 characters) of the parent process."
-                 + " Field-map events: derived from proc.aname[1] when not given.",
-                 derive=_derive_parent,
-                 live=_pp("comm")),
-        FieldDef("proc.aname", FieldType.CHARBUF,
-                 "The proc.name (truncated after 16 characters) for a specific process ancestor. "
-                 "You can access different levels of ancestors by using indices. For example, "
-                 "proc.aname[1] retrieves the proc.name of the parent process, proc.aname[2] "
-                 "retrieves the proc.name of the grandparent process, and so on. The current "
-                 "process's proc.name line can be obtained using proc.aname[0]. When used "
-                 "without any arguments in filters, proc.aname matches any of the process "
-                 "ancestors. For instance, you can use `proc.aname=bash` to match any process "
-                 "ancestor whose name is `bash`. In output, proc.aname without arguments returns "
-                 "the space-separated list of proc.name values of all ancestors."
-                 + _DERIVED_LIST,
-                 arg=ArgMode.OPTIONAL, no_rhs=True, no_transformer=True, arg_index=True,
-                 any_without_index=True, derive=_derive_ancestor,
-                 live=_ancestor_field("comm")),
-        FieldDef("proc.args", FieldType.CHARBUF,
-                 "The arguments passed on the command line when starting the process generating "
-                 "the event excluding argv[0] (truncated after 4096 bytes). This field is "
-                 "collected from the system call arguments, or as a fallback, extracted from "
-                 "/proc/PID/cmdline, can be accessed by specifying proc.args[INDEX], e.g., "
-                 "proc.args[0] or proc.args[1]. The indexing is zero-based, meaning proc.args[0] "
-                 "refers to the first command-line argument passed, rather than argv[0].",
-                 arg=ArgMode.OPTIONAL, arg_index=True,
-                 live=_proc_args),
-        FieldDef("proc.aargs", FieldType.CHARBUF,
-                 "The arguments passed on the command line when starting the process generating "
-                 "the event for a specific process ancestor. You can access different levels of "
-                 "ancestors by using indices. For example, proc.aargs[1] retrieves the arguments "
-                 "passed on the command line of the parent process, proc.aargs[2] retrieves the "
-                 "proc.args of the grandparent process, and so on. The current process's "
-                 "arguments passed on the command line can be obtained using proc.aargs[0]. When "
-                 "used without any arguments in filters, proc.aargs matches any of the process "
-                 "ancestors. For instance, you can use `proc.aargs contains base64` to match any "
-                 "process ancestor whose arguments contain the term base64. In output, "
-                 "proc.aargs without arguments returns the space-separated list of proc.args "
-                 "values of all ancestors.",
-                 arg=ArgMode.OPTIONAL, arg_index=True),
-        FieldDef("proc.cmdline", FieldType.CHARBUF,
-                 "The concatenation of `proc.name + proc.args` (truncated after 4096 bytes) when "
-                 "starting the process generating the event."
-                 + " Field-map events: derived from proc.name and proc.args when not given.",
-                 derive=_derive_cmdline,
-                 live=_proc_cmdline),
-        FieldDef("proc.pcmdline", FieldType.CHARBUF,
-                 "The proc.cmdline (full command line (proc.name + proc.args)) of the parent "
-                 "process."
-                 + " Field-map events: derived from proc.acmdline[1] when not given.",
-                 derive=_derive_parent,
-                 live=_pp("cmdline")),
-        FieldDef("proc.acmdline", FieldType.CHARBUF,
-                 "The full command line (proc.name + proc.args) for a specific process ancestor. "
-                 "You can access different levels of ancestors by using indices. For example, "
-                 "proc.acmdline[1] retrieves the full command line of the parent process, "
-                 "proc.acmdline[2] retrieves the proc.cmdline of the grandparent process, and so "
-                 "on. The current process's full command line can be obtained using "
-                 "proc.acmdline[0]. When used without any arguments in filters, proc.acmdline "
-                 "matches any of the process ancestors. For instance, you can use `proc.acmdline "
-                 "contains base64` to match any process ancestor whose command line contains the "
-                 "term base64. In output, proc.acmdline without arguments returns the "
-                 "space-separated list of proc.cmdline values of all ancestors."
-                 + _DERIVED_LIST,
-                 arg=ArgMode.OPTIONAL, no_rhs=True, no_transformer=True, arg_index=True,
-                 any_without_index=True, derive=_derive_ancestor,
-                 live=_ancestor_field("cmdline")),
-        FieldDef("proc.cmdnargs", FieldType.UINT64,
-                 "The number of command line args (proc.args)."),
-        FieldDef("proc.cmdlenargs", FieldType.UINT64,
-                 "The total count of characters / length of the command line args (proc.args) "
-                 "combined excluding whitespaces between args."),
-        FieldDef("proc.exeline", FieldType.CHARBUF,
-                 "The full command line, with exe as first argument (proc.exe + proc.args) when "
-                 "starting the process generating the event."
-                 + " Field-map events: derived from proc.exe and proc.args when not given.",
-                 derive=_derive_cmdline),
-        FieldDef("proc.env", FieldType.CHARBUF,
-                 "The environment variables of the process generating the event as concatenated "
-                 "string 'ENV_NAME=value ENV_NAME1=value1'. Can also be used to extract the "
-                 "value of a known env variable, e.g. proc.env[ENV_NAME].",
-                 arg=ArgMode.OPTIONAL, arg_key=True, arg_index=True,
-                 live=lambda v, a: MISSING if v.proc is None else " ".join(v.proc.env)),
-        FieldDef("proc.aenv", FieldType.CHARBUF,
-                 "[EXPERIMENTAL] This field can be used in three flavors: (1) as a filter "
-                 "checking all parents, e.g. 'proc.aenv contains xyz', which is similar to the "
-                 "familiar 'proc.aname contains xyz' approach, (2) checking the `proc.env` of a "
-                 "specified level of the parent, e.g. 'proc.aenv[2]', which is similar to the "
-                 "familiar 'proc.aname[2]' approach, or (3) checking the first matched value of "
-                 "a known ENV_NAME in the parent lineage, such as 'proc.aenv[ENV_NAME]' (across "
-                 "a max of 20 ancestor levels). This field may be deprecated or undergo breaking "
-                 "changes in future releases. Please use it with caution.",
-                 arg=ArgMode.OPTIONAL, no_rhs=True, no_transformer=True, arg_key=True, arg_index=True,
-                 any_without_index=True),
-        FieldDef("proc.cwd", FieldType.CHARBUF,
-                 "The current working directory of the event.",
-                 live=process_attr("cwd")),
-        FieldDef("proc.loginshellid", FieldType.INT64,
-                 "The pid of the oldest shell among the ancestors of the current process, if "
-                 "there is one. This field can be used to separate different user sessions."),
-        FieldDef("proc.tty", FieldType.UINT32,
-                 "The controlling terminal of the process. 0 for processes without a terminal.",
-                 live=process_attr("tty")),
-        FieldDef("proc.pid", FieldType.INT64,
-                 "The id of the process generating the event.",
-                 live=process_attr("pid")),
-        FieldDef("proc.ppid", FieldType.INT64,
-                 "The pid of the parent of the process generating the event."
-                 + " Field-map events: derived from proc.apid[1] when not given.",
-                 derive=_derive_parent,
-                 live=process_attr("ptid")),
-        FieldDef("proc.apid", FieldType.INT64,
-                 "The pid for a specific process ancestor. You can access different levels of "
-                 "ancestors by using indices. For example, proc.apid[1] retrieves the pid of the "
-                 "parent process, proc.apid[2] retrieves the pid of the grandparent process, and "
-                 "so on. The current process's pid can be obtained using proc.apid[0]. When used "
-                 "without any arguments in filters, proc.apid matches any of the process "
-                 "ancestors. For instance, you can use `proc.apid=1337` to match any process "
-                 "ancestor whose pid is equal to 1337. In output, proc.apid without arguments "
-                 "defaults to proc.apid[0] (the current process's pid)."
-                 + _DERIVED_LIST,
-                 arg=ArgMode.OPTIONAL, no_rhs=True, no_transformer=True, arg_index=True,
-                 any_without_index=True, derive=_derive_ancestor,
-                 live=_ancestor_field("pid")),
-        FieldDef("proc.vpid", FieldType.INT64,
-                 "The id of the process generating the event as seen from its current PID "
-                 "namespace.",
-                 live=process_attr("vpid")),
-        FieldDef("proc.pvpid", FieldType.INT64,
-                 "The id of the parent process generating the event as seen from its current PID "
-                 "namespace.",
-                 live=_pp("vpid")),
-        FieldDef("proc.sid", FieldType.INT64,
-                 "The session id of the process generating the event.",
-                 live=process_attr("sid")),
-        FieldDef("proc.sname", FieldType.CHARBUF,
-                 "The name of the current process's session leader. This is either the process "
-                 "with pid=proc.sid or the eldest ancestor that has the same sid as the current "
-                 "process.",
-                 live=_leader("comm", "sid")),
-        FieldDef("proc.sid.exe", FieldType.CHARBUF,
-                 "The first command line argument argv[0] (usually the executable name or a "
-                 "custom one) of the current process's session leader. This is either the "
-                 "process with pid=proc.sid or the eldest ancestor that has the same sid as the "
-                 "current process.",
-                 live=_leader("exe", "sid")),
-        FieldDef("proc.sid.exepath", FieldType.CHARBUF,
-                 "The full executable path of the current process's session leader. This is "
-                 "either the process with pid=proc.sid or the eldest ancestor that has the same "
-                 "sid as the current process.",
-                 live=_leader("exepath", "sid")),
-        FieldDef("proc.vpgid", FieldType.INT64,
-                 "The process group id of the process generating the event, as seen from its "
-                 "current PID namespace.",
-                 live=process_attr("vpgid")),
-        FieldDef("proc.vpgid.name", FieldType.CHARBUF,
-                 "The name of the current process's process group leader. This is either the "
-                 "process with proc.vpgid == proc.vpid or the eldest ancestor that has the same "
-                 "vpgid as the current process. The description of `proc.is_vpgid_leader` offers "
-                 "additional insights.",
-                 live=_leader("comm", "pgid")),
-        FieldDef("proc.vpgid.exe", FieldType.CHARBUF,
-                 "The first command line argument argv[0] (usually the executable name or a "
-                 "custom one) of the current process's process group leader. This is either the "
-                 "process with proc.vpgid == proc.vpid or the eldest ancestor that has the same "
-                 "vpgid as the current process. The description of `proc.is_vpgid_leader` offers "
-                 "additional insights.",
-                 live=_leader("exe", "pgid")),
-        FieldDef("proc.vpgid.exepath", FieldType.CHARBUF,
-                 "The full executable path of the current process's process group leader. This "
-                 "is either the process with proc.vpgid == proc.vpid or the eldest ancestor that "
-                 "has the same vpgid as the current process. The description of "
-                 "`proc.is_vpgid_leader` offers additional insights.",
-                 live=_leader("exepath", "pgid")),
-        FieldDef("proc.pgid", FieldType.INT64,
-                 "The process group id of the process generating the event, as seen from host "
-                 "PID namespace.",
-                 live=process_attr("pgid")),
-        FieldDef("proc.pgid.name", FieldType.CHARBUF,
-                 "The name of the current process's process group leader. This is either the "
-                 "process with proc.pgid == proc.pid or the eldest ancestor that has the same "
-                 "pgid as the current process. The description of `proc.is_pgid_leader` offers "
-                 "additional insights.",
-                 live=_leader("comm", "pgid")),
-        FieldDef("proc.pgid.exe", FieldType.CHARBUF,
-                 "The first command line argument argv[0] (usually the executable name or a "
-                 "custom one) of the current process's process group leader. This is either the "
-                 "process with proc.pgid == proc.pid or the eldest ancestor that has the same "
-                 "pgid as the current process. The description of `proc.is_pgid_leader` offers "
-                 "additional insights.",
-                 live=_leader("exe", "pgid")),
-        FieldDef("proc.pgid.exepath", FieldType.CHARBUF,
-                 "The full executable path of the current process's process group leader. This "
-                 "is either the process with proc.pgid == proc.pid or the eldest ancestor that "
-                 "has the same pgid as the current process. The description of "
-                 "`proc.is_pgid_leader` offers additional insights.",
-                 live=_leader("exepath", "pgid")),
-        FieldDef("proc.duration", FieldType.RELTIME,
-                 "Number of nanoseconds since the process started.",
-                 live=_duration),
-        FieldDef("proc.ppid.duration", FieldType.RELTIME,
-                 "Number of nanoseconds since the parent process started.",
-                 live=_pduration),
-        FieldDef("proc.pid.ts", FieldType.RELTIME,
-                 "Start of process as epoch timestamp in nanoseconds."),
-        FieldDef("proc.ppid.ts", FieldType.RELTIME,
-                 "Start of parent process as epoch timestamp in nanoseconds."),
-        FieldDef("proc.is_exe_writable", FieldType.BOOL,
-                 "'true' if this process' executable file is writable by the same user that "
-                 "spawned the process.",
-                 live=_exe_flag(1)),
-        FieldDef("proc.is_exe_upper_layer", FieldType.BOOL,
-                 "'true' if this process' executable file is in upper layer in overlayfs. This "
-                 "field value can only be trusted if the underlying kernel version is greater or "
-                 "equal than 3.18.0, since overlayfs was introduced at that time.",
-                 live=_exe_flag(2)),
-        FieldDef("proc.is_exe_lower_layer", FieldType.BOOL,
-                 "'true' if this process' executable file is in lower layer in overlayfs. This "
-                 "field value can only be trusted if the underlying kernel version is greater or "
-                 "equal than 3.18.0, since overlayfs was introduced at that time.",
-                 live=_exe_flag(8)),
-        FieldDef("proc.is_exe_from_memfd", FieldType.BOOL,
-                 "'true' if the executable file of the current process is an anonymous file "
-                 "created using memfd_create() and is being executed by referencing its file "
-                 "descriptor (fd). This type of file exists only in memory and not on disk. "
-                 "Relevant to detect malicious in-memory code injection. Requires kernel version "
-                 "greater or equal to 3.17.0.",
-                 live=_exe_flag(4)),
-        FieldDef("proc.is_sid_leader", FieldType.BOOL,
-                 "'true' if this process is the leader of the process session, proc.sid == "
-                 "proc.vpid. For host processes vpid reflects pid."
-                 + " Field-map events: derived from proc.sid and proc.vpid when not given.",
-                 derive=_derive_leader,
-                 live=_is_leader("pid", "sid")),
-        FieldDef("proc.is_vpgid_leader", FieldType.BOOL,
-                 "'true' if this process is the leader of the virtual process group, proc.vpgid "
-                 "== proc.vpid. For host processes vpgid and vpid reflect pgid and pid. Can help "
-                 "to distinguish if the process was 'directly' executed for instance in a tty "
-                 "(similar to bash history logging, `is_vpgid_leader` would be 'true') or "
-                 "executed as descendent process in the same process group which for example is "
-                 "the case when subprocesses are spawned from a script (`is_vpgid_leader` would "
-                 "be 'false')."
-                 + " Field-map events: derived from proc.vpgid and proc.vpid when not given.",
-                 derive=_derive_leader,
-                 live=_is_leader("vpid", "vpgid")),
-        FieldDef("proc.is_pgid_leader", FieldType.BOOL,
-                 "'true' if this process is the leader of the process group, proc.pgid == "
-                 "proc.pid. Can help to distinguish if the process was 'directly' executed for "
-                 "instance in a tty (similar to bash history logging, `is_pgid_leader` would be "
-                 "'true') or executed as descendent process in the same process group which for "
-                 "example is the case when subprocesses are spawned from a script "
-                 "(`is_pgid_leader` would be 'false')."
-                 + " Field-map events: derived from proc.pgid and proc.pid when not given.",
-                 derive=_derive_leader,
-                 live=_is_leader("pid", "pgid")),
-        FieldDef("proc.exe_ino", FieldType.INT64,
-                 "The inode number of the executable file on disk. Can be correlated with fd.ino.",
-                 live=process_attr("exe_ino")),
-        FieldDef("proc.exe_ino.ctime", FieldType.ABSTIME,
-                 "Last status change time of executable file (inode->ctime) as epoch timestamp "
-                 "in nanoseconds. Time is changed by writing or by setting inode information "
-                 "e.g. owner, group, link count, mode etc.",
-                 live=process_attr("exe_ctime")),
-        FieldDef("proc.exe_ino.mtime", FieldType.ABSTIME,
-                 "Last modification time of executable file (inode->mtime) as epoch timestamp in "
-                 "nanoseconds. Time is changed by file modifications, e.g. by mknod, truncate, "
-                 "utime, write of more than zero bytes etc. For tracking changes in owner, "
-                 "group, link count or mode, use proc.exe_ino.ctime instead.",
-                 live=process_attr("exe_mtime")),
-        FieldDef("proc.exe_ino.ctime_duration_proc_start", FieldType.ABSTIME,
-                 "Number of nanoseconds between modifying status of executable image and "
-                 "spawning a new process using the changed executable image.",
-                 live=_ctime_duration),
-        FieldDef("proc.exe_ino.ctime_duration_pidns_start", FieldType.ABSTIME,
-                 "Number of nanoseconds between PID namespace start ts and ctime exe file if PID "
-                 "namespace start predates ctime."),
-        FieldDef("proc.pidns_init_start_ts", FieldType.UINT64,
-                 "Start of PID namespace (container or non container pid namespace) as epoch "
-                 "timestamp in nanoseconds.",
-                 live=process_attr("pidns_init_start")),
-        FieldDef("thread.cap_permitted", FieldType.CHARBUF,
-                 "The permitted capabilities set",
-                 live=_caps("cap_permitted")),
-        FieldDef("thread.cap_inheritable", FieldType.CHARBUF,
-                 "The inheritable capabilities set",
-                 live=_caps("cap_inheritable")),
-        FieldDef("thread.cap_effective", FieldType.CHARBUF,
-                 "The effective capabilities set",
-                 live=_caps("cap_effective")),
-        FieldDef("proc.fdopencount", FieldType.UINT64,
-                 "Number of open FDs for the process",
-                 live=lambda v, a: MISSING if v.proc is None else len(v.proc.fds)),
-        FieldDef("proc.fdlimit", FieldType.INT64,
-                 "Maximum number of FDs the process can open.",
-                 live=process_attr("fdlimit")),
-        FieldDef("proc.fdusage", FieldType.DOUBLE,
-                 "The ratio between open FDs and maximum available FDs for the process."),
-        FieldDef("proc.vmsize", FieldType.UINT64,
-                 "Total virtual memory for the process (as kb)."),
-        FieldDef("proc.vmrss", FieldType.UINT64,
-                 "Resident non-swapped memory for the process (as kb)."),
-        FieldDef("proc.vmswap", FieldType.UINT64,
-                 "Swapped memory for the process (as kb)."),
-        FieldDef("thread.pfmajor", FieldType.UINT64,
-                 "Number of major page faults since thread start."),
-        FieldDef("thread.pfminor", FieldType.UINT64,
-                 "Number of minor page faults since thread start."),
-        FieldDef("thread.tid", FieldType.INT64,
-                 "The id of the thread generating the event.",
-                 live=lambda v, a: v.rec.tid),
-        FieldDef("thread.ismain", FieldType.BOOL,
-                 "'true' if the thread generating the event is the main one in the process.",
-                 live=lambda v, a: v.rec.tid == v.rec.pid),
-        FieldDef("thread.vtid", FieldType.INT64,
-                 "The id of the thread generating the event as seen from its current PID "
-                 "namespace.",
-                 live=lambda v, a: v.rec.tid if v.proc is None or v.proc.vpid == v.proc.pid else MISSING),
-        FieldDef("thread.nametid", FieldType.CHARBUF,
-                 "This field chains the process name and tid of a thread and can be used as a "
-                 "specific identifier of a thread for a specific execve.",
-                 hidden=True),
-        FieldDef("thread.exectime", FieldType.RELTIME,
-                 "CPU time spent by the last scheduled thread, in nanoseconds. Exported by "
-                 "switch events only."),
-        FieldDef("thread.totexectime", FieldType.RELTIME,
-                 "Total CPU time, in nanoseconds since the beginning of the capture, for the "
-                 "current thread. Exported by switch events only."),
-        FieldDef("thread.cgroups", FieldType.CHARBUF,
-                 "All cgroups the thread belongs to, aggregated into a single string.",
-                 live=process_attr("cgroup")),
-        FieldDef("thread.cgroup", FieldType.CHARBUF,
-                 "The cgroup the thread belongs to, for a specific subsystem. e.g. "
-                 "thread.cgroup.cpuacct.",
-                 arg=ArgMode.REQUIRED, arg_key=True, dotted_arg=True, resolve_arg=_resolve_cgroup),
-        FieldDef("proc.nthreads", FieldType.UINT64,
-                 "The number of alive threads that the process generating the event currently "
-                 "has, including the leader thread. Please note that the leader thread may not "
-                 "be here, in that case 'proc.nthreads' and 'proc.nchilds' are equal"),
-        FieldDef("proc.nchilds", FieldType.UINT64,
-                 "The number of alive not leader threads that the process generating the event "
-                 "currently has. This excludes the leader thread."),
-        FieldDef("thread.cpu", FieldType.DOUBLE,
-                 "The CPU consumed by the thread in the last second."),
-        FieldDef("thread.cpu.user", FieldType.DOUBLE,
-                 "The user CPU consumed by the thread in the last second."),
-        FieldDef("thread.cpu.system", FieldType.DOUBLE,
-                 "The system CPU consumed by the thread in the last second."),
-        FieldDef("thread.vmsize", FieldType.UINT64,
-                 "For the process main thread, this is the total virtual memory for the process "
-                 "(as kb). For the other threads, this field is zero."),
-        FieldDef("thread.vmrss", FieldType.UINT64,
-                 "For the process main thread, this is the resident non-swapped memory for the "
-                 "process (as kb). For the other threads, this field is zero."),
-        FieldDef("thread.vmsize.b", FieldType.UINT64,
-                 "For the process main thread, this is the total virtual memory for the process "
-                 "(in bytes). For the other threads, this field is zero.",
-                 hidden=True),
-        FieldDef("thread.vmrss.b", FieldType.UINT64,
-                 "For the process main thread, this is the resident non-swapped memory for the "
-                 "process (in bytes). For the other threads, this field is zero.",
-                 hidden=True),
-        FieldDef("proc.stdin.type", FieldType.CHARBUF,
-                 "The type of file descriptor 0, corresponding to stdin, of the process "
-                 "generating the event."),
-        FieldDef("proc.stdout.type", FieldType.CHARBUF,
-                 "The type of file descriptor 1, corresponding to stdout, of the process "
-                 "generating the event."),
-        FieldDef("proc.stderr.type", FieldType.CHARBUF,
-                 "The type of file descriptor 2, corresponding to stderr, of the process "
-                 "generating the event."),
-        FieldDef("proc.stdin.name", FieldType.CHARBUF,
-                 "The name of the file descriptor 0, corresponding to stdin, of the process "
-                 "generating the event."),
-        FieldDef("proc.stdout.name", FieldType.CHARBUF,
-                 "The name of the file descriptor 1, corresponding to stdout, of the process "
-                 "generating the event."),
-        FieldDef("proc.stderr.name", FieldType.CHARBUF,
-                 "The name of the file descriptor 2, corresponding to stderr, of the process "
-                 "generating the event."),
+        FieldDef(
+            "proc.exe",
+            FieldType.CHARBUF,
+            "The first command-line argument (i.e., argv[0]), typically the executable name "
+            "or a custom string as specified by the user. It is primarily obtained from "
+            "syscall arguments, truncated after 4096 bytes, or, as a fallback, by reading "
+            "/proc/PID/cmdline, in which case it may be truncated after 1024 bytes. This "
+            "field may differ from the last component of proc.exepath, reflecting how "
+            "command invocation and execution paths can vary.",
+            live=process_attr("exe"),
+        ),
+        FieldDef(
+            "proc.pexe",
+            FieldType.CHARBUF,
+            "The proc.exe (first command line argument argv[0]) of the parent process."
+            + " Field-map events: derived from proc.aexe[1] when not given.",
+            derive=_derive_parent,
+            live=_pp("exe"),
+        ),
+        FieldDef(
+            "proc.aexe",
+            FieldType.CHARBUF,
+            "The proc.exe (first command line argument argv[0]) for a specific process "
+            "ancestor. You can access different levels of ancestors by using indices. For "
+            "example, proc.aexe[1] retrieves the proc.exe of the parent process, "
+            "proc.aexe[2] retrieves the proc.exe of the grandparent process, and so on. The "
+            "current process's proc.exe line can be obtained using proc.aexe[0]. When used "
+            "without any arguments in filters, proc.aexe matches any of the process "
+            "ancestors. For instance, you can use `proc.aexe endswith java` to match any "
+            "process ancestor whose proc.exe ends with the term `java`. In output, "
+            "proc.aexe without arguments returns the space-separated list of proc.exe "
+            "values of all ancestors." + _DERIVED_LIST,
+            arg=ArgMode.OPTIONAL,
+            no_rhs=True,
+            no_transformer=True,
+            arg_index=True,
+            any_without_index=True,
+            derive=_derive_ancestor,
+            live=_ancestor_field("exe"),
+        ),
+        FieldDef(
+            "proc.exepath",
+            FieldType.CHARBUF,
+            "The full executable path of a process, resolving to the canonical path for "
+            "symlinks. This is primarily obtained from the kernel, or as a fallback, by "
+            "reading /proc/PID/exe (in the latter case, the path is truncated after 1024 "
+            "bytes). For the modern eBPF driver,due to verifier limits, path components may "
+            "be truncated to 96.",
+            live=process_attr("exepath"),
+        ),
+        FieldDef(
+            "proc.pexepath",
+            FieldType.CHARBUF,
+            "The proc.exepath (full executable path) of the parent process."
+            + " Field-map events: derived from proc.aexepath[1] when not given.",
+            derive=_derive_parent,
+            live=_pp("exepath"),
+        ),
+        FieldDef(
+            "proc.aexepath",
+            FieldType.CHARBUF,
+            "The proc.exepath (full executable path) for a specific process ancestor. You "
+            "can access different levels of ancestors by using indices. For example, "
+            "proc.aexepath[1] retrieves the proc.exepath of the parent process, "
+            "proc.aexepath[2] retrieves the proc.exepath of the grandparent process, and so "
+            "on. The current process's proc.exepath line can be obtained using "
+            "proc.aexepath[0]. When used without any arguments in filters, proc.aexepath "
+            "matches any of the process ancestors. For instance, you can use `proc.aexepath "
+            "endswith java` to match any process ancestor whose path ends with the term "
+            "`java`. In output, proc.aexepath without arguments returns the space-separated "
+            "list of proc.exepath values of all ancestors." + _DERIVED_LIST,
+            arg=ArgMode.OPTIONAL,
+            no_rhs=True,
+            no_transformer=True,
+            arg_index=True,
+            any_without_index=True,
+            derive=_derive_ancestor,
+            live=_ancestor_field("exepath"),
+        ),
+        FieldDef(
+            "proc.name",
+            FieldType.CHARBUF,
+            "The process name (truncated after 16 characters) generating the event "
+            "(task->comm). Truncation is determined by kernel settings and not by Falco. "
+            "This field is collected from the syscalls args or, as a fallback, extracted "
+            "from /proc/PID/comm. The name of the process and the name of the executable "
+            "file on disk (if applicable) can be different if a process is given a custom "
+            "name which is often the case for example for java applications.",
+            live=process_attr("comm"),
+        ),
+        FieldDef(
+            "proc.pname",
+            FieldType.CHARBUF,
+            "The proc.name (truncated after 16 characters) of the parent process."
+            + " Field-map events: derived from proc.aname[1] when not given.",
+            derive=_derive_parent,
+            live=_pp("comm"),
+        ),
+        FieldDef(
+            "proc.aname",
+            FieldType.CHARBUF,
+            "The proc.name (truncated after 16 characters) for a specific process ancestor. "
+            "You can access different levels of ancestors by using indices. For example, "
+            "proc.aname[1] retrieves the proc.name of the parent process, proc.aname[2] "
+            "retrieves the proc.name of the grandparent process, and so on. The current "
+            "process's proc.name line can be obtained using proc.aname[0]. When used "
+            "without any arguments in filters, proc.aname matches any of the process "
+            "ancestors. For instance, you can use `proc.aname=bash` to match any process "
+            "ancestor whose name is `bash`. In output, proc.aname without arguments returns "
+            "the space-separated list of proc.name values of all ancestors." + _DERIVED_LIST,
+            arg=ArgMode.OPTIONAL,
+            no_rhs=True,
+            no_transformer=True,
+            arg_index=True,
+            any_without_index=True,
+            derive=_derive_ancestor,
+            live=_ancestor_field("comm"),
+        ),
+        FieldDef(
+            "proc.args",
+            FieldType.CHARBUF,
+            "The arguments passed on the command line when starting the process generating "
+            "the event excluding argv[0] (truncated after 4096 bytes). This field is "
+            "collected from the system call arguments, or as a fallback, extracted from "
+            "/proc/PID/cmdline, can be accessed by specifying proc.args[INDEX], e.g., "
+            "proc.args[0] or proc.args[1]. The indexing is zero-based, meaning proc.args[0] "
+            "refers to the first command-line argument passed, rather than argv[0].",
+            arg=ArgMode.OPTIONAL,
+            arg_index=True,
+            live=_proc_args,
+        ),
+        FieldDef(
+            "proc.aargs",
+            FieldType.CHARBUF,
+            "The arguments passed on the command line when starting the process generating "
+            "the event for a specific process ancestor. You can access different levels of "
+            "ancestors by using indices. For example, proc.aargs[1] retrieves the arguments "
+            "passed on the command line of the parent process, proc.aargs[2] retrieves the "
+            "proc.args of the grandparent process, and so on. The current process's "
+            "arguments passed on the command line can be obtained using proc.aargs[0]. When "
+            "used without any arguments in filters, proc.aargs matches any of the process "
+            "ancestors. For instance, you can use `proc.aargs contains base64` to match any "
+            "process ancestor whose arguments contain the term base64. In output, "
+            "proc.aargs without arguments returns the space-separated list of proc.args "
+            "values of all ancestors.",
+            arg=ArgMode.OPTIONAL,
+            arg_index=True,
+        ),
+        FieldDef(
+            "proc.cmdline",
+            FieldType.CHARBUF,
+            "The concatenation of `proc.name + proc.args` (truncated after 4096 bytes) when "
+            "starting the process generating the event."
+            + " Field-map events: derived from proc.name and proc.args when not given.",
+            derive=_derive_cmdline,
+            live=_proc_cmdline,
+        ),
+        FieldDef(
+            "proc.pcmdline",
+            FieldType.CHARBUF,
+            "The proc.cmdline (full command line (proc.name + proc.args)) of the parent "
+            "process." + " Field-map events: derived from proc.acmdline[1] when not given.",
+            derive=_derive_parent,
+            live=_pp("cmdline"),
+        ),
+        FieldDef(
+            "proc.acmdline",
+            FieldType.CHARBUF,
+            "The full command line (proc.name + proc.args) for a specific process ancestor. "
+            "You can access different levels of ancestors by using indices. For example, "
+            "proc.acmdline[1] retrieves the full command line of the parent process, "
+            "proc.acmdline[2] retrieves the proc.cmdline of the grandparent process, and so "
+            "on. The current process's full command line can be obtained using "
+            "proc.acmdline[0]. When used without any arguments in filters, proc.acmdline "
+            "matches any of the process ancestors. For instance, you can use `proc.acmdline "
+            "contains base64` to match any process ancestor whose command line contains the "
+            "term base64. In output, proc.acmdline without arguments returns the "
+            "space-separated list of proc.cmdline values of all ancestors." + _DERIVED_LIST,
+            arg=ArgMode.OPTIONAL,
+            no_rhs=True,
+            no_transformer=True,
+            arg_index=True,
+            any_without_index=True,
+            derive=_derive_ancestor,
+            live=_ancestor_field("cmdline"),
+        ),
+        FieldDef("proc.cmdnargs", FieldType.UINT64, "The number of command line args (proc.args)."),
+        FieldDef(
+            "proc.cmdlenargs",
+            FieldType.UINT64,
+            "The total count of characters / length of the command line args (proc.args) "
+            "combined excluding whitespaces between args.",
+        ),
+        FieldDef(
+            "proc.exeline",
+            FieldType.CHARBUF,
+            "The full command line, with exe as first argument (proc.exe + proc.args) when "
+            "starting the process generating the event."
+            + " Field-map events: derived from proc.exe and proc.args when not given.",
+            derive=_derive_cmdline,
+        ),
+        FieldDef(
+            "proc.env",
+            FieldType.CHARBUF,
+            "The environment variables of the process generating the event as concatenated "
+            "string 'ENV_NAME=value ENV_NAME1=value1'. Can also be used to extract the "
+            "value of a known env variable, e.g. proc.env[ENV_NAME].",
+            arg=ArgMode.OPTIONAL,
+            arg_key=True,
+            arg_index=True,
+            live=lambda v, a: MISSING if v.proc is None else " ".join(v.proc.env),
+        ),
+        FieldDef(
+            "proc.aenv",
+            FieldType.CHARBUF,
+            "[EXPERIMENTAL] This field can be used in three flavors: (1) as a filter "
+            "checking all parents, e.g. 'proc.aenv contains xyz', which is similar to the "
+            "familiar 'proc.aname contains xyz' approach, (2) checking the `proc.env` of a "
+            "specified level of the parent, e.g. 'proc.aenv[2]', which is similar to the "
+            "familiar 'proc.aname[2]' approach, or (3) checking the first matched value of "
+            "a known ENV_NAME in the parent lineage, such as 'proc.aenv[ENV_NAME]' (across "
+            "a max of 20 ancestor levels). This field may be deprecated or undergo breaking "
+            "changes in future releases. Please use it with caution.",
+            arg=ArgMode.OPTIONAL,
+            no_rhs=True,
+            no_transformer=True,
+            arg_key=True,
+            arg_index=True,
+            any_without_index=True,
+        ),
+        FieldDef(
+            "proc.cwd",
+            FieldType.CHARBUF,
+            "The current working directory of the event.",
+            live=process_attr("cwd"),
+        ),
+        FieldDef(
+            "proc.loginshellid",
+            FieldType.INT64,
+            "The pid of the oldest shell among the ancestors of the current process, if "
+            "there is one. This field can be used to separate different user sessions.",
+        ),
+        FieldDef(
+            "proc.tty",
+            FieldType.UINT32,
+            "The controlling terminal of the process. 0 for processes without a terminal.",
+            live=process_attr("tty"),
+        ),
+        FieldDef(
+            "proc.pid",
+            FieldType.INT64,
+            "The id of the process generating the event.",
+            live=process_attr("pid"),
+        ),
+        FieldDef(
+            "proc.ppid",
+            FieldType.INT64,
+            "The pid of the parent of the process generating the event."
+            + " Field-map events: derived from proc.apid[1] when not given.",
+            derive=_derive_parent,
+            live=process_attr("ptid"),
+        ),
+        FieldDef(
+            "proc.apid",
+            FieldType.INT64,
+            "The pid for a specific process ancestor. You can access different levels of "
+            "ancestors by using indices. For example, proc.apid[1] retrieves the pid of the "
+            "parent process, proc.apid[2] retrieves the pid of the grandparent process, and "
+            "so on. The current process's pid can be obtained using proc.apid[0]. When used "
+            "without any arguments in filters, proc.apid matches any of the process "
+            "ancestors. For instance, you can use `proc.apid=1337` to match any process "
+            "ancestor whose pid is equal to 1337. In output, proc.apid without arguments "
+            "defaults to proc.apid[0] (the current process's pid)." + _DERIVED_LIST,
+            arg=ArgMode.OPTIONAL,
+            no_rhs=True,
+            no_transformer=True,
+            arg_index=True,
+            any_without_index=True,
+            derive=_derive_ancestor,
+            live=_ancestor_field("pid"),
+        ),
+        FieldDef(
+            "proc.vpid",
+            FieldType.INT64,
+            "The id of the process generating the event as seen from its current PID namespace.",
+            live=process_attr("vpid"),
+        ),
+        FieldDef(
+            "proc.pvpid",
+            FieldType.INT64,
+            "The id of the parent process generating the event as seen from its current PID "
+            "namespace.",
+            live=_pp("vpid"),
+        ),
+        FieldDef(
+            "proc.sid",
+            FieldType.INT64,
+            "The session id of the process generating the event.",
+            live=process_attr("sid"),
+        ),
+        FieldDef(
+            "proc.sname",
+            FieldType.CHARBUF,
+            "The name of the current process's session leader. This is either the process "
+            "with pid=proc.sid or the eldest ancestor that has the same sid as the current "
+            "process.",
+            live=_leader("comm", "sid"),
+        ),
+        FieldDef(
+            "proc.sid.exe",
+            FieldType.CHARBUF,
+            "The first command line argument argv[0] (usually the executable name or a "
+            "custom one) of the current process's session leader. This is either the "
+            "process with pid=proc.sid or the eldest ancestor that has the same sid as the "
+            "current process.",
+            live=_leader("exe", "sid"),
+        ),
+        FieldDef(
+            "proc.sid.exepath",
+            FieldType.CHARBUF,
+            "The full executable path of the current process's session leader. This is "
+            "either the process with pid=proc.sid or the eldest ancestor that has the same "
+            "sid as the current process.",
+            live=_leader("exepath", "sid"),
+        ),
+        FieldDef(
+            "proc.vpgid",
+            FieldType.INT64,
+            "The process group id of the process generating the event, as seen from its "
+            "current PID namespace.",
+            live=process_attr("vpgid"),
+        ),
+        FieldDef(
+            "proc.vpgid.name",
+            FieldType.CHARBUF,
+            "The name of the current process's process group leader. This is either the "
+            "process with proc.vpgid == proc.vpid or the eldest ancestor that has the same "
+            "vpgid as the current process. The description of `proc.is_vpgid_leader` offers "
+            "additional insights.",
+            live=_leader("comm", "pgid"),
+        ),
+        FieldDef(
+            "proc.vpgid.exe",
+            FieldType.CHARBUF,
+            "The first command line argument argv[0] (usually the executable name or a "
+            "custom one) of the current process's process group leader. This is either the "
+            "process with proc.vpgid == proc.vpid or the eldest ancestor that has the same "
+            "vpgid as the current process. The description of `proc.is_vpgid_leader` offers "
+            "additional insights.",
+            live=_leader("exe", "pgid"),
+        ),
+        FieldDef(
+            "proc.vpgid.exepath",
+            FieldType.CHARBUF,
+            "The full executable path of the current process's process group leader. This "
+            "is either the process with proc.vpgid == proc.vpid or the eldest ancestor that "
+            "has the same vpgid as the current process. The description of "
+            "`proc.is_vpgid_leader` offers additional insights.",
+            live=_leader("exepath", "pgid"),
+        ),
+        FieldDef(
+            "proc.pgid",
+            FieldType.INT64,
+            "The process group id of the process generating the event, as seen from host "
+            "PID namespace.",
+            live=process_attr("pgid"),
+        ),
+        FieldDef(
+            "proc.pgid.name",
+            FieldType.CHARBUF,
+            "The name of the current process's process group leader. This is either the "
+            "process with proc.pgid == proc.pid or the eldest ancestor that has the same "
+            "pgid as the current process. The description of `proc.is_pgid_leader` offers "
+            "additional insights.",
+            live=_leader("comm", "pgid"),
+        ),
+        FieldDef(
+            "proc.pgid.exe",
+            FieldType.CHARBUF,
+            "The first command line argument argv[0] (usually the executable name or a "
+            "custom one) of the current process's process group leader. This is either the "
+            "process with proc.pgid == proc.pid or the eldest ancestor that has the same "
+            "pgid as the current process. The description of `proc.is_pgid_leader` offers "
+            "additional insights.",
+            live=_leader("exe", "pgid"),
+        ),
+        FieldDef(
+            "proc.pgid.exepath",
+            FieldType.CHARBUF,
+            "The full executable path of the current process's process group leader. This "
+            "is either the process with proc.pgid == proc.pid or the eldest ancestor that "
+            "has the same pgid as the current process. The description of "
+            "`proc.is_pgid_leader` offers additional insights.",
+            live=_leader("exepath", "pgid"),
+        ),
+        FieldDef(
+            "proc.duration",
+            FieldType.RELTIME,
+            "Number of nanoseconds since the process started.",
+            live=_duration,
+        ),
+        FieldDef(
+            "proc.ppid.duration",
+            FieldType.RELTIME,
+            "Number of nanoseconds since the parent process started.",
+            live=_pduration,
+        ),
+        FieldDef(
+            "proc.pid.ts", FieldType.RELTIME, "Start of process as epoch timestamp in nanoseconds."
+        ),
+        FieldDef(
+            "proc.ppid.ts",
+            FieldType.RELTIME,
+            "Start of parent process as epoch timestamp in nanoseconds.",
+        ),
+        FieldDef(
+            "proc.is_exe_writable",
+            FieldType.BOOL,
+            "'true' if this process' executable file is writable by the same user that "
+            "spawned the process.",
+            live=_exe_flag(1),
+        ),
+        FieldDef(
+            "proc.is_exe_upper_layer",
+            FieldType.BOOL,
+            "'true' if this process' executable file is in upper layer in overlayfs. This "
+            "field value can only be trusted if the underlying kernel version is greater or "
+            "equal than 3.18.0, since overlayfs was introduced at that time.",
+            live=_exe_flag(2),
+        ),
+        FieldDef(
+            "proc.is_exe_lower_layer",
+            FieldType.BOOL,
+            "'true' if this process' executable file is in lower layer in overlayfs. This "
+            "field value can only be trusted if the underlying kernel version is greater or "
+            "equal than 3.18.0, since overlayfs was introduced at that time.",
+            live=_exe_flag(8),
+        ),
+        FieldDef(
+            "proc.is_exe_from_memfd",
+            FieldType.BOOL,
+            "'true' if the executable file of the current process is an anonymous file "
+            "created using memfd_create() and is being executed by referencing its file "
+            "descriptor (fd). This type of file exists only in memory and not on disk. "
+            "Relevant to detect malicious in-memory code injection. Requires kernel version "
+            "greater or equal to 3.17.0.",
+            live=_exe_flag(4),
+        ),
+        FieldDef(
+            "proc.is_sid_leader",
+            FieldType.BOOL,
+            "'true' if this process is the leader of the process session, proc.sid == "
+            "proc.vpid. For host processes vpid reflects pid."
+            + " Field-map events: derived from proc.sid and proc.vpid when not given.",
+            derive=_derive_leader,
+            live=_is_leader("pid", "sid"),
+        ),
+        FieldDef(
+            "proc.is_vpgid_leader",
+            FieldType.BOOL,
+            "'true' if this process is the leader of the virtual process group, proc.vpgid "
+            "== proc.vpid. For host processes vpgid and vpid reflect pgid and pid. Can help "
+            "to distinguish if the process was 'directly' executed for instance in a tty "
+            "(similar to bash history logging, `is_vpgid_leader` would be 'true') or "
+            "executed as descendent process in the same process group which for example is "
+            "the case when subprocesses are spawned from a script (`is_vpgid_leader` would "
+            "be 'false')."
+            + " Field-map events: derived from proc.vpgid and proc.vpid when not given.",
+            derive=_derive_leader,
+            live=_is_leader("vpid", "vpgid"),
+        ),
+        FieldDef(
+            "proc.is_pgid_leader",
+            FieldType.BOOL,
+            "'true' if this process is the leader of the process group, proc.pgid == "
+            "proc.pid. Can help to distinguish if the process was 'directly' executed for "
+            "instance in a tty (similar to bash history logging, `is_pgid_leader` would be "
+            "'true') or executed as descendent process in the same process group which for "
+            "example is the case when subprocesses are spawned from a script "
+            "(`is_pgid_leader` would be 'false')."
+            + " Field-map events: derived from proc.pgid and proc.pid when not given.",
+            derive=_derive_leader,
+            live=_is_leader("pid", "pgid"),
+        ),
+        FieldDef(
+            "proc.exe_ino",
+            FieldType.INT64,
+            "The inode number of the executable file on disk. Can be correlated with fd.ino.",
+            live=process_attr("exe_ino"),
+        ),
+        FieldDef(
+            "proc.exe_ino.ctime",
+            FieldType.ABSTIME,
+            "Last status change time of executable file (inode->ctime) as epoch timestamp "
+            "in nanoseconds. Time is changed by writing or by setting inode information "
+            "e.g. owner, group, link count, mode etc.",
+            live=process_attr("exe_ctime"),
+        ),
+        FieldDef(
+            "proc.exe_ino.mtime",
+            FieldType.ABSTIME,
+            "Last modification time of executable file (inode->mtime) as epoch timestamp in "
+            "nanoseconds. Time is changed by file modifications, e.g. by mknod, truncate, "
+            "utime, write of more than zero bytes etc. For tracking changes in owner, "
+            "group, link count or mode, use proc.exe_ino.ctime instead.",
+            live=process_attr("exe_mtime"),
+        ),
+        FieldDef(
+            "proc.exe_ino.ctime_duration_proc_start",
+            FieldType.ABSTIME,
+            "Number of nanoseconds between modifying status of executable image and "
+            "spawning a new process using the changed executable image.",
+            live=_ctime_duration,
+        ),
+        FieldDef(
+            "proc.exe_ino.ctime_duration_pidns_start",
+            FieldType.ABSTIME,
+            "Number of nanoseconds between PID namespace start ts and ctime exe file if PID "
+            "namespace start predates ctime.",
+        ),
+        FieldDef(
+            "proc.pidns_init_start_ts",
+            FieldType.UINT64,
+            "Start of PID namespace (container or non container pid namespace) as epoch "
+            "timestamp in nanoseconds.",
+            live=process_attr("pidns_init_start"),
+        ),
+        FieldDef(
+            "thread.cap_permitted",
+            FieldType.CHARBUF,
+            "The permitted capabilities set",
+            live=_caps("cap_permitted"),
+        ),
+        FieldDef(
+            "thread.cap_inheritable",
+            FieldType.CHARBUF,
+            "The inheritable capabilities set",
+            live=_caps("cap_inheritable"),
+        ),
+        FieldDef(
+            "thread.cap_effective",
+            FieldType.CHARBUF,
+            "The effective capabilities set",
+            live=_caps("cap_effective"),
+        ),
+        FieldDef(
+            "proc.fdopencount",
+            FieldType.UINT64,
+            "Number of open FDs for the process",
+            live=lambda v, a: MISSING if v.proc is None else len(v.proc.fds),
+        ),
+        FieldDef(
+            "proc.fdlimit",
+            FieldType.INT64,
+            "Maximum number of FDs the process can open.",
+            live=process_attr("fdlimit"),
+        ),
+        FieldDef(
+            "proc.fdusage",
+            FieldType.DOUBLE,
+            "The ratio between open FDs and maximum available FDs for the process.",
+        ),
+        FieldDef("proc.vmsize", FieldType.UINT64, "Total virtual memory for the process (as kb)."),
+        FieldDef(
+            "proc.vmrss", FieldType.UINT64, "Resident non-swapped memory for the process (as kb)."
+        ),
+        FieldDef("proc.vmswap", FieldType.UINT64, "Swapped memory for the process (as kb)."),
+        FieldDef(
+            "thread.pfmajor", FieldType.UINT64, "Number of major page faults since thread start."
+        ),
+        FieldDef(
+            "thread.pfminor", FieldType.UINT64, "Number of minor page faults since thread start."
+        ),
+        FieldDef(
+            "thread.tid",
+            FieldType.INT64,
+            "The id of the thread generating the event.",
+            live=lambda v, a: v.rec.tid,
+        ),
+        FieldDef(
+            "thread.ismain",
+            FieldType.BOOL,
+            "'true' if the thread generating the event is the main one in the process.",
+            live=lambda v, a: v.rec.tid == v.rec.pid,
+        ),
+        FieldDef(
+            "thread.vtid",
+            FieldType.INT64,
+            "The id of the thread generating the event as seen from its current PID namespace.",
+            live=lambda v, a: v.rec.tid if v.proc is None or v.proc.vpid == v.proc.pid else MISSING,
+        ),
+        FieldDef(
+            "thread.nametid",
+            FieldType.CHARBUF,
+            "This field chains the process name and tid of a thread and can be used as a "
+            "specific identifier of a thread for a specific execve.",
+            hidden=True,
+        ),
+        FieldDef(
+            "thread.exectime",
+            FieldType.RELTIME,
+            "CPU time spent by the last scheduled thread, in nanoseconds. Exported by "
+            "switch events only.",
+        ),
+        FieldDef(
+            "thread.totexectime",
+            FieldType.RELTIME,
+            "Total CPU time, in nanoseconds since the beginning of the capture, for the "
+            "current thread. Exported by switch events only.",
+        ),
+        FieldDef(
+            "thread.cgroups",
+            FieldType.CHARBUF,
+            "All cgroups the thread belongs to, aggregated into a single string.",
+            live=process_attr("cgroup"),
+        ),
+        FieldDef(
+            "thread.cgroup",
+            FieldType.CHARBUF,
+            "The cgroup the thread belongs to, for a specific subsystem. e.g. "
+            "thread.cgroup.cpuacct.",
+            arg=ArgMode.REQUIRED,
+            arg_key=True,
+            dotted_arg=True,
+            resolve_arg=_resolve_cgroup,
+        ),
+        FieldDef(
+            "proc.nthreads",
+            FieldType.UINT64,
+            "The number of alive threads that the process generating the event currently "
+            "has, including the leader thread. Please note that the leader thread may not "
+            "be here, in that case 'proc.nthreads' and 'proc.nchilds' are equal",
+        ),
+        FieldDef(
+            "proc.nchilds",
+            FieldType.UINT64,
+            "The number of alive not leader threads that the process generating the event "
+            "currently has. This excludes the leader thread.",
+        ),
+        FieldDef(
+            "thread.cpu", FieldType.DOUBLE, "The CPU consumed by the thread in the last second."
+        ),
+        FieldDef(
+            "thread.cpu.user",
+            FieldType.DOUBLE,
+            "The user CPU consumed by the thread in the last second.",
+        ),
+        FieldDef(
+            "thread.cpu.system",
+            FieldType.DOUBLE,
+            "The system CPU consumed by the thread in the last second.",
+        ),
+        FieldDef(
+            "thread.vmsize",
+            FieldType.UINT64,
+            "For the process main thread, this is the total virtual memory for the process "
+            "(as kb). For the other threads, this field is zero.",
+        ),
+        FieldDef(
+            "thread.vmrss",
+            FieldType.UINT64,
+            "For the process main thread, this is the resident non-swapped memory for the "
+            "process (as kb). For the other threads, this field is zero.",
+        ),
+        FieldDef(
+            "thread.vmsize.b",
+            FieldType.UINT64,
+            "For the process main thread, this is the total virtual memory for the process "
+            "(in bytes). For the other threads, this field is zero.",
+            hidden=True,
+        ),
+        FieldDef(
+            "thread.vmrss.b",
+            FieldType.UINT64,
+            "For the process main thread, this is the resident non-swapped memory for the "
+            "process (in bytes). For the other threads, this field is zero.",
+            hidden=True,
+        ),
+        FieldDef(
+            "proc.stdin.type",
+            FieldType.CHARBUF,
+            "The type of file descriptor 0, corresponding to stdin, of the process "
+            "generating the event.",
+        ),
+        FieldDef(
+            "proc.stdout.type",
+            FieldType.CHARBUF,
+            "The type of file descriptor 1, corresponding to stdout, of the process "
+            "generating the event.",
+        ),
+        FieldDef(
+            "proc.stderr.type",
+            FieldType.CHARBUF,
+            "The type of file descriptor 2, corresponding to stderr, of the process "
+            "generating the event.",
+        ),
+        FieldDef(
+            "proc.stdin.name",
+            FieldType.CHARBUF,
+            "The name of the file descriptor 0, corresponding to stdin, of the process "
+            "generating the event.",
+        ),
+        FieldDef(
+            "proc.stdout.name",
+            FieldType.CHARBUF,
+            "The name of the file descriptor 1, corresponding to stdout, of the process "
+            "generating the event.",
+        ),
+        FieldDef(
+            "proc.stderr.name",
+            FieldType.CHARBUF,
+            "The name of the file descriptor 2, corresponding to stderr, of the process "
+            "generating the event.",
+        ),
     ),
 )

@@ -29,8 +29,11 @@ __all__ = ["FieldRegistry", "default_registry"]
 class FieldRegistry:
     """Field classes by source; refuses a field name declared twice for one source."""
 
-    def __init__(self, classes: Iterable[FieldClass] = (),
-                 event_indexes: Mapping[str, EventTypeIndex] | None = None) -> None:
+    def __init__(
+        self,
+        classes: Iterable[FieldClass] = (),
+        event_indexes: Mapping[str, EventTypeIndex] | None = None,
+    ) -> None:
         self._classes: list[FieldClass] = []
         self._by_source: dict[str, dict[str, FieldDef]] = {}
         self._source_classes: dict[str, list[FieldClass]] = {}
@@ -41,8 +44,9 @@ class FieldRegistry:
             self.register(fc)
 
     # -- building -----------------------------------------------------------
-    def add_source(self, source: str, classes: Iterable[FieldClass],
-                   event_index: EventTypeIndex | None = None) -> None:
+    def add_source(
+        self, source: str, classes: Iterable[FieldClass], event_index: EventTypeIndex | None = None
+    ) -> None:
         """Add an event source with its field classes (a source spec's table) and, when its
         rules are indexed by ``evt.type``, its event-type index. A class already added for
         another source is shared, as Falco's field classes are."""
@@ -137,9 +141,11 @@ class FieldRegistry:
             arg = dotted
             is_dotted = True
         if arg is None and fdef.arg is ArgMode.REQUIRED:
-            raise ConditionCompileError(f"filter_check called with nonexistent field {name}"
-                                        if not fdef.dotted_arg else
-                                        f"field '{name}' requires an argument")
+            raise ConditionCompileError(
+                f"filter_check called with nonexistent field {name}"
+                if not fdef.dotted_arg
+                else f"field '{name}' requires an argument"
+            )
         if arg is not None and fdef.arg is ArgMode.NONE:
             raise ConditionCompileError(f"field '{name}' does not support arguments")
         index: int | None = None
@@ -151,7 +157,8 @@ class FieldRegistry:
             except ValueError:
                 if not fdef.arg_key:
                     raise ConditionCompileError(
-                        f"invalid index argument '{arg}' for field '{name}'") from None
+                        f"invalid index argument '{arg}' for field '{name}'"
+                    ) from None
             if index is not None and index < 0:
                 raise ConditionCompileError(f"invalid index argument '{arg}' for field '{name}'")
         if arg is not None and fdef.resolve_arg is not None:
@@ -161,15 +168,20 @@ class FieldRegistry:
         key = key_name if arg is None or key_name != fdef.name else f"{fdef.name}[{arg}]"
         return ResolvedField(field=fdef, key=key, arg=arg, index=index)
 
-    def _resolve_dotted(self, table: dict[str, FieldDef], name: str) -> tuple[FieldDef | None, str | None]:
+    def _resolve_dotted(
+        self, table: dict[str, FieldDef], name: str
+    ) -> tuple[FieldDef | None, str | None]:
         best: FieldDef | None = None
         for fdef in table.values():
-            if fdef.dotted_arg and name.startswith(fdef.name + ".") and (
-                    best is None or len(fdef.name) > len(best.name)):
+            if (
+                fdef.dotted_arg
+                and name.startswith(fdef.name + ".")
+                and (best is None or len(fdef.name) > len(best.name))
+            ):
                 best = fdef
         if best is None:
             return None, None
-        return best, name[len(best.name) + 1:]
+        return best, name[len(best.name) + 1 :]
 
 
 def _holds(classes: list[FieldClass], fclass: FieldClass) -> bool:

@@ -34,6 +34,7 @@ def _user_attr(attr: str) -> LiveExtractor:
             return MISSING
         acct = v.accounts().user(p.uid)
         return MISSING if acct is None else getattr(acct, attr)
+
     return get
 
 
@@ -57,25 +58,23 @@ FIELD_CLASS = FieldClass(
     desc="Information about the user executing the specific event.",
     sources=("syscall",),
     fields=(
-        FieldDef("user.uid", FieldType.UINT32,
-                 "user ID.",
-                 live=process_attr("uid")),
-        FieldDef("user.name", FieldType.CHARBUF,
-                 "user name.",
-                 live=_user_name),
-        FieldDef("user.homedir", FieldType.CHARBUF,
-                 "home directory of the user.",
-                 live=_user_attr("home")),
-        FieldDef("user.shell", FieldType.CHARBUF,
-                 "user's shell.",
-                 live=_user_attr("shell")),
-        FieldDef("user.loginuid", FieldType.INT64,
-                 "audit user id (auid), internally the loginuid is of type `uint32_t`. However, "
-                 "if an invalid uid corresponding to UINT32_MAX is encountered, it is returned "
-                 "as -1 to support familiar filtering conditions.",
-                 live=_loginuid),
-        FieldDef("user.loginname", FieldType.CHARBUF,
-                 "audit user name (auid).",
-                 live=_loginname),
+        FieldDef("user.uid", FieldType.UINT32, "user ID.", live=process_attr("uid")),
+        FieldDef("user.name", FieldType.CHARBUF, "user name.", live=_user_name),
+        FieldDef(
+            "user.homedir",
+            FieldType.CHARBUF,
+            "home directory of the user.",
+            live=_user_attr("home"),
+        ),
+        FieldDef("user.shell", FieldType.CHARBUF, "user's shell.", live=_user_attr("shell")),
+        FieldDef(
+            "user.loginuid",
+            FieldType.INT64,
+            "audit user id (auid), internally the loginuid is of type `uint32_t`. However, "
+            "if an invalid uid corresponding to UINT32_MAX is encountered, it is returned "
+            "as -1 to support familiar filtering conditions.",
+            live=_loginuid,
+        ),
+        FieldDef("user.loginname", FieldType.CHARBUF, "audit user name (auid).", live=_loginname),
     ),
 )

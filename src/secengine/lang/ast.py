@@ -139,8 +139,15 @@ class BinaryCheck:
 Expr = And | Or | Not | MacroRef | UnaryCheck | BinaryCheck
 
 
-_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-            "\\": "\\\\", '"': '\\"'}
+_ESCAPES = {
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\\": "\\\\",
+    '"': '\\"',
+}
 _QUOTE_TRIGGERS = frozenset("\b\f\n\r\t \\=\"'\0")
 
 

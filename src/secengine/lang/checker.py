@@ -44,11 +44,43 @@ __all__ = ["Checked", "TypeChecker", "check_condition"]
 _LIST_OPS = frozenset(("in", "intersects", "pmatch"))
 _NUMERIC_OPS = frozenset(("=", "==", "!=", "<", "<=", ">", ">=", "in", "intersects", "exists"))
 _BOOL_OPS = frozenset(("=", "==", "!=", "in", "intersects", "exists"))
-_STRING_OPS = frozenset(("=", "==", "!=", "<", "<=", ">", ">=", "contains", "in", "exists",
-                         "icontains", "startswith", "glob", "pmatch", "endswith", "intersects",
-                         "iglob", "regex"))
-_BUFFER_OPS = frozenset(("=", "==", "!=", "contains", "in", "exists", "startswith", "endswith",
-                         "intersects", "bcontains", "bstartswith"))
+_STRING_OPS = frozenset(
+    (
+        "=",
+        "==",
+        "!=",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "contains",
+        "in",
+        "exists",
+        "icontains",
+        "startswith",
+        "glob",
+        "pmatch",
+        "endswith",
+        "intersects",
+        "iglob",
+        "regex",
+    )
+)
+_BUFFER_OPS = frozenset(
+    (
+        "=",
+        "==",
+        "!=",
+        "contains",
+        "in",
+        "exists",
+        "startswith",
+        "endswith",
+        "intersects",
+        "bcontains",
+        "bstartswith",
+    )
+)
 _IP_OPS = frozenset(("=", "==", "!=", "in", "exists", "intersects"))
 _ANY_LIST_OPS = frozenset(("in", "exists", "intersects"))
 
@@ -62,12 +94,23 @@ _KIND_OPS: dict[FieldKind, tuple[frozenset[str], str]] = {
 }
 
 _INT_BITS: dict[FieldType, tuple[int, bool]] = {
-    FieldType.INT8: (8, True), FieldType.INT16: (16, True), FieldType.INT32: (32, True),
-    FieldType.INT64: (64, True), FieldType.ERRNO: (64, True), FieldType.PID: (64, True),
-    FieldType.FD: (64, True), FieldType.UINT8: (8, False), FieldType.UINT16: (16, False),
-    FieldType.UINT32: (32, False), FieldType.UINT64: (64, False), FieldType.UID: (32, False),
-    FieldType.GID: (32, False), FieldType.MODE: (32, False), FieldType.RELTIME: (64, False),
-    FieldType.ABSTIME: (64, False), FieldType.PORT: (16, False),
+    FieldType.INT8: (8, True),
+    FieldType.INT16: (16, True),
+    FieldType.INT32: (32, True),
+    FieldType.INT64: (64, True),
+    FieldType.ERRNO: (64, True),
+    FieldType.PID: (64, True),
+    FieldType.FD: (64, True),
+    FieldType.UINT8: (8, False),
+    FieldType.UINT16: (16, False),
+    FieldType.UINT32: (32, False),
+    FieldType.UINT64: (64, False),
+    FieldType.UID: (32, False),
+    FieldType.GID: (32, False),
+    FieldType.MODE: (32, False),
+    FieldType.RELTIME: (64, False),
+    FieldType.ABSTIME: (64, False),
+    FieldType.PORT: (16, False),
 }
 _DECIMAL = re.compile(r"\s*[+-]?[0-9]+")
 _RGX_SPECIAL = set(".+*?^$()[]{}|\\")
@@ -161,29 +204,31 @@ class TypeChecker:
         name = node.name
         if name == "val":
             if node.arg is not None:
-                raise _fail("filter error: transformer 'val' does not support field arguments",
-                            node.pos)
+                raise _fail(
+                    "filter error: transformer 'val' does not support field arguments", node.pos
+                )
             return self._field(node.args[0])  # type: ignore[arg-type]
         args = tuple(self._operand(a) for a in node.args)
         spec = BY_NAME.get(name)
         if spec is not None and spec.unary:
             if len(args) != 1 or isinstance(args[0], IConst):
-                raise _fail(f"transformer '{name}' expects exactly one field or transformer",
-                            node.pos)
+                raise _fail(
+                    f"transformer '{name}' expects exactly one field or transformer", node.pos
+                )
             if node.arg is not None:
                 raise _fail(f"transformer '{name}' does not support field arguments", node.pos)
             inner = args[0]
             kind = inner.kind if not isinstance(inner, IConst) else FieldKind.STRING
             if kind not in spec.kinds and not (spec.counts_list and inner.is_list):
                 raise _fail(f"field type is not supported by transformer '{name}'", node.pos)
-            return ITransform(name, args, spec.result_kind,
-                              inner.is_list and not spec.counts_list)
+            return ITransform(name, args, spec.result_kind, inner.is_list and not spec.counts_list)
         if name == "join":
             if len(args) != 2:
                 raise _fail("join() requires exactly 2 arguments: separator and list", node.pos)
             if _is_list(args[0]):
-                raise _fail("join() first argument (separator) must be a single value, not a list",
-                            node.pos)
+                raise _fail(
+                    "join() first argument (separator) must be a single value, not a list", node.pos
+                )
             if not _is_list(args[1]):
                 raise _fail("join() second argument must be a list", node.pos)
             return ITransform(name, args, FieldKind.STRING, False)
@@ -196,13 +241,13 @@ class TypeChecker:
             return ITransform(name, args, FieldKind.STRING, False)
         if name == "getopt":
             if len(args) != 2:
-                raise _fail("getopt() requires exactly 2 arguments: args list and optstring",
-                            node.pos)
+                raise _fail(
+                    "getopt() requires exactly 2 arguments: args list and optstring", node.pos
+                )
             if not _is_list(args[0]):
                 raise _fail("getopt() first argument must be a list", node.pos)
             if _is_list(args[1]):
-                raise _fail("getopt() second argument (optstring) must be a single value",
-                            node.pos)
+                raise _fail("getopt() second argument (optstring) must be a single value", node.pos)
             if _kind(args[0]) is not FieldKind.STRING or _kind(args[1]) is not FieldKind.STRING:
                 raise _fail("getopt() arguments must be strings", node.pos)
             if node.arg is not None and len(node.arg) != 1:
@@ -220,11 +265,18 @@ class TypeChecker:
         self._check_op(left, op, node.pos)
         right = node.right
         if isinstance(right, ast.Transformer):
-            if op in ("=", "==", "!=", "in") and isinstance(node.left, ast.FieldRef) and \
-                    node.left.name in ("evt.type", "syscall.type") and node.left.arg is None:
+            if (
+                op in ("=", "==", "!=", "in")
+                and isinstance(node.left, ast.FieldRef)
+                and node.left.name in ("evt.type", "syscall.type")
+                and node.left.arg is None
+            ):
                 # libsinsp's event-type resolver refuses these when the rule loads
-                raise _fail("right-hand field comparisons on `evt.type`/`syscall.type` checks "
-                            "are not supported by event code search", node.pos)
+                raise _fail(
+                    "right-hand field comparisons on `evt.type`/`syscall.type` checks "
+                    "are not supported by event code search",
+                    node.pos,
+                )
             rhs = self._operand(right)
             self._check_rhs_field(left, op, rhs, node.pos)
             return ICheck(left, op, (), rhs, mod, node.pos)
@@ -235,8 +287,11 @@ class TypeChecker:
         for v in raw:
             self._value_warnings(op, v, rpos)
         values = tuple(self._literal(left, op, v, rpos) for v in raw)
-        if isinstance(left, IField) and left.rf.name in ("evt.type", "syscall.type") and \
-                left.rf.arg is None:
+        if (
+            isinstance(left, IField)
+            and left.rf.name in ("evt.type", "syscall.type")
+            and left.rf.arg is None
+        ):
             self._check_event_types(raw, rpos)
         return ICheck(left, op, values, None, mod, node.pos)
 
@@ -254,8 +309,10 @@ class TypeChecker:
     def _check_rhs_field(self, left: Operand, op: str, rhs: Operand, pos: ast.Pos) -> None:
         if op in ("pmatch", "regex"):
             raise _fail(f"operator '{op}' does not support right-hand side fields", pos)
-        for side, verb in ((left, "doesn't support right-hand side fields"),
-                           (rhs, "can't be used as a right-hand side field")):
+        for side, verb in (
+            (left, "doesn't support right-hand side fields"),
+            (rhs, "can't be used as a right-hand side field"),
+        ):
             if isinstance(side, IField) and (side.rf.field.no_rhs or side.any_of):
                 raise _fail(f"field '{side.rf.name}' {verb}", pos)
             if isinstance(side, IField) and side.kind is FieldKind.NET and side is left:
@@ -282,8 +339,9 @@ class TypeChecker:
                     raise ValueError
                 return bytes.fromhex(text)
             except ValueError:
-                raise _fail("filter error: bcontains and bstartswith operator support hex "
-                            "strings only", pos) from None
+                raise _fail(
+                    "filter error: bcontains and bstartswith operator support hex strings only", pos
+                ) from None
         kind = _kind(left)
         try:
             if kind is FieldKind.NUMBER:
@@ -317,18 +375,31 @@ class TypeChecker:
         nospaces = "".join(c for c in v if not c.isspace())
         if op == "regex":
             self._regex_warning(v, pos)
-        if "." in nospaces and self.registry.lookup(self.source, nospaces.split("[", 1)[0]) \
-                is not None:
-            self.warnings.append(LangWarning(
-                "LOAD_COMPILE_CONDITION",
-                f"'{v}' may be a valid field misused as a const string value", pos))
-        for t in TRANSFORMER_NAMES:
-            if len(nospaces) >= len(t) + 2 and nospaces.startswith(t) and \
-                    nospaces[len(t)] == "(" and nospaces.endswith(")"):
-                self.warnings.append(LangWarning(
+        if (
+            "." in nospaces
+            and self.registry.lookup(self.source, nospaces.split("[", 1)[0]) is not None
+        ):
+            self.warnings.append(
+                LangWarning(
                     "LOAD_COMPILE_CONDITION",
-                    f"'{v}' may be a valid field transformer misused as a const string value",
-                    pos))
+                    f"'{v}' may be a valid field misused as a const string value",
+                    pos,
+                )
+            )
+        for t in TRANSFORMER_NAMES:
+            if (
+                len(nospaces) >= len(t) + 2
+                and nospaces.startswith(t)
+                and nospaces[len(t)] == "("
+                and nospaces.endswith(")")
+            ):
+                self.warnings.append(
+                    LangWarning(
+                        "LOAD_COMPILE_CONDITION",
+                        f"'{v}' may be a valid field transformer misused as a const string value",
+                        pos,
+                    )
+                )
 
     def _regex_warning(self, v: str, pos: ast.Pos) -> None:
         n = len(v)
@@ -344,10 +415,14 @@ class TypeChecker:
             if c in _RGX_SPECIAL:
                 return
             i += 1
-        self.warnings.append(LangWarning(
-            "LOAD_COMPILE_CONDITION",
-            f"regex check with '{v}' may be optimized with simpler operators such as "
-            "'=', 'contains', 'startswith', 'endswith'", pos))
+        self.warnings.append(
+            LangWarning(
+                "LOAD_COMPILE_CONDITION",
+                f"regex check with '{v}' may be optimized with simpler operators such as "
+                "'=', 'contains', 'startswith', 'endswith'",
+                pos,
+            )
+        )
 
 
 def _is_list(op: Operand) -> bool:
@@ -386,5 +461,3 @@ def _parse_ip(text: str) -> Any:
     except ValueError:
         kind = "IPv4" if "." in text else "IPv6"
         raise ValueError(f"unrecognized {kind} address {text}") from None
-
-

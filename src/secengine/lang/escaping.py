@@ -46,7 +46,7 @@ def unescape_str(quoted: str) -> str:
         elif e == "x":
             if i + 2 >= n:
                 raise ConditionSyntaxError("truncated hex char escape sequence")
-            digits = body[i + 1:i + 3]
+            digits = body[i + 1 : i + 3]
             if not all(ch in "0123456789abcdefABCDEF" for ch in digits):
                 raise ConditionSyntaxError(f"invalid hex char escape sequence: {digits}")
             out.append(chr(int(digits, 16)))

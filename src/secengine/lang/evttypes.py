@@ -101,8 +101,11 @@ def _u64(text: str) -> int | None:
 
 
 def _is_evttype_field(node: object) -> bool:
-    return isinstance(node, ast.FieldRef) and node.name in ("evt.type", "syscall.type") \
+    return (
+        isinstance(node, ast.FieldRef)
+        and node.name in ("evt.type", "syscall.type")
         and node.arg is None
+    )
 
 
 def _visit(node: ast.Expr, negated: bool) -> TypeSet:
@@ -128,8 +131,10 @@ def _visit(node: ast.Expr, negated: bool) -> TypeSet:
             elif isinstance(right, ast.ListValue):
                 s = TypeSet(frozenset(right.values))
             else:
-                raise ValueError("right-hand field comparisons on `evt.type`/`syscall.type` "
-                                 "checks are not supported by event code search")
+                raise ValueError(
+                    "right-hand field comparisons on `evt.type`/`syscall.type` "
+                    "checks are not supported by event code search"
+                )
             if negated:
                 s = s.invert()
             if node.op == "!=":

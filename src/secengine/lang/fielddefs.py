@@ -73,8 +73,13 @@ class FieldType(enum.Enum):
     @property
     def is_unsigned(self) -> bool:
         return self.falco_name.startswith("UINT") or self in (
-            FieldType.PORT, FieldType.RELTIME, FieldType.ABSTIME, FieldType.UID, FieldType.GID,
-            FieldType.MODE)
+            FieldType.PORT,
+            FieldType.RELTIME,
+            FieldType.ABSTIME,
+            FieldType.UID,
+            FieldType.GID,
+            FieldType.MODE,
+        )
 
 
 class ArgMode(enum.Enum):
@@ -171,5 +176,8 @@ class ResolvedField:
     @property
     def is_list(self) -> bool:
         """True when the extracted value is a list (list fields, or ``proc.aname`` with no index)."""
-        return self.field.is_list or (self.field.any_without_index and self.arg is None) \
+        return (
+            self.field.is_list
+            or (self.field.any_without_index and self.arg is None)
             or self.field.any_value
+        )

@@ -107,8 +107,7 @@ def _read(fields: FieldValues, key: str, op: IField, report: Report | None) -> A
         report(key, f"its extractor raised {type(e.error).__name__}: {e.error}")
         raise
     if v is not MISSING and v is not None and not well_typed(op, v):
-        report(key, f"its value is of type {type(v).__name__}, not "
-                    f"{op.rf.field.type.falco_name}")
+        report(key, f"its value is of type {type(v).__name__}, not {op.rf.field.type.falco_name}")
     return v
 
 

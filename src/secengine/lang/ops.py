@@ -134,8 +134,9 @@ def _ip_key(value: Any) -> tuple[int, int] | None:
     return None if addr is None else (addr.version, int(addr))
 
 
-def ip_matcher(literals: tuple[Any, ...], *, negate: bool = False,
-               many: bool = False) -> Callable[[Any], bool]:
+def ip_matcher(
+    literals: tuple[Any, ...], *, negate: bool = False, many: bool = False
+) -> Callable[[Any], bool]:
     """A fast test "address ``v`` equals one of these addresses or lies in one of these networks".
 
     Same meaning as ``compare("=", FieldKind.IP, v, lit)`` for any ``lit`` (or

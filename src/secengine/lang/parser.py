@@ -32,8 +32,26 @@ __all__ = ["OPERATORS", "TRANSFORMERS", "grammar_path", "parse_condition"]
 
 #: Operators in the order Falco lists them in its error message.
 OPERATORS: tuple[str, ...] = (
-    "exists", "<=", "<", ">=", ">", "==", "=", "!=", "glob", "iglob", "contains", "icontains",
-    "bcontains", "startswith", "bstartswith", "endswith", "regex", "intersects", "in", "pmatch",
+    "exists",
+    "<=",
+    "<",
+    ">=",
+    ">",
+    "==",
+    "=",
+    "!=",
+    "glob",
+    "iglob",
+    "contains",
+    "icontains",
+    "bcontains",
+    "startswith",
+    "bstartswith",
+    "endswith",
+    "regex",
+    "intersects",
+    "in",
+    "pmatch",
 )
 #: Field transformers, with ``val`` first as in Falco's messages (see :mod:`.transformers`).
 TRANSFORMERS: tuple[str, ...] = TRANSFORMER_NAMES
@@ -50,8 +68,14 @@ def grammar_path() -> Path:
 
 @functools.cache
 def _lark() -> Lark:
-    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
-                propagate_positions=False, maybe_placeholders=False, cache=False)
+    return Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=False,
+        maybe_placeholders=False,
+        cache=False,
+    )
 
 
 def _pos(tok: Token) -> ast.Pos:
@@ -217,6 +241,7 @@ def _check_depth(text: str, max_depth: int) -> None:
 
 # ---- error translation ---------------------------------------------------------------------
 
+
 def _position(text: str, idx: int) -> tuple[int, int, int]:
     idx = max(0, min(idx, len(text)))
     line = text.count("\n", 0, idx) + 1
@@ -235,7 +260,7 @@ def _last_token_before(text: str, idx: int) -> str:
     if k > 0 and text[k - 1] in "\"'":
         q = text[k - 1]
         start = text.rfind(q, 0, k - 1)
-        return text[start + 1:k - 1] if start >= 0 else text[:k]
+        return text[start + 1 : k - 1] if start >= 0 else text[:k]
     while k > 0 and text[k - 1] not in " \t\b\r\n()=,<>!":
         k -= 1
     return text[k:j]
@@ -254,12 +279,16 @@ def _message(text: str, idx: int, expected: set[str]) -> str:
     if "NUM" in expected and "VAL" in expected:
         return "expected a number value or a field with a valid transformer: " + _TRANSF_TEXT
     if "IDENT" in expected and "VAL" in expected:
-        return "expected a list, an identifier, or a field with a valid transformer: " + _TRANSF_TEXT
+        return (
+            "expected a list, an identifier, or a field with a valid transformer: " + _TRANSF_TEXT
+        )
     if "IDENT" in expected and "LPAR" in expected:
         return "expected a list or an identifier"
     if "FIELD" in expected and ("VAL" in expected or "NUM" in expected):
-        return ("expected field transformer argument: "
-                "field, transformer, quoted string, number, or transformer list")
+        return (
+            "expected field transformer argument: "
+            "field, transformer, quoted string, number, or transformer list"
+        )
     if "FIELD" in expected:
         return "expected a field within 'val' transformer"
     if "_AND" in expected or "_OR" in expected or "$END" in expected:

@@ -45,8 +45,12 @@ def may_match(node: Any, known: dict[str, Any]) -> bool | None:
         return None if v is None else not v
     if isinstance(node, IBool):
         return node.value
-    if isinstance(node, ICheck) and isinstance(node.left, IField) and node.rhs is None \
-            and node.left.key in known:
+    if (
+        isinstance(node, ICheck)
+        and isinstance(node.left, IField)
+        and node.rhs is None
+        and node.left.key in known
+    ):
         try:
             return check_leaf(node, FieldValues({node.left.key: known[node.left.key]}))
         except (TypeError, AttributeError, ValueError):

@@ -27,8 +27,15 @@ from typing import Any
 from secengine.events import MISSING
 from secengine.lang.fielddefs import FieldKind, FieldType
 
-__all__ = ["BY_NAME", "TRANSFORMER_NAMES", "TRANSFORMER_TABLE", "UNARY_TRANSFORMS",
-           "TransformerSpec", "b64_decode", "getopt"]
+__all__ = [
+    "BY_NAME",
+    "TRANSFORMER_NAMES",
+    "TRANSFORMER_TABLE",
+    "UNARY_TRANSFORMS",
+    "TransformerSpec",
+    "b64_decode",
+    "getopt",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +143,7 @@ def getopt(argv: list[Any], optstring: str, selector: str | None) -> Any:
                         selected = c
                 continue
             if j + 1 < len(arg):
-                value: str | None = arg[j + 1:]
+                value: str | None = arg[j + 1 :]
             elif idx + 1 < len(values):
                 idx += 1
                 value = values[idx]
@@ -163,11 +170,11 @@ TRANSFORMER_TABLE: tuple[TransformerSpec, ...] = (
     TransformerSpec("val"),
     TransformerSpec("tolower", _STRINGS, per_value=lambda v: v.lower()),
     TransformerSpec("toupper", _STRINGS, per_value=lambda v: v.upper()),
-    TransformerSpec("b64", frozenset({FieldType.CHARBUF, FieldType.BYTEBUF}),
-                    per_value=b64_decode),
+    TransformerSpec("b64", frozenset({FieldType.CHARBUF, FieldType.BYTEBUF}), per_value=b64_decode),
     TransformerSpec("basename", _STRINGS, per_value=_basename),
-    TransformerSpec("len", _STRINGS | {FieldType.BYTEBUF}, FieldType.UINT64, per_value=len,
-                    counts_list=True),
+    TransformerSpec(
+        "len", _STRINGS | {FieldType.BYTEBUF}, FieldType.UINT64, per_value=len, counts_list=True
+    ),
     TransformerSpec("join", combine=_join),
     TransformerSpec("concat", combine=_concat),
     TransformerSpec("getopt", combine=_getopt),
@@ -179,4 +186,5 @@ BY_NAME: dict[str, TransformerSpec] = {t.name: t for t in TRANSFORMER_TABLE}
 TRANSFORMER_NAMES: tuple[str, ...] = tuple(t.name for t in TRANSFORMER_TABLE)
 #: The per-value functions of the single-operand transformers.
 UNARY_TRANSFORMS: dict[str, Callable[[Any], Any]] = {
-    t.name: t.per_value for t in TRANSFORMER_TABLE if t.per_value is not None}
+    t.name: t.per_value for t in TRANSFORMER_TABLE if t.per_value is not None
+}

@@ -24,8 +24,8 @@ _EQUALITY_OPS = frozenset(("==", "=", "!=", "in", "intersects", "pmatch"))
 _LATENCY = "field is not available due to the drop of enter events."
 DEPRECATED_FIELDS: dict[str, str] = {
     "evt.dir": "due to the drop of enter events, 'evt.dir = <' always evaluates to true, and "
-               "'evt.dir = >' always evaluates to false. The rule expression can be simplified "
-               "by removing the condition on 'evt.dir'",
+    "'evt.dir = >' always evaluates to false. The rule expression can be simplified "
+    "by removing the condition on 'evt.dir'",
     "evt.latency": _LATENCY,
     "evt.latency.s": _LATENCY,
     "evt.latency.ns": _LATENCY,
@@ -69,16 +69,24 @@ def condition_warnings(expr: ast.Expr, source: str) -> list[LangWarning]:
         elif isinstance(node, ast.Not):
             stack.append(node.child)
         elif isinstance(node, (ast.UnaryCheck, ast.BinaryCheck)):
-            for f in _fields_of(node.left) + (_fields_of(node.right)
-                                              if isinstance(node, ast.BinaryCheck) else []):
+            for f in _fields_of(node.left) + (
+                _fields_of(node.right) if isinstance(node, ast.BinaryCheck) else []
+            ):
                 if f.name in DEPRECATED_FIELDS and f.name not in deprecated:
-                    deprecated[f.name] = LangWarning("LOAD_DEPRECATED_ITEM",
-                                                     DEPRECATED_FIELDS[f.name], f.pos)
-            if isinstance(node, ast.BinaryCheck) and isinstance(node.left, ast.FieldRef) \
-                    and _is_unsafe_field(node.left.name) and node.op in _EQUALITY_OPS:
+                    deprecated[f.name] = LangWarning(
+                        "LOAD_DEPRECATED_ITEM", DEPRECATED_FIELDS[f.name], f.pos
+                    )
+            if (
+                isinstance(node, ast.BinaryCheck)
+                and isinstance(node.left, ast.FieldRef)
+                and _is_unsafe_field(node.left.name)
+                and node.op in _EQUALITY_OPS
+            ):
                 right = node.right
-                if (isinstance(right, ast.Value) and right.value == _NA) or \
-                        (isinstance(right, ast.ListValue) and _NA in right.values):
-                    found.setdefault("LOAD_UNSAFE_NA_CHECK",
-                                     LangWarning("LOAD_UNSAFE_NA_CHECK", "", node.pos))
+                if (isinstance(right, ast.Value) and right.value == _NA) or (
+                    isinstance(right, ast.ListValue) and _NA in right.values
+                ):
+                    found.setdefault(
+                        "LOAD_UNSAFE_NA_CHECK", LangWarning("LOAD_UNSAFE_NA_CHECK", "", node.pos)
+                    )
     return list(found.values()) + list(deprecated.values())

@@ -58,12 +58,16 @@ class AlertFormatter:
         "time_format_iso_8601",
     )
 
-    def __init__(self, *, time_format_iso_8601: bool = False,
-                 json_include_output_property: bool = True,
-                 json_include_tags_property: bool = True,
-                 json_include_message_property: bool = False,
-                 json_include_output_fields_property: bool = True,
-                 hostname: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        time_format_iso_8601: bool = False,
+        json_include_output_property: bool = True,
+        json_include_tags_property: bool = True,
+        json_include_message_property: bool = False,
+        json_include_output_fields_property: bool = True,
+        hostname: str | None = None,
+    ) -> None:
         self.time_format_iso_8601 = time_format_iso_8601
         self.json_include_output_property = json_include_output_property
         self.json_include_tags_property = json_include_tags_property

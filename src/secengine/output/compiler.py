@@ -24,10 +24,27 @@ _FIELD_NAME_FULL = re.compile(_FIELD_NAME.pattern + r"\Z")
 _BARE_ARG = re.compile(r"[^\]\[\"'\s]+")
 _BLANKS = re.compile(r"[ \t\b\r\n]*")
 _ARG_QUOTE_TRIGGERS = frozenset("\b\f\n\r\t \\=\"'\0")
-_ARG_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-                "\\": "\\\\", '"': '\\"'}
-_UNESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", " ": "\\", "\\": "\\",
-              "/": "/", '"': '"', "'": "'"}
+_ARG_ESCAPES = {
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\\": "\\\\",
+    '"': '\\"',
+}
+_UNESCAPES = {
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    " ": "\\",
+    "\\": "\\",
+    "/": "/",
+    '"': '"',
+    "'": "'",
+}
 
 #: libsinsp's message when no prefix of a token parses (the parser's error
 #: for a one-character input, reported after every shorter prefix failed).
@@ -148,8 +165,9 @@ class _TokenCompiler:
                 return name
         return None
 
-    def transformer(self, text: str, i: int, name: str
-                    ) -> tuple[TransformerToken, int, FieldType, bool]:
+    def transformer(
+        self, text: str, i: int, name: str
+    ) -> tuple[TransformerToken, int, FieldType, bool]:
         """``name(`` at ``text[i]``: the token, the end index, its type and list-ness."""
         found = OUTPUT_TRANSFORMERS.get(name)
         if found is None:
@@ -162,15 +180,15 @@ class _TokenCompiler:
             raise _NoParse("expected a ')' token closing the transformer")
         j += 1
         if ctype not in tdef.types and not (clist and tdef.counts_list):
-            raise _NoParse(f"field type '{ctype.falco_name}' is not supported by '{name}' "
-                           "transformer")
+            raise _NoParse(
+                f"field type '{ctype.falco_name}' is not supported by '{name}' transformer"
+            )
         rtype = ctype if tdef.result is None else tdef.result
         rlist = clist and not tdef.counts_list
         token_text = f"{name}({child.text})"
         return TransformerToken(token_text, fn, child), j, rtype, rlist
 
-    def transformer_arg(self, text: str, i: int
-                        ) -> tuple[Token, int, FieldType, bool]:
+    def transformer_arg(self, text: str, i: int) -> tuple[Token, int, FieldType, bool]:
         name = self.transformer_name(text, i)
         if name is not None:
             return self.transformer(text, i, name)
@@ -197,8 +215,9 @@ class _TokenCompiler:
         return self.longest_field(text)
 
 
-def compile_template(fmt: str, source: str,
-                     registry: FieldResolver) -> tuple[list[str | Token], list[int]]:
+def compile_template(
+    fmt: str, source: str, registry: FieldResolver
+) -> tuple[list[str | Token], list[int]]:
     """The literal texts and tokens of ``fmt``, each with its width (0: none).
 
     Raises :class:`~secengine.errors.OutputFormatError` with libsinsp's
@@ -223,8 +242,7 @@ def compile_template(fmt: str, source: str,
             parts.append(body[start:j])
             widths.append(0)
         if j == n - 1:
-            raise OutputFormatError(
-                "invalid formatting syntax: formatting cannot end with a %")
+            raise OutputFormatError("invalid formatting syntax: formatting cannot end with a %")
         width = 0
         k = j + 1
         while k < n and body[k].isdigit() and body[k].isascii():
@@ -232,8 +250,9 @@ def compile_template(fmt: str, source: str,
         if k > j + 1:
             if k == n:
                 raise OutputFormatError(
-                    "invalid formatting syntax: formatting cannot end with a number")
-            width = int(body[j + 1:k])
+                    "invalid formatting syntax: formatting cannot end with a number"
+                )
+            width = int(body[j + 1 : k])
         try:
             tok, size = compiler.token(body[k:])
         except _NoParse:

@@ -29,9 +29,7 @@ class OutputFormat:
 
     __slots__ = ("_json_tokens", "_parts", "_widths", "fields", "source", "text")
 
-    def __init__(self, text: str, source: str,
-                 parts: list[str | Token],
-                 widths: list[int]) -> None:
+    def __init__(self, text: str, source: str, parts: list[str | Token], widths: list[int]) -> None:
         self.text = text
         self.source = source
         self._parts = tuple(parts)

@@ -68,8 +68,9 @@ class TransformerToken:
 
     __slots__ = ("child", "fn", "text")
 
-    def __init__(self, text: str, fn: Callable[[Any], Any],
-                 child: FieldToken | TransformerToken) -> None:
+    def __init__(
+        self, text: str, fn: Callable[[Any], Any], child: FieldToken | TransformerToken
+    ) -> None:
         self.text = text
         self.fn = fn
         self.child = child

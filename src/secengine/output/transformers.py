@@ -25,11 +25,13 @@ def _as_text(value: Any) -> str:
 
 def _per_value(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """A transformer's per-value function over an output value (text, bytes or a list)."""
+
     def apply(value: Any) -> Any:
         if isinstance(value, (list, tuple)):
             out = [fn(_as_text(v)) for v in value]
             return MISSING if any(o is MISSING for o in out) else out
         return fn(_as_text(value))
+
     return apply
 
 
@@ -47,6 +49,7 @@ def _output_function(spec: TransformerSpec) -> Callable[[Any], Any]:
 
 #: The transformers outputs support, with the function an output applies.
 OUTPUT_TRANSFORMERS: dict[str, tuple[TransformerSpec, Callable[[Any], Any]]] = {
-    t.name: (t, _output_function(t)) for t in TRANSFORMER_TABLE if t.unary}
+    t.name: (t, _output_function(t)) for t in TRANSFORMER_TABLE if t.unary
+}
 #: Every transformer name an output may start with (``val`` is a condition's only).
 TRANSFORMER_NAMES = tuple(t.name for t in TRANSFORMER_TABLE if t.name != "val")

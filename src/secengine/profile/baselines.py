@@ -67,8 +67,14 @@ class Baseline:
 
     def to_json(self) -> dict[str, Any]:
         sc = self.syscalls.to_json()
-        return {"format": FORMAT, "runtime": self.runtime, "version": self.version,
-                **self.meta, "init": sc["init"], "pre": sc["pre"]}
+        return {
+            "format": FORMAT,
+            "runtime": self.runtime,
+            "version": self.version,
+            **self.meta,
+            "init": sc["init"],
+            "pre": sc["pre"],
+        }
 
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -86,8 +92,9 @@ def load_baseline(path: Path) -> Baseline:
     if data.get("format") != FORMAT:
         raise ProfileError(f"{path}: not a runtime baseline (format {data.get('format')!r})")
     sc = SyscallSets.from_json({"init": data.get("init", {}), "pre": data.get("pre", {})})
-    meta = {k: v for k, v in data.items()
-            if k not in ("format", "runtime", "version", "init", "pre")}
+    meta = {
+        k: v for k, v in data.items() if k not in ("format", "runtime", "version", "init", "pre")
+    }
     return Baseline(data["runtime"], data["version"], sc, meta, path)
 
 
@@ -95,8 +102,9 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split(".") if p.isdigit())
 
 
-def find_baseline(runtime: str, version: str,
-                  dirs: Sequence[Path] = (USER_DIR, SHIPPED_DIR)) -> tuple[Baseline, bool]:
+def find_baseline(
+    runtime: str, version: str, dirs: Sequence[Path] = (USER_DIR, SHIPPED_DIR)
+) -> tuple[Baseline, bool]:
     """The baseline of ``runtime`` ``version``; else the nearest version (exact=False)."""
     candidates: list[Path] = []
     for d in dirs:
@@ -108,7 +116,8 @@ def find_baseline(runtime: str, version: str,
     if not candidates:
         raise ProfileError(
             f"no init baseline for runtime {runtime} (version {version}); record one with "
-            f"'secengine profile baseline --runtime {runtime} --image IMAGE'")
+            f"'secengine profile baseline --runtime {runtime} --image IMAGE'"
+        )
     want = _version_key(version)
 
     def distance(p: Path) -> tuple[int, ...]:
@@ -118,8 +127,9 @@ def find_baseline(runtime: str, version: str,
     return load_baseline(min(candidates, key=distance)), False
 
 
-def baseline_from_recordings(runtime: str, version: str, recordings: Sequence[Any],
-                             engine: str, variants: Sequence[str]) -> Baseline:
+def baseline_from_recordings(
+    runtime: str, version: str, recordings: Sequence[Any], engine: str, variants: Sequence[str]
+) -> Baseline:
     """Union the init (and pre) phases of recordings of trivial containers.
 
     ``variants[i]`` names the configuration ``recordings[i]`` ran under.
@@ -131,7 +141,11 @@ def baseline_from_recordings(runtime: str, version: str, recordings: Sequence[An
             for outcome in ("ok", "eperm", "enosys", "other"):
                 sc.add(phase, outcome, rec.syscalls.get(phase, outcome))
         per_variant.setdefault(label, set()).update(rec.syscalls.seen(("init",)))
-    meta = {"engine": engine, "kernel": platform.release(), "arch": platform.machine(),
-            "recorded": time.strftime("%Y-%m-%d"),
-            "variants": {label: sorted(names) for label, names in per_variant.items()}}
+    meta = {
+        "engine": engine,
+        "kernel": platform.release(),
+        "arch": platform.machine(),
+        "recorded": time.strftime("%Y-%m-%d"),
+        "variants": {label: sorted(names) for label, names in per_variant.items()},
+    }
     return Baseline(runtime, version, sc, meta)

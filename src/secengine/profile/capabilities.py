@@ -69,18 +69,34 @@ _S_IFCHR: Final = 0o020000
 _S_IFBLK: Final = 0o060000
 _CLONE_NEWUSER: Final = 0x10000000
 _NS_FLAGS: Final = {
-    0x00020000: "CLONE_NEWNS", 0x02000000: "CLONE_NEWCGROUP", 0x04000000: "CLONE_NEWUTS",
-    0x08000000: "CLONE_NEWIPC", 0x10000000: "CLONE_NEWUSER", 0x20000000: "CLONE_NEWPID",
-    0x40000000: "CLONE_NEWNET", 0x00000080: "CLONE_NEWTIME",
+    0x00020000: "CLONE_NEWNS",
+    0x02000000: "CLONE_NEWCGROUP",
+    0x04000000: "CLONE_NEWUTS",
+    0x08000000: "CLONE_NEWIPC",
+    0x10000000: "CLONE_NEWUSER",
+    0x20000000: "CLONE_NEWPID",
+    0x40000000: "CLONE_NEWNET",
+    0x00000080: "CLONE_NEWTIME",
 }
 _MAY_WRITE: Final = 2
 _MAY_READ: Final = 4
 
 #: Docker's default capability set (moby ``oci/caps/defaults.go``), for reports.
 DOCKER_DEFAULT_CAPS: Final = (
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
 )
 
 
@@ -109,9 +125,11 @@ class Context:
             except (OSError, ValueError, IndexError):
                 return default
 
-        return cls(ptrace_scope=read("yama/ptrace_scope", 0),
-                   unprivileged_bpf_disabled=read("unprivileged_bpf_disabled", 2),
-                   dmesg_restrict=read("dmesg_restrict", 0))
+        return cls(
+            ptrace_scope=read("yama/ptrace_scope", 0),
+            unprivileged_bpf_disabled=read("unprivileged_bpf_disabled", 2),
+            dmesg_restrict=read("dmesg_restrict", 0),
+        )
 
 
 Judge = Callable[["Op", Context], "Need | None"]
@@ -139,8 +157,11 @@ def _bind(op: Op, ctx: Context) -> Need | None:
     family, port, start = op.v[0], op.v[1], op.v[2]
     if 0 < port < start:
         fam = "AF_INET6" if family == 10 else "AF_INET"
-        return Need("CAP_NET_BIND_SERVICE", True,
-                    f"bind({fam}, port {port}): below net.ipv4.ip_unprivileged_port_start={start}")
+        return Need(
+            "CAP_NET_BIND_SERVICE",
+            True,
+            f"bind({fam}, port {port}): below net.ipv4.ip_unprivileged_port_start={start}",
+        )
     return None
 
 
@@ -165,9 +186,12 @@ def _chown(op: Op, ctx: Context) -> Need | None:
         return Need("CAP_CHOWN", True, f"{call}: a group the caller is not in")
     if uid == _NONE and gid == _NONE:
         return None
-    return Need("CAP_CHOWN", False,
-                f"{call}: needed if the file belonged to another user (its owner before the "
-                "call is not visible at syscall exit)")
+    return Need(
+        "CAP_CHOWN",
+        False,
+        f"{call}: needed if the file belonged to another user (its owner before the "
+        "call is not visible at syscall exit)",
+    )
 
 
 _UID_CALLS: Final = frozenset({"setuid", "setreuid", "setresuid", "setfsuid"})
@@ -192,24 +216,32 @@ def _setid(op: Op, ctx: Context) -> Need | None:
     """__sys_setuid() and friends: a new id that is none of the caller's current ids."""
     cap = "CAP_SETUID" if op.syscall in _UID_CALLS else "CAP_SETGID"
     nargs = {"set": 1, "setre": 2, "setres": 3, "setfs": 1}[
-        op.syscall.removesuffix("uid").removesuffix("gid")]
+        op.syscall.removesuffix("uid").removesuffix("gid")
+    ]
     args = op.v[:nargs]
     call = f"{op.syscall}({', '.join(_ids(a) for a in args)})"
     if op.flags & L.OPF_OLD_KNOWN:
         old = op.v[3:7]
         if _setid_allowed(op.syscall, args, old):
             return None
-        return Need(cap, True, f"{call} with ids {_ids(*old[:3])}: changes to an id the "
-                               "caller does not have")
+        return Need(
+            cap,
+            True,
+            f"{call} with ids {_ids(*old[:3])}: changes to an id the caller does not have",
+        )
     if all(a == _NONE for a in args):
         return None
-    return Need(cap, False, f"{call}: the ids before the call were not seen (the thread "
-                            "started before recording)")
+    return Need(
+        cap,
+        False,
+        f"{call}: the ids before the call were not seen (the thread started before recording)",
+    )
 
 
 def _always(cap: str, why: str) -> Judge:
     def judge(op: Op, ctx: Context) -> Need | None:
         return Need(cap, True, f"{op.syscall}(): {why}")
+
     judge.__doc__ = f"{why} ({cap})"
     return judge
 
@@ -231,16 +263,24 @@ def _ptrace(op: Op, ctx: Context) -> Need | None:
         return Need("CAP_SYS_PTRACE", True, f"ptrace({req}, pid {op.v[1]}) was refused")
     ids_match, descendant, tuid, cuid = op.v[2], op.v[3], op.v[4], op.v[5]
     if not ids_match:
-        return Need("CAP_SYS_PTRACE", True,
-                    f"ptrace({req}): the tracee runs as uid {tuid}, the tracer as uid {cuid}")
+        return Need(
+            "CAP_SYS_PTRACE",
+            True,
+            f"ptrace({req}): the tracee runs as uid {tuid}, the tracer as uid {cuid}",
+        )
     if ctx.ptrace_scope >= 2:
-        return Need("CAP_SYS_PTRACE", True,
-                    f"ptrace({req}): kernel.yama.ptrace_scope={ctx.ptrace_scope} allows "
-                    "attaching only with CAP_SYS_PTRACE")
+        return Need(
+            "CAP_SYS_PTRACE",
+            True,
+            f"ptrace({req}): kernel.yama.ptrace_scope={ctx.ptrace_scope} allows "
+            "attaching only with CAP_SYS_PTRACE",
+        )
     if ctx.ptrace_scope == 1 and not descendant:
-        return Need("CAP_SYS_PTRACE", True,
-                    f"ptrace({req}): the tracee is not a descendant and "
-                    "kernel.yama.ptrace_scope=1")
+        return Need(
+            "CAP_SYS_PTRACE",
+            True,
+            f"ptrace({req}): the tracee is not a descendant and kernel.yama.ptrace_scope=1",
+        )
     return None
 
 
@@ -250,10 +290,14 @@ def _kill(op: Op, ctx: Context) -> Need | None:
     if not needs:
         return None
     if op.errno:
-        return Need("CAP_KILL", True, f"{op.syscall}(signal {sig}) to another user's process "
-                                      "was refused")
-    return Need("CAP_KILL", True, f"{op.syscall}(signal {sig}) to a process of uid {op.v[2]} "
-                                  f"from euid {op.v[3]}")
+        return Need(
+            "CAP_KILL", True, f"{op.syscall}(signal {sig}) to another user's process was refused"
+        )
+    return Need(
+        "CAP_KILL",
+        True,
+        f"{op.syscall}(signal {sig}) to a process of uid {op.v[2]} from euid {op.v[3]}",
+    )
 
 
 def _open(op: Op, ctx: Context) -> Need | None:
@@ -263,15 +307,22 @@ def _open(op: Op, ctx: Context) -> Need | None:
     ``open_by_handle_at`` (the "shocker" escape), so DAC_OVERRIDE is proposed.
     """
     if op.errno:
-        return Need("CAP_DAC_OVERRIDE", True,
-                    f"{op.syscall}(): root was refused (EACCES) by a file's mode bits")
+        return Need(
+            "CAP_DAC_OVERRIDE",
+            True,
+            f"{op.syscall}(): root was refused (EACCES) by a file's mode bits",
+        )
     mode, iuid, igid, fsuid, _fsgid, mask = op.v[:6]
     what = "create a file in a directory" if op.flags & L.OPF_DIR else "open a file"
-    access = ("writing" if mask & _MAY_WRITE else "reading") if not op.flags & L.OPF_DIR else (
-        "writing")
-    return Need("CAP_DAC_OVERRIDE", True,
-                f"{op.syscall}(): {what} (mode {mode & 0o7777:04o}, owner {iuid}:{igid}) for "
-                f"{access} that uid {fsuid} may not by its mode bits")
+    access = (
+        ("writing" if mask & _MAY_WRITE else "reading") if not op.flags & L.OPF_DIR else ("writing")
+    )
+    return Need(
+        "CAP_DAC_OVERRIDE",
+        True,
+        f"{op.syscall}(): {what} (mode {mode & 0o7777:04o}, owner {iuid}:{igid}) for "
+        f"{access} that uid {fsuid} may not by its mode bits",
+    )
 
 
 def _ns(op: Op, ctx: Context) -> Need | None:
@@ -284,8 +335,9 @@ def _ns(op: Op, ctx: Context) -> Need | None:
     names = "|".join(n for bit, n in _NS_FLAGS.items() if flags & bit)
     if not names:
         return None
-    return Need("CAP_SYS_ADMIN", True, f"{op.syscall}({names}): new namespaces without a new "
-                                       "user namespace")
+    return Need(
+        "CAP_SYS_ADMIN", True, f"{op.syscall}({names}): new namespaces without a new user namespace"
+    )
 
 
 def _iopl(op: Op, ctx: Context) -> Need | None:
@@ -307,92 +359,247 @@ def _syslog(op: Op, ctx: Context) -> Need | None:
 def _sched(op: Op, ctx: Context) -> Need | None:
     """sched_setscheduler(): real-time policies need SYS_NICE unless RLIMIT_RTPRIO allows."""
     if op.v[1] & 0xFF in (1, 2):  # SCHED_FIFO, SCHED_RR
-        return Need("CAP_SYS_NICE", False, f"sched_setscheduler(policy {op.v[1] & 0xFF}): a "
-                                           "real-time policy (free if RLIMIT_RTPRIO allows it)")
+        return Need(
+            "CAP_SYS_NICE",
+            False,
+            f"sched_setscheduler(policy {op.v[1] & 0xFF}): a "
+            "real-time policy (free if RLIMIT_RTPRIO allows it)",
+        )
     return None
 
 
 def _bpf(op: Op, ctx: Context) -> Need | None:
     """bpf(): with kernel.unprivileged_bpf_disabled set, every command needs CAP_BPF."""
-    return Need("CAP_BPF", ctx.unprivileged_bpf_disabled != 0,
-                f"bpf(cmd {op.v[0]}) with kernel.unprivileged_bpf_disabled="
-                f"{ctx.unprivileged_bpf_disabled}")
+    return Need(
+        "CAP_BPF",
+        ctx.unprivileged_bpf_disabled != 0,
+        f"bpf(cmd {op.v[0]}) with kernel.unprivileged_bpf_disabled={ctx.unprivileged_bpf_disabled}",
+    )
 
 
 def _perf(op: Op, ctx: Context) -> Need | None:
     """perf_event_open(): depends on kernel.perf_event_paranoid and the event."""
-    return Need("CAP_PERFMON", False, "perf_event_open(): needed for most events unless "
-                                      "kernel.perf_event_paranoid allows them")
+    return Need(
+        "CAP_PERFMON",
+        False,
+        "perf_event_open(): needed for most events unless kernel.perf_event_paranoid allows them",
+    )
 
 
 #: The inference table: every rule, in the order the docs list them.
 RULES: Final[tuple[Rule, ...]] = (
-    Rule("bind-privileged-port", ("bind",), L.OP_BIND, ("CAP_NET_BIND_SERVICE",),
-         "bind() to a port below net.ipv4.ip_unprivileged_port_start", _bind),
-    Rule("raw-socket", ("socket",), L.OP_SOCKET, ("CAP_NET_RAW",),
-         "socket() of type SOCK_RAW (AF_INET, AF_INET6) or of family AF_PACKET", _socket),
-    Rule("chown", ("chown", "fchown", "lchown", "fchownat"), L.OP_CHOWN, ("CAP_CHOWN",),
-         "chown() to an owner other than the caller or a group it is not in (certain); "
-         "to itself (possible: the old owner is not visible)", _chown),
-    Rule("set-uid", ("setuid", "setreuid", "setresuid", "setfsuid"), L.OP_SETID,
-         ("CAP_SETUID",), "set*uid() to an id the caller has none of (real, effective, saved)",
-         _setid),
-    Rule("set-gid", ("setgid", "setregid", "setresgid", "setfsgid"), L.OP_SETID,
-         ("CAP_SETGID",), "set*gid() to a gid the caller has none of", _setid),
-    Rule("setgroups", ("setgroups",), L.OP_ARGS, ("CAP_SETGID",),
-         "setgroups(): always", _always("CAP_SETGID", "setting supplementary groups")),
-    Rule("mount", ("mount", "umount2", "pivot_root", "fsopen", "fsmount", "move_mount",
-                   "mount_setattr"), L.OP_ARGS, ("CAP_SYS_ADMIN",),
-         "mount(), umount2(), pivot_root() and the new mount API: always",
-         _always("CAP_SYS_ADMIN", "mounting")),
-    Rule("mknod", ("mknod", "mknodat"), L.OP_ARGS, ("CAP_MKNOD",),
-         "mknod() of a character or block device (not FIFOs, sockets, regular files, "
-         "whiteouts)", _mknod),
-    Rule("ptrace", ("ptrace",), L.OP_PTRACE, ("CAP_SYS_PTRACE",),
-         "ptrace(PTRACE_ATTACH/SEIZE) of another user's process, or of a non-descendant under "
-         "kernel.yama.ptrace_scope=1 (always under 2)", _ptrace),
-    Rule("kill", ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
-                  "pidfd_send_signal"), L.OP_KILL, ("CAP_KILL",),
-         "a signal to a process whose real and saved uid differ from the sender's real and "
-         "effective uid (SIGCONT within the session excepted)", _kill),
-    Rule("dac-open", ("open", "openat", "openat2", "creat"), L.OP_OPEN, ("CAP_DAC_OVERRIDE",),
-         "open() of a file the caller's uid/gid may not read or write by its mode bits, or "
-         "creating one in a directory it may not write", _open),
-    Rule("namespaces", ("unshare", "clone", "clone3", "setns"), L.OP_NS, ("CAP_SYS_ADMIN",),
-         "new namespaces without a new user namespace (clone, clone3, unshare); setns()", _ns),
-    Rule("chroot", ("chroot",), L.OP_ARGS, ("CAP_SYS_CHROOT",), "chroot(): always",
-         _always("CAP_SYS_CHROOT", "changing the root directory")),
-    Rule("hostname", ("sethostname", "setdomainname"), L.OP_ARGS, ("CAP_SYS_ADMIN",),
-         "sethostname(), setdomainname(): always",
-         _always("CAP_SYS_ADMIN", "changing the UTS names")),
-    Rule("swap", ("swapon", "swapoff"), L.OP_ARGS, ("CAP_SYS_ADMIN",),
-         "swapon(), swapoff(): always", _always("CAP_SYS_ADMIN", "swap")),
-    Rule("modules", ("init_module", "finit_module", "delete_module"), L.OP_ARGS,
-         ("CAP_SYS_MODULE",), "loading and unloading kernel modules: always",
-         _always("CAP_SYS_MODULE", "kernel modules")),
-    Rule("reboot", ("reboot", "kexec_load", "kexec_file_load"), L.OP_ARGS, ("CAP_SYS_BOOT",),
-         "reboot(), kexec: always", _always("CAP_SYS_BOOT", "rebooting")),
-    Rule("clock", ("settimeofday", "clock_settime"), L.OP_ARGS, ("CAP_SYS_TIME",),
-         "setting the system clock: always", _always("CAP_SYS_TIME", "setting the clock")),
-    Rule("acct", ("acct",), L.OP_ARGS, ("CAP_SYS_PACCT",), "process accounting: always",
-         _always("CAP_SYS_PACCT", "process accounting")),
-    Rule("ioports", ("iopl", "ioperm"), L.OP_ARGS, ("CAP_SYS_RAWIO",),
-         "iopl()/ioperm() turning I/O port access on", _iopl),
-    Rule("vhangup", ("vhangup",), L.OP_ARGS, ("CAP_SYS_TTY_CONFIG",), "vhangup(): always",
-         _always("CAP_SYS_TTY_CONFIG", "hanging up the terminal")),
-    Rule("syslog", ("syslog",), L.OP_ARGS, ("CAP_SYSLOG",),
-         "syslog() actions other than reading (reading too under kernel.dmesg_restrict=1)",
-         _syslog),
-    Rule("realtime", ("sched_setscheduler",), L.OP_ARGS, ("CAP_SYS_NICE",),
-         "sched_setscheduler() to SCHED_FIFO/SCHED_RR (possible: RLIMIT_RTPRIO may allow it)",
-         _sched),
-    Rule("bpf", ("bpf",), L.OP_ARGS, ("CAP_BPF",),
-         "bpf() when kernel.unprivileged_bpf_disabled is set", _bpf),
-    Rule("perf", ("perf_event_open",), L.OP_ARGS, ("CAP_PERFMON",),
-         "perf_event_open() (possible: depends on kernel.perf_event_paranoid)", _perf),
-    Rule("open-by-handle", ("open_by_handle_at",), L.OP_ARGS, ("CAP_DAC_READ_SEARCH",),
-         "open_by_handle_at(): always",
-         _always("CAP_DAC_READ_SEARCH", "opening a file by handle")),
+    Rule(
+        "bind-privileged-port",
+        ("bind",),
+        L.OP_BIND,
+        ("CAP_NET_BIND_SERVICE",),
+        "bind() to a port below net.ipv4.ip_unprivileged_port_start",
+        _bind,
+    ),
+    Rule(
+        "raw-socket",
+        ("socket",),
+        L.OP_SOCKET,
+        ("CAP_NET_RAW",),
+        "socket() of type SOCK_RAW (AF_INET, AF_INET6) or of family AF_PACKET",
+        _socket,
+    ),
+    Rule(
+        "chown",
+        ("chown", "fchown", "lchown", "fchownat"),
+        L.OP_CHOWN,
+        ("CAP_CHOWN",),
+        "chown() to an owner other than the caller or a group it is not in (certain); "
+        "to itself (possible: the old owner is not visible)",
+        _chown,
+    ),
+    Rule(
+        "set-uid",
+        ("setuid", "setreuid", "setresuid", "setfsuid"),
+        L.OP_SETID,
+        ("CAP_SETUID",),
+        "set*uid() to an id the caller has none of (real, effective, saved)",
+        _setid,
+    ),
+    Rule(
+        "set-gid",
+        ("setgid", "setregid", "setresgid", "setfsgid"),
+        L.OP_SETID,
+        ("CAP_SETGID",),
+        "set*gid() to a gid the caller has none of",
+        _setid,
+    ),
+    Rule(
+        "setgroups",
+        ("setgroups",),
+        L.OP_ARGS,
+        ("CAP_SETGID",),
+        "setgroups(): always",
+        _always("CAP_SETGID", "setting supplementary groups"),
+    ),
+    Rule(
+        "mount",
+        ("mount", "umount2", "pivot_root", "fsopen", "fsmount", "move_mount", "mount_setattr"),
+        L.OP_ARGS,
+        ("CAP_SYS_ADMIN",),
+        "mount(), umount2(), pivot_root() and the new mount API: always",
+        _always("CAP_SYS_ADMIN", "mounting"),
+    ),
+    Rule(
+        "mknod",
+        ("mknod", "mknodat"),
+        L.OP_ARGS,
+        ("CAP_MKNOD",),
+        "mknod() of a character or block device (not FIFOs, sockets, regular files, whiteouts)",
+        _mknod,
+    ),
+    Rule(
+        "ptrace",
+        ("ptrace",),
+        L.OP_PTRACE,
+        ("CAP_SYS_PTRACE",),
+        "ptrace(PTRACE_ATTACH/SEIZE) of another user's process, or of a non-descendant under "
+        "kernel.yama.ptrace_scope=1 (always under 2)",
+        _ptrace,
+    ),
+    Rule(
+        "kill",
+        ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal"),
+        L.OP_KILL,
+        ("CAP_KILL",),
+        "a signal to a process whose real and saved uid differ from the sender's real and "
+        "effective uid (SIGCONT within the session excepted)",
+        _kill,
+    ),
+    Rule(
+        "dac-open",
+        ("open", "openat", "openat2", "creat"),
+        L.OP_OPEN,
+        ("CAP_DAC_OVERRIDE",),
+        "open() of a file the caller's uid/gid may not read or write by its mode bits, or "
+        "creating one in a directory it may not write",
+        _open,
+    ),
+    Rule(
+        "namespaces",
+        ("unshare", "clone", "clone3", "setns"),
+        L.OP_NS,
+        ("CAP_SYS_ADMIN",),
+        "new namespaces without a new user namespace (clone, clone3, unshare); setns()",
+        _ns,
+    ),
+    Rule(
+        "chroot",
+        ("chroot",),
+        L.OP_ARGS,
+        ("CAP_SYS_CHROOT",),
+        "chroot(): always",
+        _always("CAP_SYS_CHROOT", "changing the root directory"),
+    ),
+    Rule(
+        "hostname",
+        ("sethostname", "setdomainname"),
+        L.OP_ARGS,
+        ("CAP_SYS_ADMIN",),
+        "sethostname(), setdomainname(): always",
+        _always("CAP_SYS_ADMIN", "changing the UTS names"),
+    ),
+    Rule(
+        "swap",
+        ("swapon", "swapoff"),
+        L.OP_ARGS,
+        ("CAP_SYS_ADMIN",),
+        "swapon(), swapoff(): always",
+        _always("CAP_SYS_ADMIN", "swap"),
+    ),
+    Rule(
+        "modules",
+        ("init_module", "finit_module", "delete_module"),
+        L.OP_ARGS,
+        ("CAP_SYS_MODULE",),
+        "loading and unloading kernel modules: always",
+        _always("CAP_SYS_MODULE", "kernel modules"),
+    ),
+    Rule(
+        "reboot",
+        ("reboot", "kexec_load", "kexec_file_load"),
+        L.OP_ARGS,
+        ("CAP_SYS_BOOT",),
+        "reboot(), kexec: always",
+        _always("CAP_SYS_BOOT", "rebooting"),
+    ),
+    Rule(
+        "clock",
+        ("settimeofday", "clock_settime"),
+        L.OP_ARGS,
+        ("CAP_SYS_TIME",),
+        "setting the system clock: always",
+        _always("CAP_SYS_TIME", "setting the clock"),
+    ),
+    Rule(
+        "acct",
+        ("acct",),
+        L.OP_ARGS,
+        ("CAP_SYS_PACCT",),
+        "process accounting: always",
+        _always("CAP_SYS_PACCT", "process accounting"),
+    ),
+    Rule(
+        "ioports",
+        ("iopl", "ioperm"),
+        L.OP_ARGS,
+        ("CAP_SYS_RAWIO",),
+        "iopl()/ioperm() turning I/O port access on",
+        _iopl,
+    ),
+    Rule(
+        "vhangup",
+        ("vhangup",),
+        L.OP_ARGS,
+        ("CAP_SYS_TTY_CONFIG",),
+        "vhangup(): always",
+        _always("CAP_SYS_TTY_CONFIG", "hanging up the terminal"),
+    ),
+    Rule(
+        "syslog",
+        ("syslog",),
+        L.OP_ARGS,
+        ("CAP_SYSLOG",),
+        "syslog() actions other than reading (reading too under kernel.dmesg_restrict=1)",
+        _syslog,
+    ),
+    Rule(
+        "realtime",
+        ("sched_setscheduler",),
+        L.OP_ARGS,
+        ("CAP_SYS_NICE",),
+        "sched_setscheduler() to SCHED_FIFO/SCHED_RR (possible: RLIMIT_RTPRIO may allow it)",
+        _sched,
+    ),
+    Rule(
+        "bpf",
+        ("bpf",),
+        L.OP_ARGS,
+        ("CAP_BPF",),
+        "bpf() when kernel.unprivileged_bpf_disabled is set",
+        _bpf,
+    ),
+    Rule(
+        "perf",
+        ("perf_event_open",),
+        L.OP_ARGS,
+        ("CAP_PERFMON",),
+        "perf_event_open() (possible: depends on kernel.perf_event_paranoid)",
+        _perf,
+    ),
+    Rule(
+        "open-by-handle",
+        ("open_by_handle_at",),
+        L.OP_ARGS,
+        ("CAP_DAC_READ_SEARCH",),
+        "open_by_handle_at(): always",
+        _always("CAP_DAC_READ_SEARCH", "opening a file by handle"),
+    ),
 )
 
 #: syscall name -> the rule that judges it.
@@ -459,8 +666,9 @@ class Inference:
         return [f for f in self.findings if f.need.capability == cap]
 
 
-def infer(ops: Iterable[Op], ctx: Context | None = None,
-          phases: Iterable[str] = ("work",)) -> Inference:
+def infer(
+    ops: Iterable[Op], ctx: Context | None = None, phases: Iterable[str] = ("work",)
+) -> Inference:
     """Judge every operation of ``phases`` with :data:`RULES`; confirm with the kernel's result."""
     ctx = ctx or Context()
     wanted = set(phases)

@@ -58,8 +58,12 @@ class Interrupts:
                 self._old[s] = signal.signal(s, self._handle)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         for s, h in self._old.items():
             if h is not None:  # None: a handler not installed from Python, which cannot be put back
                 signal.signal(s, h)

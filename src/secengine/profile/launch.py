@@ -69,8 +69,13 @@ def _alive(fd: int) -> bool:
 class HeldChild:
     """A forked child waiting to ``exec`` ``argv`` until :meth:`release`."""
 
-    def __init__(self, argv: Sequence[str], *, stdout_to_stderr: bool = False,
-                 stderr: StderrRelay | None = None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        stdout_to_stderr: bool = False,
+        stderr: StderrRelay | None = None,
+    ) -> None:
         """``stdout_to_stderr``: the command writes its output to our stderr (our stdout
         carries a machine-readable result). ``stderr``: its stderr goes through this relay,
         which :meth:`poll` and :meth:`wait` pump."""

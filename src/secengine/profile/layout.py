@@ -100,8 +100,18 @@ OP_KILL: Final = 8
 OP_NS: Final = 9
 NOPS: Final = 10
 #: Operation kind names, by value.
-OP_NAMES: Final = ("none", "args", "bind", "socket", "chown", "setid", "open", "ptrace",
-                   "kill", "ns")
+OP_NAMES: Final = (
+    "none",
+    "args",
+    "bind",
+    "socket",
+    "chown",
+    "setid",
+    "open",
+    "ptrace",
+    "kill",
+    "ns",
+)
 
 OPF_OLD_KNOWN: Final = 1
 OPF_DIR: Final = 2
@@ -136,25 +146,53 @@ OP_VAL: Final = struct.Struct("<QII")
 
 #: Constant name in profile.h -> value here (checked by the layout test).
 CONSTANTS: Final = {
-    "PF_MAX_SYSCALLS": MAX_SYSCALLS, "PF_WORDS": WORDS, "PF_MAX_SLOTS": MAX_SLOTS,
+    "PF_MAX_SYSCALLS": MAX_SYSCALLS,
+    "PF_WORDS": WORDS,
+    "PF_MAX_SLOTS": MAX_SLOTS,
     "PF_MAX_MNTNS": MAX_MNTNS,
-    "PF_MAX_TASKS": MAX_TASKS, "PF_MAX_KEYS": MAX_KEYS, "PF_MAX_OPS": MAX_OPS, "PF_NV": NV,
-    "PF_PHASE_PRE": PHASE_PRE, "PF_PHASE_INIT": PHASE_INIT, "PF_PHASE_WORK": PHASE_WORK,
+    "PF_MAX_TASKS": MAX_TASKS,
+    "PF_MAX_KEYS": MAX_KEYS,
+    "PF_MAX_OPS": MAX_OPS,
+    "PF_NV": NV,
+    "PF_PHASE_PRE": PHASE_PRE,
+    "PF_PHASE_INIT": PHASE_INIT,
+    "PF_PHASE_WORK": PHASE_WORK,
     "PF_NPHASES": NPHASES,
-    "PF_SET_OK": SET_OK, "PF_SET_EPERM": SET_EPERM, "PF_SET_ENOSYS": SET_ENOSYS,
-    "PF_SET_OTHER": SET_OTHER, "PF_NSETS": NSETS,
-    "PF_OP_NONE": OP_NONE, "PF_OP_ARGS": OP_ARGS, "PF_OP_BIND": OP_BIND,
-    "PF_OP_SOCKET": OP_SOCKET, "PF_OP_CHOWN": OP_CHOWN, "PF_OP_SETID": OP_SETID,
-    "PF_OP_OPEN": OP_OPEN, "PF_OP_PTRACE": OP_PTRACE, "PF_OP_KILL": OP_KILL, "PF_OP_NS": OP_NS,
+    "PF_SET_OK": SET_OK,
+    "PF_SET_EPERM": SET_EPERM,
+    "PF_SET_ENOSYS": SET_ENOSYS,
+    "PF_SET_OTHER": SET_OTHER,
+    "PF_NSETS": NSETS,
+    "PF_OP_NONE": OP_NONE,
+    "PF_OP_ARGS": OP_ARGS,
+    "PF_OP_BIND": OP_BIND,
+    "PF_OP_SOCKET": OP_SOCKET,
+    "PF_OP_CHOWN": OP_CHOWN,
+    "PF_OP_SETID": OP_SETID,
+    "PF_OP_OPEN": OP_OPEN,
+    "PF_OP_PTRACE": OP_PTRACE,
+    "PF_OP_KILL": OP_KILL,
+    "PF_OP_NS": OP_NS,
     "PF_NOPS": NOPS,
-    "PF_OPF_OLD_KNOWN": OPF_OLD_KNOWN, "PF_OPF_DIR": OPF_DIR,
-    "PF_STAT_RECORDED": STAT_RECORDED, "PF_STAT_COMPAT": STAT_COMPAT,
-    "PF_STAT_OPS_FULL": STAT_OPS_FULL, "PF_STAT_SETS_FULL": STAT_SETS_FULL,
-    "PF_STAT_TASKS_FULL": STAT_TASKS_FULL, "PF_STAT_COUNT": STAT_COUNT,
+    "PF_OPF_OLD_KNOWN": OPF_OLD_KNOWN,
+    "PF_OPF_DIR": OPF_DIR,
+    "PF_STAT_RECORDED": STAT_RECORDED,
+    "PF_STAT_COMPAT": STAT_COMPAT,
+    "PF_STAT_OPS_FULL": STAT_OPS_FULL,
+    "PF_STAT_SETS_FULL": STAT_SETS_FULL,
+    "PF_STAT_TASKS_FULL": STAT_TASKS_FULL,
+    "PF_STAT_COUNT": STAT_COUNT,
 }
 
 #: struct name in profile.h -> its Python format (checked field by field).
 STRUCTS: Final = {
-    "pf_config": CONFIG, "pf_gate": GATE, "pf_slot": SLOT, "pf_task": TASK, "pf_key": KEY, "pf_bits": BITS,
-    "pf_creds": CREDS, "pf_op_key": OP_KEY, "pf_op_val": OP_VAL,
+    "pf_config": CONFIG,
+    "pf_gate": GATE,
+    "pf_slot": SLOT,
+    "pf_task": TASK,
+    "pf_key": KEY,
+    "pf_bits": BITS,
+    "pf_creds": CREDS,
+    "pf_op_key": OP_KEY,
+    "pf_op_val": OP_VAL,
 }

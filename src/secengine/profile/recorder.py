@@ -50,8 +50,18 @@ CAPTURE_PROGRAMS: Final = ("pf_sys_exit", "pf_signal", "pf_fork", "pf_exit", "pf
 NOOP_PROGRAM: Final = "pf_noop"
 #: The global holding the mount namespaces recorded in place and their slots (``pf_gate``).
 GATE_MAP: Final = ".data.pf_gate"
-_MAPS: Final = ("pf_config_map", "slots", "tasks", "sets", "set_index", "creds", "opspec", "ops",
-                "pf_stats", GATE_MAP)
+_MAPS: Final = (
+    "pf_config_map",
+    "slots",
+    "tasks",
+    "sets",
+    "set_index",
+    "creds",
+    "opspec",
+    "ops",
+    "pf_stats",
+    GATE_MAP,
+)
 
 
 def object_path() -> Path:
@@ -97,8 +107,12 @@ def preflight(obj: Path | None = None) -> None:
     Commands call it before anything else they check, so that a user without
     root hears that first.
     """
-    bpf_preflight.check(obj or object_path(), what="recorder", needed_by="recording a profile",
-                        instead="run 'sudo secengine profile ...'")
+    bpf_preflight.check(
+        obj or object_path(),
+        what="recorder",
+        needed_by="recording a profile",
+        instead="run 'sudo secengine profile ...'",
+    )
 
 
 @dataclass(slots=True)
@@ -139,9 +153,13 @@ class RawSlot:
 class Recorder(BpfObjectOwner):
     """The loaded recorder. ``opspec`` maps syscall numbers to ``PF_OP_*`` kinds."""
 
-    def __init__(self, *, opspec: Mapping[int, int] | None = None,
-                 programs: Iterable[str] = CAPTURE_PROGRAMS,
-                 obj_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        opspec: Mapping[int, int] | None = None,
+        programs: Iterable[str] = CAPTURE_PROGRAMS,
+        obj_path: Path | None = None,
+    ) -> None:
         path = obj_path or object_path()
         preflight(path)
         self._opspec = dict(opspec or {})
@@ -193,23 +211,27 @@ class Recorder(BpfObjectOwner):
         slots = [s for _, s in targets] + [0] * (L.MAX_MNTNS - len(targets))
         comm, catch_slot = self._catch
         self._put(GATE_MAP, bytes(4), L.GATE.pack(len(targets), 0, *mntns, *slots))
-        self._put("pf_config_map", bytes(4),
-                        L.CONFIG.pack(1 if self._slots else 0, catch_slot,
-                                      *comm.ljust(16, b"\0")))
+        self._put(
+            "pf_config_map",
+            bytes(4),
+            L.CONFIG.pack(1 if self._slots else 0, catch_slot, *comm.ljust(16, b"\0")),
+        )
 
     def _new_slot(self, min_filters: int, exclude_mntns: int, live: int) -> int:
         free = [s for s in range(L.MAX_SLOTS) if s not in self._slots]
         if not free:
             raise BpfError(f"the recorder follows at most {L.MAX_SLOTS} workloads at once")
         slot = free[0]
-        self._put("slots", slot.to_bytes(4, "little"),
-                        L.SLOT.pack(1, min_filters, exclude_mntns, live))
+        self._put(
+            "slots", slot.to_bytes(4, "little"), L.SLOT.pack(1, min_filters, exclude_mntns, live)
+        )
         self._slots.add(slot)
         return slot
 
     # -- workloads -----------------------------------------------------------------
-    def follow(self, pid: int, *, phase: int = L.PHASE_WORK, min_filters: int = 0,
-               exclude_mntns: int = 0) -> int:
+    def follow(
+        self, pid: int, *, phase: int = L.PHASE_WORK, min_filters: int = 0, exclude_mntns: int = 0
+    ) -> int:
         """Record process ``pid`` and every task it starts from now on; returns the slot.
 
         Only tasks running under at least ``min_filters`` seccomp filters count as
@@ -221,8 +243,9 @@ class Recorder(BpfObjectOwner):
         slot = self._new_slot(min_filters, exclude_mntns, live=1)
         pidfd = os.pidfd_open(pid)
         try:  # a task-storage map is keyed by a pidfd from userspace
-            self._put("tasks", pidfd.to_bytes(4, "little"),
-                            L.TASK.pack(slot, phase, 1, 0, 0, 0, 0, 0))
+            self._put(
+                "tasks", pidfd.to_bytes(4, "little"), L.TASK.pack(slot, phase, 1, 0, 0, 0, 0, 0)
+            )
         finally:
             os.close(pidfd)
         self.seed_creds(pid)
@@ -295,5 +318,6 @@ class Recorder(BpfObjectOwner):
 
     def stats(self) -> dict[str, int]:
         """The per-CPU counters, summed."""
-        return dict(zip(L.STAT_NAMES, self._percpu_sums("pf_stats", len(L.STAT_NAMES)),
-                        strict=True))
+        return dict(
+            zip(L.STAT_NAMES, self._percpu_sums("pf_stats", len(L.STAT_NAMES)), strict=True)
+        )

@@ -51,15 +51,31 @@ class Op:
         return (self.kind, self.syscall, self.phase, self.errno, self.cap_eff, self.flags, self.v)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "syscall": self.syscall, "phase": self.phase,
-                "errno": self.errno, "cap_eff": f"{self.cap_eff:#x}", "flags": self.flags,
-                "v": list(self.v), "count": self.count, "pid": self.pid}
+        return {
+            "kind": self.kind,
+            "syscall": self.syscall,
+            "phase": self.phase,
+            "errno": self.errno,
+            "cap_eff": f"{self.cap_eff:#x}",
+            "flags": self.flags,
+            "v": list(self.v),
+            "count": self.count,
+            "pid": self.pid,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Op:
-        return cls(d["kind"], d["syscall"], d["phase"], int(d["errno"]),
-                   int(str(d["cap_eff"]), 0), int(d.get("flags", 0)), tuple(d["v"]),
-                   int(d.get("count", 1)), int(d.get("pid", 0)))
+        return cls(
+            d["kind"],
+            d["syscall"],
+            d["phase"],
+            int(d["errno"]),
+            int(str(d["cap_eff"]), 0),
+            int(d.get("flags", 0)),
+            tuple(d["v"]),
+            int(d.get("count", 1)),
+            int(d.get("pid", 0)),
+        )
 
 
 class SyscallSets:
@@ -69,7 +85,8 @@ class SyscallSets:
 
     def __init__(self) -> None:
         self._data: dict[str, dict[str, set[str]]] = {
-            p: {o: set() for o in OUTCOMES} for p in PHASES}
+            p: {o: set() for o in OUTCOMES} for p in PHASES
+        }
 
     def get(self, phase: str, outcome: str) -> set[str]:
         return self._data[phase][outcome]
@@ -104,8 +121,9 @@ class SyscallSets:
             self._data[phase][o] = set(other._data[source_phase][o])
 
     def to_json(self) -> dict[str, dict[str, list[str]]]:
-        return {p: {o: sorted(self._data[p][o]) for o in OUTCOMES if self._data[p][o]}
-                for p in PHASES}
+        return {
+            p: {o: sorted(self._data[p][o]) for o in OUTCOMES if self._data[p][o]} for p in PHASES
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, dict[str, list[str]]]) -> SyscallSets:
@@ -158,9 +176,20 @@ class Recording:
         """From a :class:`~secengine.profile.recorder.RawSlot`."""
         rec = cls(mode=mode, **meta)
         rec.syscalls = SyscallSets.from_words(raw.words)
-        rec.ops = [Op(L.OP_NAMES[o.op] if o.op < len(L.OP_NAMES) else str(o.op),
-                      name_of(o.nr), PHASES[o.phase], o.err, o.cap_eff, o.flags, o.v,
-                      o.count, o.pid) for o in raw.ops]
+        rec.ops = [
+            Op(
+                L.OP_NAMES[o.op] if o.op < len(L.OP_NAMES) else str(o.op),
+                name_of(o.nr),
+                PHASES[o.phase],
+                o.err,
+                o.cap_eff,
+                o.flags,
+                o.v,
+                o.count,
+                o.pid,
+            )
+            for o in raw.ops
+        ]
         rec.ops.sort(key=lambda o: o.key)
         rec.stats = dict(raw.stats)
         rec.mount_namespaces = len(raw.bits)
@@ -202,36 +231,53 @@ class Recording:
     # -- JSON --------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": FORMAT, "mode": self.mode, "command": redact_command(self.command),
-            "exit_code": self.exit_code, "started": self.started,
-            "duration_s": round(self.duration, 3), "runtime": self.runtime,
-            "container": self.container, "init_source": self.init_source,
-            "syscalls": self.syscalls.to_json(), "operations": [o.to_json() for o in self.ops],
-            "stats": self.stats, "mount_namespaces": self.mount_namespaces, "host": self.host,
-            "notes": self.notes, "sources": self.sources,
+            "format": FORMAT,
+            "mode": self.mode,
+            "command": redact_command(self.command),
+            "exit_code": self.exit_code,
+            "started": self.started,
+            "duration_s": round(self.duration, 3),
+            "runtime": self.runtime,
+            "container": self.container,
+            "init_source": self.init_source,
+            "syscalls": self.syscalls.to_json(),
+            "operations": [o.to_json() for o in self.ops],
+            "stats": self.stats,
+            "mount_namespaces": self.mount_namespaces,
+            "host": self.host,
+            "notes": self.notes,
+            "sources": self.sources,
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any], where: str = "<recording>") -> Recording:
         if not isinstance(d, dict):
-            raise ProfileError(f"{where}: not a secengine recording (a JSON "
-                               f"{type(d).__name__}, not an object)")
+            raise ProfileError(
+                f"{where}: not a secengine recording (a JSON {type(d).__name__}, not an object)"
+            )
         if d.get("format") != FORMAT:
-            raise ProfileError(f"{where}: not a secengine recording (format "
-                               f"{d.get('format')!r}, expected {FORMAT!r})")
+            raise ProfileError(
+                f"{where}: not a secengine recording (format "
+                f"{d.get('format')!r}, expected {FORMAT!r})"
+            )
         try:
-            return cls(mode=d["mode"], command=list(d.get("command", [])),
-                       syscalls=SyscallSets.from_json(d["syscalls"]),
-                       ops=[Op.from_json(o) for o in d.get("operations", [])],
-                       exit_code=d.get("exit_code"), started=bool(d.get("started")),
-                       duration=float(d.get("duration_s", 0.0)),
-                       runtime=dict(d.get("runtime") or {}),
-                       container=dict(d.get("container") or {}),
-                       init_source=d.get("init_source", "none"),
-                       stats=dict(d.get("stats") or {}),
-                       mount_namespaces=int(d.get("mount_namespaces", 0)),
-                       host=dict(d.get("host") or {}), notes=list(d.get("notes", [])),
-                       sources=int(d.get("sources", 1)))
+            return cls(
+                mode=d["mode"],
+                command=list(d.get("command", [])),
+                syscalls=SyscallSets.from_json(d["syscalls"]),
+                ops=[Op.from_json(o) for o in d.get("operations", [])],
+                exit_code=d.get("exit_code"),
+                started=bool(d.get("started")),
+                duration=float(d.get("duration_s", 0.0)),
+                runtime=dict(d.get("runtime") or {}),
+                container=dict(d.get("container") or {}),
+                init_source=d.get("init_source", "none"),
+                stats=dict(d.get("stats") or {}),
+                mount_namespaces=int(d.get("mount_namespaces", 0)),
+                host=dict(d.get("host") or {}),
+                notes=list(d.get("notes", [])),
+                sources=int(d.get("sources", 1)),
+            )
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ProfileError(f"{where}: malformed recording ({e})") from None
 

@@ -61,7 +61,7 @@ def _env_words(argv: Sequence[str]) -> Iterable[tuple[int, str, str]]:
             continue
         for opt in ("--env=", "-e="):
             if arg.startswith(opt):
-                yield i, opt, arg[len(opt):]
+                yield i, opt, arg[len(opt) :]
                 break
         else:
             if arg.startswith("-e") and not arg.startswith("--") and len(arg) > 2:

@@ -75,8 +75,10 @@ class StderrRelay:
                 self._pending = b""
                 break
             self._take(data)
-        if self._pending and (time.monotonic() - self._pending_since >= PARTIAL_FLUSH_S
-                              or len(self._pending) >= PARTIAL_FLUSH_BYTES):
+        if self._pending and (
+            time.monotonic() - self._pending_since >= PARTIAL_FLUSH_S
+            or len(self._pending) >= PARTIAL_FLUSH_BYTES
+        ):
             self._emit(self._pending)
             self._pending = b""
 
@@ -118,6 +120,6 @@ class StderrRelay:
 
         try:
             while clean:
-                clean = clean[os.write(self._out, clean):]
+                clean = clean[os.write(self._out, clean) :]
         except OSError:
             pass  # our stderr is gone: the tail still says why

@@ -41,8 +41,13 @@ class Comparison:
 def compare(pol: Policy, default: ProfileNames, path: Path) -> Comparison:
     """What the proposal removes from (and adds to) the default profile's allowed syscalls."""
     native = {n for n in default.allowed if n in NUMBERS}  # names of other ABIs do not count
-    return Comparison(path, len(native), sorted(native - pol.allowed),
-                      sorted(pol.allowed - native), len(pol.allowed))
+    return Comparison(
+        path,
+        len(native),
+        sorted(native - pol.allowed),
+        sorted(pol.allowed - native),
+        len(pol.allowed),
+    )
 
 
 def _names(title: str, names: Iterable[str], indent: str = "  ") -> list[str]:
@@ -54,55 +59,81 @@ def _names(title: str, names: Iterable[str], indent: str = "  ") -> list[str]:
     return [head + ":"] + [indent + "  " + line for line in body]
 
 
-def render(rec: Recording, pol: Policy, caps: Inference,
-           comparison: Comparison | None = None, profile_path: Path | None = None) -> str:
+def render(
+    rec: Recording,
+    pol: Policy,
+    caps: Inference,
+    comparison: Comparison | None = None,
+    profile_path: Path | None = None,
+) -> str:
     """The report of a proposal made from ``rec``."""
     out: list[str] = []
-    what = shlex.join(rec.command) if rec.command else (
-        f"container {rec.container.get('name', '')} ({rec.container.get('id', '')[:12]})")
+    what = (
+        shlex.join(rec.command)
+        if rec.command
+        else (f"container {rec.container.get('name', '')} ({rec.container.get('id', '')[:12]})")
+    )
     out.append(f"Least-privilege proposal for: {what}")
     runtime = rec.runtime
     rt = f", runtime {runtime.get('name')} {runtime.get('version', '')}".rstrip() if runtime else ""
     runs = f", {rec.sources} recordings merged" if rec.sources > 1 else ""
-    out.append(f"  mode {rec.mode}{rt}{runs}; recorded {rec.duration:.2f} s; exit code "
-               f"{rec.exit_code if rec.exit_code is not None else '-'}; entrypoint ran: "
-               f"{'yes' if rec.started else 'NO'}")
+    out.append(
+        f"  mode {rec.mode}{rt}{runs}; recorded {rec.duration:.2f} s; exit code "
+        f"{rec.exit_code if rec.exit_code is not None else '-'}; entrypoint ran: "
+        f"{'yes' if rec.started else 'NO'}"
+    )
     out.append("")
     sc = rec.syscalls
     out.append("Syscalls by phase")
-    out += _names(f"init (the runtime after its seccomp filter, until the entrypoint; "
-                  f"{rec.init_source})", sc.seen(("init",)))
+    out += _names(
+        f"init (the runtime after its seccomp filter, until the entrypoint; {rec.init_source})",
+        sc.seen(("init",)),
+    )
     out += _names("workload", sc.seen(("work",)))
     if not sc.phase_empty("pre") and rec.init_source == "recorded":
-        out.append(f"  (the runtime's setup before the filter, not in the profile: "
-                   f"{len(sc.seen(('pre',)))} syscalls)")
+        out.append(
+            f"  (the runtime's setup before the filter, not in the profile: "
+            f"{len(sc.seen(('pre',)))} syscalls)"
+        )
     out.append("")
     out.append("Seccomp profile" + (f" ({profile_path})" if profile_path else ""))
     out += _names("allowed", pol.allowed)
     if pol.enosys:
-        out += _names("answered ENOSYS (seen only failing with ENOSYS: the program falls back)",
-                      pol.enosys)
+        out += _names(
+            "answered ENOSYS (seen only failing with ENOSYS: the program falls back)", pol.enosys
+        )
     if pol.denied_seen:
-        out += _names("left denied (seen only failing with EPERM, which the default action "
-                      "answers too)", pol.denied_seen)
+        out += _names(
+            "left denied (seen only failing with EPERM, which the default action answers too)",
+            pol.denied_seen,
+        )
     if pol.unknown:
         out += _names("left out (unknown to this syscall table)", pol.unknown)
     if comparison is not None:
         out.append("")
-        out += textwrap.wrap(f"Against the default profile {comparison.path}: it allows "
-                             f"{comparison.default_allowed} syscalls on x86_64, this one "
-                             f"{comparison.allowed} ({comparison.ratio:.0%})", _WIDTH,
-                             subsequent_indent="  ")
+        out += textwrap.wrap(
+            f"Against the default profile {comparison.path}: it allows "
+            f"{comparison.default_allowed} syscalls on x86_64, this one "
+            f"{comparison.allowed} ({comparison.ratio:.0%})",
+            _WIDTH,
+            subsequent_indent="  ",
+        )
         out += _names("removed", comparison.removed)
         if comparison.added:
             out += _names("added (not in the default)", comparison.added)
     out.append("")
     out.append("Capabilities: " + " ".join(cap_args(caps.required)))
-    out.append("  Kubernetes: securityContext.capabilities: {drop: [ALL], add: ["
-               + ", ".join(short_name(c) for c in caps.required) + "]}")
-    for verdict, title in (("required", "required"), ("possible", "possibly needed (not added)"),
-                           ("denied", "refused by the kernel during recording (not added)"),
-                           ("unneeded", "inferred but refuted: succeeded without it")):
+    out.append(
+        "  Kubernetes: securityContext.capabilities: {drop: [ALL], add: ["
+        + ", ".join(short_name(c) for c in caps.required)
+        + "]}"
+    )
+    for verdict, title in (
+        ("required", "required"),
+        ("possible", "possibly needed (not added)"),
+        ("denied", "refused by the kernel during recording (not added)"),
+        ("unneeded", "inferred but refuted: succeeded without it"),
+    ):
         found = [f for f in caps.findings if f.verdict == verdict]
         if not found:
             continue
@@ -113,16 +144,18 @@ def render(rec: Recording, pol: Policy, caps: Inference,
             if key in seen:
                 continue
             seen.add(key)
-            line = f"{short_name(f.need.capability)}: {f.need.reason} (pid {f.op.pid}, " \
-                   f"{f.op.count}x)"
-            out += textwrap.wrap(line, _WIDTH, initial_indent="    ",
-                                 subsequent_indent="      ")
+            line = (
+                f"{short_name(f.need.capability)}: {f.need.reason} (pid {f.op.pid}, {f.op.count}x)"
+            )
+            out += textwrap.wrap(line, _WIDTH, initial_indent="    ", subsequent_indent="      ")
     if not caps.findings:
         out.append("  no privileged operation was seen")
     if rec.stats.get("compat_syscalls"):
         out.append("")
-        out.append(f"Note: {rec.stats['compat_syscalls']} 32-bit syscalls were seen; the "
-                   "profile covers x86_64 only")
+        out.append(
+            f"Note: {rec.stats['compat_syscalls']} 32-bit syscalls were seen; the "
+            "profile covers x86_64 only"
+        )
     for note in rec.notes:
         out += textwrap.wrap(f"Note: {note}", _WIDTH, subsequent_indent="  ")
     return "\n".join(out) + "\n"
@@ -137,20 +170,28 @@ def render_verify(result: object) -> str:
     out = [f"Verify: {shlex.join(result.command)}"]
     out.append(f"  started (entrypoint ran): {'yes' if result.started else 'NO'}")
     exp = "-" if result.expected_exit is None else str(result.expected_exit)
-    out.append(f"  exit code {rec.exit_code} (recorded: {exp}): "
-               f"{'same' if result.exit_matches else 'DIFFERENT'}")
+    out.append(
+        f"  exit code {rec.exit_code} (recorded: {exp}): "
+        f"{'same' if result.exit_matches else 'DIFFERENT'}"
+    )
     if result.profile.audit:
-        out += _names("would be denied (audit mode: they ran and the kernel logged them)",
-                      result.would_deny)
+        out += _names(
+            "would be denied (audit mode: they ran and the kernel logged them)", result.would_deny
+        )
     else:
         out += _names("denied by the profile (EPERM at syscall exit)", result.denied)
         if result.denied_as_recorded:
-            out += _names("denied, as they were refused during recording too",
-                          result.denied_as_recorded)
+            out += _names(
+                "denied, as they were refused during recording too", result.denied_as_recorded
+            )
     if result.cap_denials:
         out.append("  capability checks refused:")
         for f in result.cap_denials:
-            out += textwrap.wrap(f"{short_name(f.need.capability)}: {f.need.reason}", _WIDTH,
-                                 initial_indent="    ", subsequent_indent="      ")
+            out += textwrap.wrap(
+                f"{short_name(f.need.capability)}: {f.need.reason}",
+                _WIDTH,
+                initial_indent="    ",
+                subsequent_indent="      ",
+            )
     out.append("Result: " + ("PASS" if result.ok else "FAIL"))
     return "\n".join(out) + "\n"

@@ -63,9 +63,14 @@ def _from_inspect(data: dict[str, Any], engine: str) -> ContainerRef:
     host = data.get("HostConfig") or {}
     config = data.get("Config") or {}
     runtime = data.get("OCIRuntime") or host.get("Runtime") or "runc"
-    return ContainerRef(id=data.get("Id", ""), name=(data.get("Name") or "").lstrip("/"),
-                        pid=int(state.get("Pid") or 0), runtime=runtime,
-                        image=data.get("ImageName") or config.get("Image") or "", engine=engine)
+    return ContainerRef(
+        id=data.get("Id", ""),
+        name=(data.get("Name") or "").lstrip("/"),
+        pid=int(state.get("Pid") or 0),
+        runtime=runtime,
+        image=data.get("ImageName") or config.get("Image") or "",
+        engine=engine,
+    )
 
 
 def _api_inspect(ref: str, sockets: Sequence[str]) -> ContainerRef | None:
@@ -77,8 +82,13 @@ def _cli_inspect(ref: str, engine: str) -> ContainerRef | None:
     exe = shutil.which(engine)
     if exe is None:
         return None
-    proc = subprocess.run([exe, "inspect", "--type", "container", ref], capture_output=True,
-                          text=True, timeout=30, check=False)
+    proc = subprocess.run(
+        [exe, "inspect", "--type", "container", ref],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     if proc.returncode != 0:
         return None
     try:
@@ -90,14 +100,17 @@ def _cli_inspect(ref: str, engine: str) -> ContainerRef | None:
 
 def resolve_container(ref: str, sockets: Sequence[str] = DEFAULT_SOCKETS) -> ContainerRef:
     """The running container with id (or id prefix) or name ``ref``."""
-    found = _api_inspect(ref, sockets) or _cli_inspect(ref, "podman") or _cli_inspect(ref,
-                                                                                      "docker")
+    found = _api_inspect(ref, sockets) or _cli_inspect(ref, "podman") or _cli_inspect(ref, "docker")
     if found is None:
-        raise ContainerNotFound(f"no container {ref!r}: neither docker nor podman knows it "
-                                "(give its id or name as 'docker ps' / 'podman ps' show it)")
+        raise ContainerNotFound(
+            f"no container {ref!r}: neither docker nor podman knows it "
+            "(give its id or name as 'docker ps' / 'podman ps' show it)"
+        )
     if found.pid <= 0:
-        raise ProfileError(f"container {ref!r} is not running; 'attach' records a running "
-                           "container (use 'profile run' to record one from its start)")
+        raise ProfileError(
+            f"container {ref!r} is not running; 'attach' records a running "
+            "container (use 'profile run' to record one from its start)"
+        )
     return found
 
 
@@ -106,12 +119,12 @@ def runtime_version(runtime: str) -> str:
     exe = runtime if os.path.sep in runtime else shutil.which(runtime)
     if exe is None:
         raise ProfileError(f"the OCI runtime {runtime!r} is not installed here")
-    proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30,
-                          check=False)
+    proc = subprocess.run(
+        [exe, "--version"], capture_output=True, text=True, timeout=30, check=False
+    )
     m = _VERSION.search(proc.stdout + proc.stderr)
     if not m:
-        raise ProfileError(f"cannot tell the version of {runtime!r} from "
-                           f"'{runtime} --version'")
+        raise ProfileError(f"cannot tell the version of {runtime!r} from '{runtime} --version'")
     return m.group(1)
 
 
@@ -145,26 +158,30 @@ def default_runtime(engine: str) -> str | None:
     if exe is None:
         return None
     fmt = "{{.Host.OCIRuntime.Name}}" if engine == "podman" else "{{.DefaultRuntime}}"
-    proc = subprocess.run([exe, "info", "--format", fmt], capture_output=True, text=True,
-                          check=False, timeout=60)
+    proc = subprocess.run(
+        [exe, "info", "--format", fmt], capture_output=True, text=True, check=False, timeout=60
+    )
     name = proc.stdout.strip()
     return name if proc.returncode == 0 and name else None
 
 
-def inject_options(command: Sequence[str], profile: Path | None,
-                   caps: Sequence[str] | None) -> list[str]:
+def inject_options(
+    command: Sequence[str], profile: Path | None, caps: Sequence[str] | None
+) -> list[str]:
     """The command with the seccomp profile and capability options after its ``run``."""
     idx = run_index(command)
     if not engine_of(command) or idx < 0:
-        raise ProfileError("verify re-runs a 'docker run' or 'podman run' command with the "
-                           "profile; give one after '--' (or pass --no-inject and add "
-                           "'--security-opt seccomp=FILE' and the capability options yourself)")
+        raise ProfileError(
+            "verify re-runs a 'docker run' or 'podman run' command with the "
+            "profile; give one after '--' (or pass --no-inject and add "
+            "'--security-opt seccomp=FILE' and the capability options yourself)"
+        )
     extra: list[str] = []
     if profile is not None:
         extra += ["--security-opt", f"seccomp={profile}"]
     if caps is not None:
         extra += cap_args(caps)
-    return [*command[:idx + 1], *extra, *command[idx + 1:]]
+    return [*command[: idx + 1], *extra, *command[idx + 1 :]]
 
 
 def with_cidfile(command: Sequence[str], path: Path) -> tuple[list[str], Path | None]:
@@ -180,7 +197,7 @@ def with_cidfile(command: Sequence[str], path: Path) -> tuple[list[str], Path | 
             return list(command), Path(command[i + 1])
         if arg.startswith("--cidfile="):
             return list(command), Path(arg.split("=", 1)[1])
-    return [*command[:idx + 1], "--cidfile", str(path), *command[idx + 1:]], path
+    return [*command[: idx + 1], "--cidfile", str(path), *command[idx + 1 :]], path
 
 
 def stop_container(engine: str, cidfile: Path, timeout: int = 5) -> bool:
@@ -191,8 +208,13 @@ def stop_container(engine: str, cidfile: Path, timeout: int = 5) -> bool:
         return False
     if not cid:
         return False
-    proc = subprocess.run([engine, "stop", "-t", str(timeout), cid], capture_output=True,
-                          text=True, timeout=timeout + 60, check=False)
+    proc = subprocess.run(
+        [engine, "stop", "-t", str(timeout), cid],
+        capture_output=True,
+        text=True,
+        timeout=timeout + 60,
+        check=False,
+    )
     return proc.returncode == 0
 
 
@@ -205,14 +227,18 @@ def remove_container(engine: str, cid: str, grace: int) -> bool:
     if exe is None or not cid:
         return False
     if engine == "docker":  # 'docker rm' kills at once: give it its stop first
-        subprocess.run([exe, "stop", "-t", str(grace), cid], capture_output=True, text=True,
-                       timeout=grace + 60, check=False)
+        subprocess.run(
+            [exe, "stop", "-t", str(grace), cid],
+            capture_output=True,
+            text=True,
+            timeout=grace + 60,
+            check=False,
+        )
         cmd = [exe, "rm", "-f", cid]
     else:
         cmd = [exe, "rm", "-f", "-t", str(grace), cid]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=grace + 60,
-                              check=False)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=grace + 60, check=False)
     except subprocess.TimeoutExpired:
         return False
     return proc.returncode == 0 or "no such container" in proc.stderr.lower()

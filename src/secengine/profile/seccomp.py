@@ -61,7 +61,8 @@ ALWAYS_ALLOWED: Final = frozenset({"exit", "exit_group", "rt_sigreturn", "restar
 ARCHITECTURES: Final = ("SCMP_ARCH_X86_64",)
 #: Where the container engines installed here keep their default profile, in search order.
 DEFAULT_PROFILE_PATHS: Final = (
-    Path("/usr/share/containers/seccomp.json"), Path("/etc/containers/seccomp.json"),
+    Path("/usr/share/containers/seccomp.json"),
+    Path("/etc/containers/seccomp.json"),
     Path("/etc/docker/seccomp.json"),
 )
 _ARCH_NAMES: Final = {"amd64", "x86_64", "SCMP_ARCH_X86_64"}
@@ -92,11 +93,11 @@ def policy(rec: Recording) -> Policy:
 
 def build_profile(pol: Policy, *, audit: bool = False) -> dict[str, Any]:
     """The OCI seccomp JSON for ``pol`` (``audit``: log instead of deny)."""
-    rules: list[dict[str, Any]] = [
-        {"names": sorted(pol.allowed), "action": "SCMP_ACT_ALLOW"}]
+    rules: list[dict[str, Any]] = [{"names": sorted(pol.allowed), "action": "SCMP_ACT_ALLOW"}]
     if pol.enosys:
-        rules.append({"names": sorted(pol.enosys), "action": "SCMP_ACT_ERRNO",
-                      "errnoRet": _errno.ENOSYS})
+        rules.append(
+            {"names": sorted(pol.enosys), "action": "SCMP_ACT_ERRNO", "errnoRet": _errno.ENOSYS}
+        )
     out: dict[str, Any] = {
         "defaultAction": "SCMP_ACT_LOG" if audit else "SCMP_ACT_ERRNO",
         "architectures": list(ARCHITECTURES),

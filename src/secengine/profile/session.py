@@ -99,7 +99,7 @@ def with_runtime(command: Sequence[str], runtime: str | None) -> list[str]:
     idx = next((i for i, a in enumerate(command) if a in ("run", "create")), -1)
     if idx < 0:
         return command
-    return [*command[:idx + 1], "--runtime", runtime, *command[idx + 1:]]
+    return [*command[: idx + 1], "--runtime", runtime, *command[idx + 1 :]]
 
 
 def describe_runtime(command: Sequence[str], runtime: str | None = None) -> dict[str, str]:
@@ -114,9 +114,15 @@ def describe_runtime(command: Sequence[str], runtime: str | None = None) -> dict
     return {"name": os.path.basename(name), "version": version}
 
 
-def record_command(command: Sequence[str], *, mode: str = "run", duration: float | None = None,
-                   linger: float = 5.0, runtime: str | None = None,
-                   stdout_to_stderr: bool = False) -> Recording:
+def record_command(
+    command: Sequence[str],
+    *,
+    mode: str = "run",
+    duration: float | None = None,
+    linger: float = 5.0,
+    runtime: str | None = None,
+    stdout_to_stderr: bool = False,
+) -> Recording:
     """Run ``command`` under observation (``mode`` ``run`` or ``exec``) and return its recording.
 
     ``stdout_to_stderr`` sends the command's output to stderr. ``duration`` bounds
@@ -133,14 +139,25 @@ def record_command(command: Sequence[str], *, mode: str = "run", duration: float
     if mode not in ("run", "exec"):
         raise ValueError(mode)
     shown = with_runtime(command, runtime) if mode == "run" else list(command)
-    with Interrupts() as interrupts, \
-            tempfile.TemporaryDirectory(prefix="secengine-profile-") as tmp:
-        argv, cidfile = (with_cidfile(shown, Path(tmp) / "cid") if mode == "run"
-                         else (shown, None))
+    with (
+        Interrupts() as interrupts,
+        tempfile.TemporaryDirectory(prefix="secengine-profile-") as tmp,
+    ):
+        argv, cidfile = with_cidfile(shown, Path(tmp) / "cid") if mode == "run" else (shown, None)
         relay = StderrRelay(Scrubber.for_command(argv)) if mode == "run" else None
         try:
-            rec = _record(shown, argv, cidfile, mode, duration, linger, runtime,
-                          stdout_to_stderr, interrupts, relay)
+            rec = _record(
+                shown,
+                argv,
+                cidfile,
+                mode,
+                duration,
+                linger,
+                runtime,
+                stdout_to_stderr,
+                interrupts,
+                relay,
+            )
         finally:
             if relay is not None:
                 relay.close()
@@ -156,10 +173,10 @@ def _why_not_started(rec: Recording, argv: Sequence[str], relay: StderrRelay | N
     if said:
         return f"the container never started: {said}"
     if rec.mode == "run" and not engine:
-        return ("nothing ran inside a container (is the command a 'podman run' or "
-                "'docker run'?)")
-    return (f"the workload never started ({os.path.basename(argv[0])} exited with code "
-            f"{rec.exit_code})")
+        return "nothing ran inside a container (is the command a 'podman run' or 'docker run'?)"
+    return (
+        f"the workload never started ({os.path.basename(argv[0])} exited with code {rec.exit_code})"
+    )
 
 
 def daemon_started(command: Sequence[str]) -> bool:
@@ -168,10 +185,11 @@ def daemon_started(command: Sequence[str]) -> bool:
     if engine == "docker":
         return True
     idx = run_index(command)
-    globals_ = command[1:idx if idx > 0 else len(command)]
+    globals_ = command[1 : idx if idx > 0 else len(command)]
     remote = ("--remote", "-r", "--url", "--connection", "-c")
-    return engine == "podman" and any(a in remote or a.startswith(("--url=", "--connection="))
-                                      for a in globals_)
+    return engine == "podman" and any(
+        a in remote or a.startswith(("--url=", "--connection=")) for a in globals_
+    )
 
 
 class _Container:
@@ -200,8 +218,9 @@ def _cid(cidfile: Path | None) -> str:
         return ""
 
 
-def _abort(child: HeldChild, argv: Sequence[str], cidfile: Path | None,
-           interrupts: Interrupts) -> NoReturn:
+def _abort(
+    child: HeldChild, argv: Sequence[str], cidfile: Path | None, interrupts: Interrupts
+) -> NoReturn:
     """A signal came: remove the container the command started, stop the command's tree."""
     engine = engine_of(argv)
     removed: set[str] = set()
@@ -221,10 +240,18 @@ def _abort(child: HeldChild, argv: Sequence[str], cidfile: Path | None,
     raise interrupts.error(done)
 
 
-def _record(shown: list[str], argv: list[str], cidfile: Path | None, mode: str,
-            duration: float | None, linger: float, runtime: str | None,
-            stdout_to_stderr: bool, interrupts: Interrupts,
-            relay: StderrRelay | None) -> Recording:
+def _record(
+    shown: list[str],
+    argv: list[str],
+    cidfile: Path | None,
+    mode: str,
+    duration: float | None,
+    linger: float,
+    runtime: str | None,
+    stdout_to_stderr: bool,
+    interrupts: Interrupts,
+    relay: StderrRelay | None,
+) -> Recording:
     host_mntns = mntns_of("self")
     own_filters = seccomp_filters("self")
     daemon = mode == "run" and daemon_started(argv)
@@ -237,12 +264,22 @@ def _record(shown: list[str], argv: list[str], cidfile: Path | None, mode: str,
             if mode == "exec":
                 slot = rec.follow(child.pid, phase=L.PHASE_WORK)
             else:
-                slot = rec.follow(child.pid, phase=L.PHASE_INIT, min_filters=own_filters + 1,
-                                  exclude_mntns=host_mntns)
+                slot = rec.follow(
+                    child.pid,
+                    phase=L.PHASE_INIT,
+                    min_filters=own_filters + 1,
+                    exclude_mntns=host_mntns,
+                )
             if daemon:
-                rec.catch(slot, os.path.basename(
-                    runtime or runtime_of_command(argv) or default_runtime(engine_of(argv))
-                    or "runc"))
+                rec.catch(
+                    slot,
+                    os.path.basename(
+                        runtime
+                        or runtime_of_command(argv)
+                        or default_runtime(engine_of(argv))
+                        or "runc"
+                    ),
+                )
         except BaseException:
             child.signal(signal.SIGKILL)
             child.wait()
@@ -255,8 +292,11 @@ def _record(shown: list[str], argv: list[str], cidfile: Path | None, mode: str,
         except ProfileError as e:
             raise WorkloadNotStarted(str(e)) from None
         deadline = None if duration is None else time.monotonic() + duration
-        while (child.poll() is None and not interrupts
-               and (deadline is None or time.monotonic() < deadline)):
+        while (
+            child.poll() is None
+            and not interrupts
+            and (deadline is None or time.monotonic() < deadline)
+        ):
             container.poll()
             child.pump(0.05)
         if interrupts:
@@ -282,16 +322,24 @@ def _record(shown: list[str], argv: list[str], cidfile: Path | None, mode: str,
     if daemon and container.mntns in raw.bits and len(raw.bits) > 1:
         others = len(raw.bits) - 1  # other containers the daemon started meanwhile
         raw.bits = {container.mntns: raw.bits[container.mntns]}
-    recording = Recording.from_raw(raw, mode, command=redact_command(shown),
-                                   exit_code=child.returncode, duration=child.duration)
+    recording = Recording.from_raw(
+        raw,
+        mode,
+        command=redact_command(shown),
+        exit_code=child.returncode,
+        duration=child.duration,
+    )
     recording.started = not recording.syscalls.phase_empty("work")
     if left:
-        recording.notes.append(f"{left} task(s) of the workload were still running when "
-                               "recording stopped")
+        recording.notes.append(
+            f"{left} task(s) of the workload were still running when recording stopped"
+        )
     if others:
-        recording.notes.append(f"the daemon started {others} other container(s) meanwhile: "
-                               "their syscalls were set apart by mount namespace, their "
-                               "privileged operations could not be")
+        recording.notes.append(
+            f"the daemon started {others} other container(s) meanwhile: "
+            "their syscalls were set apart by mount namespace, their "
+            "privileged operations could not be"
+        )
     if mode == "run":
         if cidfile is not None and cidfile.is_file():
             recording.container = {"id": cidfile.read_text().strip()}
@@ -307,29 +355,39 @@ def _settle_init(rec: Recording) -> None:
     elif not rec.syscalls.phase_empty("pre"):
         rec.syscalls.replace_phase("init", rec.syscalls, "pre")
         rec.init_source = "recorded without seccomp (the runtime's whole setup in the container)"
-        rec.notes.append("the container ran without a seccomp filter, so the runtime's setup "
-                         "could not be told from its init phase: all of it is in the profile "
-                         "(record under the engine's default profile for a smaller one)")
+        rec.notes.append(
+            "the container ran without a seccomp filter, so the runtime's setup "
+            "could not be told from its init phase: all of it is in the profile "
+            "(record under the engine's default profile for a smaller one)"
+        )
     else:
-        rec.notes.append("nothing was recorded inside a container: is the command a "
-                         "'podman run' or 'docker run'?")
+        rec.notes.append(
+            "nothing was recorded inside a container: is the command a "
+            "'podman run' or 'docker run'?"
+        )
 
 
-def add_baseline(rec: Recording, runtime: str, version: str,
-                 dirs: Sequence[Path] = (USER_DIR, SHIPPED_DIR)) -> Baseline:
+def add_baseline(
+    rec: Recording, runtime: str, version: str, dirs: Sequence[Path] = (USER_DIR, SHIPPED_DIR)
+) -> Baseline:
     """Fill ``rec``'s init phase from the runtime's baseline."""
     base, exact = find_baseline(runtime, version, dirs)
     rec.syscalls.replace_phase("init", base.syscalls, "init")
     rec.init_source = f"baseline {base.label}"
     if not exact:
-        rec.notes.append(f"no baseline for {runtime} {version}: used the nearest, "
-                         f"{base.label}; record one with 'secengine profile baseline "
-                         f"--runtime {runtime}'")
+        rec.notes.append(
+            f"no baseline for {runtime} {version}: used the nearest, "
+            f"{base.label}; record one with 'secengine profile baseline "
+            f"--runtime {runtime}'"
+        )
     return base
 
 
-def record_attach(ref: str | ContainerRef, duration: float,
-                  baseline_dirs: Sequence[Path] = (USER_DIR, SHIPPED_DIR)) -> Recording:
+def record_attach(
+    ref: str | ContainerRef,
+    duration: float,
+    baseline_dirs: Sequence[Path] = (USER_DIR, SHIPPED_DIR),
+) -> Recording:
     """Record a running container for ``duration`` seconds without restarting it."""
     container = ref if isinstance(ref, ContainerRef) else resolve_container(ref)
     pid = container.pid
@@ -337,11 +395,14 @@ def record_attach(ref: str | ContainerRef, duration: float,
         mntns = mntns_of(pid)
         filters = seccomp_filters(pid)
     except OSError as e:
-        raise ProfileError(f"cannot read process {pid} of container {container.name}: "
-                           f"{e.strerror}") from None
+        raise ProfileError(
+            f"cannot read process {pid} of container {container.name}: {e.strerror}"
+        ) from None
     if mntns == mntns_of("self"):
-        raise ProfileError(f"container {container.name} shares the host's mount namespace; "
-                           "its processes cannot be told from the host's")
+        raise ProfileError(
+            f"container {container.name} shares the host's mount namespace; "
+            "its processes cannot be told from the host's"
+        )
     start = time.monotonic()
     with Interrupts() as interrupts, Recorder(opspec=opspec()) as rec:
         slot = rec.watch_mntns(mntns, min_filters=filters)
@@ -356,16 +417,19 @@ def record_attach(ref: str | ContainerRef, duration: float,
             raise interrupts.error(f"the container {container.name} was left running")
         blocked |= blocked_syscalls(tasks_in_mntns(mntns))
         raw = rec.read(slot)
-    recording = Recording.from_raw(raw, "attach", command=[], duration=time.monotonic() - start,
-                                   container=container.to_json())
+    recording = Recording.from_raw(
+        raw, "attach", command=[], duration=time.monotonic() - start, container=container.to_json()
+    )
     recording.syscalls.add("work", "ok", {name_of(nr) for nr in blocked})
     recording.started = True
     recording.runtime = {"name": os.path.basename(container.runtime)}
     try:
         version = runtime_version(container.runtime)
     except ProfileError as e:
-        raise ProfileError(f"{e}; the init phase of a running container comes from the "
-                           "runtime's baseline, which is chosen by version") from None
+        raise ProfileError(
+            f"{e}; the init phase of a running container comes from the "
+            "runtime's baseline, which is chosen by version"
+        ) from None
     recording.runtime["version"] = version
     add_baseline(recording, recording.runtime["name"], version, baseline_dirs)
     if not os.path.exists(f"/proc/{pid}"):
@@ -400,14 +464,26 @@ class VerifyResult:
 
     @property
     def ok(self) -> bool:
-        return (self.started and self.exit_matches and not self.denied and not self.would_deny
-                and not self.cap_denials)
+        return (
+            self.started
+            and self.exit_matches
+            and not self.denied
+            and not self.would_deny
+            and not self.cap_denials
+        )
 
 
-def verify(command: Sequence[str], profile: Path, caps: Sequence[str] | None, *,
-           reference: Recording | None = None, inject: bool = True,
-           duration: float | None = None, ctx: Context | None = None,
-           stdout_to_stderr: bool = False) -> VerifyResult:
+def verify(
+    command: Sequence[str],
+    profile: Path,
+    caps: Sequence[str] | None,
+    *,
+    reference: Recording | None = None,
+    inject: bool = True,
+    duration: float | None = None,
+    ctx: Context | None = None,
+    stdout_to_stderr: bool = False,
+) -> VerifyResult:
     """Re-run a ``run`` command under ``profile`` and ``caps``; what did the kernel deny?
 
     Seccomp denials never reach the ``sys_enter`` tracepoint (the filter runs
@@ -417,8 +493,7 @@ def verify(command: Sequence[str], profile: Path, caps: Sequence[str] | None, *,
     names = profile_names(load_profile(profile), caps or ())
     argv = inject_options(command, profile, caps) if inject else list(command)
     try:
-        rec = record_command(argv, mode="run", duration=duration,
-                             stdout_to_stderr=stdout_to_stderr)
+        rec = record_command(argv, mode="run", duration=duration, stdout_to_stderr=stdout_to_stderr)
     except WorkloadNotStarted as e:
         if not isinstance(e.recording, Recording):
             raise
@@ -429,12 +504,21 @@ def verify(command: Sequence[str], profile: Path, caps: Sequence[str] | None, *,
     return _judge(rec, names, argv, reference, ctx)
 
 
-def _judge(rec: Recording, names: ProfileNames, argv: Sequence[str],
-           reference: Recording | None, ctx: Context | None) -> VerifyResult:
+def _judge(
+    rec: Recording,
+    names: ProfileNames,
+    argv: Sequence[str],
+    reference: Recording | None,
+    ctx: Context | None,
+) -> VerifyResult:
     """What the kernel denied in ``rec``, against the profile and the reference recording."""
     phases = rec.profile_phases
-    result = VerifyResult(rec, names, redact_command(argv),
-                          expected_exit=reference.exit_code if reference is not None else 0)
+    result = VerifyResult(
+        rec,
+        names,
+        redact_command(argv),
+        expected_exit=reference.exit_code if reference is not None else 0,
+    )
     # what the recording saw refused with EPERM (by the kernel or the profile it ran under)
     before = reference.syscalls.outcome("eperm", phases) if reference is not None else set()
     if names.audit:
@@ -442,10 +526,14 @@ def _judge(rec: Recording, names: ProfileNames, argv: Sequence[str],
         result.would_deny = sorted(logged - before)
         result.denied_as_recorded = sorted(logged & before)
     else:
-        refused = {n for n in rec.syscalls.outcome("eperm", phases) - names.allowed
-                   if names.errno.get(n, _errno.EPERM) == _errno.EPERM}
+        refused = {
+            n
+            for n in rec.syscalls.outcome("eperm", phases) - names.allowed
+            if names.errno.get(n, _errno.EPERM) == _errno.EPERM
+        }
         result.denied = sorted(refused - before)
         result.denied_as_recorded = sorted(refused & before)
-    result.cap_denials = [f for f in infer(rec.ops, ctx or Context.from_host()).findings
-                          if f.verdict == "denied"]
+    result.cap_denials = [
+        f for f in infer(rec.ops, ctx or Context.from_host()).findings if f.verdict == "denied"
+    ]
     return result

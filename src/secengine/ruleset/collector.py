@@ -109,8 +109,9 @@ class Collector:
     def define_engine_version(self, info: EngineVersionInfo) -> None:
         engine = engine_version()
         if not engine.compatible_with(info.version):
-            raise _validate_error(msg("engine_version_mismatch", required=info.version,
-                                      engine=engine), info)
+            raise _validate_error(
+                msg("engine_version_mismatch", required=info.version, engine=engine), info
+            )
         if self.required_engine_version.version < info.version:
             self.required_engine_version = info
 
@@ -118,8 +119,9 @@ class Collector:
         names: set[str] = set()
         for req in info.alternatives:
             if not Version.parse(req.version).valid:
-                raise _validate_error(msg("invalid_plugin_version", version=req.version,
-                                          name=req.name), info)
+                raise _validate_error(
+                    msg("invalid_plugin_version", version=req.version, name=req.name), info
+                )
             if req.name in names:
                 raise _validate_error(msg("duplicate_plugin_alternative", name=req.name), info)
             names.add(req.name)
@@ -150,8 +152,7 @@ class Collector:
     # -- rules ----------------------------------------------------------------------------------
     def _find_prev_rule(self, info: RuleInfo | RuleUpdateInfo) -> RuleInfo | None:
         prev = self.rules.get(info.name)
-        if (prev is not None and prev.source and info.source
-                and prev.source != info.source):
+        if prev is not None and prev.source and info.source and prev.source != info.source:
             raise _validate_error(msg("redefined_source"), info)
         return prev
 
@@ -166,8 +167,9 @@ class Collector:
         if info.source not in self.sources:
             info.unknown_source = True
             source = None
-            result.add_warning(WarningCode.LOAD_UNKNOWN_SOURCE,
-                               msg("unknown_source", source=info.source), info.ctx)
+            result.add_warning(
+                WarningCode.LOAD_UNKNOWN_SOURCE, msg("unknown_source", source=info.source), info.ctx
+            )
         for ex in info.exceptions:
             if not ex.fields.is_valid():
                 raise _validate_error(msg("exception_no_fields"), ex)
@@ -211,8 +213,19 @@ class Collector:
         if prev is None:
             raise _validate_error(msg("no_previous_rule_replace"), info)
         # The reader only produces replaces that carry at least one key.
-        for attr in ("cond", "output", "desc", "tags", "exceptions", "priority", "capture",
-                     "capture_duration", "enabled", "warn_evttypes", "skip_if_unknown_filter"):
+        for attr in (
+            "cond",
+            "output",
+            "desc",
+            "tags",
+            "exceptions",
+            "priority",
+            "capture",
+            "capture_duration",
+            "enabled",
+            "warn_evttypes",
+            "skip_if_unknown_filter",
+        ):
             value = getattr(info, attr)
             if value is not None:
                 setattr(prev, attr, value)

@@ -68,8 +68,12 @@ MAX_EXPANDED_DEPTH = 200
 _MAX_VISIBILITY = 2**32 - 1
 
 _CONTAINER_INFO = "%container.info"
-_UNKNOWN_FILTER_MARKERS = ("nonexistent field", "invalid formatting token", "unknown event type",
-                           "unknown filter:")
+_UNKNOWN_FILTER_MARKERS = (
+    "nonexistent field",
+    "invalid formatting token",
+    "unknown event type",
+    "unknown filter:",
+)
 
 
 @dataclass(slots=True)
@@ -83,8 +87,9 @@ def _err_is_unknown_type_or_field(err: str) -> bool:
     return any(m in err for m in _UNKNOWN_FILTER_MARKERS)
 
 
-def compile_collected(collector: Collector, result: LoadResult,
-                      registry: FieldResolver) -> CompileOutput | None:
+def compile_collected(
+    collector: Collector, result: LoadResult, registry: FieldResolver
+) -> CompileOutput | None:
     """Compile everything collected so far; ``None`` (with an error in ``result``) on failure."""
     compiler = _Compiler(collector, result, registry)
     try:
@@ -97,18 +102,19 @@ def compile_collected(collector: Collector, result: LoadResult,
     out = compiler.out
     for m in out.macros.values():
         if not m.used:
-            result.add_warning(WarningCode.LOAD_UNUSED_MACRO, msg("unused_macro"),
-                               collector.macros[m.name].ctx)
+            result.add_warning(
+                WarningCode.LOAD_UNUSED_MACRO, msg("unused_macro"), collector.macros[m.name].ctx
+            )
     for lst in out.lists.values():
         if not lst.used:
-            result.add_warning(WarningCode.LOAD_UNUSED_LIST, msg("unused_list"),
-                               collector.lists[lst.name].ctx)
+            result.add_warning(
+                WarningCode.LOAD_UNUSED_LIST, msg("unused_list"), collector.lists[lst.name].ctx
+            )
     return out
 
 
 class _Compiler:
-    def __init__(self, collector: Collector, result: LoadResult,
-                 registry: FieldResolver) -> None:
+    def __init__(self, collector: Collector, result: LoadResult, registry: FieldResolver) -> None:
         self.col = collector
         self.result = result
         self.registry = registry
@@ -140,26 +146,30 @@ class _Compiler:
 
         limit = min(MAX_CONDITION_TEXT, MAX_LOAD_TEXT - self.text_spent)
         try:
-            condition, used = expand_lists(condition, ((lst.name, lst.items)
-                                                       for lst in self.out.lists.values()),
-                                           limit=limit)
+            condition, used = expand_lists(
+                condition, ((lst.name, lst.items) for lst in self.out.lists.values()), limit=limit
+            )
         except ListExpansionTooLong as exc:
             which = "condition" if limit == MAX_CONDITION_TEXT else "conditions of this load"
-            raise ItemError(ErrorCode.LOAD_ERR_COMPILE_CONDITION,
-                            msg("list_expansion_too_long", name=exc.name, limit=limit,
-                                which=which), ctx.condition(0, 0, 0, condition)) from None
+            raise ItemError(
+                ErrorCode.LOAD_ERR_COMPILE_CONDITION,
+                msg("list_expansion_too_long", name=exc.name, limit=limit, which=which),
+                ctx.condition(0, 0, 0, condition),
+            ) from None
         self.text_spent += len(condition)
         for name in used:
             self.out.lists[name].used = True
         try:
             expr = parse_condition(condition, max_depth=MAX_CONDITION_DEPTH)
         except ConditionSyntaxError as exc:
-            raise ItemError(ErrorCode.LOAD_ERR_COMPILE_CONDITION, exc.message,
-                            _cond_ctx(ctx, exc, condition)) from None
+            raise ItemError(
+                ErrorCode.LOAD_ERR_COMPILE_CONDITION, exc.message, _cond_ctx(ctx, exc, condition)
+            ) from None
         return expr, condition
 
-    def resolve_macros(self, resolver: MacroResolver, expr: Expr, condition: str,
-                       visibility: int, ctx: Context) -> Expr:
+    def resolve_macros(
+        self, resolver: MacroResolver, expr: Expr, condition: str, visibility: int, ctx: Context
+    ) -> Expr:
         resolver.clear()
         for info in self.col.macros.values():
             if info.index < visibility:
@@ -167,8 +177,11 @@ class _Compiler:
         try:
             expr = resolver.run(expr)
         except RecursionError:  # macros nested past Python's stack; the size check says it
-            raise ItemError(ErrorCode.LOAD_ERR_COMPILE_CONDITION,
-                            msg("expansion_too_deep", limit=MAX_EXPANDED_DEPTH), ctx) from None
+            raise ItemError(
+                ErrorCode.LOAD_ERR_COMPILE_CONDITION,
+                msg("expansion_too_deep", limit=MAX_EXPANDED_DEPTH),
+                ctx,
+            ) from None
         # Falco reports only the first loop, else the first unknown macro.
         if resolver.errors or resolver.unknown_macros:
             if resolver.errors:
@@ -176,8 +189,11 @@ class _Compiler:
             else:
                 name, pos = next(iter(resolver.unknown_macros.items()))
                 message = msg("undefined_macro", name=name)
-            raise ItemError(ErrorCode.LOAD_ERR_VALIDATE, message,
-                            ctx.condition(pos.idx, pos.line, pos.col, condition))
+            raise ItemError(
+                ErrorCode.LOAD_ERR_VALIDATE,
+                message,
+                ctx.condition(pos.idx, pos.line, pos.col, condition),
+            )
         for name in resolver.resolved_macros:
             self.out.macros[name].used = True
         self.check_size(expr, ctx)
@@ -189,12 +205,22 @@ class _Compiler:
 
         size = tree_size(expr)
         if size.depth > MAX_EXPANDED_DEPTH:
-            raise ItemError(ErrorCode.LOAD_ERR_COMPILE_CONDITION,
-                            msg("expansion_too_deep", limit=MAX_EXPANDED_DEPTH), ctx)
+            raise ItemError(
+                ErrorCode.LOAD_ERR_COMPILE_CONDITION,
+                msg("expansion_too_deep", limit=MAX_EXPANDED_DEPTH),
+                ctx,
+            )
         if size.nodes > MAX_CONDITION_NODES:
-            raise ItemError(ErrorCode.LOAD_ERR_COMPILE_CONDITION,
-                            msg("expansion_too_large", nodes=size.nodes,
-                                limit=MAX_CONDITION_NODES, which="condition"), ctx)
+            raise ItemError(
+                ErrorCode.LOAD_ERR_COMPILE_CONDITION,
+                msg(
+                    "expansion_too_large",
+                    nodes=size.nodes,
+                    limit=MAX_CONDITION_NODES,
+                    which="condition",
+                ),
+                ctx,
+            )
 
     def spend_nodes(self, expr: Expr, ctx: Context) -> None:
         """Count a rule's expanded tree against MAX_LOAD_NODES (every rule is compiled)."""
@@ -203,9 +229,16 @@ class _Compiler:
         nodes = tree_size(expr).nodes
         self.nodes_spent += nodes
         if self.nodes_spent > MAX_LOAD_NODES:
-            raise ItemError(ErrorCode.LOAD_ERR_COMPILE_CONDITION,
-                            msg("expansion_too_large", nodes=self.nodes_spent,
-                                limit=MAX_LOAD_NODES, which="rule conditions of this load"), ctx)
+            raise ItemError(
+                ErrorCode.LOAD_ERR_COMPILE_CONDITION,
+                msg(
+                    "expansion_too_large",
+                    nodes=self.nodes_spent,
+                    limit=MAX_LOAD_NODES,
+                    which="rule conditions of this load",
+                ),
+                ctx,
+            )
 
     # -- macros --------------------------------------------------------------------------------
     def compile_macros(self) -> None:
@@ -217,8 +250,9 @@ class _Compiler:
         resolver = MacroResolver()
         for macro in self.out.macros.values():
             info = self.col.macros[macro.name]
-            macro.condition = self.resolve_macros(resolver, macro.condition, info.cond,
-                                                  info.visibility, info.ctx)
+            macro.condition = self.resolve_macros(
+                resolver, macro.condition, info.cond, info.visibility, info.ctx
+            )
 
     # -- rules ---------------------------------------------------------------------------------
     def compile_rules(self) -> None:
@@ -243,8 +277,9 @@ class _Compiler:
 
         output = info.output
         if _CONTAINER_INFO in output:
-            self.result.add_warning(WarningCode.LOAD_DEPRECATED_ITEM, msg("container_info"),
-                                    info.ctx)
+            self.result.add_warning(
+                WarningCode.LOAD_DEPRECATED_ITEM, msg("container_info"), info.ctx
+            )
             output = output.replace(_CONTAINER_INFO, "")
         try:
             output_format = OutputFormat.compile(output, info.source, self.registry)
@@ -257,7 +292,8 @@ class _Compiler:
         for df in DeprecatedField:
             if df.field_name in output:
                 self.result.add_deprecated_field_warning(
-                    df, msg("deprecated_output_field", field=df.field_name), info.output_ctx)
+                    df, msg("deprecated_output_field", field=df.field_name), info.output_ctx
+                )
 
         compiled = self.compile_condition(resolver, condition, info)
         if compiled is None:
@@ -266,22 +302,38 @@ class _Compiler:
 
         evttypes = event_types(expr)
         index = self.registry.event_index(info.source)
-        if index is not None and info.warn_evttypes and (
-                evttypes is None or index.code_count(evttypes) > MAX_EVTTYPES):
+        if (
+            index is not None
+            and info.warn_evttypes
+            and (evttypes is None or index.code_count(evttypes) > MAX_EVTTYPES)
+        ):
             self.result.add_warning(WarningCode.LOAD_NO_EVTTYPE, msg("no_evttype"), info.ctx)
 
         return Rule(
-            name=info.name, source=info.source, priority=info.priority, desc=info.desc,
-            output=output, output_format=output_format, tags=tuple(sorted(info.tags)),
-            enabled=info.enabled, index=info.index, condition=expr, condition_text=text,
-            checked=checked, evttypes=evttypes, warn_evttypes=info.warn_evttypes,
+            name=info.name,
+            source=info.source,
+            priority=info.priority,
+            desc=info.desc,
+            output=output,
+            output_format=output_format,
+            tags=tuple(sorted(info.tags)),
+            enabled=info.enabled,
+            index=info.index,
+            condition=expr,
+            condition_text=text,
+            checked=checked,
+            evttypes=evttypes,
+            warn_evttypes=info.warn_evttypes,
             by_event_type=index is not None,
-            skip_if_unknown_filter=info.skip_if_unknown_filter, capture=info.capture,
+            skip_if_unknown_filter=info.skip_if_unknown_filter,
+            capture=info.capture,
             capture_duration=info.capture_duration,
-            exception_fields=frozenset(exception_fields))
+            exception_fields=frozenset(exception_fields),
+        )
 
-    def compile_condition(self, resolver: MacroResolver, condition: str, info: RuleInfo
-                          ) -> tuple[Expr, str, Checked] | None:
+    def compile_condition(
+        self, resolver: MacroResolver, condition: str, info: RuleInfo
+    ) -> tuple[Expr, str, Checked] | None:
         from secengine.lang import check_condition, condition_warnings
 
         # Falco parses the list-expanded text but points every later diagnostic
@@ -293,8 +345,10 @@ class _Compiler:
         # Falco's warning resolver: one unsafe-<NA> warning, then deprecated fields,
         # all pointing at the start of the condition.
         start_ctx = info.cond_ctx.condition(0, 0, 0, condition)
-        if any(w.code == WarningCode.LOAD_UNSAFE_NA_CHECK.name
-               for w in condition_warnings(expr, info.source)):
+        if any(
+            w.code == WarningCode.LOAD_UNSAFE_NA_CHECK.name
+            for w in condition_warnings(expr, info.source)
+        ):
             self.result.add_warning(WarningCode.LOAD_UNSAFE_NA_CHECK, "", start_ctx)
         for df in _deprecated_fields(expr):
             self.result.add_deprecated_field_warning(df, df.desc, start_ctx)
@@ -310,13 +364,16 @@ class _Compiler:
         for w in checked.warnings:
             if w.code == WarningCode.LOAD_COMPILE_CONDITION.name:
                 self.result.add_warning(
-                    WarningCode.LOAD_COMPILE_CONDITION, w.message,
-                    info.cond_ctx.condition(w.pos.idx, w.pos.line, w.pos.col, condition))
+                    WarningCode.LOAD_COMPILE_CONDITION,
+                    w.message,
+                    info.cond_ctx.condition(w.pos.idx, w.pos.line, w.pos.col, condition),
+                )
         return expr, text, checked
 
 
-def _cond_ctx(ctx: Context, exc: ConditionSyntaxError | ConditionCompileError,
-              condition: str) -> Context:
+def _cond_ctx(
+    ctx: Context, exc: ConditionSyntaxError | ConditionCompileError, condition: str
+) -> Context:
     """A context at the parser/compiler position of ``exc`` inside ``condition``."""
     offset = exc.offset if exc.offset is not None else 0
     line = exc.line if exc.line is not None else 1

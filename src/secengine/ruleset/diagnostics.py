@@ -143,7 +143,8 @@ class Context:
 
 
 _CONTROL_TO_QUESTION = bytes(
-    0x3F if (b < 0x20 and b != 0x09) or b == 0x7F else b for b in range(256))
+    0x3F if (b < 0x20 and b != 0x09) or b == 0x7F else b for b in range(256)
+)
 
 
 def _snippet(content: bytes, offset: int, width: int) -> str:
@@ -163,13 +164,13 @@ def _snippet(content: bytes, offset: int, width: int) -> str:
         start += 1
     if end < size and content[end] == 0x0A:
         end -= 1
-    piece = bytearray(content[start:end + 1]) if end + 1 > start else bytearray()
+    piece = bytearray(content[start : end + 1]) if end + 1 > start else bytearray()
     if not piece:
         return "<No context available>\n"
     if pos - start >= half:
         piece[0:3] = b"..."
     if end - pos >= half:
-        piece[len(piece) - 3:] = b"..."
+        piece[len(piece) - 3 :] = b"..."
     # A rules file is input: its control bytes (ESC sequences that drive a terminal)
     # are shown as '?', one for one so that the caret still points at the place.
     out = bytes(piece).translate(_CONTROL_TO_QUESTION) + b"\n"
@@ -215,8 +216,13 @@ class Diagnostic:
         return text
 
     def render_text(self, contents: RulesContents) -> str:
-        return (self.context.as_string() + "------\n" + self.context.snippet(contents)
-                + "------\n" + f"{self.code.name} ({self.short}): {self.message}\n")
+        return (
+            self.context.as_string()
+            + "------\n"
+            + self.context.snippet(contents)
+            + "------\n"
+            + f"{self.code.name} ({self.short}): {self.message}\n"
+        )
 
     def as_json(self, contents: RulesContents) -> dict[str, object]:
         ctx = self.context.as_json()
@@ -269,10 +275,12 @@ class LoadResult:
     def add_warning(self, code: WarningCode, message: str, context: Context) -> None:
         self.warnings.append(Diagnostic(code, message, context))
 
-    def add_deprecated_field_warning(self, df: DeprecatedField, message: str,
-                                     context: Context) -> None:
+    def add_deprecated_field_warning(
+        self, df: DeprecatedField, message: str, context: Context
+    ) -> None:
         self.warnings.append(
-            Diagnostic(WarningCode.LOAD_DEPRECATED_ITEM, message, context, deprecated_field=df))
+            Diagnostic(WarningCode.LOAD_DEPRECATED_ITEM, message, context, deprecated_field=df)
+        )
 
     # -- status ---------------------------------------------------------------------------
     @property
@@ -298,14 +306,23 @@ class LoadResult:
         """Falco's one-line summary (``as_string(false)``)."""
         out = self._status()
         if self.schema_warnings and not self.schema_valid:
-            out += f"\n {len(self.schema_warnings)} schema warnings: [" + " ".join(
-                self.schema_warnings) + "]"
+            out += (
+                f"\n {len(self.schema_warnings)} schema warnings: ["
+                + " ".join(self.schema_warnings)
+                + "]"
+            )
         if self.errors:
-            out += f"\n {len(self.errors)} errors: [" + " ".join(
-                f"{d.code.name} ({d.short})" for d in self.errors) + "]"
+            out += (
+                f"\n {len(self.errors)} errors: ["
+                + " ".join(f"{d.code.name} ({d.short})" for d in self.errors)
+                + "]"
+            )
         if self.warnings:
-            out += f"\n {len(self.warnings)} warnings: [" + " ".join(
-                f"{d.code.name} ({d.short})" for d in self.warnings) + "]"
+            out += (
+                f"\n {len(self.warnings)} warnings: ["
+                + " ".join(f"{d.code.name} ({d.short})" for d in self.warnings)
+                + "]"
+            )
         return out
 
     def render_text(self, contents: RulesContents | None = None) -> str:

@@ -32,14 +32,46 @@ __all__ = [
 
 #: libsinsp's ``parser::supported_operators()`` (trimmed), in its order.
 OPERATORS: tuple[str, ...] = (
-    "exists", "<=", "<", ">=", ">", "==", "=", "!=", "glob", "iglob", "contains", "icontains",
-    "bcontains", "startswith", "bstartswith", "endswith", "regex", "intersects", "in", "pmatch",
+    "exists",
+    "<=",
+    "<",
+    ">=",
+    ">",
+    "==",
+    "=",
+    "!=",
+    "glob",
+    "iglob",
+    "contains",
+    "icontains",
+    "bcontains",
+    "startswith",
+    "bstartswith",
+    "endswith",
+    "regex",
+    "intersects",
+    "in",
+    "pmatch",
 )
 #: ``supported_operators(true)``: operators whose right-hand side is a list.
 LIST_OPERATORS: tuple[str, ...] = ("intersects", "in", "pmatch")
 #: String operators that accept a ``oneof``/``anyof``/``allof`` modifier.
-_MODIFIABLE = frozenset({"=", "==", "!=", "contains", "icontains", "bcontains", "startswith",
-                         "bstartswith", "endswith", "glob", "iglob", "regex"})
+_MODIFIABLE = frozenset(
+    {
+        "=",
+        "==",
+        "!=",
+        "contains",
+        "icontains",
+        "bcontains",
+        "startswith",
+        "bstartswith",
+        "endswith",
+        "glob",
+        "iglob",
+        "regex",
+    }
+)
 _MODIFIERS = frozenset({"oneof", "anyof", "allof"})
 _SINGLE_FIELD_COMPS = frozenset({"in", "pmatch", "intersects"})
 _WS = " \t\r\n"
@@ -81,8 +113,9 @@ def _validate_error(message: str, ex: ExceptionInfo) -> ItemError:
     return ItemError(ErrorCode.LOAD_ERR_VALIDATE, message, ex.ctx)
 
 
-def validate_exception(source: str | None, ex: ExceptionInfo,
-                       field_ok: FieldValidator | None) -> None:
+def validate_exception(
+    source: str | None, ex: ExceptionInfo, field_ok: FieldValidator | None
+) -> None:
     """Check (and complete) an exception's fields and comps, as Falco's collector does.
 
     Missing comps default to ``=`` per field (tuple form) or ``in`` (single
@@ -117,8 +150,9 @@ def validate_exception(source: str | None, ex: ExceptionInfo,
             raise _validate_error(msg("unsupported_field", field=ex.fields.item), ex)
 
 
-def build_exception_condition(condition: str, exceptions: list[ExceptionInfo],
-                              exception_fields: set[str]) -> str:
+def build_exception_condition(
+    condition: str, exceptions: list[ExceptionInfo], exception_fields: set[str]
+) -> str:
     """Rewrite ``condition`` with its exceptions (Falco's ``build_rule_exception_infos``).
 
     Adds every field used by an exception to ``exception_fields``. Raises

@@ -50,8 +50,9 @@ class Version:
 
     def compatible_with(self, requested: Version) -> bool:
         """Same major and at least ``requested`` (both must be valid)."""
-        return (self.valid and requested.valid and self.major == requested.major
-                and self >= requested)
+        return (
+            self.valid and requested.valid and self.major == requested.major and self >= requested
+        )
 
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}.{self.patch}"
@@ -159,10 +160,22 @@ class RuleUpdateInfo:
     skip_if_unknown_filter: bool | None = None
 
     def has_any_value(self) -> bool:
-        return any(v is not None for v in (
-            self.cond, self.output, self.desc, self.tags, self.exceptions, self.priority,
-            self.enabled, self.capture, self.capture_duration, self.warn_evttypes,
-            self.skip_if_unknown_filter))
+        return any(
+            v is not None
+            for v in (
+                self.cond,
+                self.output,
+                self.desc,
+                self.tags,
+                self.exceptions,
+                self.priority,
+                self.enabled,
+                self.capture,
+                self.capture_duration,
+                self.warn_evttypes,
+                self.skip_if_unknown_filter,
+            )
+        )
 
 
 class Op(enum.Enum):

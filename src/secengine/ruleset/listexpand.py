@@ -37,8 +37,9 @@ class ListExpansionTooLong(SecengineError):
         self.limit = limit
 
 
-def resolve_list(cnd: str, name: str, items: Sequence[str],
-                 limit: int | None = None) -> tuple[str, bool]:
+def resolve_list(
+    cnd: str, name: str, items: Sequence[str], limit: int | None = None
+) -> tuple[str, bool]:
     """Replace the list ``name`` in ``cnd`` by ``items``; return the text and whether it was
     used. Raise :class:`ListExpansionTooLong` as soon as the text passes ``limit``.
 
@@ -88,8 +89,9 @@ def resolve_list(cnd: str, name: str, items: Sequence[str],
     return "".join(done) + cnd[r:], used
 
 
-def expand_lists(condition: str, lists: Iterable[tuple[str, Sequence[str]]],
-                 limit: int | None = None) -> tuple[str, list[str]]:
+def expand_lists(
+    condition: str, lists: Iterable[tuple[str, Sequence[str]]], limit: int | None = None
+) -> tuple[str, list[str]]:
     """Expand every list of ``lists`` (in order) in ``condition``; also return the names used.
 
     ``limit`` bounds the text's length (:class:`ListExpansionTooLong`).

@@ -57,8 +57,9 @@ def field_validator(registry: FieldResolver) -> FieldValidator:
     return ok
 
 
-def check_plugin_requirements(required: Iterable[Sequence[PluginRequirement]],
-                              provided: Mapping[str, str]) -> str | None:
+def check_plugin_requirements(
+    required: Iterable[Sequence[PluginRequirement]], provided: Mapping[str, str]
+) -> str | None:
     """Falco's ``check_plugin_requirements``: ``None`` if satisfied, else Falco's message."""
     for alternatives in required:
         err = ""
@@ -68,8 +69,7 @@ def check_plugin_requirements(required: Iterable[Sequence[PluginRequirement]],
                 continue
             have = provided[req.name]
             if not Version.parse(have).compatible_with(Version.parse(req.version)):
-                err = msg("plugin_incompatible", name=req.name, version=have,
-                          required=req.version)
+                err = msg("plugin_incompatible", name=req.name, version=have, required=req.version)
             else:
                 satisfied = True
             break
@@ -94,9 +94,13 @@ def _read_source(source: RulesSource) -> tuple[str, bytes | None]:
         return name, None
 
 
-def load_rules(sources: Sequence[RulesSource], *, registry: FieldResolver,
-               extra_sources: Iterable[str] = (),
-               provided_plugins: Mapping[str, str] = PROVIDED_PLUGINS) -> RuleSet:
+def load_rules(
+    sources: Sequence[RulesSource],
+    *,
+    registry: FieldResolver,
+    extra_sources: Iterable[str] = (),
+    provided_plugins: Mapping[str, str] = PROVIDED_PLUGINS,
+) -> RuleSet:
     """Load rules files (paths, or ``(name, text)`` pairs) in order into one :class:`RuleSet`.
 
     ``registry`` knows the fields of each event source (the core imports no
@@ -113,21 +117,29 @@ def load_rules(sources: Sequence[RulesSource], *, registry: FieldResolver,
         result = LoadResult(name, contents=ruleset.contents)
         ruleset.results.append(result)
         if data is None:
-            result.add_error(ErrorCode.LOAD_ERR_FILE_READ, msg("file_read", name=name),
-                             Context.root(name))
+            result.add_error(
+                ErrorCode.LOAD_ERR_FILE_READ, msg("file_read", name=name), Context.root(name)
+            )
         else:
             ruleset.contents[name] = data
             _load_one(name, data, collector, result, registry, ruleset)
         ruleset.required_plugin_versions = [list(a) for a in collector.required_plugin_versions]
-        ruleset.fatal_error = check_plugin_requirements(collector.required_plugin_versions,
-                                                        provided_plugins)
+        ruleset.fatal_error = check_plugin_requirements(
+            collector.required_plugin_versions, provided_plugins
+        )
         if ruleset.fatal_error is not None:
             break
     return ruleset
 
 
-def _load_one(name: str, data: bytes, collector: Collector, result: LoadResult,
-              registry: FieldResolver, ruleset: RuleSet) -> None:
+def _load_one(
+    name: str,
+    data: bytes,
+    collector: Collector,
+    result: LoadResult,
+    registry: FieldResolver,
+    ruleset: RuleSet,
+) -> None:
     text = data.decode("utf-8", "replace").removeprefix("\ufeff")
     try:
         result.schema_warnings = validate_schema(text)

@@ -44,8 +44,10 @@ class ErrorCode(_Code):
 
     LOAD_ERR_FILE_READ = (
         "File read error",
-        ("This occurs when falco can not read a given file. Check permissions and whether the "
-        "file exists."),
+        (
+            "This occurs when falco can not read a given file. Check permissions and whether the "
+            "file exists."
+        ),
     )
     LOAD_ERR_YAML_PARSE = (
         "YAML parse error",
@@ -53,10 +55,12 @@ class ErrorCode(_Code):
     )
     LOAD_ERR_YAML_VALIDATE = (
         "Error validating internal structure of YAML file",
-        ("This occurs when the internal structure of the YAML file is incorrect. Examples "
-        "include not consisting of a sequence of maps, a given rule/macro/list item not having "
-        "required keys, values not having the right type (e.g. the items property of a list "
-        "not being a sequence), etc."),
+        (
+            "This occurs when the internal structure of the YAML file is incorrect. Examples "
+            "include not consisting of a sequence of maps, a given rule/macro/list item not having "
+            "required keys, values not having the right type (e.g. the items property of a list "
+            "not being a sequence), etc."
+        ),
     )
     LOAD_ERR_COMPILE_CONDITION = (
         "Error compiling condition",
@@ -68,10 +72,12 @@ class ErrorCode(_Code):
     )
     LOAD_ERR_VALIDATE = (
         "Error validating rule/macro/list/exception objects",
-        ("This occurs when a rule/macro/list item is incorrect. Examples include a condition "
-        "field referring to an undefined macro, falco engine/plugin version mismatches, items "
-        "with append without any existing item, exception fields/comps having different "
-        "lengths, etc."),
+        (
+            "This occurs when a rule/macro/list item is incorrect. Examples include a condition "
+            "field referring to an undefined macro, falco engine/plugin version mismatches, items "
+            "with append without any existing item, exception fields/comps having different "
+            "lengths, etc."
+        ),
     )
     LOAD_ERR_EXTENSION = (
         "Error in extension item",
@@ -84,26 +90,34 @@ class WarningCode(_Code):
 
     LOAD_UNKNOWN_SOURCE = (
         "Unknown event source",
-        ("A rule has a unknown event source. This can occur when reading rules content without "
-        "having a corresponding plugin loaded, etc. The rule will be silently ignored."),
+        (
+            "A rule has a unknown event source. This can occur when reading rules content without "
+            "having a corresponding plugin loaded, etc. The rule will be silently ignored."
+        ),
     )
     LOAD_UNSAFE_NA_CHECK = (
         "Unsafe <NA> comparison in condition",
-        ("Comparing a field value with <NA> is unsafe and can lead to unpredictable behavior of "
-        "the rule condition. If you need to check for the existence of a field, consider using "
-        "the 'exists' operator instead."),
+        (
+            "Comparing a field value with <NA> is unsafe and can lead to unpredictable behavior of "
+            "the rule condition. If you need to check for the existence of a field, consider using "
+            "the 'exists' operator instead."
+        ),
     )
     LOAD_NO_EVTTYPE = (
         "Condition has no event-type restriction",
-        ("A rule condition matches too many evt.type values. This has a significant performance "
-        "penalty. Make the condition more specific by adding an evt.type field or further "
-        "restricting the number of evt.type values in the condition."),
+        (
+            "A rule condition matches too many evt.type values. This has a significant performance "
+            "penalty. Make the condition more specific by adding an evt.type field or further "
+            "restricting the number of evt.type values in the condition."
+        ),
     )
     LOAD_UNKNOWN_FILTER = (
         "Unknown field or event-type in condition or output",
-        ("A rule condition or output refers to a field or evt.type that does not exist. This is "
-        "normally an error, but if a rule has a skip-if-unknown-filter property, the error is "
-        "downgraded to a warning."),
+        (
+            "A rule condition or output refers to a field or evt.type that does not exist. This is "
+            "normally an error, but if a rule has a skip-if-unknown-filter property, the error is "
+            "downgraded to a warning."
+        ),
     )
     LOAD_UNUSED_MACRO = (
         "Unused macro",
@@ -111,8 +125,10 @@ class WarningCode(_Code):
     )
     LOAD_UNUSED_LIST = (
         "Unused list",
-        ("A list is defined in the rules content but is not used by any other list, macro, or "
-        "rule."),
+        (
+            "A list is defined in the rules content but is not used by any other list, macro, or "
+            "rule."
+        ),
     )
     LOAD_UNKNOWN_ITEM = (
         "Unknown rules file item",
@@ -148,8 +164,10 @@ class WarningCode(_Code):
     )
     LOAD_UNKNOWN_KEY = (
         "Unknown key in item definition",
-        ("An item in the rules content contains an unrecognized key. The key will be ignored. "
-        "This may indicate a typo or a property placed on the wrong item type."),
+        (
+            "An item in the rules content contains an unrecognized key. The key will be ignored. "
+            "This may indicate a typo or a property placed on the wrong item type."
+        ),
     )
 
 
@@ -161,9 +179,11 @@ class DeprecatedField(enum.Enum):
 
     EVT_DIR = (
         "evt.dir",
-        ("due to the drop of enter events, 'evt.dir = <' always evaluates to true, and "
-        "'evt.dir = >' always evaluates to false. The rule expression can be simplified by "
-        "removing the condition on 'evt.dir'"),
+        (
+            "due to the drop of enter events, 'evt.dir = <' always evaluates to true, and "
+            "'evt.dir = >' always evaluates to false. The rule expression can be simplified by "
+            "removing the condition on 'evt.dir'"
+        ),
     )
     EVT_LATENCY = ("evt.latency", _LATENCY_DESC)
     EVT_LATENCY_S = ("evt.latency.s", _LATENCY_DESC)
@@ -237,30 +257,42 @@ MESSAGES: dict[str, str] = {
     # -- reader: versions --------------------------------------------------------
     "engine_version_semver": (
         "Unable to parse engine version '{version}' as a semver string. "
-        "Expected \"x.y.z\" semver format."),
+        'Expected "x.y.z" semver format.'
+    ),
     "plugin_versions_not_seq": "Value of required_plugin_versions must be a sequence",
     "plugin_version_not_map": "Plugin version must be a mapping",
     "plugin_alternatives_not_seq": "Value of plugin version alternatives must be a sequence",
     "plugin_alternative_not_map": "Plugin version alternative must be a mapping",
     # -- reader: names -------------------------------------------------------------
-    "invalid_list_name": ("List has an invalid name. List names should match a regular "
-                          "expression: " + _RGX_BARESTR),
-    "invalid_macro_name": ("Macro has an invalid name. Macro names should match a regular "
-                           "expression: " + _RGX_IDENTIFIER),
+    "invalid_list_name": (
+        "List has an invalid name. List names should match a regular expression: " + _RGX_BARESTR
+    ),
+    "invalid_macro_name": (
+        "Macro has an invalid name. Macro names should match a regular "
+        "expression: " + _RGX_IDENTIFIER
+    ),
     # -- reader: deprecations and overrides ----------------------------------------
-    "warning_append": ("'append' key is deprecated. Add an 'append' entry (e.g. 'condition: "
-                       "append') under 'override' instead."),
-    "warning_enabled": ("The standalone 'enabled' key usage is deprecated. The correct approach "
-                        "requires also a 'replace' entry under the 'override' key (i.e. "
-                        "'enabled: replace')."),
-    "override_append": ("Keys 'override' and 'append: true' cannot be used together. Add an "
-                        "'append' entry (e.g. 'condition: append') under 'override' instead."),
+    "warning_append": (
+        "'append' key is deprecated. Add an 'append' entry (e.g. 'condition: "
+        "append') under 'override' instead."
+    ),
+    "warning_enabled": (
+        "The standalone 'enabled' key usage is deprecated. The correct approach "
+        "requires also a 'replace' entry under the 'override' key (i.e. "
+        "'enabled: replace')."
+    ),
+    "override_append": (
+        "Keys 'override' and 'append: true' cannot be used together. Add an "
+        "'append' entry (e.g. 'condition: append') under 'override' instead."
+    ),
     "cannot_append_key": "Key '{key}' cannot be appended to, use 'replace' instead",
     "cannot_replace_key": "Key '{key}' cannot be replaced",
-    "invalid_override_op": ("Invalid override operation for key '{key}': '{op}'. "
-                            "Allowed values are: {allowed}"),
-    "override_key_undefined": ("An {op} override for '{key}' was specified but '{key}' is not "
-                               "defined"),
+    "invalid_override_op": (
+        "Invalid override operation for key '{key}': '{op}'. Allowed values are: {allowed}"
+    ),
+    "override_key_undefined": (
+        "An {op} override for '{key}' was specified but '{key}' is not defined"
+    ),
     "unexpected_key": "Unexpected key '{key}': no corresponding entry under 'override' is defined.",
     "invalid_priority": "Invalid priority",
     # -- reader: exceptions ----------------------------------------------------------
@@ -270,19 +302,27 @@ MESSAGES: dict[str, str] = {
     "exception_name_not_unique": "Multiple definitions of exception '{name}' in the same rule",
     "append_no_values": "Overriding/appending exception with no values",
     # -- collector -----------------------------------------------------------------------
-    "engine_version_mismatch": ("Rules require engine version {required}, but engine version "
-                                "is {engine}"),
+    "engine_version_mismatch": (
+        "Rules require engine version {required}, but engine version is {engine}"
+    ),
     "invalid_plugin_version": "Invalid required version '{version}' for plugin '{name}'",
-    "duplicate_plugin_alternative": ("Defined multiple alternative version requirements for "
-                                     "plugin '{name}'"),
-    "no_previous_list": ("List uses 'append' or 'override.items: append' but no list by that "
-                         "name already exists"),
-    "no_previous_macro": ("Macro uses 'append' or 'override.condition: append' but no macro by "
-                          "that name already exists"),
-    "no_previous_rule_append": ("Rule uses 'append' or 'override.<key>: append' but no rule by "
-                                "that name already exists"),
-    "no_previous_rule_replace": ("An 'override.<key>: replace' to a rule was requested but no "
-                                 "rule by that name already exists"),
+    "duplicate_plugin_alternative": (
+        "Defined multiple alternative version requirements for plugin '{name}'"
+    ),
+    "no_previous_list": (
+        "List uses 'append' or 'override.items: append' but no list by that name already exists"
+    ),
+    "no_previous_macro": (
+        "Macro uses 'append' or 'override.condition: append' but no macro by "
+        "that name already exists"
+    ),
+    "no_previous_rule_append": (
+        "Rule uses 'append' or 'override.<key>: append' but no rule by that name already exists"
+    ),
+    "no_previous_rule_replace": (
+        "An 'override.<key>: replace' to a rule was requested but no "
+        "rule by that name already exists"
+    ),
     "append_needs_value": "Appended rule must have exceptions or condition property",
     "unknown_source": "Unknown source {source}, skipping",
     "redefined_source": "Rule has been re-defined with a different source",
@@ -290,33 +330,41 @@ MESSAGES: dict[str, str] = {
     "exception_no_fields": "Rule exception item must have fields property with a list of fields",
     "exception_new_no_fields": "Rule exception must have fields property with a list of fields",
     "exception_new_no_values": "Rule exception must have values property with a list of values",
-    "exception_append_fields": ("Can not append exception fields to existing exception, only "
-                                "values"),
-    "exception_append_comps": ("Can not append exception comps to existing exception, only "
-                               "values"),
+    "exception_append_fields": (
+        "Can not append exception fields to existing exception, only values"
+    ),
+    "exception_append_comps": ("Can not append exception comps to existing exception, only values"),
     "fields_comps_len": "Fields and comps lists must have equal length",
     "unsupported_comp": "'{comp}' is not a supported comparison operator",
     "unsupported_field": "'{field}' is not a supported filter field",
     "fields_comps_strings": "Fields and comps must both be strings",
-    "single_field_comp": ("When fields is a single value, comps must be one of (in, pmatch, "
-                          "intersects) or a modifier operator (e.g. startswith oneof)"),
+    "single_field_comp": (
+        "When fields is a single value, comps must be one of (in, pmatch, "
+        "intersects) or a modifier operator (e.g. startswith oneof)"
+    ),
     # -- compiler --------------------------------------------------------------------------
     "values_not_strings": "Expected values array to contain a list of strings",
     "fields_values_len": "Fields and values lists must have equal length",
     "undefined_macro": "Undefined macro '{name}' used in filter.",
     # -- limits on expansion (ours, not Falco's: docs/rules-loading.md) ----------------------
-    "list_expansion_too_long": ("expanding list '{name}' makes the {which} longer than "
-                                "{limit} characters"),
-    "expansion_too_large": ("macro expansion makes the {which} {nodes} nodes, more than the "
-                            "limit of {limit}"),
+    "list_expansion_too_long": (
+        "expanding list '{name}' makes the {which} longer than {limit} characters"
+    ),
+    "expansion_too_large": (
+        "macro expansion makes the {which} {nodes} nodes, more than the limit of {limit}"
+    ),
     "expansion_too_deep": "macro expansion nests the condition deeper than {limit} levels",
-    "container_info": ("%container.info is deprecated and no more useful, and will be dropped "
-                       "by Falco 1.0.0. The container plugin will automatically add required "
-                       "fields to the output message."),
-    "deprecated_output_field": ("usage of deprecated field '{field}' has been detected in the "
-                                "rule output"),
-    "no_evttype": ("Rule matches too many evt.type values. This has a significant performance "
-                   "penalty."),
+    "container_info": (
+        "%container.info is deprecated and no more useful, and will be dropped "
+        "by Falco 1.0.0. The container plugin will automatically add required "
+        "fields to the output message."
+    ),
+    "deprecated_output_field": (
+        "usage of deprecated field '{field}' has been detected in the rule output"
+    ),
+    "no_evttype": (
+        "Rule matches too many evt.type values. This has a significant performance penalty."
+    ),
     "unused_macro": "Macro not referred to by any other rule/macro",
     "unused_list": "List not referred to by any other rule/macro",
     # -- files and plugins -----------------------------------------------------------------
@@ -325,8 +373,10 @@ MESSAGES: dict[str, str] = {
     "yaml_limits": "{problem}",
     "bad_conversion": "bad conversion",
     "plugin_requirement": "Plugin requirement not satisfied, must load one of: {alternatives}",
-    "plugin_incompatible": ("Plugin '{name}' version '{version}' is not compatible with "
-                            "required plugin version '{required}'"),
+    "plugin_incompatible": (
+        "Plugin '{name}' version '{version}' is not compatible with "
+        "required plugin version '{required}'"
+    ),
 }
 
 
@@ -345,8 +395,10 @@ YAML_CPP_PROBLEMS: tuple[tuple[str, str], ...] = (
     ("found unknown escape character", "unknown escape character: "),
     ("found undefined alias", "the referenced anchor is not defined: "),
     ("found duplicate anchor", "cannot assign the same alias to multiple nodes"),
-    ("found character '\\t' that cannot start any token",
-     "illegal tab when looking for indentation"),
+    (
+        "found character '\\t' that cannot start any token",
+        "illegal tab when looking for indentation",
+    ),
     ("found character", "unknown token"),
     ("expected ',' or ']'", "end of sequence flow not found"),
     ("expected ',' or '}'", "end of map flow not found"),

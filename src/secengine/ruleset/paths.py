@@ -32,9 +32,15 @@ def expand_rules_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     for item in paths:
         p = Path(item)
         if p.is_dir():
-            out.extend(sorted(c for c in p.iterdir()
-                              if c.suffix in (".yaml", ".yml") and c.is_file()
-                              and not c.name.endswith(RULE_TEST_SUFFIX)))
+            out.extend(
+                sorted(
+                    c
+                    for c in p.iterdir()
+                    if c.suffix in (".yaml", ".yml")
+                    and c.is_file()
+                    and not c.name.endswith(RULE_TEST_SUFFIX)
+                )
+            )
         else:
             out.append(p)
     return out

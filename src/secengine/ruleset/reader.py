@@ -72,18 +72,46 @@ DEFAULT_RULE_SOURCE = "syscall"
 LIST_OVERRIDABLE = frozenset({"items"})
 MACRO_OVERRIDABLE = frozenset({"condition"})
 RULE_APPENDABLE = frozenset({"condition", "output", "desc", "tags", "exceptions"})
-RULE_REPLACEABLE = frozenset({"condition", "output", "desc", "priority", "capture",
-                              "capture_duration", "tags", "exceptions", "enabled",
-                              "warn_evttypes", "skip-if-unknown-filter"})
+RULE_REPLACEABLE = frozenset(
+    {
+        "condition",
+        "output",
+        "desc",
+        "priority",
+        "capture",
+        "capture_duration",
+        "tags",
+        "exceptions",
+        "enabled",
+        "warn_evttypes",
+        "skip-if-unknown-filter",
+    }
+)
 
 _EXPECTED_KEYS = {
     "required_engine_version": frozenset({"required_engine_version"}),
     "required_plugin_versions": frozenset({"required_plugin_versions"}),
     "list": frozenset({"list", "items", "append", "override"}),
     "macro": frozenset({"macro", "condition", "append", "override"}),
-    "rule": frozenset({"rule", "condition", "output", "desc", "priority", "source", "enabled",
-                       "capture", "capture_duration", "warn_evttypes", "skip-if-unknown-filter",
-                       "tags", "exceptions", "override", "append"}),
+    "rule": frozenset(
+        {
+            "rule",
+            "condition",
+            "output",
+            "desc",
+            "priority",
+            "source",
+            "enabled",
+            "capture",
+            "capture_duration",
+            "warn_evttypes",
+            "skip-if-unknown-filter",
+            "tags",
+            "exceptions",
+            "override",
+            "append",
+        }
+    ),
 }
 
 #: what a scalar converts to (str, bool, int)
@@ -97,8 +125,9 @@ _SPACE = " \t\n\v\f\r"
 _PRIORITY_NAMES = {p.name.lower(): p for p in Priority}
 _PRIORITY_NAMES["info"] = Priority.INFORMATIONAL
 
-_INVALID_NODE = ("invalid node; this may result from using a map iterator as a sequence "
-                 "iterator, or vice-versa")
+_INVALID_NODE = (
+    "invalid node; this may result from using a map iterator as a sequence iterator, or vice-versa"
+)
 
 
 def parse_priority(text: str) -> Priority | None:
@@ -151,9 +180,16 @@ class _Reader:
         if not is_scalar(node):
             assert self.doc is not None
             pos = self.doc.mark(node)
-            raise ItemError(ErrorCode.LOAD_ERR_VALIDATE,
-                            msg("yaml_cpp_error", line=pos.line + 1, column=pos.column + 1,
-                                problem=msg("bad_conversion")), self.root)
+            raise ItemError(
+                ErrorCode.LOAD_ERR_VALIDATE,
+                msg(
+                    "yaml_cpp_error",
+                    line=pos.line + 1,
+                    column=pos.column + 1,
+                    problem=msg("bad_conversion"),
+                ),
+                self.root,
+            )
         return scalar_text(node)
 
     # -- documents ----------------------------------------------------------------------------
@@ -176,15 +212,36 @@ class _Reader:
 
     # -- value decoding (decode_val_generic and friends) ---------------------------------------
     @overload
-    def _decode(self, item: Node, key: str, ctx: Context, convert: Callable[[str], _V | None],
-                optional: Literal[False], can_be_empty: Literal[False]) -> _V: ...
+    def _decode(
+        self,
+        item: Node,
+        key: str,
+        ctx: Context,
+        convert: Callable[[str], _V | None],
+        optional: Literal[False],
+        can_be_empty: Literal[False],
+    ) -> _V: ...
 
     @overload
-    def _decode(self, item: Node, key: str, ctx: Context, convert: Callable[[str], _V | None],
-                optional: bool, can_be_empty: bool) -> _V | None: ...
+    def _decode(
+        self,
+        item: Node,
+        key: str,
+        ctx: Context,
+        convert: Callable[[str], _V | None],
+        optional: bool,
+        can_be_empty: bool,
+    ) -> _V | None: ...
 
-    def _decode(self, item: Node, key: str, ctx: Context, convert: Callable[[str], _V | None],
-                optional: bool, can_be_empty: bool) -> _V | None:
+    def _decode(
+        self,
+        item: Node,
+        key: str,
+        ctx: Context,
+        convert: Callable[[str], _V | None],
+        optional: bool,
+        can_be_empty: bool,
+    ) -> _V | None:
         """The scalar at ``key`` converted; None only where ``optional`` or ``can_be_empty``
         allows it (a missing key, an empty value), else a located error."""
         val = get(item, key)
@@ -251,8 +308,9 @@ class _Reader:
         return set(self.decode_seq(item, "tags", ctx, optional=True) or ())
 
     # -- overrides ------------------------------------------------------------------------------
-    def decode_overrides(self, item: Node, ctx: Context, appendable: frozenset[str],
-                         replaceable: frozenset[str]) -> tuple[set[str], set[str]]:
+    def decode_overrides(
+        self, item: Node, ctx: Context, appendable: frozenset[str], replaceable: frozenset[str]
+    ) -> tuple[set[str], set[str]]:
         out_append: set[str] = set()
         out_replace: set[str] = set()
         val = get(item, "override")
@@ -282,7 +340,8 @@ class _Reader:
                 opctx = self.ctx(vnode, ItemType.VALUE_FOR, key, overridectx)
                 allowed = ("append " if can_append else "") + ("replace " if can_replace else "")
                 raise _yaml_validate(
-                    msg("invalid_override_op", key=key, op=operation, allowed=allowed), opctx)
+                    msg("invalid_override_op", key=key, op=operation, allowed=allowed), opctx
+                )
         return out_append, out_replace
 
     def warn_unknown_keys(self, item: Node, kind: str, ctx: Context) -> None:
@@ -292,12 +351,14 @@ class _Reader:
         for knode, _ in map_items(item):
             key = self.as_string(knode)
             if key not in expected:
-                self.result.add_warning(WarningCode.LOAD_UNKNOWN_KEY,
-                                        msg("unknown_key", key=key), ctx)
+                self.result.add_warning(
+                    WarningCode.LOAD_UNKNOWN_KEY, msg("unknown_key", key=key), ctx
+                )
 
     # -- exceptions -----------------------------------------------------------------------------
-    def decode_exception_entry(self, item: Node, key: str | None, out: ExceptionEntry,
-                               ctx: Context, optional: bool) -> None:
+    def decode_exception_entry(
+        self, item: Node, key: str | None, out: ExceptionEntry, ctx: Context, optional: bool
+    ) -> None:
         val = item if key is None else get(item, key)
         if val is None:
             if optional:
@@ -337,8 +398,11 @@ class _Reader:
             info = ExceptionInfo(ex_ctx, name)
             for other in exceptions:
                 if other.name == name:
-                    self.result.add_warning(WarningCode.LOAD_EXCEPTION_NAME_NOT_UNIQUE,
-                                            msg("exception_name_not_unique", name=name), ex_ctx)
+                    self.result.add_warning(
+                        WarningCode.LOAD_EXCEPTION_NAME_NOT_UNIQUE,
+                        msg("exception_name_not_unique", name=name),
+                        ex_ctx,
+                    )
             # fields are optional when appending
             self.decode_exception_entry(ex, "fields", info.fields, ex_ctx, optional=append)
             self.decode_exception_entry(ex, "comps", info.comps, ex_ctx, optional=True)
@@ -353,8 +417,9 @@ class _Reader:
                     self.decode_exception_entry(val, None, entry, vctx, optional=False)
                     info.values.append(entry)
             elif append:
-                self.result.add_warning(WarningCode.LOAD_APPEND_NO_VALUES,
-                                        msg("append_no_values"), ex_ctx)
+                self.result.add_warning(
+                    WarningCode.LOAD_APPEND_NO_VALUES, msg("append_no_values"), ex_ctx
+                )
             exceptions.append(info)
         return exceptions
 
@@ -416,8 +481,9 @@ class _Reader:
                     if not is_mapping(alt):
                         raise _yaml_validate(msg("plugin_alternative_not_map"), atmp)
                     alt_name = self.decode_str(alt, "name", atmp)
-                    actx = self.ctx(alt, ItemType.REQUIRED_PLUGIN_VERSIONS_ALTERNATIVE, alt_name,
-                                    pctx)
+                    actx = self.ctx(
+                        alt, ItemType.REQUIRED_PLUGIN_VERSIONS_ALTERNATIVE, alt_name, pctx
+                    )
                     alt_version = self.decode_str(alt, "version", actx)
                     info.alternatives.append(PluginRequirement(alt_name, alt_version))
             yield Op.DEFINE, info
@@ -429,8 +495,9 @@ class _Reader:
         name = self.decode_str(item, "list", tmp)
         ctx = self.ctx(item, ItemType.LIST, name, parent)
         if not _RGX_BARESTR.fullmatch(name):
-            self.result.add_warning(WarningCode.LOAD_INVALID_LIST_NAME, msg("invalid_list_name"),
-                                    ctx)
+            self.result.add_warning(
+                WarningCode.LOAD_INVALID_LIST_NAME, msg("invalid_list_name"), ctx
+            )
         info = ListInfo(ctx, name=self.decode_str(item, "list", ctx))
         info.items = self.decode_seq(item, "items", ctx, optional=False) or []
         # A list only has items: appending them appends the whole item.
@@ -454,8 +521,9 @@ class _Reader:
         name = self.decode_str(item, "macro", tmp)
         ctx = self.ctx(item, ItemType.MACRO, name, parent)
         if not _RGX_IDENTIFIER.fullmatch(name):
-            self.result.add_warning(WarningCode.LOAD_INVALID_MACRO_NAME,
-                                    msg("invalid_macro_name"), ctx)
+            self.result.add_warning(
+                WarningCode.LOAD_INVALID_MACRO_NAME, msg("invalid_macro_name"), ctx
+            )
         cond = self.decode_str(item, "condition", ctx)
         cond_ctx = self.ctx(_present(item, "condition"), ItemType.MACRO_CONDITION, "", ctx)
         info = MacroInfo(ctx, cond_ctx, name, cond)
@@ -471,8 +539,7 @@ class _Reader:
         has_append_flag = bool(self.optional_bool(item, "append", ctx))
         if has_append_flag:
             self.result.add_warning(WarningCode.LOAD_DEPRECATED_ITEM, msg("warning_append"), ctx)
-        ov_append, ov_replace = self.decode_overrides(item, ctx, RULE_APPENDABLE,
-                                                      RULE_REPLACEABLE)
+        ov_append, ov_replace = self.decode_overrides(item, ctx, RULE_APPENDABLE, RULE_REPLACEABLE)
         if has_append_flag and (ov_append or ov_replace):
             raise _yaml_validate(msg("override_append"), ctx)
         if ov_append or ov_replace:
@@ -514,12 +581,13 @@ class _Reader:
         source = self.optional_str(item, "source", ctx)
         if source is not None:
             info.source = source
-        for key, attr, decode in (("enabled", "enabled", self.optional_bool),
-                                  ("capture", "capture", self.optional_bool),
-                                  ("capture_duration", "capture_duration", self.optional_uint),
-                                  ("warn_evttypes", "warn_evttypes", self.optional_bool),
-                                  ("skip-if-unknown-filter", "skip_if_unknown_filter",
-                                   self.optional_bool)):
+        for key, attr, decode in (
+            ("enabled", "enabled", self.optional_bool),
+            ("capture", "capture", self.optional_bool),
+            ("capture_duration", "capture_duration", self.optional_uint),
+            ("warn_evttypes", "warn_evttypes", self.optional_bool),
+            ("skip-if-unknown-filter", "skip_if_unknown_filter", self.optional_bool),
+        ):
             value = decode(item, key, ctx)
             if value is not None:
                 setattr(info, attr, value)
@@ -534,9 +602,15 @@ class _Reader:
             raise _yaml_validate(msg("invalid_priority"), prictx)
         return priority
 
-    def read_rule_overrides(self, item: Node, ctx: Context, name: str, source: str,
-                            ov_append: set[str], ov_replace: set[str]
-                            ) -> Iterator[tuple[Op, Item]]:
+    def read_rule_overrides(
+        self,
+        item: Node,
+        ctx: Context,
+        name: str,
+        source: str,
+        ov_append: set[str],
+        ov_replace: set[str],
+    ) -> Iterator[tuple[Op, Item]]:
         # The keys the item defines among those that can be overridden.
         expected = {k for k in RULE_APPENDABLE | RULE_REPLACEABLE if get(item, k) is not None}
 
@@ -583,7 +657,8 @@ class _Reader:
                 update.warn_evttypes = self.decode_bool(item, "warn_evttypes", ctx)
             if wants(ov_replace, "replace", "skip-if-unknown-filter"):
                 update.skip_if_unknown_filter = self.decode_bool(
-                    item, "skip-if-unknown-filter", ctx)
+                    item, "skip-if-unknown-filter", ctx
+                )
             yield Op.REPLACE, update
 
         # Any overridable key left without an 'override' entry is an error.

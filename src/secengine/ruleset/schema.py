@@ -50,7 +50,8 @@ RULES_SCHEMA: dict[str, Any] = {
                 "required_engine_version": {"type": "string"},
                 "required_plugin_versions": {
                     "type": "array",
-                    "items": {"$ref": "#/definitions/RequiredPluginVersion"}},
+                    "items": {"$ref": "#/definitions/RequiredPluginVersion"},
+                },
                 "macro": {"type": "string"},
                 "condition": {"type": "string"},
                 "list": {"type": "string"},
@@ -83,18 +84,44 @@ RULES_SCHEMA: dict[str, Any] = {
         },
         "Priority": {
             "type": "string",
-            "enum": ["EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO",
-                     "INFORMATIONAL", "DEBUG"],
+            "enum": [
+                "EMERGENCY",
+                "ALERT",
+                "CRITICAL",
+                "ERROR",
+                "WARNING",
+                "NOTICE",
+                "INFO",
+                "INFORMATIONAL",
+                "DEBUG",
+            ],
             "title": "Priority",
         },
-        "OverriddenItem": {"type": "string", "enum": ["append", "replace"],
-                           "title": "OverriddenItem"},
+        "OverriddenItem": {
+            "type": "string",
+            "enum": ["append", "replace"],
+            "title": "OverriddenItem",
+        },
         "Override": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {k: _OVERRIDDEN_ITEM for k in (
-                "items", "desc", "condition", "output", "priority", "enabled", "exceptions",
-                "capture", "capture_duration", "tags", "warn_evttypes", "skip-if-unknown-filter")},
+            "properties": {
+                k: _OVERRIDDEN_ITEM
+                for k in (
+                    "items",
+                    "desc",
+                    "condition",
+                    "output",
+                    "priority",
+                    "enabled",
+                    "exceptions",
+                    "capture",
+                    "capture_duration",
+                    "tags",
+                    "warn_evttypes",
+                    "skip-if-unknown-filter",
+                )
+            },
             "minProperties": 1,
             "title": "Override",
         },
@@ -104,8 +131,7 @@ RULES_SCHEMA: dict[str, Any] = {
             "properties": {
                 "name": {"type": "string"},
                 "version": {"type": "string"},
-                "alternatives": {"type": "array",
-                                 "items": {"$ref": "#/definitions/Alternative"}},
+                "alternatives": {"type": "array", "items": {"$ref": "#/definitions/Alternative"}},
             },
             "required": ["name", "version"],
             "title": "RequiredPluginVersion",
@@ -181,8 +207,7 @@ class _Value:
         if not self.maybe_string() or text is None:
             return False
         m = _INT64.match(text)
-        return m is not None and m.end() == len(text) and \
-            -(1 << 63) <= int(text) < (1 << 63)
+        return m is not None and m.end() == len(text) and -(1 << 63) <= int(text) < (1 << 63)
 
     def maybe_null(self) -> bool:
         return self.is_null() or (self.maybe_string() and self.text() == "")
@@ -231,10 +256,14 @@ class _Validator:
             ok &= self.check_enum(value, schema["enum"], ctx)
         if "items" in schema:
             ok &= self.check_items(value, schema["items"], ctx)
-        if "minProperties" in schema and value.maybe_object() and \
-                value.size() < schema["minProperties"]:
-            self.errors.append((ctx, (f"Object should have no fewer than "
-                                     f"{schema['minProperties']} properties.")))
+        if (
+            "minProperties" in schema
+            and value.maybe_object()
+            and value.size() < schema["minProperties"]
+        ):
+            self.errors.append(
+                (ctx, (f"Object should have no fewer than {schema['minProperties']} properties."))
+            )
             ok = False
         if "properties" in schema or "additionalProperties" in schema:
             ok &= self.check_properties(value, schema, ctx)
@@ -265,8 +294,9 @@ class _Validator:
         if any(sub.validate(value, option, ctx) for option in options):
             return True
         self.errors.extend(child)
-        self.errors.append((ctx, ("Failed to validate against any schemas allowed by anyOf "
-                                 "constraint.")))
+        self.errors.append(
+            (ctx, ("Failed to validate against any schemas allowed by anyOf constraint."))
+        )
         return False
 
     def check_enum(self, value: _Value, allowed: list[str], ctx: str) -> bool:
@@ -298,14 +328,28 @@ class _Validator:
                 continue
             matched.add(name)
             if not self.validate(found, schema["properties"][name], f"{ctx}[{name}]"):
-                self.errors.append((ctx, ("Failed to validate against schema associated with "
-                                         f"property name '{name}'.")))
+                self.errors.append(
+                    (
+                        ctx,
+                        (
+                            "Failed to validate against schema associated with "
+                            f"property name '{name}'."
+                        ),
+                    )
+                )
                 ok = False
         if schema.get("additionalProperties", True) is False and len(matched) != value.size():
             unwanted = next((n for n, _ in value.members() if n not in matched), "")
-            self.errors.append((ctx, ("Object contains a property that could not be "
-                                     "validated using 'properties' or "
-                                     f"'additionalProperties' constraints: '{unwanted}'.")))
+            self.errors.append(
+                (
+                    ctx,
+                    (
+                        "Object contains a property that could not be "
+                        "validated using 'properties' or "
+                        f"'additionalProperties' constraints: '{unwanted}'."
+                    ),
+                )
+            )
             return False
         return ok
 
@@ -334,7 +378,12 @@ def validate_schema(text: str) -> list[str]:
             status.extend(validate_node(root))
         except _BadKey as exc:
             pos = doc.mark(exc.node)
-            raise SchemaConversionError(msg("yaml_cpp_error", line=pos.line + 1,
-                                            column=pos.column + 1,
-                                            problem=msg("bad_conversion"))) from None
+            raise SchemaConversionError(
+                msg(
+                    "yaml_cpp_error",
+                    line=pos.line + 1,
+                    column=pos.column + 1,
+                    problem=msg("bad_conversion"),
+                )
+            ) from None
     return status

@@ -23,15 +23,17 @@ ENGINE_VERSION = "0.63.0"
 #: enough for the upstream rules files (falco*_rules.yaml need container
 #: 0.4.0; k8s_audit_rules.yaml needs k8saudit 0.18.0 or one of its cloud
 #: variants, and json 0.7.0).
-PROVIDED_PLUGINS: Mapping[str, str] = MappingProxyType({
-    "container": "0.4.0",
-    "k8saudit": "0.18.0",
-    "k8saudit-aks": "0.6.0",
-    "k8saudit-eks": "0.12.0",
-    "k8saudit-gke": "0.9.0",
-    "k8saudit-ovh": "0.6.0",
-    "json": "0.7.0",
-})
+PROVIDED_PLUGINS: Mapping[str, str] = MappingProxyType(
+    {
+        "container": "0.4.0",
+        "k8saudit": "0.18.0",
+        "k8saudit-aks": "0.6.0",
+        "k8saudit-eks": "0.12.0",
+        "k8saudit-gke": "0.9.0",
+        "k8saudit-ovh": "0.6.0",
+        "json": "0.7.0",
+    }
+)
 
 
 def engine_version() -> Version:

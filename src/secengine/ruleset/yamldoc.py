@@ -100,8 +100,11 @@ def compose_documents(text: str) -> Document:
     try:
         roots = compose_all(yaml, text)
     except YamlLimitError as exc:
-        where = None if exc.mark is None else \
-            marks.position(exc.mark.index, exc.mark.line, exc.mark.column)
+        where = (
+            None
+            if exc.mark is None
+            else marks.position(exc.mark.index, exc.mark.line, exc.mark.column)
+        )
         raise YamlSyntaxError(msg("yaml_limits", problem=exc.message), where) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -109,8 +112,12 @@ def compose_documents(text: str) -> Document:
         if mark is None:
             raise YamlSyntaxError(_yaml_cpp_problem(problem), None) from None
         pos = marks.position(mark.index, mark.line, mark.column)
-        message = msg("yaml_cpp_error", line=pos.line + 1, column=pos.column + 1,
-                      problem=_yaml_cpp_problem(problem))
+        message = msg(
+            "yaml_cpp_error",
+            line=pos.line + 1,
+            column=pos.column + 1,
+            problem=_yaml_cpp_problem(problem),
+        )
         raise YamlSyntaxError(message, pos) from None
     except YAMLError as exc:  # a few errors carry no mark (e.g. unacceptable characters)
         raise YamlSyntaxError(str(exc), None) from None
@@ -132,9 +139,9 @@ def _yaml_cpp_problem(problem: str) -> str:
 
 # -- node predicates -------------------------------------------------------------------------
 
+
 def is_null(node: Node | None) -> bool:
-    return (isinstance(node, ScalarNode) and node.tag == _NULL_TAG
-            and node.style is None)
+    return isinstance(node, ScalarNode) and node.tag == _NULL_TAG and node.style is None
 
 
 def is_scalar(node: Node | None) -> TypeGuard[ScalarNode]:

@@ -152,15 +152,24 @@ class Sink(abc.ABC):
     #: The ``json_output`` this kind of sink uses when not told (None: follow the agent's).
     default_json_output: ClassVar[bool | None] = None
 
-    def __init__(self, *, label: str | None = None, renderer: AlertRenderer | None = None,
-                 queue_capacity: int = DEFAULT_QUEUE_CAPACITY, buffered: bool = False,
-                 failure_log_interval: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        label: str | None = None,
+        renderer: AlertRenderer | None = None,
+        queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
+        buffered: bool = False,
+        failure_log_interval: float = 10.0,
+    ) -> None:
         if queue_capacity < 1:
             raise ValueError("queue_capacity must be at least 1")
         self.label = label or self.name
         self._renderer_given = renderer is not None
-        self.renderer = renderer if renderer is not None else AlertRenderer(
-            json_output=bool(self.default_json_output))
+        self.renderer = (
+            renderer
+            if renderer is not None
+            else AlertRenderer(json_output=bool(self.default_json_output))
+        )
         self.buffered = buffered
         self.stats = SinkStats()
         self.queue_capacity = queue_capacity
@@ -245,8 +254,9 @@ class Sink(abc.ABC):
         if not threaded:
             self._inline = True
             return
-        self._thread = threading.Thread(target=self._work, name=f"secengine-sink-{self.label}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._work, name=f"secengine-sink-{self.label}", daemon=True
+        )
         self._thread.start()
 
     def submit(self, alert: Alert) -> bool:
@@ -287,13 +297,19 @@ class Sink(abc.ABC):
             stats.add_dropped()
             if wait:
                 self._stalled_at = self._progress
-                self._failures.log(logging.WARNING, "stalled",
-                                   f"sink {self.label}: no progress for {timeout}s, dropping "
-                                   "alerts until it delivers again")
+                self._failures.log(
+                    logging.WARNING,
+                    "stalled",
+                    f"sink {self.label}: no progress for {timeout}s, dropping "
+                    "alerts until it delivers again",
+                )
             else:
-                self._failures.log(logging.WARNING, "queue-full",
-                                   f"sink {self.label}: queue full ({self.queue_capacity} "
-                                   "alerts), dropping alerts")
+                self._failures.log(
+                    logging.WARNING,
+                    "queue-full",
+                    f"sink {self.label}: queue full ({self.queue_capacity} "
+                    "alerts), dropping alerts",
+                )
             return False
         with stats._lock:
             stats.submitted += 1
@@ -443,8 +459,15 @@ class Sink(abc.ABC):
         else:
             self._count(flushed=True, waiting=waiting or 0)
 
-    def _count(self, *, failed: int = 0, unflushed: int = 0, flushed: bool = False,
-               waiting: int = 0, flush_failed: bool = False) -> None:
+    def _count(
+        self,
+        *,
+        failed: int = 0,
+        unflushed: int = 0,
+        flushed: bool = False,
+        waiting: int = 0,
+        flush_failed: bool = False,
+    ) -> None:
         """Move the worker's alerts to their final counter, unless shutdown already did."""
         stats = self.stats
         with stats._lock:

@@ -33,16 +33,22 @@ def drain(sinks: Sequence[Sink], seconds: float | None) -> list[Sink]:
     deadline = None if seconds is None else time.monotonic() + max(0.0, seconds)
     for sink in sinks:
         sink.begin_stop()
-    late = [s for s in sinks
-            if not s.wait_stopped(None if deadline is None
-                                  else max(0.0, deadline - time.monotonic()))]
+    late = [
+        s
+        for s in sinks
+        if not s.wait_stopped(None if deadline is None else max(0.0, deadline - time.monotonic()))
+    ]
     for sink in late:
         sink.give_up()
     grace_end = time.monotonic() + INTERRUPT_GRACE
     for sink in late:
         sink.settle(max(0.0, grace_end - time.monotonic()))
-        _log.warning("output %s still busy when the drain time ran out: what it held is "
-                     "counted as dropped (%d dropped in all)", sink.label, sink.stats.dropped)
+        _log.warning(
+            "output %s still busy when the drain time ran out: what it held is "
+            "counted as dropped (%d dropped in all)",
+            sink.label,
+            sink.stats.dropped,
+        )
     return late
 
 
@@ -53,5 +59,8 @@ def undelivered(sinks: Sequence[Sink]) -> int:
 
 def report_lines(sinks: Sequence[Sink]) -> list[str]:
     """One line per output: ``<label>: N delivered, N failed, N dropped``."""
-    return [f"{s.label}: {s.stats.delivered} delivered, {s.stats.failed} failed, "
-            f"{s.stats.dropped} dropped" for s in sinks]
+    return [
+        f"{s.label}: {s.stats.delivered} delivered, {s.stats.failed} failed, "
+        f"{s.stats.dropped} dropped"
+        for s in sinks
+    ]

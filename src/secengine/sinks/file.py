@@ -32,8 +32,15 @@ class FileSink(Sink):
 
     name: ClassVar[str] = "file"
 
-    def __init__(self, filename: str | os.PathLike[str], *, keep_alive: bool = False,
-                 max_size: int = 0, backups: int = 5, **common: Any) -> None:
+    def __init__(
+        self,
+        filename: str | os.PathLike[str],
+        *,
+        keep_alive: bool = False,
+        max_size: int = 0,
+        backups: int = 5,
+        **common: Any,
+    ) -> None:
         super().__init__(**common)
         if max_size < 0 or backups < 0:
             raise ValueError("max_size and backups must not be negative")

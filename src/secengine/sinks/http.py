@@ -59,14 +59,29 @@ class HttpSink(Sink):
     #: Falco's alert JSON unless told otherwise, as Falcosidekick expects.
     default_json_output: ClassVar[bool | None] = True
 
-    def __init__(self, url: str, *, user_agent: str = "falcosecurity/falco",
-                 headers: Mapping[str, str] | None = None, timeout: float = 5.0,
-                 insecure: bool = False, ca_cert: str = "", ca_bundle: str = "",
-                 ca_path: str = "", mtls: bool = False, client_cert: str = "",
-                 client_key: str = "", echo: bool = False, compress_uploads: bool = False,
-                 keep_alive: bool = False, max_consecutive_timeouts: int = 5,
-                 max_retries: int | None = DEFAULT_MAX_RETRIES, retry_backoff: float = 0.5,
-                 retry_backoff_max: float = 30.0, **common: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        user_agent: str = "falcosecurity/falco",
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 5.0,
+        insecure: bool = False,
+        ca_cert: str = "",
+        ca_bundle: str = "",
+        ca_path: str = "",
+        mtls: bool = False,
+        client_cert: str = "",
+        client_key: str = "",
+        echo: bool = False,
+        compress_uploads: bool = False,
+        keep_alive: bool = False,
+        max_consecutive_timeouts: int = 5,
+        max_retries: int | None = DEFAULT_MAX_RETRIES,
+        retry_backoff: float = 0.5,
+        retry_backoff_max: float = 30.0,
+        **common: Any,
+    ) -> None:
         super().__init__(**common)
         url = url.strip()
         if len(url) >= 2 and url[0] == url[-1] and url[0] in "\"'":
@@ -93,13 +108,19 @@ class HttpSink(Sink):
         if not keep_alive:
             self._headers["Connection"] = "close"
         self._headers.update(headers or {})
-        self._tls = self._tls_context(insecure, ca_cert or ca_bundle, ca_path, mtls,
-                                      client_cert, client_key) if self._https else None
+        self._tls = (
+            self._tls_context(
+                insecure, ca_cert or ca_bundle, ca_path, mtls, client_cert, client_key
+            )
+            if self._https
+            else None
+        )
         self._conn: http.client.HTTPConnection | None = None
 
     @staticmethod
-    def _tls_context(insecure: bool, cafile: str, capath: str, mtls: bool,
-                     client_cert: str, client_key: str) -> ssl.SSLContext:
+    def _tls_context(
+        insecure: bool, cafile: str, capath: str, mtls: bool, client_cert: str, client_key: str
+    ) -> ssl.SSLContext:
         try:
             ctx = ssl.create_default_context(cafile=cafile or None, capath=capath or None)
             if insecure:
@@ -115,19 +136,23 @@ class HttpSink(Sink):
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
             if self._tls is not None:
-                self._conn = http.client.HTTPSConnection(self._host, self._port,
-                                                         timeout=self.timeout, context=self._tls)
+                self._conn = http.client.HTTPSConnection(
+                    self._host, self._port, timeout=self.timeout, context=self._tls
+                )
             else:
-                self._conn = http.client.HTTPConnection(self._host, self._port,
-                                                        timeout=self.timeout)
+                self._conn = http.client.HTTPConnection(
+                    self._host, self._port, timeout=self.timeout
+                )
         return self._conn
 
     def _post(self, body: bytes) -> tuple[int, bytes]:
         if self.abandoned:
             raise OSError("shutdown gave up")
         conn = self._connection()
-        headers = {"Content-Type": "application/json" if self.renderer.json_output
-                   else "text/plain", **self._headers}
+        headers = {
+            "Content-Type": "application/json" if self.renderer.json_output else "text/plain",
+            **self._headers,
+        }
         try:
             conn.request("POST", self._target, body=body, headers=headers)
             resp = conn.getresponse()

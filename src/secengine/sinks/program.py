@@ -49,9 +49,16 @@ class ProgramSink(Sink):
 
     name: ClassVar[str] = "program"
 
-    def __init__(self, program: str, *, keep_alive: bool = False,
-                 restart_backoff: float = 0.5, restart_backoff_max: float = 30.0,
-                 close_timeout: float = 5.0, **common: Any) -> None:
+    def __init__(
+        self,
+        program: str,
+        *,
+        keep_alive: bool = False,
+        restart_backoff: float = 0.5,
+        restart_backoff_max: float = 30.0,
+        close_timeout: float = 5.0,
+        **common: Any,
+    ) -> None:
         super().__init__(**common)
         if not program.strip():
             raise ValueError("program sink needs a command")
@@ -73,8 +80,9 @@ class ProgramSink(Sink):
     def _spawn(self) -> subprocess.Popen[bytes]:
         try:
             # its own process group, so that interrupt() reaches the shell's children too
-            proc = subprocess.Popen(["/bin/sh", "-c", self.program], stdin=subprocess.PIPE,
-                                    process_group=0)
+            proc = subprocess.Popen(
+                ["/bin/sh", "-c", self.program], stdin=subprocess.PIPE, process_group=0
+            )
         except OSError as e:
             raise SinkError(f"failed to start program output {self.program!r}: {e}") from e
         self.spawned += 1
@@ -107,11 +115,15 @@ class ProgramSink(Sink):
                 self._write(proc.stdin, data)
             except OSError as e:
                 self._finish(proc)
-                raise SinkError(f"program {self.program!r} did not read its input "
-                                f"({e.strerror or e}; exit status {proc.returncode})") from e
+                raise SinkError(
+                    f"program {self.program!r} did not read its input "
+                    f"({e.strerror or e}; exit status {proc.returncode})"
+                ) from e
             if not self._finish(proc):
-                raise SinkError(f"program {self.program!r} did not exit within "
-                                f"{self.close_timeout}s of its input closing: terminated")
+                raise SinkError(
+                    f"program {self.program!r} did not exit within "
+                    f"{self.close_timeout}s of its input closing: terminated"
+                )
         finally:
             self._current = None
         if proc.returncode != 0:
@@ -129,14 +141,17 @@ class ProgramSink(Sink):
             lived = time.monotonic() - self._started_at
             self._quick_deaths = 0 if lived >= _HEALTHY_SECONDS else self._quick_deaths + 1
             self._bury(old)
-            self.report_failure("restart", f"program {self.program!r} exited "
-                                           f"(status {old.returncode}); restarting it")
+            self.report_failure(
+                "restart",
+                f"program {self.program!r} exited (status {old.returncode}); restarting it",
+            )
         self._proc = None
         if self.abandoned:
             raise SinkError(f"program {self.program!r} not restarted: shutting down")
         if self._quick_deaths:
-            delay = min(self.restart_backoff * 2 ** (self._quick_deaths - 1),
-                        self.restart_backoff_max)
+            delay = min(
+                self.restart_backoff * 2 ** (self._quick_deaths - 1), self.restart_backoff_max
+            )
             if not self.wait_or_abandon(delay):
                 raise SinkError(f"program {self.program!r} not restarted: shutting down")
         self.stats.retries += 1

@@ -30,16 +30,27 @@ __all__ = ["FACILITIES", "SyslogSink", "syslog_header"]
 
 #: syslog facility names and codes (``<syslog.h>``).
 FACILITIES: dict[str, int] = {
-    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6,
-    "news": 7, "uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11,
+    "kern": 0,
+    "user": 1,
+    "mail": 2,
+    "daemon": 3,
+    "auth": 4,
+    "syslog": 5,
+    "lpr": 6,
+    "news": 7,
+    "uucp": 8,
+    "cron": 9,
+    "authpriv": 10,
+    "ftp": 11,
     **{f"local{i}": 16 + i for i in range(8)},
 }
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def syslog_header(facility: int, severity: int, ident: str, pid: int,
-                  now: float | None = None) -> str:
+def syslog_header(
+    facility: int, severity: int, ident: str, pid: int, now: float | None = None
+) -> str:
     """``<PRI>Mmm dd hh:mm:ss ident[pid]: `` as glibc's ``syslog(3)`` writes it (local time)."""
     t = time.localtime(now)
     stamp = f"{_MONTHS[t.tm_mon - 1]} {t.tm_mday:2d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
@@ -51,16 +62,24 @@ class SyslogSink(Sink):
 
     name: ClassVar[str] = "syslog"
 
-    def __init__(self, *, address: str = "/dev/log", facility: str = "user",
-                 ident: str = "secengine", timeout: float = 5.0, **common: Any) -> None:
+    def __init__(
+        self,
+        *,
+        address: str = "/dev/log",
+        facility: str = "user",
+        ident: str = "secengine",
+        timeout: float = 5.0,
+        **common: Any,
+    ) -> None:
         super().__init__(**common)
         if timeout <= 0:
             raise ValueError("syslog timeout must be positive")
         #: Seconds a send may block (a syslog daemon that stopped reading fills the socket).
         self.timeout = timeout
         if facility not in FACILITIES:
-            raise ValueError(f"unknown syslog facility {facility!r} "
-                             f"(one of {', '.join(FACILITIES)})")
+            raise ValueError(
+                f"unknown syslog facility {facility!r} (one of {', '.join(FACILITIES)})"
+            )
         self.address = address
         self.facility = FACILITIES[facility]
         self.ident = ident
@@ -68,7 +87,7 @@ class SyslogSink(Sink):
         self._target: Any = None
         self._stream = False
         if address.startswith("udp://"):
-            host, _, port = address[len("udp://"):].rpartition(":")
+            host, _, port = address[len("udp://") :].rpartition(":")
             if not host or not port.isdigit():
                 raise ValueError(f"syslog address {address!r} must be udp://host:port")
             self._udp: tuple[str, int] | None = (host.strip("[]"), int(port))
@@ -100,8 +119,9 @@ class SyslogSink(Sink):
                 sock.close()
                 if e.errno == errno.EPROTOTYPE and kind == socket.SOCK_DGRAM:
                     continue
-                raise SinkError(f"cannot connect to syslog socket {self._path}: "
-                                f"{e.strerror or e}") from e
+                raise SinkError(
+                    f"cannot connect to syslog socket {self._path}: {e.strerror or e}"
+                ) from e
             self._sock = sock
             self._stream = kind == socket.SOCK_STREAM
             return
@@ -118,8 +138,9 @@ class SyslogSink(Sink):
         try:
             self._send(data)
         except TimeoutError as e:
-            raise SinkError(f"syslog {self.address} did not take the message within "
-                            f"{self.timeout}s") from e
+            raise SinkError(
+                f"syslog {self.address} did not take the message within {self.timeout}s"
+            ) from e
         except OSError:
             if self._udp is not None or self.abandoned:
                 raise

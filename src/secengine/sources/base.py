@@ -229,8 +229,9 @@ class BatchSource(Source):
     def start(self, out: EventQueue) -> None:
         self._stopping = False
         self._done = False
-        self._thread = threading.Thread(target=self._pump, args=(out,),
-                                        name=f"secengine-source-{self.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._pump, args=(out,), name=f"secengine-source-{self.name}", daemon=True
+        )
         self._thread.start()
 
     def _pump(self, out: EventQueue) -> None:

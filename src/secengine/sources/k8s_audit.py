@@ -70,9 +70,12 @@ __all__ = [
 SOURCE: Final = "k8s_audit"
 #: Kubernetes audit events: the k8saudit and json plugins' field classes, one rule
 #: bucket, no shipped rules; ``secengine replay`` reads audit logs (:func:`audit_replay_source`).
-SPEC: Final = SourceSpec(name=SOURCE, field_classes=catalog.k8s_audit_classes,
-                         replay_reader="secengine.sources.k8s_audit:audit_replay_source",
-                         event_noun="audit event")
+SPEC: Final = SourceSpec(
+    name=SOURCE,
+    field_classes=catalog.k8s_audit_classes,
+    replay_reader="secengine.sources.k8s_audit:audit_replay_source",
+    event_noun="audit event",
+)
 #: The plugin's default ``maxEventSize``: the largest audit event accepted, serialised.
 MAX_EVENT_SIZE: Final = 262144
 _PLUGIN_NAME: Final = "k8saudit"
@@ -89,7 +92,8 @@ class AuditPayloadError(SecengineError, ValueError):
 # ---------------------------------------------------------------------------
 
 _RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))\Z")
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))\Z"
+)
 #: The seconds of recently seen timestamps (audit events come in bursts of the
 #: same second): the date arithmetic is done once per second, not per event.
 _SECONDS_CACHE: dict[str, int] = {}
@@ -108,13 +112,18 @@ def parse_timestamp(text: Any) -> int:
     if m is None:
         raise AuditPayloadError(f"cannot parse stageTimestamp {text!r} as RFC 3339")
     whole = text[:19]
-    tz = m.group(8) or text[m.start(9):]
+    tz = m.group(8) or text[m.start(9) :]
     cache_key = whole + tz
     secs = _SECONDS_CACHE.get(cache_key)
     if secs is None:
         year, month, day, hour, minute, sec = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
-        if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]
-                and hour < 24 and minute < 60 and sec < 60):
+        if not (
+            1 <= month <= 12
+            and 1 <= day <= calendar.monthrange(year, month)[1]
+            and hour < 24
+            and minute < 60
+            and sec < 60
+        ):
             raise AuditPayloadError(f"stageTimestamp {text!r} is out of range")
         secs = calendar.timegm((year, month, day, hour, minute, sec, 0, 0, 0))
         if m.group(9) is not None:
@@ -139,6 +148,7 @@ def _short(value: Any, limit: int = 60) -> str:
 # ---------------------------------------------------------------------------
 # field values
 # ---------------------------------------------------------------------------
+
 
 def _time(values: AuditFieldValues, key: str) -> Any:
     return filter_time_value(key, values.ts)
@@ -240,10 +250,13 @@ def audit_events(payload: Any) -> list[Any]:
     raise AuditPayloadError(f"data not recognized as a k8s audit event: {_short(payload)}")
 
 
-def decode_payload(payload: Any, *, max_event_size: int | None = None,
-                   first_num: int = 1,
-                   on_reject: Callable[[AuditPayloadError, int], None] | None = None
-                   ) -> list[Event]:
+def decode_payload(
+    payload: Any,
+    *,
+    max_event_size: int | None = None,
+    first_num: int = 1,
+    on_reject: Callable[[AuditPayloadError, int], None] | None = None,
+) -> list[Event]:
     """Engine events for every valid audit event of a decoded payload, in order.
 
     An event that cannot be used is passed to ``on_reject(error, position)``
@@ -330,8 +343,12 @@ def is_field_map_file(path: str) -> bool:
     return type(first) is dict and "fields" in first and "time" in first
 
 
-def audit_replay_source(inputs: Sequence[str], *, on_error: ErrorHandler | None = None,
-                        max_line_size: int = DEFAULT_MAX_LINE) -> K8sAuditFileSource | None:
+def audit_replay_source(
+    inputs: Sequence[str],
+    *,
+    on_error: ErrorHandler | None = None,
+    max_line_size: int = DEFAULT_MAX_LINE,
+) -> K8sAuditFileSource | None:
     """The audit-file reader for ``secengine replay --source k8s_audit``, or None.
 
     None when an input is a field-map file (the generic replay format, whose
@@ -356,11 +373,16 @@ class K8sAuditFileSource(BatchSource):
 
     name: ClassVar[str] = SOURCE
 
-    def __init__(self, inputs: Sequence[str | os.PathLike[str]], *,
-                 on_error: ErrorHandler | None = None,
-                 max_event_size: int | None = MAX_EVENT_SIZE,
-                 batch_size: int = 512, keep_errors: int = 100,
-                 max_line_size: int = DEFAULT_MAX_LINE) -> None:
+    def __init__(
+        self,
+        inputs: Sequence[str | os.PathLike[str]],
+        *,
+        on_error: ErrorHandler | None = None,
+        max_event_size: int | None = MAX_EVENT_SIZE,
+        batch_size: int = 512,
+        keep_errors: int = 100,
+        max_line_size: int = DEFAULT_MAX_LINE,
+    ) -> None:
         self.inputs = expand_inputs(inputs)
         self.max_line_size = max_line_size
         self.on_error = on_error
@@ -429,8 +451,9 @@ class K8sAuditFileSource(BatchSource):
         self.stats.lines += 1
         if not line.strip():
             if type(line) is OverlongLine:
-                self._reject(EventFormatError(overlong_message(line.size, self.max_line_size),
-                                              label, lineno))
+                self._reject(
+                    EventFormatError(overlong_message(line.size, self.max_line_size), label, lineno)
+                )
             return []
         try:
             payload = orjson.loads(line)
@@ -439,8 +462,9 @@ class K8sAuditFileSource(BatchSource):
             return []
         return self._decode(payload, label, lineno)
 
-    def _whole_document(self, first: bytes, rest: Iterator[tuple[int, bytes]], label: str,
-                        first_line: int) -> Iterator[list[Event]]:
+    def _whole_document(
+        self, first: bytes, rest: Iterator[tuple[int, bytes]], label: str, first_line: int
+    ) -> Iterator[list[Event]]:
         """A file that is one JSON document (a pretty-printed EventList or Event).
 
         The document is held whole to be parsed, so it is held to the line cap:
@@ -454,10 +478,14 @@ class K8sAuditFileSource(BatchSource):
             size += len(line) + 1
             if size > self.max_line_size or type(line) is OverlongLine:
                 self.stats.lines += len(lines)
-                self._reject(EventFormatError(
-                    f"JSON document of more than {self.max_line_size} bytes (the limit, "
-                    "--max-line-size, replay.max_line_size); rest of the file skipped",
-                    label, first_line))
+                self._reject(
+                    EventFormatError(
+                        f"JSON document of more than {self.max_line_size} bytes (the limit, "
+                        "--max-line-size, replay.max_line_size); rest of the file skipped",
+                        label,
+                        first_line,
+                    )
+                )
                 return
             lines.append(line)
         try:
@@ -470,27 +498,33 @@ class K8sAuditFileSource(BatchSource):
             self.stats.lines += len(lines)
             events = self._decode(payload, label, first_line)
         for i in range(0, len(events), self.batch_size):
-            batch = events[i:i + self.batch_size]
+            batch = events[i : i + self.batch_size]
             self.stats.events += len(batch)
             yield batch
 
     def _decode(self, payload: Any, label: str, lineno: int) -> list[Event]:
         def reject(err: AuditPayloadError, pos: int) -> None:
-            where = f"event {pos + 1}: " if type(payload) is not dict or \
-                payload.get("kind") == "EventList" else ""
+            where = (
+                f"event {pos + 1}: "
+                if type(payload) is not dict or payload.get("kind") == "EventList"
+                else ""
+            )
             self._reject(EventFormatError(where + str(err), label, lineno))
 
         try:
-            events = decode_payload(payload, max_event_size=self.max_event_size,
-                                    first_num=self._num + 1, on_reject=reject)
+            events = decode_payload(
+                payload,
+                max_event_size=self.max_event_size,
+                first_num=self._num + 1,
+                on_reject=reject,
+            )
         except AuditPayloadError as e:
             self._reject(EventFormatError(str(e), label, lineno))
             return []
         self._num += len(events)
         return events
 
-    def _account(self, batch: list[Event], raw: IO[bytes], counted: bool,
-                 done_before: int) -> None:
+    def _account(self, batch: list[Event], raw: IO[bytes], counted: bool, done_before: int) -> None:
         self.stats.events += len(batch)
         if counted:
             try:
@@ -502,8 +536,12 @@ class K8sAuditFileSource(BatchSource):
         self.stats.reject(error, self.keep_errors, self.on_error)
 
 
-def _lines(read_stream: Callable[[int], bytes], label: str, max_line: int,
-           reject: Callable[[EventFormatError], None]) -> Iterator[tuple[int, bytes]]:
+def _lines(
+    read_stream: Callable[[int], bytes],
+    label: str,
+    max_line: int,
+    reject: Callable[[EventFormatError], None],
+) -> Iterator[tuple[int, bytes]]:
     """(line number, line) for every line of a stream; a corrupt gzip ends it, reported."""
     lineno = 0
 

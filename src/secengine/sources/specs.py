@@ -34,8 +34,17 @@ from secengine.ruleset.paths import expand_rules_paths
 from secengine.ruleset.version import PROVIDED_PLUGINS
 from secengine.sources.base import Source, SourceSpec
 
-__all__ = ["default_rules_files", "field_registry", "installed_specs", "load_rules", "names",
-           "resolve_rules_paths", "source_class", "source_classes", "spec"]
+__all__ = [
+    "default_rules_files",
+    "field_registry",
+    "installed_specs",
+    "load_rules",
+    "names",
+    "resolve_rules_paths",
+    "source_class",
+    "source_classes",
+    "spec",
+]
 
 
 def _installed() -> dict[str, type[Source]]:
@@ -79,8 +88,9 @@ def source_class(name: str) -> type[Source]:
     classes = _installed()
     cls = classes.get(name)
     if cls is None:
-        raise UnknownPluginError(f"unknown event source {name!r} for --source "
-                                 f"(known: {', '.join(classes)})")
+        raise UnknownPluginError(
+            f"unknown event source {name!r} for --source (known: {', '.join(classes)})"
+        )
     return cls
 
 
@@ -98,20 +108,29 @@ def field_registry(specs: Iterable[SourceSpec] | None = None) -> FieldRegistry:
 def _registry_for(specs: tuple[SourceSpec, ...]) -> FieldRegistry:
     registry = FieldRegistry(catalog.generic_classes())
     for s in specs:
-        registry.add_source(s.name, s.field_classes(),
-                            None if s.event_index is None else s.event_index())
+        registry.add_source(
+            s.name, s.field_classes(), None if s.event_index is None else s.event_index()
+        )
     return registry
 
 
-def load_rules(sources: Sequence[RulesSource], *, registry: Any = None,
-               extra_sources: Iterable[str] = (),
-               provided_plugins: Mapping[str, str] = PROVIDED_PLUGINS) -> RuleSet:
+def load_rules(
+    sources: Sequence[RulesSource],
+    *,
+    registry: Any = None,
+    extra_sources: Iterable[str] = (),
+    provided_plugins: Mapping[str, str] = PROVIDED_PLUGINS,
+) -> RuleSet:
     """:func:`secengine.ruleset.load_rules` against the installed sources' fields.
 
     ``registry`` (any :class:`~secengine.lang.resolver.FieldResolver`) replaces them.
     """
-    return _load_rules(sources, registry=field_registry() if registry is None else registry,
-                       extra_sources=extra_sources, provided_plugins=provided_plugins)
+    return _load_rules(
+        sources,
+        registry=field_registry() if registry is None else registry,
+        extra_sources=extra_sources,
+        provided_plugins=provided_plugins,
+    )
 
 
 def default_rules_files() -> list[Path]:

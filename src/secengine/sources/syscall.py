@@ -48,9 +48,14 @@ SOURCE_NAME = "syscall"
 
 #: The syscall source: libsinsp's syscall field classes, rules indexed by ``evt.type``
 #: (driver event names), the shipped rules; replayed from field-map JSON lines.
-SPEC = SourceSpec(name=SOURCE_NAME, field_classes=catalog.syscall_classes,
-                  event_index=catalog.syscall_event_index, default_rules=default_rules_files,
-                  drop_noun="system calls", drop_fields=(("ebpf_enabled", "1"),))
+SPEC = SourceSpec(
+    name=SOURCE_NAME,
+    field_classes=catalog.syscall_classes,
+    event_index=catalog.syscall_event_index,
+    default_rules=default_rules_files,
+    drop_noun="system calls",
+    drop_fields=(("ebpf_enabled", "1"),),
+)
 
 #: pid, res and the first argument of a record header (se_hdr), for the close fast path
 _CLOSE_VIEW = struct.Struct("<12xI8xqi")
@@ -70,7 +75,8 @@ def ring_buffer_mb(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number of megabytes: {text!r}") from None
     if mb < 1 or mb & (mb - 1):
         raise argparse.ArgumentTypeError(
-            f"{mb} is not a power of two of at least 1 (try 8, 16 or 64)")
+            f"{mb} is not a power of two of at least 1 (try 8, 16 or 64)"
+        )
     return mb
 
 
@@ -97,36 +103,67 @@ class SyscallSource(Source):
     def add_flags(cls, parser: argparse.ArgumentParser) -> None:
         """``secengine run``'s options of the probe: ring buffer size and producer budgets."""
         g = parser.add_argument_group("syscall source (the default)")
-        g.add_argument("--ring-buffer-mb", type=ring_buffer_mb, default=16, metavar="MB",
-                       help="kernel ring buffer size, a power of two (default: 16)")
-        g.add_argument("--producer-rate", type=non_negative, default=20_000.0, metavar="EVENTS",
-                       help="each process's budget of syscall events per second, per class; "
-                            "past it the kernel counts its events and reports a flood "
-                            "(0: no budget; default: 20000)")
-        g.add_argument("--producer-burst", type=non_negative, default=100_000, metavar="EVENTS",
-                       help="events a process may send at once above its rate (default: 100000)")
-        g.add_argument("--priority-headroom", type=share, default=0.25, metavar="SHARE",
-                       help="share of the ring buffer only priority events (exec, credential "
-                            "and namespace changes, connects, opens of files rules name) may "
-                            "use (0: none; default: 0.25)")
+        g.add_argument(
+            "--ring-buffer-mb",
+            type=ring_buffer_mb,
+            default=16,
+            metavar="MB",
+            help="kernel ring buffer size, a power of two (default: 16)",
+        )
+        g.add_argument(
+            "--producer-rate",
+            type=non_negative,
+            default=20_000.0,
+            metavar="EVENTS",
+            help="each process's budget of syscall events per second, per class; "
+            "past it the kernel counts its events and reports a flood "
+            "(0: no budget; default: 20000)",
+        )
+        g.add_argument(
+            "--producer-burst",
+            type=non_negative,
+            default=100_000,
+            metavar="EVENTS",
+            help="events a process may send at once above its rate (default: 100000)",
+        )
+        g.add_argument(
+            "--priority-headroom",
+            type=share,
+            default=0.25,
+            metavar="SHARE",
+            help="share of the ring buffer only priority events (exec, credential "
+            "and namespace changes, connects, opens of files rules name) may "
+            "use (0: none; default: 0.25)",
+        )
 
     @classmethod
     def from_flags(cls, args: argparse.Namespace) -> SyscallSource:
         """``secengine run``'s syscall source: ``--ring-buffer-mb`` and the producer budget."""
-        return cls(ring_bytes=args.ring_buffer_mb * 1024 * 1024,
-                   producer_rate=getattr(args, "producer_rate", 20_000.0),
-                   producer_burst=int(getattr(args, "producer_burst", 100_000)),
-                   priority_headroom=getattr(args, "priority_headroom", 0.25))
+        return cls(
+            ring_bytes=args.ring_buffer_mb * 1024 * 1024,
+            producer_rate=getattr(args, "producer_rate", 20_000.0),
+            producer_burst=int(getattr(args, "producer_burst", 100_000)),
+            priority_headroom=getattr(args, "priority_headroom", 0.25),
+        )
 
     def preflight(self) -> None:
         """Open the probe now: without the privilege or a BTF kernel, fail before the run."""
         self.open()
 
-    def __init__(self, *, ring_bytes: int = 16 * 1024 * 1024, batch_size: int = 4096,
-                 poll_interval: float = 0.02, max_processes: int = 32768,
-                 seed: bool = True, container_sockets: Iterable[str] | None = None,
-                 producer_rate: float = 20_000.0, producer_burst: int = 100_000,
-                 flood_interval: float = 1.0, priority_headroom: float = 0.25) -> None:
+    def __init__(
+        self,
+        *,
+        ring_bytes: int = 16 * 1024 * 1024,
+        batch_size: int = 4096,
+        poll_interval: float = 0.02,
+        max_processes: int = 32768,
+        seed: bool = True,
+        container_sockets: Iterable[str] | None = None,
+        producer_rate: float = 20_000.0,
+        producer_burst: int = 100_000,
+        flood_interval: float = 1.0,
+        priority_headroom: float = 0.25,
+    ) -> None:
         from secengine.bpf.loader import Budget
 
         if not 0 <= priority_headroom < 1:
@@ -202,8 +239,9 @@ class SyscallSource(Source):
 
     def _apply_interest(self) -> None:
         if self.probe is not None:
-            self.captured = self.probe.set_interest(self._interest, self._skip_stream,
-                                                    self._success_only)
+            self.captured = self.probe.set_interest(
+                self._interest, self._skip_stream, self._success_only
+            )
             self.probe.set_priority_paths(*self._priority_paths)
 
     # -- lifecycle -----------------------------------------------------------
@@ -215,13 +253,16 @@ class SyscallSource(Source):
         from secengine.state.containers import DEFAULT_SOCKETS, ContainerResolver
         from secengine.state.tracker import StateTracker
 
-        self.probe = probe = Probe(ring_bytes=self.ring_bytes, budget=self.budget,
-                                   priority_headroom=self.priority_headroom)
+        self.probe = probe = Probe(
+            ring_bytes=self.ring_bytes, budget=self.budget, priority_headroom=self.priority_headroom
+        )
         try:
             self._apply_interest()
-            containers = ContainerResolver(tuple(self.container_sockets)
-                                           if self.container_sockets is not None
-                                           else DEFAULT_SOCKETS)
+            containers = ContainerResolver(
+                tuple(self.container_sockets)
+                if self.container_sockets is not None
+                else DEFAULT_SOCKETS
+            )
             self.tracker = StateTracker(max_processes=self.max_processes, containers=containers)
             self.reader = probe.reader()
             if self.seed:
@@ -280,8 +321,7 @@ class SyscallSource(Source):
                         self._close_pending = False
                         self._close_now()
 
-        self._thread = threading.Thread(target=run, name="secengine-source-syscall",
-                                        daemon=True)
+        self._thread = threading.Thread(target=run, name="secengine-source-syscall", daemon=True)
         self._thread.start()
 
     def start_inline(self, evaluate: Callable[[Sequence[Event]], object]) -> bool:
@@ -290,6 +330,7 @@ class SyscallSource(Source):
         This is what the agent uses: an event's fields are computed from the
         process and fd tables, which the next records change (an exit, a close).
         """
+
         def one(ev: Event) -> None:
             evaluate((ev,))
 
@@ -315,9 +356,13 @@ class SyscallSource(Source):
         if tracker is None:
             return {}
         st = tracker.procs.stats
-        return {"entries": len(tracker.procs), "exited": st.exited,
-                "evicted_full": st.evicted_full, "evicted_inactive": st.evicted_inactive,
-                "reparented": st.reparented}
+        return {
+            "entries": len(tracker.procs),
+            "exited": st.exited,
+            "evicted_full": st.evicted_full,
+            "evicted_inactive": st.evicted_inactive,
+            "reparented": st.reparented,
+        }
 
     def describe_end(self) -> str | None:
         """The process table's counters, the kernel's drops per reason, and the producers the
@@ -325,9 +370,11 @@ class SyscallSource(Source):
         lines = []
         t = self.table_stats()
         if t:
-            lines.append(f"process table: {t['entries']} processes, {t['exited']} exited, "
-                         f"{t['evicted_full']} evicted at the bound, {t['evicted_inactive']} "
-                         f"evicted inactive, {t['reparented']} orphans reparented")
+            lines.append(
+                f"process table: {t['entries']} processes, {t['exited']} exited, "
+                f"{t['evicted_full']} evicted at the bound, {t['evicted_inactive']} "
+                f"evicted inactive, {t['reparented']} orphans reparented"
+            )
         kernel = self._describe_kernel_drops()
         if kernel:
             lines.append(kernel)
@@ -337,16 +384,20 @@ class SyscallSource(Source):
         k = self.kernel_stats()
         if not k:
             return None
-        line = (f"kernel drops: {k['dropped_full']} ring full, {k['dropped_busy']} ring busy, "
-                f"{k['dropped_headroom']} refused to keep the priority headroom, "
-                f"{k['dropped_budget']} over a producer's budget "
-                f"({k['floods']} flood events); {k['filtered']} filtered out in the kernel "
-                f"(no loaded rule could match)")
+        line = (
+            f"kernel drops: {k['dropped_full']} ring full, {k['dropped_busy']} ring busy, "
+            f"{k['dropped_headroom']} refused to keep the priority headroom, "
+            f"{k['dropped_budget']} over a producer's budget "
+            f"({k['floods']} flood events); {k['filtered']} filtered out in the kernel "
+            f"(no loaded rule could match)"
+        )
         throttled = [p for p in self._final_producers if p.suppressed]
         if throttled:
             line += "; throttled: " + "; ".join(
                 f"pid {p.pid} ({self._comm(p.pid)}): {p.suppressed} suppressed, "
-                f"{p.admitted} admitted" for p in throttled)
+                f"{p.admitted} admitted"
+                for p in throttled
+            )
         return line
 
     def producers(self) -> list[ProducerCount]:
@@ -392,8 +443,10 @@ class SyscallSource(Source):
             comms[rec.pid] = flood_section(rec)[0]
 
     def describe_start(self, rules: int) -> str:
-        return (f"watching {len(self.captured)} syscall types with {rules} rules "
-                f"(seeded {self.seeded} processes)")
+        return (
+            f"watching {len(self.captured)} syscall types with {rules} rules "
+            f"(seeded {self.seeded} processes)"
+        )
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop reading; wait up to ``timeout`` (5 s) for the reader thread. The probe is
@@ -422,24 +475,38 @@ class SyscallSource(Source):
         with self._close_lock:  # not while the reader thread closes the probe
             if self.probe is None:
                 return dict(self._final_kernel_stats)
-            (emitted, full, truncated, wakeups, busy, budget, filtered, floods,
-             headroom) = self.probe.stats()
+            (emitted, full, truncated, wakeups, busy, budget, filtered, floods, headroom) = (
+                self.probe.stats()
+            )
         # stats.dropped counts only what userspace lost (a full event queue), so that
         # "stats.dropped + kernel_stats()['dropped']" is every loss, each counted once.
         # Filtered events are not losses: no loaded rule could have matched them.
-        return {"emitted": emitted, "dropped": full + busy + headroom + budget,
-                "dropped_full": full, "dropped_busy": busy, "dropped_headroom": headroom,
-                "dropped_budget": budget, "filtered": filtered, "floods": floods,
-                "truncated": truncated, "wakeups": wakeups}
+        return {
+            "emitted": emitted,
+            "dropped": full + busy + headroom + budget,
+            "dropped_full": full,
+            "dropped_busy": busy,
+            "dropped_headroom": headroom,
+            "dropped_budget": budget,
+            "filtered": filtered,
+            "floods": floods,
+            "truncated": truncated,
+            "wakeups": wakeups,
+        }
 
     def drop_reasons(self) -> dict[str, int]:
         """Events the kernel did not send, by reason (metrics label them so)."""
         k = self.kernel_stats()
         if not k:
             return {}
-        return {"ring_full": k["dropped_full"], "ring_busy": k["dropped_busy"],
-                "priority_headroom": k["dropped_headroom"], "budget": k["dropped_budget"],
-                "filtered": k["filtered"], "queue_full": self.stats.queue_drops}
+        return {
+            "ring_full": k["dropped_full"],
+            "ring_busy": k["dropped_busy"],
+            "priority_headroom": k["dropped_headroom"],
+            "budget": k["dropped_budget"],
+            "filtered": k["filtered"],
+            "queue_full": self.stats.queue_drops,
+        }
 
     def read_batch(self, on_event: Callable[[Event], object] | None = None) -> list[Event]:
         """Whatever records are pending now, applied to the state, as events (no waiting).
@@ -473,8 +540,12 @@ class SyscallSource(Source):
         malformed = 0
         for data in raw:
             try:
-                if fast_close is not None and data[16] == _NR_CLOSE and data[17] == 0 \
-                        and data[18] == _EVT_SYSCALL:
+                if (
+                    fast_close is not None
+                    and data[16] == _NR_CLOSE
+                    and data[17] == 0
+                    and data[18] == _EVT_SYSCALL
+                ):
                     pid, res, fd = close_view(data)
                     fast_close(pid, fd, res)
                     continue

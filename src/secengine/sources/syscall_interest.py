@@ -38,8 +38,13 @@ from secengine.lang.ir import IAnd, ICheck, IField, INot, IOr
 from secengine.lang.partial import may_match
 from secengine.sources.base import rule_event_types
 
-__all__ = ["may_match", "priority_paths", "rule_event_types", "stream_skippable",
-           "success_only_types"]
+__all__ = [
+    "may_match",
+    "priority_paths",
+    "rule_event_types",
+    "stream_skippable",
+    "success_only_types",
+]
 
 _STREAM_IO = ("sendto", "sendmsg", "recvfrom", "recvmsg")
 _OPENS = frozenset({"open", "openat", "openat2", "creat"})
@@ -47,8 +52,7 @@ _OPENS = frozenset({"open", "openat", "openat2", "creat"})
 #: restart codes (ERESTARTSYS... 512-530), which the exit tracepoint sees before a restart.
 _ERRNOS = (*range(1, 134), *range(512, 531))
 #: Fields naming the file an open refers to, and whether a value is a directory.
-_PATH_FIELDS = {"fd.name": False, "fd.nameraw": False, "evt.arg.name": False,
-                "fd.directory": True}
+_PATH_FIELDS = {"fd.name": False, "fd.nameraw": False, "evt.arg.name": False, "fd.directory": True}
 
 
 def stream_skippable(rules: Iterable[Any], source: str = "syscall") -> frozenset[str]:
@@ -57,19 +61,22 @@ def stream_skippable(rules: Iterable[Any], source: str = "syscall") -> frozenset
     out = set()
     for evtype in _STREAM_IO:
         known = {"evt.type": evtype, "fd.l4proto": "tcp"}
-        if all(may_match(r.checked.ir, known) is False for r in rules
-               if r.evttypes is None or evtype in r.evttypes):
+        if all(
+            may_match(r.checked.ir, known) is False
+            for r in rules
+            if r.evttypes is None or evtype in r.evttypes
+        ):
             out.add(evtype)
     return frozenset(out)
 
 
 def _rules_seeing(rules: Iterable[Any], evtype: str, source: str) -> list[Any]:
-    return [r for r in rules if r.source == source
-            and (r.evttypes is None or evtype in r.evttypes)]
+    return [r for r in rules if r.source == source and (r.evttypes is None or evtype in r.evttypes)]
 
 
-def success_only_types(rules: Iterable[Any], candidates: Iterable[str],
-                       source: str = "syscall") -> frozenset[str]:
+def success_only_types(
+    rules: Iterable[Any], candidates: Iterable[str], source: str = "syscall"
+) -> frozenset[str]:
     """The ``candidates`` event types no rule can match when the call failed, for any errno."""
     rules = list(rules)
     out = set()
@@ -77,8 +84,12 @@ def success_only_types(rules: Iterable[Any], candidates: Iterable[str],
         seeing = _rules_seeing(rules, evtype, source)
         possible = False
         for e in _ERRNOS:
-            known: dict[str, Any] = {"evt.type": evtype, "evt.res": errno_name(-e),
-                                     "evt.rawres": -e, "evt.failed": True}
+            known: dict[str, Any] = {
+                "evt.type": evtype,
+                "evt.res": errno_name(-e),
+                "evt.rawres": -e,
+                "evt.failed": True,
+            }
             if evtype in _OPENS:
                 known["fd.num"] = -e  # an open's fd is its result
             if any(may_match(r.checked.ir, known) is not False for r in seeing):
@@ -110,8 +121,9 @@ def _path_literals(node: Any, names: set[str], prefixes: set[str]) -> None:
                 prefixes.add(value)
 
 
-def priority_paths(rules: Iterable[Any], source: str = "syscall"
-                   ) -> tuple[frozenset[str], frozenset[str]]:
+def priority_paths(
+    rules: Iterable[Any], source: str = "syscall"
+) -> tuple[frozenset[str], frozenset[str]]:
     """(exact file names, path prefixes) that rules on opens compare the opened file with.
 
     Taken from checks of ``fd.name``, ``fd.nameraw``, ``evt.arg.name`` (``=``, ``in``:

@@ -46,11 +46,15 @@ __all__ = [
 
 _ID: Final = re.compile(
     r"(?:docker-|libpod-|cri-containerd-|crio-|containerd-|/docker/|/kubepods/[^\n]*/|/)"
-    r"(?:conmon-)?([0-9a-f]{64})(?:\.scope)?(?:/|$)")
+    r"(?:conmon-)?([0-9a-f]{64})(?:\.scope)?(?:/|$)"
+)
 
 #: Docker-compatible API sockets, tried in order.
-DEFAULT_SOCKETS: Final = ("/var/run/docker.sock", "/run/podman/podman.sock",
-                          "/var/run/podman/podman.sock")
+DEFAULT_SOCKETS: Final = (
+    "/var/run/docker.sock",
+    "/run/podman/podman.sock",
+    "/var/run/podman/podman.sock",
+)
 
 
 def container_id_from_cgroup(path: str) -> str:
@@ -72,7 +76,7 @@ def split_image(image: str) -> tuple[str, str, str]:
     slash = image.rfind("/")
     colon = image.rfind(":")
     if colon > slash:
-        image, tag = image[:colon], image[colon + 1:]
+        image, tag = image[:colon], image[colon + 1 :]
     return image, tag, digest
 
 
@@ -121,9 +125,16 @@ class ContainerResolver:
     ``attempts`` times, then every ``retry_after`` seconds.
     """
 
-    def __init__(self, sockets: Sequence[str] = DEFAULT_SOCKETS, *, max_entries: int = 4096,
-                 timeout: float = 2.0, retry_first: float = 0.2, attempts: int = 20,
-                 retry_after: float = 60.0) -> None:
+    def __init__(
+        self,
+        sockets: Sequence[str] = DEFAULT_SOCKETS,
+        *,
+        max_entries: int = 4096,
+        timeout: float = 2.0,
+        retry_first: float = 0.2,
+        attempts: int = 20,
+        retry_after: float = 60.0,
+    ) -> None:
         self.sockets = tuple(sockets)
         self.timeout = timeout
         self.retry_first = retry_first
@@ -178,8 +189,9 @@ class ContainerResolver:
                 return
             self._pending.add(full_id)
             if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._work, name="secengine-containers",
-                                                daemon=True)
+                self._worker = threading.Thread(
+                    target=self._work, name="secengine-containers", daemon=True
+                )
                 self._worker.start()
 
     def _work(self) -> None:
@@ -216,8 +228,7 @@ class ContainerResolver:
             return
         image, _ = _get_json(f"/images/{info.image_id_full}/json", self.sockets, self.timeout)
         if image is not None:
-            info.image_digest = repo_digest(image.get("RepoDigests") or [],
-                                            info.image_repository)
+            info.image_digest = repo_digest(image.get("RepoDigests") or [], info.image_repository)
 
 
 def repo_digest(repo_digests: Sequence[str], repository: str) -> str:
@@ -230,8 +241,9 @@ def repo_digest(repo_digests: Sequence[str], repository: str) -> str:
     return digests[0][1] if digests else ""
 
 
-def _get_json(path: str, sockets: Sequence[str], timeout: float
-              ) -> tuple[dict[str, Any] | None, str]:
+def _get_json(
+    path: str, sockets: Sequence[str], timeout: float
+) -> tuple[dict[str, Any] | None, str]:
     """``GET path`` on the first of ``sockets`` that answers 200: (document, engine)."""
     for sock in sockets:
         try:
@@ -249,8 +261,9 @@ def _get_json(path: str, sockets: Sequence[str], timeout: float
     return None, ""
 
 
-def inspect_container(ref: str, sockets: Sequence[str], timeout: float = 5.0
-                      ) -> tuple[dict[str, Any] | None, str]:
+def inspect_container(
+    ref: str, sockets: Sequence[str], timeout: float = 5.0
+) -> tuple[dict[str, Any] | None, str]:
     """``GET /containers/REF/json`` on the first Docker-compatible API socket that knows ``ref``.
 
     Returns the inspect document and the engine (``podman`` or ``docker``,

@@ -62,8 +62,21 @@ class RecordFormatError(SecengineError):
 class FileInfo:
     """The probe's view of an fd's file (``se_file``) plus a unix socket path."""
 
-    __slots__ = ("mode", "dev", "ino", "fmode", "family", "stype", "proto", "lport", "rport",
-                 "overlay", "laddr", "raddr", "path")
+    __slots__ = (
+        "mode",
+        "dev",
+        "ino",
+        "fmode",
+        "family",
+        "stype",
+        "proto",
+        "lport",
+        "rport",
+        "overlay",
+        "laddr",
+        "raddr",
+        "path",
+    )
 
     mode: int
     dev: int
@@ -79,8 +92,20 @@ class FileInfo:
     raddr: bytes
 
     def __init__(self, raw: tuple[Any, ...], path: str) -> None:
-        (self.mode, self.dev, self.ino, self.fmode, self.family, self.stype, self.proto,
-         self.lport, self.rport, self.overlay, self.laddr, self.raddr) = raw
+        (
+            self.mode,
+            self.dev,
+            self.ino,
+            self.fmode,
+            self.family,
+            self.stype,
+            self.proto,
+            self.lport,
+            self.rport,
+            self.overlay,
+            self.laddr,
+            self.raddr,
+        ) = raw
         self.path = path
 
     @property
@@ -123,7 +148,7 @@ def _blob(data: bytes, off: int) -> tuple[bytes, int]:
     if off + 2 > len(data):
         return b"", len(data)
     n = data[off] | data[off + 1] << 8
-    return data[off + 2:off + 2 + n], off + 2 + n
+    return data[off + 2 : off + 2 + n], off + 2 + n
 
 
 def _file(data: bytes, off: int) -> tuple[FileInfo | None, int]:
@@ -157,8 +182,10 @@ def parse_sections(data: bytes, spec: SyscallSpec) -> Sections:
 def proc_section(data: bytes, nblobs: int) -> tuple[tuple[int, ...], list[bytes]]:
     """An exec/clone record's ``se_proc`` and the blobs after it (missing ones empty)."""
     if len(data) < _HDR_SIZE + _PROC.size:
-        raise RecordFormatError(f"process record of {len(data)} bytes is shorter than its "
-                                f"{_HDR_SIZE + _PROC.size}-byte header and process section")
+        raise RecordFormatError(
+            f"process record of {len(data)} bytes is shorter than its "
+            f"{_HDR_SIZE + _PROC.size}-byte header and process section"
+        )
     proc = _PROC.unpack_from(data, L.HDR_SIZE)
     off = L.HDR_SIZE + _PROC.size
     blobs = []
@@ -171,13 +198,27 @@ def proc_section(data: bytes, nblobs: int) -> tuple[tuple[int, ...], list[bytes]
 class Rec:
     """One decoded record. ``name`` is the event type (``evt.type``)."""
 
-    __slots__ = ("ts", "tid", "pid", "nr", "evt", "flags", "res", "args", "data", "name",
-                 "spec", "_sec", "_params")
+    __slots__ = (
+        "ts",
+        "tid",
+        "pid",
+        "nr",
+        "evt",
+        "flags",
+        "res",
+        "args",
+        "data",
+        "name",
+        "spec",
+        "_sec",
+        "_params",
+    )
 
     def __init__(self, data: bytes, boot_ns: int) -> None:
         if len(data) < _HDR_SIZE:
-            raise RecordFormatError(f"record of {len(data)} bytes is shorter than its "
-                                    f"{_HDR_SIZE}-byte header")
+            raise RecordFormatError(
+                f"record of {len(data)} bytes is shorter than its {_HDR_SIZE}-byte header"
+            )
         h = _HDR.unpack_from(data)
         self.ts = h[0] + boot_ns
         self.tid = h[1]
@@ -210,8 +251,9 @@ class Rec:
     def sec(self) -> Sections:
         sec = self._sec
         if sec is None:
-            sec = self._sec = (parse_sections(self.data, self.spec) if self.spec is not None
-                               else Sections())
+            sec = self._sec = (
+                parse_sections(self.data, self.spec) if self.spec is not None else Sections()
+            )
         return sec
 
     def arg(self, i: int) -> int:
@@ -241,10 +283,15 @@ class Rec:
             return None
         spec = BY_NR.get(self.nr)
         comm, cgroup = flood_section(self)
-        return FloodReport(self.args[0], self.args[1], self.args[2],
-                           spec.name if spec is not None else "syscall",
-                           "priority" if self.args[3] == L.CLASS_PRIORITY else "bulk",
-                           comm, cgroup)
+        return FloodReport(
+            self.args[0],
+            self.args[1],
+            self.args[2],
+            spec.name if spec is not None else "syscall",
+            "priority" if self.args[3] == L.CLASS_PRIORITY else "bulk",
+            comm,
+            cgroup,
+        )
 
 
 def flood_section(rec: Rec) -> tuple[str, str]:
@@ -261,6 +308,7 @@ def decode(data: bytes, boot_ns: int) -> Rec:
 # ---------------------------------------------------------------------------
 # Falco parameters
 # ---------------------------------------------------------------------------
+
 
 def render_sockaddr(raw: bytes) -> str:
     """A user sockaddr as libsinsp prints it (``1.2.3.4:80``, a unix path)."""
@@ -323,6 +371,7 @@ def _how(field: int) -> Callable[[Rec], Any]:
                 flags |= 16384
             return flags
         return v
+
     return get
 
 
@@ -333,80 +382,151 @@ def _int2(k: int) -> Callable[[Rec], Any]:
     def get(r: Rec) -> int:
         raw = r.sec.blobs.get(0 if r.name.startswith("pipe") else 3, b"")
         return struct.unpack_from("<i", raw, 4 * k)[0] if len(raw) >= 8 else -1
+
     return get
 
 
 #: Event type -> parameter name -> how to get its value from a record.
 _GETTERS: Final[dict[str, dict[str, Callable[[Rec], Any]]]] = {
-    "open": {"fd": _res, "name": _s(0), "flags": _open_flags, "mode": _u(2), "dev": _dev,
-             "ino": _ino},
-    "openat": {"fd": _res, "dirfd": _a(0), "name": _s(1), "flags": _open_flags, "mode": _u(3),
-               "dev": _dev, "ino": _ino},
-    "openat2": {"fd": _res, "dirfd": _a(0), "name": _s(1), "flags": _how(0), "mode": _how(1),
-                "resolve": _how(2), "dev": _dev, "ino": _ino},
+    "open": {
+        "fd": _res,
+        "name": _s(0),
+        "flags": _open_flags,
+        "mode": _u(2),
+        "dev": _dev,
+        "ino": _ino,
+    },
+    "openat": {
+        "fd": _res,
+        "dirfd": _a(0),
+        "name": _s(1),
+        "flags": _open_flags,
+        "mode": _u(3),
+        "dev": _dev,
+        "ino": _ino,
+    },
+    "openat2": {
+        "fd": _res,
+        "dirfd": _a(0),
+        "name": _s(1),
+        "flags": _how(0),
+        "mode": _how(1),
+        "resolve": _how(2),
+        "dev": _dev,
+        "ino": _ino,
+    },
     "creat": {"fd": _res, "name": _s(0), "mode": _u(1), "dev": _dev, "ino": _ino},
     "close": {"res": _res, "fd": _a(0)},
     "close_range": {"res": _res, "first": _u(0), "last": _u(1), "flags": _u(2)},
     "socket": {"fd": _res, "domain": _a(0), "type": _u(1), "proto": _u(2)},
-    "socketpair": {"res": _res, "fd1": _int2(0), "fd2": _int2(1), "domain": _a(0),
-                   "type": _u(1), "proto": _u(2)},
-    "bind": {"res": _res, "addr": lambda r: render_sockaddr(r.sec.blobs.get(1, b"")),
-             "fd": _a(0)},
-    "connect": {"res": _res, "tuple": lambda r: _tuple(r.sec.file0), "fd": _a(0),
-                "addr": lambda r: render_sockaddr(r.sec.blobs.get(1, b""))},
+    "socketpair": {
+        "res": _res,
+        "fd1": _int2(0),
+        "fd2": _int2(1),
+        "domain": _a(0),
+        "type": _u(1),
+        "proto": _u(2),
+    },
+    "bind": {"res": _res, "addr": lambda r: render_sockaddr(r.sec.blobs.get(1, b"")), "fd": _a(0)},
+    "connect": {
+        "res": _res,
+        "tuple": lambda r: _tuple(r.sec.file0),
+        "fd": _a(0),
+        "addr": lambda r: render_sockaddr(r.sec.blobs.get(1, b"")),
+    },
     "listen": {"res": _res, "fd": _a(0), "backlog": _a(1)},
     "accept": {"fd": _res, "tuple": lambda r: _tuple(r.sec.fileres, server=True)},
-    "accept4": {"fd": _res, "tuple": lambda r: _tuple(r.sec.fileres, server=True),
-                "flags": _a(3)},
-    "sendto": {"res": _res, "data": _empty, "fd": _a(0), "size": _u(2),
-               "tuple": lambda r: _tuple(r.sec.file0)},
+    "accept4": {"fd": _res, "tuple": lambda r: _tuple(r.sec.fileres, server=True), "flags": _a(3)},
+    "sendto": {
+        "res": _res,
+        "data": _empty,
+        "fd": _a(0),
+        "size": _u(2),
+        "tuple": lambda r: _tuple(r.sec.file0),
+    },
     "sendmsg": {"res": _res, "data": _empty, "fd": _a(0), "tuple": lambda r: _tuple(r.sec.file0)},
-    "recvfrom": {"res": _res, "data": _empty, "tuple": lambda r: _tuple(r.sec.file0),
-                 "fd": _a(0), "size": _u(2)},
-    "recvmsg": {"res": _res, "data": _empty, "tuple": lambda r: _tuple(r.sec.file0),
-                "fd": _a(0)},
+    "recvfrom": {
+        "res": _res,
+        "data": _empty,
+        "tuple": lambda r: _tuple(r.sec.file0),
+        "fd": _a(0),
+        "size": _u(2),
+    },
+    "recvmsg": {"res": _res, "data": _empty, "tuple": lambda r: _tuple(r.sec.file0), "fd": _a(0)},
     "dup": {"res": _res, "oldfd": _a(0)},
     "dup2": {"res": _res, "oldfd": _a(0), "newfd": _a(1)},
     "dup3": {"res": _res, "oldfd": _a(0), "newfd": _a(1), "flags": _c(2, convert.dup3_flags)},
     "pipe": {"res": _res, "fd1": _int2(0), "fd2": _int2(1)},
     "pipe2": {"res": _res, "fd1": _int2(0), "fd2": _int2(1), "flags": _c(1, convert.open_flags)},
     "execve": {"res": _res, "filename": _s(0)},
-    "execveat": {"res": _res, "dirfd": _a(0), "pathname": _s(1),
-                 "flags": _c(4, convert.execveat_flags)},
+    "execveat": {
+        "res": _res,
+        "dirfd": _a(0),
+        "pathname": _s(1),
+        "flags": _c(4, convert.execveat_flags),
+    },
     "symlink": {"res": _res, "target": _s(0), "linkpath": _s(1)},
     "symlinkat": {"res": _res, "target": _s(0), "linkdirfd": _a(1), "linkpath": _s(2)},
     "link": {"res": _res, "oldpath": _s(0), "newpath": _s(1)},
-    "linkat": {"res": _res, "olddir": _a(0), "oldpath": _s(1), "newdir": _a(2),
-               "newpath": _s(3), "flags": _u(4)},
+    "linkat": {
+        "res": _res,
+        "olddir": _a(0),
+        "oldpath": _s(1),
+        "newdir": _a(2),
+        "newpath": _s(3),
+        "flags": _u(4),
+    },
     "unlink": {"res": _res, "path": _s(0)},
     "unlinkat": {"res": _res, "dirfd": _a(0), "name": _s(1), "flags": _u(2)},
     "rename": {"res": _res, "oldpath": _s(0), "newpath": _s(1)},
-    "renameat": {"res": _res, "olddirfd": _a(0), "oldpath": _s(1), "newdirfd": _a(2),
-                 "newpath": _s(3)},
-    "renameat2": {"res": _res, "olddirfd": _a(0), "oldpath": _s(1), "newdirfd": _a(2),
-                  "newpath": _s(3), "flags": _c(4, convert.renameat2_flags)},
+    "renameat": {
+        "res": _res,
+        "olddirfd": _a(0),
+        "oldpath": _s(1),
+        "newdirfd": _a(2),
+        "newpath": _s(3),
+    },
+    "renameat2": {
+        "res": _res,
+        "olddirfd": _a(0),
+        "oldpath": _s(1),
+        "newdirfd": _a(2),
+        "newpath": _s(3),
+        "flags": _c(4, convert.renameat2_flags),
+    },
     "mkdir": {"res": _res, "path": _s(0), "mode": _u(1)},
     "mkdirat": {"res": _res, "dirfd": _a(0), "path": _s(1), "mode": _u(2)},
     "rmdir": {"res": _res, "path": _s(0)},
     "chmod": {"res": _res, "filename": _s(0), "mode": _u(1)},
     "fchmod": {"res": _res, "fd": _a(0), "mode": _u(1)},
     "fchmodat": {"res": _res, "dirfd": _a(0), "filename": _s(1), "mode": _u(2)},
-    "ptrace": {"res": _res, "addr": _u(2), "data": _u(3),
-               "request": _c(0, convert.ptrace_request), "pid": _a(1)},
+    "ptrace": {
+        "res": _res,
+        "addr": _u(2),
+        "data": _u(3),
+        "request": _c(0, convert.ptrace_request),
+        "pid": _a(1),
+    },
     "memfd_create": {"fd": _res, "name": _s(0), "flags": _c(1, convert.memfd_flags)},
     "init_module": {"res": _res, "img": _empty, "length": _u(1), "uargs": _s(2)},
-    "finit_module": {"res": _res, "fd": _a(0), "uargs": _s(1),
-                     "flags": _c(2, convert.finit_module_flags)},
+    "finit_module": {
+        "res": _res,
+        "fd": _a(0),
+        "uargs": _s(1),
+        "flags": _c(2, convert.finit_module_flags),
+    },
     "setuid": {"res": _res, "uid": _c(0, int)},
     "setgid": {"res": _res, "gid": _c(0, int)},
     "setreuid": {"res": _res, "ruid": _c(0, int), "euid": _c(1, int)},
     "setregid": {"res": _res, "rgid": _c(0, int), "egid": _c(1, int)},
     "setresuid": {"res": _res, "ruid": _c(0, int), "euid": _c(1, int), "suid": _c(2, int)},
     "setresgid": {"res": _res, "rgid": _c(0, int), "egid": _c(1, int), "sgid": _c(2, int)},
-    "capset": {"res": _res,
-               "cap_inheritable": lambda r: r.sec.creds[8] if r.sec.creds else 0,
-               "cap_permitted": lambda r: r.sec.creds[9] if r.sec.creds else 0,
-               "cap_effective": lambda r: r.sec.creds[10] if r.sec.creds else 0},
+    "capset": {
+        "res": _res,
+        "cap_inheritable": lambda r: r.sec.creds[8] if r.sec.creds else 0,
+        "cap_permitted": lambda r: r.sec.creds[9] if r.sec.creds else 0,
+        "cap_effective": lambda r: r.sec.creds[10] if r.sec.creds else 0,
+    },
     "setsid": {"res": _res},
     "setpgid": {"res": _res, "pid": _a(0), "pgid": _a(1)},
     "unshare": {"res": _res, "flags": _c(0, convert.clone_flags)},
@@ -416,8 +536,13 @@ _GETTERS: Final[dict[str, dict[str, Callable[[Rec], Any]]]] = {
     "chroot": {"res": _res, "path": _s(0)},
     "bpf": {"fd": _res, "cmd": _a(0)},
     "userfaultfd": {"res": _res, "flags": _c(0, convert.open_flags)},
-    "mount": {"res": _res, "dev": _s(0), "dir": _s(1), "type": _s(2),
-              "flags": _c(3, convert.mount_flags)},
+    "mount": {
+        "res": _res,
+        "dev": _s(0),
+        "dir": _s(1),
+        "type": _s(2),
+        "flags": _c(3, convert.mount_flags),
+    },
     "umount2": {"res": _res, "name": _s(0), "flags": _u(1)},
     "kill": {"res": _res, "pid": _a(0), "sig": _a(1)},
 }
@@ -430,14 +555,31 @@ def process_params(rec: Rec, proc: ProcessView | None) -> dict[str, Any]:
     if p is None:
         return {}
     values: dict[str, Any] = {
-        "res": rec.res if rec.name != "procexit" else 0, "exe": p.exe,
-        "args": "\0".join(p.args), "tid": rec.tid, "pid": rec.pid, "ptid": p.ptid,
-        "cwd": p.cwd, "fdlimit": p.fdlimit, "comm": p.comm, "cgroups": p.cgroup,
-        "tty": p.tty, "vpgid": p.vpgid, "loginuid": p.loginuid, "flags": p.exe_flags,
-        "cap_inheritable": p.cap_inheritable, "cap_permitted": p.cap_permitted,
-        "cap_effective": p.cap_effective, "exe_ino": p.exe_ino,
-        "exe_ino_ctime": p.exe_ctime, "exe_ino_mtime": p.exe_mtime, "uid": p.uid,
-        "trusted_exepath": p.exepath, "pgid": p.pgid, "gid": p.gid, "vpid": p.vpid,
+        "res": rec.res if rec.name != "procexit" else 0,
+        "exe": p.exe,
+        "args": "\0".join(p.args),
+        "tid": rec.tid,
+        "pid": rec.pid,
+        "ptid": p.ptid,
+        "cwd": p.cwd,
+        "fdlimit": p.fdlimit,
+        "comm": p.comm,
+        "cgroups": p.cgroup,
+        "tty": p.tty,
+        "vpgid": p.vpgid,
+        "loginuid": p.loginuid,
+        "flags": p.exe_flags,
+        "cap_inheritable": p.cap_inheritable,
+        "cap_permitted": p.cap_permitted,
+        "cap_effective": p.cap_effective,
+        "exe_ino": p.exe_ino,
+        "exe_ino_ctime": p.exe_ctime,
+        "exe_ino_mtime": p.exe_mtime,
+        "uid": p.uid,
+        "trusted_exepath": p.exepath,
+        "pgid": p.pgid,
+        "gid": p.gid,
+        "vpid": p.vpid,
         "status": rec.args[0] if rec.name == "procexit" else 0,
     }
     if rec.name in ("clone", "fork", "vfork", "clone3"):
@@ -470,4 +612,3 @@ def event_params(rec: Rec, proc: ProcessView | None = None) -> dict[str, Any]:
                 params[pname] = get(rec)
     rec._params = params
     return params
-

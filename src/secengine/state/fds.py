@@ -24,9 +24,23 @@ MAX_FDS: Final = 4096
 
 #: fd.typechar -> fd.type
 TYPE_NAMES: Final = {
-    "f": "file", "d": "directory", "4": "ipv4", "6": "ipv6", "u": "unix", "p": "pipe",
-    "e": "event", "s": "signalfd", "l": "eventpoll", "i": "inotify", "t": "timerfd",
-    "n": "netlink", "b": "bpf", "r": "io_uring", "m": "memfd", "P": "pidfd", "o": "unknown",
+    "f": "file",
+    "d": "directory",
+    "4": "ipv4",
+    "6": "ipv6",
+    "u": "unix",
+    "p": "pipe",
+    "e": "event",
+    "s": "signalfd",
+    "l": "eventpoll",
+    "i": "inotify",
+    "t": "timerfd",
+    "n": "netlink",
+    "b": "bpf",
+    "r": "io_uring",
+    "m": "memfd",
+    "P": "pidfd",
+    "o": "unknown",
 }
 
 _L4: Final = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp", 255: "raw"}
@@ -35,14 +49,41 @@ _L4: Final = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp", 255: "raw"}
 class FdInfo:
     """One open file descriptor."""
 
-    __slots__ = ("typechar", "name", "nameraw", "cloexec", "l4proto", "lip", "lport", "rip",
-                 "rport", "is_server", "connected", "dev", "ino", "flags")
+    __slots__ = (
+        "typechar",
+        "name",
+        "nameraw",
+        "cloexec",
+        "l4proto",
+        "lip",
+        "lport",
+        "rip",
+        "rport",
+        "is_server",
+        "connected",
+        "dev",
+        "ino",
+        "flags",
+    )
 
-    def __init__(self, typechar: str, name: str = "", *, nameraw: str | None = None,
-                 cloexec: bool = False, l4proto: str = "", lip: str | None = None,
-                 lport: int = 0, rip: str | None = None, rport: int = 0,
-                 is_server: bool = False, connected: bool = False, dev: int = 0,
-                 ino: int = 0, flags: int = 0) -> None:
+    def __init__(
+        self,
+        typechar: str,
+        name: str = "",
+        *,
+        nameraw: str | None = None,
+        cloexec: bool = False,
+        l4proto: str = "",
+        lip: str | None = None,
+        lport: int = 0,
+        rip: str | None = None,
+        rport: int = 0,
+        is_server: bool = False,
+        connected: bool = False,
+        dev: int = 0,
+        ino: int = 0,
+        flags: int = 0,
+    ) -> None:
         self.typechar = typechar
         self.name = name
         self.nameraw = name if nameraw is None else nameraw
@@ -83,8 +124,9 @@ class FdInfo:
     def sport(self) -> int:
         return self.lport if self.is_server else self.rport
 
-    def set_tuple(self, lip: str | None, lport: int, rip: str | None, rport: int,
-                  is_server: bool) -> None:
+    def set_tuple(
+        self, lip: str | None, lport: int, rip: str | None, rport: int, is_server: bool
+    ) -> None:
         """Record the socket's ends and rename it ``cip:cport->sip:sport``."""
         self.lip, self.lport, self.rip, self.rport = lip, lport, rip, rport
         self.is_server = is_server

@@ -19,8 +19,15 @@ from secengine.state.containers import container_id_from_cgroup
 from secengine.state.fds import FdInfo, FdTable, ip_text
 from secengine.state.threads import Process
 
-__all__ = ["PROC", "boot_time_ns", "parent_and_start", "read_fds", "read_process", "scan",
-           "socket_table"]
+__all__ = [
+    "PROC",
+    "boot_time_ns",
+    "parent_and_start",
+    "read_fds",
+    "read_process",
+    "scan",
+    "socket_table",
+]
 
 PROC: Final = Path("/proc")
 _TICKS: Final = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -61,7 +68,7 @@ def parent_and_start(pid: int, boot_ns: int) -> tuple[int, int] | None:
     raw = _read(PROC / str(pid) / "stat")
     if raw is None:
         return None
-    rest = raw[raw.rfind(b")") + 2:].split()
+    rest = raw[raw.rfind(b")") + 2 :].split()
     try:
         return int(rest[1]), boot_ns + int(rest[19]) * 1_000_000_000 // _TICKS
     except (IndexError, ValueError):
@@ -94,7 +101,7 @@ def read_process(pid: int, boot_ns: int | None = None, with_fds: bool = True) ->
     proc.vpid = int(nspid[-1]) if nspid else pid
     nspgid = st.get("NSpgid", "").split()
     # stat: pid (comm) state ppid pgrp session tty_nr ... starttime(22)
-    rest = stat_raw[stat_raw.rfind(b")") + 2:].split()
+    rest = stat_raw[stat_raw.rfind(b")") + 2 :].split()
     try:
         proc.pgid = int(rest[2])
         proc.sid = int(rest[3])
@@ -186,10 +193,20 @@ def _fd_from_link(target: str, sockets: dict[int, FdInfo] | None) -> FdInfo:
     if target.startswith("pipe:["):
         return FdInfo("p", "")
     if target.startswith("anon_inode:"):
-        kind = target[len("anon_inode:"):].strip("[]")
-        char = {"eventfd": "e", "eventpoll": "l", "inotify": "i", "signalfd": "s",
-                "timerfd": "t", "bpf-map": "b", "bpf-prog": "b", "bpf_link": "b",
-                "io_uring": "r", "pidfd": "P", "userfaultfd": "u"}.get(kind, "o")
+        kind = target[len("anon_inode:") :].strip("[]")
+        char = {
+            "eventfd": "e",
+            "eventpoll": "l",
+            "inotify": "i",
+            "signalfd": "s",
+            "timerfd": "t",
+            "bpf-map": "b",
+            "bpf-prog": "b",
+            "bpf_link": "b",
+            "io_uring": "r",
+            "pidfd": "P",
+            "userfaultfd": "u",
+        }.get(kind, "o")
         return FdInfo(char, "")
     return FdInfo("o", target)
 
@@ -197,9 +214,12 @@ def _fd_from_link(target: str, sockets: dict[int, FdInfo] | None) -> FdInfo:
 def socket_table() -> dict[int, FdInfo]:
     """Socket inode -> FdInfo from /proc/net (tcp, tcp6, udp, udp6, unix)."""
     out: dict[int, FdInfo] = {}
-    for fname, family, proto in (("tcp", socket.AF_INET, "tcp"), ("tcp6", socket.AF_INET6, "tcp"),
-                                 ("udp", socket.AF_INET, "udp"),
-                                 ("udp6", socket.AF_INET6, "udp")):
+    for fname, family, proto in (
+        ("tcp", socket.AF_INET, "tcp"),
+        ("tcp6", socket.AF_INET6, "tcp"),
+        ("udp", socket.AF_INET, "udp"),
+        ("udp6", socket.AF_INET6, "udp"),
+    ):
         data = _read(PROC / "net" / fname)
         if not data:
             continue
@@ -230,7 +250,7 @@ def _hexaddr(text: str, family: int) -> tuple[str, int]:
     if family == socket.AF_INET:
         raw = raw[::-1]
     else:
-        raw = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+        raw = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
     return ip_text(raw, family), int(port, 16)
 
 

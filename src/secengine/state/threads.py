@@ -38,8 +38,17 @@ from cachetools import LRUCache
 
 from secengine.state.fds import FdTable
 
-__all__ = ["INACTIVE_SCAN", "INACTIVE_TIMEOUT", "MAX_ANCESTORS", "MAX_PROCESSES", "REUSE_MARGIN_NS",
-           "Process", "ProcessTable", "Reaper", "TableStats"]
+__all__ = [
+    "INACTIVE_SCAN",
+    "INACTIVE_TIMEOUT",
+    "MAX_ANCESTORS",
+    "MAX_PROCESSES",
+    "REUSE_MARGIN_NS",
+    "Process",
+    "ProcessTable",
+    "Reaper",
+    "TableStats",
+]
 
 MAX_PROCESSES: Final = 32768
 MAX_ANCESTORS: Final = 64
@@ -71,11 +80,41 @@ class Process:
     """One process (thread group)."""
 
     __slots__ = (
-        "pid", "ptid", "comm", "exe", "exepath", "args", "cwd", "env", "tty",
-        "uid", "gid", "euid", "egid", "loginuid", "cap_inheritable", "cap_permitted",
-        "cap_effective", "sid", "pgid", "vpgid", "vpid", "start_ts", "exe_flags", "exe_ino",
-        "exe_ctime", "exe_mtime", "cgroup", "container_id", "pidns_init_start", "fdlimit",
-        "fds", "from_proc", "children", "last_seen", "__weakref__",
+        "pid",
+        "ptid",
+        "comm",
+        "exe",
+        "exepath",
+        "args",
+        "cwd",
+        "env",
+        "tty",
+        "uid",
+        "gid",
+        "euid",
+        "egid",
+        "loginuid",
+        "cap_inheritable",
+        "cap_permitted",
+        "cap_effective",
+        "sid",
+        "pgid",
+        "vpgid",
+        "vpid",
+        "start_ts",
+        "exe_flags",
+        "exe_ino",
+        "exe_ctime",
+        "exe_mtime",
+        "cgroup",
+        "container_id",
+        "pidns_init_start",
+        "fdlimit",
+        "fds",
+        "from_proc",
+        "children",
+        "last_seen",
+        "__weakref__",
     )
 
     def __init__(self, pid: int) -> None:
@@ -132,8 +171,9 @@ class Process:
 class _Lru(LRUCache[int, Process]):
     """The LRU that counts what it evicts to stay within its bound."""
 
-    def __init__(self, maxsize: int, stats: TableStats,
-                 on_evict: Callable[[Process], None]) -> None:
+    def __init__(
+        self, maxsize: int, stats: TableStats, on_evict: Callable[[Process], None]
+    ) -> None:
         super().__init__(maxsize=maxsize)
         self._stats = stats
         self._on_evict = on_evict
@@ -154,11 +194,16 @@ class ProcessTable:
     advanced by :meth:`tick`.
     """
 
-    def __init__(self, max_processes: int = MAX_PROCESSES,
-                 loader: Callable[[int], Process | None] | None = None, *,
-                 reaper: Reaper | None = None, alive: Callable[[Process], bool] | None = None,
-                 inactive_timeout: float = INACTIVE_TIMEOUT,
-                 inactive_scan: float = INACTIVE_SCAN) -> None:
+    def __init__(
+        self,
+        max_processes: int = MAX_PROCESSES,
+        loader: Callable[[int], Process | None] | None = None,
+        *,
+        reaper: Reaper | None = None,
+        alive: Callable[[Process], bool] | None = None,
+        inactive_timeout: float = INACTIVE_TIMEOUT,
+        inactive_scan: float = INACTIVE_SCAN,
+    ) -> None:
         self.stats = TableStats()
         self._procs = _Lru(max_processes, self.stats, self._unlink)
         self._loader = loader
@@ -265,8 +310,11 @@ class ProcessTable:
         if proc.ptid <= 0 or proc.ptid == proc.pid:
             return None
         parent = self.get(proc.ptid)
-        if parent is not None and proc.start_ts and \
-                parent.start_ts > proc.start_ts + REUSE_MARGIN_NS:
+        if (
+            parent is not None
+            and proc.start_ts
+            and parent.start_ts > proc.start_ts + REUSE_MARGIN_NS
+        ):
             # the real parent is gone and its pid was reused: ask who adopted proc (once:
             # the answer, or 0 for "not known", replaces the reused pid)
             proc.ptid = 0

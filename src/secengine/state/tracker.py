@@ -38,11 +38,39 @@ _CLONE_FILES: Final = 0x400
 _CLONE_THREAD: Final = 0x10000
 
 #: Event types whose fd is the returned one; the others use argument 0.
-_RES_FD: Final = frozenset({"open", "openat", "openat2", "creat", "socket", "accept", "accept4",
-                            "memfd_create", "bpf", "userfaultfd"})
-_ARG0_FD: Final = frozenset({"close", "connect", "bind", "listen", "sendto", "sendmsg",
-                             "recvfrom", "recvmsg", "dup", "dup2", "dup3", "fchmod", "fchdir",
-                             "finit_module", "setns"})
+_RES_FD: Final = frozenset(
+    {
+        "open",
+        "openat",
+        "openat2",
+        "creat",
+        "socket",
+        "accept",
+        "accept4",
+        "memfd_create",
+        "bpf",
+        "userfaultfd",
+    }
+)
+_ARG0_FD: Final = frozenset(
+    {
+        "close",
+        "connect",
+        "bind",
+        "listen",
+        "sendto",
+        "sendmsg",
+        "recvfrom",
+        "recvmsg",
+        "dup",
+        "dup2",
+        "dup3",
+        "fchmod",
+        "fchdir",
+        "finit_module",
+        "setns",
+    }
+)
 _SOCKET_IO: Final = frozenset({"connect", "bind", "sendto", "sendmsg", "recvfrom", "recvmsg"})
 _OPEN_NAME_ARG: Final = {"open": 0, "openat": 1, "openat2": 1, "creat": 0}
 _DIRFD_ARG: Final = {"openat": 0, "openat2": 0}
@@ -90,13 +118,23 @@ _MAX_FLOODS = 4096
 class StateTracker:
     """The process/fd tables and how records change them."""
 
-    def __init__(self, *, max_processes: int = MAX_PROCESSES,
-                 containers: ContainerResolver | None = None,
-                 users: UserTable | None = None, boot_ns: int | None = None,
-                 inactive_timeout: float = INACTIVE_TIMEOUT) -> None:
+    def __init__(
+        self,
+        *,
+        max_processes: int = MAX_PROCESSES,
+        containers: ContainerResolver | None = None,
+        users: UserTable | None = None,
+        boot_ns: int | None = None,
+        inactive_timeout: float = INACTIVE_TIMEOUT,
+    ) -> None:
         self.boot_ns = procfs.boot_time_ns() if boot_ns is None else boot_ns
-        self.procs = ProcessTable(max_processes, loader=self._load, reaper=self._reaper,
-                                  alive=self._alive, inactive_timeout=inactive_timeout)
+        self.procs = ProcessTable(
+            max_processes,
+            loader=self._load,
+            reaper=self._reaper,
+            alive=self._alive,
+            inactive_timeout=inactive_timeout,
+        )
         self.containers = containers if containers is not None else ContainerResolver()
         self.users = users if users is not None else UserTable()
         self.loaded_from_proc = 0
@@ -206,7 +244,8 @@ class StateTracker:
             proc = Process(rec.pid)
             procs.put(proc)
         filename, args, exepath, cwd, comm, cgroup = (
-            b.decode("utf-8", "surrogateescape") for b in blobs)
+            b.decode("utf-8", "surrogateescape") for b in blobs
+        )
         if filename.startswith("/dev/fd/"):
             # execveat(fd, "", AT_EMPTY_PATH) and execveat(dirfd, relative): the kernel names
             # the file /dev/fd/N[/path]; the syscall number is not reliable at this point
@@ -236,8 +275,19 @@ class StateTracker:
         proc.start_ts = p[11] + self.boot_ns
         proc.pidns_init_start = p[12] + self.boot_ns if p[12] else 0
         proc.fdlimit = p[13]
-        (proc.uid, proc.gid, proc.euid, proc.egid, _suid, _sgid, proc.loginuid, _pad,
-         proc.cap_inheritable, proc.cap_permitted, proc.cap_effective) = p[14:]
+        (
+            proc.uid,
+            proc.gid,
+            proc.euid,
+            proc.egid,
+            _suid,
+            _sgid,
+            proc.loginuid,
+            _pad,
+            proc.cap_inheritable,
+            proc.cap_permitted,
+            proc.cap_effective,
+        ) = p[14:]
 
     def _clone(self, rec: Rec) -> Process | None:
         p, blobs = proc_section(rec.data, 1)
@@ -286,8 +336,11 @@ class StateTracker:
             changed = False
             f0 = None
             if info is None or name in _SOCKET_IO:
-                f0 = rec.sec.file0 if rec.spec is not None and rec.spec.extras & L.X_FILE_ARG0 \
+                f0 = (
+                    rec.sec.file0
+                    if rec.spec is not None and rec.spec.extras & L.X_FILE_ARG0
                     else None
+                )
                 if info is None and f0 is not None and f0.is_open:
                     info = socket_info(f0, False) if f0.is_socket else FdInfo(_typechar(f0))
                     fds.set(fdnum, info)
@@ -322,8 +375,19 @@ class StateTracker:
         elif rec.spec is not None and rec.spec.extras & L.X_CREDS:
             c = rec.sec.creds
             if c is not None:
-                (proc.uid, proc.gid, proc.euid, proc.egid, _suid, _sgid, proc.loginuid, _pad,
-                 proc.cap_inheritable, proc.cap_permitted, proc.cap_effective) = c
+                (
+                    proc.uid,
+                    proc.gid,
+                    proc.euid,
+                    proc.egid,
+                    _suid,
+                    _sgid,
+                    proc.loginuid,
+                    _pad,
+                    proc.cap_inheritable,
+                    proc.cap_permitted,
+                    proc.cap_effective,
+                ) = c
         elif name == "setsid":
             proc.sid = proc.pgid = res
         elif name == "setpgid":
@@ -364,12 +428,16 @@ class StateTracker:
             domain = rec.arg(0)
             char = {2: "4", 10: "6", 1: "u", 16: "n"}.get(domain, "o")
             from secengine.state.fds import l4proto_name
+
             stype = rec.args[1] & 0xF
-            return FdInfo(char, "", l4proto=l4proto_name(rec.args[2] & 0xFF, stype),
-                          cloexec=bool(rec.args[1] & convert.O_CLOEXEC))
+            return FdInfo(
+                char,
+                "",
+                l4proto=l4proto_name(rec.args[2] & 0xFF, stype),
+                cloexec=bool(rec.args[1] & convert.O_CLOEXEC),
+            )
         if name == "memfd_create":
-            return FdInfo("m", "memfd:" + (rec.sec.text(0) or ""),
-                          cloexec=bool(rec.args[1] & 1))
+            return FdInfo("m", "memfd:" + (rec.sec.text(0) or ""), cloexec=bool(rec.args[1] & 1))
         if name == "bpf":
             return FdInfo("b", "")
         if name == "userfaultfd":

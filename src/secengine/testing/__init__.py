@@ -52,12 +52,21 @@ __all__ = [
 ]
 
 _WHERE = {
-    "CaseResult": "results", "FileResult": "results", "RuleTestRunner": "runner",
-    "RunResult": "results", "Leaf": "explain", "explain": "explain",
-    "RuleCoverage": "coverage", "compute_coverage": "coverage",
-    "RuleTestError": "model", "RuleTestFile": "model",
-    "TEST_FILE_SUFFIX": "loader", "discover": "loader", "load_test_file": "loader",
-    "junit_xml": "junit", "register_event_format": "eventfiles",
+    "CaseResult": "results",
+    "FileResult": "results",
+    "RuleTestRunner": "runner",
+    "RunResult": "results",
+    "Leaf": "explain",
+    "explain": "explain",
+    "RuleCoverage": "coverage",
+    "compute_coverage": "coverage",
+    "RuleTestError": "model",
+    "RuleTestFile": "model",
+    "TEST_FILE_SUFFIX": "loader",
+    "discover": "loader",
+    "load_test_file": "loader",
+    "junit_xml": "junit",
+    "register_event_format": "eventfiles",
 }
 
 

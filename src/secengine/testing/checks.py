@@ -34,8 +34,13 @@ MAX_LEAVES = 12
 _IND = "  "
 
 
-def check_case(case: LoadedCase, tf: LoadedTestFile, ctx: RuleContext,
-               events: list[RunEvent], alerts: list[list[Alert]]) -> list[Failure]:
+def check_case(
+    case: LoadedCase,
+    tf: LoadedTestFile,
+    ctx: RuleContext,
+    events: list[RunEvent],
+    alerts: list[list[Alert]],
+) -> list[Failure]:
     """Every unmet expectation of ``case``, given the alerts of each of its events."""
     failures: list[Failure] = []
     checker = _Checker(tf, ctx, events, alerts)
@@ -47,8 +52,13 @@ def check_case(case: LoadedCase, tf: LoadedTestFile, ctx: RuleContext,
 
 
 class _Checker:
-    def __init__(self, tf: LoadedTestFile, ctx: RuleContext, events: list[RunEvent],
-                 alerts: list[list[Alert]]) -> None:
+    def __init__(
+        self,
+        tf: LoadedTestFile,
+        ctx: RuleContext,
+        events: list[RunEvent],
+        alerts: list[list[Alert]],
+    ) -> None:
         self.tf = tf
         self.ctx = ctx
         self.events = events
@@ -59,8 +69,12 @@ class _Checker:
         rule = self.ctx.by_name.get(exp.rule)
         if rule is None:
             return [self._unknown_rule(exp.rule)]
-        hits = [(i, a) for i, per_event in enumerate(self.alerts)
-                for a in per_event if a.rule == exp.rule]
+        hits = [
+            (i, a)
+            for i, per_event in enumerate(self.alerts)
+            for a in per_event
+            if a.rule == exp.rule
+        ]
         if len(hits) != exp.count:
             return [self._count(rule, exp.count, hits)]
         failures = []
@@ -73,8 +87,9 @@ class _Checker:
         if not hits:
             return []
         names = sorted({a.rule for _, a in hits})
-        failure = Failure(f"expected no alerts, got {len(hits)} "
-                          f"(from {', '.join(repr(n) for n in names)})")
+        failure = Failure(
+            f"expected no alerts, got {len(hits)} (from {', '.join(repr(n) for n in names)})"
+        )
         for i, alert in hits[:MAX_EVENTS]:
             failure.details.append(f"{_IND}{alert.rule!r} fired on {self._event_title(i)}:")
             failure.details.extend(self._event_lines(i, 2))
@@ -87,8 +102,10 @@ class _Checker:
     def _unknown_rule(self, name: str) -> Failure:
         hint = did_you_mean(name, self.ctx.by_name)
         files = ", ".join(str(p) for p in self.tf.rules_files)
-        return Failure(f"no rule named {name!r} in the loaded rules files{hint}",
-                       [f"{_IND}rules files: {files}"])
+        return Failure(
+            f"no rule named {name!r} in the loaded rules files{hint}",
+            [f"{_IND}rules files: {files}"],
+        )
 
     def _count(self, rule: Rule, expected: int, hits: list[tuple[int, Alert]]) -> Failure:
         actual = len(hits)
@@ -116,16 +133,24 @@ class _Checker:
         same_source = [i for i in missed if self.events[i].source == rule.source]
         if not same_source:
             sources = sorted({self.events[i].source for i in missed})
-            return [(f"{_IND}no event has the rule's source {rule.source!r} "
-                     f"(the events are {', '.join(sources)})")]
+            return [
+                (
+                    f"{_IND}no event has the rule's source {rule.source!r} "
+                    f"(the events are {', '.join(sources)})"
+                )
+            ]
         types = rule.evttypes
-        relevant = [i for i in same_source if types is None
-                    or self.events[i].values().get("evt.type") in types]
+        relevant = [
+            i
+            for i in same_source
+            if types is None or self.events[i].values().get("evt.type") in types
+        ]
         chosen = relevant or same_source
         lines: list[str] = []
         if not relevant and types is not None:
-            lines.append(f"{_IND}no event has an evt.type the rule handles "
-                         f"({', '.join(sorted(types))})")
+            lines.append(
+                f"{_IND}no event has an evt.type the rule handles ({', '.join(sorted(types))})"
+            )
         for i in chosen[:MAX_EVENTS]:
             lines.append(f"{_IND}{self._event_title(i)}:")
             lines.extend(self._event_lines(i, 2))
@@ -137,25 +162,43 @@ class _Checker:
         where = f"alert of {exp.rule!r} on {self._event_title(i)}"
         out: list[Failure] = []
         if exp.priority is not None and alert.priority != exp.priority:
-            out.append(Failure(f"{where}: priority is {alert.priority.title}, "
-                               f"expected {exp.priority.title}"))
+            out.append(
+                Failure(
+                    f"{where}: priority is {alert.priority.title}, expected {exp.priority.title}"
+                )
+            )
         if exp.tags is not None and set(alert.tags) != set(exp.tags):
-            out.append(Failure(f"{where}: tags are {sorted(alert.tags)}, "
-                               f"expected {sorted(set(exp.tags))}"))
+            out.append(
+                Failure(f"{where}: tags are {sorted(alert.tags)}, expected {sorted(set(exp.tags))}")
+            )
         if exp.output is not None and not exp.output.matches(alert.message):
-            out.append(Failure(f"{where}: output does not match",
-                               [f"{_IND}output:   {alert.message!r}",
-                                f"{_IND}expected it {exp.output.describe()}"]))
+            out.append(
+                Failure(
+                    f"{where}: output does not match",
+                    [
+                        f"{_IND}output:   {alert.message!r}",
+                        f"{_IND}expected it {exp.output.describe()}",
+                    ],
+                )
+            )
         for key, want in (exp.output_fields or {}).items():
             if key not in alert.output_fields:
                 have = ", ".join(sorted(alert.output_fields))
-                out.append(Failure(f"{where}: the output has no field {key!r}",
-                                   [f"{_IND}output fields: {have}"]))
+                out.append(
+                    Failure(
+                        f"{where}: the output has no field {key!r}",
+                        [f"{_IND}output fields: {have}"],
+                    )
+                )
                 continue
             got = alert.output_fields[key]
             if not _same_value(got, want):
-                out.append(Failure(f"{where}: output_fields[{key!r}] is {format_value(got)}, "
-                                   f"expected {format_value(want)}"))
+                out.append(
+                    Failure(
+                        f"{where}: output_fields[{key!r}] is {format_value(got)}, "
+                        f"expected {format_value(want)}"
+                    )
+                )
         return out
 
     # -- explanation pieces ---------------------------------------------------------
@@ -172,14 +215,24 @@ class _Checker:
         if evaluate(rule.checked.ir, self.events[i].values()):
             other = [a.rule for a in self.alerts[i]]
             if other and self.ctx.engine.rule_matching == "first":
-                return [(f"{ind}the condition holds, but {other[0]!r} matched this event "
-                         "first (rule_matching: first reports one rule per event)")]
-            return [(f"{ind}the condition holds, yet the engine reported no alert "
-                     "(please report this as a secengine bug)")]
+                return [
+                    (
+                        f"{ind}the condition holds, but {other[0]!r} matched this event "
+                        "first (rule_matching: first reports one rule per event)"
+                    )
+                ]
+            return [
+                (
+                    f"{ind}the condition holds, yet the engine reported no alert "
+                    "(please report this as a secengine bug)"
+                )
+            ]
         leaves = explain(rule.condition, rule.checked.ir, self.events[i].values(), False)
         lines: list[str] = []
         for n, leaf in enumerate(leaves[:MAX_LEAVES]):
-            lines.append(ind + ("first failing leaf:" if n == 0 else "also false (another alternative):"))
+            lines.append(
+                ind + ("first failing leaf:" if n == 0 else "also false (another alternative):")
+            )
             lines.extend(f"{ind}{_IND}{text}" for text in leaf_lines(leaf))
         return lines
 
@@ -211,8 +264,7 @@ def inactive_reason(rule: Rule, ctx: RuleContext, tf: LoadedTestFile) -> str | N
     if not enabled:
         return f"disabled by {decided_by}"
     if rule.priority > opts.priority:
-        return (f"its priority {rule.priority.title} is below options.priority "
-                f"{opts.priority.title}")
+        return f"its priority {rule.priority.title} is below options.priority {opts.priority.title}"
     return "not selected by the engine"
 
 

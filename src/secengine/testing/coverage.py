@@ -64,11 +64,15 @@ def coverage_failures(coverage: list[RuleCoverage]) -> list[str]:
     """One line per missing case: ``file: rule 'X' has no negative case``."""
     out = []
     for cov in coverage:
-        missing = [kind for kind, cases in (("positive", cov.positive), ("negative", cov.negative))
-                   if not cases]
+        missing = [
+            kind
+            for kind, cases in (("positive", cov.positive), ("negative", cov.negative))
+            if not cases
+        ]
         if missing:
-            out.append(f"{cov.rules_file}: rule {cov.name!r} has no "
-                       f"{' and no '.join(missing)} case")
+            out.append(
+                f"{cov.rules_file}: rule {cov.name!r} has no {' and no '.join(missing)} case"
+            )
     return out
 
 
@@ -80,11 +84,15 @@ def render_coverage(coverage: list[RuleCoverage]) -> list[str]:
         by_file.setdefault(cov.rules_file, []).append(cov)
     for rules_file, covs in by_file.items():
         complete = sum(1 for c in covs if c.complete)
-        lines.append(f"{rules_file}: {len(covs)} rules, {complete} with positive and negative "
-                     "cases")
+        lines.append(
+            f"{rules_file}: {len(covs)} rules, {complete} with positive and negative cases"
+        )
         for cov in covs:
-            missing = [kind for kind, cases in (("positive", cov.positive),
-                                                ("negative", cov.negative)) if not cases]
+            missing = [
+                kind
+                for kind, cases in (("positive", cov.positive), ("negative", cov.negative))
+                if not cases
+            ]
             if missing:
                 lines.append(f"  {cov.name}: no {' and no '.join(missing)} case")
     if not lines:
@@ -118,8 +126,12 @@ def _defined_in(path: Path) -> list[str]:
     except (OSError, UnicodeDecodeError, YAMLError):
         docs = None
     for item in docs if isinstance(docs, list) else []:
-        if isinstance(item, dict) and isinstance(item.get("rule"), str) \
-                and item.get("append") is not True and "override" not in item:
+        if (
+            isinstance(item, dict)
+            and isinstance(item.get("rule"), str)
+            and item.get("append") is not True
+            and "override" not in item
+        ):
             names.append(item["rule"])
     _definition_cache[stamp] = names
     return names

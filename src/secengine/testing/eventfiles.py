@@ -88,8 +88,9 @@ def _reader(name: str) -> EventFileReader:
     return loaded
 
 
-def read_event_file(path: Path, fmt: str | None = None, default_source: str | None = None
-                    ) -> list[tuple[int | None, Event]]:
+def read_event_file(
+    path: Path, fmt: str | None = None, default_source: str | None = None
+) -> list[tuple[int | None, Event]]:
     """Every event of ``path`` with its line; ``fmt=None`` detects the format (see above).
 
     Raises :class:`EventFormatError` for an unknown format, an unreadable
@@ -100,8 +101,9 @@ def read_event_file(path: Path, fmt: str | None = None, default_source: str | No
             fmt = detect_format(path, default_source)
         reader = _reader(fmt)
     except KeyError:
-        raise EventFormatError(f"unknown event-file format {fmt!r} "
-                               f"(known: {', '.join(event_formats())})", str(path)) from None
+        raise EventFormatError(
+            f"unknown event-file format {fmt!r} (known: {', '.join(event_formats())})", str(path)
+        ) from None
     except OSError as e:
         raise EventFormatError(f"cannot read events: {e.strerror or e}", str(path)) from None
     try:
@@ -139,8 +141,9 @@ def _first_line(path: Path) -> bytes:
     return b""
 
 
-def read_fieldmap_file(path: Path, default_source: str | None = None
-                       ) -> Iterator[tuple[int | None, Event]]:
+def read_fieldmap_file(
+    path: Path, default_source: str | None = None
+) -> Iterator[tuple[int | None, Event]]:
     """Field-map events (``docs/replay-format.md``), plain or gzip, strictly: a bad line raises."""
     data = path.read_bytes()
     if data[:2] == b"\x1f\x8b":
@@ -160,8 +163,9 @@ def read_fieldmap_file(path: Path, default_source: str | None = None
             yield lineno, event
 
 
-def read_k8s_audit_file(path: Path, default_source: str | None = None
-                        ) -> Iterator[tuple[int | None, Event]]:
+def read_k8s_audit_file(
+    path: Path, default_source: str | None = None
+) -> Iterator[tuple[int | None, Event]]:
     """Kubernetes audit events from an audit log file (the k8s_audit source's reader), strictly."""
     errors: list[EventFormatError] = []
     source = K8sAuditFileSource([str(path)], on_error=errors.append)

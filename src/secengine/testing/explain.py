@@ -76,8 +76,9 @@ def explain(condition: ast.Expr, ir: Node, fields: FieldValues, want: bool) -> l
     return out
 
 
-def _walk(node: ast.Expr | None, ir: Node, fields: FieldValues, want: bool, negated: bool,
-          out: list[Leaf]) -> None:
+def _walk(
+    node: ast.Expr | None, ir: Node, fields: FieldValues, want: bool, negated: bool, out: list[Leaf]
+) -> None:
     if isinstance(ir, INot):
         child = node.child if isinstance(node, ast.Not) else None
         _walk(child, ir.child, fields, not want, not negated, out)
@@ -103,8 +104,9 @@ def _children(node: ast.Expr | None, ir: IAnd | IOr) -> list[ast.Expr | None]:
     return [None] * len(ir.children)
 
 
-def _leaf(node: ast.Expr | None, ir: ICheck | IBool, fields: FieldValues, result: bool,
-          negated: bool) -> Leaf:
+def _leaf(
+    node: ast.Expr | None, ir: ICheck | IBool, fields: FieldValues, result: bool, negated: bool
+) -> Leaf:
     if isinstance(node, (ast.BinaryCheck, ast.UnaryCheck)):
         text = ast.to_string(node)
     else:
@@ -113,8 +115,11 @@ def _leaf(node: ast.Expr | None, ir: ICheck | IBool, fields: FieldValues, result
         note = "never true: evt.num counts from 1" if not ir.value else "always true"
         return Leaf(_shorten(text), result, (("(constant)", note),), negated)
     values: list[tuple[str, Any]] = []
-    left_text = ast.to_string(node.left) if isinstance(node, (ast.BinaryCheck, ast.UnaryCheck)) \
+    left_text = (
+        ast.to_string(node.left)
+        if isinstance(node, (ast.BinaryCheck, ast.UnaryCheck))
         else operand_text(ir.left)
+    )
     values.append((left_text, operand_value(ir.left, fields)))
     for inner in _inner_fields(ir.left):
         if inner.key != left_text:
@@ -139,6 +144,7 @@ def _inner_fields(op: Operand) -> list[IField]:
 # ---------------------------------------------------------------------------
 # text
 # ---------------------------------------------------------------------------
+
 
 def operand_text(op: Operand) -> str:
     if isinstance(op, IField):
@@ -175,7 +181,7 @@ def ir_text(ir: Node) -> str:
 def _shorten(text: str) -> str:
     if len(text) <= MAX_TEXT:
         return text
-    return text[:MAX_TEXT - 5] + " ...)"
+    return text[: MAX_TEXT - 5] + " ...)"
 
 
 def format_value(value: Any) -> str:

@@ -31,8 +31,9 @@ _KIND_WORDS = {
 }
 
 
-def field_problems(source: str, fields: dict[str, Any], registry: FieldRegistry
-                   ) -> list[tuple[str, str]]:
+def field_problems(
+    source: str, fields: dict[str, Any], registry: FieldRegistry
+) -> list[tuple[str, str]]:
     """``(key, what is wrong)`` for each bad field value of an event of ``source``."""
     if not registry.has_source(source):
         return []

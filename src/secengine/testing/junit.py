@@ -28,15 +28,27 @@ def junit_xml(run: RunResult, coverage_problems: list[str] | None = None) -> byt
     for fr in run.files:
         suite = _suite(root, fr.label, stamp, host)
         if fr.error is not None:
-            case = ET.SubElement(suite, "testcase", classname=_classname(fr.label),
-                                 name="(load)", file=fr.label, time="0.000")
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=_classname(fr.label),
+                name="(load)",
+                file=fr.label,
+                time="0.000",
+            )
             err = ET.SubElement(case, "error", message=fr.error.splitlines()[0])
             err.text = fr.error
             _count(suite, totals, tests=1, errors=1, seconds=0.0)
             continue
         if fr.skipped is not None:  # skip_if_rules_missing: shown as skipped, not lost
-            case = ET.SubElement(suite, "testcase", classname=_classname(fr.label),
-                                 name="(load)", file=fr.label, time="0.000")
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=_classname(fr.label),
+                name="(load)",
+                file=fr.label,
+                time="0.000",
+            )
             ET.SubElement(case, "skipped", message=fr.skipped)
             _count(suite, totals, tests=1, skipped=1, seconds=0.0)
             continue
@@ -45,8 +57,9 @@ def junit_xml(run: RunResult, coverage_problems: list[str] | None = None) -> byt
     if coverage_problems:
         suite = _suite(root, "rule coverage", stamp, host)
         for problem in coverage_problems:
-            case = ET.SubElement(suite, "testcase", classname="rule coverage", name=problem,
-                                 time="0.000")
+            case = ET.SubElement(
+                suite, "testcase", classname="rule coverage", name=problem, time="0.000"
+            )
             fail = ET.SubElement(case, "failure", message=problem)
             fail.text = problem
             _count(suite, totals, tests=1, failures=1, seconds=0.0)
@@ -58,19 +71,37 @@ def junit_xml(run: RunResult, coverage_problems: list[str] | None = None) -> byt
     return xml + b"\n"
 
 
-def write_junit_xml(path: str | Path, run: RunResult,
-                    coverage_problems: list[str] | None = None) -> None:
+def write_junit_xml(
+    path: str | Path, run: RunResult, coverage_problems: list[str] | None = None
+) -> None:
     Path(path).write_bytes(junit_xml(run, coverage_problems))
 
 
 def _suite(root: ET.Element, name: str, stamp: str, host: str) -> ET.Element:
-    return ET.SubElement(root, "testsuite", name=name, tests="0", failures="0", errors="0",
-                         skipped="0", time="0.000", timestamp=stamp, hostname=host)
+    return ET.SubElement(
+        root,
+        "testsuite",
+        name=name,
+        tests="0",
+        failures="0",
+        errors="0",
+        skipped="0",
+        time="0.000",
+        timestamp=stamp,
+        hostname=host,
+    )
 
 
 def _case(suite: ET.Element, fr: FileResult, cr: CaseResult, totals: dict[str, int]) -> None:
-    case = ET.SubElement(suite, "testcase", classname=_classname(fr.label), name=cr.case.name,
-                         file=fr.label, line=str(cr.case.line), time=f"{cr.seconds:.3f}")
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=_classname(fr.label),
+        name=cr.case.name,
+        file=fr.label,
+        line=str(cr.case.line),
+        time=f"{cr.seconds:.3f}",
+    )
     if cr.error is not None:
         err = ET.SubElement(case, "error", message=cr.summary)
         err.text = cr.report()
@@ -83,10 +114,22 @@ def _case(suite: ET.Element, fr: FileResult, cr: CaseResult, totals: dict[str, i
         _count(suite, totals, tests=1, seconds=cr.seconds)
 
 
-def _count(suite: ET.Element, totals: dict[str, int], *, tests: int = 0, failures: int = 0,
-           errors: int = 0, skipped: int = 0, seconds: float) -> None:
-    for key, n in (("tests", tests), ("failures", failures), ("errors", errors),
-                   ("skipped", skipped)):
+def _count(
+    suite: ET.Element,
+    totals: dict[str, int],
+    *,
+    tests: int = 0,
+    failures: int = 0,
+    errors: int = 0,
+    skipped: int = 0,
+    seconds: float,
+) -> None:
+    for key, n in (
+        ("tests", tests),
+        ("failures", failures),
+        ("errors", errors),
+        ("skipped", skipped),
+    ):
         suite.set(key, str(int(suite.get(key, "0")) + n))
         totals[key] += n
     suite.set("time", f"{float(suite.get('time', '0')) + seconds:.3f}")

@@ -137,8 +137,9 @@ def load_test_file(path: Path, registry: FieldRegistry | None = None) -> LoadedT
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise RuleTestError(f"cannot read the test file: {getattr(e, 'strerror', None) or e}",
-                            label) from None
+        raise RuleTestError(
+            f"cannot read the test file: {getattr(e, 'strerror', None) or e}", label
+        ) from None
     try:
         doc = load_yaml(text)
     except ValueError as e:
@@ -167,8 +168,11 @@ def _validation_error(e: ValidationError, lines: dict[Path_, int], label: str) -
     # A container whose item failed also reports itself (a tuple left too short):
     # keep only the most specific errors.
     locs = [tuple(err["loc"]) for err in errors]
-    errors = [err for err, loc in zip(errors, locs)
-              if not any(len(other) > len(loc) and other[:len(loc)] == loc for other in locs)]
+    errors = [
+        err
+        for err, loc in zip(errors, locs)
+        if not any(len(other) > len(loc) and other[: len(loc)] == loc for other in locs)
+    ]
     first = errors[0]
     loc = tuple(first["loc"])
     where = ".".join(str(p) for p in loc if p not in ("inline", "file"))
@@ -177,10 +181,16 @@ def _validation_error(e: ValidationError, lines: dict[Path_, int], label: str) -
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
     # YAML words for pydantic's Python ones
-    msg = msg.replace("valid tuple", "list").replace("Tuple should", "List should") \
+    msg = (
+        msg.replace("valid tuple", "list")
+        .replace("Tuple should", "List should")
         .replace("valid dictionary", "mapping")
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" \
-        if len(errors) > 1 else ""
+    )
+    more = (
+        f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        if len(errors) > 1
+        else ""
+    )
     text = f"{where}: {msg}{more}" if where else f"{msg}{more}"
     return RuleTestError(text, label, line_of(lines, loc))
 
@@ -188,8 +198,14 @@ def _validation_error(e: ValidationError, lines: dict[Path_, int], label: str) -
 class _Resolver:
     """Applies templates, checks fields, and builds the loaded cases of one file."""
 
-    def __init__(self, path: Path, label: str, model: RuleTestFile,
-                 lines: dict[Path_, int], registry: FieldRegistry) -> None:
+    def __init__(
+        self,
+        path: Path,
+        label: str,
+        model: RuleTestFile,
+        lines: dict[Path_, int],
+        registry: FieldRegistry,
+    ) -> None:
         self.path = path
         self.base = path.parent
         self.label = label
@@ -206,23 +222,34 @@ class _Resolver:
         return f"{self.label}:{line}" if line is not None else self.label
 
     def resolve(self) -> LoadedTestFile:
-        rules_files = tuple(self._rules_file(i, name)
-                            for i, name in enumerate(self.model.rules_files))
+        rules_files = tuple(
+            self._rules_file(i, name) for i, name in enumerate(self.model.rules_files)
+        )
         for name in self.model.templates:
             self._template(name, ())
         names: dict[str, int] = {}
         cases = []
         for i, case in enumerate(self.model.cases):
             if case.name in names:
-                raise self.error(f"case name {case.name!r} is used twice "
-                                 f"(first at line {line_of(self.lines, ('cases', names[case.name]))})",
-                                 ("cases", i, "name"))
+                raise self.error(
+                    f"case name {case.name!r} is used twice "
+                    f"(first at line {line_of(self.lines, ('cases', names[case.name]))})",
+                    ("cases", i, "name"),
+                )
             names[case.name] = i
             events = tuple(self._event(i, j, ev) for j, ev in enumerate(case.events))
-            cases.append(LoadedCase(i, case.name, line_of(self.lines, ("cases", i)) or 1, events,
-                                    case.expect, case.no_alerts, self.origin(("cases", i))))
-        return LoadedTestFile(self.path, self.label, rules_files, self.model.options,
-                              tuple(cases))
+            cases.append(
+                LoadedCase(
+                    i,
+                    case.name,
+                    line_of(self.lines, ("cases", i)) or 1,
+                    events,
+                    case.expect,
+                    case.no_alerts,
+                    self.origin(("cases", i)),
+                )
+            )
+        return LoadedTestFile(self.path, self.label, rules_files, self.model.options, tuple(cases))
 
     def _rules_file(self, i: int, name: str) -> Path:
         """``rules_files[i]``: relative to this file, ``${NAME}`` read from the environment."""
@@ -264,15 +291,20 @@ class _Resolver:
         known = ", ".join(sorted(self.model.templates)) or "none are defined"
         return f"no template named {name!r} (templates: {known})"
 
-    def _event(self, case: int, index: int, spec: InlineEvent | EventFile
-               ) -> CaseEvent | FileEvents:
+    def _event(
+        self, case: int, index: int, spec: InlineEvent | EventFile
+    ) -> CaseEvent | FileEvents:
         at: Path_ = ("cases", case, "events", index)
         if isinstance(spec, EventFile):
             path = self.base / spec.file
             if not path.is_file():
-                problem = (f"event file not found: {spec.file}" if not os.path.lexists(path)
-                           else f"event file {spec.file} is a directory" if path.is_dir()
-                           else f"event file {spec.file} is not a regular file")
+                problem = (
+                    f"event file not found: {spec.file}"
+                    if not os.path.lexists(path)
+                    else f"event file {spec.file} is a directory"
+                    if path.is_dir()
+                    else f"event file {spec.file} is not a regular file"
+                )
                 raise self.error(f"{problem} (looked for {path})", at + ("file",))
             return FileEvents(path, spec.format, spec.source, self.origin(at))
         source: str | None = None

@@ -91,6 +91,7 @@ class _Model(BaseModel):
 # options
 # ---------------------------------------------------------------------------
 
+
 class SelectionTarget(_Model):
     """Which rules an enable/disable entry applies to: a name glob, a tag, or both."""
 
@@ -119,8 +120,9 @@ class Selection(_Model):
     def to_rule_selection(self) -> RuleSelection:
         target = self.enable if self.enable is not None else self.disable
         assert target is not None
-        return RuleSelection("enable" if self.enable is not None else "disable",
-                             rule=target.rule, tag=target.tag)
+        return RuleSelection(
+            "enable" if self.enable is not None else "disable", rule=target.rule, tag=target.tag
+        )
 
 
 def _parse_priority(value: Any) -> Any:
@@ -130,7 +132,8 @@ def _parse_priority(value: Any) -> Any:
         except ValueError:
             raise ValueError(
                 f"invalid priority {value!r} (emergency, alert, critical, error, warning, "
-                "notice, informational, debug)") from None
+                "notice, informational, debug)"
+            ) from None
     return value
 
 
@@ -156,6 +159,7 @@ class Options(_Model):
 # events
 # ---------------------------------------------------------------------------
 
+
 def _parse_event_time(value: Any) -> Any:
     """Nanoseconds from an integer, an RFC 3339 string or a YAML timestamp."""
     if value is None:
@@ -168,7 +172,8 @@ def _parse_event_time(value: Any) -> Any:
         return calendar.timegm(value.timetuple()) * 1_000_000_000
     if isinstance(value, bool):
         raise ValueError(  # noqa: TRY004 (pydantic reports ValueError as a validation error)
-            "time must be nanoseconds since the epoch or an RFC 3339 string")
+            "time must be nanoseconds since the epoch or an RFC 3339 string"
+        )
     try:
         return parse_time(value)
     except FieldMapError as e:
@@ -234,6 +239,7 @@ EventSpec = Annotated[
 # expectations
 # ---------------------------------------------------------------------------
 
+
 class TextMatch(_Model):
     """A check of a text: ``exact``, ``contains`` or ``regex`` (searched); a bare string is exact."""
 
@@ -294,8 +300,11 @@ class RuleExpectation(_Model):
 
     @model_validator(mode="after")
     def _details_need_alerts(self) -> RuleExpectation:
-        details = [k for k in ("priority", "tags", "output", "output_fields")
-                   if getattr(self, k) is not None]
+        details = [
+            k
+            for k in ("priority", "tags", "output", "output_fields")
+            if getattr(self, k) is not None
+        ]
         if self.count == 0 and details:
             raise ValueError(f"count: 0 (the rule must not fire) cannot check {', '.join(details)}")
         return self
@@ -344,5 +353,7 @@ class RuleTestFile(_Model):
     @classmethod
     def _drop_extensions(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: v for k, v in value.items() if not (isinstance(k, str) and k.startswith("x-"))}
+            return {
+                k: v for k, v in value.items() if not (isinstance(k, str) and k.startswith("x-"))
+            }
         return value

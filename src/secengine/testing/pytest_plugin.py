@@ -94,8 +94,7 @@ class RuleTestItem(pytest.Item):
         if not result.passed:
             raise RuleTestCaseFailed(result)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
-                     style: Any = None) -> Any:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, RuleTestCaseFailed):
             return excinfo.value.result.report()
         return super().repr_failure(excinfo, style)

@@ -47,9 +47,13 @@ def file_line(fr: FileResult, verbose: bool = False) -> list[str]:
     return [f"{fr.label} {''.join(_mark(cr) for cr in fr.cases)}"]
 
 
-def render_report(run: RunResult, *, coverage: list[str] | None = None,
-                  coverage_problems: list[str] | None = None,
-                  require_coverage: bool = False) -> list[str]:
+def render_report(
+    run: RunResult,
+    *,
+    coverage: list[str] | None = None,
+    coverage_problems: list[str] | None = None,
+    require_coverage: bool = False,
+) -> list[str]:
     """Everything after the progress lines."""
     lines: list[str] = []
     broken = [fr for fr in run.files if fr.error is not None]
@@ -88,7 +92,8 @@ def _totals(run: RunResult, uncovered: int) -> str:
     cases = run.cases
     failed = sum(1 for c in cases if c.error is None and not c.passed)
     errors = sum(1 for c in cases if c.error is not None) + sum(
-        1 for f in run.files if f.error is not None)
+        1 for f in run.files if f.error is not None
+    )
     passed = sum(1 for c in cases if c.passed)
     parts = []
     if failed:

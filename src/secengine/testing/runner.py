@@ -80,8 +80,12 @@ class RuleTestRunner:
     would render them.
     """
 
-    def __init__(self, *, registry: FieldRegistry | None = None,
-                 formatter_options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        registry: FieldRegistry | None = None,
+        formatter_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.registry = registry
         self.formatter_options = dict(formatter_options or {})
         self._rulesets: dict[tuple[tuple[str, int], ...], RuleSet] = {}
@@ -104,22 +108,31 @@ class RuleTestRunner:
             return ctx
         ruleset = self._ruleset(stamp, files, tf)
         formatter = AlertFormatter(hostname=TEST_HOSTNAME, **self.formatter_options)
-        engine = Engine(ruleset, rule_matching=opts.rule_matching, min_priority=opts.priority,
-                        selections=opts.selections(), formatter=formatter)
-        ctx = RuleContext(ruleset, engine, {r.name: r for r in ruleset.rules},
-                          frozenset(r.name for r in engine.rules))
+        engine = Engine(
+            ruleset,
+            rule_matching=opts.rule_matching,
+            min_priority=opts.priority,
+            selections=opts.selections(),
+            formatter=formatter,
+        )
+        ctx = RuleContext(
+            ruleset,
+            engine,
+            {r.name: r for r in ruleset.rules},
+            frozenset(r.name for r in engine.rules),
+        )
         self._contexts[key] = ctx
         return ctx
 
-    def _ruleset(self, stamp: tuple[tuple[str, int], ...], files: list[Path],
-                 tf: LoadedTestFile) -> RuleSet:
+    def _ruleset(
+        self, stamp: tuple[tuple[str, int], ...], files: list[Path], tf: LoadedTestFile
+    ) -> RuleSet:
         ruleset = self._rulesets.get(stamp)
         if ruleset is None:
             ruleset = load_rules([str(p) for p in files], registry=self.registry)
             self._rulesets[stamp] = ruleset
         if not ruleset.successful:
-            raise RuleTestError("the rules files do not load:\n" + ruleset.render_text(),
-                                tf.label)
+            raise RuleTestError("the rules files do not load:\n" + ruleset.render_text(), tf.label)
         return ruleset
 
     def events(self, case: LoadedCase) -> list[RunEvent]:
@@ -140,7 +153,8 @@ class RuleTestRunner:
             label = display_path(spec.path)
             cached = []
             for n, (line, ev) in enumerate(
-                    read_event_file(spec.path, spec.format, spec.source), start=1):
+                read_event_file(spec.path, spec.format, spec.source), start=1
+            ):
                 where = f"{label}:{line}" if line is not None else f"{label} (event {n})"
                 cached.append(RunEvent(ev.source, ev.ts, ev.fields, where))
             self._event_files[key] = cached
@@ -188,8 +202,13 @@ class RuleTestRunner:
                 fr.cases.append(self.run_case(tf, case))
         return fr
 
-    def run(self, paths: Iterable[str | os.PathLike[str]], *, keyword: str | None = None,
-            on_file: Callable[[FileResult], None] | None = None) -> RunResult:
+    def run(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        keyword: str | None = None,
+        on_file: Callable[[FileResult], None] | None = None,
+    ) -> RunResult:
         """Every test file under ``paths`` (see :func:`~secengine.testing.loader.discover`);
         ``on_file`` is called with each file's result as soon as it is known."""
         started = time.perf_counter()

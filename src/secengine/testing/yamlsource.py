@@ -93,8 +93,9 @@ class _Builder:
         if isinstance(node, ScalarNode):
             return self.construct(node, deep=True)
         if id(node) in self.active:
-            raise _ReadError("a YAML alias refers to a node that contains it",
-                             node.start_mark.line + 1)
+            raise _ReadError(
+                "a YAML alias refers to a node that contains it", node.start_mark.line + 1
+            )
         self.active.add(id(node))
         try:
             if isinstance(node, SequenceNode):

@@ -21,8 +21,7 @@ from typing import Any, Final
 
 from secengine.errors import SecengineError
 
-__all__ = ["BodyOverBudget", "BodyReaders", "BodyShed", "BodyTimeout", "BodyTooLarge",
-           "ClientGone"]
+__all__ = ["BodyOverBudget", "BodyReaders", "BodyShed", "BodyTimeout", "BodyTooLarge", "ClientGone"]
 
 #: A body must have been arriving this long (seconds) before it can be shed:
 #: a fast client's body is complete well within it, even on a busy loop.
@@ -125,4 +124,3 @@ class BodyReaders:
         self._shed.add(key)
         deadline.reschedule(loop.time())
         return True
-

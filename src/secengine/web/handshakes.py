@@ -85,7 +85,7 @@ class HandshakeMonitor(logging.Handler):
             return
         if not message.startswith(_PREFIX):
             return
-        error = message[len(_PREFIX):]
+        error = message[len(_PREFIX) :]
         m = _PEER.search(error)
         peer = m.group(1) if m else None
         with self._mutex:
@@ -110,8 +110,11 @@ class HandshakeMonitor(logging.Handler):
                     self._probes[sock.getsockname()[1]] = (stats, done)
                 sock.sendall(b"\0" * 8)  # not a TLS record: rustls refuses it at once
                 if not done.wait(_PROBE_WAIT):
-                    _log.warning("%s: TLS handshake failures cannot be attributed to this "
-                                 "listener (granian did not report the probe's)", stats.name)
+                    _log.warning(
+                        "%s: TLS handshake failures cannot be attributed to this "
+                        "listener (granian did not report the probe's)",
+                        stats.name,
+                    )
         except OSError as e:
             _log.warning("%s: cannot probe the TLS listener: %s", stats.name, e)
         finally:

@@ -31,8 +31,12 @@ from typing import Final
 
 from secengine.errors import ConfigError
 
-__all__ = ["DEFAULT_BODY_TIMEOUT", "DEFAULT_HEADER_TIMEOUT", "DEFAULT_MAX_CONNECTIONS",
-           "HttpLimits"]
+__all__ = [
+    "DEFAULT_BODY_TIMEOUT",
+    "DEFAULT_HEADER_TIMEOUT",
+    "DEFAULT_MAX_CONNECTIONS",
+    "HttpLimits",
+]
 
 #: Connections served at once per listener. 2,000 or more idle clients must not
 #: starve the good ones (the issue this bound comes from saw 1,100 stall the
@@ -62,10 +66,15 @@ class HttpLimits:
                 raise ConfigError(f"{key}: {value!r} is not a whole number of at least 1")
         for key in ("header_timeout", "body_timeout"):
             value = getattr(self, key)
-            if (isinstance(value, bool) or not isinstance(value, int | float)
-                    or not math.isfinite(value) or not 0.001 <= value <= 86400):
-                raise ConfigError(f"{key}: {value!r} is not a number of seconds "
-                                  f"between 0.001 and 86400")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or not 0.001 <= value <= 86400
+            ):
+                raise ConfigError(
+                    f"{key}: {value!r} is not a number of seconds between 0.001 and 86400"
+                )
         if not isinstance(self.keepalive, bool):
             raise ConfigError(f"keepalive: {self.keepalive!r} is not true or false")
 

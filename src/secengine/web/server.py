@@ -66,18 +66,32 @@ RsgiApp = Callable[[Any, Any], Awaitable[None]]
 #: change is incremental: its loggers only get levels and propagate to ours.
 #: Its worker logger is the exception: it reports failed handshakes and
 #: accepts, at debug level, to :mod:`secengine.web.handshakes` only.
-_LOGGING = {"incremental": True, "handlers": {},
-            "loggers": {"_granian": {"level": "ERROR"}, "granian.access": {"level": "CRITICAL"},
-                        GRANIAN_WORKER_LOGGER: {"level": "DEBUG", "propagate": False}}}
+_LOGGING = {
+    "incremental": True,
+    "handlers": {},
+    "loggers": {
+        "_granian": {"level": "ERROR"},
+        "granian.access": {"level": "CRITICAL"},
+        GRANIAN_WORKER_LOGGER: {"level": "DEBUG", "propagate": False},
+    },
+}
 
 
 class EmbeddedHttpServer:
     """One granian RSGI worker in the running event loop, on one listening socket."""
 
-    def __init__(self, app: RsgiApp, *, host: str = "", port: int = 0,
-                 tls_cert: str | None = None, tls_key: str | None = None,
-                 client_ca: str | None = None, limits: HttpLimits | None = None,
-                 stats: ListenerStats | None = None) -> None:
+    def __init__(
+        self,
+        app: RsgiApp,
+        *,
+        host: str = "",
+        port: int = 0,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        client_ca: str | None = None,
+        limits: HttpLimits | None = None,
+        stats: ListenerStats | None = None,
+    ) -> None:
         self._app = app
         self._host = host
         self._port = port
@@ -97,9 +111,14 @@ class EmbeddedHttpServer:
         handshakes = monitor()  # before granian logs anything (see handshakes.monitor)
         files = open_file_shortfall(self.limits)
         if files is not None:
-            _log.warning("%s: max_connections is %d but the open-file limit is %d: beyond about "
-                         "%d connections, new ones wait (raise ulimit -n)", self.stats.name,
-                         self.limits.max_connections, files, max(files - FILE_RESERVE, 0))
+            _log.warning(
+                "%s: max_connections is %d but the open-file limit is %d: beyond about "
+                "%d connections, new ones wait (raise ulimit -n)",
+                self.stats.name,
+                self.limits.max_connections,
+                files,
+                max(files - FILE_RESERVE, 0),
+            )
         if self._host:
             await self._bind(self._host)
         else:
@@ -128,8 +147,9 @@ class EmbeddedHttpServer:
             await asyncio.to_thread(handshakes.probe, self.address, self.stats)
 
     async def _bind(self, host: str) -> None:
-        server = self._server = _granian_server(self._app, host, self._port, self.limits,
-                                                *self._tls)
+        server = self._server = _granian_server(
+            self._app, host, self._port, self.limits, *self._tls
+        )
         self._task = asyncio.ensure_future(server.serve())
         await asyncio.sleep(0)  # runs granian's start-up (bind, spawn the worker) up to its loop
         if self._task.done():
@@ -157,8 +177,9 @@ class EmbeddedHttpServer:
         if server is None or task is None or task.done():
             return
         server.stop()
-        while not task.done() and not (server.wrks and all(w.interrupt_by_parent
-                                                            for w in server.wrks)):
+        while not task.done() and not (
+            server.wrks and all(w.interrupt_by_parent for w in server.wrks)
+        ):
             await asyncio.sleep(0.001)  # granian signals its worker from its own task
         await asyncio.sleep(_ACCEPT_EXIT_DELAY)
         if self._listener is not None:
@@ -210,8 +231,15 @@ def _raise_start_error(task: asyncio.Task[None]) -> None:
     raise error
 
 
-def _granian_server(app: RsgiApp, host: str, port: int, limits: HttpLimits, cert: str | None,
-                    key: str | None, client_ca: str | None) -> Any:
+def _granian_server(
+    app: RsgiApp,
+    host: str,
+    port: int,
+    limits: HttpLimits,
+    cert: str | None,
+    key: str | None,
+    client_ca: str | None,
+) -> Any:
     from granian.constants import HTTPModes, Interfaces, SSLProtocols
     from granian.http import HTTP1Settings
     from granian.log import LogLevels
@@ -231,14 +259,26 @@ def _granian_server(app: RsgiApp, host: str, port: int, limits: HttpLimits, cert
             self._shd = holder  # type: ignore[assignment]  # granian declares it only as None
             self._sfd = self.listening_fd = holder.get_fd()
 
-    return _Server(app, address=host, port=port, interface=Interfaces.RSGI,
-                   http=HTTPModes.http1, websockets=False, backlog=limits.backlog,
-                   backpressure=limits.max_connections,
-                   http1_settings=HTTP1Settings(
-                       header_read_timeout=max(1, round(limits.header_timeout * 1000)),
-                       keep_alive=limits.keepalive, max_buffer_size=_READ_BUFFER),
-                   log_enabled=True, log_level=LogLevels.error, log_dictconfig=_LOGGING,
-                   ssl_cert=Path(cert) if cert else None, ssl_key=Path(key) if key else None,
-                   ssl_protocol_min=SSLProtocols.tls12,
-                   ssl_ca=Path(client_ca) if client_ca else None,
-                   ssl_client_verify=client_ca is not None)
+    return _Server(
+        app,
+        address=host,
+        port=port,
+        interface=Interfaces.RSGI,
+        http=HTTPModes.http1,
+        websockets=False,
+        backlog=limits.backlog,
+        backpressure=limits.max_connections,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=max(1, round(limits.header_timeout * 1000)),
+            keep_alive=limits.keepalive,
+            max_buffer_size=_READ_BUFFER,
+        ),
+        log_enabled=True,
+        log_level=LogLevels.error,
+        log_dictconfig=_LOGGING,
+        ssl_cert=Path(cert) if cert else None,
+        ssl_key=Path(key) if key else None,
+        ssl_protocol_min=SSLProtocols.tls12,
+        ssl_ca=Path(client_ca) if client_ca else None,
+        ssl_client_verify=client_ca is not None,
+    )

@@ -41,29 +41,37 @@ class ListenerStats:
     accept_errors: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _limiter: RateLimitedLog = field(
-        default_factory=lambda: RateLimitedLog(_log, LOG_INTERVAL), repr=False)
+        default_factory=lambda: RateLimitedLog(_log, LOG_INTERVAL), repr=False
+    )
 
     def handshake_failed(self, reason: str, peer: str, detail: str = "") -> None:
         """Count and log a failed TLS handshake from ``peer``."""
         with self._lock:
             self.handshake_failures[reason] += 1
-        self._limiter.log(logging.WARNING, f"tls:{reason}",
-                          f"{self.name}: TLS handshake from {peer} failed: {reason}"
-                          + (f" ({detail})" if detail else ""))
+        self._limiter.log(
+            logging.WARNING,
+            f"tls:{reason}",
+            f"{self.name}: TLS handshake from {peer} failed: {reason}"
+            + (f" ({detail})" if detail else ""),
+        )
 
     def request_rejected(self, reason: str, peer: str) -> None:
         """Count and log a request from ``peer`` refused for ``reason``."""
         with self._lock:
             self.rejected_requests[reason] += 1
-        self._limiter.log(logging.WARNING, f"request:{reason}",
-                          f"{self.name}: request from {peer} refused: {reason}")
+        self._limiter.log(
+            logging.WARNING,
+            f"request:{reason}",
+            f"{self.name}: request from {peer} refused: {reason}",
+        )
 
     def accept_failed(self, detail: str) -> None:
         """Count and log a failed accept() (the connection waits in the kernel's queue)."""
         with self._lock:
             self.accept_errors += 1
-        self._limiter.log(logging.WARNING, "accept",
-                          f"{self.name}: accepting a connection failed: {detail}")
+        self._limiter.log(
+            logging.WARNING, "accept", f"{self.name}: accepting a connection failed: {detail}"
+        )
 
     def snapshot(self) -> tuple[dict[str, int], dict[str, int], int]:
         """Copies of the counters, taken together (for a metrics scrape)."""

@@ -30,10 +30,15 @@ class ThreadedHttpServer:
     :meth:`stop` waits for none to be left.
     """
 
-    def __init__(self, server: EmbeddedHttpServer, *, name: str,
-                 shutdown_timeout: float = 10.0,
-                 on_stopping: Callable[[], None] | None = None,
-                 in_progress: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        server: EmbeddedHttpServer,
+        *,
+        name: str,
+        shutdown_timeout: float = 10.0,
+        on_stopping: Callable[[], None] | None = None,
+        in_progress: Callable[[], int] | None = None,
+    ) -> None:
         self.server = server
         self.name = name
         self.shutdown_timeout = shutdown_timeout
@@ -116,7 +121,11 @@ class ThreadedHttpServer:
             while left is not None and left() and loop.time() < deadline:
                 await asyncio.sleep(0.01)
             if left is not None and left():
-                _log.warning("%s: %d request(s) still in progress after %.0fs, abandoned",
-                             self.name, left(), self.shutdown_timeout)
+                _log.warning(
+                    "%s: %d request(s) still in progress after %.0fs, abandoned",
+                    self.name,
+                    left(),
+                    self.shutdown_timeout,
+                )
         finally:
             await server.close(self.shutdown_timeout)

@@ -47,8 +47,9 @@ JSON = {"Content-Type": "application/json"}
 
 def event_list(ids: range | list[int], prefix: str = "p") -> bytes:
     items = [simple("get", "pods", f"{prefix}-{i}", "default", user="mallory") for i in ids]
-    return orjson.dumps({"kind": "EventList", "apiVersion": "audit.k8s.io/v1",
-                         "metadata": {}, "items": items})
+    return orjson.dumps(
+        {"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "metadata": {}, "items": items}
+    )
 
 
 @dataclass
@@ -105,18 +106,25 @@ def server(engine: Engine) -> Iterator[tuple[K8sAuditWebhookSource, Consumer]]:
     consumer.stop()
 
 
-def post(src: K8sAuditWebhookSource, body: bytes, headers: dict[str, str] | None = None,
-         method: str = "POST", path: str | None = None,
-         context: ssl.SSLContext | None = None) -> tuple[int, bytes, http.client.HTTPResponse]:
+def post(
+    src: K8sAuditWebhookSource,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    method: str = "POST",
+    path: str | None = None,
+    context: ssl.SSLContext | None = None,
+) -> tuple[int, bytes, http.client.HTTPResponse]:
     host, port = src.address
     if context is not None:
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(host, port, timeout=10,
-                                                                      context=context)
+        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+            host, port, timeout=10, context=context
+        )
     else:
         conn = http.client.HTTPConnection(host, port, timeout=10)
     try:
-        conn.request(method, path or src.config.path, body=body,
-                     headers=JSON if headers is None else headers)
+        conn.request(
+            method, path or src.config.path, body=body, headers=JSON if headers is None else headers
+        )
         resp = conn.getresponse()
         return resp.status, resp.read(), resp
     finally:
@@ -126,6 +134,7 @@ def post(src: K8sAuditWebhookSource, body: bytes, headers: dict[str, str] | None
 # ---------------------------------------------------------------------------
 # plain HTTP
 # ---------------------------------------------------------------------------
+
 
 def test_event_list_is_accepted_and_evaluated_once(server: Any) -> None:
     src, consumer = server
@@ -148,17 +157,21 @@ def test_single_event_and_arrays(server: Any) -> None:
     assert consumer.seen == Counter({"single": 1, "arr-0": 1, "arr-1": 1})
 
 
-@pytest.mark.parametrize(("method", "body", "headers", "status", "text"), [
-    ("GET", b"", None, 405, b"GET method not allowed"),
-    ("PUT", b"{}", None, 405, b"PUT method not allowed"),
-    ("POST", b"{not json", None, 400, b"malformed JSON"),
-    ("POST", b'{"kind": 0}', None, 400, b"data not recognized as a k8s audit event"),
-    ("POST", b'"text"', None, 400, b"data not recognized"),
-    ("POST", b"{}", {"Content-Type": "text/plain"}, 400, b"wrong Content Type"),
-    ("POST", b"{}", {}, 400, b"wrong Content Type"),
-])
-def test_rejections(server: Any, method: str, body: bytes, headers: dict[str, str] | None,
-                    status: int, text: bytes) -> None:
+@pytest.mark.parametrize(
+    ("method", "body", "headers", "status", "text"),
+    [
+        ("GET", b"", None, 405, b"GET method not allowed"),
+        ("PUT", b"{}", None, 405, b"PUT method not allowed"),
+        ("POST", b"{not json", None, 400, b"malformed JSON"),
+        ("POST", b'{"kind": 0}', None, 400, b"data not recognized as a k8s audit event"),
+        ("POST", b'"text"', None, 400, b"data not recognized"),
+        ("POST", b"{}", {"Content-Type": "text/plain"}, 400, b"wrong Content Type"),
+        ("POST", b"{}", {}, 400, b"wrong Content Type"),
+    ],
+)
+def test_rejections(
+    server: Any, method: str, body: bytes, headers: dict[str, str] | None, status: int, text: bytes
+) -> None:
     src, consumer = server
     assert post(src, event_list(range(3)))[0] == 200
     got, reply, resp = post(src, body, headers, method)
@@ -191,9 +204,13 @@ def test_oversized_bodies_get_413(server: Any) -> None:
     # without a Content-Length (chunked), the limit applies while reading
     host, port = src.address
     conn = http.client.HTTPConnection(host, port, timeout=10)
-    conn.request("POST", src.config.path, body=iter([big[i:i + 65536]
-                                                     for i in range(0, len(big), 65536)]),
-                 headers={**JSON, "Transfer-Encoding": "chunked"}, encode_chunked=True)
+    conn.request(
+        "POST",
+        src.config.path,
+        body=iter([big[i : i + 65536] for i in range(0, len(big), 65536)]),
+        headers={**JSON, "Transfer-Encoding": "chunked"},
+        encode_chunked=True,
+    )
     assert conn.getresponse().status == 413
     conn.close()
     assert post(src, event_list(range(5)))[0] == 200
@@ -210,6 +227,7 @@ def test_healthz(server: Any) -> None:
 # ---------------------------------------------------------------------------
 # back-pressure and concurrency
 # ---------------------------------------------------------------------------
+
 
 def test_full_queue_answers_503_and_loses_nothing(engine: Engine) -> None:
     src = K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0))
@@ -233,8 +251,9 @@ def test_full_queue_answers_503_and_loses_nothing(engine: Engine) -> None:
         src.stop(5)
 
 
-def post_with_retries(src: K8sAuditWebhookSource, posters: int, batches: int,
-                      per_batch: int) -> list[str]:
+def post_with_retries(
+    src: K8sAuditWebhookSource, posters: int, batches: int, per_batch: int
+) -> list[str]:
     """``posters`` keep-alive connections each post ``batches`` EventLists of ``per_batch``
     events (ids numbered across all of them), retrying on 503 as kube-apiserver does.
 
@@ -336,6 +355,7 @@ def test_a_failing_evaluation_does_not_stop_the_server(caplog: pytest.LogCapture
 # stopping
 # ---------------------------------------------------------------------------
 
+
 def test_stop_finishes_requests_in_progress(engine: Engine) -> None:
     """A request whose body is still arriving when stop() is called is completed and queued."""
     src = K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0, shutdown_timeout=10))
@@ -343,8 +363,10 @@ def test_stop_finishes_requests_in_progress(engine: Engine) -> None:
     src.start(queue)
     body = event_list(range(100), prefix="slow")
     sock = socket.create_connection(src.address, timeout=10)
-    head = (f"POST /k8s-audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST /k8s-audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
     sock.sendall(head + body[:1000])
     _wait(lambda: src.stats.requests == 1)
     stopper = threading.Thread(target=src.stop, args=(10,))
@@ -385,9 +407,9 @@ def test_the_agent_evaluates_each_accepted_batch_once_before_stop_returns() -> N
 # TLS, client certificates, bearer tokens
 # ---------------------------------------------------------------------------
 
+
 def test_tls(pki: Pki, engine: Engine) -> None:
-    src = K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0,
-                                              tls_cert=str(pki.combined)))
+    src = K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0, tls_cert=str(pki.combined)))
     queue = EventQueue()
     src.start(queue)
     try:
@@ -404,16 +426,23 @@ def test_tls(pki: Pki, engine: Engine) -> None:
 
 
 def test_client_certificates_are_required(pki: Pki, engine: Engine) -> None:
-    src = K8sAuditWebhookSource(WebhookConfig(
-        host="127.0.0.1", port=0, tls_cert=str(pki.server_cert), tls_key=str(pki.server_key),
-        client_ca=str(pki.ca)))
+    src = K8sAuditWebhookSource(
+        WebhookConfig(
+            host="127.0.0.1",
+            port=0,
+            tls_cert=str(pki.server_cert),
+            tls_key=str(pki.server_key),
+            client_ca=str(pki.ca),
+        )
+    )
     queue = EventQueue()
     src.start(queue)
     try:
         with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
             post(src, event_list(range(3)), context=client_context(pki))
-        assert post(src, event_list(range(3)),
-                    context=client_context(pki, with_cert=True))[0] == 200
+        assert (
+            post(src, event_list(range(3)), context=client_context(pki, with_cert=True))[0] == 200
+        )
     finally:
         src.stop(5)
     assert queue.depth() == 1 and src.stats.events == 3
@@ -425,10 +454,8 @@ def test_bearer_token(engine: Engine) -> None:
     src.start(queue)
     try:
         assert post(src, event_list(range(2)))[0] == 401
-        assert post(src, event_list(range(2)),
-                    {**JSON, "Authorization": "Bearer wrong"})[0] == 401
-        assert post(src, event_list(range(2)),
-                    {**JSON, "Authorization": "Bearer s3cret"})[0] == 200
+        assert post(src, event_list(range(2)), {**JSON, "Authorization": "Bearer wrong"})[0] == 401
+        assert post(src, event_list(range(2)), {**JSON, "Authorization": "Bearer s3cret"})[0] == 200
     finally:
         src.stop(5)
     assert src.stats.responses == Counter({401: 2, 200: 1}) and src.stats.events == 2
@@ -483,10 +510,16 @@ def test_a_busy_port_fails_start() -> None:
 # configuration
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (":9765", ("", 9765)), ("127.0.0.1:80", ("127.0.0.1", 80)), ("[::1]:0", ("::1", 0)),
-    ("localhost:65535", ("localhost", 65535)),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (":9765", ("", 9765)),
+        ("127.0.0.1:80", ("127.0.0.1", 80)),
+        ("[::1]:0", ("::1", 0)),
+        ("localhost:65535", ("localhost", 65535)),
+    ],
+)
 def test_parse_addr(text: str, expected: tuple[str, int]) -> None:
     assert parse_addr(text) == expected
 
@@ -500,15 +533,28 @@ def test_bad_addr(text: str) -> None:
 def test_settings_from_the_agent_config(tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("abc\n")
-    cfg = WebhookConfig.from_settings({"open_params": "http://127.0.0.1:9000/audit",
-                                       "webhookMaxBatchSize": 1024,
-                                       "bearer_token_file": str(token)})
+    cfg = WebhookConfig.from_settings(
+        {
+            "open_params": "http://127.0.0.1:9000/audit",
+            "webhookMaxBatchSize": 1024,
+            "bearer_token_file": str(token),
+        }
+    )
     assert (cfg.host, cfg.port, cfg.path, cfg.max_body, cfg.bearer_token) == (
-        "127.0.0.1", 9000, "/audit", 1024, "abc")
+        "127.0.0.1",
+        9000,
+        "/audit",
+        1024,
+        "abc",
+    )
     assert WebhookConfig.from_settings({}).port == 9765
     assert WebhookConfig.from_settings({"open_params": "http://:9765/k8s-audit"}).host == ""
-    for bad in ({"nope": 1}, {"open_params": "file:///var/log/audit.log"},
-                {"open_params": "https://:9765/k8s-audit"}, {"listen": "x"}):
+    for bad in (
+        {"nope": 1},
+        {"open_params": "file:///var/log/audit.log"},
+        {"open_params": "https://:9765/k8s-audit"},
+        {"listen": "x"},
+    ):
         with pytest.raises(ConfigError):
             WebhookConfig.from_settings(bad)
     src = K8sAuditWebhookSource.from_config({"listen": "127.0.0.1:0"})
@@ -519,13 +565,28 @@ def test_settings_from_the_agent_config(tmp_path: Path) -> None:
 # `secengine run --source k8s_audit`, stopped by SIGTERM
 # ---------------------------------------------------------------------------
 
+
 @needs_upstream
 def test_secengine_run_drains_on_sigterm() -> None:
     """SIGTERM while alerts back up in a full stdout pipe and a batch is still arriving."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "secengine.cli", "run", "--source", "k8s_audit", "-r",
-         str(K8S_RULES), "--k8s-audit-addr", "127.0.0.1:0", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "TZ": "UTC"})
+        [
+            sys.executable,
+            "-m",
+            "secengine.cli",
+            "run",
+            "--source",
+            "k8s_audit",
+            "-r",
+            str(K8S_RULES),
+            "--k8s-audit-addr",
+            "127.0.0.1:0",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TZ": "UTC"},
+    )
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline().decode()
@@ -535,15 +596,21 @@ def test_secengine_run_drains_on_sigterm() -> None:
         statuses = []
         for i in range(20):
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.request("POST", "/k8s-audit", body=event_list(range(i * 50, i * 50 + 50)),
-                         headers=JSON)
+            conn.request(
+                "POST", "/k8s-audit", body=event_list(range(i * 50, i * 50 + 50)), headers=JSON
+            )
             statuses.append(conn.getresponse().status)
             conn.close()
         # one more batch still arriving when SIGTERM comes: it must be completed
         body = event_list(range(1000, 1050))
         sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        sock.sendall((f"POST /k8s-audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                      f"\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body[:500])
+        sock.sendall(
+            (
+                f"POST /k8s-audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                f"\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            + body[:500]
+        )
         time.sleep(0.2)
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
@@ -577,9 +644,24 @@ def _wait(cond: Any, timeout: float = 10.0) -> None:
 def test_secengine_run_source_k8s_audit() -> None:
     """The CLI wiring: ``secengine run --source k8s_audit`` serves, evaluates, stops cleanly."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "secengine.cli", "run", "--source", "k8s_audit", "-r",
-         str(K8S_RULES), "--k8s-audit-addr", "127.0.0.1:0", "--duration", "3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "TZ": "UTC"})
+        [
+            sys.executable,
+            "-m",
+            "secengine.cli",
+            "run",
+            "--source",
+            "k8s_audit",
+            "-r",
+            str(K8S_RULES),
+            "--k8s-audit-addr",
+            "127.0.0.1:0",
+            "--duration",
+            "3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TZ": "UTC"},
+    )
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline().decode()

@@ -40,8 +40,15 @@ def webhook() -> Iterator[tuple[K8sAuditWebhookSource, int]]:
     """The webhook, and this process's resident size once it serves."""
     rs = load_rules([str(p) for p in default_rules_files()])
     engine = Engine(rs)
-    src = K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0, max_body=64 * 1024,
-                                              bearer_token=TOKEN, max_event_size=8 * 1024))
+    src = K8sAuditWebhookSource(
+        WebhookConfig(
+            host="127.0.0.1",
+            port=0,
+            max_body=64 * 1024,
+            bearer_token=TOKEN,
+            max_event_size=8 * 1024,
+        )
+    )
     src.start_inline(engine.process_batch)
     _healthy(src.address)
     yield src, _rss()
@@ -96,25 +103,68 @@ def _healthy(addr: tuple[str, int]) -> None:
     assert answer is not None and _status(answer) == 200, answer
 
 
-TOKENS = st.sampled_from([b"POST", b"GET", b"PUT", b"HEAD", b"OPTIONS", b"DELETE", b"P\x00ST",
-                          b"", b" ", b"\xff\xfe"]) | st.binary(min_size=1, max_size=8)
-PATHS = st.sampled_from([PATH.encode(), b"/healthz", b"/", b"*", PATH.encode() + b"?x=1",
-                         b"//k8s-audit", b"/k8s-audit/../k8s-audit", b"/%00", b"x" * 3000])
-VERSIONS = st.sampled_from([b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2.0", b"HTTP/0.9", b"HTTP/1.1x",
-                            b""])
-HEADER_NAMES = st.sampled_from([b"Content-Type", b"Content-Length", b"Authorization",
-                                b"Transfer-Encoding", b"Connection", b"Expect", b"Host",
-                                b"Content-Encoding", b"X-\xff", b"Bad Name", b""])
-HEADER_VALUES = st.sampled_from([b"application/json", b"text/plain", b"Bearer " + TOKEN.encode(),
-                                 b"Bearer wrong", b"chunked", b"gzip", b"close", b"keep-alive",
-                                 b"100-continue", b"-1", b"0", b"99999999999999999999", b"12",
-                                 b"1e3", b"\x00", b"a\r\nInjected: 1", b"x" * 9000]) \
-    | st.binary(max_size=20)
-BODIES = (st.binary(max_size=300)
-          | st.lists(st.builds(lambda n: simple("get", "secrets", f"s{n}", "default"),
-                               st.integers(0, 9)) | JSON_VALUES, max_size=3).map(
-              lambda items: orjson.dumps({"kind": "EventList", "items": items}))
-          | JSON_VALUES.map(orjson.dumps))
+TOKENS = st.sampled_from(
+    [b"POST", b"GET", b"PUT", b"HEAD", b"OPTIONS", b"DELETE", b"P\x00ST", b"", b" ", b"\xff\xfe"]
+) | st.binary(min_size=1, max_size=8)
+PATHS = st.sampled_from(
+    [
+        PATH.encode(),
+        b"/healthz",
+        b"/",
+        b"*",
+        PATH.encode() + b"?x=1",
+        b"//k8s-audit",
+        b"/k8s-audit/../k8s-audit",
+        b"/%00",
+        b"x" * 3000,
+    ]
+)
+VERSIONS = st.sampled_from([b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2.0", b"HTTP/0.9", b"HTTP/1.1x", b""])
+HEADER_NAMES = st.sampled_from(
+    [
+        b"Content-Type",
+        b"Content-Length",
+        b"Authorization",
+        b"Transfer-Encoding",
+        b"Connection",
+        b"Expect",
+        b"Host",
+        b"Content-Encoding",
+        b"X-\xff",
+        b"Bad Name",
+        b"",
+    ]
+)
+HEADER_VALUES = st.sampled_from(
+    [
+        b"application/json",
+        b"text/plain",
+        b"Bearer " + TOKEN.encode(),
+        b"Bearer wrong",
+        b"chunked",
+        b"gzip",
+        b"close",
+        b"keep-alive",
+        b"100-continue",
+        b"-1",
+        b"0",
+        b"99999999999999999999",
+        b"12",
+        b"1e3",
+        b"\x00",
+        b"a\r\nInjected: 1",
+        b"x" * 9000,
+    ]
+) | st.binary(max_size=20)
+BODIES = (
+    st.binary(max_size=300)
+    | st.lists(
+        st.builds(lambda n: simple("get", "secrets", f"s{n}", "default"), st.integers(0, 9))
+        | JSON_VALUES,
+        max_size=3,
+    ).map(lambda items: orjson.dumps({"kind": "EventList", "items": items}))
+    | JSON_VALUES.map(orjson.dumps)
+)
 
 
 @st.composite
@@ -141,8 +191,9 @@ def requests(draw: st.DrawFn) -> tuple[bytes, bool]:
         body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts if p) + end
         complete = end.startswith(b"0\r\n")
     elif framing == "lying":
-        headers.append((b"Content-Length",
-                        str(max(0, len(body) + draw(st.integers(-20, 20)))).encode()))
+        headers.append(
+            (b"Content-Length", str(max(0, len(body) + draw(st.integers(-20, 20)))).encode())
+        )
     extra = draw(st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=4))
     if any(k.lower() in (b"content-length", b"transfer-encoding", b"expect") for k, _ in extra):
         complete = False
@@ -157,7 +208,8 @@ def requests(draw: st.DrawFn) -> tuple[bytes, bool]:
 @fuzz_settings(short=150)
 @given(requests())
 def test_any_request_is_answered_and_the_server_keeps_serving(
-        webhook: tuple[K8sAuditWebhookSource, int], case: tuple[bytes, bool]) -> None:
+    webhook: tuple[K8sAuditWebhookSource, int], case: tuple[bytes, bool]
+) -> None:
     request, complete = case
     src, baseline_rss = webhook
     addr = src.address

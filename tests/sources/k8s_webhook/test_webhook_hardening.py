@@ -39,14 +39,30 @@ AUTH = {**JSON, "Authorization": f"Bearer {TOKEN}"}
 
 
 def _cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "secengine.cli", "run", "--source", "k8s_audit",
-                           "-r", str(K8S_RULES), *args], check=False, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, "TZ": "UTC"})
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "secengine.cli",
+            "run",
+            "--source",
+            "k8s_audit",
+            "-r",
+            str(K8S_RULES),
+            *args,
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "TZ": "UTC"},
+    )
 
 
 # ---------------------------------------------------------------------------
 # 1. an empty token never means "no authentication"
 # ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("content", ["", "  \n\t\n"])
 def test_an_empty_token_file_refuses_to_start(tmp_path: Path, content: str) -> None:
@@ -54,19 +70,30 @@ def test_an_empty_token_file_refuses_to_start(tmp_path: Path, content: str) -> N
     token_file.write_text(content)
     # the library API
     with pytest.raises(ConfigError, match=re.escape(str(token_file))):
-        WebhookConfig.from_settings({"listen": "127.0.0.1:0",
-                                     "bearer_token_file": str(token_file)})
+        WebhookConfig.from_settings({"listen": "127.0.0.1:0", "bearer_token_file": str(token_file)})
     with pytest.raises(ConfigError, match="empty"):
         K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0, bearer_token=content))
     # the CLI, with the flag and with -c
-    flag = _cli("--k8s-audit-addr", "127.0.0.1:0", "--k8s-audit-token-file", str(token_file),
-                "--duration", "5")
+    flag = _cli(
+        "--k8s-audit-addr",
+        "127.0.0.1:0",
+        "--k8s-audit-token-file",
+        str(token_file),
+        "--duration",
+        "5",
+    )
     config = tmp_path / "secengine.yaml"
-    config.write_text(f"rules_files: [{K8S_RULES}]\nsources:\n  k8s_audit:\n"
-                      f"    listen: 127.0.0.1:0\n    bearer_token_file: {token_file}\n")
+    config.write_text(
+        f"rules_files: [{K8S_RULES}]\nsources:\n  k8s_audit:\n"
+        f"    listen: 127.0.0.1:0\n    bearer_token_file: {token_file}\n"
+    )
     with_config = subprocess.run(
         [sys.executable, "-m", "secengine.cli", "run", "-c", str(config), "--duration", "5"],
-        check=False, capture_output=True, text=True, timeout=30)
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     for run in (flag, with_config):
         assert run.returncode == 2, run.stderr
         assert "Traceback" not in run.stderr
@@ -88,6 +115,7 @@ def test_tokens_are_compared_in_constant_time() -> None:
 # ---------------------------------------------------------------------------
 # 1. refused tokens and TLS handshakes are counted and logged, rate-limited
 # ---------------------------------------------------------------------------
+
 
 def _metrics_text(agent: Agent) -> str:
     return render(collect(agent))
@@ -113,10 +141,12 @@ def test_refused_tokens_are_counted_and_logged(caplog: pytest.LogCaptureFixture)
         text = _metrics_text(agent)
     finally:
         agent.stop()
-    assert ('secengine_http_rejected_requests_total{listener="k8s_audit",'
-            'reason="wrong_token"} 29') in text
-    assert ('secengine_http_rejected_requests_total{listener="k8s_audit",'
-            'reason="missing_token"} 1') in text
+    assert (
+        'secengine_http_rejected_requests_total{listener="k8s_audit",reason="wrong_token"} 29'
+    ) in text
+    assert (
+        'secengine_http_rejected_requests_total{listener="k8s_audit",reason="missing_token"} 1'
+    ) in text
     lines = [r.getMessage() for r in caplog.records if r.name == "secengine.web"]
     # one line per reason in the interval, each naming the peer, not 30 lines
     assert len(lines) == 2, lines
@@ -124,12 +154,19 @@ def test_refused_tokens_are_counted_and_logged(caplog: pytest.LogCaptureFixture)
     assert "missing_token" in lines[0] and "wrong_token" in lines[1]
 
 
-def test_failed_tls_handshakes_are_counted_and_logged(pki: Pki,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_failed_tls_handshakes_are_counted_and_logged(
+    pki: Pki, caplog: pytest.LogCaptureFixture
+) -> None:
     cfg = load_config(options=[f"rules_files=[{K8S_RULES}]", "stdout_output.enabled=false"])
-    src = K8sAuditWebhookSource(WebhookConfig(
-        host="127.0.0.1", port=0, tls_cert=str(pki.server_cert), tls_key=str(pki.server_key),
-        client_ca=str(pki.ca)))
+    src = K8sAuditWebhookSource(
+        WebhookConfig(
+            host="127.0.0.1",
+            port=0,
+            tls_cert=str(pki.server_cert),
+            tls_key=str(pki.server_key),
+            client_ca=str(pki.ca),
+        )
+    )
     agent = Agent(cfg, sources=[src], sinks=[MemorySink()])
     caplog.set_level(logging.WARNING, logger="secengine.web")
     agent.start()
@@ -147,10 +184,14 @@ def test_failed_tls_handshakes_are_counted_and_logged(pki: Pki,
         text = _metrics_text(agent)
     finally:
         agent.stop()
-    assert src.listener_stats.handshake_failures == {"invalid_message": 1,
-                                                     "no_certificates_presented": 1}
-    assert ('secengine_http_tls_handshake_failures_total{listener="k8s_audit",'
-            'reason="no_certificates_presented"} 1') in text
+    assert src.listener_stats.handshake_failures == {
+        "invalid_message": 1,
+        "no_certificates_presented": 1,
+    }
+    assert (
+        'secengine_http_tls_handshake_failures_total{listener="k8s_audit",'
+        'reason="no_certificates_presented"} 1'
+    ) in text
     lines = [r.getMessage() for r in caplog.records if r.name == "secengine.web"]
     assert len(lines) == 2, lines
     assert plain_peer in lines[0] and "TLS handshake" in lines[0]
@@ -176,6 +217,7 @@ def _until(cond: Any, timeout: float = 10.0) -> None:
 # 2. slowloris: thousands of idle and slow clients, and the good ones still served
 # ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def many_files() -> Iterator[None]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -195,16 +237,21 @@ class Slowloris:
     def __init__(self, address: tuple[str, int], idle: int, headers: int, bodies: int) -> None:
         self.address = address
         self.socks: list[tuple[socket.socket, bytes]] = []
-        body_head = (f"POST /k8s-audit HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
-                     f"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n").encode()
+        body_head = (
+            f"POST /k8s-audit HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        ).encode()
         for kind, n in (("idle", idle), ("headers", headers), ("bodies", bodies)):
             for _ in range(n):
                 s = socket.create_connection(address, timeout=10)
                 s.setblocking(False)
                 if kind == "bodies":
                     s.sendall(body_head)
-                payload = {"idle": b"", "headers": b"POST /k8s-audit HTTP/1.1\r\nHost: x",
-                           "bodies": b"[" * 100000}[kind]
+                payload = {
+                    "idle": b"",
+                    "headers": b"POST /k8s-audit HTTP/1.1\r\nHost: x",
+                    "bodies": b"[" * 100000,
+                }[kind]
                 self.socks.append((s, payload))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._trickle, daemon=True)
@@ -216,7 +263,7 @@ class Slowloris:
             for s, payload in self.socks:
                 if payload:
                     try:
-                        s.send(payload[i % len(payload):i % len(payload) + 1])
+                        s.send(payload[i % len(payload) : i % len(payload) + 1])
                     except OSError:
                         pass  # closed by the server: what it should do, in time
             i += 1
@@ -230,8 +277,9 @@ class Slowloris:
 
 def test_slow_clients_do_not_stall_authenticated_requests(many_files: None) -> None:
     seen: list[int] = []
-    src = K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0, bearer_token=TOKEN,
-                                              max_in_progress=256))
+    src = K8sAuditWebhookSource(
+        WebhookConfig(host="127.0.0.1", port=0, bearer_token=TOKEN, max_in_progress=256)
+    )
     src.start_inline(lambda batch: seen.extend(range(len(batch))))
     attack = None
     try:
@@ -240,8 +288,9 @@ def test_slow_clients_do_not_stall_authenticated_requests(many_files: None) -> N
         for i in range(20):
             t0 = time.monotonic()
             conn = http.client.HTTPConnection(*src.address, timeout=5)
-            conn.request("POST", "/k8s-audit", body=event_list(range(i * 3, i * 3 + 3)),
-                         headers=AUTH)
+            conn.request(
+                "POST", "/k8s-audit", body=event_list(range(i * 3, i * 3 + 3)), headers=AUTH
+            )
             status = conn.getresponse().status
             conn.close()
             assert status == 200, (i, status)
@@ -257,8 +306,9 @@ def test_slow_clients_do_not_stall_authenticated_requests(many_files: None) -> N
 
 @pytest.mark.parametrize("what", ["idle", "headers", "keep-alive", "body"])
 def test_slow_connections_are_closed_after_their_timeout(what: str) -> None:
-    src = K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0, header_timeout=1,
-                                              body_timeout=1))
+    src = K8sAuditWebhookSource(
+        WebhookConfig(host="127.0.0.1", port=0, header_timeout=1, body_timeout=1)
+    )
     src.start(EventQueue())
     try:
         s = socket.create_connection(src.address, timeout=10)
@@ -268,8 +318,10 @@ def test_slow_connections_are_closed_after_their_timeout(what: str) -> None:
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             assert s.recv(1000).startswith(b"HTTP/1.1 200")
         elif what == "body":
-            s.sendall(b"POST /k8s-audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                      b"\r\nContent-Length: 100\r\n\r\n[")
+            s.sendall(
+                b"POST /k8s-audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                b"\r\nContent-Length: 100\r\n\r\n["
+            )
         t0 = time.monotonic()
         answer = b""
         while chunk := s.recv(1000):
@@ -282,12 +334,16 @@ def test_slow_connections_are_closed_after_their_timeout(what: str) -> None:
         src.stop(5)
 
 
-@pytest.mark.parametrize(("addr", "args", "warned"), [
-    ("0.0.0.0:0", [], True),
-    ("127.0.0.1:0", [], False),
-])
+@pytest.mark.parametrize(
+    ("addr", "args", "warned"),
+    [
+        ("0.0.0.0:0", [], True),
+        ("127.0.0.1:0", [], False),
+    ],
+)
 def test_listening_beyond_loopback_without_tls_or_auth_warns_once(
-        addr: str, args: list[str], warned: bool) -> None:
+    addr: str, args: list[str], warned: bool
+) -> None:
     run = _cli("--k8s-audit-addr", addr, "--duration", "1", *args)
     assert run.returncode == 0, run.stderr
     lines = [line for line in run.stderr.splitlines() if "without TLS or authentication" in line]
@@ -295,11 +351,21 @@ def test_listening_beyond_loopback_without_tls_or_auth_warns_once(
 
 
 def test_limits_are_configuration_keys() -> None:
-    cfg = WebhookConfig.from_settings({"listen": "127.0.0.1:0", "max_connections": 10,
-                                       "header_timeout": 2.5, "body_timeout": 4,
-                                       "keepalive": False})
-    assert (cfg.limits.max_connections, cfg.limits.header_timeout, cfg.limits.body_timeout,
-            cfg.limits.keepalive) == (10, 2.5, 4, False)
+    cfg = WebhookConfig.from_settings(
+        {
+            "listen": "127.0.0.1:0",
+            "max_connections": 10,
+            "header_timeout": 2.5,
+            "body_timeout": 4,
+            "keepalive": False,
+        }
+    )
+    assert (
+        cfg.limits.max_connections,
+        cfg.limits.header_timeout,
+        cfg.limits.body_timeout,
+        cfg.limits.keepalive,
+    ) == (10, 2.5, 4, False)
     with pytest.raises(ConfigError, match="max_connections"):
         WebhookConfig.from_settings({"max_connections": 0})
     with pytest.raises(ConfigError, match="header_timeout"):
@@ -314,10 +380,26 @@ def test_secengine_run_raises_its_open_file_limit() -> None:
     if hard != resource.RLIM_INFINITY and hard <= 1024:
         pytest.fail(f"this test needs a hard open-file limit over 1024, not {hard}")
     proc = subprocess.Popen(
-        ["prlimit", f"--nofile=1024:{'unlimited' if hard == resource.RLIM_INFINITY else hard}",
-         sys.executable, "-m", "secengine.cli", "run", "--source", "k8s_audit", "-r",
-         str(K8S_RULES), "--k8s-audit-addr", "127.0.0.1:0", "--duration", "5"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            "prlimit",
+            f"--nofile=1024:{'unlimited' if hard == resource.RLIM_INFINITY else hard}",
+            sys.executable,
+            "-m",
+            "secengine.cli",
+            "run",
+            "--source",
+            "k8s_audit",
+            "-r",
+            str(K8S_RULES),
+            "--k8s-audit-addr",
+            "127.0.0.1:0",
+            "--duration",
+            "5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stderr is not None
         assert "listening on" in proc.stderr.readline()
@@ -330,12 +412,19 @@ def test_secengine_run_raises_its_open_file_limit() -> None:
 
 
 def test_idle_tls_clients_do_not_stall_and_are_counted(
-        pki: Pki, many_files: None, caplog: pytest.LogCaptureFixture) -> None:
+    pki: Pki, many_files: None, caplog: pytest.LogCaptureFixture
+) -> None:
     """2,000 clients that never start their TLS handshake: served meanwhile, each counted once
     when granian's 10 s handshake bound closes it, and a few log lines, not 2,000."""
-    src = K8sAuditWebhookSource(WebhookConfig(
-        host="127.0.0.1", port=0, tls_cert=str(pki.server_cert), tls_key=str(pki.server_key),
-        client_ca=str(pki.ca)))
+    src = K8sAuditWebhookSource(
+        WebhookConfig(
+            host="127.0.0.1",
+            port=0,
+            tls_cert=str(pki.server_cert),
+            tls_key=str(pki.server_key),
+            client_ca=str(pki.ca),
+        )
+    )
     src.start(EventQueue())
     caplog.set_level(logging.WARNING, logger="secengine.web")
     idle = []
@@ -374,11 +463,14 @@ def test_a_request_head_over_100_kb_is_refused() -> None:
 def test_bodies_in_flight_are_bounded_in_bytes() -> None:
     """Clients that send large bodies and stall cannot make the agent buffer without end."""
     mib = 1024 * 1024
-    src = K8sAuditWebhookSource(WebhookConfig(host="127.0.0.1", port=0, max_body=mib,
-                                              max_buffered_bodies=2 * mib))
+    src = K8sAuditWebhookSource(
+        WebhookConfig(host="127.0.0.1", port=0, max_body=mib, max_buffered_bodies=2 * mib)
+    )
     src.start_inline(lambda batch: None)
-    head = (f"POST /k8s-audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {mib}\r\n\r\n[").encode()
+    head = (
+        f"POST /k8s-audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {mib}\r\n\r\n["
+    ).encode()
     stalled = []
     try:
         for _ in range(2):

@@ -40,11 +40,13 @@ def read_token(path: str) -> str:
         with open(path, encoding="utf-8") as fh:
             token = fh.read().strip()
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"bearer_token_file {path}: {getattr(e, 'strerror', None) or e}"
-                          ) from None
+        raise ConfigError(
+            f"bearer_token_file {path}: {getattr(e, 'strerror', None) or e}"
+        ) from None
     if not token:
-        raise ConfigError(f"bearer_token_file {path} is empty: an empty token would accept "
-                          f"any client")
+        raise ConfigError(
+            f"bearer_token_file {path} is empty: an empty token would accept any client"
+        )
     return token
 
 

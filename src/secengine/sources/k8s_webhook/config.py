@@ -24,8 +24,14 @@ from secengine.web.limits import (
     HttpLimits,
 )
 
-__all__ = ["DEFAULT_ADDR", "DEFAULT_MAX_BODY", "DEFAULT_MAX_BUFFERED_BODIES", "DEFAULT_PATH",
-           "WebhookConfig", "parse_addr"]
+__all__ = [
+    "DEFAULT_ADDR",
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_MAX_BUFFERED_BODIES",
+    "DEFAULT_PATH",
+    "WebhookConfig",
+    "parse_addr",
+]
 
 #: Falco's documented default listening address (all interfaces, port 9765).
 DEFAULT_ADDR: Final = ":9765"
@@ -52,7 +58,8 @@ def parse_addr(text: str) -> tuple[str, int]:
         port = int(port_text)
     except ValueError:
         raise ConfigError(
-            f"k8s audit address {text!r}: port {port_text!r} is not a number") from None
+            f"k8s audit address {text!r}: port {port_text!r} is not a number"
+        ) from None
     if not 0 <= port <= 65535:
         raise ConfigError(f"k8s audit address {text!r}: port {port} is out of range")
     return host, port
@@ -101,23 +108,31 @@ class WebhookConfig:
         if self.bearer_token is not None and not isinstance(self.bearer_token, str):
             raise ConfigError("k8s audit webhook: bearer_token must be a string")
         if self.bearer_token is not None and not self.bearer_token.strip():
-            raise ConfigError("k8s audit webhook: bearer_token is empty, which would accept "
-                              "any client; give a token or none")
+            raise ConfigError(
+                "k8s audit webhook: bearer_token is empty, which would accept "
+                "any client; give a token or none"
+            )
         if not isinstance(self.max_buffered_bodies, int) or not isinstance(self.max_body, int):
-            raise ConfigError("k8s audit webhook: max_body and max_buffered_bodies are numbers "
-                              "of bytes")
+            raise ConfigError(
+                "k8s audit webhook: max_body and max_buffered_bodies are numbers of bytes"
+            )
         if self.max_buffered_bodies < self.max_body:
-            raise ConfigError(f"k8s audit webhook: max_buffered_bodies "
-                              f"({self.max_buffered_bodies}) is smaller than max_body "
-                              f"({self.max_body}): no full batch could be received")
+            raise ConfigError(
+                f"k8s audit webhook: max_buffered_bodies "
+                f"({self.max_buffered_bodies}) is smaller than max_body "
+                f"({self.max_body}): no full batch could be received"
+            )
         _ = self.limits  # checks the limits now, the message naming the key
 
     @property
     def limits(self) -> HttpLimits:
         """The listener's connection limit and timeouts."""
-        return HttpLimits(max_connections=self.max_connections,
-                          header_timeout=self.header_timeout, body_timeout=self.body_timeout,
-                          keepalive=self.keepalive)
+        return HttpLimits(
+            max_connections=self.max_connections,
+            header_timeout=self.header_timeout,
+            body_timeout=self.body_timeout,
+            keepalive=self.keepalive,
+        )
 
     @property
     def authenticated(self) -> bool:
@@ -157,10 +172,12 @@ class WebhookConfig:
         names = set(cls.__dataclass_fields__)
         for key, value in given.items():
             if key not in names:
-                accepted = sorted(names | {"listen", "open_params", "bearer_token_file",
-                                           *_FALCO_KEYS})
-                raise ConfigError(f"unknown k8s_audit webhook setting {key!r}"
-                                  + did_you_mean(key, accepted))
+                accepted = sorted(
+                    names | {"listen", "open_params", "bearer_token_file", *_FALCO_KEYS}
+                )
+                raise ConfigError(
+                    f"unknown k8s_audit webhook setting {key!r}" + did_you_mean(key, accepted)
+                )
             kwargs[key] = value
         if kwargs.get("scheme") == "https" and not kwargs.get("tls_cert"):
             raise ConfigError("open_params: https needs tls_cert (sslCertificate)")
@@ -198,8 +215,11 @@ class WebhookConfig:
 
 
 #: Falco's k8saudit plugin configuration keys → ours.
-_FALCO_KEYS: Final = {"sslCertificate": "tls_cert", "webhookMaxBatchSize": "max_body",
-                      "maxEventSize": "max_event_size"}
+_FALCO_KEYS: Final = {
+    "sslCertificate": "tls_cert",
+    "webhookMaxBatchSize": "max_body",
+    "maxEventSize": "max_event_size",
+}
 
 
 def _from_url(url: str) -> dict[str, Any]:
@@ -207,7 +227,7 @@ def _from_url(url: str) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise ConfigError(f"open_params {url!r}: only http:// and https:// webhooks are served")
-    host, port = parse_addr(parts.netloc if ":" in parts.netloc.rsplit("]", 1)[-1]
-                            else parts.netloc + ":9765")
-    return {"host": host, "port": port, "path": parts.path or DEFAULT_PATH,
-            "scheme": parts.scheme}
+    host, port = parse_addr(
+        parts.netloc if ":" in parts.netloc.rsplit("]", 1)[-1] else parts.netloc + ":9765"
+    )
+    return {"host": host, "port": port, "path": parts.path or DEFAULT_PATH, "scheme": parts.scheme}

@@ -45,8 +45,9 @@ class AuditHandler:
     server starts.
     """
 
-    def __init__(self, config: WebhookConfig, stats: WebhookStats,
-                 listener_stats: ListenerStats) -> None:
+    def __init__(
+        self, config: WebhookConfig, stats: WebhookStats, listener_stats: ListenerStats
+    ) -> None:
         self.config = config
         self.stats = stats
         self.listener_stats = listener_stats
@@ -71,13 +72,25 @@ class AuditHandler:
         if path == self.config.path:
             self.stats.requests += 1  # the server's loop is its only writer
             if self.draining:
-                self._reply(proto, 503, "shutting down, retry later", connection="close",
-                            **{"retry-after": str(self.config.retry_after)})
+                self._reply(
+                    proto,
+                    503,
+                    "shutting down, retry later",
+                    connection="close",
+                    **{"retry-after": str(self.config.retry_after)},
+                )
                 return
-            if (self.evaluate is not None and self.active >= self.config.max_in_progress
-                    and not self._bodies.shed_oldest()):
-                self._reply(proto, 503, "too many requests in progress, retry later",
-                            **{"retry-after": str(self.config.retry_after)})
+            if (
+                self.evaluate is not None
+                and self.active >= self.config.max_in_progress
+                and not self._bodies.shed_oldest()
+            ):
+                self._reply(
+                    proto,
+                    503,
+                    "too many requests in progress, retry later",
+                    **{"retry-after": str(self.config.retry_after)},
+                )
                 return
             self.active += 1
             try:
@@ -124,14 +137,24 @@ class AuditHandler:
             return
         except BodyOverBudget:
             self.listener_stats.request_rejected("bodies_over_budget", scope.client)
-            self._reply(proto, 503, "too much request data in progress, retry later",
-                        connection="close", **{"retry-after": str(self.config.retry_after)})
+            self._reply(
+                proto,
+                503,
+                "too much request data in progress, retry later",
+                connection="close",
+                **{"retry-after": str(self.config.retry_after)},
+            )
             return
         except BodyShed:
             # given up, while still arriving, for a request that came later
             self.listener_stats.request_rejected("slow_body_shed", scope.client)
-            self._reply(proto, 503, "request body too slow while the server is full, retry "
-                        "later", connection="close", **{"retry-after": str(self.config.retry_after)})
+            self._reply(
+                proto,
+                503,
+                "request body too slow while the server is full, retry later",
+                connection="close",
+                **{"retry-after": str(self.config.retry_after)},
+            )
             return
         except BodyTimeout:
             self.listener_stats.request_rejected("body_timeout", scope.client)
@@ -144,9 +167,12 @@ class AuditHandler:
             return
         rejected: list[str] = []
         try:
-            events = decode_payload(payload, max_event_size=self._event_limit(len(body)),
-                                    first_num=self._num + 1,
-                                    on_reject=lambda e, pos: rejected.append(f"event {pos}: {e}"))
+            events = decode_payload(
+                payload,
+                max_event_size=self._event_limit(len(body)),
+                first_num=self._num + 1,
+                on_reject=lambda e, pos: rejected.append(f"event {pos}: {e}"),
+            )
         except AuditPayloadError as e:
             self._reply(proto, 400, f"bad request: {e}")
             return
@@ -154,8 +180,12 @@ class AuditHandler:
             self._count_rejected(rejected)
         if events and not self._deliver(events):
             self.stats.add(dropped=len(events))
-            self._reply(proto, 503, "event queue full, retry later",
-                        **{"retry-after": str(self.config.retry_after)})
+            self._reply(
+                proto,
+                503,
+                "event queue full, retry later",
+                **{"retry-after": str(self.config.retry_after)},
+            )
             return
         self.stats.accepted(len(events))
         proto.response_bytes(200, _TEXT, b"ok\n")
@@ -163,16 +193,18 @@ class AuditHandler:
             try:
                 self.evaluate(events)
             except Exception:  # noqa: BLE001 - answered already; the next batch must still run
-                _log.exception("k8s audit webhook: evaluating a batch of %d events failed",
-                               len(events))
+                _log.exception(
+                    "k8s audit webhook: evaluating a batch of %d events failed", len(events)
+                )
 
     def _count_rejected(self, rejected: list[str]) -> None:
         stats = self.stats
         with stats._lock:
             stats.rejected_events += len(rejected)
             stats.rejected += len(rejected)
-        _log.warning("k8s audit webhook: %d event(s) skipped, first: %s",
-                     len(rejected), rejected[0])
+        _log.warning(
+            "k8s audit webhook: %d event(s) skipped, first: %s", len(rejected), rejected[0]
+        )
 
     def _deliver(self, events: list[Event]) -> bool:
         """Number ``events`` and queue them (not when evaluating inline); False: queue full.

@@ -92,19 +92,37 @@ class K8sAuditWebhookSource(Source):
             raise RuntimeError("the webhook source is already started")
         cfg = self.config
         self._server = ThreadedHttpServer(
-            EmbeddedHttpServer(self._handler.app, host=cfg.host, port=cfg.port, tls_cert=cfg.tls_cert,
-                               tls_key=cfg.tls_key, client_ca=cfg.client_ca, limits=cfg.limits,
-                               stats=self.listener_stats),
-            name="secengine-k8s-audit-webhook", shutdown_timeout=cfg.shutdown_timeout,
-            on_stopping=self._handler.stop_taking, in_progress=lambda: self._handler.active)
+            EmbeddedHttpServer(
+                self._handler.app,
+                host=cfg.host,
+                port=cfg.port,
+                tls_cert=cfg.tls_cert,
+                tls_key=cfg.tls_key,
+                client_ca=cfg.client_ca,
+                limits=cfg.limits,
+                stats=self.listener_stats,
+            ),
+            name="secengine-k8s-audit-webhook",
+            shutdown_timeout=cfg.shutdown_timeout,
+            on_stopping=self._handler.stop_taking,
+            in_progress=lambda: self._handler.active,
+        )
         self._server.start()
-        missing = [what for what, present in (("TLS", cfg.tls_cert is not None),
-                                               ("authentication", cfg.authenticated))
-                   if not present]
+        missing = [
+            what
+            for what, present in (
+                ("TLS", cfg.tls_cert is not None),
+                ("authentication", cfg.authenticated),
+            )
+            if not present
+        ]
         if missing and not is_loopback(cfg.host):
-            _log.warning("k8s audit webhook: %s listens beyond this machine without %s: "
-                         "whoever reaches it can send audit events", self.url,
-                         " or ".join(missing))
+            _log.warning(
+                "k8s audit webhook: %s listens beyond this machine without %s: "
+                "whoever reaches it can send audit events",
+                self.url,
+                " or ".join(missing),
+            )
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop listening, finish requests in progress (queued or refused), then return."""
@@ -133,5 +151,7 @@ class K8sAuditWebhookSource(Source):
 
     def describe_end(self) -> str:
         st = self.stats
-        return (f"{self.name} webhook: {st.requests} requests, {st.events} events accepted, "
-                f"{st.dropped} refused with 503, {st.rejected} rejected")
+        return (
+            f"{self.name} webhook: {st.requests} requests, {st.events} events accepted, "
+            f"{st.dropped} refused with 503, {st.rejected} rejected"
+        )
