@@ -80,8 +80,9 @@ def fieldmap(data: bytes) -> None:
     except FieldMapError:
         pass
     errors: list[EventFormatError] = []
-    events = list(ReplaySource([_file(data)], on_error=errors.append, max_line_size=4096,
-                               chunk_size=64))
+    events = list(
+        ReplaySource([_file(data)], on_error=errors.append, max_line_size=4096, chunk_size=64)
+    )
     if events:
         _engine().process_batch(events)
 
@@ -100,8 +101,7 @@ def audit(data: bytes) -> None:
         for ev in events:
             for key in _AUDIT_KEYS:
                 ev.fields.get(key)
-    list(K8sAuditFileSource([_file(data)], on_error=lambda e: None,
-                            max_line_size=4096).batches())
+    list(K8sAuditFileSource([_file(data)], on_error=lambda e: None, max_line_size=4096).batches())
 
 
 def ringbuf(data: bytes) -> None:
@@ -133,12 +133,20 @@ def condition(data: bytes) -> None:
     except ConditionError:
         return
     quoted = text.replace("'", "''")
-    text = (f"- rule: r\n  desc: d\n  condition: '{quoted}'\n"
-            "  output: o\n  priority: INFO\n")
+    text = f"- rule: r\n  desc: d\n  condition: '{quoted}'\n  output: o\n  priority: INFO\n"
     rs = load_rules([("c.yaml", text)])
     if rs.successful and rs.rules:
-        Engine(rs, rule_matching="all").process_batch([Event("syscall", 1, FieldValues(
-            {"evt.type": "openat", "proc.name": "bash", "fd.name": "/etc/shadow"}))])
+        Engine(rs, rule_matching="all").process_batch(
+            [
+                Event(
+                    "syscall",
+                    1,
+                    FieldValues(
+                        {"evt.type": "openat", "proc.name": "bash", "fd.name": "/etc/shadow"}
+                    ),
+                )
+            ]
+        )
 
 
 def rules(data: bytes) -> None:
@@ -149,7 +157,10 @@ def rules(data: bytes) -> None:
 
 
 TARGETS: dict[str, Callable[[bytes], None]] = {
-    "fieldmap": fieldmap, "audit": audit, "ringbuf": ringbuf, "condition": condition,
+    "fieldmap": fieldmap,
+    "audit": audit,
+    "ringbuf": ringbuf,
+    "condition": condition,
     "rules": rules,
 }
 
