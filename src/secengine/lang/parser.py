@@ -30,7 +30,8 @@ from secengine.resources import resource_path
 
 __all__ = ["OPERATORS", "TRANSFORMERS", "grammar_path", "parse_condition"]
 
-#: Operators in the order Falco lists them in its error message.
+#: Operators in the order Falco lists them in its error message: libsinsp's
+#: ``parser::supported_operators()``, which rule exceptions check against too.
 OPERATORS: tuple[str, ...] = (
     "exists",
     "<=",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from secengine.lang.parser import OPERATORS
 from secengine.ruleset.diagnostics import ItemError
 from secengine.ruleset.items import ExceptionEntry, ExceptionInfo
 from secengine.ruleset.messages import ErrorCode, msg
@@ -30,29 +31,6 @@ __all__ = [
     "validate_exception",
 ]
 
-#: libsinsp's ``parser::supported_operators()`` (trimmed), in its order.
-OPERATORS: tuple[str, ...] = (
-    "exists",
-    "<=",
-    "<",
-    ">=",
-    ">",
-    "==",
-    "=",
-    "!=",
-    "glob",
-    "iglob",
-    "contains",
-    "icontains",
-    "bcontains",
-    "startswith",
-    "bstartswith",
-    "endswith",
-    "regex",
-    "intersects",
-    "in",
-    "pmatch",
-)
 #: ``supported_operators(true)``: operators whose right-hand side is a list.
 LIST_OPERATORS: tuple[str, ...] = ("intersects", "in", "pmatch")
 #: String operators that accept a ``oneof``/``anyof``/``allof`` modifier.
