@@ -2,7 +2,11 @@
 
 Each subcommand lives in its own module under :mod:`secengine.commands` with
 two functions, ``add_parser(subparsers)`` and ``run(args) -> int``; this module
-only knows their names.
+only knows their names. A command module imports what its run needs at its top,
+so start-up imports only the chosen command's module (:func:`build_parser` with
+the command word): ``secengine fields`` never loads the agent, the engine or the
+profiler. Only the listing (``secengine --help``, no command, an unknown one)
+builds every parser.
 
 :func:`main` is also the boundary where no Python traceback gets past: an
 error a command did not handle becomes one line on stderr and a status from
@@ -20,9 +24,10 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from secengine import __version__
 from secengine.exit_status import ExitStatus, describe_failure, failure_status
 
-__all__ = ["DEBUG_ENV", "build_parser", "main"]
+__all__ = ["COMMANDS", "DEBUG_ENV", "build_parser", "command_word", "main"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = ("replay", "validate", "fields", "test", "run", "profile")
@@ -31,14 +36,15 @@ COMMANDS: tuple[str, ...] = ("replay", "validate", "fields", "test", "run", "pro
 DEBUG_ENV = "SECENGINE_DEBUG"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``command`` alone (its module is the only one imported), or of every
+    command when ``command`` is None or not one of :data:`COMMANDS` (the listing and the
+    "invalid choice" error name them all)."""
     parser = argparse.ArgumentParser(
         prog="secengine",
         description="Runtime security detection with Falco-compatible rules.",
         epilog="Exit statuses are the same for every command: see docs/exit-status.md.",
     )
-    from secengine import __version__
-
     parser.add_argument("--version", action="version", version=f"secengine {__version__}")
     parser.add_argument(
         "--debug",
@@ -47,10 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
     sub.required = True
-    for name in COMMANDS:
+    for name in (command,) if command in COMMANDS else COMMANDS:
+        # the designed dispatch: the command table names the module to load
         module = importlib.import_module(f"secengine.commands.{name}")
         _add_debug(module.add_parser(sub))
     return parser
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is not an option (the options
+    before the command, ``--debug``, ``--version`` and ``-h``, take no value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def _add_debug(parser: argparse.ArgumentParser) -> None:
@@ -84,8 +97,9 @@ def _prefix(args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_word(words))
+    args = parser.parse_args(words)
     try:
         status = int(args.run(args))
     except KeyboardInterrupt:

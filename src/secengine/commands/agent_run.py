@@ -20,12 +20,19 @@ agent's :class:`~secengine.exit_status.ExitStatus`.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 import threading
 from typing import Any, TextIO
 
-from secengine.errors import ConfigError
+from secengine.agent import Agent
+from secengine.config import load_cli_config
+from secengine.errors import ConfigError, SecengineError
+from secengine.exit_status import ExitStatus
+from secengine.sinks.drain import report_lines, undelivered
+from secengine.sources.specs import names, source_class
+from secengine.web.limits import raise_open_file_limit
 
 __all__ = ["configure_logging", "flag_sources", "run_agent"]
 
@@ -62,7 +69,6 @@ def flag_sources(args: argparse.Namespace, configured: set[str]) -> list[Any]:
     source (secengine's own come first: ``syscall``). Any installed source
     whose class can be built from flags (``Source.from_flags``) may be named.
     """
-    from secengine.sources.specs import names, source_class
 
     name = args.source
     if name is None and not configured:
@@ -88,7 +94,6 @@ def tune_gc() -> None:
     compiled rules and the state seeded from /proc. Freezing that heap and
     collecting the young generation less often keeps full collections short.
     """
-    import gc
 
     gc.collect()
     gc.freeze()
@@ -106,12 +111,6 @@ def _report_start(agent: Any) -> None:
 
 
 def run_agent(args: argparse.Namespace) -> int:
-    from secengine.agent import Agent
-    from secengine.config import load_cli_config
-    from secengine.errors import SecengineError
-    from secengine.exit_status import ExitStatus
-    from secengine.sinks.drain import report_lines, undelivered
-    from secengine.web.limits import raise_open_file_limit
 
     err = sys.stderr
     flags_only = args.config is None and not args.options

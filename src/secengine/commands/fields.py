@@ -14,6 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from secengine.exit_status import ExitStatus
+from secengine.fields import listing
+from secengine.sources.specs import field_registry
+
 __all__ = ["add_parser", "run"]
 
 
@@ -40,9 +44,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 
 def run(args: argparse.Namespace) -> int:
-    from secengine.exit_status import ExitStatus
-    from secengine.fields import listing
-    from secengine.sources.specs import field_registry
 
     registry = field_registry()
     try:

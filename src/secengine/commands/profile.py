@@ -34,15 +34,33 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from secengine.bpf.errors import BpfError
+from secengine.commands.outpaths import check_output_path
+from secengine.errors import SecengineError, UsageError
 from secengine.exit_status import ExitStatus
-
-if TYPE_CHECKING:  # pragma: no cover
-    from secengine.profile.recording import Recording
+from secengine.profile import session
+from secengine.profile.baselines import SHIPPED_DIR, USER_DIR, VARIANTS, baseline_from_recordings
+from secengine.profile.capabilities import DOCKER_DEFAULT_CAPS, Context, cap_args, infer
+from secengine.profile.errors import Interrupted, WorkloadNotStarted
+from secengine.profile.files import PRIVATE, check_writable, public_mode, write_files
+from secengine.profile.interrupt import exit_status
+from secengine.profile.recorder import preflight
+from secengine.profile.recording import Recording, load_recording
+from secengine.profile.report import compare, render, render_verify
+from secengine.profile.runtime import runtime_version
+from secengine.profile.seccomp import (
+    build_profile,
+    find_default_profile,
+    load_profile,
+    policy,
+    profile_json,
+    profile_names,
+)
 
 __all__ = ["add_parser", "parse_duration", "run"]
 
@@ -235,8 +253,6 @@ def _command(args: argparse.Namespace) -> list[str]:
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
     if not cmd:
-        from secengine.errors import UsageError
-
         raise UsageError("give the command after '--'")
     return cmd
 
@@ -247,10 +263,6 @@ def _record_path(profile: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from secengine.bpf.errors import BpfError
-    from secengine.errors import SecengineError
-    from secengine.profile.errors import Interrupted, WorkloadNotStarted
-    from secengine.profile.interrupt import exit_status
 
     writes = args.action in ("run", "exec", "attach", "baseline")
     try:
@@ -271,8 +283,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from secengine.commands.outpaths import check_output_path
-    from secengine.profile import session
 
     # the files this command will write: wrong paths stop it before anything is recorded
     if getattr(args, "output", None) is not None and args.action != "verify":
@@ -299,8 +309,6 @@ def _dispatch(args: argparse.Namespace) -> int:
             _command(args), mode="exec", duration=args.duration, stdout_to_stderr=args.json
         )
     elif args.action == "attach":
-        from secengine.profile.baselines import SHIPPED_DIR, USER_DIR
-
         rec = session.record_attach(
             args.container, args.duration, (*args.baseline_dir, USER_DIR, SHIPPED_DIR)
         )
@@ -315,8 +323,6 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
     The recorder's own requirements (root, BTF) are said first: they are the bigger problem.
     """
-    from secengine.profile.files import check_writable
-    from secengine.profile.recorder import preflight
 
     if args.action != "merge":
         preflight()
@@ -327,8 +333,6 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def _merge(inputs: Sequence[Path]) -> Recording:
-    from secengine.profile.recording import Recording, load_recording
-    from secengine.profile.seccomp import load_profile, profile_names
 
     merged: Recording | None = None
     for path in inputs:
@@ -353,17 +357,6 @@ def _merge(inputs: Sequence[Path]) -> Recording:
 
 
 def _propose(rec: Recording, args: argparse.Namespace) -> None:
-    from secengine.profile.capabilities import DOCKER_DEFAULT_CAPS, Context, cap_args, infer
-    from secengine.profile.files import PRIVATE, public_mode, write_files
-    from secengine.profile.report import compare, render
-    from secengine.profile.seccomp import (
-        build_profile,
-        find_default_profile,
-        load_profile,
-        policy,
-        profile_json,
-        profile_names,
-    )
 
     pol = policy(rec)
     caps = infer(rec.ops, Context.from_host())
@@ -404,10 +397,6 @@ def _propose(rec: Recording, args: argparse.Namespace) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from secengine.profile import session
-    from secengine.profile.capabilities import Context, infer
-    from secengine.profile.recording import load_recording
-    from secengine.profile.report import render_verify
 
     ref_path = args.recording or _record_path(args.profile)
     reference = load_recording(ref_path) if ref_path.is_file() else None
@@ -452,9 +441,6 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _baseline(args: argparse.Namespace) -> int:
-    from secengine.profile import session
-    from secengine.profile.baselines import USER_DIR, VARIANTS, baseline_from_recordings
-    from secengine.profile.runtime import runtime_version
 
     version = runtime_version(args.runtime)
     recordings = []
@@ -484,7 +470,6 @@ def _baseline(args: argparse.Namespace) -> int:
 
 
 def _engine_version(engine: str) -> str:
-    import subprocess
 
     proc = subprocess.run(
         [engine, "--version"], capture_output=True, text=True, timeout=30, check=False

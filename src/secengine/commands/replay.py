@@ -46,15 +46,33 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from secengine.errors import SecengineError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from secengine.agent import build_engine, build_sinks
+from secengine.config import (
+    AgentConfig,
+    add_config_arguments,
+    add_output_timeout_argument,
+    load_cli_config,
+    rules_file_paths,
+)
+from secengine.engine import Engine
+from secengine.errors import ConfigError, SecengineError
 from secengine.exit_status import ExitStatus, describe_failure, describe_os_error
+from secengine.output import AlertFormatter
+from secengine.plugins import load_target
 from secengine.priority import Priority
+from secengine.sinks.drain import drain, report_lines, undelivered
+from secengine.sinks.render import AlertRenderer
+from secengine.sinks.stdout import StdoutSink
+from secengine.sources.lines import DEFAULT_MAX_LINE
+from secengine.sources.replay import STDIN, ReplaySource
+from secengine.sources.specs import installed_specs, load_rules, resolve_rules_paths
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.alert import Alert
-    from secengine.engine import Engine
     from secengine.errors import EventFormatError
-    from secengine.output import AlertFormatter
     from secengine.sinks.base import Sink
     from secengine.sources.replay import ReplayStats
 
@@ -91,7 +109,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("--max-line-size", default=None, type=_size, metavar="SIZE",
                    help="skip and report input lines longer than this, in bytes or with a "
                         "KiB/MiB/GiB suffix (default: 16MiB; config replay.max_line_size)")
-    from secengine.config import add_config_arguments, add_output_timeout_argument
 
     add_config_arguments(p)
     add_output_timeout_argument(p)
@@ -177,14 +194,6 @@ def summary_lines(engine: Engine, stats: ReplayStats, seconds: float) -> list[st
 # ---------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> int:
-    from secengine.config import AgentConfig
-    from secengine.engine import Engine
-    from secengine.output import AlertFormatter
-    from secengine.plugins import load_target
-    from secengine.sinks.drain import drain, report_lines, undelivered
-    from secengine.sources.lines import DEFAULT_MAX_LINE
-    from secengine.sources.replay import STDIN, ReplaySource
-    from secengine.sources.specs import installed_specs, load_rules, resolve_rules_paths
 
     err = sys.stderr
     specs = {s.name: s for s in installed_specs()}
@@ -353,8 +362,6 @@ def _stdout_sink(formatter: AlertFormatter, as_json: bool, progress: Any | None)
     When stdout is the terminal the progress bar is drawn on, lines go
     through rich so that they are not torn by the bar's redraws.
     """
-    from secengine.sinks.render import AlertRenderer
-    from secengine.sinks.stdout import StdoutSink
 
     stream: Any = None
     if progress is not None and sys.stdout.isatty():
@@ -369,8 +376,6 @@ def _configured(args: argparse.Namespace) -> tuple[Any, list[str]] | int | None:
     """With ``-c``/``-o``: the configuration and its rules files (or exit status 2); else None."""
     if getattr(args, "config", None) is None and not getattr(args, "options", None):
         return None
-    from secengine.config import load_cli_config, rules_file_paths
-    from secengine.errors import ConfigError
 
     try:
         cfg = load_cli_config(args)
@@ -382,7 +387,6 @@ def _configured(args: argparse.Namespace) -> tuple[Any, list[str]] | int | None:
 
 def _configured_engine(cfg: Any, ruleset: Any) -> tuple[Engine, list[Any]]:
     """The engine and the started outputs a configuration describes."""
-    from secengine.agent import build_engine, build_sinks
 
     engine = build_engine(cfg, ruleset)
     sinks = build_sinks(cfg, engine.formatter)
@@ -400,8 +404,6 @@ def _configured_engine(cfg: Any, ruleset: Any) -> tuple[Engine, list[Any]]:
 
 def _progress() -> Any:
     """A rich progress bar on stderr: share of input read, events/s, alerts so far."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
     return Progress(
         TextColumn("[bold]replay"),

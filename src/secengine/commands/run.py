@@ -32,7 +32,10 @@ from __future__ import annotations
 import argparse
 
 from secengine.argtypes import seconds
+from secengine.commands.agent_run import run_agent
+from secengine.config import add_config_arguments, add_output_timeout_argument
 from secengine.priority import Priority
+from secengine.sources.specs import source_classes
 
 __all__ = ["add_parser", "run"]
 
@@ -95,8 +98,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         metavar="SECONDS",
         help="at most one drop alert per this many seconds (default: 30)",
     )
-    from secengine.config import add_config_arguments, add_output_timeout_argument
-    from secengine.sources.specs import source_classes
 
     add_config_arguments(p)
     add_output_timeout_argument(p)
@@ -108,6 +109,5 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 
 def run(args: argparse.Namespace) -> int:
-    from secengine.commands.agent_run import run_agent
 
     return run_agent(args)

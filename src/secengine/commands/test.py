@@ -21,6 +21,15 @@ import argparse
 import sys
 from typing import Any
 
+from secengine.commands.outpaths import check_output_path
+from secengine.config import add_config_arguments, load_cli_config
+from secengine.errors import ConfigError
+from secengine.testing.coverage import compute_coverage, coverage_failures, render_coverage
+from secengine.testing.junit import write_junit_xml
+from secengine.testing.loader import discover
+from secengine.testing.report import file_line, render_report
+from secengine.testing.runner import FileResult, RuleTestRunner
+
 __all__ = ["add_parser", "run"]
 
 
@@ -56,7 +65,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         help="run only cases whose name contains TEXT (case-insensitive)",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="one line per case")
-    from secengine.config import add_config_arguments
 
     add_config_arguments(p)
     p.set_defaults(run=run)
@@ -73,7 +81,6 @@ def _runner_options(args: argparse.Namespace) -> dict[str, Any]:
     """
     if getattr(args, "config", None) is None and not getattr(args, "options", None):
         return {}
-    from secengine.config import load_cli_config
 
     cfg = load_cli_config(args, keys={})
     return {
@@ -88,11 +95,6 @@ def _runner_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from secengine.testing.coverage import compute_coverage, coverage_failures, render_coverage
-    from secengine.testing.junit import write_junit_xml
-    from secengine.testing.loader import discover
-    from secengine.testing.report import file_line, render_report
-    from secengine.testing.runner import FileResult, RuleTestRunner
 
     out = sys.stdout
     try:
@@ -105,8 +107,6 @@ def run(args: argparse.Namespace) -> int:
             f"secengine test: no *.ruletest.yaml files under {', '.join(args.paths)}\n"
         )
         return 2
-    from secengine.commands.outpaths import check_output_path
-    from secengine.errors import ConfigError
 
     if args.junit_xml:
         check_output_path(args.junit_xml, "--junit-xml")  # before the run, not after

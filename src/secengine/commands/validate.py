@@ -22,6 +22,12 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from secengine.agent import build_sinks, build_sources
+from secengine.config import add_config_arguments, load_cli_config, rules_file_paths
+from secengine.errors import ConfigError
+from secengine.ruleset import expand_rules_paths
+from secengine.sources.specs import load_rules
+
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.config import AgentConfig
 
@@ -49,7 +55,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         action="store_true",
         help="print Falco's JSON validation result (falco_load_results)",
     )
-    from secengine.config import add_config_arguments
 
     add_config_arguments(p)
     p.set_defaults(run=run)
@@ -57,14 +62,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 
 def run(args: argparse.Namespace) -> int:
-    from secengine.ruleset import expand_rules_paths
-    from secengine.sources.specs import load_rules
 
     files = [str(f) for f in expand_rules_paths(list(args.rules) + list(args.files))]
     if getattr(args, "config", None) is not None or getattr(args, "options", None):
-        from secengine.config import load_cli_config, rules_file_paths
-        from secengine.errors import ConfigError
-
         try:
             cfg = load_cli_config(args, keys={})
             _check_plugin_settings(cfg)
@@ -92,7 +92,6 @@ def run(args: argparse.Namespace) -> int:
 def _check_plugin_settings(cfg: AgentConfig) -> None:
     """Build (never start) every configured source and output, so that a setting one of
     them refuses (``sources.k8s_audit.listen_port``) is found now, not when ``run`` starts."""
-    from secengine.agent import build_sinks, build_sources
 
     build_sources(cfg)
     build_sinks(cfg)
