@@ -15,6 +15,7 @@ the modules below on first use. The whole flow::
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -144,7 +145,6 @@ def __getattr__(name: str) -> Any:
         module_name, attr = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'secengine' has no attribute {name!r}") from None
-    import importlib
 
     value = getattr(importlib.import_module(module_name), attr)
     globals()[name] = value

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from secengine.errors import ConfigError, OutputFormatError
 from secengine.events import Event
 from secengine.output import OutputFormat
+from secengine.sources.specs import field_registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.config import AppendOutputEntry
@@ -100,8 +101,6 @@ def apply_append_output(
     if not entries:
         return list(rules)
     if registry is None:
-        from secengine.sources.specs import field_registry
-
         registry = field_registry()
     suggested: dict[str, list[str]] = {}
     out = []

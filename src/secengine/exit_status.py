@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import enum
 
+from secengine.errors import RulesLoadError, SecengineError
+
 __all__ = ["ExitStatus", "describe_failure", "describe_os_error", "failure_status"]
 
 
@@ -76,7 +78,6 @@ def failure_status(error: BaseException) -> ExitStatus:
     privilege), are the user's input or environment: :attr:`ExitStatus.USAGE`.
     Anything else is a bug: :attr:`ExitStatus.INTERNAL_ERROR`.
     """
-    from secengine.errors import RulesLoadError, SecengineError
 
     if isinstance(error, KeyboardInterrupt):
         return ExitStatus.INTERRUPTED

@@ -77,8 +77,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from secengine.web import EmbeddedHttpServer, ListenerStats, ThreadedHttpServer
 from secengine.web.handshakes import monitor
+from secengine.web.server import EmbeddedHttpServer
+from secengine.web.stats import ListenerStats
+from secengine.web.threaded import ThreadedHttpServer
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.engine import Engine

@@ -23,6 +23,8 @@ from importlib import metadata
 from typing import Any, Generic, TypeVar
 
 from secengine.errors import ConfigError
+from secengine.sinks.base import Sink
+from secengine.sources.base import Source
 
 __all__ = [
     "SINK_GROUP",
@@ -200,8 +202,6 @@ def sink_registry() -> PluginRegistry[Any]:
     """The process-wide sink registry (created on first use)."""
     global _SINKS
     if _SINKS is None:
-        from secengine.sinks.base import Sink
-
         _SINKS = PluginRegistry("sink", SINK_GROUP, Sink, BUILTIN_SINKS)
     return _SINKS
 
@@ -210,7 +210,5 @@ def source_registry() -> PluginRegistry[Any]:
     """The process-wide source registry (created on first use)."""
     global _SOURCES
     if _SOURCES is None:
-        from secengine.sources.base import Source
-
         _SOURCES = PluginRegistry("source", SOURCE_GROUP, Source, BUILTIN_SOURCES)
     return _SOURCES

@@ -23,14 +23,12 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import Any, Final, Self
 
 from secengine.bpf import _libbpf, preflight, syscalls
 from secengine.bpf import layout as L
 from secengine.bpf.errors import BpfError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from secengine.bpf.ringbuf import RingReader
+from secengine.bpf.ringbuf import RingReader
 
 __all__ = ["DEFAULT_RING_BYTES", "Budget", "Probe", "ProducerCount", "object_path"]
 
@@ -341,8 +339,6 @@ class Probe(BpfObjectOwner):
         return self._fds["events"]
 
     def reader(self) -> RingReader:
-        from secengine.bpf.ringbuf import RingReader
-
         return RingReader(self.ring_fd, self.ring_bytes)
 
     def stats(self) -> list[int]:

@@ -111,7 +111,6 @@ def _report_start(agent: Any) -> None:
 
 
 def run_agent(args: argparse.Namespace) -> int:
-
     err = sys.stderr
     flags_only = args.config is None and not args.options
     if flags_only:

@@ -44,7 +44,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 
 def run(args: argparse.Namespace) -> int:
-
     registry = field_registry()
     try:
         classes = listing.listed_classes(registry, args.source)

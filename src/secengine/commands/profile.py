@@ -263,7 +263,6 @@ def _record_path(profile: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-
     writes = args.action in ("run", "exec", "attach", "baseline")
     try:
         return _dispatch(args)
@@ -283,7 +282,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-
     # the files this command will write: wrong paths stop it before anything is recorded
     if getattr(args, "output", None) is not None and args.action != "verify":
         check_output_path(args.output, "-o")
@@ -333,7 +331,6 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def _merge(inputs: Sequence[Path]) -> Recording:
-
     merged: Recording | None = None
     for path in inputs:
         try:
@@ -357,7 +354,6 @@ def _merge(inputs: Sequence[Path]) -> Recording:
 
 
 def _propose(rec: Recording, args: argparse.Namespace) -> None:
-
     pol = policy(rec)
     caps = infer(rec.ops, Context.from_host())
     out: Path = args.output
@@ -397,7 +393,6 @@ def _propose(rec: Recording, args: argparse.Namespace) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-
     ref_path = args.recording or _record_path(args.profile)
     reference = load_recording(ref_path) if ref_path.is_file() else None
     if args.caps is not None:
@@ -441,7 +436,6 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _baseline(args: argparse.Namespace) -> int:
-
     version = runtime_version(args.runtime)
     recordings = []
     labels = []
@@ -470,7 +464,6 @@ def _baseline(args: argparse.Namespace) -> int:
 
 
 def _engine_version(engine: str) -> str:
-
     proc = subprocess.run(
         [engine, "--version"], capture_output=True, text=True, timeout=30, check=False
     )

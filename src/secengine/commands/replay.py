@@ -194,7 +194,6 @@ def summary_lines(engine: Engine, stats: ReplayStats, seconds: float) -> list[st
 # ---------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> int:
-
     err = sys.stderr
     specs = {s.name: s for s in installed_specs()}
     if args.source is None:

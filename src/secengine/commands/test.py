@@ -95,7 +95,6 @@ def _runner_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-
     out = sys.stdout
     try:
         paths = discover(args.paths)

@@ -62,7 +62,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 
 def run(args: argparse.Namespace) -> int:
-
     files = [str(f) for f in expand_rules_paths(list(args.rules) + list(args.files))]
     if getattr(args, "config", None) is not None or getattr(args, "options", None):
         try:

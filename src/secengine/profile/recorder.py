@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+import secengine.bpf
 from secengine.bpf import preflight as bpf_preflight
 from secengine.bpf.errors import BpfError
 from secengine.bpf.loader import BpfObjectOwner, load_object
@@ -66,7 +67,6 @@ _MAPS: Final = (
 
 def object_path() -> Path:
     """Where the compiled recorder is: next to the BPF sources (the wheel ships it)."""
-    import secengine.bpf
 
     return Path(secengine.bpf.__file__).with_name(OBJECT_NAME)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from secengine.profile.capabilities import Inference, cap_args, short_name
 from secengine.profile.recording import Recording
 from secengine.profile.seccomp import Policy, ProfileNames
+from secengine.profile.session import VerifyResult
 from secengine.profile.syscall_table import NUMBERS
 
 __all__ = ["Comparison", "compare", "render", "render_verify"]
@@ -163,7 +164,6 @@ def render(
 
 def render_verify(result: object) -> str:
     """The report of ``profile verify`` (a :class:`~.session.VerifyResult`)."""
-    from secengine.profile.session import VerifyResult
 
     assert isinstance(result, VerifyResult)
     rec = result.recording

@@ -11,6 +11,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from secengine.resources import resource_path
+
 __all__ = ["RULE_TEST_SUFFIX", "default_rules_files", "expand_rules_paths"]
 
 #: Rule-test files (``secengine test``) may sit in rules directories; they are not rules.
@@ -21,7 +23,6 @@ def default_rules_files() -> list[Path]:
     """The rules files shipped with secengine, in load order (the syscall source's spec
     names them; :func:`secengine.sources.specs.default_rules_files` gathers every
     installed source's)."""
-    from secengine.resources import resource_path
 
     return expand_rules_paths([resource_path("rules")])
 

@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 from cachetools import LRUCache
@@ -292,7 +293,6 @@ def _fill(info: ContainerInfo, data: dict[str, Any], kind: str) -> None:
 
 def _parse_ts(text: str) -> int:
     """RFC 3339 with nanoseconds -> ns since the epoch (0 if unparsable)."""
-    from datetime import datetime
 
     m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?", text)
     if not m:

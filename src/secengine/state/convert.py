@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 from typing import Final
 
+from secengine.fields.flags import flag_table
+
 __all__ = [
     "FMODE_CREATED",
     "O_CLOEXEC",
@@ -145,8 +147,6 @@ _MOUNT: Final = (
 
 @functools.cache
 def _ppm(table: str, name: str) -> int:
-    from secengine.fields.flags import flag_table
-
     value = flag_table(table).value_of(name)
     if value is None:  # pragma: no cover - tables are generated from the same driver
         raise KeyError(f"{name} is not in the driver's {table} table")
@@ -177,8 +177,6 @@ def ptrace_request(value: int) -> int:
 
 @functools.cache
 def _unknown_ptrace() -> int:
-    from secengine.fields.flags import flag_table
-
     value = flag_table("ptrace_requests").value_of("PTRACE_UNKNOWN")
     return 0 if value is None else value
 

@@ -20,7 +20,7 @@ from secengine.bpf import layout as L
 from secengine.state import convert, procfs
 from secengine.state.containers import ContainerResolver, container_id_from_cgroup
 from secengine.state.decode import FileInfo, Rec, proc_section, render_sockaddr
-from secengine.state.fds import FdInfo
+from secengine.state.fds import FdInfo, l4proto_name
 from secengine.state.threads import (
     INACTIVE_TIMEOUT,
     MAX_PROCESSES,
@@ -427,7 +427,6 @@ class StateTracker:
         if name == "socket":
             domain = rec.arg(0)
             char = {2: "4", 10: "6", 1: "u", 16: "n"}.get(domain, "o")
-            from secengine.state.fds import l4proto_name
 
             stype = rec.args[1] & 0xF
             return FdInfo(

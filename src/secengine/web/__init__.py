@@ -18,13 +18,8 @@ run on the same server with the same limits:
   the slowest shed first when the listener is full;
 - :mod:`.handshakes`: how failed TLS handshakes, which granian reports
   only in its Rust log, reach those counters.
+
+The package re-exports nothing: the configuration imports :mod:`.limits` for
+its defaults, and that must not load granian (:mod:`.server`) into every
+command that reads a config file.
 """
-
-from __future__ import annotations
-
-from secengine.web.limits import HttpLimits
-from secengine.web.server import EmbeddedHttpServer
-from secengine.web.stats import ListenerStats
-from secengine.web.threaded import ThreadedHttpServer
-
-__all__ = ["EmbeddedHttpServer", "HttpLimits", "ListenerStats", "ThreadedHttpServer"]

@@ -19,6 +19,8 @@ import asyncio
 import itertools
 from typing import Any, Final
 
+from granian.rsgi import ProtocolClosed, ProtocolError
+
 from secengine.errors import SecengineError
 
 __all__ = ["BodyOverBudget", "BodyReaders", "BodyShed", "BodyTimeout", "BodyTooLarge", "ClientGone"]
@@ -62,7 +64,6 @@ class BodyReaders:
 
     async def read(self, scope: Any, proto: Any, limit: int) -> bytes:
         """The RSGI request's body: at most ``limit`` bytes, within the timeout."""
-        from granian.rsgi import ProtocolClosed, ProtocolError
 
         loop = asyncio.get_running_loop()
         key = next(self._ids)

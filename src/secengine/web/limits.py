@@ -26,6 +26,7 @@ configurable) and does not take a connection slot until it is complete.
 from __future__ import annotations
 
 import math
+import resource
 from dataclasses import dataclass
 from typing import Final
 
@@ -92,7 +93,6 @@ def raise_open_file_limit() -> tuple[int, int]:
     programs (Falco's webhook among them) do the same at start. Only the
     ``secengine run`` command calls this: a library changes no process limit.
     """
-    import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY:
@@ -108,7 +108,6 @@ def raise_open_file_limit() -> tuple[int, int]:
 
 def open_file_shortfall(limits: HttpLimits) -> int | None:
     """The open-file soft limit when it is too low for ``limits.max_connections``, else None."""
-    import resource
 
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     if soft == resource.RLIM_INFINITY or soft >= limits.max_connections + FILE_RESERVE:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import logging
 import os
 import re
@@ -33,6 +34,12 @@ import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+from granian.constants import HTTPModes, Interfaces, SSLProtocols
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.net import SocketSpec
+from granian.server.embed import Server
 
 from secengine.web.handshakes import GRANIAN_WORKER_LOGGER, monitor
 from secengine.web.limits import FILE_RESERVE, HttpLimits, open_file_shortfall
@@ -209,7 +216,6 @@ class EmbeddedHttpServer:
 
 def is_loopback(host: str) -> bool:
     """Whether only this machine can reach ``host`` (no host: every interface, so no)."""
-    import ipaddress
 
     if host == "localhost":
         return True
@@ -240,12 +246,6 @@ def _granian_server(
     key: str | None,
     client_ca: str | None,
 ) -> Any:
-    from granian.constants import HTTPModes, Interfaces, SSLProtocols
-    from granian.http import HTTP1Settings
-    from granian.log import LogLevels
-    from granian.net import SocketSpec
-    from granian.server.embed import Server
-
     class _Server(Server):
         """granian's embedded server with one listening socket we can look at."""
 

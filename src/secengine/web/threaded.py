@@ -14,6 +14,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+import uvloop
+
 from secengine.web.server import EmbeddedHttpServer
 
 __all__ = ["ThreadedHttpServer"]
@@ -87,8 +89,6 @@ class ThreadedHttpServer:
         thread.join(timeout)
 
     def _run(self) -> None:
-        import uvloop
-
         loop = uvloop.new_event_loop()
         asyncio.set_event_loop(loop)  # granian's embedded workers look the loop up
         self._loop = loop
