@@ -10,7 +10,7 @@ from secengine.sources.syscall import SPEC as SYSCALL
 def test_each_source_is_told_the_event_types_of_its_own_rules() -> None:
     from typing import Any, ClassVar
 
-    from secengine.agent.assembly import give_rules
+    from secengine.assembly import give_rules
     from secengine.engine import Engine
     from secengine.sources.base import EventQueue, Source, SourceSpec
 

@@ -8,9 +8,10 @@ Threads and queues, as ``ARCHITECTURE.md`` draws them::
 
 The package's modules, one job each:
 
-- :mod:`~secengine.agent.assembly`: rules, engine, sinks and sources built
+- :mod:`~secengine.assembly` (beside the package, so that commands reach it
+  without loading the running agent): rules, engine, sinks and sources built
   from an :class:`~secengine.config.AgentConfig`; the one place sources are
-  told the rules (:func:`~secengine.agent.assembly.give_rules`).
+  told the rules (:func:`~secengine.assembly.give_rules`).
 - :mod:`~secengine.agent.evaluation`: the current engine (a single
   reference, swapped whole by a reload, so a batch is evaluated entirely by
   the old rules or entirely by the new ones), the per-source rate limiter
@@ -45,17 +46,17 @@ policy, not a loss).
 
 from __future__ import annotations
 
-from secengine.agent.assembly import (
+from secengine.agent.counters import AgentCounters
+from secengine.agent.drops import source_label
+from secengine.agent.lifecycle import Agent
+from secengine.agent.ratelimit import TokenBucket
+from secengine.assembly import (
     DEFAULT_EVENT_QUEUE,
     build_engine,
     build_sinks,
     build_sources,
     load_ruleset,
 )
-from secengine.agent.counters import AgentCounters
-from secengine.agent.drops import source_label
-from secengine.agent.lifecycle import Agent
-from secengine.agent.ratelimit import TokenBucket
 from secengine.exit_status import ExitStatus
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The :class:`Agent`: starts sources, the evaluation loop, sinks and services; reloads; stops.
 
-The parts it runs live beside it: :mod:`~secengine.agent.assembly` builds
+The parts it runs live beside it: :mod:`~secengine.assembly` builds
 them from the configuration, :mod:`~secengine.agent.evaluation` evaluates
 and fans out, :mod:`~secengine.agent.drops` watches for lost events,
 :mod:`~secengine.agent.reload` decides what a reload keeps and watches the
@@ -17,19 +17,19 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
-from secengine.agent.assembly import (
-    DEFAULT_EVENT_QUEUE,
-    build_sinks,
-    build_sources,
-    engine_from_config,
-    give_rules,
-)
 from secengine.agent.counters import AgentCounters
 from secengine.agent.drops import DropMonitor, source_label
 from secengine.agent.evaluation import Evaluator, evaluation_loop
 from secengine.agent.reload import FileWatcher, kept_config
 from secengine.agent.signals import install_handlers
 from secengine.alert import Alert
+from secengine.assembly import (
+    DEFAULT_EVENT_QUEUE,
+    build_sinks,
+    build_sources,
+    engine_from_config,
+    give_rules,
+)
 from secengine.config import AgentConfig
 from secengine.errors import ConfigError, RulesLoadError
 from secengine.events import Event

@@ -1,6 +1,6 @@
 """What a reload keeps, and the watcher that reloads when a rules or configuration file changes.
 
-A reload builds a complete new engine (:func:`~secengine.agent.assembly.engine_from_config`)
+A reload builds a complete new engine (:func:`~secengine.assembly.engine_from_config`)
 before anything changes; only the rule-related keys of the new configuration
 are kept (:func:`kept_config`: the rules, the engine keys and the alert
 formatting keys, which the new engine and the sinks' renderers take together,
@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from secengine.agent.assembly import FORMATTER_KEYS
+from secengine.assembly import FORMATTER_KEYS
 from secengine.config import AgentConfig, rules_file_paths
 
 __all__ = ["RELOADED_KEYS", "FileWatcher", "fingerprint", "kept_config", "watched_files"]

@@ -49,7 +49,7 @@ from typing import IO, TYPE_CHECKING, Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from secengine.agent import build_engine, build_sinks
+from secengine.assembly import build_engine, build_sinks
 from secengine.config import (
     AgentConfig,
     add_config_arguments,

@@ -22,7 +22,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from secengine.agent import build_sinks, build_sources
+from secengine.assembly import build_sinks, build_sources
 from secengine.config import add_config_arguments, load_cli_config, rules_file_paths
 from secengine.errors import ConfigError
 from secengine.ruleset import expand_rules_paths

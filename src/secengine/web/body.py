@@ -19,8 +19,6 @@ import asyncio
 import itertools
 from typing import Any, Final
 
-from granian.rsgi import ProtocolClosed, ProtocolError
-
 from secengine.errors import SecengineError
 
 __all__ = ["BodyOverBudget", "BodyReaders", "BodyShed", "BodyTimeout", "BodyTooLarge", "ClientGone"]
@@ -64,6 +62,9 @@ class BodyReaders:
 
     async def read(self, scope: Any, proto: Any, limit: int) -> bytes:
         """The RSGI request's body: at most ``limit`` bytes, within the timeout."""
+        # granian (and uvloop) load when a listener starts, not when its source class is
+        # imported: every command that builds the source table imports that class (docs/performance.md)
+        from granian.rsgi import ProtocolClosed, ProtocolError
 
         loop = asyncio.get_running_loop()
         key = next(self._ids)

@@ -35,12 +35,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from granian.constants import HTTPModes, Interfaces, SSLProtocols
-from granian.http import HTTP1Settings
-from granian.log import LogLevels
-from granian.net import SocketSpec
-from granian.server.embed import Server
-
 from secengine.web.handshakes import GRANIAN_WORKER_LOGGER, monitor
 from secengine.web.limits import FILE_RESERVE, HttpLimits, open_file_shortfall
 from secengine.web.stats import ListenerStats
@@ -246,6 +240,14 @@ def _granian_server(
     key: str | None,
     client_ca: str | None,
 ) -> Any:
+    # granian (and uvloop) load when a listener starts, not when its source class is
+    # imported: every command that builds the source table imports that class (docs/performance.md)
+    from granian.constants import HTTPModes, Interfaces, SSLProtocols
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+    from granian.net import SocketSpec
+    from granian.server.embed import Server
+
     class _Server(Server):
         """granian's embedded server with one listening socket we can look at."""
 

@@ -14,8 +14,6 @@ import logging
 import threading
 from collections.abc import Callable
 
-import uvloop
-
 from secengine.web.server import EmbeddedHttpServer
 
 __all__ = ["ThreadedHttpServer"]
@@ -89,6 +87,10 @@ class ThreadedHttpServer:
         thread.join(timeout)
 
     def _run(self) -> None:
+        # granian (and uvloop) load when a listener starts, not when its source class is
+        # imported: every command that builds the source table imports that class (docs/performance.md)
+        import uvloop
+
         loop = uvloop.new_event_loop()
         asyncio.set_event_loop(loop)  # granian's embedded workers look the loop up
         self._loop = loop

@@ -4,6 +4,11 @@ Everything here is a function of an :class:`~secengine.config.AgentConfig`
 (and a plugin registry): the agent calls them at start and on reload, and
 commands that need only a part (``validate``, ``replay``) call them alone.
 :func:`give_rules` is the one place sources learn the rules they serve.
+
+It sits beside the :mod:`secengine.agent` package, not in it: importing a
+module of the package runs the package's ``__init__``, which loads the
+running agent (metrics, the HTTP server); ``secengine validate`` and
+``replay`` need only these functions.
 """
 
 from __future__ import annotations
