@@ -69,6 +69,7 @@ class EventParam:
 @functools.cache
 def syscall_event_names() -> frozenset[str]:
     """Every valid ``evt.type`` value of the syscall source."""
+    # start-up: the generated driver table (_ppm_events) loads on first use, not with the field classes
     from secengine.fields import _ppm_events
 
     names = {entry[2] for entry in _ppm_events.EVENTS}
@@ -130,6 +131,7 @@ SYSCALL_EVENT_TYPES = SyscallEventTypes()
 
 @functools.cache
 def _codes_by_name() -> dict[str, tuple[int, ...]]:
+    # start-up: the generated driver table (_ppm_events) loads on first use, not with the field classes
     from secengine.fields import _ppm_events
 
     out: dict[str, list[int]] = {}
@@ -146,6 +148,7 @@ def event_codes(name: str) -> tuple[int, ...]:
 @functools.cache
 def _params() -> dict[str, EventParam]:
     """Parameter name → the first parameter of that name in event-code order (libsinsp's choice)."""
+    # start-up: the generated driver table (_ppm_events) loads on first use, not with the field classes
     from secengine.fields import _ppm_events
 
     out: dict[str, EventParam] = {}
@@ -184,6 +187,7 @@ def param_defs(name: str) -> tuple[tuple[str, str, str, Any], ...]:
     The newest exit event of that name (``procexit`` has only one direction);
     what ``evt.arg``/``evt.args`` list, in the driver's order.
     """
+    # start-up: the generated driver table (_ppm_events) loads on first use, not with the field classes
     from secengine.fields import _ppm_events
 
     best = None

@@ -158,6 +158,7 @@ def errno_name(res: int) -> str:
     """``evt.res`` for a return value: ``SUCCESS``, the errno name, or the number as text."""
     if res >= 0:
         return "SUCCESS"
+    # start-up: the generated driver table (_ppm_events) loads on first use, not with the field classes
     from secengine.fields import _ppm_events
 
     return _ppm_events.ERRNO_NAMES.get(-res, str(res))
@@ -165,6 +166,7 @@ def errno_name(res: int) -> str:
 
 @functools.cache
 def _errno_values() -> dict[str, int]:
+    # start-up: the generated driver table (_ppm_events) loads on first use, not with the field classes
     from secengine.fields import _ppm_events
 
     return {name: code for code, name in _ppm_events.ERRNO_NAMES.items()}
@@ -260,6 +262,7 @@ def _derive_is_open(values: FieldValues, key: str) -> Any:
 
 
 def _derive_syscall_type(values: FieldValues, key: str) -> Any:
+    # start-up: the generated driver table (_ppm_events) loads on first use, not with the field classes
     from secengine.fields import _ppm_events
 
     etype = values["evt.type"]

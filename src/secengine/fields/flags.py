@@ -52,6 +52,7 @@ def flag_table(name: str) -> FlagTable:
 
     Raises ``KeyError`` for an unknown table.
     """
+    # start-up: the generated driver table (_ppm_flags) loads on first use, not with the field classes
     from secengine.fields import _ppm_flags
 
     entries = _ppm_flags.FLAG_TABLES[name]
@@ -61,6 +62,7 @@ def flag_table(name: str) -> FlagTable:
 
 def flag_table_names() -> tuple[str, ...]:
     """Every table name, in the driver's order."""
+    # start-up: the generated driver table (_ppm_flags) loads on first use, not with the field classes
     from secengine.fields import _ppm_flags
 
     return tuple(_ppm_flags.FLAG_TABLES)

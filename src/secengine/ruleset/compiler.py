@@ -21,6 +21,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from secengine.errors import ConditionCompileError, ConditionSyntaxError, OutputFormatError
+from secengine.lang import (
+    MacroResolver,
+    ast,
+    check_condition,
+    condition_warnings,
+    event_types,
+    parse_condition,
+)
+from secengine.lang.budget import tree_size
+from secengine.output import OutputFormat
 from secengine.ruleset.collector import Collector
 from secengine.ruleset.diagnostics import Context, ItemError, LoadResult
 from secengine.ruleset.exceptions import build_exception_condition
@@ -31,7 +41,6 @@ from secengine.ruleset.model import CompiledList, CompiledMacro, Rule
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.lang.ast import Expr
     from secengine.lang.checker import Checked
-    from secengine.lang.macros import MacroResolver
     from secengine.lang.resolver import FieldResolver
     from secengine.ruleset.items import RuleInfo
 
@@ -142,7 +151,6 @@ class _Compiler:
     # -- conditions ----------------------------------------------------------------------------
     def parse(self, condition: str, ctx: Context) -> tuple[Expr, str]:
         """Expand every list in ``condition`` (no visibility order) and parse it."""
-        from secengine.lang import parse_condition
 
         limit = min(MAX_CONDITION_TEXT, MAX_LOAD_TEXT - self.text_spent)
         try:
@@ -201,7 +209,6 @@ class _Compiler:
 
     def check_size(self, expr: Expr, ctx: Context) -> None:
         """Refuse a condition whose expanded tree passes the limits, before any pass walks it."""
-        from secengine.lang.budget import tree_size
 
         size = tree_size(expr)
         if size.depth > MAX_EXPANDED_DEPTH:
@@ -224,7 +231,6 @@ class _Compiler:
 
     def spend_nodes(self, expr: Expr, ctx: Context) -> None:
         """Count a rule's expanded tree against MAX_LOAD_NODES (every rule is compiled)."""
-        from secengine.lang.budget import tree_size
 
         nodes = tree_size(expr).nodes
         self.nodes_spent += nodes
@@ -242,8 +248,6 @@ class _Compiler:
 
     # -- macros --------------------------------------------------------------------------------
     def compile_macros(self) -> None:
-        from secengine.lang import MacroResolver
-
         for info in self.col.macros.values():
             expr, _ = self.parse(info.cond, info.cond_ctx)
             self.out.macros[info.name] = CompiledMacro(info.name, expr)
@@ -256,8 +260,6 @@ class _Compiler:
 
     # -- rules ---------------------------------------------------------------------------------
     def compile_rules(self) -> None:
-        from secengine.lang import MacroResolver
-
         resolver = MacroResolver()
         for info in self.col.rules.values():
             if info.unknown_source:
@@ -267,9 +269,6 @@ class _Compiler:
                 self.out.rules.append(rule)
 
     def compile_rule(self, resolver: MacroResolver, info: RuleInfo) -> Rule | None:
-        from secengine.lang import event_types
-        from secengine.output import OutputFormat
-
         condition = info.cond
         exception_fields: set[str] = set()
         if info.exceptions:
@@ -334,8 +333,6 @@ class _Compiler:
     def compile_condition(
         self, resolver: MacroResolver, condition: str, info: RuleInfo
     ) -> tuple[Expr, str, Checked] | None:
-        from secengine.lang import check_condition, condition_warnings
-
         # Falco parses the list-expanded text but points every later diagnostic
         # into the condition as it was before list expansion.
         expr, text = self.parse(condition, info.cond_ctx)
@@ -383,7 +380,6 @@ def _cond_ctx(
 
 def _deprecated_fields(expr: Expr) -> list[DeprecatedField]:
     """Deprecated fields on the left of checks, in Falco's enum order, each once."""
-    from secengine.lang import ast
 
     found: set[DeprecatedField] = set()
     stack: list[object] = [expr]

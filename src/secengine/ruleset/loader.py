@@ -15,6 +15,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from secengine.errors import ConditionError
+from secengine.lang import ast, check_condition, parse_condition
 from secengine.ruleset.collector import Collector
 from secengine.ruleset.compiler import compile_collected
 from secengine.ruleset.diagnostics import Context, ItemError, LoadResult
@@ -41,8 +43,6 @@ def field_validator(registry: FieldResolver) -> FieldValidator:
     The field (or transformer expression such as ``tolower(proc.name)``) is
     compiled as ``<field> exists``.
     """
-    from secengine.errors import ConditionError
-    from secengine.lang import ast, check_condition, parse_condition
 
     def ok(source: str, field: str) -> bool:
         try:

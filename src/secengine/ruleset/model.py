@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from secengine.lang.ast import to_string
 from secengine.priority import Priority
 from secengine.ruleset.diagnostics import LoadResult, dump_json
 from secengine.ruleset.items import PluginRequirement
@@ -74,7 +75,6 @@ class Rule:
     @property
     def condition_compiled(self) -> str:
         """Falco's canonical text of the expanded condition (``condition_compiled``)."""
-        from secengine.lang.ast import to_string
 
         return to_string(self.condition)
 
