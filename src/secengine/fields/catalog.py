@@ -22,6 +22,7 @@ def builtin_classes() -> list[FieldClass]:
 
 def generic_classes() -> list[FieldClass]:
     """The classes every source has (libsinsp's FL_GENERIC ``evt`` class)."""
+    # cycle, not yet undone: field classes -> live -> registry -> catalog -> field classes
     from secengine.fields import gen_event
 
     return [gen_event.FIELD_CLASS]
@@ -29,6 +30,7 @@ def generic_classes() -> list[FieldClass]:
 
 def syscall_classes() -> list[FieldClass]:
     """The syscall source's field table (its spec lists it: :mod:`secengine.sources.specs`)."""
+    # cycle, not yet undone: field classes -> live -> registry -> catalog -> field classes
     from secengine.fields import container, evt, fd, fdlist, flood, fspath, group, proc, user
 
     return [
@@ -46,6 +48,7 @@ def syscall_classes() -> list[FieldClass]:
 
 def k8s_audit_classes() -> list[FieldClass]:
     """The k8s_audit source's field table (the k8saudit and json plugins' classes)."""
+    # cycle, not yet undone: field classes -> live -> registry -> catalog -> field classes
     from secengine.fields import json_fields, k8s_audit
 
     return [k8s_audit.FIELD_CLASS, json_fields.FIELD_CLASS]
@@ -53,6 +56,7 @@ def k8s_audit_classes() -> list[FieldClass]:
 
 def syscall_event_index() -> EventTypeIndex:
     """The syscall source's ``evt.type`` names: its rules are indexed by event type."""
+    # start-up: the driver table loads when a syscall rule is indexed
     from secengine.fields.event_names import SYSCALL_EVENT_TYPES
 
     return SYSCALL_EVENT_TYPES

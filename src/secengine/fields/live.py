@@ -326,6 +326,7 @@ class LiveFieldValues(FieldValues):
         """The field's live extractor and argument, else its field-map derivation."""
         m = _KEY.fullmatch(key)
         if m is not None:
+            # cycle, not yet undone: field classes -> live -> registry -> catalog -> field classes
             from secengine.fields.registry import default_registry
 
             try:
@@ -369,6 +370,7 @@ def no_value(v: LiveFieldValues, arg: str | None) -> Any:
 
 def live_fields() -> frozenset[str]:
     """The names of the fields the live syscall source extracts itself."""
+    # cycle, not yet undone: field classes -> live -> registry -> catalog -> field classes
     from secengine.fields.registry import default_registry
 
     return frozenset(

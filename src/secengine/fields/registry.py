@@ -195,6 +195,7 @@ def default_registry() -> FieldRegistry:
     Without third-party sources; :func:`secengine.sources.specs.field_registry`
     is the registry of every installed source.
     """
+    # cycle, not yet undone: field classes -> live -> registry -> catalog -> field classes
     from secengine.fields import catalog
 
     return FieldRegistry(catalog.builtin_classes(), catalog.builtin_event_indexes())

@@ -164,6 +164,7 @@ class SyscallSource(Source):
         flood_interval: float = 1.0,
         priority_headroom: float = 0.25,
     ) -> None:
+        # start-up: the probe side (ctypes, libbpf, process state) loads when a probe runs
         from secengine.bpf.loader import Budget
 
         if not 0 <= priority_headroom < 1:
@@ -215,6 +216,7 @@ class SyscallSource(Source):
         socket I/O on stream sockets and failed calls where none of them can match, and make
         opens of the files they name priority records. ``None`` turns the filters off. Call
         after set_interest, before or after open."""
+        # start-up: the probe side (ctypes, libbpf, process state) loads when a probe runs
         from secengine.bpf.syscalls import FAILURE_STATELESS
         from secengine.sources.syscall_interest import (
             priority_paths,
@@ -249,6 +251,7 @@ class SyscallSource(Source):
         """Load and attach the probe and seed the state; raises BpfError if it cannot."""
         if self.probe is not None:
             return
+        # start-up: the probe side (ctypes, libbpf, process state) loads when a probe runs
         from secengine.bpf.loader import Probe
         from secengine.state.containers import DEFAULT_SOCKETS, ContainerResolver
         from secengine.state.tracker import StateTracker
@@ -434,6 +437,7 @@ class SyscallSource(Source):
 
     def _note_floods(self, floods: list[Rec]) -> None:
         """Remember the names flood records give (the process may be gone by the summary)."""
+        # start-up: the probe side (ctypes, libbpf, process state) loads when a probe runs
         from secengine.state.decode import flood_section
 
         comms = self._comms
@@ -519,6 +523,7 @@ class SyscallSource(Source):
         reader, tracker = self.reader, self.tracker
         if reader is None or tracker is None:
             return []
+        # start-up: the probe side (ctypes, libbpf, process state) loads when a probe runs
         from secengine.fields.live import LiveFieldValues
         from secengine.state.decode import Rec, RecordFormatError
 
