@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from secengine.fields.base import FieldClass
+from secengine.fields.event_names import SYSCALL_EVENT_TYPES
 from secengine.lang.resolver import EventTypeIndex
 
 
@@ -56,9 +57,6 @@ def k8s_audit_classes() -> list[FieldClass]:
 
 def syscall_event_index() -> EventTypeIndex:
     """The syscall source's ``evt.type`` names: its rules are indexed by event type."""
-    # start-up: the driver table loads when a syscall rule is indexed
-    from secengine.fields.event_names import SYSCALL_EVENT_TYPES
-
     return SYSCALL_EVENT_TYPES
 
 
