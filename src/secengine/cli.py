@@ -6,7 +6,7 @@ only knows their names. A command module imports what its run needs at its top,
 so start-up imports only the chosen command's module (:func:`build_parser` with
 the command word): ``secengine fields`` never loads the agent, the engine or the
 profiler. Only the listing (``secengine --help``, no command, an unknown one)
-builds every parser.
+lists the commands, from the table alone.
 
 :func:`main` is also the boundary where no Python traceback gets past: an
 error a command did not handle becomes one line on stderr and a status from
@@ -29,17 +29,27 @@ from secengine.exit_status import ExitStatus, describe_failure, failure_status
 
 __all__ = ["COMMANDS", "DEBUG_ENV", "build_parser", "command_word", "main"]
 
-#: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("replay", "validate", "fields", "test", "run", "profile")
+#: Subcommand modules (``secengine.commands.NAME``) and the line ``--help`` lists each
+#: with, in that order. The line lives here, not in the module, so that the listing
+#: imports no command module.
+COMMANDS: dict[str, str] = {
+    "replay": "evaluate rules over recorded field-map events (JSON lines)",
+    "validate": "validate rules files like 'falco -V'",
+    "fields": "list the fields rules can use (like falco --list)",
+    "test": "run rule unit tests (*.ruletest.yaml) without a kernel",
+    "run": "detect live: evaluate rules against what this host does (needs root)",
+    "profile": "propose and prove a least-privilege seccomp profile and capability set",
+}
 
 #: Set to a non-empty value other than ``0`` to get tracebacks, as ``--debug`` does.
 DEBUG_ENV = "SECENGINE_DEBUG"
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser of ``command`` alone (its module is the only one imported), or of every
-    command when ``command`` is None or not one of :data:`COMMANDS` (the listing and the
-    "invalid choice" error name them all)."""
+    """The parser of ``command`` alone (its module is the only one imported), or, when
+    ``command`` is None or not one of :data:`COMMANDS`, the listing: every command with
+    its line from the table and no module loaded (``--help``, and the "invalid choice"
+    error naming them all)."""
     parser = argparse.ArgumentParser(
         prog="secengine",
         description="Runtime security detection with Falco-compatible rules.",
@@ -53,10 +63,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
     sub.required = True
-    for name in (command,) if command in COMMANDS else COMMANDS:
-        # the designed dispatch: the command table names the module to load
-        module = importlib.import_module(f"secengine.commands.{name}")
-        _add_debug(module.add_parser(sub))
+    if command not in COMMANDS:
+        # the listing: each command's line from the table, no command module loaded
+        for name, summary in COMMANDS.items():
+            sub.add_parser(name, help=summary, add_help=False)
+        return parser
+    # the designed dispatch: the command table names the module to load
+    module = importlib.import_module(f"secengine.commands.{command}")
+    _add_debug(module.add_parser(sub))
     return parser
 
 

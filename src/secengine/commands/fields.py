@@ -24,7 +24,6 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "fields",
-        help="list the fields rules can use (like falco --list)",
         description="List the fields available to rule conditions and outputs, grouped by "
         "field class, with their event sources.",
     )

@@ -123,7 +123,6 @@ def _command_arg(p: argparse.ArgumentParser, what: str) -> None:
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "profile",
-        help="propose and prove a least-privilege seccomp profile and capability set",
         description="Watch a workload in the kernel and propose its seccomp profile and "
         "Linux capabilities; re-run it under the proposal to prove it.",
     )

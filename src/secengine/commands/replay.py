@@ -85,7 +85,6 @@ MAX_REPORTED_ERRORS = 20
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "replay",
-        help="evaluate rules over recorded field-map events (JSON lines)",
         description="Evaluate rules over field-map event files (one JSON object per line, "
                     "optionally gzip-compressed; '-' reads stdin) and print the alerts.",
     )

@@ -50,7 +50,6 @@ def _priority(text: str) -> Priority:
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
-        help="detect live: evaluate rules against what this host does (needs root)",
         description="Evaluate rules against live events and print the alerts as they happen.",
     )
     p.add_argument(

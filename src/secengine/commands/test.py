@@ -36,7 +36,6 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "test",
-        help="run rule unit tests (*.ruletest.yaml) without a kernel",
         description="Run rule-test files: directories are searched recursively for "
         "*.ruletest.yaml; files named explicitly are run whatever their name.",
     )

@@ -37,7 +37,6 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "validate",
-        help="validate rules files like 'falco -V'",
         description="Load rules files in order, report every error and warning with its "
         "location, and exit 1 if any file is invalid.",
     )
