@@ -140,3 +140,17 @@ def test_memory_source_stats() -> None:
     src = MemorySource([Event("syscall", 0, {})] * 3)
     list(src)
     assert src.stats.events == 3
+
+
+@pytest.mark.parametrize("bad", [b'{"time": 1, "fields": {', b"{", b"not json", b'{"time": 1}'])
+def test_rejection_reasons_do_not_see_the_kept_newline(tmp_path: Path, bad: bytes) -> None:
+    """The splitter keeps each line's newline for the fast path; reasons are those of the bare line."""
+    from secengine.sources.fieldmap import FieldMapError, parse_line
+
+    with pytest.raises(FieldMapError) as bare:
+        parse_line(bad)
+    for final in (True, False):
+        errors: list[EventFormatError] = []
+        f = _write(tmp_path / "bad.jsonl", [_line(1), bad], final_newline=final)
+        assert len(list(ReplaySource([f], on_error=errors.append))) == 1
+        assert [str(e) for e in errors] == [f"{f}:2: {bare.value}"]

