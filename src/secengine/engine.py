@@ -89,11 +89,15 @@ class _Bucket:
 class Engine:
     """Evaluates events against a loaded rule set and returns alerts."""
 
-    def __init__(self, rules: RuleSet | Iterable[Rule], *,
-                 rule_matching: Literal["first", "all"] = "first",
-                 min_priority: Priority | str = Priority.DEBUG,
-                 selections: Sequence[RuleSelection] = (),
-                 formatter: AlertFormatter | None = None) -> None:
+    def __init__(
+        self,
+        rules: RuleSet | Iterable[Rule],
+        *,
+        rule_matching: Literal["first", "all"] = "first",
+        min_priority: Priority | str = Priority.DEBUG,
+        selections: Sequence[RuleSelection] = (),
+        formatter: AlertFormatter | None = None,
+    ) -> None:
         if rule_matching not in ("first", "all"):
             raise ValueError(f"rule_matching must be 'first' or 'all', not {rule_matching!r}")
         if isinstance(min_priority, str):
@@ -111,10 +115,10 @@ class Engine:
         self.rules: list[Rule] = self._select(all_rules, min_priority, selections)
         # Sources whose spec indexes rules by event type (the compiler marks their
         # rules: Rule.by_event_type); the rules of any other source share one bucket.
-        self._indexed: frozenset[str] = frozenset(r.source for r in self.rules
-                                                  if r.by_event_type)
-        self._typesets: dict[str, TypeSet] = {r.name: event_type_set(r.condition)
-                                              for r in self.rules if r.source in self._indexed}
+        self._indexed: frozenset[str] = frozenset(r.source for r in self.rules if r.by_event_type)
+        self._typesets: dict[str, TypeSet] = {
+            r.name: event_type_set(r.condition) for r in self.rules if r.source in self._indexed
+        }
         self._mentioned: dict[str, frozenset[str]] = {}
         for r in self.rules:
             ts = self._typesets.get(r.name)
@@ -124,8 +128,9 @@ class Engine:
         self._logged_fields: set[str] = set()
 
     @staticmethod
-    def _select(rules: list[Rule], min_priority: Priority,
-                selections: Sequence[RuleSelection]) -> list[Rule]:
+    def _select(
+        rules: list[Rule], min_priority: Priority, selections: Sequence[RuleSelection]
+    ) -> list[Rule]:
         enabled = {r.name: r.enabled for r in rules}
         for sel in selections:
             for r in rules:
@@ -228,9 +233,15 @@ class Engine:
             counts[key, rule.name] += 1
             if key not in self._logged_fields and len(self._logged_fields) < _MAX_LOGGED_FIELDS:
                 self._logged_fields.add(key)
-                _log.warning("field %s on an event of type %s (source %s): %s; the conditions "
-                             "reading it are false there (counted per field and rule, logged "
-                             "once per field)", key, event.type, event.source, reason)
+                _log.warning(
+                    "field %s on an event of type %s (source %s): %s; the conditions "
+                    "reading it are false there (counted per field and rule, logged "
+                    "once per field)",
+                    key,
+                    event.type,
+                    event.source,
+                    reason,
+                )
 
     def field_error_lines(self) -> list[str]:
         """The run summary's report of extraction errors: a total, then one line per field and rule."""
@@ -274,8 +285,11 @@ class Engine:
     def _build(self, source: str, evt_type: str | None) -> _Bucket:
         rules = [r for r in self.rules if r.source == source]
         if source in self._indexed:
-            indexed = [r for r in rules
-                       if not self._typesets[r.name].is_empty and evt_type in self._typesets[r.name]]
+            indexed = [
+                r
+                for r in rules
+                if not self._typesets[r.name].is_empty and evt_type in self._typesets[r.name]
+            ]
             catch_all = [r for r in rules if self._typesets[r.name].is_empty]
             rules = indexed + catch_all
             split = len(indexed) if catch_all else None
@@ -284,8 +298,12 @@ class Engine:
         # _OTHER_TYPE folds every evt.type check as for a name no rule mentions;
         # None (an event without a type) folds nothing.
         trees = [simplify(r.checked.ir, evt_type) for r in rules]
-        fn = compile_bucket(trees, all_matches=self._all_matches, catch_all_from=split,
-                            name=f"bucket_{_ident(source)}_{_ident(evt_type or 'any')}")
+        fn = compile_bucket(
+            trees,
+            all_matches=self._all_matches,
+            catch_all_from=split,
+            name=f"bucket_{_ident(source)}_{_ident(evt_type or 'any')}",
+        )
         return _Bucket(fn, rules)
 
 

@@ -20,8 +20,15 @@ from typing import Any, ClassVar, Final, Self
 
 from secengine.errors import SecengineError
 
-__all__ = ["MISSING", "NO_EXTRACTION", "Event", "Extraction", "FieldExtractionError",
-           "FieldValues", "Missing"]
+__all__ = [
+    "MISSING",
+    "NO_EXTRACTION",
+    "Event",
+    "Extraction",
+    "FieldExtractionError",
+    "FieldValues",
+    "Missing",
+]
 
 
 class Missing:
@@ -74,6 +81,7 @@ class Missing:
 
 
 MISSING: Final = Missing()
+
 
 class FieldExtractionError(SecengineError):
     """An extractor raised while computing ``key``: the engine counts it per field and rule.
@@ -204,8 +212,9 @@ class Event:
 
     __slots__ = ("fields", "num", "source", "ts", "type")
 
-    def __init__(self, source: str, ts: int, fields: FieldValues | dict[str, Any],
-                 num: int = 0) -> None:
+    def __init__(
+        self, source: str, ts: int, fields: FieldValues | dict[str, Any], num: int = 0
+    ) -> None:
         values = fields if isinstance(fields, FieldValues) else FieldValues(fields)
         values.ts = ts
         values.num = num

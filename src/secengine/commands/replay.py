@@ -86,28 +86,57 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p = sub.add_parser(
         "replay",
         description="Evaluate rules over field-map event files (one JSON object per line, "
-                    "optionally gzip-compressed; '-' reads stdin) and print the alerts.",
+        "optionally gzip-compressed; '-' reads stdin) and print the alerts.",
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="field-map event file (.jsonl, .jsonl.gz) or '-' for stdin")
-    p.add_argument("-r", "--rules", action="append", metavar="RULES", default=None,
-                   help="rules file or directory (repeatable; default: the shipped rules)")
-    p.add_argument("--source", default=None,
-                   help="event source of input lines that do not name one (default: the first "
-                        "installed source, syscall); a source with a reader of its own reads "
-                        "its files too: with k8s_audit, Kubernetes audit logs (JSON lines of "
-                        "Event/EventList, EventList documents, directories, gzip)")
-    p.add_argument("--json", action="store_true", default=None,
-                   help="print alerts as Falco's alert JSON")
-    p.add_argument("--min-priority", default=None, type=_priority, metavar="PRIORITY",
-                   help="load only rules at least this severe (default: debug)")
-    p.add_argument("--rule-matching", choices=("first", "all"), default=None,
-                   help="stop at the first matching rule per event, or report all (default: first)")
-    p.add_argument("--hostname", default=None,
-                   help="hostname to put in alerts (default: this machine's name)")
-    p.add_argument("--max-line-size", default=None, type=_size, metavar="SIZE",
-                   help="skip and report input lines longer than this, in bytes or with a "
-                        "KiB/MiB/GiB suffix (default: 16MiB; config replay.max_line_size)")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="field-map event file (.jsonl, .jsonl.gz) or '-' for stdin",
+    )
+    p.add_argument(
+        "-r",
+        "--rules",
+        action="append",
+        metavar="RULES",
+        default=None,
+        help="rules file or directory (repeatable; default: the shipped rules)",
+    )
+    p.add_argument(
+        "--source",
+        default=None,
+        help="event source of input lines that do not name one (default: the first "
+        "installed source, syscall); a source with a reader of its own reads "
+        "its files too: with k8s_audit, Kubernetes audit logs (JSON lines of "
+        "Event/EventList, EventList documents, directories, gzip)",
+    )
+    p.add_argument(
+        "--json", action="store_true", default=None, help="print alerts as Falco's alert JSON"
+    )
+    p.add_argument(
+        "--min-priority",
+        default=None,
+        type=_priority,
+        metavar="PRIORITY",
+        help="load only rules at least this severe (default: debug)",
+    )
+    p.add_argument(
+        "--rule-matching",
+        choices=("first", "all"),
+        default=None,
+        help="stop at the first matching rule per event, or report all (default: first)",
+    )
+    p.add_argument(
+        "--hostname", default=None, help="hostname to put in alerts (default: this machine's name)"
+    )
+    p.add_argument(
+        "--max-line-size",
+        default=None,
+        type=_size,
+        metavar="SIZE",
+        help="skip and report input lines longer than this, in bytes or with a "
+        "KiB/MiB/GiB suffix (default: 16MiB; config replay.max_line_size)",
+    )
 
     add_config_arguments(p)
     add_output_timeout_argument(p)
@@ -121,26 +150,40 @@ def _priority(text: str) -> Priority:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"invalid priority {text!r} (emergency, alert, critical, error, warning, notice, "
-            "informational, debug)") from None
+            "informational, debug)"
+        ) from None
 
 
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20,
-          "mb": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1 << 10,
+    "kb": 1 << 10,
+    "kib": 1 << 10,
+    "m": 1 << 20,
+    "mb": 1 << 20,
+    "mib": 1 << 20,
+    "g": 1 << 30,
+    "gb": 1 << 30,
+    "gib": 1 << 30,
+}
 
 
 def _size(text: str) -> int:
     """A byte count: ``1048576``, ``1MiB``, ``64k`` (units are powers of 1024)."""
     number = text.strip().rstrip("bBiIkKmMgG")
-    unit = text.strip()[len(number):].lower()
+    unit = text.strip()[len(number) :].lower()
     if number.isdigit() and unit in _UNITS and int(number) * _UNITS[unit] >= 1:
         return int(number) * _UNITS[unit]
     raise argparse.ArgumentTypeError(
-        f"invalid size {text!r} (a positive number of bytes, or with KiB, MiB or GiB)")
+        f"invalid size {text!r} (a positive number of bytes, or with KiB, MiB or GiB)"
+    )
 
 
 # ---------------------------------------------------------------------------
 # output
 # ---------------------------------------------------------------------------
+
 
 class _Diagnostics:
     """stderr, through rich's console when a progress bar is drawn there."""
@@ -169,8 +212,10 @@ def summary_lines(engine: Engine, stats: ReplayStats, seconds: float) -> list[st
     es = engine.stats
     rate = stats.events / seconds if seconds > 0 else 0.0
     lines = [
-        (f"Events read: {stats.events} from {stats.files} input(s) in {seconds:.2f}s "
-         f"({rate:,.0f} events/s)"),
+        (
+            f"Events read: {stats.events} from {stats.files} input(s) in {seconds:.2f}s "
+            f"({rate:,.0f} events/s)"
+        ),
         f"Lines rejected: {stats.rejected}",
         f"Events detected: {es.alerts}",
         "Rule counts by severity:",
@@ -192,14 +237,17 @@ def summary_lines(engine: Engine, stats: ReplayStats, seconds: float) -> list[st
 # the command
 # ---------------------------------------------------------------------------
 
+
 def run(args: argparse.Namespace) -> int:
     err = sys.stderr
     specs = {s.name: s for s in installed_specs()}
     if args.source is None:
         args.source = next(iter(specs))
     if args.source not in specs:
-        err.write(f"secengine replay: unknown event source {args.source!r} for --source "
-                  f"(known: {', '.join(specs)})\n")
+        err.write(
+            f"secengine replay: unknown event source {args.source!r} for --source "
+            f"(known: {', '.join(specs)})\n"
+        )
         return int(ExitStatus.USAGE)
     spec = specs[args.source]
     # a source with a reader of its own (audit logs) reads its files and directories too
@@ -216,8 +264,9 @@ def run(args: argparse.Namespace) -> int:
     args.json = bool(args.json)
     args.min_priority = args.min_priority or Priority.DEBUG
     args.rule_matching = args.rule_matching or "first"
-    rules_files = (resolve_rules_paths(args.rules) if configured is None
-                   else [Path(f) for f in configured[1]])
+    rules_files = (
+        resolve_rules_paths(args.rules) if configured is None else [Path(f) for f in configured[1]]
+    )
     if not rules_files:
         err.write("secengine replay: no rules files given or found\n")
         return 2
@@ -228,17 +277,25 @@ def run(args: argparse.Namespace) -> int:
         err.write("secengine replay: rules failed to load\n")
         return 1
 
-    max_line_size = (configured[0].replay.max_line_size if configured is not None
-                     else args.max_line_size or DEFAULT_MAX_LINE)
+    max_line_size = (
+        configured[0].replay.max_line_size
+        if configured is not None
+        else args.max_line_size or DEFAULT_MAX_LINE
+    )
     progress = _progress() if err.isatty() else None
     sinks: list[Sink]
     if configured is None:
         formatter = AlertFormatter(hostname=args.hostname)
-        engine = Engine(ruleset, rule_matching=args.rule_matching,
-                        min_priority=args.min_priority, formatter=formatter)
+        engine = Engine(
+            ruleset,
+            rule_matching=args.rule_matching,
+            min_priority=args.min_priority,
+            formatter=formatter,
+        )
         sinks = [_stdout_sink(formatter, args.json, progress)]
-        timeout_ms = (args.output_timeout if args.output_timeout is not None
-                      else AgentConfig().output_timeout)
+        timeout_ms = (
+            args.output_timeout if args.output_timeout is not None else AgentConfig().output_timeout
+        )
     else:
         try:
             engine, sinks = _configured_engine(configured[0], ruleset)
@@ -258,8 +315,12 @@ def run(args: argparse.Namespace) -> int:
         read = load_target(spec.replay_reader)
         source = read(args.inputs, on_error=diags.rejected, max_line_size=max_line_size)
     if source is None:
-        source = ReplaySource(args.inputs, default_source=args.source, on_error=diags.rejected,
-                              max_line_size=max_line_size)
+        source = ReplaySource(
+            args.inputs,
+            default_source=args.source,
+            on_error=diags.rejected,
+            max_line_size=max_line_size,
+        )
     started = time.perf_counter()
     process_batch = engine.process_batch
     if progress is None:
@@ -269,17 +330,22 @@ def run(args: argparse.Namespace) -> int:
                 write(alerts)
     else:
         with progress:
-            task = progress.add_task("replay", total=source.stats.bytes_total,
-                                     events=0, rate=0.0, alerts=0)
+            task = progress.add_task(
+                "replay", total=source.stats.bytes_total, events=0, rate=0.0, alerts=0
+            )
             for batch in source.batches():
                 alerts = process_batch(batch)
                 if alerts:
                     write(alerts)
                 elapsed = time.perf_counter() - started
                 st = source.stats
-                progress.update(task, completed=st.bytes_read, events=st.events,
-                                rate=st.events / elapsed if elapsed > 0 else 0.0,
-                                alerts=engine.stats.alerts)
+                progress.update(
+                    task,
+                    completed=st.bytes_read,
+                    events=st.events,
+                    rate=st.events / elapsed if elapsed > 0 else 0.0,
+                    alerts=engine.stats.alerts,
+                )
     drain(sinks, drain_seconds)
     for line in summary_lines(engine, source.stats, time.perf_counter() - started):
         diags.print(line)
@@ -292,8 +358,7 @@ def run(args: argparse.Namespace) -> int:
     lost = undelivered(sinks)
     if lost:
         status = ExitStatus.UNDELIVERED
-        diags.print(f"secengine replay: {lost} alerts not delivered "
-                    f"(exit status {int(status)})")
+        diags.print(f"secengine replay: {lost} alerts not delivered (exit status {int(status)})")
         return int(status)
     return int(ExitStatus.OK)
 
@@ -325,8 +390,11 @@ def _input_problem(name: str, own_reader: bool, readers: list[str]) -> str | Non
         return describe_os_error(e)
     if stat.S_ISDIR(mode):
         only = " or ".join(f"--source {r}" for r in readers)
-        return None if own_reader else (f"{name}: is a directory (name the files in it; "
-                                        f"only {only} reads directories)")
+        return (
+            None
+            if own_reader
+            else (f"{name}: is a directory (name the files in it; only {only} reads directories)")
+        )
     if not stat.S_ISREG(mode):
         return f"{name}: not a regular file (pipe it into 'secengine replay -' instead)"
     return None
@@ -334,9 +402,11 @@ def _input_problem(name: str, own_reader: bool, readers: list[str]) -> str | Non
 
 def _sinks_writer(sinks: list[Sink], timeout: float) -> Callable[[list[Alert]], None]:
     """Hand each batch of alerts to every output, waiting for room while it makes progress."""
+
     def write(alerts: list[Alert]) -> None:
         for sink in sinks:
             sink.put_many(alerts, timeout)
+
     return write
 
 

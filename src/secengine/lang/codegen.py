@@ -52,11 +52,16 @@ __all__ = ["BucketFunction", "compile_bucket"]
 
 BucketFunction = Callable[[Any], Any]
 
+
 class _Emitter:
     """Turns IR nodes into Python expression text, collecting constants into a namespace."""
 
-    def __init__(self, shared: set[Node], bound: dict[str, str] | None = None,
-                 repeated: set[str] | frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        shared: set[Node],
+        bound: dict[str, str] | None = None,
+        repeated: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
         self.ns: dict[str, Any] = {"M": MISSING, "_present": present_values}
         #: field key → local variable holding its value, read once at the top
         self.bound = bound or {}
@@ -178,15 +183,20 @@ class _Emitter:
             if left.any_of:
                 return f"((_v := {f}) is not M and len(_v) > 0)"
             return f"((_v := {f}) is not M and _v is not None)"
-        if left.kind in (FieldKind.IP, FieldKind.NET) and c.modifier is None \
-                and op in ("=", "==", "!=", "in", "intersects") and not left.is_list:
+        if (
+            left.kind in (FieldKind.IP, FieldKind.NET)
+            and c.modifier is None
+            and op in ("=", "==", "!=", "in", "intersects")
+            and not left.is_list
+        ):
             m = self.fn(ops.ip_matcher(tuple(c.values), negate=op == "!=", many=left.any_of))
             return f"((_v := {f}) is not M and _v is not None and {m}(_v))"
         if left.kind in (FieldKind.IP, FieldKind.NET, FieldKind.BUFFER):
             return self._closure(c)
         if left.is_list or left.any_of:
-            if op in ("in", "intersects") or (op in ("=", "==") and left.any_of
-                                               and c.modifier is None):
+            if op in ("in", "intersects") or (
+                op in ("=", "==") and left.any_of and c.modifier is None
+            ):
                 s = self.const(frozenset(c.values))
                 if left.is_list and op == "in":
                     return f"((_v := {f}) is not M and {s}.issuperset(_v))"
@@ -228,8 +238,10 @@ class _Emitter:
 
     def _closure(self, c: ICheck) -> str:
         """Fallback for rare checks: evaluate this leaf with the reference semantics."""
+
         def leaf(fields: Any, _c: ICheck = c) -> bool:
             return check_leaf(_c, fields)
+
         return f"{self.fn(leaf)}(f)"
 
 
@@ -259,8 +271,11 @@ def _costly(node: Node) -> bool:
     left = node.left
     if not isinstance(left, IField) or node.rhs is not None:
         return True
-    if (len(left.rf.field.value_keys) > 1 or node.op in _CALL_OPS
-            or left.kind in (FieldKind.IP, FieldKind.NET, FieldKind.BUFFER)):
+    if (
+        len(left.rf.field.value_keys) > 1
+        or node.op in _CALL_OPS
+        or left.kind in (FieldKind.IP, FieldKind.NET, FieldKind.BUFFER)
+    ):
         return True
     if node.modifier is not None:
         return not (node.modifier == "anyof" and node.op in ("startswith", "endswith", "=", "=="))
@@ -280,8 +295,11 @@ def _shared_subtrees(trees: Sequence[Node]) -> set[Node]:
             for k in kids:
                 walk(k)
         elif isinstance(n, ICheck) and (
-                n.op in ("glob", "iglob", "regex", "pmatch", "icontains") or n.rhs is not None
-                or n.modifier is not None or not isinstance(n.left, IField)):
+            n.op in ("glob", "iglob", "regex", "pmatch", "icontains")
+            or n.rhs is not None
+            or n.modifier is not None
+            or not isinstance(n.left, IField)
+        ):
             counts[n] += 1
 
     for t in trees:
@@ -342,8 +360,13 @@ class _Plan:
 
     __slots__ = ("groups", "key", "other", "trees")
 
-    def __init__(self, key: str, groups: dict[tuple[bool, ...], list[Any]],
-                 trees: dict[tuple[bool, ...], list[Node]], other: tuple[bool, ...]) -> None:
+    def __init__(
+        self,
+        key: str,
+        groups: dict[tuple[bool, ...], list[Any]],
+        trees: dict[tuple[bool, ...], list[Node]],
+        other: tuple[bool, ...],
+    ) -> None:
         self.key = key
         self.groups = groups
         self.trees = trees
@@ -394,8 +417,13 @@ def _dispatch_plan(trees: Sequence[Node]) -> _Plan | None:
     return None if best is None else best[1]
 
 
-def compile_bucket(trees: Sequence[Node], *, all_matches: bool, catch_all_from: int | None = None,
-                   name: str = "bucket") -> BucketFunction:
+def compile_bucket(
+    trees: Sequence[Node],
+    *,
+    all_matches: bool,
+    catch_all_from: int | None = None,
+    name: str = "bucket",
+) -> BucketFunction:
     """One function evaluating ``trees`` in order for an event.
 
     With ``all_matches`` it returns the list of matching indexes; rules from
@@ -424,8 +452,9 @@ _CACHE: dict[Hashable, BucketFunction] = {}
 _CACHE_SIZE = 256
 
 
-def _compile_bucket(trees: Sequence[Node], all_matches: bool, catch_all_from: int | None,
-                    name: str) -> BucketFunction:
+def _compile_bucket(
+    trees: Sequence[Node], all_matches: bool, catch_all_from: int | None, name: str
+) -> BucketFunction:
     """:func:`compile_bucket` without the cache."""
     plan = _dispatch_plan(trees)
     if plan is None:
@@ -438,44 +467,64 @@ def _compile_bucket(trees: Sequence[Node], all_matches: bool, catch_all_from: in
     slots: list[BucketFunction] = []
     for i, (sig, ts) in enumerate([*plan.trees.items(), (None, list(trees))]):
         values = plan.groups.get(sig, []) if sig is not None and sig != plan.other else []
-        fn = _lazy(ts, all_matches, catch_all_from, f"{name}_{i}", table, values, slots,
-                   0 if sig == plan.other else 1 if sig is None else -1)
+        fn = _lazy(
+            ts,
+            all_matches,
+            catch_all_from,
+            f"{name}_{i}",
+            table,
+            values,
+            slots,
+            0 if sig == plan.other else 1 if sig is None else -1,
+        )
         table.update(dict.fromkeys(values, fn))
         if sig == plan.other:
             slots.insert(0, fn)
         elif sig is None:
             slots.append(fn)
     key = plan.key
-    read = f"ev.fields[{key!r}]" if FieldValues.has_deriver(key) \
-        else f"ev.fields.get({key!r}, M)"
-    source = (f"def {name}(ev, M=M, _t=_t, _s=_s):\n"
-              f"    v = {read}\n"
-              f"    if v is M or v is None:\n"
-              f"        return _s[1](ev)\n"
-              f"    return _t.get(v, _s[0])(ev)\n")
+    read = f"ev.fields[{key!r}]" if FieldValues.has_deriver(key) else f"ev.fields.get({key!r}, M)"
+    source = (
+        f"def {name}(ev, M=M, _t=_t, _s=_s):\n"
+        f"    v = {read}\n"
+        f"    if v is M or v is None:\n"
+        f"        return _s[1](ev)\n"
+        f"    return _t.get(v, _s[0])(ev)\n"
+    )
     ns: dict[str, Any] = {"M": MISSING, "_t": table, "_s": slots}
     exec(compile(source, f"<secengine {name}>", "exec"), ns)  # noqa: S102 - generated, see _compile
     fn = ns[name]
     fn.__secengine_source__ = (
-        source + "# groups of values: " + repr(list(plan.groups.values())) + "\n")
+        source + "# groups of values: " + repr(list(plan.groups.values())) + "\n"
+    )
     return fn  # type: ignore[no-any-return]
 
 
-def _lazy(trees: list[Node], all_matches: bool, catch_all_from: int | None, name: str,
-          table: dict[Any, BucketFunction], values: list[Any], slots: list[BucketFunction],
-          slot: int) -> BucketFunction:
+def _lazy(
+    trees: list[Node],
+    all_matches: bool,
+    catch_all_from: int | None,
+    name: str,
+    table: dict[Any, BucketFunction],
+    values: list[Any],
+    slots: list[BucketFunction],
+    slot: int,
+) -> BucketFunction:
     """A stand-in that compiles the group's function on its first event and puts it in its place."""
+
     def first_call(ev: Any) -> Any:
         fn = _compile(trees, all_matches, catch_all_from, name)
         table.update(dict.fromkeys(values, fn))
         if slot >= 0:
             slots[slot] = fn
         return fn(ev)
+
     return first_call
 
 
-def _compile(trees: Sequence[Node], all_matches: bool, catch_all_from: int | None,
-             name: str) -> BucketFunction:
+def _compile(
+    trees: Sequence[Node], all_matches: bool, catch_all_from: int | None, name: str
+) -> BucketFunction:
     """The function of one list of trees (see :func:`compile_bucket`)."""
     # The first leaf of every rule runs for every event of the bucket (only an
     # earlier match can skip it), so its field is read once into a local.

@@ -63,8 +63,12 @@ def foldable_key(node: Node) -> str | None:
     if node.modifier is not None and not (node.modifier == "anyof" and node.op in ("=", "==")):
         return None
     left = node.left
-    if not isinstance(left, IField) or left.is_list or left.any_of or left.kind not in (
-            FieldKind.STRING, FieldKind.NUMBER, FieldKind.BOOL):
+    if (
+        not isinstance(left, IField)
+        or left.is_list
+        or left.any_of
+        or left.kind not in (FieldKind.STRING, FieldKind.NUMBER, FieldKind.BOOL)
+    ):
         return None
     keys = left.rf.field.value_keys
     if len(keys) > 1:
@@ -118,10 +122,16 @@ def simplify(node: Node, evt_type: str | None, known: Known | None = None) -> No
         if isinstance(c, INot):
             return c.child
         return INot(c)
-    if evt_type is not None and isinstance(node, ICheck) and node.rhs is None \
-            and node.modifier is None and isinstance(node.left, IField) \
-            and node.left.rf.name in _EVTTYPE_FIELDS and node.left.rf.arg is None \
-            and node.op in ("=", "==", "!=", "in", "intersects"):
+    if (
+        evt_type is not None
+        and isinstance(node, ICheck)
+        and node.rhs is None
+        and node.modifier is None
+        and isinstance(node.left, IField)
+        and node.left.rf.name in _EVTTYPE_FIELDS
+        and node.left.rf.arg is None
+        and node.op in ("=", "==", "!=", "in", "intersects")
+    ):
         hit = evt_type in node.values
         return IBool(not hit if node.op == "!=" else hit)
     if known is not None and isinstance(node, ICheck) and foldable_key(node) == known[0]:

@@ -47,7 +47,8 @@ class FieldMapError(SecengineError, ValueError):
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))\Z")
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))\Z"
+)
 
 _TIME_ERROR = '"time" must be an integer of nanoseconds or an RFC 3339 string'
 
@@ -71,8 +72,7 @@ def parse_time(value: Any) -> int:
         seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
     except (ValueError, OverflowError):
         raise FieldMapError(f"{_TIME_ERROR}, got {value!r}") from None
-    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59
-            and second <= 60):
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
         raise FieldMapError(f"{_TIME_ERROR}, got {value!r}")
     if m.group(9):
         offset = int(m.group(10)) * 3600 + int(m.group(11)) * 60
@@ -98,8 +98,9 @@ def event_from_obj(obj: Any, default_source: str = DEFAULT_SOURCE, num: int = 0)
     return Event(source, ts, FieldValues(fields), num)
 
 
-def parse_line(line: bytes | str, default_source: str = DEFAULT_SOURCE, num: int = 0
-               ) -> Event | None:
+def parse_line(
+    line: bytes | str, default_source: str = DEFAULT_SOURCE, num: int = 0
+) -> Event | None:
     """Parse one line; ``None`` for a blank line, :class:`FieldMapError` if malformed.
 
     The replay reader inlines the fast path of this function; this is the

@@ -86,8 +86,10 @@ def chunk_reader(raw: IO[bytes]) -> Callable[[int], bytes]:
 
 def overlong_message(size: int, max_line: int) -> str:
     """The reason given for an over-long line (the caller prefixes ``file:line:``)."""
-    return (f"line of {size} bytes is longer than the limit of {max_line} "
-            "(--max-line-size, replay.max_line_size)")
+    return (
+        f"line of {size} bytes is longer than the limit of {max_line} "
+        "(--max-line-size, replay.max_line_size)"
+    )
 
 
 def _readlines(chunk: bytes) -> list[bytes]:
@@ -95,10 +97,13 @@ def _readlines(chunk: bytes) -> list[bytes]:
     return io.BytesIO(chunk).readlines()
 
 
-def split_lines(read: Callable[[int], bytes], max_line: int = DEFAULT_MAX_LINE,
-                chunk_size: int = DEFAULT_CHUNK,
-                on_error: Callable[[OSError | EOFError], None] | None = None,
-                keep_newline: bool = False) -> Iterator[list[bytes]]:
+def split_lines(
+    read: Callable[[int], bytes],
+    max_line: int = DEFAULT_MAX_LINE,
+    chunk_size: int = DEFAULT_CHUNK,
+    on_error: Callable[[OSError | EOFError], None] | None = None,
+    keep_newline: bool = False,
+) -> Iterator[list[bytes]]:
     """The lines of a stream, without their ``\\n``, as one list per chunk read.
 
     ``read(n)`` returns up to ``n`` bytes, ``b""`` at the end. A list may be

@@ -69,8 +69,9 @@ class ReplayStats:
     #: format): a run with any is not clean (``secengine replay`` exits 2).
     unusable: list[str] = field(default_factory=list)
 
-    def reject(self, error: EventFormatError, keep: int,
-               on_error: ErrorHandler | None = None) -> None:
+    def reject(
+        self, error: EventFormatError, keep: int, on_error: ErrorHandler | None = None
+    ) -> None:
         """Count a rejected line, keep its error (up to ``keep``) and report it."""
         self.rejected += 1
         if len(self.errors) < keep:
@@ -105,12 +106,16 @@ class ReplaySource(BatchSource):
 
     name: ClassVar[str] = "replay"
 
-    def __init__(self, inputs: Sequence[str | os.PathLike[str]], *,
-                 default_source: str = DEFAULT_SOURCE,
-                 on_error: ErrorHandler | None = None,
-                 chunk_size: int = DEFAULT_CHUNK,
-                 keep_errors: int = 100,
-                 max_line_size: int = DEFAULT_MAX_LINE) -> None:
+    def __init__(
+        self,
+        inputs: Sequence[str | os.PathLike[str]],
+        *,
+        default_source: str = DEFAULT_SOURCE,
+        on_error: ErrorHandler | None = None,
+        chunk_size: int = DEFAULT_CHUNK,
+        keep_errors: int = 100,
+        max_line_size: int = DEFAULT_MAX_LINE,
+    ) -> None:
         self.inputs = [os.fspath(p) for p in inputs]
         self.default_source = default_source
         self.on_error = on_error
@@ -148,8 +153,7 @@ class ReplaySource(BatchSource):
             with open(path, "rb") as raw:
                 yield from self._read(raw, path, raw)
 
-    def _read(self, raw: IO[bytes], label: str, counted: IO[bytes] | None
-              ) -> Iterator[list[Event]]:
+    def _read(self, raw: IO[bytes], label: str, counted: IO[bytes] | None) -> Iterator[list[Event]]:
         stats = self.stats
         stats.files += 1
         read_stream = chunk_reader(raw)
@@ -171,9 +175,13 @@ class ReplaySource(BatchSource):
         def unreadable(e: OSError | EOFError) -> None:  # truncated or corrupt gzip
             self._reject(EventFormatError(f"unreadable input: {e}", label, lineno + 1))
 
-        for lines in split_lines(read if counted is None else read_stream,
-                                 self.max_line_size, self.chunk_size, unreadable,
-                                 keep_newline=True):
+        for lines in split_lines(
+            read if counted is None else read_stream,
+            self.max_line_size,
+            self.chunk_size,
+            unreadable,
+            keep_newline=True,
+        ):
             batch: list[Event] = []
             append = batch.append
             for line in lines:
@@ -205,8 +213,9 @@ class ReplaySource(BatchSource):
 
     def _slow(self, line: bytes, label: str, lineno: int, num: int) -> Event | None:
         if type(line) is OverlongLine:
-            self._reject(EventFormatError(overlong_message(line.size, self.max_line_size),
-                                          label, lineno))
+            self._reject(
+                EventFormatError(overlong_message(line.size, self.max_line_size), label, lineno)
+            )
             return None
         if line.endswith(b"\n"):  # kept by the splitter for the fast path's sake
             line = line[:-1]
@@ -232,12 +241,13 @@ class MemorySource(BatchSource):
 
     def batches(self) -> Iterator[list[Event]]:
         for i in range(0, len(self.events), self.batch_size):
-            batch = self.events[i:i + self.batch_size]
+            batch = self.events[i : i + self.batch_size]
             self.stats.events += len(batch)
             yield batch
 
 
-def read_events(*inputs: str | Path, default_source: str = DEFAULT_SOURCE,
-                on_error: ErrorHandler | None = None) -> Iterator[Event]:
+def read_events(
+    *inputs: str | Path, default_source: str = DEFAULT_SOURCE, on_error: ErrorHandler | None = None
+) -> Iterator[Event]:
     """Every valid event of the given field-map files, in order (errors go to ``on_error``)."""
     return iter(ReplaySource(inputs, default_source=default_source, on_error=on_error))
