@@ -81,7 +81,7 @@ def main() -> int:
     from secengine.engine import Engine
     from secengine.events import Event, FieldValues
     from secengine.output import AlertFormatter
-    from secengine.sources.specs import load_rules
+    from secengine import load_rules  # the public name, in every tree compared
 
     t = time.perf_counter()
     ruleset = load_rules([args.rules])

@@ -240,9 +240,13 @@ class _Storm:
     def __init__(self, tmp: Path) -> None:
         from secengine.engine import Engine
         from secengine.output import AlertFormatter
-        from secengine.sources.base import rule_event_types
-        from secengine.sources.specs import load_rules
+        from secengine import load_rules  # the public name, in every tree compared
         from secengine.sources.syscall import SyscallSource
+
+        try:
+            from secengine.sources.base import rule_event_types
+        except ImportError:  # a tree from before issue 13 (--tree main-as-it-was)
+            from secengine.sources.syscall_interest import rule_event_types
 
         self.exe = _compile(tmp, "storm", STORM)
         self.engine = Engine(load_rules([str(RULES)]), formatter=AlertFormatter(hostname="bench"))
