@@ -78,10 +78,10 @@ def main() -> int:
     if args.tree:
         return side_by_side(args)
 
+    from secengine import load_rules  # the public name, in every tree compared
     from secengine.engine import Engine
     from secengine.events import Event, FieldValues
     from secengine.output import AlertFormatter
-    from secengine import load_rules  # the public name, in every tree compared
 
     t = time.perf_counter()
     ruleset = load_rules([args.rules])

@@ -238,9 +238,9 @@ class _Storm:
     """The consumer side of the storm: the source, the state tracker and the stable rules."""
 
     def __init__(self, tmp: Path) -> None:
+        from secengine import load_rules  # the public name, in every tree compared
         from secengine.engine import Engine
         from secengine.output import AlertFormatter
-        from secengine import load_rules  # the public name, in every tree compared
         from secengine.sources.syscall import SyscallSource
 
         try:
