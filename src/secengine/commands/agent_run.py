@@ -49,7 +49,23 @@ _LEVELS = {
 
 
 class _StderrHandler(logging.StreamHandler[TextIO]):
-    """The handler configure_logging adds (so that it adds it once)."""
+    """The handler configure_logging adds (so that it adds it once).
+
+    It writes to ``sys.stderr`` as it is when a record arrives, as logging's own
+    last-resort handler does, not to the stream it first saw: a webserver thread
+    may log after stderr was replaced and the old stream closed.
+    """
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        """``setStream`` and the base class assign a stream: there is none to keep."""
 
 
 def configure_logging(level: str, to_stderr: bool) -> None:
@@ -57,7 +73,7 @@ def configure_logging(level: str, to_stderr: bool) -> None:
     logger = logging.getLogger("secengine")
     logger.setLevel(_LEVELS[level])
     if to_stderr and not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-        handler = _StderrHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("secengine: %(levelname)s: %(message)s"))
         logger.addHandler(handler)
 
