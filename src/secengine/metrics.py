@@ -77,6 +77,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from secengine.sources.base import source_label
 from secengine.web.handshakes import monitor
 from secengine.web.server import EmbeddedHttpServer
 from secengine.web.stats import ListenerStats
@@ -211,7 +212,7 @@ def collect(agent: AgentStats) -> list[Metric]:
         "Events a source did not deliver, by reason (filtered: no loaded rule could match them).",
     )
     for src in agent.sources:
-        name = _source_label(src)
+        name = source_label(src)
         stats = src.stats
         src_events.add(getattr(stats, "events", 0), source=name)
         src_dropped.add(getattr(stats, "dropped", 0), source=name)
@@ -365,16 +366,12 @@ def _process_table(agent: AgentStats) -> list[Metric]:
         t = table_stats() if callable(table_stats) else None
         if not t:
             continue
-        name = _source_label(src)
+        name = source_label(src)
         entries.add(t["entries"], source=name)
         for reason in ("exited", "evicted_full", "evicted_inactive"):
             removed.add(t[reason], source=name, reason=reason)
         reparented.add(t["reparented"], source=name)
     return [entries, removed, reparented] if entries.samples else []
-
-
-def _source_label(src: Any) -> str:
-    return str(getattr(src, "label", None) or getattr(src, "name", type(src).__name__))
 
 
 _JSON = [("content-type", "application/json")]

@@ -20,7 +20,7 @@ from secengine.config import SyscallEventDrops
 from secengine.exit_status import ExitStatus
 from secengine.internal_alerts import drop_alert
 from secengine.priority import Priority
-from secengine.sources.base import Source
+from secengine.sources.base import Source, source_label
 
 __all__ = ["DropMonitor", "source_label"]
 
@@ -102,11 +102,6 @@ class DropMonitor:
                 _log.critical("%s", msg)
                 _log.critical("Exiting.")
                 self._exit(ExitStatus.DROPS_EXIT)
-
-
-def source_label(source: Source) -> str:
-    """How logs and metrics name a source: its configuration key, else its plugin name."""
-    return str(getattr(source, "label", None) or getattr(source, "name", type(source).__name__))
 
 
 def _stat(source: Source, name: str) -> int:

@@ -34,7 +34,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.fields.base import FieldClass
     from secengine.lang.resolver import EventTypeIndex
 
-__all__ = ["BatchSource", "EventQueue", "Source", "SourceSpec", "SourceStats", "rule_event_types"]
+__all__ = [
+    "BatchSource",
+    "EventQueue",
+    "Source",
+    "SourceSpec",
+    "SourceStats",
+    "rule_event_types",
+    "source_label",
+]
+
+
+def source_label(source: Any) -> str:
+    """How logs and metrics name a source: its configuration key, else its plugin name."""
+    return str(getattr(source, "label", None) or getattr(source, "name", type(source).__name__))
 
 
 def rule_event_types(rules: Iterable[Any], source: str | None) -> frozenset[str] | None:
