@@ -153,9 +153,11 @@ def podman(source: Any) -> Any:
 
     pm.build_image()
     api = pm.Api()
+    from secengine.state.containers import DockerApiEngine
+
     resolver = source.tracker.containers
-    saved = resolver.sockets
-    resolver.sockets = (pm.API_SOCKET,)
+    saved = resolver.engines
+    resolver.engines = (DockerApiEngine(pm.API_SOCKET),)
     yield pm
-    resolver.sockets = saved
+    resolver.engines = saved
     api.close()

@@ -245,7 +245,7 @@ def test_resolve_path() -> None:
 
 
 def test_container_mount_dest_answers_like_libsinsp() -> None:
-    from secengine.state.containers import ContainerInfo
+    from secengine.state.containers import ContainerInfo, Mount
 
     t = _tracker()
     f = fields(t, exec_rec(600, 1, ["sh"], cgroup=f"/docker/{CID}"))
@@ -254,7 +254,7 @@ def test_container_mount_dest_answers_like_libsinsp() -> None:
         id=CID[:12],
         full_id=CID,
         resolved=True,
-        mounts=[{"Source": "/var/run/docker.sock", "Destination": "/sock"}],
+        mounts=[Mount("/var/run/docker.sock", "/sock")],
     )
     g = fields(t, exec_rec(600, 1, ["sh"], cgroup=f"/docker/{CID}"))
     assert g["container.mount.dest[/var/run/docker.sock]"] == "/sock"

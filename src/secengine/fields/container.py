@@ -102,9 +102,7 @@ def _c_mounts(v: LiveFieldValues, arg: str | None) -> Any:
     if info is None or not info.resolved:
         return MISSING
     return " ".join(
-        f"{m.get('Source', '')}:{m.get('Destination', '')}:{m.get('Mode', '')}:"
-        f"{str(bool(m.get('RW', True))).lower()}:{m.get('Propagation', '')}"
-        for m in info.mounts
+        f"{m.source}:{m.dest}:{m.mode}:{str(m.rw).lower()}:{m.propagation}" for m in info.mounts
     )
 
 
@@ -118,10 +116,10 @@ def _c_mount_dest(v: LiveFieldValues, arg: int | str | None) -> Any:
     if info is None or not info.resolved:
         return "<NA>"
     if isinstance(arg, int):
-        return info.mounts[arg].get("Destination", "N/A") if arg < len(info.mounts) else "N/A"
+        return info.mounts[arg].dest if arg < len(info.mounts) else "N/A"
     for m in info.mounts:
-        if fnmatch.fnmatchcase(m.get("Source", ""), arg):
-            return m.get("Destination", "N/A")
+        if fnmatch.fnmatchcase(m.source, arg):
+            return m.dest
     return "N/A"
 
 

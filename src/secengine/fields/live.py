@@ -21,7 +21,7 @@ live extractor), else nothing. An extractor is a plain function
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, Final, NamedTuple, Protocol
 
 from secengine.errors import ConditionCompileError
@@ -31,6 +31,7 @@ __all__ = [
     "NO_UID",
     "Account",
     "Container",
+    "ContainerMount",
     "FdView",
     "FloodReport",
     "LiveExtractor",
@@ -243,13 +244,28 @@ class UserTables(Protocol):
     def db(self, container_id: str, pid: int) -> UserLookup: ...
 
 
+class ContainerMount(Protocol):
+    """One mount of a container (``secengine.state.containers.Mount``)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def dest(self) -> str: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def rw(self) -> bool: ...
+    @property
+    def propagation(self) -> str: ...
+
+
 class Container(Protocol):
     """A container's metadata (``secengine.state.containers.ContainerInfo``)."""
 
     @property
     def resolved(self) -> bool: ...
     @property
-    def mounts(self) -> list[dict[str, Any]]: ...
+    def mounts(self) -> Sequence[ContainerMount]: ...
     @property
     def labels(self) -> dict[str, str]: ...
     @property

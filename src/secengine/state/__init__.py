@@ -11,7 +11,7 @@ records and seeded from ``/proc`` at start:
 - :mod:`.fds`: :class:`~.fds.FdInfo` and per-process fd tables;
 - :mod:`.users`: user and group names (host and per container);
 - :mod:`.containers`: container ids from cgroup paths and metadata from the
-  runtime's API socket;
+  runtime's files (at once) and API (in the background);
 - :mod:`.procfs`: reading ``/proc``;
 - :mod:`.decode`: the probe's records, decoded lazily;
 - :mod:`.tracker`: applies records to the tables.

@@ -18,7 +18,7 @@ from typing import Final
 
 from secengine.bpf import layout as L
 from secengine.state import convert, procfs
-from secengine.state.containers import ContainerResolver, container_id_from_cgroup
+from secengine.state.containers import HOST, ContainerResolver, container_id_from_cgroup
 from secengine.state.decode import FileInfo, Rec, proc_section, render_sockaddr
 from secengine.state.fds import FdInfo, l4proto_name
 from secengine.state.threads import (
@@ -140,6 +140,8 @@ class StateTracker:
         self.loaded_from_proc = 0
         #: processes that exited, removed at the next flush (their events may still be read)
         self._exited: list[int] = []
+        #: containers whose init exited, forgotten at the next flush
+        self._exited_containers: list[str] = []
         self._last_pid = -1
         self._last_proc: Process | None = None
         #: flood records applied since the source last took them (see take_floods)
@@ -206,6 +208,9 @@ class StateTracker:
         proc = self.procs.peek(rec.pid)
         if rec.args[1]:  # the whole thread group is gone
             self._exited.append(rec.pid)
+            if proc is not None and proc.vpid == 1 and proc.container_id != HOST:
+                # a container's init: the kernel kills the rest of its pid namespace
+                self._exited_containers.append(proc.container_id)
         return proc, -1, None, False
 
     def flush_exited(self, now: float | None = None) -> None:
@@ -214,6 +219,10 @@ class StateTracker:
         and advance the table's clock (``now``, monotonic seconds)."""
         self.procs.tick(now)
         self._now = self.procs.now
+        if self._exited_containers:
+            for cid in self._exited_containers:
+                self.containers.forget(cid)
+            self._exited_containers.clear()
         exited = self._exited
         if exited:
             remove = self.procs.remove
@@ -266,6 +275,10 @@ class StateTracker:
         if cgroup != proc.cgroup:
             proc.cgroup = cgroup
             proc.container_id = container_id_from_cgroup(cgroup)
+        if proc.container_id != HOST:
+            # the runtime wrote its files before it started the container: read them now,
+            # so that this exec (often the container's entrypoint) has the metadata
+            self.containers.on_exec(proc.container_id)
         proc.fds.drop_cloexec()
         proc.from_proc = False
         return proc

@@ -1,4 +1,4 @@
-"""Container ids from cgroup paths; metadata from a Docker-compatible API socket."""
+"""The Docker-compatible API engine: metadata from a docker or podman API socket."""
 
 from __future__ import annotations
 
@@ -10,47 +10,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-import pytest
-
-from secengine.state.containers import ContainerResolver, container_id_from_cgroup, split_image
+from secengine.state.containers import ContainerResolver, Mount
 
 ID = "4e683bec47a045be8aa19068abb5f51c90fa87929f3dad2e6cba62e4c46ef44a"
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        f"/docker/{ID}",
-        f"/system.slice/docker-{ID}.scope",
-        f"/libpod_parent/libpod-{ID}",
-        f"/machine.slice/libpod-{ID}.scope/container",
-        f"/kubepods/besteffort/pod1234/{ID}",
-        f"/kubepods.slice/kubepods-burstable.slice/kubepods-pod1.slice/cri-containerd-{ID}.scope",
-        f"/kubepods.slice/kubepods-pod1.slice/crio-{ID}.scope",
-    ],
-)
-def test_ids_from_runtime_cgroup_paths(path: str) -> None:
-    assert container_id_from_cgroup(path) == ID
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/",
-        "",
-        "/user.slice/user-0.slice/session-1.scope",
-        "/process_api/174cf30fe3699f67a5872ee217043b0b",
-        f"/machine.slice/libpod-conmon-{ID}.scope",
-    ],
-)
-def test_host_paths(path: str) -> None:
-    assert container_id_from_cgroup(path) == "host"
-
-
-def test_split_image() -> None:
-    assert split_image("docker.io/library/nginx:1.25") == ("docker.io/library/nginx", "1.25", "")
-    assert split_image("localhost:5000/app@sha256:abc") == ("localhost:5000/app", "", "sha256:abc")
-    assert split_image("busybox") == ("busybox", "", "")
 
 
 class _UnixHTTPServer(HTTPServer):
@@ -121,6 +83,8 @@ def test_metadata_from_a_docker_compatible_api() -> None:
         assert info.image_repository == "docker.io/library/nginx" and info.image_tag == "1.25"
         assert info.privileged is True
         assert info.labels["io.kubernetes.pod.name"] == "web-0"
+        assert info.mounts == [Mount("/var/run/docker.sock", "/sock", "", True, "rprivate")]
+        assert info.filled_by == ["api:docker"]
         assert info.start_ts == 1795878705092253491
         missing = resolver.resolve_now("f" * 64)
         assert not missing.resolved and resolver.lookups_failed == 1
