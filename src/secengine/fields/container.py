@@ -36,6 +36,7 @@ namespace, labels and IP missing.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from typing import Any, Final
 
 from secengine.events import MISSING
@@ -115,26 +116,33 @@ def _c_mounts(v: LiveFieldValues, arg: str | None) -> Any:
     info = _container(v)
     if info is None or not info.resolved:
         return MISSING
-    return ",".join(
-        f"{m.source}:{m.dest}:{m.mode}:{str(m.rw).lower()}:{m.propagation}" for m in info.mounts
-    )
+    return ",".join(_mount_text(m) for m in info.mounts)
 
 
-def _c_mount_dest(v: LiveFieldValues, arg: int | str | None) -> Any:
-    """The destination of the mount whose source matches the glob ``arg`` (or number ``arg``);
-    ``N/A`` when none does and ``<NA>`` while the metadata is not known, as libsinsp's container
+def _mount_text(m: Any) -> str:
+    return f"{m.source}:{m.dest}:{m.mode}:{str(m.rw).lower()}:{m.propagation}"
+
+
+def _c_mount(part: Callable[[Any], str], by_dest: bool = False) -> LiveExtractor:
+    """A ``container.mount*`` field: ``part`` of the mount numbered ``arg``, or of the one whose
+    source (``by_dest``: destination) matches the glob ``arg``, as the plugin picks it; ``N/A``
+    when none does and ``<NA>`` while the metadata is not known, as libsinsp's container
     fields answer (the sandbox rules test ``not ... in ("<NA>","N/A")``)."""
-    if arg is None or _cid(v) is None:
-        return MISSING
-    info = _container(v)
-    if info is None or not info.resolved:
-        return "<NA>"
-    if isinstance(arg, int):
-        return info.mounts[arg].dest if arg < len(info.mounts) else "N/A"
-    for m in info.mounts:
-        if fnmatch.fnmatchcase(m.source, arg):
-            return m.dest
-    return "N/A"
+
+    def get(v: LiveFieldValues, arg: int | str | None) -> Any:
+        if arg is None or _cid(v) is None:
+            return MISSING
+        info = _container(v)
+        if info is None or not info.resolved:
+            return "<NA>"
+        if isinstance(arg, int):
+            return part(info.mounts[arg]) if arg < len(info.mounts) else "N/A"
+        for m in info.mounts:
+            if fnmatch.fnmatchcase(m.dest if by_dest else m.source, arg):
+                return part(m)
+        return "N/A"
+
+    return get
 
 
 def _c_label(prefix: str | None = None) -> LiveExtractor:
@@ -345,18 +353,43 @@ FIELD_CLASS = FieldClass(
             arg=ArgMode.REQUIRED,
             arg_index=True,
             arg_key=True,
+            live=_c_mount(_mount_text),
         ),
-        _mount("container.mount.source", "mount source", "destination", "/host/lib/modules"),
+        _mount(
+            "container.mount.source",
+            "mount source",
+            "destination",
+            "/host/lib/modules",
+            live=_c_mount(lambda m: m.source, by_dest=True),
+        ),
         _mount(
             "container.mount.dest",
             "mount destination",
             "source",
             "/lib/modules",
-            live=_c_mount_dest,
+            live=_c_mount(lambda m: m.dest),
         ),
-        _mount("container.mount.mode", "mount mode", "source", "/usr/local"),
-        _mount("container.mount.rdwr", "mount rdwr value", "source", "/usr/local"),
-        _mount("container.mount.propagation", "mount propagation value", "source", "/usr/local"),
+        _mount(
+            "container.mount.mode",
+            "mount mode",
+            "source",
+            "/usr/local",
+            live=_c_mount(lambda m: m.mode),
+        ),
+        _mount(
+            "container.mount.rdwr",
+            "mount rdwr value",
+            "source",
+            "/usr/local",
+            live=_c_mount(lambda m: str(m.rw).lower()),
+        ),
+        _mount(
+            "container.mount.propagation",
+            "mount propagation value",
+            "source",
+            "/usr/local",
+            live=_c_mount(lambda m: m.propagation),
+        ),
         FieldDef(
             "container.image.repository",
             FieldType.CHARBUF,

@@ -66,5 +66,4 @@ def write(path: str, tree: Tree, *, txid: int = 7) -> None:
         meta = struct.pack("<QHHI", index, 0x04, 0, 0) + body + struct.pack("<Q", _fnv64a(body))
         pages.pages[index] = meta.ljust(PAGE, b"\0")
     with open(path, "wb") as fh:
-        for page in pages.pages:
-            fh.write(page)
+        fh.writelines(pages.pages)

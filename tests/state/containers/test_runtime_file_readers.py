@@ -7,7 +7,7 @@ import os
 import shutil
 import time
 
-from conftest import (
+from runtime_fixtures import (
     CRIO_APP,
     CRIO_SANDBOX,
     CTD_APP,
