@@ -28,6 +28,12 @@ own web stack). Metric names:
 ``secengine_process_table_removed_total``   counter  entries removed {source, reason=exited|
                                                      evicted_full|evicted_inactive}
 ``secengine_process_table_orphans_total``   counter  orphans given their new parent {source}
+``secengine_container_metadata_errors_total`` counter  unusable runtime files of containers
+                                                     {runtime, reason} (docs/containers.md)
+``secengine_container_engine_errors_total`` counter  runtime API engines that raised
+                                                     {engine, error}
+``secengine_container_cache_entries``       gauge    containers whose metadata is cached
+``secengine_container_lookups_failed_total`` counter API lookups no engine answered
 ``secengine_events_total``                  counter  events evaluated {source}
 ``secengine_alerts_total``                  counter  alerts {rule, priority, source}
 ``secengine_alerts_rate_limited_total``     counter  alerts held back by ``outputs.rate`` {source}
@@ -223,6 +229,7 @@ def collect(agent: AgentStats) -> list[Metric]:
                 not_sent.add(n, source=name, reason=reason)
 
     table = _process_table(agent)
+    containers = container_metrics(agent.sources)
     evaluated = Metric("secengine_events_total", "counter", "Events evaluated by the engine.")
     for name, n in sorted(c.events.items()):
         evaluated.add(n, source=name)
@@ -278,6 +285,7 @@ def collect(agent: AgentStats) -> list[Metric]:
         src_rejected,
         not_sent,
         *table,
+        *containers,
         evaluated,
         alerts,
         limited,
@@ -372,6 +380,42 @@ def _process_table(agent: AgentStats) -> list[Metric]:
             removed.add(t[reason], source=name, reason=reason)
         reparented.add(t["reparented"], source=name)
     return [entries, removed, reparented] if entries.samples else []
+
+
+def container_metrics(sources: Sequence[Any]) -> list[Metric]:
+    """The families of the sources that resolve container metadata (``container_stats()``,
+    :meth:`secengine.state.containers.ContainerResolver.stats`)."""
+    errors = Metric(
+        "secengine_container_metadata_errors_total",
+        "counter",
+        "Runtime files of containers that were there but unusable (too large, not JSON, "
+        "symlinked, outside the runtime's root, wrong types), by runtime and reason.",
+    )
+    engines = Metric(
+        "secengine_container_engine_errors_total",
+        "counter",
+        "Container runtime API engines that raised, by engine and error.",
+    )
+    entries = Metric(
+        "secengine_container_cache_entries", "gauge", "Containers whose metadata is cached."
+    )
+    failed = Metric(
+        "secengine_container_lookups_failed_total",
+        "counter",
+        "Container API lookups that no engine answered.",
+    )
+    for src in sources:
+        container_stats = getattr(src, "container_stats", None)
+        stats = container_stats() if callable(container_stats) else None
+        if not stats:
+            continue
+        entries.add(stats["entries"], source=source_label(src))
+        failed.add(stats["lookups_failed"], source=source_label(src))
+        for (runtime, reason), n in sorted(stats["file_errors"].items()):
+            errors.add(n, runtime=runtime, reason=reason)
+        for (engine, error), n in sorted(stats["engine_errors"].items()):
+            engines.add(n, engine=engine, error=error)
+    return [errors, engines, entries, failed] if entries.samples else []
 
 
 _JSON = [("content-type", "application/json")]

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from secengine.argtypes import non_negative, share
 from secengine.events import Event
@@ -350,6 +350,10 @@ class SyscallSource(Source):
             if batch and not out.offer(self.name, batch):
                 self.stats.add(dropped=len(batch))
                 self.stats.queue_drops += len(batch)
+
+    def container_stats(self) -> dict[str, Any]:
+        """The container metadata resolver's counters (metrics: ``secengine_container_*``)."""
+        return {} if self.tracker is None else self.tracker.containers.stats()
 
     def table_stats(self) -> dict[str, int]:
         """The process table's size and how entries left it (metrics and the run summary):
