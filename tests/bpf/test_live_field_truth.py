@@ -416,6 +416,7 @@ _CONTAINER_FIELDS = [
     "container.full_id",
     "container.start_ts",
     "container.duration",
+    "proc.pidns_init_start_ts",
     "container.image",
     "container.image.id",
     "container.image.tag",
@@ -527,7 +528,9 @@ def test_a_labelled_container_with_a_bind_mount(source, live, podman) -> None:
     mount = next(m for m in truth["Mounts"] if m["Destination"] == "/data")
     assert f"{host_dir}:/data:" in s["container.mounts"]
     assert s["container.mounts"].split(":")[3] == str(mount["RW"]).lower() == "false"
-    # times: the runtime's start time, and the time since
+    # times: as the plugin answers, the start of the container's pid-namespace init (runc's
+    # init, just before the runtime records the container as started), and the time since
+    assert s["container.start_ts"] == s["proc.pidns_init_start_ts"]
     started = truth["State"]["StartedAt"]
     from datetime import datetime
 
@@ -535,7 +538,8 @@ def test_a_labelled_container_with_a_bind_mount(source, live, podman) -> None:
     frac = rest.split(" ")[0].split("+")[0].split("Z")[0]
     zone = started.split(" ")[1] if " " in started else "+0000"
     base = datetime.strptime(whole + zone, "%Y-%m-%dT%H:%M:%S%z").timestamp()
-    assert s["container.start_ts"] == int(base) * 10**9 + int(frac.ljust(9, "0")[:9])
+    started_ns = int(base) * 10**9 + int(frac.ljust(9, "0")[:9])
+    assert started_ns - 5 * 10**9 < s["container.start_ts"] <= started_ns
     # the event came after the go file: at least that long after the start
     since_go = truth["go"] - s["container.start_ts"]
     assert since_go - 10**7 < s["container.duration"] < since_go + 60 * 10**9
