@@ -296,6 +296,8 @@ class SyscallSource(Source):
         if self.probe is not None:
             self.probe.close()
             self.probe = None
+        if self.tracker is not None:
+            self.tracker.containers.close()  # the engines' sockets; its counters stay readable
 
     def start(self, out: EventQueue) -> None:
         """Open (if needed) and read on a thread of its own into ``out``; a full queue drops
