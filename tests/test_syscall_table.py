@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from secengine.profile.syscall_table import NAMES, NUMBERS, name_of, names_of_bits, number_of
+from secengine.syscall_table import NAMES, NUMBERS, name_of, names_of_bits, number_of
 
 _HEADER = Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
 
