@@ -324,14 +324,18 @@ class Probe(BpfObjectOwner):
         """
         entries = syscalls.spec_entries(event_types, skip_stream, success_only)
         off = L.SPEC.pack(0, bytes(L.NARGS), 0, 0, 0)
-        for spec in syscalls.SYSCALLS:
-            self._update("specs", spec.nr, entries.get(spec.nr, off))
+        compat_keys = [L.MAX_SYSCALLS + nr for nr in syscalls.COMPAT_BY_NR]
+        for key in (*syscalls.BY_NR, *compat_keys):
+            self._update("specs", key, entries.get(key, off))
         # the program's first test; set after the specs, so that a syscall it lets through
         # always finds its spec
-        self._update(
-            INTEREST_MAP, 0, bytes(1 if nr in entries else 0 for nr in range(L.MAX_SYSCALLS))
+        want = bytes(
+            (L.WANT_NATIVE if nr in entries else 0)
+            | (L.WANT_COMPAT if L.MAX_SYSCALLS + nr in entries else 0)
+            for nr in range(L.MAX_SYSCALLS)
         )
-        return frozenset(syscalls.BY_NR[nr].name for nr in entries)
+        self._update(INTEREST_MAP, 0, want)
+        return frozenset(syscalls.entry_name(key) for key in entries)
 
     # -- data --------------------------------------------------------------------
     @property

@@ -76,7 +76,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SE_MAX_SYSCALLS);
+	__uint(max_entries, 2 * SE_MAX_SYSCALLS); /* native numbers, then the ia32 ones */
 	__type(key, __u32);
 	__type(value, struct se_spec);
 } specs SEC(".maps");
@@ -825,38 +825,73 @@ static __always_inline int path_is_priority(struct se_aux *aux)
 /* programs                                                             */
 /* ------------------------------------------------------------------ */
 
-/* One byte per syscall number: captured or not. The same as `specs[nr].enabled`, in a global
- * (one byte load from a fixed address, no map lookup) so that the program every syscall of the
- * machine runs tests it and returns in a handful of instructions. Bytes rather than bits: the
- * index is the syscall number itself, with no shift and mask (a packed 64-byte bitmap cost
- * about 1 ns more per untraced syscall). */
+/* One byte per syscall number: SE_WANT_NATIVE if the x86_64 syscall of that number is captured,
+ * SE_WANT_COMPAT if the ia32 one is. The same as `specs[...].enabled`, in a global (one byte load
+ * from a fixed address, no map lookup) so that the program every syscall of the machine runs
+ * tests it and returns in a handful of instructions. Bytes rather than bits: the index is the
+ * syscall number itself, with no shift and mask (a packed 64-byte bitmap cost about 1 ns more per
+ * untraced syscall). */
 __u8 se_interest[SE_MAX_SYSCALLS] SEC(".data.interest");
 
-static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr);
+/* x86 thread_info.status: the task is in a 32-bit syscall (int $0x80, sysenter from a 32-bit
+ * process); its orig_ax is then an ia32 number (arch/x86/include/asm/thread_info.h). */
+#define SE_TS_COMPAT 0x0002
+
+static __always_inline int task_in_compat_syscall(struct task_struct *task)
+{
+	return (BPF_CORE_READ(task, thread_info.status) & SE_TS_COMPAT) != 0;
+}
+
+static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 want);
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(se_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u32 nr = (__u32)regs->orig_ax;
 	barrier_var(nr); /* bound the index the load uses, not a copy the verifier loses */
-	if (nr >= SE_MAX_SYSCALLS || !se_interest[nr])
+	if (nr >= SE_MAX_SYSCALLS)
+		return 0;
+	__u32 want = se_interest[nr];
+	if (!want)
 		return 0;
 	/* a separate function, so that the frame and registers it needs are set up only for
 	 * the syscalls that are captured */
-	return capture(regs, ret, nr);
+	return capture(regs, ret, nr, want);
 }
 
-static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr)
+static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 want)
 {
 	if (nr >= SE_MAX_SYSCALLS)
 		return 0;
-	struct se_spec *spec = bpf_map_lookup_elem(&specs, &nr);
+	/* Which table `nr` is from: the 32-bit numbers differ (5 is open there, fstat here), so
+	 * reading one as the other would both miss the call and corrupt the fd table. */
+	int compat = task_in_compat_syscall((struct task_struct *)bpf_get_current_task());
+	if (!(want & (compat ? SE_WANT_COMPAT : SE_WANT_NATIVE)))
+		return 0;
+	__u32 key = compat ? nr + SE_MAX_SYSCALLS : nr;
+	struct se_spec *spec = bpf_map_lookup_elem(&specs, &key);
 	if (!spec || !spec->enabled)
 		return 0;
 	struct se_config *cfg = get_config();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (cfg && cfg->self_tgid && (pid_tgid >> 32) == cfg->self_tgid)
 		return 0;
+	__u64 a[SE_NARGS];
+	if (compat) {
+		a[0] = (__u32)regs->bx;
+		a[1] = (__u32)regs->cx;
+		a[2] = (__u32)regs->dx;
+		a[3] = (__u32)regs->si;
+		a[4] = (__u32)regs->di;
+		a[5] = (__u32)regs->bp;
+	} else {
+		a[0] = regs->di;
+		a[1] = regs->si;
+		a[2] = regs->dx;
+		a[3] = regs->r10;
+		a[4] = regs->r8;
+		a[5] = regs->r9;
+	}
 	__u16 extras = spec->extras;
 	if ((extras & SE_X_FAILED_ONLY) && ret >= 0)
 		return 0;
@@ -865,7 +900,7 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr)
 		count(SE_STAT_FILTERED);
 		return 0;
 	}
-	if ((extras & SE_X_SKIP_STREAM) && fd_is_stream((long)(int)regs->di)) {
+	if ((extras & SE_X_SKIP_STREAM) && fd_is_stream((long)(int)a[0])) {
 		count(SE_STAT_FILTERED);
 		return 0;
 	}
@@ -880,9 +915,10 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr)
 	if (!aux)
 		return 0;
 	struct se_hdr *h = start(aux, now, (__u32)pid_tgid, pid_tgid >> 32, nr, SE_EVT_SYSCALL, ret);
+	if (compat)
+		h->flags |= SE_F_COMPAT;
 	__u32 off = sizeof(struct se_hdr);
 
-	__u64 a[SE_NARGS] = {regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9};
 #pragma unroll
 	for (int i = 0; i < SE_NARGS; i++) {
 		__u8 kind = spec->argkind[i];
@@ -971,8 +1007,12 @@ int BPF_PROG(se_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	if (!aux)
 		return 0;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	/* the exec set orig_ax and TS_COMPAT for the new image's bitness (set_personality_64bit,
+	 * __set_personality_ia32): execve's number in the table the flag names */
 	__u16 nr = regs ? BPF_CORE_READ(regs, orig_ax) : 0;
 	struct se_hdr *h = start(aux, 0, task->pid, task->tgid, nr, SE_EVT_EXEC, 0);
+	if (task_in_compat_syscall(task))
+		h->flags |= SE_F_COMPAT;
 	for (int i = 0; i < SE_NARGS; i++)
 		h->args[i] = 0;
 	h->args[0] = old_pid;
@@ -1028,11 +1068,17 @@ int BPF_PROG(se_fork, struct task_struct *parent, struct task_struct *child)
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(parent);
 	__u16 nr = 0;
 	__u64 a0 = 0;
+	int compat = task_in_compat_syscall(parent);
 	if (regs) {
 		nr = BPF_CORE_READ(regs, orig_ax);
-		a0 = BPF_CORE_READ(regs, di);
+		a0 = compat ? (__u32)BPF_CORE_READ(regs, bx) : BPF_CORE_READ(regs, di);
 	}
+	/* the clone family in either table: clone, vfork, clone3 */
+	int is_clone = compat ? nr == 120 : nr == 56;
+	int is_vfork = compat ? nr == 190 : nr == 58;
 	struct se_hdr *h = start(aux, 0, child->pid, child->tgid, nr, SE_EVT_CLONE, 0);
+	if (compat)
+		h->flags |= SE_F_COMPAT;
 	for (int i = 0; i < SE_NARGS; i++)
 		h->args[i] = 0;
 	h->args[0] = a0;
@@ -1044,9 +1090,9 @@ int BPF_PROG(se_fork, struct task_struct *parent, struct task_struct *child)
 		__u64 f = 0;
 		bpf_probe_read_user(&f, sizeof(f), (void *)a0);
 		p.flags = (__u32)f;
-	} else if (nr == 56) { /* clone */
+	} else if (is_clone) {
 		p.flags = (__u32)a0;
-	} else if (nr == 58) { /* vfork */
+	} else if (is_vfork) {
 		p.flags = 0x4000 | 0x100; /* CLONE_VFORK | CLONE_VM */
 	}
 	__u32 off = put_struct(aux, sizeof(struct se_hdr), &p, sizeof(p));

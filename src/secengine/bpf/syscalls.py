@@ -14,7 +14,14 @@ Successful ``execve``/``execveat`` come from ``sched_process_exec`` and new
 tasks from ``sched_process_fork`` (both always on); the table entries for
 execve/execveat capture failures only.
 
-Only x86_64 numbers are listed: the probe reads x86_64 registers.
+The table is written once, by x86_64 name; 32-bit syscalls (a 32-bit
+process, or ``int $0x80`` from a 64-bit one) are captured by the same specs
+under their ia32 numbers (:data:`COMPAT_BY_NR`), flagged ``F_COMPAT`` in the
+record, so that a 32-bit ``open`` is an open and not the ``fstat`` its number
+means in the 64-bit table. The ia32 table names the uid/gid calls with 32-bit
+arguments ``setuid32``...; their 16-bit ancestors (``setuid``) are the same
+event with 16-bit arguments (-1 reads 65535). ``socketcall`` (the multiplexer
+older 32-bit C libraries use for socket calls) is not decoded.
 """
 
 from __future__ import annotations
@@ -26,11 +33,14 @@ from typing import Final
 
 from secengine.bpf import layout as L
 from secengine.bpf.errors import BpfUnavailableError
-from secengine.syscall_table import NUMBERS
+from secengine.syscall_table import IA32_NUMBERS, NUMBERS
 
 __all__ = [
     "BY_NR",
     "CLONE_NAMES",
+    "COMPAT_BY_NR",
+    "COMPAT_CLONE_NAMES",
+    "COMPAT_EXEC_NRS",
     "EXEC_NRS",
     "FAILURE_STATELESS",
     "STATE_EVENT_TYPES",
@@ -38,6 +48,7 @@ __all__ = [
     "SYSCALLS",
     "SyscallSpec",
     "check_arch",
+    "entry_name",
     "spec_entries",
     "supported_event_types",
 ]
@@ -147,10 +158,35 @@ SYSCALLS: Final[tuple[SyscallSpec, ...]] = (
 BY_NR: Final = {s.nr: s for s in SYSCALLS}
 _BY_NAME: Final = {s.name: s for s in SYSCALLS}
 
+#: ia32 names that are the same event as an x86_64 syscall of another name (the 32-bit-uid
+#: calls; the 16-bit ones keep the x86_64 name and are listed by it).
+_IA32_ALIASES: Final = {
+    f"{n}32": n for n in ("setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid")
+}
+
+
+def _compat_specs() -> dict[int, SyscallSpec]:
+    """ia32 number -> the spec of the event it is (numbered by its ia32 number)."""
+    by_name = {s.name: s for s in SYSCALLS}
+    out = {}
+    for ia32_name, nr in IA32_NUMBERS.items():
+        spec = by_name.get(_IA32_ALIASES.get(ia32_name, ia32_name))
+        if spec is not None:
+            out[nr] = SyscallSpec(spec.name, nr, spec.args, spec.extras)
+    return out
+
+
+#: ia32 syscall number -> spec (its ``nr`` the ia32 number).
+COMPAT_BY_NR: Final = _compat_specs()
+
 #: execve/execveat numbers (exec records carry the syscall number).
 EXEC_NRS: Final = {NUMBERS[n]: n for n in ("execve", "execveat")}
+#: The same, for an exec into a 32-bit image (the record says F_COMPAT).
+COMPAT_EXEC_NRS: Final = {IA32_NUMBERS[n]: n for n in ("execve", "execveat")}
 #: Syscall number -> event type of the clone family (fork records carry it).
 CLONE_NAMES: Final = {NUMBERS[n]: n for n in ("clone", "fork", "vfork", "clone3")}
+#: The same, from a 32-bit parent (the record says F_COMPAT).
+COMPAT_CLONE_NAMES: Final = {IA32_NUMBERS[n]: n for n in ("clone", "fork", "vfork", "clone3")}
 
 #: What the state tracker needs whatever the rules say (spec §6.1, minimum probe set).
 STATE_EVENT_TYPES: Final = frozenset(
@@ -218,12 +254,20 @@ FAILURE_STATELESS: Final = (frozenset(_BY_NAME) - STATE_EVENT_TYPES) | frozenset
 )
 
 
+def entry_name(key: int) -> str:
+    """The event type of a ``specs`` map key (native number, or MAX_SYSCALLS + ia32 number)."""
+    if key >= L.MAX_SYSCALLS:
+        return COMPAT_BY_NR[key - L.MAX_SYSCALLS].name
+    return BY_NR[key].name
+
+
 def spec_entries(
     event_types: Iterable[str] | None,
     skip_stream: Iterable[str] = (),
     success_only: Iterable[str] = (),
 ) -> dict[int, bytes]:
-    """The ``specs`` map contents for the wanted event types plus the state set.
+    """The ``specs`` map contents for the wanted event types plus the state set: keyed by
+    the native number, and by ``MAX_SYSCALLS`` + the ia32 number for 32-bit calls.
 
     ``None`` means every type the probe supports (a rule with no event type
     restriction needs them all). ``skip_stream`` names socket I/O calls to drop
@@ -234,7 +278,10 @@ def spec_entries(
     skip = set(skip_stream) & STREAM_SKIPPABLE
     ok_only = set(success_only) & FAILURE_STATELESS
     out = {}
-    for s in SYSCALLS:
+    compat = (
+        SyscallSpec(s.name, L.MAX_SYSCALLS + nr, s.args, s.extras) for nr, s in COMPAT_BY_NR.items()
+    )
+    for s in (*SYSCALLS, *compat):
         if s.name in wanted:
             extras = s.extras
             if s.name in skip:

@@ -594,6 +594,13 @@ FIELD_CLASS = FieldClass(
             live=_evt_failed,
         ),
         FieldDef(
+            "evt.is_compat",
+            FieldType.BOOL,
+            "'true' for a 32-bit syscall (a 32-bit process, or int $0x80 from a 64-bit one), "
+            "decoded by the ia32 syscall table. A secengine field: Falco has none.",
+            live=lambda v, a: v.rec.is_compat,
+        ),
+        FieldDef(
             "evt.is_io",
             FieldType.BOOL,
             "'true' for events that read or write to FDs, like read(), send, recvfrom(), etc.",

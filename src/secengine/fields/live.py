@@ -78,6 +78,9 @@ class LiveRecord(Protocol):
     #: the event type (``evt.type``); ``procexit`` and ``flood`` for those records
     @property
     def name(self) -> str: ...
+    #: a 32-bit (ia32) syscall
+    @property
+    def is_compat(self) -> bool: ...
 
     def arg(self, i: int) -> int:
         """Argument ``i`` as a C ``int``."""
