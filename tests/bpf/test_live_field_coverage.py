@@ -154,6 +154,9 @@ TESTS_OF_LIVE_FIELDS: dict[str, tuple[str, ...]] = {
         "flood.evttype",
         "flood.total",
     ),
+    "test_live_compat_syscalls.py::test_a_32bit_open_is_an_open_of_its_path_marked_compat": (
+        "evt.is_compat",
+    ),
     "test_live_fields.py::test_accept_on_a_listening_socket": (
         "fd.cport",
         "fd.is_server",
