@@ -53,3 +53,9 @@ def test_the_specs_map_holds_the_32_bit_numbers_after_the_native_ones() -> None:
     for spec in COMPAT_BY_NR.values():
         assert (spec.args, spec.extras) == (native[spec.name].args, native[spec.name].extras)
     assert all(key < 2 * L.MAX_SYSCALLS for key in entries)
+
+
+def test_an_io_uring_record_says_so() -> None:
+    rec = Rec(_syscall(257, L.F_URING), 0)
+    assert rec.name == "openat" and rec.is_io_uring and not rec.is_compat
+    assert not Rec(_syscall(257, 0), 0).is_io_uring

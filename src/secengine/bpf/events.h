@@ -52,6 +52,7 @@
 #define SE_F_TRUNCATED 1 /* sections past the buffer limit were left out */
 #define SE_F_COMPAT 2    /* a 32-bit (ia32) syscall: `nr` is in the ia32 table, the arguments
 			  * come from ebx, ecx, edx, esi, edi, ebp (zero-extended) */
+#define SE_F_URING 4     /* an io_uring operation, as the syscall record it stands for */
 
 /* se_interest[nr]: which tables capture number nr (a compat syscall's spec is at
  * specs[SE_MAX_SYSCALLS + nr]) */

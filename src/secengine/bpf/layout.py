@@ -37,6 +37,7 @@ __all__ = [
     "FILE",
     "F_COMPAT",
     "F_TRUNCATED",
+    "F_URING",
     "HDR",
     "HDR_SIZE",
     "HEADER_PATH",
@@ -86,6 +87,8 @@ EVT_FLOOD: Final = 5
 F_TRUNCATED: Final = 1
 #: a 32-bit (ia32) syscall: ``nr`` is in the ia32 table
 F_COMPAT: Final = 2
+#: an io_uring operation, as the syscall record it stands for
+F_URING: Final = 4
 #: ``se_interest`` bits: the native / the ia32 syscall of that number is captured
 WANT_NATIVE: Final = 1
 WANT_COMPAT: Final = 2
@@ -160,6 +163,7 @@ CONSTANTS: Final = {
     "SE_EVT_FLOOD": EVT_FLOOD,
     "SE_F_TRUNCATED": F_TRUNCATED,
     "SE_F_COMPAT": F_COMPAT,
+    "SE_F_URING": F_URING,
     "SE_WANT_NATIVE": WANT_NATIVE,
     "SE_WANT_COMPAT": WANT_COMPAT,
     "SE_ARG_INT": ARG_INT,

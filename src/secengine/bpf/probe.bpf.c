@@ -224,6 +224,19 @@ static __always_inline __u32 put_struct(struct se_aux *aux, __u32 off, const voi
 	return o + sz;
 }
 
+/* A blob of `size` bytes copied from `src` (kernel memory or this program's stack). */
+static __always_inline __u32 put_bytes(struct se_aux *aux, __u32 off, const void *src, __u32 size)
+{
+	if (off >= SE_OFF_LIMIT) {
+		((struct se_hdr *)aux->data)->flags |= SE_F_TRUNCATED;
+		return off;
+	}
+	__u32 o = BOUND(off, SE_OFF_LIMIT - 1);
+	aux->data[o] = size & 0xff;
+	aux->data[o + 1] = (size >> 8) & 0xff;
+	return put_struct(aux, o + 2, src, size);
+}
+
 /* The path of `path` (dentry + mount), built backwards in the scratch buffer
  * by walking d_parent and crossing mounts (one bpf_loop step per component,
  * so the verifier checks the step once); returns the new offset. A dentry
@@ -572,13 +585,13 @@ static __always_inline __u32 encode_dev(__u32 kdev)
 	return kdev;
 }
 
-__noinline int put_file(struct se_aux *aux, __u32 off, unsigned long taskp, long fd)
+/* The file section of `filep` (a struct file *, 0: none). */
+__noinline int put_file_ptr(struct se_aux *aux, __u32 off, unsigned long filep)
 {
-	struct task_struct *task = (struct task_struct *)taskp;
 	if (!aux)
 		return off;
 	struct se_file f = {};
-	struct file *file = fd_file(task, fd);
+	struct file *file = (struct file *)filep;
 	const char *unix_path = 0;
 	__u32 unix_len = 0;
 	if (file) {
@@ -630,6 +643,12 @@ __noinline int put_file(struct se_aux *aux, __u32 off, unsigned long taskp, long
 	if (unix_len > 108)
 		unix_len = 108;
 	return put_blob(aux, off, (unsigned long)unix_path, unix_len, SE_KERNEL);
+}
+
+/* The file section of the task's `fd`. */
+__noinline int put_file(struct se_aux *aux, __u32 off, unsigned long taskp, long fd)
+{
+	return put_file_ptr(aux, off, (unsigned long)fd_file((struct task_struct *)taskp, fd));
 }
 
 /* ------------------------------------------------------------------ */
@@ -1115,6 +1134,115 @@ int BPF_PROG(se_exit, struct task_struct *task)
 	h->args[0] = task->exit_code;
 	h->args[1] = BPF_CORE_READ(task, signal, live.counter) == 0;
 	emit(aux, sizeof(struct se_hdr), 0);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* io_uring                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Operations submitted through an io_uring make no syscall of their own: an IORING_OP_OPENAT
+ * of /etc/shadow is an open that sys_exit never sees. They become the syscall records they
+ * stand for, flagged SE_F_URING, at their completion (`io_uring_complete`, when the result is
+ * known), for the submitting task (the request's io_uring_task, whatever thread completes
+ * it). What a completion still holds decides what is known:
+ *  - OPENAT/OPENAT2: the flags and mode (the request's open_how); the path is the opened
+ *    file's (canonical: symlinks and `..` resolved), so a failed open has none (the kernel
+ *    freed the name it looked up);
+ *  - ACCEPT: the new fd (the result) and its socket; CONNECT: the socket (its ends after
+ *    the connect), the fd number unknown (-1: the request keeps the file, not the number).
+ * A request submitted with IOSQE_CQE_SKIP_SUCCESS that succeeds posts no completion, so the
+ * tracepoint does not fire: not seen (docs/syscall-source.md). */
+#define SE_IORING_OP_ACCEPT 13
+#define SE_IORING_OP_CONNECT 16
+#define SE_IORING_OP_OPENAT 18
+#define SE_IORING_OP_OPENAT2 28
+#define SE_NR_CONNECT 42
+#define SE_NR_ACCEPT4 288
+#define SE_NR_OPENAT 257
+#define SE_NR_OPENAT2 437
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(se_uring_complete, struct io_ring_ctx *ring, void *reqp, struct io_uring_cqe *cqe)
+{
+	struct io_kiocb *req = reqp;
+	__u8 op = BPF_CORE_READ(req, opcode);
+	__u32 nr;
+	if (op == SE_IORING_OP_OPENAT)
+		nr = SE_NR_OPENAT;
+	else if (op == SE_IORING_OP_OPENAT2)
+		nr = SE_NR_OPENAT2;
+	else if (op == SE_IORING_OP_CONNECT)
+		nr = SE_NR_CONNECT;
+	else if (op == SE_IORING_OP_ACCEPT)
+		nr = SE_NR_ACCEPT4;
+	else
+		return 0;
+	if (!(se_interest[nr] & SE_WANT_NATIVE))
+		return 0;
+	struct se_spec *spec = bpf_map_lookup_elem(&specs, &nr);
+	if (!spec || !spec->enabled)
+		return 0;
+	struct task_struct *task = BPF_CORE_READ(req, tctx, task);
+	if (!task)
+		task = (struct task_struct *)bpf_get_current_task();
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 tid = BPF_CORE_READ(task, pid);
+	struct se_config *cfg = get_config();
+	if (cfg && cfg->self_tgid && tgid == cfg->self_tgid)
+		return 0;
+	long ret = BPF_CORE_READ(cqe, res);
+	__u16 extras = spec->extras;
+	if ((extras & SE_X_SUCCESS_ONLY) && ret < 0) {
+		count(SE_STAT_FILTERED);
+		return 0;
+	}
+	struct se_aux *aux = get_aux();
+	if (!aux)
+		return 0;
+	struct se_hdr *h = start(aux, 0, tid, tgid, nr, SE_EVT_SYSCALL, ret);
+	h->flags |= SE_F_URING;
+	__u32 off = sizeof(struct se_hdr);
+	struct file *opened = 0;
+	for (int i = 0; i < SE_NARGS; i++)
+		h->args[i] = 0;
+	if (op == SE_IORING_OP_OPENAT || op == SE_IORING_OP_OPENAT2) {
+		/* the request's command area is its struct io_open */
+		struct io_open *o = (void *)&req->cmd;
+		struct open_how how = {};
+		BPF_CORE_READ_INTO(&how, o, how);
+		h->args[0] = (__u64)(long)BPF_CORE_READ(o, dfd);
+		if (ret >= 0)
+			opened = fd_file(task, ret);
+		if (op == SE_IORING_OP_OPENAT) {
+			h->args[2] = how.flags;
+			h->args[3] = how.mode;
+			/* sections as the openat spec has them: the path (arg 1) */
+			if (opened)
+				off = put_path(aux, off, (unsigned long)&opened->f_path);
+			else
+				off = put_blob(aux, off, 0, 0, SE_KERNEL);
+		} else {
+			h->args[3] = sizeof(how);
+			if (opened)
+				off = put_path(aux, off, (unsigned long)&opened->f_path);
+			else
+				off = put_blob(aux, off, 0, 0, SE_KERNEL);
+			off = put_bytes(aux, off, &how, sizeof(how));
+		}
+		off = put_file(aux, off, (unsigned long)task, ret);
+	} else if (op == SE_IORING_OP_CONNECT) {
+		h->args[0] = (__u64)-1;
+		off = put_blob(aux, off, 0, 0, SE_KERNEL); /* the address: in the socket's ends */
+		off = put_file_ptr(aux, off, (unsigned long)BPF_CORE_READ(req, file));
+	} else {
+		h->args[0] = (__u64)-1;
+		off = put_file(aux, off, (unsigned long)task, ret);
+	}
+	int prio = (extras & SE_X_PRIORITY) != 0;
+	if (!prio && (extras & SE_X_PRIORITY_PATH))
+		prio = path_is_priority(aux);
+	emit(aux, off, prio);
 	return 0;
 }
 

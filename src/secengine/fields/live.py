@@ -81,6 +81,9 @@ class LiveRecord(Protocol):
     #: a 32-bit (ia32) syscall
     @property
     def is_compat(self) -> bool: ...
+    #: an io_uring operation, read as the syscall it stands for
+    @property
+    def is_io_uring(self) -> bool: ...
 
     def arg(self, i: int) -> int:
         """Argument ``i`` as a C ``int``."""

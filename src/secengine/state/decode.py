@@ -270,6 +270,11 @@ class Rec:
         """Whether this was a 32-bit (ia32) syscall (``evt.is_compat``)."""
         return bool(self.flags & L.F_COMPAT)
 
+    @property
+    def is_io_uring(self) -> bool:
+        """Whether this was an io_uring operation (``evt.is_io_uring``)."""
+        return bool(self.flags & L.F_URING)
+
     def arg(self, i: int) -> int:
         """Argument ``i`` as a C ``int`` (fds, pids, flags)."""
         v = self.args[i] & 0xFFFFFFFF
