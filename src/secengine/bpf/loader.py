@@ -234,13 +234,14 @@ class Probe(BpfObjectOwner):
         except BpfError as e:
             if URING_PROGRAM not in programs:
                 raise
-            # a kernel whose io_uring_complete tracepoint has another shape (or none)
+            # a kernel whose io_uring_complete tracepoint has another shape (or none); any
+            # other fault fails the second load too, and that error is the one raised
+            super().__init__(path, tuple(p for p in programs if p != URING_PROGRAM))
             self.uring_unavailable = str(e).splitlines()[0]
             _log.warning(
                 "io_uring operations will not be visible on this kernel: %s",
                 self.uring_unavailable,
             )
-            super().__init__(path, tuple(p for p in programs if p != URING_PROGRAM))
 
     # -- lifecycle -------------------------------------------------------------
     def _load(self) -> None:
