@@ -21,12 +21,12 @@ them)::
     │   ├── plugins.UnknownPluginError / DuplicatePluginError
     ├── sinks.SinkError             an output could not open or deliver
     ├── state.decode.RecordFormatError  a ring-buffer record that cannot be decoded
-    ├── state.containers.files.FileError  a runtime's file about a container that is there
-    │                               but unusable (counted by runtime and reason)
     ├── bpf.BpfError                a libbpf call failed (errno translated)
     │   └── bpf.BpfUnavailableError no privileges, no BTF or no libbpf: what to do
     ├── bpf.build.BuildError        the probe did not compile (also a RuntimeError)
     ├── profile.ProfileError        the least-privilege advisor could not record or verify
+    ├── state.containers.files.FileError  a runtime's file about a container that is there
+    │                               but unusable (counted by runtime and reason)
     ├── yamlbounds.YamlLimitError   YAML nesting or alias expansion past its limit (also a
     │                               ValueError)
     ├── ruleset.yamldoc.YamlSyntaxError / ruleset.schema.SchemaConversionError /
