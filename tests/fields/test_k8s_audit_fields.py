@@ -60,8 +60,9 @@ POD = create_pod(
 def test_table_follows_the_plugin() -> None:
     names = [f.name for f in FIELD_CLASS.fields]
     assert names[:3] == ["ka.auditid", "ka.stage", "ka.auth.decision"]
-    # the plugin's 71 fields, then 15 for init containers and 14 for ephemeral ones (no host_port)
-    assert len(names) == len(set(names)) == 71 + 15 + 14
+    # the plugin's 71 fields, then 15 for init containers and 14 for ephemeral ones (no host_port),
+    # then the fields secengine adds (test_k8s_audit_objects.py)
+    assert len(names) == len(set(names)) == 71 + 15 + 14 + 9  # + the 9 secengine adds
     assert names[70] == "ka.cluster.name" and names[71] == "ka.req.pod.initContainers.name"
     assert FIELD_CLASS.sources == ("k8s_audit",)
     assert FIELD_CLASS.name == "k8saudit (plugin)"

@@ -24,6 +24,12 @@ where the code can never find the data (see ``docs/k8s-audit.md``):
 pod (the plugin reads ``runAsUser`` directly under the container and the pod
 spec, so it always answers ``0``).
 
+After the plugin's fields come the ones secengine adds for the container
+escapes the audit log shows (``docs/cve.md``): pod sysctls, gitRepo volumes,
+subPath mounts, Service external and load-balancer IPs. They read the pod
+spec wherever the request carries one, and a patch's result
+(:mod:`.k8s_audit_objects`).
+
 Each field's extraction is a function of the parsed audit event (a dict),
 made by the factory next to its descriptor; :func:`extractor` resolves a
 field key as rules write it (``ka.uri.param[command]``) to one, once, in
@@ -39,6 +45,7 @@ from typing import Any, Final
 from urllib.parse import unquote_plus, urlsplit
 
 from secengine.events import MISSING
+from secengine.fields import k8s_audit_objects as objects
 from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldType
 from secengine.fields.json_fields import ABSENT as _ABSENT
 from secengine.fields.json_fields import Extractor, JsonEvent, json_get, json_string
@@ -299,6 +306,21 @@ def _volume_types(arg: str | None, index: int | None) -> DocFn:
         return _nonempty(out)
 
     return ex
+
+
+def _objects(values: Callable[[dict[str, Any]], list[str]]) -> Factory:
+    """A field secengine adds (:mod:`.k8s_audit_objects`): a list, ``[N]`` its N-th value."""
+
+    def factory(arg: str | None, index: int | None) -> DocFn:
+        def ex(doc: dict[str, Any]) -> Any:
+            out = values(doc)
+            if index is not None:
+                return [out[index]] if index < len(out) else MISSING
+            return _nonempty(out)
+
+        return ex
+
+    return factory
 
 
 # -- the per-container fields, shared by containers / initContainers / ephemeralContainers --
@@ -942,6 +964,72 @@ def _build() -> list[_FieldSpec]:
         *_container_list_fields("initContainers", "init containers"),
         *_container_list_fields(
             "ephemeralContainers", "ephemeral containers", with_host_port=False
+        ),
+        *_added_fields(),
+    ]
+
+
+#: Where the fields secengine adds read the pod spec (see :mod:`.k8s_audit_objects`).
+_POD_SPEC = (
+    "in the pod spec the request writes (a Pod, a workload's pod template, a CronJob's job "
+    "template; for a patch, the object as patched)"
+)
+
+
+def _added_fields() -> list[_FieldSpec]:
+    """Fields the plugin lacks, for the escapes docs/cve.md lists (docs/k8s-audit.md)."""
+
+    def listed(name: str, desc: str, values: Callable[[dict[str, Any]], list[str]]) -> _FieldSpec:
+        return _f(name, desc, _objects(values), is_list=True, index=True)
+
+    return [
+        listed(
+            "ka.req.pod.sysctls.name",
+            f"The names of the sysctls set {_POD_SPEC} (securityContext.sysctls).",
+            objects.sysctl_names,
+        ),
+        listed(
+            "ka.req.pod.sysctls.value",
+            f"The values of the sysctls set {_POD_SPEC}, in the order of ka.req.pod.sysctls.name.",
+            objects.sysctl_values,
+        ),
+        listed(
+            "ka.req.pod.volumes.gitrepo_repository",
+            f"The repository of every gitRepo volume {_POD_SPEC} (empty if not given).",
+            objects.gitrepo("repository"),
+        ),
+        listed(
+            "ka.req.pod.volumes.gitrepo_directory",
+            f"The directory of every gitRepo volume {_POD_SPEC} (empty if not given).",
+            objects.gitrepo("directory"),
+        ),
+        listed(
+            "ka.req.pod.volumes.gitrepo_revision",
+            f"The revision of every gitRepo volume {_POD_SPEC} (empty if not given).",
+            objects.gitrepo("revision"),
+        ),
+        listed(
+            "ka.req.pod.volume_mounts.subpath",
+            f"The subPath or subPathExpr of every volume mount of every container {_POD_SPEC}.",
+            objects.subpaths,
+        ),
+        listed(
+            "ka.req.pod.volumes.subpath_writable",
+            f"The volumes mounted with a subPath {_POD_SPEC} whose subPath another writable "
+            "mount of the same volume can replace by a symlink (CVE-2021-25741).",
+            objects.subpath_volumes,
+        ),
+        listed(
+            "ka.req.service.external_ips",
+            "When the request object refers to a service, its spec.externalIPs (for a patch, "
+            "of the service as patched).",
+            objects.external_ips,
+        ),
+        listed(
+            "ka.req.service.lb_ingress_ips",
+            "When the request object refers to a service, the ip of each "
+            "status.loadBalancer.ingress entry (for a patch, of the service as patched).",
+            objects.lb_ingress_ips,
         ),
     ]
 

@@ -1,0 +1,240 @@
+"""The objects a Kubernetes audit event writes, for the ``ka.*`` fields secengine adds.
+
+The k8saudit plugin's ``ka.req.pod.*`` fields read ``requestObject.spec``:
+a Pod created or replaced whole. The container escapes that the audit log
+can show (external IPs of Services, gitRepo volumes, subPath mounts, pod
+sysctls; ``docs/cve.md``) are as easily written through a workload's pod
+template or a patch, so the fields added for them read:
+
+- *the written object* (:func:`written_object`): for ``create`` and
+  ``update`` the request object; for ``patch`` the response object, the
+  object as patched, when the event has it (a JSON patch is a list of
+  operations and a merge patch holds only what it changes), else the
+  request object when it is an object;
+- *the pod spec* (:func:`pod_spec`) of the written object wherever it sits:
+  a Pod's ``spec``, a workload's ``spec.template.spec`` (Deployment,
+  ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController), a
+  CronJob's ``spec.jobTemplate.spec.template.spec``, a PodTemplate's
+  ``template.spec``.
+
+Each function here takes the parsed audit event and returns the field's
+values as a list of strings (empty: the field is missing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from secengine.fields.json_fields import json_string
+
+__all__ = [
+    "external_ips",
+    "gitrepo",
+    "lb_ingress_ips",
+    "pod_spec",
+    "subpath_volumes",
+    "subpaths",
+    "sysctl_names",
+    "sysctl_values",
+    "written_object",
+]
+
+#: Where a pod spec sits in the objects that carry one, tried in order.
+_POD_SPEC_PATHS: Final = (
+    ("spec", "jobTemplate", "spec", "template", "spec"),
+    ("spec", "template", "spec"),
+    ("template", "spec"),
+    ("spec",),
+)
+_CONTAINER_LISTS: Final = ("initContainers", "containers", "ephemeralContainers")
+#: Volume types kubelet always mounts read-only: no container can plant a symlink in them.
+_READ_ONLY_TYPES: Final = frozenset(("configMap", "secret", "downwardAPI", "projected"))
+
+
+def _dict(value: Any, *path: str) -> dict[str, Any] | None:
+    for key in path:
+        if type(value) is not dict:
+            return None
+        value = value.get(key)
+    return value if type(value) is dict else None
+
+
+def _list(value: Any, *path: str) -> list[Any]:
+    for key in path:
+        if type(value) is not dict:
+            return []
+        value = value.get(key)
+    return value if type(value) is list else []
+
+
+def _text(value: Any) -> str:
+    """A value as the ``ka.*`` fields write it; absent (None) gives ``""``."""
+    if value is None:
+        return ""
+    return value if type(value) is str else json_string(value)
+
+
+def written_object(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The object as the request leaves it (see the module docstring), or None."""
+    if doc.get("verb") == "patch":
+        resp = doc.get("responseObject")
+        if type(resp) is dict and resp.get("kind") != "Status":
+            return resp
+    req = doc.get("requestObject")
+    return req if type(req) is dict else None
+
+
+def pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod spec of the written object, wherever it sits, or None."""
+    obj = written_object(doc)
+    if obj is None:
+        return None
+    for path in _POD_SPEC_PATHS:
+        spec = _dict(obj, *path)
+        if spec is not None:
+            return spec
+    return None
+
+
+# -- sysctls ------------------------------------------------------------------
+
+
+def _sysctls(doc: dict[str, Any]) -> list[Any]:
+    return _list(pod_spec(doc), "securityContext", "sysctls")
+
+
+def sysctl_names(doc: dict[str, Any]) -> list[str]:
+    """``securityContext.sysctls[*].name`` of the pod spec, in order."""
+    return [_text(s.get("name")) for s in _sysctls(doc) if type(s) is dict]
+
+
+def sysctl_values(doc: dict[str, Any]) -> list[str]:
+    """``securityContext.sysctls[*].value``, in the order of :func:`sysctl_names`."""
+    return [_text(s.get("value")) for s in _sysctls(doc) if type(s) is dict]
+
+
+# -- volumes ------------------------------------------------------------------
+
+
+def _volumes(spec: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The pod spec's volumes by name."""
+    out: dict[str, dict[str, Any]] = {}
+    for v in _list(spec, "volumes"):
+        if type(v) is dict and type(v.get("name")) is str:
+            out[v["name"]] = v
+    return out
+
+
+def gitrepo(key: str) -> Callable[[dict[str, Any]], list[str]]:
+    """An extraction of ``key`` (repository, directory, revision) of every gitRepo volume."""
+
+    def values(doc: dict[str, Any]) -> list[str]:
+        out = []
+        for v in _list(pod_spec(doc), "volumes"):
+            src = v.get("gitRepo") if type(v) is dict else None
+            if type(src) is dict:
+                out.append(_text(src.get(key)))
+            elif src is not None:
+                out.append("")  # a gitRepo key of the wrong shape is still a gitRepo volume
+        return out
+
+    return values
+
+
+class _Mount:
+    """One volume mount of one container: what the subPath analysis needs."""
+
+    __slots__ = ("expr", "read_only", "subpath", "volume")
+
+    def __init__(self, m: dict[str, Any]) -> None:
+        self.volume = _text(m.get("name"))
+        self.read_only = m.get("readOnly") is True
+        expr = m.get("subPathExpr")
+        self.expr = type(expr) is str and expr != ""
+        sub = expr if self.expr else m.get("subPath")
+        self.subpath = sub if type(sub) is str else ""
+
+
+def _mounts(spec: dict[str, Any] | None) -> list[_Mount]:
+    out = []
+    for list_name in _CONTAINER_LISTS:
+        for c in _list(spec, list_name):
+            for m in _list(c, "volumeMounts"):
+                if type(m) is dict:
+                    out.append(_Mount(m))
+    return out
+
+
+def subpaths(doc: dict[str, Any]) -> list[str]:
+    """``subPath`` or ``subPathExpr`` of every volume mount that has one, in every container."""
+    return [m.subpath for m in _mounts(pod_spec(doc)) if m.subpath]
+
+
+def _components(path: str) -> list[str]:
+    return [c for c in path.split("/") if c not in ("", ".")]
+
+
+def _reaches_parent(writer: _Mount, target: _Mount) -> bool:
+    """True when ``writer`` can write the directory holding ``target``'s subPath (or above it).
+
+    A mount with no subPath reaches the whole volume; one with a subPath
+    reaches the paths below it, so it can replace a later component of the
+    target by a symlink. A ``subPathExpr`` is expanded by kubelet from the
+    container's environment, unknown here: it is taken as reaching.
+    """
+    if writer.expr or target.expr or not writer.subpath:
+        return True
+    w = _components(writer.subpath)
+    parent = _components(target.subpath)[:-1]
+    return len(w) <= len(parent) and parent[: len(w)] == w
+
+
+def subpath_volumes(doc: dict[str, Any]) -> list[str]:
+    """Volumes mounted with a subPath that another writable mount of the pod reaches.
+
+    CVE-2021-25741: kubelet followed a symlink planted in place of a subPath
+    (or of a directory above it) out of the volume. A container can plant it
+    when it mounts the same volume writable without a subPath, or with a
+    subPath above the target's directory; read-only mounts, volumes with a
+    ``readOnly`` source and the always read-only types cannot.
+    """
+    spec = pod_spec(doc)
+    volumes = _volumes(spec)
+    mounts = _mounts(spec)
+    out: list[str] = []
+    for target in mounts:
+        if not target.subpath or target.volume in out:
+            continue
+        vol = volumes.get(target.volume, {})
+        if any(k in _READ_ONLY_TYPES for k in vol) or any(
+            type(s) is dict and s.get("readOnly") is True for s in vol.values()
+        ):
+            continue
+        for writer in mounts:
+            if (
+                writer is not target
+                and writer.volume == target.volume
+                and not writer.read_only
+                and _reaches_parent(writer, target)
+            ):
+                out.append(target.volume)
+                break
+    return out
+
+
+# -- services -----------------------------------------------------------------
+
+
+def external_ips(doc: dict[str, Any]) -> list[str]:
+    """``spec.externalIPs`` of the written Service."""
+    return [_text(ip) for ip in _list(written_object(doc), "spec", "externalIPs")]
+
+
+def lb_ingress_ips(doc: dict[str, Any]) -> list[str]:
+    """``status.loadBalancer.ingress[*].ip`` of the written Service (entries with an ip)."""
+    out = []
+    for ing in _list(written_object(doc), "status", "loadBalancer", "ingress"):
+        if type(ing) is dict and ing.get("ip") is not None:
+            out.append(_text(ing["ip"]))
+    return out

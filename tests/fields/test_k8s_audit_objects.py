@@ -1,0 +1,282 @@
+"""The ``ka.*`` fields secengine adds (pod sysctls, gitRepo, subPath, Service IPs), on
+audit events shaped as kube-apiserver writes them: Pods, pod templates, patches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from k8s_audit_cases import audit_event, container, create_pod, pod, service
+
+from secengine.events import MISSING
+from secengine.fields import default_registry
+from secengine.fields.k8s_audit import FIELD_CLASS
+from secengine.sources.k8s_audit import make_event
+
+
+def value(doc: dict[str, Any], field: str) -> Any:
+    name, _, arg = field.partition("[")
+    key = default_registry().resolve("k8s_audit", name, arg[:-1] if arg else None).key
+    return make_event(doc).fields.get(key, MISSING)
+
+
+ADDED = [
+    "ka.req.pod.sysctls.name",
+    "ka.req.pod.sysctls.value",
+    "ka.req.pod.volumes.gitrepo_repository",
+    "ka.req.pod.volumes.gitrepo_directory",
+    "ka.req.pod.volumes.gitrepo_revision",
+    "ka.req.pod.volume_mounts.subpath",
+    "ka.req.pod.volumes.subpath_writable",
+    "ka.req.service.external_ips",
+    "ka.req.service.lb_ingress_ips",
+]
+
+
+def test_added_fields_follow_the_plugin_fields() -> None:
+    names = [f.name for f in FIELD_CLASS.fields]
+    assert names[-len(ADDED) :] == ADDED
+    for name in ADDED:
+        f = FIELD_CLASS.by_name[name]
+        assert f.is_list and f.arg_index, name
+
+
+def _mount(name: str, path: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "mountPath": path, **extra}
+
+
+SYSCTLS = [
+    {"name": "net.ipv4.ip_local_port_range", "value": "32768 60999"},
+    {"name": "kernel.shm_rmid_forced", "value": "1+kernel.core_pattern=|/tmp/x #"},
+]
+
+
+def deployment(spec: dict[str, Any], name: str = "api") -> dict[str, Any]:
+    return {
+        "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": spec},
+        },
+    }
+
+
+def cronjob(spec: dict[str, Any], name: str = "report") -> dict[str, Any]:
+    return {
+        "kind": "CronJob",
+        "apiVersion": "batch/v1",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {
+            "schedule": "*/5 * * * *",
+            "jobTemplate": {"spec": {"template": {"spec": spec}}},
+        },
+    }
+
+
+def _spec(**kw: Any) -> dict[str, Any]:
+    return pod(**kw)["spec"]
+
+
+def test_sysctls_of_a_pod_in_order() -> None:
+    doc = create_pod(pod(securityContext={"sysctls": SYSCTLS}))
+    assert value(doc, "ka.req.pod.sysctls.name") == [
+        "net.ipv4.ip_local_port_range",
+        "kernel.shm_rmid_forced",
+    ]
+    assert value(doc, "ka.req.pod.sysctls.value") == [
+        "32768 60999",
+        "1+kernel.core_pattern=|/tmp/x #",
+    ]
+    assert value(doc, "ka.req.pod.sysctls.value[1]") == ["1+kernel.core_pattern=|/tmp/x #"]
+    assert value(doc, "ka.req.pod.sysctls.value[2]") is MISSING
+    assert value(create_pod(pod()), "ka.req.pod.sysctls.name") is MISSING
+
+
+@pytest.mark.parametrize(
+    ("resource", "obj"),
+    [
+        ("deployments", deployment(_spec(securityContext={"sysctls": SYSCTLS}))),
+        ("cronjobs", cronjob(_spec(securityContext={"sysctls": SYSCTLS}))),
+        (
+            "podtemplates",
+            {
+                "kind": "PodTemplate",
+                "apiVersion": "v1",
+                "metadata": {"name": "t"},
+                "template": {"spec": _spec(securityContext={"sysctls": SYSCTLS})},
+            },
+        ),
+    ],
+)
+def test_pod_templates_are_read(resource: str, obj: dict[str, Any]) -> None:
+    doc = audit_event(
+        verb="create", resource=resource, name="x", namespace="shop", request_object=obj
+    )
+    assert value(doc, "ka.req.pod.sysctls.value")[1].startswith("1+kernel.core_pattern")
+
+
+def test_a_missing_value_is_an_empty_string_so_the_lists_stay_aligned() -> None:
+    doc = create_pod(pod(securityContext={"sysctls": [{"name": "a"}, {"name": "b", "value": 1}]}))
+    assert value(doc, "ka.req.pod.sysctls.value") == ["", "1"]
+
+
+def test_gitrepo_volumes() -> None:
+    vols = [
+        {"name": "cfg", "configMap": {"name": "c"}},
+        {
+            "name": "src",
+            "gitRepo": {"repository": "https://git.example.com/x.git", "directory": "."},
+        },
+        {"name": "gitrepo", "emptyDir": {}},
+    ]
+    doc = create_pod(pod(volumes=vols))
+    assert value(doc, "ka.req.pod.volumes.gitrepo_repository") == ["https://git.example.com/x.git"]
+    assert value(doc, "ka.req.pod.volumes.gitrepo_directory") == ["."]
+    assert value(doc, "ka.req.pod.volumes.gitrepo_revision") == [""]
+    benign = create_pod(pod(volumes=[{"name": "gitrepo", "emptyDir": {}}]))
+    assert value(benign, "ka.req.pod.volumes.gitrepo_repository") is MISSING
+
+
+def test_subpaths_of_every_container_kind() -> None:
+    spec = _spec(
+        containers=[container(volumeMounts=[_mount("data", "/a", subPath="a/b")])],
+        init_containers=[
+            container("init", volumeMounts=[_mount("data", "/x", subPathExpr="$(POD_NAME)")])
+        ],
+        volumes=[{"name": "data", "emptyDir": {}}],
+    )
+    doc = create_pod({"kind": "Pod", "metadata": {"name": "p", "namespace": "d"}, "spec": spec})
+    assert value(doc, "ka.req.pod.volume_mounts.subpath") == ["$(POD_NAME)", "a/b"]
+
+
+def _subpath_pod(volume: dict[str, Any], *mounts: list[dict[str, Any]]) -> dict[str, Any]:
+    containers = [container(f"c{i}", volumeMounts=m) for i, m in enumerate(mounts)]
+    return create_pod(pod(containers=containers, volumes=[{"name": "data", **volume}]))
+
+
+EMPTY = {"emptyDir": {}}
+
+
+@pytest.mark.parametrize(
+    ("volume", "mounts", "expected"),
+    [
+        # the CVE's shape: one container writes the volume, the other mounts a subPath of it
+        (
+            EMPTY,
+            [[_mount("data", "/w")], [_mount("data", "/r", subPath="link")]],
+            ["data"],
+        ),
+        # one container, two mounts: planted before a restart
+        (EMPTY, [[_mount("data", "/w"), _mount("data", "/r", subPath="x")]], ["data"]),
+        # a writer with a subPath above the target's directory
+        (
+            EMPTY,
+            [[_mount("data", "/w", subPath="a")], [_mount("data", "/r", subPath="a/b")]],
+            ["data"],
+        ),
+        # subPathExpr cannot be expanded here: taken as reaching
+        (
+            EMPTY,
+            [[_mount("data", "/w", subPathExpr="$(POD)")], [_mount("data", "/r", subPath="b")]],
+            ["data"],
+        ),
+        # benign: the only other mount is read-only
+        (
+            EMPTY,
+            [[_mount("data", "/w", readOnly=True)], [_mount("data", "/r", subPath="x")]],
+            MISSING,
+        ),
+        # benign: sibling subPaths cannot reach each other
+        (
+            EMPTY,
+            [[_mount("data", "/w", subPath="a")], [_mount("data", "/r", subPath="b")]],
+            MISSING,
+        ),
+        # benign: the same subPath twice (its root cannot be replaced from inside)
+        (
+            EMPTY,
+            [[_mount("data", "/w", subPath="a")], [_mount("data", "/r", subPath="a")]],
+            MISSING,
+        ),
+        # benign: a configMap is always mounted read-only
+        (
+            {"configMap": {"name": "c"}},
+            [[_mount("data", "/w")], [_mount("data", "/r", subPath="app.conf")]],
+            MISSING,
+        ),
+        # benign: a read-only claim
+        (
+            {"persistentVolumeClaim": {"claimName": "c", "readOnly": True}},
+            [[_mount("data", "/w")], [_mount("data", "/r", subPath="x")]],
+            MISSING,
+        ),
+        # benign: a single subPath mount
+        (EMPTY, [[_mount("data", "/r", subPath="x")]], MISSING),
+    ],
+)
+def test_subpath_writable(volume: dict[str, Any], mounts: list[Any], expected: Any) -> None:
+    got = value(_subpath_pod(volume, *mounts), "ka.req.pod.volumes.subpath_writable")
+    assert got is MISSING if expected is MISSING else got == expected
+
+
+def test_a_patch_is_read_from_the_patched_object() -> None:
+    """A JSON patch has no spec; the response object is the service as patched."""
+    patched = service("shop")
+    patched["spec"]["externalIPs"] = ["203.0.113.7"]
+    doc = audit_event(
+        verb="patch",
+        resource="services",
+        name="shop",
+        namespace="default",
+        request_object=[{"op": "add", "path": "/spec/externalIPs", "value": ["203.0.113.7"]}],  # type: ignore[arg-type]
+        response_object=patched,
+    )
+    assert value(doc, "ka.req.service.external_ips") == ["203.0.113.7"]
+    # a refused patch: the response is a Status, the request a merge patch
+    refused = audit_event(
+        verb="patch",
+        resource="services",
+        name="shop",
+        namespace="default",
+        code=403,
+        request_object={"spec": {"externalIPs": ["203.0.113.8"]}},
+        response_object={"kind": "Status", "status": "Failure", "code": 403},
+    )
+    assert value(refused, "ka.req.service.external_ips") == ["203.0.113.8"]
+
+
+def test_load_balancer_ingress_ips_of_a_status_update() -> None:
+    svc = service("shop", "LoadBalancer")
+    svc["status"] = {
+        "loadBalancer": {"ingress": [{"ip": "198.51.100.4"}, {"hostname": "lb.example.com"}]}
+    }
+    doc = audit_event(
+        verb="update",
+        resource="services",
+        subresource="status",
+        name="shop",
+        namespace="default",
+        request_object=svc,
+    )
+    assert value(doc, "ka.req.service.lb_ingress_ips") == ["198.51.100.4"]
+    assert value(doc, "ka.req.service.external_ips") is MISSING
+
+
+@pytest.mark.parametrize(
+    "request_object",
+    [None, "text", [1, 2], {"spec": "x"}, {"spec": {"securityContext": {"sysctls": "x"}}}],
+)
+def test_odd_shapes_give_missing_not_errors(request_object: Any) -> None:
+    doc = audit_event(
+        verb="create",
+        resource="pods",
+        name="p",
+        namespace="d",
+        request_object=request_object,
+        response_object={},
+    )
+    for name in ADDED:
+        assert value(doc, name) is MISSING, name
