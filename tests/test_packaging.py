@@ -68,6 +68,8 @@ def test_wheel_carries_data(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "secengine/grammars/condition.lark" in names
     assert "secengine/rules/secengine_rules.yaml" in names
+    assert "secengine/rules/cve/CVE-2020-8554.yaml" in names  # the CVE pack ships too
+    assert "secengine/rules/tests/cve/events/CVE-2020-8554/create-external-ips.json" in names
     assert "secengine/samples/events.jsonl" in names
     assert "secengine/cli.py" in names
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))

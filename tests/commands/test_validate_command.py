@@ -10,6 +10,7 @@ import pytest
 from upstream_rules import UPSTREAM, needs_upstream
 
 from secengine.commands import validate
+from secengine.sources.specs import default_rules_files
 
 GOOD = "- rule: r\n  desc: d\n  condition: evt.type = open\n  output: o\n  priority: INFO\n"
 WARN = "- list: l\n  items: [a]\n"
@@ -114,8 +115,21 @@ def test_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert "LOAD_ERR_FILE_READ (File read error): Could not open file /nonexistent.yaml" in out
 
 
-def test_no_files(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run([]) == 2
+def test_no_files_validates_the_shipped_rules_and_the_cve_pack(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run([]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = [f"{p}: Ok" for p in default_rules_files()]
+    assert lines == expected
+    assert any("/rules/cve/CVE-2020-8554.yaml: Ok" in line for line in lines)
+    assert lines[0].endswith("/rules/secengine_rules.yaml: Ok")
+
+
+def test_a_configured_rules_directory_without_rules_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["-o", f"rules_files=[{tmp_path}]"]) == 2
     assert "no rules files" in capsys.readouterr().err
 
 

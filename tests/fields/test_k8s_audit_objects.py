@@ -280,3 +280,57 @@ def test_odd_shapes_give_missing_not_errors(request_object: Any) -> None:
     )
     for name in ADDED:
         assert value(doc, name) is MISSING, name
+
+
+def _shared_mounts_deployment() -> dict[str, Any]:
+    return deployment(
+        _spec(
+            containers=[
+                container("writer", volumeMounts=[_mount("data", "/w")]),
+                container("reader", volumeMounts=[_mount("data", "/r", subPath="link")]),
+            ],
+            volumes=[{"name": "data", "emptyDir": {}}],
+        )
+    )
+
+
+def test_a_strategic_merge_patch_is_judged_on_the_whole_patched_pod_spec() -> None:
+    """The patch adds only the subPath mount; the writable mount is already in the template."""
+    patch = {
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "reader", "volumeMounts": [_mount("data", "/r", subPath="link")]}
+                    ]
+                }
+            }
+        }
+    }
+    doc = audit_event(
+        verb="patch",
+        resource="deployments",
+        name="api",
+        namespace="shop",
+        request_object=patch,
+        response_object=_shared_mounts_deployment(),
+    )
+    assert value(doc, "ka.req.pod.volumes.subpath_writable") == ["data"]
+
+
+def test_a_patch_of_another_part_is_not_a_new_pod_spec() -> None:
+    """kubectl label, the garbage collector's ownerReferences: no pod-spec field fires again."""
+    doc = audit_event(
+        verb="patch",
+        resource="deployments",
+        name="api",
+        namespace="shop",
+        request_object={"metadata": {"labels": {"tier": "web"}}},
+        response_object=_shared_mounts_deployment(),
+    )
+    assert value(doc, "ka.req.pod.volumes.subpath_writable") is MISSING
+    json_patch = [{"op": "add", "path": "/metadata/labels/tier", "value": "web"}]
+    doc["requestObject"] = json_patch
+    assert value(doc, "ka.req.pod.volumes.subpath_writable") is MISSING
+    json_patch.append({"op": "replace", "path": "/spec/template/spec/containers/1/image"})
+    assert value(doc, "ka.req.pod.volumes.subpath_writable") == ["data"]

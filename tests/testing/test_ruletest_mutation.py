@@ -1,6 +1,7 @@
 """The harness catches broken rules: a mutated shipped rule must fail one of its own cases.
 
-For each rule of ``rules/secengine_rules.yaml`` and each mutation (the
+For each rule of ``rules/secengine_rules.yaml`` and of the CVE pack
+(``rules/cve/*.yaml``), and each mutation (the
 condition negated, or replaced by Falco's ``never_true``, ``evt.num = 0``),
 a temporary copy of ``rules/`` (and of ``samples/``, which a case reads) is
 made with that one rule changed, its test files are run, and at least one
@@ -20,7 +21,10 @@ from ruamel.yaml import YAML
 from secengine.testing.runner import RuleTestRunner, RunResult
 
 ROOT = Path(__file__).resolve().parents[2]
-RULES_FILE = ROOT / "rules" / "secengine_rules.yaml"
+RULES_FILES = [
+    ROOT / "rules" / "secengine_rules.yaml",
+    *sorted((ROOT / "rules" / "cve").glob("*.yaml")),
+]
 
 MUTATIONS = {
     "negated": lambda condition: f"not ({condition.strip()})",
@@ -28,9 +32,14 @@ MUTATIONS = {
 }
 
 
-def _rule_names() -> list[str]:
-    items = YAML(typ="safe").load(RULES_FILE.read_text())
-    return [item["rule"] for item in items if isinstance(item, dict) and "rule" in item]
+def _rules() -> list[tuple[str, str]]:
+    """(rules file relative to rules/, rule name) of every shipped rule."""
+    out = []
+    for path in RULES_FILES:
+        items = YAML(typ="safe").load(path.read_text())
+        rel = str(path.relative_to(ROOT / "rules"))
+        out += [(rel, item["rule"]) for item in items if isinstance(item, dict) and "rule" in item]
+    return out
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -65,10 +74,12 @@ def test_the_unmutated_copy_passes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
-@pytest.mark.parametrize("rule", _rule_names())
-def test_a_mutated_rule_fails_its_own_cases(tmp_path: Path, rule: str, mutation: str) -> None:
+@pytest.mark.parametrize(("rules_file", "rule"), _rules())
+def test_a_mutated_rule_fails_its_own_cases(
+    tmp_path: Path, rules_file: str, rule: str, mutation: str
+) -> None:
     rules_dir = _copy(tmp_path)
-    _mutate(rules_dir / "secengine_rules.yaml", rule, mutation)
+    _mutate(rules_dir / rules_file, rule, mutation)
     result = _run(rules_dir)
     for case in result.cases:
         assert case.error is None, case.error  # the mutated rules still load

@@ -13,7 +13,9 @@ plugin version secengine does not provide; Falco's error then goes to stderr).
 With ``-c FILE`` (or ``-o rules_files=...``) the configuration is checked
 too, including the settings of every source and output it configures
 (built, not started), and with no files named its ``rules_files`` are
-validated; 2 for a bad configuration.
+validated; 2 for a bad configuration. With no files and no configuration,
+the rules shipped with secengine are validated (``rules/*.yaml`` and the
+CVE pack ``rules/cve/*.yaml``), as ``run`` and ``replay`` load them.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from secengine.assembly import build_sinks, build_sources
 from secengine.config import add_config_arguments, load_cli_config, rules_file_paths
 from secengine.errors import ConfigError
 from secengine.ruleset import expand_rules_paths
-from secengine.sources.specs import load_rules
+from secengine.sources.specs import default_rules_files, load_rules
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.config import AgentConfig
@@ -40,7 +42,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         description="Load rules files in order, report every error and warning with its "
         "location, and exit 1 if any file is invalid.",
     )
-    p.add_argument("files", nargs="*", metavar="FILE", help="rules file or directory to validate")
+    p.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="rules file or directory to validate (default: the shipped rules)",
+    )
     p.add_argument(
         "-r",
         "--rules",
@@ -70,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"secengine validate: {e}", file=sys.stderr)
             return 2
         files = files or rules_file_paths(cfg)
+    else:
+        files = files or [str(f) for f in default_rules_files()]  # the shipped rules
     if not files:
         print("secengine validate: no rules files given (use -r FILE)", file=sys.stderr)
         return 2

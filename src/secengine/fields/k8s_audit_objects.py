@@ -7,10 +7,13 @@ sysctls; ``docs/cve.md``) are as easily written through a workload's pod
 template or a patch, so the fields added for them read:
 
 - *the written object* (:func:`written_object`): for ``create`` and
-  ``update`` the request object; for ``patch`` the response object, the
-  object as patched, when the event has it (a JSON patch is a list of
-  operations and a merge patch holds only what it changes), else the
-  request object when it is an object;
+  ``update`` the request object. For ``patch``, when the patch touches the
+  part a field reads (``spec``, ``status``...), the response object, i.e.
+  the object as patched (a JSON patch is a list of operations, and a merge
+  patch holds only what it changes, so neither shows the whole pod spec);
+  nothing when the patch touches another part (a label patch on a pod is
+  not a new pod spec); the request object when the event has no response
+  object (``Request`` level, or a refused patch answered by a ``Status``);
 - *the pod spec* (:func:`pod_spec`) of the written object wherever it sits:
   a Pod's ``spec``, a workload's ``spec.template.spec`` (Deployment,
   ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController), a
@@ -75,19 +78,33 @@ def _text(value: Any) -> str:
     return value if type(value) is str else json_string(value)
 
 
-def written_object(doc: dict[str, Any]) -> dict[str, Any] | None:
-    """The object as the request leaves it (see the module docstring), or None."""
+def _patch_touches(patch: Any, parts: tuple[str, ...]) -> bool:
+    """True when a merge patch (an object) or a JSON patch (operations) writes one of ``parts``."""
+    if type(patch) is dict:
+        return any(p in patch for p in parts)
+    if type(patch) is list:
+        for op in patch:
+            path = op.get("path") if type(op) is dict else None
+            if type(path) is str and path.split("/")[1:2] and path.split("/")[1] in parts:
+                return True
+    return False
+
+
+def written_object(doc: dict[str, Any], parts: tuple[str, ...]) -> dict[str, Any] | None:
+    """The object as the request leaves ``parts`` of it (see the module docstring), or None."""
+    req = doc.get("requestObject")
     if doc.get("verb") == "patch":
+        if not _patch_touches(req, parts):
+            return None
         resp = doc.get("responseObject")
         if type(resp) is dict and resp.get("kind") != "Status":
             return resp
-    req = doc.get("requestObject")
     return req if type(req) is dict else None
 
 
 def pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
     """The pod spec of the written object, wherever it sits, or None."""
-    obj = written_object(doc)
+    obj = written_object(doc, ("spec", "template"))
     if obj is None:
         return None
     for path in _POD_SPEC_PATHS:
@@ -228,13 +245,13 @@ def subpath_volumes(doc: dict[str, Any]) -> list[str]:
 
 def external_ips(doc: dict[str, Any]) -> list[str]:
     """``spec.externalIPs`` of the written Service."""
-    return [_text(ip) for ip in _list(written_object(doc), "spec", "externalIPs")]
+    return [_text(ip) for ip in _list(written_object(doc, ("spec",)), "spec", "externalIPs")]
 
 
 def lb_ingress_ips(doc: dict[str, Any]) -> list[str]:
     """``status.loadBalancer.ingress[*].ip`` of the written Service (entries with an ip)."""
     out = []
-    for ing in _list(written_object(doc), "status", "loadBalancer", "ingress"):
+    for ing in _list(written_object(doc, ("status",)), "status", "loadBalancer", "ingress"):
         if type(ing) is dict and ing.get("ip") is not None:
             out.append(_text(ing["ip"]))
     return out
