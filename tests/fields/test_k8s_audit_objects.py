@@ -334,3 +334,52 @@ def test_a_patch_of_another_part_is_not_a_new_pod_spec() -> None:
     assert value(doc, "ka.req.pod.volumes.subpath_writable") is MISSING
     json_patch.append({"op": "replace", "path": "/spec/template/spec/containers/1/image"})
     assert value(doc, "ka.req.pod.volumes.subpath_writable") == ["data"]
+
+
+def test_a_patch_reads_only_the_parts_it_writes() -> None:
+    """A replicas patch of a Deployment, a port patch of a Service: not a new pod spec or IP."""
+    doc = audit_event(
+        verb="patch",
+        resource="deployments",
+        name="api",
+        namespace="shop",
+        request_object={"spec": {"replicas": 3}},
+        response_object=_shared_mounts_deployment(),
+    )
+    assert value(doc, "ka.req.pod.volumes.subpath_writable") is MISSING
+    for ops in (
+        [{"op": "replace", "path": "/spec", "value": {}}],  # above the pod spec
+        [{"op": "move", "from": "/spec/template/spec/volumes/0", "path": "/metadata/x"}],
+    ):
+        doc["requestObject"] = ops
+        assert value(doc, "ka.req.pod.volumes.subpath_writable") == ["data"], ops
+    after = service("shop")
+    after["spec"]["externalIPs"] = ["203.0.113.7"]
+    svc = audit_event(
+        verb="patch",
+        resource="services",
+        name="shop",
+        namespace="default",
+        request_object={"spec": {"ports": [{"port": 8080}]}},
+        response_object=after,
+    )
+    assert value(svc, "ka.req.service.external_ips") is MISSING
+    svc["requestObject"] = {"spec": {"externalIPs": None}}  # a deletion writes the path
+    after["spec"]["externalIPs"] = ["203.0.113.7"]
+    assert value(svc, "ka.req.service.external_ips") == ["203.0.113.7"]
+
+
+def test_json_pointer_escapes_in_patch_paths() -> None:
+    patched = service("shop")
+    patched["spec"]["externalIPs"] = ["203.0.113.9"]
+    doc = audit_event(
+        verb="patch",
+        resource="services",
+        name="shop",
+        namespace="default",
+        request_object=[{"op": "add", "path": "/metadata/annotations/a~1b", "value": "x"}],  # type: ignore[arg-type]
+        response_object=patched,
+    )
+    assert value(doc, "ka.req.service.external_ips") is MISSING
+    doc["requestObject"] = [{"op": "add", "path": "/spec/externalIPs/0", "value": "203.0.113.9"}]
+    assert value(doc, "ka.req.service.external_ips") == ["203.0.113.9"]

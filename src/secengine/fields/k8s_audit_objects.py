@@ -6,19 +6,23 @@ can show (external IPs of Services, gitRepo volumes, subPath mounts, pod
 sysctls; ``docs/cve.md``) are as easily written through a workload's pod
 template or a patch, so the fields added for them read:
 
-- *the written object* (:func:`written_object`): for ``create`` and
-  ``update`` the request object. For ``patch``, when the patch touches the
-  part a field reads (``spec``, ``status``...), the response object, i.e.
-  the object as patched (a JSON patch is a list of operations, and a merge
-  patch holds only what it changes, so neither shows the whole pod spec);
-  nothing when the patch touches another part (a label patch on a pod is
-  not a new pod spec); the request object when the event has no response
-  object (``Request`` level, or a refused patch answered by a ``Status``);
+- *the written object* (:func:`written_object`): the request object for
+  ``create`` and ``update``; for ``patch`` the response object, the object
+  as patched, when the event has one (a JSON patch is a list of operations,
+  and a merge patch holds only what it changes, e.g. the one volume mount
+  it adds next to a writable mount already in the template), else the
+  request object when it is an object (``Request`` level, or a refused
+  patch answered by a ``Status``);
 - *the pod spec* (:func:`pod_spec`) of the written object wherever it sits:
   a Pod's ``spec``, a workload's ``spec.template.spec`` (Deployment,
   ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController), a
   CronJob's ``spec.jobTemplate.spec.template.spec``, a PodTemplate's
-  ``template.spec``.
+  ``template.spec``;
+- *only what a patch writes* (:func:`_patch_writes`): a field reads a part
+  of the patched object (the pod spec, ``spec.externalIPs``...) only when
+  the patch writes that part, above it or below it, so a label patch, a
+  ``spec.replicas`` patch or a Service port change does not report again
+  what the object already had.
 
 Each function here takes the parsed audit event and returns the field's
 values as a list of strings (empty: the field is missing).
@@ -78,39 +82,71 @@ def _text(value: Any) -> str:
     return value if type(value) is str else json_string(value)
 
 
-def _patch_touches(patch: Any, parts: tuple[str, ...]) -> bool:
-    """True when a merge patch (an object) or a JSON patch (operations) writes one of ``parts``."""
+def _patch_writes(patch: Any, path: tuple[str, ...]) -> bool:
+    """True when ``patch`` writes ``path``: the path itself, a part above it or below it.
+
+    A merge patch (an object) writes it when it has every key of the path,
+    or a non-object value on the way (a replacement or a deletion). A JSON
+    patch (RFC 6902 operations) writes it when an operation's ``path`` (or
+    ``from``) is the path, above it or below it.
+    """
     if type(patch) is dict:
-        return any(p in patch for p in parts)
+        value: Any = patch
+        for key in path:
+            if type(value) is not dict:
+                return True
+            if key not in value:
+                return False
+            value = value[key]
+        return True
     if type(patch) is list:
         for op in patch:
-            path = op.get("path") if type(op) is dict else None
-            if type(path) is str and path.split("/")[1:2] and path.split("/")[1] in parts:
-                return True
+            if type(op) is not dict:
+                continue
+            for where in (op.get("path"), op.get("from")):
+                if type(where) is str:
+                    keys = tuple(
+                        k.replace("~1", "/").replace("~0", "~") for k in where.split("/")[1:]
+                    )
+                    n = min(len(keys), len(path))
+                    if keys[:n] == path[:n]:
+                        return True
     return False
 
 
-def written_object(doc: dict[str, Any], parts: tuple[str, ...]) -> dict[str, Any] | None:
-    """The object as the request leaves ``parts`` of it (see the module docstring), or None."""
+def written_object(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The object as the request leaves it (see the module docstring), or None."""
     req = doc.get("requestObject")
     if doc.get("verb") == "patch":
-        if not _patch_touches(req, parts):
-            return None
         resp = doc.get("responseObject")
         if type(resp) is dict and resp.get("kind") != "Status":
             return resp
     return req if type(req) is dict else None
 
 
+def _written(doc: dict[str, Any], obj: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` of the written object ``obj``, if the request wrote it; else None."""
+    if obj is None or (
+        doc.get("verb") == "patch" and not _patch_writes(doc.get("requestObject"), path)
+    ):
+        return None
+    value: Any = obj
+    for key in path:
+        if type(value) is not dict:
+            return None
+        value = value.get(key)
+    return value
+
+
 def pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
-    """The pod spec of the written object, wherever it sits, or None."""
-    obj = written_object(doc, ("spec", "template"))
+    """The pod spec of the written object, wherever it sits, if the request wrote it; or None."""
+    obj = written_object(doc)
     if obj is None:
         return None
     for path in _POD_SPEC_PATHS:
-        spec = _dict(obj, *path)
-        if spec is not None:
-            return spec
+        if _dict(obj, *path) is not None:
+            spec = _written(doc, obj, path)
+            return spec if type(spec) is dict else None
     return None
 
 
@@ -245,13 +281,15 @@ def subpath_volumes(doc: dict[str, Any]) -> list[str]:
 
 def external_ips(doc: dict[str, Any]) -> list[str]:
     """``spec.externalIPs`` of the written Service."""
-    return [_text(ip) for ip in _list(written_object(doc, ("spec",)), "spec", "externalIPs")]
+    ips = _written(doc, written_object(doc), ("spec", "externalIPs"))
+    return [_text(ip) for ip in ips] if type(ips) is list else []
 
 
 def lb_ingress_ips(doc: dict[str, Any]) -> list[str]:
     """``status.loadBalancer.ingress[*].ip`` of the written Service (entries with an ip)."""
     out = []
-    for ing in _list(written_object(doc, ("status",)), "status", "loadBalancer", "ingress"):
+    ingress = _written(doc, written_object(doc), ("status", "loadBalancer", "ingress"))
+    for ing in ingress if type(ingress) is list else []:
         if type(ing) is dict and ing.get("ip") is not None:
             out.append(_text(ing["ip"]))
     return out
