@@ -3,6 +3,7 @@ audit events shaped as kube-apiserver writes them: Pods, pod templates, patches.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -383,3 +384,18 @@ def test_json_pointer_escapes_in_patch_paths() -> None:
     assert value(doc, "ka.req.service.external_ips") is MISSING
     doc["requestObject"] = [{"op": "add", "path": "/spec/externalIPs/0", "value": "203.0.113.9"}]
     assert value(doc, "ka.req.service.external_ips") == ["203.0.113.9"]
+
+
+def test_a_hostile_pod_spec_costs_linear_time() -> None:
+    """A 256 KiB event (the webhook's per-event limit) of mounts on one volume, or of one
+    very deep subPath, is judged in well under a second: no mount is compared with every other."""
+    many = [_mount("data", f"/m{i}", subPath=f"s{i}/x", readOnly=i % 2 == 0) for i in range(6000)]
+    deep = "/".join(["d"] * 60000)
+    for mounts in (
+        [many],
+        [[_mount("data", "/w", subPath=deep)], [_mount("data", "/r", subPath=deep + "/e")]],
+    ):
+        doc = _subpath_pod(EMPTY, *mounts)
+        start = time.perf_counter()
+        value(doc, "ka.req.pod.volumes.subpath_writable")
+        assert time.perf_counter() - start < 0.5

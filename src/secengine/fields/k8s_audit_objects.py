@@ -228,19 +228,51 @@ def _components(path: str) -> list[str]:
     return [c for c in path.split("/") if c not in ("", ".")]
 
 
-def _reaches_parent(writer: _Mount, target: _Mount) -> bool:
-    """True when ``writer`` can write the directory holding ``target``'s subPath (or above it).
+def _read_only_volume(volume: dict[str, Any]) -> bool:
+    """An always read-only type, or a source marked ``readOnly``."""
+    return any(k in _READ_ONLY_TYPES for k in volume) or any(
+        type(src) is dict and src.get("readOnly") is True for src in volume.values()
+    )
 
-    A mount with no subPath reaches the whole volume; one with a subPath
-    reaches the paths below it, so it can replace a later component of the
-    target by a symlink. A ``subPathExpr`` is expanded by kubelet from the
-    container's environment, unknown here: it is taken as reaching.
+
+def _reached(mounts: list[_Mount]) -> bool:
+    """True when a writable mount of this one volume reaches another's subPath directory.
+
+    A writable mount reaches the paths below its root, so it can replace a
+    component of another mount's subPath by a symlink: the whole volume
+    with no subPath, the paths below a literal subPath. A ``subPathExpr`` is
+    expanded by kubelet from the container's environment, unknown here, so
+    it is taken as reaching (as a writer) and as reachable (as a target).
+    The literal writers' subPaths go into a trie, so each target costs the
+    length of its path, whatever the number of mounts.
     """
-    if writer.expr or target.expr or not writer.subpath:
-        return True
-    w = _components(writer.subpath)
-    parent = _components(target.subpath)[:-1]
-    return len(w) <= len(parent) and parent[: len(w)] == w
+    writers = [m for m in mounts if not m.read_only]
+    whole = sum(1 for w in writers if w.expr or not w.subpath)
+    trie: dict[str, Any] = {}
+    for w in writers:
+        if w.subpath and not w.expr:
+            node = trie
+            for c in _components(w.subpath):
+                node = node.setdefault(c, {})
+            node[""] = {}  # a writer's root ("" is never a component)
+    for t in mounts:
+        if not t.subpath:
+            continue
+        self_writes = 0 if t.read_only else 1
+        if t.expr:
+            if len(writers) - self_writes > 0:
+                return True
+            continue
+        if whole > 0:
+            return True
+        node = trie
+        for c in _components(t.subpath)[:-1]:  # the directories above the target
+            node = node.get(c)  # type: ignore[assignment]
+            if node is None:
+                break
+            if "" in node:
+                return True
+    return False
 
 
 def subpath_volumes(doc: dict[str, Any]) -> list[str]:
@@ -254,26 +286,16 @@ def subpath_volumes(doc: dict[str, Any]) -> list[str]:
     """
     spec = pod_spec(doc)
     volumes = _volumes(spec)
-    mounts = _mounts(spec)
-    out: list[str] = []
-    for target in mounts:
-        if not target.subpath or target.volume in out:
-            continue
-        vol = volumes.get(target.volume, {})
-        if any(k in _READ_ONLY_TYPES for k in vol) or any(
-            type(s) is dict and s.get("readOnly") is True for s in vol.values()
-        ):
-            continue
-        for writer in mounts:
-            if (
-                writer is not target
-                and writer.volume == target.volume
-                and not writer.read_only
-                and _reaches_parent(writer, target)
-            ):
-                out.append(target.volume)
-                break
-    return out
+    by_volume: dict[str, list[_Mount]] = {}
+    for m in _mounts(spec):
+        by_volume.setdefault(m.volume, []).append(m)
+    return [
+        name
+        for name, mounts in by_volume.items()
+        if any(m.subpath for m in mounts)
+        and not _read_only_volume(volumes.get(name, {}))
+        and _reached(mounts)
+    ]
 
 
 # -- services -----------------------------------------------------------------
