@@ -7,6 +7,8 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from k8s_audit_cases import audit_event, container, create_pod, pod, service
 
 from secengine.events import MISSING
@@ -399,3 +401,63 @@ def test_a_hostile_pod_spec_costs_linear_time() -> None:
         start = time.perf_counter()
         value(doc, "ka.req.pod.volumes.subpath_writable")
         assert time.perf_counter() - start < 0.5
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "spec",
+                    "template",
+                    "jobTemplate",
+                    "status",
+                    "volumes",
+                    "volumeMounts",
+                    "containers",
+                    "initContainers",
+                    "securityContext",
+                    "sysctls",
+                    "name",
+                    "value",
+                    "subPath",
+                    "subPathExpr",
+                    "readOnly",
+                    "gitRepo",
+                    "externalIPs",
+                    "loadBalancer",
+                    "ingress",
+                    "ip",
+                    "op",
+                    "path",
+                    "from",
+                    "kind",
+                    "emptyDir",
+                    "configMap",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=40,
+)
+
+
+@given(
+    verb=st.sampled_from(["create", "update", "patch"]),
+    request_object=_JSON,
+    response_object=_JSON,
+)
+@settings(max_examples=300, deadline=None)
+def test_any_object_shape_gives_values_or_missing_never_an_error(
+    verb: str, request_object: Any, response_object: Any
+) -> None:
+    doc = audit_event(verb=verb, resource="pods", name="p", namespace="d", response_object={})
+    doc["requestObject"] = request_object
+    doc["responseObject"] = response_object
+    for name in ADDED:
+        got = value(doc, name)
+        assert got is MISSING or (type(got) is list and all(type(v) is str for v in got))
