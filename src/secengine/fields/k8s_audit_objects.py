@@ -47,13 +47,11 @@ __all__ = [
     "written_object",
 ]
 
-#: Where a pod spec sits in the objects that carry one, tried in order.
-_POD_SPEC_PATHS: Final = (
-    ("spec", "jobTemplate", "spec", "template", "spec"),
-    ("spec", "template", "spec"),
-    ("template", "spec"),
-    ("spec",),
-)
+#: Where a pod spec sits: a CronJob's, a workload's, a PodTemplate's, a Pod's.
+_CRONJOB_SPEC: Final = ("spec", "jobTemplate", "spec", "template", "spec")
+_WORKLOAD_SPEC: Final = ("spec", "template", "spec")
+_TEMPLATE_SPEC: Final = ("template", "spec")
+_POD_SPEC: Final = ("spec",)
 _CONTAINER_LISTS: Final = ("initContainers", "containers", "ephemeralContainers")
 #: Volume types kubelet always mounts read-only: no container can plant a symlink in them.
 _READ_ONLY_TYPES: Final = frozenset(("configMap", "secret", "downwardAPI", "projected"))
@@ -138,16 +136,37 @@ def _written(doc: dict[str, Any], obj: dict[str, Any] | None, path: tuple[str, .
     return value
 
 
+def _find_pod_spec(obj: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, Any]] | None:
+    """Where the object's pod spec sits, and the spec (every write event asks: kept cheap)."""
+    spec = obj.get("spec")
+    if type(spec) is dict:
+        if "jobTemplate" in spec:
+            inner = _dict(spec, *_CRONJOB_SPEC[1:])
+            if inner is not None:
+                return _CRONJOB_SPEC, inner
+        template = spec.get("template")
+        if type(template) is dict:
+            inner = template.get("spec")
+            if type(inner) is dict:
+                return _WORKLOAD_SPEC, inner
+    template = obj.get("template")
+    if type(template) is dict:
+        inner = template.get("spec")
+        if type(inner) is dict:
+            return _TEMPLATE_SPEC, inner
+    return (_POD_SPEC, spec) if type(spec) is dict else None
+
+
 def pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
     """The pod spec of the written object, wherever it sits, if the request wrote it; or None."""
     obj = written_object(doc)
-    if obj is None:
+    found = None if obj is None else _find_pod_spec(obj)
+    if found is None:
         return None
-    for path in _POD_SPEC_PATHS:
-        if _dict(obj, *path) is not None:
-            spec = _written(doc, obj, path)
-            return spec if type(spec) is dict else None
-    return None
+    path, spec = found
+    if doc.get("verb") == "patch" and not _patch_writes(doc.get("requestObject"), path):
+        return None
+    return spec
 
 
 # -- sysctls ------------------------------------------------------------------
