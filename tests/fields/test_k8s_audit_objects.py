@@ -335,6 +335,9 @@ def test_a_patch_of_another_part_is_not_a_new_pod_spec() -> None:
     json_patch = [{"op": "add", "path": "/metadata/labels/tier", "value": "web"}]
     doc["requestObject"] = json_patch
     assert value(doc, "ka.req.pod.volumes.subpath_writable") is MISSING
+    json_patch.append({"op": "test", "path": "/spec/template/spec/containers/1/image"})
+    json_patch.append({"op": "copy", "from": "/spec/template/spec", "path": "/metadata/x"})
+    assert value(doc, "ka.req.pod.volumes.subpath_writable") is MISSING
     json_patch.append({"op": "replace", "path": "/spec/template/spec/containers/1/image"})
     assert value(doc, "ka.req.pod.volumes.subpath_writable") == ["data"]
 

@@ -85,8 +85,8 @@ def _patch_writes(patch: Any, path: tuple[str, ...]) -> bool:
 
     A merge patch (an object) writes it when it has every key of the path,
     or a non-object value on the way (a replacement or a deletion). A JSON
-    patch (RFC 6902 operations) writes it when an operation's ``path`` (or
-    ``from``) is the path, above it or below it.
+    patch (RFC 6902 operations) writes it when an operation's ``path`` (or a
+    ``move``'s ``from``) is the path, above it or below it; ``test`` writes nothing.
     """
     if type(patch) is dict:
         value: Any = patch
@@ -99,9 +99,10 @@ def _patch_writes(patch: Any, path: tuple[str, ...]) -> bool:
         return True
     if type(patch) is list:
         for op in patch:
-            if type(op) is not dict:
-                continue
-            for where in (op.get("path"), op.get("from")):
+            if type(op) is not dict or op.get("op") == "test":
+                continue  # a test operation writes nothing
+            moved = op.get("from") if op.get("op") == "move" else None  # a copy's source stays
+            for where in (op.get("path"), moved):
                 if type(where) is str:
                     keys = tuple(
                         k.replace("~1", "/").replace("~0", "~") for k in where.split("/")[1:]
