@@ -406,46 +406,44 @@ def test_a_hostile_pod_spec_costs_linear_time() -> None:
         assert time.perf_counter() - start < 0.5
 
 
+_KEYS = st.sampled_from(
+    [
+        "spec",
+        "template",
+        "jobTemplate",
+        "status",
+        "volumes",
+        "volumeMounts",
+        "containers",
+        "initContainers",
+        "securityContext",
+        "sysctls",
+        "name",
+        "value",
+        "subPath",
+        "subPathExpr",
+        "readOnly",
+        "gitRepo",
+        "externalIPs",
+        "loadBalancer",
+        "ingress",
+        "ip",
+        "op",
+        "path",
+        "from",
+        "kind",
+        "emptyDir",
+        "configMap",
+    ]
+)
+
+
+def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=5)
+
+
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "spec",
-                    "template",
-                    "jobTemplate",
-                    "status",
-                    "volumes",
-                    "volumeMounts",
-                    "containers",
-                    "initContainers",
-                    "securityContext",
-                    "sysctls",
-                    "name",
-                    "value",
-                    "subPath",
-                    "subPathExpr",
-                    "readOnly",
-                    "gitRepo",
-                    "externalIPs",
-                    "loadBalancer",
-                    "ingress",
-                    "ip",
-                    "op",
-                    "path",
-                    "from",
-                    "kind",
-                    "emptyDir",
-                    "configMap",
-                ]
-            ),
-            inner,
-            max_size=5,
-        )
-    ),
-    max_leaves=40,
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8), _containers, max_leaves=40
 )
 
 
