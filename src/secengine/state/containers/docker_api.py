@@ -196,5 +196,8 @@ class DockerApiEngine:
     def cached_pod(self, sandbox_id: str) -> PodInfo | None:
         return None
 
+    def forget(self, full_id: str) -> None:
+        return None
+
     def close(self) -> None:
         return None

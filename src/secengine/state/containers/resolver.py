@@ -138,6 +138,8 @@ class ContainerResolver:
             self.forgotten += 1
             if info.is_sandbox:
                 self._pods.pop(full_id, None)
+        for engine in self.engines:
+            engine.forget(full_id)
 
     def resolve_now(self, full_id: str) -> ContainerInfo:
         """Read the files and ask the engines synchronously (tools and tests)."""
