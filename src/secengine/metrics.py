@@ -28,6 +28,10 @@ own web stack). Metric names:
 ``secengine_process_table_removed_total``   counter  entries removed {source, reason=exited|
                                                      evicted_full|evicted_inactive}
 ``secengine_process_table_orphans_total``   counter  orphans given their new parent {source}
+``secengine_container_engine_errors_total`` counter  failed container runtime API calls
+                                                     {source, engine, reason}: missing,
+                                                     unavailable, deadline_exceeded, another
+                                                     gRPC status, exception:<type>
 ``secengine_events_total``                  counter  events evaluated {source}
 ``secengine_alerts_total``                  counter  alerts {rule, priority, source}
 ``secengine_alerts_rate_limited_total``     counter  alerts held back by ``outputs.rate`` {source}
@@ -278,6 +282,7 @@ def collect(agent: AgentStats) -> list[Metric]:
         src_rejected,
         not_sent,
         *table,
+        *_container_engines(agent),
         evaluated,
         alerts,
         limited,
@@ -343,6 +348,20 @@ def listener_metrics(listeners: Iterable[ListenerStats]) -> list[Metric]:
             rejected.add(n, listener=stats.name, reason=reason)
         accepts.add(accept_errors, listener=stats.name)
     return [handshakes, rejected, accepts]
+
+
+def _container_engines(agent: AgentStats) -> list[Metric]:
+    """Failed runtime API calls of the sources that resolve containers."""
+    errors = Metric(
+        "secengine_container_engine_errors_total",
+        "counter",
+        "Container runtime API calls that failed (the fields fell back to the runtime's files).",
+    )
+    for src in agent.sources:
+        counts = getattr(src, "container_engine_errors", None)
+        for (engine, reason), n in sorted((counts() if callable(counts) else {}).items()):
+            errors.add(n, source=source_label(src), engine=engine, reason=reason)
+    return [errors] if errors.samples else []
 
 
 def _process_table(agent: AgentStats) -> list[Metric]:

@@ -39,6 +39,7 @@ from secengine.sources.base import EventQueue, Source, SourceSpec, SourceStats
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.bpf.loader import Budget, Probe, ProducerCount
     from secengine.bpf.ringbuf import RingReader
+    from secengine.state.containers.discovery import EngineSettings
     from secengine.state.decode import Rec
     from secengine.state.tracker import StateTracker
 
@@ -158,7 +159,6 @@ class SyscallSource(Source):
         poll_interval: float = 0.02,
         max_processes: int = 32768,
         seed: bool = True,
-        container_sockets: Iterable[str] | None = None,
         producer_rate: float = 20_000.0,
         producer_burst: int = 100_000,
         flood_interval: float = 1.0,
@@ -186,7 +186,8 @@ class SyscallSource(Source):
         self.poll_interval = poll_interval
         self.max_processes = max_processes
         self.seed = seed
-        self.container_sockets = container_sockets
+        #: the runtime APIs that enrich container metadata (None: every kind, discovered)
+        self.container_engines: Sequence[EngineSettings] | None = None
         self._interest: frozenset[str] | None = None
         self._skip_stream: frozenset[str] = frozenset()
         self._success_only: frozenset[str] = frozenset()
@@ -233,6 +234,10 @@ class SyscallSource(Source):
             self._priority_paths = priority_paths(rules)
         self._apply_interest()
 
+    def use_container_engines(self, engines: Sequence[EngineSettings] | None) -> None:
+        """The container engines to ask (``container_engines``); applies when the probe opens."""
+        self.container_engines = None if engines is None else list(engines)
+
     def set_budget(self, budget: Budget) -> None:
         """Change every producer's budget, now if the probe is loaded."""
         self.budget = budget
@@ -253,7 +258,8 @@ class SyscallSource(Source):
             return
         # start-up: the probe side (ctypes, libbpf, process state) loads when a probe runs
         from secengine.bpf.loader import Probe
-        from secengine.state.containers import DEFAULT_SOCKETS, ContainerResolver
+        from secengine.state.containers import ContainerResolver
+        from secengine.state.containers.discovery import build_engines
         from secengine.state.tracker import StateTracker
 
         self.probe = probe = Probe(
@@ -261,11 +267,7 @@ class SyscallSource(Source):
         )
         try:
             self._apply_interest()
-            containers = ContainerResolver(
-                tuple(self.container_sockets)
-                if self.container_sockets is not None
-                else DEFAULT_SOCKETS
-            )
+            containers = ContainerResolver(engines=build_engines(self.container_engines))
             self.tracker = StateTracker(max_processes=self.max_processes, containers=containers)
             self.reader = probe.reader()
             if self.seed:
@@ -350,6 +352,25 @@ class SyscallSource(Source):
             if batch and not out.offer(self.name, batch):
                 self.stats.add(dropped=len(batch))
                 self.stats.queue_drops += len(batch)
+
+    def container_engine_errors(self) -> dict[tuple[str, str], int]:
+        """Failed container-engine calls by ``(engine, reason)`` (the metric
+        ``secengine_container_engine_errors_total``): each engine's own count (a CRI socket
+        missing, slow, failing) and the resolver's count of engines that raised."""
+        tracker = self.tracker
+        resolver = getattr(tracker, "containers", None) if tracker is not None else None
+        if resolver is None:
+            return {}
+        out: dict[tuple[str, str], int] = {}
+        for engine in resolver.engines:
+            errors = getattr(engine, "errors", None)
+            for reason, n in (errors or {}).items():
+                key = (engine.name, reason)
+                out[key] = out.get(key, 0) + n
+        for (engine_name, exc), n in resolver.engine_errors.items():
+            key = (engine_name, f"exception:{exc}")
+            out[key] = out.get(key, 0) + n
+        return out
 
     def table_stats(self) -> dict[str, int]:
         """The process table's size and how entries left it (metrics and the run summary):
