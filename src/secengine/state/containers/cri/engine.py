@@ -312,7 +312,7 @@ def _dig(doc: Any, *keys: str) -> Any:
 
 
 def _privileged(extra: dict[str, Any]) -> bool | None:
-    """The privileged flag of the verbose info, in the container plugin's order, or None."""
+    """The privileged flag of the verbose info, in the container plugin's order (None: no info)."""
     for path in (
         ("runtimeSpec", "linux", "security_context", "privileged"),
         ("config", "linux", "security_context", "privileged"),
@@ -321,7 +321,8 @@ def _privileged(extra: dict[str, Any]) -> bool | None:
         value = _dig(extra, *path)
         if isinstance(value, bool):
             return value
-    return None
+    # the runtimes omit a false flag from their JSON (omitempty), as the container plugin reads it
+    return False if extra else None
 
 
 def _fill_image(info: ContainerInfo, status: api.ContainerStatus, extra: dict[str, Any]) -> None:
