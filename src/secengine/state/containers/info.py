@@ -91,6 +91,8 @@ class ContainerInfo:
     files_found: bool = False
     #: file reads made (the first event, then execs in the container until found)
     file_tries: int = 0
+    #: an unusable runtime file of this container was logged (one line per container)
+    file_error_logged: bool = False
 
     def filled(self, stage: str) -> None:
         """Record that ``stage`` filled (some of) the fields."""

@@ -46,7 +46,7 @@ from cachetools import TTLCache
 
 from secengine.state.containers.docker_api import DEFAULT_SOCKETS, DockerApiEngine
 from secengine.state.containers.engines import MetadataEngine
-from secengine.state.containers.files.base import FileError, RuntimeFiles
+from secengine.state.containers.files import FileError, RuntimeFiles, default_readers
 from secengine.state.containers.info import ContainerInfo, PodInfo
 
 __all__ = ["ContainerResolver"]
@@ -74,7 +74,7 @@ class ContainerResolver:
         self,
         sockets: Sequence[str] | None = DEFAULT_SOCKETS,
         *,
-        readers: Sequence[RuntimeFiles] = (),
+        readers: Sequence[RuntimeFiles] | None = None,
         engines: Sequence[MetadataEngine] | None = None,
         max_entries: int = 4096,
         ttl: float = 3600.0,
@@ -84,7 +84,7 @@ class ContainerResolver:
         retry_after: float = 60.0,
         file_attempts: int = 8,
     ) -> None:
-        self.readers = tuple(readers)
+        self.readers = tuple(default_readers() if readers is None else readers)
         if engines is None:
             engines = [DockerApiEngine(s, timeout=timeout) for s in sockets or ()]
         self.engines: tuple[MetadataEngine, ...] = tuple(engines)
@@ -158,14 +158,17 @@ class ContainerResolver:
     def _read_files(self, info: ContainerInfo) -> None:
         info.file_tries += 1
         for reader in self.readers:
+            problems: list[FileError] = []
             try:
-                found = reader.read(info.full_id)
+                found = reader.read(info.full_id, problems)
             except FileError as e:
-                self._file_error(info, reader.runtime, e.reason, str(e))
-                continue
+                found = None
+                problems.append(e)
             except Exception as e:  # noqa: BLE001 - a reader's fault must not stop events
+                found = None
                 self._file_error(info, reader.runtime, "internal", f"{type(e).__name__}: {e}")
-                continue
+            for problem in problems:
+                self._file_error(info, reader.runtime, problem.reason, str(problem))
             if found is None:
                 continue
             self._adopt(info, found)
@@ -174,7 +177,8 @@ class ContainerResolver:
 
     def _file_error(self, info: ContainerInfo, runtime: str, reason: str, text: str) -> None:
         self.file_errors[runtime, reason] += 1
-        if info.file_tries == 1:
+        if not info.file_error_logged:
+            info.file_error_logged = True
             _log.warning(
                 "container %s: %s runtime files unusable (%s): %s; its fields fall back "
                 "to the runtime API",
@@ -285,5 +289,14 @@ class ContainerResolver:
 
 #: ContainerInfo's fields that belong to the resolver, not to a stage's result
 _BOOKKEEPING = frozenset(
-    {"tries", "tried_at", "enriched", "pending", "files_found", "file_tries", "filled_by"}
+    {
+        "tries",
+        "tried_at",
+        "enriched",
+        "pending",
+        "files_found",
+        "file_tries",
+        "file_error_logged",
+        "filled_by",
+    }
 )

@@ -6,7 +6,10 @@ runtime wrote before it started a container: its OCI bundle's
 is not this runtime's (its files are absent) and raises :class:`FileError`
 when they are there but unusable (too big, not JSON, a symlink, wrong
 types): the resolver counts the error by ``(runtime, reason)``, logs one
-line for the container and lets the next stage fill the fields.
+line for the container and lets the next stage fill the fields. A reader
+that falls back from one unusable file to another appends the first
+error to ``problems`` (counted the same way) and returns what the other
+gave.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ REASONS = (
     "symlink",
     "outside_root",
     "unreadable",
+    "not_bolt",
+    "internal",
 )
 
 
@@ -46,4 +51,4 @@ class RuntimeFiles(Protocol):
         """The runtime's name (``container.type``): containerd, cri-o, podman, docker."""
         ...
 
-    def read(self, full_id: str) -> ContainerInfo | None: ...
+    def read(self, full_id: str, problems: list[FileError]) -> ContainerInfo | None: ...

@@ -1,0 +1,97 @@
+"""containerd's files: a task's OCI bundle ``config.json`` with the CRI plugin's annotations.
+
+containerd's shim writes the bundle of a started task under the state
+directory, ``<state>/io.containerd.runtime.v2.task/<namespace>/<id>/``
+(``/run/containerd`` by default, ``/run/k3s/containerd`` under k3s), when
+the task is created, before its process runs; it is removed when the task
+exits. The CRI plugin annotates Kubernetes containers
+(``io.kubernetes.cri.*``): container type (``sandbox`` or ``container``),
+container name, image name, sandbox id, name, namespace and uid. The
+container's CRI labels are not in the bundle (only the runtime's API has
+them): kubelet's four well-known ones (``io.kubernetes.container.name``,
+``io.kubernetes.pod.name``, ``...pod.namespace``, ``...pod.uid``) are
+given from the annotations, which carry the same values; the CRI engine
+adds the rest. Privileged is derived from the spec (:mod:`.oci`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Final
+
+from secengine.state.containers.files.base import FileError
+from secengine.state.containers.files.bounded import RuntimeRoot
+from secengine.state.containers.files.oci import OciSpec
+from secengine.state.containers.info import ContainerInfo, PodInfo, split_image
+
+__all__ = ["DEFAULT_STATE_DIRS", "ContainerdFiles", "from_cri_annotations"]
+
+#: containerd's state directories: the default one, k3s's
+DEFAULT_STATE_DIRS: Final = ("/run/containerd", "/run/k3s/containerd")
+_TASKS: Final = "io.containerd.runtime.v2.task"
+_CRI: Final = "io.kubernetes.cri."
+
+
+def from_cri_annotations(info: ContainerInfo, annotations: dict[str, str]) -> None:
+    """Fill name, image, sandbox flag, pod and kubelet's labels from ``io.kubernetes.cri.*``."""
+    kind = annotations.get(_CRI + "container-type", "")
+    sandbox_id = annotations.get(_CRI + "sandbox-id", "")
+    info.is_sandbox = kind == "sandbox"
+    info.name = annotations.get(_CRI + "container-name", "") or info.name
+    image = annotations.get(_CRI + "image-name", "")
+    if image:
+        info.image = image
+        info.image_repository, info.image_tag, info.image_digest = split_image(image)
+    if not sandbox_id:
+        return
+    pod = PodInfo(
+        sandbox_id=sandbox_id,
+        name=annotations.get(_CRI + "sandbox-name", ""),
+        namespace=annotations.get(_CRI + "sandbox-namespace", ""),
+        uid=annotations.get(_CRI + "sandbox-uid", ""),
+    )
+    info.pod = pod
+    if info.is_sandbox:
+        info.name = info.name or pod.name
+    labels = {
+        "io.kubernetes.pod.name": pod.name,
+        "io.kubernetes.pod.namespace": pod.namespace,
+        "io.kubernetes.pod.uid": pod.uid,
+    }
+    if not info.is_sandbox and info.name:
+        labels["io.kubernetes.container.name"] = info.name
+    info.labels = {**{k: v for k, v in labels.items() if v}, **info.labels}
+
+
+class ContainerdFiles:
+    """A :class:`~.base.RuntimeFiles` for containerd (see the module docstring)."""
+
+    runtime = "containerd"
+
+    def __init__(self, state_dir: str = DEFAULT_STATE_DIRS[0]) -> None:
+        self.root = RuntimeRoot(os.path.join(state_dir, _TASKS))
+
+    def read(self, full_id: str, problems: list[FileError]) -> ContainerInfo | None:
+        root = self.root
+        try:
+            namespaces = os.listdir(root.path)
+        except OSError:
+            return None
+        for ns in sorted(namespaces):
+            if ns == "moby":
+                continue  # docker's containers: its own files say more (.docker)
+            path = root.join(ns, full_id, "config.json")
+            spec = root.read_json(path)
+            if spec is None:
+                continue
+            return self._info(full_id, OciSpec(spec, path))
+        return None
+
+    def _info(self, full_id: str, spec: OciSpec) -> ContainerInfo:
+        info = ContainerInfo(id=full_id[:12], full_id=full_id, type=self.runtime)
+        info.privileged = spec.privileged()
+        info.host_pid, info.host_network, info.host_ipc = spec.host_namespaces()
+        info.mounts = spec.mounts()
+        from_cri_annotations(info, spec.annotations)
+        info.filled(f"files:{self.runtime}")
+        return info
