@@ -355,7 +355,7 @@ def test_pod_labels_reach_the_first_event_of_the_pods_first_container(
     class Files:
         runtime = "containerd"
 
-        def read(self, full_id: str) -> ContainerInfo | None:
+        def read(self, full_id: str, problems: list[Any]) -> ContainerInfo | None:
             info = _info(full_id, type="containerd", is_sandbox=full_id == SANDBOX)
             info.pod = PodInfo(sandbox_id=SANDBOX, name="web-0")
             info.filled("files:containerd")
