@@ -5,7 +5,7 @@
 # NO CHECKED-IN PROTOBUF GENCODE
 # source: secengine/state/containers/cri/api.proto
 # Protobuf Python Version: 7.35.1
-"""Generated protocol buffer code."""
+"""The CRI ``runtime.v1`` messages, generated from k8s.io/cri-api's api.proto."""
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import descriptor_pool as _descriptor_pool
 from google.protobuf import runtime_version as _runtime_version
