@@ -5,78 +5,15 @@ from __future__ import annotations
 import os
 import struct
 
+from probe_records import blob, exec_rec, fields, hdr, proc
+
 from secengine.bpf import layout as L
 from secengine.events import MISSING
-from secengine.fields.live import LiveFieldValues
 from secengine.state.containers import ContainerResolver
 from secengine.state.decode import Rec
 from secengine.state.tracker import StateTracker, resolve_path
 
 CID = "4e683bec47a045be8aa19068abb5f51c90fa87929f3dad2e6cba62e4c46ef44a"
-
-
-def blob(b: bytes | str) -> bytes:
-    if isinstance(b, str):
-        b = b.encode()
-    return struct.pack("<H", len(b)) + b
-
-
-def hdr(evt: int, nr: int, tid: int, pid: int, res: int = 0, args=(0,) * 6) -> bytes:
-    return L.HDR.pack(1000, tid, pid, nr, evt, 0, 0, res, *args)
-
-
-def proc(ptid: int, *, flags: int = 0, uid: int = 0, caps: int = 0) -> bytes:
-    return L.PROC.pack(
-        ptid,
-        1,
-        1,
-        1,
-        0,
-        0,
-        0,
-        flags,
-        77,
-        1,
-        2,
-        500,
-        0,
-        1024,
-        uid,
-        uid,
-        uid,
-        uid,
-        uid,
-        uid,
-        0xFFFFFFFF,
-        0,
-        0,
-        caps,
-        caps,
-    )
-
-
-def exec_rec(
-    pid: int,
-    ptid: int,
-    argv: list[str],
-    *,
-    cwd: str = "/",
-    cgroup: str = "/",
-    exepath: str | None = None,
-    flags: int = 0,
-    filename: str | None = None,
-) -> bytes:
-    exe = exepath or argv[0]
-    return (
-        hdr(L.EVT_EXEC, 59, pid, pid)
-        + proc(ptid, flags=flags, caps=1 << 16)
-        + blob(filename or argv[0])
-        + blob("\0".join(argv) + "\0")
-        + blob(exe)
-        + blob(cwd)
-        + blob(os.path.basename(exe)[:15])
-        + blob(cgroup)
-    )
 
 
 def file_sec(
@@ -103,12 +40,6 @@ def file_sec(
         laddr.ljust(16, b"\0"),
         raddr.ljust(16, b"\0"),
     ) + blob("")
-
-
-def fields(tracker: StateTracker, data: bytes) -> LiveFieldValues:
-    rec = Rec(data, 0)
-    p, fdnum, fd, changed = tracker.apply(rec)
-    return LiveFieldValues(rec, p, fdnum, fd, changed, tracker)
 
 
 def _tracker() -> StateTracker:

@@ -18,12 +18,25 @@ fields. The ``k8s.rc``/``svc``/``ns.id``/``rs``/``deployment`` fields are
 kept for compatibility and always missing, as in the plugin.
 
 The live syscall source extracts these (``live=``) from the process's
-container id and the metadata its runtime gave (missing until it arrives).
+container id and the metadata its runtime gave (``state.containers``: the
+runtime's files at the container's first event, its API later), with the
+plugin's semantics (``extract.cpp``): while nothing is known of a container
+only ``container.id``, ``full_id``, ``start_ts`` and ``duration`` answer;
+``container.start_ts`` is the start of the process's pid-namespace init;
+``k8s.pod.name``/``ns.name``/``uid``/``id`` are the container's
+``io.kubernetes.pod.*`` labels, ``k8s.pod.label*``/``ip`` the pod's (the
+sandbox's), ``container.labels``/``k8s.pod.labels`` are ``k:v, k2:v2``
+without ``io.kubernetes.*`` and ``annotation.*`` keys. A pod's sandbox
+("pause") container is its own pod's: its processes have the pod's fields.
+Host processes: ``container.id``/``name``/``type`` ``host``, privileged and
+host namespaces false, labels and sandbox ids empty, the pod's name,
+namespace, labels and IP missing.
 """
 
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from typing import Any, Final
 
 from secengine.events import MISSING
@@ -98,29 +111,38 @@ def _c(attr: str, host: Any = MISSING) -> LiveExtractor:
 
 
 def _c_mounts(v: LiveFieldValues, arg: str | None) -> Any:
+    """The mounts, comma-separated as the plugin's extractor joins them (its description says
+    space-separated; its code, which Falco runs, uses ``,``)."""
     info = _container(v)
     if info is None or not info.resolved:
         return MISSING
-    return " ".join(
-        f"{m.source}:{m.dest}:{m.mode}:{str(m.rw).lower()}:{m.propagation}" for m in info.mounts
-    )
+    return ",".join(_mount_text(m) for m in info.mounts)
 
 
-def _c_mount_dest(v: LiveFieldValues, arg: int | str | None) -> Any:
-    """The destination of the mount whose source matches the glob ``arg`` (or number ``arg``);
-    ``N/A`` when none does and ``<NA>`` while the metadata is not known, as libsinsp's container
+def _mount_text(m: Any) -> str:
+    return f"{m.source}:{m.dest}:{m.mode}:{str(m.rw).lower()}:{m.propagation}"
+
+
+def _c_mount(part: Callable[[Any], str], by_dest: bool = False) -> LiveExtractor:
+    """A ``container.mount*`` field: ``part`` of the mount numbered ``arg``, or of the one whose
+    source (``by_dest``: destination) matches the glob ``arg``, as the plugin picks it; ``N/A``
+    when none does and ``<NA>`` while the metadata is not known, as libsinsp's container
     fields answer (the sandbox rules test ``not ... in ("<NA>","N/A")``)."""
-    if arg is None or _cid(v) is None:
-        return MISSING
-    info = _container(v)
-    if info is None or not info.resolved:
-        return "<NA>"
-    if isinstance(arg, int):
-        return info.mounts[arg].dest if arg < len(info.mounts) else "N/A"
-    for m in info.mounts:
-        if fnmatch.fnmatchcase(m.source, arg):
-            return m.dest
-    return "N/A"
+
+    def get(v: LiveFieldValues, arg: int | str | None) -> Any:
+        if arg is None or _cid(v) is None:
+            return MISSING
+        info = _container(v)
+        if info is None or not info.resolved:
+            return "<NA>"
+        if isinstance(arg, int):
+            return part(info.mounts[arg]) if arg < len(info.mounts) else "N/A"
+        for m in info.mounts:
+            if fnmatch.fnmatchcase(m.dest if by_dest else m.source, arg):
+                return part(m)
+        return "N/A"
+
+    return get
 
 
 def _c_label(prefix: str | None = None) -> LiveExtractor:
@@ -137,11 +159,83 @@ def _c_label(prefix: str | None = None) -> LiveExtractor:
     return get
 
 
+def _start_ts(v: LiveFieldValues, arg: str | None) -> Any:
+    """The start of the process's pid namespace's init, as the plugin answers (from the
+    kernel, for host processes too; missing when unknown)."""
+    p = v.proc
+    return MISSING if p is None or not p.pidns_init_start else p.pidns_init_start
+
+
 def _c_duration(v: LiveFieldValues, arg: str | None) -> Any:
-    info = _container(v)
-    if info is None or not info.resolved or not info.start_ts:
+    start = _start_ts(v, arg)
+    return MISSING if start is MISSING else max(0, v.rec.ts - start)
+
+
+def _joined(labels: dict[str, str]) -> str:
+    """``key:value, key2`` of the labels, minus ``annotation.*`` and ``io.kubernetes.*``, sorted:
+    the plugin's ``concatenate_container_labels``."""
+    return ", ".join(
+        f"{k}:{val}" if val else k
+        for k, val in sorted(labels.items())
+        if not k.startswith(("annotation.", "io.kubernetes."))
+    )
+
+
+def _c_labels(v: LiveFieldValues, arg: str | None) -> Any:
+    cid = _cid(v)
+    if cid is None:
         return MISSING
-    return max(0, v.rec.ts - info.start_ts)
+    if cid == HOST:
+        return ""
+    info = v.state.containers.get(cid)
+    return _joined(info.labels) if info.resolved else MISSING
+
+
+def _pod_sandbox(short: bool) -> LiveExtractor:
+    """``k8s.pod.sandbox_id`` (12 digits) / ``full_sandbox_id``: empty outside a pod."""
+
+    def get(v: LiveFieldValues, arg: str | None) -> Any:
+        cid = _cid(v)
+        if cid is None:
+            return MISSING
+        if cid == HOST:
+            return ""
+        info = v.state.containers.get(cid)
+        if not info.resolved:
+            return MISSING
+        pod = info.pod
+        if pod is None:
+            return ""
+        return pod.sandbox_id[:12] if short else pod.sandbox_id
+
+    return get
+
+
+def _pod_label(v: LiveFieldValues, arg: str | None) -> Any:
+    info = _container(v)
+    if info is None or not info.resolved or info.pod is None or arg is None:
+        return MISSING
+    value = info.pod.labels.get(arg)
+    return MISSING if value is None else value
+
+
+def _pod_labels(v: LiveFieldValues, arg: str | None) -> Any:
+    cid = _cid(v)
+    if cid is None:
+        return MISSING
+    if cid == HOST:
+        return ""
+    info = v.state.containers.get(cid)
+    if not info.resolved:
+        return MISSING
+    return "" if info.pod is None else _joined(info.pod.labels)
+
+
+def _pod_ip(v: LiveFieldValues, arg: str | None) -> Any:
+    info = _container(v)
+    if info is None or not info.resolved or info.pod is None:
+        return MISSING
+    return info.pod.ip
 
 
 def _mount(
@@ -259,18 +353,43 @@ FIELD_CLASS = FieldClass(
             arg=ArgMode.REQUIRED,
             arg_index=True,
             arg_key=True,
+            live=_c_mount(_mount_text),
         ),
-        _mount("container.mount.source", "mount source", "destination", "/host/lib/modules"),
+        _mount(
+            "container.mount.source",
+            "mount source",
+            "destination",
+            "/host/lib/modules",
+            live=_c_mount(lambda m: m.source, by_dest=True),
+        ),
         _mount(
             "container.mount.dest",
             "mount destination",
             "source",
             "/lib/modules",
-            live=_c_mount_dest,
+            live=_c_mount(lambda m: m.dest),
         ),
-        _mount("container.mount.mode", "mount mode", "source", "/usr/local"),
-        _mount("container.mount.rdwr", "mount rdwr value", "source", "/usr/local"),
-        _mount("container.mount.propagation", "mount propagation value", "source", "/usr/local"),
+        _mount(
+            "container.mount.mode",
+            "mount mode",
+            "source",
+            "/usr/local",
+            live=_c_mount(lambda m: m.mode),
+        ),
+        _mount(
+            "container.mount.rdwr",
+            "mount rdwr value",
+            "source",
+            "/usr/local",
+            live=_c_mount(lambda m: str(m.rw).lower()),
+        ),
+        _mount(
+            "container.mount.propagation",
+            "mount propagation value",
+            "source",
+            "/usr/local",
+            live=_c_mount(lambda m: m.propagation),
+        ),
         FieldDef(
             "container.image.repository",
             FieldType.CHARBUF,
@@ -313,7 +432,7 @@ FIELD_CLASS = FieldClass(
             "Container start as epoch timestamp in nanoseconds based on "
             "proc.pidns_init_start_ts and extracted in the kernel and not from the container "
             "runtime socket / container engine.",
-            live=_c("start_ts"),
+            live=_start_ts,
         ),
         FieldDef(
             "container.duration",
@@ -327,6 +446,7 @@ FIELD_CLASS = FieldClass(
             "The container's / pod's primary ip address as retrieved from the container "
             "engine. Only ipv4 addresses are tracked. Consider container.cni.json (CRI use "
             "case) for logging ip addresses for each network interface." + _DELAY,
+            live=_c("ip", host=""),
         ),
         FieldDef(
             "container.cni.json",
@@ -342,16 +462,19 @@ FIELD_CLASS = FieldClass(
             "container.host_pid",
             FieldType.BOOL,
             "'true' if the container is running in the host PID namespace, 'false' otherwise.",
+            live=_c("host_pid", host=False),
         ),
         FieldDef(
             "container.host_network",
             FieldType.BOOL,
             "'true' if the container is running in the host network namespace, 'false' otherwise.",
+            live=_c("host_network", host=False),
         ),
         FieldDef(
             "container.host_ipc",
             FieldType.BOOL,
             "'true' if the container is running in the host IPC namespace, 'false' otherwise.",
+            live=_c("host_ipc", host=False),
         ),
         FieldDef(
             "container.label",
@@ -365,6 +488,7 @@ FIELD_CLASS = FieldClass(
             "container.labels",
             FieldType.CHARBUF,
             "Container comma-separated key/value labels. E.g. 'foo1:bar1,foo2:bar2'.",
+            live=_c_labels,
         ),
         FieldDef(
             "proc.is_container_healthcheck",
@@ -405,6 +529,7 @@ FIELD_CLASS = FieldClass(
             "This legacy field points to `k8s.pod.uid`; however, the pod ID typically "
             "refers to the pod sandbox ID. We recommend using the semantically more "
             "accurate `k8s.pod.uid` field." + _K8S_DELAY,
+            live=_c_label("io.kubernetes.pod.uid"),
         ),
         FieldDef(
             "k8s.pod.uid",
@@ -427,12 +552,14 @@ FIELD_CLASS = FieldClass(
             + " In Kubernetes, pod sandbox container processes can exist where "
             "`container.id` matches `k8s.pod.sandbox_id`, lacking other 'container.*' "
             "details.",
+            live=_pod_sandbox(short=True),
         ),
         FieldDef(
             "k8s.pod.full_sandbox_id",
             FieldType.CHARBUF,
             "The full Kubernetes pod / sandbox ID, e.g "
             "63060edc2d3aa803ab559f2393776b151f99fc5b05035b21db66b3b62246ad6a." + _K8S_DELAY,
+            live=_pod_sandbox(short=False),
         ),
         FieldDef(
             "k8s.pod.label",
@@ -446,12 +573,14 @@ FIELD_CLASS = FieldClass(
             "are all valid." + _K8S_DELAY,
             arg=ArgMode.REQUIRED,
             arg_key=True,
+            live=_pod_label,
         ),
         FieldDef(
             "k8s.pod.labels",
             FieldType.CHARBUF,
             "The Kubernetes pod comma-separated key/value labels. E.g. "
             "'foo1:bar1,foo2:bar2'." + _K8S_DELAY,
+            live=_pod_labels,
         ),
         FieldDef(
             "k8s.pod.ip",
@@ -460,6 +589,7 @@ FIELD_CLASS = FieldClass(
             "shares the network stack of the sandbox / pod. Only ipv4 addresses are "
             "tracked. Consider k8s.pod.cni.json for logging ip addresses for each network "
             "interface." + _K8S_DELAY,
+            live=_pod_ip,
         ),
         FieldDef(
             "k8s.pod.cni.json",

@@ -32,6 +32,7 @@ __all__ = [
     "Account",
     "Container",
     "ContainerMount",
+    "ContainerPod",
     "FdView",
     "FloodReport",
     "LiveExtractor",
@@ -259,6 +260,17 @@ class ContainerMount(Protocol):
     def propagation(self) -> str: ...
 
 
+class ContainerPod(Protocol):
+    """The Kubernetes pod of a container (``secengine.state.containers.PodInfo``)."""
+
+    @property
+    def sandbox_id(self) -> str: ...
+    @property
+    def labels(self) -> dict[str, str]: ...
+    @property
+    def ip(self) -> str: ...
+
+
 class Container(Protocol):
     """A container's metadata (``secengine.state.containers.ContainerInfo``)."""
 
@@ -269,7 +281,7 @@ class Container(Protocol):
     @property
     def labels(self) -> dict[str, str]: ...
     @property
-    def start_ts(self) -> int: ...
+    def pod(self) -> ContainerPod | None: ...
 
 
 class ContainerLookup(Protocol):

@@ -31,7 +31,7 @@ def _standin() -> str:
     os.chmod(d, 0o755)
     path = os.path.join(d, "debugfs")
     with open(path, "w") as fh:
-        fh.write("#!/bin/sh\necho debugfs stand-in \"$@\"\n")
+        fh.write('#!/bin/sh\necho debugfs stand-in "$@"\n')
     os.chmod(path, 0o755)
     return d
 

@@ -94,7 +94,7 @@ class ContainerResolver:
         self.file_attempts = file_attempts
         self._cache: TTLCache[str, ContainerInfo] = TTLCache(maxsize=max_entries, ttl=ttl)
         self._pods: TTLCache[str, PodInfo] = TTLCache(maxsize=max_entries, ttl=ttl)
-        self._queue: queue.Queue[ContainerInfo] = queue.Queue(maxsize=max_entries)
+        self._queue: queue.Queue[ContainerInfo | None] = queue.Queue(maxsize=max_entries)
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
         self._closed = False
@@ -236,6 +236,8 @@ class ContainerResolver:
                 info = self._queue.get(timeout=5.0)
             except queue.Empty:
                 return
+            if info is None or self._closed:
+                return
             try:
                 self._enrich(info)
             finally:
@@ -277,9 +279,15 @@ class ContainerResolver:
         }
 
     def close(self) -> None:
-        """Stop scheduling and close the engines."""
+        """Stop scheduling, let the worker end after its current lookup, close the engines."""
         with self._lock:
             self._closed = True
+            worker = self._worker
+        if worker is not None and worker.is_alive():
+            try:
+                self._queue.put_nowait(None)
+            except queue.Full:
+                pass  # the worker sees _closed at its next item
         for engine in self.engines:
             try:
                 engine.close()

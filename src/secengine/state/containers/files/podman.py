@@ -47,28 +47,48 @@ class PodmanFiles:
 
     def read(self, full_id: str, problems: list[FileError]) -> ContainerInfo | None:
         try:
-            record = self._libpod_config(full_id)
+            info = self._from_libpod(full_id)
         except FileError as e:
             problems.append(e)  # the bundle and containers.json may still say enough
-            record = None
-        if record is not None:
-            doc, path = record
-            spec = OciSpec(obj(doc, "spec", path), f"{path} [ctr/{full_id[:12]}/config]")
-        else:
-            found = self.storage.spec(full_id)
-            if found is None or found.annotations.get(_MANAGER) != _LIBPOD:
-                return None
-            spec = found
+            info = None
+        if info is None:
+            info = self._from_bundle(full_id)
+        if info is not None:
+            info.filled(f"files:{self.runtime}")
+        return info
+
+    def _new(self, full_id: str, spec: OciSpec) -> ContainerInfo:
         info = ContainerInfo(id=full_id[:12], full_id=full_id, type=self.runtime)
         info.host_pid, info.host_network, info.host_ipc = spec.host_namespaces()
         flag = spec.annotations.get(_PRIVILEGED, "")
         info.privileged = flag.upper() == "TRUE" if flag else spec.privileged()
-        if record is not None:
-            self._from_libpod(info, record, spec)
-        else:
-            self._from_storage_list(info)
-            info.mounts = self._own_binds(spec, full_id)
-        info.filled(f"files:{self.runtime}")
+        return info
+
+    def _from_libpod(self, full_id: str) -> ContainerInfo | None:
+        record = self._libpod_config(full_id)
+        if record is None:
+            return None
+        doc, path = record
+        spec = OciSpec(obj(doc, "spec", path), f"{path} [ctr/{full_id[:12]}/config]")
+        info = self._new(full_id, spec)
+        info.name = text(doc, "name", path)
+        info.labels = string_map(doc, "labels", path)
+        image = text(doc, "rootfsImageName", path) or text(doc, "RawImageName", path)
+        self._image(info, image, text(doc, "rootfsImageID", path))
+        privileged = boolean(doc, "privileged", path)
+        if privileged is not None:
+            info.privileged = privileged
+        wanted = {v for v in seq(doc, "userVolumes", path) if isinstance(v, str)}
+        info.mounts = [m for m in spec.mounts() if m.dest in wanted]
+        return info
+
+    def _from_bundle(self, full_id: str) -> ContainerInfo | None:
+        spec = self.storage.spec(full_id)
+        if spec is None or spec.annotations.get(_MANAGER) != _LIBPOD:
+            return None
+        info = self._new(full_id, spec)
+        self._from_storage_list(info)
+        info.mounts = self._own_binds(spec, full_id)
         return info
 
     def _libpod_config(self, full_id: str) -> tuple[dict[str, Any], str] | None:
@@ -83,20 +103,6 @@ class PodmanFiles:
         if not isinstance(doc, dict):
             raise FileError("wrong_type", path, "the container's config is not an object")
         return doc, path
-
-    def _from_libpod(
-        self, info: ContainerInfo, record: tuple[dict[str, Any], str], spec: OciSpec
-    ) -> None:
-        doc, path = record
-        info.name = text(doc, "name", path)
-        info.labels = string_map(doc, "labels", path)
-        image = text(doc, "rootfsImageName", path) or text(doc, "RawImageName", path)
-        self._image(info, image, text(doc, "rootfsImageID", path))
-        privileged = boolean(doc, "privileged", path)
-        if privileged is not None:
-            info.privileged = privileged
-        wanted = {v for v in seq(doc, "userVolumes", path) if isinstance(v, str)}
-        info.mounts = [m for m in spec.mounts() if m.dest in wanted]
 
     def _from_storage_list(self, info: ContainerInfo) -> None:
         graph = self.storage.graph
