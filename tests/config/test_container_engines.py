@@ -99,6 +99,22 @@ plugins:
     assert any("ignored: container_engines is set" in w for w in cfg.warnings)
 
 
+def test_falcos_command_line_form() -> None:
+    """Falco 0.38's replacement for ``--cri``: ``-o container_engines.cri.sockets[]=PATH``."""
+    cfg = load_config(
+        options=[
+            "container_engines.cri.enabled=true",
+            "container_engines.cri.sockets[]=/run/a.sock",
+            "container_engines.cri.sockets[]=/run/b.sock",
+            "container_engines.cri.disable_async=true",
+        ]
+    )
+    assert _kinds(cfg.container_engines.settings())["cri"].sockets == (
+        "/run/a.sock",
+        "/run/b.sock",
+    )
+
+
 def test_a_bad_key_in_the_plugins_engines_is_located(tmp_path: Path) -> None:
     conf = tmp_path / "falco.yaml"
     conf.write_text(
