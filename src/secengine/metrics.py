@@ -29,9 +29,11 @@ own web stack). Metric names:
                                                      evicted_full|evicted_inactive}
 ``secengine_process_table_orphans_total``   counter  orphans given their new parent {source}
 ``secengine_container_engine_errors_total`` counter  failed container runtime API calls
-                                                     {source, engine, reason}: missing,
-                                                     unavailable, deadline_exceeded, another
-                                                     gRPC status, exception:<type>
+                                                     {source, engine=cri|docker|podman,
+                                                     reason}: missing, unavailable, timeout,
+                                                     deadline_exceeded (or another gRPC
+                                                     status), http_<status>, not_json,
+                                                     exception:<type>
 ``secengine_events_total``                  counter  events evaluated {source}
 ``secengine_alerts_total``                  counter  alerts {rule, priority, source}
 ``secengine_alerts_rate_limited_total``     counter  alerts held back by ``outputs.rate`` {source}

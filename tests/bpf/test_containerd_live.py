@@ -48,9 +48,12 @@ KEYS = [
     "container.type",
     "container.privileged",
     "container.mounts",
+    "container.mount[{data}]",
     "container.mount.dest[{data}]",
     "container.mount.source[/data]",
+    "container.mount.mode[{data}]",
     "container.mount.rdwr[{data}]",
+    "container.mount.propagation[{data}]",
     "container.host_pid",
     "container.host_network",
     "container.host_ipc",
@@ -121,49 +124,51 @@ def test_pod_fields_on_the_first_process_and_later(
     later = [s for s in app if s.type == "openat" and s["fd.name"] == "/etc/data.txt"]
     assert later, sorted({(s.type, s["proc.name"], s["fd.name"]) for s in app})
 
-    common = {
-        "container.id": cid[:12],
-        "container.full_id": cid,
-        "container.name": "app",
-        "container.image": containerd.image,
-        "container.image.repository": containerd.image.rpartition(":")[0],
-        "container.image.tag": containerd.image.rpartition(":")[2],
-        "container.type": "containerd",
-        "container.privileged": False,
-        f"container.mount.dest[{data}]": "/data",
-        "container.mount.source[/data]": data,
-        f"container.mount.rdwr[{data}]": "false",
-        "container.host_pid": False,
-        "container.host_network": True,
-        "container.host_ipc": False,
-        "container.label[io.kubernetes.container.name]": "app",
-        "k8s.pod.name": pod.name,
-        "k8s.ns.name": pod.namespace,
-        "k8s.pod.uid": pod.uid,
-        "k8s.pod.id": pod.uid,
-        "k8s.pod.sandbox_id": sid[:12],
-        "k8s.pod.full_sandbox_id": sid,
-        # the pod's labels, from the sandbox's status fetched when its process appeared
-        "k8s.pod.label[app]": "i14cri-live",
-        # the node's network namespace (no CNI): the pod has no IP of its own
-        "k8s.pod.ip": "",
-        "container.ip": "",
-    }
+    repository, _, tag = containerd.image.rpartition(":")
     for snap, when in ((app[0], "first"), (entry[0], "entrypoint"), (later[-1], "later")):
-        got = {k: snap[k] for k in common}
-        assert got == common, when
-        assert f"{data}:/data:" in snap["container.mounts"], when
-        assert "app:i14cri-live" in snap["k8s.pod.labels"], when
-        assert "tier:front" in snap["k8s.pod.labels"], when
+        assert snap["container.id"] == cid[:12], when
+        assert snap["container.full_id"] == cid, when
+        assert snap["container.name"] == "app", when
+        assert snap["container.image"] == containerd.image, when
+        assert snap["container.image.repository"] == repository, when
+        assert snap["container.image.tag"] == tag, when
+        assert snap["container.type"] == "containerd", when
+        assert snap["container.privileged"] is False, when
+        # the bundle's mounts (every OCI mount); the pod's read-only bind of the host's dir
+        assert f"{data}:/data::false:rprivate" in snap["container.mounts"].split(","), when
+        assert snap[f"container.mount[{data}]"] == f"{data}:/data::false:rprivate", when
+        assert snap[f"container.mount.dest[{data}]"] == "/data", when
+        assert snap["container.mount.source[/data]"] == data, when
+        assert snap[f"container.mount.mode[{data}]"] == "", when
+        assert snap[f"container.mount.rdwr[{data}]"] == "false", when
+        assert snap[f"container.mount.propagation[{data}]"] == "rprivate", when
+        # a pod in the node's network namespace; its own pid namespace, the sandbox's ipc
+        assert snap["container.host_pid"] is False, when
+        assert snap["container.host_network"] is True, when
+        assert snap["container.host_ipc"] is False, when
+        assert snap["container.label[io.kubernetes.container.name]"] == "app", when
         # the plugin's start_ts: when the container's pid-namespace init started (kernel)
         assert snap["container.start_ts"] >= status.created_at, when
         assert snap["container.start_ts"] == entry[0]["container.start_ts"], when
+        assert snap["k8s.pod.name"] == pod.name, when
+        assert snap["k8s.ns.name"] == pod.namespace, when
+        assert snap["k8s.pod.uid"] == pod.uid, when
+        assert snap["k8s.pod.id"] == pod.uid, when
+        assert snap["k8s.pod.sandbox_id"] == sid[:12], when
+        assert snap["k8s.pod.full_sandbox_id"] == sid, when
+        # the pod's labels, from the sandbox's status fetched when its process appeared
+        assert snap["k8s.pod.label[app]"] == "i14cri-live", when
+        assert snap["k8s.pod.labels"] == "app:i14cri-live, tier:front", when
+        # the node's network namespace (no CNI): the pod has no IP of its own
+        assert snap["k8s.pod.ip"] == "", when
+        assert snap["container.ip"] == "", when
     # only the API knows these: the image's digest (its id, imported without a registry),
     # the container's own CRI labels
     last = later[-1]
     assert last["container.image.digest"] == status.image_ref
     assert last["container.label[i14cri.test]"] == "live"
-    assert "i14cri.test:live" in last["container.labels"]
+    # io.kubernetes.* left out, as the plugin joins them
+    assert last["container.labels"] == "i14cri.test:live"
 
     # the sandbox's processes belong to the pod
     sandbox = [s for s in snaps if s["container.full_id"] == sid]

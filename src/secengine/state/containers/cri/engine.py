@@ -20,7 +20,8 @@ return False (the fields keep what the runtime's files gave), counts
 ``errors[reason]`` (the metric ``secengine_container_engine_errors_total``)
 and logs one line per outage; the engine then rests for a back-off
 (doubling up to ``max_backoff`` seconds) in which it answers False at once,
-so a dead runtime does not hold up the worker for other containers.
+so a dead runtime does not hold up the worker for other containers
+(:class:`~secengine.state.containers.health.EngineHealth`).
 ``not_found`` is not a failure: the container is another runtime's.
 
 Field semantics follow Falco's container plugin (``cri.go``): the image
@@ -34,10 +35,8 @@ from the sandbox's namespace options.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Final
@@ -45,11 +44,10 @@ from typing import Any, Final
 from cachetools import TTLCache
 
 from secengine.state.containers.cri.client import CriClient, CriError, api
+from secengine.state.containers.health import EngineHealth
 from secengine.state.containers.info import ContainerInfo, Mount, PodInfo, split_image
 
 __all__ = ["CRI_TYPES", "CriEngine"]
-
-_log = logging.getLogger("secengine.containers")
 
 #: ``container.type`` values a CRI runtime's containers have (the files' readers set them)
 CRI_TYPES: Final = frozenset({"", "containerd", "cri-o", "cri"})
@@ -93,23 +91,23 @@ class CriEngine:
     ) -> None:
         self.socket = socket
         self.timeout = timeout
-        self.backoff = backoff
-        self.max_backoff = max_backoff
         self.label_max_len = label_max_len
+        self.health = EngineHealth("cri", socket, backoff=backoff, max_backoff=max_backoff)
         self._client: CriClient | None = None
         #: ``container.type`` of this runtime's containers, from Version (``containerd``...)
         self.runtime = ""
         self._sandboxes: TTLCache[str, _Sandbox] = TTLCache(maxsize=max_entries, ttl=ttl)
         self._lock = threading.Lock()
-        #: failed calls by reason (``missing``, ``unavailable``, ``deadline_exceeded``...)
-        self.errors: Counter[str] = Counter()
         self.calls = 0
-        self._down_until = 0.0
-        self._wait = 0.0
 
     @property
     def name(self) -> str:
         return "cri"
+
+    @property
+    def errors(self) -> Counter[str]:
+        """Failed calls by reason (``missing``, ``unavailable``, ``deadline_exceeded``...)."""
+        return self.health.errors
 
     # -- the event loop's side (never blocks) ---------------------------------
     def cached_pod(self, sandbox_id: str) -> PodInfo | None:
@@ -129,21 +127,21 @@ class CriEngine:
     # -- the worker's side ----------------------------------------------------
     def enrich(self, info: ContainerInfo) -> bool:
         """Fill ``info`` from the runtime; False when it is not this runtime's or it failed."""
-        if info.type not in CRI_TYPES or time.monotonic() < self._down_until:
+        if info.type not in CRI_TYPES or self.health.resting():
             return False
         if not os.path.exists(self.socket):
-            self._failed(CriError(self.socket, "connect", "missing", "no such socket"))
+            self.health.failed("missing", "no such socket")
             return False
         try:
             client = self._connect()
             known = self._enrich(client, info)
         except CriError as e:
             if e.reason in _NOT_MINE:
-                self._up()
+                self.health.answered()
                 return False
-            self._failed(e)
+            self.health.failed(e.reason, f"{e.method}: {e.detail}")
             return False
-        self._up()
+        self.health.answered()
         return known
 
     def _connect(self) -> CriClient:
@@ -179,15 +177,16 @@ class CriEngine:
         if status.metadata.name:
             info.name = status.metadata.name
         _fill_image(info, status, extra)
-        info.mounts = [
-            Mount(
-                source=m.host_path,
-                dest=m.container_path,
-                rw=not m.readonly,
-                propagation=_PROPAGATION.get(m.propagation, "unknown"),
-            )
-            for m in status.mounts
-        ]
+        if not info.mounts:  # the bundle's (every OCI mount) stay what the first event saw
+            info.mounts = [
+                Mount(
+                    source=m.host_path,
+                    dest=m.container_path,
+                    rw=not m.readonly,
+                    propagation=_PROPAGATION.get(m.propagation, "unknown"),
+                )
+                for m in status.mounts
+            ]
         if status.created_at:
             info.start_ts = status.created_at
         if info.privileged is None:
@@ -247,28 +246,6 @@ class CriEngine:
             info.host_network = sandbox.host_network
         if info.host_ipc is None:
             info.host_ipc = sandbox.host_ipc
-
-    # -- failures -----------------------------------------------------------
-    def _failed(self, e: CriError) -> None:
-        self.errors[e.reason] += 1
-        first = self._wait == 0.0
-        self._wait = min(self.max_backoff, self._wait * 2 if self._wait else self.backoff)
-        self._down_until = time.monotonic() + self._wait
-        if first:
-            _log.warning(
-                "container engine cri at %s: %s (%s); container fields fall back to the "
-                "runtime's files, retrying in %.0f s",
-                self.socket,
-                e.detail,
-                e.reason,
-                self._wait,
-            )
-
-    def _up(self) -> None:
-        if self._wait:
-            _log.info("container engine cri at %s answers again", self.socket)
-        self._wait = 0.0
-        self._down_until = 0.0
 
     def stats(self) -> dict[str, Any]:
         """Counters for the metrics endpoint."""
