@@ -28,12 +28,16 @@ own web stack). Metric names:
 ``secengine_process_table_removed_total``   counter  entries removed {source, reason=exited|
                                                      evicted_full|evicted_inactive}
 ``secengine_process_table_orphans_total``   counter  orphans given their new parent {source}
+``secengine_container_metadata_errors_total`` counter  unusable runtime files of containers
+                                                     {runtime, reason} (docs/containers.md)
 ``secengine_container_engine_errors_total`` counter  failed container runtime API calls
                                                      {source, engine=cri|docker|podman,
                                                      reason}: missing, unavailable, timeout,
                                                      deadline_exceeded (or another gRPC
                                                      status), http_<status>, not_json,
-                                                     exception:<type>
+                                                     exception:<type> (an engine that raised)
+``secengine_container_cache_entries``       gauge    containers whose metadata is cached
+``secengine_container_lookups_failed_total`` counter API lookups no engine answered
 ``secengine_events_total``                  counter  events evaluated {source}
 ``secengine_alerts_total``                  counter  alerts {rule, priority, source}
 ``secengine_alerts_rate_limited_total``     counter  alerts held back by ``outputs.rate`` {source}
@@ -229,6 +233,7 @@ def collect(agent: AgentStats) -> list[Metric]:
                 not_sent.add(n, source=name, reason=reason)
 
     table = _process_table(agent)
+    containers = container_metrics(agent.sources)
     evaluated = Metric("secengine_events_total", "counter", "Events evaluated by the engine.")
     for name, n in sorted(c.events.items()):
         evaluated.add(n, source=name)
@@ -284,7 +289,7 @@ def collect(agent: AgentStats) -> list[Metric]:
         src_rejected,
         not_sent,
         *table,
-        *_container_engines(agent),
+        *containers,
         evaluated,
         alerts,
         limited,
@@ -352,20 +357,6 @@ def listener_metrics(listeners: Iterable[ListenerStats]) -> list[Metric]:
     return [handshakes, rejected, accepts]
 
 
-def _container_engines(agent: AgentStats) -> list[Metric]:
-    """Failed runtime API calls of the sources that resolve containers."""
-    errors = Metric(
-        "secengine_container_engine_errors_total",
-        "counter",
-        "Container runtime API calls that failed (the fields fell back to the runtime's files).",
-    )
-    for src in agent.sources:
-        counts = getattr(src, "container_engine_errors", None)
-        for (engine, reason), n in sorted((counts() if callable(counts) else {}).items()):
-            errors.add(n, source=source_label(src), engine=engine, reason=reason)
-    return [errors] if errors.samples else []
-
-
 def _process_table(agent: AgentStats) -> list[Metric]:
     """The families of the sources that keep a process table (``table_stats()``)."""
     entries = Metric(
@@ -393,6 +384,43 @@ def _process_table(agent: AgentStats) -> list[Metric]:
             removed.add(t[reason], source=name, reason=reason)
         reparented.add(t["reparented"], source=name)
     return [entries, removed, reparented] if entries.samples else []
+
+
+def container_metrics(sources: Sequence[Any]) -> list[Metric]:
+    """The families of the sources that resolve container metadata (``container_stats()``,
+    :meth:`secengine.state.containers.ContainerResolver.stats`)."""
+    errors = Metric(
+        "secengine_container_metadata_errors_total",
+        "counter",
+        "Runtime files of containers that were there but unusable (too large, not JSON, "
+        "symlinked, outside the runtime's root, wrong types), by runtime and reason.",
+    )
+    engines = Metric(
+        "secengine_container_engine_errors_total",
+        "counter",
+        "Container runtime API calls that failed (the fields fell back to the runtime's "
+        "files), by engine and reason.",
+    )
+    entries = Metric(
+        "secengine_container_cache_entries", "gauge", "Containers whose metadata is cached."
+    )
+    failed = Metric(
+        "secengine_container_lookups_failed_total",
+        "counter",
+        "Container API lookups that no engine answered.",
+    )
+    for src in sources:
+        container_stats = getattr(src, "container_stats", None)
+        stats = container_stats() if callable(container_stats) else None
+        if not stats:
+            continue
+        entries.add(stats["entries"], source=source_label(src))
+        failed.add(stats["lookups_failed"], source=source_label(src))
+        for (runtime, reason), n in sorted(stats["file_errors"].items()):
+            errors.add(n, runtime=runtime, reason=reason)
+        for (engine, reason), n in sorted(stats["engine_errors"].items()):
+            engines.add(n, source=source_label(src), engine=engine, reason=reason)
+    return [errors, engines, entries, failed] if entries.samples else []
 
 
 _JSON = [("content-type", "application/json")]

@@ -46,8 +46,10 @@ def test_container_fields_on_events_of_a_podman_container(source, live, podman) 
     assert e["proc.exepath"] == "/bin/busybox"
     assert e["proc.cmdline"] == "sh -c sleep 1; cat /etc/passwd > /dev/null; id -u"
     assert e["user.name"] == "root"
-    # metadata is looked up in the background (as Falco's container plugin does): the
-    # container's first events may precede the answer; a second later it is there
+    # the runtime's files are read at the container's first event: the entrypoint's exec
+    # already has the metadata (docs/containers.md); the API only adds to it later
+    assert e["container.name"] == name and e["container.type"] == "podman"
+    assert e["container.privileged"] is False
     opens = [x for x in snaps if x.type == "openat" and x["fd.name"] == "/etc/passwd"]
     assert opens, sorted({(s.type, s["proc.name"]) for s in snaps})
     o = opens[-1]

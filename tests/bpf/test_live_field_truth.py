@@ -416,6 +416,7 @@ _CONTAINER_FIELDS = [
     "container.full_id",
     "container.start_ts",
     "container.duration",
+    "proc.pidns_init_start_ts",
     "container.image",
     "container.image.id",
     "container.image.tag",
@@ -426,6 +427,22 @@ _CONTAINER_FIELDS = [
     "k8s.ns.name",
     "k8s.pod.name",
     "k8s.pod.uid",
+    "k8s.pod.id",
+    "k8s.pod.sandbox_id",
+    "k8s.pod.full_sandbox_id",
+    "k8s.pod.label[team]",
+    "k8s.pod.labels",
+    "k8s.pod.ip",
+    "container.labels",
+    "container.ip",
+    "container.host_pid",
+    "container.host_network",
+    "container.host_ipc",
+    "container.mount[0]",
+    "container.mount.source[/data]",
+    "container.mount.mode[/tmp/state-ctr-*]",
+    "container.mount.rdwr[/tmp/state-ctr-*]",
+    "container.mount.propagation[/tmp/state-ctr-*]",
     "proc.is_exe_upper_layer",
     "proc.is_exe_lower_layer",
     "proc.exepath",
@@ -527,7 +544,30 @@ def test_a_labelled_container_with_a_bind_mount(source, live, podman) -> None:
     mount = next(m for m in truth["Mounts"] if m["Destination"] == "/data")
     assert f"{host_dir}:/data:" in s["container.mounts"]
     assert s["container.mounts"].split(":")[3] == str(mount["RW"]).lower() == "false"
-    # times: the runtime's start time, and the time since
+    assert s["container.mount[0]"] == s["container.mounts"]  # the one mount
+    assert s["container.mount.source[/data]"] == host_dir
+    assert s["container.mount.mode[/tmp/state-ctr-*]"] == mount["Mode"]
+    assert s["container.mount.rdwr[/tmp/state-ctr-*]"] == "false"
+    assert s["container.mount.propagation[/tmp/state-ctr-*]"] == mount["Propagation"]
+    # the other labels (kubelet's io.kubernetes.* are left out, as the plugin does)
+    assert s["container.labels"] == "team:state"
+    assert s["k8s.pod.id"] == s["k8s.pod.uid"]
+    # namespaces and address as the runtime set them up (--network none: its own namespace)
+    host = truth["HostConfig"]
+    assert s["container.host_pid"] is (host.get("PidMode") == "host") is False
+    assert s["container.host_network"] is (host.get("NetworkMode") == "host") is False
+    assert s["container.host_ipc"] is (host.get("IpcMode") == "host") is False
+    assert s["container.ip"] == (truth["NetworkSettings"].get("IPAddress") or "") == ""
+    # a podman container is in no Kubernetes pod, whatever its labels say
+    assert (s["k8s.pod.sandbox_id"], s["k8s.pod.full_sandbox_id"], s["k8s.pod.labels"]) == (
+        "",
+        "",
+        "",
+    )
+    assert s["k8s.pod.label[team]"] is MISSING and s["k8s.pod.ip"] is MISSING
+    # times: as the plugin answers, the start of the container's pid-namespace init (runc's
+    # init, just before the runtime records the container as started), and the time since
+    assert s["container.start_ts"] == s["proc.pidns_init_start_ts"]
     started = truth["State"]["StartedAt"]
     from datetime import datetime
 
@@ -535,7 +575,8 @@ def test_a_labelled_container_with_a_bind_mount(source, live, podman) -> None:
     frac = rest.split(" ")[0].split("+")[0].split("Z")[0]
     zone = started.split(" ")[1] if " " in started else "+0000"
     base = datetime.strptime(whole + zone, "%Y-%m-%dT%H:%M:%S%z").timestamp()
-    assert s["container.start_ts"] == int(base) * 10**9 + int(frac.ljust(9, "0")[:9])
+    started_ns = int(base) * 10**9 + int(frac.ljust(9, "0")[:9])
+    assert started_ns - 5 * 10**9 < s["container.start_ts"] <= started_ns
     # the event came after the go file: at least that long after the start
     since_go = truth["go"] - s["container.start_ts"]
     assert since_go - 10**7 < s["container.duration"] < since_go + 60 * 10**9

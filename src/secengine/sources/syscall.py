@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from secengine.argtypes import non_negative, share
 from secengine.events import Event
@@ -298,6 +298,8 @@ class SyscallSource(Source):
         if self.probe is not None:
             self.probe.close()
             self.probe = None
+        if self.tracker is not None:
+            self.tracker.containers.close()  # the engines' sockets; its counters stay readable
 
     def start(self, out: EventQueue) -> None:
         """Open (if needed) and read on a thread of its own into ``out``; a full queue drops
@@ -353,24 +355,9 @@ class SyscallSource(Source):
                 self.stats.add(dropped=len(batch))
                 self.stats.queue_drops += len(batch)
 
-    def container_engine_errors(self) -> dict[tuple[str, str], int]:
-        """Failed container-engine calls by ``(engine, reason)`` (the metric
-        ``secengine_container_engine_errors_total``): each engine's own count (a CRI socket
-        missing, slow, failing) and the resolver's count of engines that raised."""
-        tracker = self.tracker
-        resolver = getattr(tracker, "containers", None) if tracker is not None else None
-        if resolver is None:
-            return {}
-        out: dict[tuple[str, str], int] = {}
-        for engine in resolver.engines:
-            errors = getattr(engine, "errors", None)
-            for reason, n in (errors or {}).items():
-                key = (engine.name, reason)
-                out[key] = out.get(key, 0) + n
-        for (engine_name, exc), n in resolver.engine_errors.items():
-            key = (engine_name, f"exception:{exc}")
-            out[key] = out.get(key, 0) + n
-        return out
+    def container_stats(self) -> dict[str, Any]:
+        """The container metadata resolver's counters (metrics: ``secengine_container_*``)."""
+        return {} if self.tracker is None else self.tracker.containers.stats()
 
     def table_stats(self) -> dict[str, int]:
         """The process table's size and how entries left it (metrics and the run summary):

@@ -50,9 +50,10 @@ def default_readers(
     graph_root: str = DEFAULT_GRAPH_ROOT,
     run_root: str = DEFAULT_RUN_ROOT,
     runtime_roots: Sequence[str] = DEFAULT_RUNTIME_ROOTS,
+    storage_driver: str = "overlay",
 ) -> list[RuntimeFiles]:
     """One reader per runtime, at the given roots (the runtimes' defaults otherwise)."""
-    storage = ContainersStorage(graph_root, run_root, tuple(runtime_roots))
+    storage = ContainersStorage(graph_root, run_root, tuple(runtime_roots), storage_driver)
     return [
         DockerFiles(docker_root),
         *(ContainerdFiles(d) for d in containerd_state_dirs),
