@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from secengine.state.containers.docker_api import DockerApiEngine
+from secengine.state.containers.docker_api import DEFAULT_SOCKETS, DockerApiEngine, engine_of
 from secengine.state.containers.engines import MetadataEngine
 
 __all__ = ["DEFAULT_ENGINE_SOCKETS", "ENGINE_KINDS", "EngineSettings", "build_engines"]
@@ -43,8 +43,9 @@ DEFAULT_ENGINE_SOCKETS: Final[dict[str, tuple[str, ...]]] = {
         "/run/k3s/containerd/containerd.sock",
     ),
     "containerd": ("/run/containerd/containerd.sock",),
-    "docker": ("/var/run/docker.sock",),
-    "podman": ("/run/podman/podman.sock", "/var/run/podman/podman.sock"),
+    # the Docker-compatible API's sockets (one list: docker_api.DEFAULT_SOCKETS)
+    "docker": tuple(s for s in DEFAULT_SOCKETS if engine_of(s) == "docker"),
+    "podman": tuple(s for s in DEFAULT_SOCKETS if engine_of(s) == "podman"),
     "lxc": (),
     "libvirt_lxc": (),
     "bpm": (),
