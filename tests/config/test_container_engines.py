@@ -191,3 +191,20 @@ def test_the_agent_hands_the_settings_to_its_sources(tmp_path: Path) -> None:
     agent.stop(5.0)
     assert source.engines is not None
     assert _kinds(source.engines)["podman"].enabled is False
+
+
+def test_the_start_line_names_the_engines_found() -> None:
+    from secengine.sources.syscall import SyscallSource
+    from secengine.state.containers import ContainerResolver
+    from secengine.state.tracker import StateTracker
+
+    source = SyscallSource()
+    engines = build_engines(
+        [EngineSettings("cri", True, ("/run/x/containerd.sock",))], exists=lambda p: False
+    )
+    source.tracker = StateTracker(containers=ContainerResolver(readers=[], engines=engines))
+    line = source.describe_start(3)
+    assert line.startswith("watching ")
+    assert "container APIs: cri at /run/x/containerd.sock" in line
+    source.tracker = StateTracker(containers=ContainerResolver(readers=[], engines=[]))
+    assert "container APIs: none" in source.describe_start(3)

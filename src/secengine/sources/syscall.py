@@ -457,8 +457,15 @@ class SyscallSource(Source):
     def describe_start(self, rules: int) -> str:
         return (
             f"watching {len(self.captured)} syscall types with {rules} rules "
-            f"(seeded {self.seeded} processes)"
+            f"(seeded {self.seeded} processes; {self._describe_engines()})"
         )
+
+    def _describe_engines(self) -> str:
+        """Which runtime APIs enrich container metadata (what discovery found), for the
+        start line: a user sees at once whether their runtime's socket was found."""
+        engines = self.tracker.containers.engines if self.tracker is not None else ()
+        found = [f"{e.name} at {getattr(e, 'socket', '?')}" for e in engines]
+        return "container APIs: " + (", ".join(found) if found else "none")
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop reading; wait up to ``timeout`` (5 s) for the reader thread. The probe is
