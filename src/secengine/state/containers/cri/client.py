@@ -28,6 +28,7 @@ from typing import Any, Final, Self, TypeVar
 import grpc
 from google.protobuf.message import Message
 
+from secengine.errors import SecengineError
 from secengine.state.containers.cri import api_pb2 as api
 
 __all__ = ["CriClient", "CriError", "api"]
@@ -53,7 +54,7 @@ def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
 
 
-class CriError(Exception):
+class CriError(SecengineError):
     """A CRI call that failed; ``reason`` is the gRPC status in lower case."""
 
     def __init__(self, socket: str, method: str, reason: str, detail: str) -> None:
