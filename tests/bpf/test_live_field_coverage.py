@@ -170,6 +170,12 @@ TESTS_OF_LIVE_FIELDS: dict[str, tuple[str, ...]] = {
         "flood.evttype",
         "flood.total",
     ),
+    "test_live_compat_syscalls.py::test_a_32bit_open_is_an_open_of_its_path_marked_compat": (
+        "evt.is_compat",
+    ),
+    "test_live_io_uring.py::test_an_io_uring_open_is_an_open_event_of_its_file": (
+        "evt.is_io_uring",
+    ),
     "test_live_fields.py::test_accept_on_a_listening_socket": (
         "fd.cport",
         "fd.is_server",

@@ -21,7 +21,7 @@ from secengine.profile.capabilities import (
     short_name,
 )
 from secengine.profile.recording import Op
-from secengine.profile.syscall_table import NUMBERS
+from secengine.syscall_table import NUMBERS
 
 ALL = (1 << len(CAP_NAMES)) - 1
 NONE = 0xFFFFFFFF

@@ -11,7 +11,7 @@ from secengine.profile import layout as L
 from secengine.profile.errors import ProfileError
 from secengine.profile.recorder import RawOp, RawSlot
 from secengine.profile.recording import FORMAT, Op, Recording, SyscallSets, load_recording
-from secengine.profile.syscall_table import NUMBERS
+from secengine.syscall_table import NUMBERS
 
 
 def bits(*entries: tuple[int, int, str]) -> tuple[int, ...]:

@@ -23,7 +23,7 @@ from secengine.profile.runtime import (
     with_cidfile,
 )
 from secengine.profile.session import with_runtime
-from secengine.profile.syscall_table import NUMBERS
+from secengine.syscall_table import NUMBERS
 
 
 def test_inject_after_run() -> None:

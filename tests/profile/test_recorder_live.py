@@ -141,24 +141,35 @@ def test_only_the_followed_tree_is_recorded(recorder_object: Path) -> None:
     assert raw.stats["recorded"] > 0
 
 
-def test_a_mount_namespace_target_records_every_task_in_it(recorder_object: Path) -> None:
-    script = "sleep 0.3; cat /proc/self/mounts >/dev/null; sleep 0.3"
+def test_a_mount_namespace_target_records_every_task_in_it(
+    recorder_object: Path, tmp_path: Path
+) -> None:
+    # the work waits for the recorder (loading it took longer than a fixed sleep on a busy
+    # machine, and the test then saw nothing)
+    go = tmp_path / "go"
+    script = (
+        f"while [ ! -e {go} ]; do sleep 0.05; done; cat /proc/self/mounts >/dev/null; sleep 0.3"
+    )
     child = HeldChild(["unshare", "--mount", "sh", "-c", script])
     child.release()
-    time.sleep(0.15)
     mntns = 0
-    for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
-        try:
-            if (
-                os.readlink(f"/proc/{pid}/exe").endswith("sh")
-                and os.stat(f"/proc/{pid}/ns/mnt").st_ino != os.stat("/proc/self/ns/mnt").st_ino
-            ):
-                mntns = os.stat(f"/proc/{pid}/ns/mnt").st_ino
-        except OSError:
-            continue
+    deadline = time.monotonic() + 10
+    while not mntns and time.monotonic() < deadline:
+        time.sleep(0.05)
+        for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+            try:
+                if (
+                    os.readlink(f"/proc/{pid}/exe").endswith("sh")
+                    and os.stat(f"/proc/{pid}/ns/mnt").st_ino != os.stat("/proc/self/ns/mnt").st_ino
+                    and str(go) in Path(f"/proc/{pid}/cmdline").read_text()
+                ):
+                    mntns = os.stat(f"/proc/{pid}/ns/mnt").st_ino
+            except OSError:
+                continue
     assert mntns, "the child's mount namespace was not found"
     with Recorder() as rec:
         slot = rec.watch_mntns(mntns)
+        go.touch()
         assert child.wait(10) == 0
         raw = rec.read(slot)
     seen = Recording.from_raw(raw, "attach").syscalls.seen(("work",))

@@ -101,13 +101,13 @@ def test_stable_rules_keep_failed_opens_for_directory_traversal() -> None:
 
 def test_failures_the_state_needs_are_never_dropped() -> None:
     from secengine.bpf import layout as L
-    from secengine.bpf.syscalls import BY_NR, spec_entries
+    from secengine.bpf.syscalls import entry_name, spec_entries
 
     entries = spec_entries(
         {"connect", "openat", "close"}, success_only=("connect", "openat", "close")
     )
     flagged = {
-        BY_NR[nr].name for nr, raw in entries.items() if L.SPEC.unpack(raw)[3] & L.X_SUCCESS_ONLY
+        entry_name(key) for key, raw in entries.items() if L.SPEC.unpack(raw)[3] & L.X_SUCCESS_ONLY
     }
     assert flagged == {"openat"}  # a non-blocking connect "fails" with EINPROGRESS
 

@@ -50,6 +50,14 @@
 
 /* se_hdr.flags */
 #define SE_F_TRUNCATED 1 /* sections past the buffer limit were left out */
+#define SE_F_COMPAT 2    /* a 32-bit (ia32) syscall: `nr` is in the ia32 table, the arguments
+			  * come from ebx, ecx, edx, esi, edi, ebp (zero-extended) */
+#define SE_F_URING 4     /* an io_uring operation, as the syscall record it stands for */
+
+/* se_interest[nr]: which tables capture number nr (a compat syscall's spec is at
+ * specs[SE_MAX_SYSCALLS + nr]) */
+#define SE_WANT_NATIVE 1
+#define SE_WANT_COMPAT 2
 
 /* se_spec.argkind[i] */
 #define SE_ARG_INT 0      /* only the raw register, in se_hdr.args */

@@ -35,7 +35,9 @@ __all__ = [
     "EXE_UPPER_LAYER",
     "EXE_WRITABLE",
     "FILE",
+    "F_COMPAT",
     "F_TRUNCATED",
+    "F_URING",
     "HDR",
     "HDR_SIZE",
     "HEADER_PATH",
@@ -57,6 +59,8 @@ __all__ = [
     "STAT_TRUNCATED",
     "STAT_WAKEUPS",
     "STRUCTS",
+    "WANT_COMPAT",
+    "WANT_NATIVE",
     "X_CREDS",
     "X_CWD",
     "X_FAILED_ONLY",
@@ -81,6 +85,13 @@ EVT_EXIT: Final = 4
 EVT_FLOOD: Final = 5
 
 F_TRUNCATED: Final = 1
+#: a 32-bit (ia32) syscall: ``nr`` is in the ia32 table
+F_COMPAT: Final = 2
+#: an io_uring operation, as the syscall record it stands for
+F_URING: Final = 4
+#: ``se_interest`` bits: the native / the ia32 syscall of that number is captured
+WANT_NATIVE: Final = 1
+WANT_COMPAT: Final = 2
 
 ARG_INT: Final = 0
 ARG_STR: Final = 1
@@ -151,6 +162,10 @@ CONSTANTS: Final = {
     "SE_EVT_EXIT": EVT_EXIT,
     "SE_EVT_FLOOD": EVT_FLOOD,
     "SE_F_TRUNCATED": F_TRUNCATED,
+    "SE_F_COMPAT": F_COMPAT,
+    "SE_F_URING": F_URING,
+    "SE_WANT_NATIVE": WANT_NATIVE,
+    "SE_WANT_COMPAT": WANT_COMPAT,
     "SE_ARG_INT": ARG_INT,
     "SE_ARG_STR": ARG_STR,
     "SE_ARG_SOCKADDR": ARG_SOCKADDR,

@@ -18,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import ctypes
+import logging
 import math
 import os
 from collections.abc import Iterable
@@ -30,6 +31,8 @@ from secengine.bpf import layout as L
 from secengine.bpf.errors import BpfError
 from secengine.bpf.ringbuf import RingReader
 
+_log = logging.getLogger("secengine.bpf")
+
 __all__ = ["DEFAULT_RING_BYTES", "Budget", "Probe", "ProducerCount", "object_path"]
 
 OBJECT_NAME: Final = "probe.bpf.o"
@@ -38,7 +41,10 @@ DEFAULT_RING_BYTES: Final = 16 * 1024 * 1024
 PRIORITY_HEADROOM: Final = 0.25
 
 #: Programs attached for live capture; ``se_noop`` only for the overhead benchmark.
-CAPTURE_PROGRAMS: Final = ("se_sys_exit", "se_exec", "se_fork", "se_exit")
+#: io_uring operations as the syscall events they stand for (optional: the tracepoint's
+#: shape is the one of Linux >= 6.3; an older kernel loads the probe without it)
+URING_PROGRAM: Final = "se_uring_complete"
+CAPTURE_PROGRAMS: Final = ("se_sys_exit", "se_exec", "se_fork", "se_exit", URING_PROGRAM)
 NOOP_PROGRAM: Final = "se_noop"
 #: The global holding one byte per syscall number, 1 if captured (section ``.data.interest``).
 INTEREST_MAP: Final = ".data.interest"
@@ -220,7 +226,22 @@ class Probe(BpfObjectOwner):
         #: share of the ring that only priority records may use (0: none)
         self.priority_headroom = priority_headroom
         self._wakeup_bytes = ring_bytes // 4
-        super().__init__(path, programs)
+        programs = tuple(programs)
+        #: why io_uring operations are not visible ("" when they are or were not asked for)
+        self.uring_unavailable = ""
+        try:
+            super().__init__(path, programs)
+        except BpfError as e:
+            if URING_PROGRAM not in programs:
+                raise
+            # a kernel whose io_uring_complete tracepoint has another shape (or none); any
+            # other fault fails the second load too, and that error is the one raised
+            super().__init__(path, tuple(p for p in programs if p != URING_PROGRAM))
+            self.uring_unavailable = str(e).splitlines()[0]
+            _log.warning(
+                "io_uring operations will not be visible on this kernel: %s",
+                self.uring_unavailable,
+            )
 
     # -- lifecycle -------------------------------------------------------------
     def _load(self) -> None:
@@ -324,14 +345,18 @@ class Probe(BpfObjectOwner):
         """
         entries = syscalls.spec_entries(event_types, skip_stream, success_only)
         off = L.SPEC.pack(0, bytes(L.NARGS), 0, 0, 0)
-        for spec in syscalls.SYSCALLS:
-            self._update("specs", spec.nr, entries.get(spec.nr, off))
+        compat_keys = [L.MAX_SYSCALLS + nr for nr in syscalls.COMPAT_BY_NR]
+        for key in (*syscalls.BY_NR, *compat_keys):
+            self._update("specs", key, entries.get(key, off))
         # the program's first test; set after the specs, so that a syscall it lets through
         # always finds its spec
-        self._update(
-            INTEREST_MAP, 0, bytes(1 if nr in entries else 0 for nr in range(L.MAX_SYSCALLS))
+        want = bytes(
+            (L.WANT_NATIVE if nr in entries else 0)
+            | (L.WANT_COMPAT if L.MAX_SYSCALLS + nr in entries else 0)
+            for nr in range(L.MAX_SYSCALLS)
         )
-        return frozenset(syscalls.BY_NR[nr].name for nr in entries)
+        self._update(INTEREST_MAP, 0, want)
+        return frozenset(syscalls.entry_name(key) for key in entries)
 
     # -- data --------------------------------------------------------------------
     @property

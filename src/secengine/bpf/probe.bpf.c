@@ -76,7 +76,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SE_MAX_SYSCALLS);
+	__uint(max_entries, 2 * SE_MAX_SYSCALLS); /* native numbers, then the ia32 ones */
 	__type(key, __u32);
 	__type(value, struct se_spec);
 } specs SEC(".maps");
@@ -222,6 +222,19 @@ static __always_inline __u32 put_struct(struct se_aux *aux, __u32 off, const voi
 	__u32 sz = BOUND(size, 1023);
 	bpf_probe_read_kernel(&aux->data[o], sz, src);
 	return o + sz;
+}
+
+/* A blob of `size` bytes copied from `src` (kernel memory or this program's stack). */
+static __always_inline __u32 put_bytes(struct se_aux *aux, __u32 off, const void *src, __u32 size)
+{
+	if (off >= SE_OFF_LIMIT) {
+		((struct se_hdr *)aux->data)->flags |= SE_F_TRUNCATED;
+		return off;
+	}
+	__u32 o = BOUND(off, SE_OFF_LIMIT - 1);
+	aux->data[o] = size & 0xff;
+	aux->data[o + 1] = (size >> 8) & 0xff;
+	return put_struct(aux, o + 2, src, size);
 }
 
 /* The path of `path` (dentry + mount), built backwards in the scratch buffer
@@ -572,13 +585,13 @@ static __always_inline __u32 encode_dev(__u32 kdev)
 	return kdev;
 }
 
-__noinline int put_file(struct se_aux *aux, __u32 off, unsigned long taskp, long fd)
+/* The file section of `filep` (a struct file *, 0: none). */
+__noinline int put_file_ptr(struct se_aux *aux, __u32 off, unsigned long filep)
 {
-	struct task_struct *task = (struct task_struct *)taskp;
 	if (!aux)
 		return off;
 	struct se_file f = {};
-	struct file *file = fd_file(task, fd);
+	struct file *file = (struct file *)filep;
 	const char *unix_path = 0;
 	__u32 unix_len = 0;
 	if (file) {
@@ -630,6 +643,12 @@ __noinline int put_file(struct se_aux *aux, __u32 off, unsigned long taskp, long
 	if (unix_len > 108)
 		unix_len = 108;
 	return put_blob(aux, off, (unsigned long)unix_path, unix_len, SE_KERNEL);
+}
+
+/* The file section of the task's `fd`. */
+__noinline int put_file(struct se_aux *aux, __u32 off, unsigned long taskp, long fd)
+{
+	return put_file_ptr(aux, off, (unsigned long)fd_file((struct task_struct *)taskp, fd));
 }
 
 /* ------------------------------------------------------------------ */
@@ -825,38 +844,73 @@ static __always_inline int path_is_priority(struct se_aux *aux)
 /* programs                                                             */
 /* ------------------------------------------------------------------ */
 
-/* One byte per syscall number: captured or not. The same as `specs[nr].enabled`, in a global
- * (one byte load from a fixed address, no map lookup) so that the program every syscall of the
- * machine runs tests it and returns in a handful of instructions. Bytes rather than bits: the
- * index is the syscall number itself, with no shift and mask (a packed 64-byte bitmap cost
- * about 1 ns more per untraced syscall). */
+/* One byte per syscall number: SE_WANT_NATIVE if the x86_64 syscall of that number is captured,
+ * SE_WANT_COMPAT if the ia32 one is. The same as `specs[...].enabled`, in a global (one byte load
+ * from a fixed address, no map lookup) so that the program every syscall of the machine runs
+ * tests it and returns in a handful of instructions. Bytes rather than bits: the index is the
+ * syscall number itself, with no shift and mask (a packed 64-byte bitmap cost about 1 ns more per
+ * untraced syscall). */
 __u8 se_interest[SE_MAX_SYSCALLS] SEC(".data.interest");
 
-static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr);
+/* x86 thread_info.status: the task is in a 32-bit syscall (int $0x80, sysenter from a 32-bit
+ * process); its orig_ax is then an ia32 number (arch/x86/include/asm/thread_info.h). */
+#define SE_TS_COMPAT 0x0002
+
+static __always_inline int task_in_compat_syscall(struct task_struct *task)
+{
+	return (BPF_CORE_READ(task, thread_info.status) & SE_TS_COMPAT) != 0;
+}
+
+static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 want);
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(se_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u32 nr = (__u32)regs->orig_ax;
 	barrier_var(nr); /* bound the index the load uses, not a copy the verifier loses */
-	if (nr >= SE_MAX_SYSCALLS || !se_interest[nr])
+	if (nr >= SE_MAX_SYSCALLS)
+		return 0;
+	__u32 want = se_interest[nr];
+	if (!want)
 		return 0;
 	/* a separate function, so that the frame and registers it needs are set up only for
 	 * the syscalls that are captured */
-	return capture(regs, ret, nr);
+	return capture(regs, ret, nr, want);
 }
 
-static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr)
+static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 want)
 {
 	if (nr >= SE_MAX_SYSCALLS)
 		return 0;
-	struct se_spec *spec = bpf_map_lookup_elem(&specs, &nr);
+	/* Which table `nr` is from: the 32-bit numbers differ (5 is open there, fstat here), so
+	 * reading one as the other would both miss the call and corrupt the fd table. */
+	int compat = task_in_compat_syscall((struct task_struct *)bpf_get_current_task());
+	if (!(want & (compat ? SE_WANT_COMPAT : SE_WANT_NATIVE)))
+		return 0;
+	__u32 key = compat ? nr + SE_MAX_SYSCALLS : nr;
+	struct se_spec *spec = bpf_map_lookup_elem(&specs, &key);
 	if (!spec || !spec->enabled)
 		return 0;
 	struct se_config *cfg = get_config();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (cfg && cfg->self_tgid && (pid_tgid >> 32) == cfg->self_tgid)
 		return 0;
+	__u64 a[SE_NARGS];
+	if (compat) {
+		a[0] = (__u32)regs->bx;
+		a[1] = (__u32)regs->cx;
+		a[2] = (__u32)regs->dx;
+		a[3] = (__u32)regs->si;
+		a[4] = (__u32)regs->di;
+		a[5] = (__u32)regs->bp;
+	} else {
+		a[0] = regs->di;
+		a[1] = regs->si;
+		a[2] = regs->dx;
+		a[3] = regs->r10;
+		a[4] = regs->r8;
+		a[5] = regs->r9;
+	}
 	__u16 extras = spec->extras;
 	if ((extras & SE_X_FAILED_ONLY) && ret >= 0)
 		return 0;
@@ -865,7 +919,7 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr)
 		count(SE_STAT_FILTERED);
 		return 0;
 	}
-	if ((extras & SE_X_SKIP_STREAM) && fd_is_stream((long)(int)regs->di)) {
+	if ((extras & SE_X_SKIP_STREAM) && fd_is_stream((long)(int)a[0])) {
 		count(SE_STAT_FILTERED);
 		return 0;
 	}
@@ -880,9 +934,10 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr)
 	if (!aux)
 		return 0;
 	struct se_hdr *h = start(aux, now, (__u32)pid_tgid, pid_tgid >> 32, nr, SE_EVT_SYSCALL, ret);
+	if (compat)
+		h->flags |= SE_F_COMPAT;
 	__u32 off = sizeof(struct se_hdr);
 
-	__u64 a[SE_NARGS] = {regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9};
 #pragma unroll
 	for (int i = 0; i < SE_NARGS; i++) {
 		__u8 kind = spec->argkind[i];
@@ -971,8 +1026,12 @@ int BPF_PROG(se_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	if (!aux)
 		return 0;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	/* the exec set orig_ax and TS_COMPAT for the new image's bitness (set_personality_64bit,
+	 * __set_personality_ia32): execve's number in the table the flag names */
 	__u16 nr = regs ? BPF_CORE_READ(regs, orig_ax) : 0;
 	struct se_hdr *h = start(aux, 0, task->pid, task->tgid, nr, SE_EVT_EXEC, 0);
+	if (task_in_compat_syscall(task))
+		h->flags |= SE_F_COMPAT;
 	for (int i = 0; i < SE_NARGS; i++)
 		h->args[i] = 0;
 	h->args[0] = old_pid;
@@ -1028,11 +1087,17 @@ int BPF_PROG(se_fork, struct task_struct *parent, struct task_struct *child)
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(parent);
 	__u16 nr = 0;
 	__u64 a0 = 0;
+	int compat = task_in_compat_syscall(parent);
 	if (regs) {
 		nr = BPF_CORE_READ(regs, orig_ax);
-		a0 = BPF_CORE_READ(regs, di);
+		a0 = compat ? (__u32)BPF_CORE_READ(regs, bx) : BPF_CORE_READ(regs, di);
 	}
+	/* the clone family in either table: clone, vfork, clone3 */
+	int is_clone = compat ? nr == 120 : nr == 56;
+	int is_vfork = compat ? nr == 190 : nr == 58;
 	struct se_hdr *h = start(aux, 0, child->pid, child->tgid, nr, SE_EVT_CLONE, 0);
+	if (compat)
+		h->flags |= SE_F_COMPAT;
 	for (int i = 0; i < SE_NARGS; i++)
 		h->args[i] = 0;
 	h->args[0] = a0;
@@ -1044,9 +1109,9 @@ int BPF_PROG(se_fork, struct task_struct *parent, struct task_struct *child)
 		__u64 f = 0;
 		bpf_probe_read_user(&f, sizeof(f), (void *)a0);
 		p.flags = (__u32)f;
-	} else if (nr == 56) { /* clone */
+	} else if (is_clone) {
 		p.flags = (__u32)a0;
-	} else if (nr == 58) { /* vfork */
+	} else if (is_vfork) {
 		p.flags = 0x4000 | 0x100; /* CLONE_VFORK | CLONE_VM */
 	}
 	__u32 off = put_struct(aux, sizeof(struct se_hdr), &p, sizeof(p));
@@ -1069,6 +1134,115 @@ int BPF_PROG(se_exit, struct task_struct *task)
 	h->args[0] = task->exit_code;
 	h->args[1] = BPF_CORE_READ(task, signal, live.counter) == 0;
 	emit(aux, sizeof(struct se_hdr), 0);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* io_uring                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Operations submitted through an io_uring make no syscall of their own: an IORING_OP_OPENAT
+ * of /etc/shadow is an open that sys_exit never sees. They become the syscall records they
+ * stand for, flagged SE_F_URING, at their completion (`io_uring_complete`, when the result is
+ * known), for the submitting task (the request's io_uring_task, whatever thread completes
+ * it). What a completion still holds decides what is known:
+ *  - OPENAT/OPENAT2: the flags and mode (the request's open_how); the path is the opened
+ *    file's (canonical: symlinks and `..` resolved), so a failed open has none (the kernel
+ *    freed the name it looked up);
+ *  - ACCEPT: the new fd (the result) and its socket; CONNECT: the socket (its ends after
+ *    the connect), the fd number unknown (-1: the request keeps the file, not the number).
+ * A request submitted with IOSQE_CQE_SKIP_SUCCESS that succeeds posts no completion, so the
+ * tracepoint does not fire: not seen (docs/syscall-source.md). */
+#define SE_IORING_OP_ACCEPT 13
+#define SE_IORING_OP_CONNECT 16
+#define SE_IORING_OP_OPENAT 18
+#define SE_IORING_OP_OPENAT2 28
+#define SE_NR_CONNECT 42
+#define SE_NR_ACCEPT4 288
+#define SE_NR_OPENAT 257
+#define SE_NR_OPENAT2 437
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(se_uring_complete, struct io_ring_ctx *ring, void *reqp, struct io_uring_cqe *cqe)
+{
+	struct io_kiocb *req = reqp;
+	__u8 op = BPF_CORE_READ(req, opcode);
+	__u32 nr;
+	if (op == SE_IORING_OP_OPENAT)
+		nr = SE_NR_OPENAT;
+	else if (op == SE_IORING_OP_OPENAT2)
+		nr = SE_NR_OPENAT2;
+	else if (op == SE_IORING_OP_CONNECT)
+		nr = SE_NR_CONNECT;
+	else if (op == SE_IORING_OP_ACCEPT)
+		nr = SE_NR_ACCEPT4;
+	else
+		return 0;
+	if (!(se_interest[nr] & SE_WANT_NATIVE))
+		return 0;
+	struct se_spec *spec = bpf_map_lookup_elem(&specs, &nr);
+	if (!spec || !spec->enabled)
+		return 0;
+	struct task_struct *task = BPF_CORE_READ(req, tctx, task);
+	if (!task)
+		task = (struct task_struct *)bpf_get_current_task();
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 tid = BPF_CORE_READ(task, pid);
+	struct se_config *cfg = get_config();
+	if (cfg && cfg->self_tgid && tgid == cfg->self_tgid)
+		return 0;
+	long ret = BPF_CORE_READ(cqe, res);
+	__u16 extras = spec->extras;
+	if ((extras & SE_X_SUCCESS_ONLY) && ret < 0) {
+		count(SE_STAT_FILTERED);
+		return 0;
+	}
+	struct se_aux *aux = get_aux();
+	if (!aux)
+		return 0;
+	struct se_hdr *h = start(aux, 0, tid, tgid, nr, SE_EVT_SYSCALL, ret);
+	h->flags |= SE_F_URING;
+	__u32 off = sizeof(struct se_hdr);
+	struct file *opened = 0;
+	for (int i = 0; i < SE_NARGS; i++)
+		h->args[i] = 0;
+	if (op == SE_IORING_OP_OPENAT || op == SE_IORING_OP_OPENAT2) {
+		/* the request's command area is its struct io_open */
+		struct io_open *o = (void *)&req->cmd;
+		struct open_how how = {};
+		BPF_CORE_READ_INTO(&how, o, how);
+		h->args[0] = (__u64)(long)BPF_CORE_READ(o, dfd);
+		if (ret >= 0)
+			opened = fd_file(task, ret);
+		if (op == SE_IORING_OP_OPENAT) {
+			h->args[2] = how.flags;
+			h->args[3] = how.mode;
+			/* sections as the openat spec has them: the path (arg 1) */
+			if (opened)
+				off = put_path(aux, off, (unsigned long)&opened->f_path);
+			else
+				off = put_blob(aux, off, 0, 0, SE_KERNEL);
+		} else {
+			h->args[3] = sizeof(how);
+			if (opened)
+				off = put_path(aux, off, (unsigned long)&opened->f_path);
+			else
+				off = put_blob(aux, off, 0, 0, SE_KERNEL);
+			off = put_bytes(aux, off, &how, sizeof(how));
+		}
+		off = put_file(aux, off, (unsigned long)task, ret);
+	} else if (op == SE_IORING_OP_CONNECT) {
+		h->args[0] = (__u64)-1;
+		off = put_blob(aux, off, 0, 0, SE_KERNEL); /* the address: in the socket's ends */
+		off = put_file_ptr(aux, off, (unsigned long)BPF_CORE_READ(req, file));
+	} else {
+		h->args[0] = (__u64)-1;
+		off = put_file(aux, off, (unsigned long)task, ret);
+	}
+	int prio = (extras & SE_X_PRIORITY) != 0;
+	if (!prio && (extras & SE_X_PRIORITY_PATH))
+		prio = path_is_priority(aux);
+	emit(aux, off, prio);
 	return 0;
 }
 

@@ -14,7 +14,14 @@ Successful ``execve``/``execveat`` come from ``sched_process_exec`` and new
 tasks from ``sched_process_fork`` (both always on); the table entries for
 execve/execveat capture failures only.
 
-Only x86_64 numbers are listed: the probe reads x86_64 registers.
+The table is written once, by x86_64 name; 32-bit syscalls (a 32-bit
+process, or ``int $0x80`` from a 64-bit one) are captured by the same specs
+under their ia32 numbers (:data:`COMPAT_BY_NR`), flagged ``F_COMPAT`` in the
+record, so that a 32-bit ``open`` is an open and not the ``fstat`` its number
+means in the 64-bit table. The ia32 table names the uid/gid calls with 32-bit
+arguments ``setuid32``...; their 16-bit ancestors (``setuid``) are the same
+event with 16-bit arguments (-1 reads 65535). ``socketcall`` (the multiplexer
+older 32-bit C libraries use for socket calls) is not decoded.
 """
 
 from __future__ import annotations
@@ -26,10 +33,14 @@ from typing import Final
 
 from secengine.bpf import layout as L
 from secengine.bpf.errors import BpfUnavailableError
+from secengine.syscall_table import IA32_NUMBERS, NUMBERS
 
 __all__ = [
     "BY_NR",
     "CLONE_NAMES",
+    "COMPAT_BY_NR",
+    "COMPAT_CLONE_NAMES",
+    "COMPAT_EXEC_NRS",
     "EXEC_NRS",
     "FAILURE_STATELESS",
     "STATE_EVENT_TYPES",
@@ -37,6 +48,7 @@ __all__ = [
     "SYSCALLS",
     "SyscallSpec",
     "check_arch",
+    "entry_name",
     "spec_entries",
     "supported_event_types",
 ]
@@ -70,80 +82,111 @@ _FA0, _FRES, _CREDS, _CWD, _FAILED = (
 #: loaded rules name (the probe's ``se_paths`` trie).
 _PRIO, _PPATH = L.X_PRIORITY, L.X_PRIORITY_PATH
 
-#: x86_64 syscalls the probe captures (name, nr, argument kinds, extras).
+
+def _syscall(name: str, args: tuple[int, ...] = (), extras: int = 0) -> SyscallSpec:
+    """The spec of syscall ``name``, numbered by the one x86_64 table."""
+    return SyscallSpec(name, NUMBERS[name], args, extras)
+
+
+#: x86_64 syscalls the probe captures (name, argument kinds, extras).
 SYSCALLS: Final[tuple[SyscallSpec, ...]] = (
-    SyscallSpec("open", 2, (S, I, I), _FRES | _PPATH),
-    SyscallSpec("openat", 257, (I, S, I, I), _FRES | _PPATH),
-    SyscallSpec("openat2", 437, (I, S, H, I), _FRES | _PPATH),
-    SyscallSpec("creat", 85, (S, I), _FRES | _PPATH),
-    SyscallSpec("close", 3, (I,)),
-    SyscallSpec("close_range", 436, (I, I, I)),
-    SyscallSpec("socket", 41, (I, I, I)),
-    SyscallSpec("socketpair", 53, (I, I, I, P)),
-    SyscallSpec("bind", 49, (I, A, I), _FA0),
-    SyscallSpec("connect", 42, (I, A, I), _FA0 | _PRIO),
-    SyscallSpec("listen", 50, (I, I), _FA0),
-    SyscallSpec("accept", 43, (I, I, I), _FRES),
-    SyscallSpec("accept4", 288, (I, I, I, I), _FRES),
-    SyscallSpec("sendto", 44, (I, I, I, I, A, I), _FA0),
-    SyscallSpec("sendmsg", 46, (I, I, I), _FA0),
-    SyscallSpec("recvfrom", 45, (I, I, I, I), _FA0),
-    SyscallSpec("recvmsg", 47, (I, I, I), _FA0),
-    SyscallSpec("dup", 32, (I,), _FA0),
-    SyscallSpec("dup2", 33, (I, I), _FA0),
-    SyscallSpec("dup3", 292, (I, I, I), _FA0),
-    SyscallSpec("pipe", 22, (P,)),
-    SyscallSpec("pipe2", 293, (P, I)),
-    SyscallSpec("execve", 59, (S,), _FAILED | _PRIO),
-    SyscallSpec("execveat", 322, (I, S, I, I, I), _FAILED | _PRIO),
-    SyscallSpec("symlink", 88, (S, S)),
-    SyscallSpec("symlinkat", 266, (S, I, S)),
-    SyscallSpec("link", 86, (S, S)),
-    SyscallSpec("linkat", 265, (I, S, I, S, I)),
-    SyscallSpec("unlink", 87, (S,)),
-    SyscallSpec("unlinkat", 263, (I, S, I)),
-    SyscallSpec("rename", 82, (S, S)),
-    SyscallSpec("renameat", 264, (I, S, I, S)),
-    SyscallSpec("renameat2", 316, (I, S, I, S, I)),
-    SyscallSpec("mkdir", 83, (S, I)),
-    SyscallSpec("mkdirat", 258, (I, S, I)),
-    SyscallSpec("rmdir", 84, (S,)),
-    SyscallSpec("chmod", 90, (S, I)),
-    SyscallSpec("fchmod", 91, (I, I)),
-    SyscallSpec("fchmodat", 268, (I, S, I)),
-    SyscallSpec("ptrace", 101, (I, I, I, I)),
-    SyscallSpec("memfd_create", 319, (S, I)),
-    SyscallSpec("init_module", 175, (I, I, S)),
-    SyscallSpec("finit_module", 313, (I, S, I)),
-    SyscallSpec("setuid", 105, (I,), _CREDS | _PRIO),
-    SyscallSpec("setgid", 106, (I,), _CREDS | _PRIO),
-    SyscallSpec("setreuid", 113, (I, I), _CREDS | _PRIO),
-    SyscallSpec("setregid", 114, (I, I), _CREDS | _PRIO),
-    SyscallSpec("setresuid", 117, (I, I, I), _CREDS | _PRIO),
-    SyscallSpec("setresgid", 119, (I, I, I), _CREDS | _PRIO),
-    SyscallSpec("capset", 126, (I, I), _CREDS | _PRIO),
-    SyscallSpec("setsid", 112, ()),
-    SyscallSpec("setpgid", 109, (I, I)),
-    SyscallSpec("unshare", 272, (I,), _PRIO),
-    SyscallSpec("setns", 308, (I, I), _PRIO),
-    SyscallSpec("chdir", 80, (S,), _CWD),
-    SyscallSpec("fchdir", 81, (I,), _CWD),
-    SyscallSpec("chroot", 161, (S,)),
-    SyscallSpec("bpf", 321, (I, I, I)),
-    SyscallSpec("userfaultfd", 323, (I,)),
-    SyscallSpec("mount", 165, (S, S, S, I)),
-    SyscallSpec("umount2", 166, (S, I)),
-    SyscallSpec("kill", 62, (I, I)),
+    _syscall("open", (S, I, I), _FRES | _PPATH),
+    _syscall("openat", (I, S, I, I), _FRES | _PPATH),
+    _syscall("openat2", (I, S, H, I), _FRES | _PPATH),
+    _syscall("creat", (S, I), _FRES | _PPATH),
+    _syscall("close", (I,)),
+    _syscall("close_range", (I, I, I)),
+    _syscall("socket", (I, I, I)),
+    _syscall("socketpair", (I, I, I, P)),
+    _syscall("bind", (I, A, I), _FA0),
+    _syscall("connect", (I, A, I), _FA0 | _PRIO),
+    _syscall("listen", (I, I), _FA0),
+    _syscall("accept", (I, I, I), _FRES),
+    _syscall("accept4", (I, I, I, I), _FRES),
+    _syscall("sendto", (I, I, I, I, A, I), _FA0),
+    _syscall("sendmsg", (I, I, I), _FA0),
+    _syscall("recvfrom", (I, I, I, I), _FA0),
+    _syscall("recvmsg", (I, I, I), _FA0),
+    _syscall("dup", (I,), _FA0),
+    _syscall("dup2", (I, I), _FA0),
+    _syscall("dup3", (I, I, I), _FA0),
+    _syscall("pipe", (P,)),
+    _syscall("pipe2", (P, I)),
+    _syscall("execve", (S,), _FAILED | _PRIO),
+    _syscall("execveat", (I, S, I, I, I), _FAILED | _PRIO),
+    _syscall("symlink", (S, S)),
+    _syscall("symlinkat", (S, I, S)),
+    _syscall("link", (S, S)),
+    _syscall("linkat", (I, S, I, S, I)),
+    _syscall("unlink", (S,)),
+    _syscall("unlinkat", (I, S, I)),
+    _syscall("rename", (S, S)),
+    _syscall("renameat", (I, S, I, S)),
+    _syscall("renameat2", (I, S, I, S, I)),
+    _syscall("mkdir", (S, I)),
+    _syscall("mkdirat", (I, S, I)),
+    _syscall("rmdir", (S,)),
+    _syscall("chmod", (S, I)),
+    _syscall("fchmod", (I, I)),
+    _syscall("fchmodat", (I, S, I)),
+    _syscall("ptrace", (I, I, I, I)),
+    _syscall("memfd_create", (S, I)),
+    _syscall("init_module", (I, I, S)),
+    _syscall("finit_module", (I, S, I)),
+    _syscall("setuid", (I,), _CREDS | _PRIO),
+    _syscall("setgid", (I,), _CREDS | _PRIO),
+    _syscall("setreuid", (I, I), _CREDS | _PRIO),
+    _syscall("setregid", (I, I), _CREDS | _PRIO),
+    _syscall("setresuid", (I, I, I), _CREDS | _PRIO),
+    _syscall("setresgid", (I, I, I), _CREDS | _PRIO),
+    _syscall("capset", (I, I), _CREDS | _PRIO),
+    _syscall("setsid", ()),
+    _syscall("setpgid", (I, I)),
+    _syscall("unshare", (I,), _PRIO),
+    _syscall("setns", (I, I), _PRIO),
+    _syscall("chdir", (S,), _CWD),
+    _syscall("fchdir", (I,), _CWD),
+    _syscall("chroot", (S,)),
+    _syscall("bpf", (I, I, I)),
+    _syscall("userfaultfd", (I,)),
+    _syscall("mount", (S, S, S, I)),
+    _syscall("umount2", (S, I)),
+    _syscall("kill", (I, I)),
 )
 
 #: Syscall number -> spec.
 BY_NR: Final = {s.nr: s for s in SYSCALLS}
 _BY_NAME: Final = {s.name: s for s in SYSCALLS}
 
+#: ia32 names that are the same event as an x86_64 syscall of another name (the 32-bit-uid
+#: calls; the 16-bit ones keep the x86_64 name and are listed by it).
+_IA32_ALIASES: Final = {
+    f"{n}32": n for n in ("setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid")
+}
+
+
+def _compat_specs() -> dict[int, SyscallSpec]:
+    """ia32 number -> the spec of the event it is (numbered by its ia32 number)."""
+    by_name = {s.name: s for s in SYSCALLS}
+    out = {}
+    for ia32_name, nr in IA32_NUMBERS.items():
+        spec = by_name.get(_IA32_ALIASES.get(ia32_name, ia32_name))
+        if spec is not None:
+            out[nr] = SyscallSpec(spec.name, nr, spec.args, spec.extras)
+    return out
+
+
+#: ia32 syscall number -> spec (its ``nr`` the ia32 number).
+COMPAT_BY_NR: Final = _compat_specs()
+
 #: execve/execveat numbers (exec records carry the syscall number).
-EXEC_NRS: Final = {59: "execve", 322: "execveat"}
+EXEC_NRS: Final = {NUMBERS[n]: n for n in ("execve", "execveat")}
+#: The same, for an exec into a 32-bit image (the record says F_COMPAT).
+COMPAT_EXEC_NRS: Final = {IA32_NUMBERS[n]: n for n in ("execve", "execveat")}
 #: Syscall number -> event type of the clone family (fork records carry it).
-CLONE_NAMES: Final = {56: "clone", 57: "fork", 58: "vfork", 435: "clone3"}
+CLONE_NAMES: Final = {NUMBERS[n]: n for n in ("clone", "fork", "vfork", "clone3")}
+#: The same, from a 32-bit parent (the record says F_COMPAT).
+COMPAT_CLONE_NAMES: Final = {IA32_NUMBERS[n]: n for n in ("clone", "fork", "vfork", "clone3")}
 
 #: What the state tracker needs whatever the rules say (spec §6.1, minimum probe set).
 STATE_EVENT_TYPES: Final = frozenset(
@@ -211,12 +254,20 @@ FAILURE_STATELESS: Final = (frozenset(_BY_NAME) - STATE_EVENT_TYPES) | frozenset
 )
 
 
+def entry_name(key: int) -> str:
+    """The event type of a ``specs`` map key (native number, or MAX_SYSCALLS + ia32 number)."""
+    if key >= L.MAX_SYSCALLS:
+        return COMPAT_BY_NR[key - L.MAX_SYSCALLS].name
+    return BY_NR[key].name
+
+
 def spec_entries(
     event_types: Iterable[str] | None,
     skip_stream: Iterable[str] = (),
     success_only: Iterable[str] = (),
 ) -> dict[int, bytes]:
-    """The ``specs`` map contents for the wanted event types plus the state set.
+    """The ``specs`` map contents for the wanted event types plus the state set: keyed by
+    the native number, and by ``MAX_SYSCALLS`` + the ia32 number for 32-bit calls.
 
     ``None`` means every type the probe supports (a rule with no event type
     restriction needs them all). ``skip_stream`` names socket I/O calls to drop
@@ -227,7 +278,10 @@ def spec_entries(
     skip = set(skip_stream) & STREAM_SKIPPABLE
     ok_only = set(success_only) & FAILURE_STATELESS
     out = {}
-    for s in SYSCALLS:
+    compat = (
+        SyscallSpec(s.name, L.MAX_SYSCALLS + nr, s.args, s.extras) for nr, s in COMPAT_BY_NR.items()
+    )
+    for s in (*SYSCALLS, *compat):
         if s.name in wanted:
             extras = s.extras
             if s.name in skip:

@@ -594,6 +594,21 @@ FIELD_CLASS = FieldClass(
             live=_evt_failed,
         ),
         FieldDef(
+            "evt.is_compat",
+            FieldType.BOOL,
+            "'true' for a 32-bit syscall (a 32-bit process, or int $0x80 from a 64-bit one), "
+            "decoded by the ia32 syscall table. A secengine field: Falco has none.",
+            live=lambda v, a: v.rec.is_compat,
+        ),
+        FieldDef(
+            "evt.is_io_uring",
+            FieldType.BOOL,
+            "'true' for an operation submitted through an io_uring (IORING_OP_OPENAT, "
+            "CONNECT, ...), which makes no syscall of its own and is read as the syscall it "
+            "stands for (openat, connect, ...). A secengine field: Falco has none.",
+            live=lambda v, a: v.rec.is_io_uring,
+        ),
+        FieldDef(
             "evt.is_io",
             FieldType.BOOL,
             "'true' for events that read or write to FDs, like read(), send, recvfrom(), etc.",

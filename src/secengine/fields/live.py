@@ -80,6 +80,12 @@ class LiveRecord(Protocol):
     #: the event type (``evt.type``); ``procexit`` and ``flood`` for those records
     @property
     def name(self) -> str: ...
+    #: a 32-bit (ia32) syscall
+    @property
+    def is_compat(self) -> bool: ...
+    #: an io_uring operation, read as the syscall it stands for
+    @property
+    def is_io_uring(self) -> bool: ...
 
     def arg(self, i: int) -> int:
         """Argument ``i`` as a C ``int``."""

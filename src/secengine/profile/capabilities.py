@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Final
 
 from secengine.fields.caps import CAP_NAMES
 from secengine.profile import layout as L
-from secengine.profile.syscall_table import NUMBERS
+from secengine.syscall_table import NUMBERS
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.profile.recording import Op

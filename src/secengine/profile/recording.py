@@ -22,7 +22,7 @@ from secengine.profile import layout as L
 from secengine.profile.errors import ProfileError, read_json
 from secengine.profile.files import PRIVATE, write_files
 from secengine.profile.redact import redact_command
-from secengine.profile.syscall_table import name_of, names_of_bits
+from secengine.syscall_table import name_of, names_of_bits
 
 __all__ = ["FORMAT", "OUTCOMES", "PHASES", "Op", "Recording", "SyscallSets", "load_recording"]
 

@@ -17,7 +17,7 @@ from secengine.profile.capabilities import Inference, cap_args, short_name
 from secengine.profile.recording import Recording
 from secengine.profile.seccomp import Policy, ProfileNames
 from secengine.profile.session import VerifyResult
-from secengine.profile.syscall_table import NUMBERS
+from secengine.syscall_table import NUMBERS
 
 __all__ = ["Comparison", "compare", "render", "render_verify"]
 

@@ -38,7 +38,7 @@ from typing import Any, Final
 
 from secengine.profile.errors import ProfileError, read_json
 from secengine.profile.recording import Recording
-from secengine.profile.syscall_table import NUMBERS
+from secengine.syscall_table import NUMBERS
 
 __all__ = [
     "ALWAYS_ALLOWED",

@@ -64,7 +64,7 @@ from secengine.profile.runtime import (
     with_cidfile,
 )
 from secengine.profile.seccomp import ProfileNames, load_profile, profile_names
-from secengine.profile.syscall_table import name_of
+from secengine.syscall_table import name_of
 
 __all__ = [
     "STOP_GRACE",

@@ -20,7 +20,15 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from secengine.bpf import layout as L
-from secengine.bpf.syscalls import BY_NR, CLONE_NAMES, EXEC_NRS, SyscallSpec
+from secengine.bpf.syscalls import (
+    BY_NR,
+    CLONE_NAMES,
+    COMPAT_BY_NR,
+    COMPAT_CLONE_NAMES,
+    COMPAT_EXEC_NRS,
+    EXEC_NRS,
+    SyscallSpec,
+)
 from secengine.errors import SecengineError
 from secengine.fields.event_names import param_defs
 from secengine.fields.live import FloodReport, ProcessView
@@ -232,16 +240,17 @@ class Rec:
         self._sec: Sections | None = None
         self._params: dict[str, Any] | None = None
         evt = h[4]
+        compat = h[6] & L.F_COMPAT
         if evt == L.EVT_SYSCALL:
-            spec = BY_NR.get(h[3])
+            spec = (COMPAT_BY_NR if compat else BY_NR).get(h[3])
             self.spec = spec
             self.name = spec.name if spec is not None else "syscall"
         else:
             self.spec = None
             if evt == L.EVT_EXEC:
-                self.name = EXEC_NRS.get(h[3], "execve")
+                self.name = (COMPAT_EXEC_NRS if compat else EXEC_NRS).get(h[3], "execve")
             elif evt == L.EVT_CLONE:
-                self.name = CLONE_NAMES.get(h[3], "clone")
+                self.name = (COMPAT_CLONE_NAMES if compat else CLONE_NAMES).get(h[3], "clone")
             elif evt == L.EVT_FLOOD:
                 self.name = "flood"
             else:
@@ -255,6 +264,16 @@ class Rec:
                 parse_sections(self.data, self.spec) if self.spec is not None else Sections()
             )
         return sec
+
+    @property
+    def is_compat(self) -> bool:
+        """Whether this was a 32-bit (ia32) syscall (``evt.is_compat``)."""
+        return bool(self.flags & L.F_COMPAT)
+
+    @property
+    def is_io_uring(self) -> bool:
+        """Whether this was an io_uring operation (``evt.is_io_uring``)."""
+        return bool(self.flags & L.F_URING)
 
     def arg(self, i: int) -> int:
         """Argument ``i`` as a C ``int`` (fds, pids, flags)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from secengine.profile.syscall_table import NAMES, NUMBERS, name_of, names_of_bits, number_of
+from secengine.syscall_table import NAMES, NUMBERS, name_of, names_of_bits, number_of
 
 _HEADER = Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
 
@@ -42,3 +42,12 @@ def test_bitmap_to_names() -> None:
         words[nr >> 6] |= 1 << (nr & 63)
     assert names_of_bits(words) == {"read", name_of(63), name_of(64), "openat", "syscall_511"}
     assert names_of_bits([0] * 8) == set()
+
+
+def test_the_ia32_table_numbers_its_own_way_until_the_unified_numbers() -> None:
+    from secengine.syscall_table import IA32_NAMES, IA32_NUMBERS, NAMES, UNIFIED_FROM
+
+    assert IA32_NAMES[5] == "open" and NAMES[5] == "fstat"
+    assert IA32_NUMBERS["setsockopt"] == 366 and IA32_NUMBERS["socketcall"] == 102
+    assert IA32_NAMES[UNIFIED_FROM:] == NAMES[UNIFIED_FROM:]
+    assert IA32_NAMES[UNIFIED_FROM] == "pidfd_send_signal"
