@@ -27,6 +27,8 @@ them)::
     │   └── bpf.BpfUnavailableError no privileges, no BTF or no libbpf: what to do
     ├── bpf.build.BuildError        the probe did not compile (also a RuntimeError)
     ├── profile.ProfileError        the least-privilege advisor could not record or verify
+    ├── state.containers.files.FileError  a runtime's file about a container that is there
+    │                               but unusable (counted by runtime and reason)
     ├── yamlbounds.YamlLimitError   YAML nesting or alias expansion past its limit (also a
     │                               ValueError)
     ├── ruleset.yamldoc.YamlSyntaxError / ruleset.schema.SchemaConversionError /

@@ -69,7 +69,8 @@ class ContainerInfo:
     host_ipc: bool | None = None
     mounts: list[Mount] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
-    #: ns since the epoch (0 unknown)
+    #: when the runtime says it started the container, ns since the epoch (0 unknown); the
+    #: ``container.start_ts`` field is the kernel's pid-namespace init start, as the plugin's
     start_ts: int = 0
     #: primary IPv4 address ("" unknown; a pod's containers have the pod's)
     ip: str = ""

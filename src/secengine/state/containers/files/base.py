@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from secengine.errors import SecengineError
 from secengine.state.containers.info import ContainerInfo
 
 __all__ = ["REASONS", "FileError", "RuntimeFiles"]
@@ -34,7 +35,7 @@ REASONS = (
 )
 
 
-class FileError(Exception):
+class FileError(SecengineError):
     """A runtime file that exists but cannot be used; ``reason`` is one of :data:`REASONS`."""
 
     def __init__(self, reason: str, path: str, detail: str = "") -> None:
