@@ -3,6 +3,9 @@ made through the CRI API as the kubelet makes them, read back by the engine."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from typing import Any
 
 from containerd_support import Containerd
@@ -84,5 +87,30 @@ def test_a_container_containerd_does_not_know(containerd: Containerd) -> None:
     try:
         assert engine.enrich(_info("ab" * 32)) is False
         assert engine.errors == {}
+    finally:
+        engine.close()
+
+
+def test_a_frozen_containerd_times_out_and_recovers(containerd: Containerd) -> None:
+    """containerd stopped (SIGSTOP): its socket accepts, nothing answers. The call ends at its
+    deadline, counted; once containerd runs again the engine answers again."""
+    pod = containerd.run_pod("i14cri-frozen", {"app": "i14cri-frozen"})
+    cid = containerd.start_container(pod, "app", ["/bin/sh", "-c", "sleep 30"], {})
+    engine = CriEngine(containerd.socket, timeout=0.5, backoff=0.2)
+    assert containerd.proc is not None
+    os.kill(containerd.proc.pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        assert engine.enrich(_info(cid)) is False
+        took = time.monotonic() - t0
+        assert took < 1.5, took
+        assert engine.errors == {"deadline_exceeded": 1}
+    finally:
+        os.kill(containerd.proc.pid, signal.SIGCONT)
+    time.sleep(0.25)
+    try:
+        info = _info(cid)
+        assert engine.enrich(info) is True
+        assert info.pod is not None and info.pod.labels == {"app": "i14cri-frozen"}
     finally:
         engine.close()
