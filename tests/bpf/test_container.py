@@ -39,7 +39,13 @@ def test_container_fields_on_events_of_a_podman_container(source, live, podman) 
     assert "0" in result["out"], result
     assert snaps, "no event from the container"
     # the entrypoint's exec: id and process fields come from the kernel at once
-    execs = [s for s in snaps if s.type == "execve" and s["proc.name"] == "sh"]
+    # (this container's: other containers may run meanwhile; its name is known from its
+    # first event on)
+    execs = [
+        s
+        for s in snaps
+        if s.type == "execve" and s["proc.name"] == "sh" and s["container.name"] == name
+    ]
     assert execs, sorted({(s.type, s["proc.name"]) for s in snaps})
     e = execs[0]
     assert len(e["container.id"]) == 12 and e["container.full_id"].startswith(e["container.id"])
@@ -50,7 +56,11 @@ def test_container_fields_on_events_of_a_podman_container(source, live, podman) 
     # already has the metadata (docs/containers.md); the API only adds to it later
     assert e["container.name"] == name and e["container.type"] == "podman"
     assert e["container.privileged"] is False
-    opens = [x for x in snaps if x.type == "openat" and x["fd.name"] == "/etc/passwd"]
+    opens = [
+        x
+        for x in snaps
+        if x.type == "openat" and x["fd.name"] == "/etc/passwd" and x["container.name"] == name
+    ]
     assert opens, sorted({(s.type, s["proc.name"]) for s in snaps})
     o = opens[-1]
     assert o["container.id"] == e["container.id"]

@@ -150,15 +150,17 @@ def test_absent_containers_are_none_for_every_reader(roots: Roots) -> None:
 
 
 def test_reading_is_well_under_a_millisecond(roots: Roots) -> None:
-    """What the first event of a container pays (median of many, all readers tried in turn)."""
+    """What the first event of a container pays (median of many, all readers tried in turn),
+    in the thread's CPU time: the machine may be loaded, and waiting for a CPU is not the
+    reader's cost."""
     resolver = roots.resolver()
     for cid in (PODMAN_ID, CTD_APP, CRIO_APP, DOCKER_ID):
         times = []
         for _ in range(50):
             resolver.forget(cid)
-            t = time.perf_counter()
+            t = time.thread_time()
             info = resolver.get(cid)
-            times.append(time.perf_counter() - t)
+            times.append(time.thread_time() - t)
             assert info.resolved, cid
         times.sort()
         assert times[len(times) // 2] < 1e-3, (cid, times[len(times) // 2])
