@@ -158,6 +158,11 @@ def test_default_sockets_are_discovered_configured_ones_always_used() -> None:
     ]
 
 
+def test_a_crictl_style_endpoint_is_a_socket_path() -> None:
+    engines = build_engines([EngineSettings("cri", True, ("unix:///run/x/containerd.sock",))])
+    assert [e.socket for e in engines] == ["/run/x/containerd.sock"]  # type: ignore[attr-defined]
+
+
 def test_the_issue_names_these_default_sockets() -> None:
     every = {s for socks in DEFAULT_ENGINE_SOCKETS.values() for s in socks}
     assert {

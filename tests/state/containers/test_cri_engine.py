@@ -39,6 +39,8 @@ class FakeRuntime:
     delay: float = 0.0
     fail: grpc.StatusCode | None = None
     calls: list[str] = field(default_factory=list)
+    #: ContainerStatus's verbose ``info`` map (the runtime's JSON documents)
+    verbose: dict[str, str] = field(default_factory=dict)
 
     def sandbox_status(self) -> api.PodSandboxStatus:
         return api.PodSandboxStatus(
@@ -98,7 +100,7 @@ def _handlers(rt: FakeRuntime) -> grpc.GenericRpcHandler:
         )
 
     def container_status(req: api.ContainerStatusRequest) -> api.ContainerStatusResponse:
-        return api.ContainerStatusResponse(status=rt.container_status())
+        return api.ContainerStatusResponse(status=rt.container_status(), info=rt.verbose)
 
     def sandbox_status(req: api.PodSandboxStatusRequest) -> api.PodSandboxStatusResponse:
         if req.pod_sandbox_id != SANDBOX:
@@ -398,3 +400,28 @@ def test_calls_run_in_parallel_threads_safely(runtime: tuple[FakeRuntime, str]) 
         engine.forget(SANDBOX)
     stop.set()
     t.join()
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        "not json",
+        "[]",
+        '{"runtimeSpec": [], "config": {"linux": "x"}, "privileged": "yes"}',
+        '{"runtimeSpec": {"annotations": ["x"]}, "config": {"image": {"image": 7}}}',
+        '{"a": ' * 5000 + "1" + "}" * 5000,
+        "x" * (2 << 20),
+    ],
+    ids=["not-json", "list", "wrong-types", "wrong-nested-types", "deep", "huge"],
+)
+def test_a_hostile_verbose_info_is_ignored(runtime: tuple[FakeRuntime, str], info: str) -> None:
+    """The runtime's verbose JSON is read defensively: the status's own fields still count."""
+    rt, path = runtime
+    rt.verbose = {"info": info}
+    engine = CriEngine(path)
+    app = _info(APP)
+    assert engine.enrich(app) is True
+    assert app.name == "nginx" and app.image_digest == DIGEST
+    assert app.privileged in (False, None)
+    assert engine.errors == {}
+    engine.close()

@@ -100,7 +100,8 @@ def build_engines(
             sockets = [s for s in DEFAULT_ENGINE_SOCKETS[kind] if exists(s)]
         else:
             sockets = list(entry.sockets)
-        for sock in sockets:
+        for given in sockets:
+            sock = given.removeprefix("unix://")  # crictl's endpoint spelling
             real = os.path.realpath(sock)
             if real in seen:
                 continue

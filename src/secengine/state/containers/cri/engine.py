@@ -275,7 +275,7 @@ def _verbose_info(text: str) -> dict[str, Any]:
         return {}
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the interpreter's limit
         return {}
     return doc if isinstance(doc, dict) else {}
 
