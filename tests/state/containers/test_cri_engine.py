@@ -425,3 +425,20 @@ def test_a_hostile_verbose_info_is_ignored(runtime: tuple[FakeRuntime, str], inf
     assert app.privileged in (False, None)
     assert engine.errors == {}
     engine.close()
+
+
+def test_a_closed_engine_answers_false_and_a_closed_client_raises_cri_error(
+    runtime: tuple[FakeRuntime, str],
+) -> None:
+    rt, path = runtime
+    engine = CriEngine(path)
+    assert engine.enrich(_info(SANDBOX, is_sandbox=True))
+    engine.close()
+    n = len(rt.calls)
+    assert engine.enrich(_info(APP)) is False
+    assert len(rt.calls) == n and engine.errors == {}
+    client = CriClient(path)
+    client.close()
+    with pytest.raises(CriError) as err:
+        client.version()
+    assert err.value.reason == "cancelled"

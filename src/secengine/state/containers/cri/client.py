@@ -106,6 +106,8 @@ class CriClient:
             reason = code.name.lower() if code is not None else "error"
             detail = (e.details() if isinstance(e, grpc.Call) else None) or str(e)
             raise CriError(self.socket, method, reason, detail) from None
+        except ValueError as e:  # grpc: "Cannot invoke RPC on closed channel!"
+            raise CriError(self.socket, method, "cancelled", str(e)) from None
         return result
 
     # -- what the metadata engine reads ------------------------------------

@@ -98,6 +98,7 @@ class CriEngine:
         self.runtime = ""
         self._sandboxes: TTLCache[str, _Sandbox] = TTLCache(maxsize=max_entries, ttl=ttl)
         self._lock = threading.Lock()
+        self._closed = False
         self.calls = 0
 
     @property
@@ -127,7 +128,7 @@ class CriEngine:
     # -- the worker's side ----------------------------------------------------
     def enrich(self, info: ContainerInfo) -> bool:
         """Fill ``info`` from the runtime; False when it is not this runtime's or it failed."""
-        if info.type not in CRI_TYPES or self.health.resting():
+        if info.type not in CRI_TYPES or self.health.resting() or self._closed:
             return False
         if not os.path.exists(self.socket):
             self.health.failed("missing", "no such socket")
@@ -252,10 +253,11 @@ class CriEngine:
         return {"calls": self.calls, "errors": dict(self.errors), "pods": len(self._sandboxes)}
 
     def close(self) -> None:
-        """Close the gRPC channel."""
+        """Close the gRPC channel; later calls answer False at once (the resolver is closing,
+        its worker may still be finishing a lookup)."""
+        self._closed = True
         if self._client is not None:
             self._client.close()
-            self._client = None
 
 
 def _copy_pod(into: PodInfo, other: PodInfo) -> None:
