@@ -18,8 +18,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.secengine-installed
 # clang, libbpf-dev, bpftool: compile the eBPF probe; podman, runc, busybox-static: the
 # live tests' containers (all needed by the tests marked bpf, which CI runs as root);
-# liburing-dev: the io_uring test programs
-APT_PACKAGES := clang libbpf-dev bpftool podman runc busybox-static liburing-dev
+# liburing-dev: the io_uring test programs; containerd: the CRI tests' real runtime
+# (tests/containerd_support.py)
+APT_PACKAGES := clang libbpf-dev bpftool podman runc busybox-static liburing-dev containerd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run replay test lint rules-test bench fuzz system-deps probe clean

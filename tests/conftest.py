@@ -18,6 +18,7 @@ from agent_fixtures import (  # noqa: F401 - the agent's, its metrics' and its c
     silent_http,
     until,
 )
+from containerd_support import containerd  # noqa: F401 - the CRI tests' real containerd
 from upstream_rules import ENV, UPSTREAM, require
 
 # The rule-test pack reads ${SECENGINE_UPSTREAM_RULES}; give it this session's answer.

@@ -21,6 +21,8 @@ them)::
     │   ├── plugins.UnknownPluginError / DuplicatePluginError
     ├── sinks.SinkError             an output could not open or deliver
     ├── state.decode.RecordFormatError  a ring-buffer record that cannot be decoded
+    ├── state.containers.cri.CriError  a CRI (containerd, CRI-O) call failed: its gRPC
+    │                               status as ``reason``, counted by the CRI engine
     ├── bpf.BpfError                a libbpf call failed (errno translated)
     │   └── bpf.BpfUnavailableError no privileges, no BTF or no libbpf: what to do
     ├── bpf.build.BuildError        the probe did not compile (also a RuntimeError)

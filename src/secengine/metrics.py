@@ -30,8 +30,12 @@ own web stack). Metric names:
 ``secengine_process_table_orphans_total``   counter  orphans given their new parent {source}
 ``secengine_container_metadata_errors_total`` counter  unusable runtime files of containers
                                                      {runtime, reason} (docs/containers.md)
-``secengine_container_engine_errors_total`` counter  runtime API engines that raised
-                                                     {engine, error}
+``secengine_container_engine_errors_total`` counter  failed container runtime API calls
+                                                     {source, engine=cri|docker|podman,
+                                                     reason}: missing, unavailable, timeout,
+                                                     deadline_exceeded (or another gRPC
+                                                     status), http_<status>, not_json,
+                                                     exception:<type> (an engine that raised)
 ``secengine_container_cache_entries``       gauge    containers whose metadata is cached
 ``secengine_container_lookups_failed_total`` counter API lookups no engine answered
 ``secengine_events_total``                  counter  events evaluated {source}
@@ -394,7 +398,8 @@ def container_metrics(sources: Sequence[Any]) -> list[Metric]:
     engines = Metric(
         "secengine_container_engine_errors_total",
         "counter",
-        "Container runtime API engines that raised, by engine and error.",
+        "Container runtime API calls that failed (the fields fell back to the runtime's "
+        "files), by engine and reason.",
     )
     entries = Metric(
         "secengine_container_cache_entries", "gauge", "Containers whose metadata is cached."
@@ -413,8 +418,8 @@ def container_metrics(sources: Sequence[Any]) -> list[Metric]:
         failed.add(stats["lookups_failed"], source=source_label(src))
         for (runtime, reason), n in sorted(stats["file_errors"].items()):
             errors.add(n, runtime=runtime, reason=reason)
-        for (engine, error), n in sorted(stats["engine_errors"].items()):
-            engines.add(n, engine=engine, error=error)
+        for (engine, reason), n in sorted(stats["engine_errors"].items()):
+            engines.add(n, source=source_label(src), engine=engine, reason=reason)
     return [errors, engines, entries, failed] if entries.samples else []
 
 

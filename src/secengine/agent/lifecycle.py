@@ -198,6 +198,8 @@ class Agent:
                 target=self._evaluate, name="secengine-eval", daemon=True
             )
             self._eval_thread.start()
+            for source in self.sources:
+                source.use_container_engines(cfg.container_engines.settings())
             give_rules(self.sources, engine)
             for source in self.sources:
                 self._drops.baseline(source)

@@ -2,11 +2,14 @@
 
 Falco keys that have no meaning here (:data:`FALCO_IGNORED_KEYS`) are
 accepted and reported as ignored, so a ``falco.yaml`` loads; Falco's old
-``rules_file`` is read as ``rules_files``.
+``rules_file`` is read as ``rules_files``, and the container plugin's
+``init_config.engines`` (``plugins: [{name: container, ...}]``) as
+``container_engines``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -43,7 +46,6 @@ FALCO_IGNORED_KEYS: frozenset[str] = frozenset(
         "grpc",
         "grpc_output",
         "modern_bpf",
-        "container_engines",
     }
 )
 
@@ -116,6 +118,9 @@ def load_config(
             f"{where(name, marks, ('rules_file',), origin)}: rules_file: "
             "deprecated, read as rules_files"
         )
+    read_plugin = _container_plugin_engines(data, marks)
+    if read_plugin is not None:
+        warnings.append(f"{where(name, marks, ('plugins',), origin)}: plugins: {read_plugin}")
     for key in sorted(FALCO_IGNORED_KEYS & data.keys()):
         warnings.append(
             f"{where(name, marks, (key,), origin)}: {key}: Falco key ignored by secengine"
@@ -130,6 +135,42 @@ def load_config(
     cfg._marks = marks
     cfg._origin = origin
     return cfg
+
+
+def _container_plugin_engines(data: dict[str, Any], marks: Marks) -> str | None:
+    """Read the container plugin's ``init_config.engines`` as ``container_engines``.
+
+    Falco 0.41 moved the container engines' configuration into its
+    ``container`` plugin; a ``falco.yaml`` of that era configures them there.
+    The entry counts when ``load_plugins`` names it (or is absent).
+    ``container_engines`` given as well wins. Returns what to report, or None
+    when there is no such entry.
+    """
+    plugins = data.get("plugins")
+    loaded = data.get("load_plugins")
+    if not isinstance(plugins, list) or (isinstance(loaded, list) and "container" not in loaded):
+        return None
+    for index, entry in enumerate(plugins):
+        if not isinstance(entry, dict) or entry.get("name") != "container":
+            continue
+        init = entry.get("init_config")
+        if isinstance(init, str):  # Falco also takes init_config as a JSON string
+            try:
+                init = json.loads(init)
+            except ValueError:
+                return "the container plugin's init_config is not JSON; its engines are ignored"
+        engines = init.get("engines") if isinstance(init, dict) else None
+        if engines is None:
+            return None
+        if "container_engines" in data:
+            return "the container plugin's init_config.engines ignored: container_engines is set"
+        data["container_engines"] = engines
+        prefix = ("plugins", index, "init_config", "engines")
+        for loc, mark in list(marks.items()):
+            if loc[: len(prefix)] == prefix:
+                marks[("container_engines", *loc[len(prefix) :])] = mark
+        return "the container plugin's init_config.engines read as container_engines"
+    return None
 
 
 def rules_file_paths(cfg: AgentConfig) -> list[str]:

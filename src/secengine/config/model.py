@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, PrivateAttr, field_validator
 
 from secengine.config.base import StrictModel
+from secengine.config.containers import ContainerEngines
 from secengine.config.outputs import (
     FileOutput,
     HttpOutput,
@@ -101,6 +102,10 @@ class AgentConfig(StrictModel):
     )
     sources: dict[str, SourceBlock] = Field(
         default_factory=dict, description="secengine: event sources to start, by plugin name."
+    )
+    container_engines: ContainerEngines = Field(
+        default_factory=ContainerEngines,
+        description="Runtime APIs that enrich container metadata (docs/containers.md).",
     )
     syscall_event_drops: SyscallEventDrops = Field(
         default_factory=SyscallEventDrops, description="Actions on dropped events."

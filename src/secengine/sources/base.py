@@ -33,6 +33,7 @@ from secengine.events import Event
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.fields.base import FieldClass
     from secengine.lang.resolver import EventTypeIndex
+    from secengine.state.containers.discovery import EngineSettings
 
 __all__ = [
     "BatchSource",
@@ -181,6 +182,10 @@ class Source(abc.ABC):
     def use_rules(self, rules: Iterable[Any] | None) -> None:
         """The loaded rules themselves, for sources that can filter more finely than by
         event type (the syscall probe drops stream-socket I/O no rule can match)."""
+
+    def use_container_engines(self, engines: Sequence[EngineSettings] | None) -> None:
+        """The container engines configured (``container_engines``; None: discover them),
+        for sources that resolve container metadata (the syscall source)."""
 
     @abc.abstractmethod
     def start(self, out: EventQueue) -> None:

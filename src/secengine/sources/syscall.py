@@ -39,6 +39,7 @@ from secengine.sources.base import EventQueue, Source, SourceSpec, SourceStats
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.bpf.loader import Budget, Probe, ProducerCount
     from secengine.bpf.ringbuf import RingReader
+    from secengine.state.containers.discovery import EngineSettings
     from secengine.state.decode import Rec
     from secengine.state.tracker import StateTracker
 
@@ -158,7 +159,6 @@ class SyscallSource(Source):
         poll_interval: float = 0.02,
         max_processes: int = 32768,
         seed: bool = True,
-        container_sockets: Iterable[str] | None = None,
         producer_rate: float = 20_000.0,
         producer_burst: int = 100_000,
         flood_interval: float = 1.0,
@@ -186,7 +186,8 @@ class SyscallSource(Source):
         self.poll_interval = poll_interval
         self.max_processes = max_processes
         self.seed = seed
-        self.container_sockets = container_sockets
+        #: the runtime APIs that enrich container metadata (None: every kind, discovered)
+        self.container_engines: Sequence[EngineSettings] | None = None
         self._interest: frozenset[str] | None = None
         self._skip_stream: frozenset[str] = frozenset()
         self._success_only: frozenset[str] = frozenset()
@@ -233,6 +234,10 @@ class SyscallSource(Source):
             self._priority_paths = priority_paths(rules)
         self._apply_interest()
 
+    def use_container_engines(self, engines: Sequence[EngineSettings] | None) -> None:
+        """The container engines to ask (``container_engines``); applies when the probe opens."""
+        self.container_engines = None if engines is None else list(engines)
+
     def set_budget(self, budget: Budget) -> None:
         """Change every producer's budget, now if the probe is loaded."""
         self.budget = budget
@@ -253,7 +258,8 @@ class SyscallSource(Source):
             return
         # start-up: the probe side (ctypes, libbpf, process state) loads when a probe runs
         from secengine.bpf.loader import Probe
-        from secengine.state.containers import DEFAULT_SOCKETS, ContainerResolver
+        from secengine.state.containers import ContainerResolver
+        from secengine.state.containers.discovery import build_engines
         from secengine.state.tracker import StateTracker
 
         self.probe = probe = Probe(
@@ -261,11 +267,7 @@ class SyscallSource(Source):
         )
         try:
             self._apply_interest()
-            containers = ContainerResolver(
-                tuple(self.container_sockets)
-                if self.container_sockets is not None
-                else DEFAULT_SOCKETS
-            )
+            containers = ContainerResolver(engines=build_engines(self.container_engines))
             self.tracker = StateTracker(max_processes=self.max_processes, containers=containers)
             self.reader = probe.reader()
             if self.seed:
@@ -455,8 +457,15 @@ class SyscallSource(Source):
     def describe_start(self, rules: int) -> str:
         return (
             f"watching {len(self.captured)} syscall types with {rules} rules "
-            f"(seeded {self.seeded} processes)"
+            f"(seeded {self.seeded} processes; {self._describe_engines()})"
         )
+
+    def _describe_engines(self) -> str:
+        """Which runtime APIs enrich container metadata (what discovery found), for the
+        start line: a user sees at once whether their runtime's socket was found."""
+        engines = self.tracker.containers.engines if self.tracker is not None else ()
+        found = [f"{e.name} at {getattr(e, 'socket', '?')}" for e in engines]
+        return "container APIs: " + (", ".join(found) if found else "none")
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop reading; wait up to ``timeout`` (5 s) for the reader thread. The probe is

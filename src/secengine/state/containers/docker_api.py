@@ -6,7 +6,9 @@ image, privileged flag, namespaces, mounts, labels and start time from the
 inspect document, then the image's registry digest with one more request
 (``GET /images/<id>/json``, ``RepoDigests``). A socket that is missing,
 slow (``timeout``) or answers an error makes :meth:`DockerApiEngine.enrich`
-return False: the resolver counts it and asks again later.
+return False, counted by reason and logged once per outage
+(:class:`~secengine.state.containers.health.EngineHealth`); the resolver
+asks again later.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import http.client
 import json
 import re
 import socket
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from secengine.state.containers.health import EngineHealth
 from secengine.state.containers.info import ContainerInfo, Mount, PodInfo, split_image
 
 __all__ = [
@@ -58,9 +62,17 @@ def engine_of(sock: str) -> str:
 
 
 def _get_json(
-    path: str, sockets: Sequence[str], timeout: float
+    path: str,
+    sockets: Sequence[str],
+    timeout: float,
+    problems: list[tuple[str, str]] | None = None,
 ) -> tuple[dict[str, Any] | None, str]:
-    """``GET path`` on the first of ``sockets`` that answers 200: (document, engine)."""
+    """``GET path`` on the first of ``sockets`` that answers 200: (document, engine).
+
+    A socket that failed (not one that answered 404) adds ``(reason, detail)``
+    to ``problems``: ``missing``, ``unavailable``, ``timeout``, ``http_<status>``,
+    ``too_large``, ``not_json``.
+    """
     for sock in sockets:
         try:
             conn = _UnixHTTPConnection(sock, timeout)
@@ -70,17 +82,37 @@ def _get_json(
                 body = resp.read(_MAX_BODY + 1)
             finally:
                 conn.close()
-        except OSError:
+        except OSError as e:
+            _problem(problems, _os_reason(e), f"GET {path}: {e}")
             continue
         if resp.status != 200 or len(body) > _MAX_BODY:
+            if resp.status != 404:
+                too_large = resp.status == 200
+                reason = "too_large" if too_large else f"http_{resp.status}"
+                _problem(problems, reason, f"GET {path}: {resp.status} {resp.reason}")
             continue
         try:
             doc = json.loads(body)
         except ValueError:
+            _problem(problems, "not_json", f"GET {path}: the answer is not JSON")
             continue
         if isinstance(doc, dict):
             return doc, engine_of(sock)
+        _problem(problems, "not_json", f"GET {path}: the answer is not a JSON object")
     return None, ""
+
+
+def _os_reason(e: OSError) -> str:
+    if isinstance(e, FileNotFoundError):
+        return "missing"
+    if isinstance(e, TimeoutError):
+        return "timeout"
+    return "unavailable"
+
+
+def _problem(problems: list[tuple[str, str]] | None, reason: str, detail: str) -> None:
+    if problems is not None:
+        problems.append((reason, detail))
 
 
 def inspect_container(
@@ -174,15 +206,30 @@ class DockerApiEngine:
         self.socket = socket_path
         self.timeout = timeout
         self._name = engine_of(socket_path)
+        #: failures counted by reason and logged once per outage (no back-off: podman may
+        #: be busy starting the very container asked about, and answers soon after)
+        self.health = EngineHealth(self._name, socket_path)
 
     @property
     def name(self) -> str:
         return self._name
 
+    @property
+    def errors(self) -> Counter[str]:
+        """Failed requests by reason (``missing``, ``unavailable``, ``timeout``...)."""
+        return self.health.errors
+
     def enrich(self, info: ContainerInfo) -> bool:
-        data, kind = inspect_container(info.full_id, (self.socket,), self.timeout)
+        problems: list[tuple[str, str]] = []
+        path = f"/containers/{info.full_id}/json"
+        data, kind = _get_json(path, (self.socket,), self.timeout, problems)
         if data is None:
+            if problems:
+                self.health.failed(*problems[0])
+            else:
+                self.health.answered()  # 404: another runtime's container
             return False
+        self.health.answered()
         fill_from_inspect(info, data, kind)
         if not info.image_digest and info.image_id_full:
             image, _ = _get_json(f"/images/{info.image_id_full}/json", (self.socket,), self.timeout)
@@ -194,6 +241,9 @@ class DockerApiEngine:
         return True
 
     def cached_pod(self, sandbox_id: str) -> PodInfo | None:
+        return None
+
+    def forget(self, full_id: str) -> None:
         return None
 
     def close(self) -> None:

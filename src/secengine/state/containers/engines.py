@@ -34,6 +34,9 @@ Contract
     sandbox's enrichment), else None. This is how an application
     container's first event has its pod's labels when the sandbox appeared
     before secengine saw it.
+``forget(full_id)``
+    Non-blocking, called on the event loop when a container exits: drop
+    what the engine caches about it (a sandbox's pod).
 ``close()``
     Release connections; called once when the resolver closes.
 """
@@ -56,5 +59,7 @@ class MetadataEngine(Protocol):
     def enrich(self, info: ContainerInfo) -> bool: ...
 
     def cached_pod(self, sandbox_id: str) -> PodInfo | None: ...
+
+    def forget(self, full_id: str) -> None: ...
 
     def close(self) -> None: ...

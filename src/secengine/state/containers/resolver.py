@@ -138,6 +138,8 @@ class ContainerResolver:
             self.forgotten += 1
             if info.is_sandbox:
                 self._pods.pop(full_id, None)
+        for engine in self.engines:
+            engine.forget(full_id)
 
     def resolve_now(self, full_id: str) -> ContainerInfo:
         """Read the files and ask the engines synchronously (tools and tests)."""
@@ -273,8 +275,19 @@ class ContainerResolver:
             "lookups_dropped": self.lookups_dropped,
             "forgotten": self.forgotten,
             "file_errors": dict(self.file_errors),
-            "engine_errors": dict(self.engine_errors),
+            "engine_errors": self.engine_failures(),
         }
+
+    def engine_failures(self) -> dict[tuple[str, str], int]:
+        """Failed engine calls by ``(engine, reason)``: each engine's own count (``errors``:
+        a socket missing, slow, answering errors) and ``exception:<type>`` for one that raised."""
+        out: Counter[tuple[str, str]] = Counter()
+        for engine in self.engines:
+            for reason, n in (getattr(engine, "errors", None) or {}).items():
+                out[engine.name, reason] += n
+        for (name, exc), n in self.engine_errors.items():
+            out[name, f"exception:{exc}"] += n
+        return dict(out)
 
     def close(self) -> None:
         """Stop scheduling, let the worker end after its current lookup, close the engines."""

@@ -84,13 +84,23 @@ class ContainerdFiles:
             spec = root.read_json(path)
             if spec is None:
                 continue
-            return self._info(full_id, OciSpec(spec, path))
+            oci = OciSpec(spec, path)
+            return self._info(full_id, oci, self._sandbox(ns, full_id, oci))
         return None
 
-    def _info(self, full_id: str, spec: OciSpec) -> ContainerInfo:
+    def _sandbox(self, ns: str, full_id: str, spec: OciSpec) -> OciSpec | None:
+        """The spec of the pod sandbox whose namespaces a container joins (None: none, gone)."""
+        sandbox_id = spec.annotations.get(_CRI + "sandbox-id", "")
+        if not sandbox_id or sandbox_id == full_id:
+            return None
+        path = self.root.join(ns, sandbox_id, "config.json")
+        sandbox = self.root.read_json(path)
+        return None if sandbox is None else OciSpec(sandbox, path)
+
+    def _info(self, full_id: str, spec: OciSpec, sandbox: OciSpec | None) -> ContainerInfo:
         info = ContainerInfo(id=full_id[:12], full_id=full_id, type=self.runtime)
         info.privileged = spec.privileged()
-        info.host_pid, info.host_network, info.host_ipc = spec.host_namespaces()
+        info.host_pid, info.host_network, info.host_ipc = spec.host_namespaces(sandbox)
         info.mounts = spec.mounts()
         from_cri_annotations(info, spec.annotations)
         info.filled(f"files:{self.runtime}")

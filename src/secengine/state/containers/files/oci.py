@@ -9,8 +9,12 @@
   in the bounding set) and the device cgroup allowing every device. Used
   where no runtime record says so (containerd; CRI-O and podman give it).
 - host_pid / host_network / host_ipc: the namespace is absent from
-  ``linux.namespaces`` (``WithHostNamespace`` removes it; an entry with a
-  ``path`` joins another container's namespace, e.g. a pod's sandbox's).
+  ``linux.namespaces`` (``WithHostNamespace`` removes it). An entry with a
+  ``path`` joins another container's namespace: a pod's containers join
+  their sandbox's, so they have the sandbox's answer (a ``hostNetwork``
+  pod's containers join a sandbox that has no network namespace of its own:
+  host network, as the container plugin reports from the sandbox's ``NODE``
+  option); without the sandbox's spec a joined namespace is not the host's.
 - mounts: ``source:dest``, ``ro`` → rw false, ``mode=`` → mode, the
   propagation option (``rprivate``...) when the mount has one, else the
   rootfs propagation, as the plugin renders containerd's.
@@ -58,18 +62,26 @@ class OciSpec:
         self.linux = obj(spec, "linux", path)
         self.process = obj(spec, "process", path)
 
-    def _namespaces(self) -> set[str]:
-        types = set()
+    def _joined(self) -> dict[str, str]:
+        """Each namespace the spec lists: type -> the path it joins ("" for a new one)."""
+        out = {}
         for ns in seq(self.linux, "namespaces", self.path):
             if not isinstance(ns, dict):
                 raise wrong(self.path, "linux.namespaces[]")
-            types.add(text(ns, "type", self.path))
-        return types
+            out[text(ns, "type", self.path)] = text(ns, "path", self.path)
+        return out
 
-    def host_namespaces(self) -> tuple[bool, bool, bool]:
-        """(host pid, host network, host ipc)."""
-        own = self._namespaces()
-        return "pid" not in own, "network" not in own, "ipc" not in own
+    def host_namespaces(self, sandbox: OciSpec | None = None) -> tuple[bool, bool, bool]:
+        """(host pid, host network, host ipc); a namespace joined by path has ``sandbox``'s."""
+        joined = self._joined()
+        theirs = sandbox.host_namespaces() if sandbox is not None else (False, False, False)
+
+        def host(i: int, kind: str) -> bool:
+            if kind not in joined:
+                return True
+            return bool(joined[kind]) and theirs[i]
+
+        return host(0, "pid"), host(1, "network"), host(2, "ipc")
 
     def mounts(self) -> list[Mount]:
         rootfs = text(self.linux, "rootfsPropagation", self.path)
