@@ -37,6 +37,8 @@ def proc(
     caps: int = 0,
     vpid: int = 0,
     pidns_init_start: int = 0,
+    exe_mode: int = 0o100755,
+    ns: tuple[int, int, int, int] = (1, 2, 3, 4),
 ) -> bytes:
     return L.PROC.pack(
         ptid,
@@ -64,6 +66,11 @@ def proc(
         0,
         caps,
         caps,
+        exe_mode,
+        0,
+        0,
+        0,
+        *ns,
     )
 
 

@@ -75,5 +75,5 @@ def test_struct_sizes_are_what_the_probe_writes() -> None:
     assert L.HDR.size == 80
     assert L.FILE.size == 64
     assert L.CREDS.size == 56
-    assert L.PROC.size == 136
+    assert L.PROC.size == 168
     assert L.SPEC.size == 12

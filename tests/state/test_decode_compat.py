@@ -24,7 +24,8 @@ def _syscall(nr: int, flags: int, path: bytes = b"") -> bytes:
         (3, True, "syscall"),  # ia32 read (not captured) ...
         (3, False, "close"),  # ... is x86_64 close
         (6, True, "close"),
-        (366, True, "syscall"),  # ia32 setsockopt is not in the capture table (yet)
+        (366, True, "setsockopt"),  # ia32 setsockopt (CVE-2021-22555's way in)
+        (366, False, "syscall"),  # ... is nothing the probe captures in the x86_64 table
         (213, True, "setuid"),  # setuid32 is the setuid event
         (23, True, "setuid"),  # so is the 16-bit setuid
         (437, True, "openat2"),  # unified numbers are the same in both tables

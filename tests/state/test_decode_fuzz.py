@@ -168,7 +168,7 @@ def test_process_record_shorter_than_its_process_section(evt: int) -> None:
     """Found by test_any_records_in_sequence: struct.error escaped from proc_section."""
     data = L.HDR.pack(0, 4242, 4242, 59, evt, 0, 0, 0, *[0] * 6) + blob(b"bash\0-c\0id\0")
     rec = Rec(data, 0)
-    with pytest.raises(RecordFormatError, match="shorter than its 216-byte header"):
+    with pytest.raises(RecordFormatError, match="shorter than its 248-byte header"):
         _tracker().apply(rec)
 
 

@@ -30,14 +30,17 @@
 #define SE_OFF_LIMIT 16384 /* a section starts below this, or is left out */
 #define SE_STR_MAX 4094    /* longest string or buffer section */
 #define SE_SCRATCH_SIZE 8192
-#define SE_ARGS_MAX 4094 /* exec arguments (NUL-separated) */
+#define SE_ARGS_MAX 4094 /* exec arguments, and the environment (NUL-separated); the driver's
+			   cap is 4096 for each */
+#define SE_BUF_MAX 256   /* SE_ARG_BUF: user buffer bytes copied at most */
+#define SE_NL_HEAD 512   /* bytes of a netlink send copied (the first messages' headers) */
 #define SE_PATH_DEPTH 32 /* path components walked for d_path */
 #define SE_CGROUP_DEPTH 10
 
 /* se_hdr.evt */
 #define SE_EVT_SYSCALL 1 /* a syscall exit; sections per its spec */
-#define SE_EVT_EXEC 2    /* successful execve/execveat: se_proc + 6 blobs:
-                            filename, args, exepath, cwd, comm, cgroup */
+#define SE_EVT_EXEC 2    /* successful execve/execveat: se_proc + 7 blobs:
+                            filename, args, exepath, cwd, comm, cgroup, env */
 #define SE_EVT_CLONE 3   /* a new task, seen in the child: se_proc + 1 blob: comm */
 #define SE_EVT_EXIT 4    /* a task exited: args[0]=exit code, args[1]=1 if the
                             whole thread group is gone */
@@ -65,6 +68,7 @@
 #define SE_ARG_SOCKADDR 2 /* user sockaddr, length in the next argument -> blob */
 #define SE_ARG_OPENHOW 3  /* struct open_how (24 bytes) -> blob */
 #define SE_ARG_INT2 4     /* two ints written by the call (pipe, socketpair) -> blob of 8 */
+#define SE_ARG_BUF 5      /* user buffer, length in the next argument (at most SE_BUF_MAX) -> blob */
 
 /* se_spec.extras (bit order = section order) */
 #define SE_X_FILE_ARG0 0x01 /* se_file of the fd in argument 0 */
@@ -78,6 +82,11 @@
                               own budget class, and may use the ring's priority headroom */
 #define SE_X_PRIORITY_PATH 0x100 /* priority when the first string argument (the path) is in
                                     the se_paths trie (files the loaded rules name) */
+#define SE_X_NL_BUF 0x200 /* blob: when the fd in argument 0 is an AF_NETLINK socket, the first
+			     SE_NL_HEAD bytes of the buffer in argument 1 (length in argument 2);
+			     else empty (sendto) */
+#define SE_X_NL_MSG 0x400 /* the same from the first iovec of the msghdr in argument 1 (sendmsg) */
+#define SE_X_NS 0x800     /* se_ns of the caller after the call (unshare, setns) */
 
 /* budget classes: each producer has one token bucket per class */
 #define SE_CLASS_BULK 0
@@ -180,6 +189,15 @@ struct se_creds {
 	__u64 cap_effective;
 };
 
+/* namespace inodes (ns_common.inum) of a task: the user namespace of its credentials, the
+ * mount and network namespaces of its nsproxy, its own (active) pid namespace */
+struct se_ns {
+	__u32 user;
+	__u32 mnt;
+	__u32 net;
+	__u32 pid;
+};
+
 struct se_proc {
 	__u32 ptid;   /* real parent's thread group id */
 	__u32 sid;
@@ -196,6 +214,11 @@ struct se_proc {
 	__u64 pidns_init_start; /* start of the pid namespace's init, boot-time ns */
 	__u64 fdlimit;
 	struct se_creds creds;
+	__u32 exe_mode; /* the executable's inode: mode (set-uid/set-gid bits), owner (exec only) */
+	__u32 exe_uid;
+	__u32 exe_gid;
+	__u32 pad;
+	struct se_ns ns;
 };
 
 #endif

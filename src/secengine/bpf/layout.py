@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Final
 
 __all__ = [
+    "ARGS_MAX",
+    "ARG_BUF",
     "ARG_INT",
     "ARG_INT2",
     "ARG_OPENHOW",
     "ARG_SOCKADDR",
     "ARG_STR",
     "BUDGET",
+    "BUF_MAX",
     "CLASSES",
     "CLASS_BULK",
     "CLASS_PRIORITY",
@@ -43,6 +46,8 @@ __all__ = [
     "HEADER_PATH",
     "MAX_SYSCALLS",
     "NARGS",
+    "NL_HEAD",
+    "NS",
     "OPEN_HOW",
     "PATH_KEY",
     "PATH_KEY_BYTES",
@@ -66,6 +71,9 @@ __all__ = [
     "X_FAILED_ONLY",
     "X_FILE_ARG0",
     "X_FILE_RES",
+    "X_NL_BUF",
+    "X_NL_MSG",
+    "X_NS",
     "X_PRIORITY",
     "X_PRIORITY_PATH",
     "X_SKIP_STREAM",
@@ -98,6 +106,11 @@ ARG_STR: Final = 1
 ARG_SOCKADDR: Final = 2
 ARG_OPENHOW: Final = 3
 ARG_INT2: Final = 4
+#: a user buffer, length in the next argument (at most BUF_MAX bytes copied)
+ARG_BUF: Final = 5
+ARGS_MAX: Final = 4094
+BUF_MAX: Final = 256
+NL_HEAD: Final = 512
 
 X_FILE_ARG0: Final = 0x01
 X_FILE_RES: Final = 0x02
@@ -108,6 +121,11 @@ X_SKIP_STREAM: Final = 0x20
 X_SUCCESS_ONLY: Final = 0x40
 X_PRIORITY: Final = 0x80
 X_PRIORITY_PATH: Final = 0x100
+#: the head of a send on a netlink socket: from the buffer (sendto) / the msghdr (sendmsg)
+X_NL_BUF: Final = 0x200
+X_NL_MSG: Final = 0x400
+#: the caller's namespace inodes after the call (se_ns)
+X_NS: Final = 0x800
 
 CLASS_BULK: Final = 0
 CLASS_PRIORITY: Final = 1
@@ -146,9 +164,11 @@ PATH_KEY: Final = struct.Struct("<I64s")
 FILE: Final = struct.Struct("<IIQIHHHHHH16s16s")
 #: se_creds: uid gid euid egid suid sgid loginuid pad cap_inh cap_perm cap_eff
 CREDS: Final = struct.Struct("<8I3Q")
+#: se_ns: user mnt net pid (namespace inodes)
+NS: Final = struct.Struct("<4I")
 #: se_proc: ptid sid pgid vpgid vpid vtid tty flags exe_ino exe_ctime exe_mtime
-#: start_time pidns_init_start fdlimit, then se_creds
-PROC: Final = struct.Struct("<8I6Q8I3Q")
+#: start_time pidns_init_start fdlimit, then se_creds, exe_mode exe_uid exe_gid pad, se_ns
+PROC: Final = struct.Struct("<8I6Q8I3Q4I4I")
 #: struct open_how: flags mode resolve
 OPEN_HOW: Final = struct.Struct("<QQQ")
 
@@ -171,6 +191,10 @@ CONSTANTS: Final = {
     "SE_ARG_SOCKADDR": ARG_SOCKADDR,
     "SE_ARG_OPENHOW": ARG_OPENHOW,
     "SE_ARG_INT2": ARG_INT2,
+    "SE_ARG_BUF": ARG_BUF,
+    "SE_ARGS_MAX": ARGS_MAX,
+    "SE_BUF_MAX": BUF_MAX,
+    "SE_NL_HEAD": NL_HEAD,
     "SE_X_FILE_ARG0": X_FILE_ARG0,
     "SE_X_FILE_RES": X_FILE_RES,
     "SE_X_CREDS": X_CREDS,
@@ -180,6 +204,9 @@ CONSTANTS: Final = {
     "SE_X_SUCCESS_ONLY": X_SUCCESS_ONLY,
     "SE_X_PRIORITY": X_PRIORITY,
     "SE_X_PRIORITY_PATH": X_PRIORITY_PATH,
+    "SE_X_NL_BUF": X_NL_BUF,
+    "SE_X_NL_MSG": X_NL_MSG,
+    "SE_X_NS": X_NS,
     "SE_CLASS_BULK": CLASS_BULK,
     "SE_CLASS_PRIORITY": CLASS_PRIORITY,
     "SE_CLASSES": CLASSES,
@@ -207,6 +234,7 @@ STRUCTS: Final = {
     "se_config": CONFIG,
     "se_file": FILE,
     "se_creds": CREDS,
+    "se_ns": NS,
     "se_proc": PROC,
     "se_budget": BUDGET,
     "se_path_key": PATH_KEY,

@@ -441,7 +441,8 @@ static __always_inline __u32 pid_nr(struct pid *pid, int vnr)
 	return nr;
 }
 
-static __always_inline __u64 pidns_init_start(struct pid *pid)
+/* the pid namespace `pid` was made in (the task's active one: task_active_pid_ns) */
+static __always_inline struct pid_namespace *pid_ns(struct pid *pid)
 {
 	if (!pid)
 		return 0;
@@ -451,10 +452,28 @@ static __always_inline __u64 pidns_init_start(struct pid *pid)
 	bpf_probe_read_kernel(&ns, sizeof(ns),
 			      numbers + (level & 31) * bpf_core_type_size(struct upid) +
 				      bpf_core_field_offset(struct upid, ns));
+	return ns;
+}
+
+static __always_inline __u64 pidns_init_start(struct pid *pid)
+{
+	struct pid_namespace *ns = pid_ns(pid);
 	if (!ns)
 		return 0;
 	struct task_struct *reaper = BPF_CORE_READ(ns, child_reaper);
 	return reaper ? BPF_CORE_READ(reaper, start_boottime) : 0;
+}
+
+/* The task's namespace inodes (what /proc/PID/ns/{user,mnt,net,pid} name); 0 where the task has
+ * none left (an exiting task's nsproxy is gone). */
+static __always_inline void fill_ns(struct se_ns *n, struct task_struct *task)
+{
+	n->user = BPF_CORE_READ(task, cred, user_ns, ns.inum);
+	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+	n->mnt = nsp ? BPF_CORE_READ(nsp, mnt_ns, ns.inum) : 0;
+	n->net = nsp ? BPF_CORE_READ(nsp, net_ns, ns.inum) : 0;
+	struct pid_namespace *pns = pid_ns(BPF_CORE_READ(task, thread_pid));
+	n->pid = pns ? BPF_CORE_READ(pns, ns.inum) : 0;
 }
 
 static __always_inline __u32 read_tty(struct task_struct *task)
@@ -651,6 +670,51 @@ __noinline int put_file(struct se_aux *aux, __u32 off, unsigned long taskp, long
 	return put_file_ptr(aux, off, (unsigned long)fd_file((struct task_struct *)taskp, fd));
 }
 
+#define SE_AF_NETLINK 16
+
+/* The head of what a send on an AF_NETLINK socket of the current task carries (netlink message
+ * headers): `buf` is the buffer (sendto) or, with SE_NL_MSG in `how`, the user msghdr whose
+ * first iovec is read (sendmsg; the 32-bit layout with SE_NL_COMPAT). `how`'s low 32 bits are
+ * the buffer's length. An empty blob when the fd is no netlink socket. */
+#define SE_NL_MSG (1ULL << 32)
+#define SE_NL_COMPAT (1ULL << 33)
+__noinline int put_nl_head(struct se_aux *aux, __u32 off, long fd, unsigned long buf, __u64 how)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	unsigned long len = (__u32)how;
+	if (!aux)
+		return off;
+	struct file *file = fd_file(task, fd);
+	int netlink = 0;
+	if (file && (BPF_CORE_READ(file, f_inode, i_mode) & SE_S_IFMT) == SE_S_IFSOCK) {
+		struct socket *sock = BPF_CORE_READ(file, private_data);
+		struct sock *sk = sock ? BPF_CORE_READ(sock, sk) : 0;
+		netlink = sk && BPF_CORE_READ(sk, __sk_common.skc_family) == SE_AF_NETLINK;
+	}
+	if (!netlink)
+		return put_blob(aux, off, 0, 0, SE_USER);
+	if (how & SE_NL_MSG) {
+		unsigned long iov = 0;
+		if (how & SE_NL_COMPAT) {
+			__u32 iov32 = 0;
+			__u32 base32[2] = {};
+			bpf_probe_read_user(&iov32, sizeof(iov32), (void *)buf + 8);
+			bpf_probe_read_user(base32, sizeof(base32), (void *)(unsigned long)iov32);
+			buf = base32[0];
+			len = base32[1];
+		} else {
+			unsigned long base[2] = {};
+			bpf_probe_read_user(&iov, sizeof(iov), (void *)buf + 16);
+			bpf_probe_read_user(base, sizeof(base), (void *)iov);
+			buf = base[0];
+			len = base[1];
+		}
+	}
+	if (len > SE_NL_HEAD)
+		len = SE_NL_HEAD;
+	return put_blob(aux, off, buf, len, SE_USER);
+}
+
 /* ------------------------------------------------------------------ */
 /* emitting                                                             */
 /* ------------------------------------------------------------------ */
@@ -745,6 +809,11 @@ __noinline int fill_proc(struct se_proc *p, unsigned long taskp)
 	p->pidns_init_start = pidns_init_start(tidp);
 	p->fdlimit = BPF_CORE_READ(sig, rlim[7].rlim_cur); /* RLIMIT_NOFILE */
 	fill_creds(&p->creds, task);
+	p->exe_mode = 0;
+	p->exe_uid = 0;
+	p->exe_gid = 0;
+	p->pad = 0;
+	fill_ns(&p->ns, task);
 	return 0;
 }
 
@@ -956,6 +1025,13 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 		case SE_ARG_OPENHOW:
 			off = put_blob(aux, off, (unsigned long)ptr, 24, SE_USER);
 			break;
+		case SE_ARG_BUF: {
+			__u64 len = i + 1 < SE_NARGS ? a[(i + 1) % SE_NARGS] : 0;
+			if (len > SE_BUF_MAX)
+				len = SE_BUF_MAX;
+			off = put_blob(aux, off, (unsigned long)ptr, (__u32)len, SE_USER);
+			break;
+		}
 		case SE_ARG_INT2:
 			off = put_blob(aux, off, ret >= 0 ? (unsigned long)ptr : 0, 8, SE_USER);
 			break;
@@ -969,7 +1045,8 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 	int prio = (extras & SE_X_PRIORITY) != 0;
 	if (!prio && (extras & SE_X_PRIORITY_PATH))
 		prio = path_is_priority(aux);
-	if (extras & (SE_X_FILE_ARG0 | SE_X_FILE_RES | SE_X_CREDS | SE_X_CWD)) {
+	if (extras & (SE_X_FILE_ARG0 | SE_X_FILE_RES | SE_X_CREDS | SE_X_CWD | SE_X_NL_BUF |
+		      SE_X_NL_MSG | SE_X_NS)) {
 		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 		if (extras & SE_X_FILE_ARG0)
 			off = put_file(aux, off, (unsigned long)task, (long)(int)a[0]);
@@ -983,6 +1060,16 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 		if (extras & SE_X_CWD) {
 			struct fs_struct *fs = BPF_CORE_READ(task, fs);
 			off = put_path(aux, off, (unsigned long)&fs->pwd);
+		}
+		if (extras & (SE_X_NL_BUF | SE_X_NL_MSG))
+			off = put_nl_head(aux, off, (long)(int)a[0], a[1],
+					  (a[2] > SE_NL_HEAD ? SE_NL_HEAD : a[2]) |
+						  ((extras & SE_X_NL_MSG) ? SE_NL_MSG : 0) |
+						  (compat ? SE_NL_COMPAT : 0));
+		if (extras & SE_X_NS) {
+			struct se_ns n = {};
+			fill_ns(&n, task);
+			off = put_struct(aux, off, &n, sizeof(n));
 		}
 	}
 	emit(aux, off, prio);
@@ -1054,6 +1141,9 @@ int BPF_PROG(se_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 			p.flags |= SE_EXE_FROM_MEMFD;
 		if (exe_writable(task, inode))
 			p.flags |= SE_EXE_WRITABLE;
+		p.exe_mode = BPF_CORE_READ(inode, i_mode);
+		p.exe_uid = BPF_CORE_READ(inode, i_uid.val);
+		p.exe_gid = BPF_CORE_READ(inode, i_gid.val);
 	}
 	__u32 off = put_struct(aux, sizeof(struct se_hdr), &p, sizeof(p));
 	off = put_blob(aux, off, (unsigned long)BPF_CORE_READ(bprm, filename), 0, SE_KSTR);
@@ -1071,6 +1161,14 @@ int BPF_PROG(se_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	off = put_path(aux, off, (unsigned long)&fs->pwd);
 	off = put_blob(aux, off, task_s + bpf_core_field_offset(struct task_struct, comm), 0, SE_KSTR);
 	off = put_cgroup(aux, off, task_s);
+	/* the environment the new image got, NUL-separated, cut at SE_ARGS_MAX (the driver reads
+	 * the same range with a 4096-byte cap) */
+	unsigned long env_start = mm ? BPF_CORE_READ(mm, env_start) : 0;
+	unsigned long env_end = mm ? BPF_CORE_READ(mm, env_end) : 0;
+	__u32 elen = env_end > env_start ? env_end - env_start : 0;
+	if (elen > SE_ARGS_MAX)
+		elen = SE_ARGS_MAX;
+	off = put_blob(aux, off, env_start, elen, SE_USER);
 	emit(aux, off, 1);
 	return 0;
 }

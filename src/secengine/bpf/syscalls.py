@@ -53,7 +53,7 @@ __all__ = [
     "supported_event_types",
 ]
 
-S, I, A, H, P = L.ARG_STR, L.ARG_INT, L.ARG_SOCKADDR, L.ARG_OPENHOW, L.ARG_INT2
+S, I, A, H, P, B = L.ARG_STR, L.ARG_INT, L.ARG_SOCKADDR, L.ARG_OPENHOW, L.ARG_INT2, L.ARG_BUF
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +81,8 @@ _FA0, _FRES, _CREDS, _CWD, _FAILED = (
 #: their own, and the ring's priority headroom. Opens are priority when their path is one the
 #: loaded rules name (the probe's ``se_paths`` trie).
 _PRIO, _PPATH = L.X_PRIORITY, L.X_PRIORITY_PATH
+#: The head of a send on a netlink socket (the message types), and the namespaces after a call.
+_NLB, _NLM, _NS = L.X_NL_BUF, L.X_NL_MSG, L.X_NS
 
 
 def _syscall(name: str, args: tuple[int, ...] = (), extras: int = 0) -> SyscallSpec:
@@ -103,8 +105,8 @@ SYSCALLS: Final[tuple[SyscallSpec, ...]] = (
     _syscall("listen", (I, I), _FA0),
     _syscall("accept", (I, I, I), _FRES),
     _syscall("accept4", (I, I, I, I), _FRES),
-    _syscall("sendto", (I, I, I, I, A, I), _FA0),
-    _syscall("sendmsg", (I, I, I), _FA0),
+    _syscall("sendto", (I, I, I, I, A, I), _FA0 | _NLB),
+    _syscall("sendmsg", (I, I, I), _FA0 | _NLM),
     _syscall("recvfrom", (I, I, I, I), _FA0),
     _syscall("recvmsg", (I, I, I), _FA0),
     _syscall("dup", (I,), _FA0),
@@ -142,16 +144,32 @@ SYSCALLS: Final[tuple[SyscallSpec, ...]] = (
     _syscall("capset", (I, I), _CREDS | _PRIO),
     _syscall("setsid", ()),
     _syscall("setpgid", (I, I)),
-    _syscall("unshare", (I,), _PRIO),
-    _syscall("setns", (I, I), _PRIO),
+    _syscall("unshare", (I,), _NS | _PRIO),
+    _syscall("setns", (I, I), _NS | _PRIO),
     _syscall("chdir", (S,), _CWD),
     _syscall("fchdir", (I,), _CWD),
     _syscall("chroot", (S,)),
     _syscall("bpf", (I, I, I)),
     _syscall("userfaultfd", (I,)),
-    _syscall("mount", (S, S, S, I)),
+    _syscall("mount", (S, S, S, I, S), _PRIO),
     _syscall("umount2", (S, I)),
     _syscall("kill", (I, I)),
+    # the new mount API (fsopen -> fsconfig -> fsmount -> move_mount; open_tree clones a tree)
+    _syscall("fsopen", (S, I), _PRIO),
+    _syscall("fsconfig", (I, I, S, S, I), _PRIO),
+    _syscall("fsmount", (I, I, I), _PRIO),
+    _syscall("move_mount", (I, S, I, S, I), _PRIO),
+    _syscall("open_tree", (I, S, I), _PRIO),
+    # pipes fed from files (the file behind fd_in / fd)
+    _syscall("splice", (I, I, I, I, I, I), _FA0),
+    _syscall("tee", (I, I, I, I), _FA0),
+    _syscall("vmsplice", (I, I, I, I), _FA0),
+    # extended attributes: the name, and the value's first bytes (security.capability)
+    _syscall("setxattr", (S, S, B, I, I)),
+    _syscall("lsetxattr", (S, S, B, I, I)),
+    _syscall("fsetxattr", (I, S, B, I, I), _FA0),
+    _syscall("setsockopt", (I, I, I, B, I), _FA0),
+    _syscall("keyctl", (I, I, I, I, I), _PRIO),
 )
 
 #: Syscall number -> spec.
@@ -209,6 +227,9 @@ STATE_EVENT_TYPES: Final = frozenset(
         "capset",
         "setsid",
         "setpgid",
+        # namespace changes without an exec: proc.is_host_*ns stays true to the kernel
+        "unshare",
+        "setns",
         "open",
         "openat",
         "openat2",

@@ -150,9 +150,11 @@ def _params() -> dict[str, EventParam]:
     """Parameter name → the first parameter of that name in event-code order (libsinsp's choice)."""
     # start-up: the generated driver table (_ppm_events) loads on first use, not with the field classes
     from secengine.fields import _ppm_events
+    from secengine.fields._se_params import EXTRA_PARAMS
 
     out: dict[str, EventParam] = {}
-    for *_, params in _ppm_events.EVENTS:
+    tables = [params for *_, params in _ppm_events.EVENTS]
+    for params in (*tables, *EXTRA_PARAMS.values()):
         for pname, ptype, pfmt, info in params:
             if pname not in out:
                 table = info if isinstance(info, str) else None
@@ -185,10 +187,12 @@ def param_defs(name: str) -> tuple[tuple[str, str, str, Any], ...]:
     """The driver's exit parameters of event type ``name``: (name, PT type, PF format, info).
 
     The newest exit event of that name (``procexit`` has only one direction);
-    what ``evt.arg``/``evt.args`` list, in the driver's order.
+    what ``evt.arg``/``evt.args`` list, in the driver's order, followed by secengine's own
+    parameters of that event (:mod:`._se_params`: generic syscalls, arguments the driver drops).
     """
     # start-up: the generated driver table (_ppm_events) loads on first use, not with the field classes
     from secengine.fields import _ppm_events
+    from secengine.fields._se_params import EXTRA_PARAMS
 
     best = None
     for code, _enum, ename, _cat, flags, params in _ppm_events.EVENTS:
@@ -199,4 +203,4 @@ def param_defs(name: str) -> tuple[tuple[str, str, str, Any], ...]:
             and (best is None or code > best[0])
         ):
             best = (code, params)
-    return tuple(best[1]) if best is not None else ()
+    return (tuple(best[1]) if best is not None else ()) + EXTRA_PARAMS.get(name, ())

@@ -34,7 +34,7 @@ from typing import Any, Final
 
 from secengine.errors import ConditionCompileError
 from secengine.events import MISSING, FieldValues
-from secengine.fields import event_names
+from secengine.fields import event_names, netlink
 from secengine.fields._values import as_int, first_present, raw
 from secengine.fields.base import ArgMode, FieldClass, FieldDef, FieldType
 from secengine.fields.event_names import param_defs
@@ -418,6 +418,18 @@ def _is_open_exec(v: LiveFieldValues, arg: str | None) -> Any:
     return bool(mode & _EXEC_MASK)
 
 
+def _netlink_proto(v: LiveFieldValues, arg: str | None) -> Any:
+    proto = v.rec.netlink_proto()
+    return MISSING if proto is None else netlink.protocol_name(proto)
+
+
+def _netlink_msgtypes(v: LiveFieldValues, arg: str | None) -> Any:
+    proto = v.rec.netlink_proto()
+    if proto is None:
+        return MISSING
+    return [netlink.message_type_name(proto, t) for t in v.rec.netlink_types()]
+
+
 def _is_open_create(v: LiveFieldValues, arg: str | None) -> Any:
     f = v.rec.open_flags()
     if f is None:
@@ -607,6 +619,24 @@ FIELD_CLASS = FieldClass(
             "CONNECT, ...), which makes no syscall of its own and is read as the syscall it "
             "stands for (openat, connect, ...). A secengine field: Falco has none.",
             live=lambda v, a: v.rec.is_io_uring,
+        ),
+        FieldDef(
+            "evt.netlink.proto",
+            FieldType.CHARBUF,
+            "The netlink protocol (NETLINK_ROUTE, NETLINK_NETFILTER, ...) of the AF_NETLINK "
+            "socket the event creates (socket) or sends on (sendto, sendmsg). A secengine "
+            "field: Falco has none.",
+            live=_netlink_proto,
+        ),
+        FieldDef(
+            "evt.netlink.msgtypes",
+            FieldType.CHARBUF,
+            "The types of the netlink messages at the head of a send on an AF_NETLINK socket "
+            "(sendto, sendmsg: the first 512 bytes, at most 32 messages), by the kernel's "
+            "names: RTM_NEWTFILTER, NFNL_MSG_BATCH_BEGIN, NFT_MSG_NEWRULE, ...; decimal for "
+            "types without a name. A secengine field: Falco has none.",
+            is_list=True,
+            live=_netlink_msgtypes,
         ),
         FieldDef(
             "evt.is_io",

@@ -257,6 +257,71 @@ def _ctime_duration(v: LiveFieldValues, arg: str | None) -> Any:
     return max(0, p.start_ts - p.exe_ctime)
 
 
+def _env(v: LiveFieldValues, arg: int | str | None) -> Any:
+    """``proc.env``: every variable, space-separated; ``proc.env[NAME]``: NAME's value ("" when
+    unset, as libsinsp's ``get_env``)."""
+    p = v.proc
+    if p is None:
+        return MISSING
+    if arg is None:
+        return " ".join(p.env)
+    prefix = f"{arg}="
+    for item in p.env:
+        if item.startswith(prefix):
+            return item[len(prefix) :]
+    return ""
+
+
+#: se_ns / ProcessView.ns order
+_NS_INDEX: Final = {"user": 0, "mnt": 1, "net": 2, "pid": 3}
+
+
+def _is_host_ns(kind: str) -> LiveExtractor:
+    i = _NS_INDEX[kind]
+
+    def get(v: LiveFieldValues, arg: str | None) -> Any:
+        p = v.proc
+        if p is None:
+            return MISSING
+        mine, host = p.ns[i], v.state.host_ns[i]
+        return MISSING if not mine or not host else mine == host
+
+    return get
+
+
+def _exe_mode_bit(bit: int) -> LiveExtractor:
+    def get(v: LiveFieldValues, arg: str | None) -> Any:
+        p = v.proc
+        return MISSING if p is None or not p.exe_mode else bool(p.exe_mode & bit)
+
+    return get
+
+
+def _exe_owner(attr: str) -> LiveExtractor:
+    def get(v: LiveFieldValues, arg: str | None) -> Any:
+        p = v.proc
+        return MISSING if p is None or not p.exe_mode else getattr(p, attr)
+
+    return get
+
+
+def _exe_fcaps(v: LiveFieldValues, arg: str | None) -> Any:
+    p = v.proc
+    caps = None if p is None else p.file_caps()
+    return MISSING if caps is None else render_caps(caps)
+
+
+def _ns_field(kind: str, what: str) -> FieldDef:
+    return FieldDef(
+        f"proc.is_host_{kind}ns",
+        FieldType.BOOL,
+        f"'true' if the process is in the host's (the initial) {what} namespace: its "
+        f"/proc/PID/ns/{kind} inode, read by the probe at exec, clone, unshare and setns, is "
+        f"pid 1's. A secengine field: Falco has none.",
+        live=_is_host_ns(kind),
+    )
+
+
 def _caps(attr: str) -> LiveExtractor:
     def get(v: LiveFieldValues, arg: str | None) -> Any:
         p = v.proc
@@ -488,7 +553,7 @@ FIELD_CLASS = FieldClass(
             arg=ArgMode.OPTIONAL,
             arg_key=True,
             arg_index=True,
-            live=lambda v, a: MISSING if v.proc is None else " ".join(v.proc.env),
+            live=_env,
         ),
         FieldDef(
             "proc.aenv",
@@ -804,6 +869,47 @@ FIELD_CLASS = FieldClass(
             "Start of PID namespace (container or non container pid namespace) as epoch "
             "timestamp in nanoseconds.",
             live=process_attr("pidns_init_start"),
+        ),
+        _ns_field("user", "user"),
+        _ns_field("mnt", "mount"),
+        _ns_field("net", "network"),
+        _ns_field("pid", "pid"),
+        FieldDef(
+            "proc.is_exe_setuid",
+            FieldType.BOOL,
+            "'true' if the executable file has its set-user-ID bit (S_ISUID), as the probe read "
+            "its inode at exec. A secengine field: Falco has none.",
+            live=_exe_mode_bit(0o4000),
+        ),
+        FieldDef(
+            "proc.is_exe_setgid",
+            FieldType.BOOL,
+            "'true' if the executable file has its set-group-ID bit (S_ISGID), as the probe "
+            "read its inode at exec. A secengine field: Falco has none.",
+            live=_exe_mode_bit(0o2000),
+        ),
+        FieldDef(
+            "proc.exe_uid",
+            FieldType.UINT32,
+            "The owner (uid, in the initial user namespace) of the executable file, as the "
+            "probe read its inode at exec. A secengine field: Falco has none.",
+            live=_exe_owner("exe_uid"),
+        ),
+        FieldDef(
+            "proc.exe_gid",
+            FieldType.UINT32,
+            "The group (gid, in the initial user namespace) of the executable file, as the "
+            "probe read its inode at exec. A secengine field: Falco has none.",
+            live=_exe_owner("exe_gid"),
+        ),
+        FieldDef(
+            "proc.exe_fcaps",
+            FieldType.CHARBUF,
+            "The permitted set of the executable file's capabilities (its security.capability "
+            "extended attribute), in the format of thread.cap_permitted; empty when it has "
+            "none. Read from /proc/PID/exe when a rule first asks (a process gone by then has "
+            "no value). A secengine field: Falco has none.",
+            live=_exe_fcaps,
         ),
         FieldDef(
             "thread.cap_permitted",

@@ -30,6 +30,8 @@ __all__ = [
     "open_flags",
     "ptrace_request",
     "renameat2_flags",
+    "sockopt_level",
+    "sockopt_optname",
 ]
 
 O_CLOEXEC: Final = 0o2000000
@@ -214,3 +216,28 @@ def dup3_flags(value: int) -> int:
 
 def mount_flags(value: int) -> int:
     return _bits("mount_flags", _MOUNT, value)
+
+
+#: Linux SOL_SOCKET option numbers whose PPM number differs (the others up to 50 are equal).
+_SOCKOPT_MOVED: Final = {55: 52, 57: 53, 59: 51}  # SO_MEMINFO, SO_COOKIE, SO_PEERGROUPS
+_SOL_SOCKET: Final = 1
+_SOL_TCP: Final = 6
+
+
+def sockopt_level(level: int) -> int:
+    """``sockopt_level_to_scap``: SOL_SOCKET and SOL_TCP; every other level is UNKNOWN (0)."""
+    if level == _SOL_SOCKET:
+        return _ppm("sockopt_levels", "SOL_SOCKET")
+    if level == _SOL_TCP:
+        return _ppm("sockopt_levels", "SOL_TCP")
+    return 0
+
+
+def sockopt_optname(level: int, optname: int) -> int:
+    """``sockopt_optname_to_scap``: SOL_SOCKET options by name; any other level's is UNKNOWN
+    (0), which is why the setsockopt event also carries the raw ``level_num``/``optname_num``."""
+    if level != _SOL_SOCKET:
+        return 0
+    if optname in _SOCKOPT_MOVED:
+        return _SOCKOPT_MOVED[optname]
+    return optname if 0 < optname <= 50 else 0

@@ -43,6 +43,7 @@ __all__ = [
     "decode",
     "event_params",
     "flood_section",
+    "netlink_types",
     "proc_section",
     "process_params",
     "render_sockaddr",
@@ -138,7 +139,7 @@ class FileInfo:
 class Sections:
     """The variable part of a syscall record."""
 
-    __slots__ = ("blobs", "file0", "fileres", "creds", "cwd")
+    __slots__ = ("blobs", "file0", "fileres", "creds", "cwd", "nlhead", "ns")
 
     def __init__(self) -> None:
         self.blobs: dict[int, bytes] = {}
@@ -146,6 +147,10 @@ class Sections:
         self.fileres: FileInfo | None = None
         self.creds: tuple[int, ...] | None = None
         self.cwd: str | None = None
+        #: the first bytes sent on a netlink socket (empty: not a netlink socket)
+        self.nlhead: bytes | None = None
+        #: the caller's namespace inodes after the call (user, mnt, net, pid)
+        self.ns: tuple[int, int, int, int] | None = None
 
     def text(self, i: int) -> str | None:
         b = self.blobs.get(i)
@@ -184,6 +189,11 @@ def parse_sections(data: bytes, spec: SyscallSpec) -> Sections:
     if extras & L.X_CWD:
         cwd, off = _blob(data, off)
         sec.cwd = cwd.decode("utf-8", "surrogateescape")
+    if extras & (L.X_NL_BUF | L.X_NL_MSG):
+        sec.nlhead, off = _blob(data, off)
+    if extras & L.X_NS and off + L.NS.size <= len(data):
+        sec.ns = L.NS.unpack_from(data, off)
+        off += L.NS.size
     return sec
 
 
@@ -296,6 +306,26 @@ class Rec:
             flags |= 16384  # PPM_O_F_CREATED
         return flags
 
+    def netlink_proto(self) -> int | None:
+        """The netlink protocol of a ``socket(AF_NETLINK, ...)`` (its argument) or of the
+        netlink socket a send or another fd call uses (the kernel's ``sk_protocol``)."""
+        if self.evt != L.EVT_SYSCALL:
+            return None
+        if self.name in ("socket", "socketpair"):
+            return self.arg(2) if self.arg(0) == _AF_NETLINK else None
+        spec = self.spec
+        if spec is None or not spec.extras & L.X_FILE_ARG0:
+            return None
+        f = self.sec.file0
+        return f.proto if f is not None and f.family == _AF_NETLINK else None
+
+    def netlink_types(self) -> list[int]:
+        """The ``nlmsg_type`` of each netlink message in the head of a send (at most
+        :data:`_NL_MAX_MSGS`), in order; empty for other events."""
+        if self.spec is None or not self.spec.extras & (L.X_NL_BUF | L.X_NL_MSG):
+            return []
+        return netlink_types(self.sec.nlhead or b"")
+
     def flood(self) -> FloodReport | None:
         """The report of a flood record (``flood.*``), else None."""
         if self.evt != L.EVT_FLOOD:
@@ -311,6 +341,27 @@ class Rec:
             comm,
             cgroup,
         )
+
+
+_AF_NETLINK: Final = 16
+#: struct nlmsghdr: len, type, flags, seq, pid
+_NLMSGHDR: Final = struct.Struct("<IHHII")
+_NL_MAX_MSGS: Final = 32
+
+
+def netlink_types(head: bytes) -> list[int]:
+    """The message types of the netlink messages that start in ``head`` (a send's first bytes):
+    the chain of ``nlmsghdr`` walked by each header's (4-aligned) length, stopping at a
+    header that does not fit or claims less than itself."""
+    types: list[int] = []
+    off = 0
+    while off + _NLMSGHDR.size <= len(head) and len(types) < _NL_MAX_MSGS:
+        length, mtype, _flags, _seq, _pid = _NLMSGHDR.unpack_from(head, off)
+        types.append(mtype)
+        if length < _NLMSGHDR.size:
+            break
+        off += (length + 3) & ~3
+    return types
 
 
 def flood_section(rec: Rec) -> tuple[str, str]:
@@ -404,6 +455,18 @@ def _int2(k: int) -> Callable[[Rec], Any]:
 
     return get
 
+
+_FSCONFIG_SET_BINARY: Final = 2
+
+#: setxattr/lsetxattr (fsetxattr names its fd instead of the path)
+_XATTR_PATH: Final[dict[str, Callable[[Rec], Any]]] = {
+    "res": _res,
+    "path": _s(0),
+    "name": _s(1),
+    "value": lambda r: r.sec.blobs.get(2, b""),
+    "size": _u(3),
+    "flags": _c(4, int),
+}
 
 #: Event type -> parameter name -> how to get its value from a record.
 _GETTERS: Final[dict[str, dict[str, Callable[[Rec], Any]]]] = {
@@ -561,6 +624,53 @@ _GETTERS: Final[dict[str, dict[str, Callable[[Rec], Any]]]] = {
         "dir": _s(1),
         "type": _s(2),
         "flags": _c(3, convert.mount_flags),
+        "data": _s(4),
+    },
+    "splice": {"res": _res, "fd_in": _a(0), "fd_out": _a(2), "size": _u(4), "flags": _c(5, int)},
+    "tee": {"res": _res, "fd_in": _a(0), "fd_out": _a(1), "size": _u(2), "flags": _c(3, int)},
+    "vmsplice": {"res": _res, "fd": _a(0), "nr_segs": _u(2), "flags": _c(3, int)},
+    "fsopen": {"fd": _res, "fsname": _s(0), "flags": _c(1, int)},
+    "fsconfig": {
+        "res": _res,
+        "fd": _a(0),
+        "cmd": _c(1, int),  # the FSCONFIG_* numbers are the PPM ones
+        "key": _s(2),
+        "value_bytebuf": lambda r: (
+            r.sec.blobs.get(3, b"") if r.arg(1) == _FSCONFIG_SET_BINARY else b""
+        ),
+        "value_charbuf": lambda r: "" if r.arg(1) == _FSCONFIG_SET_BINARY else _s(3)(r),
+        "aux": _a(4),
+    },
+    "fsmount": {"fd": _res, "fs_fd": _a(0), "flags": _c(1, int), "attr_flags": _c(2, int)},
+    "move_mount": {
+        "res": _res,
+        "from_dirfd": _a(0),
+        "from_path": _s(1),
+        "to_dirfd": _a(2),
+        "to_path": _s(3),
+        "flags": _c(4, int),
+    },
+    "open_tree": {"fd": _res, "dirfd": _a(0), "path": _s(1), "flags": _c(2, int)},
+    "setxattr": _XATTR_PATH,
+    "lsetxattr": _XATTR_PATH,
+    "fsetxattr": {**_XATTR_PATH, "fd": _a(0)},
+    "setsockopt": {
+        "res": _res,
+        "fd": _a(0),
+        "level": lambda r: convert.sockopt_level(r.arg(1)),
+        "optname": lambda r: convert.sockopt_optname(r.arg(1), r.arg(2)),
+        "val": lambda r: r.sec.blobs.get(3, b""),
+        "optlen": _u(4),
+        "level_num": _a(1),
+        "optname_num": _a(2),
+    },
+    "keyctl": {
+        "res": _res,
+        "operation": _a(0),  # the KEYCTL_* numbers are the PPM ones
+        "arg2": _u(1),
+        "arg3": _u(2),
+        "arg4": _u(3),
+        "arg5": _u(4),
     },
     "umount2": {"res": _res, "name": _s(0), "flags": _u(1)},
     "kill": {"res": _res, "pid": _a(0), "sig": _a(1)},

@@ -20,8 +20,11 @@ from secengine.state.fds import FdInfo, FdTable, ip_text
 from secengine.state.threads import Process
 
 __all__ = [
+    "NS_KINDS",
     "PROC",
     "boot_time_ns",
+    "host_namespaces",
+    "namespaces",
     "parent_and_start",
     "read_fds",
     "read_process",
@@ -31,6 +34,28 @@ __all__ = [
 
 PROC: Final = Path("/proc")
 _TICKS: Final = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+#: The namespaces the probe reports, in its order (``se_ns``).
+NS_KINDS: Final = ("user", "mnt", "net", "pid")
+#: The environment read from /proc is cut where the probe cuts it at exec.
+_ENV_MAX: Final = 4094
+
+
+def namespaces(pid: int | str) -> tuple[int, int, int, int]:
+    """The namespace inodes of ``pid`` (user, mnt, net, pid), as ``/proc/PID/ns`` names them;
+    0 for one that cannot be read."""
+    out = []
+    for kind in NS_KINDS:
+        try:
+            out.append(os.stat(PROC / str(pid) / "ns" / kind).st_ino)
+        except OSError:
+            out.append(0)
+    return (out[0], out[1], out[2], out[3])
+
+
+def host_namespaces() -> tuple[int, int, int, int]:
+    """The initial namespaces: those of pid 1 as this process sees /proc (the host's init when
+    the agent runs in the host's pid namespace, as it must to see the host's processes)."""
+    return namespaces(1)
 
 
 def boot_time_ns() -> int:
@@ -134,9 +159,17 @@ def read_process(pid: int, boot_ns: int | None = None, with_fds: bool = True) ->
         proc.cgroup = _pick_cgroup(cgroup.decode("utf-8", "replace"))
         proc.container_id = container_id_from_cgroup(proc.cgroup)
     try:
-        proc.exe_ino = os.stat(base / "exe").st_ino
+        st_exe = os.stat(base / "exe")
     except OSError:
         pass
+    else:
+        proc.exe_ino = st_exe.st_ino
+        proc.exe_mode, proc.exe_uid, proc.exe_gid = st_exe.st_mode, st_exe.st_uid, st_exe.st_gid
+    environ = _read(base / "environ")
+    if environ:
+        env = environ[:_ENV_MAX].split(b"\0")
+        proc.env = [e.decode("utf-8", "surrogateescape") for e in env if e]
+    proc.ns = namespaces(pid)
     if with_fds:
         proc.fds = read_fds(pid)
     return proc

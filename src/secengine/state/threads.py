@@ -29,6 +29,8 @@ pid, and is treated the same way.
 
 from __future__ import annotations
 
+import errno
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -76,6 +78,18 @@ class TableStats:
     reparented: int = 0
 
 
+def vfs_cap_permitted(raw: bytes) -> int:
+    """The permitted set of a ``security.capability`` value (``struct vfs_ns_cap_data``:
+    revision 1 has 32 bits, revisions 2 and 3 (with a root uid) 64); 0 if empty or unknown."""
+    if len(raw) < 12:
+        return 0
+    permitted = int.from_bytes(raw[4:8], "little")
+    revision = int.from_bytes(raw[0:4], "little") & 0xFF000000
+    if revision in (0x02000000, 0x03000000) and len(raw) >= 20:
+        permitted |= int.from_bytes(raw[12:16], "little") << 32
+    return permitted
+
+
 class Process:
     """One process (thread group)."""
 
@@ -106,6 +120,11 @@ class Process:
         "exe_ino",
         "exe_ctime",
         "exe_mtime",
+        "exe_mode",
+        "exe_uid",
+        "exe_gid",
+        "ns",
+        "fcaps",
         "cgroup",
         "container_id",
         "pidns_init_start",
@@ -136,6 +155,12 @@ class Process:
         self.exe_flags = 0
         self.exe_ino = 0
         self.exe_ctime = self.exe_mtime = 0
+        #: the executable's inode mode (set-uid/set-gid bits) and owner; 0 mode: not known
+        self.exe_mode = self.exe_uid = self.exe_gid = 0
+        #: namespace inodes (user, mnt, net, pid); 0: not known
+        self.ns: tuple[int, int, int, int] = (0, 0, 0, 0)
+        #: (exe inode, permitted file capabilities) once read (see file_caps)
+        self.fcaps: tuple[int, int] | None = None
         self.cgroup = ""
         self.container_id = "host"
         self.pidns_init_start = 0
@@ -159,6 +184,27 @@ class Process:
         child.from_proc = False
         child.children = None
         return child
+
+    def file_caps(self) -> int | None:
+        """The permitted set of the executable's file capabilities (``security.capability``),
+        0 for none; None when it cannot be read (the process is gone).
+
+        Read from ``/proc/PID/exe`` (the very file the process runs, in whatever mount
+        namespace) the first time a rule asks, and kept for this executable: the kernel gives a
+        tracepoint program no way to read an extended attribute.
+        """
+        cached = self.fcaps
+        if cached is not None and cached[0] == self.exe_ino:
+            return cached[1]
+        try:
+            raw = os.getxattr(f"/proc/{self.pid}/exe", "security.capability")
+        except OSError as e:
+            if e.errno not in (errno.ENODATA, errno.EOPNOTSUPP):
+                return None
+            raw = b""
+        caps = vfs_cap_permitted(raw)
+        self.fcaps = (self.exe_ino, caps)
+        return caps
 
     @property
     def cmdline(self) -> str:

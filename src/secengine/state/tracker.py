@@ -72,8 +72,18 @@ _ARG0_FD: Final = frozenset(
     }
 )
 _SOCKET_IO: Final = frozenset({"connect", "bind", "sendto", "sendmsg", "recvfrom", "recvmsg"})
+#: Event types whose records carry the caller's namespaces after the call (X_NS).
+_NS_CHANGES: Final = frozenset({"unshare", "setns"})
 _OPEN_NAME_ARG: Final = {"open": 0, "openat": 1, "openat2": 1, "creat": 0}
 _DIRFD_ARG: Final = {"openat": 0, "openat2": 0}
+
+
+def split_nul(text: str) -> list[str]:
+    """NUL-separated strings (an exec's environment), without the empty tail."""
+    items = text.split("\0")
+    if items and items[-1] == "":
+        items.pop()
+    return items
 
 
 def resolve_path(name: str, base: str) -> str:
@@ -135,6 +145,8 @@ class StateTracker:
             alive=self._alive,
             inactive_timeout=inactive_timeout,
         )
+        #: the initial namespaces' inodes (user, mnt, net, pid): proc.is_host_*ns compare
+        self.host_ns = procfs.host_namespaces()
         self.containers = containers if containers is not None else ContainerResolver()
         self.users = users if users is not None else UserTable()
         self.loaded_from_proc = 0
@@ -246,13 +258,13 @@ class StateTracker:
             proc.fds.fds.pop(fd, None)
 
     def _exec(self, rec: Rec) -> Process:
-        p, blobs = proc_section(rec.data, 6)
+        p, blobs = proc_section(rec.data, 7)
         procs = self.procs
         proc = procs.peek(rec.pid)
         if proc is None:
             proc = Process(rec.pid)
             procs.put(proc)
-        filename, args, exepath, cwd, comm, cgroup = (
+        filename, args, exepath, cwd, comm, cgroup, env = (
             b.decode("utf-8", "surrogateescape") for b in blobs
         )
         if filename.startswith("/dev/fd/"):
@@ -262,8 +274,10 @@ class StateTracker:
         argv = args.split("\0")
         if argv and argv[-1] == "":
             argv.pop()
+        # an exec with an empty argv gets {""} from the kernel (>= 5.18): exe "", no arguments
         proc.exe = argv[0] if argv else filename
         proc.args = argv[1:]
+        proc.env = split_nul(env)
         proc.exepath = exepath
         proc.cwd = cwd
         proc.comm = comm
@@ -272,6 +286,7 @@ class StateTracker:
         proc.last_seen = procs.now
         proc.exe_flags = p[7]
         proc.exe_ino, proc.exe_ctime, proc.exe_mtime = p[8], p[9], p[10]
+        proc.exe_mode, proc.exe_uid, proc.exe_gid = p[25], p[26], p[27]
         if cgroup != proc.cgroup:
             proc.cgroup = cgroup
             proc.container_id = container_id_from_cgroup(cgroup)
@@ -300,7 +315,8 @@ class StateTracker:
             proc.cap_inheritable,
             proc.cap_permitted,
             proc.cap_effective,
-        ) = p[14:]
+        ) = p[14:25]
+        proc.ns = (p[29], p[30], p[31], p[32])
 
     def _clone(self, rec: Rec) -> Process | None:
         p, blobs = proc_section(rec.data, 1)
@@ -332,6 +348,10 @@ class StateTracker:
         res = rec.res
         if proc is None:
             return None, -1, None, False
+        if name in _NS_CHANGES and res >= 0:
+            ns = rec.sec.ns
+            if ns is not None:
+                proc.ns = ns
         fds = proc.fds
         if name in _RES_FD:
             fdnum = res
