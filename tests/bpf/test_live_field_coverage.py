@@ -176,6 +176,23 @@ TESTS_OF_LIVE_FIELDS: dict[str, tuple[str, ...]] = {
     "test_live_io_uring.py::test_an_io_uring_open_is_an_open_event_of_its_file": (
         "evt.is_io_uring",
     ),
+    "test_live_escape_probe.py::test_the_exe_set_uid_bit_owner_and_file_capabilities": (
+        "proc.exe_fcaps",
+        "proc.exe_gid",
+        "proc.exe_uid",
+        "proc.is_exe_setgid",
+        "proc.is_exe_setuid",
+    ),
+    "test_live_escape_probe.py::test_host_namespaces_follow_unshare_setns_and_fork": (
+        "proc.is_host_mntns",
+        "proc.is_host_netns",
+        "proc.is_host_pidns",
+        "proc.is_host_userns",
+    ),
+    "test_live_escape_probe.py::test_netlink_sockets_with_protocol_and_message_types": (
+        "evt.netlink.msgtypes",
+        "evt.netlink.proto",
+    ),
     "test_live_fields.py::test_accept_on_a_listening_socket": (
         "fd.cport",
         "fd.is_server",

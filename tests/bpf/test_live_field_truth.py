@@ -61,6 +61,7 @@ truth = {
     "cgroup": open("/proc/self/cgroup").read(),
     "fdlimit": int([l.split()[3] for l in open("/proc/self/limits") if l.startswith("Max open files")][0]),
     "tid": threading.get_native_id(),
+    "environ": open("/proc/self/environ", "rb").read().decode(),
 }
 truth["fds"] = len(os.listdir("/proc/self/fd")) - 1  # without listdir's own
 f = open(marker)
@@ -246,9 +247,12 @@ def test_a_process_tree_with_its_own_session_group_limits_and_credentials(source
     lines = [ln.split(":", 2) for ln in t["cgroup"].splitlines()]
     paths = [p for h, _, p in sorted(lines, key=lambda x: int(x[0]) != 0) if p != "/"]
     assert s["thread.cgroups"] == (paths[0] if paths else "/")
-    # not produced (docs/syscall-source.md, Fields): the environment is not copied, and a
-    # process that is not a container health probe is none
-    assert s["proc.env"] == ""
+    # the environment the exec gave it (the kernel's copy at mm->env_start), which the
+    # shell made from the parent's {LEAF, PATH}
+    environ = [e for e in t["environ"].split("\0") if e]
+    assert s["proc.env"] == " ".join(environ)
+    assert any(e.startswith("LEAF=") for e in environ) and "PATH=/usr/bin:/bin" in environ
+    # a process that is not a container health probe is none
     assert (
         s["proc.is_container_healthcheck"],
         s["proc.is_container_liveness_probe"],

@@ -154,22 +154,42 @@ def _resolve_abspath(arg: str, dotted: bool) -> FieldType | None:
 # ---------------------------------------------------------------------------
 
 
-def errno_name(res: int) -> str:
-    """``evt.res`` for a return value: ``SUCCESS``, the errno name, or the number as text."""
-    if res >= 0:
-        return "SUCCESS"
+#: Linux errnos the driver's table has no name for (``include/uapi/asm-generic/errno.h``,
+#: ``include/linux/errno.h``): without them a failed ``keyctl`` read "-126", not ENOKEY.
+_MORE_ERRNO_NAMES: Final = {
+    126: "ENOKEY",
+    127: "EKEYEXPIRED",
+    128: "EKEYREVOKED",
+    129: "EKEYREJECTED",
+    130: "EOWNERDEAD",
+    131: "ENOTRECOVERABLE",
+    132: "ERFKILL",
+    133: "EHWPOISON",
+    517: "EPROBE_DEFER",
+    518: "EOPENSTALE",
+    519: "ENOPARAM",
+}
+
+
+@functools.cache
+def _errno_names() -> dict[int, str]:
     # start-up: the generated driver table (_ppm_events) loads on first use, not with the field classes
     from secengine.fields import _ppm_events
 
-    return _ppm_events.ERRNO_NAMES.get(-res, str(res))
+    return {**_MORE_ERRNO_NAMES, **_ppm_events.ERRNO_NAMES}
+
+
+def errno_name(res: int) -> str:
+    """``evt.res`` for a return value: ``SUCCESS``, the errno name (the driver's, then the
+    kernel's for the few the driver lacks), or the number as text."""
+    if res >= 0:
+        return "SUCCESS"
+    return _errno_names().get(-res, str(res))
 
 
 @functools.cache
 def _errno_values() -> dict[str, int]:
-    # start-up: the generated driver table (_ppm_events) loads on first use, not with the field classes
-    from secengine.fields import _ppm_events
-
-    return {name: code for code, name in _ppm_events.ERRNO_NAMES.items()}
+    return {name: code for code, name in _errno_names().items()}
 
 
 def errno_value(name: str) -> int | None:

@@ -133,7 +133,8 @@ class FileInfo:
 
     @property
     def l4proto(self) -> str:
-        return l4proto_name(self.proto, self.stype)
+        # a netlink socket's protocol is a netlink one (6 is NETLINK_XFRM, not tcp)
+        return l4proto_name(self.proto, self.stype) if self.family != _AF_NETLINK else ""
 
 
 class Sections:

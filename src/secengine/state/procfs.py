@@ -53,8 +53,17 @@ def namespaces(pid: int | str) -> tuple[int, int, int, int]:
 
 
 def host_namespaces() -> tuple[int, int, int, int]:
-    """The initial namespaces: those of pid 1 as this process sees /proc (the host's init when
-    the agent runs in the host's pid namespace, as it must to see the host's processes)."""
+    """The initial namespaces' inodes (0 where none could be read).
+
+    Kernel threads live in the initial namespaces by construction, so ``kthreadd`` (pid 2 in
+    the host's pid namespace, where the agent must run to see the host's processes) is asked
+    first; pid 1 only when that fails: an init may be denied to us (here an LSM refuses
+    ``/proc/1/ns`` even to root) or may have moved namespaces itself.
+    """
+    if (_read(PROC / "2" / "comm") or b"").strip() == b"kthreadd":
+        found = namespaces(2)
+        if all(found):
+            return found
     return namespaces(1)
 
 

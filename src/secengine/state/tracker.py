@@ -69,6 +69,11 @@ _ARG0_FD: Final = frozenset(
         "fchdir",
         "finit_module",
         "setns",
+        "splice",
+        "tee",
+        "vmsplice",
+        "fsetxattr",
+        "setsockopt",
     }
 )
 _SOCKET_IO: Final = frozenset({"connect", "bind", "sendto", "sendmsg", "recvfrom", "recvmsg"})
@@ -465,7 +470,8 @@ class StateTracker:
             return FdInfo(
                 char,
                 "",
-                l4proto=l4proto_name(rec.args[2] & 0xFF, stype),
+                # a netlink protocol number is no IP protocol (6 is NETLINK_XFRM, not tcp)
+                l4proto=l4proto_name(rec.args[2] & 0xFF, stype) if domain != 16 else "",
                 cloexec=bool(rec.args[1] & convert.O_CLOEXEC),
             )
         if name == "memfd_create":
