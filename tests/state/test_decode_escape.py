@@ -48,6 +48,7 @@ def test_the_environment_and_an_empty_argv_at_exec() -> None:
     assert (f["proc.exe"], f["proc.args"], f["proc.cmdline"]) == ("", "", "pkexec")
     assert f["proc.env"] == "GCONV_PATH=. CHARSET=X"
     assert f["proc.env[CHARSET]"] == "X" and f["proc.env[HOME]"] == ""
+    assert f["evt.rawarg.env"] == b"GCONV_PATH=.\0CHARSET=X"  # Falco's execve parameter
 
 
 def test_exe_mode_owner_and_namespaces_from_the_exec_record() -> None:

@@ -309,10 +309,10 @@ class Rec:
 
     def netlink_proto(self) -> int | None:
         """The netlink protocol of a ``socket(AF_NETLINK, ...)`` (its argument) or of the
-        netlink socket a send or another fd call uses (the kernel's ``sk_protocol``)."""
+        netlink socket a send or another call on an fd uses (the kernel's ``sk_protocol``)."""
         if self.evt != L.EVT_SYSCALL:
             return None
-        if self.name in ("socket", "socketpair"):
+        if self.name == "socket":
             return self.arg(2) if self.arg(0) == _AF_NETLINK else None
         spec = self.spec
         if spec is None or not spec.extras & L.X_FILE_ARG0:
@@ -688,6 +688,7 @@ def process_params(rec: Rec, proc: ProcessView | None) -> dict[str, Any]:
         "res": rec.res if rec.name != "procexit" else 0,
         "exe": p.exe,
         "args": "\0".join(p.args),
+        "env": "\0".join(p.env),
         "tid": rec.tid,
         "pid": rec.pid,
         "ptid": p.ptid,
