@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import struct
 
-from test_tracker import blob, exec_rec, fields, file_sec, hdr, proc
+from probe_records import blob, exec_rec, fields, hdr, proc
+from test_tracker import file_sec
 
 from secengine.bpf import layout as L
 from secengine.events import MISSING
