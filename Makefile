@@ -21,6 +21,8 @@ STAMP := $(VENV)/.secengine-installed
 # liburing-dev: the io_uring test programs; containerd: the CRI tests' real runtime
 # (tests/containerd_support.py)
 APT_PACKAGES := clang libbpf-dev bpftool podman runc busybox-static liburing-dev containerd
+# docker.io: a private dockerd for the Docker container tests (tests/docker_support.py)
+APT_PACKAGES += docker.io
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run replay test lint rules-test bench fuzz system-deps probe clean
