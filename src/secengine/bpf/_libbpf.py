@@ -28,7 +28,16 @@ from typing import Any, Final
 
 from secengine.bpf.errors import BpfError, BpfUnavailableError
 
-__all__ = ["LIBRARY", "SIGNATURES", "clear_log", "error_for", "lib", "log_lines"]
+__all__ = [
+    "LIBRARY",
+    "SIGNATURES",
+    "ObjectOpenOpts",
+    "clear_log",
+    "error_for",
+    "lib",
+    "log_lines",
+    "open_opts",
+]
 
 LIBRARY: Final = "libbpf.so.1"
 
@@ -123,6 +132,39 @@ SIGNATURES: Final[dict[str, tuple[list[Any], Any, str | None, str]]] = {
         "int bpf_map_get_next_key(int fd, const void *key, void *next_key)",
     ),
 }
+
+
+class ObjectOpenOpts(ctypes.Structure):
+    """The leading fields of ``struct bpf_object_open_opts``, up to ``btf_custom_path``.
+
+    libbpf reads only the first ``sz`` bytes of its option structs, so this
+    prefix (the same since libbpf 1.0) is a complete options block.
+    ``btf_custom_path`` is why we pass one: with it, libbpf takes CO-RE
+    relocations from that file alone instead of also walking every kernel
+    BTF object with ``BPF_BTF_GET_NEXT_ID``, which needs ``CAP_SYS_ADMIN``;
+    libbpf 1.1 (Debian 12) fails the load with EPERM without it, so the
+    probe could not run with capabilities (CAP_BPF, CAP_PERFMON) alone.
+    """
+
+    _fields_ = (
+        ("sz", _size),  # size_t sz;
+        ("object_name", _str),  # const char *object_name;
+        ("relaxed_maps", ctypes.c_bool),  # bool relaxed_maps;
+        ("pin_root_path", _str),  # const char *pin_root_path;
+        ("_removed_attach_prog_fd", _u32),  # __u32 :32;
+        ("kconfig", _str),  # const char *kconfig;
+        ("btf_custom_path", _str),  # const char *btf_custom_path;
+    )
+
+
+def open_opts(btf_custom_path: str | None) -> ObjectOpenOpts:
+    """Options for ``bpf_object__open_file``: CO-RE against ``btf_custom_path`` when given."""
+    opts = ObjectOpenOpts()
+    opts.sz = ctypes.sizeof(ObjectOpenOpts)
+    if btf_custom_path is not None:
+        opts.btf_custom_path = btf_custom_path.encode()
+    return opts
+
 
 #: What to do about the errnos users meet, keyed by errno.
 _HINTS: Final = {

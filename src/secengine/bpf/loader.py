@@ -146,7 +146,11 @@ class BpfObjectOwner:
         #: the programs :meth:`_attach` attaches
         self.programs = tuple(programs)
         _libbpf.clear_log()
-        self._obj = self._lib.bpf_object__open_file(str(path).encode(), None)
+        # CO-RE against the kernel's BTF file by name: libbpf then needs no CAP_SYS_ADMIN
+        # (see _libbpf.ObjectOpenOpts); a kernel without it fails in preflight instead
+        btf = preflight.BTF_PATH
+        opts = _libbpf.open_opts(str(btf) if btf.is_file() else None)
+        self._obj = self._lib.bpf_object__open_file(str(path).encode(), ctypes.addressof(opts))
         try:
             self._load()
         except BaseException:
