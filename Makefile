@@ -7,6 +7,7 @@
 #   make replay replay the bundled sample events against the shipped rules
 #   make rules-test   run the rule unit tests (shipped rules and Falco conformance pack)
 #   make fuzz   the long fuzzing run (docs/fuzzing.md; FUZZ_EXAMPLES, FUZZ_SECONDS)
+#   make image  the agent's OCI image with podman (Containerfile; docs/kubernetes.md)
 #
 # Everything Python goes into .venv (created on first use, refreshed when
 # pyproject.toml changes). System packages the build needs are listed in
@@ -23,9 +24,11 @@ STAMP := $(VENV)/.secengine-installed
 APT_PACKAGES := clang libbpf-dev bpftool podman runc busybox-static liburing-dev containerd
 # docker.io: a private dockerd for the Docker container tests (tests/docker_support.py)
 APT_PACKAGES += docker.io
+# debootstrap: the local Debian base image the Containerfile test builds on (tests/deploy/)
+APT_PACKAGES += debootstrap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run replay test lint rules-test bench fuzz system-deps probe clean
+.PHONY: run replay test lint rules-test bench fuzz system-deps probe image clean
 
 run: $(STAMP)
 	@if [ "$$(id -u)" = 0 ]; then \
@@ -53,6 +56,18 @@ lint: $(STAMP)
 
 probe: $(STAMP)
 	$(BIN)/python -m secengine.bpf.build
+
+# The agent's OCI image (Containerfile, docs/kubernetes.md): the secengine wheel with its
+# probe and the dependencies' wheels in build/image/wheels, then podman build on them.
+# IMAGE_BASE: any Debian bookworm image (its python3, python3-venv, libbpf1 are used if there).
+IMAGE ?= localhost/secengine:$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE_BASE ?= docker.io/library/debian:bookworm-slim
+image: $(STAMP)
+	rm -rf build/image && mkdir -p build/image/wheels
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w build/image/wheels .
+	$(BIN)/python -m pip download --quiet --only-binary=:all: -d build/image/wheels \
+		build/image/wheels/secengine-*.whl
+	podman build --build-arg BASE=$(IMAGE_BASE) -f Containerfile -t $(IMAGE) build/image
 
 # Falco's upstream rules are read from $SECENGINE_UPSTREAM_RULES (default: ../shared/rules-upstream,
 # as tests/upstream_rules.py says); without them the conformance pack is skipped with the reason.
