@@ -62,6 +62,7 @@ def test_the_image_detects_on_the_host_and_stops_on_sigterm(
         )
         assert alert["hostname"] == NODE  # ${NODE_NAME} in the ConfigMap, from the env
         assert alert["output_fields"]["container.id"] == "host"
+        assert "container.name" in alert["output_fields"]  # append_output: suggested_output
         assert alert["priority"] == "Warning"
 
         grace = ds["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
