@@ -99,6 +99,9 @@ def _path_constants(value: Any) -> Iterator[str]:
     elif isinstance(value, tuple | list | frozenset):
         for item in value:
             yield from _path_constants(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _path_constants(item)
 
 
 def agent_host_paths() -> set[str]:
@@ -130,5 +133,13 @@ def host_form(path: str) -> str:
 
 
 def covers(mount: str, path: str) -> bool:
+    """``path`` is ``mount`` or lies under it."""
     mount, path = host_form(mount).rstrip("/"), host_form(path)
     return path == mount or path.startswith(mount + "/")
+
+
+def related(mount: str, path: str) -> bool:
+    """The mount gives the agent ``path`` (``path`` under it), or the part of the runtime
+    root ``path`` that its reader reads (the mount under ``path``: e.g. only
+    ``/var/lib/docker/containers`` of Docker's root ``/var/lib/docker``)."""
+    return covers(mount, path) or covers(path, mount)

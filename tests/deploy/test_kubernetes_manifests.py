@@ -130,9 +130,9 @@ def test_the_daemonset_mounts_exactly_the_runtime_paths_the_agent_reads() -> Non
     for host, inside, read_only in mounts:
         assert host == inside, f"{host} is mounted at {inside}: the agent reads it at {host}"
         assert read_only, f"{host} is mounted read-write"
-    uncovered = sorted(p for p in read if not any(m.covers(h, p) for h, _, _ in mounts))
+    uncovered = sorted(p for p in read if not any(m.related(h, p) for h, _, _ in mounts))
     assert not uncovered, f"the agent reads these, the DaemonSet does not mount them: {uncovered}"
-    unused = sorted(h for h, _, _ in mounts if not any(m.covers(h, p) for p in read))
+    unused = sorted(h for h, _, _ in mounts if not any(m.related(h, p) for p in read))
     assert not unused, f"the DaemonSet mounts these, the agent reads none of them: {unused}"
 
 
