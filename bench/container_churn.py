@@ -20,7 +20,8 @@ Reported:
   pipe, for each container's first event and for the later ones: the
   difference is the latency the first event's resolution adds;
 - **field cost** (in this process, its own probe, ``--field-containers``
-  more containers): the time to extract the container fields (``container.id``,
+  more containers): the time the runtime-file readers took per container
+  (where the tree reads them), and the time to extract the container fields (``container.id``,
   ``.name``, ``.image``, ``.image.repository``, ``.type``, ``.privileged``)
   on a container's first event and on each later one, next to ``proc.name``;
 - **drops**: records the kernel dropped and events the agent lost (must be 0);
@@ -294,6 +295,27 @@ def metadata_lag(alerts: list[tuple[int, dict[str, Any]]], ids: dict[str, str]) 
     }
 
 
+def _time_file_readers(src: Any) -> dict[str, list[int]] | None:
+    """Wrap the resolver's runtime-file readers (where the tree has them) to time each
+    synchronous read, by container; None when metadata comes from the APIs only."""
+    readers = getattr(src.tracker.containers, "readers", None)
+    if readers is None:
+        return None
+    times: dict[str, list[int]] = {}
+    for reader in readers:
+        read = reader.read
+
+        def timed(full_id: str, *args: Any, _read: Any = read) -> Any:
+            t0 = time.perf_counter_ns()
+            try:
+                return _read(full_id, *args)
+            finally:
+                times.setdefault(full_id, []).append(time.perf_counter_ns() - t0)
+
+        reader.read = timed
+    return times
+
+
 def field_cost(containers: int) -> dict[str, Any]:
     """Extraction time of the container fields on first and later events, in this process.
 
@@ -323,6 +345,7 @@ def field_cost(containers: int) -> dict[str, Any]:
         base = w2 - w1
         samples.append((fields["container.full_id"], (w3 - w0) - base, (c3 - c0) - base, base))
 
+    reads = _time_file_readers(src)
     result: dict[str, Any] = {}
 
     def run() -> None:
@@ -352,8 +375,11 @@ def field_cost(containers: int) -> dict[str, Any]:
         base.append(b)
         (later if full_id in seen else first).append((wall, cpu))
         seen.add(full_id)
+    read_us = [sum(reads.get(full_id, ())) / 1e3 for full_id in ours]
     return {
         "containers": containers,
+        # None: this tree reads no runtime files (metadata only from the APIs)
+        "file_reads_per_container_us": _summary(read_us) if reads is not None else None,
         "first_event_wall_us": _summary([w / 1e3 for w, _ in first]),
         "first_event_cpu_us": _summary([c / 1e3 for _, c in first]),
         "later_event_wall_us": _summary([w / 1e3 for w, _ in later]),
