@@ -375,7 +375,7 @@ def field_cost(containers: int) -> dict[str, Any]:
         base.append(b)
         (later if full_id in seen else first).append((wall, cpu))
         seen.add(full_id)
-    read_us = [sum(reads.get(full_id, ())) / 1e3 for full_id in ours]
+    read_us = [sum(reads.get(full_id, ())) / 1e3 for full_id in ours] if reads is not None else []
     return {
         "containers": containers,
         # None: this tree reads no runtime files (metadata only from the APIs)
