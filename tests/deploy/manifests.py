@@ -127,6 +127,14 @@ def agent_host_paths() -> set[str]:
     return paths
 
 
+def agent_host_files() -> set[str]:
+    """The host's files the agent reads besides the runtimes': the account databases that
+    name host processes' users and groups (``state/users.py``)."""
+    from secengine.state.users import UserDb
+
+    return set(UserDb("/")._paths())
+
+
 def host_form(path: str) -> str:
     """``/var/run/...`` is ``/run/...`` on every distribution Kubernetes runs on."""
     return "/run" + path[len("/var/run") :] if path.startswith("/var/run/") else path

@@ -73,3 +73,74 @@ def test_the_image_detects_on_the_host_and_stops_on_sigterm(
         assert "Traceback" not in logs
     finally:
         pod.remove(name)
+
+
+SEARCH = "Search for Credentials on Disk"
+
+
+def _users(passwd: str) -> dict[str, tuple[int, int]]:
+    out = {}
+    for line in passwd.splitlines():
+        parts = line.split(":")
+        if len(parts) >= 7 and parts[2].isdigit() and parts[3].isdigit():
+            out[parts[0]] = (int(parts[2]), int(parts[3]))
+    return out
+
+
+def test_host_processes_carry_the_hosts_user_names(agent_image: str, tmp_path: Path) -> None:
+    """``user.name`` of a host process is the host's name for its uid, not the image's."""
+    image_passwd = subprocess.run(
+        [
+            "podman",
+            "run",
+            "--rm",
+            "--runtime",
+            "runc",
+            "--network",
+            "none",
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+            "--entrypoint",
+            "cat",
+            agent_image,
+            "/etc/passwd",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    image_uids = {uid for uid, _ in _users(image_passwd).values()}
+    host_only = sorted(
+        (uid, gid, name)
+        for name, (uid, gid) in _users(Path("/etc/passwd").read_text()).items()
+        if uid not in image_uids
+    )
+    if not host_only:
+        pytest.skip("every user of this host is also in the image: nothing to tell apart")
+    uid, gid, user = host_only[0]
+    ds = m.daemonset()
+    name = f"i14-ship-users-{os.getpid()}"
+    pod.start(name, agent_image, pod.run_args(ds, tmp_path, env=NODE), m.container(ds)["args"])
+    try:
+        pod.wait_for(name, "secengine run: watching", 90)
+        subprocess.run(
+            [
+                "setpriv",
+                f"--reuid={uid}",
+                f"--regid={gid}",
+                "--clear-groups",
+                "grep",
+                "-r",
+                "password",
+                "/nonexistent-i14-ship",
+            ],
+            capture_output=True,
+            check=False,
+        )
+        logs = pod.wait_for(name, SEARCH, 30)
+        alert = next(a for a in _alerts(logs) if a["rule"] == SEARCH)
+        assert alert["output_fields"]["user.name"] == user, alert["output_fields"]
+    finally:
+        pod.remove(name)

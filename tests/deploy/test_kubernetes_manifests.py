@@ -125,8 +125,8 @@ def _probes_hit_the_webserver(workload: dict[str, Any], config: Any) -> None:
 
 def test_the_daemonset_mounts_exactly_the_runtime_paths_the_agent_reads() -> None:
     mounts = m.host_mounts(m.daemonset())
-    read = m.agent_host_paths()
-    assert read, "found no DEFAULT_* runtime path in secengine.state.containers"
+    assert m.agent_host_paths(), "found no DEFAULT_* runtime path in secengine.state.containers"
+    read = m.agent_host_paths() | m.agent_host_files()
     for host, inside, read_only in mounts:
         assert host == inside, f"{host} is mounted at {inside}: the agent reads it at {host}"
         assert read_only, f"{host} is mounted read-write"
