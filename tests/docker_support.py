@@ -5,7 +5,8 @@ a temporary directory, so the host's ``/var/lib/docker`` and
 ``/var/run/docker.sock`` are never touched. It needs no network set-up
 (``--iptables=false --bridge=none``; containers run with ``--network none``)
 and no overlay support (``--storage-driver=vfs``); it starts its own
-containerd under the exec-root. The image is the podman test image
+containerd under the exec-root. Its only trace outside the directory is the
+empty ``/run/docker/plugins`` (dockerd's plugin directory is fixed). The image is the podman test image
 (``tests/podman_support.py``), handed over with ``podman save | docker load``:
 no registry is involved.
 
@@ -18,6 +19,7 @@ files a Docker runtime-file reader reads.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import shutil
 import signal
@@ -63,6 +65,9 @@ class DockerDaemon:
         self.log = self.dir / "dockerd.log"
         #: the image :meth:`run` runs (:meth:`load_test_image` loads it)
         self.image = IMAGE
+        # the daemon's trust key, /etc/docker/key.json otherwise
+        config = self.dir / "daemon.json"
+        config.write_text(json.dumps({"deprecated-key-path": str(self.dir / "key.json")}))
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
                 [
@@ -74,6 +79,8 @@ class DockerDaemon:
                     f"--data-root={self.data_root}",
                     f"--exec-root={self.dir / 'exec'}",
                     f"--pidfile={self.dir / 'dockerd.pid'}",
+                    # our settings, not the host's /etc/docker/daemon.json
+                    f"--config-file={config}",
                     f"--host=unix://{self.socket}",
                 ],
                 stdout=log,
