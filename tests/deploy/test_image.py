@@ -6,7 +6,9 @@ translated to ``podman run`` (``pod_to_podman``): its capabilities and
 nothing else, the host's PID namespace, its seccomp and read-only root, its
 memory limit, its ConfigMap as the configuration and its host mounts. It
 must detect a ``cat /etc/shadow`` run on the host with the shipped rules,
-answer the kubelet's health probe, and exit 0 on SIGTERM.
+answer the kubelet's health probe, name a podman container whose first
+process is ``nc`` (its metadata read from podman's files through the
+DaemonSet's host mounts), and exit 0 on SIGTERM.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from typing import Any
 import manifests as m
 import pod_to_podman as pod
 import pytest
+from podman_support import IMAGE, IMAGE_REPOSITORY, PODMAN_RUN, build_image
 
 pytestmark = [pytest.mark.bpf, pytest.mark.slow]
 
 NODE = "i14-ship-node"
 RULE = "Credential File Read by Unexpected Process"
+NETCAT = "Netcat-like Tool Started"
 
 #: run inside the container: GET the URL in argv[1], print the status and the body
 HTTP_GET = (
@@ -42,6 +46,7 @@ def test_the_image_detects_on_the_host_and_stops_on_sigterm(
 ) -> None:
     ds = m.daemonset()
     c = m.container(ds)
+    build_image()
     name = f"i14-ship-agent-{os.getpid()}"
     pod.start(name, agent_image, pod.run_args(ds, tmp_path, env=NODE), c["args"])
     try:
@@ -64,6 +69,21 @@ def test_the_image_detects_on_the_host_and_stops_on_sigterm(
         assert alert["output_fields"]["container.id"] == "host"
         assert "container.name" in alert["output_fields"]  # append_output: suggested_output
         assert alert["priority"] == "Warning"
+
+        # a container whose first process is the suspicious one: its metadata is read from
+        # the runtime's files (the DaemonSet's host mounts) at that first event
+        container = f"i14-ship-nc-{os.getpid()}"
+        subprocess.run(
+            [*PODMAN_RUN, "--rm", "--name", container, IMAGE, "nc", "-h"],
+            capture_output=True,
+            check=False,
+        )
+        logs = pod.wait_for(name, NETCAT, 30)
+        alert = next(a for a in _alerts(logs) if a["rule"] == NETCAT)
+        fields = alert["output_fields"]
+        assert fields["proc.cmdline"] == "nc -h", fields
+        assert fields["container.name"] == container, fields
+        assert fields["container.image.repository"] == IMAGE_REPOSITORY, fields
 
         grace = ds["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
         code = pod.stop(name, grace)
