@@ -109,6 +109,23 @@ def test_the_agents_configuration_loads_and_serves_the_probes(
     _probes_hit_the_webserver(ds, config)
 
 
+def test_the_agent_loads_the_shipped_rules_then_the_local_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ConfigMap names the image's shipped rules (``/etc/secengine/rules``, the package's
+    ``rules`` directory: Containerfile) so that they load exactly as without a configuration,
+    every shipped pack included, then the local rules."""
+    from secengine.resources import resource_path
+    from secengine.ruleset.paths import default_rules_files, expand_rules_paths
+
+    config = _load_mounted_config(m.daemonset(), "secengine", tmp_path, monkeypatch)
+    shipped = [p for p in config.rules_files if p.startswith("/etc/secengine/rules")]
+    assert config.rules_files == [*shipped, "/etc/secengine/config/local_rules.yaml"]
+    package = str(resource_path("rules"))
+    in_package = [package + p.removeprefix("/etc/secengine/rules") for p in shipped]
+    assert expand_rules_paths(in_package) == default_rules_files()
+
+
 def _probes_hit_the_webserver(workload: dict[str, Any], config: Any) -> None:
     web = config.webserver
     assert web.enabled and not web.ssl_enabled
