@@ -6,6 +6,14 @@ top-level tests of metrics.py and append_output.py use them)."""
 from __future__ import annotations
 
 import os
+
+# grpc's fork handlers abort a forked child whose parent has channels open ("epoll_wait
+# error: Bad file descriptor", SIGABRT) before it can exec: the CRI tests leave grpc loaded
+# in this process, and tests that start children with subprocess's preexec_fn (which forks
+# rather than vforks) then saw them die. Read by grpc when it is first imported. The agent
+# itself spawns with vfork (no fork handlers run); docs/containers.md says so for embedders.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 import subprocess
 import sys
 from pathlib import Path
