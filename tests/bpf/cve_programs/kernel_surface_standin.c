@@ -1,4 +1,5 @@
-/* Stand-ins for CVE-2024-1086, CVE-2022-0185 and CVE-2021-22555: the exploits' calls, with
+/* Stand-ins for CVE-2024-1086, CVE-2022-0185, CVE-2021-22555 and CVE-2022-2588/CVE-2023-3776:
+ * the exploits' calls, with
  * their arguments, on namespaces this process makes for itself (they die with it).
  * usage: standin MODE TOKEN; MODE ends in "32" for the 32-bit (int $0x80) variant. */
 #define _GNU_SOURCE
@@ -58,6 +59,7 @@ static void attr_u32(uint16_t type, uint32_t v)
     v = htonl(v);
     attr(type, &v, 4);
 }
+static void attr_u32_host(uint16_t type, uint32_t v) { attr(type, &v, 4); }
 
 #define NFT(m) ((10 << 8) | (m))
 static void nft_batch(void)
@@ -95,11 +97,11 @@ static void nft_list(void)
     msg_end(msg_begin(NFT(1) /* GETTABLE */, NLM_F_DUMP, 0 /* NFPROTO_UNSPEC */, 0));
 }
 
-static int send_netlink(int compat)
+static int send_netlink(int proto, int compat)
 {
     static struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
     if (!compat) {
-        int s = socket(AF_NETLINK, SOCK_RAW, 12 /* NETLINK_NETFILTER */);
+        int s = socket(AF_NETLINK, SOCK_RAW, proto);
         struct iovec iov = {buf, len};
         struct msghdr mh = {.msg_name = &kernel, .msg_namelen = sizeof kernel, .msg_iov = &iov,
                             .msg_iovlen = 1};
@@ -107,11 +109,53 @@ static int send_netlink(int compat)
     }
     /* ia32 socket (359) and sendmsg (370), with the 32-bit msghdr and iovec */
     static uint32_t iov32[2], mh32[7];
-    long s = sys32(359, AF_NETLINK, SOCK_RAW, 12, 0, 0);
+    long s = sys32(359, AF_NETLINK, SOCK_RAW, proto, 0, 0);
     iov32[0] = (uint32_t)(uintptr_t)buf, iov32[1] = len;
     mh32[0] = (uint32_t)(uintptr_t)&kernel, mh32[1] = sizeof kernel;
     mh32[2] = (uint32_t)(uintptr_t)iov32, mh32[3] = 1;
     return s < 0 || sys32(370, s, (long)mh32, 0, 0, 0) < 0;
+}
+
+/* rtnetlink traffic control: a tcmsg on lo (ifindex 1), then attributes (host-endian) */
+static void tc_msg(uint16_t type, uint16_t flags, uint32_t handle, uint32_t parent, uint32_t info,
+                   const char *kind, uint16_t classid_attr)
+{
+    struct nlmsghdr h = {.nlmsg_type = type, .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags,
+                         .nlmsg_seq = 1};
+    struct {
+        unsigned char family, pad1;
+        unsigned short pad2;
+        int ifindex;
+        uint32_t handle, parent, info;
+    } tcm = {0, 0, 0, 1, handle, parent, info};
+    len = 0;
+    size_t at = put(&h, sizeof h);
+    put(&tcm, sizeof tcm);
+    attr_str(1 /* TCA_KIND */, kind);
+    if (classid_attr) {
+        size_t opts = nest(2 /* TCA_OPTIONS */);
+        attr_u32_host(classid_attr, 0x10001 /* class 1:1 */);
+        nest_end(opts);
+    }
+    msg_end(at);
+}
+/* CVE-2022-2588 (route, handle 0) and CVE-2023-3776 (fw): a qdisc (ingress: built into
+ * this kernel, which has neither prio nor route/fw: the filter request fails with ENOENT), the filter, its deletion, each a request of its
+ * own as the exploits send them (they use prio/htb; the filter messages are the same) */
+static int tc_filter(const char *kind, int compat)
+{
+    const uint32_t root = 0xfffffff1u /* TC_H_INGRESS */, qdisc = 0xffff0000u;
+    const uint32_t info = (1u << 16) | htons(0x0003 /* ETH_P_ALL */);
+    tc_msg(36 /* RTM_NEWQDISC */, NLM_F_CREATE | NLM_F_EXCL, qdisc, root, 0, "ingress", 0);
+    int err = send_netlink(0 /* NETLINK_ROUTE */, compat);
+    if (kind == NULL) { /* the look-alike: the qdisc, then its removal */
+        tc_msg(37 /* RTM_DELQDISC */, 0, qdisc, root, 0, "ingress", 0);
+        return err | send_netlink(0, compat);
+    }
+    tc_msg(44 /* RTM_NEWTFILTER */, NLM_F_CREATE | NLM_F_EXCL, 0, qdisc, info, kind, 1);
+    err |= send_netlink(0, compat);
+    tc_msg(45 /* RTM_DELTFILTER */, 0, 0, qdisc, info, kind, 0);
+    return err | send_netlink(0, compat);
 }
 
 static long call(int compat, long nr64, long nr32, long a, long b, long c, long d, long e)
@@ -137,7 +181,7 @@ int main(int argc, char **argv)
             nft_list();
         else
             nft_batch();
-        return send_netlink(compat) ? 3 : 0;
+        return send_netlink(12 /* NETLINK_NETFILTER */, compat) ? 3 : 0;
     }
     if (!strncmp(mode, "fs", 2)) { /* fs, fs32: CVE-2022-0185; fstmpfs: mount -t tmpfs */
         if (unshare(CLONE_NEWUSER | CLONE_NEWNS))
@@ -170,6 +214,14 @@ int main(int argc, char **argv)
         call(compat, SYS_setsockopt, 366, s, 0 /* SOL_IP */, 64 /* IPT_SO_SET_REPLACE */,
              (long)ipt_replace, sizeof ipt_replace);
         return 0;
+    }
+    if (!strncmp(mode, "tc", 2)) { /* tcroute, tcfw, tcfw32; tcqdisc: the look-alike */
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNET))
+            return 2;
+        const char *kind = !strncmp(mode, "tcroute", 7) ? "route"
+                           : !strncmp(mode, "tcfw", 4)  ? "fw"
+                                                        : NULL;
+        return tc_filter(kind, compat) ? 3 : 0;
     }
     if (!strcmp(mode, "sockopt32")) { /* a 32-bit SO_REUSEADDR inside unshare -Urn */
         static int one = 1;
