@@ -205,12 +205,21 @@ int main(int argc, char **argv)
         call(compat, 431, 431, fd, 1, (long)key_size, (long)value_long, 0);
         return 0;
     }
-    if (!strncmp(mode, "ipt", 3)) { /* ipt32: CVE-2021-22555; ipt: 64-bit iptables-legacy */
+    if (!strncmp(mode, "ipt", 3)) { /* ipt32, iptsocketcall: CVE-2021-22555; ipt: 64-bit */
         if (unshare(CLONE_NEWUSER | CLONE_NEWNET))
             return 2;
         int s = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
         if (s < 0)
             return 3;
+        if (!strcmp(mode, "iptsocketcall")) {
+            /* what a gcc -m32 build does: Debian's i386 C library calls setsockopt through
+             * socketcall (102), SYS_SETSOCKOPT (14), its arguments in a 32-bit array */
+            static uint32_t args[5];
+            args[0] = s, args[1] = 0, args[2] = 64;
+            args[3] = (uint32_t)(uintptr_t)ipt_replace, args[4] = sizeof ipt_replace;
+            sys32(102, 14, (long)args, 0, 0, 0);
+            return 0;
+        }
         call(compat, SYS_setsockopt, 366, s, 0 /* SOL_IP */, 64 /* IPT_SO_SET_REPLACE */,
              (long)ipt_replace, sizeof ipt_replace);
         return 0;
