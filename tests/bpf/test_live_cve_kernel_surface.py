@@ -18,7 +18,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,9 +85,9 @@ def standin() -> str:
     return build_c("standin", _SOURCE.read_text(), flags=("-static", "-no-pie"))
 
 
-def _renamed(program: str, name: str) -> str:
+def _renamed(program: str, tmp: Path, name: str) -> str:
     """A copy of ``program`` called ``name`` (rules match the behaviour, not the name)."""
-    path = Path(tempfile.mkdtemp(prefix="secengine-cve-")) / name
+    path = tmp / name
     shutil.copy(program, path)
     return str(path)
 
@@ -111,14 +110,14 @@ _TC_RULE = (
 )
 
 
-def test_cve_2024_1086_nf_tables_batch_from_a_user_namespace(run, standin) -> None:
+def test_cve_2024_1086_nf_tables_batch_from_a_user_namespace(run, standin, tmp_path: Path) -> None:
     token = uuid.uuid4().hex
     # look-alikes: root's batch in a private network namespace of the host's user
     # namespace, and a listing (no batch) from a user namespace
     _host(standin, "nfthost", token)
     _host(standin, "nftlist", token)
     # the exploit's batch; the same by a copy named like podman's network helper; 32-bit
-    netavark = _renamed(standin, "netavark")
+    netavark = _renamed(standin, tmp_path, "netavark")
     _host(standin, "nft", token)
     _host(netavark, "nft", token)
     _host(standin, "nft32", token)
@@ -140,11 +139,11 @@ def test_cve_2024_1086_nf_tables_batch_from_a_user_namespace(run, standin) -> No
     assert alerts[2]["output_fields"]["evt.is_compat"] is True
 
 
-def test_cve_2022_0185_fs_context_from_a_user_namespace(run, standin) -> None:
+def test_cve_2022_0185_fs_context_from_a_user_namespace(run, standin, tmp_path: Path) -> None:
     token = uuid.uuid4().hex
     _host(standin, "fstmpfs", token)  # look-alike: mount -t tmpfs -o size=1m in unshare -Urm
     _host(standin, "fs", token)
-    _host(_renamed(standin, "mount"), "fs32", token)
+    _host(_renamed(standin, tmp_path, "mount"), "fs32", token)
     # each: fsopen("ext4"), three fsconfig with the empty key, one with a 250-byte value
     alerts = run.cve_alerts(token, 10)
     assert {r for r, _ in _rules(alerts)} == {_FS_RULE}, alerts
@@ -163,11 +162,11 @@ def test_cve_2022_0185_fs_context_from_a_user_namespace(run, standin) -> None:
     assert set(by_cmd) == {f"standin fs {token}", f"mount fs32 {token}"}
 
 
-def test_cve_2021_22555_32bit_iptables_replace(run, standin) -> None:
+def test_cve_2021_22555_32bit_iptables_replace(run, standin, tmp_path: Path) -> None:
     token = uuid.uuid4().hex
     _host(standin, "ipt", token)  # look-alike: 64-bit iptables-legacy in unshare -Urn
     _host(standin, "sockopt32", token)  # look-alike: a 32-bit SO_REUSEADDR
-    _host(_renamed(standin, "iptables"), "ipt32", token)
+    _host(_renamed(standin, tmp_path, "iptables"), "ipt32", token)
     alerts = run.cve_alerts(token, 1)
     assert _rules(alerts) == [(_IPT_RULE, f"iptables ipt32 {token}")], alerts
     f = alerts[0]["output_fields"]
@@ -189,13 +188,15 @@ def test_cve_2021_22555_through_socketcall(run, standin) -> None:
     assert _rules(alerts) == [(_IPT_RULE, f"standin iptsocketcall {token}")], alerts
 
 
-def test_cve_2022_2588_and_2023_3776_tc_filters_from_a_user_namespace(run, standin) -> None:
+def test_cve_2022_2588_and_2023_3776_tc_filters_from_a_user_namespace(
+    run, standin, tmp_path: Path
+) -> None:
     token = uuid.uuid4().hex
     _host(standin, "tcqdisc", token)  # look-alike: a qdisc made and removed in unshare -Urn
     # a route filter with handle 0, then its deletion; a fw filter by a renamed 32-bit copy
     # (this kernel has neither classifier: both requests fail with ENOENT, still the attempt)
     _host(standin, "tcroute", token)
-    _host(_renamed(standin, "tc"), "tcfw32", token)
+    _host(_renamed(standin, tmp_path, "tc"), "tcfw32", token)
     alerts = run.cve_alerts(token, 4)
     assert [(r, c.split()[1]) for r, c in _rules(alerts)] == [(_TC_RULE, "tcroute")] * 2 + [
         (_TC_RULE, "tcfw32")
