@@ -554,3 +554,36 @@ def test_stream_socket_io_is_dropped_in_the_kernel_when_no_rule_can_match(source
     assert ("connect", "tcp") in mine
     assert ("sendto", "udp") in mine
     assert ("sendto", "tcp") not in mine
+
+
+def test_sends_on_other_sockets_are_dropped_in_the_kernel_when_rules_read_only_netlink(
+    source, live
+) -> None:
+    """The shipped rules (with the CVE pack's netlink rules) read sendto/sendmsg only on netlink
+    sockets: a UDP send is dropped in the probe, a netlink one still arrives."""
+    from secengine.ruleset.paths import default_rules_files
+    from secengine.sources.specs import load_rules
+
+    shipped = load_rules([str(p) for p in default_rules_files()])
+    assert shipped.successful, shipped.render_text()
+    code = (
+        "import socket, struct\n"
+        "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "u.sendto(b'udp', ('127.0.0.1', 9))\n"
+        "n = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)\n"
+        # RTM_GETLINK dump request: nlmsghdr + ifinfomsg (harmless: it only lists links)
+        "n.sendto(struct.pack('=IHHII', 32, 18, 0x301, 1, 0) + bytes(16), (0, 0))\n"
+    )
+    holder, action = _spawn(code)
+    source.use_rules(shipped.rules)
+    try:
+        snaps, _ = live.collect(
+            source,
+            action,
+            ["fd.l4proto", "evt.netlink.proto", "proc.pid"],
+            where=lambda f: f["evt.type"] == "sendto",
+        )
+    finally:
+        source.use_rules(None)
+    mine = [s for s in snaps if s["proc.pid"] == holder["pid"]]
+    assert [s["evt.netlink.proto"] for s in mine] == ["NETLINK_ROUTE"], mine

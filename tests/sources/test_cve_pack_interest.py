@@ -7,9 +7,11 @@ the host would be captured and handed to userspace for nothing.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from secengine.ruleset.paths import default_rules_files
 from secengine.sources.specs import load_rules
-from secengine.sources.syscall_interest import stream_skippable
+from secengine.sources.syscall_interest import netlink_only_types, stream_skippable
 
 
 def test_the_shipped_rules_never_look_at_tcp_socket_io() -> None:
@@ -18,3 +20,21 @@ def test_the_shipped_rules_never_look_at_tcp_socket_io() -> None:
     netlink = [r for r in rs.rules if r.evttypes is not None and "sendmsg" in r.evttypes]
     assert {"CVE-2024-1086", "CVE-2022-2588"} <= {t for r in netlink for t in r.tags}
     assert stream_skippable(rs.rules) == {"sendto", "sendmsg", "recvfrom", "recvmsg"}
+
+
+def test_the_shipped_rules_read_sends_only_on_netlink_sockets() -> None:
+    """So the probe drops every other send in the kernel: loading the pack used to bring each
+    UDP and datagram unix send of the node (DNS, syslog) to userspace."""
+    rs = load_rules([str(p) for p in default_rules_files()])
+    assert netlink_only_types(rs.rules) == {"sendto", "sendmsg"}
+
+
+def test_a_rule_reading_other_sends_keeps_them(tmp_path: Path) -> None:
+    own = tmp_path / "udp.yaml"
+    own.write_text(
+        "- rule: udp send\n  desc: d\n  condition: evt.type = sendto and fd.l4proto = udp\n"
+        "  output: o\n  priority: NOTICE\n"
+    )
+    rs = load_rules([*map(str, default_rules_files()), str(own)])
+    assert rs.successful, rs.render_text()
+    assert netlink_only_types(rs.rules) == {"sendmsg"}

@@ -87,6 +87,8 @@
 			     else empty (sendto) */
 #define SE_X_NL_MSG 0x400 /* the same from the first iovec of the msghdr in argument 1 (sendmsg) */
 #define SE_X_NS 0x800     /* se_ns of the caller after the call (unshare, setns) */
+#define SE_X_NETLINK_ONLY 0x1000 /* drop the call unless the fd in argument 0 is an AF_NETLINK
+				  * socket (no loaded rule can match another) */
 
 /* budget classes: each producer has one token bucket per class */
 #define SE_CLASS_BULK 0

@@ -71,6 +71,7 @@ __all__ = [
     "X_FAILED_ONLY",
     "X_FILE_ARG0",
     "X_FILE_RES",
+    "X_NETLINK_ONLY",
     "X_NL_BUF",
     "X_NL_MSG",
     "X_NS",
@@ -119,6 +120,8 @@ X_CWD: Final = 0x08
 X_FAILED_ONLY: Final = 0x10
 X_SKIP_STREAM: Final = 0x20
 X_SUCCESS_ONLY: Final = 0x40
+#: drop the call unless its fd is a netlink socket (no loaded rule can match another)
+X_NETLINK_ONLY: Final = 0x1000
 X_PRIORITY: Final = 0x80
 X_PRIORITY_PATH: Final = 0x100
 #: the head of a send on a netlink socket: from the buffer (sendto) / the msghdr (sendmsg)
@@ -202,6 +205,7 @@ CONSTANTS: Final = {
     "SE_X_FAILED_ONLY": X_FAILED_ONLY,
     "SE_X_SKIP_STREAM": X_SKIP_STREAM,
     "SE_X_SUCCESS_ONLY": X_SUCCESS_ONLY,
+    "SE_X_NETLINK_ONLY": X_NETLINK_ONLY,
     "SE_X_PRIORITY": X_PRIORITY,
     "SE_X_PRIORITY_PATH": X_PRIORITY_PATH,
     "SE_X_NL_BUF": X_NL_BUF,

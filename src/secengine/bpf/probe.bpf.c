@@ -578,7 +578,8 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
  * stream sockets (a TCP server's or client's every request), so it walks the task's fd
  * table with plain loads through BTF pointers (the verifier makes them fault-safe), not
  * with a bpf_probe_read_kernel call per step: one read for the fd array slot remains. */
-static __always_inline int fd_is_stream(long fd)
+/* The socket behind `fd` of the current task (NULL if it is none), for plain fault-safe loads. */
+static __always_inline struct socket *fd_socket(long fd)
 {
 	if (fd < 0)
 		return 0;
@@ -593,9 +594,25 @@ static __always_inline int fd_is_stream(long fd)
 	struct file *file = bpf_rdonly_cast(slot, bpf_core_type_id_kernel(struct file));
 	if ((file->f_inode->i_mode & SE_S_IFMT) != SE_S_IFSOCK)
 		return 0;
-	struct socket *sock = bpf_rdonly_cast(file->private_data,
-					      bpf_core_type_id_kernel(struct socket));
-	return sock->type == 1; /* SOCK_STREAM (a NULL socket reads as 0) */
+	return bpf_rdonly_cast(file->private_data, bpf_core_type_id_kernel(struct socket));
+}
+
+static __always_inline int fd_is_stream(long fd)
+{
+	struct socket *sock = fd_socket(fd);
+	return sock && sock->type == 1; /* SOCK_STREAM */
+}
+
+/* True when `fd` of the current task is an AF_NETLINK socket: the rules that read sendto and
+ * sendmsg only for netlink (the CVE pack's nf_tables and traffic-control rules) let every
+ * other send be dropped here, so a node's DNS and syslog traffic never reaches userspace. */
+static __always_inline int fd_is_netlink(long fd)
+{
+	struct socket *sock = fd_socket(fd);
+	if (!sock)
+		return 0;
+	struct sock *sk = bpf_rdonly_cast(sock->sk, bpf_core_type_id_kernel(struct sock));
+	return sk && sk->__sk_common.skc_family == 16; /* AF_NETLINK */
 }
 
 static __always_inline __u32 encode_dev(__u32 kdev)
@@ -989,6 +1006,10 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 		return 0;
 	}
 	if ((extras & SE_X_SKIP_STREAM) && fd_is_stream((long)(int)a[0])) {
+		count(SE_STAT_FILTERED);
+		return 0;
+	}
+	if ((extras & SE_X_NETLINK_ONLY) && !fd_is_netlink((long)(int)a[0])) {
 		count(SE_STAT_FILTERED);
 		return 0;
 	}

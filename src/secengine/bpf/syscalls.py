@@ -43,6 +43,7 @@ __all__ = [
     "COMPAT_EXEC_NRS",
     "EXEC_NRS",
     "FAILURE_STATELESS",
+    "NETLINK_FILTERABLE",
     "STATE_EVENT_TYPES",
     "STREAM_SKIPPABLE",
     "SYSCALLS",
@@ -266,6 +267,10 @@ def supported_event_types() -> frozenset[str]:
 #: loaded rule can match them there (the state needs only datagram sockets' addresses).
 STREAM_SKIPPABLE: Final = frozenset({"sendto", "sendmsg", "recvfrom", "recvmsg"})
 
+#: Socket sends the probe can drop in the kernel unless their fd is a netlink socket, when
+#: no loaded rule can match them on another (the CVE pack reads them only for netlink).
+NETLINK_FILTERABLE: Final = frozenset({"sendto", "sendmsg"})
+
 #: Event types whose failed calls the state tracker does not need: the probe may drop their
 #: failures in the kernel when no loaded rule can match a failure. Failed opens change no
 #: table; the other state types stay out (a non-blocking connect "fails" with EINPROGRESS and
@@ -286,6 +291,7 @@ def spec_entries(
     event_types: Iterable[str] | None,
     skip_stream: Iterable[str] = (),
     success_only: Iterable[str] = (),
+    netlink_only: Iterable[str] = (),
 ) -> dict[int, bytes]:
     """The ``specs`` map contents for the wanted event types plus the state set: keyed by
     the native number, and by ``MAX_SYSCALLS`` + the ia32 number for 32-bit calls.
@@ -293,11 +299,14 @@ def spec_entries(
     ``None`` means every type the probe supports (a rule with no event type
     restriction needs them all). ``skip_stream`` names socket I/O calls to drop
     in the kernel when their fd is a stream socket; ``success_only`` event types
-    whose failed calls to drop there (only those in :data:`FAILURE_STATELESS`).
+    whose failed calls to drop there (only those in :data:`FAILURE_STATELESS`);
+    ``netlink_only`` socket sends to drop there unless their fd is a netlink socket
+    (only the sends, which the state tracker does not need, :data:`NETLINK_FILTERABLE`).
     """
     wanted = set(_BY_NAME) if event_types is None else set(event_types) | STATE_EVENT_TYPES
     skip = set(skip_stream) & STREAM_SKIPPABLE
     ok_only = set(success_only) & FAILURE_STATELESS
+    nl_only = set(netlink_only) & NETLINK_FILTERABLE
     out = {}
     compat = (
         SyscallSpec(s.name, L.MAX_SYSCALLS + nr, s.args, s.extras) for nr, s in COMPAT_BY_NR.items()
@@ -309,6 +318,8 @@ def spec_entries(
                 extras |= L.X_SKIP_STREAM
             if s.name in ok_only:
                 extras |= L.X_SUCCESS_ONLY
+            if s.name in nl_only:
+                extras |= L.X_NETLINK_ONLY
             if extras != s.extras:
                 s = SyscallSpec(s.name, s.nr, s.args, extras)
             out[s.nr] = s.packed()

@@ -23,6 +23,13 @@ not need, ``syscalls.FAILURE_STATELESS``). Falco's ``fd.num >= 0`` in
 at ``evt.res = EACCES`` keeps failures coming. Every errno the kernel can
 return at a syscall's exit is tried, so the answer holds for all of them.
 
+A third, *netlink only* (:func:`netlink_only_types`): when no rule that can
+see ``sendto`` or ``sendmsg`` can be true for a send on a socket that is not
+netlink (``evt.netlink.proto`` missing), the probe drops every other send
+in the kernel. The CVE pack's nf_tables and traffic-control rules read sends
+only for netlink; without this, loading them brought every UDP and datagram
+unix send of the node (DNS, syslog) to userspace.
+
 Finally, :func:`priority_paths` collects the files and directories the rules
 compare an open's ``fd.name``/``fd.directory`` with: opens of those are
 priority records in the probe (kept ahead of bulk ones when the ring fills).
@@ -33,6 +40,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from secengine.bpf.syscalls import NETLINK_FILTERABLE
+from secengine.events import MISSING
 from secengine.fields.evt import errno_name
 from secengine.lang.ir import IAnd, ICheck, IField, INot, IOr
 from secengine.lang.partial import may_match
@@ -40,6 +49,7 @@ from secengine.sources.base import rule_event_types
 
 __all__ = [
     "may_match",
+    "netlink_only_types",
     "priority_paths",
     "rule_event_types",
     "stream_skippable",
@@ -65,6 +75,19 @@ def stream_skippable(rules: Iterable[Any], source: str = "syscall") -> frozenset
             may_match(r.checked.ir, known) is False
             for r in rules
             if r.evttypes is None or evtype in r.evttypes
+        ):
+            out.add(evtype)
+    return frozenset(out)
+
+
+def netlink_only_types(rules: Iterable[Any], source: str = "syscall") -> frozenset[str]:
+    """The sends no rule can match unless their socket is a netlink socket."""
+    rules = list(rules)
+    out = set()
+    for evtype in NETLINK_FILTERABLE:
+        known = {"evt.type": evtype, "evt.netlink.proto": MISSING}
+        if all(
+            may_match(r.checked.ir, known) is False for r in _rules_seeing(rules, evtype, source)
         ):
             out.add(evtype)
     return frozenset(out)
