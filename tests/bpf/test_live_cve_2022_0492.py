@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from c_programs import build_c
 from secengine_run import alerts_during, of_rule
 
 pytestmark = pytest.mark.bpf
@@ -131,3 +132,53 @@ def test_release_agent_steps_in_a_podman_container_alert(podman) -> None:
         assert a["output_fields"]["container.id"] not in ("", "host")
     [mounted] = [a for a in alerts if a["output_fields"]["evt.type"] == "mount"]
     assert mounted["output_fields"]["evt.res"] == "EPERM"
+
+
+_URING_OPEN_WRITE = r"""
+#include <fcntl.h>
+#include <liburing.h>
+#include <unistd.h>
+/* IORING_OP_OPENAT of argv[1] for writing, then write(2) to it: no open syscall at all */
+int main(int argc, char **argv)
+{
+    struct io_uring ring;
+    if (argc < 2 || io_uring_queue_init(2, &ring, 0) < 0)
+        return 2;
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_openat(sqe, AT_FDCWD, argv[1], O_WRONLY | O_TRUNC, 0);
+    io_uring_submit(&ring);
+    struct io_uring_cqe *cqe;
+    if (io_uring_wait_cqe(&ring, &cqe) < 0 || cqe->res < 0)
+        return 3;
+    int fd = cqe->res;
+    io_uring_cqe_seen(&ring, cqe);
+    return write(fd, "/cmd", 4) == 4 ? 0 : 4;
+}
+"""
+
+
+def test_release_agent_opened_through_io_uring_in_a_user_namespace_alerts() -> None:
+    """The evasion: the write open submitted through a ring (an openat event marked io_uring)."""
+    if shutil.which("unshare") is None:
+        pytest.skip("util-linux unshare is not installed")
+    program = build_c("cgrp_uring", _URING_OPEN_WRITE, flags=("-static",), libs=("-luring",))
+    d = Path(tempfile.mkdtemp(prefix="i15-cvea-0492u-"))
+    agent = d / "release_agent"
+    agent.write_text("")
+    results = {}
+
+    def action() -> None:
+        results["run"] = subprocess.run(
+            ["unshare", "-Ur", program, str(agent)], capture_output=True, timeout=60, check=False
+        )
+
+    try:
+        alerts = of_rule(alerts_during(action), "CVE-2022-0492")
+    finally:
+        shutil.rmtree(d)
+    assert results["run"].returncode == 0, results["run"]
+    assert len(alerts) == 1, alerts
+    fields = alerts[0]["output_fields"]
+    assert fields["fd.name"] == str(agent) and fields["evt.type"] == "openat", fields
+    assert fields["proc.is_host_userns"] is False
+    assert fields["evt.is_io_uring"] is True

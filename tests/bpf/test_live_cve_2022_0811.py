@@ -82,3 +82,4 @@ def test_a_32bit_open_of_core_pattern_by_a_renamed_binary_alerts(podman) -> None
     fields = alerts[0]["output_fields"]
     assert fields["evt.type"] == "open" and fields["evt.res"] == "EROFS", fields
     assert fields["proc.name"] == "kworker"
+    assert fields["evt.is_compat"] is True
