@@ -272,3 +272,29 @@ def test_catch_all_rules_skipped_after_a_match_even_when_the_first_folded_away()
         [IBool(True), IBool(False), IBool(True)], all_matches=True, catch_all_from=1
     )
     assert fn(Event("test", 0, FieldValues({}))) == [0]
+
+
+def test_a_repeated_read_is_checked_only_where_some_paths_made_it(registry) -> None:  # type: ignore[no-untyped-def]
+    # t.str2 is read by three rules, never as a first test: assigned in the first rule,
+    # read bare later in that conjunction (every path there has read it), and behind a
+    # "was it read?" test in the later rules (the first rule may have stopped before it).
+    texts = [
+        "t.num = 1 and t.str2 contains b and t.str2 endswith z",
+        "t.bool = true and t.str2 contains c",
+        "t.num = 2 and t.str2 endswith d",
+    ]
+    irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
+    fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=False)
+    source = fn.__secengine_source__
+    assert "('b' in (_r0 := g('t.str2', M))) and _r0.endswith('z')" in source
+    assert "(_r0 if _r0 is not None else (_r0 := g('t.str2', M)))" in source
+    assert "    _r0 = None\n" in source
+    for num in (1, 2, 3):
+        for flag in (True, False):
+            for text in ("bz", "cd", "z", None):
+                fields = {"t.num": num, "t.bool": flag, "evt.type": "open"}
+                if text is not None:
+                    fields["t.str2"] = text
+                ev = Event("test", 0, FieldValues(fields))
+                hits = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
+                assert fn(ev) == (hits[0] if hits else -1), (fields, source)

@@ -8,7 +8,9 @@ The engine asks for one function per (source, event type). Inside it:
 - the field of each rule's first test is read once into a local variable;
 - a field read by more than one test of the bucket is read at most once per
   event, on first use, into a local variable (a local load is a few
-  nanoseconds, a dictionary read through ``get`` some thirty);
+  nanoseconds, a dictionary read through ``get`` some thirty); where every
+  path to a use has set it, the use is the bare local, and only locals that
+  some paths set and others do not are tested for being set (:class:`_Emitter`);
 - a sub-condition shared by several rules (typically an expanded macro such as
   ``spawned_process and container``) is evaluated at most once per event and
   kept in a local variable;
@@ -53,8 +55,32 @@ __all__ = ["BucketFunction", "compile_bucket"]
 BucketFunction = Callable[[Any], Any]
 
 
+#: What the code emitted so far has assigned, at one point of a bucket function: the
+#: per-event locals assigned on every path reaching it, and those assigned on some path.
+_State = tuple[frozenset[str], frozenset[str]]
+_START: _State = (frozenset(), frozenset())
+
+
+def _merge(a: _State, b: _State) -> _State:
+    """The state where two paths join: assigned on both, or on either."""
+    return a[0] & b[0], a[1] | b[1]
+
+
+def _assigned(st: _State, var: str) -> _State:
+    return st[0] | {var}, st[1] | {var}
+
+
 class _Emitter:
-    """Turns IR nodes into Python expression text, collecting constants into a namespace."""
+    """Turns IR nodes into Python expression text, collecting constants into a namespace.
+
+    A per-event local (a field read or a shared sub-condition kept for later tests)
+    is emitted in one of three forms, decided by where it is used (the
+    :data:`_State` threaded through the short-circuit order of evaluation): the bare
+    name where every path to that point has assigned it, ``(var := ...)`` where no
+    path has, and ``(var if var is not None else (var := ...))`` only where some
+    paths have; only locals of that last kind are set to None at the top. Each
+    form costs the interpreter fewer instructions than the next.
+    """
 
     def __init__(
         self,
@@ -70,8 +96,10 @@ class _Emitter:
         #: read expressions that occur more than once: each gets a lazily set local
         self.repeated = repeated
         self.cached: dict[str, str] = {}
-        #: gathering expression of a multi-key field → its per-event local
-        self.gathered: dict[str, str] = {}
+        #: keys of a multi-key field → the per-event local of their gathered values
+        self.gathered: dict[tuple[str, ...], str] = {}
+        #: per-event locals used where they may or may not be assigned: set to None first
+        self.unset: list[str] = []
         self._consts: dict[tuple[type, Any], str] = {}
         self._counter = itertools.count()
         self.shared = shared
@@ -97,25 +125,62 @@ class _Emitter:
         self.ns[name] = func
         return name
 
+    def _once(
+        self, var: str, st: _State, make: Callable[[_State], tuple[str, _State]]
+    ) -> tuple[str, _State]:
+        """``var``, computed by ``make`` on its first use on the path (see the class doc)."""
+        if var in st[0]:
+            return var, st
+        inner, after = make(st)
+        if var not in st[1]:
+            return f"({var} := {inner})", _assigned(after, var)
+        if var not in self.unset:
+            self.unset.append(var)
+        return (
+            f"({var} if {var} is not None else ({var} := {inner}))",
+            _assigned(_merge(st, after), var),
+        )
+
     # -- boolean structure -------------------------------------------------------
-    def expr(self, node: Node) -> str:
+    def expr(self, node: Node, st: _State = _START) -> tuple[str, _State, _State]:
+        """The text of ``node`` and the states after it where it is true and where it is false."""
         if node in self.shared and not isinstance(node, IBool):
             var = self.memo.get(node)
             if var is None:
                 var = self.memo[node] = f"_m{len(self.memo)}"
-            return f"({var} if {var} is not None else ({var} := {self._raw(node)}))"
-        return self._raw(node)
+            if var in st[0]:
+                return var, st, st
+            raw, yes, no = self._raw(node, st)
+            if var not in st[1]:
+                return f"({var} := {raw})", _assigned(yes, var), _assigned(no, var)
+            if var not in self.unset:
+                self.unset.append(var)
+            text = f"({var} if {var} is not None else ({var} := {raw}))"
+            return text, _assigned(_merge(st, yes), var), _assigned(_merge(st, no), var)
+        return self._raw(node, st)
 
-    def _raw(self, node: Node) -> str:
+    def _raw(self, node: Node, st: _State) -> tuple[str, _State, _State]:
         if isinstance(node, (IAnd, IOr)):
-            joiner = " and " if isinstance(node, IAnd) else " or "
-            kids = self._flat(node)
-            return "(" + joiner.join(self.expr(c) for c in self.ordered(kids)) + ")"
+            conj = isinstance(node, IAnd)
+            texts: list[str] = []
+            exits: list[_State] = []  # where the operator stops early
+            for c in self.ordered(self._flat(node)):
+                text, yes, no = self.expr(c, st)
+                texts.append(text)
+                exits.append(no if conj else yes)
+                st = yes if conj else no
+            stop = exits[0]
+            for e in exits[1:]:
+                stop = _merge(stop, e)
+            joined = "(" + (" and " if conj else " or ").join(texts) + ")"
+            return (joined, st, stop) if conj else (joined, stop, st)
         if isinstance(node, INot):
-            return f"(not {self.expr(node.child)})"
+            text, yes, no = self.expr(node.child, st)
+            return f"(not {text})", no, yes
         if isinstance(node, IBool):
-            return "True" if node.value else "False"
-        return self.check(node)
+            return ("True" if node.value else "False"), st, st
+        text, st = self.check(node, st)
+        return text, st, st
 
     def _flat(self, node: IAnd | IOr) -> list[Node]:
         """The operands of ``node``, with nested operands of the same kind lifted into it.
@@ -137,7 +202,7 @@ class _Emitter:
         return sorted(kids, key=_costly)
 
     # -- leaves -----------------------------------------------------------------------
-    def read_key(self, key: str, cache: bool = True) -> str:
+    def read_key(self, key: str, st: _State, cache: bool = True) -> tuple[str, _State]:
         """``f.get`` (a C call) unless a deriver may compute the key, then ``f[...]``.
 
         ``dict.get`` (bound once as ``g``) never runs ``__missing__``; event classes that compute every
@@ -146,16 +211,16 @@ class _Emitter:
         """
         text = f"f[{key!r}]" if FieldValues.has_deriver(key) else f"g({key!r}, M)"
         if not cache:
-            return text
+            return text, st
         self.reads[text] += 1
         if text not in self.repeated:
-            return text
+            return text, st
         var = self.cached.get(text)
         if var is None:
             var = self.cached[text] = f"_r{len(self.cached)}"
-        return f"({var} if {var} is not None else ({var} := {text}))"
+        return self._once(var, st, lambda s: (text, s))
 
-    def read(self, field: IField, cache: bool = True) -> str:
+    def read(self, field: IField, st: _State, cache: bool = True) -> tuple[str, _State]:
         """The expression reading a field's value.
 
         Fields that stand for other keys read those directly: one key is an
@@ -164,20 +229,37 @@ class _Emitter:
         """
         keys = field.rf.field.value_keys
         if len(keys) == 1:
-            return self.read_key(keys[0], cache)
+            return self.read_key(keys[0], st, cache)
         if keys:
-            gather = "_present((" + ", ".join(self.read_key(k) for k in keys) + ",))"
-            var = self.gathered.get(gather)
+            var = self.gathered.get(keys)
             if var is None:
-                var = self.gathered[gather] = f"_p{len(self.gathered)}"
-            return f"({var} if {var} is not None else ({var} := {gather}))"
-        return self.read_key(field.rf.key, cache)
+                var = self.gathered[keys] = f"_p{len(self.gathered)}"
 
-    def check(self, c: ICheck) -> str:
+            def gather(s: _State) -> tuple[str, _State]:
+                texts = []
+                for k in keys:
+                    text, s = self.read_key(k, s)
+                    texts.append(text)
+                return "_present((" + ", ".join(texts) + ",))", s
+
+            return self._once(var, st, gather)
+        return self.read_key(field.rf.key, st, cache)
+
+    def check(self, c: ICheck, st: _State) -> tuple[str, _State]:
+        """A leaf's text (it reads its field once, first) and the state after it."""
         left = c.left
         if not isinstance(left, IField) or c.rhs is not None:
-            return self._closure(c)
-        f = self.bound.get(left.rf.key) or self.read(left)
+            return self._closure(c), st
+        bound = self.bound.get(left.rf.key)
+        f, after = (bound, st) if bound is not None else self.read(left, st)
+        text = self._compare(c, left, f)
+        return (self._closure(c), st) if text is None else (text, after)
+
+    def _compare(self, c: ICheck, left: IField, f: str) -> str | None:
+        """The text of leaf ``c`` comparing the value that expression ``f`` reads (once).
+
+        None when the leaf has no inline form (then a closure evaluates it, reading by itself).
+        """
         op = c.op
         if op == "exists":
             if left.any_of:
@@ -192,7 +274,7 @@ class _Emitter:
             m = self.fn(ops.ip_matcher(tuple(c.values), negate=op == "!=", many=left.any_of))
             return f"((_v := {f}) is not M and _v is not None and {m}(_v))"
         if left.kind in (FieldKind.IP, FieldKind.NET, FieldKind.BUFFER):
-            return self._closure(c)
+            return None
         if left.is_list or left.any_of:
             if op in ("in", "intersects") or (
                 op in ("=", "==") and left.any_of and c.modifier is None
@@ -201,14 +283,14 @@ class _Emitter:
                 if left.is_list and op == "in":
                     return f"((_v := {f}) is not M and {s}.issuperset(_v))"
                 return f"((_v := {f}) is not M and not {s}.isdisjoint(_v))"
-            return self._closure(c)
+            return None
         vals = c.values
         if c.modifier is not None:
             if c.modifier == "anyof" and op in ("startswith", "endswith"):
                 return f"{f}.{op}({self.const(tuple(vals))})"
             if c.modifier == "anyof" and op in ("=", "=="):
                 return f"({f} in {self.const(frozenset(vals))})"
-            return self._closure(c)
+            return None
         if op in ("in", "intersects"):
             return f"({f} in {self.const(frozenset(vals))})"
         lit: Any = vals[0] if vals else None
@@ -234,7 +316,7 @@ class _Emitter:
             pats = self.const(tuple(vals))
             pm = self.fn(ops.pmatch)
             return f"((_v := {f}) is not M and {pm}(_v, {pats}))"
-        return self._closure(c)
+        return None
 
     def _closure(self, c: ICheck) -> str:
         """Fallback for rare checks: evaluate this leaf with the reference semantics."""
@@ -539,23 +621,28 @@ def _compile(
     for t in trees:
         counting.expr(t)
     em = _Emitter(shared, bound, {r for r, n in counting.reads.items() if n > 1})
+    st = _START
+    first_reads: list[str] = []
+    for key, var in bound.items():
+        text, st = em.read(fields[key], st, False)
+        first_reads.append(f"    {var} = {text}")
     body: list[str] = []
     for i, t in enumerate(trees):
-        cond = em.expr(t)
+        cond, yes, no = em.expr(t, st)
         if all_matches and catch_all_from is not None and i == catch_all_from:
             body.append("    if r: return r")  # also when the first catch-all rule folded away
         if cond == "False":
             continue
         if all_matches:
             body.append(f"    if {cond}: r.append({i})")
+            st = _merge(yes, no)
         else:
             body.append(f"    if {cond}: return {i}")
+            st = no
     # f, g (its bound get) and M (the sentinel) are locals: the cheapest loads there are.
     lines = [f"def {name}(ev, M=M):", "    f = ev.fields", "    g = f.get"]
-    first_reads = [f"    {var} = {em.read(fields[key], cache=False)}" for key, var in bound.items()]
-    lazy = [*em.memo.values(), *em.gathered.values(), *em.cached.values()]
-    if lazy:
-        lines.append("    " + " = ".join(lazy) + " = None")
+    if em.unset:
+        lines.append("    " + " = ".join(em.unset) + " = None")
     lines.extend(first_reads)
     if all_matches:
         lines.append("    r = []")
