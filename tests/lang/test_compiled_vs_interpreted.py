@@ -9,12 +9,13 @@ subtrees, and evt.type checks are folded per bucket.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from secengine.events import Event, FieldValues
 from secengine.lang import check_condition, parse_condition
-from secengine.lang.codegen import compile_bucket
+from secengine.lang.codegen import compile_bucket, prefix_bounds
 from secengine.lang.interpreter import evaluate
 from secengine.lang.ir import IBool
 from secengine.lang.simplify import simplify
@@ -298,3 +299,28 @@ def test_a_repeated_read_is_checked_only_where_some_paths_made_it(registry) -> N
                 ev = Event("test", 0, FieldValues(fields))
                 hits = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
                 assert fn(ev) == (hits[0] if hits else -1), (fields, source)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(max_size=6), st.text(max_size=8))
+def test_prefix_bounds_decide_startswith(prefix: str, value: str) -> None:
+    # compiled `startswith` is two string comparisons; near misses are the interesting case
+    for v in (value, prefix + value, prefix[:-1] + value, prefix[:-1]):
+        bounds = prefix_bounds(prefix)
+        if bounds is None:
+            assert prefix == "" or prefix.endswith("\U0010ffff")
+            continue
+        low, high = bounds
+        assert (low <= v < high) == v.startswith(prefix), (prefix, v)
+
+
+def test_compiled_startswith_is_false_for_missing_and_falls_back_for_other_types(registry) -> None:  # type: ignore[no-untyped-def]
+    ir = check_condition(parse_condition("t.str startswith /usr"), "test", registry).ir
+    fn = compile_bucket([simplify(ir, "open")], all_matches=False)
+    assert ">= '/usr' and _v < '/uss'" in fn.__secengine_source__
+    for value, expected in (("/usr/bin", 0), ("/us", -1), ("/usr", 0), ("/ust", -1)):
+        assert fn(Event("test", 0, FieldValues({"t.str": value}))) == expected
+    assert fn(Event("test", 0, FieldValues({}))) == -1
+    for wrong in (None, 3, ["/usr"], b"/usr"):
+        with pytest.raises(TypeError):  # the engine then asks the interpreter
+            fn(Event("test", 0, FieldValues({"t.str": wrong})))
