@@ -324,3 +324,19 @@ def test_compiled_startswith_is_false_for_missing_and_falls_back_for_other_types
     for wrong in (None, 3, ["/usr"], b"/usr"):
         with pytest.raises(TypeError):  # the engine then asks the interpreter
             fn(Event("test", 0, FieldValues({"t.str": wrong})))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=4), st.text(max_size=8))
+def test_values_starting_with_any_prefix_lie_between_the_outer_bounds(
+    prefixes: list[str], value: str
+) -> None:
+    # several prefixes compile to `low <= v < high and v.startswith(prefixes)`
+    bounds = [prefix_bounds(p) for p in prefixes]
+    if any(b is None for b in bounds):
+        return
+    low = min(b[0] for b in bounds if b is not None)
+    high = max(b[1] for b in bounds if b is not None)
+    for v in [value, *(p + value for p in prefixes)]:
+        if v.startswith(tuple(prefixes)):
+            assert low <= v < high, (prefixes, v)

@@ -23,7 +23,8 @@ The engine asks for one function per (source, event type). Inside it:
   move ahead of an expensive one outside it;
 - ``startswith`` a literal is two string comparisons (:func:`prefix_bounds`):
   ``str.startswith`` passes its arguments through a tuple and a format parser,
-  about twice the cost;
+  about twice the cost; with several prefixes, the same two comparisons on
+  the lowest and highest bound keep most values from calling it;
 - operators without a cheap inline form call small closures built once here.
 
 When many tests of the bucket compare one field with literals (``proc.name in
@@ -289,7 +290,9 @@ class _Emitter:
             return None
         vals = c.values
         if c.modifier is not None:
-            if c.modifier == "anyof" and op in ("startswith", "endswith"):
+            if c.modifier == "anyof" and op == "startswith":
+                return self._startswith(f, vals)
+            if c.modifier == "anyof" and op == "endswith":
                 return f"{f}.{op}({self.const(tuple(vals))})"
             if c.modifier == "anyof" and op in ("=", "=="):
                 return f"({f} in {self.const(frozenset(vals))})"
@@ -303,11 +306,9 @@ class _Emitter:
         if op in ("=", "==", "<", "<=", ">", ">="):
             pyop = "==" if op == "=" else op
             return f"({f} {pyop} {self.const(lit)})"
-        if op == "startswith" and (bounds := prefix_bounds(lit)) is not None:
-            # two comparisons cost half a call of startswith (its arguments go through a tuple)
-            low, high = (self.const(b) for b in bounds)
-            return f"((_v := {f}) >= {low} and _v < {high})"
-        if op in ("startswith", "endswith"):
+        if op == "startswith":
+            return self._startswith(f, (lit,))
+        if op == "endswith":
             return f"{f}.{op}({self.const(lit)})"
         if op == "contains":
             return f"({self.const(lit)} in {f})"
@@ -324,6 +325,24 @@ class _Emitter:
             pm = self.fn(ops.pmatch)
             return f"((_v := {f}) is not M and {pm}(_v, {pats}))"
         return None
+
+    def _startswith(self, f: str, prefixes: Sequence[Any]) -> str:
+        """Whether the value of ``f`` starts with one of ``prefixes``.
+
+        Two string comparisons cost half a call of ``str.startswith`` (its
+        arguments go through a tuple and a format parser): one prefix is
+        ``low <= v < high`` (:func:`prefix_bounds`); several call ``startswith``
+        only for values between the lowest and the highest bound of them all,
+        which the others (most values) fail with two comparisons.
+        """
+        bounds = [prefix_bounds(p) for p in prefixes]
+        if not bounds or any(b is None for b in bounds):
+            return f"{f}.startswith({self.const(tuple(prefixes))})"
+        low = self.const(min(b[0] for b in bounds if b is not None))
+        high = self.const(max(b[1] for b in bounds if b is not None))
+        if len(bounds) == 1:
+            return f"((_v := {f}) >= {low} and _v < {high})"
+        return f"((_v := {f}) >= {low} and _v < {high} and _v.startswith({self.const(tuple(prefixes))}))"
 
     def _closure(self, c: ICheck) -> str:
         """Fallback for rare checks: evaluate this leaf with the reference semantics."""
