@@ -257,13 +257,20 @@ def test_bucket_dispatches_on_the_field_most_tests_compare(registry) -> None:  #
     ]
     irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
     fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=True)
-    assert "v = ev.fields.get('t.str', M)" in fn.__secengine_source__
-    for value in ("bash", "sh", "zsh", "find", "grep", "other", "", None, 7):
+    assert "v = g('t.str', M)" in fn.__secengine_source__
+    assert "if k ==" not in fn.__secengine_source__  # each group's code comes with its first event
+    code = fn.__code__
+    for n, value in enumerate(("bash", "sh", "zsh", "find", "grep", "other", "", None, 7)):
         fields = {"t.str2": "x", "t.num": 3, "t.bool": True, "evt.type": "open"}
         if value is not None:
             fields["t.str"] = value
         ev = Event("test", 0, FieldValues(fields))
         assert fn(ev) == [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)], value
+        if n == 0:  # the same function (the engine holds it), with new code for bash's group
+            assert fn.__code__ is not code
+            assert fn.__secengine_source__.count("if k ==") == 1
+    # groups met: bash, sh, zsh, find, grep, the rest (other, "" and 7), missing (None)
+    assert fn.__secengine_source__.count("if k ==") == 7
 
 
 def test_catch_all_rules_skipped_after_a_match_even_when_the_first_folded_away() -> None:

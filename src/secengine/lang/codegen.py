@@ -31,8 +31,9 @@ When many tests of the bucket compare one field with literals (``proc.name in
 (shells)``, ``proc.name = find``, ...), the bucket is compiled once per group
 of values that decide those tests alike, with the tests folded to constants
 (:func:`secengine.lang.simplify.simplify` with a known value), and the bucket's
-function reads that field and calls the function of its value's group: most
-events then skip most rules without testing anything (:func:`_dispatch_plan`).
+function reads that field and runs the code of its value's group, inlined in
+the same function (no second call per event): most events then skip most rules
+without testing anything (:func:`_dispatch_plan`, :class:`_Dispatch`).
 
 A rule's position in the bucket is what the function returns: the first
 matching index (``first`` mode, -1 for none), or the list of matching indexes.
@@ -91,8 +92,11 @@ class _Emitter:
         shared: set[Node],
         bound: dict[str, str] | None = None,
         repeated: set[str] | frozenset[str] = frozenset(),
+        prefix: str = "",
     ) -> None:
         self.ns: dict[str, Any] = {"M": MISSING, "_present": present_values}
+        #: distinguishes the constants of functions sharing one namespace (dispatch groups)
+        self.prefix = prefix
         #: field key → local variable holding its value, read once at the top
         self.bound = bound or {}
         #: read expressions emitted (counted, so that a second pass can cache repeated ones)
@@ -118,14 +122,14 @@ class _Emitter:
         except TypeError:
             key, name = None, None
         if name is None:
-            name = f"_k{next(self._counter)}"
+            name = f"_k{self.prefix}{next(self._counter)}"
             self.ns[name] = value
             if key is not None:
                 self._consts[key] = name
         return name
 
     def fn(self, func: Callable[..., Any]) -> str:
-        name = f"_c{next(self._counter)}"
+        name = f"_c{self.prefix}{next(self._counter)}"
         self.ns[name] = func
         return name
 
@@ -582,73 +586,104 @@ def _compile_bucket(
     plan = _dispatch_plan(trees)
     if plan is None:
         return _compile(trees, all_matches, catch_all_from, name)
-    # Slot 0: values outside every group; slot 1: a missing or null value, which
-    # decides none of the folded tests as OTHER does (``!=`` is false for it), so
-    # it takes the unspecialised trees. Groups are compiled on first use: an event
-    # stream meets few of them, and compiling one costs milliseconds.
-    table: dict[Any, BucketFunction] = {}
-    slots: list[BucketFunction] = []
-    for i, (sig, ts) in enumerate([*plan.trees.items(), (None, list(trees))]):
-        values = plan.groups.get(sig, []) if sig is not None and sig != plan.other else []
-        fn = _lazy(
-            ts,
-            all_matches,
-            catch_all_from,
-            f"{name}_{i}",
-            table,
-            values,
-            slots,
-            0 if sig == plan.other else 1 if sig is None else -1,
+    return _Dispatch(plan, list(trees), all_matches, catch_all_from, name).fn
+
+
+class _Dispatch:
+    """One function that reads the dispatch key and runs the code of its value's group.
+
+    Group 0 holds the values outside every group; group 1 a missing or null
+    value, which decides none of the folded tests as group 0 does (``!=`` is
+    false for it), so it runs the unspecialised trees; groups 2... the values of
+    ``plan.groups``. The code of a group is emitted on its first event (an event
+    stream meets few of them, and emitting one costs milliseconds), then the
+    whole function is compiled again with it and takes the old code's place: the
+    function object stays the one the engine holds. Groups are tested in the
+    order they were met, so the first met, usually the commonest, cost least.
+    """
+
+    def __init__(
+        self,
+        plan: _Plan,
+        trees: list[Node],
+        all_matches: bool,
+        catch_all_from: int | None,
+        name: str,
+    ) -> None:
+        self.all_matches = all_matches
+        self.catch_all_from = catch_all_from
+        self.name = name
+        self.key = plan.key
+        self.trees: list[list[Node]] = [plan.trees[plan.other], trees]
+        #: dispatch value → its group's index (values outside every group: absent)
+        self.index: dict[Any, int] = {}
+        for sig, ts in plan.trees.items():
+            if sig != plan.other:
+                self.index.update(dict.fromkeys(plan.groups[sig], len(self.trees)))
+                self.trees.append(ts)
+        self.groups = [repr(plan.groups[sig]) for sig in plan.trees if sig != plan.other]
+        #: emitted groups in the order met: (index, body lines)
+        self.bodies: list[tuple[int, list[str]]] = []
+        self.ns: dict[str, Any] = {"M": MISSING, "_t": self.index, "_grow": self.grow}
+        self.fn: BucketFunction = self._build()
+
+    def grow(self, ev: Any, k: int) -> Any:
+        """Emit group ``k`` (met for the first time), recompile, evaluate ``ev`` with it."""
+        if all(k != i for i, _ in self.bodies):
+            lines, ns = _emit(self.trees[k], self.all_matches, self.catch_all_from, prefix=f"g{k}_")
+            self.ns.update(ns)
+            self.bodies.append((k, lines))
+            new = self._build()
+            self.fn.__code__ = new.__code__
+            self.fn.__secengine_source__ = new.__secengine_source__  # type: ignore[attr-defined]
+        return self.fn(ev)
+
+    def _build(self) -> BucketFunction:
+        key = self.key
+        read = f"f[{key!r}]" if FieldValues.has_deriver(key) else f"g({key!r}, M)"
+        lines = [
+            f"def {self.name}(ev, M=M):",
+            "    f = ev.fields",
+            "    g = f.get",
+            f"    v = {read}",
+            "    k = 1 if v is M or v is None else _t.get(v, 0)",
+        ]
+        for n, (k, body) in enumerate(self.bodies):
+            lines.append(f"    {'el' if n else ''}if k == {k}:")
+            lines.extend("    " + line for line in body)
+        lines.append("    return _grow(ev, k)")
+        source = "\n".join(lines) + "\n"
+        fn = _define(source, self.name, self.ns)
+        fn.__secengine_source__ += (  # type: ignore[attr-defined]
+            "# groups 2...: " + ", ".join(self.groups) + "\n"
         )
-        table.update(dict.fromkeys(values, fn))
-        if sig == plan.other:
-            slots.insert(0, fn)
-        elif sig is None:
-            slots.append(fn)
-    key = plan.key
-    read = f"ev.fields[{key!r}]" if FieldValues.has_deriver(key) else f"ev.fields.get({key!r}, M)"
-    source = (
-        f"def {name}(ev, M=M, _t=_t, _s=_s):\n"
-        f"    v = {read}\n"
-        f"    if v is M or v is None:\n"
-        f"        return _s[1](ev)\n"
-        f"    return _t.get(v, _s[0])(ev)\n"
-    )
-    ns: dict[str, Any] = {"M": MISSING, "_t": table, "_s": slots}
-    exec(compile(source, f"<secengine {name}>", "exec"), ns)  # noqa: S102 - generated, see _compile
-    fn = ns[name]
-    fn.__secengine_source__ = (
-        source + "# groups of values: " + repr(list(plan.groups.values())) + "\n"
-    )
-    return fn  # type: ignore[no-any-return]
+        return fn
 
 
-def _lazy(
-    trees: list[Node],
-    all_matches: bool,
-    catch_all_from: int | None,
-    name: str,
-    table: dict[Any, BucketFunction],
-    values: list[Any],
-    slots: list[BucketFunction],
-    slot: int,
-) -> BucketFunction:
-    """A stand-in that compiles the group's function on its first event and puts it in its place."""
-
-    def first_call(ev: Any) -> Any:
-        fn = _compile(trees, all_matches, catch_all_from, name)
-        table.update(dict.fromkeys(values, fn))
-        if slot >= 0:
-            slots[slot] = fn
-        return fn(ev)
-
-    return first_call
+def _define(source: str, name: str, ns: dict[str, Any]) -> BucketFunction:
+    """The function ``name`` that ``source`` defines, with ``ns`` as its globals."""
+    code = compile(source, f"<secengine {name}>", "exec")
+    exec(code, ns)  # noqa: S102 - the source is generated from checked IR, never from input text
+    fn: BucketFunction = ns.pop(name)
+    fn.__secengine_source__ = source  # type: ignore[attr-defined]  # kept for debugging and tests
+    return fn
 
 
 def _compile(
     trees: Sequence[Node], all_matches: bool, catch_all_from: int | None, name: str
 ) -> BucketFunction:
     """The function of one list of trees (see :func:`compile_bucket`)."""
+    body, ns = _emit(trees, all_matches, catch_all_from)
+    # f, g (its bound get) and M (the sentinel) are locals: the cheapest loads there are.
+    lines = [f"def {name}(ev, M=M):", "    f = ev.fields", "    g = f.get", *body]
+    return _define("\n".join(lines) + "\n", name, ns)
+
+
+def _emit(
+    trees: Sequence[Node], all_matches: bool, catch_all_from: int | None, prefix: str = ""
+) -> tuple[list[str], dict[str, Any]]:
+    """The body of a function evaluating ``trees`` (it expects ``f``, ``g`` and ``M``), and its
+    namespace (constants and closures, named with ``prefix``)."""
     # The first leaf of every rule runs for every event of the bucket (only an
     # earlier match can skip it), so its field is read once into a local.
     fields: dict[str, IField] = {}
@@ -661,7 +696,7 @@ def _compile(
     counting = _Emitter(shared, bound)
     for t in trees:
         counting.expr(t)
-    em = _Emitter(shared, bound, {r for r, n in counting.reads.items() if n > 1})
+    em = _Emitter(shared, bound, {r for r, n in counting.reads.items() if n > 1}, prefix)
     st = _START
     first_reads: list[str] = []
     for key, var in bound.items():
@@ -680,8 +715,7 @@ def _compile(
         else:
             body.append(f"    if {cond}: return {i}")
             st = no
-    # f, g (its bound get) and M (the sentinel) are locals: the cheapest loads there are.
-    lines = [f"def {name}(ev, M=M):", "    f = ev.fields", "    g = f.get"]
+    lines: list[str] = []
     if em.unset:
         lines.append("    " + " = ".join(em.unset) + " = None")
     lines.extend(first_reads)
@@ -689,10 +723,4 @@ def _compile(
         lines.append("    r = []")
     lines.extend(body)
     lines.append("    return r" if all_matches else "    return -1")
-    source = "\n".join(lines) + "\n"
-    code = compile(source, f"<secengine {name}>", "exec")
-    ns = dict(em.ns)
-    exec(code, ns)  # noqa: S102 - the source is generated from checked IR, never from input text
-    fn: BucketFunction = ns[name]
-    fn.__secengine_source__ = source  # type: ignore[attr-defined]  # kept for debugging and tests
-    return fn
+    return lines, em.ns
