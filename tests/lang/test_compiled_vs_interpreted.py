@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from secengine.events import Event, FieldValues
-from secengine.lang import check_condition, parse_condition
-from secengine.lang.codegen import compile_bucket, prefix_bounds
+from secengine.lang import check_condition, codegen, parse_condition
+from secengine.lang.codegen import _INLINE_AFTER, compile_bucket, prefix_bounds
 from secengine.lang.interpreter import evaluate
 from secengine.lang.ir import IBool
 from secengine.lang.simplify import simplify
@@ -225,6 +225,15 @@ def test_dispatch_ordering_and_caching_agree_with_interpreter(
         all_matches=all_matches,
         catch_all_from=len(irs) // 2 if all_matches else None,
     )
+    # each event twice: its group's code runs as a function of its own, then inline
+    try:
+        codegen._INLINE_AFTER = 2
+        _check_events(irs, fn, [*events, *events], all_matches, texts)
+    finally:
+        codegen._INLINE_AFTER = _INLINE_AFTER
+
+
+def _check_events(irs, fn, events, all_matches, texts) -> None:  # type: ignore[no-untyped-def]
     for values in events:
         ev = Event("test", 0, FieldValues(dict(values, **{"evt.type": "open"})))
         hits = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
@@ -260,17 +269,24 @@ def test_bucket_dispatches_on_the_field_most_tests_compare(registry) -> None:  #
     assert "v = g('t.str', M)" in fn.__secengine_source__
     assert "if k ==" not in fn.__secengine_source__  # each group's code comes with its first event
     code = fn.__code__
-    for n, value in enumerate(("bash", "sh", "zsh", "find", "grep", "other", "", None, 7)):
+
+    def check(value: object) -> None:
         fields = {"t.str2": "x", "t.num": 3, "t.bool": True, "evt.type": "open"}
         if value is not None:
             fields["t.str"] = value
         ev = Event("test", 0, FieldValues(fields))
         assert fn(ev) == [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)], value
-        if n == 0:  # the same function (the engine holds it), with new code for bash's group
-            assert fn.__code__ is not code
-            assert fn.__secengine_source__.count("if k ==") == 1
-    # groups met: bash, sh, zsh, find, grep, the rest (other, "" and 7), missing (None)
-    assert fn.__secengine_source__.count("if k ==") == 7
+
+    for value in ("bash", "sh", "zsh", "find", "grep", "other", "", None, 7):
+        check(value)
+    assert fn.__code__ is code  # groups run as functions of their own at first
+    for _ in range(_INLINE_AFTER):
+        check("sh")
+    # a common group's code is then inline: the same function (the engine holds it), new code
+    assert fn.__code__ is not code
+    assert fn.__secengine_source__.count("if k ==") == 1
+    for value in ("bash", "sh", "zsh", "find", "grep", "other", "", None, 7):
+        check(value)
 
 
 def test_catch_all_rules_skipped_after_a_match_even_when_the_first_folded_away() -> None:

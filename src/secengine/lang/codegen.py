@@ -595,11 +595,14 @@ class _Dispatch:
     Group 0 holds the values outside every group; group 1 a missing or null
     value, which decides none of the folded tests as group 0 does (``!=`` is
     false for it), so it runs the unspecialised trees; groups 2... the values of
-    ``plan.groups``. The code of a group is emitted on its first event (an event
-    stream meets few of them, and emitting one costs milliseconds), then the
-    whole function is compiled again with it and takes the old code's place: the
-    function object stays the one the engine holds. Groups are tested in the
-    order they were met, so the first met, usually the commonest, cost least.
+    ``plan.groups``. A group's code is emitted on its first event (an event
+    stream meets few of them, and emitting one costs milliseconds) and runs as a
+    function of its own, called from the bucket's. Once a group has served
+    :data:`_INLINE_AFTER` events, the bucket's function is compiled again with
+    that group's code inline (saving a call per event) and takes the old code's
+    place: the function object stays the one the engine holds. Rare groups thus
+    never pay for recompiling, common ones once each. Inlined groups are tested
+    in the order they became common.
     """
 
     def __init__(
@@ -622,42 +625,59 @@ class _Dispatch:
                 self.index.update(dict.fromkeys(plan.groups[sig], len(self.trees)))
                 self.trees.append(ts)
         self.groups = [repr(plan.groups[sig]) for sig in plan.trees if sig != plan.other]
-        #: emitted groups in the order met: (index, body lines)
-        self.bodies: list[tuple[int, list[str]]] = []
-        self.ns: dict[str, Any] = {"M": MISSING, "_t": self.index, "_grow": self.grow}
+        #: emitted groups: index → (body lines, its own function, events it served)
+        self.emitted: dict[int, tuple[list[str], BucketFunction, list[int]]] = {}
+        #: groups whose code is inline in the bucket's function, in the order inlined
+        self.inline: list[int] = []
+        self.ns: dict[str, Any] = {"M": MISSING, "_t": self.index, "_other": self.other}
         self.fn: BucketFunction = self._build()
 
-    def grow(self, ev: Any, k: int) -> Any:
-        """Emit group ``k`` (met for the first time), recompile, evaluate ``ev`` with it."""
-        if all(k != i for i, _ in self.bodies):
+    def other(self, ev: Any, k: int) -> Any:
+        """Evaluate ``ev`` with group ``k``, whose code is not inline (yet)."""
+        found = self.emitted.get(k)
+        if found is None:
             lines, ns = _emit(self.trees[k], self.all_matches, self.catch_all_from, prefix=f"g{k}_")
             self.ns.update(ns)
-            self.bodies.append((k, lines))
+            name = f"{self.name}_{k}"
+            source = "\n".join(_header(name) + lines) + "\n"
+            found = self.emitted[k] = (lines, _define(source, name, self.ns), [0])
+        lines, fn, served = found
+        served[0] += 1
+        if served[0] >= _INLINE_AFTER and k not in self.inline:
+            self.inline.append(k)
             new = self._build()
             self.fn.__code__ = new.__code__
             self.fn.__secengine_source__ = new.__secengine_source__  # type: ignore[attr-defined]
-        return self.fn(ev)
+        return fn(ev)
 
     def _build(self) -> BucketFunction:
         key = self.key
         read = f"f[{key!r}]" if FieldValues.has_deriver(key) else f"g({key!r}, M)"
         lines = [
-            f"def {self.name}(ev, M=M):",
-            "    f = ev.fields",
-            "    g = f.get",
+            *_header(self.name),
             f"    v = {read}",
             "    k = 1 if v is M or v is None else _t.get(v, 0)",
         ]
-        for n, (k, body) in enumerate(self.bodies):
+        for n, k in enumerate(self.inline):
             lines.append(f"    {'el' if n else ''}if k == {k}:")
-            lines.extend("    " + line for line in body)
-        lines.append("    return _grow(ev, k)")
+            lines.extend("    " + line for line in self.emitted[k][0])
+        lines.append("    return _other(ev, k)")
         source = "\n".join(lines) + "\n"
         fn = _define(source, self.name, self.ns)
         fn.__secengine_source__ += (  # type: ignore[attr-defined]
             "# groups 2...: " + ", ".join(self.groups) + "\n"
         )
         return fn
+
+
+#: A dispatch group's code goes inline in its bucket's function after serving this many events.
+_INLINE_AFTER = 256
+
+
+def _header(name: str) -> list[str]:
+    """The first lines of a bucket function; f, g (its bound get) and M (the sentinel)
+    are locals: the cheapest loads there are."""
+    return [f"def {name}(ev, M=M):", "    f = ev.fields", "    g = f.get"]
 
 
 def _define(source: str, name: str, ns: dict[str, Any]) -> BucketFunction:
@@ -674,9 +694,7 @@ def _compile(
 ) -> BucketFunction:
     """The function of one list of trees (see :func:`compile_bucket`)."""
     body, ns = _emit(trees, all_matches, catch_all_from)
-    # f, g (its bound get) and M (the sentinel) are locals: the cheapest loads there are.
-    lines = [f"def {name}(ev, M=M):", "    f = ev.fields", "    g = f.get", *body]
-    return _define("\n".join(lines) + "\n", name, ns)
+    return _define("\n".join(_header(name) + body) + "\n", name, ns)
 
 
 def _emit(
