@@ -597,12 +597,12 @@ class _Dispatch:
     false for it), so it runs the unspecialised trees; groups 2... the values of
     ``plan.groups``. A group's code is emitted on its first event (an event
     stream meets few of them, and emitting one costs milliseconds) and runs as a
-    function of its own, called from the bucket's. Once a group has served
-    :data:`_INLINE_AFTER` events, the bucket's function is compiled again with
-    that group's code inline (saving a call per event) and takes the old code's
-    place: the function object stays the one the engine holds. Rare groups thus
-    never pay for recompiling, common ones once each. Inlined groups are tested
-    in the order they became common.
+    function of its own, called from the bucket's. Once the bucket has served
+    :data:`_INLINE_AFTER` events, its function is compiled again, once, with the
+    code of the groups that served at least a sixteenth of them inline (saving a
+    call per event), commonest first, and takes the old code's place: the function
+    object stays the one the engine holds. Short runs and rare groups thus never
+    pay for recompiling.
     """
 
     def __init__(
@@ -627,8 +627,10 @@ class _Dispatch:
         self.groups = [repr(plan.groups[sig]) for sig in plan.trees if sig != plan.other]
         #: emitted groups: index → (body lines, its own function, events it served)
         self.emitted: dict[int, tuple[list[str], BucketFunction, list[int]]] = {}
-        #: groups whose code is inline in the bucket's function, in the order inlined
+        #: groups whose code is inline in the bucket's function, commonest first
         self.inline: list[int] = []
+        #: events evaluated by groups that are not inline
+        self.served = 0
         self.ns: dict[str, Any] = {"M": MISSING, "_t": self.index, "_other": self.other}
         self.fn: BucketFunction = self._build()
 
@@ -643,8 +645,11 @@ class _Dispatch:
             found = self.emitted[k] = (lines, _define(source, name, self.ns), [0])
         lines, fn, served = found
         served[0] += 1
-        if served[0] >= _INLINE_AFTER and k not in self.inline:
-            self.inline.append(k)
+        self.served += 1
+        if self.served == _INLINE_AFTER:
+            # once: recompiling costs about what compiling the groups did
+            common = [i for i, e in self.emitted.items() if e[2][0] * 16 >= _INLINE_AFTER]
+            self.inline = sorted(common, key=lambda i: -self.emitted[i][2][0])
             new = self._build()
             self.fn.__code__ = new.__code__
             self.fn.__secengine_source__ = new.__secengine_source__  # type: ignore[attr-defined]
@@ -670,8 +675,8 @@ class _Dispatch:
         return fn
 
 
-#: A dispatch group's code goes inline in its bucket's function after serving this many events.
-_INLINE_AFTER = 256
+#: After this many events a dispatching bucket's function is recompiled with its common groups inline.
+_INLINE_AFTER = 4096
 
 
 def _header(name: str) -> list[str]:
