@@ -155,13 +155,13 @@ class Engine:
         buckets = self._buckets
         all_matches = self._all_matches
         alert = self._alert
-        n = 0
+        if not isinstance(events, (list, tuple)):
+            events = list(events)  # counted once below, instead of one addition per event
         # A batch comes from one source as a rule: its bucket table is looked up
         # again only when the source changes.
         source: str | None = None
         by_type: dict[str | None, _Bucket] = {}
         for event in events:
-            n += 1
             if event.source != source:
                 source = event.source
                 by_type = buckets.get(source) or {}
@@ -179,7 +179,7 @@ class Engine:
                     out.extend(alert(rules[i], event) for i in hit)
             elif hit >= 0:
                 out.append(alert(bucket.rules[hit], event))
-        self.stats.events += n
+        self.stats.events += len(events)
         return out
 
     def matching_rules(self, event: Event) -> list[Rule]:

@@ -9,12 +9,13 @@ subtrees, and evt.type checks are folded per bucket.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from secengine.events import Event, FieldValues
-from secengine.lang import check_condition, parse_condition
-from secengine.lang.codegen import compile_bucket
+from secengine.lang import check_condition, codegen, parse_condition
+from secengine.lang.codegen import _INLINE_AFTER, compile_bucket, prefix_bounds
 from secengine.lang.interpreter import evaluate
 from secengine.lang.ir import IBool
 from secengine.lang.simplify import simplify
@@ -224,6 +225,15 @@ def test_dispatch_ordering_and_caching_agree_with_interpreter(
         all_matches=all_matches,
         catch_all_from=len(irs) // 2 if all_matches else None,
     )
+    # each event twice: its group's code runs as a function of its own, then inline
+    try:
+        codegen._INLINE_AFTER = 2
+        _check_events(irs, fn, [*events, *events], all_matches, texts)
+    finally:
+        codegen._INLINE_AFTER = _INLINE_AFTER
+
+
+def _check_events(irs, fn, events, all_matches, texts) -> None:  # type: ignore[no-untyped-def]
     for values in events:
         ev = Event("test", 0, FieldValues(dict(values, **{"evt.type": "open"})))
         hits = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
@@ -256,13 +266,27 @@ def test_bucket_dispatches_on_the_field_most_tests_compare(registry) -> None:  #
     ]
     irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
     fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=True)
-    assert "v = ev.fields.get('t.str', M)" in fn.__secengine_source__
-    for value in ("bash", "sh", "zsh", "find", "grep", "other", "", None, 7):
+    assert "v = g('t.str', M)" in fn.__secengine_source__
+    assert "if k ==" not in fn.__secengine_source__  # each group's code comes with its first event
+    code = fn.__code__
+
+    def check(value: object) -> None:
         fields = {"t.str2": "x", "t.num": 3, "t.bool": True, "evt.type": "open"}
         if value is not None:
             fields["t.str"] = value
         ev = Event("test", 0, FieldValues(fields))
         assert fn(ev) == [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)], value
+
+    for value in ("bash", "sh", "zsh", "find", "grep", "other", "", None, 7):
+        check(value)
+    assert fn.__code__ is code  # groups run as functions of their own at first
+    for _ in range(_INLINE_AFTER):
+        check("sh")
+    # a common group's code is then inline: the same function (the engine holds it), new code
+    assert fn.__code__ is not code
+    assert fn.__secengine_source__.count("if k ==") == 1
+    for value in ("bash", "sh", "zsh", "find", "grep", "other", "", None, 7):
+        check(value)
 
 
 def test_catch_all_rules_skipped_after_a_match_even_when_the_first_folded_away() -> None:
@@ -272,3 +296,70 @@ def test_catch_all_rules_skipped_after_a_match_even_when_the_first_folded_away()
         [IBool(True), IBool(False), IBool(True)], all_matches=True, catch_all_from=1
     )
     assert fn(Event("test", 0, FieldValues({}))) == [0]
+
+
+def test_a_repeated_read_is_checked_only_where_some_paths_made_it(registry) -> None:  # type: ignore[no-untyped-def]
+    # t.str2 is read by three rules, never as a first test: assigned in the first rule,
+    # read bare later in that conjunction (every path there has read it), and behind a
+    # "was it read?" test in the later rules (the first rule may have stopped before it).
+    texts = [
+        "t.num = 1 and t.str2 contains b and t.str2 endswith z",
+        "t.bool = true and t.str2 contains c",
+        "t.num = 2 and t.str2 endswith d",
+    ]
+    irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
+    fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=False)
+    source = fn.__secengine_source__
+    assert "('b' in (_r0 := g('t.str2', M))) and _r0.endswith('z')" in source
+    assert "(_r0 if _r0 is not None else (_r0 := g('t.str2', M)))" in source
+    assert "    _r0 = None\n" in source
+    for num in (1, 2, 3):
+        for flag in (True, False):
+            for text in ("bz", "cd", "z", None):
+                fields = {"t.num": num, "t.bool": flag, "evt.type": "open"}
+                if text is not None:
+                    fields["t.str2"] = text
+                ev = Event("test", 0, FieldValues(fields))
+                hits = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
+                assert fn(ev) == (hits[0] if hits else -1), (fields, source)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(max_size=6), st.text(max_size=8))
+def test_prefix_bounds_decide_startswith(prefix: str, value: str) -> None:
+    # compiled `startswith` is two string comparisons; near misses are the interesting case
+    for v in (value, prefix + value, prefix[:-1] + value, prefix[:-1]):
+        bounds = prefix_bounds(prefix)
+        if bounds is None:
+            assert prefix == "" or prefix.endswith("\U0010ffff")
+            continue
+        low, high = bounds
+        assert (low <= v < high) == v.startswith(prefix), (prefix, v)
+
+
+def test_compiled_startswith_is_false_for_missing_and_falls_back_for_other_types(registry) -> None:  # type: ignore[no-untyped-def]
+    ir = check_condition(parse_condition("t.str startswith /usr"), "test", registry).ir
+    fn = compile_bucket([simplify(ir, "open")], all_matches=False)
+    assert ">= '/usr' and _v < '/uss'" in fn.__secengine_source__
+    for value, expected in (("/usr/bin", 0), ("/us", -1), ("/usr", 0), ("/ust", -1)):
+        assert fn(Event("test", 0, FieldValues({"t.str": value}))) == expected
+    assert fn(Event("test", 0, FieldValues({}))) == -1
+    for wrong in (None, 3, ["/usr"], b"/usr"):
+        with pytest.raises(TypeError):  # the engine then asks the interpreter
+            fn(Event("test", 0, FieldValues({"t.str": wrong})))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=4), st.text(max_size=8))
+def test_values_starting_with_any_prefix_lie_between_the_outer_bounds(
+    prefixes: list[str], value: str
+) -> None:
+    # several prefixes compile to `low <= v < high and v.startswith(prefixes)`
+    bounds = [prefix_bounds(p) for p in prefixes]
+    if any(b is None for b in bounds):
+        return
+    low = min(b[0] for b in bounds if b is not None)
+    high = max(b[1] for b in bounds if b is not None)
+    for v in [value, *(p + value for p in prefixes)]:
+        if v.startswith(tuple(prefixes)):
+            assert low <= v < high, (prefixes, v)

@@ -8,7 +8,9 @@ The engine asks for one function per (source, event type). Inside it:
 - the field of each rule's first test is read once into a local variable;
 - a field read by more than one test of the bucket is read at most once per
   event, on first use, into a local variable (a local load is a few
-  nanoseconds, a dictionary read through ``get`` some thirty);
+  nanoseconds, a dictionary read through ``get`` some thirty); where every
+  path to a use has set it, the use is the bare local, and only locals that
+  some paths set and others do not are tested for being set (:class:`_Emitter`);
 - a sub-condition shared by several rules (typically an expanded macro such as
   ``spawned_process and container``) is evaluated at most once per event and
   kept in a local variable;
@@ -19,14 +21,19 @@ The engine asks for one function per (source, event type). Inside it:
   order does not change a result; nested conjunctions that are not shared are
   flattened into their parent first, so that a cheap test inside a macro can
   move ahead of an expensive one outside it;
+- ``startswith`` a literal is two string comparisons (:func:`prefix_bounds`):
+  ``str.startswith`` passes its arguments through a tuple and a format parser,
+  about twice the cost; with several prefixes, the same two comparisons on
+  the lowest and highest bound keep most values from calling it;
 - operators without a cheap inline form call small closures built once here.
 
 When many tests of the bucket compare one field with literals (``proc.name in
 (shells)``, ``proc.name = find``, ...), the bucket is compiled once per group
 of values that decide those tests alike, with the tests folded to constants
 (:func:`secengine.lang.simplify.simplify` with a known value), and the bucket's
-function reads that field and calls the function of its value's group: most
-events then skip most rules without testing anything (:func:`_dispatch_plan`).
+function reads that field and runs the code of its value's group, inlined in
+the same function (no second call per event): most events then skip most rules
+without testing anything (:func:`_dispatch_plan`, :class:`_Dispatch`).
 
 A rule's position in the bucket is what the function returns: the first
 matching index (``first`` mode, -1 for none), or the list of matching indexes.
@@ -48,21 +55,48 @@ from secengine.lang.interpreter import check_leaf, present_values
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr, Node
 from secengine.lang.simplify import OTHER, fold_value, foldable_key, simplify
 
-__all__ = ["BucketFunction", "compile_bucket"]
+__all__ = ["BucketFunction", "compile_bucket", "prefix_bounds"]
 
 BucketFunction = Callable[[Any], Any]
 
 
+#: What the code emitted so far has assigned, at one point of a bucket function: the
+#: per-event locals assigned on every path reaching it, and those assigned on some path.
+_State = tuple[frozenset[str], frozenset[str]]
+_START: _State = (frozenset(), frozenset())
+
+
+def _merge(a: _State, b: _State) -> _State:
+    """The state where two paths join: assigned on both, or on either."""
+    return a[0] & b[0], a[1] | b[1]
+
+
+def _assigned(st: _State, var: str) -> _State:
+    return st[0] | {var}, st[1] | {var}
+
+
 class _Emitter:
-    """Turns IR nodes into Python expression text, collecting constants into a namespace."""
+    """Turns IR nodes into Python expression text, collecting constants into a namespace.
+
+    A per-event local (a field read or a shared sub-condition kept for later tests)
+    is emitted in one of three forms, decided by where it is used (the
+    :data:`_State` threaded through the short-circuit order of evaluation): the bare
+    name where every path to that point has assigned it, ``(var := ...)`` where no
+    path has, and ``(var if var is not None else (var := ...))`` only where some
+    paths have; only locals of that last kind are set to None at the top. Each
+    form costs the interpreter fewer instructions than the next.
+    """
 
     def __init__(
         self,
         shared: set[Node],
         bound: dict[str, str] | None = None,
         repeated: set[str] | frozenset[str] = frozenset(),
+        prefix: str = "",
     ) -> None:
         self.ns: dict[str, Any] = {"M": MISSING, "_present": present_values}
+        #: distinguishes the constants of functions sharing one namespace (dispatch groups)
+        self.prefix = prefix
         #: field key → local variable holding its value, read once at the top
         self.bound = bound or {}
         #: read expressions emitted (counted, so that a second pass can cache repeated ones)
@@ -70,8 +104,10 @@ class _Emitter:
         #: read expressions that occur more than once: each gets a lazily set local
         self.repeated = repeated
         self.cached: dict[str, str] = {}
-        #: gathering expression of a multi-key field → its per-event local
-        self.gathered: dict[str, str] = {}
+        #: keys of a multi-key field → the per-event local of their gathered values
+        self.gathered: dict[tuple[str, ...], str] = {}
+        #: per-event locals used where they may or may not be assigned: set to None first
+        self.unset: list[str] = []
         self._consts: dict[tuple[type, Any], str] = {}
         self._counter = itertools.count()
         self.shared = shared
@@ -86,36 +122,73 @@ class _Emitter:
         except TypeError:
             key, name = None, None
         if name is None:
-            name = f"_k{next(self._counter)}"
+            name = f"_k{self.prefix}{next(self._counter)}"
             self.ns[name] = value
             if key is not None:
                 self._consts[key] = name
         return name
 
     def fn(self, func: Callable[..., Any]) -> str:
-        name = f"_c{next(self._counter)}"
+        name = f"_c{self.prefix}{next(self._counter)}"
         self.ns[name] = func
         return name
 
+    def _once(
+        self, var: str, st: _State, make: Callable[[_State], tuple[str, _State]]
+    ) -> tuple[str, _State]:
+        """``var``, computed by ``make`` on its first use on the path (see the class doc)."""
+        if var in st[0]:
+            return var, st
+        inner, after = make(st)
+        if var not in st[1]:
+            return f"({var} := {inner})", _assigned(after, var)
+        if var not in self.unset:
+            self.unset.append(var)
+        return (
+            f"({var} if {var} is not None else ({var} := {inner}))",
+            _assigned(_merge(st, after), var),
+        )
+
     # -- boolean structure -------------------------------------------------------
-    def expr(self, node: Node) -> str:
+    def expr(self, node: Node, st: _State = _START) -> tuple[str, _State, _State]:
+        """The text of ``node`` and the states after it where it is true and where it is false."""
         if node in self.shared and not isinstance(node, IBool):
             var = self.memo.get(node)
             if var is None:
                 var = self.memo[node] = f"_m{len(self.memo)}"
-            return f"({var} if {var} is not None else ({var} := {self._raw(node)}))"
-        return self._raw(node)
+            if var in st[0]:
+                return var, st, st
+            raw, yes, no = self._raw(node, st)
+            if var not in st[1]:
+                return f"({var} := {raw})", _assigned(yes, var), _assigned(no, var)
+            if var not in self.unset:
+                self.unset.append(var)
+            text = f"({var} if {var} is not None else ({var} := {raw}))"
+            return text, _assigned(_merge(st, yes), var), _assigned(_merge(st, no), var)
+        return self._raw(node, st)
 
-    def _raw(self, node: Node) -> str:
+    def _raw(self, node: Node, st: _State) -> tuple[str, _State, _State]:
         if isinstance(node, (IAnd, IOr)):
-            joiner = " and " if isinstance(node, IAnd) else " or "
-            kids = self._flat(node)
-            return "(" + joiner.join(self.expr(c) for c in self.ordered(kids)) + ")"
+            conj = isinstance(node, IAnd)
+            texts: list[str] = []
+            exits: list[_State] = []  # where the operator stops early
+            for c in self.ordered(self._flat(node)):
+                text, yes, no = self.expr(c, st)
+                texts.append(text)
+                exits.append(no if conj else yes)
+                st = yes if conj else no
+            stop = exits[0]
+            for e in exits[1:]:
+                stop = _merge(stop, e)
+            joined = "(" + (" and " if conj else " or ").join(texts) + ")"
+            return (joined, st, stop) if conj else (joined, stop, st)
         if isinstance(node, INot):
-            return f"(not {self.expr(node.child)})"
+            text, yes, no = self.expr(node.child, st)
+            return f"(not {text})", no, yes
         if isinstance(node, IBool):
-            return "True" if node.value else "False"
-        return self.check(node)
+            return ("True" if node.value else "False"), st, st
+        text, st = self.check(node, st)
+        return text, st, st
 
     def _flat(self, node: IAnd | IOr) -> list[Node]:
         """The operands of ``node``, with nested operands of the same kind lifted into it.
@@ -137,7 +210,7 @@ class _Emitter:
         return sorted(kids, key=_costly)
 
     # -- leaves -----------------------------------------------------------------------
-    def read_key(self, key: str, cache: bool = True) -> str:
+    def read_key(self, key: str, st: _State, cache: bool = True) -> tuple[str, _State]:
         """``f.get`` (a C call) unless a deriver may compute the key, then ``f[...]``.
 
         ``dict.get`` (bound once as ``g``) never runs ``__missing__``; event classes that compute every
@@ -146,16 +219,16 @@ class _Emitter:
         """
         text = f"f[{key!r}]" if FieldValues.has_deriver(key) else f"g({key!r}, M)"
         if not cache:
-            return text
+            return text, st
         self.reads[text] += 1
         if text not in self.repeated:
-            return text
+            return text, st
         var = self.cached.get(text)
         if var is None:
             var = self.cached[text] = f"_r{len(self.cached)}"
-        return f"({var} if {var} is not None else ({var} := {text}))"
+        return self._once(var, st, lambda s: (text, s))
 
-    def read(self, field: IField, cache: bool = True) -> str:
+    def read(self, field: IField, st: _State, cache: bool = True) -> tuple[str, _State]:
         """The expression reading a field's value.
 
         Fields that stand for other keys read those directly: one key is an
@@ -164,20 +237,37 @@ class _Emitter:
         """
         keys = field.rf.field.value_keys
         if len(keys) == 1:
-            return self.read_key(keys[0], cache)
+            return self.read_key(keys[0], st, cache)
         if keys:
-            gather = "_present((" + ", ".join(self.read_key(k) for k in keys) + ",))"
-            var = self.gathered.get(gather)
+            var = self.gathered.get(keys)
             if var is None:
-                var = self.gathered[gather] = f"_p{len(self.gathered)}"
-            return f"({var} if {var} is not None else ({var} := {gather}))"
-        return self.read_key(field.rf.key, cache)
+                var = self.gathered[keys] = f"_p{len(self.gathered)}"
 
-    def check(self, c: ICheck) -> str:
+            def gather(s: _State) -> tuple[str, _State]:
+                texts = []
+                for k in keys:
+                    text, s = self.read_key(k, s)
+                    texts.append(text)
+                return "_present((" + ", ".join(texts) + ",))", s
+
+            return self._once(var, st, gather)
+        return self.read_key(field.rf.key, st, cache)
+
+    def check(self, c: ICheck, st: _State) -> tuple[str, _State]:
+        """A leaf's text (it reads its field once, first) and the state after it."""
         left = c.left
         if not isinstance(left, IField) or c.rhs is not None:
-            return self._closure(c)
-        f = self.bound.get(left.rf.key) or self.read(left)
+            return self._closure(c), st
+        bound = self.bound.get(left.rf.key)
+        f, after = (bound, st) if bound is not None else self.read(left, st)
+        text = self._compare(c, left, f)
+        return (self._closure(c), st) if text is None else (text, after)
+
+    def _compare(self, c: ICheck, left: IField, f: str) -> str | None:
+        """The text of leaf ``c`` comparing the value that expression ``f`` reads (once).
+
+        None when the leaf has no inline form (then a closure evaluates it, reading by itself).
+        """
         op = c.op
         if op == "exists":
             if left.any_of:
@@ -192,7 +282,7 @@ class _Emitter:
             m = self.fn(ops.ip_matcher(tuple(c.values), negate=op == "!=", many=left.any_of))
             return f"((_v := {f}) is not M and _v is not None and {m}(_v))"
         if left.kind in (FieldKind.IP, FieldKind.NET, FieldKind.BUFFER):
-            return self._closure(c)
+            return None
         if left.is_list or left.any_of:
             if op in ("in", "intersects") or (
                 op in ("=", "==") and left.any_of and c.modifier is None
@@ -201,14 +291,16 @@ class _Emitter:
                 if left.is_list and op == "in":
                     return f"((_v := {f}) is not M and {s}.issuperset(_v))"
                 return f"((_v := {f}) is not M and not {s}.isdisjoint(_v))"
-            return self._closure(c)
+            return None
         vals = c.values
         if c.modifier is not None:
-            if c.modifier == "anyof" and op in ("startswith", "endswith"):
+            if c.modifier == "anyof" and op == "startswith":
+                return self._startswith(f, vals)
+            if c.modifier == "anyof" and op == "endswith":
                 return f"{f}.{op}({self.const(tuple(vals))})"
             if c.modifier == "anyof" and op in ("=", "=="):
                 return f"({f} in {self.const(frozenset(vals))})"
-            return self._closure(c)
+            return None
         if op in ("in", "intersects"):
             return f"({f} in {self.const(frozenset(vals))})"
         lit: Any = vals[0] if vals else None
@@ -218,7 +310,9 @@ class _Emitter:
         if op in ("=", "==", "<", "<=", ">", ">="):
             pyop = "==" if op == "=" else op
             return f"({f} {pyop} {self.const(lit)})"
-        if op in ("startswith", "endswith"):
+        if op == "startswith":
+            return self._startswith(f, (lit,))
+        if op == "endswith":
             return f"{f}.{op}({self.const(lit)})"
         if op == "contains":
             return f"({self.const(lit)} in {f})"
@@ -234,7 +328,25 @@ class _Emitter:
             pats = self.const(tuple(vals))
             pm = self.fn(ops.pmatch)
             return f"((_v := {f}) is not M and {pm}(_v, {pats}))"
-        return self._closure(c)
+        return None
+
+    def _startswith(self, f: str, prefixes: Sequence[Any]) -> str:
+        """Whether the value of ``f`` starts with one of ``prefixes``.
+
+        Two string comparisons cost half a call of ``str.startswith`` (its
+        arguments go through a tuple and a format parser): one prefix is
+        ``low <= v < high`` (:func:`prefix_bounds`); several call ``startswith``
+        only for values between the lowest and the highest bound of them all,
+        which the others (most values) fail with two comparisons.
+        """
+        bounds = [prefix_bounds(p) for p in prefixes]
+        if not bounds or any(b is None for b in bounds):
+            return f"{f}.startswith({self.const(tuple(prefixes))})"
+        low = self.const(min(b[0] for b in bounds if b is not None))
+        high = self.const(max(b[1] for b in bounds if b is not None))
+        if len(bounds) == 1:
+            return f"((_v := {f}) >= {low} and _v < {high})"
+        return f"((_v := {f}) >= {low} and _v < {high} and _v.startswith({self.const(tuple(prefixes))}))"
 
     def _closure(self, c: ICheck) -> str:
         """Fallback for rare checks: evaluate this leaf with the reference semantics."""
@@ -243,6 +355,21 @@ class _Emitter:
             return check_leaf(_c, fields)
 
         return f"{self.fn(leaf)}(f)"
+
+
+def prefix_bounds(prefix: Any) -> tuple[str, str] | None:
+    """``(low, high)`` such that a string starts with ``prefix`` exactly when ``low <= s < high``.
+
+    Strings compare by code point: those starting with ``prefix`` are the ones from
+    ``prefix`` itself up to, not including, ``prefix`` with its last character
+    replaced by the next code point. A value of another type makes the comparison
+    raise TypeError, as ``startswith`` raised AttributeError (the engine falls back to
+    the interpreter either way); :data:`MISSING` compares false. None for an empty
+    prefix or one ending in the last code point, and for a literal that is not a string.
+    """
+    if not isinstance(prefix, str) or not prefix or prefix[-1] == "\U0010ffff":
+        return None
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 #: Operators compiled to a call of a closure or a compiled pattern.
@@ -459,73 +586,127 @@ def _compile_bucket(
     plan = _dispatch_plan(trees)
     if plan is None:
         return _compile(trees, all_matches, catch_all_from, name)
-    # Slot 0: values outside every group; slot 1: a missing or null value, which
-    # decides none of the folded tests as OTHER does (``!=`` is false for it), so
-    # it takes the unspecialised trees. Groups are compiled on first use: an event
-    # stream meets few of them, and compiling one costs milliseconds.
-    table: dict[Any, BucketFunction] = {}
-    slots: list[BucketFunction] = []
-    for i, (sig, ts) in enumerate([*plan.trees.items(), (None, list(trees))]):
-        values = plan.groups.get(sig, []) if sig is not None and sig != plan.other else []
-        fn = _lazy(
-            ts,
-            all_matches,
-            catch_all_from,
-            f"{name}_{i}",
-            table,
-            values,
-            slots,
-            0 if sig == plan.other else 1 if sig is None else -1,
-        )
-        table.update(dict.fromkeys(values, fn))
-        if sig == plan.other:
-            slots.insert(0, fn)
-        elif sig is None:
-            slots.append(fn)
-    key = plan.key
-    read = f"ev.fields[{key!r}]" if FieldValues.has_deriver(key) else f"ev.fields.get({key!r}, M)"
-    source = (
-        f"def {name}(ev, M=M, _t=_t, _s=_s):\n"
-        f"    v = {read}\n"
-        f"    if v is M or v is None:\n"
-        f"        return _s[1](ev)\n"
-        f"    return _t.get(v, _s[0])(ev)\n"
-    )
-    ns: dict[str, Any] = {"M": MISSING, "_t": table, "_s": slots}
-    exec(compile(source, f"<secengine {name}>", "exec"), ns)  # noqa: S102 - generated, see _compile
-    fn = ns[name]
-    fn.__secengine_source__ = (
-        source + "# groups of values: " + repr(list(plan.groups.values())) + "\n"
-    )
-    return fn  # type: ignore[no-any-return]
+    return _Dispatch(plan, list(trees), all_matches, catch_all_from, name).fn
 
 
-def _lazy(
-    trees: list[Node],
-    all_matches: bool,
-    catch_all_from: int | None,
-    name: str,
-    table: dict[Any, BucketFunction],
-    values: list[Any],
-    slots: list[BucketFunction],
-    slot: int,
-) -> BucketFunction:
-    """A stand-in that compiles the group's function on its first event and puts it in its place."""
+class _Dispatch:
+    """One function that reads the dispatch key and runs the code of its value's group.
 
-    def first_call(ev: Any) -> Any:
-        fn = _compile(trees, all_matches, catch_all_from, name)
-        table.update(dict.fromkeys(values, fn))
-        if slot >= 0:
-            slots[slot] = fn
+    Group 0 holds the values outside every group; group 1 a missing or null
+    value, which decides none of the folded tests as group 0 does (``!=`` is
+    false for it), so it runs the unspecialised trees; groups 2... the values of
+    ``plan.groups``. A group's code is emitted on its first event (an event
+    stream meets few of them, and emitting one costs milliseconds) and runs as a
+    function of its own, called from the bucket's. Once the bucket has served
+    :data:`_INLINE_AFTER` events, its function is compiled again, once, with the
+    code of the groups that served at least a sixteenth of them inline (saving a
+    call per event), commonest first, and takes the old code's place: the function
+    object stays the one the engine holds. Short runs and rare groups thus never
+    pay for recompiling.
+    """
+
+    def __init__(
+        self,
+        plan: _Plan,
+        trees: list[Node],
+        all_matches: bool,
+        catch_all_from: int | None,
+        name: str,
+    ) -> None:
+        self.all_matches = all_matches
+        self.catch_all_from = catch_all_from
+        self.name = name
+        self.key = plan.key
+        self.trees: list[list[Node]] = [plan.trees[plan.other], trees]
+        #: dispatch value → its group's index (values outside every group: absent)
+        self.index: dict[Any, int] = {}
+        for sig, ts in plan.trees.items():
+            if sig != plan.other:
+                self.index.update(dict.fromkeys(plan.groups[sig], len(self.trees)))
+                self.trees.append(ts)
+        self.groups = [repr(plan.groups[sig]) for sig in plan.trees if sig != plan.other]
+        #: emitted groups: index → (body lines, its own function, events it served)
+        self.emitted: dict[int, tuple[list[str], BucketFunction, list[int]]] = {}
+        #: groups whose code is inline in the bucket's function, commonest first
+        self.inline: list[int] = []
+        #: events evaluated by groups that are not inline
+        self.served = 0
+        self.ns: dict[str, Any] = {"M": MISSING, "_t": self.index, "_other": self.other}
+        self.fn: BucketFunction = self._build()
+
+    def other(self, ev: Any, k: int) -> Any:
+        """Evaluate ``ev`` with group ``k``, whose code is not inline (yet)."""
+        found = self.emitted.get(k)
+        if found is None:
+            lines, ns = _emit(self.trees[k], self.all_matches, self.catch_all_from, prefix=f"g{k}_")
+            self.ns.update(ns)
+            name = f"{self.name}_{k}"
+            source = "\n".join(_header(name) + lines) + "\n"
+            found = self.emitted[k] = (lines, _define(source, name, self.ns), [0])
+        lines, fn, served = found
+        served[0] += 1
+        self.served += 1
+        if self.served == _INLINE_AFTER:
+            # once: recompiling costs about what compiling the groups did
+            common = [i for i, e in self.emitted.items() if e[2][0] * 16 >= _INLINE_AFTER]
+            self.inline = sorted(common, key=lambda i: -self.emitted[i][2][0])
+            new = self._build()
+            self.fn.__code__ = new.__code__
+            self.fn.__secengine_source__ = new.__secengine_source__  # type: ignore[attr-defined]
         return fn(ev)
 
-    return first_call
+    def _build(self) -> BucketFunction:
+        key = self.key
+        read = f"f[{key!r}]" if FieldValues.has_deriver(key) else f"g({key!r}, M)"
+        lines = [
+            *_header(self.name),
+            f"    v = {read}",
+            "    k = 1 if v is M or v is None else _t.get(v, 0)",
+        ]
+        for n, k in enumerate(self.inline):
+            lines.append(f"    {'el' if n else ''}if k == {k}:")
+            lines.extend("    " + line for line in self.emitted[k][0])
+        lines.append("    return _other(ev, k)")
+        source = "\n".join(lines) + "\n"
+        fn = _define(source, self.name, self.ns)
+        fn.__secengine_source__ += (  # type: ignore[attr-defined]
+            "# groups 2...: " + ", ".join(self.groups) + "\n"
+        )
+        return fn
+
+
+#: After this many events a dispatching bucket's function is recompiled with its common groups inline.
+_INLINE_AFTER = 4096
+
+
+def _header(name: str) -> list[str]:
+    """The first lines of a bucket function; f, g (its bound get) and M (the sentinel)
+    are locals: the cheapest loads there are."""
+    return [f"def {name}(ev, M=M):", "    f = ev.fields", "    g = f.get"]
+
+
+def _define(source: str, name: str, ns: dict[str, Any]) -> BucketFunction:
+    """The function ``name`` that ``source`` defines, with ``ns`` as its globals."""
+    code = compile(source, f"<secengine {name}>", "exec")
+    exec(code, ns)  # noqa: S102 - the source is generated from checked IR, never from input text
+    fn: BucketFunction = ns.pop(name)
+    fn.__secengine_source__ = source  # type: ignore[attr-defined]  # kept for debugging and tests
+    return fn
 
 
 def _compile(
     trees: Sequence[Node], all_matches: bool, catch_all_from: int | None, name: str
 ) -> BucketFunction:
     """The function of one list of trees (see :func:`compile_bucket`)."""
+    body, ns = _emit(trees, all_matches, catch_all_from)
+    return _define("\n".join(_header(name) + body) + "\n", name, ns)
+
+
+def _emit(
+    trees: Sequence[Node], all_matches: bool, catch_all_from: int | None, prefix: str = ""
+) -> tuple[list[str], dict[str, Any]]:
+    """The body of a function evaluating ``trees`` (it expects ``f``, ``g`` and ``M``), and its
+    namespace (constants and closures, named with ``prefix``)."""
     # The first leaf of every rule runs for every event of the bucket (only an
     # earlier match can skip it), so its field is read once into a local.
     fields: dict[str, IField] = {}
@@ -538,33 +719,31 @@ def _compile(
     counting = _Emitter(shared, bound)
     for t in trees:
         counting.expr(t)
-    em = _Emitter(shared, bound, {r for r, n in counting.reads.items() if n > 1})
+    em = _Emitter(shared, bound, {r for r, n in counting.reads.items() if n > 1}, prefix)
+    st = _START
+    first_reads: list[str] = []
+    for key, var in bound.items():
+        text, st = em.read(fields[key], st, False)
+        first_reads.append(f"    {var} = {text}")
     body: list[str] = []
     for i, t in enumerate(trees):
-        cond = em.expr(t)
+        cond, yes, no = em.expr(t, st)
         if all_matches and catch_all_from is not None and i == catch_all_from:
             body.append("    if r: return r")  # also when the first catch-all rule folded away
         if cond == "False":
             continue
         if all_matches:
             body.append(f"    if {cond}: r.append({i})")
+            st = _merge(yes, no)
         else:
             body.append(f"    if {cond}: return {i}")
-    # f, g (its bound get) and M (the sentinel) are locals: the cheapest loads there are.
-    lines = [f"def {name}(ev, M=M):", "    f = ev.fields", "    g = f.get"]
-    first_reads = [f"    {var} = {em.read(fields[key], cache=False)}" for key, var in bound.items()]
-    lazy = [*em.memo.values(), *em.gathered.values(), *em.cached.values()]
-    if lazy:
-        lines.append("    " + " = ".join(lazy) + " = None")
+            st = no
+    lines: list[str] = []
+    if em.unset:
+        lines.append("    " + " = ".join(em.unset) + " = None")
     lines.extend(first_reads)
     if all_matches:
         lines.append("    r = []")
     lines.extend(body)
     lines.append("    return r" if all_matches else "    return -1")
-    source = "\n".join(lines) + "\n"
-    code = compile(source, f"<secengine {name}>", "exec")
-    ns = dict(em.ns)
-    exec(code, ns)  # noqa: S102 - the source is generated from checked IR, never from input text
-    fn: BucketFunction = ns[name]
-    fn.__secengine_source__ = source  # type: ignore[attr-defined]  # kept for debugging and tests
-    return fn
+    return lines, em.ns
