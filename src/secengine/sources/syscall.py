@@ -39,6 +39,7 @@ from secengine.sources.base import EventQueue, Source, SourceSpec, SourceStats
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.bpf.loader import Budget, Probe, ProducerCount
     from secengine.bpf.ringbuf import RingReader
+    from secengine.capture.recorder import CaptureRecorder
     from secengine.state.containers.discovery import EngineSettings
     from secengine.state.decode import Rec
     from secengine.state.tracker import StateTracker
@@ -128,6 +129,29 @@ class SyscallSource(Source):
             help="events a process may send at once above its rate (default: 100000)",
         )
         g.add_argument(
+            "--capture",
+            default=None,
+            metavar="OUT.scap",
+            help="also write every event the probe delivers to this .scap capture "
+            "(sysdig and Falco read it; .gz: compressed)",
+        )
+        g.add_argument(
+            "--capture-max-mb",
+            type=non_negative,
+            default=0,
+            metavar="MB",
+            help="bound each capture file to this many megabytes (0: no bound); past it, "
+            "events are counted, not written, unless --capture-files rotates",
+        )
+        g.add_argument(
+            "--capture-files",
+            type=int,
+            default=1,
+            metavar="N",
+            help="rotate the capture over N files (OUT.scap, OUT.scap.1, ...) when "
+            "--capture-max-mb is reached (default: 1, no rotation)",
+        )
+        g.add_argument(
             "--priority-headroom",
             type=share,
             default=0.25,
@@ -140,12 +164,20 @@ class SyscallSource(Source):
     @classmethod
     def from_flags(cls, args: argparse.Namespace) -> SyscallSource:
         """``secengine run``'s syscall source: ``--ring-buffer-mb`` and the producer budget."""
-        return cls(
+        source = cls(
             ring_bytes=args.ring_buffer_mb * 1024 * 1024,
             producer_rate=getattr(args, "producer_rate", 20_000.0),
             producer_burst=int(getattr(args, "producer_burst", 100_000)),
             priority_headroom=getattr(args, "priority_headroom", 0.25),
         )
+        capture = getattr(args, "capture", None)
+        if capture:
+            source.record_to(
+                capture,
+                max_bytes=int(getattr(args, "capture_max_mb", 0) * 1024 * 1024),
+                files=max(1, int(getattr(args, "capture_files", 1))),
+            )
+        return source
 
     def preflight(self) -> None:
         """Open the probe now: without the privilege or a BTF kernel, fail before the run."""
@@ -206,6 +238,8 @@ class SyscallSource(Source):
         self.seeded = 0
         self._num = 0
         self._final_kernel_stats: dict[str, int] = {}
+        #: where the live stream is also written as a .scap capture (record_to)
+        self.recorder: CaptureRecorder | None = None
 
     # -- configuration -------------------------------------------------------
     def set_interest(self, evttypes: Iterable[str] | None) -> None:
@@ -241,6 +275,16 @@ class SyscallSource(Source):
         """The container engines to ask (``container_engines``); applies when the probe opens."""
         self.container_engines = None if engines is None else list(engines)
 
+    def record_to(self, path: str, *, max_bytes: int = 0, files: int = 1) -> CaptureRecorder:
+        """Also write every record the probe delivers to the ``.scap`` capture ``path``
+        (:mod:`secengine.capture.recorder`: the state tables first, then the records; each
+        file bounded by ``max_bytes``, rotating over ``files``). Call before open."""
+        # start-up: the capture writer loads only when a capture is asked for
+        from secengine.capture.recorder import CaptureRecorder
+
+        self.recorder = CaptureRecorder(path, max_bytes=max_bytes, files=files)
+        return self.recorder
+
     def set_budget(self, budget: Budget) -> None:
         """Change every producer's budget, now if the probe is loaded."""
         self.budget = budget
@@ -275,6 +319,8 @@ class SyscallSource(Source):
             self.reader = probe.reader()
             if self.seed:
                 self.seeded = self.tracker.seed()
+            if self.recorder is not None:
+                self.recorder.start(self.tracker.procs.values)
         except BaseException:
             self.close()
             raise
@@ -303,6 +349,8 @@ class SyscallSource(Source):
             self.probe = None
         if self.tracker is not None:
             self.tracker.containers.close()  # the engines' sockets; its counters stay readable
+        if self.recorder is not None:
+            self.recorder.close()
 
     def start(self, out: EventQueue) -> None:
         """Open (if needed) and read on a thread of its own into ``out``; a full queue drops
@@ -558,7 +606,12 @@ class SyscallSource(Source):
         out: list[Event] = []
         append = out.append
         num = self._num
-        fast_close = None if emit_all or "close" in wanted else tracker.close_fd  # type: ignore
+        recorder = self.recorder
+        fast_close = (
+            None
+            if emit_all or recorder is not None or "close" in wanted  # type: ignore[operator]
+            else tracker.close_fd
+        )
         close_view = _CLOSE_VIEW.unpack_from
         malformed = 0
         for data in raw:
@@ -577,6 +630,8 @@ class SyscallSource(Source):
             except (RecordFormatError, IndexError, struct.error):
                 malformed += 1  # a short record (probe/agent version skew): counted, skipped
                 continue
+            if recorder is not None:
+                recorder.write(rec, proc)
             if not emit_all and rec.name not in wanted:  # type: ignore[operator]
                 continue
             num += 1
