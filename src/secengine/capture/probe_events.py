@@ -16,6 +16,8 @@ of its time sent the nearest one (``dup2``/``dup3`` as ``dup``, ``pipe2``
 as ``pipe``, ``accept4`` under the ``accept`` name, ``umount2`` as
 ``umount``) or a generic ``syscall`` event naming it by its ``ppm_sc``
 number; this writer does the same (:data:`EVENT_OF`, docs/capture-format.md).
+``bpf`` is written as a generic event too: sysdig 0.29.3 crashes reading
+``evt.res`` of its own ``bpf`` exit event (a ``res_or_fd`` and no ``fd``).
 
 Exec records become the exec's enter (``filename``) and exit events with the
 new process image; clone records the child's exit event of ``clone``/``fork``
@@ -96,7 +98,6 @@ EVENT_OF: Final[dict[str, str]] = {
     "chdir": "PPME_SYSCALL_CHDIR",
     "fchdir": "PPME_SYSCALL_FCHDIR",
     "chroot": "PPME_SYSCALL_CHROOT",
-    "bpf": "PPME_SYSCALL_BPF",
     "userfaultfd": "PPME_SYSCALL_USERFAULTFD",
     "mount": "PPME_SYSCALL_MOUNT",
     "umount2": "PPME_SYSCALL_UMOUNT",
@@ -154,8 +155,6 @@ def _dyn(rec: Rec, name: str, values: dict[str, Any]) -> bytes:
     """``PT_DYN`` values: an index byte saying the type, then the value."""
     if rec.name == "ptrace":
         return b"\0" + encode("UINT64", values.get(name, 0))
-    if rec.name == "bpf":  # res_or_fd: the new fd (index 0) or the error (index 1)
-        return (b"\0" if rec.res >= 0 else b"\1") + encode("INT64", rec.res)
     if rec.name == "setsockopt":  # the value's bytes, type unknown (PPM_SOCKOPT_IDX_UNKNOWN)
         raw = values.get(name, b"")
         return b"\0" + (raw if isinstance(raw, bytes) else b"")

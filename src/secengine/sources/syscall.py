@@ -39,7 +39,7 @@ from secengine.sources.base import EventQueue, Source, SourceSpec, SourceStats
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.bpf.loader import Budget, Probe, ProducerCount
     from secengine.bpf.ringbuf import RingReader
-    from secengine.capture.recorder import CaptureRecorder
+    from secengine.capture.spool import CaptureSpool
     from secengine.state.containers.discovery import EngineSettings
     from secengine.state.decode import Rec
     from secengine.state.tracker import StateTracker
@@ -239,7 +239,7 @@ class SyscallSource(Source):
         self._num = 0
         self._final_kernel_stats: dict[str, int] = {}
         #: where the live stream is also written as a .scap capture (record_to)
-        self.recorder: CaptureRecorder | None = None
+        self.recorder: CaptureSpool | None = None
 
     # -- configuration -------------------------------------------------------
     def set_interest(self, evttypes: Iterable[str] | None) -> None:
@@ -275,14 +275,16 @@ class SyscallSource(Source):
         """The container engines to ask (``container_engines``); applies when the probe opens."""
         self.container_engines = None if engines is None else list(engines)
 
-    def record_to(self, path: str, *, max_bytes: int = 0, files: int = 1) -> CaptureRecorder:
-        """Also write every record the probe delivers to the ``.scap`` capture ``path``
-        (:mod:`secengine.capture.recorder`: the state tables first, then the records; each
-        file bounded by ``max_bytes``, rotating over ``files``). Call before open."""
+    def record_to(self, path: str, *, max_bytes: int = 0, files: int = 1) -> CaptureSpool:
+        """Also write every record the probe delivers to the ``.scap`` capture ``path``: the
+        state tables first, then the records, each file bounded by ``max_bytes`` and rotating
+        over ``files`` (:mod:`secengine.capture.recorder`). The records are spooled raw and
+        converted by another process (:mod:`secengine.capture.spool`), which close() waits
+        for. Call before open."""
         # start-up: the capture writer loads only when a capture is asked for
-        from secengine.capture.recorder import CaptureRecorder
+        from secengine.capture.spool import CaptureSpool
 
-        self.recorder = CaptureRecorder(path, max_bytes=max_bytes, files=files)
+        self.recorder = CaptureSpool(path, max_bytes=max_bytes, files=files)
         return self.recorder
 
     def set_budget(self, budget: Budget) -> None:
@@ -320,7 +322,9 @@ class SyscallSource(Source):
             if self.seed:
                 self.seeded = self.tracker.seed()
             if self.recorder is not None:
-                self.recorder.start(self.tracker.procs.values)
+                self.recorder.start(
+                    self.tracker.procs.values(), self.tracker.boot_ns, self.max_processes
+                )
         except BaseException:
             self.close()
             raise
@@ -598,6 +602,8 @@ class SyscallSource(Source):
         self._last_raw = len(raw)
         if not raw:
             return []
+        if self.recorder is not None:
+            self.recorder.append(raw)
         boot_ns = tracker.boot_ns
         new_event = Event.__new__
         apply = tracker.apply
@@ -606,12 +612,7 @@ class SyscallSource(Source):
         out: list[Event] = []
         append = out.append
         num = self._num
-        recorder = self.recorder
-        fast_close = (
-            None
-            if emit_all or recorder is not None or "close" in wanted  # type: ignore[operator]
-            else tracker.close_fd
-        )
+        fast_close = None if emit_all or "close" in wanted else tracker.close_fd  # type: ignore
         close_view = _CLOSE_VIEW.unpack_from
         malformed = 0
         for data in raw:
@@ -630,8 +631,6 @@ class SyscallSource(Source):
             except (RecordFormatError, IndexError, struct.error):
                 malformed += 1  # a short record (probe/agent version skew): counted, skipped
                 continue
-            if recorder is not None:
-                recorder.write(rec, proc)
             if not emit_all and rec.name not in wanted:  # type: ignore[operator]
                 continue
             num += 1
