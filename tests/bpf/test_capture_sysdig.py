@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -134,37 +135,48 @@ def explained(field: str, snap: dict[str, Any], ours: str | None, theirs: str | 
     return False
 
 
-def test_capture_of_live_activity_equals_sysdig(tmp_path: Path) -> None:
+class Recorded(NamedTuple):
+    """A capture of the activity and the live fields of its events (read as the engine
+    reads them, while each record was applied)."""
+
+    capture: Path
+    snaps: list[dict[str, Any]]
+
+
+def _ours(f: Any) -> bool:
+    return TOKEN in str(f.get("proc.env"))
+
+
+def _snap(ev: Any) -> dict[str, Any]:
+    snap = {f: ev.fields[f] for f in [*COMPARED, "thread.tid"]}
+    snap["evt.rawtime"] = ev.ts
+    return snap
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
+    """Run the activity under the probe with ``record_to``: the capture and the live events."""
+    import subprocess
+    import threading
+    import time
+
     from secengine.sources.syscall import SyscallSource
 
     ensure_object()
-    cap = tmp_path / "live.scap"
+    cap = tmp_path_factory.mktemp("capture") / "live.scap"
     src = SyscallSource(ring_bytes=64 * 1024 * 1024, producer_rate=0)
     src.set_interest(INTEREST)  # the activity's types: other load on the host stays out
     recorder = src.record_to(str(cap))
     src.open()
     env = {**os.environ, TOKEN: "1"}
-
-    def action() -> None:
-        import subprocess
-
-        subprocess.run([sys.executable, "-c", ACTIVITY], env=env, check=True, timeout=60)
-
-    def ours(f: Any) -> bool:
-        return any(e.startswith(TOKEN + "=") for e in (f.get("proc.env") or "").split(" ")) or (
-            TOKEN in str(f.get("proc.env"))
-        )
-
     snaps: list[dict[str, Any]] = []
 
     def on_event(ev: Any) -> None:
-        if ours(ev.fields):
-            snap = {f: ev.fields[f] for f in [*COMPARED, "thread.tid"]}
-            snap["evt.rawtime"] = ev.ts
-            snaps.append(snap)
+        if _ours(ev.fields):
+            snaps.append(_snap(ev))
 
-    import threading
-    import time
+    def action() -> None:
+        subprocess.run([sys.executable, "-c", ACTIVITY], env=env, check=True, timeout=60)
 
     try:
         worker = threading.Thread(target=action)
@@ -182,9 +194,18 @@ def test_capture_of_live_activity_equals_sysdig(tmp_path: Path) -> None:
     assert recorder.error is None, recorder.error
     assert recorder.stats.unencodable == 0 and recorder.stats.records == recorder.records
     assert snaps, "no live event of the activity"
+    return Recorded(cap, snaps)
 
-    theirs = read_events(cap, "evt.dir='<' or evt.type=procexit")
-    by_key = {(e["evt.rawtime"], e["thread.tid"]): e for e in theirs}
+
+def _compare(
+    snaps: list[dict[str, Any]],
+    theirs: list[dict[str, Any]],
+    who: str,
+    allowed: Callable[[str, dict[str, Any], str | None, str | None], bool],
+) -> dict[str, tuple[int, list[str]]]:
+    """Field differences (beyond ``allowed``) between live snapshots and another reader's
+    events, joined by time and thread; fails if too few join."""
+    by_key = {(str(e["evt.rawtime"]), str(e["thread.tid"])): e for e in theirs}
     joined = 0
     mismatches: dict[str, list[str]] = {}
     for s in snaps:
@@ -193,15 +214,140 @@ def test_capture_of_live_activity_equals_sysdig(tmp_path: Path) -> None:
             continue
         joined += 1
         for f in COMPARED:
-            a, b = _norm(s[f]), e[f]
-            if a != b and not explained(f, s, a, b):
+            a, b = _norm(s[f]), _norm(e[f])
+            if a != b and not allowed(f, s, a, b):
                 mismatches.setdefault(f, []).append(
-                    f"{s['evt.type']}: secengine {a!r} sysdig {b!r} (fd.name {s['fd.name']!r}/{e['fd.name']!r})"
+                    f"{s['evt.type']}: live {a!r} {who} {b!r} (fd.name {s['fd.name']!r})"
                 )
-    assert joined >= len(snaps) * 0.95, f"only {joined} of {len(snaps)} live events found in sysdig"
-    report = {f: (len(v), sorted(set(v))[:6]) for f, v in mismatches.items()}
+    assert joined >= len(snaps) * 0.95, f"only {joined} of {len(snaps)} live events in {who}"
+    return {f: (len(v), sorted(set(v))[:6]) for f, v in mismatches.items()}
+
+
+def test_capture_of_live_activity_equals_sysdig(recorded: Recorded) -> None:
+    theirs = read_events(recorded.capture, "evt.dir='<' or evt.type=procexit")
+    report = _compare(recorded.snaps, theirs, "sysdig", explained)
     if os.environ.get("I16W_REPORT"):
         import pprint
 
         Path(os.environ["I16W_REPORT"]).write_text(pprint.pformat(report, width=150))
-    assert not mismatches, report
+    assert not report, report
+
+
+def _round_trip_allowed(
+    field: str, snap: dict[str, Any], ours: str | None, back: str | None
+) -> bool:
+    """What the capture cannot carry back (docs/capture-format.md, "What a round trip
+    loses"): the syscalls written as an older shared event (dup2 as dup...); that an fd
+    opened without O_DIRECTORY is a directory; the port the kernel bound for a bind to
+    port 0 (the capture has bind's argument)."""
+    etype = snap["evt.type"]
+    if field == "evt.type":
+        return (ours, back) in _SHARED_EVENTS
+    if field in ("fd.type", "fd.directory") and _norm(snap["fd.type"]) == "directory":
+        return True
+    if field == "fd.l4proto" and ours == "tcp" and back is None:
+        # secengine's capture replay does not yet give an accepted socket its protocol
+        # (libsinsp takes it for tcp): a reader fault, reported to i16-read
+        return True
+    if field in _SOCKET_FIELDS and etype in ("socket", "bind", "listen", "close"):
+        # a socket never connected: the capture has the address bind was asked for
+        return "->0.0.0.0:0" in str(snap["fd.name"]) or etype == "socket"
+    return False
+
+
+def test_round_trip_through_secengine_replay(recorded: Recorded) -> None:
+    """The capture read back by secengine gives the live run's events and field values."""
+    from secengine.capture.replay import CaptureReplay, open_capture
+
+    back: list[dict[str, Any]] = []
+    with open(recorded.capture, "rb") as raw:
+        replay = CaptureReplay(open_capture(raw), str(recorded.capture))
+        for batch in replay.batches():
+            for ev in batch:
+                if _ours(ev.fields):
+                    back.append(_snap(ev))
+    report = _compare(recorded.snaps, back, "secengine replay", _round_trip_allowed)
+    if os.environ.get("I16W_REPORT"):
+        import pprint
+
+        Path(os.environ["I16W_REPORT"] + ".rt").write_text(pprint.pformat(report, width=150))
+    assert not report, report
+    live_keys = {(s["evt.rawtime"], s["thread.tid"], s["evt.type"]) for s in recorded.snaps}
+    back_keys = {
+        (s["evt.rawtime"], s["thread.tid"], s["evt.type"])
+        for s in back
+        if s["evt.type"] not in {b for _a, b in _SHARED_EVENTS}
+    }
+    missing = {k for k in live_keys if k[2] not in {a for a, _b in _SHARED_EVENTS}} - back_keys
+    assert not missing, sorted(missing)[:10]
+
+
+#: rule conditions run by ``secengine replay`` and, as filters, by sysdig on the same capture
+#: (on the activity's processes: the rest of the host's load is not what is compared)
+RULE_FILTERS = {
+    name: f"({cond}) and proc.env contains {TOKEN}"
+    for name, cond in {
+        "etc_read": "evt.type in (open, openat) and evt.is_open_read=true "
+        "and fd.name startswith /etc",
+        "tcp_connect": "evt.type=connect and fd.l4proto=tcp",
+        "spawned_cat": "evt.type=execve and proc.name=cat",
+        "file_moves": "evt.type in (rename, renameat, renameat2, unlink, unlinkat)",
+        "dir_changes": "evt.type in (mkdir, mkdirat, rmdir) and evt.res=SUCCESS",
+        "udp_socket": "evt.type=connect and fd.l4proto=udp and fd.sport=9",
+    }.items()
+}
+
+
+def test_rule_matches_equal_sysdig_filter(recorded: Recorded, tmp_path: Path) -> None:
+    """Each rule's alerts from ``secengine replay CAPTURE`` are exactly the events sysdig's
+    filter selects (exit events: secengine's events are the syscalls' exits)."""
+    import json
+    import subprocess
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "".join(
+            f"- rule: {name}\n  desc: {name}\n  condition: {cond}\n"
+            f"  output: m %evt.rawtime %thread.tid\n  priority: WARNING\n"
+            for name, cond in RULE_FILTERS.items()
+        )
+    )
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("secengine")),
+            "replay",
+            str(recorded.capture),
+            "-r",
+            str(rules),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    ours: dict[str, set[tuple[str, str]]] = {name: set() for name in RULE_FILTERS}
+    for line in out.stdout.splitlines():
+        alert = json.loads(line)
+        f = alert["output_fields"]
+        ours[alert["rule"]].add((str(f["evt.rawtime"]), str(f["thread.tid"])))
+    # every exit event's name as sysdig sees it: the differences must be its known faults
+    names = {
+        (e["evt.rawtime"], e["thread.tid"]): e["fd.name"]
+        for e in read_events(
+            recorded.capture, "evt.dir='<'", ("evt.rawtime", "thread.tid", "fd.name")
+        )
+    }
+    for name, cond in RULE_FILTERS.items():
+        theirs = {
+            (e["evt.rawtime"], e["thread.tid"])
+            for e in read_events(
+                recorded.capture, f"({cond}) and evt.dir='<'", ("evt.rawtime", "thread.tid")
+            )
+        }
+        assert theirs, f"{name}: sysdig selects nothing: the activity did not exercise it"
+        # sysdig 0.29.3 joins a path relative to a dirfd of "/" as "//etc" (docs/capture-format.md)
+        unexplained = {k for k in ours[name] ^ theirs if "//" not in (names.get(k) or "")}
+        assert not unexplained, (name, sorted(unexplained)[:10])
+        assert len(ours[name] & theirs) >= len(theirs) * 0.5, (name, len(ours[name]), len(theirs))

@@ -15,7 +15,9 @@ same file. Where that libs had no event of its own for a syscall, the driver
 of its time sent the nearest one (``dup2``/``dup3`` as ``dup``, ``pipe2``
 as ``pipe``, ``accept4`` under the ``accept`` name, ``umount2`` as
 ``umount``) or a generic ``syscall`` event naming it by its ``ppm_sc``
-number; this writer does the same (:data:`EVENT_OF`, docs/capture-format.md).
+number (a syscall that libs had no number for gets ``ppm_sc`` 0 and its
+native number, by which current libs name it; sysdig 0.29.3 calls it
+``unknown``); this writer does the same (:data:`EVENT_OF`, docs/capture-format.md).
 ``bpf`` is written as a generic event too: sysdig 0.29.3 crashes reading
 ``evt.res`` of its own ``bpf`` exit event (a ``res_or_fd`` and no ``fd``).
 
@@ -23,6 +25,8 @@ Exec records become the exec's enter (``filename``) and exit events with the
 new process image; clone records the child's exit event of ``clone``/``fork``
 /``vfork``/``clone3``; exit records ``procexit``. Flood records (secengine's
 own) have no capture event and are counted in :attr:`ProbeEvents.skipped`.
+(The ``ppm_sc`` numbers of 0.29.3's libs are the current ones: later libs only
+appended.)
 """
 
 from __future__ import annotations
@@ -130,8 +134,15 @@ _GENERIC: Final = _pair("PPME_GENERIC")
 _PROCEXIT: Final = _known(codes_named("PPME_PROCEXIT_1_E"))
 
 
+#: calls whose tuple the driver writes from the peer's side (``is_inbound``: peer first)
+_INBOUND: Final = frozenset({"accept", "accept4", "recvfrom", "recvmsg"})
+#: calls whose tuple describes the fd they return (the others: the fd in argument 0)
+_TUPLE_OF_RESULT: Final = frozenset({"accept", "accept4"})
+
+
 def _file_tuple(f: FileInfo | None, inbound: bool) -> bytes:
-    """The socket tuple of the probe's view of a socket: client end first."""
+    """The socket tuple of the probe's view of a socket, as the driver writes it: local end
+    first, or the peer's first for an ``inbound`` call (accept, receives)."""
     if f is None or not f.family:
         return b""
     if f.family == 1:
@@ -177,7 +188,7 @@ class ProbeEvents:
             if prefix is not None:
                 plan = _pair(prefix)
             else:
-                plan = _GENERIC if name in _sysdig029.PPM_SC else None
+                plan = _GENERIC
             self._plans[name] = plan
         return plan  # type: ignore[return-value]
 
@@ -218,8 +229,10 @@ class ProbeEvents:
                 rec.arg(0) if rec.name == "execveat" and evt == L.EVT_SYSCALL else _AT_FDCWD,
             )
         elif plan is _GENERIC:
-            sc = _sysdig029.PPM_SC[rec.name]
-            values = {"ID": sc, "nativeID": rec.nr}
+            # a syscall 0.29.3 has no ppm_sc for: ID 0 (unknown) and its number, which current
+            # libs name it by (for a native syscall: an ia32 number would name another one)
+            sc = _sysdig029.PPM_SC.get(rec.name, 0)
+            values = {"ID": sc, "nativeID": 0 if rec.is_compat else rec.nr}
         else:
             values = dict(event_params(rec, proc))
             if rec.name.startswith("dup"):
@@ -234,9 +247,9 @@ class ProbeEvents:
         for p in info.params:
             t = p.type
             if t == "SOCKTUPLE":
-                inbound = rec.name in ("accept", "accept4")
-                f = rec.sec.fileres if inbound else rec.sec.file0
-                out.append(_file_tuple(f, inbound))
+                name = rec.name
+                f = rec.sec.fileres if name in _TUPLE_OF_RESULT else rec.sec.file0
+                out.append(_file_tuple(f, name in _INBOUND))
             elif t == "SOCKADDR":
                 out.append(_sockaddr_arg(rec))
             elif t == "DYN":

@@ -7,7 +7,9 @@ version 1.2, process list v9, fd list v2, event block v2, interface list v2,
 user list v2), which both the libs of sysdig 0.29.3 (Debian 12) and current
 Falco read. Every block is padded to four bytes and ends with its length.
 
-This module knows the format, not where the values come from:
+The entries are the capture reader's own types (:mod:`.tables`), so what a
+capture's tables read as is what they write back as. This module knows the
+format, not where the values come from:
 :mod:`.state_blocks` fills the state blocks from secengine's tables and
 :mod:`.probe_events` turns probe records into events. Event parameters are
 passed already encoded (:mod:`.params`), so a block is one ``struct.pack``
@@ -16,9 +18,9 @@ and one write.
 
 from __future__ import annotations
 
+import ipaddress
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
 from secengine.capture.blocks import (
@@ -33,56 +35,57 @@ from secengine.capture.blocks import (
     SHB_MAGIC,
     UL_BLOCK_TYPE_V2,
 )
+from secengine.capture.tables import (
+    FD_DIRECTORY,
+    FD_EVENT,
+    FD_EVENTPOLL,
+    FD_FIFO,
+    FD_FILE,
+    FD_FILE_V2,
+    FD_INOTIFY,
+    FD_IPV4_SERVSOCK,
+    FD_IPV4_SOCK,
+    FD_IPV6_SERVSOCK,
+    FD_IPV6_SOCK,
+    FD_NETLINK,
+    FD_SIGNALFD,
+    FD_TIMERFD,
+    FD_UNIX_SOCK,
+    FD_UNSUPPORTED,
+    FdEntry,
+    Interface,
+    MachineInfo,
+    ThreadEntry,
+    UserEntry,
+)
 
-__all__ = [
-    "FD_DIRECTORY",
-    "FD_EVENT",
-    "FD_EVENTPOLL",
-    "FD_FIFO",
-    "FD_FILE_V2",
-    "FD_INOTIFY",
-    "FD_IPV4_SERVSOCK",
-    "FD_IPV4_SOCK",
-    "FD_IPV6_SERVSOCK",
-    "FD_IPV6_SOCK",
-    "FD_NETLINK",
-    "FD_SIGNALFD",
-    "FD_TIMERFD",
-    "FD_UNIX_SOCK",
-    "FD_UNSUPPORTED",
-    "FdEntry",
-    "Group",
-    "Interface",
-    "MachineInfo",
-    "ScapWriter",
-    "ThreadEntry",
-    "User",
-]
+__all__ = ["MAX_NAME", "MAX_PATH", "ScapWriter", "fd_body"]
 
-#: ``scap_fd_type`` values (``scap.h``) of the fd list.
-FD_DIRECTORY: Final = 2
-FD_IPV4_SOCK: Final = 3
-FD_IPV6_SOCK: Final = 4
-FD_IPV4_SERVSOCK: Final = 5
-FD_IPV6_SERVSOCK: Final = 6
-FD_FIFO: Final = 7
-FD_UNIX_SOCK: Final = 8
-FD_EVENT: Final = 9
-FD_UNSUPPORTED: Final = 10
-FD_SIGNALFD: Final = 11
-FD_EVENTPOLL: Final = 12
-FD_INOTIFY: Final = 13
-FD_TIMERFD: Final = 14
-FD_NETLINK: Final = 15
-FD_FILE_V2: Final = 16
+#: fd types whose body is a name, in the libs of sysdig 0.29.3 (later ones are not written)
+_NAMED_029: Final = frozenset(
+    {
+        FD_FILE,
+        FD_DIRECTORY,
+        FD_FIFO,
+        FD_EVENT,
+        FD_UNSUPPORTED,
+        FD_SIGNALFD,
+        FD_EVENTPOLL,
+        FD_INOTIFY,
+        FD_TIMERFD,
+        FD_NETLINK,
+    }
+)
 
 #: ``scap_ifinfo`` entry types (``SCAP_II_IPV4``/``SCAP_II_IPV6``: with the link speed).
 _II_IPV4: Final = 1
 _II_IPV6: Final = 2
-#: libscap's SCAP_MAX_PATH_SIZE: longer strings are cut (its reader refuses them).
+#: libscap's SCAP_MAX_PATH_SIZE less the NUL: longer strings are cut (its reader refuses them).
 MAX_PATH: Final = 1023
 #: an interface or user/group name (MAX_CREDENTIALS_STR_LEN)
 MAX_NAME: Final = 255
+#: the driver's cap of args, env and cgroups
+MAX_LIST: Final = 4096
 
 _U16: Final = struct.Struct("<H")
 _U32: Final = struct.Struct("<I")
@@ -103,89 +106,40 @@ def _str16(s: str | bytes, limit: int = MAX_PATH) -> bytes:
     return _U16.pack(len(b)) + b
 
 
-@dataclass(frozen=True, slots=True)
-class MachineInfo:
-    """The machine block (``scap_machine_info``)."""
-
-    num_cpus: int
-    memory_bytes: int
-    max_pid: int
-    hostname: str
-
-
-@dataclass(frozen=True, slots=True)
-class Interface:
-    """One interface address (IPv4: 4-byte addresses, IPv6: 16-byte)."""
-
-    name: str
-    addr: bytes
-    netmask: bytes = b""
-    bcast: bytes = b""
-    linkspeed: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    uid: int
-    gid: int
-    name: str
-    homedir: str = ""
-    shell: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    gid: int
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class FdEntry:
-    """One fd of a thread: its ``scap_fd_type`` and the body that type has on disk.
-
-    ``body`` is built by the helpers of :mod:`.state_blocks` (a name, or socket
-    ends, or open flags + name + dev for a regular file)."""
-
-    fd: int
-    ino: int
-    type: int
-    body: bytes
-
-
-@dataclass(slots=True)
-class ThreadEntry:
-    """One thread of the process list (v9 layout) with its fds."""
-
-    tid: int
-    pid: int
-    ptid: int
-    sid: int
-    vpgid: int
-    comm: str
-    exe: str
-    exepath: str
-    args: Sequence[str]
-    cwd: str
-    fdlimit: int
-    flags: int
-    uid: int
-    gid: int
-    env: Sequence[str] = ()
-    vtid: int = 0
-    vpid: int = 0
-    cgroups: Sequence[str] = ()
-    root: str = "/"
-    loginuid: int = -1
-    exe_writable: bool = False
-    fds: list[FdEntry] = field(default_factory=list)
-
-
-def _nul_list(items: Sequence[str], limit: int) -> bytes:
+def _nul_list(items: Sequence[str], limit: int = MAX_LIST) -> bytes:
     """Strings as libscap keeps args/env/cgroups: each NUL-terminated, the whole cut at
     ``limit`` bytes (the driver's cap)."""
-    if not items:
-        return b""
     return b"".join(_text(s, limit) + b"\0" for s in items)[:limit]
+
+
+def _ip(text: str | None, size: int) -> bytes:
+    """An address as the tables hold it (text) in network order; zeros when absent."""
+    if not text:
+        return b"\0" * size
+    addr = ipaddress.ip_address(text)
+    if size == 16 and addr.version == 4:
+        addr = ipaddress.IPv6Address(b"\0" * 10 + b"\xff\xff" + addr.packed)
+    return addr.packed[:size].ljust(size, b"\0")
+
+
+def fd_body(e: FdEntry) -> bytes:
+    """The on-disk body of an fd list entry after its fd, inode and type (per type)."""
+    t = e.type
+    if t == FD_FILE_V2:
+        return struct.pack("<I", e.open_flags & 0xFFFFFFFF) + _str16(e.name) + _U32.pack(e.dev)
+    if t == FD_IPV4_SOCK:
+        return _ip(e.sip, 4) + _ip(e.dip, 4) + struct.pack("<HHB", e.sport, e.dport, e.l4proto)
+    if t == FD_IPV6_SOCK:
+        return _ip(e.sip, 16) + _ip(e.dip, 16) + struct.pack("<HHB", e.sport, e.dport, e.l4proto)
+    if t == FD_IPV4_SERVSOCK:
+        return _ip(e.sip, 4) + struct.pack("<HB", e.sport, e.l4proto)
+    if t == FD_IPV6_SERVSOCK:
+        return _ip(e.sip, 16) + struct.pack("<HB", e.sport, e.l4proto)
+    if t == FD_UNIX_SOCK:
+        return struct.pack("<QQ", e.source, e.destination) + _str16(e.name)
+    if t in _NAMED_029:
+        return _str16(e.name)
+    raise ValueError(f"fd type {t} is not one sysdig 0.29.3 reads")
 
 
 class ScapWriter:
@@ -217,54 +171,57 @@ class ScapWriter:
 
     def machine_info(self, m: MachineInfo) -> None:
         host = _text(m.hostname, 127).ljust(128, b"\0")
-        body = struct.pack("<IQQ128s4Q", m.num_cpus, m.memory_bytes, m.max_pid, host, 0, 0, 0, 0)
+        body = struct.pack(
+            "<IQQ128sQQQQ", m.num_cpus, m.memory_bytes, m.max_pid, host, m.boot_ts, m.flags, 0, 0
+        )
         self.block(MI_BLOCK_TYPE, body)
 
-    def interfaces(self, v4: Sequence[Interface], v6: Sequence[Interface]) -> None:
+    def interfaces(self, items: Sequence[Interface]) -> None:
+        """The interface list: IPv4 entries, then IPv6 ones (by the address's version)."""
         parts = []
-        for kind, items, size in ((_II_IPV4, v4, 4), (_II_IPV6, v6, 16)):
+        for version, kind, size in ((4, _II_IPV4, 4), (6, _II_IPV6, 16)):
             for i in items:
+                if ipaddress.ip_address(i.addr).version != version:
+                    continue
                 name = _text(i.name, MAX_NAME)
-                fmt = f"<HH{size}s{size}s{size}sQ"
-                entry = struct.pack(
-                    fmt,
-                    kind,
-                    len(name),
-                    i.addr.ljust(size, b"\0"),
-                    i.netmask.ljust(size, b"\0"),
-                    i.bcast.ljust(size, b"\0"),
-                    i.linkspeed,
+                entry = (
+                    struct.pack("<HH", kind, len(name))
+                    + _ip(i.addr, size)
+                    + _ip(i.netmask, size)
+                    + _ip(i.bcast, size)
+                    + struct.pack("<Q", 0)  # link speed: not known
+                    + name
                 )
-                entry += name
                 parts.append(_U32.pack(len(entry)) + entry)
         self.block(IL_BLOCK_TYPE_V2, b"".join(parts))
 
-    def users(self, users: Sequence[User], groups: Sequence[Group]) -> None:
+    def users(self, entries: Sequence[UserEntry]) -> None:
+        """The user list: users, then groups."""
         parts = []
-        for u in users:
-            entry = (
-                struct.pack("<BII", 0, u.uid & 0xFFFFFFFF, u.gid & 0xFFFFFFFF)
-                + _str16(u.name, MAX_NAME)
-                + _str16(u.homedir)
-                + _str16(u.shell)
-            )
-            parts.append(_U32.pack(len(entry) + 4) + entry)
-        for g in groups:
-            entry = struct.pack("<BI", 1, g.gid & 0xFFFFFFFF) + _str16(g.name, MAX_NAME)
-            parts.append(_U32.pack(len(entry) + 4) + entry)
+        for u in entries:
+            if not u.is_group:
+                entry = (
+                    struct.pack("<BII", 0, u.uid & 0xFFFFFFFF, u.gid & 0xFFFFFFFF)
+                    + _str16(u.name, MAX_NAME)
+                    + _str16(u.home)
+                    + _str16(u.shell)
+                )
+                parts.append(_U32.pack(len(entry) + 4) + entry)
+        for g in entries:
+            if g.is_group:
+                entry = struct.pack("<BI", 1, g.gid & 0xFFFFFFFF) + _str16(g.name, MAX_NAME)
+                parts.append(_U32.pack(len(entry) + 4) + entry)
         self.block(UL_BLOCK_TYPE_V2, b"".join(parts))
 
     def processes(self, threads: Sequence[ThreadEntry]) -> None:
-        """The process list block, then one fd list block per thread that has fds."""
+        """The process list block (layout v9)."""
         self.block(PL_BLOCK_TYPE_V9, b"".join(self._thread(t) for t in threads))
-        for t in threads:
-            if t.fds:
-                self.fds(t.tid, t.fds)
 
-    def _thread(self, t: ThreadEntry) -> bytes:
-        args = _nul_list(t.args, 4096)
-        env = _nul_list(t.env, 4096)
-        cgroups = _nul_list(t.cgroups, 4096)
+    @staticmethod
+    def _thread(t: ThreadEntry) -> bytes:
+        args = _nul_list(t.args)
+        env = _nul_list(t.env)
+        cgroups = _nul_list(t.cgroups)
         entry = b"".join(
             (
                 struct.pack("<qqqqq", t.tid, t.pid, t.ptid, t.sid, t.vpgid),
@@ -276,10 +233,10 @@ class ScapWriter:
                 struct.pack(
                     "<QIIIIIIQQ",
                     t.fdlimit & 0xFFFFFFFFFFFFFFFF,
-                    t.flags,
+                    t.flags & 0xFFFFFFFF,
                     t.uid & 0xFFFFFFFF,
                     t.gid & 0xFFFFFFFF,
-                    0,
+                    0,  # vm size, rss, swap (kB) and page faults: not kept
                     0,
                     0,
                     0,
@@ -289,15 +246,16 @@ class ScapWriter:
                 struct.pack("<qq", t.vtid, t.vpid),
                 _U16.pack(len(cgroups)) + cgroups,
                 _str16(t.root),
-                struct.pack("<iB", t.loginuid, 1 if t.exe_writable else 0),
+                struct.pack("<IB", t.loginuid & 0xFFFFFFFF, 1 if t.exe_writable else 0),
             )
         )
         return _U32.pack(len(entry) + 4) + entry
 
-    def fds(self, tid: int, fds: Sequence[FdEntry]) -> None:
+    def fds(self, tid: int, entries: Sequence[FdEntry]) -> None:
+        """One fd list block (layout v2) for thread ``tid``."""
         parts = [struct.pack("<q", tid)]
-        for f in fds:
-            entry = struct.pack("<qQB", f.fd, f.ino, f.type) + f.body
+        for e in entries:
+            entry = struct.pack("<qQB", e.fd, e.ino, e.type) + fd_body(e)
             parts.append(_U32.pack(len(entry) + 4) + entry)
         self.block(FDL_BLOCK_TYPE_V2, b"".join(parts))
 
