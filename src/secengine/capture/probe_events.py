@@ -238,7 +238,7 @@ class ProbeEvents:
             if rec.name.startswith("dup"):
                 values["fd"] = rec.arg(0)
         w = self.writer
-        w.event(rec.ts - 1, rec.tid, enter.code, self._params(enter, rec, values))
+        w.event(max(rec.ts - 1, 0), rec.tid, enter.code, self._params(enter, rec, values))
         w.event(rec.ts, rec.tid, exit_.code, self._params(exit_, rec, values))
         return 2
 

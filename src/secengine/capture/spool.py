@@ -16,8 +16,11 @@ at its own pace; when the run stops the live side marks the end and waits for
 it to finish, then the spool is removed.
 
 Spool format: ``SECSPOOL1`` magic, u32 header length, the pickled header
-``(boot_ns, max_processes, processes)``; then per batch a u32 record count
-and, per record, a u32 length and its bytes; a count of ``0xFFFFFFFF`` ends it.
+``(boot_ns, max_processes, processes)``; then per batch a u32 record count,
+the records' u32 lengths, and the records; a count of ``0xFFFFFFFF`` ends it.
+The converter runs at a lower priority (nice 10): when the cores are short,
+the live path comes first and the converter catches up later (the spool
+holds what it has not converted yet).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import struct
 import subprocess
 import sys
 import time
+from array import array
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO, Final
 
@@ -99,17 +103,16 @@ class CaptureSpool:
         self._out = out
 
     def append(self, batch: Sequence[bytes]) -> None:
-        """Spool one batch of raw records (the live path's whole cost of a capture)."""
+        """Spool one batch of raw records (the live path's whole cost of a capture): its
+        count, the records' lengths and the records, in three C-level passes."""
         out = self._out
         if out is None or not batch:
             return
-        pack = _U32.pack
-        parts = [pack(len(batch))]
-        for data in batch:
-            parts.append(pack(len(data)))
-            parts.append(data)
+        lengths = array("I", map(len, batch))
         try:
-            out.write(b"".join(parts))
+            out.write(_U32.pack(len(batch)))
+            out.write(lengths.tobytes())
+            out.write(b"".join(batch))
             out.flush()
         except OSError as e:
             self.error = f"{self.spool_path}: cannot write the capture spool: {e.strerror or e}"
@@ -219,11 +222,18 @@ def convert(
         if count == _END:
             break
         tracker.flush_exited()
-        for _ in range(count):
-            n_b = _read_exact(f, 4, parent)
-            data = _read_exact(f, _U32.unpack(n_b)[0], parent) if n_b else None
-            if data is None:
-                break
+        lengths_b = _read_exact(f, 4 * count, parent)
+        if lengths_b is None:
+            break
+        lengths = array("I")
+        lengths.frombytes(lengths_b)
+        body = _read_exact(f, sum(lengths), parent)
+        if body is None:
+            break
+        off = 0
+        for n in lengths:
+            data = body[off : off + n]
+            off += n
             try:
                 rec = Rec(data, boot_ns)
                 proc = apply(rec)[0]
@@ -241,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-bytes", type=int, default=0)
     p.add_argument("--files", type=int, default=1)
     args = p.parse_args(argv)
+    os.nice(10)  # the live path first: this process catches up when the cores are free
     with os.fdopen(args.fd, "rb") as f:
         stats, error = convert(f, args.out, args.max_bytes, args.files, args.out + ".spool")
     fields = {

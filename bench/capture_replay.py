@@ -1,0 +1,227 @@
+"""Captures: replay speed against sysdig, and what writing a capture costs the live path.
+
+Run as root: ``python bench/capture_replay.py [--rounds 3] [--json out.json]``.
+Two experiments, side by side in one run, configurations interleaved (A B A B) so
+that the shared machine's drift hits both alike:
+
+1. **Live path** (issue 16 item 7: writing a capture costs the live path <= 10 % of its
+   throughput): the storm (``bench/storm.c``: dup+close at a fixed rate) while this
+   process runs the syscall source, the state tracker and the stable rules, once
+   without a capture and once with ``record_to`` (raw batches spooled, converted to
+   ``.scap`` by another process). Reported: the consumer's CPU per record (its
+   throughput is the inverse), records, drops, and the converter's CPU and time.
+2. **Replay** (>= 0.3 x sysdig's events/s): the same capture with the same filter
+   through ``sysdig -r FILE -q FILTER`` and ``secengine replay FILE -r RULE`` (the
+   filter as a rule's condition), wall time of each, events/s = the capture's events
+   over that time. The capture: ``--capture FILE``, else one recorded here from the
+   whole host's syscalls for ``--record-seconds`` while a mixed workload runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+from syscall_overhead import RULES, STORM, _compile, tune_gc
+
+FILTER = "evt.type in (open, openat, openat2) and fd.name startswith /etc"
+SECENGINE = str(Path(sys.executable).with_name("secengine"))
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def live_step(exe: str, rate: int, seconds: float, capture: Path | None) -> dict[str, Any]:
+    """One storm step at ``rate`` records/s, with or without a capture."""
+    from secengine import load_rules
+    from secengine.engine import Engine
+    from secengine.output import AlertFormatter
+    from secengine.sources.base import rule_event_types
+    from secengine.sources.syscall import SyscallSource
+
+    engine = Engine(load_rules([str(RULES)]), formatter=AlertFormatter(hostname="bench"))
+    src = SyscallSource(ring_bytes=16 * 1024 * 1024, producer_rate=0)
+    src.set_interest(rule_event_types(engine.rules, src.name))
+    src.use_rules(engine.rules)
+    spool = src.record_to(str(capture)) if capture is not None else None
+    src.open()
+    tune_gc()
+    process = engine.process
+    in_append = [0.0]
+    if spool is not None:  # the live path's own share: the time spent spooling
+        append = spool.append
+
+        def timed_append(batch: Any) -> None:
+            t = time.thread_time()  # CPU time: the machine's other load does not count
+            append(batch)
+            in_append[0] += time.thread_time() - t
+
+        spool.append = timed_append  # type: ignore[method-assign]
+    src.drain(0.3)
+    k0, r0 = src.kernel_stats(), src.stats.records
+    gen = subprocess.Popen([exe, str(rate / 2), str(seconds)])  # two records per loop
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    while gen.poll() is None:
+        src.read_batch(process)
+        src.wait_if_idle(0.002)
+    end = time.perf_counter() + 10
+    while src.reader is not None and src.reader.pending_bytes() > 0 and time.perf_counter() < end:
+        src.read_batch(process)
+    cpu = time.process_time() - cpu0
+    elapsed = time.perf_counter() - t0
+    k1 = src.kernel_stats()
+    records = src.stats.records - r0
+    child0 = _children_cpu()
+    c0 = time.perf_counter()
+    src.close()  # waits for the converter
+    close_s = time.perf_counter() - c0
+    out: dict[str, Any] = {
+        "capture": capture is not None,
+        "target_records_per_s": rate,
+        "records": records,
+        "dropped_full": k1["dropped_full"] - k0["dropped_full"],
+        "elapsed_s": round(elapsed, 3),
+        "consumer_cpu_us_per_record": round(cpu / records * 1e6, 3) if records else 0.0,
+    }
+    if spool is not None:
+        out.update(
+            spool_us_per_record=round(in_append[0] / records * 1e6, 3) if records else 0.0,
+            capture_bytes=spool.stats.bytes,
+            capture_events=spool.stats.events,
+            converter_cpu_s=round(_children_cpu() - child0, 3),
+            converter_wait_at_close_s=round(close_s, 3),
+            error=spool.error,
+        )
+    return out
+
+
+def live(tmp: Path, rounds: int, rate: int, seconds: float) -> dict[str, Any]:
+    exe = _compile(tmp, "storm", STORM)
+    steps: list[dict[str, Any]] = []
+    for i in range(rounds):
+        for with_capture in (False, True):
+            cap = tmp / f"storm{i}.scap" if with_capture else None
+            st = live_step(exe, rate, seconds, cap)
+            steps.append(st)
+            print(f"  live {'capture' if with_capture else 'plain  '}: {st}", flush=True)
+            if cap is not None:
+                cap.unlink(missing_ok=True)
+    plain = statistics.median(s["consumer_cpu_us_per_record"] for s in steps if not s["capture"])
+    cap = statistics.median(s["consumer_cpu_us_per_record"] for s in steps if s["capture"])
+    spool = statistics.median(s["spool_us_per_record"] for s in steps if s["capture"])
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "plain_cpu_us_per_record": plain,
+        "capture_cpu_us_per_record": cap,
+        "spool_us_per_record": spool,
+        "spool_share_of_plain": round(spool / plain, 4) if plain else None,
+        "throughput_cost": round(1 - plain / cap, 4) if cap else None,
+        "steps": steps,
+    }
+
+
+def record(path: Path, seconds: float) -> int:
+    """A capture of the whole host's syscalls while a mixed workload runs; its events."""
+    from secengine.sources.syscall import SyscallSource
+
+    src = SyscallSource(ring_bytes=64 * 1024 * 1024, producer_rate=0)
+    src.set_interest(None)
+    spool = src.record_to(str(path))
+    src.open()
+    loop = "while :; do ls -la /etc /usr/bin > /dev/null; cat /etc/passwd > /dev/null; done"
+    work = subprocess.Popen(["/bin/sh", "-c", loop])
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        src.read_batch()
+        src.wait_if_idle(0.01)
+    work.kill()
+    work.wait()
+    src.close()
+    return spool.stats.events
+
+
+def _timed(cmd: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t
+
+
+def replay(tmp: Path, capture: Path, rounds: int) -> dict[str, Any]:
+    from secengine.capture.blocks import EVENT_BLOCKS, BlockReader
+    from secengine.capture.replay import open_capture
+
+    with open(capture, "rb") as raw:
+        events = sum(
+            1 for b in BlockReader(open_capture(raw), str(capture)) if b.type in EVENT_BLOCKS
+        )
+    rules = tmp / "filter.yaml"
+    rules.write_text(
+        f"- rule: bench\n  desc: bench\n  condition: {FILTER}\n"
+        "  output: m %evt.num\n  priority: WARNING\n"
+    )
+    sysdig = shutil.which("sysdig")
+    runs: dict[str, list[float]] = {"sysdig": [], "secengine": []}
+    for _ in range(rounds):
+        if sysdig:
+            runs["sysdig"].append(_timed([sysdig, "-r", str(capture), "-q", FILTER]))
+        runs["secengine"].append(
+            _timed([SECENGINE, "replay", str(capture), "-r", str(rules), "--json"])
+        )
+        print(f"  replay: {events} events, {runs}", flush=True)
+    out: dict[str, Any] = {"capture_events": events, "filter": FILTER, "runs_s": runs}
+    for who, times in runs.items():
+        if times:
+            out[f"{who}_events_per_s"] = round(events / statistics.median(times))
+    if runs["sysdig"]:
+        out["ratio"] = round(out["secengine_events_per_s"] / out["sysdig_events_per_s"], 3)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rate", type=int, default=100_000, help="storm records/s (default 100k)")
+    p.add_argument("--seconds", type=float, default=3.0, help="length of one storm step")
+    p.add_argument("--capture", type=Path, help="a capture to replay (default: record one)")
+    p.add_argument("--record-seconds", type=float, default=5.0)
+    p.add_argument("--skip", action="append", default=[], choices=("live", "replay"))
+    p.add_argument("--json", type=Path, help="write the results here")
+    args = p.parse_args()
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="secengine-capture-bench-") as d:
+        tmp = Path(d)
+        if "live" not in args.skip:
+            print("live path: storm, source + state + stable rules, without / with a capture")
+            results["live"] = live(tmp, args.rounds, args.rate, args.seconds)
+        if "replay" not in args.skip:
+            cap = args.capture
+            if cap is None:
+                cap = tmp / "recorded.scap"
+                print(f"recording {args.record_seconds} s of the host's syscalls")
+                record(cap, args.record_seconds)
+            results["replay"] = replay(tmp, cap, args.rounds)
+    summary = {
+        k: v for part in results.values() for k, v in part.items() if k not in ("steps", "runs_s")
+    }
+    print(json.dumps(summary, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
