@@ -8,12 +8,11 @@ container's first event) and asks the CRI engine (on its worker), both
 pointed at this containerd's state directory and socket.
 
 What the files give is there on the container's very first process (its
-entrypoint's exec): id, name, image, type, privileged, namespaces, mounts,
-kubelet's labels and the pod's name, namespace, uid and sandbox id; the
-pod's own labels too, because the CRI engine fetched them from
-PodSandboxStatus when the sandbox's process appeared. What only the API
-knows (the image digest, the container's other CRI labels) is there on a
-later process. The sandbox's processes are attributed
+entrypoint's exec): from the bundle id, name, image, type, privileged,
+namespaces, mounts, kubelet's labels and the pod's name, namespace, uid
+and sandbox id; from containerd's meta.db the image digest, the
+container's own CRI labels and the pod's labels (which the CRI engine
+also fetches from PodSandboxStatus when the sandbox's process appears). The sandbox's processes are attributed
 to the pod; host processes have ``container.id=host`` and no k8s fields.
 """
 
@@ -80,7 +79,7 @@ def wired(source: Any, containerd: Containerd) -> Iterator[Any]:
     """The source's resolver reading this containerd's files and asking its CRI socket."""
     resolver = source.tracker.containers
     saved = resolver.readers, resolver.engines
-    resolver.readers = (ContainerdFiles(str(containerd.state)),)
+    resolver.readers = (ContainerdFiles(str(containerd.state), str(containerd.root)),)
     resolver.engines = (CriEngine(containerd.socket),)
     yield resolver
     resolver.readers, resolver.engines = saved
@@ -147,6 +146,12 @@ def test_pod_fields_on_the_first_process_and_later(
         assert snap["container.host_network"] is True, when
         assert snap["container.host_ipc"] is False, when
         assert snap["container.label[io.kubernetes.container.name]"] == "app", when
+        # from containerd's meta.db, written before the task started: the image's digest (its
+        # id, imported without a registry), the container's own CRI labels
+        assert snap["container.image.digest"] == status.image_ref, when
+        assert snap["container.label[i14cri.test]"] == "live", when
+        # io.kubernetes.* left out, as the plugin joins them
+        assert snap["container.labels"] == "i14cri.test:live", when
         # the plugin's start_ts: when the container's pid-namespace init started (kernel)
         assert snap["container.start_ts"] >= status.created_at, when
         assert snap["container.start_ts"] == entry[0]["container.start_ts"], when
@@ -162,13 +167,6 @@ def test_pod_fields_on_the_first_process_and_later(
         # the node's network namespace (no CNI): the pod has no IP of its own
         assert snap["k8s.pod.ip"] == "", when
         assert snap["container.ip"] == "", when
-    # only the API knows these: the image's digest (its id, imported without a registry),
-    # the container's own CRI labels
-    last = later[-1]
-    assert last["container.image.digest"] == status.image_ref
-    assert last["container.label[i14cri.test]"] == "live"
-    # io.kubernetes.* left out, as the plugin joins them
-    assert last["container.labels"] == "i14cri.test:live"
 
     # the sandbox's processes belong to the pod
     sandbox = [s for s in snaps if s["container.full_id"] == sid]
