@@ -185,3 +185,34 @@ def test_pod_fields_on_the_first_process_and_later(
     # the API was asked without an error
     engine = wired.engines[0]
     assert engine.errors == {}
+
+
+def test_a_pods_ip_on_its_containers_first_process(
+    source: Any, live: Any, containerd: Containerd, wired: Any
+) -> None:
+    """A pod with a network namespace of its own gets its address from a real CNI bridge
+    (containerd_support's): ``k8s.pod.ip`` and ``container.ip`` are there on the first
+    process of its application container, from the sandbox's record in meta.db."""
+    made: dict[str, Any] = {}
+
+    def action() -> None:
+        pod = containerd.run_pod("i14cri-net", {"app": "i14cri-net"}, pod_network=True)
+        made["pod"] = pod
+        made["cid"] = containerd.start_container(
+            pod, "app", ["/bin/sh", "-c", "cat /data/hello.txt; sleep 30"], {}
+        )
+        time.sleep(1.5)
+
+    keys = ["proc.name", "container.full_id", "k8s.pod.ip", "container.ip", "k8s.pod.name"]
+    snaps, _ = live.collect(
+        source, action, keys, where=lambda f: f["container.id"] != "host", settle=0.5
+    )
+    pod, cid = made["pod"], made["cid"]
+    status = containerd.client.pod_sandbox_status(pod.sandbox_id).status
+    assert status.network.ip.startswith(f"10.222.{containerd.subnet_octet}."), status.network
+    app = [s for s in snaps if s["container.full_id"] == cid]
+    assert app, "no event from the application container"
+    for snap, when in ((app[0], "first"), (app[-1], "last")):
+        assert snap["k8s.pod.name"] == "i14cri-net", when
+        assert snap["k8s.pod.ip"] == status.network.ip, when
+        assert snap["container.ip"] == status.network.ip, when
