@@ -4,7 +4,12 @@
 Run once per libs upgrade; the output is committed, so nothing reads the C
 sources at run time or in CI::
 
-    python tools/gen_ppm_tables.py /path/to/falcosecurity/libs
+    python tools/gen_ppm_tables.py /path/to/falcosecurity/libs [LIBS_REF]
+
+``LIBS_REF`` names the libs version the tables come from (``git describe`` and
+commit); without it the tool asks git in the source directory. The version and
+the driver's API and schema versions are written into ``_ppm_events.py`` as
+``LIBS_VERSION``, so a capture reader can say which table it decodes by.
 
 It writes two modules under ``src/secengine/fields/``:
 
@@ -29,6 +34,7 @@ from __future__ import annotations
 import pathlib
 import pprint
 import re
+import subprocess
 import sys
 
 OUT_DIR = pathlib.Path(__file__).resolve().parent.parent / "src" / "secengine" / "fields"
@@ -225,12 +231,30 @@ def table_kinds(events: list[tuple], tables: dict[str, list]) -> dict[str, str]:
     return kinds
 
 
+def libs_version(libs: pathlib.Path, ref: str | None) -> str:
+    """``REF (driver API x.y.z, schema a.b.c)``: which libs the tables were generated from."""
+    if ref is None:
+        try:
+            ref = subprocess.run(
+                ["git", "-C", str(libs), "describe", "--tags", "--always", "--long"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            sys.exit("cannot ask git for the libs version: pass LIBS_REF")
+    driver = libs / "driver"
+    api = (driver / "API_VERSION").read_text().strip()
+    schema = (driver / "SCHEMA_VERSION").read_text().strip()
+    return f"{ref} (driver API {api}, schema {schema})"
+
+
 def write(path: pathlib.Path, doc: str, body: str) -> None:
     path.write_text(HEADER.format(doc=doc) + body)
     print(f"wrote {path}")
 
 
-def main(libs: pathlib.Path) -> None:
+def main(libs: pathlib.Path, ref: str | None = None) -> None:
     driver = libs / "driver"
     public_h = (driver / "ppm_events_public.h").read_text()
     defines = c_defines(public_h)
@@ -246,6 +270,8 @@ def main(libs: pathlib.Path) -> None:
     errnos = errno_names((sinsp / "utils.cpp").read_text(), (sinsp / "sinsp_errno.h").read_text())
 
     ev_body = ["from typing import Final\n\n"]
+    ev_body.append("#: The falcosecurity/libs version these tables were generated from.\n")
+    ev_body.append(f"LIBS_VERSION: Final = {libs_version(libs, ref)!r}\n\n")
     ev_body.append("#: Event categories (``enum ppm_event_category``).\n")
     for k, v in categories.items():
         ev_body.append(f"{k}: Final = {v}\n")
@@ -292,6 +318,6 @@ def main(libs: pathlib.Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: gen_ppm_tables.py LIBS_SOURCE_DIR")
-    main(pathlib.Path(sys.argv[1]))
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: gen_ppm_tables.py LIBS_SOURCE_DIR [LIBS_REF]")
+    main(pathlib.Path(sys.argv[1]), sys.argv[2] if len(sys.argv) == 3 else None)
