@@ -23,6 +23,7 @@ from secengine.fields import _ppm_events as _gen
 __all__ = [
     "EF_LARGE_PAYLOAD",
     "EF_OLD_VERSION",
+    "EF_USES_FD",
     "EVENTS",
     "FIXED_SIZES",
     "LIBS_VERSION",
@@ -37,6 +38,8 @@ LIBS_VERSION: Final[str] = _gen.LIBS_VERSION
 EF_OLD_VERSION: Final[int] = _gen.EF_OLD_VERSION
 #: The event's parameter lengths are 32-bit (not 16-bit) in a capture.
 EF_LARGE_PAYLOAD: Final[int] = _gen.EF_LARGE_PAYLOAD
+#: The event acts on the fd in its ``fd`` parameter.
+EF_USES_FD: Final[int] = _gen.EF_USES_FD
 
 #: Byte size of each fixed-width parameter type (``PT_*`` without the prefix); the
 #: others (strings, buffers, socket addresses and tuples, fd lists, ``DYN``) are
