@@ -14,6 +14,7 @@ in :attr:`CaptureReplay.unknown` and announced once through ``on_unknown``.
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Final
 
@@ -36,7 +37,7 @@ from secengine.fields.live import LiveFieldValues
 from secengine.state.decode import Rec
 from secengine.state.fds import format_addr
 
-__all__ = ["SOURCE", "CaptureReplay", "is_capture", "open_capture"]
+__all__ = ["SOURCE", "CaptureReplay", "is_capture", "open_capture", "sniff"]
 
 #: The event source of replayed capture events.
 SOURCE: Final = "syscall"
@@ -51,10 +52,29 @@ def is_capture(head: bytes) -> bool:
     return head[:4] == SCAP_MAGIC
 
 
+def sniff(raw: IO[bytes]) -> bool:
+    """Whether a seekable input is a capture, plain or gzip-compressed, by its magic; the
+    position is restored. A gzip stream that does not inflate is not a capture here (the
+    line reader reports it)."""
+    start = raw.tell()
+    try:
+        head = raw.read(4)
+        if head[:2] == GZIP_MAGIC:
+            raw.seek(start)
+            try:
+                head = gzip.GzipFile(fileobj=raw, mode="rb").read(4)
+            except (OSError, EOFError, zlib.error):
+                return False
+        return is_capture(head)
+    finally:
+        raw.seek(start)
+
+
 def open_capture(raw: IO[bytes]) -> IO[bytes]:
     """``raw`` itself, or a gzip reader over it when it starts with gzip's magic."""
-    peek = getattr(raw, "peek", None)
-    head = peek(2)[:2] if peek is not None else b""
+    start = raw.tell()
+    head = raw.read(2)
+    raw.seek(start)
     return gzip.GzipFile(fileobj=raw, mode="rb") if head == GZIP_MAGIC else raw  # type: ignore[return-value]
 
 
@@ -118,6 +138,8 @@ class CaptureReplay:
         self.decoded = 0
         #: what was skipped: description → how many times
         self.unknown: dict[str, int] = {}
+        #: what was skipped: description → (how many times, offset of the first)
+        self.unknown_first: dict[str, tuple[int, int]] = {}
         self.machine: T.MachineInfo | None = None
         self.interfaces: list[T.Interface] = []
 
@@ -129,6 +151,7 @@ class CaptureReplay:
     def _unknown(self, what: str, offset: int) -> None:
         n = self.unknown.get(what, 0)
         self.unknown[what] = n + 1
+        self.unknown_first[what] = (n + 1, self.unknown_first.get(what, (0, offset))[1])
         if n == 0 and self.on_unknown is not None:
             self.on_unknown(what, offset)
 
