@@ -291,9 +291,11 @@ class RecordBuilder:
 
     # -- sections -----------------------------------------------------------------------
     @staticmethod
-    def _socket_file(tup: Any, inbound: bool = False) -> bytes:
+    def _socket_file(tup: Any, inbound: bool = False, stream: bool = False) -> bytes:
         """An ``se_file`` of a socket from a capture's tuple (source → destination; for an
-        ``inbound`` accept the destination is the local end)."""
+        ``inbound`` receive or accept the destination is the local end). The protocol is
+        left unknown (the socket's own stays) unless the call is one only ``stream`` (TCP)
+        sockets make."""
         if isinstance(tup, tuple) and tup[0] in (2, 10):
             fam, sip, sport, dip, dport = tup
             if inbound:
@@ -301,7 +303,8 @@ class RecordBuilder:
             conv = _socket.AF_INET if fam == 2 else _socket.AF_INET6
             la = _socket.inet_pton(conv, sip).ljust(16, b"\0")
             ra = _socket.inet_pton(conv, dip).ljust(16, b"\0")
-            raw = L.FILE.pack(_S_IFSOCK, 0, 0, 0, fam, 0, 0, sport, dport, 0, la, ra)
+            stype, proto = (_socket.SOCK_STREAM, 6) if stream else (0, 0)
+            raw = L.FILE.pack(_S_IFSOCK, 0, 0, 0, fam, stype, proto, sport, dport, 0, la, ra)
             return raw + _blob(b"")
         if isinstance(tup, tuple) and tup[0] == 1:
             raw = L.FILE.pack(_S_IFSOCK, 0, 0, 0, 1, 0, 0, 0, 0, 0, bytes(16), bytes(16))
@@ -314,7 +317,7 @@ class RecordBuilder:
 
     def _file_res(self, name: str, values: dict[str, Any]) -> bytes:
         if name in ("accept", "accept4"):
-            return self._socket_file(values.get("tuple"), inbound=True)
+            return self._socket_file(values.get("tuple"), inbound=True, stream=True)
         flags = _int(values.get("flags"))
         linux = convert.open_flags_to_linux(flags)
         mode = _S_IFDIR if linux & _O_DIRECTORY else _S_IFREG

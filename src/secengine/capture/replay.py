@@ -133,6 +133,8 @@ class CaptureReplay:
         self.on_unknown = on_unknown
         self.tracker = CaptureTracker()
         self.builder = RecordBuilder(self.tracker.procs)
+        self.first_num = first_num
+        #: the number of the last event yielded
         self.num = first_num
         #: scap events decoded (enter events and internal ones included)
         self.decoded = 0
@@ -236,11 +238,15 @@ class CaptureReplay:
             rec.res = (
                 None  # evt.res is missing, not SUCCESS (after the tracker, which wants an int)
             )
-        if fd is None and proc is not None and info.flags & EF_USES_FD:
-            n = values.get("fd")
-            if isinstance(n, int):
+        if fd is None and proc is not None:
+            # the event's fd, for events the probe has no spec for: the one it uses, or the
+            # last one it made (pipe: fd2), as libsinsp picks it
+            n = values.get("fd") if info.flags & EF_USES_FD else values.get("fd2")
+            if isinstance(n, int) and n >= 0:
                 fdnum, fd = n, proc.fds.get(n)
-        self.num += 1
+        # evt.num is the event's number in the capture (enter and internal events count),
+        # as sysdig numbers it; several inputs continue each other's numbering
+        self.num = self.first_num + self.decoded
         ev = Event.__new__(Event)
         ev.source = SOURCE
         ev.ts = sev.ts
