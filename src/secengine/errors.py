@@ -12,6 +12,7 @@ them)::
     │   └── ruleset.ItemError       one item's error, with its location chain
     ├── LocatedError                about a place in an input file (file:line: ...)
     │   ├── EventFormatError        a malformed input event
+    │   │   └── capture.blocks.CaptureFormatError  a capture that cannot be read on (file:offset)
     │   └── testing.RuleTestError   a malformed rule-test file
     ├── OutputFormatError           an output template that does not compile
     ├── events.FieldExtractionError a field's extractor raised (counted per field and rule)
@@ -21,7 +22,6 @@ them)::
     │   ├── plugins.UnknownPluginError / DuplicatePluginError
     ├── sinks.SinkError             an output could not open or deliver
     ├── state.decode.RecordFormatError  a ring-buffer record that cannot be decoded
-    ├── capture.blocks.CaptureFormatError  a capture file that cannot be read on (file:offset)
     ├── state.containers.cri.CriError  a CRI (containerd, CRI-O) call failed: its gRPC
     │                               status as ``reason``, counted by the CRI engine
     ├── bpf.BpfError                a libbpf call failed (errno translated)

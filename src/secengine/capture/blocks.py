@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Iterator
 from typing import IO, Final, NamedTuple
 
-from secengine.errors import SecengineError
+from secengine.errors import EventFormatError
 
 __all__ = [
     "EVENT_BLOCKS",
@@ -131,18 +131,18 @@ _SHB: Final = struct.Struct("<IHHq")
 _FRAMING: Final = 12
 
 
-class CaptureFormatError(SecengineError):
+class CaptureFormatError(EventFormatError):
     """A capture that cannot be read on from here: ``file:offset: reason``.
 
     ``offset`` is the byte offset in the (decompressed) capture of the block
-    or field at fault. Events read before the fault have been delivered.
+    or field at fault (it takes the place of a line number). Events read
+    before the fault have been delivered.
     """
 
     def __init__(self, file: str, offset: int, reason: str) -> None:
-        super().__init__(f"{file}:{offset}: {reason}")
+        super().__init__(reason, file, offset)
         self.file = file
         self.offset = offset
-        self.reason = reason
 
 
 class Block(NamedTuple):
