@@ -19,6 +19,7 @@ exit (``procexit``, ``signaldeliver``, ...) stand alone.
 
 from __future__ import annotations
 
+import re
 import socket as _socket
 import struct
 from collections import OrderedDict
@@ -221,11 +222,10 @@ class RecordBuilder:
         if name == "procexit":
             self.tgid.pop(tid, None)
             status = _int(values.get("status", 0))
-            return L.HDR.pack(ev.ts, tid, pid, 0, L.EVT_EXIT, 0, 0, 0, status, int(pid == tid),
-                              0, 0, 0, 0)  # fmt: skip
+            return _hdr(ev.ts, tid, pid, 0, L.EVT_EXIT, 0, (status, int(pid == tid)))
         spec = _BY_NAME.get(name) if info.direction == "<" else None
         if spec is None or name in ("execve", "execveat") and res == 0:
-            return L.HDR.pack(ev.ts, tid, pid, NO_SPEC_NR, L.EVT_SYSCALL, 0, 0, res, *(0,) * 6)
+            return _hdr(ev.ts, tid, pid, NO_SPEC_NR, L.EVT_SYSCALL, res)
         return self._syscall(ev, spec, pid, res, values)
 
     def _syscall(
@@ -271,7 +271,7 @@ class RecordBuilder:
                 blobs.append(_blob(how))
             else:
                 blobs.append(_blob(b""))
-        out = [L.HDR.pack(ev.ts, ev.tid, pid, spec.nr, L.EVT_SYSCALL, 0, 0, res, *args)]
+        out = [_hdr(ev.ts, ev.tid, pid, spec.nr, L.EVT_SYSCALL, res, args)]
         out.extend(blobs)
         extras = spec.extras
         proc = self.procs.peek(pid)
@@ -322,10 +322,8 @@ class RecordBuilder:
         linux = convert.open_flags_to_linux(flags)
         mode = _S_IFDIR if linux & _O_DIRECTORY else _S_IFREG
         fmode = convert.FMODE_CREATED if flags & _PPM_O_F_CREATED else 0
-        raw = L.FILE.pack(
-            mode, _int(values.get("dev")), _int(values.get("ino")), fmode, 0, 0, 0, 0, 0, 0,
-            bytes(16), bytes(16),
-        )  # fmt: skip
+        dev, ino = _int(values.get("dev")) & _U32, _int(values.get("ino")) & _U64
+        raw = L.FILE.pack(mode, dev, ino, fmode, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
         return raw + _blob(b"")
 
     @staticmethod
@@ -347,7 +345,9 @@ class RecordBuilder:
                 ci = _int(values.get("cap_inheritable", ci))
                 cp = _int(values.get("cap_permitted", cp))
                 ce = _int(values.get("cap_effective", ce))
-        return L.CREDS.pack(uid, gid, euid, egid, euid, egid, proc.loginuid, 0, ci, cp, ce)
+        return _pack_wrapped(
+            L.CREDS, uid, gid, euid, egid, euid, egid, proc.loginuid, 0, ci, cp, ce
+        )
 
     @staticmethod
     def _cwd(name: str, values: dict[str, Any], proc: Process | None) -> str:
@@ -371,8 +371,9 @@ class RecordBuilder:
         gid = get("gid", proc.gid if proc is not None else 0xFFFFFFFF)
         euid = proc.euid if proc is not None and "uid" not in values else uid
         egid = proc.egid if proc is not None and "gid" not in values else gid
-        return L.PROC.pack(
-            ptid & 0xFFFFFFFF,
+        return _pack_wrapped(
+            L.PROC,
+            ptid,
             (proc.sid if proc is not None else 0) & 0xFFFFFFFF,
             get("pgid", proc.pgid if proc is not None else 0) & 0xFFFFFFFF,
             get("vpgid", proc.vpgid if proc is not None else 0) & 0xFFFFFFFF,
@@ -430,7 +431,7 @@ class RecordBuilder:
             _text(_pick_cgroup(values.get("cgroups"))) if "cgroups" in values else b"",
             _text(values.get("env")),
         )
-        hdr = L.HDR.pack(ev.ts, tid, pid, _EXEC_NR[name], L.EVT_EXEC, 0, 0, 0, *(0,) * 6)
+        hdr = _hdr(ev.ts, tid, pid, _EXEC_NR[name], L.EVT_EXEC)
         return hdr + section + b"".join(_blob(b) for b in blobs)
 
     def _clone(self, ev: ScapEvent, name: str, values: dict[str, Any]) -> bytes:
@@ -440,8 +441,38 @@ class RecordBuilder:
         parent = self.procs.peek(_int(values.get("ptid", 0)))
         flags = convert.clone_flags_to_linux(_int(values.get("flags", 0)))
         section = self._proc_section(values, parent, flags, _int(values.get("ptid", 0)))
-        hdr = L.HDR.pack(ev.ts, tid, pid, _CLONE_NR[name], L.EVT_CLONE, 0, 0, 0, *(0,) * 6)
+        hdr = _hdr(ev.ts, tid, pid, _CLONE_NR[name], L.EVT_CLONE)
         return hdr + section + _blob(_text(values.get("comm")))
+
+
+_U32: Final = 0xFFFFFFFF
+_U64: Final = 0xFFFFFFFFFFFFFFFF
+
+
+def _pack_wrapped(s: struct.Struct, *values: int) -> bytes:
+    """``s.pack`` with every value wrapped to its field's width (a capture's numbers are not
+    checked against the widths of the probe's structs)."""
+    widths = _expand(s.format)
+    return s.pack(*(v & ((1 << (8 * w)) - 1) for w, v in zip(widths, values, strict=True)))
+
+
+def _expand(fmt: str) -> list[int]:
+    sizes = {"B": 1, "H": 2, "I": 4, "Q": 8}
+    widths: list[int] = []
+    for count, code in re.findall(r"(\d*)([BHIQ])", fmt):
+        widths.extend([sizes[code]] * int(count or 1))
+    return widths
+
+
+def _i64(v: int) -> int:
+    v &= _U64
+    return v - (1 << 64) if v >> 63 else v
+
+
+def _hdr(ts: int, tid: int, pid: int, nr: int, evt: int, res: int = 0, args: Any = ()) -> bytes:
+    """An ``se_hdr``; a capture's values wrap to the header's widths as the kernel's would."""
+    regs = [a & _U64 for a in args] + [0] * (L.NARGS - len(args))
+    return L.HDR.pack(ts & _U64, tid & _U32, pid & _U32, nr, evt, 0, 0, _i64(res), *regs)
 
 
 def _keep(v: Any, old: int) -> int:
