@@ -8,6 +8,8 @@ one); the test fails on any other difference and on a known one that no longer h
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -158,3 +160,52 @@ def test_golden_is_what_sysdig_prints(capture: str) -> None:
 
 def test_captures_are_vendored_unchanged() -> None:
     assert (Path(DATA) / "README.md").read_text().count("Apache") >= 1
+
+
+#: (capture, filter, events sysdig 0.29.3 matches among the exit events)
+MATCHES = [
+    ("curl_google", "evt.type=open and fd.name startswith /lib", 10),
+    ("curl_google", "evt.type=connect and fd.l4proto=udp", 1),
+    ("curl_google", "evt.type=open and evt.res!=SUCCESS", 1),
+    ("curl_google", "proc.name=curl and evt.type=execve", 1),
+    ("curl_google", "evt.type=close and fd.typechar=6", 3),
+    ("test_ipv6_client", "evt.type=sendto and fd.l4proto=udp and evt.rawres>0", 3),
+    ("single_ipv6_conn", "evt.type=accept and fd.sport=1234", 1),
+    ("single_ipv6_conn", "evt.type=read and fd.cip=2001:db8::4", 2),
+]
+
+
+@pytest.mark.parametrize(("capture", "condition", "count"), MATCHES)
+def test_rule_matches_equal_sysdigs(
+    tmp_path: Path, capture: str, condition: str, count: int
+) -> None:
+    """``secengine replay CAPTURE`` (no flag: the magic says it is a capture) alerts on the
+    events sysdig's filter matches."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        f"- rule: r\n  desc: d\n  condition: {condition}\n  output: 'n=%evt.num'\n"
+        "  priority: WARNING\n"
+    )
+    p = subprocess.run(
+        [str(Path(sys.executable).with_name("secengine")), "replay", "--json", "-r", str(rules)]
+        + [str(DATA / f"{capture}.scap")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    assert len(p.stdout.splitlines()) == count, p.stdout
+
+
+@pytest.mark.skipif(shutil.which("sysdig") is None, reason="sysdig is not installed")
+@pytest.mark.parametrize(("capture", "condition", "count"), MATCHES)
+def test_match_counts_are_sysdigs(capture: str, condition: str, count: int) -> None:
+    out = subprocess.run(
+        ["sysdig", "-r", str(DATA / f"{capture}.scap"), f"({condition}) and evt.dir=<"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    assert len(out.splitlines()) == count
