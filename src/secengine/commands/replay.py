@@ -95,13 +95,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p = sub.add_parser(
         "replay",
         description="Evaluate rules over field-map event files (one JSON object per line, "
-        "optionally gzip-compressed; '-' reads stdin) and print the alerts.",
+        "optionally gzip-compressed; '-' reads stdin) or Falco/sysdig capture files (.scap, "
+        "optionally gzip-compressed; recognised by their content) and print the alerts.",
     )
     p.add_argument(
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="field-map event file (.jsonl, .jsonl.gz) or '-' for stdin",
+        help="field-map event file (.jsonl, .jsonl.gz), capture file (.scap, .scap.gz) or '-' "
+        "for stdin (field-map lines only)",
     )
     p.add_argument(
         "-r",
