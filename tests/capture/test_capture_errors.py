@@ -49,6 +49,7 @@ def test_a_clean_synthetic_capture_alerts(tmp_path: Path) -> None:
     p = replay(tmp_path, capture(*open_events()))
     assert p.returncode == 0, p.stderr
     assert p.stdout.count("shadow opened by tid 100 (/etc/shadow)") == 1
+    assert "\x1b" not in p.stderr  # no progress bar when stderr is not a terminal
 
 
 def test_truncated_event_block_keeps_the_events_before(tmp_path: Path) -> None:

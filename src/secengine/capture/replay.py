@@ -22,7 +22,7 @@ from secengine.capture import blocks as B
 from secengine.capture import tables as T
 from secengine.capture.cursor import Cursor
 from secengine.capture.events import ScapEvent, parse_event
-from secengine.capture.eventtable import EF_USES_FD, EventInfo
+from secengine.capture.eventtable import EF_USES_FD, EVENTS, EventInfo
 from secengine.capture.records import RecordBuilder, decoded, stands_alone
 from secengine.capture.state import (
     CaptureTracker,
@@ -89,6 +89,8 @@ def _generic_name(values: dict[str, Any]) -> str:
     return "syscall"
 
 
+#: whether events of each type are evaluated by themselves (see records.stands_alone)
+_ALONE: Final = tuple(stands_alone(e) for e in EVENTS)
 _RESULT_TYPES: Final = frozenset({"ERRNO", "FD", "PID", "FD32", "PID32"})
 #: events that make their own process entry (exec, clone) or need none (exit)
 _PROCESS_EVENTS: Final = frozenset({"execve", "execveat", "clone", "fork", "vfork", "clone3"})
@@ -208,16 +210,16 @@ class CaptureReplay:
                 f"table's {len(info.params)} (ignored)",
                 block.offset,
             )
-        values = decoded(info, sev.params)
         builder = self.builder
-        if not stands_alone(info):
-            if info.direction == ">":
-                builder.enter(sev, values)
+        if not _ALONE[info.code]:
+            if info.direction == ">":  # kept raw: decoded only when its exit comes
+                builder.enter(sev, info, sev.params)
             return None
+        values = decoded(info, sev.params)
         if info.direction == "<":
             enter = builder.take_enter(sev.tid)
-            if enter:
-                values = {**enter, **values}
+            if enter is not None and enter[0].code + 1 == info.code:  # its own enter only
+                values = {**decoded(*enter), **values}
         return self._apply(sev, info, values)
 
     def _apply(self, sev: ScapEvent, info: EventInfo, values: dict[str, Any]) -> Event:
