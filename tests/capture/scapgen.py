@@ -53,3 +53,54 @@ def open_events(tid: int = 100, path: str = "/etc/shadow", fd: int = 3) -> list[
         event("PPME_SYSCALL_CLOSE_E", tid, [i64(fd)]),
         event("PPME_SYSCALL_CLOSE_X", tid, [i64(0), i64(fd)]),
     ]
+
+
+def _str16(text: str) -> bytes:
+    b = text.encode()
+    return struct.pack("<H", len(b)) + b
+
+
+def thread(
+    tid: int,
+    pid: int,
+    ptid: int,
+    comm: str,
+    exe: str,
+    args: list[str],
+    *,
+    cwd: str = "/",
+    uid: int = 0,
+    gid: int = 0,
+    cgroups: list[str] = (),  # type: ignore[assignment]
+    loginuid: int = 0xFFFFFFFF,
+) -> bytes:
+    """One process list V9 entry (its length counts itself)."""
+    body = struct.pack("<QQQ", tid, pid, ptid) + struct.pack("<qq", pid, pid)
+    body += _str16(comm) + _str16(exe) + _str16(exe)
+    body += _str16("\0".join(args) + ("\0" if args else "")) + _str16(cwd)
+    body += struct.pack("<QIII", 1024, 0, uid, gid) + struct.pack("<IIIQQ", 0, 0, 0, 0, 0)
+    body += _str16("") + struct.pack("<qq", tid, pid)
+    body += _str16("\0".join(cgroups) + ("\0" if cgroups else "")) + _str16("/")
+    body += struct.pack("<QI", 0, 0) + struct.pack("<I", loginuid)
+    return struct.pack("<I", len(body) + 4) + body
+
+
+def proclist(*threads: bytes) -> bytes:
+    return block(B.PL_BLOCK_TYPE_V9, b"".join(threads))
+
+
+def userlist(*users: tuple[int, int, str]) -> bytes:
+    out = b""
+    for uid, gid, name in users:
+        body = b"\0" + struct.pack("<II", uid, gid) + _str16(name) + _str16("/home/" + name)
+        body += _str16("/bin/sh")
+        out += struct.pack("<I", len(body) + 4) + body
+    return block(B.UL_BLOCK_TYPE_V2, out)
+
+
+def fdlist(tid: int, *files: tuple[int, str]) -> bytes:
+    out = struct.pack("<Q", tid)
+    for fd, path in files:
+        body = struct.pack("<QQB", fd, 0, 16) + struct.pack("<I", 1) + _str16(path)
+        out += struct.pack("<I", len(body) + 4) + body
+    return block(B.FDL_BLOCK_TYPE_V2, out)
