@@ -29,8 +29,8 @@ def ours(capture: str) -> list[list[str]]:
             for ev in batch:
                 if ev.type == "switch":
                     continue
-                row = [str(ev.num)]  # the event's number in the capture
-                for f in FIELDS[1:]:
+                row = []
+                for f in FIELDS:
                     v = ev.fields.get(f)
                     row.append("<NA>" if v is None else str(v))
                 rows.append(row)

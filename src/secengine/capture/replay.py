@@ -253,6 +253,7 @@ class CaptureReplay:
         ev.source = SOURCE
         ev.ts = sev.ts
         ev.type = rec.name
-        ev.fields = LiveFieldValues(rec, proc, fdnum, fd, changed, tracker)
-        ev.num = self.num
+        values = ev.fields = LiveFieldValues(rec, proc, fdnum, fd, changed, tracker)
+        values.num = ev.num = self.num  # evt.num and evt.time derive from these
+        values.ts = sev.ts
         return ev
