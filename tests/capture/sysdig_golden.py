@@ -39,6 +39,13 @@ FIELDS = [
     "fd.l4proto",
     "evt.res",
     "evt.rawres",
+    "evt.dir",
+    "evt.failed",
+    "evt.is_open_read",
+    "evt.is_open_write",
+    "proc.exepath",
+    "proc.args",
+    "fd.filename",
 ]
 FORMAT = "*" + "|".join(f"%{f}" for f in FIELDS)
 #: the events secengine evaluates: exits, and enter events with no exit (switch is one, but

@@ -32,7 +32,9 @@ def ours(capture: str) -> list[list[str]]:
                 row = []
                 for f in FIELDS:
                     v = ev.fields.get(f)
-                    row.append("<NA>" if v is None else str(v))
+                    row.append(
+                        "<NA>" if v is None else str(v).lower() if type(v) is bool else str(v)
+                    )
                 rows.append(row)
     return rows
 
@@ -118,15 +120,23 @@ KNOWN: dict[str, Callable[[list[str], list[str]], bool]] = {
 }
 #: fields a known difference may explain, per difference
 _EXPLAINS = {
-    "mmap fd": {"fd.num", "fd.name", "fd.type", "fd.typechar", "fd.directory", "fd.l4proto"},
+    "mmap fd": {
+        "fd.num",
+        "fd.name",
+        "fd.type",
+        "fd.typechar",
+        "fd.directory",
+        "fd.l4proto",
+        "fd.filename",
+    },
     "empty fd name": {"fd.name"},
     "unix socket name": {"fd.name"},
     "per-thread user": {"user.uid", "user.name"},
     "non-main thread pname": {"proc.pname"},
     "unnamed process": {"proc.name", "proc.cmdline"},
     "socket before its tuple": {"fd.sport", "fd.cport", "fd.l4proto"},
-    "failed open type": {"fd.type"},
-    "fd not in the table": {"fd.typechar", "fd.directory", "fd.num", "fd.name"},
+    "failed open type": {"fd.type", "fd.filename"},
+    "fd not in the table": {"fd.typechar", "fd.directory", "fd.num", "fd.name", "fd.filename"},
     "bound socket name": {"fd.name", "fd.sip", "fd.sport", "fd.cport", "fd.l4proto"},
     "udp tuple": {"fd.name", "fd.sip", "fd.sport", "fd.cip", "fd.cport"},
 }

@@ -420,7 +420,8 @@ class RecordBuilder:
         if not exepath:
             base = cwd.decode("utf-8", "surrogateescape")
             fn = filename.decode("utf-8", "surrogateescape")
-            exepath = _text(resolve_path(fn, base)) if fn else exe
+            # no path to the file run: unknown (a bare argv[0] is no path), as sysdig leaves it
+            exepath = _text(resolve_path(fn, base)) if fn else b""
         ptid = _int(values.get("ptid", proc.ptid if proc is not None else 0))
         section = self._proc_section(values, proc, _int(values.get("flags", 0)), ptid)
         blobs = (

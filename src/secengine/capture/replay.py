@@ -256,4 +256,6 @@ class CaptureReplay:
         values = ev.fields = LiveFieldValues(rec, proc, fdnum, fd, changed, tracker)
         values.num = ev.num = self.num  # evt.num and evt.time derive from these
         values.ts = sev.ts
+        if info.direction == ">":  # an event with no exit (procexit): the live path has none
+            values["evt.dir"] = ">"
         return ev
