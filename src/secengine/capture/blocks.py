@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Iterator
 from typing import IO, Final, NamedTuple
 
-from secengine.errors import SecengineError
+from secengine.errors import EventFormatError
 
 __all__ = [
     "EVENT_BLOCKS",
@@ -131,18 +131,18 @@ _SHB: Final = struct.Struct("<IHHq")
 _FRAMING: Final = 12
 
 
-class CaptureFormatError(SecengineError):
+class CaptureFormatError(EventFormatError):
     """A capture that cannot be read on from here: ``file:offset: reason``.
 
     ``offset`` is the byte offset in the (decompressed) capture of the block
-    or field at fault. Events read before the fault have been delivered.
+    or field at fault (it takes the place of a line number). Events read
+    before the fault have been delivered.
     """
 
     def __init__(self, file: str, offset: int, reason: str) -> None:
-        super().__init__(f"{file}:{offset}: {reason}")
+        super().__init__(reason, file, offset)
         self.file = file
         self.offset = offset
-        self.reason = reason
 
 
 class Block(NamedTuple):
@@ -182,14 +182,19 @@ class BlockReader:
         """A located error of this capture."""
         return CaptureFormatError(self.name, offset, reason)
 
-    def _read(self, n: int, at: int, what: str) -> bytes:
+    def _read_rest(self, n: int, at: int, btype: int, total: int) -> bytes:
         try:
             data = self.stream.read(n)
         except (OSError, EOFError, zlib.error) as e:  # bad gzip data, an I/O error
             raise self.error(self.offset, f"unreadable input: {e}") from None
         self.offset += len(data)
         if len(data) != n:
-            raise self.error(at, f"truncated {what}: {len(data)} of {n} bytes")
+            if len(data) >= n - 4:
+                raise self.error(
+                    at, f"truncated block {btype:#x} trailer: {len(data) - n + 4} of 4 bytes"
+                )
+            what = f"block {btype:#x} of {total} bytes"
+            raise self.error(at, f"truncated {what}: {len(data)} of {n - 4} bytes")
         return data
 
     def __iter__(self) -> Iterator[Block]:
@@ -223,8 +228,9 @@ class BlockReader:
                     f"block {btype:#x} declares length {total}"
                     + (f", over the {limit}-byte limit" if total > limit else ", under 12"),
                 )
-            body = self._read(total - _FRAMING, at, f"block {btype:#x} of {total} bytes")
-            trailer = _U32.unpack(self._read(4, at, f"block {btype:#x} trailer"))[0]
+            rest = self._read_rest(total - 8, at, btype, total)  # body and trailer at once
+            body = rest[:-4]
+            trailer = _U32.unpack_from(rest, len(rest) - 4)[0]
             if trailer != total:
                 raise self.error(
                     at, f"block {btype:#x}: trailer length {trailer} differs from header {total}"

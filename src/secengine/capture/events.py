@@ -15,6 +15,7 @@ layout.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
 from typing import Any, Final
@@ -53,6 +54,7 @@ class ScapEvent:
         flags: int,
         params: list[bytes],
         offset: int,
+        info: EventInfo | None = None,
     ) -> None:
         self.ts = ts
         self.tid = tid
@@ -61,7 +63,7 @@ class ScapEvent:
         self.flags = flags
         self.params = params
         self.offset = offset
-        self.info: EventInfo | None = event_info(etype)
+        self.info: EventInfo | None = info if info is not None else event_info(etype)
 
     def values(self) -> dict[str, Any]:
         """Parameter name → decoded value, for the parameters the table names."""
@@ -121,8 +123,7 @@ def parse_event(block: B.Block, file: str) -> ScapEvent:
             base + pos,
             f"event declares {nparams} parameters, more than fit in {length} bytes",
         )
-    fmt = "<" + ("I" if large else "H") * nparams
-    lens = struct.unpack_from(fmt, body, start)
+    lens = _lens_struct(nparams, large).unpack_from(body, start)
     off = lens_end
     params: list[bytes] = []
     for i, n in enumerate(lens):
@@ -134,7 +135,12 @@ def parse_event(block: B.Block, file: str) -> ScapEvent:
             )
         params.append(body[off : off + n])
         off += n
-    return ScapEvent(ts, tid, etype, cpu, flags, params, block.offset)
+    return ScapEvent(ts, tid, etype, cpu, flags, params, block.offset, info)
+
+
+@functools.lru_cache(maxsize=512)
+def _lens_struct(n: int, large: bool) -> struct.Struct:
+    return struct.Struct("<" + ("I" if large else "H") * n)
 
 
 def _v1_nparams(

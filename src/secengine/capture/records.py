@@ -19,6 +19,7 @@ exit (``procexit``, ``signaldeliver``, ...) stand alone.
 
 from __future__ import annotations
 
+import re
 import socket as _socket
 import struct
 from collections import OrderedDict
@@ -183,8 +184,8 @@ class RecordBuilder:
         self.procs = procs
         #: thread id → thread group id (bounded; the oldest forgotten first)
         self.tgid: OrderedDict[int, int] = OrderedDict()
-        #: thread id → its enter event's parameters, until the exit
-        self.pending: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        #: thread id → its enter event's table entry and raw parameters, until the exit
+        self.pending: OrderedDict[int, tuple[EventInfo, list[bytes]]] = OrderedDict()
 
     # -- bookkeeping ------------------------------------------------------------------
     def note_thread(self, tid: int, pid: int) -> None:
@@ -196,16 +197,17 @@ class RecordBuilder:
     def pid_of(self, tid: int) -> int:
         return self.tgid.get(tid, tid)
 
-    def enter(self, ev: ScapEvent, values: dict[str, Any]) -> None:
-        """Keep an enter event's parameters for its exit."""
+    def enter(self, ev: ScapEvent, info: EventInfo, params: list[bytes]) -> None:
+        """Keep an enter event's parameters for its exit (a thread has one at a time)."""
         p = self.pending
-        p[ev.tid] = values
-        p.move_to_end(ev.tid)
+        p.pop(ev.tid, None)
+        p[ev.tid] = (info, params)
         if len(p) > _MAX_PENDING:
             p.popitem(last=False)
 
-    def take_enter(self, tid: int) -> dict[str, Any]:
-        return self.pending.pop(tid, None) or {}
+    def take_enter(self, tid: int) -> tuple[EventInfo, list[bytes]] | None:
+        """The thread's pending enter event, if any."""
+        return self.pending.pop(tid, None)
 
     # -- records ----------------------------------------------------------------------
     def build(self, ev: ScapEvent, info: EventInfo, values: dict[str, Any], res: int) -> bytes:
@@ -221,11 +223,10 @@ class RecordBuilder:
         if name == "procexit":
             self.tgid.pop(tid, None)
             status = _int(values.get("status", 0))
-            return L.HDR.pack(ev.ts, tid, pid, 0, L.EVT_EXIT, 0, 0, 0, status, int(pid == tid),
-                              0, 0, 0, 0)  # fmt: skip
+            return _hdr(ev.ts, tid, pid, 0, L.EVT_EXIT, 0, (status, int(pid == tid)))
         spec = _BY_NAME.get(name) if info.direction == "<" else None
         if spec is None or name in ("execve", "execveat") and res == 0:
-            return L.HDR.pack(ev.ts, tid, pid, NO_SPEC_NR, L.EVT_SYSCALL, 0, 0, res, *(0,) * 6)
+            return _hdr(ev.ts, tid, pid, NO_SPEC_NR, L.EVT_SYSCALL, res)
         return self._syscall(ev, spec, pid, res, values)
 
     def _syscall(
@@ -271,7 +272,7 @@ class RecordBuilder:
                 blobs.append(_blob(how))
             else:
                 blobs.append(_blob(b""))
-        out = [L.HDR.pack(ev.ts, ev.tid, pid, spec.nr, L.EVT_SYSCALL, 0, 0, res, *args)]
+        out = [_hdr(ev.ts, ev.tid, pid, spec.nr, L.EVT_SYSCALL, res, args)]
         out.extend(blobs)
         extras = spec.extras
         proc = self.procs.peek(pid)
@@ -291,9 +292,11 @@ class RecordBuilder:
 
     # -- sections -----------------------------------------------------------------------
     @staticmethod
-    def _socket_file(tup: Any, inbound: bool = False) -> bytes:
+    def _socket_file(tup: Any, inbound: bool = False, stream: bool = False) -> bytes:
         """An ``se_file`` of a socket from a capture's tuple (source → destination; for an
-        ``inbound`` accept the destination is the local end)."""
+        ``inbound`` receive or accept the destination is the local end). The protocol is
+        left unknown (the socket's own stays) unless the call is one only ``stream`` (TCP)
+        sockets make."""
         if isinstance(tup, tuple) and tup[0] in (2, 10):
             fam, sip, sport, dip, dport = tup
             if inbound:
@@ -301,7 +304,8 @@ class RecordBuilder:
             conv = _socket.AF_INET if fam == 2 else _socket.AF_INET6
             la = _socket.inet_pton(conv, sip).ljust(16, b"\0")
             ra = _socket.inet_pton(conv, dip).ljust(16, b"\0")
-            raw = L.FILE.pack(_S_IFSOCK, 0, 0, 0, fam, 0, 0, sport, dport, 0, la, ra)
+            stype, proto = (_socket.SOCK_STREAM, 6) if stream else (0, 0)
+            raw = L.FILE.pack(_S_IFSOCK, 0, 0, 0, fam, stype, proto, sport, dport, 0, la, ra)
             return raw + _blob(b"")
         if isinstance(tup, tuple) and tup[0] == 1:
             raw = L.FILE.pack(_S_IFSOCK, 0, 0, 0, 1, 0, 0, 0, 0, 0, bytes(16), bytes(16))
@@ -314,15 +318,13 @@ class RecordBuilder:
 
     def _file_res(self, name: str, values: dict[str, Any]) -> bytes:
         if name in ("accept", "accept4"):
-            return self._socket_file(values.get("tuple"), inbound=True)
+            return self._socket_file(values.get("tuple"), inbound=True, stream=True)
         flags = _int(values.get("flags"))
         linux = convert.open_flags_to_linux(flags)
         mode = _S_IFDIR if linux & _O_DIRECTORY else _S_IFREG
         fmode = convert.FMODE_CREATED if flags & _PPM_O_F_CREATED else 0
-        raw = L.FILE.pack(
-            mode, _int(values.get("dev")), _int(values.get("ino")), fmode, 0, 0, 0, 0, 0, 0,
-            bytes(16), bytes(16),
-        )  # fmt: skip
+        dev, ino = _int(values.get("dev")) & _U32, _int(values.get("ino")) & _U64
+        raw = L.FILE.pack(mode, dev, ino, fmode, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
         return raw + _blob(b"")
 
     @staticmethod
@@ -344,7 +346,9 @@ class RecordBuilder:
                 ci = _int(values.get("cap_inheritable", ci))
                 cp = _int(values.get("cap_permitted", cp))
                 ce = _int(values.get("cap_effective", ce))
-        return L.CREDS.pack(uid, gid, euid, egid, euid, egid, proc.loginuid, 0, ci, cp, ce)
+        return _pack_wrapped(
+            L.CREDS, uid, gid, euid, egid, euid, egid, proc.loginuid, 0, ci, cp, ce
+        )
 
     @staticmethod
     def _cwd(name: str, values: dict[str, Any], proc: Process | None) -> str:
@@ -368,8 +372,9 @@ class RecordBuilder:
         gid = get("gid", proc.gid if proc is not None else 0xFFFFFFFF)
         euid = proc.euid if proc is not None and "uid" not in values else uid
         egid = proc.egid if proc is not None and "gid" not in values else gid
-        return L.PROC.pack(
-            ptid & 0xFFFFFFFF,
+        return _pack_wrapped(
+            L.PROC,
+            ptid,
             (proc.sid if proc is not None else 0) & 0xFFFFFFFF,
             get("pgid", proc.pgid if proc is not None else 0) & 0xFFFFFFFF,
             get("vpgid", proc.vpgid if proc is not None else 0) & 0xFFFFFFFF,
@@ -415,7 +420,8 @@ class RecordBuilder:
         if not exepath:
             base = cwd.decode("utf-8", "surrogateescape")
             fn = filename.decode("utf-8", "surrogateescape")
-            exepath = _text(resolve_path(fn, base)) if fn else exe
+            # no path to the file run: unknown (a bare argv[0] is no path), as sysdig leaves it
+            exepath = _text(resolve_path(fn, base)) if fn else b""
         ptid = _int(values.get("ptid", proc.ptid if proc is not None else 0))
         section = self._proc_section(values, proc, _int(values.get("flags", 0)), ptid)
         blobs = (
@@ -427,7 +433,7 @@ class RecordBuilder:
             _text(_pick_cgroup(values.get("cgroups"))) if "cgroups" in values else b"",
             _text(values.get("env")),
         )
-        hdr = L.HDR.pack(ev.ts, tid, pid, _EXEC_NR[name], L.EVT_EXEC, 0, 0, 0, *(0,) * 6)
+        hdr = _hdr(ev.ts, tid, pid, _EXEC_NR[name], L.EVT_EXEC)
         return hdr + section + b"".join(_blob(b) for b in blobs)
 
     def _clone(self, ev: ScapEvent, name: str, values: dict[str, Any]) -> bytes:
@@ -437,8 +443,38 @@ class RecordBuilder:
         parent = self.procs.peek(_int(values.get("ptid", 0)))
         flags = convert.clone_flags_to_linux(_int(values.get("flags", 0)))
         section = self._proc_section(values, parent, flags, _int(values.get("ptid", 0)))
-        hdr = L.HDR.pack(ev.ts, tid, pid, _CLONE_NR[name], L.EVT_CLONE, 0, 0, 0, *(0,) * 6)
+        hdr = _hdr(ev.ts, tid, pid, _CLONE_NR[name], L.EVT_CLONE)
         return hdr + section + _blob(_text(values.get("comm")))
+
+
+_U32: Final = 0xFFFFFFFF
+_U64: Final = 0xFFFFFFFFFFFFFFFF
+
+
+def _pack_wrapped(s: struct.Struct, *values: int) -> bytes:
+    """``s.pack`` with every value wrapped to its field's width (a capture's numbers are not
+    checked against the widths of the probe's structs)."""
+    widths = _expand(s.format)
+    return s.pack(*(v & ((1 << (8 * w)) - 1) for w, v in zip(widths, values, strict=True)))
+
+
+def _expand(fmt: str) -> list[int]:
+    sizes = {"B": 1, "H": 2, "I": 4, "Q": 8}
+    widths: list[int] = []
+    for count, code in re.findall(r"(\d*)([BHIQ])", fmt):
+        widths.extend([sizes[code]] * int(count or 1))
+    return widths
+
+
+def _i64(v: int) -> int:
+    v &= _U64
+    return v - (1 << 64) if v >> 63 else v
+
+
+def _hdr(ts: int, tid: int, pid: int, nr: int, evt: int, res: int = 0, args: Any = ()) -> bytes:
+    """An ``se_hdr``; a capture's values wrap to the header's widths as the kernel's would."""
+    regs = [a & _U64 for a in args] + [0] * (L.NARGS - len(args))
+    return L.HDR.pack(ts & _U64, tid & _U32, pid & _U32, nr, evt, 0, 0, _i64(res), *regs)
 
 
 def _keep(v: Any, old: int) -> int:

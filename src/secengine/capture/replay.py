@@ -22,7 +22,7 @@ from secengine.capture import blocks as B
 from secengine.capture import tables as T
 from secengine.capture.cursor import Cursor
 from secengine.capture.events import ScapEvent, parse_event
-from secengine.capture.eventtable import EF_USES_FD, EventInfo
+from secengine.capture.eventtable import EF_USES_FD, EVENTS, EventInfo
 from secengine.capture.records import RecordBuilder, decoded, stands_alone
 from secengine.capture.state import (
     CaptureTracker,
@@ -89,6 +89,8 @@ def _generic_name(values: dict[str, Any]) -> str:
     return "syscall"
 
 
+#: whether events of each type are evaluated by themselves (see records.stands_alone)
+_ALONE: Final = tuple(stands_alone(e) for e in EVENTS)
 _RESULT_TYPES: Final = frozenset({"ERRNO", "FD", "PID", "FD32", "PID32"})
 #: events that make their own process entry (exec, clone) or need none (exit)
 _PROCESS_EVENTS: Final = frozenset({"execve", "execveat", "clone", "fork", "vfork", "clone3"})
@@ -133,6 +135,8 @@ class CaptureReplay:
         self.on_unknown = on_unknown
         self.tracker = CaptureTracker()
         self.builder = RecordBuilder(self.tracker.procs)
+        self.first_num = first_num
+        #: the number of the last event yielded
         self.num = first_num
         #: scap events decoded (enter events and internal ones included)
         self.decoded = 0
@@ -206,16 +210,16 @@ class CaptureReplay:
                 f"table's {len(info.params)} (ignored)",
                 block.offset,
             )
-        values = decoded(info, sev.params)
         builder = self.builder
-        if not stands_alone(info):
-            if info.direction == ">":
-                builder.enter(sev, values)
+        if not _ALONE[info.code]:
+            if info.direction == ">":  # kept raw: decoded only when its exit comes
+                builder.enter(sev, info, sev.params)
             return None
+        values = decoded(info, sev.params)
         if info.direction == "<":
             enter = builder.take_enter(sev.tid)
-            if enter:
-                values = {**enter, **values}
+            if enter is not None and enter[0].code + 1 == info.code:  # its own enter only
+                values = {**decoded(*enter), **values}
         return self._apply(sev, info, values)
 
     def _apply(self, sev: ScapEvent, info: EventInfo, values: dict[str, Any]) -> Event:
@@ -236,15 +240,22 @@ class CaptureReplay:
             rec.res = (
                 None  # evt.res is missing, not SUCCESS (after the tracker, which wants an int)
             )
-        if fd is None and proc is not None and info.flags & EF_USES_FD:
-            n = values.get("fd")
-            if isinstance(n, int):
+        if fd is None and proc is not None:
+            # the event's fd, for events the probe has no spec for: the one it uses, or the
+            # last one it made (pipe: fd2), as libsinsp picks it
+            n = values.get("fd") if info.flags & EF_USES_FD else values.get("fd2")
+            if isinstance(n, int) and n >= 0:
                 fdnum, fd = n, proc.fds.get(n)
-        self.num += 1
+        # evt.num is the event's number in the capture (enter and internal events count),
+        # as sysdig numbers it; several inputs continue each other's numbering
+        self.num = self.first_num + self.decoded
         ev = Event.__new__(Event)
         ev.source = SOURCE
         ev.ts = sev.ts
         ev.type = rec.name
-        ev.fields = LiveFieldValues(rec, proc, fdnum, fd, changed, tracker)
-        ev.num = self.num
+        values = ev.fields = LiveFieldValues(rec, proc, fdnum, fd, changed, tracker)
+        values.num = ev.num = self.num  # evt.num and evt.time derive from these
+        values.ts = sev.ts
+        if info.direction == ">":  # an event with no exit (procexit): the live path has none
+            values["evt.dir"] = ">"
         return ev

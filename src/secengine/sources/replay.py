@@ -176,13 +176,13 @@ class ReplaySource(BatchSource):
                     stats.bytes_read = done_before + raw.tell() - start
                 yield batch
         except CaptureFormatError as e:
-            self._reject(EventFormatError(e.reason, label, e.offset))
+            self._reject(e)
         finally:
             self._num = replay.num
             stats.bytes_read = done_before + raw.tell() - start
         for what, (count, offset) in replay.unknown_first.items():
             if self.on_error is not None:
-                self.on_error(EventFormatError(f"skipped {count}x: {what}", label, offset))
+                self.on_error(CaptureFormatError(label, offset, f"skipped {count}x: {what}"))
         stats.finish_input(label, events_before, rejected_before)
 
     def _read(self, raw: IO[bytes], label: str, counted: IO[bytes] | None) -> Iterator[list[Event]]:
