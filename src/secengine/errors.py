@@ -22,7 +22,6 @@ them)::
     │   ├── plugins.UnknownPluginError / DuplicatePluginError
     ├── sinks.SinkError             an output could not open or deliver
     ├── state.decode.RecordFormatError  a ring-buffer record that cannot be decoded
-    ├── capture.blocks.CaptureFormatError  a capture file that cannot be read on (file:offset)
     ├── state.containers.cri.CriError  a CRI (containerd, CRI-O) call failed: its gRPC
     │                               status as ``reason``, counted by the CRI engine
     ├── bpf.BpfError                a libbpf call failed (errno translated)
