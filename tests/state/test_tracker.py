@@ -281,3 +281,20 @@ def test_a_path_through_an_unknown_fd_or_another_process_stays_as_given() -> Non
     fields(t, exec_rec(402, 1, ["x"], cwd="/", vpid=402))
     for given in ("/proc/self/fd/9", "/proc/1/fd/3", "/proc/self/fdinfo/3", "/proc/self/fd/x"):
         assert _openat(t, 402, given, -2)["fd.name"] == given
+
+
+def test_a_successful_exec_gives_the_filename_it_was_asked_for() -> None:
+    """Falco's execve exit ``filename``: the path as given, where proc.exepath is the file."""
+    t = _tracker()
+    f = fields(
+        t,
+        exec_rec(
+            403,
+            1,
+            ["sh"],
+            filename="/proc/self/fd/7/../../../bin/sh",
+            exepath="/bin/busybox",
+        ),
+    )
+    assert f["evt.arg.filename"] == "/proc/self/fd/7/../../../bin/sh"
+    assert f["proc.exepath"] == "/bin/busybox"

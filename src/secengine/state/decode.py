@@ -715,6 +715,10 @@ def process_params(rec: Rec, proc: ProcessView | None) -> dict[str, Any]:
     }
     if rec.name in ("clone", "fork", "vfork", "clone3"):
         values["flags"] = convert.clone_flags(_PROC.unpack_from(rec.data, 80)[7])
+    elif rec.evt == L.EVT_EXEC:
+        # the path the exec was asked for (the kernel's bprm->filename), as Falco's exit event
+        # gives it: /proc/self/fd/7/../../bin/sh where proc.exepath is the file it reached
+        values["filename"] = proc_section(rec.data, 1)[1][0].decode("utf-8", "surrogateescape")
     return {name: values[name] for name, *_ in param_defs(rec.name) if name in values}
 
 
