@@ -25,12 +25,13 @@ def file_sec(
     raddr: bytes = b"",
     stype: int = 1,
     proto: int = 6,
+    fmode: int = 0,
 ) -> bytes:
     return L.FILE.pack(
         mode,
         0,
         42,
-        0,
+        fmode,
         family,
         stype,
         proto,

@@ -327,6 +327,14 @@ class Rec:
             return []
         return netlink_types(self.sec.nlhead or b"")
 
+    def fd_fmode(self) -> int | None:
+        """The kernel's ``f_mode`` (FMODE_READ 1, FMODE_WRITE 2, ...) of the file at argument
+        0 when the probe describes it (``X_FILE_ARG0``: splice, tee, sends, ...), else None."""
+        if self.spec is None or not self.spec.extras & L.X_FILE_ARG0:
+            return None
+        f = self.sec.file0
+        return f.fmode if f is not None and f.is_open else None
+
     def flood(self) -> FloodReport | None:
         """The report of a flood record (``flood.*``), else None."""
         if self.evt != L.EVT_FLOOD:
