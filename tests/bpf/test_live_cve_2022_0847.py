@@ -144,6 +144,7 @@ def test_dirty_pipe_splice_alerts_and_the_look_alikes_do_not(
     assert alert["priority"] == "Critical" and "T1068" in alert["tags"]
     fields = alert["output_fields"]
     assert fields["fd.name"] == "/t/passwd"
+    assert fields["fd.is_open_write"] is False  # opened O_RDONLY
     assert fields["evt.arg.fd_out"].endswith("(<p>)"), fields
     assert fields["evt.arg.size"] == "1" and fields["user.uid"] == 1000
     assert fields["proc.name"] == "kworker"
