@@ -1,11 +1,12 @@
 """Record the live stream to ``.scap`` files: state first, then every record, bounded.
 
-A :class:`CaptureRecorder` is what ``secengine run --capture OUT.scap`` (and
-:meth:`SyscallSource.record_to <secengine.sources.syscall.SyscallSource.record_to>`)
-attaches to the syscall source: when the probe opens it writes the state
-blocks from the seeded tables, then every record the probe delivered, right
-after the state applied it (so an exec's event carries the new image, as the
-driver's does).
+A :class:`CaptureRecorder` writes records that a state machine has just
+applied: the state blocks from its tables when it starts, then each record's
+events (so an exec's event carries the new image, as the driver's does).
+``secengine run --capture OUT.scap`` (:meth:`SyscallSource.record_to
+<secengine.sources.syscall.SyscallSource.record_to>`) runs one in the
+converter process of :mod:`.spool`, off the live path; an embedder with
+records and tables of its own can run one in process.
 
 Size: ``max_bytes`` bounds each file. With ``files`` > 1 the files rotate
 (``OUT.scap`` -> ``OUT.scap.1`` ... the oldest dropped), each new file
