@@ -12,6 +12,7 @@ them)::
     │   └── ruleset.ItemError       one item's error, with its location chain
     ├── LocatedError                about a place in an input file (file:line: ...)
     │   ├── EventFormatError        a malformed input event
+    │   │   └── capture.blocks.CaptureFormatError  a capture that cannot be read on (file:offset)
     │   └── testing.RuleTestError   a malformed rule-test file
     ├── OutputFormatError           an output template that does not compile
     ├── events.FieldExtractionError a field's extractor raised (counted per field and rule)

@@ -272,6 +272,22 @@ def test_progress_bar_on_a_terminal(
     assert "Events detected: 2" in text and "(line skipped)" in text
 
 
+def test_progress_of_a_capture_shows_bytes_rate_and_time_left(
+    monkeypatch: pytest.MonkeyPatch, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    capture = Path(__file__).parent.parent / "capture" / "data" / "curl_google.scap"
+    fake = _Tty()
+    monkeypatch.setattr(sys, "stderr", fake)
+    monkeypatch.setenv("TERM", "xterm")
+    args = _parse([str(capture), "-r", str(Path(__file__).parent / "no_such_dir")])
+    args.rules = None
+    assert args.run(args) == 0
+    text = fake.getvalue()
+    assert "\x1b[" in text  # the bar was drawn
+    assert "events/s" in text and "ETA" in text and "kB" in text  # rate, time left, bytes
+    assert "Events read: 624 from 1 input(s)" in text and "100%" in text
+
+
 def test_no_terminal_codes_when_piped(
     files: dict[str, Path], capfdbinary: pytest.CaptureFixture[bytes]
 ) -> None:

@@ -47,9 +47,18 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from secengine.assembly import build_engine, build_sinks
+from secengine.capture.blocks import CaptureFormatError
 from secengine.config import (
     AgentConfig,
     add_config_arguments,
@@ -86,13 +95,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p = sub.add_parser(
         "replay",
         description="Evaluate rules over field-map event files (one JSON object per line, "
-        "optionally gzip-compressed; '-' reads stdin) and print the alerts.",
+        "optionally gzip-compressed; '-' reads stdin) or Falco/sysdig capture files (.scap, "
+        "optionally gzip-compressed; recognised by their content) and print the alerts.",
     )
     p.add_argument(
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="field-map event file (.jsonl, .jsonl.gz) or '-' for stdin",
+        help="field-map event file (.jsonl, .jsonl.gz), capture file (.scap, .scap.gz) or '-' "
+        "for stdin (field-map lines only)",
     )
     p.add_argument(
         "-r",
@@ -202,7 +213,10 @@ class _Diagnostics:
     def rejected(self, error: EventFormatError) -> None:
         self.shown_errors += 1
         if self.shown_errors <= MAX_REPORTED_ERRORS:
-            self.print(f"{error} (line skipped)")
+            # a capture's fault ends its file (the events before it counted): no line skipped
+            self.print(
+                str(error) if isinstance(error, CaptureFormatError) else f"{error} (line skipped)"
+            )
         elif self.shown_errors == MAX_REPORTED_ERRORS + 1:
             self.print("further rejected lines are counted but not shown")
 
@@ -333,11 +347,16 @@ def run(args: argparse.Namespace) -> int:
             task = progress.add_task(
                 "replay", total=source.stats.bytes_total, events=0, rate=0.0, alerts=0
             )
+            shown = 0.0
             for batch in source.batches():
                 alerts = process_batch(batch)
                 if alerts:
                     write(alerts)
-                elapsed = time.perf_counter() - started
+                now = time.perf_counter()
+                if now - shown < _PROGRESS_EVERY:  # a capture's batches are single events
+                    continue
+                shown = now
+                elapsed = now - started
                 st = source.stats
                 progress.update(
                     task,
@@ -346,6 +365,8 @@ def run(args: argparse.Namespace) -> int:
                     rate=st.events / elapsed if elapsed > 0 else 0.0,
                     alerts=engine.stats.alerts,
                 )
+            st = source.stats
+            progress.update(task, completed=st.bytes_read, events=st.events)
     drain(sinks, drain_seconds)
     for line in summary_lines(engine, source.stats, time.perf_counter() - started):
         diags.print(line)
@@ -362,6 +383,9 @@ def run(args: argparse.Namespace) -> int:
         return int(status)
     return int(ExitStatus.OK)
 
+
+#: Seconds between two updates of the progress bar (it redraws ten times a second).
+_PROGRESS_EVERY = 0.05
 
 #: How many unusable inputs are named before the rest are only counted.
 MAX_NAMED_INPUTS = 20
@@ -471,16 +495,20 @@ def _configured_engine(cfg: Any, ruleset: Any) -> tuple[Engine, list[Any]]:
 
 
 def _progress() -> Any:
-    """A rich progress bar on stderr: share of input read, events/s, alerts so far."""
+    """A rich progress bar on stderr: share and bytes of input read, events and events/s,
+    alerts so far, time taken and time left (the same for JSON lines and captures)."""
 
     return Progress(
         TextColumn("[bold]replay"),
         BarColumn(),
         TaskProgressColumn(),
+        DownloadColumn(),
         TextColumn("{task.fields[events]:,} events"),
-        TextColumn("{task.fields[rate]:,.0f}/s"),
+        TextColumn("{task.fields[rate]:,.0f} events/s"),
         TextColumn("{task.fields[alerts]:,} alerts"),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
     )

@@ -241,3 +241,32 @@ def sockopt_optname(level: int, optname: int) -> int:
     if optname in _SOCKOPT_MOVED:
         return _SOCKOPT_MOVED[optname]
     return optname if 0 < optname <= 50 else 0
+
+
+# -- back to Linux values: records rebuilt from a capture's PPM parameters (capture/) --------
+
+
+def _bits_to_linux(table: str, pairs: tuple[tuple[str, int], ...], value: int) -> int:
+    out = 0
+    for name, bits in pairs:
+        ppm = _ppm(table, name)
+        if ppm and value & ppm == ppm:
+            out |= bits
+    return out
+
+
+def open_flags_to_linux(value: int) -> int:
+    """The inverse of :func:`open_flags` (``O_F_CREATED`` has no Linux bit: dropped)."""
+    wr, rw = _ppm("file_flags", "O_WRONLY"), _ppm("file_flags", "O_RDWR")
+    acc = 2 if value & rw == rw else 1 if value & wr == wr else 0
+    return acc | _bits_to_linux("file_flags", _OPEN, value)
+
+
+def clone_flags_to_linux(value: int) -> int:
+    """The inverse of :func:`clone_flags`."""
+    return _bits_to_linux("clone_flags", _CLONE, value)
+
+
+def mount_flags_to_linux(value: int) -> int:
+    """The inverse of :func:`mount_flags`."""
+    return _bits_to_linux("mount_flags", _MOUNT, value)

@@ -1,0 +1,227 @@
+"""Event blocks: the event header, its parameters, and their values by the event table.
+
+An event block's body is ``u16 cpu``, ``u32 flags`` (the ``EVF`` blocks
+only), then the driver's event: ``ppm_evt_hdr`` (``u64 ts, u64 tid, u32
+len, u16 type, u32 nparams``; the pre-V2 blocks have no ``nparams``), one
+length per parameter (``u16``, ``u32`` for ``EF_LARGE_PAYLOAD`` events) and
+the parameter bytes. Lengths are checked against the block as libscap's
+``validate_v2_event`` does; a pre-V2 event's parameter count is found the way
+libscap finds it (the largest count whose lengths add up to the event).
+
+An event whose type the table does not know (a newer libs) keeps its raw
+parameters and is counted by the caller; so is a parameter past the table's
+layout.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import struct
+from typing import Any, Final
+
+from secengine.capture import blocks as B
+from secengine.capture.blocks import CaptureFormatError
+from secengine.capture.eventtable import FIXED_SIZES, EventInfo, event_info
+
+__all__ = ["ScapEvent", "param_value", "parse_event", "sockaddr_value", "socktuple_value"]
+
+_HDR: Final = struct.Struct("<QQIHI")
+_HDR_V1: Final = struct.Struct("<QQIH")
+_U16: Final = struct.Struct("<H")
+_U32: Final = struct.Struct("<I")
+_SIGNED: Final = frozenset(
+    {"INT8", "INT16", "INT32", "INT64", "ERRNO", "FD", "PID", "FD32", "PID32"}
+)
+_STRINGS: Final = frozenset({"CHARBUF", "FSPATH", "FSRELPATH"})
+_INT_FMT: Final = {1: "B", 2: "H", 4: "I", 8: "Q"}
+#: notification and infrastructure events of old captures declare 3 bytes too many
+_PPME_NOTIFICATION_E: Final = 212
+_PPME_INFRASTRUCTURE_EVENT_E: Final = 278
+
+
+class ScapEvent:
+    """One event of a capture; ``params`` are the raw parameter bytes, in order."""
+
+    __slots__ = ("cpu", "flags", "info", "offset", "params", "tid", "ts", "type")
+
+    def __init__(
+        self,
+        ts: int,
+        tid: int,
+        etype: int,
+        cpu: int,
+        flags: int,
+        params: list[bytes],
+        offset: int,
+        info: EventInfo | None = None,
+    ) -> None:
+        self.ts = ts
+        self.tid = tid
+        self.type = etype
+        self.cpu = cpu
+        self.flags = flags
+        self.params = params
+        self.offset = offset
+        self.info: EventInfo | None = info if info is not None else event_info(etype)
+
+    def values(self) -> dict[str, Any]:
+        """Parameter name → decoded value, for the parameters the table names."""
+        info = self.info
+        if info is None:
+            return {}
+        return {
+            p.name: param_value(p.type, raw)
+            for p, raw in zip(info.params, self.params, strict=False)
+        }
+
+    def __repr__(self) -> str:
+        name = self.info.enum if self.info is not None else f"type {self.type}"
+        return f"<ScapEvent {name} tid={self.tid} ts={self.ts}>"
+
+
+def parse_event(block: B.Block, file: str) -> ScapEvent:
+    """The event of an event block (any of the seven event block types)."""
+    body = block.body
+    base = block.offset + 8
+    pos = 2
+    flags = 0
+    if block.type in B.EVF_BLOCKS:
+        pos = 6
+    v2 = block.type in B.V2_EVENT_BLOCKS
+    hdr = _HDR if v2 else _HDR_V1
+    if len(body) < pos + hdr.size:
+        raise CaptureFormatError(
+            file, base, f"event block of {len(body)} bytes has no event header"
+        )
+    cpu = _U16.unpack_from(body, 0)[0]
+    if pos == 6:
+        flags = _U32.unpack_from(body, 2)[0]
+    if v2:
+        ts, tid, length, etype, nparams = _HDR.unpack_from(body, pos)
+    else:
+        ts, tid, length, etype = _HDR_V1.unpack_from(body, pos)
+        nparams = -1
+    info = event_info(etype)
+    avail = len(body) - pos
+    large = info is not None and info.large_payload
+    lsize = 4 if large else 2
+    start = pos + hdr.size
+    if not v2:
+        if etype in (_PPME_NOTIFICATION_E, _PPME_INFRASTRUCTURE_EVENT_E):
+            length -= 3
+        nparams = _v1_nparams(body, start, pos + length, info, file, base)
+    if length < hdr.size or length > avail:
+        raise CaptureFormatError(
+            file, base + pos, f"event length {length} outside its block ({avail} bytes)"
+        )
+    end = pos + length
+    lens_end = start + nparams * lsize
+    if lens_end > end:
+        raise CaptureFormatError(
+            file,
+            base + pos,
+            f"event declares {nparams} parameters, more than fit in {length} bytes",
+        )
+    lens = _lens_struct(nparams, large).unpack_from(body, start)
+    if lens_end + sum(lens) > end:  # checked once; the loop below finds which parameter
+        off = lens_end
+        for i, n in enumerate(lens):
+            if off + n > end:
+                raise CaptureFormatError(
+                    file,
+                    base + pos,
+                    f"parameter {i} of length {n} runs past the event's {length} bytes",
+                )
+            off += n
+    off = lens_end
+    params: list[bytes] = []
+    append = params.append
+    for n in lens:
+        nxt = off + n
+        append(body[off:nxt])
+        off = nxt
+    return ScapEvent(ts, tid, etype, cpu, flags, params, block.offset, info)
+
+
+@functools.lru_cache(maxsize=512)
+def _lens_struct(n: int, large: bool) -> struct.Struct:
+    return struct.Struct("<" + ("I" if large else "H") * n)
+
+
+def _v1_nparams(
+    body: bytes, start: int, end: int, info: EventInfo | None, file: str, base: int
+) -> int:
+    if info is None:
+        return 0
+    for n in range(len(info.params), -1, -1):
+        vals = start + 2 * n
+        if vals > end:
+            continue
+        total = vals + sum(_lens_struct(n, False).unpack_from(body, start)) if n else vals
+        if total == end:
+            return n
+        if total < end:
+            break
+    raise CaptureFormatError(file, base, "old event block: no parameter count fits its length")
+
+
+def _ip4(raw: bytes) -> str:
+    return str(ipaddress.IPv4Address(raw))
+
+
+def _ip6(raw: bytes) -> str:
+    return str(ipaddress.IPv6Address(raw))
+
+
+def sockaddr_value(raw: bytes) -> tuple[int, str, int] | None:
+    """A ``PT_SOCKADDR``: (family, address or unix path, port); None if unreadable."""
+    if not raw:
+        return None
+    fam = raw[0]
+    if fam == 2 and len(raw) >= 7:
+        return fam, _ip4(raw[1:5]), struct.unpack_from("<H", raw, 5)[0]
+    if fam == 10 and len(raw) >= 19:
+        return fam, _ip6(raw[1:17]), struct.unpack_from("<H", raw, 17)[0]
+    if fam == 1:
+        return fam, raw[1:].split(b"\0", 1)[0].decode("utf-8", "surrogateescape"), 0
+    return fam, "", 0
+
+
+def socktuple_value(raw: bytes) -> tuple[int, str, int, str, int] | None:
+    """A ``PT_SOCKTUPLE``: (family, source, sport, dest, dport); for a unix socket the
+    addresses are the kernel's socket pointers in hex and the dest the path."""
+    if not raw:
+        return None
+    fam = raw[0]
+    if fam == 2 and len(raw) >= 13:
+        sp, dp = struct.unpack_from("<H", raw, 5)[0], struct.unpack_from("<H", raw, 11)[0]
+        return fam, _ip4(raw[1:5]), sp, _ip4(raw[7:11]), dp
+    if fam == 10 and len(raw) >= 37:
+        sp, dp = struct.unpack_from("<H", raw, 17)[0], struct.unpack_from("<H", raw, 35)[0]
+        return fam, _ip6(raw[1:17]), sp, _ip6(raw[19:35]), dp
+    if fam == 1 and len(raw) >= 17:
+        path = raw[17:].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+        return fam, f"{int.from_bytes(raw[1:9], 'little'):x}", 0, path, 0
+    return None
+
+
+def param_value(ptype: str, raw: bytes) -> Any:
+    """A parameter's value: ``int`` for the fixed-width types (signed where the type is),
+    ``str`` for strings and paths, tuples for addresses, ``bytes`` otherwise (and for a
+    fixed-width parameter whose length is not its type's)."""
+    size = FIXED_SIZES.get(ptype)
+    if size is not None:
+        if len(raw) != size or size > 8:
+            return raw
+        v = int.from_bytes(raw, "little", signed=ptype in _SIGNED)
+        return v
+    if ptype in _STRINGS:
+        if raw.endswith(b"\0"):
+            raw = raw[:-1]
+        return raw.decode("utf-8", "surrogateescape")
+    if ptype == "SOCKADDR":
+        return sockaddr_value(raw)
+    if ptype == "SOCKTUPLE":
+        return socktuple_value(raw)
+    return raw

@@ -1,0 +1,488 @@
+"""A capture's events as the probe's records, so the live state machine replays them.
+
+The live path is probe record → :class:`~secengine.state.decode.Rec` →
+:meth:`StateTracker.apply <secengine.state.tracker.StateTracker.apply>` →
+:class:`~secengine.fields.live.LiveFieldValues`. A capture is replayed through
+that same path: :class:`RecordBuilder` turns each scap event into the bytes
+the probe would have written for the same syscall (``se_hdr``, the argument
+blobs and the file/creds/cwd sections its spec asks for, the exec and clone
+process sections), with the PPM flags turned back into Linux values, so the
+state tracker, the parameter getters and every field extractor run unchanged.
+
+What the probe does not capture (``read``, ``mmap``, a clone seen in the
+parent, ...) becomes a record with no spec: the tracker finds its process,
+and the event's parameters are the capture's own (``evt.arg.*``), already in
+the driver's PPM form. Enter events are folded into their exit (an old
+capture's ``read`` exit has no fd: the enter has it); only events with no
+exit (``procexit``, ``signaldeliver``, ...) stand alone.
+"""
+
+from __future__ import annotations
+
+import re
+import socket as _socket
+import struct
+from collections import OrderedDict
+from typing import Any, Final
+
+from secengine.bpf import layout as L
+from secengine.bpf.syscalls import BY_NR, SyscallSpec
+from secengine.capture.events import ScapEvent, param_value
+from secengine.capture.eventtable import EVENTS, EventInfo
+from secengine.state import convert
+from secengine.state.threads import Process
+from secengine.state.tracker import resolve_path
+
+__all__ = ["NO_SPEC_NR", "RecordBuilder", "stands_alone"]
+
+#: The syscall number of a record built for an event the probe has no spec for.
+NO_SPEC_NR: Final = 0xFFFF
+_BY_NAME: Final[dict[str, SyscallSpec]] = {s.name: s for s in BY_NR.values()}
+_EXEC_NR: Final = {"execve": _BY_NAME["execve"].nr, "execveat": _BY_NAME["execveat"].nr}
+_CLONE_NR: Final = {"clone": 56, "fork": 57, "vfork": 58, "clone3": 435}
+_S_IFREG, _S_IFDIR, _S_IFSOCK = 0o100000, 0o040000, 0o140000
+_O_DIRECTORY: Final = 0o200000
+_PPM_O_F_CREATED: Final = 16384
+_PPM_O_CLOEXEC: Final = 4096
+_EC_INTERNAL: Final = 256
+_MAX_PENDING: Final = 65536
+_MAX_THREADS: Final = 1 << 20
+
+#: Register sources per syscall the probe captures: a parameter name, with an optional
+#: conversion after a colon (``open``: PPM open flags to Linux, ``clone``: PPM clone flags,
+#: ``mount``: PPM mount flags, ``cloexec``: PPM O_CLOEXEC to Linux); None when the capture
+#: has no such value (the register is 0, its blob empty).
+_REGS: Final[dict[str, tuple[str | None, ...]]] = {
+    "open": ("name", "flags:open", "mode"),
+    "openat": ("dirfd", "name", "flags:open", "mode"),
+    "openat2": ("dirfd", "name", "how", None),
+    "creat": ("name", "mode"),
+    "close": ("fd",),
+    "close_range": ("first", "last", "flags"),
+    "socket": ("domain", "type", "proto"),
+    "socketpair": ("domain", "type", "proto", "fds"),
+    "bind": ("fd", "addr", None),
+    "connect": ("fd", "addr", None),
+    "listen": ("fd", "backlog"),
+    "accept": ("fd_in", None, None),
+    "accept4": ("fd_in", None, None, "flags:open"),
+    "sendto": ("fd", None, "size", None, None, None),
+    "sendmsg": ("fd", None, None),
+    "recvfrom": ("fd", None, "size", None),
+    "recvmsg": ("fd", None, None),
+    "dup": ("oldfd",),
+    "dup2": ("oldfd", "newfd"),
+    "dup3": ("oldfd", "newfd", "flags:cloexec"),
+    "pipe": ("fds",),
+    "pipe2": ("fds", "flags:open"),
+    "execve": ("filename",),
+    "execveat": ("dirfd", "pathname", "flags"),
+    "symlink": ("target", "linkpath"),
+    "symlinkat": ("target", "linkdirfd", "linkpath"),
+    "link": ("oldpath", "newpath"),
+    "linkat": ("olddir", "oldpath", "newdir", "newpath", "flags"),
+    "unlink": ("path",),
+    "unlinkat": ("dirfd", "name", "flags"),
+    "rename": ("oldpath", "newpath"),
+    "renameat": ("olddirfd", "oldpath", "newdirfd", "newpath"),
+    "renameat2": ("olddirfd", "oldpath", "newdirfd", "newpath", "flags"),
+    "mkdir": ("path", "mode"),
+    "mkdirat": ("dirfd", "path", "mode"),
+    "rmdir": ("path",),
+    "chmod": ("filename", "mode"),
+    "fchmod": ("fd", "mode"),
+    "fchmodat": ("dirfd", "filename", "mode"),
+    "memfd_create": ("name", "flags"),
+    "setuid": ("uid",),
+    "setgid": ("gid",),
+    "setreuid": ("ruid", "euid"),
+    "setregid": ("rgid", "egid"),
+    "setresuid": ("ruid", "euid", "suid"),
+    "setresgid": ("rgid", "egid", "sgid"),
+    "setsid": (),
+    "setpgid": ("pid", "pgid"),
+    "unshare": ("flags:clone",),
+    "setns": ("fd", "nstype:clone"),
+    "chdir": ("path",),
+    "fchdir": ("fd",),
+    "chroot": ("path",),
+    "mount": ("dev", "dir", "type", "flags:mount", None),
+    "umount2": ("name", "flags"),
+    "kill": ("pid", "sig"),
+    "userfaultfd": ("flags",),
+}
+
+
+def stands_alone(info: EventInfo) -> bool:
+    """Whether an event is evaluated by itself: an exit, or an enter event that has no exit
+    (``procexit``, ``signaldeliver``, ...); internal events (``procinfo``) never are."""
+    if info.category & _EC_INTERNAL:
+        return False
+    if info.direction == "<":
+        return True
+    nxt = info.code + 1
+    return nxt >= len(EVENTS) or EVENTS[nxt].name == "NA"
+
+
+def _blob(b: bytes) -> bytes:
+    b = b[: L.ARGS_MAX]
+    return struct.pack("<H", len(b)) + b
+
+
+def _text(v: Any) -> bytes:
+    if isinstance(v, str):
+        return v.encode("utf-8", "surrogateescape")
+    if isinstance(v, bytes):
+        return v
+    return b""
+
+
+def _linux_sockaddr(v: Any) -> bytes:
+    """A PPM sockaddr (family, address, port) as the Linux ``struct sockaddr`` the probe copies."""
+    if not isinstance(v, tuple):
+        return b""
+    fam, addr, port = v
+    if fam == 2 and addr:
+        return struct.pack("<H", 2) + struct.pack(">H", port) + _socket.inet_aton(addr) + bytes(8)
+    if fam == 10 and addr:
+        raw = _socket.inet_pton(_socket.AF_INET6, addr)
+        return struct.pack("<H", 10) + struct.pack(">HI", port, 0) + raw + bytes(4)
+    if fam == 1:
+        return struct.pack("<H", 1) + _text(addr) + b"\0"
+    return struct.pack("<H", fam)
+
+
+def _int(v: Any) -> int:
+    return v if isinstance(v, int) else 0
+
+
+def _as_u64(v: int) -> int:
+    return v & 0xFFFFFFFFFFFFFFFF
+
+
+def _pick_cgroup(raw: Any) -> str:
+    """The process's cgroup path out of the capture's ``subsys=path`` list, as the probe
+    picks one: the unified (v2, empty subsystem) line first, then the first non-root."""
+    items = [x for x in _text(raw).decode("utf-8", "surrogateescape").split("\0") if x]
+    pairs = [x.partition("=") for x in items]
+    pairs.sort(key=lambda p: p[0] != "")
+    for _sub, _eq, path in pairs:
+        if path not in ("", "/"):
+            return path
+    return "/"
+
+
+class RecordBuilder:
+    """Scap events in, probe records out, with the capture's own bookkeeping:
+    which process a thread belongs to, and each thread's pending enter event.
+
+    ``procs`` is the tracker's process table (read, never changed here: the
+    tracker changes it when it applies the records built).
+    """
+
+    def __init__(self, procs: Any) -> None:
+        self.procs = procs
+        #: thread id → thread group id (bounded; the oldest forgotten first)
+        self.tgid: OrderedDict[int, int] = OrderedDict()
+        #: thread id → its enter event's table entry and raw parameters, until the exit
+        self.pending: OrderedDict[int, tuple[EventInfo, list[bytes]]] = OrderedDict()
+
+    # -- bookkeeping ------------------------------------------------------------------
+    def note_thread(self, tid: int, pid: int) -> None:
+        tg = self.tgid
+        tg[tid] = pid
+        if len(tg) > _MAX_THREADS:
+            tg.popitem(last=False)
+
+    def pid_of(self, tid: int) -> int:
+        return self.tgid.get(tid, tid)
+
+    def enter(self, ev: ScapEvent, info: EventInfo, params: list[bytes]) -> None:
+        """Keep an enter event's parameters for its exit (a thread has one at a time)."""
+        p = self.pending
+        p.pop(ev.tid, None)
+        p[ev.tid] = (info, params)
+        if len(p) > _MAX_PENDING:
+            p.popitem(last=False)
+
+    def take_enter(self, tid: int) -> tuple[EventInfo, list[bytes]] | None:
+        """The thread's pending enter event, if any."""
+        return self.pending.pop(tid, None)
+
+    # -- records ----------------------------------------------------------------------
+    def build(self, ev: ScapEvent, info: EventInfo, values: dict[str, Any], res: int) -> bytes:
+        """The probe record for a stand-alone event (``values`` merged with its enter's;
+        ``res`` its result, 0 when it has none)."""
+        name = info.name
+        tid = ev.tid
+        if name in _EXEC_NR and info.direction == "<" and _int(values.get("res", -1)) == 0:
+            return self._exec(ev, name, values)
+        if name in _CLONE_NR and info.direction == "<" and _int(values.get("res", -1)) == 0:
+            return self._clone(ev, name, values)
+        pid = self.pid_of(tid)
+        if name == "procexit":
+            self.tgid.pop(tid, None)
+            status = _int(values.get("status", 0))
+            return _hdr(ev.ts, tid, pid, 0, L.EVT_EXIT, 0, (status, int(pid == tid)))
+        spec = _BY_NAME.get(name) if info.direction == "<" else None
+        if spec is None or name in ("execve", "execveat") and res == 0:
+            return _hdr(ev.ts, tid, pid, NO_SPEC_NR, L.EVT_SYSCALL, res)
+        return self._syscall(ev, spec, pid, res, values)
+
+    def _syscall(
+        self, ev: ScapEvent, spec: SyscallSpec, pid: int, res: int, values: dict[str, Any]
+    ) -> bytes:
+        name = spec.name
+        if name in ("accept", "accept4"):
+            values = dict(values, fd_in=values.get("fd_in", -1))
+        regs = _REGS.get(name, ())
+        args = [0] * L.NARGS
+        blobs: list[bytes] = []
+        for i, kind in enumerate(spec.args):
+            src = regs[i] if i < len(regs) else None
+            key, _, conv = (src or "").partition(":")
+            v = values.get(key) if key else None
+            if kind == L.ARG_INT:
+                n = _int(v)
+                if conv == "open":
+                    n = convert.open_flags_to_linux(n)
+                elif conv == "clone":
+                    n = convert.clone_flags_to_linux(n)
+                elif conv == "mount":
+                    n = convert.mount_flags_to_linux(n)
+                elif conv == "cloexec":
+                    n = convert.O_CLOEXEC if n & _PPM_O_CLOEXEC else 0
+                args[i] = _as_u64(n)
+            elif kind == L.ARG_STR or kind == L.ARG_BUF:
+                blobs.append(_blob(_text(v)))
+            elif kind == L.ARG_SOCKADDR:
+                blobs.append(_blob(_linux_sockaddr(v)))
+            elif kind == L.ARG_INT2:
+                if key == "fds":
+                    f1, f2 = _int(values.get("fd1", -1)), _int(values.get("fd2", -1))
+                    blobs.append(_blob(struct.pack("<ii", f1, f2)))
+                else:
+                    blobs.append(_blob(b""))
+            elif kind == L.ARG_OPENHOW:
+                how = L.OPEN_HOW.pack(
+                    convert.open_flags_to_linux(_int(values.get("flags"))),
+                    _int(values.get("mode")),
+                    _int(values.get("resolve")),
+                )
+                blobs.append(_blob(how))
+            else:
+                blobs.append(_blob(b""))
+        out = [_hdr(ev.ts, ev.tid, pid, spec.nr, L.EVT_SYSCALL, res, args)]
+        out.extend(blobs)
+        extras = spec.extras
+        proc = self.procs.peek(pid)
+        if extras & L.X_FILE_ARG0:
+            out.append(self._file_arg0(name, values))
+        if extras & L.X_FILE_RES:
+            out.append(self._file_res(name, values))
+        if extras & L.X_CREDS:
+            out.append(self._creds(name, res, values, proc))
+        if extras & L.X_CWD:
+            out.append(_blob(_text(self._cwd(name, values, proc))))
+        if extras & (L.X_NL_BUF | L.X_NL_MSG):
+            out.append(_blob(b""))
+        if extras & L.X_NS:
+            out.append(L.NS.pack(*(proc.ns if proc is not None else (0, 0, 0, 0))))
+        return b"".join(out)
+
+    # -- sections -----------------------------------------------------------------------
+    @staticmethod
+    def _socket_file(tup: Any, inbound: bool = False, stream: bool = False) -> bytes:
+        """An ``se_file`` of a socket from a capture's tuple (source → destination; for an
+        ``inbound`` receive or accept the destination is the local end). The protocol is
+        left unknown (the socket's own stays) unless the call is one only ``stream`` (TCP)
+        sockets make."""
+        if isinstance(tup, tuple) and tup[0] in (2, 10):
+            fam, sip, sport, dip, dport = tup
+            if inbound:
+                sip, sport, dip, dport = dip, dport, sip, sport
+            conv = _socket.AF_INET if fam == 2 else _socket.AF_INET6
+            la = _socket.inet_pton(conv, sip).ljust(16, b"\0")
+            ra = _socket.inet_pton(conv, dip).ljust(16, b"\0")
+            stype, proto = (_socket.SOCK_STREAM, 6) if stream else (0, 0)
+            raw = L.FILE.pack(_S_IFSOCK, 0, 0, 0, fam, stype, proto, sport, dport, 0, la, ra)
+            return raw + _blob(b"")
+        if isinstance(tup, tuple) and tup[0] == 1:
+            raw = L.FILE.pack(_S_IFSOCK, 0, 0, 0, 1, 0, 0, 0, 0, 0, bytes(16), bytes(16))
+            return raw + _blob(_text(tup[3]))
+        return L.FILE.pack(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16)) + _blob(b"")
+
+    def _file_arg0(self, name: str, values: dict[str, Any]) -> bytes:
+        # the driver writes a receive's tuple from the peer's side (is_inbound)
+        return self._socket_file(values.get("tuple"), inbound=name in ("recvfrom", "recvmsg"))
+
+    def _file_res(self, name: str, values: dict[str, Any]) -> bytes:
+        if name in ("accept", "accept4"):
+            return self._socket_file(values.get("tuple"), inbound=True, stream=True)
+        flags = _int(values.get("flags"))
+        linux = convert.open_flags_to_linux(flags)
+        mode = _S_IFDIR if linux & _O_DIRECTORY else _S_IFREG
+        fmode = convert.FMODE_CREATED if flags & _PPM_O_F_CREATED else 0
+        dev, ino = _int(values.get("dev")) & _U32, _int(values.get("ino")) & _U64
+        raw = L.FILE.pack(mode, dev, ino, fmode, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
+        return raw + _blob(b"")
+
+    @staticmethod
+    def _creds(name: str, res: int, values: dict[str, Any], proc: Process | None) -> bytes:
+        if proc is None:
+            return L.CREDS.pack(0, 0, 0, 0, 0, 0, 0xFFFFFFFF, 0, 0, 0, 0)
+        uid, gid, euid, egid = proc.uid, proc.gid, proc.euid, proc.egid
+        ci, cp, ce = proc.cap_inheritable, proc.cap_permitted, proc.cap_effective
+        if res >= 0:
+            if name == "setuid":
+                uid = euid = _int(values.get("uid"))
+            elif name == "setgid":
+                gid = egid = _int(values.get("gid"))
+            elif name in ("setreuid", "setresuid"):
+                uid, euid = _keep(values.get("ruid"), uid), _keep(values.get("euid"), euid)
+            elif name in ("setregid", "setresgid"):
+                gid, egid = _keep(values.get("rgid"), gid), _keep(values.get("egid"), egid)
+            elif name == "capset":
+                ci = _int(values.get("cap_inheritable", ci))
+                cp = _int(values.get("cap_permitted", cp))
+                ce = _int(values.get("cap_effective", ce))
+        return _pack_wrapped(
+            L.CREDS, uid, gid, euid, egid, euid, egid, proc.loginuid, 0, ci, cp, ce
+        )
+
+    @staticmethod
+    def _cwd(name: str, values: dict[str, Any], proc: Process | None) -> str:
+        if proc is None:
+            return ""
+        if name == "fchdir":
+            info = proc.fds.get(_int(values.get("fd", -1)))
+            return info.name if info is not None else proc.cwd
+        return resolve_path(_text(values.get("path")).decode("utf-8", "surrogateescape"), proc.cwd)
+
+    # -- process records ----------------------------------------------------------------
+    def _proc_section(
+        self, values: dict[str, Any], proc: Process | None, flags: int, ptid: int
+    ) -> bytes:
+        def get(key: str, default: int) -> int:
+            v = values.get(key)
+            return v if isinstance(v, int) else default
+
+        # a process the capture never described has no known user (libsinsp: -1)
+        uid = get("uid", proc.uid if proc is not None else 0xFFFFFFFF)
+        gid = get("gid", proc.gid if proc is not None else 0xFFFFFFFF)
+        euid = proc.euid if proc is not None and "uid" not in values else uid
+        egid = proc.egid if proc is not None and "gid" not in values else gid
+        return _pack_wrapped(
+            L.PROC,
+            ptid,
+            (proc.sid if proc is not None else 0) & 0xFFFFFFFF,
+            get("pgid", proc.pgid if proc is not None else 0) & 0xFFFFFFFF,
+            get("vpgid", proc.vpgid if proc is not None else 0) & 0xFFFFFFFF,
+            get("vpid", proc.vpid if proc is not None else 0) & 0xFFFFFFFF,
+            get("vtid", 0) & 0xFFFFFFFF,
+            get("tty", proc.tty if proc is not None else 0) & 0xFFFFFFFF,
+            flags & 0xFFFFFFFF,
+            get("exe_ino", 0),
+            get("exe_ino_ctime", 0),
+            get("exe_ino_mtime", 0),
+            proc.start_ts if proc is not None else 0,
+            get("pidns_init_start_ts", 0),
+            _as_u64(get("fdlimit", proc.fdlimit if proc is not None else 0)),
+            uid,
+            gid,
+            euid,
+            egid,
+            euid,
+            egid,
+            get("loginuid", proc.loginuid if proc is not None else 0xFFFFFFFF) & 0xFFFFFFFF,
+            0,
+            get("cap_inheritable", proc.cap_inheritable if proc is not None else 0),
+            get("cap_permitted", proc.cap_permitted if proc is not None else 0),
+            get("cap_effective", proc.cap_effective if proc is not None else 0),
+            proc.exe_mode if proc is not None else 0,
+            proc.exe_uid if proc is not None else 0,
+            proc.exe_gid if proc is not None else 0,
+            0,
+            *(proc.ns if proc is not None else (0, 0, 0, 0)),
+        )
+
+    def _exec(self, ev: ScapEvent, name: str, values: dict[str, Any]) -> bytes:
+        tid = ev.tid
+        pid = _int(values.get("pid", self.pid_of(tid))) or self.pid_of(tid)
+        self.note_thread(tid, pid)
+        proc = self.procs.peek(pid)
+        exe = _text(values.get("exe"))
+        args = _text(values.get("args"))
+        argv = exe + b"\0" + args if args else exe + b"\0"
+        cwd = _text(values.get("cwd")) or _text(proc.cwd if proc is not None else "")
+        filename = _text(values.get("filename") or values.get("pathname"))
+        exepath = _text(values.get("trusted_exepath"))
+        if not exepath:
+            base = cwd.decode("utf-8", "surrogateescape")
+            fn = filename.decode("utf-8", "surrogateescape")
+            # no path to the file run: unknown (a bare argv[0] is no path), as sysdig leaves it
+            exepath = _text(resolve_path(fn, base)) if fn else b""
+        ptid = _int(values.get("ptid", proc.ptid if proc is not None else 0))
+        section = self._proc_section(values, proc, _int(values.get("flags", 0)), ptid)
+        blobs = (
+            filename or exepath,
+            argv,
+            exepath,
+            cwd,
+            _text(values.get("comm")),
+            _text(_pick_cgroup(values.get("cgroups"))) if "cgroups" in values else b"",
+            _text(values.get("env")),
+        )
+        hdr = _hdr(ev.ts, tid, pid, _EXEC_NR[name], L.EVT_EXEC)
+        return hdr + section + b"".join(_blob(b) for b in blobs)
+
+    def _clone(self, ev: ScapEvent, name: str, values: dict[str, Any]) -> bytes:
+        tid = ev.tid
+        pid = _int(values.get("pid", tid)) or tid
+        self.note_thread(tid, pid)
+        parent = self.procs.peek(_int(values.get("ptid", 0)))
+        flags = convert.clone_flags_to_linux(_int(values.get("flags", 0)))
+        section = self._proc_section(values, parent, flags, _int(values.get("ptid", 0)))
+        hdr = _hdr(ev.ts, tid, pid, _CLONE_NR[name], L.EVT_CLONE)
+        return hdr + section + _blob(_text(values.get("comm")))
+
+
+_U32: Final = 0xFFFFFFFF
+_U64: Final = 0xFFFFFFFFFFFFFFFF
+
+
+def _pack_wrapped(s: struct.Struct, *values: int) -> bytes:
+    """``s.pack`` with every value wrapped to its field's width (a capture's numbers are not
+    checked against the widths of the probe's structs)."""
+    widths = _expand(s.format)
+    return s.pack(*(v & ((1 << (8 * w)) - 1) for w, v in zip(widths, values, strict=True)))
+
+
+def _expand(fmt: str) -> list[int]:
+    sizes = {"B": 1, "H": 2, "I": 4, "Q": 8}
+    widths: list[int] = []
+    for count, code in re.findall(r"(\d*)([BHIQ])", fmt):
+        widths.extend([sizes[code]] * int(count or 1))
+    return widths
+
+
+def _i64(v: int) -> int:
+    v &= _U64
+    return v - (1 << 64) if v >> 63 else v
+
+
+def _hdr(ts: int, tid: int, pid: int, nr: int, evt: int, res: int = 0, args: Any = ()) -> bytes:
+    """An ``se_hdr``; a capture's values wrap to the header's widths as the kernel's would."""
+    regs = [a & _U64 for a in args] + [0] * (L.NARGS - len(args))
+    return L.HDR.pack(ts & _U64, tid & _U32, pid & _U32, nr, evt, 0, 0, _i64(res), *regs)
+
+
+def _keep(v: Any, old: int) -> int:
+    """A set*id argument: -1 (0xFFFFFFFF) keeps the old id."""
+    n = _int(v)
+    return old if n in (-1, 0xFFFFFFFF) or v is None else n
+
+
+def decoded(info: EventInfo, params: list[bytes]) -> dict[str, Any]:
+    """An event's parameters by name, decoded by their table types."""
+    return {p.name: param_value(p.type, raw) for p, raw in zip(info.params, params, strict=False)}

@@ -1,0 +1,261 @@
+"""Replaying a capture: blocks → state tables and events → the live state machine → events.
+
+:class:`CaptureReplay` reads one capture stream (plain or gzip, the caller
+opens it) and yields batches of :class:`~secengine.events.Event` of the
+``syscall`` source whose fields are the live extractors'
+(:class:`~secengine.fields.live.LiveFieldValues`), exactly as the probe's
+events are. Block and event errors stop the capture with a
+:class:`~secengine.capture.blocks.CaptureFormatError` (the events before it
+have been yielded); what the reader does not know (a block type, an event
+type of a newer libs, a parameter past the table's layout) is skipped, counted
+in :attr:`CaptureReplay.unknown` and announced once through ``on_unknown``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Callable, Iterator
+from typing import IO, Any, Final
+
+from secengine.capture import blocks as B
+from secengine.capture import tables as T
+from secengine.capture.cursor import Cursor
+from secengine.capture.events import ScapEvent, parse_event
+from secengine.capture.eventtable import EF_USES_FD, EVENTS, EventInfo
+from secengine.capture.records import RecordBuilder, decoded, stands_alone
+from secengine.capture.state import (
+    CaptureTracker,
+    seed_fds,
+    seed_threads,
+    seed_users,
+    unknown_process,
+)
+from secengine.events import Event
+from secengine.fields._ppm_events import PPM_SC_NAMES
+from secengine.fields.live import LiveFieldValues
+from secengine.state.decode import Rec
+from secengine.state.fds import format_addr
+
+__all__ = ["SOURCE", "CaptureReplay", "is_capture", "open_capture", "sniff"]
+
+#: The event source of replayed capture events.
+SOURCE: Final = "syscall"
+GZIP_MAGIC: Final = b"\x1f\x8b"
+SCAP_MAGIC: Final = B.SHB_BLOCK_TYPE.to_bytes(4, "little")
+
+UnknownHandler = Callable[[str, int], None]
+
+
+def is_capture(head: bytes) -> bool:
+    """Whether the first (decompressed) bytes of an input are a capture's section header."""
+    return head[:4] == SCAP_MAGIC
+
+
+def sniff(raw: IO[bytes]) -> bool:
+    """Whether a seekable input is a capture, plain or gzip-compressed, by its magic; the
+    position is restored. A gzip stream that does not inflate is not a capture here (the
+    line reader reports it)."""
+    start = raw.tell()
+    try:
+        head = raw.read(4)
+        if head[:2] == GZIP_MAGIC:
+            raw.seek(start)
+            try:
+                head = gzip.GzipFile(fileobj=raw, mode="rb").read(4)
+            except (OSError, EOFError, zlib.error):
+                return False
+        return is_capture(head)
+    finally:
+        raw.seek(start)
+
+
+def open_capture(raw: IO[bytes]) -> IO[bytes]:
+    """``raw`` itself, or a gzip reader over it when it starts with gzip's magic."""
+    start = raw.tell()
+    head = raw.read(2)
+    raw.seek(start)
+    return gzip.GzipFile(fileobj=raw, mode="rb") if head == GZIP_MAGIC else raw  # type: ignore[return-value]
+
+
+_GENERIC: Final = frozenset({0, 1})  # PPME_GENERIC_E/X: evt.type is the syscall's own name
+
+
+def _generic_name(values: dict[str, Any]) -> str:
+    """A generic event's ``evt.type``: its syscall's name (``ID`` is a ``ppm_sc`` code)."""
+    sc = values.get("ID")
+    if isinstance(sc, int) and 0 <= sc < len(PPM_SC_NAMES) and PPM_SC_NAMES[sc]:
+        return str(PPM_SC_NAMES[sc])
+    return "syscall"
+
+
+#: whether events of each type are evaluated by themselves (see records.stands_alone)
+_ALONE: Final = tuple(stands_alone(e) for e in EVENTS)
+_RESULT_TYPES: Final = frozenset({"ERRNO", "FD", "PID", "FD32", "PID32"})
+#: events that make their own process entry (exec, clone) or need none (exit)
+_PROCESS_EVENTS: Final = frozenset({"execve", "execveat", "clone", "fork", "vfork", "clone3"})
+
+
+def _result(info: EventInfo, values: dict[str, Any]) -> int | None:
+    """``evt.rawres``: an exit event's first parameter when it is a result (errno, fd,
+    pid), else none (libsinsp's rule)."""
+    if info.direction != "<" or not info.params:
+        return None
+    first = info.params[0]
+    if first.name != "res" and first.type not in _RESULT_TYPES:
+        return None
+    v = values.get(first.name)
+    return v if isinstance(v, int) else None
+
+
+def _render(v: Any) -> Any:
+    """A decoded parameter as the live getters give it (addresses as text)."""
+    if isinstance(v, tuple):
+        if len(v) == 3:
+            return format_addr(v[1], v[2]) if v[0] in (2, 10) else v[1]
+        if v[0] in (2, 10):
+            return f"{format_addr(v[1], v[2])}->{format_addr(v[3], v[4])}"
+        return v[3]
+    return v
+
+
+class CaptureReplay:
+    """The events of one capture, through a fresh state machine."""
+
+    def __init__(
+        self,
+        stream: IO[bytes],
+        name: str,
+        *,
+        on_unknown: UnknownHandler | None = None,
+        first_num: int = 0,
+    ) -> None:
+        self.reader = B.BlockReader(stream, name)
+        self.name = name
+        self.on_unknown = on_unknown
+        self.tracker = CaptureTracker()
+        self.builder = RecordBuilder(self.tracker.procs)
+        self.first_num = first_num
+        #: the number of the last event yielded
+        self.num = first_num
+        #: scap events decoded (enter events and internal ones included)
+        self.decoded = 0
+        #: what was skipped: description → how many times
+        self.unknown: dict[str, int] = {}
+        #: what was skipped: description → (how many times, offset of the first)
+        self.unknown_first: dict[str, tuple[int, int]] = {}
+        self.machine: T.MachineInfo | None = None
+        self.interfaces: list[T.Interface] = []
+
+    @property
+    def offset(self) -> int:
+        """Bytes of the (decompressed) capture consumed so far."""
+        return self.reader.offset
+
+    def _unknown(self, what: str, offset: int) -> None:
+        n = self.unknown.get(what, 0)
+        self.unknown[what] = n + 1
+        self.unknown_first[what] = (n + 1, self.unknown_first.get(what, (0, offset))[1])
+        if n == 0 and self.on_unknown is not None:
+            self.on_unknown(what, offset)
+
+    def batches(self) -> Iterator[list[Event]]:
+        """Each event as a batch of its own, yielded before the next record changes the
+        state (field values are extracted when a rule reads them: the fd a ``close``
+        names must still be there, as the live source's ``on_event`` guarantees); raises
+        :class:`~secengine.capture.blocks.CaptureFormatError` at the first fault, after
+        yielding the events before it."""
+        tracker = self.tracker
+        pending_exit = False
+        for block in self.reader:
+            if block.type in B.EVENT_BLOCKS:
+                if pending_exit:  # an exited process is removed when the next event comes
+                    tracker.flush_exited()
+                    pending_exit = False
+                ev = self._event(block)
+                if ev is not None:
+                    pending_exit = ev.type == "procexit"
+                    yield [ev]
+                continue
+            self._state_block(block)
+
+    def _state_block(self, block: B.Block) -> None:
+        btype = block.type
+        c = Cursor(block.body, self.name, block.offset + 8)
+        if btype == B.SHB_BLOCK_TYPE:
+            return
+        if btype in B.MI_BLOCKS:
+            self.machine = T.read_machine_info(c)
+        elif btype in B.PL_BLOCKS:
+            seed_threads(self.tracker, self.builder, T.read_proclist(c, B.PL_BLOCKS[btype]))
+        elif btype in B.FDL_BLOCKS:
+            seed_fds(self.tracker, self.builder, T.read_fdlist(c, btype))
+        elif btype in B.UL_BLOCKS:
+            seed_users(self.tracker, T.read_userlist(c, btype))
+        elif btype in B.IL_BLOCKS:
+            self.interfaces = T.read_iflist(c, btype)
+        else:
+            self._unknown(f"block type {btype:#x} (skipped)", block.offset)
+
+    def _event(self, block: B.Block) -> Event | None:
+        sev = parse_event(block, self.name)
+        self.decoded += 1
+        info = sev.info
+        if info is None:
+            self._unknown(f"event type {sev.type} (not in the event table)", block.offset)
+            return None
+        if len(sev.params) > len(info.params):
+            self._unknown(
+                f"{info.enum}: {len(sev.params) - len(info.params)} parameter(s) past the "
+                f"table's {len(info.params)} (ignored)",
+                block.offset,
+            )
+        builder = self.builder
+        if not _ALONE[info.code]:
+            if info.direction == ">":  # kept raw: decoded only when its exit comes
+                builder.enter(sev, info, sev.params)
+            return None
+        values = decoded(info, sev.params)
+        if info.direction == "<":
+            enter = builder.take_enter(sev.tid)
+            if enter is not None and enter[0].code + 1 == info.code:  # its own enter only
+                values = {**decoded(*enter), **values}
+        return self._apply(sev, info, values)
+
+    def _apply(self, sev: ScapEvent, info: EventInfo, values: dict[str, Any]) -> Event:
+        tracker = self.tracker
+        res = _result(info, values)
+        builder = self.builder
+        pid = builder.pid_of(sev.tid)
+        if tracker.procs.peek(pid) is None and info.name not in _PROCESS_EVENTS:
+            # a thread the capture's tables never listed: known from now on, with nothing
+            # known about it (libsinsp makes the same empty entry)
+            tracker.procs.put(unknown_process(pid))
+        rec = Rec(builder.build(sev, info, values, 0 if res is None else res), 0)
+        if rec.spec is None and rec.evt == 1:  # a syscall the probe has no spec for
+            rec.name = _generic_name(values) if info.code in _GENERIC else info.name
+            rec._params = {k: _render(v) for k, v in values.items()}
+        proc, fdnum, fd, changed = tracker.apply(rec)
+        if res is None:
+            rec.res = (
+                None  # evt.res is missing, not SUCCESS (after the tracker, which wants an int)
+            )
+        if fd is None and proc is not None:
+            # the event's fd, for events the probe has no spec for: the one it uses, or the
+            # last one it made (pipe: fd2), as libsinsp picks it
+            n = values.get("fd") if info.flags & EF_USES_FD else values.get("fd2")
+            if isinstance(n, int) and n >= 0:
+                fdnum, fd = n, proc.fds.get(n)
+        # evt.num is the event's number in the capture (enter and internal events count),
+        # as sysdig numbers it; several inputs continue each other's numbering
+        self.num = self.first_num + self.decoded
+        ev = Event.__new__(Event)
+        ev.source = SOURCE
+        ev.ts = sev.ts
+        ev.type = rec.name
+        values = ev.fields = LiveFieldValues(rec, proc, fdnum, fd, changed, tracker)
+        values.num = ev.num = self.num  # evt.num and evt.time derive from these
+        values.ts = sev.ts
+        if info.direction == ">":  # an event with no exit (procexit): the live path has none
+            values["evt.dir"] = ">"
+        return ev
