@@ -179,6 +179,7 @@ MATCHES = [
     ("curl_google", "evt.type=open and evt.res!=SUCCESS", 1),
     ("curl_google", "proc.name=curl and evt.type=execve", 1),
     ("curl_google", "evt.type=close and fd.typechar=6", 3),
+    ("curl_google", "evt.type=procexit and evt.dir='>' and proc.name=curl", 2),
     ("test_ipv6_client", "evt.type=sendto and fd.l4proto=udp and evt.rawres>0", 3),
     ("single_ipv6_conn", "evt.type=accept and fd.sport=1234", 1),
     ("single_ipv6_conn", "evt.type=read and fd.cip=2001:db8::4", 2),
@@ -211,8 +212,10 @@ def test_rule_matches_equal_sysdigs(
 @pytest.mark.skipif(shutil.which("sysdig") is None, reason="sysdig is not installed")
 @pytest.mark.parametrize(("capture", "condition", "count"), MATCHES)
 def test_match_counts_are_sysdigs(capture: str, condition: str, count: int) -> None:
+    # the events secengine evaluates: exits, and events with no exit (procexit)
+    where = "evt.dir=<" if "evt.dir" not in condition else "evt.num>0"
     out = subprocess.run(
-        ["sysdig", "-r", str(DATA / f"{capture}.scap"), f"({condition}) and evt.dir=<"],
+        ["sysdig", "-r", str(DATA / f"{capture}.scap"), f"({condition}) and {where}"],
         capture_output=True,
         text=True,
         check=True,

@@ -124,17 +124,23 @@ def parse_event(block: B.Block, file: str) -> ScapEvent:
             f"event declares {nparams} parameters, more than fit in {length} bytes",
         )
     lens = _lens_struct(nparams, large).unpack_from(body, start)
+    if lens_end + sum(lens) > end:  # checked once; the loop below finds which parameter
+        off = lens_end
+        for i, n in enumerate(lens):
+            if off + n > end:
+                raise CaptureFormatError(
+                    file,
+                    base + pos,
+                    f"parameter {i} of length {n} runs past the event's {length} bytes",
+                )
+            off += n
     off = lens_end
     params: list[bytes] = []
-    for i, n in enumerate(lens):
-        if off + n > end:
-            raise CaptureFormatError(
-                file,
-                base + pos,
-                f"parameter {i} of length {n} runs past the event's {length} bytes",
-            )
-        params.append(body[off : off + n])
-        off += n
+    append = params.append
+    for n in lens:
+        nxt = off + n
+        append(body[off:nxt])
+        off = nxt
     return ScapEvent(ts, tid, etype, cpu, flags, params, block.offset, info)
 
 
@@ -152,7 +158,7 @@ def _v1_nparams(
         vals = start + 2 * n
         if vals > end:
             continue
-        total = vals + sum(struct.unpack_from(f"<{n}H", body, start)) if n else vals
+        total = vals + sum(_lens_struct(n, False).unpack_from(body, start)) if n else vals
         if total == end:
             return n
         if total < end:
