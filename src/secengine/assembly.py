@@ -149,6 +149,8 @@ def build_sinks(
         ("file_output", "file"),
         ("http_output", "http"),
         ("program_output", "program"),
+        ("nats_output", "nats"),
+        ("redis_output", "redis"),
     ):
         block = getattr(cfg, key)
         if not block.enabled:

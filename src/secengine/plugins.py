@@ -48,6 +48,8 @@ BUILTIN_SINKS: dict[str, str] = {
     "syslog": "secengine.sinks.syslog:SyslogSink",
     "program": "secengine.sinks.program:ProgramSink",
     "memory": "secengine.sinks.memory:MemorySink",
+    "nats": "secengine.sinks.nats:NatsSink",
+    "redis": "secengine.sinks.redis:RedisSink",
 }
 
 #: The sources secengine ships (also declared as entry points in ``pyproject.toml``).
@@ -55,6 +57,8 @@ BUILTIN_SOURCES: dict[str, str] = {
     "replay": "secengine.sources.replay:ReplaySource",
     "syscall": "secengine.sources.syscall:SyscallSource",
     "k8s_audit": "secengine.sources.k8s_webhook:K8sAuditWebhookSource",
+    "nats": "secengine.sources.nats:NatsSource",
+    "redis": "secengine.sources.redis:RedisSource",
 }
 
 T = TypeVar("T")

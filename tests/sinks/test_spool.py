@@ -12,24 +12,24 @@ from secengine.sinks.spool import Spool, SpoolError
 def _drain(spool: Spool, batch: int = 7) -> list[bytes]:
     out: list[bytes] = []
     while True:
-        records, cursor = spool.peek(batch)
-        if cursor is None:
+        records = spool.peek(batch)
+        if not records:
             return out
         out += [r.body for r in records]
-        spool.commit(cursor)
+        spool.commit(records[-1])
 
 
 def test_records_leave_in_order_and_only_when_committed(tmp_path: Path) -> None:
     spool = Spool(tmp_path, 1 << 20)
     for i in range(100):
         spool.append(f"k.{i}", b"body-%d" % i)
-    records, cursor = spool.peek(10)
+    records = spool.peek(10)
     assert [r.body for r in records] == [b"body-%d" % i for i in range(10)]
     assert records[3].key == "k.3"
     # not committed: the same records again
-    again, _ = spool.peek(10)
+    again = spool.peek(10)
     assert [r.seq for r in again] == [r.seq for r in records]
-    assert cursor is not None and spool.commit(cursor) == 10
+    assert spool.commit(records[-1]) == 10
     assert spool.stats.records == 90
     assert _drain(spool) == [b"body-%d" % i for i in range(10, 100)]
     assert spool.stats.records == 0 and spool.stats.bytes == 0
@@ -38,9 +38,7 @@ def test_records_leave_in_order_and_only_when_committed(tmp_path: Path) -> None:
 def test_a_reopened_spool_keeps_what_was_not_acknowledged(tmp_path: Path) -> None:
     spool = Spool(tmp_path, 1 << 20)
     seqs = [spool.append("k", b"r%d" % i) for i in range(50)]
-    _, cursor = spool.peek(20)
-    assert cursor is not None
-    spool.commit(cursor)
+    spool.commit(spool.peek(20)[-1])
     spool.close()
     again = Spool(tmp_path, 1 << 20)
     assert again.stats.recovered == 30 and again.epoch == spool.epoch

@@ -94,6 +94,17 @@ class Evaluator:
             self.counters.events[name] += len(batch)
             if alerts:
                 self.publish(alerts)
+            for sink in self.sinks:
+                if sink.forwards_events:  # a broker output sending events on (docs/fleet.md)
+                    sink.forward(batch)
+
+    def publish_sink_alerts(self) -> None:
+        """Send the sinks' alerts about themselves (a broker output's full spool) to every sink."""
+        for sink in self.sinks:
+            alerts = sink.internal_alerts(self.engine.formatter.hostname)
+            if alerts:
+                with self._lock:
+                    self.publish(alerts)
 
     def process_inline(self, batch: Sequence[Event]) -> None:
         """What a source evaluating on its own thread calls (the batch names its source)."""

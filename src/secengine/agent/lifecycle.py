@@ -259,12 +259,18 @@ class Agent:
     def _evaluate(self) -> None:
         drops = self._drops
         assert drops is not None
+        evaluator = self._evaluator
+
+        def every_second() -> None:
+            drops.check(self.sources)
+            evaluator.publish_sink_alerts()  # a broker output's full spool
+
         evaluation_loop(
             self._evaluator,
             self.event_queue,
             self.sources,
             sources_stopped=self._sources_stopped,
-            every_second=lambda: drops.check(self.sources),
+            every_second=every_second,
             exhausted=self.request_stop,
         )
 

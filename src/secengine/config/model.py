@@ -9,6 +9,7 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from secengine.config.base import StrictModel
 from secengine.config.containers import ContainerEngines
+from secengine.config.fleet import NatsOutput, RedisOutput
 from secengine.config.outputs import (
     FileOutput,
     HttpOutput,
@@ -96,6 +97,14 @@ class AgentConfig(StrictModel):
     )
     program_output: ProgramOutput = Field(
         default_factory=ProgramOutput, description="Alerts piped to a program."
+    )
+    nats_output: NatsOutput = Field(
+        default_factory=NatsOutput,
+        description="secengine: alerts (and events) to NATS JetStream (docs/fleet.md).",
+    )
+    redis_output: RedisOutput = Field(
+        default_factory=RedisOutput,
+        description="secengine: alerts (and events) to Redis Streams (docs/fleet.md).",
     )
     sinks: dict[str, PluginSink] = Field(
         default_factory=dict, description="secengine: more outputs, by plugin name."

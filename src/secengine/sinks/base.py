@@ -53,6 +53,7 @@ from typing import Any, ClassVar, Self
 
 from secengine.alert import Alert
 from secengine.errors import SecengineError
+from secengine.events import Event
 from secengine.sinks.render import AlertRenderer
 
 __all__ = ["DEFAULT_QUEUE_CAPACITY", "RateLimitedLog", "Sink", "SinkError", "SinkStats"]
@@ -229,6 +230,34 @@ class Sink(abc.ABC):
             stats.delivered += done
             stats.failed += self._unflushed - done
             self._unflushed = 0
+
+    def settle_pending(self, delivered: int, dropped: int = 0) -> None:
+        """Of the alerts awaiting confirmation, the oldest ``dropped`` were lost after all (a
+        spool evicted them) and the next ``delivered`` reached the receiver; the others still
+        wait. For sinks whose receiver confirms long after the flush (a broker's
+        acknowledgement); called on the worker thread."""
+        stats = self.stats
+        with stats._lock:
+            if self._settled_all:
+                return
+            dropped = max(0, min(dropped, self._unflushed))
+            stats.dropped += dropped
+            self._unflushed -= dropped
+            delivered = max(0, min(delivered, self._unflushed))
+            stats.delivered += delivered
+            self._unflushed -= delivered
+
+    def internal_alerts(self, hostname: str) -> list[Alert]:
+        """Alerts about this sink itself that the agent should send to every output (a
+        spool that evicted alerts); asked about once a second. The default has none."""
+        return []
+
+    #: True for sinks that also take the events the agent evaluates (:meth:`forward`).
+    forwards_events: bool = False
+
+    def forward(self, batch: Sequence[Event]) -> None:
+        """Take a batch of evaluated events to send on (never blocks; a sink with
+        ``forwards_events`` counts what it cannot take)."""
 
     def interrupt(self) -> None:
         """Make a blocked :meth:`deliver` return; called from another thread when shutdown

@@ -38,7 +38,7 @@ from typing import IO, Final
 
 from secengine.errors import SecengineError
 
-__all__ = ["Spool", "SpoolCursor", "SpoolError", "SpoolRecord", "SpoolStats"]
+__all__ = ["Spool", "SpoolError", "SpoolRecord", "SpoolStats"]
 
 #: length of key+body, CRC-32 of seq+key+body, sequence number, key length
 _HEADER: Final = struct.Struct("<IIQH")
@@ -52,21 +52,14 @@ class SpoolError(SecengineError):
 
 @dataclass(frozen=True, slots=True)
 class SpoolRecord:
-    """One spooled record: its sequence number (unique in this spool), key and body."""
+    """One spooled record: its sequence number (unique in this spool), key and body, and
+    where it ends (what :meth:`Spool.commit` removes up to)."""
 
     seq: int
     key: str
     body: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class SpoolCursor:
-    """Where a :meth:`Spool.peek` ended: what :meth:`Spool.commit` removes up to."""
-
     segment: int
-    offset: int
-    seq: int
-    count: int
+    end: int
 
 
 @dataclass(slots=True)
@@ -269,25 +262,22 @@ class Spool:
                 self._ready.wait(timeout)
             return self.stats.records > 0
 
-    def peek(
-        self, max_records: int, max_bytes: int = 1 << 20
-    ) -> tuple[list[SpoolRecord], SpoolCursor | None]:
+    def peek(self, max_records: int, max_bytes: int = 1 << 20) -> list[SpoolRecord]:
         """The oldest records (up to ``max_records`` or about ``max_bytes``), not removed."""
         out: list[SpoolRecord] = []
         with self._lock:
             if self._writer is not None:
                 self._writer.file.flush()
-            segments = list(self._segments)
+            segments = [(seg.number, seg.path, seg.size) for seg in self._segments]
             offset = self._head_offset
-        cursor = None
         taken = 0
-        for seg in segments:
+        for number, path, size in segments:
             if len(out) >= max_records or taken >= max_bytes:
                 break
             try:
-                with open(seg.path, "rb") as f:
+                with open(path, "rb") as f:
                     f.seek(offset)
-                    data = f.read(min(seg.size - offset, max(max_bytes - taken, 1 << 16)))
+                    data = f.read(min(size - offset, max(max_bytes - taken, 1 << 16)))
             except FileNotFoundError:  # evicted meanwhile
                 offset = 0
                 continue
@@ -299,34 +289,32 @@ class Spool:
                     break
                 start = pos + _HEADER.size
                 key = data[start : start + klen].decode()
-                out.append(SpoolRecord(seq, key, data[start + klen : end]))
+                out.append(SpoolRecord(seq, key, data[start + klen : end], number, offset + end))
                 pos = end
             taken += pos
-            if pos:
-                cursor = SpoolCursor(seg.number, offset + pos, out[-1].seq, len(out))
-            if offset + pos < seg.size:
+            if offset + pos < size:
                 break  # stopped inside this segment
             offset = 0
-        return out, cursor
+        return out
 
-    def commit(self, cursor: SpoolCursor) -> int:
-        """Remove the records up to ``cursor`` (acknowledged); how many were still spooled."""
+    def commit(self, last: SpoolRecord) -> int:
+        """Remove the records up to ``last`` (acknowledged); how many were still spooled."""
         with self._lock:
             removed = 0
-            while self._segments and self._segments[0].number < cursor.segment:
+            while self._segments and self._segments[0].number < last.segment:
                 seg = self._segments.pop(0)
                 removed += self._remove(seg, seg.size)
-            if not self._segments or self._segments[0].number != cursor.segment:
+            if not self._segments or self._segments[0].number != last.segment:
                 return removed  # that segment was evicted meanwhile
             seg = self._segments[0]
-            if cursor.offset <= self._head_offset:
+            if last.end <= self._head_offset:
                 return removed
-            done = self._count_between(seg, self._head_offset, cursor.offset)
+            done = self._count_between(seg, self._head_offset, last.end)
             self.stats.records -= done
-            self.stats.bytes -= cursor.offset - self._head_offset
+            self.stats.bytes -= last.end - self._head_offset
             seg.count -= done
             removed += done
-            self._head_offset = cursor.offset
+            self._head_offset = last.end
             if self._head_offset >= seg.size and len(self._segments) > 1:
                 self._segments.pop(0)
                 self._drop_file(seg)

@@ -66,9 +66,28 @@ def _installed() -> dict[str, type[Source]]:
     return out
 
 
+def _relays() -> dict[str, type[Source]]:
+    """Plugin name → class of the registered plugins that produce no event source of their
+    own but can be started from flags: the broker sources (``nats``, ``redis``), which carry
+    events of every source."""
+    registry = source_registry()
+    ordered = [n for n in BUILTIN_SOURCES if n in registry]
+    ordered += [n for n in registry.names() if n not in BUILTIN_SOURCES]
+    out: dict[str, type[Source]] = {}
+    for plugin in ordered:
+        cls = registry.get(plugin)
+        startable = "from_flags" in {
+            k for klass in cls.__mro__[:-1] if klass is not Source for k in vars(klass)
+        }
+        if getattr(cls, "spec", None) is None and startable:
+            out[plugin] = cls
+    return out
+
+
 def source_classes() -> list[type[Source]]:
-    """The plugin classes of the installed event sources, in spec order."""
-    return list(_installed().values())
+    """The plugin classes ``secengine run --source`` can start: the installed event sources
+    in spec order, then the relays of any source (the broker sources)."""
+    return list(_installed().values()) + list(_relays().values())
 
 
 def installed_specs() -> list[SourceSpec]:
@@ -78,14 +97,17 @@ def installed_specs() -> list[SourceSpec]:
 
 def spec(name: str) -> SourceSpec:
     """The spec of the event source ``name``; raises UnknownPluginError naming the known ones."""
-    found = source_class(name).spec
-    assert found is not None  # _installed() keeps only classes with a spec
-    return found
+    cls = _installed().get(name)
+    if cls is None or cls.spec is None:
+        source_class(name)  # raises, naming the known ones
+        raise UnknownPluginError(f"{name!r} is no event source: it relays events of any source")
+    return cls.spec
 
 
 def source_class(name: str) -> type[Source]:
-    """The plugin class producing the event source ``name`` (what ``run --source`` starts)."""
-    classes = _installed()
+    """The plugin class producing the event source ``name``, or the relay plugin of that
+    name (``nats``, ``redis``): what ``run --source`` starts."""
+    classes = {**_installed(), **_relays()}
     cls = classes.get(name)
     if cls is None:
         raise UnknownPluginError(
