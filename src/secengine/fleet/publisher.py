@@ -123,6 +123,8 @@ class Publisher:
         self._stop = False
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
+        self._connecting: asyncio.Lock | None = None
+        self._committing = False
 
     # -- the caller's side ------------------------------------------------------------------
     def start(self, connect_timeout: float = 10.0) -> None:
@@ -158,7 +160,8 @@ class Publisher:
 
     def drain(self, until: Callable[[], bool]) -> bool:
         """Wait until the spool is empty (True) or ``until()`` says to give up (False)."""
-        while self.spool.stats.records:
+        # in this order: a commit empties the spool before it updates the ledger
+        while self.spool.stats.records or self._committing:
             if until() or self._thread is None or not self._thread.is_alive():
                 return False
             self.wake()
@@ -185,6 +188,9 @@ class Publisher:
         self._started.set()
         try:
             loop.run_until_complete(self._main())
+        except BaseException as e:  # noqa: BLE001 - said once; records stay in the spool
+            self.stats.last_error = f"{type(e).__name__}: {e}"
+            _log.error("%s: publishing stopped: %s", self.label, self.stats.last_error)
         finally:
             try:
                 loop.run_until_complete(self.transport.close())
@@ -192,9 +198,12 @@ class Publisher:
                 loop.close()
 
     async def _connect(self) -> None:
-        if not self.stats.connected:
-            await self.transport.connect()
-            self.stats.connected = True
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:  # start() and the loop may both ask at first
+            if not self.stats.connected:
+                await self.transport.connect()
+                self.stats.connected = True
 
     async def _main(self) -> None:
         assert self._event is not None
@@ -220,10 +229,15 @@ class Publisher:
             except BrokerError as e:
                 acked = 0
                 await self._failed(e)
+            except Exception as e:  # noqa: BLE001 - a client's surprise must not stop publishing
+                acked = 0
+                await self._failed(BrokerUnavailable(f"{type(e).__name__}: {e}"))
             if acked:
+                self._committing = True  # drain() must not see an empty spool before the ledger
                 removed = self.spool.commit(records[acked - 1])
                 self.ledger.removed(removed, evicted=False)
                 self.stats.published += removed
+                self._committing = False
             if acked == len(records):
                 backoff = 0.1
                 continue

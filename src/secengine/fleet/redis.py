@@ -43,8 +43,8 @@ def import_redis() -> Any:
     """The ``redis.asyncio`` module, or a one-sentence error saying how to install it."""
     try:
         import redis.asyncio
+        import redis.asyncio.retry
         import redis.backoff
-        import redis.retry
     except ImportError as e:  # pragma: no cover - the extra is installed in tests
         raise BrokerRefused(
             "the Redis output and source need redis: pip install 'secengine[fleet]'"
@@ -65,7 +65,7 @@ class _Connection:
         kwargs: dict[str, Any] = {
             "socket_connect_timeout": s.connect_timeout,
             "socket_timeout": None,
-            "retry": redis.retry.Retry(redis.backoff.NoBackoff(), 0),
+            "retry": redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0),
             "client_name": self.name,
         }
         if s.username:

@@ -140,13 +140,15 @@ class BrokerSink(Sink):
         self._publisher.wake()
 
     def flush(self) -> int:
-        """Settle what the broker acknowledged or the spool evicted; how many still wait."""
+        """Settle what the broker acknowledged or the spool evicted since the last flush; the
+        rest still waits. (The answer is an upper bound the base class clamps: the publisher
+        may acknowledge more meanwhile, which the next flush settles, never twice.)"""
         if self._publisher is None:
             return 0
         ledger = self._publisher.ledger
         acked, evicted = ledger.take()
         self.settle_pending(acked, evicted)
-        return ledger.waiting
+        return ledger.appended
 
     def forward(self, batch: Sequence[Event]) -> None:
         if self._forwarder is not None:
