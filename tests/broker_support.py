@@ -246,7 +246,7 @@ async def _read_nats(url: str, what: str) -> list[tuple[str, str, bytes]]:
     except Exception:  # noqa: BLE001 - no stream: nothing held
         await nc.close()
         return out
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+    for seq in range(info.state.first_seq, info.state.last_seq + 1) if info.state.messages else ():
         msg = await js.get_msg(stream, seq)
         out.append((msg.subject, (msg.headers or {}).get("Nats-Msg-Id", ""), msg.data or b""))
     await nc.close()

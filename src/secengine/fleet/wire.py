@@ -2,7 +2,8 @@
 
 A field-map event travels as its field-map line (``docs/replay-format.md``:
 ``{"source", "time", "fields"}``), so that what a node sends is what
-``secengine replay`` reads. A Kubernetes audit event travels as the audit
+``secengine replay`` reads; values its evaluation found missing (cached as
+``MISSING``) are left out, as the format says of missing values. A Kubernetes audit event travels as the audit
 object itself, ``{"source": "k8s_audit", "time": ..., "audit": {...}}``: the
 central side extracts the ``ka.*`` fields from it as the webhook does,
 instead of receiving only the fields the node's rules happened to read.
@@ -23,8 +24,8 @@ from typing import Any
 import orjson
 
 from secengine.errors import SecengineError
-from secengine.events import Event
-from secengine.sources.fieldmap import FieldMapError, event_from_obj, event_to_obj
+from secengine.events import MISSING, Event
+from secengine.sources.fieldmap import FieldMapError, event_from_obj
 from secengine.sources.k8s_audit import SOURCE as AUDIT_SOURCE
 from secengine.sources.k8s_audit import AuditFieldValues, AuditPayloadError, make_event
 
@@ -42,7 +43,9 @@ def encode_event(event: Event) -> bytes:
     if isinstance(fields, AuditFieldValues):
         obj = {"source": AUDIT_SOURCE, "time": event.ts, "audit": fields.doc}
     else:
-        obj = event_to_obj(event)
+        # evaluation caches what it could not extract as MISSING: absent, not a value
+        values = {k: v for k, v in fields.items() if v is not MISSING}
+        obj = {"source": event.source, "time": event.ts, "fields": values}
     return orjson.dumps(obj, default=str)
 
 
