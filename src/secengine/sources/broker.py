@@ -216,11 +216,14 @@ class BrokerSource(Source):
             done, events = self._decode(msgs)
             for run in _runs_by_source(events):
                 evaluate(run)
-            await t.settle(done)
+            # evaluated: remembered before the acknowledgement, which may be lost (the
+            # broker going away now redelivers them, and they are skipped then)
             for d in done:
-                self.seen.add(d.message.id)
+                if d.poison is None:  # poison is dead-lettered again if redelivered
+                    self.seen.add(d.message.id)
             with self.stats._lock:
                 self.stats.events += len(events)
+            await t.settle(done)
 
     def _decode(self, msgs: Sequence[InMessage]) -> tuple[list[Delivery], list[Event]]:
         limit = self.settings.max_message_bytes
