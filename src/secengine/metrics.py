@@ -51,6 +51,15 @@ own web stack). Metric names:
 ``secengine_sink_retries_total``            counter  retries and restarts {sink}
 ``secengine_sink_queue_depth``              gauge    alerts queued {sink}
 ``secengine_sink_queue_capacity``           gauge    queue bound {sink}
+``secengine_spool_records``                 gauge    records a broker output's spool holds
+                                                     {sink, what=alerts|events}
+``secengine_spool_bytes``                   gauge    bytes of those records {sink, what}
+``secengine_spool_evicted_total``           counter  records evicted unsent, spool full
+                                                     {sink, what} (docs/fleet.md)
+``secengine_broker_published_total``        counter  records the broker acknowledged {sink, what}
+``secengine_broker_connected``              gauge    1 while connected to the broker {sink, what}
+``secengine_broker_duplicates_total``       counter  redelivered events skipped by id {source}
+``secengine_broker_redelivered_total``      counter  messages delivered more than once {source}
 ``secengine_event_queue_depth``             gauge    event batches queued for the engine
 ``secengine_event_queue_capacity``          gauge    bound of that queue
 ``secengine_rules_loaded``                  gauge    rules the engine evaluates
@@ -298,6 +307,7 @@ def collect(agent: AgentStats) -> list[Metric]:
         *sink_families.values(),
         depth,
         capacity,
+        *fleet_metrics(agent.sinks, agent.sources),
         Metric("secengine_event_queue_depth", "gauge", "Event batches waiting for the engine.").add(
             queue.depth()
         ),
@@ -384,6 +394,46 @@ def _process_table(agent: AgentStats) -> list[Metric]:
             removed.add(t[reason], source=name, reason=reason)
         reparented.add(t["reparented"], source=name)
     return [entries, removed, reparented] if entries.samples else []
+
+
+def fleet_metrics(sinks: Sequence[Any], sources: Sequence[Any]) -> list[Metric]:
+    """The families of the broker outputs' spools (``spool_stats()``) and of the broker
+    sources (``BrokerSourceStats``), when there are any (docs/fleet.md)."""
+    gauges = {
+        "records": Metric(
+            "secengine_spool_records", "gauge", "Records a broker output's spool holds."
+        ),
+        "bytes": Metric("secengine_spool_bytes", "gauge", "Bytes of a broker output's spool."),
+        "evicted": Metric(
+            "secengine_spool_evicted_total",
+            "counter",
+            "Records evicted from a full spool before the broker took them.",
+        ),
+        "published": Metric(
+            "secengine_broker_published_total", "counter", "Records the broker acknowledged."
+        ),
+        "connected": Metric(
+            "secengine_broker_connected", "gauge", "1 while the output is connected to its broker."
+        ),
+    }
+    for sink in sinks:
+        spool_stats = getattr(sink, "spool_stats", None)
+        for row in spool_stats() if callable(spool_stats) else ():
+            for key, family in gauges.items():
+                family.add(row[key], sink=sink.label, what=row["what"])
+    dups = Metric(
+        "secengine_broker_duplicates_total", "counter", "Redelivered events skipped by event id."
+    )
+    again = Metric(
+        "secengine_broker_redelivered_total", "counter", "Messages delivered more than once."
+    )
+    for src in sources:
+        stats: Any = getattr(src, "stats", None)
+        if hasattr(stats, "duplicates") and hasattr(stats, "redelivered"):
+            dups.add(stats.duplicates, source=source_label(src))
+            again.add(stats.redelivered, source=source_label(src))
+    out = [f for f in gauges.values() if f.samples]
+    return out + ([dups, again] if dups.samples else [])
 
 
 def container_metrics(sources: Sequence[Any]) -> list[Metric]:

@@ -193,3 +193,52 @@ def test_bad_credentials_are_one_sentence_and_the_agent_does_not_start(
     wanted = "Authorization Violation" if kind == "nats" else "invalid username-password"
     lines = [line for line in run.stderr.splitlines() if wanted in line]
     assert lines and f"output {kind}_output cannot start" in lines[0], run.stderr
+
+
+def test_the_agent_sends_the_spool_full_alert_to_every_output_and_counts_it(
+    tmp_path: Path,
+) -> None:
+    from broker_support import free_port
+
+    from secengine.agent import Agent
+    from secengine.config import AgentConfig
+    from secengine.metrics import fleet_metrics, render
+    from secengine.sources.replay import MemorySource, read_events
+
+    root = Path(__file__).resolve().parents[2]
+    base = list(read_events(root / "samples" / "events.jsonl"))
+    events = [
+        type(e)(e.source, e.ts + copy * 10**12, dict(e.fields), 0)
+        for copy in range(20)
+        for e in base
+    ]
+    cfg = AgentConfig.model_validate(
+        {
+            "rules_files": [str(root / "rules")],
+            "stdout_output": {"enabled": False},
+            "output_timeout": 200,
+            "nats_output": {
+                "enabled": True,
+                "servers": [f"nats://127.0.0.1:{free_port()}"],  # nobody listens
+                "spool_dir": str(tmp_path / "spool"),
+                "spool_max_bytes": 65536,
+            },
+        }
+    )
+    seen: list[Alert] = []
+    agent = Agent(cfg, sources=[MemorySource(events)], on_alert=seen.append)
+    agent.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+        a.rule == "Falco internal: output spool full" for a in seen
+    ):
+        time.sleep(0.05)
+    sink = next(s for s in agent.sinks if s.label == "nats_output")
+    text = render(fleet_metrics(agent.sinks, agent.sources))
+    agent.stop()
+    full = [a for a in seen if a.rule == "Falco internal: output spool full"]
+    assert full, "no internal alert about the full spool"
+    assert full[0].output_fields["output"] == "nats_output"
+    assert int(full[0].output_fields["n_drops"]) > 0
+    assert sink.stats.dropped >= int(full[0].output_fields["n_drops"])
+    assert 'secengine_spool_evicted_total{sink="nats_output",what="alerts"}' in text

@@ -194,6 +194,28 @@ class BrokerSink(Sink):
         """Nothing to reopen: the publisher reconnects by itself."""
 
     # -- reports -----------------------------------------------------------------------------------
+    def spool_stats(self) -> list[dict[str, Any]]:
+        """Per spool (``alerts``, ``events``): what it holds, evicted, published; for metrics."""
+        out = []
+        pairs = [("alerts", self._publisher)]
+        if self._forwarder is not None:
+            pairs.append(("events", self._forwarder.publisher))
+        for what, publisher in pairs:
+            if publisher is None:
+                continue
+            sp = publisher.spool.stats
+            out.append(
+                {
+                    "what": what,
+                    "records": sp.records,
+                    "bytes": sp.bytes,
+                    "evicted": sp.evicted,
+                    "published": publisher.stats.published,
+                    "connected": int(publisher.stats.connected),
+                }
+            )
+        return out
+
     @property
     def spool(self) -> Spool | None:
         return self._spool
