@@ -4,19 +4,23 @@ skip redeliveries by event id."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from broker_support import Broker, read_stream, sink_options, source_options
+import pytest
+from broker_support import Broker, make_broker, read_stream, sink_options, source_options
 
 from secengine.agent import Agent
 from secengine.alert import Alert
 from secengine.assembly import engine_from_config
 from secengine.config import AgentConfig
 from secengine.events import Event
+from secengine.fleet.wire import encode_event
 from secengine.sinks.broker import BrokerSink
 from secengine.sinks.nats import NatsSink
 from secengine.sinks.redis import RedisSink
@@ -88,13 +92,21 @@ def _poison(b: Broker) -> None:
         r.close()
 
 
-def _run_central(b: Broker, want: int, **more: Any) -> tuple[list[Alert], BrokerSource]:
+def _run_central(
+    b: Broker, want: int, messages: int = 1, **more: Any
+) -> tuple[list[Alert], BrokerSource]:
+    """Evaluate with a central agent until ``want`` alerts came and ``messages`` messages
+    were handled (evaluated, dead-lettered or skipped), then a little longer."""
     got: list[Alert] = []
     source = _source(b, **more)
     agent = Agent(_config(), sources=[source], on_alert=got.append)
     agent.start()
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (len(got) < want or source.stats.events < 1):
+
+    def handled() -> int:
+        return source.stats.events + source.stats.rejected + source.stats.duplicates
+
+    while time.monotonic() < deadline and (len(got) < want or handled() < messages):
         time.sleep(0.05)
     time.sleep(0.5)  # nothing more (no duplicate) arrives
     agent.stop()
@@ -207,3 +219,41 @@ def _pending(b: Broker) -> int:
         return int(ci.num_ack_pending)
 
     return asyncio.run(info())
+
+
+@pytest.mark.parametrize("kind", ["nats", "redis"])
+def test_run_source_with_bad_credentials_is_one_sentence(kind: str, tmp_path: Path) -> None:
+    auth = {"user": "alice", "password": "secret"} if kind == "nats" else {"password": "secret"}
+    b = make_broker(kind, tmp_path / "data", **auth)
+    b.start()
+    try:
+        flags = (
+            ["--nats-server", b.url, "--nats-user", "alice", "--nats-password", "wrong"]
+            if kind == "nats"
+            else ["--redis-url", b.url, "--redis-password", "wrong"]
+        )
+        run = subprocess.run(
+            [sys.executable, "-m", "secengine.cli", "run", "--source", kind, *flags],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        b.stop()
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    first = run.stderr.splitlines()[0]
+    assert first.startswith(f"secengine run: cannot start the {kind} source: ")
+    assert ("Authorization Violation" if kind == "nats" else "invalid username-password") in first
+
+
+def test_an_oversized_message_is_poison_too(broker: Broker, tmp_path: Path) -> None:
+    events = list(read_events(SAMPLES))[:20]
+    node = _forwarder(broker, tmp_path, "n1")
+    node.forward(events)
+    assert node.stop(30)
+    _, source = _run_central(broker, 0, 20, max_message_bytes=256)
+    assert source.stats.events == sum(len(encode_event(e)) <= 256 for e in events)
+    assert source.stats.rejected == 20 - source.stats.events > 0
+    assert len(read_stream(broker, "deadletter")) == source.stats.rejected
