@@ -203,5 +203,6 @@ def test_run_names_the_installed_sources_for_an_unknown_one(installed: Path) -> 
     done = _cli(installed, "run", "--source", "nope", "--duration", "1")
     assert done.returncode == 2
     assert textwrap.shorten(done.stderr, 500).startswith(
-        "secengine run: unknown event source 'nope' for --source (known: syscall, k8s_audit, tiny)"
+        "secengine run: unknown event source 'nope' for --source (known: syscall, k8s_audit, tiny; "
+        "relays of every source: nats, redis)"
     )

@@ -107,11 +107,12 @@ def spec(name: str) -> SourceSpec:
 def source_class(name: str) -> type[Source]:
     """The plugin class producing the event source ``name``, or the relay plugin of that
     name (``nats``, ``redis``): what ``run --source`` starts."""
-    classes = {**_installed(), **_relays()}
-    cls = classes.get(name)
+    sources, relays = _installed(), _relays()
+    cls = sources.get(name) or relays.get(name)
     if cls is None:
         raise UnknownPluginError(
-            f"unknown event source {name!r} for --source (known: {', '.join(classes)})"
+            f"unknown event source {name!r} for --source (known: {', '.join(sources)}; "
+            f"relays of every source: {', '.join(relays)})"
         )
     return cls
 
