@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -278,7 +279,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fleet_bench.json")
     args = p.parse_args(argv)
-    results: dict[str, Any] = {"alerts": args.alerts, "events": args.events, "rate": args.rate}
+    results: dict[str, Any] = {
+        "alerts": args.alerts,
+        "events": args.events,
+        "rate": args.rate,
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
+    }
     events = _events(args.events)
     with tempfile.TemporaryDirectory(prefix="fleet-bench-") as tmpdir:
         tmp = Path(tmpdir)
@@ -313,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 b.stop()
             print(kind, json.dumps(results[kind]), flush=True)
+    results["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     print("file", json.dumps(results["file"]))
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     return 0

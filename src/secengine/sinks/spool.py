@@ -103,7 +103,6 @@ class Spool:
         self.on_evict = on_evict
         self.stats = SpoolStats()
         self._lock = threading.Lock()
-        self._ready = threading.Condition(self._lock)
         self._segments: list[_Segment] = []
         self._head_offset = 0  # in the first segment
         self._writer: _Writer | None = None
@@ -201,7 +200,6 @@ class Spool:
             seg.count += 1
             self.stats.records += 1
             self.stats.bytes += size
-            self._ready.notify_all()
         if evicted and self.on_evict is not None:
             self.on_evict(evicted)
         return seq
@@ -248,20 +246,7 @@ class Spool:
                 pass
             self._writer = None
 
-    def flush(self) -> None:
-        """Hand what was appended to the kernel (so a reader of the files, or a crash, sees it)."""
-        with self._lock:
-            if self._writer is not None:
-                self._writer.file.flush()
-
     # -- the reader -----------------------------------------------------------------------
-    def wait(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for a record; True if one is waiting."""
-        with self._lock:
-            if not self.stats.records:
-                self._ready.wait(timeout)
-            return self.stats.records > 0
-
     def peek(self, max_records: int, max_bytes: int = 1 << 20) -> list[SpoolRecord]:
         """The oldest records (up to ``max_records`` or about ``max_bytes``), not removed."""
         out: list[SpoolRecord] = []
