@@ -108,10 +108,18 @@ class Broker:
 class NatsServer(Broker):
     kind = "nats"
 
-    def __init__(self, workdir: Path, *, user: str = "", password: str = "") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        user: str = "",
+        password: str = "",
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         super().__init__(workdir)
         self.user = user
         self.password = password
+        self.tls = tls  # (certificate, key): clients must speak TLS
         self.monitor = free_port()
 
     def command(self) -> list[str]:
@@ -130,6 +138,8 @@ class NatsServer(Broker):
         cmd += ["-m", str(self.monitor)]
         if self.user:
             cmd += ["--user", self.user, "--pass", self.password]
+        if self.tls:
+            cmd += ["--tls", "--tlscert", str(self.tls[0]), "--tlskey", str(self.tls[1])]
         return cmd
 
     def ready(self) -> bool:
@@ -145,26 +155,39 @@ class NatsServer(Broker):
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://127.0.0.1:{self.port}"
 
 
 class RedisServer(Broker):
     kind = "redis"
 
-    def __init__(self, workdir: Path, *, password: str = "") -> None:
+    def __init__(
+        self, workdir: Path, *, password: str = "", tls: tuple[Path, Path] | None = None
+    ) -> None:
         super().__init__(workdir)
         self.password = password
+        self.tls = tls
 
     def command(self) -> list[str]:
         binary = shutil.which("redis-server")
         assert binary is not None
-        cmd = [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.workdir)]
+        port = (
+            ["--port", "0", "--tls-port", str(self.port)]
+            if self.tls
+            else ["--port", str(self.port)]
+        )
+        cmd = [binary, "--bind", "127.0.0.1", *port, "--dir", str(self.workdir)]
+        if self.tls:
+            cmd += ["--tls-cert-file", str(self.tls[0]), "--tls-key-file", str(self.tls[1])]
+            cmd += ["--tls-auth-clients", "no"]
         cmd += ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
         if self.password:
             cmd += ["--requirepass", self.password]
         return cmd
 
     def ready(self) -> bool:
+        if self.tls:
+            return True  # listening is all a plain probe can tell
         try:
             with socket.create_connection(("127.0.0.1", self.port), 1) as s:
                 s.sendall(b"PING\r\n")
@@ -175,7 +198,7 @@ class RedisServer(Broker):
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.port}/0"
 
 
 def _skip_without(kind: str) -> None:
@@ -187,7 +210,7 @@ def _skip_without(kind: str) -> None:
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
 
 
-def make_broker(kind: str, workdir: Path, **auth: str) -> Broker:
+def make_broker(kind: str, workdir: Path, **auth: Any) -> Broker:
     _skip_without(kind)
     workdir.mkdir(parents=True, exist_ok=True)
     if kind == "nats":

@@ -15,7 +15,7 @@ from broker_support import Broker, make_broker, read_stream, sink_options
 
 from secengine.alert import Alert
 from secengine.priority import Priority
-from secengine.sinks.base import Sink
+from secengine.sinks.base import Sink, SinkError
 from secengine.sinks.nats import NatsSink
 from secengine.sinks.redis import RedisSink
 
@@ -242,3 +242,24 @@ def test_the_agent_sends_the_spool_full_alert_to_every_output_and_counts_it(
     assert int(full[0].output_fields["n_drops"]) > 0
     assert sink.stats.dropped >= int(full[0].output_fields["n_drops"])
     assert 'secengine_spool_evicted_total{sink="nats_output",what="alerts"}' in text
+
+
+@pytest.mark.parametrize("kind", ["nats", "redis"])
+def test_tls_with_the_brokers_ca_delivers_and_without_it_is_refused_in_one_sentence(
+    kind: str, tmp_path: Path, pki: Any
+) -> None:
+    b = make_broker(kind, tmp_path / "data", tls=(pki.server_cert, pki.server_key))
+    b.start()
+    try:
+        sink = _sink(b, tmp_path / "spool", node="n", ca_cert=str(pki.ca))
+        sink.start()
+        for n in range(10):
+            sink.submit(_alert(n, "n"))
+        assert sink.stop(30)
+        assert sink.stats.delivered == 10
+        untrusting = _sink(b, tmp_path / "spool2", node="n")  # the system's CAs only
+        with pytest.raises(SinkError, match="certificate verify failed") as refused:
+            untrusting.start()
+        assert "\n" not in str(refused.value)
+    finally:
+        b.stop()
