@@ -174,18 +174,17 @@ def test_cve_2021_22555_32bit_iptables_replace(run, standin, tmp_path: Path) -> 
     assert f["evt.rawarg.optlen"] == 3920 and f["proc.is_host_userns"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the probe does not decode the 32-bit socketcall multiplexer (docs/cve.md)",
-)
 def test_cve_2021_22555_through_socketcall(run, standin) -> None:
     """The published exploit is built with ``gcc -m32``: Debian's i386 C library sends its
-    setsockopt through ``socketcall(SYS_SETSOCKOPT)``, which the probe does not decode yet.
-    This passes (and, strict, fails the suite) once it does: then drop the mark."""
+    setsockopt through ``socketcall(SYS_SETSOCKOPT)``; the probe decodes the multiplexer into
+    the direct 32-bit setsockopt, with the arguments read from the call's array."""
     token = uuid.uuid4().hex
     _host(standin, "iptsocketcall", token)
-    alerts = run.cve_alerts(token, 1, timeout=5.0)
+    alerts = run.cve_alerts(token, 1)
     assert _rules(alerts) == [(_IPT_RULE, f"standin iptsocketcall {token}")], alerts
+    f = alerts[0]["output_fields"]
+    assert (f["evt.arg.level_num"], f["evt.arg.optname_num"]) == ("0", "64")
+    assert f["evt.rawarg.optlen"] == 3920 and f["proc.is_host_userns"] is False
 
 
 def test_cve_2022_2588_and_2023_3776_tc_filters_from_a_user_namespace(

@@ -356,12 +356,7 @@ class Probe(BpfObjectOwner):
             self._update("specs", key, entries.get(key, off))
         # the program's first test; set after the specs, so that a syscall it lets through
         # always finds its spec
-        want = bytes(
-            (L.WANT_NATIVE if nr in entries else 0)
-            | (L.WANT_COMPAT if L.MAX_SYSCALLS + nr in entries else 0)
-            for nr in range(L.MAX_SYSCALLS)
-        )
-        self._update(INTEREST_MAP, 0, want)
+        self._update(INTEREST_MAP, 0, syscalls.interest_bytes(entries))
         return frozenset(syscalls.entry_name(key) for key in entries)
 
     # -- data --------------------------------------------------------------------

@@ -21,7 +21,10 @@ record, so that a 32-bit ``open`` is an open and not the ``fstat`` its number
 means in the 64-bit table. The ia32 table names the uid/gid calls with 32-bit
 arguments ``setuid32``...; their 16-bit ancestors (``setuid``) are the same
 event with 16-bit arguments (-1 reads 65535). ``socketcall`` (the multiplexer
-older 32-bit C libraries use for socket calls) is not decoded.
+32-bit C libraries use for socket calls) is decoded in the probe into the
+direct ia32 call it stands for (:data:`SOCKETCALL_TARGETS`), so it needs no
+spec of its own: the interest byte of its number turns on when one of those
+calls is captured (:func:`interest_bytes`).
 """
 
 from __future__ import annotations
@@ -44,12 +47,15 @@ __all__ = [
     "EXEC_NRS",
     "FAILURE_STATELESS",
     "NETLINK_FILTERABLE",
+    "SOCKETCALL_NR",
+    "SOCKETCALL_TARGETS",
     "STATE_EVENT_TYPES",
     "STREAM_SKIPPABLE",
     "SYSCALLS",
     "SyscallSpec",
     "check_arch",
     "entry_name",
+    "interest_bytes",
     "spec_entries",
     "supported_event_types",
 ]
@@ -278,6 +284,34 @@ NETLINK_FILTERABLE: Final = frozenset({"sendto", "sendmsg"})
 FAILURE_STATELESS: Final = (frozenset(_BY_NAME) - STATE_EVENT_TYPES) | frozenset(
     {"open", "openat", "openat2", "creat", "execve", "execveat"}
 )
+
+
+#: The ia32 ``socketcall`` number, and the ia32 numbers of the direct calls the probe decodes
+#: it into (``socketcall_decode`` in probe.bpf.c: ``SYS_SEND``/``SYS_RECV`` become sendto and
+#: recvfrom, ``SYS_ACCEPT`` accept4 with flags 0).
+SOCKETCALL_NR: Final = IA32_NUMBERS["socketcall"]
+SOCKETCALL_TARGETS: Final = frozenset(
+    IA32_NUMBERS[n]
+    for n in (
+        *("socket", "bind", "connect", "listen", "accept4", "getsockname", "getpeername"),
+        *("socketpair", "sendto", "recvfrom", "shutdown", "setsockopt", "getsockopt"),
+        *("sendmsg", "recvmsg", "recvmmsg", "sendmmsg"),
+    )
+)
+
+
+def interest_bytes(entries: Iterable[int]) -> bytes:
+    """The probe's ``se_interest`` global for these ``specs`` keys: per syscall number,
+    ``WANT_NATIVE`` if the x86_64 call is captured, ``WANT_COMPAT`` if the ia32 one is; the
+    ia32 ``socketcall`` is wanted when any call it can stand for is."""
+    keys = set(entries)
+    compat = {k - L.MAX_SYSCALLS for k in keys if k >= L.MAX_SYSCALLS}
+    if compat & SOCKETCALL_TARGETS:
+        compat.add(SOCKETCALL_NR)
+    return bytes(
+        (L.WANT_NATIVE if nr in keys else 0) | (L.WANT_COMPAT if nr in compat else 0)
+        for nr in range(L.MAX_SYSCALLS)
+    )
 
 
 def entry_name(key: int) -> str:
