@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,51 +25,11 @@ from typing import Any
 import pytest
 from c_programs import build_c
 from podman_support import IMAGE, PODMAN_RUN, build_image
-from secengine_run_support import alerts_until, stop
+from secengine_run import Run, stop
 
 pytestmark = pytest.mark.bpf
 
 _SOURCE = Path(__file__).parent / "cve_programs" / "kernel_surface_standin.c"
-
-
-class Run:
-    """One ``secengine run --json`` (no ``-r``: the shipped rules) for the module; every
-    alert it printed, whichever test was waiting when it came."""
-
-    def __init__(self) -> None:
-        from secengine.bpf.build import build
-        from secengine.bpf.loader import object_path
-
-        if not object_path().is_file():
-            build(object_path())
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "secengine.cli", "run", "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        assert self.proc.stderr is not None
-        line = self.proc.stderr.readline().decode()
-        assert "watching" in line, line
-        self.alerts: list[dict[str, Any]] = []
-
-    def cve_alerts(self, token: str, want: int, timeout: float = 20.0) -> list[dict[str, Any]]:
-        """The pack's alerts for commands carrying ``token``, once ``want`` of them came
-        (or ``timeout`` passed), and whatever followed them within a second."""
-
-        def mine(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [
-                a
-                for a in alerts
-                if "cve" in a.get("tags", ())
-                and token in (a["output_fields"].get("proc.cmdline") or "")
-            ]
-
-        self.alerts += alerts_until(
-            self.proc, timeout, lambda new: len(mine(self.alerts + new)) >= want
-        )
-        # a second more: an alert that should not be there (a look-alike's, one too many)
-        self.alerts += alerts_until(self.proc, 1.0)
-        return mine(self.alerts)
 
 
 @pytest.fixture(scope="module")
