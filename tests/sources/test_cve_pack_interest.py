@@ -11,7 +11,11 @@ from pathlib import Path
 
 from secengine.ruleset.paths import default_rules_files
 from secengine.sources.specs import load_rules
-from secengine.sources.syscall_interest import netlink_only_types, stream_skippable
+from secengine.sources.syscall_interest import (
+    failed_write_only_types,
+    netlink_only_types,
+    stream_skippable,
+)
 
 
 def test_the_shipped_rules_never_look_at_tcp_socket_io() -> None:
@@ -38,3 +42,22 @@ def test_a_rule_reading_other_sends_keeps_them(tmp_path: Path) -> None:
     rs = load_rules([*map(str, default_rules_files()), str(own)])
     assert rs.successful, rs.render_text()
     assert netlink_only_types(rs.rules) == {"sendmsg"}
+
+
+def test_the_shipped_rules_read_failed_opens_only_for_writing() -> None:
+    """So the probe drops failed read-only opens in the kernel (ENOENT from library and PATH
+    searches, mostly): the pack's rules match refused opens only when they are for writing
+    (core_pattern, release_agent, an overlayfs copy-up), and no other rule reads failures."""
+    rs = load_rules([str(p) for p in default_rules_files()])
+    assert failed_write_only_types(rs.rules) == {"open", "openat"}
+
+
+def test_a_rule_reading_failed_read_only_opens_keeps_them(tmp_path: Path) -> None:
+    own = tmp_path / "enoent.yaml"
+    own.write_text(
+        "- rule: missing file\n  desc: d\n  condition: evt.type = openat and evt.res = ENOENT\n"
+        "  output: o\n  priority: NOTICE\n"
+    )
+    rs = load_rules([*map(str, default_rules_files()), str(own)])
+    assert rs.successful, rs.render_text()
+    assert failed_write_only_types(rs.rules) == {"open"}

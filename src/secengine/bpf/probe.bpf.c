@@ -1040,6 +1040,14 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 		count(SE_STAT_FILTERED);
 		return 0;
 	}
+	if ((extras & (SE_X_FAILED_WRITES_A1 | SE_X_FAILED_WRITES_A2)) && ret < 0) {
+		/* O_RDONLY, or the invalid access mode 3: evt.is_open_write is false for both */
+		__u32 acc = (__u32)((extras & SE_X_FAILED_WRITES_A1) ? a[1] : a[2]) & 3;
+		if (acc != 1 && acc != 2) {
+			count(SE_STAT_FILTERED);
+			return 0;
+		}
+	}
 	if ((extras & SE_X_SKIP_STREAM) && fd_is_stream((long)(int)a[0])) {
 		count(SE_STAT_FILTERED);
 		return 0;

@@ -45,6 +45,7 @@ __all__ = [
     "COMPAT_CLONE_NAMES",
     "COMPAT_EXEC_NRS",
     "EXEC_NRS",
+    "FAILED_WRITE_FILTERABLE",
     "FAILURE_STATELESS",
     "NETLINK_FILTERABLE",
     "SOCKETCALL_NR",
@@ -277,6 +278,10 @@ STREAM_SKIPPABLE: Final = frozenset({"sendto", "sendmsg", "recvfrom", "recvmsg"}
 #: no loaded rule can match them on another (the CVE pack reads them only for netlink).
 NETLINK_FILTERABLE: Final = frozenset({"sendto", "sendmsg"})
 
+#: Opens whose failures the probe can drop in the kernel when they are not for writing, with the
+#: argument that holds their flags (openat2's are in a struct it would have to read: left out).
+FAILED_WRITE_FILTERABLE: Final = {"open": 1, "openat": 2}
+
 #: Event types whose failed calls the state tracker does not need: the probe may drop their
 #: failures in the kernel when no loaded rule can match a failure. Failed opens change no
 #: table; the other state types stay out (a non-blocking connect "fails" with EINPROGRESS and
@@ -326,6 +331,7 @@ def spec_entries(
     skip_stream: Iterable[str] = (),
     success_only: Iterable[str] = (),
     netlink_only: Iterable[str] = (),
+    failed_write_only: Iterable[str] = (),
 ) -> dict[int, bytes]:
     """The ``specs`` map contents for the wanted event types plus the state set: keyed by
     the native number, and by ``MAX_SYSCALLS`` + the ia32 number for 32-bit calls.
@@ -335,12 +341,17 @@ def spec_entries(
     in the kernel when their fd is a stream socket; ``success_only`` event types
     whose failed calls to drop there (only those in :data:`FAILURE_STATELESS`);
     ``netlink_only`` socket sends to drop there unless their fd is a netlink socket
-    (only the sends, which the state tracker does not need, :data:`NETLINK_FILTERABLE`).
+    (only the sends, which the state tracker does not need, :data:`NETLINK_FILTERABLE`);
+    ``failed_write_only`` opens whose failures to drop there unless they were for writing
+    (:data:`FAILED_WRITE_FILTERABLE`; failed opens change no state).
     """
     wanted = set(_BY_NAME) if event_types is None else set(event_types) | STATE_EVENT_TYPES
     skip = set(skip_stream) & STREAM_SKIPPABLE
     ok_only = set(success_only) & FAILURE_STATELESS
     nl_only = set(netlink_only) & NETLINK_FILTERABLE
+    fw_arg = {
+        n: FAILED_WRITE_FILTERABLE[n] for n in failed_write_only if n in FAILED_WRITE_FILTERABLE
+    }
     out = {}
     compat = (
         SyscallSpec(s.name, L.MAX_SYSCALLS + nr, s.args, s.extras) for nr, s in COMPAT_BY_NR.items()
@@ -354,6 +365,8 @@ def spec_entries(
                 extras |= L.X_SUCCESS_ONLY
             if s.name in nl_only:
                 extras |= L.X_NETLINK_ONLY
+            if s.name in fw_arg:
+                extras |= L.X_FAILED_WRITES_A1 if fw_arg[s.name] == 1 else L.X_FAILED_WRITES_A2
             if extras != s.extras:
                 s = SyscallSpec(s.name, s.nr, s.args, extras)
             out[s.nr] = s.packed()
