@@ -28,6 +28,8 @@ APT_PACKAGES += containernetworking-plugins
 APT_PACKAGES += docker.io
 # debootstrap: the local Debian base image the Containerfile test builds on (tests/deploy/)
 APT_PACKAGES += debootstrap
+# libcap2-bin: setcap, the overlayfs CVE live tests' file capabilities (tests/bpf/)
+APT_PACKAGES += libcap2-bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run replay test lint rules-test bench fuzz system-deps probe image clean
