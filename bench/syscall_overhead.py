@@ -8,11 +8,16 @@ times with the configurations interleaved (so drift hits all alike):
    rules do not trace (``getppid``) and of ``open``+``close`` of a file
    (traced: ``openat`` is in the stable rules), with *no agent*, with the
    *no-op program* attached to ``sys_exit`` (the floor any tp_btf probe
-   costs), and with the *agent* (``secengine run -r falco_rules.yaml``, a
-   separate process, evaluating and printing alerts to /dev/null).
+   costs), with the *agent* (``secengine run -r falco_rules.yaml``, a
+   separate process, evaluating and printing alerts to /dev/null) and with
+   the *pack* agent (``secengine run`` with no ``-r``: the shipped rules and
+   the CVE pack, as users run it). A third kind, ``open_fail``, opens a path
+   that does not exist: the pack's rules read failed opens, so with it loaded
+   these are no longer dropped in the kernel.
 2. **redis-benchmark** against a local ``redis-server`` (Debian packages),
    requests per second with no agent, with the no-op program (what the
-   tracepoint alone costs redis) and with the agent.
+   tracepoint alone costs redis), with the agent and with the pack agent.
+   ``--config`` (repeatable) runs only the named configurations.
 3. **Storm**: a C generator issues ``dup``+``close`` (``dup`` is in the
    stable rules, ``close`` is state) at a fixed rate while this process
    runs the source, the state tracker and the engine with the stable rules;
@@ -71,6 +76,8 @@ int main(int argc, char **argv) {
     double w0 = clk(CLOCK_MONOTONIC), c0 = clk(CLOCK_PROCESS_CPUTIME_ID);
     if (argv[1][0] == 'g') {
         for (long i = 0; i < n; i++) syscall(SYS_getppid);
+    } else if (argv[1][5] == 'f') { /* open_fail: ENOENT, as library and PATH searches get */
+        for (long i = 0; i < n; i++) open("/etc/secengine-bench-no-such-file", O_RDONLY);
     } else {
         for (long i = 0; i < n; i++) { int fd = open("/etc/hostname", O_RDONLY); close(fd); }
     }
@@ -99,15 +106,29 @@ def _compile(tmp: Path, name: str, source: str) -> str:
     return str(out)
 
 
-class Agent:
-    """``secengine run`` with the stable rules, in its own process."""
+#: The configurations, in the order each round runs them: no program, the no-op program, and
+#: ``secengine run`` with these arguments (``pack``: no ``-r``, the shipped rules + CVE pack).
+CONFIGS = ("none", "noop", "agent", "pack")
+AGENT_ARGS = {"agent": ["-r", str(RULES)], "pack": []}
 
-    def __init__(self) -> None:
+
+class Agent:
+    """``secengine run`` with the stable rules (or ``args``), in its own process."""
+
+    def __init__(self, args: list[str] | None = None) -> None:
         # the agent's stderr, open for its lifetime; stop() closes it
         self.err = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "secengine.cli", "run", "-r", str(RULES)],
-            stdout=subprocess.DEVNULL, stderr=self.err)
+            [
+                sys.executable,
+                "-m",
+                "secengine.cli",
+                "run",
+                *(["-r", str(RULES)] if args is None else args),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=self.err,
+        )
         end = time.monotonic() + 60
         while time.monotonic() < end:
             self.err.seek(0)
@@ -141,7 +162,9 @@ class Noop:
 
 
 def _with(config: str, fn: Any) -> tuple[Any, str]:
-    ctx = Agent() if config == "agent" else Noop() if config == "noop" else None
+    ctx = (
+        Agent(AGENT_ARGS[config]) if config in AGENT_ARGS else Noop() if config == "noop" else None
+    )
     try:
         return fn(), ""
     finally:
@@ -150,29 +173,47 @@ def _with(config: str, fn: Any) -> tuple[Any, str]:
             print(f"      agent: {note}", flush=True)
 
 
-def micro(tmp: Path, rounds: int) -> dict[str, dict[str, dict[str, float]]]:
+def micro(
+    tmp: Path, rounds: int, configs: tuple[str, ...] = CONFIGS
+) -> dict[str, dict[str, dict[str, float]]]:
     """Median ns per call, wall clock and CPU time (user + kernel, probe included)."""
     exe = _compile(tmp, "micro", MICRO)
     results: dict[str, dict[str, dict[str, list[float]]]] = {}
     for r in range(rounds):
-        for config in ("none", "noop", "agent"):
+        for config in configs:
+
             def run() -> dict[str, tuple[float, float]]:
                 out = {}
-                for kind, n in (("getppid", 2_000_000), ("open_close", 200_000)):
-                    text = subprocess.run([exe, kind, str(n)], capture_output=True, text=True,
-                                          check=True).stdout.split()
+                # open_fail before open_close: the agent is then idle unless it has to
+                # read the failed opens (after the open_close flood it would still be
+                # draining that, on the same 2 CPUs)
+                for kind, n in (
+                    ("getppid", 2_000_000),
+                    ("open_fail", 200_000),
+                    ("open_close", 200_000),
+                ):
+                    text = subprocess.run(
+                        [exe, kind, str(n)], capture_output=True, text=True, check=True
+                    ).stdout.split()
                     out[kind] = (float(text[0]), float(text[1]))
                 return out
+
             values, _ = _with(config, run)
             for kind, (wall, cpu) in values.items():
                 per = results.setdefault(kind, {}).setdefault(config, {"wall": [], "cpu": []})
                 per["wall"].append(wall)
                 per["cpu"].append(cpu)
-            print(f"  micro round {r + 1} {config:5}: " +
-                  "  ".join(f"{k} {w:.0f} ns wall / {c:.0f} ns cpu"
-                            for k, (w, c) in values.items()), flush=True)
-    return {kind: {c: {m: statistics.median(v) for m, v in per.items()}
-                   for c, per in by.items()} for kind, by in results.items()}
+            print(
+                f"  micro round {r + 1} {config:5}: "
+                + "  ".join(
+                    f"{k} {w:.0f} ns wall / {c:.0f} ns cpu" for k, (w, c) in values.items()
+                ),
+                flush=True,
+            )
+    return {
+        kind: {c: {m: statistics.median(v) for m, v in per.items()} for c, per in by.items()}
+        for kind, by in results.items()
+    }
 
 
 def _cpu_ticks(pid: int) -> int:
@@ -180,7 +221,7 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def redis(rounds: int) -> dict[str, dict[str, float]] | None:
+def redis(rounds: int, configs: tuple[str, ...] = CONFIGS) -> dict[str, dict[str, float]] | None:
     """Median requests/s (SET and GET averaged) and the traced processes' CPU per request
     (redis-server + redis-benchmark, user + kernel, probe included): no agent, the no-op
     program, the agent."""
@@ -189,39 +230,56 @@ def redis(rounds: int) -> dict[str, dict[str, float]] | None:
     server = shutil.which("redis-server")
     bench = shutil.which("redis-benchmark")
     if not server or not bench:
-        print("  redis: redis-server/redis-benchmark not installed (apt-get install "
-              "redis-server redis-tools)")
+        print(
+            "  redis: redis-server/redis-benchmark not installed (apt-get install "
+            "redis-server redis-tools)"
+        )
         return None
     port = "6399"
     n = 200_000
     hz = os.sysconf("SC_CLK_TCK")
-    srv = subprocess.Popen([server, "--port", port, "--save", "", "--appendonly", "no",
-                            "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL)
+    srv = subprocess.Popen(
+        [server, "--port", port, "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+    )
     time.sleep(0.5)
     out: dict[str, dict[str, list[float]]] = {}
     try:
         for r in range(rounds):
-            for config in ("none", "noop", "agent"):
+            for config in configs:
+
                 def run() -> tuple[float, float]:
                     ticks0 = _cpu_ticks(srv.pid)
                     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-                    res = subprocess.run([bench, "-p", port, "-t", "set,get", "-n", str(n),
-                                          "-c", "50", "-q"], capture_output=True, text=True,
-                                         check=True).stdout
+                    res = subprocess.run(
+                        [bench, "-p", port, "-t", "set,get", "-n", str(n), "-c", "50", "-q"],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    ).stdout
                     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
                     ticks1 = _cpu_ticks(srv.pid)
-                    rates = [float(line.split(":")[1].split()[0])
-                             for line in res.replace("\r", "\n").splitlines()
-                             if "requests per second" in line]
-                    cpu = ((ticks1 - ticks0) / hz + (ru1.ru_utime - ru0.ru_utime)
-                           + (ru1.ru_stime - ru0.ru_stime))
+                    rates = [
+                        float(line.split(":")[1].split()[0])
+                        for line in res.replace("\r", "\n").splitlines()
+                        if "requests per second" in line
+                    ]
+                    cpu = (
+                        (ticks1 - ticks0) / hz
+                        + (ru1.ru_utime - ru0.ru_utime)
+                        + (ru1.ru_stime - ru0.ru_stime)
+                    )
                     return sum(rates) / len(rates), cpu / (2 * n) * 1e6
+
                 (rps, cpu_us), _ = _with(config, run)
                 per = out.setdefault(config, {"requests_per_s": [], "cpu_us_per_request": []})
                 per["requests_per_s"].append(rps)
                 per["cpu_us_per_request"].append(cpu_us)
-                print(f"  redis round {r + 1} {config:5}: {rps:,.0f} requests/s, "
-                      f"{cpu_us:.2f} us CPU per request", flush=True)
+                print(
+                    f"  redis round {r + 1} {config:5}: {rps:,.0f} requests/s, "
+                    f"{cpu_us:.2f} us CPU per request",
+                    flush=True,
+                )
     finally:
         srv.terminate()
         srv.wait()
@@ -230,8 +288,23 @@ def redis(rounds: int) -> dict[str, dict[str, float]] | None:
 
 #: The storm's rate steps (records/s): up past the 600,000 of the stable table, so that a
 #: faster consumer can show it.
-RATES = (50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 350_000, 400_000, 450_000,
-         500_000, 600_000, 700_000, 800_000, 900_000, 1_000_000)
+RATES = (
+    50_000,
+    100_000,
+    150_000,
+    200_000,
+    250_000,
+    300_000,
+    350_000,
+    400_000,
+    450_000,
+    500_000,
+    600_000,
+    700_000,
+    800_000,
+    900_000,
+    1_000_000,
+)
 
 
 class _Storm:
@@ -289,22 +362,30 @@ class _Storm:
         rec_rate = records / (elapsed - lag) if elapsed > lag else 0.0
         events = engine.stats.events - e0
         cpu_us = cpu / records * 1e6 if records else 0.0
-        return {"target_records_per_s": rate, "records": records, "events": events,
-                "dropped_full": dropped, "dropped_busy": busy,
-                "records_per_s": round(rec_rate),
-                "drain_lag_s": round(lag, 3), "max_pending_bytes": max_pending,
-                "consumer_cpu_us_per_record": round(cpu_us, 2),
-                "ok": dropped == 0 and lag < 0.25,
-                "keeps_up": lag < 0.25 and dropped + busy <= records / 10_000}
+        return {
+            "target_records_per_s": rate,
+            "records": records,
+            "events": events,
+            "dropped_full": dropped,
+            "dropped_busy": busy,
+            "records_per_s": round(rec_rate),
+            "drain_lag_s": round(lag, 3),
+            "max_pending_bytes": max_pending,
+            "consumer_cpu_us_per_record": round(cpu_us, 2),
+            "ok": dropped == 0 and lag < 0.25,
+            "keeps_up": lag < 0.25 and dropped + busy <= records / 10_000,
+        }
 
 
 def _print_step(st: dict[str, Any], who: str = "") -> None:
-    print(f"  storm {who}{st['target_records_per_s']:>9,} records/s target: {st['records']:>9,} "
-          f"records ({st['records_per_s']:,}/s), {st['events']:,} events, "
-          f"{st['dropped_full']} dropped (ring full), {st['dropped_busy']} (lock busy), "
-          f"lag {st['drain_lag_s']:.2f}s, {st['consumer_cpu_us_per_record']:.2f} us CPU/record "
-          f"-> {'ok' if st['ok'] else 'keeps up' if st['keeps_up'] else 'FELL BEHIND'}",
-          flush=True)
+    print(
+        f"  storm {who}{st['target_records_per_s']:>9,} records/s target: {st['records']:>9,} "
+        f"records ({st['records_per_s']:,}/s), {st['events']:,} events, "
+        f"{st['dropped_full']} dropped (ring full), {st['dropped_busy']} (lock busy), "
+        f"lag {st['drain_lag_s']:.2f}s, {st['consumer_cpu_us_per_record']:.2f} us CPU/record "
+        f"-> {'ok' if st['ok'] else 'keeps up' if st['keeps_up'] else 'FELL BEHIND'}",
+        flush=True,
+    )
 
 
 def _summary(steps: list[dict[str, Any]]) -> dict[str, Any]:
@@ -321,11 +402,13 @@ def _summary(steps: list[dict[str, Any]]) -> dict[str, Any]:
         keep_up = max(keep_up, st["records_per_s"])
     cpu_costs = [st["consumer_cpu_us_per_record"] for st in steps if st["ok"]]
     per_record = statistics.median(cpu_costs) if cpu_costs else 0.0
-    return {"sustained_records_per_s": round(best),
-            "kept_up_records_per_s": round(keep_up),
-            "consumer_cpu_us_per_record": per_record,
-            "records_per_cpu_second": round(1e6 / per_record) if per_record else 0,
-            "steps": steps}
+    return {
+        "sustained_records_per_s": round(best),
+        "kept_up_records_per_s": round(keep_up),
+        "consumer_cpu_us_per_record": per_record,
+        "records_per_cpu_second": round(1e6 / per_record) if per_record else 0,
+        "steps": steps,
+    }
 
 
 def storm(tmp: Path, rates: tuple[int, ...] = RATES, seconds: float = 3.0) -> dict[str, Any]:
@@ -354,9 +437,12 @@ def storm_trees(trees: list[Path], rates: tuple[int, ...], seconds: float) -> di
             name = label(tree)
             if name not in going:
                 continue
-            st = run_in_tree(Path(__file__).resolve(),
-                             ["--storm-step", str(rate), "--seconds", str(seconds)], tree,
-                             out_flag="--json")
+            st = run_in_tree(
+                Path(__file__).resolve(),
+                ["--storm-step", str(rate), "--seconds", str(seconds)],
+                tree,
+                out_flag="--json",
+            )
             steps[name].append(st)
             _print_step(st, f"{name:>22} ")
             if not st["keeps_up"]:
@@ -383,14 +469,34 @@ def storm_step(tmp: Path, rate: int, seconds: float) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "syscall_overhead.json",
-                   help="write the results here (default: bench/results/syscall_overhead.json)")
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=REPO / "bench" / "results" / "syscall_overhead.json",
+        help="write the results here (default: bench/results/syscall_overhead.json)",
+    )
     p.add_argument("--skip", action="append", default=[], choices=("micro", "redis", "storm"))
-    p.add_argument("--rates", type=lambda t: tuple(int(x) for x in t.split(",")), default=RATES,
-                   help="the storm's steps, records/s, comma-separated")
+    p.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        choices=CONFIGS,
+        help="run only these configurations in micro and redis (default: all)",
+    )
+    p.add_argument(
+        "--rates",
+        type=lambda t: tuple(int(x) for x in t.split(",")),
+        default=RATES,
+        help="the storm's steps, records/s, comma-separated",
+    )
     p.add_argument("--seconds", type=float, default=3.0, help="length of one storm step")
-    p.add_argument("--tree", type=Path, action="append", default=[],
-                   help="a checkout to run the storm on; twice or more: side by side")
+    p.add_argument(
+        "--tree",
+        type=Path,
+        action="append",
+        default=[],
+        help="a checkout to run the storm on; twice or more: side by side",
+    )
     p.add_argument("--storm-step", type=int, metavar="RATE", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if os.geteuid() != 0:
@@ -406,14 +512,19 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(storm_step(tmp, args.storm_step, args.seconds)) + "\n")
         shutil.rmtree(tmp, ignore_errors=True)
         return 0
-    results: dict[str, Any] = {"kernel": os.uname().release, "cpus": os.cpu_count(),
-                               "rounds": args.rounds}
+    configs = tuple(c for c in CONFIGS if c in args.config) if args.config else CONFIGS
+    results: dict[str, Any] = {
+        "kernel": os.uname().release,
+        "cpus": os.cpu_count(),
+        "rounds": args.rounds,
+        "configs": configs,
+    }
     if "micro" not in args.skip:
         print("microbenchmark (median ns per call)", flush=True)
-        results["micro"] = micro(tmp, args.rounds)
+        results["micro"] = micro(tmp, args.rounds, configs)
     if "redis" not in args.skip:
         print("redis-benchmark (median requests/s, SET and GET averaged)", flush=True)
-        results["redis"] = redis(args.rounds)
+        results["redis"] = redis(args.rounds, configs)
     if "storm" not in args.skip:
         print("storm: dup+close, decoding + state + falco_rules.yaml", flush=True)
         if args.tree:
@@ -424,8 +535,10 @@ def main(argv: list[str] | None = None) -> int:
     if "storm" in results:
         summary["storm"] = {k: v for k, v in results["storm"].items() if k != "steps"}
     if "storm_trees" in results:
-        summary["storm_trees"] = {name: {k: v for k, v in r.items() if k != "steps"}
-                                  for name, r in results["storm_trees"].items()}
+        summary["storm_trees"] = {
+            name: {k: v for k, v in r.items() if k != "steps"}
+            for name, r in results["storm_trees"].items()
+        }
     print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

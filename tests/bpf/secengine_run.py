@@ -1,39 +1,105 @@
-"""``secengine run --json`` with the shipped rules around an action: the alerts it printed.
+"""``secengine run --json`` as a child process for the live tests: start it, read its alerts.
 
-The CVE live tests prove each rule end to end, through the public command
-with no ``-r`` (the shipped rules and the CVE pack), as a user runs it.
+The one helper for every live test that runs the public command (tests using it carry the
+``bpf`` marker: the run loads the real probe). The CVE live tests prove each rule end to end
+with no ``-r`` (the shipped rules and the CVE pack), as a user runs it. Three ways to use it:
+
+- :func:`start`, :func:`read_alerts`, :func:`stop`: a run the test drives itself
+  (``start`` returns once it printed "watching");
+- :func:`alerts_during`: a run around one action, and every alert it printed;
+  :func:`alerts_until`: the same, run again while a lost event hid the alerts;
+- :class:`Run`: one run shared by a module's tests, each waiting for alerts of its own.
+
+Tests outside ``tests/bpf`` import it by name too (``pyproject.toml``'s ``pythonpath``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import select
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+__all__ = ["Run", "alerts_during", "alerts_until", "of_rule", "read_alerts", "start", "stop"]
+
+
+def start(rules: Path | str | None = None, *extra: str) -> subprocess.Popen[bytes]:
+    """``secengine run --json [-r RULES] EXTRA...``, once it watches; no ``rules``: the
+    shipped rules and the CVE pack."""
+    from secengine.bpf.build import build
+    from secengine.bpf.loader import object_path
+
+    if not object_path().is_file():
+        build(object_path())
+    rules_args = [] if rules is None else ["-r", str(rules)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "secengine.cli", "run", "--json", *rules_args, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline().decode()
+    if "watching" not in line:
+        proc.kill()
+        raise AssertionError(line + proc.stderr.read().decode())
+    return proc
+
+
+def read_alerts(
+    proc: subprocess.Popen[bytes],
+    timeout: float,
+    done: Callable[[list[dict[str, Any]]], bool] = lambda alerts: False,
+) -> list[dict[str, Any]]:
+    """The alerts ``proc`` printed until ``done(alerts)`` or ``timeout`` seconds passed."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    out: list[dict[str, Any]] = []
+    buf = b""
+    until = time.monotonic() + timeout
+    while time.monotonic() < until and not done(out):
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            out.append(json.loads(line))
+    return out
+
+
+def stop(proc: subprocess.Popen[bytes]) -> str:
+    """Terminate the run; returns what it wrote on stderr."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    assert proc.stderr is not None
+    return proc.stderr.read().decode()
 
 
 def alerts_during(action: Callable[[], None], settle: float = 1.0) -> list[dict[str, Any]]:
-    """Start ``secengine run --json``, run ``action`` once it watches, stop it, parse its alerts."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "secengine.cli", "run", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    """Start a run with the shipped rules, run ``action`` once it watches, stop it (SIGINT, as
+    Ctrl-C would), check it exited with status 0 and return every alert it printed."""
+    proc = start()
     try:
-        assert proc.stderr is not None
-        line = proc.stderr.readline()
-        assert "watching" in line, line
         action()
         time.sleep(settle)
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    return [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+    assert proc.returncode == 0, err.decode()
+    return [json.loads(x) for x in out.decode().splitlines() if x.startswith("{")]
 
 
 def of_rule(alerts: list[dict[str, Any]], cve: str) -> list[dict[str, Any]]:
@@ -58,3 +124,31 @@ def alerts_until(
         if seen(alerts):
             break
     return alerts
+
+
+class Run:
+    """One run with the shipped rules for a module's tests; every alert it printed, whichever
+    test was waiting when it came. Stop it with ``stop(run.proc)``."""
+
+    def __init__(self) -> None:
+        self.proc = start()
+        self.alerts: list[dict[str, Any]] = []
+
+    def cve_alerts(self, token: str, want: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+        """The pack's alerts for commands carrying ``token``, once ``want`` of them came
+        (or ``timeout`` passed), and whatever followed them within a second."""
+
+        def mine(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [
+                a
+                for a in alerts
+                if "cve" in a.get("tags", ())
+                and token in (a["output_fields"].get("proc.cmdline") or "")
+            ]
+
+        self.alerts += read_alerts(
+            self.proc, timeout, lambda new: len(mine(self.alerts + new)) >= want
+        )
+        # a second more: an alert that should not be there (a look-alike's, one too many)
+        self.alerts += read_alerts(self.proc, 1.0)
+        return mine(self.alerts)

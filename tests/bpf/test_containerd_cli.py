@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from containerd_support import Containerd
-from secengine_run_support import alerts_until, stop
+from secengine_run import read_alerts, stop
 
 pytestmark = pytest.mark.bpf
 
@@ -78,7 +78,7 @@ def test_container_engines_from_the_configuration_reach_the_alerts(
         cid = containerd.start_container(
             pod, "reader", ["/bin/sh", "-c", "sleep 2; cat /etc/data.txt; sleep 30"], {}
         )
-        alerts = alerts_until(proc, 30, lambda a: bool(a))
+        alerts = read_alerts(proc, 30, lambda a: bool(a))
     finally:
         err = stop(proc)
     assert alerts, err

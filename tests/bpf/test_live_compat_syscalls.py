@@ -110,3 +110,91 @@ def test_a_32bit_read_of_shadow_alerts_through_secengine_run(compat_program) -> 
     ]
     # one for the 32-bit open, one for the 64-bit openat of the same file
     assert len(mine) == 2, f"the 32-bit read of /etc/shadow went unseen: {alerts}"
+
+
+_SOCKETCALL_PROGRAM = r"""
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+static struct sockaddr_in to;
+static char msg[] = "hello";
+static int one = 1;
+static uint32_t args[6];
+
+/* socketcall (ia32 102) as a gcc -m32 glibc makes it: the call in ebx, its arguments in
+ * an array of 32-bit words */
+static long socketcall(long call)
+{
+    long ret;
+    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(102), "b"(call), "c"(args) : "memory");
+    return ret;
+}
+
+int main(int argc, char **argv)
+{
+    args[0] = AF_INET, args[1] = SOCK_DGRAM, args[2] = 0;
+    long fd = socketcall(1 /* SYS_SOCKET */);
+    if (fd < 0)
+        return 2;
+    args[0] = fd, args[1] = SOL_SOCKET, args[2] = SO_REUSEADDR;
+    args[3] = (uint32_t)(uintptr_t)&one, args[4] = sizeof one;
+    if (socketcall(14 /* SYS_SETSOCKOPT */) < 0)
+        return 3;
+    to.sin_family = AF_INET;
+    to.sin_port = htons(atoi(argv[1]));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    args[0] = fd, args[1] = (uint32_t)(uintptr_t)&to, args[2] = sizeof to;
+    if (socketcall(3 /* SYS_CONNECT */) < 0)
+        return 4;
+    args[0] = fd, args[1] = (uint32_t)(uintptr_t)msg, args[2] = 5, args[3] = 0;
+    if (socketcall(9 /* SYS_SEND */) != 5)
+        return 5;
+    if (socketcall(99) != -22) /* a call socketcall does not know: EINVAL, nothing to see */
+        return 6;
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def socketcall_program() -> str:
+    return build_c("socketcall32", _SOCKETCALL_PROGRAM, flags=("-static", "-no-pie"))
+
+
+def test_socketcall_is_decoded_into_the_calls_it_multiplexes(
+    source, live, socketcall_program
+) -> None:
+    """32-bit C libraries send socket calls through ``socketcall`` (ia32 102): each is the
+    event of the direct call, arguments read from the call's array, marked compat, and the
+    socket it made is in the fd table (the connect and the send name its address)."""
+    import socket
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    holder: dict[str, int] = {}
+
+    def action() -> None:
+        p = subprocess.Popen([socketcall_program, str(port)])
+        holder["pid"] = p.pid
+        assert p.wait(timeout=30) == 0, "the socketcall program failed"
+
+    keys = ["evt.is_compat", "fd.name", "fd.sport", "proc.pid", "evt.res", "evt.arg.level"]
+    try:
+        snaps, _ = live.collect(
+            source, action, keys, where=lambda f: f["proc.pid"] == holder.get("pid")
+        )
+        assert listener.recv(16) == b"hello"
+    finally:
+        listener.close()
+    calls = [s for s in snaps if s["evt.type"] in ("socket", "setsockopt", "connect", "sendto")]
+    assert [s["evt.type"] for s in calls] == ["socket", "setsockopt", "connect", "sendto"], snaps
+    assert all(s["evt.is_compat"] is True for s in calls), calls
+    assert calls[1]["evt.arg.level"] == "SOL_SOCKET"
+    for s in calls[2:]:
+        assert s["fd.sport"] == port and s["fd.name"].endswith(f"127.0.0.1:{port}"), calls
+    assert not [s for s in snaps if s["evt.type"] == "getuid"], snaps  # 102 in the 64-bit table

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,51 +25,11 @@ from typing import Any
 import pytest
 from c_programs import build_c
 from podman_support import IMAGE, PODMAN_RUN, build_image
-from secengine_run_support import alerts_until, stop
+from secengine_run import Run, stop
 
 pytestmark = pytest.mark.bpf
 
 _SOURCE = Path(__file__).parent / "cve_programs" / "kernel_surface_standin.c"
-
-
-class Run:
-    """One ``secengine run --json`` (no ``-r``: the shipped rules) for the module; every
-    alert it printed, whichever test was waiting when it came."""
-
-    def __init__(self) -> None:
-        from secengine.bpf.build import build
-        from secengine.bpf.loader import object_path
-
-        if not object_path().is_file():
-            build(object_path())
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "secengine.cli", "run", "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        assert self.proc.stderr is not None
-        line = self.proc.stderr.readline().decode()
-        assert "watching" in line, line
-        self.alerts: list[dict[str, Any]] = []
-
-    def cve_alerts(self, token: str, want: int, timeout: float = 20.0) -> list[dict[str, Any]]:
-        """The pack's alerts for commands carrying ``token``, once ``want`` of them came
-        (or ``timeout`` passed), and whatever followed them within a second."""
-
-        def mine(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [
-                a
-                for a in alerts
-                if "cve" in a.get("tags", ())
-                and token in (a["output_fields"].get("proc.cmdline") or "")
-            ]
-
-        self.alerts += alerts_until(
-            self.proc, timeout, lambda new: len(mine(self.alerts + new)) >= want
-        )
-        # a second more: an alert that should not be there (a look-alike's, one too many)
-        self.alerts += alerts_until(self.proc, 1.0)
-        return mine(self.alerts)
 
 
 @pytest.fixture(scope="module")
@@ -174,18 +133,17 @@ def test_cve_2021_22555_32bit_iptables_replace(run, standin, tmp_path: Path) -> 
     assert f["evt.rawarg.optlen"] == 3920 and f["proc.is_host_userns"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the probe does not decode the 32-bit socketcall multiplexer (docs/cve.md)",
-)
 def test_cve_2021_22555_through_socketcall(run, standin) -> None:
     """The published exploit is built with ``gcc -m32``: Debian's i386 C library sends its
-    setsockopt through ``socketcall(SYS_SETSOCKOPT)``, which the probe does not decode yet.
-    This passes (and, strict, fails the suite) once it does: then drop the mark."""
+    setsockopt through ``socketcall(SYS_SETSOCKOPT)``; the probe decodes the multiplexer into
+    the direct 32-bit setsockopt, with the arguments read from the call's array."""
     token = uuid.uuid4().hex
     _host(standin, "iptsocketcall", token)
-    alerts = run.cve_alerts(token, 1, timeout=5.0)
+    alerts = run.cve_alerts(token, 1)
     assert _rules(alerts) == [(_IPT_RULE, f"standin iptsocketcall {token}")], alerts
+    f = alerts[0]["output_fields"]
+    assert (f["evt.arg.level_num"], f["evt.arg.optname_num"]) == ("0", "64")
+    assert f["evt.rawarg.optlen"] == 3920 and f["proc.is_host_userns"] is False
 
 
 def test_cve_2022_2588_and_2023_3776_tc_filters_from_a_user_namespace(

@@ -8,10 +8,15 @@ the host would be captured and handed to userspace for nothing.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from secengine.ruleset.paths import default_rules_files
 from secengine.sources.specs import load_rules
-from secengine.sources.syscall_interest import netlink_only_types, stream_skippable
+from secengine.sources.syscall_interest import (
+    failed_write_only_types,
+    netlink_only_types,
+    stream_skippable,
+)
 
 
 def test_the_shipped_rules_never_look_at_tcp_socket_io() -> None:
@@ -38,3 +43,34 @@ def test_a_rule_reading_other_sends_keeps_them(tmp_path: Path) -> None:
     rs = load_rules([*map(str, default_rules_files()), str(own)])
     assert rs.successful, rs.render_text()
     assert netlink_only_types(rs.rules) == {"sendmsg"}
+
+
+def _without_cve_2024_21626(rules: list[Any]) -> list[Any]:
+    return [r for r in rules if "CVE-2024-21626" not in r.tags]
+
+
+def test_the_pack_reads_failed_opens_only_for_writing_but_cve_2024_21626() -> None:
+    """So the probe drops failed read-only opens in the kernel (ENOENT from library and PATH
+    searches, mostly): core_pattern, release_agent and the overlayfs copy-up rules match
+    refused opens only when they are for writing, and no other rule reads failures."""
+    rs = load_rules([str(p) for p in default_rules_files()])
+    assert failed_write_only_types(_without_cve_2024_21626(rs.rules)) == {"open", "openat"}
+
+
+def test_cve_2024_21626_keeps_failed_read_only_opens() -> None:
+    """Its rule matches refused opens through /proc/*/fd/N/ in a container, reads included,
+    so with the whole pack the filter is off and failed opens reach userspace (the cost in
+    docs/performance.md, "The CVE pack's cost"). Pinned: a change here changes that cost."""
+    rs = load_rules([str(p) for p in default_rules_files()])
+    assert failed_write_only_types(rs.rules) == frozenset()
+
+
+def test_a_rule_reading_failed_read_only_opens_keeps_them(tmp_path: Path) -> None:
+    own = tmp_path / "enoent.yaml"
+    own.write_text(
+        "- rule: missing file\n  desc: d\n  condition: evt.type = openat and evt.res = ENOENT\n"
+        "  output: o\n  priority: NOTICE\n"
+    )
+    rs = load_rules([*map(str, default_rules_files()), str(own)])
+    assert rs.successful, rs.render_text()
+    assert failed_write_only_types(_without_cve_2024_21626(rs.rules)) == {"open"}

@@ -7,8 +7,17 @@ import struct
 import pytest
 
 from secengine.bpf import layout as L
-from secengine.bpf.syscalls import COMPAT_BY_NR, SYSCALLS, entry_name, spec_entries
+from secengine.bpf.syscalls import (
+    COMPAT_BY_NR,
+    SOCKETCALL_NR,
+    SOCKETCALL_TARGETS,
+    SYSCALLS,
+    entry_name,
+    interest_bytes,
+    spec_entries,
+)
 from secengine.state.decode import Rec
+from secengine.syscall_table import IA32_NUMBERS
 
 
 def _syscall(nr: int, flags: int, path: bytes = b"") -> bytes:
@@ -60,3 +69,21 @@ def test_an_io_uring_record_says_so() -> None:
     rec = Rec(_syscall(257, L.F_URING), 0)
     assert rec.name == "openat" and rec.is_io_uring and not rec.is_compat
     assert not Rec(_syscall(257, 0), 0).is_io_uring
+
+
+def test_socketcall_is_wanted_in_the_32_bit_table_when_a_call_it_stands_for_is() -> None:
+    """The probe decodes ia32 ``socketcall`` (102) into the direct call; its interest byte
+    follows the socket calls (102 in the x86_64 table is ``getuid``, never captured)."""
+    want = interest_bytes(spec_entries({"setsockopt"}))
+    assert want[SOCKETCALL_NR] == L.WANT_COMPAT
+    assert want[IA32_NUMBERS["setsockopt"]] == L.WANT_COMPAT
+    assert want[2] == L.WANT_NATIVE and want[5] == L.WANT_COMPAT  # open: 2 here, 5 there
+    no_sockets = {
+        k: v for k, v in spec_entries(None).items() if k - L.MAX_SYSCALLS not in SOCKETCALL_TARGETS
+    }
+    assert interest_bytes(no_sockets)[SOCKETCALL_NR] == 0
+    decoded = {COMPAT_BY_NR[nr].name for nr in SOCKETCALL_TARGETS if nr in COMPAT_BY_NR}
+    assert decoded == {
+        *("socket", "socketpair", "bind", "connect", "listen", "accept4"),
+        *("sendto", "sendmsg", "recvfrom", "recvmsg", "setsockopt"),
+    }

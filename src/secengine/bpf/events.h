@@ -89,6 +89,10 @@
 #define SE_X_NS 0x800     /* se_ns of the caller after the call (unshare, setns) */
 #define SE_X_NETLINK_ONLY 0x1000 /* drop the call unless the fd in argument 0 is an AF_NETLINK
 				  * socket (no loaded rule can match another) */
+#define SE_X_FAILED_WRITES_A1 0x2000 /* drop the call when it failed and its open flags, in
+				      * argument 1, are not for writing (no loaded rule can match a
+				      * failed read-only open) */
+#define SE_X_FAILED_WRITES_A2 0x4000 /* the same, the flags in argument 2 (openat) */
 
 /* budget classes: each producer has one token bucket per class */
 #define SE_CLASS_BULK 0

@@ -122,6 +122,9 @@ X_SKIP_STREAM: Final = 0x20
 X_SUCCESS_ONLY: Final = 0x40
 #: drop the call unless its fd is a netlink socket (no loaded rule can match another)
 X_NETLINK_ONLY: Final = 0x1000
+#: drop the call when it failed and its open flags (argument 1 / 2) are not for writing
+X_FAILED_WRITES_A1: Final = 0x2000
+X_FAILED_WRITES_A2: Final = 0x4000
 X_PRIORITY: Final = 0x80
 X_PRIORITY_PATH: Final = 0x100
 #: the head of a send on a netlink socket: from the buffer (sendto) / the msghdr (sendmsg)

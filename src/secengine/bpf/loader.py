@@ -340,28 +340,27 @@ class Probe(BpfObjectOwner):
         skip_stream: Iterable[str] = (),
         success_only: Iterable[str] = (),
         netlink_only: Iterable[str] = (),
+        failed_write_only: Iterable[str] = (),
     ) -> frozenset[str]:
         """Capture these event types (plus the state set); ``None`` = everything supported.
 
         ``skip_stream``: socket I/O calls (sendto, sendmsg, recvfrom, recvmsg)
         to drop in the kernel when their fd is a stream socket; ``success_only``:
         event types whose failed calls to drop there; ``netlink_only``: sends to drop
-        there unless their fd is a netlink socket. Returns the event types now
+        there unless their fd is a netlink socket; ``failed_write_only``: opens whose
+        failures to drop there unless they were for writing. Returns the event types now
         captured. Syscalls not listed are disabled in the kernel.
         """
-        entries = syscalls.spec_entries(event_types, skip_stream, success_only, netlink_only)
+        entries = syscalls.spec_entries(
+            event_types, skip_stream, success_only, netlink_only, failed_write_only
+        )
         off = L.SPEC.pack(0, bytes(L.NARGS), 0, 0, 0)
         compat_keys = [L.MAX_SYSCALLS + nr for nr in syscalls.COMPAT_BY_NR]
         for key in (*syscalls.BY_NR, *compat_keys):
             self._update("specs", key, entries.get(key, off))
         # the program's first test; set after the specs, so that a syscall it lets through
         # always finds its spec
-        want = bytes(
-            (L.WANT_NATIVE if nr in entries else 0)
-            | (L.WANT_COMPAT if L.MAX_SYSCALLS + nr in entries else 0)
-            for nr in range(L.MAX_SYSCALLS)
-        )
-        self._update(INTEREST_MAP, 0, want)
+        self._update(INTEREST_MAP, 0, syscalls.interest_bytes(entries))
         return frozenset(syscalls.entry_name(key) for key in entries)
 
     # -- data --------------------------------------------------------------------

@@ -949,6 +949,36 @@ static __always_inline int task_in_compat_syscall(struct task_struct *task)
 
 static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 want);
 
+/* ia32 socketcall (102), the multiplexer 32-bit C libraries (Debian's i386 glibc among them)
+ * send every socket call through: `call` in ebx, its arguments in a user array of 32-bit words
+ * in ecx (net/socket.c, SYSCALL_DEFINE2(socketcall)). Rewrites `a` into the arguments of the
+ * direct ia32 syscall the call is (syscall_32.tbl 359-373, recvmmsg, sendmmsg) and returns that
+ * number, so the rest of the probe and userspace see the direct call and a rule on setsockopt
+ * or sendmsg cannot be dodged by linking an old libc. As the kernel runs them, SYS_SEND and
+ * SYS_RECV are sendto and recvfrom with no address, SYS_ACCEPT is accept4 with flags 0 (the
+ * ia32 table has no accept). 0: a call socketcall refuses (EINVAL) or an unreadable array
+ * (EFAULT), so nothing to report. */
+#define SE_IA32_SOCKETCALL 102
+static __always_inline __u32 socketcall_decode(__u64 *a)
+{
+	/* SYS_SOCKET (1) .. SYS_SENDMMSG (20): the direct ia32 number and the argument count */
+	static const __u16 target[21] = {0,   359, 361, 362, 363, 364, 367, 368, 360, 369, 371,
+					  369, 371, 373, 366, 365, 370, 372, 364, 337, 345};
+	static const __u8 nargs[21] = {0, 3, 3, 3, 2, 3, 3, 3, 4, 4, 4,
+				       6, 6, 2, 5, 5, 3, 3, 4, 5, 4};
+	__u32 call = (__u32)a[0];
+	if (call < 1 || call > 20)
+		return 0;
+	__u32 w[SE_NARGS] = {};
+	__u32 n = BOUND(nargs[call], 7);
+	if (n > SE_NARGS || bpf_probe_read_user(w, n * sizeof(__u32), (void *)a[1]))
+		return 0;
+#pragma unroll
+	for (int i = 0; i < SE_NARGS; i++)
+		a[i] = w[i];
+	return target[call];
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(se_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -973,14 +1003,6 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 	int compat = task_in_compat_syscall((struct task_struct *)bpf_get_current_task());
 	if (!(want & (compat ? SE_WANT_COMPAT : SE_WANT_NATIVE)))
 		return 0;
-	__u32 key = compat ? nr + SE_MAX_SYSCALLS : nr;
-	struct se_spec *spec = bpf_map_lookup_elem(&specs, &key);
-	if (!spec || !spec->enabled)
-		return 0;
-	struct se_config *cfg = get_config();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (cfg && cfg->self_tgid && (pid_tgid >> 32) == cfg->self_tgid)
-		return 0;
 	__u64 a[SE_NARGS];
 	if (compat) {
 		a[0] = (__u32)regs->bx;
@@ -989,6 +1011,11 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 		a[3] = (__u32)regs->si;
 		a[4] = (__u32)regs->di;
 		a[5] = (__u32)regs->bp;
+		if (nr == SE_IA32_SOCKETCALL) {
+			nr = socketcall_decode(a);
+			if (!nr || nr >= SE_MAX_SYSCALLS)
+				return 0;
+		}
 	} else {
 		a[0] = regs->di;
 		a[1] = regs->si;
@@ -997,6 +1024,14 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 		a[4] = regs->r8;
 		a[5] = regs->r9;
 	}
+	__u32 key = compat ? nr + SE_MAX_SYSCALLS : nr;
+	struct se_spec *spec = bpf_map_lookup_elem(&specs, &key);
+	if (!spec || !spec->enabled)
+		return 0;
+	struct se_config *cfg = get_config();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (cfg && cfg->self_tgid && (pid_tgid >> 32) == cfg->self_tgid)
+		return 0;
 	__u16 extras = spec->extras;
 	if ((extras & SE_X_FAILED_ONLY) && ret >= 0)
 		return 0;
@@ -1004,6 +1039,14 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 	if ((extras & SE_X_SUCCESS_ONLY) && ret < 0) {
 		count(SE_STAT_FILTERED);
 		return 0;
+	}
+	if ((extras & (SE_X_FAILED_WRITES_A1 | SE_X_FAILED_WRITES_A2)) && ret < 0) {
+		/* O_RDONLY, or the invalid access mode 3: evt.is_open_write is false for both */
+		__u32 acc = (__u32)((extras & SE_X_FAILED_WRITES_A1) ? a[1] : a[2]) & 3;
+		if (acc != 1 && acc != 2) {
+			count(SE_STAT_FILTERED);
+			return 0;
+		}
 	}
 	if ((extras & SE_X_SKIP_STREAM) && fd_is_stream((long)(int)a[0])) {
 		count(SE_STAT_FILTERED);

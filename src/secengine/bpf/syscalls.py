@@ -21,7 +21,10 @@ record, so that a 32-bit ``open`` is an open and not the ``fstat`` its number
 means in the 64-bit table. The ia32 table names the uid/gid calls with 32-bit
 arguments ``setuid32``...; their 16-bit ancestors (``setuid``) are the same
 event with 16-bit arguments (-1 reads 65535). ``socketcall`` (the multiplexer
-older 32-bit C libraries use for socket calls) is not decoded.
+32-bit C libraries use for socket calls) is decoded in the probe into the
+direct ia32 call it stands for (:data:`SOCKETCALL_TARGETS`), so it needs no
+spec of its own: the interest byte of its number turns on when one of those
+calls is captured (:func:`interest_bytes`).
 """
 
 from __future__ import annotations
@@ -42,14 +45,18 @@ __all__ = [
     "COMPAT_CLONE_NAMES",
     "COMPAT_EXEC_NRS",
     "EXEC_NRS",
+    "FAILED_WRITE_FILTERABLE",
     "FAILURE_STATELESS",
     "NETLINK_FILTERABLE",
+    "SOCKETCALL_NR",
+    "SOCKETCALL_TARGETS",
     "STATE_EVENT_TYPES",
     "STREAM_SKIPPABLE",
     "SYSCALLS",
     "SyscallSpec",
     "check_arch",
     "entry_name",
+    "interest_bytes",
     "spec_entries",
     "supported_event_types",
 ]
@@ -271,6 +278,10 @@ STREAM_SKIPPABLE: Final = frozenset({"sendto", "sendmsg", "recvfrom", "recvmsg"}
 #: no loaded rule can match them on another (the CVE pack reads them only for netlink).
 NETLINK_FILTERABLE: Final = frozenset({"sendto", "sendmsg"})
 
+#: Opens whose failures the probe can drop in the kernel when they are not for writing, with the
+#: argument that holds their flags (openat2's are in a struct it would have to read: left out).
+FAILED_WRITE_FILTERABLE: Final = {"open": 1, "openat": 2}
+
 #: Event types whose failed calls the state tracker does not need: the probe may drop their
 #: failures in the kernel when no loaded rule can match a failure. Failed opens change no
 #: table; the other state types stay out (a non-blocking connect "fails" with EINPROGRESS and
@@ -278,6 +289,34 @@ NETLINK_FILTERABLE: Final = frozenset({"sendto", "sendmsg"})
 FAILURE_STATELESS: Final = (frozenset(_BY_NAME) - STATE_EVENT_TYPES) | frozenset(
     {"open", "openat", "openat2", "creat", "execve", "execveat"}
 )
+
+
+#: The ia32 ``socketcall`` number, and the ia32 numbers of the direct calls the probe decodes
+#: it into (``socketcall_decode`` in probe.bpf.c: ``SYS_SEND``/``SYS_RECV`` become sendto and
+#: recvfrom, ``SYS_ACCEPT`` accept4 with flags 0).
+SOCKETCALL_NR: Final = IA32_NUMBERS["socketcall"]
+SOCKETCALL_TARGETS: Final = frozenset(
+    IA32_NUMBERS[n]
+    for n in (
+        *("socket", "bind", "connect", "listen", "accept4", "getsockname", "getpeername"),
+        *("socketpair", "sendto", "recvfrom", "shutdown", "setsockopt", "getsockopt"),
+        *("sendmsg", "recvmsg", "recvmmsg", "sendmmsg"),
+    )
+)
+
+
+def interest_bytes(entries: Iterable[int]) -> bytes:
+    """The probe's ``se_interest`` global for these ``specs`` keys: per syscall number,
+    ``WANT_NATIVE`` if the x86_64 call is captured, ``WANT_COMPAT`` if the ia32 one is; the
+    ia32 ``socketcall`` is wanted when any call it can stand for is."""
+    keys = set(entries)
+    compat = {k - L.MAX_SYSCALLS for k in keys if k >= L.MAX_SYSCALLS}
+    if compat & SOCKETCALL_TARGETS:
+        compat.add(SOCKETCALL_NR)
+    return bytes(
+        (L.WANT_NATIVE if nr in keys else 0) | (L.WANT_COMPAT if nr in compat else 0)
+        for nr in range(L.MAX_SYSCALLS)
+    )
 
 
 def entry_name(key: int) -> str:
@@ -292,6 +331,7 @@ def spec_entries(
     skip_stream: Iterable[str] = (),
     success_only: Iterable[str] = (),
     netlink_only: Iterable[str] = (),
+    failed_write_only: Iterable[str] = (),
 ) -> dict[int, bytes]:
     """The ``specs`` map contents for the wanted event types plus the state set: keyed by
     the native number, and by ``MAX_SYSCALLS`` + the ia32 number for 32-bit calls.
@@ -301,12 +341,17 @@ def spec_entries(
     in the kernel when their fd is a stream socket; ``success_only`` event types
     whose failed calls to drop there (only those in :data:`FAILURE_STATELESS`);
     ``netlink_only`` socket sends to drop there unless their fd is a netlink socket
-    (only the sends, which the state tracker does not need, :data:`NETLINK_FILTERABLE`).
+    (only the sends, which the state tracker does not need, :data:`NETLINK_FILTERABLE`);
+    ``failed_write_only`` opens whose failures to drop there unless they were for writing
+    (:data:`FAILED_WRITE_FILTERABLE`; failed opens change no state).
     """
     wanted = set(_BY_NAME) if event_types is None else set(event_types) | STATE_EVENT_TYPES
     skip = set(skip_stream) & STREAM_SKIPPABLE
     ok_only = set(success_only) & FAILURE_STATELESS
     nl_only = set(netlink_only) & NETLINK_FILTERABLE
+    fw_arg = {
+        n: FAILED_WRITE_FILTERABLE[n] for n in failed_write_only if n in FAILED_WRITE_FILTERABLE
+    }
     out = {}
     compat = (
         SyscallSpec(s.name, L.MAX_SYSCALLS + nr, s.args, s.extras) for nr, s in COMPAT_BY_NR.items()
@@ -320,6 +365,8 @@ def spec_entries(
                 extras |= L.X_SUCCESS_ONLY
             if s.name in nl_only:
                 extras |= L.X_NETLINK_ONLY
+            if s.name in fw_arg:
+                extras |= L.X_FAILED_WRITES_A1 if fw_arg[s.name] == 1 else L.X_FAILED_WRITES_A2
             if extras != s.extras:
                 s = SyscallSpec(s.name, s.nr, s.args, extras)
             out[s.nr] = s.packed()

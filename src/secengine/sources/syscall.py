@@ -223,6 +223,7 @@ class SyscallSource(Source):
         self._interest: frozenset[str] | None = None
         self._skip_stream: frozenset[str] = frozenset()
         self._netlink_only: frozenset[str] = frozenset()
+        self._failed_write_only: frozenset[str] = frozenset()
         self._success_only: frozenset[str] = frozenset()
         self._priority_paths: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
         self._reported: dict[int, int] = {}  # pid -> suppressed at the last take_throttled
@@ -255,6 +256,7 @@ class SyscallSource(Source):
         # start-up: the probe side (ctypes, libbpf, process state) loads when a probe runs
         from secengine.bpf.syscalls import FAILURE_STATELESS
         from secengine.sources.syscall_interest import (
+            failed_write_only_types,
             netlink_only_types,
             priority_paths,
             stream_skippable,
@@ -263,10 +265,12 @@ class SyscallSource(Source):
 
         if rules is None:
             self._skip_stream = self._success_only = self._netlink_only = frozenset()
+            self._failed_write_only = frozenset()
         else:
             rules = list(rules)
             self._skip_stream = stream_skippable(rules)
             self._netlink_only = netlink_only_types(rules)
+            self._failed_write_only = failed_write_only_types(rules)
             self._success_only = success_only_types(rules, FAILURE_STATELESS)
             self._priority_paths = priority_paths(rules)
         self._apply_interest()
@@ -296,7 +300,11 @@ class SyscallSource(Source):
     def _apply_interest(self) -> None:
         if self.probe is not None:
             self.captured = self.probe.set_interest(
-                self._interest, self._skip_stream, self._success_only, self._netlink_only
+                self._interest,
+                self._skip_stream,
+                self._success_only,
+                self._netlink_only,
+                self._failed_write_only,
             )
             self.probe.set_priority_paths(*self._priority_paths)
 

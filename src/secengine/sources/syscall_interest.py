@@ -30,6 +30,15 @@ in the kernel. The CVE pack's nf_tables and traffic-control rules read sends
 only for netlink; without this, loading them brought every UDP and datagram
 unix send of the node (DNS, syslog) to userspace.
 
+A fourth, *failed writes only* (:func:`failed_write_only_types`): when no
+rule that can see ``open`` or ``openat`` can be true for a failed open that
+was not for writing (``evt.is_open_write`` false), whatever the errno, the
+probe drops those failures in the kernel. The CVE pack's rules read refused
+opens only for writing (``core_pattern``, ``release_agent``, an overlayfs
+copy-up), so the success-only filter cannot apply with the pack loaded; this
+one still drops the bulk of failed opens, the read-only lookups (ENOENT)
+of library and PATH searches.
+
 Finally, :func:`priority_paths` collects the files and directories the rules
 compare an open's ``fd.name``/``fd.directory`` with: opens of those are
 priority records in the probe (kept ahead of bulk ones when the ring fills).
@@ -40,7 +49,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from secengine.bpf.syscalls import NETLINK_FILTERABLE
+from secengine.bpf.syscalls import FAILED_WRITE_FILTERABLE, NETLINK_FILTERABLE
 from secengine.events import MISSING
 from secengine.fields.evt import errno_name
 from secengine.lang.ir import IAnd, ICheck, IField, INot, IOr
@@ -48,6 +57,7 @@ from secengine.lang.partial import may_match
 from secengine.sources.base import rule_event_types
 
 __all__ = [
+    "failed_write_only_types",
     "may_match",
     "netlink_only_types",
     "priority_paths",
@@ -97,30 +107,45 @@ def _rules_seeing(rules: Iterable[Any], evtype: str, source: str) -> list[Any]:
     return [r for r in rules if r.source == source and (r.evttypes is None or evtype in r.evttypes)]
 
 
+def _failure_may_match(seeing: list[Any], evtype: str, known_more: dict[str, Any]) -> bool:
+    """Whether a rule of ``seeing`` may be true for a failed ``evtype``, for some errno."""
+    for e in _ERRNOS:
+        known: dict[str, Any] = {
+            "evt.type": evtype,
+            "evt.res": errno_name(-e),
+            "evt.rawres": -e,
+            "evt.failed": True,
+            **known_more,
+        }
+        if evtype in _OPENS:
+            known["fd.num"] = -e  # an open's fd is its result
+        if any(may_match(r.checked.ir, known) is not False for r in seeing):
+            return True
+    return False
+
+
 def success_only_types(
     rules: Iterable[Any], candidates: Iterable[str], source: str = "syscall"
 ) -> frozenset[str]:
     """The ``candidates`` event types no rule can match when the call failed, for any errno."""
     rules = list(rules)
-    out = set()
-    for evtype in candidates:
-        seeing = _rules_seeing(rules, evtype, source)
-        possible = False
-        for e in _ERRNOS:
-            known: dict[str, Any] = {
-                "evt.type": evtype,
-                "evt.res": errno_name(-e),
-                "evt.rawres": -e,
-                "evt.failed": True,
-            }
-            if evtype in _OPENS:
-                known["fd.num"] = -e  # an open's fd is its result
-            if any(may_match(r.checked.ir, known) is not False for r in seeing):
-                possible = True
-                break
-        if not possible:
-            out.add(evtype)
-    return frozenset(out)
+    return frozenset(
+        evtype
+        for evtype in candidates
+        if not _failure_may_match(_rules_seeing(rules, evtype, source), evtype, {})
+    )
+
+
+def failed_write_only_types(rules: Iterable[Any], source: str = "syscall") -> frozenset[str]:
+    """The opens no rule can match when the call failed and was not for writing (read-only
+    flags: ``evt.is_open_write`` false, ``evt.is_open_read`` true), for any errno."""
+    rules = list(rules)
+    read_only = {"evt.is_open_write": False, "evt.is_open_read": True}
+    return frozenset(
+        evtype
+        for evtype in FAILED_WRITE_FILTERABLE
+        if not _failure_may_match(_rules_seeing(rules, evtype, source), evtype, read_only)
+    )
 
 
 def _path_literals(node: Any, names: set[str], prefixes: set[str]) -> None:

@@ -18,7 +18,7 @@ import tempfile
 
 import pytest
 from podman_support import IMAGE, PODMAN_RUN, build_image
-from secengine_run_support import alerts_until, start, stop
+from secengine_run import read_alerts, start, stop
 from upstream_rules import needs_upstream, require
 
 pytestmark = [pytest.mark.bpf, needs_upstream]
@@ -64,7 +64,7 @@ def test_debugfs_as_the_entrypoint_of_a_privileged_container_alerts() -> None:
             check=False,
         )
         assert "debugfs stand-in /dev/sda1" in r.stdout, r.stdout + r.stderr
-        alerts = alerts_until(run, 60.0, lambda got: any(a["rule"] == RULE for a in got))
+        alerts = read_alerts(run, 60.0, lambda got: any(a["rule"] == RULE for a in got))
     finally:
         log = stop(run)
         shutil.rmtree(standin, ignore_errors=True)

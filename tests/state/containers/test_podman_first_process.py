@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from podman_support import IMAGE, IMAGE_REPOSITORY, PODMAN_RUN, build_image
-from secengine_run_support import alerts_until, start, stop
+from secengine_run import read_alerts, start, stop
 
 pytestmark = [
     pytest.mark.bpf,
@@ -94,7 +94,7 @@ def test_the_entrypoint_of_a_podman_container_has_its_metadata() -> None:
             host_dir=host_dir,
         )
         _run("i14-files-plain", host_dir=host_dir)
-        alerts = alerts_until(run, 60.0, lambda got: len(got) >= 4)
+        alerts = read_alerts(run, 60.0, lambda got: len(got) >= 4)
     finally:
         log = stop(run)
         shutil.rmtree(host_dir, ignore_errors=True)
