@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from secengine import engine as engine_module
 from secengine.engine import Engine, RuleSelection
 from secengine.events import Event, FieldValues
 from secengine.fields.live import LiveFieldValues
@@ -353,10 +354,19 @@ def _mixed_events() -> list[Event]:
     return out
 
 
+@pytest.fixture
+def early_loops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batch loops compiled after 100 events, again after 50 outside them (not tens of thousands)."""
+    monkeypatch.setattr(engine_module, "_LOOP_AFTER", 100)
+    monkeypatch.setattr(engine_module, "_RECOMPILE_AFTER", 50)
+
+
 @pytest.mark.parametrize("matching", ["first", "all"])
+@pytest.mark.usefixtures("early_loops")
 def test_batches_give_the_alerts_of_one_event_at_a_time(matching: str) -> None:
-    """A batch loop compiled part-way (buckets built mid-batch, the loop compiled again)
-    and then steady gives, in event order, the alerts of evaluating each event alone."""
+    """Events one at a time, then (mid-batch) a batch loop compiled part-way (buckets built
+    mid-batch, the loop compiled again), then steady, give in event order the alerts of
+    evaluating each event alone."""
     one = engine(rule_matching=matching)
     expected = [(a.rule, a.time) for e in _mixed_events() for a in one.process(e)]
     rules = {"Shell in container", "Read shadow", "Not an exec"}
@@ -369,9 +379,20 @@ def test_batches_give_the_alerts_of_one_event_at_a_time(matching: str) -> None:
         assert got == expected
     assert batched.stats.events == 3 * len(_mixed_events())
     assert batched.stats.mistyped_events == 3 * one.stats.mistyped_events > 0
-    assert "def batch_syscall" in batched._loops["syscall"].fn.__secengine_source__  # type: ignore[union-attr]
+    loop = batched._loops["syscall"]
+    assert loop.before == 100
+    assert "def batch_syscall" in loop.fn.__secengine_source__  # type: ignore[union-attr]
 
 
+def test_short_runs_compile_no_batch_loop() -> None:
+    """Below _LOOP_AFTER events a source's events are evaluated one at a time: compiling
+    the loop would cost a short replay more than it saves."""
+    e = engine()
+    e.process_batch(_mixed_events())
+    assert e._loops["syscall"].fn is None
+
+
+@pytest.mark.usefixtures("early_loops")
 def test_a_literal_holding_the_code_words_survives_the_batch_loop() -> None:
     """Where a bucket gives its answer is marked by a character no literal can hold (NUL: the
     language refuses it and repr escapes it): a
