@@ -35,6 +35,11 @@ function reads that field and runs the code of its value's group, inlined in
 the same function (no second call per event): most events then skip most rules
 without testing anything (:func:`_dispatch_plan`, :class:`_Dispatch`).
 
+For a long stream, :func:`compile_batch` puts the code of every bucket of a
+source in one generated loop over a batch of events, chosen by the event's
+type, so that an event costs no call of its own (the engine compiles it once
+a source has served enough events to pay for compiling it).
+
 A rule's position in the bucket is what the function returns: the first
 matching index (``first`` mode, -1 for none), or the list of matching indexes.
 Generated functions raise TypeError/AttributeError when an event's values do
