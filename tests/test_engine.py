@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from secengine import engine as engine_module
 from secengine.engine import Engine, RuleSelection
 from secengine.events import Event, FieldValues
 from secengine.fields.live import LiveFieldValues
@@ -327,3 +328,92 @@ def test_a_wrong_typed_value_in_a_check_without_inline_code_is_counted_too() -> 
     assert e.stats.mistyped_events == 1
     assert e.stats.field_errors == {("proc.name", "Upper bash"): 1}
     assert names(e.process(ev(evt__type="execve", proc__name="bash"))) == ["Upper bash"]
+
+
+# -- the batch loop (codegen.compile_batch): one generated loop per source and batch ---------
+def _mixed_events() -> list[Event]:
+    """Every path through a batch loop: each bucket, types met first mid-batch, another
+    source, an event without a type, mistyped values (the interpreter's fallback).
+    Each event's timestamp is its position, so that an alert names its event."""
+    kinds = [
+        ("syscall", {"evt.type": "execve", "proc.name": "bash", "container.id": "c1"}),
+        ("syscall", {"evt.type": "execveat", "proc.name": "sh", "container.id": "host"}),
+        ("syscall", {"evt.type": "openat", "fd.name": "/etc/shadow", "proc.name": "cat"}),
+        ("syscall", {"proc.name": "weird"}),  # evt.type set below: many types, met late
+        ("syscall", {"evt.type": "openat", "fd.name": 5, "proc.name": 5}),
+        ("other", {"evt.type": "execve", "proc.name": "bash"}),
+        ("syscall", {"proc.name": "weird"}),  # no type at all
+        ("syscall", {"evt.type": "close", "proc.name": "weird", "proc.pname": "sshd"}),
+    ]
+    out = []
+    for i in range(800):
+        source, fields = kinds[i % len(kinds)]
+        if i % len(kinds) == 3:
+            fields = dict(fields, **{"evt.type": f"type{i % 37}"})
+        out.append(Event(source, i, FieldValues(fields)))
+    return out
+
+
+@pytest.fixture
+def early_loops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batch loops compiled after 100 events, again after 50 outside them (not tens of thousands)."""
+    monkeypatch.setattr(engine_module, "_LOOP_AFTER", 100)
+    monkeypatch.setattr(engine_module, "_RECOMPILE_AFTER", 50)
+
+
+@pytest.mark.parametrize("matching", ["first", "all"])
+@pytest.mark.usefixtures("early_loops")
+def test_batches_give_the_alerts_of_one_event_at_a_time(matching: str) -> None:
+    """Events one at a time, then (mid-batch) a batch loop compiled part-way (buckets built
+    mid-batch, the loop compiled again), then steady, give in event order the alerts of
+    evaluating each event alone."""
+    one = engine(rule_matching=matching)
+    expected = [(a.rule, a.time) for e in _mixed_events() for a in one.process(e)]
+    rules = {"Shell in container", "Read shadow", "Not an exec"}
+    assert {r for r, _ in expected} == rules | (
+        {"Any exec of bash"} if matching == "all" else set()
+    )
+    batched = engine(rule_matching=matching)
+    for _ in range(3):  # the first batch builds the buckets as it meets them
+        got = [(a.rule, a.time) for a in batched.process_batch(_mixed_events())]
+        assert got == expected
+    assert batched.stats.events == 3 * len(_mixed_events())
+    assert batched.stats.mistyped_events == 3 * one.stats.mistyped_events > 0
+    loop = batched._loops["syscall"]
+    assert loop.before == 100
+    assert "def batch_syscall" in loop.fn.__secengine_source__  # type: ignore[union-attr]
+
+
+def test_short_runs_compile_no_batch_loop() -> None:
+    """Below _LOOP_AFTER events a source's events are evaluated one at a time: compiling
+    the loop would cost a short replay more than it saves."""
+    e = engine()
+    e.process_batch(_mixed_events())
+    assert e._loops["syscall"].fn is None
+
+
+@pytest.mark.usefixtures("early_loops")
+def test_a_literal_holding_the_code_words_survives_the_batch_loop() -> None:
+    """Where a bucket gives its answer is marked by a character no literal can hold (NUL: the
+    language refuses it and repr escapes it): a
+    rule's string that reads like code changes nothing."""
+    rules = """
+- rule: Odd literal
+  desc: a literal that looks like the generated code
+  condition: "evt.type = execve and proc.cmdline contains 'return 1; break'"
+  output: odd
+  priority: INFO
+"""
+    rs = load_rules([("rules.yaml", rules)])
+    assert rs.successful, rs.render_text()
+    e = Engine(rs, formatter=AlertFormatter(hostname="h"))
+    hit = Event(
+        "syscall",
+        1,
+        FieldValues({"evt.type": "execve", "proc.cmdline": "x return 1; break", "proc.name": "x"}),
+    )
+    miss = Event(
+        "syscall", 2, FieldValues({"evt.type": "execve", "proc.cmdline": "x", "proc.name": "x"})
+    )
+    for _ in range(2):
+        assert [a.time for a in e.process_batch([miss, hit, miss] * 200)] == [1] * 200

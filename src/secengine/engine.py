@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from secengine.events import Event, FieldExtractionError
-from secengine.lang.codegen import BucketFunction, compile_bucket
+from secengine.lang.codegen import (
+    BatchFunction,
+    BucketFunction,
+    compile_batch,
+    compile_bucket,
+    generation,
+)
 from secengine.lang.evttypes import TypeSet, event_type_set
 from secengine.lang.interpreter import evaluate
 from secengine.lang.simplify import simplify
@@ -86,6 +92,34 @@ class _Bucket:
         self.rules = rules
 
 
+#: Events of a source evaluated one at a time (a call of their bucket's function each)
+#: before its batch loop is compiled. Compiling the loop costs about what it saves on
+#: 20,000-50,000 events (6 ms: the buckets' code is compiled a second time, as one
+#: function), so short runs (a replay of a small file) never pay for it.
+_LOOP_AFTER = 32_768
+#: Events evaluated outside a source's batch loop (of buckets built after it) before the
+#: loop is compiled again with them, for the same reason: rare event types never cause a compile.
+_RECOMPILE_AFTER = 16_384
+
+
+class _Loop:
+    """A source's batch loop (:func:`compile_batch`) and what it was compiled with."""
+
+    __slots__ = ("before", "fn", "generation", "outside", "slots", "types")
+
+    def __init__(self) -> None:
+        #: each bucket function inlined (buckets of several types may share one) → its slot
+        self.slots: dict[BucketFunction, int] = {}
+        #: event type → slot (the loop reads it live: new types of inlined buckets are added)
+        self.types: dict[str | None, int] = {}
+        self.fn: BatchFunction | None = None
+        self.generation = -1
+        #: events of this source evaluated outside the loop since it was compiled
+        self.outside = 0
+        #: events of this source evaluated one at a time before the loop was first compiled
+        self.before = 0
+
+
 class Engine:
     """Evaluates events against a loaded rule set and returns alerts."""
 
@@ -125,6 +159,7 @@ class Engine:
             names = ts.names if ts is not None else frozenset()
             self._mentioned[r.source] = self._mentioned.get(r.source, frozenset()) | names
         self._buckets: dict[str, dict[str | None, _Bucket]] = {}
+        self._loops: dict[str, _Loop] = {}
         self._logged_fields: set[str] = set()
 
     @staticmethod
@@ -148,15 +183,43 @@ class Engine:
     def process_batch(self, events: Iterable[Event]) -> list[Alert]:
         """Evaluate many events; alerts come out in event order.
 
-        The per-event work of :meth:`process` is inlined here: this loop is
-        the hot path of replay and of the agent.
+        The first :data:`_LOOP_AFTER` events of a source are evaluated one at a
+        time (:meth:`_each`: a call of the bucket's function per event); from then
+        on they run through the source's batch loop (:func:`compile_batch`: one
+        generated loop with every bucket's code inline); events of a type no
+        bucket of the loop serves yet, or of another source, take :meth:`_one`.
+        This is the hot path of replay and of the agent.
         """
+        if not isinstance(events, (list, tuple)):
+            events = list(events)  # counted once below, instead of one addition per event
         out: list[Alert] = []
+        if not events:
+            return out
+        self.stats.events += len(events)
+        source = events[0].source
+        loop = self._loops.get(source)
+        if loop is None:
+            loop = self._loops[source] = _Loop()
+        rest: Sequence[Event] = events
+        if loop.fn is None:
+            if loop.before + len(events) <= _LOOP_AFTER:
+                loop.before += len(events)
+                self._each(events, out)
+                return out
+            head = _LOOP_AFTER - loop.before
+            loop.before = _LOOP_AFTER
+            self._each(events[:head], out)
+            rest = events[head:]
+        it = iter(rest)
+        while self._loop_for(source, loop)(it, out):
+            pass  # the loop stopped to be compiled again with buckets built meanwhile
+        return out
+
+    def _each(self, events: Sequence[Event], out: list[Alert]) -> None:
+        """Evaluate ``events`` one at a time, each with a call of its bucket's function."""
         buckets = self._buckets
         all_matches = self._all_matches
         alert = self._alert
-        if not isinstance(events, (list, tuple)):
-            events = list(events)  # counted once below, instead of one addition per event
         # A batch comes from one source as a rule: its bucket table is looked up
         # again only when the source changes.
         source: str | None = None
@@ -179,8 +242,67 @@ class Engine:
                     out.extend(alert(rules[i], event) for i in hit)
             elif hit >= 0:
                 out.append(alert(bucket.rules[hit], event))
-        self.stats.events += len(events)
-        return out
+
+    def _loop_for(self, source: str, loop: _Loop) -> BatchFunction:
+        """The batch loop of ``source``, compiled again if buckets were built or changed since."""
+        if loop.fn is not None and loop.generation == generation():
+            if loop.outside < _RECOMPILE_AFTER:
+                return loop.fn
+            loop.outside = 0
+            if all(b.fn in loop.slots for b in self._buckets.get(source, {}).values()):
+                return loop.fn
+        by_type = self._buckets.setdefault(source, {})
+        fns = list(dict.fromkeys(b.fn for b in by_type.values()))
+        slots = loop.slots = {fn: i for i, fn in enumerate(fns)}
+        loop.types.clear()
+        loop.types.update((t, slots[b.fn]) for t, b in by_type.items())
+        loop.generation = generation()
+        loop.outside = 0
+
+        def slow(event: Event, out: list[Alert]) -> bool:
+            out.extend(self._one(event))
+            if event.source != source:
+                return False
+            loop.outside += 1
+            bucket = by_type.get(event.type)
+            slot = None if bucket is None else slots.get(bucket.fn)
+            if slot is not None and len(loop.types) < _MAX_CACHED_TYPES:
+                loop.types[event.type] = slot  # a new type of a bucket already inlined
+                return False
+            return loop.outside >= _RECOMPILE_AFTER
+
+        def hit(found: Any, event: Event, out: list[Alert]) -> None:
+            rules = by_type[event.type].rules
+            if self._all_matches:
+                out.extend(self._alert(rules[i], event) for i in found)
+            else:
+                out.append(self._alert(rules[found], event))
+
+        def interpret(event: Event) -> Any:
+            return self._interpret(by_type[event.type], event)
+
+        loop.fn = compile_batch(
+            fns,
+            {
+                "_src": source,
+                "_tk": loop.types,
+                "_slow": slow,
+                "_hit": hit,
+                "_interp": interpret,
+                "_E": _FALLBACK_ERRORS,
+            },
+            all_matches=self._all_matches,
+            name=f"batch_{_ident(source)}",
+        )
+        return loop.fn
+
+    def _one(self, event: Event) -> list[Alert]:
+        """Evaluate one event through its bucket's function (outside any batch loop)."""
+        bucket = self._bucket_for(event.source, event.type)
+        hit = self._evaluate(bucket, event)
+        if self._all_matches:
+            return [self._alert(bucket.rules[i], event) for i in hit]
+        return [] if hit < 0 else [self._alert(bucket.rules[hit], event)]
 
     def matching_rules(self, event: Event) -> list[Rule]:
         """The rules that match ``event`` (honouring ``rule_matching``), without making alerts."""

@@ -168,6 +168,55 @@ def test_compiled_agrees_with_interpreter(registry, texts, events, evt_type, all
             )
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(condition, min_size=1, max_size=4),
+    st.lists(
+        st.tuples(st.sampled_from([*TYPES, "close"]), st.sampled_from(["test", "other"]), event),
+        min_size=1,
+        max_size=8,
+    ),
+    st.booleans(),
+)
+def test_batch_loop_agrees_with_interpreter(registry, texts, events, all_matches) -> None:  # type: ignore[no-untyped-def]
+    """One loop over a batch (:func:`compile_batch`) with the code of every bucket inline
+    answers for each event what the interpreter does; events of another source or of a
+    type it has no bucket for go to ``_slow``; values it cannot compare, to ``_interp``."""
+    texts = texts + [f"({texts[0]}) and ({t})" for t in texts[1:]]
+    irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
+    fns = {
+        t: compile_bucket([simplify(ir, t) for ir in irs], all_matches=all_matches) for t in TYPES
+    }
+    distinct = list(dict.fromkeys(fns.values()))
+    built = [
+        (Event(src, i, FieldValues(dict(v, **{"evt.type": t}))), t)
+        for i, (t, src, v) in enumerate(events)
+    ]
+
+    def answer(ev: Event) -> object:
+        found = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
+        return found if all_matches else (found[0] if found else -1)
+
+    helpers = {
+        "_src": "test",
+        "_tk": {t: distinct.index(fn) for t, fn in fns.items()},
+        "_slow": lambda ev, out: out.append(("slow", ev.ts)),
+        "_hit": lambda x, ev, out: out.append(("hit", ev.ts, x)),
+        "_interp": answer,
+        "_E": (TypeError, AttributeError, ValueError),
+    }
+    loop = codegen.compile_batch(distinct, helpers, all_matches=all_matches, name="batch")
+    out: list[object] = []
+    assert loop(iter([ev for ev, _ in built]), out) is False
+    expected: list[object] = []
+    for ev, t in built:
+        if ev.source != "test" or t not in fns:
+            expected.append(("slow", ev.ts))
+        elif (found := answer(ev)) not in ([], -1):
+            expected.append(("hit", ev.ts, found))
+    assert out == expected, (texts, loop.__secengine_source__)  # type: ignore[attr-defined]
+
+
 # -- the compiler's own rewrites, each driven where it triggers ---------------------------
 # Dispatch on one field's value (codegen._dispatch_plan) needs many equality tests of that
 # field; cost ordering needs costly leaves (regex, glob, val(), addresses) beside cheap ones;

@@ -35,6 +35,11 @@ function reads that field and runs the code of its value's group, inlined in
 the same function (no second call per event): most events then skip most rules
 without testing anything (:func:`_dispatch_plan`, :class:`_Dispatch`).
 
+For a long stream, :func:`compile_batch` puts the code of every bucket of a
+source in one generated loop over a batch of events, chosen by the event's
+type, so that an event costs no call of its own (the engine compiles it once
+a source has served enough events to pay for compiling it).
+
 A rule's position in the bucket is what the function returns: the first
 matching index (``first`` mode, -1 for none), or the list of matching indexes.
 Generated functions raise TypeError/AttributeError when an event's values do
@@ -45,7 +50,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
 from secengine.events import MISSING, FieldValues
@@ -55,7 +60,14 @@ from secengine.lang.interpreter import check_leaf, present_values
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr, Node
 from secengine.lang.simplify import OTHER, fold_value, foldable_key, simplify
 
-__all__ = ["BucketFunction", "compile_bucket", "prefix_bounds"]
+__all__ = [
+    "BatchFunction",
+    "BucketFunction",
+    "compile_batch",
+    "compile_bucket",
+    "generation",
+    "prefix_bounds",
+]
 
 BucketFunction = Callable[[Any], Any]
 
@@ -631,18 +643,27 @@ class _Dispatch:
         self.inline: list[int] = []
         #: events evaluated by groups that are not inline
         self.served = 0
-        self.ns: dict[str, Any] = {"M": MISSING, "_t": self.index, "_other": self.other}
+        #: makes this bucket's global names unique, so that a batch loop can inline its code
+        self.prefix = _unique_prefix()
+        self.table_name = f"_t{self.prefix}"
+        self.other_name = f"_o{self.prefix}"
+        self.ns: dict[str, Any] = {
+            "M": MISSING,
+            self.table_name: self.index,
+            self.other_name: self.other,
+        }
         self.fn: BucketFunction = self._build()
 
     def other(self, ev: Any, k: int) -> Any:
         """Evaluate ``ev`` with group ``k``, whose code is not inline (yet)."""
         found = self.emitted.get(k)
         if found is None:
-            lines, ns = _emit(self.trees[k], self.all_matches, self.catch_all_from, prefix=f"g{k}_")
+            lines, ns = _emit(
+                self.trees[k], self.all_matches, self.catch_all_from, prefix=f"{self.prefix}g{k}_"
+            )
             self.ns.update(ns)
             name = f"{self.name}_{k}"
-            source = "\n".join(_header(name) + lines) + "\n"
-            found = self.emitted[k] = (lines, _define(source, name, self.ns), [0])
+            found = self.emitted[k] = (lines, _define(name, lines, self.ns), [0])
         lines, fn, served = found
         served[0] += 1
         self.served += 1
@@ -653,22 +674,22 @@ class _Dispatch:
             new = self._build()
             self.fn.__code__ = new.__code__
             self.fn.__secengine_source__ = new.__secengine_source__  # type: ignore[attr-defined]
+            self.fn.__secengine_body__ = new.__secengine_body__  # type: ignore[attr-defined]
+            _GENERATION[0] += 1  # batch loops that inline this bucket's code compile it again
         return fn(ev)
 
     def _build(self) -> BucketFunction:
         key = self.key
         read = f"f[{key!r}]" if FieldValues.has_deriver(key) else f"g({key!r}, M)"
         lines = [
-            *_header(self.name),
             f"    v = {read}",
-            "    k = 1 if v is M or v is None else _t.get(v, 0)",
+            f"    k = 1 if v is M or v is None else {self.table_name}.get(v, 0)",
         ]
         for n, k in enumerate(self.inline):
             lines.append(f"    {'el' if n else ''}if k == {k}:")
             lines.extend("    " + line for line in self.emitted[k][0])
-        lines.append("    return _other(ev, k)")
-        source = "\n".join(lines) + "\n"
-        fn = _define(source, self.name, self.ns)
+        lines.append(f"    {_RET}{self.other_name}(ev, k)")
+        fn = _define(self.name, lines, self.ns)
         fn.__secengine_source__ += (  # type: ignore[attr-defined]
             "# groups 2...: " + ", ".join(self.groups) + "\n"
         )
@@ -685,12 +706,42 @@ def _header(name: str) -> list[str]:
     return [f"def {name}(ev, M=M):", "    f = ev.fields", "    g = f.get"]
 
 
-def _define(source: str, name: str, ns: dict[str, Any]) -> BucketFunction:
-    """The function ``name`` that ``source`` defines, with ``ns`` as its globals."""
+#: Marks where a body's code gives the bucket's answer (the value follows, up to the end of
+#: the line): ``return`` in a bucket function, leaving the event's block in a batch loop.
+#: ``repr`` escapes this character, so no literal in the code can contain it.
+_RET = "\0"
+#: Counts the bucket bodies that changed since they were compiled (a dispatching bucket
+#: inlining its common groups): batch loops built before are compiled again.
+_GENERATION = [0]
+_PREFIXES = itertools.count()
+
+
+def _unique_prefix() -> str:
+    """A prefix making the global names of one compiled bucket unlike any other bucket's."""
+    return f"b{next(_PREFIXES)}_"
+
+
+def generation() -> int:
+    """Changes whenever a bucket's body changes (see :func:`compile_batch`)."""
+    return _GENERATION[0]
+
+
+def _exec(source: str, name: str, ns: dict[str, Any]) -> Callable[..., Any]:
     code = compile(source, f"<secengine {name}>", "exec")
     exec(code, ns)  # noqa: S102 - the source is generated from checked IR, never from input text
-    fn: BucketFunction = ns.pop(name)
+    fn: Callable[..., Any] = ns.pop(name)
     fn.__secengine_source__ = source  # type: ignore[attr-defined]  # kept for debugging and tests
+    return fn
+
+
+def _define(name: str, body: list[str], ns: dict[str, Any]) -> BucketFunction:
+    """The bucket function ``name`` running ``body`` (lines with :data:`_RET` marks), ``ns`` its globals.
+
+    The body is kept on the function (``__secengine_body__``) for :func:`compile_batch`.
+    """
+    source = "\n".join(_header(name) + [line.replace(_RET, "return ") for line in body]) + "\n"
+    fn: BucketFunction = _exec(source, name, ns)
+    fn.__secengine_body__ = body  # type: ignore[attr-defined]
     return fn
 
 
@@ -698,8 +749,8 @@ def _compile(
     trees: Sequence[Node], all_matches: bool, catch_all_from: int | None, name: str
 ) -> BucketFunction:
     """The function of one list of trees (see :func:`compile_bucket`)."""
-    body, ns = _emit(trees, all_matches, catch_all_from)
-    return _define("\n".join(_header(name) + body) + "\n", name, ns)
+    body, ns = _emit(trees, all_matches, catch_all_from, _unique_prefix())
+    return _define(name, body, ns)
 
 
 def _emit(
@@ -729,14 +780,14 @@ def _emit(
     for i, t in enumerate(trees):
         cond, yes, no = em.expr(t, st)
         if all_matches and catch_all_from is not None and i == catch_all_from:
-            body.append("    if r: return r")  # also when the first catch-all rule folded away
+            body.append(f"    if r: {_RET}r")  # also when the first catch-all rule folded away
         if cond == "False":
             continue
         if all_matches:
             body.append(f"    if {cond}: r.append({i})")
             st = _merge(yes, no)
         else:
-            body.append(f"    if {cond}: return {i}")
+            body.append(f"    if {cond}: {_RET}{i}")
             st = no
     lines: list[str] = []
     if em.unset:
@@ -745,5 +796,69 @@ def _emit(
     if all_matches:
         lines.append("    r = []")
     lines.extend(body)
-    lines.append("    return r" if all_matches else "    return -1")
+    lines.append(f"    {_RET}r" if all_matches else f"    {_RET}-1")
     return lines, em.ns
+
+
+#: Evaluates a batch's events (an iterator) until it ends (False) or until the caller must
+#: compile the loop again (True: a bucket it does not inline was built). See :func:`compile_batch`.
+BatchFunction = Callable[[Iterator[Any], list[Any]], bool]
+
+
+def compile_batch(
+    buckets: Sequence[BucketFunction], helpers: dict[str, Any], *, all_matches: bool, name: str
+) -> BatchFunction:
+    """One loop over a batch of events with the code of every bucket inline.
+
+    A call of a bucket function per event costs about as much as a bucket's
+    tests (a frame, its locals, the call and return, the bound ``get``); this
+    loop runs the code of ``buckets`` (their ``__secengine_body__``) in place,
+    bucket ``i`` for the events whose type the mapping ``_tk`` gives ``i``. The
+    engine supplies ``helpers``: ``_src`` the loop's source, ``_tk`` (a live
+    dict: the engine adds types to it), ``_slow(ev, out)`` evaluating an event of
+    another source or an unknown type the ordinary way and answering whether the
+    loop must be compiled again, ``_hit(result, ev, out)`` making the alerts of
+    a match, ``_interp(ev)`` the interpreter's answer when the code raises
+    (values of undeclared types), and ``_E`` the exceptions that mean that.
+    The bodies' global names are unique per bucket (:func:`_unique_prefix`), so
+    their namespaces merge.
+    """
+    ns: dict[str, Any] = {"M": MISSING}
+    for bucket in buckets:
+        ns.update(bucket.__globals__)
+    ns.pop("__builtins__", None)
+    ns.update(helpers)
+    found = "if _x:" if all_matches else "if _x >= 0:"
+    lines = [
+        f"def {name}(events, out, M=M):",
+        "    for ev in events:",
+        "        if ev.source != _src:",
+        "            if _slow(ev, out): return True",
+        "            continue",
+        "        try:",
+        "            _b = _tk[ev.type]",
+        "        except KeyError:",
+        "            if _slow(ev, out): return True",
+        "            continue",
+        "        f = ev.fields",
+        "        g = f.get",
+        "        try:",
+        "            while True:",
+    ]
+    for i, bucket in enumerate(buckets):
+        lines.append(f"                {'el' if i else ''}if _b == {i}:")
+        for line in bucket.__secengine_body__:  # type: ignore[attr-defined]
+            head, mark, value = line.partition(_RET)
+            text = f"{head}_x = {value}; break" if mark else line
+            lines.append("                " + text)
+    if not buckets:
+        lines.append("                _x = _interp(ev); break")
+    lines += [
+        "        except _E:",
+        "            _x = _interp(ev)",
+        f"        {found}",
+        "            _hit(_x, ev, out)",
+        "    return False",
+    ]
+    loop: BatchFunction = _exec("\n".join(lines) + "\n", name, ns)
+    return loop
