@@ -235,3 +235,15 @@ def test_kernel_kills_are_reported_not_repeated() -> None:
         assert alive(pid)  # the fake probe killed nothing: user space did not either
     assert resp.output_fields["response.outcome"] == "in_kernel"
     h.close()
+
+
+def test_leaving_the_runtimes_out_of_the_allow_list_is_warned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="secengine.response"):
+        Harness("{actions: [kill_process]}", allow=AllowList(process_names=("foo",))).close()
+    assert "leaves out init, systemd, runc" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="secengine.response"):
+        Harness("{actions: [kill_process]}").close()
+    assert "leaves out" not in caplog.text

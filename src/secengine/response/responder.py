@@ -40,7 +40,7 @@ from secengine.response.kill import kill_process, kill_process_group
 from secengine.response.outcome import Outcome, Status
 from secengine.response.program import run_program
 from secengine.response.safety import Guard
-from secengine.response.settings import ResponseSettings
+from secengine.response.settings import DEFAULT_ALLOWED_PROCESSES, ResponseSettings
 from secengine.response.stats import ResponseStats
 from secengine.response.target import Target, target_of
 from secengine.ruleset.model import Rule
@@ -116,6 +116,13 @@ class Responder:
         self._pending: list[Alert] = []
         self._jobs: queue.Queue[_Job | None] = queue.Queue(max_queued)
         self._workers = workers
+        left_out = [n for n in DEFAULT_ALLOWED_PROCESSES if n not in settings.allow.process_names]
+        if settings.enabled and left_out:
+            _log.warning(
+                "response.allow.process_names leaves out %s, which the default protects: "
+                "responses may act on them",
+                ", ".join(left_out),
+            )
         #: started with the first blocking action (most agents never have one)
         self._threads: list[threading.Thread] = []
 
