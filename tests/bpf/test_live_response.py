@@ -243,7 +243,7 @@ def test_dry_run_kills_nothing() -> None:
 def test_the_allow_list_protects_what_it_lists() -> None:
     config = (
         "response: {enabled: true, rate: 100, max_burst: 100, per_rule_per_minute: 100, "
-        "allow: {process_names: [cat, sh]}}"
+        "allow: {process_names: [cat, sh, sleep]}}"
     )
     with (
         running("{actions: [kill_process_group], in_kernel: never}", config) as se,
