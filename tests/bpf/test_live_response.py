@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -121,6 +122,7 @@ def running(response: str, config: str, extra_rules: str = "") -> Iterator[Secen
         yield se
     finally:
         se.stop()
+        shutil.rmtree(se.dir, ignore_errors=True)
 
 
 @contextmanager
