@@ -87,6 +87,8 @@ TESTS_OF_LIVE_FIELDS: dict[str, tuple[str, ...]] = {
         "proc.aexe",
         "proc.aexepath",
         "proc.duration",
+        "proc.pid.ts",
+        "proc.ppid.ts",
         "proc.env",
         "proc.exe_ino",
         "proc.exe_ino.ctime",

@@ -120,6 +120,8 @@ _TREE_FIELDS = [
     "proc.aexe",
     "proc.duration",
     "proc.ppid.duration",
+    "proc.pid.ts",
+    "proc.ppid.ts",
     "proc.exe_ino",
     "proc.exe_ino.ctime",
     "proc.exe_ino.mtime",
@@ -220,6 +222,9 @@ def test_a_process_tree_with_its_own_session_group_limits_and_credentials(source
         <= 2 * tick
     )
     assert abs(s["proc.pidns_init_start_ts"] - _ticks_to_ns(t["init_start"])) <= 2 * tick
+    # the start times a response verifies a pid against (docs/response.md)
+    assert abs(s["proc.pid.ts"] - _ticks_to_ns(t["start"])) <= 2 * tick
+    assert abs(s["proc.ppid.ts"] - _ticks_to_ns(t["pstart"])) <= 2 * tick
     # the executable's inode
     assert s["proc.exepath"] == t["exe"]
     assert s["proc.exe_ino"] == t["ino"]

@@ -94,6 +94,15 @@ def test_live_values_read_the_record_and_the_state_through_the_protocols() -> No
     assert v.get("evt.arg.name") == "/etc/hosts"
 
 
+def test_process_start_times_are_live_and_missing_when_unknown() -> None:
+    """``proc.pid.ts`` is what a response verifies a pid against (docs/response.md)."""
+    v = _values()
+    assert v.get("proc.pid.ts") == 1_000 and v.get("proc.ppid.ts") == 1_000
+    unknown = _Proc()
+    unknown.start_ts = 0
+    assert _values(unknown)["proc.pid.ts"] is MISSING
+
+
 def test_a_key_is_resolved_once_with_its_argument_parsed() -> None:
     _values().get("proc.aname[1]")
     fdef = default_registry().lookup("syscall", "proc.aname")
