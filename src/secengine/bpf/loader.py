@@ -426,13 +426,13 @@ class Probe(BpfObjectOwner):
                 comm.encode("utf-8", "surrogateescape")[:16].ljust(16, b"\0"),
                 b"\1",
             )
-        missing = []
+        missing: list[str] = []
         for path in sorted(settings.allow_exes):
-            key = kill.exe_key(path)
-            if key is None:
+            exe = kill.exe_key(path)
+            if exe is None:
                 missing.append(path)
             else:
-                self._put("se_kill_allow_exe", key, b"\1")
+                self._put("se_kill_allow_exe", exe, b"\1")
         host_mnt_ns = host_mnt_ns or os.stat("/proc/self/ns/mnt").st_ino
         self._update("se_kill_conf", 0, settings.packed(len(rules), host_mnt_ns))
         self._kill_keys = frozenset().union(*(r.keys for r in rules))

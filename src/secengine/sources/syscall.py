@@ -23,6 +23,7 @@ close, what the probe counted per producer (:meth:`SyscallSource.describe_end`).
 from __future__ import annotations
 
 import argparse
+import logging
 import struct
 import threading
 import time
@@ -37,8 +38,10 @@ from secengine.ruleset.paths import default_rules_files
 from secengine.sources.base import EventQueue, Source, SourceSpec, SourceStats
 
 if TYPE_CHECKING:  # pragma: no cover
+    from secengine.bpf.kill import KillReport, KillSettings
     from secengine.bpf.loader import Budget, Probe, ProducerCount
     from secengine.bpf.ringbuf import RingReader
+    from secengine.sources.syscall_kill import KillPlan
     from secengine.state.containers.discovery import EngineSettings
     from secengine.state.decode import Rec
     from secengine.state.tracker import StateTracker
@@ -62,10 +65,17 @@ SPEC = SourceSpec(
 _CLOSE_VIEW = struct.Struct("<12xI8xqi")
 _NR_CLOSE = 3
 _EVT_SYSCALL = 1
+_EVT_KILL = 6
 #: Names of flooding producers remembered (oldest forgotten first).
 _MAX_COMMS: Final = 4096
 #: Producers listed by describe_end.
 _SUMMARY_PRODUCERS: Final = 10
+#: Kill rule ids a load may use (the probe's slots: ``bpf.layout.KILL_RULES``).
+L_KILL_RULES: Final = 16
+#: In-kernel kill reports kept until taken (the oldest are dropped past it, and counted).
+_MAX_KILLS: Final = 4096
+
+_log = logging.getLogger("secengine.sources.syscall")
 
 
 def ring_buffer_mb(text: str) -> int:
@@ -206,6 +216,13 @@ class SyscallSource(Source):
         self.seeded = 0
         self._num = 0
         self._final_kernel_stats: dict[str, int] = {}
+        #: the in-kernel kill: its settings (None: off), the rules it holds, what it did
+        self._kill_settings: KillSettings | None = None
+        self._rules: list[object] | None = None
+        self.kill_plan: KillPlan | None = None
+        self._kills: list[tuple[str, KillReport]] = []
+        self._kill_ids = 1
+        self._final_kill_stats: dict[str, int] = {}
 
     # -- configuration -------------------------------------------------------
     def set_interest(self, evttypes: Iterable[str] | None) -> None:
@@ -227,6 +244,7 @@ class SyscallSource(Source):
             success_only_types,
         )
 
+        self._rules = None if rules is None else list(rules)
         if rules is None:
             self._skip_stream = self._success_only = self._netlink_only = frozenset()
         else:
@@ -247,12 +265,41 @@ class SyscallSource(Source):
         if self.probe is not None:
             self.probe.set_budget(budget)
 
+    def use_kill(self, settings: KillSettings | None) -> None:
+        """Let the probe kill for the rules it can decide (see :mod:`.syscall_kill`) under
+        ``settings``; ``None`` (the default) loads no kill rule. Applies to the rules of
+        :meth:`use_rules`, now if the probe is loaded."""
+        self._kill_settings = settings
+        self._apply_interest()
+
     def _apply_interest(self) -> None:
         if self.probe is not None:
             self.captured = self.probe.set_interest(
                 self._interest, self._skip_stream, self._success_only, self._netlink_only
             )
             self.probe.set_priority_paths(*self._priority_paths)
+            self._apply_kill(self.probe)
+
+    def _apply_kill(self, probe: Probe) -> None:
+        """Compile the kill rules of the current rules into the probe (or unload them)."""
+        # start-up: the probe side loads when a probe runs
+        from secengine.sources.syscall_kill import KillPlan, kill_plan
+        from secengine.state.procfs import host_namespaces
+
+        settings = self._kill_settings
+        if settings is None or not settings.enabled or not self._rules:
+            self.kill_plan = KillPlan()
+            probe.set_kill([])
+            return
+        # ids never repeat within a run, so a record of a replaced rule names no other rule
+        plan = kill_plan(self._rules, first_id=self._kill_ids)
+        self._kill_ids += L_KILL_RULES
+        self.kill_plan = plan
+        missing = probe.set_kill(list(plan.rules), settings, host_namespaces()[1])
+        for path in missing:
+            _log.warning(
+                "the kill allow-list names %s, which does not exist: it protects nothing", path
+            )
 
     # -- lifecycle -----------------------------------------------------------
     def open(self) -> None:
@@ -291,6 +338,7 @@ class SyscallSource(Source):
     def _close_now(self) -> None:
         if self.probe is not None:
             self._final_kernel_stats = self.kernel_stats()  # still readable after close
+            self._final_kill_stats = self.probe.kill_stats()
             try:
                 self._final_producers = self.producers()
             except Exception:  # noqa: BLE001 - a summary must not fail the close
@@ -446,6 +494,36 @@ class SyscallSource(Source):
             comm = proc.comm if proc is not None else None
         return comm or "?"
 
+    def _note_kills(self, records: list[Rec]) -> None:
+        """Keep what the probe's kill records say, with the name of the rule that matched."""
+        from secengine.bpf.kill import kill_report
+
+        plan = self.kill_plan
+        for rec in records:
+            try:
+                report = kill_report(rec.data)
+            except ValueError:
+                self.stats.add(rejected=1)
+                continue
+            name = plan.rule_named(report.rule_id) if plan is not None else None
+            if len(self._kills) >= _MAX_KILLS:
+                self._kills.pop(0)
+            self._kills.append((name or f"#{report.rule_id}", report))
+
+    def take_kills(self) -> list[tuple[str, KillReport]]:
+        """(rule name, what the probe did) for each in-kernel kill rule match since the last
+        call: killed, dry run, rate limited, failed or protected (the allow-list...)."""
+        kills, self._kills = self._kills, []
+        return kills
+
+    def kill_stats(self) -> dict[str, int]:
+        """The in-kernel kill's counters (``checked`` and one per outcome); after close, what
+        they were at close; empty when no probe was loaded."""
+        with self._close_lock:
+            if self.probe is None:
+                return dict(self._final_kill_stats)
+            return self.probe.kill_stats()
+
     def _note_floods(self, floods: list[Rec]) -> None:
         """Remember the names flood records give (the process may be gone by the summary)."""
         # start-up: the probe side (ctypes, libbpf, process state) loads when a probe runs
@@ -577,8 +655,11 @@ class SyscallSource(Source):
             except (RecordFormatError, IndexError, struct.error):
                 malformed += 1  # a short record (probe/agent version skew): counted, skipped
                 continue
-            if not emit_all and rec.name not in wanted:  # type: ignore[operator]
-                continue
+            if not emit_all:
+                if rec.name not in wanted:  # type: ignore[operator]
+                    continue
+            elif rec.evt == _EVT_KILL:
+                continue  # what the in-kernel kill did: reported by take_kills, not an event
             num += 1
             # Event's constructor checks and converts its arguments; these are right by
             # construction, so the slots are filled directly on this hot path
@@ -594,6 +675,8 @@ class SyscallSource(Source):
         self._num = num
         if tracker.floods:
             self._note_floods(tracker.take_floods())
+        if tracker.kills:
+            self._note_kills(tracker.take_kills())
         self.records += len(raw)
         self.stats.records += len(raw)
         self.stats.add(events=len(out), rejected=malformed)
