@@ -107,10 +107,10 @@ def test_map_entries() -> None:
 
 
 def test_kill_records_decode_and_short_ones_are_errors() -> None:
-    hdr = L.HDR.pack(100, 7, 7, 257, L.EVT_KILL, 0, 0, 3, 2, L.KILL_KILLED, 9, 150, 0, 0)
+    hdr = L.HDR.pack(100, 7, 7, 257, L.EVT_KILL, 0, 0, 3, 2, L.KILL_KILLED, 9, 150, 0, 140)
     blobs = b"".join(len(x).to_bytes(2, "little") + x for x in (b"sh", b"/s", b""))
     r = kill_report(hdr + blobs)
     assert (r.slot, r.rule_id, r.outcome, r.comm, r.file, r.exe) == (2, 9, "killed", "sh", "/s", "")
-    assert r.signal_ts - r.ts == 50 and r.key == 257 and r.res == 3
+    assert r.signal_ts - r.ts == 50 and r.signal_start == 140 and r.key == 257 and r.res == 3
     with pytest.raises(ValueError, match="too short|inside a section"):
         kill_report(hdr + b"\x09\x00ab")

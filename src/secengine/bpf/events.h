@@ -229,8 +229,10 @@ struct se_proc {
 
 /* se_hdr.evt of the record a kill rule's match leaves: nr = the syscall (flags SE_F_COMPAT),
  * res = its result; args[0] = the rule's slot, args[1] = the outcome (SE_KILL_*), args[2] = the
- * rule's id (se_kill_rule.id), args[3] = ktime (boot ns) just after bpf_send_signal returned,
- * args[4] = bpf_send_signal's result (0, or a negative errno); 3 blobs: comm, the opened file's
+ * rule's id (se_kill_rule.id), args[3] = ktime (boot ns) when the probe was done, args[4] =
+ * bpf_send_signal's result (0, or a negative errno), args[5] = ktime just before it was called
+ * (0: not called); ts = when a rule passed the cheap checks, before any path was read; 3 blobs:
+ * comm, the opened file's
  * path (empty unless a rule needed it), the executable's path (likewise) */
 #define SE_EVT_KILL 6
 

@@ -186,8 +186,10 @@ class KillReport:
     #: the syscall's entry key (native number, or MAX_SYSCALLS + the ia32 number) and result
     key: int
     res: int
-    #: boot-time ns: the syscall's exit (when the probe decided) and just after the signal
+    #: boot-time ns: a rule passed the cheap checks (at the syscall's exit), the probe called
+    #: bpf_send_signal (0: it did not), the probe was done
     ts: int
+    signal_start: int
     signal_ts: int
     #: bpf_send_signal's result (0, or a negative errno) when it was called
     signal_error: int
@@ -222,6 +224,7 @@ def kill_report(data: bytes) -> KillReport:
         key=nr + (L.MAX_SYSCALLS if flags & L.F_COMPAT else 0),
         res=res,
         ts=ts,
+        signal_start=args[5],
         signal_ts=args[3],
         signal_error=signal_error,
         file=file,

@@ -1027,8 +1027,11 @@ struct {
 #define SE_S_IFREG 0100000
 #define SE_SIGKILL 9
 /* facts of the event a rule's flags can require (the same bits as SE_KR_*) */
-#define SE_KR_FACTS (SE_KR_CONTAINER | SE_KR_HOST | SE_KR_SUCCESS | SE_KR_READ | SE_KR_WRITE | SE_KR_REG)
+/* facts known before the opened file is looked at (the first pass), and after */
+#define SE_KR_FACTS (SE_KR_CONTAINER | SE_KR_HOST | SE_KR_SUCCESS)
+#define SE_KR_FILE_FACTS (SE_KR_READ | SE_KR_WRITE | SE_KR_REG)
 #define SE_KR_PATHS (SE_KR_FILE | SE_KR_NOT_FILE | SE_KR_EXE | SE_KR_NOT_EXE)
+#define SE_KR_NEEDS_FILE (SE_KR_FILE | SE_KR_NOT_FILE | SE_KR_FILE_FACTS)
 /* where the path keys are built: past every section a kill record can have */
 #define SE_KEY_FILE SE_OFF_LIMIT
 #define SE_KEY_EXE (SE_OFF_LIMIT + 256)
@@ -1042,9 +1045,9 @@ static __always_inline void kill_count(__u32 idx)
 
 struct kill_eval {
 	__u32 key;     /* entry key: nr, or SE_MAX_SYSCALLS + the ia32 nr */
-	__u32 facts;   /* SE_KR_FACTS bits true of this event */
+	__u32 facts;   /* SE_KR_FACTS (then SE_KR_FILE_FACTS) bits true of this event */
 	__u32 cheap;   /* slots whose cheap checks passed */
-	__u32 need;    /* SE_KR_PATHS those slots still need */
+	__u32 need;    /* SE_KR_PATHS and SE_KR_FILE_FACTS those slots still need */
 	__u32 has_file;
 	__u32 has_exe;
 	__u32 matched; /* slot + 1 of the first rule that matched; 0: none */
@@ -1081,7 +1084,7 @@ static long kill_cheap(__u64 index, void *ctx)
 		}
 	}
 	e->cheap |= 1U << (slot & 31);
-	e->need |= f & SE_KR_PATHS;
+	e->need |= f & (SE_KR_PATHS | SE_KR_FILE_FACTS);
 	return 0;
 }
 
@@ -1105,7 +1108,9 @@ static long kill_paths(__u64 index, void *ctx)
 	if (!r || !aux)
 		return 1;
 	__u32 f = r->flags;
-	if ((f & (SE_KR_FILE | SE_KR_NOT_FILE)) && !e->has_file)
+	if ((f & SE_KR_NEEDS_FILE) && !e->has_file)
+		return 0;
+	if ((e->facts & (f & SE_KR_FILE_FACTS)) != (f & SE_KR_FILE_FACTS))
 		return 0;
 	if ((f & (SE_KR_EXE | SE_KR_NOT_EXE)) && !e->has_exe)
 		return 0;
@@ -1196,17 +1201,27 @@ static __noinline int kill_check(long ret, __u32 nr, __u32 want)
 	kill_count(SE_KILL_CHECKED);
 	struct kill_eval e = {};
 	e.key = compat ? nr + SE_MAX_SYSCALLS : nr;
-	/* the opened file: the fd a syscall returning one (an open) returned */
+	/* first pass: what is known without reading a file or a path */
+	e.facts = ret >= 0 ? SE_KR_SUCCESS : 0;
+	/* plain loads through BTF pointers (fault-safe), not a probe read per step */
+	struct nsproxy *nsp = bpf_get_current_task_btf()->nsproxy;
+	__u32 mnt_ns = nsp ? nsp->mnt_ns->ns.inum : 0;
+	e.facts |= (mnt_ns && mnt_ns != kc->host_mnt_ns) ? SE_KR_CONTAINER : SE_KR_HOST;
+	bpf_get_current_comm((char *)e.ck.comm, sizeof(e.ck.comm));
+	__u32 nrules = kc->nrules;
+	if (nrules > SE_KILL_RULES)
+		nrules = SE_KILL_RULES;
+	bpf_loop(nrules, kill_cheap, &e, 0);
+	if (!e.cheap)
+		return 0;
+	/* the opened file, for the rules still in the running that look at it: the fd a
+	 * syscall returning one (an open) returned */
 	struct file *file = 0;
-	if (ret >= 0) {
+	if (ret >= 0 && (e.need & SE_KR_NEEDS_FILE)) {
 		struct se_spec *spec = bpf_map_lookup_elem(&specs, &e.key);
 		if (spec && (spec->extras & SE_X_FILE_RES))
 			file = fd_file(task, ret);
 	}
-	e.facts = ret >= 0 ? SE_KR_SUCCESS : 0;
-	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
-	__u32 mnt_ns = nsp ? BPF_CORE_READ(nsp, mnt_ns, ns.inum) : 0;
-	e.facts |= (mnt_ns && mnt_ns != kc->host_mnt_ns) ? SE_KR_CONTAINER : SE_KR_HOST;
 	if (file) {
 		__u32 fmode = BPF_CORE_READ(file, f_mode);
 		if (fmode & SE_FMODE_READ)
@@ -1216,13 +1231,6 @@ static __noinline int kill_check(long ret, __u32 nr, __u32 want)
 		if ((BPF_CORE_READ(file, f_inode, i_mode) & SE_S_IFMT) == SE_S_IFREG)
 			e.facts |= SE_KR_REG;
 	}
-	bpf_get_current_comm((char *)e.ck.comm, sizeof(e.ck.comm));
-	__u32 nrules = kc->nrules;
-	if (nrules > SE_KILL_RULES)
-		nrules = SE_KILL_RULES;
-	bpf_loop(nrules, kill_cheap, &e, 0);
-	if (!e.cheap)
-		return 0;
 	/* the record: header, comm, then the paths the remaining rules need (the trie keys are
 	 * built from them) */
 	struct se_aux *aux = get_aux();
@@ -1234,11 +1242,11 @@ static __noinline int kill_check(long ret, __u32 nr, __u32 want)
 	unsigned long task_s = scalar_ptr(task);
 	__u32 off = put_blob(aux, sizeof(struct se_hdr),
 			     task_s + bpf_core_field_offset(struct task_struct, comm), 0, SE_KSTR);
+	e.has_file = file != 0;
 	if (file && (e.need & (SE_KR_FILE | SE_KR_NOT_FILE))) {
 		__u32 at = off;
 		off = put_path(aux, off, (unsigned long)&file->f_path);
 		kill_key(aux, at, SE_KEY_FILE);
-		e.has_file = 1;
 	} else {
 		off = put_blob(aux, off, 0, 0, SE_KERNEL);
 	}
@@ -1257,6 +1265,7 @@ static __noinline int kill_check(long ret, __u32 nr, __u32 want)
 		return 0;
 	__u32 outcome;
 	long err = 0;
+	__u64 before = 0;
 	if (kill_protected(task, tgid, (char *)e.ck.comm, exe))
 		outcome = SE_KILL_PROTECTED;
 	else if (kc->dry_run || (e.flags & SE_KR_DRY_RUN))
@@ -1264,6 +1273,7 @@ static __noinline int kill_check(long ret, __u32 nr, __u32 want)
 	else if (kill_over_rate(kc))
 		outcome = SE_KILL_RATE_LIMITED;
 	else {
+		before = bpf_ktime_get_boot_ns();
 		err = bpf_send_signal(SE_SIGKILL);
 		outcome = err ? SE_KILL_FAILED : SE_KILL_KILLED;
 	}
@@ -1272,7 +1282,7 @@ static __noinline int kill_check(long ret, __u32 nr, __u32 want)
 	h->args[2] = e.id;
 	h->args[3] = bpf_ktime_get_boot_ns();
 	h->args[4] = (__u64)err;
-	h->args[5] = 0;
+	h->args[5] = before;
 	kill_count(outcome);
 	emit(aux, off, 1);
 	return 0;
