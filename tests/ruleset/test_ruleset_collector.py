@@ -10,6 +10,7 @@ from ruleset_helpers import load, only_error, warnings_of
 
 from secengine.priority import Priority
 from secengine.ruleset.reader import RULE_APPENDABLE, RULE_REPLACEABLE
+from secengine.ruleset.response import ActionKind
 
 BASE = """- rule: r
   desc: base description
@@ -327,6 +328,11 @@ REPLACEMENTS = {
     "skip-if-unknown-filter": ("true", lambda r: r.skip_if_unknown_filter is True),
     "capture": ("true", lambda r: r.capture is True),
     "capture_duration": ("15000", lambda r: r.capture_duration == 15000),
+    # ours: a response attached to a rule defined in another (e.g. Falco's) file
+    "secengine_response": (
+        "{actions: [kill_process]}",
+        lambda r: r.response is not None and r.response.kinds == {ActionKind.KILL_PROCESS},
+    ),
 }
 
 

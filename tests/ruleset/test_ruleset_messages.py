@@ -401,6 +401,124 @@ CASES: dict[str, Case] = {
     "unused_list": Case(
         ("- list: l\n  items: [a]\n",), "LOAD_UNUSED_LIST", ("list", "l", 0, 2), error=False
     ),
+    # -- secengine_response (ours: docs/response.md) ---------------------------------------------
+    "response_not_map": Case(
+        (RULE + "  secengine_response: kill_process\n",),
+        "LOAD_ERR_EXTENSION",
+        ("extension item", "secengine_response", 5, 22),
+    ),
+    "response_no_actions": Case(
+        (RULE + "  secengine_response: {in_kernel: auto}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("extension item", "secengine_response", 5, 22),
+    ),
+    "response_unknown_key": Case(
+        (RULE + "  secengine_response: {actions: [tag: {name: t}], dryrun: true}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("value for", "dryrun", 5, 50),
+        {
+            "key": "dryrun",
+            "hint": " (did you mean 'dry_run'?)",
+            "allowed": "actions, in_kernel, dry_run",
+        },
+    ),
+    "response_repeated_key": Case(
+        (RULE + "  secengine_response:\n    actions: [kill_process]\n    actions: [tag]\n",),
+        "LOAD_ERR_EXTENSION",
+        ("value for", "actions", 7, 4),
+        {"key": "actions"},
+    ),
+    "response_not_scalar": Case(
+        (RULE + "  secengine_response: {actions: [kill_process], in_kernel: [auto]}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("value for", "in_kernel", 5, 59),
+    ),
+    "response_not_bool": Case(
+        (RULE + "  secengine_response: {actions: [kill_process], dry_run: maybe}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("value for", "dry_run", 5, 57),
+        {"key": "dry_run"},
+    ),
+    "response_bad_choice": Case(
+        (RULE + "  secengine_response: {actions: [kill_process], in_kernel: always}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("value for", "in_kernel", 5, 59),
+        {"key": "in_kernel", "value": "always", "hint": "", "choices": "auto, never"},
+    ),
+    "response_actions_not_seq": Case(
+        (RULE + "  secengine_response: {actions: []}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("value for", "actions", 5, 32),
+    ),
+    "response_bad_action": Case(
+        (RULE + "  secengine_response: {actions: [[kill_process]]}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("list item", "", 5, 33),
+    ),
+    "response_unknown_action": Case(
+        (RULE + "  secengine_response: {actions: [kill_proc]}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("list item", "", 5, 33),
+        {
+            "action": "kill_proc",
+            "hint": " (did you mean 'kill_process'?)",
+            "choices": "kill_process, kill_process_group, stop_container, kill_container, "
+            "program, tag",
+        },
+    ),
+    "response_params_not_map": Case(
+        (RULE + "  secengine_response: {actions: [stop_container: 5]}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("value for", "stop_container", 5, 49),
+        {"action": "stop_container"},
+    ),
+    "response_unknown_param": Case(
+        (RULE + "  secengine_response: {actions: [program: {cmd: x}]}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("value for", "cmd", 5, 43),
+        {"key": "cmd", "hint": " (did you mean 'command'?)", "allowed": "command, timeout"},
+    ),
+    "response_missing_param": Case(
+        (RULE + "  secengine_response: {actions: [tag]}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("list item", "", 5, 33),
+        {"action": "tag", "param": "name"},
+    ),
+    "response_repeated_action": Case(
+        (RULE + "  secengine_response: {actions: [kill_process, kill_process]}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("list item", "", 5, 47),
+        {"action": "kill_process"},
+    ),
+    "response_stop_and_kill": Case(
+        (RULE + "  secengine_response: {actions: [stop_container, kill_container]}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("value for", "actions", 5, 32),
+    ),
+    "response_bad_timeout": Case(
+        (RULE + "  secengine_response: {actions: [program: {command: x, timeout: 0}]}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("value for", "timeout", 5, 64),
+        {"limit": "300"},
+    ),
+    "response_bad_tag": Case(
+        (RULE + "  secengine_response: {actions: [tag: {name: 'a b'}]}\n",),
+        "LOAD_ERR_EXTENSION",
+        ("value for", "name", 5, 45),
+        {"name": "a b"},
+    ),
+    "response_source_lacks": Case(
+        (
+            (
+                "- rule: r\n  desc: d\n  condition: ka.verb = create\n  output: o\n"
+                "  priority: INFO\n  source: k8s_audit\n"
+                "  secengine_response: {actions: [kill_process]}\n"
+            ),
+        ),
+        "LOAD_ERR_EXTENSION",
+        ("rule", "r", 0, 2),
+        {"action": "kill_process", "field": "proc.pid", "source": "k8s_audit"},
+    ),
     # -- files and YAML ---------------------------------------------------------------------------
     "yaml_cpp_error": Case(
         ("this : is : not : yaml",),
@@ -458,7 +576,8 @@ def test_message(message_id: str) -> None:
 
 
 #: Codes only Falco's extension items produce; the open-source loader has none.
-EXTENSION_CODES = {"LOAD_ERR_EXTENSION", "LOAD_WARNING_EXTENSION"}
+#: secengine's one extension item (``secengine_response``) has errors, no warnings.
+EXTENSION_CODES = {"LOAD_WARNING_EXTENSION"}
 
 
 #: Codes whose messages come from the condition language or the output

@@ -225,6 +225,7 @@ class Collector:
             "enabled",
             "warn_evttypes",
             "skip_if_unknown_filter",
+            "response",
         ):
             value = getattr(info, attr)
             if value is not None:

@@ -37,6 +37,7 @@ from secengine.ruleset.exceptions import build_exception_condition
 from secengine.ruleset.listexpand import ListExpansionTooLong, expand_lists
 from secengine.ruleset.messages import DeprecatedField, ErrorCode, WarningCode, msg
 from secengine.ruleset.model import CompiledList, CompiledMacro, Rule
+from secengine.ruleset.response import ResponsePlan
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.lang.ast import Expr
@@ -77,6 +78,9 @@ MAX_EXPANDED_DEPTH = 200
 _MAX_VISIBILITY = 2**32 - 1
 
 _CONTAINER_INFO = "%container.info"
+#: The fields a response action's target is read from (``docs/response.md``).
+_PROCESS_FIELD = "proc.pid"
+_CONTAINER_FIELD = "container.id"
 _UNKNOWN_FILTER_MARKERS = (
     "nonexistent field",
     "invalid formatting token",
@@ -308,6 +312,9 @@ class _Compiler:
         ):
             self.result.add_warning(WarningCode.LOAD_NO_EVTTYPE, msg("no_evttype"), info.ctx)
 
+        if info.response is not None:
+            self.check_response(info, info.response)
+
         return Rule(
             name=info.name,
             source=info.source,
@@ -328,7 +335,30 @@ class _Compiler:
             capture=info.capture,
             capture_duration=info.capture_duration,
             exception_fields=frozenset(exception_fields),
+            response=info.response,
         )
+
+    def check_response(self, info: RuleInfo, plan: ResponsePlan) -> None:
+        """A process or container action needs a source whose events have one."""
+        for action in plan.actions:
+            needed = (
+                _PROCESS_FIELD
+                if action.kind.needs_process
+                else _CONTAINER_FIELD
+                if action.kind.needs_container
+                else None
+            )
+            if needed is not None and self.registry.lookup(info.source, needed) is None:
+                raise ItemError(
+                    ErrorCode.LOAD_ERR_EXTENSION,
+                    msg(
+                        "response_source_lacks",
+                        action=action.kind.value,
+                        field=needed,
+                        source=info.source,
+                    ),
+                    info.ctx,
+                )
 
     def compile_condition(
         self, resolver: MacroResolver, condition: str, info: RuleInfo

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from secengine.priority import Priority
 from secengine.ruleset.diagnostics import Context
+from secengine.ruleset.response import ResponsePlan
 
 __all__ = [
     "EngineVersionInfo",
@@ -137,6 +138,8 @@ class RuleInfo:
     index: int = 0
     visibility: int = 0
     unknown_source: bool = False
+    #: ``secengine_response`` (ours): what to do on a match; ``None`` if the rule asks nothing.
+    response: ResponsePlan | None = None
 
 
 @dataclass(slots=True)
@@ -158,6 +161,7 @@ class RuleUpdateInfo:
     enabled: bool | None = None
     warn_evttypes: bool | None = None
     skip_if_unknown_filter: bool | None = None
+    response: ResponsePlan | None = None
 
     def has_any_value(self) -> bool:
         return any(
@@ -174,6 +178,7 @@ class RuleUpdateInfo:
                 self.capture_duration,
                 self.warn_evttypes,
                 self.skip_if_unknown_filter,
+                self.response,
             )
         )
 

@@ -367,6 +367,31 @@ MESSAGES: dict[str, str] = {
     ),
     "unused_macro": "Macro not referred to by any other rule/macro",
     "unused_list": "List not referred to by any other rule/macro",
+    # -- secengine_response (ours, not Falco's: docs/response.md) -------------------------
+    "response_not_map": "secengine_response must be a mapping with an 'actions' list",
+    "response_no_actions": "secengine_response has no 'actions' list",
+    "response_unknown_key": (
+        "Unknown key '{key}' in secengine_response{hint}; known keys: {allowed}"
+    ),
+    "response_repeated_key": "Key '{key}' appears twice",
+    "response_not_scalar": "Value must be a non-empty scalar",
+    "response_not_bool": "'{key}' must be true or false",
+    "response_bad_choice": "'{key}' is '{value}'{hint}; it must be one of: {choices}",
+    "response_actions_not_seq": "'actions' must be a non-empty sequence of actions",
+    "response_bad_action": ("An action is its name, or a mapping of its name to its parameters"),
+    "response_unknown_action": "Unknown action '{action}'{hint}; actions are: {choices}",
+    "response_params_not_map": "The parameters of action '{action}' must be a mapping",
+    "response_unknown_param": "Unknown parameter '{key}'{hint}; this action takes: {allowed}",
+    "response_missing_param": "Action '{action}' needs the parameter '{param}'",
+    "response_repeated_action": "Action '{action}' is asked for twice",
+    "response_stop_and_kill": "A rule may ask for stop_container or kill_container, not both",
+    "response_bad_timeout": "'timeout' must be a positive number of seconds, at most {limit}",
+    "response_bad_tag": (
+        "Tag name '{name}' must be 1-63 letters, digits and _.:/- starting with a letter or digit"
+    ),
+    "response_source_lacks": (
+        "Action '{action}' needs the field '{field}', which source '{source}' does not have"
+    ),
     # -- files and plugins -----------------------------------------------------------------
     "file_read": "Could not open file {name} for reading",
     "yaml_cpp_error": "yaml-cpp: error at line {line}, column {column}: {problem}",

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.lang.ast import Expr
     from secengine.lang.checker import Checked
     from secengine.output import OutputFormat
+    from secengine.ruleset.response import ResponsePlan
 
 __all__ = ["CompiledList", "CompiledMacro", "Rule", "RuleSet"]
 
@@ -71,6 +72,8 @@ class Rule:
     capture: bool = False
     capture_duration: int = 0
     exception_fields: frozenset[str] = frozenset()
+    #: What the rule asks to be done on a match (``secengine_response``); ``None``: alert only.
+    response: ResponsePlan | None = None
 
     @property
     def condition_compiled(self) -> str:

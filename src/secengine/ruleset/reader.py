@@ -33,6 +33,8 @@ from secengine.ruleset.items import (
     Version,
 )
 from secengine.ruleset.messages import ErrorCode, ItemType, WarningCode, msg
+from secengine.ruleset.response import RESPONSE_KEY
+from secengine.ruleset.response_reader import read_response
 from secengine.ruleset.version import engine_version
 from secengine.ruleset.yamldoc import (
     Document,
@@ -85,6 +87,8 @@ RULE_REPLACEABLE = frozenset(
         "enabled",
         "warn_evttypes",
         "skip-if-unknown-filter",
+        # ours (docs/response.md): attach a response to a rule defined elsewhere
+        RESPONSE_KEY,
     }
 )
 
@@ -110,6 +114,7 @@ _EXPECTED_KEYS = {
             "exceptions",
             "override",
             "append",
+            RESPONSE_KEY,
         }
     ),
 }
@@ -593,6 +598,9 @@ class _Reader:
                 setattr(info, attr, value)
         info.tags = self.decode_tags(item, ctx)
         info.exceptions = self.read_exceptions(item, ctx, append=False)
+        response = get(item, RESPONSE_KEY)
+        if response is not None:
+            info.response = read_response(response, ctx, self.ctx)
         return info
 
     def parse_priority(self, item: Node, text: str, ctx: Context) -> Priority:
@@ -659,6 +667,8 @@ class _Reader:
                 update.skip_if_unknown_filter = self.decode_bool(
                     item, "skip-if-unknown-filter", ctx
                 )
+            if wants(ov_replace, "replace", RESPONSE_KEY):
+                update.response = read_response(_present(item, RESPONSE_KEY), ctx, self.ctx)
             yield Op.REPLACE, update
 
         # Any overridable key left without an 'override' entry is an error.

@@ -70,6 +70,8 @@ RULES_SCHEMA: dict[str, Any] = {
                 "tags": {"type": "array", "items": {"type": "string"}},
                 "warn_evttypes": {"type": "boolean"},
                 "skip-if-unknown-filter": {"type": "boolean"},
+                # ours, not Falco's (docs/response.md); the reader checks its shape
+                "secengine_response": {"type": "object"},
             },
             "required": [],
             "title": "FalcoRule",
@@ -120,6 +122,7 @@ RULES_SCHEMA: dict[str, Any] = {
                     "tags",
                     "warn_evttypes",
                     "skip-if-unknown-filter",
+                    "secengine_response",
                 )
             },
             "minProperties": 1,
