@@ -305,6 +305,12 @@ struct se_kill_path_key {
 	__u8 path[SE_KILL_PATH];
 };
 
+/* a process name on the allow-list: exact (the NUL included in prefixlen) or a prefix */
+struct se_kill_comm_prefix {
+	__u32 prefixlen; /* bits */
+	__u8 comm[16];
+};
+
 /* an executable on the allow-list: its inode, as the kernel numbers its device (major << 20 | minor) */
 struct se_kill_exe_key {
 	__u64 ino;

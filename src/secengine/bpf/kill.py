@@ -29,6 +29,7 @@ __all__ = [
     "KillRule",
     "KillSettings",
     "PathSet",
+    "allow_comm_key",
     "comm_key",
     "exe_key",
     "kill_report",
@@ -108,8 +109,9 @@ class KillSettings:
     #: kills a second on average (0: no limit) and how many may come at once
     rate: float = 0.0
     burst: int = 1
-    #: process names (comm) and executables (paths, resolved to inodes at load) never killed
-    allow_comms: frozenset[str] = frozenset()
+    #: process names (comm) never killed: (name, whether it is a prefix); and executables
+    #: (paths, resolved to inodes at load)
+    allow_comms: tuple[tuple[str, bool], ...] = ()
     allow_exes: frozenset[str] = frozenset()
 
     def packed(self, nrules: int, host_mnt_ns: int) -> bytes:
@@ -131,6 +133,12 @@ def _raw(text: str) -> bytes:
 def comm_key(slot: int, kind: int, comm: str) -> bytes:
     """The ``se_kill_comms`` key of ``comm`` under ``(slot, kind)``."""
     return L.KILL_COMM_KEY.pack(slot, kind, _raw(comm)[:16])
+
+
+def allow_comm_key(name: str, prefix: bool) -> bytes:
+    """The ``se_kill_allow_comm`` trie key of a process name: an exact name keeps its NUL."""
+    raw = _raw(name)[:COMM_MAX] + (b"" if prefix else b"\0")
+    return L.KILL_COMM_PREFIX.pack(len(raw) * 8, raw)
 
 
 def path_keys(slot: int, kind: int, paths: PathSet) -> list[bytes]:

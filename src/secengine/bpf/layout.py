@@ -47,6 +47,7 @@ __all__ = [
     "HEADER_PATH",
     "KILL_CHECKED",
     "KILL_COMM_KEY",
+    "KILL_COMM_PREFIX",
     "KILL_CONFIG",
     "KILL_DRY_RUN",
     "KILL_EXE_KEY",
@@ -255,6 +256,8 @@ KILL_RULE: Final = struct.Struct("<II128s")
 KILL_COMM_KEY: Final = struct.Struct("<BB16s")
 #: se_kill_path_key: prefixlen (bits, slot and kind included) slot kind path[KILL_PATH]
 KILL_PATH_KEY: Final = struct.Struct("<IBB126s")
+#: se_kill_comm_prefix: prefixlen (bits) comm[16]
+KILL_COMM_PREFIX: Final = struct.Struct("<I16s")
 #: se_kill_exe_key: ino dev pad
 KILL_EXE_KEY: Final = struct.Struct("<QII")
 
@@ -362,4 +365,5 @@ STRUCTS: Final = {
     "se_kill_comm_key": KILL_COMM_KEY,
     "se_kill_path_key": KILL_PATH_KEY,
     "se_kill_exe_key": KILL_EXE_KEY,
+    "se_kill_comm_prefix": KILL_COMM_PREFIX,
 }

@@ -410,7 +410,7 @@ class Probe(BpfObjectOwner):
         for name, size in (
             ("se_kill_comms", L.KILL_COMM_KEY.size),
             ("se_kill_paths", L.KILL_PATH_KEY.size),
-            ("se_kill_allow_comm", 16),
+            ("se_kill_allow_comm", L.KILL_COMM_PREFIX.size),
             ("se_kill_allow_exe", L.KILL_EXE_KEY.size),
         ):
             self._clear(name, size)
@@ -420,12 +420,8 @@ class Probe(BpfObjectOwner):
                 self._put("se_kill_comms", key, b"\1")
             for key in paths:
                 self._put("se_kill_paths", key, b"\1")
-        for comm in sorted(settings.allow_comms):
-            self._put(
-                "se_kill_allow_comm",
-                comm.encode("utf-8", "surrogateescape")[:16].ljust(16, b"\0"),
-                b"\1",
-            )
+        for comm, prefix in sorted(settings.allow_comms):
+            self._put("se_kill_allow_comm", kill.allow_comm_key(comm, prefix), b"\1")
         missing: list[str] = []
         for path in sorted(settings.allow_exes):
             exe = kill.exe_key(path)

@@ -991,11 +991,13 @@ struct {
 	__type(value, __u8);
 } se_kill_paths SEC(".maps");
 
-/* the allow-list: never killed in the kernel (comm, or the executable's inode) */
+/* the allow-list: never killed in the kernel. Process names (comm) exactly (the entry keeps
+ * its NUL) or by prefix (``containerd-shim*``: no NUL), and executables by inode */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 256);
-	__type(key, char[16]);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct se_kill_comm_prefix);
 	__type(value, __u8);
 } se_kill_allow_comm SEC(".maps");
 
@@ -1144,14 +1146,20 @@ static __always_inline void kill_key(struct se_aux *aux, __u32 off, __u32 at)
 }
 
 /* Whether the current task is one the kernel must never kill: the host's pid 1, a kernel
- * thread, or on the allow-list (comm, or the executable's inode). secengine itself never gets
- * here (kill_check returns first). */
-static __always_inline int kill_protected(struct task_struct *task, __u32 tgid, char *comm,
-					  struct file *exe)
+ * thread, a child of secengine, or on the allow-list (comm, or the executable's inode).
+ * secengine itself never gets here (kill_check returns first). */
+static __always_inline int kill_protected(struct task_struct *task, __u32 tgid, __u8 *comm,
+					  struct file *exe, __u32 self_tgid)
 {
 	if (tgid == 1 || (BPF_CORE_READ(task, flags) & SE_PF_KTHREAD))
 		return 1;
-	if (bpf_map_lookup_elem(&se_kill_allow_comm, comm))
+	/* secengine's children (a response's program, a runtime client it started) */
+	if (self_tgid && BPF_CORE_READ(task, real_parent, tgid) == self_tgid)
+		return 1;
+	struct se_kill_comm_prefix key = {};
+	key.prefixlen = 16 * 8;
+	__builtin_memcpy(key.comm, comm, 16);
+	if (bpf_map_lookup_elem(&se_kill_allow_comm, &key))
 		return 1;
 	if (exe) {
 		struct inode *inode = BPF_CORE_READ(exe, f_inode);
@@ -1266,7 +1274,7 @@ static __noinline int kill_check(long ret, __u32 nr, __u32 want)
 	__u32 outcome;
 	long err = 0;
 	__u64 before = 0;
-	if (kill_protected(task, tgid, (char *)e.ck.comm, exe))
+	if (kill_protected(task, tgid, e.ck.comm, exe, cfg ? cfg->self_tgid : 0))
 		outcome = SE_KILL_PROTECTED;
 	else if (kc->dry_run || (e.flags & SE_KR_DRY_RUN))
 		outcome = SE_KILL_DRY_RUN;

@@ -218,7 +218,9 @@ class SyscallSource(Source):
         self._final_kernel_stats: dict[str, int] = {}
         #: the in-kernel kill: its settings (None: off), the rules it holds, what it did
         self._kill_settings: KillSettings | None = None
-        self._rules: list[object] | None = None
+        self._kill_rules: list[object] | None = None
+        #: thread id -> (rule name, epoch ns) of the probe's kills, for killed()
+        self._killed_tids: dict[int, tuple[str, int]] = {}
         self.kill_plan: KillPlan | None = None
         self._kills: list[tuple[str, KillReport]] = []
         self._kill_ids = 1
@@ -244,7 +246,6 @@ class SyscallSource(Source):
             success_only_types,
         )
 
-        self._rules = None if rules is None else list(rules)
         if rules is None:
             self._skip_stream = self._success_only = self._netlink_only = frozenset()
         else:
@@ -265,12 +266,45 @@ class SyscallSource(Source):
         if self.probe is not None:
             self.probe.set_budget(budget)
 
-    def use_kill(self, settings: KillSettings | None) -> None:
-        """Let the probe kill for the rules it can decide (see :mod:`.syscall_kill`) under
-        ``settings``; ``None`` (the default) loads no kill rule. Applies to the rules of
-        :meth:`use_rules`, now if the probe is loaded."""
-        self._kill_settings = settings
+    def use_kernel_kills(
+        self,
+        rules: Iterable[object] | None,
+        allow_names: Sequence[tuple[str, bool]] = (),
+        *,
+        rate: float = 0.0,
+        burst: int = 1,
+        dry_run: bool = False,
+    ) -> None:
+        """Let the probe kill for those of ``rules`` (the ones the configuration allows: see
+        ``secengine.response.kernel.kernel_kill_rules``) whose condition it can decide (see
+        :mod:`.syscall_kill`); the rest are user space's (:attr:`kill_plan` says why).
+
+        ``allow_names``: process names the probe never kills, ``(name, is_prefix)``; pid 1,
+        kernel threads, this process and its children are never killed either. ``rate``:
+        kills a second at most on average (0: no limit), ``burst`` at once; past it the probe
+        reports ``rate_limited``. ``dry_run``: report ``dry_run``, kill nothing. ``None`` or
+        no rule: the probe kills nothing. Applies now if the probe is loaded."""
+        # start-up: the probe side loads when a probe runs
+        from secengine.bpf.kill import KillSettings
+
+        self._kill_rules = None if rules is None else list(rules)
+        self._kill_settings = KillSettings(
+            enabled=bool(self._kill_rules),
+            dry_run=dry_run,
+            rate=rate,
+            burst=burst,
+            allow_comms=tuple(allow_names),
+        )
         self._apply_interest()
+
+    def killed(self, rule: Any, event: Event) -> bool:
+        """Whether the probe killed the process of ``event`` for ``rule`` before the syscall
+        returned (the responder then reports the kill as done in the kernel): its kill record
+        came, for this thread and this rule, at or before the event."""
+        name = getattr(rule, "name", rule)
+        tid = event.fields.get("thread.tid")
+        found = self._killed_tids.get(tid) if isinstance(tid, int) else None
+        return found is not None and found[0] == name and found[1] <= event.ts
 
     def _apply_interest(self) -> None:
         if self.probe is not None:
@@ -287,12 +321,12 @@ class SyscallSource(Source):
         from secengine.state.procfs import host_namespaces
 
         settings = self._kill_settings
-        if settings is None or not settings.enabled or not self._rules:
+        if settings is None or not settings.enabled or not self._kill_rules:
             self.kill_plan = KillPlan()
             probe.set_kill([])
             return
         # ids never repeat within a run, so a record of a replaced rule names no other rule
-        plan = kill_plan(self._rules, first_id=self._kill_ids)
+        plan = kill_plan(self._kill_rules, first_id=self._kill_ids)
         self._kill_ids += L_KILL_RULES
         self.kill_plan = plan
         missing = probe.set_kill(list(plan.rules), settings, host_namespaces()[1])
@@ -505,10 +539,17 @@ class SyscallSource(Source):
             except ValueError:
                 self.stats.add(rejected=1)
                 continue
-            name = plan.rule_named(report.rule_id) if plan is not None else None
+            name = (plan.rule_named(report.rule_id) if plan is not None else None) or (
+                f"#{report.rule_id}"
+            )
             if len(self._kills) >= _MAX_KILLS:
                 self._kills.pop(0)
-            self._kills.append((name or f"#{report.rule_id}", report))
+            self._kills.append((name, report))
+            if report.outcome == "killed":
+                tids = self._killed_tids
+                if len(tids) >= _MAX_KILLS:
+                    tids.pop(next(iter(tids)))
+                tids[report.tid] = (name, rec.ts)
 
     def take_kills(self) -> list[tuple[str, KillReport]]:
         """(rule name, what the probe did) for each in-kernel kill rule match since the last
