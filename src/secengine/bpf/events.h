@@ -246,8 +246,9 @@ struct se_proc {
 
 /* se_kill_rule.flags: what the event must be for the rule to match (all of them) */
 #define SE_KR_DRY_RUN 0x01   /* record "would kill", kill nothing */
-#define SE_KR_CONTAINER 0x02 /* the task is in a container (its mount namespace is not the host's) */
-#define SE_KR_HOST 0x04      /* the task is on the host (the host's mount namespace) */
+#define SE_KR_CONTAINER 0x02 /* the task is in a container: neither the host's mount nor its pid
+				 namespace */
+#define SE_KR_HOST 0x04      /* the task is on the host: the host's mount and pid namespaces */
 #define SE_KR_SUCCESS 0x08   /* the call succeeded (res >= 0) */
 #define SE_KR_COMM 0x10      /* comm is in se_kill_comms under (slot, SE_KK_IN) */
 #define SE_KR_NOT_COMM 0x20  /* comm is not in se_kill_comms under (slot, SE_KK_NOT) */

@@ -1211,10 +1211,19 @@ static __noinline int kill_check(long ret, __u32 nr, __u32 want)
 	e.key = compat ? nr + SE_MAX_SYSCALLS : nr;
 	/* first pass: what is known without reading a file or a path */
 	e.facts = ret >= 0 ? SE_KR_SUCCESS : 0;
-	/* plain loads through BTF pointers (fault-safe), not a probe read per step */
-	struct nsproxy *nsp = bpf_get_current_task_btf()->nsproxy;
+	/* In a container: neither the host's pid namespace nor its mount namespace; on the host:
+	 * both. A task with one but not the other (a systemd service with a private /tmp, a
+	 * container sharing the host's pids) is neither, so no container or host rule kills it
+	 * in the kernel: user space decides (from the cgroup, as container.id does). Plain loads
+	 * through BTF pointers (fault-safe), not a probe read per step. */
+	struct task_struct *bt = bpf_get_current_task_btf();
+	struct nsproxy *nsp = bt->nsproxy;
 	__u32 mnt_ns = nsp ? nsp->mnt_ns->ns.inum : 0;
-	e.facts |= (mnt_ns && mnt_ns != kc->host_mnt_ns) ? SE_KR_CONTAINER : SE_KR_HOST;
+	__u32 pid_level = bt->thread_pid ? bt->thread_pid->level : 0;
+	if (mnt_ns && mnt_ns != kc->host_mnt_ns && pid_level > 0)
+		e.facts |= SE_KR_CONTAINER;
+	else if (mnt_ns == kc->host_mnt_ns && pid_level == 0)
+		e.facts |= SE_KR_HOST;
 	bpf_get_current_comm((char *)e.ck.comm, sizeof(e.ck.comm));
 	__u32 nrules = kc->nrules;
 	if (nrules > SE_KILL_RULES)
