@@ -114,3 +114,43 @@ def test_kill_records_decode_and_short_ones_are_errors() -> None:
     assert r.signal_ts - r.ts == 50 and r.signal_start == 140 and r.key == 257 and r.res == 3
     with pytest.raises(ValueError, match="too short|inside a section"):
         kill_report(hdr + b"\x09\x00ab")
+
+
+def test_the_plan_takes_rules_that_ask_and_says_why_for_the_others(tmp_path: Path) -> None:
+    from secengine.sources.syscall_kill import kill_plan
+
+    def rule(name: str, condition: str, response: str) -> str:
+        return (
+            f"- rule: {name}\n  desc: d\n  condition: {condition}\n  output: o\n"
+            f"  priority: WARNING\n{response}"
+        )
+
+    kill = "  secengine_response:\n    actions: [kill_process]\n"
+    text = "".join(
+        [
+            rule("decidable", "evt.type = openat and fd.name = /s", kill),
+            rule("dry", "evt.type = openat and fd.name = /d", kill + "    dry_run: true\n"),
+            rule("never", "evt.type = openat and fd.name = /n", kill + "    in_kernel: never\n"),
+            rule(
+                "group",
+                "evt.type = openat",
+                "  secengine_response: {actions: [kill_process_group]}\n",
+            ),
+            rule("cmdline", "evt.type = openat and proc.cmdline contains x", kill),
+            rule("alert only", "evt.type = openat and fd.name = /a", ""),
+        ]
+        + [rule(f"many{i}", f"evt.type = openat and fd.name = /m{i}", kill) for i in range(16)]
+    )
+    f = tmp_path / "r.yaml"
+    f.write_text(text)
+    rs = load_rules([str(f)])
+    assert rs.successful, rs.render_text()
+    plan = kill_plan(rs.rules, first_id=100)
+    assert len(plan.rules) == 16
+    assert {"decidable", "dry"} <= plan.in_kernel
+    assert plan.rules[0].id == 100 and plan.rule_named(100) == "decidable"
+    dry = next(r for r in plan.rules if r.name == "dry")
+    assert dry.flags & L.KR_DRY_RUN
+    assert not {"never", "group", "alert only"} & (plan.in_kernel | set(plan.fallback))
+    assert "proc.cmdline" in plan.fallback["cmdline"]
+    assert "16 kill rules" in plan.fallback["many14"] and "many15" in plan.fallback

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from secengine.bpf.kill import KillReport, KillSettings
     from secengine.bpf.loader import Budget, Probe, ProducerCount
     from secengine.bpf.ringbuf import RingReader
+    from secengine.ruleset.model import Rule
     from secengine.sources.syscall_kill import KillPlan
     from secengine.state.containers.discovery import EngineSettings
     from secengine.state.decode import Rec
@@ -218,7 +219,7 @@ class SyscallSource(Source):
         self._final_kernel_stats: dict[str, int] = {}
         #: the in-kernel kill: its settings (None: off), the rules it holds, what it did
         self._kill_settings: KillSettings | None = None
-        self._kill_rules: list[object] | None = None
+        self._kill_rules: list[Rule] | None = None
         #: thread id -> (rule name, epoch ns) of the probe's kills, for killed()
         self._killed_tids: dict[int, tuple[str, int]] = {}
         self.kill_plan: KillPlan | None = None
@@ -268,7 +269,7 @@ class SyscallSource(Source):
 
     def use_kernel_kills(
         self,
-        rules: Iterable[object] | None,
+        rules: Iterable[Rule] | None,
         allow_names: Sequence[tuple[str, bool]] = (),
         *,
         rate: float = 0.0,

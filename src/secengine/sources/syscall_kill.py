@@ -38,6 +38,7 @@ from secengine.bpf import layout as L
 from secengine.bpf.kill import COMM_MAX, KillRule, PathSet
 from secengine.bpf.syscalls import BY_NR, COMPAT_BY_NR
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot
+from secengine.ruleset.model import Rule
 
 __all__ = ["KillPlan", "NotDecidable", "compile_kill_rule", "kill_plan", "wants_kernel_kill"]
 
@@ -84,10 +85,9 @@ class KillPlan:
         return None
 
 
-def wants_kernel_kill(rule: Any) -> bool:
+def wants_kernel_kill(rule: Rule) -> bool:
     """Whether ``rule`` asks for a kill the probe may do (``kill_process``, ``in_kernel: auto``)."""
-    plan = getattr(rule, "response", None)
-    return plan is not None and bool(getattr(plan, "kernel_kill_candidate", False))
+    return rule.response is not None and rule.response.kernel_kill_candidate
 
 
 def _conjuncts(node: Any) -> Iterable[Any]:
@@ -224,7 +224,7 @@ class _Builder:
         raise NotDecidable(f"{'not ' if negated else ''}{key} {op} is not decidable in the probe")
 
 
-def compile_kill_rule(rule: Any, rule_id: int, dry_run: bool = False) -> KillRule:
+def compile_kill_rule(rule: Rule, rule_id: int, dry_run: bool = False) -> KillRule:
     """The probe's form of ``rule`` (which asks for a kill); raises :class:`NotDecidable`."""
     if rule.source != "syscall":
         raise NotDecidable(f"it is a {rule.source} rule, not a syscall one")
@@ -241,7 +241,7 @@ def compile_kill_rule(rule: Any, rule_id: int, dry_run: bool = False) -> KillRul
     )
 
 
-def kill_plan(rules: Iterable[Any], first_id: int = 1) -> KillPlan:
+def kill_plan(rules: Iterable[Rule], first_id: int = 1) -> KillPlan:
     """Compile every rule that asks for an in-kernel kill; the first ``layout.KILL_RULES``
     decidable ones go to the probe (ids from ``first_id``), the rest to user space."""
     out: list[KillRule] = []
@@ -249,7 +249,7 @@ def kill_plan(rules: Iterable[Any], first_id: int = 1) -> KillPlan:
     for rule in rules:
         if not wants_kernel_kill(rule):
             continue
-        dry_run = bool(getattr(rule.response, "dry_run", False))
+        dry_run = rule.response is not None and rule.response.dry_run
         try:
             compiled = compile_kill_rule(rule, first_id + len(out), dry_run)
         except NotDecidable as e:
