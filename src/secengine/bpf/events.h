@@ -276,7 +276,8 @@ struct se_proc {
 #define SE_KILL_RATE_LIMITED 3 /* not killed: over the kill rate */
 #define SE_KILL_FAILED 4    /* bpf_send_signal refused (args[4] says why) */
 #define SE_KILL_PROTECTED 5 /* not killed: pid 1, a kernel thread, secengine, or allow-listed */
-#define SE_KILL_OUTCOMES 6
+#define SE_KILL_NS 6        /* se_kill_stats only: ns spent checking (with se_kill_config.timing) */
+#define SE_KILL_OUTCOMES 7
 
 struct se_kill_config {
 	__u32 enabled;     /* 0: no kill rule is looked at */
@@ -285,6 +286,8 @@ struct se_kill_config {
 	__u32 host_mnt_ns; /* the host's mount namespace inode: others are containers */
 	__u64 rate_ns;     /* kills: one per this many ns on average (0: no limit) */
 	__u64 burst_ns;    /* how far ahead (ns) kills may run: burst * rate_ns */
+	__u32 timing;      /* time each check into se_kill_stats[SE_KILL_NS] (the benchmark) */
+	__u32 pad;
 };
 
 struct se_kill_rule {

@@ -113,6 +113,8 @@ class KillSettings:
     #: (paths, resolved to inodes at load)
     allow_comms: tuple[tuple[str, bool], ...] = ()
     allow_exes: frozenset[str] = frozenset()
+    #: the probe times each check (``kill_stats()["ns"]``): for the benchmark
+    timing: bool = False
 
     def packed(self, nrules: int, host_mnt_ns: int) -> bytes:
         rate_ns = int(1e9 / self.rate) if self.rate > 0 else 0
@@ -123,6 +125,8 @@ class KillSettings:
             host_mnt_ns,
             rate_ns,
             rate_ns * max(0, self.burst - 1),
+            int(self.timing),
+            0,
         )
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "KILL_OUTCOMES",
     "KILL_PATH",
     "KILL_PATH_KEY",
+    "KILL_NS",
     "KILL_PROTECTED",
     "KILL_RATE_LIMITED",
     "KILL_RULE",
@@ -247,9 +248,10 @@ KILL_DRY_RUN: Final = 2
 KILL_RATE_LIMITED: Final = 3
 KILL_FAILED: Final = 4
 KILL_PROTECTED: Final = 5
-KILL_OUTCOMES: Final = 6
-#: se_kill_config: enabled dry_run nrules host_mnt_ns rate_ns burst_ns
-KILL_CONFIG: Final = struct.Struct("<IIIIQQ")
+KILL_NS: Final = 6
+KILL_OUTCOMES: Final = 7
+#: se_kill_config: enabled dry_run nrules host_mnt_ns rate_ns burst_ns timing pad
+KILL_CONFIG: Final = struct.Struct("<IIIIQQII")
 #: se_kill_rule: id flags sys[KILL_SYS_BYTES]
 KILL_RULE: Final = struct.Struct("<II128s")
 #: se_kill_comm_key: slot kind comm[16]
@@ -346,6 +348,7 @@ CONSTANTS: Final = {
     "SE_KILL_RATE_LIMITED": KILL_RATE_LIMITED,
     "SE_KILL_FAILED": KILL_FAILED,
     "SE_KILL_PROTECTED": KILL_PROTECTED,
+    "SE_KILL_NS": KILL_NS,
     "SE_KILL_OUTCOMES": KILL_OUTCOMES,
 }
 

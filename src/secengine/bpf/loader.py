@@ -448,10 +448,12 @@ class Probe(BpfObjectOwner):
 
     def kill_stats(self) -> dict[str, int]:
         """The in-kernel kill's counters: ``checked`` (syscalls a kill rule looked at) and one
-        per outcome (``killed``, ``dry_run``, ``rate_limited``, ``failed``, ``protected``)."""
+        per outcome (``killed``, ``dry_run``, ``rate_limited``, ``failed``, ``protected``), and
+        ``ns`` spent checking while ``KillSettings.timing`` was on."""
         sums = self._percpu_sums("se_kill_stats", L.KILL_OUTCOMES)
         out = {"checked": sums[L.KILL_CHECKED]}
         out.update({name: sums[code] for code, name in kill.OUTCOMES.items()})
+        out["ns"] = sums[L.KILL_NS]
         return out
 
     # -- data --------------------------------------------------------------------
