@@ -46,6 +46,11 @@ def orphans(n: int = 1, *, name: str = "sleep", group: bool = False) -> Iterator
         out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=30).stdout
         pids = [int(x) for x in out.split()]
         try:
+            # a forked child runs as "bash" until its exec: wait for the name
+            end = time.monotonic() + 10
+            while any(getattr(read_stat(p), "comm", name) != name[:15] for p in pids):
+                assert time.monotonic() < end, "the victims did not start"
+                time.sleep(0.01)
             yield pids
         finally:
             for pid in pids:

@@ -148,15 +148,25 @@ class Responder:
             return
         target = target_of(event)
         dry = self.settings.dry_run or plan.dry_run or self.recorded_batch
+        # The probe acts before any limit here can: what it did is reported as done.
+        killed = (
+            not dry
+            and self.kernel_kills is not None
+            and plan.has(ActionKind.KILL_PROCESS)
+            and self.kernel_kills.killed(rule, event)
+        )
         if not self._claim(rule.name):
-            self._rate_limited(rule, alert, target, plan.actions, dry)
+            self._rate_limited(rule, alert, target, plan.actions, dry, killed)
             return
         deferred: list[Action] = []
         for action in plan.actions:
             if action.kind in _DEFERRED:
                 deferred.append(action)
                 continue
-            outcome = self._inline(action, rule, event, alert, target, dry)
+            if killed and action.kind is ActionKind.KILL_PROCESS:
+                outcome = Outcome(Status.IN_KERNEL, f"the probe killed {target.describe()}")
+            else:
+                outcome = self._inline(action, rule, alert, target, dry)
             self._pending.append(self._record(alert, action.kind, outcome, target, dry))
         if deferred:
             self._defer(alert, tuple(deferred), target, dry)
@@ -168,17 +178,11 @@ class Responder:
 
     # -- inline actions -------------------------------------------------------------------------
     def _inline(
-        self, action: Action, rule: Rule, event: Event, alert: Alert, target: Target, dry: bool
+        self, action: Action, rule: Rule, alert: Alert, target: Target, dry: bool
     ) -> Outcome:
         kind = action.kind
         try:
             if kind is ActionKind.KILL_PROCESS:
-                if (
-                    not dry
-                    and self.kernel_kills is not None
-                    and self.kernel_kills.killed(rule, event)
-                ):
-                    return Outcome(Status.IN_KERNEL, f"the probe killed {target.describe()}")
                 return kill_process(target, self.guard, dry_run=dry)
             if kind is ActionKind.KILL_PROCESS_GROUP:
                 return kill_process_group(target, self.guard, dry_run=dry)
@@ -205,11 +209,21 @@ class Responder:
         return True
 
     def _rate_limited(
-        self, rule: Rule, alert: Alert, target: Target, actions: Sequence[Action], dry: bool
+        self,
+        rule: Rule,
+        alert: Alert,
+        target: Target,
+        actions: Sequence[Action],
+        dry: bool,
+        killed: bool,
     ) -> None:
         first = rule.name not in self._limited
         self._limited.add(rule.name)
         for action in actions:
+            if killed and action.kind is ActionKind.KILL_PROCESS:
+                outcome = Outcome(Status.IN_KERNEL, f"the probe killed {target.describe()}")
+                self._pending.append(self._record(alert, action.kind, outcome, target, dry))
+                continue
             outcome = Outcome(
                 Status.RATE_LIMITED,
                 "over the response rate limits; further ones are counted, not reported, "
