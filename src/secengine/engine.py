@@ -20,7 +20,7 @@ import fnmatch
 import logging
 import socket
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -126,6 +126,9 @@ class Engine:
             self._mentioned[r.source] = self._mentioned.get(r.source, frozenset()) | names
         self._buckets: dict[str, dict[str | None, _Bucket]] = {}
         self._logged_fields: set[str] = set()
+        #: Called with (rule, event, alert) for each alert of a rule that asks for a response
+        #: (``Rule.response``), before the alert is returned: the agent's responder.
+        self.on_response: Callable[[Rule, Event, Alert], None] | None = None
 
     @staticmethod
     def _select(
@@ -201,7 +204,10 @@ class Engine:
         stats.alerts += 1
         stats.by_rule[rule.name] += 1
         stats.by_priority[rule.priority] += 1
-        return self.formatter.make_alert(rule, event)
+        made = self.formatter.make_alert(rule, event)
+        if rule.response is not None and self.on_response is not None:
+            self.on_response(rule, event, made)
+        return made
 
     def _interpret(self, bucket: _Bucket, event: Event) -> Any:
         """Slow path for events whose values are not of the declared types.

@@ -62,6 +62,12 @@ own web stack). Metric names:
 ``secengine_http_tls_handshake_failures_total`` counter  failed TLS handshakes {listener, reason}
 ``secengine_http_rejected_requests_total``  counter  requests refused {listener, reason}
 ``secengine_http_accept_errors_total``      counter  failed accept() calls {listener}
+``secengine_responses_total``               counter  response actions {rule, action, outcome}
+``secengine_response_latency_seconds_count`` counter responses with a latency {action}
+``secengine_response_latency_seconds_sum``  counter  event-to-effect delays summed {action}
+``secengine_response_latency_seconds_max``  gauge    the longest such delay {action}
+``secengine_response_rules``                gauge    loaded rules that ask for a response
+``secengine_responses_in_flight``           gauge    container actions and programs under way
 ==========================================  =======  ===============================
 
 ``listener`` is ``k8s_audit`` or ``webserver`` (``unknown`` for a failure
@@ -323,6 +329,50 @@ def collect(agent: AgentStats) -> list[Metric]:
             "Start time of the agent since the Unix epoch in seconds.",
         ).add(c.started_at),
         *listener_metrics(_listeners(agent)),
+        *response_metrics(getattr(agent, "responder", None)),
+    ]
+
+
+def response_metrics(responder: Any) -> list[Metric]:
+    """The responder's counters (:class:`secengine.response.stats.ResponseStats`), if it runs."""
+    stats = getattr(responder, "stats", None)
+    if stats is None:
+        return []
+    outcomes = Metric(
+        "secengine_responses_total",
+        "counter",
+        "Response actions by rule, action and outcome (done, in_kernel, dry_run, refused, "
+        "gone, no_target, rate_limited, queue_full, failed, off).",
+    )
+    for (rule, action, outcome), n in sorted(stats.outcomes.items()):
+        outcomes.add(n, rule=rule, action=action, outcome=outcome)
+    count = Metric(
+        "secengine_response_latency_seconds_count", "counter", "Responses with a latency."
+    )
+    total = Metric(
+        "secengine_response_latency_seconds_sum",
+        "counter",
+        "Sum of the delays from the event to the response's effect (the signal sent, the "
+        "runtime's answer).",
+    )
+    worst = Metric(
+        "secengine_response_latency_seconds_max", "gauge", "The longest of those delays."
+    )
+    for action, lat in sorted(stats.latency.items()):
+        count.add(lat.count, action=action)
+        total.add(lat.total_ns / 1e9, action=action)
+        worst.add(lat.max_ns / 1e9, action=action)
+    return [
+        outcomes,
+        count,
+        total,
+        worst,
+        Metric("secengine_response_rules", "gauge", "Loaded rules that ask for a response.").add(
+            stats.rules_asking
+        ),
+        Metric(
+            "secengine_responses_in_flight", "gauge", "Container actions and programs under way."
+        ).add(stats.in_flight),
     ]
 
 

@@ -20,6 +20,7 @@ from secengine.alert import Alert
 from secengine.config import OutputsRate
 from secengine.engine import Engine
 from secengine.events import Event
+from secengine.response.responder import Responder
 from secengine.sinks.base import Sink
 from secengine.sources.base import EventQueue, Source
 
@@ -46,6 +47,10 @@ class Evaluator:
         self._outputs = outputs
         self._buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
+        #: Carries out the responses rules ask for (the agent sets it at start).
+        self.responder: Responder | None = None
+        #: Source plugin names whose events are recorded, not live: their matches are dry runs.
+        self.recorded_sources: frozenset[str] = frozenset()
 
     @property
     def engine(self) -> Engine:
@@ -67,6 +72,9 @@ class Evaluator:
         with self._lock:
             old = self.engine_or_none
             self.engine_or_none = engine
+            if self.responder is not None:
+                engine.on_response = self.responder.on_match
+                self.responder.use_rules(engine.rules)
             if old is not None and old.formatter is not engine.formatter:
                 for sink in self.sinks:
                     if sink.renderer.formatter is old.formatter:
@@ -81,11 +89,22 @@ class Evaluator:
             self._buckets = {}
         self._outputs = outputs
 
+    def use_responder(self, responder: Responder) -> None:
+        """Respond with ``responder`` from the next batch on (the current engine included)."""
+        with self._lock:
+            self.responder = responder
+            if self.engine_or_none is not None:
+                self.engine_or_none.on_response = responder.on_match
+                responder.use_rules(self.engine_or_none.rules)
+
     def process(self, name: str, batch: Sequence[Event]) -> None:
-        """Evaluate a batch from source ``name`` and publish its alerts."""
+        """Evaluate a batch from source ``name`` and publish its alerts (then the responses')."""
         with self._lock:
             engine = self.engine_or_none
             assert engine is not None
+            responder = self.responder
+            if responder is not None:
+                responder.recorded_batch = name in self.recorded_sources
             try:
                 alerts = engine.process_batch(batch)
             except Exception:  # noqa: BLE001 - one bad batch must not stop detection
@@ -94,6 +113,13 @@ class Evaluator:
             self.counters.events[name] += len(batch)
             if alerts:
                 self.publish(alerts)
+                if responder is not None:
+                    self.publish(responder.flush())
+
+    def publish_locked(self, alerts: list[Alert]) -> None:
+        """:meth:`publish` from another thread (the responder's workers), between two batches."""
+        with self._lock:
+            self.publish(alerts)
 
     def process_inline(self, batch: Sequence[Event]) -> None:
         """What a source evaluating on its own thread calls (the batch names its source)."""

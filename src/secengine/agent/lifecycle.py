@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Self
 from secengine.agent.counters import AgentCounters
 from secengine.agent.drops import DropMonitor, source_label
 from secengine.agent.evaluation import Evaluator, evaluation_loop
+from secengine.agent.ratelimit import TokenBucket
 from secengine.agent.reload import FileWatcher, kept_config
 from secengine.agent.signals import install_handlers
 from secengine.alert import Alert
@@ -35,11 +37,14 @@ from secengine.errors import ConfigError, RulesLoadError
 from secengine.events import Event
 from secengine.exit_status import ExitStatus
 from secengine.metrics import MetricsServer
+from secengine.response.containers import ContainerRuntimes
+from secengine.response.kernel import give_kernel_kills
+from secengine.response.responder import Responder
 from secengine.sinks.base import Sink
 from secengine.sinks.drain import drain
 from secengine.sinks.memory import CallbackSink
 from secengine.sinks.render import AlertRenderer
-from secengine.sources.base import EventQueue, Source
+from secengine.sources.base import BatchSource, EventQueue, Source
 
 if TYPE_CHECKING:  # pragma: no cover
     from secengine.engine import Engine
@@ -107,6 +112,8 @@ class Agent:
         )
         self._metrics: MetricsServer | None = None
         self._drops: DropMonitor | None = None
+        #: Carries out the responses rules ask for (``response:`` in the configuration).
+        self.responder: Responder | None = None
         self.error: BaseException | None = None
 
     # -- properties -------------------------------------------------------------------------
@@ -188,6 +195,7 @@ class Agent:
             for sink in self.sinks:
                 sink.adopt_renderer(renderer)
             evaluator.sinks = self.sinks
+            self._start_responder(cfg)
             self._drops = DropMonitor(
                 cfg.syscall_event_drops, self.counters, evaluator, self.request_stop
             )
@@ -201,6 +209,7 @@ class Agent:
             for source in self.sources:
                 source.use_container_engines(cfg.container_engines.settings())
             give_rules(self.sources, engine)
+            self._give_kernel_kills(engine)
             for source in self.sources:
                 self._drops.baseline(source)
                 try:
@@ -212,6 +221,31 @@ class Agent:
                     raise ConfigError(f"source {source_label(source)} cannot start: {e}") from e
             self._start_services(watch_start)
             self._ready = True
+
+    def _start_responder(self, cfg: AgentConfig) -> None:
+        """The responder, from ``response:``; matches of recorded sources are dry runs."""
+        evaluator = self._evaluator
+        settings = cfg.response.settings()
+        self.responder = Responder(
+            settings,
+            bucket=TokenBucket,
+            render_json=lambda alert: evaluator.engine.formatter.json(alert),
+            publish=evaluator.publish_locked,
+            runtimes=ContainerRuntimes(
+                cfg.container_engines.settings(), timeout=settings.runtime_timeout
+            ),
+        )
+        evaluator.recorded_sources = frozenset(
+            s.name for s in self.sources if isinstance(s, BatchSource)
+        )
+        evaluator.use_responder(self.responder)
+
+    def _give_kernel_kills(self, engine: Engine) -> None:
+        """Let a source that can kill in the kernel do so for the rules it may kill for."""
+        if self.responder is not None:
+            self.responder.kernel_kills = give_kernel_kills(
+                self.sources, engine.rules, self.responder.settings, os.getpid()
+            )
 
     def _start_sinks(self) -> None:
         started: list[Sink] = []
@@ -295,6 +329,7 @@ class Agent:
             self.counters.reloads_ok += 1
             self.last_reload_error = None
             give_rules(self.sources, engine)
+            self._give_kernel_kills(engine)
             _log.info("rules reloaded: %d rules active", len(engine.rules))
             return True
 
@@ -302,6 +337,7 @@ class Agent:
         """Evaluate with ``engine`` from the next batch on (for embedders that build their own)."""
         self._evaluator.set_engine(engine)
         give_rules(self.sources, engine)
+        self._give_kernel_kills(engine)
 
     # -- stopping -----------------------------------------------------------------------------
     def request_stop(self, status: ExitStatus | None = None) -> None:
@@ -345,6 +381,9 @@ class Agent:
             self._sources_stopped.set()
             if self._eval_thread is not None:
                 self._eval_thread.join()
+            if self.responder is not None:
+                # the actions under way finish, and their alerts reach the sinks below
+                self.responder.close()
             drain(
                 self.sinks, timeout if timeout is not None else self.config.output_timeout / 1000.0
             )

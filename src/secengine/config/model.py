@@ -20,6 +20,7 @@ from secengine.config.outputs import (
     SyslogOutput,
 )
 from secengine.config.problems import ConfigFileError, Marks, did_you_mean, where
+from secengine.config.response import ResponseSection
 from secengine.config.rules import AppendOutputEntry, RuleSelectionEntry
 from secengine.config.services import ReplayLimits, SourceBlock, SyscallEventDrops, Webserver
 from secengine.priority import Priority
@@ -115,6 +116,10 @@ class AgentConfig(StrictModel):
     )
     replay: ReplayLimits = Field(
         default_factory=ReplayLimits, description="secengine: limits of `secengine replay`."
+    )
+    response: ResponseSection = Field(
+        default_factory=ResponseSection,
+        description="secengine: responses rules ask for (off by default; docs/response.md).",
     )
     log_level: LogLevel = Field(default="info", description="Least severe log message shown.")
     log_stderr: bool = Field(default=True, description="Log to standard error.")

@@ -242,6 +242,16 @@ def _pduration(v: LiveFieldValues, arg: str | None) -> Any:
     return max(0, v.rec.ts - pp.start_ts)
 
 
+def _start(v: LiveFieldValues, arg: str | None) -> Any:
+    p = v.proc
+    return MISSING if p is None or not p.start_ts else p.start_ts
+
+
+def _pstart(v: LiveFieldValues, arg: str | None) -> Any:
+    pp = v.parent()
+    return MISSING if pp is None or not pp.start_ts else pp.start_ts
+
+
 def _exe_flag(bit: int) -> LiveExtractor:
     def get(v: LiveFieldValues, arg: str | None) -> Any:
         p = v.proc
@@ -751,12 +761,16 @@ FIELD_CLASS = FieldClass(
             live=_pduration,
         ),
         FieldDef(
-            "proc.pid.ts", FieldType.RELTIME, "Start of process as epoch timestamp in nanoseconds."
+            "proc.pid.ts",
+            FieldType.RELTIME,
+            "Start of process as epoch timestamp in nanoseconds.",
+            live=_start,
         ),
         FieldDef(
             "proc.ppid.ts",
             FieldType.RELTIME,
             "Start of parent process as epoch timestamp in nanoseconds.",
+            live=_pstart,
         ),
         FieldDef(
             "proc.is_exe_writable",

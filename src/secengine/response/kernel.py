@@ -19,7 +19,14 @@ from secengine.events import Event
 from secengine.response.settings import ResponseSettings
 from secengine.ruleset.model import Rule
 
-__all__ = ["KernelKills", "kernel_kill_rules"]
+__all__ = ["KERNEL_KILLS_HOOK", "KernelKills", "give_kernel_kills", "kernel_kill_rules"]
+
+#: The method a source implements to take the in-kernel kill (the syscall source):
+#: ``use_kernel_kills(rules, allowed_comms, protected_pid) -> KernelKills | None``, where
+#: ``allowed_comms`` are :meth:`AllowList.kernel_prefixes` pairs and ``protected_pid`` is
+#: secengine's own pid (it and its children are never killed). Called at start and after
+#: every reload, with an empty ``rules`` when nothing may be killed in the kernel.
+KERNEL_KILLS_HOOK = "use_kernel_kills"
 
 
 def kernel_kill_rules(rules: Iterable[Rule], settings: ResponseSettings) -> list[Rule]:
@@ -48,3 +55,22 @@ class KernelKills(Protocol):
     def killed(self, rule: Rule, event: Event) -> bool:
         """The probe killed the process of ``event`` for ``rule`` (before the syscall returned)."""
         ...
+
+
+def give_kernel_kills(
+    sources: Iterable[object], rules: Iterable[Rule], settings: ResponseSettings, self_pid: int
+) -> KernelKills | None:
+    """Tell the sources that can kill in the kernel what they may kill for; their report.
+
+    Returns the :class:`KernelKills` of the (last) source that took the
+    rules, or None when no source can kill in the kernel.
+    """
+    allowed = kernel_kill_rules(rules, settings)
+    found: KernelKills | None = None
+    for source in sources:
+        hook = getattr(source, KERNEL_KILLS_HOOK, None)
+        if callable(hook):
+            kills = hook(allowed, settings.allow.kernel_prefixes(), self_pid)
+            if kills is not None:
+                found = kills
+    return found

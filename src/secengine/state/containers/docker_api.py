@@ -28,6 +28,7 @@ from secengine.state.containers.info import ContainerInfo, Mount, PodInfo, split
 __all__ = [
     "DEFAULT_SOCKETS",
     "DockerApiEngine",
+    "api_post",
     "inspect_container",
     "parse_ts",
     "repo_digest",
@@ -100,6 +101,21 @@ def _get_json(
             return doc, engine_of(sock)
         _problem(problems, "not_json", f"GET {path}: the answer is not a JSON object")
     return None, ""
+
+
+def api_post(sock: str, path: str, timeout: float) -> tuple[int, bytes]:
+    """``POST path`` (no body) on one socket: the status and at most 64 kB of the answer.
+
+    For the container actions of responses (``/containers/ID/stop``,
+    ``/kill``); an OSError (no socket, timeout) is the caller's to report.
+    """
+    conn = _UnixHTTPConnection(sock, timeout)
+    try:
+        conn.request("POST", path, body=b"", headers={"Content-Length": "0"})
+        resp = conn.getresponse()
+        return resp.status, resp.read(64 << 10)
+    finally:
+        conn.close()
 
 
 def _os_reason(e: OSError) -> str:
