@@ -47,14 +47,14 @@ def src() -> Iterator[Any]:
     s.close()
 
 
-def _load(src: Any, tmp: Path, rules: str, **kills: Any) -> None:
+def _load(src: Any, tmp: Path, rules: str, *args: Any, **kills: Any) -> None:
     f = tmp / "rules.yaml"
     f.write_text(rules)
     rs = load_rules([str(f)])
     assert rs.successful, rs.render_text()
     src.set_interest(rule_event_types(rs.rules, "syscall"))
     src.use_rules(rs.rules)
-    src.use_kernel_kills(rs.rules, **kills)
+    src.use_kernel_kills(rs.rules, *args, **kills)
     if src.probe is None:
         src.open()
     src.drain(0.1)
@@ -174,3 +174,22 @@ def test_rules_the_probe_cannot_decide_are_left_to_user_space(src: Any, tmp_path
     assert _sh(f"cat {secret}") == (0, "x\n")
     assert _kills(src, 0) == []
     os.unlink(secret)
+
+
+def test_the_protected_pid_and_its_children_are_spared(src: Any, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("x\n")
+    # an inner shell (a grandchild) that says its pid, waits, then runs cat (its child)
+    outer = subprocess.Popen(
+        ["sh", "-c", f"sh -c 'echo $$; read go; cat {secret}'; echo status=$?"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert outer.stdin is not None and outer.stdout is not None
+    inner = int(outer.stdout.readline())
+    rule = _rule(f"evt.type in (open, openat, openat2) and fd.name = {secret}")
+    _load(src, tmp_path, rule, (), inner)
+    out, _ = outer.communicate("go\n", timeout=60)
+    assert out == "x\nstatus=0\n"
+    assert [k.outcome for k in _kills(src, 1)] == ["protected"]

@@ -287,7 +287,7 @@ struct se_kill_config {
 	__u64 rate_ns;     /* kills: one per this many ns on average (0: no limit) */
 	__u64 burst_ns;    /* how far ahead (ns) kills may run: burst * rate_ns */
 	__u32 timing;      /* time each check into se_kill_stats[SE_KILL_NS] (the benchmark) */
-	__u32 pad;
+	__u32 protect_tgid; /* never killed, nor its children (besides se_config.self_tgid) */
 };
 
 struct se_kill_rule {

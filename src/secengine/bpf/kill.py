@@ -113,6 +113,8 @@ class KillSettings:
     #: (paths, resolved to inodes at load)
     allow_comms: tuple[tuple[str, bool], ...] = ()
     allow_exes: frozenset[str] = frozenset()
+    #: a process the probe spares, with its children, besides its own (the agent's pid)
+    protected_pid: int = 0
     #: the probe times each check (``kill_stats()["ns"]``): for the benchmark
     timing: bool = False
 
@@ -126,7 +128,7 @@ class KillSettings:
             rate_ns,
             rate_ns * max(0, self.burst - 1),
             int(self.timing),
-            0,
+            self.protected_pid,
         )
 
 

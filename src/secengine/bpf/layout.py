@@ -53,10 +53,10 @@ __all__ = [
     "KILL_EXE_KEY",
     "KILL_FAILED",
     "KILL_KILLED",
+    "KILL_NS",
     "KILL_OUTCOMES",
     "KILL_PATH",
     "KILL_PATH_KEY",
-    "KILL_NS",
     "KILL_PROTECTED",
     "KILL_RATE_LIMITED",
     "KILL_RULE",
@@ -250,7 +250,7 @@ KILL_FAILED: Final = 4
 KILL_PROTECTED: Final = 5
 KILL_NS: Final = 6
 KILL_OUTCOMES: Final = 7
-#: se_kill_config: enabled dry_run nrules host_mnt_ns rate_ns burst_ns timing pad
+#: se_kill_config: enabled dry_run nrules host_mnt_ns rate_ns burst_ns timing protect_tgid
 KILL_CONFIG: Final = struct.Struct("<IIIIQQII")
 #: se_kill_rule: id flags sys[KILL_SYS_BYTES]
 KILL_RULE: Final = struct.Struct("<II128s")

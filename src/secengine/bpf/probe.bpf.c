@@ -1149,12 +1149,16 @@ static __always_inline void kill_key(struct se_aux *aux, __u32 off, __u32 at)
  * thread, a child of secengine, or on the allow-list (comm, or the executable's inode).
  * secengine itself never gets here (kill_check returns first). */
 static __always_inline int kill_protected(struct task_struct *task, __u32 tgid, __u8 *comm,
-					  struct file *exe, __u32 self_tgid)
+					  struct file *exe, __u32 self_tgid, __u32 protect_tgid)
 {
 	if (tgid == 1 || (BPF_CORE_READ(task, flags) & SE_PF_KTHREAD))
 		return 1;
-	/* secengine's children (a response's program, a runtime client it started) */
-	if (self_tgid && BPF_CORE_READ(task, real_parent, tgid) == self_tgid)
+	/* secengine's children (a response's program, a runtime client it started), and the
+	 * process user space names (the agent, when it is not the probe's owner) */
+	__u32 parent = BPF_CORE_READ(task, real_parent, tgid);
+	if (self_tgid && parent == self_tgid)
+		return 1;
+	if (protect_tgid && (tgid == protect_tgid || parent == protect_tgid))
 		return 1;
 	struct se_kill_comm_prefix key = {};
 	key.prefixlen = 16 * 8;
@@ -1280,7 +1284,7 @@ static __noinline int kill_run(struct se_kill_config *kc, long ret, __u32 nr, __
 	__u32 outcome;
 	long err = 0;
 	__u64 before = 0;
-	if (kill_protected(task, tgid, e.ck.comm, exe, cfg ? cfg->self_tgid : 0))
+	if (kill_protected(task, tgid, e.ck.comm, exe, cfg ? cfg->self_tgid : 0, kc->protect_tgid))
 		outcome = SE_KILL_PROTECTED;
 	else if (kc->dry_run || (e.flags & SE_KR_DRY_RUN))
 		outcome = SE_KILL_DRY_RUN;

@@ -71,6 +71,10 @@ _EVT_KILL = 6
 _MAX_COMMS: Final = 4096
 #: Producers listed by describe_end.
 _SUMMARY_PRODUCERS: Final = 10
+#: The in-kernel kill's rate when the caller gives none: the user-space responder's defaults
+#: (``ResponseSettings.rate``/``max_burst``).
+DEFAULT_KILL_RATE: Final = 10.0
+DEFAULT_KILL_BURST: Final = 20
 #: Kill rule ids a load may use (the probe's slots: ``bpf.layout.KILL_RULES``).
 L_KILL_RULES: Final = 16
 #: In-kernel kill reports kept until taken (the oldest are dropped past it, and counted).
@@ -271,20 +275,23 @@ class SyscallSource(Source):
         self,
         rules: Iterable[Rule] | None,
         allow_names: Sequence[tuple[str, bool]] = (),
+        protected_pid: int = 0,
         *,
-        rate: float = 0.0,
-        burst: int = 1,
+        rate: float = DEFAULT_KILL_RATE,
+        burst: int = DEFAULT_KILL_BURST,
         dry_run: bool = False,
-    ) -> None:
+    ) -> SyscallSource:
         """Let the probe kill for those of ``rules`` (the ones the configuration allows: see
         ``secengine.response.kernel.kernel_kill_rules``) whose condition it can decide (see
         :mod:`.syscall_kill`); the rest are user space's (:attr:`kill_plan` says why).
 
         ``allow_names``: process names the probe never kills, ``(name, is_prefix)``; pid 1,
-        kernel threads, this process and its children are never killed either. ``rate``:
-        kills a second at most on average (0: no limit), ``burst`` at once; past it the probe
-        reports ``rate_limited``. ``dry_run``: report ``dry_run``, kill nothing. ``None`` or
-        no rule: the probe kills nothing. Applies now if the probe is loaded."""
+        kernel threads, this process, ``protected_pid`` and their children are never killed
+        either. ``rate``: kills a second at most on average (0: no limit), ``burst`` at once;
+        past it the probe reports ``rate_limited`` (and user space decides). ``dry_run``:
+        report ``dry_run``, kill nothing. ``None`` or no rule: the probe kills nothing.
+        Applies now if the probe is loaded. Returns this source, whose :meth:`killed` tells
+        the responder what the probe did (``secengine.response.kernel.KernelKills``)."""
         # start-up: the probe side loads when a probe runs
         from secengine.bpf.kill import KillSettings
 
@@ -295,13 +302,18 @@ class SyscallSource(Source):
             rate=rate,
             burst=burst,
             allow_comms=tuple(allow_names),
+            protected_pid=protected_pid,
         )
         self._apply_interest()
+        return self
 
     def killed(self, rule: Any, event: Event) -> bool:
         """Whether the probe killed the process of ``event`` for ``rule`` before the syscall
         returned (the responder then reports the kill as done in the kernel): its kill record
         came, for this thread and this rule, at or before the event."""
+        tracker = self.tracker
+        if tracker is not None and tracker.kills:  # records of this batch not yet taken
+            self._note_kills(tracker.take_kills())
         name = getattr(rule, "name", rule)
         tid = event.fields.get("thread.tid")
         found = self._killed_tids.get(tid) if isinstance(tid, int) else None
