@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -176,3 +177,56 @@ def test_a_rule_without_the_key_kills_nothing(
     assert any(e.type == "openat" for e in events)  # the rule still sees the open
     assert killsource.take_kills() == []
     assert killsource.kill_stats() == before  # the probe looked at nothing
+
+
+def test_secengine_run_kills_in_the_kernel_and_reports_it(
+    podman: Any, secret: tuple[Path, str], tmp_path: Path
+) -> None:
+    """The public path: ``secengine run`` with ``response.enabled`` and a rules file whose rule
+    asks for ``kill_process``: the probe kills the shell, the rule alerts, and the response
+    alert says the kill was done in the kernel."""
+    import json
+    import signal
+    import sys
+
+    d, token = secret
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULE.format(response=KILL))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "secengine.cli",
+            "run",
+            "--json",
+            "-r",
+            str(rules),
+            "-o",
+            "response.enabled=true",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        started = []
+        for line in proc.stderr:
+            started.append(line)
+            if "watching" in line:
+                break
+        assert "watching" in started[-1], started
+        assert any("killed in the kernel" in x for x in started), started
+        r = podman.run(NAME, "sh", "-c", SCRIPT, extra=("-v", f"{d}:/protected:ro"))
+        time.sleep(2.0)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert r.stdout == "before\n" and r.returncode == 137, r
+    assert token not in r.stdout + r.stderr
+    alerts = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+    rule = [a for a in alerts if a["rule"] == "protected file opened in a container"]
+    assert len(rule) == 1, alerts
+    responses = [a for a in alerts if a["output_fields"].get("response.rule") == rule[0]["rule"]]
+    assert [a["output_fields"]["response.outcome"] for a in responses] == ["in_kernel"], alerts

@@ -343,6 +343,14 @@ class SyscallSource(Source):
         self._kill_ids += L_KILL_RULES
         self.kill_plan = plan
         missing = probe.set_kill(list(plan.rules), settings, host_namespaces()[1])
+        if plan.rules:
+            _log.info(
+                "%d rules killed in the kernel: %s",
+                len(plan.rules),
+                ", ".join(r.name for r in plan.rules),
+            )
+        for name, why in plan.fallback.items():
+            _log.info("rule %r is killed from user space: %s", name, why)
         for path in missing:
             _log.warning(
                 "the kill allow-list names %s, which does not exist: it protects nothing", path
