@@ -37,6 +37,7 @@ from typing import Any, Final
 from secengine.bpf import layout as L
 from secengine.bpf.kill import COMM_MAX, KillRule, PathSet
 from secengine.bpf.syscalls import BY_NR, COMPAT_BY_NR
+from secengine.errors import SecengineError
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot
 from secengine.ruleset.model import Rule
 
@@ -60,8 +61,9 @@ _OPEN_FACTS: Final = {
 _EQ: Final = frozenset({"=", "=="})
 
 
-class NotDecidable(Exception):
-    """The probe cannot decide this rule's condition; the message says which part and why."""
+class NotDecidable(SecengineError):
+    """The probe cannot decide this rule's condition; the message says which part and why
+    (the rule's kill is then user space's: :attr:`KillPlan.fallback`)."""
 
 
 @dataclass(frozen=True, slots=True)
