@@ -22,6 +22,8 @@ STAMP := $(VENV)/.secengine-installed
 # liburing-dev: the io_uring test programs; containerd: the CRI tests' real runtime
 # (tests/containerd_support.py)
 APT_PACKAGES := clang libbpf-dev bpftool podman runc busybox-static liburing-dev containerd
+# containernetworking-plugins: the CNI bridge that gives the containerd tests' pods an IP
+APT_PACKAGES += containernetworking-plugins
 # docker.io: a private dockerd for the Docker container tests (tests/docker_support.py)
 APT_PACKAGES += docker.io
 # debootstrap: the local Debian base image the Containerfile test builds on (tests/deploy/)

@@ -25,6 +25,7 @@ and the cgroups it made, also after a failure.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -45,6 +46,8 @@ from secengine.state.containers.cri import api_pb2 as api
 #: the sandbox ("pause") image: the busybox rootfs, waiting for SIGTERM
 PAUSE_IMAGE = "localhost/i14cri-pause:v1"
 NAMESPACE = "k8s.io"
+#: Debian's CNI plugins (containernetworking-plugins)
+CNI_PLUGINS = "/usr/lib/cni"
 #: cgroup v1 controllers runc makes the pods' directories in (cgroupfs driver)
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -102,6 +105,8 @@ def missing() -> str | None:
             return f"{tool} is not installed (apt-get install containerd runc podman)"
     if os.geteuid() != 0:
         return "containerd needs root"
+    if not os.path.exists(os.path.join(CNI_PLUGINS, "bridge")):
+        return f"no CNI plugins in {CNI_PLUGINS} (apt-get install containernetworking-plugins)"
     return None
 
 
@@ -136,6 +141,11 @@ class Containerd:
         for d in (self.root, self.state, self.logs, self.data, self.base / "opt"):
             d.mkdir(parents=True)
         (self.data / "hello.txt").write_text("hello from the host\n")
+        # a CNI bridge of its own for pods with their own network namespace (a pod IP)
+        tag = self.base.name.rsplit("-", 1)[-1][:6].lower()
+        self.bridge = f"se{tag}"[:15]
+        self.subnet_octet = 100 + int.from_bytes(os.urandom(1), "big") % 100
+        self._write_cni()
         self.pods: list[Pod] = []
         self.proc: subprocess.Popen[bytes] | None = None
         self.client: CriClient | None = None
@@ -184,6 +194,30 @@ class Containerd:
         self._import(_pause_image())
         return self
 
+    def _write_cni(self) -> None:
+        """CNI for pods with a network namespace: Debian's plugins (containernetworking-plugins),
+        a bridge named after this containerd, host-local addresses in its own 10.222.X.0/24,
+        no masquerade (no iptables change), address state under the temporary directory."""
+        bin_dir, conf_dir = self.base / "cni" / "bin", self.base / "cni" / "conf"
+        bin_dir.mkdir(parents=True)
+        conf_dir.mkdir(parents=True)
+        for plugin in ("bridge", "host-local", "loopback"):
+            (bin_dir / plugin).symlink_to(Path(CNI_PLUGINS) / plugin)
+        conf = {
+            "cniVersion": "0.4.0",
+            "name": f"{self.prefix}-net",
+            "type": "bridge",
+            "bridge": self.bridge,
+            "isGateway": False,
+            "ipMasq": False,
+            "ipam": {
+                "type": "host-local",
+                "ranges": [[{"subnet": f"10.222.{self.subnet_octet}.0/24"}]],
+                "dataDir": str(self.base / "cni" / "ipam"),
+            },
+        }
+        (conf_dir / "10-secengine.conf").write_text(json.dumps(conf))
+
     def log_tail(self) -> str:
         try:
             return (self.base / "containerd.log").read_text()[-3000:]
@@ -224,6 +258,7 @@ class Containerd:
             _remove_cgroups(pod.cgroup_parent)
         # overlay mounts lived in containerd's own mount namespace: gone with it
         shutil.rmtree(self.base, ignore_errors=True)
+        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, check=False)
 
     def _kill_leftovers(self) -> None:
         """Shims and container processes whose cgroups are under our pods (a failed stop)."""
@@ -268,9 +303,11 @@ class Containerd:
         namespace: str = "i14cri-ns",
         *,
         privileged: bool = False,
+        pod_network: bool = False,
     ) -> Pod:
         """A pod sandbox in the node's network namespace, its cgroup under kubepods
-        (``privileged`` allows privileged containers in it)."""
+        (``privileged`` allows privileged containers in it; ``pod_network``: a network
+        namespace of its own with an address from this containerd's CNI bridge)."""
         assert self.client is not None
         uid = str(uuid.uuid4())
         meta = api.PodSandboxMetadata(name=name, uid=uid, namespace=namespace, attempt=0)
@@ -284,7 +321,7 @@ class Containerd:
                 security_context=api.LinuxSandboxSecurityContext(
                     privileged=privileged,
                     namespace_options=api.NamespaceOption(
-                        network=api.NODE, pid=api.POD, ipc=api.POD
+                        network=api.POD if pod_network else api.NODE, pid=api.POD, ipc=api.POD
                     ),
                 ),
             ),
@@ -322,7 +359,10 @@ class Containerd:
                 security_context=api.LinuxContainerSecurityContext(
                     privileged=privileged,
                     namespace_options=api.NamespaceOption(
-                        network=api.NODE, pid=api.CONTAINER, ipc=api.POD
+                        # the pod's network: the node's, or the sandbox's own
+                        network=pod.config.linux.security_context.namespace_options.network,
+                        pid=api.CONTAINER,
+                        ipc=api.POD,
                     ),
                 )
             ),

@@ -8,12 +8,11 @@ container's first event) and asks the CRI engine (on its worker), both
 pointed at this containerd's state directory and socket.
 
 What the files give is there on the container's very first process (its
-entrypoint's exec): id, name, image, type, privileged, namespaces, mounts,
-kubelet's labels and the pod's name, namespace, uid and sandbox id; the
-pod's own labels too, because the CRI engine fetched them from
-PodSandboxStatus when the sandbox's process appeared. What only the API
-knows (the image digest, the container's other CRI labels) is there on a
-later process. The sandbox's processes are attributed
+entrypoint's exec): from the bundle id, name, image, type, privileged,
+namespaces, mounts, kubelet's labels and the pod's name, namespace, uid
+and sandbox id; from containerd's meta.db the image digest, the
+container's own CRI labels and the pod's labels (which the CRI engine
+also fetches from PodSandboxStatus when the sandbox's process appears). The sandbox's processes are attributed
 to the pod; host processes have ``container.id=host`` and no k8s fields.
 """
 
@@ -80,7 +79,7 @@ def wired(source: Any, containerd: Containerd) -> Iterator[Any]:
     """The source's resolver reading this containerd's files and asking its CRI socket."""
     resolver = source.tracker.containers
     saved = resolver.readers, resolver.engines
-    resolver.readers = (ContainerdFiles(str(containerd.state)),)
+    resolver.readers = (ContainerdFiles(str(containerd.state), str(containerd.root)),)
     resolver.engines = (CriEngine(containerd.socket),)
     yield resolver
     resolver.readers, resolver.engines = saved
@@ -147,6 +146,12 @@ def test_pod_fields_on_the_first_process_and_later(
         assert snap["container.host_network"] is True, when
         assert snap["container.host_ipc"] is False, when
         assert snap["container.label[io.kubernetes.container.name]"] == "app", when
+        # from containerd's meta.db, written before the task started: the image's digest (its
+        # id, imported without a registry), the container's own CRI labels
+        assert snap["container.image.digest"] == status.image_ref, when
+        assert snap["container.label[i14cri.test]"] == "live", when
+        # io.kubernetes.* left out, as the plugin joins them
+        assert snap["container.labels"] == "i14cri.test:live", when
         # the plugin's start_ts: when the container's pid-namespace init started (kernel)
         assert snap["container.start_ts"] >= status.created_at, when
         assert snap["container.start_ts"] == entry[0]["container.start_ts"], when
@@ -162,13 +167,6 @@ def test_pod_fields_on_the_first_process_and_later(
         # the node's network namespace (no CNI): the pod has no IP of its own
         assert snap["k8s.pod.ip"] == "", when
         assert snap["container.ip"] == "", when
-    # only the API knows these: the image's digest (its id, imported without a registry),
-    # the container's own CRI labels
-    last = later[-1]
-    assert last["container.image.digest"] == status.image_ref
-    assert last["container.label[i14cri.test]"] == "live"
-    # io.kubernetes.* left out, as the plugin joins them
-    assert last["container.labels"] == "i14cri.test:live"
 
     # the sandbox's processes belong to the pod
     sandbox = [s for s in snaps if s["container.full_id"] == sid]
@@ -187,3 +185,34 @@ def test_pod_fields_on_the_first_process_and_later(
     # the API was asked without an error
     engine = wired.engines[0]
     assert engine.errors == {}
+
+
+def test_a_pods_ip_on_its_containers_first_process(
+    source: Any, live: Any, containerd: Containerd, wired: Any
+) -> None:
+    """A pod with a network namespace of its own gets its address from a real CNI bridge
+    (containerd_support's): ``k8s.pod.ip`` and ``container.ip`` are there on the first
+    process of its application container, from the sandbox's record in meta.db."""
+    made: dict[str, Any] = {}
+
+    def action() -> None:
+        pod = containerd.run_pod("i14cri-net", {"app": "i14cri-net"}, pod_network=True)
+        made["pod"] = pod
+        made["cid"] = containerd.start_container(
+            pod, "app", ["/bin/sh", "-c", "cat /data/hello.txt; sleep 30"], {}
+        )
+        time.sleep(1.5)
+
+    keys = ["proc.name", "container.full_id", "k8s.pod.ip", "container.ip", "k8s.pod.name"]
+    snaps, _ = live.collect(
+        source, action, keys, where=lambda f: f["container.id"] != "host", settle=0.5
+    )
+    pod, cid = made["pod"], made["cid"]
+    status = containerd.client.pod_sandbox_status(pod.sandbox_id).status
+    assert status.network.ip.startswith(f"10.222.{containerd.subnet_octet}."), status.network
+    app = [s for s in snaps if s["container.full_id"] == cid]
+    assert app, "no event from the application container"
+    for snap, when in ((app[0], "first"), (app[-1], "last")):
+        assert snap["k8s.pod.name"] == "i14cri-net", when
+        assert snap["k8s.pod.ip"] == status.network.ip, when
+        assert snap["container.ip"] == status.network.ip, when

@@ -16,9 +16,12 @@ see either the old or the new value of each.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
-__all__ = ["ContainerInfo", "Mount", "PodInfo", "split_image"]
+__all__ = ["DEFAULT_LABEL_MAX_LEN", "ContainerInfo", "Mount", "PodInfo", "split_image"]
+
+#: labels with a longer value are left out, as the container plugin's ``label_max_len``
+DEFAULT_LABEL_MAX_LEN: Final = 100
 
 
 class Mount(NamedTuple):

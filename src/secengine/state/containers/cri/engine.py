@@ -45,7 +45,13 @@ from cachetools import TTLCache
 
 from secengine.state.containers.cri.client import CriClient, CriError, api
 from secengine.state.containers.health import EngineHealth
-from secengine.state.containers.info import ContainerInfo, Mount, PodInfo, split_image
+from secengine.state.containers.info import (
+    DEFAULT_LABEL_MAX_LEN,
+    ContainerInfo,
+    Mount,
+    PodInfo,
+    split_image,
+)
 
 __all__ = ["CRI_TYPES", "CriEngine"]
 
@@ -87,7 +93,7 @@ class CriEngine:
         ttl: float = 3600.0,
         backoff: float = 1.0,
         max_backoff: float = 30.0,
-        label_max_len: int = 100,
+        label_max_len: int = DEFAULT_LABEL_MAX_LEN,
     ) -> None:
         self.socket = socket
         self.timeout = timeout
