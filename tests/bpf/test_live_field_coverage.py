@@ -189,6 +189,9 @@ TESTS_OF_LIVE_FIELDS: dict[str, tuple[str, ...]] = {
         "proc.is_host_pidns",
         "proc.is_host_userns",
     ),
+    "test_live_cve_2022_0847.py::test_dirty_pipe_splice_alerts_and_the_look_alikes_do_not": (
+        "fd.is_open_write",
+    ),
     "test_live_escape_probe.py::test_netlink_sockets_with_protocol_and_message_types": (
         "evt.netlink.msgtypes",
         "evt.netlink.proto",

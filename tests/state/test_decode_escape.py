@@ -184,3 +184,20 @@ def test_xattr_and_splice_parameters() -> None:
     f = fields(t, _sys("splice", 300, 5, (3, 0, 4, 0, 5, 1)) + file_sec())
     assert (f["evt.rawarg.fd_in"], f["evt.rawarg.fd_out"], f["evt.rawarg.size"]) == (3, 4, 5)
     assert f["evt.arg.flags"] == "SPLICE_F_MOVE" and f["fd.num"] == 3
+
+
+def test_dirty_pipe_splice_names_its_pipe_and_how_the_file_was_opened() -> None:
+    """CVE-2022-0847's splice(file, pipe): ``evt.arg.fd_out`` names the pipe as libsinsp
+    renders an fd with no name (``4(<p>)``), and ``fd.is_open_write`` says whether the file
+    (fd_in, which the probe describes) was opened for writing (the kernel's FMODE_WRITE)."""
+    t = _tracker()
+    _exec(t)
+    fields(t, _sys("pipe2", 300, 0, (0, 0, 0, 0, 0, 0)) + blob(struct.pack("<ii", 4, 5)))
+    ro = fields(t, _sys("splice", 300, 1, (3, 0, 5, 0, 1, 0)) + file_sec(fmode=0x1))
+    assert ro["evt.arg.fd_out"] == "5(<p>)"
+    assert ro["fd.typechar"] == "f" and ro["fd.is_open_write"] is False
+    rw = fields(t, _sys("splice", 300, 1, (6, 0, 5, 0, 1, 0)) + file_sec(fmode=0x3))
+    assert rw["fd.is_open_write"] is True
+    closed = fields(t, _sys("splice", 300, -9, (9, 0, 5, 0, 1, 0)) + file_sec(mode=0))
+    assert closed["fd.is_open_write"] is MISSING  # the probe found no file there
+    assert fields(t, _sys("setns", 300, 0, (3, 0, 0, 0, 0, 0)))["fd.is_open_write"] is MISSING

@@ -1,4 +1,4 @@
-from secengine.state.fds import MAX_FDS, FdInfo, FdTable
+from secengine.state.fds import MAX_FDS, FdInfo, FdTable, fd_link
 
 
 def test_socket_names_are_client_to_server() -> None:
@@ -33,3 +33,23 @@ def test_fork_copy_has_its_own_numbering() -> None:
     child.close(3)
     child.set(4, FdInfo("p"))
     assert parent.get(3) is not None and parent.get(4) is None
+
+
+def test_fd_link_recognises_paths_through_an_fds_magic_link() -> None:
+    assert fd_link("/proc/self/fd/3") == ("self", 3, "")
+    assert fd_link("/proc/thread-self/fd/12/a/../b") == ("self", 12, "/a/../b")
+    assert fd_link("/dev/fd/0") == ("self", 0, "")
+    assert fd_link("/proc/42/task/43/fd/5") == ("42", 5, "")
+    for other in ("/proc/self/fdinfo/3", "/proc/self/exe", "/etc/fd/3", "/proc/self/fd/", "fd/3"):
+        assert fd_link(other) is None, other
+
+
+def test_resolve_link_names_the_file_or_continues_from_a_directory() -> None:
+    table = FdTable()
+    table.set(3, FdInfo("f", "/usr/sbin/runc"))
+    table.set(7, FdInfo("d", "/sys/fs/cgroup"))
+    table.set(8, FdInfo("p"))
+    assert table.resolve_link(3, "") == "/usr/sbin/runc"
+    assert table.resolve_link(7, "/../../../bin/sh") == "/bin/sh"
+    assert table.resolve_link(8, "") is None  # a pipe has no path to give
+    assert table.resolve_link(9, "") is None

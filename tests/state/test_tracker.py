@@ -25,12 +25,13 @@ def file_sec(
     raddr: bytes = b"",
     stype: int = 1,
     proto: int = 6,
+    fmode: int = 0,
 ) -> bytes:
     return L.FILE.pack(
         mode,
         0,
         42,
-        0,
+        fmode,
         family,
         stype,
         proto,
@@ -240,3 +241,61 @@ def test_priority_class_and_fields_missing_on_other_events() -> None:
     for key in ("flood.count", "flood.evttype", "flood.class", "flood.comm"):
         assert g[key] is MISSING, key
     assert Rec(flood_rec(1, 2, 3, 4, 5), 0).name == "flood"
+
+
+def _openat(t: StateTracker, pid: int, path: str, res: int, flags: int = os.O_RDONLY) -> dict:
+    return fields(
+        t,
+        hdr(1, 257, pid, pid, res=res, args=(-100 & 0xFFFFFFFF, 0, flags, 0, 0, 0))
+        + blob(path)
+        + file_sec(mode=0o100755 if res >= 0 else 0),
+    )
+
+
+def test_a_reopen_through_proc_self_fd_is_named_by_the_fd_it_reopens() -> None:
+    """``open("/proc/self/fd/3", O_WRONLY)`` reopens whatever fd 3 is: fd.name is that file
+    (CVE-2019-5736's write of the runtime binary, CVE-2022-0811's core_pattern), and
+    fd.nameraw keeps the path as given."""
+    t = _tracker()
+    fields(t, exec_rec(400, 1, ["x"], cwd="/", vpid=7))
+    _openat(t, 400, "/proc/1234/exe", 3, os.O_PATH)
+    for given in ("/proc/self/fd/3", "/proc/thread-self/fd/3", "/dev/fd/3", "/proc/7/fd/3"):
+        f = _openat(t, 400, given, 4, os.O_WRONLY | os.O_TRUNC)
+        assert f["fd.name"] == "/proc/1234/exe", given
+        assert f["fd.nameraw"] == given
+    refused = _openat(t, 400, "/proc/self/fd/3", -26, os.O_WRONLY)  # ETXTBSY
+    assert refused["fd.name"] == "/proc/1234/exe" and refused["evt.res"] == "ETXTBSY"
+
+
+def test_a_path_through_a_directory_fd_continues_from_that_directory() -> None:
+    """CVE-2024-21626's ``/proc/self/fd/7/../../etc/shadow``: the rest of the path is taken
+    from the directory fd 7 names, lexically, as for a dirfd."""
+    t = _tracker()
+    fields(t, exec_rec(401, 1, ["x"], cwd="/"))
+    _openat(t, 401, "/sys/fs/cgroup", 7, os.O_RDONLY | os.O_DIRECTORY)
+    f = _openat(t, 401, "/proc/self/fd/7/../../../etc/shadow", 8)
+    assert f["fd.name"] == "/etc/shadow"
+
+
+def test_a_path_through_an_unknown_fd_or_another_process_stays_as_given() -> None:
+    t = _tracker()
+    fields(t, exec_rec(402, 1, ["x"], cwd="/", vpid=402))
+    for given in ("/proc/self/fd/9", "/proc/1/fd/3", "/proc/self/fdinfo/3", "/proc/self/fd/x"):
+        assert _openat(t, 402, given, -2)["fd.name"] == given
+
+
+def test_a_successful_exec_gives_the_filename_it_was_asked_for() -> None:
+    """Falco's execve exit ``filename``: the path as given, where proc.exepath is the file."""
+    t = _tracker()
+    f = fields(
+        t,
+        exec_rec(
+            403,
+            1,
+            ["sh"],
+            filename="/proc/self/fd/7/../../../bin/sh",
+            exepath="/bin/busybox",
+        ),
+    )
+    assert f["evt.arg.filename"] == "/proc/self/fd/7/../../../bin/sh"
+    assert f["proc.exepath"] == "/bin/busybox"

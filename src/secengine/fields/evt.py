@@ -364,10 +364,9 @@ def render_param(
         name = v.accounts().group(value)
         return name if name is not None else str(value)
     if ptype == "FD" and value >= 0 and v.proc is not None:
+        # libsinsp's render_fd: any fd it knows, named or not (a pipe is "5(<p>)")
         fd = v.proc.fds.get(value)
-        if fd is not None and fd.name:
-            return f"{value}(<{fd.typechar}>{fd.name})"
-        return str(value)
+        return f"{value}(<{fd.typechar}>{fd.name})" if fd is not None else str(value)
     if fmt == "OCT":
         return "0" + format(value, "o") if value else "0"
     if fmt == "HEX":

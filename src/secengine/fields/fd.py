@@ -229,6 +229,14 @@ def _fd_path_part(which: str) -> LiveExtractor:
     return get
 
 
+_FMODE_WRITE: Final = 0x2
+
+
+def _is_open_write(v: LiveFieldValues, arg: str | None) -> Any:
+    fmode = v.rec.fd_fmode()
+    return MISSING if fmode is None else bool(fmode & _FMODE_WRITE)
+
+
 FIELD_CLASS = FieldClass(
     name="fd",
     desc="Every syscall that has a file descriptor in its arguments has these fields set with "
@@ -532,6 +540,15 @@ FIELD_CLASS = FieldClass(
             "fd.is_lower_layer",
             FieldType.BOOL,
             "'true' if the fd is of a file  in the lower layer of an overlayfs.",
+        ),
+        FieldDef(
+            "fd.is_open_write",
+            FieldType.BOOL,
+            "'true' if the fd's open file allows writing (the kernel's FMODE_WRITE), as the "
+            "probe reads it on the events that describe their fd (splice, tee, sendto, "
+            "sendmsg, ...); missing on other events. A splice from a file opened read-only "
+            "into a pipe is Dirty Pipe's first step. secengine's addition.",
+            live=_is_open_write,
         ),
     ),
 )

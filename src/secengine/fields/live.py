@@ -111,6 +111,10 @@ class LiveRecord(Protocol):
         """The message types at the head of a send on a netlink socket (else empty)."""
         ...
 
+    def fd_fmode(self) -> int | None:
+        """The kernel's ``f_mode`` of the event's fd as the probe read it, else None."""
+        ...
+
 
 class FdView(Protocol):
     """An open fd (``secengine.state.fds.FdInfo``)."""

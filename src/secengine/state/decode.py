@@ -329,6 +329,14 @@ class Rec:
             return []
         return netlink_types(self.sec.nlhead or b"")
 
+    def fd_fmode(self) -> int | None:
+        """The kernel's ``f_mode`` (FMODE_READ 1, FMODE_WRITE 2, ...) of the file at argument
+        0 when the probe describes it (``X_FILE_ARG0``: splice, tee, sends, ...), else None."""
+        if self.spec is None or not self.spec.extras & L.X_FILE_ARG0:
+            return None
+        f = self.sec.file0
+        return f.fmode if f is not None and f.is_open else None
+
     def flood(self) -> FloodReport | None:
         """The report of a flood record (``flood.*``), else None."""
         if self.evt != L.EVT_FLOOD:
@@ -717,6 +725,10 @@ def process_params(rec: Rec, proc: ProcessView | None) -> dict[str, Any]:
     }
     if rec.name in ("clone", "fork", "vfork", "clone3"):
         values["flags"] = convert.clone_flags(_PROC.unpack_from(rec.data, 80)[7])
+    elif rec.evt == L.EVT_EXEC:
+        # the path the exec was asked for (the kernel's bprm->filename), as Falco's exit event
+        # gives it: /proc/self/fd/7/../../bin/sh where proc.exepath is the file it reached
+        values["filename"] = proc_section(rec.data, 1)[1][0].decode("utf-8", "surrogateescape")
     return {name: values[name] for name, *_ in param_defs(rec.name) if name in values}
 
 

@@ -8,16 +8,24 @@ the fd is close-on-exec (dropped at exec, as the kernel does).
 
 An :class:`FdTable` maps fd numbers to infos and holds at most
 ``MAX_FDS`` entries (the oldest entry is evicted first, and counted).
+
+:func:`fd_link` recognises a path through a descriptor's magic link
+(``/proc/self/fd/N``, ``/dev/fd/N``, ...): opening one reopens the file that
+descriptor refers to, so :meth:`FdTable.resolve_link` names it by the table's
+entry instead of the path as given (an evasion otherwise: a rule on
+``/proc/<pid>/exe`` or ``core_pattern`` would not see the reopen).
 """
 
 from __future__ import annotations
 
 import functools
 import ipaddress
+import posixpath
+import re
 import socket as _socket
 from typing import Final
 
-__all__ = ["MAX_FDS", "TYPE_NAMES", "FdInfo", "FdTable", "format_addr"]
+__all__ = ["MAX_FDS", "TYPE_NAMES", "FdInfo", "FdTable", "fd_link", "format_addr"]
 
 #: At most this many fds are remembered per process.
 MAX_FDS: Final = 4096
@@ -44,6 +52,12 @@ TYPE_NAMES: Final = {
 }
 
 _L4: Final = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp", 255: "raw"}
+
+#: ``/proc/{self,thread-self,<pid>}/fd/N[/rest]`` and ``/dev/fd/N[/rest]`` (group 1: who, 2: N,
+#: 3: the rest). ``/proc/<pid>/task/<tid>/fd/N`` is a thread's view of the same table.
+_FD_LINK: Final = re.compile(
+    r"/(?:proc/(self|thread-self|\d+)(?:/task/\d+)?|dev)/fd/(\d+)(/.*)?", re.ASCII | re.DOTALL
+)
 
 
 class FdInfo:
@@ -182,6 +196,18 @@ def ip_text(raw: bytes, family: int) -> str:
     return str(mapped) if mapped is not None else str(addr)
 
 
+def fd_link(path: str) -> tuple[str, int, str] | None:
+    """(whose table: ``self`` or a pid as text, fd number, the rest of the path) when ``path``
+    goes through an fd's magic link, else None. Cheap for ordinary paths (a prefix test)."""
+    if not path.startswith(("/proc/", "/dev/fd/")):
+        return None
+    m = _FD_LINK.fullmatch(path)
+    if m is None:
+        return None
+    who = m.group(1) or "self"
+    return ("self" if who == "thread-self" else who), int(m.group(2)), m.group(3) or ""
+
+
 class FdTable:
     """fd number -> FdInfo for one process (or several sharing CLONE_FILES)."""
 
@@ -200,6 +226,18 @@ class FdTable:
             del fds[next(iter(fds))]
             self.evicted += 1
         fds[fd] = info
+
+    def resolve_link(self, fd: int, rest: str) -> str | None:
+        """The name of the file ``/proc/self/fd/<fd><rest>`` opens, from this table: the fd's
+        own name, or ``rest`` taken from it lexically (the fd is a directory); None when the fd
+        is unknown or has no path (a pipe or a socket: the kernel opens those by inode)."""
+        info = self.fds.get(fd)
+        if info is None or not info.name.startswith("/") or info.is_socket:
+            return None
+        if not rest:
+            return info.name
+        norm = posixpath.normpath(info.name + "/" + rest)
+        return "/" + norm.lstrip("/")
 
     def close(self, fd: int) -> FdInfo | None:
         return self.fds.pop(fd, None)

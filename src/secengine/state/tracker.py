@@ -20,7 +20,7 @@ from secengine.bpf import layout as L
 from secengine.state import convert, procfs
 from secengine.state.containers import HOST, ContainerResolver, container_id_from_cgroup
 from secengine.state.decode import FileInfo, Rec, proc_section, render_sockaddr
-from secengine.state.fds import FdInfo, l4proto_name
+from secengine.state.fds import FdInfo, fd_link, l4proto_name
 from secengine.state.threads import (
     INACTIVE_TIMEOUT,
     MAX_PROCESSES,
@@ -446,7 +446,8 @@ class StateTracker:
         return proc, -1, None, False
 
     def _open_path(self, rec: Rec, proc: Process) -> tuple[str, str]:
-        """(absolute path, name as passed) of an open-family record."""
+        """(absolute path, name as passed) of an open-family record. A path through one of
+        the process's own fds (``/proc/self/fd/N[/rest]``) is named by the file that fd is."""
         raw = rec.sec.text(_OPEN_NAME_ARG[rec.name]) or ""
         base = proc.cwd
         dirarg = _DIRFD_ARG.get(rec.name)
@@ -455,6 +456,13 @@ class StateTracker:
             if dirfd != AT_FDCWD:
                 dinfo = proc.fds.get(dirfd)
                 base = dinfo.name if dinfo is not None else ""
+        link = fd_link(raw if raw.startswith("/") else base.rstrip("/") + "/" + raw)
+        if link is not None:
+            who, fd, rest = link
+            if who == "self" or int(who) in (proc.pid, proc.vpid, rec.tid):
+                name = proc.fds.resolve_link(fd, rest)
+                if name is not None:
+                    return name, raw
         return resolve_path(raw, base), raw
 
     def _failed_open(self, rec: Rec, proc: Process) -> FdInfo:
