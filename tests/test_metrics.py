@@ -129,6 +129,25 @@ def test_a_source_reports_what_it_did_not_send_by_reason(rules_file: Path, event
     assert 'secengine_source_not_sent_total{source="live",reason="filtered"} 40' in text
 
 
+def test_the_probes_kill_counters_are_metrics(rules_file: Path, events: Any) -> None:
+    """The in-kernel kill's counters per outcome (the timing total is not a metric)."""
+    from secengine.metrics import collect
+
+    cfg = load_config(options=[f"rules_files=[{rules_file}]", "stdout_output.enabled=false"])
+    source = events.live()
+    source.kill_stats = lambda: {"checked": 50, "killed": 2, "protected": 1, "ns": 9}
+    agent = Agent(cfg, sources=[source])
+    agent.start()
+    try:
+        text = render(collect(agent))
+    finally:
+        agent.stop()
+    assert 'secengine_kernel_kill_total{source="live",outcome="checked"} 50' in text
+    assert 'secengine_kernel_kill_total{source="live",outcome="killed"} 2' in text
+    assert 'secengine_kernel_kill_total{source="live",outcome="protected"} 1' in text
+    assert 'outcome="ns"' not in text
+
+
 def test_field_extraction_errors_are_counted_per_field_and_rule(
     tmp_path: Path, events: Any
 ) -> None:

@@ -44,6 +44,8 @@ them)::
     ├── sources.k8s_audit.AuditPayloadError  a webhook body that is no audit event list
     │                               (also a ValueError)
     ├── sources.fieldmap.FieldMapError  a rejected field-map line (also a ValueError)
+    ├── sources.syscall_kill.NotDecidable  a rule's kill the probe cannot decide (the kill
+    │                               is then user space's; the reason is logged)
     ├── web.body.BodyTooLarge / BodyTimeout (BodyShed) / BodyOverBudget / ClientGone
     │                               why a request body was not read (answered 413/408/503)
     └── testing.RuleTestSkipped / pytest_plugin.RuleTestCaseFailed  a rule test's outcome

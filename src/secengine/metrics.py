@@ -22,6 +22,9 @@ own web stack). Metric names:
                                                      ring_busy, priority_headroom, budget,
                                                      filtered (no rule could match),
                                                      queue_full
+``secengine_kernel_kill_total``             counter  the probe's kill rules {source,
+                                                     outcome}: checked, killed, dry_run,
+                                                     rate_limited, failed, protected
 
 
 ``secengine_process_table_entries``         gauge    processes in a source's table {source}
@@ -236,6 +239,12 @@ def collect(agent: AgentStats) -> list[Metric]:
         "counter",
         "Events a source did not deliver, by reason (filtered: no loaded rule could match them).",
     )
+    kernel_kill = Metric(
+        "secengine_kernel_kill_total",
+        "counter",
+        "The probe's kill rules: syscalls they checked (outcome=checked) and their matches by "
+        "what the probe did (killed, dry_run, rate_limited, failed, protected).",
+    )
     for src in agent.sources:
         name = source_label(src)
         stats = src.stats
@@ -246,6 +255,11 @@ def collect(agent: AgentStats) -> list[Metric]:
         if callable(reasons):
             for reason, n in sorted(reasons().items()):
                 not_sent.add(n, source=name, reason=reason)
+        kills = getattr(src, "kill_stats", None)
+        if callable(kills):
+            for outcome, n in sorted(kills().items()):
+                if outcome != "ns":
+                    kernel_kill.add(n, source=name, outcome=outcome)
 
     table = _process_table(agent)
     containers = container_metrics(agent.sources)
@@ -303,6 +317,7 @@ def collect(agent: AgentStats) -> list[Metric]:
         src_dropped,
         src_rejected,
         not_sent,
+        kernel_kill,
         *table,
         *containers,
         evaluated,

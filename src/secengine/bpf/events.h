@@ -227,4 +227,103 @@ struct se_proc {
 	struct se_ns ns;
 };
 
+/* ------------------------------------------------------------------ */
+/* in-kernel kill (docs/response.md)                                    */
+/* ------------------------------------------------------------------ */
+
+/* se_hdr.evt of the record a kill rule's match leaves: nr = the syscall (flags SE_F_COMPAT),
+ * res = its result; args[0] = the rule's slot, args[1] = the outcome (SE_KILL_*), args[2] = the
+ * rule's id (se_kill_rule.id), args[3] = ktime (boot ns) when the probe was done, args[4] =
+ * bpf_send_signal's result (0, or a negative errno), args[5] = ktime just before it was called
+ * (0: not called); ts = when a rule passed the cheap checks, before any path was read; 3 blobs:
+ * comm, the opened file's
+ * path (empty unless a rule needed it), the executable's path (likewise) */
+#define SE_EVT_KILL 6
+
+/* se_interest bits: a kill rule looks at the native / the ia32 syscall of that number */
+#define SE_WANT_KILL 4
+#define SE_WANT_KILL_COMPAT 8
+
+#define SE_KILL_RULES 16    /* slots of se_kill_rules */
+#define SE_KILL_PATH 126    /* path bytes of a se_kill_path_key (longer paths: compared as a prefix) */
+#define SE_KILL_SYS_BYTES 128 /* a rule's syscall bitmap: 2 * SE_MAX_SYSCALLS bits */
+
+/* se_kill_rule.flags: what the event must be for the rule to match (all of them) */
+#define SE_KR_DRY_RUN 0x01   /* record "would kill", kill nothing */
+#define SE_KR_CONTAINER 0x02 /* the task is in a container: neither the host's mount nor its pid
+				 namespace */
+#define SE_KR_HOST 0x04      /* the task is on the host: the host's mount and pid namespaces */
+#define SE_KR_SUCCESS 0x08   /* the call succeeded (res >= 0) */
+#define SE_KR_COMM 0x10      /* comm is in se_kill_comms under (slot, SE_KK_IN) */
+#define SE_KR_NOT_COMM 0x20  /* comm is not in se_kill_comms under (slot, SE_KK_NOT) */
+#define SE_KR_FILE 0x40      /* the opened file's path (the fd the call returned) is in
+				 se_kill_paths under (slot, SE_KK_FILE) */
+#define SE_KR_NOT_FILE 0x80  /* ... is not under (slot, SE_KK_NOT_FILE) */
+#define SE_KR_EXE 0x100      /* the executable's path is in se_kill_paths under (slot, SE_KK_EXE) */
+#define SE_KR_NOT_EXE 0x200  /* ... is not under (slot, SE_KK_NOT_EXE) */
+#define SE_KR_READ 0x400     /* the opened file was opened for reading (FMODE_READ) */
+#define SE_KR_WRITE 0x800    /* ... for writing (FMODE_WRITE) */
+#define SE_KR_REG 0x1000     /* the opened file is a regular file */
+
+/* kinds of se_kill_paths / se_kill_comms keys */
+#define SE_KK_IN 0
+#define SE_KK_NOT 1
+#define SE_KK_FILE 2
+#define SE_KK_NOT_FILE 3
+#define SE_KK_EXE 4
+#define SE_KK_NOT_EXE 5
+
+/* outcomes (a kill record's args[1]; se_kill_stats indexes them) */
+#define SE_KILL_CHECKED 0   /* se_kill_stats only: syscalls a kill rule looked at */
+#define SE_KILL_KILLED 1    /* SIGKILL sent to the thread group */
+#define SE_KILL_DRY_RUN 2   /* would have been killed (global or rule dry run) */
+#define SE_KILL_RATE_LIMITED 3 /* not killed: over the kill rate */
+#define SE_KILL_FAILED 4    /* bpf_send_signal refused (args[4] says why) */
+#define SE_KILL_PROTECTED 5 /* not killed: pid 1, a kernel thread, secengine, or allow-listed */
+#define SE_KILL_NS 6        /* se_kill_stats only: ns spent checking (with se_kill_config.timing) */
+#define SE_KILL_OUTCOMES 7
+
+struct se_kill_config {
+	__u32 enabled;     /* 0: no kill rule is looked at */
+	__u32 dry_run;     /* every rule is a dry run */
+	__u32 nrules;      /* slots in use, from 0 */
+	__u32 host_mnt_ns; /* the host's mount namespace inode: others are containers */
+	__u64 rate_ns;     /* kills: one per this many ns on average (0: no limit) */
+	__u64 burst_ns;    /* how far ahead (ns) kills may run: burst * rate_ns */
+	__u32 timing;      /* time each check into se_kill_stats[SE_KILL_NS] (the benchmark) */
+	__u32 protect_tgid; /* never killed, nor its children (besides se_config.self_tgid) */
+};
+
+struct se_kill_rule {
+	__u32 id;    /* user space's number for the rule, echoed in its records */
+	__u32 flags; /* SE_KR_* */
+	__u8 sys[SE_KILL_SYS_BYTES]; /* bit per entry key: native nr, SE_MAX_SYSCALLS + ia32 nr */
+};
+
+struct se_kill_comm_key {
+	__u8 slot;
+	__u8 kind; /* SE_KK_IN, SE_KK_NOT */
+	__u8 comm[16];
+};
+
+struct se_kill_path_key {
+	__u32 prefixlen; /* bits, the slot and kind bytes included */
+	__u8 slot;
+	__u8 kind; /* SE_KK_FILE ... SE_KK_NOT_EXE */
+	__u8 path[SE_KILL_PATH];
+};
+
+/* a process name on the allow-list: exact (the NUL included in prefixlen) or a prefix */
+struct se_kill_comm_prefix {
+	__u32 prefixlen; /* bits */
+	__u8 comm[16];
+};
+
+/* an executable on the allow-list: its inode, as the kernel numbers its device (major << 20 | minor) */
+struct se_kill_exe_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
 #endif

@@ -32,6 +32,7 @@ __all__ = [
     "EVT_EXEC",
     "EVT_EXIT",
     "EVT_FLOOD",
+    "EVT_KILL",
     "EVT_SYSCALL",
     "EXE_FROM_MEMFD",
     "EXE_LOWER_LAYER",
@@ -44,6 +45,42 @@ __all__ = [
     "HDR",
     "HDR_SIZE",
     "HEADER_PATH",
+    "KILL_CHECKED",
+    "KILL_COMM_KEY",
+    "KILL_COMM_PREFIX",
+    "KILL_CONFIG",
+    "KILL_DRY_RUN",
+    "KILL_EXE_KEY",
+    "KILL_FAILED",
+    "KILL_KILLED",
+    "KILL_NS",
+    "KILL_OUTCOMES",
+    "KILL_PATH",
+    "KILL_PATH_KEY",
+    "KILL_PROTECTED",
+    "KILL_RATE_LIMITED",
+    "KILL_RULE",
+    "KILL_RULES",
+    "KILL_SYS_BYTES",
+    "KK_EXE",
+    "KK_FILE",
+    "KK_IN",
+    "KK_NOT",
+    "KK_NOT_EXE",
+    "KK_NOT_FILE",
+    "KR_COMM",
+    "KR_CONTAINER",
+    "KR_DRY_RUN",
+    "KR_EXE",
+    "KR_FILE",
+    "KR_HOST",
+    "KR_NOT_COMM",
+    "KR_NOT_EXE",
+    "KR_NOT_FILE",
+    "KR_READ",
+    "KR_REG",
+    "KR_SUCCESS",
+    "KR_WRITE",
     "MAX_SYSCALLS",
     "NARGS",
     "NL_HEAD",
@@ -65,6 +102,8 @@ __all__ = [
     "STAT_WAKEUPS",
     "STRUCTS",
     "WANT_COMPAT",
+    "WANT_KILL",
+    "WANT_KILL_COMPAT",
     "WANT_NATIVE",
     "X_CREDS",
     "X_CWD",
@@ -178,6 +217,55 @@ PROC: Final = struct.Struct("<8I6Q8I3Q4I4I")
 #: struct open_how: flags mode resolve
 OPEN_HOW: Final = struct.Struct("<QQQ")
 
+# -- in-kernel kill (events.h, "in-kernel kill") ----------------------------------
+#: the record a kill rule's match leaves (args: slot, outcome, rule id, ktime, signal result)
+EVT_KILL: Final = 6
+#: ``se_interest`` bits: a kill rule looks at the native / the ia32 syscall of that number
+WANT_KILL: Final = 4
+WANT_KILL_COMPAT: Final = 8
+KILL_RULES: Final = 16
+KILL_PATH: Final = 126
+KILL_SYS_BYTES: Final = 128
+KR_DRY_RUN: Final = 0x01
+KR_CONTAINER: Final = 0x02
+KR_HOST: Final = 0x04
+KR_SUCCESS: Final = 0x08
+KR_COMM: Final = 0x10
+KR_NOT_COMM: Final = 0x20
+KR_FILE: Final = 0x40
+KR_NOT_FILE: Final = 0x80
+KR_EXE: Final = 0x100
+KR_NOT_EXE: Final = 0x200
+KR_READ: Final = 0x400
+KR_WRITE: Final = 0x800
+KR_REG: Final = 0x1000
+KK_IN: Final = 0
+KK_NOT: Final = 1
+KK_FILE: Final = 2
+KK_NOT_FILE: Final = 3
+KK_EXE: Final = 4
+KK_NOT_EXE: Final = 5
+KILL_CHECKED: Final = 0
+KILL_KILLED: Final = 1
+KILL_DRY_RUN: Final = 2
+KILL_RATE_LIMITED: Final = 3
+KILL_FAILED: Final = 4
+KILL_PROTECTED: Final = 5
+KILL_NS: Final = 6
+KILL_OUTCOMES: Final = 7
+#: se_kill_config: enabled dry_run nrules host_mnt_ns rate_ns burst_ns timing protect_tgid
+KILL_CONFIG: Final = struct.Struct("<IIIIQQII")
+#: se_kill_rule: id flags sys[KILL_SYS_BYTES]
+KILL_RULE: Final = struct.Struct("<II128s")
+#: se_kill_comm_key: slot kind comm[16]
+KILL_COMM_KEY: Final = struct.Struct("<BB16s")
+#: se_kill_path_key: prefixlen (bits, slot and kind included) slot kind path[KILL_PATH]
+KILL_PATH_KEY: Final = struct.Struct("<IBB126s")
+#: se_kill_comm_prefix: prefixlen (bits) comm[16]
+KILL_COMM_PREFIX: Final = struct.Struct("<I16s")
+#: se_kill_exe_key: ino dev pad
+KILL_EXE_KEY: Final = struct.Struct("<QII")
+
 #: Constant name in events.h -> value here (checked by the layout test).
 CONSTANTS: Final = {
     "SE_MAX_SYSCALLS": MAX_SYSCALLS,
@@ -232,6 +320,39 @@ CONSTANTS: Final = {
     "SE_STAT_FLOODS": STAT_FLOODS,
     "SE_STAT_HEADROOM": STAT_HEADROOM,
     "SE_STAT_COUNT": STAT_COUNT,
+    "SE_EVT_KILL": EVT_KILL,
+    "SE_WANT_KILL": WANT_KILL,
+    "SE_WANT_KILL_COMPAT": WANT_KILL_COMPAT,
+    "SE_KILL_RULES": KILL_RULES,
+    "SE_KILL_PATH": KILL_PATH,
+    "SE_KILL_SYS_BYTES": KILL_SYS_BYTES,
+    "SE_KR_DRY_RUN": KR_DRY_RUN,
+    "SE_KR_CONTAINER": KR_CONTAINER,
+    "SE_KR_HOST": KR_HOST,
+    "SE_KR_SUCCESS": KR_SUCCESS,
+    "SE_KR_COMM": KR_COMM,
+    "SE_KR_NOT_COMM": KR_NOT_COMM,
+    "SE_KR_FILE": KR_FILE,
+    "SE_KR_NOT_FILE": KR_NOT_FILE,
+    "SE_KR_EXE": KR_EXE,
+    "SE_KR_NOT_EXE": KR_NOT_EXE,
+    "SE_KR_READ": KR_READ,
+    "SE_KR_WRITE": KR_WRITE,
+    "SE_KR_REG": KR_REG,
+    "SE_KK_IN": KK_IN,
+    "SE_KK_NOT": KK_NOT,
+    "SE_KK_FILE": KK_FILE,
+    "SE_KK_NOT_FILE": KK_NOT_FILE,
+    "SE_KK_EXE": KK_EXE,
+    "SE_KK_NOT_EXE": KK_NOT_EXE,
+    "SE_KILL_CHECKED": KILL_CHECKED,
+    "SE_KILL_KILLED": KILL_KILLED,
+    "SE_KILL_DRY_RUN": KILL_DRY_RUN,
+    "SE_KILL_RATE_LIMITED": KILL_RATE_LIMITED,
+    "SE_KILL_FAILED": KILL_FAILED,
+    "SE_KILL_PROTECTED": KILL_PROTECTED,
+    "SE_KILL_NS": KILL_NS,
+    "SE_KILL_OUTCOMES": KILL_OUTCOMES,
 }
 
 #: struct name in events.h -> its Python format (checked field by field).
@@ -245,4 +366,10 @@ STRUCTS: Final = {
     "se_proc": PROC,
     "se_budget": BUDGET,
     "se_path_key": PATH_KEY,
+    "se_kill_config": KILL_CONFIG,
+    "se_kill_rule": KILL_RULE,
+    "se_kill_comm_key": KILL_COMM_KEY,
+    "se_kill_path_key": KILL_PATH_KEY,
+    "se_kill_exe_key": KILL_EXE_KEY,
+    "se_kill_comm_prefix": KILL_COMM_PREFIX,
 }

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Self
 
-from secengine.bpf import _libbpf, preflight, syscalls
+from secengine.bpf import _libbpf, kill, preflight, syscalls
 from secengine.bpf import layout as L
 from secengine.bpf.errors import BpfError
 from secengine.bpf.ringbuf import RingReader
@@ -48,6 +48,16 @@ CAPTURE_PROGRAMS: Final = ("se_sys_exit", "se_exec", "se_fork", "se_exit", URING
 NOOP_PROGRAM: Final = "se_noop"
 #: The global holding one byte per syscall number, 1 if captured (section ``.data.interest``).
 INTEREST_MAP: Final = ".data.interest"
+#: The in-kernel kill's maps (``probe.bpf.c``, "in-kernel kill"; :mod:`secengine.bpf.kill`).
+KILL_MAPS: Final = (
+    "se_kill_conf",
+    "se_kill_rules",
+    "se_kill_comms",
+    "se_kill_paths",
+    "se_kill_allow_comm",
+    "se_kill_allow_exe",
+    "se_kill_stats",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,8 +266,11 @@ class Probe(BpfObjectOwner):
         load_object(lib, self._obj, (*CAPTURE_PROGRAMS, NOOP_PROGRAM), self.programs)
         self._find_maps(
             ("events", "specs", "se_config_map", "stats", "se_budget", "se_paths", INTEREST_MAP)
+            + KILL_MAPS
         )
         self._self_tgid = os.getpid()
+        self._want: list[int] = [0] * L.MAX_SYSCALLS
+        self._kill_keys: frozenset[int] = frozenset()
         self._write_config()
         self._attach()
 
@@ -360,8 +373,88 @@ class Probe(BpfObjectOwner):
             self._update("specs", key, entries.get(key, off))
         # the program's first test; set after the specs, so that a syscall it lets through
         # always finds its spec
-        self._update(INTEREST_MAP, 0, syscalls.interest_bytes(entries))
+        self._want = list(syscalls.interest_bytes(entries))
+        self._write_interest()
         return frozenset(syscalls.entry_name(key) for key in entries)
+
+    def _write_interest(self) -> None:
+        """``se_interest``: what is captured, with the kill rules' bits on top."""
+        kill_keys = self._kill_keys
+        want = bytes(
+            w
+            | (L.WANT_KILL if nr in kill_keys else 0)
+            | (L.WANT_KILL_COMPAT if L.MAX_SYSCALLS + nr in kill_keys else 0)
+            for nr, w in enumerate(self._want)
+        )
+        self._update(INTEREST_MAP, 0, want)
+
+    # -- in-kernel kill ------------------------------------------------------------
+    def set_kill(
+        self,
+        rules: list[kill.KillRule],
+        settings: kill.KillSettings | None = None,
+        host_mnt_ns: int = 0,
+    ) -> list[str]:
+        """Load these kill rules (at most ``layout.KILL_RULES``; an empty list unloads them)
+        under ``settings``; ``host_mnt_ns`` is the host's mount namespace inode (a task in any
+        other is in a container; 0: this process's own). The probe stops looking at the old rules first and at the new ones
+        last, so no syscall is checked against a half-written table. Returns the allow-listed
+        executables that were not found (they protect nothing)."""
+        if len(rules) > L.KILL_RULES:
+            raise ValueError(f"the probe holds at most {L.KILL_RULES} kill rules")
+        settings = settings or kill.KillSettings()
+        entries = [kill.rule_entries(slot, rule) for slot, rule in enumerate(rules)]
+        self._update("se_kill_conf", 0, kill.KillSettings(enabled=False).packed(0, 0))
+        self._kill_keys = frozenset()
+        self._write_interest()
+        for name, size in (
+            ("se_kill_comms", L.KILL_COMM_KEY.size),
+            ("se_kill_paths", L.KILL_PATH_KEY.size),
+            ("se_kill_allow_comm", L.KILL_COMM_PREFIX.size),
+            ("se_kill_allow_exe", L.KILL_EXE_KEY.size),
+        ):
+            self._clear(name, size)
+        for slot, (value, comms, paths) in enumerate(entries):
+            self._update("se_kill_rules", slot, value)
+            for key in comms:
+                self._put("se_kill_comms", key, b"\1")
+            for key in paths:
+                self._put("se_kill_paths", key, b"\1")
+        for comm, prefix in sorted(settings.allow_comms):
+            self._put("se_kill_allow_comm", kill.allow_comm_key(comm, prefix), b"\1")
+        missing: list[str] = []
+        for path in sorted(settings.allow_exes):
+            exe = kill.exe_key(path)
+            if exe is None:
+                missing.append(path)
+            else:
+                self._put("se_kill_allow_exe", exe, b"\1")
+        host_mnt_ns = host_mnt_ns or os.stat("/proc/self/ns/mnt").st_ino
+        self._update("se_kill_conf", 0, settings.packed(len(rules), host_mnt_ns))
+        self._kill_keys = frozenset().union(*(r.keys for r in rules))
+        self._write_interest()
+        return missing
+
+    def _clear(self, name: str, key_size: int) -> None:
+        """Delete every entry of hash or trie map ``name``."""
+        lib, fd = self._lib, self._fds[name]
+        key = ctypes.create_string_buffer(key_size)
+        while True:
+            try:
+                lib.bpf_map_get_next_key(fd, None, key)
+            except BpfError:
+                return  # empty
+            lib.bpf_map_delete_elem(fd, key)
+
+    def kill_stats(self) -> dict[str, int]:
+        """The in-kernel kill's counters: ``checked`` (syscalls a kill rule looked at) and one
+        per outcome (``killed``, ``dry_run``, ``rate_limited``, ``failed``, ``protected``), and
+        ``ns`` spent checking while ``KillSettings.timing`` was on."""
+        sums = self._percpu_sums("se_kill_stats", L.KILL_OUTCOMES)
+        out = {"checked": sums[L.KILL_CHECKED]}
+        out.update({name: sums[code] for code, name in kill.OUTCOMES.items()})
+        out["ns"] = sums[L.KILL_NS]
+        return out
 
     # -- data --------------------------------------------------------------------
     @property

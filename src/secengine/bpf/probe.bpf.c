@@ -979,6 +979,380 @@ static __always_inline __u32 socketcall_decode(__u64 *a)
 	return target[call];
 }
 
+/* ------------------------------------------------------------------ */
+/* in-kernel kill (docs/response.md, "In the kernel")                   */
+/* ------------------------------------------------------------------ */
+
+/* Rules with a kill response whose condition the probe can decide from the event alone are
+ * compiled by user space (secengine.sources.syscall_kill) into these maps. At sys_exit of a
+ * syscall a kill rule looks at (SE_WANT_KILL in se_interest), before any capture filter or
+ * budget, the probe checks them: the cheap facts first (syscall, container or host, result,
+ * comm), then the paths (the opened file's, the executable's) only for rules still in the
+ * running. On a match it sends SIGKILL to the thread group with bpf_send_signal: the signal is
+ * pending when the syscall returns, so the task dies on its way back to user space and runs
+ * no further instruction of its own. A kill record (SE_EVT_KILL) says what was done. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct se_kill_config);
+} se_kill_conf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SE_KILL_RULES);
+	__type(key, __u32);
+	__type(value, struct se_kill_rule);
+} se_kill_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct se_kill_comm_key);
+	__type(value, __u8);
+} se_kill_comms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct se_kill_path_key);
+	__type(value, __u8);
+} se_kill_paths SEC(".maps");
+
+/* the allow-list: never killed in the kernel. Process names (comm) exactly (the entry keeps
+ * its NUL) or by prefix (``containerd-shim*``: no NUL), and executables by inode */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 256);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct se_kill_comm_prefix);
+	__type(value, __u8);
+} se_kill_allow_comm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct se_kill_exe_key);
+	__type(value, __u8);
+} se_kill_allow_exe SEC(".maps");
+
+/* the kill rate's GCRA state: the theoretical arrival time of the next kill (ktime ns) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} se_kill_tat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SE_KILL_OUTCOMES);
+	__type(key, __u32);
+	__type(value, __u64);
+} se_kill_stats SEC(".maps");
+
+#define SE_PF_KTHREAD 0x00200000
+#define SE_FMODE_READ 0x1
+#define SE_FMODE_WRITE 0x2
+#define SE_S_IFREG 0100000
+#define SE_SIGKILL 9
+/* facts of the event a rule's flags can require (the same bits as SE_KR_*) */
+/* facts known before the opened file is looked at (the first pass), and after */
+#define SE_KR_FACTS (SE_KR_CONTAINER | SE_KR_HOST | SE_KR_SUCCESS)
+#define SE_KR_FILE_FACTS (SE_KR_READ | SE_KR_WRITE | SE_KR_REG)
+#define SE_KR_PATHS (SE_KR_FILE | SE_KR_NOT_FILE | SE_KR_EXE | SE_KR_NOT_EXE)
+#define SE_KR_NEEDS_FILE (SE_KR_FILE | SE_KR_NOT_FILE | SE_KR_FILE_FACTS)
+/* where the path keys are built: past every section a kill record can have */
+#define SE_KEY_FILE SE_OFF_LIMIT
+#define SE_KEY_EXE (SE_OFF_LIMIT + 256)
+
+static __always_inline void kill_count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&se_kill_stats, &idx);
+	if (v)
+		*v += 1;
+}
+
+struct kill_eval {
+	__u32 key;     /* entry key: nr, or SE_MAX_SYSCALLS + the ia32 nr */
+	__u32 facts;   /* SE_KR_FACTS (then SE_KR_FILE_FACTS) bits true of this event */
+	__u32 cheap;   /* slots whose cheap checks passed */
+	__u32 need;    /* SE_KR_PATHS and SE_KR_FILE_FACTS those slots still need */
+	__u32 has_file;
+	__u32 has_exe;
+	__u32 matched; /* slot + 1 of the first rule that matched; 0: none */
+	__u32 id;
+	__u32 flags;
+	__u32 pad;
+	struct se_kill_comm_key ck;
+};
+
+static long kill_cheap(__u64 index, void *ctx)
+{
+	struct kill_eval *e = ctx;
+	__u32 slot = index;
+	struct se_kill_rule *r = bpf_map_lookup_elem(&se_kill_rules, &slot);
+	if (!r)
+		return 1;
+	__u32 k = e->key;
+	if (!(r->sys[BOUND(k >> 3, SE_KILL_SYS_BYTES - 1)] & (1 << (k & 7))))
+		return 0;
+	__u32 f = r->flags;
+	if ((e->facts & (f & SE_KR_FACTS)) != (f & SE_KR_FACTS))
+		return 0;
+	if (f & (SE_KR_COMM | SE_KR_NOT_COMM)) {
+		e->ck.slot = slot;
+		if (f & SE_KR_COMM) {
+			e->ck.kind = SE_KK_IN;
+			if (!bpf_map_lookup_elem(&se_kill_comms, &e->ck))
+				return 0;
+		}
+		if (f & SE_KR_NOT_COMM) {
+			e->ck.kind = SE_KK_NOT;
+			if (bpf_map_lookup_elem(&se_kill_comms, &e->ck))
+				return 0;
+		}
+	}
+	e->cheap |= 1U << (slot & 31);
+	e->need |= f & (SE_KR_PATHS | SE_KR_FILE_FACTS);
+	return 0;
+}
+
+/* whether the path key at `at` of the per-CPU buffer is in se_kill_paths under (slot, kind) */
+static __always_inline int kill_path_in(struct se_aux *aux, __u32 at, __u32 slot, __u32 kind)
+{
+	struct se_kill_path_key *key = (struct se_kill_path_key *)&aux->data[at];
+	key->slot = slot;
+	key->kind = kind;
+	return bpf_map_lookup_elem(&se_kill_paths, key) != 0;
+}
+
+static long kill_paths(__u64 index, void *ctx)
+{
+	struct kill_eval *e = ctx;
+	__u32 slot = index;
+	if (!(e->cheap & (1U << (slot & 31))))
+		return 0;
+	struct se_kill_rule *r = bpf_map_lookup_elem(&se_kill_rules, &slot);
+	struct se_aux *aux = get_aux();
+	if (!r || !aux)
+		return 1;
+	__u32 f = r->flags;
+	if ((f & SE_KR_NEEDS_FILE) && !e->has_file)
+		return 0;
+	if ((e->facts & (f & SE_KR_FILE_FACTS)) != (f & SE_KR_FILE_FACTS))
+		return 0;
+	if ((f & (SE_KR_EXE | SE_KR_NOT_EXE)) && !e->has_exe)
+		return 0;
+	if ((f & SE_KR_FILE) && !kill_path_in(aux, SE_KEY_FILE, slot, SE_KK_FILE))
+		return 0;
+	if ((f & SE_KR_NOT_FILE) && kill_path_in(aux, SE_KEY_FILE, slot, SE_KK_NOT_FILE))
+		return 0;
+	if ((f & SE_KR_EXE) && !kill_path_in(aux, SE_KEY_EXE, slot, SE_KK_EXE))
+		return 0;
+	if ((f & SE_KR_NOT_EXE) && kill_path_in(aux, SE_KEY_EXE, slot, SE_KK_NOT_EXE))
+		return 0;
+	e->matched = slot + 1;
+	e->id = r->id;
+	e->flags = f;
+	return 1;
+}
+
+/* Build the trie key of the blob at `off` (a path) at `at`; as path_is_priority does. */
+static __always_inline void kill_key(struct se_aux *aux, __u32 off, __u32 at)
+{
+	struct se_kill_path_key *key = (struct se_kill_path_key *)&aux->data[at];
+	__u32 o = BOUND(off, SE_OFF_LIMIT - 1);
+	__u32 n = aux->data[o] | ((__u32)aux->data[o + 1] << 8);
+	bpf_probe_read_kernel(key->path, SE_KILL_PATH, &aux->data[o + 2]);
+	if (n < SE_KILL_PATH) {
+		key->path[BOUND(n, 127)] = 0; /* n < SE_KILL_PATH: inside the key */
+		key->prefixlen = 16 + (n + 1) * 8;
+	} else {
+		key->prefixlen = 16 + SE_KILL_PATH * 8;
+	}
+}
+
+/* Whether the current task is one the kernel must never kill: the host's pid 1, a kernel
+ * thread, a child of secengine, or on the allow-list (comm, or the executable's inode).
+ * secengine itself never gets here (kill_check returns first). */
+static __always_inline int kill_protected(struct task_struct *task, __u32 tgid, __u8 *comm,
+					  struct file *exe, __u32 self_tgid, __u32 protect_tgid)
+{
+	if (tgid == 1 || (BPF_CORE_READ(task, flags) & SE_PF_KTHREAD))
+		return 1;
+	/* secengine's children (a response's program, a runtime client it started), and the
+	 * process user space names (the agent, when it is not the probe's owner) */
+	__u32 parent = BPF_CORE_READ(task, real_parent, tgid);
+	if (self_tgid && parent == self_tgid)
+		return 1;
+	if (protect_tgid && (tgid == protect_tgid || parent == protect_tgid))
+		return 1;
+	struct se_kill_comm_prefix key = {};
+	key.prefixlen = 16 * 8;
+	__builtin_memcpy(key.comm, comm, 16);
+	if (bpf_map_lookup_elem(&se_kill_allow_comm, &key))
+		return 1;
+	if (exe) {
+		struct inode *inode = BPF_CORE_READ(exe, f_inode);
+		struct se_kill_exe_key k = {};
+		k.ino = BPF_CORE_READ(inode, i_ino);
+		k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		if (bpf_map_lookup_elem(&se_kill_allow_exe, &k))
+			return 1;
+	}
+	return 0;
+}
+
+/* True when a kill now would exceed the kill rate (a GCRA token bucket, as over_budget). */
+static __always_inline int kill_over_rate(struct se_kill_config *kc)
+{
+	__u64 rate = kc->rate_ns;
+	if (!rate)
+		return 0;
+	__u32 zero = 0;
+	__u64 *tat = bpf_map_lookup_elem(&se_kill_tat, &zero);
+	if (!tat)
+		return 0;
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 t = *tat < now ? now : *tat;
+	if (t - now > kc->burst_ns)
+		return 1;
+	*tat = t + rate;
+	return 0;
+}
+
+static __noinline int kill_run(struct se_kill_config *kc, long ret, __u32 nr, __u32 want)
+{
+	if (!kc || nr >= SE_MAX_SYSCALLS)
+		return 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	int compat = task_in_compat_syscall(task);
+	if (!(want & (compat ? SE_WANT_KILL_COMPAT : SE_WANT_KILL)))
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct se_config *cfg = get_config();
+	if (cfg && cfg->self_tgid && tgid == cfg->self_tgid)
+		return 0; /* secengine itself */
+	kill_count(SE_KILL_CHECKED);
+	struct kill_eval e = {};
+	e.key = compat ? nr + SE_MAX_SYSCALLS : nr;
+	/* first pass: what is known without reading a file or a path */
+	e.facts = ret >= 0 ? SE_KR_SUCCESS : 0;
+	/* In a container: neither the host's pid namespace nor its mount namespace; on the host:
+	 * both. A task with one but not the other (a systemd service with a private /tmp, a
+	 * container sharing the host's pids) is neither, so no container or host rule kills it
+	 * in the kernel: user space decides (from the cgroup, as container.id does). Plain loads
+	 * through BTF pointers (fault-safe), not a probe read per step. */
+	struct task_struct *bt = bpf_get_current_task_btf();
+	struct nsproxy *nsp = bt->nsproxy;
+	__u32 mnt_ns = nsp ? nsp->mnt_ns->ns.inum : 0;
+	__u32 pid_level = bt->thread_pid ? bt->thread_pid->level : 0;
+	if (mnt_ns && mnt_ns != kc->host_mnt_ns && pid_level > 0)
+		e.facts |= SE_KR_CONTAINER;
+	else if (mnt_ns == kc->host_mnt_ns && pid_level == 0)
+		e.facts |= SE_KR_HOST;
+	bpf_get_current_comm((char *)e.ck.comm, sizeof(e.ck.comm));
+	__u32 nrules = kc->nrules;
+	if (nrules > SE_KILL_RULES)
+		nrules = SE_KILL_RULES;
+	bpf_loop(nrules, kill_cheap, &e, 0);
+	if (!e.cheap)
+		return 0;
+	/* the opened file, for the rules still in the running that look at it: the fd a
+	 * syscall returning one (an open) returned */
+	struct file *file = 0;
+	if (ret >= 0 && (e.need & SE_KR_NEEDS_FILE)) {
+		struct se_spec *spec = bpf_map_lookup_elem(&specs, &e.key);
+		if (spec && (spec->extras & SE_X_FILE_RES))
+			file = fd_file(task, ret);
+	}
+	if (file) {
+		__u32 fmode = BPF_CORE_READ(file, f_mode);
+		if (fmode & SE_FMODE_READ)
+			e.facts |= SE_KR_READ;
+		if (fmode & SE_FMODE_WRITE)
+			e.facts |= SE_KR_WRITE;
+		if ((BPF_CORE_READ(file, f_inode, i_mode) & SE_S_IFMT) == SE_S_IFREG)
+			e.facts |= SE_KR_REG;
+	}
+	/* the record: header, comm, then the paths the remaining rules need (the trie keys are
+	 * built from them) */
+	struct se_aux *aux = get_aux();
+	if (!aux)
+		return 0;
+	struct se_hdr *h = start(aux, 0, (__u32)pid_tgid, tgid, nr, SE_EVT_KILL, ret);
+	if (compat)
+		h->flags |= SE_F_COMPAT;
+	unsigned long task_s = scalar_ptr(task);
+	__u32 off = put_blob(aux, sizeof(struct se_hdr),
+			     task_s + bpf_core_field_offset(struct task_struct, comm), 0, SE_KSTR);
+	e.has_file = file != 0;
+	if (file && (e.need & (SE_KR_FILE | SE_KR_NOT_FILE))) {
+		__u32 at = off;
+		off = put_path(aux, off, (unsigned long)&file->f_path);
+		kill_key(aux, at, SE_KEY_FILE);
+	} else {
+		off = put_blob(aux, off, 0, 0, SE_KERNEL);
+	}
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : 0;
+	if (exe && (e.need & (SE_KR_EXE | SE_KR_NOT_EXE))) {
+		__u32 at = off;
+		off = put_path(aux, off, (unsigned long)&exe->f_path);
+		kill_key(aux, at, SE_KEY_EXE);
+		e.has_exe = 1;
+	} else {
+		off = put_blob(aux, off, 0, 0, SE_KERNEL);
+	}
+	bpf_loop(nrules, kill_paths, &e, 0);
+	if (!e.matched)
+		return 0;
+	__u32 outcome;
+	long err = 0;
+	__u64 before = 0;
+	if (kill_protected(task, tgid, e.ck.comm, exe, cfg ? cfg->self_tgid : 0, kc->protect_tgid))
+		outcome = SE_KILL_PROTECTED;
+	else if (kc->dry_run || (e.flags & SE_KR_DRY_RUN))
+		outcome = SE_KILL_DRY_RUN;
+	else if (kill_over_rate(kc))
+		outcome = SE_KILL_RATE_LIMITED;
+	else {
+		before = bpf_ktime_get_boot_ns();
+		err = bpf_send_signal(SE_SIGKILL);
+		outcome = err ? SE_KILL_FAILED : SE_KILL_KILLED;
+	}
+	h->args[0] = e.matched - 1;
+	h->args[1] = outcome;
+	h->args[2] = e.id;
+	h->args[3] = bpf_ktime_get_boot_ns();
+	h->args[4] = (__u64)err;
+	h->args[5] = before;
+	kill_count(outcome);
+	emit(aux, off, 1);
+	return 0;
+}
+
+/* The kill rules' check of one syscall exit; timed when the benchmark asks. */
+static __noinline int kill_check(long ret, __u32 nr, __u32 want)
+{
+	__u32 zero = 0;
+	struct se_kill_config *kc = bpf_map_lookup_elem(&se_kill_conf, &zero);
+	if (!kc || !kc->enabled)
+		return 0;
+	if (!kc->timing)
+		return kill_run(kc, ret, nr, want);
+	__u64 t0 = bpf_ktime_get_ns();
+	kill_run(kc, ret, nr, want);
+	__u32 idx = SE_KILL_NS;
+	__u64 *v = bpf_map_lookup_elem(&se_kill_stats, &idx);
+	if (v)
+		*v += bpf_ktime_get_ns() - t0;
+	return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(se_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -989,6 +1363,8 @@ int BPF_PROG(se_sys_exit, struct pt_regs *regs, long ret)
 	__u32 want = se_interest[nr];
 	if (!want)
 		return 0;
+	if (want & (SE_WANT_KILL | SE_WANT_KILL_COMPAT))
+		kill_check(ret, nr, want);
 	/* a separate function, so that the frame and registers it needs are set up only for
 	 * the syscalls that are captured */
 	return capture(regs, ret, nr, want);

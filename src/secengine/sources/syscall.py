@@ -23,6 +23,7 @@ close, what the probe counted per producer (:meth:`SyscallSource.describe_end`).
 from __future__ import annotations
 
 import argparse
+import logging
 import struct
 import threading
 import time
@@ -37,9 +38,12 @@ from secengine.ruleset.paths import default_rules_files
 from secengine.sources.base import EventQueue, Source, SourceSpec, SourceStats
 
 if TYPE_CHECKING:  # pragma: no cover
+    from secengine.bpf.kill import KillReport, KillSettings
     from secengine.bpf.loader import Budget, Probe, ProducerCount
     from secengine.bpf.ringbuf import RingReader
     from secengine.capture.spool import CaptureSpool
+    from secengine.ruleset.model import Rule
+    from secengine.sources.syscall_kill import KillPlan
     from secengine.state.containers.discovery import EngineSettings
     from secengine.state.decode import Rec
     from secengine.state.tracker import StateTracker
@@ -63,10 +67,21 @@ SPEC = SourceSpec(
 _CLOSE_VIEW = struct.Struct("<12xI8xqi")
 _NR_CLOSE = 3
 _EVT_SYSCALL = 1
+_EVT_KILL = 6
 #: Names of flooding producers remembered (oldest forgotten first).
 _MAX_COMMS: Final = 4096
 #: Producers listed by describe_end.
 _SUMMARY_PRODUCERS: Final = 10
+#: The in-kernel kill's rate when the caller gives none: the user-space responder's defaults
+#: (``ResponseSettings.rate``/``max_burst``).
+DEFAULT_KILL_RATE: Final = 10.0
+DEFAULT_KILL_BURST: Final = 20
+#: Kill rule ids a load may use (the probe's slots: ``bpf.layout.KILL_RULES``).
+L_KILL_RULES: Final = 16
+#: In-kernel kill reports kept until taken (the oldest are dropped past it, and counted).
+_MAX_KILLS: Final = 4096
+
+_log = logging.getLogger("secengine.sources.syscall")
 
 
 def ring_buffer_mb(text: str) -> int:
@@ -241,6 +256,15 @@ class SyscallSource(Source):
         self._final_kernel_stats: dict[str, int] = {}
         #: where the live stream is also written as a .scap capture (record_to)
         self.recorder: CaptureSpool | None = None
+        #: the in-kernel kill: its settings (None: off), the rules it holds, what it did
+        self._kill_settings: KillSettings | None = None
+        self._kill_rules: list[Rule] | None = None
+        #: thread id -> (rule name, epoch ns) of the probe's kills, for killed()
+        self._killed_tids: dict[int, tuple[str, int]] = {}
+        self.kill_plan: KillPlan | None = None
+        self._kills: list[tuple[str, KillReport]] = []
+        self._kill_ids = 1
+        self._final_kill_stats: dict[str, int] = {}
 
     # -- configuration -------------------------------------------------------
     def set_interest(self, evttypes: Iterable[str] | None) -> None:
@@ -297,6 +321,54 @@ class SyscallSource(Source):
         if self.probe is not None:
             self.probe.set_budget(budget)
 
+    def use_kernel_kills(
+        self,
+        rules: Iterable[Rule] | None,
+        allow_names: Sequence[tuple[str, bool]] = (),
+        protected_pid: int = 0,
+        *,
+        rate: float = DEFAULT_KILL_RATE,
+        burst: int = DEFAULT_KILL_BURST,
+        dry_run: bool = False,
+    ) -> SyscallSource:
+        """Let the probe kill for those of ``rules`` (the ones the configuration allows: see
+        ``secengine.response.kernel.kernel_kill_rules``) whose condition it can decide (see
+        :mod:`.syscall_kill`); the rest are user space's (:attr:`kill_plan` says why).
+
+        ``allow_names``: process names the probe never kills, ``(name, is_prefix)``; pid 1,
+        kernel threads, this process, ``protected_pid`` and their children are never killed
+        either. ``rate``: kills a second at most on average (0: no limit), ``burst`` at once;
+        past it the probe reports ``rate_limited`` (and user space decides). ``dry_run``:
+        report ``dry_run``, kill nothing. ``None`` or no rule: the probe kills nothing.
+        Applies now if the probe is loaded. Returns this source, whose :meth:`killed` tells
+        the responder what the probe did (``secengine.response.kernel.KernelKills``)."""
+        # start-up: the probe side loads when a probe runs
+        from secengine.bpf.kill import KillSettings
+
+        self._kill_rules = None if rules is None else list(rules)
+        self._kill_settings = KillSettings(
+            enabled=bool(self._kill_rules),
+            dry_run=dry_run,
+            rate=rate,
+            burst=burst,
+            allow_comms=tuple(allow_names),
+            protected_pid=protected_pid,
+        )
+        self._apply_interest()
+        return self
+
+    def killed(self, rule: Any, event: Event) -> bool:
+        """Whether the probe killed the process of ``event`` for ``rule`` before the syscall
+        returned (the responder then reports the kill as done in the kernel): its kill record
+        came, for this thread and this rule, at or before the event."""
+        tracker = self.tracker
+        if tracker is not None and tracker.kills:  # records of this batch not yet taken
+            self._note_kills(tracker.take_kills())
+        name = getattr(rule, "name", rule)
+        tid = event.fields.get("thread.tid")
+        found = self._killed_tids.get(tid) if isinstance(tid, int) else None
+        return found is not None and found[0] == name and found[1] <= event.ts
+
     def _apply_interest(self) -> None:
         if self.probe is not None:
             self.captured = self.probe.set_interest(
@@ -307,6 +379,36 @@ class SyscallSource(Source):
                 self._failed_write_only,
             )
             self.probe.set_priority_paths(*self._priority_paths)
+            self._apply_kill(self.probe)
+
+    def _apply_kill(self, probe: Probe) -> None:
+        """Compile the kill rules of the current rules into the probe (or unload them)."""
+        # start-up: the probe side loads when a probe runs
+        from secengine.sources.syscall_kill import KillPlan, kill_plan
+        from secengine.state.procfs import host_namespaces
+
+        settings = self._kill_settings
+        if settings is None or not settings.enabled or not self._kill_rules:
+            self.kill_plan = KillPlan()
+            probe.set_kill([])
+            return
+        # ids never repeat within a run, so a record of a replaced rule names no other rule
+        plan = kill_plan(self._kill_rules, first_id=self._kill_ids)
+        self._kill_ids += L_KILL_RULES
+        self.kill_plan = plan
+        missing = probe.set_kill(list(plan.rules), settings, host_namespaces()[1])
+        if plan.rules:
+            _log.info(
+                "%d rules killed in the kernel: %s",
+                len(plan.rules),
+                ", ".join(r.name for r in plan.rules),
+            )
+        for name, why in plan.fallback.items():
+            _log.info("rule %r is killed from user space: %s", name, why)
+        for path in missing:
+            _log.warning(
+                "the kill allow-list names %s, which does not exist: it protects nothing", path
+            )
 
     # -- lifecycle -----------------------------------------------------------
     def open(self) -> None:
@@ -349,6 +451,7 @@ class SyscallSource(Source):
     def _close_now(self) -> None:
         if self.probe is not None:
             self._final_kernel_stats = self.kernel_stats()  # still readable after close
+            self._final_kill_stats = self.probe.kill_stats()
             try:
                 self._final_producers = self.producers()
             except Exception:  # noqa: BLE001 - a summary must not fail the close
@@ -506,6 +609,43 @@ class SyscallSource(Source):
             comm = proc.comm if proc is not None else None
         return comm or "?"
 
+    def _note_kills(self, records: list[Rec]) -> None:
+        """Keep what the probe's kill records say, with the name of the rule that matched."""
+        from secengine.bpf.kill import kill_report
+
+        plan = self.kill_plan
+        for rec in records:
+            try:
+                report = kill_report(rec.data)
+            except ValueError:
+                self.stats.add(rejected=1)
+                continue
+            name = (plan.rule_named(report.rule_id) if plan is not None else None) or (
+                f"#{report.rule_id}"
+            )
+            if len(self._kills) >= _MAX_KILLS:
+                self._kills.pop(0)
+            self._kills.append((name, report))
+            if report.outcome == "killed":
+                tids = self._killed_tids
+                if len(tids) >= _MAX_KILLS:
+                    tids.pop(next(iter(tids)))
+                tids[report.tid] = (name, rec.ts)
+
+    def take_kills(self) -> list[tuple[str, KillReport]]:
+        """(rule name, what the probe did) for each in-kernel kill rule match since the last
+        call: killed, dry run, rate limited, failed or protected (the allow-list...)."""
+        kills, self._kills = self._kills, []
+        return kills
+
+    def kill_stats(self) -> dict[str, int]:
+        """The in-kernel kill's counters (``checked`` and one per outcome); after close, what
+        they were at close; empty when no probe was loaded."""
+        with self._close_lock:
+            if self.probe is None:
+                return dict(self._final_kill_stats)
+            return self.probe.kill_stats()
+
     def _note_floods(self, floods: list[Rec]) -> None:
         """Remember the names flood records give (the process may be gone by the summary)."""
         # start-up: the probe side (ctypes, libbpf, process state) loads when a probe runs
@@ -639,8 +779,11 @@ class SyscallSource(Source):
             except (RecordFormatError, IndexError, struct.error):
                 malformed += 1  # a short record (probe/agent version skew): counted, skipped
                 continue
-            if not emit_all and rec.name not in wanted:  # type: ignore[operator]
-                continue
+            if not emit_all:
+                if rec.name not in wanted:  # type: ignore[operator]
+                    continue
+            elif rec.evt == _EVT_KILL:
+                continue  # what the in-kernel kill did: reported by take_kills, not an event
             num += 1
             # Event's constructor checks and converts its arguments; these are right by
             # construction, so the slots are filled directly on this hot path
@@ -656,6 +799,8 @@ class SyscallSource(Source):
         self._num = num
         if tracker.floods:
             self._note_floods(tracker.take_floods())
+        if tracker.kills:
+            self._note_kills(tracker.take_kills())
         self.records += len(raw)
         self.stats.records += len(raw)
         self.stats.add(events=len(out), rejected=malformed)

@@ -264,6 +264,8 @@ class Rec:
                 self.name = (COMPAT_CLONE_NAMES if compat else CLONE_NAMES).get(h[3], "clone")
             elif evt == L.EVT_FLOOD:
                 self.name = "flood"
+            elif evt == L.EVT_KILL:
+                self.name = "kill"  # what the in-kernel kill did; never an event of rules
             else:
                 self.name = "procexit"
 

@@ -163,8 +163,15 @@ class StateTracker:
         self._last_proc: Process | None = None
         #: flood records applied since the source last took them (see take_floods)
         self.floods: list[Rec] = []
+        #: kill records applied since the source last took them (see take_kills)
+        self.kills: list[Rec] = []
         #: the table's clock, copied here once per batch for the per-record path
         self._now = self.procs.now
+
+    def take_kills(self) -> list[Rec]:
+        """The kill records (the in-kernel kill's) applied since the last call."""
+        kills, self.kills = self.kills, []
+        return kills
 
     def take_floods(self) -> list[Rec]:
         """The flood records applied since the last call."""
@@ -221,6 +228,10 @@ class StateTracker:
             # no state change: the source collects these to name throttled producers
             if len(self.floods) < _MAX_FLOODS:
                 self.floods.append(rec)
+            return self.procs.get(rec.pid), -1, None, False
+        if evt == L.EVT_KILL:
+            # no state change (the exit record follows): the source reports what was done
+            self.kills.append(rec)
             return self.procs.get(rec.pid), -1, None, False
         proc = self.procs.peek(rec.pid)
         if rec.args[1]:  # the whole thread group is gone
