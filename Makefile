@@ -56,8 +56,8 @@ test: system-deps $(STAMP) probe lint
 
 # The import-layer contracts are [tool.importlinter] in pyproject.toml (docs/architecture.md, "Layers").
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 

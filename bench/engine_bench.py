@@ -44,9 +44,14 @@ DEFAULT_RULES = ROOT.parent / "shared" / "rules-upstream" / "falco_rules.yaml"
 
 TARGETS = {"engine_api_events_per_s": 1_000_000, "replay_vs_floor": 0.6}
 #: The figures compared between trees (all: higher is better).
-COMPARED = ("engine_api_events_per_s", "engine_api_streaming_events_per_s",
-            "parse_floor_events_per_s", "replay_events_per_s", "replay_vs_floor",
-            "replay_in_process_vs_floor")
+COMPARED = (
+    "engine_api_events_per_s",
+    "engine_api_streaming_events_per_s",
+    "parse_floor_events_per_s",
+    "replay_events_per_s",
+    "replay_vs_floor",
+    "replay_in_process_vs_floor",
+)
 
 
 def cpu_seconds(fn) -> float:  # type: ignore[no-untyped-def]
@@ -71,8 +76,13 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rules", type=Path, default=DEFAULT_RULES)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "engine_bench.json")
-    ap.add_argument("--tree", type=Path, action="append", default=[],
-                    help="a checkout to measure; twice or more: side by side, alternating")
+    ap.add_argument(
+        "--tree",
+        type=Path,
+        action="append",
+        default=[],
+        help="a checkout to measure; twice or more: side by side, alternating",
+    )
     ap.add_argument("--no-replay", action="store_true", help="measure the engine API only")
     args = ap.parse_args()
     if args.tree:
@@ -163,28 +173,50 @@ def main() -> int:
         cmd = [sys.executable, "-m", "secengine.cli", "replay", str(path), "-r", str(args.rules)]
         empty = Path(tmp) / "empty.jsonl"
         empty.write_bytes(b"")
-        startup_s = best_of(args.rounds, lambda: subprocess.run(
-            cmd[:4] + [str(empty)] + cmd[5:], stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, check=True))
-        replay_s = best_of(args.rounds, lambda: subprocess.run(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True))
+        startup_s = best_of(
+            args.rounds,
+            lambda: subprocess.run(
+                cmd[:4] + [str(empty)] + cmd[5:],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=True,
+            ),
+        )
+        replay_s = best_of(
+            args.rounds,
+            lambda: subprocess.run(
+                cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+            ),
+        )
     replay_net_s = max(replay_s - startup_s, 1e-9)
-    replay = {"replay_startup_seconds": round(startup_s, 3),
-              "replay_seconds_total": round(replay_s, 3),
-              "replay_events_per_s": round(len(records) / replay_net_s),
-              "parse_floor_events_per_s": round(len(records) / floor_s),
-              "replay_vs_floor": round(floor_s / replay_net_s, 3),
-              "replay_in_process_vs_floor": round(floor_cpu / replay_cpu, 3)}
+    replay = {
+        "replay_startup_seconds": round(startup_s, 3),
+        "replay_seconds_total": round(replay_s, 3),
+        "replay_events_per_s": round(len(records) / replay_net_s),
+        "parse_floor_events_per_s": round(len(records) / floor_s),
+        "replay_vs_floor": round(floor_s / replay_net_s, 3),
+        "replay_in_process_vs_floor": round(floor_cpu / replay_cpu, 3),
+    }
     return report(args, ruleset, load_s, records, alerts, api_rate, stream_rate, replay)
 
 
-def report(args: argparse.Namespace, ruleset: Any, load_s: float, records: list[Any],
-           alerts: int, api_rate: float, stream_rate: float,
-           replay: dict[str, Any] | None) -> int:
+def report(
+    args: argparse.Namespace,
+    ruleset: Any,
+    load_s: float,
+    records: list[Any],
+    alerts: int,
+    api_rate: float,
+    stream_rate: float,
+    replay: dict[str, Any] | None,
+) -> int:
     result = {
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "processor": platform.processor() or platform.machine(),
-                    "cpus": os.cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+        },
         "rules_file": args.rules.name,
         "rules_loaded": len(ruleset.rules),
         "rule_load_seconds": round(load_s, 3),
@@ -199,17 +231,25 @@ def report(args: argparse.Namespace, ruleset: Any, load_s: float, records: list[
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"rules: {args.rules.name} ({len(ruleset.rules)} rules, loaded in {load_s:.2f}s)")
     print(f"events: {len(records)} ({alerts} alerts)")
-    print(f"engine API, cold     {api_rate:>12,.0f} events/s   (target 1,000,000; "
-          f"{len(records):,} distinct pre-built events)")
-    print(f"engine API, stream   {stream_rate:>12,.0f} events/s   (each event evaluated right "
-          "after it is built)")
+    print(
+        f"engine API, cold     {api_rate:>12,.0f} events/s   (target 1,000,000; "
+        f"{len(records):,} distinct pre-built events)"
+    )
+    print(
+        f"engine API, stream   {stream_rate:>12,.0f} events/s   (each event evaluated right "
+        "after it is built)"
+    )
     if replay is not None:
         print(f"orjson parse floor   {replay['parse_floor_events_per_s']:>12,} events/s")
-        print(f"secengine replay     {replay['replay_events_per_s']:>12,} events/s   "
-              f"= {replay['replay_vs_floor']:.2f} x floor (target {TARGETS['replay_vs_floor']}; "
-              f"startup {replay['replay_startup_seconds']:.2f}s excluded)")
-        print(f"replay in process    {replay['replay_in_process_vs_floor']:>12.3f} x floor "
-              "(CPU time, best of rounds)")
+        print(
+            f"secengine replay     {replay['replay_events_per_s']:>12,} events/s   "
+            f"= {replay['replay_vs_floor']:.2f} x floor (target {TARGETS['replay_vs_floor']}; "
+            f"startup {replay['replay_startup_seconds']:.2f}s excluded)"
+        )
+        print(
+            f"replay in process    {replay['replay_in_process_vs_floor']:>12.3f} x floor "
+            "(CPU time, best of rounds)"
+        )
     print(f"written to {args.out}")
     return 0
 
@@ -229,19 +269,29 @@ def side_by_side(args: argparse.Namespace) -> int:
     for name, results in runs.items():
         best[name] = {m: max(res[m] for res in results) for m in COMPARED if m in results[0]}
     first = next(iter(best.values()))
-    result = {"machine": runs[next(iter(runs))][0]["machine"], "events": args.events,
-              "rounds": args.rounds, "rules_file": args.rules.name, "targets": TARGETS,
-              "trees": best, "runs": runs,
-              "ratio_to_first": {name: {m: round(v / first[m], 3) for m, v in b.items()}
-                                 for name, b in best.items()}}
+    result = {
+        "machine": runs[next(iter(runs))][0]["machine"],
+        "events": args.events,
+        "rounds": args.rounds,
+        "rules_file": args.rules.name,
+        "targets": TARGETS,
+        "trees": best,
+        "runs": runs,
+        "ratio_to_first": {
+            name: {m: round(v / first[m], 3) for m, v in b.items()} for name, b in best.items()
+        },
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     names = list(best)
     print(f"{'best of ' + str(args.rounds) + ' rounds':34}" + "".join(f"{n:>22}" for n in names))
     for m in COMPARED:
         if m in first:
-            print(f"{m:34}" + "".join(f"{best[n][m]:>22,}" for n in names)
-                  + (f"   x{best[names[-1]][m] / first[m]:.3f}" if len(names) > 1 else ""))
+            print(
+                f"{m:34}"
+                + "".join(f"{best[n][m]:>22,}" for n in names)
+                + (f"   x{best[names[-1]][m] / first[m]:.3f}" if len(names) > 1 else "")
+            )
     print(f"written to {args.out}")
     return 0
 

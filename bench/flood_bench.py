@@ -51,12 +51,17 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 RULES = REPO.parent / "shared" / "rules-upstream" / "falco_rules.yaml"
 FLOOD = REPO / "bench" / "flood.c"
-CONFIGS = {"no defence": ["--producer-rate", "0", "--priority-headroom", "0"],
-           "headroom only": ["--producer-rate", "0"], "budget + headroom": []}
+CONFIGS = {
+    "no defence": ["--producer-rate", "0", "--priority-headroom", "0"],
+    "headroom only": ["--producer-rate", "0"],
+    "budget + headroom": [],
+}
 _REASONS = {
-    "ring_full": r"(\d+) ring full", "ring_busy": r"(\d+) ring busy",
+    "ring_full": r"(\d+) ring full",
+    "ring_busy": r"(\d+) ring busy",
     "priority_headroom": r"(\d+) refused to keep the priority headroom",
-    "budget": r"(\d+) over a producer's budget", "filtered": r"(\d+) filtered out in the kernel",
+    "budget": r"(\d+) over a producer's budget",
+    "filtered": r"(\d+) filtered out in the kernel",
 }
 
 
@@ -76,8 +81,9 @@ def _epoch(text: str) -> float:
     return datetime.fromisoformat(whole + "+00:00").timestamp() + float("0." + frac)
 
 
-def _pump(proc: subprocess.Popen[bytes], until: float, lines: list[tuple[float, bytes]],
-          buf: bytearray) -> None:
+def _pump(
+    proc: subprocess.Popen[bytes], until: float, lines: list[tuple[float, bytes]], buf: bytearray
+) -> None:
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     while time.time() < until:
@@ -97,9 +103,23 @@ def _pump(proc: subprocess.Popen[bytes], until: float, lines: list[tuple[float, 
 
 def _agent(extra: list[str]) -> subprocess.Popen[bytes]:
     agent = subprocess.Popen(
-        [sys.executable, "-m", "secengine.cli", "run", "--json", "-r", str(RULES),
-         "-r", str(REPO / "rules"), "--drop-alert-interval", "0", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "secengine.cli",
+            "run",
+            "--json",
+            "-r",
+            str(RULES),
+            "-r",
+            str(REPO / "rules"),
+            "--drop-alert-interval",
+            "0",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert agent.stderr is not None
     first = agent.stderr.readline().decode()
     if "watching" not in first:
@@ -114,8 +134,11 @@ def micro(prog: str, rounds: int) -> dict[str, list[float]]:
     from secengine.bpf.loader import Budget
     from secengine.sources.syscall import SyscallSource
 
-    budgets = {"budget off": Budget(rate=0), "budget on (admitted)": Budget(),
-               "budget on (suppressed)": Budget(rate=1, burst=0)}
+    budgets = {
+        "budget off": Budget(rate=0),
+        "budget on (admitted)": Budget(),
+        "budget on (suppressed)": Budget(rate=1, burst=0),
+    }
     src = SyscallSource(ring_bytes=256 * 1024 * 1024, seed=False)
     src.set_interest({"openat", "open", "close"})
     src.open()
@@ -124,14 +147,21 @@ def micro(prog: str, rounds: int) -> dict[str, list[float]]:
         for r in range(rounds):
             for config, budget in budgets.items():
                 src.set_budget(budget)
-                out[config].append(float(subprocess.run(
-                    [prog, "pairs", "40000"], capture_output=True, text=True,
-                    check=True).stdout))
+                out[config].append(
+                    float(
+                        subprocess.run(
+                            [prog, "pairs", "40000"], capture_output=True, text=True, check=True
+                        ).stdout
+                    )
+                )
                 assert src.reader is not None
                 while src.reader.read(1 << 16):
                     pass
-            print(f"micro round {r + 1}: " + ", ".join(
-                f"{c} {v[-1]:.0f} ns/pair" for c, v in out.items()), flush=True)
+            print(
+                f"micro round {r + 1}: "
+                + ", ".join(f"{c} {v[-1]:.0f} ns/pair" for c, v in out.items()),
+                flush=True,
+            )
     finally:
         src.close()
     return out
@@ -143,8 +173,10 @@ def one_round(flooder: str, victim: str, extra: list[str], seconds: float) -> di
     buf = bytearray()
     reads: dict[str, float] = {}
     t0 = time.time()
-    floods = [subprocess.Popen([flooder, str(seconds)], stdout=subprocess.PIPE, text=True)
-              for _ in range(3)]
+    floods = [
+        subprocess.Popen([flooder, str(seconds)], stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
     _pump(agent, time.time() + 1.0, lines, buf)
     while time.time() - t0 < seconds - 1.0:
         tag = f"read-{len(reads)}"
@@ -155,7 +187,8 @@ def one_round(flooder: str, victim: str, extra: list[str], seconds: float) -> di
     flood_time = time.time() - t0
     deadline = time.time() + 30.0  # let the reader work through its backlog
     while time.time() < deadline and not all(
-            any(f"read {tag}".encode() in ln for _, ln in lines) for tag in reads):
+        any(f"read {tag}".encode() in ln for _, ln in lines) for tag in reads
+    ):
         _pump(agent, time.time() + 0.5, lines, buf)
     cpu = _cpu_seconds(agent.pid)
     agent.send_signal(signal.SIGTERM)
@@ -172,17 +205,25 @@ def one_round(flooder: str, victim: str, extra: list[str], seconds: float) -> di
             if tag in reads and tag not in alerted:
                 alerted.add(tag)
                 delays.append(arrived - reads[tag])
-    named = {a["output_fields"].get("proc.pid") for _, a in alerts
-             if a["rule"] == "Syscall Flood by Process"
-             and a["output_fields"].get("proc.name") == "flood-open"}
-    drops = {k: int(m.group(1)) if (m := re.search(rx, summary)) else 0
-             for k, rx in _REASONS.items()}
-    return {"victim_reads": len(reads), "victim_reads_alerted": len(alerted),
-            "victim_alert_delay_s_median": round(statistics.median(delays), 3) if delays else None,
-            "victim_alert_delay_s_max": round(max(delays), 3) if delays else None,
-            "flooder_calls_per_s": round(calls / flood_time),
-            "flooders_named": len(named), "kernel_drops": drops,
-            "agent_cpu_s": round(cpu, 2)}
+    named = {
+        a["output_fields"].get("proc.pid")
+        for _, a in alerts
+        if a["rule"] == "Syscall Flood by Process"
+        and a["output_fields"].get("proc.name") == "flood-open"
+    }
+    drops = {
+        k: int(m.group(1)) if (m := re.search(rx, summary)) else 0 for k, rx in _REASONS.items()
+    }
+    return {
+        "victim_reads": len(reads),
+        "victim_reads_alerted": len(alerted),
+        "victim_alert_delay_s_median": round(statistics.median(delays), 3) if delays else None,
+        "victim_alert_delay_s_max": round(max(delays), 3) if delays else None,
+        "flooder_calls_per_s": round(calls / flood_time),
+        "flooders_named": len(named),
+        "kernel_drops": drops,
+        "agent_cpu_s": round(cpu, 2),
+    }
 
 
 def main() -> int:
@@ -201,12 +242,15 @@ def main() -> int:
         for config, extra in CONFIGS.items():
             res = one_round(flooder, victim, extra, args.seconds)
             runs[config].append(res)
-            print(f"round {r + 1} {config:>17}: {res['victim_reads_alerted']}/"
-                  f"{res['victim_reads']} reads alerted (delay median "
-                  f"{res['victim_alert_delay_s_median']} s, max {res['victim_alert_delay_s_max']}"
-                  f" s), flooders {res['flooder_calls_per_s']:,} calls/s, "
-                  f"{res['flooders_named']} named, drops {res['kernel_drops']}, "
-                  f"agent {res['agent_cpu_s']} CPU s", flush=True)
+            print(
+                f"round {r + 1} {config:>17}: {res['victim_reads_alerted']}/"
+                f"{res['victim_reads']} reads alerted (delay median "
+                f"{res['victim_alert_delay_s_median']} s, max {res['victim_alert_delay_s_max']}"
+                f" s), flooders {res['flooder_calls_per_s']:,} calls/s, "
+                f"{res['flooders_named']} named, drops {res['kernel_drops']}, "
+                f"agent {res['agent_cpu_s']} CPU s",
+                flush=True,
+            )
 
     micro_runs = micro(flooder, args.rounds * 4)
     micro_med = {c: round(statistics.median(v), 1) for c, v in micro_runs.items()}
@@ -215,27 +259,37 @@ def main() -> int:
         vals = [x[key] for x in runs[config] if x[key] is not None]
         return statistics.median(vals) if vals else 0.0
 
-    share = {c: sum(x["victim_reads_alerted"] for x in runs[c])
-             / max(1, sum(x["victim_reads"] for x in runs[c])) for c in CONFIGS}
+    share = {
+        c: sum(x["victim_reads_alerted"] for x in runs[c])
+        / max(1, sum(x["victim_reads"] for x in runs[c]))
+        for c in CONFIGS
+    }
     result = {
-        "date": time.strftime("%Y-%m-%d"), "rounds": args.rounds, "seconds": args.seconds,
-        "rules": ["falco_rules.yaml", "rules/"], "runs": runs,
+        "date": time.strftime("%Y-%m-%d"),
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "rules": ["falco_rules.yaml", "rules/"],
+        "runs": runs,
         "victim_reads_alerted_share": share,
         "ratio_alerted_defaults_over_no_defence": (
             round(share["budget + headroom"] / share["no defence"], 2)
-            if share["no defence"] else None),
+            if share["no defence"]
+            else None
+        ),
         "median_alert_delay_s": {c: med(c, "victim_alert_delay_s_median") for c in CONFIGS},
         "median_agent_cpu_s": {c: med(c, "agent_cpu_s") for c in CONFIGS},
         "median_flooder_calls_per_s": {c: med(c, "flooder_calls_per_s") for c in CONFIGS},
         "open_close_cpu_ns_per_pair": micro_med,
         "budget_check_ns_per_call": round(
-            (micro_med["budget on (admitted)"] - micro_med["budget off"]) / 2, 1),
+            (micro_med["budget on (admitted)"] - micro_med["budget off"]) / 2, 1
+        ),
         "micro_runs": micro_runs,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k not in ("runs", "micro_runs")},
-                     indent=2))
+    print(
+        json.dumps({k: v for k, v in result.items() if k not in ("runs", "micro_runs")}, indent=2)
+    )
     return 0
 
 

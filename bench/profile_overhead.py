@@ -80,11 +80,14 @@ def micro(rounds: int) -> dict[str, Any]:
                 if config == "other+mntns":
                     mntns = subprocess.Popen(["unshare", "--mount", "sleep", "600"])
                     import time
+
                     time.sleep(0.2)
                     rec.watch_mntns(os.stat(f"/proc/{mntns.pid}/ns/mnt").st_ino)
             try:
-                values = {kind: _run(exe, kind, n, rec if config == "followed" else None)
-                          for kind, n in WORK}
+                values = {
+                    kind: _run(exe, kind, n, rec if config == "followed" else None)
+                    for kind, n in WORK
+                }
             finally:
                 if other is not None:
                     other.signal()
@@ -98,18 +101,25 @@ def micro(rounds: int) -> dict[str, Any]:
                 per = results.setdefault(kind, {}).setdefault(config, {"wall": [], "cpu": []})
                 per["wall"].append(wall)
                 per["cpu"].append(cpu)
-            print(f"  round {r + 1} {config:12}: " +
-                  "  ".join(f"{k} {w:.0f} ns wall / {c:.0f} ns cpu"
-                            for k, (w, c) in values.items()), flush=True)
-    return {kind: {c: {m: statistics.median(v) for m, v in per.items()}
-                   for c, per in by.items()} for kind, by in results.items()}
+            print(
+                f"  round {r + 1} {config:12}: "
+                + "  ".join(
+                    f"{k} {w:.0f} ns wall / {c:.0f} ns cpu" for k, (w, c) in values.items()
+                ),
+                flush=True,
+            )
+    return {
+        kind: {c: {m: statistics.median(v) for m, v in per.items()} for c, per in by.items()}
+        for kind, by in results.items()
+    }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--json", type=Path, default=REPO / "bench" / "results" /
-                    "profile_overhead.json")
+    ap.add_argument(
+        "--json", type=Path, default=REPO / "bench" / "results" / "profile_overhead.json"
+    )
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("run as root: the recorder loads BPF programs", file=sys.stderr)

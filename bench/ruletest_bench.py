@@ -39,8 +39,13 @@ def main() -> int:
     best = float("inf")
     for _ in range(args.rounds):
         started = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "secengine.cli", "test", str(args.pack)],
-                              check=False, capture_output=True, text=True, cwd=ROOT)
+        proc = subprocess.run(
+            [sys.executable, "-m", "secengine.cli", "test", str(args.pack)],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         best = min(best, time.perf_counter() - started)
         if proc.returncode != 0:
             sys.stderr.write(proc.stdout + proc.stderr)
@@ -67,9 +72,15 @@ def main() -> int:
     t3 = time.perf_counter()
 
     result = {
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "processor": platform.machine(), "cpus": os.cpu_count()},
-        "pack": str(args.pack.relative_to(ROOT)) if args.pack.is_relative_to(ROOT) else str(args.pack),
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "processor": platform.machine(),
+            "cpus": os.cpu_count(),
+        },
+        "pack": str(args.pack.relative_to(ROOT))
+        if args.pack.is_relative_to(ROOT)
+        else str(args.pack),
         "test_files": len(files),
         "cases": cases,
         "cli_seconds_best": round(best, 3),
@@ -81,8 +92,10 @@ def main() -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"secengine test {result['pack']}: {best:.2f}s end to end (best of {args.rounds}; "
-          f"target < {TARGET_SECONDS:.0f}s) - {summary}")
+    print(
+        f"secengine test {result['pack']}: {best:.2f}s end to end (best of {args.rounds}; "
+        f"target < {TARGET_SECONDS:.0f}s) - {summary}"
+    )
     print(f"  read + validate {len(files)} test files  {t1 - t0:6.3f}s")
     print(f"  load + compile the rules once   {t2 - t1:6.3f}s")
     print(f"  run {cases} cases                   {t3 - t2:6.3f}s")

@@ -27,8 +27,12 @@ __all__ = ["label", "run_in_tree", "tree_env"]
 def label(tree: Path) -> str:
     """A short name for a tree in tables: its directory name and, if any, git commit."""
     try:
-        commit = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = ""
     name = tree.resolve().name
@@ -45,12 +49,14 @@ def tree_env(tree: Path) -> dict[str, str]:
     return env
 
 
-def run_in_tree(script: Path, args: Sequence[str], tree: Path,
-                out_flag: str = "--out") -> dict[str, Any]:
+def run_in_tree(
+    script: Path, args: Sequence[str], tree: Path, out_flag: str = "--out"
+) -> dict[str, Any]:
     """Run ``script args --out FILE`` with ``secengine`` from ``tree``; its JSON result."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        subprocess.run([sys.executable, str(script), *args, out_flag, str(out)],
-                       env=tree_env(tree), check=True)
+        subprocess.run(
+            [sys.executable, str(script), *args, out_flag, str(out)], env=tree_env(tree), check=True
+        )
         result: dict[str, Any] = json.loads(out.read_text())
         return result

