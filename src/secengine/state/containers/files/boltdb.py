@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Final, Self, TypeVar
 
 from secengine.state.containers.files.base import FileError
@@ -118,72 +118,33 @@ class _Reader:
             raise self.bad("page overflow too large")
         return self.pread((overflow + 1) * self.page_size, off)
 
-    def find(self, page: bytes, key: bytes, depth: int = 0) -> tuple[int, bytes] | None:
-        """(element flags, value) of ``key`` under the tree rooted at ``page``."""
+    def _kind(self, page: bytes, depth: int) -> int:
+        """The page's flags (leaf or branch), after the checks every page gets."""
         if depth > _MAX_DEPTH:
             raise self.bad("tree too deep")
         if len(page) < _HEADER.size:
             raise self.bad("truncated page")
-        _, flags, count, _ = _HEADER.unpack_from(page)
-        if flags & _LEAF:
-            for i in range(count):
-                e = _HEADER.size + i * _LEAF_ELEM.size
-                if e + _LEAF_ELEM.size > len(page):
-                    raise self.bad("truncated leaf")
-                eflags, pos, ksize, vsize = _LEAF_ELEM.unpack_from(page, e)
-                start = e + pos
-                if start + ksize + vsize > len(page):
-                    raise self.bad("leaf element past its page")
-                if page[start : start + ksize] == key:
-                    return eflags, page[start + ksize : start + ksize + vsize]
-            return None
-        if flags & _BRANCH:
-            child = -1
-            for i in range(count):
-                e = _HEADER.size + i * _BRANCH_ELEM.size
-                if e + _BRANCH_ELEM.size > len(page):
-                    raise self.bad("truncated branch")
-                pos, ksize, pgid = _BRANCH_ELEM.unpack_from(page, e)
-                if e + pos + ksize > len(page):
-                    raise self.bad("branch element past its page")
-                if page[e + pos : e + pos + ksize] <= key:
-                    child = pgid
-                else:
-                    break
-            if child < 0:
-                return None
-            return self.find(self.page(child), key, depth + 1)
-        raise self.bad(f"page of unexpected kind {flags:#x}")
-
-    def walk(
-        self, page: bytes, prefix: bytes, out: list[tuple[bytes, int, bytes]], depth: int = 0
-    ) -> None:
-        """Append (key, element flags, value) of the keys under ``page`` that start with
-        ``prefix``, in key order, skipping the branches that cannot hold them."""
-        if depth > _MAX_DEPTH:
-            raise self.bad("tree too deep")
-        if len(page) < _HEADER.size:
-            raise self.bad("truncated page")
-        _, flags, count, _ = _HEADER.unpack_from(page)
-        if flags & _LEAF:
-            for i in range(count):
-                e = _HEADER.size + i * _LEAF_ELEM.size
-                if e + _LEAF_ELEM.size > len(page):
-                    raise self.bad("truncated leaf")
-                eflags, pos, ksize, vsize = _LEAF_ELEM.unpack_from(page, e)
-                start = e + pos
-                if start + ksize + vsize > len(page):
-                    raise self.bad("leaf element past its page")
-                key = page[start : start + ksize]
-                if key.startswith(prefix):
-                    if len(out) >= MAX_ITEMS:
-                        raise self.bad(f"more than {MAX_ITEMS} keys")
-                    out.append((key, eflags, page[start + ksize : start + ksize + vsize]))
-                elif key > prefix:
-                    return
-            return
-        if not flags & _BRANCH:
+        _, flags, _, _ = _HEADER.unpack_from(page)
+        if not flags & (_LEAF | _BRANCH):
             raise self.bad(f"page of unexpected kind {flags:#x}")
+        return int(flags)
+
+    def _leaf(self, page: bytes) -> Iterator[tuple[bytes, int, bytes]]:
+        """(key, element flags, value) of a leaf page's elements, in key order."""
+        _, _, count, _ = _HEADER.unpack_from(page)
+        for i in range(count):
+            e = _HEADER.size + i * _LEAF_ELEM.size
+            if e + _LEAF_ELEM.size > len(page):
+                raise self.bad("truncated leaf")
+            eflags, pos, ksize, vsize = _LEAF_ELEM.unpack_from(page, e)
+            start = e + pos
+            if start + ksize + vsize > len(page):
+                raise self.bad("leaf element past its page")
+            yield page[start : start + ksize], eflags, page[start + ksize : start + ksize + vsize]
+
+    def _branch(self, page: bytes) -> list[tuple[bytes, int]]:
+        """(first key, child page id) of a branch page's elements, in key order."""
+        _, _, count, _ = _HEADER.unpack_from(page)
         children: list[tuple[bytes, int]] = []
         for i in range(count):
             e = _HEADER.size + i * _BRANCH_ELEM.size
@@ -193,6 +154,39 @@ class _Reader:
             if e + pos + ksize > len(page):
                 raise self.bad("branch element past its page")
             children.append((page[e + pos : e + pos + ksize], pgid))
+        return children
+
+    def find(self, page: bytes, key: bytes, depth: int = 0) -> tuple[int, bytes] | None:
+        """(element flags, value) of ``key`` under the tree rooted at ``page``."""
+        if self._kind(page, depth) & _LEAF:
+            for k, eflags, value in self._leaf(page):
+                if k == key:
+                    return eflags, value
+            return None
+        child = -1
+        for first, pgid in self._branch(page):
+            if first > key:
+                break
+            child = pgid
+        if child < 0:
+            return None
+        return self.find(self.page(child), key, depth + 1)
+
+    def walk(
+        self, page: bytes, prefix: bytes, out: list[tuple[bytes, int, bytes]], depth: int = 0
+    ) -> None:
+        """Append (key, element flags, value) of the keys under ``page`` that start with
+        ``prefix``, in key order, skipping the branches that cannot hold them."""
+        if self._kind(page, depth) & _LEAF:
+            for key, eflags, value in self._leaf(page):
+                if key.startswith(prefix):
+                    if len(out) >= MAX_ITEMS:
+                        raise self.bad(f"more than {MAX_ITEMS} keys")
+                    out.append((key, eflags, value))
+                elif key > prefix:
+                    return
+            return
+        children = self._branch(page)
         for i, (first, pgid) in enumerate(children):
             after = children[i + 1][0] if i + 1 < len(children) else None
             if after is not None and after < prefix:
