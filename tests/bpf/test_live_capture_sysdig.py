@@ -248,10 +248,6 @@ def _round_trip_allowed(
         return True
     if field == "fd.type" and etype == "pipe2" and ours is None:
         return True  # live, secengine gives a pipe event no fd; the replay, like libsinsp, does
-    if field == "fd.l4proto" and ours == "tcp" and back is None:
-        # secengine's capture replay does not yet give an accepted socket its protocol
-        # (libsinsp takes it for tcp): a reader fault, reported to i16-read
-        return True
     if field in _SOCKET_FIELDS and etype in ("socket", "bind", "listen", "close"):
         # a socket never connected: the capture has the address bind was asked for
         return "->0.0.0.0:0" in str(snap["fd.name"]) or etype == "socket"
