@@ -33,6 +33,9 @@ APT_PACKAGES += debootstrap
 APT_PACKAGES += redis-server nats-server
 # libcap2-bin: setcap, the overlayfs CVE live tests' file capabilities (tests/bpf/)
 APT_PACKAGES += libcap2-bin
+# gcc: the live tests' small C programs (tests/c_programs.py); sysdig (0.29.3): the oracle the
+# capture tests compare secengine's .scap reading and writing with (tests/capture/)
+APT_PACKAGES += gcc sysdig
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run replay test lint rules-test bench fuzz system-deps probe image clean

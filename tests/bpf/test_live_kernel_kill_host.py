@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from c_programs import build_c
 
 from secengine.sources.base import rule_event_types
 from secengine.sources.specs import load_rules
@@ -113,15 +114,9 @@ def test_paths_are_canonical_and_relative_opens_and_symlinks_do_not_escape(
 
 
 def test_a_32bit_open_is_killed_too(src: Any, tmp_path: Path) -> None:
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is not installed (apt-get install gcc)")
     secret = tmp_path / "secret.txt"
     secret.write_text("x\n")
-    (tmp_path / "compat_open.c").write_text(COMPAT_OPEN)
-    exe = tmp_path / "compat_open"
-    subprocess.run(
-        ["gcc", "-O1", "-no-pie", "-o", str(exe), str(tmp_path / "compat_open.c")], check=True
-    )
+    exe = build_c("compat_open", COMPAT_OPEN, ("-no-pie",))
     _load(src, tmp_path, _rule(f"evt.type in (open, openat) and fd.name = {secret}"))
     status, out = _sh(f"{exe} {secret}")
     assert status == 137 and "alive" not in out, (status, out)
