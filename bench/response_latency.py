@@ -46,30 +46,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
 
-MICRO = r"""
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-static double clk(clockid_t c) { struct timespec t; clock_gettime(c, &t);
-                                 return t.tv_sec * 1e9 + t.tv_nsec; }
-int main(int argc, char **argv) {
-    long n = atol(argv[2]);
-    double w0 = clk(CLOCK_MONOTONIC), c0 = clk(CLOCK_PROCESS_CPUTIME_ID);
-    if (argv[1][0] == 'g') {
-        for (long i = 0; i < n; i++) syscall(SYS_getppid);
-    } else {
-        for (long i = 0; i < n; i++) { int fd = open(argv[3], O_RDONLY); close(fd); }
-    }
-    printf("%.1f %.1f\n", (clk(CLOCK_MONOTONIC) - w0) / n,
-           (clk(CLOCK_PROCESS_CPUTIME_ID) - c0) / n);
-    return 0;
-}
-"""
+# the microbenchmark and the compile step are syscall_overhead's (open_close takes a path)
+from syscall_overhead import MICRO, _compile
 
 #: prints its pid, waits for a byte on stdin, prints the boot-time clock (ns), then opens
 #: argv[1]; alive afterwards: says so and waits
@@ -112,13 +92,6 @@ EXIT_RULE = """\
   output: "exit (proc=%proc.name)"
   priority: DEBUG
 """
-
-
-def _compile(tmp: Path, name: str, source: str) -> str:
-    (tmp / f"{name}.c").write_text(source)
-    out = tmp / name
-    subprocess.run(["gcc", "-O2", "-o", str(out), str(tmp / f"{name}.c")], check=True)
-    return str(out)
 
 
 def _rules(tmp: Path, path: str, extra: str = "", extra_rule: str = "") -> list[Any]:

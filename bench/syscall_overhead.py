@@ -70,7 +70,7 @@ MICRO = r"""
 #include <unistd.h>
 static double clk(clockid_t c) { struct timespec t; clock_gettime(c, &t);
                                  return t.tv_sec * 1e9 + t.tv_nsec; }
-/* prints "wall_ns cpu_ns" per call; cpu time includes the kernel's (and the probe's) */
+/* argv: kind (getppid, open_fail, open_close), count[, path]; prints "wall_ns cpu_ns" per call; cpu time includes the kernel's (and the probe's) */
 int main(int argc, char **argv) {
     long n = atol(argv[2]);
     double w0 = clk(CLOCK_MONOTONIC), c0 = clk(CLOCK_PROCESS_CPUTIME_ID);
@@ -79,7 +79,9 @@ int main(int argc, char **argv) {
     } else if (argv[1][5] == 'f') { /* open_fail: ENOENT, as library and PATH searches get */
         for (long i = 0; i < n; i++) open("/etc/secengine-bench-no-such-file", O_RDONLY);
     } else {
-        for (long i = 0; i < n; i++) { int fd = open("/etc/hostname", O_RDONLY); close(fd); }
+        /* open_close: argv[3], or /etc/hostname */
+        const char *path = argc > 3 ? argv[3] : "/etc/hostname";
+        for (long i = 0; i < n; i++) { int fd = open(path, O_RDONLY); close(fd); }
     }
     printf("%.1f %.1f\n", (clk(CLOCK_MONOTONIC) - w0) / n, (clk(CLOCK_PROCESS_CPUTIME_ID) - c0) / n);
     return 0;
