@@ -76,3 +76,13 @@ def test_any_event_with_any_parameters(events: list[tuple[int, int, list[bytes]]
     and the state machine takes them."""
     blocks = [event(code, 100 + tid, params) for code, tid, params in events]
     _drain(capture(*blocks))
+
+
+def test_a_pipe2_whose_fd_is_past_32_bits_is_taken() -> None:
+    """Found by the fuzzer: pipe2's exit with an fd parameter of 8 bytes (1 << 56) crashed the
+    record builder (struct.error packing the two fds as 32-bit ints)."""
+    pipe2_exit = next(
+        e.code for e in EVENTS if e is not None and e.name == "pipe2" and e.direction == "<"
+    )
+    blocks = [event(pipe2_exit, 100, [b"", struct.pack("<q", 1 << 56)])]
+    assert _drain(capture(*blocks)) == 1

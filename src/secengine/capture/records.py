@@ -259,8 +259,9 @@ class RecordBuilder:
                 blobs.append(_blob(_linux_sockaddr(v)))
             elif kind == L.ARG_INT2:
                 if key == "fds":
+                    # a capture's fd is 64 bits; the record's, as the kernel's, 32
                     f1, f2 = _int(values.get("fd1", -1)), _int(values.get("fd2", -1))
-                    blobs.append(_blob(struct.pack("<ii", f1, f2)))
+                    blobs.append(_blob(struct.pack("<II", f1 & _U32, f2 & _U32)))
                 else:
                     blobs.append(_blob(b""))
             elif kind == L.ARG_OPENHOW:
