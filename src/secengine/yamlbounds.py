@@ -11,9 +11,9 @@ expanded may be larger than the composed graph by at most
 (a node that contains an alias to itself) is refused outright. The
 measurement visits each distinct node once, so it is linear in the text.
 
-ruamel's composer recurses once per nesting level, so ``[[[[...`` a few
-hundred levels deep exhausts Python's stack; :func:`compose_all` turns that
-into a located error instead of a ``RecursionError`` traceback.
+Nesting is bounded too (:data:`MAX_DEPTH`): ``[[[[...`` a few hundred levels
+deep would exhaust Python's stack in ruamel's recursive composer, and costs the
+scanner work per token that grows with the depth.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import MaxDepthExceededError
 from ruamel.yaml.error import StreamMark
-from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from secengine.errors import SecengineError
 
-__all__ = ["MAX_ALIAS_EXPANSION", "YamlLimitError", "check_aliases", "compose_all"]
+__all__ = ["MAX_ALIAS_EXPANSION", "MAX_DEPTH", "YamlLimitError", "check_aliases", "compose_all"]
 
 #: Nodes plus scalar characters that aliases may add to a YAML file (about a
 #: megabyte of repeated text); ordinary anchors for shared lists stay far below.
@@ -104,35 +104,25 @@ def check_aliases(roots: Iterable[Node | None], limit: int = MAX_ALIAS_EXPANSION
         )
 
 
-#: Depth reported when the composer runs out of stack (it needs about three
-#: Python frames per level, so a few hundred levels is where it stops).
-_REPORTED_DEPTH = 100
+#: Collections may nest this deep. ruamel's composer recurses about three Python frames
+#: per level, and its scanner re-checks one pending simple key per open flow
+#: collection at every token, so ``[[[[...`` is refused while it is read (the
+#: composer's own ``max_depth``), before the stack or the scanner's quadratic work
+#: grows; rules and configurations nest under ten levels.
+MAX_DEPTH = 100
 
 
 def compose_all(yaml: YAML, text: str) -> list[Node | None]:
-    """``yaml.compose_all(text)`` with its aliases checked (:func:`check_aliases`), and
-    nesting too deep for the composer reported as :class:`YamlLimitError`."""
+    """``yaml.compose_all(text)`` with nesting bounded by :data:`MAX_DEPTH` and aliases
+    checked (:func:`check_aliases`), each refused as a located :class:`YamlLimitError`."""
+    yaml.max_depth = MAX_DEPTH  # counted in nodes: a scalar inside is a level too
     try:
         roots = list(yaml.compose_all(text))
-    except RecursionError:
-        raise _too_deep(text) from None
+    except MaxDepthExceededError as error:
+        raise YamlLimitError(
+            f"YAML collections nest more than {MAX_DEPTH} levels deep here, "
+            "deeper than this reader follows",
+            error.problem_mark,
+        ) from None
     check_aliases(roots)
     return roots
-
-
-def _too_deep(text: str) -> YamlLimitError:
-    """Where the nesting passes :data:`_REPORTED_DEPTH` (the parser's events are not
-    recursive, so they can be walked at any depth)."""
-    depth = 0
-    for event in YAML(typ="safe", pure=True).parse(text):
-        if isinstance(event, CollectionStartEvent):
-            depth += 1
-            if depth > _REPORTED_DEPTH:
-                return YamlLimitError(
-                    f"YAML collections nest more than {_REPORTED_DEPTH} levels deep here, "
-                    "deeper than this reader follows",
-                    event.start_mark,
-                )
-        elif isinstance(event, CollectionEndEvent):
-            depth -= 1
-    return YamlLimitError("YAML collections nest too deeply", None)

@@ -73,6 +73,11 @@ BOMBS = {
         "[[[[[[[[",
         "YAML collections nest more than 100 levels deep",
     ),
+    "deep_yaml_200k": (
+        "- list: l\n  items: " + "[" * 200_000 + "]" * 200_000 + "\n",
+        "[[[[[[[[",
+        "YAML collections nest more than 100 levels deep",
+    ),
     "recursive_alias": ("- list: l\n  items: &a [x, *a]\n", "items: &a", "recursive YAML alias"),
     "deep_macro_chain": (
         "- macro: m0\n  condition: proc.name = a\n"
