@@ -393,7 +393,8 @@ def test_json_pointer_escapes_in_patch_paths() -> None:
 
 def test_a_hostile_pod_spec_costs_linear_time() -> None:
     """A 256 KiB event (the webhook's per-event limit) of mounts on one volume, or of one
-    very deep subPath, is judged in well under a second: no mount is compared with every other."""
+    very deep subPath, is judged in well under a second of this thread's CPU (waiting for a
+    CPU on a loaded machine is not the judge's cost): no mount is compared with every other."""
     many = [_mount("data", f"/m{i}", subPath=f"s{i}/x", readOnly=i % 2 == 0) for i in range(6000)]
     deep = "/".join(["d"] * 60000)
     for mounts in (
@@ -401,9 +402,9 @@ def test_a_hostile_pod_spec_costs_linear_time() -> None:
         [[_mount("data", "/w", subPath=deep)], [_mount("data", "/r", subPath=deep + "/e")]],
     ):
         doc = _subpath_pod(EMPTY, *mounts)
-        start = time.perf_counter()
+        start = time.thread_time()
         value(doc, "ka.req.pod.volumes.subpath_writable")
-        assert time.perf_counter() - start < 0.5
+        assert time.thread_time() - start < 0.5
 
 
 _KEYS = st.sampled_from(

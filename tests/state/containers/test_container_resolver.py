@@ -80,7 +80,7 @@ def test_a_slow_engine_never_stalls_get(roots: Roots) -> None:
     for cid in (CTD_APP, CTD_SANDBOX, PODMAN_ID):
         for _ in range(100):
             resolver.get(cid)
-    assert time.perf_counter() - t < 0.5
+    assert time.perf_counter() - t < 1.5  # a stall would wait for the engine's 2 s
     assert resolver.get(CTD_APP).name == "nginx"
 
 
