@@ -299,3 +299,90 @@ def test_a_successful_exec_gives_the_filename_it_was_asked_for() -> None:
     )
     assert f["evt.arg.filename"] == "/proc/self/fd/7/../../../bin/sh"
     assert f["proc.exepath"] == "/bin/busybox"
+
+
+def _sockaddr_in(ip: bytes, port: int) -> bytes:
+    return struct.pack("<H", 2) + struct.pack(">H", port) + ip + bytes(8)
+
+
+def _socket(t: StateTracker, pid: int, fd: int, stype: int = 1) -> dict:
+    return fields(t, hdr(1, 41, pid, pid, res=fd, args=(2, stype, 0, 0, 0, 0)))
+
+
+def test_an_ip_socket_has_no_ends_and_no_protocol_until_it_has_a_role() -> None:
+    """libsinsp (fdinfo.cpp ``get_l4proto``, sinsp_filtercheck_fd.cpp ``is_role_none``): a
+    socket neither client nor server has no protocol, ports or addresses; its name is ""."""
+    t = _tracker()
+    fields(t, exec_rec(500, 1, ["srv"]))
+    s = _socket(t, 500, 3)
+    assert s["fd.type"] == "ipv4" and s["fd.name"] == ""
+    for f in ("fd.l4proto", "fd.sport", "fd.cport", "fd.sip", "fd.cip", "fd.lport", "fd.rport"):
+        assert s[f] is MISSING, f
+
+
+def test_bind_names_the_socket_by_the_address_it_was_given() -> None:
+    """libsinsp ``parse_bind_exit``: the fd is named by bind's address; a port makes it a
+    server socket with that address and port (the protocol socket() asked for)."""
+    t = _tracker()
+    fields(t, exec_rec(510, 1, ["srv"]))
+    _socket(t, 510, 3)
+    kernel = file_sec(mode=0o140777, family=2, lport=8080, laddr=bytes([127, 0, 0, 1]))
+    b = fields(
+        t,
+        hdr(1, 49, 510, 510, res=0, args=(3, 0, 16, 0, 0, 0))
+        + blob(_sockaddr_in(bytes([127, 0, 0, 1]), 8080))
+        + kernel,
+    )
+    assert b["fd.name"] == "127.0.0.1:8080"
+    assert (b["fd.sip"], b["fd.sport"], b["fd.l4proto"], b["fd.is_server"]) == (
+        "127.0.0.1",
+        8080,
+        "tcp",
+        True,
+    )
+    listen = fields(t, hdr(1, 50, 510, 510, res=0, args=(3, 5, 0, 0, 0, 0)) + kernel)
+    assert listen["fd.name"] == "127.0.0.1:8080" and listen["fd.sport"] == 8080
+
+
+def test_bind_to_port_zero_names_the_socket_and_gives_it_no_role() -> None:
+    """libsinsp ``parse_bind_exit``: port 0 renames the fd (``ip:0``) but does not make it a
+    server: no ports, no protocol (the kernel's chosen port is not in the event)."""
+    t = _tracker()
+    fields(t, exec_rec(520, 1, ["cli"]))
+    _socket(t, 520, 3, stype=2)
+    kernel = file_sec(
+        mode=0o140777, family=2, lport=40000, laddr=bytes([127, 0, 0, 1]), stype=2, proto=17
+    )
+    b = fields(
+        t,
+        hdr(1, 49, 520, 520, res=0, args=(3, 0, 16, 0, 0, 0))
+        + blob(_sockaddr_in(bytes([127, 0, 0, 1]), 0))
+        + kernel,
+    )
+    assert b["fd.name"] == "127.0.0.1:0"
+    assert b["fd.sport"] is MISSING and b["fd.l4proto"] is MISSING
+    assert b["fd.is_server"] is False
+
+
+def test_a_failed_bind_changes_nothing() -> None:
+    t = _tracker()
+    fields(t, exec_rec(530, 1, ["srv"]))
+    _socket(t, 530, 3)
+    b = fields(
+        t,
+        hdr(1, 49, 530, 530, res=-98, args=(3, 0, 16, 0, 0, 0))
+        + blob(_sockaddr_in(bytes([127, 0, 0, 1]), 8080))
+        + file_sec(mode=0o140777, family=2),
+    )
+    assert b["fd.name"] == "" and b["fd.sport"] is MISSING
+
+
+def test_an_fd_with_no_name_has_an_empty_name() -> None:
+    """libsinsp's fd.name is the fd's ``m_name``: "" for a pipe, never missing."""
+    t = _tracker()
+    fields(t, exec_rec(540, 1, ["sh"]))
+    raw = struct.pack("<ii", 5, 6)
+    p = fields(t, hdr(1, 22, 540, 540, res=0, args=(0, 0, 0, 0, 0, 0)) + blob(raw))
+    w = fields(t, hdr(1, 3, 540, 540, res=0, args=(6, 0, 0, 0, 0, 0)))
+    assert w["fd.type"] == "pipe" and w["fd.name"] == ""
+    del p

@@ -93,8 +93,11 @@ class CaptureTracker(StateTracker):
 
 
 def unknown_process(pid: int) -> Process:
-    """An entry for a thread the capture never described: no name, no parent, no user."""
+    """An entry for a thread the capture never described: named ``<NA>``, no parent, no user,
+    as libsinsp's fake thread entry (thread_manager.cpp ``get_thread``: ``m_comm`` and
+    ``m_exe`` ``"<NA>"``, ``m_ptid`` -1, ``m_uid``/``m_gid`` ``0xffffffff``)."""
     proc = Process(pid)
+    proc.comm = proc.exe = "<NA>"
     proc.ptid = -1
     proc.uid = proc.gid = proc.euid = proc.egid = 0xFFFFFFFF
     return proc

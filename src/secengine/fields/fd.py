@@ -141,12 +141,15 @@ def _fd_num(v: LiveFieldValues, arg: str | None) -> Any:
 
 
 def _fd_attr(attr: str) -> LiveExtractor:
+    """``fd.name``/``fd.nameraw``: the fd's name, "" for an fd with none (a pipe, a socket
+    not yet connected), as libsinsp's ``m_name``; missing when the event has no fd."""
+
     def get(v: LiveFieldValues, arg: str | None) -> Any:
         fd = v.fd
         if fd is None:
             return MISSING
         value = getattr(fd, attr)
-        return MISSING if value is None or value == "" else value
+        return MISSING if value is None else value
 
     return get
 
@@ -171,7 +174,7 @@ def _fd_type(v: LiveFieldValues, arg: str | None) -> Any:
 def _sock_only(attr: str, port: bool = False) -> LiveExtractor:
     def get(v: LiveFieldValues, arg: str | None) -> Any:
         fd = v.fd
-        if fd is None or fd.typechar not in ("4", "6"):
+        if fd is None or fd.typechar not in ("4", "6") or not fd.has_role:
             return MISSING
         value = getattr(fd, attr)
         if port:
@@ -184,7 +187,7 @@ def _sock_only(attr: str, port: bool = False) -> LiveExtractor:
 def _both(a: str, b: str) -> LiveExtractor:
     def get(v: LiveFieldValues, arg: str | None) -> Any:
         fd = v.fd
-        if fd is None or fd.typechar not in ("4", "6"):
+        if fd is None or fd.typechar not in ("4", "6") or not fd.has_role:
             return MISSING
         out = [x for x in (getattr(fd, a), getattr(fd, b)) if x is not None]
         return out or MISSING
@@ -200,8 +203,9 @@ def _fd_sockfamily(v: LiveFieldValues, arg: str | None) -> Any:
 
 
 def _fd_l4proto(v: LiveFieldValues, arg: str | None) -> Any:
+    # libsinsp get_l4proto: a socket with no role yet has none, unless it is a raw one
     fd = v.fd
-    if fd is None or fd.typechar not in ("4", "6"):
+    if fd is None or fd.typechar not in ("4", "6") or not (fd.has_role or fd.l4proto == "raw"):
         return MISSING
     return fd.l4proto or MISSING
 

@@ -74,6 +74,7 @@ class FdInfo:
         "rip",
         "rport",
         "is_server",
+        "has_role",
         "connected",
         "dev",
         "ino",
@@ -93,6 +94,7 @@ class FdInfo:
         rip: str | None = None,
         rport: int = 0,
         is_server: bool = False,
+        has_role: bool = False,
         connected: bool = False,
         dev: int = 0,
         ino: int = 0,
@@ -108,6 +110,9 @@ class FdInfo:
         self.rip = rip
         self.rport = rport
         self.is_server = is_server
+        #: client or server (libsinsp's fd role): a socket with neither has no ends and no
+        #: protocol yet (libsinsp ``sinsp_fdinfo::is_role_none``)
+        self.has_role = has_role or is_server
         self.connected = connected
         self.dev = dev
         self.ino = ino
@@ -138,12 +143,22 @@ class FdInfo:
     def sport(self) -> int:
         return self.lport if self.is_server else self.rport
 
+    def bind(self, addr: str, ip: str | None, port: int) -> None:
+        """A successful ``bind`` to ``addr`` (``ip:port`` or a unix path), as libsinsp's
+        ``parse_bind_exit``: the fd is named by the address; a port makes an IP socket a
+        server on that address and port (a port of 0 names it and gives it no role)."""
+        self.name = self.nameraw = addr
+        if port and self.typechar in ("4", "6"):
+            self.lip, self.lport, self.rip, self.rport = ip, port, None, 0
+            self.is_server = self.has_role = True
+
     def set_tuple(
         self, lip: str | None, lport: int, rip: str | None, rport: int, is_server: bool
     ) -> None:
         """Record the socket's ends and rename it ``cip:cport->sip:sport``."""
         self.lip, self.lport, self.rip, self.rport = lip, lport, rip, rport
         self.is_server = is_server
+        self.has_role = True
         if self.typechar in ("4", "6"):
             self.name = f"{format_addr(self.cip, self.cport)}->{format_addr(self.sip, self.sport)}"
             self.nameraw = self.name
@@ -160,6 +175,7 @@ class FdInfo:
         new.rip = self.rip
         new.rport = self.rport
         new.is_server = self.is_server
+        new.has_role = self.has_role
         new.connected = self.connected
         new.dev = self.dev
         new.ino = self.ino

@@ -503,6 +503,9 @@ class StateTracker:
 
     def _socket_io(self, rec: Rec, info: FdInfo | None, f0: FileInfo | None) -> bool:
         """connect/bind/send*/recv*: record the socket's ends; True if the fd's name changed."""
+        if info is not None and rec.name == "bind":
+            before = info.name
+            return self._bind(rec, info, f0) and info.name != before
         if info is None or f0 is None:
             return False
         name = rec.name
@@ -530,3 +533,27 @@ class StateTracker:
             if name == "connect" and res >= 0:
                 info.connected = True
         return info.name != before
+
+    @staticmethod
+    def _bind(rec: Rec, info: FdInfo, f0: FileInfo | None) -> bool:
+        """A bind of an IP socket, as libsinsp's ``parse_bind_exit``: named by the address
+        bind was given (the kernel's choice for port 0 is not in the event, so a capture
+        carries the same), a server when that has a port; False when it failed or is not
+        an IP address (a unix bind is named by its path, as a connect's)."""
+        raw = rec.sec.blobs.get(1, b"")
+        family = raw[0] | raw[1] << 8 if len(raw) >= 2 else 0
+        addr = render_sockaddr(raw) if rec.res >= 0 and family in (2, 10) else ""
+        if not addr:
+            if f0 is not None and f0.family == 1 and rec.res >= 0:
+                path = f0.path or render_sockaddr(raw)
+                if path:
+                    info.name = info.nameraw = path
+                return True
+            return False
+        host, _, port = addr.rpartition(":")
+        if info.typechar not in ("4", "6"):
+            info.typechar = "4" if family == 2 else "6"
+        if f0 is not None:
+            info.l4proto = info.l4proto or f0.l4proto
+        info.bind(addr, host, int(port))
+        return True
