@@ -121,3 +121,26 @@ def test_clone_exec_open_and_exit_change_the_state() -> None:
         {"evt.type": "procexit", "proc.name": "curl", "proc.pname": "bash",
          "proc.cmdline": "curl -s x.io", "user.name": "alice", "fd.name": None},
     ]  # fmt: skip
+
+
+def test_a_thread_listed_with_its_own_user_keeps_it() -> None:
+    """libsinsp keeps the user per thread (threadinfo ``m_uid``, read from each entry of the
+    process list): a thread listed with another uid than its process's reports its own."""
+    data = capture(
+        userlist((0, 0, "root"), (1000, 1000, "alice")),
+        proclist(
+            thread(70, 70, 1, "srv", "/bin/srv", [], uid=0, gid=0),
+            thread(71, 70, 1, "srv", "/bin/srv", [], uid=1000, gid=1000),
+        ),
+        event("PPME_SYSCALL_READ_E", 71, [i64(0), u32(10)]),
+        event("PPME_SYSCALL_READ_X", 71, [i64(10), b"0123456789"]),
+        event("PPME_SYSCALL_READ_E", 70, [i64(0), u32(10)]),
+        event("PPME_SYSCALL_READ_X", 70, [i64(10), b"0123456789"]),
+    )
+    thread71, main = fields(data, "user.uid", "user.name", "group.gid")
+    assert (thread71["user.uid"], thread71["user.name"], thread71["group.gid"]) == (
+        1000,
+        "alice",
+        1000,
+    )
+    assert (main["user.uid"], main["user.name"], main["group.gid"]) == (0, "root", 0)

@@ -52,12 +52,6 @@ def _unix_socket_name(s: list[str], o: list[str]) -> bool:
     )
 
 
-def _thread_user(s: list[str], o: list[str]) -> bool:
-    # sysdig keeps a user per thread (a thread created by a clone event that carries the uid
-    # has it, its process does not); secengine's state is per process
-    return s[_I["user.uid"]] != o[_I["user.uid"]]
-
-
 def _thread_parent(s: list[str], o: list[str]) -> bool:
     # sysdig 0.29.3's proc.pname of a non-main thread is the main thread's name
     return s[_I["proc.pname"]] != o[_I["proc.pname"]]
@@ -84,7 +78,6 @@ def _udp_tuple(s: list[str], o: list[str]) -> bool:
 KNOWN: dict[str, Callable[[list[str], list[str]], bool]] = {
     "mmap fd": _fd_less_mmap,
     "unix socket name": _unix_socket_name,
-    "per-thread user": _thread_user,
     "non-main thread pname": _thread_parent,
     "failed open type": _failed_open_type,
     "fd not in the table": _fd_not_in_table,
@@ -102,7 +95,6 @@ _EXPLAINS = {
         "fd.filename",
     },
     "unix socket name": {"fd.name"},
-    "per-thread user": {"user.uid", "user.name"},
     "non-main thread pname": {"proc.pname"},
     "failed open type": {"fd.type", "fd.filename"},
     "fd not in the table": {"fd.typechar", "fd.directory", "fd.num", "fd.name", "fd.filename"},

@@ -386,3 +386,49 @@ def test_an_fd_with_no_name_has_an_empty_name() -> None:
     w = fields(t, hdr(1, 3, 540, 540, res=0, args=(6, 0, 0, 0, 0, 0)))
     assert w["fd.type"] == "pipe" and w["fd.name"] == ""
     del p
+
+
+def _thread_clone(pid: int, tid: int, uid: int) -> bytes:
+    flags = 0x10000 | 0x400 | 0x100  # CLONE_THREAD | CLONE_FILES | CLONE_VM
+    return (
+        hdr(L.EVT_CLONE, 56, tid, pid, args=(flags, 0, 0, 0, 0, 0))
+        + proc(1, flags=flags, uid=uid)
+        + blob("srv")
+    )
+
+
+def _setuid(pid: int, tid: int, uid: int) -> bytes:
+    creds = L.CREDS.pack(uid, uid, uid, uid, uid, uid, 0xFFFFFFFF, 0, 0, 0, 0)
+    return hdr(1, 105, tid, pid, res=0, args=(uid, 0, 0, 0, 0, 0)) + creds
+
+
+def _uid_of(t: StateTracker, pid: int, tid: int) -> object:
+    getpid = 39  # a record with no state change, to read the thread's fields
+    return fields(t, hdr(1, getpid, tid, pid, res=pid))["user.uid"]
+
+
+def test_the_user_is_the_threads_own() -> None:
+    """libsinsp keeps the user per thread (threadinfo.h ``m_uid``): a thread's clone sets it
+    (parsers.cpp ``parse_clone_exit_child``: ``child_tinfo->m_uid``), a setuid changes the
+    calling thread's only (``set_evt_thread_user``), as the kernel's credentials are."""
+    t = _tracker()
+    fields(t, exec_rec(600, 1, ["srv"]))
+    assert _uid_of(t, 600, 600) == 0
+    fields(t, _thread_clone(600, 601, 1000))
+    assert _uid_of(t, 600, 601) == 1000 and _uid_of(t, 600, 600) == 0
+    fields(t, _setuid(600, 601, 65534))
+    assert _uid_of(t, 600, 601) == 65534 and _uid_of(t, 600, 600) == 0
+    fields(t, _setuid(600, 600, 33))
+    assert _uid_of(t, 600, 600) == 33 and _uid_of(t, 600, 601) == 65534
+    bye = fields(t, hdr(L.EVT_EXIT, 0, 601, 600, args=(0, 0, 0, 0, 0, 0)))  # the thread exits
+    assert bye["user.uid"] == 65534  # its exit event is still its own
+    t.flush_exited()
+    assert _uid_of(t, 600, 601) == 33  # a new thread with that id is the process's again
+
+
+def test_an_exec_leaves_one_thread_with_the_processs_user() -> None:
+    t = _tracker()
+    fields(t, exec_rec(610, 1, ["srv"]))
+    fields(t, _thread_clone(610, 611, 1000))
+    fields(t, exec_rec(610, 1, ["srv2"]))
+    assert _uid_of(t, 610, 611) == 0

@@ -109,9 +109,11 @@ def seed_threads(
     """The capture's process list into the tracker: one process per thread group."""
     procs = tracker.procs
     added: list[Process] = []
+    others: list[T.ThreadEntry] = []
     for t in threads:
         builder.note_thread(t.tid, t.pid)
         if t.tid != t.pid and procs.peek(t.pid) is not None:
+            others.append(t)
             continue
         proc = Process(t.pid)
         proc.ptid = t.ptid
@@ -149,6 +151,10 @@ def seed_threads(
         added.append(proc)
     for proc in added:  # parents may come after their children
         procs.link(proc)
+    for t in others:  # a thread's own user (libsinsp keeps one per thread)
+        main = procs.peek(t.pid)
+        if main is not None and main.pid != t.tid:
+            main.set_thread_user(t.tid, t.uid, t.gid)
 
 
 def seed_fds(tracker: StateTracker, builder: RecordBuilder, fds: list[T.FdEntry]) -> None:

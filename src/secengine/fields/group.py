@@ -12,16 +12,22 @@ from typing import Any
 
 from secengine.events import MISSING
 from secengine.fields.base import FieldClass, FieldDef, FieldType
-from secengine.fields.live import LiveFieldValues, process_attr
+from secengine.fields.live import LiveFieldValues
 
 __all__ = ["FIELD_CLASS"]
+
+
+def _gid(v: LiveFieldValues, arg: str | None) -> Any:
+    # the event's thread's group (libsinsp keeps it per thread: threadinfo ``m_gid``)
+    p = v.proc
+    return MISSING if p is None else p.user_of(v.rec.tid)[1]
 
 
 def _group_name(v: LiveFieldValues, arg: str | None) -> Any:
     p = v.proc
     if p is None:
         return MISSING
-    name = v.accounts().group(p.gid)
+    name = v.accounts().group(p.user_of(v.rec.tid)[1])
     return name if name is not None else MISSING
 
 
@@ -30,7 +36,7 @@ FIELD_CLASS = FieldClass(
     desc="Information about the user group.",
     sources=("syscall",),
     fields=(
-        FieldDef("group.gid", FieldType.UINT32, "group ID.", live=process_attr("gid")),
+        FieldDef("group.gid", FieldType.UINT32, "group ID.", live=_gid),
         FieldDef("group.name", FieldType.CHARBUF, "group name.", live=_group_name),
     ),
 )

@@ -14,16 +14,22 @@ from typing import Any
 
 from secengine.events import MISSING
 from secengine.fields.base import FieldClass, FieldDef, FieldType
-from secengine.fields.live import NO_UID, LiveExtractor, LiveFieldValues, process_attr
+from secengine.fields.live import NO_UID, LiveExtractor, LiveFieldValues
 
 __all__ = ["FIELD_CLASS"]
+
+
+def _uid(v: LiveFieldValues, arg: str | None) -> Any:
+    # the event's thread's user (libsinsp keeps it per thread: threadinfo ``m_uid``)
+    p = v.proc
+    return MISSING if p is None else p.user_of(v.rec.tid)[0]
 
 
 def _user_name(v: LiveFieldValues, arg: str | None) -> Any:
     p = v.proc
     if p is None:
         return MISSING
-    acct = v.accounts().user(p.uid)
+    acct = v.accounts().user(p.user_of(v.rec.tid)[0])
     return acct.name if acct is not None else MISSING
 
 
@@ -32,7 +38,7 @@ def _user_attr(attr: str) -> LiveExtractor:
         p = v.proc
         if p is None:
             return MISSING
-        acct = v.accounts().user(p.uid)
+        acct = v.accounts().user(p.user_of(v.rec.tid)[0])
         return MISSING if acct is None else getattr(acct, attr)
 
     return get
@@ -58,7 +64,7 @@ FIELD_CLASS = FieldClass(
     desc="Information about the user executing the specific event.",
     sources=("syscall",),
     fields=(
-        FieldDef("user.uid", FieldType.UINT32, "user ID.", live=process_attr("uid")),
+        FieldDef("user.uid", FieldType.UINT32, "user ID.", live=_uid),
         FieldDef("user.name", FieldType.CHARBUF, "user name.", live=_user_name),
         FieldDef(
             "user.homedir",

@@ -60,6 +60,9 @@ UNKNOWN_RETRY: Final = 5.0
 #: thread timeout), and how often that check runs (its inactive thread scan time).
 INACTIVE_TIMEOUT: Final = 1800.0
 INACTIVE_SCAN: Final = 1200.0
+#: At most this many threads of one process have a user of their own (the rest report the
+#: process's: bounded memory under a thread flood).
+MAX_THREAD_USERS: Final = 1024
 #: A parent entry that started this long after its child is another process with a reused
 #: pid (/proc start times are in clock ticks, records in nanoseconds: leave a margin).
 REUSE_MARGIN_NS: Final = 50_000_000
@@ -130,6 +133,7 @@ class Process:
         "pidns_init_start",
         "fdlimit",
         "fds",
+        "thread_users",
         "from_proc",
         "children",
         "last_seen",
@@ -166,6 +170,9 @@ class Process:
         self.pidns_init_start = 0
         self.fdlimit = 0
         self.fds = FdTable()
+        #: tid -> (uid, gid) of the threads whose user is not the process's (libsinsp keeps
+        #: the user per thread, as the kernel keeps credentials); None when there are none
+        self.thread_users: dict[int, tuple[int, int]] | None = None
         #: True when this entry was read from /proc rather than built from records
         self.from_proc = False
         #: pids of the children seen forking from (or loaded under) this process
@@ -181,9 +188,38 @@ class Process:
         child.pid = pid
         child.ptid = self.pid
         child.fds = self.fds.copy()
+        child.thread_users = None
         child.from_proc = False
         child.children = None
         return child
+
+    def user_of(self, tid: int) -> tuple[int, int]:
+        """(uid, gid) of the thread ``tid``: its own when it has one, else the process's."""
+        users = self.thread_users
+        if users is not None:
+            own = users.get(tid)
+            if own is not None:
+                return own
+        return self.uid, self.gid
+
+    def set_thread_user(self, tid: int, uid: int, gid: int) -> None:
+        """The user of thread ``tid`` (the main thread's is the process's)."""
+        if tid == self.pid:
+            self.uid, self.gid = uid, gid
+            return
+        users = self.thread_users
+        if (uid, gid) == (self.uid, self.gid):
+            if users is not None:
+                users.pop(tid, None)
+        elif users is None:
+            self.thread_users = {tid: (uid, gid)}
+        elif tid in users or len(users) < MAX_THREAD_USERS:
+            users[tid] = (uid, gid)
+
+    def forget_thread(self, tid: int) -> None:
+        """Thread ``tid`` exited (or an exec ended it)."""
+        if self.thread_users is not None:
+            self.thread_users.pop(tid, None)
 
     def file_caps(self) -> int | None:
         """The permitted set of the executable's file capabilities (``security.capability``),

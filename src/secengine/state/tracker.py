@@ -157,6 +157,8 @@ class StateTracker:
         self.loaded_from_proc = 0
         #: processes that exited, removed at the next flush (their events may still be read)
         self._exited: list[int] = []
+        #: (process, tid) of exited threads with a user of their own, forgotten at the next flush
+        self._exited_threads: list[tuple[Process, int]] = []
         #: containers whose init exited, forgotten at the next flush
         self._exited_containers: list[str] = []
         self._last_pid = -1
@@ -234,6 +236,8 @@ class StateTracker:
             self.kills.append(rec)
             return self.procs.get(rec.pid), -1, None, False
         proc = self.procs.peek(rec.pid)
+        if proc is not None and rec.tid != rec.pid and proc.thread_users is not None:
+            self._exited_threads.append((proc, rec.tid))  # its exit event still reads it
         if rec.args[1]:  # the whole thread group is gone
             self._exited.append(rec.pid)
             if proc is not None and proc.vpid == 1 and proc.container_id != HOST:
@@ -251,6 +255,10 @@ class StateTracker:
             for cid in self._exited_containers:
                 self.containers.forget(cid)
             self._exited_containers.clear()
+        if self._exited_threads:
+            for proc, tid in self._exited_threads:
+                proc.forget_thread(tid)
+            self._exited_threads.clear()
         exited = self._exited
         if exited:
             remove = self.procs.remove
@@ -311,6 +319,7 @@ class StateTracker:
             # so that this exec (often the container's entrypoint) has the metadata
             self.containers.on_exec(proc.container_id)
         proc.fds.drop_cloexec()
+        proc.thread_users = None  # the exec ended every other thread
         proc.from_proc = False
         return proc
 
@@ -338,7 +347,10 @@ class StateTracker:
         p, blobs = proc_section(rec.data, 1)
         procs = self.procs
         if rec.tid != rec.pid:  # a new thread of an existing process
-            return procs.get(rec.pid)
+            proc = procs.get(rec.pid)
+            if proc is not None:  # its user is the clone's (libsinsp parse_clone_exit_child)
+                proc.set_thread_user(rec.tid, p[14], p[15])
+            return proc
         parent = procs.get(p[0])
         if parent is not None:
             child = parent.fork(rec.pid)
@@ -424,6 +436,7 @@ class StateTracker:
         elif rec.spec is not None and rec.spec.extras & L.X_CREDS:
             c = rec.sec.creds
             if c is not None:
+                main_uid, main_gid = proc.uid, proc.gid
                 (
                     proc.uid,
                     proc.gid,
@@ -437,6 +450,10 @@ class StateTracker:
                     proc.cap_permitted,
                     proc.cap_effective,
                 ) = c
+                if rec.tid != rec.pid:
+                    # the user is the calling thread's (libsinsp set_evt_thread_user)
+                    proc.uid, proc.gid = main_uid, main_gid
+                    proc.set_thread_user(rec.tid, c[0], c[1])
         elif name == "setsid":
             proc.sid = proc.pgid = res
         elif name == "setpgid":
