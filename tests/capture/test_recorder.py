@@ -96,3 +96,47 @@ def test_a_write_error_is_one_sentence_and_the_records_are_counted() -> None:
     assert rec.error is not None and rec.error.startswith("/dev/full: cannot write the capture")
     assert "\n" not in rec.error
     assert rec.snapshot().dropped > 0
+
+
+def test_replay_numbers_events_as_the_live_source_does(tmp_path: Path) -> None:
+    """The live source numbers each record's event (evt.num) by the capture events written
+    before and for it (``probe_events.EVENTS_PER_RECORD``): replaying the capture gives every
+    event the same number, whatever kind of record (syscall, exec, clone, exit, flood)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from probe_records import exec_rec, exit_rec, hdr, proc
+
+    from secengine.capture.probe_events import EVENTS_PER_RECORD
+    from secengine.capture.replay import CaptureReplay, open_capture
+    from secengine.state.tracker import StateTracker
+
+    records = [
+        exec_rec(4242, 1, ["sleep", "10"]),
+        _kill_record(2000).data,
+        hdr(L.EVT_CLONE, 56, 4243, 4243, args=(0, 4242, 0, 0, 0, 0)) + proc(4242) + b"\x00\x00",
+        hdr(L.EVT_FLOOD, 0, 4242, 4242, args=(5, 0, 0, 0, 0, 0)),
+        _kill_record(3000).data,
+        exit_rec(4243),
+    ]
+    path = tmp_path / "n.scap"
+    tracker = StateTracker(boot_ns=0)
+    rec = CaptureRecorder(str(path))
+    rec.start(list)
+    live_nums = []
+    num = 0
+    for data in records:
+        r = Rec(data, 0)
+        p = tracker.apply(r)[0]
+        rec.write(r, p)
+        num += EVENTS_PER_RECORD[r.evt]
+        if r.evt != L.EVT_FLOOD:
+            live_nums.append((r.name, num))
+    rec.close()
+    with open(path, "rb") as raw:
+        got = [
+            (ev.type, ev.num)
+            for batch in CaptureReplay(open_capture(raw), str(path)).batches()
+            for ev in batch
+        ]
+    assert got == live_nums

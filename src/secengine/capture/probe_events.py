@@ -42,7 +42,15 @@ from secengine.capture.writer import ScapWriter
 from secengine.fields.live import ProcessView
 from secengine.state.decode import FileInfo, Rec, event_params, proc_section, process_params
 
-__all__ = ["EVENT_OF", "ProbeEvents"]
+__all__ = ["EVENTS_PER_RECORD", "EVENT_OF", "ProbeEvents"]
+
+#: How many capture events :meth:`ProbeEvents.write` writes for a record, by the record's
+#: ``evt`` (a syscall, exec or kill record: enter and exit; clone and exit records: one; a
+#: flood record: none). The live source numbers its events (``evt.num``) by these, so that a
+#: capture of the run, read by sysdig or replayed, gives each event the live number.
+EVENTS_PER_RECORD: Final = bytes(
+    (0, 2, 2, 1, 1, 0, 2)  # 0, SYSCALL, EXEC, CLONE, EXIT, FLOOD, KILL
+)
 
 #: probe event type -> the ``PPME_*`` event pair (without ``_E``/``_X``) written for it.
 #: Probe types missing here are written as generic ``syscall`` events.

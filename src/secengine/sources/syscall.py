@@ -742,6 +742,7 @@ class SyscallSource(Source):
         if reader is None or tracker is None:
             return []
         # start-up: the probe side (ctypes, libbpf, process state) loads when a probe runs
+        from secengine.capture.probe_events import EVENTS_PER_RECORD
         from secengine.fields.live import LiveFieldValues
         from secengine.state.decode import Rec, RecordFormatError
 
@@ -773,26 +774,29 @@ class SyscallSource(Source):
                 ):
                     pid, res, fd = close_view(data)
                     fast_close(pid, fd, res)
+                    num += 2
                     continue
                 rec = Rec(data, boot_ns)
                 proc, fdnum, fd, changed = apply(rec)
             except (RecordFormatError, IndexError, struct.error):
                 malformed += 1  # a short record (probe/agent version skew): counted, skipped
                 continue
+            # evt.num counts every event the probe delivered, enter and exit as a capture of
+            # the run holds them (libsinsp numbers every event, filtered or not)
+            num += EVENTS_PER_RECORD[rec.evt]
             if not emit_all:
                 if rec.name not in wanted:  # type: ignore[operator]
                     continue
             elif rec.evt == _EVT_KILL:
                 continue  # what the in-kernel kill did: reported by take_kills, not an event
-            num += 1
             # Event's constructor checks and converts its arguments; these are right by
             # construction, so the slots are filled directly on this hot path
             ev = new_event(Event)
             ev.source = SOURCE_NAME
             ev.ts = rec.ts
             ev.type = rec.name
-            ev.fields = LiveFieldValues(rec, proc, fdnum, fd, changed, tracker)
-            ev.num = num
+            values = ev.fields = LiveFieldValues(rec, proc, fdnum, fd, changed, tracker)
+            values.num = ev.num = num  # evt.num derives from the values' number
             append(ev)
             if on_event is not None:
                 on_event(ev)

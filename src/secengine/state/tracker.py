@@ -431,6 +431,8 @@ class StateTracker:
                 char = "p" if name != "socketpair" else ("u" if rec.arg(0) == 1 else "o")
                 for fd in (fd1, fd2):
                     fds.set(fd, FdInfo(char, ""))
+                if char == "p":  # the event's fd is the last made (libsinsp parse_pipe_exit)
+                    return proc, fd2, fds.get(fd2), True
         elif name == "close_range":
             fds.close_range(rec.args[0] & 0xFFFFFFFF, rec.args[1] & 0xFFFFFFFF)
         elif rec.spec is not None and rec.spec.extras & L.X_CREDS:
