@@ -55,6 +55,13 @@ ACTIVITY = textwrap.dedent(
     conn.close(); cli.close(); srv.close()
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.connect(("127.0.0.1", 9)); u.close()
     os.rmdir(d)
+    import ctypes, platform, threading
+    def as_nobody():  # a raw setresuid changes this thread's user only (glibc's would broadcast)
+        nr = {"x86_64": 117, "aarch64": 147}[platform.machine()]
+        assert ctypes.CDLL(None, use_errno=True).syscall(nr, 65534, 65534, 65534) == 0
+        os.close(os.open("/etc/hostname", os.O_RDONLY))
+    t = threading.Thread(target=as_nobody); t.start(); t.join()
+    os.close(os.open("/etc/hostname", os.O_RDONLY))
     """
 )
 
@@ -84,6 +91,7 @@ INTEREST = {
     "dup2",
     "dup3",
     "pipe2",
+    "setresuid",
 }
 
 
@@ -188,6 +196,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     assert recorder.error is None, recorder.error
     assert recorder.stats.unencodable == 0 and recorder.stats.records == recorder.records
     assert snaps, "no live event of the activity"
+    # the thread that switched to nobody, and the main thread still root, both opened a file
+    opens = {s["user.uid"] for s in snaps if s["evt.type"] == "openat" and s["evt.rawres"] >= 0}
+    assert {0, 65534} <= opens, opens
     return Recorded(cap, snaps)
 
 
