@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import struct
 from typing import Any
 
-from scapgen import capture, event, fdlist, i64, proclist, thread, u32, userlist
+from scapgen import block, capture, event, fdlist, i64, proclist, thread, u32, userlist
 
+from secengine.capture import blocks as B
 from secengine.capture.replay import CaptureReplay
 
 _CID = "3ad7b26ded6d8e7b23da7d48fe889434573036c27ae5a74837233de441c3601e"
@@ -144,3 +146,24 @@ def test_a_thread_listed_with_its_own_user_keeps_it() -> None:
         1000,
     )
     assert (main["user.uid"], main["user.name"], main["group.gid"]) == (0, "root", 0)
+
+
+def test_a_listed_server_socket_has_its_address_port_and_protocol() -> None:
+    """A server socket of the fd list (``SCAP_FD_IPV4_SERVSOCK``) is a server from the start:
+    libsinsp's ``get_l4proto`` returns a server socket's protocol whatever its role."""
+    body = struct.pack("<QQB", 3, 0, 5) + bytes([127, 0, 0, 1]) + struct.pack("<HB", 8080, 2)
+    fds = block(B.FDL_BLOCK_TYPE_V2, struct.pack("<QI", 80, len(body) + 4) + body)
+    data = capture(
+        proclist(thread(80, 80, 1, "srv", "/bin/srv", [])),
+        fds,
+        event("PPME_SYSCALL_READ_E", 80, [i64(3), u32(10)]),
+        event("PPME_SYSCALL_READ_X", 80, [i64(-11), b""]),
+    )
+    [ev] = fields(data, "fd.name", "fd.sip", "fd.sport", "fd.l4proto", "fd.is_server")
+    assert (ev["fd.name"], ev["fd.sip"], ev["fd.sport"], ev["fd.l4proto"]) == (
+        "127.0.0.1:8080",
+        "127.0.0.1",
+        8080,
+        "tcp",
+    )
+    assert ev["fd.is_server"] is True

@@ -170,7 +170,7 @@ def seed_fds(tracker: StateTracker, builder: RecordBuilder, fds: list[T.FdEntry]
             info.set_tuple(e.sip, e.sport, e.dip, e.dport, False)
         elif e.type in (T.FD_IPV4_SERVSOCK, T.FD_IPV6_SERVSOCK):
             info.l4proto = _L4.get(e.l4proto, "") or l4proto_name(0, 0)
-            info.is_server = True
+            info.is_server = info.has_role = True
             info.lip, info.lport = e.sip, e.sport
             info.name = info.nameraw = f"{e.sip}:{e.sport}"
         proc.fds.set(e.fd, info)
