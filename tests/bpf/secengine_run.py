@@ -7,7 +7,9 @@ with no ``-r`` (the shipped rules and the CVE pack), as a user runs it. Three wa
 - :func:`start`, :func:`read_alerts`, :func:`stop`: a run the test drives itself
   (``start`` returns once it printed "watching");
 - :func:`alerts_during`: a run around one action, and every alert it printed;
-  :func:`alerts_until`: the same, run again while a lost event hid the alerts;
+  :func:`alerts_seen`: the same, failing with the run's drop counts when the alerts a test
+  waits for are missing from a run that lost events (a run is never repeated: a retry would
+  let a real miss pass);
 - :class:`Run`: one run shared by a module's tests, each waiting for alerts of its own.
 
 Tests outside ``tests/bpf`` import it by name too (``pyproject.toml``'s ``pythonpath``).
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -24,9 +27,19 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["Run", "alerts_during", "alerts_until", "of_rule", "read_alerts", "start", "stop"]
+__all__ = [
+    "Drops",
+    "Run",
+    "alerts_during",
+    "alerts_seen",
+    "drops_of",
+    "of_rule",
+    "read_alerts",
+    "start",
+    "stop",
+]
 
 
 def start(rules: Path | str | None = None, *extra: str) -> subprocess.Popen[bytes]:
@@ -88,9 +101,38 @@ def stop(proc: subprocess.Popen[bytes]) -> str:
     return proc.stderr.read().decode()
 
 
-def alerts_during(action: Callable[[], None], settle: float = 1.0) -> list[dict[str, Any]]:
-    """Start a run with the shipped rules, run ``action`` once it watches, stop it (SIGINT, as
-    Ctrl-C would), check it exited with status 0 and return every alert it printed."""
+class Drops(NamedTuple):
+    """What a run lost: its kernel drops (the exit summary's count, and its per-reason line)
+    and the internal drop alerts it printed (user-space losses are reported that way)."""
+
+    kernel: int
+    internal_alerts: int
+    detail: str
+
+    def __bool__(self) -> bool:
+        return self.kernel > 0 or self.internal_alerts > 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.kernel} events dropped in the kernel, {self.internal_alerts} internal drop "
+            f"alerts ({self.detail or 'no per-reason line'})"
+        )
+
+
+_KERNEL_DROPPED = re.compile(r"(\d+) dropped in the kernel")
+
+
+def drops_of(stderr: str, alerts: list[dict[str, Any]]) -> Drops:
+    """The drops a run reported: the exit summary on ``stderr`` and its internal alerts."""
+    kernel = sum(int(n) for n in _KERNEL_DROPPED.findall(stderr))
+    detail = "; ".join(
+        line.split(": ", 1)[-1] for line in stderr.splitlines() if "kernel drops:" in line
+    )
+    internal = [a for a in alerts if "event drop" in str(a.get("rule", ""))]
+    return Drops(kernel, len(internal), detail)
+
+
+def _run_during(action: Callable[[], None], settle: float) -> tuple[list[dict[str, Any]], Drops]:
     proc = start()
     try:
         action()
@@ -99,7 +141,14 @@ def alerts_during(action: Callable[[], None], settle: float = 1.0) -> list[dict[
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()
-    return [json.loads(x) for x in out.decode().splitlines() if x.startswith("{")]
+    alerts = [json.loads(x) for x in out.decode().splitlines() if x.startswith("{")]
+    return alerts, drops_of(err.decode(), alerts)
+
+
+def alerts_during(action: Callable[[], None], settle: float = 1.0) -> list[dict[str, Any]]:
+    """Start a run with the shipped rules, run ``action`` once it watches, stop it (SIGINT, as
+    Ctrl-C would), check it exited with status 0 and return every alert it printed."""
+    return _run_during(action, settle)[0]
 
 
 def of_rule(alerts: list[dict[str, Any]], cve: str) -> list[dict[str, Any]]:
@@ -107,22 +156,22 @@ def of_rule(alerts: list[dict[str, Any]], cve: str) -> list[dict[str, Any]]:
     return [a for a in alerts if cve in a.get("tags", [])]
 
 
-def alerts_until(
+def alerts_seen(
     action: Callable[[], None],
     seen: Callable[[list[dict[str, Any]]], bool],
-    attempts: int = 3,
     settle: float = 2.0,
 ) -> list[dict[str, Any]]:
-    """:func:`alerts_during`, run again (``action`` too) until ``seen`` holds, at most
-    ``attempts`` times; the last run's alerts. On this shared 2-vCPU machine another
-    helper's load (redis-benchmark floods) can fill the probe's ring or delay the agent past
-    its settle time, and one lost event says nothing about a rule; a rule that does not fire
-    fails every attempt, and look-alikes are judged on the run returned."""
-    alerts: list[dict[str, Any]] = []
-    for _ in range(attempts):
-        alerts = alerts_during(action, settle)
-        if seen(alerts):
-            break
+    """:func:`alerts_during`, once; when ``seen`` does not hold and the run lost events, fail
+    with the drop counts (the miss may be the drop's, and says nothing either way). A run
+    without drops returns its alerts whatever ``seen`` says, for the test's own assertions to
+    judge; drops that did not hide the awaited alerts are not a failure (look-alikes are
+    judged on the same run, and a drop can only hide an alert, never make one)."""
+    alerts, drops = _run_during(action, settle)
+    if not seen(alerts) and drops:
+        raise AssertionError(
+            f"the awaited alerts are missing and the run lost events: {drops}; "
+            f"alerts: {[a.get('rule') for a in alerts]}"
+        )
     return alerts
 
 

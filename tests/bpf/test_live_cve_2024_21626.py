@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 from c_programs import build_c
-from secengine_run import alerts_until, of_rule
+from secengine_run import alerts_seen, of_rule
 
 pytestmark = pytest.mark.bpf
 
@@ -83,7 +83,7 @@ def test_a_workdir_through_a_leaked_fd_alerts_and_the_benign_look_alike_does_not
             podman, "i15-cvec-21626-workdir", scratch, "-w", "/proc/self/fd/3", podman.IMAGE, "true"
         )
 
-    alerts = of_rule(alerts_until(action, lambda got: bool(of_rule(got, CVE))), CVE)
+    alerts = of_rule(alerts_seen(action, lambda got: bool(of_rule(got, CVE))), CVE)
     assert results["benign"].returncode == 0, results["benign"].stderr
     # the patched runc refuses the container once its init is outside the root
     assert results["workdir"].returncode != 0, results["workdir"]
@@ -110,7 +110,7 @@ def test_a_container_process_using_the_leaked_fd_alerts_on_each_step(
             podman, "i15-cvec-21626-use", scratch, podman.IMAGE, "sh", "-c", script
         )
 
-    alerts = of_rule(alerts_until(action, lambda got: len(of_rule(got, CVE)) >= 3), CVE)
+    alerts = of_rule(alerts_seen(action, lambda got: len(of_rule(got, CVE)) >= 3), CVE)
     assert results["run"].returncode == 0, results["run"]
     assert results["run"].stdout == "scratch\n"
     by_type = {a["output_fields"]["evt.type"]: a["output_fields"] for a in alerts}
@@ -152,7 +152,7 @@ def test_a_32bit_chdir_through_dev_fd_by_a_renamed_binary_alerts(
             "/t/kworker",
         )
 
-    alerts = of_rule(alerts_until(action, lambda got: bool(of_rule(got, CVE))), CVE)
+    alerts = of_rule(alerts_seen(action, lambda got: bool(of_rule(got, CVE))), CVE)
     assert results["run"].returncode == 0, results["run"]
     assert len(alerts) == 1, alerts
     fields = alerts[0]["output_fields"]
