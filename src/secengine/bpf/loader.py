@@ -44,7 +44,17 @@ PRIORITY_HEADROOM: Final = 0.25
 #: io_uring operations as the syscall events they stand for (optional: the tracepoint's
 #: shape is the one of Linux >= 6.3; an older kernel loads the probe without it)
 URING_PROGRAM: Final = "se_uring_complete"
-CAPTURE_PROGRAMS: Final = ("se_sys_exit", "se_exec", "se_fork", "se_exit", URING_PROGRAM)
+#: keeps an io_uring open's path from its submission to its completion (with URING_PROGRAM)
+URING_SUBMIT_PROGRAM: Final = "se_uring_submit"
+URING_PROGRAMS: Final = (URING_PROGRAM, URING_SUBMIT_PROGRAM)
+CAPTURE_PROGRAMS: Final = (
+    "se_sys_exit",
+    "se_exec",
+    "se_fork",
+    "se_exit",
+    URING_PROGRAM,
+    URING_SUBMIT_PROGRAM,
+)
 NOOP_PROGRAM: Final = "se_noop"
 #: The global holding one byte per syscall number, 1 if captured (section ``.data.interest``).
 INTEREST_MAP: Final = ".data.interest"
@@ -250,7 +260,7 @@ class Probe(BpfObjectOwner):
                 raise
             # a kernel whose io_uring_complete tracepoint has another shape (or none); any
             # other fault fails the second load too, and that error is the one raised
-            super().__init__(path, tuple(p for p in programs if p != URING_PROGRAM))
+            super().__init__(path, tuple(p for p in programs if p not in URING_PROGRAMS))
             self.uring_unavailable = str(e).splitlines()[0]
             _log.warning(
                 "io_uring operations will not be visible on this kernel: %s",

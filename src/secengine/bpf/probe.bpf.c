@@ -1684,9 +1684,13 @@ int BPF_PROG(se_exit, struct task_struct *task)
  * stand for, flagged SE_F_URING, at their completion (`io_uring_complete`, when the result is
  * known), for the submitting task (the request's io_uring_task, whatever thread completes
  * it). What a completion still holds decides what is known:
- *  - OPENAT/OPENAT2: the flags and mode (the request's open_how); the path is the opened
- *    file's (canonical: symlinks and `..` resolved), so a failed open has none (the kernel
- *    freed the name it looked up);
+ *  - OPENAT/OPENAT2: the flags and mode (the request's open_how), the dirfd, and the path
+ *    as the program gave it (as for the syscalls: `/proc/self/fd/3`, `../etc/shadow`), kept
+ *    at submission (`io_uring_submit_req`, after the request's prep copied the name into a
+ *    struct filename) in `se_uring_paths` until the completion, since the kernel frees that
+ *    name before it completes the request, refused opens included. A request whose name was
+ *    not kept (evicted from the map by more than its size of opens in flight, or submitted
+ *    before the probe started) falls back to the opened file's canonical path, or none;
  *  - ACCEPT: the new fd (the result) and its socket; CONNECT: the socket (its ends after
  *    the connect), the fd number unknown (-1: the request keeps the file, not the number).
  * A request submitted with IOSQE_CQE_SKIP_SUCCESS that succeeds posts no completion, so the
@@ -1699,6 +1703,80 @@ int BPF_PROG(se_exit, struct task_struct *task)
 #define SE_NR_ACCEPT4 288
 #define SE_NR_OPENAT 257
 #define SE_NR_OPENAT2 437
+
+/* The path an IORING_OP_OPENAT/OPENAT2 request was submitted with, by request address, from
+ * its submission to its completion (LRU: a request that never completes, CQE_SKIP_SUCCESS,
+ * is forgotten in time; a reused address is overwritten at its next submission). */
+struct se_uring_path {
+	__u32 len;
+	char path[SE_STR_MAX + 2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct se_uring_path);
+} se_uring_paths SEC(".maps");
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(se_uring_submit, struct io_kiocb *req)
+{
+	__u8 op = BPF_CORE_READ(req, opcode);
+	__u32 nr;
+	if (op == SE_IORING_OP_OPENAT)
+		nr = SE_NR_OPENAT;
+	else if (op == SE_IORING_OP_OPENAT2)
+		nr = SE_NR_OPENAT2;
+	else
+		return 0;
+	if (!(se_interest[nr] & SE_WANT_NATIVE))
+		return 0;
+	struct io_open *o = (void *)&req->cmd;
+	struct filename *fn = BPF_CORE_READ(o, filename);
+	if (!fn)
+		return 0;
+	const char *name = BPF_CORE_READ(fn, name);
+	struct se_aux *aux = get_aux();
+	if (!aux || !name)
+		return 0;
+	struct se_uring_path *kept = (void *)aux->scratch;
+	long n = bpf_probe_read_kernel_str(kept->path, sizeof(kept->path), name);
+	kept->len = n > 0 ? n - 1 : 0;
+	__u64 key = (unsigned long)req;
+	bpf_map_update_elem(&se_uring_paths, &key, kept, BPF_ANY);
+	return 0;
+}
+
+/* The path section of an io_uring open: the path it was submitted with, else the opened
+ * file's, else empty. */
+static __always_inline __u32 put_uring_path(struct se_aux *aux, __u32 off, void *req,
+					    struct file *opened)
+{
+	__u64 key = (unsigned long)req;
+	struct se_uring_path *kept = bpf_map_lookup_elem(&se_uring_paths, &key);
+	if (kept) {
+		/* copied here: a global function takes no map value pointer */
+		if (off >= SE_OFF_LIMIT) {
+			((struct se_hdr *)aux->data)->flags |= SE_F_TRUNCATED;
+			return off;
+		}
+		__u32 o = BOUND(off, SE_OFF_LIMIT - 1);
+		__u32 l = kept->len;
+		if (l > SE_STR_MAX)
+			l = SE_STR_MAX;
+		l = BOUND(l, 4095);
+		if (l && bpf_probe_read_kernel(&aux->data[o + 2], l, kept->path))
+			l = 0;
+		aux->data[o] = l & 0xff;
+		aux->data[o + 1] = (l >> 8) & 0xff;
+		bpf_map_delete_elem(&se_uring_paths, &key);
+		return o + 2 + l;
+	}
+	if (opened)
+		return put_path(aux, off, (unsigned long)&opened->f_path);
+	return put_blob(aux, off, 0, 0, SE_KERNEL);
+}
 
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(se_uring_complete, struct io_ring_ctx *ring, void *reqp, struct io_uring_cqe *cqe)
@@ -1756,16 +1834,10 @@ int BPF_PROG(se_uring_complete, struct io_ring_ctx *ring, void *reqp, struct io_
 			h->args[2] = how.flags;
 			h->args[3] = how.mode;
 			/* sections as the openat spec has them: the path (arg 1) */
-			if (opened)
-				off = put_path(aux, off, (unsigned long)&opened->f_path);
-			else
-				off = put_blob(aux, off, 0, 0, SE_KERNEL);
+			off = put_uring_path(aux, off, req, opened);
 		} else {
 			h->args[3] = sizeof(how);
-			if (opened)
-				off = put_path(aux, off, (unsigned long)&opened->f_path);
-			else
-				off = put_blob(aux, off, 0, 0, SE_KERNEL);
+			off = put_uring_path(aux, off, req, opened);
 			off = put_bytes(aux, off, &how, sizeof(how));
 		}
 		off = put_file(aux, off, (unsigned long)task, ret);
