@@ -25,8 +25,10 @@ def blob(b: bytes | str) -> bytes:
     return struct.pack("<H", len(b)) + b
 
 
-def hdr(evt: int, nr: int, tid: int, pid: int, res: int = 0, args=(0,) * 6) -> bytes:
-    return L.HDR.pack(1000, tid, pid, nr, evt, 0, 0, res, *args)
+def hdr(
+    evt: int, nr: int, tid: int, pid: int, res: int = 0, args=(0,) * 6, hflags: int = 0
+) -> bytes:
+    return L.HDR.pack(1000, tid, pid, nr, evt, 0, hflags, res, *args)
 
 
 def proc(
@@ -86,10 +88,11 @@ def exec_rec(
     filename: str | None = None,
     vpid: int = 0,
     pidns_init_start: int = 0,
+    hflags: int = 0,
 ) -> bytes:
     exe = exepath or argv[0]
     return (
-        hdr(L.EVT_EXEC, 59, pid, pid)
+        hdr(L.EVT_EXEC, 59, pid, pid, hflags=hflags)
         + proc(ptid, flags=flags, caps=1 << 16, vpid=vpid, pidns_init_start=pidns_init_start)
         + blob(filename or argv[0])
         + blob("\0".join(argv) + "\0")

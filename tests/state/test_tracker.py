@@ -433,3 +433,64 @@ def test_an_exec_leaves_one_thread_with_the_processs_user() -> None:
     fields(t, _thread_clone(610, 611, 1000))
     fields(t, exec_rec(610, 1, ["srv2"]))
     assert _uid_of(t, 610, 611) == 0
+
+
+def _dir_fd(t: StateTracker, pid: int, path: str, fd: int) -> None:
+    fields(
+        t,
+        hdr(1, 257, pid, pid, res=fd, args=(-100 & 0xFFFFFFFF, 0, os.O_DIRECTORY, 0, 0, 0))
+        + blob(path)
+        + file_sec(mode=0o040755),
+    )
+
+
+def _fchdir(t: StateTracker, pid: int, fd: int, cwd: str, res: int = 0, hflags: int = 0) -> dict:
+    return fields(
+        t, hdr(1, 81, pid, pid, res=res, args=(fd, 0, 0, 0, 0, 0), hflags=hflags) + blob(cwd)
+    )
+
+
+def test_fchdir_names_the_directory_of_its_fd_and_moves_the_working_directory() -> None:
+    """CVE-2024-21626 without a path: ``fchdir(7)`` on a leaked descriptor. The event's fd is
+    the directory fd 7 names (libsinsp's fd.name of a dirfd); proc.cwd is the kernel's path
+    of the working directory after the call; the probe's flag says it is outside the root."""
+    t = _tracker()
+    fields(t, exec_rec(600, 1, ["sh"], cwd="/"))
+    _dir_fd(t, 600, "/sys/fs/cgroup", 7)
+    f = _fchdir(t, 600, 7, "/sys/fs/cgroup", hflags=L.F_CWD_OUTSIDE_ROOT)
+    assert f["evt.type"] == "fchdir" and f["fd.num"] == 7
+    assert f["fd.name"] == "/sys/fs/cgroup" and f["fd.typechar"] == "d"
+    assert f["proc.cwd"] == "/sys/fs/cgroup"
+    assert f["proc.is_cwd_outside_root"] is True
+    # the working directory stays outside until it changes, and a child inherits it
+    child = fields(t, hdr(L.EVT_CLONE, 56, 601, 601) + proc(600) + blob("sh"))
+    assert child["proc.is_cwd_outside_root"] is True
+    # an openat relative to the leaked fd continues from its directory
+    g = fields(
+        t,
+        hdr(1, 257, 600, 600, res=8, args=(7, 0, os.O_RDONLY, 0, 0, 0))
+        + blob("../../../etc/shadow")
+        + file_sec(),
+    )
+    assert g["fd.name"] == "/etc/shadow" and g["fd.nameraw"] == "../../../etc/shadow"
+    # a refused fchdir changes nothing; one back inside the root clears the flag
+    _dir_fd(t, 600, "/", 9)
+    assert _fchdir(t, 600, 9, "/", res=-13)["proc.is_cwd_outside_root"] is True
+    assert _fchdir(t, 600, 9, "/")["proc.is_cwd_outside_root"] is False
+
+
+def test_chdir_and_exec_say_whether_the_cwd_and_the_executable_are_outside_the_root() -> None:
+    t = _tracker()
+    g = fields(t, exec_rec(610, 1, ["sh"], cwd="/"))
+    assert g["proc.is_cwd_outside_root"] is False and g["proc.is_exe_outside_root"] is False
+    c = fields(
+        t,
+        hdr(1, 80, 610, 610, hflags=L.F_CWD_OUTSIDE_ROOT) + blob("/proc/self/fd/3") + blob("/h"),
+    )
+    assert c["proc.cwd"] == "/h" and c["proc.is_cwd_outside_root"] is True
+    # a process started with the host's working directory, running the host's binary
+    flags = L.F_CWD_OUTSIDE_ROOT | L.F_EXE_OUTSIDE_ROOT
+    e = fields(t, exec_rec(611, 610, ["/proc/self/fd/3/../bin/sh"], cwd="/h", hflags=flags))
+    assert e["proc.is_cwd_outside_root"] is True and e["proc.is_exe_outside_root"] is True
+    e = fields(t, exec_rec(611, 610, ["/bin/true"], cwd="/"))
+    assert e["proc.is_cwd_outside_root"] is False and e["proc.is_exe_outside_root"] is False

@@ -56,6 +56,10 @@
 #define SE_F_COMPAT 2    /* a 32-bit (ia32) syscall: `nr` is in the ia32 table, the arguments
 			  * come from ebx, ecx, edx, esi, edi, ebp (zero-extended) */
 #define SE_F_URING 4     /* an io_uring operation, as the syscall record it stands for */
+#define SE_F_CWD_OUTSIDE_ROOT 8 /* the working directory in this record (chdir/fchdir's after
+				 * the call, an exec's) is not under the task's root: the walk
+				 * up to its mount namespace's root never met fs->root */
+#define SE_F_EXE_OUTSIDE_ROOT 16 /* an exec's executable is not under the task's root */
 
 /* se_interest[nr]: which tables capture number nr (a compat syscall's spec is at
  * specs[SE_MAX_SYSCALLS + nr]) */

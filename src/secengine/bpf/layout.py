@@ -40,6 +40,8 @@ __all__ = [
     "EXE_WRITABLE",
     "FILE",
     "F_COMPAT",
+    "F_CWD_OUTSIDE_ROOT",
+    "F_EXE_OUTSIDE_ROOT",
     "F_TRUNCATED",
     "F_URING",
     "HDR",
@@ -137,6 +139,11 @@ F_TRUNCATED: Final = 1
 F_COMPAT: Final = 2
 #: an io_uring operation, as the syscall record it stands for
 F_URING: Final = 4
+#: the record's working directory (chdir/fchdir after the call, an exec's) is not under the
+#: task's root (``fs->root``): reached from outside it, e.g. through a leaked fd
+F_CWD_OUTSIDE_ROOT: Final = 8
+#: an exec's executable is not under the task's root
+F_EXE_OUTSIDE_ROOT: Final = 16
 #: ``se_interest`` bits: the native / the ia32 syscall of that number is captured
 WANT_NATIVE: Final = 1
 WANT_COMPAT: Final = 2
@@ -278,6 +285,8 @@ CONSTANTS: Final = {
     "SE_F_TRUNCATED": F_TRUNCATED,
     "SE_F_COMPAT": F_COMPAT,
     "SE_F_URING": F_URING,
+    "SE_F_CWD_OUTSIDE_ROOT": F_CWD_OUTSIDE_ROOT,
+    "SE_F_EXE_OUTSIDE_ROOT": F_EXE_OUTSIDE_ROOT,
     "SE_WANT_NATIVE": WANT_NATIVE,
     "SE_WANT_COMPAT": WANT_COMPAT,
     "SE_ARG_INT": ARG_INT,

@@ -249,6 +249,10 @@ struct path_walk {
 	struct dentry *mnt_root;
 	__u32 cur;
 	__u32 reached_root;
+	/* the task's root (fs->root) when the walk is to tell whether the path is under it */
+	struct dentry *root_dentry;
+	struct mount *root_mnt;
+	__u32 under_root;
 };
 
 static long path_step(__u64 index, void *ctx)
@@ -259,6 +263,8 @@ static long path_step(__u64 index, void *ctx)
 		return 1;
 	struct dentry *dentry = w->dentry;
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	if (dentry == w->root_dentry && w->mnt == w->root_mnt)
+		w->under_root = 1;
 	if (dentry == w->mnt_root || dentry == parent) {
 		if (dentry != w->mnt_root)
 			return 1; /* a detached tree: memfd, pipe, deleted mount */
@@ -288,7 +294,12 @@ static long path_step(__u64 index, void *ctx)
 	return 0;
 }
 
-__noinline int put_path(struct se_aux *aux, __u32 off, unsigned long pathp)
+/* put_path, and with `flag` (SE_F_*_OUTSIDE_ROOT) set in the header when the walk reached
+ * its mount namespace's root without meeting the current task's root (fs->root): the path is
+ * not reachable from the task's `/`, as the kernel's path_is_under() would say (a directory
+ * of the host reached through a descriptor leaked into a container, or a chroot's outside).
+ * A walk cut short (deeper than SE_PATH_DEPTH, longer than the scratch) says nothing. */
+__noinline int put_path_rooted(struct se_aux *aux, __u32 off, unsigned long pathp, __u32 flag)
 {
 	struct path *path = (struct path *)pathp;
 	if (!aux)
@@ -305,7 +316,16 @@ __noinline int put_path(struct se_aux *aux, __u32 off, unsigned long pathp)
 	w.mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 	w.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	w.cur = SE_SCRATCH_SIZE;
+	if (flag) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+		struct vfsmount *root_mnt = BPF_CORE_READ(fs, root.mnt);
+		w.root_dentry = BPF_CORE_READ(fs, root.dentry);
+		w.root_mnt = root_mnt ? container_of(root_mnt, struct mount, mnt) : 0;
+	}
 	bpf_loop(SE_PATH_DEPTH, path_step, &w, 0);
+	if (flag && w.reached_root && !w.under_root && w.root_dentry)
+		((struct se_hdr *)aux->data)->flags |= flag;
 	if (w.cur >= SE_SCRATCH_SIZE) {
 		if (w.reached_root) {
 			aux->scratch[0] = '/';
@@ -316,6 +336,11 @@ __noinline int put_path(struct se_aux *aux, __u32 off, unsigned long pathp)
 		return put_blob(aux, off, (unsigned long)name, 0, SE_KSTR);
 	}
 	return put_scratch(aux, off, w.cur, SE_SCRATCH_SIZE - w.cur);
+}
+
+__noinline int put_path(struct se_aux *aux, __u32 off, unsigned long pathp)
+{
+	return put_path_rooted(aux, off, pathp, 0);
 }
 
 static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
@@ -1499,7 +1524,8 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 		}
 		if (extras & SE_X_CWD) {
 			struct fs_struct *fs = BPF_CORE_READ(task, fs);
-			off = put_path(aux, off, (unsigned long)&fs->pwd);
+			off = put_path_rooted(aux, off, (unsigned long)&fs->pwd,
+					      SE_F_CWD_OUTSIDE_ROOT);
 		}
 		if (extras & (SE_X_NL_BUF | SE_X_NL_MSG))
 			off = put_nl_head(aux, off, (long)(int)a[0], a[1],
@@ -1594,11 +1620,12 @@ int BPF_PROG(se_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		alen = SE_ARGS_MAX;
 	off = put_blob(aux, off, (unsigned long)(const void *)arg_start, alen, SE_USER);
 	if (exe)
-		off = put_path(aux, off, (unsigned long)(struct path *)&exe->f_path);
+		off = put_path_rooted(aux, off, (unsigned long)(struct path *)&exe->f_path,
+				      SE_F_EXE_OUTSIDE_ROOT);
 	else
 		off = put_blob(aux, off, (unsigned long)0, 0, SE_KERNEL);
 	struct fs_struct *fs = BPF_CORE_READ(task, fs);
-	off = put_path(aux, off, (unsigned long)&fs->pwd);
+	off = put_path_rooted(aux, off, (unsigned long)&fs->pwd, SE_F_CWD_OUTSIDE_ROOT);
 	off = put_blob(aux, off, task_s + bpf_core_field_offset(struct task_struct, comm), 0, SE_KSTR);
 	off = put_cgroup(aux, off, task_s);
 	/* the environment the new image got, NUL-separated, cut at SE_ARGS_MAX (the driver reads

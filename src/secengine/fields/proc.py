@@ -299,6 +299,14 @@ def _is_host_ns(kind: str) -> LiveExtractor:
     return get
 
 
+def _process_flag(attr: str) -> LiveExtractor:
+    def get(v: LiveFieldValues, arg: str | None) -> Any:
+        p = v.proc
+        return MISSING if p is None else bool(getattr(p, attr))
+
+    return get
+
+
 def _exe_mode_bit(bit: int) -> LiveExtractor:
     def get(v: LiveFieldValues, arg: str | None) -> Any:
         p = v.proc
@@ -888,6 +896,24 @@ FIELD_CLASS = FieldClass(
         _ns_field("mnt", "mount"),
         _ns_field("net", "network"),
         _ns_field("pid", "pid"),
+        FieldDef(
+            "proc.is_cwd_outside_root",
+            FieldType.BOOL,
+            "'true' if the working directory is not under the process's root directory: the "
+            "probe's walk of its path, at the last chdir, fchdir or exec, reached the mount "
+            "namespace's root without passing the process's root (a host directory reached "
+            "through a descriptor leaked into a container, CVE-2024-21626). 'false' when not "
+            "known (a process read from /proc). A secengine field: Falco has none.",
+            live=_process_flag("cwd_outside_root"),
+        ),
+        FieldDef(
+            "proc.is_exe_outside_root",
+            FieldType.BOOL,
+            "'true' if the executable file, at exec, was not under the process's root "
+            "directory (as proc.is_cwd_outside_root: a host binary run through a leaked "
+            "descriptor). A secengine field: Falco has none.",
+            live=_process_flag("exe_outside_root"),
+        ),
         FieldDef(
             "proc.is_exe_setuid",
             FieldType.BOOL,

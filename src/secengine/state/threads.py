@@ -128,6 +128,8 @@ class Process:
         "exe_gid",
         "ns",
         "fcaps",
+        "cwd_outside_root",
+        "exe_outside_root",
         "cgroup",
         "container_id",
         "pidns_init_start",
@@ -165,6 +167,11 @@ class Process:
         self.ns: tuple[int, int, int, int] = (0, 0, 0, 0)
         #: (exe inode, permitted file capabilities) once read (see file_caps)
         self.fcaps: tuple[int, int] | None = None
+        #: the probe found the working directory / the executable not under the process's
+        #: root (its walk up to the mount namespace's root never met fs->root: a host
+        #: directory reached through a leaked fd); False when not known (read from /proc)
+        self.cwd_outside_root = False
+        self.exe_outside_root = False
         self.cgroup = ""
         self.container_id = "host"
         self.pidns_init_start = 0

@@ -304,6 +304,8 @@ class StateTracker:
         proc.env = split_nul(env)
         proc.exepath = exepath
         proc.cwd = cwd
+        proc.cwd_outside_root = bool(rec.flags & L.F_CWD_OUTSIDE_ROOT)
+        proc.exe_outside_root = bool(rec.flags & L.F_EXE_OUTSIDE_ROOT)
         proc.comm = comm
         self._set_proc(proc, p)
         procs.link(proc)
@@ -417,12 +419,14 @@ class StateTracker:
                 changed = self._socket_io(rec, info, f0)
             elif name == "fchdir" and res == 0 and rec.sec.cwd is not None:
                 proc.cwd = rec.sec.cwd
+                proc.cwd_outside_root = bool(rec.flags & L.F_CWD_OUTSIDE_ROOT)
             return proc, fdnum, info, changed
         if res < 0:
             return proc, -1, None, False
         if name == "chdir":
             if rec.sec.cwd is not None:
                 proc.cwd = rec.sec.cwd
+                proc.cwd_outside_root = bool(rec.flags & L.F_CWD_OUTSIDE_ROOT)
         elif name in ("pipe", "pipe2", "socketpair"):
             raw = rec.sec.blobs.get(0 if name != "socketpair" else 3, b"")
             if len(raw) >= 8:
