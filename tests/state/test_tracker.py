@@ -494,3 +494,24 @@ def test_chdir_and_exec_say_whether_the_cwd_and_the_executable_are_outside_the_r
     assert e["proc.is_cwd_outside_root"] is True and e["proc.is_exe_outside_root"] is True
     e = fields(t, exec_rec(611, 610, ["/bin/true"], cwd="/"))
     assert e["proc.is_cwd_outside_root"] is False and e["proc.is_exe_outside_root"] is False
+
+
+def test_a_file_opened_relative_to_a_directory_fd_outside_the_root_says_so() -> None:
+    """``openat(7, "../../etc/shadow")`` on a leaked host directory: the name is the lexical
+    one (``/etc/shadow``, as libsinsp), and the probe's flag says the file is outside the
+    process's root, which the name alone cannot tell from the container's own file."""
+    t = _tracker()
+    fields(t, exec_rec(620, 1, ["sh"], cwd="/"))
+    _dir_fd(t, 620, "/sys/fs/cgroup", 7)
+    rec = hdr(
+        1, 257, 620, 620, res=8, args=(7, 0, os.O_RDONLY, 0, 0, 0), hflags=L.F_FILE_OUTSIDE_ROOT
+    )
+    f = fields(t, rec + blob("../../../etc/shadow") + file_sec())
+    assert f["fd.name"] == "/etc/shadow" and f["fd.is_outside_root"] is True
+    # the fd keeps it: a later read names the same file
+    dup = fields(t, hdr(1, 32, 620, 620, res=9, args=(8, 0, 0, 0, 0, 0)))
+    assert dup["fd.is_outside_root"] is True
+    inside = fields(
+        t, hdr(1, 257, 620, 620, res=10, args=(7, 0, 0, 0, 0, 0)) + blob("x") + file_sec()
+    )
+    assert inside["fd.is_outside_root"] is False

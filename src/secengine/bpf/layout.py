@@ -42,6 +42,7 @@ __all__ = [
     "F_COMPAT",
     "F_CWD_OUTSIDE_ROOT",
     "F_EXE_OUTSIDE_ROOT",
+    "F_FILE_OUTSIDE_ROOT",
     "F_TRUNCATED",
     "F_URING",
     "HDR",
@@ -144,6 +145,8 @@ F_URING: Final = 4
 F_CWD_OUTSIDE_ROOT: Final = 8
 #: an exec's executable is not under the task's root
 F_EXE_OUTSIDE_ROOT: Final = 16
+#: the file an openat/openat2 relative to a directory fd opened is not under the task's root
+F_FILE_OUTSIDE_ROOT: Final = 32
 #: ``se_interest`` bits: the native / the ia32 syscall of that number is captured
 WANT_NATIVE: Final = 1
 WANT_COMPAT: Final = 2
@@ -287,6 +290,7 @@ CONSTANTS: Final = {
     "SE_F_URING": F_URING,
     "SE_F_CWD_OUTSIDE_ROOT": F_CWD_OUTSIDE_ROOT,
     "SE_F_EXE_OUTSIDE_ROOT": F_EXE_OUTSIDE_ROOT,
+    "SE_F_FILE_OUTSIDE_ROOT": F_FILE_OUTSIDE_ROOT,
     "SE_WANT_NATIVE": WANT_NATIVE,
     "SE_WANT_COMPAT": WANT_COMPAT,
     "SE_ARG_INT": ARG_INT,

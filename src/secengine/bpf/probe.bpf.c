@@ -253,6 +253,8 @@ struct path_walk {
 	struct dentry *root_dentry;
 	struct mount *root_mnt;
 	__u32 under_root;
+	__u32 check_only; /* only whether the path is under the root: nothing copied, and the
+			   * walk stops once it met the root */
 };
 
 static long path_step(__u64 index, void *ctx)
@@ -263,8 +265,11 @@ static long path_step(__u64 index, void *ctx)
 		return 1;
 	struct dentry *dentry = w->dentry;
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-	if (dentry == w->root_dentry && w->mnt == w->root_mnt)
+	if (dentry == w->root_dentry && w->mnt == w->root_mnt) {
 		w->under_root = 1;
+		if (w->check_only)
+			return 1;
+	}
 	if (dentry == w->mnt_root || dentry == parent) {
 		if (dentry != w->mnt_root)
 			return 1; /* a detached tree: memfd, pipe, deleted mount */
@@ -279,6 +284,10 @@ static long path_step(__u64 index, void *ctx)
 		}
 		w->reached_root = 1;
 		return 1;
+	}
+	if (w->check_only) {
+		w->dentry = parent;
+		return 0;
 	}
 	struct qstr q = BPF_CORE_READ(dentry, d_name);
 	__u32 len = q.len;
@@ -299,6 +308,7 @@ static long path_step(__u64 index, void *ctx)
  * not reachable from the task's `/`, as the kernel's path_is_under() would say (a directory
  * of the host reached through a descriptor leaked into a container, or a chroot's outside).
  * A walk cut short (deeper than SE_PATH_DEPTH, longer than the scratch) says nothing. */
+#define SE_ROOT_CHECK_ONLY (1U << 31) /* with a flag: set it, emit nothing, return `off` */
 __noinline int put_path_rooted(struct se_aux *aux, __u32 off, unsigned long pathp, __u32 flag)
 {
 	struct path *path = (struct path *)pathp;
@@ -316,6 +326,8 @@ __noinline int put_path_rooted(struct se_aux *aux, __u32 off, unsigned long path
 	w.mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 	w.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	w.cur = SE_SCRATCH_SIZE;
+	w.check_only = (flag & SE_ROOT_CHECK_ONLY) != 0;
+	flag &= ~SE_ROOT_CHECK_ONLY;
 	if (flag) {
 		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 		struct fs_struct *fs = BPF_CORE_READ(task, fs);
@@ -326,6 +338,8 @@ __noinline int put_path_rooted(struct se_aux *aux, __u32 off, unsigned long path
 	bpf_loop(SE_PATH_DEPTH, path_step, &w, 0);
 	if (flag && w.reached_root && !w.under_root && w.root_dentry)
 		((struct se_hdr *)aux->data)->flags |= flag;
+	if (w.check_only)
+		return off;
 	if (w.cur >= SE_SCRATCH_SIZE) {
 		if (w.reached_root) {
 			aux->scratch[0] = '/';
@@ -984,6 +998,9 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
  * ia32 table has no accept). 0: a call socketcall refuses (EINVAL) or an unreadable array
  * (EFAULT), so nothing to report. */
 #define SE_IA32_SOCKETCALL 102
+#define SE_IA32_OPENAT 295
+#define SE_X64_OPENAT 257
+#define SE_OPENAT2 437 /* the same number in both tables */
 static __always_inline __u32 socketcall_decode(__u64 *a)
 {
 	/* SYS_SOCKET (1) .. SYS_SENDMMSG (20): the direct ia32 number and the argument count */
@@ -1515,8 +1532,19 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 		if (extras & SE_X_FILE_ARG0)
 			off = put_file(aux, off, (unsigned long)task, (long)(int)a[0]);
-		if (extras & SE_X_FILE_RES)
+		if (extras & SE_X_FILE_RES) {
 			off = put_file(aux, off, (unsigned long)task, ret);
+			/* an openat relative to a directory fd (openat(7, "../../etc/shadow")):
+			 * whether the file it opened is outside the task's root. Only with a dirfd,
+			 * to bound the cost: a path through /proc/self/fd/N is the rules' to see */
+			if (ret >= 0 && (int)a[0] >= 0 &&
+			    (nr == (compat ? SE_IA32_OPENAT : SE_X64_OPENAT) || nr == SE_OPENAT2)) {
+				struct file *opened = fd_file(task, ret);
+				if (opened)
+					put_path_rooted(aux, off, (unsigned long)&opened->f_path,
+							SE_F_FILE_OUTSIDE_ROOT | SE_ROOT_CHECK_ONLY);
+			}
+		}
 		if (extras & SE_X_CREDS) {
 			struct se_creds c = {};
 			fill_creds(&c, task);

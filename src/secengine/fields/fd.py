@@ -526,6 +526,16 @@ FIELD_CLASS = FieldClass(
             live=_fd_attr("nameraw"),
         ),
         FieldDef(
+            "fd.is_outside_root",
+            FieldType.BOOL,
+            "'true' if the file is not under the opening process's root directory: the "
+            "probe's walk of the file an openat or openat2 relative to a directory fd opened "
+            "reached the mount namespace's root without passing the process's root (a host "
+            "file reached through a descriptor leaked into a container, CVE-2024-21626). "
+            "'false' for other opens and when not known. A secengine field: Falco has none.",
+            live=_fd_attr("outside_root"),
+        ),
+        FieldDef(
             "fd.types",
             FieldType.CHARBUF,
             "List of FD types in used. Can be passed an fd number e.g. fd.types[0] to get "

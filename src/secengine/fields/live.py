@@ -155,6 +155,9 @@ class FdView(Protocol):
     def dev(self) -> int: ...
     @property
     def ino(self) -> int: ...
+    #: the probe found the file outside the opening process's root
+    @property
+    def outside_root(self) -> bool: ...
 
 
 class FdLookup(Protocol):

@@ -79,6 +79,7 @@ class FdInfo:
         "dev",
         "ino",
         "flags",
+        "outside_root",
     )
 
     def __init__(
@@ -99,6 +100,7 @@ class FdInfo:
         dev: int = 0,
         ino: int = 0,
         flags: int = 0,
+        outside_root: bool = False,
     ) -> None:
         self.typechar = typechar
         self.name = name
@@ -117,6 +119,9 @@ class FdInfo:
         self.dev = dev
         self.ino = ino
         self.flags = flags
+        #: the probe found the file outside the opening process's root (an openat relative
+        #: to a directory fd of the host's, leaked into a container); False: not known
+        self.outside_root = outside_root
 
     @property
     def type(self) -> str:
@@ -180,6 +185,7 @@ class FdInfo:
         new.dev = self.dev
         new.ino = self.ino
         new.flags = self.flags
+        new.outside_root = self.outside_root
         return new
 
     def __repr__(self) -> str:

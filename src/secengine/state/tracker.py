@@ -498,7 +498,13 @@ class StateTracker:
         if name in _OPEN_NAME_ARG:
             path, raw = self._open_path(rec, proc)
             flags = rec.args[2 if name == "openat" else 1] if name != "openat2" else 0
-            info = FdInfo(_typechar(f), path, nameraw=raw, cloexec=bool(flags & convert.O_CLOEXEC))
+            info = FdInfo(
+                _typechar(f),
+                path,
+                nameraw=raw,
+                cloexec=bool(flags & convert.O_CLOEXEC),
+                outside_root=bool(rec.flags & L.F_FILE_OUTSIDE_ROOT),
+            )
             if f is not None:
                 info.dev, info.ino = f.dev, f.ino
             return info
