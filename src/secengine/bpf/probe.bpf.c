@@ -253,6 +253,7 @@ struct path_walk {
 	struct dentry *root_dentry;
 	struct mount *root_mnt;
 	__u32 under_root;
+	__u32 attached; /* the root reached is a mount namespace's (not a detached mount's) */
 	__u32 check_only; /* only whether the path is under the root: nothing copied, and the
 			   * walk stops once it met the root */
 };
@@ -283,6 +284,13 @@ static long path_step(__u64 index, void *ctx)
 			return 0;
 		}
 		w->reached_root = 1;
+		if (w->root_dentry) {
+			/* the kernel's prepend_path: a global root is a namespace's when the mount
+			 * is in one (a lazily unmounted one, such as the bind mount of runc's
+			 * cloned binary, has none) that is not anonymous (no proc inode) */
+			struct mnt_namespace *ns = BPF_CORE_READ(mnt, mnt_ns);
+			w->attached = ns && BPF_CORE_READ(ns, ns.inum) != 0;
+		}
 		return 1;
 	}
 	if (w->check_only) {
@@ -307,7 +315,9 @@ static long path_step(__u64 index, void *ctx)
  * its mount namespace's root without meeting the current task's root (fs->root): the path is
  * not reachable from the task's `/`, as the kernel's path_is_under() would say (a directory
  * of the host reached through a descriptor leaked into a container, or a chroot's outside).
- * A walk cut short (deeper than SE_PATH_DEPTH, longer than the scratch) says nothing. */
+ * A walk cut short (deeper than SE_PATH_DEPTH, longer than the scratch), or ending at a
+ * detached mount's root (unmounted, or of an anonymous namespace: runc's cloned binary, an
+ * open_tree() clone) rather than a mount namespace's, says nothing. */
 #define SE_ROOT_CHECK_ONLY (1U << 31) /* with a flag: set it, emit nothing, return `off` */
 __noinline int put_path_rooted(struct se_aux *aux, __u32 off, unsigned long pathp, __u32 flag)
 {
@@ -336,7 +346,7 @@ __noinline int put_path_rooted(struct se_aux *aux, __u32 off, unsigned long path
 		w.root_mnt = root_mnt ? container_of(root_mnt, struct mount, mnt) : 0;
 	}
 	bpf_loop(SE_PATH_DEPTH, path_step, &w, 0);
-	if (flag && w.reached_root && !w.under_root && w.root_dentry)
+	if (flag && w.reached_root && w.attached && !w.under_root && w.root_dentry)
 		((struct se_hdr *)aux->data)->flags |= flag;
 	if (w.check_only)
 		return off;
