@@ -191,6 +191,12 @@ TESTS_OF_LIVE_FIELDS: dict[str, tuple[str, ...]] = {
         "proc.is_host_pidns",
         "proc.is_host_userns",
     ),
+    "test_live_cve_2024_21626.py::"
+    "test_the_leaked_fd_used_without_a_path_alerts_and_the_same_calls_inside_do_not": (
+        "fd.is_outside_root",
+        "proc.is_cwd_outside_root",
+        "proc.is_exe_outside_root",
+    ),
     "test_live_cve_2022_0847.py::test_dirty_pipe_splice_alerts_and_the_look_alikes_do_not": (
         "fd.is_open_write",
     ),
