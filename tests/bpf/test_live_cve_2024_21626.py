@@ -17,7 +17,8 @@ its arguments, through that fd:
   alerts (the ``cat`` runs from a working directory outside the root), with the
   file named by where it really is (``fd.name``) and the exec by the file it
   reached (``proc.exepath``);
-- the same fd used without a path: ``openat(3, "secx/f")``, ``fchdir(3)`` then an
+- the same fd used without a path: ``openat(3, "secx/f")`` (and a refused
+  ``openat(3, "secx/none")``), ``fchdir(3)`` then an
   exec from there, ``execveat(3, "secx/true")``: the probe finds the file, the
   working directory and the executable outside the process's root;
 - the evasion: a renamed static binary makes a 32-bit ``chdir`` (``int $0x80``)
@@ -184,7 +185,7 @@ _NO_PATH = r"""
 #include <unistd.h>
 
 /* The leaked fd 3 used without a path through it:
- * "openat": openat(3, "secx/f") and print the file;
+ * "openat": openat(3, "secx/f") and print the file, then openat(3, "secx/none") (ENOENT);
  * "fchdir": fchdir(3), then exec ./secx/true from there (an exec from a working directory
  *           outside the root, of an executable outside it);
  * "execveat": execveat(3, "secx/true");
@@ -198,7 +199,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "openat") == 0) {
         int fd = openat(3, "secx/f", O_RDONLY);
         long n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-        if (n <= 0)
+        if (n <= 0 || openat(3, "secx/none", O_RDONLY) >= 0)
             return 2;
         fputs(buf, stdout);
         return 0;
@@ -247,7 +248,7 @@ def test_the_leaked_fd_used_without_a_path_alerts_and_the_same_calls_inside_do_n
                 mode,
             )
 
-    alerts = of_rule(alerts_seen(action, lambda got: len(of_rule(got, CVE)) >= 4), CVE)
+    alerts = of_rule(alerts_seen(action, lambda got: len(of_rule(got, CVE)) >= 5), CVE)
     for mode, run in results.items():
         assert run.returncode == 0, (mode, run)
     assert results["openat"].stdout == "scratch\n"
@@ -258,9 +259,12 @@ def test_the_leaked_fd_used_without_a_path_alerts_and_the_same_calls_inside_do_n
     for f in fields:
         by_type.setdefault(f["evt.type"], []).append(f)
     assert sorted(by_type) == ["execve", "execveat", "fchdir", "openat"], fields
-    [opened] = by_type["openat"]
+    opened, refused = sorted(by_type["openat"], key=lambda f: f["evt.res"] != "SUCCESS")
     assert opened["fd.nameraw"] == "secx/f" and opened["fd.name"] == str(scratch / "secx" / "f")
     assert opened["fd.is_outside_root"] is True
+    # refused: the directory it was relative to is outside the root
+    assert refused["evt.res"] == "ENOENT" and refused["fd.nameraw"] == "secx/none"
+    assert refused["fd.is_outside_root"] is True
     [moved] = by_type["fchdir"]
     assert moved["fd.name"] == str(scratch) and moved["proc.cwd"] == str(scratch)
     assert moved["proc.is_cwd_outside_root"] is True
@@ -270,4 +274,4 @@ def test_the_leaked_fd_used_without_a_path_alerts_and_the_same_calls_inside_do_n
     [at] = by_type["execveat"]
     assert at["proc.exepath"] == str(scratch / "secx" / "true")
     assert at["proc.is_exe_outside_root"] is True and at["proc.is_cwd_outside_root"] is False
-    assert len(fields) == 4, fields
+    assert len(fields) == 5, fields

@@ -515,3 +515,18 @@ def test_a_file_opened_relative_to_a_directory_fd_outside_the_root_says_so() -> 
         t, hdr(1, 257, 620, 620, res=10, args=(7, 0, 0, 0, 0, 0)) + blob("x") + file_sec()
     )
     assert inside["fd.is_outside_root"] is False
+
+
+def test_a_refused_open_relative_to_a_directory_fd_outside_the_root_says_so() -> None:
+    """``openat(7, "../../../etc/shadow")`` refused (EACCES): the probe checks the directory
+    it was relative to, the attempt keeps the flag on the event's fd."""
+    t = _tracker()
+    fields(t, exec_rec(630, 1, ["sh"], cwd="/"))
+    _dir_fd(t, 630, "/sys/fs/cgroup", 7)
+    hflags = L.F_FILE_OUTSIDE_ROOT
+    rec = hdr(1, 257, 630, 630, res=-13, args=(7, 0, os.O_RDONLY, 0, 0, 0), hflags=hflags)
+    f = fields(t, rec + blob("../../../etc/shadow") + file_sec(mode=0))
+    assert f["fd.name"] == "/etc/shadow" and f["evt.res"] == "EACCES"
+    assert f["fd.is_outside_root"] is True
+    plain = hdr(1, 257, 630, 630, res=-2, args=(7, 0, os.O_RDONLY, 0, 0, 0))
+    assert fields(t, plain + blob("none") + file_sec(mode=0))["fd.is_outside_root"] is False

@@ -61,7 +61,8 @@
 				 * up to its mount namespace's root never met fs->root */
 #define SE_F_EXE_OUTSIDE_ROOT 16 /* an exec's executable is not under the task's root */
 #define SE_F_FILE_OUTSIDE_ROOT 32 /* the file an openat/openat2 relative to a directory fd
-				   * (not AT_FDCWD) opened is not under the task's root */
+				   * (not AT_FDCWD) opened, or for a refused one with a relative
+				   * path that directory, is not under the task's root */
 
 /* se_interest[nr]: which tables capture number nr (a compat syscall's spec is at
  * specs[SE_MAX_SYSCALLS + nr]) */

@@ -145,7 +145,8 @@ F_URING: Final = 4
 F_CWD_OUTSIDE_ROOT: Final = 8
 #: an exec's executable is not under the task's root
 F_EXE_OUTSIDE_ROOT: Final = 16
-#: the file an openat/openat2 relative to a directory fd opened is not under the task's root
+#: the file an openat/openat2 relative to a directory fd opened (for a refused one with a
+#: relative path: that directory) is not under the task's root
 F_FILE_OUTSIDE_ROOT: Final = 32
 #: ``se_interest`` bits: the native / the ia32 syscall of that number is captured
 WANT_NATIVE: Final = 1

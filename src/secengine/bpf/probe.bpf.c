@@ -1545,13 +1545,20 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 		if (extras & SE_X_FILE_RES) {
 			off = put_file(aux, off, (unsigned long)task, ret);
 			/* an openat relative to a directory fd (openat(7, "../../etc/shadow")):
-			 * whether the file it opened is outside the task's root. Only with a dirfd,
-			 * to bound the cost: a path through /proc/self/fd/N is the rules' to see */
-			if (ret >= 0 && (int)a[0] >= 0 &&
+			 * whether the file it opened is outside the task's root; when refused, whether
+			 * the directory it was relative to is (a relative path only: the kernel
+			 * ignores the dirfd of an absolute one). Only with a dirfd, to bound the
+			 * cost: a path through /proc/self/fd/N is the rules' to see */
+			if ((int)a[0] >= 0 &&
 			    (nr == (compat ? SE_IA32_OPENAT : SE_X64_OPENAT) || nr == SE_OPENAT2)) {
-				struct file *opened = fd_file(task, ret);
-				if (opened)
-					put_path_rooted(aux, off, (unsigned long)&opened->f_path,
+				char first = '/';
+				if (ret < 0)
+					bpf_probe_read_user(&first, 1, (const void *)a[1]);
+				struct file *target = ret >= 0	   ? fd_file(task, ret)
+						      : first != '/' ? fd_file(task, (long)(int)a[0])
+								     : 0;
+				if (target)
+					put_path_rooted(aux, off, (unsigned long)&target->f_path,
 							SE_F_FILE_OUTSIDE_ROOT | SE_ROOT_CHECK_ONLY);
 			}
 		}

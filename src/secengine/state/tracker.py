@@ -490,7 +490,7 @@ class StateTracker:
 
     def _failed_open(self, rec: Rec, proc: Process) -> FdInfo:
         path, raw = self._open_path(rec, proc)
-        return FdInfo("f", path, nameraw=raw)
+        return FdInfo("f", path, nameraw=raw, outside_root=bool(rec.flags & L.F_FILE_OUTSIDE_ROOT))
 
     def _new_fd(self, rec: Rec, proc: Process) -> FdInfo | None:
         name = rec.name
