@@ -184,8 +184,8 @@ class RecordBuilder:
         self.procs = procs
         #: thread id → thread group id (bounded; the oldest forgotten first)
         self.tgid: OrderedDict[int, int] = OrderedDict()
-        #: thread id → its enter event's table entry and raw parameters, until the exit
-        self.pending: OrderedDict[int, tuple[EventInfo, list[bytes]]] = OrderedDict()
+        #: thread id → its enter event's table entry and parameters, until the exit
+        self.pending: OrderedDict[int, tuple[EventInfo, dict[str, Any]]] = OrderedDict()
 
     # -- bookkeeping ------------------------------------------------------------------
     def note_thread(self, tid: int, pid: int) -> None:
@@ -197,15 +197,15 @@ class RecordBuilder:
     def pid_of(self, tid: int) -> int:
         return self.tgid.get(tid, tid)
 
-    def enter(self, ev: ScapEvent, info: EventInfo, params: list[bytes]) -> None:
+    def enter(self, tid: int, info: EventInfo, values: dict[str, Any]) -> None:
         """Keep an enter event's parameters for its exit (a thread has one at a time)."""
         p = self.pending
-        p.pop(ev.tid, None)
-        p[ev.tid] = (info, params)
+        p.pop(tid, None)
+        p[tid] = (info, values)
         if len(p) > _MAX_PENDING:
             p.popitem(last=False)
 
-    def take_enter(self, tid: int) -> tuple[EventInfo, list[bytes]] | None:
+    def take_enter(self, tid: int) -> tuple[EventInfo, dict[str, Any]] | None:
         """The thread's pending enter event, if any."""
         return self.pending.pop(tid, None)
 

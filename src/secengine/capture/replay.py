@@ -21,9 +21,9 @@ from typing import IO, Any, Final
 from secengine.capture import blocks as B
 from secengine.capture import tables as T
 from secengine.capture.cursor import Cursor
-from secengine.capture.events import ScapEvent, parse_event
+from secengine.capture.events import ScapEvent, decode_params, event_layout
 from secengine.capture.eventtable import EF_USES_FD, EVENTS, EventInfo
-from secengine.capture.records import RecordBuilder, decoded, stands_alone
+from secengine.capture.records import RecordBuilder, stands_alone
 from secengine.capture.state import (
     CaptureTracker,
     seed_fds,
@@ -45,6 +45,9 @@ GZIP_MAGIC: Final = b"\x1f\x8b"
 SCAP_MAGIC: Final = B.SHB_BLOCK_TYPE.to_bytes(4, "little")
 
 UnknownHandler = Callable[[str, int], None]
+#: after this many event blocks with no event to yield, an empty batch is yielded (the
+#: caller's progress and counters move on)
+_QUIET: Final = 4096
 
 
 def is_capture(head: bytes) -> bool:
@@ -140,6 +143,11 @@ class CaptureReplay:
         self.num = first_num
         #: scap events decoded (enter events and internal ones included)
         self.decoded = 0
+        #: events of the capture (exits and events with no exit), yielded or not
+        self.events = 0
+        self.interest: frozenset[str] | None = None
+        self._fast_close = False
+        self._exited = False  # a process exited: forget it when the next event comes
         #: what was skipped: description → how many times
         self.unknown: dict[str, int] = {}
         #: what was skipped: description → (how many times, offset of the first)
@@ -159,25 +167,41 @@ class CaptureReplay:
         if n == 0 and self.on_unknown is not None:
             self.on_unknown(what, offset)
 
+    def set_interest(self, evttypes: frozenset[str] | None) -> None:
+        """Yield only events of these types (None: all), as the live source emits only the
+        types its rules need; the others still change the state exactly as before, and
+        :attr:`events` still counts them."""
+        self.interest = evttypes
+        # a close no rule reads: its state effect only, as the live source's fast path
+        self._fast_close = evttypes is not None and "close" not in evttypes
+
     def batches(self) -> Iterator[list[Event]]:
         """Each event as a batch of its own, yielded before the next record changes the
         state (field values are extracted when a rule reads them: the fd a ``close``
-        names must still be there, as the live source's ``on_event`` guarantees); raises
+        names must still be there, as the live source's ``on_event`` guarantees), and an
+        empty batch now and then when no event is of interest; raises
         :class:`~secengine.capture.blocks.CaptureFormatError` at the first fault, after
         yielding the events before it."""
         tracker = self.tracker
-        pending_exit = False
-        for block in self.reader:
-            if block.type in B.EVENT_BLOCKS:
-                if pending_exit:  # an exited process is removed when the next event comes
+        event_blocks = B.EVENT_BLOCKS
+        event = self._event
+        quiet = 0
+        for btype, at, buf, start, end in self.reader.spans():
+            if btype in event_blocks:
+                if self._exited:  # an exited process is removed when the next event comes
                     tracker.flush_exited()
-                    pending_exit = False
-                ev = self._event(block)
+                    self._exited = False
+                ev = event(btype, at, buf, start, end)
                 if ev is not None:
-                    pending_exit = ev.type == "procexit"
+                    quiet = 0
                     yield [ev]
+                else:
+                    quiet += 1
+                    if quiet == _QUIET:  # nothing for the rules for a while: show progress
+                        quiet = 0
+                        yield []
                 continue
-            self._state_block(block)
+            self._state_block(B.Block(btype, at, buf[start:end]))
 
     def _state_block(self, block: B.Block) -> None:
         btype = block.type
@@ -197,32 +221,57 @@ class CaptureReplay:
         else:
             self._unknown(f"block type {btype:#x} (skipped)", block.offset)
 
-    def _event(self, block: B.Block) -> Event | None:
-        sev = parse_event(block, self.name)
+    def _event(self, btype: int, at: int, buf: bytes, start: int, end: int) -> Event | None:
+        cpu, flags, ts, tid, etype, info, lens, off = event_layout(
+            btype, buf, start, end, at, self.name
+        )
         self.decoded += 1
-        info = sev.info
         if info is None:
-            self._unknown(f"event type {sev.type} (not in the event table)", block.offset)
+            self._unknown(f"event type {etype} (not in the event table)", at)
             return None
-        if len(sev.params) > len(info.params):
+        if len(lens) > len(info.params):
             self._unknown(
-                f"{info.enum}: {len(sev.params) - len(info.params)} parameter(s) past the "
+                f"{info.enum}: {len(lens) - len(info.params)} parameter(s) past the "
                 f"table's {len(info.params)} (ignored)",
-                block.offset,
+                at,
             )
         builder = self.builder
-        if not _ALONE[info.code]:
-            if info.direction == ">":  # kept raw: decoded only when its exit comes
-                builder.enter(sev, info, sev.params)
+        code = info.code
+        if not _ALONE[code]:
+            if info.direction == ">":  # kept until its exit comes
+                builder.enter(tid, info, decode_params(info, buf, off, lens))
             return None
-        values = decoded(info, sev.params)
+        self.events += 1
+        # evt.num is the event's number in the capture (enter and internal events count),
+        # as sysdig numbers it; several inputs continue each other's numbering
+        self.num = self.first_num + self.decoded
+        values = decode_params(info, buf, off, lens)
         if info.direction == "<":
-            enter = builder.take_enter(sev.tid)
-            if enter is not None and enter[0].code + 1 == info.code:  # its own enter only
-                values = {**decoded(*enter), **values}
+            enter = builder.take_enter(tid)
+            if enter is not None and enter[0].code + 1 == code:  # its own enter only
+                values = {**enter[1], **values}
+            if self._fast_close and info.name == "close":
+                self._close(tid, values)
+                return None
+        # the parameters are decoded above: the event needs only its header here
+        sev = ScapEvent(ts, tid, etype, cpu, flags, [], at, info)
         return self._apply(sev, info, values)
 
-    def _apply(self, sev: ScapEvent, info: EventInfo, values: dict[str, Any]) -> Event:
+    def _close(self, tid: int, values: dict[str, Any]) -> None:
+        """A ``close`` no rule reads: the state effect of its record (:meth:`_apply`), through
+        the tracker's own shortcut for it (the one the live source takes)."""
+        procs = self.tracker.procs
+        pid = self.builder.pid_of(tid)
+        if procs.peek(pid) is None:
+            procs.put(unknown_process(pid))
+        res = values.get("res")
+        fd = values.get("fd")
+        fd = fd & 0xFFFFFFFF if isinstance(fd, int) else 0  # the record's 32-bit argument
+        self.tracker.close_fd(
+            pid, fd - (1 << 32) if fd & 0x80000000 else fd, res if isinstance(res, int) else 0
+        )
+
+    def _apply(self, sev: ScapEvent, info: EventInfo, values: dict[str, Any]) -> Event | None:
         tracker = self.tracker
         res = _result(info, values)
         builder = self.builder
@@ -236,6 +285,11 @@ class CaptureReplay:
             rec.name = _generic_name(values) if info.code in _GENERIC else info.name
             rec._params = {k: _render(v) for k, v in values.items()}
         proc, fdnum, fd, changed = tracker.apply(rec)
+        if rec.name == "procexit":
+            self._exited = True
+        interest = self.interest
+        if interest is not None and rec.name not in interest:
+            return None  # the state has changed; no rule reads the event
         if res is None:
             rec.res = (
                 None  # evt.res is missing, not SUCCESS (after the tracker, which wants an int)
@@ -246,9 +300,6 @@ class CaptureReplay:
             n = values.get("fd") if info.flags & EF_USES_FD else values.get("fd2")
             if isinstance(n, int) and n >= 0:
                 fdnum, fd = n, proc.fds.get(n)
-        # evt.num is the event's number in the capture (enter and internal events count),
-        # as sysdig numbers it; several inputs continue each other's numbering
-        self.num = self.first_num + self.decoded
         ev = Event.__new__(Event)
         ev.source = SOURCE
         ev.ts = sev.ts
