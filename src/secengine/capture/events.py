@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from secengine.capture import blocks as B
 from secengine.capture.blocks import CaptureFormatError
-from secengine.capture.eventtable import FIXED_SIZES, EventInfo, event_info
+from secengine.capture.eventtable import EVENTS, FIXED_SIZES, EventInfo, event_info
 
 __all__ = [
     "Decoder",
@@ -40,6 +40,11 @@ __all__ = [
 
 _HDR: Final = struct.Struct("<QQIHI")
 _HDR_V1: Final = struct.Struct("<QQIH")
+#: the cpu id and the event header of the event blocks without flags
+_CPU_HDR: Final = struct.Struct("<HQQIHI")
+_PLAIN_V2: Final = frozenset({B.EV_BLOCK_TYPE_V2, B.EV_BLOCK_TYPE_V2_LARGE})
+_NEVENTS: Final = len(EVENTS)
+_LARGE: Final = tuple(e.large_payload for e in EVENTS)
 _U16: Final = struct.Struct("<H")
 _U32: Final = struct.Struct("<I")
 _SIGNED: Final = frozenset(
@@ -119,33 +124,40 @@ def event_layout(
     in the capture) keeps its header fields and parameters, every length checked against
     the block; the parameters are not copied."""
     base = offset + 8 - start  # + a position in buf = its offset in the capture
-    pos = start + 2
-    flags = 0
-    if btype in B.EVF_BLOCKS:
-        pos = start + 6
-    v2 = btype in B.V2_EVENT_BLOCKS
-    hdr = _HDR if v2 else _HDR_V1
-    if stop - start < pos - start + hdr.size:
-        raise CaptureFormatError(
-            file, offset + 8, f"event block of {stop - start} bytes has no event header"
-        )
-    cpu = _U16.unpack_from(buf, start)[0]
-    if pos == start + 6:
-        flags = _U32.unpack_from(buf, start + 2)[0]
-    if v2:
-        ts, tid, length, etype, nparams = _HDR.unpack_from(buf, pos)
+    if btype in _PLAIN_V2 and stop - start >= _CPU_HDR.size:  # the common case: one unpack
+        cpu, ts, tid, length, etype, nparams = _CPU_HDR.unpack_from(buf, start)
+        flags = 0
+        pos = start + 2
+        hdr = _HDR
+        info = EVENTS[etype] if etype < _NEVENTS else None
+        large = _LARGE[etype] if etype < _NEVENTS else False
     else:
-        ts, tid, length, etype = _HDR_V1.unpack_from(buf, pos)
-        nparams = -1
-    info = event_info(etype)
+        pos = start + 2
+        flags = 0
+        if btype in B.EVF_BLOCKS:
+            pos = start + 6
+        v2 = btype in B.V2_EVENT_BLOCKS
+        hdr = _HDR if v2 else _HDR_V1
+        if stop - start < pos - start + hdr.size:
+            raise CaptureFormatError(
+                file, offset + 8, f"event block of {stop - start} bytes has no event header"
+            )
+        cpu = _U16.unpack_from(buf, start)[0]
+        if pos == start + 6:
+            flags = _U32.unpack_from(buf, start + 2)[0]
+        if v2:
+            ts, tid, length, etype, nparams = _HDR.unpack_from(buf, pos)
+        else:
+            ts, tid, length, etype = _HDR_V1.unpack_from(buf, pos)
+        info = event_info(etype)
+        large = info is not None and info.large_payload
+        if not v2:
+            if etype in (_PPME_NOTIFICATION_E, _PPME_INFRASTRUCTURE_EVENT_E):
+                length -= 3
+            nparams = _v1_nparams(buf, pos + hdr.size, pos + length, info, file, offset + 8)
     avail = stop - pos
-    large = info is not None and info.large_payload
     lsize = 4 if large else 2
     first = pos + hdr.size
-    if not v2:
-        if etype in (_PPME_NOTIFICATION_E, _PPME_INFRASTRUCTURE_EVENT_E):
-            length -= 3
-        nparams = _v1_nparams(buf, first, pos + length, info, file, offset + 8)
     if length < hdr.size or length > avail:
         raise CaptureFormatError(
             file, base + pos, f"event length {length} outside its block ({avail} bytes)"

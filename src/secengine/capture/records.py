@@ -19,10 +19,12 @@ exit (``procexit``, ``signaldeliver``, ...) stand alone.
 
 from __future__ import annotations
 
+import functools
 import re
 import socket as _socket
 import struct
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Final
 
 from secengine.bpf import layout as L
@@ -113,6 +115,37 @@ _REGS: Final[dict[str, tuple[str | None, ...]]] = {
 }
 
 
+# PPM flags → Linux flags: few distinct values in a capture, each converted once
+_open_to_linux: Final = functools.lru_cache(maxsize=4096)(convert.open_flags_to_linux)
+_clone_to_linux: Final = functools.lru_cache(maxsize=4096)(convert.clone_flags_to_linux)
+_mount_to_linux: Final = functools.lru_cache(maxsize=4096)(convert.mount_flags_to_linux)
+
+
+def _cloexec_to_linux(n: int) -> int:
+    return convert.O_CLOEXEC if n & _PPM_O_CLOEXEC else 0
+
+
+_CONVERSIONS: Final[dict[str, Callable[[int], int]]] = {
+    "open": _open_to_linux,
+    "clone": _clone_to_linux,
+    "mount": _mount_to_linux,
+    "cloexec": _cloexec_to_linux,
+}
+
+
+@functools.cache
+def _plan(spec: SyscallSpec) -> tuple[tuple[int, str, Callable[[int], int] | None], ...]:
+    """Per argument of the probe's spec: its kind, the capture parameter it comes from
+    (empty: none) and the conversion of its value (:data:`_REGS`, read once per syscall)."""
+    regs = _REGS.get(spec.name, ())
+    out = []
+    for i, kind in enumerate(spec.args):
+        src = regs[i] if i < len(regs) else None
+        key, _, conv = (src or "").partition(":")
+        out.append((kind, key, _CONVERSIONS[conv] if conv else None))
+    return tuple(out)
+
+
 def stands_alone(info: EventInfo) -> bool:
     """Whether an event is evaluated by itself: an exit, or an enter event that has no exit
     (``procexit``, ``signaldeliver``, ...); internal events (``procinfo``) never are."""
@@ -184,8 +217,9 @@ class RecordBuilder:
         self.procs = procs
         #: thread id → thread group id (bounded; the oldest forgotten first)
         self.tgid: OrderedDict[int, int] = OrderedDict()
-        #: thread id → its enter event's table entry and parameters, until the exit
-        self.pending: OrderedDict[int, tuple[EventInfo, dict[str, Any]]] = OrderedDict()
+        #: thread id → its enter event's table entry, parameter bytes and their lengths,
+        #: until the exit (decoded then, and only if the exit lacks some of them)
+        self.pending: OrderedDict[int, tuple[EventInfo, bytes, tuple[int, ...]]] = OrderedDict()
 
     # -- bookkeeping ------------------------------------------------------------------
     def note_thread(self, tid: int, pid: int) -> None:
@@ -197,15 +231,15 @@ class RecordBuilder:
     def pid_of(self, tid: int) -> int:
         return self.tgid.get(tid, tid)
 
-    def enter(self, tid: int, info: EventInfo, values: dict[str, Any]) -> None:
+    def enter(self, tid: int, info: EventInfo, raw: bytes, lens: tuple[int, ...]) -> None:
         """Keep an enter event's parameters for its exit (a thread has one at a time)."""
         p = self.pending
         p.pop(tid, None)
-        p[tid] = (info, values)
+        p[tid] = (info, raw, lens)
         if len(p) > _MAX_PENDING:
             p.popitem(last=False)
 
-    def take_enter(self, tid: int) -> tuple[EventInfo, dict[str, Any]] | None:
+    def take_enter(self, tid: int) -> tuple[EventInfo, bytes, tuple[int, ...]] | None:
         """The thread's pending enter event, if any."""
         return self.pending.pop(tid, None)
 
@@ -235,23 +269,14 @@ class RecordBuilder:
         name = spec.name
         if name in ("accept", "accept4"):
             values = dict(values, fd_in=values.get("fd_in", -1))
-        regs = _REGS.get(name, ())
         args = [0] * L.NARGS
         blobs: list[bytes] = []
-        for i, kind in enumerate(spec.args):
-            src = regs[i] if i < len(regs) else None
-            key, _, conv = (src or "").partition(":")
+        for i, (kind, key, conv) in enumerate(_plan(spec)):
             v = values.get(key) if key else None
             if kind == L.ARG_INT:
                 n = _int(v)
-                if conv == "open":
-                    n = convert.open_flags_to_linux(n)
-                elif conv == "clone":
-                    n = convert.clone_flags_to_linux(n)
-                elif conv == "mount":
-                    n = convert.mount_flags_to_linux(n)
-                elif conv == "cloexec":
-                    n = convert.O_CLOEXEC if n & _PPM_O_CLOEXEC else 0
+                if conv is not None:
+                    n = conv(n)
                 args[i] = _as_u64(n)
             elif kind == L.ARG_STR or kind == L.ARG_BUF:
                 blobs.append(_blob(_text(v)))
@@ -266,7 +291,7 @@ class RecordBuilder:
                     blobs.append(_blob(b""))
             elif kind == L.ARG_OPENHOW:
                 how = L.OPEN_HOW.pack(
-                    convert.open_flags_to_linux(_int(values.get("flags"))),
+                    _open_to_linux(_int(values.get("flags"))),
                     _int(values.get("mode")),
                     _int(values.get("resolve")),
                 )
@@ -321,7 +346,7 @@ class RecordBuilder:
         if name in ("accept", "accept4"):
             return self._socket_file(values.get("tuple"), inbound=True, stream=True)
         flags = _int(values.get("flags"))
-        linux = convert.open_flags_to_linux(flags)
+        linux = _open_to_linux(flags)
         mode = _S_IFDIR if linux & _O_DIRECTORY else _S_IFREG
         fmode = convert.FMODE_CREATED if flags & _PPM_O_F_CREATED else 0
         dev, ino = _int(values.get("dev")) & _U32, _int(values.get("ino")) & _U64

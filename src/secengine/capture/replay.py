@@ -13,11 +13,13 @@ in :attr:`CaptureReplay.unknown` and announced once through ``on_unknown``.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Final
 
+from secengine.bpf.syscalls import BY_NR
 from secengine.capture import blocks as B
 from secengine.capture import tables as T
 from secengine.capture.cursor import Cursor
@@ -99,6 +101,34 @@ _RESULT_TYPES: Final = frozenset({"ERRNO", "FD", "PID", "FD32", "PID32"})
 _PROCESS_EVENTS: Final = frozenset({"execve", "execveat", "clone", "fork", "vfork", "clone3"})
 
 
+#: event types whose record the state machine acts on (the probe's syscalls: the tracker
+#: acts only on those, tests/capture/test_capture_interest.py checks it) or that make or
+#: end a process
+_STATEFUL: Final = frozenset({*(s.name for s in BY_NR.values()), *_PROCESS_EVENTS, "procexit"})
+
+
+@functools.cache
+def _skippable(interest: frozenset[str] | None) -> tuple[bool, ...]:
+    """Per event type number: whether its events can skip decoding, the record and the
+    tracker (no rule reads them, the state machine only finds their process). A generic
+    event's type is its syscall's name, known only from its parameters: never skipped."""
+    return tuple(
+        interest is not None
+        and e.name not in interest
+        and e.name not in _STATEFUL
+        and e.code not in _GENERIC
+        for e in EVENTS
+    )
+
+
+@functools.cache
+def _covers(info: EventInfo, n: int, enter: EventInfo, n_enter: int) -> bool:
+    """Whether an exit with ``n`` parameters has every one of its enter's ``n_enter`` (then
+    the enter's values, which the exit's replace, need not be decoded)."""
+    have = {p.name for p in info.params[:n]}
+    return all(p.name in have for p in enter.params[:n_enter])
+
+
 def _result(info: EventInfo, values: dict[str, Any]) -> int | None:
     """``evt.rawres``: an exit event's first parameter when it is a result (errno, fd,
     pid), else none (libsinsp's rule)."""
@@ -147,6 +177,7 @@ class CaptureReplay:
         self.events = 0
         self.interest: frozenset[str] | None = None
         self._fast_close = False
+        self._skip = _skippable(None)
         self._exited = False  # a process exited: forget it when the next event comes
         #: what was skipped: description → how many times
         self.unknown: dict[str, int] = {}
@@ -174,6 +205,7 @@ class CaptureReplay:
         self.interest = evttypes
         # a close no rule reads: its state effect only, as the live source's fast path
         self._fast_close = evttypes is not None and "close" not in evttypes
+        self._skip = _skippable(evttypes)
 
     def batches(self) -> Iterator[list[Event]]:
         """Each event as a batch of its own, yielded before the next record changes the
@@ -237,9 +269,11 @@ class CaptureReplay:
             )
         builder = self.builder
         code = info.code
+        if self._skip[code]:
+            return self._skipped(tid, info)
         if not _ALONE[code]:
             if info.direction == ">":  # kept until its exit comes
-                builder.enter(tid, info, decode_params(info, buf, off, lens))
+                builder.enter(tid, info, buf[off : off + sum(lens)], lens)
             return None
         self.events += 1
         # evt.num is the event's number in the capture (enter and internal events count),
@@ -249,13 +283,34 @@ class CaptureReplay:
         if info.direction == "<":
             enter = builder.take_enter(tid)
             if enter is not None and enter[0].code + 1 == code:  # its own enter only
-                values = {**enter[1], **values}
+                einfo, raw, elens = enter
+                if not _covers(info, len(lens), einfo, len(elens)):
+                    values = {**decode_params(einfo, raw, 0, elens), **values}
             if self._fast_close and info.name == "close":
                 self._close(tid, values)
                 return None
         # the parameters are decoded above: the event needs only its header here
         sev = ScapEvent(ts, tid, etype, cpu, flags, [], at, info)
         return self._apply(sev, info, values)
+
+    def _skipped(self, tid: int, info: EventInfo) -> None:
+        """An event no rule reads, of a type the state machine only finds the process of:
+        what the full path (:meth:`_event`, :meth:`_apply`) would change, without decoding
+        its parameters or building its record."""
+        pending = self.builder.pending
+        if not _ALONE[info.code]:
+            if info.direction == ">":  # the enter it replaces would never match an exit
+                pending.pop(tid, None)
+            return
+        self.events += 1
+        self.num = self.first_num + self.decoded
+        if info.direction == "<":
+            pending.pop(tid, None)
+        pid = self.builder.pid_of(tid)
+        tracker = self.tracker
+        if tracker.procs.peek(pid) is None:
+            tracker.procs.put(unknown_process(pid))
+        tracker.touch(pid)
 
     def _close(self, tid: int, values: dict[str, Any]) -> None:
         """A ``close`` no rule reads: the state effect of its record (:meth:`_apply`), through

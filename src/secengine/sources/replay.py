@@ -178,9 +178,10 @@ class ReplaySource(BatchSource):
         replay = CaptureReplay(open_capture(raw), label, first_num=self._num)
         replay.set_interest(self._capture_interest)
         try:
-            for batch in replay.batches():
-                stats.events = events_before + replay.events
-                stats.bytes_read = done_before + raw.tell() - start
+            for n, batch in enumerate(replay.batches()):
+                if n & 63 == 0:  # the counters of the progress display, now and then
+                    stats.events = events_before + replay.events
+                    stats.bytes_read = done_before + raw.tell() - start
                 yield batch
         except CaptureFormatError as e:
             self._reject(e)
