@@ -270,7 +270,8 @@ class CaptureReplay:
         builder = self.builder
         code = info.code
         if self._skip[code]:
-            return self._skipped(tid, info)
+            self._skipped(tid, info)
+            return None
         if not _ALONE[code]:
             if info.direction == ">":  # kept until its exit comes
                 builder.enter(tid, info, buf[off : off + sum(lens)], lens)
