@@ -32,6 +32,7 @@ from secengine.bpf.syscalls import BY_NR, SyscallSpec
 from secengine.capture.events import ScapEvent, param_value
 from secengine.capture.eventtable import EVENTS, EventInfo
 from secengine.state import convert
+from secengine.state.decode import FileInfo, Rec, Sections
 from secengine.state.threads import Process
 from secengine.state.tracker import resolve_path
 
@@ -185,6 +186,13 @@ def _linux_sockaddr(v: Any) -> bytes:
     return struct.pack("<H", fam)
 
 
+def _file(*fields: Any, path: bytes = b"") -> FileInfo:
+    """An ``se_file`` section as the record's decoder gives it (``L.FILE`` checks the
+    fields' widths, the path is cut at ``ARGS_MAX``)."""
+    raw = L.FILE.unpack(L.FILE.pack(*fields))
+    return FileInfo(raw, path[: L.ARGS_MAX].decode("utf-8", "surrogateescape"))
+
+
 def _int(v: Any) -> int:
     return v if isinstance(v, int) else 0
 
@@ -244,33 +252,37 @@ class RecordBuilder:
         return self.pending.pop(tid, None)
 
     # -- records ----------------------------------------------------------------------
-    def build(self, ev: ScapEvent, info: EventInfo, values: dict[str, Any], res: int) -> bytes:
+    def build(self, ev: ScapEvent, info: EventInfo, values: dict[str, Any], res: int) -> Rec:
         """The probe record for a stand-alone event (``values`` merged with its enter's;
-        ``res`` its result, 0 when it has none)."""
+        ``res`` its result, 0 when it has none), decoded."""
         name = info.name
         tid = ev.tid
         if name in _EXEC_NR and info.direction == "<" and _int(values.get("res", -1)) == 0:
-            return self._exec(ev, name, values)
+            return Rec(self._exec(ev, name, values), 0)
         if name in _CLONE_NR and info.direction == "<" and _int(values.get("res", -1)) == 0:
-            return self._clone(ev, name, values)
+            return Rec(self._clone(ev, name, values), 0)
         pid = self.pid_of(tid)
         if name == "procexit":
             self.tgid.pop(tid, None)
             status = _int(values.get("status", 0))
-            return _hdr(ev.ts, tid, pid, 0, L.EVT_EXIT, 0, (status, int(pid == tid)))
+            return Rec(_hdr(ev.ts, tid, pid, 0, L.EVT_EXIT, 0, (status, int(pid == tid))), 0)
         spec = _BY_NAME.get(name) if info.direction == "<" else None
         if spec is None or name in ("execve", "execveat") and res == 0:
-            return _hdr(ev.ts, tid, pid, NO_SPEC_NR, L.EVT_SYSCALL, res)
+            return Rec(_hdr(ev.ts, tid, pid, NO_SPEC_NR, L.EVT_SYSCALL, res), 0)
         return self._syscall(ev, spec, pid, res, values)
 
     def _syscall(
         self, ev: ScapEvent, spec: SyscallSpec, pid: int, res: int, values: dict[str, Any]
-    ) -> bytes:
+    ) -> Rec:
+        """The record of a syscall the probe has a spec for, decoded: what ``Rec(data)``
+        of the bytes the probe would write gives, built without the bytes (the header's
+        fields wrapped to their widths, each blob cut at ``ARGS_MAX``)."""
         name = spec.name
         if name in ("accept", "accept4"):
             values = dict(values, fd_in=values.get("fd_in", -1))
         args = [0] * L.NARGS
-        blobs: list[bytes] = []
+        sec = Sections()
+        blobs = sec.blobs
         for i, (kind, key, conv) in enumerate(_plan(spec)):
             v = values.get(key) if key else None
             if kind == L.ARG_INT:
@@ -279,46 +291,56 @@ class RecordBuilder:
                     n = conv(n)
                 args[i] = _as_u64(n)
             elif kind == L.ARG_STR or kind == L.ARG_BUF:
-                blobs.append(_blob(_text(v)))
+                blobs[i] = _text(v)[: L.ARGS_MAX]
             elif kind == L.ARG_SOCKADDR:
-                blobs.append(_blob(_linux_sockaddr(v)))
-            elif kind == L.ARG_INT2:
-                if key == "fds":
-                    # a capture's fd is 64 bits; the record's, as the kernel's, 32
-                    f1, f2 = _int(values.get("fd1", -1)), _int(values.get("fd2", -1))
-                    blobs.append(_blob(struct.pack("<II", f1 & _U32, f2 & _U32)))
-                else:
-                    blobs.append(_blob(b""))
+                blobs[i] = _linux_sockaddr(v)[: L.ARGS_MAX]
+            elif kind == L.ARG_INT2 and key == "fds":
+                # a capture's fd is 64 bits; the record's, as the kernel's, 32
+                f1, f2 = _int(values.get("fd1", -1)), _int(values.get("fd2", -1))
+                blobs[i] = struct.pack("<II", f1 & _U32, f2 & _U32)
             elif kind == L.ARG_OPENHOW:
-                how = L.OPEN_HOW.pack(
+                blobs[i] = L.OPEN_HOW.pack(
                     _open_to_linux(_int(values.get("flags"))),
                     _int(values.get("mode")),
                     _int(values.get("resolve")),
-                )
-                blobs.append(_blob(how))
+                )[: L.ARGS_MAX]
             else:
-                blobs.append(_blob(b""))
-        out = [_hdr(ev.ts, ev.tid, pid, spec.nr, L.EVT_SYSCALL, res, args)]
-        out.extend(blobs)
+                blobs[i] = b""
         extras = spec.extras
         proc = self.procs.peek(pid)
         if extras & L.X_FILE_ARG0:
-            out.append(self._file_arg0(name, values))
+            sec.file0 = self._file_arg0(name, values)
         if extras & L.X_FILE_RES:
-            out.append(self._file_res(name, values))
+            sec.fileres = self._file_res(name, values)
         if extras & L.X_CREDS:
-            out.append(self._creds(name, res, values, proc))
+            sec.creds = L.CREDS.unpack(self._creds(name, res, values, proc))
         if extras & L.X_CWD:
-            out.append(_blob(_text(self._cwd(name, values, proc))))
+            sec.cwd = _text(self._cwd(name, values, proc))[: L.ARGS_MAX].decode(
+                "utf-8", "surrogateescape"
+            )
         if extras & (L.X_NL_BUF | L.X_NL_MSG):
-            out.append(_blob(b""))
+            sec.nlhead = b""
         if extras & L.X_NS:
-            out.append(L.NS.pack(*(proc.ns if proc is not None else (0, 0, 0, 0))))
-        return b"".join(out)
+            sec.ns = L.NS.unpack(L.NS.pack(*(proc.ns if proc is not None else (0, 0, 0, 0))))
+        rec = Rec.__new__(Rec)
+        rec.ts = ev.ts & _U64
+        rec.tid = ev.tid & _U32
+        rec.pid = pid & _U32
+        rec.nr = spec.nr
+        rec.evt = L.EVT_SYSCALL
+        rec.flags = 0
+        rec.res = _i64(res)
+        rec.args = tuple(args)
+        rec.data = b""  # its sections are decoded already
+        rec.spec = spec
+        rec.name = name
+        rec._sec = sec
+        rec._params = None
+        return rec
 
     # -- sections -----------------------------------------------------------------------
     @staticmethod
-    def _socket_file(tup: Any, inbound: bool = False, stream: bool = False) -> bytes:
+    def _socket_file(tup: Any, inbound: bool = False, stream: bool = False) -> FileInfo:
         """An ``se_file`` of a socket from a capture's tuple (source → destination; for an
         ``inbound`` receive or accept the destination is the local end). The protocol is
         left unknown (the socket's own stays) unless the call is one only ``stream`` (TCP)
@@ -331,18 +353,17 @@ class RecordBuilder:
             la = _socket.inet_pton(conv, sip).ljust(16, b"\0")
             ra = _socket.inet_pton(conv, dip).ljust(16, b"\0")
             stype, proto = (_socket.SOCK_STREAM, 6) if stream else (0, 0)
-            raw = L.FILE.pack(_S_IFSOCK, 0, 0, 0, fam, stype, proto, sport, dport, 0, la, ra)
-            return raw + _blob(b"")
+            return _file(_S_IFSOCK, 0, 0, 0, fam, stype, proto, sport, dport, 0, la, ra)
         if isinstance(tup, tuple) and tup[0] == 1:
-            raw = L.FILE.pack(_S_IFSOCK, 0, 0, 0, 1, 0, 0, 0, 0, 0, bytes(16), bytes(16))
-            return raw + _blob(_text(tup[3]))
-        return L.FILE.pack(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16)) + _blob(b"")
+            z = bytes(16)
+            return _file(_S_IFSOCK, 0, 0, 0, 1, 0, 0, 0, 0, 0, z, z, path=_text(tup[3]))
+        return _file(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
 
-    def _file_arg0(self, name: str, values: dict[str, Any]) -> bytes:
+    def _file_arg0(self, name: str, values: dict[str, Any]) -> FileInfo:
         # the driver writes a receive's tuple from the peer's side (is_inbound)
         return self._socket_file(values.get("tuple"), inbound=name in ("recvfrom", "recvmsg"))
 
-    def _file_res(self, name: str, values: dict[str, Any]) -> bytes:
+    def _file_res(self, name: str, values: dict[str, Any]) -> FileInfo:
         if name in ("accept", "accept4"):
             return self._socket_file(values.get("tuple"), inbound=True, stream=True)
         flags = _int(values.get("flags"))
@@ -350,8 +371,7 @@ class RecordBuilder:
         mode = _S_IFDIR if linux & _O_DIRECTORY else _S_IFREG
         fmode = convert.FMODE_CREATED if flags & _PPM_O_F_CREATED else 0
         dev, ino = _int(values.get("dev")) & _U32, _int(values.get("ino")) & _U64
-        raw = L.FILE.pack(mode, dev, ino, fmode, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
-        return raw + _blob(b"")
+        return _file(mode, dev, ino, fmode, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
 
     @staticmethod
     def _creds(name: str, res: int, values: dict[str, Any], proc: Process | None) -> bytes:

@@ -36,7 +36,6 @@ from secengine.capture.state import (
 from secengine.events import Event
 from secengine.fields._ppm_events import PPM_SC_NAMES
 from secengine.fields.live import LiveFieldValues
-from secengine.state.decode import Rec
 from secengine.state.fds import format_addr
 
 __all__ = ["SOURCE", "CaptureReplay", "is_capture", "open_capture", "sniff"]
@@ -336,7 +335,7 @@ class CaptureReplay:
             # a thread the capture's tables never listed: known from now on, with nothing
             # known about it (libsinsp makes the same empty entry)
             tracker.procs.put(unknown_process(pid))
-        rec = Rec(builder.build(sev, info, values, 0 if res is None else res), 0)
+        rec = builder.build(sev, info, values, 0 if res is None else res)
         if rec.spec is None and rec.evt == 1:  # a syscall the probe has no spec for
             rec.name = _generic_name(values) if info.code in _GENERIC else info.name
             rec._params = {k: _render(v) for k, v in values.items()}
