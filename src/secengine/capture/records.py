@@ -38,6 +38,8 @@ from secengine.state.tracker import resolve_path
 
 __all__ = ["NO_SPEC_NR", "RecordBuilder", "stands_alone"]
 
+#: the sections built from the caller's process
+_NEEDS_PROC: Final = L.X_CREDS | L.X_CWD | L.X_NS
 #: The syscall number of a record built for an event the probe has no spec for.
 NO_SPEC_NR: Final = 0xFFFF
 _BY_NAME: Final[dict[str, SyscallSpec]] = {s.name: s for s in BY_NR.values()}
@@ -307,7 +309,8 @@ class RecordBuilder:
             else:
                 blobs[i] = b""
         extras = spec.extras
-        proc = self.procs.peek(pid)
+        # (the caller has just looked the process up: no change of the table's order)
+        proc = self.procs.peek(pid) if extras & _NEEDS_PROC else None
         if extras & L.X_FILE_ARG0:
             sec.file0 = self._file_arg0(name, values)
         if extras & L.X_FILE_RES:

@@ -120,6 +120,31 @@ def _skippable(interest: frozenset[str] | None) -> tuple[bool, ...]:
     )
 
 
+# what becomes of an event, by its type (and the interest): skipped (:func:`_skippable`),
+# kept for its exit (an enter), nothing (an internal exit), an exit, an event with no exit,
+# a close no rule reads
+_SKIP, _KEEP, _NOTHING, _EXIT, _ALONE_ENTER, _FAST_CLOSE = range(6)
+
+
+@functools.cache
+def _kinds(interest: frozenset[str] | None) -> tuple[int, ...]:
+    """Per event type number: what becomes of its events under ``interest``."""
+    skip = _skippable(interest)
+    fast_close = interest is not None and "close" not in interest
+    out = []
+    for e in EVENTS:
+        if skip[e.code]:
+            kind = _SKIP
+        elif not _ALONE[e.code]:
+            kind = _KEEP if e.direction == ">" else _NOTHING
+        elif e.direction == ">":
+            kind = _ALONE_ENTER
+        else:
+            kind = _FAST_CLOSE if fast_close and e.name == "close" else _EXIT
+        out.append(kind)
+    return tuple(out)
+
+
 @functools.cache
 def _covers(info: EventInfo, n: int, enter: EventInfo, n_enter: int) -> bool:
     """Whether an exit with ``n`` parameters has every one of its enter's ``n_enter`` (then
@@ -175,8 +200,7 @@ class CaptureReplay:
         #: events of the capture (exits and events with no exit), yielded or not
         self.events = 0
         self.interest: frozenset[str] | None = None
-        self._fast_close = False
-        self._skip = _skippable(None)
+        self._kinds = _kinds(None)
         self._exited = False  # a process exited: forget it when the next event comes
         #: what was skipped: description → how many times
         self.unknown: dict[str, int] = {}
@@ -202,9 +226,7 @@ class CaptureReplay:
         types its rules need; the others still change the state exactly as before, and
         :attr:`events` still counts them."""
         self.interest = evttypes
-        # a close no rule reads: its state effect only, as the live source's fast path
-        self._fast_close = evttypes is not None and "close" not in evttypes
-        self._skip = _skippable(evttypes)
+        self._kinds = _kinds(evttypes)
 
     def batches(self) -> Iterator[list[Event]]:
         """Each event as a batch of its own, yielded before the next record changes the
@@ -266,27 +288,27 @@ class CaptureReplay:
                 f"table's {len(info.params)} (ignored)",
                 at,
             )
-        builder = self.builder
-        code = info.code
-        if self._skip[code]:
+        kind = self._kinds[etype]
+        if kind == _KEEP:  # an enter: kept until its exit comes
+            self.builder.enter(tid, info, buf[off : off + sum(lens)], lens)
+            return None
+        if kind == _SKIP:
             self._skipped(tid, info)
             return None
-        if not _ALONE[code]:
-            if info.direction == ">":  # kept until its exit comes
-                builder.enter(tid, info, buf[off : off + sum(lens)], lens)
+        if kind == _NOTHING:
             return None
         self.events += 1
         # evt.num is the event's number in the capture (enter and internal events count),
         # as sysdig numbers it; several inputs continue each other's numbering
         self.num = self.first_num + self.decoded
         values = decode_params(info, buf, off, lens)
-        if info.direction == "<":
-            enter = builder.take_enter(tid)
-            if enter is not None and enter[0].code + 1 == code:  # its own enter only
+        if kind != _ALONE_ENTER:
+            enter = self.builder.take_enter(tid)
+            if enter is not None and enter[0].code + 1 == etype:  # its own enter only
                 einfo, raw, elens = enter
                 if not _covers(info, len(lens), einfo, len(elens)):
                     values = {**decode_params(einfo, raw, 0, elens), **values}
-            if self._fast_close and info.name == "close":
+            if kind == _FAST_CLOSE:
                 self._close(tid, values)
                 return None
         # the parameters are decoded above: the event needs only its header here
