@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -162,12 +163,17 @@ def record(path: Path, seconds: float) -> int:
     return spool.stats.events
 
 
+#: the readers' environment: Python may keep its bytecode cache, as an installed package's
+#: (PYTHONDONTWRITEBYTECODE would make every run compile the modules it imports again)
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _timed(cmd: list[str]) -> tuple[float, float]:
     """Wall and CPU seconds (user + system) of one run of ``cmd``: on a shared machine the
     CPU time is the steadier measure."""
     c = _children_cpu()
     t = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=_ENV)
     return time.perf_counter() - t, _children_cpu() - c
 
 
@@ -219,6 +225,8 @@ def replay(tmp: Path, capture: Path, rounds: int) -> dict[str, Any]:
 
     runs: dict[str, list[tuple[float, float]]] = {"sysdig": [], "secengine": []}
     fixed: dict[str, list[tuple[float, float]]] = {"sysdig": [], "secengine": []}
+    for cmd in commands(empty).values():  # warm-up: bytecode cache, page cache
+        _timed(cmd)
     for _ in range(rounds):
         for who, cmd in commands(capture).items():
             runs[who].append(_timed(cmd))

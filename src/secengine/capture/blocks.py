@@ -173,10 +173,13 @@ class BlockReader:
     anything else.
     """
 
-    def __init__(self, stream: IO[bytes], name: str, *, max_block: int = MAX_BLOCK) -> None:
+    def __init__(
+        self, stream: IO[bytes], name: str, *, max_block: int = MAX_BLOCK, chunk: int = _CHUNK
+    ) -> None:
         self.stream = stream
         self.name = name
         self.max_block = max_block
+        self.chunk = chunk
         self.offset = 0
         self._read: Callable[[int], bytes] = stream.read
         self.section: SectionHeader | None = None
@@ -195,7 +198,7 @@ class BlockReader:
         read = self._read
         while have < need:
             try:
-                data = read(max(_CHUNK, need - have))
+                data = read(max(self.chunk, need - have))
             except (OSError, EOFError, zlib.error) as e:  # bad gzip data, an I/O error
                 raise self.error(base + have, f"unreadable input: {e}") from None
             if not data:
