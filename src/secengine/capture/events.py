@@ -295,16 +295,16 @@ def decoder(ptype: str) -> Decoder:
     return _raw
 
 
-@functools.cache
-def _plan(info: EventInfo) -> tuple[tuple[str, Decoder], ...]:
-    return tuple((p.name, decoder(p.type)) for p in info.params)
+#: per event type number: each parameter's name and decoder (indexed by the number, not
+#: cached by the entry: hashing a table entry costs more than decoding a parameter)
+_PLANS: Final = tuple(tuple((p.name, decoder(p.type)) for p in e.params) for e in EVENTS)
 
 
 def decode_params(info: EventInfo, buf: bytes, off: int, lens: tuple[int, ...]) -> dict[str, Any]:
     """Parameter name → value of an event whose parameters of lengths ``lens`` start at
     ``buf[off]`` (the ones past the table's layout are left out)."""
     values: dict[str, Any] = {}
-    for (name, dec), n in zip(_plan(info), lens, strict=False):
+    for (name, dec), n in zip(_PLANS[info.code], lens, strict=False):
         values[name] = dec(buf, off, n)
         off += n
     return values

@@ -136,10 +136,12 @@ _CONVERSIONS: Final[dict[str, Callable[[int], int]]] = {
 }
 
 
-@functools.cache
-def _plan(spec: SyscallSpec) -> tuple[tuple[int, str, Callable[[int], int] | None], ...]:
+_Plan = tuple[tuple[int, str, Callable[[int], int] | None], ...]
+
+
+def _make_plan(spec: SyscallSpec) -> _Plan:
     """Per argument of the probe's spec: its kind, the capture parameter it comes from
-    (empty: none) and the conversion of its value (:data:`_REGS`, read once per syscall)."""
+    (empty: none) and the conversion of its value (:data:`_REGS`)."""
     regs = _REGS.get(spec.name, ())
     out = []
     for i, kind in enumerate(spec.args):
@@ -147,6 +149,10 @@ def _plan(spec: SyscallSpec) -> tuple[tuple[int, str, Callable[[int], int] | Non
         key, _, conv = (src or "").partition(":")
         out.append((kind, key, _CONVERSIONS[conv] if conv else None))
     return tuple(out)
+
+
+#: each syscall's plan, by name (read once per syscall, not per record)
+_PLANS: Final[dict[str, _Plan]] = {name: _make_plan(spec) for name, spec in _BY_NAME.items()}
 
 
 def stands_alone(info: EventInfo) -> bool:
@@ -285,7 +291,7 @@ class RecordBuilder:
         args = [0] * L.NARGS
         sec = Sections()
         blobs = sec.blobs
-        for i, (kind, key, conv) in enumerate(_plan(spec)):
+        for i, (kind, key, conv) in enumerate(_PLANS[name]):
             v = values.get(key) if key else None
             if kind == L.ARG_INT:
                 n = _int(v)

@@ -146,11 +146,12 @@ def _kinds(interest: frozenset[str] | None) -> tuple[int, ...]:
 
 
 @functools.cache
-def _covers(info: EventInfo, n: int, enter: EventInfo, n_enter: int) -> bool:
-    """Whether an exit with ``n`` parameters has every one of its enter's ``n_enter`` (then
-    the enter's values, which the exit's replace, need not be decoded)."""
-    have = {p.name for p in info.params[:n]}
-    return all(p.name in have for p in enter.params[:n_enter])
+def _covers(code: int, n: int, enter_code: int, n_enter: int) -> bool:
+    """Whether an exit (type number ``code``) with ``n`` parameters has every one of its
+    enter's ``n_enter`` (then the enter's values, which the exit's replace, need not be
+    decoded). Keyed by numbers: hashing table entries would cost more than it saves."""
+    have = {p.name for p in EVENTS[code].params[:n]}
+    return all(p.name in have for p in EVENTS[enter_code].params[:n_enter])
 
 
 def _result(info: EventInfo, values: dict[str, Any]) -> int | None:
@@ -306,7 +307,7 @@ class CaptureReplay:
             enter = self.builder.take_enter(tid)
             if enter is not None and enter[0].code + 1 == etype:  # its own enter only
                 einfo, raw, elens = enter
-                if not _covers(info, len(lens), einfo, len(elens)):
+                if not _covers(etype, len(lens), einfo.code, len(elens)):
                     values = {**decode_params(einfo, raw, 0, elens), **values}
             if kind == _FAST_CLOSE:
                 self._close(tid, values)
