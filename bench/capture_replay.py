@@ -12,15 +12,23 @@ that the shared machine's drift hits both alike:
    throughput is the inverse), records, drops, and the converter's CPU and time.
 2. **Replay** (>= 0.3 x sysdig's events/s): the same capture with the same filter
    through ``sysdig -r FILE -q FILTER`` and ``secengine replay FILE -r RULE`` (the
-   filter as a rule's condition), wall time of each, events/s = the capture's events
-   over that time. The capture: ``--capture FILE``, else one recorded here from the
-   whole host's syscalls for ``--record-seconds`` while a mixed workload runs.
+   filter as a rule's condition), wall and CPU time of each, events/s = the capture's
+   events over that time. Each tool also reads a capture of the same state tables and
+   its first 16 events (its fixed cost: start-up, rules, tables), so the rate without it
+   is reported too. The capture: ``--capture FILE``, else one recorded here from the whole host's
+   syscalls for ``--record-seconds`` while a mixed workload runs.
+3. **In process** (``--skip`` the others to profile: ``--profile`` prints cProfile's
+   top functions): the replay loop alone (``ReplaySource`` + ``Engine.process_batch``, as
+   the command runs it), its CPU per capture event, and the share of it spent in the
+   state machine (``StateTracker.apply``/``close_fd``/``touch``) and the rule engine,
+   which the replay shares with the live path.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -155,47 +163,169 @@ def record(path: Path, seconds: float) -> int:
     return spool.stats.events
 
 
+#: the readers' environment: Python may keep its bytecode cache, as an installed package's
+#: (PYTHONDONTWRITEBYTECODE would make every run compile the modules it imports again)
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _timed(cmd: list[str]) -> tuple[float, float]:
     """Wall and CPU seconds (user + system) of one run of ``cmd``: on a shared machine the
     CPU time is the steadier measure."""
     c = _children_cpu()
     t = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=_ENV)
     return time.perf_counter() - t, _children_cpu() - c
 
 
-def replay(tmp: Path, capture: Path, rounds: int) -> dict[str, Any]:
+#: events of the capture that measures a reader's fixed cost (sysdig refuses one without)
+HEAD_EVENTS = 16
+
+
+def _head(capture: Path, out: Path) -> None:
+    """``capture``'s state tables and its first :data:`HEAD_EVENTS` events."""
+    from secengine.capture.blocks import EVENT_BLOCKS, BlockReader
+    from secengine.capture.replay import open_capture
+
+    seen = 0
+    with open(capture, "rb") as raw, open(out, "wb") as dst:
+        reader = BlockReader(open_capture(raw), str(capture))
+        for btype, _at, buf, start, end in reader.spans():
+            if btype in EVENT_BLOCKS:
+                seen += 1
+                if seen > HEAD_EVENTS:
+                    break
+            dst.write(buf[start - 8 : end + 4])
+
+
+def _count_events(capture: Path) -> int:
     from secengine.capture.blocks import EVENT_BLOCKS, BlockReader
     from secengine.capture.replay import open_capture
 
     with open(capture, "rb") as raw:
-        events = sum(
-            1 for b in BlockReader(open_capture(raw), str(capture)) if b.type in EVENT_BLOCKS
-        )
+        reader = BlockReader(open_capture(raw), str(capture))
+        return sum(1 for btype, *_ in reader.spans() if btype in EVENT_BLOCKS)
+
+
+def replay(tmp: Path, capture: Path, rounds: int) -> dict[str, Any]:
+    events = _count_events(capture)
+    empty = tmp / "head.scap"
+    _head(capture, empty)
     rules = tmp / "filter.yaml"
     rules.write_text(
         f"- rule: bench\n  desc: bench\n  condition: {FILTER}\n"
         "  output: m %evt.num\n  priority: WARNING\n"
     )
     sysdig = shutil.which("sysdig")
-    runs: dict[str, list[tuple[float, float]]] = {"sysdig": [], "secengine": []}
-    for _ in range(rounds):
+
+    def commands(cap: Path) -> dict[str, list[str]]:
+        out = {"secengine": [SECENGINE, "replay", str(cap), "-r", str(rules), "--json"]}
         if sysdig:
-            runs["sysdig"].append(_timed([sysdig, "-r", str(capture), "-q", FILTER]))
-        runs["secengine"].append(
-            _timed([SECENGINE, "replay", str(capture), "-r", str(rules), "--json"])
-        )
-        print(f"  replay: {events} events, {runs}", flush=True)
-    out: dict[str, Any] = {"capture_events": events, "filter": FILTER, "runs_s": runs}
+            out["sysdig"] = [sysdig, "-r", str(cap), "-q", FILTER]
+        return out
+
+    runs: dict[str, list[tuple[float, float]]] = {"sysdig": [], "secengine": []}
+    fixed: dict[str, list[tuple[float, float]]] = {"sysdig": [], "secengine": []}
+    for cmd in commands(empty).values():  # warm-up: bytecode cache, page cache
+        _timed(cmd)
+    for _ in range(rounds):
+        for who, cmd in commands(capture).items():
+            runs[who].append(_timed(cmd))
+        for who, cmd in commands(empty).items():
+            fixed[who].append(_timed(cmd))
+        print(f"  replay: {events} events, {runs}, fixed cost {fixed}", flush=True)
+    out: dict[str, Any] = {
+        "capture_events": events,
+        "filter": FILTER,
+        "runs_s": runs,
+        "fixed_s": fixed,
+    }
     for who, times in runs.items():
-        if times:
-            out[f"{who}_events_per_s"] = round(events / statistics.median(w for w, _ in times))
-            out[f"{who}_events_per_cpu_s"] = round(events / statistics.median(c for _, c in times))
+        if not times:
+            continue
+        wall = statistics.median(w for w, _ in times)
+        cpu = statistics.median(c for _, c in times)
+        out[f"{who}_events_per_s"] = round(events / wall)
+        out[f"{who}_events_per_cpu_s"] = round(events / cpu)
+        fwall = statistics.median(w for w, _ in fixed[who])
+        fcpu = statistics.median(c for _, c in fixed[who])
+        out[f"{who}_fixed_cpu_s"] = round(fcpu, 3)
+        rest = events - HEAD_EVENTS
+        out[f"{who}_events_per_cpu_s_after_fixed"] = round(rest / max(cpu - fcpu, 1e-6))
+        out[f"{who}_events_per_s_after_fixed"] = round(rest / max(wall - fwall, 1e-6))
     if runs["sysdig"]:
-        out["ratio"] = round(out["secengine_events_per_s"] / out["sysdig_events_per_s"], 3)
-        out["ratio_cpu"] = round(
-            out["secengine_events_per_cpu_s"] / out["sysdig_events_per_cpu_s"], 3
+        for key in ("events_per_s", "events_per_cpu_s", "events_per_cpu_s_after_fixed"):
+            out[f"ratio_{key}"] = round(out[f"secengine_{key}"] / out[f"sysdig_{key}"], 3)
+    return out
+
+
+def in_process(capture: Path, rounds: int, profile: bool) -> dict[str, Any]:
+    """The replay loop in this process: CPU per capture event, and the share of the state
+    machine and the rule engine in it."""
+    import cProfile
+    import pstats
+
+    from secengine import load_rules
+    from secengine.engine import Engine
+    from secengine.output import AlertFormatter
+    from secengine.sources.base import rule_event_types
+    from secengine.sources.replay import ReplaySource
+    from secengine.state.tracker import StateTracker
+
+    events = _count_events(capture)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        f.write(
+            f"- rule: bench\n  desc: bench\n  condition: {FILTER}\n"
+            "  output: m %evt.num\n  priority: WARNING\n"
         )
+        f.flush()
+        ruleset = load_rules([f.name])
+    shared = [0.0]
+
+    def timed(fn: Any) -> Any:
+        def wrapper(*a: Any) -> Any:
+            t = time.thread_time()
+            try:
+                return fn(*a)
+            finally:
+                shared[0] += time.thread_time() - t
+
+        return wrapper
+
+    def one(measure_shared: bool) -> tuple[float, int]:
+        engine = Engine(ruleset.rules, formatter=AlertFormatter(hostname="bench"))
+        source = ReplaySource([str(capture)])
+        source.set_interest(rule_event_types(engine.rules, "syscall"))
+        process = timed(engine.process_batch) if measure_shared else engine.process_batch
+        alerts = 0
+        t = time.thread_time()
+        for batch in source.batches():
+            alerts += len(process(batch))
+        return time.thread_time() - t, alerts
+
+    cpus = [one(False)[0] for _ in range(rounds)]
+    originals = {n: getattr(StateTracker, n) for n in ("apply", "close_fd", "touch")}
+    for name, fn in originals.items():
+        setattr(StateTracker, name, timed(fn))
+    try:
+        shared[0] = 0.0
+        cpu_timed, alerts = one(True)
+    finally:
+        for name, fn in originals.items():
+            setattr(StateTracker, name, fn)
+    out: dict[str, Any] = {
+        "capture_events": events,
+        "alerts": alerts,
+        "cpu_s": [round(c, 3) for c in cpus],
+        "events_per_cpu_s": round(events / statistics.median(cpus)),
+        "us_per_event": round(statistics.median(cpus) / events * 1e6, 3),
+        # measured in a run of its own (the timers cost a little): an estimate
+        "state_and_rules_share": round(shared[0] / cpu_timed, 3),
+        "state_and_rules_us_per_event": round(shared[0] / events * 1e6, 3),
+    }
+    if profile:
+        prof = cProfile.Profile()
+        prof.runcall(one, False)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
     return out
 
 
@@ -206,7 +336,8 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=3.0, help="length of one storm step")
     p.add_argument("--capture", type=Path, help="a capture to replay (default: record one)")
     p.add_argument("--record-seconds", type=float, default=5.0)
-    p.add_argument("--skip", action="append", default=[], choices=("live", "replay"))
+    p.add_argument("--skip", action="append", default=[], choices=("live", "replay", "in-process"))
+    p.add_argument("--profile", action="store_true", help="cProfile the in-process replay")
     p.add_argument("--json", type=Path, help="write the results here")
     args = p.parse_args()
     results: dict[str, Any] = {}
@@ -222,8 +353,15 @@ def main() -> None:
                 print(f"recording {args.record_seconds} s of the host's syscalls")
                 record(cap, args.record_seconds)
             results["replay"] = replay(tmp, cap, args.rounds)
+        if "in-process" not in args.skip:
+            cap = args.capture or tmp / "recorded.scap"
+            if not cap.exists():
+                print(f"recording {args.record_seconds} s of the host's syscalls")
+                record(cap, args.record_seconds)
+            results["in_process"] = in_process(cap, args.rounds, args.profile)
+    skip = ("steps", "runs_s", "fixed_s", "cpu_s")
     summary = {
-        k: v for part in results.values() for k, v in part.items() if k not in ("steps", "runs_s")
+        f"{name}.{k}": v for name, part in results.items() for k, v in part.items() if k not in skip
     }
     print(json.dumps(summary, indent=2))
     if args.json:

@@ -57,3 +57,61 @@ def test_malformed_is_located(data: bytes, offset: int, reason: str) -> None:
     assert ei.value.offset == offset
     assert reason in ei.value.reason
     assert str(ei.value).startswith(f"cap.scap:{offset}: ")
+
+
+class Trickle(io.BytesIO):
+    """A stream that gives at most ``step`` bytes per read (a pipe, a gzip member), and
+    fails after ``fail_after`` bytes when asked to."""
+
+    def __init__(self, data: bytes, step: int, fail_after: int | None = None) -> None:
+        super().__init__(data)
+        self.step = step
+        self.fail_after = fail_after
+
+    def read1(self, n: int = -1) -> bytes:
+        if self.fail_after is not None and self.tell() >= self.fail_after:
+            raise OSError("bad data")
+        return super().read1(min(self.step, n if n >= 0 else self.step))
+
+
+_MANY = SHB + b"".join(block(0x201 + i % 3, bytes([i]) * (i * 7 % 50)) for i in range(40))
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 16, 100, 1 << 20])
+@pytest.mark.parametrize("step", [1, 3, 64, 1 << 20])
+def test_chunk_boundaries_do_not_change_the_blocks(chunk: int, step: int) -> None:
+    want = read(_MANY)
+    reader = b.BlockReader(Trickle(_MANY, step), "cap.scap", chunk=chunk)
+    assert list(reader) == want
+    assert reader.offset == len(_MANY)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
+@pytest.mark.parametrize(
+    ("data", "offset", "reason"),
+    [
+        (SHB + b"\x04\x02\x00", len(SHB), "truncated block header: 3 of 8 bytes"),
+        (SHB + block(0x201, b"abcd")[:-6], len(SHB), "truncated block 0x201 of 16 bytes"),
+        (SHB + block(0x201, b"abcd")[:-2], len(SHB), "trailer: 2 of 4 bytes"),
+        (SHB + block(0x201, b"abcd", trailer=99), len(SHB), "trailer length 99"),
+    ],
+)
+def test_chunk_boundaries_do_not_change_the_errors(
+    chunk: int, data: bytes, offset: int, reason: str
+) -> None:
+    reader = b.BlockReader(Trickle(data, 3), "cap.scap", chunk=chunk)
+    got = []
+    with pytest.raises(b.CaptureFormatError) as ei:
+        got.extend(reader)
+    assert (ei.value.offset, len(got)) == (offset, 1)
+    assert reason in ei.value.reason
+
+
+def test_a_stream_failing_part_way_has_delivered_the_blocks_before() -> None:
+    fault = len(SHB) + 3 * 12 + 5  # inside the fourth block after the header
+    data = SHB + block(0x201, b"") * 6
+    reader = b.BlockReader(Trickle(data, 4, fail_after=fault), "cap.scap", chunk=1 << 20)
+    got = []
+    with pytest.raises(b.CaptureFormatError, match="unreadable input: bad data"):
+        got.extend(reader)
+    assert len(got) == 4  # the section header and the three whole blocks

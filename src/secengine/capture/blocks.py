@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Final, NamedTuple
 
 from secengine.errors import EventFormatError
@@ -129,6 +129,8 @@ _U32: Final = struct.Struct("<I")
 _SHB: Final = struct.Struct("<IHHq")
 #: block header + trailer
 _FRAMING: Final = 12
+#: how much is read from the stream at a time
+_CHUNK: Final = 1 << 20
 
 
 class CaptureFormatError(EventFormatError):
@@ -171,74 +173,107 @@ class BlockReader:
     anything else.
     """
 
-    def __init__(self, stream: IO[bytes], name: str, *, max_block: int = MAX_BLOCK) -> None:
+    def __init__(
+        self, stream: IO[bytes], name: str, *, max_block: int = MAX_BLOCK, chunk: int = _CHUNK
+    ) -> None:
         self.stream = stream
         self.name = name
         self.max_block = max_block
+        self.chunk = chunk
         self.offset = 0
+        self._read: Callable[[int], bytes] = stream.read
         self.section: SectionHeader | None = None
 
     def error(self, offset: int, reason: str) -> CaptureFormatError:
         """A located error of this capture."""
         return CaptureFormatError(self.name, offset, reason)
 
-    def _read_rest(self, n: int, at: int, btype: int, total: int) -> bytes:
-        try:
-            data = self.stream.read(n)
-        except (OSError, EOFError, zlib.error) as e:  # bad gzip data, an I/O error
-            raise self.error(self.offset, f"unreadable input: {e}") from None
-        self.offset += len(data)
-        if len(data) != n:
-            if len(data) >= n - 4:
-                raise self.error(
-                    at, f"truncated block {btype:#x} trailer: {len(data) - n + 4} of 4 bytes"
-                )
-            what = f"block {btype:#x} of {total} bytes"
-            raise self.error(at, f"truncated {what}: {len(data)} of {n - 4} bytes")
-        return data
-
-    def __iter__(self) -> Iterator[Block]:
-        first = True
-        while True:
-            at = self.offset
+    def _fill(self, buf: bytes, pos: int, base: int, need: int) -> tuple[bytes, int, bool]:
+        """``buf[pos:]`` plus what the stream gives until ``need`` bytes are there or it
+        ends: (new buffer, its capture offset, at end of input). One ``read1`` at a time, so
+        that a stream failing part-way (bad gzip data) has delivered what came before."""
+        parts = [buf[pos:]]
+        have = len(parts[0])
+        base += pos
+        read = self._read
+        while have < need:
             try:
-                head = self.stream.read(_HEADER.size)
-            except (OSError, EOFError, zlib.error) as e:
-                raise self.error(at, f"unreadable input: {e}") from None
-            self.offset += len(head)
-            if not head:
-                if first:
-                    raise self.error(0, "empty file: not a capture")
-                return
-            if len(head) != _HEADER.size:
-                raise self.error(at, f"truncated block header: {len(head)} of 8 bytes")
-            btype, total = _HEADER.unpack(head)
+                data = read(max(self.chunk, need - have))
+            except (OSError, EOFError, zlib.error) as e:  # bad gzip data, an I/O error
+                raise self.error(base + have, f"unreadable input: {e}") from None
+            if not data:
+                return b"".join(parts), base, True
+            parts.append(data)
+            have += len(data)
+        return b"".join(parts), base, False
+
+    def spans(self) -> Iterator[tuple[int, int, bytes, int, int]]:
+        """The blocks as ``(type, offset, buffer, start, end)``: the body is
+        ``buffer[start:end]``, not copied (the replay's hot path reads events in place).
+        The stream is read in large chunks; the checks and errors are :meth:`__iter__`'s."""
+        stream = self.stream
+        self._read = getattr(stream, "read1", None) or stream.read
+        buf, pos, base, eof = b"", 0, self.offset, False
+        first = True
+        unpack_header, unpack_u32 = _HEADER.unpack_from, _U32.unpack_from
+        event_limit = MAX_EVENT_BLOCK + 8
+        small_events = EVENT_BLOCKS - LARGE_EVENT_BLOCKS
+        while True:
+            have = len(buf) - pos
+            if have < 8 and not eof:
+                buf, base, eof = self._fill(buf, pos, base, 8)
+                pos = 0
+                have = len(buf)
+            at = base + pos
+            if have < 8:
+                self.offset = at + have
+                if not have:
+                    if first:
+                        raise self.error(0, "empty file: not a capture")
+                    return
+                raise self.error(at, f"truncated block header: {have} of 8 bytes")
+            btype, total = unpack_header(buf, pos)
             if first and btype != SHB_BLOCK_TYPE:
                 raise self.error(
                     0, f"not a capture: first block type {btype:#x}, not a section header"
                 )
-            limit = (
-                MAX_EVENT_BLOCK + 8
-                if (btype in EVENT_BLOCKS and btype not in LARGE_EVENT_BLOCKS)
-                else self.max_block
-            )
+            limit = event_limit if btype in small_events else self.max_block
             if total < _FRAMING or total > limit:
+                self.offset = at + 8
                 raise self.error(
                     at,
                     f"block {btype:#x} declares length {total}"
                     + (f", over the {limit}-byte limit" if total > limit else ", under 12"),
                 )
-            rest = self._read_rest(total - 8, at, btype, total)  # body and trailer at once
-            body = rest[:-4]
-            trailer = _U32.unpack_from(rest, len(rest) - 4)[0]
+            if have < total and not eof:
+                buf, base, eof = self._fill(buf, pos, base, total)
+                pos = 0
+                have = len(buf)
+            if have < total:
+                self.offset = at + have
+                got, n = have - 8, total - 8
+                if got >= n - 4:
+                    raise self.error(
+                        at, f"truncated block {btype:#x} trailer: {got - n + 4} of 4 bytes"
+                    )
+                what = f"block {btype:#x} of {total} bytes"
+                raise self.error(at, f"truncated {what}: {got} of {n - 4} bytes")
+            end = pos + total - 4
+            trailer = unpack_u32(buf, end)[0]
             if trailer != total:
                 raise self.error(
                     at, f"block {btype:#x}: trailer length {trailer} differs from header {total}"
                 )
+            self.offset = at + total
             if btype == SHB_BLOCK_TYPE:
-                self.section = self._section(body, at)
+                self.section = self._section(buf[pos + 8 : end], at)
             first = False
-            yield Block(btype, at, body)
+            yield btype, at, buf, pos + 8, end
+            pos += total
+
+    def __iter__(self) -> Iterator[Block]:
+        for btype, at, buf, start, end in self.spans():
+            yield Block(btype, at, buf[start:end])
 
     def _section(self, body: bytes, at: int) -> SectionHeader:
         if len(body) < _SHB.size:

@@ -18,16 +18,33 @@ from __future__ import annotations
 import functools
 import ipaddress
 import struct
+from collections.abc import Callable
 from typing import Any, Final
 
 from secengine.capture import blocks as B
 from secengine.capture.blocks import CaptureFormatError
-from secengine.capture.eventtable import FIXED_SIZES, EventInfo, event_info
+from secengine.capture.eventtable import EVENTS, FIXED_SIZES, EventInfo, event_info
 
-__all__ = ["ScapEvent", "param_value", "parse_event", "sockaddr_value", "socktuple_value"]
+__all__ = [
+    "Decoder",
+    "EventLayout",
+    "ScapEvent",
+    "decode_params",
+    "decoder",
+    "event_layout",
+    "param_value",
+    "parse_event",
+    "sockaddr_value",
+    "socktuple_value",
+]
 
 _HDR: Final = struct.Struct("<QQIHI")
 _HDR_V1: Final = struct.Struct("<QQIH")
+#: the cpu id and the event header of the event blocks without flags
+_CPU_HDR: Final = struct.Struct("<HQQIHI")
+_PLAIN_V2: Final = frozenset({B.EV_BLOCK_TYPE_V2, B.EV_BLOCK_TYPE_V2_LARGE})
+_NEVENTS: Final = len(EVENTS)
+_LARGE: Final = tuple(e.large_payload for e in EVENTS)
 _U16: Final = struct.Struct("<H")
 _U32: Final = struct.Struct("<I")
 _SIGNED: Final = frozenset(
@@ -80,50 +97,80 @@ class ScapEvent:
         return f"<ScapEvent {name} tid={self.tid} ts={self.ts}>"
 
 
+#: an event's place in its block: (cpu, flags, ts, tid, type, table entry, parameter
+#: lengths, offset of the first parameter's bytes)
+EventLayout = tuple[int, int, int, int, int, "EventInfo | None", tuple[int, ...], int]
+
+
 def parse_event(block: B.Block, file: str) -> ScapEvent:
     """The event of an event block (any of the seven event block types)."""
     body = block.body
-    base = block.offset + 8
-    pos = 2
-    flags = 0
-    if block.type in B.EVF_BLOCKS:
-        pos = 6
-    v2 = block.type in B.V2_EVENT_BLOCKS
-    hdr = _HDR if v2 else _HDR_V1
-    if len(body) < pos + hdr.size:
-        raise CaptureFormatError(
-            file, base, f"event block of {len(body)} bytes has no event header"
-        )
-    cpu = _U16.unpack_from(body, 0)[0]
-    if pos == 6:
-        flags = _U32.unpack_from(body, 2)[0]
-    if v2:
-        ts, tid, length, etype, nparams = _HDR.unpack_from(body, pos)
+    cpu, flags, ts, tid, etype, info, lens, off = event_layout(
+        block.type, body, 0, len(body), block.offset, file
+    )
+    params: list[bytes] = []
+    append = params.append
+    for n in lens:
+        nxt = off + n
+        append(body[off:nxt])
+        off = nxt
+    return ScapEvent(ts, tid, etype, cpu, flags, params, block.offset, info)
+
+
+def event_layout(
+    btype: int, buf: bytes, start: int, stop: int, offset: int, file: str
+) -> EventLayout:
+    """Where the event of the event block whose body is ``buf[start:stop]`` (at ``offset``
+    in the capture) keeps its header fields and parameters, every length checked against
+    the block; the parameters are not copied."""
+    base = offset + 8 - start  # + a position in buf = its offset in the capture
+    if btype in _PLAIN_V2 and stop - start >= _CPU_HDR.size:  # the common case: one unpack
+        cpu, ts, tid, length, etype, nparams = _CPU_HDR.unpack_from(buf, start)
+        flags = 0
+        pos = start + 2
+        hdr = _HDR
+        info = EVENTS[etype] if etype < _NEVENTS else None
+        large = _LARGE[etype] if etype < _NEVENTS else False
     else:
-        ts, tid, length, etype = _HDR_V1.unpack_from(body, pos)
-        nparams = -1
-    info = event_info(etype)
-    avail = len(body) - pos
-    large = info is not None and info.large_payload
+        pos = start + 2
+        flags = 0
+        if btype in B.EVF_BLOCKS:
+            pos = start + 6
+        v2 = btype in B.V2_EVENT_BLOCKS
+        hdr = _HDR if v2 else _HDR_V1
+        if stop - start < pos - start + hdr.size:
+            raise CaptureFormatError(
+                file, offset + 8, f"event block of {stop - start} bytes has no event header"
+            )
+        cpu = _U16.unpack_from(buf, start)[0]
+        if pos == start + 6:
+            flags = _U32.unpack_from(buf, start + 2)[0]
+        if v2:
+            ts, tid, length, etype, nparams = _HDR.unpack_from(buf, pos)
+        else:
+            ts, tid, length, etype = _HDR_V1.unpack_from(buf, pos)
+        info = event_info(etype)
+        large = info is not None and info.large_payload
+        if not v2:
+            if etype in (_PPME_NOTIFICATION_E, _PPME_INFRASTRUCTURE_EVENT_E):
+                length -= 3
+            nparams = _v1_nparams(buf, pos + hdr.size, pos + length, info, file, offset + 8)
+    avail = stop - pos
     lsize = 4 if large else 2
-    start = pos + hdr.size
-    if not v2:
-        if etype in (_PPME_NOTIFICATION_E, _PPME_INFRASTRUCTURE_EVENT_E):
-            length -= 3
-        nparams = _v1_nparams(body, start, pos + length, info, file, base)
+    first = pos + hdr.size
     if length < hdr.size or length > avail:
         raise CaptureFormatError(
             file, base + pos, f"event length {length} outside its block ({avail} bytes)"
         )
     end = pos + length
-    lens_end = start + nparams * lsize
+    lens_end = first + nparams * lsize
     if lens_end > end:
         raise CaptureFormatError(
             file,
             base + pos,
             f"event declares {nparams} parameters, more than fit in {length} bytes",
         )
-    lens = _lens_struct(nparams, large).unpack_from(body, start)
+    lens = _lens_struct(nparams, large).unpack_from(buf, first)
     if lens_end + sum(lens) > end:  # checked once; the loop below finds which parameter
         off = lens_end
         for i, n in enumerate(lens):
@@ -134,14 +181,7 @@ def parse_event(block: B.Block, file: str) -> ScapEvent:
                     f"parameter {i} of length {n} runs past the event's {length} bytes",
                 )
             off += n
-    off = lens_end
-    params: list[bytes] = []
-    append = params.append
-    for n in lens:
-        nxt = off + n
-        append(body[off:nxt])
-        off = nxt
-    return ScapEvent(ts, tid, etype, cpu, flags, params, block.offset, info)
+    return cpu, flags, ts, tid, etype, info, lens, lens_end
 
 
 @functools.lru_cache(maxsize=512)
@@ -206,22 +246,72 @@ def socktuple_value(raw: bytes) -> tuple[int, str, int, str, int] | None:
     return None
 
 
+#: a parameter's decoder: (buffer, offset, length) → its value
+Decoder = Callable[[bytes, int, int], Any]
+
+
+def _raw(buf: bytes, off: int, n: int) -> bytes:
+    return buf[off : off + n]
+
+
+def _string(buf: bytes, off: int, n: int) -> str:
+    end = off + n
+    if n and buf[end - 1] == 0:
+        end -= 1
+    return buf[off:end].decode("utf-8", "surrogateescape")
+
+
+def _sockaddr(buf: bytes, off: int, n: int) -> tuple[int, str, int] | None:
+    return sockaddr_value(buf[off : off + n])
+
+
+def _socktuple(buf: bytes, off: int, n: int) -> tuple[int, str, int, str, int] | None:
+    return socktuple_value(buf[off : off + n])
+
+
+def _fixed(size: int, signed: bool) -> Decoder:
+    unpack = struct.Struct("<" + (_INT_FMT[size].lower() if signed else _INT_FMT[size])).unpack_from
+
+    def dec(buf: bytes, off: int, n: int) -> Any:
+        if n != size:  # not its type's width: kept raw
+            return buf[off : off + n]
+        return unpack(buf, off)[0]
+
+    return dec
+
+
+@functools.cache
+def decoder(ptype: str) -> Decoder:
+    """The decoder of parameters of type ``ptype`` (``PT_*`` without the prefix)."""
+    size = FIXED_SIZES.get(ptype)
+    if size is not None:
+        return _fixed(size, ptype in _SIGNED) if size <= 8 else _raw
+    if ptype in _STRINGS:
+        return _string
+    if ptype == "SOCKADDR":
+        return _sockaddr
+    if ptype == "SOCKTUPLE":
+        return _socktuple
+    return _raw
+
+
+#: per event type number: each parameter's name and decoder (indexed by the number, not
+#: cached by the entry: hashing a table entry costs more than decoding a parameter)
+_PLANS: Final = tuple(tuple((p.name, decoder(p.type)) for p in e.params) for e in EVENTS)
+
+
+def decode_params(info: EventInfo, buf: bytes, off: int, lens: tuple[int, ...]) -> dict[str, Any]:
+    """Parameter name → value of an event whose parameters of lengths ``lens`` start at
+    ``buf[off]`` (the ones past the table's layout are left out)."""
+    values: dict[str, Any] = {}
+    for (name, dec), n in zip(_PLANS[info.code], lens, strict=False):
+        values[name] = dec(buf, off, n)
+        off += n
+    return values
+
+
 def param_value(ptype: str, raw: bytes) -> Any:
     """A parameter's value: ``int`` for the fixed-width types (signed where the type is),
     ``str`` for strings and paths, tuples for addresses, ``bytes`` otherwise (and for a
     fixed-width parameter whose length is not its type's)."""
-    size = FIXED_SIZES.get(ptype)
-    if size is not None:
-        if len(raw) != size or size > 8:
-            return raw
-        v = int.from_bytes(raw, "little", signed=ptype in _SIGNED)
-        return v
-    if ptype in _STRINGS:
-        if raw.endswith(b"\0"):
-            raw = raw[:-1]
-        return raw.decode("utf-8", "surrogateescape")
-    if ptype == "SOCKADDR":
-        return sockaddr_value(raw)
-    if ptype == "SOCKTUPLE":
-        return socktuple_value(raw)
-    return raw
+    return decoder(ptype)(raw, 0, len(raw))

@@ -19,10 +19,12 @@ exit (``procexit``, ``signaldeliver``, ...) stand alone.
 
 from __future__ import annotations
 
+import functools
 import re
 import socket as _socket
 import struct
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Final
 
 from secengine.bpf import layout as L
@@ -30,11 +32,14 @@ from secengine.bpf.syscalls import BY_NR, SyscallSpec
 from secengine.capture.events import ScapEvent, param_value
 from secengine.capture.eventtable import EVENTS, EventInfo
 from secengine.state import convert
+from secengine.state.decode import FileInfo, Rec, Sections
 from secengine.state.threads import Process
 from secengine.state.tracker import resolve_path
 
 __all__ = ["NO_SPEC_NR", "RecordBuilder", "stands_alone"]
 
+#: the sections built from the caller's process
+_NEEDS_PROC: Final = L.X_CREDS | L.X_CWD | L.X_NS
 #: The syscall number of a record built for an event the probe has no spec for.
 NO_SPEC_NR: Final = 0xFFFF
 _BY_NAME: Final[dict[str, SyscallSpec]] = {s.name: s for s in BY_NR.values()}
@@ -113,6 +118,43 @@ _REGS: Final[dict[str, tuple[str | None, ...]]] = {
 }
 
 
+# PPM flags → Linux flags: few distinct values in a capture, each converted once
+_open_to_linux: Final = functools.lru_cache(maxsize=4096)(convert.open_flags_to_linux)
+_clone_to_linux: Final = functools.lru_cache(maxsize=4096)(convert.clone_flags_to_linux)
+_mount_to_linux: Final = functools.lru_cache(maxsize=4096)(convert.mount_flags_to_linux)
+
+
+def _cloexec_to_linux(n: int) -> int:
+    return convert.O_CLOEXEC if n & _PPM_O_CLOEXEC else 0
+
+
+_CONVERSIONS: Final[dict[str, Callable[[int], int]]] = {
+    "open": _open_to_linux,
+    "clone": _clone_to_linux,
+    "mount": _mount_to_linux,
+    "cloexec": _cloexec_to_linux,
+}
+
+
+_Plan = tuple[tuple[int, str, Callable[[int], int] | None], ...]
+
+
+def _make_plan(spec: SyscallSpec) -> _Plan:
+    """Per argument of the probe's spec: its kind, the capture parameter it comes from
+    (empty: none) and the conversion of its value (:data:`_REGS`)."""
+    regs = _REGS.get(spec.name, ())
+    out = []
+    for i, kind in enumerate(spec.args):
+        src = regs[i] if i < len(regs) else None
+        key, _, conv = (src or "").partition(":")
+        out.append((kind, key, _CONVERSIONS[conv] if conv else None))
+    return tuple(out)
+
+
+#: each syscall's plan, by name (read once per syscall, not per record)
+_PLANS: Final[dict[str, _Plan]] = {name: _make_plan(spec) for name, spec in _BY_NAME.items()}
+
+
 def stands_alone(info: EventInfo) -> bool:
     """Whether an event is evaluated by itself: an exit, or an enter event that has no exit
     (``procexit``, ``signaldeliver``, ...); internal events (``procinfo``) never are."""
@@ -152,6 +194,13 @@ def _linux_sockaddr(v: Any) -> bytes:
     return struct.pack("<H", fam)
 
 
+def _file(*fields: Any, path: bytes = b"") -> FileInfo:
+    """An ``se_file`` section as the record's decoder gives it (``L.FILE`` checks the
+    fields' widths, the path is cut at ``ARGS_MAX``)."""
+    raw = L.FILE.unpack(L.FILE.pack(*fields))
+    return FileInfo(raw, path[: L.ARGS_MAX].decode("utf-8", "surrogateescape"))
+
+
 def _int(v: Any) -> int:
     return v if isinstance(v, int) else 0
 
@@ -184,8 +233,9 @@ class RecordBuilder:
         self.procs = procs
         #: thread id → thread group id (bounded; the oldest forgotten first)
         self.tgid: OrderedDict[int, int] = OrderedDict()
-        #: thread id → its enter event's table entry and raw parameters, until the exit
-        self.pending: OrderedDict[int, tuple[EventInfo, list[bytes]]] = OrderedDict()
+        #: thread id → its enter event's table entry, parameter bytes and their lengths,
+        #: until the exit (decoded then, and only if the exit lacks some of them)
+        self.pending: OrderedDict[int, tuple[EventInfo, bytes, tuple[int, ...]]] = OrderedDict()
 
     # -- bookkeeping ------------------------------------------------------------------
     def note_thread(self, tid: int, pid: int) -> None:
@@ -197,103 +247,109 @@ class RecordBuilder:
     def pid_of(self, tid: int) -> int:
         return self.tgid.get(tid, tid)
 
-    def enter(self, ev: ScapEvent, info: EventInfo, params: list[bytes]) -> None:
+    def enter(self, tid: int, info: EventInfo, raw: bytes, lens: tuple[int, ...]) -> None:
         """Keep an enter event's parameters for its exit (a thread has one at a time)."""
         p = self.pending
-        p.pop(ev.tid, None)
-        p[ev.tid] = (info, params)
+        p.pop(tid, None)
+        p[tid] = (info, raw, lens)
         if len(p) > _MAX_PENDING:
             p.popitem(last=False)
 
-    def take_enter(self, tid: int) -> tuple[EventInfo, list[bytes]] | None:
+    def take_enter(self, tid: int) -> tuple[EventInfo, bytes, tuple[int, ...]] | None:
         """The thread's pending enter event, if any."""
         return self.pending.pop(tid, None)
 
     # -- records ----------------------------------------------------------------------
-    def build(self, ev: ScapEvent, info: EventInfo, values: dict[str, Any], res: int) -> bytes:
+    def build(self, ev: ScapEvent, info: EventInfo, values: dict[str, Any], res: int) -> Rec:
         """The probe record for a stand-alone event (``values`` merged with its enter's;
-        ``res`` its result, 0 when it has none)."""
+        ``res`` its result, 0 when it has none), decoded."""
         name = info.name
         tid = ev.tid
         if name in _EXEC_NR and info.direction == "<" and _int(values.get("res", -1)) == 0:
-            return self._exec(ev, name, values)
+            return Rec(self._exec(ev, name, values), 0)
         if name in _CLONE_NR and info.direction == "<" and _int(values.get("res", -1)) == 0:
-            return self._clone(ev, name, values)
+            return Rec(self._clone(ev, name, values), 0)
         pid = self.pid_of(tid)
         if name == "procexit":
             self.tgid.pop(tid, None)
             status = _int(values.get("status", 0))
-            return _hdr(ev.ts, tid, pid, 0, L.EVT_EXIT, 0, (status, int(pid == tid)))
+            return Rec(_hdr(ev.ts, tid, pid, 0, L.EVT_EXIT, 0, (status, int(pid == tid))), 0)
         spec = _BY_NAME.get(name) if info.direction == "<" else None
         if spec is None or name in ("execve", "execveat") and res == 0:
-            return _hdr(ev.ts, tid, pid, NO_SPEC_NR, L.EVT_SYSCALL, res)
+            return Rec(_hdr(ev.ts, tid, pid, NO_SPEC_NR, L.EVT_SYSCALL, res), 0)
         return self._syscall(ev, spec, pid, res, values)
 
     def _syscall(
         self, ev: ScapEvent, spec: SyscallSpec, pid: int, res: int, values: dict[str, Any]
-    ) -> bytes:
+    ) -> Rec:
+        """The record of a syscall the probe has a spec for, decoded: what ``Rec(data)``
+        of the bytes the probe would write gives, built without the bytes (the header's
+        fields wrapped to their widths, each blob cut at ``ARGS_MAX``)."""
         name = spec.name
         if name in ("accept", "accept4"):
             values = dict(values, fd_in=values.get("fd_in", -1))
-        regs = _REGS.get(name, ())
         args = [0] * L.NARGS
-        blobs: list[bytes] = []
-        for i, kind in enumerate(spec.args):
-            src = regs[i] if i < len(regs) else None
-            key, _, conv = (src or "").partition(":")
+        sec = Sections()
+        blobs = sec.blobs
+        for i, (kind, key, conv) in enumerate(_PLANS[name]):
             v = values.get(key) if key else None
             if kind == L.ARG_INT:
                 n = _int(v)
-                if conv == "open":
-                    n = convert.open_flags_to_linux(n)
-                elif conv == "clone":
-                    n = convert.clone_flags_to_linux(n)
-                elif conv == "mount":
-                    n = convert.mount_flags_to_linux(n)
-                elif conv == "cloexec":
-                    n = convert.O_CLOEXEC if n & _PPM_O_CLOEXEC else 0
+                if conv is not None:
+                    n = conv(n)
                 args[i] = _as_u64(n)
             elif kind == L.ARG_STR or kind == L.ARG_BUF:
-                blobs.append(_blob(_text(v)))
+                blobs[i] = _text(v)[: L.ARGS_MAX]
             elif kind == L.ARG_SOCKADDR:
-                blobs.append(_blob(_linux_sockaddr(v)))
-            elif kind == L.ARG_INT2:
-                if key == "fds":
-                    # a capture's fd is 64 bits; the record's, as the kernel's, 32
-                    f1, f2 = _int(values.get("fd1", -1)), _int(values.get("fd2", -1))
-                    blobs.append(_blob(struct.pack("<II", f1 & _U32, f2 & _U32)))
-                else:
-                    blobs.append(_blob(b""))
+                blobs[i] = _linux_sockaddr(v)[: L.ARGS_MAX]
+            elif kind == L.ARG_INT2 and key == "fds":
+                # a capture's fd is 64 bits; the record's, as the kernel's, 32
+                f1, f2 = _int(values.get("fd1", -1)), _int(values.get("fd2", -1))
+                blobs[i] = struct.pack("<II", f1 & _U32, f2 & _U32)
             elif kind == L.ARG_OPENHOW:
-                how = L.OPEN_HOW.pack(
-                    convert.open_flags_to_linux(_int(values.get("flags"))),
+                blobs[i] = L.OPEN_HOW.pack(
+                    _open_to_linux(_int(values.get("flags"))),
                     _int(values.get("mode")),
                     _int(values.get("resolve")),
-                )
-                blobs.append(_blob(how))
+                )[: L.ARGS_MAX]
             else:
-                blobs.append(_blob(b""))
-        out = [_hdr(ev.ts, ev.tid, pid, spec.nr, L.EVT_SYSCALL, res, args)]
-        out.extend(blobs)
+                blobs[i] = b""
         extras = spec.extras
-        proc = self.procs.peek(pid)
+        # (the caller has just looked the process up: no change of the table's order)
+        proc = self.procs.peek(pid) if extras & _NEEDS_PROC else None
         if extras & L.X_FILE_ARG0:
-            out.append(self._file_arg0(name, values))
+            sec.file0 = self._file_arg0(name, values)
         if extras & L.X_FILE_RES:
-            out.append(self._file_res(name, values))
+            sec.fileres = self._file_res(name, values)
         if extras & L.X_CREDS:
-            out.append(self._creds(name, res, values, proc))
+            sec.creds = L.CREDS.unpack(self._creds(name, res, values, proc))
         if extras & L.X_CWD:
-            out.append(_blob(_text(self._cwd(name, values, proc))))
+            sec.cwd = _text(self._cwd(name, values, proc))[: L.ARGS_MAX].decode(
+                "utf-8", "surrogateescape"
+            )
         if extras & (L.X_NL_BUF | L.X_NL_MSG):
-            out.append(_blob(b""))
+            sec.nlhead = b""
         if extras & L.X_NS:
-            out.append(L.NS.pack(*(proc.ns if proc is not None else (0, 0, 0, 0))))
-        return b"".join(out)
+            sec.ns = L.NS.unpack(L.NS.pack(*(proc.ns if proc is not None else (0, 0, 0, 0))))
+        rec = Rec.__new__(Rec)
+        rec.ts = ev.ts & _U64
+        rec.tid = ev.tid & _U32
+        rec.pid = pid & _U32
+        rec.nr = spec.nr
+        rec.evt = L.EVT_SYSCALL
+        rec.flags = 0
+        rec.res = _i64(res)
+        rec.args = tuple(args)
+        rec.data = b""  # its sections are decoded already
+        rec.spec = spec
+        rec.name = name
+        rec._sec = sec
+        rec._params = None
+        return rec
 
     # -- sections -----------------------------------------------------------------------
     @staticmethod
-    def _socket_file(tup: Any, inbound: bool = False, stream: bool = False) -> bytes:
+    def _socket_file(tup: Any, inbound: bool = False, stream: bool = False) -> FileInfo:
         """An ``se_file`` of a socket from a capture's tuple (source → destination; for an
         ``inbound`` receive or accept the destination is the local end). The protocol is
         left unknown (the socket's own stays) unless the call is one only ``stream`` (TCP)
@@ -306,27 +362,25 @@ class RecordBuilder:
             la = _socket.inet_pton(conv, sip).ljust(16, b"\0")
             ra = _socket.inet_pton(conv, dip).ljust(16, b"\0")
             stype, proto = (_socket.SOCK_STREAM, 6) if stream else (0, 0)
-            raw = L.FILE.pack(_S_IFSOCK, 0, 0, 0, fam, stype, proto, sport, dport, 0, la, ra)
-            return raw + _blob(b"")
+            return _file(_S_IFSOCK, 0, 0, 0, fam, stype, proto, sport, dport, 0, la, ra)
         if isinstance(tup, tuple) and tup[0] == 1:
-            raw = L.FILE.pack(_S_IFSOCK, 0, 0, 0, 1, 0, 0, 0, 0, 0, bytes(16), bytes(16))
-            return raw + _blob(_text(tup[3]))
-        return L.FILE.pack(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16)) + _blob(b"")
+            z = bytes(16)
+            return _file(_S_IFSOCK, 0, 0, 0, 1, 0, 0, 0, 0, 0, z, z, path=_text(tup[3]))
+        return _file(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
 
-    def _file_arg0(self, name: str, values: dict[str, Any]) -> bytes:
+    def _file_arg0(self, name: str, values: dict[str, Any]) -> FileInfo:
         # the driver writes a receive's tuple from the peer's side (is_inbound)
         return self._socket_file(values.get("tuple"), inbound=name in ("recvfrom", "recvmsg"))
 
-    def _file_res(self, name: str, values: dict[str, Any]) -> bytes:
+    def _file_res(self, name: str, values: dict[str, Any]) -> FileInfo:
         if name in ("accept", "accept4"):
             return self._socket_file(values.get("tuple"), inbound=True, stream=True)
         flags = _int(values.get("flags"))
-        linux = convert.open_flags_to_linux(flags)
+        linux = _open_to_linux(flags)
         mode = _S_IFDIR if linux & _O_DIRECTORY else _S_IFREG
         fmode = convert.FMODE_CREATED if flags & _PPM_O_F_CREATED else 0
         dev, ino = _int(values.get("dev")) & _U32, _int(values.get("ino")) & _U64
-        raw = L.FILE.pack(mode, dev, ino, fmode, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
-        return raw + _blob(b"")
+        return _file(mode, dev, ino, fmode, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
 
     @staticmethod
     def _creds(name: str, res: int, values: dict[str, Any], proc: Process | None) -> bytes:

@@ -13,17 +13,19 @@ in :attr:`CaptureReplay.unknown` and announced once through ``on_unknown``.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Final
 
+from secengine.bpf.syscalls import BY_NR
 from secengine.capture import blocks as B
 from secengine.capture import tables as T
 from secengine.capture.cursor import Cursor
-from secengine.capture.events import ScapEvent, parse_event
+from secengine.capture.events import ScapEvent, decode_params, event_layout
 from secengine.capture.eventtable import EF_USES_FD, EVENTS, EventInfo
-from secengine.capture.records import RecordBuilder, decoded, stands_alone
+from secengine.capture.records import RecordBuilder, stands_alone
 from secengine.capture.state import (
     CaptureTracker,
     seed_fds,
@@ -34,7 +36,6 @@ from secengine.capture.state import (
 from secengine.events import Event
 from secengine.fields._ppm_events import PPM_SC_NAMES
 from secengine.fields.live import LiveFieldValues
-from secengine.state.decode import Rec
 from secengine.state.fds import format_addr
 
 __all__ = ["SOURCE", "CaptureReplay", "is_capture", "open_capture", "sniff"]
@@ -45,6 +46,9 @@ GZIP_MAGIC: Final = b"\x1f\x8b"
 SCAP_MAGIC: Final = B.SHB_BLOCK_TYPE.to_bytes(4, "little")
 
 UnknownHandler = Callable[[str, int], None]
+#: after this many event blocks with no event to yield, an empty batch is yielded (the
+#: caller's progress and counters move on)
+_QUIET: Final = 4096
 
 
 def is_capture(head: bytes) -> bool:
@@ -96,6 +100,60 @@ _RESULT_TYPES: Final = frozenset({"ERRNO", "FD", "PID", "FD32", "PID32"})
 _PROCESS_EVENTS: Final = frozenset({"execve", "execveat", "clone", "fork", "vfork", "clone3"})
 
 
+#: event types whose record the state machine acts on (the probe's syscalls: the tracker
+#: acts only on those, tests/capture/test_capture_interest.py checks it) or that make or
+#: end a process
+_STATEFUL: Final = frozenset({*(s.name for s in BY_NR.values()), *_PROCESS_EVENTS, "procexit"})
+
+
+@functools.cache
+def _skippable(interest: frozenset[str] | None) -> tuple[bool, ...]:
+    """Per event type number: whether its events can skip decoding, the record and the
+    tracker (no rule reads them, the state machine only finds their process). A generic
+    event's type is its syscall's name, known only from its parameters: never skipped."""
+    return tuple(
+        interest is not None
+        and e.name not in interest
+        and e.name not in _STATEFUL
+        and e.code not in _GENERIC
+        for e in EVENTS
+    )
+
+
+# what becomes of an event, by its type (and the interest): skipped (:func:`_skippable`),
+# kept for its exit (an enter), nothing (an internal exit), an exit, an event with no exit,
+# a close no rule reads
+_SKIP, _KEEP, _NOTHING, _EXIT, _ALONE_ENTER, _FAST_CLOSE = range(6)
+
+
+@functools.cache
+def _kinds(interest: frozenset[str] | None) -> tuple[int, ...]:
+    """Per event type number: what becomes of its events under ``interest``."""
+    skip = _skippable(interest)
+    fast_close = interest is not None and "close" not in interest
+    out = []
+    for e in EVENTS:
+        if skip[e.code]:
+            kind = _SKIP
+        elif not _ALONE[e.code]:
+            kind = _KEEP if e.direction == ">" else _NOTHING
+        elif e.direction == ">":
+            kind = _ALONE_ENTER
+        else:
+            kind = _FAST_CLOSE if fast_close and e.name == "close" else _EXIT
+        out.append(kind)
+    return tuple(out)
+
+
+@functools.cache
+def _covers(code: int, n: int, enter_code: int, n_enter: int) -> bool:
+    """Whether an exit (type number ``code``) with ``n`` parameters has every one of its
+    enter's ``n_enter`` (then the enter's values, which the exit's replace, need not be
+    decoded). Keyed by numbers: hashing table entries would cost more than it saves."""
+    have = {p.name for p in EVENTS[code].params[:n]}
+    return all(p.name in have for p in EVENTS[enter_code].params[:n_enter])
+
+
 def _result(info: EventInfo, values: dict[str, Any]) -> int | None:
     """``evt.rawres``: an exit event's first parameter when it is a result (errno, fd,
     pid), else none (libsinsp's rule)."""
@@ -140,6 +198,11 @@ class CaptureReplay:
         self.num = first_num
         #: scap events decoded (enter events and internal ones included)
         self.decoded = 0
+        #: events of the capture (exits and events with no exit), yielded or not
+        self.events = 0
+        self.interest: frozenset[str] | None = None
+        self._kinds = _kinds(None)
+        self._exited = False  # a process exited: forget it when the next event comes
         #: what was skipped: description → how many times
         self.unknown: dict[str, int] = {}
         #: what was skipped: description → (how many times, offset of the first)
@@ -159,25 +222,40 @@ class CaptureReplay:
         if n == 0 and self.on_unknown is not None:
             self.on_unknown(what, offset)
 
+    def set_interest(self, evttypes: frozenset[str] | None) -> None:
+        """Yield only events of these types (None: all), as the live source emits only the
+        types its rules need; the others still change the state exactly as before, and
+        :attr:`events` still counts them."""
+        self.interest = evttypes
+        self._kinds = _kinds(evttypes)
+
     def batches(self) -> Iterator[list[Event]]:
         """Each event as a batch of its own, yielded before the next record changes the
         state (field values are extracted when a rule reads them: the fd a ``close``
-        names must still be there, as the live source's ``on_event`` guarantees); raises
+        names must still be there, as the live source's ``on_event`` guarantees), and an
+        empty batch now and then when no event is of interest; raises
         :class:`~secengine.capture.blocks.CaptureFormatError` at the first fault, after
         yielding the events before it."""
         tracker = self.tracker
-        pending_exit = False
-        for block in self.reader:
-            if block.type in B.EVENT_BLOCKS:
-                if pending_exit:  # an exited process is removed when the next event comes
+        event_blocks = B.EVENT_BLOCKS
+        event = self._event
+        quiet = 0
+        for btype, at, buf, start, end in self.reader.spans():
+            if btype in event_blocks:
+                if self._exited:  # an exited process is removed when the next event comes
                     tracker.flush_exited()
-                    pending_exit = False
-                ev = self._event(block)
+                    self._exited = False
+                ev = event(btype, at, buf, start, end)
                 if ev is not None:
-                    pending_exit = ev.type == "procexit"
+                    quiet = 0
                     yield [ev]
+                else:
+                    quiet += 1
+                    if quiet == _QUIET:  # nothing for the rules for a while: show progress
+                        quiet = 0
+                        yield []
                 continue
-            self._state_block(block)
+            self._state_block(B.Block(btype, at, buf[start:end]))
 
     def _state_block(self, block: B.Block) -> None:
         btype = block.type
@@ -197,32 +275,81 @@ class CaptureReplay:
         else:
             self._unknown(f"block type {btype:#x} (skipped)", block.offset)
 
-    def _event(self, block: B.Block) -> Event | None:
-        sev = parse_event(block, self.name)
+    def _event(self, btype: int, at: int, buf: bytes, start: int, end: int) -> Event | None:
+        cpu, flags, ts, tid, etype, info, lens, off = event_layout(
+            btype, buf, start, end, at, self.name
+        )
         self.decoded += 1
-        info = sev.info
         if info is None:
-            self._unknown(f"event type {sev.type} (not in the event table)", block.offset)
+            self._unknown(f"event type {etype} (not in the event table)", at)
             return None
-        if len(sev.params) > len(info.params):
+        if len(lens) > len(info.params):
             self._unknown(
-                f"{info.enum}: {len(sev.params) - len(info.params)} parameter(s) past the "
+                f"{info.enum}: {len(lens) - len(info.params)} parameter(s) past the "
                 f"table's {len(info.params)} (ignored)",
-                block.offset,
+                at,
             )
-        builder = self.builder
-        if not _ALONE[info.code]:
-            if info.direction == ">":  # kept raw: decoded only when its exit comes
-                builder.enter(sev, info, sev.params)
+        kind = self._kinds[etype]
+        if kind == _KEEP:  # an enter: kept until its exit comes
+            self.builder.enter(tid, info, buf[off : off + sum(lens)], lens)
             return None
-        values = decoded(info, sev.params)
-        if info.direction == "<":
-            enter = builder.take_enter(sev.tid)
-            if enter is not None and enter[0].code + 1 == info.code:  # its own enter only
-                values = {**decoded(*enter), **values}
+        if kind == _SKIP:
+            self._skipped(tid, info)
+            return None
+        if kind == _NOTHING:
+            return None
+        self.events += 1
+        # evt.num is the event's number in the capture (enter and internal events count),
+        # as sysdig numbers it; several inputs continue each other's numbering
+        self.num = self.first_num + self.decoded
+        values = decode_params(info, buf, off, lens)
+        if kind != _ALONE_ENTER:
+            enter = self.builder.take_enter(tid)
+            if enter is not None and enter[0].code + 1 == etype:  # its own enter only
+                einfo, raw, elens = enter
+                if not _covers(etype, len(lens), einfo.code, len(elens)):
+                    values = {**decode_params(einfo, raw, 0, elens), **values}
+            if kind == _FAST_CLOSE:
+                self._close(tid, values)
+                return None
+        # the parameters are decoded above: the event needs only its header here
+        sev = ScapEvent(ts, tid, etype, cpu, flags, [], at, info)
         return self._apply(sev, info, values)
 
-    def _apply(self, sev: ScapEvent, info: EventInfo, values: dict[str, Any]) -> Event:
+    def _skipped(self, tid: int, info: EventInfo) -> None:
+        """An event no rule reads, of a type the state machine only finds the process of:
+        what the full path (:meth:`_event`, :meth:`_apply`) would change, without decoding
+        its parameters or building its record."""
+        pending = self.builder.pending
+        if not _ALONE[info.code]:
+            if info.direction == ">":  # the enter it replaces would never match an exit
+                pending.pop(tid, None)
+            return
+        self.events += 1
+        self.num = self.first_num + self.decoded
+        if info.direction == "<":
+            pending.pop(tid, None)
+        pid = self.builder.pid_of(tid)
+        tracker = self.tracker
+        if tracker.procs.peek(pid) is None:
+            tracker.procs.put(unknown_process(pid))
+        tracker.touch(pid)
+
+    def _close(self, tid: int, values: dict[str, Any]) -> None:
+        """A ``close`` no rule reads: the state effect of its record (:meth:`_apply`), through
+        the tracker's own shortcut for it (the one the live source takes)."""
+        procs = self.tracker.procs
+        pid = self.builder.pid_of(tid)
+        if procs.peek(pid) is None:
+            procs.put(unknown_process(pid))
+        res = values.get("res")
+        fd = values.get("fd")
+        fd = fd & 0xFFFFFFFF if isinstance(fd, int) else 0  # the record's 32-bit argument
+        self.tracker.close_fd(
+            pid, fd - (1 << 32) if fd & 0x80000000 else fd, res if isinstance(res, int) else 0
+        )
+
+    def _apply(self, sev: ScapEvent, info: EventInfo, values: dict[str, Any]) -> Event | None:
         tracker = self.tracker
         res = _result(info, values)
         builder = self.builder
@@ -231,11 +358,16 @@ class CaptureReplay:
             # a thread the capture's tables never listed: known from now on, with nothing
             # known about it (libsinsp makes the same empty entry)
             tracker.procs.put(unknown_process(pid))
-        rec = Rec(builder.build(sev, info, values, 0 if res is None else res), 0)
+        rec = builder.build(sev, info, values, 0 if res is None else res)
         if rec.spec is None and rec.evt == 1:  # a syscall the probe has no spec for
             rec.name = _generic_name(values) if info.code in _GENERIC else info.name
             rec._params = {k: _render(v) for k, v in values.items()}
         proc, fdnum, fd, changed = tracker.apply(rec)
+        if rec.name == "procexit":
+            self._exited = True
+        interest = self.interest
+        if interest is not None and rec.name not in interest:
+            return None  # the state has changed; no rule reads the event
         if res is None:
             rec.res = (
                 None  # evt.res is missing, not SUCCESS (after the tracker, which wants an int)
@@ -246,9 +378,6 @@ class CaptureReplay:
             n = values.get("fd") if info.flags & EF_USES_FD else values.get("fd2")
             if isinstance(n, int) and n >= 0:
                 fdnum, fd = n, proc.fds.get(n)
-        # evt.num is the event's number in the capture (enter and internal events count),
-        # as sysdig numbers it; several inputs continue each other's numbering
-        self.num = self.first_num + self.decoded
         ev = Event.__new__(Event)
         ev.source = SOURCE
         ev.ts = sev.ts

@@ -59,6 +59,7 @@ from rich.progress import (
 
 from secengine.assembly import build_engine, build_sinks
 from secengine.capture.blocks import CaptureFormatError
+from secengine.capture.replay import SOURCE as CAPTURE_SOURCE
 from secengine.config import (
     AgentConfig,
     add_config_arguments,
@@ -75,6 +76,7 @@ from secengine.priority import Priority
 from secengine.sinks.drain import drain, report_lines, undelivered
 from secengine.sinks.render import AlertRenderer
 from secengine.sinks.stdout import StdoutSink
+from secengine.sources.base import rule_event_types
 from secengine.sources.lines import DEFAULT_MAX_LINE
 from secengine.sources.replay import STDIN, ReplaySource
 from secengine.sources.specs import installed_specs, load_rules, resolve_rules_paths
@@ -335,6 +337,8 @@ def run(args: argparse.Namespace) -> int:
             on_error=diags.rejected,
             max_line_size=max_line_size,
         )
+    if isinstance(source, ReplaySource):  # a capture yields only what the rules read
+        source.set_interest(rule_event_types(engine.rules, CAPTURE_SOURCE))
     started = time.perf_counter()
     process_batch = engine.process_batch
     if progress is None:

@@ -129,6 +129,13 @@ class ReplaySource(BatchSource):
         self.stats = ReplayStats()
         self.stats.bytes_total = self._total_size()
         self._num = 0
+        self._capture_interest: frozenset[str] | None = None
+
+    def set_interest(self, evttypes: frozenset[str] | None) -> None:
+        """The event types the ``syscall`` rules need (None: all): a capture's other events
+        change the state but are not yielded (they are counted), as the live probe does.
+        Field-map lines are yielded whole."""
+        self._capture_interest = evttypes
 
     def _total_size(self) -> int | None:
         total = 0
@@ -169,16 +176,18 @@ class ReplaySource(BatchSource):
         start, done_before = raw.tell(), stats.bytes_read
         events_before, rejected_before = stats.events, stats.rejected
         replay = CaptureReplay(open_capture(raw), label, first_num=self._num)
+        replay.set_interest(self._capture_interest)
         try:
-            for batch in replay.batches():
-                stats.events += len(batch)
-                if stats.events & 255 == 0:
+            for n, batch in enumerate(replay.batches()):
+                if n & 63 == 0:  # the counters of the progress display, now and then
+                    stats.events = events_before + replay.events
                     stats.bytes_read = done_before + raw.tell() - start
                 yield batch
         except CaptureFormatError as e:
             self._reject(e)
         finally:
             self._num = replay.num
+            stats.events = events_before + replay.events
             stats.bytes_read = done_before + raw.tell() - start
         for what, (count, offset) in replay.unknown_first.items():
             if self.on_error is not None:

@@ -266,6 +266,17 @@ class StateTracker:
                 remove(pid)
             exited.clear()
 
+    def touch(self, pid: int) -> Process | None:
+        """What :meth:`apply` does with a record of a type it has no rule for (a capture's
+        ``read``, ``mmap``, ...): find the process, keeping it recent in the table."""
+        if pid == self._last_pid:
+            return self._last_proc
+        proc = self.procs.get(pid)
+        self._last_pid, self._last_proc = pid, proc
+        if proc is not None:
+            proc.last_seen = self._now
+        return proc
+
     def close_fd(self, pid: int, fd: int, res: int) -> None:
         """The state effect of a ``close`` record, without decoding it (the hot path when no
         rule reads close events)."""
