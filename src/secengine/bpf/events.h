@@ -56,6 +56,7 @@
 #define SE_F_COMPAT 2    /* a 32-bit (ia32) syscall: `nr` is in the ia32 table, the arguments
 			  * come from ebx, ecx, edx, esi, edi, ebp (zero-extended) */
 #define SE_F_URING 4     /* an io_uring operation, as the syscall record it stands for */
+#define SE_F_URGENT 8    /* a priority record: the reader reads it without waiting for more */
 
 /* se_interest[nr]: which tables capture number nr (a compat syscall's spec is at
  * specs[SE_MAX_SYSCALLS + nr]) */
@@ -147,7 +148,8 @@ struct se_config {
 	__u64 budget_tau;     /* burst: how far ahead (ns) a producer may run (burst * budget_ns) */
 	__u64 flood_interval_ns; /* at most one flood record per producer per this interval */
 	__u32 bulk_limit;     /* bulk records stop here (ring size less the headroom); 0: none */
-	__u32 pad;
+	__u32 urgent;         /* 1: a priority record forces a wake-up (once per reader batch) */
+	__u64 urgent_cons;    /* written by the probe: consumer position at the last such wake-up */
 };
 
 /* per producer (thread group), in the se_budget LRU map: a GCRA token bucket per class */

@@ -41,6 +41,7 @@ __all__ = [
     "FILE",
     "F_COMPAT",
     "F_TRUNCATED",
+    "F_URGENT",
     "F_URING",
     "HDR",
     "HDR_SIZE",
@@ -137,6 +138,8 @@ F_TRUNCATED: Final = 1
 F_COMPAT: Final = 2
 #: an io_uring operation, as the syscall record it stands for
 F_URING: Final = 4
+#: a priority record: the reader reads it at once instead of letting a batch gather
+F_URGENT: Final = 8
 #: ``se_interest`` bits: the native / the ia32 syscall of that number is captured
 WANT_NATIVE: Final = 1
 WANT_COMPAT: Final = 2
@@ -199,8 +202,9 @@ HDR: Final = struct.Struct("<QIIHHHHq6Q")
 HDR_SIZE: Final = HDR.size
 #: se_spec: enabled argkind[6] pad extras pad2
 SPEC: Final = struct.Struct("<B6sBHH")
-#: se_config: self_tgid wakeup_bytes budget_ns budget_tau flood_interval_ns bulk_limit pad
-CONFIG: Final = struct.Struct("<IIQQQII")
+#: se_config: self_tgid wakeup_bytes budget_ns budget_tau flood_interval_ns bulk_limit
+#: urgent urgent_cons
+CONFIG: Final = struct.Struct("<IIQQQIIQ")
 #: se_budget: tat[2] admitted suppressed reported last_report last_nr last_class
 BUDGET: Final = struct.Struct("<6QII")
 #: se_path_key: prefixlen (bits), path bytes
@@ -278,6 +282,7 @@ CONSTANTS: Final = {
     "SE_F_TRUNCATED": F_TRUNCATED,
     "SE_F_COMPAT": F_COMPAT,
     "SE_F_URING": F_URING,
+    "SE_F_URGENT": F_URGENT,
     "SE_WANT_NATIVE": WANT_NATIVE,
     "SE_WANT_COMPAT": WANT_COMPAT,
     "SE_ARG_INT": ARG_INT,

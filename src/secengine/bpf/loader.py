@@ -240,6 +240,7 @@ class Probe(BpfObjectOwner):
         #: share of the ring that only priority records may use (0: none)
         self.priority_headroom = priority_headroom
         self._wakeup_bytes = ring_bytes // 4
+        self._urgent = True
         programs = tuple(programs)
         #: why io_uring operations are not visible ("" when they are or were not asked for)
         self.uring_unavailable = ""
@@ -279,10 +280,18 @@ class Probe(BpfObjectOwner):
         """Write ``value`` at ``index`` of array map ``name``."""
         self._put(name, index.to_bytes(4, "little"), value)
 
-    def configure(self, *, self_tgid: int = 0, wakeup_bytes: int | None = None) -> None:
-        """Set the pid whose events are dropped and the wake-up threshold (bytes pending)."""
+    def configure(
+        self,
+        *,
+        self_tgid: int = 0,
+        wakeup_bytes: int | None = None,
+        urgent: bool = True,
+    ) -> None:
+        """Set the pid whose events are dropped, the wake-up threshold (bytes pending) and
+        whether priority records force a wake-up (at most one per batch the reader reads)."""
         self._self_tgid = self_tgid
         self._wakeup_bytes = self.ring_bytes // 4 if wakeup_bytes is None else wakeup_bytes
+        self._urgent = urgent
         self._write_config()
 
     def set_budget(self, budget: Budget) -> None:
@@ -298,7 +307,14 @@ class Probe(BpfObjectOwner):
             "se_config_map",
             0,
             L.CONFIG.pack(
-                self._self_tgid, self._wakeup_bytes, per_event, tau, interval, bulk_limit, 0
+                self._self_tgid,
+                self._wakeup_bytes,
+                per_event,
+                tau,
+                interval,
+                bulk_limit,
+                int(self._urgent),
+                0,
             ),
         )
 

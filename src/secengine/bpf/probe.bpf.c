@@ -7,10 +7,10 @@
  * state tracker need) and returns at once for everything else, so an
  * untraced syscall costs what a no-op program costs. A traced syscall
  * becomes one exit record with the arguments merged in (Falco >= 0.42
- * semantics), built in a per-CPU buffer and copied into the ring buffer
- * without a wake-up unless enough data is pending; userspace drains on a
- * short timer. A full ring buffer drops the record in the kernel and counts
- * it (`stats`, per CPU).
+ * semantics), built in a per-CPU buffer and copied into the ring buffer,
+ * which wakes the reader only when it has caught up (one wake-up per batch),
+ * for a priority record, or when enough data is pending. A full ring buffer
+ * drops the record in the kernel and counts it (`stats`, per CPU).
  *
  * Process lifecycle comes from the scheduler tracepoints: sched_process_exec
  * (successful execve/execveat, read from the new image), sched_process_fork
@@ -39,6 +39,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define SE_RB_FORCE_WAKEUP 2
 #define SE_RB_AVAIL_DATA 0
 #define SE_RB_RING_SIZE 1
+#define SE_RB_CONS_POS 2
 
 /* kernfs_node.parent was renamed __parent in 6.15 */
 struct kernfs_node___old {
@@ -739,11 +740,19 @@ __noinline int put_nl_head(struct se_aux *aux, __u32 off, long fd, unsigned long
 /* Copy the record into the ring. A bulk record (`prio` 0) is refused, and counted, when it
  * would leave less than the priority headroom free: what rules most need (exec, credential
  * and namespace changes, connects, opens of files rules name, flood records) still finds
- * room while bulk producers fill the ring. */
+ * room while bulk producers fill the ring.
+ *
+ * Wake-ups (docs/syscall-source.md, "Wake-ups"): flags 0 lets the kernel wake the reader only
+ * when this record is the first it has not read (it had caught up and sleeps in epoll): one
+ * wake-up per batch, none while it is behind, none per record. Forced ones: when pending
+ * data crosses the threshold (a burst while the reader lets a batch gather), and for a
+ * priority record (flagged SE_F_URGENT, so that the reader does not let a batch gather behind
+ * it), unless one was forced since the reader last published its position: a stream of them
+ * costs one wake-up per batch the reader reads, not one each. */
 static __always_inline void emit(struct se_aux *aux, __u32 len, int prio)
 {
 	struct se_config *cfg = get_config();
-	__u64 flags = SE_RB_NO_WAKEUP;
+	__u64 flags = 0;
 	if (len > SE_DATA_SIZE)
 		len = SE_DATA_SIZE;
 	if (len < sizeof(struct se_hdr))
@@ -754,11 +763,16 @@ static __always_inline void emit(struct se_aux *aux, __u32 len, int prio)
 		count(SE_STAT_HEADROOM);
 		return;
 	}
-	if (cfg && cfg->wakeup_bytes) {
-		/* wake the reader once, when pending data crosses the threshold; above it the
-		 * reader is already awake (or wakes on its timer): a wake-up per record would
-		 * cost more than the record itself */
-		if (pending < cfg->wakeup_bytes && pending + len >= cfg->wakeup_bytes) {
+	if (cfg && cfg->wakeup_bytes && pending < cfg->wakeup_bytes &&
+	    pending + len >= cfg->wakeup_bytes) {
+		/* once, on crossing: above it the reader is awake or about to be */
+		flags = SE_RB_FORCE_WAKEUP;
+		count(SE_STAT_WAKEUPS);
+	} else if (prio && cfg && cfg->urgent) {
+		__u64 cons = bpf_ringbuf_query(&events, SE_RB_CONS_POS);
+		((struct se_hdr *)aux->data)->flags |= SE_F_URGENT;
+		if (cons != cfg->urgent_cons) {
+			cfg->urgent_cons = cons; /* a race between CPUs costs one extra wake-up */
 			flags = SE_RB_FORCE_WAKEUP;
 			count(SE_STAT_WAKEUPS);
 		}

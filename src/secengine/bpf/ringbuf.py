@@ -1,26 +1,38 @@
 """A pure-Python BPF ring-buffer consumer: mmap, read records in batches, advance.
 
 libbpf's ``ring_buffer__poll`` calls back into Python once per record
-(about 0.4 M records/s here) and never returns records submitted with
-``BPF_RB_NO_WAKEUP`` until a wake-up comes. This reader maps the ring
-itself (the consumer page read-write, the producer page and the data area,
-mapped twice by the kernel so that a record never wraps, read-only) and
-copies each record out with one slice: about three times faster, and the
-kernel is never blocked by it.
+(about 0.4 M records/s here). This reader maps the ring itself (the
+consumer page read-write, the producer page and the data area, mapped twice
+by the kernel so that a record never wraps, read-only) and copies each
+record out with one slice: about three times faster, and the kernel is
+never blocked by it.
 
-The probe wakes the reader only when a quarter of the ring is pending;
-:meth:`RingReader.wait` therefore sleeps in ``epoll`` for at most a short
-timeout and the caller drains after every wait, woken or not. The consumer
-position is published after each batch, so a slow reader costs the kernel
-nothing but dropped (and counted) records.
+Waking (docs/syscall-source.md, "Wake-ups"). The probe submits records with
+no wake-up flag, so the kernel wakes the reader when a record lands that is
+the first one not read yet: the reader had caught up and sleeps, as
+libbpf's ``ring_buffer__poll`` and Tetragon's reader expect. While the
+reader is behind, nothing wakes it (it is reading anyway). The epoll here
+is edge-triggered, so :meth:`RingReader.wait` returns on a new wake-up only,
+not merely because records are pending; :meth:`RingReader.wait_batch` uses
+that to let a batch gather for a short window after a wake-up, which only a
+wake-up the probe forces ends early: a priority record (flagged
+``F_URGENT``) or a quarter of the ring pending. :meth:`RingReader.interrupt`
+wakes a waiting reader from another thread (stop).
+
+The consumer position is published after each batch, so a slow reader costs
+the kernel nothing but dropped (and counted) records.
 """
 
 from __future__ import annotations
 
 import mmap
+import os
 import select
 import struct
+import time
 from typing import Final
+
+from secengine.bpf import layout as L
 
 __all__ = ["Position", "RingReader"]
 
@@ -32,6 +44,9 @@ _HDR_SZ: Final = 8
 # a fixed size, which compiles to one aligned load.
 _U64 = struct.Struct("Q")
 _U32 = struct.Struct("I")
+#: se_hdr.flags, after the ring's 8-byte record header
+_FLAGS_AT: Final = _HDR_SZ + 22
+_U16 = struct.Struct("H")
 
 
 class Position:
@@ -73,20 +88,74 @@ class RingReader:
             fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=page
         )
         self._data_off = page
+        self._fd = fd
         self._epoll = select.epoll()
-        self._epoll.register(fd, select.EPOLLIN)
+        self._epoll.register(fd, select.EPOLLIN | select.EPOLLET)
+        self._interrupt = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._epoll.register(self._interrupt, select.EPOLLIN)
         #: records read so far
         self.records = 0
+        #: wake-ups by the probe seen by wait(), and batch windows cut short by a forced one
+        self.wakeups = 0
+        self.windows_cut = 0
+        #: monotonic time of the last read() that found records
+        self._last_records = 0.0
 
     def close(self) -> None:
         self._epoll.close()
+        os.close(self._interrupt)
         self._consumer_pos.close()
         self._consumer.close()
         self._producer.close()
 
-    def wait(self, timeout: float) -> None:
-        """Sleep until the probe forces a wake-up or ``timeout`` seconds pass."""
-        self._epoll.poll(timeout)
+    def interrupt(self) -> None:
+        """Wake a thread sleeping in :meth:`wait` (from any thread)."""
+        os.eventfd_write(self._interrupt, 1)
+
+    def wait(self, timeout: float | None) -> bool:
+        """Sleep until the probe wakes the reader, :meth:`interrupt` or ``timeout`` seconds
+        (None: no limit); True when the probe woke it.
+
+        Edge-triggered: records already pending do not end the wait, a new
+        wake-up does (see the module's docstring). So call it only after a
+        :meth:`read` that found nothing, or to wait for a forced wake-up.
+        """
+        woken = False
+        for fd, _ in self._epoll.poll(-1 if timeout is None else timeout):
+            if fd == self._fd:
+                woken = True
+            else:
+                try:
+                    os.eventfd_read(self._interrupt)
+                except BlockingIOError:  # another waiter took it
+                    pass
+        if woken:
+            self.wakeups += 1
+        return woken
+
+    def wait_batch(self, timeout: float | None, window: float) -> None:
+        """Sleep until records are worth reading: the probe's wake-up (or ``timeout``), then,
+        if records were last found less than ``window`` seconds ago, until ``window`` has
+        passed since then, unless the first pending record is urgent or the probe forces a
+        wake-up meanwhile. Sparse records are read at once; under a steady trickle the
+        reader wakes about once per ``window`` instead of once per record."""
+        if not self.wait(timeout):
+            return
+        rest = self._last_records + window - time.monotonic()
+        if rest <= 0 or self._first_is_urgent():
+            return
+        if self.wait(rest):
+            self.windows_cut += 1
+
+    def _first_is_urgent(self) -> bool:
+        """Whether the first pending record is a priority one (its header says F_URGENT)."""
+        cons = self._consumer_pos.get()
+        if cons >= _U64.unpack_from(self._producer, 0)[0]:
+            return False
+        pos = self._data_off + (cons & self.mask)
+        if _U32.unpack_from(self._producer, pos)[0] & _BUSY:
+            return False
+        return bool(_U16.unpack_from(self._producer, pos + _FLAGS_AT)[0] & L.F_URGENT)
 
     def pending_bytes(self) -> int:
         prod: int = _U64.unpack_from(self._producer, 0)[0]
@@ -117,5 +186,7 @@ class RingReader:
                 n += 1
             cons += (length + _HDR_SZ + 7) & ~7
         self._consumer_pos.set(cons)
-        self.records += n
+        if n:
+            self.records += n
+            self._last_records = time.monotonic()
         return out
