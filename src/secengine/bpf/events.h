@@ -94,6 +94,9 @@
 				      * argument 1, are not for writing (no loaded rule can match a
 				      * failed read-only open) */
 #define SE_X_FAILED_WRITES_A2 0x4000 /* the same, the flags in argument 2 (openat) */
+#define SE_X_FAILED_PATHS 0x8000 /* with SE_X_FAILED_WRITES_*: keep the failed read-only open
+				  * when its path as passed starts with a prefix in the
+				  * se_fail_paths trie (paths a loaded rule reads such failures of) */
 
 /* budget classes: each producer has one token bucket per class */
 #define SE_CLASS_BULK 0

@@ -167,6 +167,7 @@ X_NETLINK_ONLY: Final = 0x1000
 #: drop the call when it failed and its open flags (argument 1 / 2) are not for writing
 X_FAILED_WRITES_A1: Final = 0x2000
 X_FAILED_WRITES_A2: Final = 0x4000
+X_FAILED_PATHS: Final = 0x8000
 X_PRIORITY: Final = 0x80
 X_PRIORITY_PATH: Final = 0x100
 #: the head of a send on a netlink socket: from the buffer (sendto) / the msghdr (sendmsg)
@@ -299,6 +300,7 @@ CONSTANTS: Final = {
     "SE_X_CREDS": X_CREDS,
     "SE_X_CWD": X_CWD,
     "SE_X_FAILED_ONLY": X_FAILED_ONLY,
+    "SE_X_FAILED_PATHS": X_FAILED_PATHS,
     "SE_X_SKIP_STREAM": X_SKIP_STREAM,
     "SE_X_SUCCESS_ONLY": X_SUCCESS_ONLY,
     "SE_X_NETLINK_ONLY": X_NETLINK_ONLY,

@@ -122,6 +122,16 @@ struct {
 	__type(value, __u8);
 } se_paths SEC(".maps");
 
+/* Prefixes of paths (as passed) whose failed read-only opens a loaded rule reads
+ * (SE_X_FAILED_PATHS); filled by the loader from the rules, like se_paths. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 256);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct se_path_key);
+	__type(value, __u8);
+} se_fail_paths SEC(".maps");
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -940,6 +950,20 @@ static __always_inline int path_is_priority(struct se_aux *aux)
 	return bpf_map_lookup_elem(&se_paths, key) != 0;
 }
 
+/* True when the user path at `path` starts with a prefix in se_fail_paths; unreadable: true
+ * (when unsure, the event is sent). */
+static __always_inline int failed_path_kept(unsigned long path)
+{
+	struct se_aux *aux = get_aux();
+	if (!aux)
+		return 1;
+	struct se_path_key *key = (struct se_path_key *)aux->scratch;
+	key->prefixlen = SE_PATH_KEY * 8;
+	if (bpf_probe_read_user_str(key->path, SE_PATH_KEY, (const void *)path) < 0)
+		return 1;
+	return bpf_map_lookup_elem(&se_fail_paths, key) != 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* programs                                                             */
 /* ------------------------------------------------------------------ */
@@ -1432,8 +1456,10 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 	}
 	if ((extras & (SE_X_FAILED_WRITES_A1 | SE_X_FAILED_WRITES_A2)) && ret < 0) {
 		/* O_RDONLY, or the invalid access mode 3: evt.is_open_write is false for both */
-		__u32 acc = (__u32)((extras & SE_X_FAILED_WRITES_A1) ? a[1] : a[2]) & 3;
-		if (acc != 1 && acc != 2) {
+		int a1 = (extras & SE_X_FAILED_WRITES_A1) != 0;
+		__u32 acc = (__u32)(a1 ? a[1] : a[2]) & 3;
+		if (acc != 1 && acc != 2 &&
+		    !((extras & SE_X_FAILED_PATHS) && failed_path_kept(a1 ? a[0] : a[1]))) {
 			count(SE_STAT_FILTERED);
 			return 0;
 		}

@@ -243,7 +243,8 @@ class SyscallSource(Source):
         self._interest: frozenset[str] | None = None
         self._skip_stream: frozenset[str] = frozenset()
         self._netlink_only: frozenset[str] = frozenset()
-        self._failed_write_only: frozenset[str] = frozenset()
+        #: opens whose failed read-only calls the probe drops, with the path prefixes it keeps
+        self._failed_write_only: dict[str, frozenset[str]] = {}
         self._success_only: frozenset[str] = frozenset()
         self._priority_paths: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
         self._reported: dict[int, int] = {}  # pid -> suppressed at the last take_throttled
@@ -294,7 +295,7 @@ class SyscallSource(Source):
 
         if rules is None:
             self._skip_stream = self._success_only = self._netlink_only = frozenset()
-            self._failed_write_only = frozenset()
+            self._failed_write_only = {}
         else:
             rules = list(rules)
             self._skip_stream = stream_skippable(rules)
@@ -376,12 +377,18 @@ class SyscallSource(Source):
 
     def _apply_interest(self) -> None:
         if self.probe is not None:
+            failed_write_only = self._failed_write_only
+            keep = frozenset(p for prefixes in failed_write_only.values() for p in prefixes)
+            if keep and not self.probe.set_failed_read_paths(keep):
+                # the trie is full: a type filtered by path could lose what a rule reads
+                failed_write_only = {t: p for t, p in failed_write_only.items() if not p}
             self.captured = self.probe.set_interest(
                 self._interest,
                 self._skip_stream,
                 self._success_only,
                 self._netlink_only,
-                self._failed_write_only,
+                failed_write_only,
+                [t for t, p in failed_write_only.items() if p],
             )
             self.probe.set_priority_paths(*self._priority_paths)
             self._apply_kill(self.probe)
