@@ -56,7 +56,6 @@
 #define SE_F_COMPAT 2    /* a 32-bit (ia32) syscall: `nr` is in the ia32 table, the arguments
 			  * come from ebx, ecx, edx, esi, edi, ebp (zero-extended) */
 #define SE_F_URING 4     /* an io_uring operation, as the syscall record it stands for */
-#define SE_F_URGENT 8    /* a priority record: the reader reads it without waiting for more */
 
 /* se_interest[nr]: which tables capture number nr (a compat syscall's spec is at
  * specs[SE_MAX_SYSCALLS + nr]) */

@@ -41,7 +41,6 @@ __all__ = [
     "FILE",
     "F_COMPAT",
     "F_TRUNCATED",
-    "F_URGENT",
     "F_URING",
     "HDR",
     "HDR_SIZE",
@@ -138,8 +137,6 @@ F_TRUNCATED: Final = 1
 F_COMPAT: Final = 2
 #: an io_uring operation, as the syscall record it stands for
 F_URING: Final = 4
-#: a priority record: the reader reads it at once instead of letting a batch gather
-F_URGENT: Final = 8
 #: ``se_interest`` bits: the native / the ia32 syscall of that number is captured
 WANT_NATIVE: Final = 1
 WANT_COMPAT: Final = 2
@@ -283,7 +280,6 @@ CONSTANTS: Final = {
     "SE_F_TRUNCATED": F_TRUNCATED,
     "SE_F_COMPAT": F_COMPAT,
     "SE_F_URING": F_URING,
-    "SE_F_URGENT": F_URGENT,
     "SE_WANT_NATIVE": WANT_NATIVE,
     "SE_WANT_COMPAT": WANT_COMPAT,
     "SE_ARG_INT": ARG_INT,

@@ -754,11 +754,11 @@ __noinline int put_nl_head(struct se_aux *aux, __u32 off, long fd, unsigned long
  *
  * Wake-ups (docs/syscall-source.md, "Wake-ups"): flags 0 lets the kernel wake the reader only
  * when this record is the first it has not read (it had caught up and sleeps in epoll): one
- * wake-up per batch, none while it is behind, none per record. Forced ones: when pending
- * data crosses the threshold (a burst while the reader lets a batch gather), and for a
- * priority record (flagged SE_F_URGENT, so that the reader does not let a batch gather behind
- * it), unless one was forced since the reader last published its position: a stream of them
- * costs one wake-up per batch the reader reads, not one each. */
+ * wake-up per batch, none while it is behind, none per record (while the reader lets a batch
+ * gather, the position it publishes holds back its last record, so no record is the first
+ * not read). Forced ones end such a window early: when pending data crosses the threshold,
+ * and for a priority record, unless one was forced since the reader last published its
+ * position (a stream of them costs one wake-up per batch the reader reads, not one each). */
 static __always_inline void emit(struct se_aux *aux, __u32 len, int prio)
 {
 	struct se_config *cfg = get_config();
@@ -780,7 +780,6 @@ static __always_inline void emit(struct se_aux *aux, __u32 len, int prio)
 		count(SE_STAT_WAKEUPS);
 	} else if (prio && cfg && cfg->urgent) {
 		__u64 cons = bpf_ringbuf_query(&events, SE_RB_CONS_POS);
-		((struct se_hdr *)aux->data)->flags |= SE_F_URGENT;
 		if (cons != cfg->urgent_cons) {
 			cfg->urgent_cons = cons; /* a race between CPUs costs one extra wake-up */
 			flags = SE_RB_FORCE_WAKEUP;

@@ -9,18 +9,26 @@ never blocked by it.
 
 Waking (docs/syscall-source.md, "Wake-ups"). The probe submits records with
 no wake-up flag, so the kernel wakes the reader when a record lands that is
-the first one not read yet: the reader had caught up and sleeps, as
-libbpf's ``ring_buffer__poll`` and Tetragon's reader expect. While the
-reader is behind, nothing wakes it (it is reading anyway). The epoll here
-is edge-triggered, so :meth:`RingReader.wait` returns on a new wake-up only,
-not merely because records are pending; :meth:`RingReader.wait_batch` uses
-that to let a batch gather for a short window after a wake-up, which only a
-wake-up the probe forces ends early: a priority record (flagged
-``F_URGENT``) or a quarter of the ring pending. :meth:`RingReader.interrupt`
-wakes a waiting reader from another thread (stop).
+the first one not read yet (the published consumer position is the
+record's): the reader had caught up and sleeps, as libbpf's
+``ring_buffer__poll`` and Tetragon's reader expect; while it is behind,
+nothing wakes it (it is reading anyway). So that a steady trickle does not
+cost a wake-up per record, after a read that found records the reader
+publishes the position of the *last* record it read rather than past it
+(holding back one record's bytes from the kernel's free space): later
+records are then not "the first not read" and wake no one, and
+:meth:`RingReader.wait_batch` sleeps out a short window before reading
+them. Only a wake-up the probe forces ends the window early: a priority
+record or a quarter of the ring pending. When a window passes with nothing
+new, the reader publishes its whole position again, reads what landed
+meanwhile, and sleeps until the next wake-up. The epoll is edge-triggered,
+so :meth:`RingReader.wait` returns on a new wake-up only, not merely
+because records are pending. :meth:`RingReader.interrupt` wakes a waiting
+reader from another thread (stop).
 
-The consumer position is published after each batch, so a slow reader costs
-the kernel nothing but dropped (and counted) records.
+The consumer position is published after each batch (less the last record
+while a window runs), so a slow reader costs the kernel nothing but dropped
+(and counted) records.
 """
 
 from __future__ import annotations
@@ -32,8 +40,6 @@ import struct
 import time
 from typing import Final
 
-from secengine.bpf import layout as L
-
 __all__ = ["Position", "RingReader"]
 
 _BUSY: Final = 1 << 31
@@ -44,9 +50,6 @@ _HDR_SZ: Final = 8
 # a fixed size, which compiles to one aligned load.
 _U64 = struct.Struct("Q")
 _U32 = struct.Struct("I")
-#: se_hdr.flags, after the ring's 8-byte record header
-_FLAGS_AT: Final = _HDR_SZ + 22
-_U16 = struct.Struct("H")
 
 
 class Position:
@@ -100,6 +103,10 @@ class RingReader:
         self.windows_cut = 0
         #: monotonic time of the last read() that found records
         self._last_records = 0.0
+        #: where the next read starts; the published position is behind it by the last
+        #: record read while ``_held``
+        self._cursor = self._consumer_pos.get()
+        self._held = False
 
     def close(self) -> None:
         self._epoll.close()
@@ -134,37 +141,36 @@ class RingReader:
         return woken
 
     def wait_batch(self, timeout: float | None, window: float) -> None:
-        """Sleep until records are worth reading: the probe's wake-up (or ``timeout``), then,
-        if records were last found less than ``window`` seconds ago, until ``window`` has
-        passed since then, unless the first pending record is urgent or the probe forces a
-        wake-up meanwhile. Sparse records are read at once; under a steady trickle the
-        reader wakes about once per ``window`` instead of once per record."""
-        if not self.wait(timeout):
-            return
+        """Sleep until records are worth reading. Within ``window`` seconds of a read that
+        found records, until the window ends (records landing meanwhile wake no one, see
+        the module's docstring) or the probe forces a wake-up; else publish the whole
+        position and, unless records landed meanwhile, sleep until the probe's wake-up or
+        ``timeout``. Sparse records are read at once; a steady trickle wakes the reader
+        about once per ``window``."""
         rest = self._last_records + window - time.monotonic()
-        if rest <= 0 or self._first_is_urgent():
+        if rest > 0:
+            if self.wait(rest):
+                self.windows_cut += 1
             return
-        if self.wait(rest):
-            self.windows_cut += 1
-
-    def _first_is_urgent(self) -> bool:
-        """Whether the first pending record is a priority one (its header says F_URGENT)."""
-        cons = self._consumer_pos.get()
-        if cons >= _U64.unpack_from(self._producer, 0)[0]:
-            return False
-        pos = self._data_off + (cons & self.mask)
-        if _U32.unpack_from(self._producer, pos)[0] & _BUSY:
-            return False
-        return bool(_U16.unpack_from(self._producer, pos + _FLAGS_AT)[0] & L.F_URGENT)
+        if self._held:
+            self._held = False
+            self._consumer_pos.set(self._cursor)
+            # a record committed before that store woke no one: read it now; one committed
+            # after it is the first not read, and wakes the wait below
+            if self.pending_bytes():
+                return
+        self.wait(timeout)
 
     def pending_bytes(self) -> int:
+        """Bytes reserved in the ring and not read yet."""
         prod: int = _U64.unpack_from(self._producer, 0)[0]
-        return prod - self._consumer_pos.get()
+        return prod - self._cursor
 
     def read(self, max_records: int = 4096) -> list[bytes]:
-        """Up to ``max_records`` records (each the record's bytes), consumed from the ring."""
+        """Up to ``max_records`` records (each the record's bytes), consumed from the ring.
+        The position published holds back the last one (see :meth:`wait_batch`)."""
         prod_map = self._producer
-        cons = self._consumer_pos.get()
+        cons = self._cursor
         prod = _U64.unpack_from(prod_map, 0)[0]
         if cons >= prod:
             return []
@@ -174,6 +180,7 @@ class RingReader:
         base = self._data_off
         unpack_u32 = _U32.unpack_from
         n = 0
+        last = cons
         while cons < prod and n < max_records:
             pos = base + (cons & mask)
             hdr = unpack_u32(prod_map, pos)[0]
@@ -184,8 +191,12 @@ class RingReader:
                 start = pos + _HDR_SZ
                 append(prod_map[start : start + length])
                 n += 1
+            last = cons
             cons += (length + _HDR_SZ + 7) & ~7
-        self._consumer_pos.set(cons)
+        if cons != self._cursor:
+            self._cursor = cons
+            self._consumer_pos.set(last)
+            self._held = True
         if n:
             self.records += n
             self._last_records = time.monotonic()
