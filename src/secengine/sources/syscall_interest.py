@@ -76,6 +76,9 @@ _OPENS = frozenset({"open", "openat", "openat2", "creat"})
 #: Every errno a syscall can return at its exit: the standard ones and the kernel's internal
 #: restart codes (ERESTARTSYS... 512-530), which the exit tracepoint sees before a restart.
 _ERRNOS = (*range(1, 134), *range(512, 531))
+#: What the fields of the file a failed open opened read: none was opened, so the probe found
+#: nothing about it (``fd.is_outside_root``: the file's walk to the mount namespace's root).
+_FAILED_OPEN_FILE: dict[str, Any] = {"fd.is_outside_root": False}
 #: Fields holding an open's path as passed, which the probe can compare with a prefix.
 _RAW_PATH_FIELDS = frozenset({"fd.nameraw", "evt.arg.name"})
 #: Operators whose every match starts with a literal prefix of the value (glob: up to its
@@ -133,6 +136,7 @@ def _failure_may_match(conditions: list[Node], evtype: str, known_more: dict[str
         }
         if evtype in _OPENS:
             known["fd.num"] = -e  # an open's fd is its result
+            known.update(_FAILED_OPEN_FILE)
         if any(may_match(c, known) is not False for c in conditions):
             return True
     return False
