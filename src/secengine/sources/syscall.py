@@ -203,7 +203,7 @@ class SyscallSource(Source):
         *,
         ring_bytes: int = 16 * 1024 * 1024,
         batch_size: int = 4096,
-        batch_window: float = 0.01,
+        batch_window: float = 0.02,
         idle_timeout: float = 1.0,
         max_processes: int = 32768,
         seed: bool = True,
