@@ -34,6 +34,21 @@ times with the configurations interleaved (so drift hits all alike):
    the machine adds records too. Each step also reports the consumer's CPU
    time per record, which contention does not inflate.
 
+4. **Alert latency** (``latency``): with ``secengine run --json`` (*agent*
+   and *pack*), a C trigger makes two alerting actions, each several times:
+   reading ``/etc/shadow`` (an open of a file the rules name: a priority
+   record) and creating a symlink to it (``symlinkat``: an ordinary record).
+   Reported: from the event's own time (the alert's ``time``) to the alert
+   line reaching this process, median and maximum per kind, and the agent's
+   wake-ups per second while idle (voluntary context switches of all its
+   threads). Also recorded in ``redis``: the agent's CPU time and wake-ups
+   during the run.
+
+``--agent-tree NAME=DIR`` (repeatable) adds configurations ``agent@NAME`` and
+``pack@NAME``: the same agents with ``secengine`` imported from ``DIR/src``
+(a checkout with its probe built), interleaved with this tree's, for a
+before/after in one run (``--config pack --config pack@before``).
+
 Before/after for the storm: ``--skip micro --skip redis --tree A --tree B``
 runs each rate step once per tree, alternating (A B A B, each step in a fresh
 process importing ``secengine`` from ``TREE/src``, see ``bench/trees.py``), so
@@ -112,12 +127,24 @@ def _compile(tmp: Path, name: str, source: str) -> str:
 #: ``secengine run`` with these arguments (``pack``: no ``-r``, the shipped rules + CVE pack).
 CONFIGS = ("none", "noop", "agent", "pack")
 AGENT_ARGS = {"agent": ["-r", str(RULES)], "pack": []}
+#: NAME -> checkout, from --agent-tree: configurations agent@NAME and pack@NAME
+TREES: dict[str, Path] = {}
+
+
+def _configs_known() -> tuple[str, ...]:
+    return CONFIGS + tuple(f"{a}@{t}" for t in TREES for a in AGENT_ARGS)
 
 
 class Agent:
-    """``secengine run`` with the stable rules (or ``args``), in its own process."""
+    """``secengine run`` with the stable rules (or ``args``), in its own process; ``tree``:
+    with ``secengine`` from that checkout; ``json``: alerts as JSON lines on a pipe
+    (:attr:`proc` ``.stdout``), else to /dev/null."""
 
-    def __init__(self, args: list[str] | None = None) -> None:
+    def __init__(
+        self, args: list[str] | None = None, tree: Path | None = None, json: bool = False
+    ) -> None:
+        from trees import tree_env
+
         # the agent's stderr, open for its lifetime; stop() closes it
         self.err = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -126,10 +153,12 @@ class Agent:
                 "-m",
                 "secengine.cli",
                 "run",
+                *(["--json"] if json else []),
                 *(["-r", str(RULES)] if args is None else args),
             ],
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if json else subprocess.DEVNULL,
             stderr=self.err,
+            env=tree_env(tree) if tree is not None else None,
         )
         end = time.monotonic() + 60
         while time.monotonic() < end:
@@ -142,12 +171,31 @@ class Agent:
         self.err.seek(0)
         raise RuntimeError(f"the agent did not start: {self.err.read().decode()}")
 
+    def usage(self) -> tuple[float, int]:
+        """CPU seconds so far and voluntary context switches (wake-ups) of all its threads."""
+        cpu = _cpu_ticks(self.proc.pid) / os.sysconf("SC_CLK_TCK")
+        switches = 0
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            try:
+                for line in (task / "status").read_text().splitlines():
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        switches += int(line.split()[1])
+            except OSError:  # a thread that ended meanwhile
+                pass
+        return cpu, switches
+
     def stop(self) -> str:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=30)
         self.err.seek(0)
         with self.err:
             return self.err.read().decode().strip().splitlines()[-1]
+
+
+def _agent(config: str, json: bool = False) -> Agent:
+    """The agent of configuration ``config`` (``agent``, ``pack``, or either ``@TREE``)."""
+    base, _, tree = config.partition("@")
+    return Agent(AGENT_ARGS[base], TREES[tree] if tree else None, json)
 
 
 class Noop:
@@ -163,12 +211,24 @@ class Noop:
         return ""
 
 
-def _with(config: str, fn: Any) -> tuple[Any, str]:
-    ctx = (
-        Agent(AGENT_ARGS[config]) if config in AGENT_ARGS else Noop() if config == "noop" else None
-    )
+def _with(config: str, fn: Any) -> tuple[Any, dict[str, float]]:
+    """``fn()`` with configuration ``config`` running; its result and, with an agent, the
+    agent's CPU seconds and wake-ups (voluntary context switches) during ``fn``."""
+    base = config.partition("@")[0]
+    ctx = _agent(config) if base in AGENT_ARGS else Noop() if config == "noop" else None
+    usage: dict[str, float] = {}
     try:
-        return fn(), ""
+        before = ctx.usage() if isinstance(ctx, Agent) else None
+        t0 = time.monotonic()
+        result = fn()
+        if isinstance(ctx, Agent) and before is not None:
+            after = ctx.usage()
+            seconds = time.monotonic() - t0
+            usage = {
+                "agent_cpu_s": after[0] - before[0],
+                "agent_wakeups_per_s": (after[1] - before[1]) / seconds,
+            }
+        return result, usage
     finally:
         note = ctx.stop() if ctx is not None else ""
         if note:
@@ -273,19 +333,170 @@ def redis(rounds: int, configs: tuple[str, ...] = CONFIGS) -> dict[str, dict[str
                     )
                     return sum(rates) / len(rates), cpu / (2 * n) * 1e6
 
-                (rps, cpu_us), _ = _with(config, run)
+                (rps, cpu_us), usage = _with(config, run)
                 per = out.setdefault(config, {"requests_per_s": [], "cpu_us_per_request": []})
                 per["requests_per_s"].append(rps)
                 per["cpu_us_per_request"].append(cpu_us)
+                for k, v in usage.items():
+                    per.setdefault(k, []).append(v)
+                extra = (
+                    f", agent {usage['agent_cpu_s']:.2f} CPU s, "
+                    f"{usage['agent_wakeups_per_s']:.0f} wake-ups/s"
+                    if usage
+                    else ""
+                )
                 print(
                     f"  redis round {r + 1} {config:5}: {rps:,.0f} requests/s, "
-                    f"{cpu_us:.2f} us CPU per request",
+                    f"{cpu_us:.2f} us CPU per request{extra}",
                     flush=True,
                 )
     finally:
         srv.terminate()
         srv.wait()
     return {c: {m: statistics.median(v) for m, v in per.items()} for c, per in out.items()}
+
+
+#: The alert-latency trigger: ``shadow TAG`` reads /etc/shadow (an open of a file the rules
+#: name: a priority record); ``symlink TAG DIR`` links DIR/TAG to it (symlinkat: ordinary).
+TRIGGER = r"""
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    char buf[256], path[4096];
+    if (argc > 2 && strcmp(argv[1], "shadow") == 0) {
+        int fd = open("/etc/shadow", O_RDONLY);
+        if (fd < 0) return 1;
+        while (read(fd, buf, sizeof buf) > 0) {}
+        close(fd);
+        return 0;
+    }
+    if (argc > 3 && strcmp(argv[1], "symlink") == 0) {
+        snprintf(path, sizeof path, "%s/%s", argv[3], argv[2]);
+        return symlink("/etc/shadow", path) != 0;
+    }
+    return 2;
+}
+"""
+#: what each kind of trigger is, for the table
+LATENCY_KINDS = {
+    "shadow": "open of /etc/shadow (priority record)",
+    "symlink": "symlink to /etc/shadow (ordinary record)",
+}
+
+
+def _epoch(text: str) -> float:
+    from datetime import datetime
+
+    whole, _, frac = text.rstrip("Z").partition(".")
+    return datetime.fromisoformat(whole + "+00:00").timestamp() + float("0." + (frac or "0"))
+
+
+def _alert_lines(agent: Agent, until: float, lines: list[tuple[float, bytes]]) -> None:
+    """Append (arrival time, line) for each alert line the agent writes until ``until``."""
+    import select
+
+    assert agent.proc.stdout is not None
+    fd = agent.proc.stdout.fileno()
+    buf = b""
+    while time.time() < until:
+        ready, _, _ = select.select([fd], [], [], max(0.0, until - time.time()))
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return
+        now = time.time()
+        buf += chunk
+        while b"\n" in buf:
+            line, _, buf = buf.partition(b"\n")
+            lines.append((now, line))
+
+
+def latency(
+    tmp: Path, rounds: int, configs: tuple[str, ...], triggers: int = 8
+) -> dict[str, dict[str, Any]]:
+    """Event -> alert line, ms (median, max) per kind of trigger, and the agent's wake-ups per
+    second while idle, per agent configuration; rounds interleaved."""
+    exe = _compile(tmp, "latency-trigger", TRIGGER)
+    links = tmp / "links"
+    links.mkdir(exist_ok=True)
+    out: dict[str, dict[str, list[float]]] = {}
+    agents = [c for c in configs if c.partition("@")[0] in AGENT_ARGS]
+    for r in range(rounds):
+        for config in agents:
+            agent = _agent(config, json=True)
+            lines: list[tuple[float, bytes]] = []
+            try:
+                _alert_lines(agent, time.time() + 1.0, lines)  # start-up alerts, if any
+                cpu0, sw0 = agent.usage()
+                idle_t0 = time.monotonic()
+                _alert_lines(agent, time.time() + 3.0, lines)
+                cpu1, sw1 = agent.usage()
+                idle_s = time.monotonic() - idle_t0
+                tags: dict[str, str] = {}
+                for i in range(triggers):
+                    for kind in LATENCY_KINDS:
+                        tag = f"lat{r}x{i}{kind}"
+                        tags[tag] = kind
+                        subprocess.run([exe, kind, tag, str(links)], check=True)
+                        _alert_lines(agent, time.time() + 0.25, lines)
+                end = time.time() + 5.0
+                while time.time() < end and not all(
+                    any(t.encode() in ln for _, ln in lines) for t in tags
+                ):
+                    _alert_lines(agent, time.time() + 0.25, lines)
+            finally:
+                agent.stop()
+                for f in links.iterdir():
+                    f.unlink()
+            per = out.setdefault(config, {})
+            per.setdefault("idle_wakeups_per_s", []).append((sw1 - sw0) / idle_s)
+            per.setdefault("idle_cpu_ms_per_s", []).append((cpu1 - cpu0) * 1000 / idle_s)
+            for arrived, line in lines:
+                try:
+                    alert = json.loads(line)
+                except ValueError:
+                    continue
+                text = json.dumps(alert.get("output_fields", {}))
+                for tag, kind in tags.items():
+                    if tag in text:
+                        ms = (arrived - _epoch(alert["time"])) * 1000
+                        per.setdefault(f"{kind}_ms", []).append(ms)
+                        tags.pop(tag)
+                        break
+            missing = len(tags)
+            per.setdefault("missing", []).append(missing)
+            print(
+                f"  latency round {r + 1} {config:5}: "
+                + ", ".join(
+                    f"{k} median {statistics.median(per[f'{k}_ms'][-triggers:]):.1f} ms"
+                    for k in LATENCY_KINDS
+                    if per.get(f"{k}_ms")
+                )
+                + f", idle {per['idle_wakeups_per_s'][-1]:.0f} wake-ups/s"
+                + (f", {missing} alerts missing" if missing else ""),
+                flush=True,
+            )
+    result: dict[str, dict[str, Any]] = {}
+    for config, per in out.items():
+        res: dict[str, Any] = {
+            "idle_wakeups_per_s": statistics.median(per["idle_wakeups_per_s"]),
+            "idle_cpu_ms_per_s": statistics.median(per["idle_cpu_ms_per_s"]),
+            "alerts_missing": sum(per["missing"]),
+        }
+        for kind in LATENCY_KINDS:
+            v = per.get(f"{kind}_ms", [])
+            if v:
+                res[kind] = {
+                    "median_ms": round(statistics.median(v), 2),
+                    "p90_ms": round(sorted(v)[int(0.9 * (len(v) - 1))], 2),
+                    "max_ms": round(max(v), 2),
+                    "n": len(v),
+                }
+        result[config] = res
+    return result
 
 
 #: The storm's rate steps (records/s): up past the 600,000 of the stable table, so that a
@@ -477,13 +688,22 @@ def main(argv: list[str] | None = None) -> int:
         default=REPO / "bench" / "results" / "syscall_overhead.json",
         help="write the results here (default: bench/results/syscall_overhead.json)",
     )
-    p.add_argument("--skip", action="append", default=[], choices=("micro", "redis", "storm"))
+    p.add_argument(
+        "--skip", action="append", default=[], choices=("micro", "redis", "latency", "storm")
+    )
     p.add_argument(
         "--config",
         action="append",
         default=[],
-        choices=CONFIGS,
-        help="run only these configurations in micro and redis (default: all)",
+        help="run only these configurations in micro, redis and latency (default: all; "
+        f"{', '.join(CONFIGS)}, and agent@NAME, pack@NAME with --agent-tree)",
+    )
+    p.add_argument(
+        "--agent-tree",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="configurations agent@NAME and pack@NAME: the agents from the checkout DIR",
     )
     p.add_argument(
         "--rates",
@@ -514,7 +734,14 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(storm_step(tmp, args.storm_step, args.seconds)) + "\n")
         shutil.rmtree(tmp, ignore_errors=True)
         return 0
-    configs = tuple(c for c in CONFIGS if c in args.config) if args.config else CONFIGS
+    for spec in args.agent_tree:
+        name, _, tree = spec.partition("=")
+        TREES[name] = Path(tree)
+    known = _configs_known()
+    unknown = [c for c in args.config if c not in known]
+    if unknown:
+        p.error(f"unknown configuration {unknown[0]!r} (known: {', '.join(known)})")
+    configs = tuple(c for c in known if c in args.config) if args.config else known
     results: dict[str, Any] = {
         "kernel": os.uname().release,
         "cpus": os.cpu_count(),
@@ -527,6 +754,9 @@ def main(argv: list[str] | None = None) -> int:
     if "redis" not in args.skip:
         print("redis-benchmark (median requests/s, SET and GET averaged)", flush=True)
         results["redis"] = redis(args.rounds, configs)
+    if "latency" not in args.skip:
+        print("alert latency (event -> alert line, ms)", flush=True)
+        results["latency"] = latency(tmp, args.rounds, configs)
     if "storm" not in args.skip:
         print("storm: dup+close, decoding + state + falco_rules.yaml", flush=True)
         if args.tree:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from secengine.ruleset.paths import default_rules_files
 from secengine.sources.specs import load_rules
 from secengine.sources.syscall_interest import (
@@ -54,23 +56,67 @@ def test_the_pack_reads_failed_opens_only_for_writing_but_cve_2024_21626() -> No
     searches, mostly): core_pattern, release_agent and the overlayfs copy-up rules match
     refused opens only when they are for writing, and no other rule reads failures."""
     rs = load_rules([str(p) for p in default_rules_files()])
-    assert failed_write_only_types(_without_cve_2024_21626(rs.rules)) == {"open", "openat"}
+    assert failed_write_only_types(_without_cve_2024_21626(rs.rules)) == {
+        "open": frozenset(),
+        "openat": frozenset(),
+    }
 
 
-def test_cve_2024_21626_keeps_failed_read_only_opens() -> None:
-    """Its rule matches refused opens through /proc/*/fd/N/ in a container, reads included,
-    so with the whole pack the filter is off and failed opens reach userspace (the cost in
-    docs/performance.md, "The CVE pack's cost"). Pinned: a change here changes that cost."""
+def test_cve_2024_21626_keeps_only_failed_read_only_opens_through_fd_links() -> None:
+    """Its rule matches refused opens through /proc/*/fd/N/ and /dev/fd/N/ in a container,
+    reads included: the probe keeps failed read-only opens whose path (as passed: the rule
+    reads ``fd.nameraw``) starts with /proc/ or /dev/fd/, and drops the rest. Pinned: a
+    change here changes the pack's cost (docs/performance.md, "The CVE pack's cost")."""
     rs = load_rules([str(p) for p in default_rules_files()])
-    assert failed_write_only_types(rs.rules) == frozenset()
+    keep = frozenset({"/proc/", "/dev/fd/"})
+    assert failed_write_only_types(rs.rules) == {"open": keep, "openat": keep}
 
 
-def test_a_rule_reading_failed_read_only_opens_keeps_them(tmp_path: Path) -> None:
-    own = tmp_path / "enoent.yaml"
+def _rule(tmp_path: Path, condition: str) -> list[Any]:
+    own = tmp_path / "own.yaml"
     own.write_text(
-        "- rule: missing file\n  desc: d\n  condition: evt.type = openat and evt.res = ENOENT\n"
-        "  output: o\n  priority: NOTICE\n"
+        f"- rule: own\n  desc: d\n  condition: {condition}\n  output: o\n  priority: NOTICE\n"
     )
     rs = load_rules([*map(str, default_rules_files()), str(own)])
     assert rs.successful, rs.render_text()
-    assert failed_write_only_types(_without_cve_2024_21626(rs.rules)) == {"open"}
+    return _without_cve_2024_21626(rs.rules)
+
+
+def test_a_rule_reading_failed_read_only_opens_keeps_them(tmp_path: Path) -> None:
+    rules = _rule(tmp_path, "evt.type = openat and evt.res = ENOENT")
+    assert failed_write_only_types(rules) == {"open": frozenset()}
+
+
+@pytest.mark.parametrize(
+    ("check", "keep"),
+    [
+        ("fd.nameraw startswith /srv/data/", {"/srv/data/"}),
+        ('fd.nameraw glob "/srv/*/secret"', {"/srv/"}),
+        ("evt.arg.name in (/etc/a, /etc/b)", {"/etc/a", "/etc/b"}),
+        ("fd.nameraw pmatch (/opt/x)", {"/opt/x"}),
+    ],
+)
+def test_a_rule_on_failed_opens_of_some_paths_keeps_those_paths(
+    tmp_path: Path, check: str, keep: set[str]
+) -> None:
+    rules = _rule(tmp_path, f"evt.type = openat and evt.res = EACCES and {check}")
+    assert failed_write_only_types(rules) == {"open": frozenset(), "openat": frozenset(keep)}
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        # resolved names: the probe sees the path as passed (relative, "..", "//")
+        "fd.name startswith /srv/",
+        "fd.directory = /srv",
+        # a negated path check, or one with no literal prefix, names no path to keep
+        "not fd.nameraw startswith /srv/",
+        'fd.nameraw glob "*secret"',
+        "fd.nameraw endswith secret",
+    ],
+)
+def test_a_rule_the_probe_cannot_filter_by_path_keeps_every_failed_open(
+    tmp_path: Path, check: str
+) -> None:
+    rules = _rule(tmp_path, f"evt.type = openat and evt.res = EACCES and {check}")
+    assert failed_write_only_types(rules) == {"open": frozenset()}

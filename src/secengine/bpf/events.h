@@ -100,6 +100,9 @@
 				      * argument 1, are not for writing (no loaded rule can match a
 				      * failed read-only open) */
 #define SE_X_FAILED_WRITES_A2 0x4000 /* the same, the flags in argument 2 (openat) */
+#define SE_X_FAILED_PATHS 0x8000 /* with SE_X_FAILED_WRITES_*: keep the failed read-only open
+				  * when its path as passed starts with a prefix in the
+				  * se_fail_paths trie (paths a loaded rule reads such failures of) */
 
 /* budget classes: each producer has one token bucket per class */
 #define SE_CLASS_BULK 0
@@ -154,7 +157,8 @@ struct se_config {
 	__u64 budget_tau;     /* burst: how far ahead (ns) a producer may run (burst * budget_ns) */
 	__u64 flood_interval_ns; /* at most one flood record per producer per this interval */
 	__u32 bulk_limit;     /* bulk records stop here (ring size less the headroom); 0: none */
-	__u32 pad;
+	__u32 urgent;         /* 1: a priority record forces a wake-up (once per reader batch) */
+	__u64 urgent_cons;    /* written by the probe: consumer position at the last such wake-up */
 };
 
 /* per producer (thread group), in the se_budget LRU map: a GCRA token bucket per class */

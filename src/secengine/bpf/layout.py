@@ -175,6 +175,7 @@ X_NETLINK_ONLY: Final = 0x1000
 #: drop the call when it failed and its open flags (argument 1 / 2) are not for writing
 X_FAILED_WRITES_A1: Final = 0x2000
 X_FAILED_WRITES_A2: Final = 0x4000
+X_FAILED_PATHS: Final = 0x8000
 X_PRIORITY: Final = 0x80
 X_PRIORITY_PATH: Final = 0x100
 #: the head of a send on a netlink socket: from the buffer (sendto) / the msghdr (sendmsg)
@@ -210,8 +211,9 @@ HDR: Final = struct.Struct("<QIIHHHHq6Q")
 HDR_SIZE: Final = HDR.size
 #: se_spec: enabled argkind[6] pad extras pad2
 SPEC: Final = struct.Struct("<B6sBHH")
-#: se_config: self_tgid wakeup_bytes budget_ns budget_tau flood_interval_ns bulk_limit pad
-CONFIG: Final = struct.Struct("<IIQQQII")
+#: se_config: self_tgid wakeup_bytes budget_ns budget_tau flood_interval_ns bulk_limit
+#: urgent urgent_cons
+CONFIG: Final = struct.Struct("<IIQQQIIQ")
 #: se_budget: tat[2] admitted suppressed reported last_report last_nr last_class
 BUDGET: Final = struct.Struct("<6QII")
 #: se_path_key: prefixlen (bits), path bytes
@@ -308,6 +310,7 @@ CONSTANTS: Final = {
     "SE_X_CREDS": X_CREDS,
     "SE_X_CWD": X_CWD,
     "SE_X_FAILED_ONLY": X_FAILED_ONLY,
+    "SE_X_FAILED_PATHS": X_FAILED_PATHS,
     "SE_X_SKIP_STREAM": X_SKIP_STREAM,
     "SE_X_SUCCESS_ONLY": X_SUCCESS_ONLY,
     "SE_X_NETLINK_ONLY": X_NETLINK_ONLY,

@@ -250,6 +250,7 @@ class Probe(BpfObjectOwner):
         #: share of the ring that only priority records may use (0: none)
         self.priority_headroom = priority_headroom
         self._wakeup_bytes = ring_bytes // 4
+        self._urgent = True
         programs = tuple(programs)
         #: why io_uring operations are not visible ("" when they are or were not asked for)
         self.uring_unavailable = ""
@@ -275,7 +276,16 @@ class Probe(BpfObjectOwner):
         lib.bpf_map__set_max_entries(events, self.ring_bytes)
         load_object(lib, self._obj, (*CAPTURE_PROGRAMS, NOOP_PROGRAM), self.programs)
         self._find_maps(
-            ("events", "specs", "se_config_map", "stats", "se_budget", "se_paths", INTEREST_MAP)
+            (
+                "events",
+                "specs",
+                "se_config_map",
+                "stats",
+                "se_budget",
+                "se_paths",
+                "se_fail_paths",
+                INTEREST_MAP,
+            )
             + KILL_MAPS
         )
         self._self_tgid = os.getpid()
@@ -289,10 +299,18 @@ class Probe(BpfObjectOwner):
         """Write ``value`` at ``index`` of array map ``name``."""
         self._put(name, index.to_bytes(4, "little"), value)
 
-    def configure(self, *, self_tgid: int = 0, wakeup_bytes: int | None = None) -> None:
-        """Set the pid whose events are dropped and the wake-up threshold (bytes pending)."""
+    def configure(
+        self,
+        *,
+        self_tgid: int = 0,
+        wakeup_bytes: int | None = None,
+        urgent: bool = True,
+    ) -> None:
+        """Set the pid whose events are dropped, the wake-up threshold (bytes pending) and
+        whether priority records force a wake-up (at most one per batch the reader reads)."""
         self._self_tgid = self_tgid
         self._wakeup_bytes = self.ring_bytes // 4 if wakeup_bytes is None else wakeup_bytes
+        self._urgent = urgent
         self._write_config()
 
     def set_budget(self, budget: Budget) -> None:
@@ -308,7 +326,14 @@ class Probe(BpfObjectOwner):
             "se_config_map",
             0,
             L.CONFIG.pack(
-                self._self_tgid, self._wakeup_bytes, per_event, tau, interval, bulk_limit, 0
+                self._self_tgid,
+                self._wakeup_bytes,
+                per_event,
+                tau,
+                interval,
+                bulk_limit,
+                int(self._urgent),
+                0,
             ),
         )
 
@@ -317,6 +342,19 @@ class Probe(BpfObjectOwner):
         records. Adds to what is there (the trie only grows while the probe lives; an entry
         no rule names any more costs nothing but priority). Returns the entries written;
         past the trie's capacity the rest are left out (those opens stay bulk)."""
+        return self._put_paths("se_paths", names, prefixes)
+
+    def set_failed_read_paths(self, prefixes: Iterable[str]) -> bool:
+        """Failed read-only opens whose path (as passed) starts with one of ``prefixes`` are
+        kept where ``set_interest``'s ``failed_read_paths`` says so. Adds to what is there
+        (keeping more is safe). False when the trie could not take them all: then no type
+        may be filtered by path."""
+        prefixes = list(prefixes)
+        return self._put_paths("se_fail_paths", (), prefixes) == len([p for p in prefixes if p])
+
+    def _put_paths(self, name: str, names: Iterable[str], prefixes: Iterable[str]) -> int:
+        """Store exact ``names`` (with their NUL) and ``prefixes`` in the path trie ``name``;
+        the entries written (stops when it is full)."""
         n = 0
         for text, exact in [(p, True) for p in names] + [(p, False) for p in prefixes]:
             raw = text.encode("utf-8", "surrogateescape")
@@ -326,7 +364,7 @@ class Probe(BpfObjectOwner):
             if not raw:
                 continue
             try:
-                self._put("se_paths", L.PATH_KEY.pack(len(raw) * 8, raw), b"\1")
+                self._put(name, L.PATH_KEY.pack(len(raw) * 8, raw), b"\1")
             except BpfError:
                 break  # full
             n += 1
@@ -364,6 +402,7 @@ class Probe(BpfObjectOwner):
         success_only: Iterable[str] = (),
         netlink_only: Iterable[str] = (),
         failed_write_only: Iterable[str] = (),
+        failed_read_paths: Iterable[str] = (),
     ) -> frozenset[str]:
         """Capture these event types (plus the state set); ``None`` = everything supported.
 
@@ -371,11 +410,18 @@ class Probe(BpfObjectOwner):
         to drop in the kernel when their fd is a stream socket; ``success_only``:
         event types whose failed calls to drop there; ``netlink_only``: sends to drop
         there unless their fd is a netlink socket; ``failed_write_only``: opens whose
-        failures to drop there unless they were for writing. Returns the event types now
+        failures to drop there unless they were for writing, and of those
+        ``failed_read_paths`` keep the ones whose path starts with a prefix given to
+        :meth:`set_failed_read_paths` (set those first). Returns the event types now
         captured. Syscalls not listed are disabled in the kernel.
         """
         entries = syscalls.spec_entries(
-            event_types, skip_stream, success_only, netlink_only, failed_write_only
+            event_types,
+            skip_stream,
+            success_only,
+            netlink_only,
+            failed_write_only,
+            failed_read_paths,
         )
         off = L.SPEC.pack(0, bytes(L.NARGS), 0, 0, 0)
         compat_keys = [L.MAX_SYSCALLS + nr for nr in syscalls.COMPAT_BY_NR]

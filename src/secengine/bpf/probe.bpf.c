@@ -7,10 +7,10 @@
  * state tracker need) and returns at once for everything else, so an
  * untraced syscall costs what a no-op program costs. A traced syscall
  * becomes one exit record with the arguments merged in (Falco >= 0.42
- * semantics), built in a per-CPU buffer and copied into the ring buffer
- * without a wake-up unless enough data is pending; userspace drains on a
- * short timer. A full ring buffer drops the record in the kernel and counts
- * it (`stats`, per CPU).
+ * semantics), built in a per-CPU buffer and copied into the ring buffer,
+ * which wakes the reader only when it has caught up (one wake-up per batch),
+ * for a priority record, or when enough data is pending. A full ring buffer
+ * drops the record in the kernel and counts it (`stats`, per CPU).
  *
  * Process lifecycle comes from the scheduler tracepoints: sched_process_exec
  * (successful execve/execveat, read from the new image), sched_process_fork
@@ -39,6 +39,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define SE_RB_FORCE_WAKEUP 2
 #define SE_RB_AVAIL_DATA 0
 #define SE_RB_RING_SIZE 1
+#define SE_RB_CONS_POS 2
 
 /* kernfs_node.parent was renamed __parent in 6.15 */
 struct kernfs_node___old {
@@ -120,6 +121,16 @@ struct {
 	__type(key, struct se_path_key);
 	__type(value, __u8);
 } se_paths SEC(".maps");
+
+/* Prefixes of paths (as passed) whose failed read-only opens a loaded rule reads
+ * (SE_X_FAILED_PATHS); filled by the loader from the rules, like se_paths. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 256);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct se_path_key);
+	__type(value, __u8);
+} se_fail_paths SEC(".maps");
 
 static __always_inline void count(__u32 idx)
 {
@@ -788,11 +799,19 @@ __noinline int put_nl_head(struct se_aux *aux, __u32 off, long fd, unsigned long
 /* Copy the record into the ring. A bulk record (`prio` 0) is refused, and counted, when it
  * would leave less than the priority headroom free: what rules most need (exec, credential
  * and namespace changes, connects, opens of files rules name, flood records) still finds
- * room while bulk producers fill the ring. */
+ * room while bulk producers fill the ring.
+ *
+ * Wake-ups (docs/syscall-source.md, "Wake-ups"): flags 0 lets the kernel wake the reader only
+ * when this record is the first it has not read (it had caught up and sleeps in epoll): one
+ * wake-up per batch, none while it is behind, none per record (while the reader lets a batch
+ * gather, the position it publishes holds back its last record, so no record is the first
+ * not read). Forced ones end such a window early: when pending data crosses the threshold,
+ * and for a priority record, unless one was forced since the reader last published its
+ * position (a stream of them costs one wake-up per batch the reader reads, not one each). */
 static __always_inline void emit(struct se_aux *aux, __u32 len, int prio)
 {
 	struct se_config *cfg = get_config();
-	__u64 flags = SE_RB_NO_WAKEUP;
+	__u64 flags = 0;
 	if (len > SE_DATA_SIZE)
 		len = SE_DATA_SIZE;
 	if (len < sizeof(struct se_hdr))
@@ -803,11 +822,15 @@ static __always_inline void emit(struct se_aux *aux, __u32 len, int prio)
 		count(SE_STAT_HEADROOM);
 		return;
 	}
-	if (cfg && cfg->wakeup_bytes) {
-		/* wake the reader once, when pending data crosses the threshold; above it the
-		 * reader is already awake (or wakes on its timer): a wake-up per record would
-		 * cost more than the record itself */
-		if (pending < cfg->wakeup_bytes && pending + len >= cfg->wakeup_bytes) {
+	if (cfg && cfg->wakeup_bytes && pending < cfg->wakeup_bytes &&
+	    pending + len >= cfg->wakeup_bytes) {
+		/* once, on crossing: above it the reader is awake or about to be */
+		flags = SE_RB_FORCE_WAKEUP;
+		count(SE_STAT_WAKEUPS);
+	} else if (prio && cfg && cfg->urgent) {
+		__u64 cons = bpf_ringbuf_query(&events, SE_RB_CONS_POS);
+		if (cons != cfg->urgent_cons) {
+			cfg->urgent_cons = cons; /* a race between CPUs costs one extra wake-up */
 			flags = SE_RB_FORCE_WAKEUP;
 			count(SE_STAT_WAKEUPS);
 		}
@@ -973,6 +996,20 @@ static __always_inline int path_is_priority(struct se_aux *aux)
 		key->prefixlen = SE_PATH_KEY * 8;
 	}
 	return bpf_map_lookup_elem(&se_paths, key) != 0;
+}
+
+/* True when the user path at `path` starts with a prefix in se_fail_paths; unreadable: true
+ * (when unsure, the event is sent). */
+static __always_inline int failed_path_kept(unsigned long path)
+{
+	struct se_aux *aux = get_aux();
+	if (!aux)
+		return 1;
+	struct se_path_key *key = (struct se_path_key *)aux->scratch;
+	key->prefixlen = SE_PATH_KEY * 8;
+	if (bpf_probe_read_user_str(key->path, SE_PATH_KEY, (const void *)path) < 0)
+		return 1;
+	return bpf_map_lookup_elem(&se_fail_paths, key) != 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1470,8 +1507,10 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 	}
 	if ((extras & (SE_X_FAILED_WRITES_A1 | SE_X_FAILED_WRITES_A2)) && ret < 0) {
 		/* O_RDONLY, or the invalid access mode 3: evt.is_open_write is false for both */
-		__u32 acc = (__u32)((extras & SE_X_FAILED_WRITES_A1) ? a[1] : a[2]) & 3;
-		if (acc != 1 && acc != 2) {
+		int a1 = (extras & SE_X_FAILED_WRITES_A1) != 0;
+		__u32 acc = (__u32)(a1 ? a[1] : a[2]) & 3;
+		if (acc != 1 && acc != 2 &&
+		    !((extras & SE_X_FAILED_PATHS) && failed_path_kept(a1 ? a[0] : a[1]))) {
 			count(SE_STAT_FILTERED);
 			return 0;
 		}

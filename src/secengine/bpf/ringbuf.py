@@ -1,25 +1,43 @@
 """A pure-Python BPF ring-buffer consumer: mmap, read records in batches, advance.
 
 libbpf's ``ring_buffer__poll`` calls back into Python once per record
-(about 0.4 M records/s here) and never returns records submitted with
-``BPF_RB_NO_WAKEUP`` until a wake-up comes. This reader maps the ring
-itself (the consumer page read-write, the producer page and the data area,
-mapped twice by the kernel so that a record never wraps, read-only) and
-copies each record out with one slice: about three times faster, and the
-kernel is never blocked by it.
+(about 0.4 M records/s here). This reader maps the ring itself (the
+consumer page read-write, the producer page and the data area, mapped twice
+by the kernel so that a record never wraps, read-only) and copies each
+record out with one slice: about three times faster, and the kernel is
+never blocked by it.
 
-The probe wakes the reader only when a quarter of the ring is pending;
-:meth:`RingReader.wait` therefore sleeps in ``epoll`` for at most a short
-timeout and the caller drains after every wait, woken or not. The consumer
-position is published after each batch, so a slow reader costs the kernel
-nothing but dropped (and counted) records.
+Waking (docs/syscall-source.md, "Wake-ups"). The probe submits records with
+no wake-up flag, so the kernel wakes the reader when a record lands that is
+the first one not read yet (the published consumer position is the
+record's): the reader had caught up and sleeps, as libbpf's
+``ring_buffer__poll`` and Tetragon's reader expect; while it is behind,
+nothing wakes it (it is reading anyway). So that a steady trickle does not
+cost a wake-up per record, after a read that found records the reader
+publishes the position of the *last* record it read rather than past it
+(holding back one record's bytes from the kernel's free space): later
+records are then not "the first not read" and wake no one, and
+:meth:`RingReader.wait_batch` sleeps out a short window before reading
+them. Only a wake-up the probe forces ends the window early: a priority
+record or a quarter of the ring pending. When a window passes with nothing
+new, the reader publishes its whole position again, reads what landed
+meanwhile, and sleeps until the next wake-up. The epoll is edge-triggered,
+so :meth:`RingReader.wait` returns on a new wake-up only, not merely
+because records are pending. :meth:`RingReader.interrupt` wakes a waiting
+reader from another thread (stop).
+
+The consumer position is published after each batch (less the last record
+while a window runs), so a slow reader costs the kernel nothing but dropped
+(and counted) records.
 """
 
 from __future__ import annotations
 
 import mmap
+import os
 import select
 import struct
+import time
 from typing import Final
 
 __all__ = ["Position", "RingReader"]
@@ -73,29 +91,86 @@ class RingReader:
             fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=page
         )
         self._data_off = page
+        self._fd = fd
         self._epoll = select.epoll()
-        self._epoll.register(fd, select.EPOLLIN)
+        self._epoll.register(fd, select.EPOLLIN | select.EPOLLET)
+        self._interrupt = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._epoll.register(self._interrupt, select.EPOLLIN)
         #: records read so far
         self.records = 0
+        #: wake-ups by the probe seen by wait(), and batch windows cut short by a forced one
+        self.wakeups = 0
+        self.windows_cut = 0
+        #: monotonic time of the last read() that found records
+        self._last_records = 0.0
+        #: where the next read starts; the published position is behind it by the last
+        #: record read while ``_held``
+        self._cursor = self._consumer_pos.get()
+        self._held = False
 
     def close(self) -> None:
         self._epoll.close()
+        os.close(self._interrupt)
         self._consumer_pos.close()
         self._consumer.close()
         self._producer.close()
 
-    def wait(self, timeout: float) -> None:
-        """Sleep until the probe forces a wake-up or ``timeout`` seconds pass."""
-        self._epoll.poll(timeout)
+    def interrupt(self) -> None:
+        """Wake a thread sleeping in :meth:`wait` (from any thread)."""
+        os.eventfd_write(self._interrupt, 1)
+
+    def wait(self, timeout: float | None) -> bool:
+        """Sleep until the probe wakes the reader, :meth:`interrupt` or ``timeout`` seconds
+        (None: no limit); True when the probe woke it.
+
+        Edge-triggered: records already pending do not end the wait, a new
+        wake-up does (see the module's docstring). So call it only after a
+        :meth:`read` that found nothing, or to wait for a forced wake-up.
+        """
+        woken = False
+        for fd, _ in self._epoll.poll(-1 if timeout is None else timeout):
+            if fd == self._fd:
+                woken = True
+            else:
+                try:
+                    os.eventfd_read(self._interrupt)
+                except BlockingIOError:  # another waiter took it
+                    pass
+        if woken:
+            self.wakeups += 1
+        return woken
+
+    def wait_batch(self, timeout: float | None, window: float) -> None:
+        """Sleep until records are worth reading. Within ``window`` seconds of a read that
+        found records, until the window ends (records landing meanwhile wake no one, see
+        the module's docstring) or the probe forces a wake-up; else publish the whole
+        position and, unless records landed meanwhile, sleep until the probe's wake-up or
+        ``timeout``. Sparse records are read at once; a steady trickle wakes the reader
+        about once per ``window``."""
+        rest = self._last_records + window - time.monotonic()
+        if rest > 0:
+            if self.wait(rest):
+                self.windows_cut += 1
+            return
+        if self._held:
+            self._held = False
+            self._consumer_pos.set(self._cursor)
+            # a record committed before that store woke no one: read it now; one committed
+            # after it is the first not read, and wakes the wait below
+            if self.pending_bytes():
+                return
+        self.wait(timeout)
 
     def pending_bytes(self) -> int:
+        """Bytes reserved in the ring and not read yet."""
         prod: int = _U64.unpack_from(self._producer, 0)[0]
-        return prod - self._consumer_pos.get()
+        return prod - self._cursor
 
     def read(self, max_records: int = 4096) -> list[bytes]:
-        """Up to ``max_records`` records (each the record's bytes), consumed from the ring."""
+        """Up to ``max_records`` records (each the record's bytes), consumed from the ring.
+        The position published holds back the last one (see :meth:`wait_batch`)."""
         prod_map = self._producer
-        cons = self._consumer_pos.get()
+        cons = self._cursor
         prod = _U64.unpack_from(prod_map, 0)[0]
         if cons >= prod:
             return []
@@ -105,6 +180,7 @@ class RingReader:
         base = self._data_off
         unpack_u32 = _U32.unpack_from
         n = 0
+        last = cons
         while cons < prod and n < max_records:
             pos = base + (cons & mask)
             hdr = unpack_u32(prod_map, pos)[0]
@@ -115,7 +191,13 @@ class RingReader:
                 start = pos + _HDR_SZ
                 append(prod_map[start : start + length])
                 n += 1
+            last = cons
             cons += (length + _HDR_SZ + 7) & ~7
-        self._consumer_pos.set(cons)
-        self.records += n
+        if cons != self._cursor:
+            self._cursor = cons
+            self._consumer_pos.set(last)
+            self._held = True
+        if n:
+            self.records += n
+            self._last_records = time.monotonic()
         return out

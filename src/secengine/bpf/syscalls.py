@@ -332,6 +332,7 @@ def spec_entries(
     success_only: Iterable[str] = (),
     netlink_only: Iterable[str] = (),
     failed_write_only: Iterable[str] = (),
+    failed_read_paths: Iterable[str] = (),
 ) -> dict[int, bytes]:
     """The ``specs`` map contents for the wanted event types plus the state set: keyed by
     the native number, and by ``MAX_SYSCALLS`` + the ia32 number for 32-bit calls.
@@ -343,7 +344,9 @@ def spec_entries(
     ``netlink_only`` socket sends to drop there unless their fd is a netlink socket
     (only the sends, which the state tracker does not need, :data:`NETLINK_FILTERABLE`);
     ``failed_write_only`` opens whose failures to drop there unless they were for writing
-    (:data:`FAILED_WRITE_FILTERABLE`; failed opens change no state).
+    (:data:`FAILED_WRITE_FILTERABLE`; failed opens change no state), and of those
+    ``failed_read_paths`` keep the failures whose path starts with a prefix in the probe's
+    ``se_fail_paths`` trie.
     """
     wanted = set(_BY_NAME) if event_types is None else set(event_types) | STATE_EVENT_TYPES
     skip = set(skip_stream) & STREAM_SKIPPABLE
@@ -352,6 +355,7 @@ def spec_entries(
     fw_arg = {
         n: FAILED_WRITE_FILTERABLE[n] for n in failed_write_only if n in FAILED_WRITE_FILTERABLE
     }
+    keep_paths = set(failed_read_paths)
     out = {}
     compat = (
         SyscallSpec(s.name, L.MAX_SYSCALLS + nr, s.args, s.extras) for nr, s in COMPAT_BY_NR.items()
@@ -367,6 +371,8 @@ def spec_entries(
                 extras |= L.X_NETLINK_ONLY
             if s.name in fw_arg:
                 extras |= L.X_FAILED_WRITES_A1 if fw_arg[s.name] == 1 else L.X_FAILED_WRITES_A2
+                if s.name in keep_paths:
+                    extras |= L.X_FAILED_PATHS
             if extras != s.extras:
                 s = SyscallSpec(s.name, s.nr, s.args, extras)
             out[s.nr] = s.packed()

@@ -203,7 +203,8 @@ class SyscallSource(Source):
         *,
         ring_bytes: int = 16 * 1024 * 1024,
         batch_size: int = 4096,
-        poll_interval: float = 0.02,
+        batch_window: float = 0.02,
+        idle_timeout: float = 1.0,
         max_processes: int = 32768,
         seed: bool = True,
         producer_rate: float = 20_000.0,
@@ -230,7 +231,11 @@ class SyscallSource(Source):
         self.error: BaseException | None = None
         self.ring_bytes = ring_bytes
         self.batch_size = batch_size
-        self.poll_interval = poll_interval
+        #: after a wake-up, let records gather this long since the last ones were read (s):
+        #: sparse records are read at once, a steady trickle about once per window
+        self.batch_window = batch_window
+        #: the longest sleep without a wake-up (s): what a loop's periodic work waits at most
+        self.idle_timeout = idle_timeout
         self.max_processes = max_processes
         self.seed = seed
         #: the runtime APIs that enrich container metadata (None: every kind, discovered)
@@ -238,7 +243,8 @@ class SyscallSource(Source):
         self._interest: frozenset[str] | None = None
         self._skip_stream: frozenset[str] = frozenset()
         self._netlink_only: frozenset[str] = frozenset()
-        self._failed_write_only: frozenset[str] = frozenset()
+        #: opens whose failed read-only calls the probe drops, with the path prefixes it keeps
+        self._failed_write_only: dict[str, frozenset[str]] = {}
         self._success_only: frozenset[str] = frozenset()
         self._priority_paths: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
         self._reported: dict[int, int] = {}  # pid -> suppressed at the last take_throttled
@@ -289,7 +295,7 @@ class SyscallSource(Source):
 
         if rules is None:
             self._skip_stream = self._success_only = self._netlink_only = frozenset()
-            self._failed_write_only = frozenset()
+            self._failed_write_only = {}
         else:
             rules = list(rules)
             self._skip_stream = stream_skippable(rules)
@@ -371,12 +377,18 @@ class SyscallSource(Source):
 
     def _apply_interest(self) -> None:
         if self.probe is not None:
+            failed_write_only = self._failed_write_only
+            keep = frozenset(p for prefixes in failed_write_only.values() for p in prefixes)
+            if keep and not self.probe.set_failed_read_paths(keep):
+                # the trie is full: a type filtered by path could lose what a rule reads
+                failed_write_only = {t: p for t, p in failed_write_only.items() if not p}
             self.captured = self.probe.set_interest(
                 self._interest,
                 self._skip_stream,
                 self._success_only,
                 self._netlink_only,
-                self._failed_write_only,
+                failed_write_only,
+                [t for t, p in failed_write_only.items() if p],
             )
             self.probe.set_priority_paths(*self._priority_paths)
             self._apply_kill(self.probe)
@@ -675,6 +687,9 @@ class SyscallSource(Source):
         closed now, or by the reader thread as it ends if it is still busy (evaluating a
         long batch): closing it under the reader would fail it mid-read."""
         self._stopping.set()
+        with self._close_lock:
+            if self.reader is not None:
+                self.reader.interrupt()
         thread = self._thread
         if thread is not None:
             thread.join(timeout if timeout is not None else 5.0)
@@ -811,19 +826,22 @@ class SyscallSource(Source):
         return out
 
     def wait_if_idle(self, timeout: float | None = None) -> None:
-        """Sleep until the probe wakes us or ``timeout`` passes, unless the last read found
-        records (then more are probably pending)."""
+        """Unless the last read found records (more are probably pending), sleep until the
+        probe wakes the reader and a batch has gathered (``RingReader.wait_batch``: at most
+        the batch window after records were last read; a priority record at once), stop(),
+        or ``timeout`` (default: the idle timeout) without a wake-up."""
         if not self._last_raw and self.reader is not None:
-            self.reader.wait(self.poll_interval if timeout is None else timeout)
+            self.reader.wait_batch(
+                self.idle_timeout if timeout is None else timeout, self.batch_window
+            )
 
     def batches(self, timeout: float | None = None) -> Iterator[list[Event]]:
-        """Batches as they come; an empty batch after ``timeout`` (default: the poll
-        interval) without records, so a caller can do periodic work. Ends on stop()."""
-        wait = self.poll_interval if timeout is None else timeout
+        """Batches as they come; an empty batch after ``timeout`` (default: the idle
+        timeout) without records, so a caller can do periodic work. Ends on stop()."""
         while not self.stopped and self.reader is not None:
             batch = self.read_batch()
             if not self._last_raw and self.reader is not None:
-                self.reader.wait(wait)
+                self.wait_if_idle(timeout)
                 batch = self.read_batch()
             yield batch
 

@@ -37,7 +37,12 @@ probe drops those failures in the kernel. The CVE pack's rules read refused
 opens only for writing (``core_pattern``, ``release_agent``, an overlayfs
 copy-up), so the success-only filter cannot apply with the pack loaded; this
 one still drops the bulk of failed opens, the read-only lookups (ENOENT)
-of library and PATH searches.
+of library and PATH searches. It is path-aware: a rule that reads failed
+read-only opens only of some paths as passed (``fd.nameraw`` or
+``evt.arg.name`` with ``startswith``, ``glob``, ``pmatch``, ``=``, ``in``:
+CVE-2024-21626's ``/proc/*/fd/*/*``) leaves the filter on, with those paths'
+literal prefixes kept (``/proc/``). Checks of the resolved name (``fd.name``)
+do not: the probe sees the path as passed (relative, ``..``, ``//``).
 
 Finally, :func:`priority_paths` collects the files and directories the rules
 compare an open's ``fd.name``/``fd.directory`` with: opens of those are
@@ -52,7 +57,7 @@ from typing import Any
 from secengine.bpf.syscalls import FAILED_WRITE_FILTERABLE, NETLINK_FILTERABLE
 from secengine.events import MISSING
 from secengine.fields.evt import errno_name
-from secengine.lang.ir import IAnd, ICheck, IField, INot, IOr
+from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr, Node
 from secengine.lang.partial import may_match
 from secengine.sources.base import rule_event_types
 
@@ -71,6 +76,14 @@ _OPENS = frozenset({"open", "openat", "openat2", "creat"})
 #: Every errno a syscall can return at its exit: the standard ones and the kernel's internal
 #: restart codes (ERESTARTSYS... 512-530), which the exit tracepoint sees before a restart.
 _ERRNOS = (*range(1, 134), *range(512, 531))
+#: What the fields of the file a failed open opened read: none was opened, so the probe found
+#: nothing about it (``fd.is_outside_root``: the file's walk to the mount namespace's root).
+_FAILED_OPEN_FILE: dict[str, Any] = {"fd.is_outside_root": False}
+#: Fields holding an open's path as passed, which the probe can compare with a prefix.
+_RAW_PATH_FIELDS = frozenset({"fd.nameraw", "evt.arg.name"})
+#: Operators whose every match starts with a literal prefix of the value (glob: up to its
+#: first wildcard).
+_PREFIX_OPS = frozenset({"=", "==", "in", "startswith", "pmatch", "glob"})
 #: Fields naming the file an open refers to, and whether a value is a directory.
 _PATH_FIELDS = {"fd.name": False, "fd.nameraw": False, "evt.arg.name": False, "fd.directory": True}
 
@@ -107,8 +120,12 @@ def _rules_seeing(rules: Iterable[Any], evtype: str, source: str) -> list[Any]:
     return [r for r in rules if r.source == source and (r.evttypes is None or evtype in r.evttypes)]
 
 
-def _failure_may_match(seeing: list[Any], evtype: str, known_more: dict[str, Any]) -> bool:
-    """Whether a rule of ``seeing`` may be true for a failed ``evtype``, for some errno."""
+def _conditions_seeing(rules: Iterable[Any], evtype: str, source: str) -> list[Node]:
+    return [r.checked.ir for r in _rules_seeing(rules, evtype, source)]
+
+
+def _failure_may_match(conditions: list[Node], evtype: str, known_more: dict[str, Any]) -> bool:
+    """Whether one of ``conditions`` may be true for a failed ``evtype``, for some errno."""
     for e in _ERRNOS:
         known: dict[str, Any] = {
             "evt.type": evtype,
@@ -119,7 +136,8 @@ def _failure_may_match(seeing: list[Any], evtype: str, known_more: dict[str, Any
         }
         if evtype in _OPENS:
             known["fd.num"] = -e  # an open's fd is its result
-        if any(may_match(r.checked.ir, known) is not False for r in seeing):
+            known.update(_FAILED_OPEN_FILE)
+        if any(may_match(c, known) is not False for c in conditions):
             return True
     return False
 
@@ -132,20 +150,68 @@ def success_only_types(
     return frozenset(
         evtype
         for evtype in candidates
-        if not _failure_may_match(_rules_seeing(rules, evtype, source), evtype, {})
+        if not _failure_may_match(_conditions_seeing(rules, evtype, source), evtype, {})
     )
 
 
-def failed_write_only_types(rules: Iterable[Any], source: str = "syscall") -> frozenset[str]:
-    """The opens no rule can match when the call failed and was not for writing (read-only
-    flags: ``evt.is_open_write`` false, ``evt.is_open_read`` true), for any errno."""
+def failed_write_only_types(
+    rules: Iterable[Any], source: str = "syscall"
+) -> dict[str, frozenset[str]]:
+    """The opens whose failed read-only calls (``evt.is_open_write`` false,
+    ``evt.is_open_read`` true) the probe may drop, each with the path prefixes to keep
+    (empty: drop them all). A type is left out when some rule may match such a failure
+    whatever its path."""
     rules = list(rules)
     read_only = {"evt.is_open_write": False, "evt.is_open_read": True}
-    return frozenset(
-        evtype
-        for evtype in FAILED_WRITE_FILTERABLE
-        if not _failure_may_match(_rules_seeing(rules, evtype, source), evtype, read_only)
-    )
+    out: dict[str, frozenset[str]] = {}
+    for evtype in FAILED_WRITE_FILTERABLE:
+        keep: set[str] = set()
+        # each condition that may match such a failure, as it reads for a path starting
+        # with none of the prefixes it names
+        outside = [
+            _outside_paths(c, keep)
+            for c in _conditions_seeing(rules, evtype, source)
+            if _failure_may_match([c], evtype, read_only)
+        ]
+        if not _failure_may_match(outside, evtype, read_only):
+            out[evtype] = frozenset(keep)
+    return out
+
+
+def _literal_prefix(op: str, value: Any) -> str:
+    """The text every path matching ``op value`` starts with ("" when none)."""
+    if not isinstance(value, str):
+        return ""
+    if op == "glob":
+        cut = min((i for i, c in enumerate(value) if c in "*?[\\"), default=len(value))
+        return value[:cut]
+    return value
+
+
+def _outside_paths(node: Node, keep: set[str], positive: bool = True) -> Node:
+    """``node`` with each check of an open's path as passed that only paths starting with a
+    literal prefix can satisfy replaced by false, those prefixes added to ``keep``. Only
+    where the check counts positively: under a ``not`` it stays unknown."""
+    if isinstance(node, (IAnd, IOr)):
+        children = tuple(_outside_paths(c, keep, positive) for c in node.children)
+        return IAnd(children) if isinstance(node, IAnd) else IOr(children)
+    if isinstance(node, INot):
+        return INot(_outside_paths(node.child, keep, not positive))
+    if (
+        positive
+        and isinstance(node, ICheck)
+        and isinstance(node.left, IField)
+        and node.left.key in _RAW_PATH_FIELDS
+        and node.rhs is None
+        and node.modifier is None
+        and node.op in _PREFIX_OPS
+        and node.values
+    ):
+        prefixes = [_literal_prefix(node.op, v) for v in node.values]
+        if all(p.startswith("/") for p in prefixes):
+            keep.update(prefixes)
+            return IBool(False)
+    return node
 
 
 def _path_literals(node: Any, names: set[str], prefixes: set[str]) -> None:
