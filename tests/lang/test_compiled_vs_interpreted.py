@@ -347,10 +347,12 @@ def test_catch_all_rules_skipped_after_a_match_even_when_the_first_folded_away()
     assert fn(Event("test", 0, FieldValues({}))) == [0]
 
 
-def test_a_repeated_read_is_checked_only_where_some_paths_made_it(registry) -> None:  # type: ignore[no-untyped-def]
+def test_a_repeated_read_is_read_again_only_where_some_paths_made_it(registry) -> None:  # type: ignore[no-untyped-def]
     # t.str2 is read by three rules, never as a first test: assigned in the first rule,
-    # read bare later in that conjunction (every path there has read it), and behind a
-    # "was it read?" test in the later rules (the first rule may have stopped before it).
+    # read bare later in that conjunction (every path there has read it), and read again
+    # (and assigned) in the later rules, where the first rule may have stopped before it:
+    # a read costs one C call, while a "was it read?" test needs the local set to None
+    # for every event.
     texts = [
         "t.num = 1 and t.str2 contains b and t.str2 endswith z",
         "t.bool = true and t.str2 contains c",
@@ -360,8 +362,9 @@ def test_a_repeated_read_is_checked_only_where_some_paths_made_it(registry) -> N
     fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=False)
     source = fn.__secengine_source__
     assert "('b' in (_r0 := g('t.str2', M))) and _r0.endswith('z')" in source
-    assert "(_r0 if _r0 is not None else (_r0 := g('t.str2', M)))" in source
-    assert "    _r0 = None\n" in source
+    assert "('c' in (_r0 := g('t.str2', M)))" in source
+    assert "is not None else" not in source
+    assert "= None\n" not in source
     for num in (1, 2, 3):
         for flag in (True, False):
             for text in ("bz", "cd", "z", None):
@@ -371,6 +374,35 @@ def test_a_repeated_read_is_checked_only_where_some_paths_made_it(registry) -> N
                 ev = Event("test", 0, FieldValues(fields))
                 hits = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
                 assert fn(ev) == (hits[0] if hits else -1), (fields, source)
+
+
+def test_rules_sharing_their_first_test_are_nested_under_it(registry) -> None:  # type: ignore[no-untyped-def]
+    # Rules 0 and 1 start with the same (shared) test: one `if` on it holds both, and
+    # inside it the read of t.str2 that rule 0 made is used bare by rule 1.
+    texts = [
+        "(t.bool = true or t.str contains x) and t.str2 contains b and t.str endswith z",
+        "(t.bool = true or t.str contains x) and t.str2 endswith c",
+        "t.num > 2 and t.str2 startswith d",
+    ]
+    irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
+    for all_matches in (False, True):
+        fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=all_matches)
+        source = fn.__secengine_source__
+        head = "    if (_m0 := ((_f0 == True) or ('x' in (_r0 := g('t.str', M))))):\n"
+        assert head in source, source
+        assert "        if _r1.endswith('c'): " in source, source
+        for num in (1, 2, 3):
+            for flag in (True, False, None):
+                for text in ("bc", "dc", "d", "xbz", None):
+                    fields: dict[str, object] = {"t.num": num, "evt.type": "open"}
+                    if flag is not None:
+                        fields["t.bool"] = flag
+                    if text is not None:
+                        fields["t.str2"] = fields["t.str"] = text
+                    ev = Event("test", 0, FieldValues(fields))
+                    hits = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
+                    want = hits if all_matches else (hits[0] if hits else -1)
+                    assert fn(ev) == want, (fields, source)
 
 
 @settings(max_examples=2000, deadline=None)

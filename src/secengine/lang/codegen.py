@@ -146,13 +146,23 @@ class _Emitter:
         return name
 
     def _once(
-        self, var: str, st: _State, make: Callable[[_State], tuple[str, _State]]
+        self,
+        var: str,
+        st: _State,
+        make: Callable[[_State], tuple[str, _State]],
+        reread: bool = False,
     ) -> tuple[str, _State]:
-        """``var``, computed by ``make`` on its first use on the path (see the class doc)."""
+        """``var``, computed by ``make`` on its first use on the path (see the class doc).
+
+        With ``reread`` (a plain field read: one C call), a use where only some
+        paths have assigned ``var`` reads again and assigns it, instead of testing
+        it: the test saves a read only on the paths that made it, while setting
+        the local to None first costs every event.
+        """
         if var in st[0]:
             return var, st
         inner, after = make(st)
-        if var not in st[1]:
+        if var not in st[1] or reread:
             return f"({var} := {inner})", _assigned(after, var)
         if var not in self.unset:
             self.unset.append(var)
@@ -216,6 +226,13 @@ class _Emitter:
                 out.append(c)
         return out
 
+    def conjuncts(self, node: Node) -> list[Node]:
+        """The operands of a rule's condition in the order :meth:`expr` evaluates them
+        (the node itself when it is not a conjunction, or one kept whole as shared)."""
+        if isinstance(node, IAnd) and node not in self.shared:
+            return self.ordered(self._flat(node))
+        return [node]
+
     @staticmethod
     def ordered(kids: list[Node]) -> list[Node]:
         """Cheap operands first, costly ones (:func:`_costly`) after; otherwise the rule's order."""
@@ -238,7 +255,7 @@ class _Emitter:
         var = self.cached.get(text)
         if var is None:
             var = self.cached[text] = f"_r{len(self.cached)}"
-        return self._once(var, st, lambda s: (text, s))
+        return self._once(var, st, lambda s: (text, s), reread=True)
 
     def read(self, field: IField, st: _State, cache: bool = True) -> tuple[str, _State]:
         """The expression reading a field's value.
@@ -753,6 +770,55 @@ def _compile(
     return _define(name, body, ns)
 
 
+def _emit_rules(
+    em: _Emitter,
+    rules: list[tuple[int, list[Node]]],
+    st: _State,
+    all_matches: bool,
+    indent: str,
+    body: list[str],
+) -> _State:
+    """Emit the tests of ``rules`` (index, conjuncts in evaluation order) into ``body``.
+
+    Consecutive rules whose first conjunct is the same node (typically a macro
+    such as ``open_read``) are nested under one ``if`` on it: when it fails,
+    none of them is looked at again, and inside the block every local its
+    evaluation assigned is known to be set, so later tests use it bare instead
+    of reading or testing it again. The order of evaluation, and so every
+    answer, is that of the rules one after the other. Returns the state after
+    the last rule (where none matched, in ``first`` mode).
+    """
+    i = 0
+    while i < len(rules):
+        index, parts = rules[i]
+        j = i + 1
+        while (
+            len(parts) > 1
+            and j < len(rules)
+            and len(rules[j][1]) > 1
+            and rules[j][1][0] == parts[0]
+        ):
+            j += 1
+        if j - i > 1:
+            cond, yes, no = em.expr(parts[0], st)
+            body.append(f"{indent}if {cond}:")
+            rest = [(k, ps[1:]) for k, ps in rules[i:j]]
+            st = _merge(no, _emit_rules(em, rest, yes, all_matches, indent + "    ", body))
+        else:
+            node = parts[0] if len(parts) == 1 else IAnd(tuple(parts)) if parts else IBool(True)
+            cond, yes, no = em.expr(node, st)
+            if cond == "False":
+                pass
+            elif all_matches:
+                body.append(f"{indent}if {cond}: r.append({index})")
+                st = _merge(yes, no)
+            else:
+                body.append(f"{indent}if {cond}: {_RET}{index}")
+                st = no
+        i = j
+    return st
+
+
 def _emit(
     trees: Sequence[Node], all_matches: bool, catch_all_from: int | None, prefix: str = ""
 ) -> tuple[list[str], dict[str, Any]]:
@@ -777,18 +843,12 @@ def _emit(
         text, st = em.read(fields[key], st, False)
         first_reads.append(f"    {var} = {text}")
     body: list[str] = []
-    for i, t in enumerate(trees):
-        cond, yes, no = em.expr(t, st)
-        if all_matches and catch_all_from is not None and i == catch_all_from:
-            body.append(f"    if r: {_RET}r")  # also when the first catch-all rule folded away
-        if cond == "False":
-            continue
-        if all_matches:
-            body.append(f"    if {cond}: r.append({i})")
-            st = _merge(yes, no)
-        else:
-            body.append(f"    if {cond}: {_RET}{i}")
-            st = no
+    rules = [(i, em.conjuncts(t)) for i, t in enumerate(trees)]
+    split = len(rules) if not all_matches or catch_all_from is None else catch_all_from
+    st = _emit_rules(em, rules[:split], st, all_matches, "    ", body)
+    if split < len(rules):
+        body.append(f"    if r: {_RET}r")  # also when the first catch-all rule folded away
+        _emit_rules(em, rules[split:], st, all_matches, "    ", body)
     lines: list[str] = []
     if em.unset:
         lines.append("    " + " = ".join(em.unset) + " = None")
