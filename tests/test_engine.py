@@ -3,6 +3,8 @@ priority and enable/disable selection, missing-field semantics, mistyped events.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from secengine import engine as engine_module
@@ -382,6 +384,34 @@ def test_batches_give_the_alerts_of_one_event_at_a_time(matching: str) -> None:
     loop = batched._loops["syscall"]
     assert loop.before == 100
     assert "def batch_syscall" in loop.fn.__secengine_source__  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("matching", ["first", "all"])
+@pytest.mark.usefixtures("early_loops")
+def test_an_error_making_an_alert_in_the_batch_loop_is_not_taken_for_a_mistyped_value(
+    matching: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A match leaves the loop's code by an exception of its own and its alerts are made
+    outside the ``try`` that sends mistyped values to the interpreter: a TypeError raised
+    while making an alert propagates, once, instead of evaluating the event again."""
+    e = engine(rule_matching=matching)
+    e.process_batch(_mixed_events())  # the loop is compiled
+    assert e._loops["syscall"].fn is not None
+    mistyped = e.stats.mistyped_events
+    made: list[str] = []
+
+    def broken(self: AlertFormatter, rule: Any, event: Event) -> Any:
+        made.append(rule.name)
+        raise TypeError("formatter fault")
+
+    monkeypatch.setattr(AlertFormatter, "make_alert", broken)
+    shell = Event(
+        "syscall", 1, FieldValues({"evt.type": "execve", "proc.name": "bash", "container.id": "c1"})
+    )
+    with pytest.raises(TypeError, match="formatter fault"):
+        e.process_batch([shell] * 3)
+    assert made == ["Shell in container"]
+    assert e.stats.mistyped_events == mistyped
 
 
 def test_short_runs_compile_no_batch_loop() -> None:

@@ -653,6 +653,8 @@ class _Dispatch:
             if sig != plan.other:
                 self.index.update(dict.fromkeys(plan.groups[sig], len(self.trees)))
                 self.trees.append(ts)
+        # a missing or null value is group 1: in the table, so that one lookup decides
+        self.index[MISSING] = self.index[None] = 1
         self.groups = [repr(plan.groups[sig]) for sig in plan.trees if sig != plan.other]
         #: emitted groups: index → (body lines, its own function, events it served)
         self.emitted: dict[int, tuple[list[str], BucketFunction, list[int]]] = {}
@@ -666,7 +668,7 @@ class _Dispatch:
         self.other_name = f"_o{self.prefix}"
         self.ns: dict[str, Any] = {
             "M": MISSING,
-            self.table_name: self.index,
+            self.table_name: self.index.get,
             self.other_name: self.other,
         }
         self.fn: BucketFunction = self._build()
@@ -698,10 +700,7 @@ class _Dispatch:
     def _build(self) -> BucketFunction:
         key = self.key
         read = f"f[{key!r}]" if FieldValues.has_deriver(key) else f"g({key!r}, M)"
-        lines = [
-            f"    v = {read}",
-            f"    k = 1 if v is M or v is None else {self.table_name}.get(v, 0)",
-        ]
+        lines = [f"    k = {self.table_name}({read}, 0)"]
         for n, k in enumerate(self.inline):
             lines.append(f"    {'el' if n else ''}if k == {k}:")
             lines.extend("    " + line for line in self.emitted[k][0])
@@ -724,7 +723,7 @@ def _header(name: str) -> list[str]:
 
 
 #: Marks where a body's code gives the bucket's answer (the value follows, up to the end of
-#: the line): ``return`` in a bucket function, leaving the event's block in a batch loop.
+#: the line): ``return`` in a bucket function; in a batch loop, see :func:`_answer_in_loop`.
 #: ``repr`` escapes this character, so no literal in the code can contain it.
 _RET = "\0"
 #: Counts the bucket bodies that changed since they were compiled (a dispatching bucket
@@ -865,6 +864,33 @@ def _emit(
 BatchFunction = Callable[[Iterator[Any], list[Any]], bool]
 
 
+class _Hit(Exception):  # a signal inside generated code, never seen outside it
+    """Raised by a batch loop's code when an event matched (its answer is in ``_x``)."""
+
+
+def _answer_in_loop(line: str, found: str) -> list[str]:
+    """A body line with its answer (:data:`_RET`) rewritten for :func:`compile_batch`'s loop.
+
+    No match (``-1``) goes on with the next event (``continue``); a match keeps its
+    answer in ``_x`` and raises :class:`_Hit`, whose handler makes the alerts outside
+    the ``try`` that catches the values the code cannot compare (so an error while
+    making an alert is never mistaken for one of those). Matches are rare; an event
+    that matches nothing pays for no test of its answer after the code.
+    """
+    head, mark, value = line.partition(_RET)
+    if not mark:
+        return [line]
+    if value == "-1":
+        return [f"{head}continue"]
+    if value.isdigit():
+        return [f"{head}_x = {value}; raise _H"]
+    indent = head[: len(head) - len(head.lstrip())]
+    lines = [f"{indent}_x = {value}", f"{indent}if {found}: raise _H", f"{indent}continue"]
+    if head.strip():  # a one-line `if ...: ` before the answer becomes a block
+        return [head.rstrip(), *("    " + text for text in lines)]
+    return lines
+
+
 def compile_batch(
     buckets: Sequence[BucketFunction], helpers: dict[str, Any], *, all_matches: bool, name: str
 ) -> BatchFunction:
@@ -883,12 +909,12 @@ def compile_batch(
     The bodies' global names are unique per bucket (:func:`_unique_prefix`), so
     their namespaces merge.
     """
-    ns: dict[str, Any] = {"M": MISSING}
+    ns: dict[str, Any] = {"M": MISSING, "_H": _Hit}
     for bucket in buckets:
         ns.update(bucket.__globals__)
     ns.pop("__builtins__", None)
     ns.update(helpers)
-    found = "if _x:" if all_matches else "if _x >= 0:"
+    found = "_x" if all_matches else "_x >= 0"
     lines = [
         f"def {name}(events, out, M=M):",
         "    for ev in events:",
@@ -903,21 +929,19 @@ def compile_batch(
         "        f = ev.fields",
         "        g = f.get",
         "        try:",
-        "            while True:",
     ]
     for i, bucket in enumerate(buckets):
-        lines.append(f"                {'el' if i else ''}if _b == {i}:")
+        lines.append(f"            {'el' if i else ''}if _b == {i}:")
         for line in bucket.__secengine_body__:  # type: ignore[attr-defined]
-            head, mark, value = line.partition(_RET)
-            text = f"{head}_x = {value}; break" if mark else line
-            lines.append("                " + text)
+            lines.extend(_answer_in_loop("            " + line, found))
     if not buckets:
-        lines.append("                _x = _interp(ev); break")
+        lines.extend(_answer_in_loop(f"            {_RET}_interp(ev)", found))
     lines += [
+        "        except _H:",
+        "            _hit(_x, ev, out)",
         "        except _E:",
         "            _x = _interp(ev)",
-        f"        {found}",
-        "            _hit(_x, ev, out)",
+        f"            if {found}: _hit(_x, ev, out)",
         "    return False",
     ]
     loop: BatchFunction = _exec("\n".join(lines) + "\n", name, ns)
