@@ -9,7 +9,7 @@ import pytest
 
 from secengine import engine as engine_module
 from secengine.engine import Engine, RuleSelection
-from secengine.events import Event, FieldValues
+from secengine.events import MISSING, Event, FieldValues
 from secengine.fields.live import LiveFieldValues
 from secengine.output import AlertFormatter
 from secengine.priority import Priority
@@ -412,6 +412,31 @@ def test_an_error_making_an_alert_in_the_batch_loop_is_not_taken_for_a_mistyped_
         e.process_batch([shell] * 3)
     assert made == ["Shell in container"]
     assert e.stats.mistyped_events == mistyped
+
+
+class _LazyValues(FieldValues):
+    """Values computed on first read, with ``get`` in Python (as the live source's)."""
+
+    __slots__ = ()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self[key]
+        return default if value is MISSING else value
+
+
+@pytest.mark.usefixtures("early_loops")
+def test_a_source_whose_values_have_a_python_get_is_read_through_subscripts() -> None:
+    """Its buckets read `fields[key]` (one Python call less per read than its `get`), with
+    the alerts of the other form, one at a time and in the batch loop."""
+    lazy, plain = engine(), engine()
+    for _ in range(2):
+        events = _mixed_events()
+        want = [(a.rule, a.time) for a in plain.process_batch(events)]
+        again = [Event(e.source, e.ts, _LazyValues(e.fields)) for e in events]
+        assert [(a.rule, a.time) for a in lazy.process_batch(again)] == want
+    source = lazy._bucket_for("syscall", "execve").fn.__secengine_source__  # type: ignore[attr-defined]
+    assert "f['proc.name']" in source and "g('" not in source
+    assert "g('proc.name', M)" in plain._bucket_for("syscall", "execve").fn.__secengine_source__  # type: ignore[attr-defined]
 
 
 def test_short_runs_compile_no_batch_loop() -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from secengine.events import Event, FieldExtractionError
+from secengine.events import Event, FieldExtractionError, FieldValues
 from secengine.lang.codegen import (
     BatchFunction,
     BucketFunction,
@@ -160,6 +160,9 @@ class Engine:
             self._mentioned[r.source] = self._mentioned.get(r.source, frozenset()) | names
         self._buckets: dict[str, dict[str | None, _Bucket]] = {}
         self._loops: dict[str, _Loop] = {}
+        #: sources whose events read every field through ``fields[key]`` (their ``get`` is
+        #: a Python method): see :func:`~secengine.lang.codegen.compile_bucket`
+        self._subscript: dict[str, bool] = {}
         self._logged_fields: set[str] = set()
         #: Called with (rule, event, alert) for each alert of a rule that asks for a response
         #: (``Rule.response``), before the alert is returned: the agent's responder.
@@ -233,7 +236,7 @@ class Engine:
                 by_type = buckets.get(source) or {}
             bucket = by_type.get(event.type)
             if bucket is None:
-                bucket = self._bucket_for(event.source, event.type)
+                bucket = self._bucket_for(event.source, event.type, event.fields)
                 by_type = buckets[event.source]
             try:
                 hit = bucket.fn(event)
@@ -301,7 +304,7 @@ class Engine:
 
     def _one(self, event: Event) -> list[Alert]:
         """Evaluate one event through its bucket's function (outside any batch loop)."""
-        bucket = self._bucket_for(event.source, event.type)
+        bucket = self._bucket_for(event.source, event.type, event.fields)
         hit = self._evaluate(bucket, event)
         if self._all_matches:
             return [self._alert(bucket.rules[i], event) for i in hit]
@@ -309,7 +312,7 @@ class Engine:
 
     def matching_rules(self, event: Event) -> list[Rule]:
         """The rules that match ``event`` (honouring ``rule_matching``), without making alerts."""
-        bucket = self._bucket_for(event.source, event.type)
+        bucket = self._bucket_for(event.source, event.type, event.fields)
         hit = self._evaluate(bucket, event)
         if self._all_matches:
             return [bucket.rules[i] for i in hit]
@@ -385,7 +388,9 @@ class Engine:
         return ts is not None and ts.is_empty
 
     # -- indexing ---------------------------------------------------------------------
-    def _bucket_for(self, source: str, evt_type: str | None) -> _Bucket:
+    def _bucket_for(
+        self, source: str, evt_type: str | None, fields: FieldValues | None = None
+    ) -> _Bucket:
         """The bucket for events of this source and type, built and cached on first use.
 
         Only the rules of sources indexed by event type (the syscall source) are
@@ -405,6 +410,10 @@ class Engine:
             index_type = _OTHER_TYPE
         bucket = by_type.get(index_type)
         if bucket is None:
+            if source not in self._subscript and fields is not None:
+                # decided once per source, by the first event's class: buckets of one source
+                # share a batch loop (either form gives the same values, see compile_bucket)
+                self._subscript[source] = type(fields).get is not dict.get
             bucket = by_type[index_type] = self._build(source, index_type)
         if len(by_type) < _MAX_CACHED_TYPES:
             by_type[evt_type] = bucket
@@ -431,6 +440,7 @@ class Engine:
             all_matches=self._all_matches,
             catch_all_from=split,
             name=f"bucket_{_ident(source)}_{_ident(evt_type or 'any')}",
+            subscript_reads=self._subscript.get(source, False),
         )
         return _Bucket(fn, rules)
 

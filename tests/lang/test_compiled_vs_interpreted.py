@@ -10,12 +10,13 @@ subtrees, and evt.type checks are folded per bucket.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from secengine.events import Event, FieldValues
+from secengine.events import MISSING, Event, FieldValues
 from secengine.lang import check_condition, codegen, parse_condition
 from secengine.lang.codegen import _INLINE_AFTER, compile_bucket, prefix_bounds
 from secengine.lang.interpreter import evaluate
@@ -136,22 +137,39 @@ event = st.fixed_dictionaries(
 )
 
 
+class LazyValues(FieldValues):
+    """Like the live source's values: ``get`` is a Python method going through ``__missing__``."""
+
+    __slots__ = ()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self[key]
+        return default if value is MISSING else value
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(condition, min_size=1, max_size=4),
     st.lists(event, min_size=1, max_size=4),
     st.sampled_from(TYPES),
     st.booleans(),
+    st.sampled_from([(FieldValues, False), (LazyValues, True), (FieldValues, True)]),
 )
-def test_compiled_agrees_with_interpreter(registry, texts, events, evt_type, all_matches) -> None:  # type: ignore[no-untyped-def]
-    # Rules that share sub-conditions, like rules that use the same macros.
+def test_compiled_agrees_with_interpreter(
+    registry, texts, events, evt_type, all_matches, reads
+) -> None:  # type: ignore[no-untyped-def]
+    # Rules that share sub-conditions, like rules that use the same macros; every field
+    # read through `get` or (subscript_reads, as for live events) through `[]`.
+    values_class, subscript = reads
     texts = texts + [f"({texts[0]}) and ({t})" for t in texts[1:]]
     irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
     folded = [simplify(ir, evt_type) for ir in irs]
-    fn = compile_bucket(folded, all_matches=all_matches)
+    fn = compile_bucket(folded, all_matches=all_matches, subscript_reads=subscript)
+    if subscript:
+        assert "g('" not in fn.__secengine_source__
     for values in events:
         values = dict(values, **{"evt.type": evt_type})
-        ev = Event("test", 0, FieldValues(values))
+        ev = Event("test", 0, values_class(values))
         expected = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
         try:
             got = fn(ev)

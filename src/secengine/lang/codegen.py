@@ -105,8 +105,11 @@ class _Emitter:
         bound: dict[str, str] | None = None,
         repeated: set[str] | frozenset[str] = frozenset(),
         prefix: str = "",
+        subscript: bool = False,
     ) -> None:
         self.ns: dict[str, Any] = {"M": MISSING, "_present": present_values}
+        #: read every field as ``f[key]`` (see :func:`compile_bucket`)
+        self.subscript = subscript
         #: distinguishes the constants of functions sharing one namespace (dispatch groups)
         self.prefix = prefix
         #: field key → local variable holding its value, read once at the top
@@ -240,13 +243,11 @@ class _Emitter:
 
     # -- leaves -----------------------------------------------------------------------
     def read_key(self, key: str, st: _State, cache: bool = True) -> tuple[str, _State]:
-        """``f.get`` (a C call) unless a deriver may compute the key, then ``f[...]``.
+        """The expression reading ``key`` (:func:`_read_text`).
 
-        ``dict.get`` (bound once as ``g``) never runs ``__missing__``; event classes that compute every
-        value lazily (live sources) therefore override ``get`` as well. A read that
-        occurs more than once in the bucket goes through a local set on first use.
+        A read that occurs more than once in the bucket goes through a local set on first use.
         """
-        text = f"f[{key!r}]" if FieldValues.has_deriver(key) else f"g({key!r}, M)"
+        text = _read_text(key, self.subscript)
         if not cache:
             return text, st
         self.reads[text] += 1
@@ -384,6 +385,19 @@ class _Emitter:
             return check_leaf(_c, fields)
 
         return f"{self.fn(leaf)}(f)"
+
+
+def _read_text(key: str, subscript: bool) -> str:
+    """``g(key, M)`` (``f.get``, a C call) unless a deriver may compute the key or
+    ``subscript`` says every read must go through ``f[key]`` (and ``__missing__``).
+
+    ``dict.get`` never runs ``__missing__``; event classes that compute every
+    value lazily (live sources) therefore override ``get`` in Python, and there
+    ``f[key]`` gives the same value one Python call sooner (see :func:`compile_bucket`).
+    """
+    if subscript or FieldValues.has_deriver(key):
+        return f"f[{key!r}]"
+    return f"g({key!r}, M)"
 
 
 def prefix_bounds(prefix: Any) -> tuple[str, str] | None:
@@ -579,8 +593,15 @@ def compile_bucket(
     all_matches: bool,
     catch_all_from: int | None = None,
     name: str = "bucket",
+    subscript_reads: bool = False,
 ) -> BucketFunction:
     """One function evaluating ``trees`` in order for an event.
+
+    With ``subscript_reads`` every field is read as ``fields[key]`` instead of
+    ``fields.get(key, MISSING)``: the same value for any :class:`FieldValues`
+    (an absent key without a deriver reads as MISSING either way), and cheaper
+    for event classes whose ``get`` is a Python method (live sources compute
+    every value on first read: their ``get`` calls ``__missing__`` itself).
 
     With ``all_matches`` it returns the list of matching indexes; rules from
     ``catch_all_from`` on run only if none before them matched (Falco skips
@@ -588,13 +609,19 @@ def compile_bucket(
     the first matching index, or -1.
     """
     try:  # buckets with the same trees (execve and execveat, the open family) share one function
-        key: Hashable = (tuple(trees), all_matches, catch_all_from, frozenset(FieldValues.derivers))
+        key: Hashable = (
+            tuple(trees),
+            all_matches,
+            catch_all_from,
+            frozenset(FieldValues.derivers),
+            subscript_reads,
+        )
         cached = _CACHE.get(key)
     except TypeError:  # a literal that cannot be hashed
         key, cached = None, None
     if cached is not None:
         return cached
-    fn = _compile_bucket(trees, all_matches, catch_all_from, name)
+    fn = _compile_bucket(trees, all_matches, catch_all_from, name, subscript_reads)
     if key is not None:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
@@ -609,13 +636,17 @@ _CACHE_SIZE = 256
 
 
 def _compile_bucket(
-    trees: Sequence[Node], all_matches: bool, catch_all_from: int | None, name: str
+    trees: Sequence[Node],
+    all_matches: bool,
+    catch_all_from: int | None,
+    name: str,
+    subscript: bool = False,
 ) -> BucketFunction:
     """:func:`compile_bucket` without the cache."""
     plan = _dispatch_plan(trees)
     if plan is None:
-        return _compile(trees, all_matches, catch_all_from, name)
-    return _Dispatch(plan, list(trees), all_matches, catch_all_from, name).fn
+        return _compile(trees, all_matches, catch_all_from, name, subscript)
+    return _Dispatch(plan, list(trees), all_matches, catch_all_from, name, subscript).fn
 
 
 class _Dispatch:
@@ -641,7 +672,9 @@ class _Dispatch:
         all_matches: bool,
         catch_all_from: int | None,
         name: str,
+        subscript: bool = False,
     ) -> None:
+        self.subscript = subscript
         self.all_matches = all_matches
         self.catch_all_from = catch_all_from
         self.name = name
@@ -678,7 +711,11 @@ class _Dispatch:
         found = self.emitted.get(k)
         if found is None:
             lines, ns = _emit(
-                self.trees[k], self.all_matches, self.catch_all_from, prefix=f"{self.prefix}g{k}_"
+                self.trees[k],
+                self.all_matches,
+                self.catch_all_from,
+                prefix=f"{self.prefix}g{k}_",
+                subscript=self.subscript,
             )
             self.ns.update(ns)
             name = f"{self.name}_{k}"
@@ -698,9 +735,7 @@ class _Dispatch:
         return fn(ev)
 
     def _build(self) -> BucketFunction:
-        key = self.key
-        read = f"f[{key!r}]" if FieldValues.has_deriver(key) else f"g({key!r}, M)"
-        lines = [f"    k = {self.table_name}({read}, 0)"]
+        lines = [f"    k = {self.table_name}({_read_text(self.key, self.subscript)}, 0)"]
         for n, k in enumerate(self.inline):
             lines.append(f"    {'el' if n else ''}if k == {k}:")
             lines.extend("    " + line for line in self.emitted[k][0])
@@ -762,10 +797,14 @@ def _define(name: str, body: list[str], ns: dict[str, Any]) -> BucketFunction:
 
 
 def _compile(
-    trees: Sequence[Node], all_matches: bool, catch_all_from: int | None, name: str
+    trees: Sequence[Node],
+    all_matches: bool,
+    catch_all_from: int | None,
+    name: str,
+    subscript: bool = False,
 ) -> BucketFunction:
     """The function of one list of trees (see :func:`compile_bucket`)."""
-    body, ns = _emit(trees, all_matches, catch_all_from, _unique_prefix())
+    body, ns = _emit(trees, all_matches, catch_all_from, _unique_prefix(), subscript)
     return _define(name, body, ns)
 
 
@@ -819,7 +858,11 @@ def _emit_rules(
 
 
 def _emit(
-    trees: Sequence[Node], all_matches: bool, catch_all_from: int | None, prefix: str = ""
+    trees: Sequence[Node],
+    all_matches: bool,
+    catch_all_from: int | None,
+    prefix: str = "",
+    subscript: bool = False,
 ) -> tuple[list[str], dict[str, Any]]:
     """The body of a function evaluating ``trees`` (it expects ``f``, ``g`` and ``M``), and its
     namespace (constants and closures, named with ``prefix``)."""
@@ -832,10 +875,11 @@ def _emit(
     shared = _shared_subtrees(trees)
     # A first pass counts the reads of each field; the second emits the code, reading
     # those that occur more than once into a local on first use.
-    counting = _Emitter(shared, bound)
+    counting = _Emitter(shared, bound, subscript=subscript)
     for t in trees:
         counting.expr(t)
-    em = _Emitter(shared, bound, {r for r, n in counting.reads.items() if n > 1}, prefix)
+    repeated = {r for r, n in counting.reads.items() if n > 1}
+    em = _Emitter(shared, bound, repeated, prefix, subscript)
     st = _START
     first_reads: list[str] = []
     for key, var in bound.items():
