@@ -9,8 +9,10 @@ The engine asks for one function per (source, event type). Inside it:
 - a field read by more than one test of the bucket is read at most once per
   event, on first use, into a local variable (a local load is a few
   nanoseconds, a dictionary read through ``get`` some thirty); where every
-  path to a use has set it, the use is the bare local, and only locals that
-  some paths set and others do not are tested for being set (:class:`_Emitter`);
+  path to a use has set it, the use is the bare local, and where only some
+  paths have, the field is read again (:class:`_Emitter`);
+- consecutive rules that start with the same test (a macro such as
+  ``open_read``) are nested under one ``if`` on it (:func:`_emit_rules`);
 - a sub-condition shared by several rules (typically an expanded macro such as
   ``spawned_process and container``) is evaluated at most once per event and
   kept in a local variable;
@@ -94,9 +96,10 @@ class _Emitter:
     is emitted in one of three forms, decided by where it is used (the
     :data:`_State` threaded through the short-circuit order of evaluation): the bare
     name where every path to that point has assigned it, ``(var := ...)`` where no
-    path has, and ``(var if var is not None else (var := ...))`` only where some
-    paths have; only locals of that last kind are set to None at the top. Each
-    form costs the interpreter fewer instructions than the next.
+    path has, and where some paths have, the same assignment again for a field
+    read (one C call) or ``(var if var is not None else (var := ...))`` for a
+    shared sub-condition or gathered field (which may cost far more); only locals
+    of that last kind are set to None at the top, for every event.
     """
 
     def __init__(
