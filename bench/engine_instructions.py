@@ -14,6 +14,9 @@ twice, and takes the difference:
   events have built (and compiled again where they do so after a while), minus the same process building the events without
   evaluating them, divided by ``2N``. The collector runs after building, so
   that it does not charge one side for the other's garbage.
+- engine one event at a time: the same events of the whole mix handed to
+  ``Engine.process`` one by one, as the live source does (each event is
+  evaluated before the next record changes the state), minus building them.
 - replay: ``ReplaySource`` and a fresh ``Engine`` (which builds its buckets on
   the first events, as ``secengine replay`` does) over a JSONL file of
   ``--replay-events`` events, and the orjson floor (read the file, parse each
@@ -87,6 +90,10 @@ def worker(mode: str, types: str, n: int, rules: Path) -> None:
         gc.collect()
         if mode == "proc":
             engine.process_batch(built)
+        elif mode == "one":  # as a live source hands its events over: one at a time
+            process = engine.process
+            for ev in built:
+                process(ev)
         del built
 
 
@@ -120,6 +127,14 @@ def measure(tree: Path, n: int, replay_n: int, replay_file: Path, rules: Path) -
             f"{tree}: engine, {t} events: {result[f'engine_{t}']:,} instructions per event",
             flush=True,
         )
+    build = count(tree, ["build", "all", str(n), str(rules)])
+    one = count(tree, ["one", "all", str(n), str(rules)])
+    result["engine_one_at_a_time_all"] = round((one - build) / (2 * n))
+    print(
+        f"{tree}: engine, events one at a time (Engine.process): "
+        f"{result['engine_one_at_a_time_all']:,} instructions per event",
+        flush=True,
+    )
     env = {"ENGINE_INSTRUCTIONS_FILE": str(replay_file)}
     base, floor, replay = (
         count(tree, [m, "all", "0", str(rules)], env) for m in ("none", "floor", "replay")

@@ -3,11 +3,13 @@ priority and enable/disable selection, missing-field semantics, mistyped events.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from secengine import engine as engine_module
 from secengine.engine import Engine, RuleSelection
-from secengine.events import Event, FieldValues
+from secengine.events import MISSING, Event, FieldValues
 from secengine.fields.live import LiveFieldValues
 from secengine.output import AlertFormatter
 from secengine.priority import Priority
@@ -382,6 +384,59 @@ def test_batches_give_the_alerts_of_one_event_at_a_time(matching: str) -> None:
     loop = batched._loops["syscall"]
     assert loop.before == 100
     assert "def batch_syscall" in loop.fn.__secengine_source__  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("matching", ["first", "all"])
+@pytest.mark.usefixtures("early_loops")
+def test_an_error_making_an_alert_in_the_batch_loop_is_not_taken_for_a_mistyped_value(
+    matching: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A match leaves the loop's code by an exception of its own and its alerts are made
+    outside the ``try`` that sends mistyped values to the interpreter: a TypeError raised
+    while making an alert propagates, once, instead of evaluating the event again."""
+    e = engine(rule_matching=matching)
+    e.process_batch(_mixed_events())  # the loop is compiled
+    assert e._loops["syscall"].fn is not None
+    mistyped = e.stats.mistyped_events
+    made: list[str] = []
+
+    def broken(self: AlertFormatter, rule: Any, event: Event) -> Any:
+        made.append(rule.name)
+        raise TypeError("formatter fault")
+
+    monkeypatch.setattr(AlertFormatter, "make_alert", broken)
+    shell = Event(
+        "syscall", 1, FieldValues({"evt.type": "execve", "proc.name": "bash", "container.id": "c1"})
+    )
+    with pytest.raises(TypeError, match="formatter fault"):
+        e.process_batch([shell] * 3)
+    assert made == ["Shell in container"]
+    assert e.stats.mistyped_events == mistyped
+
+
+class _LazyValues(FieldValues):
+    """Values computed on first read, with ``get`` in Python (as the live source's)."""
+
+    __slots__ = ()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self[key]
+        return default if value is MISSING else value
+
+
+@pytest.mark.usefixtures("early_loops")
+def test_a_source_whose_values_have_a_python_get_is_read_through_subscripts() -> None:
+    """Its buckets read `fields[key]` (one Python call less per read than its `get`), with
+    the alerts of the other form, one at a time and in the batch loop."""
+    lazy, plain = engine(), engine()
+    for _ in range(2):
+        events = _mixed_events()
+        want = [(a.rule, a.time) for a in plain.process_batch(events)]
+        again = [Event(e.source, e.ts, _LazyValues(e.fields)) for e in events]
+        assert [(a.rule, a.time) for a in lazy.process_batch(again)] == want
+    source = lazy._bucket_for("syscall", "execve").fn.__secengine_source__  # type: ignore[attr-defined]
+    assert "f['proc.name']" in source and "g('" not in source
+    assert "g('proc.name', M)" in plain._bucket_for("syscall", "execve").fn.__secengine_source__  # type: ignore[attr-defined]
 
 
 def test_short_runs_compile_no_batch_loop() -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from secengine.events import Event, FieldExtractionError
+from secengine.events import Event, FieldExtractionError, FieldValues
 from secengine.lang.codegen import (
     BatchFunction,
     BucketFunction,
@@ -160,6 +160,9 @@ class Engine:
             self._mentioned[r.source] = self._mentioned.get(r.source, frozenset()) | names
         self._buckets: dict[str, dict[str | None, _Bucket]] = {}
         self._loops: dict[str, _Loop] = {}
+        #: sources whose events read every field through ``fields[key]`` (their ``get`` is
+        #: a Python method): see :func:`~secengine.lang.codegen.compile_bucket`
+        self._subscript: dict[str, bool] = {}
         self._logged_fields: set[str] = set()
         #: Called with (rule, event, alert) for each alert of a rule that asks for a response
         #: (``Rule.response``), before the alert is returned: the agent's responder.
@@ -180,8 +183,25 @@ class Engine:
 
     # -- evaluation ----------------------------------------------------------------
     def process(self, event: Event) -> list[Alert]:
-        """Evaluate one event; return its alerts (empty list when nothing matched)."""
-        return self.process_batch((event,))
+        """Evaluate one event; return its alerts (empty list when nothing matched).
+
+        One call of the event's bucket function: a live source hands the engine
+        its events one at a time (each is evaluated before the next record changes
+        the state), and for one event the batch loop's set-up costs more than the
+        call it saves.
+        """
+        self.stats.events += 1
+        by_type = self._buckets.get(event.source)
+        bucket = None if by_type is None else by_type.get(event.type)
+        if bucket is None:
+            bucket = self._bucket_for(event.source, event.type, event.fields)
+        try:
+            hit = bucket.fn(event)
+        except _FALLBACK_ERRORS:
+            hit = self._interpret(bucket, event)
+        if self._all_matches:
+            return [self._alert(bucket.rules[i], event) for i in hit] if hit else []
+        return [] if hit < 0 else [self._alert(bucket.rules[hit], event)]
 
     def process_batch(self, events: Iterable[Event]) -> list[Alert]:
         """Evaluate many events; alerts come out in event order.
@@ -195,6 +215,8 @@ class Engine:
         """
         if not isinstance(events, (list, tuple)):
             events = list(events)  # counted once below, instead of one addition per event
+        if len(events) == 1:  # a live source's event (see process)
+            return self.process(events[0])
         out: list[Alert] = []
         if not events:
             return out
@@ -233,7 +255,7 @@ class Engine:
                 by_type = buckets.get(source) or {}
             bucket = by_type.get(event.type)
             if bucket is None:
-                bucket = self._bucket_for(event.source, event.type)
+                bucket = self._bucket_for(event.source, event.type, event.fields)
                 by_type = buckets[event.source]
             try:
                 hit = bucket.fn(event)
@@ -301,7 +323,7 @@ class Engine:
 
     def _one(self, event: Event) -> list[Alert]:
         """Evaluate one event through its bucket's function (outside any batch loop)."""
-        bucket = self._bucket_for(event.source, event.type)
+        bucket = self._bucket_for(event.source, event.type, event.fields)
         hit = self._evaluate(bucket, event)
         if self._all_matches:
             return [self._alert(bucket.rules[i], event) for i in hit]
@@ -309,7 +331,7 @@ class Engine:
 
     def matching_rules(self, event: Event) -> list[Rule]:
         """The rules that match ``event`` (honouring ``rule_matching``), without making alerts."""
-        bucket = self._bucket_for(event.source, event.type)
+        bucket = self._bucket_for(event.source, event.type, event.fields)
         hit = self._evaluate(bucket, event)
         if self._all_matches:
             return [bucket.rules[i] for i in hit]
@@ -385,7 +407,9 @@ class Engine:
         return ts is not None and ts.is_empty
 
     # -- indexing ---------------------------------------------------------------------
-    def _bucket_for(self, source: str, evt_type: str | None) -> _Bucket:
+    def _bucket_for(
+        self, source: str, evt_type: str | None, fields: FieldValues | None = None
+    ) -> _Bucket:
         """The bucket for events of this source and type, built and cached on first use.
 
         Only the rules of sources indexed by event type (the syscall source) are
@@ -405,6 +429,10 @@ class Engine:
             index_type = _OTHER_TYPE
         bucket = by_type.get(index_type)
         if bucket is None:
+            if source not in self._subscript and fields is not None:
+                # decided once per source, by the first event's class: buckets of one source
+                # share a batch loop (either form gives the same values, see compile_bucket)
+                self._subscript[source] = type(fields).get is not dict.get
             bucket = by_type[index_type] = self._build(source, index_type)
         if len(by_type) < _MAX_CACHED_TYPES:
             by_type[evt_type] = bucket
@@ -431,6 +459,7 @@ class Engine:
             all_matches=self._all_matches,
             catch_all_from=split,
             name=f"bucket_{_ident(source)}_{_ident(evt_type or 'any')}",
+            subscript_reads=self._subscript.get(source, False),
         )
         return _Bucket(fn, rules)
 

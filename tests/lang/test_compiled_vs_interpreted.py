@@ -9,11 +9,14 @@ subtrees, and evt.type checks are folded per bucket.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from secengine.events import Event, FieldValues
+from secengine.events import MISSING, Event, FieldValues
 from secengine.lang import check_condition, codegen, parse_condition
 from secengine.lang.codegen import _INLINE_AFTER, compile_bucket, prefix_bounds
 from secengine.lang.interpreter import evaluate
@@ -134,22 +137,39 @@ event = st.fixed_dictionaries(
 )
 
 
+class LazyValues(FieldValues):
+    """Like the live source's values: ``get`` is a Python method going through ``__missing__``."""
+
+    __slots__ = ()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self[key]
+        return default if value is MISSING else value
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(condition, min_size=1, max_size=4),
     st.lists(event, min_size=1, max_size=4),
     st.sampled_from(TYPES),
     st.booleans(),
+    st.sampled_from([(FieldValues, False), (LazyValues, True), (FieldValues, True)]),
 )
-def test_compiled_agrees_with_interpreter(registry, texts, events, evt_type, all_matches) -> None:  # type: ignore[no-untyped-def]
-    # Rules that share sub-conditions, like rules that use the same macros.
+def test_compiled_agrees_with_interpreter(
+    registry, texts, events, evt_type, all_matches, reads
+) -> None:  # type: ignore[no-untyped-def]
+    # Rules that share sub-conditions, like rules that use the same macros; every field
+    # read through `get` or (subscript_reads, as for live events) through `[]`.
+    values_class, subscript = reads
     texts = texts + [f"({texts[0]}) and ({t})" for t in texts[1:]]
     irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
     folded = [simplify(ir, evt_type) for ir in irs]
-    fn = compile_bucket(folded, all_matches=all_matches)
+    fn = compile_bucket(folded, all_matches=all_matches, subscript_reads=subscript)
+    if subscript:
+        assert "g('" not in fn.__secengine_source__
     for values in events:
         values = dict(values, **{"evt.type": evt_type})
-        ev = Event("test", 0, FieldValues(values))
+        ev = Event("test", 0, values_class(values))
         expected = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
         try:
             got = fn(ev)
@@ -315,7 +335,8 @@ def test_bucket_dispatches_on_the_field_most_tests_compare(registry) -> None:  #
     ]
     irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
     fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=True)
-    assert "v = g('t.str', M)" in fn.__secengine_source__
+    # one lookup of the value decides the group (missing and null included)
+    assert re.search(r"k = _tb\d+_\(g\('t.str', M\), 0\)", fn.__secengine_source__)
     assert "if k ==" not in fn.__secengine_source__  # each group's code comes with its first event
     code = fn.__code__
 
@@ -347,10 +368,12 @@ def test_catch_all_rules_skipped_after_a_match_even_when_the_first_folded_away()
     assert fn(Event("test", 0, FieldValues({}))) == [0]
 
 
-def test_a_repeated_read_is_checked_only_where_some_paths_made_it(registry) -> None:  # type: ignore[no-untyped-def]
+def test_a_repeated_read_is_read_again_only_where_some_paths_made_it(registry) -> None:  # type: ignore[no-untyped-def]
     # t.str2 is read by three rules, never as a first test: assigned in the first rule,
-    # read bare later in that conjunction (every path there has read it), and behind a
-    # "was it read?" test in the later rules (the first rule may have stopped before it).
+    # read bare later in that conjunction (every path there has read it), and read again
+    # (and assigned) in the later rules, where the first rule may have stopped before it:
+    # a read costs one C call, while a "was it read?" test needs the local set to None
+    # for every event.
     texts = [
         "t.num = 1 and t.str2 contains b and t.str2 endswith z",
         "t.bool = true and t.str2 contains c",
@@ -360,8 +383,9 @@ def test_a_repeated_read_is_checked_only_where_some_paths_made_it(registry) -> N
     fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=False)
     source = fn.__secengine_source__
     assert "('b' in (_r0 := g('t.str2', M))) and _r0.endswith('z')" in source
-    assert "(_r0 if _r0 is not None else (_r0 := g('t.str2', M)))" in source
-    assert "    _r0 = None\n" in source
+    assert "('c' in (_r0 := g('t.str2', M)))" in source
+    assert "is not None else" not in source
+    assert "= None\n" not in source
     for num in (1, 2, 3):
         for flag in (True, False):
             for text in ("bz", "cd", "z", None):
@@ -371,6 +395,35 @@ def test_a_repeated_read_is_checked_only_where_some_paths_made_it(registry) -> N
                 ev = Event("test", 0, FieldValues(fields))
                 hits = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
                 assert fn(ev) == (hits[0] if hits else -1), (fields, source)
+
+
+def test_rules_sharing_their_first_test_are_nested_under_it(registry) -> None:  # type: ignore[no-untyped-def]
+    # Rules 0 and 1 start with the same (shared) test: one `if` on it holds both, and
+    # inside it the read of t.str2 that rule 0 made is used bare by rule 1.
+    texts = [
+        "(t.bool = true or t.str contains x) and t.str2 contains b and t.str endswith z",
+        "(t.bool = true or t.str contains x) and t.str2 endswith c",
+        "t.num > 2 and t.str2 startswith d",
+    ]
+    irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
+    for all_matches in (False, True):
+        fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=all_matches)
+        source = fn.__secengine_source__
+        head = "    if (_m0 := ((_f0 == True) or ('x' in (_r0 := g('t.str', M))))):\n"
+        assert head in source, source
+        assert "        if _r1.endswith('c'): " in source, source
+        for num in (1, 2, 3):
+            for flag in (True, False, None):
+                for text in ("bc", "dc", "d", "xbz", None):
+                    fields: dict[str, object] = {"t.num": num, "evt.type": "open"}
+                    if flag is not None:
+                        fields["t.bool"] = flag
+                    if text is not None:
+                        fields["t.str2"] = fields["t.str"] = text
+                    ev = Event("test", 0, FieldValues(fields))
+                    hits = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
+                    want = hits if all_matches else (hits[0] if hits else -1)
+                    assert fn(ev) == want, (fields, source)
 
 
 @settings(max_examples=2000, deadline=None)

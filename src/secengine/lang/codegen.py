@@ -9,8 +9,10 @@ The engine asks for one function per (source, event type). Inside it:
 - a field read by more than one test of the bucket is read at most once per
   event, on first use, into a local variable (a local load is a few
   nanoseconds, a dictionary read through ``get`` some thirty); where every
-  path to a use has set it, the use is the bare local, and only locals that
-  some paths set and others do not are tested for being set (:class:`_Emitter`);
+  path to a use has set it, the use is the bare local, and where only some
+  paths have, the field is read again (:class:`_Emitter`);
+- consecutive rules that start with the same test (a macro such as
+  ``open_read``) are nested under one ``if`` on it (:func:`_emit_rules`);
 - a sub-condition shared by several rules (typically an expanded macro such as
   ``spawned_process and container``) is evaluated at most once per event and
   kept in a local variable;
@@ -94,9 +96,10 @@ class _Emitter:
     is emitted in one of three forms, decided by where it is used (the
     :data:`_State` threaded through the short-circuit order of evaluation): the bare
     name where every path to that point has assigned it, ``(var := ...)`` where no
-    path has, and ``(var if var is not None else (var := ...))`` only where some
-    paths have; only locals of that last kind are set to None at the top. Each
-    form costs the interpreter fewer instructions than the next.
+    path has, and where some paths have, the same assignment again for a field
+    read (one C call) or ``(var if var is not None else (var := ...))`` for a
+    shared sub-condition or gathered field (which may cost far more); only locals
+    of that last kind are set to None at the top, for every event.
     """
 
     def __init__(
@@ -105,8 +108,11 @@ class _Emitter:
         bound: dict[str, str] | None = None,
         repeated: set[str] | frozenset[str] = frozenset(),
         prefix: str = "",
+        subscript: bool = False,
     ) -> None:
         self.ns: dict[str, Any] = {"M": MISSING, "_present": present_values}
+        #: read every field as ``f[key]`` (see :func:`compile_bucket`)
+        self.subscript = subscript
         #: distinguishes the constants of functions sharing one namespace (dispatch groups)
         self.prefix = prefix
         #: field key → local variable holding its value, read once at the top
@@ -146,13 +152,23 @@ class _Emitter:
         return name
 
     def _once(
-        self, var: str, st: _State, make: Callable[[_State], tuple[str, _State]]
+        self,
+        var: str,
+        st: _State,
+        make: Callable[[_State], tuple[str, _State]],
+        reread: bool = False,
     ) -> tuple[str, _State]:
-        """``var``, computed by ``make`` on its first use on the path (see the class doc)."""
+        """``var``, computed by ``make`` on its first use on the path (see the class doc).
+
+        With ``reread`` (a plain field read: one C call), a use where only some
+        paths have assigned ``var`` reads again and assigns it, instead of testing
+        it: the test saves a read only on the paths that made it, while setting
+        the local to None first costs every event.
+        """
         if var in st[0]:
             return var, st
         inner, after = make(st)
-        if var not in st[1]:
+        if var not in st[1] or reread:
             return f"({var} := {inner})", _assigned(after, var)
         if var not in self.unset:
             self.unset.append(var)
@@ -216,6 +232,13 @@ class _Emitter:
                 out.append(c)
         return out
 
+    def conjuncts(self, node: Node) -> list[Node]:
+        """The operands of a rule's condition in the order :meth:`expr` evaluates them
+        (the node itself when it is not a conjunction, or one kept whole as shared)."""
+        if isinstance(node, IAnd) and node not in self.shared:
+            return self.ordered(self._flat(node))
+        return [node]
+
     @staticmethod
     def ordered(kids: list[Node]) -> list[Node]:
         """Cheap operands first, costly ones (:func:`_costly`) after; otherwise the rule's order."""
@@ -223,13 +246,11 @@ class _Emitter:
 
     # -- leaves -----------------------------------------------------------------------
     def read_key(self, key: str, st: _State, cache: bool = True) -> tuple[str, _State]:
-        """``f.get`` (a C call) unless a deriver may compute the key, then ``f[...]``.
+        """The expression reading ``key`` (:func:`_read_text`).
 
-        ``dict.get`` (bound once as ``g``) never runs ``__missing__``; event classes that compute every
-        value lazily (live sources) therefore override ``get`` as well. A read that
-        occurs more than once in the bucket goes through a local set on first use.
+        A read that occurs more than once in the bucket goes through a local set on first use.
         """
-        text = f"f[{key!r}]" if FieldValues.has_deriver(key) else f"g({key!r}, M)"
+        text = _read_text(key, self.subscript)
         if not cache:
             return text, st
         self.reads[text] += 1
@@ -238,7 +259,7 @@ class _Emitter:
         var = self.cached.get(text)
         if var is None:
             var = self.cached[text] = f"_r{len(self.cached)}"
-        return self._once(var, st, lambda s: (text, s))
+        return self._once(var, st, lambda s: (text, s), reread=True)
 
     def read(self, field: IField, st: _State, cache: bool = True) -> tuple[str, _State]:
         """The expression reading a field's value.
@@ -367,6 +388,19 @@ class _Emitter:
             return check_leaf(_c, fields)
 
         return f"{self.fn(leaf)}(f)"
+
+
+def _read_text(key: str, subscript: bool) -> str:
+    """``g(key, M)`` (``f.get``, a C call) unless a deriver may compute the key or
+    ``subscript`` says every read must go through ``f[key]`` (and ``__missing__``).
+
+    ``dict.get`` never runs ``__missing__``; event classes that compute every
+    value lazily (live sources) therefore override ``get`` in Python, and there
+    ``f[key]`` gives the same value one Python call sooner (see :func:`compile_bucket`).
+    """
+    if subscript or FieldValues.has_deriver(key):
+        return f"f[{key!r}]"
+    return f"g({key!r}, M)"
 
 
 def prefix_bounds(prefix: Any) -> tuple[str, str] | None:
@@ -562,8 +596,15 @@ def compile_bucket(
     all_matches: bool,
     catch_all_from: int | None = None,
     name: str = "bucket",
+    subscript_reads: bool = False,
 ) -> BucketFunction:
     """One function evaluating ``trees`` in order for an event.
+
+    With ``subscript_reads`` every field is read as ``fields[key]`` instead of
+    ``fields.get(key, MISSING)``: the same value for any :class:`FieldValues`
+    (an absent key without a deriver reads as MISSING either way), and cheaper
+    for event classes whose ``get`` is a Python method (live sources compute
+    every value on first read: their ``get`` calls ``__missing__`` itself).
 
     With ``all_matches`` it returns the list of matching indexes; rules from
     ``catch_all_from`` on run only if none before them matched (Falco skips
@@ -571,13 +612,19 @@ def compile_bucket(
     the first matching index, or -1.
     """
     try:  # buckets with the same trees (execve and execveat, the open family) share one function
-        key: Hashable = (tuple(trees), all_matches, catch_all_from, frozenset(FieldValues.derivers))
+        key: Hashable = (
+            tuple(trees),
+            all_matches,
+            catch_all_from,
+            frozenset(FieldValues.derivers),
+            subscript_reads,
+        )
         cached = _CACHE.get(key)
     except TypeError:  # a literal that cannot be hashed
         key, cached = None, None
     if cached is not None:
         return cached
-    fn = _compile_bucket(trees, all_matches, catch_all_from, name)
+    fn = _compile_bucket(trees, all_matches, catch_all_from, name, subscript_reads)
     if key is not None:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
@@ -592,13 +639,17 @@ _CACHE_SIZE = 256
 
 
 def _compile_bucket(
-    trees: Sequence[Node], all_matches: bool, catch_all_from: int | None, name: str
+    trees: Sequence[Node],
+    all_matches: bool,
+    catch_all_from: int | None,
+    name: str,
+    subscript: bool = False,
 ) -> BucketFunction:
     """:func:`compile_bucket` without the cache."""
     plan = _dispatch_plan(trees)
     if plan is None:
-        return _compile(trees, all_matches, catch_all_from, name)
-    return _Dispatch(plan, list(trees), all_matches, catch_all_from, name).fn
+        return _compile(trees, all_matches, catch_all_from, name, subscript)
+    return _Dispatch(plan, list(trees), all_matches, catch_all_from, name, subscript).fn
 
 
 class _Dispatch:
@@ -624,7 +675,9 @@ class _Dispatch:
         all_matches: bool,
         catch_all_from: int | None,
         name: str,
+        subscript: bool = False,
     ) -> None:
+        self.subscript = subscript
         self.all_matches = all_matches
         self.catch_all_from = catch_all_from
         self.name = name
@@ -636,6 +689,8 @@ class _Dispatch:
             if sig != plan.other:
                 self.index.update(dict.fromkeys(plan.groups[sig], len(self.trees)))
                 self.trees.append(ts)
+        # a missing or null value is group 1: in the table, so that one lookup decides
+        self.index[MISSING] = self.index[None] = 1
         self.groups = [repr(plan.groups[sig]) for sig in plan.trees if sig != plan.other]
         #: emitted groups: index → (body lines, its own function, events it served)
         self.emitted: dict[int, tuple[list[str], BucketFunction, list[int]]] = {}
@@ -649,7 +704,7 @@ class _Dispatch:
         self.other_name = f"_o{self.prefix}"
         self.ns: dict[str, Any] = {
             "M": MISSING,
-            self.table_name: self.index,
+            self.table_name: self.index.get,
             self.other_name: self.other,
         }
         self.fn: BucketFunction = self._build()
@@ -659,7 +714,11 @@ class _Dispatch:
         found = self.emitted.get(k)
         if found is None:
             lines, ns = _emit(
-                self.trees[k], self.all_matches, self.catch_all_from, prefix=f"{self.prefix}g{k}_"
+                self.trees[k],
+                self.all_matches,
+                self.catch_all_from,
+                prefix=f"{self.prefix}g{k}_",
+                subscript=self.subscript,
             )
             self.ns.update(ns)
             name = f"{self.name}_{k}"
@@ -679,12 +738,7 @@ class _Dispatch:
         return fn(ev)
 
     def _build(self) -> BucketFunction:
-        key = self.key
-        read = f"f[{key!r}]" if FieldValues.has_deriver(key) else f"g({key!r}, M)"
-        lines = [
-            f"    v = {read}",
-            f"    k = 1 if v is M or v is None else {self.table_name}.get(v, 0)",
-        ]
+        lines = [f"    k = {self.table_name}({_read_text(self.key, self.subscript)}, 0)"]
         for n, k in enumerate(self.inline):
             lines.append(f"    {'el' if n else ''}if k == {k}:")
             lines.extend("    " + line for line in self.emitted[k][0])
@@ -707,7 +761,7 @@ def _header(name: str) -> list[str]:
 
 
 #: Marks where a body's code gives the bucket's answer (the value follows, up to the end of
-#: the line): ``return`` in a bucket function, leaving the event's block in a batch loop.
+#: the line): ``return`` in a bucket function; in a batch loop, see :func:`_answer_in_loop`.
 #: ``repr`` escapes this character, so no literal in the code can contain it.
 _RET = "\0"
 #: Counts the bucket bodies that changed since they were compiled (a dispatching bucket
@@ -746,15 +800,72 @@ def _define(name: str, body: list[str], ns: dict[str, Any]) -> BucketFunction:
 
 
 def _compile(
-    trees: Sequence[Node], all_matches: bool, catch_all_from: int | None, name: str
+    trees: Sequence[Node],
+    all_matches: bool,
+    catch_all_from: int | None,
+    name: str,
+    subscript: bool = False,
 ) -> BucketFunction:
     """The function of one list of trees (see :func:`compile_bucket`)."""
-    body, ns = _emit(trees, all_matches, catch_all_from, _unique_prefix())
+    body, ns = _emit(trees, all_matches, catch_all_from, _unique_prefix(), subscript)
     return _define(name, body, ns)
 
 
+def _emit_rules(
+    em: _Emitter,
+    rules: list[tuple[int, list[Node]]],
+    st: _State,
+    all_matches: bool,
+    indent: str,
+    body: list[str],
+) -> _State:
+    """Emit the tests of ``rules`` (index, conjuncts in evaluation order) into ``body``.
+
+    Consecutive rules whose first conjunct is the same node (typically a macro
+    such as ``open_read``) are nested under one ``if`` on it: when it fails,
+    none of them is looked at again, and inside the block every local its
+    evaluation assigned is known to be set, so later tests use it bare instead
+    of reading or testing it again. The order of evaluation, and so every
+    answer, is that of the rules one after the other. Returns the state after
+    the last rule (where none matched, in ``first`` mode).
+    """
+    i = 0
+    while i < len(rules):
+        index, parts = rules[i]
+        j = i + 1
+        while (
+            len(parts) > 1
+            and j < len(rules)
+            and len(rules[j][1]) > 1
+            and rules[j][1][0] == parts[0]
+        ):
+            j += 1
+        if j - i > 1:
+            cond, yes, no = em.expr(parts[0], st)
+            body.append(f"{indent}if {cond}:")
+            rest = [(k, ps[1:]) for k, ps in rules[i:j]]
+            st = _merge(no, _emit_rules(em, rest, yes, all_matches, indent + "    ", body))
+        else:
+            node = parts[0] if len(parts) == 1 else IAnd(tuple(parts)) if parts else IBool(True)
+            cond, yes, no = em.expr(node, st)
+            if cond == "False":
+                pass
+            elif all_matches:
+                body.append(f"{indent}if {cond}: r.append({index})")
+                st = _merge(yes, no)
+            else:
+                body.append(f"{indent}if {cond}: {_RET}{index}")
+                st = no
+        i = j
+    return st
+
+
 def _emit(
-    trees: Sequence[Node], all_matches: bool, catch_all_from: int | None, prefix: str = ""
+    trees: Sequence[Node],
+    all_matches: bool,
+    catch_all_from: int | None,
+    prefix: str = "",
+    subscript: bool = False,
 ) -> tuple[list[str], dict[str, Any]]:
     """The body of a function evaluating ``trees`` (it expects ``f``, ``g`` and ``M``), and its
     namespace (constants and closures, named with ``prefix``)."""
@@ -767,28 +878,23 @@ def _emit(
     shared = _shared_subtrees(trees)
     # A first pass counts the reads of each field; the second emits the code, reading
     # those that occur more than once into a local on first use.
-    counting = _Emitter(shared, bound)
+    counting = _Emitter(shared, bound, subscript=subscript)
     for t in trees:
         counting.expr(t)
-    em = _Emitter(shared, bound, {r for r, n in counting.reads.items() if n > 1}, prefix)
+    repeated = {r for r, n in counting.reads.items() if n > 1}
+    em = _Emitter(shared, bound, repeated, prefix, subscript)
     st = _START
     first_reads: list[str] = []
     for key, var in bound.items():
         text, st = em.read(fields[key], st, False)
         first_reads.append(f"    {var} = {text}")
     body: list[str] = []
-    for i, t in enumerate(trees):
-        cond, yes, no = em.expr(t, st)
-        if all_matches and catch_all_from is not None and i == catch_all_from:
-            body.append(f"    if r: {_RET}r")  # also when the first catch-all rule folded away
-        if cond == "False":
-            continue
-        if all_matches:
-            body.append(f"    if {cond}: r.append({i})")
-            st = _merge(yes, no)
-        else:
-            body.append(f"    if {cond}: {_RET}{i}")
-            st = no
+    rules = [(i, em.conjuncts(t)) for i, t in enumerate(trees)]
+    split = len(rules) if not all_matches or catch_all_from is None else catch_all_from
+    st = _emit_rules(em, rules[:split], st, all_matches, "    ", body)
+    if split < len(rules):
+        body.append(f"    if r: {_RET}r")  # also when the first catch-all rule folded away
+        _emit_rules(em, rules[split:], st, all_matches, "    ", body)
     lines: list[str] = []
     if em.unset:
         lines.append("    " + " = ".join(em.unset) + " = None")
@@ -803,6 +909,33 @@ def _emit(
 #: Evaluates a batch's events (an iterator) until it ends (False) or until the caller must
 #: compile the loop again (True: a bucket it does not inline was built). See :func:`compile_batch`.
 BatchFunction = Callable[[Iterator[Any], list[Any]], bool]
+
+
+class _Hit(Exception):  # a signal inside generated code, never seen outside it
+    """Raised by a batch loop's code when an event matched (its answer is in ``_x``)."""
+
+
+def _answer_in_loop(line: str, found: str) -> list[str]:
+    """A body line with its answer (:data:`_RET`) rewritten for :func:`compile_batch`'s loop.
+
+    No match (``-1``) goes on with the next event (``continue``); a match keeps its
+    answer in ``_x`` and raises :class:`_Hit`, whose handler makes the alerts outside
+    the ``try`` that catches the values the code cannot compare (so an error while
+    making an alert is never mistaken for one of those). Matches are rare; an event
+    that matches nothing pays for no test of its answer after the code.
+    """
+    head, mark, value = line.partition(_RET)
+    if not mark:
+        return [line]
+    if value == "-1":
+        return [f"{head}continue"]
+    if value.isdigit():
+        return [f"{head}_x = {value}; raise _H"]
+    indent = head[: len(head) - len(head.lstrip())]
+    lines = [f"{indent}_x = {value}", f"{indent}if {found}: raise _H", f"{indent}continue"]
+    if head.strip():  # a one-line `if ...: ` before the answer becomes a block
+        return [head.rstrip(), *("    " + text for text in lines)]
+    return lines
 
 
 def compile_batch(
@@ -823,12 +956,12 @@ def compile_batch(
     The bodies' global names are unique per bucket (:func:`_unique_prefix`), so
     their namespaces merge.
     """
-    ns: dict[str, Any] = {"M": MISSING}
+    ns: dict[str, Any] = {"M": MISSING, "_H": _Hit}
     for bucket in buckets:
         ns.update(bucket.__globals__)
     ns.pop("__builtins__", None)
     ns.update(helpers)
-    found = "if _x:" if all_matches else "if _x >= 0:"
+    found = "_x" if all_matches else "_x >= 0"
     lines = [
         f"def {name}(events, out, M=M):",
         "    for ev in events:",
@@ -843,21 +976,19 @@ def compile_batch(
         "        f = ev.fields",
         "        g = f.get",
         "        try:",
-        "            while True:",
     ]
     for i, bucket in enumerate(buckets):
-        lines.append(f"                {'el' if i else ''}if _b == {i}:")
+        lines.append(f"            {'el' if i else ''}if _b == {i}:")
         for line in bucket.__secengine_body__:  # type: ignore[attr-defined]
-            head, mark, value = line.partition(_RET)
-            text = f"{head}_x = {value}; break" if mark else line
-            lines.append("                " + text)
+            lines.extend(_answer_in_loop("            " + line, found))
     if not buckets:
-        lines.append("                _x = _interp(ev); break")
+        lines.extend(_answer_in_loop(f"            {_RET}_interp(ev)", found))
     lines += [
+        "        except _H:",
+        "            _hit(_x, ev, out)",
         "        except _E:",
         "            _x = _interp(ev)",
-        f"        {found}",
-        "            _hit(_x, ev, out)",
+        f"            if {found}: _hit(_x, ev, out)",
         "    return False",
     ]
     loop: BatchFunction = _exec("\n".join(lines) + "\n", name, ns)
