@@ -15,6 +15,7 @@ import pytest
 from secengine.ruleset.paths import default_rules_files
 from secengine.sources.specs import load_rules
 from secengine.sources.syscall_interest import (
+    DIRFD_RELATIVE,
     failed_write_only_types,
     netlink_only_types,
     stream_skippable,
@@ -69,7 +70,21 @@ def test_cve_2024_21626_keeps_only_failed_read_only_opens_through_fd_links() -> 
     change here changes the pack's cost (docs/performance.md, "The CVE pack's cost")."""
     rs = load_rules([str(p) for p in default_rules_files()])
     keep = frozenset({"/proc/", "/dev/fd/"})
-    assert failed_write_only_types(rs.rules) == {"open": keep, "openat": keep}
+    assert failed_write_only_types(rs.rules) == {"open": keep, "openat": keep | {DIRFD_RELATIVE}}
+
+
+def test_a_refused_open_relative_to_a_directory_fd_is_kept_for_the_outside_root_check(
+    tmp_path: Path,
+) -> None:
+    """The probe walks a refused ``openat(dirfd, "relative")``'s directory to tell whether it
+    lies outside the process's root (``fd.is_outside_root``, CVE-2024-21626's leaked fd used
+    without a path): a rule reading that keeps such failures (``DIRFD_RELATIVE``), and no
+    other, whatever their path."""
+    rules = _rule(tmp_path, "evt.type = openat and fd.is_outside_root = true")
+    assert failed_write_only_types(rules) == {
+        "open": frozenset(),
+        "openat": frozenset({DIRFD_RELATIVE}),
+    }
 
 
 def _rule(tmp_path: Path, condition: str) -> list[Any]:

@@ -38,6 +38,7 @@ __all__ = [
     "EXE_LOWER_LAYER",
     "EXE_UPPER_LAYER",
     "EXE_WRITABLE",
+    "FAIL_PATH_DIRFD_RELATIVE",
     "FILE",
     "F_COMPAT",
     "F_CWD_OUTSIDE_ROOT",
@@ -189,6 +190,10 @@ CLASS_PRIORITY: Final = 1
 CLASSES: Final = 2
 
 PATH_KEY_BYTES: Final = 64
+#: The key under which the probe looks up, in ``se_fail_paths``, a failed ``openat``'s
+#: relative path given with a directory fd (no path starts with this byte): stored, such
+#: failures are kept for the walk that says whether that directory is outside the root.
+FAIL_PATH_DIRFD_RELATIVE: Final = "\x01"
 
 EXE_WRITABLE: Final = 1
 EXE_UPPER_LAYER: Final = 2

@@ -999,8 +999,11 @@ static __always_inline int path_is_priority(struct se_aux *aux)
 }
 
 /* True when the user path at `path` starts with a prefix in se_fail_paths; unreadable: true
- * (when unsure, the event is sent). */
-static __always_inline int failed_path_kept(unsigned long path)
+ * (when unsure, the event is sent). A relative path given with a directory fd
+ * (`dirfd_relative`: openat with a dirfd >= 0) is looked up as the one byte 0x01, which no
+ * path starts with: stored when a rule reads whether that directory is outside the root
+ * (FAIL_PATH_DIRFD_RELATIVE in layout.py). */
+static __always_inline int failed_path_kept(unsigned long path, int dirfd_relative)
 {
 	struct se_aux *aux = get_aux();
 	if (!aux)
@@ -1009,6 +1012,10 @@ static __always_inline int failed_path_kept(unsigned long path)
 	key->prefixlen = SE_PATH_KEY * 8;
 	if (bpf_probe_read_user_str(key->path, SE_PATH_KEY, (const void *)path) < 0)
 		return 1;
+	if (dirfd_relative && key->path[0] != '/') {
+		key->path[0] = 1;
+		key->path[1] = 0;
+	}
 	return bpf_map_lookup_elem(&se_fail_paths, key) != 0;
 }
 
@@ -1510,7 +1517,8 @@ static __noinline int capture(struct pt_regs *regs, long ret, __u32 nr, __u32 wa
 		int a1 = (extras & SE_X_FAILED_WRITES_A1) != 0;
 		__u32 acc = (__u32)(a1 ? a[1] : a[2]) & 3;
 		if (acc != 1 && acc != 2 &&
-		    !((extras & SE_X_FAILED_PATHS) && failed_path_kept(a1 ? a[0] : a[1]))) {
+		    !((extras & SE_X_FAILED_PATHS) &&
+		      failed_path_kept(a1 ? a[0] : a[1], !a1 && (int)a[0] >= 0))) {
 			count(SE_STAT_FILTERED);
 			return 0;
 		}

@@ -54,6 +54,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from secengine.bpf.layout import FAIL_PATH_DIRFD_RELATIVE
 from secengine.bpf.syscalls import FAILED_WRITE_FILTERABLE, NETLINK_FILTERABLE
 from secengine.events import MISSING
 from secengine.fields.evt import errno_name
@@ -62,6 +63,7 @@ from secengine.lang.partial import may_match
 from secengine.sources.base import rule_event_types
 
 __all__ = [
+    "DIRFD_RELATIVE",
     "failed_write_only_types",
     "may_match",
     "netlink_only_types",
@@ -77,8 +79,13 @@ _OPENS = frozenset({"open", "openat", "openat2", "creat"})
 #: restart codes (ERESTARTSYS... 512-530), which the exit tracepoint sees before a restart.
 _ERRNOS = (*range(1, 134), *range(512, 531))
 #: What the fields of the file a failed open opened read: none was opened, so the probe found
-#: nothing about it (``fd.is_outside_root``: the file's walk to the mount namespace's root).
+#: nothing about it (``fd.is_outside_root``: the file's walk to the mount namespace's root),
+#: except for a relative path given with a directory fd, whose directory the probe walks.
 _FAILED_OPEN_FILE: dict[str, Any] = {"fd.is_outside_root": False}
+#: The prefix that keeps failed opens relative to a directory fd (the probe's lookup key).
+DIRFD_RELATIVE = FAIL_PATH_DIRFD_RELATIVE
+#: The failed-open types the probe can tell a path relative to a directory fd for.
+_DIRFD_OPENS = frozenset({"openat"})
 #: Fields holding an open's path as passed, which the probe can compare with a prefix.
 _RAW_PATH_FIELDS = frozenset({"fd.nameraw", "evt.arg.name"})
 #: Operators whose every match starts with a literal prefix of the value (glob: up to its
@@ -124,8 +131,14 @@ def _conditions_seeing(rules: Iterable[Any], evtype: str, source: str) -> list[N
     return [r.checked.ir for r in _rules_seeing(rules, evtype, source)]
 
 
-def _failure_may_match(conditions: list[Node], evtype: str, known_more: dict[str, Any]) -> bool:
-    """Whether one of ``conditions`` may be true for a failed ``evtype``, for some errno."""
+def _failure_may_match(
+    conditions: list[Node],
+    evtype: str,
+    known_more: dict[str, Any],
+    open_file: dict[str, Any] = _FAILED_OPEN_FILE,
+) -> bool:
+    """Whether one of ``conditions`` may be true for a failed ``evtype``, for some errno
+    (an open's file reading ``open_file``)."""
     for e in _ERRNOS:
         known: dict[str, Any] = {
             "evt.type": evtype,
@@ -136,7 +149,7 @@ def _failure_may_match(conditions: list[Node], evtype: str, known_more: dict[str
         }
         if evtype in _OPENS:
             known["fd.num"] = -e  # an open's fd is its result
-            known.update(_FAILED_OPEN_FILE)
+            known.update(open_file)
         if any(may_match(c, known) is not False for c in conditions):
             return True
     return False
@@ -171,9 +184,12 @@ def failed_write_only_types(
         outside = [
             _outside_paths(c, keep)
             for c in _conditions_seeing(rules, evtype, source)
-            if _failure_may_match([c], evtype, read_only)
+            if _failure_may_match([c], evtype, read_only, {})
         ]
         if not _failure_may_match(outside, evtype, read_only):
+            # a relative path with a directory fd: its directory's walk is unknown here
+            if evtype in _DIRFD_OPENS and _failure_may_match(outside, evtype, read_only, {}):
+                keep.add(DIRFD_RELATIVE)
             out[evtype] = frozenset(keep)
     return out
 
