@@ -1838,18 +1838,28 @@ struct {
 	__type(value, struct se_uring_path);
 } se_uring_paths SEC(".maps");
 
+/* The syscall an io_uring operation stands for (its number in the native table), or 0 for
+ * an operation the probe does not map; `opens_only`: the opens alone. */
+static __always_inline __u32 uring_op_nr(__u8 op, int opens_only)
+{
+	if (op == SE_IORING_OP_OPENAT)
+		return SE_NR_OPENAT;
+	if (op == SE_IORING_OP_OPENAT2)
+		return SE_NR_OPENAT2;
+	if (opens_only)
+		return 0;
+	if (op == SE_IORING_OP_CONNECT)
+		return SE_NR_CONNECT;
+	if (op == SE_IORING_OP_ACCEPT)
+		return SE_NR_ACCEPT4;
+	return 0;
+}
+
 SEC("tp_btf/io_uring_submit_req")
 int BPF_PROG(se_uring_submit, struct io_kiocb *req)
 {
-	__u8 op = BPF_CORE_READ(req, opcode);
-	__u32 nr;
-	if (op == SE_IORING_OP_OPENAT)
-		nr = SE_NR_OPENAT;
-	else if (op == SE_IORING_OP_OPENAT2)
-		nr = SE_NR_OPENAT2;
-	else
-		return 0;
-	if (!(se_interest[nr] & SE_WANT_NATIVE))
+	__u32 nr = uring_op_nr(BPF_CORE_READ(req, opcode), 1);
+	if (!nr || !(se_interest[nr] & SE_WANT_NATIVE))
 		return 0;
 	struct io_open *o = (void *)&req->cmd;
 	struct filename *fn = BPF_CORE_READ(o, filename);
@@ -1902,18 +1912,8 @@ int BPF_PROG(se_uring_complete, struct io_ring_ctx *ring, void *reqp, struct io_
 {
 	struct io_kiocb *req = reqp;
 	__u8 op = BPF_CORE_READ(req, opcode);
-	__u32 nr;
-	if (op == SE_IORING_OP_OPENAT)
-		nr = SE_NR_OPENAT;
-	else if (op == SE_IORING_OP_OPENAT2)
-		nr = SE_NR_OPENAT2;
-	else if (op == SE_IORING_OP_CONNECT)
-		nr = SE_NR_CONNECT;
-	else if (op == SE_IORING_OP_ACCEPT)
-		nr = SE_NR_ACCEPT4;
-	else
-		return 0;
-	if (!(se_interest[nr] & SE_WANT_NATIVE))
+	__u32 nr = uring_op_nr(op, 0);
+	if (!nr || !(se_interest[nr] & SE_WANT_NATIVE))
 		return 0;
 	struct se_spec *spec = bpf_map_lookup_elem(&specs, &nr);
 	if (!spec || !spec->enabled)
