@@ -34,7 +34,9 @@ pytestmark = [
 TOKEN = "I16W_CAPTURE_TEST"
 #: fields compared (the join keys excluded); evt.num too: the live source numbers each event
 #: as the capture of the run holds it (enter and exit events), so sysdig and the replay agree
-COMPARED = [f for f in FIELDS if f not in ("evt.rawtime", "thread.tid", "evt.dir")]
+#: proc.cwd too: libsinsp keeps it with a trailing "/" (Falco's rules compare it so)
+LIVE_FIELDS = (*FIELDS, "proc.cwd")
+COMPARED = [f for f in LIVE_FIELDS if f not in ("evt.rawtime", "thread.tid", "evt.dir")]
 
 ACTIVITY = textwrap.dedent(
     """
@@ -229,7 +231,7 @@ def _compare(
 
 
 def test_capture_of_live_activity_equals_sysdig(recorded: Recorded) -> None:
-    theirs = read_events(recorded.capture, "evt.dir='<' or evt.type=procexit")
+    theirs = read_events(recorded.capture, "evt.dir='<' or evt.type=procexit", LIVE_FIELDS)
     report = _compare(recorded.snaps, theirs, "sysdig", explained)
     if os.environ.get("I16W_REPORT"):
         import pprint

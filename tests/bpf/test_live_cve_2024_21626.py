@@ -99,7 +99,7 @@ def test_a_workdir_through_a_leaked_fd_alerts_and_the_benign_look_alike_does_not
     assert "T1611" in alert["tags"]
     fields = alert["output_fields"]
     assert fields["evt.type"] == "chdir" and fields["evt.arg.path"] == "/proc/self/fd/3"
-    assert fields["proc.cwd"] == str(scratch)  # the working directory is the host's
+    assert fields["proc.cwd"] == f"{scratch}/"  # the working directory is the host's
     assert fields["proc.is_host_mntns"] is False
 
 
@@ -127,7 +127,7 @@ def test_a_container_process_using_the_leaked_fd_alerts_on_each_step(
         if f["evt.type"] != "execve" or f["proc.exepath"] == str(scratch / "secx" / "true")
     }
     assert len(alerts) == 4 and set(by_type) == {"chdir", "openat", "execve"}, alerts
-    assert by_type["chdir"]["proc.cwd"] == str(scratch)
+    assert by_type["chdir"]["proc.cwd"] == f"{scratch}/"
     assert by_type["chdir"]["proc.is_cwd_outside_root"] is True
     [cat] = [f for f in fields if f["evt.type"] == "execve" and f["proc.exepath"] == "/bin/busybox"]
     assert cat["proc.is_cwd_outside_root"] is True and cat["proc.is_exe_outside_root"] is False
@@ -266,7 +266,7 @@ def test_the_leaked_fd_used_without_a_path_alerts_and_the_same_calls_inside_do_n
     assert refused["evt.res"] == "ENOENT" and refused["fd.nameraw"] == "secx/none"
     assert refused["fd.is_outside_root"] is True
     [moved] = by_type["fchdir"]
-    assert moved["fd.name"] == str(scratch) and moved["proc.cwd"] == str(scratch)
+    assert moved["fd.name"] == str(scratch) and moved["proc.cwd"] == f"{scratch}/"
     assert moved["proc.is_cwd_outside_root"] is True
     [from_there] = by_type["execve"]  # ./secx/true run from the host's directory
     assert from_there["proc.is_cwd_outside_root"] is True

@@ -71,7 +71,7 @@ def test_process_user_container_and_fd_state_come_from_the_tables() -> None:
         "proc.pname": "bash",
         "proc.aname[2]": "systemd",
         "proc.cmdline": "cat notes.txt",
-        "proc.cwd": "/home/alice",
+        "proc.cwd": "/home/alice/",  # libsinsp keeps a trailing "/"
         "user.uid": 1000,
         "user.name": "alice",
         "user.homedir": "/home/alice",

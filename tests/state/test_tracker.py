@@ -51,7 +51,7 @@ def test_exec_then_fork_then_exec_builds_the_tree() -> None:
     t = _tracker()
     f = fields(t, exec_rec(100, 1, ["/bin/bash", "-l"], cwd="/root", exepath="/usr/bin/bash"))
     assert f["proc.name"] == "bash" and f["proc.cmdline"] == "bash -l"
-    assert f["proc.exepath"] == "/usr/bin/bash" and f["proc.cwd"] == "/root"
+    assert f["proc.exepath"] == "/usr/bin/bash" and f["proc.cwd"] == "/root/"
     assert f["thread.cap_effective"] == "CAP_SYS_MODULE"
     assert f["user.loginuid"] == -1
     clone = hdr(L.EVT_CLONE, 56, 101, 101, args=(0, 100, 0, 0, 0, 0)) + proc(100) + blob("bash")
@@ -460,7 +460,7 @@ def test_fchdir_names_the_directory_of_its_fd_and_moves_the_working_directory() 
     f = _fchdir(t, 600, 7, "/sys/fs/cgroup", hflags=L.F_CWD_OUTSIDE_ROOT)
     assert f["evt.type"] == "fchdir" and f["fd.num"] == 7
     assert f["fd.name"] == "/sys/fs/cgroup" and f["fd.typechar"] == "d"
-    assert f["proc.cwd"] == "/sys/fs/cgroup"
+    assert f["proc.cwd"] == "/sys/fs/cgroup/"
     assert f["proc.is_cwd_outside_root"] is True
     # the working directory stays outside until it changes, and a child inherits it
     child = fields(t, hdr(L.EVT_CLONE, 56, 601, 601) + proc(600) + blob("sh"))
@@ -487,7 +487,7 @@ def test_chdir_and_exec_say_whether_the_cwd_and_the_executable_are_outside_the_r
         t,
         hdr(1, 80, 610, 610, hflags=L.F_CWD_OUTSIDE_ROOT) + blob("/proc/self/fd/3") + blob("/h"),
     )
-    assert c["proc.cwd"] == "/h" and c["proc.is_cwd_outside_root"] is True
+    assert c["proc.cwd"] == "/h/" and c["proc.is_cwd_outside_root"] is True
     # a process started with the host's working directory, running the host's binary
     flags = L.F_CWD_OUTSIDE_ROOT | L.F_EXE_OUTSIDE_ROOT
     e = fields(t, exec_rec(611, 610, ["/proc/self/fd/3/../bin/sh"], cwd="/h", hflags=flags))

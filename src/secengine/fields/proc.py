@@ -299,6 +299,17 @@ def _is_host_ns(kind: str) -> LiveExtractor:
     return get
 
 
+def _cwd(v: LiveFieldValues, arg: str | None) -> Any:
+    """The working directory with a trailing ``/``, as libsinsp keeps it (``update_cwd``):
+    Falco's rules compare it so (``proc.cwd startswith "/dev/shm/"``), and a cwd of exactly
+    ``/dev/shm`` must match that."""
+    p = v.proc
+    if p is None:
+        return MISSING
+    cwd: str = p.cwd
+    return cwd if not cwd or cwd.endswith("/") else cwd + "/"
+
+
 def _process_flag(attr: str) -> LiveExtractor:
     def get(v: LiveFieldValues, arg: str | None) -> Any:
         p = v.proc
@@ -595,7 +606,7 @@ FIELD_CLASS = FieldClass(
             "proc.cwd",
             FieldType.CHARBUF,
             "The current working directory of the event.",
-            live=process_attr("cwd"),
+            live=_cwd,
         ),
         FieldDef(
             "proc.loginshellid",
