@@ -63,23 +63,26 @@ def test_process_user_container_and_fd_state_come_from_the_tables() -> None:
         "fd.num",
         "evt.arg.fd",
     )
-    assert ev == {
-        "evt.type": "read",
-        "proc.name": "cat",
-        "proc.pid": 60,
-        "thread.tid": 61,
-        "proc.pname": "bash",
-        "proc.aname[2]": "systemd",
-        "proc.cmdline": "cat notes.txt",
-        "proc.cwd": "/home/alice/",  # libsinsp keeps a trailing "/"
-        "user.uid": 1000,
-        "user.name": "alice",
-        "user.homedir": "/home/alice",
-        "container.id": _CID[:12],
-        "fd.name": "/home/alice/notes.txt",
-        "fd.num": 3,
-        "evt.arg.fd": "3(<f>/home/alice/notes.txt)",
-    }
+    assert (
+        ev
+        == {
+            "evt.type": "read",
+            "proc.name": "cat",
+            "proc.pid": 60,
+            "thread.tid": 61,
+            "proc.pname": "bash",
+            "proc.aname[2]": "systemd",
+            "proc.cmdline": "cat notes.txt",
+            "proc.cwd": "/home/alice/",  # libsinsp keeps a trailing "/"
+            "user.uid": 1000,
+            "user.name": "alice",
+            "user.homedir": "/home/alice",
+            "container.id": _CID[:12],
+            "fd.name": "/home/alice/notes.txt",
+            "fd.num": 3,
+            "evt.arg.fd": "3(<f>/home/alice/notes.txt)",
+        }
+    )
 
 
 def test_clone_exec_open_and_exit_change_the_state() -> None:
