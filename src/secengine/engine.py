@@ -191,17 +191,7 @@ class Engine:
         call it saves.
         """
         self.stats.events += 1
-        by_type = self._buckets.get(event.source)
-        bucket = None if by_type is None else by_type.get(event.type)
-        if bucket is None:
-            bucket = self._bucket_for(event.source, event.type, event.fields)
-        try:
-            hit = bucket.fn(event)
-        except _FALLBACK_ERRORS:
-            hit = self._interpret(bucket, event)
-        if self._all_matches:
-            return [self._alert(bucket.rules[i], event) for i in hit] if hit else []
-        return [] if hit < 0 else [self._alert(bucket.rules[hit], event)]
+        return self._one(event)
 
     def process_batch(self, events: Iterable[Event]) -> list[Alert]:
         """Evaluate many events; alerts come out in event order.
@@ -323,10 +313,16 @@ class Engine:
 
     def _one(self, event: Event) -> list[Alert]:
         """Evaluate one event through its bucket's function (outside any batch loop)."""
-        bucket = self._bucket_for(event.source, event.type, event.fields)
-        hit = self._evaluate(bucket, event)
+        by_type = self._buckets.get(event.source)
+        bucket = None if by_type is None else by_type.get(event.type)
+        if bucket is None:
+            bucket = self._bucket_for(event.source, event.type, event.fields)
+        try:
+            hit = bucket.fn(event)
+        except _FALLBACK_ERRORS:
+            hit = self._interpret(bucket, event)
         if self._all_matches:
-            return [self._alert(bucket.rules[i], event) for i in hit]
+            return [self._alert(bucket.rules[i], event) for i in hit] if hit else []
         return [] if hit < 0 else [self._alert(bucket.rules[hit], event)]
 
     def matching_rules(self, event: Event) -> list[Rule]:
