@@ -268,7 +268,8 @@ class StateTracker:
 
     def touch(self, pid: int) -> Process | None:
         """What :meth:`apply` does with a record of a type it has no rule for (a capture's
-        ``read``, ``mmap``, ...): find the process, keeping it recent in the table."""
+        ``read``, ``mmap``, ...): find the process, keeping it recent in the table. (The
+        per-record path, ``_syscall``, does the same inline: it is the hottest call.)"""
         if pid == self._last_pid:
             return self._last_proc
         proc = self.procs.get(pid)
@@ -282,13 +283,7 @@ class StateTracker:
         rule reads close events)."""
         if res < 0:
             return
-        if pid == self._last_pid:
-            proc = self._last_proc
-        else:
-            proc = self.procs.get(pid)
-            self._last_pid, self._last_proc = pid, proc
-            if proc is not None:
-                proc.last_seen = self._now
+        proc = self.touch(pid)
         if proc is not None:
             proc.fds.fds.pop(fd, None)
 
