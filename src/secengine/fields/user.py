@@ -25,15 +25,9 @@ def _uid(v: LiveFieldValues, arg: str | None) -> Any:
     return MISSING if p is None else p.user_of(v.rec.tid)[0]
 
 
-def _user_name(v: LiveFieldValues, arg: str | None) -> Any:
-    p = v.proc
-    if p is None:
-        return MISSING
-    acct = v.accounts().user(p.user_of(v.rec.tid)[0])
-    return acct.name if acct is not None else MISSING
-
-
 def _user_attr(attr: str) -> LiveExtractor:
+    """An attribute of the account of the event's thread's user (name, home, shell)."""
+
     def get(v: LiveFieldValues, arg: str | None) -> Any:
         p = v.proc
         if p is None:
@@ -65,7 +59,7 @@ FIELD_CLASS = FieldClass(
     sources=("syscall",),
     fields=(
         FieldDef("user.uid", FieldType.UINT32, "user ID.", live=_uid),
-        FieldDef("user.name", FieldType.CHARBUF, "user name.", live=_user_name),
+        FieldDef("user.name", FieldType.CHARBUF, "user name.", live=_user_attr("name")),
         FieldDef(
             "user.homedir",
             FieldType.CHARBUF,
