@@ -74,13 +74,16 @@ def test_a_32bit_open_is_an_open_of_its_path_marked_compat(source, live, compat_
             source,
             action,
             ["evt.type", "evt.is_compat", "fd.name", "evt.arg.flags", "proc.pid", "evt.res"],
+            # by name while the action runs, by pid after it: the reader can see the child's
+            # events before the action's thread has stored the pid Popen returned
             where=lambda f: (
-                f["proc.pid"] == holder.get("pid")
+                f["proc.name"] == "compat32"
                 and f["evt.type"] in ("open", "openat", "close", "fstat", "lstat")
             ),
         )
     finally:
         os.unlink(path)
+    snaps = [s for s in snaps if s["proc.pid"] == holder["pid"]]
     opens = [s for s in snaps if s["evt.type"] == "open"]
     assert opens, f"the 32-bit open was not seen as an open: {snaps}"
     assert opens[0]["fd.name"] == path
@@ -185,12 +188,14 @@ def test_socketcall_is_decoded_into_the_calls_it_multiplexes(
 
     keys = ["evt.is_compat", "fd.name", "fd.sport", "proc.pid", "evt.res", "evt.arg.level"]
     try:
+        # by name while the action runs, by pid after it (as above)
         snaps, _ = live.collect(
-            source, action, keys, where=lambda f: f["proc.pid"] == holder.get("pid")
+            source, action, keys, where=lambda f: f["proc.name"] == "socketcall32"
         )
         assert listener.recv(16) == b"hello"
     finally:
         listener.close()
+    snaps = [s for s in snaps if s["proc.pid"] == holder["pid"]]
     calls = [s for s in snaps if s["evt.type"] in ("socket", "setsockopt", "connect", "sendto")]
     assert [s["evt.type"] for s in calls] == ["socket", "setsockopt", "connect", "sendto"], snaps
     assert all(s["evt.is_compat"] is True for s in calls), calls

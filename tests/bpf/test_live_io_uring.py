@@ -108,9 +108,12 @@ int main(int argc, char **argv)
 """
 
 
+_NAME = "uring_open"  # the program's name, as proc.name has it
+
+
 @pytest.fixture(scope="module")
 def uring_program() -> str:
-    return build_c("uring_open", _PROGRAM, flags=("-static",), libs=("-luring",))
+    return build_c(_NAME, _PROGRAM, flags=("-static",), libs=("-luring",))
 
 
 @pytest.mark.parametrize("variant", ["openat", "openat2"])
@@ -145,10 +148,13 @@ def test_an_io_uring_open_is_an_open_event_of_its_file(
             "fd.num",
             "evt.is_open_read",
             "evt.res",
+            "proc.pid",
         ],
-        where=lambda f: f["proc.pid"] == holder.get("pid") and f["evt.type"] == variant,
+        # by name while the action runs, by pid after it: the reader can see the child's
+        # events before the action's thread has stored the pid Popen returned
+        where=lambda f: f["proc.name"] == _NAME and f["evt.type"] == variant,
     )
-    ring_opens = [s for s in snaps if s["evt.is_io_uring"]]
+    ring_opens = [s for s in snaps if s["evt.is_io_uring"] and s["proc.pid"] == holder["pid"]]
     assert ring_opens, f"the io_uring {variant} was not seen: {snaps}"
     s = ring_opens[0]
     assert s["evt.is_io_uring"] is True
@@ -202,13 +208,13 @@ def test_io_uring_connect_and_accept_are_socket_events(source, live, uring_progr
             source,
             action,
             ["evt.is_io_uring", "fd.sip", "fd.sport", "fd.l4proto", "evt.res", "proc.pid"],
-            where=lambda f: (
-                f["proc.pid"] in pids.values() and f["evt.type"] in ("connect", "accept4")
-            ),
+            # by name while the action runs, by pid after it (as above)
+            where=lambda f: f["proc.name"] == _NAME and f["evt.type"] in ("connect", "accept4"),
         )
     finally:
         server.close()
-    by_type = {s["evt.type"]: s for s in snaps if s["evt.is_io_uring"]}
+    mine = [s for s in snaps if s["evt.is_io_uring"] and s["proc.pid"] in pids.values()]
+    by_type = {s["evt.type"]: s for s in mine}
     assert set(by_type) == {"connect", "accept4"}, snaps
     for s in by_type.values():
         assert s["fd.sip"] == "127.0.0.1" and s["fd.l4proto"] == "tcp", s
