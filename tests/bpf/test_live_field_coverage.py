@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 
 def live_fields() -> set[str]:
     """The fields the live syscall source extracts (the one place that knows where they are)."""
-    from secengine.fields.live import live_fields as fields_with_live_extraction
+    from secengine.fields.registry import live_field_names as fields_with_live_extraction
 
     return set(fields_with_live_extraction())
 

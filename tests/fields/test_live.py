@@ -12,7 +12,8 @@ import pytest
 
 from secengine.events import MISSING, FieldExtractionError
 from secengine.fields import default_registry
-from secengine.fields.live import FloodReport, LiveFieldValues, live_fields
+from secengine.fields.live import FloodReport, LiveFieldValues
+from secengine.fields.registry import live_field_names as live_fields
 
 
 class _Rec:

@@ -11,6 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from secengine.fields import (
+    container,
+    evt,
+    fd,
+    fdlist,
+    flood,
+    fspath,
+    gen_event,
+    group,
+    json_fields,
+    k8s_audit,
+    proc,
+    user,
+)
 from secengine.fields.base import FieldClass
 from secengine.fields.event_names import SYSCALL_EVENT_TYPES
 from secengine.lang.resolver import EventTypeIndex
@@ -23,17 +37,11 @@ def builtin_classes() -> list[FieldClass]:
 
 def generic_classes() -> list[FieldClass]:
     """The classes every source has (libsinsp's FL_GENERIC ``evt`` class)."""
-    # cycle, not yet undone: field classes -> live -> registry -> catalog -> field classes
-    from secengine.fields import gen_event
-
     return [gen_event.FIELD_CLASS]
 
 
 def syscall_classes() -> list[FieldClass]:
     """The syscall source's field table (its spec lists it: :mod:`secengine.sources.specs`)."""
-    # cycle, not yet undone: field classes -> live -> registry -> catalog -> field classes
-    from secengine.fields import container, evt, fd, fdlist, flood, fspath, group, proc, user
-
     return [
         evt.FIELD_CLASS,
         proc.FIELD_CLASS,
@@ -49,9 +57,6 @@ def syscall_classes() -> list[FieldClass]:
 
 def k8s_audit_classes() -> list[FieldClass]:
     """The k8s_audit source's field table (the k8saudit and json plugins' classes)."""
-    # cycle, not yet undone: field classes -> live -> registry -> catalog -> field classes
-    from secengine.fields import json_fields, k8s_audit
-
     return [k8s_audit.FIELD_CLASS, json_fields.FIELD_CLASS]
 
 

@@ -24,7 +24,6 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, Final, NamedTuple, Protocol
 
-from secengine.errors import ConditionCompileError
 from secengine.events import MISSING, Extraction, FieldValues
 
 __all__ = [
@@ -41,7 +40,6 @@ __all__ = [
     "LiveState",
     "ProcessView",
     "UserLookup",
-    "live_fields",
     "no_value",
     "process_attr",
 ]
@@ -355,6 +353,8 @@ class LiveState(Protocol):
 #: ``int`` for an index (``proc.aname[2]``), the text for a key or a name
 #: (``container.label[app]``, ``evt.arg.flags``), None without one.
 LiveExtractor = Callable[["LiveFieldValues", Any], Any]
+#: Finds a syscall field's live extraction from its name and written argument.
+LiveResolver = Callable[[str, "str | None"], "Extraction | None"]
 
 _dict_get: Final = dict.get
 _ABSENT: Final = object()
@@ -372,6 +372,10 @@ class LiveFieldValues(FieldValues):
     __slots__ = ("fd", "fdnum", "name_changed", "proc", "rec", "state")
 
     cache_missing: ClassVar[bool] = False
+    #: The live extractor of field ``name`` with argument ``arg`` and the argument as parsed,
+    #: or None: installed by :mod:`secengine.fields.registry` when it loads, which the package
+    #: does first (the registry knows the field classes, which import this module).
+    live_extraction: ClassVar[LiveResolver] = staticmethod(lambda name, arg: None)
 
     def __init__(
         self,
@@ -403,16 +407,9 @@ class LiveFieldValues(FieldValues):
         """The field's live extractor and argument, else its field-map derivation."""
         m = _KEY.fullmatch(key)
         if m is not None:
-            # cycle, not yet undone: field classes -> live -> registry -> catalog -> field classes
-            from secengine.fields.registry import default_registry
-
-            try:
-                rf = default_registry().resolve(SYSCALL_SOURCE, m.group(1), m.group(2))
-            except ConditionCompileError:
-                rf = None
-            if rf is not None and rf.field.live is not None:
-                # the argument as the registry parsed it: an index is already an int
-                return rf.field.live, rf.arg if rf.index is None else rf.index
+            found = cls.live_extraction(m.group(1), m.group(2))
+            if found is not None:
+                return found
         return FieldValues.find_extraction(key)
 
     # -- what several field families look up ---------------------------------------
@@ -443,16 +440,3 @@ def process_attr(attr: str) -> LiveExtractor:
 def no_value(v: LiveFieldValues, arg: str | None) -> Any:
     """The extractor of a field the live source knows but has no value for (``evt.buffer``)."""
     return MISSING
-
-
-def live_fields() -> frozenset[str]:
-    """The names of the fields the live syscall source extracts itself."""
-    # cycle, not yet undone: field classes -> live -> registry -> catalog -> field classes
-    from secengine.fields.registry import default_registry
-
-    return frozenset(
-        f.name
-        for c in default_registry().classes_for(SYSCALL_SOURCE)
-        for f in c.fields
-        if f.live is not None
-    )

@@ -19,11 +19,13 @@ import functools
 from collections.abc import Iterable, Mapping
 
 from secengine.errors import ConditionCompileError
-from secengine.events import FieldValues
+from secengine.events import Extraction, FieldValues
+from secengine.fields import catalog
 from secengine.fields.base import ArgMode, FieldClass, FieldDef, ResolvedField
+from secengine.fields.live import SYSCALL_SOURCE, LiveFieldValues
 from secengine.lang.resolver import EventTypeIndex
 
-__all__ = ["FieldRegistry", "default_registry"]
+__all__ = ["FieldRegistry", "default_registry", "live_field_names"]
 
 
 class FieldRegistry:
@@ -195,7 +197,32 @@ def default_registry() -> FieldRegistry:
     Without third-party sources; :func:`secengine.sources.specs.field_registry`
     is the registry of every installed source.
     """
-    # cycle, not yet undone: field classes -> live -> registry -> catalog -> field classes
-    from secengine.fields import catalog
-
     return FieldRegistry(catalog.builtin_classes(), catalog.builtin_event_indexes())
+
+
+def live_field_names() -> frozenset[str]:
+    """The names of the fields the live syscall source extracts itself."""
+    return frozenset(
+        f.name
+        for c in default_registry().classes_for(SYSCALL_SOURCE)
+        for f in c.fields
+        if f.live is not None
+    )
+
+
+def _live_extraction(name: str, arg: str | None) -> Extraction | None:
+    """A syscall field's live extractor and its argument as the registry parses it (an index
+    is already an int), or None when the field has no live extractor."""
+    try:
+        rf = default_registry().resolve(SYSCALL_SOURCE, name, arg)
+    except ConditionCompileError:
+        return None
+    if rf.field.live is None:
+        return None
+    return rf.field.live, rf.arg if rf.index is None else rf.index
+
+
+# Live events find their extractors here: the package imports this module before any of its
+# field modules, so the hook is in place before a live event exists (live.py cannot import
+# the registry, which imports the field classes, which import live.py).
+LiveFieldValues.live_extraction = staticmethod(_live_extraction)
