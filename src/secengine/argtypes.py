@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["non_negative", "seconds", "share"]
+from secengine.priority import Priority
+
+__all__ = ["non_negative", "priority", "seconds", "share"]
 
 
 def non_negative(text: str, unit: str = "number") -> float:
@@ -36,3 +38,14 @@ def share(text: str) -> float:
     if value >= 1:
         raise argparse.ArgumentTypeError(f"must be below 1, not {text}")
     return value
+
+
+def priority(text: str) -> Priority:
+    """A rule priority by Falco's names (``warning``, ``WARNING``, ``informational`` ...)."""
+    try:
+        return Priority.parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid priority {text!r} (emergency, alert, critical, error, warning, notice, "
+            "informational, debug)"
+        ) from None

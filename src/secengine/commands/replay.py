@@ -62,6 +62,7 @@ from secengine.capture.blocks import CaptureFormatError
 from secengine.capture.replay import SOURCE as CAPTURE_SOURCE
 from secengine.config import (
     AgentConfig,
+    add_alert_arguments,
     add_config_arguments,
     add_output_timeout_argument,
     load_cli_config,
@@ -123,22 +124,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "its files too: with k8s_audit, Kubernetes audit logs (JSON lines of "
         "Event/EventList, EventList documents, directories, gzip)",
     )
-    p.add_argument(
-        "--json", action="store_true", default=None, help="print alerts as Falco's alert JSON"
-    )
-    p.add_argument(
-        "--min-priority",
-        default=None,
-        type=_priority,
-        metavar="PRIORITY",
-        help="load only rules at least this severe (default: debug)",
-    )
-    p.add_argument(
-        "--rule-matching",
-        choices=("first", "all"),
-        default=None,
-        help="stop at the first matching rule per event, or report all (default: first)",
-    )
+    add_alert_arguments(p)
     p.add_argument(
         "--hostname", default=None, help="hostname to put in alerts (default: this machine's name)"
     )
@@ -155,16 +141,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     add_output_timeout_argument(p)
     p.set_defaults(run=run)
     return p
-
-
-def _priority(text: str) -> Priority:
-    try:
-        return Priority.parse(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid priority {text!r} (emergency, alert, critical, error, warning, notice, "
-            "informational, debug)"
-        ) from None
 
 
 _UNITS = {

@@ -33,18 +33,14 @@ import argparse
 
 from secengine.argtypes import seconds
 from secengine.commands.agent_run import run_agent
-from secengine.config import add_config_arguments, add_output_timeout_argument
-from secengine.priority import Priority
+from secengine.config import (
+    add_alert_arguments,
+    add_config_arguments,
+    add_output_timeout_argument,
+)
 from secengine.sources.specs import source_classes
 
 __all__ = ["add_parser", "run"]
-
-
-def _priority(text: str) -> Priority:
-    try:
-        return Priority.parse(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid priority {text!r}") from None
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -66,22 +62,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         metavar="SOURCE",
         help="event source: any installed one (default: the first, syscall)",
     )
-    p.add_argument(
-        "--json", action="store_true", default=None, help="print alerts as Falco's alert JSON"
-    )
-    p.add_argument(
-        "--min-priority",
-        default=None,
-        type=_priority,
-        metavar="PRIORITY",
-        help="load only rules at least this severe (default: debug)",
-    )
-    p.add_argument(
-        "--rule-matching",
-        choices=("first", "all"),
-        default=None,
-        help="stop at the first matching rule per event, or report all",
-    )
+    add_alert_arguments(p)
     p.add_argument("--hostname", default=None, help="hostname to put in alerts")
     p.add_argument(
         "--duration",

@@ -34,6 +34,7 @@ from __future__ import annotations
 from secengine.config.base import StrictModel
 from secengine.config.cli import (
     CLI_KEYS,
+    add_alert_arguments,
     add_config_arguments,
     add_output_timeout_argument,
     load_cli_config,
@@ -99,6 +100,7 @@ __all__ = [
     "SyscallEventDrops",
     "SyslogOutput",
     "Webserver",
+    "add_alert_arguments",
     "add_config_arguments",
     "add_output_timeout_argument",
     "did_you_mean",

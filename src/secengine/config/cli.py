@@ -6,11 +6,18 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
+from secengine.argtypes import priority
 from secengine.config.loading import load_config
 from secengine.config.model import AgentConfig
 from secengine.priority import Priority
 
-__all__ = ["CLI_KEYS", "add_config_arguments", "add_output_timeout_argument", "load_cli_config"]
+__all__ = [
+    "CLI_KEYS",
+    "add_alert_arguments",
+    "add_config_arguments",
+    "add_output_timeout_argument",
+    "load_cli_config",
+]
 
 #: argparse destinations that map onto configuration keys (a flag left at None is not given).
 CLI_KEYS: dict[str, str] = {
@@ -41,6 +48,27 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="set a configuration key, over the file (repeatable; 'key[]=value' appends to a list)",
+    )
+
+
+def add_alert_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add what ``run`` and ``replay`` share about alerts: ``--json`` (``json_output``),
+    ``--min-priority`` (``priority``) and ``--rule-matching`` (``rule_matching``)."""
+    parser.add_argument(
+        "--json", action="store_true", default=None, help="print alerts as Falco's alert JSON"
+    )
+    parser.add_argument(
+        "--min-priority",
+        default=None,
+        type=priority,
+        metavar="PRIORITY",
+        help="load only rules at least this severe (default: debug)",
+    )
+    parser.add_argument(
+        "--rule-matching",
+        choices=("first", "all"),
+        default=None,
+        help="stop at the first matching rule per event, or report all (default: first)",
     )
 
 
