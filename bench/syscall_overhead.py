@@ -283,7 +283,7 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def redis(rounds: int, configs: tuple[str, ...] = CONFIGS) -> dict[str, dict[str, float]] | None:
+def redis(rounds: int, configs: tuple[str, ...] = CONFIGS) -> dict[str, dict[str, Any]] | None:
     """Median requests/s (SET and GET averaged) and the traced processes' CPU per request
     (redis-server + redis-benchmark, user + kernel, probe included): no agent, the no-op
     program, the agent."""
@@ -353,7 +353,33 @@ def redis(rounds: int, configs: tuple[str, ...] = CONFIGS) -> dict[str, dict[str
     finally:
         srv.terminate()
         srv.wait()
-    return {c: {m: statistics.median(v) for m, v in per.items()} for c, per in out.items()}
+    result: dict[str, dict[str, Any]] = {
+        c: {m: statistics.median(v) for m, v in per.items()} for c, per in out.items()
+    }
+    base = out.get("none")
+    for c, per in out.items():
+        result[c]["per_round_requests_per_s"] = per["requests_per_s"]
+        if base is None or c == "none":
+            continue
+        # each round's configurations ran back to back: the pairs cancel the VM's drift
+        change = [
+            100 * (mine / theirs - 1)
+            for mine, theirs in zip(per["requests_per_s"], base["requests_per_s"], strict=True)
+        ]
+        quartiles = statistics.quantiles(change, n=4) if len(change) > 1 else change * 3
+        result[c]["change_vs_none_pct"] = {
+            "of_medians": 100
+            * (result[c]["requests_per_s"] / result["none"]["requests_per_s"] - 1),
+            "paired_median": statistics.median(change),
+            "paired_quartiles": [quartiles[0], quartiles[2]],
+        }
+        print(
+            f"  redis {c}: {result[c]['change_vs_none_pct']['of_medians']:+.1f} % against none "
+            f"(medians), paired rounds median {statistics.median(change):+.1f} % "
+            f"(quartiles {quartiles[0]:+.1f} / {quartiles[2]:+.1f})",
+            flush=True,
+        )
+    return result
 
 
 #: The alert-latency trigger: ``shadow TAG`` reads /etc/shadow (an open of a file the rules
