@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 from podman_support import IMAGE, IMAGE_REPOSITORY, PODMAN_RUN, PodmanService, build_image
 
 __all__ = ["API_SOCKET", "IMAGE", "IMAGE_REPOSITORY", "Api", "build_image", "run"]
 
-API_SOCKET = "/run/podman/secengine-test.sock"
+#: one per test run: two suites at once (two checkouts) must not share, or unlink, one service
+API_SOCKET = f"/run/podman/secengine-test-{os.getpid()}.sock"
 
 
 class Api(PodmanService):

@@ -25,21 +25,31 @@ from secengine.profile.session import record_attach, record_command, verify
 pytestmark = pytest.mark.bpf
 
 #: reads a file, writes to /tmp, talks to itself over a loopback socket; deterministic (the
-#: listener's subshell outlives the client, so 'wait' always blocks)
+#: listener's subshell outlives the client, so 'wait' always blocks). The listener echoes (-e cat) what the client sends, which the client writes to /tmp/got, and
+#: the client retries while the listener starts (up to 5 s; a refused connect makes the syscalls
+#: a successful one makes). Both were races that a loaded machine lost 1 run in 4: a fixed
+#: 0.5 s pause for the listener, and a listener whose stdin (/dev/null) ended at once, whose
+#: half-close could make the client exit before it sent anything.
 WORKLOAD = """set -e
 cat /etc/data.txt > /tmp/copy
 grep -q hello /tmp/copy
-(nc -l -p 8080 > /tmp/got; sleep 0.5) &
-sleep 0.5
-echo ping | nc 127.0.0.1 8080
+(nc -l -p 8080 -e cat; sleep 0.5) &
+i=0
+until echo ping | nc 127.0.0.1 8080 > /tmp/got; do
+  [ $i -lt 50 ] || exit 9
+  i=$((i+1)); sleep 0.1
+done
 wait $!
 grep -q ping /tmp/got"""
 #: the same, then one syscall the recording never saw
 WITH_MKDIR = WORKLOAD + "\nmkdir /tmp/new"
 #: binds port 80 (below ip_unprivileged_port_start=1024 in podman's containers)
-PORT_80 = """(nc -l -p 80 > /tmp/got; sleep 0.5) &
-sleep 0.5
-echo ping | nc 127.0.0.1 80
+PORT_80 = """(nc -l -p 80 -e cat; sleep 0.5) &
+i=0
+until echo ping | nc 127.0.0.1 80 > /tmp/got; do
+  [ $i -lt 50 ] || exit 9
+  i=$((i+1)); sleep 0.1
+done
 wait $!
 grep -q ping /tmp/got"""
 
@@ -313,7 +323,8 @@ def test_a_container_started_by_a_daemon_is_caught_at_its_runtime(
     service: Service, busybox_image: str, recorder_object: Path, tmp_path: Path
 ) -> None:
     """As with docker: the runtime is the daemon's child, not the command's."""
-    slow = "sleep 1\n" + WORKLOAD
+    # long enough for the other container to start meanwhile on a loaded machine
+    slow = "sleep 3\n" + WORKLOAD
     other = subprocess.Popen(
         [
             "sh",
