@@ -21,8 +21,9 @@ times with the configurations interleaved (so drift hits all alike):
 3. **Storm**: a C generator issues ``dup``+``close`` (``dup`` is in the
    stable rules, ``close`` is state) at a fixed rate while this process
    runs the source, the state tracker and the engine with the stable rules;
-   the rate goes up until the ring buffer overflows (records dropped because
-   it was full) or the reader falls behind. Reported: the highest rate
+   the rate goes up until the probe drops records for want of room (the ring
+   full, or only its priority headroom left, which bulk records may not take)
+   or the reader falls behind. Reported: the highest rate
    (records per second reaching userspace, each decoded, applied to the state
    and, for ``dup``, evaluated against the rules) sustained with zero drops.
    Drops of the other kind (the ring's lock giving up under contention,
@@ -32,7 +33,10 @@ times with the configurations interleaved (so drift hits all alike):
    flood whatever the ring's size and even with a reader that does nothing
    but read; see docs/syscall-source.md). The probe is system-wide: other load on
    the machine adds records too. Each step also reports the consumer's CPU
-   time per record, which contention does not inflate.
+   time per record, which contention does not inflate, and the generator's
+   (user and system: the probe runs in its syscalls), and the storm starts
+   with the generator flat out and no probe of this run loaded
+   (``generator_alone``): with both, whether a rate fits the machine's CPUs.
 
 4. **Alert latency** (``latency``): with ``secengine run --json`` (*agent*
    and *pack*), a C trigger makes two alerting actions, each several times:
@@ -61,6 +65,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -580,7 +585,10 @@ class _Storm:
         k0 = src.kernel_stats()
         r0 = src.stats.records
         e0 = engine.stats.events
-        gen = subprocess.Popen([self.exe, str(rate / 2), str(seconds)])  # 2 records per loop
+        g0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        gen = subprocess.Popen(  # 2 records per loop; it prints the loops it made
+            [self.exe, str(rate / 2), str(seconds)], stdout=subprocess.PIPE, text=True
+        )
         t0 = time.perf_counter()
         cpu0 = time.process_time()
         max_pending = 0
@@ -594,8 +602,18 @@ class _Storm:
         lag = time.perf_counter() - lag_start
         elapsed = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
+        g1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the generator, reaped by poll()
+        made = 2 * int(gen.communicate()[0])
         k1 = src.kernel_stats()
-        dropped = k1["dropped_full"] - k0["dropped_full"]
+        # every record the probe did not send for want of room: the ring full, or the bulk
+        # records refused while the priority headroom (a quarter of the ring) was all that
+        # was left; a reader falling behind meets the headroom first (steps measured before
+        # 2026-12-04 22:00 counted only "full", so a step over the reader's pace showed no
+        # drop and fewer records than the generator made)
+        full = k1["dropped_full"] - k0["dropped_full"]
+        headroom = k1["dropped_headroom"] - k0["dropped_headroom"]
+        budget = k1["dropped_budget"] - k0["dropped_budget"]
+        dropped = full + headroom + budget
         busy = k1["dropped_busy"] - k0["dropped_busy"]
         records = src.stats.records - r0
         rec_rate = records / (elapsed - lag) if elapsed > lag else 0.0
@@ -605,23 +623,60 @@ class _Storm:
             "target_records_per_s": rate,
             "records": records,
             "events": events,
-            "dropped_full": dropped,
+            "dropped": dropped,
+            "dropped_full": full,
+            "dropped_headroom": headroom,
+            "dropped_budget": budget,
             "dropped_busy": busy,
             "records_per_s": round(rec_rate),
             "drain_lag_s": round(lag, 3),
             "max_pending_bytes": max_pending,
             "consumer_cpu_us_per_record": round(cpu_us, 2),
+            # the generator's user and system time (the probe runs in its syscalls: system)
+            "generated": made,
+            **_generator_cpu(g0, g1, made),
             "ok": dropped == 0 and lag < 0.25,
             "keeps_up": lag < 0.25 and dropped + busy <= records / 10_000,
         }
+
+
+def _generator_cpu(
+    before: resource.struct_rusage, after: resource.struct_rusage, records: float
+) -> dict[str, float]:
+    """The generator's CPU per record it made (user, system), from two RUSAGE_CHILDREN."""
+    user = after.ru_utime - before.ru_utime
+    system = after.ru_stime - before.ru_stime
+    return {
+        "generator_user_us_per_record": round(user / records * 1e6, 3),
+        "generator_sys_us_per_record": round(system / records * 1e6, 3),
+    }
+
+
+def generator_alone(tmp: Path, rate: int, seconds: float) -> dict[str, Any]:
+    """The generator with no probe loaded (this process reads nothing): what ``dup`` +
+    ``close`` cost by themselves, per record, and the rate it reached."""
+    exe = _compile(tmp, "storm", STORM)
+    g0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(
+        [exe, str(rate / 2), str(seconds)], check=True, stdout=subprocess.PIPE, text=True
+    ).stdout
+    g1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    made = 2 * int(out)
+    return {
+        "target_records_per_s": rate,
+        "records_per_s": round(made / seconds),
+        **_generator_cpu(g0, g1, made),
+    }
 
 
 def _print_step(st: dict[str, Any], who: str = "") -> None:
     print(
         f"  storm {who}{st['target_records_per_s']:>9,} records/s target: {st['records']:>9,} "
         f"records ({st['records_per_s']:,}/s), {st['events']:,} events, "
-        f"{st['dropped_full']} dropped (ring full), {st['dropped_busy']} (lock busy), "
+        f"{st['dropped_full']} dropped (ring full), {st['dropped_headroom']} (headroom), "
+        f"{st['dropped_busy']} (lock busy), "
         f"lag {st['drain_lag_s']:.2f}s, {st['consumer_cpu_us_per_record']:.2f} us CPU/record "
+        f"(generator {st['generator_user_us_per_record'] + st['generator_sys_us_per_record']:.2f}) "
         f"-> {'ok' if st['ok'] else 'keeps up' if st['keeps_up'] else 'FELL BEHIND'}",
         flush=True,
     )
@@ -785,6 +840,14 @@ def main(argv: list[str] | None = None) -> int:
         results["latency"] = latency(tmp, args.rounds, configs)
     if "storm" not in args.skip:
         print("storm: dup+close, decoding + state + falco_rules.yaml", flush=True)
+        # the generator flat out with no probe of this run: what it costs by itself
+        alone = results["generator_alone"] = generator_alone(tmp, 4_000_000, 2.0)
+        print(
+            f"  generator alone, flat out: {alone['records_per_s']:,} records/s, "
+            f"{alone['generator_user_us_per_record']:.3f} us user + "
+            f"{alone['generator_sys_us_per_record']:.3f} us system per record",
+            flush=True,
+        )
         if args.tree:
             results["storm_trees"] = storm_trees(args.tree, args.rates, args.seconds)
         else:
