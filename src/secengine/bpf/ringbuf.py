@@ -193,7 +193,7 @@ class RingReader:
 
 
 def walk(
-    data: mmap.mmap | bytes | bytearray,
+    data: mmap.mmap | bytes,
     words: memoryview,
     base: int,
     mask: int,
