@@ -386,7 +386,7 @@ class LiveFieldValues(FieldValues):
         name_changed: bool,
         state: LiveState,
     ) -> None:
-        dict.__init__(self)
+        # (no dict.__init__: a new dict is empty already, and the call costs ~10 % of this)
         self["evt.type"] = rec.name
         self.rec = rec
         self.proc = proc

@@ -771,6 +771,7 @@ class SyscallSource(Source):
         boot_ns = tracker.boot_ns
         new_event = Event.__new__
         apply = tracker.apply
+        apply_syscall = tracker.apply_syscall  # apply() of the most frequent records, direct
         wanted = self._interest
         emit_all = self._emit_all
         out: list[Event] = []
@@ -792,7 +793,9 @@ class SyscallSource(Source):
                     num += 2
                     continue
                 rec = Rec(data, boot_ns)
-                proc, fdnum, fd, changed = apply(rec)
+                proc, fdnum, fd, changed = (
+                    apply_syscall(rec) if rec.evt == _EVT_SYSCALL else apply(rec)
+                )
             except (RecordFormatError, IndexError, struct.error):
                 malformed += 1  # a short record (probe/agent version skew): counted, skipped
                 continue

@@ -49,8 +49,10 @@ __all__ = [
     "render_sockaddr",
 ]
 
-_HDR = L.HDR
+_unpack_hdr: Final = L.HDR.unpack_from
 _HDR_SIZE: Final = L.HDR_SIZE
+_EVT_SYSCALL: Final = L.EVT_SYSCALL
+_F_COMPAT: Final = L.F_COMPAT
 EXEC_NAMES: Final = frozenset({"execve", "execveat"})
 _FILE = L.FILE
 _CREDS = L.CREDS
@@ -234,40 +236,41 @@ class Rec:
     )
 
     def __init__(self, data: bytes, boot_ns: int) -> None:
+        # the one decode every record gets: names bound once (module constants, no ``L.``),
+        # each header field read from the tuple once
         if len(data) < _HDR_SIZE:
             raise RecordFormatError(
                 f"record of {len(data)} bytes is shorter than its {_HDR_SIZE}-byte header"
             )
-        h = _HDR.unpack_from(data)
+        h = _unpack_hdr(data)
         self.ts = h[0] + boot_ns
         self.tid = h[1]
         self.pid = h[2]
-        self.nr = h[3]
-        self.evt = h[4]
-        self.flags = h[6]
+        self.nr = nr = h[3]
+        self.evt = evt = h[4]
+        self.flags = flags = h[6]
         self.res = h[7]
         self.args: tuple[int, ...] = h[8:]
         self.data = data
         self._sec: Sections | None = None
         self._params: dict[str, Any] | None = None
-        evt = h[4]
-        compat = h[6] & L.F_COMPAT
-        if evt == L.EVT_SYSCALL:
-            spec = (COMPAT_BY_NR if compat else BY_NR).get(h[3])
+        if evt == _EVT_SYSCALL:
+            spec = (COMPAT_BY_NR if flags & _F_COMPAT else BY_NR).get(nr)
             self.spec = spec
             self.name = spec.name if spec is not None else "syscall"
+            return
+        self.spec = None
+        compat = flags & _F_COMPAT
+        if evt == L.EVT_EXEC:
+            self.name = (COMPAT_EXEC_NRS if compat else EXEC_NRS).get(nr, "execve")
+        elif evt == L.EVT_CLONE:
+            self.name = (COMPAT_CLONE_NAMES if compat else CLONE_NAMES).get(nr, "clone")
+        elif evt == L.EVT_FLOOD:
+            self.name = "flood"
+        elif evt == L.EVT_KILL:
+            self.name = "kill"  # what the in-kernel kill did; never an event of rules
         else:
-            self.spec = None
-            if evt == L.EVT_EXEC:
-                self.name = (COMPAT_EXEC_NRS if compat else EXEC_NRS).get(h[3], "execve")
-            elif evt == L.EVT_CLONE:
-                self.name = (COMPAT_CLONE_NAMES if compat else CLONE_NAMES).get(h[3], "clone")
-            elif evt == L.EVT_FLOOD:
-                self.name = "flood"
-            elif evt == L.EVT_KILL:
-                self.name = "kill"  # what the in-kernel kill did; never an event of rules
-            else:
-                self.name = "procexit"
+            self.name = "procexit"
 
     @property
     def sec(self) -> Sections:

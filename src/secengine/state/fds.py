@@ -169,7 +169,7 @@ class FdInfo:
             self.nameraw = self.name
 
     def copy(self) -> FdInfo:
-        new = FdInfo.__new__(FdInfo)
+        new = _new_info(FdInfo)
         new.typechar = self.typechar
         new.name = self.name
         new.nameraw = self.nameraw
@@ -190,6 +190,9 @@ class FdInfo:
 
     def __repr__(self) -> str:
         return f"FdInfo({self.typechar!r}, {self.name!r})"
+
+
+_new_info: Final = FdInfo.__new__
 
 
 def format_addr(ip: str | None, port: int) -> str:

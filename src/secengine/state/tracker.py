@@ -33,6 +33,7 @@ from secengine.state.users import UserTable
 __all__ = ["AT_FDCWD", "StateTracker", "resolve_path"]
 
 AT_FDCWD: Final = -100
+_EVT_SYSCALL: Final = L.EVT_SYSCALL
 _EINPROGRESS: Final = -_errno.EINPROGRESS
 _CLONE_FILES: Final = 0x400
 _CLONE_THREAD: Final = 0x10000
@@ -76,6 +77,7 @@ _ARG0_FD: Final = frozenset(
         "setsockopt",
     }
 )
+_DUPS: Final = frozenset({"dup", "dup2", "dup3"})
 _SOCKET_IO: Final = frozenset({"connect", "bind", "sendto", "sendmsg", "recvfrom", "recvmsg"})
 #: Event types whose records carry the caller's namespaces after the call (X_NS).
 _NS_CHANGES: Final = frozenset({"unshare", "setns"})
@@ -219,8 +221,8 @@ class StateTracker:
     def apply(self, rec: Rec) -> tuple[Process | None, int, FdInfo | None, bool]:
         """Update the tables; returns (process, fd number, fd info, fd name changed)."""
         evt = rec.evt
-        if evt == L.EVT_SYSCALL:
-            return self._syscall(rec)
+        if evt == _EVT_SYSCALL:
+            return self.apply_syscall(rec)
         self._last_pid = -1
         if evt == L.EVT_EXEC:
             return self._exec(rec), -1, None, False
@@ -269,7 +271,7 @@ class StateTracker:
     def touch(self, pid: int) -> Process | None:
         """What :meth:`apply` does with a record of a type it has no rule for (a capture's
         ``read``, ``mmap``, ...): find the process, keeping it recent in the table. (The
-        per-record path, ``_syscall``, does the same inline: it is the hottest call.)"""
+        per-record path, ``apply_syscall``, does the same inline: it is the hottest call.)"""
         if pid == self._last_pid:
             return self._last_proc
         proc = self.procs.get(pid)
@@ -283,7 +285,9 @@ class StateTracker:
         rule reads close events)."""
         if res < 0:
             return
-        proc = self.touch(pid)
+        # a burst's next record is the same process's: the test touch() starts with, without
+        # the call (half the records of a dup/close storm come here)
+        proc = self._last_proc if pid == self._last_pid else self.touch(pid)
         if proc is not None:
             proc.fds.fds.pop(fd, None)
 
@@ -371,7 +375,9 @@ class StateTracker:
         procs.put(child)
         return child
 
-    def _syscall(self, rec: Rec) -> tuple[Process | None, int, FdInfo | None, bool]:
+    def apply_syscall(self, rec: Rec) -> tuple[Process | None, int, FdInfo | None, bool]:
+        """:meth:`apply` for a syscall record (``rec.evt`` is ``EVT_SYSCALL``): the live
+        source calls it directly for those, the most frequent records by far."""
         pid = rec.pid
         if pid == self._last_pid:  # bursts come from one process: skip the LRU bookkeeping
             proc = self._last_proc
@@ -400,8 +406,10 @@ class StateTracker:
                 fds.set(res, info)
             return proc, fdnum, info, info is not None
         if name in _ARG0_FD:
-            fdnum = rec.arg(0)
-            info = fds.get(fdnum)
+            fdnum = rec.args[0] & 0xFFFFFFFF  # rec.arg(0), a C int, without the call
+            if fdnum & 0x80000000:
+                fdnum -= 0x100000000
+            info = fds.fds.get(fdnum)
             changed = False
             f0 = None
             if info is None or name in _SOCKET_IO:
@@ -416,7 +424,7 @@ class StateTracker:
             if name == "close":
                 if res >= 0:
                     fds.close(fdnum)
-            elif name in ("dup", "dup2", "dup3"):
+            elif name in _DUPS:
                 if res >= 0 and info is not None:
                     new = info.copy()
                     new.cloexec = name == "dup3" and bool(rec.args[2] & convert.O_CLOEXEC)
