@@ -49,7 +49,13 @@ __all__ = [
     "render_sockaddr",
 ]
 
-_unpack_hdr: Final = L.HDR.unpack_from
+#: se_hdr (``L.HDR``) in two parts: the fixed fields, then the six arguments (a test checks
+#: that together they are ``L.HDR``)
+HDR_FIXED: Final = struct.Struct("<QIIHHHHq")
+HDR_ARGS: Final = struct.Struct("<6Q")
+_unpack_fixed: Final = HDR_FIXED.unpack_from
+_unpack_args: Final = HDR_ARGS.unpack_from
+_ARGS_AT: Final = HDR_FIXED.size
 _HDR_SIZE: Final = L.HDR_SIZE
 _EVT_SYSCALL: Final = L.EVT_SYSCALL
 _F_COMPAT: Final = L.F_COMPAT
@@ -242,15 +248,14 @@ class Rec:
             raise RecordFormatError(
                 f"record of {len(data)} bytes is shorter than its {_HDR_SIZE}-byte header"
             )
-        h = _unpack_hdr(data)
-        self.ts = h[0] + boot_ns
-        self.tid = h[1]
-        self.pid = h[2]
-        self.nr = nr = h[3]
-        self.evt = evt = h[4]
-        self.flags = flags = h[6]
-        self.res = h[7]
-        self.args: tuple[int, ...] = h[8:]
+        # the fixed fields straight into names and the arguments as their own tuple: fewer
+        # instructions than one unpack of all fourteen, subscripted and sliced
+        ts, self.tid, self.pid, nr, evt, _, flags, self.res = _unpack_fixed(data)
+        self.ts = ts + boot_ns
+        self.nr = nr
+        self.evt = evt
+        self.flags = flags
+        self.args: tuple[int, ...] = _unpack_args(data, _ARGS_AT)
         self.data = data
         self._sec: Sections | None = None
         self._params: dict[str, Any] | None = None
