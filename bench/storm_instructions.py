@@ -141,7 +141,8 @@ def worker(path: Path, passes: int, n: int) -> None:
         "_consumer": consumer,
         "_consumer_pos": Position(consumer),
         "_data_off": page,
-        "_words": memoryview(producer).cast("I"),  # trees with the word view read through it
+        # the data area as 32-bit words: what trees with the word view read headers through
+        "_words": memoryview(producer)[page:].cast("I"),
         "records": 0,
         "_last_records": 0.0,
         "_held": False,

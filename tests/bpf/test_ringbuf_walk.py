@@ -20,19 +20,24 @@ BASE = mmap.PAGESIZE
 
 
 def _ring(records: list[tuple[bytes, int]], start: int = 0) -> tuple[mmap.mmap, int]:
-    """A data area holding ``records`` (payload, flags) from position ``start``; the end."""
+    """A data area holding ``records`` (payload, flags) from position ``start``; the end.
+
+    As the kernel does, the area's pages are mapped twice, one copy after the other: a
+    record is written at its position modulo the size, then the first copy is mirrored
+    into the second (so a record that runs past the end reads on contiguously)."""
     m = mmap.mmap(-1, BASE + 2 * SIZE)
     pos = start
     for payload, flags in records:
-        off = BASE + (pos & (SIZE - 1))
-        struct.pack_into("<II", m, off, len(payload) | flags, 0)
-        m[off + 8 : off + 8 + len(payload)] = payload
+        raw = struct.pack("<II", len(payload) | flags, 0) + payload
+        for i, byte in enumerate(raw):
+            m[BASE + ((pos + i) & (SIZE - 1))] = byte
         pos += (len(payload) + 8 + 7) & ~7
+    m[BASE + SIZE : BASE + 2 * SIZE] = m[BASE : BASE + SIZE]
     return m, pos
 
 
 def _walk(m: mmap.mmap, cons: int, prod: int, n: int = 4096) -> tuple[list[bytes], int, int]:
-    words = memoryview(m).cast("I")
+    words = memoryview(m)[BASE:].cast("I")
     try:
         return walk(m, words, BASE, SIZE - 1, cons, prod, n)
     finally:
@@ -88,6 +93,23 @@ def test_at_most_max_records_and_the_rest_on_the_next_walk() -> None:
 def test_positions_past_the_size_wrap_into_the_area() -> None:
     start = 5 * SIZE + SIZE - 16  # the second record starts at the area's beginning again
     m, end = _ring([(b"x" * 4, 0), (b"y" * 7, 0)], start=start)
-    out, cons, _ = _walk(m, start, end)
+    out, cons, last = _walk(m, start, end)
     assert out == [b"x" * 4, b"y" * 7]
-    assert cons == end
+    assert (cons, last) == (end, start + 16)
+
+
+def test_a_record_running_past_the_end_of_the_area_comes_back_whole() -> None:
+    start = 3 * SIZE + SIZE - 24  # its header fits; its payload continues at the beginning
+    payload = bytes(range(100))
+    m, end = _ring([(payload, 0), (b"next", 0)], start=start)
+    out, cons, last = _walk(m, start, end)
+    assert out == [payload, b"next"]
+    assert (cons, last) == (end, start + 112)
+
+
+def test_a_full_ring_is_read_to_its_end() -> None:
+    recs = [(bytes([i]) * 24, 0) for i in range(SIZE // 32)]  # 32 bytes each: exactly full
+    m, end = _ring(recs, start=7 * SIZE + 40)
+    out, cons, _ = _walk(m, 7 * SIZE + 40, end)
+    assert out == [p for p, _ in recs]
+    assert cons == end == 7 * SIZE + 40 + SIZE
