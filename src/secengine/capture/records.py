@@ -29,7 +29,7 @@ from typing import Any, Final
 
 from secengine.bpf import layout as L
 from secengine.bpf.syscalls import BY_NR, SyscallSpec
-from secengine.capture.events import ScapEvent, param_value
+from secengine.capture.events import param_value
 from secengine.capture.eventtable import EVENTS, EventInfo
 from secengine.state import convert
 from secengine.state.decode import FileInfo, Rec, Sections
@@ -136,23 +136,39 @@ _CONVERSIONS: Final[dict[str, Callable[[int], int]]] = {
 }
 
 
-_Plan = tuple[tuple[int, str, Callable[[int], int] | None], ...]
+#: a syscall's plan: its integer arguments (index, capture parameter, conversion) and its
+#: other arguments (index, kind, capture parameter; empty: none), which become blobs
+_Plan = tuple[
+    tuple[tuple[int, str, Callable[[int], int] | None], ...],
+    tuple[tuple[int, int, str], ...],
+]
 
 
 def _make_plan(spec: SyscallSpec) -> _Plan:
-    """Per argument of the probe's spec: its kind, the capture parameter it comes from
-    (empty: none) and the conversion of its value (:data:`_REGS`)."""
+    """Per argument of the probe's spec: the capture parameter it comes from (empty: none,
+    the register is 0 or the blob empty) and, for an integer, the conversion of its value
+    (:data:`_REGS`)."""
     regs = _REGS.get(spec.name, ())
-    out = []
+    ints, blobs = [], []
     for i, kind in enumerate(spec.args):
         src = regs[i] if i < len(regs) else None
         key, _, conv = (src or "").partition(":")
-        out.append((kind, key, _CONVERSIONS[conv] if conv else None))
-    return tuple(out)
+        if kind == L.ARG_INT:
+            if key:
+                ints.append((i, key, _CONVERSIONS[conv] if conv else None))
+        else:
+            blobs.append((i, kind, key))
+    return tuple(ints), tuple(blobs)
 
 
 #: each syscall's plan, by name (read once per syscall, not per record)
 _PLANS: Final[dict[str, _Plan]] = {name: _make_plan(spec) for name, spec in _BY_NAME.items()}
+#: per event type number: the probe's spec when its events always become that syscall's
+#: record (an exit of a syscall the probe captures, other than an exec: a successful exec
+#: is a process record)
+_SPECS: Final[tuple[SyscallSpec | None, ...]] = tuple(
+    _BY_NAME.get(e.name) if e.direction == "<" and e.name not in _EXEC_NR else None for e in EVENTS
+)
 
 
 def stands_alone(info: EventInfo) -> bool:
@@ -221,6 +237,28 @@ def _pick_cgroup(raw: Any) -> str:
     return "/"
 
 
+def _make_socket_file(tup: Any, inbound: bool, stream: bool) -> FileInfo:
+    """:meth:`RecordBuilder._socket_file`, made."""
+    if isinstance(tup, tuple) and tup[0] in (2, 10):
+        fam, sip, sport, dip, dport = tup
+        if inbound:
+            sip, sport, dip, dport = dip, dport, sip, sport
+        conv = _socket.AF_INET if fam == 2 else _socket.AF_INET6
+        la = _socket.inet_pton(conv, sip).ljust(16, b"\0")
+        ra = _socket.inet_pton(conv, dip).ljust(16, b"\0")
+        stype, proto = (_socket.SOCK_STREAM, 6) if stream else (0, 0)
+        return _file(_S_IFSOCK, 0, 0, 0, fam, stype, proto, sport, dport, 0, la, ra)
+    if isinstance(tup, tuple) and tup[0] == 1:
+        z = bytes(16)
+        return _file(_S_IFSOCK, 0, 0, 0, 1, 0, 0, 0, 0, 0, z, z, path=_text(tup[3]))
+    return _file(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
+
+
+#: socket sections made by _make_socket_file, by its arguments (bounded)
+_SOCKET_FILES: Final[dict[tuple[Any, bool, bool], FileInfo]] = {}
+_MAX_SOCKET_FILES: Final = 4096
+
+
 class RecordBuilder:
     """Scap events in, probe records out, with the capture's own bookkeeping:
     which process a thread belongs to, and each thread's pending enter event.
@@ -235,7 +273,8 @@ class RecordBuilder:
         self.tgid: OrderedDict[int, int] = OrderedDict()
         #: thread id → its enter event's table entry, parameter bytes and their lengths,
         #: until the exit (decoded then, and only if the exit lacks some of them)
-        self.pending: OrderedDict[int, tuple[EventInfo, bytes, tuple[int, ...]]] = OrderedDict()
+        #: (a plain dict: it keeps the order of insertion, and a thread's new enter goes last)
+        self.pending: dict[int, tuple[EventInfo, bytes, tuple[int, ...]]] = {}
 
     # -- bookkeeping ------------------------------------------------------------------
     def note_thread(self, tid: int, pid: int) -> None:
@@ -253,34 +292,48 @@ class RecordBuilder:
         p.pop(tid, None)
         p[tid] = (info, raw, lens)
         if len(p) > _MAX_PENDING:
-            p.popitem(last=False)
-
-    def take_enter(self, tid: int) -> tuple[EventInfo, bytes, tuple[int, ...]] | None:
-        """The thread's pending enter event, if any."""
-        return self.pending.pop(tid, None)
+            del p[next(iter(p))]  # the oldest
 
     # -- records ----------------------------------------------------------------------
-    def build(self, ev: ScapEvent, info: EventInfo, values: dict[str, Any], res: int) -> Rec:
-        """The probe record for a stand-alone event (``values`` merged with its enter's;
-        ``res`` its result, 0 when it has none), decoded."""
+    def build(
+        self,
+        ts: int,
+        tid: int,
+        info: EventInfo,
+        values: dict[str, Any],
+        res: int,
+        proc: Process | None,
+    ) -> Rec:
+        """The probe record for a stand-alone event of thread ``tid`` at ``ts`` (``values``
+        merged with its enter's; ``res`` its result, 0 when it has none), decoded; ``proc``
+        is the thread's process in the table, which the caller has just looked up."""
+        spec = _SPECS[info.code]
+        if spec is not None:  # the common case: a syscall the probe has a spec for
+            return self._syscall(ts, tid, spec, self.tgid.get(tid, tid), res, values, proc)
         name = info.name
-        tid = ev.tid
         if name in _EXEC_NR and info.direction == "<" and _int(values.get("res", -1)) == 0:
-            return Rec(self._exec(ev, name, values), 0)
+            return Rec(self._exec(ts, tid, name, values), 0)
         if name in _CLONE_NR and info.direction == "<" and _int(values.get("res", -1)) == 0:
-            return Rec(self._clone(ev, name, values), 0)
+            return Rec(self._clone(ts, tid, name, values), 0)
         pid = self.pid_of(tid)
         if name == "procexit":
             self.tgid.pop(tid, None)
             status = _int(values.get("status", 0))
-            return Rec(_hdr(ev.ts, tid, pid, 0, L.EVT_EXIT, 0, (status, int(pid == tid))), 0)
+            return Rec(_hdr(ts, tid, pid, 0, L.EVT_EXIT, 0, (status, int(pid == tid))), 0)
         spec = _BY_NAME.get(name) if info.direction == "<" else None
         if spec is None or name in ("execve", "execveat") and res == 0:
-            return Rec(_hdr(ev.ts, tid, pid, NO_SPEC_NR, L.EVT_SYSCALL, res), 0)
-        return self._syscall(ev, spec, pid, res, values)
+            return Rec(_hdr(ts, tid, pid, NO_SPEC_NR, L.EVT_SYSCALL, res), 0)
+        return self._syscall(ts, tid, spec, pid, res, values, proc)
 
     def _syscall(
-        self, ev: ScapEvent, spec: SyscallSpec, pid: int, res: int, values: dict[str, Any]
+        self,
+        ts: int,
+        tid: int,
+        spec: SyscallSpec,
+        pid: int,
+        res: int,
+        values: dict[str, Any],
+        proc: Process | None,
     ) -> Rec:
         """The record of a syscall the probe has a spec for, decoded: what ``Rec(data)``
         of the bytes the probe would write gives, built without the bytes (the header's
@@ -291,32 +344,36 @@ class RecordBuilder:
         args = [0] * L.NARGS
         sec = Sections()
         blobs = sec.blobs
-        for i, (kind, key, conv) in enumerate(_PLANS[name]):
-            v = values.get(key) if key else None
-            if kind == L.ARG_INT:
-                n = _int(v)
-                if conv is not None:
-                    n = conv(n)
-                args[i] = _as_u64(n)
-            elif kind == L.ARG_STR or kind == L.ARG_BUF:
+        get = values.get
+        ints, others = _PLANS[name]
+        for i, key, conv in ints:
+            n = get(key)
+            if not isinstance(n, int):
+                n = 0
+            if conv is not None:
+                n = conv(n)
+            args[i] = n & _U64
+        for i, kind, key in others:
+            v = get(key) if key else None
+            if kind == L.ARG_STR or kind == L.ARG_BUF:
                 blobs[i] = _text(v)[: L.ARGS_MAX]
             elif kind == L.ARG_SOCKADDR:
                 blobs[i] = _linux_sockaddr(v)[: L.ARGS_MAX]
             elif kind == L.ARG_INT2 and key == "fds":
                 # a capture's fd is 64 bits; the record's, as the kernel's, 32
-                f1, f2 = _int(values.get("fd1", -1)), _int(values.get("fd2", -1))
+                f1, f2 = _int(get("fd1", -1)), _int(get("fd2", -1))
                 blobs[i] = struct.pack("<II", f1 & _U32, f2 & _U32)
             elif kind == L.ARG_OPENHOW:
                 blobs[i] = L.OPEN_HOW.pack(
-                    _open_to_linux(_int(values.get("flags"))),
-                    _int(values.get("mode")),
-                    _int(values.get("resolve")),
+                    _open_to_linux(_int(get("flags"))),
+                    _int(get("mode")),
+                    _int(get("resolve")),
                 )[: L.ARGS_MAX]
             else:
                 blobs[i] = b""
         extras = spec.extras
-        # (the caller has just looked the process up: no change of the table's order)
-        proc = self.procs.peek(pid) if extras & _NEEDS_PROC else None
+        if not extras & _NEEDS_PROC:
+            proc = None
         if extras & L.X_FILE_ARG0:
             sec.file0 = self._file_arg0(name, values)
         if extras & L.X_FILE_RES:
@@ -332,8 +389,8 @@ class RecordBuilder:
         if extras & L.X_NS:
             sec.ns = L.NS.unpack(L.NS.pack(*(proc.ns if proc is not None else (0, 0, 0, 0))))
         rec = Rec.__new__(Rec)
-        rec.ts = ev.ts & _U64
-        rec.tid = ev.tid & _U32
+        rec.ts = ts & _U64
+        rec.tid = tid & _U32
         rec.pid = pid & _U32
         rec.nr = spec.nr
         rec.evt = L.EVT_SYSCALL
@@ -353,20 +410,15 @@ class RecordBuilder:
         """An ``se_file`` of a socket from a capture's tuple (source → destination; for an
         ``inbound`` receive or accept the destination is the local end). The protocol is
         left unknown (the socket's own stays) unless the call is one only ``stream`` (TCP)
-        sockets make."""
-        if isinstance(tup, tuple) and tup[0] in (2, 10):
-            fam, sip, sport, dip, dport = tup
-            if inbound:
-                sip, sport, dip, dport = dip, dport, sip, sport
-            conv = _socket.AF_INET if fam == 2 else _socket.AF_INET6
-            la = _socket.inet_pton(conv, sip).ljust(16, b"\0")
-            ra = _socket.inet_pton(conv, dip).ljust(16, b"\0")
-            stype, proto = (_socket.SOCK_STREAM, 6) if stream else (0, 0)
-            return _file(_S_IFSOCK, 0, 0, 0, fam, stype, proto, sport, dport, 0, la, ra)
-        if isinstance(tup, tuple) and tup[0] == 1:
-            z = bytes(16)
-            return _file(_S_IFSOCK, 0, 0, 0, 1, 0, 0, 0, 0, 0, z, z, path=_text(tup[3]))
-        return _file(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
+        sockets make. Kept by its inputs (a capture's sends repeat a few tuples; nothing
+        changes a record's sections once built)."""
+        key = (tup, inbound, stream)
+        f = _SOCKET_FILES.get(key)
+        if f is None:
+            if len(_SOCKET_FILES) >= _MAX_SOCKET_FILES:
+                _SOCKET_FILES.clear()
+            f = _SOCKET_FILES[key] = _make_socket_file(tup, inbound, stream)
+        return f
 
     def _file_arg0(self, name: str, values: dict[str, Any]) -> FileInfo:
         # the driver writes a receive's tuple from the peer's side (is_inbound)
@@ -461,8 +513,7 @@ class RecordBuilder:
             *(proc.ns if proc is not None else (0, 0, 0, 0)),
         )
 
-    def _exec(self, ev: ScapEvent, name: str, values: dict[str, Any]) -> bytes:
-        tid = ev.tid
+    def _exec(self, ts: int, tid: int, name: str, values: dict[str, Any]) -> bytes:
         pid = _int(values.get("pid", self.pid_of(tid))) or self.pid_of(tid)
         self.note_thread(tid, pid)
         proc = self.procs.peek(pid)
@@ -488,17 +539,16 @@ class RecordBuilder:
             _text(_pick_cgroup(values.get("cgroups"))) if "cgroups" in values else b"",
             _text(values.get("env")),
         )
-        hdr = _hdr(ev.ts, tid, pid, _EXEC_NR[name], L.EVT_EXEC)
+        hdr = _hdr(ts, tid, pid, _EXEC_NR[name], L.EVT_EXEC)
         return hdr + section + b"".join(_blob(b) for b in blobs)
 
-    def _clone(self, ev: ScapEvent, name: str, values: dict[str, Any]) -> bytes:
-        tid = ev.tid
+    def _clone(self, ts: int, tid: int, name: str, values: dict[str, Any]) -> bytes:
         pid = _int(values.get("pid", tid)) or tid
         self.note_thread(tid, pid)
         parent = self.procs.peek(_int(values.get("ptid", 0)))
         flags = convert.clone_flags_to_linux(_int(values.get("flags", 0)))
         section = self._proc_section(values, parent, flags, _int(values.get("ptid", 0)))
-        hdr = _hdr(ev.ts, tid, pid, _CLONE_NR[name], L.EVT_CLONE)
+        hdr = _hdr(ts, tid, pid, _CLONE_NR[name], L.EVT_CLONE)
         return hdr + section + _blob(_text(values.get("comm")))
 
 

@@ -23,7 +23,7 @@ from secengine.bpf.syscalls import BY_NR
 from secengine.capture import blocks as B
 from secengine.capture import tables as T
 from secengine.capture.cursor import Cursor
-from secengine.capture.events import ScapEvent, decode_params, event_layout
+from secengine.capture.events import decode_params, event_layout
 from secengine.capture.eventtable import EF_USES_FD, EVENTS, EventInfo
 from secengine.capture.records import RecordBuilder, stands_alone
 from secengine.capture.state import (
@@ -149,21 +149,27 @@ def _kinds(interest: frozenset[str] | None) -> tuple[int, ...]:
 def _covers(code: int, n: int, enter_code: int, n_enter: int) -> bool:
     """Whether an exit (type number ``code``) with ``n`` parameters has every one of its
     enter's ``n_enter`` (then the enter's values, which the exit's replace, need not be
-    decoded). Keyed by numbers: hashing table entries would cost more than it saves."""
+    decoded)."""
     have = {p.name for p in EVENTS[code].params[:n]}
     return all(p.name in have for p in EVENTS[enter_code].params[:n_enter])
 
 
-def _result(info: EventInfo, values: dict[str, Any]) -> int | None:
-    """``evt.rawres``: an exit event's first parameter when it is a result (errno, fd,
-    pid), else none (libsinsp's rule)."""
-    if info.direction != "<" or not info.params:
-        return None
-    first = info.params[0]
-    if first.name != "res" and first.type not in _RESULT_TYPES:
-        return None
-    v = values.get(first.name)
-    return v if isinstance(v, int) else None
+_NPARAMS: Final = tuple(len(e.params) for e in EVENTS)
+#: per exit type number: whether its whole layout covers its enter's (the common case)
+_FULL_COVERS: Final = tuple(
+    c > 0 and _covers(c, _NPARAMS[c], c - 1, _NPARAMS[c - 1]) for c in range(len(EVENTS))
+)
+#: per event type number: the name of its result parameter (``evt.rawres``: an exit
+#: event's first parameter when it is a result, an errno, fd or pid, as libsinsp has it),
+#: or None
+_RESULT_PARAM: Final = tuple(
+    e.params[0].name
+    if e.direction == "<"
+    and e.params
+    and (e.params[0].name == "res" or e.params[0].type in _RESULT_TYPES)
+    else None
+    for e in EVENTS
+)
 
 
 def _render(v: Any) -> Any:
@@ -238,24 +244,43 @@ class CaptureReplay:
         yielding the events before it."""
         tracker = self.tracker
         event_blocks = B.EVENT_BLOCKS
-        event = self._event
+        layout, name, enter = event_layout, self.name, self.builder.enter
+        nparams = _NPARAMS
         quiet = 0
         for btype, at, buf, start, end in self.reader.spans():
-            if btype in event_blocks:
-                if self._exited:  # an exited process is removed when the next event comes
-                    tracker.flush_exited()
-                    self._exited = False
-                ev = event(btype, at, buf, start, end)
-                if ev is not None:
-                    quiet = 0
-                    yield [ev]
-                else:
-                    quiet += 1
-                    if quiet == _QUIET:  # nothing for the rules for a while: show progress
-                        quiet = 0
-                        yield []
+            if btype not in event_blocks:
+                self._state_block(B.Block(btype, at, buf[start:end]))
                 continue
-            self._state_block(B.Block(btype, at, buf[start:end]))
+            if self._exited:  # an exited process is removed when the next event comes
+                tracker.flush_exited()
+                self._exited = False
+            _cpu, _flags, ts, tid, etype, info, lens, off = layout(btype, buf, start, end, at, name)
+            self.decoded += 1
+            ev = None
+            if info is None:
+                self._unknown(f"event type {etype} (not in the event table)", at)
+            else:
+                if len(lens) > nparams[etype]:
+                    self._unknown(
+                        f"{info.enum}: {len(lens) - nparams[etype]} parameter(s) past the "
+                        f"table's {nparams[etype]} (ignored)",
+                        at,
+                    )
+                kind = self._kinds[etype]
+                if kind == _KEEP:  # an enter: kept until its exit comes
+                    enter(tid, info, buf[off : off + sum(lens)], lens)
+                elif kind == _SKIP:
+                    self._skipped(tid, info)
+                elif kind != _NOTHING:
+                    ev = self._event(kind, ts, tid, info, buf, off, lens)
+            if ev is not None:
+                quiet = 0
+                yield [ev]
+            else:
+                quiet += 1
+                if quiet == _QUIET:  # nothing for the rules for a while: show progress
+                    quiet = 0
+                    yield []
 
     def _state_block(self, block: B.Block) -> None:
         btype = block.type
@@ -275,46 +300,40 @@ class CaptureReplay:
         else:
             self._unknown(f"block type {btype:#x} (skipped)", block.offset)
 
-    def _event(self, btype: int, at: int, buf: bytes, start: int, end: int) -> Event | None:
-        cpu, flags, ts, tid, etype, info, lens, off = event_layout(
-            btype, buf, start, end, at, self.name
-        )
-        self.decoded += 1
-        if info is None:
-            self._unknown(f"event type {etype} (not in the event table)", at)
-            return None
-        if len(lens) > len(info.params):
-            self._unknown(
-                f"{info.enum}: {len(lens) - len(info.params)} parameter(s) past the "
-                f"table's {len(info.params)} (ignored)",
-                at,
-            )
-        kind = self._kinds[etype]
-        if kind == _KEEP:  # an enter: kept until its exit comes
-            self.builder.enter(tid, info, buf[off : off + sum(lens)], lens)
-            return None
-        if kind == _SKIP:
-            self._skipped(tid, info)
-            return None
-        if kind == _NOTHING:
-            return None
+    def _event(
+        self,
+        kind: int,
+        ts: int,
+        tid: int,
+        info: EventInfo,
+        buf: bytes,
+        off: int,
+        lens: tuple[int, ...],
+    ) -> Event | None:
+        """An event that stands alone (an exit, or an enter with no exit) of thread ``tid``
+        at ``ts``, whose parameters of lengths ``lens`` start at ``buf[off]``: its record,
+        through the state machine; the event when a rule may read it."""
         self.events += 1
         # evt.num is the event's number in the capture (enter and internal events count),
         # as sysdig numbers it; several inputs continue each other's numbering
         self.num = self.first_num + self.decoded
         values = decode_params(info, buf, off, lens)
         if kind != _ALONE_ENTER:
-            enter = self.builder.take_enter(tid)
+            enter = self.builder.pending.pop(tid, None)
+            etype = info.code
             if enter is not None and enter[0].code + 1 == etype:  # its own enter only
                 einfo, raw, elens = enter
-                if not _covers(etype, len(lens), einfo.code, len(elens)):
+                n, ne = len(lens), len(elens)
+                if not (
+                    _FULL_COVERS[etype]
+                    if n == _NPARAMS[etype] and ne == _NPARAMS[einfo.code]
+                    else _covers(etype, n, einfo.code, ne)
+                ):
                     values = {**decode_params(einfo, raw, 0, elens), **values}
             if kind == _FAST_CLOSE:
                 self._close(tid, values)
                 return None
-        # the parameters are decoded above: the event needs only its header here
-        sev = ScapEvent(ts, tid, etype, cpu, flags, [], at, info)
-        return self._apply(sev, info, values)
+        return self._apply(ts, tid, info, values)
 
     def _skipped(self, tid: int, info: EventInfo) -> None:
         """An event no rule reads, of a type the state machine only finds the process of:
@@ -349,24 +368,31 @@ class CaptureReplay:
             pid, fd - (1 << 32) if fd & 0x80000000 else fd, res if isinstance(res, int) else 0
         )
 
-    def _apply(self, sev: ScapEvent, info: EventInfo, values: dict[str, Any]) -> Event | None:
+    def _apply(self, ts: int, tid: int, info: EventInfo, values: dict[str, Any]) -> Event | None:
         tracker = self.tracker
-        res = _result(info, values)
+        key = _RESULT_PARAM[info.code]  # evt.rawres
+        res = values.get(key) if key is not None else None
+        if res is not None and not isinstance(res, int):
+            res = None
         builder = self.builder
-        pid = builder.pid_of(sev.tid)
-        if tracker.procs.peek(pid) is None and info.name not in _PROCESS_EVENTS:
+        pid = builder.tgid.get(tid, tid)
+        procs = tracker.procs
+        proc = procs.peek(pid)
+        if proc is None and info.name not in _PROCESS_EVENTS:
             # a thread the capture's tables never listed: known from now on, with nothing
             # known about it (libsinsp makes the same empty entry)
-            tracker.procs.put(unknown_process(pid))
-        rec = builder.build(sev, info, values, 0 if res is None else res)
+            proc = unknown_process(pid)
+            procs.put(proc)
+        rec = builder.build(ts, tid, info, values, 0 if res is None else res, proc)
         if rec.spec is None and rec.evt == 1:  # a syscall the probe has no spec for
             rec.name = _generic_name(values) if info.code in _GENERIC else info.name
             rec._params = {k: _render(v) for k, v in values.items()}
         proc, fdnum, fd, changed = tracker.apply(rec)
-        if rec.name == "procexit":
+        name = rec.name
+        if name == "procexit":
             self._exited = True
         interest = self.interest
-        if interest is not None and rec.name not in interest:
+        if interest is not None and name not in interest:
             return None  # the state has changed; no rule reads the event
         if res is None:
             rec.res = (
@@ -380,11 +406,11 @@ class CaptureReplay:
                 fdnum, fd = n, proc.fds.get(n)
         ev = Event.__new__(Event)
         ev.source = SOURCE
-        ev.ts = sev.ts
-        ev.type = rec.name
+        ev.ts = ts
+        ev.type = name
         values = ev.fields = LiveFieldValues(rec, proc, fdnum, fd, changed, tracker)
         values.num = ev.num = self.num  # evt.num and evt.time derive from these
-        values.ts = sev.ts
+        values.ts = ts
         if info.direction == ">":  # an event with no exit (procexit): the live path has none
             values["evt.dir"] = ">"
         return ev
