@@ -176,7 +176,11 @@ def event_layout(
             base + pos,
             f"event declares {nparams} parameters, more than fit in {length} bytes",
         )
-    lens = _lens_struct(nparams, large).unpack_from(buf, first)
+    lens = (
+        (_LENS32 if large else _LENS16)[nparams]
+        if nparams < _LENS_KEPT
+        else _lens_struct(nparams, large)
+    ).unpack_from(buf, first)
     if lens_end + sum(lens) > end:  # checked once; the loop below finds which parameter
         off = lens_end
         for i, n in enumerate(lens):
@@ -193,6 +197,12 @@ def event_layout(
 @functools.lru_cache(maxsize=512)
 def _lens_struct(n: int, large: bool) -> struct.Struct:
     return struct.Struct("<" + ("I" if large else "H") * n)
+
+
+#: the layouts of the lengths of the events of fewer parameters than this, by their count
+_LENS_KEPT: Final = 32
+_LENS16: Final = tuple(_lens_struct(n, False) for n in range(_LENS_KEPT))
+_LENS32: Final = tuple(_lens_struct(n, True) for n in range(_LENS_KEPT))
 
 
 def _v1_nparams(
@@ -318,15 +328,71 @@ def decoder(ptype: str) -> Decoder:
 #: cached by the entry: hashing a table entry costs more than decoding a parameter)
 _PLANS: Final = tuple(tuple((p.name, decoder(p.type)) for p in e.params) for e in EVENTS)
 
+#: an event type's parameter decoder: (buffer, offset, lengths) → name → value
+ParamsDecoder = Callable[[bytes, int, tuple[int, ...]], dict[str, Any]]
+
+
+def _decode_plan(
+    plan: tuple[tuple[str, Decoder], ...], buf: bytes, off: int, lens: tuple[int, ...]
+) -> dict[str, Any]:
+    """The parameters by ``plan``, one decoder call each (any number of parameters)."""
+    values: dict[str, Any] = {}
+    for (name, dec), n in zip(plan, lens, strict=False):
+        values[name] = dec(buf, off, n)
+        off += n
+    return values
+
+
+def _compile(code: int) -> ParamsDecoder:
+    """The decoder of type ``code``'s events, written out for its layout: when an event has
+    exactly the table's parameters (the common case) each one is read in place, integers
+    unpacked inline, with no loop and no call per parameter; other counts (an older libs'
+    shorter layout, parameters past the table's) go through :func:`_decode_plan`. The
+    values are :func:`_decode_plan`'s (``tests/capture/test_capture_params.py``)."""
+    plan = _PLANS[code]
+    env: dict[str, Any] = {"_plan": plan, "_decode_plan": _decode_plan}
+    lines = [
+        "def decode(buf, off, lens):",
+        f"    if len(lens) != {len(plan)}:",
+        "        return _decode_plan(_plan, buf, off, lens)",
+    ]
+    if plan:
+        lines.append("    " + "".join(f"n{i}, " for i in range(len(plan))) + "= lens")
+    items = []
+    for i, p in enumerate(EVENTS[code].params):
+        at = "off" if i == 0 else f"o{i}"
+        lines.append(f"    o{i + 1} = {at} + n{i}")
+        size = FIXED_SIZES.get(p.type)
+        dec = plan[i][1]
+        if size is not None and size <= 8:
+            fmt = _INT_FMT[size].lower() if p.type in _SIGNED else _INT_FMT[size]
+            env[f"u{i}"] = struct.Struct("<" + fmt).unpack_from
+            # not its type's width: kept raw (as _fixed)
+            lines.append(f"    v{i} = u{i}(buf, {at})[0] if n{i} == {size} else buf[{at}:o{i + 1}]")
+        elif dec is _raw:
+            lines.append(f"    v{i} = buf[{at}:o{i + 1}]")
+        else:
+            env[f"d{i}"] = dec
+            lines.append(f"    v{i} = d{i}(buf, {at}, n{i})")
+        items.append(f"{p.name!r}: v{i}")
+    lines.append("    return {" + ", ".join(items) + "}")
+    exec(compile("\n".join(lines), f"<capture decoder {EVENTS[code].enum}>", "exec"), env)  # noqa: S102
+    fn: ParamsDecoder = env["decode"]
+    return fn
+
+
+#: per event type number: its compiled decoder, made on first use (most types never occur)
+_DECODERS: Final[list[ParamsDecoder | None]] = [None] * len(EVENTS)
+
 
 def decode_params(info: EventInfo, buf: bytes, off: int, lens: tuple[int, ...]) -> dict[str, Any]:
     """Parameter name → value of an event whose parameters of lengths ``lens`` start at
     ``buf[off]`` (the ones past the table's layout are left out)."""
-    values: dict[str, Any] = {}
-    for (name, dec), n in zip(_PLANS[info.code], lens, strict=False):
-        values[name] = dec(buf, off, n)
-        off += n
-    return values
+    code = info.code
+    dec = _DECODERS[code]
+    if dec is None:
+        dec = _DECODERS[code] = _compile(code)
+    return dec(buf, off, lens)
 
 
 def param_value(ptype: str, raw: bytes) -> Any:

@@ -254,9 +254,28 @@ def _make_socket_file(tup: Any, inbound: bool, stream: bool) -> FileInfo:
     return _file(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
 
 
-#: socket sections made by _make_socket_file, by its arguments (bounded)
-_SOCKET_FILES: Final[dict[tuple[Any, bool, bool], FileInfo]] = {}
-_MAX_SOCKET_FILES: Final = 4096
+def _open_file(flags: int, dev: int, ino: int) -> FileInfo:
+    """The ``se_file`` of the file an open made, from its PPM flags, device and inode."""
+    linux = _open_to_linux(flags)
+    mode = _S_IFDIR if linux & _O_DIRECTORY else _S_IFREG
+    fmode = convert.FMODE_CREATED if flags & _PPM_O_F_CREATED else 0
+    return _file(mode, dev & _U32, ino & _U64, fmode, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
+
+
+#: the sections the builder made, by what they were made of: a capture repeats a few
+#: sockets and files, and nothing changes a record's sections once built (bounded)
+_SECTIONS: Final[dict[tuple[Any, ...], FileInfo]] = {}
+_MAX_SECTIONS: Final = 4096
+
+
+def _kept(key: tuple[Any, ...], make: Callable[..., FileInfo]) -> FileInfo:
+    """The section ``make(*key[1:])`` (``key[0]`` names the maker), made once."""
+    f = _SECTIONS.get(key)
+    if f is None:
+        if len(_SECTIONS) >= _MAX_SECTIONS:
+            _SECTIONS.clear()
+        f = _SECTIONS[key] = make(*key[1:])
+    return f
 
 
 class RecordBuilder:
@@ -410,15 +429,8 @@ class RecordBuilder:
         """An ``se_file`` of a socket from a capture's tuple (source → destination; for an
         ``inbound`` receive or accept the destination is the local end). The protocol is
         left unknown (the socket's own stays) unless the call is one only ``stream`` (TCP)
-        sockets make. Kept by its inputs (a capture's sends repeat a few tuples; nothing
-        changes a record's sections once built)."""
-        key = (tup, inbound, stream)
-        f = _SOCKET_FILES.get(key)
-        if f is None:
-            if len(_SOCKET_FILES) >= _MAX_SOCKET_FILES:
-                _SOCKET_FILES.clear()
-            f = _SOCKET_FILES[key] = _make_socket_file(tup, inbound, stream)
-        return f
+        sockets make."""
+        return _kept(("socket", tup, inbound, stream), _make_socket_file)
 
     def _file_arg0(self, name: str, values: dict[str, Any]) -> FileInfo:
         # the driver writes a receive's tuple from the peer's side (is_inbound)
@@ -427,12 +439,8 @@ class RecordBuilder:
     def _file_res(self, name: str, values: dict[str, Any]) -> FileInfo:
         if name in ("accept", "accept4"):
             return self._socket_file(values.get("tuple"), inbound=True, stream=True)
-        flags = _int(values.get("flags"))
-        linux = _open_to_linux(flags)
-        mode = _S_IFDIR if linux & _O_DIRECTORY else _S_IFREG
-        fmode = convert.FMODE_CREATED if flags & _PPM_O_F_CREATED else 0
-        dev, ino = _int(values.get("dev")) & _U32, _int(values.get("ino")) & _U64
-        return _file(mode, dev, ino, fmode, 0, 0, 0, 0, 0, 0, bytes(16), bytes(16))
+        get = values.get
+        return _kept(("open", _int(get("flags")), _int(get("dev")), _int(get("ino"))), _open_file)
 
     @staticmethod
     def _creds(name: str, res: int, values: dict[str, Any], proc: Process | None) -> bytes:
