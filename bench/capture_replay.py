@@ -22,6 +22,9 @@ that the shared machine's drift hits both alike:
    the command runs it), its CPU per capture event, and the share of it spent in the
    state machine (``StateTracker.apply``/``close_fd``/``touch``) and the rule engine,
    which the replay shares with the live path.
+4. **In process, a sysdig-kind capture** (second row, ``--skip sysdig-kind`` to leave it
+   out): the same loop over :data:`SYSDIG_KIND`, a capture of every syscall (read, write,
+   mmap, ...) as sysdig users share them, which secengine's probe cannot record.
 """
 
 from __future__ import annotations
@@ -168,12 +171,29 @@ def record(path: Path, seconds: float) -> int:
 _ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def _timed(cmd: list[str]) -> tuple[float, float]:
+def _tree_env(tree: Path | None) -> dict[str, str]:
+    """The environment that runs ``tree``'s secengine (None: this checkout's, installed)."""
+    if tree is None:
+        return _ENV
+    return {**_ENV, "PYTHONPATH": str(tree / "src")}
+
+
+#: secengine's command line, whichever tree ``PYTHONPATH`` names (the installed script's code)
+_SECENGINE_OF_TREE = [
+    sys.executable,
+    "-c",
+    "import sys; from secengine.cli import main; sys.exit(main())",
+]
+
+
+def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall and CPU seconds (user + system) of one run of ``cmd``: on a shared machine the
     CPU time is the steadier measure."""
     c = _children_cpu()
     t = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=_ENV)
+    subprocess.run(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env or _ENV
+    )
     return time.perf_counter() - t, _children_cpu() - c
 
 
@@ -206,7 +226,9 @@ def _count_events(capture: Path) -> int:
         return sum(1 for btype, *_ in reader.spans() if btype in EVENT_BLOCKS)
 
 
-def replay(tmp: Path, capture: Path, rounds: int) -> dict[str, Any]:
+def replay(tmp: Path, capture: Path, rounds: int, trees: list[Path]) -> dict[str, Any]:
+    """sysdig and ``secengine replay`` (this checkout's, then each of ``trees``' as
+    ``secengine@NAME``) on the same capture, alternating."""
     events = _count_events(capture)
     empty = tmp / "head.scap"
     _head(capture, empty)
@@ -217,21 +239,27 @@ def replay(tmp: Path, capture: Path, rounds: int) -> dict[str, Any]:
     )
     sysdig = shutil.which("sysdig")
 
+    envs: dict[str, dict[str, str]] = {"secengine": _tree_env(None)}
+    envs.update({f"secengine@{t.name}": _tree_env(t) for t in trees})
+
     def commands(cap: Path) -> dict[str, list[str]]:
-        out = {"secengine": [SECENGINE, "replay", str(cap), "-r", str(rules), "--json"]}
+        args = ["replay", str(cap), "-r", str(rules), "--json"]
+        out = {"secengine": [SECENGINE, *args]}
+        out.update({f"secengine@{t.name}": [*_SECENGINE_OF_TREE, *args] for t in trees})
         if sysdig:
             out["sysdig"] = [sysdig, "-r", str(cap), "-q", FILTER]
         return out
 
-    runs: dict[str, list[tuple[float, float]]] = {"sysdig": [], "secengine": []}
-    fixed: dict[str, list[tuple[float, float]]] = {"sysdig": [], "secengine": []}
-    for cmd in commands(empty).values():  # warm-up: bytecode cache, page cache
-        _timed(cmd)
+    whos = [*envs, "sysdig"]
+    runs: dict[str, list[tuple[float, float]]] = {w: [] for w in whos}
+    fixed: dict[str, list[tuple[float, float]]] = {w: [] for w in whos}
+    for who, cmd in commands(empty).items():  # warm-up: bytecode cache, page cache
+        _timed(cmd, envs.get(who))
     for _ in range(rounds):
         for who, cmd in commands(capture).items():
-            runs[who].append(_timed(cmd))
+            runs[who].append(_timed(cmd, envs.get(who)))
         for who, cmd in commands(empty).items():
-            fixed[who].append(_timed(cmd))
+            fixed[who].append(_timed(cmd, envs.get(who)))
         print(f"  replay: {events} events, {runs}, fixed cost {fixed}", flush=True)
     out: dict[str, Any] = {
         "capture_events": events,
@@ -253,14 +281,37 @@ def replay(tmp: Path, capture: Path, rounds: int) -> dict[str, Any]:
         out[f"{who}_events_per_cpu_s_after_fixed"] = round(rest / max(cpu - fcpu, 1e-6))
         out[f"{who}_events_per_s_after_fixed"] = round(rest / max(wall - fwall, 1e-6))
     if runs["sysdig"]:
-        for key in ("events_per_s", "events_per_cpu_s", "events_per_cpu_s_after_fixed"):
-            out[f"ratio_{key}"] = round(out[f"secengine_{key}"] / out[f"sysdig_{key}"], 3)
+        for who in envs:
+            tag = "" if who == "secengine" else who.removeprefix("secengine")
+            for key in ("events_per_s", "events_per_cpu_s", "events_per_cpu_s_after_fixed"):
+                out[f"ratio{tag}_{key}"] = round(out[f"{who}_{key}"] / out[f"sysdig_{key}"], 3)
     return out
 
 
-def in_process(capture: Path, rounds: int, profile: bool) -> dict[str, Any]:
+def in_process_of_tree(tree: Path, capture: Path, rounds: int, skip: list[str]) -> dict[str, Any]:
+    """The in-process rows of ``tree``'s secengine: this script in a process of its own
+    (the tree's package on ``PYTHONPATH``)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        cmd = [sys.executable, __file__, "--skip", "live", "--skip", "replay"]
+        cmd += [a for s in skip for a in ("--skip", s)]
+        cmd += ["--capture", str(capture), "--rounds", str(rounds), "--json", out.name]
+        subprocess.run(cmd, check=True, env=_tree_env(tree), stdout=subprocess.DEVNULL)
+        result: dict[str, Any] = json.loads(Path(out.name).read_text())
+    return result
+
+
+#: a capture of the kind sysdig users share (every syscall of the activity: read, write,
+#: mmap, fstat, generic events, procinfo), written by sysdig: falcosecurity/libs'
+#: curl_google.scap. secengine cannot write one (its probe captures 75 syscalls, read and
+#: write not among them), so this row replays libs' own, in process only (1,536 events:
+#: a separate sysdig run would be all start-up)
+SYSDIG_KIND = REPO / "tests" / "capture" / "data" / "curl_google.scap"
+
+
+def in_process(capture: Path, rounds: int, profile: bool, repeat: int = 1) -> dict[str, Any]:
     """The replay loop in this process: CPU per capture event, and the share of the state
-    machine and the rule engine in it."""
+    machine and the rule engine in it (a small capture is replayed ``repeat`` times per
+    round, each time through a fresh state machine and engine, as the command would)."""
     import cProfile
     import pstats
 
@@ -271,7 +322,7 @@ def in_process(capture: Path, rounds: int, profile: bool) -> dict[str, Any]:
     from secengine.sources.replay import ReplaySource
     from secengine.state.tracker import StateTracker
 
-    events = _count_events(capture)
+    events = _count_events(capture) * repeat
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
         f.write(
             f"- rule: bench\n  desc: bench\n  condition: {FILTER}\n"
@@ -292,15 +343,18 @@ def in_process(capture: Path, rounds: int, profile: bool) -> dict[str, Any]:
         return wrapper
 
     def one(measure_shared: bool) -> tuple[float, int]:
-        engine = Engine(ruleset.rules, formatter=AlertFormatter(hostname="bench"))
-        source = ReplaySource([str(capture)])
-        source.set_interest(rule_event_types(engine.rules, "syscall"))
-        process = timed(engine.process_batch) if measure_shared else engine.process_batch
         alerts = 0
-        t = time.thread_time()
-        for batch in source.batches():
-            alerts += len(process(batch))
-        return time.thread_time() - t, alerts
+        cpu = 0.0
+        for _ in range(repeat):
+            engine = Engine(ruleset.rules, formatter=AlertFormatter(hostname="bench"))
+            source = ReplaySource([str(capture)])
+            source.set_interest(rule_event_types(engine.rules, "syscall"))
+            process = timed(engine.process_batch) if measure_shared else engine.process_batch
+            t = time.thread_time()
+            for batch in source.batches():
+                alerts += len(process(batch))
+            cpu += time.thread_time() - t
+        return cpu, alerts
 
     cpus = [one(False)[0] for _ in range(rounds)]
     originals = {n: getattr(StateTracker, n) for n in ("apply", "close_fd", "touch")}
@@ -336,8 +390,21 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=3.0, help="length of one storm step")
     p.add_argument("--capture", type=Path, help="a capture to replay (default: record one)")
     p.add_argument("--record-seconds", type=float, default=5.0)
-    p.add_argument("--skip", action="append", default=[], choices=("live", "replay", "in-process"))
+    p.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=("live", "replay", "in-process", "sysdig-kind"),
+    )
     p.add_argument("--profile", action="store_true", help="cProfile the in-process replay")
+    p.add_argument(
+        "--tree",
+        action="append",
+        type=Path,
+        default=[],
+        help="also measure the secengine of this checkout (e.g. a `git worktree` of main): "
+        "replay rows alternating with this one's, in-process rows in a process of its own",
+    )
     p.add_argument("--json", type=Path, help="write the results here")
     args = p.parse_args()
     results: dict[str, Any] = {}
@@ -352,13 +419,26 @@ def main() -> None:
                 cap = tmp / "recorded.scap"
                 print(f"recording {args.record_seconds} s of the host's syscalls")
                 record(cap, args.record_seconds)
-            results["replay"] = replay(tmp, cap, args.rounds)
+            results["replay"] = replay(tmp, cap, args.rounds, args.tree)
         if "in-process" not in args.skip:
             cap = args.capture or tmp / "recorded.scap"
             if not cap.exists():
                 print(f"recording {args.record_seconds} s of the host's syscalls")
                 record(cap, args.record_seconds)
             results["in_process"] = in_process(cap, args.rounds, args.profile)
+        if "sysdig-kind" not in args.skip:
+            print(f"in process: {SYSDIG_KIND.name} (sysdig-written, every syscall)")
+            results["in_process_sysdig_kind"] = {
+                "capture": f"falcosecurity/libs {SYSDIG_KIND.name}",
+                **in_process(SYSDIG_KIND, args.rounds, args.profile, repeat=100),
+            }
+        for tree in args.tree:
+            if "in-process" in args.skip and "sysdig-kind" in args.skip:
+                break
+            cap = args.capture or tmp / "recorded.scap"
+            print(f"in process: {tree}")
+            for name, part in in_process_of_tree(tree, cap, args.rounds, args.skip).items():
+                results[f"{name}@{tree.name}"] = part
     skip = ("steps", "runs_s", "fixed_s", "cpu_s")
     summary = {
         f"{name}.{k}": v for name, part in results.items() for k, v in part.items() if k not in skip
