@@ -43,6 +43,9 @@ _HDR: Final = struct.Struct("<QQIHI")
 _HDR_V1: Final = struct.Struct("<QQIH")
 #: the cpu id and the event header of the event blocks without flags
 _CPU_HDR: Final = struct.Struct("<HQQIHI")
+_CPU_HDR_SIZE: Final = _CPU_HDR.size
+_CPU_HDR_UNPACK: Final = _CPU_HDR.unpack_from
+_HDR_SIZE: Final = 26  # _HDR.size
 _PLAIN_V2: Final = frozenset({B.EV_BLOCK_TYPE_V2, B.EV_BLOCK_TYPE_V2_LARGE})
 _NEVENTS: Final = len(EVENTS)
 _LARGE: Final = tuple(e.large_payload for e in EVENTS)
@@ -129,38 +132,50 @@ def event_layout(
     """Where the event of the event block whose body is ``buf[start:stop]`` (at ``offset``
     in the capture) keeps its header fields and parameters, every length checked against
     the block; the parameters are not copied."""
+    if btype in _PLAIN_V2 and stop - start >= _CPU_HDR_SIZE:
+        # the common case, a well-formed event of a known type: one unpack, and the checks
+        # below in few steps; anything else takes the general path (which says what is wrong)
+        cpu, ts, tid, length, etype, nparams = _CPU_HDR_UNPACK(buf, start)
+        if etype < _NEVENTS and nparams < _LENS_KEPT:
+            large = _LARGE[etype]
+            pos = start + 2
+            end = pos + length
+            lens_end = pos + _HDR_SIZE + nparams * (4 if large else 2)
+            if _HDR_SIZE <= length <= stop - pos and lens_end <= end:
+                lens = (_LENS32 if large else _LENS16)[nparams].unpack_from(buf, pos + _HDR_SIZE)
+                if lens_end + sum(lens) <= end:
+                    return cpu, 0, ts, tid, etype, EVENTS[etype], lens, lens_end
+    return _event_layout(btype, buf, start, stop, offset, file)
+
+
+def _event_layout(
+    btype: int, buf: bytes, start: int, stop: int, offset: int, file: str
+) -> EventLayout:
+    """:func:`event_layout` of any event block, well-formed or not."""
     base = offset + 8 - start  # + a position in buf = its offset in the capture
-    if btype in _PLAIN_V2 and stop - start >= _CPU_HDR.size:  # the common case: one unpack
-        cpu, ts, tid, length, etype, nparams = _CPU_HDR.unpack_from(buf, start)
-        flags = 0
-        pos = start + 2
-        hdr = _HDR
-        info = EVENTS[etype] if etype < _NEVENTS else None
-        large = _LARGE[etype] if etype < _NEVENTS else False
+    pos = start + 2
+    flags = 0
+    if btype in B.EVF_BLOCKS:
+        pos = start + 6
+    v2 = btype in B.V2_EVENT_BLOCKS
+    hdr = _HDR if v2 else _HDR_V1
+    if stop - start < pos - start + hdr.size:
+        raise CaptureFormatError(
+            file, offset + 8, f"event block of {stop - start} bytes has no event header"
+        )
+    cpu = _U16.unpack_from(buf, start)[0]
+    if pos == start + 6:
+        flags = _U32.unpack_from(buf, start + 2)[0]
+    if v2:
+        ts, tid, length, etype, nparams = _HDR.unpack_from(buf, pos)
     else:
-        pos = start + 2
-        flags = 0
-        if btype in B.EVF_BLOCKS:
-            pos = start + 6
-        v2 = btype in B.V2_EVENT_BLOCKS
-        hdr = _HDR if v2 else _HDR_V1
-        if stop - start < pos - start + hdr.size:
-            raise CaptureFormatError(
-                file, offset + 8, f"event block of {stop - start} bytes has no event header"
-            )
-        cpu = _U16.unpack_from(buf, start)[0]
-        if pos == start + 6:
-            flags = _U32.unpack_from(buf, start + 2)[0]
-        if v2:
-            ts, tid, length, etype, nparams = _HDR.unpack_from(buf, pos)
-        else:
-            ts, tid, length, etype = _HDR_V1.unpack_from(buf, pos)
-        info = event_info(etype)
-        large = info is not None and info.large_payload
-        if not v2:
-            if etype in (_PPME_NOTIFICATION_E, _PPME_INFRASTRUCTURE_EVENT_E):
-                length -= 3
-            nparams = _v1_nparams(buf, pos + hdr.size, pos + length, info, file, offset + 8)
+        ts, tid, length, etype = _HDR_V1.unpack_from(buf, pos)
+    info = event_info(etype)
+    large = info is not None and info.large_payload
+    if not v2:
+        if etype in (_PPME_NOTIFICATION_E, _PPME_INFRASTRUCTURE_EVENT_E):
+            length -= 3
+        nparams = _v1_nparams(buf, pos + hdr.size, pos + length, info, file, offset + 8)
     avail = stop - pos
     lsize = 4 if large else 2
     first = pos + hdr.size
