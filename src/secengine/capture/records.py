@@ -278,6 +278,117 @@ def _kept(key: tuple[Any, ...], make: Callable[..., FileInfo]) -> FileInfo:
     return f
 
 
+#: a syscall's record builder: (builder, ts, tid, pid, result, values, process) → record
+_Builder = Callable[["RecordBuilder", int, int, int, int, dict[str, Any], "Process | None"], Rec]
+
+
+def _arg_expr(i: int, kind: int, key: str, conv: Callable[[int], int] | None) -> str:
+    """The source of argument ``i``'s value (:data:`_REGS`: its parameter and conversion)."""
+    if kind == L.ARG_INT:
+        if not key:
+            return "0"
+        n = f"(n if isinstance(n := get({key!r}), int) else 0)"
+        return f"conv{i}({n}) & _U64" if conv is not None else f"{n} & _U64"
+    if kind in (L.ARG_STR, L.ARG_BUF):
+        return f"_text(get({key!r}))[:_ARGS_MAX]" if key else 'b""'
+    if kind == L.ARG_SOCKADDR:
+        return f"_linux_sockaddr(get({key!r}))[:_ARGS_MAX]" if key else 'b""'
+    if kind == L.ARG_INT2 and key == "fds":
+        # a capture's fd is 64 bits; the record's, as the kernel's, 32
+        return '_pack_fds(_int(get("fd1", -1)) & _U32, _int(get("fd2", -1)) & _U32)'
+    if kind == L.ARG_OPENHOW:
+        return (
+            '_pack_how(_open_to_linux(_int(get("flags"))), _int(get("mode")), '
+            '_int(get("resolve")))[:_ARGS_MAX]'
+        )
+    return 'b""'
+
+
+def _compile_builder(spec: SyscallSpec) -> _Builder:
+    """The builder of ``spec``'s records, written out for its arguments and sections: each
+    argument read from its capture parameter (:data:`_REGS`) and converted, each blob made,
+    each section the spec asks for built, with no loop over the spec and no test of what is
+    known when the syscall is (the replay's hottest step after decoding)."""
+    env: dict[str, Any] = {
+        "Rec": Rec,
+        "Sections": Sections,
+        "spec": spec,
+        "isinstance": isinstance,
+        "int": int,
+        "_U32": _U32,
+        "_U64": _U64,
+        "_ARGS_MAX": L.ARGS_MAX,
+        "_text": _text,
+        "_int": _int,
+        "_linux_sockaddr": _linux_sockaddr,
+        "_pack_fds": struct.Struct("<II").pack,
+        "_pack_how": L.OPEN_HOW.pack,
+        "_open_to_linux": _open_to_linux,
+        "_creds_unpack": L.CREDS.unpack,
+        "_ns": L.NS,
+    }
+    name, extras = spec.name, spec.extras
+    lines = ["def build(self, ts, tid, pid, res, values, proc):"]
+    if name in ("accept", "accept4"):
+        lines.append('    values = dict(values, fd_in=values.get("fd_in", -1))')
+    lines.append("    get = values.get")
+    args, blobs = ["0"] * L.NARGS, []
+    ints, others = _PLANS[name]
+    for i, key, conv in ints:
+        if conv is not None:
+            env[f"conv{i}"] = conv
+        args[i] = f"a{i}"
+        lines.append(f"    a{i} = {_arg_expr(i, L.ARG_INT, key, conv)}")
+    for i, kind, key in others:
+        blobs.append(f"{i}: {_arg_expr(i, kind, key, None)}")
+    lines.append("    sec = Sections()")
+    lines.append(f"    sec.blobs = {{{', '.join(blobs)}}}")
+    if not extras & _NEEDS_PROC:
+        lines.append("    proc = None")
+    if extras & L.X_FILE_ARG0:
+        lines.append(f"    sec.file0 = self._file_arg0({name!r}, values)")
+    if extras & L.X_FILE_RES:
+        lines.append(f"    sec.fileres = self._file_res({name!r}, values)")
+    if extras & L.X_CREDS:
+        lines.append(f"    sec.creds = _creds_unpack(self._creds({name!r}, res, values, proc))")
+    if extras & L.X_CWD:
+        lines.append(
+            f"    sec.cwd = _text(self._cwd({name!r}, values, proc))[:_ARGS_MAX]"
+            '.decode("utf-8", "surrogateescape")'
+        )
+    if extras & (L.X_NL_BUF | L.X_NL_MSG):
+        lines.append('    sec.nlhead = b""')
+    if extras & L.X_NS:
+        lines.append(
+            "    sec.ns = _ns.unpack(_ns.pack(*(proc.ns if proc is not None else (0, 0, 0, 0))))"
+        )
+    lines += [
+        "    rec = Rec.__new__(Rec)",
+        "    rec.ts = ts & _U64",
+        "    rec.tid = tid & _U32",
+        "    rec.pid = pid & _U32",
+        f"    rec.nr = {spec.nr}",
+        f"    rec.evt = {L.EVT_SYSCALL}",
+        "    rec.flags = 0",
+        "    r = res & _U64",
+        "    rec.res = r - (1 << 64) if r >> 63 else r",
+        f"    rec.args = ({', '.join(args)},)",
+        '    rec.data = b""  # its sections are decoded already',
+        "    rec.spec = spec",
+        f"    rec.name = {name!r}",
+        "    rec._sec = sec",
+        "    rec._params = None",
+        "    return rec",
+    ]
+    exec(compile("\n".join(lines), f"<capture record builder {name}>", "exec"), env)  # noqa: S102
+    fn: _Builder = env["build"]
+    return fn
+
+
+#: each syscall's compiled record builder, made on first use
+_BUILDERS: Final[dict[str, _Builder]] = {}
+
+
 class RecordBuilder:
     """Scap events in, probe records out, with the capture's own bookkeeping:
     which process a thread belongs to, and each thread's pending enter event.
@@ -356,72 +467,12 @@ class RecordBuilder:
     ) -> Rec:
         """The record of a syscall the probe has a spec for, decoded: what ``Rec(data)``
         of the bytes the probe would write gives, built without the bytes (the header's
-        fields wrapped to their widths, each blob cut at ``ARGS_MAX``)."""
-        name = spec.name
-        if name in ("accept", "accept4"):
-            values = dict(values, fd_in=values.get("fd_in", -1))
-        args = [0] * L.NARGS
-        sec = Sections()
-        blobs = sec.blobs
-        get = values.get
-        ints, others = _PLANS[name]
-        for i, key, conv in ints:
-            n = get(key)
-            if not isinstance(n, int):
-                n = 0
-            if conv is not None:
-                n = conv(n)
-            args[i] = n & _U64
-        for i, kind, key in others:
-            v = get(key) if key else None
-            if kind == L.ARG_STR or kind == L.ARG_BUF:
-                blobs[i] = _text(v)[: L.ARGS_MAX]
-            elif kind == L.ARG_SOCKADDR:
-                blobs[i] = _linux_sockaddr(v)[: L.ARGS_MAX]
-            elif kind == L.ARG_INT2 and key == "fds":
-                # a capture's fd is 64 bits; the record's, as the kernel's, 32
-                f1, f2 = _int(get("fd1", -1)), _int(get("fd2", -1))
-                blobs[i] = struct.pack("<II", f1 & _U32, f2 & _U32)
-            elif kind == L.ARG_OPENHOW:
-                blobs[i] = L.OPEN_HOW.pack(
-                    _open_to_linux(_int(get("flags"))),
-                    _int(get("mode")),
-                    _int(get("resolve")),
-                )[: L.ARGS_MAX]
-            else:
-                blobs[i] = b""
-        extras = spec.extras
-        if not extras & _NEEDS_PROC:
-            proc = None
-        if extras & L.X_FILE_ARG0:
-            sec.file0 = self._file_arg0(name, values)
-        if extras & L.X_FILE_RES:
-            sec.fileres = self._file_res(name, values)
-        if extras & L.X_CREDS:
-            sec.creds = L.CREDS.unpack(self._creds(name, res, values, proc))
-        if extras & L.X_CWD:
-            sec.cwd = _text(self._cwd(name, values, proc))[: L.ARGS_MAX].decode(
-                "utf-8", "surrogateescape"
-            )
-        if extras & (L.X_NL_BUF | L.X_NL_MSG):
-            sec.nlhead = b""
-        if extras & L.X_NS:
-            sec.ns = L.NS.unpack(L.NS.pack(*(proc.ns if proc is not None else (0, 0, 0, 0))))
-        rec = Rec.__new__(Rec)
-        rec.ts = ts & _U64
-        rec.tid = tid & _U32
-        rec.pid = pid & _U32
-        rec.nr = spec.nr
-        rec.evt = L.EVT_SYSCALL
-        rec.flags = 0
-        rec.res = _i64(res)
-        rec.args = tuple(args)
-        rec.data = b""  # its sections are decoded already
-        rec.spec = spec
-        rec.name = name
-        rec._sec = sec
-        rec._params = None
-        return rec
+        fields wrapped to their widths, each blob cut at ``ARGS_MAX``), by the syscall's
+        compiled builder (:func:`_compile_builder`)."""
+        build = _BUILDERS.get(spec.name)
+        if build is None:
+            build = _BUILDERS[spec.name] = _compile_builder(spec)
+        return build(self, ts, tid, pid, res, values, proc)
 
     # -- sections -----------------------------------------------------------------------
     @staticmethod
@@ -440,7 +491,16 @@ class RecordBuilder:
         if name in ("accept", "accept4"):
             return self._socket_file(values.get("tuple"), inbound=True, stream=True)
         get = values.get
-        return _kept(("open", _int(get("flags")), _int(get("dev")), _int(get("ino"))), _open_file)
+        flags, dev, ino = get("flags"), get("dev"), get("ino")
+        return _kept(
+            (
+                "open",
+                flags if isinstance(flags, int) else 0,
+                dev if isinstance(dev, int) else 0,
+                ino if isinstance(ino, int) else 0,
+            ),
+            _open_file,
+        )
 
     @staticmethod
     def _creds(name: str, res: int, values: dict[str, Any], proc: Process | None) -> bytes:
