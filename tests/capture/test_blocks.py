@@ -107,6 +107,32 @@ def test_chunk_boundaries_do_not_change_the_errors(
     assert reason in ei.value.reason
 
 
+_GOOD = b"".join(block(0x216, bytes(30 + i)) for i in range(12))  # after the first block
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (block(0x216, bytes(30), trailer=99), "trailer length 99"),
+        (struct.pack("<II", 0x216, 70000) + bytes(40), "over the 65544-byte limit"),
+        (struct.pack("<II", 0x216, 5) + bytes(40), "under 12"),
+        (block(b.SHB_BLOCK_TYPE, b"short"), "section header of 5 bytes"),
+    ],
+)
+def test_a_fault_after_good_blocks_is_found_where_it_is(
+    chunk: int, bad: bytes, reason: str
+) -> None:
+    """Whole blocks already in the buffer are read on a short path; a fault among them is
+    still reported at its own offset, after every block before it."""
+    reader = b.BlockReader(io.BytesIO(SHB + _GOOD + bad + _GOOD), "cap.scap", chunk=chunk)
+    got = []
+    with pytest.raises(b.CaptureFormatError) as ei:
+        got.extend(reader)
+    assert (ei.value.offset, len(got)) == (len(SHB) + len(_GOOD), 13)
+    assert reason in ei.value.reason
+
+
 def test_a_stream_failing_part_way_has_delivered_the_blocks_before() -> None:
     fault = len(SHB) + 3 * 12 + 5  # inside the fourth block after the header
     data = SHB + block(0x201, b"") * 6

@@ -218,7 +218,28 @@ class BlockReader:
         unpack_header, unpack_u32 = _HEADER.unpack_from, _U32.unpack_from
         event_limit = MAX_EVENT_BLOCK + 8
         small_events = EVENT_BLOCKS - LARGE_EVENT_BLOCKS
+        max_block = self.max_block
         while True:
+            if not first:
+                # the common case: whole, well-framed blocks in the buffer, each checked in a
+                # few steps; anything else (a block past the buffer, a bad length or trailer,
+                # a section header) goes to the checks below, which say what is wrong
+                size = len(buf)
+                while pos + 8 <= size:
+                    btype, total = unpack_header(buf, pos)
+                    end = pos + total - 4
+                    if (
+                        total < _FRAMING
+                        or end > size - 4
+                        or total > (event_limit if btype in small_events else max_block)
+                        or btype == SHB_BLOCK_TYPE
+                        or unpack_u32(buf, end)[0] != total
+                    ):
+                        break
+                    at = base + pos
+                    self.offset = at + total
+                    yield btype, at, buf, pos + 8, end
+                    pos += total
             have = len(buf) - pos
             if have < 8 and not eof:
                 buf, base, eof = self._fill(buf, pos, base, 8)
