@@ -426,6 +426,27 @@ def in_process(capture: Path, rounds: int, profile: bool, repeat: int = 1) -> di
     return out
 
 
+def _commit(tree: Path) -> str:
+    out = subprocess.run(
+        ["git", "-C", str(tree), "log", "-1", "--format=%h %s"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out.stdout.strip()[:100] or "?"
+
+
+def _meta(trees: list[Path]) -> dict[str, Any]:
+    """When, on what, under which load (the machine is shared: the load average says how
+    much the wall times mean)."""
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "commit": _commit(REPO),
+        "trees": {t.name: _commit(t) for t in trees},
+        "loadavg_before": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=3)
@@ -450,7 +471,7 @@ def main() -> None:
     )
     p.add_argument("--json", type=Path, help="write the results here")
     args = p.parse_args()
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"meta": _meta(args.tree)}
     with tempfile.TemporaryDirectory(prefix="secengine-capture-bench-") as d:
         tmp = Path(d)
         if "live" not in args.skip:
@@ -482,6 +503,7 @@ def main() -> None:
             print(f"in process: {tree}")
             for name, part in in_process_of_tree(tree, cap, args.rounds, args.skip).items():
                 results[f"{name}@{tree.name}"] = part
+    results["meta"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     skip = ("steps", "runs_s", "fixed_s", "cpu_s")
     summary = {
         f"{name}.{k}": v for name, part in results.items() for k, v in part.items() if k not in skip
