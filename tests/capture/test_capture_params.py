@@ -76,3 +76,26 @@ def test_a_parameter_not_of_its_width_is_kept_raw() -> None:
     close_x = next(e for e in EVENTS if e.enum == "PPME_SYSCALL_CLOSE_X")  # res, fd: 8 bytes
     buf = struct.pack("<q", -9) + b"\x05\x00\x00\x00"
     assert E.decode_params(close_x, buf, 0, (8, 4)) == {"res": -9, "fd": b"\x05\x00\x00\x00"}
+
+
+def _memo_of(dec: object) -> dict[bytes, object]:
+    cells = [c.cell_contents for c in dec.__closure__ or ()]  # type: ignore[attr-defined]
+    return next(c for c in cells if isinstance(c, dict))
+
+
+def test_socket_values_are_kept_only_when_small_and_the_memo_is_bounded() -> None:
+    """A capture repeats a few IP tuples (kept: decoded once); a unix socket's path can be
+    64 KiB, so a capture of many would hold gigabytes if those were kept too."""
+    memo = _memo_of(E._socktuple)
+    memo.clear()
+    ip = b"\x02" + bytes([10, 0, 0, 1]) + struct.pack("<H", 80) + bytes([10, 0, 0, 2])
+    ip += struct.pack("<H", 5000)
+    assert E._socktuple(ip, 0, len(ip)) == (2, "10.0.0.1", 80, "10.0.0.2", 5000)
+    assert E._socktuple(ip, 0, len(ip)) is E._socktuple(ip, 0, len(ip))
+    long_unix = b"\x01" + bytes(16) + b"/run/" + b"x" * 5000 + b"\0"
+    assert E._socktuple(long_unix, 0, len(long_unix))[3] == "/run/" + "x" * 5000
+    assert list(memo) == [ip]
+    for i in range(E._MAX_MEMO + 10):
+        raw = b"\x02" + i.to_bytes(4, "big") + bytes(8)
+        E._socktuple(raw, 0, len(raw))
+    assert len(memo) <= E._MAX_MEMO

@@ -59,8 +59,11 @@ _INT_FMT: Final = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _AF_INET: Final = socket.AF_INET
 _inet_ntop: Final = socket.inet_ntop
 #: decoded socket addresses and tuples kept, by their bytes (a capture's sends and
-#: receives repeat a few): cleared when it holds this many
+#: receives repeat a few): cleared when it holds this many; only values of at most
+#: _MEMO_BYTES bytes are kept (an IPv6 tuple is 37), so the memo stays small whatever the
+#: capture holds (a unix socket's path can be 64 KiB)
 _MAX_MEMO: Final = 4096
+_MEMO_BYTES: Final = 64
 #: notification and infrastructure events of old captures declare 3 bytes too many
 _PPME_NOTIFICATION_E: Final = 212
 _PPME_INFRASTRUCTURE_EVENT_E: Final = 278
@@ -301,9 +304,11 @@ def _memo(decode: Callable[[bytes], Any]) -> Decoder:
         raw = buf[off : off + n]
         v = memo.get(raw, memo)
         if v is memo:
-            if len(memo) >= _MAX_MEMO:
-                memo.clear()
-            v = memo[raw] = decode(raw)
+            v = decode(raw)
+            if n <= _MEMO_BYTES:
+                if len(memo) >= _MAX_MEMO:
+                    memo.clear()
+                memo[raw] = v
         return v
 
     return dec

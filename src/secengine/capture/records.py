@@ -481,7 +481,9 @@ class RecordBuilder:
         ``inbound`` receive or accept the destination is the local end). The protocol is
         left unknown (the socket's own stays) unless the call is one only ``stream`` (TCP)
         sockets make."""
-        return _kept(("socket", tup, inbound, stream), _make_socket_file)
+        if isinstance(tup, tuple) and tup[0] in (2, 10):  # a few addresses, each small
+            return _kept(("socket", tup, inbound, stream), _make_socket_file)
+        return _make_socket_file(tup, inbound, stream)  # a unix path can be long: not kept
 
     def _file_arg0(self, name: str, values: dict[str, Any]) -> FileInfo:
         # the driver writes a receive's tuple from the peer's side (is_inbound)
