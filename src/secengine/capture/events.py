@@ -391,6 +391,12 @@ def _compile(code: int) -> ParamsDecoder:
             lines.append(f"    v{i} = u{i}(buf, {at})[0] if n{i} == {size} else buf[{at}:o{i + 1}]")
         elif dec is _raw:
             lines.append(f"    v{i} = buf[{at}:o{i + 1}]")
+        elif dec is _string:  # as _string: without its NUL
+            end = f"o{i + 1}"
+            lines.append(
+                f"    v{i} = buf[{at}:{end} - 1 if n{i} and buf[{end} - 1] == 0 else {end}]"
+                '.decode("utf-8", "surrogateescape")'
+            )
         else:
             env[f"d{i}"] = dec
             lines.append(f"    v{i} = d{i}(buf, {at}, n{i})")

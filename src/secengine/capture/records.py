@@ -389,6 +389,12 @@ def _compile_builder(spec: SyscallSpec) -> _Builder:
 _BUILDERS: Final[dict[str, _Builder]] = {}
 
 
+def _builder(spec: SyscallSpec) -> _Builder:
+    """``spec``'s record builder, compiled now (:data:`_BUILDERS` keeps it)."""
+    build = _BUILDERS[spec.name] = _compile_builder(spec)
+    return build
+
+
 class RecordBuilder:
     """Scap events in, probe records out, with the capture's own bookkeeping:
     which process a thread belongs to, and each thread's pending enter event.
@@ -439,7 +445,8 @@ class RecordBuilder:
         is the thread's process in the table, which the caller has just looked up."""
         spec = _SPECS[info.code]
         if spec is not None:  # the common case: a syscall the probe has a spec for
-            return self._syscall(ts, tid, spec, self.tgid.get(tid, tid), res, values, proc)
+            build = _BUILDERS.get(spec.name) or _builder(spec)
+            return build(self, ts, tid, self.tgid.get(tid, tid), res, values, proc)
         name = info.name
         if name in _EXEC_NR and info.direction == "<" and _int(values.get("res", -1)) == 0:
             return Rec(self._exec(ts, tid, name, values), 0)
@@ -469,9 +476,7 @@ class RecordBuilder:
         of the bytes the probe would write gives, built without the bytes (the header's
         fields wrapped to their widths, each blob cut at ``ARGS_MAX``), by the syscall's
         compiled builder (:func:`_compile_builder`)."""
-        build = _BUILDERS.get(spec.name)
-        if build is None:
-            build = _BUILDERS[spec.name] = _compile_builder(spec)
+        build = _BUILDERS.get(spec.name) or _builder(spec)
         return build(self, ts, tid, pid, res, values, proc)
 
     # -- sections -----------------------------------------------------------------------
