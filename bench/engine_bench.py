@@ -217,6 +217,7 @@ def report(
             "processor": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(),
         },
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "rules_file": args.rules.name,
         "rules_loaded": len(ruleset.rules),
         "rule_load_seconds": round(load_s, 3),
@@ -261,6 +262,7 @@ def side_by_side(args: argparse.Namespace) -> int:
     if args.no_replay:
         one.append("--no-replay")
     runs: dict[str, list[dict[str, Any]]] = {label(t): [] for t in args.tree}
+    load_before = [round(x, 2) for x in os.getloadavg()]
     for r in range(args.rounds):
         for tree in args.tree:
             print(f"round {r + 1}: {label(tree)}", flush=True)
@@ -273,6 +275,8 @@ def side_by_side(args: argparse.Namespace) -> int:
         "machine": runs[next(iter(runs))][0]["machine"],
         "events": args.events,
         "rounds": args.rounds,
+        #: 1, 5 and 15 minute load averages before the first round and after the last
+        "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},
         "rules_file": args.rules.name,
         "targets": TARGETS,
         "trees": best,
