@@ -397,6 +397,41 @@ def test_a_repeated_read_is_read_again_only_where_some_paths_made_it(registry) -
                 assert fn(ev) == (hits[0] if hits else -1), (fields, source)
 
 
+def test_a_field_tested_with_icontains_is_lowered_once_per_event(registry) -> None:  # type: ignore[no-untyped-def]
+    # Falco's "Search Private Keys or Passwords" tests proc.args icontains ten words:
+    # the value is lowered into a local on first use and later tests read the local; in
+    # a later rule, where the first may have stopped before lowering, it is lowered again.
+    texts = [
+        "t.num > 0 and (t.str icontains ab or t.str icontains CD or t.str icontains ef)",
+        "t.unum > 1 and (t.str icontains GH or t.str icontains ij)",
+        "t.num < 0 and t.str icontains kl",
+    ]
+    irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
+    for all_matches in (False, True):
+        fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=all_matches)
+        source = fn.__secengine_source__
+        lowered = re.findall(
+            r"'(\w\w)' in \(_l0 := \(_r0 := g\('t.str', M\)\)\.lower\(\)\)", source
+        )
+        assert lowered == ["ab", "gh", "kl"], source
+        assert "('cd' in _l0) or ('ef' in _l0)" in source
+        assert "('ij' in _l0)" in source
+        assert source.count(".lower()") == 3, source
+        for num in (-1, 1, 3):
+            for text in ("xAbx", "cD", "EF", "gh", "IJ", "kl", "", None, 7):
+                fields: dict[str, Any] = {"t.num": num, "t.unum": num, "evt.type": "open"}
+                if text is not None:
+                    fields["t.str"] = text
+                ev = Event("test", 0, FieldValues(fields))
+                hits = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
+                try:
+                    got = fn(ev)
+                except AttributeError:  # not a string: the engine asks the interpreter
+                    assert text == 7
+                    continue
+                assert got == (hits if all_matches else hits[0] if hits else -1), fields
+
+
 def test_rules_sharing_their_first_test_are_nested_under_it(registry) -> None:  # type: ignore[no-untyped-def]
     # Rules 0 and 1 start with the same (shared) test: one `if` on it holds both, and
     # inside it the read of t.str2 that rule 0 made is used bare by rule 1.

@@ -124,6 +124,8 @@ class _Emitter:
         self.cached: dict[str, str] = {}
         #: keys of a multi-key field → the per-event local of their gathered values
         self.gathered: dict[tuple[str, ...], str] = {}
+        #: field key → the per-event local of its value lowered (``icontains``)
+        self.lowered: dict[str, str] = {}
         #: per-event locals used where they may or may not be assigned: set to None first
         self.unset: list[str] = []
         self._consts: dict[tuple[type, Any], str] = {}
@@ -291,10 +293,34 @@ class _Emitter:
         left = c.left
         if not isinstance(left, IField) or c.rhs is not None:
             return self._closure(c), st
+        if _lowers(c, left):
+            return self._icontains(c, left, st)
         bound = self.bound.get(left.rf.key)
         f, after = (bound, st) if bound is not None else self.read(left, st)
         text = self._compare(c, left, f)
         return (self._closure(c), st) if text is None else (text, after)
+
+    def _icontains(self, c: ICheck, left: IField, st: _State) -> tuple[str, _State]:
+        """``lit in value.lower()``, the value lowered once per event into a local.
+
+        Falco's rules test one field against many words ignoring case
+        (``proc.args icontains "begin private"`` or ...): each test lowered the
+        value again. The local is set on first use (:meth:`_once`; where only some
+        paths set it, it is lowered again). A value that is not a string raises
+        AttributeError at its first lowering, as each test did.
+        """
+        key = left.rf.key
+        var = self.lowered.get(key)
+        if var is None:
+            var = self.lowered[key] = f"_l{len(self.lowered)}"
+        bound = self.bound.get(key)
+
+        def lower(s: _State) -> tuple[str, _State]:
+            f, after = (bound, s) if bound is not None else self.read(left, s)
+            return f"{f}.lower()", after
+
+        low, after = self._once(var, st, lower, reread=True)
+        return f"({self.const(c.values[0].lower())} in {low})", after
 
     def _compare(self, c: ICheck, left: IField, f: str) -> str | None:
         """The text of leaf ``c`` comparing the value that expression ``f`` reads (once).
@@ -388,6 +414,19 @@ class _Emitter:
             return check_leaf(_c, fields)
 
         return f"{self.fn(leaf)}(f)"
+
+
+def _lowers(c: ICheck, left: IField) -> bool:
+    """Whether leaf ``c`` is the inline ``icontains`` of :meth:`_Emitter._compare` (one
+    string literal against a scalar field's value, lowered)."""
+    return (
+        c.op == "icontains"
+        and c.modifier is None
+        and not (left.is_list or left.any_of)
+        and left.kind not in (FieldKind.IP, FieldKind.NET, FieldKind.BUFFER)
+        and len(c.values) > 0
+        and isinstance(c.values[0], str)
+    )
 
 
 def _read_text(key: str, subscript: bool) -> str:
