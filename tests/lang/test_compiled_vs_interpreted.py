@@ -432,6 +432,39 @@ def test_a_field_tested_with_icontains_is_lowered_once_per_event(registry) -> No
                 assert got == (hits if all_matches else hits[0] if hits else -1), fields
 
 
+def test_conjunctions_evaluate_shared_then_selective_then_other_then_negations(registry) -> None:  # type: ignore[no-untyped-def]
+    # Rule 0 as Falco's "Directory traversal monitored file read" is written: a macro,
+    # an `or` of alternatives, a selective `contains`, an exception list. Its `and`
+    # evaluates the shared macro (rule 1 uses it too) first, then the `contains` that
+    # few values pass, then the `or`, then the negation; a glob (costly) stays last.
+    texts = [
+        (
+            "(t.bool = true and t.num > 0) and (t.str startswith /etc/ or t.str contains id_rsa)"
+            " and not t.str2 in (bash, sh) and t.arg.flags contains ../ and t.str glob '*x*'"
+        ),
+        "(t.bool = true and t.num > 0) and t.str2 = sh",
+    ]
+    irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
+    for all_matches in (False, True):
+        fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=all_matches)
+        lines = fn.__secengine_source__.split("\n")
+        nest = [i for i, line in enumerate(lines) if line.startswith("    if (_m0 := ")]
+        assert len(nest) == 1, lines  # both rules nest under the macro
+        rule0 = lines[nest[0] + 1]
+        order = [rule0.index(part) for part in ("'../' in", "'/etc/'", "not (", "_cb")]
+        assert order == sorted(order), rule0
+        for flag in (True, False):
+            for num in (0, 1):
+                for text in ("/etc/x", "a/id_rsa/x", "/tmp", None):
+                    for args in ("a/../b", "", None):
+                        fields: dict[str, Any] = {"t.bool": flag, "t.num": num, "t.str2": "sh"}
+                        fields.update({"t.str": text, "t.arg.flags": args, "evt.type": "open"})
+                        ev = Event("test", 0, FieldValues({k: v for k, v in fields.items() if v}))
+                        hits = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
+                        want = hits if all_matches else hits[0] if hits else -1
+                        assert fn(ev) == want, (fields, fn.__secengine_source__)
+
+
 def test_rules_sharing_their_first_test_are_nested_under_it(registry) -> None:  # type: ignore[no-untyped-def]
     # Rules 0 and 1 start with the same (shared) test: one `if` on it holds both, and
     # inside it the read of t.str2 that rule 0 made is used bare by rule 1.
