@@ -188,10 +188,20 @@ class Engine:
         One call of the event's bucket function: a live source hands the engine
         its events one at a time (each is evaluated before the next record changes
         the state), and for one event the batch loop's set-up costs more than the
-        call it saves.
+        call it saves. The batch loop's events of other types take this path too.
         """
         self.stats.events += 1
-        return self._one(event)
+        by_type = self._buckets.get(event.source)
+        bucket = None if by_type is None else by_type.get(event.type)
+        if bucket is None:
+            bucket = self._bucket_for(event.source, event.type, event.fields)
+        try:
+            hit = bucket.fn(event)
+        except _FALLBACK_ERRORS:
+            hit = self._interpret(bucket, event)
+        if self._all_matches:
+            return [self._alert(bucket.rules[i], event) for i in hit] if hit else []
+        return [] if hit < 0 else [self._alert(bucket.rules[hit], event)]
 
     def process_batch(self, events: Iterable[Event]) -> list[Alert]:
         """Evaluate many events; alerts come out in event order.
@@ -200,7 +210,7 @@ class Engine:
         time (:meth:`_each`: a call of the bucket's function per event); from then
         on they run through the source's batch loop (:func:`compile_batch`: one
         generated loop with every bucket's code inline); events of a type no
-        bucket of the loop serves yet, or of another source, take :meth:`_one`.
+        bucket of the loop serves yet, or of another source, take :meth:`process`.
         This is the hot path of replay and of the agent.
         """
         if not isinstance(events, (list, tuple)):
@@ -275,7 +285,8 @@ class Engine:
         loop.outside = 0
 
         def slow(event: Event, out: list[Alert]) -> bool:
-            out.extend(self._one(event))
+            self.stats.events -= 1  # counted with its batch: process counts it again
+            out.extend(self.process(event))
             if event.source != source:
                 return False
             loop.outside += 1
@@ -310,20 +321,6 @@ class Engine:
             name=f"batch_{_ident(source)}",
         )
         return loop.fn
-
-    def _one(self, event: Event) -> list[Alert]:
-        """Evaluate one event through its bucket's function (outside any batch loop)."""
-        by_type = self._buckets.get(event.source)
-        bucket = None if by_type is None else by_type.get(event.type)
-        if bucket is None:
-            bucket = self._bucket_for(event.source, event.type, event.fields)
-        try:
-            hit = bucket.fn(event)
-        except _FALLBACK_ERRORS:
-            hit = self._interpret(bucket, event)
-        if self._all_matches:
-            return [self._alert(bucket.rules[i], event) for i in hit] if hit else []
-        return [] if hit < 0 else [self._alert(bucket.rules[hit], event)]
 
     def matching_rules(self, event: Event) -> list[Rule]:
         """The rules that match ``event`` (honouring ``rule_matching``), without making alerts."""
