@@ -11,6 +11,7 @@ below both.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import time as _time
 from typing import Any, Final
 
@@ -68,25 +69,33 @@ def render_time(key: str, ts_ns: int, first_ts_ns: int | None = None) -> str:
     Local time uses the host's current UTC offset for every timestamp, as
     libsinsp's ``ts_to_string`` does. Raises ``KeyError`` for a non-time field.
     """
-    if key not in TIME_FIELDS:
-        raise KeyError(key)
-    value = time_value(key, ts_ns, first_ts_ns)
-    if value is MISSING:
-        return "<NA>"
-    if key in ("evt.rawtime.ns", "evt.reltime.ns"):
-        return f"{value:09d}"
-    if key not in _STRING_TIME_FIELDS:
+    if key not in _STRING_TIME_FIELDS:  # (their value is the timestamp itself)
+        if key not in TIME_FIELDS:
+            raise KeyError(key)
+        value = time_value(key, ts_ns, first_ts_ns)
+        if value is MISSING:
+            return "<NA>"
+        if key in ("evt.rawtime.ns", "evt.reltime.ns"):
+            return f"{value:09d}"
         return str(value)
     sec, nsec = divmod(ts_ns, _NS)
     if key == "evt.time.iso8601":
         d = _dt.datetime.fromtimestamp(sec, _dt.UTC)
         return f"{d:%Y-%m-%dT%H:%M:%S}.{nsec:09d}+0000"
-    local = sec + _local_offset()
+    text = _local_clock(sec + _local_offset(), key.startswith("evt.datetime"))
+    return f"{text}.{nsec:09d}" if key in ("evt.time", "evt.datetime") else text
+
+
+@functools.lru_cache(maxsize=64)
+def _local_clock(local: int, with_date: bool) -> str:
+    """``HH:MM:SS`` (after ``YYYY-MM-DD`` ``with_date``) of ``local`` seconds since the epoch.
+
+    Kept for the last seconds rendered: every alert's line starts with its time,
+    and alerts come in bursts within a second.
+    """
     s = local % 86400
     text = f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-    if key in ("evt.time", "evt.datetime"):
-        text += f".{nsec:09d}"
-    if key.startswith("evt.datetime"):
+    if with_date:
         day = _dt.datetime.fromtimestamp(local - s, _dt.UTC)
         text = f"{day:%Y-%m-%d} {text}"
     return text
