@@ -246,6 +246,17 @@ class _Emitter:
             return _conjunction_order(self._flat(node), self.shared)
         return [node]
 
+    def first_leaf(self, node: Node) -> Node:
+        """The leaf :meth:`expr` evaluates first in ``node``, whatever the outcome."""
+        while isinstance(node, (IAnd, IOr, INot)):
+            if isinstance(node, INot):
+                node = node.child
+                continue
+            kids = self._flat(node)
+            order = _conjunction_order(kids, self.shared) if isinstance(node, IAnd) else None
+            node = (order or self.ordered(kids))[0]
+        return node
+
     @staticmethod
     def ordered(kids: list[Node]) -> list[Node]:
         """Cheap operands first, costly ones (:func:`_costly`) after; otherwise the rule's order."""
@@ -568,14 +579,6 @@ def _shared_subtrees(trees: Sequence[Node]) -> set[Node]:
     for t in trees:
         walk(t)
     return {n for n, k in counts.items() if k > 1}
-
-
-def _certain_fields(node: Node, out: dict[str, IField]) -> None:
-    """Fields read whenever ``node`` is evaluated (its first leaf, whatever the outcome)."""
-    while isinstance(node, (IAnd, IOr, INot)):
-        node = node.child if isinstance(node, INot) else node.children[0]
-    if isinstance(node, ICheck) and isinstance(node.left, IField):
-        out.setdefault(node.left.rf.key, node.left)
 
 
 #: At most this many groups of values get a function of their own.
@@ -959,13 +962,16 @@ def _emit(
 ) -> tuple[list[str], dict[str, Any]]:
     """The body of a function evaluating ``trees`` (it expects ``f``, ``g`` and ``M``), and its
     namespace (constants and closures, named with ``prefix``)."""
-    # The first leaf of every rule runs for every event of the bucket (only an
-    # earlier match can skip it), so its field is read once into a local.
+    # The first leaf (in the order of evaluation) of every rule runs for every event of
+    # the bucket (only an earlier match can skip it), so its field is read once into a local.
+    shared = _shared_subtrees(trees)
+    order = _Emitter(shared)
     fields: dict[str, IField] = {}
     for t in trees:
-        _certain_fields(t, fields)
+        leaf = order.first_leaf(t)
+        if isinstance(leaf, ICheck) and isinstance(leaf.left, IField):
+            fields.setdefault(leaf.left.rf.key, leaf.left)
     bound = {key: f"_f{i}" for i, key in enumerate(fields)}
-    shared = _shared_subtrees(trees)
     # A first pass counts the reads of each field; the second emits the code, reading
     # those that occur more than once into a local on first use.
     counting = _Emitter(shared, bound, subscript=subscript)
