@@ -465,6 +465,30 @@ def test_conjunctions_evaluate_shared_then_selective_then_other_then_negations(r
                         assert fn(ev) == want, (fields, fn.__secengine_source__)
 
 
+def test_a_shared_selective_condition_goes_before_other_shared_ones(registry) -> None:  # type: ignore[no-untyped-def]
+    # As Falco's "Read sensitive file ..." rules: `open_read and sensitive_files and ...`.
+    # Both macros are shared; sensitive_files (an `or` of `in` tests) passes few events,
+    # open_read (a flag, a type, a number) most: both rules nest under sensitive_files.
+    macros = (
+        "(t.bool = true and t.str = f and t.num >= 0) and (t.str2 in (a, b) or t.env[HOME] in (c))"
+    )
+    texts = [f"{macros} and t.unum > 1", f"{macros} and not t.unum > 1"]
+    irs = [check_condition(parse_condition(t), "test", registry).ir for t in texts]
+    fn = compile_bucket([simplify(ir, "open") for ir in irs], all_matches=False)
+    lines = fn.__secengine_source__.split("\n")
+    outer = [i for i, line in enumerate(lines) if line.startswith("    if (_m")]
+    assert len(outer) == 1 and "in _k" in lines[outer[0]], lines
+    assert lines[outer[0] + 1].startswith("        if (_m"), lines  # then open_read, shared
+    for flag in (True, False):
+        for name in ("a", "x", None):
+            for unum in (0, 2):
+                fields: dict[str, Any] = {"t.bool": flag, "t.str": "f", "t.num": 1, "t.unum": unum}
+                fields.update({"evt.type": "open"}, **({"t.str2": name} if name else {}))
+                ev = Event("test", 0, FieldValues(fields))
+                hits = [i for i, ir in enumerate(irs) if evaluate(ir, ev.fields)]
+                assert fn(ev) == (hits[0] if hits else -1), (fields, lines)
+
+
 def test_the_field_read_once_at_the_top_is_the_first_one_evaluated(registry) -> None:  # type: ignore[no-untyped-def]
     # Each rule's first test in the order of evaluation (here the selective `contains`,
     # not the `>` written first) runs for every event: its field is read at the top.

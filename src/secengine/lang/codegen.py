@@ -526,9 +526,11 @@ def _conjunction_order(kids: list[Node], shared: set[Node]) -> list[Node]:
     their form:
 
     0. sub-conditions shared with other rules of the bucket (a macro such as
-       ``open_read``), in the rule's order: evaluated once per event and kept, they
-       cost nothing where an earlier rule evaluated them, and rules that start with
-       the same one nest under one ``if`` (:func:`_emit_rules`);
+       ``open_read``): evaluated once per event and kept, they cost nothing where
+       an earlier rule evaluated them, and rules that start with the same one nest
+       under one ``if`` (:func:`_emit_rules`). The selective ones
+       (:func:`_selective`: Falco's ``sensitive_files``, ``fd.name in (...) or
+       fd.directory in (...)``) first, then the others, each in the rule's order;
     1. a cheap positive comparison with literals (``fd.nameraw contains ../``):
        few values pass it;
     2. other cheap operands: an ``or`` of alternatives (the ``etc_dir or
@@ -540,22 +542,39 @@ def _conjunction_order(kids: list[Node], shared: set[Node]) -> list[Node]:
 
     Within a rank, the rule's order.
     """
-    return sorted(kids, key=lambda node: 0 if node in shared else _and_rank(node))
+    return sorted(kids, key=lambda node: _and_rank(node, shared))
 
 
-def _and_rank(node: Node) -> int:
+def _and_rank(node: Node, shared: set[Node]) -> float:
+    if node in shared:
+        return -0.5 if _selective(node) else 0
     if _costly(node):
         return 4
     if isinstance(node, INot):
         return 3
-    if (
+    if _selective_leaf(node):
+        return 1
+    return 2
+
+
+def _selective_leaf(node: Node) -> bool:
+    """A cheap positive comparison of a field with literals that few values pass."""
+    return (
         isinstance(node, ICheck)
         and node.op in _SELECTIVE_OPS
         and node.modifier is None
         and isinstance(node.left, IField)
-    ):
-        return 1
-    return 2
+        and not _costly(node)
+    )
+
+
+def _selective(node: Node) -> bool:
+    """Whether few events pass ``node``, judged by its form: a selective leaf, or an
+    ``and``/``or`` of selective operands only (``fd.typechar = f`` looks selective and
+    is not: an ``and`` with other operands, such as ``open_read``, is not counted)."""
+    if isinstance(node, (IAnd, IOr)):
+        return all(_selective(c) for c in node.children)
+    return _selective_leaf(node)
 
 
 def _shared_subtrees(trees: Sequence[Node]) -> set[Node]:
