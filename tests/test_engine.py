@@ -439,6 +439,24 @@ def test_a_source_whose_values_have_a_python_get_is_read_through_subscripts() ->
     assert "g('proc.name', M)" in plain._bucket_for("syscall", "execve").fn.__secengine_source__  # type: ignore[attr-defined]
 
 
+@pytest.mark.usefixtures("early_loops")
+def test_code_reading_through_subscripts_binds_no_get() -> None:
+    """Binding `f.get` costs a method object per event: code that never calls it (a source
+    read through subscripts) does not bind it, one at a time or in the batch loop."""
+    lazy, plain = engine(), engine()
+    for _ in range(3):
+        events = _mixed_events()
+        want = [(a.rule, a.time) for a in plain.process_batch(events)]
+        again = [Event(e.source, e.ts, _LazyValues(e.fields)) for e in events]
+        assert [(a.rule, a.time) for a in lazy.process_batch(again)] == want
+    for eng, binds in ((lazy, False), (plain, True)):
+        loop = eng._loops["syscall"].fn
+        assert loop is not None
+        bucket = eng._bucket_for("syscall", "execve").fn
+        for source in (loop.__secengine_source__, bucket.__secengine_source__):  # type: ignore[attr-defined]
+            assert ("g = f.get" in source) is binds, source
+
+
 def test_short_runs_compile_no_batch_loop() -> None:
     """Below _LOOP_AFTER events a source's events are evaluated one at a time: compiling
     the loop would cost a short replay more than it saves."""

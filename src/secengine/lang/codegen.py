@@ -55,6 +55,7 @@ not have the declared types; the engine then falls back to the interpreter.
 from __future__ import annotations
 
 import itertools
+import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
@@ -866,10 +867,23 @@ class _Dispatch:
 _INLINE_AFTER = 4096
 
 
-def _header(name: str) -> list[str]:
+def _header(name: str, body: Sequence[str]) -> list[str]:
     """The first lines of a bucket function; f, g (its bound get) and M (the sentinel)
-    are locals: the cheapest loads there are."""
-    return [f"def {name}(ev, M=M):", "    f = ev.fields", "    g = f.get"]
+    are locals: the cheapest loads there are. ``g`` only where ``body`` calls it
+    (:func:`_calls_get`)."""
+    head = [f"def {name}(ev, M=M):", "    f = ev.fields"]
+    return [*head, "    g = f.get"] if _calls_get(body) else head
+
+
+#: A call of ``g``, the bound ``get`` (a literal holding the text only costs the binding).
+_GET_CALL = re.compile(r"(?<![\w.])g\(")
+
+
+def _calls_get(body: Sequence[str]) -> bool:
+    """Whether generated ``body`` reads a field through ``g``: a source whose values read
+    through subscripts (:func:`compile_bucket`) does not, and binding ``f.get`` costs a
+    method object per event (a Python method's, for the live source)."""
+    return any(_GET_CALL.search(line) for line in body)
 
 
 #: Marks where a body's code gives the bucket's answer (the value follows, up to the end of
@@ -905,7 +919,8 @@ def _define(name: str, body: list[str], ns: dict[str, Any]) -> BucketFunction:
 
     The body is kept on the function (``__secengine_body__``) for :func:`compile_batch`.
     """
-    source = "\n".join(_header(name) + [line.replace(_RET, "return ") for line in body]) + "\n"
+    lines = [line.replace(_RET, "return ") for line in body]
+    source = "\n".join(_header(name, body) + lines) + "\n"
     fn: BucketFunction = _exec(source, name, ns)
     fn.__secengine_body__ = body  # type: ignore[attr-defined]
     return fn
@@ -1089,7 +1104,7 @@ def compile_batch(
         "            if _slow(ev, out): return True",
         "            continue",
         "        f = ev.fields",
-        "        g = f.get",
+        *(["        g = f.get"] if any(_calls_get(b.__secengine_body__) for b in buckets) else []),  # type: ignore[attr-defined]
         "        try:",
     ]
     for i, bucket in enumerate(buckets):
