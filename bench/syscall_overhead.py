@@ -136,8 +136,13 @@ AGENT_ARGS = {"agent": ["-r", str(RULES)], "pack": []}
 TREES: dict[str, Path] = {}
 
 
+#: On request only: the pack agent stopped (SIGSTOP) while the workload runs, its probe still
+#: loaded and filtering: what the kernel side alone costs, apart from the agent's user space.
+PAUSED = "pack-paused"
+
+
 def _configs_known() -> tuple[str, ...]:
-    return CONFIGS + tuple(f"{a}@{t}" for t in TREES for a in AGENT_ARGS)
+    return (*CONFIGS, PAUSED, *(f"{a}@{t}" for t in TREES for a in AGENT_ARGS))
 
 
 class Agent:
@@ -219,13 +224,26 @@ class Noop:
 def _with(config: str, fn: Any) -> tuple[Any, dict[str, float]]:
     """``fn()`` with configuration ``config`` running; its result and, with an agent, the
     agent's CPU seconds and wake-ups (voluntary context switches) during ``fn``."""
-    base = config.partition("@")[0]
-    ctx = _agent(config) if base in AGENT_ARGS else Noop() if config == "noop" else None
+    paused = config == PAUSED
+    base = "pack" if paused else config.partition("@")[0]
+    ctx = (
+        _agent("pack" if paused else config)
+        if base in AGENT_ARGS
+        else Noop()
+        if config == "noop"
+        else None
+    )
     usage: dict[str, float] = {}
     try:
         before = ctx.usage() if isinstance(ctx, Agent) else None
         t0 = time.monotonic()
-        result = fn()
+        if paused and isinstance(ctx, Agent):
+            ctx.proc.send_signal(signal.SIGSTOP)
+        try:
+            result = fn()
+        finally:
+            if paused and isinstance(ctx, Agent):
+                ctx.proc.send_signal(signal.SIGCONT)
         if isinstance(ctx, Agent) and before is not None:
             after = ctx.usage()
             seconds = time.monotonic() - t0
@@ -776,7 +794,8 @@ def main(argv: list[str] | None = None) -> int:
         "--config",
         action="append",
         default=[],
-        help="run only these configurations in micro, redis and latency (default: all; "
+        help="run only these configurations in micro, redis and latency (default: all but "
+        f"{PAUSED}, which only redis and micro measure; "
         f"{', '.join(CONFIGS)}, and agent@NAME, pack@NAME with --agent-tree)",
     )
     p.add_argument(
@@ -822,7 +841,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [c for c in args.config if c not in known]
     if unknown:
         p.error(f"unknown configuration {unknown[0]!r} (known: {', '.join(known)})")
-    configs = tuple(c for c in known if c in args.config) if args.config else known
+    configs = (
+        tuple(c for c in known if c in args.config)
+        if args.config
+        else tuple(c for c in known if c != PAUSED)
+    )
     results: dict[str, Any] = {
         "kernel": os.uname().release,
         "cpus": os.cpu_count(),
