@@ -32,8 +32,6 @@ import argparse
 import gc
 import json
 import os
-import re
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,6 +39,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from trees import instructions
+
 RULES = ROOT.parent / "shared" / "rules-upstream" / "falco_rules.yaml"
 TYPES = ("all", "execve", "open", "connect")
 
@@ -99,22 +101,7 @@ def worker(mode: str, types: str, n: int, rules: Path) -> None:
 
 def count(tree: Path, args: list[str], env: dict[str, str] | None = None) -> int:
     """Instructions of this script run as a worker with ``args`` on ``tree``."""
-    cmd = [
-        "valgrind",
-        "--tool=cachegrind",
-        "--cache-sim=no",
-        "--cachegrind-out-file=/dev/null",
-        sys.executable,
-        __file__,
-        "--worker",
-        *args,
-    ]
-    environ = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(tree / "src"), **(env or {})}
-    out = subprocess.run(cmd, capture_output=True, text=True, env=environ, check=True, cwd="/tmp")
-    m = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
-    if m is None:
-        raise SystemExit(f"no instruction count from valgrind:\n{out.stderr[-2000:]}")
-    return int(m.group(1).replace(",", ""))
+    return instructions(__file__, args, tree, env)
 
 
 def measure(tree: Path, n: int, replay_n: int, replay_file: Path, rules: Path) -> dict[str, Any]:

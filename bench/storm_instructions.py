@@ -39,7 +39,6 @@ import argparse
 import json
 import mmap
 import os
-import re
 import struct
 import subprocess
 import sys
@@ -51,6 +50,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
+
+from trees import instructions
+
 RULES = REPO.parent / "shared" / "rules-upstream" / "falco_rules.yaml"
 DEFAULT_RECORDS = Path("/tmp/secengine-storm-records.bin")
 #: records replayed per pass (the file holds more)
@@ -171,26 +173,7 @@ def worker(path: Path, passes: int, n: int) -> None:
 
 def count(tree: Path, path: Path, passes: int, n: int) -> int:
     """Instructions of a worker replaying the records ``1 + passes`` times on ``tree``."""
-    cmd = [
-        "valgrind",
-        "--tool=cachegrind",
-        "--cache-sim=no",
-        "--cachegrind-out-file=/dev/null",
-        sys.executable,
-        __file__,
-        "--worker",
-        str(passes),
-        "--records",
-        str(path),
-        "--n",
-        str(n),
-    ]
-    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(tree.resolve() / "src")}
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, cwd="/tmp")
-    m = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
-    if m is None:
-        raise SystemExit(f"no instruction count from valgrind:\n{out.stderr[-2000:]}")
-    return int(m.group(1).replace(",", ""))
+    return instructions(__file__, [str(passes), "--records", str(path), "--n", str(n)], tree)
 
 
 def measure(tree: Path, path: Path, n: int) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["label", "run_in_tree", "tree_env"]
+__all__ = ["instructions", "label", "run_in_tree", "tree_env"]
 
 
 def label(tree: Path) -> str:
@@ -47,6 +48,35 @@ def tree_env(tree: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(src) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
+
+
+def instructions(
+    script: str, args: Sequence[str], tree: Path, env: dict[str, str] | None = None
+) -> int:
+    """Instructions (valgrind) of ``script`` run with ``args`` as a worker importing
+    ``secengine`` from ``tree``: a count that does not depend on the machine's load. The hash
+    seed is fixed, so that dict and set layouts match between runs."""
+    cmd = [
+        "valgrind",
+        "--tool=cachegrind",
+        "--cache-sim=no",
+        "--cachegrind-out-file=/dev/null",
+        sys.executable,
+        script,
+        "--worker",
+        *args,
+    ]
+    environ = {
+        **os.environ,
+        "PYTHONHASHSEED": "0",
+        "PYTHONPATH": str(tree.resolve() / "src"),
+        **(env or {}),
+    }
+    out = subprocess.run(cmd, capture_output=True, text=True, env=environ, check=True, cwd="/tmp")
+    m = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
+    if m is None:
+        raise SystemExit(f"no instruction count from valgrind:\n{out.stderr[-2000:]}")
+    return int(m.group(1).replace(",", ""))
 
 
 def run_in_tree(
