@@ -254,6 +254,9 @@ struct se_proc {
 /* se_interest bits: a kill rule looks at the native / the ia32 syscall of that number */
 #define SE_WANT_KILL 4
 #define SE_WANT_KILL_COMPAT 8
+/* se_interest bit: the native call is wanted only on a netlink socket (SE_X_NETLINK_ONLY),
+ * which the program checks before any other work */
+#define SE_WANT_NETLINK_ONLY 16
 
 #define SE_KILL_RULES 16    /* slots of se_kill_rules */
 #define SE_KILL_PATH 126    /* path bytes of a se_kill_path_key (longer paths: compared as a prefix) */

@@ -109,6 +109,7 @@ __all__ = [
     "WANT_KILL",
     "WANT_KILL_COMPAT",
     "WANT_NATIVE",
+    "WANT_NETLINK_ONLY",
     "X_CREDS",
     "X_CWD",
     "X_FAILED_ONLY",
@@ -241,6 +242,9 @@ EVT_KILL: Final = 6
 #: ``se_interest`` bits: a kill rule looks at the native / the ia32 syscall of that number
 WANT_KILL: Final = 4
 WANT_KILL_COMPAT: Final = 8
+#: ``se_interest`` bit: the native call is wanted only on a netlink socket (``X_NETLINK_ONLY``),
+#: which the program checks before any other work
+WANT_NETLINK_ONLY: Final = 16
 KILL_RULES: Final = 16
 KILL_PATH: Final = 126
 KILL_SYS_BYTES: Final = 128
@@ -345,6 +349,7 @@ CONSTANTS: Final = {
     "SE_EVT_KILL": EVT_KILL,
     "SE_WANT_KILL": WANT_KILL,
     "SE_WANT_KILL_COMPAT": WANT_KILL_COMPAT,
+    "SE_WANT_NETLINK_ONLY": WANT_NETLINK_ONLY,
     "SE_KILL_RULES": KILL_RULES,
     "SE_KILL_PATH": KILL_PATH,
     "SE_KILL_SYS_BYTES": KILL_SYS_BYTES,

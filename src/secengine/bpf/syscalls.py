@@ -30,7 +30,7 @@ calls is captured (:func:`interest_bytes`).
 from __future__ import annotations
 
 import platform
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -305,16 +305,22 @@ SOCKETCALL_TARGETS: Final = frozenset(
 )
 
 
-def interest_bytes(entries: Iterable[int]) -> bytes:
-    """The probe's ``se_interest`` global for these ``specs`` keys: per syscall number,
-    ``WANT_NATIVE`` if the x86_64 call is captured, ``WANT_COMPAT`` if the ia32 one is; the
-    ia32 ``socketcall`` is wanted when any call it can stand for is."""
+def interest_bytes(entries: Mapping[int, bytes]) -> bytes:
+    """The probe's ``se_interest`` global for these ``specs`` entries (key -> packed spec):
+    per syscall number, ``WANT_NATIVE`` if the x86_64 call is captured, ``WANT_COMPAT`` if the
+    ia32 one is, ``WANT_NETLINK_ONLY`` if the x86_64 one only on a netlink socket; the ia32
+    ``socketcall`` is wanted when any call it can stand for is."""
     keys = set(entries)
     compat = {k - L.MAX_SYSCALLS for k in keys if k >= L.MAX_SYSCALLS}
     if compat & SOCKETCALL_TARGETS:
         compat.add(SOCKETCALL_NR)
+    netlink_only = {
+        k for k in keys if k < L.MAX_SYSCALLS and L.SPEC.unpack(entries[k])[3] & L.X_NETLINK_ONLY
+    }
     return bytes(
-        (L.WANT_NATIVE if nr in keys else 0) | (L.WANT_COMPAT if nr in compat else 0)
+        (L.WANT_NATIVE if nr in keys else 0)
+        | (L.WANT_COMPAT if nr in compat else 0)
+        | (L.WANT_NETLINK_ONLY if nr in netlink_only else 0)
         for nr in range(L.MAX_SYSCALLS)
     )
 
