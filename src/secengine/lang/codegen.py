@@ -22,7 +22,9 @@ The engine asks for one function per (source, event type). Inside it:
   (:func:`_conjunction_order`): shared sub-conditions first, then selective
   comparisons with literals, other operands, negations (exception lists);
   ``or`` keeps the rule's order. Conditions have no side effects and each leaf
-  is a total function of the event, so the order does not change a result;
+  is a total function of the event, so the order does not change a result (an
+  extractor that raises may now be reached where the written order stopped
+  earlier: the rule still does not match, and the error is counted);
   nested conjunctions that are not shared are flattened into their parent
   first, so that a cheap test inside a macro can move ahead of an expensive one
   outside it;
