@@ -13,16 +13,17 @@ from typing import Any
 import pytest
 
 from secengine.bpf import layout as L
-from secengine.bpf.syscalls import interest_bytes, spec_entries
+from secengine.bpf.syscalls import SOCKETCALL_NR, interest_bytes, spec_entries
 from secengine.ruleset.paths import default_rules_files
 from secengine.sources.specs import load_rules
 from secengine.sources.syscall_interest import (
     DIRFD_RELATIVE,
+    compat_only_types,
     failed_write_only_types,
     netlink_only_types,
     stream_skippable,
 )
-from secengine.syscall_table import NUMBERS
+from secengine.syscall_table import IA32_NUMBERS, NUMBERS
 
 
 def test_the_shipped_rules_never_look_at_tcp_socket_io() -> None:
@@ -152,3 +153,30 @@ def test_the_probe_drops_other_sends_before_anything_else() -> None:
     assert marked == {"sendto", "sendmsg"}
     assert all(want[NUMBERS[n]] & L.WANT_NATIVE for n in marked)
     assert not interest_bytes(spec_entries(types))[NUMBERS["sendto"]] & L.WANT_NETLINK_ONLY
+
+
+def test_the_shipped_rules_read_setsockopt_only_from_32_bit_calls() -> None:
+    """CVE-2021-22555's rule is the pack's only reader of setsockopt, and only of a 32-bit
+    one: the probe leaves the x86_64 call out of its interest, so the setsockopt every TCP
+    server makes on each connection it accepts never reaches userspace."""
+    rs = load_rules([str(p) for p in default_rules_files()])
+    only = compat_only_types(rs.rules)
+    assert only == {"setsockopt"}
+    types = {t for r in rs.rules if r.evttypes for t in r.evttypes}
+    want = interest_bytes(spec_entries(types, compat_only=only))
+    assert want[NUMBERS["setsockopt"]] == 0
+    assert want[IA32_NUMBERS["setsockopt"]] & L.WANT_COMPAT
+    assert want[SOCKETCALL_NR] & L.WANT_COMPAT  # a 32-bit setsockopt through socketcall
+    assert interest_bytes(spec_entries(types))[NUMBERS["setsockopt"]] & L.WANT_NATIVE
+
+
+def test_a_rule_reading_native_setsockopt_keeps_it(tmp_path: Path) -> None:
+    rules = _rule(tmp_path, "evt.type = setsockopt and evt.arg.level_num = 6")
+    assert compat_only_types(rules) == frozenset()
+
+
+def test_a_state_type_keeps_its_native_call_whatever_the_rules_read() -> None:
+    """The state tracker needs every native close (the fd table): a rule reading only 32-bit
+    closes does not take the native ones away."""
+    entries = spec_entries({"close"}, compat_only={"close"})
+    assert NUMBERS["close"] in entries

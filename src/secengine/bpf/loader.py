@@ -403,6 +403,7 @@ class Probe(BpfObjectOwner):
         netlink_only: Iterable[str] = (),
         failed_write_only: Iterable[str] = (),
         failed_read_paths: Iterable[str] = (),
+        compat_only: Iterable[str] = (),
     ) -> frozenset[str]:
         """Capture these event types (plus the state set); ``None`` = everything supported.
 
@@ -412,7 +413,8 @@ class Probe(BpfObjectOwner):
         there unless their fd is a netlink socket; ``failed_write_only``: opens whose
         failures to drop there unless they were for writing, and of those
         ``failed_read_paths`` keep the ones whose path starts with a prefix given to
-        :meth:`set_failed_read_paths` (set those first). Returns the event types now
+        :meth:`set_failed_read_paths` (set those first); ``compat_only``: event types whose
+        x86_64 call to leave out, capturing only the ia32 one. Returns the event types now
         captured. Syscalls not listed are disabled in the kernel.
         """
         entries = syscalls.spec_entries(
@@ -422,6 +424,7 @@ class Probe(BpfObjectOwner):
             netlink_only,
             failed_write_only,
             failed_read_paths,
+            compat_only,
         )
         off = L.SPEC.pack(0, bytes(L.NARGS), 0, 0, 0)
         compat_keys = [L.MAX_SYSCALLS + nr for nr in syscalls.COMPAT_BY_NR]

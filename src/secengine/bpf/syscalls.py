@@ -339,6 +339,7 @@ def spec_entries(
     netlink_only: Iterable[str] = (),
     failed_write_only: Iterable[str] = (),
     failed_read_paths: Iterable[str] = (),
+    compat_only: Iterable[str] = (),
 ) -> dict[int, bytes]:
     """The ``specs`` map contents for the wanted event types plus the state set: keyed by
     the native number, and by ``MAX_SYSCALLS`` + the ia32 number for 32-bit calls.
@@ -352,7 +353,8 @@ def spec_entries(
     ``failed_write_only`` opens whose failures to drop there unless they were for writing
     (:data:`FAILED_WRITE_FILTERABLE`; failed opens change no state), and of those
     ``failed_read_paths`` keep the failures whose path starts with a prefix in the probe's
-    ``se_fail_paths`` trie.
+    ``se_fail_paths`` trie; ``compat_only`` event types whose x86_64 call to leave out (only
+    the ia32 one is wanted; never a state type).
     """
     wanted = set(_BY_NAME) if event_types is None else set(event_types) | STATE_EVENT_TYPES
     skip = set(skip_stream) & STREAM_SKIPPABLE
@@ -362,11 +364,13 @@ def spec_entries(
         n: FAILED_WRITE_FILTERABLE[n] for n in failed_write_only if n in FAILED_WRITE_FILTERABLE
     }
     keep_paths = set(failed_read_paths)
+    native_off = set(compat_only) - STATE_EVENT_TYPES
     out = {}
     compat = (
         SyscallSpec(s.name, L.MAX_SYSCALLS + nr, s.args, s.extras) for nr, s in COMPAT_BY_NR.items()
     )
-    for s in (*SYSCALLS, *compat):
+    native = (s for s in SYSCALLS if s.name not in native_off)
+    for s in (*native, *compat):
         if s.name in wanted:
             extras = s.extras
             if s.name in skip:

@@ -243,6 +243,7 @@ class SyscallSource(Source):
         self._interest: frozenset[str] | None = None
         self._skip_stream: frozenset[str] = frozenset()
         self._netlink_only: frozenset[str] = frozenset()
+        self._compat_only: frozenset[str] = frozenset()
         #: opens whose failed read-only calls the probe drops, with the path prefixes it keeps
         self._failed_write_only: dict[str, frozenset[str]] = {}
         self._success_only: frozenset[str] = frozenset()
@@ -280,12 +281,13 @@ class SyscallSource(Source):
 
     def use_rules(self, rules: Iterable[object] | None) -> None:
         """Push what ``rules`` allow down into the probe (see :mod:`.syscall_interest`): drop
-        socket I/O on stream sockets and failed calls where none of them can match, and make
-        opens of the files they name priority records. ``None`` turns the filters off. Call
+        socket I/O on stream sockets, failed calls and x86_64 calls where none of them can
+        match, and make opens of the files they name priority records. ``None`` turns the filters off. Call
         after set_interest, before or after open."""
         # start-up: the probe side (ctypes, libbpf, process state) loads when a probe runs
         from secengine.bpf.syscalls import FAILURE_STATELESS
         from secengine.sources.syscall_interest import (
+            compat_only_types,
             failed_write_only_types,
             netlink_only_types,
             priority_paths,
@@ -295,11 +297,13 @@ class SyscallSource(Source):
 
         if rules is None:
             self._skip_stream = self._success_only = self._netlink_only = frozenset()
+            self._compat_only = frozenset()
             self._failed_write_only = {}
         else:
             rules = list(rules)
             self._skip_stream = stream_skippable(rules)
             self._netlink_only = netlink_only_types(rules)
+            self._compat_only = compat_only_types(rules)
             self._failed_write_only = failed_write_only_types(rules)
             self._success_only = success_only_types(rules, FAILURE_STATELESS)
             self._priority_paths = priority_paths(rules)
@@ -389,6 +393,7 @@ class SyscallSource(Source):
                 self._netlink_only,
                 failed_write_only,
                 [t for t, p in failed_write_only.items() if p],
+                self._compat_only,
             )
             self.probe.set_priority_paths(*self._priority_paths)
             self._apply_kill(self.probe)

@@ -44,6 +44,13 @@ CVE-2024-21626's ``/proc/*/fd/*/*``) leaves the filter on, with those paths'
 literal prefixes kept (``/proc/``). Checks of the resolved name (``fd.name``)
 do not: the probe sees the path as passed (relative, ``..``, ``//``).
 
+A fifth, *32-bit only* (:func:`compat_only_types`): when no rule that can see an event
+type can be true for an x86_64 call (``evt.is_compat`` false), the probe leaves the x86_64
+syscall out of its interest and captures only the ia32 one. CVE-2021-22555's rule reads
+only 32-bit ``setsockopt`` (the compat x_tables path is the bug); without this, the
+``setsockopt`` a TCP server makes on each connection it accepts (``TCP_NODELAY``,
+keep-alive) all reached userspace. State types are never dropped (the tracker needs them).
+
 Finally, :func:`priority_paths` collects the files and directories the rules
 compare an open's ``fd.name``/``fd.directory`` with: opens of those are
 priority records in the probe (kept ahead of bulk ones when the ring fills).
@@ -55,7 +62,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from secengine.bpf.layout import FAIL_PATH_DIRFD_RELATIVE
-from secengine.bpf.syscalls import FAILED_WRITE_FILTERABLE, NETLINK_FILTERABLE
+from secengine.bpf.syscalls import (
+    COMPAT_BY_NR,
+    FAILED_WRITE_FILTERABLE,
+    NETLINK_FILTERABLE,
+    STATE_EVENT_TYPES,
+)
 from secengine.events import MISSING
 from secengine.fields.evt import errno_name
 from secengine.lang.ir import IAnd, IBool, ICheck, IField, INot, IOr, Node
@@ -64,6 +76,7 @@ from secengine.sources.base import rule_event_types
 
 __all__ = [
     "DIRFD_RELATIVE",
+    "compat_only_types",
     "failed_write_only_types",
     "may_match",
     "netlink_only_types",
@@ -119,6 +132,21 @@ def netlink_only_types(rules: Iterable[Any], source: str = "syscall") -> frozens
         if all(
             may_match(r.checked.ir, known) is False for r in _rules_seeing(rules, evtype, source)
         ):
+            out.add(evtype)
+    return frozenset(out)
+
+
+def compat_only_types(rules: Iterable[Any], source: str = "syscall") -> frozenset[str]:
+    """The event types no rule can match on an x86_64 call: only their ia32 call is wanted.
+
+    Types some rule does not restrict (a rule with no event type sees every type) and the
+    state types stay whole."""
+    rules = list(rules)
+    out = set()
+    for evtype in {s.name for s in COMPAT_BY_NR.values()} - STATE_EVENT_TYPES:
+        seeing = _rules_seeing(rules, evtype, source)
+        known = {"evt.type": evtype, "evt.is_compat": False}
+        if seeing and all(may_match(r.checked.ir, known) is False for r in seeing):
             out.add(evtype)
     return frozenset(out)
 
