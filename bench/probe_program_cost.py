@@ -44,7 +44,7 @@ def _program_stats(name: str) -> tuple[int, int]:
     return int(out[out.index("run_time_ns") + 1]), int(out[out.index("run_cnt") + 1])
 
 
-def _pack_probe() -> tuple[Any, str]:
+def pack_probe() -> tuple[Any, str]:
     from secengine.ruleset.paths import default_rules_files
     from secengine.sources.specs import load_rules
     from secengine.sources.syscall import SyscallSource
@@ -57,14 +57,14 @@ def _pack_probe() -> tuple[Any, str]:
     return src, "se_sys_exit"
 
 
-def _noop_probe() -> tuple[Any, str]:
+def noop_probe() -> tuple[Any, str]:
     from secengine.bpf.loader import NOOP_PROGRAM, Probe
 
     return Probe(programs=(NOOP_PROGRAM,), ring_bytes=4096), "se_noop"
 
 
 def measure(exe: Path, config: str, calls: int, rounds: int) -> dict[str, list[float]]:
-    probe, name = _pack_probe() if config == "pack" else _noop_probe()
+    probe, name = pack_probe() if config == "pack" else noop_probe()
     out: dict[str, list[float]] = {w: [] for w in WORKLOADS}
     try:
         for _ in range(rounds):

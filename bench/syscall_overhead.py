@@ -183,7 +183,7 @@ class Agent:
 
     def usage(self) -> tuple[float, int]:
         """CPU seconds so far and voluntary context switches (wake-ups) of all its threads."""
-        cpu = _cpu_ticks(self.proc.pid) / os.sysconf("SC_CLK_TCK")
+        cpu = cpu_ticks(self.proc.pid) / os.sysconf("SC_CLK_TCK")
         switches = 0
         for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
             try:
@@ -301,7 +301,8 @@ def micro(
     }
 
 
-def _cpu_ticks(pid: int) -> int:
+def cpu_ticks(pid: int) -> int:
+    """User and system CPU of ``pid`` so far, in clock ticks."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
 
@@ -334,7 +335,7 @@ def redis(rounds: int, configs: tuple[str, ...] = CONFIGS) -> dict[str, dict[str
             for config in configs:
 
                 def run() -> tuple[float, float]:
-                    ticks0 = _cpu_ticks(srv.pid)
+                    ticks0 = cpu_ticks(srv.pid)
                     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
                     res = subprocess.run(
                         [bench, "-p", port, "-t", "set,get", "-n", str(n), "-c", "50", "-q"],
@@ -343,7 +344,7 @@ def redis(rounds: int, configs: tuple[str, ...] = CONFIGS) -> dict[str, dict[str
                         check=True,
                     ).stdout
                     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-                    ticks1 = _cpu_ticks(srv.pid)
+                    ticks1 = cpu_ticks(srv.pid)
                     rates = [
                         float(line.split(":")[1].split()[0])
                         for line in res.replace("\r", "\n").splitlines()

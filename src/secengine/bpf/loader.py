@@ -208,14 +208,24 @@ class BpfObjectOwner:
             out.append(int(sum(values)))
         return out
 
-    def close(self) -> None:
-        """Detach and unload (idempotent)."""
+    def attach(self) -> None:
+        """Attach the programs again after :meth:`detach` (nothing while they are attached)."""
+        if not self._links:
+            self._attach()
+
+    def detach(self) -> None:
+        """Detach the programs, keeping the object and its maps, settings included: nothing is
+        seen until :meth:`attach` (the redis benchmark's turns, ``bench/redis_switch.py``)."""
         while self._links:
             link = self._links.pop()
             try:
                 self._lib.bpf_link__destroy(link)
             except BpfError:
                 pass
+
+    def close(self) -> None:
+        """Detach and unload (idempotent)."""
+        self.detach()
         if self._obj is not None:
             self._lib.bpf_object__close(self._obj)
             self._obj = None
