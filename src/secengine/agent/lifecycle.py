@@ -23,7 +23,7 @@ from secengine.agent.drops import DropMonitor, source_label
 from secengine.agent.evaluation import Evaluator, evaluation_loop
 from secengine.agent.ratelimit import TokenBucket
 from secengine.agent.reload import FileWatcher, kept_config
-from secengine.agent.signals import install_handlers
+from secengine.agent.signals import SignalHandlers, Waker, install_handlers
 from secengine.alert import Alert
 from secengine.assembly import (
     DEFAULT_EVENT_QUEUE,
@@ -101,7 +101,8 @@ class Agent:
         self._stopped = False
         self._stop_requested = threading.Event()
         self._sources_stopped = threading.Event()
-        self._wake = threading.Event()
+        #: wakes run()'s loop; safe to set from a signal handler (see agent/signals.py)
+        self._wake = Waker()
         self._reload_requested = False
         self._reopen_requested = False
         self._reload_lock = threading.Lock()
@@ -435,13 +436,15 @@ class Agent:
             if self._status is None:
                 self._status = ExitStatus.CONFIG_ERROR
             return self._status
-        restore = self.install_signal_handlers() if handle_signals else None
+        handlers = self.install_signal_handlers() if handle_signals else None
         if on_started is not None:
             on_started(self)
         try:
             while True:
                 self._wake.wait(0.5)
                 self._wake.clear()
+                if handlers is not None:
+                    handlers.dispatch()
                 if self._reload_requested:
                     self._reload_requested = False
                     self.reload()
@@ -453,16 +456,19 @@ class Agent:
                     break
         finally:
             status = self.stop()
-            if restore is not None:
-                restore()
+            if handlers is not None:
+                handlers.restore()
         return status
 
-    def install_signal_handlers(self) -> Callable[[], None] | None:
-        """SIGTERM/SIGINT stop, SIGHUP reloads, SIGUSR1 reopens outputs; returns a restorer.
+    def install_signal_handlers(self) -> SignalHandlers | None:
+        """SIGTERM/SIGINT stop, SIGHUP reloads, SIGUSR1 reopens outputs, acted on by
+        :meth:`run`'s loop (``dispatch()``; ``restore()`` puts the previous handlers back).
 
         Does nothing (returns None) outside the main thread.
         """
-        return install_handlers(self.request_stop, self.request_reload, self.request_reopen)
+        return install_handlers(
+            self.request_stop, self.request_reload, self.request_reopen, self._wake
+        )
 
     async def serve(self) -> ExitStatus:
         """Run under asyncio: start, wait without blocking the loop, stop; cancelling stops it.
