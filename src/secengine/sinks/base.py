@@ -420,7 +420,9 @@ class Sink(abc.ABC):
         q = self._queue
         while True:
             try:
-                alert = q.get(timeout=0.1)
+                # woken by an alert or by begin_stop's None: the timeout is only a backstop, so
+                # an idle sink wakes its thread once a second, not ten times
+                alert = q.get(timeout=1.0)
             except queue.Empty:
                 if self._stopping.is_set():
                     break
@@ -435,6 +437,8 @@ class Sink(abc.ABC):
             self._attempt(alert)
             if not self.buffered or q.empty():
                 self._flush_unflushed()
+            if self._stopping.is_set() and q.empty():
+                break  # begin_stop found the queue full, so no None follows: it is done
         self._flush_unflushed()
         self._guard("close", self.close)
         self._settle()
