@@ -174,7 +174,9 @@ def evaluation_loop(
     """
     next_check = time.monotonic() + 1.0
     while True:
-        item = queue.get(timeout=0.1)
+        # woken by a batch or by EventQueue.wake (a source ran out, the sources stopped);
+        # else once a second for every_second: an idle agent does not poll
+        item = queue.get(timeout=min(1.0, max(0.0, next_check - time.monotonic())))
         if item is not None:
             name, batch = item
             evaluator.process(name, batch)

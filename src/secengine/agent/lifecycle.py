@@ -386,6 +386,7 @@ class Agent:
                 except Exception as e:  # noqa: BLE001 - keep stopping the others
                     _log.error("stopping source %s failed: %s", source_label(source), e)
             self._sources_stopped.set()
+            self.event_queue.wake()
             if self._eval_thread is not None:
                 self._eval_thread.join()
             if self.responder is not None:

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from secengine.events import Event
 
@@ -112,11 +112,24 @@ class SourceStats:
             self.rejected += rejected
 
 
+#: what :meth:`EventQueue.wake` queues: no batch, a wake-up
+_WAKE: Final[Any] = object()
+
+
 class EventQueue:
     """A bounded queue of event batches between sources and the evaluation loop."""
 
     def __init__(self, max_batches: int = 1024) -> None:
         self._q: queue.Queue[tuple[str, Sequence[Event]]] = queue.Queue(maxsize=max_batches)
+
+    def wake(self) -> None:
+        """Make a waiting :meth:`get` return None now, as after its timeout: a source that
+        ran out, or the sources stopping, need the evaluation loop's attention (a full queue
+        wakes it anyway)."""
+        try:
+            self._q.put_nowait(_WAKE)
+        except queue.Full:
+            pass
 
     def offer(self, source: str, batch: Sequence[Event]) -> bool:
         """Queue a batch without blocking; False when the queue is full (the caller counts a drop)."""
@@ -137,9 +150,10 @@ class EventQueue:
     def get(self, timeout: float | None = None) -> tuple[str, Sequence[Event]] | None:
         """The next batch, or None after ``timeout`` seconds without one."""
         try:
-            return self._q.get(timeout=timeout)
+            item = self._q.get(timeout=timeout)
         except queue.Empty:
             return None
+        return None if item is _WAKE else item
 
     def depth(self) -> int:
         return self._q.qsize()
@@ -264,6 +278,7 @@ class BatchSource(Source):
             self.error = e
         finally:
             self._done = True
+            out.wake()  # the evaluation loop notices at once that this source ran out
 
     def stop(self, timeout: float | None = None) -> None:
         self._stopping = True
