@@ -22,13 +22,13 @@ sockets only: the program looks at the socket, then drops the call). Results:
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
+
+from record import write_results
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "bench" / "probe_program_cost.c"
@@ -98,15 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     summary = {c: {w: round(min(v), 1) for w, v in per.items()} for c, per in results.items()}
     for c, per in summary.items():
         print(f"{c:5} " + ", ".join(f"{w}: {ns} ns per call" for w, ns in per.items()))
-    doc = {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-        "calls": args.calls,
-        "rounds": args.rounds,
-        "ns_per_call_best": summary,
-        "ns_per_call": results,
-    }
-    args.json.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"written to {args.json}")
+    write_results(
+        args.json,
+        {
+            "calls": args.calls,
+            "rounds": args.rounds,
+            "ns_per_call_best": summary,
+            "ns_per_call": results,
+        },
+    )
     return 0
 
 

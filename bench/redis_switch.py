@@ -26,7 +26,6 @@ same round. Results: ``bench/results/redis_switch.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -42,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
 from probe_program_cost import noop_probe, pack_probe
+from record import write_results
 from syscall_overhead import cpu_ticks
 
 CONFIGS = ("none", "noop", "pack")
@@ -186,17 +186,15 @@ def main(argv: list[str] | None = None) -> int:
                 f" {per['cpu_us_per_request_vs_none_paired_median']:+.2f} us CPU per request"
             )
         print(line)
-    doc = {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-        "kernel": os.uname().release,
-        "cpus": os.cpu_count(),
-        "windows": args.windows,
-        "window_s": args.window,
-        "summary": summary,
-        "samples": samples,
-    }
-    args.json.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"written to {args.json}")
+    write_results(
+        args.json,
+        {
+            "windows": args.windows,
+            "window_s": args.window,
+            "summary": summary,
+            "samples": samples,
+        },
+    )
     return 0
 
 
