@@ -282,8 +282,8 @@ class SyscallSource(Source):
     def use_rules(self, rules: Iterable[object] | None) -> None:
         """Push what ``rules`` allow down into the probe (see :mod:`.syscall_interest`): drop
         socket I/O on stream sockets, failed calls and x86_64 calls where none of them can
-        match, and make opens of the files they name priority records. ``None`` turns the filters off. Call
-        after set_interest, before or after open."""
+        match, and make opens of the files they name priority records. ``None`` turns the
+        filters off. Call after set_interest, before or after open."""
         # start-up: the probe side (ctypes, libbpf, process state) loads when a probe runs
         from secengine.bpf.syscalls import FAILURE_STATELESS
         from secengine.sources.syscall_interest import (
