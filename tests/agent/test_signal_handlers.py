@@ -87,3 +87,26 @@ def test_a_waker_wakes_once_set_and_never_blocks_the_setter() -> None:
     assert waker.wait(0)
     waker.clear()
     assert not waker.wait(0.01)
+
+
+def test_a_waker_works_above_fd_setsize() -> None:
+    """select() refuses descriptors from 1024 up; an embedding process may hold that many."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 1100:
+        raise AssertionError(f"RLIMIT_NOFILE hard limit {hard}: cannot open 1100 descriptors")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1100), hard))
+    held = []
+    try:
+        while not held or held[-1] < 1030:
+            held.append(os.open("/dev/null", os.O_RDONLY))
+        waker = Waker()
+        waker.set()
+        assert waker.wait(1)
+        waker.clear()
+        assert not waker.wait(0)
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

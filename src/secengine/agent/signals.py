@@ -39,6 +39,9 @@ class Waker:
         self._r, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         # closed with the object: a late set() can never write into a reused descriptor
         weakref.finalize(self, _close, self._r, self._w)
+        # poll, not select: an embedding process may hold more than FD_SETSIZE descriptors
+        self._poll = select.poll()
+        self._poll.register(self._r, select.POLLIN)
 
     def set(self) -> None:
         try:
@@ -48,8 +51,7 @@ class Waker:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Until :meth:`set` (since the last :meth:`clear`) or ``timeout`` seconds; True if set."""
-        readable, _, _ = select.select([self._r], [], [], timeout)
-        return bool(readable)
+        return bool(self._poll.poll(None if timeout is None else timeout * 1000))
 
     def clear(self) -> None:
         try:
