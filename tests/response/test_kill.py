@@ -147,6 +147,37 @@ def test_process_group_members_on_the_allow_list_are_spared() -> None:
         assert all(alive(p) for p in pids)
 
 
+def test_the_allow_list_reads_the_name_the_process_has_now() -> None:
+    """The event's name can be stale: a busybox applet started through /proc/self/exe is
+    ``exe`` at its exec and renames itself (prctl) a moment later. The allow-list judges
+    the name the process has when the response runs."""
+    guard = Guard(AllowList(process_names=("keeper",)), self_pid=-1, own_container="host")
+    with orphans(name="keeper") as (pid,):
+        outcome = kill_process(target(pid, comm="exe"), guard, dry_run=False)
+        assert outcome.status is Status.REFUSED and "keeper (pid" in outcome.detail
+        assert alive(pid)
+
+
+def test_a_group_kill_names_what_it_killed() -> None:
+    with orphans(2, name="victim", group=True) as pids:
+        outcome = kill_process_group(target(pids[0]), OTHER, dry_run=False)
+        assert outcome.status is Status.DONE, outcome
+        for pid in pids:
+            assert f"victim (pid {pid})" in outcome.detail
+        assert all(wait_dead(p) for p in pids)
+
+
+def test_a_group_kill_spares_members_outside_the_events_container() -> None:
+    """A container's process group holds only that container's processes; a member outside
+    it (a host process in a group the table recorded wrongly) is spared."""
+    with orphans(2, group=True) as pids:
+        t = target(pids[0], container_id="0123456789ab", container_name="web")
+        outcome = kill_process_group(t, OTHER, dry_run=False)
+        assert outcome.status is Status.REFUSED, outcome
+        assert f"sleep (pid {pids[1]}) is not in container web" in outcome.detail
+        assert all(alive(p) for p in pids)
+
+
 def test_the_process_group_of_secengine_is_refused() -> None:
     pid = os.getpid()
     outcome = kill_process_group(target(pid), OTHER, dry_run=False)

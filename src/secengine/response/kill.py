@@ -131,13 +131,14 @@ def kill_process_group(target: Target, guard: Guard, *, dry_run: bool) -> Outcom
             if got.stat.pgrp != pgid:
                 got.close()
                 continue
-            reason = guard.process_refusal(got.stat, boot_ns, target)
+            reason = guard.member_refusal(got.stat, boot_ns, target)
             if reason:
                 refused.append(reason)
                 got.close()
             else:
                 opened.append(got)
-        pids = ", ".join(str(o.stat.pid) for o in opened)
+        # the names now (not the event's): what an operator needs to know was killed
+        members = ", ".join(f"{o.stat.comm} (pid {o.stat.pid})" for o in opened)
         spared = f"; {len(refused)} spared: {'; '.join(refused)}" if refused else ""
         if not opened:
             if refused:
@@ -145,7 +146,7 @@ def kill_process_group(target: Target, guard: Guard, *, dry_run: bool) -> Outcom
             return Outcome(Status.GONE, f"process group {pgid} has no process left")
         if dry_run:
             return Outcome(
-                Status.DRY_RUN, f"would send SIGKILL to process group {pgid} (pids {pids}){spared}"
+                Status.DRY_RUN, f"would send SIGKILL to process group {pgid}: {members}{spared}"
             )
         sent = sum(_send(o, signal.SIGKILL) for o in opened)
         latency = time.time_ns() - target.event_ts
@@ -153,7 +154,7 @@ def kill_process_group(target: Target, guard: Guard, *, dry_run: bool) -> Outcom
             return Outcome(Status.GONE, f"process group {pgid} exited before the signal")
         return Outcome(
             Status.DONE,
-            f"SIGKILL sent to {sent} process(es) of group {pgid} (pids {pids}){spared}",
+            f"SIGKILL sent to {sent} process(es) of group {pgid}: {members}{spared}",
             latency,
         )
     finally:

@@ -67,6 +67,26 @@ class Guard:
             return self.container_refusal(target)
         return ""
 
+    def member_refusal(self, st: ProcStat, boot_ns: int, target: Target) -> str:
+        """Why the member ``st`` of the event's process group must not be signalled.
+
+        Beyond :meth:`process_refusal`: a member outside the event's container is
+        spared. A container's processes form their own groups (the runtime starts
+        its init in a new session), so such a member means the group the event
+        carried is not that container's any more (a record missed, a pid reused).
+        """
+        reason = self.process_refusal(st, boot_ns, target)
+        if reason or not target.container_id:
+            return reason
+        if own_container_id(st.pid)[:12] != target.container_id[:12]:
+            where = (
+                f"container {target.container_name or target.container_id}"
+                if target.in_container
+                else "the host"
+            )
+            return f"{st.comm} (pid {st.pid}) is not in {where}"
+        return ""
+
     def container_refusal(self, target: Target) -> str:
         """Why the container of ``target`` must not be acted on (``""``: it may be)."""
         if not target.in_container:
