@@ -175,8 +175,9 @@ def test_kill_process_kills_the_containers_process() -> None:
         assert wait_exited(name).endswith(" 137")  # SIGKILL
         se.wait_for(lambda: se.responses("done"))
     (done,) = se.responses("done")
-    # (the name may still be the runtime's "exe" when the probe's exec records were dropped:
-    # the pid and its start time identify the process, and that is what was verified)
+    # (the event's proc.name is "exe": busybox's shell execs tail through /proc/self/exe,
+    # and tail renames itself only after its exec; the pid and its start time identify the
+    # process, and that is what was verified)
     assert done["response.action"] == "kill_process" and "SIGKILL sent" in done["response.detail"]
     assert 0 < done["response.latency_us"] < 5_000_000
     print(f"user-space kill latency: {done['response.latency_us']} us")
