@@ -325,19 +325,25 @@ def test_a_container_started_by_a_daemon_is_caught_at_its_runtime(
     """As with docker: the runtime is the daemon's child, not the command's."""
     # long enough for the other container to start meanwhile on a loaded machine
     slow = "sleep 3\n" + WORKLOAD
+    # the other container starts once the recorded one runs, so that the recording sees it
+    # (a fixed 0.5 s head start lost the race in CI: the other had run before the recording)
+    wait_then_run = (
+        'i=0; until [ -n "$(podman --url "$0" ps -q)" ] || [ $i -ge 300 ]; do '
+        'i=$((i+1)); sleep 0.2; done; exec "$@"'
+    )
     other = subprocess.Popen(
         [
             "sh",
             "-c",
-            'sleep 0.5; exec "$@"',
-            "sh",
+            wait_then_run,
+            f"unix://{service.socket}",
             *service.run(busybox_image, "mkdir /tmp/other; sleep 0.5"),
         ]
     )
     try:
         rec = record_command(service.run(busybox_image, slow), mode="run")
     finally:
-        other.wait(30)
+        other.wait(90)
     assert rec.exit_code == 0 and rec.started and rec.init_source == "recorded"
     assert {"capset", "execve"} <= rec.syscalls.seen(("init",))
     assert {"socket", "bind", "accept", "connect"} <= rec.syscalls.seen(("work",))
