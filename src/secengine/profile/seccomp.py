@@ -21,7 +21,14 @@ How each syscall of the recording's ``init`` and ``work`` phases is treated
 - ``exit``, ``exit_group``, ``rt_sigreturn`` and ``restart_syscall`` are
   always allowed: the first two never return (a recording cannot see them in
   a process that was still running), the last two are how the kernel
-  returns from signal handlers and restarts interrupted calls.
+  returns from signal handlers and restarts interrupted calls;
+- ``futex``, ``nanosleep`` and ``sched_yield`` are always allowed too: the
+  runtime's init is Go (runc), whose scheduler waits, sleeps and yields only
+  when its threads contend, so whether a recording sees them depends on how
+  busy the machine was. A profile recorded on a quiet machine and re-run on a
+  busy one was denied ``futex`` and ``nanosleep`` in runc's init, and the
+  container never started (exit 126). Every engine's default profile allows
+  all three.
 
 Audit mode writes ``SCMP_ACT_LOG`` as the default action: nothing is denied,
 the kernel logs what would have been.
@@ -56,7 +63,9 @@ __all__ = [
 ]
 
 #: Allowed whatever the recording saw (see the module docstring).
-ALWAYS_ALLOWED: Final = frozenset({"exit", "exit_group", "rt_sigreturn", "restart_syscall"})
+ALWAYS_ALLOWED: Final = frozenset(
+    {"exit", "exit_group", "rt_sigreturn", "restart_syscall", "futex", "nanosleep", "sched_yield"}
+)
 #: The architectures a profile lists: the recorder reads x86_64 syscall numbers.
 ARCHITECTURES: Final = ("SCMP_ARCH_X86_64",)
 #: Where the container engines installed here keep their default profile, in search order.
