@@ -175,8 +175,9 @@ def evaluation_loop(
     next_check = time.monotonic() + 1.0
     while True:
         # woken by a batch or by EventQueue.wake (a source ran out, the sources stopped);
-        # else once a second for every_second: an idle agent does not poll
-        item = queue.get(timeout=min(1.0, max(0.0, next_check - time.monotonic())))
+        # else at next_check (never more than a second away) for every_second: an idle agent
+        # does not poll
+        item = queue.get(timeout=max(0.0, next_check - time.monotonic()))
         if item is not None:
             name, batch = item
             evaluator.process(name, batch)
